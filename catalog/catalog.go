@@ -1,0 +1,169 @@
+// Package catalog is the product catalog of allot: SKUs (products) and the
+// service plans they contain, parsed from Microsoft's published
+// "Product names and service plan identifiers for licensing" CSV (embedded),
+// plus the curated plan rules (dependencies, mutual exclusions, usage-location
+// restrictions, allotment eligibility) and a tenant's custom products.
+//
+// A Catalog is immutable once built and safe for concurrent use.
+package catalog
+
+import (
+	_ "embed"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+)
+
+//go:embed data/product-names-and-service-plan-identifiers.csv
+var microsoftCSV []byte
+
+// Plan is a service plan (servicePlanId, servicePlanName).
+type Plan struct {
+	ID           string `json:"servicePlanId"`   // lower-case GUID
+	Name         string `json:"servicePlanName"` // e.g. EXCHANGE_S_ENTERPRISE
+	FriendlyName string `json:"friendlyName"`
+}
+
+// SKU is a product (subscribedSku's skuId / skuPartNumber).
+type SKU struct {
+	ID          string `json:"skuId"`         // lower-case GUID
+	PartNumber  string `json:"skuPartNumber"` // e.g. SPE_E3
+	DisplayName string `json:"displayName"`
+	AppliesTo   string `json:"appliesTo"` // "User" or "Company"
+	Plans       []Plan `json:"servicePlans"`
+	Custom      bool   `json:"custom,omitempty"` // added by a tenant, not Microsoft's
+}
+
+// HasPlan reports whether the SKU contains the plan id.
+func (s *SKU) HasPlan(planID string) bool {
+	for i := range s.Plans {
+		if s.Plans[i].ID == planID {
+			return true
+		}
+	}
+	return false
+}
+
+// Catalog is a set of SKUs and plans with the plan rules that apply to them.
+type Catalog struct {
+	skus      []*SKU          // sorted by PartNumber, then ID
+	byID      map[string]*SKU // lower-case skuId
+	byPart    map[string]*SKU // lower-case part number (first by ID when ambiguous)
+	plans     map[string]*Plan
+	planNames map[string]*Plan // lower-case plan name
+	withPlan  map[string][]*SKU
+	rules     *Rules
+}
+
+var (
+	defaultOnce sync.Once
+	defaultCat  *Catalog
+)
+
+// Default returns Microsoft's catalog embedded in the binary, with the
+// curated plan rules. It is parsed once; a parse error is a build defect and
+// panics.
+func Default() *Catalog {
+	defaultOnce.Do(func() {
+		c, err := Parse(microsoftCSV)
+		if err != nil {
+			panic(fmt.Sprintf("catalog: embedded CSV: %v", err))
+		}
+		r, err := defaultRules(c)
+		if err != nil {
+			panic(fmt.Sprintf("catalog: embedded plan rules: %v", err))
+		}
+		c.rules = r
+		defaultCat = c
+	})
+	return defaultCat
+}
+
+// SKU finds a product by skuId or skuPartNumber, case-insensitively.
+func (c *Catalog) SKU(idOrPartNumber string) (*SKU, bool) {
+	k := strings.ToLower(strings.TrimSpace(idOrPartNumber))
+	if s, ok := c.byID[k]; ok {
+		return s, true
+	}
+	s, ok := c.byPart[k]
+	return s, ok
+}
+
+// Plan finds a service plan by servicePlanId or servicePlanName.
+func (c *Catalog) Plan(idOrName string) (*Plan, bool) {
+	k := strings.ToLower(strings.TrimSpace(idOrName))
+	if p, ok := c.plans[k]; ok {
+		return p, true
+	}
+	p, ok := c.planNames[k]
+	return p, ok
+}
+
+// SKUs returns every product ordered by part number. The slice is shared:
+// do not modify it.
+func (c *Catalog) SKUs() []*SKU { return c.skus }
+
+// SKUsWithPlan returns the products that contain the plan, by part number.
+func (c *Catalog) SKUsWithPlan(planID string) []*SKU { return c.withPlan[strings.ToLower(planID)] }
+
+// Search returns the products whose part number or display name contains
+// text, case-insensitively; all products when text is empty.
+func (c *Catalog) Search(text string) []*SKU {
+	t := strings.ToLower(strings.TrimSpace(text))
+	if t == "" {
+		return c.skus
+	}
+	var out []*SKU
+	for _, s := range c.skus {
+		if strings.Contains(strings.ToLower(s.PartNumber), t) || strings.Contains(strings.ToLower(s.DisplayName), t) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Rules returns the plan rules in force for this catalog (never nil).
+func (c *Catalog) Rules() *Rules {
+	if c.rules == nil {
+		return &Rules{}
+	}
+	return c.rules
+}
+
+// build indexes skus (already deduplicated) into a Catalog.
+func build(skus []*SKU, rules *Rules) *Catalog {
+	c := &Catalog{
+		byID:      make(map[string]*SKU, len(skus)),
+		byPart:    make(map[string]*SKU, len(skus)),
+		plans:     make(map[string]*Plan),
+		planNames: make(map[string]*Plan),
+		withPlan:  make(map[string][]*SKU),
+		rules:     rules,
+	}
+	sort.Slice(skus, func(i, j int) bool {
+		if skus[i].PartNumber != skus[j].PartNumber {
+			return skus[i].PartNumber < skus[j].PartNumber
+		}
+		return skus[i].ID < skus[j].ID
+	})
+	c.skus = skus
+	for _, s := range skus {
+		c.byID[s.ID] = s
+		pk := strings.ToLower(s.PartNumber)
+		if _, dup := c.byPart[pk]; !dup {
+			c.byPart[pk] = s
+		}
+		for i := range s.Plans {
+			p := &s.Plans[i]
+			if _, ok := c.plans[p.ID]; !ok {
+				c.plans[p.ID] = p
+			}
+			if _, ok := c.planNames[strings.ToLower(p.Name)]; !ok {
+				c.planNames[strings.ToLower(p.Name)] = p
+			}
+			c.withPlan[p.ID] = append(c.withPlan[p.ID], s)
+		}
+	}
+	return c
+}

@@ -1,0 +1,136 @@
+// Package store defines what allot persists and the contract every backend
+// (store/sqlite, store/postgres) keeps. The contract suite in store/storetest
+// runs against each backend.
+//
+// The model is deliberately small: a tenant's state is a set of typed JSON
+// objects keyed by (tenant_id, kind, id); the tenant runtime is the only
+// writer of a tenant and commits batches of mutations atomically. Audit
+// entries and tokens have their own tables because they are queried by
+// columns. Every primary key begins with tenant_id so that the schema can be
+// distributed by tenant (Citus, YugabyteDB) unchanged.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"allot/audit"
+)
+
+// Errors returned by every backend. Callers test with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("already exists")
+)
+
+// PartnerTenant is the tenant id under which partner-level principals
+// (which manage customers) are stored.
+const PartnerTenant = "partner"
+
+// Tenant is one organisation (a Partner Center "customer").
+type Tenant struct {
+	ID                   string    `json:"id"`
+	CompanyName          string    `json:"companyName"`
+	Domain               string    `json:"domain"`
+	DefaultUsageLocation string    `json:"defaultUsageLocation"`
+	Settings             []byte    `json:"settings,omitempty"` // JSON, owned by the runtime
+	CreatedAt            time.Time `json:"createdAt"`
+}
+
+// Kind names a type of tenant object.
+type Kind string
+
+// The kinds of object a tenant has. New kinds need no schema change.
+const (
+	KindUser          Kind = "user"
+	KindGroup         Kind = "group"
+	KindMember        Kind = "member"        // id "groupId/memberId"; body {} or {"kind":"group"}
+	KindGroupLicense  Kind = "groupLicense"  // id "groupId/skuId"
+	KindDirectLicense Kind = "directLicense" // id "userId/skuId"
+	KindLicense       Kind = "license"       // id "userId/skuId": seat claim and derived state
+	KindSubscription  Kind = "subscription"
+	KindProduct       Kind = "product" // custom catalog products of the tenant
+	KindAllotment     Kind = "allotment"
+	KindSetting       Kind = "setting"
+)
+
+// Object is one stored record of a tenant.
+type Object struct {
+	Kind Kind
+	ID   string
+	Body []byte // JSON
+}
+
+// Mutation writes (upserts) or deletes one object.
+type Mutation struct {
+	Kind   Kind
+	ID     string
+	Body   []byte // ignored when Delete
+	Delete bool   // deleting a missing object is not an error
+}
+
+// Change is everything one batch of commands did to one tenant.
+type Change struct {
+	TenantID  string
+	Mutations []Mutation    // applied in order
+	Audit     []audit.Entry // appended; Seq must be unique within the tenant
+}
+
+// Token is a stored API credential. The secret is never stored, only Hash.
+type Token struct {
+	ID           string     `json:"id"`
+	TenantID     string     `json:"tenantId"` // PartnerTenant for partner principals
+	DisplayName  string     `json:"displayName"`
+	Roles        []string   `json:"roles"`
+	AllotmentIDs []string   `json:"allotmentIds,omitempty"`
+	Hash         string     `json:"-"` // hex SHA-256 of the secret
+	CreatedAt    time.Time  `json:"createdAt"`
+	RevokedAt    *time.Time `json:"revokedAt,omitempty"`
+}
+
+// Store is the persistence of allot. Implementations are safe for concurrent
+// use. Commit is the only way tenant objects change.
+type Store interface {
+	// CreateTenant stores a new tenant. Returns ErrConflict if the id exists.
+	CreateTenant(ctx context.Context, t Tenant) error
+	// UpdateTenant replaces a tenant's fields. Returns ErrNotFound if missing.
+	UpdateTenant(ctx context.Context, t Tenant) error
+	// GetTenant returns ErrNotFound if the tenant does not exist.
+	GetTenant(ctx context.Context, id string) (Tenant, error)
+	// ListTenants returns every tenant ordered by id.
+	ListTenants(ctx context.Context) ([]Tenant, error)
+
+	// LoadObjects calls fn for every object of the tenant, ordered by kind
+	// then id. An error from fn stops the load and is returned.
+	LoadObjects(ctx context.Context, tenantID string, fn func(Object) error) error
+	// GetObject returns one object or ErrNotFound.
+	GetObject(ctx context.Context, tenantID string, kind Kind, id string) (Object, error)
+
+	// Commit applies every change in one transaction and returns only once it
+	// is durable (fsync on SQLite, commit on PostgreSQL). On error nothing of
+	// any change is applied.
+	Commit(ctx context.Context, changes []Change) error
+
+	// MaxAuditSeq returns the highest audit Seq of the tenant, 0 if none.
+	MaxAuditSeq(ctx context.Context, tenantID string) (int64, error)
+	// QueryAudit returns entries matching q in Seq order.
+	QueryAudit(ctx context.Context, q audit.Query) ([]audit.Entry, error)
+
+	// CreateToken stores a token. Returns ErrConflict if the id or hash exists.
+	CreateToken(ctx context.Context, t Token) error
+	// TokenByHash returns the token with that hash, revoked or not, or ErrNotFound.
+	TokenByHash(ctx context.Context, hash string) (Token, error)
+	// ListTokens returns the tenant's tokens ordered by creation time.
+	ListTokens(ctx context.Context, tenantID string) ([]Token, error)
+	// RevokeToken marks a token revoked. Returns ErrNotFound if missing.
+	RevokeToken(ctx context.Context, tenantID, id string, at time.Time) error
+
+	// Backup writes a consistent copy of the whole database to path while
+	// the store stays online (SQLite: VACUUM INTO; PostgreSQL: not supported,
+	// returns an error that says to use pg_dump).
+	Backup(ctx context.Context, path string) error
+
+	// Close releases the store. Pending commits finish first.
+	Close() error
+}
