@@ -1,0 +1,43 @@
+package licensing
+
+import "allot/audit"
+
+// Key2 is a two-part key: (group, member), (group, SKU), (user, SKU).
+type Key2 [2]string
+
+// Delta is what commands changed since the last TakeDelta: the keys of the
+// objects to write (true) or delete (false), and the audit entries. The
+// runtime reads the objects' current values from the engine to persist them.
+type Delta struct {
+	Users          map[string]bool
+	Groups         map[string]bool
+	Members        map[Key2]bool // (groupId, memberId)
+	GroupLicenses  map[Key2]bool // (groupId, skuId)
+	DirectLicenses map[Key2]bool // (userId, skuId)
+	Licenses       map[Key2]bool // (userId, skuId)
+	Pools          map[string]bool
+	Settings       bool
+	Audit          []audit.Entry
+}
+
+// Empty reports whether the delta records nothing.
+func (d *Delta) Empty() bool {
+	return len(d.Users) == 0 && len(d.Groups) == 0 && len(d.Members) == 0 &&
+		len(d.GroupLicenses) == 0 && len(d.DirectLicenses) == 0 && len(d.Licenses) == 0 &&
+		len(d.Pools) == 0 && !d.Settings && len(d.Audit) == 0
+}
+
+func mark[K comparable](m *map[K]bool, k K, put bool) {
+	if *m == nil {
+		*m = make(map[K]bool)
+	}
+	(*m)[k] = put
+}
+
+// TakeDelta returns what changed since the previous call and starts a new
+// delta.
+func (e *Engine) TakeDelta() Delta {
+	d := e.delta
+	e.delta = Delta{}
+	return d
+}

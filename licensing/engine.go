@@ -1,0 +1,208 @@
+package licensing
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"allot/catalog"
+)
+
+// Engine holds one tenant's licensing state. See the package comment.
+type Engine struct {
+	cat      *catalog.Catalog
+	settings Settings
+	clock    time.Time // the latest time seen; time never goes backwards
+
+	users  map[string]*user // by id
+	all    []*user          // every user, in a deterministic order (user.idx)
+	byUPN  map[string]*user // by lower-case userPrincipalName
+	groups map[string]*group
+	pools  map[string]*pool // by skuId
+
+	plan    *planRules
+	delta   Delta
+	pending pendingWork
+}
+
+// user is the engine's record of a User.
+type user struct {
+	User
+	idx      int        // position in Engine.all
+	groups   []*group   // groups the user is a direct member of
+	direct   []LicenseSource
+	licenses []*license // sorted by SKU id
+}
+
+// group is the engine's record of a Group.
+type group struct {
+	Group
+	members      map[*user]struct{}
+	memberGroups map[*group]struct{}
+	parents      map[*group]struct{}
+	licenses     []LicenseSource // sorted by SKU id
+	// errorCount is the number of member sources of this group in Error
+	// (hasMembersWithLicenseErrors).
+	errorCount int
+}
+
+// license is the engine's record of one (user, SKU).
+type license struct {
+	License
+	user    *user
+	pool    *pool
+	waitIdx int // index in pool.waiting, -1 when not waiting
+	// inputs and eligible are derived in the claim phase for the state phase:
+	// the user's sources for the SKU (states not yet set) and whether the
+	// user's usage location allows the SKU.
+	inputs   []SourceState
+	eligible bool
+}
+
+// pool is a SKU the tenant is subscribed to: its units, its consumption and
+// its waiting room.
+type pool struct {
+	sku      *catalog.SKU
+	units    Units
+	consumed int
+	waiting  waitHeap
+	// ruled lists the plans of the SKU that appear in a dependency or
+	// exclusion rule, so that most users skip the rule checks.
+	ruled bool
+}
+
+// free is the number of seats available for new assignments.
+func (p *pool) free() int { return p.units.Enabled - p.consumed }
+
+// New returns an empty engine for a tenant.
+func New(cat *catalog.Catalog, settings Settings) *Engine {
+	e := &Engine{
+		cat:      cat,
+		settings: settings,
+		users:    make(map[string]*user),
+		byUPN:    make(map[string]*user),
+		groups:   make(map[string]*group),
+		pools:    make(map[string]*pool),
+	}
+	e.plan = compilePlanRules(cat)
+	e.pending.init()
+	return e
+}
+
+// Catalog returns the catalog the engine uses.
+func (e *Engine) Catalog() *catalog.Catalog { return e.cat }
+
+// Settings returns the tenant settings.
+func (e *Engine) Settings() Settings { return e.settings }
+
+// tick advances the engine clock for a new command and returns the time the
+// command runs at: t truncated to microseconds (what the stores keep), and
+// always later than every earlier command, so that claims made later are
+// never served before claims made earlier and ties only occur within one
+// command.
+func (e *Engine) tick(t time.Time) time.Time {
+	t = t.UTC().Truncate(time.Microsecond)
+	if !t.After(e.clock) {
+		t = e.clock.Add(time.Microsecond)
+	}
+	e.clock = t
+	return t
+}
+
+func (e *Engine) poolFor(skuID string) *pool {
+	return e.pools[strings.ToLower(skuID)]
+}
+
+// ensurePool returns the pool of a SKU, creating it with zero units.
+func (e *Engine) ensurePool(s *catalog.SKU) *pool {
+	if p, ok := e.pools[s.ID]; ok {
+		return p
+	}
+	p := &pool{sku: s, units: Units{Status: "Enabled"}, ruled: e.plan.ruledSKU(s)}
+	e.pools[s.ID] = p
+	return p
+}
+
+// licenseOf returns the user's license record for a pool, or nil.
+func (u *user) licenseOf(p *pool) *license {
+	i := sort.Search(len(u.licenses), func(i int) bool { return u.licenses[i].SKUID >= p.sku.ID })
+	if i < len(u.licenses) && u.licenses[i].pool == p {
+		return u.licenses[i]
+	}
+	return nil
+}
+
+func (u *user) addLicense(l *license) {
+	i := sort.Search(len(u.licenses), func(i int) bool { return u.licenses[i].SKUID >= l.SKUID })
+	u.licenses = append(u.licenses, nil)
+	copy(u.licenses[i+1:], u.licenses[i:])
+	u.licenses[i] = l
+}
+
+func (u *user) removeLicense(l *license) {
+	for i, x := range u.licenses {
+		if x == l {
+			u.licenses = append(u.licenses[:i], u.licenses[i+1:]...)
+			return
+		}
+	}
+}
+
+func (u *user) directFor(skuID string) (int, bool) {
+	for i := range u.direct {
+		if u.direct[i].SKUID == skuID {
+			return i, true
+		}
+	}
+	return -1, false
+}
+
+func (g *group) licenseFor(skuID string) (int, bool) {
+	for i := range g.licenses {
+		if g.licenses[i].SKUID == skuID {
+			return i, true
+		}
+	}
+	return -1, false
+}
+
+func (u *user) inGroup(g *group) bool {
+	_, ok := g.members[u]
+	return ok
+}
+
+// effectiveGroups appends to dst the groups whose licenses the user inherits:
+// the groups it is a direct member of, and with nested group licensing their
+// ancestors. The result is sorted by id and has no duplicates.
+func (e *Engine) effectiveGroups(u *user, dst []*group) []*group {
+	dst = append(dst, u.groups...)
+	if e.settings.NestedGroups {
+		for i := 0; i < len(dst); i++ {
+			for p := range dst[i].parents {
+				if !containsGroup(dst, p) {
+					dst = append(dst, p)
+				}
+			}
+		}
+	}
+	sort.Slice(dst, func(i, j int) bool { return dst[i].ID < dst[j].ID })
+	return dst
+}
+
+func containsGroup(gs []*group, g *group) bool {
+	for _, x := range gs {
+		if x == g {
+			return true
+		}
+	}
+	return false
+}
+
+// usageLocation is the location the engine licenses the user in.
+func (e *Engine) usageLocation(u *user) string {
+	if u.UsageLocation != "" {
+		return u.UsageLocation
+	}
+	return e.settings.DefaultUsageLocation
+}
+

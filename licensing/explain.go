@@ -1,0 +1,260 @@
+package licensing
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"allot"
+)
+
+// Explanation answers "why does this user have (or not have) this license".
+type Explanation struct {
+	UserID            string `json:"userId"`
+	UserPrincipalName string `json:"userPrincipalName"`
+	SKUID             string `json:"skuId"`
+	SKUPartNumber     string `json:"skuPartNumber"`
+	// HoldsSeat: the user consumes one seat of the SKU since HeldSince.
+	HoldsSeat bool       `json:"holdsSeat"`
+	HeldSince *time.Time `json:"heldSince,omitempty"`
+	// Waiting: the user is in the SKU's waiting room since WaitingSince, at
+	// WaitingPosition (1 = next to be admitted) of WaitingCount.
+	Waiting         bool       `json:"waiting"`
+	WaitingSince    *time.Time `json:"waitingSinceDateTime,omitempty"`
+	WaitingPosition int        `json:"waitingPosition,omitempty"`
+	WaitingCount    int        `json:"waitingCount,omitempty"`
+	Seats           struct {
+		Enabled  int `json:"enabled"`
+		Consumed int `json:"consumed"`
+		Free     int `json:"free"`
+	} `json:"seats"`
+	UsageLocation       string            `json:"usageLocation"`
+	UsageLocationSource string            `json:"usageLocationSource"` // user | tenantDefault
+	Sources             []ExplainedSource `json:"sources"`
+	EnabledPlans        []string          `json:"enabledPlans"` // servicePlanNames
+	Summary             string            `json:"summary"`
+}
+
+// ExplainedSource is one source of the license with the reason for its state.
+type ExplainedSource struct {
+	AssignedByGroup  string    `json:"assignedByGroup,omitempty"`
+	GroupDisplayName string    `json:"groupDisplayName,omitempty"`
+	Via              string    `json:"via"` // how the user gets this source
+	State            string    `json:"state"`
+	Error            string    `json:"error"`
+	Reason           string    `json:"reason"`
+	DisabledPlans    []string  `json:"disabledPlans"`
+	AssignedAt       time.Time `json:"assignedDateTime"`
+	LastUpdated      time.Time `json:"lastUpdatedDateTime"`
+}
+
+// Explain explains the (user, SKU) license. ENOTFOUND when the user does not
+// exist or the tenant has no such SKU; a user without any source for the SKU
+// gets an explanation that says so.
+func (e *Engine) Explain(userID, skuID string) (Explanation, error) {
+	u, ok := e.users[userID]
+	if !ok {
+		return Explanation{}, allot.NewError(allot.ENOTFOUND, msgNotFound(userID))
+	}
+	p := e.pools[strings.ToLower(skuID)]
+	if p == nil {
+		if s, ok := e.cat.SKU(skuID); ok {
+			p = e.pools[s.ID]
+		}
+	}
+	if p == nil {
+		return Explanation{}, allot.Errorf(allot.ENOTFOUND, "The tenant has no subscription for %s.", skuID)
+	}
+	x := Explanation{UserID: u.ID, UserPrincipalName: u.UserPrincipalName, SKUID: p.sku.ID, SKUPartNumber: p.sku.PartNumber}
+	x.Seats.Enabled, x.Seats.Consumed, x.Seats.Free = p.units.Enabled, p.consumed, max(0, p.free())
+	x.UsageLocation, x.UsageLocationSource = u.UsageLocation, "user"
+	if u.UsageLocation == "" {
+		x.UsageLocation, x.UsageLocationSource = e.settings.DefaultUsageLocation, "tenantDefault"
+	}
+	l := u.licenseOf(p)
+	if l == nil {
+		x.Summary = fmt.Sprintf("%s has no license for %s: no direct assignment, and no group the user belongs to assigns it.", u.UserPrincipalName, p.sku.PartNumber)
+		if e.settings.ExcludeGuests && u.IsGuest() {
+			x.Summary += " Guests are excluded from group licensing in this tenant."
+		}
+		return x, nil
+	}
+	if l.Held {
+		t := l.HeldSince
+		x.HoldsSeat, x.HeldSince = true, &t
+	}
+	if l.Waiting() {
+		t := l.Since
+		x.Waiting, x.WaitingSince = true, &t
+		x.WaitingPosition, x.WaitingCount = waitingPosition(l), len(p.waiting)
+	}
+	for _, id := range enabledPlans(p.sku, l.Sources) {
+		x.EnabledPlans = append(x.EnabledPlans, e.planName(id))
+	}
+	for _, s := range l.Sources {
+		es := ExplainedSource{AssignedByGroup: s.AssignedByGroup, State: s.State, Error: s.Error,
+			DisabledPlans: s.DisabledPlans, AssignedAt: s.AssignedAt, LastUpdated: s.LastUpdated}
+		if s.AssignedByGroup == "" {
+			es.Via = "direct assignment"
+		} else {
+			g := e.groups[s.AssignedByGroup]
+			if g != nil {
+				es.GroupDisplayName = g.DisplayName
+			}
+			es.Via = e.via(u, g)
+		}
+		es.Reason = e.reasonFor(u, l, &s, &x)
+		x.Sources = append(x.Sources, es)
+	}
+	x.Summary = e.summary(u, l, &x)
+	return x, nil
+}
+
+// via describes how the user is a member of g.
+func (e *Engine) via(u *user, g *group) string {
+	if g == nil {
+		return "a group that no longer exists"
+	}
+	rule := ""
+	if g.MembershipRule != "" && g.IsDynamic() {
+		rule = fmt.Sprintf(" (dynamic membership rule: %s)", g.MembershipRule)
+	}
+	if u.inGroup(g) {
+		return fmt.Sprintf("member of group %s%s", g.DisplayName, rule)
+	}
+	// Nested: find the chain from one of the user's groups up to g.
+	type step struct {
+		g    *group
+		prev *step
+	}
+	queue := []*step{}
+	seen := map[*group]bool{}
+	for _, d := range u.groups {
+		queue = append(queue, &step{g: d})
+		seen[d] = true
+	}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		if s.g == g {
+			var names []string
+			for x := s; x != nil; x = x.prev {
+				names = append(names, x.g.DisplayName)
+			}
+			// names runs from g down to the user's own group.
+			for i, j := 0, len(names)-1; i < j; i, j = i+1, j-1 {
+				names[i], names[j] = names[j], names[i]
+			}
+			return "member of group " + strings.Join(names, ", which is a member of ") + " (nested group licensing)"
+		}
+		for p := range s.g.parents {
+			if !seen[p] {
+				seen[p] = true
+				queue = append(queue, &step{g: p, prev: s})
+			}
+		}
+	}
+	return "group " + g.DisplayName
+}
+
+func (e *Engine) planName(id string) string {
+	if p, ok := e.cat.Plan(id); ok {
+		return p.Name
+	}
+	return id
+}
+
+// reasonFor explains one source's state in words.
+func (e *Engine) reasonFor(u *user, l *license, s *SourceState, x *Explanation) string {
+	switch s.Error {
+	case ErrNone, "":
+		if l.Held {
+			return "active: the user holds a seat"
+		}
+		return "active"
+	case ErrCountViolation:
+		if !l.Held {
+			return fmt.Sprintf("no seat: all %d seats of %s are in use; waiting since %s, position %d of %d — admitted automatically, oldest first, when a seat frees",
+				x.Seats.Enabled, x.SKUPartNumber, l.Since.Format(time.RFC3339), x.WaitingPosition, x.WaitingCount)
+		}
+	case ErrProhibitedInUsageLoc:
+		return fmt.Sprintf("%s is not available in usage location %s (%s)", x.SKUPartNumber, x.UsageLocation, x.UsageLocationSource)
+	case ErrDependency:
+		sku := l.pool.sku
+		for _, p := range sku.Plans {
+			if containsString(s.DisabledPlans, p.ID) {
+				continue
+			}
+			for _, d := range e.plan.deps[p.ID] {
+				if !e.userHasAnyPlan(u, d.RequiresAnyOf) {
+					names := make([]string, len(d.RequiresAnyOf))
+					for i, r := range d.RequiresAnyOf {
+						names[i] = e.planName(r)
+					}
+					return fmt.Sprintf("plan %s requires %s, which no active license of the user enables (rule source: %s)", p.Name, strings.Join(names, " or "), d.Source)
+				}
+			}
+		}
+	case ErrMutuallyExclusive:
+		for _, pair := range e.plan.excl {
+			if containsPlanOf(l.pool.sku, s, pair[0]) && e.userHasAnyPlan(u, pair[1:]) {
+				return fmt.Sprintf("plan %s cannot be enabled together with plan %s, which another license of the user enables", e.planName(pair[0]), e.planName(pair[1]))
+			}
+			if containsPlanOf(l.pool.sku, s, pair[1]) && e.userHasAnyPlan(u, pair[:1]) {
+				return fmt.Sprintf("plan %s cannot be enabled together with plan %s, which another license of the user enables", e.planName(pair[1]), e.planName(pair[0]))
+			}
+		}
+	}
+	if g := e.groups[s.AssignedByGroup]; g != nil && g.AssignmentMode == ModeAllOrNone {
+		return fmt.Sprintf("group %s assigns its products all or none, and another of its products is in error (%s) for this user", g.DisplayName, s.Error)
+	}
+	return s.Error
+}
+
+func containsPlanOf(sku interface{ HasPlan(string) bool }, s *SourceState, plan string) bool {
+	return sku.HasPlan(plan) && !containsString(s.DisabledPlans, plan)
+}
+
+// userHasAnyPlan reports whether an Active source of the user enables one of
+// the plans.
+func (e *Engine) userHasAnyPlan(u *user, plans []string) bool {
+	for _, l := range u.licenses {
+		for i := range l.Sources {
+			s := &l.Sources[i]
+			if s.State != StateActive {
+				continue
+			}
+			for _, p := range plans {
+				if l.pool.sku.HasPlan(p) && !containsString(s.DisabledPlans, p) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func (e *Engine) summary(u *user, l *license, x *Explanation) string {
+	n := len(l.Sources)
+	src := "1 source"
+	if n != 1 {
+		src = fmt.Sprintf("%d sources", n)
+	}
+	switch {
+	case l.Held:
+		active := 0
+		for _, s := range l.Sources {
+			if s.State == StateActive {
+				active++
+			}
+		}
+		if active == 0 {
+			return fmt.Sprintf("%s holds a seat of %s (reserved) from %s, but every source is in error, so no plan is enabled.", u.UserPrincipalName, x.SKUPartNumber, src)
+		}
+		return fmt.Sprintf("%s is licensed for %s through %s and consumes one seat (since %s).", u.UserPrincipalName, x.SKUPartNumber, src, l.HeldSince.Format(time.RFC3339))
+	case l.Waiting():
+		return fmt.Sprintf("%s wants %s through %s but no seat is free: waiting at position %d of %d since %s.", u.UserPrincipalName, x.SKUPartNumber, src, x.WaitingPosition, x.WaitingCount, l.Since.Format(time.RFC3339))
+	default:
+		return fmt.Sprintf("%s has %s from %s, but none can be applied.", u.UserPrincipalName, x.SKUPartNumber, src)
+	}
+}

@@ -1,0 +1,298 @@
+package licensing
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"allot/catalog"
+)
+
+// A small catalog for tests, with every kind of plan rule.
+var (
+	planEXO1  = gid("p", 1)
+	planEXO2  = gid("p", 2)
+	planTeams = gid("p", 3)
+	planApps  = gid("p", 4)
+	planATP   = gid("p", 5)
+	planWPA   = gid("p", 6)
+	planKiosk = gid("p", 7)
+	planPhone = gid("p", 8)
+
+	skuE3    = gid("s", 3)
+	skuE5    = gid("s", 5)
+	skuEXO1  = gid("s", 1)
+	skuWPA   = gid("s", 6)
+	skuKiosk = gid("s", 7)
+	skuPhone = gid("s", 8)
+)
+
+// gid makes a deterministic GUID from a kind letter and a number.
+func gid(kind string, n int) string {
+	k := map[string]string{"p": "aaaa", "s": "bbbb", "u": "cccc", "g": "dddd"}[kind]
+	return fmt.Sprintf("00000000-0000-0000-%s-%012d", k, n)
+}
+
+func testCatalog(t testing.TB) *catalog.Catalog {
+	t.Helper()
+	p := func(id, name string) catalog.Plan { return catalog.Plan{ID: id, Name: name, FriendlyName: name + " friendly"} }
+	c, err := catalog.New([]catalog.SKU{
+		{ID: skuE3, PartNumber: "E3", DisplayName: "Enterprise E3", Plans: []catalog.Plan{p(planEXO2, "EXO2"), p(planTeams, "TEAMS"), p(planApps, "APPS")}},
+		{ID: skuE5, PartNumber: "E5", DisplayName: "Enterprise E5", Plans: []catalog.Plan{p(planEXO2, "EXO2"), p(planTeams, "TEAMS"), p(planApps, "APPS"), p(planATP, "ATP")}},
+		{ID: skuEXO1, PartNumber: "EXO1", DisplayName: "Exchange Plan 1", Plans: []catalog.Plan{p(planEXO1, "EXO1")}},
+		{ID: skuWPA, PartNumber: "WPA", DisplayName: "Workplace Analytics", Plans: []catalog.Plan{p(planWPA, "WPA")}},
+		{ID: skuKiosk, PartNumber: "KIOSK", DisplayName: "Exchange Kiosk", Plans: []catalog.Plan{p(planKiosk, "KIOSK")}},
+		{ID: skuPhone, PartNumber: "PHONE", DisplayName: "Phone", Plans: []catalog.Plan{p(planPhone, "PHONE")}},
+	}, catalog.Rules{
+		Dependencies:         []catalog.Dependency{{Plan: planWPA, RequiresAnyOf: []string{planEXO1, planEXO2}, Source: "test"}},
+		Exclusions:           []catalog.Exclusion{{Plans: [2]string{planKiosk, planEXO2}, Source: "test"}},
+		LocationRestrictions: []catalog.LocationRestriction{{SKU: skuPhone, Countries: []string{"KP"}, Source: "test"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// fixture is an engine with a clock that ticks one second per command.
+type fixture struct {
+	t   testing.TB
+	e   *Engine
+	now time.Time
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	return &fixture{t: t, e: New(testCatalog(t), Settings{DefaultUsageLocation: "US"}), now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+func (f *fixture) op() Op {
+	f.now = f.now.Add(time.Second)
+	return Op{Actor: "admin@test", Now: f.now}
+}
+
+func (f *fixture) must(err error) {
+	f.t.Helper()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) units(sku string, n int) { f.t.Helper(); f.must(f.e.SetUnits(f.op(), sku, Units{Enabled: n})) }
+
+func (f *fixture) user(n int, mods ...func(*User)) string {
+	f.t.Helper()
+	u := User{ID: gid("u", n), UserPrincipalName: fmt.Sprintf("user%d@test", n), DisplayName: fmt.Sprintf("User %d", n), AccountEnabled: true, UsageLocation: "US"}
+	for _, m := range mods {
+		m(&u)
+	}
+	f.must(f.e.PutUser(f.op(), u))
+	return u.ID
+}
+
+func (f *fixture) group(n int, mods ...func(*Group)) string {
+	f.t.Helper()
+	g := Group{ID: gid("g", n), DisplayName: fmt.Sprintf("Group %d", n), SecurityEnabled: true}
+	for _, m := range mods {
+		m(&g)
+	}
+	f.must(f.e.PutGroup(f.op(), g))
+	return g.ID
+}
+
+func (f *fixture) add(group string, members ...string) {
+	f.t.Helper()
+	f.must(f.e.AddMembers(f.op(), group, members))
+}
+
+func (f *fixture) remove(group string, members ...string) {
+	f.t.Helper()
+	f.must(f.e.RemoveMembers(f.op(), group, members))
+}
+
+func lic(sku string, disabled ...string) AssignedLicense {
+	return AssignedLicense{SKUID: sku, DisabledPlans: disabled}
+}
+
+func (f *fixture) groupLicense(group string, ls ...AssignedLicense) {
+	f.t.Helper()
+	f.must(f.e.AssignGroupLicenses(f.op(), group, ls, nil))
+}
+
+func (f *fixture) directLicense(user string, ls ...AssignedLicense) {
+	f.t.Helper()
+	f.must(f.e.AssignUserLicenses(f.op(), user, ls, nil))
+}
+
+// states returns "state/error" of every source of (user, sku), in order.
+func (f *fixture) states(user, sku string) string {
+	l, ok := f.e.License(user, sku)
+	if !ok {
+		return "none"
+	}
+	var parts []string
+	for _, s := range l.Sources {
+		parts = append(parts, s.State+"/"+s.Error)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (f *fixture) holds(user, sku string) bool {
+	l, ok := f.e.License(user, sku)
+	return ok && l.Held
+}
+
+func (f *fixture) consumed(sku string) int {
+	p, _ := f.e.Pool(sku)
+	return p.Consumed
+}
+
+func wantErr(t *testing.T, err error, msg string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("want error %q, got nil", msg)
+	}
+	if !strings.Contains(err.Error(), msg) {
+		t.Fatalf("want error containing %q, got %q", msg, err.Error())
+	}
+}
+
+// checkInvariants verifies the engine's bookkeeping against its records.
+func checkInvariants(e *Engine) error {
+	held := map[*pool]int{}
+	waiting := map[*pool]int{}
+	groupErrors := map[string]int{}
+	for _, u := range e.all {
+		if e.users[u.ID] != u {
+			return fmt.Errorf("user %s: index out of date", u.ID)
+		}
+		for i, l := range u.licenses {
+			if i > 0 && u.licenses[i-1].SKUID >= l.SKUID {
+				return fmt.Errorf("user %s: licenses not sorted", u.ID)
+			}
+			if len(l.Sources) == 0 {
+				return fmt.Errorf("user %s sku %s: license without sources", u.ID, l.SKUID)
+			}
+			if l.Held && !l.Claimed {
+				return fmt.Errorf("user %s sku %s: held without claim", u.ID, l.SKUID)
+			}
+			if l.Held {
+				held[l.pool]++
+				if l.waitIdx != -1 {
+					return fmt.Errorf("user %s sku %s: holder in waiting room", u.ID, l.SKUID)
+				}
+			}
+			if l.Waiting() {
+				waiting[l.pool]++
+				if l.waitIdx < 0 || l.waitIdx >= len(l.pool.waiting) || l.pool.waiting[l.waitIdx] != l {
+					return fmt.Errorf("user %s sku %s: waiting index broken", u.ID, l.SKUID)
+				}
+			}
+			for _, s := range l.Sources {
+				if s.AssignedByGroup != "" && s.State == StateError {
+					groupErrors[s.AssignedByGroup]++
+				}
+			}
+		}
+	}
+	for _, p := range e.pools {
+		if p.consumed != held[p] {
+			return fmt.Errorf("pool %s: consumed %d, holders %d", p.sku.PartNumber, p.consumed, held[p])
+		}
+		if p.consumed > p.units.Enabled {
+			return fmt.Errorf("pool %s oversubscribed: %d of %d", p.sku.PartNumber, p.consumed, p.units.Enabled)
+		}
+		if len(p.waiting) != waiting[p] {
+			return fmt.Errorf("pool %s: heap %d, waiting %d", p.sku.PartNumber, len(p.waiting), waiting[p])
+		}
+		if len(p.waiting) > 0 && p.free() > 0 {
+			return fmt.Errorf("pool %s: %d free seats while %d wait", p.sku.PartNumber, p.free(), len(p.waiting))
+		}
+	}
+	for id, g := range e.groups {
+		if g.errorCount != groupErrors[id] {
+			return fmt.Errorf("group %s: errorCount %d, actual %d", id, g.errorCount, groupErrors[id])
+		}
+	}
+	return nil
+}
+
+// dump renders the engine's whole license state canonically.
+func dump(e *Engine) string {
+	var b strings.Builder
+	ids := make([]string, 0, len(e.users))
+	for id := range e.users {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		u := e.users[id]
+		for _, l := range u.licenses {
+			fmt.Fprintf(&b, "%s %s claimed=%v since=%s held=%v heldSince=%s", id, l.SKUID, l.Claimed, l.Since.Format(time.RFC3339Nano), l.Held, l.HeldSince.Format(time.RFC3339Nano))
+			for _, s := range l.Sources {
+				fmt.Fprintf(&b, " [%s %v %s %s %s %s]", s.AssignedByGroup, s.DisabledPlans, s.State, s.Error, s.LastUpdated.Format(time.RFC3339Nano), s.AssignedAt.Format(time.RFC3339Nano))
+			}
+			b.WriteByte('\n')
+		}
+	}
+	for _, p := range e.sortedPools() {
+		fmt.Fprintf(&b, "pool %s units=%d consumed=%d waiting=%d\n", p.sku.PartNumber, p.units.Enabled, p.consumed, len(p.waiting))
+	}
+	for _, g := range e.GroupIDs() {
+		fmt.Fprintf(&b, "group %s errors=%d\n", g, e.groups[g].errorCount)
+	}
+	return b.String()
+}
+
+// reload builds a new engine from e's records, as the runtime does from the
+// store, and runs a full recompute.
+func reload(t testing.TB, e *Engine, now time.Time) *Engine {
+	t.Helper()
+	n := New(e.cat, e.settings)
+	n.clock = e.clock
+	for _, p := range e.sortedPools() {
+		if err := n.LoadUnits(p.sku.ID, p.units); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range e.all {
+		if err := n.LoadUser(u.User); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range e.GroupIDs() {
+		g, _ := e.Group(id)
+		if err := n.LoadGroup(g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range e.GroupIDs() {
+		us, gs := e.Members(id)
+		for _, m := range append(us, gs...) {
+			if err := n.LoadMember(id, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, gl := range e.GroupLicenses(id) {
+			if err := n.LoadGroupLicense(id, gl); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, u := range e.all {
+		for _, d := range u.direct {
+			if err := n.LoadDirectLicense(u.ID, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, l := range u.licenses {
+			if err := n.LoadLicense(l.License); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	n.Recompute(Op{Now: now})
+	return n
+}

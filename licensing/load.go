@@ -1,0 +1,218 @@
+package licensing
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"allot"
+	"allot/audit"
+)
+
+// Loading rebuilds an engine from stored records without recording a delta
+// or audit entries: load users and groups first, then members, licenses and
+// units, then call Recompute. Load functions trust their input less than
+// commands do (a store can hold anything): references to missing objects are
+// errors.
+
+// LoadSettings sets the tenant settings.
+func (e *Engine) LoadSettings(s Settings) { e.settings = s }
+
+// LoadUser adds a stored user.
+func (e *Engine) LoadUser(in User) error {
+	if in.ID == "" {
+		return allot.Errorf(allot.EINVALID, "stored user without id")
+	}
+	if _, dup := e.users[in.ID]; dup {
+		return allot.Errorf(allot.ECONFLICT, "user %s loaded twice", in.ID)
+	}
+	u := &user{User: in, idx: len(e.all)}
+	e.users[in.ID] = u
+	e.all = append(e.all, u)
+	e.byUPN[strings.ToLower(in.UserPrincipalName)] = u
+	return nil
+}
+
+// LoadGroup adds a stored group.
+func (e *Engine) LoadGroup(in Group) error {
+	if in.ID == "" {
+		return allot.Errorf(allot.EINVALID, "stored group without id")
+	}
+	if in.AssignmentMode == "" {
+		in.AssignmentMode = ModePerProduct
+	}
+	e.groups[in.ID] = &group{Group: in, members: make(map[*user]struct{}), memberGroups: make(map[*group]struct{}), parents: make(map[*group]struct{})}
+	return nil
+}
+
+// LoadMember adds a stored membership; memberID is a user or a group.
+func (e *Engine) LoadMember(groupID, memberID string) error {
+	g, ok := e.groups[groupID]
+	if !ok {
+		return allot.Errorf(allot.ENOTFOUND, "membership of missing group %s", groupID)
+	}
+	if u, ok := e.users[memberID]; ok {
+		if !u.inGroup(g) {
+			g.members[u] = struct{}{}
+			u.groups = append(u.groups, g)
+		}
+		return nil
+	}
+	c, ok := e.groups[memberID]
+	if !ok {
+		return allot.Errorf(allot.ENOTFOUND, "member %s of group %s does not exist", memberID, groupID)
+	}
+	if c == g || e.isAncestor(c, g) {
+		return allot.Errorf(allot.EINVALID, "stored membership %s in %s makes a cycle", memberID, groupID)
+	}
+	g.memberGroups[c] = struct{}{}
+	c.parents[g] = struct{}{}
+	return nil
+}
+
+// LoadUnits sets a SKU's units.
+func (e *Engine) LoadUnits(skuID string, u Units) error {
+	s, ok := e.cat.SKU(skuID)
+	if !ok {
+		return allot.Errorf(allot.ENOTFOUND, "units of unknown SKU %s", skuID)
+	}
+	e.ensurePool(s).units = u
+	return nil
+}
+
+// LoadGroupLicense adds a stored group license.
+func (e *Engine) LoadGroupLicense(groupID string, l LicenseSource) error {
+	g, ok := e.groups[groupID]
+	if !ok {
+		return allot.Errorf(allot.ENOTFOUND, "license of missing group %s", groupID)
+	}
+	if e.pools[l.SKUID] == nil {
+		return allot.Errorf(allot.ENOTFOUND, "group %s has license %s that the tenant has no subscription for", groupID, l.SKUID)
+	}
+	if i, ok := g.licenseFor(l.SKUID); ok {
+		g.licenses[i] = l
+	} else {
+		g.licenses = append(g.licenses, l)
+		sort.Slice(g.licenses, func(i, j int) bool { return g.licenses[i].SKUID < g.licenses[j].SKUID })
+	}
+	return nil
+}
+
+// LoadDirectLicense adds a stored direct license.
+func (e *Engine) LoadDirectLicense(userID string, l LicenseSource) error {
+	u, ok := e.users[userID]
+	if !ok {
+		return allot.Errorf(allot.ENOTFOUND, "license of missing user %s", userID)
+	}
+	if e.pools[l.SKUID] == nil {
+		return allot.Errorf(allot.ENOTFOUND, "user %s has license %s that the tenant has no subscription for", userID, l.SKUID)
+	}
+	if i, ok := u.directFor(l.SKUID); ok {
+		u.direct[i] = l
+	} else {
+		u.direct = append(u.direct, l)
+		sort.Slice(u.direct, func(i, j int) bool { return u.direct[i].SKUID < u.direct[j].SKUID })
+	}
+	return nil
+}
+
+// LoadLicense adds a stored license record (claim and states).
+func (e *Engine) LoadLicense(l License) error {
+	u, ok := e.users[l.UserID]
+	if !ok {
+		return allot.Errorf(allot.ENOTFOUND, "license record of missing user %s", l.UserID)
+	}
+	p := e.pools[l.SKUID]
+	if p == nil {
+		return allot.Errorf(allot.ENOTFOUND, "license record of unknown SKU %s", l.SKUID)
+	}
+	if u.licenseOf(p) != nil {
+		return allot.Errorf(allot.ECONFLICT, "license record %s/%s loaded twice", l.UserID, l.SKUID)
+	}
+	if !l.Claimed {
+		l.Held = false
+	}
+	u.addLicense(&license{License: l, user: u, pool: p, waitIdx: -1})
+	return nil
+}
+
+// Recompute derives every license of the tenant from scratch: sources,
+// claims, seats, waiting rooms and states. Stored claims are kept: holders
+// keep their seats (unless a pool holds more than its units, when the
+// youngest go back to the waiting room), and waiting users keep their place.
+// A source without a stored claim claims a seat as of its AssignedAt, so a
+// bulk load orders the waiting room as if the assignments had been made at
+// those times. On a tenant whose stored state is consistent, Recompute
+// changes nothing; what it does change is in the delta.
+func (e *Engine) Recompute(op Op) {
+	now := e.tick(op.Now)
+	for _, p := range e.pools {
+		p.consumed = 0
+		p.waiting = p.waiting[:0]
+	}
+	for _, g := range e.groups {
+		g.errorCount = 0
+	}
+	for _, u := range e.all {
+		for _, l := range u.licenses {
+			l.waitIdx = -1
+			e.countErrors(l.Sources, +1)
+			if !l.Claimed {
+				continue
+			}
+			if l.Held {
+				l.pool.consumed++
+			} else {
+				l.pool.waiting.push(l)
+			}
+		}
+	}
+	for _, u := range e.all {
+		e.reclaim(u, now, true)
+	}
+	pools := e.sortedPools()
+	for _, p := range pools {
+		if p.consumed > p.units.Enabled {
+			e.shrink(p)
+		}
+		e.fill(p, now)
+	}
+	r := reason{audit.ActorGroupLicensing, "full recompute"}
+	if op.Why != "" {
+		r.why = op.Why
+	}
+	for _, u := range e.all {
+		e.restate(u, now, r)
+	}
+	e.pending.init()
+}
+
+// shrink returns the youngest holders of an over-full pool to the waiting
+// room. It only happens on stored data that breaks the seat invariant.
+func (e *Engine) shrink(p *pool) {
+	var holders []*license
+	for _, u := range e.all {
+		if l := u.licenseOf(p); l != nil && l.Held {
+			holders = append(holders, l)
+		}
+	}
+	sort.Slice(holders, func(i, j int) bool { return waitLess(holders[j], holders[i]) })
+	for _, l := range holders {
+		if p.consumed <= p.units.Enabled {
+			break
+		}
+		l.Held, l.HeldSince = false, time.Time{}
+		p.consumed--
+		p.waiting.push(l)
+		mark(&e.delta.Licenses, Key2{l.UserID, l.SKUID}, true)
+	}
+}
+
+func (e *Engine) sortedPools() []*pool {
+	ps := make([]*pool, 0, len(e.pools))
+	for _, p := range e.pools {
+		ps = append(ps, p)
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].sku.ID < ps[j].sku.ID })
+	return ps
+}

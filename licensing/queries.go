@@ -1,0 +1,300 @@
+package licensing
+
+import (
+	"sort"
+	"strings"
+
+	"allot/catalog"
+)
+
+// Reads. Slices returned share the engine's immutable values (source state
+// slices are replaced, never changed in place) and must not be modified.
+
+// User returns a user by id.
+func (e *Engine) User(id string) (User, bool) {
+	u, ok := e.users[id]
+	if !ok {
+		return User{}, false
+	}
+	return u.User, true
+}
+
+// UserByUPN returns a user by userPrincipalName, case-insensitively.
+func (e *Engine) UserByUPN(upn string) (User, bool) {
+	u, ok := e.byUPN[strings.ToLower(upn)]
+	if !ok {
+		return User{}, false
+	}
+	return u.User, true
+}
+
+// UserCount returns the number of users.
+func (e *Engine) UserCount() int { return len(e.all) }
+
+// ForEachUser calls fn for every user in the engine's internal order until
+// fn returns false.
+func (e *Engine) ForEachUser(fn func(u *User) bool) {
+	for _, u := range e.all {
+		if !fn(&u.User) {
+			return
+		}
+	}
+}
+
+// Group returns a group by id.
+func (e *Engine) Group(id string) (Group, bool) {
+	g, ok := e.groups[id]
+	if !ok {
+		return Group{}, false
+	}
+	return g.Group, true
+}
+
+// IsGroup reports whether id is a group of the tenant.
+func (e *Engine) IsGroup(id string) bool { _, ok := e.groups[id]; return ok }
+
+// GroupIDs returns every group id, sorted.
+func (e *Engine) GroupIDs() []string {
+	ids := make([]string, 0, len(e.groups))
+	for id := range e.groups {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Members returns the user and group members of a group, sorted by id.
+func (e *Engine) Members(groupID string) (users, groups []string) {
+	g, ok := e.groups[groupID]
+	if !ok {
+		return nil, nil
+	}
+	for u := range g.members {
+		users = append(users, u.ID)
+	}
+	for c := range g.memberGroups {
+		groups = append(groups, c.ID)
+	}
+	sort.Strings(users)
+	sort.Strings(groups)
+	return users, groups
+}
+
+// MemberCount returns the number of direct members (users and groups).
+func (e *Engine) MemberCount(groupID string) int {
+	g, ok := e.groups[groupID]
+	if !ok {
+		return 0
+	}
+	return len(g.members) + len(g.memberGroups)
+}
+
+// GroupsOf returns the groups the user or group is a direct member of,
+// sorted.
+func (e *Engine) GroupsOf(memberID string) []string {
+	var ids []string
+	if u, ok := e.users[memberID]; ok {
+		for _, g := range u.groups {
+			ids = append(ids, g.ID)
+		}
+	} else if c, ok := e.groups[memberID]; ok {
+		for p := range c.parents {
+			ids = append(ids, p.ID)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// TransitiveGroupsOf returns every group that contains the user or group,
+// directly or through other groups, sorted.
+func (e *Engine) TransitiveGroupsOf(memberID string) []string {
+	var start []*group
+	if u, ok := e.users[memberID]; ok {
+		start = append(start, u.groups...)
+	} else if c, ok := e.groups[memberID]; ok {
+		for p := range c.parents {
+			start = append(start, p)
+		}
+	}
+	seen := map[*group]bool{}
+	for i := 0; i < len(start); i++ {
+		g := start[i]
+		if seen[g] {
+			continue
+		}
+		seen[g] = true
+		for p := range g.parents {
+			start = append(start, p)
+		}
+	}
+	ids := make([]string, 0, len(seen))
+	for g := range seen {
+		ids = append(ids, g.ID)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// GroupLicenses returns the group's licenses, sorted by SKU id.
+func (e *Engine) GroupLicenses(groupID string) []LicenseSource {
+	if g, ok := e.groups[groupID]; ok {
+		return g.licenses
+	}
+	return nil
+}
+
+// DirectLicenses returns the user's direct licenses, sorted by SKU id.
+func (e *Engine) DirectLicenses(userID string) []LicenseSource {
+	if u, ok := e.users[userID]; ok {
+		return u.direct
+	}
+	return nil
+}
+
+// Licenses returns the user's license records, sorted by SKU id.
+func (e *Engine) Licenses(userID string) []License {
+	u, ok := e.users[userID]
+	if !ok {
+		return nil
+	}
+	out := make([]License, len(u.licenses))
+	for i, l := range u.licenses {
+		out[i] = l.License
+	}
+	return out
+}
+
+// License returns one license record.
+func (e *Engine) License(userID, skuID string) (License, bool) {
+	u, ok := e.users[userID]
+	p := e.pools[strings.ToLower(skuID)]
+	if !ok || p == nil {
+		return License{}, false
+	}
+	if l := u.licenseOf(p); l != nil {
+		return l.License, true
+	}
+	return License{}, false
+}
+
+// EnabledPlans returns the ids of the plans of the SKU enabled for the user:
+// the union over the license's Active sources. Empty when the user holds no
+// seat.
+func (e *Engine) EnabledPlans(userID, skuID string) []string {
+	l, ok := e.License(userID, skuID)
+	if !ok {
+		return nil
+	}
+	return enabledPlans(e.pools[l.SKUID].sku, l.Sources)
+}
+
+func enabledPlans(sku *catalog.SKU, sources []SourceState) []string {
+	var out []string
+	for _, p := range sku.Plans {
+		for i := range sources {
+			s := &sources[i]
+			if (s.State == StateActive || s.State == StateActiveWithError) && !containsString(s.DisabledPlans, p.ID) {
+				out = append(out, p.ID)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// PoolInfo is a SKU's seats as the tenant sees them.
+type PoolInfo struct {
+	SKU      *catalog.SKU
+	Units    Units
+	Consumed int // seats held
+	Waiting  int // users in the waiting room
+}
+
+// Pool returns a SKU's seats.
+func (e *Engine) Pool(skuID string) (PoolInfo, bool) {
+	p := e.pools[strings.ToLower(skuID)]
+	if p == nil {
+		if s, ok := e.cat.SKU(skuID); ok {
+			p = e.pools[s.ID]
+		}
+	}
+	if p == nil {
+		return PoolInfo{}, false
+	}
+	return PoolInfo{SKU: p.sku, Units: p.units, Consumed: p.consumed, Waiting: len(p.waiting)}, true
+}
+
+// Pools returns every SKU the tenant has units of, by part number.
+func (e *Engine) Pools() []PoolInfo {
+	ps := e.sortedPools()
+	out := make([]PoolInfo, len(ps))
+	for i, p := range ps {
+		out[i] = PoolInfo{SKU: p.sku, Units: p.units, Consumed: p.consumed, Waiting: len(p.waiting)}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].SKU.PartNumber < out[j].SKU.PartNumber })
+	return out
+}
+
+// WaitingRoom returns the claims waiting for a seat of the SKU, oldest
+// first.
+func (e *Engine) WaitingRoom(skuID string) []License {
+	p := e.pools[strings.ToLower(skuID)]
+	if p == nil {
+		return nil
+	}
+	ls := make([]*license, len(p.waiting))
+	copy(ls, p.waiting)
+	sort.Slice(ls, func(i, j int) bool { return waitLess(ls[i], ls[j]) })
+	out := make([]License, len(ls))
+	for i, l := range ls {
+		out[i] = l.License
+	}
+	return out
+}
+
+// waitingPosition returns the 1-based place of l in its waiting room.
+func waitingPosition(l *license) int {
+	pos := 1
+	for _, o := range l.pool.waiting {
+		if o != l && waitLess(o, l) {
+			pos++
+		}
+	}
+	return pos
+}
+
+// HasMembersWithLicenseErrors reports whether any user the group licenses
+// has a source from the group in Error.
+func (e *Engine) HasMembersWithLicenseErrors(groupID string) bool {
+	g, ok := e.groups[groupID]
+	return ok && g.errorCount > 0
+}
+
+// MembersWithLicenseErrors returns the users with a source from the group
+// in Error, sorted by id.
+func (e *Engine) MembersWithLicenseErrors(groupID string) []string {
+	g, ok := e.groups[groupID]
+	if !ok || g.errorCount == 0 {
+		return nil
+	}
+	var ids []string
+	for _, u := range e.licensedUsers(g) {
+		for _, l := range u.licenses {
+			if hasGroupError(l.Sources, groupID) {
+				ids = append(ids, u.ID)
+				break
+			}
+		}
+	}
+	return ids
+}
+
+func hasGroupError(ss []SourceState, groupID string) bool {
+	for _, s := range ss {
+		if s.AssignedByGroup == groupID && s.State == StateError {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,180 @@
+// Package licensing is the licensing engine of allot: given a tenant's users,
+// groups, memberships, license sources and subscriptions, it maintains for
+// every (user, SKU) the license state of SPEC S2 — one seat per user per SKU,
+// the union of enabled plans, a state and error per source, and a waiting room
+// per SKU that admits users oldest first when seats free up.
+//
+// The package is pure: no I/O and no clock. Time comes with each command
+// (Op.Now). An Engine is owned by one writer (the tenant runtime) and is not
+// safe for concurrent use. Every command either applies completely or
+// returns an *allot.Error and changes nothing. What a command changed is
+// collected and handed out by TakeDelta so that the runtime can persist it.
+package licensing
+
+import (
+	"strings"
+	"time"
+)
+
+// Source states (Graph licenseAssignmentState.state).
+const (
+	StateActive          = "Active"
+	StateActiveWithError = "ActiveWithError"
+	StateDisabled        = "Disabled"
+	StateError           = "Error"
+)
+
+// Source errors (Graph licenseAssignmentState.error).
+const (
+	ErrNone                 = "None"
+	ErrCountViolation       = "CountViolation"
+	ErrMutuallyExclusive    = "MutuallyExclusiveViolation"
+	ErrDependency           = "DependencyViolation"
+	ErrProhibitedInUsageLoc = "ProhibitedInUsageLocationViolation"
+	ErrUniqueness           = "UniquenessViolation"
+	ErrOther                = "Other"
+)
+
+// Group assignment modes.
+const (
+	ModePerProduct = "perProduct" // default: each product of a group stands alone
+	ModeAllOrNone  = "allOrNone"  // Entra's behaviour: one product in error fails the group's others
+)
+
+// User kinds.
+const (
+	KindPerson         = "person"
+	KindSharedMailbox  = "sharedMailbox"
+	KindServiceAccount = "serviceAccount"
+	KindRoom           = "room"
+)
+
+// Settings are the tenant settings the engine obeys.
+type Settings struct {
+	// DefaultUsageLocation is used for group assignments to users without a
+	// usage location of their own (ISO 3166 alpha-2).
+	DefaultUsageLocation string `json:"defaultUsageLocation"`
+	// ExcludeGuests keeps guests (userType Guest) out of group licensing.
+	ExcludeGuests bool `json:"excludeGuestsFromGroupLicensing"`
+	// NestedGroups lets members of member groups inherit a group's licenses.
+	// Off by default, as in Entra.
+	NestedGroups bool `json:"nestedGroupLicensing"`
+}
+
+// User is a directory user as the engine and the rules see it.
+type User struct {
+	ID                string   `json:"id"`
+	UserPrincipalName string   `json:"userPrincipalName"`
+	DisplayName       string   `json:"displayName"`
+	AccountEnabled    bool     `json:"accountEnabled"`
+	UserType          string   `json:"userType"` // Member | Guest
+	UsageLocation     string   `json:"usageLocation,omitempty"`
+	Kind              string   `json:"kind"` // person | sharedMailbox | serviceAccount | room
+	Department        string   `json:"department,omitempty"`
+	JobTitle          string   `json:"jobTitle,omitempty"`
+	Country           string   `json:"country,omitempty"`
+	City              string   `json:"city,omitempty"`
+	CompanyName       string   `json:"companyName,omitempty"`
+	EmployeeID        string   `json:"employeeId,omitempty"`
+	EmployeeHireDate  string   `json:"employeeHireDate,omitempty"` // RFC 3339
+	Mail              string   `json:"mail,omitempty"`
+	GivenName         string   `json:"givenName,omitempty"`
+	Surname           string   `json:"surname,omitempty"`
+	ProxyAddresses    []string `json:"proxyAddresses,omitempty"`
+	OtherMails        []string `json:"otherMails,omitempty"`
+	// Attributes holds every other Entra user property (extensionAttribute1..15,
+	// state, officeLocation, …) keyed by its lower-case Graph name.
+	Attributes map[string]string `json:"attributes,omitempty"`
+	CreatedAt  time.Time         `json:"createdDateTime"`
+}
+
+// IsGuest reports whether the user is a B2B guest.
+func (u *User) IsGuest() bool { return strings.EqualFold(u.UserType, "Guest") }
+
+// Group is a directory group.
+type Group struct {
+	ID              string   `json:"id"`
+	DisplayName     string   `json:"displayName"`
+	Description     string   `json:"description,omitempty"`
+	MailNickname    string   `json:"mailNickname,omitempty"`
+	MailEnabled     bool     `json:"mailEnabled"`
+	SecurityEnabled bool     `json:"securityEnabled"`
+	GroupTypes      []string `json:"groupTypes,omitempty"`
+	// MembershipRule makes the group dynamic (with GroupTypes
+	// "DynamicMembership").
+	MembershipRule string `json:"membershipRule,omitempty"`
+	// MembershipRuleProcessingState is "On" or "Paused".
+	MembershipRuleProcessingState string    `json:"membershipRuleProcessingState,omitempty"`
+	AssignmentMode                string    `json:"assignmentMode,omitempty"` // perProduct (default) | allOrNone
+	CreatedAt                     time.Time `json:"createdDateTime"`
+}
+
+// IsDynamic reports whether the group's membership follows a rule.
+func (g *Group) IsDynamic() bool {
+	for _, t := range g.GroupTypes {
+		if strings.EqualFold(t, "DynamicMembership") {
+			return true
+		}
+	}
+	return false
+}
+
+// AssignedLicense is a license to add: a SKU with plans switched off.
+type AssignedLicense struct {
+	SKUID         string   `json:"skuId"`
+	DisabledPlans []string `json:"disabledPlans"`
+}
+
+// LicenseSource is a license given to a user directly or to a group.
+type LicenseSource struct {
+	SKUID         string    `json:"skuId"`
+	DisabledPlans []string  `json:"disabledPlans"` // servicePlanIds, sorted
+	AssignedAt    time.Time `json:"assignedDateTime"`
+}
+
+// Units are a SKU's prepaid units (subscribedSku.prepaidUnits) and status.
+type Units struct {
+	Enabled   int    `json:"enabled"`
+	Warning   int    `json:"warning"`
+	Suspended int    `json:"suspended"`
+	LockedOut int    `json:"lockedOut"`
+	Status    string `json:"capabilityStatus"` // Enabled | Warning | Suspended | LockedOut | Deleted
+}
+
+// SourceState is one entry of user.licenseAssignmentStates.
+type SourceState struct {
+	AssignedByGroup string    `json:"assignedByGroup,omitempty"` // "" = direct
+	DisabledPlans   []string  `json:"disabledPlans"`
+	State           string    `json:"state"`
+	Error           string    `json:"error"`
+	LastUpdated     time.Time `json:"lastUpdatedDateTime"`
+	// AssignedAt is when the source (direct license or group license) was
+	// created; it orders the waiting room for bulk loads.
+	AssignedAt time.Time `json:"assignedDateTime"`
+}
+
+// License is the state of one (user, SKU): the persisted seat claim plus the
+// derived per-source states. It is also the record the runtime stores.
+type License struct {
+	UserID string `json:"userId"`
+	SKUID  string `json:"skuId"`
+	// Claimed: the user wants a seat (has an eligible source). Since is when
+	// the claim began; claims are served oldest first.
+	Claimed bool      `json:"claimed"`
+	Since   time.Time `json:"since"`
+	// Held: the user holds a seat since HeldSince.
+	Held      bool          `json:"held"`
+	HeldSince time.Time     `json:"heldSince"`
+	Sources   []SourceState `json:"sources"` // direct first, then by group id
+}
+
+// Waiting reports whether the user waits for a seat.
+func (l *License) Waiting() bool { return l.Claimed && !l.Held }
+
+// Op is the context of one command: who asks and when.
+type Op struct {
+	Actor string    // display name of the principal, for the audit log
+	Now   time.Time // the time of the command
+	// Why optionally explains the command in the audit log.
+	Why string
+}

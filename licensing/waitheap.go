@@ -1,0 +1,87 @@
+package licensing
+
+// waitHeap is a pool's waiting room: an indexed binary min-heap of claims
+// ordered by (Since, user id), so the oldest claim is admitted first and any
+// claim can leave in O(log n).
+type waitHeap []*license
+
+func waitLess(a, b *license) bool {
+	if !a.Since.Equal(b.Since) {
+		return a.Since.Before(b.Since)
+	}
+	return a.UserID < b.UserID
+}
+
+func (h *waitHeap) push(l *license) {
+	*h = append(*h, l)
+	l.waitIdx = len(*h) - 1
+	h.up(l.waitIdx)
+}
+
+// pop removes and returns the oldest claim.
+func (h *waitHeap) pop() *license {
+	old := *h
+	l := old[0]
+	h.remove(0)
+	return l
+}
+
+func (h *waitHeap) peek() *license {
+	if len(*h) == 0 {
+		return nil
+	}
+	return (*h)[0]
+}
+
+// remove takes the claim at index i out of the heap.
+func (h *waitHeap) remove(i int) {
+	old := *h
+	n := len(old) - 1
+	l := old[i]
+	if i != n {
+		old[i] = old[n]
+		old[i].waitIdx = i
+	}
+	old[n] = nil
+	*h = old[:n]
+	if i != n {
+		if !h.down(i) {
+			h.up(i)
+		}
+	}
+	l.waitIdx = -1
+}
+
+func (h waitHeap) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !waitLess(h[i], h[p]) {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		h[i].waitIdx, h[p].waitIdx = i, p
+		i = p
+	}
+}
+
+func (h waitHeap) down(i int) bool {
+	start := i
+	n := len(h)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && waitLess(h[r], h[l]) {
+			m = r
+		}
+		if !waitLess(h[m], h[i]) {
+			break
+		}
+		h[i], h[m] = h[m], h[i]
+		h[i].waitIdx, h[m].waitIdx = i, m
+		i = m
+	}
+	return i > start
+}
