@@ -47,13 +47,14 @@ func (s *SKU) HasPlan(planID string) bool {
 
 // Catalog is a set of SKUs and plans with the plan rules that apply to them.
 type Catalog struct {
-	skus      []*SKU          // sorted by PartNumber, then ID
-	byID      map[string]*SKU // lower-case skuId
-	byPart    map[string]*SKU // lower-case part number (first by ID when ambiguous)
-	plans     map[string]*Plan
-	planNames map[string]*Plan // lower-case plan name
+	skus      []*SKU            // sorted by PartNumber, then ID
+	byID      map[string]*SKU   // lower-case skuId
+	byPart    map[string][]*SKU // lower-case part number; several when Microsoft reuses one
+	plans     map[string]*Plan  // lower-case servicePlanId
+	planNames map[string]*Plan  // lower-case plan name
 	withPlan  map[string][]*SKU
 	rules     *Rules
+	idx       *ruleIndex // rules, precomputed; never nil in a built catalog
 }
 
 var (
@@ -74,23 +75,36 @@ func Default() *Catalog {
 		if err != nil {
 			panic(fmt.Sprintf("catalog: embedded plan rules: %v", err))
 		}
-		c.rules = r
+		c.rules, c.idx = r, indexRules(r)
 		defaultCat = c
 	})
 	return defaultCat
 }
 
-// SKU finds a product by skuId or skuPartNumber, case-insensitively.
+// SKU finds a product by skuId or skuPartNumber, case-insensitively. When
+// Microsoft uses one part number for several products (MCOPSTN5), the part
+// number finds the one with the lowest skuId; see SKUsByPartNumber.
 func (c *Catalog) SKU(idOrPartNumber string) (*SKU, bool) {
 	k := strings.ToLower(strings.TrimSpace(idOrPartNumber))
 	if s, ok := c.byID[k]; ok {
 		return s, true
 	}
-	s, ok := c.byPart[k]
-	return s, ok
+	if ss := c.byPart[k]; len(ss) > 0 {
+		return ss[0], true
+	}
+	return nil, false
 }
 
-// Plan finds a service plan by servicePlanId or servicePlanName.
+// SKUsByPartNumber returns every product with the part number
+// (case-insensitive), ordered by skuId; nil when there is none. The slice is
+// shared: do not modify it.
+func (c *Catalog) SKUsByPartNumber(partNumber string) []*SKU {
+	return c.byPart[strings.ToLower(strings.TrimSpace(partNumber))]
+}
+
+// Plan finds a service plan by servicePlanId or servicePlanName,
+// case-insensitively. A name used by several plan ids (PROJECT_ESSENTIALS)
+// finds the one met first in part-number order; look such plans up by id.
 func (c *Catalog) Plan(idOrName string) (*Plan, bool) {
 	k := strings.ToLower(strings.TrimSpace(idOrName))
 	if p, ok := c.plans[k]; ok {
@@ -104,8 +118,26 @@ func (c *Catalog) Plan(idOrName string) (*Plan, bool) {
 // do not modify it.
 func (c *Catalog) SKUs() []*SKU { return c.skus }
 
-// SKUsWithPlan returns the products that contain the plan, by part number.
-func (c *Catalog) SKUsWithPlan(planID string) []*SKU { return c.withPlan[strings.ToLower(planID)] }
+// SKUsWithPlan returns the products that contain the plan (servicePlanId,
+// any case), by part number. The slice is shared: do not modify it.
+func (c *Catalog) SKUsWithPlan(planID string) []*SKU {
+	return c.withPlan[strings.ToLower(strings.TrimSpace(planID))]
+}
+
+// Plans returns every service plan, ordered by name then id.
+func (c *Catalog) Plans() []*Plan {
+	out := make([]*Plan, 0, len(c.plans))
+	for _, p := range c.plans {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
 
 // Search returns the products whose part number or display name contains
 // text, case-insensitively; all products when text is empty.
@@ -123,7 +155,8 @@ func (c *Catalog) Search(text string) []*SKU {
 	return out
 }
 
-// Rules returns the plan rules in force for this catalog (never nil).
+// Rules returns the plan rules in force for this catalog (never nil). The
+// value is shared: do not modify it.
 func (c *Catalog) Rules() *Rules {
 	if c.rules == nil {
 		return &Rules{}
@@ -131,15 +164,23 @@ func (c *Catalog) Rules() *Rules {
 	return c.rules
 }
 
-// build indexes skus (already deduplicated) into a Catalog.
-func build(skus []*SKU, rules *Rules) *Catalog {
+// build indexes skus (already deduplicated, unique ids) into a Catalog with
+// the given rules (nil: none) and their index (nil: computed).
+func build(skus []*SKU, rules *Rules, idx *ruleIndex) *Catalog {
+	if rules == nil {
+		rules = &Rules{}
+	}
+	if idx == nil {
+		idx = indexRules(rules)
+	}
 	c := &Catalog{
 		byID:      make(map[string]*SKU, len(skus)),
-		byPart:    make(map[string]*SKU, len(skus)),
+		byPart:    make(map[string][]*SKU, len(skus)),
 		plans:     make(map[string]*Plan),
 		planNames: make(map[string]*Plan),
 		withPlan:  make(map[string][]*SKU),
 		rules:     rules,
+		idx:       idx,
 	}
 	sort.Slice(skus, func(i, j int) bool {
 		if skus[i].PartNumber != skus[j].PartNumber {
@@ -148,21 +189,31 @@ func build(skus []*SKU, rules *Rules) *Catalog {
 		return skus[i].ID < skus[j].ID
 	})
 	c.skus = skus
-	for _, s := range skus {
-		c.byID[s.ID] = s
-		pk := strings.ToLower(s.PartNumber)
-		if _, dup := c.byPart[pk]; !dup {
-			c.byPart[pk] = s
+	// Microsoft's products come first so that a plan's canonical record and
+	// a part number's first product are never a tenant's custom one.
+	for pass := 0; pass < 2; pass++ {
+		for _, s := range skus {
+			if s.Custom != (pass == 1) {
+				continue
+			}
+			c.byID[s.ID] = s
+			pk := strings.ToLower(s.PartNumber)
+			c.byPart[pk] = append(c.byPart[pk], s) // ordered by ID: skus are sorted
+			for i := range s.Plans {
+				p := &s.Plans[i]
+				if _, ok := c.plans[p.ID]; !ok {
+					c.plans[p.ID] = p
+				}
+				if n := strings.ToLower(p.Name); c.planNames[n] == nil {
+					c.planNames[n] = p
+				}
+			}
 		}
+	}
+	for _, s := range skus {
 		for i := range s.Plans {
-			p := &s.Plans[i]
-			if _, ok := c.plans[p.ID]; !ok {
-				c.plans[p.ID] = p
-			}
-			if _, ok := c.planNames[strings.ToLower(p.Name)]; !ok {
-				c.planNames[strings.ToLower(p.Name)] = p
-			}
-			c.withPlan[p.ID] = append(c.withPlan[p.ID], s)
+			id := s.Plans[i].ID
+			c.withPlan[id] = append(c.withPlan[id], s)
 		}
 	}
 	return c

@@ -7,119 +7,192 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"unicode"
 )
 
-// Parse reads Microsoft's product/service-plan CSV. It copes with what the
-// published file really contains: a UTF-8 byte-order mark, stray white space
-// around ids, duplicate rows, and a plan id spelled with several names across
-// rows (the most frequent spelling wins, ties by the first seen). Columns are
-// found by header name. The result has no plan rules; see WithRules.
+// Parse reads Microsoft's product/service-plan CSV ("Product names and
+// service plan identifiers for licensing"). It copes with what the published
+// file really contains: a UTF-8 byte-order mark, stray white space around ids
+// (including no-break spaces), runs of spaces or tabs inside names, duplicate
+// rows, and a plan id spelled with several names across rows (the most
+// frequent spelling wins, ties by the first seen; the same for a product's
+// part number and display name). Columns are found by header name, in any
+// order and case. Blank rows are skipped. A malformed id is an error naming
+// the line. The result has no plan rules; see WithRules. Parse never panics.
 func Parse(data []byte) (*Catalog, error) {
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
+	r.ReuseRecord = true
 	header, err := r.Read()
 	if err != nil {
 		return nil, fmt.Errorf("catalog csv: reading header: %w", err)
 	}
 	col := map[string]int{}
 	for i, h := range header {
-		col[strings.ToLower(strings.TrimSpace(h))] = i
+		h = strings.ToLower(cleanID(h))
+		if _, dup := col[h]; !dup {
+			col[h] = i
+		}
 	}
-	need := []string{"product_display_name", "string_id", "guid", "service_plan_name", "service_plan_id", "service_plans_included_friendly_names"}
-	for _, n := range need {
+	const (
+		hProduct  = "product_display_name"
+		hPart     = "string_id"
+		hSKU      = "guid"
+		hPlanName = "service_plan_name"
+		hPlanID   = "service_plan_id"
+		hFriendly = "service_plans_included_friendly_names"
+	)
+	for _, n := range []string{hProduct, hPart, hSKU, hPlanName, hPlanID, hFriendly} {
 		if _, ok := col[n]; !ok {
 			return nil, fmt.Errorf("catalog csv: missing column %q", n)
 		}
 	}
-	type planSeen struct {
-		names   map[string]int
-		order   []string
-		friends map[string]int
-		forder  []string
+
+	type skuSeen struct {
+		part, name spellings
+		plans      []string // plan ids in first-seen order
+		has        map[string]bool
 	}
-	skus := map[string]*SKU{}
+	type planSeen struct{ name, friendly spellings }
+	skus := map[string]*skuSeen{}
 	var skuOrder []string
-	planInfo := map[string]*planSeen{}
-	skuPlans := map[string]map[string]bool{}
-	line := 1
+	plans := map[string]*planSeen{}
 	for {
 		rec, err := r.Read()
-		line++
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("catalog csv: line %d: %w", line, err)
+			return nil, fmt.Errorf("catalog csv: %w", err)
 		}
+		line, _ := r.FieldPos(0)
 		get := func(n string) string {
-			i := col[n]
-			if i >= len(rec) {
-				return ""
+			if i := col[n]; i < len(rec) {
+				return rec[i]
 			}
-			return strings.TrimSpace(rec[i])
+			return ""
 		}
-		skuID := strings.ToLower(get("guid"))
-		planID := strings.ToLower(get("service_plan_id"))
+		if blank(rec) {
+			continue
+		}
+		skuID := strings.ToLower(cleanID(get(hSKU)))
 		if !isGUID(skuID) {
 			return nil, fmt.Errorf("catalog csv: line %d: GUID %q is not a GUID", line, skuID)
 		}
-		s, ok := skus[skuID]
-		if !ok {
-			s = &SKU{ID: skuID, PartNumber: get("string_id"), DisplayName: get("product_display_name"), AppliesTo: "User"}
+		s := skus[skuID]
+		if s == nil {
+			s = &skuSeen{has: map[string]bool{}}
 			skus[skuID] = s
 			skuOrder = append(skuOrder, skuID)
-			skuPlans[skuID] = map[string]bool{}
 		}
+		s.part.add(cleanID(get(hPart)))
+		s.name.add(cleanName(get(hProduct)))
+		planID := strings.ToLower(cleanID(get(hPlanID)))
 		if planID == "" {
 			continue
 		}
 		if !isGUID(planID) {
 			return nil, fmt.Errorf("catalog csv: line %d: Service_Plan_Id %q is not a GUID", line, planID)
 		}
-		ps, ok := planInfo[planID]
-		if !ok {
-			ps = &planSeen{names: map[string]int{}, friends: map[string]int{}}
-			planInfo[planID] = ps
+		p := plans[planID]
+		if p == nil {
+			p = &planSeen{}
+			plans[planID] = p
 		}
-		if n := get("service_plan_name"); n != "" {
-			if ps.names[n] == 0 {
-				ps.order = append(ps.order, n)
-			}
-			ps.names[n]++
-		}
-		if f := get("service_plans_included_friendly_names"); f != "" {
-			if ps.friends[f] == 0 {
-				ps.forder = append(ps.forder, f)
-			}
-			ps.friends[f]++
-		}
-		if !skuPlans[skuID][planID] {
-			skuPlans[skuID][planID] = true
-			s.Plans = append(s.Plans, Plan{ID: planID})
+		p.name.add(cleanName(get(hPlanName)))
+		p.friendly.add(cleanName(get(hFriendly)))
+		if !s.has[planID] {
+			s.has[planID] = true
+			s.plans = append(s.plans, planID)
 		}
 	}
-	mostFrequent := func(counts map[string]int, order []string) string {
-		best := ""
-		for _, n := range order {
-			if best == "" || counts[n] > counts[best] {
-				best = n
-			}
-		}
-		return best
-	}
+
 	out := make([]*SKU, 0, len(skuOrder))
 	for _, id := range skuOrder {
 		s := skus[id]
-		for i := range s.Plans {
-			ps := planInfo[s.Plans[i].ID]
-			s.Plans[i].Name = mostFrequent(ps.names, ps.order)
-			s.Plans[i].FriendlyName = mostFrequent(ps.friends, ps.forder)
+		sku := &SKU{ID: id, PartNumber: s.part.best(), DisplayName: s.name.best(), AppliesTo: "User", Plans: make([]Plan, len(s.plans))}
+		if sku.PartNumber == "" {
+			return nil, fmt.Errorf("catalog csv: product %s has no String_Id", id)
 		}
-		sort.SliceStable(s.Plans, func(i, j int) bool { return s.Plans[i].Name < s.Plans[j].Name })
-		out = append(out, s)
+		if sku.DisplayName == "" {
+			sku.DisplayName = sku.PartNumber
+		}
+		for i, pid := range s.plans {
+			p := plans[pid]
+			sku.Plans[i] = Plan{ID: pid, Name: p.name.best(), FriendlyName: p.friendly.best()}
+			if sku.Plans[i].Name == "" {
+				sku.Plans[i].Name = pid
+			}
+			if sku.Plans[i].FriendlyName == "" {
+				sku.Plans[i].FriendlyName = sku.Plans[i].Name
+			}
+		}
+		sort.SliceStable(sku.Plans, func(i, j int) bool { return sku.Plans[i].Name < sku.Plans[j].Name })
+		out = append(out, sku)
 	}
-	return build(out, nil), nil
+	return build(out, nil, nil), nil
+}
+
+// spellings counts the spellings of one value across rows.
+type spellings struct {
+	count map[string]int
+	order []string
+}
+
+func (s *spellings) add(v string) {
+	if v == "" {
+		return
+	}
+	if s.count == nil {
+		s.count = map[string]int{}
+	}
+	if s.count[v] == 0 {
+		s.order = append(s.order, v)
+	}
+	s.count[v]++
+}
+
+// best is the most frequent spelling, ties going to the first seen.
+func (s *spellings) best() string {
+	best := ""
+	for _, v := range s.order {
+		if best == "" || s.count[v] > s.count[best] {
+			best = v
+		}
+	}
+	return best
+}
+
+// isTrim reports the runes trimmed around ids: white space (which includes
+// the no-break space Microsoft's file has after some ids), byte-order marks
+// and zero-width spaces.
+func isTrim(r rune) bool { return unicode.IsSpace(r) || r == '\ufeff' || r == '\u200b' }
+
+// cleanID trims an id or header cell.
+func cleanID(s string) string { return strings.TrimFunc(s, isTrim) }
+
+// cleanName trims a name and collapses each run of white space inside it to
+// one space ("Virtualization \tRights \tfor ..." is one spelling).
+func cleanName(s string) string {
+	s = cleanID(s)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\t' || c == '\n' || c == '\r' || c >= 0x80 || (c == ' ' && i+1 < len(s) && s[i+1] == ' ') {
+			return strings.Join(strings.FieldsFunc(s, isTrim), " ")
+		}
+	}
+	return s
+}
+
+// blank reports whether every field of the record is empty or white space.
+func blank(rec []string) bool {
+	for _, f := range rec {
+		if cleanID(f) != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // isGUID reports whether s is a GUID in 8-4-4-4-12 form (any case).

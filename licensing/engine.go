@@ -28,8 +28,8 @@ type Engine struct {
 // user is the engine's record of a User.
 type user struct {
 	User
-	idx      int        // position in Engine.all
-	groups   []*group   // groups the user is a direct member of
+	idx      int      // position in Engine.all
+	groups   []*group // groups the user is a direct member of
 	direct   []LicenseSource
 	licenses []*license // sorted by SKU id
 }
@@ -205,4 +205,3 @@ func (e *Engine) usageLocation(u *user) string {
 	}
 	return e.settings.DefaultUsageLocation
 }
-

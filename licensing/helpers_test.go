@@ -37,7 +37,9 @@ func gid(kind string, n int) string {
 
 func testCatalog(t testing.TB) *catalog.Catalog {
 	t.Helper()
-	p := func(id, name string) catalog.Plan { return catalog.Plan{ID: id, Name: name, FriendlyName: name + " friendly"} }
+	p := func(id, name string) catalog.Plan {
+		return catalog.Plan{ID: id, Name: name, FriendlyName: name + " friendly"}
+	}
 	c, err := catalog.New([]catalog.SKU{
 		{ID: skuE3, PartNumber: "E3", DisplayName: "Enterprise E3", Plans: []catalog.Plan{p(planEXO2, "EXO2"), p(planTeams, "TEAMS"), p(planApps, "APPS")}},
 		{ID: skuE5, PartNumber: "E5", DisplayName: "Enterprise E5", Plans: []catalog.Plan{p(planEXO2, "EXO2"), p(planTeams, "TEAMS"), p(planApps, "APPS"), p(planATP, "ATP")}},
@@ -80,7 +82,10 @@ func (f *fixture) must(err error) {
 	}
 }
 
-func (f *fixture) units(sku string, n int) { f.t.Helper(); f.must(f.e.SetUnits(f.op(), sku, Units{Enabled: n})) }
+func (f *fixture) units(sku string, n int) {
+	f.t.Helper()
+	f.must(f.e.SetUnits(f.op(), sku, Units{Enabled: n}))
+}
 
 func (f *fixture) user(n int, mods ...func(*User)) string {
 	f.t.Helper()
