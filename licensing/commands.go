@@ -113,7 +113,7 @@ func (e *Engine) DeleteUser(op Op, id string) error {
 	for _, l := range u.licenses {
 		e.unclaim(l)
 		e.countErrors(l.Sources, -1)
-		mark(&e.delta.Licenses, Key2{u.ID, l.SKUID}, false)
+		e.deletedLicense(l)
 		e.auditLicense(u, l, l.Sources, nil, r)
 	}
 	u.groups, u.direct, u.licenses = nil, nil, nil

@@ -14,7 +14,10 @@ type Delta struct {
 	Members        map[Key2]bool // (groupId, memberId)
 	GroupLicenses  map[Key2]bool // (groupId, skuId)
 	DirectLicenses map[Key2]bool // (userId, skuId)
-	Licenses       map[Key2]bool // (userId, skuId)
+	// Licenses lists the (userId, skuId) license records written or deleted:
+	// a key whose record no longer exists (Engine.License) is a delete. A
+	// key may be listed twice.
+	Licenses []Key2
 	Pools          map[string]bool
 	Settings       bool
 	Audit          []audit.Entry
@@ -37,7 +40,25 @@ func mark[K comparable](m *map[K]bool, k K, put bool) {
 // TakeDelta returns what changed since the previous call and starts a new
 // delta.
 func (e *Engine) TakeDelta() Delta {
+	for _, l := range e.dirty {
+		l.dirty = false
+	}
+	e.dirty = e.dirty[:0]
 	d := e.delta
 	e.delta = Delta{}
 	return d
+}
+
+// dirtyLicense records that a license record changed.
+func (e *Engine) dirtyLicense(l *license) {
+	if !l.dirty {
+		l.dirty = true
+		e.dirty = append(e.dirty, l)
+		e.delta.Licenses = append(e.delta.Licenses, Key2{l.UserID, l.SKUID})
+	}
+}
+
+// deletedLicense records that a license record is gone.
+func (e *Engine) deletedLicense(l *license) {
+	e.delta.Licenses = append(e.delta.Licenses, Key2{l.UserID, l.SKUID})
 }

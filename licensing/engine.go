@@ -23,6 +23,23 @@ type Engine struct {
 	plan    *planRules
 	delta   Delta
 	pending pendingWork
+	scratch scratch
+	dirty   []*license
+	// bulk is set during Recompute: license changes are summarised in one
+	// audit entry instead of one entry each.
+	bulk        bool
+	bulkChanges int
+}
+
+// scratch holds buffers reused by the reconciliation (the engine has one
+// writer), so that the hot path does not allocate.
+type scratch struct {
+	srcs   []srcEntry
+	groups []*group
+	states []SourceState
+	rows   [][]SourceState
+	counts []uint16 // per interned plan: number of active sources enabling it
+	dirty  []int32  // plans whose count is non-zero
 }
 
 // user is the engine's record of a User.
@@ -52,11 +69,10 @@ type license struct {
 	user    *user
 	pool    *pool
 	waitIdx int // index in pool.waiting, -1 when not waiting
-	// inputs and eligible are derived in the claim phase for the state phase:
-	// the user's sources for the SKU (states not yet set) and whether the
-	// user's usage location allows the SKU.
-	inputs   []SourceState
+	// eligible is derived in the claim phase for the state phase: whether
+	// the user's usage location allows the SKU.
 	eligible bool
+	dirty    bool // listed in Engine.dirty (changed since the last TakeDelta)
 }
 
 // pool is a SKU the tenant is subscribed to: its units, its consumption and
@@ -66,9 +82,11 @@ type pool struct {
 	units    Units
 	consumed int
 	waiting  waitHeap
-	// ruled lists the plans of the SKU that appear in a dependency or
-	// exclusion rule, so that most users skip the rule checks.
+	// ruled: a plan of the SKU is the subject of a dependency or exclusion
+	// rule, so users with this SKU need the rule checks.
 	ruled bool
+	// relevant lists the SKU's plans (interned) that any rule reads.
+	relevant []relPlan
 }
 
 // free is the number of seats available for new assignments.
@@ -118,7 +136,7 @@ func (e *Engine) ensurePool(s *catalog.SKU) *pool {
 	if p, ok := e.pools[s.ID]; ok {
 		return p
 	}
-	p := &pool{sku: s, units: Units{Status: "Enabled"}, ruled: e.plan.ruledSKU(s)}
+	p := &pool{sku: s, units: Units{Status: "Enabled"}, ruled: e.plan.ruledSKU(s), relevant: e.plan.relevantPlans(s)}
 	e.pools[s.ID] = p
 	return p
 }

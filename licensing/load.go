@@ -1,6 +1,7 @@
 package licensing
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -146,6 +147,8 @@ func (e *Engine) LoadLicense(l License) error {
 // changes nothing; what it does change is in the delta.
 func (e *Engine) Recompute(op Op) {
 	now := e.tick(op.Now)
+	e.bulk, e.bulkChanges = true, 0
+	defer func() { e.bulk = false }()
 	for _, p := range e.pools {
 		p.consumed = 0
 		p.waiting = p.waiting[:0]
@@ -185,6 +188,12 @@ func (e *Engine) Recompute(op Op) {
 		e.restate(u, now, r)
 	}
 	e.pending.init()
+	if e.bulkChanges > 0 {
+		e.delta.Audit = append(e.delta.Audit, audit.Entry{
+			At: now, Actor: audit.ActorGroupLicensing, Action: "Finish applying group based license to users",
+			Why: r.why, Detail: fmt.Sprintf("%d license state(s) of %d user(s) changed", e.bulkChanges, len(e.all)),
+		})
+	}
 }
 
 // shrink returns the youngest holders of an over-full pool to the waiting
@@ -204,7 +213,7 @@ func (e *Engine) shrink(p *pool) {
 		l.Held, l.HeldSince = false, time.Time{}
 		p.consumed--
 		p.waiting.push(l)
-		mark(&e.delta.Licenses, Key2{l.UserID, l.SKUID}, true)
+		e.dirtyLicense(l)
 	}
 }
 

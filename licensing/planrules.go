@@ -7,11 +7,18 @@ import (
 )
 
 // planRules is the catalog's plan rules compiled for the engine's hot path.
+// Plans that any rule mentions are interned to small integers (rel), so the
+// state phase counts enabled plans in a flat array instead of a map.
 type planRules struct {
 	deps       map[string][]catalog.Dependency // by dependent plan id
 	excl       [][2]string
 	exclPlans  map[string]bool
 	prohibited map[string]map[string]bool // skuId -> upper-case country
+
+	rel      map[string]int32 // plan id -> interned index
+	relDeps  [][][]int32      // by interned dependent plan: alternatives required
+	relExcl  [][2]int32
+	relNames []string // interned index -> plan id
 }
 
 func compilePlanRules(cat *catalog.Catalog) *planRules {
@@ -20,14 +27,32 @@ func compilePlanRules(cat *catalog.Catalog) *planRules {
 		deps:       make(map[string][]catalog.Dependency),
 		exclPlans:  make(map[string]bool),
 		prohibited: make(map[string]map[string]bool),
+		rel:        make(map[string]int32),
+	}
+	intern := func(id string) int32 {
+		if i, ok := pr.rel[id]; ok {
+			return i
+		}
+		i := int32(len(pr.relNames))
+		pr.rel[id] = i
+		pr.relNames = append(pr.relNames, id)
+		pr.relDeps = append(pr.relDeps, nil)
+		return i
 	}
 	for _, d := range r.Dependencies {
 		pr.deps[d.Plan] = append(pr.deps[d.Plan], d)
+		a := intern(d.Plan)
+		req := make([]int32, len(d.RequiresAnyOf))
+		for k, q := range d.RequiresAnyOf {
+			req[k] = intern(q)
+		}
+		pr.relDeps[a] = append(pr.relDeps[a], req)
 	}
 	for _, x := range r.Exclusions {
 		pr.excl = append(pr.excl, x.Plans)
 		pr.exclPlans[x.Plans[0]] = true
 		pr.exclPlans[x.Plans[1]] = true
+		pr.relExcl = append(pr.relExcl, [2]int32{intern(x.Plans[0]), intern(x.Plans[1])})
 	}
 	for _, lr := range r.LocationRestrictions {
 		m := pr.prohibited[lr.SKU]
@@ -40,6 +65,23 @@ func compilePlanRules(cat *catalog.Catalog) *planRules {
 		}
 	}
 	return pr
+}
+
+// relPlan is a plan of a SKU that a rule mentions.
+type relPlan struct {
+	idx int32
+	id  string
+}
+
+// relevantPlans lists the SKU's plans that any rule mentions.
+func (pr *planRules) relevantPlans(s *catalog.SKU) []relPlan {
+	var out []relPlan
+	for _, p := range s.Plans {
+		if i, ok := pr.rel[p.ID]; ok {
+			out = append(out, relPlan{i, p.ID})
+		}
+	}
+	return out
 }
 
 // ruledSKU reports whether any plan of the SKU takes part in a dependency or
@@ -59,8 +101,8 @@ func (e *Engine) prohibited(skuID, country string) bool {
 	return m != nil && m[strings.ToUpper(country)]
 }
 
-// planSet is the set of plans enabled for a user, with the number of
-// sources enabling each.
+// planSet is a set of plan ids with the number of sources enabling each,
+// for the checks made by commands (not on the hot path).
 type planSet map[string]int
 
 func enabledBy(sku *catalog.SKU, s *SourceState, fn func(planID string)) {
@@ -97,40 +139,64 @@ func later(a *SourceState, askuID string, b *SourceState, bskuID string) bool {
 // DependencyViolation; of two sources enabling mutually exclusive plans the
 // later gets MutuallyExclusiveViolation; with an all-or-none group, one
 // source of the group in error puts the group's other sources in the same
-// error. Each step only removes plans, so the loop ends.
-func (e *Engine) applyPlanRules(u *user, next [][]SourceState) {
+// error. Each step only turns sources off, so the loop ends.
+func (e *Engine) applyPlanRules(u *user, rows [][]SourceState) {
+	if cap(e.scratch.counts) < len(e.plan.relNames) {
+		e.scratch.counts = make([]uint16, len(e.plan.relNames))
+	}
+	counts := e.scratch.counts[:len(e.plan.relNames)]
 	for {
-		plans := planSet{}
+		for _, i := range e.scratch.dirty {
+			counts[i] = 0
+		}
+		e.scratch.dirty = e.scratch.dirty[:0]
 		for i, l := range u.licenses {
-			for k := range next[i] {
-				if next[i][k].State == StateActive {
-					enabledBy(l.pool.sku, &next[i][k], func(id string) { plans[id]++ })
+			for k := range rows[i] {
+				s := &rows[i][k]
+				if s.State != StateActive {
+					continue
+				}
+				for _, rp := range l.pool.relevant {
+					if !containsString(s.DisabledPlans, rp.id) {
+						if counts[rp.idx] == 0 {
+							e.scratch.dirty = append(e.scratch.dirty, rp.idx)
+						}
+						counts[rp.idx]++
+					}
 				}
 			}
 		}
-		if e.dependencyStep(u, next, plans) || e.exclusionStep(u, next, plans) || e.allOrNoneStep(u, next) {
+		if e.dependencyStep(u, rows, counts) || e.exclusionStep(u, rows, counts) || e.allOrNoneStep(u, rows) {
 			continue
 		}
 		return
 	}
 }
 
-func (e *Engine) dependencyStep(u *user, next [][]SourceState, plans planSet) bool {
+func (e *Engine) dependencyStep(u *user, rows [][]SourceState, counts []uint16) bool {
 	for i, l := range u.licenses {
 		if !l.pool.ruled {
 			continue
 		}
-		for k := range next[i] {
-			s := &next[i][k]
+		for k := range rows[i] {
+			s := &rows[i][k]
 			if s.State != StateActive {
 				continue
 			}
-			for _, p := range l.pool.sku.Plans {
-				if containsString(s.DisabledPlans, p.ID) {
+			for _, rp := range l.pool.relevant {
+				deps := e.plan.relDeps[rp.idx]
+				if len(deps) == 0 || containsString(s.DisabledPlans, rp.id) {
 					continue
 				}
-				for _, d := range e.plan.deps[p.ID] {
-					if !anyPlan(d.RequiresAnyOf, plans) {
+				for _, alts := range deps {
+					met := false
+					for _, q := range alts {
+						if counts[q] > 0 {
+							met = true
+							break
+						}
+					}
+					if !met {
 						s.State, s.Error = StateError, ErrDependency
 						return true
 					}
@@ -141,18 +207,19 @@ func (e *Engine) dependencyStep(u *user, next [][]SourceState, plans planSet) bo
 	return false
 }
 
-func anyPlan(ids []string, plans planSet) bool {
-	for _, id := range ids {
-		if plans[id] > 0 {
-			return true
+// enables reports whether source s of license l enables the interned plan.
+func enables(l *license, s *SourceState, idx int32) bool {
+	for _, rp := range l.pool.relevant {
+		if rp.idx == idx {
+			return !containsString(s.DisabledPlans, rp.id)
 		}
 	}
 	return false
 }
 
-func (e *Engine) exclusionStep(u *user, next [][]SourceState, plans planSet) bool {
-	for _, pair := range e.plan.excl {
-		if plans[pair[0]] == 0 || plans[pair[1]] == 0 {
+func (e *Engine) exclusionStep(u *user, rows [][]SourceState, counts []uint16) bool {
+	for _, pair := range e.plan.relExcl {
+		if counts[pair[0]] == 0 || counts[pair[1]] == 0 {
 			continue
 		}
 		// The sources that enable exactly one side of the pair; a product
@@ -160,21 +227,12 @@ func (e *Engine) exclusionStep(u *user, next [][]SourceState, plans planSet) boo
 		var loser *SourceState
 		loserSKU := ""
 		for i, l := range u.licenses {
-			for k := range next[i] {
-				s := &next[i][k]
+			for k := range rows[i] {
+				s := &rows[i][k]
 				if s.State != StateActive {
 					continue
 				}
-				a, b := false, false
-				enabledBy(l.pool.sku, s, func(id string) {
-					if id == pair[0] {
-						a = true
-					}
-					if id == pair[1] {
-						b = true
-					}
-				})
-				if a == b {
+				if enables(l, s, pair[0]) == enables(l, s, pair[1]) {
 					continue
 				}
 				if loser == nil || later(s, l.SKUID, loser, loserSKU) {
@@ -182,7 +240,7 @@ func (e *Engine) exclusionStep(u *user, next [][]SourceState, plans planSet) boo
 				}
 			}
 		}
-		if loser != nil && plans[pair[0]] > 0 && plans[pair[1]] > 0 {
+		if loser != nil {
 			loser.State, loser.Error = StateError, ErrMutuallyExclusive
 			return true
 		}
@@ -190,21 +248,25 @@ func (e *Engine) exclusionStep(u *user, next [][]SourceState, plans planSet) boo
 	return false
 }
 
-func (e *Engine) allOrNoneStep(u *user, next [][]SourceState) bool {
+func (e *Engine) allOrNoneStep(u *user, rows [][]SourceState) bool {
 	changed := false
-	for _, g := range e.effectiveGroups(u, nil) {
+	gs := u.groups
+	if e.settings.NestedGroups {
+		gs = e.effectiveGroups(u, nil)
+	}
+	for _, g := range gs {
 		if g.AssignmentMode == ModeAllOrNone {
-			e.allOrNoneGroup(g.ID, next, &changed)
+			e.allOrNoneGroup(g.ID, rows, &changed)
 		}
 	}
 	return changed
 }
 
-func (e *Engine) allOrNoneGroup(gid string, next [][]SourceState, changed *bool) {
+func (e *Engine) allOrNoneGroup(gid string, rows [][]SourceState, changed *bool) {
 	failed := ""
-	for i := range next {
-		for k := range next[i] {
-			s := &next[i][k]
+	for i := range rows {
+		for k := range rows[i] {
+			s := &rows[i][k]
 			if s.AssignedByGroup == gid && s.State == StateError && failed == "" {
 				failed = s.Error
 			}
@@ -213,13 +275,22 @@ func (e *Engine) allOrNoneGroup(gid string, next [][]SourceState, changed *bool)
 	if failed == "" {
 		return
 	}
-	for i := range next {
-		for k := range next[i] {
-			s := &next[i][k]
+	for i := range rows {
+		for k := range rows[i] {
+			s := &rows[i][k]
 			if s.AssignedByGroup == gid && s.State == StateActive {
 				s.State, s.Error = StateError, failed
 				*changed = true
 			}
 		}
 	}
+}
+
+func anyPlan(ids []string, plans planSet) bool {
+	for _, id := range ids {
+		if plans[id] > 0 {
+			return true
+		}
+	}
+	return false
 }

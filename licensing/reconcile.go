@@ -93,23 +93,36 @@ func (e *Engine) settle(now time.Time) {
 	e.pending.init()
 }
 
-// srcEntry is one source of a user for one SKU during the claim phase.
+// srcEntry is one source of a user for one SKU.
 type srcEntry struct {
 	pool  *pool
 	state SourceState
 }
 
-// gatherSources appends the user's sources, sorted by SKU id, direct first
-// then by group id.
-func (e *Engine) gatherSources(u *user, dst []srcEntry, scratch []*group) ([]srcEntry, []*group) {
+func srcLess(a, b *srcEntry) bool {
+	if a.pool.sku.ID != b.pool.sku.ID {
+		return a.pool.sku.ID < b.pool.sku.ID
+	}
+	return a.state.AssignedByGroup < b.state.AssignedByGroup
+}
+
+// gatherSources returns the user's sources, sorted by SKU id, direct first
+// then by group id, in the engine's scratch buffer (valid until the next
+// call).
+func (e *Engine) gatherSources(u *user) []srcEntry {
+	dst := e.scratch.srcs[:0]
 	for _, d := range u.direct {
 		if p := e.pools[d.SKUID]; p != nil {
 			dst = append(dst, srcEntry{p, SourceState{DisabledPlans: d.DisabledPlans, AssignedAt: d.AssignedAt}})
 		}
 	}
 	if !(e.settings.ExcludeGuests && u.IsGuest()) {
-		scratch = e.effectiveGroups(u, scratch[:0])
-		for _, g := range scratch {
+		gs := u.groups
+		if e.settings.NestedGroups {
+			e.scratch.groups = e.effectiveGroups(u, e.scratch.groups[:0])
+			gs = e.scratch.groups
+		}
+		for _, g := range gs {
 			for _, gl := range g.licenses {
 				if p := e.pools[gl.SKUID]; p != nil {
 					dst = append(dst, srcEntry{p, SourceState{AssignedByGroup: g.ID, DisabledPlans: gl.DisabledPlans, AssignedAt: gl.AssignedAt}})
@@ -117,44 +130,50 @@ func (e *Engine) gatherSources(u *user, dst []srcEntry, scratch []*group) ([]src
 			}
 		}
 	}
-	sort.SliceStable(dst, func(i, j int) bool {
-		a, b := &dst[i], &dst[j]
-		if a.pool.sku.ID != b.pool.sku.ID {
-			return a.pool.sku.ID < b.pool.sku.ID
+	// Insertion sort: a user has a handful of sources.
+	for i := 1; i < len(dst); i++ {
+		for j := i; j > 0 && srcLess(&dst[j], &dst[j-1]); j-- {
+			dst[j], dst[j-1] = dst[j-1], dst[j]
 		}
-		return a.state.AssignedByGroup < b.state.AssignedByGroup
-	})
-	return dst, scratch
+	}
+	e.scratch.srcs = dst
+	return dst
 }
 
 // reclaim derives the user's sources and adjusts the seat claims. With bulk
 // set (full recompute from loaded records), a new claim starts at the
-// earliest AssignedAt of its sources instead of now, and persisted claims are
-// kept as loaded.
+// earliest AssignedAt of its sources instead of now.
 func (e *Engine) reclaim(u *user, now time.Time, bulk bool) {
-	srcs, _ := e.gatherSources(u, nil, nil)
+	srcs := e.gatherSources(u)
 	loc := e.usageLocation(u)
-	keep := u.licenses[:0:0]
-	i := 0
-	for i < len(srcs) {
+	n := 0 // licenses kept, compacted at the front of u.licenses
+	old := u.licenses
+	oi := 0
+	var fresh []*license
+	for i := 0; i < len(srcs); {
 		p := srcs[i].pool
 		j := i
-		for j < len(srcs) && srcs[j].pool == p {
-			j++
-		}
-		l := u.licenseOf(p)
-		if l == nil {
-			l = &license{License: License{UserID: u.ID, SKUID: p.sku.ID}, user: u, pool: p, waitIdx: -1}
-		}
-		in := make([]SourceState, j-i)
 		earliest := time.Time{}
-		for k := i; k < j; k++ {
-			in[k-i] = srcs[k].state
-			if at := srcs[k].state.AssignedAt; !at.IsZero() && (earliest.IsZero() || at.Before(earliest)) {
+		for ; j < len(srcs) && srcs[j].pool == p; j++ {
+			if at := srcs[j].state.AssignedAt; !at.IsZero() && (earliest.IsZero() || at.Before(earliest)) {
 				earliest = at
 			}
 		}
-		l.inputs = in
+		// Licenses of SKUs without sources any more are dropped.
+		for oi < len(old) && old[oi].SKUID < p.sku.ID {
+			e.dropLicense(u, old[oi])
+			oi++
+		}
+		var l *license
+		isNew := false
+		if oi < len(old) && old[oi].pool == p {
+			l = old[oi]
+			oi++
+		} else {
+			l = &license{License: License{UserID: u.ID, SKUID: p.sku.ID}, user: u, pool: p, waitIdx: -1}
+			fresh = append(fresh, l)
+			isNew = true
+		}
 		l.eligible = !e.prohibited(p.sku.ID, loc)
 		switch {
 		case l.eligible && !l.Claimed:
@@ -165,31 +184,31 @@ func (e *Engine) reclaim(u *user, now time.Time, bulk bool) {
 			l.Claimed, l.Since = true, since
 			p.waiting.push(l)
 			e.pending.pools[p] = struct{}{}
-			mark(&e.delta.Licenses, Key2{u.ID, p.sku.ID}, true)
+			e.dirtyLicense(l)
 		case !l.eligible && l.Claimed:
 			e.unclaim(l)
 		}
-		keep = append(keep, l)
+		if !isNew {
+			old[n] = l // compact in place: n <= oi
+			n++
+		}
 		i = j
 	}
-	for _, l := range u.licenses {
-		if !containsLicense(keep, l) {
-			e.unclaim(l)
-			mark(&e.delta.Licenses, Key2{u.ID, l.SKUID}, false)
-			e.countErrors(l.Sources, -1)
-			e.auditLicense(u, l, l.Sources, nil, e.pending.claim[u])
-		}
+	for ; oi < len(old); oi++ {
+		e.dropLicense(u, old[oi])
 	}
-	u.licenses = keep
+	u.licenses = old[:n]
+	for _, l := range fresh {
+		u.addLicense(l)
+	}
 }
 
-func containsLicense(ls []*license, l *license) bool {
-	for _, x := range ls {
-		if x == l {
-			return true
-		}
-	}
-	return false
+// dropLicense forgets a license whose last source is gone.
+func (e *Engine) dropLicense(u *user, l *license) {
+	e.unclaim(l)
+	e.deletedLicense(l)
+	e.countErrors(l.Sources, -1)
+	e.auditLicense(u, l, l.Sources, nil, e.pending.claim[u])
 }
 
 // unclaim drops a claim: the seat is released, or the user leaves the
@@ -207,7 +226,7 @@ func (e *Engine) unclaim(l *license) {
 	}
 	l.Claimed, l.Since = false, time.Time{}
 	e.pending.pools[p] = struct{}{}
-	mark(&e.delta.Licenses, Key2{l.UserID, l.SKUID}, true)
+	e.dirtyLicense(l)
 }
 
 // fill admits waiting claims, oldest first, while the pool has free seats.
@@ -216,23 +235,28 @@ func (e *Engine) fill(p *pool, now time.Time) {
 		l := p.waiting.pop()
 		l.Held, l.HeldSince = true, now
 		p.consumed++
-		mark(&e.delta.Licenses, Key2{l.UserID, l.SKUID}, true)
-		e.touchState(l.user, audit.ActorGroupLicensing,
-			fmt.Sprintf("a seat of %s became free; admitted from the waiting room (waiting since %s)", p.sku.PartNumber, l.Since.Format(time.RFC3339)))
+		e.dirtyLicense(l)
+		if !e.bulk {
+			e.touchState(l.user, audit.ActorGroupLicensing,
+				fmt.Sprintf("a seat of %s became free; admitted from the waiting room (waiting since %s)", p.sku.PartNumber, l.Since.Format(time.RFC3339)))
+		}
 	}
 }
 
 // restate derives the state of every source of the user's licenses and
-// records what changed.
+// records what changed. The sources are gathered again (cheap, and they
+// have not changed since the claim phase), states are computed in scratch
+// buffers, and a license's state slice is only replaced when it changed.
 func (e *Engine) restate(u *user, now time.Time, r reason) {
-	next := make([][]SourceState, len(u.licenses))
-	ruled := false
-	allOrNone := false
-	for i, l := range u.licenses {
-		ss := make([]SourceState, len(l.inputs))
-		copy(ss, l.inputs)
-		for k := range ss {
-			s := &ss[k]
+	srcs := e.gatherSources(u)
+	states := e.scratch.states[:0]
+	rows := e.scratch.rows[:0]
+	ruled, allOrNone := false, false
+	k := 0
+	for _, l := range u.licenses {
+		start := len(states)
+		for ; k < len(srcs) && srcs[k].pool == l.pool; k++ {
+			s := srcs[k].state
 			switch {
 			case !l.eligible:
 				s.State, s.Error = StateError, ErrProhibitedInUsageLoc
@@ -241,22 +265,28 @@ func (e *Engine) restate(u *user, now time.Time, r reason) {
 			default:
 				s.State, s.Error = StateActive, ErrNone
 			}
-			if s.AssignedByGroup != "" {
+			if s.AssignedByGroup != "" && !allOrNone {
 				if g := e.groups[s.AssignedByGroup]; g != nil && g.AssignmentMode == ModeAllOrNone {
 					allOrNone = true
 				}
 			}
+			states = append(states, s)
 		}
-		if l.pool.ruled {
-			ruled = true
-		}
-		next[i] = ss
+		ruled = ruled || l.pool.ruled
+		rows = append(rows, states[start:len(states):len(states)])
 	}
+	// states may have been reallocated while growing: re-slice the rows.
+	off := 0
+	for i, row := range rows {
+		rows[i] = states[off : off+len(row) : off+len(row)]
+		off += len(row)
+	}
+	e.scratch.states, e.scratch.rows = states, rows
 	if ruled || allOrNone {
-		e.applyPlanRules(u, next)
+		e.applyPlanRules(u, rows)
 	}
 	for i, l := range u.licenses {
-		e.commitStates(u, l, next[i], now, r)
+		e.commitStates(u, l, rows[i], now, r)
 	}
 }
 
@@ -284,16 +314,21 @@ func (e *Engine) commitStates(u *user, l *license, next []SourceState, now time.
 	if !changed {
 		return
 	}
+	next = append([]SourceState(nil), next...) // next is scratch
 	e.countErrors(l.Sources, -1)
 	e.countErrors(next, +1)
 	before := l.Sources
 	l.Sources = next
-	mark(&e.delta.Licenses, Key2{u.ID, l.SKUID}, true)
+	e.dirtyLicense(l)
 	e.auditLicense(u, l, before, next, r)
 }
 
 // auditLicense records a "Change user license" entry for one (user, SKU).
 func (e *Engine) auditLicense(u *user, l *license, before, after []SourceState, r reason) {
+	if e.bulk {
+		e.bulkChanges++
+		return
+	}
 	groupID := ""
 	for _, list := range [][]SourceState{after, before} {
 		for _, s := range list {

@@ -1,0 +1,140 @@
+package licensing_test
+
+import (
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"allot/catalog"
+	"allot/licensing"
+	"allot/synth"
+)
+
+// benchUsers is the tenant size of the engine benchmarks: 100,000 by default
+// (quick), ALLOT_BENCH_USERS=1000000 for the SPEC S12 figure. Groups, SKUs
+// and group licenses scale as in S12: 10,000 groups, 50 SKUs and 5,000
+// group licenses per 1,000,000 users.
+func benchConfig() synth.Config {
+	n := 100_000
+	if s := os.Getenv("ALLOT_BENCH_USERS"); s != "" {
+		if v, err := strconv.Atoi(s); err == nil && v > 0 {
+			n = v
+		}
+	}
+	return synth.Config{Users: n, Groups: max(10, n/100), SKUs: 50, GroupLicenses: max(5, n/200), Seed: 1}
+}
+
+func loaded(b *testing.B, t *synth.Tenant) *licensing.Engine {
+	e := licensing.New(catalog.Default(), licensing.Settings{DefaultUsageLocation: "US"})
+	if err := t.LoadInto(e); err != nil {
+		b.Fatal(err)
+	}
+	return e
+}
+
+// peakRSS reads the process's peak resident set size (VmHWM) in bytes.
+func peakRSS() float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// BenchmarkFullRecompute: derive every license of a loaded tenant from
+// scratch (what start-up and a bulk import do).
+func BenchmarkFullRecompute(b *testing.B) {
+	cfg := benchConfig()
+	t := synth.Generate(catalog.Default(), cfg)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		e := loaded(b, t)
+		runtime.GC()
+		b.StartTimer()
+		e.Recompute(licensing.Op{Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+		b.StopTimer()
+		if i == 0 {
+			var held, waiting int
+			for _, p := range e.Pools() {
+				held += p.Consumed
+				waiting += p.Waiting
+			}
+			b.ReportMetric(float64(held), "seats-held")
+			b.ReportMetric(float64(waiting), "waiting")
+		}
+		e.TakeDelta()
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(peakRSS()/(1<<20), "peak-RSS-MiB")
+	b.ReportMetric(float64(cfg.Users), "users")
+}
+
+// BenchmarkMembershipChange: one user joins or leaves a licensed group of a
+// large tenant; the time until the new license states are in memory.
+func BenchmarkMembershipChange(b *testing.B) {
+	cfg := benchConfig()
+	t := synth.Generate(catalog.Default(), cfg)
+	e := loaded(b, t)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	e.Recompute(licensing.Op{Now: now})
+	e.TakeDelta()
+	// A licensed group of median size and users outside it.
+	var target string
+	for _, g := range t.Groups {
+		if len(e.GroupLicenses(g.ID)) > 0 && e.MemberCount(g.ID) < cfg.Users/50 {
+			target = g.ID
+			break
+		}
+	}
+	members := map[string]bool{}
+	us, _ := e.Members(target)
+	for _, u := range us {
+		members[u] = true
+	}
+	var outsiders []string
+	for _, u := range t.Users {
+		if !members[u.ID] {
+			outsiders = append(outsiders, u.ID)
+			if len(outsiders) == 1000 {
+				break
+			}
+		}
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		u := outsiders[(i/2)%len(outsiders)]
+		now = now.Add(time.Millisecond)
+		start := time.Now()
+		var err error
+		if i%2 == 0 {
+			err = e.AddMembers(licensing.Op{Now: now, Actor: "bench"}, target, []string{u})
+		} else {
+			err = e.RemoveMembers(licensing.Op{Now: now, Actor: "bench"}, target, []string{u})
+		}
+		e.TakeDelta()
+		lat = append(lat, time.Since(start))
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1000, "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1000, "p99-µs")
+}
