@@ -166,7 +166,7 @@ func (e *Engine) Recompute(op Op) {
 			if l.Held {
 				l.pool.consumed++
 			} else {
-				l.pool.waiting.push(l)
+				l.pool.waiting.appendUnordered(l)
 			}
 		}
 	}
@@ -175,6 +175,7 @@ func (e *Engine) Recompute(op Op) {
 	}
 	pools := e.sortedPools()
 	for _, p := range pools {
+		p.waiting.heapify()
 		if p.consumed > p.units.Enabled {
 			e.shrink(p)
 		}

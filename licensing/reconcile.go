@@ -182,7 +182,11 @@ func (e *Engine) reclaim(u *user, now time.Time, bulk bool) {
 				since = earliest
 			}
 			l.Claimed, l.Since = true, since
-			p.waiting.push(l)
+			if bulk {
+				p.waiting.appendUnordered(l)
+			} else {
+				p.waiting.push(l)
+			}
 			e.pending.pools[p] = struct{}{}
 			e.dirtyLicense(l)
 		case !l.eligible && l.Claimed:
@@ -231,6 +235,17 @@ func (e *Engine) unclaim(l *license) {
 
 // fill admits waiting claims, oldest first, while the pool has free seats.
 func (e *Engine) fill(p *pool, now time.Time) {
+	if e.bulk && len(p.waiting) <= p.free() {
+		// Everybody fits: no order needed.
+		for _, l := range p.waiting {
+			l.waitIdx = -1
+			l.Held, l.HeldSince = true, now
+			e.dirtyLicense(l)
+		}
+		p.consumed += len(p.waiting)
+		p.waiting = p.waiting[:0]
+		return
+	}
 	for p.consumed < p.units.Enabled && len(p.waiting) > 0 {
 		l := p.waiting.pop()
 		l.Held, l.HeldSince = true, now

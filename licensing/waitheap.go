@@ -85,3 +85,17 @@ func (h waitHeap) down(i int) bool {
 	}
 	return i > start
 }
+
+// appendUnordered adds a claim without keeping the heap order; call heapify
+// before popping. Used by full recomputes, which add every claim at once.
+func (h *waitHeap) appendUnordered(l *license) {
+	*h = append(*h, l)
+	l.waitIdx = len(*h) - 1
+}
+
+// heapify restores the heap order in O(n).
+func (h waitHeap) heapify() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}

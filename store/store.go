@@ -53,6 +53,7 @@ const (
 	KindProduct       Kind = "product" // custom catalog products of the tenant
 	KindAllotment     Kind = "allotment"
 	KindSetting       Kind = "setting"
+	KindUnits         Kind = "units" // id skuId: a SKU's prepaid units (derived from subscriptions)
 )
 
 // Object is one stored record of a tenant.
