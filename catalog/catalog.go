@@ -4,7 +4,14 @@
 // plus the curated plan rules (dependencies, mutual exclusions, usage-location
 // restrictions, allotment eligibility) and a tenant's custom products.
 //
-// A Catalog is immutable once built and safe for concurrent use.
+// The plan rules live in data/plan-rules.json, one documented source per
+// rule; they are checked against the catalog when loaded, and the lookups the
+// licensing engine makes (DependenciesOf, Excludes, ProhibitedIn,
+// AllotmentEligible) are precomputed maps. WithCustom adds a tenant's own
+// products to a copy of a catalog.
+//
+// A Catalog is immutable once built and safe for concurrent use; derived
+// catalogs (WithRules, WithCustom) share the parent's products.
 package catalog
 
 import (

@@ -43,11 +43,15 @@ func Parse(data []byte) (*Catalog, error) {
 		hPlanID   = "service_plan_id"
 		hFriendly = "service_plans_included_friendly_names"
 	)
-	for _, n := range []string{hProduct, hPart, hSKU, hPlanName, hPlanID, hFriendly} {
-		if _, ok := col[n]; !ok {
+	var idx [6]int
+	for k, n := range []string{hProduct, hPart, hSKU, hPlanName, hPlanID, hFriendly} {
+		i, ok := col[n]
+		if !ok {
 			return nil, fmt.Errorf("catalog csv: missing column %q", n)
 		}
+		idx[k] = i
 	}
+	cProduct, cPart, cSKU, cPlanName, cPlanID, cFriendly := idx[0], idx[1], idx[2], idx[3], idx[4], idx[5]
 
 	type skuSeen struct {
 		part, name spellings
@@ -67,8 +71,8 @@ func Parse(data []byte) (*Catalog, error) {
 			return nil, fmt.Errorf("catalog csv: %w", err)
 		}
 		line, _ := r.FieldPos(0)
-		get := func(n string) string {
-			if i := col[n]; i < len(rec) {
+		get := func(i int) string {
+			if i < len(rec) {
 				return rec[i]
 			}
 			return ""
@@ -76,7 +80,7 @@ func Parse(data []byte) (*Catalog, error) {
 		if blank(rec) {
 			continue
 		}
-		skuID := strings.ToLower(cleanID(get(hSKU)))
+		skuID := strings.ToLower(cleanID(get(cSKU)))
 		if !isGUID(skuID) {
 			return nil, fmt.Errorf("catalog csv: line %d: GUID %q is not a GUID", line, skuID)
 		}
@@ -86,9 +90,9 @@ func Parse(data []byte) (*Catalog, error) {
 			skus[skuID] = s
 			skuOrder = append(skuOrder, skuID)
 		}
-		s.part.add(cleanID(get(hPart)))
-		s.name.add(cleanName(get(hProduct)))
-		planID := strings.ToLower(cleanID(get(hPlanID)))
+		s.part.add(cleanID(get(cPart)))
+		s.name.add(cleanName(get(cProduct)))
+		planID := strings.ToLower(cleanID(get(cPlanID)))
 		if planID == "" {
 			continue
 		}
@@ -100,8 +104,8 @@ func Parse(data []byte) (*Catalog, error) {
 			p = &planSeen{}
 			plans[planID] = p
 		}
-		p.name.add(cleanName(get(hPlanName)))
-		p.friendly.add(cleanName(get(hFriendly)))
+		p.name.add(cleanName(get(cPlanName)))
+		p.friendly.add(cleanName(get(cFriendly)))
 		if !s.has[planID] {
 			s.has[planID] = true
 			s.plans = append(s.plans, planID)
@@ -134,34 +138,40 @@ func Parse(data []byte) (*Catalog, error) {
 	return build(out, nil, nil), nil
 }
 
-// spellings counts the spellings of one value across rows.
-type spellings struct {
-	count map[string]int
-	order []string
+// spellings counts the spellings of one value across rows. Almost every
+// value has one spelling, so a short slice beats a map.
+type spellings []spelling
+
+type spelling struct {
+	v string
+	n int
 }
 
 func (s *spellings) add(v string) {
 	if v == "" {
 		return
 	}
-	if s.count == nil {
-		s.count = map[string]int{}
+	for i := range *s {
+		if (*s)[i].v == v {
+			(*s)[i].n++
+			return
+		}
 	}
-	if s.count[v] == 0 {
-		s.order = append(s.order, v)
-	}
-	s.count[v]++
+	*s = append(*s, spelling{v, 1})
 }
 
 // best is the most frequent spelling, ties going to the first seen.
-func (s *spellings) best() string {
-	best := ""
-	for _, v := range s.order {
-		if best == "" || s.count[v] > s.count[best] {
-			best = v
+func (s spellings) best() string {
+	best := -1
+	for i := range s {
+		if best < 0 || s[i].n > s[best].n {
+			best = i
 		}
 	}
-	return best
+	if best < 0 {
+		return ""
+	}
+	return s[best].v
 }
 
 // isTrim reports the runes trimmed around ids: white space (which includes

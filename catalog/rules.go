@@ -137,14 +137,20 @@ func (c *Catalog) ProhibitedIn(skuID, country string) bool {
 
 // AllotmentEligible reports whether product skuID (any case) may be used in
 // an allotment; when not, reason says why in words an administrator can act
-// on. Custom products are eligible. An unknown product is not. O(1).
+// on. Microsoft's products are eligible unless the curated rules list them
+// (Store apps, tenant-level capacity); a custom product is eligible unless
+// it applies to the company rather than to users; an unknown product is not
+// eligible. O(1).
 func (c *Catalog) AllotmentEligible(skuID string) (ok bool, reason string) {
 	id := lowerASCII(skuID)
-	if in := c.idx.ineligible[id]; in != nil {
-		return false, in.Reason
-	}
-	if _, known := c.byID[id]; !known {
+	s := c.byID[id]
+	switch {
+	case s == nil:
 		return false, "unknown product"
+	case c.idx.ineligible[id] != nil:
+		return false, c.idx.ineligible[id].Reason
+	case s.AppliesTo == "Company":
+		return false, "applies to the company, not a product available to users"
 	}
 	return true, ""
 }
