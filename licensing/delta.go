@@ -18,9 +18,9 @@ type Delta struct {
 	// a key whose record no longer exists (Engine.License) is a delete. A
 	// key may be listed twice.
 	Licenses []Key2
-	Pools          map[string]bool
-	Settings       bool
-	Audit          []audit.Entry
+	Pools    map[string]bool
+	Settings bool
+	Audit    []audit.Entry
 }
 
 // Empty reports whether the delta records nothing.

@@ -2,6 +2,7 @@ package licensing
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -156,6 +157,13 @@ func (e *Engine) Recompute(op Op) {
 	for _, g := range e.groups {
 		g.errorCount = 0
 	}
+	nlic := 0
+	for _, u := range e.all {
+		nlic += len(u.licenses) + len(u.direct) + len(u.groups)
+	}
+	// Room for every license to change (a bulk load) without regrowing.
+	e.dirty = slices.Grow(e.dirty, nlic)
+	e.delta.Licenses = slices.Grow(e.delta.Licenses, nlic)
 	for _, u := range e.all {
 		for _, l := range u.licenses {
 			l.waitIdx = -1
@@ -175,11 +183,11 @@ func (e *Engine) Recompute(op Op) {
 	}
 	pools := e.sortedPools()
 	for _, p := range pools {
-		p.waiting.heapify()
 		if p.consumed > p.units.Enabled {
+			p.waiting.heapify()
 			e.shrink(p)
 		}
-		e.fill(p, now)
+		e.fill(p, now) // sorts the waiting room
 	}
 	r := reason{audit.ActorGroupLicensing, "full recompute"}
 	if op.Why != "" {

@@ -2,6 +2,7 @@ package licensing
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -235,15 +236,35 @@ func (e *Engine) unclaim(l *license) {
 
 // fill admits waiting claims, oldest first, while the pool has free seats.
 func (e *Engine) fill(p *pool, now time.Time) {
-	if e.bulk && len(p.waiting) <= p.free() {
-		// Everybody fits: no order needed.
-		for _, l := range p.waiting {
+	if e.bulk {
+		// A full recompute adds every claim at once, unordered. If everybody
+		// fits, no order is needed; otherwise sort once (a sorted array is a
+		// valid heap) and admit the oldest.
+		n := len(p.waiting)
+		if free := p.free(); n > free {
+			slices.SortFunc(p.waiting, func(a, b *license) int {
+				if waitLess(a, b) {
+					return -1
+				}
+				if waitLess(b, a) {
+					return 1
+				}
+				return 0
+			})
+			n = max(free, 0)
+		}
+		for _, l := range p.waiting[:n] {
 			l.waitIdx = -1
 			l.Held, l.HeldSince = true, now
 			e.dirtyLicense(l)
 		}
-		p.consumed += len(p.waiting)
-		p.waiting = p.waiting[:0]
+		p.consumed += n
+		rest := p.waiting[n:]
+		copy(p.waiting, rest)
+		p.waiting = p.waiting[:len(rest)]
+		for i, l := range p.waiting {
+			l.waitIdx = i
+		}
 		return
 	}
 	for p.consumed < p.units.Enabled && len(p.waiting) > 0 {

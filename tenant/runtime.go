@@ -1,0 +1,340 @@
+package tenant
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"allot"
+	"allot/catalog"
+	"allot/licensing"
+	"allot/store"
+)
+
+// Options tune a Runtime.
+type Options struct {
+	// MaxBatch is the most commands committed in one transaction (default 256).
+	MaxBatch int
+	// Queue is each tenant's command queue length (default 1024).
+	Queue int
+	// Logger receives the runtime's logs (default slog.Default()).
+	Logger *slog.Logger
+	// Registerer receives the runtime's metrics (default: none).
+	Registerer prometheus.Registerer
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Runtime owns the loaded tenants of one process.
+type Runtime struct {
+	store   store.Store
+	cat     *catalog.Catalog
+	opts    Options
+	log     *slog.Logger
+	metrics metrics
+
+	mu      sync.RWMutex
+	tenants map[string]*Tenant
+
+	closeMu sync.RWMutex
+	closing bool
+}
+
+type metrics struct {
+	commands      prometheus.Counter
+	batchSize     prometheus.Histogram
+	commitSeconds prometheus.Histogram
+	applySeconds  prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) metrics {
+	m := metrics{
+		commands: prometheus.NewCounter(prometheus.CounterOpts{Name: "allot_commands_total", Help: "Commands committed."}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "allot_commit_batch_size", Help: "Commands per committed batch.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256}}),
+		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "allot_commit_seconds", Help: "Time to make a batch durable.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
+		applySeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "allot_batch_seconds", Help: "Time from batch start to acknowledgement.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.commands, m.batchSize, m.commitSeconds, m.applySeconds)
+	}
+	return m
+}
+
+// Open loads every tenant of the store and starts their writers.
+func Open(ctx context.Context, st store.Store, cat *catalog.Catalog, opts Options) (*Runtime, error) {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 256
+	}
+	if opts.Queue <= 0 {
+		opts.Queue = 1024
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	r := &Runtime{store: st, cat: cat, opts: opts, log: opts.Logger, metrics: newMetrics(opts.Registerer), tenants: map[string]*Tenant{}}
+	infos, err := st.ListTenants(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing tenants: %w", err)
+	}
+	for _, info := range infos {
+		start := time.Now()
+		if _, err := r.start(ctx, info); err != nil {
+			return nil, fmt.Errorf("loading tenant %s: %w", info.ID, err)
+		}
+		r.log.Info("tenant loaded", "tenant", info.ID, "seconds", time.Since(start).Seconds())
+	}
+	return r, nil
+}
+
+func (r *Runtime) now() time.Time { return r.opts.Now().UTC() }
+
+// Catalog returns the runtime's base catalog.
+func (r *Runtime) Catalog() *catalog.Catalog { return r.cat }
+
+// Store returns the store (for reads that are not tenant state: audit, tokens).
+func (r *Runtime) Store() store.Store { return r.store }
+
+// start loads a tenant and starts its writer.
+func (r *Runtime) start(ctx context.Context, info store.Tenant) (*Tenant, error) {
+	w, seq, err := r.loadState(ctx, info.ID)
+	if err != nil {
+		return nil, err
+	}
+	rd, _, err := r.loadState(ctx, info.ID)
+	if err != nil {
+		return nil, err
+	}
+	t := &Tenant{ID: info.ID, rt: r, info: info, reader: rd, writer: w, seq: seq,
+		cmds: make(chan *command, r.opts.Queue), stopped: make(chan struct{})}
+	r.mu.Lock()
+	r.tenants[info.ID] = t
+	r.mu.Unlock()
+	go t.run()
+	return t, nil
+}
+
+// Create stores a new tenant with its licensing settings and starts it.
+// ECONFLICT if the id exists.
+func (r *Runtime) Create(ctx context.Context, info store.Tenant, settings licensing.Settings) (*Tenant, error) {
+	if info.CreatedAt.IsZero() {
+		info.CreatedAt = r.now()
+	}
+	if err := r.store.CreateTenant(ctx, info); err != nil {
+		if errorsIs(err, store.ErrConflict) {
+			return nil, allot.Errorf(allot.ECONFLICT, "A tenant with id %s already exists.", info.ID)
+		}
+		return nil, err
+	}
+	t, err := r.start(ctx, info)
+	if err != nil {
+		return nil, err
+	}
+	err = t.Do(ctx, licensing.Op{Actor: "partner", Now: info.CreatedAt}, func(tx *Tx) error {
+		return tx.Engine.SetSettings(tx.Op, settings)
+	})
+	return t, err
+}
+
+// UpdateInfo replaces a tenant's record (company name, domain, …).
+func (r *Runtime) UpdateInfo(ctx context.Context, info store.Tenant) error {
+	t, ok := r.Get(info.ID)
+	if !ok {
+		return allot.Errorf(allot.ENOTFOUND, "Tenant %s does not exist.", info.ID)
+	}
+	if err := r.store.UpdateTenant(ctx, info); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	t.info = info
+	t.mu.Unlock()
+	return nil
+}
+
+// Get returns a loaded tenant.
+func (r *Runtime) Get(id string) (*Tenant, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	t, ok := r.tenants[strings.ToLower(id)]
+	if !ok {
+		t, ok = r.tenants[id]
+	}
+	return t, ok
+}
+
+// List returns every tenant's record, by id.
+func (r *Runtime) List() []store.Tenant {
+	r.mu.RLock()
+	out := make([]store.Tenant, 0, len(r.tenants))
+	for _, t := range r.tenants {
+		out = append(out, t.Info())
+	}
+	r.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Close stops accepting commands, lets every queued command finish and
+// commit, and stops the writers. It does not close the store.
+func (r *Runtime) Close(ctx context.Context) error {
+	r.closeMu.Lock()
+	r.closing = true
+	r.closeMu.Unlock()
+	r.mu.RLock()
+	ts := make([]*Tenant, 0, len(r.tenants))
+	for _, t := range r.tenants {
+		ts = append(ts, t)
+	}
+	r.mu.RUnlock()
+	for _, t := range ts {
+		close(t.cmds)
+	}
+	for _, t := range ts {
+		select {
+		case <-t.stopped:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// loadState builds one copy of a tenant's state from the store and returns
+// it with the tenant's last audit sequence number. If the stored license
+// state is not what a full recompute gives (a crash can't cause that, but an
+// older version or a hand edit can), the repair is committed first, so that
+// memory is never ahead of the store.
+func (r *Runtime) loadState(ctx context.Context, tenantID string) (*State, int64, error) {
+	var (
+		users    []licensing.User
+		groups   []licensing.Group
+		members  [][2]string
+		gls, dls [][2]any
+		lics     []licensing.License
+		units    = map[string]licensing.Units{}
+		settings licensing.Settings
+		other    []store.Object
+	)
+	err := r.store.LoadObjects(ctx, tenantID, func(o store.Object) error {
+		var err error
+		switch o.Kind {
+		case store.KindUser:
+			var u licensing.User
+			err = json.Unmarshal(o.Body, &u)
+			users = append(users, u)
+		case store.KindGroup:
+			var g licensing.Group
+			err = json.Unmarshal(o.Body, &g)
+			groups = append(groups, g)
+		case store.KindMember:
+			g, m, ok := strings.Cut(o.ID, "/")
+			if !ok {
+				return fmt.Errorf("bad member id %q", o.ID)
+			}
+			members = append(members, [2]string{g, m})
+		case store.KindGroupLicense, store.KindDirectLicense:
+			owner, _, _ := strings.Cut(o.ID, "/")
+			var l licensing.LicenseSource
+			err = json.Unmarshal(o.Body, &l)
+			if o.Kind == store.KindGroupLicense {
+				gls = append(gls, [2]any{owner, l})
+			} else {
+				dls = append(dls, [2]any{owner, l})
+			}
+		case store.KindLicense:
+			var l licensing.License
+			err = json.Unmarshal(o.Body, &l)
+			lics = append(lics, l)
+		case store.KindUnits:
+			var u licensing.Units
+			err = json.Unmarshal(o.Body, &u)
+			units[o.ID] = u
+		case store.KindSetting:
+			if o.ID == settingsID {
+				err = json.Unmarshal(o.Body, &settings)
+			} else {
+				other = append(other, o)
+			}
+		default:
+			other = append(other, o)
+		}
+		if err != nil {
+			return fmt.Errorf("decoding %s %s: %w", o.Kind, o.ID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	e := licensing.New(r.cat, settings)
+	for _, id := range sortedKeys(units) {
+		if err := e.LoadUnits(id, units[id]); err != nil {
+			return nil, 0, err
+		}
+	}
+	for _, u := range users {
+		if err := e.LoadUser(u); err != nil {
+			return nil, 0, err
+		}
+	}
+	for _, g := range groups {
+		if err := e.LoadGroup(g); err != nil {
+			return nil, 0, err
+		}
+	}
+	for _, m := range members {
+		if err := e.LoadMember(m[0], m[1]); err != nil {
+			return nil, 0, err
+		}
+	}
+	for _, x := range gls {
+		if err := e.LoadGroupLicense(x[0].(string), x[1].(licensing.LicenseSource)); err != nil {
+			return nil, 0, err
+		}
+	}
+	for _, x := range dls {
+		if err := e.LoadDirectLicense(x[0].(string), x[1].(licensing.LicenseSource)); err != nil {
+			return nil, 0, err
+		}
+	}
+	for _, l := range lics {
+		if err := e.LoadLicense(l); err != nil {
+			return nil, 0, err
+		}
+	}
+	seq, err := r.store.MaxAuditSeq(ctx, tenantID)
+	if err != nil {
+		return nil, 0, err
+	}
+	st := newState(e)
+	for _, o := range other {
+		st.put(o.Kind, o.ID, o.Body)
+	}
+	e.Recompute(licensing.Op{Now: r.now(), Why: "start-up"})
+	d := e.TakeDelta()
+	if len(d.Licenses) > 0 || len(d.Audit) > 0 {
+		t := &Tenant{ID: tenantID, writer: st, seq: seq}
+		change, err := t.serialize(d, nil, nil)
+		if err != nil {
+			return nil, 0, err
+		}
+		if err := r.store.Commit(ctx, []store.Change{change}); err != nil {
+			return nil, 0, fmt.Errorf("committing the start-up repair: %w", err)
+		}
+		r.log.Warn("stored license state repaired at load", "tenant", tenantID, "licenses", len(d.Licenses))
+		seq = t.seq
+	}
+	return st, seq, nil
+}

@@ -1,0 +1,106 @@
+package tenant
+
+import (
+	"encoding/json"
+	"sort"
+
+	"allot/audit"
+	"allot/licensing"
+	"allot/store"
+)
+
+// State is one copy of a tenant's state: the licensing engine plus the
+// tenant's other objects (subscriptions, allotments, prices, …) kept as
+// JSON by kind and id. A tenant has two copies (see Tenant).
+type State struct {
+	Engine  *licensing.Engine
+	objects map[store.Kind]map[string][]byte
+}
+
+func newState(e *licensing.Engine) *State {
+	return &State{Engine: e, objects: make(map[store.Kind]map[string][]byte)}
+}
+
+// Object returns the JSON of a non-engine object.
+func (s *State) Object(kind store.Kind, id string) ([]byte, bool) {
+	b, ok := s.objects[kind][id]
+	return b, ok
+}
+
+// Decode unmarshals a non-engine object into v; false if it does not exist.
+func (s *State) Decode(kind store.Kind, id string, v any) (bool, error) {
+	b, ok := s.objects[kind][id]
+	if !ok {
+		return false, nil
+	}
+	return true, json.Unmarshal(b, v)
+}
+
+// IDs returns the ids of the objects of a kind, sorted.
+func (s *State) IDs(kind store.Kind) []string {
+	m := s.objects[kind]
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func (s *State) put(kind store.Kind, id string, body []byte) {
+	m := s.objects[kind]
+	if m == nil {
+		m = make(map[string][]byte)
+		s.objects[kind] = m
+	}
+	m[id] = body
+}
+
+func (s *State) del(kind store.Kind, id string) { delete(s.objects[kind], id) }
+
+// Tx is what a command sees: one copy of the tenant's state. Commands change
+// the engine through its methods and other objects through Put and Delete.
+// A command runs twice — on the writer's copy, then, once committed, on the
+// readers' copy — so it must be a deterministic function of the state and
+// of values computed before it (ids, times): no clock, no randomness inside.
+type Tx struct {
+	*State
+	Op      licensing.Op
+	writing bool // true on the writer's copy: record mutations
+	muts    []store.Mutation
+	audit   []audit.Entry
+}
+
+// Put writes a non-engine object (any JSON-marshalable value).
+func (tx *Tx) Put(kind store.Kind, id string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	tx.State.put(kind, id, b)
+	if tx.writing {
+		tx.muts = append(tx.muts, store.Mutation{Kind: kind, ID: id, Body: b})
+	}
+	return nil
+}
+
+// Delete removes a non-engine object.
+func (tx *Tx) Delete(kind store.Kind, id string) {
+	tx.State.del(kind, id)
+	if tx.writing {
+		tx.muts = append(tx.muts, store.Mutation{Kind: kind, ID: id, Delete: true})
+	}
+}
+
+// Audit records an audit entry for a change outside the engine.
+func (tx *Tx) Audit(e audit.Entry) {
+	if tx.writing {
+		if e.At.IsZero() {
+			e.At = tx.Op.Now
+		}
+		if e.Actor == "" {
+			e.Actor = tx.Op.Actor
+		}
+		tx.audit = append(tx.audit, e)
+	}
+}
