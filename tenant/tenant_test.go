@@ -1,0 +1,289 @@
+package tenant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"allot"
+	"allot/audit"
+	"allot/catalog"
+	"allot/licensing"
+	"allot/store"
+	"allot/store/sqlite"
+)
+
+func openSQLite(t testing.TB) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "allot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+const tid = "11111111-1111-1111-1111-111111111111"
+
+func newRuntime(t testing.TB, st store.Store) *Runtime {
+	t.Helper()
+	rt, err := Open(context.Background(), st, catalog.Default(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt
+}
+
+func sku(t testing.TB, part string) string {
+	s, ok := catalog.Default().SKU(part)
+	if !ok {
+		t.Fatalf("no SKU %s", part)
+	}
+	return s.ID
+}
+
+func uid(n int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", n) }
+func gid(n int) string { return fmt.Sprintf("00000000-0000-4000-9000-%012d", n) }
+
+// fingerprint renders what readers can see of an engine.
+func fingerprint(e *licensing.Engine) string {
+	var out []any
+	e.ForEachUser(func(u *licensing.User) bool {
+		out = append(out, *u, e.Licenses(u.ID), e.DirectLicenses(u.ID), e.GroupsOf(u.ID))
+		return true
+	})
+	for _, g := range e.GroupIDs() {
+		gr, _ := e.Group(g)
+		us, gs := e.Members(g)
+		out = append(out, gr, us, gs, e.GroupLicenses(g), e.HasMembersWithLicenseErrors(g))
+	}
+	for _, p := range e.Pools() {
+		out = append(out, p.SKU.ID, p.Units, p.Consumed, p.Waiting, e.WaitingRoom(p.SKU.ID))
+	}
+	out = append(out, e.Settings())
+	return fmt.Sprintf("%+v", out)
+}
+
+func seed(t *testing.T, rt *Runtime) *Tenant {
+	t.Helper()
+	ctx := context.Background()
+	tn, err := rt.Create(ctx, store.Tenant{ID: tid, CompanyName: "Contoso", DefaultUsageLocation: "US"}, licensing.Settings{DefaultUsageLocation: "US"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e3 := sku(t, "SPE_E3")
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(tn.Do(ctx, licensing.Op{Actor: "test"}, func(tx *Tx) error { return tx.Engine.SetUnits(tx.Op, e3, licensing.Units{Enabled: 3}) }))
+	must(tn.Do(ctx, licensing.Op{Actor: "test"}, func(tx *Tx) error {
+		return tx.Engine.PutGroup(tx.Op, licensing.Group{ID: gid(1), DisplayName: "Sales", SecurityEnabled: true})
+	}))
+	must(tn.Do(ctx, licensing.Op{Actor: "test"}, func(tx *Tx) error {
+		return tx.Engine.AssignGroupLicenses(tx.Op, gid(1), []licensing.AssignedLicense{{SKUID: e3}}, nil)
+	}))
+	for i := 1; i <= 5; i++ {
+		i := i
+		must(tn.Do(ctx, licensing.Op{Actor: "test"}, func(tx *Tx) error {
+			if err := tx.Engine.PutUser(tx.Op, licensing.User{ID: uid(i), UserPrincipalName: fmt.Sprintf("u%d@contoso.example", i), UsageLocation: "US", AccountEnabled: true}); err != nil {
+				return err
+			}
+			return tx.Engine.AddMembers(tx.Op, gid(1), []string{uid(i)})
+		}))
+	}
+	return tn
+}
+
+func TestCommittedStateSurvivesRestart(t *testing.T) {
+	st := openSQLite(t)
+	rt := newRuntime(t, st)
+	tn := seed(t, rt)
+	var before string
+	tn.Read(func(s *State) { before = fingerprint(s.Engine) })
+	if err := rt.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rt2 := newRuntime(t, st)
+	tn2, ok := rt2.Get(tid)
+	if !ok {
+		t.Fatal("tenant not loaded")
+	}
+	var after string
+	tn2.Read(func(s *State) { after = fingerprint(s.Engine) })
+	if before != after {
+		t.Fatalf("state after restart differs:\n%s\n%s", before, after)
+	}
+	// The waiting room survives too: 5 members, 3 seats.
+	tn2.Read(func(s *State) {
+		if p, _ := s.Engine.Pool(sku(t, "SPE_E3")); p.Consumed != 3 || p.Waiting != 2 {
+			t.Fatalf("pool after restart: %+v", p)
+		}
+	})
+	audit, err := st.QueryAudit(context.Background(), auditQuery(tid))
+	if err != nil || len(audit) == 0 {
+		t.Fatalf("audit: %v %d", err, len(audit))
+	}
+	for i, a := range audit {
+		if a.Seq != int64(i+1) {
+			t.Fatalf("audit seq %d at %d", a.Seq, i)
+		}
+	}
+}
+
+func TestConcurrentWritersReaderCopyMatchesWriter(t *testing.T) {
+	st := openSQLite(t)
+	rt := newRuntime(t, st)
+	tn := seed(t, rt)
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for w := 0; w < 64; w++ {
+		w := w
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 5; i++ {
+				id := uid(1000 + w*10 + i)
+				err := tn.Do(context.Background(), licensing.Op{Actor: "w"}, func(tx *Tx) error {
+					if err := tx.Engine.PutUser(tx.Op, licensing.User{ID: id, UserPrincipalName: id + "@x", UsageLocation: "US"}); err != nil {
+						return err
+					}
+					return tx.Engine.AddMembers(tx.Op, gid(1), []string{id})
+				})
+				if err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// Wait until the writer is idle, then compare both copies.
+	if err := tn.Do(context.Background(), licensing.Op{}, func(*Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var r string
+	tn.Read(func(s *State) { r = fingerprint(s.Engine) })
+	w := fingerprint(tn.writer.Engine)
+	if r != w {
+		t.Fatal("reader copy differs from writer copy")
+	}
+	tn.Read(func(s *State) {
+		if p, _ := s.Engine.Pool(sku(t, "SPE_E3")); p.Consumed != 3 || p.Waiting != 5+320-3 {
+			t.Fatalf("pool: %+v", p)
+		}
+	})
+}
+
+// failingStore fails the next Commit.
+type failingStore struct {
+	store.Store
+	mu   sync.Mutex
+	fail bool
+}
+
+func (f *failingStore) Commit(ctx context.Context, cs []store.Change) error {
+	f.mu.Lock()
+	fail := f.fail
+	f.fail = false
+	f.mu.Unlock()
+	if fail {
+		return errors.New("disk full")
+	}
+	return f.Store.Commit(ctx, cs)
+}
+
+func TestFailedCommitChangesNothing(t *testing.T) {
+	fs := &failingStore{Store: openSQLite(t)}
+	rt := newRuntime(t, fs)
+	tn := seed(t, rt)
+	var before string
+	tn.Read(func(s *State) { before = fingerprint(s.Engine) })
+	fs.mu.Lock()
+	fs.fail = true
+	fs.mu.Unlock()
+	err := tn.Do(context.Background(), licensing.Op{Actor: "t"}, func(tx *Tx) error {
+		return tx.Engine.RemoveMembers(tx.Op, gid(1), []string{uid(1)})
+	})
+	if allot.ErrorCode(err) != allot.EINTERNAL {
+		t.Fatalf("want internal error, got %v", err)
+	}
+	var after string
+	tn.Read(func(s *State) { after = fingerprint(s.Engine) })
+	if before != after || fingerprint(tn.writer.Engine) != before {
+		t.Fatal("a failed commit changed the state")
+	}
+	// The next command works and sees the old state.
+	if err := tn.Do(context.Background(), licensing.Op{Actor: "t"}, func(tx *Tx) error {
+		return tx.Engine.RemoveMembers(tx.Op, gid(1), []string{uid(1)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPanickingCommandIsContained(t *testing.T) {
+	rt := newRuntime(t, openSQLite(t))
+	tn := seed(t, rt)
+	var before string
+	tn.Read(func(s *State) { before = fingerprint(s.Engine) })
+	err := tn.Do(context.Background(), licensing.Op{}, func(tx *Tx) error {
+		_ = tx.Engine.RemoveMembers(tx.Op, gid(1), []string{uid(2)})
+		panic("boom")
+	})
+	if allot.ErrorCode(err) != allot.EINTERNAL {
+		t.Fatalf("want internal error, got %v", err)
+	}
+	var after string
+	tn.Read(func(s *State) { after = fingerprint(s.Engine) })
+	if before != after || fingerprint(tn.writer.Engine) != before {
+		t.Fatal("a panicking command left a change behind")
+	}
+}
+
+func TestCloseFinishesQueuedCommands(t *testing.T) {
+	st := openSQLite(t)
+	rt := newRuntime(t, st)
+	tn := seed(t, rt)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok := 0
+	for i := 0; i < 50; i++ {
+		i := i
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := uid(5000 + i)
+			err := tn.Do(context.Background(), licensing.Op{}, func(tx *Tx) error {
+				return tx.Engine.PutUser(tx.Op, licensing.User{ID: id, UserPrincipalName: id})
+			})
+			if err == nil {
+				mu.Lock()
+				ok++
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(5 * time.Millisecond)
+	if err := rt.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	rt2 := newRuntime(t, st)
+	tn2, _ := rt2.Get(tid)
+	n := 0
+	tn2.Read(func(s *State) { n = s.Engine.UserCount() })
+	if n != 5+ok {
+		t.Fatalf("acknowledged %d commands but %d users survived", ok, n-5)
+	}
+}
+
+func auditQuery(tenantID string) audit.Query { return audit.Query{TenantID: tenantID, Limit: 10000} }
