@@ -1,0 +1,137 @@
+// Package admin is allot's own administration API under /allot/v1 that
+// Graph does not cover: API tokens (and, as they come, explain, audit,
+// position reports and catalog administration).
+package admin
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"allot"
+	"allot/api/respond"
+	"allot/api/server"
+	"allot/audit"
+	"allot/auth"
+	"allot/licensing"
+	"allot/store"
+	"allot/tenant"
+)
+
+// Register mounts the admin API.
+func Register(s *server.Server) {
+	h := &handler{s}
+	s.Handle("POST /allot/v1/tenants/{tenantId}/tokens", h.createToken)
+	s.Handle("GET /allot/v1/tenants/{tenantId}/tokens", h.listTokens)
+	s.Handle("DELETE /allot/v1/tenants/{tenantId}/tokens/{id}", h.revokeToken)
+}
+
+type handler struct{ s *server.Server }
+
+// TokenView is a token as the API shows it; Token is only set on creation.
+type TokenView struct {
+	ID              string     `json:"id"`
+	Token           string     `json:"token,omitempty"`
+	DisplayName     string     `json:"displayName"`
+	Roles           []string   `json:"roles"`
+	AllotmentIDs    []string   `json:"allotmentIds,omitempty"`
+	CreatedDateTime time.Time  `json:"createdDateTime"`
+	RevokedDateTime *time.Time `json:"revokedDateTime,omitempty"`
+}
+
+func view(t store.Token, secret string) TokenView {
+	return TokenView{ID: t.ID, Token: secret, DisplayName: t.DisplayName, Roles: t.Roles, AllotmentIDs: t.AllotmentIDs,
+		CreatedDateTime: t.CreatedAt, RevokedDateTime: t.RevokedAt}
+}
+
+// tokenAdmin resolves {tenantId}: the partner administrator may manage any
+// tenant's tokens, a Global Administrator only its own tenant's. Another
+// tenant's id answers 404, so tenants cannot probe each other.
+func (h *handler) tokenAdmin(w http.ResponseWriter, r *http.Request) (*tenant.Tenant, *auth.Principal, bool) {
+	p := auth.FromContext(r.Context())
+	id := r.PathValue("tenantId")
+	if !p.IsPartner() && p.TenantID != id {
+		respond.Error(w, r, allot.Errorf(allot.ENOTFOUND, "Tenant %s does not exist.", id))
+		return nil, nil, false
+	}
+	if !p.IsPartner() && !p.Has(auth.RoleGlobalAdministrator) {
+		respond.Denied(w, r)
+		return nil, nil, false
+	}
+	t, ok := h.s.RT.Get(id)
+	if !ok {
+		respond.Error(w, r, allot.Errorf(allot.ENOTFOUND, "Tenant %s does not exist.", id))
+		return nil, nil, false
+	}
+	return t, p, true
+}
+
+func (h *handler) createToken(w http.ResponseWriter, r *http.Request) {
+	t, p, ok := h.tokenAdmin(w, r)
+	if !ok {
+		return
+	}
+	var in struct {
+		DisplayName  string   `json:"displayName"`
+		Roles        []string `json:"roles"`
+		AllotmentIDs []string `json:"allotmentIds"`
+	}
+	if err := respond.Decode(r, &in, 0, true); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	if err := auth.ValidateRoles(in.Roles, in.AllotmentIDs); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	now := time.Now().UTC()
+	tok, secret, err := auth.Create(r.Context(), h.s.Store, t.ID, in.DisplayName, in.Roles, in.AllotmentIDs, "", now)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	_ = t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: now}, func(tx *tenant.Tx) error {
+		tx.Audit(audit.Entry{Action: "Create API token", Detail: tok.ID + " " + tok.DisplayName})
+		return nil
+	})
+	respond.JSON(w, http.StatusCreated, view(tok, secret))
+}
+
+func (h *handler) listTokens(w http.ResponseWriter, r *http.Request) {
+	t, _, ok := h.tokenAdmin(w, r)
+	if !ok {
+		return
+	}
+	ts, err := h.s.Store.ListTokens(r.Context(), t.ID)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	out := make([]TokenView, 0, len(ts))
+	for _, tk := range ts {
+		out = append(out, view(tk, ""))
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{"value": out})
+}
+
+func (h *handler) revokeToken(w http.ResponseWriter, r *http.Request) {
+	t, p, ok := h.tokenAdmin(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	now := time.Now().UTC()
+	if err := h.s.Store.RevokeToken(r.Context(), t.ID, id, now); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			err = allot.Errorf(allot.ENOTFOUND, "Token %s does not exist.", id)
+		}
+		respond.Error(w, r, err)
+		return
+	}
+	h.s.Auth.Forget(id)
+	_ = t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: now}, func(tx *tenant.Tx) error {
+		tx.Audit(audit.Entry{Action: "Revoke API token", Detail: id})
+		return nil
+	})
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,350 @@
+// Package partner is the Partner-Center-shaped API through which a partner
+// administrator (a CSP, an MSP, the SaaS vendor itself) creates customer
+// tenants and buys their subscriptions. Subscriptions drive the units of
+// the tenant's subscribedSkus.
+package partner
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"allot"
+	"allot/api/respond"
+	"allot/api/server"
+	"allot/auth"
+	"allot/catalog"
+	"allot/licensing"
+	"allot/store"
+	"allot/tenant"
+)
+
+// Customer is a tenant as Partner Center shows it.
+type Customer struct {
+	ID                   string         `json:"id"`
+	CompanyProfile       CompanyProfile `json:"companyProfile"`
+	DefaultUsageLocation string         `json:"defaultUsageLocation"`
+	CreatedDateTime      time.Time      `json:"createdDateTime"`
+	Attributes           Attributes     `json:"attributes"`
+}
+
+// CompanyProfile is the customer's company.
+type CompanyProfile struct {
+	TenantID    string `json:"tenantId"`
+	CompanyName string `json:"companyName"`
+	Domain      string `json:"domain"`
+}
+
+// Attributes carries Partner Center's objectType.
+type Attributes struct {
+	ObjectType string `json:"objectType"`
+}
+
+// Collection is Partner Center's list shape.
+type Collection[T any] struct {
+	TotalCount int        `json:"totalCount"`
+	Items      []T        `json:"items"`
+	Attributes Attributes `json:"attributes"`
+}
+
+// Subscription is a purchase of units of one product.
+type Subscription struct {
+	ID               string     `json:"id"`
+	OfferID          string     `json:"offerId"`
+	SKUID            string     `json:"skuId"`
+	SKUPartNumber    string     `json:"skuPartNumber"`
+	FriendlyName     string     `json:"friendlyName"`
+	Quantity         int        `json:"quantity"`
+	Status           string     `json:"status"` // active | suspended | deleted
+	CreationDate     time.Time  `json:"creationDate"`
+	LastModifiedDate time.Time  `json:"lastModifiedDate"`
+	Attributes       Attributes `json:"attributes"`
+}
+
+// Register mounts the partner API.
+func Register(s *server.Server) {
+	h := &handler{s}
+	s.Handle("POST /partner/v1/customers", h.createCustomer)
+	s.Handle("GET /partner/v1/customers", h.listCustomers)
+	s.Handle("GET /partner/v1/customers/{id}", h.getCustomer)
+	s.Handle("POST /partner/v1/customers/{id}/subscriptions", h.createSubscription)
+	s.Handle("GET /partner/v1/customers/{id}/subscriptions", h.listSubscriptions)
+	s.Handle("GET /partner/v1/customers/{id}/subscriptions/{subId}", h.getSubscription)
+	s.Handle("PATCH /partner/v1/customers/{id}/subscriptions/{subId}", h.patchSubscription)
+}
+
+type handler struct{ s *server.Server }
+
+// partnerOnly answers 403 unless the principal is a partner administrator.
+func partnerOnly(w http.ResponseWriter, r *http.Request) (*auth.Principal, bool) {
+	p := auth.FromContext(r.Context())
+	if p == nil || !p.IsPartner() {
+		respond.Denied(w, r)
+		return nil, false
+	}
+	return p, true
+}
+
+func toCustomer(t store.Tenant) Customer {
+	return Customer{ID: t.ID, CompanyProfile: CompanyProfile{TenantID: t.ID, CompanyName: t.CompanyName, Domain: t.Domain},
+		DefaultUsageLocation: t.DefaultUsageLocation, CreatedDateTime: t.CreatedAt, Attributes: Attributes{"Customer"}}
+}
+
+func (h *handler) createCustomer(w http.ResponseWriter, r *http.Request) {
+	if _, ok := partnerOnly(w, r); !ok {
+		return
+	}
+	var in struct {
+		ID             string `json:"id"`
+		CompanyProfile struct {
+			CompanyName string `json:"companyName"`
+			Domain      string `json:"domain"`
+		} `json:"companyProfile"`
+		DefaultUsageLocation string `json:"defaultUsageLocation"`
+	}
+	if err := respond.Decode(r, &in, 0, true); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	name := strings.TrimSpace(in.CompanyProfile.CompanyName)
+	loc := strings.ToUpper(strings.TrimSpace(in.DefaultUsageLocation))
+	switch {
+	case name == "":
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "companyProfile.companyName is required."))
+		return
+	case loc == "":
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "defaultUsageLocation is required (an ISO 3166 two-letter country code)."))
+		return
+	case !licensing.ValidUsageLocation(loc):
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "defaultUsageLocation %q is not an ISO 3166 two-letter country code.", in.DefaultUsageLocation))
+		return
+	}
+	id := strings.ToLower(in.ID)
+	if id == "" {
+		id = auth.NewID()
+	} else if !catalog.IsGUID(id) {
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "id %q is not a GUID.", in.ID))
+		return
+	}
+	info := store.Tenant{ID: id, CompanyName: name, Domain: strings.TrimSpace(in.CompanyProfile.Domain), DefaultUsageLocation: loc, CreatedAt: time.Now().UTC()}
+	t, err := h.s.RT.Create(r.Context(), info, licensing.Settings{DefaultUsageLocation: loc})
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusCreated, toCustomer(t.Info()))
+}
+
+func (h *handler) listCustomers(w http.ResponseWriter, r *http.Request) {
+	if _, ok := partnerOnly(w, r); !ok {
+		return
+	}
+	ts := h.s.RT.List()
+	out := Collection[Customer]{TotalCount: len(ts), Items: make([]Customer, 0, len(ts)), Attributes: Attributes{"Collection"}}
+	for _, t := range ts {
+		out.Items = append(out.Items, toCustomer(t))
+	}
+	respond.JSON(w, http.StatusOK, out)
+}
+
+// customer resolves {id} for the partner administrator.
+func (h *handler) customer(w http.ResponseWriter, r *http.Request) (*tenant.Tenant, bool) {
+	if _, ok := partnerOnly(w, r); !ok {
+		return nil, false
+	}
+	t, ok := h.s.RT.Get(r.PathValue("id"))
+	if !ok {
+		respond.Error(w, r, allot.Errorf(allot.ENOTFOUND, "Customer %s does not exist.", r.PathValue("id")))
+		return nil, false
+	}
+	return t, true
+}
+
+func (h *handler) getCustomer(w http.ResponseWriter, r *http.Request) {
+	if t, ok := h.customer(w, r); ok {
+		respond.JSON(w, http.StatusOK, toCustomer(t.Info()))
+	}
+}
+
+func (h *handler) createSubscription(w http.ResponseWriter, r *http.Request) {
+	t, ok := h.customer(w, r)
+	if !ok {
+		return
+	}
+	p := auth.FromContext(r.Context())
+	var in struct {
+		OfferID  string `json:"offerId"`
+		Quantity *int   `json:"quantity"`
+	}
+	if err := respond.Decode(r, &in, 0, true); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	if in.Quantity == nil || *in.Quantity < 1 {
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "quantity must be a whole number of at least 1."))
+		return
+	}
+	sku, ok := h.s.RT.Catalog().SKU(in.OfferID)
+	if !ok {
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "offerId %q is not a known product (use a skuPartNumber such as SPE_E3, or a skuId).", in.OfferID))
+		return
+	}
+	now := time.Now().UTC()
+	sub := Subscription{ID: auth.NewID(), OfferID: in.OfferID, SKUID: sku.ID, SKUPartNumber: sku.PartNumber, FriendlyName: sku.DisplayName,
+		Quantity: *in.Quantity, Status: "active", CreationDate: now, LastModifiedDate: now, Attributes: Attributes{"Subscription"}}
+	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: now}, func(tx *tenant.Tx) error {
+		return putSubscription(tx, sub)
+	})
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusCreated, sub)
+}
+
+// putSubscription stores a subscription and sets its SKU's units from all
+// the tenant's subscriptions of that SKU. Lowering units below the seats in
+// use is refused by the engine (ECONFLICT) before anything changes.
+func putSubscription(tx *tenant.Tx, sub Subscription) error {
+	subs, err := subscriptions(tx.State)
+	if err != nil {
+		return err
+	}
+	units := licensing.Units{}
+	others := subs[:0]
+	for _, s := range subs {
+		if s.ID != sub.ID {
+			others = append(others, s)
+		}
+	}
+	for _, s := range append(others, sub) {
+		if s.SKUID != sub.SKUID {
+			continue
+		}
+		switch s.Status {
+		case "active":
+			units.Enabled += s.Quantity
+		case "suspended":
+			units.Suspended += s.Quantity
+		}
+	}
+	switch {
+	case units.Enabled > 0:
+		units.Status = "Enabled"
+	case units.Suspended > 0:
+		units.Status = "Suspended"
+	default:
+		units.Status = "Deleted"
+	}
+	if err := tx.Engine.SetUnits(tx.Op, sub.SKUID, units); err != nil {
+		return err
+	}
+	return tx.Put(store.KindSubscription, sub.ID, sub)
+}
+
+// subscriptions returns the tenant's subscriptions ordered by creation.
+func subscriptions(s *tenant.State) ([]Subscription, error) {
+	var out []Subscription
+	for _, id := range s.IDs(store.KindSubscription) {
+		var sub Subscription
+		if _, err := s.Decode(store.KindSubscription, id, &sub); err != nil {
+			return nil, err
+		}
+		out = append(out, sub)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CreationDate.Before(out[j].CreationDate) })
+	return out, nil
+}
+
+func (h *handler) listSubscriptions(w http.ResponseWriter, r *http.Request) {
+	t, ok := h.customer(w, r)
+	if !ok {
+		return
+	}
+	var subs []Subscription
+	var err error
+	t.Read(func(s *tenant.State) { subs, err = subscriptions(s) })
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	if subs == nil {
+		subs = []Subscription{}
+	}
+	respond.JSON(w, http.StatusOK, Collection[Subscription]{TotalCount: len(subs), Items: subs, Attributes: Attributes{"Collection"}})
+}
+
+func (h *handler) getSubscription(w http.ResponseWriter, r *http.Request) {
+	t, ok := h.customer(w, r)
+	if !ok {
+		return
+	}
+	var sub Subscription
+	var found bool
+	var err error
+	t.Read(func(s *tenant.State) { found, err = s.Decode(store.KindSubscription, r.PathValue("subId"), &sub) })
+	if err == nil && !found {
+		err = allot.Errorf(allot.ENOTFOUND, "Subscription %s does not exist.", r.PathValue("subId"))
+	}
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, sub)
+}
+
+func (h *handler) patchSubscription(w http.ResponseWriter, r *http.Request) {
+	t, ok := h.customer(w, r)
+	if !ok {
+		return
+	}
+	p := auth.FromContext(r.Context())
+	var in struct {
+		Quantity *int    `json:"quantity"`
+		Status   *string `json:"status"`
+	}
+	if err := respond.Decode(r, &in, 0, true); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	if in.Quantity == nil && in.Status == nil {
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "Nothing to change: send quantity and/or status."))
+		return
+	}
+	if in.Quantity != nil && *in.Quantity < 1 {
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "quantity must be a whole number of at least 1; suspend the subscription to stop its units."))
+		return
+	}
+	if in.Status != nil && *in.Status != "active" && *in.Status != "suspended" {
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "status %q is not supported: use active or suspended.", *in.Status))
+		return
+	}
+	id := r.PathValue("subId")
+	now := time.Now().UTC()
+	var out Subscription
+	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: now}, func(tx *tenant.Tx) error {
+		var sub Subscription
+		found, err := tx.Decode(store.KindSubscription, id, &sub)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return allot.Errorf(allot.ENOTFOUND, "Subscription %s does not exist.", id)
+		}
+		if in.Quantity != nil {
+			sub.Quantity = *in.Quantity
+		}
+		if in.Status != nil {
+			sub.Status = *in.Status
+		}
+		sub.LastModifiedDate = tx.Op.Now
+		out = sub
+		return putSubscription(tx, sub)
+	})
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, out)
+}

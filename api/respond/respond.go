@@ -1,0 +1,152 @@
+// Package respond writes allot's HTTP responses: JSON bodies and errors in
+// Microsoft Graph's shape, built in one place from allot's error codes.
+package respond
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"allot"
+)
+
+type ctxKey struct{}
+
+// WithRequestID stores the request id in the context.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, ctxKey{}, id)
+}
+
+// RequestID returns the request id of the context.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(ctxKey{}).(string)
+	return id
+}
+
+// JSON writes v with the status.
+func JSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	if v == nil {
+		return
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// GraphError is Graph's error body.
+type GraphError struct {
+	Error GraphErrorDetail `json:"error"`
+}
+
+// GraphErrorDetail is the inside of Graph's error body.
+type GraphErrorDetail struct {
+	Code       string     `json:"code"`
+	Message    string     `json:"message"`
+	InnerError InnerError `json:"innerError"`
+}
+
+// InnerError carries the request's ids and date.
+type InnerError struct {
+	Date            string `json:"date"`
+	RequestID       string `json:"request-id"`
+	ClientRequestID string `json:"client-request-id"`
+}
+
+// Status writes an error with an explicit status and Graph error code.
+func Status(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	rid := RequestID(r.Context())
+	crid := r.Header.Get("client-request-id")
+	if crid == "" {
+		crid = rid
+	}
+	JSON(w, status, GraphError{GraphErrorDetail{Code: code, Message: message, InnerError: InnerError{
+		Date: time.Now().UTC().Format("2006-01-02T15:04:05"), RequestID: rid, ClientRequestID: crid}}})
+}
+
+// Error writes err as a Graph error: EINVALID 400 Request_BadRequest,
+// ENOTFOUND 404 Request_ResourceNotFound, ECONFLICT 409 Conflict,
+// EFORBIDDEN 403 Authorization_RequestDenied, anything else 500 (logged, with
+// a generic message).
+func Error(w http.ResponseWriter, r *http.Request, err error) {
+	switch allot.ErrorCode(err) {
+	case allot.EINVALID:
+		Status(w, r, http.StatusBadRequest, "Request_BadRequest", allot.ErrorMessage(err))
+	case allot.ENOTFOUND:
+		Status(w, r, http.StatusNotFound, "Request_ResourceNotFound", allot.ErrorMessage(err))
+	case allot.ECONFLICT:
+		Status(w, r, http.StatusConflict, "Conflict", allot.ErrorMessage(err))
+	case allot.EFORBIDDEN:
+		Status(w, r, http.StatusForbidden, "Authorization_RequestDenied", allot.ErrorMessage(err))
+	default:
+		var e *allot.Error
+		if errors.As(err, &e) {
+			Status(w, r, http.StatusInternalServerError, "InternalServerError", e.Message)
+			return
+		}
+		slog.Error("internal error", "request-id", RequestID(r.Context()), "err", err)
+		Status(w, r, http.StatusInternalServerError, "InternalServerError", "An internal error occurred.")
+	}
+}
+
+// Denied writes Graph's 403.
+func Denied(w http.ResponseWriter, r *http.Request) {
+	Status(w, r, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+}
+
+// MaxBody is the default request body limit.
+const MaxBody = 1 << 20
+
+// Decode reads a JSON body into v: the content type must be JSON, the body
+// at most limit bytes (MaxBody when 0), one JSON value, and with
+// disallowUnknown, no unknown fields. Errors are EINVALID with a message
+// that says what is wrong.
+func Decode(r *http.Request, v any, limit int64, disallowUnknown bool) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return allot.Errorf(allot.EINVALID, "Unsupported content type %q: send application/json.", ct)
+		}
+	}
+	if limit <= 0 {
+		limit = MaxBody
+	}
+	body := http.MaxBytesReader(nil, r.Body, limit)
+	dec := json.NewDecoder(body)
+	if disallowUnknown {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &mbe):
+			return allot.Errorf(allot.EINVALID, "The request body is larger than %d bytes.", limit)
+		case errors.Is(err, io.EOF):
+			return allot.Errorf(allot.EINVALID, "The request body is empty; a JSON object is required.")
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return allot.Errorf(allot.EINVALID, "The request body is not valid JSON (it ends too early).")
+		case errors.As(err, &se):
+			return allot.Errorf(allot.EINVALID, "The request body is not valid JSON (at byte %d).", se.Offset)
+		case errors.As(err, &te):
+			return allot.Errorf(allot.EINVALID, "Invalid value for property '%s': expected %s.", te.Field, te.Type)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			f := strings.TrimPrefix(err.Error(), "json: unknown field ")
+			return allot.Errorf(allot.EINVALID, "Property %s in the request body is not supported.", f)
+		default:
+			return allot.Errorf(allot.EINVALID, "The request body could not be read: %v", err)
+		}
+	}
+	if dec.More() {
+		return allot.Errorf(allot.EINVALID, "The request body must hold exactly one JSON value.")
+	}
+	return nil
+}

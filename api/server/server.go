@@ -1,0 +1,203 @@
+// Package server is the HTTP infrastructure of allot serve: middleware
+// (request ids, panics, logs, metrics, authentication, body limits), health
+// endpoints and metrics. The API surfaces (partner, Graph, admin, SCIM, web)
+// register their routes on a Server; the server knows none of them.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"allot"
+	"allot/api/respond"
+	"allot/auth"
+	"allot/store"
+	"allot/tenant"
+)
+
+// Server holds what every surface needs.
+type Server struct {
+	RT    *tenant.Runtime
+	Store store.Store
+	Auth  *auth.Authenticator
+	Log   *slog.Logger
+
+	mux      *http.ServeMux
+	registry *prometheus.Registry
+	ready    atomic.Bool
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// New returns a server over a runtime. reg receives the HTTP metrics and is
+// served at /metrics.
+func New(rt *tenant.Runtime, st store.Store, log *slog.Logger, reg *prometheus.Registry) *Server {
+	s := &Server{RT: rt, Store: st, Auth: auth.NewAuthenticator(st), Log: log, mux: http.NewServeMux(), registry: reg}
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "allot_http_requests_total", Help: "HTTP requests by route and status."}, []string{"route", "method", "status"})
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "allot_http_request_seconds", Help: "HTTP request latency by route.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}, []string{"route"})
+	reg.MustRegister(s.requests, s.latency)
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !s.ready.Load() {
+			respond.Status(w, r, http.StatusServiceUnavailable, "ServiceUnavailable", "allot is starting or shutting down.")
+			return
+		}
+		respond.JSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	s.ready.Store(true)
+	return s
+}
+
+// SetReady marks the server ready or not (readiness during shutdown).
+func (s *Server) SetReady(v bool) { s.ready.Store(v) }
+
+// Handle registers an authenticated route: the handler runs only with a
+// valid bearer token (401 otherwise), and finds the principal with
+// auth.FromContext.
+func (s *Server) Handle(pattern string, h http.HandlerFunc) {
+	s.mux.Handle(pattern, s.authenticated(h))
+}
+
+// HandlePublic registers a route that needs no token.
+func (s *Server) HandlePublic(pattern string, h http.HandlerFunc) { s.mux.Handle(pattern, h) }
+
+func (s *Server) authenticated(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.Auth.Authenticate(r.Context(), r.Header.Get("Authorization"))
+		if err != nil {
+			if !errors.Is(err, auth.ErrUnauthenticated) {
+				respond.Error(w, r, err)
+				return
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="allot"`)
+			respond.Status(w, r, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty or invalid.")
+			return
+		}
+		h(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
+	})
+}
+
+// Handler returns the whole HTTP handler with middleware.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rid := r.Header.Get("client-request-id")
+		if rid == "" || len(rid) > 64 {
+			rid = auth.NewID()
+		}
+		r = r.WithContext(respond.WithRequestID(r.Context(), rid))
+		w.Header().Set("request-id", rid)
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Log.Error("handler panicked", "request-id", rid, "panic", v, "stack", string(debug.Stack()))
+				if !sw.wrote {
+					respond.Status(sw, r, http.StatusInternalServerError, "InternalServerError", "An internal error occurred.")
+				}
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			d := time.Since(start)
+			s.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status())).Inc()
+			s.latency.WithLabelValues(route).Observe(d.Seconds())
+			s.Log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", sw.status()), slog.Duration("duration", d), slog.String("request-id", rid))
+		}()
+		s.mux.ServeHTTP(sw, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.code, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.code, w.wrote = http.StatusOK, true
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// TenantHeader lets a partner administrator act on one customer's tenant.
+const TenantHeader = "X-Allot-Tenant"
+
+// Tenant resolves the tenant a request acts on: a tenant token's own tenant,
+// or for the partner administrator the tenant named in the X-Allot-Tenant
+// header. ENOTFOUND / EFORBIDDEN otherwise.
+func (s *Server) Tenant(r *http.Request) (*tenant.Tenant, *auth.Principal, error) {
+	p := auth.FromContext(r.Context())
+	if p == nil {
+		return nil, nil, allot.NewError(allot.EFORBIDDEN, "Insufficient privileges to complete the operation.")
+	}
+	id := p.TenantID
+	if p.IsPartner() {
+		id = r.Header.Get(TenantHeader)
+		if id == "" {
+			return nil, p, allot.Errorf(allot.EFORBIDDEN, "A partner token must name the customer tenant in the %s header.", TenantHeader)
+		}
+	}
+	t, ok := s.RT.Get(id)
+	if !ok {
+		return nil, p, allot.Errorf(allot.ENOTFOUND, "Tenant %s does not exist.", id)
+	}
+	return t, p, nil
+}
+
+// Bootstrap creates the first partner administrator with the given secret
+// when none exists (ALLOT_BOOTSTRAP_TOKEN). It reports whether it did.
+func Bootstrap(ctx context.Context, st store.Store, secret string, now time.Time) (bool, error) {
+	if secret == "" {
+		return false, nil
+	}
+	ts, err := st.ListTokens(ctx, store.PartnerTenant)
+	if err != nil {
+		return false, err
+	}
+	for _, t := range ts {
+		if t.RevokedAt == nil {
+			for _, r := range t.Roles {
+				if r == auth.RolePartnerAdministrator {
+					return false, nil
+				}
+			}
+		}
+	}
+	_, _, err = auth.Create(ctx, st, store.PartnerTenant, "bootstrap partner administrator", []string{auth.RolePartnerAdministrator}, nil, secret, now)
+	return err == nil, err
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"allot/api/admin"
+	"allot/api/partner"
+	"allot/api/server"
+	"allot/catalog"
+	"allot/tenant"
+)
+
+func init() {
+	var addr, db string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the allot server (Graph, partner and admin APIs)",
+		Long: `Run the allot server.
+
+--db is a SQLite file path (default allot.db, created if missing) or a
+postgres:// URL. If ALLOT_BOOTSTRAP_TOKEN is set and no partner
+administrator exists yet, one is created with that token.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return serve(cmd.Context(), addr, db)
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (HOST:PORT)")
+	cmd.Flags().StringVar(&db, "db", defaultDB, "SQLite file path or postgres:// URL")
+	rootCmd.AddCommand(cmd)
+}
+
+func serve(ctx context.Context, addr, db string) error {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	slog.SetDefault(log)
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	st, err := openStore(ctx, db)
+	if err != nil {
+		return fmt.Errorf("opening database: %w", err)
+	}
+	defer st.Close()
+	if created, err := server.Bootstrap(ctx, st, os.Getenv("ALLOT_BOOTSTRAP_TOKEN"), time.Now()); err != nil {
+		return fmt.Errorf("bootstrap token: %w", err)
+	} else if created {
+		log.Info("created the partner administrator from ALLOT_BOOTSTRAP_TOKEN")
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	start := time.Now()
+	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: log, Registerer: reg})
+	if err != nil {
+		return fmt.Errorf("loading tenants: %w", err)
+	}
+	log.Info("tenants loaded", "count", len(rt.List()), "seconds", time.Since(start).Seconds())
+
+	s := server.New(rt, st, log, reg)
+	partner.Register(s)
+	admin.Register(s)
+	registerSurfaces(s)
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("allot is serving", "addr", ln.Addr().String(), "db", db)
+	fmt.Fprintf(os.Stderr, "allot is serving on http://%s\n", ln.Addr())
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Graceful shutdown: stop taking requests, let in-flight requests (and
+	// so their commits) finish, then drain the tenant writers.
+	log.Info("shutting down")
+	s.SetReady(false)
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("http shutdown", "err", err)
+	}
+	if err := rt.Close(sctx); err != nil {
+		return fmt.Errorf("draining tenants: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
