@@ -3,6 +3,7 @@ package tenant
 import (
 	"encoding/json"
 	"sort"
+	"sync"
 
 	"allot/audit"
 	"allot/licensing"
@@ -15,6 +16,43 @@ import (
 type State struct {
 	Engine  *licensing.Engine
 	objects map[store.Kind]map[string][]byte
+
+	idxMu   sync.Mutex
+	indexes map[string]Index
+}
+
+// Index is a read-side structure derived from a tenant's state (users
+// sorted by a property, lookups by attribute, …). It is built on first use
+// on the readers' copy and then kept up to date: after every committed
+// batch, Update receives the batch's delta while readers are locked out.
+// Update must not call State.Index.
+type Index interface {
+	Update(s *State, d licensing.Delta)
+}
+
+// Index returns the index called name, building it with build on first
+// use. Call it only inside Tenant.Read.
+func (s *State) Index(name string, build func(*State) Index) Index {
+	s.idxMu.Lock()
+	defer s.idxMu.Unlock()
+	if x, ok := s.indexes[name]; ok {
+		return x
+	}
+	if s.indexes == nil {
+		s.indexes = make(map[string]Index)
+	}
+	x := build(s)
+	s.indexes[name] = x
+	return x
+}
+
+// updateIndexes passes a committed delta to every index.
+func (s *State) updateIndexes(d licensing.Delta) {
+	s.idxMu.Lock()
+	defer s.idxMu.Unlock()
+	for _, x := range s.indexes {
+		x.Update(s, d)
+	}
 }
 
 func newState(e *licensing.Engine) *State {

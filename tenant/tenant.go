@@ -171,7 +171,7 @@ func (t *Tenant) process(batch []*command) {
 			t.rt.log.Error("replay diverged from the writer", "tenant", t.ID, "command", i, "writer", c.err, "reader", rerr)
 		}
 	}
-	t.reader.Engine.TakeDelta()
+	t.reader.updateIndexes(t.reader.Engine.TakeDelta())
 	t.mu.Unlock()
 	t.rt.metrics.commands.Add(float64(len(batch)))
 	t.rt.metrics.applySeconds.Observe(time.Since(start).Seconds())
