@@ -320,7 +320,13 @@ func (r *Runtime) loadState(ctx context.Context, tenantID string) (*State, int64
 	}
 	st := newState(e)
 	for _, o := range other {
-		st.put(o.Kind, o.ID, o.Body)
+		owned, err := st.loadExtObject(o)
+		if err != nil {
+			return nil, 0, fmt.Errorf("loading %s %s: %w", o.Kind, o.ID, err)
+		}
+		if !owned {
+			st.put(o.Kind, o.ID, o.Body)
+		}
 	}
 	e.Recompute(licensing.Op{Now: r.now(), Why: "start-up"})
 	d := e.TakeDelta()

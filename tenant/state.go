@@ -19,6 +19,7 @@ type State struct {
 
 	idxMu   sync.Mutex
 	indexes map[string]Index
+	exts    map[string]any
 }
 
 // Index is a read-side structure derived from a tenant's state (users

@@ -1,0 +1,109 @@
+package tenant
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"allot/store"
+)
+
+// An extension is typed tenant state owned by another package (usage
+// aggregates, allotments, …): kept in both copies of every tenant like the
+// engine, changed only by commands (which run on both copies), persisted
+// as store objects of the kinds it declares, and rebuilt from them at load.
+type ExtensionType struct {
+	// Name identifies the extension (State.Ext(name)).
+	Name string
+	// Kinds are the store kinds whose objects belong to the extension.
+	Kinds []store.Kind
+	// New returns an empty value of the extension for one copy.
+	New func() any
+	// Load adds one stored object to a value made by New.
+	Load func(v any, o store.Object) error
+}
+
+var (
+	extMu     sync.RWMutex
+	extTypes  = map[string]ExtensionType{}
+	extByKind = map[store.Kind]string{}
+)
+
+// RegisterExtension declares an extension; call it from an init function.
+// It panics on a duplicate name or kind (a programming error).
+func RegisterExtension(t ExtensionType) {
+	extMu.Lock()
+	defer extMu.Unlock()
+	if _, dup := extTypes[t.Name]; dup {
+		panic("tenant: extension registered twice: " + t.Name)
+	}
+	for _, k := range t.Kinds {
+		if other, dup := extByKind[k]; dup {
+			panic(fmt.Sprintf("tenant: kind %s claimed by %s and %s", k, other, t.Name))
+		}
+		extByKind[k] = t.Name
+	}
+	extTypes[t.Name] = t
+}
+
+// Ext returns the tenant's value of a registered extension (created empty
+// on first use). Change it only inside Tenant.Do.
+func (s *State) Ext(name string) any {
+	s.idxMu.Lock()
+	defer s.idxMu.Unlock()
+	if v, ok := s.exts[name]; ok {
+		return v
+	}
+	extMu.RLock()
+	t, ok := extTypes[name]
+	extMu.RUnlock()
+	if !ok {
+		panic("tenant: unknown extension " + name)
+	}
+	if s.exts == nil {
+		s.exts = make(map[string]any)
+	}
+	v := t.New()
+	s.exts[name] = v
+	return v
+}
+
+// loadExtObject routes a stored object to its extension; false if no
+// extension owns the kind.
+func (s *State) loadExtObject(o store.Object) (bool, error) {
+	extMu.RLock()
+	name, ok := extByKind[o.Kind]
+	t := extTypes[name]
+	extMu.RUnlock()
+	if !ok {
+		return false, nil
+	}
+	return true, t.Load(s.Ext(name), o)
+}
+
+// Persist writes an extension's object to the store without keeping its
+// JSON in memory (the extension holds the typed value). On the readers'
+// copy it does nothing.
+func (tx *Tx) Persist(kind store.Kind, id string, v any) error {
+	if !tx.writing {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	tx.muts = append(tx.muts, store.Mutation{Kind: kind, ID: id, Body: b})
+	return nil
+}
+
+// Unpersist deletes an extension's object from the store.
+func (tx *Tx) Unpersist(kind store.Kind, id string) {
+	if tx.writing {
+		tx.muts = append(tx.muts, store.Mutation{Kind: kind, ID: id, Delete: true})
+	}
+}
+
+// Writing reports whether the command runs on the writer's copy (first
+// run) rather than the readers' replay. Commands must not behave
+// differently on it except to skip work that only matters once.
+func (tx *Tx) Writing() bool { return tx.writing }

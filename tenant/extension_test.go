@@ -1,0 +1,64 @@
+package tenant
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"allot/licensing"
+	"allot/store"
+)
+
+type counters map[string]int
+
+func init() {
+	RegisterExtension(ExtensionType{
+		Name:  "test-counters",
+		Kinds: []store.Kind{"testCounter"},
+		New:   func() any { return counters{} },
+		Load: func(v any, o store.Object) error {
+			var n int
+			if err := json.Unmarshal(o.Body, &n); err != nil {
+				return err
+			}
+			v.(counters)[o.ID] = n
+			return nil
+		},
+	})
+}
+
+func TestExtensionStateIsReplayedPersistedAndReloaded(t *testing.T) {
+	st := openSQLite(t)
+	rt := newRuntime(t, st)
+	tn := seed(t, rt)
+	for i := 0; i < 3; i++ {
+		err := tn.Do(context.Background(), licensing.Op{}, func(tx *Tx) error {
+			c := tx.Ext("test-counters").(counters)
+			c["a"]++
+			return tx.Persist("testCounter", "a", c["a"])
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	tn.Read(func(s *State) {
+		if got := s.Ext("test-counters").(counters)["a"]; got != 3 {
+			t.Fatalf("readers' copy: %d", got)
+		}
+	})
+	if got := tn.writer.Ext("test-counters").(counters)["a"]; got != 3 {
+		t.Fatalf("writer's copy: %d", got)
+	}
+	if err := rt.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tn2, _ := newRuntime(t, st).Get(tid)
+	tn2.Read(func(s *State) {
+		if got := s.Ext("test-counters").(counters)["a"]; got != 3 {
+			t.Fatalf("after reload: %d", got)
+		}
+		if _, ok := s.Object("testCounter", "a"); ok {
+			t.Fatal("extension objects must not be kept as JSON too")
+		}
+	})
+}
