@@ -59,8 +59,12 @@ func BenchmarkFullRecompute(b *testing.B) {
 	t := synth.Generate(catalog.Default(), cfg)
 	b.ReportAllocs()
 	b.ResetTimer()
+	var heapBytes float64
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
 		e := loaded(b, t)
 		runtime.GC()
 		b.StartTimer()
@@ -76,9 +80,16 @@ func BenchmarkFullRecompute(b *testing.B) {
 			b.ReportMetric(float64(waiting), "waiting")
 		}
 		e.TakeDelta()
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		heapBytes = float64(after.HeapAlloc) - float64(before.HeapAlloc)
+		runtime.KeepAlive(e)
 		b.StartTimer()
 	}
 	b.StopTimer()
+	b.ReportMetric(heapBytes/(1<<20), "engine-heap-MiB")
+	b.ReportMetric(heapBytes/float64(cfg.Users), "engine-B/user")
 	b.ReportMetric(peakRSS()/(1<<20), "peak-RSS-MiB")
 	b.ReportMetric(float64(cfg.Users), "users")
 }
