@@ -73,6 +73,7 @@ func (e *Engine) PutUser(op Op, in User) error {
 		return allot.Errorf(allot.EINVALID, "The usage location of a user with directly assigned licenses cannot be removed; remove the licenses first.")
 	}
 	e.tick(op.Now)
+	var old *User
 	if !exists {
 		if in.CreatedAt.IsZero() {
 			in.CreatedAt = e.clock
@@ -85,11 +86,14 @@ func (e *Engine) PutUser(op Op, in User) error {
 		in.CreatedAt = u.CreatedAt
 		delete(e.byUPN, strings.ToLower(u.UserPrincipalName))
 		e.audit(op, "Update user", in.ID, "", "")
+		prev := u.User
+		old = &prev
 	}
 	u.User = in
 	e.byUPN[upn] = u
 	mark(&e.delta.Users, in.ID, true)
 	e.touch(u, actorOf(op), "user properties changed")
+	e.reevaluateUser(u, old, e.clock)
 	e.settle(e.clock)
 	return nil
 }
@@ -125,9 +129,10 @@ func (e *Engine) DeleteUser(op Op, id string) error {
 	return nil
 }
 
-// PutGroup creates the group or replaces its properties. Membership of a
-// dynamic group is maintained from its rule by the caller (see the rules
-// package); the engine only keeps members.
+// PutGroup creates the group or replaces its properties. A dynamic group
+// (groupTypes DynamicMembership) needs a valid membershipRule; when the rule
+// or its processing state changes, the members become the users the rule
+// matches, in this one command (see dynamic.go).
 func (e *Engine) PutGroup(op Op, in Group) error {
 	if in.ID == "" {
 		return allot.Errorf(allot.EINVALID, "A group needs an id.")
@@ -141,6 +146,10 @@ func (e *Engine) PutGroup(op Op, in Group) error {
 	case ModePerProduct, ModeAllOrNone:
 	default:
 		return allot.Errorf(allot.EINVALID, "Invalid assignmentMode %q: use perProduct or allOrNone.", in.AssignmentMode)
+	}
+	rule, err := compileRule(&in)
+	if err != nil {
+		return err
 	}
 	g, exists := e.groups[in.ID]
 	if exists && len(g.licenses) > 0 && !in.SecurityEnabled {
@@ -159,8 +168,15 @@ func (e *Engine) PutGroup(op Op, in Group) error {
 		e.audit(op, "Update group", "", in.ID, "")
 	}
 	modeChanged := exists && g.AssignmentMode != in.AssignmentMode
+	ruleChanged := !exists || g.MembershipRule != in.MembershipRule || g.MembershipRuleProcessingState != in.MembershipRuleProcessingState || g.IsDynamic() != in.IsDynamic()
 	g.Group = in
 	mark(&e.delta.Groups, in.ID, true)
+	if rule == nil {
+		e.dyn.Delete(in.ID)
+	} else if ruleChanged {
+		e.dyn.Set(in.ID, rule)
+		e.applyRule(op, g, rule, e.clock)
+	}
 	if modeChanged {
 		for _, u := range e.licensedUsers(g) {
 			e.touchState(u, audit.ActorGroupLicensing, "assignment mode of group "+g.DisplayName+" changed to "+in.AssignmentMode)
@@ -194,6 +210,7 @@ func (e *Engine) DeleteGroup(op Op, id string) error {
 		mark(&e.delta.Members, Key2{p.ID, g.ID}, false)
 	}
 	delete(e.groups, id)
+	e.dyn.Delete(id)
 	mark(&e.delta.Groups, id, false)
 	for _, u := range affected {
 		e.touch(u, audit.ActorGroupLicensing, "group "+g.DisplayName+" deleted")
@@ -249,6 +266,9 @@ func (e *Engine) AddMembers(op Op, groupID string, memberIDs []string) error {
 	g, ok := e.groups[groupID]
 	if !ok {
 		return allot.NewError(allot.ENOTFOUND, msgNotFound(groupID))
+	}
+	if g.IsDynamic() {
+		return allot.NewError(allot.EINVALID, msgDynamicMembers)
 	}
 	seen := map[string]bool{}
 	for _, id := range memberIDs {
@@ -349,6 +369,9 @@ func (e *Engine) RemoveMembers(op Op, groupID string, memberIDs []string) error 
 	g, ok := e.groups[groupID]
 	if !ok {
 		return allot.NewError(allot.ENOTFOUND, msgNotFound(groupID))
+	}
+	if g.IsDynamic() {
+		return allot.NewError(allot.EINVALID, msgDynamicMembers)
 	}
 	seen := map[string]bool{}
 	for _, id := range memberIDs {

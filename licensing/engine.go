@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"allot/catalog"
+	"allot/rules"
 )
 
 // Engine holds one tenant's licensing state. See the package comment.
@@ -21,6 +22,7 @@ type Engine struct {
 	pools  map[string]*pool // by skuId
 
 	plan    *planRules
+	dyn     *rules.Index // rules of dynamic groups with processing On, by group id
 	delta   Delta
 	pending pendingWork
 	scratch scratch
@@ -103,6 +105,7 @@ func New(cat *catalog.Catalog, settings Settings) *Engine {
 		pools:    make(map[string]*pool),
 	}
 	e.plan = compilePlanRules(cat)
+	e.dyn = rules.NewIndex()
 	e.pending.init()
 	return e
 }

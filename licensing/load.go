@@ -44,6 +44,11 @@ func (e *Engine) LoadGroup(in Group) error {
 		in.AssignmentMode = ModePerProduct
 	}
 	e.groups[in.ID] = &group{Group: in, members: make(map[*user]struct{}), memberGroups: make(map[*group]struct{}), parents: make(map[*group]struct{})}
+	// Stored members of a dynamic group are what its rule matched; the
+	// rule is indexed for the changes to come.
+	if r, err := compileRule(&in); err == nil && r != nil {
+		e.dyn.Set(in.ID, r)
+	}
 	return nil
 }
 

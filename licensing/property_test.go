@@ -61,7 +61,8 @@ func (r *propRun) step() {
 		id := r.pickUser()
 		n := id[len(id)-3:]
 		locs := []string{"US", "DE", "", "KP"}
-		u := User{ID: id, UserPrincipalName: "u" + n + "@t", AccountEnabled: rnd.Intn(5) > 0, UsageLocation: locs[rnd.Intn(len(locs))]}
+		depts := []string{"Sales", "HR", "IT", ""}
+		u := User{ID: id, UserPrincipalName: "u" + n + "@t", AccountEnabled: rnd.Intn(5) > 0, UsageLocation: locs[rnd.Intn(len(locs))], Department: depts[rnd.Intn(len(depts))]}
 		if rnd.Intn(6) == 0 {
 			u.UserType = "Guest"
 		}
@@ -72,7 +73,15 @@ func (r *propRun) step() {
 	case k < 20:
 		id := r.pickGroup()
 		modes := []string{ModePerProduct, ModeAllOrNone}
-		what, err = "putGroup "+id, e.PutGroup(op, Group{ID: id, DisplayName: "G" + id[len(id)-2:], SecurityEnabled: true, AssignmentMode: modes[rnd.Intn(2)]})
+		g := Group{ID: id, DisplayName: "G" + id[len(id)-2:], SecurityEnabled: true, AssignmentMode: modes[rnd.Intn(2)]}
+		if rnd.Intn(3) == 0 {
+			ruleTemplates := []string{`user.department -eq "Sales"`, `user.department -in ["HR","IT"]`, `user.usageLocation -eq "US" -or user.accountEnabled -eq false`, `-not (user.department -eq null)`}
+			states := []string{"On", "On", "Paused"}
+			g.GroupTypes = []string{"DynamicMembership"}
+			g.MembershipRule = ruleTemplates[rnd.Intn(len(ruleTemplates))]
+			g.MembershipRuleProcessingState = states[rnd.Intn(len(states))]
+		}
+		what, err = "putGroup "+id, e.PutGroup(op, g)
 	case k < 22:
 		id := r.pickGroup()
 		what, err = "deleteGroup "+id, e.DeleteGroup(op, id)
@@ -181,6 +190,9 @@ func runProperty(t *testing.T, seed int64, steps int, check bool) (string, strin
 		if err := checkInvariants(f.e); err != nil {
 			t.Fatalf("seed %d step %d: %v\n%s", seed, i, err, tail(r.log.String()))
 		}
+		if err := checkDynamicMembers(f.e, f.now); err != nil {
+			t.Fatalf("seed %d step %d: %v\n%s", seed, i, err, tail(r.log.String()))
+		}
 		if err := checkOldestFirst(f.e); err != nil {
 			t.Fatalf("seed %d step %d: %v\n%s", seed, i, err, tail(r.log.String()))
 		}
@@ -240,6 +252,9 @@ func TestPropertyExercisesEveryState(t *testing.T) {
 				for _, l := range u.licenses {
 					for _, src := range l.Sources {
 						seen[src.State+"/"+src.Error] = true
+						if g := f.e.groups[src.AssignedByGroup]; g != nil && g.IsDynamic() && l.Held {
+							seen["licensed through a dynamic group"] = true
+						}
 					}
 				}
 			}
@@ -250,9 +265,33 @@ func TestPropertyExercisesEveryState(t *testing.T) {
 		got = append(got, k)
 	}
 	sort.Strings(got)
-	for _, want := range []string{"Active/None", "Error/CountViolation", "Error/DependencyViolation", "Error/MutuallyExclusiveViolation", "Error/ProhibitedInUsageLocationViolation"} {
+	for _, want := range []string{"Active/None", "Error/CountViolation", "Error/DependencyViolation", "Error/MutuallyExclusiveViolation", "Error/ProhibitedInUsageLocationViolation", "licensed through a dynamic group"} {
 		if !seen[want] {
 			t.Errorf("random sequences never reached %s (reached %v)", want, got)
 		}
 	}
+}
+
+// checkDynamicMembers verifies that every dynamic group whose rule is On
+// has exactly the users its rule matches as members.
+func checkDynamicMembers(e *Engine, now time.Time) error {
+	for _, id := range e.GroupIDs() {
+		g := e.groups[id]
+		if !g.IsDynamic() || g.MembershipRuleProcessingState != "On" {
+			continue
+		}
+		r := e.dyn.Get(id)
+		if r == nil {
+			return fmt.Errorf("dynamic group %s has no indexed rule", id)
+		}
+		for _, u := range e.all {
+			if r.Match(subject{e, u}, now) != u.inGroup(g) {
+				return fmt.Errorf("group %s (%s): user %s member=%v but rule says %v", id, g.MembershipRule, u.ID, u.inGroup(g), !u.inGroup(g))
+			}
+		}
+		if len(g.memberGroups) > 0 {
+			return fmt.Errorf("dynamic group %s has member groups", id)
+		}
+	}
+	return nil
 }
