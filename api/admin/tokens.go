@@ -24,6 +24,7 @@ func Register(s *server.Server) {
 	s.Handle("POST /allot/v1/tenants/{tenantId}/tokens", h.createToken)
 	s.Handle("GET /allot/v1/tenants/{tenantId}/tokens", h.listTokens)
 	s.Handle("DELETE /allot/v1/tenants/{tenantId}/tokens/{id}", h.revokeToken)
+	s.Handle("POST /allot/v1/rules/validate", h.validateRule)
 }
 
 type handler struct{ s *server.Server }

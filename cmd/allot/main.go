@@ -5,6 +5,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -21,6 +23,12 @@ const (
 // usageError marks an error in the command line (exit code 2).
 type usageError struct{ error }
 
+// errSilent fails a command whose output already said why (exit code 1).
+var errSilent = errors.New("")
+
+// quietLogger discards the runtime's logs in CLI commands.
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
 var rootCmd = &cobra.Command{
 	Use:           "allot",
 	Short:         "allot: license provisioning and license position",
@@ -31,7 +39,9 @@ var rootCmd = &cobra.Command{
 func main() {
 	rootCmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	if err := rootCmd.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "allot:", err)
+		if err != errSilent {
+			fmt.Fprintln(os.Stderr, "allot:", err)
+		}
 		var ue usageError
 		if errors.As(err, &ue) || isCobraUsage(err) {
 			os.Exit(exitUsage)

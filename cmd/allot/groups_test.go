@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"allot/catalog"
+	"allot/licensing"
+	"allot/store"
+	"allot/store/sqlite"
+	"allot/tenant"
+)
+
+func TestGroupsRuleTest(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "allot.db")
+	st, err := sqlite.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tid := "11111111-1111-4111-8111-111111111111"
+	tn, err := rt.Create(ctx, store.Tenant{ID: tid, CompanyName: "C", DefaultUsageLocation: "US"}, licensing.Settings{DefaultUsageLocation: "US"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = tn.Do(ctx, licensing.Op{Now: time.Now()}, func(tx *tenant.Tx) error {
+		return tx.Engine.PutUser(tx.Op, licensing.User{ID: "u1", UserPrincipalName: "ann@c", Department: "Sales"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.Close(ctx)
+	st.Close()
+
+	run := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		rootCmd.SetOut(&out)
+		rootCmd.SetErr(&out)
+		rootCmd.SetArgs(args)
+		defer rootCmd.SetArgs(nil)
+		err := rootCmd.Execute()
+		return out.String(), err
+	}
+	out, err := run("groups", "rule-test", "--db", db, "--tenant", tid, `user.department -eq "sales"`)
+	if err != nil || !strings.Contains(out, "1 user(s) match") || !strings.Contains(out, "ann@c") {
+		t.Fatalf("valid rule: %v %q", err, out)
+	}
+	out, err = run("groups", "rule-test", "--db", db, "--tenant", tid, `user.department -eq`)
+	if err != errSilent || !strings.Contains(out, "invalid rule") || !strings.Contains(out, "1:") {
+		t.Fatalf("invalid rule: %v %q", err, out)
+	}
+}
