@@ -720,8 +720,12 @@ func (e *Engine) SetUnits(op Op, skuID string, u Units) error {
 		return allot.Errorf(allot.EINVALID, "Invalid capabilityStatus %q.", u.Status)
 	}
 	p := e.pools[s.ID]
-	if p != nil && u.Enabled < p.consumed {
-		return allot.Errorf(allot.ECONFLICT, "%d licenses of %s are assigned; remove at least %d assignment(s) before reducing the units to %d.", p.consumed, s.PartNumber, p.consumed-u.Enabled, u.Enabled)
+	if al := e.allotted[s.ID]; u.Enabled < al {
+		return allot.Errorf(allot.ECONFLICT, "Allotments of %s hold %d units; reduce them before reducing the units to %d.", s.PartNumber, al, u.Enabled)
+	}
+	if p != nil && u.Enabled-e.allotted[s.ID] < p.consumed {
+		inUse := p.consumed + e.allotted[s.ID]
+		return allot.Errorf(allot.ECONFLICT, "%d licenses of %s are assigned; remove at least %d assignment(s) before reducing the units to %d.", inUse, s.PartNumber, inUse-u.Enabled, u.Enabled)
 	}
 	now := e.tick(op.Now)
 	if p == nil {
@@ -762,8 +766,10 @@ func (e *Engine) ReprocessGroup(op Op, groupID string) error {
 	for _, u := range e.licensedUsers(g) {
 		e.touch(u, audit.ActorGroupLicensing, "reprocess of group "+g.DisplayName+" requested by "+actorOf(op))
 	}
-	for _, gl := range g.licenses {
-		e.pending.pools[e.pools[gl.SKUID]] = struct{}{}
+	for i := range g.licenses {
+		if p := e.sourcePool(&g.licenses[i]); p != nil {
+			e.pending.pools[p] = struct{}{}
+		}
 	}
 	e.settle(now)
 	return nil

@@ -12,22 +12,23 @@ type Delta struct {
 	Users          map[string]bool
 	Groups         map[string]bool
 	Members        map[Key2]bool // (groupId, memberId)
-	GroupLicenses  map[Key2]bool // (groupId, skuId)
-	DirectLicenses map[Key2]bool // (userId, skuId)
-	// Licenses lists the (userId, skuId) license records written or deleted:
-	// a key whose record no longer exists (Engine.License) is a delete. A
-	// key may be listed twice.
-	Licenses []Key2
-	Pools    map[string]bool
-	Settings bool
-	Audit    []audit.Entry
+	GroupLicenses  map[Key2]bool // (groupId, pool key): pool key is skuId or skuId/allotmentId
+	DirectLicenses map[Key2]bool // (userId, pool key)
+	// Licenses lists the (userId, pool key) license records written or
+	// deleted: a key whose record no longer exists (Engine.LicenseByKey) is
+	// a delete. A key may be listed twice.
+	Licenses   []Key2
+	Pools      map[string]bool // skuIds whose units changed
+	Allotments map[string]bool
+	Settings   bool
+	Audit      []audit.Entry
 }
 
 // Empty reports whether the delta records nothing.
 func (d *Delta) Empty() bool {
 	return len(d.Users) == 0 && len(d.Groups) == 0 && len(d.Members) == 0 &&
 		len(d.GroupLicenses) == 0 && len(d.DirectLicenses) == 0 && len(d.Licenses) == 0 &&
-		len(d.Pools) == 0 && !d.Settings && len(d.Audit) == 0
+		len(d.Pools) == 0 && len(d.Allotments) == 0 && !d.Settings && len(d.Audit) == 0
 }
 
 func mark[K comparable](m *map[K]bool, k K, put bool) {
@@ -54,11 +55,11 @@ func (e *Engine) dirtyLicense(l *license) {
 	if !l.dirty {
 		l.dirty = true
 		e.dirty = append(e.dirty, l)
-		e.delta.Licenses = append(e.delta.Licenses, Key2{l.UserID, l.SKUID})
+		e.delta.Licenses = append(e.delta.Licenses, Key2{l.UserID, l.pool.key})
 	}
 }
 
 // deletedLicense records that a license record is gone.
 func (e *Engine) deletedLicense(l *license) {
-	e.delta.Licenses = append(e.delta.Licenses, Key2{l.UserID, l.SKUID})
+	e.delta.Licenses = append(e.delta.Licenses, Key2{l.UserID, l.pool.key})
 }

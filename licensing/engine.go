@@ -19,7 +19,10 @@ type Engine struct {
 	all    []*user          // every user, in a deterministic order (user.idx)
 	byUPN  map[string]*user // by lower-case userPrincipalName
 	groups map[string]*group
-	pools  map[string]*pool // by skuId
+	pools  map[string]*pool // general pools, by skuId
+	// allotments by id; allotted sums the allotted units per skuId.
+	allotments map[string]*allotment
+	allotted   map[string]int
 
 	plan    *planRules
 	dyn     *rules.Index // rules of dynamic groups with processing On, by group id
@@ -77,13 +80,18 @@ type license struct {
 	dirty    bool // listed in Engine.dirty (changed since the last TakeDelta)
 }
 
-// pool is a SKU the tenant is subscribed to: its units, its consumption and
-// its waiting room.
+// pool is a set of seats with its own consumption and waiting room: a
+// SKU's general pool (the units not allotted), or one allotment.
 type pool struct {
-	sku      *catalog.SKU
-	units    Units
+	sku *catalog.SKU
+	// key orders a user's licenses: the skuId for the general pool,
+	// "skuId/allotmentId" for an allotment.
+	key      string
+	allot    *allotment // nil for the general pool
+	units    Units      // the SKU's units (general pool only)
 	consumed int
 	waiting  waitHeap
+	e        *Engine
 	// ruled: a plan of the SKU is the subject of a dependency or exclusion
 	// rule, so users with this SKU need the rule checks.
 	ruled bool
@@ -91,18 +99,29 @@ type pool struct {
 	relevant []relPlan
 }
 
+// capacity is the number of seats of the pool: an allotment's allotted
+// units, or the SKU's enabled units not allotted.
+func (p *pool) capacity() int {
+	if p.allot != nil {
+		return p.allot.AllottedUnits
+	}
+	return p.units.Enabled - p.e.allotted[p.sku.ID]
+}
+
 // free is the number of seats available for new assignments.
-func (p *pool) free() int { return p.units.Enabled - p.consumed }
+func (p *pool) free() int { return p.capacity() - p.consumed }
 
 // New returns an empty engine for a tenant.
 func New(cat *catalog.Catalog, settings Settings) *Engine {
 	e := &Engine{
-		cat:      cat,
-		settings: settings,
-		users:    make(map[string]*user),
-		byUPN:    make(map[string]*user),
-		groups:   make(map[string]*group),
-		pools:    make(map[string]*pool),
+		cat:        cat,
+		settings:   settings,
+		users:      make(map[string]*user),
+		byUPN:      make(map[string]*user),
+		groups:     make(map[string]*group),
+		pools:      make(map[string]*pool),
+		allotments: make(map[string]*allotment),
+		allotted:   make(map[string]int),
 	}
 	e.plan = compilePlanRules(cat)
 	e.dyn = rules.NewIndex()
@@ -139,14 +158,14 @@ func (e *Engine) ensurePool(s *catalog.SKU) *pool {
 	if p, ok := e.pools[s.ID]; ok {
 		return p
 	}
-	p := &pool{sku: s, units: Units{Status: "Enabled"}, ruled: e.plan.ruledSKU(s), relevant: e.plan.relevantPlans(s)}
+	p := &pool{sku: s, key: s.ID, e: e, units: Units{Status: "Enabled"}, ruled: e.plan.ruledSKU(s), relevant: e.plan.relevantPlans(s)}
 	e.pools[s.ID] = p
 	return p
 }
 
 // licenseOf returns the user's license record for a pool, or nil.
 func (u *user) licenseOf(p *pool) *license {
-	i := sort.Search(len(u.licenses), func(i int) bool { return u.licenses[i].SKUID >= p.sku.ID })
+	i := sort.Search(len(u.licenses), func(i int) bool { return u.licenses[i].pool.key >= p.key })
 	if i < len(u.licenses) && u.licenses[i].pool == p {
 		return u.licenses[i]
 	}
@@ -154,7 +173,7 @@ func (u *user) licenseOf(p *pool) *license {
 }
 
 func (u *user) addLicense(l *license) {
-	i := sort.Search(len(u.licenses), func(i int) bool { return u.licenses[i].SKUID >= l.SKUID })
+	i := sort.Search(len(u.licenses), func(i int) bool { return u.licenses[i].pool.key >= l.pool.key })
 	u.licenses = append(u.licenses, nil)
 	copy(u.licenses[i+1:], u.licenses[i:])
 	u.licenses[i] = l
@@ -169,18 +188,27 @@ func (u *user) removeLicense(l *license) {
 	}
 }
 
-func (u *user) directFor(skuID string) (int, bool) {
+// directFor finds the user's direct license of a SKU outside allotments.
+func (u *user) directFor(skuID string) (int, bool) { return u.directIn(skuID, "") }
+
+// directIn finds the user's direct license of a SKU through an allotment
+// ("" for none).
+func (u *user) directIn(skuID, allotmentID string) (int, bool) {
 	for i := range u.direct {
-		if u.direct[i].SKUID == skuID {
+		if u.direct[i].SKUID == skuID && u.direct[i].AllotmentID == allotmentID {
 			return i, true
 		}
 	}
 	return -1, false
 }
 
-func (g *group) licenseFor(skuID string) (int, bool) {
+// licenseFor finds the group's license of a SKU outside allotments.
+func (g *group) licenseFor(skuID string) (int, bool) { return g.licenseIn(skuID, "") }
+
+// licenseIn finds the group's license of a SKU through an allotment.
+func (g *group) licenseIn(skuID, allotmentID string) (int, bool) {
 	for i := range g.licenses {
-		if g.licenses[i].SKUID == skuID {
+		if g.licenses[i].SKUID == skuID && g.licenses[i].AllotmentID == allotmentID {
 			return i, true
 		}
 	}

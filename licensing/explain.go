@@ -28,6 +28,8 @@ type Explanation struct {
 		Consumed int `json:"consumed"`
 		Free     int `json:"free"`
 	} `json:"seats"`
+	// Allotments lists the user's units in allotments of the SKU.
+	Allotments          []AllotmentSeat   `json:"allotments,omitempty"`
 	UsageLocation       string            `json:"usageLocation"`
 	UsageLocationSource string            `json:"usageLocationSource"` // user | tenantDefault
 	Sources             []ExplainedSource `json:"sources"`
@@ -35,9 +37,22 @@ type Explanation struct {
 	Summary             string            `json:"summary"`
 }
 
+// AllotmentSeat is a user's place in one allotment.
+type AllotmentSeat struct {
+	AllotmentID     string     `json:"allotmentId"`
+	DisplayName     string     `json:"displayName"`
+	AllottedUnits   int        `json:"allottedUnits"`
+	ConsumedUnits   int        `json:"consumedUnits"`
+	HoldsUnit       bool       `json:"holdsUnit"`
+	WaitingSince    *time.Time `json:"waitingSinceDateTime,omitempty"`
+	WaitingPosition int        `json:"waitingPosition,omitempty"`
+	WaitingCount    int        `json:"waitingCount,omitempty"`
+}
+
 // ExplainedSource is one source of the license with the reason for its state.
 type ExplainedSource struct {
 	AssignedByGroup  string    `json:"assignedByGroup,omitempty"`
+	AllotmentID      string    `json:"allotmentId,omitempty"`
 	GroupDisplayName string    `json:"groupDisplayName,omitempty"`
 	Via              string    `json:"via"` // how the user gets this source
 	State            string    `json:"state"`
@@ -66,45 +81,74 @@ func (e *Engine) Explain(userID, skuID string) (Explanation, error) {
 		return Explanation{}, allot.Errorf(allot.ENOTFOUND, "The tenant has no subscription for %s.", skuID)
 	}
 	x := Explanation{UserID: u.ID, UserPrincipalName: u.UserPrincipalName, SKUID: p.sku.ID, SKUPartNumber: p.sku.PartNumber}
-	x.Seats.Enabled, x.Seats.Consumed, x.Seats.Free = p.units.Enabled, p.consumed, max(0, p.free())
+	x.Seats.Enabled, x.Seats.Consumed, x.Seats.Free = p.capacity(), p.consumed, max(0, p.free())
 	x.UsageLocation, x.UsageLocationSource = u.UsageLocation, "user"
 	if u.UsageLocation == "" {
 		x.UsageLocation, x.UsageLocationSource = e.settings.DefaultUsageLocation, "tenantDefault"
 	}
-	l := u.licenseOf(p)
-	if l == nil {
+	var recs []*license
+	for _, r := range u.licenses {
+		if r.SKUID == p.sku.ID {
+			recs = append(recs, r)
+		}
+	}
+	if len(recs) == 0 {
 		x.Summary = fmt.Sprintf("%s has no license for %s: no direct assignment, and no group the user belongs to assigns it.", u.UserPrincipalName, p.sku.PartNumber)
 		if e.settings.ExcludeGuests && u.IsGuest() {
 			x.Summary += " Guests are excluded from group licensing in this tenant."
 		}
 		return x, nil
 	}
-	if l.Held {
-		t := l.HeldSince
-		x.HoldsSeat, x.HeldSince = true, &t
+	l := recs[0] // outside allotments when the user has such a record
+	if l.pool.allot == nil {
+		if l.Held {
+			t := l.HeldSince
+			x.HoldsSeat, x.HeldSince = true, &t
+		}
+		if l.Waiting() {
+			t := l.Since
+			x.Waiting, x.WaitingSince = true, &t
+			x.WaitingPosition, x.WaitingCount = waitingPosition(l), len(p.waiting)
+		}
 	}
-	if l.Waiting() {
-		t := l.Since
-		x.Waiting, x.WaitingSince = true, &t
-		x.WaitingPosition, x.WaitingCount = waitingPosition(l), len(p.waiting)
+	var all []SourceState
+	for _, r := range recs {
+		all = append(all, r.Sources...)
+		if a := r.pool.allot; a != nil {
+			seat := AllotmentSeat{AllotmentID: a.ID, DisplayName: a.DisplayName, AllottedUnits: a.AllottedUnits, ConsumedUnits: r.pool.consumed, HoldsUnit: r.Held}
+			if r.Waiting() {
+				t := r.Since
+				seat.WaitingSince, seat.WaitingPosition, seat.WaitingCount = &t, waitingPosition(r), len(r.pool.waiting)
+			}
+			x.Allotments = append(x.Allotments, seat)
+			if r.Held {
+				x.HoldsSeat = true
+			}
+		}
 	}
-	for _, id := range enabledPlans(p.sku, l.Sources) {
+	for _, id := range enabledPlans(p.sku, all) {
 		x.EnabledPlans = append(x.EnabledPlans, e.planName(id))
 	}
-	for _, s := range l.Sources {
-		es := ExplainedSource{AssignedByGroup: s.AssignedByGroup, State: s.State, Error: s.Error,
-			DisabledPlans: s.DisabledPlans, AssignedAt: s.AssignedAt, LastUpdated: s.LastUpdated}
-		if s.AssignedByGroup == "" {
-			es.Via = "direct assignment"
-		} else {
-			g := e.groups[s.AssignedByGroup]
-			if g != nil {
-				es.GroupDisplayName = g.DisplayName
+	for _, r := range recs {
+		l := r
+		for _, s := range l.Sources {
+			es := ExplainedSource{AssignedByGroup: s.AssignedByGroup, AllotmentID: s.AllotmentID, State: s.State, Error: s.Error,
+				DisabledPlans: s.DisabledPlans, AssignedAt: s.AssignedAt, LastUpdated: s.LastUpdated}
+			if s.AssignedByGroup == "" {
+				es.Via = "direct assignment"
+			} else {
+				g := e.groups[s.AssignedByGroup]
+				if g != nil {
+					es.GroupDisplayName = g.DisplayName
+				}
+				es.Via = e.via(u, g)
 			}
-			es.Via = e.via(u, g)
+			if a := l.pool.allot; a != nil {
+				es.Via += " through allotment " + a.DisplayName
+			}
+			es.Reason = e.reasonFor(u, l, &s, &x)
+			x.Sources = append(x.Sources, es)
 		}
-		es.Reason = e.reasonFor(u, l, &s, &x)
-		x.Sources = append(x.Sources, es)
 	}
 	x.Summary = e.summary(u, l, &x)
 	return x, nil
@@ -174,8 +218,12 @@ func (e *Engine) reasonFor(u *user, l *license, s *SourceState, x *Explanation) 
 		return "active"
 	case ErrCountViolation:
 		if !l.Held {
+			if a := l.pool.allot; a != nil {
+				return fmt.Sprintf("no unit: all %d units of allotment %s are in use; waiting since %s, position %d of %d — admitted automatically, oldest first, when a unit frees",
+					a.AllottedUnits, a.DisplayName, l.Since.Format(time.RFC3339), waitingPosition(l), len(l.pool.waiting))
+			}
 			return fmt.Sprintf("no seat: all %d seats of %s are in use; waiting since %s, position %d of %d — admitted automatically, oldest first, when a seat frees",
-				x.Seats.Enabled, x.SKUPartNumber, l.Since.Format(time.RFC3339), x.WaitingPosition, x.WaitingCount)
+				l.pool.capacity(), x.SKUPartNumber, l.Since.Format(time.RFC3339), x.WaitingPosition, x.WaitingCount)
 		}
 	case ErrProhibitedInUsageLoc:
 		return fmt.Sprintf("%s is not available in usage location %s (%s)", x.SKUPartNumber, x.UsageLocation, x.UsageLocationSource)

@@ -174,7 +174,7 @@ func checkInvariants(e *Engine) error {
 			return fmt.Errorf("user %s: index out of date", u.ID)
 		}
 		for i, l := range u.licenses {
-			if i > 0 && u.licenses[i-1].SKUID >= l.SKUID {
+			if i > 0 && u.licenses[i-1].pool.key >= l.pool.key {
 				return fmt.Errorf("user %s: licenses not sorted", u.ID)
 			}
 			if len(l.Sources) == 0 {
@@ -202,18 +202,42 @@ func checkInvariants(e *Engine) error {
 			}
 		}
 	}
-	for _, p := range e.pools {
+	for _, p := range e.allPools() {
 		if p.consumed != held[p] {
 			return fmt.Errorf("pool %s: consumed %d, holders %d", p.sku.PartNumber, p.consumed, held[p])
 		}
-		if p.consumed > p.units.Enabled {
-			return fmt.Errorf("pool %s oversubscribed: %d of %d", p.sku.PartNumber, p.consumed, p.units.Enabled)
+		if p.consumed > p.capacity() || p.capacity() < 0 {
+			return fmt.Errorf("pool %s oversubscribed: %d of %d", p.key, p.consumed, p.capacity())
 		}
 		if len(p.waiting) != waiting[p] {
 			return fmt.Errorf("pool %s: heap %d, waiting %d", p.sku.PartNumber, len(p.waiting), waiting[p])
 		}
 		if len(p.waiting) > 0 && p.free() > 0 {
 			return fmt.Errorf("pool %s: %d free seats while %d wait", p.sku.PartNumber, p.free(), len(p.waiting))
+		}
+	}
+	sum := map[string]int{}
+	for _, a := range e.allotments {
+		sum[a.SKUID] += a.AllottedUnits
+		if a.pool.allot != a || a.pool.key != a.SKUID+"/"+a.ID {
+			return fmt.Errorf("allotment %s: pool broken", a.ID)
+		}
+	}
+	for sku, p := range e.pools {
+		if sum[sku] != e.allotted[sku] {
+			return fmt.Errorf("sku %s: allotted %d, allotments sum %d", sku, e.allotted[sku], sum[sku])
+		}
+		if sum[sku] > p.units.Enabled {
+			return fmt.Errorf("sku %s: allotments %d exceed units %d", sku, sum[sku], p.units.Enabled)
+		}
+		total := p.consumed
+		for _, a := range e.allotments {
+			if a.SKUID == sku {
+				total += a.pool.consumed
+			}
+		}
+		if total > p.units.Enabled {
+			return fmt.Errorf("sku %s oversubscribed across pools: %d of %d", sku, total, p.units.Enabled)
 		}
 	}
 	for id, g := range e.groups {
@@ -235,15 +259,15 @@ func dump(e *Engine) string {
 	for _, id := range ids {
 		u := e.users[id]
 		for _, l := range u.licenses {
-			fmt.Fprintf(&b, "%s %s claimed=%v since=%s held=%v heldSince=%s", id, l.SKUID, l.Claimed, l.Since.Format(time.RFC3339Nano), l.Held, l.HeldSince.Format(time.RFC3339Nano))
+			fmt.Fprintf(&b, "%s %s claimed=%v since=%s held=%v heldSince=%s", id, l.pool.key, l.Claimed, l.Since.Format(time.RFC3339Nano), l.Held, l.HeldSince.Format(time.RFC3339Nano))
 			for _, s := range l.Sources {
-				fmt.Fprintf(&b, " [%s %v %s %s %s %s]", s.AssignedByGroup, s.DisabledPlans, s.State, s.Error, s.LastUpdated.Format(time.RFC3339Nano), s.AssignedAt.Format(time.RFC3339Nano))
+				fmt.Fprintf(&b, " [%s %s %v %s %s %s %s]", s.AssignedByGroup, s.AllotmentID, s.DisabledPlans, s.State, s.Error, s.LastUpdated.Format(time.RFC3339Nano), s.AssignedAt.Format(time.RFC3339Nano))
 			}
 			b.WriteByte('\n')
 		}
 	}
-	for _, p := range e.sortedPools() {
-		fmt.Fprintf(&b, "pool %s units=%d consumed=%d waiting=%d\n", p.sku.PartNumber, p.units.Enabled, p.consumed, len(p.waiting))
+	for _, p := range e.allPools() {
+		fmt.Fprintf(&b, "pool %s units=%d capacity=%d consumed=%d waiting=%d\n", p.key, p.units.Enabled, p.capacity(), p.consumed, len(p.waiting))
 	}
 	for _, g := range e.GroupIDs() {
 		fmt.Fprintf(&b, "group %s errors=%d\n", g, e.groups[g].errorCount)
@@ -259,6 +283,11 @@ func reload(t testing.TB, e *Engine, now time.Time) *Engine {
 	n.clock = e.clock
 	for _, p := range e.sortedPools() {
 		if err := n.LoadUnits(p.sku.ID, p.units); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, a := range e.Allotments() {
+		if err := n.LoadAllotment(a.Allotment); err != nil {
 			t.Fatal(err)
 		}
 	}

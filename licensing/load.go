@@ -93,14 +93,14 @@ func (e *Engine) LoadGroupLicense(groupID string, l LicenseSource) error {
 	if !ok {
 		return allot.Errorf(allot.ENOTFOUND, "license of missing group %s", groupID)
 	}
-	if e.pools[l.SKUID] == nil {
-		return allot.Errorf(allot.ENOTFOUND, "group %s has license %s that the tenant has no subscription for", groupID, l.SKUID)
+	if e.sourcePool(&l) == nil {
+		return allot.Errorf(allot.ENOTFOUND, "group %s has license %s (allotment %q) that the tenant has no units of", groupID, l.SKUID, l.AllotmentID)
 	}
-	if i, ok := g.licenseFor(l.SKUID); ok {
+	if i, ok := g.licenseIn(l.SKUID, l.AllotmentID); ok {
 		g.licenses[i] = l
 	} else {
 		g.licenses = append(g.licenses, l)
-		sort.Slice(g.licenses, func(i, j int) bool { return g.licenses[i].SKUID < g.licenses[j].SKUID })
+		sortSources(g.licenses)
 	}
 	return nil
 }
@@ -111,14 +111,14 @@ func (e *Engine) LoadDirectLicense(userID string, l LicenseSource) error {
 	if !ok {
 		return allot.Errorf(allot.ENOTFOUND, "license of missing user %s", userID)
 	}
-	if e.pools[l.SKUID] == nil {
-		return allot.Errorf(allot.ENOTFOUND, "user %s has license %s that the tenant has no subscription for", userID, l.SKUID)
+	if e.sourcePool(&l) == nil {
+		return allot.Errorf(allot.ENOTFOUND, "user %s has license %s (allotment %q) that the tenant has no units of", userID, l.SKUID, l.AllotmentID)
 	}
-	if i, ok := u.directFor(l.SKUID); ok {
+	if i, ok := u.directIn(l.SKUID, l.AllotmentID); ok {
 		u.direct[i] = l
 	} else {
 		u.direct = append(u.direct, l)
-		sort.Slice(u.direct, func(i, j int) bool { return u.direct[i].SKUID < u.direct[j].SKUID })
+		sortSources(u.direct)
 	}
 	return nil
 }
@@ -129,9 +129,9 @@ func (e *Engine) LoadLicense(l License) error {
 	if !ok {
 		return allot.Errorf(allot.ENOTFOUND, "license record of missing user %s", l.UserID)
 	}
-	p := e.pools[l.SKUID]
+	p := e.sourcePool(&LicenseSource{SKUID: l.SKUID, AllotmentID: l.AllotmentID})
 	if p == nil {
-		return allot.Errorf(allot.ENOTFOUND, "license record of unknown SKU %s", l.SKUID)
+		return allot.Errorf(allot.ENOTFOUND, "license record of unknown SKU %s (allotment %q)", l.SKUID, l.AllotmentID)
 	}
 	if u.licenseOf(p) != nil {
 		return allot.Errorf(allot.ECONFLICT, "license record %s/%s loaded twice", l.UserID, l.SKUID)
@@ -155,7 +155,7 @@ func (e *Engine) Recompute(op Op) {
 	now := e.tick(op.Now)
 	e.bulk, e.bulkChanges = true, 0
 	defer func() { e.bulk = false }()
-	for _, p := range e.pools {
+	for _, p := range e.allPools() {
 		p.consumed = 0
 		p.waiting = p.waiting[:0]
 	}
@@ -186,9 +186,9 @@ func (e *Engine) Recompute(op Op) {
 	for _, u := range e.all {
 		e.reclaim(u, now, true)
 	}
-	pools := e.sortedPools()
+	pools := e.allPools()
 	for _, p := range pools {
-		if p.consumed > p.units.Enabled {
+		if p.consumed > p.capacity() {
 			p.waiting.heapify()
 			e.shrink(p)
 		}
@@ -221,7 +221,7 @@ func (e *Engine) shrink(p *pool) {
 	}
 	sort.Slice(holders, func(i, j int) bool { return waitLess(holders[j], holders[i]) })
 	for _, l := range holders {
-		if p.consumed <= p.units.Enabled {
+		if p.consumed <= p.capacity() {
 			break
 		}
 		l.Held, l.HeldSince = false, time.Time{}
@@ -231,11 +231,25 @@ func (e *Engine) shrink(p *pool) {
 	}
 }
 
+// sortedPools returns the general pools by skuId.
 func (e *Engine) sortedPools() []*pool {
 	ps := make([]*pool, 0, len(e.pools))
 	for _, p := range e.pools {
 		ps = append(ps, p)
 	}
-	sort.Slice(ps, func(i, j int) bool { return ps[i].sku.ID < ps[j].sku.ID })
+	sort.Slice(ps, func(i, j int) bool { return ps[i].key < ps[j].key })
+	return ps
+}
+
+// allPools returns the general and allotment pools by key.
+func (e *Engine) allPools() []*pool {
+	ps := make([]*pool, 0, len(e.pools)+len(e.allotments))
+	for _, p := range e.pools {
+		ps = append(ps, p)
+	}
+	for _, a := range e.allotments {
+		ps = append(ps, a.pool)
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].key < ps[j].key })
 	return ps
 }

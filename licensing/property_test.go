@@ -3,7 +3,9 @@ package licensing
 import (
 	"fmt"
 	"math/rand"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -127,10 +129,32 @@ func (r *propRun) step() {
 			rm = append(rm, r.pickSKU())
 		}
 		what, err = fmt.Sprintf("userLicenses %s +%v -%v", u, add, rm), e.AssignUserLicenses(op, u, add, rm)
-	case k < 94:
+	case k < 88:
 		sku := r.pickSKU()
 		n := rnd.Intn(12)
 		what, err = fmt.Sprintf("units %s %d", sku, n), e.SetUnits(op, sku, Units{Enabled: n})
+	case k < 94:
+		// Allotments: two per SKU at most, random units and assignments.
+		aid := fmt.Sprintf("allot-%d", rnd.Intn(4))
+		switch rnd.Intn(5) {
+		case 0:
+			n := rnd.Intn(5)
+			what, err = fmt.Sprintf("putAllotment %s %d", aid, n), e.PutAllotment(op, Allotment{ID: aid, DisplayName: "A" + aid, SKUID: propSKUs[rnd.Intn(2)], AllottedUnits: n})
+		case 1:
+			what, err = "deleteAllotment "+aid, e.DeleteAllotment(op, aid)
+		case 2, 3:
+			target := r.pickUser()
+			if rnd.Intn(2) == 0 {
+				target = r.pickGroup()
+			}
+			what, err = fmt.Sprintf("assignThroughAllotment %s %s", aid, target), e.AssignThroughAllotment(op, aid, target, nil)
+		default:
+			target := r.pickUser()
+			if rnd.Intn(2) == 0 {
+				target = r.pickGroup()
+			}
+			what, err = fmt.Sprintf("removeFromAllotment %s %s", aid, target), e.RemoveFromAllotment(op, aid, target)
+		}
 	case k < 97:
 		s := e.Settings()
 		s.NestedGroups = rnd.Intn(2) == 0
@@ -152,7 +176,7 @@ func (r *propRun) step() {
 // oldest claims: every holder's claim is older than every waiter's.
 func checkOldestFirst(e *Engine) error {
 	type claim struct{ l *license }
-	for _, p := range e.sortedPools() {
+	for _, p := range e.allPools() {
 		var youngestHolder, oldestWaiter *license
 		for _, u := range e.all {
 			l := u.licenseOf(p)
@@ -220,6 +244,10 @@ func TestPropertyIncrementalEqualsFullRecompute(t *testing.T) {
 	if testing.Short() {
 		seeds, steps = 4, 200
 	}
+	// ALLOT_PROPERTY_SEEDS=N runs more seeds (a soak run).
+	if n, err := strconv.Atoi(os.Getenv("ALLOT_PROPERTY_SEEDS")); err == nil && n > 0 {
+		seeds = n
+	}
 	for s := int64(1); s <= int64(seeds); s++ {
 		runProperty(t, s, steps, true)
 	}
@@ -255,6 +283,9 @@ func TestPropertyExercisesEveryState(t *testing.T) {
 						if g := f.e.groups[src.AssignedByGroup]; g != nil && g.IsDynamic() && l.Held {
 							seen["licensed through a dynamic group"] = true
 						}
+						if src.AllotmentID != "" {
+							seen["allotment "+src.State+"/"+src.Error] = true
+						}
 					}
 				}
 			}
@@ -265,7 +296,7 @@ func TestPropertyExercisesEveryState(t *testing.T) {
 		got = append(got, k)
 	}
 	sort.Strings(got)
-	for _, want := range []string{"Active/None", "Error/CountViolation", "Error/DependencyViolation", "Error/MutuallyExclusiveViolation", "Error/ProhibitedInUsageLocationViolation", "licensed through a dynamic group"} {
+	for _, want := range []string{"Active/None", "Error/CountViolation", "Error/DependencyViolation", "Error/MutuallyExclusiveViolation", "Error/ProhibitedInUsageLocationViolation", "licensed through a dynamic group", "allotment Active/None", "allotment Error/CountViolation"} {
 		if !seen[want] {
 			t.Errorf("random sequences never reached %s (reached %v)", want, got)
 		}

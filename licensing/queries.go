@@ -165,7 +165,40 @@ func (e *Engine) Licenses(userID string) []License {
 	return out
 }
 
-// License returns one license record.
+// LicenseByKey returns the license record of a user for a pool key (a
+// skuId, or "skuId/allotmentId"), as listed in Delta.Licenses.
+func (e *Engine) LicenseByKey(userID, key string) (License, bool) {
+	u, ok := e.users[userID]
+	if !ok {
+		return License{}, false
+	}
+	for _, l := range u.licenses {
+		if l.pool.key == key {
+			return l.License, true
+		}
+	}
+	return License{}, false
+}
+
+// LicensesOf returns every license record of a user for a SKU: outside
+// allotments first, then one per allotment.
+func (e *Engine) LicensesOf(userID, skuID string) []License {
+	u, ok := e.users[userID]
+	if !ok {
+		return nil
+	}
+	skuID = strings.ToLower(skuID)
+	var out []License
+	for _, l := range u.licenses {
+		if l.SKUID == skuID {
+			out = append(out, l.License)
+		}
+	}
+	return out
+}
+
+// License returns the license record of a user for a SKU outside
+// allotments (see LicensesOf for allotments).
 func (e *Engine) License(userID, skuID string) (License, bool) {
 	u, ok := e.users[userID]
 	p := e.pools[strings.ToLower(skuID)]
@@ -179,14 +212,22 @@ func (e *Engine) License(userID, skuID string) (License, bool) {
 }
 
 // EnabledPlans returns the ids of the plans of the SKU enabled for the user:
-// the union over the license's Active sources. Empty when the user holds no
-// seat.
+// the union over the Active sources of all its records of the SKU (outside
+// and through allotments). Empty when no source is active.
 func (e *Engine) EnabledPlans(userID, skuID string) []string {
-	l, ok := e.License(userID, skuID)
+	ls := e.LicensesOf(userID, skuID)
+	if len(ls) == 0 {
+		return nil
+	}
+	var all []SourceState
+	for _, l := range ls {
+		all = append(all, l.Sources...)
+	}
+	s, ok := e.cat.SKU(ls[0].SKUID)
 	if !ok {
 		return nil
 	}
-	return enabledPlans(e.pools[l.SKUID].sku, l.Sources)
+	return enabledPlans(s, all)
 }
 
 func enabledPlans(sku *catalog.SKU, sources []SourceState) []string {
@@ -243,6 +284,11 @@ func (e *Engine) WaitingRoom(skuID string) []License {
 	if p == nil {
 		return nil
 	}
+	return waitingOf(p)
+}
+
+// waitingOf returns a pool's waiting claims, oldest first.
+func waitingOf(p *pool) []License {
 	ls := make([]*license, len(p.waiting))
 	copy(ls, p.waiting)
 	sort.Slice(ls, func(i, j int) bool { return waitLess(ls[i], ls[j]) })

@@ -101,10 +101,22 @@ type srcEntry struct {
 }
 
 func srcLess(a, b *srcEntry) bool {
-	if a.pool.sku.ID != b.pool.sku.ID {
-		return a.pool.sku.ID < b.pool.sku.ID
+	if a.pool.key != b.pool.key {
+		return a.pool.key < b.pool.key
 	}
 	return a.state.AssignedByGroup < b.state.AssignedByGroup
+}
+
+// sourcePool is the pool a source draws from: its allotment's, or the
+// SKU's general pool. nil when the tenant has no units of the SKU.
+func (e *Engine) sourcePool(l *LicenseSource) *pool {
+	if l.AllotmentID != "" {
+		if a := e.allotments[l.AllotmentID]; a != nil {
+			return a.pool
+		}
+		return nil
+	}
+	return e.pools[l.SKUID]
 }
 
 // gatherSources returns the user's sources, sorted by SKU id, direct first
@@ -112,9 +124,10 @@ func srcLess(a, b *srcEntry) bool {
 // call).
 func (e *Engine) gatherSources(u *user) []srcEntry {
 	dst := e.scratch.srcs[:0]
-	for _, d := range u.direct {
-		if p := e.pools[d.SKUID]; p != nil {
-			dst = append(dst, srcEntry{p, SourceState{DisabledPlans: d.DisabledPlans, AssignedAt: d.AssignedAt}})
+	for i := range u.direct {
+		d := &u.direct[i]
+		if p := e.sourcePool(d); p != nil {
+			dst = append(dst, srcEntry{p, SourceState{AllotmentID: d.AllotmentID, DisabledPlans: d.DisabledPlans, AssignedAt: d.AssignedAt}})
 		}
 	}
 	if !(e.settings.ExcludeGuests && u.IsGuest()) {
@@ -124,9 +137,10 @@ func (e *Engine) gatherSources(u *user) []srcEntry {
 			gs = e.scratch.groups
 		}
 		for _, g := range gs {
-			for _, gl := range g.licenses {
-				if p := e.pools[gl.SKUID]; p != nil {
-					dst = append(dst, srcEntry{p, SourceState{AssignedByGroup: g.ID, DisabledPlans: gl.DisabledPlans, AssignedAt: gl.AssignedAt}})
+			for i := range g.licenses {
+				gl := &g.licenses[i]
+				if p := e.sourcePool(gl); p != nil {
+					dst = append(dst, srcEntry{p, SourceState{AssignedByGroup: g.ID, AllotmentID: gl.AllotmentID, DisabledPlans: gl.DisabledPlans, AssignedAt: gl.AssignedAt}})
 				}
 			}
 		}
@@ -161,7 +175,7 @@ func (e *Engine) reclaim(u *user, now time.Time, bulk bool) {
 			}
 		}
 		// Licenses of SKUs without sources any more are dropped.
-		for oi < len(old) && old[oi].SKUID < p.sku.ID {
+		for oi < len(old) && old[oi].pool.key < p.key {
 			e.dropLicense(u, old[oi])
 			oi++
 		}
@@ -172,6 +186,9 @@ func (e *Engine) reclaim(u *user, now time.Time, bulk bool) {
 			oi++
 		} else {
 			l = &license{License: License{UserID: u.ID, SKUID: p.sku.ID}, user: u, pool: p, waitIdx: -1}
+			if p.allot != nil {
+				l.AllotmentID = p.allot.ID
+			}
 			fresh = append(fresh, l)
 			isNew = true
 		}
@@ -267,7 +284,7 @@ func (e *Engine) fill(p *pool, now time.Time) {
 		}
 		return
 	}
-	for p.consumed < p.units.Enabled && len(p.waiting) > 0 {
+	for p.consumed < p.capacity() && len(p.waiting) > 0 {
 		l := p.waiting.pop()
 		l.Held, l.HeldSince = true, now
 		p.consumed++

@@ -125,9 +125,11 @@ type AssignedLicense struct {
 	DisabledPlans []string `json:"disabledPlans"`
 }
 
-// LicenseSource is a license given to a user directly or to a group.
+// LicenseSource is a license given to a user directly or to a group,
+// outside allotments or through one.
 type LicenseSource struct {
 	SKUID         string    `json:"skuId"`
+	AllotmentID   string    `json:"allotmentId,omitempty"`
 	DisabledPlans []string  `json:"disabledPlans"` // servicePlanIds, sorted
 	AssignedAt    time.Time `json:"assignedDateTime"`
 }
@@ -144,6 +146,7 @@ type Units struct {
 // SourceState is one entry of user.licenseAssignmentStates.
 type SourceState struct {
 	AssignedByGroup string    `json:"assignedByGroup,omitempty"` // "" = direct
+	AllotmentID     string    `json:"allotmentId,omitempty"`     // the allotment the source draws from
 	DisabledPlans   []string  `json:"disabledPlans"`
 	State           string    `json:"state"`
 	Error           string    `json:"error"`
@@ -158,6 +161,9 @@ type SourceState struct {
 type License struct {
 	UserID string `json:"userId"`
 	SKUID  string `json:"skuId"`
+	// AllotmentID is set when the seat is a unit of an allotment: a user
+	// has one record per SKU outside allotments and one per allotment.
+	AllotmentID string `json:"allotmentId,omitempty"`
 	// Claimed: the user wants a seat (has an eligible source). Since is when
 	// the claim began; claims are served oldest first.
 	Claimed bool      `json:"claimed"`

@@ -224,6 +224,7 @@ func (r *Runtime) loadState(ctx context.Context, tenantID string) (*State, int64
 		gls, dls [][2]any
 		lics     []licensing.License
 		units    = map[string]licensing.Units{}
+		allots   []licensing.Allotment
 		settings licensing.Settings
 		other    []store.Object
 	)
@@ -257,6 +258,10 @@ func (r *Runtime) loadState(ctx context.Context, tenantID string) (*State, int64
 			var l licensing.License
 			err = json.Unmarshal(o.Body, &l)
 			lics = append(lics, l)
+		case store.KindAllotment:
+			var a licensing.Allotment
+			err = json.Unmarshal(o.Body, &a)
+			allots = append(allots, a)
 		case store.KindUnits:
 			var u licensing.Units
 			err = json.Unmarshal(o.Body, &u)
@@ -281,6 +286,11 @@ func (r *Runtime) loadState(ctx context.Context, tenantID string) (*State, int64
 	e := licensing.New(r.cat, settings)
 	for _, id := range sortedKeys(units) {
 		if err := e.LoadUnits(id, units[id]); err != nil {
+			return nil, 0, err
+		}
+	}
+	for _, a := range allots {
+		if err := e.LoadAllotment(a); err != nil {
 			return nil, 0, err
 		}
 	}

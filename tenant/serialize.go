@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 
 	"allot/audit"
 	"allot/licensing"
@@ -93,7 +94,7 @@ func (t *Tenant) serialize(d licensing.Delta, muts []store.Mutation, extra []aud
 			continue
 		}
 		seen[k] = true
-		if l, ok := e.License(k[0], k[1]); ok {
+		if l, ok := e.LicenseByKey(k[0], k[1]); ok {
 			if err := put(store.KindLicense, key2(k[0], k[1]), l); err != nil {
 				return c, err
 			}
@@ -106,6 +107,15 @@ func (t *Tenant) serialize(d licensing.Delta, muts []store.Mutation, extra []aud
 			if err := put(store.KindUnits, id, p.Units); err != nil {
 				return c, err
 			}
+		}
+	}
+	for _, id := range sortedKeys(d.Allotments) {
+		if a, ok := e.AllotmentByID(id); ok {
+			if err := put(store.KindAllotment, id, a.Allotment); err != nil {
+				return c, err
+			}
+		} else {
+			del(store.KindAllotment, id)
 		}
 	}
 	if d.Settings {
@@ -124,9 +134,11 @@ func (t *Tenant) serialize(d licensing.Delta, muts []store.Mutation, extra []aud
 	return c, nil
 }
 
-func findSource(ls []licensing.LicenseSource, skuID string) (licensing.LicenseSource, bool) {
+// findSource finds a source by pool key: skuId, or skuId/allotmentId.
+func findSource(ls []licensing.LicenseSource, key string) (licensing.LicenseSource, bool) {
+	sku, allotment, _ := strings.Cut(key, "/")
 	for _, l := range ls {
-		if l.SKUID == skuID {
+		if l.SKUID == sku && l.AllotmentID == allotment {
 			return l, true
 		}
 	}

@@ -1,0 +1,139 @@
+package licensing
+
+import (
+	"strings"
+	"testing"
+
+	"allot"
+)
+
+func (f *fixture) allotment(id string, sku string, units int) {
+	f.t.Helper()
+	f.must(f.e.PutAllotment(f.op(), Allotment{ID: id, DisplayName: "Allotment " + id, SKUID: sku, AllottedUnits: units}))
+}
+
+func (f *fixture) holdsIn(user, allotmentID string) bool {
+	for _, l := range f.e.Licenses(user) {
+		if l.AllotmentID == allotmentID && l.Held {
+			return true
+		}
+	}
+	return false
+}
+
+func TestAllotmentLimitsWaitingRoomAndOldestFirst(t *testing.T) {
+	f := newFixture(t)
+	f.units(skuE3, 10)
+	f.allotment("sales", skuE3, 2)
+	g := f.group(1)
+	f.must(f.e.AssignThroughAllotment(f.op(), "sales", g, nil))
+	var us []string
+	for i := 1; i <= 4; i++ {
+		us = append(us, f.user(i))
+		f.add(g, us[i-1])
+	}
+	if !f.holdsIn(us[0], "sales") || !f.holdsIn(us[1], "sales") || f.holdsIn(us[2], "sales") {
+		t.Fatal("allotment did not cap at its units")
+	}
+	if w := f.e.AllotmentWaiting("sales"); len(w) != 2 || w[0].UserID != us[2] {
+		t.Fatalf("waiting members %+v", w)
+	}
+	// The general pool still has all its 8 units: one allotment's full
+	// waiting room never draws from it.
+	if p, _ := f.e.Pool(skuE3); p.Consumed != 0 {
+		t.Fatalf("general pool consumed %d", p.Consumed)
+	}
+	f.remove(g, us[0])
+	if !f.holdsIn(us[2], "sales") || f.holdsIn(us[3], "sales") {
+		t.Fatal("oldest waiter not admitted when a unit freed")
+	}
+	f.allotment("sales", skuE3, 3) // raising the limit admits the next
+	if !f.holdsIn(us[3], "sales") {
+		t.Fatal("raising units did not admit the waiter")
+	}
+	x, err := f.e.Explain(us[3], skuE3)
+	f.must(err)
+	if len(x.Allotments) != 1 || !x.Allotments[0].HoldsUnit || !strings.Contains(x.Sources[0].Via, "through allotment Allotment sales") {
+		t.Fatalf("explain: %+v", x)
+	}
+}
+
+func TestTwoAllotmentsOfOneSKUAndAUserInBoth(t *testing.T) {
+	f := newFixture(t)
+	f.units(skuE3, 10)
+	f.allotment("a", skuE3, 1)
+	f.allotment("b", skuE3, 1)
+	u1, u2 := f.user(1), f.user(2)
+	f.must(f.e.AssignThroughAllotment(f.op(), "a", u1, nil))
+	f.must(f.e.AssignThroughAllotment(f.op(), "b", u1, nil))
+	f.must(f.e.AssignThroughAllotment(f.op(), "a", u2, nil))
+	// u1 consumes one unit of each allotment; u2 waits in a, not taking b's.
+	if !f.holdsIn(u1, "a") || !f.holdsIn(u1, "b") || f.holdsIn(u2, "a") || f.holdsIn(u2, "b") {
+		t.Fatal("units not kept per allotment")
+	}
+	infos := f.e.Allotments()
+	if infos[0].ConsumedUnits != 1 || infos[0].Waiting != 1 || infos[1].ConsumedUnits != 1 {
+		t.Fatalf("allotments %+v", infos)
+	}
+	if got := len(f.e.EnabledPlans(u1, skuE3)); got != 3 {
+		t.Fatalf("usage rights of a user in two allotments: %d plans", got)
+	}
+}
+
+func TestAllotmentUnitRefusals(t *testing.T) {
+	f := newFixture(t)
+	f.units(skuE3, 5)
+	g := f.group(1)
+	f.groupLicense(g, lic(skuE3))
+	for i := 1; i <= 3; i++ {
+		f.add(g, f.user(i))
+	}
+	// 3 seats are used outside allotments: only 2 units can be allotted.
+	err := f.e.PutAllotment(f.op(), Allotment{ID: "x", DisplayName: "X", SKUID: skuE3, AllottedUnits: 3})
+	if allot.ErrorCode(err) != allot.ECONFLICT || !strings.Contains(err.Error(), "remove 1 assignment(s)") {
+		t.Fatalf("allotting seats in use: %v", err)
+	}
+	err = f.e.PutAllotment(f.op(), Allotment{ID: "x", DisplayName: "X", SKUID: skuE3, AllottedUnits: 6})
+	if allot.ErrorCode(err) != allot.ECONFLICT || !strings.Contains(err.Error(), "the most this allotment can have is 5") {
+		t.Fatalf("over the subscription: %v", err)
+	}
+	f.allotment("x", skuE3, 2)
+	u := f.user(9)
+	f.must(f.e.AssignThroughAllotment(f.op(), "x", u, nil))
+	f.must(f.e.AssignThroughAllotment(f.op(), "x", f.user(10), nil))
+	err = f.e.PutAllotment(f.op(), Allotment{ID: "x", DisplayName: "X", AllottedUnits: 1})
+	if allot.ErrorCode(err) != allot.ECONFLICT || !strings.Contains(err.Error(), "remove at least 1 assignment(s)") {
+		t.Fatalf("lowering below use: %v", err)
+	}
+	err = f.e.SetUnits(f.op(), skuE3, Units{Enabled: 4})
+	if allot.ErrorCode(err) != allot.ECONFLICT {
+		t.Fatalf("subscription below general use plus allotments: %v", err)
+	}
+	wantErr(t, f.e.DeleteAllotment(f.op(), "x"), "remove them before deleting it")
+	wantErr(t, f.e.PutAllotment(f.op(), Allotment{ID: "y", DisplayName: "Y", SKUID: skuE5, AllottedUnits: 1}), "does not correspond to a valid company License")
+	// Owner and name changes keep the units and the queue.
+	f.must(f.e.PutAllotment(f.op(), Allotment{ID: "x", DisplayName: "Renamed", AllottedUnits: 2, Owners: []string{"owner@x"}}))
+	if a, _ := f.e.AllotmentByID("x"); a.DisplayName != "Renamed" || a.ConsumedUnits != 2 || a.Owners[0] != "owner@x" {
+		t.Fatalf("after rename: %+v", a)
+	}
+	f.must(f.e.RemoveFromAllotment(f.op(), "x", u))
+	if f.holdsIn(u, "x") {
+		t.Fatal("unit kept after removal")
+	}
+}
+
+func TestReloadKeepsAllotments(t *testing.T) {
+	f := newFixture(t)
+	f.units(skuE3, 5)
+	f.allotment("a", skuE3, 1)
+	g := f.group(1)
+	f.must(f.e.AssignThroughAllotment(f.op(), "a", g, []string{planTeams}))
+	f.add(g, f.user(1), f.user(2))
+	n := reload(t, f.e, f.now)
+	if d := n.TakeDelta(); len(d.Licenses) != 0 {
+		t.Fatalf("recompute changed %d licenses", len(d.Licenses))
+	}
+	if dump(n) != dump(f.e) {
+		t.Fatalf("reload differs:\n%s\n%s", dump(n), dump(f.e))
+	}
+}
