@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"allot"
 	"allot/catalog"
 	"allot/rules"
 )
@@ -253,4 +254,26 @@ func (e *Engine) usageLocation(u *user) string {
 		return u.UsageLocation
 	}
 	return e.settings.DefaultUsageLocation
+}
+
+// SetCatalog replaces the engine's catalog with c, which must contain every
+// product the tenant has units of (a catalog extended with the tenant's
+// custom products, see catalog.WithCustom). Plan rules are recompiled.
+func (e *Engine) SetCatalog(c *catalog.Catalog) error {
+	for id := range e.pools {
+		if _, ok := c.SKU(id); !ok {
+			return allot.Errorf(allot.EINVALID, "The new catalog lacks product %s, which the tenant has units of.", id)
+		}
+	}
+	e.cat = c
+	e.plan = compilePlanRules(c)
+	for id, p := range e.pools {
+		s, _ := c.SKU(id)
+		p.sku, p.ruled, p.relevant = s, e.plan.ruledSKU(s), e.plan.relevantPlans(s)
+	}
+	for _, a := range e.allotments {
+		g := e.pools[a.SKUID]
+		a.pool.sku, a.pool.ruled, a.pool.relevant = g.sku, g.ruled, g.relevant
+	}
+	return nil
 }

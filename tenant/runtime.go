@@ -225,6 +225,7 @@ func (r *Runtime) loadState(ctx context.Context, tenantID string) (*State, int64
 		lics     []licensing.License
 		units    = map[string]licensing.Units{}
 		allots   []licensing.Allotment
+		products []catalog.SKU
 		settings licensing.Settings
 		other    []store.Object
 	)
@@ -258,6 +259,11 @@ func (r *Runtime) loadState(ctx context.Context, tenantID string) (*State, int64
 			var l licensing.License
 			err = json.Unmarshal(o.Body, &l)
 			lics = append(lics, l)
+		case store.KindProduct:
+			var p catalog.SKU
+			err = json.Unmarshal(o.Body, &p)
+			products = append(products, p)
+			other = append(other, o)
 		case store.KindAllotment:
 			var a licensing.Allotment
 			err = json.Unmarshal(o.Body, &a)
@@ -283,7 +289,13 @@ func (r *Runtime) loadState(ctx context.Context, tenantID string) (*State, int64
 	if err != nil {
 		return nil, 0, err
 	}
-	e := licensing.New(r.cat, settings)
+	cat := r.cat
+	if len(products) > 0 {
+		if cat, err = r.cat.WithCustom(products); err != nil {
+			return nil, 0, fmt.Errorf("custom products: %w", err)
+		}
+	}
+	e := licensing.New(cat, settings)
 	for _, id := range sortedKeys(units) {
 		if err := e.LoadUnits(id, units[id]); err != nil {
 			return nil, 0, err

@@ -287,3 +287,33 @@ func TestCloseFinishesQueuedCommands(t *testing.T) {
 }
 
 func auditQuery(tenantID string) audit.Query { return audit.Query{TenantID: tenantID, Limit: 10000} }
+
+func TestCustomProductsSurviveRestart(t *testing.T) {
+	st := openSQLite(t)
+	rt := newRuntime(t, st)
+	tn := seed(t, rt)
+	sku := catalog.NewSKU("ACME", "Acme", []catalog.Plan{{Name: "ACME_CORE"}})
+	err := tn.Do(context.Background(), licensing.Op{}, func(tx *Tx) error {
+		cat, err := catalog.Default().WithCustom([]catalog.SKU{sku})
+		if err != nil {
+			return err
+		}
+		if err := tx.Engine.SetCatalog(cat); err != nil {
+			return err
+		}
+		if err := tx.Put(store.KindProduct, sku.ID, sku); err != nil {
+			return err
+		}
+		return tx.Engine.SetUnits(tx.Op, sku.ID, licensing.Units{Enabled: 7})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.Close(context.Background())
+	tn2, _ := newRuntime(t, st).Get(tid)
+	tn2.Read(func(s *State) {
+		if p, ok := s.Engine.Pool(sku.ID); !ok || p.Units.Enabled != 7 || !p.SKU.Custom {
+			t.Fatalf("custom product after restart: %+v %v", p, ok)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,4 +44,36 @@ func TestValidateRule(t *testing.T) {
 	}
 	e.Must(403, "POST", "/allot/v1/rules/validate", e.Token(id, "ReportsReader"), `{"rule":"user.department -eq \"x\""}`)
 	e.Must(400, "POST", "/allot/v1/rules/validate", groups, `{"rule":1}`)
+}
+
+func TestCustomProducts(t *testing.T) {
+	e := apitest.New(t, partner.Register, admin.Register)
+	id := e.Customer("Vendor", "US")
+	ga := e.Token(id, "GlobalAdministrator")
+	r := e.Must(201, "POST", "/allot/v1/catalog/products", ga, `{"skuPartNumber":"ACME_PRO","displayName":"Acme Pro",
+		"servicePlans":[{"servicePlanName":"ACME_CORE"},{"servicePlanName":"ACME_REPORTS","friendlyName":"Reports"}]}`)
+	p := r.JSON()
+	if p["skuPartNumber"] != "ACME_PRO" || p["custom"] != true || len(p["servicePlans"].([]any)) != 2 {
+		t.Fatalf("product: %v", p)
+	}
+	// The custom product can be bought and shows in the tenant's catalog only.
+	e.Subscribe(id, "ACME_PRO", 10)
+	list := e.Must(200, "GET", "/allot/v1/catalog/products?custom=true", ga, nil).JSON()
+	if n := len(list["value"].([]any)); n != 1 {
+		t.Fatalf("custom products: %d", n)
+	}
+	other := e.Customer("Other", "US")
+	e.Must(400, "POST", "/partner/v1/customers/"+other+"/subscriptions", apitest.PartnerToken, `{"offerId":"ACME_PRO","quantity":1}`)
+	// Bad products are refused with the field named, and change nothing.
+	r = e.Must(400, "POST", "/allot/v1/catalog/products", ga, `{"skuPartNumber":"SPE_E3","servicePlans":[{"servicePlanName":"X"}]}`)
+	if !strings.Contains(r.ErrorMessage(), "skuPartNumber") {
+		t.Fatalf("duplicate part number: %s", r.ErrorMessage())
+	}
+	e.Must(400, "POST", "/allot/v1/catalog/products", ga, `{"skuPartNumber":"EMPTY","servicePlans":[]}`)
+	e.Must(403, "POST", "/allot/v1/catalog/products", e.Token(id, "GlobalReader"), `{"skuPartNumber":"X","servicePlans":[{"servicePlanName":"Y"}]}`)
+	// Custom products survive a restart of the runtime (loaded before units).
+	got := e.Must(200, "GET", "/allot/v1/catalog/products/ACME_PRO", ga, nil).JSON()
+	if got["displayName"] != "Acme Pro" {
+		t.Fatalf("get: %v", got)
+	}
 }

@@ -185,7 +185,9 @@ func (h *handler) createSubscription(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, allot.Errorf(allot.EINVALID, "quantity must be a whole number of at least 1."))
 		return
 	}
-	sku, ok := h.s.RT.Catalog().SKU(in.OfferID)
+	var sku *catalog.SKU
+	ok = false
+	t.Read(func(s *tenant.State) { sku, ok = s.Engine.Catalog().SKU(in.OfferID) })
 	if !ok {
 		respond.Error(w, r, allot.Errorf(allot.EINVALID, "offerId %q is not a known product (use a skuPartNumber such as SPE_E3, or a skuId).", in.OfferID))
 		return
