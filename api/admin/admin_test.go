@@ -77,3 +77,47 @@ func TestCustomProducts(t *testing.T) {
 		t.Fatalf("get: %v", got)
 	}
 }
+
+func TestExplainAndAudit(t *testing.T) {
+	e := apitest.New(t, partner.Register, admin.Register)
+	id := e.Customer("Contoso", "US")
+	e.Subscribe(id, "SPE_E3", 1)
+	tn, _ := e.RT.Get(id)
+	e3 := "05e9a617-0261-4cee-bb44-138d3ef5d965"
+	for i, upn := range []string{"ann@c", "bob@c"} {
+		uid := fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+		err := tn.Do(context.Background(), licensing.Op{Actor: "t", Now: time.Now()}, func(tx *tenant.Tx) error {
+			if err := tx.Engine.PutUser(tx.Op, licensing.User{ID: uid, UserPrincipalName: upn, UsageLocation: "US"}); err != nil {
+				return err
+			}
+			if i == 0 {
+				if err := tx.Engine.PutGroup(tx.Op, licensing.Group{ID: "g1", DisplayName: "Staff", SecurityEnabled: true}); err != nil {
+					return err
+				}
+				if err := tx.Engine.AssignGroupLicenses(tx.Op, "g1", []licensing.AssignedLicense{{SKUID: e3}}, nil); err != nil {
+					return err
+				}
+			}
+			return tx.Engine.AddMembers(tx.Op, "g1", []string{uid})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	reader := e.Token(id, "GlobalReader")
+	x := e.Must(200, "GET", "/allot/v1/users/bob@c/licenses/SPE_E3/explain", reader, nil).JSON()
+	if x["waiting"] != true || x["waitingPosition"].(float64) != 1 {
+		t.Fatalf("explain: %v", x)
+	}
+	e.Must(404, "GET", "/allot/v1/users/nobody@c/licenses/SPE_E3/explain", reader, nil)
+	a := e.Must(200, "GET", "/allot/v1/audit?userId=00000000-0000-4000-8000-000000000001&top=1", reader, nil).JSON()
+	if len(a["value"].([]any)) != 1 || a["@odata.nextLink"] == nil {
+		t.Fatalf("audit page: %v", a)
+	}
+	next := e.Must(200, "GET", a["@odata.nextLink"].(string), reader, nil).JSON()
+	if len(next["value"].([]any)) == 0 {
+		t.Fatal("audit next page empty")
+	}
+	e.Must(400, "GET", "/allot/v1/audit?from=yesterday", reader, nil)
+	e.Must(401, "GET", "/allot/v1/audit", e.Token(id, "UserAdministrator")+"x", nil)
+}
