@@ -7,6 +7,7 @@ import (
 
 	"allot"
 	"allot/api/respond"
+	"allot/api/scope"
 	"allot/audit"
 	"allot/auth"
 	"allot/licensing"
@@ -27,7 +28,7 @@ func (h *handler) explain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !p.IsPartner() && !p.Has(readRoles...) {
-		respond.Denied(w, r)
+		scope.Deny(w, r, p)
 		return
 	}
 	var x licensing.Explanation
@@ -55,7 +56,7 @@ func (h *handler) auditLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !p.IsPartner() && !p.Has(readRoles...) {
-		respond.Denied(w, r)
+		scope.Deny(w, r, p)
 		return
 	}
 	q := r.URL.Query()

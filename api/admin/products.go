@@ -8,6 +8,7 @@ import (
 
 	"allot"
 	"allot/api/respond"
+	"allot/api/scope"
 	"allot/auth"
 	"allot/catalog"
 	"allot/licensing"
@@ -64,7 +65,7 @@ func (h *handler) createProduct(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !p.IsPartner() && !p.Has(auth.RoleGlobalAdministrator) {
-		respond.Denied(w, r)
+		scope.Deny(w, r, p)
 		return
 	}
 	var in struct {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"allot/api/respond"
+	"allot/api/scope"
 	"allot/auth"
 	"allot/rules"
 	"allot/tenant"
@@ -81,7 +82,7 @@ func (h *handler) validateRule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !p.IsPartner() && !p.Has(ruleRoles...) {
-		respond.Denied(w, r)
+		scope.Deny(w, r, p)
 		return
 	}
 	var in struct {

@@ -10,6 +10,7 @@ import (
 
 	"allot"
 	"allot/api/respond"
+	"allot/api/scope"
 	"allot/api/server"
 	"allot/audit"
 	"allot/auth"
@@ -61,7 +62,7 @@ func (h *handler) tokenAdmin(w http.ResponseWriter, r *http.Request) (*tenant.Te
 		return nil, nil, false
 	}
 	if !p.IsPartner() && !p.Has(auth.RoleGlobalAdministrator) {
-		respond.Denied(w, r)
+		scope.Deny(w, r, p)
 		return nil, nil, false
 	}
 	t, ok := h.s.RT.Get(id)
@@ -88,6 +89,18 @@ func (h *handler) createToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := auth.ValidateRoles(in.Roles, in.AllotmentIDs); err != nil {
 		respond.Error(w, r, err)
+		return
+	}
+	var missing string
+	t.Read(func(s *tenant.State) {
+		for _, id := range in.AllotmentIDs {
+			if _, ok := s.Engine.AllotmentByID(id); !ok && missing == "" {
+				missing = id
+			}
+		}
+	})
+	if missing != "" {
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "Allotment %s does not exist.", missing))
 		return
 	}
 	now := time.Now().UTC()

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"allot/api/admin"
+	"allot/api/cloudlicensing"
 	"allot/api/partner"
 	"allot/api/server"
 	"allot/catalog"
@@ -71,6 +72,7 @@ func serve(ctx context.Context, addr, db string) error {
 	s := server.New(rt, st, log, reg)
 	partner.Register(s)
 	admin.Register(s)
+	cloudlicensing.Register(s)
 	registerSurfaces(s)
 
 	ln, err := net.Listen("tcp", addr)
