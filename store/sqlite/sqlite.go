@@ -1,0 +1,249 @@
+// Package sqlite is allot's embedded store: one SQLite database file opened
+// with modernc.org/sqlite (pure Go, no cgo). It implements store.Store.
+//
+// Durability: the database runs in WAL mode with synchronous=FULL, so the
+// write-ahead log is fsynced before a transaction's COMMIT returns; Commit is
+// durable on return, across process crashes and power loss.
+//
+// Concurrency: every write goes through one connection and is serialised in
+// process (SQLite allows one writer at a time anyway; queueing in Go is
+// cheaper than spinning on SQLITE_BUSY). Reads use a pool of read-only
+// connections and, thanks to WAL, never wait for the writer. Another process
+// may open the same file (allot backup, say); it waits up to the busy timeout
+// for the write lock.
+//
+// Times are stored as INTEGER microseconds since the Unix epoch. They are read
+// back as UTC time.Time values that are Equal to what was written truncated to
+// the microsecond.
+//
+// The schema is created and upgraded at Open by the embedded migrations in
+// migrations/, recorded in the schema_migrations table.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"allot/store"
+)
+
+// busyTimeout is how long a connection waits for a lock held by another
+// process before failing with SQLITE_BUSY.
+const busyTimeout = 10 * time.Second
+
+// Store is a store.Store on one SQLite database file. It is safe for
+// concurrent use.
+type Store struct {
+	path    string
+	writer  *sql.DB // exactly one connection; used under writeMu
+	readers *sql.DB // query_only connections
+
+	// writeMu serialises writes so that they queue in Go rather than on the
+	// database lock. It is held for the whole of a write transaction.
+	writeMu sync.Mutex
+	stmt    statements // prepared on writer
+
+	life lifecycle
+}
+
+var _ store.Store = (*Store)(nil)
+
+// statements are the hot-path statements, prepared once on the writer.
+type statements struct {
+	upsertObject *sql.Stmt
+	deleteObject *sql.Stmt
+	insertAudit  *sql.Stmt
+}
+
+// Open opens (creating if needed) the database file at path, applies any
+// pending migrations and returns the store. The directory must exist.
+func Open(path string) (*Store, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("store/sqlite: %w", err)
+	}
+	s := &Store{path: abs}
+
+	// The writer is opened first: it switches the file to WAL mode before any
+	// reader connects.
+	s.writer, err = sql.Open("sqlite", dsn(abs, connWriter))
+	if err != nil {
+		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
+	}
+	s.writer.SetMaxOpenConns(1)
+	s.writer.SetMaxIdleConns(1)
+	s.writer.SetConnMaxLifetime(0)
+	s.writer.SetConnMaxIdleTime(0)
+
+	ctx := context.Background()
+	if err := migrate(ctx, s.writer); err != nil {
+		s.writer.Close()
+		return nil, fmt.Errorf("store/sqlite: %s: %w", abs, err)
+	}
+	if err := s.prepare(ctx); err != nil {
+		s.writer.Close()
+		return nil, fmt.Errorf("store/sqlite: %s: %w", abs, err)
+	}
+
+	s.readers, err = sql.Open("sqlite", dsn(abs, connReader))
+	if err != nil {
+		s.writer.Close()
+		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
+	}
+	// No cap on readers: a LoadObjects callback may read the store again, and
+	// a capped pool could then deadlock. WAL readers do not block each other.
+	s.readers.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)))
+	if err := s.readers.PingContext(ctx); err != nil {
+		s.writer.Close()
+		s.readers.Close()
+		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
+	}
+	return s, nil
+}
+
+func (s *Store) prepare(ctx context.Context) error {
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{&s.stmt.upsertObject, `INSERT INTO objects (tenant_id, kind, id, body) VALUES (?, ?, ?, ?)
+			ON CONFLICT (tenant_id, kind, id) DO UPDATE SET body = excluded.body`},
+		{&s.stmt.deleteObject, `DELETE FROM objects WHERE tenant_id = ? AND kind = ? AND id = ?`},
+		{&s.stmt.insertAudit, `INSERT INTO audit (tenant_id, seq, at, actor, action, user_id, group_id, sku_id, why, detail)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+	} {
+		st, err := s.writer.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+		*p.stmt = st
+	}
+	return nil
+}
+
+// Close waits for the operations in progress, then closes the database. Later
+// calls return an error; closing twice is not an error.
+func (s *Store) Close() error {
+	if !s.life.close() {
+		return nil
+	}
+	return errors.Join(
+		s.stmt.upsertObject.Close(), s.stmt.deleteObject.Close(), s.stmt.insertAudit.Close(),
+		s.readers.Close(), s.writer.Close())
+}
+
+type connRole int
+
+const (
+	connWriter connRole = iota
+	connReader
+	connBackup
+)
+
+// dsn returns the modernc.org/sqlite data source name for the file at the
+// absolute path abs. Every connection gets the busy timeout and FULL
+// synchronous mode (a reader can end up running a checkpoint when it is the
+// last connection to close). The writer also gets a large page cache so that
+// a bulk commit of a million objects does not spill to the WAL before COMMIT,
+// and BEGIN IMMEDIATE so that it takes the write lock up front.
+func dsn(abs string, role connRole) string {
+	q := url.Values{}
+	q.Set("_busy_timeout", fmt.Sprint(busyTimeout.Milliseconds()))
+	q.Set("_synchronous", "FULL")
+	q.Add("_pragma", "journal_size_limit(67108864)")
+	switch role {
+	case connWriter:
+		q.Set("_journal_mode", "WAL")
+		q.Set("_txlock", "immediate")
+		q.Add("_pragma", "cache_size(-65536)")
+	case connReader:
+		q.Set("_query_only", "1")
+	}
+	u := url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}
+	return u.String()
+}
+
+// errClosed is returned by every method called after Close.
+var errClosed = errors.New("store/sqlite: store is closed")
+
+// lifecycle lets Close wait for the operations in progress and refuse new ones.
+type lifecycle struct {
+	mu       sync.Mutex
+	closed   bool
+	inflight sync.WaitGroup
+}
+
+// enter registers an operation; the caller must call leave when it is done.
+func (l *lifecycle) enter() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return errClosed
+	}
+	l.inflight.Add(1)
+	return nil
+}
+
+func (l *lifecycle) leave() { l.inflight.Done() }
+
+// close refuses new operations and waits for those in progress. It reports
+// whether this call closed it.
+func (l *lifecycle) close() bool {
+	l.mu.Lock()
+	was := l.closed
+	l.closed = true
+	l.mu.Unlock()
+	if was {
+		return false
+	}
+	l.inflight.Wait()
+	return true
+}
+
+// isConstraint reports whether err is a primary key or unique constraint
+// violation.
+func isConstraint(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return true
+	}
+	return false
+}
+
+// micros converts t to the stored form: microseconds since the Unix epoch.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// ceilMicros is micros rounded up: stored times are whole microseconds, so
+// "at >= t" and "at < t" hold exactly when they hold for ceilMicros(t).
+func ceilMicros(t time.Time) int64 {
+	us := t.UnixMicro()
+	if t.Nanosecond()%1000 != 0 {
+		us++
+	}
+	return us
+}
+
+// fromMicros converts a stored time back to a UTC time.Time.
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// nullString stores "" as NULL.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

@@ -1,0 +1,127 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"allot/store"
+)
+
+// CreateTenant stores a new tenant. Returns store.ErrConflict if the id exists.
+func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
+	if t.ID == "" {
+		return errors.New("store/sqlite: tenant has no id")
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO tenants
+			(tenant_id, company_name, domain, default_usage_location, settings, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)`,
+			t.ID, t.CompanyName, t.Domain, t.DefaultUsageLocation, t.Settings, micros(t.CreatedAt))
+		if isConstraint(err) {
+			return fmt.Errorf("store/sqlite: tenant %q: %w", t.ID, store.ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("store/sqlite: create tenant %q: %w", t.ID, err)
+		}
+		return nil
+	})
+}
+
+// UpdateTenant replaces the tenant's fields except CreatedAt, which keeps the
+// value CreateTenant stored. Returns store.ErrNotFound if the tenant is missing.
+func (s *Store) UpdateTenant(ctx context.Context, t store.Tenant) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE tenants
+			SET company_name = ?, domain = ?, default_usage_location = ?, settings = ?
+			WHERE tenant_id = ?`,
+			t.CompanyName, t.Domain, t.DefaultUsageLocation, t.Settings, t.ID)
+		if err != nil {
+			return fmt.Errorf("store/sqlite: update tenant %q: %w", t.ID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("store/sqlite: update tenant %q: %w", t.ID, err)
+		} else if n == 0 {
+			return fmt.Errorf("store/sqlite: tenant %q: %w", t.ID, store.ErrNotFound)
+		}
+		return nil
+	})
+}
+
+const tenantColumns = `tenant_id, company_name, domain, default_usage_location, settings, created_at`
+
+func scanTenant(row interface{ Scan(...any) error }) (store.Tenant, error) {
+	var t store.Tenant
+	var created int64
+	if err := row.Scan(&t.ID, &t.CompanyName, &t.Domain, &t.DefaultUsageLocation, &t.Settings, &created); err != nil {
+		return store.Tenant{}, err
+	}
+	t.CreatedAt = fromMicros(created)
+	return t, nil
+}
+
+// GetTenant returns the tenant or store.ErrNotFound.
+func (s *Store) GetTenant(ctx context.Context, id string) (store.Tenant, error) {
+	if err := s.life.enter(); err != nil {
+		return store.Tenant{}, err
+	}
+	defer s.life.leave()
+	t, err := scanTenant(s.readers.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE tenant_id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Tenant{}, fmt.Errorf("store/sqlite: tenant %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Tenant{}, fmt.Errorf("store/sqlite: get tenant %q: %w", id, err)
+	}
+	return t, nil
+}
+
+// ListTenants returns every tenant ordered by id.
+func (s *Store) ListTenants(ctx context.Context) ([]store.Tenant, error) {
+	if err := s.life.enter(); err != nil {
+		return nil, err
+	}
+	defer s.life.leave()
+	rows, err := s.readers.QueryContext(ctx, `SELECT `+tenantColumns+` FROM tenants ORDER BY tenant_id`)
+	if err != nil {
+		return nil, fmt.Errorf("store/sqlite: list tenants: %w", err)
+	}
+	defer rows.Close()
+	var ts []store.Tenant
+	for rows.Next() {
+		t, err := scanTenant(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store/sqlite: list tenants: %w", err)
+		}
+		ts = append(ts, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store/sqlite: list tenants: %w", err)
+	}
+	return ts, nil
+}
+
+// write runs fn in a write transaction on the writer connection and commits
+// it. An error from fn rolls back and is returned as it is.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := s.life.enter(); err != nil {
+		return err
+	}
+	defer s.life.leave()
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store/sqlite: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store/sqlite: commit: %w", err)
+	}
+	return nil
+}
