@@ -1,6 +1,8 @@
 package admin_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -120,4 +122,43 @@ func TestExplainAndAudit(t *testing.T) {
 	}
 	e.Must(400, "GET", "/allot/v1/audit?from=yesterday", reader, nil)
 	e.Must(401, "GET", "/allot/v1/audit", e.Token(id, "UserAdministrator")+"x", nil)
+}
+
+func zipOf(t *testing.T, files map[string]string) []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, body := range files {
+		w, _ := zw.Create(name)
+		w.Write([]byte(body))
+	}
+	zw.Close()
+	return buf.Bytes()
+}
+
+func TestImportTenantOverHTTP(t *testing.T) {
+	e := apitest.New(t, partner.Register, admin.Register)
+	id := e.Customer("Contoso", "US")
+	ga := e.Token(id, "GlobalAdministrator")
+	good := zipOf(t, map[string]string{
+		"subscriptions.csv":   "skuPartNumber,quantity\nSPE_E3,5\n",
+		"users.csv":           "id,userPrincipalName,usageLocation\nu1,a@c,US\n",
+		"direct_licenses.csv": "userId,skuPartNumber\nu1,SPE_E3\n",
+	})
+	r := e.Must(200, "POST", "/allot/v1/tenants/"+id+"/import", ga, good, "Content-Type: application/zip")
+	if r.JSON()["users"].(float64) != 1 {
+		t.Fatalf("stats %s", r.Body)
+	}
+	subs := e.Must(200, "GET", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, nil).JSON()
+	if subs["totalCount"].(float64) != 1 {
+		t.Fatalf("the import did not create its subscription: %v", subs)
+	}
+	bad := zipOf(t, map[string]string{"users.csv": "id,userPrincipalName\nu2,\n"})
+	r = e.Must(400, "POST", "/allot/v1/tenants/"+id+"/import", ga, bad, "Content-Type: application/zip")
+	if !strings.Contains(r.ErrorMessage(), "users.csv:2") {
+		t.Fatalf("message %s", r.ErrorMessage())
+	}
+	e.Must(400, "POST", "/allot/v1/tenants/"+id+"/import", ga, "not a zip", "Content-Type: application/zip")
+	e.Must(403, "POST", "/allot/v1/tenants/"+id+"/import", e.Token(id, "GlobalReader"), good, "Content-Type: application/zip")
+	other := e.Customer("Other", "US")
+	e.Must(404, "POST", "/allot/v1/tenants/"+other+"/import", ga, good, "Content-Type: application/zip")
 }

@@ -26,6 +26,7 @@ func Register(s *server.Server) {
 	s.Handle("GET /allot/v1/tenants/{tenantId}/tokens", h.listTokens)
 	s.Handle("DELETE /allot/v1/tenants/{tenantId}/tokens/{id}", h.revokeToken)
 	s.Handle("POST /allot/v1/rules/validate", h.validateRule)
+	s.Handle("POST /allot/v1/tenants/{tenantId}/import", h.importTenant)
 	s.Handle("GET /allot/v1/users/{id}/licenses/{skuId}/explain", h.explain)
 	s.Handle("GET /allot/v1/audit", h.auditLog)
 	s.Handle("GET /allot/v1/catalog/products", h.listProducts)

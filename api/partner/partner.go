@@ -196,7 +196,7 @@ func (h *handler) createSubscription(w http.ResponseWriter, r *http.Request) {
 	sub := Subscription{ID: auth.NewID(), OfferID: in.OfferID, SKUID: sku.ID, SKUPartNumber: sku.PartNumber, FriendlyName: sku.DisplayName,
 		Quantity: *in.Quantity, Status: "active", CreationDate: now, LastModifiedDate: now, Attributes: Attributes{"Subscription"}}
 	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: now}, func(tx *tenant.Tx) error {
-		return putSubscription(tx, sub)
+		return PutSubscription(tx, sub)
 	})
 	if err != nil {
 		respond.Error(w, r, err)
@@ -205,10 +205,10 @@ func (h *handler) createSubscription(w http.ResponseWriter, r *http.Request) {
 	respond.JSON(w, http.StatusCreated, sub)
 }
 
-// putSubscription stores a subscription and sets its SKU's units from all
+// PutSubscription stores a subscription and sets its SKU's units from all
 // the tenant's subscriptions of that SKU. Lowering units below the seats in
 // use is refused by the engine (ECONFLICT) before anything changes.
-func putSubscription(tx *tenant.Tx, sub Subscription) error {
+func PutSubscription(tx *tenant.Tx, sub Subscription) error {
 	subs, err := subscriptions(tx.State)
 	if err != nil {
 		return err
@@ -342,7 +342,7 @@ func (h *handler) patchSubscription(w http.ResponseWriter, r *http.Request) {
 		}
 		sub.LastModifiedDate = tx.Op.Now
 		out = sub
-		return putSubscription(tx, sub)
+		return PutSubscription(tx, sub)
 	})
 	if err != nil {
 		respond.Error(w, r, err)

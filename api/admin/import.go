@@ -1,0 +1,57 @@
+package admin
+
+import (
+	"io"
+	"net/http"
+	"time"
+
+	"allot"
+	"allot/api/respond"
+	"allot/api/scope"
+	"allot/auth"
+	"allot/bundle"
+)
+
+// maxBundle limits an uploaded tenant bundle.
+const maxBundle = 1 << 30
+
+// importTenant answers POST /allot/v1/tenants/{tenantId}/import with a
+// .zip bundle as the body (application/zip): all or nothing, 200 with what
+// changed.
+func (h *handler) importTenant(w http.ResponseWriter, r *http.Request) {
+	p := auth.FromContext(r.Context())
+	id := r.PathValue("tenantId")
+	if !p.IsPartner() && (p.TenantID != id || !p.Has(auth.RoleGlobalAdministrator)) {
+		if p.TenantID != id {
+			respond.Error(w, r, allot.Errorf(allot.ENOTFOUND, "Tenant %s does not exist.", id))
+		} else {
+			scope.Deny(w, r, p)
+		}
+		return
+	}
+	t, ok := h.s.RT.Get(id)
+	if !ok {
+		respond.Error(w, r, allot.Errorf(allot.ENOTFOUND, "Tenant %s does not exist.", id))
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/zip" && ct != "application/x-zip-compressed" && ct != "application/octet-stream" {
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "Send the bundle as a .zip body with Content-Type application/zip."))
+		return
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBundle))
+	if err != nil {
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "The bundle could not be read: %v", err))
+		return
+	}
+	b, err := bundle.ReadZip(data, h.s.RT.Catalog())
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	stats, err := bundle.Apply(r.Context(), t, b, p.Actor(), time.Now())
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{"users": stats.Users, "groups": stats.Groups, "members": stats.Members, "licenses": stats.Licenses})
+}

@@ -1,0 +1,84 @@
+package bundle
+
+import (
+	"context"
+	"time"
+
+	"allot"
+	"allot/api/partner"
+	"allot/licensing"
+	"allot/store"
+	"allot/tenant"
+)
+
+// importSubscriptionID is the id of the subscription an import uses to
+// bring a product's units to the bundle's quantity.
+func importSubscriptionID(skuID string) string { return "import-" + skuID }
+
+// Apply imports a bundle into a tenant as one command: validated against
+// the tenant inside the command, all or nothing, durable when it returns.
+// subscriptions.csv gives each product's total units: an "import-<skuId>"
+// subscription makes up the difference to the tenant's other subscriptions.
+// Importing the same bundle again changes nothing.
+func Apply(ctx context.Context, t *tenant.Tenant, b *Bundle, actor string, now time.Time) (licensing.ImportStats, error) {
+	var stats licensing.ImportStats
+	err := t.Do(ctx, licensing.Op{Actor: actor, Now: now, Why: "tenant import"}, func(tx *tenant.Tx) error {
+		data, err := b.Validate(tx.Engine)
+		if err != nil {
+			return err
+		}
+		if err := applyUnits(tx, data.Units, now); err != nil {
+			return err
+		}
+		data.Units = nil
+		stats, err = tx.Engine.Import(tx.Op, data)
+		return err
+	})
+	return stats, err
+}
+
+// applyUnits sets each product's total units through the import
+// subscription.
+func applyUnits(tx *tenant.Tx, units map[string]int, now time.Time) error {
+	for _, skuID := range sortedKeys(units) {
+		total := units[skuID]
+		others := 0
+		var mine *partner.Subscription
+		for _, id := range tx.IDs(store.KindSubscription) {
+			var s partner.Subscription
+			if _, err := tx.Decode(store.KindSubscription, id, &s); err != nil {
+				return err
+			}
+			if s.SKUID != skuID {
+				continue
+			}
+			if s.ID == importSubscriptionID(skuID) {
+				mine = &s
+			} else if s.Status == "active" {
+				others += s.Quantity
+			}
+		}
+		want := total - others
+		if want < 0 {
+			sku, _ := tx.Engine.Catalog().SKU(skuID)
+			return allot.Errorf(allot.EINVALID, "subscriptions.csv: %s has %d units, but the tenant's subscriptions already hold %d", sku.PartNumber, total, others)
+		}
+		if mine != nil && mine.Quantity == want && mine.Status == "active" {
+			continue
+		}
+		if mine == nil && want == 0 {
+			continue
+		}
+		sku, _ := tx.Engine.Catalog().SKU(skuID)
+		sub := partner.Subscription{ID: importSubscriptionID(skuID), OfferID: sku.PartNumber, SKUID: skuID, SKUPartNumber: sku.PartNumber,
+			FriendlyName: sku.DisplayName, Quantity: want, Status: "active", CreationDate: now, LastModifiedDate: now,
+			Attributes: partner.Attributes{ObjectType: "Subscription"}}
+		if mine != nil {
+			sub.CreationDate = mine.CreationDate
+		}
+		if err := partner.PutSubscription(tx, sub); err != nil {
+			return err
+		}
+	}
+	return nil
+}

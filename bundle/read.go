@@ -1,0 +1,449 @@
+// Package bundle reads and writes tenant bundles: a folder (or .zip) of CSV
+// files with header rows that hold a tenant's users, groups, memberships,
+// licenses and subscriptions — how administrators bring an existing
+// directory into allot and take it out again.
+//
+//	users.csv            id,userPrincipalName,displayName,department,country,usageLocation,userType,accountEnabled,…
+//	groups.csv           id,displayName[,membershipRule,description,assignmentMode,…]
+//	members.csv          groupId,userId            (userId may name a group)
+//	group_licenses.csv   groupId,skuPartNumber,disabledPlans,assignedAt[,allotmentId]
+//	direct_licenses.csv  userId,skuPartNumber,disabledPlans,assignedAt[,allotmentId]
+//	subscriptions.csv    skuPartNumber,quantity
+//	allotments.csv       id,displayName,skuPartNumber,allottedUnits          (allot extension)
+//	seats.csv            userId,skuPartNumber,allotmentId,claimedAt,held,heldSince (allot extension)
+//
+// Every file is optional. Columns are found by header name in any order;
+// users.csv takes any further Graph user property as a column. disabledPlans
+// lists plan names or ids separated by ";". assignedAt (RFC 3339) orders the
+// waiting room as if the assignments had been made at those times; seats.csv,
+// written by Write, restores claims exactly. Errors name the file and line.
+package bundle
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"allot"
+	"allot/catalog"
+	"allot/licensing"
+)
+
+// Bundle is a parsed bundle, not yet validated against a tenant.
+type Bundle struct {
+	Data licensing.ImportData
+	// where remembers the file and line of each row for validation errors.
+	userLine    []string
+	groupLine   []string
+	memberLine  []string
+	glLine      []string
+	dlLine      []string
+	allotLine   []string
+	subLine     map[string]string
+	seatLine    []string
+	subPart     map[string]string // skuId → part number as written
+	hasSubsFile bool
+}
+
+// Open reads a bundle from a directory or a .zip file.
+func Open(path string, cat *catalog.Catalog) (*Bundle, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return Read(os.DirFS(path), cat)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ReadZip(data, cat)
+}
+
+// ReadZip reads a bundle from the bytes of a .zip file (files may sit in
+// one top-level folder).
+func ReadZip(data []byte, cat *catalog.Catalog) (*Bundle, error) {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, allot.Errorf(allot.EINVALID, "The bundle is not a valid .zip file: %v", err)
+	}
+	var root fs.FS = zr
+	if _, err := fs.Stat(zr, "users.csv"); err != nil {
+		// One top-level folder?
+		entries, _ := fs.ReadDir(zr, ".")
+		if len(entries) == 1 && entries[0].IsDir() {
+			if sub, err := fs.Sub(zr, entries[0].Name()); err == nil {
+				root = sub
+			}
+		}
+	}
+	return Read(root, cat)
+}
+
+// Read reads a bundle from a file system.
+func Read(fsys fs.FS, cat *catalog.Catalog) (*Bundle, error) {
+	b := &Bundle{subLine: map[string]string{}, subPart: map[string]string{}}
+	b.Data.Units = map[string]int{}
+	steps := []struct {
+		name string
+		fn   func(*table) error
+	}{
+		{"subscriptions.csv", b.readSubscriptions},
+		{"allotments.csv", func(t *table) error { return b.readAllotments(t, cat) }},
+		{"users.csv", b.readUsers},
+		{"groups.csv", b.readGroups},
+		{"members.csv", b.readMembers},
+		{"group_licenses.csv", func(t *table) error { return b.readLicenses(t, cat, true) }},
+		{"direct_licenses.csv", func(t *table) error { return b.readLicenses(t, cat, false) }},
+		{"seats.csv", func(t *table) error { return b.readSeats(t, cat) }},
+	}
+	for _, s := range steps {
+		f, err := fsys.Open(s.name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if s.name == "subscriptions.csv" {
+			b.hasSubsFile = true
+		}
+		t, err := newTable(s.name, f)
+		if err == nil {
+			err = s.fn(t)
+		}
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// table reads one CSV file by header names.
+type table struct {
+	name string
+	r    *csv.Reader
+	col  map[string]int
+	hdr  []string
+	rec  []string
+	line int
+}
+
+func newTable(name string, r io.Reader) (*table, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	cr := csv.NewReader(bytes.NewReader(data))
+	cr.FieldsPerRecord = -1
+	hdr, err := cr.Read()
+	if err == io.EOF {
+		return &table{name: name, r: cr, col: map[string]int{}}, nil
+	}
+	if err != nil {
+		return nil, allot.Errorf(allot.EINVALID, "%s:1: %v", name, err)
+	}
+	t := &table{name: name, r: cr, col: map[string]int{}, hdr: hdr, line: 1}
+	for i, h := range hdr {
+		k := strings.ToLower(strings.TrimSpace(h))
+		if _, dup := t.col[k]; dup {
+			return nil, allot.Errorf(allot.EINVALID, "%s:1: column %q appears twice", name, h)
+		}
+		t.col[k] = i
+	}
+	return t, nil
+}
+
+// need fails unless the header has the columns.
+func (t *table) need(cols ...string) error {
+	for _, c := range cols {
+		if _, ok := t.col[strings.ToLower(c)]; !ok {
+			return allot.Errorf(allot.EINVALID, "%s:1: missing column %s", t.name, c)
+		}
+	}
+	return nil
+}
+
+// next reads the next record; false at the end.
+func (t *table) next() (bool, error) {
+	for {
+		rec, err := t.r.Read()
+		if err == io.EOF {
+			return false, nil
+		}
+		t.line++
+		if err != nil {
+			return false, allot.Errorf(allot.EINVALID, "%s:%d: %v", t.name, t.line, err)
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue // blank line
+		}
+		t.rec = rec
+		return true, nil
+	}
+}
+
+func (t *table) get(col string) string {
+	i, ok := t.col[strings.ToLower(col)]
+	if !ok || i >= len(t.rec) {
+		return ""
+	}
+	return strings.TrimSpace(t.rec[i])
+}
+
+func (t *table) at() string { return fmt.Sprintf("%s:%d", t.name, t.line) }
+
+func (t *table) errf(format string, args ...any) error {
+	return allot.Errorf(allot.EINVALID, "%s: %s", t.at(), fmt.Sprintf(format, args...))
+}
+
+func (b *Bundle) readSubscriptions(t *table) error {
+	if err := t.need("skuPartNumber", "quantity"); err != nil {
+		return err
+	}
+	for {
+		ok, err := t.next()
+		if !ok || err != nil {
+			return err
+		}
+		sku, q := t.get("skuPartNumber"), t.get("quantity")
+		n, err := strconv.Atoi(q)
+		if err != nil || n < 0 {
+			return t.errf("quantity %q is not a whole number of 0 or more", q)
+		}
+		b.subPart[sku] = t.at()
+		b.subLine[sku] = t.at()
+		b.Data.Units[sku] += n // resolved to skuIds in Validate
+	}
+}
+
+func (b *Bundle) readAllotments(t *table, cat *catalog.Catalog) error {
+	if err := t.need("id", "displayName", "skuPartNumber", "allottedUnits"); err != nil {
+		return err
+	}
+	for {
+		ok, err := t.next()
+		if !ok || err != nil {
+			return err
+		}
+		n, err := strconv.Atoi(t.get("allottedUnits"))
+		if err != nil || n < 0 {
+			return t.errf("allottedUnits %q is not a whole number of 0 or more", t.get("allottedUnits"))
+		}
+		a := licensing.Allotment{ID: t.get("id"), DisplayName: t.get("displayName"), SKUID: t.get("skuPartNumber"), AllottedUnits: n,
+			AssignableTo: t.get("assignableTo"), Owners: splitList(t.get("owners"))}
+		if a.AssignableTo == "" {
+			a.AssignableTo = "user,group"
+		}
+		if err := parseTime(t.get("createdDateTime"), &a.CreatedAt); err != nil {
+			return t.errf("createdDateTime %v", err)
+		}
+		b.Data.Allotments = append(b.Data.Allotments, a)
+		b.allotLine = append(b.allotLine, t.at())
+	}
+}
+
+// userColumns are the users.csv columns with their own User field.
+var userColumns = map[string]func(*licensing.User, string) error{
+	"id":                func(u *licensing.User, v string) error { u.ID = v; return nil },
+	"userprincipalname": func(u *licensing.User, v string) error { u.UserPrincipalName = v; return nil },
+	"displayname":       func(u *licensing.User, v string) error { u.DisplayName = v; return nil },
+	"department":        func(u *licensing.User, v string) error { u.Department = v; return nil },
+	"country":           func(u *licensing.User, v string) error { u.Country = v; return nil },
+	"usagelocation":     func(u *licensing.User, v string) error { u.UsageLocation = strings.ToUpper(v); return nil },
+	"usertype":          func(u *licensing.User, v string) error { u.UserType = v; return nil },
+	"accountenabled": func(u *licensing.User, v string) error {
+		if v == "" {
+			u.AccountEnabled = true
+			return nil
+		}
+		b, err := strconv.ParseBool(strings.ToLower(v))
+		if err != nil {
+			return fmt.Errorf("accountEnabled %q is not true or false", v)
+		}
+		u.AccountEnabled = b
+		return nil
+	},
+	"jobtitle":         func(u *licensing.User, v string) error { u.JobTitle = v; return nil },
+	"city":             func(u *licensing.User, v string) error { u.City = v; return nil },
+	"companyname":      func(u *licensing.User, v string) error { u.CompanyName = v; return nil },
+	"employeeid":       func(u *licensing.User, v string) error { u.EmployeeID = v; return nil },
+	"employeehiredate": func(u *licensing.User, v string) error { u.EmployeeHireDate = v; return nil },
+	"mail":             func(u *licensing.User, v string) error { u.Mail = v; return nil },
+	"givenname":        func(u *licensing.User, v string) error { u.GivenName = v; return nil },
+	"surname":          func(u *licensing.User, v string) error { u.Surname = v; return nil },
+	"kind":             func(u *licensing.User, v string) error { u.Kind = v; return nil },
+	"proxyaddresses":   func(u *licensing.User, v string) error { u.ProxyAddresses = splitList(v); return nil },
+	"othermails":       func(u *licensing.User, v string) error { u.OtherMails = splitList(v); return nil },
+	"createddatetime":  func(u *licensing.User, v string) error { return parseTime(v, &u.CreatedAt) },
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ";") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parseTime(v string, dst *time.Time) error {
+	if v == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return fmt.Errorf("%q is not an RFC 3339 time such as 2025-01-31T09:00:00Z", v)
+	}
+	*dst = t.UTC()
+	return nil
+}
+
+func (b *Bundle) readUsers(t *table) error {
+	if err := t.need("id", "userPrincipalName"); err != nil {
+		return err
+	}
+	for {
+		ok, err := t.next()
+		if !ok || err != nil {
+			return err
+		}
+		u := licensing.User{AccountEnabled: true}
+		for i, h := range t.hdr {
+			k := strings.ToLower(strings.TrimSpace(h))
+			v := ""
+			if i < len(t.rec) {
+				v = strings.TrimSpace(t.rec[i])
+			}
+			if set, ok := userColumns[k]; ok {
+				if err := set(&u, v); err != nil {
+					return t.errf("%v", err)
+				}
+				continue
+			}
+			if v != "" {
+				if u.Attributes == nil {
+					u.Attributes = map[string]string{}
+				}
+				u.Attributes[k] = v
+			}
+		}
+		b.Data.Users = append(b.Data.Users, u)
+		b.userLine = append(b.userLine, t.at())
+	}
+}
+
+func (b *Bundle) readGroups(t *table) error {
+	if err := t.need("id", "displayName"); err != nil {
+		return err
+	}
+	for {
+		ok, err := t.next()
+		if !ok || err != nil {
+			return err
+		}
+		g := licensing.Group{ID: t.get("id"), DisplayName: t.get("displayName"), Description: t.get("description"),
+			MailNickname: t.get("mailNickname"), MembershipRule: t.get("membershipRule"),
+			MembershipRuleProcessingState: t.get("membershipRuleProcessingState"), AssignmentMode: t.get("assignmentMode"), SecurityEnabled: true}
+		if v := t.get("securityEnabled"); v != "" {
+			b, err := strconv.ParseBool(strings.ToLower(v))
+			if err != nil {
+				return t.errf("securityEnabled %q is not true or false", v)
+			}
+			g.SecurityEnabled = b
+		}
+		if v := t.get("mailEnabled"); v != "" {
+			g.MailEnabled, _ = strconv.ParseBool(strings.ToLower(v))
+		}
+		if g.MembershipRule != "" {
+			g.GroupTypes = []string{"DynamicMembership"}
+		}
+		if err := parseTime(t.get("createdDateTime"), &g.CreatedAt); err != nil {
+			return t.errf("createdDateTime %v", err)
+		}
+		b.Data.Groups = append(b.Data.Groups, g)
+		b.groupLine = append(b.groupLine, t.at())
+	}
+}
+
+func (b *Bundle) readMembers(t *table) error {
+	if err := t.need("groupId", "userId"); err != nil {
+		return err
+	}
+	for {
+		ok, err := t.next()
+		if !ok || err != nil {
+			return err
+		}
+		b.Data.Members = append(b.Data.Members, [2]string{t.get("groupId"), t.get("userId")})
+		b.memberLine = append(b.memberLine, t.at())
+	}
+}
+
+func (b *Bundle) readLicenses(t *table, cat *catalog.Catalog, group bool) error {
+	owner := "userId"
+	if group {
+		owner = "groupId"
+	}
+	if err := t.need(owner, "skuPartNumber"); err != nil {
+		return err
+	}
+	for {
+		ok, err := t.next()
+		if !ok || err != nil {
+			return err
+		}
+		s := licensing.OwnedSource{Owner: t.get(owner)}
+		s.SKUID = t.get("skuPartNumber") // resolved in Validate
+		s.AllotmentID = t.get("allotmentId")
+		s.DisabledPlans = splitList(t.get("disabledPlans"))
+		if err := parseTime(t.get("assignedAt"), &s.AssignedAt); err != nil {
+			return t.errf("assignedAt %v", err)
+		}
+		if group {
+			b.Data.GroupLicenses = append(b.Data.GroupLicenses, s)
+			b.glLine = append(b.glLine, t.at())
+		} else {
+			b.Data.DirectLicenses = append(b.Data.DirectLicenses, s)
+			b.dlLine = append(b.dlLine, t.at())
+		}
+	}
+}
+
+func (b *Bundle) readSeats(t *table, cat *catalog.Catalog) error {
+	if err := t.need("userId", "skuPartNumber", "claimedAt", "held"); err != nil {
+		return err
+	}
+	for {
+		ok, err := t.next()
+		if !ok || err != nil {
+			return err
+		}
+		l := licensing.License{UserID: t.get("userId"), SKUID: t.get("skuPartNumber"), AllotmentID: t.get("allotmentId"), Claimed: true}
+		if err := parseTime(t.get("claimedAt"), &l.Since); err != nil || l.Since.IsZero() {
+			return t.errf("claimedAt %q is not an RFC 3339 time", t.get("claimedAt"))
+		}
+		held, err := strconv.ParseBool(strings.ToLower(t.get("held")))
+		if err != nil {
+			return t.errf("held %q is not true or false", t.get("held"))
+		}
+		l.Held = held
+		if err := parseTime(t.get("heldSince"), &l.HeldSince); err != nil {
+			return t.errf("heldSince %v", err)
+		}
+		b.Data.Seats = append(b.Data.Seats, l)
+		b.seatLine = append(b.seatLine, t.at())
+	}
+}

@@ -1,0 +1,241 @@
+package bundle
+
+import (
+	"sort"
+	"strings"
+
+	"allot"
+	"allot/catalog"
+	"allot/licensing"
+	"allot/rules"
+)
+
+// Validate checks the bundle against itself and the tenant it goes into,
+// resolves products and plans to ids, and returns the data to import. The
+// first problem is returned with its file and line; nothing is changed.
+func (b *Bundle) Validate(e *licensing.Engine) (licensing.ImportData, error) {
+	cat := e.Catalog()
+	d := b.Data
+	out := licensing.ImportData{Units: map[string]int{}}
+
+	// Subscriptions.
+	for part, n := range d.Units {
+		s, ok := cat.SKU(part)
+		if !ok {
+			return out, allot.Errorf(allot.EINVALID, "%s: unknown product %q", b.subLine[part], part)
+		}
+		out.Units[s.ID] += n
+	}
+	hasUnits := func(skuID string) bool {
+		if _, ok := out.Units[skuID]; ok {
+			return true
+		}
+		_, ok := e.Pool(skuID)
+		return ok
+	}
+
+	// Allotments.
+	allotSKU := map[string]string{}
+	for i, a := range d.Allotments {
+		s, ok := cat.SKU(a.SKUID)
+		if !ok || !hasUnits(s.ID) {
+			return out, allot.Errorf(allot.EINVALID, "%s: product %q has no subscription in the bundle or the tenant", b.allotLine[i], a.SKUID)
+		}
+		if a.ID == "" || a.DisplayName == "" {
+			return out, allot.Errorf(allot.EINVALID, "%s: an allotment needs an id and a displayName", b.allotLine[i])
+		}
+		if _, dup := allotSKU[a.ID]; dup {
+			return out, allot.Errorf(allot.EINVALID, "%s: allotment %s is listed twice", b.allotLine[i], a.ID)
+		}
+		a.SKUID = s.ID
+		allotSKU[a.ID] = s.ID
+		out.Allotments = append(out.Allotments, a)
+	}
+	for _, a := range e.Allotments() {
+		if _, ok := allotSKU[a.ID]; !ok {
+			allotSKU[a.ID] = a.SKUID
+		}
+	}
+
+	// Users.
+	ids := map[string]bool{}
+	upns := map[string]string{}
+	for i, u := range d.Users {
+		at := b.userLine[i]
+		switch {
+		case u.ID == "":
+			return out, allot.Errorf(allot.EINVALID, "%s: id is empty", at)
+		case ids[u.ID]:
+			return out, allot.Errorf(allot.EINVALID, "%s: user %s is listed twice", at, u.ID)
+		case u.UserPrincipalName == "":
+			return out, allot.Errorf(allot.EINVALID, "%s: userPrincipalName is empty", at)
+		case u.UsageLocation != "" && !licensing.ValidUsageLocation(u.UsageLocation):
+			return out, allot.Errorf(allot.EINVALID, "%s: usageLocation %q is not an ISO 3166 two-letter code", at, u.UsageLocation)
+		case u.UserType != "" && u.UserType != "Member" && u.UserType != "Guest":
+			return out, allot.Errorf(allot.EINVALID, "%s: userType %q is not Member or Guest", at, u.UserType)
+		case u.Kind != "" && u.Kind != licensing.KindPerson && u.Kind != licensing.KindSharedMailbox && u.Kind != licensing.KindServiceAccount && u.Kind != licensing.KindRoom:
+			return out, allot.Errorf(allot.EINVALID, "%s: kind %q is not person, sharedMailbox, serviceAccount or room", at, u.Kind)
+		}
+		ids[u.ID] = true
+		k := strings.ToLower(u.UserPrincipalName)
+		if other, dup := upns[k]; dup {
+			return out, allot.Errorf(allot.EINVALID, "%s: userPrincipalName %s is also used by user %s", at, u.UserPrincipalName, other)
+		}
+		if existing, ok := e.UserByUPN(u.UserPrincipalName); ok && existing.ID != u.ID {
+			return out, allot.Errorf(allot.EINVALID, "%s: userPrincipalName %s belongs to another user of the tenant (%s)", at, u.UserPrincipalName, existing.ID)
+		}
+		upns[k] = u.ID
+	}
+	out.Users = d.Users
+	isUser := func(id string) bool {
+		if ids[id] {
+			return true
+		}
+		_, ok := e.User(id)
+		return ok
+	}
+
+	// Groups.
+	gids := map[string]*licensing.Group{}
+	for i := range d.Groups {
+		g := &d.Groups[i]
+		at := b.groupLine[i]
+		if g.ID == "" || g.DisplayName == "" {
+			return out, allot.Errorf(allot.EINVALID, "%s: a group needs an id and a displayName", at)
+		}
+		if gids[g.ID] != nil || ids[g.ID] {
+			return out, allot.Errorf(allot.EINVALID, "%s: id %s is listed twice", at, g.ID)
+		}
+		if g.MembershipRule != "" {
+			if _, err := rules.Parse(g.MembershipRule); err != nil {
+				return out, allot.Errorf(allot.EINVALID, "%s: membershipRule: %v", at, err)
+			}
+		}
+		if m := g.AssignmentMode; m != "" && m != licensing.ModePerProduct && m != licensing.ModeAllOrNone {
+			return out, allot.Errorf(allot.EINVALID, "%s: assignmentMode %q is not perProduct or allOrNone", at, m)
+		}
+		gids[g.ID] = g
+	}
+	out.Groups = d.Groups
+	groupOf := func(id string) (dynamic bool, ok bool) {
+		if g := gids[id]; g != nil {
+			return g.MembershipRule != "", true
+		}
+		if g, found := e.Group(id); found {
+			return g.IsDynamic(), true
+		}
+		return false, false
+	}
+
+	// Members: members of dynamic groups follow their rules and are skipped.
+	seen := map[[2]string]bool{}
+	for i, m := range d.Members {
+		at := b.memberLine[i]
+		dyn, ok := groupOf(m[0])
+		if !ok {
+			return out, allot.Errorf(allot.EINVALID, "%s: group %s does not exist", at, m[0])
+		}
+		if _, isGroup := groupOf(m[1]); !isUser(m[1]) && !isGroup {
+			return out, allot.Errorf(allot.EINVALID, "%s: member %s is neither a user nor a group", at, m[1])
+		}
+		if seen[m] {
+			return out, allot.Errorf(allot.EINVALID, "%s: membership %s in %s is listed twice", at, m[1], m[0])
+		}
+		seen[m] = true
+		if m[0] == m[1] {
+			return out, allot.Errorf(allot.EINVALID, "%s: group %s cannot be a member of itself", at, m[0])
+		}
+		if !dyn {
+			out.Members = append(out.Members, m)
+		}
+	}
+
+	// Licenses.
+	resolve := func(at string, s licensing.OwnedSource) (licensing.OwnedSource, error) {
+		sku, ok := cat.SKU(s.SKUID)
+		if !ok {
+			return s, allot.Errorf(allot.EINVALID, "%s: unknown product %q", at, s.SKUID)
+		}
+		s.SKUID = sku.ID
+		if s.AllotmentID != "" {
+			if allotSKU[s.AllotmentID] != sku.ID {
+				return s, allot.Errorf(allot.EINVALID, "%s: allotment %s does not exist for %s", at, s.AllotmentID, sku.PartNumber)
+			}
+		} else if !hasUnits(sku.ID) {
+			return s, allot.Errorf(allot.EINVALID, "%s: the tenant has no subscription for %s (add it to subscriptions.csv)", at, sku.PartNumber)
+		}
+		plans, err := resolvePlans(cat, sku, s.DisabledPlans)
+		if err != nil {
+			return s, allot.Errorf(allot.EINVALID, "%s: %v", at, err)
+		}
+		s.DisabledPlans = plans
+		return s, nil
+	}
+	type key struct{ owner, sku, allot string }
+	seenL := map[key]bool{}
+	for i, s := range d.GroupLicenses {
+		r, err := resolve(b.glLine[i], s)
+		if err != nil {
+			return out, err
+		}
+		if _, ok := groupOf(r.Owner); !ok {
+			return out, allot.Errorf(allot.EINVALID, "%s: group %s does not exist", b.glLine[i], r.Owner)
+		}
+		if k := (key{r.Owner, r.SKUID, r.AllotmentID}); seenL[k] {
+			return out, allot.Errorf(allot.EINVALID, "%s: this license is listed twice", b.glLine[i])
+		} else {
+			seenL[k] = true
+		}
+		out.GroupLicenses = append(out.GroupLicenses, r)
+	}
+	for i, s := range d.DirectLicenses {
+		r, err := resolve(b.dlLine[i], s)
+		if err != nil {
+			return out, err
+		}
+		if !isUser(r.Owner) {
+			return out, allot.Errorf(allot.EINVALID, "%s: user %s does not exist", b.dlLine[i], r.Owner)
+		}
+		if k := (key{r.Owner, r.SKUID, r.AllotmentID}); seenL[k] {
+			return out, allot.Errorf(allot.EINVALID, "%s: this license is listed twice", b.dlLine[i])
+		} else {
+			seenL[k] = true
+		}
+		out.DirectLicenses = append(out.DirectLicenses, r)
+	}
+	for i, l := range d.Seats {
+		sku, ok := cat.SKU(l.SKUID)
+		if !ok || !isUser(l.UserID) {
+			return out, allot.Errorf(allot.EINVALID, "%s: unknown user or product", b.seatLine[i])
+		}
+		l.SKUID = sku.ID
+		out.Seats = append(out.Seats, l)
+	}
+	return out, nil
+}
+
+// resolvePlans turns plan names or ids of a product into plan ids.
+func resolvePlans(cat *catalog.Catalog, sku *catalog.SKU, names []string) ([]string, error) {
+	var out []string
+	for _, n := range names {
+		p, ok := cat.Plan(n)
+		if !ok || !sku.HasPlan(p.ID) {
+			// A name can be ambiguous across products: look in the SKU.
+			found := false
+			for _, sp := range sku.Plans {
+				if strings.EqualFold(sp.Name, n) || sp.ID == strings.ToLower(n) {
+					out = append(out, sp.ID)
+					found = true
+					break
+				}
+			}
+			if !found {
+				return nil, allot.Errorf(allot.EINVALID, "disabled plan %q is not a plan of %s", n, sku.PartNumber)
+			}
+			continue
+		}
+		out = append(out, p.ID)
+	}
+	sort.Strings(out)
+	return out, nil
+}
