@@ -88,7 +88,9 @@ func seedRich(t *testing.T, tn *tenant.Tenant) {
 	for _, i := range []int{5, 3, 1, 0, 2, 4} {
 		do(func(tx *tenant.Tx) error { return tx.Engine.AddMembers(tx.Op, "g-static", []string{uid(i)}) })
 	}
-	do(func(tx *tenant.Tx) error { return tx.Engine.AssignUserLicenses(tx.Op, uid(6), []licensing.AssignedLicense{{SKUID: e5}}, nil) })
+	do(func(tx *tenant.Tx) error {
+		return tx.Engine.AssignUserLicenses(tx.Op, uid(6), []licensing.AssignedLicense{{SKUID: e5}}, nil)
+	})
 	do(func(tx *tenant.Tx) error {
 		if err := tx.Engine.PutAllotment(tx.Op, licensing.Allotment{ID: "al-1", DisplayName: "Pilot", SKUID: e5, AllottedUnits: 1}); err != nil {
 			return err

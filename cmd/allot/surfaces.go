@@ -1,7 +1,12 @@
 package main
 
-import "allot/api/server"
+import (
+	"allot/api/graph"
+	"allot/api/server"
+)
 
 // registerSurfaces mounts the API surfaces beyond partner and admin
 // (Graph, SCIM, web) as they are built.
-func registerSurfaces(s *server.Server) {}
+func registerSurfaces(s *server.Server) {
+	graph.Register(s)
+}
