@@ -1,12 +1,7 @@
 package main
 
-import (
-	"allot/api/graph"
-	"allot/api/server"
-)
+import "allot/api/server"
 
 // registerSurfaces mounts the API surfaces beyond partner and admin
 // (Graph, SCIM, web) as they are built.
-func registerSurfaces(s *server.Server) {
-	graph.Register(s)
-}
+func registerSurfaces(s *server.Server) {}
