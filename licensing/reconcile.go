@@ -43,6 +43,18 @@ func (w *pendingWork) init() {
 	w.pools = make(map[*pool]struct{})
 }
 
+// reset empties the pending work, keeping the maps' memory for the next
+// command (maps that grew large are dropped instead).
+func (w *pendingWork) reset() {
+	if len(w.claim) > 4096 || len(w.state) > 4096 {
+		w.init()
+		return
+	}
+	clear(w.claim)
+	clear(w.state)
+	clear(w.pools)
+}
+
 // touch schedules a user for both phases.
 func (e *Engine) touch(u *user, actor, why string) {
 	if _, ok := e.pending.claim[u]; !ok {
@@ -91,7 +103,7 @@ func (e *Engine) settle(now time.Time) {
 		r := e.pending.state[u]
 		e.restate(u, now, r)
 	}
-	e.pending.init()
+	e.pending.reset()
 }
 
 // srcEntry is one source of a user for one SKU.
