@@ -1,0 +1,128 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"allot/bundle"
+	"allot/catalog"
+	"allot/licensing"
+	"allot/synth"
+)
+
+func init() {
+	benchCmd := &cobra.Command{Use: "bench", Short: "Measure allot on synthetic tenants (see docs/BENCHMARKS.md)"}
+	var users, groups, skus, gls int
+	var seed int64
+	cfg := func() synth.Config {
+		g, l := groups, gls
+		if g <= 0 {
+			g = max(10, users/100)
+		}
+		if l <= 0 {
+			l = max(5, g/2)
+		}
+		return synth.Config{Users: users, Groups: g, SKUs: skus, GroupLicenses: l, Seed: seed}
+	}
+	flags := func(c *cobra.Command) {
+		c.Flags().IntVar(&users, "users", 100_000, "users")
+		c.Flags().IntVar(&groups, "groups", 0, "groups (default users/100)")
+		c.Flags().IntVar(&skus, "skus", 50, "products with units")
+		c.Flags().IntVar(&gls, "group-licenses", 0, "group licenses (default groups/2)")
+		c.Flags().Int64Var(&seed, "seed", 1, "random seed (the same seed gives the same tenant)")
+	}
+	recompute := &cobra.Command{
+		Use:   "recompute",
+		Short: "Time a full recompute of a synthetic tenant and report its memory",
+		Long: `Generate a synthetic tenant (Zipf-sized groups, users in several groups,
+overlapping products, add-ons, some products short of seats), load it into the
+licensing engine, free the generator's data, then time a full recompute and
+report the engine's heap and the process's peak resident memory during it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			out := cmd.OutOrStdout()
+			start := time.Now()
+			t := synth.Generate(catalog.Default(), cfg())
+			e := licensing.New(catalog.Default(), licensing.Settings{DefaultUsageLocation: "US"})
+			if err := t.LoadInto(e); err != nil {
+				return err
+			}
+			members := len(t.Members)
+			t = nil
+			fmt.Fprintf(out, "generated and loaded %d users, %d memberships in %s\n", e.UserCount(), members, time.Since(start).Round(time.Millisecond))
+			runtime.GC()
+			debug.FreeOSMemory()
+			resetPeakRSS()
+			before := rss()
+			start = time.Now()
+			e.Recompute(licensing.Op{Now: time.Now()})
+			d := time.Since(start)
+			e.TakeDelta()
+			peak := peakRSS()
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			held, waiting := 0, 0
+			for _, p := range e.Pools() {
+				held += p.Consumed
+				waiting += p.Waiting
+			}
+			fmt.Fprintf(out, "full recompute: %s, %d seats held, %d waiting\n", d.Round(time.Millisecond), held, waiting)
+			fmt.Fprintf(out, "heap after: %.0f MiB; RSS before %.0f MiB, peak during recompute %.0f MiB (GOMEMLIMIT=%s GOGC=%s)\n",
+				float64(ms.HeapAlloc)/(1<<20), before/(1<<20), peak/(1<<20), os.Getenv("GOMEMLIMIT"), os.Getenv("GOGC"))
+			runtime.KeepAlive(e)
+			return nil
+		},
+	}
+	flags(recompute)
+	generate := &cobra.Command{
+		Use:   "generate DIR|FILE.zip",
+		Short: "Write a synthetic tenant as a bundle (for allot import tenant)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t := synth.Generate(catalog.Default(), cfg())
+			e := licensing.New(catalog.Default(), licensing.Settings{DefaultUsageLocation: "US"})
+			if err := t.LoadInto(e); err != nil {
+				return err
+			}
+			e.Recompute(licensing.Op{Now: time.Now()})
+			if err := bundle.Write(args[0], e); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d users, %d groups to %s\n", e.UserCount(), len(e.GroupIDs()), args[0])
+			return nil
+		},
+	}
+	flags(generate)
+	benchCmd.AddCommand(recompute, generate)
+	rootCmd.AddCommand(benchCmd)
+}
+
+// Process memory from /proc/self/status (Linux); 0 elsewhere.
+func procStatus(field string) float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, field+":") {
+			f := strings.Fields(line)
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+func rss() float64     { return procStatus("VmRSS") }
+func peakRSS() float64 { return procStatus("VmHWM") }
+
+// resetPeakRSS resets VmHWM to the current RSS (Linux: clear_refs 5).
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
