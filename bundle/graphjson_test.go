@@ -1,0 +1,59 @@
+package bundle
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"allot/tenant"
+)
+
+func TestImportFromGraphJSON(t *testing.T) {
+	e3, ems := sku("SPE_E3"), sku("EMS")
+	skus := `{"value":[{"skuId":"` + e3 + `","skuPartNumber":"SPE_E3","prepaidUnits":{"enabled":10}},
+		{"skuId":"` + ems + `","skuPartNumber":"EMS","prepaidUnits":{"enabled":5}}]}`
+	groups := `{"@odata.context":"x","value":[{"id":"g1","displayName":"Staff","securityEnabled":true,"groupTypes":[],
+		"assignedLicenses":[{"skuId":"` + e3 + `","disabledPlans":[]}],
+		"members":[{"@odata.type":"#microsoft.graph.user","id":"u1"},{"@odata.type":"#microsoft.graph.user","id":"u2"}]}]}`
+	users1 := `{"value":[{"id":"u1","userPrincipalName":"ann@contoso.com","displayName":"Ann","accountEnabled":true,"usageLocation":"US",
+		"assignedLicenses":[{"skuId":"` + e3 + `","disabledPlans":[]},{"skuId":"` + ems + `","disabledPlans":[]}],
+		"licenseAssignmentStates":[{"skuId":"` + e3 + `","assignedByGroup":"g1","state":"Active"},{"skuId":"` + ems + `","assignedByGroup":null,"state":"Active"}],
+		"onPremisesExtensionAttributes":{"extensionAttribute1":"blue","extensionAttribute2":null}}],
+		"@odata.nextLink":"https://graph.microsoft.com/v1.0/users?$skiptoken=x"}`
+	users2 := `{"value":[{"id":"u2","userPrincipalName":"bob@contoso.com","displayName":"Bob","accountEnabled":false,"usageLocation":"GB",
+		"assignedLicenses":[{"skuId":"` + e3 + `","disabledPlans":[]},{"skuId":"` + ems + `","disabledPlans":[]}]}]}`
+	b, err := FromGraph(map[string][]byte{"users-1.json": []byte(users1), "users-2.json": []byte(users2)},
+		map[string][]byte{"groups.json": []byte(groups)}, map[string][]byte{"skus.json": []byte(skus)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, _ := runtime(t)
+	tn := newTenant(t, rt, "11111111-1111-4111-8111-111111111111")
+	if _, err := Apply(context.Background(), tn, b, "test", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	tn.Read(func(s *tenant.State) {
+		e := s.Engine
+		for _, u := range []string{"u1", "u2"} {
+			direct := e.DirectLicenses(u)
+			if len(direct) != 1 || direct[0].SKUID != ems {
+				t.Fatalf("%s direct licenses: %+v", u, direct)
+			}
+			l, _ := e.License(u, e3)
+			if !l.Held || len(l.Sources) != 1 || l.Sources[0].AssignedByGroup != "g1" {
+				t.Fatalf("%s inherited E3: %+v", u, l)
+			}
+		}
+		u, _ := e.User("u1")
+		if u.Attributes["extensionattribute1"] != "blue" {
+			t.Fatalf("extension attributes: %v", u.Attributes)
+		}
+		if u2, _ := e.User("u2"); u2.AccountEnabled {
+			t.Fatal("accountEnabled lost")
+		}
+	})
+	if _, err := FromGraph(map[string][]byte{"bad.json": []byte(`{"value":`)}, nil, nil); err == nil || !strings.Contains(err.Error(), "bad.json") {
+		t.Fatalf("bad page: %v", err)
+	}
+}
