@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"allot/api/admin"
-	"allot/catalog"
 	"allot/tenant"
 )
 
@@ -29,23 +28,14 @@ Exit status: 0 valid, 1 invalid or failed, 2 usage error.`,
 			if tenantID == "" {
 				return usageError{fmt.Errorf("--tenant is required")}
 			}
-			ctx := cmd.Context()
-			st, err := openStore(ctx, db)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
-			if err != nil {
-				return err
-			}
-			defer rt.Close(ctx)
-			t, ok := rt.Get(tenantID)
-			if !ok {
-				return fmt.Errorf("tenant %s does not exist", tenantID)
-			}
 			var res admin.RuleCheck
-			t.Read(func(s *tenant.State) { res = admin.CheckRule(s, args[0], time.Now()) })
+			err := withTenant(cmd.Context(), db, tenantID, func(t *tenant.Tenant) error {
+				t.Read(func(s *tenant.State) { res = admin.CheckRule(s, args[0], time.Now()) })
+				return nil
+			})
+			if err != nil {
+				return err
+			}
 			printRuleCheck(cmd.OutOrStdout(), res, asJSON)
 			if !res.Valid {
 				return errSilent

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"allot/bundle"
-	"allot/catalog"
+	"allot/licensing"
 	"allot/tenant"
 )
 
@@ -59,22 +59,11 @@ All or nothing, like allot import tenant.`,
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			st, err := openStore(ctx, db)
-			if err != nil {
+			var stats licensing.ImportStats
+			err = withTenant(cmd.Context(), db, tenantID, func(t *tenant.Tenant) error {
+				stats, err = bundle.Apply(cmd.Context(), t, b, "allot import graph (CLI)", time.Now())
 				return err
-			}
-			defer st.Close()
-			rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
-			if err != nil {
-				return err
-			}
-			defer rt.Close(ctx)
-			t, ok := rt.Get(tenantID)
-			if !ok {
-				return fmt.Errorf("tenant %s does not exist (create it with the partner API first)", tenantID)
-			}
-			stats, err := bundle.Apply(ctx, t, b, "allot import graph (CLI)", time.Now())
+			})
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 
 	"allot/bundle"
 	"allot/catalog"
+	"allot/licensing"
 	"allot/tenant"
 )
 
@@ -35,24 +36,15 @@ nothing is written; importing the same bundle again changes nothing.`,
 			}
 			bar.Describe("loading the database")
 			bar.Add(1)
-			st, err := openStore(ctx, db)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
-			if err != nil {
-				return err
-			}
-			defer rt.Close(ctx)
-			t, ok := rt.Get(tenantID)
-			if !ok {
-				return fmt.Errorf("tenant %s does not exist (create it with the partner API first)", tenantID)
-			}
-			bar.Describe("importing and computing licenses")
-			bar.Add(1)
 			start := time.Now()
-			stats, err := bundle.Apply(ctx, t, b, "allot import (CLI)", time.Now())
+			var stats licensing.ImportStats
+			err = withTenant(ctx, db, tenantID, func(t *tenant.Tenant) error {
+				bar.Describe("importing and computing licenses")
+				bar.Add(1)
+				start = time.Now()
+				stats, err = bundle.Apply(ctx, t, b, "allot import (CLI)", time.Now())
+				return err
+			})
 			if err != nil {
 				return err
 			}
@@ -76,22 +68,11 @@ nothing is written; importing the same bundle again changes nothing.`,
 			if etenant == "" {
 				return usageError{fmt.Errorf("--tenant is required")}
 			}
-			ctx := cmd.Context()
-			st, err := openStore(ctx, edb)
-			if err != nil {
+			err := withTenant(cmd.Context(), edb, etenant, func(t *tenant.Tenant) error {
+				var err error
+				t.Read(func(s *tenant.State) { err = bundle.Write(args[0], s.Engine) })
 				return err
-			}
-			defer st.Close()
-			rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
-			if err != nil {
-				return err
-			}
-			defer rt.Close(ctx)
-			t, ok := rt.Get(etenant)
-			if !ok {
-				return fmt.Errorf("tenant %s does not exist", etenant)
-			}
-			t.Read(func(s *tenant.State) { err = bundle.Write(args[0], s.Engine) })
+			})
 			if err != nil {
 				return err
 			}
