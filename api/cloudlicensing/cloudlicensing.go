@@ -151,6 +151,15 @@ func (h *handler) access(w http.ResponseWriter, r *http.Request, roles []string)
 	return t, p, true
 }
 
+// visibleAllotment returns ENOTFOUND unless the allotment exists and is in
+// the principal's scope.
+func visibleAllotment(e *licensing.Engine, p *auth.Principal, id string) error {
+	if _, found := e.AllotmentByID(id); !found || !scope.Of(p, e).Allotment(id) {
+		return notFound("allotment", id)
+	}
+	return nil
+}
+
 func notFound(kind, id string) error {
 	return allot.Errorf(allot.ENOTFOUND, "Resource '%s' of type %s does not exist or is not visible to you.", id, kind)
 }
@@ -309,8 +318,8 @@ func (h *handler) deleteAllotment(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	isAdmin := p.IsPartner() || p.Has(adminRoles...)
 	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
-		if _, found := tx.Engine.AllotmentByID(id); !found || !scope.Of(p, tx.Engine).Allotment(id) {
-			return notFound("allotment", id)
+		if err := visibleAllotment(tx.Engine, p, id); err != nil {
+			return err
 		}
 		if !isAdmin {
 			return allot.NewError(allot.EFORBIDDEN, "Only a Global or License Administrator can delete an allotment.")
@@ -333,8 +342,7 @@ func (h *handler) waitingMembers(w http.ResponseWriter, r *http.Request) {
 	out := []WaitingMember{}
 	var err error
 	t.Read(func(s *tenant.State) {
-		if _, found := s.Engine.AllotmentByID(id); !found || !scope.Of(p, s.Engine).Allotment(id) {
-			err = notFound("allotment", id)
+		if err = visibleAllotment(s.Engine, p, id); err != nil {
 			return
 		}
 		for _, l := range s.Engine.AllotmentWaiting(id) {
@@ -357,8 +365,7 @@ func (h *handler) allotmentAssignments(w http.ResponseWriter, r *http.Request) {
 	out := []Assignment{}
 	var err error
 	t.Read(func(s *tenant.State) {
-		if _, found := s.Engine.AllotmentByID(id); !found || !scope.Of(p, s.Engine).Allotment(id) {
-			err = notFound("allotment", id)
+		if err = visibleAllotment(s.Engine, p, id); err != nil {
 			return
 		}
 		for _, a := range s.Engine.AllotmentAssignments(id) {
@@ -464,8 +471,8 @@ func (h *handler) createAssignment(w http.ResponseWriter, r *http.Request) {
 	}
 	var out Assignment
 	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
-		if _, found := tx.Engine.AllotmentByID(allotmentID); !found || !scope.Of(p, tx.Engine).Allotment(allotmentID) {
-			return notFound("allotment", allotmentID)
+		if err := visibleAllotment(tx.Engine, p, allotmentID); err != nil {
+			return err
 		}
 		for _, a := range tx.Engine.AllotmentAssignments(allotmentID) {
 			if a.TargetID == targetID {
@@ -546,8 +553,8 @@ func (h *handler) reprocess(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
-		if _, found := tx.Engine.AllotmentByID(id); !found || !scope.Of(p, tx.Engine).Allotment(id) {
-			return notFound("allotment", id)
+		if err := visibleAllotment(tx.Engine, p, id); err != nil {
+			return err
 		}
 		for _, a := range tx.Engine.AllotmentAssignments(id) {
 			var err error
