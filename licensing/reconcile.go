@@ -232,8 +232,20 @@ func (e *Engine) reclaim(u *user, now time.Time, bulk bool) {
 		e.dropLicense(u, old[oi])
 	}
 	u.licenses = old[:n]
-	for _, l := range fresh {
-		u.addLicense(l)
+	if len(fresh) > 0 {
+		// Merge the new records in one allocation (both lists are sorted).
+		merged := make([]*license, 0, n+len(fresh))
+		i, j := 0, 0
+		for i < n || j < len(fresh) {
+			if j == len(fresh) || (i < n && u.licenses[i].pool.key < fresh[j].pool.key) {
+				merged = append(merged, u.licenses[i])
+				i++
+			} else {
+				merged = append(merged, fresh[j])
+				j++
+			}
+		}
+		u.licenses = merged
 	}
 }
 
@@ -350,15 +362,36 @@ func (e *Engine) restate(u *user, now time.Time, r reason) {
 	if ruled || allOrNone {
 		e.applyPlanRules(u, rows)
 	}
+	// Sources of changed licenses share one new backing array (they are
+	// never changed in place, only replaced).
+	var backing []SourceState
 	for i, l := range u.licenses {
-		e.commitStates(u, l, rows[i], now, r)
+		if !e.statesChanged(l, rows[i], now) {
+			continue
+		}
+		if backing == nil {
+			backing = make([]SourceState, 0, len(states))
+		}
+		start := len(backing)
+		backing = append(backing, rows[i]...)
+		e.commitStates(u, l, backing[start:len(backing):len(backing)], r)
 	}
 }
 
-// commitStates replaces the license's source states, keeping the
-// lastUpdatedDateTime of every source whose state did not change, and records
-// the change.
-func (e *Engine) commitStates(u *user, l *license, next []SourceState, now time.Time, r reason) {
+// commitStates replaces the license's source states and records the change.
+func (e *Engine) commitStates(u *user, l *license, next []SourceState, r reason) {
+	e.countErrors(l.Sources, -1)
+	e.countErrors(next, +1)
+	before := l.Sources
+	l.Sources = next
+	e.dirtyLicense(l)
+	e.auditLicense(u, l, before, next, r)
+}
+
+// statesChanged sets the lastUpdatedDateTime of the new source states —
+// kept from the old state of the same source when nothing changed, now
+// otherwise — and reports whether the license's states changed.
+func (e *Engine) statesChanged(l *license, next []SourceState, now time.Time) bool {
 	changed := len(next) != len(l.Sources)
 	for k := range next {
 		n := &next[k]
@@ -376,16 +409,7 @@ func (e *Engine) commitStates(u *user, l *license, next []SourceState, now time.
 			changed = true
 		}
 	}
-	if !changed {
-		return
-	}
-	next = append([]SourceState(nil), next...) // next is scratch
-	e.countErrors(l.Sources, -1)
-	e.countErrors(next, +1)
-	before := l.Sources
-	l.Sources = next
-	e.dirtyLicense(l)
-	e.auditLicense(u, l, before, next, r)
+	return changed
 }
 
 // auditLicense records a "Change user license" entry for one (user, SKU).
