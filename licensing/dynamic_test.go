@@ -3,6 +3,7 @@ package licensing
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"allot"
 )
@@ -136,5 +137,22 @@ func TestMatchRulePreview(t *testing.T) {
 	}
 	if _, _, err := f.e.MatchRule(`user.nope -eq 1`, f.now, 5); err == nil {
 		t.Fatal("bad rule previewed")
+	}
+}
+
+func TestTimeRulesAreReevaluated(t *testing.T) {
+	f := newFixture(t)
+	f.units(skuE3, 5)
+	hired := f.now.Add(-20 * 24 * time.Hour).Format(time.RFC3339)
+	u := f.user(1, func(u *User) { u.EmployeeHireDate = hired })
+	g := f.group(1, dynamic(`user.employeeHireDate -ge system.now -minus p30d`))
+	f.groupLicense(g, lic(skuE3))
+	if !f.holds(u, skuE3) {
+		t.Fatal("a recent hire should match")
+	}
+	f.now = f.now.Add(15 * 24 * time.Hour)
+	f.must(f.e.ReevaluateTimeRules(f.op()))
+	if f.holds(u, skuE3) {
+		t.Fatal("35 days after hire the rule no longer matches")
 	}
 }

@@ -68,6 +68,7 @@ func serve(ctx context.Context, addr, db string) error {
 		return fmt.Errorf("loading tenants: %w", err)
 	}
 	log.Info("tenants loaded", "count", len(rt.List()), "seconds", time.Since(start).Seconds())
+	go rt.Maintain(ctx, time.Hour)
 
 	s := server.New(rt, st, log, reg)
 	partner.Register(s)
