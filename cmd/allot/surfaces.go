@@ -1,7 +1,12 @@
 package main
 
-import "allot/api/server"
+import (
+	"allot/api/scim"
+	"allot/api/server"
+)
 
-// registerSurfaces mounts the API surfaces beyond partner and admin
-// (Graph, SCIM, web) as they are built.
-func registerSurfaces(s *server.Server) {}
+// registerSurfaces mounts the API surfaces beyond partner, admin and
+// allotments (Graph, SCIM, usage, web).
+func registerSurfaces(s *server.Server) {
+	scim.Register(s)
+}

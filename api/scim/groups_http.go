@@ -1,0 +1,309 @@
+package scim
+
+import (
+	"net/http"
+	"slices"
+
+	"allot/auth"
+	"allot/licensing"
+	"allot/tenant"
+)
+
+// renderGroup returns a group's representation (projected) and its
+// version, from the readers' copy (versions come from the cache).
+func renderGroup(s *tenant.State, g *licensing.Group, base string, proj projection) (doc, string) {
+	v := &groupView{s: s, g: g, base: base, meta: metaOf(s)}
+	d := v.doc(proj.wants("members"))
+	ver := groupVersionCache(s).of(s, g)
+	d["meta"] = v.metaValue(etag(ver))
+	return proj.apply(d), ver
+}
+
+func (h *handler) listGroups(c *call) {
+	q, err := parseQuery(groupType, paramsFromURL(c.r.URL.Query()))
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	listGroups(c, q)
+}
+
+func (h *handler) searchGroups(c *call) {
+	q, err := searchQuery(c, groupType)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	listGroups(c, q)
+}
+
+// listGroups answers a page of the groups a query matches, by id. A
+// filter that does not read members is evaluated without rendering them.
+func listGroups(c *call, q *query) {
+	resp := listResponse{Schemas: []string{schemaListResponse}, StartIndex: q.start, Resources: []doc{}}
+	c.t.Read(func(s *tenant.State) {
+		e := s.Engine
+		ids, ok := candidates(s, groupType, q.filter)
+		if !ok {
+			ids = e.GroupIDs()
+		}
+		slices.Sort(ids)
+		pg := &page{q: q}
+		view := &groupView{s: s, base: c.base, meta: metaOf(s)}
+		for _, id := range ids {
+			g, ok := e.Group(id)
+			if view.g = &g; ok && (q.pred == nil || q.pred(view.get)) {
+				pg.offer(id)
+			}
+		}
+		resp.TotalResults = pg.seen
+		for _, id := range pg.items {
+			g, _ := e.Group(id)
+			d, _ := renderGroup(s, &g, c.base, q.proj)
+			resp.Resources = append(resp.Resources, d)
+		}
+	})
+	resp.ItemsPerPage = len(resp.Resources)
+	writeJSON(c.w, http.StatusOK, resp)
+}
+
+func (h *handler) getGroup(c *call) {
+	proj, err := parseProjection(groupType, c.r.URL.Query())
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	id := c.r.PathValue("id")
+	var d doc
+	var ver string
+	c.t.Read(func(s *tenant.State) {
+		if g, ok := s.Engine.Group(id); ok {
+			d, ver = renderGroup(s, &g, c.base, proj)
+		}
+	})
+	if d == nil {
+		c.fail(notFound("Group", id))
+		return
+	}
+	c.w.Header().Set("ETag", etag(ver))
+	if inm := c.r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, ver) {
+		c.w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	writeJSON(c.w, http.StatusOK, d)
+}
+
+// respondGroup answers a write with the group as now committed; with
+// withBody false only its ETag (204).
+func respondGroup(c *call, id string, status int, withBody bool) {
+	proj, err := parseProjection(groupType, c.r.URL.Query())
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	var d doc
+	var ver string
+	c.t.Read(func(s *tenant.State) {
+		g, ok := s.Engine.Group(id)
+		switch {
+		case !ok:
+		case withBody:
+			d, ver = renderGroup(s, &g, c.base, proj)
+		default:
+			ver = groupVersionCache(s).of(s, &g)
+		}
+	})
+	if ver != "" {
+		c.w.Header().Set("ETag", etag(ver))
+	}
+	if status == http.StatusCreated {
+		c.w.Header().Set("Location", c.base+"/Groups/"+id)
+	}
+	if d == nil {
+		c.w.WriteHeader(status)
+		return
+	}
+	writeJSON(c.w, status, d)
+}
+
+func (h *handler) createGroup(c *call) {
+	body, err := decodeBody(c.r)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	d := doc{}
+	if err := applyObject(groupType, d, opReplace, body); err != nil {
+		c.fail(err)
+		return
+	}
+	id := auth.NewID()
+	spec, err := groupFromDoc(d, licensing.Group{ID: id, SecurityEnabled: true})
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	err = c.t.Do(c.r.Context(), c.op(), func(tx *tenant.Tx) error {
+		if err := checkMembers(tx.Engine, &spec.group, false, spec.members, nil); err != nil {
+			return err
+		}
+		if err := tx.Engine.PutGroup(tx.Op, spec.group); err != nil {
+			return err
+		}
+		if err := applyMembers(tx, id, spec.members, nil); err != nil {
+			return err
+		}
+		return metaOf(tx.State).put(tx, grpKind, id, objMeta{ExternalID: spec.externalID, LastModified: tx.Op.Now})
+	})
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	respondGroup(c, id, http.StatusCreated, true)
+}
+
+// updateGroup runs a change of an existing group as one command. change
+// returns the group's new spec from its current state (group and
+// externalId) and the members to add and remove; it runs on both copies
+// of the tenant, so it must be deterministic. If-Match is checked against
+// the group as the writer sees it.
+func updateGroup(c *call, change func(tx *tenant.Tx, cur *licensing.Group, m objMeta) (groupSpec, []string, []string, error)) error {
+	id := c.r.PathValue("id")
+	ifMatch := c.r.Header.Get("If-Match")
+	return c.t.Do(c.r.Context(), c.op(), func(tx *tenant.Tx) error {
+		cur, ok := tx.Engine.Group(id)
+		if !ok {
+			return notFound("Group", id)
+		}
+		ms := metaOf(tx.State)
+		m := ms.get(grpKind, id)
+		if ifMatch != "" && !etagMatches(ifMatch, groupVersion(tx.Engine, &cur, m.ExternalID)) {
+			return errPrecondition()
+		}
+		spec, add, rm, err := change(tx, &cur, m)
+		if err != nil {
+			return err
+		}
+		if err := checkMembers(tx.Engine, &spec.group, true, add, rm); err != nil {
+			return err
+		}
+		changed := len(add)+len(rm) > 0
+		if spec.group.DisplayName != cur.DisplayName || spec.externalID != m.ExternalID {
+			// PutGroup also when only externalId changed: the committed
+			// delta then names the group, which resets its cached version.
+			if err := tx.Engine.PutGroup(tx.Op, spec.group); err != nil {
+				return err
+			}
+			changed = true
+		}
+		if err := applyMembers(tx, id, add, rm); err != nil {
+			return err
+		}
+		if !changed {
+			return nil
+		}
+		return ms.put(tx, grpKind, id, objMeta{ExternalID: spec.externalID, LastModified: tx.Op.Now})
+	})
+}
+
+func (h *handler) replaceGroup(c *call) {
+	body, err := decodeBody(c.r)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	err = updateGroup(c, func(tx *tenant.Tx, cur *licensing.Group, _ objMeta) (groupSpec, []string, []string, error) {
+		d := doc{}
+		if err := applyObject(groupType, d, opReplace, body); err != nil {
+			return groupSpec{}, nil, nil, err
+		}
+		spec, err := groupFromDoc(d, *cur)
+		if err != nil {
+			return groupSpec{}, nil, nil, err
+		}
+		add, rm := memberDiff(tx.Engine, cur.ID, spec.members)
+		return spec, add, rm, nil
+	})
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	respondGroup(c, c.r.PathValue("id"), http.StatusOK, true)
+}
+
+// patchGroup applies a PatchOp. Operations that only add or remove
+// members by id (what Entra and Okta send for membership) are applied
+// without rendering the group; anything else goes through the group's
+// representation. It answers 204 with the ETag, or 200 with the group
+// when the request names attributes or excludedAttributes.
+func (h *handler) patchGroup(c *call) {
+	body, err := decodeBody(c.r)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	ops, err := decodePatch(body)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	changes, fast := memberChanges(ops)
+	err = updateGroup(c, func(tx *tenant.Tx, cur *licensing.Group, m objMeta) (groupSpec, []string, []string, error) {
+		if fast {
+			add, rm := netMembers(tx.Engine, cur.ID, changes)
+			return groupSpec{group: *cur, externalID: m.ExternalID}, add, rm, nil
+		}
+		v := &groupView{s: tx.State, g: cur, base: c.base, meta: metaOf(tx.State)}
+		d := v.doc(true)
+		if err := applyPatch(groupType, d, ops); err != nil {
+			return groupSpec{}, nil, nil, err
+		}
+		spec, err := groupFromDoc(d, *cur)
+		if err != nil {
+			return groupSpec{}, nil, nil, err
+		}
+		add, rm := memberDiff(tx.Engine, cur.ID, spec.members)
+		return spec, add, rm, nil
+	})
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	q := c.r.URL.Query()
+	withBody := q.Has("attributes") || q.Has("excludedAttributes")
+	status := http.StatusNoContent
+	if withBody {
+		status = http.StatusOK
+	}
+	respondGroup(c, c.r.PathValue("id"), status, withBody)
+}
+
+// deleteGroup deletes a group. One that still has licenses is refused
+// (400 mutability, the engine's message): remove its licenses first.
+func (h *handler) deleteGroup(c *call) {
+	id := c.r.PathValue("id")
+	ifMatch := c.r.Header.Get("If-Match")
+	err := c.t.Do(c.r.Context(), c.op(), func(tx *tenant.Tx) error {
+		cur, ok := tx.Engine.Group(id)
+		if !ok {
+			return notFound("Group", id)
+		}
+		ms := metaOf(tx.State)
+		if ifMatch != "" && !etagMatches(ifMatch, groupVersion(tx.Engine, &cur, ms.get(grpKind, id).ExternalID)) {
+			return errPrecondition()
+		}
+		if n := len(tx.Engine.GroupLicenses(id)); n > 0 {
+			return badRequest(typeMutability, "The group %s has %d license(s) assigned; remove the group's licenses before deleting it.", cur.DisplayName, n)
+		}
+		if err := tx.Engine.DeleteGroup(tx.Op, id); err != nil {
+			return err
+		}
+		ms.drop(tx, grpKind, id)
+		return nil
+	})
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.w.WriteHeader(http.StatusNoContent)
+}

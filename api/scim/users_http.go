@@ -1,0 +1,259 @@
+package scim
+
+import (
+	"net/http"
+	"reflect"
+	"slices"
+
+	"allot/auth"
+	"allot/licensing"
+	"allot/tenant"
+)
+
+// renderUser returns a user's representation (projected) and its
+// version.
+func renderUser(s *tenant.State, u *licensing.User, base string, proj projection) (doc, string) {
+	v := &userView{s: s, u: u, base: base, meta: metaOf(s)}
+	d := v.doc()
+	ver := userVersion(d)
+	d["meta"] = v.metaValue(etag(ver))
+	return proj.apply(d), ver
+}
+
+func (h *handler) listUsers(c *call) {
+	q, err := parseQuery(userType, paramsFromURL(c.r.URL.Query()))
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	listUsers(c, q)
+}
+
+func (h *handler) searchUsers(c *call) {
+	q, err := searchQuery(c, userType)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	listUsers(c, q)
+}
+
+// listUsers answers a page of the users a query matches. Users come in
+// the engine's order (creation order, until deletions move the last user
+// into the gap), or by id when the filter is answered from an index.
+func listUsers(c *call, q *query) {
+	resp := listResponse{Schemas: []string{schemaListResponse}, StartIndex: q.start, Resources: []doc{}}
+	c.t.Read(func(s *tenant.State) {
+		e := s.Engine
+		pg := &page{q: q}
+		view := &userView{s: s, base: c.base, meta: metaOf(s)}
+		if ids, ok := candidates(s, userType, q.filter); ok {
+			slices.Sort(ids)
+			for _, id := range ids {
+				u, ok := e.User(id)
+				if view.u = &u; ok && q.pred(view.get) {
+					pg.offer(id)
+				}
+			}
+		} else {
+			e.ForEachUser(func(u *licensing.User) bool {
+				if view.u = u; q.pred == nil || q.pred(view.get) {
+					pg.offer(u.ID)
+				}
+				// Without a filter the total is known: stop once the page is full.
+				return q.pred != nil || len(pg.items) < q.count
+			})
+			if q.pred == nil {
+				pg.seen = e.UserCount()
+			}
+		}
+		resp.TotalResults = pg.seen
+		for _, id := range pg.items {
+			u, _ := e.User(id)
+			d, _ := renderUser(s, &u, c.base, q.proj)
+			resp.Resources = append(resp.Resources, d)
+		}
+	})
+	resp.ItemsPerPage = len(resp.Resources)
+	writeJSON(c.w, http.StatusOK, resp)
+}
+
+func (h *handler) getUser(c *call) {
+	proj, err := parseProjection(userType, c.r.URL.Query())
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	id := c.r.PathValue("id")
+	var d doc
+	var ver string
+	found := false
+	c.t.Read(func(s *tenant.State) {
+		u, ok := s.Engine.User(id)
+		if found = ok; ok {
+			d, ver = renderUser(s, &u, c.base, proj)
+		}
+	})
+	if !found {
+		c.fail(notFound("User", id))
+		return
+	}
+	c.w.Header().Set("ETag", etag(ver))
+	if inm := c.r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, ver) {
+		c.w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	writeJSON(c.w, http.StatusOK, d)
+}
+
+// respondUser answers a write with the user as now committed.
+func respondUser(c *call, id string, status int) {
+	proj, err := parseProjection(userType, c.r.URL.Query())
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	var d doc
+	var ver string
+	c.t.Read(func(s *tenant.State) {
+		if u, ok := s.Engine.User(id); ok {
+			d, ver = renderUser(s, &u, c.base, proj)
+		}
+	})
+	if d == nil { // deleted by a request that came right after
+		c.w.WriteHeader(status)
+		return
+	}
+	c.w.Header().Set("ETag", etag(ver))
+	if status == http.StatusCreated {
+		c.w.Header().Set("Location", c.base+"/Users/"+id)
+	}
+	writeJSON(c.w, status, d)
+}
+
+func (h *handler) createUser(c *call) {
+	body, err := decodeBody(c.r)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	d := doc{}
+	if err := applyObject(userType, d, opReplace, body); err != nil {
+		c.fail(err)
+		return
+	}
+	id := auth.NewID()
+	u, err := userFromDoc(d, licensing.User{ID: id, AccountEnabled: true})
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	err = c.t.Do(c.r.Context(), c.op(), func(tx *tenant.Tx) error {
+		if err := tx.Engine.PutUser(tx.Op, u); err != nil {
+			return err
+		}
+		return metaOf(tx.State).put(tx, userKind, id, objMeta{LastModified: tx.Op.Now})
+	})
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	respondUser(c, id, http.StatusCreated)
+}
+
+// updateUser runs a change of an existing user as one command: it checks
+// If-Match against the user as the writer sees it, lets change derive the
+// new doc from the current one, and writes the user when it differs.
+func updateUser(c *call, change func(cur doc) (doc, error)) {
+	id := c.r.PathValue("id")
+	ifMatch := c.r.Header.Get("If-Match")
+	err := c.t.Do(c.r.Context(), c.op(), func(tx *tenant.Tx) error {
+		cur, ok := tx.Engine.User(id)
+		if !ok {
+			return notFound("User", id)
+		}
+		v := &userView{s: tx.State, u: &cur, base: c.base, meta: metaOf(tx.State)}
+		d := v.doc()
+		if ifMatch != "" && !etagMatches(ifMatch, userVersion(d)) {
+			return errPrecondition()
+		}
+		next, err := change(d)
+		if err != nil {
+			return err
+		}
+		u, err := userFromDoc(next, cur)
+		if err != nil {
+			return err
+		}
+		if reflect.DeepEqual(u, cur) {
+			return nil
+		}
+		if err := tx.Engine.PutUser(tx.Op, u); err != nil {
+			return err
+		}
+		m := metaOf(tx.State)
+		return m.put(tx, userKind, id, objMeta{LastModified: tx.Op.Now})
+	})
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	respondUser(c, id, http.StatusOK)
+}
+
+func errPrecondition() error {
+	return errf(http.StatusPreconditionFailed, "", "The resource has changed since the version in If-Match.")
+}
+
+func (h *handler) replaceUser(c *call) {
+	body, err := decodeBody(c.r)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	updateUser(c, func(doc) (doc, error) {
+		d := doc{}
+		return d, applyObject(userType, d, opReplace, body)
+	})
+}
+
+func (h *handler) patchUser(c *call) {
+	body, err := decodeBody(c.r)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	ops, err := decodePatch(body)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	updateUser(c, func(d doc) (doc, error) { return d, applyPatch(userType, d, ops) })
+}
+
+func (h *handler) deleteUser(c *call) {
+	id := c.r.PathValue("id")
+	ifMatch := c.r.Header.Get("If-Match")
+	err := c.t.Do(c.r.Context(), c.op(), func(tx *tenant.Tx) error {
+		cur, ok := tx.Engine.User(id)
+		if !ok {
+			return notFound("User", id)
+		}
+		if ifMatch != "" {
+			v := &userView{s: tx.State, u: &cur, base: c.base, meta: metaOf(tx.State)}
+			if !etagMatches(ifMatch, userVersion(v.doc())) {
+				return errPrecondition()
+			}
+		}
+		if err := tx.Engine.DeleteUser(tx.Op, id); err != nil {
+			return err
+		}
+		metaOf(tx.State).drop(tx, userKind, id)
+		return nil
+	})
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.w.WriteHeader(http.StatusNoContent)
+}
