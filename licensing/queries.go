@@ -344,3 +344,20 @@ func hasGroupError(ss []SourceState, groupID string) bool {
 	}
 	return false
 }
+
+// IsMember reports whether memberID (a user or a group) is a direct member
+// of the group, in O(1).
+func (e *Engine) IsMember(groupID, memberID string) bool {
+	g, ok := e.groups[groupID]
+	if !ok {
+		return false
+	}
+	if u, ok := e.users[memberID]; ok {
+		return u.inGroup(g)
+	}
+	if c, ok := e.groups[memberID]; ok {
+		_, in := g.memberGroups[c]
+		return in
+	}
+	return false
+}
