@@ -1,12 +1,16 @@
 package main
 
 import (
+	"allot/api/graph"
 	"allot/api/scim"
 	"allot/api/server"
+	usageapi "allot/api/usage"
 )
 
-// registerSurfaces mounts the API surfaces beyond partner, admin and
-// allotments (Graph, SCIM, usage, web).
+// registerSurfaces mounts the API surfaces beyond partner and admin
+// (Graph, SCIM, web) as they are built.
 func registerSurfaces(s *server.Server) {
+	graph.Register(s)
 	scim.Register(s)
+	usageapi.Register(s)
 }

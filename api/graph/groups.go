@@ -1,0 +1,402 @@
+package graph
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"allot/api/odata"
+	"allot/api/respond"
+	"allot/api/scope"
+	"allot/auth"
+	"allot/licensing"
+	"allot/tenant"
+)
+
+var groupCollection = &collection[licensing.Group]{
+	res: groupResource, sc: groupSchema, context: "groups",
+	get: func(s *tenant.State, id string) (licensing.Group, bool) { return s.Engine.Group(id) },
+	orders: map[string]orderDef[licensing.Group]{
+		"": {name: "id", set: func(x *dirIndex) *sortedSet { return x.groupsByID }, key: func(g *licensing.Group) string { return g.ID }},
+		"displayname": {name: "displayName", set: func(x *dirIndex) *sortedSet { return x.groupsByName },
+			key: func(g *licensing.Group) string { return strings.ToLower(g.DisplayName) }},
+	},
+	access: func(s *tenant.State, x *dirIndex, n odata.Node) *accessPath {
+		switch n := n.(type) {
+		case *odata.Compare:
+			p, ok := n.Left.(*odata.Path)
+			lit, ok2 := n.Right.(*odata.Literal)
+			if ok && ok2 && n.Op == "eq" && len(p.Segments) == 1 && strings.EqualFold(p.Segments[0], "id") {
+				return &accessPath{ids: []string{lit.Text}}
+			}
+		case *odata.In:
+			p, ok := n.Left.(*odata.Path)
+			if ok && len(p.Segments) == 1 && strings.EqualFold(p.Segments[0], "id") {
+				ids := make([]string, len(n.List))
+				for i, l := range n.List {
+					ids[i] = l.Text
+				}
+				return &accessPath{ids: ids}
+			}
+		case *odata.Call:
+			p, ok := n.Args[0].(*odata.Path)
+			lit, ok2 := n.Args[1].(*odata.Literal)
+			if n.Name == "startswith" && ok && ok2 && len(p.Segments) == 1 && strings.EqualFold(p.Segments[0], "displayName") {
+				return &accessPath{prefix: strings.ToLower(lit.Text), order: "displayname"}
+			}
+		}
+		return nil
+	},
+	visible: func(sc *scope.Scope, g *licensing.Group) bool { return sc.Group(g.ID) },
+	search: map[string]func(g *licensing.Group) string{
+		"displayname":  func(g *licensing.Group) string { return g.DisplayName },
+		"description":  func(g *licensing.Group) string { return g.Description },
+		"mailnickname": func(g *licensing.Group) string { return g.MailNickname },
+	},
+}
+
+func (h *handler) listGroups(w http.ResponseWriter, r *http.Request, c *call) {
+	writeList(w, r, c, groupCollection)
+}
+
+func writeGroup(w http.ResponseWriter, r *http.Request, c *call, id string, status int) {
+	var sel []string
+	if c.q != nil {
+		sel = c.q.Select
+	}
+	idx, err := groupResource.selection(sel)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	bp := getBuf()
+	defer putBuf(bp)
+	b := *bp
+	found := false
+	c.t.Read(func(s *tenant.State) {
+		g, ok := s.Engine.Group(id)
+		if !ok || !c.scope(s).Group(id) {
+			return
+		}
+		found = true
+		b = appendEntity(b, r, groupResource, s, &g, idx, "groups"+selectSuffix(sel)+"/$entity")
+	})
+	*bp = b
+	if !found {
+		fail(w, r, notFound(id))
+		return
+	}
+	writeJSON(w, status, b)
+}
+
+func (h *handler) getGroup(w http.ResponseWriter, r *http.Request, c *call) {
+	writeGroup(w, r, c, r.PathValue("id"), http.StatusOK)
+}
+
+// maxLinkChanges is Graph's limit on members@odata.bind (and owners) per
+// request.
+const maxLinkChanges = 20
+
+var groupReadOnly = map[string]bool{"id": true, "createddatetime": true, "assignedlicenses": true,
+	"licenseprocessingstate": true, "mail": true, "haslicenseerrors": true}
+
+// applyGroup applies a create or update body to g and returns the member
+// ids of members@odata.bind.
+func applyGroup(g *licensing.Group, body map[string]json.RawMessage, names map[string]string) ([]string, error) {
+	var binds []string
+	links := 0
+	for k, v := range body {
+		name := names[k]
+		switch k {
+		case "displayname", "description", "mailnickname", "membershiprule", "membershipruleprocessingstate", "assignmentmode":
+			s, ok := decodeStr(v)
+			if !ok {
+				return nil, invalidValue(name, "Group")
+			}
+			switch k {
+			case "displayname":
+				g.DisplayName = s
+			case "description":
+				g.Description = s
+			case "mailnickname":
+				g.MailNickname = s
+			case "membershiprule":
+				g.MembershipRule = s
+			case "membershipruleprocessingstate":
+				if s != "" && s != "On" && s != "Paused" {
+					return nil, invalidValue(name, "Group")
+				}
+				g.MembershipRuleProcessingState = s
+			case "assignmentmode":
+				g.AssignmentMode = s
+			}
+		case "mailenabled", "securityenabled":
+			var b bool
+			if err := json.Unmarshal(v, &b); err != nil || string(v) == "null" {
+				return nil, invalidValue(name, "Group")
+			}
+			if k == "mailenabled" {
+				g.MailEnabled = b
+			} else {
+				g.SecurityEnabled = b
+			}
+		case "grouptypes":
+			ss, ok := decodeStrs(v)
+			if !ok {
+				return nil, invalidValue(name, "Group")
+			}
+			for _, t := range ss {
+				if !strings.EqualFold(t, "DynamicMembership") && !strings.EqualFold(t, "Unified") {
+					return nil, invalidValue(name, "Group")
+				}
+			}
+			g.GroupTypes = ss
+		case "members@odata.bind", "owners@odata.bind":
+			ss, ok := decodeStrs(v)
+			if !ok {
+				return nil, invalidValue(name, "Group")
+			}
+			links += len(ss)
+			if k == "members@odata.bind" {
+				for _, ref := range ss {
+					id, ok := referencedID(ref)
+					if !ok {
+						return nil, badRequest("Invalid object identifier '%s'.", ref)
+					}
+					if contains(binds, id) {
+						return nil, badRequest("One or more added object references already exist for the following modified properties: 'members'.")
+					}
+					binds = append(binds, id)
+				}
+			}
+			// owners@odata.bind is accepted for compatibility; allot does not
+			// keep group owners.
+		case "visibility", "classification", "isassignabletorole", "resourcebehavioroptions", "resourceprovisioningoptions":
+			// Accepted for compatibility with scripts that create Microsoft
+			// 365 groups; allot does not keep them.
+		default:
+			if groupReadOnly[k] {
+				return nil, readOnly(name)
+			}
+			return nil, noSuchProperty(name)
+		}
+	}
+	if links > maxLinkChanges {
+		return nil, badRequest("A resource cannot contain more than %d link changes", maxLinkChanges)
+	}
+	if g.IsDynamic() && g.MembershipRuleProcessingState == "" {
+		g.MembershipRuleProcessingState = "On"
+	}
+	return binds, nil
+}
+
+// dynamicRefused is what Graph answers when members are added to or removed
+// from a group whose membership follows a rule: 403 Authorization_RequestDenied
+// "Insufficient privileges to complete the operation." (Microsoft's support
+// article "Authorization_RequestDenied (403) error when adding a user to a
+// group": "You cannot use Microsoft Graph to manage Dynamic group
+// membership"). The engine refuses the same change with a 400 of its own
+// for surfaces that are not Graph.
+func dynamicRefused(w http.ResponseWriter, r *http.Request) { respond.Denied(w, r) }
+
+var errDynamic = &dynamicError{}
+
+type dynamicError struct{}
+
+func (*dynamicError) Error() string { return "members of a dynamic group are managed by its rule" }
+
+func (h *handler) createGroup(w http.ResponseWriter, r *http.Request, c *call) {
+	body, names, err := decodeObject(r)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	for _, p := range []string{"displayName", "mailEnabled", "mailNickname", "securityEnabled"} {
+		v, ok := body[strings.ToLower(p)]
+		if !ok || string(v) == "null" || string(v) == `""` {
+			fail(w, r, required(p))
+			return
+		}
+	}
+	now := time.Now().UTC()
+	g := licensing.Group{ID: auth.NewID(), CreatedAt: now}
+	binds, err := applyGroup(&g, body, names)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	if g.IsDynamic() && g.MembershipRule == "" {
+		fail(w, r, required("membershipRule"))
+		return
+	}
+	if g.IsDynamic() && len(binds) > 0 {
+		dynamicRefused(w, r)
+		return
+	}
+	err = c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: now}, func(tx *tenant.Tx) error {
+		if err := checkMembers(tx.State, binds); err != nil {
+			return err
+		}
+		if err := tx.Engine.PutGroup(tx.Op, g); err != nil {
+			return err
+		}
+		if len(binds) > 0 {
+			return tx.Engine.AddMembers(tx.Op, g.ID, binds)
+		}
+		return nil
+	})
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", baseURL(r)+"/v1.0/groups/"+g.ID)
+	c.q = nil
+	writeGroup(w, r, c, g.ID, http.StatusCreated)
+}
+
+// checkMembers makes an all-or-nothing command refuse before it changes
+// anything when a member to add does not exist.
+func checkMembers(s *tenant.State, ids []string) error {
+	for _, id := range ids {
+		if _, ok := s.Engine.User(id); !ok && !s.Engine.IsGroup(id) {
+			return notFound(id)
+		}
+	}
+	return nil
+}
+
+func (h *handler) updateGroup(w http.ResponseWriter, r *http.Request, c *call) {
+	body, names, err := decodeObject(r)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	id := r.PathValue("id")
+	err = c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+		g, ok := tx.Engine.Group(id)
+		if !ok {
+			return notFound(id)
+		}
+		g.GroupTypes = append([]string(nil), g.GroupTypes...)
+		binds, err := applyGroup(&g, body, names)
+		if err != nil {
+			return err
+		}
+		if g.IsDynamic() && g.MembershipRule == "" {
+			return required("membershipRule")
+		}
+		if len(binds) > 0 && g.IsDynamic() {
+			return errDynamic
+		}
+		// All or nothing: refuse before anything changes. Members are added
+		// first (the engine validates them all before changing), and the
+		// group's properties are checked beforehand so that PutGroup cannot
+		// fail after members were added.
+		if err := validGroup(tx.State, g); err != nil {
+			return err
+		}
+		if len(binds) > 0 {
+			if err := checkMembers(tx.State, binds); err != nil {
+				return err
+			}
+			if err := checkNewMembers(tx.State, id, binds); err != nil {
+				return err
+			}
+			if err := tx.Engine.AddMembers(tx.Op, id, binds); err != nil {
+				return err
+			}
+		}
+		return tx.Engine.PutGroup(tx.Op, g)
+	})
+	if err == errDynamic {
+		dynamicRefused(w, r)
+		return
+	}
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// validGroup checks what PutGroup would refuse, so that a command can
+// refuse before its first change.
+func validGroup(s *tenant.State, g licensing.Group) error {
+	if strings.TrimSpace(g.DisplayName) == "" {
+		return invalidValue("displayName", "Group")
+	}
+	switch g.AssignmentMode {
+	case "", licensing.ModePerProduct, licensing.ModeAllOrNone:
+	default:
+		return badRequest("Invalid assignmentMode %q: use perProduct or allOrNone.", g.AssignmentMode)
+	}
+	if !g.SecurityEnabled && len(s.Engine.GroupLicenses(g.ID)) > 0 {
+		return badRequest("A group with licenses must stay security enabled; remove its licenses first.")
+	}
+	return nil
+}
+
+// checkNewMembers refuses (before any change) members that are already in
+// the group, with Graph's message.
+func checkNewMembers(s *tenant.State, groupID string, ids []string) error {
+	users, groups := s.Engine.Members(groupID)
+	for _, id := range ids {
+		if containsSorted(users, id) || containsSorted(groups, id) {
+			return badRequest("One or more added object references already exist for the following modified properties: 'members'.")
+		}
+	}
+	return nil
+}
+
+func containsSorted(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *handler) deleteGroup(w http.ResponseWriter, r *http.Request, c *call) {
+	id := r.PathValue("id")
+	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+		return tx.Engine.DeleteGroup(tx.Op, id)
+	})
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// referencedID extracts the object id from an @odata.id or @odata.bind
+// value: any base URL followed by /directoryObjects/{id}, /users/{id} or
+// /groups/{id} (also the ('{id}') form), or a bare id.
+func referencedID(ref string) (string, bool) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return "", false
+	}
+	if i := strings.IndexByte(ref, '?'); i >= 0 {
+		ref = ref[:i]
+	}
+	ref = strings.TrimRight(ref, "/")
+	segs := strings.Split(ref, "/")
+	last := segs[len(segs)-1]
+	for _, coll := range []string{"directoryObjects", "users", "groups"} {
+		if strings.HasPrefix(last, coll+"(") && strings.HasSuffix(last, ")") {
+			id := strings.Trim(last[len(coll)+1:len(last)-1], "'")
+			return id, id != ""
+		}
+	}
+	if len(segs) == 1 {
+		return last, !strings.ContainsAny(last, " :")
+	}
+	prev := segs[len(segs)-2]
+	switch prev {
+	case "directoryObjects", "users", "groups":
+		return last, last != ""
+	}
+	return "", false
+}

@@ -1,0 +1,347 @@
+package graph
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"allot/api/odata"
+	"allot/api/respond"
+	"allot/licensing"
+	"allot/tenant"
+)
+
+// relSelection resolves $select over users and groups together (a
+// directory object list holds both): each type writes the properties it
+// has; a property neither has is Graph's 400.
+func relSelection(sel []string) (users, groups []int, err error) {
+	if sel == nil {
+		return userResource.defaults, groupResource.defaults, nil
+	}
+	for _, s := range sel {
+		ui, uok := userResource.byName[strings.ToLower(s)]
+		gi, gok := groupResource.byName[strings.ToLower(s)]
+		if !uok && !gok {
+			return nil, nil, &odata.Error{Code: "BadRequest", Msg: fmt.Sprintf("Could not find a property named '%s' on type 'microsoft.graph.directoryObject'.", s)}
+		}
+		if uok {
+			users = append(users, ui)
+		}
+		if gok {
+			groups = append(groups, gi)
+		}
+	}
+	return users, groups, nil
+}
+
+type relItem struct {
+	id      string
+	isGroup bool
+}
+
+// writeRelation writes a page of a relationship (members, memberOf, …):
+// load returns the related user and group ids, or false when the source
+// object does not exist. Pages are ordered by id, resumed after the last
+// id served.
+func writeRelation(w http.ResponseWriter, r *http.Request, c *call, context string, load func(s *tenant.State) (users, groups []string, ok bool)) {
+	usel, gsel, err := relSelection(c.q.Select)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	top := c.q.Top
+	if top == 0 {
+		top = defaultPage
+	}
+	var after string
+	if c.q.SkipToken != "" {
+		cur, err := decodeCursor(c.q.SkipToken)
+		if err != nil || cur.Order != "rel" {
+			fail(w, r, &odata.Error{Code: "Request_BadRequest", Msg: "The skip token is not valid. Use the @odata.nextLink returned by the previous page as it is."})
+			return
+		}
+		after = cur.K
+	}
+	count := c.q.Count && c.q.Eventual
+	bp := getBuf()
+	defer putBuf(bp)
+	b := *bp
+	found := false
+	c.t.Read(func(s *tenant.State) {
+		users, groups, ok := load(s)
+		if !ok {
+			return
+		}
+		found = true
+		sc := c.scope(s)
+		items := make([]relItem, 0, len(users)+len(groups))
+		for _, id := range users {
+			if sc.User(id) {
+				items = append(items, relItem{id, false})
+			}
+		}
+		for _, id := range groups {
+			if sc.Group(id) {
+				items = append(items, relItem{id, true})
+			}
+		}
+		sort.Slice(items, func(i, j int) bool { return items[i].id < items[j].id })
+		start := sort.Search(len(items), func(i int) bool { return items[i].id > after })
+		if after == "" {
+			start = 0
+		}
+		page := items[start:]
+		more := false
+		if len(page) > top {
+			page, more = page[:top], true
+		}
+		b = appendContext(b, r, context)
+		if count {
+			b = append(b, `,"@odata.count":`...)
+			b = appendInt(b, len(items))
+		}
+		if more {
+			b = append(b, `,"@odata.nextLink":`...)
+			b = appendStr(b, nextLink(r, cursor{Order: "rel", K: page[len(page)-1].id}))
+		}
+		b = append(b, `,"value":[`...)
+		n := 0
+		for _, it := range page {
+			if it.isGroup {
+				g, ok := s.Engine.Group(it.id)
+				if !ok {
+					continue
+				}
+				if n > 0 {
+					b = append(b, ',')
+				}
+				b = groupResource.appendObject(b, s, &g, gsel, true)
+			} else {
+				u, ok := s.Engine.User(it.id)
+				if !ok {
+					continue
+				}
+				if n > 0 {
+					b = append(b, ',')
+				}
+				b = userResource.appendObject(b, s, &u, usel, true)
+			}
+			n++
+		}
+		b = append(b, "]}"...)
+	})
+	*bp = b
+	if !found {
+		fail(w, r, notFound(r.PathValue("id")))
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
+func (h *handler) listMembers(w http.ResponseWriter, r *http.Request, c *call) {
+	id := r.PathValue("id")
+	writeRelationSet(w, r, c, "directoryObjects", func(s *tenant.State) (*sortedSet, bool) {
+		if !s.Engine.IsGroup(id) || !c.scope(s).Group(id) {
+			return nil, false
+		}
+		set := directory(s).members[id]
+		if set == nil {
+			set = newSortedSet(nil)
+		}
+		return set, true
+	})
+}
+
+// writeRelationSet writes a page of a relationship kept in an index (a
+// group's members): a seek after the last id served and a walk of one
+// page, whatever the size of the group.
+func writeRelationSet(w http.ResponseWriter, r *http.Request, c *call, context string, load func(s *tenant.State) (*sortedSet, bool)) {
+	usel, gsel, err := relSelection(c.q.Select)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	top := c.q.Top
+	if top == 0 {
+		top = defaultPage
+	}
+	var after *key
+	if c.q.SkipToken != "" {
+		cur, err := decodeCursor(c.q.SkipToken)
+		if err != nil || cur.Order != "rel" {
+			fail(w, r, &odata.Error{Code: "Request_BadRequest", Msg: "The skip token is not valid. Use the @odata.nextLink returned by the previous page as it is."})
+			return
+		}
+		after = &key{K: cur.K}
+	}
+	count := c.q.Count && c.q.Eventual
+	bp := getBuf()
+	defer putBuf(bp)
+	b := *bp
+	found := false
+	c.t.Read(func(s *tenant.State) {
+		set, ok := load(s)
+		if !ok {
+			return
+		}
+		found = true
+		sc := c.scope(s)
+		visible := func(id string) bool {
+			if s.Engine.IsGroup(id) {
+				return sc.Group(id)
+			}
+			return sc.User(id)
+		}
+		var page []string
+		more := false
+		set.Ascend(after, func(k key) bool {
+			if !visible(k.K) {
+				return true
+			}
+			if len(page) == top {
+				more = true
+				return false
+			}
+			page = append(page, k.K)
+			return true
+		})
+		b = appendContext(b, r, context)
+		if count {
+			n := set.Len()
+			if sc != nil {
+				n = 0
+				set.Ascend(nil, func(k key) bool {
+					if visible(k.K) {
+						n++
+					}
+					return true
+				})
+			}
+			b = append(b, `,"@odata.count":`...)
+			b = appendInt(b, n)
+		}
+		if more {
+			b = append(b, `,"@odata.nextLink":`...)
+			b = appendStr(b, nextLink(r, cursor{Order: "rel", K: page[len(page)-1]}))
+		}
+		b = append(b, `,"value":[`...)
+		n := 0
+		for _, id := range page {
+			if g, ok := s.Engine.Group(id); ok {
+				if n > 0 {
+					b = append(b, ',')
+				}
+				b = groupResource.appendObject(b, s, &g, gsel, true)
+				n++
+			} else if u, ok := s.Engine.User(id); ok {
+				if n > 0 {
+					b = append(b, ',')
+				}
+				b = userResource.appendObject(b, s, &u, usel, true)
+				n++
+			}
+		}
+		b = append(b, "]}"...)
+	})
+	*bp = b
+	if !found {
+		fail(w, r, notFound(r.PathValue("id")))
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
+func (h *handler) listMembersWithLicenseErrors(w http.ResponseWriter, r *http.Request, c *call) {
+	id := r.PathValue("id")
+	writeRelation(w, r, c, "directoryObjects", func(s *tenant.State) ([]string, []string, bool) {
+		if !s.Engine.IsGroup(id) || !c.scope(s).Group(id) {
+			return nil, nil, false
+		}
+		return s.Engine.MembersWithLicenseErrors(id), nil, true
+	})
+}
+
+func (h *handler) listMemberOf(w http.ResponseWriter, r *http.Request, c *call) {
+	ref := r.PathValue("id")
+	writeRelation(w, r, c, "directoryObjects", func(s *tenant.State) ([]string, []string, bool) {
+		u, ok := findUser(s, ref)
+		if !ok || !c.scope(s).User(u.ID) {
+			return nil, nil, false
+		}
+		return nil, s.Engine.GroupsOf(u.ID), true
+	})
+}
+
+func (h *handler) listTransitiveMemberOf(w http.ResponseWriter, r *http.Request, c *call) {
+	ref := r.PathValue("id")
+	writeRelation(w, r, c, "directoryObjects", func(s *tenant.State) ([]string, []string, bool) {
+		u, ok := findUser(s, ref)
+		if !ok || !c.scope(s).User(u.ID) {
+			return nil, nil, false
+		}
+		return nil, s.Engine.TransitiveGroupsOf(u.ID), true
+	})
+}
+
+func (h *handler) addMember(w http.ResponseWriter, r *http.Request, c *call) {
+	var in map[string]any
+	if err := respond.Decode(r, &in, 0, false); err != nil {
+		fail(w, r, err)
+		return
+	}
+	ref, _ := in["@odata.id"].(string)
+	if ref == "" {
+		fail(w, r, required("@odata.id"))
+		return
+	}
+	memberID, ok := referencedID(ref)
+	if !ok {
+		fail(w, r, badRequest("Invalid object identifier '%s'.", ref))
+		return
+	}
+	groupID := r.PathValue("id")
+	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+		g, ok := tx.Engine.Group(groupID)
+		if !ok {
+			return notFound(groupID)
+		}
+		if g.IsDynamic() {
+			return errDynamic
+		}
+		return tx.Engine.AddMembers(tx.Op, groupID, []string{memberID})
+	})
+	if err == errDynamic {
+		dynamicRefused(w, r)
+		return
+	}
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) removeMember(w http.ResponseWriter, r *http.Request, c *call) {
+	groupID, memberID := r.PathValue("id"), r.PathValue("memberId")
+	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+		g, ok := tx.Engine.Group(groupID)
+		if !ok {
+			return notFound(groupID)
+		}
+		if g.IsDynamic() {
+			return errDynamic
+		}
+		return tx.Engine.RemoveMembers(tx.Op, groupID, []string{memberID})
+	})
+	if err == errDynamic {
+		dynamicRefused(w, r)
+		return
+	}
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,245 @@
+package graph
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// docRoute is an operation of another surface (partner, admin, server) for
+// the OpenAPI document. Graph operations come from the route table.
+type docRoute struct {
+	Method, Path, Op, Tag, Summary string
+	Public                         bool
+	Body, Resp                     string
+	Status                         int
+}
+
+// otherRoutes are the routes the other surfaces register (api/partner,
+// api/admin, api/server, api/cloudlicensing, api/usage, api/position).
+// TestOpenAPICoversEveryRoute checks them against the source. The server
+// keeps no list of its routes; with one (server.Routes), this table would
+// only add descriptions.
+var otherRoutes = []docRoute{
+	{"POST", "/partner/v1/customers", "createCustomer", "partner", "Create a customer tenant", false, "customer", "customer", 201},
+	{"GET", "/partner/v1/customers", "listCustomers", "partner", "List customer tenants", false, "", "customerCollection", 200},
+	{"GET", "/partner/v1/customers/{id}", "getCustomer", "partner", "Get a customer tenant", false, "", "customer", 200},
+	{"POST", "/partner/v1/customers/{id}/subscriptions", "createSubscription", "partner", "Buy units of a product", false, "subscription", "subscription", 201},
+	{"GET", "/partner/v1/customers/{id}/subscriptions", "listSubscriptions", "partner", "List a customer's subscriptions", false, "", "subscriptionCollection", 200},
+	{"GET", "/partner/v1/customers/{id}/subscriptions/{subId}", "getSubscription", "partner", "Get a subscription", false, "", "subscription", 200},
+	{"PATCH", "/partner/v1/customers/{id}/subscriptions/{subId}", "updateSubscription", "partner", "Change a subscription's quantity or status", false, "subscription", "subscription", 200},
+	{"POST", "/allot/v1/tenants/{tenantId}/tokens", "createToken", "admin", "Create an API token (the secret is shown once)", false, "token", "token", 201},
+	{"GET", "/allot/v1/tenants/{tenantId}/tokens", "listTokens", "admin", "List API tokens", false, "", "tokenCollection", 200},
+	{"DELETE", "/allot/v1/tenants/{tenantId}/tokens/{id}", "revokeToken", "admin", "Revoke an API token", false, "", "", 204},
+	{"POST", "/allot/v1/rules/validate", "validateRule", "admin", "Validate a dynamic membership rule and preview who matches", false, "", "", 200},
+	{"POST", "/allot/v1/tenants/{tenantId}/import", "importTenant", "admin", "Bulk import of users, groups, memberships and assignments", false, "", "", 200},
+	{"POST", "/allot/v1/signins", "postSignIns", "usage", "Record sign-in events (activation)", false, "", "", 200},
+	{"POST", "/allot/v1/usage/events", "postUsageEvents", "usage", "Ingest feature-usage events (JSON lines)", false, "", "", 200},
+	{"POST", "/allot/v1/usage/reports", "postUsageReport", "usage", "Ingest a Microsoft 365 usage report CSV", false, "", "", 200},
+	{"GET", "/allot/v1/usage/reports", "listUsageReports", "usage", "List ingested usage reports", false, "", "", 200},
+	{"PUT", "/allot/v1/usage/concealed-names", "putConcealedNames", "usage", "Map concealed (hashed) report names to users", false, "", "", 200},
+	{"GET", "/allot/v1/usage/users/{id}", "getUserUsage", "usage", "A user's aggregated usage", false, "", "", 200},
+	{"GET", "/allot/v1/usage/features", "listFeatures", "usage", "The feature map: features and the plans they need", false, "", "", 200},
+	{"GET", "/allot/v1/users/{id}/licenses/{skuId}/explain", "explainLicense", "admin", "Explain a user's license for a product", false, "", "", 200},
+	{"GET", "/allot/v1/audit", "queryAudit", "admin", "Query the audit log", false, "", "", 200},
+	{"GET", "/allot/v1/catalog/products", "listProducts", "admin", "List the tenant's catalog (Microsoft's products and its own)", false, "", "", 200},
+	{"GET", "/allot/v1/catalog/products/{id}", "getProduct", "admin", "Get a product", false, "", "", 200},
+	{"POST", "/allot/v1/catalog/products", "createProduct", "admin", "Add a custom product", false, "", "", 201},
+	{"GET", "/beta/admin/cloudLicensing/allotments", "listAllotments", "allotments", "List allotments", false, "", "", 200},
+	{"POST", "/beta/admin/cloudLicensing/allotments", "createAllotment", "allotments", "Create an allotment", false, "", "", 201},
+	{"GET", "/beta/admin/cloudLicensing/allotments/{id}", "getAllotment", "allotments", "Get an allotment", false, "", "", 200},
+	{"PATCH", "/beta/admin/cloudLicensing/allotments/{id}", "updateAllotment", "allotments", "Update an allotment", false, "", "", 200},
+	{"DELETE", "/beta/admin/cloudLicensing/allotments/{id}", "deleteAllotment", "allotments", "Delete an allotment", false, "", "", 204},
+	{"GET", "/beta/admin/cloudLicensing/allotments/{id}/waitingMembers", "listWaitingMembers", "allotments", "Users waiting for a unit of an allotment", false, "", "", 200},
+	{"GET", "/beta/admin/cloudLicensing/allotments/{id}/assignments", "listAllotmentAssignments", "allotments", "Assignments through an allotment", false, "", "", 200},
+	{"POST", "/beta/admin/cloudLicensing/allotments/{id}/reprocessAssignments", "reprocessAllotment", "allotments", "Reprocess an allotment's assignments", false, "", "", 200},
+	{"GET", "/beta/admin/cloudLicensing/assignments", "listAssignments", "allotments", "List assignments", false, "", "", 200},
+	{"POST", "/beta/admin/cloudLicensing/assignments", "createAssignment", "allotments", "Assign an allotment to a user or group", false, "", "", 201},
+	{"GET", "/beta/admin/cloudLicensing/assignments/{id}", "getAssignment", "allotments", "Get an assignment", false, "", "", 200},
+	{"PATCH", "/beta/admin/cloudLicensing/assignments/{id}", "updateAssignment", "allotments", "Update an assignment", false, "", "", 200},
+	{"DELETE", "/beta/admin/cloudLicensing/assignments/{id}", "deleteAssignment", "allotments", "Delete an assignment", false, "", "", 204},
+	{"GET", "/beta/users/{id}/cloudLicensing/usageRights", "listUsageRights", "allotments", "A user's combined usage rights per product", false, "", "", 200},
+	{"GET", "/allot/v1/prices", "getPrices", "position", "The tenant's price list", false, "", "", 200},
+	{"PUT", "/allot/v1/prices", "putPrices", "position", "Replace the tenant's price list", false, "", "", 200},
+	{"GET", "/allot/v1/position", "getPosition", "position", "The effective license position (JSON)", false, "", "", 200},
+	{"GET", "/allot/v1/position.csv", "getPositionCSV", "position", "The effective license position (CSV)", false, "", "", 200},
+	{"GET", "/allot/v1/position.html", "getPositionHTML", "position", "The effective license position (printable HTML)", false, "", "", 200},
+	{"POST", "/allot/v1/position/snapshots", "createPositionSnapshot", "position", "Keep a snapshot of the position", false, "", "", 201},
+	{"GET", "/allot/v1/position/snapshots", "listPositionSnapshots", "position", "List position snapshots", false, "", "", 200},
+	{"GET", "/allot/v1/position/snapshots/{id}", "getPositionSnapshot", "position", "Get a position snapshot", false, "", "", 200},
+	{"GET", "/allot/v1/position/diff", "diffPosition", "position", "Compare two positions (drift)", false, "", "", 200},
+	{"GET", "/healthz", "health", "operations", "Liveness", true, "", "status", 200},
+	{"GET", "/readyz", "ready", "operations", "Readiness (503 while starting or stopping)", true, "", "status", 200},
+	{"GET", "/metrics", "metrics", "operations", "Prometheus metrics (text format)", true, "", "", 200},
+	{"GET", "/openapi.json", "openapi", "operations", "This document", true, "", "", 200},
+}
+
+// docRoutes is every route of the document: the Graph table and the others.
+func docRoutes() []docRoute {
+	out := make([]docRoute, 0, len(routes)+len(otherRoutes))
+	for _, r := range routes {
+		out = append(out, docRoute{r.Method, r.Path, r.Op, r.Tag, r.Summary, false, r.Body, r.Resp, r.Status})
+	}
+	return append(out, otherRoutes...)
+}
+
+var (
+	docOnce  sync.Once
+	docBytes []byte
+)
+
+func (h *handler) openAPI(w http.ResponseWriter, r *http.Request) {
+	docOnce.Do(func() { docBytes, _ = json.MarshalIndent(openAPIDocument(), "", " ") })
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(docBytes)
+}
+
+var pathParam = regexp.MustCompile(`\{([A-Za-z]+)\}`)
+
+func ref(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }
+
+// openAPIDocument builds the OpenAPI 3.0 description of allot's HTTP API.
+func openAPIDocument() map[string]any {
+	paths := map[string]any{}
+	graphQuery := map[string]route{}
+	for _, r := range routes {
+		graphQuery[r.Method+" "+r.Path] = r
+	}
+	for _, d := range docRoutes() {
+		item, _ := paths[d.Path].(map[string]any)
+		if item == nil {
+			item = map[string]any{}
+			paths[d.Path] = item
+		}
+		var params []any
+		for _, m := range pathParam.FindAllStringSubmatch(d.Path, -1) {
+			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+		}
+		if gr, ok := graphQuery[d.Method+" "+d.Path]; ok {
+			q := gr.Query
+			add := func(on bool, name, desc string) {
+				if on {
+					params = append(params, map[string]any{"name": name, "in": "query", "description": desc, "schema": map[string]any{"type": "string"}})
+				}
+			}
+			add(q.Select, "$select", "Properties to return (comma-separated)")
+			add(q.Filter, "$filter", "OData filter (eq, ne, not, in, startsWith, endsWith, any(), /$count)")
+			add(q.Top, "$top", "Page size, 1-999 (default 100)")
+			add(q.Count, "$count", "true: include @odata.count (needs ConsistencyLevel: eventual)")
+			add(q.OrderBy, "$orderby", "displayName or userPrincipalName, asc or desc")
+			add(q.Search, "$search", `"property:value" terms (needs ConsistencyLevel: eventual)`)
+			add(q.SkipToken, "$skiptoken", "Opaque; follow @odata.nextLink")
+			if q.Count || q.Search {
+				params = append(params, map[string]any{"name": "ConsistencyLevel", "in": "header", "schema": map[string]any{"type": "string", "enum": []string{"eventual"}}})
+			}
+		}
+		responses := map[string]any{}
+		ok := map[string]any{"description": "Success"}
+		if d.Resp != "" {
+			ok["content"] = map[string]any{"application/json": map[string]any{"schema": ref(d.Resp)}}
+		}
+		if d.Path == "/metrics" {
+			ok["content"] = map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string"}}}
+		}
+		responses[strconv.Itoa(d.Status)] = ok
+		errResp := map[string]any{"description": "Graph error", "content": map[string]any{"application/json": map[string]any{"schema": ref("error")}}}
+		if !d.Public {
+			for _, code := range []string{"400", "401", "403", "404", "429"} {
+				responses[code] = errResp
+			}
+		}
+		op := map[string]any{"operationId": d.Op, "summary": d.Summary, "tags": []string{d.Tag}, "responses": responses}
+		if len(params) > 0 {
+			op["parameters"] = params
+		}
+		if d.Body != "" {
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": ref(d.Body)}}}
+		}
+		if d.Public {
+			op["security"] = []any{}
+		}
+		item[strings.ToLower(d.Method)] = op
+	}
+	str := map[string]any{"type": "string"}
+	strs := map[string]any{"type": "array", "items": str}
+	boolean := map[string]any{"type": "boolean"}
+	integer := map[string]any{"type": "integer"}
+	dateTime := map[string]any{"type": "string", "format": "date-time"}
+	obj := func(props map[string]any) map[string]any {
+		return map[string]any{"type": "object", "properties": props}
+	}
+	coll := func(item string) map[string]any {
+		return obj(map[string]any{"@odata.context": str, "@odata.count": integer, "@odata.nextLink": str,
+			"value": map[string]any{"type": "array", "items": ref(item)}})
+	}
+	assigned := obj(map[string]any{"skuId": str, "disabledPlans": strs})
+	plan := obj(map[string]any{"servicePlanId": str, "servicePlanName": str, "provisioningStatus": str, "appliesTo": str})
+	userProps := map[string]any{"assignedLicenses": map[string]any{"type": "array", "items": assigned},
+		"licenseAssignmentStates": map[string]any{"type": "array", "items": obj(map[string]any{"assignedByGroup": str, "disabledPlans": strs,
+			"error": str, "lastUpdatedDateTime": dateTime, "skuId": str, "state": str})},
+		"assignedPlans":  map[string]any{"type": "array", "items": obj(map[string]any{"assignedDateTime": dateTime, "capabilityStatus": str, "service": str, "servicePlanId": str})},
+		"accountEnabled": boolean, "createdDateTime": dateTime, "businessPhones": strs, "proxyAddresses": strs, "otherMails": strs,
+		"onPremisesExtensionAttributes": map[string]any{"type": "object", "additionalProperties": str},
+		"passwordProfile":               obj(map[string]any{"password": str, "forceChangePasswordNextSignIn": boolean}),
+		"kind":                          map[string]any{"type": "string", "enum": []string{"person", "sharedMailbox", "serviceAccount", "room"}}}
+	for _, p := range userResource.props {
+		if _, ok := userProps[p.name]; !ok {
+			userProps[p.name] = str
+		}
+	}
+	groupProps := map[string]any{"assignedLicenses": map[string]any{"type": "array", "items": assigned},
+		"licenseProcessingState": obj(map[string]any{"state": str}), "createdDateTime": dateTime, "groupTypes": strs,
+		"mailEnabled": boolean, "securityEnabled": boolean, "members@odata.bind": strs,
+		"assignmentMode": map[string]any{"type": "string", "enum": []string{"perProduct", "allOrNone"}}}
+	for _, p := range groupResource.props {
+		if _, ok := groupProps[p.name]; !ok {
+			groupProps[p.name] = str
+		}
+	}
+	schemas := map[string]any{
+		"error": obj(map[string]any{"error": obj(map[string]any{"code": str, "message": str,
+			"innerError": obj(map[string]any{"date": str, "request-id": str, "client-request-id": str})})}),
+		"user":                      obj(userProps),
+		"userCollection":            coll("user"),
+		"group":                     obj(groupProps),
+		"groupCollection":           coll("group"),
+		"directoryObject":           map[string]any{"oneOf": []any{ref("user"), ref("group")}},
+		"directoryObjectCollection": coll("directoryObject"),
+		"subscribedSku": obj(map[string]any{"accountId": str, "accountName": str, "appliesTo": str, "capabilityStatus": str,
+			"consumedUnits": integer, "id": str, "skuId": str, "skuPartNumber": str,
+			"prepaidUnits": obj(map[string]any{"enabled": integer, "lockedOut": integer, "suspended": integer, "warning": integer}),
+			"servicePlans": map[string]any{"type": "array", "items": plan}}),
+		"subscribedSkuCollection":  coll("subscribedSku"),
+		"licenseDetails":           obj(map[string]any{"id": str, "skuId": str, "skuPartNumber": str, "servicePlans": map[string]any{"type": "array", "items": plan}}),
+		"licenseDetailsCollection": coll("licenseDetails"),
+		"assignLicense":            obj(map[string]any{"addLicenses": map[string]any{"type": "array", "items": assigned}, "removeLicenses": strs}),
+		"reference":                obj(map[string]any{"@odata.id": str}),
+		"batchRequest": obj(map[string]any{"requests": map[string]any{"type": "array", "maxItems": maxBatch, "items": obj(map[string]any{
+			"id": str, "method": str, "url": str, "headers": map[string]any{"type": "object", "additionalProperties": str},
+			"body": map[string]any{}, "dependsOn": strs})}}),
+		"batchResponse": obj(map[string]any{"responses": map[string]any{"type": "array", "items": obj(map[string]any{
+			"id": str, "status": integer, "headers": map[string]any{"type": "object", "additionalProperties": str}, "body": map[string]any{}})}}),
+		"customer": obj(map[string]any{"id": str, "companyProfile": obj(map[string]any{"tenantId": str, "companyName": str, "domain": str}),
+			"defaultUsageLocation": str, "createdDateTime": dateTime}),
+		"customerCollection": obj(map[string]any{"totalCount": integer, "items": map[string]any{"type": "array", "items": ref("customer")}}),
+		"subscription": obj(map[string]any{"id": str, "offerId": str, "skuId": str, "skuPartNumber": str, "friendlyName": str,
+			"quantity": integer, "status": str, "creationDate": dateTime, "lastModifiedDate": dateTime}),
+		"subscriptionCollection": obj(map[string]any{"totalCount": integer, "items": map[string]any{"type": "array", "items": ref("subscription")}}),
+		"token": obj(map[string]any{"id": str, "token": str, "displayName": str, "roles": strs, "allotmentIds": strs,
+			"createdDateTime": dateTime, "revokedDateTime": dateTime}),
+		"tokenCollection": obj(map[string]any{"value": map[string]any{"type": "array", "items": ref("token")}}),
+		"status":          obj(map[string]any{"status": str}),
+	}
+	return map[string]any{
+		"openapi": "3.0.3",
+		"info": map[string]any{"title": "allot", "version": "1.0",
+			"description": "License provisioning with a Microsoft Graph v1.0 compatible API (users, groups, licenses), a partner API and allot's own administration API. Authenticate with a bearer token."},
+		"servers":    []any{map[string]any{"url": "/"}},
+		"security":   []any{map[string]any{"bearer": []any{}}},
+		"paths":      paths,
+		"components": map[string]any{"schemas": schemas, "securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}}},
+	}
+}

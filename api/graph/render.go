@@ -1,0 +1,374 @@
+package graph
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"allot/api/odata"
+	"allot/licensing"
+	"allot/tenant"
+)
+
+// prop is one JSON property of a Graph resource: its name, whether Graph
+// returns it without $select, and how to write its value.
+type prop[T any] struct {
+	name string
+	def  bool
+	app  func(b []byte, s *tenant.State, x *T) []byte
+}
+
+// resource is a Graph resource type's properties.
+type resource[T any] struct {
+	typeName string // microsoft.graph.user
+	props    []prop[T]
+	byName   map[string]int // lower-case name -> index
+	defaults []int
+}
+
+func newResource[T any](typeName string, props []prop[T]) *resource[T] {
+	r := &resource[T]{typeName: typeName, props: props, byName: map[string]int{}}
+	for i, p := range props {
+		r.byName[strings.ToLower(p.name)] = i
+		if p.def {
+			r.defaults = append(r.defaults, i)
+		}
+	}
+	return r
+}
+
+// selection resolves $select (nil: the default properties). An unknown
+// property is Graph's 400.
+func (r *resource[T]) selection(sel []string) ([]int, error) {
+	if sel == nil {
+		return r.defaults, nil
+	}
+	out := make([]int, 0, len(sel))
+	seen := map[int]bool{}
+	for _, s := range sel {
+		if s == "*" {
+			for i := range r.props {
+				if !seen[i] {
+					seen[i] = true
+					out = append(out, i)
+				}
+			}
+			continue
+		}
+		i, ok := r.byName[strings.ToLower(s)]
+		if !ok {
+			return nil, &odata.Error{Code: "BadRequest", Msg: fmt.Sprintf("Could not find a property named '%s' on type '%s'.", s, r.typeName)}
+		}
+		if !seen[i] {
+			seen[i] = true
+			out = append(out, i)
+		}
+	}
+	return out, nil
+}
+
+// appendObject writes x with the selected properties; withType adds
+// "@odata.type" (in lists of directory objects).
+func (r *resource[T]) appendObject(b []byte, s *tenant.State, x *T, sel []int, withType bool) []byte {
+	b = append(b, '{')
+	if withType {
+		b = append(b, `"@odata.type":"#`...)
+		b = append(b, r.typeName...)
+		b = append(b, '"')
+		if len(sel) > 0 {
+			b = append(b, ',')
+		}
+	}
+	b = r.appendProps(b, s, x, sel)
+	return append(b, '}')
+}
+
+// appendProps writes the selected properties, comma-separated.
+func (r *resource[T]) appendProps(b []byte, s *tenant.State, x *T, sel []int) []byte {
+	for n, i := range sel {
+		if n > 0 {
+			b = append(b, ',')
+		}
+		p := &r.props[i]
+		b = appendKey(b, p.name)
+		b = p.app(b, s, x)
+	}
+	return b
+}
+
+// appendEntity writes a single object with its @odata.context.
+func appendEntity[T any](b []byte, req *http.Request, r *resource[T], s *tenant.State, x *T, sel []int, context string) []byte {
+	b = appendContext(b, req, context)
+	if len(sel) > 0 {
+		b = append(b, ',')
+	}
+	b = r.appendProps(b, s, x, sel)
+	return append(b, '}')
+}
+
+// selectSuffix is the "(a,b)" of @odata.context for a $select.
+func selectSuffix(sel []string) string {
+	if sel == nil {
+		return ""
+	}
+	return "(" + strings.Join(sel, ",") + ")"
+}
+
+func str[T any](name string, def bool, get func(x *T) string) prop[T] {
+	return prop[T]{name: name, def: def, app: func(b []byte, _ *tenant.State, x *T) []byte { return appendStrOrNull(b, get(x)) }}
+}
+
+func attr(u *licensing.User, name string) string { return u.Attributes[strings.ToLower(name)] }
+
+func attrProp(name string, def bool) prop[licensing.User] {
+	return str(name, def, func(u *licensing.User) string { return attr(u, name) })
+}
+
+// userResource is Graph's user with allot's "kind" extension.
+var userResource = newResource("microsoft.graph.user", []prop[licensing.User]{
+	{name: "businessPhones", def: true, app: func(b []byte, _ *tenant.State, u *licensing.User) []byte { return append(b, "[]"...) }},
+	str("displayName", true, func(u *licensing.User) string { return u.DisplayName }),
+	str("givenName", true, func(u *licensing.User) string { return u.GivenName }),
+	str("jobTitle", true, func(u *licensing.User) string { return u.JobTitle }),
+	str("mail", true, func(u *licensing.User) string { return u.Mail }),
+	attrProp("mobilePhone", true),
+	attrProp("officeLocation", true),
+	attrProp("preferredLanguage", true),
+	str("surname", true, func(u *licensing.User) string { return u.Surname }),
+	str("userPrincipalName", true, func(u *licensing.User) string { return u.UserPrincipalName }),
+	str("id", true, func(u *licensing.User) string { return u.ID }),
+	{name: "accountEnabled", app: func(b []byte, _ *tenant.State, u *licensing.User) []byte { return appendBool(b, u.AccountEnabled) }},
+	{name: "assignedLicenses", app: appendAssignedLicenses},
+	{name: "assignedPlans", app: appendAssignedPlans},
+	str("city", false, func(u *licensing.User) string { return u.City }),
+	str("companyName", false, func(u *licensing.User) string { return u.CompanyName }),
+	str("country", false, func(u *licensing.User) string { return u.Country }),
+	{name: "createdDateTime", app: func(b []byte, _ *tenant.State, u *licensing.User) []byte { return appendTime(b, u.CreatedAt) }},
+	str("department", false, func(u *licensing.User) string { return u.Department }),
+	str("employeeHireDate", false, func(u *licensing.User) string { return u.EmployeeHireDate }),
+	str("employeeId", false, func(u *licensing.User) string { return u.EmployeeID }),
+	attrProp("employeeType", false),
+	str("kind", false, func(u *licensing.User) string { return u.Kind }),
+	{name: "licenseAssignmentStates", app: appendLicenseAssignmentStates},
+	attrProp("mailNickname", false),
+	{name: "onPremisesExtensionAttributes", app: appendExtensionAttributes},
+	{name: "otherMails", app: func(b []byte, _ *tenant.State, u *licensing.User) []byte { return appendStrings(b, u.OtherMails) }},
+	attrProp("postalCode", false),
+	{name: "proxyAddresses", app: func(b []byte, _ *tenant.State, u *licensing.User) []byte { return appendStrings(b, u.ProxyAddresses) }},
+	attrProp("state", false),
+	attrProp("streetAddress", false),
+	str("usageLocation", false, func(u *licensing.User) string { return u.UsageLocation }),
+	str("userType", false, func(u *licensing.User) string { return u.UserType }),
+})
+
+func appendExtensionAttributes(b []byte, _ *tenant.State, u *licensing.User) []byte {
+	b = append(b, '{')
+	for i := 1; i <= 15; i++ {
+		if i > 1 {
+			b = append(b, ',')
+		}
+		name := extensionAttrNames[i-1]
+		b = appendKey(b, name)
+		b = appendStrOrNull(b, u.Attributes[strings.ToLower(name)])
+	}
+	return append(b, '}')
+}
+
+var extensionAttrNames = func() []string {
+	out := make([]string, 15)
+	for i := range out {
+		out[i] = fmt.Sprintf("extensionAttribute%d", i+1)
+	}
+	return out
+}()
+
+// heldSKU is one product a user holds a seat of: with allotments a user
+// may have several license records of a SKU (one outside allotments, one
+// per allotment); Graph shows one license per SKU.
+type heldSKU struct {
+	skuID string
+	since time.Time // the earliest seat
+	recs  []licensing.License
+}
+
+// planEnabled reports whether a plan is enabled by the license: by at
+// least one active source of any record that does not disable it (the
+// union of the sources' plans, as the engine counts them).
+func (h *heldSKU) planEnabled(planID string) bool {
+	for i := range h.recs {
+		for j := range h.recs[i].Sources {
+			src := &h.recs[i].Sources[j]
+			if (src.State == licensing.StateActive || src.State == licensing.StateActiveWithError) && !contains(src.DisabledPlans, planID) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// heldLicenses calls fn for each SKU the user holds a seat of, in SKU
+// order.
+func heldLicenses(s *tenant.State, userID string, fn func(h *heldSKU)) {
+	recs := s.Engine.Licenses(userID)
+	sort.SliceStable(recs, func(i, j int) bool { return recs[i].SKUID < recs[j].SKUID })
+	for i := 0; i < len(recs); {
+		j := i
+		h := heldSKU{skuID: recs[i].SKUID}
+		held := false
+		for ; j < len(recs) && recs[j].SKUID == recs[i].SKUID; j++ {
+			if recs[j].Held {
+				if !held || recs[j].HeldSince.Before(h.since) {
+					h.since = recs[j].HeldSince
+				}
+				held = true
+			}
+		}
+		h.recs = recs[i:j]
+		if held {
+			fn(&h)
+		}
+		i = j
+	}
+}
+
+// holds reports whether the user holds a seat of the SKU.
+func holds(s *tenant.State, userID, skuID string) bool {
+	for _, l := range s.Engine.LicensesOf(userID, skuID) {
+		if l.Held {
+			return true
+		}
+	}
+	return false
+}
+
+func appendAssignedLicenses(b []byte, s *tenant.State, u *licensing.User) []byte {
+	b = append(b, '[')
+	n := 0
+	heldLicenses(s, u.ID, func(l *heldSKU) {
+		sku, ok := s.Engine.Catalog().SKU(l.skuID)
+		if !ok {
+			return
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		n++
+		b = append(b, `{"disabledPlans":[`...)
+		k := 0
+		for _, p := range sku.Plans {
+			if !l.planEnabled(p.ID) {
+				if k > 0 {
+					b = append(b, ',')
+				}
+				k++
+				b = appendStr(b, p.ID)
+			}
+		}
+		b = append(b, `],"skuId":`...)
+		b = appendStr(b, l.skuID)
+		b = append(b, '}')
+	})
+	return append(b, ']')
+}
+
+func appendAssignedPlans(b []byte, s *tenant.State, u *licensing.User) []byte {
+	b = append(b, '[')
+	n := 0
+	heldLicenses(s, u.ID, func(l *heldSKU) {
+		sku, ok := s.Engine.Catalog().SKU(l.skuID)
+		if !ok {
+			return
+		}
+		for _, p := range sku.Plans {
+			if !l.planEnabled(p.ID) {
+				continue
+			}
+			if n > 0 {
+				b = append(b, ',')
+			}
+			n++
+			id, name := p.ID, p.Name
+			b = append(b, `{"assignedDateTime":`...)
+			b = appendTime(b, l.since)
+			b = append(b, `,"capabilityStatus":"Enabled","service":`...)
+			b = appendStr(b, name)
+			b = append(b, `,"servicePlanId":`...)
+			b = appendStr(b, id)
+			b = append(b, '}')
+		}
+	})
+	return append(b, ']')
+}
+
+func appendLicenseAssignmentStates(b []byte, s *tenant.State, u *licensing.User) []byte {
+	b = append(b, '[')
+	n := 0
+	for _, l := range s.Engine.Licenses(u.ID) {
+		for _, src := range l.Sources {
+			if n > 0 {
+				b = append(b, ',')
+			}
+			n++
+			b = append(b, `{"assignedByGroup":`...)
+			b = appendStrOrNull(b, src.AssignedByGroup)
+			b = append(b, `,"disabledPlans":`...)
+			b = appendStrings(b, src.DisabledPlans)
+			b = append(b, `,"error":`...)
+			b = appendStr(b, src.Error)
+			b = append(b, `,"lastUpdatedDateTime":`...)
+			b = appendTime(b, src.LastUpdated)
+			b = append(b, `,"skuId":`...)
+			b = appendStr(b, l.SKUID)
+			b = append(b, `,"state":`...)
+			b = appendStr(b, src.State)
+			b = append(b, '}')
+		}
+	}
+	return append(b, ']')
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// groupResource is Graph's group with allot's "assignmentMode" extension.
+var groupResource = newResource("microsoft.graph.group", []prop[licensing.Group]{
+	str("id", true, func(g *licensing.Group) string { return g.ID }),
+	str("assignmentMode", true, func(g *licensing.Group) string { return g.AssignmentMode }),
+	{name: "createdDateTime", def: true, app: func(b []byte, _ *tenant.State, g *licensing.Group) []byte { return appendTime(b, g.CreatedAt) }},
+	str("description", true, func(g *licensing.Group) string { return g.Description }),
+	str("displayName", true, func(g *licensing.Group) string { return g.DisplayName }),
+	{name: "groupTypes", def: true, app: func(b []byte, _ *tenant.State, g *licensing.Group) []byte { return appendStrings(b, g.GroupTypes) }},
+	{name: "mail", def: true, app: func(b []byte, _ *tenant.State, g *licensing.Group) []byte { return append(b, "null"...) }},
+	{name: "mailEnabled", def: true, app: func(b []byte, _ *tenant.State, g *licensing.Group) []byte { return appendBool(b, g.MailEnabled) }},
+	str("mailNickname", true, func(g *licensing.Group) string { return g.MailNickname }),
+	str("membershipRule", true, func(g *licensing.Group) string { return g.MembershipRule }),
+	str("membershipRuleProcessingState", true, func(g *licensing.Group) string { return g.MembershipRuleProcessingState }),
+	{name: "securityEnabled", def: true, app: func(b []byte, _ *tenant.State, g *licensing.Group) []byte { return appendBool(b, g.SecurityEnabled) }},
+	{name: "assignedLicenses", app: func(b []byte, s *tenant.State, g *licensing.Group) []byte {
+		b = append(b, '[')
+		for i, l := range s.Engine.GroupLicenses(g.ID) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"disabledPlans":`...)
+			b = appendStrings(b, l.DisabledPlans)
+			b = append(b, `,"skuId":`...)
+			b = appendStr(b, l.SKUID)
+			b = append(b, '}')
+		}
+		return append(b, ']')
+	}},
+	{name: "licenseProcessingState", app: func(b []byte, _ *tenant.State, g *licensing.Group) []byte {
+		// allot applies group licenses synchronously: when the group can be
+		// read, processing is complete.
+		return append(b, `{"state":"ProcessingComplete"}`...)
+	}},
+})

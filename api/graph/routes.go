@@ -1,0 +1,94 @@
+package graph
+
+import (
+	"net/http"
+
+	"allot/api/odata"
+	"allot/auth"
+)
+
+// route is one operation of the Graph surface. The table below is the only
+// place routes are declared: Register mounts it, wrap authorises with it,
+// and the OpenAPI document is generated from it.
+type route struct {
+	Method, Path string
+	Op           string // OpenAPI operationId
+	Tag          string
+	Summary      string
+	Perm         perm
+	// AlsoAllowed lets more principals through the role check; the handler
+	// then narrows what they may do (License Administrators may PATCH a
+	// user's usageLocation only).
+	AlsoAllowed func(p *auth.Principal, r *http.Request) bool
+	// Scoped routes are open to allotment owners, who see only what their
+	// allotments reach (api/scope); other routes answer them 404.
+	Scoped bool
+	Query  odata.Options // accepted query options; others are refused
+	Body   string        // request body schema ("" for none)
+	Status int           // success status
+	Resp   string        // response body schema ("" for none)
+	handle func(h *handler, w http.ResponseWriter, r *http.Request, c *call)
+}
+
+var (
+	qSelect = odata.Options{Select: true}
+	qList   = odata.Options{Select: true, Filter: true, Top: true, Count: true, OrderBy: true, Search: true, SkipToken: true}
+	qRel    = odata.Options{Select: true, Top: true, Count: true, SkipToken: true}
+	qNone   = odata.Options{}
+)
+
+func licenseAdmin(p *auth.Principal, _ *http.Request) bool {
+	return p.Has(auth.RoleLicenseAdministrator)
+}
+
+var routes = []route{
+	{Method: "GET", Path: "/v1.0/subscribedSkus", Op: "listSubscribedSkus", Tag: "licenses", Summary: "List the products the tenant has units of",
+		Perm: permRead, Scoped: true, Query: qSelect, Status: 200, Resp: "subscribedSkuCollection", handle: (*handler).listSubscribedSkus},
+	{Method: "GET", Path: "/v1.0/subscribedSkus/{id}", Op: "getSubscribedSku", Tag: "licenses", Summary: "Get a subscribed product ({tenantId}_{skuId} or skuId)",
+		Perm: permRead, Scoped: true, Query: qSelect, Status: 200, Resp: "subscribedSku", handle: (*handler).getSubscribedSku},
+
+	{Method: "GET", Path: "/v1.0/users", Op: "listUsers", Tag: "users", Summary: "List users",
+		Perm: permRead, Scoped: true, Query: qList, Status: 200, Resp: "userCollection", handle: (*handler).listUsers},
+	{Method: "POST", Path: "/v1.0/users", Op: "createUser", Tag: "users", Summary: "Create a user",
+		Perm: permWriteUsers, Query: qNone, Body: "user", Status: 201, Resp: "user", handle: (*handler).createUser},
+	{Method: "GET", Path: "/v1.0/users/{id}", Op: "getUser", Tag: "users", Summary: "Get a user by id or userPrincipalName",
+		Perm: permRead, Scoped: true, Query: qSelect, Status: 200, Resp: "user", handle: (*handler).getUser},
+	{Method: "PATCH", Path: "/v1.0/users/{id}", Op: "updateUser", Tag: "users", Summary: "Update a user",
+		Perm: permWriteUsers, AlsoAllowed: licenseAdmin, Query: qNone, Body: "user", Status: 204, handle: (*handler).updateUser},
+	{Method: "DELETE", Path: "/v1.0/users/{id}", Op: "deleteUser", Tag: "users", Summary: "Delete a user (releases its seats)",
+		Perm: permWriteUsers, Query: qNone, Status: 204, handle: (*handler).deleteUser},
+	{Method: "POST", Path: "/v1.0/users/{id}/assignLicense", Op: "assignUserLicense", Tag: "licenses", Summary: "Add and remove direct licenses of a user",
+		Perm: permAssignUserLicense, Query: qNone, Body: "assignLicense", Status: 200, Resp: "user", handle: (*handler).assignUserLicense},
+	{Method: "GET", Path: "/v1.0/users/{id}/licenseDetails", Op: "listLicenseDetails", Tag: "licenses", Summary: "List the licenses a user holds (direct and inherited)",
+		Perm: permRead, Scoped: true, Query: qNone, Status: 200, Resp: "licenseDetailsCollection", handle: (*handler).listLicenseDetails},
+	{Method: "POST", Path: "/v1.0/users/{id}/reprocessLicenseAssignment", Op: "reprocessUserLicenseAssignment", Tag: "licenses", Summary: "Recompute a user's licenses",
+		Perm: permReprocessUser, Query: qNone, Status: 200, Resp: "user", handle: (*handler).reprocessUser},
+	{Method: "GET", Path: "/v1.0/users/{id}/memberOf", Op: "listUserMemberOf", Tag: "users", Summary: "Groups the user is a direct member of",
+		Perm: permRead, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listMemberOf},
+	{Method: "GET", Path: "/v1.0/users/{id}/transitiveMemberOf", Op: "listUserTransitiveMemberOf", Tag: "users", Summary: "Groups the user is a member of, directly or through groups",
+		Perm: permRead, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listTransitiveMemberOf},
+
+	{Method: "GET", Path: "/v1.0/groups", Op: "listGroups", Tag: "groups", Summary: "List groups",
+		Perm: permRead, Scoped: true, Query: qList, Status: 200, Resp: "groupCollection", handle: (*handler).listGroups},
+	{Method: "POST", Path: "/v1.0/groups", Op: "createGroup", Tag: "groups", Summary: "Create a group",
+		Perm: permWriteGroups, Query: qNone, Body: "group", Status: 201, Resp: "group", handle: (*handler).createGroup},
+	{Method: "GET", Path: "/v1.0/groups/{id}", Op: "getGroup", Tag: "groups", Summary: "Get a group",
+		Perm: permRead, Scoped: true, Query: qSelect, Status: 200, Resp: "group", handle: (*handler).getGroup},
+	{Method: "PATCH", Path: "/v1.0/groups/{id}", Op: "updateGroup", Tag: "groups", Summary: "Update a group (members@odata.bind adds up to 20 members)",
+		Perm: permWriteGroups, Query: qNone, Body: "group", Status: 204, handle: (*handler).updateGroup},
+	{Method: "DELETE", Path: "/v1.0/groups/{id}", Op: "deleteGroup", Tag: "groups", Summary: "Delete a group without licenses",
+		Perm: permWriteGroups, Query: qNone, Status: 204, handle: (*handler).deleteGroup},
+	{Method: "POST", Path: "/v1.0/groups/{id}/assignLicense", Op: "assignGroupLicense", Tag: "licenses", Summary: "Add and remove licenses of a group",
+		Perm: permAssignGroupLicense, Query: qNone, Body: "assignLicense", Status: 202, Resp: "group", handle: (*handler).assignGroupLicense},
+	{Method: "GET", Path: "/v1.0/groups/{id}/members", Op: "listGroupMembers", Tag: "groups", Summary: "Direct members of a group (users and groups)",
+		Perm: permRead, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listMembers},
+	{Method: "POST", Path: "/v1.0/groups/{id}/members/$ref", Op: "addGroupMember", Tag: "groups", Summary: "Add a member",
+		Perm: permWriteGroups, Query: qNone, Body: "reference", Status: 204, handle: (*handler).addMember},
+	{Method: "DELETE", Path: "/v1.0/groups/{id}/members/{memberId}/$ref", Op: "removeGroupMember", Tag: "groups", Summary: "Remove a member",
+		Perm: permWriteGroups, Query: qNone, Status: 204, handle: (*handler).removeMember},
+	{Method: "GET", Path: "/v1.0/groups/{id}/membersWithLicenseErrors", Op: "listMembersWithLicenseErrors", Tag: "licenses", Summary: "Members with a license from the group in error",
+		Perm: permRead, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listMembersWithLicenseErrors},
+
+	{Method: "POST", Path: "/v1.0/$batch", Op: "batch", Tag: "batch", Summary: "JSON batching: up to 20 requests, with dependsOn",
+		Perm: permBatch, Scoped: true, Query: qNone, Body: "batchRequest", Status: 200, Resp: "batchResponse", handle: (*handler).batch},
+}

@@ -1,0 +1,144 @@
+package graph
+
+import (
+	"net/http"
+	"strings"
+
+	"allot/api/odata"
+	"allot/api/scope"
+	"allot/licensing"
+	"allot/tenant"
+)
+
+var userCollection = &collection[licensing.User]{
+	res: userResource, sc: userSchema, context: "users",
+	get: func(s *tenant.State, id string) (licensing.User, bool) { return s.Engine.User(id) },
+	orders: map[string]orderDef[licensing.User]{
+		"": {name: "id", set: func(x *dirIndex) *sortedSet { return x.usersByID }, key: func(u *licensing.User) string { return u.ID }},
+		"displayname": {name: "displayName", set: func(x *dirIndex) *sortedSet { return x.usersByName },
+			key: func(u *licensing.User) string { return strings.ToLower(u.DisplayName) }},
+		"userprincipalname": {name: "userPrincipalName", set: func(x *dirIndex) *sortedSet { return x.usersByUPN },
+			key: func(u *licensing.User) string { return strings.ToLower(u.UserPrincipalName) }},
+	},
+	access:  userAccess,
+	visible: func(sc *scope.Scope, u *licensing.User) bool { return sc.User(u.ID) },
+	search: map[string]func(u *licensing.User) string{
+		"displayname":       func(u *licensing.User) string { return u.DisplayName },
+		"userprincipalname": func(u *licensing.User) string { return u.UserPrincipalName },
+		"mail":              func(u *licensing.User) string { return u.Mail },
+		"givenname":         func(u *licensing.User) string { return u.GivenName },
+		"surname":           func(u *licensing.User) string { return u.Surname },
+		"mailnickname":      func(u *licensing.User) string { return attr(u, "mailNickname") },
+	},
+}
+
+// userAccess finds an index for a conjunct: id, userPrincipalName and mail
+// lookups, displayName and userPrincipalName prefixes, and holders of a
+// SKU (assignedLicenses/any(x:x/skuId eq G)).
+func userAccess(s *tenant.State, x *dirIndex, n odata.Node) *accessPath {
+	lookup := func(prop string, vals []string) *accessPath {
+		ids := []string{}
+		for _, v := range vals {
+			switch prop {
+			case "id":
+				ids = append(ids, v)
+			case "userprincipalname":
+				if u, ok := s.Engine.UserByUPN(v); ok {
+					ids = append(ids, u.ID)
+				}
+			case "mail":
+				ids = append(ids, x.usersByMail[strings.ToLower(v)]...)
+			default:
+				return nil
+			}
+		}
+		return &accessPath{ids: ids}
+	}
+	switch n := n.(type) {
+	case *odata.Compare:
+		p, ok := n.Left.(*odata.Path)
+		lit, ok2 := n.Right.(*odata.Literal)
+		if ok && ok2 && n.Op == "eq" && len(p.Segments) == 1 && (lit.Kind == odata.LitString || lit.Kind == odata.LitGUID) {
+			return lookup(strings.ToLower(p.Segments[0]), []string{lit.Text})
+		}
+	case *odata.In:
+		p, ok := n.Left.(*odata.Path)
+		if ok && len(p.Segments) == 1 {
+			vals := make([]string, len(n.List))
+			for i, l := range n.List {
+				vals[i] = l.Text
+			}
+			return lookup(strings.ToLower(p.Segments[0]), vals)
+		}
+	case *odata.Call:
+		p, ok := n.Args[0].(*odata.Path)
+		lit, ok2 := n.Args[1].(*odata.Literal)
+		if n.Name == "startswith" && ok && ok2 && len(p.Segments) == 1 {
+			switch prop := strings.ToLower(p.Segments[0]); prop {
+			case "displayname", "userprincipalname":
+				return &accessPath{prefix: strings.ToLower(lit.Text), order: prop}
+			}
+		}
+	case *odata.Lambda:
+		if len(n.Path.Segments) == 1 && strings.EqualFold(n.Path.Segments[0], "assignedLicenses") && n.Kind == "any" && n.Body != nil {
+			if sku, ok := lambdaGUID(n, "skuId"); ok {
+				set := x.bySKU[sku]
+				if set == nil {
+					return &accessPath{ids: []string{}}
+				}
+				return &accessPath{set: set}
+			}
+		}
+	}
+	return nil
+}
+
+func (h *handler) listUsers(w http.ResponseWriter, r *http.Request, c *call) {
+	writeList(w, r, c, userCollection)
+}
+
+// findUser resolves {id|userPrincipalName}.
+func findUser(s *tenant.State, idOrUPN string) (licensing.User, bool) {
+	if u, ok := s.Engine.User(idOrUPN); ok {
+		return u, true
+	}
+	if strings.Contains(idOrUPN, "@") {
+		return s.Engine.UserByUPN(idOrUPN)
+	}
+	return licensing.User{}, false
+}
+
+// writeUser writes one user (status, with the selection of the query).
+func writeUser(w http.ResponseWriter, r *http.Request, c *call, ref string, status int) {
+	var sel []string
+	if c.q != nil {
+		sel = c.q.Select
+	}
+	idx, err := userResource.selection(sel)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	bp := getBuf()
+	defer putBuf(bp)
+	b := *bp
+	found := false
+	c.t.Read(func(s *tenant.State) {
+		u, ok := findUser(s, ref)
+		if !ok || !c.scope(s).User(u.ID) {
+			return
+		}
+		found = true
+		b = appendEntity(b, r, userResource, s, &u, idx, "users"+selectSuffix(sel)+"/$entity")
+	})
+	*bp = b
+	if !found {
+		fail(w, r, notFound(ref))
+		return
+	}
+	writeJSON(w, status, b)
+}
+
+func (h *handler) getUser(w http.ResponseWriter, r *http.Request, c *call) {
+	writeUser(w, r, c, r.PathValue("id"), http.StatusOK)
+}

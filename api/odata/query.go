@@ -1,0 +1,200 @@
+package odata
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Query holds the parsed query options of a request.
+type Query struct {
+	Select    []string // as given (case preserved); nil when absent
+	Filter    Node     // nil when absent
+	FilterRaw string
+	Top       int  // 0 when absent
+	Count     bool // $count=true
+	OrderBy   []OrderBy
+	Search    *Search // nil when absent
+	SkipToken string
+	// Eventual is set when the request carries ConsistencyLevel: eventual.
+	Eventual bool
+}
+
+// OrderBy is one $orderby key.
+type OrderBy struct {
+	Property string
+	Desc     bool
+}
+
+// Options says which query options an endpoint accepts.
+type Options struct {
+	Select, Filter, Top, Count, OrderBy, Search, SkipToken bool
+}
+
+// MaxTop is the largest page size Graph accepts on directory collections.
+const MaxTop = 999
+
+// Unsupported builds Graph's answer to a query option the endpoint does not
+// support.
+func Unsupported(option string) *Error {
+	return &Error{Code: "Request_BadRequest", Msg: fmt.Sprintf("'%s' is not supported by the service.", option)}
+}
+
+// Parse reads the query options of values that opts allows. Options with a
+// '$' the endpoint does not support are refused (never ignored); parameters
+// without '$' are not OData's and are left alone. eventual is whether the
+// request carries ConsistencyLevel: eventual.
+func Parse(values url.Values, opts Options, eventual bool) (*Query, error) {
+	q := &Query{Eventual: eventual}
+	for key, vals := range values {
+		if !strings.HasPrefix(key, "$") {
+			continue
+		}
+		name := strings.ToLower(key)
+		if len(vals) > 1 {
+			return nil, &Error{Code: "BadRequest", Msg: fmt.Sprintf("Query option '%s' was specified more than once, but it must be specified at most once.", key)}
+		}
+		v := vals[0]
+		switch {
+		case name == "$select" && opts.Select:
+			for _, s := range strings.Split(v, ",") {
+				s = strings.TrimSpace(s)
+				if s == "" {
+					return nil, &Error{Code: "BadRequest", Msg: "Syntax error: character ',' is not valid in $select."}
+				}
+				q.Select = append(q.Select, s)
+			}
+		case name == "$filter" && opts.Filter:
+			n, err := ParseFilter(v)
+			if err != nil {
+				return nil, err
+			}
+			q.Filter, q.FilterRaw = n, v
+		case name == "$top" && opts.Top:
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 1 || n > MaxTop {
+				return nil, &Error{Code: "Request_UnsupportedQuery", Msg: fmt.Sprintf("Invalid page size specified: '%s'. Must be between 1 and %d inclusive.", v, MaxTop)}
+			}
+			q.Top = n
+		case name == "$count" && opts.Count:
+			switch strings.ToLower(strings.TrimSpace(v)) {
+			case "true":
+				q.Count = true
+			case "false":
+			default:
+				return nil, &Error{Code: "BadRequest", Msg: fmt.Sprintf("'%s' is not a valid count option.", v)}
+			}
+		case name == "$orderby" && opts.OrderBy:
+			ob, err := parseOrderBy(v)
+			if err != nil {
+				return nil, err
+			}
+			q.OrderBy = ob
+		case name == "$search" && opts.Search:
+			s, err := ParseSearch(v)
+			if err != nil {
+				return nil, err
+			}
+			q.Search = s
+		case name == "$skiptoken" && opts.SkipToken:
+			q.SkipToken = v
+		default:
+			return nil, Unsupported(key)
+		}
+	}
+	return q, nil
+}
+
+func parseOrderBy(v string) ([]OrderBy, error) {
+	var out []OrderBy
+	for _, part := range strings.Split(v, ",") {
+		fields := strings.Fields(part)
+		if len(fields) == 0 || len(fields) > 2 {
+			return nil, &Error{Code: "BadRequest", Msg: fmt.Sprintf("Syntax error in $orderby: '%s'.", v)}
+		}
+		ob := OrderBy{Property: fields[0]}
+		if len(fields) == 2 {
+			switch strings.ToLower(fields[1]) {
+			case "asc":
+			case "desc":
+				ob.Desc = true
+			default:
+				return nil, &Error{Code: "BadRequest", Msg: fmt.Sprintf("Syntax error in $orderby: '%s' is not asc or desc.", fields[1])}
+			}
+		}
+		out = append(out, ob)
+	}
+	return out, nil
+}
+
+// Search is a parsed $search: terms "property:value" combined with AND or
+// OR (AND binds tighter, as in Graph).
+type Search struct {
+	// Any is a disjunction of conjunctions.
+	Any [][]SearchTerm
+}
+
+// SearchTerm matches when a token of Property starts with Value
+// (case-insensitively).
+type SearchTerm struct {
+	Property string
+	Value    string
+}
+
+// ParseSearch parses Graph's $search syntax for directory objects:
+// "displayName:foo" OR "mail:bar" AND "displayName:baz".
+func ParseSearch(v string) (*Search, error) {
+	bad := func(msg string) error {
+		return &Error{Code: "Request_UnsupportedQuery", Msg: "Syntax error: " + msg + " in $search '" + v + "'."}
+	}
+	s := &Search{}
+	var conj []SearchTerm
+	i := 0
+	expectTerm := true
+	for {
+		for i < len(v) && v[i] == ' ' {
+			i++
+		}
+		if i >= len(v) {
+			break
+		}
+		if !expectTerm {
+			j := i
+			for j < len(v) && v[j] != ' ' && v[j] != '"' {
+				j++
+			}
+			switch strings.ToUpper(v[i:j]) {
+			case "AND":
+			case "OR":
+				s.Any = append(s.Any, conj)
+				conj = nil
+			default:
+				return nil, bad("AND or OR expected")
+			}
+			i = j
+			expectTerm = true
+			continue
+		}
+		if v[i] != '"' {
+			return nil, bad("a quoted \"property:value\" term expected")
+		}
+		end := strings.IndexByte(v[i+1:], '"')
+		if end < 0 {
+			return nil, bad("unterminated quote")
+		}
+		term := v[i+1 : i+1+end]
+		prop, val, ok := strings.Cut(term, ":")
+		if !ok || strings.TrimSpace(prop) == "" {
+			return nil, bad("a term must be \"property:value\"")
+		}
+		conj = append(conj, SearchTerm{Property: strings.TrimSpace(prop), Value: val})
+		i += end + 2
+		expectTerm = false
+	}
+	if expectTerm {
+		return nil, bad("a term expected")
+	}
+	s.Any = append(s.Any, conj)
+	return s, nil
+}

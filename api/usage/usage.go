@@ -1,0 +1,326 @@
+// Package usageapi is allot's usage ingestion and usage read API under
+// /allot/v1: sign-ins, feature events, Microsoft 365 usage report CSVs, the
+// concealed-name mapping, and a user's aggregated usage.
+//
+// Roles: ingesting and changing the mapping (writes) need a Global or
+// License Administrator (or the partner administrator naming the tenant);
+// reading usage also admits Global Readers and Reports Readers. Anyone
+// else gets 403 Authorization_RequestDenied.
+package usageapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"time"
+
+	"allot"
+	"allot/api/respond"
+	"allot/api/server"
+	"allot/auth"
+	"allot/licensing"
+	"allot/tenant"
+	"allot/usage"
+)
+
+// Body limits.
+const (
+	MaxEventsBody = 256 << 20 // sign-ins and feature events per request
+	MaxReportBody = 1 << 30   // one usage report CSV
+	MaxNamesBody  = 256 << 20 // the concealed-name mapping
+)
+
+var (
+	writers = []string{auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator}
+	readers = []string{auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator, auth.RoleGlobalReader, auth.RoleReportsReader}
+)
+
+// Register mounts the usage API.
+func Register(s *server.Server) {
+	h := &handler{s}
+	s.Handle("POST /allot/v1/signins", h.postSignIns)
+	s.Handle("POST /allot/v1/usage/events", h.postEvents)
+	s.Handle("POST /allot/v1/usage/reports", h.postReport)
+	s.Handle("GET /allot/v1/usage/reports", h.listReports)
+	s.Handle("PUT /allot/v1/usage/concealed-names", h.putConcealedNames)
+	s.Handle("GET /allot/v1/usage/users/{id}", h.getUser)
+	s.Handle("GET /allot/v1/usage/features", h.listFeatures)
+}
+
+type handler struct{ s *server.Server }
+
+// tenantFor resolves the tenant and checks the principal's roles; it
+// answers the request itself when it returns false.
+func (h *handler) tenantFor(w http.ResponseWriter, r *http.Request, roles []string) (*tenant.Tenant, *auth.Principal, bool) {
+	t, p, err := h.s.Tenant(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return nil, nil, false
+	}
+	if !p.IsPartner() && !p.Has(roles...) {
+		respond.Denied(w, r)
+		return nil, nil, false
+	}
+	return t, p, true
+}
+
+// readBody reads a request body up to limit bytes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		respond.Status(w, r, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request body is larger than the limit of "+sizeText(limit)+".")
+		return nil, false
+	case err != nil:
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "The request body could not be read: %v", err))
+		return nil, false
+	case len(strings.TrimSpace(string(data))) == 0:
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "The request body is empty."))
+		return nil, false
+	}
+	return data, true
+}
+
+func sizeText(n int64) string {
+	if n >= 1<<30 {
+		return itoa(n>>30) + " GiB"
+	}
+	return itoa(n>>20) + " MiB"
+}
+
+func itoa(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for ; n > 0; n /= 10 {
+		i--
+		b[i] = byte('0' + n%10)
+	}
+	return string(b[i:])
+}
+
+// jsonish accepts the content types of JSON and JSON lines (or none).
+func jsonish(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil {
+		switch mt {
+		case "application/json", "application/x-ndjson", "application/ndjson", "application/jsonl",
+			"application/x-jsonlines", "application/jsonlines", "text/plain":
+			return nil
+		}
+		if strings.HasSuffix(mt, "+json") {
+			return nil
+		}
+	}
+	return allot.Errorf(allot.EINVALID, "Unsupported content type %q: send JSON lines (application/x-ndjson) or JSON (application/json).", ct)
+}
+
+// ingest runs one ingestion command and answers its result.
+func (h *handler) ingest(w http.ResponseWriter, r *http.Request, t *tenant.Tenant, p *auth.Principal,
+	apply func(tx *tenant.Tx) (usage.Result, error)) {
+	var res usage.Result
+	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor()}, func(tx *tenant.Tx) error {
+		out, err := apply(tx)
+		if tx.Writing() {
+			res = out
+		}
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			respond.Error(w, r, allot.Errorf(allot.EINVALID, "The request was cancelled before it was queued; nothing was ingested."))
+			return
+		}
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, res)
+}
+
+func (h *handler) postBatch(w http.ResponseWriter, r *http.Request, kind usage.BatchKind) {
+	t, p, ok := h.tenantFor(w, r, writers)
+	if !ok {
+		return
+	}
+	if err := jsonish(r); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	data, ok := readBody(w, r, MaxEventsBody)
+	if !ok {
+		return
+	}
+	b := usage.NewBatch(kind)
+	b.Parse(data, 1)
+	h.ingest(w, r, t, p, b.Apply)
+}
+
+// postSignIns: POST /allot/v1/signins — {"value":[{id,user,at,application,
+// interactive}]}, a JSON array, or JSON lines.
+func (h *handler) postSignIns(w http.ResponseWriter, r *http.Request) {
+	h.postBatch(w, r, usage.SignIns)
+}
+
+// postEvents: POST /allot/v1/usage/events — {id,user,feature,at} as JSON
+// lines, a JSON array or {"value":[…]}.
+func (h *handler) postEvents(w http.ResponseWriter, r *http.Request) {
+	h.postBatch(w, r, usage.FeatureEvents)
+}
+
+// postReport: POST /allot/v1/usage/reports[?report=NAME][&force=true] — a
+// usage report CSV as the body (text/csv) or as the file of a
+// multipart/form-data upload.
+func (h *handler) postReport(w http.ResponseWriter, r *http.Request) {
+	t, p, ok := h.tenantFor(w, r, writers)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	force := false
+	switch v := q.Get("force"); v {
+	case "", "false":
+	case "true":
+		force = true
+	default:
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "force must be true or false, not %q.", v))
+		return
+	}
+	body := http.MaxBytesReader(w, r.Body, MaxReportBody)
+	var src io.Reader = body
+	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case mt == "multipart/form-data":
+		part, err := filePart(body, params["boundary"])
+		if err != nil {
+			respond.Error(w, r, err)
+			return
+		}
+		src = part
+	case mt == "" || mt == "text/csv" || mt == "text/plain" || mt == "application/octet-stream" || mt == "application/csv" || mt == "application/vnd.ms-excel":
+	default:
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "Unsupported content type %q: send the report as text/csv or as a multipart/form-data file.", r.Header.Get("Content-Type")))
+		return
+	}
+	rep, err := usage.ParseReport(src, q.Get("report"))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			respond.Status(w, r, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The report is larger than the limit of "+sizeText(MaxReportBody)+".")
+			return
+		}
+		if allot.ErrorCode(err) == allot.EINTERNAL {
+			err = allot.Errorf(allot.EINVALID, "The report could not be read: %v", err)
+		}
+		respond.Error(w, r, err)
+		return
+	}
+	h.ingest(w, r, t, p, func(tx *tenant.Tx) (usage.Result, error) { return rep.Apply(tx, force) })
+}
+
+// filePart returns the uploaded file of a multipart body: the part named
+// "file", or the first part with a file name.
+func filePart(body io.Reader, boundary string) (io.Reader, error) {
+	if boundary == "" {
+		return nil, allot.Errorf(allot.EINVALID, "The multipart/form-data body has no boundary.")
+	}
+	mr := multipart.NewReader(body, boundary)
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return nil, allot.Errorf(allot.EINVALID, "The multipart/form-data body has no file: send the report as a part named \"file\".")
+		}
+		if err != nil {
+			return nil, allot.Errorf(allot.EINVALID, "The multipart/form-data body cannot be read: %v", err)
+		}
+		if part.FormName() == "file" || part.FileName() != "" {
+			return part, nil
+		}
+	}
+}
+
+// listReports: GET /allot/v1/usage/reports — the reports imported.
+func (h *handler) listReports(w http.ResponseWriter, r *http.Request) {
+	t, _, ok := h.tenantFor(w, r, readers)
+	if !ok {
+		return
+	}
+	var reps []usage.ImportedReport
+	t.Read(func(s *tenant.State) { reps = usage.Of(s).Reports() })
+	if reps == nil {
+		reps = []usage.ImportedReport{}
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{"value": reps})
+}
+
+// putConcealedNames: PUT /allot/v1/usage/concealed-names — replaces the
+// mapping from concealed report names to users.
+func (h *handler) putConcealedNames(w http.ResponseWriter, r *http.Request) {
+	t, p, ok := h.tenantFor(w, r, writers)
+	if !ok {
+		return
+	}
+	var in struct {
+		Value []usage.ConcealedName `json:"value"`
+	}
+	if err := respond.Decode(r, &in, MaxNamesBody, false); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	names, err := usage.CheckConcealedNames(in.Value)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	err = t.Do(r.Context(), licensing.Op{Actor: p.Actor()}, func(tx *tenant.Tx) error { return usage.SetConcealedNames(tx, names) })
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, map[string]int{"mapped": len(names)})
+}
+
+// getUser: GET /allot/v1/usage/users/{id or userPrincipalName}[?asOf=
+// YYYY-MM-DD] — the user's aggregated usage; the day windows end on asOf
+// (default: today, UTC).
+func (h *handler) getUser(w http.ResponseWriter, r *http.Request) {
+	t, _, ok := h.tenantFor(w, r, readers)
+	if !ok {
+		return
+	}
+	asOf := usage.DayOf(time.Now())
+	if v := r.URL.Query().Get("asOf"); v != "" {
+		d, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			respond.Error(w, r, allot.Errorf(allot.EINVALID, "asOf %q is not a date (YYYY-MM-DD).", v))
+			return
+		}
+		asOf = usage.DayOf(d)
+	}
+	id := r.PathValue("id")
+	var rep usage.UserReport
+	t.Read(func(s *tenant.State) { rep, ok = usage.UserReportOf(s, id, asOf) })
+	if !ok {
+		respond.Error(w, r, allot.Errorf(allot.ENOTFOUND, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", id))
+		return
+	}
+	respond.JSON(w, http.StatusOK, rep)
+}
+
+// listFeatures: GET /allot/v1/usage/features — the feature map.
+func (h *handler) listFeatures(w http.ResponseWriter, r *http.Request) {
+	if _, _, ok := h.tenantFor(w, r, readers); !ok {
+		return
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{"value": usage.Features()})
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"allot/catalog"
+	"allot/licensing"
+	"allot/store"
+	"allot/store/sqlite"
+	"allot/tenant"
+	"allot/usage"
+)
+
+func TestImportUsageAndSignInsThroughTheRuntime(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "allot.db")
+	tid := "33333333-3333-4333-8333-333333333333"
+	grant := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
+	func() {
+		st, err := sqlite.Open(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		ctx := context.Background()
+		rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger(), Now: func() time.Time { return grant.Add(-time.Hour) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rt.Close(ctx)
+		tn, err := rt.Create(ctx, store.Tenant{ID: tid, CompanyName: "C", DefaultUsageLocation: "US"}, licensing.Settings{DefaultUsageLocation: "US"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e3, _ := catalog.Default().SKU("SPE_E3")
+		err = tn.Do(ctx, licensing.Op{Now: grant}, func(tx *tenant.Tx) error {
+			if err := tx.Engine.SetUnits(tx.Op, e3.ID, licensing.Units{Enabled: 10, Status: "Enabled"}); err != nil {
+				return err
+			}
+			if err := tx.Engine.PutUser(tx.Op, licensing.User{ID: "u1", UserPrincipalName: "ann@c.example", UsageLocation: "US", AccountEnabled: true}); err != nil {
+				return err
+			}
+			return tx.Engine.AssignUserLicenses(tx.Op, "u1", []licensing.AssignedLicense{{SKUID: e3.ID}}, nil)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	report := write("active.csv", "\ufeffReport Refresh Date,User Principal Name,Exchange Last Activity Date,Teams Last Activity Date,Assigned Products\n"+
+		"2024-05-10,ann@c.example,2024-05-09,,MICROSOFT 365 E3\n"+
+		"2024-05-10,bob@c.example,2024-05-08,2024-05-08,MICROSOFT 365 E3\n"+
+		"2024-05-10,ann@c.example,not-a-date,,\n")
+	events := write("events.jsonl", `{"id":"1","user":"ann@c.example","feature":"copilot","at":"2024-05-09T10:00:00Z"}`+"\n"+
+		`{"id":"1","user":"ann@c.example","feature":"copilot","at":"2024-05-09T10:00:00Z"}`+"\n"+
+		`{"id":"2","user":"ann@c.example","feature":"noSuchFeature","at":"2024-05-09T10:00:00Z"}`+"\n")
+	signins := write("signins.json", `{"value":[{"id":"s1","user":"ann@c.example","at":"2024-05-02T08:00:00Z","interactive":true}]}`)
+
+	run := func(cmd *cobra.Command, args ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		cmd.SetOut(&out)
+		cmd.SetErr(&bytes.Buffer{})
+		cmd.SetArgs(args)
+		if err := cmd.ExecuteContext(context.Background()); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out.String())
+		}
+		return out.String()
+	}
+	out := run(newImportUsageCmd(), "--db", db, "--tenant", tid, report, events)
+	for _, want := range []string{"report getOffice365ActiveUserDetail 2024-05-10: 1 accepted, 1 rejected, 1 unmatched",
+		"line 4: invalid date", "bob@c.example: no such user", "events: 1 accepted, 1 rejected, 0 unmatched, 1 duplicates",
+		"line 3: unknown feature"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if out := run(newImportUsageCmd(), "--db", db, "--tenant", tid, report); !strings.Contains(out, "imported before; nothing changed") {
+		t.Fatalf("re-import: %s", out)
+	}
+	if out := run(newImportSignInsCmd(), "--db", db, "--tenant", tid, signins); !strings.Contains(out, "sign-ins: 1 accepted") {
+		t.Fatalf("sign-ins: %s", out)
+	}
+
+	st, err := sqlite.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rt, err := tenant.Open(context.Background(), st, catalog.Default(), tenant.Options{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(context.Background())
+	tn, _ := rt.Get(tid)
+	var rep usage.UserReport
+	tn.Read(func(s *tenant.State) { rep, _ = usage.UserReportOf(s, "u1", usage.DayOf(time.Date(2024, 5, 10, 0, 0, 0, 0, time.UTC))) })
+	if len(rep.Licenses) != 1 || rep.Licenses[0].ActivatedDateTime == nil ||
+		!rep.Licenses[0].ActivatedDateTime.Equal(time.Date(2024, 5, 2, 8, 0, 0, 0, time.UTC)) {
+		t.Fatalf("licenses %+v", rep.Licenses)
+	}
+	if rep.Workloads["Exchange"] != "2024-05-09" || rep.Workloads["Copilot"] != "2024-05-09" {
+		t.Fatalf("workloads %v", rep.Workloads)
+	}
+}

@@ -1,0 +1,340 @@
+package usage
+
+import (
+	"sort"
+	"sync"
+
+	"allot/tenant"
+)
+
+// Aggregates is one tenant copy's usage state: per user the sign-in facts,
+// per feature the first and last use and the active days, the mailbox
+// facts and per license the activation. It is a tenant extension (see
+// tenant.ExtensionType): changed only by the commands of this package,
+// identical in the writer's and the readers' copies, persisted as shard,
+// delta and meta objects (persist.go) and rebuilt at load.
+//
+// Read it with Of inside Tenant.Read.
+type Aggregates struct {
+	users userTable
+	byID  map[string]int32 // user id → index in users
+
+	meta    meta
+	ids     idRing                 // recent event ids (idempotency)
+	names   map[[16]byte]string    // concealed report name hash → userPrincipalName
+	dirty   [maxShards / 64]uint64 // fine shards changed since the last checkpoint
+	loaded  map[string]uint64      // at load only: highest version seen per user
+	batch   batchState             // scratch of the running command
+	touched []int32                // users changed by the running command
+}
+
+// userAgg is one user's aggregates. It is kept small: about 100 bytes plus
+// 32 per feature used and 12 per license activated.
+type userAgg struct {
+	id     string
+	ver    uint64 // seq of the last command that changed it
+	signIn signInAgg
+	mbx    mailbox
+	feats  []featUse    // sorted by f
+	acts   []activation // sorted by sku
+}
+
+// signInAgg is what sign-ins leave behind.
+type signInAgg struct {
+	lo, hi      uint64 // DaySet bits of the days with a sign-in
+	anchor      Day
+	first, last stamp
+	interactive stamp // last interactive sign-in
+}
+
+// featUse is one feature's use by one user (a flattened DaySet plus the
+// first and last instant).
+type featUse struct {
+	lo, hi      uint64
+	anchor      Day
+	first, last stamp
+	f           featureIdx
+}
+
+// activation is when a user first showed activity after a seat of the SKU
+// was granted (held: that grant's HeldSince).
+type activation struct {
+	sku      skuIdx
+	held, at stamp
+}
+
+// mailbox holds the latest mailbox facts. Each fact keeps the day it was
+// reported so that an older report never overrides a newer one.
+type mailbox struct {
+	storage    int64 // bytes
+	storageDay Day   // refresh day of the report that gave storage, type and archive; 0: none
+	holdDay    Day   // day litigation hold was last reported; 0: unknown
+	rtype      uint8 // recipientType index (recipientTypes)
+	flags      uint8
+}
+
+const (
+	mbxArchive uint8 = 1 << iota // Has Archive
+	mbxHold                      // litigation hold on
+)
+
+// recipientTypes are the Exchange recipient type details a mailbox report
+// may carry; index 0 is unknown, the last entry catches the rest.
+var recipientTypes = []string{"", "UserMailbox", "SharedMailbox", "RoomMailbox", "EquipmentMailbox",
+	"SchedulingMailbox", "LinkedMailbox", "DiscoveryMailbox", "TeamMailbox", "GroupMailbox", "MailUser", "Other"}
+
+func recipientTypeIndex(s string) uint8 {
+	if s == "" {
+		return 0
+	}
+	for i, t := range recipientTypes[1:] {
+		if equalFoldASCII(s, t) {
+			return uint8(i + 1)
+		}
+	}
+	return uint8(len(recipientTypes) - 1)
+}
+
+func (d DaySet) flat() (lo, hi uint64, anchor Day) { return d.Lo, d.Hi, d.Last }
+
+func (f *featUse) days() DaySet     { return DaySet{Last: f.anchor, Lo: f.lo, Hi: f.hi} }
+func (s *signInAgg) days() DaySet   { return DaySet{Last: s.anchor, Lo: s.lo, Hi: s.hi} }
+func (f *featUse) setDays(d DaySet) { f.lo, f.hi, f.anchor = d.flat() }
+func (s *signInAgg) setDays(d DaySet) {
+	s.lo, s.hi, s.anchor = d.flat()
+}
+
+// addDay adds d to a flattened DaySet and reports whether it changed.
+func addDay(lo, hi *uint64, anchor *Day, d Day) bool {
+	s := DaySet{Last: *anchor, Lo: *lo, Hi: *hi}
+	s.Add(d)
+	if s.Lo == *lo && s.Hi == *hi && s.Last == *anchor {
+		return false
+	}
+	*lo, *hi, *anchor = s.Lo, s.Hi, s.Last
+	return true
+}
+
+// observe records a use of feature f at t (day d = t's day). It reports
+// whether anything changed; re-observing is a no-op.
+func (u *userAgg) observe(f featureIdx, t stamp, d Day) bool {
+	i := sort.Search(len(u.feats), func(i int) bool { return u.feats[i].f >= f })
+	if i == len(u.feats) || u.feats[i].f != f {
+		u.feats = append(u.feats, featUse{})
+		copy(u.feats[i+1:], u.feats[i:])
+		u.feats[i] = featUse{f: f, first: t, last: t, anchor: d, lo: 1}
+		return true
+	}
+	fu := &u.feats[i]
+	changed := addDay(&fu.lo, &fu.hi, &fu.anchor, d)
+	if t < fu.first {
+		fu.first, changed = t, true
+	}
+	if t > fu.last {
+		fu.last, changed = t, true
+	}
+	return changed
+}
+
+// recordSignIn records a sign-in at t.
+func (u *userAgg) recordSignIn(t stamp, interactive bool) bool {
+	s := &u.signIn
+	changed := addDay(&s.lo, &s.hi, &s.anchor, t.day())
+	if s.first == 0 || t < s.first {
+		s.first, changed = t, true
+	}
+	if t > s.last {
+		s.last, changed = t, true
+	}
+	if interactive && t > s.interactive {
+		s.interactive, changed = t, true
+	}
+	return changed
+}
+
+// heldLic is a seat the user holds, as the engine says at the command.
+type heldLic struct {
+	sku  skuIdx
+	held stamp // HeldSince, to the second
+}
+
+// activity records evidence that the user was active at t (a sign-in, a
+// feature event, or — with dayOnly — a report's activity date) against the
+// seats the user holds: a seat is activated by the first evidence at or
+// after its HeldSince. Report dates count from the day of the grant on (a
+// report has no time of day); the activation is then the later of the
+// grant and 00:00 of that day. Activations of seats no longer held are
+// dropped.
+func (u *userAgg) activity(held []heldLic, t stamp, dayOnly bool) bool {
+	changed := false
+	if len(u.acts) > 0 {
+		// Drop activations of SKUs no longer held.
+		keep := u.acts[:0]
+		for _, a := range u.acts {
+			if holds(held, a.sku) {
+				keep = append(keep, a)
+			}
+		}
+		if len(keep) != len(u.acts) {
+			changed = true
+			clear(u.acts[len(keep):])
+			u.acts = keep
+		}
+	}
+	for _, h := range held {
+		at := t
+		if dayOnly {
+			if t.day() < h.held.day() {
+				continue
+			}
+			at = max(t, h.held)
+		} else if t < h.held {
+			continue
+		}
+		i := sort.Search(len(u.acts), func(i int) bool { return u.acts[i].sku >= h.sku })
+		switch {
+		case i == len(u.acts) || u.acts[i].sku != h.sku:
+			u.acts = append(u.acts, activation{})
+			copy(u.acts[i+1:], u.acts[i:])
+			u.acts[i] = activation{sku: h.sku, held: h.held, at: at}
+			changed = true
+		case u.acts[i].held != h.held:
+			u.acts[i] = activation{sku: h.sku, held: h.held, at: at} // a new grant
+			changed = true
+		case at < u.acts[i].at:
+			u.acts[i].at = at
+			changed = true
+		}
+	}
+	return changed
+}
+
+func holds(held []heldLic, s skuIdx) bool {
+	for _, h := range held {
+		if h.sku == s {
+			return true
+		}
+	}
+	return false
+}
+
+// user returns the index of a user's aggregates, creating them.
+func (a *Aggregates) user(id string) int32 {
+	if i, ok := a.byID[id]; ok {
+		return i
+	}
+	i := a.users.add(userAgg{id: id})
+	a.byID[id] = i
+	return i
+}
+
+// reserve sizes the id index for a first import of n users.
+func (a *Aggregates) reserve(n int) {
+	if len(a.byID) == 0 && n > 1024 {
+		a.byID = make(map[string]int32, n)
+	}
+}
+
+// userTable holds the users' aggregates in chunks of userChunk: adding a
+// user never copies more than one chunk (a single slice of a million users
+// would be copied and rescanned at every growth), and small tenants stay
+// small (the last chunk grows as needed).
+type userTable struct {
+	chunks [][]userAgg
+	n      int
+}
+
+const userChunk = 4096
+
+func (t *userTable) len() int { return t.n }
+
+// at returns user i; the pointer is valid until the next add.
+func (t *userTable) at(i int32) *userAgg { return &t.chunks[i/userChunk][i%userChunk] }
+
+func (t *userTable) add(u userAgg) int32 {
+	if t.n == len(t.chunks)*userChunk {
+		c := 16 // the first chunk grows as needed; later ones are full size
+		if t.n > 0 {
+			c = userChunk
+		}
+		t.chunks = append(t.chunks, make([]userAgg, 0, c))
+	}
+	last := len(t.chunks) - 1
+	t.chunks[last] = append(t.chunks[last], u)
+	t.n++
+	return int32(t.n - 1)
+}
+
+// touch marks user i changed by the running command.
+func (a *Aggregates) touch(i int32) {
+	u := a.users.at(i)
+	if u.ver != a.batch.seq {
+		u.ver = a.batch.seq
+		a.touched = append(a.touched, i)
+	}
+}
+
+func newAggregates() *Aggregates {
+	return &Aggregates{byID: map[string]int32{}, names: map[[16]byte]string{}}
+}
+
+// Of returns the usage aggregates of a tenant copy. Call it inside
+// Tenant.Read (or a command) and do not keep the result beyond.
+func Of(s *tenant.State) *Aggregates { return s.Ext(extName).(*Aggregates) }
+
+// skuIdx is an interned SKU id (process-wide; never persisted).
+type skuIdx uint16
+
+var (
+	skuMu  sync.RWMutex
+	skuTab = []string{""}
+	skuMap = map[string]skuIdx{}
+)
+
+func internSKU(id string) skuIdx {
+	skuMu.RLock()
+	i, ok := skuMap[id]
+	skuMu.RUnlock()
+	if ok {
+		return i
+	}
+	skuMu.Lock()
+	defer skuMu.Unlock()
+	if i, ok := skuMap[id]; ok {
+		return i
+	}
+	if len(skuTab) >= 1<<16 {
+		panic("usage: too many SKUs")
+	}
+	skuTab = append(skuTab, id)
+	i = skuIdx(len(skuTab) - 1)
+	skuMap[id] = i
+	return i
+}
+
+func (i skuIdx) id() string {
+	skuMu.RLock()
+	defer skuMu.RUnlock()
+	return skuTab[i]
+}
+
+// equalFoldASCII compares ASCII strings case-insensitively without
+// allocating.
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}

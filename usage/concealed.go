@@ -1,0 +1,86 @@
+package usage
+
+import (
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"sort"
+	"strings"
+
+	"allot"
+	"allot/tenant"
+)
+
+// When a tenant turns on displayConcealedNames, Microsoft's usage reports
+// replace user names with 32-hexadecimal-digit hashes. A tenant may give
+// allot the mapping (hash → userPrincipalName); rows whose hash it does not
+// map are reported as unmatched, never dropped silently.
+
+// ConcealedName maps one concealed report name to the user it hides.
+type ConcealedName struct {
+	Hash              string `json:"hash"`
+	UserPrincipalName string `json:"userPrincipalName"`
+}
+
+// MaxConcealedNames bounds one mapping.
+const MaxConcealedNames = 2_000_000
+
+// CheckConcealedNames validates a mapping (pure). EINVALID names the first
+// bad entry.
+func CheckConcealedNames(in []ConcealedName) (map[[16]byte]string, error) {
+	if len(in) > MaxConcealedNames {
+		return nil, allot.Errorf(allot.EINVALID, "At most %d concealed names can be mapped.", MaxConcealedNames)
+	}
+	out := make(map[[16]byte]string, len(in))
+	for i, n := range in {
+		h, ok := parseConcealed(strings.TrimSpace(n.Hash))
+		if !ok {
+			return nil, allot.Errorf(allot.EINVALID, "value[%d].hash %q is not a concealed name (32 hexadecimal digits).", i, n.Hash)
+		}
+		upn := strings.TrimSpace(n.UserPrincipalName)
+		if upn == "" || !strings.Contains(upn, "@") {
+			return nil, allot.Errorf(allot.EINVALID, "value[%d].userPrincipalName %q is not a user principal name.", i, n.UserPrincipalName)
+		}
+		if prev, dup := out[h]; dup && !strings.EqualFold(prev, upn) {
+			return nil, allot.Errorf(allot.EINVALID, "value[%d].hash %s is mapped twice, to %s and %s.", i, n.Hash, prev, upn)
+		}
+		out[h] = upn
+	}
+	return out, nil
+}
+
+// SetConcealedNames replaces the tenant's concealed-name mapping. Run it
+// inside Tenant.Do.
+func SetConcealedNames(tx *tenant.Tx, names map[[16]byte]string) error {
+	a := Of(tx.State)
+	old := a.names
+	a.names = maps.Clone(names) // each copy owns its map
+	if !tx.Writing() {
+		return nil
+	}
+	var buckets [256][][2]string
+	for h, upn := range names {
+		buckets[h[0]] = append(buckets[h[0]], [2]string{hex.EncodeToString(h[:]), upn})
+	}
+	var had [256]bool
+	for h := range old {
+		had[h[0]] = true
+	}
+	for i, b := range buckets {
+		id := fmt.Sprintf("%02x", i)
+		if len(b) == 0 {
+			if had[i] {
+				tx.Unpersist(kindNames, id)
+			}
+			continue
+		}
+		sort.Slice(b, func(x, y int) bool { return b[x][0] < b[y][0] })
+		if err := tx.Persist(kindNames, id, namesBody{Names: b}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ConcealedNames returns how many concealed names the tenant maps.
+func (a *Aggregates) ConcealedNames() int { return len(a.names) }

@@ -1,0 +1,252 @@
+package usage
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+
+	"allot/catalog"
+)
+
+//go:embed data/features.json
+var featuresJSON []byte
+
+// PlanRef names a service plan as the catalog does.
+type PlanRef struct {
+	Name string `json:"servicePlanName"`
+	ID   string `json:"servicePlanId"`
+}
+
+// Feature is one entry of the curated feature map: a capability a user can
+// be seen using, and the service plans that grant it (any one of them is
+// enough).
+type Feature struct {
+	ID          string    `json:"id"` // camelCase, e.g. attackSimulation
+	DisplayName string    `json:"displayName"`
+	Workload    string    `json:"workload"` // Exchange, Teams, OneDrive, SharePoint, …
+	Plans       []PlanRef `json:"plans"`
+	Source      string    `json:"source"` // the Microsoft documentation the entry follows
+	Note        string    `json:"note,omitempty"`
+}
+
+// Workloads that usage reports name (Office365ActiveUserDetail columns and
+// the per-workload reports).
+const (
+	WorkloadExchange   = "Exchange"
+	WorkloadOneDrive   = "OneDrive"
+	WorkloadSharePoint = "SharePoint"
+	WorkloadTeams      = "Teams"
+	WorkloadVivaEngage = "VivaEngage" // Yammer
+	WorkloadSkype      = "Skype"
+	WorkloadOfficeApps = "OfficeApps"
+)
+
+// planFeaturePrefix marks the pseudo-feature of an event that names a
+// service plan directly; its key is "plan:" + servicePlanId.
+const planFeaturePrefix = "plan:"
+
+// featureIdx is an interned feature: an index into the process-wide feature
+// table (0 = none). Curated features keep the order of the data file and
+// never change; plan pseudo-features are appended as events name them.
+// Indexes are never persisted (stored aggregates name features by key).
+type featureIdx uint16
+
+type featureInfo struct {
+	key      string // curated id, or "plan:"+servicePlanId
+	name     string // curated id, or the servicePlanName
+	workload string
+	plans    []string // lower-case servicePlanIds that grant it
+}
+
+// ft is the curated feature map, built during package initialisation (a
+// variable initialiser, so that other initialisers may use it).
+var ft = buildFeatureTables()
+
+type featureTables struct {
+	list     []Feature
+	tab      []featureInfo         // index 0 unused; immutable
+	key      map[string]featureIdx // curated ids; immutable
+	fold     map[string]featureIdx // lower-case curated ids; immutable
+	workload map[string]featureIdx // the feature a report's workload activity counts as
+}
+
+var (
+	planMu     sync.RWMutex
+	planTab    []featureInfo // index i is featureIdx(len(ft.tab)+i)
+	planByKey  = map[string]featureIdx{}
+	planByName = map[string]featureIdx{} // every spelling events used, as given
+)
+
+var camelCase = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
+
+func buildFeatureTables() *featureTables {
+	fs, err := parseFeatures(featuresJSON)
+	if err != nil {
+		panic("usage: embedded feature map: " + err.Error())
+	}
+	t := &featureTables{list: fs, tab: []featureInfo{{}}, key: map[string]featureIdx{},
+		fold: map[string]featureIdx{}, workload: map[string]featureIdx{}}
+	for _, f := range fs {
+		info := featureInfo{key: f.ID, name: f.ID, workload: f.Workload}
+		for _, p := range f.Plans {
+			info.plans = append(info.plans, strings.ToLower(p.ID))
+		}
+		t.tab = append(t.tab, info)
+		i := featureIdx(len(t.tab) - 1)
+		t.key[f.ID] = i
+		t.fold[strings.ToLower(f.ID)] = i
+	}
+	for w, id := range map[string]string{
+		WorkloadExchange: "exchangeMailbox", WorkloadOneDrive: "oneDriveFiles", WorkloadSharePoint: "sharePointSites",
+		WorkloadTeams: "teams", WorkloadVivaEngage: "vivaEngage", WorkloadSkype: "skypeForBusiness", WorkloadOfficeApps: "officeDesktopApps",
+	} {
+		i, ok := t.key[id]
+		if !ok {
+			panic("usage: feature map lacks " + id)
+		}
+		t.workload[w] = i
+	}
+	return t
+}
+
+// parseFeatures reads and checks the feature map's shape (the catalog check
+// is CheckFeatures).
+func parseFeatures(data []byte) ([]Feature, error) {
+	var doc struct {
+		Features []Feature `json:"features"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, f := range doc.Features {
+		switch {
+		case !camelCase.MatchString(f.ID):
+			return nil, fmt.Errorf("feature id %q is not camelCase", f.ID)
+		case seen[f.ID]:
+			return nil, fmt.Errorf("feature %s listed twice", f.ID)
+		case len(f.Plans) == 0:
+			return nil, fmt.Errorf("feature %s names no plan", f.ID)
+		case !strings.HasPrefix(f.Source, "https://"):
+			return nil, fmt.Errorf("feature %s has no documentation source", f.ID)
+		case f.Workload == "":
+			return nil, fmt.Errorf("feature %s has no workload", f.ID)
+		}
+		seen[f.ID] = true
+	}
+	return doc.Features, nil
+}
+
+// Features returns the curated feature map in file order. The slice is
+// shared: do not modify it.
+func Features() []Feature { return ft.list }
+
+// CheckFeatures verifies that every plan of the feature map exists in cat
+// with the same servicePlanName.
+func CheckFeatures(cat *catalog.Catalog) error {
+	for _, f := range ft.list {
+		for _, p := range f.Plans {
+			cp, ok := cat.Plan(p.ID)
+			if !ok {
+				return fmt.Errorf("feature %s: plan %s (%s) is not in the catalog", f.ID, p.Name, p.ID)
+			}
+			if !strings.EqualFold(cp.Name, p.Name) || !strings.EqualFold(cp.ID, p.ID) {
+				return fmt.Errorf("feature %s: plan %s is %s in the catalog, not %s", f.ID, p.ID, cp.Name, p.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// lookupFeature resolves what an event names: a curated feature id (any
+// case) or a service plan (servicePlanName or servicePlanId, any case).
+// name may alias a reused buffer: it is copied before being kept.
+func lookupFeature(name []byte) (featureIdx, bool) {
+	if i, ok := ft.key[string(name)]; ok {
+		return i, true
+	}
+	planMu.RLock()
+	i, ok := planByName[string(name)]
+	planMu.RUnlock()
+	if ok {
+		return i, true
+	}
+	s := string(name)
+	if i, ok := ft.fold[strings.ToLower(s)]; ok {
+		return i, true
+	}
+	p, ok := catalog.Default().Plan(s)
+	if !ok {
+		return 0, false
+	}
+	i = internPlanFeature(p)
+	planMu.Lock()
+	if len(planByName) < 1<<16 { // spellings are few; the bound only stops abuse
+		planByName[s] = i
+	}
+	planMu.Unlock()
+	return i, true
+}
+
+// internPlanFeature returns the pseudo-feature of a service plan.
+func internPlanFeature(p *catalog.Plan) featureIdx {
+	key := planFeaturePrefix + p.ID
+	planMu.RLock()
+	i, ok := planByKey[key]
+	planMu.RUnlock()
+	if ok {
+		return i
+	}
+	planMu.Lock()
+	defer planMu.Unlock()
+	if i, ok := planByKey[key]; ok {
+		return i
+	}
+	if len(ft.tab)+len(planTab) >= 1<<16 {
+		panic("usage: too many features") // the catalog has far fewer plans
+	}
+	planTab = append(planTab, featureInfo{key: key, name: p.Name, plans: []string{p.ID}})
+	i = featureIdx(len(ft.tab) + len(planTab) - 1)
+	planByKey[key] = i
+	return i
+}
+
+// featureByKey resolves a stored feature key; false if it is no longer
+// known (a feature removed from the map, a plan removed from the catalog).
+func featureByKey(key string) (featureIdx, bool) {
+	if i, ok := ft.key[key]; ok {
+		return i, true
+	}
+	if id, found := strings.CutPrefix(key, planFeaturePrefix); found {
+		if p, ok := catalog.Default().Plan(id); ok {
+			return internPlanFeature(p), true
+		}
+	}
+	return 0, false
+}
+
+func (i featureIdx) info() featureInfo {
+	if int(i) < len(ft.tab) {
+		return ft.tab[i]
+	}
+	planMu.RLock()
+	defer planMu.RUnlock()
+	return planTab[int(i)-len(ft.tab)]
+}
+
+// isPlanFeature reports whether the feature is an event naming a plan.
+func (i featureIdx) isPlanFeature() bool { return int(i) >= len(ft.tab) }
+
+// featureNamed returns the interned index of a curated feature id (for the
+// report column mappings); it panics on an id missing from the map, which
+// is a defect.
+func featureNamed(id string) featureIdx {
+	i, ok := ft.key[id]
+	if !ok {
+		panic("usage: feature map lacks " + id)
+	}
+	return i
+}

@@ -1,0 +1,148 @@
+package usage
+
+import (
+	"strings"
+
+	"allot/tenant"
+)
+
+// Apply aggregates the report into the tenant's usage: run it inside
+// Tenant.Do (the whole report is one command: all or nothing).
+//
+// A report is identified by its type and Report Refresh Date: importing it
+// again changes nothing and answers Duplicate, unless force is set (forcing
+// is safe: every aggregate is idempotent; it serves to re-read a report
+// after a concealed-name mapping was added). Each activity date counts as
+// a use of the workload's feature on that day and as activity for
+// activation; mailbox facts replace older ones only.
+func (r *Report) Apply(tx *tenant.Tx, force bool) (Result, error) {
+	a := Of(tx.State)
+	res := Result{Report: r.Kind}
+	res.addRejected(r.Rejected)
+	prev := -1
+	if r.RefreshDate != 0 {
+		res.ReportRefreshDate = r.RefreshDate.String()
+		prev = a.meta.report(r.Kind, res.ReportRefreshDate)
+	}
+	if prev >= 0 && !force {
+		res.Duplicate = true
+		res.done()
+		return res, nil
+	}
+	a.begin()
+	a.reserve(r.n)
+	limit := DayOf(tx.Op.Now.Add(maxFuture))
+	r.res.start(tx, r.n)
+	for i := 0; i < r.n; i++ {
+		row := r.row(i)
+		obs := row.obs[:row.nobs]
+		if future(obs, row.refresh, limit) {
+			r.res.resolve(a, tx.Engine, i, "", "") // keep the names in step
+			res.reject(int(row.line), "a date of the row is in the future")
+			continue
+		}
+		w := r.res.resolve(a, tx.Engine, i, row.user, row.userID)
+		if w.agg < 0 {
+			res.UnmatchedCount++
+			name := row.user
+			if name == "" {
+				name = row.userID
+			}
+			res.unmatched(Unmatched{Line: int(row.line), User: name, Concealed: w.concealed, Count: 1,
+				AssignedProducts: SplitProducts(r.products[row.products])})
+			continue
+		}
+		u := a.users.at(w.agg)
+		held := r.res.heldOf(&w)
+		if u.feats == nil {
+			u.feats = make([]featUse, 0, len(obs))
+		}
+		ch := false
+		for _, o := range obs {
+			t := dayStamp(o.d)
+			if t == 0 {
+				continue // before 2000
+			}
+			if u.observe(o.f, t, o.d) {
+				ch = true
+			}
+			if u.activity(held, t, true) {
+				ch = true
+			}
+		}
+		if r.Kind == ReportMailboxUsage && u.mailboxFacts(row) {
+			ch = true
+		}
+		if ch {
+			a.touch(w.agg)
+		}
+		res.Accepted++
+	}
+	entry := ImportedReport{Report: r.Kind, ReportRefreshDate: res.ReportRefreshDate, Rows: r.Rows,
+		Accepted: res.Accepted, Unmatched: res.UnmatchedCount, Rejected: res.RejectedCount, ImportedDateTime: tx.Op.Now.UTC()}
+	switch {
+	case r.RefreshDate == 0: // no row was read: nothing identifies the report
+	case prev >= 0:
+		a.meta.Reports[prev] = entry
+	default:
+		a.meta.Reports = append(a.meta.Reports, entry)
+	}
+	res.done()
+	return res, a.finish(tx, true)
+}
+
+func future(obs []observation, refresh, limit Day) bool {
+	if refresh > limit {
+		return true
+	}
+	for _, o := range obs {
+		if o.d > limit {
+			return true
+		}
+	}
+	return false
+}
+
+// report returns the index of an imported report, -1 if none.
+func (m *meta) report(kind, refreshDate string) int {
+	for i, r := range m.Reports {
+		if r.Report == kind && r.ReportRefreshDate == refreshDate {
+			return i
+		}
+	}
+	return -1
+}
+
+// mailboxFacts records a mailbox report row's facts unless a newer report
+// already gave them.
+func (u *userAgg) mailboxFacts(row *reportRow) bool {
+	m := &u.mbx
+	changed := false
+	if row.refresh >= m.storageDay {
+		old := *m
+		m.storageDay = row.refresh
+		if row.storage >= 0 {
+			m.storage = row.storage
+		}
+		if row.rtype != 0 {
+			m.rtype = row.rtype
+		}
+		switch row.archive {
+		case 1:
+			m.flags |= mbxArchive
+		case 0:
+			m.flags &^= mbxArchive
+		}
+		changed = *m != old
+	}
+	if row.hold >= 0 && u.setHold(row.hold == 1, row.refresh) {
+		changed = true
+	}
+	return changed
+}
+
+// isSharedMailbox reports whether the user's mailbox is a shared one, by
+// the mailbox report.
+func (u *userAgg) isSharedMailbox() bool {
+	return strings.EqualFold(recipientTypes[u.mbx.rtype], "SharedMailbox")
+}
