@@ -39,9 +39,9 @@ func TestAllotmentLimitsWaitingRoomAndOldestFirst(t *testing.T) {
 		t.Fatalf("waiting members %+v", w)
 	}
 	// The general pool still has all its 8 units: one allotment's full
-	// waiting room never draws from it.
-	if p, _ := f.e.Pool(skuE3); p.Consumed != 0 {
-		t.Fatalf("general pool consumed %d", p.Consumed)
+	// waiting room never draws from it. consumedUnits counts both.
+	if p, _ := f.e.Pool(skuE3); p.Consumed != 2 || p.Allotted != 2 || p.Waiting != 0 || f.e.pools[skuE3].consumed != 0 {
+		t.Fatalf("pool %+v, general consumed %d", p, f.e.pools[skuE3].consumed)
 	}
 	f.remove(g, us[0])
 	if !f.holdsIn(us[2], "sales") || f.holdsIn(us[3], "sales") {

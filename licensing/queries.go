@@ -246,10 +246,26 @@ func enabledPlans(sku *catalog.SKU, sources []SourceState) []string {
 
 // PoolInfo is a SKU's seats as the tenant sees them.
 type PoolInfo struct {
-	SKU      *catalog.SKU
-	Units    Units
-	Consumed int // seats held
-	Waiting  int // users in the waiting room
+	SKU   *catalog.SKU
+	Units Units
+	// Consumed counts every seat of the SKU held (subscribedSku.consumedUnits),
+	// outside allotments and in them.
+	Consumed int
+	// Waiting counts users waiting for a seat outside allotments (each
+	// allotment has its own waiting room, see AllotmentInfo).
+	Waiting int
+	// Allotted is the units carved out into allotments.
+	Allotted int
+}
+
+func (e *Engine) poolInfo(p *pool) PoolInfo {
+	consumed := p.consumed
+	for _, a := range e.allotments {
+		if a.SKUID == p.sku.ID {
+			consumed += a.pool.consumed
+		}
+	}
+	return PoolInfo{SKU: p.sku, Units: p.units, Consumed: consumed, Waiting: len(p.waiting), Allotted: e.allotted[p.sku.ID]}
 }
 
 // Pool returns a SKU's seats.
@@ -263,7 +279,7 @@ func (e *Engine) Pool(skuID string) (PoolInfo, bool) {
 	if p == nil {
 		return PoolInfo{}, false
 	}
-	return PoolInfo{SKU: p.sku, Units: p.units, Consumed: p.consumed, Waiting: len(p.waiting)}, true
+	return e.poolInfo(p), true
 }
 
 // Pools returns every SKU the tenant has units of, by part number.
@@ -271,7 +287,7 @@ func (e *Engine) Pools() []PoolInfo {
 	ps := e.sortedPools()
 	out := make([]PoolInfo, len(ps))
 	for i, p := range ps {
-		out[i] = PoolInfo{SKU: p.sku, Units: p.units, Consumed: p.consumed, Waiting: len(p.waiting)}
+		out[i] = e.poolInfo(p)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].SKU.PartNumber < out[j].SKU.PartNumber })
 	return out
