@@ -9,6 +9,7 @@ import (
 	"allot/api/admin"
 	"allot/api/apitest"
 	"allot/api/cloudlicensing"
+	"allot/api/graph"
 	"allot/api/partner"
 	"allot/licensing"
 	"allot/tenant"
@@ -28,8 +29,10 @@ type world struct {
 
 func uid(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
 
-func setup(t *testing.T) *world {
-	e := apitest.New(t, partner.Register, admin.Register, cloudlicensing.Register)
+func setup(t *testing.T) *world { return setupWith(t) }
+
+func setupWith(t *testing.T, more ...apitest.Mount) *world {
+	e := apitest.New(t, append([]apitest.Mount{partner.Register, admin.Register, cloudlicensing.Register}, more...)...)
 	w := &world{e: e, tenant: e.Customer("Contoso", "US"), ga: "group-a", gb: "group-b"}
 	e.Subscribe(w.tenant, "SPE_E3", 20)
 	w.admin = e.Token(w.tenant, "LicenseAdministrator")
@@ -170,4 +173,51 @@ func TestOwnersSeeOnlyTheirAllotments(t *testing.T) {
 	e.Must(404, "GET", "/allot/v1/audit", w.ownerA, nil)
 	e.Must(404, "GET", "/allot/v1/users/"+uid(4)+"/licenses/SPE_E3/explain", w.ownerA, nil)
 	e.Must(404, "GET", "/allot/v1/tenants/"+w.tenant+"/tokens", w.ownerA, nil)
+}
+
+// TestOwnersManageTheirGroupsThroughGraph: a delegated owner adds any user
+// of the tenant to a group of its allotment (by id or userPrincipalName)
+// and removes members, through the Graph API; everything of the other
+// allotment stays invisible (404), by id, list, filter and batch.
+func TestOwnersManageTheirGroupsThroughGraph(t *testing.T) {
+	w := setupWith(t, graph.Register)
+	e := w.e
+	// u5 belongs to allotment B's group; owner A brings it into group A by UPN.
+	e.Must(404, "GET", "/v1.0/users/"+uid(5), w.ownerA, nil)
+	e.Must(204, "POST", "/v1.0/groups/"+w.ga+"/members/$ref", w.ownerA, `{"@odata.id":"https://graph.microsoft.com/v1.0/users/u5@c"}`)
+	e.Must(200, "GET", "/v1.0/users/"+uid(5), w.ownerA, nil)
+	e.Must(204, "DELETE", "/v1.0/groups/"+w.ga+"/members/"+uid(5)+"/$ref", w.ownerA, nil)
+	// Group B: invisible, unchangeable.
+	e.Must(404, "POST", "/v1.0/groups/"+w.gb+"/members/$ref", w.ownerA, `{"@odata.id":"https://graph.microsoft.com/v1.0/users/`+uid(0)+`"}`)
+	e.Must(404, "DELETE", "/v1.0/groups/"+w.gb+"/members/"+uid(4)+"/$ref", w.ownerA, nil)
+	e.Must(404, "GET", "/v1.0/groups/"+w.gb, w.ownerA, nil)
+	e.Must(404, "GET", "/v1.0/groups/"+w.gb+"/members", w.ownerA, nil)
+	e.Must(404, "GET", "/v1.0/users/"+uid(4)+"/licenseDetails", w.ownerA, nil)
+	// Lists and filters see only the scope.
+	users := e.Must(200, "GET", "/v1.0/users", w.ownerA, nil).JSON()["value"].([]any)
+	for _, u := range users {
+		if id := u.(map[string]any)["id"]; id == uid(3) || id == uid(4) || id == uid(5) {
+			t.Fatalf("owner A lists a user of B: %v", id)
+		}
+	}
+	f := e.Must(200, "GET", "/v1.0/users?$filter=userPrincipalName%20eq%20'u4@c'", w.ownerA, nil).JSON()["value"].([]any)
+	if len(f) != 0 {
+		t.Fatalf("filter probed outside the scope: %v", f)
+	}
+	groups := e.Must(200, "GET", "/v1.0/groups", w.ownerA, nil).JSON()["value"].([]any)
+	if len(groups) != 1 {
+		t.Fatalf("owner A lists %d groups", len(groups))
+	}
+	// A batch cannot probe either.
+	b := e.Must(200, "POST", "/v1.0/$batch", w.ownerA, `{"requests":[{"id":"1","method":"GET","url":"/groups/`+w.gb+`"},{"id":"2","method":"GET","url":"/users/`+uid(4)+`"}]}`).JSON()
+	for _, r := range b["responses"].([]any) {
+		if st := r.(map[string]any)["status"].(float64); st != 404 {
+			t.Fatalf("batch response %v", r)
+		}
+	}
+	// Nothing changed in B.
+	members := e.Must(200, "GET", "/v1.0/groups/"+w.gb+"/members", w.admin, nil).JSON()["value"].([]any)
+	if len(members) != 3 {
+		t.Fatalf("group B has %d members", len(members))
+	}
 }

@@ -304,11 +304,21 @@ func (h *handler) addMember(w http.ResponseWriter, r *http.Request, c *call) {
 	groupID := r.PathValue("id")
 	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
 		g, ok := tx.Engine.Group(groupID)
-		if !ok {
+		if !ok || !c.scope(tx.State).Group(groupID) {
 			return notFound(groupID)
 		}
 		if g.IsDynamic() {
 			return errDynamic
+		}
+		if c.limited {
+			// An allotment owner brings people into its allotment: any
+			// user of the tenant, by id or userPrincipalName; no groups.
+			if u, ok := tx.Engine.UserByUPN(memberID); ok {
+				memberID = u.ID
+			}
+			if _, ok := tx.Engine.User(memberID); !ok {
+				return notFound(memberID)
+			}
 		}
 		return tx.Engine.AddMembers(tx.Op, groupID, []string{memberID})
 	})
@@ -327,7 +337,7 @@ func (h *handler) removeMember(w http.ResponseWriter, r *http.Request, c *call) 
 	groupID, memberID := r.PathValue("id"), r.PathValue("memberId")
 	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
 		g, ok := tx.Engine.Group(groupID)
-		if !ok {
+		if !ok || !c.scope(tx.State).Group(groupID) {
 			return notFound(groupID)
 		}
 		if g.IsDynamic() {

@@ -83,9 +83,9 @@ var routes = []route{
 	{Method: "GET", Path: "/v1.0/groups/{id}/members", Op: "listGroupMembers", Tag: "groups", Summary: "Direct members of a group (users and groups)",
 		Perm: permRead, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listMembers},
 	{Method: "POST", Path: "/v1.0/groups/{id}/members/$ref", Op: "addGroupMember", Tag: "groups", Summary: "Add a member",
-		Perm: permWriteGroups, Query: qNone, Body: "reference", Status: 204, handle: (*handler).addMember},
+		Perm: permWriteGroups, Scoped: true, Query: qNone, Body: "reference", Status: 204, handle: (*handler).addMember},
 	{Method: "DELETE", Path: "/v1.0/groups/{id}/members/{memberId}/$ref", Op: "removeGroupMember", Tag: "groups", Summary: "Remove a member",
-		Perm: permWriteGroups, Query: qNone, Status: 204, handle: (*handler).removeMember},
+		Perm: permWriteGroups, Scoped: true, Query: qNone, Status: 204, handle: (*handler).removeMember},
 	{Method: "GET", Path: "/v1.0/groups/{id}/membersWithLicenseErrors", Op: "listMembersWithLicenseErrors", Tag: "licenses", Summary: "Members with a license from the group in error",
 		Perm: permRead, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listMembersWithLicenseErrors},
 
