@@ -5,6 +5,7 @@ package admin
 
 import (
 	"errors"
+	"slices"
 	"net/http"
 	"time"
 
@@ -110,10 +111,27 @@ func (h *handler) createToken(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	_ = t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: now}, func(tx *tenant.Tx) error {
+	err = t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: now}, func(tx *tenant.Tx) error {
 		tx.Audit(audit.Entry{Action: "Create API token", Detail: tok.ID + " " + tok.DisplayName})
+		// The owner's name is listed on its allotments, so that people
+		// can see who manages them.
+		for _, id := range tok.AllotmentIDs {
+			a, ok := tx.Engine.AllotmentByID(id)
+			if !ok || slices.Contains(a.Owners, tok.DisplayName) {
+				continue
+			}
+			next := a.Allotment
+			next.Owners = append(append([]string(nil), a.Owners...), tok.DisplayName)
+			if err := tx.Engine.PutAllotment(tx.Op, next); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
 	respond.JSON(w, http.StatusCreated, view(tok, secret))
 }
 

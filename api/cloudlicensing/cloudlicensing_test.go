@@ -86,6 +86,9 @@ func TestAllotmentWaitingRoomAndLimits(t *testing.T) {
 	w := setup(t)
 	e := w.e
 	a := e.Must(200, "GET", base+"/allotments/"+w.a, w.admin, nil).JSON()
+	if owners := a["owners"].([]any); len(owners) != 1 || owners[0] != "owner of "+w.a {
+		t.Fatalf("owners listed on the allotment: %v", owners)
+	}
 	if a["consumedUnits"].(float64) != 2 || a["waitingMembersCount"].(float64) != 1 || a["skuPartNumber"] != "SPE_E3" || len(a["services"].([]any)) == 0 {
 		t.Fatalf("allotment: %v", a)
 	}
