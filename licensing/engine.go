@@ -31,6 +31,7 @@ type Engine struct {
 	pending pendingWork
 	scratch scratch
 	dirty   []*license
+	slab    []license // see newLicense
 	// bulk is set during Recompute: license changes are summarised in one
 	// audit entry instead of one entry each.
 	bulk        bool

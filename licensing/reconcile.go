@@ -197,7 +197,8 @@ func (e *Engine) reclaim(u *user, now time.Time, bulk bool) {
 			l = old[oi]
 			oi++
 		} else {
-			l = &license{License: License{UserID: u.ID, SKUID: p.sku.ID}, user: u, pool: p, waitIdx: -1}
+			l = e.newLicense()
+			*l = license{License: License{UserID: u.ID, SKUID: p.sku.ID}, user: u, pool: p, waitIdx: -1}
 			if p.allot != nil {
 				l.AllotmentID = p.allot.ID
 			}
@@ -465,4 +466,16 @@ func equalStrings(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// newLicense hands out license records from slabs of 1,024, so that a bulk
+// load allocates a few thousand times instead of once per record. A slab
+// stays alive while any of its records does.
+func (e *Engine) newLicense() *license {
+	if len(e.slab) == 0 {
+		e.slab = make([]license, 1024)
+	}
+	l := &e.slab[0]
+	e.slab = e.slab[1:]
+	return l
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ func init() {
 	benchCmd := &cobra.Command{Use: "bench", Short: "Measure allot on synthetic tenants (see docs/BENCHMARKS.md)"}
 	var users, groups, skus, gls int
 	var seed int64
+	var cpuProfile string
 	cfg := func() synth.Config {
 		g, l := groups, gls
 		if g <= 0 {
@@ -61,9 +63,20 @@ report the engine's heap and the process's peak resident memory during it.`,
 			debug.FreeOSMemory()
 			resetPeakRSS()
 			before := rss()
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+			}
 			start = time.Now()
 			e.Recompute(licensing.Op{Now: time.Now()})
 			d := time.Since(start)
+			pprof.StopCPUProfile()
 			e.TakeDelta()
 			peak := peakRSS()
 			runtime.GC()
@@ -82,6 +95,7 @@ report the engine's heap and the process's peak resident memory during it.`,
 		},
 	}
 	flags(recompute)
+	recompute.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the recompute to this file")
 	generate := &cobra.Command{
 		Use:   "generate DIR|FILE.zip",
 		Short: "Write a synthetic tenant as a bundle (for allot import tenant)",
