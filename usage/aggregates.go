@@ -23,9 +23,41 @@ type Aggregates struct {
 	ids     idRing                 // recent event ids (idempotency)
 	names   map[[16]byte]string    // concealed report name hash → userPrincipalName
 	dirty   [maxShards / 64]uint64 // fine shards changed since the last checkpoint
-	loaded  map[string]uint64      // at load only: highest version seen per user
 	batch   batchState             // scratch of the running command
 	touched []int32                // users changed by the running command
+	feats   slab[featUse]          // storage of the users' feature slices
+	acts    slab[activation]       // storage of the users' activation slices
+}
+
+// slab hands out small slices carved from large blocks, so that a million
+// users' features are a few hundred allocations, not a million (and
+// nothing for the collector to scan: featUse and activation hold no
+// pointers). It serves slices whose size is known (a report row's
+// features, a stored user's); slices that grow one element at a time come
+// from the heap (see grow), so that outgrown ones are freed.
+type slab[T any] struct {
+	free  []T // the rest of the current block (length 0)
+	block int // size of the next block: doubles from 64 up to 16384
+}
+
+// carve returns a slice of length 0 and capacity n.
+func (s *slab[T]) carve(n int) []T {
+	if cap(s.free) < n {
+		s.block = min(max(2*s.block, 64), 16384)
+		s.free = make([]T, 0, max(s.block, n))
+	}
+	c := s.free[0:0:n]
+	s.free = s.free[n:n]
+	return c
+}
+
+// grow returns xs with room for one more: when full, a copy with extra
+// more (users have few features and licenses: doubling would waste).
+func grow[T any](xs []T, extra int) []T {
+	if len(xs) < cap(xs) {
+		return xs
+	}
+	return append(make([]T, 0, len(xs)+extra), xs...)
 }
 
 // userAgg is one user's aggregates. It is kept small: about 100 bytes plus
@@ -95,14 +127,8 @@ func recipientTypeIndex(s string) uint8 {
 	return uint8(len(recipientTypes) - 1)
 }
 
-func (d DaySet) flat() (lo, hi uint64, anchor Day) { return d.Lo, d.Hi, d.Last }
-
-func (f *featUse) days() DaySet     { return DaySet{Last: f.anchor, Lo: f.lo, Hi: f.hi} }
-func (s *signInAgg) days() DaySet   { return DaySet{Last: s.anchor, Lo: s.lo, Hi: s.hi} }
-func (f *featUse) setDays(d DaySet) { f.lo, f.hi, f.anchor = d.flat() }
-func (s *signInAgg) setDays(d DaySet) {
-	s.lo, s.hi, s.anchor = d.flat()
-}
+func (f *featUse) days() DaySet   { return DaySet{Last: f.anchor, Lo: f.lo, Hi: f.hi} }
+func (s *signInAgg) days() DaySet { return DaySet{Last: s.anchor, Lo: s.lo, Hi: s.hi} }
 
 // addDay adds d to a flattened DaySet and reports whether it changed.
 func addDay(lo, hi *uint64, anchor *Day, d Day) bool {
@@ -120,6 +146,7 @@ func addDay(lo, hi *uint64, anchor *Day, d Day) bool {
 func (u *userAgg) observe(f featureIdx, t stamp, d Day) bool {
 	i := sort.Search(len(u.feats), func(i int) bool { return u.feats[i].f >= f })
 	if i == len(u.feats) || u.feats[i].f != f {
+		u.feats = grow(u.feats, 2)
 		u.feats = append(u.feats, featUse{})
 		copy(u.feats[i+1:], u.feats[i:])
 		u.feats[i] = featUse{f: f, first: t, last: t, anchor: d, lo: 1}
@@ -194,6 +221,7 @@ func (u *userAgg) activity(held []heldLic, t stamp, dayOnly bool) bool {
 		i := sort.Search(len(u.acts), func(i int) bool { return u.acts[i].sku >= h.sku })
 		switch {
 		case i == len(u.acts) || u.acts[i].sku != h.sku:
+			u.acts = grow(u.acts, 1)
 			u.acts = append(u.acts, activation{})
 			copy(u.acts[i+1:], u.acts[i:])
 			u.acts[i] = activation{sku: h.sku, held: h.held, at: at}

@@ -185,6 +185,8 @@ func benchReport(b *testing.B, users int) {
 		b.StopTimer()
 		data := bytes.Replace(orig, []byte(benchEnd.Format(time.DateOnly)), []byte(benchEnd.AddDate(0, 0, i).Format(time.DateOnly)), -1)
 		runtime.GC()
+		var ms0 runtime.MemStats
+		runtime.ReadMemStats(&ms0)
 		b.StartTimer()
 		start, cpu0 := time.Now(), cpuTime()
 		rep, err := ParseReport(bytes.NewReader(data), "")
@@ -202,7 +204,10 @@ func benchReport(b *testing.B, users int) {
 			return err
 		})
 		cpu += cpuTime() - cpu0
-		b.Logf("apply runs (writer, replay) %v, do %v, process CPU %v", runs, time.Since(mid), cpuTime()-cpu0)
+		var ms1 runtime.MemStats
+		runtime.ReadMemStats(&ms1)
+		b.Logf("apply runs (writer, replay) %v, do %v, process CPU %v; heap %d MB live before, %d GCs, %d MB allocated",
+			runs, time.Since(mid), cpuTime()-cpu0, ms0.HeapAlloc>>20, ms1.NumGC-ms0.NumGC, (ms1.TotalAlloc-ms0.TotalAlloc)>>20)
 		parse += mid.Sub(start)
 		ingest += time.Since(mid)
 		if err != nil || r.Accepted != users {

@@ -240,8 +240,9 @@ func (d *decoder) u32() uint32 {
 	return uint32(v)
 }
 
-// decodeBlob calls fn for every user of a blob. Features and SKUs that are
-// no longer known are dropped from the user.
+// decodeBlob calls fn for every user of a blob; the user's slices are
+// reused for the next one (fn copies what it keeps). Features and SKUs that
+// are no longer known are dropped from the user.
 func decodeBlob(blob []byte, fn func(u *userAgg)) error {
 	d := &decoder{b: blob}
 	if d.byte1() != blobVersion {
@@ -258,8 +259,10 @@ func decodeBlob(blob []byte, fn func(u *userAgg)) error {
 	}
 	n := d.uvarint()
 	var u userAgg
+	var fbuf []featUse
+	var abuf []activation
 	for k := uint64(0); k < n && d.err == nil; k++ {
-		u = userAgg{}
+		u = userAgg{feats: fbuf[:0], acts: abuf[:0]}
 		if d.byte1() == 1 {
 			if g := d.bytes(16); len(g) == 16 {
 				u.id = guidString(g)
@@ -311,6 +314,7 @@ func decodeBlob(blob []byte, fn func(u *userAgg)) error {
 			}
 		}
 		sortActs(u.acts)
+		fbuf, abuf = u.feats, u.acts
 		if d.err == nil {
 			fn(&u)
 		}

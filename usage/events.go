@@ -14,7 +14,8 @@ const (
 	FeatureEvents BatchKind = 'e'
 	// SignIns are {"id","user","at","application","interactive"} objects;
 	// Microsoft Graph signIn objects (userPrincipalName or userId,
-	// createdDateTime, isInteractive, appDisplayName) are read as well.
+	// createdDateTime, isInteractive) are read as well. The application is
+	// accepted and not kept: a sign-in counts for the user, not a workload.
 	SignIns BatchKind = 's'
 )
 
@@ -329,104 +330,4 @@ func (b *Batch) add(line int, f *fields) {
 	}
 	it.user = ui
 	b.items = append(b.items, it)
-}
-
-// parseTime reads an RFC 3339 date-time (offset Z or ±hh:mm, optional
-// fraction, 'T' or a space between date and time) or a bare date (00:00
-// UTC), returning Unix seconds.
-func parseTime(b []byte) (int64, bool) {
-	if len(b) < 10 || b[4] != '-' || b[7] != '-' {
-		return 0, false
-	}
-	y, ok1 := digits(b[0:4])
-	mo, ok2 := digits(b[5:7])
-	d, ok3 := digits(b[8:10])
-	if !ok1 || !ok2 || !ok3 || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) {
-		return 0, false
-	}
-	days := daysFromCivil(y, mo, d)
-	if len(b) == 10 {
-		return days * 86400, true
-	}
-	if len(b) < 20 || (b[10] != 'T' && b[10] != 't' && b[10] != ' ') || b[13] != ':' || b[16] != ':' {
-		return 0, false
-	}
-	h, ok1 := digits(b[11:13])
-	mi, ok2 := digits(b[14:16])
-	sec, ok3 := digits(b[17:19])
-	if !ok1 || !ok2 || !ok3 || h > 23 || mi > 59 || sec > 60 {
-		return 0, false
-	}
-	if sec == 60 {
-		sec = 59 // a leap second: keep it within its minute
-	}
-	rest := b[19:]
-	if rest[0] == '.' {
-		j := 1
-		for j < len(rest) && '0' <= rest[j] && rest[j] <= '9' {
-			j++
-		}
-		if j == 1 {
-			return 0, false
-		}
-		rest = rest[j:]
-	}
-	var off int64
-	switch {
-	case len(rest) == 1 && (rest[0] == 'Z' || rest[0] == 'z'):
-	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
-		oh, ok1 := digits(rest[1:3])
-		om, ok2 := digits(rest[4:6])
-		if !ok1 || !ok2 || oh > 23 || om > 59 {
-			return 0, false
-		}
-		off = int64(oh*3600 + om*60)
-		if rest[0] == '-' {
-			off = -off
-		}
-	default:
-		return 0, false
-	}
-	return days*86400 + int64(h*3600+mi*60+sec) - off, true
-}
-
-func digits(b []byte) (int, bool) {
-	n := 0
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
-}
-
-func daysIn(y, m int) int {
-	switch m {
-	case 2:
-		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
-}
-
-// daysFromCivil is the number of days from 1970-01-01 to y-m-d (proleptic
-// Gregorian; Howard Hinnant's algorithm).
-func daysFromCivil(y, m, d int) int64 {
-	if m <= 2 {
-		y--
-	}
-	era := y / 400
-	if y < 0 && y%400 != 0 {
-		era--
-	}
-	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return int64(era)*146097 + int64(doe) - 719468
 }

@@ -93,14 +93,6 @@ func skuID(t testing.TB, part string) string {
 	return s.ID
 }
 
-func planID(t testing.TB, name string) string {
-	p, ok := catalog.Default().Plan(name)
-	if !ok {
-		t.Fatalf("no plan %s", name)
-	}
-	return p.ID
-}
-
 func uid(n int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", n) }
 
 func upn(n int) string { return fmt.Sprintf("user%d@contoso.example", n) }

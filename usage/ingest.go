@@ -111,7 +111,8 @@ func (a *Aggregates) lookup(e *licensing.Engine, key, id string) (uid string, co
 // Apply aggregates the batch into the tenant's usage: run it inside
 // Tenant.Do (all of it is one command: all or nothing). Events dated more
 // than a day after the command's time are rejected; events whose id was
-// seen recently are counted as duplicates and skipped.
+// seen recently are counted as duplicates and skipped. A batch is applied
+// by one command at a time (the replay reuses the first run's lookups).
 func (b *Batch) Apply(tx *tenant.Tx) (Result, error) {
 	a := Of(tx.State)
 	a.begin()

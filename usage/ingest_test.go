@@ -34,11 +34,18 @@ func TestEventsAreIdempotentByID(t *testing.T) {
 	if r := e.events(now, noIDs); r.Accepted != 3 || !reflect.DeepEqual(snap, e.snapshot()) {
 		t.Fatalf("replay without ids: %+v", r)
 	}
-	// Ids survive a restart.
+	// Ids survive a restart, and so does the ring's position.
+	var head uint32
+	e.tn.Read(func(s *tenant.State) { head = Of(s).ids.head })
 	e.reopen()
 	if r := e.events(now, body); r.Duplicates != 3 {
 		t.Fatalf("after restart %+v", r)
 	}
+	e.tn.Read(func(s *tenant.State) {
+		if got := Of(s).ids.head; got != head || head != 2 {
+			t.Fatalf("ring head %d after restart, was %d", got, head)
+		}
+	})
 }
 
 func TestReimportingAReportChangesNothing(t *testing.T) {

@@ -1,7 +1,7 @@
 package usage
 
 import (
-	"errors"
+	"bytes"
 	"fmt"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -16,8 +16,6 @@ type scanner struct {
 	i    int
 	line int // line of position i, from 1
 }
-
-var errEOF = errors.New("unexpected end of input")
 
 type syntaxError struct {
 	line int
@@ -46,8 +44,6 @@ func (s *scanner) ws() byte {
 	return 0
 }
 
-func (s *scanner) eof() bool { return s.ws() == 0 && s.i >= len(s.b) }
-
 // expect consumes byte c after whitespace.
 func (s *scanner) expect(c byte) error {
 	if s.ws() != c || s.i >= len(s.b) {
@@ -68,21 +64,27 @@ func (s *scanner) str(scratch *[]byte) ([]byte, error) {
 	}
 	s.i++
 	start := s.i
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			v := s.b[start:s.i]
-			s.i++
-			return v, nil
-		case c == '\\':
+	// Find the closing quote fast, then check what lies before it.
+	end := bytes.IndexByte(s.b[start:], '"')
+	if end < 0 {
+		end = len(s.b) - start
+	}
+	for j, c := range s.b[start : start+end] {
+		if c == '\\' {
+			s.i = start + j
 			return s.strEscaped(start, scratch)
-		case c < 0x20:
+		}
+		if c < 0x20 {
+			s.i = start + j
 			return nil, s.errf("control character in a string")
 		}
-		s.i++
 	}
-	return nil, s.errf("unterminated string")
+	s.i = start + end
+	if s.i >= len(s.b) {
+		return nil, s.errf("unterminated string")
+	}
+	s.i++
+	return s.b[start : start+end], nil
 }
 
 func (s *scanner) strEscaped(start int, scratch *[]byte) ([]byte, error) {

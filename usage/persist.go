@@ -25,8 +25,9 @@ import (
 //   - usageDelta/SEQ: the users one command changed, written since the last
 //     checkpoint. Loading applies shards and deltas by each user's version
 //     (the seq of the command that last changed it): the newest wins.
-//   - usageMeta/state: seq, the pending deltas, the event-id ring head, the
-//     imported reports.
+//   - usageMeta/state: seq, the pending deltas, the event-id ring head.
+//   - usageReport/TYPE/DATE: an imported report (what makes re-imports
+//     no-ops).
 //   - usageEventIds/NNNN: a chunk of the event-id ring (idring.go).
 //   - usageConcealedNames/XX: the concealed-name mapping, by the hash's
 //     first byte.
@@ -44,6 +45,7 @@ const (
 	kindShard store.Kind = "usageShard"
 	kindDelta store.Kind = "usageDelta"
 	kindMeta  store.Kind = "usageMeta"
+	kindRep   store.Kind = "usageReport" // id: report type + "/" + refresh date
 	kindIDs   store.Kind = "usageEventIds"
 	kindNames store.Kind = "usageConcealedNames"
 
@@ -56,7 +58,7 @@ const (
 func init() {
 	tenant.RegisterExtension(tenant.ExtensionType{
 		Name:  extName,
-		Kinds: []store.Kind{kindShard, kindDelta, kindMeta, kindIDs, kindNames},
+		Kinds: []store.Kind{kindShard, kindDelta, kindMeta, kindIDs, kindNames, kindRep},
 		New:   func() any { return newAggregates() },
 		Load:  func(v any, o store.Object) error { return v.(*Aggregates).load(o) },
 	})
@@ -69,7 +71,7 @@ type meta struct {
 	Deltas  []uint64         `json:"deltas,omitempty"` // seqs of the deltas since the last checkpoint
 	Pending int              `json:"pendingUsers"`     // user records in those deltas
 	IDHead  uint32           `json:"eventIdHead"`
-	Reports []ImportedReport `json:"reports,omitempty"`
+	Reports []ImportedReport `json:"-"` // stored one object each (kindRep)
 }
 
 // ImportedReport is a usage report that was ingested; its report type and
@@ -128,7 +130,11 @@ func (a *Aggregates) markDirty(id string) {
 func (a *Aggregates) load(o store.Object) error {
 	switch o.Kind {
 	case kindMeta:
-		return json.Unmarshal(o.Body, &a.meta)
+		if err := json.Unmarshal(o.Body, &a.meta); err != nil {
+			return err
+		}
+		a.ids.head = a.meta.IDHead % MaxEventIDs
+		return nil
 	case kindShard, kindDelta:
 		var b blobBody
 		if err := json.Unmarshal(o.Body, &b); err != nil {
@@ -139,14 +145,27 @@ func (a *Aggregates) load(o store.Object) error {
 			if delta {
 				a.markDirty(u.id)
 			}
-			if i, ok := a.byID[u.id]; ok {
-				if a.users.at(i).ver <= u.ver {
-					*a.users.at(i) = *u
-				}
+			i, ok := a.byID[u.id]
+			if ok && a.users.at(i).ver > u.ver {
 				return
 			}
-			a.byID[u.id] = a.users.add(*u)
+			// The decoder's slices are scratch: copy them into the slabs.
+			v := *u
+			v.feats = append(a.feats.carve(len(u.feats)), u.feats...)
+			v.acts = append(a.acts.carve(len(u.acts)), u.acts...)
+			if ok {
+				*a.users.at(i) = v
+				return
+			}
+			a.byID[u.id] = a.users.add(v)
 		})
+	case kindRep:
+		var r ImportedReport
+		if err := json.Unmarshal(o.Body, &r); err != nil {
+			return err
+		}
+		a.meta.Reports = append(a.meta.Reports, r)
+		return nil
 	case kindIDs:
 		var b idsBody
 		if err := json.Unmarshal(o.Body, &b); err != nil {

@@ -3,7 +3,6 @@ package usage
 import (
 	"encoding/csv"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 
@@ -145,6 +144,20 @@ type Report struct {
 	products   []string // distinct Assigned Products values; index 0 is none
 	productIdx map[string]uint32
 	res        resolver
+	arena      []byte // the rows' user names while reading (one string, not one per row)
+}
+
+// seal turns the arena into one string the rows' names slice.
+func (r *Report) seal() {
+	all := string(r.arena)
+	r.arena = nil
+	for _, chunk := range r.rows {
+		for i := range chunk {
+			row := &chunk[i]
+			row.user = all[row.upnAt : row.upnAt+row.upnLen]
+			row.userID = all[row.idAt : row.idAt+row.idLen]
+		}
+	}
 }
 
 const rowChunk = 16384
@@ -154,7 +167,9 @@ const rowChunk = 16384
 const maxObs = 6
 
 type reportRow struct {
-	user, userID  string
+	user, userID  string // set by seal, from the arena
+	upnAt, upnLen int32
+	idAt, idLen   int32
 	storage       int64 // -1: unknown
 	line          int32
 	products      uint32
@@ -248,6 +263,7 @@ func ParseReport(r io.Reader, kind string) (*Report, error) {
 		rep.Rows++
 		p.row(rec, line)
 	}
+	rep.seal()
 	return rep, nil
 }
 
@@ -297,292 +313,4 @@ func pickSpec(kind string, col *[nColumns]int) (*reportSpec, error) {
 		}
 	}
 	return nil, allot.Errorf(allot.EINVALID, "The file is not a recognised usage report: its header matches none of %s.", strings.Join(ReportNames(), ", "))
-}
-
-type rowParser struct {
-	rep   *Report
-	col   *[nColumns]int
-	width int
-}
-
-func (p *rowParser) field(rec []string, c int) string {
-	if i := p.col[c]; i >= 0 && i < len(rec) {
-		return strings.TrimSpace(rec[i])
-	}
-	return ""
-}
-
-// rowError is a reason to reject a row.
-type rowError string
-
-func (p *rowParser) date(rec []string, c int, name string) (Day, error) {
-	v := p.field(rec, c)
-	if v == "" {
-		return 0, nil
-	}
-	d, ok := parseDate(v)
-	if !ok {
-		return 0, rowError(fmt.Sprintf("invalid date %q in column '%s'", v, name))
-	}
-	return d, nil
-}
-
-func (e rowError) Error() string { return string(e) }
-
-func (p *rowParser) count(rec []string, c int, name string) (int64, error) {
-	v := p.field(rec, c)
-	if v == "" {
-		return 0, nil
-	}
-	n, ok := parseCount(v)
-	if !ok {
-		return 0, rowError(fmt.Sprintf("invalid number %q in column '%s'", v, name))
-	}
-	return n, nil
-}
-
-func (p *rowParser) flag(rec []string, c int, name string) (int8, error) {
-	v := p.field(rec, c)
-	if v == "" {
-		return -1, nil
-	}
-	switch {
-	case equalFoldASCII(v, "true"), equalFoldASCII(v, "yes"), v == "1":
-		return 1, nil
-	case equalFoldASCII(v, "false"), equalFoldASCII(v, "no"), v == "0":
-		return 0, nil
-	}
-	return -1, rowError(fmt.Sprintf("invalid value %q in column '%s' (want True or False)", v, name))
-}
-
-// row parses one data row into the report, or rejects it.
-func (p *rowParser) row(rec []string, line int) {
-	rep := p.rep
-	if len(rec) != p.width {
-		rep.reject(line, fmt.Sprintf("expected %d fields as in the header, found %d", p.width, len(rec)))
-		return
-	}
-	if err := p.fill(rec, line); err != nil {
-		rep.reject(line, err.Error())
-	}
-}
-
-func (p *rowParser) fill(rec []string, line int) error {
-	rep := p.rep
-	row := reportRow{line: int32(line), storage: -1, archive: -1, hold: -1}
-	row.user = strings.Clone(p.field(rec, cUPN))
-	if id := p.field(rec, cUserID); id != "" && !isConcealedName(id) {
-		row.userID = strings.ToLower(id)
-	}
-	if row.user == "" && row.userID == "" {
-		return rowError("the user principal name is empty")
-	}
-	refresh, err := p.date(rec, cRefresh, "Report Refresh Date")
-	if err != nil {
-		return err
-	}
-	if refresh == 0 {
-		return rowError("the report refresh date is empty")
-	}
-	row.refresh = refresh
-	see := func(f featureIdx, d Day) {
-		if d != 0 && row.nobs < maxObs {
-			row.obs[row.nobs] = observation{f: f, d: d}
-			row.nobs++
-		}
-	}
-	switch rep.Kind {
-	case ReportActiveUser:
-		for _, w := range []struct {
-			c        int
-			name     string
-			workload string
-		}{
-			{cExchangeLAD, "Exchange Last Activity Date", WorkloadExchange},
-			{cOneDriveLAD, "OneDrive Last Activity Date", WorkloadOneDrive},
-			{cSharePointLAD, "SharePoint Last Activity Date", WorkloadSharePoint},
-			{cSkypeLAD, "Skype For Business Last Activity Date", WorkloadSkype},
-			{cYammerLAD, "Yammer Last Activity Date", WorkloadVivaEngage},
-			{cTeamsLAD, "Teams Last Activity Date", WorkloadTeams},
-		} {
-			d, err := p.date(rec, w.c, w.name)
-			if err != nil {
-				return err
-			}
-			see(ft.workload[w.workload], d)
-		}
-	case ReportMailboxUsage:
-		lad, err := p.date(rec, cLAD, "Last Activity Date")
-		if err != nil {
-			return err
-		}
-		see(featExchangeMailbox, lad)
-		if v := p.field(rec, cStorage); v != "" {
-			n, ok := parseCount(v)
-			if !ok {
-				return rowError(fmt.Sprintf("invalid number %q in column 'Storage Used (Byte)'", v))
-			}
-			row.storage = n
-		}
-		if row.archive, err = p.flag(rec, cArchive, "Has Archive"); err != nil {
-			return err
-		}
-		if row.hold, err = p.flag(rec, cHold, "Litigation Hold"); err != nil {
-			return err
-		}
-		row.rtype = recipientTypeIndex(p.field(rec, cRecipient))
-		if row.archive == 1 {
-			see(featExchangeArchive, refresh)
-		}
-		if row.hold == 1 {
-			see(featLitigationHold, refresh)
-		}
-	case ReportTeamsActivity:
-		lad, err := p.date(rec, cLAD, "Last Activity Date")
-		if err != nil {
-			return err
-		}
-		see(ft.workload[WorkloadTeams], lad)
-		var chat, meet, calls int64
-		for _, c := range []struct {
-			c    int
-			name string
-			sum  *int64
-		}{
-			{cTeamChat, "Team Chat Message Count", &chat}, {cPrivateChat, "Private Chat Message Count", &chat},
-			{cPosts, "Post Messages", &chat}, {cReplies, "Reply Messages", &chat},
-			{cMeetings, "Meeting Count", &meet}, {cMeetingsOrganized, "Meetings Organized Count", &meet},
-			{cMeetingsAttended, "Meetings Attended Count", &meet}, {cCalls, "Call Count", &calls},
-		} {
-			n, err := p.count(rec, c.c, c.name)
-			if err != nil {
-				return err
-			}
-			*c.sum += n
-		}
-		if chat > 0 {
-			see(featTeamsChat, lad)
-		}
-		if meet > 0 {
-			see(featTeamsMeeting, lad)
-		}
-		if calls > 0 {
-			see(featTeamsCalls, lad)
-		}
-	case ReportM365Apps:
-		lad, err := p.date(rec, cLAD, "Last Activity Date")
-		if err != nil {
-			return err
-		}
-		var on [4]int8
-		for i, c := range []struct {
-			c    int
-			name string
-		}{{cWindows, "Windows"}, {cMac, "Mac"}, {cWeb, "Web"}, {cMobile, "Mobile"}} {
-			if on[i], err = p.flag(rec, c.c, c.name); err != nil {
-				return err
-			}
-		}
-		if on[0] == 1 || on[1] == 1 {
-			see(featOfficeDesktop, lad)
-		}
-		if on[2] == 1 {
-			see(featOfficeWeb, lad)
-		}
-		if on[3] == 1 {
-			see(featOfficeMobile, lad)
-		}
-	default: // the per-workload activity reports: one Last Activity Date
-		lad, err := p.date(rec, cLAD, "Last Activity Date")
-		if err != nil {
-			return err
-		}
-		see(reportWorkloadFeature[rep.Kind], lad)
-	}
-	if v := p.field(rec, cProducts); v != "" {
-		i, ok := rep.productIdx[v]
-		if !ok {
-			i = uint32(len(rep.products))
-			rep.products = append(rep.products, strings.Clone(v))
-			rep.productIdx[rep.products[i]] = i
-		}
-		row.products = i
-	}
-	if rep.RefreshDate == 0 {
-		rep.RefreshDate = refresh
-	}
-	rep.add(&row)
-	return nil
-}
-
-var (
-	featExchangeMailbox = featureNamed("exchangeMailbox")
-	featExchangeArchive = featureNamed("exchangeArchive")
-	featLitigationHold  = featureNamed("litigationHold")
-	featTeamsChat       = featureNamed("teamsChat")
-	featTeamsMeeting    = featureNamed("teamsMeeting")
-	featTeamsCalls      = featureNamed("teamsCalls")
-	featOfficeDesktop   = featureNamed("officeDesktopApps")
-	featOfficeWeb       = featureNamed("officeWebApps")
-	featOfficeMobile    = featureNamed("officeMobileApps")
-
-	reportWorkloadFeature = map[string]featureIdx{
-		ReportEmailActivity:      featureNamed("exchangeMailbox"),
-		ReportOneDriveActivity:   featureNamed("oneDriveFiles"),
-		ReportSharePointActivity: featureNamed("sharePointSites"),
-		ReportYammerActivity:     featureNamed("vivaEngage"),
-	}
-)
-
-// SplitProducts splits an Assigned Products value ("A+B+C").
-func SplitProducts(v string) []string {
-	var out []string
-	for _, p := range strings.Split(v, "+") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// isConcealedName reports whether a report's user name is concealed: 32
-// hexadecimal digits instead of a name.
-func isConcealedName(s string) bool {
-	_, ok := parseConcealed(s)
-	return ok
-}
-
-// parseDate reads a report date: YYYY-MM-DD (Graph) or M/D/YYYY (the admin
-// center's export).
-func parseDate(s string) (Day, bool) {
-	if unix, ok := parseTime([]byte(s)); ok && len(s) == 10 {
-		return Day(unix / 86400), true
-	}
-	parts := strings.Split(s, "/")
-	if len(parts) != 3 || len(parts[2]) != 4 || len(parts[0]) == 0 || len(parts[0]) > 2 || len(parts[1]) == 0 || len(parts[1]) > 2 {
-		return 0, false
-	}
-	m, ok1 := digits([]byte(parts[0]))
-	d, ok2 := digits([]byte(parts[1]))
-	y, ok3 := digits([]byte(parts[2]))
-	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
-		return 0, false
-	}
-	return Day(daysFromCivil(y, m, d)), true
-}
-
-// parseCount reads a non-negative integer.
-func parseCount(s string) (int64, bool) {
-	if s == "" || len(s) > 18 {
-		return 0, false
-	}
-	var n int64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
 }

@@ -1,10 +1,6 @@
 package usage
 
-import (
-	"strings"
-
-	"allot/tenant"
-)
+import "allot/tenant"
 
 // Apply aggregates the report into the tenant's usage: run it inside
 // Tenant.Do (the whole report is one command: all or nothing).
@@ -14,7 +10,8 @@ import (
 // is safe: every aggregate is idempotent; it serves to re-read a report
 // after a concealed-name mapping was added). Each activity date counts as
 // a use of the workload's feature on that day and as activity for
-// activation; mailbox facts replace older ones only.
+// activation; mailbox facts replace older ones only. A report is applied by
+// one command at a time (the replay reuses the first run's lookups).
 func (r *Report) Apply(tx *tenant.Tx, force bool) (Result, error) {
 	a := Of(tx.State)
 	res := Result{Report: r.Kind}
@@ -55,7 +52,7 @@ func (r *Report) Apply(tx *tenant.Tx, force bool) (Result, error) {
 		u := a.users.at(w.agg)
 		held := r.res.heldOf(&w)
 		if u.feats == nil {
-			u.feats = make([]featUse, 0, len(obs))
+			u.feats = a.feats.carve(len(obs))
 		}
 		ch := false
 		for _, o := range obs {
@@ -80,12 +77,15 @@ func (r *Report) Apply(tx *tenant.Tx, force bool) (Result, error) {
 	}
 	entry := ImportedReport{Report: r.Kind, ReportRefreshDate: res.ReportRefreshDate, Rows: r.Rows,
 		Accepted: res.Accepted, Unmatched: res.UnmatchedCount, Rejected: res.RejectedCount, ImportedDateTime: tx.Op.Now.UTC()}
-	switch {
-	case r.RefreshDate == 0: // no row was read: nothing identifies the report
-	case prev >= 0:
-		a.meta.Reports[prev] = entry
-	default:
-		a.meta.Reports = append(a.meta.Reports, entry)
+	if r.RefreshDate != 0 { // else no row was read: nothing identifies the report
+		if prev >= 0 {
+			a.meta.Reports[prev] = entry
+		} else {
+			a.meta.Reports = append(a.meta.Reports, entry)
+		}
+		if err := tx.Persist(kindRep, entry.Report+"/"+entry.ReportRefreshDate, entry); err != nil {
+			return res, err
+		}
 	}
 	res.done()
 	return res, a.finish(tx, true)
@@ -139,10 +139,4 @@ func (u *userAgg) mailboxFacts(row *reportRow) bool {
 		changed = true
 	}
 	return changed
-}
-
-// isSharedMailbox reports whether the user's mailbox is a shared one, by
-// the mailbox report.
-func (u *userAgg) isSharedMailbox() bool {
-	return strings.EqualFold(recipientTypes[u.mbx.rtype], "SharedMailbox")
 }

@@ -141,8 +141,9 @@ func UserReportOf(s *tenant.State, idOrUPN string, asOf Day) (UserReport, bool) 
 	}
 	id := user.ID
 	a := Of(s)
-	u, has := a.User(id)
-	if !ok {
+	u, _ := a.User(id)
+	if !ok { // a user no longer in the tenant: the usage alone
+		var has bool
 		if u, has = a.User(idOrUPN); !has {
 			return UserReport{}, false
 		}

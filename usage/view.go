@@ -2,6 +2,7 @@ package usage
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -79,8 +80,18 @@ func (a *Aggregates) ForEachUser(fn func(UserUsage) bool) {
 	}
 }
 
-// Reports returns the usage reports imported, oldest first.
-func (a *Aggregates) Reports() []ImportedReport { return slices.Clone(a.meta.Reports) }
+// Reports returns the usage reports imported, in the order they were
+// imported.
+func (a *Aggregates) Reports() []ImportedReport {
+	out := slices.Clone(a.meta.Reports)
+	slices.SortStableFunc(out, func(x, y ImportedReport) int {
+		if c := x.ImportedDateTime.Compare(y.ImportedDateTime); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Report+x.ReportRefreshDate, y.Report+y.ReportRefreshDate)
+	})
+	return out
+}
 
 func (u *userAgg) view() UserUsage {
 	v := UserUsage{UserID: u.id}

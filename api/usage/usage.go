@@ -9,12 +9,14 @@
 package usageapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -70,7 +72,12 @@ func (h *handler) tenantFor(w http.ResponseWriter, r *http.Request, roles []stri
 
 // readBody reads a request body up to limit bytes.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var buf bytes.Buffer
+	if n := r.ContentLength; n > 0 && n <= limit {
+		buf.Grow(int(n) + 1) // one allocation instead of a doubling series
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	data := buf.Bytes()
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
@@ -79,7 +86,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool
 	case err != nil:
 		respond.Error(w, r, allot.Errorf(allot.EINVALID, "The request body could not be read: %v", err))
 		return nil, false
-	case len(strings.TrimSpace(string(data))) == 0:
+	case len(bytes.TrimSpace(data)) == 0:
 		respond.Error(w, r, allot.Errorf(allot.EINVALID, "The request body is empty."))
 		return nil, false
 	}
@@ -88,22 +95,9 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool
 
 func sizeText(n int64) string {
 	if n >= 1<<30 {
-		return itoa(n>>30) + " GiB"
+		return strconv.FormatInt(n>>30, 10) + " GiB"
 	}
-	return itoa(n>>20) + " MiB"
-}
-
-func itoa(n int64) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for ; n > 0; n /= 10 {
-		i--
-		b[i] = byte('0' + n%10)
-	}
-	return string(b[i:])
+	return strconv.FormatInt(n>>20, 10) + " MiB"
 }
 
 // jsonish accepts the content types of JSON and JSON lines (or none).

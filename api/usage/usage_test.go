@@ -263,3 +263,54 @@ func TestConcealedNamesAreMatchedThroughTheMapping(t *testing.T) {
 		t.Fatalf("workloads %v", u["workloads"])
 	}
 }
+
+// BenchmarkEventsHTTP posts batches of 100,000 JSON-lines events over HTTP
+// (parse, one command through the runtime on SQLite, commit, replay).
+//
+//	go test ./api/usage -run '^$' -bench EventsHTTP -benchtime 10x
+func BenchmarkEventsHTTP(b *testing.B) {
+	const batch, users = 100_000, 1_000
+	e := apitest.New(b, partner.Register, admin.Register, usageapi.Register)
+	id := e.Customer("Contoso", "US")
+	e.Subscribe(id, "SPE_E3", users)
+	tn, _ := e.RT.Get(id)
+	e3, _ := catalog.Default().SKU("SPE_E3")
+	err := tn.Do(context.Background(), licensing.Op{Actor: "bench", Now: time.Now()}, func(tx *tenant.Tx) error {
+		for i := 0; i < users; i++ {
+			uid := fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+			if err := tx.Engine.PutUser(tx.Op, licensing.User{ID: uid, UserPrincipalName: fmt.Sprintf("u%d@contoso.example", i), UsageLocation: "US", AccountEnabled: true}); err != nil {
+				return err
+			}
+			if err := tx.Engine.AssignUserLicenses(tx.Op, uid, []licensing.AssignedLicense{{SKUID: e3.ID}}, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	token := e.Token(id, "LicenseAdministrator")
+	features := []string{"exchangeMailbox", "teamsChat", "copilot", "attackSimulation", "oneDriveFiles", "powerBIPro"}
+	base := time.Now().UTC().Add(-24 * time.Hour)
+	events := 0
+	var elapsed time.Duration
+	for n := 0; b.Loop(); n++ {
+		b.StopTimer()
+		var buf bytes.Buffer
+		for i := 0; i < batch; i++ {
+			fmt.Fprintf(&buf, `{"id":"%d-%d","user":"u%d@contoso.example","feature":"%s","at":"%s"}`+"\n",
+				n, i, i%users, features[i%len(features)], base.Add(-time.Duration(i%(80*24))*time.Hour).Format(time.RFC3339))
+		}
+		body := buf.Bytes()
+		b.StartTimer()
+		start := time.Now()
+		r := e.Call("POST", "/allot/v1/usage/events", token, body, "Content-Type: application/x-ndjson")
+		elapsed += time.Since(start)
+		if r.Status != 200 || !strings.Contains(string(r.Body), fmt.Sprintf(`"accepted":%d`, batch)) {
+			b.Fatalf("%d %s", r.Status, r.Body[:min(len(r.Body), 300)])
+		}
+		events += batch
+	}
+	b.ReportMetric(float64(events)/elapsed.Seconds(), "events/s")
+}

@@ -69,7 +69,9 @@ A .csv file is a report; .jsonl, .ndjson and .json files are events.
 
 Rows that cannot be read are listed with their line and skipped; users the
 tenant does not have are listed as unmatched. A report imported again (same
-type and refresh date) changes nothing unless --force.`,
+type and refresh date) changes nothing unless --force. Each report, and each
+million events, is one all-or-nothing command: if the import stops, what was
+ingested stays, and running it again is harmless.`,
 		Example: `  allot import usage --tenant 7c1e… O365ActiveUserDetail.csv MailboxUsageDetail.csv
   allot import usage --tenant 7c1e… --db postgres://… events-2024-06.jsonl`,
 		Args: cobra.MinimumNArgs(1),

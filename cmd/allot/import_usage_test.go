@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,7 +110,9 @@ func TestImportUsageAndSignInsThroughTheRuntime(t *testing.T) {
 	defer rt.Close(context.Background())
 	tn, _ := rt.Get(tid)
 	var rep usage.UserReport
-	tn.Read(func(s *tenant.State) { rep, _ = usage.UserReportOf(s, "u1", usage.DayOf(time.Date(2024, 5, 10, 0, 0, 0, 0, time.UTC))) })
+	tn.Read(func(s *tenant.State) {
+		rep, _ = usage.UserReportOf(s, "u1", usage.DayOf(time.Date(2024, 5, 10, 0, 0, 0, 0, time.UTC)))
+	})
 	if len(rep.Licenses) != 1 || rep.Licenses[0].ActivatedDateTime == nil ||
 		!rep.Licenses[0].ActivatedDateTime.Equal(time.Date(2024, 5, 2, 8, 0, 0, 0, time.UTC)) {
 		t.Fatalf("licenses %+v", rep.Licenses)
@@ -116,4 +120,84 @@ func TestImportUsageAndSignInsThroughTheRuntime(t *testing.T) {
 	if rep.Workloads["Exchange"] != "2024-05-09" || rep.Workloads["Copilot"] != "2024-05-09" {
 		t.Fatalf("workloads %v", rep.Workloads)
 	}
+}
+
+// BenchmarkImportUsageEvents runs allot import usage on a file of 1,000,000
+// JSON-lines events (10,000 users holding Microsoft 365 E3): reading,
+// parsing and one command per million events through the runtime on SQLite.
+//
+//	go test ./cmd/allot -run '^$' -bench ImportUsageEvents -benchtime 3x
+func BenchmarkImportUsageEvents(b *testing.B) {
+	const events, users = 1_000_000, 10_000
+	dir := b.TempDir()
+	db := filepath.Join(dir, "allot.db")
+	tid := "44444444-4444-4444-8444-444444444444"
+	now := time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC)
+	func() {
+		st, err := sqlite.Open(db)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		ctx := context.Background()
+		rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger(), Now: func() time.Time { return now.AddDate(-1, 0, 0) }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer rt.Close(ctx)
+		tn, err := rt.Create(ctx, store.Tenant{ID: tid, CompanyName: "C", DefaultUsageLocation: "US"}, licensing.Settings{DefaultUsageLocation: "US"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		e3, _ := catalog.Default().SKU("SPE_E3")
+		err = tn.Do(ctx, licensing.Op{Now: now.AddDate(0, -6, 0)}, func(tx *tenant.Tx) error {
+			if err := tx.Engine.SetUnits(tx.Op, e3.ID, licensing.Units{Enabled: users, Status: "Enabled"}); err != nil {
+				return err
+			}
+			for i := 0; i < users; i++ {
+				id := fmt.Sprintf("u%d", i)
+				if err := tx.Engine.PutUser(tx.Op, licensing.User{ID: id, UserPrincipalName: id + "@c.example", UsageLocation: "US", AccountEnabled: true}); err != nil {
+					return err
+				}
+				if err := tx.Engine.AssignUserLicenses(tx.Op, id, []licensing.AssignedLicense{{SKUID: e3.ID}}, nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}()
+	features := []string{"exchangeMailbox", "teamsChat", "copilot", "attackSimulation", "oneDriveFiles", "powerBIPro"}
+	total := 0
+	var elapsed time.Duration
+	for n := 0; b.Loop(); n++ {
+		b.StopTimer()
+		name := filepath.Join(dir, fmt.Sprintf("events-%d.jsonl", n))
+		var buf bytes.Buffer
+		for i := 0; i < events; i++ {
+			fmt.Fprintf(&buf, `{"id":"%d-%d","user":"u%d@c.example","feature":"%s","at":"%s"}`+"\n", n, i, (i*7919)%users,
+				features[i%len(features)], now.Add(-time.Duration(i%(85*24))*time.Hour).Format(time.RFC3339))
+		}
+		if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		cmd := newImportUsageCmd()
+		var out bytes.Buffer
+		cmd.SetOut(&out)
+		cmd.SetErr(io.Discard)
+		cmd.SetArgs([]string{"--db", db, "--tenant", tid, name})
+		b.StartTimer()
+		start := time.Now()
+		if err := cmd.ExecuteContext(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		elapsed += time.Since(start)
+		if !strings.Contains(out.String(), fmt.Sprintf("%d accepted", events)) {
+			b.Fatalf("output %s", out.String())
+		}
+		total += events
+	}
+	b.ReportMetric(float64(total)/elapsed.Seconds(), "events/s")
 }
