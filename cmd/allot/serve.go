@@ -19,13 +19,16 @@ import (
 	"allot/api/admin"
 	"allot/api/cloudlicensing"
 	"allot/api/partner"
+	positionapi "allot/api/position"
 	"allot/api/server"
 	"allot/catalog"
 	"allot/tenant"
+	"allot/web"
 )
 
 func init() {
 	var addr, db string
+	var demoMode bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the allot server (Graph, partner and admin APIs)",
@@ -33,18 +36,23 @@ func init() {
 
 --db is a SQLite file path (default allot.db, created if missing) or a
 postgres:// URL. If ALLOT_BOOTSTRAP_TOKEN is set and no partner
-administrator exists yet, one is created with that token.`,
+administrator exists yet, one is created with that token.
+
+--demo creates a demo tenant (once) and prints the admin center's address
+with sign-in tokens for an administrator, a reader and a delegated
+allotment owner.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return serve(cmd.Context(), addr, db)
+			return serve(cmd.Context(), addr, db, demoMode)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (HOST:PORT)")
 	cmd.Flags().StringVar(&db, "db", defaultDB, "SQLite file path or postgres:// URL")
+	cmd.Flags().BoolVar(&demoMode, "demo", false, "create a demo tenant (once) and print sign-in tokens for the admin center")
 	rootCmd.AddCommand(cmd)
 }
 
-func serve(ctx context.Context, addr, db string) error {
+func serve(ctx context.Context, addr, db string, demoMode bool) error {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
@@ -74,7 +82,9 @@ func serve(ctx context.Context, addr, db string) error {
 	partner.Register(s)
 	admin.Register(s)
 	cloudlicensing.Register(s)
+	positionapi.Register(s)
 	registerSurfaces(s)
+	web.Register(s)
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -85,6 +95,12 @@ func serve(ctx context.Context, addr, db string) error {
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("allot is serving", "addr", ln.Addr().String(), "db", db)
 	fmt.Fprintf(os.Stderr, "allot is serving on http://%s\n", ln.Addr())
+	if demoMode {
+		if err := startDemo(ctx, rt, st, ln.Addr().String(), os.Stdout); err != nil {
+			_ = srv.Close()
+			return err
+		}
+	}
 
 	select {
 	case err := <-errc:

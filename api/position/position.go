@@ -1,0 +1,212 @@
+// Package positionapi is the license position API under /allot/v1: the
+// tenant's price list, the position as JSON, CSV and a printable HTML
+// report, snapshots and their comparison, and the daily snapshots.
+//
+// Roles: reading the position, the price list and the snapshots needs a
+// Global or License Administrator, a Global Reader or a Reports Reader (or
+// the partner administrator naming the tenant); changing the price list
+// and taking snapshots needs a Global or License Administrator. A
+// delegated Allotment Owner gets the position restricted to their
+// allotments (their units, their users' findings) and 404 for the price
+// list and the snapshots. Anyone else gets 403.
+package positionapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"allot"
+	"allot/api/respond"
+	"allot/api/scope"
+	"allot/api/server"
+	"allot/auth"
+	"allot/position"
+	"allot/tenant"
+	"allot/usage"
+)
+
+var (
+	writers = []string{auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator}
+	readers = []string{auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator, auth.RoleGlobalReader, auth.RoleReportsReader}
+)
+
+// Options tune Mount.
+type Options struct {
+	// Daily takes one snapshot per tenant per day (UTC) in a goroutine:
+	// first a minute after start, then every Interval.
+	Daily    bool
+	Interval time.Duration // default one hour
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Register mounts the API and starts the daily snapshots.
+func Register(s *server.Server) { Mount(s, Options{Daily: true}) }
+
+// Mount mounts the API with options.
+func Mount(s *server.Server, o Options) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Interval <= 0 {
+		o.Interval = time.Hour
+	}
+	h := &handler{s: s, now: o.Now}
+	s.Handle("GET /allot/v1/prices", h.getPrices)
+	s.Handle("PUT /allot/v1/prices", h.putPrices)
+	s.Handle("GET /allot/v1/position", h.getJSON)
+	s.Handle("GET /allot/v1/position.csv", h.getCSV)
+	s.Handle("GET /allot/v1/position.html", h.getHTML)
+	s.Handle("POST /allot/v1/position/snapshots", h.postSnapshot)
+	s.Handle("GET /allot/v1/position/snapshots", h.listSnapshots)
+	s.Handle("GET /allot/v1/position/snapshots/{id}", h.getSnapshot)
+	s.Handle("GET /allot/v1/position/diff", h.diff)
+	if o.Daily {
+		go h.daily(o.Interval, s.Log)
+	}
+}
+
+type handler struct {
+	s   *server.Server
+	now func() time.Time
+}
+
+// access resolves the tenant. Principals without one of roles get 403,
+// except allotment owners when owners is true (scoped) — otherwise they
+// get 404.
+func (h *handler) access(w http.ResponseWriter, r *http.Request, roles []string, owners bool) (*tenant.Tenant, *auth.Principal, bool) {
+	t, p, err := h.s.Tenant(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return nil, nil, false
+	}
+	if p.IsPartner() || p.Has(roles...) {
+		return t, p, true
+	}
+	if owners && scope.Limited(p) {
+		return t, p, true
+	}
+	scope.Deny(w, r, p)
+	return nil, nil, false
+}
+
+// params reads asOf (YYYY-MM-DD, default today, not in the future) and
+// windowDays (1–90, default 30).
+func (h *handler) params(r *http.Request) (position.Options, error) {
+	now := h.now().UTC()
+	o := position.Options{AsOf: usage.DayOf(now), Now: now}
+	q := r.URL.Query()
+	for k := range q {
+		if k != "asOf" && k != "windowDays" && k != "from" && k != "to" {
+			return o, allot.Errorf(allot.EINVALID, "Unknown query parameter %q: use asOf=YYYY-MM-DD or windowDays.", k)
+		}
+	}
+	if v := q.Get("asOf"); v != "" {
+		d, err := position.ParseDay(v)
+		if err != nil {
+			return o, err
+		}
+		if d > usage.DayOf(now)+1 {
+			return o, allot.Errorf(allot.EINVALID, "asOf %s is in the future.", v)
+		}
+		o.AsOf = d
+	}
+	if v := q.Get("windowDays"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 90 {
+			return o, allot.Errorf(allot.EINVALID, "windowDays must be a number of days from 1 to 90, not %q.", v)
+		}
+		o.WindowDays = n
+	}
+	return o, nil
+}
+
+// compute answers the position for the request's principal.
+func (h *handler) compute(w http.ResponseWriter, r *http.Request) (*position.Position, *tenant.Tenant, bool) {
+	t, p, ok := h.access(w, r, readers, true)
+	if !ok {
+		return nil, nil, false
+	}
+	o, err := h.params(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return nil, nil, false
+	}
+	var pos *position.Position
+	t.Read(func(s *tenant.State) {
+		if !p.IsPartner() && !p.Has(readers...) { // an allotment owner
+			sc := scope.Of(p, s.Engine)
+			ps := &position.Scope{User: sc.User}
+			for _, id := range p.AllotmentIDs {
+				if a, ok := s.Engine.AllotmentByID(id); ok {
+					ps.Allotments = append(ps.Allotments, a)
+				}
+			}
+			o.Scope = ps
+		}
+		pos, err = position.Of(s, o)
+	})
+	if err != nil {
+		respond.Error(w, r, err)
+		return nil, nil, false
+	}
+	return pos, t, true
+}
+
+// getJSON: GET /allot/v1/position[?asOf=YYYY-MM-DD][&windowDays=N].
+func (h *handler) getJSON(w http.ResponseWriter, r *http.Request) {
+	pos, _, ok := h.compute(w, r)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if err := pos.WriteJSON(w); err != nil {
+		h.s.Log.Warn("writing position JSON", "err", err)
+	}
+}
+
+// getCSV: GET /allot/v1/position.csv — the findings, one row each.
+func (h *handler) getCSV(w http.ResponseWriter, r *http.Request) {
+	pos, _, ok := h.compute(w, r)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="position-`+pos.AsOf+`.csv"`)
+	if err := position.WriteCSV(w, pos); err != nil {
+		h.s.Log.Warn("writing position CSV", "err", err)
+	}
+}
+
+// getHTML: GET /allot/v1/position.html — the printable report.
+func (h *handler) getHTML(w http.ResponseWriter, r *http.Request) {
+	pos, t, ok := h.compute(w, r)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+	if err := position.WriteHTML(w, pos, position.HTMLOptions{Tenant: t.Info().CompanyName}); err != nil {
+		h.s.Log.Warn("writing position HTML", "err", err)
+	}
+}
+
+// daily takes the daily snapshots until the runtime shuts down.
+func (h *handler) daily(every time.Duration, log *slog.Logger) {
+	timer := time.NewTimer(time.Minute)
+	for range timer.C {
+		n, err := position.TakeDaily(context.Background(), h.s.RT, h.now().UTC())
+		if err == tenant.ErrClosed {
+			return
+		}
+		if err != nil {
+			log.Error("daily position snapshot", "err", err)
+		} else if n > 0 {
+			log.Info("daily position snapshots taken", "tenants", n)
+		}
+		timer.Reset(every)
+	}
+}

@@ -1,0 +1,78 @@
+package positionapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"allot/api/respond"
+	"allot/audit"
+	"allot/licensing"
+	"allot/prices"
+	"allot/tenant"
+)
+
+// priceListBody is the PUT body and the GET answer.
+type priceListBody struct {
+	Currency  *string        `json:"currency"`
+	Prices    []prices.Price `json:"prices"`
+	UpdatedAt *string        `json:"updatedDateTime,omitempty"`
+}
+
+// getPrices: GET /allot/v1/prices — the price list ({"currency":null,
+// "prices":[]} when there is none).
+func (h *handler) getPrices(w http.ResponseWriter, r *http.Request) {
+	t, _, ok := h.access(w, r, readers, false)
+	if !ok {
+		return
+	}
+	var l *prices.List
+	var err error
+	t.Read(func(s *tenant.State) { l, _, err = prices.Of(s) })
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, toBody(l))
+}
+
+func toBody(l *prices.List) priceListBody {
+	if l == nil {
+		return priceListBody{Prices: []prices.Price{}}
+	}
+	at := l.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z")
+	return priceListBody{Currency: &l.Currency, Prices: l.Prices, UpdatedAt: &at}
+}
+
+// putPrices: PUT /allot/v1/prices {"currency","prices":[{skuId or
+// skuPartNumber, monthlyUnitPrice, term}]} — replaces the list. Errors name
+// the entry (prices[i].field).
+func (h *handler) putPrices(w http.ResponseWriter, r *http.Request) {
+	t, p, ok := h.access(w, r, writers, false)
+	if !ok {
+		return
+	}
+	var body struct {
+		Currency string         `json:"currency"`
+		Prices   []prices.Price `json:"prices"`
+	}
+	if err := respond.Decode(r, &body, 4<<20, true); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	l := prices.List{Currency: body.Currency, Prices: body.Prices, UpdatedAt: h.now().UTC()}
+	var err error
+	t.Read(func(s *tenant.State) { err = l.Check(s.Engine.Catalog()) })
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	err = t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: l.UpdatedAt}, func(tx *tenant.Tx) error {
+		tx.Audit(audit.Entry{Action: "Set price list", Detail: l.Currency + ", " + strconv.Itoa(len(l.Prices)) + " products"})
+		return prices.Put(tx, l)
+	})
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, toBody(&l))
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"allot/audit"
+	"allot/catalog"
+	"allot/licensing"
+	"allot/prices"
+	"allot/tenant"
+)
+
+// allot prices import FILE.csv: replace a tenant's price list from a CSV
+// file, offline, through the same runtime as the server.
+
+func init() {
+	pricesCmd := &cobra.Command{Use: "prices", Short: "Work with a tenant's price list"}
+	pricesCmd.AddCommand(newPricesImportCmd())
+	rootCmd.AddCommand(pricesCmd)
+}
+
+func newPricesImportCmd() *cobra.Command {
+	var db, tenantID string
+	cmd := &cobra.Command{
+		Use:   "import FILE.csv",
+		Short: "Replace a tenant's price list from a CSV file",
+		Long: `Replace a tenant's price list from a CSV file with the columns SKU (part
+number or skuId), currency, monthly unit price and an optional term
+(monthly, annual, triennial, P1M, P1Y, P3Y). A header row (sku, currency,
+monthlyUnitPrice, term, in any order) is optional. Every row must name the
+same currency. A bad row is reported with its line and nothing is changed.`,
+		Example: `  allot prices import --tenant 7c1e… prices.csv
+
+  prices.csv:
+    sku,currency,monthlyUnitPrice,term
+    SPE_E3,USD,36.00,annual
+    SPE_E5,USD,57.00,annual`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if tenantID == "" {
+				return usageError{fmt.Errorf("--tenant is required")}
+			}
+			f, err := os.Open(args[0])
+			if err != nil {
+				return usageError{err}
+			}
+			defer f.Close()
+			l, lines, err := prices.ParseCSV(f)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			ctx := cmd.Context()
+			st, err := openStore(ctx, db)
+			if err != nil {
+				return fmt.Errorf("opening database: %w", err)
+			}
+			defer st.Close()
+			rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
+			if err != nil {
+				return fmt.Errorf("loading tenants: %w", err)
+			}
+			defer rt.Close(ctx)
+			t, ok := rt.Get(tenantID)
+			if !ok {
+				return fmt.Errorf("tenant %s does not exist", tenantID)
+			}
+			l.UpdatedAt = time.Now().UTC()
+			t.Read(func(s *tenant.State) { err = l.Check(s.Engine.Catalog()) })
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], lines.Rewrite(err))
+			}
+			err = t.Do(ctx, licensing.Op{Actor: "allot prices import (CLI)", Now: l.UpdatedAt}, func(tx *tenant.Tx) error {
+				tx.Audit(audit.Entry{Action: "Set price list", Detail: fmt.Sprintf("%s, %d products, from %s", l.Currency, len(l.Prices), args[0])})
+				return prices.Put(tx, l)
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "imported %d prices in %s for tenant %s\n", len(l.Prices), l.Currency, tenantID)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&db, "db", defaultDB, "SQLite file path or postgres:// URL")
+	cmd.Flags().StringVar(&tenantID, "tenant", "", "tenant id (required)")
+	return cmd
+}

@@ -1,0 +1,262 @@
+package position_test
+
+import (
+	"flag"
+	"math/rand"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"allot/catalog"
+	"allot/licensing"
+	"allot/position"
+	"allot/prices"
+	"allot/synth"
+	"allot/usage"
+)
+
+// Benchmarks (one at a time, on a quiet machine):
+//
+//	go test ./position -run '^$' -bench 'Position1M' -benchtime 1x -timeout 30m
+//	go test ./position -run '^$' -bench 'Position1M' -benchtime 1x -users 100000
+//	go test ./position -run '^$' -bench CoverFullCatalog -benchtime 3x
+
+var benchUsers = flag.Int("users", 1_000_000, "users of BenchmarkPosition1M")
+
+// synthUsage is synthetic usage aggregates: per user what the usage
+// package would hold, handed out as fresh copies (as Aggregates.User does,
+// which builds a view per call).
+type synthUsage struct {
+	users map[string]usage.UserUsage
+}
+
+func (s *synthUsage) User(id string) (usage.UserUsage, bool) {
+	u, ok := s.users[id]
+	if ok {
+		u.Features = slices.Clone(u.Features)
+	}
+	return u, ok
+}
+func (s *synthUsage) Users() int { return len(s.users) }
+func (s *synthUsage) Reports() []usage.ImportedReport {
+	return []usage.ImportedReport{{Report: "getOffice365ActiveUserDetail"}}
+}
+
+// genUsage makes usage as of asOf for every user of the engine, shaped by
+// what the user holds: 8% of users show no activity at all and 4% only a
+// sign-in two months ago; the others use each feature their licenses grant
+// with a chance that depends on the feature (mail and Teams nearly always,
+// security and compliance tools rarely), and 3% also use one feature their
+// licenses do not grant. Shared mailboxes get mailbox facts.
+func genUsage(e *licensing.Engine, asOf usage.Day, seed int64) *synthUsage {
+	rnd := rand.New(rand.NewSource(seed))
+	cat := e.Catalog()
+	feats := usage.Features()
+	plans := make([][]string, len(feats))
+	for i, f := range feats {
+		for _, p := range f.Plans {
+			plans[i] = append(plans[i], p.ID)
+		}
+	}
+	chance := func(f usage.Feature) float64 {
+		switch f.Workload {
+		case "Exchange", "Teams":
+			return .85
+		case "OneDrive", "SharePoint", "OfficeApps":
+			return .6
+		case "EntraID", "Intune":
+			return .4
+		}
+		return .12
+	}
+	granted := map[string][]int{} // held products (key) → features their plans grant
+	days := func(n int) (usage.DaySet, time.Time) {
+		var d usage.DaySet
+		last := asOf - 40
+		for k := 0; k < n; k++ {
+			x := asOf - usage.Day(rnd.Intn(30))
+			d.Add(x)
+			last = max(last, x)
+		}
+		return d, last.Time().Add(10 * time.Hour)
+	}
+	s := &synthUsage{users: make(map[string]usage.UserUsage, e.UserCount())}
+	e.ForEachUser(func(u *licensing.User) bool {
+		r := rnd.Float64()
+		if r < .08 {
+			return true
+		}
+		uu := usage.UserUsage{UserID: u.ID}
+		if r < .12 {
+			old := asOf - 60
+			uu.SignIns.Days.Add(old)
+			uu.SignIns.First, uu.SignIns.Last = old.Time(), old.Time()
+			s.users[u.ID] = uu
+			return true
+		}
+		key := ""
+		for _, l := range e.Licenses(u.ID) {
+			if l.Held {
+				key += l.SKUID
+			}
+		}
+		fs, ok := granted[key]
+		if !ok {
+			have := map[string]bool{}
+			for _, l := range e.Licenses(u.ID) {
+				if sku, ok := cat.SKU(l.SKUID); ok && l.Held {
+					for _, p := range sku.Plans {
+						have[p.ID] = true
+					}
+				}
+			}
+			for i := range feats {
+				if slices.ContainsFunc(plans[i], func(p string) bool { return have[p] }) {
+					fs = append(fs, i)
+				}
+			}
+			granted[key] = fs
+		}
+		uu.SignIns.Days, uu.SignIns.Last = days(5 + rnd.Intn(15))
+		uu.SignIns.First = (asOf - 100).Time()
+		use := func(i int) {
+			d, last := days(1 + rnd.Intn(12))
+			uu.Features = append(uu.Features, usage.FeatureUse{Feature: feats[i].ID, Workload: feats[i].Workload, Plans: plans[i],
+				First: (asOf - 100).Time(), Last: last, Days: d})
+		}
+		for _, i := range fs {
+			if rnd.Float64() < chance(feats[i]) {
+				use(i)
+			}
+		}
+		if rnd.Float64() < .03 {
+			if i := rnd.Intn(len(feats)); !slices.Contains(fs, i) {
+				use(i)
+			}
+		}
+		if u.Kind == licensing.KindSharedMailbox {
+			uu.Mailbox = usage.MailboxFacts{Known: true, RecipientType: "SharedMailbox", StorageUsedBytes: rnd.Int63n(80 << 30),
+				HasArchive: rnd.Intn(5) == 0, ReportDate: asOf - 1}
+		}
+		s.users[u.ID] = uu
+		return true
+	})
+	return s
+}
+
+func loadPrices(tb testing.TB) *prices.List {
+	f, err := os.Open("testdata/prices-usd.csv")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	l, _, err := prices.ParseCSV(f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := l.Check(catalog.Default()); err != nil {
+		tb.Fatal(err)
+	}
+	return &l
+}
+
+// setup1M builds the synthetic tenant, usage and prices of the 1M
+// benchmarks.
+func setup1M(b *testing.B) position.Input {
+	users := *benchUsers
+	cat := catalog.Default()
+	tn := synth.Generate(cat, synth.Config{Users: users, Seed: 1})
+	e := licensing.New(cat, licensing.Settings{DefaultUsageLocation: "US"})
+	if err := tn.LoadInto(e); err != nil {
+		b.Fatal(err)
+	}
+	tn = nil
+	e.Recompute(licensing.Op{Now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)})
+	e.TakeDelta()
+	asOf := usage.DayOf(time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC))
+	return position.Input{Engine: e, Usage: genUsage(e, asOf, 2), Prices: loadPrices(b), AsOf: asOf, Now: time.Now()}
+}
+
+// BenchmarkReadFloor1M reads what any position must read, and nothing
+// else: every user's licenses (Engine.Licenses) and usage (Usage.User),
+// on one goroutine. It calibrates the machine: the position's own cost is
+// its time less this floor.
+func BenchmarkReadFloor1M(b *testing.B) {
+	in := setup1M(b)
+	runtime.GC()
+	var cpu time.Duration
+	n := 0
+	for b.Loop() {
+		c0 := cpuTime()
+		in.Engine.ForEachUser(func(u *licensing.User) bool {
+			n += len(in.Engine.Licenses(u.ID))
+			if uu, ok := in.Usage.User(u.ID); ok {
+				n += len(uu.Features)
+			}
+			return true
+		})
+		cpu += cpuTime() - c0
+	}
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/read")
+	runtime.KeepAlive(n)
+}
+
+// BenchmarkPosition1M computes the position of a synthetic tenant
+// (synth: Zipf groups, 50 products, some short of seats) with synthetic
+// usage for every user and the list prices of testdata/prices-usd.csv.
+// It reports the time of one position, the heap it allocates, the heap it
+// keeps (the Position) and the findings.
+func BenchmarkPosition1M(b *testing.B) {
+	in := setup1M(b)
+	runtime.GC()
+	var p *position.Position
+	var allocated, kept uint64
+	var gcs uint32
+	var cpu time.Duration
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		c0 := cpuTime()
+		if f := os.Getenv("POSITION_CPUPROFILE"); f != "" {
+			out, _ := os.Create(f)
+			pprof.StartCPUProfile(out)
+			p = position.Compute(in)
+			pprof.StopCPUProfile()
+			out.Close()
+		} else {
+			p = position.Compute(in)
+		}
+		cpu += cpuTime() - c0
+		runtime.ReadMemStats(&after)
+		allocated = after.TotalAlloc - before.TotalAlloc
+		gcs = after.NumGC - before.NumGC
+		runtime.GC()
+		var held runtime.MemStats
+		runtime.ReadMemStats(&held)
+		kept = held.HeapAlloc - before.HeapAlloc
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/position")
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/position")
+	b.ReportMetric(float64(allocated)/(1<<20), "MB-allocated")
+	b.ReportMetric(float64(kept)/(1<<20), "MB-result")
+	b.ReportMetric(float64(p.FindingCount()), "findings")
+	b.ReportMetric(float64(gcs), "gc-cycles")
+	b.ReportMetric(float64(p.Totals.CoverProblems), "cover-problems")
+	b.Logf("findings by kind %v", p.Totals.FindingsByKind)
+	runtime.KeepAlive(p)
+}
+
+// cpuTime is the CPU time of the process so far (all threads: the
+// computation and the garbage collector). On a shared machine it measures
+// what wall time cannot.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -1,0 +1,385 @@
+package position
+
+import (
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"allot/licensing"
+	"allot/prices"
+	"allot/usage"
+)
+
+// run is one worker of a computation: a share of the users, with its own
+// model (memo, interned requirements) and findings, so that workers share
+// nothing while they run.
+type run struct {
+	in         Input
+	m          *model
+	part       *part
+	asOf       usage.Day
+	window     int
+	usageKnown bool
+	pools      []licensing.PoolInfo
+	empty      planSet
+	idleText   [2]string
+
+	// Per product (by skuInfo.ix).
+	used, required, recent []int
+	usedAt, reqAt          []int32 // the user (seq) last counted
+	seq                    int32
+
+	cur       userCtx
+	reqBuf    []int32
+	idBuf     []int32
+	kbuf      []byte
+	heldBuf   []int32
+	missBuf   []need
+	evBuf     []erec
+	fixes     map[string]fixOut
+	fixByKey  map[textKey]int32
+	textByKey map[textKey]int32
+	savings   []int64 // per kind, in prices.Unit
+	extra     int64
+	unpriced  map[int32]int // requirement → users
+	underBy   map[int32]int // requirement → users lacking it
+	licensed  int
+	active    int
+	users     int
+}
+
+func newRun(in Input, pools []licensing.PoolInfo, reports bool) *run {
+	r := &run{in: in, asOf: in.AsOf, window: in.WindowDays, pools: pools,
+		usageKnown: in.Usage != nil && in.Usage.Users() > 0,
+		unpriced:   map[int32]int{}, underBy: map[int32]int{}, fixes: map[string]fixOut{}, fixByKey: map[textKey]int32{},
+		textByKey: map[textKey]int32{}, savings: make([]int64, len(Kinds))}
+	r.m = newModel(in.Engine.Catalog(), in.Prices, reports)
+	r.part = newPart(r.m)
+	r.empty = r.m.newSet()
+	r.idleText = [2]string{"no sign-in or feature use in the last " + itoa(r.window) + " days",
+		"no sign-in or feature use in the last " + itoa(IdleLongDays) + " days"}
+	for _, p := range pools {
+		r.grow(r.m.sku(p.SKU).ix)
+	}
+	return r
+}
+
+// parallelFrom is the number of users from which Compute splits the work
+// between goroutines (one per CPU, at most maxWorkers).
+var parallelFrom = 50_000
+
+// minWorkers is raised by tests to split small tenants.
+var minWorkers = 1
+
+const maxWorkers = 8
+
+// Compute returns the position of the tenant in.Engine. It reads the
+// engine and the usage aggregates only (call it inside Tenant.Read) and
+// is deterministic for the same state, input and AsOf. Large tenants are
+// computed by several goroutines, each over a contiguous share of the
+// users; the result does not depend on how many.
+func Compute(in Input) *Position {
+	if in.WindowDays <= 0 {
+		in.WindowDays = DefaultWindowDays
+	}
+	e := in.Engine
+	reports := in.Usage != nil && len(in.Usage.Reports()) > 0
+	pools := e.Pools()
+	users := make([]*licensing.User, 0, e.UserCount())
+	e.ForEachUser(func(u *licensing.User) bool {
+		if in.Scope == nil || in.Scope.User(u.ID) {
+			users = append(users, u)
+		}
+		return true
+	})
+	workers := 1
+	if len(users) >= parallelFrom {
+		workers = min(max(runtime.GOMAXPROCS(0), minWorkers), maxWorkers)
+	}
+	runs := make([]*run, workers)
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	for w := range runs {
+		runs[w] = newRun(in, pools, reports)
+		lo, hi := len(users)*w/workers, len(users)*(w+1)/workers
+		wg.Add(1)
+		go func(r *run, share []*licensing.User) {
+			defer wg.Done()
+			for i, u := range share {
+				r.users++
+				r.user(u)
+				if i&1023 == 1023 {
+					done.Add(1024)
+				}
+			}
+		}(runs[w], users[lo:hi])
+	}
+	if in.Progress != nil {
+		finished := make(chan struct{})
+		go func() { wg.Wait(); close(finished) }()
+		tick := time.NewTicker(200 * time.Millisecond)
+	wait:
+		for {
+			select {
+			case <-finished:
+				break wait
+			case <-tick.C:
+				in.Progress(int(done.Load()), len(users))
+			}
+		}
+		tick.Stop()
+		in.Progress(len(users), len(users))
+	} else {
+		wg.Wait()
+	}
+	r := runs[0]
+	for _, o := range runs[1:] {
+		r.merge(o)
+	}
+	pos := &Position{AsOf: in.AsOf.String(), GeneratedAt: in.Now.UTC(), WindowDays: r.window, Scoped: in.Scope != nil,
+		Unpriced: []UnpricedRequirement{}, Notes: []string{}}
+	if in.Prices != nil {
+		cur := in.Prices.Currency
+		pos.Currency = &cur
+	} else {
+		pos.Notes = append(pos.Notes, "The tenant has no price list: the position counts seats only; PUT /allot/v1/prices to cost it and to get the cheapest fixes.")
+	}
+	if !r.usageKnown {
+		pos.Notes = append(pos.Notes, "No usage data: required counts every seat that no finding removes, and the findings that need usage (underLicensed, overAssigned, idle, neverActivated, shared mailbox needs, serviceAccount) are not computed.")
+	}
+	r.skuRows(pos)
+	if in.Scope == nil {
+		r.runningOut(pos)
+	}
+	pos.compact = &findings{}
+	for _, o := range runs {
+		pos.compact.parts = append(pos.compact.parts, o.part)
+		pos.compact.n += o.part.count()
+	}
+	r.totals(pos, runs)
+	return pos
+}
+
+// merge adds another worker's counts to r (products by id, requirements
+// by label).
+func (r *run) merge(o *run) {
+	for i, si := range o.m.skus {
+		if i >= len(o.used) {
+			break
+		}
+		x := r.m.sku(si.sku)
+		r.grow(x.ix)
+		r.used[x.ix] += o.used[i]
+		r.required[x.ix] += o.required[i]
+		r.recent[x.ix] += o.recent[i]
+	}
+	r.licensed += o.licensed
+	r.active += o.active
+	r.users += o.users
+}
+
+// grow makes the per-product counters hold product s.
+func (r *run) grow(s int32) {
+	for int(s) >= len(r.used) {
+		r.used = append(r.used, 0)
+		r.required = append(r.required, 0)
+		r.recent = append(r.recent, 0)
+		r.usedAt = append(r.usedAt, 0)
+		r.reqAt = append(r.reqAt, 0)
+	}
+}
+
+// sharedMailbox: a shared mailbox needs a license over 50 GB, with an
+// archive, on litigation hold, or when signed into directly; otherwise its
+// seats are waste — when the mailbox facts are known.
+func (r *run) sharedMailbox() {
+	c := &r.cur
+	if !r.usageKnown {
+		return
+	}
+	r.requirements(true)
+	if n := c.uu.SignIns.Days.Count(r.asOf, r.window); n > 0 {
+		r.addNeed(r.m.reqMailbox, r.ev(SourceSignIn, "exchangeMailbox",
+			"the shared mailbox was signed into directly on "+itoa(n)+" days in the window: it needs a license of its own (and sign-in should be blocked)",
+			c.uu.SignIns.Last, n))
+	}
+	if len(c.needs) == 0 {
+		if !c.uu.Mailbox.Known {
+			return
+		}
+		mb := c.uu.Mailbox
+		ev := r.ev(SourceMailbox, "", "shared mailbox of "+gib(mb.StorageUsedBytes)+", no archive, no litigation hold, no direct sign-in (report of "+mb.ReportDate.String()+")", time.Time{}, 0)
+		for i := range c.seats {
+			r.removeSeat(SharedMailbox, i, ev)
+		}
+		return
+	}
+	r.needsAndCover(SharedMailbox)
+}
+
+// skuRows builds the per-product rows.
+func (r *run) skuRows(pos *Position) {
+	m := r.m
+	type fig struct{ owned, assigned, waiting int }
+	figs := map[int32]*fig{}
+	var order []int32
+	get := func(s int32) *fig {
+		f, ok := figs[s]
+		if !ok {
+			f = &fig{}
+			figs[s] = f
+			order = append(order, s)
+		}
+		return f
+	}
+	if r.in.Scope != nil {
+		for _, a := range r.in.Scope.Allotments {
+			if si := m.skuByID(a.SKUID); si != nil {
+				f := get(si.ix)
+				f.owned += a.AllottedUnits
+				f.assigned += a.ConsumedUnits
+				f.waiting += a.Waiting
+			}
+		}
+	} else {
+		for _, p := range r.pools {
+			f := get(m.sku(p.SKU).ix)
+			f.owned += p.Units.Enabled
+			f.assigned += p.Consumed
+			f.waiting += p.Waiting
+		}
+		// Pool consumption counts allotment seats; waiting rooms are apart.
+		for _, a := range r.in.Engine.Allotments() {
+			if si := m.skuByID(a.SKUID); si != nil {
+				get(si.ix).waiting += a.Waiting
+			}
+		}
+	}
+	for s := range r.required {
+		if r.required[s] > 0 || r.used[s] > 0 {
+			get(int32(s))
+		}
+	}
+	for _, s := range order {
+		f, si := figs[s], m.skus[s]
+		r.grow(s)
+		row := SKU{SKUID: si.sku.ID, SKUPartNumber: si.sku.PartNumber, DisplayName: si.sku.DisplayName,
+			Owned: f.owned, Assigned: f.assigned, Waiting: f.waiting, Required: r.required[s], Used: r.used[s],
+			Measurable: si.measurable}
+		row.Surplus = max(row.Owned-row.Required, 0)
+		row.Shortfall = max(row.Required-row.Owned, 0)
+		if si.priced {
+			p := si.price
+			row.UnitPrice = money(p)
+			row.MonthlyCost = money(int64(row.Owned) * p)
+			row.Costs = &Costs{Owned: *row.MonthlyCost, Assigned: *money(int64(row.Assigned) * p), Required: *money(int64(row.Required) * p),
+				Used: *money(int64(row.Used) * p), Surplus: *money(int64(row.Surplus) * p), Shortfall: *money(int64(row.Shortfall) * p)}
+		}
+		pos.SKUs = append(pos.SKUs, row)
+	}
+	sort.Slice(pos.SKUs, func(i, j int) bool {
+		a, b := pos.SKUs[i], pos.SKUs[j]
+		if a.SKUPartNumber != b.SKUPartNumber {
+			return a.SKUPartNumber < b.SKUPartNumber
+		}
+		return a.SKUID < b.SKUID
+	})
+	if pos.SKUs == nil {
+		pos.SKUs = []SKU{}
+	}
+}
+
+// totals sums the rows and the workers' findings.
+func (r *run) totals(pos *Position, runs []*run) {
+	t := &pos.Totals
+	t.FindingsByKind = map[string]int{}
+	var savings []int64 = make([]int64, len(Kinds))
+	var extra int64
+	for _, o := range runs {
+		for k := range Kinds {
+			t.FindingsByKind[Kinds[k]] += o.part.byKind[k].n
+			savings[k] += o.savings[k]
+		}
+		extra += o.extra
+		t.CoverProblems += len(o.m.restMemo)
+	}
+	t.Users, t.LicensedUsers, t.ActiveUsers = r.users, r.licensed, r.active
+	t.Findings = pos.compact.n
+	var cost, assigned, required, surplus float64
+	for _, s := range pos.SKUs {
+		t.Owned += s.Owned
+		t.Assigned += s.Assigned
+		t.Required += s.Required
+		t.Used += s.Used
+		t.Waiting += s.Waiting
+		if s.Costs != nil {
+			cost += s.Costs.Owned
+			assigned += s.Costs.Assigned
+			required += s.Costs.Required
+			surplus += s.Costs.Surplus
+		}
+	}
+	if pos.Currency != nil {
+		var all int64
+		t.SavingsByKind = map[string]float64{}
+		for k, v := range savings {
+			all += v
+			if v != 0 {
+				t.SavingsByKind[Kinds[k]] = prices.FromUnits(v)
+			}
+		}
+		t.MonthlyCost, t.AssignedCost, t.RequiredCost, t.SurplusCost = round(cost), round(assigned), round(required), round(surplus)
+		t.MonthlySavings, t.AdditionalCost = money(all), money(extra)
+	}
+	// Requirements by label: workers intern them apart.
+	under := map[string]*FeatureCount{}
+	unpriced := map[string]*UnpricedRequirement{}
+	for _, o := range runs {
+		for q, n := range o.underBy {
+			rq := o.m.reqs[q]
+			if c, ok := under[rq.label]; ok {
+				c.Users += n
+			} else {
+				under[rq.label] = &FeatureCount{Feature: rq.label, ServicePlans: rq.planNames, Users: n}
+			}
+		}
+		for q, n := range o.unpriced {
+			rq := o.m.reqs[q]
+			if c, ok := unpriced[rq.label]; ok {
+				c.Users += n
+			} else {
+				unpriced[rq.label] = &UnpricedRequirement{Requirement: rq.label, ServicePlans: rq.planNames, Users: n}
+			}
+		}
+	}
+	t.UnderLicensedBy = []FeatureCount{}
+	for _, c := range under {
+		t.UnderLicensedBy = append(t.UnderLicensedBy, *c)
+	}
+	sort.Slice(t.UnderLicensedBy, func(i, j int) bool {
+		a, b := t.UnderLicensedBy[i], t.UnderLicensedBy[j]
+		if a.Users != b.Users {
+			return a.Users > b.Users
+		}
+		return a.Feature < b.Feature
+	})
+	for _, c := range unpriced {
+		pos.Unpriced = append(pos.Unpriced, *c)
+	}
+	sort.Slice(pos.Unpriced, func(i, j int) bool { return pos.Unpriced[i].Requirement < pos.Unpriced[j].Requirement })
+}
+
+// round rounds a sum of Unit-exact amounts (float error) to Units.
+func round(v float64) *float64 {
+	x := float64(int64(v*10_000+copysign(0.5, v))) / 10_000
+	return &x
+}
+
+func copysign(x, y float64) float64 {
+	if y < 0 {
+		return -x
+	}
+	return x
+}

@@ -1,0 +1,268 @@
+package position
+
+import (
+	"strconv"
+	"time"
+)
+
+// Findings are kept compact while a position is computed and until it is
+// written: pointer-free records (frec, erec) that index per-worker tables
+// of users, groups, fixes, texts and feature names. A position of a
+// million users holds about a million findings; as Finding values they
+// would weigh 600 MB of pointers for the garbage collector to trace. They
+// are materialised one at a time when written (EachFinding).
+
+// frec is one finding.
+type frec struct {
+	id    uint64
+	user  int32 // part.users; -1 none
+	sku   int32 // part.m.skus; -1 none
+	group int32 // part.groups; -1 none
+	fix   int32 // part.fixes
+	ev    int32 // first evidence in part.evs
+	nev   int32
+}
+
+// erec is one piece of evidence.
+type erec struct {
+	last   int64 // UnixNano; noTime for none
+	detail int32 // part.texts; -1 none
+	req    int32 // part.m.reqs (its plans); -1 none
+	feat   int32 // part.names; -1 none
+	days   int32
+	source uint8
+}
+
+const noTime = -1 << 63
+
+var sources = []string{SourceReport, SourceEvent, SourceSignIn, SourceMailbox, SourceLicense, SourceTrend}
+
+func sourceIx(s string) uint8 {
+	for i, x := range sources {
+		if x == s {
+			return uint8(i)
+		}
+	}
+	return 0
+}
+
+type userRef struct{ id, upn string }
+
+// chunks is an append-only list kept in fixed-size chunks: growing it
+// never copies (a million findings would otherwise be copied and their
+// memory faulted in twice over).
+type chunks[T any] struct {
+	c [][]T
+	n int
+}
+
+const chunkBits = 14
+
+// add appends vs, contiguous within one chunk, and returns the index of
+// the first (indexes encode chunk<<chunkBits | offset).
+func (c *chunks[T]) add(vs ...T) int32 {
+	last := len(c.c) - 1
+	if last < 0 || len(c.c[last])+len(vs) > cap(c.c[last]) {
+		c.c = append(c.c, make([]T, 0, max(1<<chunkBits, len(vs))))
+		last++
+	}
+	i := int32(last<<chunkBits | len(c.c[last]))
+	c.c[last] = append(c.c[last], vs...)
+	c.n += len(vs)
+	return i
+}
+
+func (c *chunks[T]) at(i int32) *T { return &c.c[i>>chunkBits][i&(1<<chunkBits-1)] }
+
+// each calls fn for every element in order.
+func (c *chunks[T]) each(fn func(*T) bool) bool {
+	for _, ch := range c.c {
+		for i := range ch {
+			if !fn(&ch[i]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// part is the findings of one worker.
+type part struct {
+	m      *model
+	byKind []chunks[frec] // by kind index (Kinds order)
+	users  chunks[userRef]
+	lastU  string // the user last added
+	lastUI int32
+	groups []string
+	grpIx  map[string]int32
+	fixes  []Fix
+	evs    chunks[erec]
+	texts  []string
+	txtIx  map[string]int32
+	names  []string
+	nameIx map[string]int32
+}
+
+func newPart(m *model) *part {
+	return &part{m: m, byKind: make([]chunks[frec], len(Kinds)), grpIx: map[string]int32{}, txtIx: map[string]int32{}, nameIx: map[string]int32{}}
+}
+
+func kindIx(kind string) int {
+	for i, k := range Kinds {
+		if k == kind {
+			return i
+		}
+	}
+	panic("position: unknown finding kind " + kind)
+}
+
+// text interns a string of the part's texts.
+func (p *part) text(s string) int32 {
+	if s == "" {
+		return -1
+	}
+	if i, ok := p.txtIx[s]; ok {
+		return i
+	}
+	i := int32(len(p.texts))
+	p.texts = append(p.texts, s)
+	p.txtIx[s] = i
+	return i
+}
+
+// name interns a feature name.
+func (p *part) name(s string) int32 {
+	if s == "" {
+		return -1
+	}
+	if i, ok := p.nameIx[s]; ok {
+		return i
+	}
+	i := int32(len(p.names))
+	p.names = append(p.names, s)
+	p.nameIx[s] = i
+	return i
+}
+
+func (p *part) group(id string) int32 {
+	if id == "" {
+		return -1
+	}
+	if i, ok := p.grpIx[id]; ok {
+		return i
+	}
+	i := int32(len(p.groups))
+	p.groups = append(p.groups, id)
+	p.grpIx[id] = i
+	return i
+}
+
+// user returns the index of a user (the current one is added once).
+func (p *part) user(id, upn string) int32 {
+	if p.users.n == 0 || p.lastU != id {
+		p.lastUI = p.users.add(userRef{id, upn})
+		p.lastU = id
+	}
+	return p.lastUI
+}
+
+// count returns the findings of the part.
+func (p *part) count() int {
+	n := 0
+	for _, fs := range p.byKind {
+		n += fs.n
+	}
+	return n
+}
+
+// findings is a position's findings: parts in user order.
+type findings struct {
+	parts []*part
+	n     int
+}
+
+// materialise fills f from a record (f's evidence slice is reused).
+func (p *part) materialise(kind int, r *frec, f *Finding) {
+	*f = Finding{ID: hexID(r.id), Kind: Kinds[kind], Evidence: f.Evidence[:0], Fix: p.fixes[r.fix]}
+	if r.user >= 0 {
+		u := p.users.at(r.user)
+		f.UserID, f.UserPrincipalName = u.id, u.upn
+	}
+	if r.sku >= 0 {
+		s := p.m.skus[r.sku].sku
+		f.SKUID, f.SKUPartNumber = s.ID, s.PartNumber
+	}
+	if r.group >= 0 {
+		f.GroupID = p.groups[r.group]
+	}
+	for j := int32(0); j < r.nev; j++ {
+		e := p.evs.at(r.ev + j)
+		ev := Evidence{Source: sources[e.source], ActiveDays: int(e.days)}
+		if e.feat >= 0 {
+			ev.Feature = p.names[e.feat]
+		}
+		if e.req >= 0 {
+			ev.ServicePlans = p.m.reqs[e.req].planNames
+		}
+		if e.detail >= 0 {
+			ev.Detail = p.texts[e.detail]
+		}
+		if e.last != noTime {
+			t := time.Unix(0, e.last).UTC()
+			ev.Last = &t
+		}
+		f.Evidence = append(f.Evidence, ev)
+	}
+}
+
+func hexID(id uint64) string { return strconv.FormatUint(id, 16) }
+
+// FindingCount returns the number of findings.
+func (p *Position) FindingCount() int {
+	if p.compact != nil {
+		return p.compact.n
+	}
+	return len(p.Findings)
+}
+
+// EachFinding calls fn with every finding, grouped by kind (in Kinds
+// order), users in directory order, until fn returns false. For a computed
+// position fn gets a value reused for the next call: copy what it keeps.
+func (p *Position) EachFinding(fn func(f *Finding) bool) {
+	if p.compact == nil {
+		for i := range p.Findings {
+			if !fn(&p.Findings[i]) {
+				return
+			}
+		}
+		return
+	}
+	var f Finding
+	for k := range Kinds {
+		for _, pt := range p.compact.parts {
+			more := pt.byKind[k].each(func(r *frec) bool {
+				pt.materialise(k, r, &f)
+				if !fn(&f) {
+					return false
+				}
+				f.Evidence = nil // the caller may keep the slice
+				return true
+			})
+			if !more {
+				return
+			}
+		}
+	}
+}
+
+// AllFindings returns every finding as values (convenient for small
+// positions and tests; a large position is better written with
+// EachFinding, WriteJSON, WriteCSV).
+func (p *Position) AllFindings() []Finding {
+	out := make([]Finding, 0, p.FindingCount())
+	p.EachFinding(func(f *Finding) bool {
+		out = append(out, *f)
+		return true
+	})
+	return out
+}

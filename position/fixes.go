@@ -1,0 +1,460 @@
+package position
+
+import (
+	"encoding/binary"
+	"hash/fnv"
+	"slices"
+	"sort"
+	"strings"
+
+	"allot/licensing"
+	"allot/prices"
+)
+
+// findingID is stable for the same kind, user, product and group.
+func findingID(kind, userID, skuID, groupID string) uint64 {
+	h := fnv.New64a()
+	for _, s := range []string{kind, userID, skuID, groupID} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return h.Sum64() | 1<<63 // always 16 hex digits
+}
+
+func money(units int64) *float64 {
+	v := prices.FromUnits(units)
+	return &v
+}
+
+// fix adds a fix to the part's table and returns its index.
+func (r *run) fix(f Fix) int32 {
+	r.part.fixes = append(r.part.fixes, f)
+	return int32(len(r.part.fixes) - 1)
+}
+
+// cachedText returns the fix index built once per key.
+func (r *run) fixFor(key textKey, build func() Fix) int32 {
+	if i, ok := r.fixByKey[key]; ok {
+		return i
+	}
+	i := r.fix(build())
+	r.fixByKey[key] = i
+	return i
+}
+
+type textKey struct {
+	kind string
+	a, b int32
+	s    string
+}
+
+// add records a finding with its evidence.
+func (r *run) add(kind string, u *licensing.User, si *skuInfo, groupID string, fix int32, evs []erec) {
+	p := r.part
+	f := frec{user: -1, sku: -1, group: p.group(groupID), fix: fix, nev: int32(len(evs))}
+	uid, sid := "", ""
+	if u != nil {
+		f.user, uid = p.user(u.ID, u.UserPrincipalName), u.ID
+	}
+	if si != nil {
+		f.sku, sid = si.ix, si.sku.ID
+	}
+	f.id = findingID(kind, uid, sid, groupID)
+	if len(evs) > 0 {
+		f.ev = p.evs.add(evs...)
+	}
+	k := kindIx(kind)
+	p.byKind[k].add(f)
+	if d := p.fixes[fix].MonthlyDelta; d != nil {
+		if *d < 0 {
+			r.savings[k] -= prices.ToUnits(*d)
+		} else {
+			r.extra += prices.ToUnits(*d)
+		}
+	}
+}
+
+// removeSeat reports seat i for removal (once) with a saving of its price.
+func (r *run) removeSeat(kind string, i int, ev erec) {
+	c := &r.cur
+	st := &c.seats[i]
+	if st.removed {
+		return
+	}
+	st.removed = true
+	fix := r.fixFor(textKey{kind: kind, a: st.si.ix, b: ev.detail}, func() Fix {
+		part := st.si.sku.PartNumber
+		var why string
+		switch kind {
+		case DisabledHoldingLicense:
+			why = "Remove " + part + " from the disabled account (or delete the account)."
+		case GuestLicensed:
+			why = "Remove " + part + " from the guest; to keep guests out of group licensing, turn on excludeGuestsFromGroupLicensing."
+		case NeverActivated:
+			why = "Remove " + part + ": it was never used since it was granted."
+		case Idle:
+			why = "Remove " + part + ": " + r.part.texts[ev.detail] + "."
+		default:
+			why = "Remove " + part + ": a shared mailbox up to 50 GB without an archive or litigation hold needs no license."
+		}
+		f := Fix{Description: why, Remove: st.si.list()}
+		if st.si.priced {
+			f.MonthlyDelta = money(-st.si.price)
+		}
+		return f
+	})
+	r.evBuf = append(r.evBuf[:0], ev)
+	r.add(kind, c.u, st.si, "", fix, r.evBuf)
+}
+
+// licenseErrors reports the user's sources from groups in Error.
+func (r *run) licenseErrors(u *licensing.User, si *skuInfo, l licensing.License) {
+	for i := range l.Sources {
+		s := &l.Sources[i]
+		if s.State != licensing.StateError || s.AssignedByGroup == "" {
+			continue
+		}
+		g := r.part.group(s.AssignedByGroup)
+		key := textKey{kind: LicenseErrors, a: g, b: si.ix, s: s.Error}
+		detail, ok := r.textByKey[key]
+		if !ok {
+			name := s.AssignedByGroup
+			if grp, ok := r.in.Engine.Group(s.AssignedByGroup); ok && grp.DisplayName != "" {
+				name = grp.DisplayName
+			}
+			detail = r.part.text("group " + name + " (" + s.AssignedByGroup + "): " + s.Error + " for " + si.sku.PartNumber + " since lastDateTime")
+			r.textByKey[key] = detail
+		}
+		fix := r.fixFor(textKey{kind: "fix" + LicenseErrors, b: si.ix, s: s.Error}, func() Fix {
+			part := si.sku.PartNumber
+			f := Fix{}
+			switch s.Error {
+			case licensing.ErrCountViolation:
+				f.Description = "Buy one more unit of " + part + " (or free a seat): waiting users are admitted automatically, oldest first."
+				f.Add, f.Units = si.list(), 1
+				if si.priced {
+					f.MonthlyDelta = money(si.price)
+				}
+			case licensing.ErrDependency:
+				f.Description = "Assign the prerequisite service plan (see explain for " + part + ") to the group, or disable the dependent plan."
+			case licensing.ErrMutuallyExclusive:
+				f.Description = "Remove the conflicting license or disable one of the conflicting plans in the group's assignment of " + part + "."
+			case licensing.ErrProhibitedInUsageLoc:
+				f.Description = "Set a usage location where " + part + " may be used, or remove the user from the group."
+			default:
+				f.Description = "Reprocess the user's licenses; if the error stays, remove the user from the group."
+			}
+			return f
+		})
+		r.evBuf = append(r.evBuf[:0], erec{source: sourceIx(SourceLicense), detail: detail, req: -1, feat: -1, last: s.LastUpdated.UnixNano()})
+		r.add(LicenseErrors, u, si, s.AssignedByGroup, fix, r.evBuf)
+	}
+}
+
+// needsAndCover compares what the user needs with what they hold: missing
+// requirements are reported under kind (underLicensed, serviceAccount,
+// sharedMailbox); otherwise a cheaper cover is an overAssigned finding.
+func (r *run) needsAndCover(kind string) {
+	m, c := r.m, &r.cur
+	if len(c.needs) == 0 {
+		return
+	}
+	var full *mix
+	held := r.heldBuf[:0]
+	var heldCost int64
+	if m.hasList {
+		reqs := r.reqBuf[:0]
+		for _, n := range c.needs {
+			rq := m.reqs[n.req]
+			if rq.plans.intersects(c.kept) {
+				continue
+			}
+			if len(rq.cands) == 0 {
+				r.unpriced[n.req]++
+				continue
+			}
+			reqs = append(reqs, n.req)
+		}
+		r.reqBuf = reqs
+		for i := range c.seats {
+			st := &c.seats[i]
+			if !st.kept && !st.removed {
+				heldCost += st.si.price
+				held = append(held, st.si.ix)
+			}
+		}
+		slices.Sort(held)
+		held = slices.Compact(held)
+		r.heldBuf = held
+		full = m.cover(reqs, held)
+		for _, s := range full.skus {
+			r.markRequired(s)
+		}
+	}
+	missing := r.missBuf[:0]
+	for _, n := range c.needs {
+		if !m.reqs[n.req].plans.intersects(c.all) {
+			missing = append(missing, n)
+		}
+	}
+	r.missBuf = missing
+	switch {
+	case len(missing) > 0:
+		r.fixMissing(kind, missing, full, held, heldCost)
+	case full != nil && full.cost < heldCost:
+		out := r.cachedFix('O', nil, full, held, heldCost, func() fixOut {
+			add, remove := diff(full.skus, held)
+			if len(remove) == 0 {
+				// The same product held twice (general pool and an allotment).
+				remove = r.doubled()
+			}
+			sortByPrice(m, remove)
+			desc := "Remove " + m.parts(remove)
+			if len(add) > 0 {
+				desc = "Replace " + m.parts(remove) + " with " + m.parts(add)
+			}
+			desc += ": " + m.parts(full.skus) + " covers what the user used in the last " + itoa(r.window) + " days."
+			return fixOut{r.fix(Fix{Description: desc, MonthlyDelta: money(full.cost - heldCost), Add: m.partList(add), Remove: m.partList(remove)}), m.skus[remove[0]]}
+		})
+		r.add(OverAssigned, c.u, out.main, "", out.fix, r.needEvidence(c.needs))
+	case !m.hasList:
+		r.unneededSeats()
+	}
+}
+
+// fixOut is a fix (index) and the product its finding names.
+type fixOut struct {
+	fix  int32
+	main *skuInfo
+}
+
+// cachedFix returns the fix of users with the same missing requirements,
+// cheapest cover, held priced products and their cost, building it once.
+// Fixes are shared between findings and never changed.
+func (r *run) cachedFix(tag byte, missing []need, full *mix, held []int32, heldCost int64, build func() fixOut) fixOut {
+	ids := r.idBuf[:0]
+	for _, n := range missing {
+		ids = append(ids, n.req)
+	}
+	slices.Sort(ids)
+	k := append(r.kbuf[:0], tag)
+	for _, q := range ids {
+		k = binary.LittleEndian.AppendUint32(k, uint32(q))
+	}
+	k = append(k, 0xff, 0xff, 0xff, 0xff)
+	if full != nil {
+		k = binary.LittleEndian.AppendUint32(k, uint32(full.id))
+	}
+	for _, h := range held {
+		k = binary.LittleEndian.AppendUint32(k, uint32(h))
+	}
+	k = binary.LittleEndian.AppendUint64(k, uint64(heldCost))
+	r.kbuf, r.idBuf = k, ids
+	if out, ok := r.fixes[string(k)]; ok {
+		return out
+	}
+	out := build()
+	r.fixes[string(k)] = out
+	return out
+}
+
+// fixMissing reports requirements the user's plans do not meet, with the
+// cheaper of adding products and replacing the priced ones held.
+func (r *run) fixMissing(kind string, missing []need, full *mix, held []int32, heldCost int64) {
+	m, c := r.m, &r.cur
+	for _, n := range missing {
+		r.underBy[n.req]++
+	}
+	out := r.cachedFix('U', missing, full, held, heldCost, func() fixOut {
+		var addable []int32
+		var unpriced []string
+		for _, n := range missing {
+			if len(m.reqs[n.req].cands) > 0 {
+				addable = append(addable, n.req)
+			} else {
+				unpriced = append(unpriced, m.reqs[n.req].label)
+			}
+		}
+		what := labels(m, missing)
+		var out fixOut
+		fix := &Fix{}
+		switch {
+		case !m.hasList:
+			owned := r.ownedWith(missing)
+			fix.Description = "Needs a plan for " + what + " (" + strings.Join(m.reqs[missing[0].req].planNames, " or ") + ")"
+			if len(owned) > 0 {
+				fix.Description += "; products the tenant owns that include it: " + strings.Join(owned, ", ")
+			}
+			fix.Description += ". Add a price list to get the cheapest fix."
+		case len(addable) == 0:
+			fix.Description = "Needs a plan for " + what + "; no priced product offers it: add its product to the price list."
+		default:
+			addOn := m.cover(addable, nil)
+			if replace := full.cost - heldCost; replace < addOn.cost {
+				add, remove := diff(full.skus, held)
+				fix.Description = "Replace " + m.parts(remove) + " with " + m.parts(add) + " to cover " + what + "."
+				if len(remove) == 0 {
+					fix.Description = "Assign " + m.parts(add) + " to cover " + what + "."
+				}
+				fix.Add, fix.Remove, fix.MonthlyDelta = m.partList(add), m.partList(remove), money(replace)
+				if len(add) > 0 {
+					out.main = m.skus[add[0]]
+				}
+			} else {
+				fix.Description = "Assign " + m.parts(addOn.skus) + " to cover " + what + "."
+				fix.Add, fix.MonthlyDelta = m.partList(addOn.skus), money(addOn.cost)
+				out.main = m.skus[addOn.skus[0]]
+			}
+			if len(unpriced) > 0 {
+				slices.Sort(unpriced)
+				fix.Description += " No priced product offers " + strings.Join(unpriced, ", ") + "."
+			}
+		}
+		out.fix = r.fix(*fix)
+		return out
+	})
+	r.add(kind, c.u, out.main, "", out.fix, r.needEvidence(missing))
+}
+
+// unneededSeats (without a price list) reports the seats whose plans the
+// user's requirements do not need, largest product first.
+func (r *run) unneededSeats() {
+	c := &r.cur
+	idx := make([]int, 0, len(c.seats))
+	for i := range c.seats {
+		if !c.seats[i].removed && c.seats[i].si.measurable {
+			idx = append(idx, i)
+		}
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		return len(c.seats[idx[a]].si.sku.Plans) > len(c.seats[idx[b]].si.sku.Plans)
+	})
+	for _, i := range idx {
+		st := &c.seats[i]
+		st.removed = true
+		if !r.allMet() {
+			st.removed = false
+			continue
+		}
+		fix := r.fixFor(textKey{kind: OverAssigned, a: st.si.ix}, func() Fix {
+			return Fix{Remove: st.si.list(), Description: "Remove " + st.si.sku.PartNumber + ": what the user used in the last " + itoa(r.window) + " days is covered by their other licenses."}
+		})
+		r.add(OverAssigned, c.u, st.si, "", fix, r.needEvidence(c.needs))
+	}
+}
+
+// allMet reports whether the seats not removed meet every requirement.
+func (r *run) allMet() bool {
+	c := &r.cur
+	for _, n := range c.needs {
+		plans := r.m.reqs[n.req].plans
+		met := false
+		for i := range c.seats {
+			if !c.seats[i].removed && c.seats[i].enabled.intersects(plans) {
+				met = true
+				break
+			}
+		}
+		if !met {
+			return false
+		}
+	}
+	return true
+}
+
+// doubled returns the products the user holds more than one seat of.
+func (r *run) doubled() []int32 {
+	var out []int32
+	c := &r.cur
+	for i := range c.seats {
+		for j := 0; j < i; j++ {
+			s := c.seats[i].si.ix
+			if c.seats[j].si.ix == s && !c.seats[i].kept && !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// needEvidence returns the evidence of requirements (in a scratch buffer
+// that add copies).
+func (r *run) needEvidence(ns []need) []erec {
+	r.evBuf = r.evBuf[:0]
+	for _, n := range ns {
+		r.evBuf = append(r.evBuf, n.ev)
+	}
+	return r.evBuf
+}
+
+// ownedWith lists the products the tenant owns that meet the first
+// missing requirement.
+func (r *run) ownedWith(missing []need) []string {
+	plans := r.m.reqs[missing[0].req].plans
+	var out []string
+	for _, p := range r.pools {
+		if si := r.m.skuByID(p.SKU.ID); si != nil && si.plans.intersects(plans) && len(out) < 5 {
+			out = append(out, si.sku.PartNumber)
+		}
+	}
+	return out
+}
+
+// labels names requirements, sorted (descriptions are shared by users
+// whose requirements came in another order).
+func labels(m *model, ns []need) string {
+	var out []string
+	for _, n := range ns {
+		l := m.reqs[n.req].label
+		if !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, ", ")
+}
+
+// diff returns the products of want not held and of held not wanted.
+func diff(want, held []int32) (add, remove []int32) {
+	for _, s := range want {
+		if !slices.Contains(held, s) {
+			add = append(add, s)
+		}
+	}
+	for _, s := range held {
+		if !slices.Contains(want, s) {
+			remove = append(remove, s)
+		}
+	}
+	return add, remove
+}
+
+func sortByPrice(m *model, ss []int32) {
+	sort.SliceStable(ss, func(i, j int) bool { return m.skus[ss[i]].price > m.skus[ss[j]].price })
+}
+
+func (m *model) partList(ss []int32) []string {
+	if len(ss) == 0 {
+		return nil
+	}
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = m.skus[s].sku.PartNumber
+	}
+	return out
+}
+
+func (m *model) parts(ss []int32) string {
+	if len(ss) == 0 {
+		return "nothing"
+	}
+	return strings.Join(m.partList(ss), " + ")
+}
+
+// list returns the product's part number as a one-element list (shared).
+func (si *skuInfo) list() []string {
+	if si.partList == nil {
+		si.partList = []string{si.sku.PartNumber}
+	}
+	return si.partList
+}

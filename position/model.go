@@ -1,0 +1,336 @@
+package position
+
+import (
+	"encoding/binary"
+	"strings"
+
+	"allot/catalog"
+	"allot/prices"
+	"allot/usage"
+)
+
+// planSet is a set of interned service plans.
+type planSet []uint64
+
+func (s planSet) has(i int32) bool { return s[i/64]&(1<<uint(i%64)) != 0 }
+func (s planSet) add(i int32)      { s[i/64] |= 1 << uint(i%64) }
+func (s planSet) or(o planSet) {
+	for i := range s {
+		s[i] |= o[i]
+	}
+}
+func (s planSet) intersects(o planSet) bool {
+	for i := range s {
+		if s[i]&o[i] != 0 {
+			return true
+		}
+	}
+	return false
+}
+func (s planSet) clear() { clear(s) }
+
+// model is what the position precomputes for a tenant: interned plans,
+// the products involved with their plans and prices, and the requirements
+// met so far (a requirement is interned once, whatever feature named it).
+type model struct {
+	cat    *catalog.Catalog
+	words  int
+	planIx map[string]int32 // servicePlanId → index
+	plans  []*catalog.Plan
+	// measurable: plans some feature of the feature map grants.
+	measurable planSet
+	ubiquitous planSet
+	deps       map[int32][]int32 // plan → its prerequisites (any of)
+
+	skus  []*skuInfo
+	skuIx map[string]int32 // skuId → index
+	// priced: the per-user products with a price, candidates of covers.
+	priced  []int32
+	hasList bool // the tenant has a price list (maybe empty)
+
+	reqs     []*requirement
+	reqByKey map[string]int32
+	// Cover classes: requirements met by the same priced products are one
+	// element of the covers.
+	classes   []*coverClass
+	classByKy map[string]int32
+	pricedIx  map[int32]int    // product → its bit in coverClass.bits
+	byFeature map[string]int32 // feature name → requirement (-1: none)
+
+	// Fixed requirements.
+	reqLarge, reqArchive, reqHold, reqMailbox int32
+	reportFed                                 map[string]bool
+	reportsSeen                               bool
+
+	memo      map[string]*mix
+	restMemo  map[string]*mix
+	forcedBuf []int32
+	buf       []byte
+	clsBuf    []int32
+	local     []int32 // scratch of solve
+	order     []int32
+	solver    coverSolver
+}
+
+type skuInfo struct {
+	ix         int32
+	sku        *catalog.SKU
+	plans      planSet
+	price      int64 // Units
+	priced     bool
+	perUser    bool
+	measurable bool // has a measurable plan
+	partList   []string
+}
+
+// requirement is "one of these plans": a feature used, a mailbox fact, or
+// a prerequisite.
+type requirement struct {
+	ix        int32
+	label     string // feature id, plan name, or what it is for
+	plans     planSet
+	planNames []string
+	cands     []int32 // priced per-user products with one of the plans
+	class     int32   // its cover class; -1 when no priced product meets it
+	prereq    int32   // the requirement of its add-ons' prerequisites; -1 none
+	preText   int32   // "prerequisite of …" in the worker's texts; -1 until made
+}
+
+// coverClass is the set of priced products that meet a requirement.
+type coverClass struct {
+	cands []int32  // product indexes
+	bits  []uint64 // the same, by bit in model.priced order
+}
+
+func newModel(cat *catalog.Catalog, pl *prices.List, reports bool) *model {
+	m := &model{cat: cat, planIx: map[string]int32{}, skuIx: map[string]int32{}, reqByKey: map[string]int32{},
+		byFeature: map[string]int32{}, deps: map[int32][]int32{}, memo: map[string]*mix{}, restMemo: map[string]*mix{}, reportsSeen: reports,
+		classByKy: map[string]int32{}, pricedIx: map[int32]int{}}
+	for _, p := range cat.Plans() {
+		m.planIx[p.ID] = int32(len(m.plans))
+		m.plans = append(m.plans, p)
+	}
+	m.words = (len(m.plans) + 63) / 64
+	m.measurable, m.ubiquitous = m.newSet(), m.newSet()
+	for _, f := range usage.Features() {
+		for _, p := range f.Plans {
+			if i, ok := m.planIx[strings.ToLower(p.ID)]; ok {
+				m.measurable.add(i)
+			}
+		}
+	}
+	users := 0
+	for _, s := range cat.SKUs() {
+		if !strings.EqualFold(s.AppliesTo, "Company") {
+			users++
+		}
+	}
+	for i, p := range m.plans {
+		n := len(cat.SKUsWithPlan(p.ID))
+		if p.Name == "EXCHANGE_S_FOUNDATION" || p.Name == "EXCHANGE_S_FOUNDATION_GOV" || (users > 20 && n*4 > users) {
+			m.ubiquitous.add(int32(i))
+		}
+	}
+	for _, d := range cat.Rules().Dependencies {
+		pi, ok := m.planIx[d.Plan]
+		if !ok {
+			continue
+		}
+		for _, r := range d.RequiresAnyOf {
+			if ri, ok := m.planIx[r]; ok {
+				m.deps[pi] = append(m.deps[pi], ri)
+			}
+		}
+	}
+	if pl != nil {
+		m.hasList = true
+		for _, p := range pl.Prices {
+			s, ok := cat.SKU(p.SKUID)
+			if !ok {
+				continue
+			}
+			si := m.sku(s)
+			si.price, si.priced = prices.ToUnits(p.MonthlyUnitPrice), true
+			if si.perUser {
+				m.pricedIx[si.ix] = len(m.priced)
+				m.priced = append(m.priced, si.ix)
+			}
+		}
+	}
+	m.reportFed = map[string]bool{}
+	for _, f := range []string{"exchangeMailbox", "exchangeArchive", "litigationHold", "teams", "teamsChat", "teamsMeeting",
+		"teamsCalls", "officeDesktopApps", "officeWebApps", "officeMobileApps", "oneDriveFiles", "sharePointSites",
+		"vivaEngage", "skypeForBusiness"} {
+		m.reportFed[f] = true
+	}
+	// Every curated feature first, in map order: a requirement several
+	// features share is named after the first (the same in every worker).
+	for _, f := range usage.Features() {
+		m.featureReq(f.ID, nil)
+	}
+	m.reqLarge = m.featureReq("exchangeLargeMailbox", nil)
+	m.reqArchive = m.featureReq("exchangeArchive", nil)
+	m.reqHold = m.featureReq("litigationHold", nil)
+	m.reqMailbox = m.featureReq("exchangeMailbox", nil)
+	return m
+}
+
+func (m *model) newSet() planSet { return make(planSet, m.words) }
+
+// sku returns a product's info, interning it.
+func (m *model) sku(s *catalog.SKU) *skuInfo {
+	if i, ok := m.skuIx[s.ID]; ok {
+		return m.skus[i]
+	}
+	si := &skuInfo{ix: int32(len(m.skus)), sku: s, plans: m.newSet(), perUser: !strings.EqualFold(s.AppliesTo, "Company")}
+	for _, p := range s.Plans {
+		if i, ok := m.planIx[p.ID]; ok {
+			si.plans.add(i)
+			if m.measurable.has(i) {
+				si.measurable = true
+			}
+		}
+	}
+	m.skuIx[s.ID] = si.ix
+	m.skus = append(m.skus, si)
+	return si
+}
+
+// skuByID interns a product by id; nil if the catalog lacks it.
+func (m *model) skuByID(id string) *skuInfo {
+	if i, ok := m.skuIx[id]; ok {
+		return m.skus[i]
+	}
+	s, ok := m.cat.SKU(id)
+	if !ok {
+		return nil
+	}
+	return m.sku(s)
+}
+
+// featureReq returns the requirement of a feature (by feature-map id or,
+// for events naming a plan, the plan's name) with the plan ids given (nil:
+// the feature map's); -1 when no plan remains (only ubiquitous or unknown
+// plans).
+func (m *model) featureReq(name string, planIDs []string) int32 {
+	if r, ok := m.byFeature[name]; ok {
+		return r
+	}
+	if planIDs == nil {
+		for _, f := range usage.Features() {
+			if f.ID == name {
+				for _, p := range f.Plans {
+					planIDs = append(planIDs, strings.ToLower(p.ID))
+				}
+			}
+		}
+	}
+	set := m.newSet()
+	for _, id := range planIDs {
+		if i, ok := m.planIx[id]; ok && !m.ubiquitous.has(i) {
+			set.add(i)
+		}
+	}
+	r := m.intern(name, set, 0)
+	m.byFeature[name] = r
+	return r
+}
+
+// intern returns the requirement with exactly these plans, creating it
+// (with its prerequisite requirement) under label; -1 for no plan.
+func (m *model) intern(label string, set planSet, depth int) int32 {
+	key := m.setKey(set)
+	if key == "" {
+		return -1
+	}
+	if r, ok := m.reqByKey[key]; ok {
+		return r
+	}
+	r := &requirement{ix: int32(len(m.reqs)), label: label, plans: set, prereq: -1, preText: -1}
+	for i := range m.plans {
+		if set.has(int32(i)) {
+			r.planNames = append(r.planNames, m.plans[i].Name)
+		}
+	}
+	for _, s := range m.priced {
+		if m.skus[s].plans.intersects(set) {
+			r.cands = append(r.cands, s)
+		}
+	}
+	r.class = m.classOf(r.cands)
+	m.reqs = append(m.reqs, r)
+	m.reqByKey[key] = r.ix
+	// Prerequisites: if the requirement has add-on plans, whichever plan
+	// meets it must come with a prerequisite — unless a plan without a
+	// dependency meets it.
+	pre := m.newSet()
+	addOns := false
+	for i := range m.plans {
+		pi := int32(i)
+		if !set.has(pi) {
+			continue
+		}
+		if ds, ok := m.deps[pi]; ok {
+			addOns = true
+			for _, d := range ds {
+				pre.add(d)
+			}
+		} else {
+			pre.add(pi)
+		}
+	}
+	if addOns && depth < 3 {
+		r.prereq = m.intern("prerequisite of "+label, pre, depth+1)
+		if r.prereq == r.ix {
+			r.prereq = -1
+		}
+	}
+	return r.ix
+}
+
+func (m *model) setKey(set planSet) string {
+	m.buf = m.buf[:0]
+	nonEmpty := false
+	for _, w := range set {
+		m.buf = binary.LittleEndian.AppendUint64(m.buf, w)
+		nonEmpty = nonEmpty || w != 0
+	}
+	if !nonEmpty {
+		return ""
+	}
+	return string(m.buf)
+}
+
+// source names where a feature's use was seen: features that usage reports
+// feed are credited to a report when the tenant imported any, the rest to
+// events. (The aggregates do not keep the source per feature.)
+func (m *model) source(f *usage.FeatureUse) string {
+	if f.Workload != "" && m.reportFed[f.Feature] && m.reportsSeen {
+		return SourceReport
+	}
+	return SourceEvent
+}
+
+// classOf returns the cover class of a set of candidate products; -1 for
+// none.
+func (m *model) classOf(cands []int32) int32 {
+	if len(cands) == 0 {
+		return -1
+	}
+	bits := make([]uint64, (len(m.priced)+63)/64)
+	for _, s := range cands {
+		i := m.pricedIx[s]
+		bits[i/64] |= 1 << uint(i%64)
+	}
+	m.buf = m.buf[:0]
+	for _, w := range bits {
+		m.buf = binary.LittleEndian.AppendUint64(m.buf, w)
+	}
+	if c, ok := m.classByKy[string(m.buf)]; ok {
+		return c
+	}
+	c := int32(len(m.classes))
+	m.classes = append(m.classes, &coverClass{cands: cands, bits: bits})
+	m.classByKy[string(m.buf)] = c
+	return c
+}

@@ -1,0 +1,56 @@
+package position_test
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"allot/catalog"
+	"allot/licensing"
+	"allot/position"
+	"allot/synth"
+	"allot/usage"
+)
+
+func TestTheResultDoesNotDependOnTheNumberOfWorkers(t *testing.T) {
+	cat := catalog.Default()
+	tn := synth.Generate(cat, synth.Config{Users: 3000, Seed: 5})
+	e := licensing.New(cat, licensing.Settings{DefaultUsageLocation: "US"})
+	if err := tn.LoadInto(e); err != nil {
+		t.Fatal(err)
+	}
+	e.Recompute(licensing.Op{Now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)})
+	asOf := usage.DayOf(time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC))
+	in := position.Input{Engine: e, Usage: genUsage(e, asOf, 3), Prices: loadPrices(t), AsOf: asOf, Now: time.Unix(0, 0)}
+	render := func(p *position.Position) []byte {
+		p.Totals.CoverProblems = 0 // per worker
+		var b bytes.Buffer
+		if err := p.WriteJSON(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	one := position.Compute(in)
+	if one.FindingCount() < 1000 {
+		t.Fatalf("only %d findings", one.FindingCount())
+	}
+	want := render(one)
+	for _, workers := range []int{2, 3, 7} {
+		restore := position.Split(1, workers)
+		got := render(position.Compute(in))
+		restore()
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%d workers: the position differs (%d bytes against %d):\n%s", workers, len(got), len(want), firstDiff(got, want))
+		}
+	}
+}
+
+func firstDiff(a, b []byte) string {
+	for i := range a {
+		if a[i] != b[i] {
+			lo := max(i-300, 0)
+			return string(a[lo:min(i+200, len(a))]) + "\n----\n" + string(b[lo:min(i+200, len(b))])
+		}
+	}
+	return ""
+}

@@ -1,0 +1,266 @@
+// Package position computes a tenant's effective license position (SPEC
+// S8): per product what it owns, assigns, requires and uses, the findings
+// (each with the user, the evidence and the cheapest fix with its monthly
+// cost or saving) and, per user, the cheapest cover of what the user
+// actually needs. It is pure: it reads a licensing engine, usage aggregates
+// and a price list, and returns a Position. Rendering (CSV, HTML) and
+// snapshot comparison live here too; HTTP and CLI are elsewhere.
+//
+// # Rules
+//
+// Requirements. A user's requirements are the features the usage
+// aggregates show used on at least one day of the window (WindowDays, 30 by
+// default, ending on AsOf), each satisfied by any one of the service plans
+// the feature map lists for it, plus the mailbox facts of the latest
+// mailbox report dated on or before AsOf (over 50 GiB: Exchange Online
+// Plan 2; an archive: exchangeArchive; litigation hold: litigationHold),
+// plus the prerequisites of add-ons (a requirement all of whose plans with
+// a dependency rule are add-ons also requires one of their prerequisites or
+// of its plans without a dependency). Plans that come with almost
+// everything (EXCHANGE_S_FOUNDATION and any plan in more than a quarter of
+// the catalog's products) are never requirements. Plans that no feature of
+// the feature map measures cannot be seen in use: a product none of whose
+// enabled plans is measurable is kept as it is (never waste, never
+// replaced) — that is the rule for the plans a user must keep. Shared
+// mailboxes require only their mailbox facts and, when signed into in the
+// window, a license of their own (an Exchange plan); their delegates'
+// activity does not count.
+//
+// Cheapest cover. With a price list, the products a user may be moved to
+// are the priced products that apply to users. The plans of the products
+// the user keeps (unpriced or unmeasurable) satisfy requirements for free;
+// requirements no priced product meets are reported (Position.Unpriced)
+// and left out. The rest is an exact weighted set cover (SolveCover);
+// among covers of the same price the one with the most products the user
+// already holds, then the fewest products, wins. Users with the same
+// requirements and the same held products share one solution.
+//
+// Counts per product. Owned: prepaid enabled units. Assigned: seats held
+// (general pool and allotments). Waiting: users in the waiting rooms.
+// Required: with a price list, users whose cheapest cover contains the
+// product; without one (or for unpriced products), users who used a plan
+// they hold only through this product; a kept product's seats and seats in
+// their first WindowDays days count as required unless a finding removes
+// them; without any usage data every seat that no finding removes is
+// required. Used: holders who used one of its plans in the window.
+// Surplus = max(owned−required, 0), shortfall = max(required−owned, 0).
+//
+// The license state is the engine's current state; AsOf sets the usage
+// window, the activation and idle thresholds and the trend.
+package position
+
+import (
+	"time"
+
+	"allot/licensing"
+	"allot/prices"
+	"allot/usage"
+)
+
+// Finding kinds.
+const (
+	UnderLicensed          = "underLicensed"
+	OverAssigned           = "overAssigned"
+	Idle                   = "idle"
+	NeverActivated         = "neverActivated"
+	DisabledHoldingLicense = "disabledHoldingLicense"
+	SharedMailbox          = "sharedMailbox"
+	ServiceAccount         = "serviceAccount"
+	GuestLicensed          = "guestLicensed"
+	LicenseErrors          = "licenseErrors"
+	SeatsRunningOut        = "seatsRunningOut"
+)
+
+// Kinds lists the finding kinds in report order.
+var Kinds = []string{UnderLicensed, OverAssigned, Idle, NeverActivated, DisabledHoldingLicense,
+	SharedMailbox, ServiceAccount, GuestLicensed, LicenseErrors, SeatsRunningOut}
+
+// Evidence sources.
+const (
+	SourceReport  = "report"        // a Microsoft 365 usage report
+	SourceEvent   = "event"         // a feature-usage event
+	SourceSignIn  = "signIn"        // sign-ins
+	SourceMailbox = "mailboxReport" // getMailboxUsageDetail facts
+	SourceLicense = "license"       // the engine's license state
+	SourceTrend   = "trend"         // snapshots or grant dates
+)
+
+// Defaults.
+const (
+	DefaultWindowDays = 30
+	IdleLongDays      = 90
+	// LargeMailboxBytes is the size above which a shared mailbox needs
+	// Exchange Online Plan 2 (50 GB, as Exchange quotas count: GiB).
+	LargeMailboxBytes = 50 << 30
+	// RunOutDays is the horizon of seatsRunningOut.
+	RunOutDays = 30
+)
+
+// Usage is what the position reads of the usage aggregates
+// (*usage.Aggregates).
+type Usage interface {
+	User(userID string) (usage.UserUsage, bool)
+	Users() int
+	Reports() []usage.ImportedReport
+}
+
+// Input is what a position is computed from. Engine is required; the rest
+// is optional.
+type Input struct {
+	Engine *licensing.Engine
+	Usage  Usage        // nil or empty: no usage data (counts only, no usage findings)
+	Prices *prices.List // nil or empty: counts only
+	AsOf   usage.Day    // the last day of the window
+	// WindowDays is the usage window (DefaultWindowDays when 0).
+	WindowDays int
+	// History is the assigned seats per product on earlier days (from
+	// snapshots), oldest first; used for the seat trend.
+	History []HistoryPoint
+	// Scope restricts the position to a delegated allotment owner's users
+	// and allotments; nil for the whole tenant.
+	Scope *Scope
+	// Progress, if set, is called with the users done so far and the total.
+	Progress func(done, total int)
+	// Now stamps the result (GeneratedAt).
+	Now time.Time
+}
+
+// HistoryPoint is the seats assigned per product (by skuId) on a day.
+type HistoryPoint struct {
+	Day      usage.Day
+	Assigned map[string]int
+}
+
+// Scope is a delegated allotment owner's view: their allotments and the
+// users assigned through them.
+type Scope struct {
+	Allotments []licensing.AllotmentInfo
+	User       func(userID string) bool
+}
+
+// Position is a tenant's license position as of a day.
+type Position struct {
+	AsOf        string    `json:"asOf"`
+	GeneratedAt time.Time `json:"generatedDateTime"`
+	WindowDays  int       `json:"windowDays"`
+	// Currency is null when the tenant has no price list.
+	Currency *string `json:"currency"`
+	Scoped   bool    `json:"scopedToAllotments,omitempty"`
+	SKUs     []SKU   `json:"skus"`
+	// Findings is filled when a position is decoded from JSON. A computed
+	// position keeps its findings compact: read them with EachFinding,
+	// AllFindings or FindingCount, write them with WriteJSON.
+	Findings []Finding `json:"findings"`
+	Totals   Totals    `json:"totals"`
+	// Unpriced lists requirements no priced product meets (left out of the
+	// cheapest covers).
+	Unpriced []UnpricedRequirement `json:"unpricedRequirements"`
+	Notes    []string              `json:"notes"`
+
+	compact *findings
+}
+
+// SKU is one product's position.
+type SKU struct {
+	SKUID         string   `json:"skuId"`
+	SKUPartNumber string   `json:"skuPartNumber"`
+	DisplayName   string   `json:"displayName"`
+	Owned         int      `json:"owned"`
+	Assigned      int      `json:"assigned"`
+	Required      int      `json:"required"`
+	Used          int      `json:"used"`
+	Waiting       int      `json:"waiting"`
+	Surplus       int      `json:"surplus"`
+	Shortfall     int      `json:"shortfall"`
+	UnitPrice     *float64 `json:"monthlyUnitPrice"`
+	// MonthlyCost is what the owned units cost a month; null without a price.
+	MonthlyCost *float64 `json:"monthlyCost"`
+	Costs       *Costs   `json:"costs,omitempty"`
+	// Measurable is false for products no usage can show in use (kept).
+	Measurable bool `json:"measurable"`
+}
+
+// Costs are a product's figures priced monthly.
+type Costs struct {
+	Owned     float64 `json:"owned"`
+	Assigned  float64 `json:"assigned"`
+	Required  float64 `json:"required"`
+	Used      float64 `json:"used"`
+	Surplus   float64 `json:"surplus"`
+	Shortfall float64 `json:"shortfall"`
+}
+
+// Finding is one issue of the position.
+type Finding struct {
+	// ID is stable across runs for the same kind, user and product (and
+	// group, for licenseErrors).
+	ID                string     `json:"id"`
+	Kind              string     `json:"kind"`
+	UserID            string     `json:"userId,omitempty"`
+	UserPrincipalName string     `json:"userPrincipalName,omitempty"`
+	SKUID             string     `json:"skuId,omitempty"`
+	SKUPartNumber     string     `json:"skuPartNumber,omitempty"`
+	GroupID           string     `json:"groupId,omitempty"`
+	Evidence          []Evidence `json:"evidence"`
+	Fix               Fix        `json:"fix"`
+}
+
+// Evidence is one fact behind a finding.
+type Evidence struct {
+	Source       string     `json:"source"`
+	Feature      string     `json:"feature,omitempty"`
+	ServicePlans []string   `json:"servicePlans,omitempty"` // names
+	Last         *time.Time `json:"lastDateTime,omitempty"`
+	ActiveDays   int        `json:"activeDays,omitempty"` // in the window
+	Detail       string     `json:"detail,omitempty"`
+}
+
+// Fix is the cheapest way to resolve a finding.
+type Fix struct {
+	Description string `json:"description"`
+	// MonthlyDelta is the change in monthly cost (< 0 saves); null when the
+	// products involved are not priced.
+	MonthlyDelta *float64 `json:"monthlyDelta"`
+	Add          []string `json:"add,omitempty"`    // part numbers to assign or buy
+	Remove       []string `json:"remove,omitempty"` // part numbers to remove
+	Units        int      `json:"units,omitempty"`  // units to buy (seatsRunningOut)
+}
+
+// Totals sum the position.
+type Totals struct {
+	Owned    int `json:"owned"`
+	Assigned int `json:"assigned"`
+	Required int `json:"required"`
+	Used     int `json:"used"`
+	Waiting  int `json:"waiting"`
+	// Monthly costs (null without a price list).
+	MonthlyCost     *float64           `json:"monthlyCost"`
+	AssignedCost    *float64           `json:"assignedCost"`
+	RequiredCost    *float64           `json:"requiredCost"`
+	SurplusCost     *float64           `json:"surplusCost"`
+	MonthlySavings  *float64           `json:"monthlySavings"`        // sum of the findings' savings
+	AdditionalCost  *float64           `json:"monthlyAdditionalCost"` // sum of the findings' costs
+	Users           int                `json:"users"`
+	LicensedUsers   int                `json:"licensedUsers"`
+	ActiveUsers     int                `json:"activeUsers"` // any activity in the window
+	Findings        int                `json:"findings"`
+	FindingsByKind  map[string]int     `json:"findingsByKind"`
+	SavingsByKind   map[string]float64 `json:"savingsByKind,omitempty"`
+	UnderLicensedBy []FeatureCount     `json:"underLicensedFeatures"`
+	CoverProblems   int                `json:"distinctCoverProblems"`
+}
+
+// FeatureCount is how many users use a feature their plans do not grant
+// (a capability used across the tenant without the add-on).
+type FeatureCount struct {
+	Feature      string   `json:"feature"`
+	ServicePlans []string `json:"servicePlans"`
+	Users        int      `json:"users"`
+}
+
+// UnpricedRequirement is a requirement no priced product meets.
+type UnpricedRequirement struct {
+	Requirement  string   `json:"requirement"`
+	ServicePlans []string `json:"servicePlans"`
+	Users        int      `json:"users"`
+}

@@ -1,0 +1,361 @@
+package position
+
+import (
+	"time"
+
+	"allot/licensing"
+	"allot/usage"
+)
+
+// seat is a seat the user holds.
+type seat struct {
+	si      *skuInfo
+	enabled planSet // the plans its active sources enable (may be shared: read only)
+	since   time.Time
+	kept    bool // unpriced or unmeasurable: outside the cover (with a price list)
+	removed bool // a finding removes it
+}
+
+// need is one requirement of the user with what shows it.
+type need struct {
+	req int32
+	ev  erec
+}
+
+// userCtx is the analysis of one user; its slices are reused.
+type userCtx struct {
+	u       *licensing.User
+	uu      usage.UserUsage
+	hasU    bool
+	seats   []seat
+	needs   []need
+	all     planSet // every enabled plan
+	kept    planSet // enabled plans of kept seats
+	scratch []planSet
+	nscr    int
+	active  bool // any activity in the window
+	active2 bool // any activity in IdleLongDays
+	last    time.Time
+}
+
+func (c *userCtx) set(m *model) planSet {
+	if c.nscr == len(c.scratch) {
+		c.scratch = append(c.scratch, m.newSet())
+	}
+	s := c.scratch[c.nscr]
+	s.clear()
+	c.nscr++
+	return s
+}
+
+// user analyses one user: seats, requirements, findings and counts.
+func (r *run) user(u *licensing.User) {
+	m, c := r.m, &r.cur
+	c.u, c.seats, c.needs, c.nscr = u, c.seats[:0], c.needs[:0], 0
+	c.all, c.kept = c.set(m), c.set(m)
+	r.seq++
+	for _, l := range r.in.Engine.Licenses(u.ID) {
+		si := m.skuByID(l.SKUID)
+		if si == nil {
+			continue
+		}
+		r.licenseErrors(u, si, l)
+		if !l.Held {
+			continue
+		}
+		st := seat{si: si, since: l.HeldSince, enabled: r.enabled(si, l.Sources)}
+		st.kept = m.hasList && (!si.priced || !si.measurable)
+		if usage.DayOf(l.HeldSince) > r.asOf-usage.Day(RunOutDays) {
+			r.grow(si.ix)
+			r.recent[si.ix]++
+		}
+		c.all.or(st.enabled)
+		if st.kept {
+			c.kept.or(st.enabled)
+		}
+		c.seats = append(c.seats, st)
+	}
+	if len(c.seats) > 0 {
+		r.licensed++
+	}
+	c.uu, c.hasU = usage.UserUsage{}, false
+	if r.usageKnown {
+		c.uu, c.hasU = r.in.Usage.User(u.ID)
+	}
+	r.activity()
+	if c.active {
+		r.active++
+	}
+	shared := u.Kind == licensing.KindSharedMailbox || c.uu.Mailbox.RecipientType == "SharedMailbox"
+	room := u.Kind == licensing.KindRoom || c.uu.Mailbox.RecipientType == "RoomMailbox" || c.uu.Mailbox.RecipientType == "EquipmentMailbox"
+	if c.active && !shared && !room {
+		r.requirements(false)
+	}
+	switch {
+	case room:
+		// Room and equipment accounts hold Teams Rooms licenses that no
+		// usage shows: only their license errors are reported.
+	case !u.AccountEnabled && !shared:
+		for i := range c.seats {
+			r.removeSeat(DisabledHoldingLicense, i, r.ev(SourceLicense, "", "the account is disabled (accountEnabled false) and still holds a seat", time.Time{}, 0))
+		}
+	case u.IsGuest():
+		for i := range c.seats {
+			r.removeSeat(GuestLicensed, i, r.ev(SourceLicense, "", "a guest (userType Guest) holds a seat; guests are licensed in their home tenant", time.Time{}, 0))
+		}
+	case shared:
+		r.sharedMailbox()
+	case !r.usageKnown:
+	default:
+		r.inactivity()
+		if c.active {
+			kind := UnderLicensed
+			if u.Kind == licensing.KindServiceAccount {
+				kind = ServiceAccount
+			}
+			r.needsAndCover(kind)
+		}
+	}
+	r.count()
+}
+
+// enabled returns the plans of a seat's active sources: the product's plans
+// less each source's disabled plans, united over its active sources.
+func (r *run) enabled(si *skuInfo, srcs []licensing.SourceState) planSet {
+	var out planSet
+	for i := range srcs {
+		s := &srcs[i]
+		if s.State != licensing.StateActive && s.State != licensing.StateActiveWithError {
+			continue
+		}
+		if len(s.DisabledPlans) == 0 {
+			return si.plans
+		}
+		if out == nil {
+			out = r.cur.set(r.m)
+		}
+		part := r.cur.set(r.m)
+		copy(part, si.plans)
+		for _, p := range s.DisabledPlans {
+			if i, ok := r.m.planIx[p]; ok {
+				part[i/64] &^= 1 << uint(i%64)
+			}
+		}
+		out.or(part)
+	}
+	if out == nil {
+		return r.empty
+	}
+	return out
+}
+
+// activity derives whether the user was active in the window and in the
+// long idle window, and when last.
+func (r *run) activity() {
+	c := &r.cur
+	c.active, c.active2, c.last = false, false, time.Time{}
+	if !c.hasU {
+		return
+	}
+	see := func(d usage.DaySet, last time.Time) {
+		if d.Count(r.asOf, r.window) > 0 {
+			c.active = true
+		}
+		if d.Count(r.asOf, IdleLongDays) > 0 {
+			c.active2 = true
+		}
+		if last.After(c.last) {
+			c.last = last
+		}
+	}
+	see(c.uu.SignIns.Days, c.uu.SignIns.Last)
+	for i := range c.uu.Features {
+		see(c.uu.Features[i].Days, c.uu.Features[i].Last)
+	}
+}
+
+// requirements collects the user's requirements: features used in the
+// window (not for shared mailboxes, whose delegates' activity shows there)
+// and mailbox facts.
+func (r *run) requirements(shared bool) {
+	m, c := r.m, &r.cur
+	if !shared {
+		for i := range c.uu.Features {
+			f := &c.uu.Features[i]
+			days := f.Days.Count(r.asOf, r.window)
+			if days == 0 {
+				continue
+			}
+			q := m.featureReq(f.Feature, f.Plans)
+			if q < 0 {
+				continue
+			}
+			r.addNeed(q, r.ev(m.source(f), f.Feature, "", f.Last, days))
+		}
+	}
+	mb := c.uu.Mailbox
+	if mb.Known && mb.ReportDate <= r.asOf {
+		if mb.StorageUsedBytes > LargeMailboxBytes {
+			r.addNeed(m.reqLarge, r.ev(SourceMailbox, "exchangeLargeMailbox",
+				"mailbox uses "+gib(mb.StorageUsedBytes)+" (over 50 GB) on "+mb.ReportDate.String(), time.Time{}, 0))
+		}
+		if mb.HasArchive {
+			r.addNeed(m.reqArchive, r.ev(SourceMailbox, "exchangeArchive", "mailbox has an archive on "+mb.ReportDate.String(), time.Time{}, 0))
+		}
+	}
+	if mb.HoldKnown && mb.LitigationHold && mb.HoldDate <= r.asOf {
+		r.addNeed(m.reqHold, r.ev(SourceMailbox, "litigationHold", "mailbox on litigation hold on "+mb.HoldDate.String(), time.Time{}, 0))
+	}
+}
+
+// addNeed adds a requirement and its prerequisites (once each).
+func (r *run) addNeed(q int32, ev erec) {
+	for q >= 0 {
+		for _, n := range r.cur.needs {
+			if n.req == q {
+				return
+			}
+		}
+		rq := r.m.reqs[q]
+		ev.req = q
+		r.cur.needs = append(r.cur.needs, need{q, ev})
+		if rq.prereq >= 0 {
+			if rq.preText < 0 {
+				rq.preText = r.part.text("prerequisite of " + rq.label)
+			}
+			ev.detail = rq.preText
+		}
+		q = rq.prereq
+	}
+}
+
+// ev makes evidence, interning its strings.
+func (r *run) ev(source, feature, detail string, last time.Time, days int) erec {
+	e := erec{source: sourceIx(source), feat: r.part.name(feature), detail: r.part.text(detail), req: -1, days: int32(days), last: noTime}
+	if !last.IsZero() {
+		e.last = last.UnixNano()
+	}
+	return e
+}
+
+// inactivity reports the seats of a user inactive in the window (idle) or
+// never used since granted (neverActivated). Seats in their first
+// WindowDays days are left alone.
+func (r *run) inactivity() {
+	c := &r.cur
+	for i := range c.seats {
+		st := &c.seats[i]
+		if usage.DayOf(st.since) > r.asOf-usage.Day(r.window) {
+			continue
+		}
+		if !r.activated(st) {
+			r.removeSeat(NeverActivated, i, r.ev(SourceLicense, "", "granted "+st.since.UTC().Format(time.DateOnly)+"; no sign-in or feature use since", time.Time{}, 0))
+			continue
+		}
+		if c.active {
+			continue
+		}
+		detail := r.idleText[0]
+		if !c.active2 {
+			detail = r.idleText[1]
+		}
+		r.removeSeat(Idle, i, r.ev(SourceSignIn, "", detail, c.last, 0))
+	}
+}
+
+// activated reports whether the seat was used after it was granted: an
+// activation recorded by usage for this grant, or any activity since.
+func (r *run) activated(st *seat) bool {
+	c := &r.cur
+	if !c.hasU {
+		return false
+	}
+	held := st.since.Truncate(time.Second)
+	for _, a := range c.uu.Activations {
+		if a.SKUID == st.si.sku.ID && a.Granted.Equal(held) {
+			return true
+		}
+	}
+	return !c.last.IsZero() && usage.DayOf(c.last) >= usage.DayOf(st.since)
+}
+
+// count adds the user to the per-product used and required counts.
+func (r *run) count() {
+	c := &r.cur
+	for i := range c.seats {
+		st := &c.seats[i]
+		if st.removed {
+			continue
+		}
+		switch {
+		case !r.usageKnown, st.kept && c.active, usage.DayOf(st.since) > r.asOf-usage.Day(r.window):
+			r.markRequired(st.si.ix)
+		}
+	}
+	for _, n := range c.needs {
+		plans := r.m.reqs[n.req].plans
+		only := int32(-1)
+		holders := 0
+		for i := range c.seats {
+			st := &c.seats[i]
+			if !st.enabled.intersects(plans) {
+				continue
+			}
+			r.markUsed(st.si.ix)
+			if st.removed {
+				continue
+			}
+			if only != st.si.ix {
+				holders++
+				only = st.si.ix
+			}
+		}
+		// Without a price list (or for a product outside the covers), a
+		// product is required when the user meets a requirement only
+		// through it.
+		if holders == 1 && (!r.m.hasList || !r.m.skus[only].priced) {
+			r.markRequired(only)
+		}
+	}
+}
+
+func (r *run) markRequired(s int32) {
+	r.grow(s)
+	if r.reqAt[s] != r.seq {
+		r.reqAt[s] = r.seq
+		r.required[s]++
+	}
+}
+
+func (r *run) markUsed(s int32) {
+	r.grow(s)
+	if r.usedAt[s] != r.seq {
+		r.usedAt[s] = r.seq
+		r.used[s]++
+	}
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for ; n > 0; n /= 10 {
+		i--
+		b[i] = byte('0' + n%10)
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
+
+func gib(n int64) string {
+	return itoa(int(n>>30)) + " GB"
+}

@@ -1,0 +1,321 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"allot/api/admin"
+	"allot/licensing"
+	"allot/tenant"
+)
+
+// groupRow is a group in a list.
+type groupRow struct {
+	ID, Name    string
+	Dynamic     bool
+	Paused      bool
+	Members     int
+	Licenses    []string // part numbers
+	Errors      bool
+	Description string
+}
+
+func groupRowOf(e *licensing.Engine, id string) (groupRow, bool) {
+	g, ok := e.Group(id)
+	if !ok {
+		return groupRow{}, false
+	}
+	row := groupRow{ID: id, Name: g.DisplayName, Dynamic: g.IsDynamic(), Paused: g.MembershipRuleProcessingState == "Paused",
+		Members: e.MemberCount(id), Errors: e.HasMembersWithLicenseErrors(id), Description: g.Description}
+	for _, l := range e.GroupLicenses(id) {
+		row.Licenses = append(row.Licenses, partNumber(e.Catalog(), l.SKUID))
+	}
+	return row, true
+}
+
+type groupsData struct {
+	Q, Kind string
+	Desc    bool
+	Rows    []groupRow
+	Pager   pager
+}
+
+// groups lists groups by display name: search by name prefix, filter by
+// kind (dynamic, static, licensed, with errors), paged.
+func (h *handler) groups(w http.ResponseWriter, r *http.Request, v *viewer) {
+	qs := r.URL.Query()
+	d := groupsData{Q: strings.TrimSpace(qs.Get("q")), Kind: qs.Get("kind"), Desc: qs.Get("dir") == "desc"}
+	prefix := strings.ToLower(d.Q)
+	v.T.Read(func(s *tenant.State) {
+		e := s.Engine
+		x := directory(s)
+		keep := func(k key) bool {
+			switch d.Kind {
+			case "dynamic", "static":
+				g, _ := e.Group(k.ID)
+				return g.IsDynamic() == (d.Kind == "dynamic")
+			case "licensed":
+				return len(e.GroupLicenses(k.ID)) > 0
+			case "errors":
+				return e.HasMembersWithLicenseErrors(k.ID)
+			}
+			return true
+		}
+		scan := prefixScan(x.groupsByName, prefix)
+		p := paginate(scan, d.Desc, decodeCursor(qs.Get("after")), decodeCursor(qs.Get("before")), pageSize, keep)
+		p.Total = 0
+		scan(nil, false, func(k key) bool {
+			if keep(k) {
+				p.Total++
+			}
+			return true
+		})
+		for _, k := range p.Keys {
+			if row, ok := groupRowOf(e, k.ID); ok {
+				d.Rows = append(d.Rows, row)
+			}
+		}
+		d.Pager = pagerOf(r, p, "group", "groups")
+	})
+	h.render(w, r, v, http.StatusOK, "groups", pageData{Title: "Groups", Nav: "groups", Data: d})
+}
+
+type groupData struct {
+	Group    licensing.Group
+	Row      groupRow
+	Licenses []groupLicenseView
+	// Members: a page of the group's users in userPrincipalName order.
+	Members      []userRow
+	MemberQ      string
+	MemberDesc   bool
+	MemberPager  pager
+	MemberGroups []namedLink
+	Assignable   []skuRow
+	Form         *licenseForm
+	// Rule editing: the rule shown in the editor and the result of checking
+	// it (on a preview or a refused save).
+	Rule      string
+	RuleState string
+	Check     *admin.RuleCheck
+}
+
+type groupLicenseView struct {
+	SKUID, PartNumber, DisplayName string
+	AllotmentID, AllotmentName     string
+	Disabled                       []string // plan names
+	AssignedAt                     time.Time
+}
+
+// group shows a group: licenses (and the forms to assign them), dynamic
+// rule editor, assignment mode and a page of members.
+func (h *handler) group(w http.ResponseWriter, r *http.Request, v *viewer) {
+	d, ok := h.groupData(r, v, "", nil)
+	if !ok {
+		h.notFound(w, r, v)
+		return
+	}
+	h.render(w, r, v, http.StatusOK, "group", pageData{Title: d.Group.DisplayName, Nav: "groups", Data: d})
+}
+
+// groupData reads what the group page shows. rule and check, when set,
+// replace the stored rule in the editor (a preview or a refused save).
+func (h *handler) groupData(r *http.Request, v *viewer, rule string, check *admin.RuleCheck) (groupData, bool) {
+	var d groupData
+	found := false
+	qs := r.URL.Query()
+	v.T.Read(func(s *tenant.State) {
+		e := s.Engine
+		id := r.PathValue("id")
+		g, ok := e.Group(id)
+		if !ok || !v.scope(s).Group(id) {
+			return
+		}
+		found = true
+		x := directory(s)
+		d.Group = g
+		d.Row, _ = groupRowOf(e, id)
+		d.Rule, d.RuleState, d.Check = g.MembershipRule, g.MembershipRuleProcessingState, check
+		if check != nil {
+			d.Rule = rule
+		}
+		names := map[string]string{}
+		for _, a := range e.Allotments() {
+			names[a.ID] = a.DisplayName
+		}
+		has := map[string]licensing.LicenseSource{}
+		for _, l := range e.GroupLicenses(id) {
+			sku, _ := e.Catalog().SKU(l.SKUID)
+			lv := groupLicenseView{SKUID: l.SKUID, PartNumber: sku.PartNumber, DisplayName: sku.DisplayName,
+				AllotmentID: l.AllotmentID, AllotmentName: names[l.AllotmentID], AssignedAt: l.AssignedAt}
+			for _, p := range l.DisabledPlans {
+				lv.Disabled = append(lv.Disabled, planName(e.Catalog(), p))
+			}
+			d.Licenses = append(d.Licenses, lv)
+			if l.AllotmentID == "" {
+				has[l.SKUID] = l
+			}
+		}
+		// Members, in userPrincipalName order, from the index.
+		d.MemberQ = strings.ToLower(strings.TrimSpace(qs.Get("member")))
+		set := x.groupMembers(e, id)
+		d.MemberDesc = qs.Get("dir") == "desc"
+		p := paginate(prefixScan(set, d.MemberQ), d.MemberDesc, decodeCursor(qs.Get("after")), decodeCursor(qs.Get("before")), pageSize, nil)
+		p.Total = set.Len()
+		if d.MemberQ != "" {
+			p.Total = set.CountPrefix(d.MemberQ)
+		}
+		for _, k := range p.Keys {
+			if row, ok := userRowOf(e, x, k.ID); ok {
+				d.Members = append(d.Members, row)
+			}
+		}
+		d.MemberPager = pagerOf(r, p, "member", "members")
+		if e.MemberCount(id) > set.Len() {
+			// The group has member groups (nested): only then list all
+			// members, which sorts them.
+			_, cs := e.Members(id)
+			for _, c := range cs {
+				if cg, ok := e.Group(c); ok {
+					d.MemberGroups = append(d.MemberGroups, namedLink{c, cg.DisplayName})
+				}
+			}
+		}
+		if !v.CanAssignGroup() {
+			return
+		}
+		for _, row := range skuRows(e, x) {
+			if _, ok := has[row.ID]; !ok {
+				d.Assignable = append(d.Assignable, row)
+			}
+		}
+		if sku, ok := e.Catalog().SKU(qs.Get("license")); ok && qs.Get("license") != "" {
+			if _, owned := e.Pool(sku.ID); owned {
+				l, change := has[sku.ID]
+				d.Form = &licenseForm{SKUID: sku.ID, PartNumber: sku.PartNumber, DisplayName: sku.DisplayName, Change: change, Plans: planToggles(sku, l.DisabledPlans)}
+			}
+		}
+	})
+	return d, found
+}
+
+// assignGroupLicense assigns a product to a group (or changes its plans):
+// members get it, or wait for a seat.
+func (h *handler) assignGroupLicense(w http.ResponseWriter, r *http.Request, v *viewer) {
+	id := r.PathValue("id")
+	skuID := r.PostFormValue("sku")
+	enabled := r.PostForm["plan"]
+	withPlans := r.PostFormValue("plans") == "1"
+	var part string
+	err := v.T.Do(r.Context(), v.op(h.now(), "admin center"), func(tx *tenant.Tx) error {
+		sku, ok := tx.Engine.Catalog().SKU(skuID)
+		if !ok {
+			return notFoundErr("Product %s does not exist.", skuID)
+		}
+		part = sku.PartNumber
+		dis := []string{}
+		if withPlans {
+			dis = disabledFrom(sku, enabled)
+		}
+		return tx.Engine.AssignGroupLicenses(tx.Op, id, []licensing.AssignedLicense{{SKUID: sku.ID, DisabledPlans: dis}}, nil)
+	})
+	h.done(w, r, "/admin/groups/"+id, err, part+" assigned to the group. Members get it now, or wait for a seat.")
+}
+
+// removeGroupLicense removes a product from a group.
+func (h *handler) removeGroupLicense(w http.ResponseWriter, r *http.Request, v *viewer) {
+	id := r.PathValue("id")
+	skuID := r.PostFormValue("sku")
+	var part string
+	err := v.T.Do(r.Context(), v.op(h.now(), "admin center"), func(tx *tenant.Tx) error {
+		sku, ok := tx.Engine.Catalog().SKU(skuID)
+		if !ok {
+			return notFoundErr("Product %s does not exist.", skuID)
+		}
+		part = sku.PartNumber
+		return tx.Engine.AssignGroupLicenses(tx.Op, id, nil, []string{sku.ID})
+	})
+	h.done(w, r, "/admin/groups/"+id, err, part+" removed from the group.")
+}
+
+// setAssignmentMode sets how a group's products fail: each on its own
+// (perProduct) or all together (allOrNone).
+func (h *handler) setAssignmentMode(w http.ResponseWriter, r *http.Request, v *viewer) {
+	id := r.PathValue("id")
+	mode := r.PostFormValue("mode")
+	err := v.T.Do(r.Context(), v.op(h.now(), "admin center"), func(tx *tenant.Tx) error {
+		g, ok := tx.Engine.Group(id)
+		if !ok {
+			return notFoundErr("Group %s does not exist.", id)
+		}
+		g.AssignmentMode = mode
+		return tx.Engine.PutGroup(tx.Op, g)
+	})
+	h.done(w, r, "/admin/groups/"+id, err, "Assignment mode saved.")
+}
+
+// saveRule previews (action=preview) or saves a dynamic group's rule and
+// processing state. A preview, or a rule the engine refuses, shows the
+// page again with the rule as typed and what is wrong with it.
+func (h *handler) saveRule(w http.ResponseWriter, r *http.Request, v *viewer) {
+	id := r.PathValue("id")
+	rule := r.PostFormValue("rule")
+	state := r.PostFormValue("state")
+	now := h.now()
+	var check admin.RuleCheck
+	v.T.Read(func(s *tenant.State) { check = admin.CheckRule(s, rule, now) })
+	if r.PostFormValue("action") == "preview" || !check.Valid {
+		d, ok := h.groupData(r, v, rule, &check)
+		if !ok {
+			h.notFound(w, r, v)
+			return
+		}
+		if state != "" {
+			d.RuleState = state
+		}
+		status := http.StatusOK
+		if !check.Valid {
+			status = http.StatusBadRequest
+		}
+		h.render(w, r, v, status, "group", pageData{Title: d.Group.DisplayName, Nav: "groups", Data: d})
+		return
+	}
+	err := v.T.Do(r.Context(), v.op(now, "admin center"), func(tx *tenant.Tx) error {
+		g, ok := tx.Engine.Group(id)
+		if !ok {
+			return notFoundErr("Group %s does not exist.", id)
+		}
+		if !g.IsDynamic() {
+			return invalidErr("Group %s has static membership; only dynamic groups have a membership rule.", g.DisplayName)
+		}
+		g.MembershipRule = rule
+		if state != "" {
+			g.MembershipRuleProcessingState = state
+		}
+		return tx.Engine.PutGroup(tx.Op, g)
+	})
+	h.done(w, r, "/admin/groups/"+id, err, "Membership rule saved; members now follow it.")
+}
+
+// validateRule answers the rule editor's script: the rule's errors with
+// their positions, or how many users it matches and a sample (the JSON of
+// POST /allot/v1/rules/validate).
+func (h *handler) validateRule(w http.ResponseWriter, r *http.Request, v *viewer) {
+	var in struct {
+		Rule string `json:"rule"`
+	}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			http.Error(w, "The body must be a JSON object with a rule.", http.StatusBadRequest)
+			return
+		}
+	} else {
+		in.Rule = r.PostFormValue("rule")
+	}
+	var out admin.RuleCheck
+	v.T.Read(func(s *tenant.State) { out = admin.CheckRule(s, in.Rule, h.now()) })
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(out)
+}

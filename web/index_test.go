@@ -1,0 +1,328 @@
+package web
+
+import (
+	"fmt"
+	"math/rand"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"allot/catalog"
+	"allot/licensing"
+	"allot/synth"
+	"allot/tenant"
+)
+
+func TestSortedSetMatchesASortedSlice(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	s := newSortedSet(nil)
+	var model []key
+	randKey := func() key { return key{fmt.Sprintf("k%04d", r.Intn(3000)), fmt.Sprint(r.Intn(3))} }
+	for step := 0; step < 20000; step++ {
+		k := randKey()
+		i, found := slices.BinarySearchFunc(model, k, cmpKey)
+		if r.Intn(3) == 0 {
+			if got := s.Delete(k); got != found {
+				t.Fatalf("Delete(%v) = %v, want %v", k, got, found)
+			}
+			if found {
+				model = slices.Delete(model, i, i+1)
+			}
+		} else {
+			if got := s.Insert(k); got == found {
+				t.Fatalf("Insert(%v) = %v with found %v", k, got, found)
+			}
+			if !found {
+				model = slices.Insert(model, i, k)
+			}
+		}
+		if step%997 != 0 {
+			continue
+		}
+		if s.Len() != len(model) {
+			t.Fatalf("Len = %d, want %d", s.Len(), len(model))
+		}
+		from := randKey()
+		for _, backward := range []bool{false, true} {
+			var got, want []key
+			s.Scan(&from, backward, func(k key) bool { got = append(got, k); return len(got) < 700 })
+			scanSlice(model, &from, backward, func(k key) bool { want = append(want, k); return len(want) < 700 })
+			if !slices.Equal(got, want) {
+				t.Fatalf("Scan(%v, backward=%v) differs from the model", from, backward)
+			}
+		}
+		p := from.K[:3]
+		n := 0
+		for _, k := range model {
+			if strings.HasPrefix(k.K, p) {
+				n++
+			}
+		}
+		if got := s.CountPrefix(p); got != n {
+			t.Fatalf("CountPrefix(%q) = %d, want %d", p, got, n)
+		}
+	}
+}
+
+// TestIndexFollowsEveryChange runs random commands on an engine and checks
+// after each that every users query, count and member list the index
+// answers equals what a full scan of the engine gives.
+func TestIndexFollowsEveryChange(t *testing.T) {
+	cat := catalog.Default()
+	st := synth.Generate(cat, synth.Config{Users: 400, Groups: 12, SKUs: 16, Seed: 3})
+	e := licensing.New(cat, licensing.Settings{DefaultUsageLocation: "US"})
+	if err := st.LoadInto(e); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	e.Recompute(licensing.Op{Now: now})
+	e.TakeDelta()
+	s := &tenant.State{Engine: e}
+	x := directory(s)
+	groupIDs := e.GroupIDs()
+	for _, g := range groupIDs[:4] {
+		x.groupMembers(e, g) // some member sets exist before the changes
+	}
+	r := rand.New(rand.NewSource(9))
+	depts := []string{"Sales", "Legal", "sales", "Finance", ""}
+	next := 100000
+	for step := 0; step < 300; step++ {
+		now = now.Add(time.Minute)
+		op := licensing.Op{Actor: "test", Now: now}
+		var ids []string
+		e.ForEachUser(func(u *licensing.User) bool { ids = append(ids, u.ID); return true })
+		id := ids[r.Intn(len(ids))]
+		u, _ := e.User(id)
+		sku := st.SKUs[r.Intn(len(st.SKUs))].ID
+		switch r.Intn(8) {
+		case 0:
+			u.Department = depts[r.Intn(len(depts))]
+			_ = e.PutUser(op, u)
+		case 1:
+			u.UserPrincipalName = fmt.Sprintf("renamed%d@contoso.example", step)
+			u.DisplayName = fmt.Sprintf("Renamed %d", step)
+			_ = e.PutUser(op, u)
+		case 2:
+			_ = e.DeleteUser(op, id)
+		case 3:
+			next++
+			_ = e.PutUser(op, licensing.User{ID: synth.GUID('u', next), UserPrincipalName: fmt.Sprintf("new%d@contoso.example", next),
+				DisplayName: "New", UsageLocation: "US", Department: depts[r.Intn(len(depts))]})
+		case 4:
+			_ = e.AssignUserLicenses(op, id, []licensing.AssignedLicense{{SKUID: sku}}, nil)
+		case 5:
+			g := groupIDs[r.Intn(len(groupIDs))]
+			if u.ID != "" && !slices.Contains(e.GroupsOf(id), g) {
+				_ = e.AddMembers(op, g, []string{id})
+			} else {
+				_ = e.RemoveMembers(op, g, []string{id})
+			}
+		case 6:
+			p, _ := e.Pool(sku)
+			units := p.Units
+			units.Enabled = max(0, units.Enabled+r.Intn(41)-20)
+			_ = e.SetUnits(op, sku, units)
+		case 7:
+			g := groupIDs[r.Intn(len(groupIDs))]
+			_ = e.AssignGroupLicenses(op, g, []licensing.AssignedLicense{{SKUID: sku}}, nil)
+		}
+		x.Update(s, e.TakeDelta())
+		if step%10 == 0 || step == 299 {
+			sku := st.SKUs[r.Intn(len(st.SKUs))].ID
+			checkIndex(t, e, x, sku, groupIDs)
+			// Again with the walk in order instead of collecting.
+			materializeLimit = 3
+			checkIndex(t, e, x, sku, groupIDs)
+			materializeLimit = 50_000
+		}
+	}
+}
+
+func checkIndex(t *testing.T, e *licensing.Engine, x *dirIndex, sku string, groupIDs []string) {
+	t.Helper()
+	type urow struct {
+		id, upn, name, dept string
+		skus                []string
+		err, wait, held     bool
+		codes               []string
+	}
+	var all []urow
+	codes := map[string]int{}
+	licensed := 0
+	e.ForEachUser(func(u *licensing.User) bool {
+		ur := urow{id: u.ID, upn: strings.ToLower(u.UserPrincipalName), name: strings.ToLower(u.DisplayName), dept: strings.ToLower(u.Department)}
+		for _, l := range e.Licenses(u.ID) {
+			if !slices.Contains(ur.skus, l.SKUID) {
+				ur.skus = append(ur.skus, l.SKUID)
+			}
+			ur.wait = ur.wait || l.Waiting()
+			ur.held = ur.held || l.Held
+			for _, s := range l.Sources {
+				if s.State == licensing.StateError {
+					ur.err = true
+					c := l.SKUID + "/" + s.Error
+					if !slices.Contains(ur.codes, c) {
+						ur.codes = append(ur.codes, c)
+						codes[s.Error]++
+					}
+				}
+			}
+		}
+		if ur.held {
+			licensed++
+		}
+		all = append(all, ur)
+		return true
+	})
+	if x.licensed != licensed {
+		t.Fatalf("licensed = %d, want %d", x.licensed, licensed)
+	}
+	for c, n := range codes {
+		if x.errCodes[c] != n {
+			t.Fatalf("errCodes[%s] = %d, want %d", c, x.errCodes[c], n)
+		}
+	}
+	if len(x.errCodes) != len(codes) {
+		t.Fatalf("errCodes = %v, want %v", x.errCodes, codes)
+	}
+	queries := []userQuery{
+		{}, {Sort: "name", Desc: true}, {Dept: "SALES"}, {Dept: "legal", Sort: "name"}, {SKU: sku}, {SKU: sku, State: "error"},
+		{State: "waiting", Desc: true}, {State: "error"}, {Q: "user00001"}, {Q: "rena", Sort: "name"}, {Q: "u", Dept: "finance"},
+	}
+	for _, q := range queries {
+		var want []string
+		for _, u := range all {
+			if q.Q != "" && !strings.HasPrefix(u.upn, q.Q) && !strings.HasPrefix(u.name, q.Q) {
+				continue
+			}
+			if q.Dept != "" && u.dept != strings.ToLower(q.Dept) || q.SKU != "" && !slices.Contains(u.skus, q.SKU) ||
+				q.State == "error" && !u.err || q.State == "waiting" && !u.wait {
+				continue
+			}
+			want = append(want, u.id)
+		}
+		sortKey := func(id string) key {
+			for _, u := range all {
+				if u.id == id {
+					if q.Sort == "name" {
+						return key{u.name, id}
+					}
+					return key{u.upn, id}
+				}
+			}
+			return key{}
+		}
+		slices.SortFunc(want, func(a, b string) int {
+			c := cmpKey(sortKey(a), sortKey(b))
+			if q.Desc {
+				return -c
+			}
+			return c
+		})
+		var got []string
+		q.Limit = 7
+		for pages := 0; pages < 1000; pages++ {
+			p := x.queryUsers(q)
+			if pages == 1 && len(p.Keys) > 0 {
+				// Previous from page 2 is page 1.
+				back := q
+				back.After, back.Before = nil, decodeCursor(p.Prev)
+				bp := x.queryUsers(back)
+				if len(bp.Keys) != len(got) || bp.Keys[len(bp.Keys)-1].ID != got[len(got)-1] {
+					t.Fatalf("%+v: Previous from page 2 is not page 1", q)
+				}
+			}
+			if p.Total != len(want) {
+				t.Fatalf("%+v: total %d, want %d", q, p.Total, len(want))
+			}
+			for _, k := range p.Keys {
+				got = append(got, k.ID)
+			}
+			if p.Next == "" {
+				break
+			}
+			q.After = decodeCursor(p.Next)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("%+v: paged %d users, want %d (first difference in %v vs %v)", q, len(got), len(want), head(got), head(want))
+		}
+	}
+	for _, g := range groupIDs {
+		x.mu.Lock()
+		set := x.members[g]
+		x.mu.Unlock()
+		if set == nil {
+			continue
+		}
+		us, _ := e.Members(g)
+		var want []key
+		for _, id := range us {
+			u, _ := e.User(id)
+			want = append(want, key{strings.ToLower(u.UserPrincipalName), id})
+		}
+		slices.SortFunc(want, cmpKey)
+		var got []key
+		set.Scan(nil, false, func(k key) bool { got = append(got, k); return true })
+		if !slices.Equal(got, want) {
+			t.Fatalf("members of %s: index has %d, engine %d", g, len(got), len(want))
+		}
+	}
+
+}
+
+func head(s []string) []string { return s[:min(5, len(s))] }
+
+// TestProductFiguresAddUpFromLicenses checks the seats the dashboard and
+// the products page show against the license records themselves, with an
+// allotment carved out of a product.
+func TestProductFiguresAddUpFromLicenses(t *testing.T) {
+	cat := catalog.Default()
+	st := synth.Generate(cat, synth.Config{Users: 600, Groups: 12, SKUs: 16, Seed: 5})
+	e := licensing.New(cat, licensing.Settings{DefaultUsageLocation: "US"})
+	if err := st.LoadInto(e); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	e.Recompute(licensing.Op{Now: now})
+	sku := st.SKUs[0]
+	p, _ := e.Pool(sku.ID)
+	op := licensing.Op{Actor: "test", Now: now.Add(time.Hour)}
+	if err := e.SetUnits(op, sku.ID, licensing.Units{Enabled: p.Units.Enabled + 10, Status: "Enabled"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.PutAllotment(op, licensing.Allotment{ID: "a1", DisplayName: "Budget", SKUID: sku.ID, AllottedUnits: 10}); err != nil {
+		t.Fatal(err)
+	}
+	g := e.GroupIDs()[3]
+	if err := e.AssignThroughAllotment(op, "a1", g, nil); err != nil {
+		t.Fatal(err)
+	}
+	s := &tenant.State{Engine: e}
+	for _, row := range skuRows(e, directory(s)) {
+		held, heldOutside, waiting := 0, 0, 0
+		e.ForEachUser(func(u *licensing.User) bool {
+			for _, l := range e.LicensesOf(u.ID, row.ID) {
+				if l.Held {
+					held++
+					if l.AllotmentID == "" {
+						heldOutside++
+					}
+				}
+				if l.Waiting() {
+					waiting++
+				}
+			}
+			return true
+		})
+		pi, _ := e.Pool(row.ID)
+		want := skuRow{Owned: pi.Units.Enabled, Assigned: held, Waiting: waiting, Available: max(0, pi.Units.Enabled-pi.Allotted-heldOutside)}
+		if row.Owned != want.Owned || row.Assigned != want.Assigned || row.Waiting != want.Waiting || row.Available != want.Available {
+			t.Errorf("%s: owned/assigned/waiting/available = %d/%d/%d/%d, want %d/%d/%d/%d", row.PartNumber,
+				row.Owned, row.Assigned, row.Waiting, row.Available, want.Owned, want.Assigned, want.Waiting, want.Available)
+		}
+		if row.ID == sku.ID && row.Allotted != 10 {
+			t.Errorf("%s: allotted %d, want 10", row.PartNumber, row.Allotted)
+		}
+	}
+}

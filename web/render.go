@@ -1,0 +1,161 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// pageData is what every page template receives.
+type pageData struct {
+	Title string
+	Nav   string // the navigation entry to mark as current
+	V     *viewer
+	Flash *flash
+	Data  any
+}
+
+// parseTemplates parses every page with the layout and the shared
+// partials. A template error is a defect of the binary: it panics at start.
+func parseTemplates() map[string]*template.Template {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	out := map[string]*template.Template{}
+	for _, n := range names {
+		base := strings.TrimSuffix(path.Base(n), ".html")
+		if base == "layout" || base == "partials" {
+			continue
+		}
+		t := template.New(base).Funcs(funcs)
+		out[base] = template.Must(t.ParseFS(templateFS, "templates/layout.html", "templates/partials.html", n))
+	}
+	return out
+}
+
+// render writes a page. It renders into a buffer first so that a template
+// error becomes a 500, not half a page.
+func (h *handler) render(w http.ResponseWriter, r *http.Request, v *viewer, status int, name string, d pageData) {
+	d.V = v
+	if d.Flash == nil && r.Method == http.MethodGet {
+		d.Flash = h.takeFlash(w, r)
+	}
+	var buf bytes.Buffer
+	if err := h.pages[name].ExecuteTemplate(&buf, "layout", d); err != nil {
+		h.s.Log.Error("rendering a page", "page", name, "err", err)
+		http.Error(w, "The page could not be rendered.", http.StatusInternalServerError)
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Referrer-Policy", "same-origin")
+	hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+var funcs = template.FuncMap{
+	"num":     num,
+	"when":    when,
+	"date":    func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
+	"plural":  plural,
+	"pct":     pct,
+	"query":   withQuery,
+	"lower":   strings.ToLower,
+	"add":     func(a, b int) int { return a + b },
+	"sub":     func(a, b int) int { return a - b },
+	"short":   shortID,
+	"joinStr": strings.Join,
+	"chartPair": func(c chart, class string) any {
+		return struct {
+			Chart chart
+			Class string
+		}{c, class}
+	},
+	"deref": func(p *int) int {
+		if p == nil {
+			return 0
+		}
+		return *p
+	},
+}
+
+// num formats an integer with thousands separators: 1234567 → 1,234,567.
+func num(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// when renders a time as a <time> element in UTC; the page's script shows
+// it in the viewer's zone.
+func when(t time.Time) template.HTML {
+	if t.IsZero() {
+		return "—"
+	}
+	t = t.UTC()
+	return template.HTML(fmt.Sprintf(`<time datetime="%s">%s</time>`, t.Format(time.RFC3339), t.Format("2006-01-02 15:04 UTC")))
+}
+
+// plural returns "1 user" or "3 users" (with thousands separators).
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return num(n) + " " + many
+}
+
+// pct returns part of whole as a percentage in [0, 100].
+func pct(part, whole int) float64 {
+	if whole <= 0 {
+		return 0
+	}
+	return min(100, max(0, float64(part)*100/float64(whole)))
+}
+
+// withQuery returns the URL u with the query parameters given as name,
+// value pairs set (an empty value removes the parameter).
+func withQuery(u *url.URL, kv ...string) string {
+	q := u.Query()
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			q.Del(kv[i])
+		} else {
+			q.Set(kv[i], kv[i+1])
+		}
+	}
+	out := url.URL{Path: u.Path, RawQuery: q.Encode()}
+	return out.String()
+}
+
+// shortID shortens a GUID for display: its first block.
+func shortID(id string) string {
+	if i := strings.IndexByte(id, '-'); i > 0 {
+		return id[:i]
+	}
+	return id
+}

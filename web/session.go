@@ -1,0 +1,196 @@
+package web
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"strings"
+
+	"allot"
+	"allot/auth"
+)
+
+// Cookies of the admin center. All are HttpOnly and SameSite=Strict, and
+// Secure when the request came over TLS.
+const (
+	cookieSession = "allot_session" // the API token the viewer signed in with
+	cookieTenant  = "allot_tenant"  // the customer a partner administrator works on
+	cookiePre     = "allot_pre"     // a random id protecting the sign-in form
+	cookieFlash   = "allot_flash"   // the outcome of the last form, shown once
+)
+
+const cookiePath = "/admin"
+
+func (h *handler) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: cookiePath, MaxAge: maxAge,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure(r)})
+}
+
+func (h *handler) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
+	h.setCookie(w, r, name, "", -1)
+}
+
+// secure reports whether the viewer reached allot over HTTPS (directly or
+// through a proxy that says so).
+func secure(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// session returns the signed-in principal and its token, or nil when the
+// request has no valid session (no cookie, or a revoked or unknown token).
+func (h *handler) session(r *http.Request) (*auth.Principal, string) {
+	c, err := r.Cookie(cookieSession)
+	if err != nil || c.Value == "" {
+		return nil, ""
+	}
+	p, err := h.s.Auth.Authenticate(r.Context(), "Bearer "+c.Value)
+	if err != nil {
+		return nil, ""
+	}
+	return p, c.Value
+}
+
+// csrfToken is the session's form token: an HMAC of the session secret
+// under a key of this process, so that a page of another site can neither
+// read nor compute it.
+func (h *handler) csrfToken(secret string) string {
+	m := hmac.New(sha256.New, h.csrfKey)
+	m.Write([]byte("csrf\x00" + secret))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// checkCSRF reports whether a POST carries the session's token, in the
+// form field csrf or (from the page's scripts) the X-CSRF-Token header.
+func (h *handler) checkCSRF(r *http.Request, secret string) bool {
+	got := r.Header.Get("X-CSRF-Token")
+	if got == "" {
+		got = r.PostFormValue("csrf")
+	}
+	return secret != "" && got != "" && hmac.Equal([]byte(got), []byte(h.csrfToken(secret)))
+}
+
+// preSession returns the sign-in form's random id, setting its cookie when
+// the browser has none.
+func (h *handler) preSession(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(cookiePre); err == nil && len(c.Value) >= 16 {
+		return c.Value
+	}
+	b := make([]byte, 18)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	id := base64.RawURLEncoding.EncodeToString(b)
+	h.setCookie(w, r, cookiePre, id, 3600)
+	return id
+}
+
+// safeNext keeps a post-sign-in redirect on the admin center.
+func safeNext(next string) string {
+	if strings.HasPrefix(next, "/admin/") && !strings.HasPrefix(next, "//") && !strings.Contains(next, "\\") {
+		return next
+	}
+	return "/admin/"
+}
+
+func (h *handler) signInPage(w http.ResponseWriter, r *http.Request) {
+	if p, _ := h.session(r); p != nil {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	pre := h.preSession(w, r)
+	h.render(w, r, nil, http.StatusOK, "signin", pageData{Title: "Sign in", Data: signInData{CSRF: h.csrfToken(pre), Next: safeNext(r.URL.Query().Get("next"))}})
+}
+
+type signInData struct {
+	CSRF, Next, Error string
+}
+
+// signIn checks the token and opens a session. The form is protected by the
+// pre-session cookie (login CSRF).
+func (h *handler) signIn(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	pre := ""
+	if c, err := r.Cookie(cookiePre); err == nil {
+		pre = c.Value
+	}
+	if !h.checkCSRF(r, pre) {
+		h.fail(w, r, nil, http.StatusForbidden, "The sign-in form has expired. Reload the page and try again.")
+		return
+	}
+	token := strings.TrimSpace(r.PostFormValue("token"))
+	next := safeNext(r.PostFormValue("next"))
+	p, err := h.s.Auth.Authenticate(r.Context(), "Bearer "+token)
+	if token == "" || err != nil {
+		d := signInData{CSRF: h.csrfToken(pre), Next: next, Error: "That token is not valid. Check that you copied all of it, and that it has not been revoked."}
+		h.render(w, r, nil, http.StatusUnauthorized, "signin", pageData{Title: "Sign in", Data: d})
+		return
+	}
+	h.clearCookie(w, r, cookiePre)
+	h.setCookie(w, r, cookieSession, token, 12*3600)
+	if p.IsPartner() {
+		next = "/admin/tenants"
+	} else if next == "/admin/" && !p.Has(roleTable[permReports]...) {
+		next = "/admin/allotments"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// signOut ends the session (a POST with the session's CSRF token).
+func (h *handler) signOut(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	_, secret := h.session(r)
+	if secret != "" && !h.checkCSRF(r, secret) {
+		h.fail(w, r, nil, http.StatusForbidden, "The form has expired. Reload the page and try again.")
+		return
+	}
+	h.clearCookie(w, r, cookieSession)
+	h.clearCookie(w, r, cookieTenant)
+	http.Redirect(w, r, "/admin/signin", http.StatusSeeOther)
+}
+
+// flash is the outcome of the last form, shown once on the next page.
+type flash struct {
+	OK   bool
+	Text string
+}
+
+func (h *handler) setFlash(w http.ResponseWriter, r *http.Request, ok bool, text string) {
+	kind := "e"
+	if ok {
+		kind = "o"
+	}
+	if len(text) > 1000 { // a cookie holds about 4 KB
+		text = strings.ToValidUTF8(text[:1000], "") + "…"
+	}
+	h.setCookie(w, r, cookieFlash, base64.RawURLEncoding.EncodeToString([]byte(kind+text)), 120)
+}
+
+// takeFlash reads and clears the flash message.
+func (h *handler) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
+	c, err := r.Cookie(cookieFlash)
+	if err != nil {
+		return nil
+	}
+	h.clearCookie(w, r, cookieFlash)
+	b, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil || len(b) < 2 {
+		return nil
+	}
+	return &flash{OK: b[0] == 'o', Text: string(b[1:])}
+}
+
+// done ends a form: it keeps the outcome for the next page and sends the
+// browser there (303, so a reload does not post again).
+func (h *handler) done(w http.ResponseWriter, r *http.Request, to string, err error, okText string) {
+	if err != nil {
+		if statusOf(err) == http.StatusInternalServerError {
+			h.s.Log.Error("admin center command failed", "path", r.URL.Path, "err", err)
+		}
+		h.setFlash(w, r, false, allot.ErrorMessage(err))
+	} else {
+		h.setFlash(w, r, true, okText)
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}

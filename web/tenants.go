@@ -1,0 +1,59 @@
+package web
+
+import (
+	"net/http"
+
+	"allot/auth"
+	"allot/store"
+)
+
+// partnerOnly wraps the customer picker: only a signed-in partner
+// administrator reaches it; a tenant principal goes to the dashboard.
+func (h *handler) partnerOnly(fn func(http.ResponseWriter, *http.Request, *auth.Principal, string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, secret := h.session(r)
+		if p == nil {
+			if r.Method != http.MethodGet {
+				h.fail(w, r, nil, http.StatusForbidden, "Your session has ended. Sign in again.")
+				return
+			}
+			http.Redirect(w, r, "/admin/signin", http.StatusSeeOther)
+			return
+		}
+		if !p.IsPartner() {
+			http.Redirect(w, r, "/admin/", http.StatusSeeOther)
+			return
+		}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+			if !h.checkCSRF(r, secret) {
+				h.fail(w, r, nil, http.StatusForbidden, "The form has expired or did not come from this site. Reload the page and try again.")
+				return
+			}
+		}
+		fn(w, r, p, secret)
+	}
+}
+
+type tenantsData struct {
+	CSRF      string
+	Name      string
+	Customers []store.Tenant
+}
+
+// tenantsPage lets a partner administrator choose the customer to work on.
+func (h *handler) tenantsPage(w http.ResponseWriter, r *http.Request, p *auth.Principal, secret string) {
+	d := tenantsData{CSRF: h.csrfToken(secret), Name: p.DisplayName, Customers: h.s.RT.List()}
+	h.render(w, r, nil, http.StatusOK, "tenants", pageData{Title: "Choose a customer", Data: d})
+}
+
+// chooseTenant remembers the chosen customer in a cookie.
+func (h *handler) chooseTenant(w http.ResponseWriter, r *http.Request, p *auth.Principal, secret string) {
+	id := r.PostFormValue("tenant")
+	if _, ok := h.s.RT.Get(id); !ok {
+		h.fail(w, r, nil, http.StatusNotFound, "That customer does not exist.")
+		return
+	}
+	h.setCookie(w, r, cookieTenant, id, 12*3600)
+	http.Redirect(w, r, "/admin/", http.StatusSeeOther)
+}

@@ -1,0 +1,326 @@
+// Package web is allot's admin center: server-rendered HTML pages under
+// /admin/ for the people who run a tenant's licensing — a dashboard of the
+// license position, products and seats, users and groups with their
+// licenses and the engine's explanations, dynamic rule editing with a
+// preview, allotments (the delegated owner's view), license errors,
+// waiting rooms and the audit log.
+//
+// Templates, CSS and JavaScript are embedded in the binary; nothing is
+// fetched from elsewhere. Pages work without JavaScript; a little of it
+// validates rules as they are typed and shows times in the viewer's zone.
+//
+// Sign-in takes an API token (auth), kept in an HttpOnly, SameSite=Strict
+// cookie. The pages obey the roles of the APIs they mirror: readers see
+// but cannot change (no forms, POSTs refused with 403), delegated
+// allotment owners reach only their allotments, their groups and their
+// users (anything else answers 404). Every form carries a per-session CSRF
+// token, checked on every POST (403 otherwise).
+//
+// Lists page and sort on the server over a read-side index kept up to date
+// from each commit (index.go), so pages stay fast at a million users.
+package web
+
+import (
+	"crypto/rand"
+	"embed"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"allot"
+	"allot/api/scope"
+	"allot/api/server"
+	"allot/auth"
+	"allot/licensing"
+	"allot/tenant"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// handler serves the admin center.
+type handler struct {
+	s       *server.Server
+	pages   map[string]*template.Template
+	csrfKey []byte
+	now     func() time.Time
+}
+
+// Register mounts the admin center on s: the pages under /admin/, their
+// assets under /admin/static/, and a redirect from / to /admin/.
+func Register(s *server.Server) {
+	h := newHandler(s)
+	s.HandlePublic("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/admin/", http.StatusFound)
+	})
+	static, _ := fs.Sub(staticFS, "static")
+	files := http.StripPrefix("/admin/static/", http.FileServerFS(static))
+	s.HandlePublic("GET /admin/static/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	})
+	s.HandlePublic("GET /admin/signin", h.signInPage)
+	s.HandlePublic("POST /admin/signin", h.signIn)
+	s.HandlePublic("POST /admin/signout", h.signOut)
+	s.HandlePublic("GET /admin/tenants", h.partnerOnly(h.tenantsPage))
+	s.HandlePublic("POST /admin/tenants", h.partnerOnly(h.chooseTenant))
+
+	s.HandlePublic("GET /admin/{$}", h.page(permHome, h.dashboard))
+	s.HandlePublic("GET /admin/", h.page(permHome, h.notFound)) // any other page
+	s.HandlePublic("GET /admin/products", h.page(permReports, h.products))
+	s.HandlePublic("GET /admin/products/{sku}", h.page(permReports, h.product))
+	s.HandlePublic("GET /admin/users", h.page(permDirectory, h.users))
+	s.HandlePublic("GET /admin/users/{id}", h.page(permScoped, h.user))
+	s.HandlePublic("POST /admin/users/{id}/licenses", h.page(permAssignUser, h.assignUserLicense))
+	s.HandlePublic("POST /admin/users/{id}/licenses/remove", h.page(permAssignUser, h.removeUserLicense))
+	s.HandlePublic("GET /admin/groups", h.page(permDirectory, h.groups))
+	s.HandlePublic("GET /admin/groups/{id}", h.page(permScoped, h.group))
+	s.HandlePublic("POST /admin/groups/{id}/licenses", h.page(permAssignGroup, h.assignGroupLicense))
+	s.HandlePublic("POST /admin/groups/{id}/licenses/remove", h.page(permAssignGroup, h.removeGroupLicense))
+	s.HandlePublic("POST /admin/groups/{id}/mode", h.page(permAssignGroup, h.setAssignmentMode))
+	s.HandlePublic("POST /admin/groups/{id}/rule", h.page(permWriteGroups, h.saveRule))
+	s.HandlePublic("POST /admin/rules/validate", h.page(permDirectory, h.validateRule))
+	s.HandlePublic("GET /admin/allotments", h.page(permScoped, h.allotments))
+	s.HandlePublic("GET /admin/allotments/{id}", h.page(permScoped, h.allotment))
+	s.HandlePublic("POST /admin/allotments/{id}/units", h.page(permAllotments, h.setAllottedUnits))
+	s.HandlePublic("POST /admin/allotments/{id}/assignments", h.page(permScoped, h.addAllotmentAssignment))
+	s.HandlePublic("POST /admin/allotments/{id}/assignments/remove", h.page(permScoped, h.removeAllotmentAssignment))
+	s.HandlePublic("GET /admin/errors", h.page(permReports, h.errorsPage))
+	s.HandlePublic("GET /admin/waiting", h.page(permReports, h.waitingPage))
+	s.HandlePublic("GET /admin/audit", h.page(permReports, h.auditPage))
+	go warmIndexes(s.RT)
+}
+
+// warmAt is the tenant size from which the read-side index is built at
+// start-up rather than at the first page (seconds at a million users,
+// during which the tenant's commits wait for their replay).
+const warmAt = 50_000
+
+// warmIndexes builds the index of every large tenant loaded at start-up.
+func warmIndexes(rt *tenant.Runtime) {
+	for _, info := range rt.List() {
+		if t, ok := rt.Get(info.ID); ok {
+			t.Read(func(s *tenant.State) {
+				if s.Engine.UserCount() >= warmAt {
+					directory(s)
+				}
+			})
+		}
+	}
+}
+
+func newHandler(s *server.Server) *handler {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return &handler{s: s, pages: parseTemplates(), csrfKey: key, now: time.Now}
+}
+
+// perm is what a page or form needs. Each mirrors the API it stands for.
+type perm int
+
+const (
+	// permReports: the dashboard, products, errors, waiting rooms and the
+	// audit log (admin API explain/audit readers).
+	permReports perm = iota
+	// permHome: /admin/ itself: the dashboard for report readers, and for
+	// delegated owners a way on to their allotments.
+	permHome
+	// permDirectory: users and groups lists (Graph directory readers).
+	permDirectory
+	// permScoped: a user, group or allotment page, or removing an allotment
+	// assignment: directory readers, and delegated owners within their scope
+	// (the handler checks the scope; outside it answers 404).
+	permScoped
+	// permAssignUser: direct licenses (Graph user assignLicense).
+	permAssignUser
+	// permAssignGroup: group licenses and assignment mode (Graph group
+	// assignLicense).
+	permAssignGroup
+	// permWriteGroups: a group's membership rule (Graph group update).
+	permWriteGroups
+	// permAllotments: allotment units and assignments (cloudLicensing
+	// administrators).
+	permAllotments
+)
+
+var roleTable = map[perm][]string{
+	permReports: {auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator, auth.RoleUserAdministrator,
+		auth.RoleGroupsAdministrator, auth.RoleGlobalReader, auth.RoleReportsReader},
+	permHome: {auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator, auth.RoleUserAdministrator,
+		auth.RoleGroupsAdministrator, auth.RoleGlobalReader, auth.RoleReportsReader, auth.RoleAllotmentOwner},
+	permDirectory: {auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator, auth.RoleUserAdministrator,
+		auth.RoleGroupsAdministrator, auth.RoleGlobalReader},
+	permScoped: {auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator, auth.RoleUserAdministrator,
+		auth.RoleGroupsAdministrator, auth.RoleGlobalReader, auth.RoleAllotmentOwner},
+	permAssignUser:  {auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator, auth.RoleUserAdministrator},
+	permAssignGroup: {auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator, auth.RoleUserAdministrator, auth.RoleGroupsAdministrator},
+	permWriteGroups: {auth.RoleGlobalAdministrator, auth.RoleGroupsAdministrator, auth.RoleUserAdministrator},
+	permAllotments:  {auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator},
+}
+
+// viewer is who looks at a page, in which tenant.
+type viewer struct {
+	P          *auth.Principal
+	T          *tenant.Tenant
+	TenantName string
+	CSRF       string
+	// Limited: a delegated allotment owner (see api/scope).
+	Limited bool
+}
+
+// Can reports whether the viewer may use pages or forms needing q; the
+// templates call it through the permission names below.
+func (v *viewer) can(q perm) bool {
+	if v.P.IsPartner() {
+		return true
+	}
+	return v.P.Has(roleTable[q]...)
+}
+
+// Template helpers: which forms and links to show.
+func (v *viewer) CanAssignUser() bool  { return v.can(permAssignUser) }
+func (v *viewer) CanAssignGroup() bool { return v.can(permAssignGroup) }
+func (v *viewer) CanWriteGroups() bool { return v.can(permWriteGroups) }
+func (v *viewer) CanAllotments() bool  { return v.can(permAllotments) }
+func (v *viewer) CanReports() bool     { return v.can(permReports) }
+func (v *viewer) CanDirectory() bool   { return v.can(permDirectory) }
+
+// Name is the principal's display name.
+func (v *viewer) Name() string { return v.P.DisplayName }
+
+// Roles lists the principal's roles.
+func (v *viewer) Roles() string {
+	if v.P.IsPartner() {
+		return "Partner administrator"
+	}
+	return strings.Join(v.P.Roles, ", ")
+}
+
+// scope returns the viewer's scope over a state (nil: everything).
+func (v *viewer) scope(s *tenant.State) *scope.Scope { return scope.Of(v.P, s.Engine) }
+
+// op is the licensing context of a command the viewer asks for.
+func (v *viewer) op(now time.Time, why string) licensing.Op {
+	return licensing.Op{Actor: v.P.Actor(), Now: now.UTC(), Why: why}
+}
+
+// page wraps a page or form handler: it signs the request in from the
+// session cookie (redirecting to the sign-in page when there is none),
+// resolves the tenant, checks the CSRF token of a POST and the permission,
+// and then calls fn.
+func (h *handler) page(need perm, fn func(http.ResponseWriter, *http.Request, *viewer)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, secret := h.session(r)
+		if p == nil {
+			if r.Method != http.MethodGet {
+				h.fail(w, r, nil, http.StatusForbidden, "Your session has ended. Sign in again.")
+				return
+			}
+			http.Redirect(w, r, "/admin/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		ctx := auth.WithPrincipal(r.Context(), p)
+		if p.IsPartner() {
+			c, err := r.Cookie(cookieTenant)
+			if err != nil || c.Value == "" {
+				http.Redirect(w, r, "/admin/tenants", http.StatusSeeOther)
+				return
+			}
+			r = r.Clone(ctx)
+			r.Header.Set(server.TenantHeader, c.Value)
+		} else {
+			r = r.WithContext(ctx)
+		}
+		t, _, err := h.s.Tenant(r)
+		if err != nil {
+			if p.IsPartner() && allot.ErrorCode(err) == allot.ENOTFOUND {
+				http.Redirect(w, r, "/admin/tenants", http.StatusSeeOther)
+				return
+			}
+			h.failErr(w, r, nil, err)
+			return
+		}
+		v := &viewer{P: p, T: t, TenantName: t.Info().CompanyName, CSRF: h.csrfToken(secret), Limited: !p.IsPartner() && scope.Limited(p)}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+			if !h.checkCSRF(r, secret) {
+				h.fail(w, r, v, http.StatusForbidden, "The form has expired or did not come from this site. Reload the page and try again.")
+				return
+			}
+		}
+		if !v.can(need) {
+			h.deny(w, r, v)
+			return
+		}
+		fn(w, r, v)
+	}
+}
+
+// deny answers a request the viewer may not make: 404 for delegated
+// owners (nothing outside their scope may be seen to exist), 403 for
+// everyone else.
+func (h *handler) deny(w http.ResponseWriter, r *http.Request, v *viewer) {
+	if v != nil && v.Limited {
+		h.notFound(w, r, v)
+		return
+	}
+	h.fail(w, r, v, http.StatusForbidden, "You do not have permission to do this. Ask an administrator for a role that allows it.")
+}
+
+func (h *handler) notFound(w http.ResponseWriter, r *http.Request, v *viewer) {
+	h.fail(w, r, v, http.StatusNotFound, "This page does not exist or is not visible to you.")
+}
+
+// failErr shows an error of the engine or runtime with its status;
+// internal errors are logged and shown with a generic message.
+func (h *handler) failErr(w http.ResponseWriter, r *http.Request, v *viewer, err error) {
+	status := statusOf(err)
+	if status == http.StatusInternalServerError {
+		h.s.Log.Error("admin center error", "path", r.URL.Path, "err", err)
+	}
+	h.fail(w, r, v, status, allot.ErrorMessage(err))
+}
+
+func notFoundErr(format string, args ...any) error {
+	return allot.Errorf(allot.ENOTFOUND, format, args...)
+}
+
+func conflictErr(format string, args ...any) error {
+	return allot.Errorf(allot.ECONFLICT, format, args...)
+}
+
+func invalidErr(format string, args ...any) error {
+	return allot.Errorf(allot.EINVALID, format, args...)
+}
+
+// statusOf maps allot's error codes to HTTP statuses (as api/respond).
+func statusOf(err error) int {
+	switch allot.ErrorCode(err) {
+	case allot.EINVALID:
+		return http.StatusBadRequest
+	case allot.ENOTFOUND:
+		return http.StatusNotFound
+	case allot.ECONFLICT:
+		return http.StatusConflict
+	case allot.EFORBIDDEN:
+		return http.StatusForbidden
+	}
+	return http.StatusInternalServerError
+}
+
+// fail renders the error page.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, v *viewer, status int, msg string) {
+	title := http.StatusText(status)
+	h.render(w, r, v, status, "error", pageData{Title: title, Data: struct {
+		Status  int
+		Message string
+	}{status, msg}})
+}
