@@ -92,7 +92,7 @@ var (
 )
 
 func (h *handler) openAPI(w http.ResponseWriter, r *http.Request) {
-	docOnce.Do(func() { docBytes, _ = json.MarshalIndent(openAPIDocument(), "", " ") })
+	docOnce.Do(func() { docBytes, _ = json.MarshalIndent(openAPIDocument(h.s.Routes()...), "", " ") })
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(docBytes)
 }
@@ -101,14 +101,31 @@ var pathParam = regexp.MustCompile(`\{([A-Za-z]+)\}`)
 
 func ref(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }
 
-// openAPIDocument builds the OpenAPI 3.0 description of allot's HTTP API.
-func openAPIDocument() map[string]any {
+// openAPIDocument builds the OpenAPI 3.0 description of allot's HTTP API:
+// the documented routes, plus every other registered pattern (so that no
+// route the server serves is missing, even one without a description yet).
+func openAPIDocument(registered ...string) map[string]any {
 	paths := map[string]any{}
 	graphQuery := map[string]route{}
 	for _, r := range routes {
 		graphQuery[r.Method+" "+r.Path] = r
 	}
-	for _, d := range docRoutes() {
+	all := docRoutes()
+	known := map[string]bool{}
+	for _, d := range all {
+		known[d.Method+" "+d.Path] = true
+	}
+	for _, pat := range registered {
+		method, path, ok := strings.Cut(pat, " ")
+		if !ok || known[method+" "+path] || !strings.HasPrefix(path, "/") {
+			continue
+		}
+		known[method+" "+path] = true
+		tag := strings.Split(strings.TrimPrefix(path, "/"), "/")[0]
+		op := strings.ToLower(method) + strings.NewReplacer("/", "_", "{", "", "}", "", "$", "", ".", "_").Replace(path)
+		all = append(all, docRoute{method, path, op, tag, method + " " + path, false, "", "", 200})
+	}
+	for _, d := range all {
 		item, _ := paths[d.Path].(map[string]any)
 		if item == nil {
 			item = map[string]any{}

@@ -32,6 +32,7 @@ type Server struct {
 	Log   *slog.Logger
 
 	mux      *http.ServeMux
+	routes   []string // every registered pattern, for Routes
 	registry *prometheus.Registry
 	ready    atomic.Bool
 	requests *prometheus.CounterVec
@@ -68,11 +69,21 @@ func (s *Server) SetReady(v bool) { s.ready.Store(v) }
 // valid bearer token (401 otherwise), and finds the principal with
 // auth.FromContext.
 func (s *Server) Handle(pattern string, h http.HandlerFunc) {
+	s.routes = append(s.routes, pattern)
 	s.mux.Handle(pattern, s.authenticated(h))
 }
 
 // HandlePublic registers a route that needs no token.
-func (s *Server) HandlePublic(pattern string, h http.HandlerFunc) { s.mux.Handle(pattern, h) }
+func (s *Server) HandlePublic(pattern string, h http.HandlerFunc) {
+	s.routes = append(s.routes, pattern)
+	s.mux.Handle(pattern, h)
+}
+
+// Routes returns every pattern registered so far ("GET /healthz", …), in
+// registration order: what the OpenAPI document must cover.
+func (s *Server) Routes() []string {
+	return append([]string{"GET /healthz", "GET /readyz", "GET /metrics"}, s.routes...)
+}
 
 func (s *Server) authenticated(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
