@@ -3,6 +3,7 @@ package cloudlicensing_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,9 @@ import (
 	"allot/api/apitest"
 	"allot/api/cloudlicensing"
 	"allot/api/graph"
+	positionapi "allot/api/position"
+	"allot/api/scim"
+	usageapi "allot/api/usage"
 	"allot/api/partner"
 	"allot/licensing"
 	"allot/tenant"
@@ -222,5 +226,63 @@ func TestOwnersManageTheirGroupsThroughGraph(t *testing.T) {
 	members := e.Must(200, "GET", "/v1.0/groups/"+w.gb+"/members", w.admin, nil).JSON()["value"].([]any)
 	if len(members) != 3 {
 		t.Fatalf("group B has %d members", len(members))
+	}
+}
+
+// TestOwnersAreDeniedEverywhereElse calls the other surfaces as owner A
+// against B's objects and the tenant at large: every call is denied (403
+// for a whole surface an owner may not use, 404 for objects) or filtered,
+// and no answer names B's users or groups.
+func TestOwnersAreDeniedEverywhereElse(t *testing.T) {
+	w := setupWith(t, graph.Register, scim.Register, usageapi.Register, positionapi.Register)
+	e := w.e
+	calls := []struct{ method, path, body string }{
+		{"GET", "/scim/v2/Users/" + uid(4), ""},
+		{"GET", "/scim/v2/Groups/" + w.gb, ""},
+		{"GET", "/scim/v2/Users?filter=userName%20eq%20%22u4@c%22", ""},
+		{"GET", "/allot/v1/usage/users/" + uid(4), ""},
+		{"POST", "/allot/v1/usage/events", `{"value":[{"id":"1","user":"u4@c","feature":"teamsChat","at":"2026-01-01T00:00:00Z"}]}`},
+		{"POST", "/v1.0/users/" + uid(4) + "/assignLicense", `{"addLicenses":[],"removeLicenses":[]}`},
+		{"PATCH", "/v1.0/users/" + uid(4), `{"department":"x"}`},
+		{"DELETE", "/v1.0/groups/" + w.gb, ""},
+		{"POST", "/v1.0/groups/" + w.gb + "/assignLicense", `{"addLicenses":[],"removeLicenses":[]}`},
+		{"GET", "/v1.0/groups/" + w.gb + "/membersWithLicenseErrors", ""},
+		{"GET", "/v1.0/users/" + uid(4) + "/memberOf", ""},
+		{"POST", "/v1.0/users", `{"accountEnabled":true,"displayName":"X","mailNickname":"x","userPrincipalName":"x@c"}`},
+		{"POST", "/allot/v1/rules/validate", `{"rule":"user.department -eq \"x\""}`},
+		{"POST", "/partner/v1/customers", `{"companyProfile":{"companyName":"X"},"defaultUsageLocation":"US"}`},
+	}
+	for _, c := range calls {
+		var body any
+		if c.body != "" {
+			body = c.body
+		}
+		r := e.Call(c.method, c.path, w.ownerA, body)
+		if r.Status != 403 && r.Status != 404 {
+			t.Errorf("%s %s by owner A: %d %s", c.method, c.path, r.Status, r.Body)
+		}
+		if b := string(r.Body); strings.Contains(b, "u4@c") || strings.Contains(b, "group-b") && !strings.Contains(c.path, "group-b") {
+			t.Errorf("%s %s leaks B: %s", c.method, c.path, b)
+		}
+	}
+	// Filtered, not denied: the position covers only A's scope.
+	pos := e.Call("GET", "/allot/v1/position", w.ownerA, nil)
+	if pos.Status == 200 {
+		for _, u := range []string{"u3@c", "u4@c", "u5@c", uid(3), uid(4), uid(5)} {
+			if strings.Contains(string(pos.Body), u) {
+				t.Fatalf("the owner's position shows %s of allotment B", u)
+			}
+		}
+	} else if pos.Status != 404 && pos.Status != 403 {
+		t.Fatalf("position: %d", pos.Status)
+	}
+	// Filtered, not denied: B's group does not show up.
+	g := e.Must(200, "GET", "/v1.0/groups?$filter=displayName%20eq%20'group-b'", w.ownerA, nil).JSON()["value"].([]any)
+	if len(g) != 0 {
+		t.Fatalf("filter found B's group: %v", g)
+	}
+	c := e.Must(200, "GET", "/v1.0/users?$count=true", w.ownerA, nil, "ConsistencyLevel: eventual").JSON()
+	if n := c["@odata.count"].(float64); n != 3 {
+		t.Fatalf("$count counts %v users, want the 3 in A's scope", n)
 	}
 }
