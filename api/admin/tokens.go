@@ -5,8 +5,8 @@ package admin
 
 import (
 	"errors"
-	"slices"
 	"net/http"
+	"slices"
 	"time"
 
 	"allot"

@@ -11,10 +11,10 @@ import (
 	"allot/api/apitest"
 	"allot/api/cloudlicensing"
 	"allot/api/graph"
+	"allot/api/partner"
 	positionapi "allot/api/position"
 	"allot/api/scim"
 	usageapi "allot/api/usage"
-	"allot/api/partner"
 	"allot/licensing"
 	"allot/tenant"
 )
