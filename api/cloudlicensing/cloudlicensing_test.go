@@ -15,6 +15,7 @@ import (
 	positionapi "allot/api/position"
 	"allot/api/scim"
 	usageapi "allot/api/usage"
+	"allot/catalog"
 	"allot/licensing"
 	"allot/tenant"
 )
@@ -284,5 +285,19 @@ func TestOwnersAreDeniedEverywhereElse(t *testing.T) {
 	c := e.Must(200, "GET", "/v1.0/users?$count=true", w.ownerA, nil, "ConsistencyLevel: eventual").JSON()
 	if n := c["@odata.count"].(float64); n != 3 {
 		t.Fatalf("$count counts %v users, want the 3 in A's scope", n)
+	}
+}
+
+func TestIneligibleProductsAreRefused(t *testing.T) {
+	w := setup(t)
+	ineligible := catalog.Default().Rules().AllotmentIneligible
+	if len(ineligible) == 0 {
+		t.Fatal("the catalog lists no product ineligible for allotments")
+	}
+	sku, _ := catalog.Default().SKU(ineligible[0].SKU)
+	w.e.Subscribe(w.tenant, sku.ID, 10)
+	r := w.e.Must(400, "POST", base+"/allotments", w.admin, map[string]any{"displayName": "X", "skuId": sku.ID, "allottedUnits": 1})
+	if !strings.Contains(r.ErrorMessage(), "cannot be used in allotments") {
+		t.Fatalf("message: %s", r.ErrorMessage())
 	}
 }
