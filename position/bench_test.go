@@ -49,9 +49,9 @@ func (s *synthUsage) Reports() []usage.ImportedReport {
 // genUsage makes usage as of asOf for every user of the engine, shaped by
 // what the user holds: 8% of users show no activity at all and 4% only a
 // sign-in two months ago; the others use each feature their licenses grant
-// with a chance that depends on the feature (mail and Teams nearly always,
-// security and compliance tools rarely), and 3% also use one feature their
-// licenses do not grant. Shared mailboxes get mailbox facts.
+// with a chance that depends on the feature (see common: mail 92%, Teams
+// 90%, Office 70%, …, the rest of the suite 2%), and 3% also use one
+// feature their licenses do not grant. Shared mailboxes get mailbox facts.
 func genUsage(e *licensing.Engine, asOf usage.Day, seed int64) *synthUsage {
 	rnd := rand.New(rand.NewSource(seed))
 	cat := e.Catalog()
@@ -62,16 +62,20 @@ func genUsage(e *licensing.Engine, asOf usage.Day, seed int64) *synthUsage {
 			plans[i] = append(plans[i], p.ID)
 		}
 	}
+	// Chances of using a feature the user's licenses grant: the everyday
+	// workloads often, the products bought for a purpose (Visio, Project,
+	// Teams Phone, Copilot, Power BI) often by their holders, the rest of
+	// the suite (security, compliance, archiving…) by few.
+	common := map[string]float64{"exchangeMailbox": .92, "teams": .9, "teamsChat": .85, "teamsMeeting": .75, "teamsCalls": .4,
+		"oneDriveFiles": .7, "sharePointSites": .6, "officeDesktopApps": .7, "officeWebApps": .4, "officeMobileApps": .35,
+		"microsoftForms": .15, "planner": .15, "conditionalAccess": .6, "azureMfa": .6, "intuneDeviceManagement": .5,
+		"powerBIPro": .4, "visioDesktopApp": .6, "projectDesktopApp": .6, "copilot": .6, "teamsPhone": .6, "sensitivityLabels": .2,
+		"safeLinks": .3, "safeAttachments": .3, "defenderForEndpoint": .3}
 	chance := func(f usage.Feature) float64 {
-		switch f.Workload {
-		case "Exchange", "Teams":
-			return .85
-		case "OneDrive", "SharePoint", "OfficeApps":
-			return .6
-		case "EntraID", "Intune":
-			return .4
+		if c, ok := common[f.ID]; ok {
+			return c
 		}
-		return .12
+		return .02
 	}
 	granted := map[string][]int{} // held products (key) → features their plans grant
 	days := func(n int) (usage.DaySet, time.Time) {

@@ -177,12 +177,7 @@ func (s *coverSolver) init(m int, masks []uint64, weights []int64) bool {
 		nw := (len(s.sets) + 63) / 64
 		s.cols = grow(s.cols, m*nw)
 		for k, i := range s.sets {
-			mk := mask(i)
-			for e := 0; e < m; e++ {
-				if mk[e/64]&(1<<uint(e%64)) != 0 {
-					s.cols[e*nw+k/64] |= 1 << uint(k%64)
-				}
-			}
+			eachBit(mask(i), func(e int) { s.cols[e*nw+k/64] |= 1 << uint(k%64) })
 		}
 		col := func(e int) []uint64 { return s.cols[e*nw : e*nw+nw] }
 		changed := false
@@ -235,12 +230,7 @@ func (s *coverSolver) init(m int, masks []uint64, weights []int64) bool {
 	// elemSets share one backing array: count, then fill.
 	counts := grow(s.pop, rm)
 	for _, i := range s.sets {
-		mk := mask(i)
-		for e := 0; e < m; e++ {
-			if s.alive[e] && mk[e/64]&(1<<uint(e%64)) != 0 {
-				counts[s.idx[e]]++
-			}
-		}
+		eachBit(mask(i), func(e int) { counts[s.idx[e]]++ }) // dead elements were cleared from the masks
 	}
 	total := 0
 	for _, c := range counts {
@@ -253,14 +243,11 @@ func (s *coverSolver) init(m int, masks []uint64, weights []int64) bool {
 	}
 	for k, i := range s.sets {
 		s.orig[k], s.weight[k] = int(i), weights[i]
-		mk := mask(i)
-		for e := 0; e < m; e++ {
-			if s.alive[e] && mk[e/64]&(1<<uint(e%64)) != 0 {
-				r := s.idx[e]
-				s.mask[k*rw+r/64] |= 1 << uint(r%64)
-				s.elemSets[r] = append(s.elemSets[r], int32(k))
-			}
-		}
+		eachBit(mask(i), func(e int) {
+			r := s.idx[e]
+			s.mask[k*rw+r/64] |= 1 << uint(r%64)
+			s.elemSets[r] = append(s.elemSets[r], int32(k))
+		})
 	}
 	s.masks = s.masks[:0]
 	return true
@@ -508,4 +495,14 @@ func equalMask(a, b []uint64) bool {
 		}
 	}
 	return true
+}
+
+// eachBit calls fn with the index of every set bit of a mask.
+func eachBit(mask []uint64, fn func(int)) {
+	for w, x := range mask {
+		for x != 0 {
+			fn(w*64 + bits.TrailingZeros64(x))
+			x &= x - 1
+		}
+	}
 }

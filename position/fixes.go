@@ -32,7 +32,7 @@ func (r *run) fix(f Fix) int32 {
 	return int32(len(r.part.fixes) - 1)
 }
 
-// cachedText returns the fix index built once per key.
+// fixFor returns the index of the fix built once per key.
 func (r *run) fixFor(key textKey, build func() Fix) int32 {
 	if i, ok := r.fixByKey[key]; ok {
 		return i
@@ -243,7 +243,11 @@ func (r *run) cachedFix(tag byte, missing []need, full *mix, held []int32, heldC
 	}
 	k = append(k, 0xff, 0xff, 0xff, 0xff)
 	if full != nil {
-		k = binary.LittleEndian.AppendUint32(k, uint32(full.id))
+		// By content: many requirement sets have the same cheapest mix.
+		for _, x := range full.skus {
+			k = binary.LittleEndian.AppendUint32(k, uint32(x))
+		}
+		k = append(k, 0xff, 0xff, 0xff, 0xff)
 	}
 	for _, h := range held {
 		k = binary.LittleEndian.AppendUint32(k, uint32(h))

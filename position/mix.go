@@ -12,7 +12,6 @@ type mix struct {
 	skus  []int32 // most expensive first, then by part number
 	cost  int64
 	exact bool
-	id    int32 // distinct per solution (for fix keys)
 }
 
 // preferHeld and the per-product penalty make, among covers of equal
@@ -111,12 +110,12 @@ func (m *model) cover(reqs []int32, held []int32) *mix {
 	key := string(m.buf)
 	rest, ok := m.restMemo[string(m.buf[:restKey])]
 	if !ok {
-		rest = m.solve(slices.Clone(cls), held)
+		rest = m.solve(cls, held)
 		m.restMemo[key[:restKey]] = rest
 	}
 	x := rest
 	if len(forced) > 0 {
-		x = &mix{exact: rest.exact, id: int32(len(m.memo)) + 1<<30, skus: append(slices.Clone(rest.skus), forced...), cost: rest.cost}
+		x = &mix{exact: rest.exact, skus: append(slices.Clone(rest.skus), forced...), cost: rest.cost}
 		for _, f := range forced {
 			x.cost += m.skus[f].price
 		}
@@ -153,8 +152,9 @@ func (m *model) solve(cls []int32, held []int32) *mix {
 		}
 	}
 	w := (len(cls) + 63) / 64
-	masks := make([]uint64, len(order)*w)
-	weights := make([]int64, len(order))
+	m.masks = grow(m.masks, len(order)*w)
+	m.weights = grow(m.weights, len(order))
+	masks, weights := m.masks, m.weights
 	for i, s := range order {
 		weights[i] = m.skus[s].price*coverScale + 2
 		if slices.Contains(held, s) {
@@ -172,7 +172,7 @@ func (m *model) solve(cls []int32, held []int32) *mix {
 	}
 	m.order = order
 	res := solveMasks(len(cls), masks, weights, &m.solver)
-	x := &mix{exact: res.Exact, id: int32(len(m.restMemo))}
+	x := &mix{exact: res.Exact}
 	for _, i := range res.Sets {
 		s := order[i]
 		x.skus = append(x.skus, s)

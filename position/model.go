@@ -70,6 +70,8 @@ type model struct {
 	local     []int32 // scratch of solve
 	order     []int32
 	solver    coverSolver
+	masks     []uint64 // scratch of solve
+	weights   []int64
 }
 
 type skuInfo struct {

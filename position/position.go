@@ -39,14 +39,36 @@
 // (general pool and allotments). Waiting: users in the waiting rooms.
 // Required: with a price list, users whose cheapest cover contains the
 // product; without one (or for unpriced products), users who used a plan
-// they hold only through this product; a kept product's seats and seats in
-// their first WindowDays days count as required unless a finding removes
-// them; without any usage data every seat that no finding removes is
-// required. Used: holders who used one of its plans in the window.
-// Surplus = max(owned−required, 0), shortfall = max(required−owned, 0).
+// they hold only through this product; a kept product's seats of active
+// users, and seats in their first WindowDays days of users who show no
+// requirement yet, count as required unless a finding removes them;
+// without any usage data every seat that no finding removes is required.
+// Used: holders who used one of its plans in the window. Surplus =
+// max(owned−required, 0), shortfall = max(required−owned, 0).
+//
+// Findings, per user: a disabled account (not a shared mailbox) —
+// disabledHoldingLicense per seat; a guest — guestLicensed per seat; a
+// shared mailbox — sharedMailbox (a license it needs, or its seats when it
+// needs none and its mailbox facts are known); a room — nothing but license
+// errors; anyone else, when the tenant has usage data: per seat held for
+// at least WindowDays, neverActivated (no activity since the grant) or
+// idle (no sign-in or feature use in the window; the evidence says 30 or
+// 90 days); then, for an active user, underLicensed (serviceAccount for
+// service accounts) when a requirement is not met — fixed by the cheaper
+// of adding products and replacing the priced ones held — or overAssigned
+// when the cheapest cover costs less than the priced products held. A seat
+// is removed by one finding at most. licenseErrors: each group source in
+// Error. seatsRunningOut: per product, see runningOut.
 //
 // The license state is the engine's current state; AsOf sets the usage
-// window, the activation and idle thresholds and the trend.
+// window, the activation and idle thresholds and the trend. Requirements
+// from a DaySet are exact while AsOf is within 38 days of the last use
+// recorded (usage.DaySet).
+//
+// Cost: the per-user work is a map lookup in the engine and in the usage
+// aggregates plus a few microseconds; covers are memoised; users are split
+// between goroutines from parallelFrom users on. Findings are kept compact
+// (findings.go) and materialised when written.
 package position
 
 import (

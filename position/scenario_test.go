@@ -7,7 +7,9 @@ import (
 
 	"allot/licensing"
 	"allot/position"
+	"allot/prices"
 	"allot/tenant"
+	"allot/usage"
 )
 
 // Users of one E3/E5 estate: who uses what, and the fixes at list prices
@@ -264,4 +266,37 @@ func TestFindingIDsAreStableAcrossRuns(t *testing.T) {
 	if id1 == "" || id1 != id2 || findings(p2, position.DisabledHoldingLicense)["c"].ID == id1 {
 		t.Fatalf("ids %q %q", id1, id2)
 	}
+}
+
+// With snapshots, the trend is the change in assigned seats since the
+// oldest snapshot of the last 30 days: 6 more in 10 days, 2 free → out in 3
+// days; 18 seats needed over 30 days, 2 free: buy 16.
+func TestSeatsRunningOutFollowsTheSnapshotTrend(t *testing.T) {
+	e := newEnv(t)
+	e.units(grant, "SPE_E3=10")
+	e.price("SPE_E3=36")
+	for _, u := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		e.user(grant, u, nil, "SPE_E3")
+	}
+	var p *position.Position
+	e.tn.Read(func(s *tenant.State) {
+		p = position.Compute(position.Input{Engine: s.Engine, AsOf: usage.DayOf(asOf), Now: asOf,
+			Prices: mustPrices(t, s), History: []position.HistoryPoint{
+				{Day: usage.DayOf(asOf) - 40, Assigned: map[string]int{sku(t, "SPE_E3"): 1}}, // too old
+				{Day: usage.DayOf(asOf) - 10, Assigned: map[string]int{sku(t, "SPE_E3"): 2}},
+				{Day: usage.DayOf(asOf) - 5, Assigned: map[string]int{sku(t, "SPE_E3"): 5}},
+			}})
+	})
+	f, ok := findings(p, position.SeatsRunningOut)["SPE_E3"]
+	if !ok || f.Fix.Units != 16 || delta(f) != 16*36 || !strings.Contains(f.Evidence[0].Detail, "6 more seats assigned since the snapshot of 2024-06-20") {
+		t.Fatalf("finding %+v", f)
+	}
+}
+
+func mustPrices(t *testing.T, s *tenant.State) *prices.List {
+	l, _, err := prices.Of(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }

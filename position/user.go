@@ -287,8 +287,11 @@ func (r *run) count() {
 		if st.removed {
 			continue
 		}
+		// Without usage every seat is taken as required; a kept product's
+		// seat is required while its user is active; a new seat (first
+		// WindowDays days) is, until its user shows what they need.
 		switch {
-		case !r.usageKnown, st.kept && c.active, usage.DayOf(st.since) > r.asOf-usage.Day(r.window):
+		case !r.usageKnown, st.kept && c.active, len(c.needs) == 0 && usage.DayOf(st.since) > r.asOf-usage.Day(r.window):
 			r.markRequired(st.si.ix)
 		}
 	}

@@ -13,6 +13,7 @@ package positionapi
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -199,7 +200,7 @@ func (h *handler) daily(every time.Duration, log *slog.Logger) {
 	timer := time.NewTimer(time.Minute)
 	for range timer.C {
 		n, err := position.TakeDaily(context.Background(), h.s.RT, h.now().UTC())
-		if err == tenant.ErrClosed {
+		if errors.Is(err, tenant.ErrClosed) {
 			return
 		}
 		if err != nil {
