@@ -94,6 +94,8 @@ func Register(s *server.Server) {
 	s.HandlePublic("GET /admin/errors", h.page(permReports, h.errorsPage))
 	s.HandlePublic("GET /admin/waiting", h.page(permReports, h.waitingPage))
 	s.HandlePublic("GET /admin/audit", h.page(permReports, h.auditPage))
+	s.HandlePublic("GET /admin/findings", h.page(permReports, h.findingsPage))
+	s.HandlePublic("POST /admin/findings/refresh", h.page(permReports, h.refreshFindings))
 	go warmIndexes(s.RT)
 }
 

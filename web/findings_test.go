@@ -1,0 +1,31 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+)
+
+func TestFindingsPageShowsEvidenceAndFixesByKind(t *testing.T) {
+	env, info := demoEnv(t, 300)
+	c := newClient(t, env)
+	c.signIn(info.AdminToken)
+	r := c.get("/admin/findings")
+	if r.Status != 200 {
+		t.Fatalf("GET /admin/findings = %d", r.Status)
+	}
+	mustContain(t, r, "Findings", "Computed", "licenseErrors", "Compute again now", "Evidence", "Fix")
+	r = c.get("/admin/findings?kind=licenseErrors")
+	mustContain(t, r, "CountViolation")
+	// Recomputing is a form: it needs the CSRF token.
+	if r := c.post("/admin/findings/refresh", url.Values{}); r.Status != http.StatusForbidden {
+		t.Fatalf("refresh without CSRF = %d", r.Status)
+	}
+	r = c.form("/admin/findings", "/admin/findings/refresh", nil)
+	mustContain(t, r, "computed again")
+	// A delegated owner has no findings page.
+	owner := newClientSignedIn(t, env, info.OwnerToken)
+	if r := owner.get("/admin/findings"); r.Status != http.StatusNotFound && r.Status != http.StatusForbidden {
+		t.Fatalf("owner GET /admin/findings = %d", r.Status)
+	}
+}
