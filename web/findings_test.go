@@ -3,7 +3,10 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
+
+	"allot/licensing"
 )
 
 func TestFindingsPageShowsEvidenceAndFixesByKind(t *testing.T) {
@@ -27,5 +30,28 @@ func TestFindingsPageShowsEvidenceAndFixesByKind(t *testing.T) {
 	owner := newClientSignedIn(t, env, info.OwnerToken)
 	if r := owner.get("/admin/findings"); r.Status != http.StatusNotFound && r.Status != http.StatusForbidden {
 		t.Fatalf("owner GET /admin/findings = %d", r.Status)
+	}
+}
+
+func TestUserPageShowsGrantAndActivation(t *testing.T) {
+	env, info := demoEnv(t, 300)
+	c := newClient(t, env)
+	c.signIn(info.AdminToken)
+	var holder string
+	read(t, env, func(e *licensing.Engine) {
+		e.ForEachUser(func(u *licensing.User) bool {
+			for _, l := range e.Licenses(u.ID) {
+				if l.Held {
+					holder = u.ID
+					return false
+				}
+			}
+			return true
+		})
+	})
+	r := c.get("/admin/users/" + holder)
+	mustContain(t, r, "Seat granted")
+	if !strings.Contains(r.Body, "activated") {
+		t.Fatal("the user page says nothing about activation")
 	}
 }

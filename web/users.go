@@ -1,6 +1,7 @@
 package web
 
 import (
+	"time"
 	"net/http"
 	"slices"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"allot/catalog"
 	"allot/licensing"
 	"allot/tenant"
+	"allot/usage"
 )
 
 const pageSize = 50
@@ -156,6 +158,9 @@ type namedLink struct{ ID, Name string }
 type licenseView struct {
 	licensing.Explanation
 	Sources []sourceView
+	// Assigned and Activated: when the seat was granted and when the user
+	// first used it afterwards (package usage); zero when unknown or not yet.
+	Assigned, Activated time.Time
 }
 
 type sourceView struct {
@@ -217,6 +222,14 @@ func (h *handler) user(w http.ResponseWriter, r *http.Request, v *viewer) {
 				continue
 			}
 			lv := licenseView{Explanation: x}
+			for _, lu := range usage.Licenses(s, u.ID) {
+				if lu.SKUID == sku {
+					lv.Assigned = lu.AssignedDateTime
+					if lu.ActivatedDateTime != nil {
+						lv.Activated = *lu.ActivatedDateTime
+					}
+				}
+			}
 			lv.Allotments = slices.DeleteFunc(slices.Clone(x.Allotments), func(a licensing.AllotmentSeat) bool { return !sc.Allotment(a.AllotmentID) })
 			for _, src := range x.Sources {
 				// A delegated owner sees the sources drawn from their
