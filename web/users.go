@@ -1,10 +1,10 @@
 package web
 
 import (
-	"time"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"allot/catalog"
 	"allot/licensing"
