@@ -55,3 +55,18 @@ func TestUserPageShowsGrantAndActivation(t *testing.T) {
 		t.Fatal("the user page says nothing about activation")
 	}
 }
+
+func TestUsersCanBeFilteredToIdleOnes(t *testing.T) {
+	env, info := demoEnv(t, 300)
+	c := newClient(t, env)
+	c.signIn(info.AdminToken)
+	r := c.get("/admin/users?state=idle")
+	if r.Status != 200 {
+		t.Fatalf("GET idle users = %d", r.Status)
+	}
+	mustContain(t, r, `value="idle" selected`)
+	all := c.get("/admin/users")
+	if r.Body == all.Body {
+		t.Fatal("the idle filter changed nothing")
+	}
+}

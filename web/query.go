@@ -109,7 +109,10 @@ type userQuery struct {
 	Q      string // prefix of the userPrincipalName or display name
 	SKU    string // skuId: users with a license record of it
 	Dept   string // department, any case
-	State  string // "", "error", "waiting"
+	State  string // "", "error", "waiting", "idle"
+	// Idle reports whether a user had no activity in the idle window (from
+	// usage aggregates, which the index does not hold); set for "idle".
+	Idle func(id string) bool
 	Sort   string // "upn" (default) or "name"
 	Desc   bool
 	After  *key
@@ -170,6 +173,8 @@ func (x *dirIndex) queryUsers(q userQuery) page {
 			return len(r.errSKUs) > 0
 		case "waiting":
 			return r.waiting
+		case "idle":
+			return len(r.skus) > 0 && q.Idle != nil && q.Idle(id)
 		}
 		return true
 	}

@@ -84,7 +84,7 @@ func (h *handler) users(w http.ResponseWriter, r *http.Request, v *viewer) {
 	if d.Sort != "name" {
 		d.Sort = "upn"
 	}
-	if d.State != "error" && d.State != "waiting" {
+	if d.State != "error" && d.State != "waiting" && d.State != "idle" {
 		d.State = ""
 	}
 	q := userQuery{Q: d.Q, SKU: d.SKU, Dept: d.Dept, State: d.State, Sort: d.Sort, Desc: d.Desc,
@@ -92,6 +92,9 @@ func (h *handler) users(w http.ResponseWriter, r *http.Request, v *viewer) {
 	v.T.Read(func(s *tenant.State) {
 		e := s.Engine
 		x := directory(s)
+		if q.State == "idle" {
+			q.Idle = idleSince(usage.Of(s), h.now().Add(-idleDays*24*time.Hour))
+		}
 		if q.SKU != "" {
 			if sku, ok := e.Catalog().SKU(q.SKU); ok {
 				q.SKU, d.SKU = sku.ID, sku.ID
@@ -345,4 +348,26 @@ func (h *handler) removeUserLicense(w http.ResponseWriter, r *http.Request, v *v
 		return tx.Engine.AssignUserLicenses(tx.Op, id, nil, []string{sku.ID})
 	})
 	h.done(w, r, "/admin/users/"+id, err, part+" removed.")
+}
+
+// idleDays is the window of the users list's "idle" filter, as the
+// position report's idle finding.
+const idleDays = 30
+
+// idleSince reports whether a user has had no sign-in and no feature use
+// since cutoff (users without any usage data are idle).
+func idleSince(agg *usage.Aggregates, cutoff time.Time) func(id string) bool {
+	return func(id string) bool {
+		uu, ok := agg.User(id)
+		if !ok {
+			return true
+		}
+		last := uu.SignIns.Last
+		for i := range uu.Features {
+			if uu.Features[i].Last.After(last) {
+				last = uu.Features[i].Last
+			}
+		}
+		return last.Before(cutoff)
+	}
 }
