@@ -106,13 +106,13 @@ func prefixScan(set *sortedSet, prefix string) scanFunc {
 
 // userQuery is the users list's search, filters, order and page.
 type userQuery struct {
-	Q      string // prefix of the userPrincipalName or display name
-	SKU    string // skuId: users with a license record of it
-	Dept   string // department, any case
-	State  string // "", "error", "waiting", "idle"
+	Q     string // prefix of the userPrincipalName or display name
+	SKU   string // skuId: users with a license record of it
+	Dept  string // department, any case
+	State string // "", "error", "waiting", "idle"
 	// Idle reports whether a user had no activity in the idle window (from
 	// usage aggregates, which the index does not hold); set for "idle".
-	Idle func(id string) bool
+	Idle   func(id string) bool
 	Sort   string // "upn" (default) or "name"
 	Desc   bool
 	After  *key
