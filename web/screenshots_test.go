@@ -73,6 +73,7 @@ func TestScreenshots(t *testing.T) {
 		{"errors", "/admin/errors"},
 		{"waiting", "/admin/waiting?sku=" + e5},
 		{"audit", "/admin/audit"},
+		{"findings", "/admin/findings"},
 	}
 	for _, p := range pages {
 		admin.open(p.path)
