@@ -36,11 +36,6 @@ func relSelection(sel []string) (users, groups []int, err error) {
 	return users, groups, nil
 }
 
-type relItem struct {
-	id      string
-	isGroup bool
-}
-
 // writeRelation writes a page of a relationship (members, memberOf, …):
 // load returns the related user and group ids, or false when the source
 // object does not exist. Pages are ordered by id, resumed after the last
@@ -76,19 +71,19 @@ func writeRelation(w http.ResponseWriter, r *http.Request, c *call, context stri
 		}
 		found = true
 		sc := c.scope(s)
-		items := make([]relItem, 0, len(users)+len(groups))
+		items := make([]string, 0, len(users)+len(groups))
 		for _, id := range users {
 			if sc.User(id) {
-				items = append(items, relItem{id, false})
+				items = append(items, id)
 			}
 		}
 		for _, id := range groups {
 			if sc.Group(id) {
-				items = append(items, relItem{id, true})
+				items = append(items, id)
 			}
 		}
-		sort.Slice(items, func(i, j int) bool { return items[i].id < items[j].id })
-		start := sort.Search(len(items), func(i int) bool { return items[i].id > after })
+		sort.Strings(items)
+		start := sort.Search(len(items), func(i int) bool { return items[i] > after })
 		if after == "" {
 			start = 0
 		}
@@ -104,31 +99,15 @@ func writeRelation(w http.ResponseWriter, r *http.Request, c *call, context stri
 		}
 		if more {
 			b = append(b, `,"@odata.nextLink":`...)
-			b = appendStr(b, nextLink(r, cursor{Order: "rel", K: page[len(page)-1].id}))
+			b = appendStr(b, nextLink(r, cursor{Order: "rel", K: page[len(page)-1]}))
 		}
 		b = append(b, `,"value":[`...)
 		n := 0
 		for _, it := range page {
-			if it.isGroup {
-				g, ok := s.Engine.Group(it.id)
-				if !ok {
-					continue
-				}
-				if n > 0 {
-					b = append(b, ',')
-				}
-				b = groupResource.appendObject(b, s, &g, gsel, true)
-			} else {
-				u, ok := s.Engine.User(it.id)
-				if !ok {
-					continue
-				}
-				if n > 0 {
-					b = append(b, ',')
-				}
-				b = userResource.appendObject(b, s, &u, usel, true)
+			var ok bool
+			if b, ok = appendDirectoryObject(b, s, it, n > 0, usel, gsel); ok {
+				n++
 			}
-			n++
 		}
 		b = append(b, "]}"...)
 	})
@@ -229,17 +208,8 @@ func writeRelationSet(w http.ResponseWriter, r *http.Request, c *call, context s
 		b = append(b, `,"value":[`...)
 		n := 0
 		for _, id := range page {
-			if g, ok := s.Engine.Group(id); ok {
-				if n > 0 {
-					b = append(b, ',')
-				}
-				b = groupResource.appendObject(b, s, &g, gsel, true)
-				n++
-			} else if u, ok := s.Engine.User(id); ok {
-				if n > 0 {
-					b = append(b, ',')
-				}
-				b = userResource.appendObject(b, s, &u, usel, true)
+			var ok bool
+			if b, ok = appendDirectoryObject(b, s, id, n > 0, usel, gsel); ok {
 				n++
 			}
 		}
@@ -354,4 +324,23 @@ func (h *handler) removeMember(w http.ResponseWriter, r *http.Request, c *call) 
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// appendDirectoryObject appends the group or user with the id (after a
+// comma when comma is set), as a member of a relation list; false when
+// neither exists.
+func appendDirectoryObject(b []byte, s *tenant.State, id string, comma bool, usel, gsel []int) ([]byte, bool) {
+	if g, ok := s.Engine.Group(id); ok {
+		if comma {
+			b = append(b, ',')
+		}
+		return groupResource.appendObject(b, s, &g, gsel, true), true
+	}
+	if u, ok := s.Engine.User(id); ok {
+		if comma {
+			b = append(b, ',')
+		}
+		return userResource.appendObject(b, s, &u, usel, true), true
+	}
+	return b, false
 }
