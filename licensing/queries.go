@@ -41,6 +41,37 @@ func (e *Engine) ForEachUser(fn func(u *User) bool) {
 	}
 }
 
+// UserLicenses is a read-only view of one user's license records, sorted by
+// pool key (SKU id, then allotments). It shares the engine's memory: use it
+// only inside the ForEachUserLicenses callback and never modify a record.
+type UserLicenses struct{ ls []*license }
+
+// Len returns the number of license records.
+func (v UserLicenses) Len() int { return len(v.ls) }
+
+// At returns the i-th license record (0 <= i < Len()).
+func (v UserLicenses) At(i int) *License { return &v.ls[i].License }
+
+// ForEachUserLicenses calls fn for every user in the engine's internal order
+// with the user's license records, without copying anything, until fn
+// returns false. It allocates nothing and is safe for concurrent readers of
+// an engine that is not being changed (the tenant's readers' copy). The
+// pointers are valid only during the call.
+func (e *Engine) ForEachUserLicenses(fn func(u *User, ls UserLicenses) bool) {
+	e.ForEachUserLicensesIn(0, len(e.all), fn)
+}
+
+// ForEachUserLicensesIn is ForEachUserLicenses over the users at positions
+// [from, to) of the internal order (0 <= from <= to <= UserCount()), so that
+// several goroutines can share a walk.
+func (e *Engine) ForEachUserLicensesIn(from, to int, fn func(u *User, ls UserLicenses) bool) {
+	for _, u := range e.all[from:to] {
+		if !fn(&u.User, UserLicenses{u.licenses}) {
+			return
+		}
+	}
+}
+
 // Group returns a group by id.
 func (e *Engine) Group(id string) (Group, bool) {
 	g, ok := e.groups[id]

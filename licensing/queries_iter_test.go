@@ -1,0 +1,45 @@
+package licensing
+
+import (
+	"math/rand"
+	"testing"
+)
+
+func TestForEachUserLicensesMatchesLicenses(t *testing.T) {
+	f := newFixture(t)
+	r := &propRun{f: f, rnd: rand.New(rand.NewSource(7))}
+	for range 300 {
+		r.step()
+	}
+	e := f.e
+	seen := 0
+	e.ForEachUserLicenses(func(u *User, ls UserLicenses) bool {
+		want := e.Licenses(u.ID)
+		if ls.Len() != len(want) {
+			t.Fatalf("user %s: %d records, Licenses has %d", u.ID, ls.Len(), len(want))
+		}
+		for i := range want {
+			got := ls.At(i)
+			if got.SKUID != want[i].SKUID || got.AllotmentID != want[i].AllotmentID || got.Held != want[i].Held || len(got.Sources) != len(want[i].Sources) {
+				t.Fatalf("user %s record %d: %+v, want %+v", u.ID, i, *got, want[i])
+			}
+		}
+		seen++
+		return true
+	})
+	if seen != e.UserCount() {
+		t.Fatalf("visited %d users of %d", seen, e.UserCount())
+	}
+	// Split walks cover the same users; stopping early stops.
+	n := 0
+	e.ForEachUserLicensesIn(0, e.UserCount()/2, func(*User, UserLicenses) bool { n++; return true })
+	e.ForEachUserLicensesIn(e.UserCount()/2, e.UserCount(), func(*User, UserLicenses) bool { n++; return true })
+	if n != seen {
+		t.Fatalf("split walk visited %d, want %d", n, seen)
+	}
+	n = 0
+	e.ForEachUserLicenses(func(*User, UserLicenses) bool { n++; return n < 3 })
+	if seen >= 3 && n != 3 {
+		t.Fatalf("walk did not stop: %d", n)
+	}
+}
