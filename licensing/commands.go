@@ -115,10 +115,10 @@ func (e *Engine) DeleteUser(op Op, id string) error {
 	}
 	r := reason{actorOf(op), "user deleted"}
 	for _, l := range u.licenses {
-		e.unclaim(l)
+		e.w.unclaim(l)
 		e.countErrors(l.Sources, -1)
 		e.deletedLicense(l)
-		e.auditLicense(u, l, l.Sources, nil, r)
+		e.w.auditLicense(u, l, l.Sources, nil, r)
 	}
 	u.groups, u.direct, u.licenses = nil, nil, nil
 	e.dropUser(u)

@@ -29,17 +29,16 @@ type Engine struct {
 	dyn     *rules.Index // rules of dynamic groups with processing On, by group id
 	delta   Delta
 	pending pendingWork
-	scratch scratch
+	w       worker // reconciles for commands; Recompute adds more
 	dirty   []*license
-	slab    []license // see newLicense
 	// bulk is set during Recompute: license changes are summarised in one
-	// audit entry instead of one entry each.
-	bulk        bool
-	bulkChanges int
+	// audit entry instead of one entry each, and pools and group error
+	// counts are rebuilt from the records after the users are done.
+	bulk bool
 }
 
-// scratch holds buffers reused by the reconciliation (the engine has one
-// writer), so that the hot path does not allocate.
+// scratch holds buffers reused by the reconciliation, one set per worker,
+// so that the hot path does not allocate.
 type scratch struct {
 	srcs   []srcEntry
 	groups []*group
@@ -127,6 +126,7 @@ func New(cat *catalog.Catalog, settings Settings) *Engine {
 	}
 	e.plan = compilePlanRules(cat)
 	e.dyn = rules.NewIndex()
+	e.w.e = e
 	e.pending.init()
 	return e
 }

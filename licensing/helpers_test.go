@@ -279,6 +279,15 @@ func dump(e *Engine) string {
 // store, and runs a full recompute.
 func reload(t testing.TB, e *Engine, now time.Time) *Engine {
 	t.Helper()
+	return reloadWith(t, e, now, true, 0)
+}
+
+// reloadWith rebuilds e from its records like reload; withLicenses false
+// leaves out the license records (claims and states are derived from the
+// sources alone, as in an import), and workers > 0 fixes the number of
+// recompute workers.
+func reloadWith(t testing.TB, e *Engine, now time.Time, withLicenses bool, workers int) *Engine {
+	t.Helper()
 	n := New(e.cat, e.settings)
 	n.clock = e.clock
 	for _, p := range e.sortedPools() {
@@ -321,12 +330,17 @@ func reload(t testing.TB, e *Engine, now time.Time) *Engine {
 				t.Fatal(err)
 			}
 		}
+		if !withLicenses {
+			continue
+		}
 		for _, l := range u.licenses {
 			if err := n.LoadLicense(l.License); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
+	defer func(w int) { recomputeWorkers = w }(recomputeWorkers)
+	recomputeWorkers = workers
 	n.Recompute(Op{Now: now})
 	return n
 }

@@ -153,14 +153,10 @@ func (e *Engine) LoadLicense(l License) error {
 // changes nothing; what it does change is in the delta.
 func (e *Engine) Recompute(op Op) {
 	now := e.tick(op.Now)
-	e.bulk, e.bulkChanges = true, 0
+	e.bulk, e.w.changes = true, 0
 	defer func() { e.bulk = false }()
-	for _, p := range e.allPools() {
-		p.consumed = 0
-		p.waiting = p.waiting[:0]
-	}
-	for _, g := range e.groups {
-		g.errorCount = 0
+	if len(e.all) >= gcPauseMinUsers {
+		defer pauseGC()()
 	}
 	nlic := 0
 	for _, u := range e.all {
@@ -169,10 +165,18 @@ func (e *Engine) Recompute(op Op) {
 	// Room for every license to change (a bulk load) without regrowing.
 	e.dirty = slices.Grow(e.dirty, nlic)
 	e.delta.Licenses = slices.Grow(e.delta.Licenses, nlic)
+
+	// Claims: every user's sources and claims, in parallel. Pools are not
+	// touched; they are rebuilt from the records next.
+	e.forEachUserParallel(true, func(w *worker, u *user) { w.reclaim(u, now, true) })
+	pools := e.allPools()
+	for _, p := range pools {
+		p.consumed = 0
+		p.waiting = p.waiting[:0]
+	}
 	for _, u := range e.all {
 		for _, l := range u.licenses {
 			l.waitIdx = -1
-			e.countErrors(l.Sources, +1)
 			if !l.Claimed {
 				continue
 			}
@@ -183,29 +187,33 @@ func (e *Engine) Recompute(op Op) {
 			}
 		}
 	}
-	for _, u := range e.all {
-		e.reclaim(u, now, true)
-	}
-	pools := e.allPools()
 	for _, p := range pools {
 		if p.consumed > p.capacity() {
 			p.waiting.heapify()
 			e.shrink(p)
 		}
-		e.fill(p, now) // sorts the waiting room
 	}
+	e.fillAll(pools, now)
+
+	// States, in parallel; then the groups' error counts from scratch.
 	r := reason{audit.ActorGroupLicensing, "full recompute"}
 	if op.Why != "" {
 		r.why = op.Why
 	}
+	e.forEachUserParallel(false, func(w *worker, u *user) { w.restate(u, now, r) })
+	for _, g := range e.groups {
+		g.errorCount = 0
+	}
 	for _, u := range e.all {
-		e.restate(u, now, r)
+		for _, l := range u.licenses {
+			e.countErrors(l.Sources, +1)
+		}
 	}
 	e.pending.init()
-	if e.bulkChanges > 0 {
+	if e.w.changes > 0 {
 		e.delta.Audit = append(e.delta.Audit, audit.Entry{
 			At: now, Actor: audit.ActorGroupLicensing, Action: "Finish applying group based license to users",
-			Why: r.why, Detail: fmt.Sprintf("%d license state(s) of %d user(s) changed", e.bulkChanges, len(e.all)),
+			Why: r.why, Detail: fmt.Sprintf("%d license state(s) of %d user(s) changed", e.w.changes, len(e.all)),
 		})
 	}
 }

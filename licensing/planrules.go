@@ -140,16 +140,17 @@ func later(a *SourceState, askuID string, b *SourceState, bskuID string) bool {
 // later gets MutuallyExclusiveViolation; with an all-or-none group, one
 // source of the group in error puts the group's other sources in the same
 // error. Each step only turns sources off, so the loop ends.
-func (e *Engine) applyPlanRules(u *user, rows [][]SourceState) {
-	if cap(e.scratch.counts) < len(e.plan.relNames) {
-		e.scratch.counts = make([]uint16, len(e.plan.relNames))
+func (w *worker) applyPlanRules(u *user, rows [][]SourceState) {
+	e := w.e
+	if cap(w.scratch.counts) < len(e.plan.relNames) {
+		w.scratch.counts = make([]uint16, len(e.plan.relNames))
 	}
-	counts := e.scratch.counts[:len(e.plan.relNames)]
+	counts := w.scratch.counts[:len(e.plan.relNames)]
 	for {
-		for _, i := range e.scratch.dirty {
+		for _, i := range w.scratch.dirty {
 			counts[i] = 0
 		}
-		e.scratch.dirty = e.scratch.dirty[:0]
+		w.scratch.dirty = w.scratch.dirty[:0]
 		for i, l := range u.licenses {
 			for k := range rows[i] {
 				s := &rows[i][k]
@@ -159,7 +160,7 @@ func (e *Engine) applyPlanRules(u *user, rows [][]SourceState) {
 				for _, rp := range l.pool.relevant {
 					if !containsString(s.DisabledPlans, rp.id) {
 						if counts[rp.idx] == 0 {
-							e.scratch.dirty = append(e.scratch.dirty, rp.idx)
+							w.scratch.dirty = append(w.scratch.dirty, rp.idx)
 						}
 						counts[rp.idx]++
 					}

@@ -2,9 +2,10 @@ package licensing
 
 import (
 	"fmt"
-	"slices"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"allot/audit"
@@ -85,7 +86,7 @@ func (e *Engine) settle(now time.Time) {
 		if e.users[u.ID] != u { // deleted in this command
 			continue
 		}
-		e.reclaim(u, now, false)
+		e.w.reclaim(u, now, false)
 		e.touchState(u, r.actor, r.why)
 	}
 	pools := make([]*pool, 0, len(e.pending.pools))
@@ -101,7 +102,7 @@ func (e *Engine) settle(now time.Time) {
 			continue
 		}
 		r := e.pending.state[u]
-		e.restate(u, now, r)
+		e.w.restate(u, now, r)
 	}
 	e.pending.reset()
 }
@@ -132,10 +133,11 @@ func (e *Engine) sourcePool(l *LicenseSource) *pool {
 }
 
 // gatherSources returns the user's sources, sorted by SKU id, direct first
-// then by group id, in the engine's scratch buffer (valid until the next
+// then by group id, in the worker's scratch buffer (valid until the next
 // call).
-func (e *Engine) gatherSources(u *user) []srcEntry {
-	dst := e.scratch.srcs[:0]
+func (w *worker) gatherSources(u *user) []srcEntry {
+	e := w.e
+	dst := w.scratch.srcs[:0]
 	for i := range u.direct {
 		d := &u.direct[i]
 		if p := e.sourcePool(d); p != nil {
@@ -145,8 +147,8 @@ func (e *Engine) gatherSources(u *user) []srcEntry {
 	if !(e.settings.ExcludeGuests && u.IsGuest()) {
 		gs := u.groups
 		if e.settings.NestedGroups {
-			e.scratch.groups = e.effectiveGroups(u, e.scratch.groups[:0])
-			gs = e.scratch.groups
+			w.scratch.groups = e.effectiveGroups(u, w.scratch.groups[:0])
+			gs = w.scratch.groups
 		}
 		for _, g := range gs {
 			for i := range g.licenses {
@@ -163,15 +165,17 @@ func (e *Engine) gatherSources(u *user) []srcEntry {
 			dst[j], dst[j-1] = dst[j-1], dst[j]
 		}
 	}
-	e.scratch.srcs = dst
+	w.scratch.srcs = dst
 	return dst
 }
 
 // reclaim derives the user's sources and adjusts the seat claims. With bulk
 // set (full recompute from loaded records), a new claim starts at the
-// earliest AssignedAt of its sources instead of now.
-func (e *Engine) reclaim(u *user, now time.Time, bulk bool) {
-	srcs := e.gatherSources(u)
+// earliest AssignedAt of its sources instead of now, and pools are not
+// touched: Recompute seats the claims of all users afterwards.
+func (w *worker) reclaim(u *user, now time.Time, bulk bool) {
+	e := w.e
+	srcs := w.gatherSources(u)
 	loc := e.usageLocation(u)
 	n := 0 // licenses kept, compacted at the front of u.licenses
 	old := u.licenses
@@ -188,7 +192,7 @@ func (e *Engine) reclaim(u *user, now time.Time, bulk bool) {
 		}
 		// Licenses of SKUs without sources any more are dropped.
 		for oi < len(old) && old[oi].pool.key < p.key {
-			e.dropLicense(u, old[oi])
+			w.dropLicense(u, old[oi])
 			oi++
 		}
 		var l *license
@@ -197,7 +201,7 @@ func (e *Engine) reclaim(u *user, now time.Time, bulk bool) {
 			l = old[oi]
 			oi++
 		} else {
-			l = e.newLicense()
+			l = w.newLicense()
 			*l = license{License: License{UserID: u.ID, SKUID: p.sku.ID}, user: u, pool: p, waitIdx: -1}
 			if p.allot != nil {
 				l.AllotmentID = p.allot.ID
@@ -213,15 +217,13 @@ func (e *Engine) reclaim(u *user, now time.Time, bulk bool) {
 				since = earliest
 			}
 			l.Claimed, l.Since = true, since
-			if bulk {
-				p.waiting.appendUnordered(l)
-			} else {
+			if !bulk {
 				p.waiting.push(l)
+				e.pending.pools[p] = struct{}{}
 			}
-			e.pending.pools[p] = struct{}{}
-			e.dirtyLicense(l)
+			w.dirtyLicense(l)
 		case !l.eligible && l.Claimed:
-			e.unclaim(l)
+			w.unclaim(l)
 		}
 		if !isNew {
 			old[n] = l // compact in place: n <= oi
@@ -230,7 +232,7 @@ func (e *Engine) reclaim(u *user, now time.Time, bulk bool) {
 		i = j
 	}
 	for ; oi < len(old); oi++ {
-		e.dropLicense(u, old[oi])
+		w.dropLicense(u, old[oi])
 	}
 	u.licenses = old[:n]
 	if len(fresh) > 0 {
@@ -251,19 +253,27 @@ func (e *Engine) reclaim(u *user, now time.Time, bulk bool) {
 }
 
 // dropLicense forgets a license whose last source is gone.
-func (e *Engine) dropLicense(u *user, l *license) {
-	e.unclaim(l)
-	e.deletedLicense(l)
-	e.countErrors(l.Sources, -1)
-	e.auditLicense(u, l, l.Sources, nil, e.pending.claim[u])
+func (w *worker) dropLicense(u *user, l *license) {
+	w.unclaim(l)
+	w.deletedLicense(l)
+	w.countErrors(l.Sources, -1)
+	w.auditLicense(u, l, l.Sources, nil, w.e.pending.claim[u])
 }
 
 // unclaim drops a claim: the seat is released, or the user leaves the
-// waiting room.
-func (e *Engine) unclaim(l *license) {
+// waiting room. In a full recompute only the record changes: pools are
+// rebuilt from the records afterwards.
+func (w *worker) unclaim(l *license) {
 	if !l.Claimed {
 		return
 	}
+	if w.e.bulk {
+		l.Held, l.HeldSince = false, time.Time{}
+		l.Claimed, l.Since = false, time.Time{}
+		w.dirtyLicense(l)
+		return
+	}
+	e := w.e
 	p := l.pool
 	if l.Held {
 		p.consumed--
@@ -273,28 +283,49 @@ func (e *Engine) unclaim(l *license) {
 	}
 	l.Claimed, l.Since = false, time.Time{}
 	e.pending.pools[p] = struct{}{}
-	e.dirtyLicense(l)
+	w.dirtyLicense(l)
 }
 
 // fill admits waiting claims, oldest first, while the pool has free seats.
 func (e *Engine) fill(p *pool, now time.Time) {
-	if e.bulk {
-		// A full recompute adds every claim at once, unordered. If everybody
-		// fits, no order is needed; otherwise sort once (a sorted array is a
-		// valid heap) and admit the oldest.
+	for p.consumed < p.capacity() && len(p.waiting) > 0 {
+		l := p.waiting.pop()
+		l.Held, l.HeldSince = true, now
+		p.consumed++
+		e.dirtyLicense(l)
+		e.touchState(l.user, audit.ActorGroupLicensing,
+			fmt.Sprintf("a seat of %s became free; admitted from the waiting room (waiting since %s)", p.sku.PartNumber, l.Since.Format(time.RFC3339)))
+	}
+}
+
+// fillAll admits, in every pool of a full recompute, the oldest of the
+// waiting claims that fit. The claims were added unordered: each pool's
+// waiting room is partitioned so that the claims to admit come first and
+// the rest forms a heap — one pool per goroutine, as pools share nothing.
+// Admissions are then recorded in pool order.
+func (e *Engine) fillAll(pools []*pool, now time.Time) {
+	admit := make([]int, len(pools))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(runtime.GOMAXPROCS(0), 1))
+	for i, p := range pools {
 		n := len(p.waiting)
-		if free := p.free(); n > free {
-			slices.SortFunc(p.waiting, func(a, b *license) int {
-				if waitLess(a, b) {
-					return -1
-				}
-				if waitLess(b, a) {
-					return 1
-				}
-				return 0
-			})
-			n = max(free, 0)
+		if free := max(p.free(), 0); n > free {
+			n = free
+			if len(p.waiting) > 4096 {
+				sem <- struct{}{}
+				wg.Go(func() {
+					p.waiting.selectOldest(n)
+					<-sem
+				})
+			} else {
+				p.waiting.selectOldest(n)
+			}
 		}
+		admit[i] = n
+	}
+	wg.Wait()
+	for i, p := range pools {
+		n := admit[i]
 		for _, l := range p.waiting[:n] {
 			l.waitIdx = -1
 			l.Held, l.HeldSince = true, now
@@ -303,21 +334,9 @@ func (e *Engine) fill(p *pool, now time.Time) {
 		p.consumed += n
 		rest := p.waiting[n:]
 		copy(p.waiting, rest)
+		clear(p.waiting[len(rest):])
 		p.waiting = p.waiting[:len(rest)]
-		for i, l := range p.waiting {
-			l.waitIdx = i
-		}
-		return
-	}
-	for p.consumed < p.capacity() && len(p.waiting) > 0 {
-		l := p.waiting.pop()
-		l.Held, l.HeldSince = true, now
-		p.consumed++
-		e.dirtyLicense(l)
-		if !e.bulk {
-			e.touchState(l.user, audit.ActorGroupLicensing,
-				fmt.Sprintf("a seat of %s became free; admitted from the waiting room (waiting since %s)", p.sku.PartNumber, l.Since.Format(time.RFC3339)))
-		}
+		p.waiting.heapify() // also sets waitIdx
 	}
 }
 
@@ -325,10 +344,18 @@ func (e *Engine) fill(p *pool, now time.Time) {
 // records what changed. The sources are gathered again (cheap, and they
 // have not changed since the claim phase), states are computed in scratch
 // buffers, and a license's state slice is only replaced when it changed.
-func (e *Engine) restate(u *user, now time.Time, r reason) {
-	srcs := e.gatherSources(u)
-	states := e.scratch.states[:0]
-	rows := e.scratch.rows[:0]
+func (w *worker) restate(u *user, now time.Time, r reason) {
+	e := w.e
+	srcs := w.gatherSources(u)
+	// A full recompute builds the states in place in their final memory
+	// (most change); commands build them in scratch and copy what changed.
+	var states []SourceState
+	if e.bulk {
+		states = w.stateBacking(len(srcs))
+	} else {
+		states = w.scratch.states[:0]
+	}
+	rows := w.scratch.rows[:0]
 	ruled, allOrNone := false, false
 	k := 0
 	for _, l := range u.licenses {
@@ -359,9 +386,25 @@ func (e *Engine) restate(u *user, now time.Time, r reason) {
 		rows[i] = states[off : off+len(row) : off+len(row)]
 		off += len(row)
 	}
-	e.scratch.states, e.scratch.rows = states, rows
+	if !e.bulk {
+		w.scratch.states = states
+	}
+	w.scratch.rows = rows
 	if ruled || allOrNone {
-		e.applyPlanRules(u, rows)
+		w.applyPlanRules(u, rows)
+	}
+	if e.bulk {
+		changed := false
+		for i, l := range u.licenses {
+			if e.statesChanged(l, rows[i], now) {
+				w.commitStates(u, l, rows[i], r)
+				changed = true
+			}
+		}
+		if !changed {
+			w.unreserveStates(len(srcs))
+		}
+		return
 	}
 	// Sources of changed licenses share one new backing array (they are
 	// never changed in place, only replaced).
@@ -371,22 +414,22 @@ func (e *Engine) restate(u *user, now time.Time, r reason) {
 			continue
 		}
 		if backing == nil {
-			backing = make([]SourceState, 0, len(states))
+			backing = w.stateBacking(len(states))
 		}
 		start := len(backing)
 		backing = append(backing, rows[i]...)
-		e.commitStates(u, l, backing[start:len(backing):len(backing)], r)
+		w.commitStates(u, l, backing[start:len(backing):len(backing)], r)
 	}
 }
 
 // commitStates replaces the license's source states and records the change.
-func (e *Engine) commitStates(u *user, l *license, next []SourceState, r reason) {
-	e.countErrors(l.Sources, -1)
-	e.countErrors(next, +1)
+func (w *worker) commitStates(u *user, l *license, next []SourceState, r reason) {
+	w.countErrors(l.Sources, -1)
+	w.countErrors(next, +1)
 	before := l.Sources
 	l.Sources = next
-	e.dirtyLicense(l)
-	e.auditLicense(u, l, before, next, r)
+	w.dirtyLicense(l)
+	w.auditLicense(u, l, before, next, r)
 }
 
 // statesChanged sets the lastUpdatedDateTime of the new source states —
@@ -414,9 +457,11 @@ func (e *Engine) statesChanged(l *license, next []SourceState, now time.Time) bo
 }
 
 // auditLicense records a "Change user license" entry for one (user, SKU).
-func (e *Engine) auditLicense(u *user, l *license, before, after []SourceState, r reason) {
+// A full recompute only counts the changes (one summary entry).
+func (w *worker) auditLicense(u *user, l *license, before, after []SourceState, r reason) {
+	e := w.e
 	if e.bulk {
-		e.bulkChanges++
+		w.changes++
 		return
 	}
 	groupID := ""
@@ -466,16 +511,4 @@ func equalStrings(a, b []string) bool {
 		}
 	}
 	return true
-}
-
-// newLicense hands out license records from slabs of 1,024, so that a bulk
-// load allocates a few thousand times instead of once per record. A slab
-// stays alive while any of its records does.
-func (e *Engine) newLicense() *license {
-	if len(e.slab) == 0 {
-		e.slab = make([]license, 1024)
-	}
-	l := &e.slab[0]
-	e.slab = e.slab[1:]
-	return l
 }

@@ -1,5 +1,10 @@
 package licensing
 
+import (
+	"math/bits"
+	"slices"
+)
+
 // waitHeap is a pool's waiting room: an indexed binary min-heap of claims
 // ordered by (Since, user id), so the oldest claim is admitted first and any
 // claim can leave in O(log n).
@@ -93,9 +98,81 @@ func (h *waitHeap) appendUnordered(l *license) {
 	l.waitIdx = len(*h) - 1
 }
 
-// heapify restores the heap order in O(n).
+// heapify restores the heap order and every claim's index in O(n).
 func (h waitHeap) heapify() {
+	for i, l := range h {
+		l.waitIdx = i
+	}
 	for i := len(h)/2 - 1; i >= 0; i-- {
 		h.down(i)
 	}
+}
+
+// selectOldest reorders the claims so that the k oldest come first, in no
+// particular order (0 <= k <= len(h)); the heap order and the indexes are
+// not kept (call heapify on what stays). Expected O(n): quickselect with a
+// median-of-three pivot, falling back to sorting a range that does not
+// shrink fast enough.
+func (h waitHeap) selectOldest(k int) {
+	lo, hi := 0, len(h) // the k-th oldest lies in h[lo:hi]
+	budget := 2 * bits.Len(uint(len(h)))
+	for hi-lo > 12 {
+		if budget == 0 {
+			slices.SortFunc(h[lo:hi], waitCmp)
+			return
+		}
+		budget--
+		// Median of three to h[lo], then partition h[lo+1:hi] around it.
+		mid := lo + (hi-lo)/2
+		a, b, c := lo, mid, hi-1
+		if waitLess(h[b], h[a]) {
+			a, b = b, a
+		}
+		if waitLess(h[c], h[b]) {
+			b = c
+			if waitLess(h[b], h[a]) {
+				b = a
+			}
+		}
+		h[lo], h[b] = h[b], h[lo]
+		pivot := h[lo]
+		i, j := lo+1, hi-1
+		for {
+			for i <= j && waitLess(h[i], pivot) {
+				i++
+			}
+			for i <= j && waitLess(pivot, h[j]) {
+				j--
+			}
+			if i >= j {
+				break
+			}
+			h[i], h[j] = h[j], h[i]
+			i++
+			j--
+		}
+		// h[lo+1:i] are older than the pivot, h[i:hi] younger (claims are
+		// distinct: no two compare equal). Put the pivot between them.
+		p := i - 1
+		h[lo], h[p] = h[p], h[lo]
+		switch {
+		case k == p || k == p+1:
+			return
+		case k < p:
+			hi = p
+		default:
+			lo = p + 1
+		}
+	}
+	slices.SortFunc(h[lo:hi], waitCmp)
+}
+
+func waitCmp(a, b *license) int {
+	if waitLess(a, b) {
+		return -1
+	}
+	if waitLess(b, a) {
+		return 1
+	}
+	return 0
 }

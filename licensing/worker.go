@@ -1,0 +1,157 @@
+package licensing
+
+import (
+	"runtime"
+	"sync"
+)
+
+// A worker reconciles users. The engine's own worker (Engine.w) serves
+// commands and records straight into the engine's delta. A full recompute
+// splits the users into contiguous ranges of Engine.all and runs one
+// parallel worker per range: a parallel worker only changes the users of
+// its range and their license records, reads everything else, and keeps
+// what it changed in its own lists, which are appended to the engine's
+// delta in range order afterwards — so the result, and the order of the
+// delta, are those of a serial run.
+type worker struct {
+	e        *Engine
+	scratch  scratch
+	slab     []license     // see newLicense
+	states   []SourceState // see stateBacking
+	parallel bool
+	// Parallel workers only: the license records written or deleted, in
+	// the order of a serial run; dels lists the positions in events of the
+	// deletions (the others are changed records).
+	events []*license
+	dels   []int32
+	// changes counts the license changes of a full recompute, summarised
+	// in one audit entry.
+	changes int
+}
+
+// dirtyLicense records that a license record changed.
+func (w *worker) dirtyLicense(l *license) {
+	if !w.parallel {
+		w.e.dirtyLicense(l)
+		return
+	}
+	if !l.dirty {
+		l.dirty = true
+		w.events = append(w.events, l)
+	}
+}
+
+// deletedLicense records that a license record is gone.
+func (w *worker) deletedLicense(l *license) {
+	if !w.parallel {
+		w.e.deletedLicense(l)
+		return
+	}
+	w.dels = append(w.dels, int32(len(w.events)))
+	w.events = append(w.events, l)
+}
+
+// countErrors adjusts the groups' error counts; a full recompute recounts
+// them at the end instead.
+func (w *worker) countErrors(ss []SourceState, delta int) {
+	if !w.e.bulk {
+		w.e.countErrors(ss, delta)
+	}
+}
+
+// newLicense hands out license records from slabs of 1,024, so that a bulk
+// load allocates a few thousand times instead of once per record. A slab
+// stays alive while any of its records does.
+func (w *worker) newLicense() *license {
+	if len(w.slab) == 0 {
+		w.slab = make([]license, 1024)
+	}
+	l := &w.slab[0]
+	w.slab = w.slab[1:]
+	return l
+}
+
+// stateBacking returns an empty slice with room for n source states, for
+// the new states of one user's licenses. A full recompute carves them from
+// shared chunks (one allocation per few thousand users; a chunk lives while
+// any license uses it); commands allocate exactly.
+func (w *worker) stateBacking(n int) []SourceState {
+	if !w.e.bulk {
+		return make([]SourceState, 0, n)
+	}
+	if cap(w.states)-len(w.states) < n {
+		w.states = make([]SourceState, 0, max(n, 4096))
+	}
+	b := w.states[len(w.states) : len(w.states) : len(w.states)+n]
+	w.states = w.states[:len(w.states)+n]
+	return b
+}
+
+// unreserveStates gives back the last stateBacking(n) of a full recompute
+// when none of its states were kept.
+func (w *worker) unreserveStates(n int) {
+	tail := w.states[len(w.states)-n:]
+	clear(tail) // drop the references for the next user
+	w.states = w.states[:len(w.states)-n]
+}
+
+// recomputeWorkers, when positive, fixes the number of workers of a full
+// recompute (tests use it to run the parallel path on small tenants).
+var recomputeWorkers = 0
+
+// minUsersPerWorker keeps small recomputes serial: below it the
+// goroutines cost more than they save.
+const minUsersPerWorker = 16384
+
+// forEachUserParallel runs fn for every user, split into contiguous ranges
+// of Engine.all across workers, then appends what the workers recorded to
+// the engine's delta in range order. fn must only change the user it is
+// given and that user's license records. With presize, each worker's lists
+// start with room for every record of its users to change (the claim phase
+// of a bulk load changes them all).
+func (e *Engine) forEachUserParallel(presize bool, fn func(w *worker, u *user)) {
+	n := recomputeWorkers
+	if n <= 0 {
+		n = min(runtime.GOMAXPROCS(0), len(e.all)/minUsersPerWorker)
+	}
+	n = max(min(n, len(e.all)), 1)
+	if n == 1 {
+		for _, u := range e.all {
+			fn(&e.w, u)
+		}
+		return
+	}
+	ws := make([]worker, n)
+	var wg sync.WaitGroup
+	for i := range ws {
+		w := &ws[i]
+		w.e, w.parallel = e, true
+		from, to := i*len(e.all)/n, (i+1)*len(e.all)/n
+		wg.Go(func() {
+			if presize {
+				n := 0
+				for _, u := range e.all[from:to] {
+					n += len(u.licenses) + len(u.direct) + len(u.groups)
+				}
+				w.events = make([]*license, 0, n)
+			}
+			for _, u := range e.all[from:to] {
+				fn(w, u)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range ws {
+		w := &ws[i]
+		for j, l := range w.events {
+			if len(w.dels) > 0 && w.dels[0] == int32(j) {
+				w.dels = w.dels[1:]
+			} else {
+				e.dirty = append(e.dirty, l)
+			}
+			e.delta.Licenses = append(e.delta.Licenses, Key2{l.UserID, l.pool.key})
+		}
+		w.events = nil
+		e.w.changes += w.changes
+	}
+}
