@@ -40,7 +40,10 @@ type Engine struct {
 // scratch holds buffers reused by the reconciliation, one set per worker,
 // so that the hot path does not allocate.
 type scratch struct {
+	users  []*user // settle: the pending users, by id
+	pools  []*pool // settle: the pools to fill, by key
 	srcs   []srcEntry
+	fresh  []*license // reclaim: new records of the user
 	groups []*group
 	states []SourceState
 	rows   [][]SourceState

@@ -3,7 +3,7 @@ package licensing
 import (
 	"fmt"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -70,18 +70,20 @@ func (e *Engine) touchState(u *user, actor, why string) {
 	}
 }
 
-func sortedUsers(m map[*user]reason) []*user {
-	us := make([]*user, 0, len(m))
+// sortedUsers lists the users of m by id in buf (reused between commands).
+func sortedUsers(m map[*user]reason, buf []*user) []*user {
+	us := buf[:0]
 	for u := range m {
 		us = append(us, u)
 	}
-	sort.Slice(us, func(i, j int) bool { return us[i].ID < us[j].ID })
+	slices.SortFunc(us, func(a, b *user) int { return strings.Compare(a.ID, b.ID) })
 	return us
 }
 
 // settle runs both phases for the pending work.
 func (e *Engine) settle(now time.Time) {
-	for _, u := range sortedUsers(e.pending.claim) {
+	e.w.scratch.users = sortedUsers(e.pending.claim, e.w.scratch.users)
+	for _, u := range e.w.scratch.users {
 		r := e.pending.claim[u]
 		if e.users[u.ID] != u { // deleted in this command
 			continue
@@ -89,20 +91,28 @@ func (e *Engine) settle(now time.Time) {
 		e.w.reclaim(u, now, false)
 		e.touchState(u, r.actor, r.why)
 	}
-	pools := make([]*pool, 0, len(e.pending.pools))
+	pools := e.w.scratch.pools[:0]
 	for p := range e.pending.pools {
 		pools = append(pools, p)
 	}
-	sort.Slice(pools, func(i, j int) bool { return pools[i].sku.ID < pools[j].sku.ID })
+	slices.SortFunc(pools, func(a, b *pool) int { return strings.Compare(a.key, b.key) })
 	for _, p := range pools {
 		e.fill(p, now)
 	}
-	for _, u := range sortedUsers(e.pending.state) {
+	clear(pools)
+	e.w.scratch.pools = pools[:0]
+	e.w.scratch.users = sortedUsers(e.pending.state, e.w.scratch.users)
+	for _, u := range e.w.scratch.users {
 		if e.users[u.ID] != u {
 			continue
 		}
 		r := e.pending.state[u]
 		e.w.restate(u, now, r)
+	}
+	if cap(e.w.scratch.users) > 4096 {
+		e.w.scratch.users = nil
+	} else {
+		clear(e.w.scratch.users)
 	}
 	e.pending.reset()
 }
@@ -180,7 +190,8 @@ func (w *worker) reclaim(u *user, now time.Time, bulk bool) {
 	n := 0 // licenses kept, compacted at the front of u.licenses
 	old := u.licenses
 	oi := 0
-	var fresh []*license
+	fresh := w.scratch.fresh[:0]
+	defer func() { clear(fresh); w.scratch.fresh = fresh[:0] }()
 	for i := 0; i < len(srcs); {
 		p := srcs[i].pool
 		j := i
@@ -234,8 +245,24 @@ func (w *worker) reclaim(u *user, now time.Time, bulk bool) {
 	for ; oi < len(old); oi++ {
 		w.dropLicense(u, old[oi])
 	}
+	clear(old[n:]) // records dropped or moved: let them go
 	u.licenses = old[:n]
-	if len(fresh) > 0 {
+	if len(fresh) > 0 && cap(old) >= n+len(fresh) {
+		// Merge the new records in place, from the back (both lists are
+		// sorted by pool key).
+		all := old[:n+len(fresh)]
+		i, j := n-1, len(fresh)-1
+		for k := len(all) - 1; j >= 0; k-- {
+			if i >= 0 && all[i].pool.key > fresh[j].pool.key {
+				all[k] = all[i]
+				i--
+			} else {
+				all[k] = fresh[j]
+				j--
+			}
+		}
+		u.licenses = all
+	} else if len(fresh) > 0 {
 		// Merge the new records in one allocation (both lists are sorted).
 		merged := make([]*license, 0, n+len(fresh))
 		i, j := 0, 0
@@ -472,18 +499,25 @@ func (w *worker) auditLicense(u *user, l *license, before, after []SourceState, 
 			}
 		}
 	}
+	var b strings.Builder
+	b.Grow(64 + 48*(len(before)+len(after)))
+	b.WriteString("before: ")
+	summarize(&b, before)
+	b.WriteString("; after: ")
+	summarize(&b, after)
 	e.delta.Audit = append(e.delta.Audit, audit.Entry{
 		At: e.clock, Actor: r.actor, Action: "Change user license",
 		UserID: u.ID, GroupID: groupID, SKUID: l.SKUID, Why: r.why,
-		Detail: "before: " + summarize(before) + "; after: " + summarize(after),
+		Detail: b.String(),
 	})
 }
 
-func summarize(ss []SourceState) string {
+// summarize writes the states of a license's sources, for the audit log.
+func summarize(b *strings.Builder, ss []SourceState) {
 	if len(ss) == 0 {
-		return "none"
+		b.WriteString("none")
+		return
 	}
-	var b strings.Builder
 	for i, s := range ss {
 		if i > 0 {
 			b.WriteString(", ")
@@ -491,14 +525,16 @@ func summarize(ss []SourceState) string {
 		if s.AssignedByGroup == "" {
 			b.WriteString("direct ")
 		} else {
-			b.WriteString("group " + s.AssignedByGroup + " ")
+			b.WriteString("group ")
+			b.WriteString(s.AssignedByGroup)
+			b.WriteByte(' ')
 		}
 		b.WriteString(s.State)
 		if s.Error != ErrNone && s.Error != "" {
-			b.WriteString("/" + s.Error)
+			b.WriteByte('/')
+			b.WriteString(s.Error)
 		}
 	}
-	return b.String()
 }
 
 func equalStrings(a, b []string) bool {
