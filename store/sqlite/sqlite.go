@@ -52,6 +52,7 @@ type Store struct {
 	// database lock. It is held for the whole of a write transaction.
 	writeMu sync.Mutex
 	stmt    statements // prepared on writer
+	ckpt    *checkpointer
 
 	life lifecycle
 }
@@ -108,6 +109,11 @@ func Open(path string) (*Store, error) {
 		s.readers.Close()
 		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
 	}
+	if s.ckpt, err = startCheckpointer(abs); err != nil {
+		s.writer.Close()
+		s.readers.Close()
+		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
+	}
 	return s, nil
 }
 
@@ -138,6 +144,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	return errors.Join(
+		s.ckpt.close(),
 		s.stmt.upsertObject.Close(), s.stmt.deleteObject.Close(), s.stmt.insertAudit.Close(),
 		s.readers.Close(), s.writer.Close())
 }
@@ -148,6 +155,7 @@ const (
 	connWriter connRole = iota
 	connReader
 	connBackup
+	connCheckpointer
 )
 
 // dsn returns the modernc.org/sqlite data source name for the file at the
@@ -155,7 +163,8 @@ const (
 // synchronous mode (a reader can end up running a checkpoint when it is the
 // last connection to close). The writer also gets a large page cache so that
 // a bulk commit of a million objects does not spill to the WAL before COMMIT,
-// and BEGIN IMMEDIATE so that it takes the write lock up front.
+// BEGIN IMMEDIATE so that it takes the write lock up front, and no automatic
+// checkpoints (see checkpoint.go).
 func dsn(abs string, role connRole) string {
 	q := url.Values{}
 	q.Set("_busy_timeout", fmt.Sprint(busyTimeout.Milliseconds()))
@@ -166,6 +175,7 @@ func dsn(abs string, role connRole) string {
 		q.Set("_journal_mode", "WAL")
 		q.Set("_txlock", "immediate")
 		q.Add("_pragma", "cache_size(-65536)")
+		q.Add("_pragma", "wal_autocheckpoint(0)")
 	case connReader:
 		q.Set("_query_only", "1")
 	}

@@ -123,5 +123,6 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store/sqlite: commit: %w", err)
 	}
+	s.ckpt.wrote()
 	return nil
 }

@@ -1,0 +1,100 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Checkpoints. SQLite's default runs a checkpoint inside the COMMIT that
+// pushes the write-ahead log past 1,000 pages: that commit then also copies
+// the log into the database file and fsyncs it, which is what made one
+// commit in a hundred slow. The writer runs with wal_autocheckpoint=0, and a
+// checkpointer goroutine on its own connection runs PASSIVE checkpoints
+// shortly after writes instead: they never block the writer, and the log is
+// reused from its start by the next write after a checkpoint that copied
+// everything. A checkpoint is safe at any moment, so nothing is lost if the
+// process dies between commits and checkpoints; the log is simply longer
+// when the database is reopened.
+
+// checkpointDelay is how long the checkpointer waits after a write before
+// checkpointing, so that a burst of commits is checkpointed once.
+const checkpointDelay = 200 * time.Millisecond
+
+type checkpointer struct {
+	db      *sql.DB
+	written chan struct{} // a write happened (buffered, 1)
+	stop    chan struct{}
+	done    sync.WaitGroup
+}
+
+func startCheckpointer(abs string) (*checkpointer, error) {
+	db, err := sql.Open("sqlite", dsn(abs, connCheckpointer))
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	c := &checkpointer{db: db, written: make(chan struct{}, 1), stop: make(chan struct{})}
+	c.done.Add(1)
+	go c.run()
+	return c, nil
+}
+
+// wrote tells the checkpointer that a transaction committed.
+func (c *checkpointer) wrote() {
+	select {
+	case c.written <- struct{}{}:
+	default:
+	}
+}
+
+func (c *checkpointer) run() {
+	defer c.done.Done()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-c.written:
+		}
+		select {
+		case <-c.stop:
+			return
+		case <-time.After(checkpointDelay):
+		}
+		// An error (SQLITE_BUSY while a backup holds the database, say) is
+		// harmless: the next write tries again.
+		c.checkpoint("PASSIVE")
+	}
+}
+
+// checkpoint runs one checkpoint in the given mode and returns the log's
+// size in pages and the pages copied.
+func (c *checkpointer) checkpoint(mode string) (logPages, copied int, err error) {
+	var busy int
+	err = c.db.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &logPages, &copied)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store/sqlite: checkpoint: %w", err)
+	}
+	return logPages, copied, nil
+}
+
+// close stops the checkpointer after a last checkpoint that empties the log
+// (the writes are over).
+func (c *checkpointer) close() error {
+	close(c.stop)
+	c.done.Wait()
+	_, _, err := c.checkpoint("TRUNCATE")
+	return joinErr(err, c.db.Close())
+}
+
+func joinErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
