@@ -3,6 +3,7 @@ package licensing
 import (
 	"runtime"
 	"sync"
+	"unsafe"
 )
 
 // A worker reconciles users. The engine's own worker (Engine.w) serves
@@ -64,7 +65,12 @@ func (w *worker) countErrors(ss []SourceState, delta int) {
 // stays alive while any of its records does.
 func (w *worker) newLicense() *license {
 	if len(w.slab) == 0 {
-		w.slab = make([]license, 1024)
+		if w.e.bulk {
+			w.slab = make([]license, bulkSlab)
+			adviseHugePages(unsafe.Pointer(&w.slab[0]), bulkSlab*unsafe.Sizeof(license{}))
+		} else {
+			w.slab = make([]license, 1024)
+		}
 	}
 	l := &w.slab[0]
 	w.slab = w.slab[1:]
@@ -80,7 +86,8 @@ func (w *worker) stateBacking(n int) []SourceState {
 		return make([]SourceState, 0, n)
 	}
 	if cap(w.states)-len(w.states) < n {
-		w.states = make([]SourceState, 0, max(n, 4096))
+		w.states = make([]SourceState, 0, max(n, bulkSlab))
+		adviseHugePages(unsafe.Pointer(unsafe.SliceData(w.states)), uintptr(cap(w.states))*unsafe.Sizeof(SourceState{}))
 	}
 	b := w.states[len(w.states) : len(w.states) : len(w.states)+n]
 	w.states = w.states[:len(w.states)+n]
@@ -94,6 +101,11 @@ func (w *worker) unreserveStates(n int) {
 	clear(tail) // drop the references for the next user
 	w.states = w.states[:len(w.states)-n]
 }
+
+// bulkSlab is the number of records (licenses, source states) a full
+// recompute allocates at once: a few megabytes, so that huge pages can back
+// them.
+const bulkSlab = 32768
 
 // recomputeWorkers, when positive, fixes the number of workers of a full
 // recompute (tests use it to run the parallel path on small tenants).
