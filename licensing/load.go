@@ -167,25 +167,35 @@ func (e *Engine) Recompute(op Op) {
 	e.delta.Licenses = slices.Grow(e.delta.Licenses, nlic)
 
 	// Claims: every user's sources and claims, in parallel. Pools are not
-	// touched; they are rebuilt from the records next.
-	e.forEachUserParallel(true, func(w *worker, u *user) { w.reclaim(u, now, true) })
+	// touched: each worker tallies its users' claims per pool, and the
+	// pools are rebuilt from the tallies in worker order (the order of a
+	// serial walk).
+	ws := e.forEachUserParallel(true, func(w *worker, u *user) {
+		w.reclaim(u, now, true)
+		w.tallySeats(u)
+	})
 	pools := e.allPools()
 	for _, p := range pools {
 		p.consumed = 0
-		p.waiting = p.waiting[:0]
-	}
-	for _, u := range e.all {
-		for _, l := range u.licenses {
-			l.waitIdx = -1
-			if !l.Claimed {
-				continue
-			}
-			if l.Held {
-				l.pool.consumed++
-			} else {
-				l.pool.waiting.appendUnordered(l)
+		n := 0
+		for _, w := range ws {
+			if t := w.seats[p]; t != nil {
+				p.consumed += t.held
+				n += len(t.waiting)
 			}
 		}
+		if cap(p.waiting) < n {
+			p.waiting = make(waitHeap, 0, n)
+		}
+		p.waiting = p.waiting[:0]
+		for _, w := range ws {
+			if t := w.seats[p]; t != nil {
+				p.waiting = append(p.waiting, t.waiting...)
+			}
+		}
+	}
+	for _, w := range ws {
+		w.seats = nil
 	}
 	for _, p := range pools {
 		if p.consumed > p.capacity() {
@@ -195,19 +205,24 @@ func (e *Engine) Recompute(op Op) {
 	}
 	e.fillAll(pools, now)
 
-	// States, in parallel; then the groups' error counts from scratch.
+	// States, in parallel, with each worker tallying the group sources in
+	// error; the groups' counts are the sums.
 	r := reason{audit.ActorGroupLicensing, "full recompute"}
 	if op.Why != "" {
 		r.why = op.Why
 	}
-	e.forEachUserParallel(false, func(w *worker, u *user) { w.restate(u, now, r) })
+	ws = e.forEachUserParallel(false, func(w *worker, u *user) {
+		w.restate(u, now, r)
+		w.tallyErrors(u)
+	})
 	for _, g := range e.groups {
 		g.errorCount = 0
 	}
-	for _, u := range e.all {
-		for _, l := range u.licenses {
-			e.countErrors(l.Sources, +1)
+	for _, w := range ws {
+		for g, n := range w.errors {
+			g.errorCount += n
 		}
+		w.errors = nil
 	}
 	e.pending.init()
 	if e.w.changes > 0 {

@@ -2,6 +2,7 @@ package licensing
 
 import (
 	"runtime"
+	"slices"
 	"sync"
 	"unsafe"
 )
@@ -28,6 +29,61 @@ type worker struct {
 	// changes counts the license changes of a full recompute, summarised
 	// in one audit entry.
 	changes int
+	// A full recompute's tallies of the worker's users: claims per pool
+	// (seats held, claims waiting in user order) and sources in error per
+	// group. Merged by Recompute in worker order.
+	seats  map[*pool]*seatTally
+	errors map[*group]int
+}
+
+type seatTally struct {
+	held    int
+	waiting []*license
+}
+
+// tallySeats adds the user's claims to the worker's seat tallies.
+func (w *worker) tallySeats(u *user) {
+	if w.seats == nil {
+		w.seats = make(map[*pool]*seatTally)
+	}
+	var last *pool
+	var t *seatTally
+	for _, l := range u.licenses {
+		l.waitIdx = -1
+		if !l.Claimed {
+			continue
+		}
+		if l.pool != last {
+			last = l.pool
+			if t = w.seats[last]; t == nil {
+				t = &seatTally{}
+				w.seats[last] = t
+			}
+		}
+		if l.Held {
+			t.held++
+		} else {
+			t.waiting = append(t.waiting, l)
+		}
+	}
+}
+
+// tallyErrors adds the user's group sources in error to the worker's
+// error tallies.
+func (w *worker) tallyErrors(u *user) {
+	if w.errors == nil {
+		w.errors = make(map[*group]int)
+	}
+	for _, l := range u.licenses {
+		for k := range l.Sources {
+			s := &l.Sources[k]
+			if s.AssignedByGroup != "" && s.State == StateError {
+				if g := w.e.groups[s.AssignedByGroup]; g != nil {
+					w.errors[g]++
+				}
+			}
+		}
+	}
 }
 
 // dirtyLicense records that a license record changed.
@@ -117,11 +173,12 @@ const minUsersPerWorker = 16384
 
 // forEachUserParallel runs fn for every user, split into contiguous ranges
 // of Engine.all across workers, then appends what the workers recorded to
-// the engine's delta in range order. fn must only change the user it is
-// given and that user's license records. With presize, each worker's lists
-// start with room for every record of its users to change (the claim phase
-// of a bulk load changes them all).
-func (e *Engine) forEachUserParallel(presize bool, fn func(w *worker, u *user)) {
+// the engine's delta in range order, and returns the workers in that order
+// (for their tallies). fn must only change the user it is given and that
+// user's license records. With presize, each worker's list starts with
+// room for every record of its users to change (the claim phase of a bulk
+// load changes them all).
+func (e *Engine) forEachUserParallel(presize bool, fn func(w *worker, u *user)) []*worker {
 	n := recomputeWorkers
 	if n <= 0 {
 		n = min(runtime.GOMAXPROCS(0), len(e.all)/minUsersPerWorker)
@@ -131,7 +188,7 @@ func (e *Engine) forEachUserParallel(presize bool, fn func(w *worker, u *user)) 
 		for _, u := range e.all {
 			fn(&e.w, u)
 		}
-		return
+		return []*worker{&e.w}
 	}
 	ws := make([]worker, n)
 	var wg sync.WaitGroup
@@ -153,17 +210,40 @@ func (e *Engine) forEachUserParallel(presize bool, fn func(w *worker, u *user)) 
 		})
 	}
 	wg.Wait()
+	// Each worker copies its records into its own region of the engine's
+	// lists, at the offsets of a serial run.
+	nd, nk := len(e.dirty), len(e.delta.Licenses)
+	dirtyAt, keysAt := make([]int, n), make([]int, n)
 	for i := range ws {
 		w := &ws[i]
-		for j, l := range w.events {
-			if len(w.dels) > 0 && w.dels[0] == int32(j) {
-				w.dels = w.dels[1:]
-			} else {
-				e.dirty = append(e.dirty, l)
-			}
-			e.delta.Licenses = append(e.delta.Licenses, Key2{l.UserID, l.pool.key})
-		}
-		w.events = nil
+		dirtyAt[i], keysAt[i] = nd, nk
+		nd += len(w.events) - len(w.dels)
+		nk += len(w.events)
 		e.w.changes += w.changes
 	}
+	e.dirty = slices.Grow(e.dirty, nd-len(e.dirty))[:nd]
+	e.delta.Licenses = slices.Grow(e.delta.Licenses, nk-len(e.delta.Licenses))[:nk]
+	for i := range ws {
+		w := &ws[i]
+		dirty, keys := e.dirty[dirtyAt[i]:], e.delta.Licenses[keysAt[i]:]
+		wg.Go(func() {
+			d, dels := 0, w.dels
+			for j, l := range w.events {
+				if len(dels) > 0 && dels[0] == int32(j) {
+					dels = dels[1:]
+				} else {
+					dirty[d] = l
+					d++
+				}
+				keys[j] = Key2{l.UserID, l.pool.key}
+			}
+			w.events, w.dels = nil, nil
+		})
+	}
+	wg.Wait()
+	out := make([]*worker, n)
+	for i := range ws {
+		out[i] = &ws[i]
+	}
+	return out
 }
