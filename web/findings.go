@@ -3,55 +3,192 @@ package web
 import (
 	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"allot/licensing"
 	"allot/position"
 	"allot/tenant"
 	"allot/usage"
 )
 
-// findingsMaxAge is how long a computed position serves the findings page
-// before it is computed again: a position takes seconds at a million users,
-// so the page keeps the latest one per tenant and says when it was made.
-const findingsMaxAge = 5 * time.Minute
+// The findings page shows the latest license position computed for the
+// tenant. A position takes seconds at a million users, so no page request
+// ever computes one: a request that finds no position, or one older than
+// the tenant's last commit, starts a computation in the background (one at
+// a time per tenant, at most one every findingsMinInterval unless someone
+// asks with the "Compute again now" form) and answers at once with the
+// position it has, its "computed at" time and a "computing…" state. The
+// computation reads the readers' copy through position.Of inside one
+// Tenant.Read, so the position is exactly that of one commit; it is the
+// only part that holds the read lock (position.Of must read the engine
+// and usage aggregates in place: they have no copy to compute from).
 
-// positionCache keeps the latest computed position per tenant.
+// findingsMinInterval is the least time between two computations that
+// page views start because the tenant changed: a busy tenant changes every
+// second, and each computation holds the tenant's read lock for the time
+// it takes (seconds at a million users).
+const findingsMinInterval = 5 * time.Minute
+
+// findingsMaxAge is how long a position serves while the tenant does not
+// change (usage ages: a user becomes idle without any commit).
+const findingsMaxAge = 30 * time.Minute
+
+// findingsWait is how long a page request waits for a computation that is
+// running (a small tenant's takes milliseconds: its page shows the result
+// at once) before it answers with what it has.
+const findingsWait = 150 * time.Millisecond
+
+// positionCache keeps each tenant's latest computed position and its
+// computation in progress.
 type positionCache struct {
 	mu sync.Mutex
-	m  map[string]cachedPosition
+	m  map[string]*positionSlot
+	// sem lets one computation run at a time in the process: each takes
+	// the CPUs it can get and a few hundred MB at a million users.
+	sem chan struct{}
 }
 
-type cachedPosition struct {
-	p  *position.Position
-	at time.Time
+type positionSlot struct {
+	last    *computedPosition // nil until the first computation ends
+	err     error             // of the last computation, if it failed
+	running chan struct{}     // closed when the running computation ends; nil when none runs
+	started time.Time         // of the running or last computation
 }
 
-var positions = positionCache{m: map[string]cachedPosition{}}
+// computedPosition is a position and what the page needs of it in every
+// request, counted once when it was computed.
+type computedPosition struct {
+	p      *position.Position
+	at     time.Time     // when the computation read the tenant
+	took   time.Duration // how long it held the read lock
+	commit uint64        // the tenant's commit count when it was read (commitCount)
+	asOf   usage.Day
+	kinds  []kindCount // in the order of EachFinding
+	total  int
+	// rows are the first findingsCachedRows rows of each kind, and of all
+	// kinds under "": EachFinding cannot seek, so a page further on walks
+	// the findings before it.
+	rows map[string][]findingRow
+}
 
-// latest returns the tenant's cached position, computing it when missing,
-// older than findingsMaxAge, or when fresh is set.
-func (c *positionCache) latest(t *tenant.Tenant, now time.Time, fresh bool) (*position.Position, time.Time, error) {
+// findingsCachedRows is how many rows of each kind are kept ready: the
+// first pages, which are those people open. (A variable so that tests can
+// take both paths.)
+var findingsCachedRows = 5 * findingsPageSize
+
+var positions = positionCache{m: map[string]*positionSlot{}, sem: make(chan struct{}, 1)}
+
+// positionState is what the findings page shows: the latest position (nil
+// when none was computed yet), whether a newer one is being computed, and
+// whether the tenant changed since the one shown.
+type positionState struct {
+	cur       *computedPosition
+	computing bool
+	stale     bool
+	err       error
+}
+
+// state returns the tenant's latest position, starting a computation when
+// there is none, when the tenant changed since (commit count or day), or
+// when force is set; it waits up to wait for a computation that runs.
+// read reads the tenant (Tenant.Read); commit is the tenant's commit count
+// now.
+func (c *positionCache) state(id string, read func(func(*tenant.State)), commit uint64, now time.Time, force bool, wait time.Duration) positionState {
 	c.mu.Lock()
-	cp, ok := c.m[t.ID]
-	c.mu.Unlock()
-	if ok && !fresh && now.Sub(cp.at) < findingsMaxAge {
-		return cp.p, cp.at, nil
+	sl := c.m[id]
+	if sl == nil {
+		sl = &positionSlot{}
+		c.m[id] = sl
 	}
-	var p *position.Position
+	stale := sl.last == nil || sl.last.commit != commit || sl.last.asOf != usage.DayOf(now) || now.Sub(sl.last.at) >= findingsMaxAge
+	if sl.running == nil && (force || sl.last == nil && sl.err == nil || stale && now.Sub(sl.started) >= findingsMinInterval) {
+		sl.running, sl.started = make(chan struct{}), now
+		go c.compute(id, sl, read, now)
+	}
+	running := sl.running
+	c.mu.Unlock()
+	if running != nil && wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-running:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := positionState{cur: sl.last, computing: sl.running != nil, err: sl.err}
+	st.stale = st.cur != nil && (st.cur.commit != commit || st.cur.asOf != usage.DayOf(now))
+	return st
+}
+
+// compute computes a tenant's position and keeps it (run in its own
+// goroutine; sl.running is set).
+func (c *positionCache) compute(id string, sl *positionSlot, read func(func(*tenant.State)), now time.Time) {
+	c.sem <- struct{}{}
+	cp, err := computePosition(read, now)
+	<-c.sem
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err == nil {
+		sl.last = cp
+	}
+	sl.err = err
+	close(sl.running)
+	sl.running = nil
+}
+
+// computePosition computes the position of the tenant read by read as of
+// the day of now, and counts its findings by kind.
+func computePosition(read func(func(*tenant.State)), now time.Time) (*computedPosition, error) {
+	cp := &computedPosition{asOf: usage.DayOf(now)}
 	var err error
-	t.Read(func(s *tenant.State) {
-		p, err = position.Of(s, position.Options{AsOf: usage.DayOf(now), Now: now})
+	read(func(s *tenant.State) {
+		start := time.Now()
+		cp.commit = commitCount(s)
+		cp.p, err = position.Of(s, position.Options{AsOf: cp.asOf, Now: now})
+		cp.took = time.Since(start)
 	})
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, err
 	}
-	c.mu.Lock()
-	c.m[t.ID] = cachedPosition{p, now}
-	c.mu.Unlock()
-	return p, now, nil
+	cp.at = now
+	cur := ""
+	if cp.p.Currency != nil {
+		cur = *cp.p.Currency
+	}
+	cp.rows = map[string][]findingRow{}
+	cp.p.EachFinding(func(f *position.Finding) bool {
+		if n := len(cp.kinds); n == 0 || cp.kinds[n-1].Kind != f.Kind {
+			cp.kinds = append(cp.kinds, kindCount{Kind: f.Kind})
+		}
+		k := &cp.kinds[len(cp.kinds)-1]
+		if cp.total < findingsCachedRows {
+			cp.rows[""] = append(cp.rows[""], findingRowOf(f, cur))
+		}
+		if k.Count < findingsCachedRows {
+			cp.rows[f.Kind] = append(cp.rows[f.Kind], findingRowOf(f, cur))
+		}
+		k.Count++
+		cp.total++
+		return true
+	})
+	return cp, nil
+}
+
+// commits counts the batches committed to a tenant's readers' copy since
+// the counter was made (tenant.Index: Update runs after every committed
+// batch, usage imports and other non-engine changes included).
+type commits struct{ n atomic.Uint64 }
+
+func (c *commits) Update(*tenant.State, licensing.Delta) { c.n.Add(1) }
+
+// commitCount returns the tenant's commit count (inside Tenant.Read).
+func commitCount(s *tenant.State) uint64 {
+	return s.Index("web/commits", func(*tenant.State) tenant.Index { return &commits{} }).(*commits).n.Load()
 }
 
 type findingRow struct {
@@ -60,13 +197,28 @@ type findingRow struct {
 	Saving                                     bool
 }
 
+func findingRowOf(f *position.Finding, currency string) findingRow {
+	row := findingRow{Kind: f.Kind, User: f.UserPrincipalName, UserID: f.UserID, Product: f.SKUPartNumber,
+		Evidence: position.EvidenceText(f.Evidence), Fix: f.Fix.Description}
+	if f.Fix.MonthlyDelta != nil {
+		row.Delta = fmt.Sprintf("%+.2f %s", *f.Fix.MonthlyDelta, currency)
+		row.Saving = *f.Fix.MonthlyDelta < 0
+	}
+	return row
+}
+
 type kindCount struct {
 	Kind  string
 	Count int
 }
 
 type findingsData struct {
+	Ready      bool // a position was computed
+	Computing  bool // a (newer) one is being computed
+	Stale      bool // the tenant changed since the one shown
+	Problem    string
 	ComputedAt time.Time
+	Took       string
 	Currency   string
 	Kind       string
 	Kinds      []kindCount
@@ -81,43 +233,65 @@ const findingsPageSize = 100
 // findingsPage shows the findings of the license position with their
 // evidence and fixes, by kind, 100 a page.
 func (h *handler) findingsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
+	var commit uint64
+	v.T.Read(func(s *tenant.State) { commit = commitCount(s) })
+	st := positions.state(v.T.ID, v.T.Read, commit, h.now().UTC(), false, findingsWait)
+	d := findingsPageData(r, st)
+	h.render(w, r, v, http.StatusOK, "findings", pageData{Title: "Findings", Nav: "findings", Data: d})
+}
+
+// findingsPageData is the page of findings the request asks for.
+func findingsPageData(r *http.Request, st positionState) findingsData {
+	d := findingsData{Computing: st.computing, Stale: st.stale}
+	if st.err != nil {
+		d.Problem = "The last computation failed: " + st.err.Error()
+	}
+	cp := st.cur
+	if cp == nil {
+		return d
+	}
 	qs := r.URL.Query()
 	offset, _ := strconv.Atoi(qs.Get("offset"))
 	offset = max(0, offset)
-	kind := qs.Get("kind")
-	p, at, err := positions.latest(v.T, h.now().UTC(), false)
-	if err != nil {
-		h.failErr(w, r, v, err)
-		return
-	}
-	d := findingsData{ComputedAt: at, Kind: kind, Notes: p.Notes}
+	d.Kind = qs.Get("kind")
+	p := cp.p
+	d.Ready, d.ComputedAt, d.Took, d.Notes, d.Kinds = true, cp.at, cp.took.Round(time.Millisecond).String(), p.Notes, cp.kinds
 	if p.Currency != nil {
 		d.Currency = *p.Currency
 	}
-	counts := map[string]int{}
-	i := 0
-	p.EachFinding(func(f *position.Finding) bool {
-		counts[f.Kind]++
-		if kind != "" && f.Kind != kind {
-			return true
-		}
-		if i >= offset && i < offset+findingsPageSize {
-			row := findingRow{Kind: f.Kind, User: f.UserPrincipalName, UserID: f.UserID, Product: f.SKUPartNumber,
-				Evidence: position.EvidenceText(f.Evidence), Fix: f.Fix.Description}
-			if f.Fix.MonthlyDelta != nil {
-				row.Delta = fmt.Sprintf("%+.2f %s", *f.Fix.MonthlyDelta, d.Currency)
-				row.Saving = *f.Fix.MonthlyDelta < 0
+	// Findings come grouped by kind: skip to the kind's first, then to
+	// the page.
+	skip := offset
+	d.Total = cp.total
+	if d.Kind != "" {
+		d.Total = 0
+		before := 0
+		for _, k := range cp.kinds {
+			if k.Kind == d.Kind {
+				d.Total = k.Count
+				break
 			}
-			d.Rows = append(d.Rows, row)
+			before += k.Count
 		}
-		i++
-		return true
-	})
-	d.Total = i
-	for k, n := range counts {
-		d.Kinds = append(d.Kinds, kindCount{k, n})
+		skip += before
 	}
-	sort.Slice(d.Kinds, func(a, b int) bool { return d.Kinds[a].Kind < d.Kinds[b].Kind })
+	if end := min(offset+findingsPageSize, d.Total); offset < end && end <= len(cp.rows[d.Kind]) {
+		d.Rows = cp.rows[d.Kind][offset:end]
+	} else if offset < d.Total {
+		i := 0
+		p.EachFinding(func(f *position.Finding) bool {
+			if i < skip {
+				i++
+				return true
+			}
+			if len(d.Rows) == findingsPageSize || d.Kind != "" && f.Kind != d.Kind {
+				return false
+			}
+			d.Rows = append(d.Rows, findingRowOf(f, d.Currency))
+			i++
+			return true
+		})
+	}
 	d.Pager = pager{Total: d.Total, One: "finding", Many: "findings"}
 	if offset > 0 {
 		d.Pager.First = withQuery(r.URL, "offset", "")
@@ -126,11 +300,18 @@ func (h *handler) findingsPage(w http.ResponseWriter, r *http.Request, v *viewer
 	if offset+findingsPageSize < d.Total {
 		d.Pager.Next = withQuery(r.URL, "offset", strconv.Itoa(offset+findingsPageSize))
 	}
-	h.render(w, r, v, http.StatusOK, "findings", pageData{Title: "Findings", Nav: "findings", Data: d})
+	return d
 }
 
-// refreshFindings computes the position again now.
+// refreshFindings starts computing the position again now (unless a
+// computation runs already).
 func (h *handler) refreshFindings(w http.ResponseWriter, r *http.Request, v *viewer) {
-	_, _, err := positions.latest(v.T, h.now().UTC(), true)
-	h.done(w, r, "/admin/findings", err, "The license position was computed again.")
+	var commit uint64
+	v.T.Read(func(s *tenant.State) { commit = commitCount(s) })
+	st := positions.state(v.T.ID, v.T.Read, commit, h.now().UTC(), true, findingsWait)
+	msg := "The license position was computed again."
+	if st.computing {
+		msg = "The license position is being computed again; this page shows it when it is done."
+	}
+	h.done(w, r, "/admin/findings", st.err, msg)
 }

@@ -52,6 +52,7 @@ type userRec struct {
 	skus            []string
 	errSKUs         []string
 	errCodes        []string // one per (SKU, error code) in error
+	errGroups       []string // groups whose license to the user is in error
 	waiting, held   bool
 }
 
@@ -80,8 +81,8 @@ func buildDirIndex(s *tenant.State) tenant.Index {
 		r := x.recOf(u)
 		summarize(r, e.Licenses(u.ID))
 		x.users[u.ID] = r
-		byUPN = append(byUPN, entry{key{r.upn, u.ID}, r})
-		names = append(names, key{r.name, u.ID})
+		byUPN = append(byUPN, entry{key{K: r.upn, ID: u.ID}, r})
+		names = append(names, key{K: r.name, ID: u.ID})
 		deptN[r.dept]++
 		for _, sku := range r.skus {
 			skuN[sku]++
@@ -138,7 +139,7 @@ func buildDirIndex(s *tenant.State) tenant.Index {
 		g, _ := e.Group(id)
 		nk := strings.ToLower(g.DisplayName)
 		x.groups[id] = nk
-		gnames = append(gnames, key{nk, id})
+		gnames = append(gnames, key{K: nk, ID: id})
 	}
 	x.groupsByName = newSortedSet(gnames)
 	return x
@@ -163,7 +164,7 @@ func (x *dirIndex) recOf(u *licensing.User) *userRec {
 
 // summarize derives a user's license summary from its license records.
 func summarize(r *userRec, ls []licensing.License) {
-	r.skus, r.errSKUs, r.errCodes, r.waiting, r.held = nil, nil, nil, false, false
+	r.skus, r.errSKUs, r.errCodes, r.errGroups, r.waiting, r.held = nil, nil, nil, nil, false, false
 	for _, l := range ls {
 		if !slices.Contains(r.skus, l.SKUID) {
 			r.skus = append(r.skus, l.SKUID)
@@ -184,6 +185,9 @@ func summarize(r *userRec, ls []licensing.License) {
 			code := l.SKUID + "\x00" + s.Error
 			if !slices.Contains(r.errCodes, code) {
 				r.errCodes = append(r.errCodes, code)
+			}
+			if s.AssignedByGroup != "" && !slices.Contains(r.errGroups, s.AssignedByGroup) {
+				r.errGroups = append(r.errGroups, s.AssignedByGroup)
 			}
 		}
 	}
@@ -207,6 +211,8 @@ func (x *dirIndex) count(r *userRec, sign int) {
 // Update applies a committed delta (tenant.Index).
 func (x *dirIndex) Update(s *tenant.State, d licensing.Delta) {
 	e := s.Engine
+	// Every committed batch comes here, those without engine changes (a
+	// usage import) too: totals may depend on usage (the idle filter).
 	x.mu.Lock()
 	clear(x.counts)
 	x.mu.Unlock()
@@ -225,7 +231,7 @@ func (x *dirIndex) Update(s *tenant.State, d licensing.Delta) {
 				delete(x.users, id)
 				x.mu.Lock()
 				for _, m := range x.members {
-					m.Delete(key{old.upn, id})
+					m.Delete(key{K: old.upn, ID: id})
 				}
 				x.mu.Unlock()
 			}
@@ -252,13 +258,13 @@ func (x *dirIndex) Update(s *tenant.State, d licensing.Delta) {
 	}
 	for id := range d.Groups {
 		if old, ok := x.groups[id]; ok {
-			x.groupsByName.Delete(key{old, id})
+			x.groupsByName.Delete(key{K: old, ID: id})
 			delete(x.groups, id)
 		}
 		if g, ok := e.Group(id); ok {
 			nk := strings.ToLower(g.DisplayName)
 			x.groups[id] = nk
-			x.groupsByName.Insert(key{nk, id})
+			x.groupsByName.Insert(key{K: nk, ID: id})
 		} else {
 			x.mu.Lock()
 			delete(x.members, id)
@@ -274,9 +280,9 @@ func (x *dirIndex) Update(s *tenant.State, d licensing.Delta) {
 				continue
 			}
 			if put {
-				set.Insert(key{r.upn, m[1]})
+				set.Insert(key{K: r.upn, ID: m[1]})
 			} else {
-				set.Delete(key{r.upn, m[1]})
+				set.Delete(key{K: r.upn, ID: m[1]})
 			}
 		}
 		x.mu.Unlock()
@@ -285,9 +291,9 @@ func (x *dirIndex) Update(s *tenant.State, d licensing.Delta) {
 
 // link adds a user's record to the sets; unlink removes it.
 func (x *dirIndex) link(id string, r *userRec) {
-	k := key{r.upn, id}
+	k := key{K: r.upn, ID: id}
 	x.byUPN.Insert(k)
-	x.byName.Insert(key{r.name, id})
+	x.byName.Insert(key{K: r.name, ID: id})
 	if r.dept != "" {
 		setIn(x.byDept, r.dept).Insert(k)
 	}
@@ -307,9 +313,9 @@ func (x *dirIndex) link(id string, r *userRec) {
 }
 
 func (x *dirIndex) unlink(id string, r *userRec) {
-	k := key{r.upn, id}
+	k := key{K: r.upn, ID: id}
 	x.byUPN.Delete(k)
-	x.byName.Delete(key{r.name, id})
+	x.byName.Delete(key{K: r.name, ID: id})
 	if r.dept != "" {
 		x.byDept[r.dept].Delete(k)
 	}
@@ -343,8 +349,8 @@ func (x *dirIndex) renameMember(e *licensing.Engine, id, oldUPN, newUPN string) 
 		return
 	}
 	for _, g := range e.GroupsOf(id) {
-		if m := x.members[g]; m != nil && m.Delete(key{oldUPN, id}) {
-			m.Insert(key{newUPN, id})
+		if m := x.members[g]; m != nil && m.Delete(key{K: oldUPN, ID: id}) {
+			m.Insert(key{K: newUPN, ID: id})
 		}
 	}
 }
@@ -362,7 +368,7 @@ func (x *dirIndex) groupMembers(e *licensing.Engine, groupID string) *sortedSet 
 	ks := make([]key, 0, len(us))
 	for _, id := range us {
 		if r := x.users[id]; r != nil {
-			ks = append(ks, key{r.upn, id})
+			ks = append(ks, key{K: r.upn, ID: id})
 		}
 	}
 	m := newSortedSet(ks)

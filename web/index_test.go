@@ -14,57 +14,6 @@ import (
 	"allot/tenant"
 )
 
-func TestSortedSetMatchesASortedSlice(t *testing.T) {
-	r := rand.New(rand.NewSource(1))
-	s := newSortedSet(nil)
-	var model []key
-	randKey := func() key { return key{fmt.Sprintf("k%04d", r.Intn(3000)), fmt.Sprint(r.Intn(3))} }
-	for step := 0; step < 20000; step++ {
-		k := randKey()
-		i, found := slices.BinarySearchFunc(model, k, cmpKey)
-		if r.Intn(3) == 0 {
-			if got := s.Delete(k); got != found {
-				t.Fatalf("Delete(%v) = %v, want %v", k, got, found)
-			}
-			if found {
-				model = slices.Delete(model, i, i+1)
-			}
-		} else {
-			if got := s.Insert(k); got == found {
-				t.Fatalf("Insert(%v) = %v with found %v", k, got, found)
-			}
-			if !found {
-				model = slices.Insert(model, i, k)
-			}
-		}
-		if step%997 != 0 {
-			continue
-		}
-		if s.Len() != len(model) {
-			t.Fatalf("Len = %d, want %d", s.Len(), len(model))
-		}
-		from := randKey()
-		for _, backward := range []bool{false, true} {
-			var got, want []key
-			s.Scan(&from, backward, func(k key) bool { got = append(got, k); return len(got) < 700 })
-			scanSlice(model, &from, backward, func(k key) bool { want = append(want, k); return len(want) < 700 })
-			if !slices.Equal(got, want) {
-				t.Fatalf("Scan(%v, backward=%v) differs from the model", from, backward)
-			}
-		}
-		p := from.K[:3]
-		n := 0
-		for _, k := range model {
-			if strings.HasPrefix(k.K, p) {
-				n++
-			}
-		}
-		if got := s.CountPrefix(p); got != n {
-			t.Fatalf("CountPrefix(%q) = %d, want %d", p, got, n)
-		}
-	}
-}
-
 // TestIndexFollowsEveryChange runs random commands on an engine and checks
 // after each that every users query, count and member list the index
 // answers equals what a full scan of the engine gives.
@@ -206,9 +155,9 @@ func checkIndex(t *testing.T, e *licensing.Engine, x *dirIndex, sku string, grou
 			for _, u := range all {
 				if u.id == id {
 					if q.Sort == "name" {
-						return key{u.name, id}
+						return key{K: u.name, ID: id}
 					}
-					return key{u.upn, id}
+					return key{K: u.upn, ID: id}
 				}
 			}
 			return key{}
@@ -259,7 +208,7 @@ func checkIndex(t *testing.T, e *licensing.Engine, x *dirIndex, sku string, grou
 		var want []key
 		for _, id := range us {
 			u, _ := e.User(id)
-			want = append(want, key{strings.ToLower(u.UserPrincipalName), id})
+			want = append(want, key{K: strings.ToLower(u.UserPrincipalName), ID: id})
 		}
 		slices.SortFunc(want, cmpKey)
 		var got []key
@@ -268,7 +217,22 @@ func checkIndex(t *testing.T, e *licensing.Engine, x *dirIndex, sku string, grou
 			t.Fatalf("members of %s: index has %d, engine %d", g, len(got), len(want))
 		}
 	}
-
+	// The members each group's license is in error for (the errors page's
+	// group filter).
+	for _, g := range groupIDs {
+		want := e.MembersWithLicenseErrors(g)
+		var got []string
+		for id, r := range x.users {
+			if slices.Contains(r.errGroups, g) {
+				got = append(got, id)
+			}
+		}
+		slices.Sort(want)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("members of %s in error: index has %d, engine %d", g, len(got), len(want))
+		}
+	}
 }
 
 func head(s []string) []string { return s[:min(5, len(s))] }

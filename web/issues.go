@@ -60,31 +60,26 @@ func (h *handler) errorsPage(w http.ResponseWriter, r *http.Request, v *viewer) 
 			}
 			return true
 		}
-		var scan scanFunc
-		var total int
 		if d.Group != "" {
-			g, ok := e.Group(d.Group)
-			if !ok {
-				d.Group = ""
-			} else {
+			if g, ok := e.Group(d.Group); ok {
 				d.GroupName = g.DisplayName
-				var ks []key
-				for _, id := range e.MembersWithLicenseErrors(d.Group) {
-					if r := x.users[id]; r != nil {
-						ks = append(ks, key{r.upn, id})
-					}
-				}
-				slices.SortFunc(ks, cmpKey)
-				scan = func(from *key, backward bool, fn func(key) bool) { scanSlice(ks, from, backward, fn) }
+			} else {
+				d.Group = ""
 			}
 		}
-		if scan == nil {
-			set := x.errUsers
-			if d.SKU != "" {
-				set = x.errBySKU[d.SKU]
-			}
-			scan = set.Scan
+		if d.Group != "" {
+			// The members the group's license is in error for (Graph's
+			// membersWithLicenseErrors), from the index: a walk of the
+			// users in error, not of the group.
+			byKeep := keep
+			keep = func(k key) bool { return byKeep(k) && slices.Contains(x.users[k.ID].errGroups, d.Group) }
 		}
+		set := x.errUsers
+		if d.SKU != "" {
+			set = x.errBySKU[d.SKU]
+		}
+		scan := set.Scan
+		var total int
 		p := paginate(scan, d.Desc, decodeCursor(qs.Get("after")), decodeCursor(qs.Get("before")), pageSize, keep)
 		scan(nil, false, func(k key) bool {
 			if keep(k) {

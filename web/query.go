@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"slices"
 	"strings"
+	"time"
 )
 
 // page is one page of a keyset-paged listing.
@@ -31,7 +32,7 @@ func decodeCursor(s string) *key {
 	if !ok {
 		return nil
 	}
-	return &key{k, id}
+	return &key{K: k, ID: id}
 }
 
 // scanFunc walks an ordered sequence of keys (sortedSet.Scan's contract).
@@ -110,14 +111,15 @@ type userQuery struct {
 	SKU   string // skuId: users with a license record of it
 	Dept  string // department, any case
 	State string // "", "error", "waiting", "idle"
-	// Idle reports whether a user had no activity in the idle window (from
+	// Idle reports whether a user had no activity since IdleSince (from
 	// usage aggregates, which the index does not hold); set for "idle".
-	Idle   func(id string) bool
-	Sort   string // "upn" (default) or "name"
-	Desc   bool
-	After  *key
-	Before *key
-	Limit  int
+	Idle      func(id string) bool
+	IdleSince time.Time
+	Sort      string // "upn" (default) or "name"
+	Desc      bool
+	After     *key
+	Before    *key
+	Limit     int
 }
 
 // materializeLimit bounds the candidates a query collects and sorts itself;
@@ -194,7 +196,7 @@ func (x *dirIndex) queryUsers(q userQuery) page {
 		}
 	}
 	// Only one condition, and it is best: its members are the matches.
-	single := q.Q == "" && len(sets) == 1
+	single := q.Q == "" && len(sets) == 1 && q.State != "idle"
 	if best != nil && q.Sort != "name" {
 		var f func(key) bool
 		if !single {
@@ -229,7 +231,7 @@ func (x *dirIndex) queryUsers(q userQuery) page {
 		ks := make([]key, len(ids))
 		for i, id := range ids {
 			r := x.users[id]
-			ks[i] = key{r.upn, id}
+			ks[i] = key{K: r.upn, ID: id}
 			if q.Sort == "name" {
 				ks[i].K = r.name
 			}
@@ -244,7 +246,7 @@ func (x *dirIndex) queryUsers(q userQuery) page {
 	if q.Sort == "name" {
 		order = x.byName
 	}
-	if q.Q == "" && len(sets) == 0 {
+	if q.Q == "" && len(sets) == 0 && q.State != "idle" {
 		p := paginate(order.Scan, q.Desc, q.After, q.Before, q.Limit, nil)
 		p.Total = order.Len()
 		return p
@@ -283,9 +285,15 @@ func countKeys(scan scanFunc, keep func(key) bool) int {
 const countCacheSize = 256
 
 // cachedTotal returns the total of a query's conditions, computing it with
-// compute unless it was computed since the last commit.
+// compute unless it was computed since the last commit. Every committed
+// batch clears the totals (Update), usage imports included: they change
+// who is idle. An idle total is also kept per day of the idle window's
+// start, as users become idle without any commit.
 func (x *dirIndex) cachedTotal(q userQuery, compute func() int) int {
 	k := q.Q + "\x00" + q.SKU + "\x00" + q.Dept + "\x00" + q.State
+	if q.State == "idle" {
+		k += "\x00" + q.IdleSince.UTC().Format(time.DateOnly)
+	}
 	x.mu.Lock()
 	n, ok := x.counts[k]
 	x.mu.Unlock()

@@ -4,7 +4,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -77,6 +79,12 @@ func TestScreenshots(t *testing.T) {
 	}
 	for _, p := range pages {
 		admin.open(p.path)
+		// The findings page computes the position in the background at
+		// its first view: reload until it shows the position.
+		for i := 0; p.name == "findings" && i < 300 && !strings.Contains(admin.text("main"), "Computed "); i++ {
+			time.Sleep(100 * time.Millisecond)
+			admin.open(p.path)
+		}
 		shot(admin, p.name)
 	}
 	owner := newSession(t, browser, env.URL)

@@ -93,7 +93,8 @@ func (h *handler) users(w http.ResponseWriter, r *http.Request, v *viewer) {
 		e := s.Engine
 		x := directory(s)
 		if q.State == "idle" {
-			q.Idle = idleSince(usage.Of(s), h.now().Add(-idleDays*24*time.Hour))
+			q.IdleSince = h.now().Add(-idleDays * 24 * time.Hour)
+			q.Idle = idleSince(usage.Of(s), q.IdleSince)
 		}
 		if q.SKU != "" {
 			if sku, ok := e.Catalog().SKU(q.SKU); ok {

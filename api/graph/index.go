@@ -59,8 +59,8 @@ func buildDirIndex(s *tenant.State) tenant.Index {
 		k := userKeysOf(u)
 		x.users[u.ID] = k
 		ids = append(ids, key{K: u.ID})
-		upns = append(upns, key{k.upn, u.ID})
-		names = append(names, key{k.name, u.ID})
+		upns = append(upns, key{K: k.upn, ID: u.ID})
+		names = append(names, key{K: k.name, ID: u.ID})
 		if k.mail != "" {
 			x.usersByMail[k.mail] = append(x.usersByMail[k.mail], u.ID)
 		}
@@ -81,7 +81,7 @@ func buildDirIndex(s *tenant.State) tenant.Index {
 		nk := strings.ToLower(g.DisplayName)
 		x.groups[id] = nk
 		gids = append(gids, key{K: id})
-		gnames = append(gnames, key{nk, id})
+		gnames = append(gnames, key{K: nk, ID: id})
 		us, gs := e.Members(id)
 		if len(us)+len(gs) > 0 {
 			ks := make([]key, 0, len(us)+len(gs))
@@ -103,8 +103,8 @@ func (x *dirIndex) Update(s *tenant.State, d licensing.Delta) {
 	e := s.Engine
 	for id := range d.Users {
 		if old, ok := x.users[id]; ok {
-			x.usersByUPN.Delete(key{old.upn, id})
-			x.usersByName.Delete(key{old.name, id})
+			x.usersByUPN.Delete(key{K: old.upn, ID: id})
+			x.usersByName.Delete(key{K: old.name, ID: id})
 			x.removeMail(old.mail, id)
 			delete(x.users, id)
 			x.usersByID.Delete(key{K: id})
@@ -113,8 +113,8 @@ func (x *dirIndex) Update(s *tenant.State, d licensing.Delta) {
 			k := userKeysOf(&u)
 			x.users[id] = k
 			x.usersByID.Insert(key{K: id})
-			x.usersByUPN.Insert(key{k.upn, id})
-			x.usersByName.Insert(key{k.name, id})
+			x.usersByUPN.Insert(key{K: k.upn, ID: id})
+			x.usersByName.Insert(key{K: k.name, ID: id})
 			if k.mail != "" {
 				x.usersByMail[k.mail] = append(x.usersByMail[k.mail], id)
 			}
@@ -138,7 +138,7 @@ func (x *dirIndex) Update(s *tenant.State, d licensing.Delta) {
 	x.updateMembers(d)
 	for id := range d.Groups {
 		if old, ok := x.groups[id]; ok {
-			x.groupsByName.Delete(key{old, id})
+			x.groupsByName.Delete(key{K: old, ID: id})
 			x.groupsByID.Delete(key{K: id})
 			delete(x.groups, id)
 		}
@@ -146,7 +146,7 @@ func (x *dirIndex) Update(s *tenant.State, d licensing.Delta) {
 			nk := strings.ToLower(g.DisplayName)
 			x.groups[id] = nk
 			x.groupsByID.Insert(key{K: id})
-			x.groupsByName.Insert(key{nk, id})
+			x.groupsByName.Insert(key{K: nk, ID: id})
 		}
 	}
 }

@@ -175,7 +175,7 @@ func prepare[T any](col *collection[T], q *odata.Query) (*listPlan[T], error) {
 		if c.Order != p.oname || c.Desc != p.desc {
 			return nil, &odata.Error{Code: "Request_BadRequest", Msg: "The skip token does not belong to this query. Use the @odata.nextLink returned by the previous page as it is."}
 		}
-		p.after = &key{c.K, c.ID}
+		p.after = &key{K: c.K, ID: c.ID}
 	}
 	return p, nil
 }
@@ -311,7 +311,7 @@ func (p *listPlan[T]) run(s *tenant.State, q *odata.Query) listResult {
 		walk = func(after *key, fn func(k key) bool) {
 			if p.desc {
 				start := key{K: prefix + "\U0010FFFF"}
-				if after != nil && after.less(start) {
+				if after != nil && after.Less(start) {
 					start = *after
 				}
 				orderSet.Descend(&start, func(k key) bool {
@@ -323,7 +323,7 @@ func (p *listPlan[T]) run(s *tenant.State, q *odata.Query) listResult {
 				return
 			}
 			start := key{K: prefix}
-			if after != nil && start.less(*after) {
+			if after != nil && start.Less(*after) {
 				start = *after
 			}
 			orderSet.Ascend(&start, func(k key) bool {
@@ -371,19 +371,19 @@ func (p *listPlan[T]) run(s *tenant.State, q *odata.Query) listResult {
 			}
 			k := key{K: id}
 			if p.oname != "" {
-				k = key{p.order.key(o), id}
+				k = key{K: p.order.key(o), ID: id}
 			}
 			items = append(items, item{k, id})
 		}
 		sort.Slice(items, func(i, j int) bool {
 			if p.desc {
-				return items[j].k.less(items[i].k)
+				return items[j].k.Less(items[i].k)
 			}
-			return items[i].k.less(items[j].k)
+			return items[i].k.Less(items[j].k)
 		})
 		res.count = len(items)
 		for _, it := range items {
-			if p.after != nil && (p.desc && !it.k.less(*p.after) || !p.desc && !p.after.less(it.k)) {
+			if p.after != nil && (p.desc && !it.k.Less(*p.after) || !p.desc && !p.after.Less(it.k)) {
 				continue
 			}
 			if len(res.ids) == p.top {
