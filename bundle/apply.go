@@ -20,9 +20,13 @@ func importSubscriptionID(skuID string) string { return "import-" + skuID }
 // subscriptions.csv gives each product's total units: an "import-<skuId>"
 // subscription makes up the difference to the tenant's other subscriptions.
 // Importing the same bundle again changes nothing.
+//
+// The import is a bulk command (tenant.Tenant.DoBulk): into a tenant without
+// users and groups its records are streamed to the store, and the runtime's
+// second copy of the tenant replays it only when the next command comes.
 func Apply(ctx context.Context, t *tenant.Tenant, b *Bundle, actor string, now time.Time) (licensing.ImportStats, error) {
 	var stats licensing.ImportStats
-	err := t.Do(ctx, licensing.Op{Actor: actor, Now: now, Why: "tenant import"}, func(tx *tenant.Tx) error {
+	err := t.DoBulk(ctx, licensing.Op{Actor: actor, Now: now, Why: "tenant import"}, func(tx *tenant.Tx) error {
 		data, err := b.Validate(tx.Engine)
 		if err != nil {
 			return err
@@ -31,7 +35,10 @@ func Apply(ctx context.Context, t *tenant.Tenant, b *Bundle, actor string, now t
 			return err
 		}
 		data.Units = nil
-		stats, err = tx.Engine.Import(tx.Op, data)
+		st, err := tx.Engine.Import(tx.Op, data)
+		if tx.Writing() { // a replay may run after Apply returned
+			stats = st
+		}
 		return err
 	})
 	return stats, err

@@ -117,17 +117,17 @@ func FromGraph(users, groups, skus map[string][]byte) (*Bundle, error) {
 			b.Data.Groups = append(b.Data.Groups, licensing.Group{ID: g.ID, DisplayName: g.DisplayName, Description: g.Description,
 				MailNickname: g.MailNickname, MailEnabled: g.MailEnabled, SecurityEnabled: g.SecurityEnabled, GroupTypes: g.GroupTypes,
 				MembershipRule: g.MembershipRule, MembershipRuleProcessingState: g.MembershipRuleProcessingState})
-			b.groupLine = append(b.groupLine, at)
+			b.groupLine.text(at)
 			groupSKUs[g.ID] = map[string]bool{}
 			for _, l := range g.Licenses {
 				groupSKUs[g.ID][strings.ToLower(l.SKUID)] = true
 				b.Data.GroupLicenses = append(b.Data.GroupLicenses, licensing.OwnedSource{Owner: g.ID,
 					LicenseSource: licensing.LicenseSource{SKUID: l.SKUID, DisabledPlans: l.DisabledPlans}})
-				b.glLine = append(b.glLine, at)
+				b.glLine.text(at)
 			}
 			for _, m := range g.Members {
 				b.Data.Members = append(b.Data.Members, [2]string{g.ID, m.ID})
-				b.memberLine = append(b.memberLine, at)
+				b.memberLine.text(at)
 				memberOf[m.ID] = append(memberOf[m.ID], g.ID)
 			}
 		}
@@ -160,10 +160,10 @@ func FromGraph(users, groups, skus map[string][]byte) (*Bundle, error) {
 				}
 			}
 			b.Data.Users = append(b.Data.Users, lu)
-			b.userLine = append(b.userLine, at)
+			b.userLine.text(at)
 			for _, l := range directLicenses(u, memberOf[u.ID], groupSKUs) {
 				b.Data.DirectLicenses = append(b.Data.DirectLicenses, licensing.OwnedSource{Owner: u.ID, LicenseSource: l})
-				b.dlLine = append(b.dlLine, at)
+				b.dlLine.text(at)
 			}
 		}
 	}

@@ -21,6 +21,7 @@ package bundle
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"errors"
@@ -28,6 +29,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,16 +43,41 @@ import (
 type Bundle struct {
 	Data licensing.ImportData
 	// where remembers the file and line of each row for validation errors.
-	userLine    []string
-	groupLine   []string
-	memberLine  []string
-	glLine      []string
-	dlLine      []string
-	allotLine   []string
+	userLine    places
+	groupLine   places
+	memberLine  places
+	glLine      places
+	dlLine      places
+	allotLine   places
 	subLine     map[string]string
-	seatLine    []string
+	seatLine    places
 	subPart     map[string]string // skuId → part number as written
 	hasSubsFile bool
+	// ids interns the ids of users and groups and the product names while
+	// reading, so that members, licenses and seats share the strings of
+	// users.csv and groups.csv instead of keeping their own lines alive.
+	ids map[string]string
+}
+
+// intern returns the id as users.csv or groups.csv spelled it, if they have it.
+func (b *Bundle) intern(id string) string {
+	if v, ok := b.ids[id]; ok {
+		return v
+	}
+	return id
+}
+
+// internName interns a value of few distinct ones (a product name).
+func (b *Bundle) internName(v string) string {
+	if b.ids == nil {
+		return v
+	}
+	if s, ok := b.ids[v]; ok {
+		return s
+	}
+	s := strings.Clone(v)
+	b.ids[s] = s
+	return s
 }
 
 // Open reads a bundle from a directory or a .zip file.
@@ -91,7 +118,8 @@ func ReadZip(data []byte, cat *catalog.Catalog) (*Bundle, error) {
 
 // Read reads a bundle from a file system.
 func Read(fsys fs.FS, cat *catalog.Catalog) (*Bundle, error) {
-	b := &Bundle{subLine: map[string]string{}, subPart: map[string]string{}}
+	b := &Bundle{subLine: map[string]string{}, subPart: map[string]string{}, ids: map[string]string{}}
+	defer func() { b.ids = nil }()
 	b.Data.Units = map[string]int{}
 	steps := []struct {
 		name string
@@ -117,7 +145,11 @@ func Read(fsys fs.FS, cat *catalog.Catalog) (*Bundle, error) {
 		if s.name == "subscriptions.csv" {
 			b.hasSubsFile = true
 		}
-		t, err := newTable(s.name, f)
+		var size int64
+		if st, err := f.Stat(); err == nil {
+			size = st.Size()
+		}
+		t, err := newTable(s.name, f, size)
 		if err == nil {
 			err = s.fn(t)
 		}
@@ -129,6 +161,27 @@ func Read(fsys fs.FS, cat *catalog.Catalog) (*Bundle, error) {
 	return b, nil
 }
 
+// places remembers where each row of one kind came from: a line of a CSV
+// file, kept as a number (a bundle can have millions of rows), or a
+// position in a Graph JSON file.
+type places struct {
+	file  string
+	lines []int32
+	texts []string
+}
+
+func (p *places) line(file string, n int) { p.file = file; p.lines = append(p.lines, int32(n)) }
+func (p *places) grow(n int)              { p.lines = slices.Grow(p.lines, n) }
+func (p *places) text(s string)           { p.texts = append(p.texts, s) }
+
+// at describes the i-th row: "file.csv:12".
+func (p *places) at(i int) string {
+	if p.texts != nil {
+		return p.texts[i]
+	}
+	return fmt.Sprintf("%s:%d", p.file, p.lines[i])
+}
+
 // table reads one CSV file by header names.
 type table struct {
 	name string
@@ -137,16 +190,28 @@ type table struct {
 	hdr  []string
 	rec  []string
 	line int
+	est  int // estimated number of rows
 }
 
-func newTable(name string, r io.Reader) (*table, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, err
+func newTable(name string, r io.Reader, size int64) (*table, error) {
+	br := bufio.NewReaderSize(r, 1<<16)
+	if bom, err := br.Peek(3); err == nil && string(bom) == "\ufeff" {
+		br.Discard(3)
 	}
-	data = bytes.TrimPrefix(data, []byte("\ufeff"))
-	cr := csv.NewReader(bytes.NewReader(data))
+	// Estimate the rows from the first 64 KiB, so that the slices the rows
+	// go into are allocated once (a million users are copied otherwise).
+	est := 0
+	if head, _ := br.Peek(1 << 16); len(head) > 0 {
+		nl := bytes.Count(head, []byte{'\n'})
+		if int64(len(head)) >= size {
+			est = nl
+		} else if nl > 0 {
+			est = int(size * int64(nl) / int64(len(head)) * 21 / 20)
+		}
+	}
+	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
 	hdr, err := cr.Read()
 	if err == io.EOF {
 		return &table{name: name, r: cr, col: map[string]int{}}, nil
@@ -154,7 +219,8 @@ func newTable(name string, r io.Reader) (*table, error) {
 	if err != nil {
 		return nil, allot.Errorf(allot.EINVALID, "%s:1: %v", name, err)
 	}
-	t := &table{name: name, r: cr, col: map[string]int{}, hdr: hdr, line: 1}
+	hdr = append([]string(nil), hdr...) // the reader reuses its record
+	t := &table{name: name, r: cr, col: map[string]int{}, hdr: hdr, line: 1, est: est}
 	for i, h := range hdr {
 		k := strings.ToLower(strings.TrimSpace(h))
 		if _, dup := t.col[k]; dup {
@@ -197,6 +263,14 @@ func (t *table) next() (bool, error) {
 func (t *table) get(col string) string {
 	i, ok := t.col[strings.ToLower(col)]
 	if !ok || i >= len(t.rec) {
+		return ""
+	}
+	return strings.TrimSpace(t.rec[i])
+}
+
+// field is the trimmed value of column i of the current record.
+func (t *table) field(i int) string {
+	if i >= len(t.rec) {
 		return ""
 	}
 	return strings.TrimSpace(t.rec[i])
@@ -250,7 +324,7 @@ func (b *Bundle) readAllotments(t *table, cat *catalog.Catalog) error {
 			return t.errf("createdDateTime %v", err)
 		}
 		b.Data.Allotments = append(b.Data.Allotments, a)
-		b.allotLine = append(b.allotLine, t.at())
+		b.allotLine.line(t.name, t.line)
 	}
 }
 
@@ -315,6 +389,11 @@ func (b *Bundle) readUsers(t *table) error {
 	if err := t.need("id", "userPrincipalName"); err != nil {
 		return err
 	}
+	b.Data.Users = slices.Grow(b.Data.Users, t.est)
+	b.userLine.grow(t.est)
+	if len(b.ids) == 0 {
+		b.ids = make(map[string]string, t.est+t.est/64)
+	}
 	for {
 		ok, err := t.next()
 		if !ok || err != nil {
@@ -340,8 +419,11 @@ func (b *Bundle) readUsers(t *table) error {
 				u.Attributes[k] = v
 			}
 		}
+		if _, dup := b.ids[u.ID]; !dup {
+			b.ids[u.ID] = u.ID
+		}
 		b.Data.Users = append(b.Data.Users, u)
-		b.userLine = append(b.userLine, t.at())
+		b.userLine.line(t.name, t.line)
 	}
 }
 
@@ -373,8 +455,11 @@ func (b *Bundle) readGroups(t *table) error {
 		if err := parseTime(t.get("createdDateTime"), &g.CreatedAt); err != nil {
 			return t.errf("createdDateTime %v", err)
 		}
+		if _, dup := b.ids[g.ID]; !dup {
+			b.ids[g.ID] = g.ID
+		}
 		b.Data.Groups = append(b.Data.Groups, g)
-		b.groupLine = append(b.groupLine, t.at())
+		b.groupLine.line(t.name, t.line)
 	}
 }
 
@@ -382,13 +467,16 @@ func (b *Bundle) readMembers(t *table) error {
 	if err := t.need("groupId", "userId"); err != nil {
 		return err
 	}
+	gi, ui := t.col["groupid"], t.col["userid"]
+	b.Data.Members = slices.Grow(b.Data.Members, t.est)
+	b.memberLine.grow(t.est)
 	for {
 		ok, err := t.next()
 		if !ok || err != nil {
 			return err
 		}
-		b.Data.Members = append(b.Data.Members, [2]string{t.get("groupId"), t.get("userId")})
-		b.memberLine = append(b.memberLine, t.at())
+		b.Data.Members = append(b.Data.Members, [2]string{b.intern(t.field(gi)), b.intern(t.field(ui))})
+		b.memberLine.line(t.name, t.line)
 	}
 }
 
@@ -405,8 +493,8 @@ func (b *Bundle) readLicenses(t *table, cat *catalog.Catalog, group bool) error 
 		if !ok || err != nil {
 			return err
 		}
-		s := licensing.OwnedSource{Owner: t.get(owner)}
-		s.SKUID = t.get("skuPartNumber") // resolved in Validate
+		s := licensing.OwnedSource{Owner: b.intern(t.get(owner))}
+		s.SKUID = b.internName(t.get("skuPartNumber")) // resolved in Validate
 		s.AllotmentID = t.get("allotmentId")
 		s.DisabledPlans = splitList(t.get("disabledPlans"))
 		if err := parseTime(t.get("assignedAt"), &s.AssignedAt); err != nil {
@@ -414,10 +502,10 @@ func (b *Bundle) readLicenses(t *table, cat *catalog.Catalog, group bool) error 
 		}
 		if group {
 			b.Data.GroupLicenses = append(b.Data.GroupLicenses, s)
-			b.glLine = append(b.glLine, t.at())
+			b.glLine.line(t.name, t.line)
 		} else {
 			b.Data.DirectLicenses = append(b.Data.DirectLicenses, s)
-			b.dlLine = append(b.dlLine, t.at())
+			b.dlLine.line(t.name, t.line)
 		}
 	}
 }
@@ -426,12 +514,14 @@ func (b *Bundle) readSeats(t *table, cat *catalog.Catalog) error {
 	if err := t.need("userId", "skuPartNumber", "claimedAt", "held"); err != nil {
 		return err
 	}
+	b.Data.Seats = slices.Grow(b.Data.Seats, t.est)
+	b.seatLine.grow(t.est)
 	for {
 		ok, err := t.next()
 		if !ok || err != nil {
 			return err
 		}
-		l := licensing.License{UserID: t.get("userId"), SKUID: t.get("skuPartNumber"), AllotmentID: t.get("allotmentId"), Claimed: true}
+		l := licensing.License{UserID: b.intern(t.get("userId")), SKUID: b.internName(t.get("skuPartNumber")), AllotmentID: b.internName(t.get("allotmentId")), Claimed: true}
 		if err := parseTime(t.get("claimedAt"), &l.Since); err != nil || l.Since.IsZero() {
 			return t.errf("claimedAt %q is not an RFC 3339 time", t.get("claimedAt"))
 		}
@@ -444,6 +534,6 @@ func (b *Bundle) readSeats(t *table, cat *catalog.Catalog) error {
 			return t.errf("heldSince %v", err)
 		}
 		b.Data.Seats = append(b.Data.Seats, l)
-		b.seatLine = append(b.seatLine, t.at())
+		b.seatLine.line(t.name, t.line)
 	}
 }

@@ -39,13 +39,13 @@ func (b *Bundle) Validate(e *licensing.Engine) (licensing.ImportData, error) {
 	for i, a := range d.Allotments {
 		s, ok := cat.SKU(a.SKUID)
 		if !ok || !hasUnits(s.ID) {
-			return out, allot.Errorf(allot.EINVALID, "%s: product %q has no subscription in the bundle or the tenant", b.allotLine[i], a.SKUID)
+			return out, allot.Errorf(allot.EINVALID, "%s: product %q has no subscription in the bundle or the tenant", b.allotLine.at(i), a.SKUID)
 		}
 		if a.ID == "" || a.DisplayName == "" {
-			return out, allot.Errorf(allot.EINVALID, "%s: an allotment needs an id and a displayName", b.allotLine[i])
+			return out, allot.Errorf(allot.EINVALID, "%s: an allotment needs an id and a displayName", b.allotLine.at(i))
 		}
 		if _, dup := allotSKU[a.ID]; dup {
-			return out, allot.Errorf(allot.EINVALID, "%s: allotment %s is listed twice", b.allotLine[i], a.ID)
+			return out, allot.Errorf(allot.EINVALID, "%s: allotment %s is listed twice", b.allotLine.at(i), a.ID)
 		}
 		a.SKUID = s.ID
 		allotSKU[a.ID] = s.ID
@@ -58,31 +58,30 @@ func (b *Bundle) Validate(e *licensing.Engine) (licensing.ImportData, error) {
 	}
 
 	// Users.
-	ids := map[string]bool{}
-	upns := map[string]string{}
+	ids := make(map[string]bool, len(d.Users))
+	upns := make(map[string]string, len(d.Users))
 	for i, u := range d.Users {
-		at := b.userLine[i]
 		switch {
 		case u.ID == "":
-			return out, allot.Errorf(allot.EINVALID, "%s: id is empty", at)
+			return out, allot.Errorf(allot.EINVALID, "%s: id is empty", b.userLine.at(i))
 		case ids[u.ID]:
-			return out, allot.Errorf(allot.EINVALID, "%s: user %s is listed twice", at, u.ID)
+			return out, allot.Errorf(allot.EINVALID, "%s: user %s is listed twice", b.userLine.at(i), u.ID)
 		case u.UserPrincipalName == "":
-			return out, allot.Errorf(allot.EINVALID, "%s: userPrincipalName is empty", at)
+			return out, allot.Errorf(allot.EINVALID, "%s: userPrincipalName is empty", b.userLine.at(i))
 		case u.UsageLocation != "" && !licensing.ValidUsageLocation(u.UsageLocation):
-			return out, allot.Errorf(allot.EINVALID, "%s: usageLocation %q is not an ISO 3166 two-letter code", at, u.UsageLocation)
+			return out, allot.Errorf(allot.EINVALID, "%s: usageLocation %q is not an ISO 3166 two-letter code", b.userLine.at(i), u.UsageLocation)
 		case u.UserType != "" && u.UserType != "Member" && u.UserType != "Guest":
-			return out, allot.Errorf(allot.EINVALID, "%s: userType %q is not Member or Guest", at, u.UserType)
+			return out, allot.Errorf(allot.EINVALID, "%s: userType %q is not Member or Guest", b.userLine.at(i), u.UserType)
 		case u.Kind != "" && u.Kind != licensing.KindPerson && u.Kind != licensing.KindSharedMailbox && u.Kind != licensing.KindServiceAccount && u.Kind != licensing.KindRoom:
-			return out, allot.Errorf(allot.EINVALID, "%s: kind %q is not person, sharedMailbox, serviceAccount or room", at, u.Kind)
+			return out, allot.Errorf(allot.EINVALID, "%s: kind %q is not person, sharedMailbox, serviceAccount or room", b.userLine.at(i), u.Kind)
 		}
 		ids[u.ID] = true
 		k := strings.ToLower(u.UserPrincipalName)
 		if other, dup := upns[k]; dup {
-			return out, allot.Errorf(allot.EINVALID, "%s: userPrincipalName %s is also used by user %s", at, u.UserPrincipalName, other)
+			return out, allot.Errorf(allot.EINVALID, "%s: userPrincipalName %s is also used by user %s", b.userLine.at(i), u.UserPrincipalName, other)
 		}
 		if existing, ok := e.UserByUPN(u.UserPrincipalName); ok && existing.ID != u.ID {
-			return out, allot.Errorf(allot.EINVALID, "%s: userPrincipalName %s belongs to another user of the tenant (%s)", at, u.UserPrincipalName, existing.ID)
+			return out, allot.Errorf(allot.EINVALID, "%s: userPrincipalName %s belongs to another user of the tenant (%s)", b.userLine.at(i), u.UserPrincipalName, existing.ID)
 		}
 		upns[k] = u.ID
 	}
@@ -99,20 +98,19 @@ func (b *Bundle) Validate(e *licensing.Engine) (licensing.ImportData, error) {
 	gids := map[string]*licensing.Group{}
 	for i := range d.Groups {
 		g := &d.Groups[i]
-		at := b.groupLine[i]
 		if g.ID == "" || g.DisplayName == "" {
-			return out, allot.Errorf(allot.EINVALID, "%s: a group needs an id and a displayName", at)
+			return out, allot.Errorf(allot.EINVALID, "%s: a group needs an id and a displayName", b.groupLine.at(i))
 		}
 		if gids[g.ID] != nil || ids[g.ID] {
-			return out, allot.Errorf(allot.EINVALID, "%s: id %s is listed twice", at, g.ID)
+			return out, allot.Errorf(allot.EINVALID, "%s: id %s is listed twice", b.groupLine.at(i), g.ID)
 		}
 		if g.MembershipRule != "" {
 			if _, err := rules.Parse(g.MembershipRule); err != nil {
-				return out, allot.Errorf(allot.EINVALID, "%s: membershipRule: %v", at, err)
+				return out, allot.Errorf(allot.EINVALID, "%s: membershipRule: %v", b.groupLine.at(i), err)
 			}
 		}
 		if m := g.AssignmentMode; m != "" && m != licensing.ModePerProduct && m != licensing.ModeAllOrNone {
-			return out, allot.Errorf(allot.EINVALID, "%s: assignmentMode %q is not perProduct or allOrNone", at, m)
+			return out, allot.Errorf(allot.EINVALID, "%s: assignmentMode %q is not perProduct or allOrNone", b.groupLine.at(i), m)
 		}
 		gids[g.ID] = g
 	}
@@ -128,22 +126,22 @@ func (b *Bundle) Validate(e *licensing.Engine) (licensing.ImportData, error) {
 	}
 
 	// Members: members of dynamic groups follow their rules and are skipped.
-	seen := map[[2]string]bool{}
+	seen := make(map[[2]string]struct{}, len(d.Members))
+	out.Members = make([][2]string, 0, len(d.Members))
 	for i, m := range d.Members {
-		at := b.memberLine[i]
 		dyn, ok := groupOf(m[0])
 		if !ok {
-			return out, allot.Errorf(allot.EINVALID, "%s: group %s does not exist", at, m[0])
+			return out, allot.Errorf(allot.EINVALID, "%s: group %s does not exist", b.memberLine.at(i), m[0])
 		}
 		if _, isGroup := groupOf(m[1]); !isUser(m[1]) && !isGroup {
-			return out, allot.Errorf(allot.EINVALID, "%s: member %s is neither a user nor a group", at, m[1])
+			return out, allot.Errorf(allot.EINVALID, "%s: member %s is neither a user nor a group", b.memberLine.at(i), m[1])
 		}
-		if seen[m] {
-			return out, allot.Errorf(allot.EINVALID, "%s: membership %s in %s is listed twice", at, m[1], m[0])
+		if _, dup := seen[m]; dup {
+			return out, allot.Errorf(allot.EINVALID, "%s: membership %s in %s is listed twice", b.memberLine.at(i), m[1], m[0])
 		}
-		seen[m] = true
+		seen[m] = struct{}{}
 		if m[0] == m[1] {
-			return out, allot.Errorf(allot.EINVALID, "%s: group %s cannot be a member of itself", at, m[0])
+			return out, allot.Errorf(allot.EINVALID, "%s: group %s cannot be a member of itself", b.memberLine.at(i), m[0])
 		}
 		if !dyn {
 			out.Members = append(out.Members, m)
@@ -174,43 +172,53 @@ func (b *Bundle) Validate(e *licensing.Engine) (licensing.ImportData, error) {
 	type key struct{ owner, sku, allot string }
 	seenL := map[key]bool{}
 	for i, s := range d.GroupLicenses {
-		r, err := resolve(b.glLine[i], s)
+		r, err := resolve(b.glLine.at(i), s)
 		if err != nil {
 			return out, err
 		}
 		if _, ok := groupOf(r.Owner); !ok {
-			return out, allot.Errorf(allot.EINVALID, "%s: group %s does not exist", b.glLine[i], r.Owner)
+			return out, allot.Errorf(allot.EINVALID, "%s: group %s does not exist", b.glLine.at(i), r.Owner)
 		}
 		if k := (key{r.Owner, r.SKUID, r.AllotmentID}); seenL[k] {
-			return out, allot.Errorf(allot.EINVALID, "%s: this license is listed twice", b.glLine[i])
+			return out, allot.Errorf(allot.EINVALID, "%s: this license is listed twice", b.glLine.at(i))
 		} else {
 			seenL[k] = true
 		}
 		out.GroupLicenses = append(out.GroupLicenses, r)
 	}
 	for i, s := range d.DirectLicenses {
-		r, err := resolve(b.dlLine[i], s)
+		r, err := resolve(b.dlLine.at(i), s)
 		if err != nil {
 			return out, err
 		}
 		if !isUser(r.Owner) {
-			return out, allot.Errorf(allot.EINVALID, "%s: user %s does not exist", b.dlLine[i], r.Owner)
+			return out, allot.Errorf(allot.EINVALID, "%s: user %s does not exist", b.dlLine.at(i), r.Owner)
 		}
 		if k := (key{r.Owner, r.SKUID, r.AllotmentID}); seenL[k] {
-			return out, allot.Errorf(allot.EINVALID, "%s: this license is listed twice", b.dlLine[i])
+			return out, allot.Errorf(allot.EINVALID, "%s: this license is listed twice", b.dlLine.at(i))
 		} else {
 			seenL[k] = true
 		}
 		out.DirectLicenses = append(out.DirectLicenses, r)
 	}
-	for i, l := range d.Seats {
-		sku, ok := cat.SKU(l.SKUID)
+	// Seats are resolved in place (a million of them would be copied
+	// otherwise): a product's id resolves to itself, so validating again
+	// gives the same result.
+	skus := map[string]*catalog.SKU{}
+	for i := range d.Seats {
+		l := &d.Seats[i]
+		sku, ok := skus[l.SKUID]
+		if !ok {
+			if sku, ok = cat.SKU(l.SKUID); ok {
+				skus[l.SKUID] = sku
+			}
+		}
 		if !ok || !isUser(l.UserID) {
-			return out, allot.Errorf(allot.EINVALID, "%s: unknown user or product", b.seatLine[i])
+			return out, allot.Errorf(allot.EINVALID, "%s: unknown user or product", b.seatLine.at(i))
 		}
 		l.SKUID = sku.ID
-		out.Seats = append(out.Seats, l)
 	}
+	out.Seats = d.Seats
 	return out, nil
 }
 

@@ -113,6 +113,19 @@ type Store interface {
 	// any change is applied.
 	Commit(ctx context.Context, changes []Change) error
 
+	// CommitBulk commits one large change of one tenant in one transaction
+	// and returns only once it is durable, like Commit([]Change{c}), plus
+	// new objects: after c's mutations and audit entries it inserts the
+	// objects that next returns, one batch per call, until next returns an
+	// empty batch. The store is done with a batch when it calls next again.
+	// The objects must be new: no key may exist in the store, in c's
+	// mutations or twice in the stream; an existing key fails the commit
+	// with an error that wraps ErrConflict (a duplicate within the stream
+	// may instead fail with another error). If next returns an error, or
+	// anything else fails, nothing is applied and the error is returned.
+	// Objects in key order (kind, then id) are written fastest.
+	CommitBulk(ctx context.Context, c Change, next func() ([]Object, error)) error
+
 	// MaxAuditSeq returns the highest audit Seq of the tenant, 0 if none.
 	MaxAuditSeq(ctx context.Context, tenantID string) (int64, error)
 	// QueryAudit returns entries matching q in Seq order.

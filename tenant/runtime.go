@@ -109,11 +109,14 @@ func (r *Runtime) Store() store.Store { return r.store }
 
 // start loads a tenant and starts its writer.
 func (r *Runtime) start(ctx context.Context, info store.Tenant) (*Tenant, error) {
-	w, seq, err := r.loadState(ctx, info.ID)
+	// Both copies start at the same engine clock, so that a command whose
+	// time is older than the load runs at the same time on both.
+	now := r.now()
+	w, seq, err := r.loadStateAt(ctx, info.ID, now)
 	if err != nil {
 		return nil, err
 	}
-	rd, _, err := r.loadState(ctx, info.ID)
+	rd, _, err := r.loadStateAt(ctx, info.ID, now)
 	if err != nil {
 		return nil, err
 	}
@@ -217,6 +220,11 @@ func (r *Runtime) Close(ctx context.Context) error {
 // older version or a hand edit can), the repair is committed first, so that
 // memory is never ahead of the store.
 func (r *Runtime) loadState(ctx context.Context, tenantID string) (*State, int64, error) {
+	return r.loadStateAt(ctx, tenantID, r.now())
+}
+
+// loadStateAt is loadState with the time of the load's recompute.
+func (r *Runtime) loadStateAt(ctx context.Context, tenantID string, now time.Time) (*State, int64, error) {
 	var (
 		users    []licensing.User
 		groups   []licensing.Group
@@ -350,11 +358,11 @@ func (r *Runtime) loadState(ctx context.Context, tenantID string) (*State, int64
 			st.put(o.Kind, o.ID, o.Body)
 		}
 	}
-	e.Recompute(licensing.Op{Now: r.now(), Why: "start-up"})
+	e.Recompute(licensing.Op{Now: now, Why: "start-up"})
 	d := e.TakeDelta()
 	if len(d.Licenses) > 0 || len(d.Audit) > 0 {
 		t := &Tenant{ID: tenantID, writer: st, seq: seq}
-		change, err := t.serialize(d, nil, nil)
+		change, err := t.serialize(d, nil, nil, true)
 		if err != nil {
 			return nil, 0, err
 		}

@@ -47,6 +47,13 @@ func (s *State) Index(name string, build func(*State) Index) Index {
 	return x
 }
 
+// dropIndexes forgets every index (they are built again on first use).
+func (s *State) dropIndexes() {
+	s.idxMu.Lock()
+	s.indexes = nil
+	s.idxMu.Unlock()
+}
+
 // updateIndexes passes a committed delta to every index.
 func (s *State) updateIndexes(d licensing.Delta) {
 	s.idxMu.Lock()

@@ -39,6 +39,9 @@ type Tenant struct {
 
 	writer *State // owned by the writer goroutine
 	seq    int64  // last audit sequence number, writer-owned
+	// behind is the bulk batch that the writer's copy has yet to replay
+	// (see DoBulk, catchUp); writer-owned.
+	behind []*command
 
 	cmds    chan *command
 	stopped chan struct{}
@@ -47,6 +50,7 @@ type Tenant struct {
 type command struct {
 	op   licensing.Op
 	fn   func(*Tx) error
+	bulk bool // DoBulk: alone in its batch; may be replayed after acknowledgement
 	err  error
 	done chan struct{}
 }
@@ -61,10 +65,30 @@ type command struct {
 // state anyway, the change is committed like any other (both copies see the
 // same partial effect), so commands validate before they change.
 func (t *Tenant) Do(ctx context.Context, op licensing.Op, fn func(*Tx) error) error {
-	if op.Now.IsZero() {
-		op.Now = t.rt.now()
+	return t.do(ctx, &command{op: op, fn: fn})
+}
+
+// DoBulk is Do for a command that changes much of the tenant at once (an
+// import): it runs in a batch of its own and, when its change is large, it
+// is published by swapping the two copies instead of being replayed on the
+// readers' copy before the acknowledgement; the other copy replays it later,
+// before the tenant's next command (never, if the runtime closes first).
+// Into a tenant without users and groups, the change's new engine records
+// are streamed to the store (store.CommitBulk) rather than built in memory
+// first.
+//
+// So fn may run again after DoBulk has returned: on that run (tx.Writing()
+// is false) it must not write anything the caller reads, and its result is
+// ignored. Everything else is as for Do.
+func (t *Tenant) DoBulk(ctx context.Context, op licensing.Op, fn func(*Tx) error) error {
+	return t.do(ctx, &command{op: op, fn: fn, bulk: true})
+}
+
+func (t *Tenant) do(ctx context.Context, c *command) error {
+	if c.op.Now.IsZero() {
+		c.op.Now = t.rt.now()
 	}
-	c := &command{op: op, fn: fn, done: make(chan struct{})}
+	c.done = make(chan struct{})
 	t.rt.closeMu.RLock()
 	if t.rt.closing {
 		t.rt.closeMu.RUnlock()
@@ -98,21 +122,36 @@ func (t *Tenant) Info() store.Tenant {
 	return t.info
 }
 
-// run is the tenant's writer goroutine.
+// run is the tenant's writer goroutine. A bulk command (DoBulk) is always
+// a batch of its own.
 func (t *Tenant) run() {
 	defer close(t.stopped)
 	max := t.rt.opts.MaxBatch
 	batch := make([]*command, 0, max)
-	for c := range t.cmds {
+	var next *command // a bulk command that ended the previous batch
+	for {
+		c := next
+		next = nil
+		if c == nil {
+			var ok bool
+			if c, ok = <-t.cmds; !ok {
+				return
+			}
+		}
+		t.catchUp()
 		batch = append(batch[:0], c)
 	drain:
-		for len(batch) < max {
+		for !c.bulk && len(batch) < max {
 			select {
-			case c, ok := <-t.cmds:
+			case c2, ok := <-t.cmds:
 				if !ok {
 					break drain
 				}
-				batch = append(batch, c)
+				if c2.bulk {
+					next = c2
+					break drain
+				}
+				batch = append(batch, c2)
 			default:
 				break drain
 			}
@@ -121,9 +160,37 @@ func (t *Tenant) run() {
 	}
 }
 
+// catchUp replays on the writer's copy the bulk batch that was published
+// by swapping copies, so that both copies are the last committed state
+// again. If the replay does not give what the first run gave, the writer's
+// copy is rebuilt from the store instead.
+func (t *Tenant) catchUp() {
+	batch := t.behind
+	if batch == nil {
+		return
+	}
+	t.behind = nil
+	start := time.Now()
+	ok := true
+	for i, c := range batch {
+		tx := &Tx{State: t.writer, Op: c.op}
+		err := t.call(c.fn, tx)
+		if (err == nil) != (c.err == nil) || errors.Is(err, errPanic) {
+			t.rt.log.Error("replay diverged from the first run; reloading the writer's copy", "tenant", t.ID, "command", i, "first", c.err, "replay", err)
+			ok = false
+		}
+	}
+	t.writer.Engine.TakeDelta()
+	if !ok {
+		t.reloadWriter()
+	}
+	t.rt.log.Info("writer's copy caught up with a bulk change", "tenant", t.ID, "seconds", time.Since(start).Seconds())
+}
+
 // process runs, commits and publishes one batch.
 func (t *Tenant) process(batch []*command) {
 	start := time.Now()
+	fresh := t.writer.Engine.UserCount() == 0 && len(t.writer.Engine.GroupIDs()) == 0
 	var txs []*Tx
 	panicked := false
 	for _, c := range batch {
@@ -149,17 +216,45 @@ func (t *Tenant) process(batch []*command) {
 		extra = append(extra, tx.audit...)
 	}
 	seq := t.seq
-	change, err := t.serialize(d, muts, extra)
-	if err == nil && (len(change.Mutations) > 0 || len(change.Audit) > 0) {
-		cstart := time.Now()
-		err = t.rt.store.Commit(context.Background(), []store.Change{change})
+	big := engineObjects(&d) >= bulkMin
+	var err error
+	observe := func(cstart time.Time) {
 		t.rt.metrics.commitSeconds.Observe(time.Since(cstart).Seconds())
 		t.rt.metrics.batchSize.Observe(float64(len(batch)))
+	}
+	if big && fresh {
+		cstart := time.Now()
+		err = t.commitBulk(d, muts, extra)
+		observe(cstart)
+	} else {
+		var change store.Change
+		change, err = t.serialize(d, muts, extra, true)
+		if err == nil && (len(change.Mutations) > 0 || len(change.Audit) > 0) {
+			cstart := time.Now()
+			err = t.rt.store.Commit(context.Background(), []store.Change{change})
+			observe(cstart)
+		}
 	}
 	if err != nil {
 		t.seq = seq
 		t.rt.log.Error("commit failed; reloading tenant", "tenant", t.ID, "err", err)
 		t.fail(batch, allot.Errorf(allot.EINTERNAL, "The change could not be saved; nothing was applied. Try again."))
+		return
+	}
+	if big && len(batch) == 1 && batch[0].bulk {
+		// Durable: publish the writer's copy as the readers' and replay
+		// the command on the old readers' copy later (catchUp). Indexes
+		// were built on the old copy: they are rebuilt on first use.
+		t.mu.Lock()
+		old := t.reader
+		t.reader, t.writer = t.writer, old
+		t.reader.dropIndexes()
+		t.mu.Unlock()
+		old.dropIndexes()
+		t.behind = []*command{batch[0]}
+		t.rt.metrics.commands.Add(1)
+		t.rt.metrics.applySeconds.Observe(time.Since(start).Seconds())
+		close(batch[0].done)
 		return
 	}
 	// Durable: replay on the readers' copy, then acknowledge.
@@ -199,16 +294,22 @@ func (t *Tenant) fail(batch []*command, err error) {
 	for _, c := range batch {
 		c.err = err
 	}
+	t.reloadWriter()
+	for _, c := range batch {
+		close(c.done)
+	}
+}
+
+// reloadWriter rebuilds the writer's copy from the store.
+func (t *Tenant) reloadWriter() {
+	t.writer = nil // let the collector have it while the new one loads
 	for {
 		st, seq, lerr := t.rt.loadState(context.Background(), t.ID)
 		if lerr == nil {
 			t.writer, t.seq = st, seq
-			break
+			return
 		}
 		t.rt.log.Error("reloading tenant failed; retrying", "tenant", t.ID, "err", lerr)
 		time.Sleep(time.Second)
-	}
-	for _, c := range batch {
-		close(c.done)
 	}
 }

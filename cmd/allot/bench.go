@@ -22,6 +22,7 @@ func init() {
 	benchCmd := &cobra.Command{Use: "bench", Short: "Measure allot on synthetic tenants (see docs/BENCHMARKS.md)"}
 	var users, groups, skus, gls int
 	var seed int64
+	var perUser float64
 	var cpuProfile string
 	cfg := func() synth.Config {
 		g, l := groups, gls
@@ -31,7 +32,7 @@ func init() {
 		if l <= 0 {
 			l = max(5, g/2)
 		}
-		return synth.Config{Users: users, Groups: g, SKUs: skus, GroupLicenses: l, Seed: seed}
+		return synth.Config{Users: users, Groups: g, SKUs: skus, GroupLicenses: l, MembershipsPerUser: perUser, Seed: seed}
 	}
 	flags := func(c *cobra.Command) {
 		c.Flags().IntVar(&users, "users", 100_000, "users")
@@ -39,6 +40,7 @@ func init() {
 		c.Flags().IntVar(&skus, "skus", 50, "products with units")
 		c.Flags().IntVar(&gls, "group-licenses", 0, "group licenses (default groups/2)")
 		c.Flags().Int64Var(&seed, "seed", 1, "random seed (the same seed gives the same tenant)")
+		c.Flags().Float64Var(&perUser, "memberships-per-user", 0, "average group memberships per user (default 2.5)")
 	}
 	recompute := &cobra.Command{
 		Use:   "recompute",
@@ -74,8 +76,10 @@ report the engine's heap and the process's peak resident memory during it.`,
 				}
 			}
 			start = time.Now()
+			cpu0 := cpuTime()
 			e.Recompute(licensing.Op{Now: time.Now()})
 			d := time.Since(start)
+			cpu := cpuTime() - cpu0
 			pprof.StopCPUProfile()
 			e.TakeDelta()
 			peak := peakRSS()
@@ -87,7 +91,8 @@ report the engine's heap and the process's peak resident memory during it.`,
 				held += p.Consumed
 				waiting += p.Waiting
 			}
-			fmt.Fprintf(out, "full recompute: %s, %d seats held, %d waiting\n", d.Round(time.Millisecond), held, waiting)
+			fmt.Fprintf(out, "full recompute: %s wall, %s CPU (%d threads), %d seats held, %d waiting\n",
+				d.Round(time.Millisecond), cpu.Round(time.Millisecond), runtime.GOMAXPROCS(0), held, waiting)
 			fmt.Fprintf(out, "heap after: %.0f MiB; RSS before %.0f MiB, peak during recompute %.0f MiB (GOMEMLIMIT=%s GOGC=%s)\n",
 				float64(ms.HeapAlloc)/(1<<20), before/(1<<20), peak/(1<<20), os.Getenv("GOMEMLIMIT"), os.Getenv("GOGC"))
 			runtime.KeepAlive(e)
@@ -115,7 +120,7 @@ report the engine's heap and the process's peak resident memory during it.`,
 		},
 	}
 	flags(generate)
-	benchCmd.AddCommand(recompute, generate)
+	benchCmd.AddCommand(recompute, generate, benchImportCmd())
 	rootCmd.AddCommand(benchCmd)
 }
 
@@ -135,7 +140,8 @@ func procStatus(field string) float64 {
 	return 0
 }
 
-func rss() float64     { return procStatus("VmRSS") }
+func rss() float64 { return procStatus("VmRSS") }
+
 func peakRSS() float64 { return procStatus("VmHWM") }
 
 // resetPeakRSS resets VmHWM to the current RSS (Linux: clear_refs 5).

@@ -63,6 +63,11 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 // one round trip, run by the server as one implicit transaction that
 // commits at the batch's Sync, or rolls back entirely on the first error.
 func (s *Store) commitBatch(ctx context.Context, changes []store.Change) error {
+	return s.pool.SendBatch(ctx, statements(changes)).Close()
+}
+
+// statements queues one statement per row of changes.
+func statements(changes []store.Change) *pgx.Batch {
 	b := &pgx.Batch{}
 	for _, c := range changes {
 		for _, m := range c.Mutations {
@@ -77,13 +82,18 @@ func (s *Store) commitBatch(ctx context.Context, changes []store.Change) error {
 				nullString(e.UserID), nullString(e.GroupID), nullString(e.SKUID), e.Why, e.Detail)
 		}
 	}
-	return s.pool.SendBatch(ctx, b).Close()
+	return b
 }
 
 // commitCopy writes the final state of every touched object with COPY (see
 // copyUpserts), deletes with COPY into a temporary table and DELETE … USING,
 // and copies the audit entries straight into audit, all in one transaction.
 func (s *Store) commitCopy(ctx context.Context, changes []store.Change) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return copyChanges(ctx, tx, changes) })
+}
+
+// copyChanges is commitCopy inside the transaction tx.
+func copyChanges(ctx context.Context, tx pgx.Tx, changes []store.Change) error {
 	upserts, deletes := collapse(changes)
 	var tenants []string
 	for _, c := range changes {
@@ -91,7 +101,7 @@ func (s *Store) commitCopy(ctx context.Context, changes []store.Change) error {
 			tenants = append(tenants, c.TenantID)
 		}
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	{
 		if len(upserts) > 0 {
 			if err := copyUpserts(ctx, tx, tenants, upserts); err != nil {
 				return err
@@ -133,8 +143,92 @@ func (s *Store) commitCopy(ctx context.Context, changes []store.Change) error {
 			}
 		}
 		return nil
-	})
+	}
 }
+
+// CommitBulk applies c, then copies the streamed objects straight into
+// objects with COPY (they are new: no merge), in one transaction. A key that
+// exists fails the COPY, and so the commit, with an error wrapping
+// store.ErrConflict.
+func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]store.Object, error)) error {
+	n, err := validate([]store.Change{c})
+	if err != nil {
+		return fmt.Errorf("store/postgres: commit: %w", err)
+	}
+	if err := s.life.enter(); err != nil {
+		return err
+	}
+	defer s.life.leave()
+	src := &objectStream{tenantID: c.TenantID, next: next}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		switch {
+		case n >= bulkRows:
+			err = copyChanges(ctx, tx, []store.Change{c})
+		case n > 0:
+			err = tx.SendBatch(ctx, statements([]store.Change{c})).Close()
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"objects"}, []string{"tenant_id", "kind", "id", "body"}, src)
+		if src.err != nil {
+			return src.err // the caller's error, as it is
+		}
+		return err
+	})
+	if src.err != nil {
+		return src.err
+	}
+	if isUniqueViolation(err, "audit_pkey") {
+		return fmt.Errorf("store/postgres: commit: audit seq already exists: %w: %w", store.ErrConflict, err)
+	}
+	if isUniqueViolation(err) {
+		return fmt.Errorf("store/postgres: commit: an object of tenant %q exists: %w: %w", c.TenantID, store.ErrConflict, err)
+	}
+	if err != nil {
+		return fmt.Errorf("store/postgres: commit: %w", err)
+	}
+	return nil
+}
+
+// objectStream is a pgx.CopyFromSource over the batches of CommitBulk.
+type objectStream struct {
+	tenantID string
+	next     func() ([]store.Object, error)
+	batch    []store.Object
+	i        int
+	row      [4]any
+	err      error // from next or a bad object
+}
+
+func (s *objectStream) Next() bool {
+	s.i++
+	for s.i >= len(s.batch) {
+		if s.err != nil {
+			return false
+		}
+		b, err := s.next()
+		if err != nil {
+			s.err = err
+			return false
+		}
+		if len(b) == 0 {
+			return false
+		}
+		s.batch, s.i = b, 0
+	}
+	o := &s.batch[s.i]
+	if o.Kind == "" || o.ID == "" {
+		s.err = fmt.Errorf("store/postgres: commit: an object of tenant %q needs a kind and an id", s.tenantID)
+		return false
+	}
+	s.row = [4]any{s.tenantID, string(o.Kind), o.ID, body(o.Body)}
+	return true
+}
+
+func (s *objectStream) Values() ([]any, error) { return s.row[:], nil }
+func (s *objectStream) Err() error             { return s.err }
 
 // copyUpserts writes the objects, which have distinct keys and belong to
 // tenants. When none of the tenants has any object yet (an import into a new tenant), they are

@@ -79,6 +79,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentCommitsOnDifferentTenants", testConcurrentCommits},
 		{"CloseWaitsForCommitsInProgress", testCloseWaitsForCommits},
 		{"Commit100000Objects", testCommit100000},
+		{"CommitBulk", testCommitBulk},
+		{"CommitBulkExistingObjectAppliesNothing", testCommitBulkExistingObjectAppliesNothing},
+		{"CommitBulkStreamErrorAppliesNothing", testCommitBulkStreamErrorAppliesNothing},
 		{"Backup", testBackup},
 	}
 	// Each subtest has a database of its own, so they run in parallel: most
