@@ -62,3 +62,43 @@ func TestExtensionStateIsReplayedPersistedAndReloaded(t *testing.T) {
 		}
 	})
 }
+
+func TestPersistRawStoresTheBytesAndOnlyOnTheWriter(t *testing.T) {
+	st := openSQLite(t)
+	rt := newRuntime(t, st)
+	tn := seed(t, rt)
+	runs := 0
+	err := tn.Do(context.Background(), licensing.Op{}, func(tx *Tx) error {
+		runs++
+		c := tx.Ext("test-counters").(counters)
+		c["raw"] = 41
+		if err := tx.PersistRaw("testCounter", "raw", []byte("41")); err != nil {
+			return err
+		}
+		if !tx.Writing() && len(tx.muts) != 0 {
+			t.Errorf("the readers' replay recorded %d mutations", len(tx.muts))
+		}
+		if tx.Writing() && (len(tx.muts) != 1 || string(tx.muts[0].Body) != "41") {
+			t.Errorf("writer's mutations %+v", tx.muts)
+		}
+		return nil
+	})
+	if err != nil || runs != 2 {
+		t.Fatalf("err %v, runs %d", err, runs)
+	}
+	err = tn.Do(context.Background(), licensing.Op{}, func(tx *Tx) error {
+		return tx.PersistRaw("testCounter", "empty", nil)
+	})
+	if err == nil {
+		t.Fatal("an empty raw body was accepted")
+	}
+	if err := rt.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tn2, _ := newRuntime(t, st).Get(tid)
+	tn2.Read(func(s *State) {
+		if got := s.Ext("test-counters").(counters)["raw"]; got != 41 {
+			t.Fatalf("after reload: %d", got)
+		}
+	})
+}

@@ -1,7 +1,6 @@
 package usage
 
 import (
-	"sort"
 	"sync"
 
 	"allot/tenant"
@@ -25,6 +24,7 @@ type Aggregates struct {
 	dirty   [maxShards / 64]uint64 // fine shards changed since the last checkpoint
 	batch   batchState             // scratch of the running command
 	touched []int32                // users changed by the running command
+	newIDs  *[]uint64              // if set, aggregate appends the event ids it remembers
 	feats   slab[featUse]          // storage of the users' feature slices
 	acts    slab[activation]       // storage of the users' activation slices
 }
@@ -80,12 +80,13 @@ type signInAgg struct {
 }
 
 // featUse is one feature's use by one user (a flattened DaySet plus the
-// first and last instant).
+// first and last instant, and where the uses were seen). 32 bytes.
 type featUse struct {
 	lo, hi      uint64
 	anchor      Day
 	first, last stamp
 	f           featureIdx
+	src         Evidence
 }
 
 // activation is when a user first showed activity after a seat of the SKU
@@ -141,19 +142,22 @@ func addDay(lo, hi *uint64, anchor *Day, d Day) bool {
 	return true
 }
 
-// observe records a use of feature f at t (day d = t's day). It reports
-// whether anything changed; re-observing is a no-op.
-func (u *userAgg) observe(f featureIdx, t stamp, d Day) bool {
-	i := sort.Search(len(u.feats), func(i int) bool { return u.feats[i].f >= f })
+// observe records a use of feature f at t (day d = t's day) seen in src.
+// It reports whether anything changed; re-observing is a no-op.
+func (u *userAgg) observe(f featureIdx, t stamp, d Day, src Evidence) bool {
+	i := searchFeat(u.feats, f)
 	if i == len(u.feats) || u.feats[i].f != f {
 		u.feats = grow(u.feats, 2)
 		u.feats = append(u.feats, featUse{})
 		copy(u.feats[i+1:], u.feats[i:])
-		u.feats[i] = featUse{f: f, first: t, last: t, anchor: d, lo: 1}
+		u.feats[i] = featUse{f: f, first: t, last: t, anchor: d, lo: 1, src: src}
 		return true
 	}
 	fu := &u.feats[i]
 	changed := addDay(&fu.lo, &fu.hi, &fu.anchor, d)
+	if fu.src|src != fu.src {
+		fu.src, changed = fu.src|src, true
+	}
 	if t < fu.first {
 		fu.first, changed = t, true
 	}
@@ -161,6 +165,24 @@ func (u *userAgg) observe(f featureIdx, t stamp, d Day) bool {
 		fu.last, changed = t, true
 	}
 	return changed
+}
+
+// searchFeat returns the position of f in fs (sorted by f), or where it
+// would be inserted.
+func searchFeat(fs []featUse, f featureIdx) int {
+	lo, hi := 0, len(fs)
+	for hi-lo > 8 {
+		m := int(uint(lo+hi) >> 1)
+		if fs[m].f < f {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	for lo < hi && fs[lo].f < f {
+		lo++
+	}
+	return lo
 }
 
 // recordSignIn records a sign-in at t.
@@ -218,7 +240,10 @@ func (u *userAgg) activity(held []heldLic, t stamp, dayOnly bool) bool {
 		} else if t < h.held {
 			continue
 		}
-		i := sort.Search(len(u.acts), func(i int) bool { return u.acts[i].sku >= h.sku })
+		i := 0
+		for i < len(u.acts) && u.acts[i].sku < h.sku { // a user holds few SKUs
+			i++
+		}
 		switch {
 		case i == len(u.acts) || u.acts[i].sku != h.sku:
 			u.acts = grow(u.acts, 1)
@@ -256,10 +281,14 @@ func (a *Aggregates) user(id string) int32 {
 	return i
 }
 
-// reserve sizes the id index for a first import of n users.
+// reserve sizes for a command naming n users: the id index for a first
+// import, and the list of the users the command changes.
 func (a *Aggregates) reserve(n int) {
 	if len(a.byID) == 0 && n > 1024 {
 		a.byID = make(map[string]int32, n)
+	}
+	if cap(a.touched) < n {
+		a.touched = make([]int32, 0, n)
 	}
 }
 

@@ -34,7 +34,9 @@
 //     the grant on (it has no time of day); the activation is then the later
 //     of the grant and 00:00 of that day. A seat granted again (new
 //     HeldSince) needs a new activation.
-//   - Per user and feature: first and last use and the days of use (DaySet:
+//   - Per user and feature: the evidence (Evidence: feature events and/or
+//     usage reports, by report type — a set, united like the rest), first
+//     and last use and the days of use (DaySet:
 //     128 days ending on the latest; "active days in the n days ending on D"
 //     for any D, exact while the window lies within those 128 days). A service
 //     plan's use is the union of the uses of the features it grants; a
@@ -62,7 +64,20 @@
 // # Reading
 //
 // Of(state) returns a tenant copy's Aggregates; User, ForEachUser and
-// Reports read them, Licenses gives a user's seats with assignedDateTime and
-// activatedDateTime, and UserReportOf is the view of GET
-// /allot/v1/usage/users/{id}. Call them inside Tenant.Read.
+// Reports read them (copies), Licenses gives a user's seats with
+// assignedDateTime and activatedDateTime, and UserReportOf is the view of
+// GET /allot/v1/usage/users/{id}. For walks over many users (the license
+// position) walk.go reads without copying or allocating: View/UserView,
+// ForEachPlanUse, ForEachFeatureUse. Call them inside Tenant.Read.
+//
+// # Cost
+//
+// A command runs twice (writer, then the readers' replay): large inputs
+// are resolved against the engine on all processors, and the replay of
+// an event batch does not aggregate its events again but sets the users
+// it changed to the writer's result (batchPatch; a report, about one
+// observation per user, is aggregated again). Shard and delta bodies
+// are rendered once, straight into their base64 JSON, and stored with
+// Tx.PersistRaw. Report CSVs are read without a string per record
+// (csvread.go).
 package usage

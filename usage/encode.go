@@ -11,57 +11,74 @@ import (
 // the object's JSON body). Layout, all integers unsigned varints unless
 // said otherwise:
 //
-//	blob    = version(byte=1) nfeat {string} nsku {string} nusers {user}
+//	blob    = version(byte=2) nfeat {string} nsku {string} nusers {user}
 //	string  = len bytes
 //	user    = id ver flags [signin] [mailbox] nfeat {feat} nact {act}
 //	id      = 1 16-bytes (a lower-case GUID) | 0 string
 //	signin  = first last-first interactive anchorΔ(zigzag) lo hi
 //	mailbox = storage storageDay holdDay rtype(byte) flags(byte)
-//	feat    = dictIndex first last-first anchorΔ(zigzag) lo hi
+//	feat    = dictIndex first last-first anchorΔ(zigzag) lo hi evidence
 //	act     = dictIndex held at-held
 //
 // anchorΔ is the DaySet anchor minus the day of `last`. Features and SKUs
 // are named by key through the blob's dictionaries, so process-local
-// interning never reaches the store.
+// interning never reaches the store. evidence (Evidence bits) is new in
+// version 2; version 1 blobs are read with no evidence.
 
-const blobVersion = 1
+const blobVersion = 2
 
 const (
 	recSignIn  = 1 << 0
 	recMailbox = 1 << 1
 )
 
+// encoder encodes users into a blob. It can be reused (reset) for the
+// next blob: its buffers are kept.
 type encoder struct {
 	users   []byte
 	n       int
-	feats   []string
-	featIdx map[featureIdx]uint32
-	skus    []string
-	skuIdx  map[skuIdx]uint32
+	feats   []featureIdx // the blob's feature dictionary
+	featPos []uint32     // by featureIdx: 1 + position in feats; 0: absent
+	skus    []skuIdx     // the blob's SKU dictionary
+	skuPos  []uint32     // by skuIdx: 1 + position in skus
+	head    []byte       // scratch of blob
 }
 
-func newEncoder() *encoder {
-	return &encoder{featIdx: map[featureIdx]uint32{}, skuIdx: map[skuIdx]uint32{}}
+func newEncoder() *encoder { return &encoder{} }
+
+// reset empties the encoder for the next blob, keeping its buffers.
+func (e *encoder) reset() {
+	for _, f := range e.feats {
+		e.featPos[f] = 0
+	}
+	for _, s := range e.skus {
+		e.skuPos[s] = 0
+	}
+	e.users, e.n, e.feats, e.skus = e.users[:0], 0, e.feats[:0], e.skus[:0]
 }
 
 func (e *encoder) feat(f featureIdx) uint32 {
-	if i, ok := e.featIdx[f]; ok {
-		return i
+	if int(f) >= len(e.featPos) {
+		e.featPos = append(e.featPos, make([]uint32, int(f)+1-len(e.featPos)+64)...)
 	}
-	i := uint32(len(e.feats))
-	e.feats = append(e.feats, f.info().key)
-	e.featIdx[f] = i
-	return i
+	if p := e.featPos[f]; p != 0 {
+		return p - 1
+	}
+	e.feats = append(e.feats, f)
+	e.featPos[f] = uint32(len(e.feats))
+	return uint32(len(e.feats) - 1)
 }
 
 func (e *encoder) sku(s skuIdx) uint32 {
-	if i, ok := e.skuIdx[s]; ok {
-		return i
+	if int(s) >= len(e.skuPos) {
+		e.skuPos = append(e.skuPos, make([]uint32, int(s)+1-len(e.skuPos)+16)...)
 	}
-	i := uint32(len(e.skus))
-	e.skus = append(e.skus, s.id())
-	e.skuIdx[s] = i
-	return i
+	if p := e.skuPos[s]; p != 0 {
+		return p - 1
+	}
+	e.skus = append(e.skus, s)
+	e.skuPos[s] = uint32(len(e.skus))
+	return uint32(len(e.skus) - 1)
 }
 
 func (e *encoder) add(u *userAgg) {
@@ -107,6 +124,7 @@ func (e *encoder) add(u *userAgg) {
 		b = binary.AppendVarint(b, int64(f.anchor)-int64(f.last.day()))
 		b = binary.AppendUvarint(b, f.lo)
 		b = binary.AppendUvarint(b, f.hi)
+		b = binary.AppendUvarint(b, uint64(f.src))
 	}
 	b = binary.AppendUvarint(b, uint64(len(u.acts)))
 	for _, a := range u.acts {
@@ -118,20 +136,28 @@ func (e *encoder) add(u *userAgg) {
 	e.n++
 }
 
-// blob returns the encoded users with their dictionaries.
-func (e *encoder) blob() []byte {
-	b := make([]byte, 0, len(e.users)+64*(len(e.feats)+len(e.skus))+16)
-	b = append(b, blobVersion)
+// header returns what precedes the users in the blob: the version, the
+// dictionaries and the number of users (in a buffer of the encoder).
+func (e *encoder) header() []byte {
+	b := append(e.head[:0], blobVersion)
 	b = binary.AppendUvarint(b, uint64(len(e.feats)))
-	for _, s := range e.feats {
-		b = appendString(b, s)
+	for _, f := range e.feats {
+		b = appendString(b, f.info().key)
 	}
 	b = binary.AppendUvarint(b, uint64(len(e.skus)))
 	for _, s := range e.skus {
-		b = appendString(b, s)
+		b = appendString(b, s.id())
 	}
 	b = binary.AppendUvarint(b, uint64(e.n))
-	return append(b, e.users...)
+	e.head = b
+	return b
+}
+
+// blob returns the encoded users with their dictionaries (a new slice).
+func (e *encoder) blob() []byte {
+	h := e.header()
+	b := make([]byte, 0, len(h)+len(e.users))
+	return append(append(b, h...), e.users...)
 }
 
 func appendString(b []byte, s string) []byte {
@@ -245,7 +271,8 @@ func (d *decoder) u32() uint32 {
 // are no longer known are dropped from the user.
 func decodeBlob(blob []byte, fn func(u *userAgg)) error {
 	d := &decoder{b: blob}
-	if d.byte1() != blobVersion {
+	version := d.byte1()
+	if version != 1 && version != blobVersion {
 		return fmt.Errorf("usage blob: unknown version")
 	}
 	feats := make([]featureIdx, d.uvarint()%(1<<20))
@@ -297,6 +324,9 @@ func decodeBlob(blob []byte, fn func(u *userAgg)) error {
 			f.last = f.first + stamp(d.u32())
 			f.anchor = Day(int64(f.last.day()) + d.varint())
 			f.lo, f.hi = d.uvarint(), d.uvarint()
+			if version >= 2 {
+				f.src = Evidence(d.uvarint()) & evidenceKnown
+			}
 			if fi < uint64(len(feats)) && feats[fi] != 0 {
 				f.f = feats[fi]
 				u.feats = append(u.feats, f)

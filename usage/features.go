@@ -58,14 +58,22 @@ type featureInfo struct {
 	key      string // curated id, or "plan:"+servicePlanId
 	name     string // curated id, or the servicePlanName
 	workload string
-	plans    []string // lower-case servicePlanIds that grant it
+	plans    []string  // lower-case servicePlanIds that grant it
+	pix      []planIdx // the same plans, interned (walk.go)
 }
+
+// planIdx is an interned servicePlanId (process-wide; never persisted):
+// the curated map's plans first (ft.planIDs), then plans that events named
+// directly (planExtra).
+type planIdx uint16
 
 // ft is the curated feature map, built during package initialisation (a
 // variable initialiser, so that other initialisers may use it).
 var ft = buildFeatureTables()
 
 type featureTables struct {
+	planIDs  []string           // the curated plans by planIdx; immutable
+	planIdx  map[string]planIdx // lower-case servicePlanId → planIdx; immutable
 	list     []Feature
 	tab      []featureInfo         // index 0 unused; immutable
 	key      map[string]featureIdx // curated ids; immutable
@@ -78,6 +86,7 @@ var (
 	planTab    []featureInfo // index i is featureIdx(len(ft.tab)+i)
 	planByKey  = map[string]featureIdx{}
 	planByName = map[string]featureIdx{} // every spelling events used, as given
+	planExtra  []string                  // servicePlanIds of planIdx len(ft.planIDs)+i
 )
 
 var camelCase = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
@@ -88,11 +97,19 @@ func buildFeatureTables() *featureTables {
 		panic("usage: embedded feature map: " + err.Error())
 	}
 	t := &featureTables{list: fs, tab: []featureInfo{{}}, key: map[string]featureIdx{},
-		fold: map[string]featureIdx{}, workload: map[string]featureIdx{}}
+		fold: map[string]featureIdx{}, workload: map[string]featureIdx{}, planIdx: map[string]planIdx{}}
 	for _, f := range fs {
 		info := featureInfo{key: f.ID, name: f.ID, workload: f.Workload}
 		for _, p := range f.Plans {
-			info.plans = append(info.plans, strings.ToLower(p.ID))
+			id := strings.ToLower(p.ID)
+			pi, ok := t.planIdx[id]
+			if !ok {
+				pi = planIdx(len(t.planIDs))
+				t.planIDs = append(t.planIDs, id)
+				t.planIdx[id] = pi
+			}
+			info.plans = append(info.plans, t.planIDs[pi]) // one string per plan
+			info.pix = append(info.pix, pi)
 		}
 		t.tab = append(t.tab, info)
 		i := featureIdx(len(t.tab) - 1)
@@ -208,7 +225,13 @@ func internPlanFeature(p *catalog.Plan) featureIdx {
 	if len(ft.tab)+len(planTab) >= 1<<16 {
 		panic("usage: too many features") // the catalog has far fewer plans
 	}
-	planTab = append(planTab, featureInfo{key: key, name: p.Name, plans: []string{p.ID}})
+	id := strings.ToLower(p.ID)
+	pi, ok := ft.planIdx[id]
+	if !ok {
+		pi = planIdx(len(ft.planIDs) + len(planExtra))
+		planExtra = append(planExtra, id)
+	}
+	planTab = append(planTab, featureInfo{key: key, name: p.Name, plans: []string{id}, pix: []planIdx{pi}})
 	i = featureIdx(len(ft.tab) + len(planTab) - 1)
 	planByKey[key] = i
 	return i

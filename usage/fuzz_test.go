@@ -86,7 +86,7 @@ func FuzzDecodeBlob(f *testing.F) {
 	a := newAggregates()
 	a.begin()
 	u := a.users.at(a.user(uid(1)))
-	u.observe(featureNamed("copilot"), 800000000, 9259)
+	u.observe(featureNamed("copilot"), 800000000, 9259, EvidenceEvent)
 	u.recordSignIn(800000000, true)
 	u.activity([]heldLic{{sku: internSKU("05e9a617-0261-4cee-bb44-138d3ef5d965"), held: 700000000}}, 800000000, false)
 	u.mbx = mailbox{storage: 12, storageDay: 9259, rtype: 2, flags: mbxArchive}

@@ -20,7 +20,10 @@ type idRing struct {
 	chunks [MaxEventIDs / idChunk][]uint64 // allocated on first write
 	head   uint32                          // next position to write
 	set    idSet
-	dirty  []uint32 // chunks written by the running command
+	// stale: set does not index the chunks (the readers' copy, whose
+	// replays place ids without looking them up); rebuilt on first use.
+	stale bool
+	dirty []uint32 // chunks written by the running command
 }
 
 // seen reports whether h is remembered, and remembers it if not.
@@ -28,7 +31,10 @@ func (r *idRing) seen(h uint64) bool {
 	if h == 0 {
 		h = 1 // 0 marks an empty slot
 	}
-	if r.set.has(h) {
+	if r.stale {
+		r.rebuild()
+	}
+	if !r.set.insert(h) {
 		return true
 	}
 	c, off := r.head/idChunk, r.head%idChunk
@@ -39,7 +45,6 @@ func (r *idRing) seen(h uint64) bool {
 		r.set.del(old)
 	}
 	r.chunks[c][off] = h
-	r.set.add(h)
 	if n := len(r.dirty); n == 0 || r.dirty[n-1] != c {
 		r.dirty = append(r.dirty, c)
 	}
@@ -47,10 +52,44 @@ func (r *idRing) seen(h uint64) bool {
 	return false
 }
 
+// place remembers h, known to be new, at the head without indexing it:
+// what seen does for a new id, minus the hash set, which it leaves stale.
+// The readers' replay of a batch places the ids the writer remembered.
+func (r *idRing) place(h uint64) {
+	if h == 0 {
+		h = 1
+	}
+	r.stale, r.set = true, idSet{}
+	c, off := r.head/idChunk, r.head%idChunk
+	if r.chunks[c] == nil {
+		r.chunks[c] = make([]uint64, idChunk)
+	}
+	r.chunks[c][off] = h
+	if n := len(r.dirty); n == 0 || r.dirty[n-1] != c {
+		r.dirty = append(r.dirty, c)
+	}
+	r.head = (r.head + 1) % MaxEventIDs
+}
+
+// rebuild indexes the chunks again.
+func (r *idRing) rebuild() {
+	r.set, r.stale = idSet{}, false
+	for _, c := range r.chunks {
+		for _, h := range c {
+			if h != 0 {
+				r.set.add(h)
+			}
+		}
+	}
+}
+
 // loadChunk restores a persisted chunk.
 func (r *idRing) loadChunk(c uint32, ids []uint64) {
 	if c >= uint32(len(r.chunks)) {
 		return
+	}
+	if r.stale {
+		r.rebuild()
 	}
 	if r.chunks[c] == nil {
 		r.chunks[c] = make([]uint64, idChunk)
@@ -89,6 +128,25 @@ func (s *idSet) has(h uint64) bool {
 			return true
 		case 0:
 			return false
+		}
+	}
+}
+
+// insert adds h and reports whether it was absent (one probe sequence
+// for has and add).
+func (s *idSet) insert(h uint64) bool {
+	if (s.n+1)*4 > len(s.slots)*3 {
+		s.grow()
+	}
+	mask := uint64(len(s.slots) - 1)
+	for i := s.pos(h); ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case h:
+			return false
+		case 0:
+			s.slots[i] = h
+			s.n++
+			return true
 		}
 	}
 }

@@ -1,7 +1,10 @@
 package usage
 
 import (
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"allot/licensing"
@@ -39,21 +42,72 @@ type resolved struct {
 	concealed    bool
 }
 
-// start begins a run over n names.
-func (c *resolver) start(tx *tenant.Tx, n int) {
+// parallelResolve is the number of names from which the writer resolves
+// on all processors.
+const parallelResolve = 8192
+
+// prepare resolves the n names of the command's input: name(i) gives the
+// key and id of name i (both empty: resolve nothing, the row is skipped).
+// Each name is resolved by id when the input has one, else by
+// userPrincipalName or id, a concealed hash going through the tenant's
+// mapping; with it, the seats the user holds. On the readers' replay the
+// writer's answers are kept.
+//
+// The lookups only read the engine and the aggregates (nothing changes
+// them during a command), so a large input is resolved by several
+// goroutines over ranges of names; each name's answer lands at its own
+// index, and the held seats are concatenated in range order: the result
+// is the same however the work is scheduled.
+func (c *resolver) prepare(tx *tenant.Tx, a *Aggregates, n int, name func(i int) (key, id string)) {
 	c.replay = !tx.Writing() && len(c.entries) == n
-	if !c.replay {
-		c.entries, c.held = c.entries[:0], c.held[:0]
+	if c.replay {
+		return
+	}
+	e := tx.Engine
+	c.held = c.held[:0]
+	if cap(c.entries) < n {
+		c.entries = make([]resolved, n)
+	}
+	c.entries = c.entries[:n]
+	workers := 1
+	if n >= parallelResolve {
+		workers = min(runtime.GOMAXPROCS(0), 8)
+	}
+	if workers == 1 {
+		c.held = c.resolveRange(a, e, 0, n, name, c.held)
+		return
+	}
+	parts := make([][]heldLic, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			parts[w] = c.resolveRange(a, e, n*w/workers, n*(w+1)/workers, name, nil)
+		}()
+	}
+	wg.Wait()
+	for w := range workers {
+		base := int32(len(c.held))
+		for i := n * w / workers; i < n*(w+1)/workers; i++ {
+			c.entries[i].held0 += base
+			c.entries[i].held1 += base
+		}
+		c.held = append(c.held, parts[w]...)
 	}
 }
 
-// resolve resolves name i (names are resolved in order, from 0): by id
-// when the input has one, else by userPrincipalName or id, a concealed
-// hash going through the tenant's mapping.
-func (c *resolver) resolve(a *Aggregates, e *licensing.Engine, i int, key, id string) who {
-	if !c.replay {
-		uid, concealed := a.lookup(e, key, id)
-		r := resolved{uid: uid, held0: int32(len(c.held)), concealed: concealed}
+// resolveRange resolves names [from, to) into c.entries, appending their
+// held seats to held (offsets relative to held).
+func (c *resolver) resolveRange(a *Aggregates, e *licensing.Engine, from, to int, name func(int) (string, string), held []heldLic) []heldLic {
+	for i := from; i < to; i++ {
+		key, id := name(i)
+		var uid string
+		var concealed bool
+		if key != "" || id != "" {
+			uid, concealed = a.lookup(e, key, id)
+		}
+		r := resolved{uid: uid, held0: int32(len(held)), concealed: concealed}
 		if uid != "" {
 			for _, l := range e.Licenses(uid) {
 				if !l.Held {
@@ -63,12 +117,18 @@ func (c *resolver) resolve(a *Aggregates, e *licensing.Engine, i int, key, id st
 				if !ok {
 					h = 1
 				}
-				c.held = append(c.held, heldLic{sku: internSKU(l.SKUID), held: h})
+				held = append(held, heldLic{sku: internSKU(l.SKUID), held: h})
 			}
 		}
-		r.held1 = int32(len(c.held))
-		c.entries = append(c.entries, r)
+		r.held1 = int32(len(held))
+		c.entries[i] = r
 	}
+	return held
+}
+
+// resolve returns resolved name i, with the user's aggregates (created
+// when new).
+func (c *resolver) resolve(a *Aggregates, i int) who {
 	r := &c.entries[i]
 	if r.uid == "" {
 		return who{agg: -1, concealed: r.concealed}
@@ -124,18 +184,126 @@ func (b *Batch) Apply(tx *tenant.Tx) (Result, error) {
 	}
 	a.reserve(len(b.users))
 	whos := make([]who, len(b.users))
-	b.res.start(tx, len(b.users))
-	for i, key := range b.users {
-		whos[i] = b.res.resolve(a, tx.Engine, i, key, "")
+	b.res.prepare(tx, a, len(b.users), func(i int) (string, string) { return b.users[i], "" })
+	for i := range b.users {
+		whos[i] = b.res.resolve(a, i)
+	}
+	if b.res.replay && b.patch.seq == a.batch.seq && b.patch.seq != 0 {
+		// The readers' copy is now exactly where the writer's was before
+		// this command: set the users to the writer's result instead of
+		// aggregating every event again.
+		a.applyPatch(&b.patch)
+		patchReplays.Add(1)
+		return b.patch.result, a.finish(tx, false)
+	}
+	b.patch.seq = 0
+	if tx.Writing() {
+		b.patch.newIDs = b.patch.newIDs[:0]
+		a.newIDs = &b.patch.newIDs
 	}
 	a.aggregate(b, whos, b.res.held, limit, &r)
+	a.newIDs = nil
 	for i := range whos {
 		if w := &whos[i]; w.agg < 0 && w.count > 0 {
 			r.unmatched(Unmatched{Line: int(b.userLine[i]), User: b.users[i], Concealed: w.concealed, Count: w.count})
 		}
 	}
 	r.done()
+	if tx.Writing() {
+		a.recordPatch(&b.patch, r)
+	}
 	return r, a.finish(tx, false)
+}
+
+// patchReplays counts the replays done with a patch (tests check that the
+// path is taken).
+var patchReplays atomic.Int64
+
+// batchPatch is what a batch's command did to the aggregates on the
+// writer's copy: the changed users' new values and the event ids it
+// remembered, in order. The readers' replay of the same command starts
+// from the same state (that is the runtime's invariant: the replay runs
+// once the writer's batch is committed, on a copy that was identical to
+// the writer's before it), so setting the same users to the same values
+// gives the same state as aggregating every event again, for a fraction
+// of the work.
+type batchPatch struct {
+	seq    uint64       // the command's sequence number; 0: none
+	users  []patchUser  // the changed users, in the order they changed
+	lens   [][2]int32   // their numbers of features and activations
+	feats  []featUse    // the users' feature slices, one after another
+	acts   []activation // the users' activation slices, one after another
+	newIDs []uint64     // event-id hashes remembered, in order
+	result Result
+}
+
+// patchUser is a changed user's value, less the slices (in batchPatch).
+type patchUser struct {
+	id     string
+	agg    int32 // the user's index on the writer's copy (see applyPatch)
+	signIn signInAgg
+	mbx    mailbox
+}
+
+// recordPatch records the running command's changes (after aggregate).
+func (a *Aggregates) recordPatch(p *batchPatch, r Result) {
+	p.seq, p.result = a.batch.seq, r
+	nf, na := 0, 0
+	for _, i := range a.touched {
+		u := a.users.at(i)
+		nf, na = nf+len(u.feats), na+len(u.acts)
+	}
+	p.users, p.lens = make([]patchUser, 0, len(a.touched)), make([][2]int32, 0, len(a.touched))
+	p.feats, p.acts = make([]featUse, 0, nf), make([]activation, 0, na)
+	for _, i := range a.touched {
+		u := a.users.at(i)
+		p.feats = append(p.feats, u.feats...)
+		p.acts = append(p.acts, u.acts...)
+		p.lens = append(p.lens, [2]int32{int32(len(u.feats)), int32(len(u.acts))})
+		p.users = append(p.users, patchUser{id: u.id, agg: i, signIn: u.signIn, mbx: u.mbx})
+	}
+}
+
+// applyPatch replays a recorded command on this copy: the users it changed
+// take their recorded values (in the same order, so the bookkeeping of
+// finish is the same) and the event ids are remembered.
+func (a *Aggregates) applyPatch(p *batchPatch) {
+	feats, acts := p.feats, p.acts
+	for k := range p.users {
+		v := &p.users[k]
+		// Both copies add users in the same order, so the writer's index
+		// is normally this copy's too: checked, else looked up.
+		i := v.agg
+		if int(i) >= a.users.len() || a.users.at(i).id != v.id {
+			i = a.user(v.id)
+		}
+		u := a.users.at(i)
+		nf, na := int(p.lens[k][0]), int(p.lens[k][1])
+		u.signIn, u.mbx = v.signIn, v.mbx
+		// As on the writer: a user's first slice is carved from the slabs,
+		// a grown one comes from the heap (so that outgrown ones are freed).
+		switch {
+		case cap(u.feats) >= nf:
+		case u.feats == nil:
+			u.feats = a.feats.carve(nf)
+		default:
+			u.feats = make([]featUse, 0, nf+2)
+		}
+		switch {
+		case cap(u.acts) >= na:
+		case u.acts == nil:
+			u.acts = a.acts.carve(na)
+		default:
+			u.acts = make([]activation, 0, na+1)
+		}
+		u.feats = append(u.feats[:0], feats[:nf]...)
+		u.acts = append(u.acts[:0], acts[:na]...)
+		feats, acts = feats[nf:], acts[na:]
+		a.touch(i)
+	}
+	for _, h := range p.newIDs {
+		a.ids.place(h)
+	}
 }
 
 // aggregate applies the batch's events to resolved users (the pure part of
@@ -152,14 +320,19 @@ func (a *Aggregates) aggregate(b *Batch, whos []who, held []heldLic, limit stamp
 			r.reject(int(it.line), "at "+it.t.Time().Format(time.RFC3339)+" is in the future")
 			continue
 		}
-		if it.idh != 0 && a.ids.seen(it.idh) {
-			r.Duplicates++
-			continue
+		if it.idh != 0 {
+			if a.ids.seen(it.idh) {
+				r.Duplicates++
+				continue
+			}
+			if a.newIDs != nil {
+				*a.newIDs = append(*a.newIDs, it.idh)
+			}
 		}
 		u := a.users.at(w.agg)
 		var ch bool
 		if b.Kind == FeatureEvents {
-			ch = u.observe(it.f, it.t, it.t.day())
+			ch = u.observe(it.f, it.t, it.t.day(), EvidenceEvent)
 			if it.f == featLitigationHold {
 				ch = u.setHold(true, it.t.day()) || ch
 			}

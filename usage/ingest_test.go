@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"allot/licensing"
 	"allot/tenant"
 )
 
@@ -215,5 +216,141 @@ func TestStateSurvivesDeltasCheckpointsAndReshards(t *testing.T) {
 	once.events(now, strings.Join(all, "\n"))
 	if a, b := e.snapshot(), once.snapshot(); !reflect.DeepEqual(a, b) {
 		t.Fatal("incremental ingestion differs from ingesting everything at once")
+	}
+}
+
+// Large inputs are resolved on all processors: the result must be the one
+// of a serial resolution (the same rows in smaller reports).
+func TestParallelResolutionMatchesSerial(t *testing.T) {
+	const users, rows = 9000, 10000
+	if rows < parallelResolve {
+		t.Fatal("the test must exceed the parallel threshold")
+	}
+	header := "Report Refresh Date,User Principal Name,Exchange Last Activity Date,OneDrive Last Activity Date,Teams Last Activity Date\n"
+	line := func(refresh string, i int) string {
+		name := upn(i)
+		if i > users {
+			name = fmt.Sprintf("stranger%d@contoso.example", i)
+		}
+		d := fmt.Sprintf("2024-06-%02d", 1+i%29)
+		return refresh + "," + name + "," + d + ",," + d + "\n"
+	}
+	var whole strings.Builder
+	whole.WriteString(header)
+	for i := 1; i <= rows; i++ {
+		whole.WriteString(line("2024-06-30", i))
+	}
+	now := at("2024-07-01T06:00:00Z")
+	granted := at("2024-05-01T00:00:00Z")
+
+	par := newEnv(t)
+	par.addUsers(granted, users, "SPE_E3")
+	r := par.report(now, whole.String(), false)
+	if r.Accepted != users || r.UnmatchedCount != rows-users {
+		t.Fatalf("parallel: %d accepted, %d unmatched", r.Accepted, r.UnmatchedCount)
+	}
+
+	ser := newEnv(t)
+	ser.addUsers(granted, users, "SPE_E3")
+	accepted, unmatched := 0, 0
+	for part, from := 0, 1; from <= rows; part, from = part+1, from+parallelResolve/2 {
+		var sb strings.Builder
+		sb.WriteString(header)
+		for i := from; i < from+parallelResolve/2 && i <= rows; i++ {
+			sb.WriteString(line(fmt.Sprintf("2024-06-%02d", 30-part), i))
+		}
+		r := ser.report(now, sb.String(), false)
+		accepted += r.Accepted
+		unmatched += r.UnmatchedCount
+	}
+	if accepted != r.Accepted || unmatched != r.UnmatchedCount {
+		t.Fatalf("serial: %d accepted, %d unmatched", accepted, unmatched)
+	}
+	if d := diffSnapshots(ser.snapshot(), par.snapshot()); d != "" {
+		t.Fatalf("parallel and serial resolution differ:\n%s", d)
+	}
+	// Every user's seat was activated by the report.
+	u := par.user(uid(4321))
+	if len(u.Activations) != 1 {
+		t.Fatalf("activations %+v", u.Activations)
+	}
+	par.assertReloadEqual()
+}
+
+// The readers' replay of an event batch sets the users to the writer's
+// result (batchPatch): the readers' copy must be what aggregating the
+// events gives — what the store holds, and what a copy that aggregates
+// everything at once holds — with duplicates, unmatched users, future
+// events, sign-ins and new users among the batches.
+func TestReplayedBatchesMatchTheWritersAggregation(t *testing.T) {
+	e := newEnv(t)
+	e.addUsers(at("2024-01-01T00:00:00Z"), 300, "SPE_E3")
+	now := at("2024-07-01T00:00:00Z")
+	before := patchReplays.Load()
+	var all []string
+	for batch := 0; batch < 6; batch++ {
+		var lines []string
+		for i := 0; i < 400; i++ {
+			u := (batch*37+i*11)%320 + 1 // users 301-320 do not exist
+			d := at("2024-06-30T10:00:00Z").Add(-time.Duration((batch*13+i)%100) * 24 * time.Hour)
+			if i%97 == 0 {
+				d = now.Add(72 * time.Hour) // in the future: rejected
+			}
+			id := fmt.Sprintf("%d-%d", batch, i)
+			if i%50 == 1 && batch > 0 {
+				id = fmt.Sprintf("%d-%d", batch-1, i+1) // a duplicate of the previous batch
+			}
+			lines = append(lines, fmt.Sprintf(`{"id":"%s","user":"user%d@contoso.example","feature":"%s","at":"%s"}`,
+				id, u, benchFeatures[(batch+i)%len(benchFeatures)], d.Format(time.RFC3339)))
+		}
+		all = append(all, lines...)
+		r := e.events(now, strings.Join(lines, "\n"))
+		if r.Accepted == 0 || r.UnmatchedCount == 0 || r.RejectedCount == 0 || (batch > 0 && r.Duplicates == 0) {
+			t.Fatalf("batch %d: %+v", batch, r)
+		}
+		e.signIns(now, fmt.Sprintf(`{"id":"s%d","user":"user%d@contoso.example","at":"2024-06-2%dT08:00:00Z","interactive":true}`, batch, batch+1, batch))
+		if batch == 2 { // users 301-310 appear
+			e.do(at("2024-06-01T00:00:00Z"), func(tx *tenant.Tx) error {
+				for i := 301; i <= 310; i++ {
+					if err := tx.Engine.PutUser(tx.Op, licensing.User{ID: uid(i), UserPrincipalName: upn(i), AccountEnabled: true,
+						UserType: "Member", UsageLocation: "US", Kind: licensing.KindPerson}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+	}
+	if got := patchReplays.Load() - before; got < 12 {
+		t.Fatalf("%d replays took the patch, want every batch's", got)
+	}
+	// The store (written from the writer's copy) loads into what the
+	// readers' copy holds, ring of event ids included.
+	ring := func() (uint32, int, []uint64) {
+		var head uint32
+		var n int
+		var ids []uint64
+		e.tn.Read(func(s *tenant.State) {
+			r := &Of(s).ids // its hash set may be stale: count the ring
+			head = r.head
+			for _, c := range r.chunks {
+				ids = append(ids, c...)
+				for _, h := range c {
+					if h != 0 {
+						n++
+					}
+				}
+			}
+		})
+		return head, n, ids
+	}
+	h0, n0, ids0 := ring()
+	e.assertReloadEqual()
+	if h1, n1, ids1 := ring(); h1 != h0 || n1 != n0 || !reflect.DeepEqual(ids1, ids0) || n0 == 0 {
+		t.Fatalf("event-id ring: head %d, %d ids in the readers' copy; %d, %d after reload", h0, n0, h1, n1)
+	}
+	// (The last batch: its users that exist existed when it was sent.)
+	if r := e.events(now, strings.Join(all[len(all)-400:], "\n")); r.Accepted != 0 || r.Duplicates == 0 {
+		t.Fatalf("re-sent after reload: %+v", r)
 	}
 }

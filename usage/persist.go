@@ -230,11 +230,11 @@ func (a *Aggregates) finish(tx *tenant.Tx, metaChanged bool) error {
 		} else {
 			if tx.Writing() {
 				e := newEncoder()
-				e.users = make([]byte, 0, 96*len(a.touched))
+				e.users = make([]byte, 0, 64*len(a.touched))
 				for _, i := range a.touched {
 					e.add(a.users.at(i))
 				}
-				if err := tx.Persist(kindDelta, seqID(seq), blobJSON(seq, e)); err != nil {
+				if err := tx.PersistRaw(kindDelta, seqID(seq), blobJSON(seq, e)); err != nil {
 					return err
 				}
 			}
@@ -244,11 +244,7 @@ func (a *Aggregates) finish(tx *tenant.Tx, metaChanged bool) error {
 	}
 	if tx.Writing() {
 		for _, c := range a.ids.dirty {
-			b := make([]byte, 0, 8*idChunk)
-			for _, h := range a.ids.chunks[c] {
-				b = binary.LittleEndian.AppendUint64(b, h)
-			}
-			if err := tx.Persist(kindIDs, strconv.Itoa(int(c)), idsBody{IDs: b}); err != nil {
+			if err := tx.PersistRaw(kindIDs, strconv.Itoa(int(c)), idsJSON(a.ids.chunks[c])); err != nil {
 				return err
 			}
 		}
@@ -274,7 +270,7 @@ func (a *Aggregates) checkpoint(tx *tenant.Tx) error {
 		bodies := a.encodeShards(n, write)
 		for s, body := range bodies {
 			if body != nil {
-				if err := tx.Persist(kindShard, fmt.Sprintf("%04d", s), body); err != nil {
+				if err := tx.PersistRaw(kindShard, fmt.Sprintf("%04d", s), body); err != nil {
 					return err
 				}
 			}
@@ -297,7 +293,7 @@ func (a *Aggregates) checkpoint(tx *tenant.Tx) error {
 // their object bodies, on all processors: the command waits for the
 // result, and each body depends only on its shard's users, so the output
 // is the same however the work is scheduled.
-func (a *Aggregates) encodeShards(n int, write []bool) []json.RawMessage {
+func (a *Aggregates) encodeShards(n int, write []bool) [][]byte {
 	// Bucket the users by shard first (one pass), then encode the buckets.
 	counts := make([]int32, n+1)
 	shard := make([]int32, a.users.len())
@@ -315,21 +311,20 @@ func (a *Aggregates) encodeShards(n int, write []bool) []json.RawMessage {
 		order[next[s]] = int32(i)
 		next[s]++
 	}
-	bodies := make([]json.RawMessage, n)
+	bodies := make([][]byte, n)
 	workers := min(runtime.GOMAXPROCS(0), 8)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			e := newEncoder() // one per worker: its buffers serve every shard
 			for s := w; s < n; s += workers {
 				if !write[s] {
 					continue
 				}
-				users := order[counts[s]:counts[s+1]]
-				e := newEncoder()
-				e.users = make([]byte, 0, 96*len(users))
-				for _, i := range users {
+				e.reset()
+				for _, i := range order[counts[s]:counts[s+1]] {
 					e.add(a.users.at(i))
 				}
 				bodies[s] = blobJSON(a.batch.seq, e)
@@ -340,17 +335,47 @@ func (a *Aggregates) encodeShards(n int, write []bool) []json.RawMessage {
 	return bodies
 }
 
+// idsJSON renders an idsBody (what json.Marshal would: the hashes as
+// little-endian bytes in base64).
+func idsJSON(ids []uint64) []byte {
+	var raw [8 * idChunk]byte
+	n := 0
+	for _, h := range ids {
+		binary.LittleEndian.PutUint64(raw[n:], h)
+		n += 8
+	}
+	b := make([]byte, 0, base64.StdEncoding.EncodedLen(n)+10)
+	b = append(b, `{"ids":"`...)
+	b = base64.StdEncoding.AppendEncode(b, raw[:n])
+	return append(b, `"}`...)
+}
+
 // blobJSON renders a blobBody (what json.Marshal would, without its
-// reflection over a large byte slice).
-func blobJSON(seq uint64, e *encoder) json.RawMessage {
-	blob := e.blob()
-	b := make([]byte, 0, base64.StdEncoding.EncodedLen(len(blob))+64)
+// reflection over a large byte slice); it is stored as it is
+// (Tx.PersistRaw).
+//
+// The blob (header then users) is base64-encoded straight from the
+// encoder's buffers into the body: its only allocation.
+func blobJSON(seq uint64, e *encoder) []byte {
+	head, users := e.header(), e.users
+	enc := base64.StdEncoding
+	b := make([]byte, 0, enc.EncodedLen(len(head)+len(users))+64)
 	b = append(b, `{"seq":`...)
 	b = strconv.AppendUint(b, seq, 10)
 	b = append(b, `,"users":`...)
 	b = strconv.AppendInt(b, int64(e.n), 10)
 	b = append(b, `,"data":"`...)
-	b = base64.StdEncoding.AppendEncode(b, blob)
+	// base64 of a concatenation is the concatenation of the parts' when
+	// the first part's length is a multiple of 3: move up to 2 bytes of
+	// users into the header.
+	if k := (3 - len(head)%3) % 3; k <= len(users) {
+		head = append(head, users[:k]...)
+		e.head = head
+		b = enc.AppendEncode(b, head)
+		b = enc.AppendEncode(b, users[k:])
+	} else {
+		b = enc.AppendEncode(b, append(head, users...))
+	}
 	return append(b, `"}`...)
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 
 	"allot"
@@ -205,10 +206,9 @@ type observation struct {
 // cannot be read is rejected with its line number and the rest is read.
 // Errors (EINVALID) are for input that is not a usage report at all.
 func ParseReport(r io.Reader, kind string) (*Report, error) {
-	cr := csv.NewReader(r)
-	cr.ReuseRecord = true
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
+	cr := newCSVReader(r)
+	header, err := cr.read()
+	header = slices.Clone(header) // the reader reuses its fields
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, allot.Errorf(allot.EINVALID, "The report is empty: a header row is required.")
@@ -240,11 +240,13 @@ func ParseReport(r io.Reader, kind string) (*Report, error) {
 	rep := &Report{Kind: spec.name, products: []string{""}, productIdx: map[string]uint32{}}
 	p := rowParser{rep: rep, col: &col, width: len(header)}
 	for {
-		rec, err := cr.Read()
+		// rec is valid until the next read: the row parser copies what it
+		// keeps.
+		rec, err := cr.read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
+		line := cr.line()
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
 			if pe.StartLine > 0 {

@@ -68,7 +68,10 @@ type UserReport struct {
 	ServicePlans      []PlanReport      `json:"servicePlans"`
 	Features          []FeatureReport   `json:"features"`
 	Workloads         map[string]string `json:"workloads"` // workload → last activity date
-	Mailbox           *MailboxReport    `json:"mailbox"`
+	// WorkloadEvidence is, per workload of Workloads, where its uses were
+	// seen: usage reports (by type) and/or feature events.
+	WorkloadEvidence map[string][]EvidenceSource `json:"workloadEvidence"`
+	Mailbox          *MailboxReport              `json:"mailbox"`
 }
 
 // SignInReport summarises sign-ins.
@@ -90,6 +93,10 @@ type PlanReport struct {
 	LastUse         *time.Time `json:"lastUse"`
 	ActiveDays30    int        `json:"activeDays30"`
 	ActiveDays90    int        `json:"activeDays90"`
+	// Evidence is where the plan's uses were seen (empty when unused):
+	// {"source":"report","report":TYPE} per usage report type and/or
+	// {"source":"event"} for feature events.
+	Evidence []EvidenceSource `json:"evidence"`
 }
 
 // FeatureReport is the use of a feature; Licensed says whether one of the
@@ -102,6 +109,8 @@ type FeatureReport struct {
 	LastUse      *time.Time `json:"lastUse"`
 	ActiveDays30 int        `json:"activeDays30"`
 	ActiveDays90 int        `json:"activeDays90"`
+	// Evidence is where the feature's uses were seen (see PlanReport).
+	Evidence []EvidenceSource `json:"evidence"`
 }
 
 // MailboxReport is the mailbox facts.
@@ -150,7 +159,8 @@ func UserReportOf(s *tenant.State, idOrUPN string, asOf Day) (UserReport, bool) 
 		id = idOrUPN
 	}
 	rep := UserReport{ID: id, UserPrincipalName: user.UserPrincipalName, AsOf: asOf.String(),
-		Licenses: licenses(s, id, u), ServicePlans: []PlanReport{}, Features: []FeatureReport{}, Workloads: map[string]string{}}
+		Licenses: licenses(s, id, u), ServicePlans: []PlanReport{}, Features: []FeatureReport{}, Workloads: map[string]string{},
+		WorkloadEvidence: map[string][]EvidenceSource{}}
 	rep.SignIns = signInReport(u.SignIns, asOf)
 
 	// Enabled plans of the seats held.
@@ -170,13 +180,14 @@ func UserReportOf(s *tenant.State, idOrUPN string, asOf Day) (UserReport, bool) 
 			return
 		}
 		listed[p] = true
-		pr := PlanReport{ServicePlanID: p, Enabled: enabled[p]}
+		pr := PlanReport{ServicePlanID: p, Enabled: enabled[p], Evidence: []EvidenceSource{}}
 		if cp, ok := catalog.Default().Plan(p); ok {
 			pr.ServicePlanName = cp.Name
 		}
 		if use, ok := u.Plan(p); ok {
 			pr.FirstUse, pr.LastUse = timePtr(use.First), timePtr(use.Last)
 			pr.ActiveDays30, pr.ActiveDays90 = use.Days.Count(asOf, 30), use.Days.Count(asOf, 90)
+			pr.Evidence = use.Evidence.Sources()
 		}
 		rep.ServicePlans = append(rep.ServicePlans, pr)
 	}
@@ -185,9 +196,10 @@ func UserReportOf(s *tenant.State, idOrUPN string, asOf Day) (UserReport, bool) 
 			addPlan(p)
 		}
 	}
+	workloadEvidence := map[string]Evidence{}
 	for _, f := range u.Features {
 		fr := FeatureReport{Feature: f.Feature, Workload: f.Workload, FirstUse: timePtr(f.First), LastUse: timePtr(f.Last),
-			ActiveDays30: f.Days.Count(asOf, 30), ActiveDays90: f.Days.Count(asOf, 90)}
+			ActiveDays30: f.Days.Count(asOf, 30), ActiveDays90: f.Days.Count(asOf, 90), Evidence: f.Evidence.Sources()}
 		for _, p := range f.Plans {
 			if enabled[p] {
 				fr.Licensed = true
@@ -204,7 +216,11 @@ func UserReportOf(s *tenant.State, idOrUPN string, asOf Day) (UserReport, bool) 
 			if d > rep.Workloads[f.Workload] {
 				rep.Workloads[f.Workload] = d
 			}
+			workloadEvidence[f.Workload] |= f.Evidence
 		}
+	}
+	for w, ev := range workloadEvidence {
+		rep.WorkloadEvidence[w] = ev.Sources()
 	}
 	sort.SliceStable(rep.ServicePlans, func(i, j int) bool { return rep.ServicePlans[i].ServicePlanName < rep.ServicePlans[j].ServicePlanName })
 

@@ -35,6 +35,9 @@ type FeatureUse struct {
 	First    time.Time
 	Last     time.Time
 	Days     DaySet
+	// Evidence is where the uses were seen: feature events, usage reports
+	// (by type), or both.
+	Evidence Evidence
 }
 
 // MailboxFacts are the latest mailbox facts (zero when no mailbox report
@@ -99,15 +102,9 @@ func (u *userAgg) view() UserUsage {
 	v.SignIns = SignInFacts{First: s.first.Time(), Last: s.last.Time(), LastInteractive: s.interactive.Time(), Days: s.days()}
 	v.Features = make([]FeatureUse, len(u.feats))
 	for i := range u.feats {
-		f := &u.feats[i]
-		info := f.f.info()
-		v.Features[i] = FeatureUse{Feature: info.name, Workload: info.workload, Plans: info.plans,
-			First: f.first.Time(), Last: f.last.Time(), Days: f.days()}
+		v.Features[i] = u.feats[i].use()
 	}
-	m := &u.mbx
-	v.Mailbox = MailboxFacts{Known: m.storageDay != 0, RecipientType: recipientTypes[m.rtype], StorageUsedBytes: m.storage,
-		HasArchive: m.flags&mbxArchive != 0, ReportDate: m.storageDay, HoldKnown: m.holdDay != 0,
-		LitigationHold: m.flags&mbxHold != 0, HoldDate: m.holdDay}
+	v.Mailbox = u.mbx.facts()
 	v.Activations = make([]Activation, len(u.acts))
 	for i, a := range u.acts {
 		v.Activations[i] = Activation{SKUID: a.sku.id(), Granted: a.held.Time(), Activated: a.at.Time()}
@@ -129,14 +126,16 @@ func (u UserUsage) Feature(id string) (FeatureUse, bool) {
 // PlanUse is a service plan's use: the union of the uses of the features
 // the plan grants (through the feature map or named directly).
 type PlanUse struct {
+	PlanID      string // servicePlanId, lower case
 	First, Last time.Time
 	Days        DaySet
+	Evidence    Evidence // the union of the features' evidence
 }
 
 // Plan returns the use of a service plan (servicePlanId, lower case); false
 // if no feature it grants was used.
 func (u UserUsage) Plan(planID string) (PlanUse, bool) {
-	var p PlanUse
+	p := PlanUse{PlanID: planID}
 	found := false
 	for _, f := range u.Features {
 		if !slices.Contains(f.Plans, planID) {
@@ -149,6 +148,7 @@ func (u UserUsage) Plan(planID string) (PlanUse, bool) {
 			p.Last = f.Last
 		}
 		p.Days.Union(f.Days)
+		p.Evidence |= f.Evidence
 		found = true
 	}
 	return p, found

@@ -314,3 +314,59 @@ func BenchmarkEventsHTTP(b *testing.B) {
 	}
 	b.ReportMetric(float64(events)/elapsed.Seconds(), "events/s")
 }
+
+func TestUserUsageSaysWhetherAReportOrEventsShowedEachPlan(t *testing.T) {
+	f := setup(t)
+	day := today().Add(-24 * time.Hour).Format(time.DateOnly)
+	csv := "Report Refresh Date,User Principal Name,Exchange Last Activity Date,OneDrive Last Activity Date,SharePoint Last Activity Date,Teams Last Activity Date\n" +
+		day + ",ann@contoso.example," + day + ",,," + day + "\n"
+	f.Must(200, "POST", "/allot/v1/usage/reports", f.admin, csv, "Content-Type: text/csv")
+	at := today().Add(-20 * time.Hour).Format(time.RFC3339)
+	f.Must(200, "POST", "/allot/v1/usage/events", f.admin,
+		`{"id":"x1","user":"ann@contoso.example","feature":"teamsChat","at":"`+at+`"}`+"\n"+
+			`{"id":"x2","user":"ann@contoso.example","feature":"oneDriveFiles","at":"`+at+`"}`, "Content-Type: application/x-ndjson")
+	u := f.Must(200, "GET", "/allot/v1/usage/users/ann@contoso.example?asOf="+today().Format(time.DateOnly), f.admin, nil).JSON()
+	sources := func(v any) string {
+		var out []string
+		for _, x := range v.([]any) {
+			m := x.(map[string]any)
+			s := m["source"].(string)
+			if r, ok := m["report"]; ok {
+				s += ":" + r.(string)
+			}
+			out = append(out, s)
+		}
+		return strings.Join(out, ",")
+	}
+	plans := map[string]map[string]any{}
+	for _, x := range u["servicePlans"].([]any) {
+		m := x.(map[string]any)
+		plans[m["servicePlanName"].(string)] = m
+	}
+	for name, want := range map[string]string{
+		"EXCHANGE_S_ENTERPRISE": "report:getOffice365ActiveUserDetail",       // Exchange: the report only
+		"TEAMS1":                "report:getOffice365ActiveUserDetail,event", // Teams: the report and a teamsChat event
+		"SHAREPOINTENTERPRISE":  "event",                                     // OneDrive files: an event only
+		"INTUNE_A":              "",                                          // held, never used
+	} {
+		p := plans[name]
+		if p == nil {
+			t.Fatalf("no plan %s in %v", name, u["servicePlans"])
+		}
+		if got := sources(p["evidence"]); got != want {
+			t.Errorf("%s: evidence %q, want %q", name, got, want)
+		}
+	}
+	feats := map[string]string{}
+	for _, x := range u["features"].([]any) {
+		m := x.(map[string]any)
+		feats[m["feature"].(string)] = sources(m["evidence"])
+	}
+	if feats["teamsChat"] != "event" || feats["exchangeMailbox"] != "report:getOffice365ActiveUserDetail" {
+		t.Fatalf("features %v", feats)
+	}
+	we := u["workloadEvidence"].(map[string]any)
+	if sources(we["Teams"]) != "report:getOffice365ActiveUserDetail,event" || sources(we["OneDrive"]) != "event" {
+		t.Fatalf("workload evidence %v", we)
+	}
+}
