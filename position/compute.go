@@ -23,8 +23,16 @@ type run struct {
 	window     int
 	usageKnown bool
 	pools      []licensing.PoolInfo
-	empty      planSet
-	idleText   [2]string
+	featCache  [128]featInfo
+	granted    map[usage.Day]int32 // grantedText
+	feats      []usage.FeatureUse  // the current user's (readUsage)
+	acts       []usage.Activation
+	skuCache   [64]struct {
+		id string
+		si *skuInfo
+	}
+	empty    planSet
+	idleText [2]string
 
 	// Per product (by skuInfo.ix).
 	used, required, recent []int
@@ -50,12 +58,12 @@ type run struct {
 	users     int
 }
 
-func newRun(in Input, pools []licensing.PoolInfo, reports bool) *run {
+func newRun(in Input, pools []licensing.PoolInfo, reports bool, shared *sharedMemo) *run {
 	r := &run{in: in, asOf: in.AsOf, window: in.WindowDays, pools: pools,
 		usageKnown: in.Usage != nil && in.Usage.Users() > 0,
-		unpriced:   map[int32]int{}, underBy: map[int32]int{}, fixes: map[string]fixOut{}, fixByKey: map[textKey]int32{},
+		unpriced:   map[int32]int{}, underBy: map[int32]int{}, fixes: map[string]fixOut{}, granted: map[usage.Day]int32{}, fixByKey: map[textKey]int32{},
 		textByKey: map[textKey]int32{}, savings: make([]int64, len(Kinds))}
-	r.m = newModel(in.Engine.Catalog(), in.Prices, reports)
+	r.m = newModel(in.Engine.Catalog(), in.Prices, reports, shared)
 	r.part = newPart(r.m)
 	r.empty = r.m.newSet()
 	r.idleText = [2]string{"no sign-in or feature use in the last " + itoa(r.window) + " days",
@@ -87,35 +95,35 @@ func Compute(in Input) *Position {
 	e := in.Engine
 	reports := in.Usage != nil && len(in.Usage.Reports()) > 0
 	pools := e.Pools()
-	users := make([]*licensing.User, 0, e.UserCount())
-	e.ForEachUser(func(u *licensing.User) bool {
-		if in.Scope == nil || in.Scope.User(u.ID) {
-			users = append(users, u)
-		}
-		return true
-	})
+	n := e.UserCount()
 	workers := 1
-	if len(users) >= parallelFrom {
+	if n >= parallelFrom {
 		workers = min(max(runtime.GOMAXPROCS(0), minWorkers), maxWorkers)
 	}
+	shared := newSharedMemo()
 	runs := make([]*run, workers)
 	var done atomic.Int64
 	var wg sync.WaitGroup
 	for w := range runs {
-		runs[w] = newRun(in, pools, reports)
-		lo, hi := len(users)*w/workers, len(users)*(w+1)/workers
+		runs[w] = newRun(in, pools, reports, shared)
+		lo, hi := n*w/workers, n*(w+1)/workers
 		wg.Add(1)
-		go func(r *run, share []*licensing.User) {
+		go func(r *run) {
 			defer wg.Done()
-			for i, u := range share {
-				r.users++
-				r.user(u)
-				if i&1023 == 1023 {
+			i := 0
+			e.ForEachUserLicensesIn(lo, hi, func(u *licensing.User, ls licensing.UserLicenses) bool {
+				if in.Scope == nil || in.Scope.User(u.ID) {
+					r.users++
+					r.user(u, ls)
+				}
+				if i++; i&1023 == 0 {
 					done.Add(1024)
 				}
-			}
-		}(runs[w], users[lo:hi])
+				return true
+			})
+		}(runs[w])
 	}
+	users := n
 	if in.Progress != nil {
 		finished := make(chan struct{})
 		go func() { wg.Wait(); close(finished) }()
@@ -126,11 +134,11 @@ func Compute(in Input) *Position {
 			case <-finished:
 				break wait
 			case <-tick.C:
-				in.Progress(int(done.Load()), len(users))
+				in.Progress(min(int(done.Load()), users), users)
 			}
 		}
 		tick.Stop()
-		in.Progress(len(users), len(users))
+		in.Progress(users, users)
 	} else {
 		wg.Wait()
 	}
@@ -159,6 +167,10 @@ func Compute(in Input) *Position {
 		pos.compact.n += o.part.count()
 	}
 	r.totals(pos, runs)
+	for _, o := range runs {
+		o.m.release()
+		o.part.release()
+	}
 	return pos
 }
 
@@ -303,8 +315,8 @@ func (r *run) totals(pos *Position, runs []*run) {
 			savings[k] += o.savings[k]
 		}
 		extra += o.extra
-		t.CoverProblems += len(o.m.restMemo)
 	}
+	t.CoverProblems = r.m.shared.problems()
 	t.Users, t.LicensedUsers, t.ActiveUsers = r.users, r.licensed, r.active
 	t.Findings = pos.compact.n
 	var cost, assigned, required, surplus float64

@@ -133,7 +133,7 @@ func bruteOnUndominated(m *model, reqs []int32) (int64, bool) {
 }
 
 func TestCoverOnTheFullCatalogIsExact(t *testing.T) {
-	m := newModel(catalog.Default(), fullCatalogPrices(t), false)
+	m := newModel(catalog.Default(), fullCatalogPrices(t), false, newSharedMemo())
 	rnd := rand.New(rand.NewSource(3))
 	checked := 0
 	for k := 0; k < 400; k++ {
@@ -175,7 +175,7 @@ func TestCoverOnTheFullCatalogIsExact(t *testing.T) {
 //
 //	go test ./position -run '^$' -bench CoverFullCatalog -benchtime 3x
 func BenchmarkCoverFullCatalog(b *testing.B) {
-	m := newModel(catalog.Default(), fullCatalogPrices(b), false)
+	m := newModel(catalog.Default(), fullCatalogPrices(b), false, newSharedMemo())
 	rnd := rand.New(rand.NewSource(1))
 	var sets [][]int32
 	keys := map[string]bool{}
@@ -252,7 +252,7 @@ func BenchmarkCoverListPrices(b *testing.B) {
 	if err := l.Check(catalog.Default()); err != nil {
 		b.Fatal(err)
 	}
-	m := newModel(catalog.Default(), &l, false)
+	m := newModel(catalog.Default(), &l, false, newSharedMemo())
 	rnd := rand.New(rand.NewSource(1))
 	var sets [][]int32
 	keys := map[string]bool{}

@@ -3,6 +3,8 @@ package position
 import (
 	"strconv"
 	"time"
+
+	"allot/usage"
 )
 
 // Findings are kept compact while a position is computed and until it is
@@ -23,17 +25,79 @@ type frec struct {
 	nev   int32
 }
 
-// erec is one piece of evidence.
+// erec is one piece of evidence, in 16 bytes (a million findings carry
+// about five million): its time is seconds since lastEpoch, or — for a time
+// with a fraction of a second or out of range — an index in the part's
+// spilled times.
 type erec struct {
-	last   int64 // UnixNano; noTime for none
-	detail int32 // part.texts; -1 none
-	req    int32 // part.m.reqs (its plans); -1 none
-	feat   int32 // part.names; -1 none
-	days   int32
-	source uint8
+	last   uint32 // 0: none; else see part.setLast
+	detail int32  // part.texts; -1 none
+	feat   uint32 // part.names index+1 (bits 0–19; 0 none), usage.Evidence (20–31)
+	meta   uint32 // req+1 (bits 0–19), active days (20–27), source (28–30), last spilled (31)
 }
 
-const noTime = -1 << 63
+const (
+	noTime    = -1 << 63
+	lastEpoch = 946684800 - 1 // Unix seconds of erec.last 0 (2000-01-01 less a second)
+	reqBits   = 20
+	maxReqs   = 1<<reqBits - 1
+	spilled   = 1 << 31
+)
+
+// mkErec makes evidence without a time.
+func mkErec(source uint8, feat, detail int32, days int) erec {
+	if feat+1 > maxReqs {
+		panic("position: too many feature names")
+	}
+	return erec{detail: detail, feat: uint32(feat + 1), meta: uint32(min(max(days, 0), 255))<<reqBits | uint32(source)<<28}
+}
+
+func (e *erec) featIx() int32 { return int32(e.feat&maxReqs) - 1 }
+
+// seen is where the use was seen (0: not known).
+func (e *erec) seen() usage.Evidence { return usage.Evidence(e.feat >> reqBits) }
+
+func (e *erec) setSeen(s usage.Evidence) { e.feat = e.feat&maxReqs | uint32(s&0xfff)<<reqBits }
+
+func (e *erec) req() int32    { return int32(e.meta&maxReqs) - 1 }
+func (e *erec) days() int     { return int(e.meta >> reqBits & 255) }
+func (e *erec) source() uint8 { return uint8(e.meta >> 28 & 7) }
+
+// setReq sets the requirement whose plans the evidence names (-1: none).
+// A tenant's requirements number one per feature, plan or mailbox fact
+// used, a few thousand at most.
+func (e *erec) setReq(q int32) {
+	if q+1 > maxReqs {
+		panic("position: too many requirements")
+	}
+	e.meta = e.meta&^maxReqs | uint32(q+1)
+}
+
+// setLast sets the evidence's time (UnixNano; noTime for none).
+func (p *part) setLast(e *erec, ns int64) {
+	e.meta &^= spilled
+	if ns == noTime {
+		e.last = 0
+		return
+	}
+	if sec := ns / 1e9; ns%1e9 == 0 && sec > lastEpoch && sec-lastEpoch <= 1<<32-1 {
+		e.last = uint32(sec - lastEpoch)
+		return
+	}
+	e.last, e.meta = uint32(len(p.spill)), e.meta|spilled
+	p.spill = append(p.spill, ns)
+}
+
+// lastTime returns the evidence's time; false for none.
+func (p *part) lastTime(e *erec) (time.Time, bool) {
+	switch {
+	case e.meta&spilled != 0:
+		return time.Unix(0, p.spill[e.last]).UTC(), true
+	case e.last == 0:
+		return time.Time{}, false
+	}
+	return time.Unix(lastEpoch+int64(e.last), 0).UTC(), true
+}
 
 var sources = []string{SourceReport, SourceEvent, SourceSignIn, SourceMailbox, SourceLicense, SourceTrend}
 
@@ -101,6 +165,7 @@ type part struct {
 	txtIx  map[string]int32
 	names  []string
 	nameIx map[string]int32
+	spill  []int64 // evidence times erec.last cannot hold (UnixNano)
 }
 
 func newPart(m *model) *part {
@@ -166,6 +231,9 @@ func (p *part) user(id, upn string) int32 {
 	return p.lastUI
 }
 
+// release drops the indexes that only adding findings needs.
+func (p *part) release() { p.grpIx, p.txtIx, p.nameIx = nil, nil, nil }
+
 // count returns the findings of the part.
 func (p *part) count() int {
 	n := 0
@@ -197,18 +265,20 @@ func (p *part) materialise(kind int, r *frec, f *Finding) {
 	}
 	for j := int32(0); j < r.nev; j++ {
 		e := p.evs.at(r.ev + j)
-		ev := Evidence{Source: sources[e.source], ActiveDays: int(e.days)}
-		if e.feat >= 0 {
-			ev.Feature = p.names[e.feat]
+		ev := Evidence{Source: sources[e.source()], ActiveDays: e.days()}
+		if i := e.featIx(); i >= 0 {
+			ev.Feature = p.names[i]
 		}
-		if e.req >= 0 {
-			ev.ServicePlans = p.m.reqs[e.req].planNames
+		if seen := e.seen(); seen != 0 {
+			ev.Sources = seen.Sources()
+		}
+		if q := e.req(); q >= 0 {
+			ev.ServicePlans = p.m.reqs[q].planNames
 		}
 		if e.detail >= 0 {
 			ev.Detail = p.texts[e.detail]
 		}
-		if e.last != noTime {
-			t := time.Unix(0, e.last).UTC()
+		if t, ok := p.lastTime(e); ok {
 			ev.Last = &t
 		}
 		f.Evidence = append(f.Evidence, ev)

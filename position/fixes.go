@@ -2,7 +2,6 @@ package position
 
 import (
 	"encoding/binary"
-	"hash/fnv"
 	"slices"
 	"sort"
 	"strings"
@@ -11,14 +10,19 @@ import (
 	"allot/prices"
 )
 
-// findingID is stable for the same kind, user, product and group.
+// findingID is stable for the same kind, user, product and group: FNV-1a
+// (64 bits) of the four strings, each followed by a zero byte, with the
+// top bit set.
 func findingID(kind, userID, skuID, groupID string) uint64 {
-	h := fnv.New64a()
-	for _, s := range []string{kind, userID, skuID, groupID} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	for _, s := range [...]string{kind, userID, skuID, groupID} {
+		for i := 0; i < len(s); i++ {
+			h = (h ^ uint64(s[i])) * prime
+		}
+		h *= prime // the zero byte: h ^ 0 == h
 	}
-	return h.Sum64() | 1<<63 // always 16 hex digits
+	return h | 1<<63 // always 16 hex digits
 }
 
 func money(units int64) *float64 {
@@ -108,7 +112,7 @@ func (r *run) removeSeat(kind string, i int, ev erec) {
 }
 
 // licenseErrors reports the user's sources from groups in Error.
-func (r *run) licenseErrors(u *licensing.User, si *skuInfo, l licensing.License) {
+func (r *run) licenseErrors(u *licensing.User, si *skuInfo, l *licensing.License) {
 	for i := range l.Sources {
 		s := &l.Sources[i]
 		if s.State != licensing.StateError || s.AssignedByGroup == "" {
@@ -146,7 +150,9 @@ func (r *run) licenseErrors(u *licensing.User, si *skuInfo, l licensing.License)
 			}
 			return f
 		})
-		r.evBuf = append(r.evBuf[:0], erec{source: sourceIx(SourceLicense), detail: detail, req: -1, feat: -1, last: s.LastUpdated.UnixNano()})
+		ev := mkErec(sourceIx(SourceLicense), -1, detail, 0)
+		r.part.setLast(&ev, s.LastUpdated.UnixNano())
+		r.evBuf = append(r.evBuf[:0], ev)
 		r.add(LicenseErrors, u, si, s.AssignedByGroup, fix, r.evBuf)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"slices"
 	"sort"
+	"sync"
 )
 
 // mix is a cheapest cover: the priced products to hold and their monthly
@@ -80,7 +81,13 @@ func (m *model) cover(reqs []int32, held []int32) *mix {
 	}
 	// A canonical order (by products, not by interning order): the search,
 	// and so the choice among equal covers, is the same in every worker.
-	slices.SortFunc(cls, func(a, b int32) int { return slices.Compare(m.classes[a].bits, m.classes[b].bits) })
+	// (Classes have distinct products, so the order is total; a user has
+	// few: insertion sort.)
+	for i := 1; i < len(cls); i++ {
+		for j := i; j > 0 && slices.Compare(m.classes[cls[j]].bits, m.classes[cls[j-1]].bits) < 0; j-- {
+			cls[j], cls[j-1] = cls[j-1], cls[j]
+		}
+	}
 	m.clsBuf = cls
 	m.buf = m.buf[:0]
 	for _, c := range cls {
@@ -108,10 +115,20 @@ func (m *model) cover(reqs []int32, held []int32) *mix {
 		return x
 	}
 	key := string(m.buf)
-	rest, ok := m.restMemo[string(m.buf[:restKey])]
+	// The rest's solution is shared between workers, by a key that does
+	// not depend on a worker's interning order: the classes' products and
+	// the held products (product indexes are the same in every worker).
+	rk := binary.LittleEndian.AppendUint32(m.rkey[:0], uint32(len(cls)))
+	for _, c := range cls {
+		for _, w := range m.classes[c].bits {
+			rk = binary.LittleEndian.AppendUint64(rk, w)
+		}
+	}
+	rk = append(rk, m.buf[4*len(cls)+4:restKey]...)
+	m.rkey = rk
+	rest, ok := m.shared.get(rk)
 	if !ok {
-		rest = m.solve(cls, held)
-		m.restMemo[key[:restKey]] = rest
+		rest = m.shared.put(rk, m.solve(cls, held))
 	}
 	x := rest
 	if len(forced) > 0 {
@@ -180,4 +197,39 @@ func (m *model) solve(cls []int32, held []int32) *mix {
 	}
 	m.sortMix(x.skus)
 	return x
+}
+
+// sharedMemo is the cheapest covers of the rest problems (see cover),
+// shared by the workers of one computation.
+type sharedMemo struct {
+	mu   sync.RWMutex
+	rest map[string]*mix
+}
+
+func newSharedMemo() *sharedMemo { return &sharedMemo{rest: map[string]*mix{}} }
+
+func (s *sharedMemo) get(key []byte) (*mix, bool) {
+	s.mu.RLock()
+	x, ok := s.rest[string(key)]
+	s.mu.RUnlock()
+	return x, ok
+}
+
+// put records a solution unless another worker did first, and returns
+// the one recorded (both are the same cover: solving is deterministic).
+func (s *sharedMemo) put(key []byte, x *mix) *mix {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if y, ok := s.rest[string(key)]; ok {
+		return y
+	}
+	s.rest[string(key)] = x
+	return x
+}
+
+// problems returns the number of distinct rest problems solved.
+func (s *sharedMemo) problems() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.rest)
 }

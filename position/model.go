@@ -63,7 +63,8 @@ type model struct {
 	reportsSeen                               bool
 
 	memo      map[string]*mix
-	restMemo  map[string]*mix
+	shared    *sharedMemo // the rest problems' solutions, shared by the workers
+	rkey      []byte
 	forcedBuf []int32
 	buf       []byte
 	clsBuf    []int32
@@ -104,10 +105,10 @@ type coverClass struct {
 	bits  []uint64 // the same, by bit in model.priced order
 }
 
-func newModel(cat *catalog.Catalog, pl *prices.List, reports bool) *model {
+func newModel(cat *catalog.Catalog, pl *prices.List, reports bool, shared *sharedMemo) *model {
 	m := &model{cat: cat, planIx: map[string]int32{}, skuIx: map[string]int32{}, reqByKey: map[string]int32{},
-		byFeature: map[string]int32{}, deps: map[int32][]int32{}, memo: map[string]*mix{}, restMemo: map[string]*mix{}, reportsSeen: reports,
-		classByKy: map[string]int32{}, pricedIx: map[int32]int{}}
+		byFeature: map[string]int32{}, deps: map[int32][]int32{}, memo: map[string]*mix{}, reportsSeen: reports,
+		classByKy: map[string]int32{}, pricedIx: map[int32]int{}, shared: shared}
 	for _, p := range cat.Plans() {
 		m.planIx[p.ID] = int32(len(m.plans))
 		m.plans = append(m.plans, p)
@@ -158,6 +159,12 @@ func newModel(cat *catalog.Catalog, pl *prices.List, reports bool) *model {
 				m.priced = append(m.priced, si.ix)
 			}
 		}
+	}
+	// Every other product, in catalog order: a product has the same index
+	// in every worker (priced ones first, in price-list order), so that
+	// workers can share covers.
+	for _, s := range cat.SKUs() {
+		m.sku(s)
 	}
 	m.reportFed = map[string]bool{}
 	for _, f := range []string{"exchangeMailbox", "exchangeArchive", "litigationHold", "teams", "teamsChat", "teamsMeeting",
@@ -303,16 +310,6 @@ func (m *model) setKey(set planSet) string {
 	return string(m.buf)
 }
 
-// source names where a feature's use was seen: features that usage reports
-// feed are credited to a report when the tenant imported any, the rest to
-// events. (The aggregates do not keep the source per feature.)
-func (m *model) source(f *usage.FeatureUse) string {
-	if f.Workload != "" && m.reportFed[f.Feature] && m.reportsSeen {
-		return SourceReport
-	}
-	return SourceEvent
-}
-
 // classOf returns the cover class of a set of candidate products; -1 for
 // none.
 func (m *model) classOf(cands []int32) int32 {
@@ -335,4 +332,12 @@ func (m *model) classOf(cands []int32) int32 {
 	m.classes = append(m.classes, &coverClass{cands: cands, bits: bits})
 	m.classByKy[string(m.buf)] = c
 	return c
+}
+
+// release drops what only the computation needed (memos, indexes,
+// scratch); a position keeps its models for the products and the
+// requirements' plans that its findings name.
+func (m *model) release() {
+	m.memo, m.shared, m.classByKy, m.reqByKey, m.byFeature, m.planIx = nil, nil, nil, nil, nil, nil
+	m.solver, m.buf, m.rkey, m.clsBuf, m.forcedBuf, m.local, m.order, m.masks, m.weights = coverSolver{}, nil, nil, nil, nil, nil, nil, nil, nil
 }

@@ -54,3 +54,45 @@ func firstDiff(a, b []byte) string {
 	}
 	return ""
 }
+
+// copyingUsage hides the non-copying reads of a usage source: the position
+// reads it through Usage.User only, one fresh copy per user.
+type copyingUsage struct{ position.Usage }
+
+func TestNonCopyingReadsGiveTheSamePositionAsCopyingReads(t *testing.T) {
+	cat := catalog.Default()
+	for seed := int64(1); seed <= 4; seed++ {
+		tn := synth.Generate(cat, synth.Config{Users: 1500 + int(seed)*500, Seed: seed + 20})
+		e := licensing.New(cat, licensing.Settings{DefaultUsageLocation: "US"})
+		if err := tn.LoadInto(e); err != nil {
+			t.Fatal(err)
+		}
+		e.Recompute(licensing.Op{Now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)})
+		asOf := usage.DayOf(time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC))
+		u := genUsage(e, asOf, seed)
+		in := position.Input{Engine: e, Usage: u, Prices: loadPrices(t), AsOf: asOf, Now: time.Unix(0, 0)}
+		if seed%2 == 0 {
+			in.Prices = nil
+		}
+		render := func(p *position.Position) []byte {
+			p.Totals.CoverProblems = 0 // solved once per computation, shared by its workers
+			var b bytes.Buffer
+			if err := p.WriteJSON(&b); err != nil {
+				t.Fatal(err)
+			}
+			return b.Bytes()
+		}
+		// Straightforward: copies of each user's usage, one worker.
+		slow := in
+		slow.Usage = copyingUsage{u}
+		want := render(position.Compute(slow))
+		// Fast: usage read into reused buffers, licenses walked in place,
+		// covers shared between workers.
+		restore := position.Split(1, int(seed)+1)
+		got := render(position.Compute(in))
+		restore()
+		if !bytes.Equal(got, want) {
+			t.Fatalf("seed %d: the position differs (%d bytes against %d):\n%s", seed, len(got), len(want), firstDiff(got, want))
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package position_test
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -299,4 +300,94 @@ func mustPrices(t *testing.T, s *tenant.State) *prices.List {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// The position reads usage.Aggregates through its non-copying views; the
+// copies of Aggregates.User must give the same position.
+func TestUsageViewsGiveTheSamePositionAsUsageCopies(t *testing.T) {
+	e := newEnv(t)
+	e.units(grant, "SPE_E3=10", "SPE_E5=10", "EXCHANGESTANDARD=10")
+	e.user(grant, "ann", nil, "SPE_E3")
+	e.user(grant, "bob", nil, "SPE_E5")
+	e.user(grant, "cat", nil, "SPE_E3")
+	e.user(grant, "shared", sharedKind, "EXCHANGESTANDARD")
+	e.user(grant, "robot", serviceAccount, nil...)
+	e.price(standardPrices...)
+	e.uses("ann exchangeMailbox 2024-06-20", "ann attackSimulation 2024-06-25", "bob teamsChat 2024-06-21",
+		"bob exchangeMailbox 2024-06-02", "robot exchangeMailbox 2024-06-15")
+	e.signIn("ann", "2024-06-20T08:00:00Z")
+	e.signIn("cat", "2024-03-15T08:00:00Z")
+	e.mailboxes("shared,64424509440,True,SharedMailbox,False", "bob,1073741824,False,UserMailbox,True")
+	compute := func(copies bool) []byte {
+		var b bytes.Buffer
+		e.tn.Read(func(s *tenant.State) {
+			pl, _, err := prices.Of(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var u position.Usage = usage.Of(s)
+			if copies {
+				u = copyingUsage{u}
+			}
+			p := position.Compute(position.Input{Engine: s.Engine, Usage: u, Prices: pl, AsOf: usage.DayOf(asOf), Now: asOf})
+			if p.FindingCount() < 5 {
+				t.Fatalf("only %d findings", p.FindingCount())
+			}
+			if err := p.WriteJSON(&b); err != nil {
+				t.Fatal(err)
+			}
+		})
+		return b.Bytes()
+	}
+	if got, want := compute(false), compute(true); !bytes.Equal(got, want) {
+		t.Fatalf("views and copies differ:\n%s", firstDiff(got, want))
+	}
+}
+
+// Evidence says where each use was seen: a usage report (by type), feature
+// events, or both.
+func TestEvidenceSaysWhetherAReportOrEventsShowedTheUse(t *testing.T) {
+	e := newEnv(t)
+	e.units(grant, "SPE_E5=10")
+	e.user(grant, "ann", nil, "SPE_E5")
+	e.user(grant, "bob", nil, "SPE_E5")
+	e.price(standardPrices...)
+	rep, err := usage.ParseReport(strings.NewReader("Report Refresh Date,User Principal Name,Last Activity Date,Team Chat Message Count,Private Chat Message Count,Call Count,Meeting Count\n"+
+		"2024-06-30,ann@contoso.example,2024-06-28,0,4,0,0\n2024-06-30,bob@contoso.example,2024-06-27,0,2,0,0\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.do(asOf, func(tx *tenant.Tx) error {
+		r, err := rep.Apply(tx, false)
+		if err == nil && tx.Writing() && (r.UnmatchedCount > 0 || r.RejectedCount > 0) {
+			t.Errorf("report: %+v", r)
+		}
+		return err
+	})
+	e.uses("ann exchangeMailbox 2024-06-20", "bob exchangeMailbox 2024-06-21", "bob teams 2024-06-29")
+	over := findings(e.position(), position.OverAssigned)
+	seen := func(user, feature string) string {
+		for _, ev := range over[user].Evidence {
+			if ev.Feature == feature {
+				var b strings.Builder
+				b.WriteString(ev.Source)
+				for _, s := range ev.Sources {
+					b.WriteString(" " + s.Source + ":" + s.Report)
+				}
+				return b.String()
+			}
+		}
+		t.Fatalf("%s: no evidence of %s in %+v", user, feature, over[user])
+		return ""
+	}
+	for _, c := range []struct{ user, feature, want string }{
+		{"ann", "exchangeMailbox", "event event:"},
+		{"ann", "teams", "report report:getTeamsUserActivityUserDetail"},
+		{"bob", "exchangeMailbox", "event event:"},
+		{"bob", "teams", "report report:getTeamsUserActivityUserDetail event:"},
+	} {
+		if got := seen(c.user, c.feature); got != c.want {
+			t.Errorf("%s's use of %s: seen in %q, want %q", c.user, c.feature, got, c.want)
+		}
+	}
 }

@@ -45,7 +45,7 @@ func (r *run) runningOut(pos *Position) {
 			fix.Description = "No new assignments are expected; buy units for the waiting users (see licenseErrors) or free seats."
 			fix.Add = nil
 		}
-		r.evBuf = append(r.evBuf[:0], erec{source: sourceIx(SourceTrend), detail: r.part.text(detail), req: -1, feat: -1, last: noTime})
+		r.evBuf = append(r.evBuf[:0], mkErec(sourceIx(SourceTrend), -1, r.part.text(detail), 0))
 		r.add(SeatsRunningOut, nil, si, "", r.fix(fix), r.evBuf)
 	}
 }

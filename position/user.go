@@ -48,14 +48,16 @@ func (c *userCtx) set(m *model) planSet {
 	return s
 }
 
-// user analyses one user: seats, requirements, findings and counts.
-func (r *run) user(u *licensing.User) {
+// user analyses one user (ls: the user's license records, read only
+// during the call): seats, requirements, findings and counts.
+func (r *run) user(u *licensing.User, ls licensing.UserLicenses) {
 	m, c := r.m, &r.cur
 	c.u, c.seats, c.needs, c.nscr = u, c.seats[:0], c.needs[:0], 0
 	c.all, c.kept = c.set(m), c.set(m)
 	r.seq++
-	for _, l := range r.in.Engine.Licenses(u.ID) {
-		si := m.skuByID(l.SKUID)
+	for i := 0; i < ls.Len(); i++ {
+		l := ls.At(i)
+		si := r.skuOf(l.SKUID)
 		if si == nil {
 			continue
 		}
@@ -78,9 +80,12 @@ func (r *run) user(u *licensing.User) {
 	if len(c.seats) > 0 {
 		r.licensed++
 	}
-	c.uu, c.hasU = usage.UserUsage{}, false
+	c.hasU = false
 	if r.usageKnown {
-		c.uu, c.hasU = r.in.Usage.User(u.ID)
+		c.hasU = r.readUsage(u.ID, &c.uu)
+	}
+	if !c.hasU {
+		c.uu = usage.UserUsage{}
 	}
 	r.activity()
 	if c.active {
@@ -186,11 +191,16 @@ func (r *run) requirements(shared bool) {
 			if days == 0 {
 				continue
 			}
-			q := m.featureReq(f.Feature, f.Plans)
-			if q < 0 {
+			ft := r.featureOf(f)
+			if ft.req < 0 {
 				continue
 			}
-			r.addNeed(q, r.ev(m.source(f), f.Feature, "", f.Last, days))
+			e := mkErec(sourceIx(r.source(f, ft)), ft.name, -1, days)
+			e.setSeen(f.Evidence)
+			if !f.Last.IsZero() {
+				r.part.setLast(&e, f.Last.UnixNano())
+			}
+			r.addNeed(ft.req, e)
 		}
 	}
 	mb := c.uu.Mailbox
@@ -217,7 +227,7 @@ func (r *run) addNeed(q int32, ev erec) {
 			}
 		}
 		rq := r.m.reqs[q]
-		ev.req = q
+		ev.setReq(q)
 		r.cur.needs = append(r.cur.needs, need{q, ev})
 		if rq.prereq >= 0 {
 			if rq.preText < 0 {
@@ -231,9 +241,9 @@ func (r *run) addNeed(q int32, ev erec) {
 
 // ev makes evidence, interning its strings.
 func (r *run) ev(source, feature, detail string, last time.Time, days int) erec {
-	e := erec{source: sourceIx(source), feat: r.part.name(feature), detail: r.part.text(detail), req: -1, days: int32(days), last: noTime}
+	e := mkErec(sourceIx(source), r.part.name(feature), r.part.text(detail), days)
 	if !last.IsZero() {
-		e.last = last.UnixNano()
+		r.part.setLast(&e, last.UnixNano())
 	}
 	return e
 }
@@ -249,7 +259,7 @@ func (r *run) inactivity() {
 			continue
 		}
 		if !r.activated(st) {
-			r.removeSeat(NeverActivated, i, r.ev(SourceLicense, "", "granted "+st.since.UTC().Format(time.DateOnly)+"; no sign-in or feature use since", time.Time{}, 0))
+			r.removeSeat(NeverActivated, i, mkErec(sourceIx(SourceLicense), -1, r.grantedText(st.since), 0))
 			continue
 		}
 		if c.active {
@@ -361,4 +371,130 @@ func itoa(n int) string {
 
 func gib(n int64) string {
 	return itoa(int(n>>30)) + " GB"
+}
+
+// usageInto is implemented by usage sources that can read a user's
+// aggregates into the caller's value without allocating: dst's slices
+// belong to the caller, and UserInto overwrites them, reusing their
+// capacity.
+type usageInto interface {
+	UserInto(userID string, dst *usage.UserUsage) bool
+}
+
+// usageViews is usage.Aggregates' non-copying read (usage/walk.go).
+type usageViews interface {
+	View(userID string) (usage.UserView, bool)
+}
+
+// readUsage reads a user's aggregates into dst (whose slices are the
+// run's: reused from user to user); false if there are none. It prefers
+// the non-allocating reads to Usage.User, which returns fresh copies.
+func (r *run) readUsage(userID string, dst *usage.UserUsage) bool {
+	switch src := r.in.Usage.(type) {
+	case usageViews:
+		v, ok := src.View(userID)
+		if !ok {
+			return false
+		}
+		r.feats, r.acts = r.feats[:0], r.acts[:0]
+		v.ForEachFeatureUse(r.addFeature)
+		v.ForEachActivation(r.addActivation)
+		*dst = usage.UserUsage{UserID: v.UserID(), SignIns: v.SignIns(), Features: r.feats, Mailbox: v.Mailbox(), Activations: r.acts}
+		return true
+	case usageInto:
+		dst.Features, dst.Activations = r.feats[:0], r.acts[:0]
+		ok := src.UserInto(userID, dst)
+		r.feats, r.acts = dst.Features, dst.Activations
+		return ok
+	}
+	uu, ok := r.in.Usage.User(userID)
+	if ok {
+		*dst = uu
+	}
+	return ok
+}
+
+func (r *run) addFeature(f usage.FeatureUse) bool {
+	r.feats = append(r.feats, f)
+	return true
+}
+
+func (r *run) addActivation(a usage.Activation) bool {
+	r.acts = append(r.acts, a)
+	return true
+}
+
+// skuOf returns the product of a license record's skuId, through a small
+// cache in front of the model's map (the engine's records share their
+// skuId strings, so the comparison is mostly a pointer check).
+func (r *run) skuOf(id string) *skuInfo {
+	if len(id) == 0 {
+		return r.m.skuByID(id)
+	}
+	slot := &r.skuCache[(uint(id[0])*31+uint(id[len(id)-1])*7+uint(len(id)))%uint(len(r.skuCache))]
+	if slot.si != nil && slot.id == id {
+		return slot.si
+	}
+	si := r.m.skuByID(id)
+	if si != nil {
+		slot.id, slot.si = id, si
+	}
+	return si
+}
+
+// source names where a feature's use was seen: a usage report when any
+// report showed it, else feature events, as the aggregates record it
+// (usage.Evidence). Aggregates stored before the evidence was kept say
+// nothing: then the features that usage reports feed are credited to a
+// report when the tenant imported any, the rest to events.
+func (r *run) source(f *usage.FeatureUse, ft *featInfo) string {
+	switch {
+	case f.Evidence.Report():
+		return SourceReport
+	case f.Evidence.Event():
+		return SourceEvent
+	case f.Workload != "" && ft.reportFed && r.m.reportsSeen:
+		return SourceReport
+	}
+	return SourceEvent
+}
+
+// featInfo is what a feature name resolves to: its requirement (-1: none),
+// its index in the part's names, and whether usage reports feed it.
+type featInfo struct {
+	id        string
+	req       int32
+	name      int32
+	reportFed bool
+	ok        bool
+}
+
+// featureOf resolves a feature used, through a small cache in front of the
+// model's and the part's maps (usage shares its feature-name strings, so
+// the comparison is mostly a pointer check). A feature's requirement
+// depends on its name only (model.featureReq).
+func (r *run) featureOf(f *usage.FeatureUse) *featInfo {
+	id := f.Feature
+	h := uint(len(id))
+	if len(id) > 0 {
+		h += uint(id[0])*31 + uint(id[len(id)-1])*7 + uint(id[len(id)/2])*131
+	}
+	slot := &r.featCache[h%uint(len(r.featCache))]
+	if slot.ok && slot.id == id {
+		return slot
+	}
+	*slot = featInfo{id: id, req: r.m.featureReq(id, f.Plans), name: r.part.name(id), reportFed: r.m.reportFed[id], ok: true}
+	return slot
+}
+
+// grantedText returns the evidence text of a seat never activated, one per
+// day of grant.
+func (r *run) grantedText(since time.Time) int32 {
+	d := usage.DayOf(since)
+	if i, ok := r.granted[d]; ok {
+		return i
+	}
+	i := r.part.text("granted " + since.UTC().Format(time.DateOnly) + "; no sign-in or feature use since")
+	r.granted[d] = i
+	return i
 }

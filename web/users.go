@@ -357,18 +357,22 @@ const idleDays = 30
 
 // idleSince reports whether a user has had no sign-in and no feature use
 // since cutoff (users without any usage data are idle).
+// It reads the aggregates in place (usage.UserView): counting the idle
+// users of a large tenant allocates nothing.
 func idleSince(agg *usage.Aggregates, cutoff time.Time) func(id string) bool {
 	return func(id string) bool {
-		uu, ok := agg.User(id)
+		v, ok := agg.View(id)
 		if !ok {
 			return true
 		}
-		last := uu.SignIns.Last
-		for i := range uu.Features {
-			if uu.Features[i].Last.After(last) {
-				last = uu.Features[i].Last
-			}
+		if !v.SignIns().Last.Before(cutoff) {
+			return false
 		}
-		return last.Before(cutoff)
+		idle := true
+		v.ForEachFeatureUse(func(f usage.FeatureUse) bool {
+			idle = f.Last.Before(cutoff)
+			return idle
+		})
+		return idle
 	}
 }
