@@ -52,6 +52,17 @@ func (v UserLicenses) Len() int { return len(v.ls) }
 // At returns the i-th license record (0 <= i < Len()).
 func (v UserLicenses) At(i int) *License { return &v.ls[i].License }
 
+// UserLicensesOf returns a read-only view of one user's license records
+// without copying (see UserLicenses); false if the user does not exist.
+// Safe for concurrent readers of an engine that is not being changed.
+func (e *Engine) UserLicensesOf(userID string) (UserLicenses, bool) {
+	u, ok := e.users[userID]
+	if !ok {
+		return UserLicenses{}, false
+	}
+	return UserLicenses{u.licenses}, true
+}
+
 // ForEachUserLicenses calls fn for every user in the engine's internal order
 // with the user's license records, without copying anything, until fn
 // returns false. It allocates nothing and is safe for concurrent readers of

@@ -24,9 +24,15 @@ func TestForEachUserLicensesMatchesLicenses(t *testing.T) {
 				t.Fatalf("user %s record %d: %+v, want %+v", u.ID, i, *got, want[i])
 			}
 		}
+		if one, ok := e.UserLicensesOf(u.ID); !ok || one.Len() != ls.Len() || (ls.Len() > 0 && one.At(0) != ls.At(0)) {
+			t.Fatalf("UserLicensesOf(%s) differs from the walk", u.ID)
+		}
 		seen++
 		return true
 	})
+	if _, ok := e.UserLicensesOf("nobody"); ok {
+		t.Fatal("UserLicensesOf found a missing user")
+	}
 	if seen != e.UserCount() {
 		t.Fatalf("visited %d users of %d", seen, e.UserCount())
 	}

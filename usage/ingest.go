@@ -108,8 +108,9 @@ func (c *resolver) resolveRange(a *Aggregates, e *licensing.Engine, from, to int
 			uid, concealed = a.lookup(e, key, id)
 		}
 		r := resolved{uid: uid, held0: int32(len(held)), concealed: concealed}
-		if uid != "" {
-			for _, l := range e.Licenses(uid) {
+		if ls, ok := e.UserLicensesOf(uid); ok && uid != "" {
+			for k := range ls.Len() {
+				l := ls.At(k)
 				if !l.Held {
 					continue
 				}
