@@ -65,16 +65,11 @@ report the engine's heap and the process's peak resident memory during it.`,
 			debug.FreeOSMemory()
 			resetPeakRSS()
 			before := rss()
-			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
+			stopProfile, err := startCPUProfile(cpuProfile)
+			if err != nil {
+				return err
 			}
+			defer stopProfile()
 			start = time.Now()
 			cpu0 := cpuTime()
 			e.Recompute(licensing.Op{Now: time.Now()})
@@ -146,3 +141,20 @@ func peakRSS() float64 { return procStatus("VmHWM") }
 
 // resetPeakRSS resets VmHWM to the current RSS (Linux: clear_refs 5).
 func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// startCPUProfile starts a CPU profile written to path ("" profiles
+// nothing) and returns the function that stops it.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}

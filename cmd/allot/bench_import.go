@@ -113,16 +113,11 @@ compared with those of the import (a SHA-256 over all of them).`,
 			debug.FreeOSMemory()
 			resetPeakRSS()
 			rssBefore := rss()
-			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
+			stopProfile, err := startCPUProfile(cpuProfile)
+			if err != nil {
+				return err
 			}
+			defer stopProfile()
 			cpu0 := cpuTime()
 			start := time.Now()
 			b, err := bundle.Open(dir, catalog.Default())
