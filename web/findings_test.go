@@ -77,13 +77,15 @@ func TestIdleFilterCountsIdleUsersAndFollowsUsageImports(t *testing.T) {
 	c.signIn(info.AdminToken)
 	tn, _ := env.RT.Get(demo.TenantID)
 	cutoff := time.Now().Add(-30 * 24 * time.Hour)
-	idle := map[string]string{} // id → userPrincipalName
+	idle := map[string]string{}   // id → userPrincipalName
+	idleBySKU := map[string]int{} // skuId → idle users with a record of it
 	all := 0
 	tn.Read(func(s *tenant.State) {
 		agg := usage.Of(s)
 		s.Engine.ForEachUser(func(u *licensing.User) bool {
 			all++
-			if len(s.Engine.Licenses(u.ID)) == 0 {
+			ls := s.Engine.Licenses(u.ID)
+			if len(ls) == 0 {
 				return true
 			}
 			uu, _ := agg.User(u.ID)
@@ -95,10 +97,22 @@ func TestIdleFilterCountsIdleUsersAndFollowsUsageImports(t *testing.T) {
 			}
 			if last.Before(cutoff) {
 				idle[u.ID] = u.UserPrincipalName
+				seen := map[string]bool{}
+				for _, l := range ls {
+					if !seen[l.SKUID] {
+						seen[l.SKUID] = true
+						idleBySKU[l.SKUID]++
+					}
+				}
 			}
 			return true
 		})
 	})
+	// With a product filter, the total counts the idle users with a
+	// record of that product.
+	for sku, n := range idleBySKU {
+		mustContain(t, c.get("/admin/users?state=idle&sku="+sku), plural(n)+"</span>")
+	}
 	if len(idle) == 0 || len(idle) == all {
 		t.Fatalf("the demo has %d idle users of %d: the test needs some of each", len(idle), all)
 	}

@@ -37,6 +37,7 @@ type dirIndex struct {
 	// error code; licensed counts users holding at least one seat.
 	errCodes map[string]int
 	licensed int
+	withSKUs int // users with at least one license record
 
 	groupsByName *sortedSet // K = lower(displayName)
 	groups       map[string]string
@@ -205,6 +206,9 @@ func (x *dirIndex) count(r *userRec, sign int) {
 	}
 	if r.held {
 		x.licensed += sign
+	}
+	if len(r.skus) > 0 {
+		x.withSKUs += sign
 	}
 }
 

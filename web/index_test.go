@@ -98,7 +98,7 @@ func checkIndex(t *testing.T, e *licensing.Engine, x *dirIndex, sku string, grou
 	}
 	var all []urow
 	codes := map[string]int{}
-	licensed := 0
+	licensed, withSKUs := 0, 0
 	e.ForEachUser(func(u *licensing.User) bool {
 		ur := urow{id: u.ID, upn: strings.ToLower(u.UserPrincipalName), name: strings.ToLower(u.DisplayName), dept: strings.ToLower(u.Department)}
 		for _, l := range e.Licenses(u.ID) {
@@ -121,11 +121,17 @@ func checkIndex(t *testing.T, e *licensing.Engine, x *dirIndex, sku string, grou
 		if ur.held {
 			licensed++
 		}
+		if len(ur.skus) > 0 {
+			withSKUs++
+		}
 		all = append(all, ur)
 		return true
 	})
 	if x.licensed != licensed {
 		t.Fatalf("licensed = %d, want %d", x.licensed, licensed)
+	}
+	if x.withSKUs != withSKUs {
+		t.Fatalf("withSKUs = %d, want %d", x.withSKUs, withSKUs)
 	}
 	for c, n := range codes {
 		if x.errCodes[c] != n {

@@ -95,6 +95,7 @@ func (h *handler) users(w http.ResponseWriter, r *http.Request, v *viewer) {
 		if q.State == "idle" {
 			q.IdleSince = h.now().Add(-idleDays * 24 * time.Hour)
 			q.Idle = idleSince(usage.Of(s), q.IdleSince)
+			q.Active = activeSince(usage.Of(s), q.IdleSince)
 		}
 		if q.SKU != "" {
 			if sku, ok := e.Catalog().SKU(q.SKU); ok {
@@ -362,17 +363,31 @@ const idleDays = 30
 func idleSince(agg *usage.Aggregates, cutoff time.Time) func(id string) bool {
 	return func(id string) bool {
 		v, ok := agg.View(id)
-		if !ok {
-			return true
-		}
-		if !v.SignIns().Last.Before(cutoff) {
-			return false
-		}
-		idle := true
-		v.ForEachFeatureUse(func(f usage.FeatureUse) bool {
-			idle = f.Last.Before(cutoff)
-			return idle
-		})
-		return idle
+		return !ok || !activeView(v, cutoff)
 	}
+}
+
+// activeSince walks the users of the aggregates who had a sign-in or a
+// feature use since cutoff (the complement of idleSince among them).
+func activeSince(agg *usage.Aggregates, cutoff time.Time) func(fn func(id string) bool) {
+	return func(fn func(id string) bool) {
+		agg.ForEachView(func(v usage.UserView) bool {
+			if activeView(v, cutoff) {
+				return fn(v.UserID())
+			}
+			return true
+		})
+	}
+}
+
+func activeView(v usage.UserView, cutoff time.Time) bool {
+	if !v.SignIns().Last.Before(cutoff) {
+		return true
+	}
+	active := false
+	v.ForEachFeatureUse(func(f usage.FeatureUse) bool {
+		active = !f.Last.Before(cutoff)
+		return !active
+	})
+	return active
 }
