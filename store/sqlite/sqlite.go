@@ -87,7 +87,18 @@ func Open(path string) (*Store, error) {
 	s.writer.SetConnMaxIdleTime(0)
 
 	ctx := context.Background()
-	if err := migrate(ctx, s.writer); err != nil {
+	// Switching a new file to WAL mode needs the database to itself, and
+	// SQLite refuses at once (SQLITE_BUSY, without the busy timeout) while
+	// another process or store is opening it too: retry until the timeout.
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		err = migrate(ctx, s.writer)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil {
 		s.writer.Close()
 		return nil, fmt.Errorf("store/sqlite: %s: %w", abs, err)
 	}
@@ -218,6 +229,12 @@ func (l *lifecycle) close() bool {
 	}
 	l.inflight.Wait()
 	return true
+}
+
+// isBusy reports whether err is SQLITE_BUSY (any extended code).
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // isConstraint reports whether err is a primary key or unique constraint
