@@ -812,10 +812,16 @@ func (e *Engine) audit(op Op, action, userID, groupID, skuID string) {
 
 // countErrors adjusts the error counts of the groups of sources by delta.
 func (e *Engine) countErrors(ss []SourceState, delta int) {
-	for _, s := range ss {
-		if s.AssignedByGroup != "" && s.State == StateError {
+	e.forEachGroupInError(ss, func(g *group) { g.errorCount += delta })
+}
+
+// forEachGroupInError calls fn with the group of every group source in
+// Error.
+func (e *Engine) forEachGroupInError(ss []SourceState, fn func(g *group)) {
+	for k := range ss {
+		if s := &ss[k]; s.AssignedByGroup != "" && s.State == StateError {
 			if g := e.groups[s.AssignedByGroup]; g != nil {
-				g.errorCount += delta
+				fn(g)
 			}
 		}
 	}

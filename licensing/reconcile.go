@@ -420,32 +420,29 @@ func (w *worker) restate(u *user, now time.Time, r reason) {
 	if ruled || allOrNone {
 		w.applyPlanRules(u, rows)
 	}
-	if e.bulk {
-		changed := false
-		for i, l := range u.licenses {
-			if e.statesChanged(l, rows[i], now) {
-				w.commitStates(u, l, rows[i], r)
-				changed = true
-			}
-		}
-		if !changed {
-			w.unreserveStates(len(srcs))
-		}
-		return
-	}
-	// Sources of changed licenses share one new backing array (they are
-	// never changed in place, only replaced).
+	// Sources are never changed in place, only replaced. A full recompute
+	// built the rows in their final memory; a command copies the changed
+	// rows into one new backing array.
 	var backing []SourceState
+	changed := false
 	for i, l := range u.licenses {
 		if !e.statesChanged(l, rows[i], now) {
 			continue
 		}
-		if backing == nil {
-			backing = w.stateBacking(len(states))
+		next := rows[i]
+		if !e.bulk {
+			if backing == nil {
+				backing = make([]SourceState, 0, len(states))
+			}
+			start := len(backing)
+			backing = append(backing, next...)
+			next = backing[start:len(backing):len(backing)]
 		}
-		start := len(backing)
-		backing = append(backing, rows[i]...)
-		w.commitStates(u, l, backing[start:len(backing):len(backing)], r)
+		w.commitStates(u, l, next, r)
+		changed = true
+	}
+	if e.bulk && !changed {
+		w.unreserveStates(len(srcs))
 	}
 }
 

@@ -75,14 +75,7 @@ func (w *worker) tallyErrors(u *user) {
 		w.errors = make(map[*group]int)
 	}
 	for _, l := range u.licenses {
-		for k := range l.Sources {
-			s := &l.Sources[k]
-			if s.AssignedByGroup != "" && s.State == StateError {
-				if g := w.e.groups[s.AssignedByGroup]; g != nil {
-					w.errors[g]++
-				}
-			}
-		}
+		w.e.forEachGroupInError(l.Sources, func(g *group) { w.errors[g]++ })
 	}
 }
 
@@ -134,13 +127,10 @@ func (w *worker) newLicense() *license {
 }
 
 // stateBacking returns an empty slice with room for n source states, for
-// the new states of one user's licenses. A full recompute carves them from
-// shared chunks (one allocation per few thousand users; a chunk lives while
-// any license uses it); commands allocate exactly.
+// the states of one user's licenses in a full recompute: carved from shared
+// chunks (one allocation per few thousand users; a chunk lives while any
+// license uses it).
 func (w *worker) stateBacking(n int) []SourceState {
-	if !w.e.bulk {
-		return make([]SourceState, 0, n)
-	}
 	if cap(w.states)-len(w.states) < n {
 		w.states = make([]SourceState, 0, max(n, bulkSlab))
 		adviseHugePages(unsafe.Pointer(unsafe.SliceData(w.states)), uintptr(cap(w.states))*unsafe.Sizeof(SourceState{}))

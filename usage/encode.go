@@ -57,28 +57,22 @@ func (e *encoder) reset() {
 	e.users, e.n, e.feats, e.skus = e.users[:0], 0, e.feats[:0], e.skus[:0]
 }
 
-func (e *encoder) feat(f featureIdx) uint32 {
-	if int(f) >= len(e.featPos) {
-		e.featPos = append(e.featPos, make([]uint32, int(f)+1-len(e.featPos)+64)...)
-	}
-	if p := e.featPos[f]; p != 0 {
-		return p - 1
-	}
-	e.feats = append(e.feats, f)
-	e.featPos[f] = uint32(len(e.feats))
-	return uint32(len(e.feats) - 1)
-}
+func (e *encoder) feat(f featureIdx) uint32 { return intern(&e.featPos, &e.feats, f, 64) }
 
-func (e *encoder) sku(s skuIdx) uint32 {
-	if int(s) >= len(e.skuPos) {
-		e.skuPos = append(e.skuPos, make([]uint32, int(s)+1-len(e.skuPos)+16)...)
+func (e *encoder) sku(s skuIdx) uint32 { return intern(&e.skuPos, &e.skus, s, 16) }
+
+// intern returns v's position in *list, appending it if absent; *pos maps
+// a value to 1 + its position (0: absent) and grows by pad beyond v.
+func intern[T featureIdx | skuIdx](pos *[]uint32, list *[]T, v T, pad int) uint32 {
+	if int(v) >= len(*pos) {
+		*pos = append(*pos, make([]uint32, int(v)+1-len(*pos)+pad)...)
 	}
-	if p := e.skuPos[s]; p != 0 {
+	if p := (*pos)[v]; p != 0 {
 		return p - 1
 	}
-	e.skus = append(e.skus, s)
-	e.skuPos[s] = uint32(len(e.skus))
-	return uint32(len(e.skus) - 1)
+	*list = append(*list, v)
+	(*pos)[v] = uint32(len(*list))
+	return uint32(len(*list) - 1)
 }
 
 func (e *encoder) add(u *userAgg) {

@@ -151,22 +151,7 @@ func (s *idSet) insert(h uint64) bool {
 	}
 }
 
-func (s *idSet) add(h uint64) {
-	if (s.n+1)*4 > len(s.slots)*3 {
-		s.grow()
-	}
-	mask := uint64(len(s.slots) - 1)
-	for i := s.pos(h); ; i = (i + 1) & mask {
-		switch s.slots[i] {
-		case h:
-			return
-		case 0:
-			s.slots[i] = h
-			s.n++
-			return
-		}
-	}
-}
+func (s *idSet) add(h uint64) { s.insert(h) }
 
 func (s *idSet) del(h uint64) {
 	if len(s.slots) == 0 {
