@@ -39,16 +39,50 @@ func mark[K comparable](m *map[K]bool, k K, put bool) {
 }
 
 // TakeDelta returns what changed since the previous call and starts a new
-// delta.
+// delta. The delta starts empty in the maps and slices last given back by
+// Recycle, if any.
 func (e *Engine) TakeDelta() Delta {
 	for _, l := range e.dirty {
 		l.dirty = false
 	}
 	e.dirty = e.dirty[:0]
 	d := e.delta
-	e.delta = Delta{}
+	e.delta, e.spare = e.spare, Delta{}
 	return d
 }
+
+// Recycle gives a delta's maps and slices back to the engine, to record the
+// delta after next in them: a command then allocates nothing for its delta,
+// which keeps the collector's work per command low. The caller must not use
+// d, or anything it returned from d's maps and slices, afterwards. Recycling
+// is optional, and a delta holding a bulk change (more entries than
+// recycleMax) is left to the collector rather than kept.
+func (e *Engine) Recycle(d *Delta) {
+	if len(d.Licenses) > recycleMax || len(d.Audit) > recycleMax || len(d.Members) > recycleMax {
+		*d = Delta{}
+		return
+	}
+	clear(d.Users)
+	clear(d.Groups)
+	clear(d.Members)
+	clear(d.GroupLicenses)
+	clear(d.DirectLicenses)
+	clear(d.Pools)
+	clear(d.Allotments)
+	clear(d.Licenses)
+	clear(d.Audit) // drop the strings the entries hold
+	e.spare = Delta{
+		Users: d.Users, Groups: d.Groups, Members: d.Members,
+		GroupLicenses: d.GroupLicenses, DirectLicenses: d.DirectLicenses,
+		Licenses: d.Licenses[:0], Pools: d.Pools, Allotments: d.Allotments,
+		Audit: d.Audit[:0],
+	}
+	*d = Delta{}
+}
+
+// recycleMax bounds the deltas Recycle keeps: a bulk change's maps would
+// otherwise stay allocated (and cost a clear of their full size) for good.
+const recycleMax = 1024
 
 // dirtyLicense records that a license record changed.
 func (e *Engine) dirtyLicense(l *license) {

@@ -28,6 +28,8 @@ type Engine struct {
 	plan    *planRules
 	dyn     *rules.Index // rules of dynamic groups with processing On, by group id
 	delta   Delta
+	spare   Delta  // maps and slices given back by Recycle, empty
+	why     []byte // scratch for audit reasons
 	pending pendingWork
 	w       worker // reconciles for commands; Recompute adds more
 	dirty   []*license

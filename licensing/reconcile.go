@@ -1,7 +1,6 @@
 package licensing
 
 import (
-	"fmt"
 	"runtime"
 	"slices"
 	"strings"
@@ -320,9 +319,20 @@ func (e *Engine) fill(p *pool, now time.Time) {
 		l.Held, l.HeldSince = true, now
 		p.consumed++
 		e.dirtyLicense(l)
-		e.touchState(l.user, audit.ActorGroupLicensing,
-			fmt.Sprintf("a seat of %s became free; admitted from the waiting room (waiting since %s)", p.sku.PartNumber, l.Since.Format(time.RFC3339)))
+		e.touchState(l.user, audit.ActorGroupLicensing, e.admittedWhy(p, l))
 	}
+}
+
+// admittedWhy is the audit reason of an admission from the waiting room,
+// built in one allocation.
+func (e *Engine) admittedWhy(p *pool, l *license) string {
+	b := append(e.why[:0], "a seat of "...)
+	b = append(b, p.sku.PartNumber...)
+	b = append(b, " became free; admitted from the waiting room (waiting since "...)
+	b = l.Since.AppendFormat(b, time.RFC3339)
+	b = append(b, ')')
+	e.why = b
+	return string(b)
 }
 
 // fillAll admits, in every pool of a full recompute, the oldest of the

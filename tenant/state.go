@@ -26,7 +26,8 @@ type State struct {
 // sorted by a property, lookups by attribute, …). It is built on first use
 // on the readers' copy and then kept up to date: after every committed
 // batch, Update receives the batch's delta while readers are locked out.
-// Update must not call State.Index.
+// Update must not call State.Index, and must not keep d or its maps and
+// slices: the engine reuses them for a later delta (Engine.Recycle).
 type Index interface {
 	Update(s *State, d licensing.Delta)
 }

@@ -241,6 +241,7 @@ func (t *Tenant) process(batch []*command) {
 		t.fail(batch, allot.Errorf(allot.EINTERNAL, "The change could not be saved; nothing was applied. Try again."))
 		return
 	}
+	t.writer.Engine.Recycle(&d) // serialized and committed: its memory serves the next batch
 	if big && len(batch) == 1 && batch[0].bulk {
 		// Durable: publish the writer's copy as the readers' and replay
 		// the command on the old readers' copy later (catchUp). Indexes
@@ -266,7 +267,9 @@ func (t *Tenant) process(batch []*command) {
 			t.rt.log.Error("replay diverged from the writer", "tenant", t.ID, "command", i, "writer", c.err, "reader", rerr)
 		}
 	}
-	t.reader.updateIndexes(t.reader.Engine.TakeDelta())
+	rd := t.reader.Engine.TakeDelta()
+	t.reader.updateIndexes(rd)
+	t.reader.Engine.Recycle(&rd)
 	t.mu.Unlock()
 	t.rt.metrics.commands.Add(float64(len(batch)))
 	t.rt.metrics.applySeconds.Observe(time.Since(start).Seconds())
