@@ -150,3 +150,24 @@ func BenchmarkMembershipChange(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1000, "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1000, "p99-µs")
 }
+
+// BenchmarkClone: copy a loaded tenant's engine (what a consistent
+// snapshot for a long read, and the second copy at start-up, cost).
+func BenchmarkClone(b *testing.B) {
+	cfg := benchConfig()
+	t := synth.Generate(catalog.Default(), cfg)
+	e := loaded(b, t)
+	e.Recompute(licensing.Op{Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+	e.TakeDelta()
+	t = nil
+	runtime.GC()
+	b.ReportAllocs()
+	b.ResetTimer()
+	var c *licensing.Engine
+	for i := 0; i < b.N; i++ {
+		c = e.Clone()
+	}
+	b.StopTimer()
+	runtime.KeepAlive(c)
+	b.ReportMetric(float64(cfg.Users), "users")
+}

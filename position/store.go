@@ -45,6 +45,8 @@ func init() {
 			v.(*snapshots).put(s)
 			return nil
 		},
+		// Snapshots are replaced whole, never changed in place.
+		Clone: func(v any) any { return &snapshots{list: slices.Clone(v.(*snapshots).list)} },
 	})
 }
 

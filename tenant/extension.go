@@ -21,6 +21,9 @@ type ExtensionType struct {
 	New func() any
 	// Load adds one stored object to a value made by New.
 	Load func(v any, o store.Object) error
+	// Clone returns an independent copy of a value, for State.Snapshot:
+	// nothing either changes afterwards may show in the other.
+	Clone func(v any) any
 }
 
 var (
@@ -34,6 +37,9 @@ var (
 func RegisterExtension(t ExtensionType) {
 	extMu.Lock()
 	defer extMu.Unlock()
+	if t.New == nil || t.Load == nil || t.Clone == nil {
+		panic("tenant: extension " + t.Name + " lacks New, Load or Clone")
+	}
 	if _, dup := extTypes[t.Name]; dup {
 		panic("tenant: extension registered twice: " + t.Name)
 	}

@@ -3,6 +3,7 @@ package tenant
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"testing"
 
 	"allot/licensing"
@@ -24,6 +25,7 @@ func init() {
 			v.(counters)[o.ID] = n
 			return nil
 		},
+		Clone: func(v any) any { return maps.Clone(v.(counters)) },
 	})
 }
 

@@ -61,6 +61,7 @@ func init() {
 		Kinds: []store.Kind{kindShard, kindDelta, kindMeta, kindIDs, kindNames, kindRep},
 		New:   func() any { return newAggregates() },
 		Load:  func(v any, o store.Object) error { return v.(*Aggregates).load(o) },
+		Clone: func(v any) any { return v.(*Aggregates).clone() },
 	})
 }
 

@@ -21,15 +21,16 @@ import (
 // a time per tenant, at most one every findingsMinInterval unless someone
 // asks with the "Compute again now" form) and answers at once with the
 // position it has, its "computed at" time and a "computing…" state. The
-// computation reads the readers' copy through position.Of inside one
-// Tenant.Read, so the position is exactly that of one commit; it is the
-// only part that holds the read lock (position.Of must read the engine
-// and usage aggregates in place: they have no copy to compute from).
+// computation takes a snapshot of the readers' copy inside one Tenant.Read
+// (tenant.State.Snapshot: about a second at a million users), so the
+// position is exactly that of one commit, and computes on the snapshot
+// after the read lock is released: commits and other readers wait only for
+// the snapshot, not for the seconds the position takes.
 
 // findingsMinInterval is the least time between two computations that
 // page views start because the tenant changed: a busy tenant changes every
-// second, and each computation holds the tenant's read lock for the time
-// it takes (seconds at a million users).
+// second, and each computation takes seconds of CPU, a snapshot's memory
+// and the read lock for the snapshot at a million users.
 const findingsMinInterval = 5 * time.Minute
 
 // findingsMaxAge is how long a position serves while the tenant does not
@@ -63,7 +64,8 @@ type positionSlot struct {
 type computedPosition struct {
 	p      *position.Position
 	at     time.Time     // when the computation read the tenant
-	took   time.Duration // how long it held the read lock
+	took   time.Duration // how long the computation took, snapshot included
+	locked time.Duration // how long it held the read lock (the snapshot)
 	commit uint64        // the tenant's commit count when it was read (commitCount)
 	asOf   usage.Day
 	kinds  []kindCount // in the order of EachFinding
@@ -145,13 +147,16 @@ func (c *positionCache) compute(id string, sl *positionSlot, read func(func(*ten
 // the day of now, and counts its findings by kind.
 func computePosition(read func(func(*tenant.State)), now time.Time) (*computedPosition, error) {
 	cp := &computedPosition{asOf: usage.DayOf(now)}
-	var err error
+	start := time.Now()
+	var snap *tenant.State
 	read(func(s *tenant.State) {
-		start := time.Now()
 		cp.commit = commitCount(s)
-		cp.p, err = position.Of(s, position.Options{AsOf: cp.asOf, Now: now})
-		cp.took = time.Since(start)
+		snap = s.Snapshot()
 	})
+	cp.locked = time.Since(start)
+	var err error
+	cp.p, err = position.Of(snap, position.Options{AsOf: cp.asOf, Now: now})
+	cp.took = time.Since(start)
 	if err != nil {
 		return nil, err
 	}

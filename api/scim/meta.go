@@ -3,6 +3,8 @@ package scim
 import (
 	"encoding/json"
 	"hash/fnv"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,7 +52,21 @@ func init() {
 			v.(*metaStore).set(o.Kind, o.ID, m)
 			return nil
 		},
+		Clone: func(v any) any { return v.(*metaStore).clone() },
 	})
+}
+
+// clone copies the store for a tenant snapshot (the id lists of byExt are
+// changed in place, so they are copied too).
+func (m *metaStore) clone() *metaStore {
+	c := &metaStore{objs: make(map[store.Kind]map[string]objMeta, len(m.objs)), byExt: make(map[string][]string, len(m.byExt))}
+	for k, objs := range m.objs {
+		c.objs[k] = maps.Clone(objs)
+	}
+	for k, ids := range m.byExt {
+		c.byExt[k] = slices.Clone(ids)
+	}
+	return c
 }
 
 func newMetaStore() *metaStore {
