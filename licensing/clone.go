@@ -82,7 +82,7 @@ func (e *Engine) Clone() *Engine {
 	n := cloneWorkers(len(e.all))
 	users := make([]user, len(e.all))
 	adviseHugePages(unsafe.Pointer(unsafe.SliceData(users)), uintptr(len(users))*unsafe.Sizeof(user{}))
-	from := make([]int, n+1) // users of worker i: e.all[from[i]:from[i+1]]
+	from := make([]int, n+1)  // users of worker i: e.all[from[i]:from[i+1]]
 	recAt := make([]int, n+1) // and their records: recs[recAt[i]:recAt[i+1]]
 	grpAt := make([]int, n+1) // and their memberships
 	for i := range n + 1 {
