@@ -136,7 +136,12 @@ func (h *handler) compute(w http.ResponseWriter, r *http.Request) (*position.Pos
 		respond.Error(w, r, err)
 		return nil, nil, false
 	}
+	if !acquire(w, r) {
+		return nil, nil, false
+	}
+	defer release()
 	var pos *position.Position
+	var snap *tenant.State
 	t.Read(func(s *tenant.State) {
 		if !p.IsPartner() && !p.Has(readers...) { // an allotment owner
 			sc := scope.Of(p, s.Engine)
@@ -148,14 +153,37 @@ func (h *handler) compute(w http.ResponseWriter, r *http.Request) (*position.Pos
 			}
 			o.Scope = ps
 		}
-		pos, err = position.Of(s, o)
+		snap = s.Snapshot()
 	})
+	pos, err = position.Of(snap, o)
 	if err != nil {
 		respond.Error(w, r, err)
 		return nil, nil, false
 	}
 	return pos, t, true
 }
+
+// A position is computed on a snapshot of the tenant (tenant.State.Snapshot)
+// taken inside Tenant.Read, not inside the read itself: it takes seconds
+// at a million users, and a long read holds up commits and, behind them,
+// other readers. One position at a time is computed by the API (each takes
+// every core, and a snapshot costs about an engine's memory while it
+// lives); the others wait for their turn or for their client to give up.
+var computing = make(chan struct{}, 1)
+
+// acquire waits for the turn to compute a position; false (with the
+// response written) if the request ended first.
+func acquire(w http.ResponseWriter, r *http.Request) bool {
+	select {
+	case computing <- struct{}{}:
+		return true
+	case <-r.Context().Done():
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "The request was cancelled while it waited for another license position to finish."))
+		return false
+	}
+}
+
+func release() { <-computing }
 
 // getJSON: GET /allot/v1/position[?asOf=YYYY-MM-DD][&windowDays=N].
 func (h *handler) getJSON(w http.ResponseWriter, r *http.Request) {

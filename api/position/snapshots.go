@@ -103,13 +103,19 @@ func (h *handler) diff(w http.ResponseWriter, r *http.Request) {
 	}
 	var snaps []position.Snapshot
 	var live *position.Position
-	t.Read(func(s *tenant.State) {
-		snaps = position.Snapshots(s)
-		if to == "now" || from == "now" {
-			o.AsOf = usage.DayOf(o.Now)
-			live, err = position.Of(s, o)
+	if to == "now" || from == "now" {
+		if !acquire(w, r) {
+			return
 		}
-	})
+		defer release()
+		var snap *tenant.State
+		t.Read(func(s *tenant.State) { snap = s.Snapshot() })
+		o.AsOf = usage.DayOf(o.Now)
+		live, err = position.Of(snap, o)
+		snaps = position.Snapshots(snap)
+	} else {
+		t.Read(func(s *tenant.State) { snaps = position.Snapshots(s) })
+	}
 	if err != nil {
 		respond.Error(w, r, err)
 		return
