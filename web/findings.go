@@ -155,7 +155,7 @@ func computePosition(read func(func(*tenant.State)), now time.Time) (*computedPo
 	})
 	cp.locked = time.Since(start)
 	var err error
-	cp.p, err = position.Of(snap, position.Options{AsOf: cp.asOf, Now: now})
+	cp.p, err = positionOf(snap, position.Options{AsOf: cp.asOf, Now: now})
 	cp.took = time.Since(start)
 	if err != nil {
 		return nil, err
@@ -183,6 +183,9 @@ func computePosition(read func(func(*tenant.State)), now time.Time) (*computedPo
 	})
 	return cp, nil
 }
+
+// positionOf computes a position (a variable so that a test can hold it).
+var positionOf = position.Of
 
 // commits counts the batches committed to a tenant's readers' copy since
 // the counter was made (tenant.Index: Update runs after every committed
