@@ -36,10 +36,12 @@ func Of(s *tenant.State, o Options) (*Position, error) {
 // as a snapshot with the given id and origin (one command). It returns the
 // snapshot and the position.
 func Take(ctx context.Context, t *tenant.Tenant, id, origin, actor string, now time.Time) (Snapshot, *Position, error) {
-	// Computed on a snapshot, outside the read lock (seconds at a million
-	// users): see tenant.State.Snapshot.
-	var state *tenant.State
-	t.Read(func(s *tenant.State) { state = s.Snapshot() })
+	// Computed on a snapshot, not inside Tenant.Read (seconds at a million
+	// users): see Tenant.Snapshot.
+	state, err := t.Snapshot(ctx)
+	if err != nil {
+		return Snapshot{}, nil, err
+	}
 	p, err := Of(state, Options{AsOf: usage.DayOf(now), Now: now})
 	if err != nil {
 		return Snapshot{}, nil, err

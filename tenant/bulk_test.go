@@ -92,6 +92,8 @@ func TestBulkImportIsStreamedSwappedAndSurvivesRestart(t *testing.T) {
 	tn.Read(func(s *State) { s.Index("count", build) })
 
 	data := importData(t)
+	var c0 uint64
+	tn.Read(func(s *State) { c0 = s.Commit() })
 	var runs atomic.Int64
 	err := tn.DoBulk(context.Background(), licensing.Op{Actor: "test"}, func(tx *Tx) error {
 		runs.Add(1)
@@ -117,6 +119,17 @@ func TestBulkImportIsStreamedSwappedAndSurvivesRestart(t *testing.T) {
 	})
 	if builds != 2 {
 		t.Fatalf("index built %d times, want again after the swap", builds)
+	}
+	// A snapshot is made from the writer's copy, which must first catch up
+	// with the import it did not replay; it is the commit the readers see.
+	var commit uint64
+	tn.Read(func(s *State) { commit = s.Commit() })
+	snap, err := tn.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fingerprint(snap.Engine) != imported || snap.Commit() != commit || commit != c0+1 {
+		t.Fatalf("snapshot after the swap: commit %d (readers %d, before the import %d), same engine %v", snap.Commit(), commit, c0, fingerprint(snap.Engine) == imported)
 	}
 
 	// The next command first brings the writer's copy up to date.

@@ -8,7 +8,8 @@ import (
 )
 
 // A snapshot is the state of one commit: the engine, the objects and the
-// extensions as they were, whatever is committed after it.
+// extensions as they were, whatever is committed after it; it says which
+// commit it is.
 func TestSnapshotKeepsTheStateOfItsCommit(t *testing.T) {
 	st := openSQLite(t)
 	rt := newRuntime(t, st)
@@ -29,21 +30,28 @@ func TestSnapshotKeepsTheStateOfItsCommit(t *testing.T) {
 		}
 	}
 	bump()
-	var snap *State
+	snap, err := tn.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var engine string
 	var body []byte
+	var commit uint64
 	tn.Read(func(s *State) {
-		snap = s.Snapshot()
 		engine = fingerprint(s.Engine)
 		body, _ = s.Object("testObject", "o")
+		commit = s.Commit()
 	})
+	if snap.Commit() != commit || commit == 0 {
+		t.Fatalf("snapshot of commit %d, readers at commit %d", snap.Commit(), commit)
+	}
 	if got := fingerprint(snap.Engine); got != engine {
 		t.Fatalf("snapshot's engine differs:\n%s\n%s", got, engine)
 	}
 	// Later commits: a counter, a membership, units.
 	bump()
 	e3 := sku(t, "SPE_E3")
-	err := tn.Do(ctx, licensing.Op{Actor: "test"}, func(tx *Tx) error {
+	err = tn.Do(ctx, licensing.Op{Actor: "test"}, func(tx *Tx) error {
 		if err := tx.Engine.RemoveMembers(tx.Op, gid(1), []string{uid(1)}); err != nil {
 			return err
 		}
@@ -55,6 +63,9 @@ func TestSnapshotKeepsTheStateOfItsCommit(t *testing.T) {
 	tn.Read(func(s *State) {
 		if fingerprint(s.Engine) == engine {
 			t.Fatal("the later commit changed nothing: the test is too weak")
+		}
+		if s.Commit() != commit+2 {
+			t.Fatalf("readers at commit %d after two more, want %d", s.Commit(), commit+2)
 		}
 	})
 	if got := fingerprint(snap.Engine); got != engine {

@@ -21,7 +21,16 @@ type State struct {
 	idxMu   sync.Mutex
 	indexes map[string]Index
 	exts    map[string]any
+
+	// commit is the number of batches the tenant had published when this
+	// state was that of its readers, or when the snapshot was made.
+	commit uint64
 }
+
+// Commit says which of the tenant's commits this state is: the number of
+// batches published since the tenant was loaded. It is meaningful for the
+// readers' copy (inside Tenant.Read) and for a Tenant.Snapshot.
+func (s *State) Commit() uint64 { return s.commit }
 
 // Index is a read-side structure derived from a tenant's state (users
 // sorted by a property, lookups by attribute, …). It is built on first use
@@ -153,17 +162,18 @@ func (tx *Tx) Audit(e audit.Entry) {
 	}
 }
 
-// Snapshot returns an independent copy of the state, for a long
-// computation that must see one commit but should not hold the tenant's
-// read lock while it runs (a Tenant.Read blocks commits, and new readers
-// behind them): take the snapshot inside Tenant.Read, compute on it
-// afterwards. The copy has the engine (Engine.Clone), the objects and every
+// Snapshot returns an independent copy of the state. Tenant.Snapshot uses
+// it on the writer's copy, for a long computation that must see one commit
+// but should not run inside Tenant.Read (which blocks commits, and new
+// readers behind them); the runtime also makes the readers' copy at
+// start-up with it. The copy has the engine (Engine.Clone), the objects and every
 // extension (ExtensionType.Clone) of s, and no indexes (State.Index builds
 // them on the copy, where nothing updates them). It costs about what a
 // second engine costs in memory while it is kept; at a million users,
 // about a second to take.
 func (s *State) Snapshot() *State {
 	c := newState(s.Engine.Clone())
+	c.commit = s.commit
 	for kind, m := range s.objects {
 		c.objects[kind] = maps.Clone(m) // bodies are replaced, never written
 	}

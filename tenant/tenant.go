@@ -36,6 +36,9 @@ type Tenant struct {
 	mu     sync.RWMutex
 	info   store.Tenant // guarded by mu
 	reader *State       // guarded by mu
+	// commits counts the batches published to the readers' copy; written
+	// by the writer goroutine under mu (State.Commit).
+	commits uint64
 
 	writer *State // owned by the writer goroutine
 	seq    int64  // last audit sequence number, writer-owned
@@ -51,8 +54,12 @@ type command struct {
 	op   licensing.Op
 	fn   func(*Tx) error
 	bulk bool // DoBulk: alone in its batch; may be replayed after acknowledgement
-	err  error
-	done chan struct{}
+	// snap asks for a snapshot of the writer's copy (Tenant.Snapshot)
+	// instead of running fn; the snapshot is returned in state.
+	snap  bool
+	state *State
+	err   error
+	done  chan struct{}
 }
 
 // Do runs fn as one command of the tenant: serialised with every other
@@ -106,6 +113,19 @@ func (t *Tenant) do(ctx context.Context, c *command) error {
 	return c.err
 }
 
+// Snapshot returns an independent copy of the last committed state
+// (State.Snapshot), for a computation too long for Tenant.Read. It is made
+// by the writer goroutine from the writer's copy between two batches, so
+// readers never wait for it; commands wait while it is made (about a second
+// at a million users). Its State.Commit says which commit it is.
+func (t *Tenant) Snapshot(ctx context.Context) (*State, error) {
+	c := &command{snap: true}
+	if err := t.do(ctx, c); err != nil {
+		return nil, err
+	}
+	return c.state, nil
+}
+
 // Read calls fn with the last committed state. fn must not change the state
 // or keep references to it after returning, and should be quick: the next
 // batch's replay waits for it.
@@ -139,6 +159,13 @@ func (t *Tenant) run() {
 			}
 		}
 		t.catchUp()
+		if c.snap {
+			// Between batches the writer's copy is the last commit.
+			c.state = t.writer.Snapshot()
+			c.state.commit = t.commits
+			close(c.done)
+			continue
+		}
 		batch = append(batch[:0], c)
 	drain:
 		for !c.bulk && len(batch) < max {
@@ -147,7 +174,7 @@ func (t *Tenant) run() {
 				if !ok {
 					break drain
 				}
-				if c2.bulk {
+				if c2.bulk || c2.snap {
 					next = c2
 					break drain
 				}
@@ -249,6 +276,8 @@ func (t *Tenant) process(batch []*command) {
 		t.mu.Lock()
 		old := t.reader
 		t.reader, t.writer = t.writer, old
+		t.commits++
+		t.reader.commit = t.commits
 		t.reader.dropIndexes()
 		t.mu.Unlock()
 		old.dropIndexes()
@@ -268,6 +297,8 @@ func (t *Tenant) process(batch []*command) {
 		}
 	}
 	rd := t.reader.Engine.TakeDelta()
+	t.commits++
+	t.reader.commit = t.commits
 	t.reader.updateIndexes(rd)
 	t.reader.Engine.Recycle(&rd)
 	t.mu.Unlock()

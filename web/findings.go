@@ -1,14 +1,13 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"allot/licensing"
 	"allot/position"
 	"allot/tenant"
 	"allot/usage"
@@ -21,16 +20,15 @@ import (
 // a time per tenant, at most one every findingsMinInterval unless someone
 // asks with the "Compute again now" form) and answers at once with the
 // position it has, its "computed at" time and a "computing…" state. The
-// computation takes a snapshot of the readers' copy inside one Tenant.Read
-// (tenant.State.Snapshot: about a second at a million users), so the
-// position is exactly that of one commit, and computes on the snapshot
-// after the read lock is released: commits and other readers wait only for
-// the snapshot, not for the seconds the position takes.
+// computation runs on a snapshot of one commit (tenant.Tenant.Snapshot),
+// made by the tenant's writer between batches: readers never wait for it,
+// and commands wait only while the snapshot is made (about a second at a
+// million users), not for the seconds the position takes.
 
 // findingsMinInterval is the least time between two computations that
 // page views start because the tenant changed: a busy tenant changes every
 // second, and each computation takes seconds of CPU, a snapshot's memory
-// and the read lock for the snapshot at a million users.
+// and, while the snapshot is made, the tenant's writer at a million users.
 const findingsMinInterval = 5 * time.Minute
 
 // findingsMaxAge is how long a position serves while the tenant does not
@@ -65,8 +63,8 @@ type computedPosition struct {
 	p      *position.Position
 	at     time.Time     // when the computation read the tenant
 	took   time.Duration // how long the computation took, snapshot included
-	locked time.Duration // how long it held the read lock (the snapshot)
-	commit uint64        // the tenant's commit count when it was read (commitCount)
+	locked time.Duration // how long the snapshot took (the tenant's writer waited)
+	commit uint64        // the commit it is the position of (tenant.State.Commit)
 	asOf   usage.Day
 	kinds  []kindCount // in the order of EachFinding
 	total  int
@@ -96,9 +94,9 @@ type positionState struct {
 // state returns the tenant's latest position, starting a computation when
 // there is none, when the tenant changed since (commit count or day), or
 // when force is set; it waits up to wait for a computation that runs.
-// read reads the tenant (Tenant.Read); commit is the tenant's commit count
-// now.
-func (c *positionCache) state(id string, read func(func(*tenant.State)), commit uint64, now time.Time, force bool, wait time.Duration) positionState {
+// snapshot takes a snapshot of the tenant (Tenant.Snapshot); commit is the
+// tenant's commit now.
+func (c *positionCache) state(id string, snapshot snapshotFunc, commit uint64, now time.Time, force bool, wait time.Duration) positionState {
 	c.mu.Lock()
 	sl := c.m[id]
 	if sl == nil {
@@ -108,7 +106,7 @@ func (c *positionCache) state(id string, read func(func(*tenant.State)), commit 
 	stale := sl.last == nil || sl.last.commit != commit || sl.last.asOf != usage.DayOf(now) || now.Sub(sl.last.at) >= findingsMaxAge
 	if sl.running == nil && (force || sl.last == nil && sl.err == nil || stale && now.Sub(sl.started) >= findingsMinInterval) {
 		sl.running, sl.started = make(chan struct{}), now
-		go c.compute(id, sl, read, now)
+		go c.compute(id, sl, snapshot, now)
 	}
 	running := sl.running
 	c.mu.Unlock()
@@ -129,9 +127,9 @@ func (c *positionCache) state(id string, read func(func(*tenant.State)), commit 
 
 // compute computes a tenant's position and keeps it (run in its own
 // goroutine; sl.running is set).
-func (c *positionCache) compute(id string, sl *positionSlot, read func(func(*tenant.State)), now time.Time) {
+func (c *positionCache) compute(id string, sl *positionSlot, snapshot snapshotFunc, now time.Time) {
 	c.sem <- struct{}{}
-	cp, err := computePosition(read, now)
+	cp, err := computePosition(snapshot, now)
 	<-c.sem
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -143,18 +141,20 @@ func (c *positionCache) compute(id string, sl *positionSlot, read func(func(*ten
 	sl.running = nil
 }
 
-// computePosition computes the position of the tenant read by read as of
+// snapshotFunc returns a snapshot of a tenant: Tenant.Snapshot.
+type snapshotFunc func() (*tenant.State, error)
+
+// computePosition computes the position of a snapshot of the tenant as of
 // the day of now, and counts its findings by kind.
-func computePosition(read func(func(*tenant.State)), now time.Time) (*computedPosition, error) {
+func computePosition(snapshot snapshotFunc, now time.Time) (*computedPosition, error) {
 	cp := &computedPosition{asOf: usage.DayOf(now)}
 	start := time.Now()
-	var snap *tenant.State
-	read(func(s *tenant.State) {
-		cp.commit = commitCount(s)
-		snap = s.Snapshot()
-	})
+	snap, err := snapshot()
+	if err != nil {
+		return nil, err
+	}
 	cp.locked = time.Since(start)
-	var err error
+	cp.commit = snap.Commit()
 	cp.p, err = positionOf(snap, position.Options{AsOf: cp.asOf, Now: now})
 	cp.took = time.Since(start)
 	if err != nil {
@@ -187,16 +187,17 @@ func computePosition(read func(func(*tenant.State)), now time.Time) (*computedPo
 // positionOf computes a position (a variable so that a test can hold it).
 var positionOf = position.Of
 
-// commits counts the batches committed to a tenant's readers' copy since
-// the counter was made (tenant.Index: Update runs after every committed
-// batch, usage imports and other non-engine changes included).
-type commits struct{ n atomic.Uint64 }
+// snapshotOf is a tenant's snapshotFunc (the computation outlives the
+// request, so it does not take the request's context).
+func snapshotOf(t *tenant.Tenant) snapshotFunc {
+	return func() (*tenant.State, error) { return t.Snapshot(context.Background()) }
+}
 
-func (c *commits) Update(*tenant.State, licensing.Delta) { c.n.Add(1) }
-
-// commitCount returns the tenant's commit count (inside Tenant.Read).
-func commitCount(s *tenant.State) uint64 {
-	return s.Index("web/commits", func(*tenant.State) tenant.Index { return &commits{} }).(*commits).n.Load()
+// commit returns the tenant's commit now (tenant.State.Commit).
+func commit(t *tenant.Tenant) uint64 {
+	var c uint64
+	t.Read(func(s *tenant.State) { c = s.Commit() })
+	return c
 }
 
 type findingRow struct {
@@ -241,9 +242,7 @@ const findingsPageSize = 100
 // findingsPage shows the findings of the license position with their
 // evidence and fixes, by kind, 100 a page.
 func (h *handler) findingsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
-	var commit uint64
-	v.T.Read(func(s *tenant.State) { commit = commitCount(s) })
-	st := positions.state(v.T.ID, v.T.Read, commit, h.now().UTC(), false, findingsWait)
+	st := positions.state(v.T.ID, snapshotOf(v.T), commit(v.T), h.now().UTC(), false, findingsWait)
 	d := findingsPageData(r, st)
 	h.render(w, r, v, http.StatusOK, "findings", pageData{Title: "Findings", Nav: "findings", Data: d})
 }
@@ -314,9 +313,7 @@ func findingsPageData(r *http.Request, st positionState) findingsData {
 // refreshFindings starts computing the position again now (unless a
 // computation runs already).
 func (h *handler) refreshFindings(w http.ResponseWriter, r *http.Request, v *viewer) {
-	var commit uint64
-	v.T.Read(func(s *tenant.State) { commit = commitCount(s) })
-	st := positions.state(v.T.ID, v.T.Read, commit, h.now().UTC(), true, findingsWait)
+	st := positions.state(v.T.ID, snapshotOf(v.T), commit(v.T), h.now().UTC(), true, findingsWait)
 	msg := "The license position was computed again."
 	if st.computing {
 		msg = "The license position is being computed again; this page shows it when it is done."

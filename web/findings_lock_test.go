@@ -17,8 +17,8 @@ import (
 )
 
 // While the findings page's position is being computed, commits and
-// readers go on (it computes on a snapshot, not inside Tenant.Read), and
-// the position is that of the commit it started from.
+// readers go on (it computes on a Tenant.Snapshot, not inside
+// Tenant.Read), and the position is that of the commit it started from.
 func TestFindingsComputationDoesNotHoldTheTenant(t *testing.T) {
 	ctx := context.Background()
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "allot.db"))
@@ -50,11 +50,10 @@ func TestFindingsComputationDoesNotHoldTheTenant(t *testing.T) {
 		<-release
 		return position.Of(s, o)
 	}
-	var before uint64
-	tn.Read(func(s *tenant.State) { before = commitCount(s) })
+	before := commit(tn)
 	done := make(chan *computedPosition)
 	go func() {
-		cp, err := computePosition(tn.Read, time.Now())
+		cp, err := computePosition(snapshotOf(tn), time.Now())
 		if err != nil {
 			t.Error(err)
 		}

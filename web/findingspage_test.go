@@ -29,7 +29,7 @@ func TestFindingsPagesFromCacheEqualThoseWalked(t *testing.T) {
 	s := &tenant.State{Engine: e}
 	defer func(n int) { findingsCachedRows = n }(findingsCachedRows)
 	findingsCachedRows = 30 // less than a page: cached pages, a partly cached one, walked ones
-	cp, err := computePosition(func(fn func(*tenant.State)) { fn(s) }, now)
+	cp, err := computePosition(func() (*tenant.State, error) { return s, nil }, now)
 	if err != nil {
 		t.Fatal(err)
 	}

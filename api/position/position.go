@@ -140,22 +140,22 @@ func (h *handler) compute(w http.ResponseWriter, r *http.Request) (*position.Pos
 		return nil, nil, false
 	}
 	defer release()
-	var pos *position.Position
-	var snap *tenant.State
-	t.Read(func(s *tenant.State) {
-		if !p.IsPartner() && !p.Has(readers...) { // an allotment owner
-			sc := scope.Of(p, s.Engine)
-			ps := &position.Scope{User: sc.User}
-			for _, id := range p.AllotmentIDs {
-				if a, ok := s.Engine.AllotmentByID(id); ok {
-					ps.Allotments = append(ps.Allotments, a)
-				}
+	snap, err := t.Snapshot(r.Context())
+	if err != nil {
+		respond.Error(w, r, err)
+		return nil, nil, false
+	}
+	if !p.IsPartner() && !p.Has(readers...) { // an allotment owner
+		sc := scope.Of(p, snap.Engine)
+		ps := &position.Scope{User: sc.User}
+		for _, id := range p.AllotmentIDs {
+			if a, ok := snap.Engine.AllotmentByID(id); ok {
+				ps.Allotments = append(ps.Allotments, a)
 			}
-			o.Scope = ps
 		}
-		snap = s.Snapshot()
-	})
-	pos, err = position.Of(snap, o)
+		o.Scope = ps
+	}
+	pos, err := position.Of(snap, o)
 	if err != nil {
 		respond.Error(w, r, err)
 		return nil, nil, false
@@ -163,10 +163,9 @@ func (h *handler) compute(w http.ResponseWriter, r *http.Request) (*position.Pos
 	return pos, t, true
 }
 
-// A position is computed on a snapshot of the tenant (tenant.State.Snapshot)
-// taken inside Tenant.Read, not inside the read itself: it takes seconds
-// at a million users, and a long read holds up commits and, behind them,
-// other readers. One position at a time is computed by the API (each takes
+// A position is computed on a snapshot of the tenant (Tenant.Snapshot),
+// not inside Tenant.Read: it takes seconds at a million users, and a long
+// read holds up commits and, behind them, other readers. One position at a time is computed by the API (each takes
 // every core, and a snapshot costs about an engine's memory while it
 // lives); the others wait for their turn or for their client to give up.
 var computing = make(chan struct{}, 1)

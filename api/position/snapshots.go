@@ -108,8 +108,11 @@ func (h *handler) diff(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer release()
-		var snap *tenant.State
-		t.Read(func(s *tenant.State) { snap = s.Snapshot() })
+		snap, serr := t.Snapshot(r.Context())
+		if serr != nil {
+			respond.Error(w, r, serr)
+			return
+		}
 		o.AsOf = usage.DayOf(o.Now)
 		live, err = position.Of(snap, o)
 		snaps = position.Snapshots(snap)
