@@ -37,7 +37,11 @@ func (h *handler) postSnapshot(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !acquire(w, r) {
+		return
+	}
 	snap, _, err := position.Take(r.Context(), t, auth.NewID(), position.OriginOnDemand, p.Actor(), h.now().UTC())
+	release()
 	if err != nil {
 		respond.Error(w, r, err)
 		return
