@@ -6,7 +6,10 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -265,23 +268,36 @@ func BenchmarkPosition1M(b *testing.B) {
 	var allocated, kept uint64
 	var gcs uint32
 	var cpu, wall time.Duration
+	var spread, others time.Duration
+	defer position.ObserveWorkers(func(busy []time.Duration, chunks []int) {
+		b.Logf("workers: wall %v, chunks %v", busy, chunks)
+		spread += slices.Max(busy) - slices.Min(busy)
+	})()
 	for b.Loop() {
 		p = nil // the previous result is not part of this one's heap
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		c0, w0 := cpuTime(), time.Now()
+		c0, w0, m0 := cpuTime(), time.Now(), machineBusy()
 		if f := os.Getenv("POSITION_CPUPROFILE"); f != "" {
 			out, _ := os.Create(f)
 			pprof.StartCPUProfile(out)
 			p = position.Compute(in)
 			pprof.StopCPUProfile()
 			out.Close()
+		} else if f := os.Getenv("POSITION_TRACE"); f != "" {
+			out, _ := os.Create(f)
+			trace.Start(out)
+			p = position.Compute(in)
+			trace.Stop()
+			out.Close()
 		} else {
 			p = position.Compute(in)
 		}
-		cpu += cpuTime() - c0
+		c := cpuTime() - c0
+		cpu += c
 		wall += time.Since(w0)
+		others += machineBusy() - m0 - c
 		runtime.ReadMemStats(&after)
 		allocated = after.TotalAlloc - before.TotalAlloc
 		gcs = after.NumGC - before.NumGC
@@ -296,11 +312,46 @@ func BenchmarkPosition1M(b *testing.B) {
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/position")
 	b.ReportMetric(float64(allocated)/(1<<20), "MB-allocated")
 	b.ReportMetric(float64(kept)/(1<<20), "MB-result")
+	b.ReportMetric(spread.Seconds()/float64(b.N), "worker-spread-s")
+	b.ReportMetric(others.Seconds()/float64(b.N), "others-cpu-s")
 	b.ReportMetric(float64(p.FindingCount()), "findings")
 	b.ReportMetric(float64(gcs), "gc-cycles")
 	b.ReportMetric(float64(p.Totals.CoverProblems), "cover-problems")
 	b.Logf("findings by kind %v", p.Totals.FindingsByKind)
+	if f := os.Getenv("POSITION_JSON"); f != "" {
+		// The whole position, to compare with another version's.
+		p.GeneratedAt = time.Time{}
+		out, err := os.Create(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := p.WriteJSON(out); err != nil {
+			b.Fatal(err)
+		}
+		out.Close()
+	}
 	runtime.KeepAlive(p)
+}
+
+// machineBusy is the CPU time of every process on the machine so far
+// (/proc/stat: all but idle and iowait), in clock ticks of 10 ms; 0 where
+// there is no /proc. Less cpuTime, it tells how busy the others kept the
+// CPUs while the benchmark ran.
+func machineBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	var busy int64
+	for i, x := range f[1:] {
+		n, _ := strconv.ParseInt(x, 10, 64)
+		if i != 3 && i != 4 && i < 8 { // idle, iowait; guest time is in user
+			busy += n
+		}
+	}
+	return time.Duration(busy) * 10 * time.Millisecond
 }
 
 // cpuTime is the CPU time of the process so far (all threads: the

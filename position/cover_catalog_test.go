@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -133,7 +134,7 @@ func bruteOnUndominated(m *model, reqs []int32) (int64, bool) {
 }
 
 func TestCoverOnTheFullCatalogIsExact(t *testing.T) {
-	m := newModel(catalog.Default(), fullCatalogPrices(t), false, newSharedMemo())
+	m := newModel(catalog.Default(), fullCatalogPrices(t), false, newSharedMemo(0, 0))
 	rnd := rand.New(rand.NewSource(3))
 	checked := 0
 	for k := 0; k < 400; k++ {
@@ -175,7 +176,7 @@ func TestCoverOnTheFullCatalogIsExact(t *testing.T) {
 //
 //	go test ./position -run '^$' -bench CoverFullCatalog -benchtime 3x
 func BenchmarkCoverFullCatalog(b *testing.B) {
-	m := newModel(catalog.Default(), fullCatalogPrices(b), false, newSharedMemo())
+	m := newModel(catalog.Default(), fullCatalogPrices(b), false, newSharedMemo(0, 0))
 	rnd := rand.New(rand.NewSource(1))
 	var sets [][]int32
 	keys := map[string]bool{}
@@ -252,7 +253,7 @@ func BenchmarkCoverListPrices(b *testing.B) {
 	if err := l.Check(catalog.Default()); err != nil {
 		b.Fatal(err)
 	}
-	m := newModel(catalog.Default(), &l, false, newSharedMemo())
+	m := newModel(catalog.Default(), &l, false, newSharedMemo(0, 0))
 	rnd := rand.New(rand.NewSource(1))
 	var sets [][]int32
 	keys := map[string]bool{}
@@ -270,4 +271,44 @@ func BenchmarkCoverListPrices(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(sets)), "ns/set")
+}
+
+// BenchmarkCoverMemoised is what the position pays per distinct
+// requirement set and held products: cover's reductions, keys and the
+// solving of the rest, against the list prices, with and without the
+// dynamic programme for small problems (no memo hits: the memos are
+// emptied for every round).
+func BenchmarkCoverMemoised(b *testing.B) {
+	f, _ := os.Open("testdata/prices-usd.csv")
+	l, _, _ := prices.ParseCSV(f)
+	f.Close()
+	if err := l.Check(catalog.Default()); err != nil {
+		b.Fatal(err)
+	}
+	for _, small := range []int{0, 6, 8, 10, 12} {
+		b.Run("small"+strconv.Itoa(small), func(b *testing.B) {
+			defer func(s int) { smallMaxElements = s }(smallMaxElements)
+			smallMaxElements = small
+			m := newModel(catalog.Default(), &l, false, newSharedMemo(0, 0))
+			rnd := rand.New(rand.NewSource(1))
+			type problem struct{ reqs, held []int32 }
+			var ps []problem
+			for len(ps) < 5000 {
+				r := randomNeeds(m, rnd, 12)
+				var held []int32
+				for nh := rnd.Intn(3); len(held) < nh; {
+					held = append(held, m.priced[rnd.Intn(len(m.priced))])
+				}
+				slices.Sort(held)
+				ps = append(ps, problem{r, slices.Compact(held)})
+			}
+			for b.Loop() {
+				m.memo, m.memoFixed, m.shared = map[string]*memoEntry{}, map[memoKey]*memoEntry{}, newSharedMemo(0, 0)
+				for _, p := range ps {
+					m.cover(p.reqs, p.held)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ps)), "ns/set")
+		})
+	}
 }

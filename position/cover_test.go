@@ -124,3 +124,62 @@ func TestSolveCoverPrefersTwoCheapSetsToOneDearOne(t *testing.T) {
 		t.Fatalf("weight %d sets %v, want 7", r.Weight, r.Sets)
 	}
 }
+
+// The dynamic programme for small problems returns what the branch and
+// bound returns whenever it answers (a unique cheapest cover), and leaves
+// ties to the branch and bound.
+func TestSmallCoverAgreesWithTheBranchAndBound(t *testing.T) {
+	rnd := rand.New(rand.NewSource(11))
+	var d smallCover
+	var s coverSolver
+	answered, tied := 0, 0
+	for k := 0; k < 20000; k++ {
+		elements := 1 + rnd.Intn(smallMaxElements)
+		n := 1 + rnd.Intn(24)
+		masks := make([]uint64, n)
+		weights := make([]int64, n)
+		for i := range masks {
+			for e := 0; e < elements; e++ {
+				if rnd.Intn(3) == 0 {
+					masks[i] |= 1 << uint(e)
+				}
+			}
+			// Few distinct prices, as list prices, with the held
+			// preference: ties are common.
+			weights[i] = int64(1+rnd.Intn(6))*coverScale + 2 - int64(rnd.Intn(2))
+		}
+		sel, ok := d.solve(elements, masks, weights)
+		res := solveMasks(elements, append([]uint64(nil), masks...), weights, &s)
+		if !ok {
+			if res.Feasible {
+				tied++
+			}
+			continue
+		}
+		answered++
+		if !res.Feasible {
+			t.Fatalf("instance %d: small cover %b of an infeasible problem", k, sel)
+		}
+		var got []int
+		var w int64
+		var covered uint64
+		for i := 0; i < n; i++ {
+			if sel&(1<<uint(i)) != 0 {
+				got = append(got, i)
+				w += weights[i]
+				covered |= masks[i]
+			}
+		}
+		if covered != 1<<uint(elements)-1 || w != res.Weight || len(got) != len(res.Sets) {
+			t.Fatalf("instance %d: small cover %v (weight %d), branch and bound %v (weight %d)", k, got, w, res.Sets, res.Weight)
+		}
+		for i := range got {
+			if got[i] != res.Sets[i] {
+				t.Fatalf("instance %d: small cover %v, branch and bound %v", k, got, res.Sets)
+			}
+		}
+	}
+	if answered < 5000 || tied < 500 {
+		t.Fatalf("answered %d, ties %d: the instances do not exercise both", answered, tied)
+	}
+}

@@ -138,13 +138,14 @@ func (c *chunks[T]) add(vs ...T) int32 {
 
 func (c *chunks[T]) at(i int32) *T { return &c.c[i>>chunkBits][i&(1<<chunkBits-1)] }
 
-// each calls fn for every element in order.
-func (c *chunks[T]) each(fn func(*T) bool) bool {
-	for _, ch := range c.c {
-		for i := range ch {
-			if !fn(&ch[i]) {
-				return false
-			}
+// each calls fn for the elements at positions lo…hi-1 (in order of
+// addition) until fn returns false. Positions are the list's length at
+// some time: valid for a list grown one element at a time (every chunk but
+// the last full), as the findings of a kind are.
+func (c *chunks[T]) each(lo, hi int, fn func(*T) bool) bool {
+	for i := lo; i < hi; i++ {
+		if !fn(&c.c[i>>chunkBits][i&(1<<chunkBits-1)]) {
+			return false
 		}
 	}
 	return true
@@ -243,10 +244,36 @@ func (p *part) count() int {
 	return n
 }
 
-// findings is a position's findings: parts in user order.
+// findings is a position's findings: segments in user order.
 type findings struct {
-	parts []*part
-	n     int
+	segs []segment
+	n    int
+}
+
+// segment is the findings of one chunk of users: by kind, a range of the
+// findings of the part (the worker) that took the chunk. A worker takes
+// its chunks one after another, so a chunk's findings of a kind are
+// contiguous in its part.
+type segment struct {
+	p      *part
+	lo, hi []int32 // by kind index
+}
+
+// start begins the segment at the end of p's findings.
+func (s *segment) start(p *part) {
+	s.p = p
+	s.lo = make([]int32, 2*len(p.byKind))
+	s.lo, s.hi = s.lo[:len(p.byKind)], s.lo[len(p.byKind):]
+	for k := range p.byKind {
+		s.lo[k] = int32(p.byKind[k].n)
+	}
+}
+
+// end closes the segment at the end of its part's findings.
+func (s *segment) end() {
+	for k := range s.p.byKind {
+		s.hi[k] = int32(s.p.byKind[k].n)
+	}
 }
 
 // materialise fills f from a record (f's evidence slice is reused).
@@ -309,8 +336,12 @@ func (p *Position) EachFinding(fn func(f *Finding) bool) {
 	}
 	var f Finding
 	for k := range Kinds {
-		for _, pt := range p.compact.parts {
-			more := pt.byKind[k].each(func(r *frec) bool {
+		for _, sg := range p.compact.segs {
+			pt := sg.p
+			if pt == nil || sg.lo[k] == sg.hi[k] {
+				continue
+			}
+			more := pt.byKind[k].each(int(sg.lo[k]), int(sg.hi[k]), func(r *frec) bool {
 				pt.materialise(k, r, &f)
 				if !fn(&f) {
 					return false

@@ -166,6 +166,7 @@ func (r *run) needsAndCover(kind string) {
 		return
 	}
 	var full *mix
+	var ent *memoEntry
 	held := r.heldBuf[:0]
 	var heldCost int64
 	if m.hasList {
@@ -192,7 +193,8 @@ func (r *run) needsAndCover(kind string) {
 		slices.Sort(held)
 		held = slices.Compact(held)
 		r.heldBuf = held
-		full = m.cover(reqs, held)
+		ent = m.coverEntry(reqs, held)
+		full = &ent.x
 		for _, s := range full.skus {
 			r.markRequired(s)
 		}
@@ -208,24 +210,96 @@ func (r *run) needsAndCover(kind string) {
 	case len(missing) > 0:
 		r.fixMissing(kind, missing, full, held, heldCost)
 	case full != nil && full.cost < heldCost:
-		out := r.cachedFix('O', nil, full, held, heldCost, func() fixOut {
-			add, remove := diff(full.skus, held)
-			if len(remove) == 0 {
-				// The same product held twice (general pool and an allotment).
-				remove = r.doubled()
-			}
-			sortByPrice(m, remove)
-			desc := "Remove " + m.parts(remove)
-			if len(add) > 0 {
-				desc = "Replace " + m.parts(remove) + " with " + m.parts(add)
-			}
-			desc += ": " + m.parts(full.skus) + " covers what the user used in the last " + itoa(r.window) + " days."
-			return fixOut{r.fix(Fix{Description: desc, MonthlyDelta: money(full.cost - heldCost), Add: m.partList(add), Remove: m.partList(remove)}), m.skus[remove[0]]}
-		})
+		out := r.overFix(ent, held, heldCost)
 		r.add(OverAssigned, c.u, out.main, "", out.fix, r.needEvidence(c.needs))
 	case !m.hasList:
 		r.unneededSeats()
 	}
+}
+
+// overFix returns the fix of a user holding more than the cheapest cover
+// ent.x: cachedFix's, remembered by the cover's memo entry for the last
+// few held products and costs met (the entry fixes the cover, so that
+// cachedFix's key is then fixed by the held products and their cost).
+func (r *run) overFix(ent *memoEntry, held []int32, heldCost int64) fixOut {
+	if within(held, ent.x.skus) {
+		// Every product held is in the cover, yet they cost more: the user
+		// holds one twice (general pool and an allotment), and the fix
+		// names the user's doubled products. Another user with the same
+		// products and cost may have doubled another of equal price, so
+		// this fix is not remembered.
+		return r.buildOverFix(&ent.x, held, heldCost)
+	}
+	for i := range ent.fixes[:ent.nfix] {
+		if f := &ent.fixes[i]; f.is(held, heldCost) {
+			return f.out
+		}
+	}
+	m, full := r.m, &ent.x
+	build := func() fixOut {
+		// cachedFix's key names products only: the same in every worker,
+		// as is the fix.
+		key := r.fixKey('O', nil, full, held, heldCost)
+		if f, ok := m.shared.fix(key); ok {
+			return fixOut{r.fix(f.fix), m.skus[f.main]}
+		}
+		out, f := r.overFixOf(full, held, heldCost)
+		m.shared.putFix(key, sharedFix{f, out.main.ix})
+		return out
+	}
+	var out fixOut
+	if k, ok := overKeyOf(full.skus, held, heldCost); ok {
+		// cachedFix by a key of fixed size (the same fixes).
+		var found bool
+		if out, found = r.overFixes[k]; !found {
+			out = build()
+			r.overFixes[k] = out
+		}
+	} else {
+		out = r.cachedFix('O', nil, full, held, heldCost, build)
+	}
+	if int(ent.nfix) < len(ent.fixes) && len(held) <= len(ent.fixes[0].held) {
+		f := &ent.fixes[ent.nfix]
+		f.nheld, f.cost, f.out = uint8(copy(f.held[:], held)), heldCost, out
+		ent.nfix++
+	}
+	return out
+}
+
+// buildOverFix builds an overAssigned fix without remembering it.
+func (r *run) buildOverFix(full *mix, held []int32, heldCost int64) fixOut {
+	out, _ := r.overFixOf(full, held, heldCost)
+	return out
+}
+
+// overFixOf builds the fix of a user holding held (cost heldCost) whose
+// cheapest cover is full: remove what the cover does not need, or replace
+// it; when the cover needs everything held, remove the products the user
+// holds twice.
+func (r *run) overFixOf(full *mix, held []int32, heldCost int64) (fixOut, Fix) {
+	m := r.m
+	add, remove := diff(full.skus, held)
+	if len(remove) == 0 {
+		remove = r.doubled()
+	}
+	sortByPrice(m, remove)
+	desc := "Remove " + m.parts(remove)
+	if len(add) > 0 {
+		desc = "Replace " + m.parts(remove) + " with " + m.parts(add)
+	}
+	desc += ": " + m.parts(full.skus) + " covers what the user used in the last " + itoa(r.window) + " days."
+	f := Fix{Description: desc, MonthlyDelta: money(full.cost - heldCost), Add: m.partList(add), Remove: m.partList(remove)}
+	return fixOut{r.fix(f), m.skus[remove[0]]}, f
+}
+
+// within reports whether every product of xs is in set (both small).
+func within(xs, set []int32) bool {
+	for _, x := range xs {
+		if !slices.Contains(set, x) {
+			return false
+		}
+	}
+	return true
 }
 
 // fixOut is a fix (index) and the product its finding names.
@@ -238,6 +312,17 @@ type fixOut struct {
 // cheapest cover, held priced products and their cost, building it once.
 // Fixes are shared between findings and never changed.
 func (r *run) cachedFix(tag byte, missing []need, full *mix, held []int32, heldCost int64, build func() fixOut) fixOut {
+	k := r.fixKey(tag, missing, full, held, heldCost)
+	if out, ok := r.fixes[string(k)]; ok {
+		return out
+	}
+	out := build()
+	r.fixes[string(k)] = out
+	return out
+}
+
+// fixKey returns (in r.kbuf) cachedFix's key.
+func (r *run) fixKey(tag byte, missing []need, full *mix, held []int32, heldCost int64) []byte {
 	ids := r.idBuf[:0]
 	for _, n := range missing {
 		ids = append(ids, n.req)
@@ -260,12 +345,39 @@ func (r *run) cachedFix(tag byte, missing []need, full *mix, held []int32, heldC
 	}
 	k = binary.LittleEndian.AppendUint64(k, uint64(heldCost))
 	r.kbuf, r.idBuf = k, ids
-	if out, ok := r.fixes[string(k)]; ok {
-		return out
+	return k
+}
+
+// overKey is cachedFix's key of an overAssigned fix held in the table
+// itself, when the cover and the held products are few (0xffff: none).
+type overKey struct {
+	full, held [6]uint16
+	cost       int64
+}
+
+// overKeyOf returns the overKey of a cover, held products and their cost;
+// false when they do not fit.
+func overKeyOf(full []int32, held []int32, cost int64) (k overKey, ok bool) {
+	if len(full) > len(k.full) || len(held) > len(k.held) {
+		return k, false
 	}
-	out := build()
-	r.fixes[string(k)] = out
-	return out
+	for i := range k.full {
+		k.full[i], k.held[i] = 0xffff, 0xffff
+	}
+	for i, s := range full {
+		if s >= 0xffff {
+			return k, false
+		}
+		k.full[i] = uint16(s)
+	}
+	for i, s := range held {
+		if s >= 0xffff {
+			return k, false
+		}
+		k.held[i] = uint16(s)
+	}
+	k.cost = cost
+	return k, true
 }
 
 // fixMissing reports requirements the user's plans do not meet, with the
@@ -291,7 +403,7 @@ func (r *run) fixMissing(kind string, missing []need, full *mix, held []int32, h
 		switch {
 		case !m.hasList:
 			owned := r.ownedWith(missing)
-			fix.Description = "Needs a plan for " + what + " (" + strings.Join(m.reqs[missing[0].req].planNames, " or ") + ")"
+			fix.Description = "Needs a plan for " + what + " (" + strings.Join(m.reqs[firstNeed(m, missing).req].planNames, " or ") + ")"
 			if len(owned) > 0 {
 				fix.Description += "; products the tenant owns that include it: " + strings.Join(owned, ", ")
 			}
@@ -400,7 +512,7 @@ func (r *run) needEvidence(ns []need) []erec {
 // ownedWith lists the products the tenant owns that meet the first
 // missing requirement.
 func (r *run) ownedWith(missing []need) []string {
-	plans := r.m.reqs[missing[0].req].plans
+	plans := r.m.reqs[firstNeed(r.m, missing).req].plans
 	var out []string
 	for _, p := range r.pools {
 		if si := r.m.skuByID(p.SKU.ID); si != nil && si.plans.intersects(plans) && len(out) < 5 {
@@ -408,6 +520,21 @@ func (r *run) ownedWith(missing []need) []string {
 		}
 	}
 	return out
+}
+
+// firstNeed is the requirement a description names first: the same for
+// every user with the same requirements whatever their order (the fix is
+// shared by them) and in every worker (whose requirement numbers differ):
+// the least by label, then by plan names.
+func firstNeed(m *model, ns []need) need {
+	best := ns[0]
+	for _, n := range ns[1:] {
+		a, b := m.reqs[n.req], m.reqs[best.req]
+		if c := strings.Compare(a.label, b.label); c < 0 || c == 0 && slices.Compare(a.planNames, b.planNames) < 0 {
+			best = n
+		}
+	}
+	return best
 }
 
 // labels names requirements, sorted (descriptions are shared by users

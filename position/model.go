@@ -62,7 +62,8 @@ type model struct {
 	reportFed                                 map[string]bool
 	reportsSeen                               bool
 
-	memo      map[string]*mix
+	memo      map[string]*memoEntry // keys too long for memoFixed
+	memoFixed map[memoKey]*memoEntry
 	shared    *sharedMemo // the rest problems' solutions, shared by the workers
 	rkey      []byte
 	forcedBuf []int32
@@ -71,6 +72,7 @@ type model struct {
 	local     []int32 // scratch of solve
 	order     []int32
 	solver    coverSolver
+	small     smallCover
 	masks     []uint64 // scratch of solve
 	weights   []int64
 }
@@ -97,6 +99,23 @@ type requirement struct {
 	class     int32   // its cover class; -1 when no priced product meets it
 	prereq    int32   // the requirement of its add-ons' prerequisites; -1 none
 	preText   int32   // "prerequisite of …" in the worker's texts; -1 until made
+	// metBy: the products (by index) whose plans meet it; nil until
+	// model.meets needs it.
+	metBy []uint64
+	metN  int32 // the products metBy knows (model.skus grows)
+}
+
+// meets reports whether product s's plans meet requirement rq.
+func (m *model) meets(rq *requirement, s int32) bool {
+	if s >= rq.metN {
+		rq.metBy, rq.metN = make([]uint64, (len(m.skus)+63)/64), int32(len(m.skus))
+		for i, si := range m.skus {
+			if si.plans.intersects(rq.plans) {
+				rq.metBy[i/64] |= 1 << uint(i%64)
+			}
+		}
+	}
+	return rq.metBy[s/64]&(1<<uint(s%64)) != 0
 }
 
 // coverClass is the set of priced products that meet a requirement.
@@ -107,7 +126,7 @@ type coverClass struct {
 
 func newModel(cat *catalog.Catalog, pl *prices.List, reports bool, shared *sharedMemo) *model {
 	m := &model{cat: cat, planIx: map[string]int32{}, skuIx: map[string]int32{}, reqByKey: map[string]int32{},
-		byFeature: map[string]int32{}, deps: map[int32][]int32{}, memo: map[string]*mix{}, reportsSeen: reports,
+		byFeature: map[string]int32{}, deps: map[int32][]int32{}, memo: map[string]*memoEntry{}, memoFixed: map[memoKey]*memoEntry{}, reportsSeen: reports,
 		classByKy: map[string]int32{}, pricedIx: map[int32]int{}, shared: shared}
 	for _, p := range cat.Plans() {
 		m.planIx[p.ID] = int32(len(m.plans))
@@ -338,6 +357,6 @@ func (m *model) classOf(cands []int32) int32 {
 // scratch); a position keeps its models for the products and the
 // requirements' plans that its findings name.
 func (m *model) release() {
-	m.memo, m.shared, m.classByKy, m.reqByKey, m.byFeature, m.planIx = nil, nil, nil, nil, nil, nil
-	m.solver, m.buf, m.rkey, m.clsBuf, m.forcedBuf, m.local, m.order, m.masks, m.weights = coverSolver{}, nil, nil, nil, nil, nil, nil, nil, nil
+	m.memo, m.memoFixed, m.shared, m.classByKy, m.reqByKey, m.byFeature, m.planIx = nil, nil, nil, nil, nil, nil, nil
+	m.solver, m.small, m.buf, m.rkey, m.clsBuf, m.forcedBuf, m.local, m.order, m.masks, m.weights = coverSolver{}, smallCover{}, nil, nil, nil, nil, nil, nil, nil, nil
 }

@@ -43,6 +43,33 @@ func TestTheResultDoesNotDependOnTheNumberOfWorkers(t *testing.T) {
 			t.Fatalf("%d workers: the position differs (%d bytes against %d):\n%s", workers, len(got), len(want), firstDiff(got, want))
 		}
 	}
+	// Workers take chunks of users in turn: however small the chunks,
+	// whoever takes which, the findings come back in user order.
+	for _, chunk := range []int{1, 7, 64, 1000} {
+		for _, workers := range []int{1, 2, 5} {
+			restore, restoreChunk := position.Split(1, workers), position.ChunkUsers(chunk)
+			var taken []int
+			restoreHook := position.ObserveWorkers(func(_ []time.Duration, chunks []int) { taken = chunks })
+			got := render(position.Compute(in))
+			restore()
+			restoreChunk()
+			restoreHook()
+			if !bytes.Equal(got, want) {
+				t.Fatalf("chunks of %d users, %d workers (took %v): the position differs (%d bytes against %d):\n%s", chunk, workers, taken, len(got), len(want), firstDiff(got, want))
+			}
+			if sum := sumInts(taken); len(taken) < workers || sum != (3000+chunk-1)/chunk {
+				t.Fatalf("chunks of %d users, %d workers: took %v", chunk, workers, taken)
+			}
+		}
+	}
+}
+
+func sumInts(xs []int) int {
+	n := 0
+	for _, x := range xs {
+		n += x
+	}
+	return n
 }
 
 func firstDiff(a, b []byte) string {

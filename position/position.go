@@ -72,15 +72,20 @@
 // source was kept: features usage reports feed to a report when the tenant
 // imported any, the rest to events.
 //
-// Cost: users are split between goroutines from parallelFrom users on, each
-// walking a contiguous share of the engine's users in place
-// (Engine.ForEachUserLicensesIn: no copies) and reading each user's usage
+// Cost: users are split between goroutines from parallelFrom users on,
+// each taking chunks of chunkUsers contiguous users in turn (an atomic
+// counter: a slowed worker takes fewer) and walking them in place
+// (Engine.ForEachUserLicensesIn: no copies), reading each user's usage
 // without allocating (usage.Aggregates.View); the per-user work is one map
-// lookup in the usage aggregates plus a few microseconds. Covers are
-// memoised per worker, and the solutions of the rest problems are shared
-// by the workers. Findings are kept compact (findings.go: 32 bytes a
-// finding, 16 a piece of evidence, ids instead of strings) and
-// materialised when written; the memos are dropped when Compute returns.
+// lookup in the usage aggregates plus a few microseconds. Findings go back
+// in user order by chunk (findings.segs), so the result is the serial one.
+// Covers are memoised per worker; the solutions of the rest problems
+// (small ones by dynamic programming, smallCover) and the overAssigned
+// fixes that depend on products only are shared by the workers, in
+// sharded maps (a worker waiting on a lock costs far more than the lookup).
+// Findings are kept compact (findings.go: 32 bytes a finding, 16 a piece
+// of evidence, ids instead of strings) and materialised when written; the
+// memos are dropped when Compute returns.
 package position
 
 import (

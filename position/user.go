@@ -11,6 +11,7 @@ import (
 type seat struct {
 	si      *skuInfo
 	enabled planSet // the plans its active sources enable (may be shared: read only)
+	full    bool    // enabled is the product's plans (si.plans)
 	since   time.Time
 	kept    bool // unpriced or unmeasurable: outside the cover (with a price list)
 	removed bool // a finding removes it
@@ -65,7 +66,8 @@ func (r *run) user(u *licensing.User, ls licensing.UserLicenses) {
 		if !l.Held {
 			continue
 		}
-		st := seat{si: si, since: l.HeldSince, enabled: r.enabled(si, l.Sources)}
+		st := seat{si: si, since: l.HeldSince}
+		st.enabled, st.full = r.enabled(si, l.Sources)
 		st.kept = m.hasList && (!si.priced || !si.measurable)
 		if usage.DayOf(l.HeldSince) > r.asOf-usage.Day(RunOutDays) {
 			r.grow(si.ix)
@@ -125,8 +127,9 @@ func (r *run) user(u *licensing.User, ls licensing.UserLicenses) {
 }
 
 // enabled returns the plans of a seat's active sources: the product's plans
-// less each source's disabled plans, united over its active sources.
-func (r *run) enabled(si *skuInfo, srcs []licensing.SourceState) planSet {
+// less each source's disabled plans, united over its active sources; full
+// when they are the product's plans (si.plans itself).
+func (r *run) enabled(si *skuInfo, srcs []licensing.SourceState) (plans planSet, full bool) {
 	var out planSet
 	for i := range srcs {
 		s := &srcs[i]
@@ -134,7 +137,7 @@ func (r *run) enabled(si *skuInfo, srcs []licensing.SourceState) planSet {
 			continue
 		}
 		if len(s.DisabledPlans) == 0 {
-			return si.plans
+			return si.plans, true
 		}
 		if out == nil {
 			out = r.cur.set(r.m)
@@ -149,9 +152,9 @@ func (r *run) enabled(si *skuInfo, srcs []licensing.SourceState) planSet {
 		out.or(part)
 	}
 	if out == nil {
-		return r.empty
+		return r.empty, false
 	}
-	return out
+	return out, false
 }
 
 // activity derives whether the user was active in the window and in the
@@ -306,12 +309,12 @@ func (r *run) count() {
 		}
 	}
 	for _, n := range c.needs {
-		plans := r.m.reqs[n.req].plans
+		rq := r.m.reqs[n.req]
 		only := int32(-1)
 		holders := 0
 		for i := range c.seats {
 			st := &c.seats[i]
-			if !st.enabled.intersects(plans) {
+			if st.full && !r.m.meets(rq, st.si.ix) || !st.full && !st.enabled.intersects(rq.plans) {
 				continue
 			}
 			r.markUsed(st.si.ix)
