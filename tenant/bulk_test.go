@@ -121,7 +121,7 @@ func TestBulkImportIsStreamedSwappedAndSurvivesRestart(t *testing.T) {
 		t.Fatalf("index built %d times, want again after the swap", builds)
 	}
 	// A snapshot is made from the writer's copy, which must first catch up
-	// with the import it did not replay; it is the commit the readers see.
+	// with the import it did not run; it is the commit the readers see.
 	var commit uint64
 	tn.Read(func(s *State) { commit = s.Commit() })
 	snap, err := tn.Snapshot(context.Background())
@@ -132,14 +132,15 @@ func TestBulkImportIsStreamedSwappedAndSurvivesRestart(t *testing.T) {
 		t.Fatalf("snapshot after the swap: commit %d (readers %d, before the import %d), same engine %v", snap.Commit(), commit, c0, fingerprint(snap.Engine) == imported)
 	}
 
-	// The next command first brings the writer's copy up to date.
+	// The writer's copy was brought up to date (by the snapshot above,
+	// else by the next command) without running the import again.
 	if err := tn.Do(context.Background(), licensing.Op{Actor: "test"}, func(tx *Tx) error {
 		return tx.Engine.RemoveMembers(tx.Op, data.Members[0][0], []string{data.Members[0][1]})
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if runs.Load() != 2 {
-		t.Fatalf("the import ran %d times after the next command, want 2", runs.Load())
+	if runs.Load() != 1 {
+		t.Fatalf("the import ran %d times after the next command, want 1 (the writer's copy is a snapshot, not a replay)", runs.Load())
 	}
 	var reader string
 	tn.Read(func(s *State) { reader = fingerprint(s.Engine) })

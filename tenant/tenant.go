@@ -42,9 +42,10 @@ type Tenant struct {
 
 	writer *State // owned by the writer goroutine
 	seq    int64  // last audit sequence number, writer-owned
-	// behind is the bulk batch that the writer's copy has yet to replay
-	// (see DoBulk, catchUp); writer-owned.
-	behind []*command
+	// behind: a bulk batch was published by swapping the copies, and the
+	// writer's copy is the old readers' copy (see DoBulk, catchUp);
+	// writer-owned.
+	behind bool
 
 	cmds    chan *command
 	stopped chan struct{}
@@ -53,7 +54,7 @@ type Tenant struct {
 type command struct {
 	op   licensing.Op
 	fn   func(*Tx) error
-	bulk bool // DoBulk: alone in its batch; may be replayed after acknowledgement
+	bulk bool // DoBulk: alone in its batch; a large change is published by a swap
 	// snap asks for a snapshot of the writer's copy (Tenant.Snapshot)
 	// instead of running fn; the snapshot is returned in state.
 	snap  bool
@@ -78,15 +79,15 @@ func (t *Tenant) Do(ctx context.Context, op licensing.Op, fn func(*Tx) error) er
 // DoBulk is Do for a command that changes much of the tenant at once (an
 // import): it runs in a batch of its own and, when its change is large, it
 // is published by swapping the two copies instead of being replayed on the
-// readers' copy before the acknowledgement; the other copy replays it later,
-// before the tenant's next command (never, if the runtime closes first).
-// Into a tenant without users and groups, the change's new engine records
-// are streamed to the store (store.CommitBulk) rather than built in memory
-// first.
+// readers' copy before the acknowledgement; before the tenant's next
+// command (never, if the runtime closes first) the other copy is replaced
+// by a snapshot of the published one. Into a tenant without users and
+// groups, the change's new engine records are streamed to the store
+// (store.CommitBulk) rather than built in memory first.
 //
-// So fn may run again after DoBulk has returned: on that run (tx.Writing()
-// is false) it must not write anything the caller reads, and its result is
-// ignored. Everything else is as for Do.
+// A small change is replayed on the readers' copy like any command: on
+// that run (tx.Writing() is false) fn must not write anything the caller
+// reads, and its result is ignored. Everything else is as for Do.
 func (t *Tenant) DoBulk(ctx context.Context, op licensing.Op, fn func(*Tx) error) error {
 	return t.do(ctx, &command{op: op, fn: fn, bulk: true})
 }
@@ -187,30 +188,19 @@ func (t *Tenant) run() {
 	}
 }
 
-// catchUp replays on the writer's copy the bulk batch that was published
-// by swapping copies, so that both copies are the last committed state
-// again. If the replay does not give what the first run gave, the writer's
-// copy is rebuilt from the store instead.
+// catchUp brings the writer's copy level with the readers' after a bulk
+// change was published by swapping copies: the writer's copy (the old
+// readers') is dropped and replaced by a snapshot of the readers' copy,
+// which is exactly the last commit. Only the writer goroutine changes the
+// readers' copy, so it can read it here without the lock, as readers do.
 func (t *Tenant) catchUp() {
-	batch := t.behind
-	if batch == nil {
+	if !t.behind {
 		return
 	}
-	t.behind = nil
+	t.behind = false
 	start := time.Now()
-	ok := true
-	for i, c := range batch {
-		tx := &Tx{State: t.writer, Op: c.op}
-		err := t.call(c.fn, tx)
-		if (err == nil) != (c.err == nil) || errors.Is(err, errPanic) {
-			t.rt.log.Error("replay diverged from the first run; reloading the writer's copy", "tenant", t.ID, "command", i, "first", c.err, "replay", err)
-			ok = false
-		}
-	}
-	t.writer.Engine.TakeDelta()
-	if !ok {
-		t.reloadWriter()
-	}
+	t.writer = nil // let the collector have it while the snapshot is made
+	t.writer = t.reader.Snapshot()
 	t.rt.log.Info("writer's copy caught up with a bulk change", "tenant", t.ID, "seconds", time.Since(start).Seconds())
 }
 
@@ -270,9 +260,9 @@ func (t *Tenant) process(batch []*command) {
 	}
 	t.writer.Engine.Recycle(&d) // serialized and committed: its memory serves the next batch
 	if big && len(batch) == 1 && batch[0].bulk {
-		// Durable: publish the writer's copy as the readers' and replay
-		// the command on the old readers' copy later (catchUp). Indexes
-		// were built on the old copy: they are rebuilt on first use.
+		// Durable: publish the writer's copy as the readers' and replace
+		// the old readers' copy later (catchUp). Indexes were built on
+		// the old copy: they are rebuilt on first use.
 		t.mu.Lock()
 		old := t.reader
 		t.reader, t.writer = t.writer, old
@@ -281,7 +271,7 @@ func (t *Tenant) process(batch []*command) {
 		t.reader.dropIndexes()
 		t.mu.Unlock()
 		old.dropIndexes()
-		t.behind = []*command{batch[0]}
+		t.behind = true
 		t.rt.metrics.commands.Add(1)
 		t.rt.metrics.applySeconds.Observe(time.Since(start).Seconds())
 		close(batch[0].done)
