@@ -86,10 +86,9 @@ func (e *Engine) PutUser(op Op, in User) error {
 		in.CreatedAt = u.CreatedAt
 		delete(e.byUPN, strings.ToLower(u.UserPrincipalName))
 		e.audit(op, "Update user", in.ID, "", "")
-		prev := u.User
-		old = &prev
+		old = u.User
 	}
-	u.User = in
+	u.User = &in
 	e.byUPN[upn] = u
 	mark(&e.delta.Users, in.ID, true)
 	e.touch(u, actorOf(op), "user properties changed")

@@ -38,7 +38,7 @@ func boolString(b bool) string { return strconv.FormatBool(b) }
 
 // Value implements rules.Subject.
 func (s subject) Value(prop string) (string, bool) {
-	u := &s.u.User
+	u := s.u.User
 	var v string
 	switch prop {
 	case "objectid", "id":
@@ -212,7 +212,7 @@ func (e *Engine) reevaluateUser(u *user, old *User, now time.Time) {
 		}
 		return
 	}
-	affected := e.dyn.Affected(changedProperties(old, &u.User))
+	affected := e.dyn.Affected(changedProperties(old, u.User))
 	if len(affected) == 0 {
 		return
 	}
@@ -240,7 +240,7 @@ func (e *Engine) reevaluateUser(u *user, old *User, now time.Time) {
 // differ between two versions of a user.
 func changedProperties(a, b *User) []string {
 	var out []string
-	sa, sb := subject{u: &user{User: *a}}, subject{u: &user{User: *b}}
+	sa, sb := subject{u: &user{User: a}}, subject{u: &user{User: b}}
 	for _, p := range []string{"userprincipalname", "displayname", "accountenabled", "usertype", "usagelocation", "department",
 		"jobtitle", "country", "city", "companyname", "employeeid", "employeehiredate", "mail", "givenname", "surname"} {
 		va, _ := sa.Value(p)

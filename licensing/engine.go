@@ -53,9 +53,10 @@ type scratch struct {
 	dirty  []int32  // plans whose count is non-zero
 }
 
-// user is the engine's record of a User.
+// user is the engine's record of a User. The User it points to is never
+// changed in place (an update points to a new one), so a clone shares it.
 type user struct {
-	User
+	*User
 	idx      int      // position in Engine.all
 	groups   []*group // groups the user is a direct member of
 	direct   []LicenseSource

@@ -301,7 +301,7 @@ func reloadWith(t testing.TB, e *Engine, now time.Time, withLicenses bool, worke
 		}
 	}
 	for _, u := range e.all {
-		if err := n.LoadUser(u.User); err != nil {
+		if err := n.LoadUser(*u.User); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -150,7 +150,7 @@ func (e *Engine) importMerge(op Op, d ImportData) (ImportStats, error) {
 		}
 	}
 	for _, in := range d.Users {
-		if u, ok := e.users[in.ID]; ok && sameUser(&u.User, &in) {
+		if u, ok := e.users[in.ID]; ok && sameUser(u.User, &in) {
 			continue
 		}
 		if err := e.PutUser(Op{Actor: op.Actor, Now: now, Why: why}, in); err != nil {

@@ -28,7 +28,13 @@ func (e *Engine) LoadUser(in User) error {
 	if _, dup := e.users[in.ID]; dup {
 		return allot.Errorf(allot.ECONFLICT, "user %s loaded twice", in.ID)
 	}
-	u := &user{User: in, idx: len(e.all)}
+	// The user and its properties in one allocation.
+	r := &struct {
+		u user
+		v User
+	}{v: in}
+	u := &r.u
+	u.User, u.idx = &r.v, len(e.all)
 	e.users[in.ID] = u
 	e.all = append(e.all, u)
 	e.byUPN[strings.ToLower(in.UserPrincipalName)] = u

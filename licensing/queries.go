@@ -16,7 +16,7 @@ func (e *Engine) User(id string) (User, bool) {
 	if !ok {
 		return User{}, false
 	}
-	return u.User, true
+	return *u.User, true
 }
 
 // UserByUPN returns a user by userPrincipalName, case-insensitively.
@@ -25,17 +25,17 @@ func (e *Engine) UserByUPN(upn string) (User, bool) {
 	if !ok {
 		return User{}, false
 	}
-	return u.User, true
+	return *u.User, true
 }
 
 // UserCount returns the number of users.
 func (e *Engine) UserCount() int { return len(e.all) }
 
 // ForEachUser calls fn for every user in the engine's internal order until
-// fn returns false.
+// fn returns false. u is the engine's own record: fn must not change it.
 func (e *Engine) ForEachUser(fn func(u *User) bool) {
 	for _, u := range e.all {
-		if !fn(&u.User) {
+		if !fn(u.User) {
 			return
 		}
 	}
@@ -77,7 +77,7 @@ func (e *Engine) ForEachUserLicenses(fn func(u *User, ls UserLicenses) bool) {
 // several goroutines can share a walk.
 func (e *Engine) ForEachUserLicensesIn(from, to int, fn func(u *User, ls UserLicenses) bool) {
 	for _, u := range e.all[from:to] {
-		if !fn(&u.User, UserLicenses{u.licenses}) {
+		if !fn(u.User, UserLicenses{u.licenses}) {
 			return
 		}
 	}
