@@ -23,6 +23,11 @@ import (
 // never written: see restate), a user's or group's properties (replaced
 // whole by updates) and compiled membership rules. Clone reads e only, so
 // it may run while other goroutines read e, but not while e changes.
+//
+// The copy's users and records are carved from a few large blocks, as a
+// full recompute's records are: a block's memory is freed once none of its
+// users or records is left, so a copy that later loses many users keeps
+// their slots (about 100 B a user, 200 B a record) until then.
 func (e *Engine) Clone() *Engine {
 	c := &Engine{
 		cat:        e.cat,
