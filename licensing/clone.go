@@ -2,7 +2,6 @@ package licensing
 
 import (
 	"maps"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -84,7 +83,7 @@ func (e *Engine) Clone() *Engine {
 	// Users and their license records, each in one block, copied by
 	// contiguous ranges in parallel (record i of the block belongs to the
 	// same user and position as in a serial walk).
-	n := cloneWorkers(len(e.all))
+	n := workersFor(len(e.all))
 	users := make([]user, len(e.all))
 	adviseHugePages(unsafe.Pointer(unsafe.SliceData(users)), uintptr(len(users))*unsafe.Sizeof(user{}))
 	from := make([]int, n+1)  // users of worker i: e.all[from[i]:from[i+1]]
@@ -185,16 +184,6 @@ func (e *Engine) Clone() *Engine {
 
 	c.dyn = cloneRules(e)
 	return c
-}
-
-// cloneWorkers is the number of goroutines that clone an engine of n users
-// (as a full recompute: see forEachUserParallel).
-func cloneWorkers(n int) int {
-	w := recomputeWorkers
-	if w <= 0 {
-		w = min(runtime.GOMAXPROCS(0), n/minUsersPerWorker)
-	}
-	return max(min(w, n), 1)
 }
 
 // parallel runs fn(0) … fn(n-1) in n goroutines (in the caller's when n is

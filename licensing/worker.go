@@ -161,6 +161,17 @@ var recomputeWorkers = 0
 // goroutines cost more than they save.
 const minUsersPerWorker = 16384
 
+// workersFor is the number of goroutines that share a walk over n users
+// (a full recompute, a clone): one per CPU, none with fewer than
+// minUsersPerWorker users, or recomputeWorkers when a test sets it.
+func workersFor(n int) int {
+	w := recomputeWorkers
+	if w <= 0 {
+		w = min(runtime.GOMAXPROCS(0), n/minUsersPerWorker)
+	}
+	return max(min(w, n), 1)
+}
+
 // forEachUserParallel runs fn for every user, split into contiguous ranges
 // of Engine.all across workers, then appends what the workers recorded to
 // the engine's delta in range order, and returns the workers in that order
@@ -169,11 +180,7 @@ const minUsersPerWorker = 16384
 // room for every record of its users to change (the claim phase of a bulk
 // load changes them all).
 func (e *Engine) forEachUserParallel(presize bool, fn func(w *worker, u *user)) []*worker {
-	n := recomputeWorkers
-	if n <= 0 {
-		n = min(runtime.GOMAXPROCS(0), len(e.all)/minUsersPerWorker)
-	}
-	n = max(min(n, len(e.all)), 1)
+	n := workersFor(len(e.all))
 	if n == 1 {
 		for _, u := range e.all {
 			fn(&e.w, u)

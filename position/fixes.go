@@ -228,7 +228,8 @@ func (r *run) overFix(ent *memoEntry, held []int32, heldCost int64) fixOut {
 		// names the user's doubled products. Another user with the same
 		// products and cost may have doubled another of equal price, so
 		// this fix is not remembered.
-		return r.buildOverFix(&ent.x, held, heldCost)
+		out, _ := r.overFixOf(&ent.x, held, heldCost)
+		return out
 	}
 	for i := range ent.fixes[:ent.nfix] {
 		if f := &ent.fixes[i]; f.is(held, heldCost) {
@@ -263,12 +264,6 @@ func (r *run) overFix(ent *memoEntry, held []int32, heldCost int64) fixOut {
 		f.nheld, f.cost, f.out = uint8(copy(f.held[:], held)), heldCost, out
 		ent.nfix++
 	}
-	return out
-}
-
-// buildOverFix builds an overAssigned fix without remembering it.
-func (r *run) buildOverFix(full *mix, held []int32, heldCost int64) fixOut {
-	out, _ := r.overFixOf(full, held, heldCost)
 	return out
 }
 

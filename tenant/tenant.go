@@ -35,10 +35,7 @@ type Tenant struct {
 
 	mu     sync.RWMutex
 	info   store.Tenant // guarded by mu
-	reader *State       // guarded by mu
-	// commits counts the batches published to the readers' copy; written
-	// by the writer goroutine under mu (State.Commit).
-	commits uint64
+	reader *State       // guarded by mu; its commit counts the published batches
 
 	writer *State // owned by the writer goroutine
 	seq    int64  // last audit sequence number, writer-owned
@@ -163,7 +160,7 @@ func (t *Tenant) run() {
 		if c.snap {
 			// Between batches the writer's copy is the last commit.
 			c.state = t.writer.Snapshot()
-			c.state.commit = t.commits
+			c.state.commit = t.reader.commit
 			close(c.done)
 			continue
 		}
@@ -266,8 +263,7 @@ func (t *Tenant) process(batch []*command) {
 		t.mu.Lock()
 		old := t.reader
 		t.reader, t.writer = t.writer, old
-		t.commits++
-		t.reader.commit = t.commits
+		t.reader.commit = old.commit + 1
 		t.reader.dropIndexes()
 		t.mu.Unlock()
 		old.dropIndexes()
@@ -287,8 +283,7 @@ func (t *Tenant) process(batch []*command) {
 		}
 	}
 	rd := t.reader.Engine.TakeDelta()
-	t.commits++
-	t.reader.commit = t.commits
+	t.reader.commit++
 	t.reader.updateIndexes(rd)
 	t.reader.Engine.Recycle(&rd)
 	t.mu.Unlock()
