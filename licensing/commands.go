@@ -133,27 +133,11 @@ func (e *Engine) DeleteUser(op Op, id string) error {
 // or its processing state changes, the members become the users the rule
 // matches, in this one command (see dynamic.go).
 func (e *Engine) PutGroup(op Op, in Group) error {
-	if in.ID == "" {
-		return allot.Errorf(allot.EINVALID, "A group needs an id.")
-	}
-	if strings.TrimSpace(in.DisplayName) == "" {
-		return allot.Errorf(allot.EINVALID, "Invalid value specified for property 'displayName' of resource 'Group'.")
-	}
-	switch in.AssignmentMode {
-	case "":
-		in.AssignmentMode = ModePerProduct
-	case ModePerProduct, ModeAllOrNone:
-	default:
-		return allot.Errorf(allot.EINVALID, "Invalid assignmentMode %q: use perProduct or allOrNone.", in.AssignmentMode)
-	}
-	rule, err := compileRule(&in)
+	rule, err := e.checkGroup(&in)
 	if err != nil {
 		return err
 	}
 	g, exists := e.groups[in.ID]
-	if exists && len(g.licenses) > 0 && !in.SecurityEnabled {
-		return allot.Errorf(allot.EINVALID, "A group with licenses must stay security enabled; remove its licenses first.")
-	}
 	e.tick(op.Now)
 	if !exists {
 		if in.CreatedAt.IsZero() {

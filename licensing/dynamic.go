@@ -309,3 +309,37 @@ func (e *Engine) MatchRule(rule string, now time.Time, limit int) (int, []string
 	}
 	return n, ids, nil
 }
+
+// ValidateGroup returns the error PutGroup would refuse the group with, so
+// that a command doing more than PutGroup can refuse before its first
+// change.
+func (e *Engine) ValidateGroup(in Group) error {
+	_, err := e.checkGroup(&in)
+	return err
+}
+
+// checkGroup is PutGroup's validation: it fills in defaults and compiles
+// the rule; it changes nothing in the engine.
+func (e *Engine) checkGroup(in *Group) (*rules.Rule, error) {
+	if in.ID == "" {
+		return nil, allot.Errorf(allot.EINVALID, "A group needs an id.")
+	}
+	if strings.TrimSpace(in.DisplayName) == "" {
+		return nil, allot.Errorf(allot.EINVALID, "Invalid value specified for property 'displayName' of resource 'Group'.")
+	}
+	switch in.AssignmentMode {
+	case "":
+		in.AssignmentMode = ModePerProduct
+	case ModePerProduct, ModeAllOrNone:
+	default:
+		return nil, allot.Errorf(allot.EINVALID, "Invalid assignmentMode %q: use perProduct or allOrNone.", in.AssignmentMode)
+	}
+	rule, err := compileRule(in)
+	if err != nil {
+		return nil, err
+	}
+	if g, exists := e.groups[in.ID]; exists && len(g.licenses) > 0 && !in.SecurityEnabled {
+		return nil, allot.Errorf(allot.EINVALID, "A group with licenses must stay security enabled; remove its licenses first.")
+	}
+	return rule, nil
+}

@@ -143,6 +143,11 @@ func (e *Engine) Catalog() *catalog.Catalog { return e.cat }
 // Settings returns the tenant settings.
 func (e *Engine) Settings() Settings { return e.settings }
 
+// Clock is the time of the engine's latest command. Every command that
+// changes the engine advances it (tick) before its first change, so an
+// unchanged clock means a command changed nothing.
+func (e *Engine) Clock() time.Time { return e.clock }
+
 // tick advances the engine clock for a new command and returns the time the
 // command runs at: t truncated to microseconds (what the stores keep), and
 // always later than every earlier command, so that claims made later are

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"sort"
 	"sync"
+	"time"
 
 	"allot/audit"
 	"allot/licensing"
@@ -126,6 +127,14 @@ type Tx struct {
 	writing bool // true on the writer's copy: record mutations
 	muts    []store.Mutation
 	audit   []audit.Entry
+}
+
+// changed reports whether the command behind tx changed anything: an
+// engine command (each advances the engine clock before its first change;
+// clock is the engine's clock before the command), an object or extension
+// write, or an audit entry.
+func (tx *Tx) changed(clock time.Time) bool {
+	return !tx.Engine.Clock().Equal(clock) || len(tx.muts) > 0 || len(tx.audit) > 0
 }
 
 // Put writes a non-engine object (any JSON-marshalable value).

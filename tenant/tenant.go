@@ -58,6 +58,9 @@ type command struct {
 	state *State
 	err   error
 	done  chan struct{}
+	// discarded: fn returned an error after changing the state; its
+	// changes were dropped and it is not replayed (see process).
+	discarded bool
 }
 
 // Do runs fn as one command of the tenant: serialised with every other
@@ -66,9 +69,12 @@ type command struct {
 // error, or the commit's. When Do returns nil the change is durable and
 // visible to readers. fn must be deterministic (see Tx).
 //
-// A command that returns an error should change nothing; if it changed the
-// state anyway, the change is committed like any other (both copies see the
-// same partial effect), so commands validate before they change.
+// A command that returns an error changes nothing: commands validate
+// before they change, and if one changed the state anyway (an engine
+// command, a Put, Persist or Audit before the error) the runtime drops its
+// changes by rebuilding the writer's copy from the last commit and running
+// the rest of the batch again without it (logged as an error: a command
+// that does this has a validation bug, and costs a snapshot).
 func (t *Tenant) Do(ctx context.Context, op licensing.Op, fn func(*Tx) error) error {
 	return t.do(ctx, &command{op: op, fn: fn})
 }
@@ -207,13 +213,36 @@ func (t *Tenant) process(batch []*command) {
 	fresh := t.writer.Engine.UserCount() == 0 && len(t.writer.Engine.GroupIDs()) == 0
 	var txs []*Tx
 	panicked := false
-	for _, c := range batch {
+	for i := 0; i < len(batch); i++ {
+		c := batch[i]
+		if c.discarded {
+			continue
+		}
 		tx := &Tx{State: t.writer, Op: c.op, writing: true}
+		clock := t.writer.Engine.Clock()
 		c.err = t.call(c.fn, tx)
 		if errors.Is(c.err, errPanic) {
 			panicked = true
 		}
+		if c.err != nil && !panicked && tx.changed(clock) {
+			// All or nothing: a refused command changed the writer's
+			// copy before it failed. Drop its effect: the writer's copy
+			// becomes the last commit again and the batch runs anew
+			// without it (commands are deterministic).
+			t.rt.log.Error("a refused command changed the state; its changes are discarded", "tenant", t.ID, "err", c.err)
+			c.discarded = true
+			t.writer = nil
+			t.writer = t.reader.Snapshot()
+			txs, i = txs[:0], -1
+			continue
+		}
 		txs = append(txs, tx)
+	}
+	if len(txs) == 0 {
+		for _, c := range batch {
+			close(c.done)
+		}
+		return
 	}
 	d := t.writer.Engine.TakeDelta()
 	if panicked {
@@ -276,6 +305,9 @@ func (t *Tenant) process(batch []*command) {
 	// Durable: replay on the readers' copy, then acknowledge.
 	t.mu.Lock()
 	for i, c := range batch {
+		if c.discarded {
+			continue
+		}
 		tx := &Tx{State: t.reader, Op: c.op}
 		rerr := t.call(c.fn, tx)
 		if (rerr == nil) != (c.err == nil) {

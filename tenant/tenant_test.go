@@ -317,3 +317,93 @@ func TestCustomProductsSurviveRestart(t *testing.T) {
 		}
 	})
 }
+
+// TestRefusedCommandChangesNothing: a command that changes the state and
+// then returns an error (here: removes a member, writes an object and then
+// refuses) leaves nothing behind — not in the readers' copy, not in the
+// writer's, not in the store — while the commands batched with it apply.
+func TestRefusedCommandChangesNothing(t *testing.T) {
+	st := openSQLite(t)
+	rt := newRuntime(t, st)
+	tn := seed(t, rt)
+	ctx := context.Background()
+	refused := errors.New("refused after a change")
+	bad := func(n int) func(tx *Tx) error {
+		return func(tx *Tx) error {
+			if err := tx.Engine.RemoveMembers(tx.Op, gid(1), []string{uid(1 + n%5)}); err != nil {
+				return err
+			}
+			if err := tx.Put(store.KindSubscription, fmt.Sprintf("bad%d", n), map[string]int{"n": n}); err != nil {
+				return err
+			}
+			return allot.Errorf(allot.EINVALID, "%v", refused)
+		}
+	}
+	// Alone in its batch.
+	var before string
+	tn.Read(func(s *State) { before = fingerprint(s.Engine) })
+	if err := tn.Do(ctx, licensing.Op{Actor: "t"}, bad(0)); allot.ErrorCode(err) != allot.EINVALID {
+		t.Fatalf("want the command's own error, got %v", err)
+	}
+	var after string
+	tn.Read(func(s *State) { after = fingerprint(s.Engine) })
+	if before != after || fingerprint(tn.writer.Engine) != before {
+		t.Fatal("a refused command left a change behind")
+	}
+	// Mixed with good commands in whatever batches the writer forms: the
+	// good ones (new users) all apply, the bad ones leave nothing.
+	var wg sync.WaitGroup
+	errs := make([]error, 40)
+	for i := range errs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if i%2 == 1 {
+				errs[i] = tn.Do(ctx, licensing.Op{Actor: "t"}, bad(i))
+				return
+			}
+			errs[i] = tn.Do(ctx, licensing.Op{Actor: "t"}, func(tx *Tx) error {
+				return tx.Engine.PutUser(tx.Op, licensing.User{ID: uid(100 + i), UserPrincipalName: fmt.Sprintf("n%d@contoso.example", i), UsageLocation: "US", AccountEnabled: true})
+			})
+		}(i)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if (i%2 == 1) != (err != nil) {
+			t.Fatalf("command %d: %v", i, err)
+		}
+	}
+	check := func(tn *Tenant) {
+		t.Helper()
+		tn.Read(func(s *State) {
+			if us, _ := s.Engine.Members(gid(1)); len(us) != 5 {
+				t.Fatalf("members after refused removals: %v", us)
+			}
+			if n := s.Engine.UserCount(); n != 25 {
+				t.Fatalf("users: %d, want 25", n)
+			}
+			var subs []string
+			for id := range s.objects[store.KindSubscription] {
+				subs = append(subs, id)
+			}
+			if len(subs) != 0 {
+				t.Fatalf("objects written by refused commands: %v", subs)
+			}
+		})
+	}
+	check(tn)
+	var w, r string
+	tn.Read(func(s *State) { r = fingerprint(s.Engine) })
+	w = fingerprint(tn.writer.Engine)
+	if w != r {
+		t.Fatal("writer's and readers' copies differ")
+	}
+	if err := rt.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tn2, ok := newRuntime(t, st).Get(tid)
+	if !ok {
+		t.Fatal("tenant not loaded")
+	}
+	check(tn2)
+}

@@ -320,21 +320,14 @@ func (h *handler) updateGroup(w http.ResponseWriter, r *http.Request, c *call) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// validGroup checks what PutGroup would refuse, so that a command can
-// refuse before its first change.
+// validGroup checks what PutGroup would refuse (the engine's own check,
+// so the two cannot differ), so that a command can refuse before its first
+// change.
 func validGroup(s *tenant.State, g licensing.Group) error {
 	if strings.TrimSpace(g.DisplayName) == "" {
 		return invalidValue("displayName", "Group")
 	}
-	switch g.AssignmentMode {
-	case "", licensing.ModePerProduct, licensing.ModeAllOrNone:
-	default:
-		return badRequest("Invalid assignmentMode %q: use perProduct or allOrNone.", g.AssignmentMode)
-	}
-	if !g.SecurityEnabled && len(s.Engine.GroupLicenses(g.ID)) > 0 {
-		return badRequest("A group with licenses must stay security enabled; remove its licenses first.")
-	}
-	return nil
+	return s.Engine.ValidateGroup(g)
 }
 
 // checkNewMembers refuses (before any change) members that are already in

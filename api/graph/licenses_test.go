@@ -199,6 +199,10 @@ func TestGroupCreatePatchAndMembersBind(t *testing.T) {
 		404, "Request_ResourceNotFound", unknown)
 	wantError(t, f.Call("PATCH", "/v1.0/groups/"+id, f.admin, map[string]any{"members@odata.bind": binds(users[4], users[0])}),
 		400, "Request_BadRequest", "One or more added object references already exist")
+	// A property the engine refuses (a rule on a static group) refuses the
+	// members bound in the same request too: nothing is added, no seat taken.
+	wantError(t, f.Call("PATCH", "/v1.0/groups/"+id, f.admin, map[string]any{"description": "changed", "membershipRule": `user.department -eq "x"`,
+		"members@odata.bind": binds(users[5])}), 400, "Request_BadRequest", "membershipRule can only be set")
 	got := f.Must(200, "GET", "/v1.0/groups/"+id, f.admin, nil).JSON()
 	if got["description"] != "Engineers" {
 		t.Fatalf("a refused PATCH changed the group: %v", got)
