@@ -167,8 +167,23 @@ func (h *handler) addAllotmentAssignment(w http.ResponseWriter, r *http.Request,
 			return err
 		}
 		e := tx.Engine
+		sc := scope.Of(v.P, e)
 		tid := ""
-		if u, ok := findUser(e, target); ok {
+		if sc != nil {
+			// A delegated owner: names resolve only among what it sees,
+			// ids anywhere, and the target must be one it may assign
+			// (api/scope MayAssign, as the allotments API).
+			if u, ok := sc.FindUser(e, target); ok {
+				tid, name = u.ID, u.UserPrincipalName
+			} else if g, ok := e.Group(target); ok {
+				tid, name = g.ID, g.DisplayName
+			} else if gid, ok := groupIDByName(e, target); ok && sc.Group(gid) {
+				tid, name = gid, target
+			}
+			if tid != "" && !sc.MayAssign(e, tid) {
+				tid = ""
+			}
+		} else if u, ok := findUser(e, target); ok {
 			tid, name = u.ID, u.UserPrincipalName
 		} else if g, ok := e.Group(target); ok {
 			tid, name = g.ID, g.DisplayName

@@ -144,8 +144,12 @@ func (h *handler) groupData(r *http.Request, v *viewer, rule string, check *admi
 		for _, a := range e.Allotments() {
 			names[a.ID] = a.DisplayName
 		}
+		sc := v.scope(s)
 		has := map[string]licensing.LicenseSource{}
 		for _, l := range e.GroupLicenses(id) {
+			if !sc.Licenses(l.AllotmentID) {
+				continue // a delegated owner sees its allotments' licenses only
+			}
 			sku, _ := e.Catalog().SKU(l.SKUID)
 			lv := groupLicenseView{SKUID: l.SKUID, PartNumber: sku.PartNumber, DisplayName: sku.DisplayName,
 				AllotmentID: l.AllotmentID, AllotmentName: names[l.AllotmentID], AssignedAt: l.AssignedAt}
@@ -168,7 +172,7 @@ func (h *handler) groupData(r *http.Request, v *viewer, rule string, check *admi
 		}
 		for _, k := range p.Keys {
 			if row, ok := userRowOf(e, x, k.ID); ok {
-				d.Members = append(d.Members, row)
+				d.Members = append(d.Members, scopedRow(e, sc, row))
 			}
 		}
 		d.MemberPager = pagerOf(r, p, "member", "members")
@@ -177,7 +181,7 @@ func (h *handler) groupData(r *http.Request, v *viewer, rule string, check *admi
 			// members, which sorts them.
 			_, cs := e.Members(id)
 			for _, c := range cs {
-				if cg, ok := e.Group(c); ok {
+				if cg, ok := e.Group(c); ok && sc.Group(c) {
 					d.MemberGroups = append(d.MemberGroups, namedLink{c, cg.DisplayName})
 				}
 			}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"allot/api/scope"
 	"allot/catalog"
 	"allot/licensing"
 	"allot/tenant"
@@ -37,6 +38,28 @@ func userRowOf(e *licensing.Engine, x *dirIndex, id string) (userRow, bool) {
 		row.Error, row.Waiting = len(r.errSKUs) > 0, r.waiting
 	}
 	return row, true
+}
+
+// scopedRow narrows a user row to what a delegated owner may see (sc
+// non-nil): the licenses, errors and waiting of its allotments only.
+func scopedRow(e *licensing.Engine, sc *scope.Scope, row userRow) userRow {
+	if sc == nil {
+		return row
+	}
+	row.Licenses, row.Error, row.Waiting = nil, false, false
+	for _, l := range e.Licenses(row.ID) {
+		if !sc.Licenses(l.AllotmentID) {
+			continue
+		}
+		row.Licenses = append(row.Licenses, partNumber(e.Catalog(), l.SKUID))
+		row.Waiting = row.Waiting || l.Waiting()
+		for _, src := range l.Sources {
+			row.Error = row.Error || src.State == licensing.StateError
+		}
+	}
+	slices.Sort(row.Licenses)
+	row.Licenses = slices.Compact(row.Licenses)
+	return row
 }
 
 func partNumber(c *catalog.Catalog, skuID string) string {

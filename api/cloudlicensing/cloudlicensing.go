@@ -474,6 +474,9 @@ func (h *handler) createAssignment(w http.ResponseWriter, r *http.Request) {
 		if err := visibleAllotment(tx.Engine, p, allotmentID); err != nil {
 			return err
 		}
+		if !scope.Of(p, tx.Engine).MayAssign(tx.Engine, targetID) {
+			return notFound("directoryObject", targetID)
+		}
 		for _, a := range tx.Engine.AllotmentAssignments(allotmentID) {
 			if a.TargetID == targetID {
 				return allot.Errorf(allot.ECONFLICT, "%s is already assigned through this allotment; PATCH the assignment to change it.", targetID)

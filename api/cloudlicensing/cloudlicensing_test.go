@@ -184,17 +184,32 @@ func TestOwnersSeeOnlyTheirAllotments(t *testing.T) {
 }
 
 // TestOwnersManageTheirGroupsThroughGraph: a delegated owner adds any user
-// of the tenant to a group of its allotment (by id or userPrincipalName)
-// and removes members, through the Graph API; everything of the other
-// allotment stays invisible (404), by id, list, filter and batch.
+// of the tenant to a group of its allotment (by object id; by
+// userPrincipalName only among the users it already sees, so that names
+// cannot be probed) and removes members, through the Graph API; everything
+// of the other allotment stays invisible (404), by id, list, filter and
+// batch.
 func TestOwnersManageTheirGroupsThroughGraph(t *testing.T) {
 	w := setupWith(t, graph.Register)
 	e := w.e
-	// u5 belongs to allotment B's group; owner A brings it into group A by UPN.
+	// u5 belongs to allotment B's group: by name it is as unknown to owner
+	// A as a name nobody has (same status, same message shape).
 	e.Must(404, "GET", "/v1.0/users/"+uid(5), w.ownerA, nil)
-	e.Must(204, "POST", "/v1.0/groups/"+w.ga+"/members/$ref", w.ownerA, `{"@odata.id":"https://graph.microsoft.com/v1.0/users/u5@c"}`)
+	outside := e.Call("POST", "/v1.0/groups/"+w.ga+"/members/$ref", w.ownerA, `{"@odata.id":"https://graph.microsoft.com/v1.0/users/u5@c"}`)
+	nobody := e.Call("POST", "/v1.0/groups/"+w.ga+"/members/$ref", w.ownerA, `{"@odata.id":"https://graph.microsoft.com/v1.0/users/u9@c"}`)
+	if outside.Status != 404 || nobody.Status != 404 || outside.ErrorCode() != nobody.ErrorCode() ||
+		strings.ReplaceAll(outside.ErrorMessage(), "u5@c", "X") != strings.ReplaceAll(nobody.ErrorMessage(), "u9@c", "X") {
+		t.Fatalf("adding by name tells an existing user outside the scope (%d %s) from an unknown one (%d %s)", outside.Status, outside.Body, nobody.Status, nobody.Body)
+	}
+	// By object id, owner A brings u5 into group A.
+	e.Must(204, "POST", "/v1.0/groups/"+w.ga+"/members/$ref", w.ownerA, `{"@odata.id":"https://graph.microsoft.com/v1.0/users/`+uid(5)+`"}`)
 	e.Must(200, "GET", "/v1.0/users/"+uid(5), w.ownerA, nil)
 	e.Must(204, "DELETE", "/v1.0/groups/"+w.ga+"/members/"+uid(5)+"/$ref", w.ownerA, nil)
+	// A user who leaves the scope is reachable by object id only.
+	e.Must(204, "DELETE", "/v1.0/groups/"+w.ga+"/members/"+uid(1)+"/$ref", w.ownerA, nil)
+	e.Must(404, "GET", "/v1.0/users/"+uid(1), w.ownerA, nil)
+	e.Must(404, "POST", "/v1.0/groups/"+w.ga+"/members/$ref", w.ownerA, `{"@odata.id":"https://graph.microsoft.com/v1.0/users/u1@c"}`)
+	e.Must(204, "POST", "/v1.0/groups/"+w.ga+"/members/$ref", w.ownerA, `{"@odata.id":"https://graph.microsoft.com/v1.0/users/`+uid(1)+`"}`)
 	// Group B: invisible, unchangeable.
 	e.Must(404, "POST", "/v1.0/groups/"+w.gb+"/members/$ref", w.ownerA, `{"@odata.id":"https://graph.microsoft.com/v1.0/users/`+uid(0)+`"}`)
 	e.Must(404, "DELETE", "/v1.0/groups/"+w.gb+"/members/"+uid(4)+"/$ref", w.ownerA, nil)
@@ -299,5 +314,76 @@ func TestIneligibleProductsAreRefused(t *testing.T) {
 	r := w.e.Must(400, "POST", base+"/allotments", w.admin, map[string]any{"displayName": "X", "skuId": sku.ID, "allottedUnits": 1})
 	if !strings.Contains(r.ErrorMessage(), "cannot be used in allotments") {
 		t.Fatalf("message: %s", r.ErrorMessage())
+	}
+}
+
+// TestOwnersCannotTakeOverGroups: an allotment owner may assign through
+// its allotment only a group whose licenses all come through its own
+// allotments (here: one without licenses); a group licensed from the
+// general pool or another allotment answers 404 and does not change. A
+// group of its allotment that an administrator licenses from elsewhere
+// afterwards keeps its members: the owner's removal answers 403 and
+// strips nothing.
+func TestOwnersCannotTakeOverGroups(t *testing.T) {
+	w := setupWith(t, graph.Register)
+	e := w.e
+	ga := e.Token(w.tenant, "GlobalAdministrator")
+	tn, _ := e.RT.Get(w.tenant)
+	e.Subscribe(w.tenant, "ENTERPRISEPACK", 5)
+	sku := func(part string) string {
+		s, ok := catalog.Default().SKU(part)
+		if !ok {
+			t.Fatalf("no SKU %s", part)
+		}
+		return s.ID
+	}
+	e3 := sku("SPE_E3")
+	// "staff": licensed from the general pool, members u0 and u3.
+	if err := tn.Do(context.Background(), licensing.Op{Actor: "t", Now: time.Now()}, func(tx *tenant.Tx) error {
+		for _, g := range []string{"staff", "fresh"} {
+			if err := tx.Engine.PutGroup(tx.Op, licensing.Group{ID: g, DisplayName: g, SecurityEnabled: true}); err != nil {
+				return err
+			}
+		}
+		if err := tx.Engine.AssignGroupLicenses(tx.Op, "staff", []licensing.AssignedLicense{{SKUID: e3}}, nil); err != nil {
+			return err
+		}
+		return tx.Engine.AddMembers(tx.Op, "staff", []string{uid(0), uid(3)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	assign := func(token, allotment, group string) apitest.Response {
+		return e.Call("POST", base+"/assignments", token, map[string]any{"allotment@odata.bind": "allotments/" + allotment, "assignedTo@odata.bind": "groups/" + group})
+	}
+	// Licensed from the general pool, or through allotment B: not A's.
+	for _, g := range []string{"staff", w.gb} {
+		if r := assign(w.ownerA, w.a, g); r.Status != 404 || r.ErrorCode() != "Request_ResourceNotFound" {
+			t.Fatalf("owner A assigns %s: %d %s", g, r.Status, r.Body)
+		}
+	}
+	e.Must(404, "GET", "/v1.0/groups/staff/members", w.ownerA, nil)
+	e.Must(404, "DELETE", "/v1.0/groups/staff/members/"+uid(3)+"/$ref", w.ownerA, nil)
+	if n := len(e.Must(200, "GET", "/v1.0/groups/staff/members", ga, nil).JSON()["value"].([]any)); n != 2 {
+		t.Fatalf("staff has %d members", n)
+	}
+	// A group without licenses may join A; its members are then A's to manage.
+	e.Must(201, "POST", base+"/assignments", w.ownerA, map[string]any{"allotment@odata.bind": "allotments/" + w.a, "assignedTo@odata.bind": "groups/fresh"})
+	e.Must(204, "POST", "/v1.0/groups/fresh/members/$ref", w.ownerA, `{"@odata.id":"users/`+uid(4)+`"}`)
+	e.Must(204, "DELETE", "/v1.0/groups/fresh/members/"+uid(4)+"/$ref", w.ownerA, nil)
+	// An administrator licenses group A from the general pool too: owner A
+	// still sees it but may no longer change its members.
+	e.Must(202, "POST", "/v1.0/groups/"+w.ga+"/assignLicense", ga, map[string]any{"addLicenses": []any{map[string]any{"skuId": sku("ENTERPRISEPACK")}}, "removeLicenses": []any{}})
+	e.Must(200, "GET", "/v1.0/groups/"+w.ga+"/members", w.ownerA, nil)
+	r := e.Call("DELETE", "/v1.0/groups/"+w.ga+"/members/"+uid(0)+"/$ref", w.ownerA, nil)
+	if r.Status != 403 || r.ErrorCode() != "Authorization_RequestDenied" {
+		t.Fatalf("owner A removes a member of a group licensed from elsewhere: %d %s", r.Status, r.Body)
+	}
+	e.Must(403, "POST", "/v1.0/groups/"+w.ga+"/members/$ref", w.ownerA, `{"@odata.id":"users/`+uid(4)+`"}`)
+	ids := ""
+	for _, m := range e.Must(200, "GET", "/v1.0/groups/"+w.ga+"/members", ga, nil).JSON()["value"].([]any) {
+		ids += m.(map[string]any)["id"].(string) + " "
+	}
+	if !strings.Contains(ids, uid(0)) || strings.Contains(ids, uid(4)) {
+		t.Fatalf("group A's members changed: %s", ids)
 	}
 }

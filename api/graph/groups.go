@@ -80,7 +80,7 @@ func writeGroup(w http.ResponseWriter, r *http.Request, c *call, id string, stat
 			return
 		}
 		found = true
-		b = appendEntity(b, r, groupResource, s, &g, idx, "groups"+selectSuffix(sel)+"/$entity")
+		b = appendEntity(b, r, groupResource, view{s, c.scope(s)}, &g, idx, "groups"+selectSuffix(sel)+"/$entity")
 	})
 	*bp = b
 	if !found {

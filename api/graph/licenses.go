@@ -72,9 +72,9 @@ var skuResource = newResource("microsoft.graph.subscribedSku", []prop[subscribed
 		return x.pool.SKU.AppliesTo
 	}),
 	str("capabilityStatus", true, func(x *subscribedSku) string { return x.pool.Units.Status }),
-	{name: "consumedUnits", def: true, app: func(b []byte, _ *tenant.State, x *subscribedSku) []byte { return appendInt(b, x.pool.Consumed) }},
+	{name: "consumedUnits", def: true, app: func(b []byte, _ view, x *subscribedSku) []byte { return appendInt(b, x.pool.Consumed) }},
 	str("id", true, func(x *subscribedSku) string { return x.tenantID + "_" + x.pool.SKU.ID }),
-	{name: "prepaidUnits", def: true, app: func(b []byte, _ *tenant.State, x *subscribedSku) []byte {
+	{name: "prepaidUnits", def: true, app: func(b []byte, _ view, x *subscribedSku) []byte {
 		u := x.pool.Units
 		b = append(b, `{"enabled":`...)
 		b = appendInt(b, u.Enabled)
@@ -86,7 +86,7 @@ var skuResource = newResource("microsoft.graph.subscribedSku", []prop[subscribed
 		b = appendInt(b, u.Warning)
 		return append(b, '}')
 	}},
-	{name: "servicePlans", def: true, app: func(b []byte, _ *tenant.State, x *subscribedSku) []byte {
+	{name: "servicePlans", def: true, app: func(b []byte, _ view, x *subscribedSku) []byte {
 		return append(b, skuParts(x.pool.SKU).success...)
 	}},
 	str("skuId", true, func(x *subscribedSku) string { return x.pool.SKU.ID }),
@@ -113,7 +113,7 @@ func (h *handler) listSubscribedSkus(w http.ResponseWriter, r *http.Request, c *
 				b = append(b, ',')
 			}
 			x := subscribedSku{pool: p, tenantID: info.ID, account: info.CompanyName}
-			b = skuResource.appendObject(b, s, &x, sel, false)
+			b = skuResource.appendObject(b, view{s, nil}, &x, sel, false)
 		}
 	})
 	b = append(b, "]}"...)
@@ -148,7 +148,7 @@ func (h *handler) getSubscribedSku(w http.ResponseWriter, r *http.Request, c *ca
 		}
 		found = true
 		x := subscribedSku{pool: p, tenantID: info.ID, account: info.CompanyName}
-		b = appendEntity(b, r, skuResource, s, &x, sel, "subscribedSkus"+selectSuffix(c.q.Select)+"/$entity")
+		b = appendEntity(b, r, skuResource, view{s, nil}, &x, sel, "subscribedSkus"+selectSuffix(c.q.Select)+"/$entity")
 	})
 	*bp = b
 	if !found {
@@ -168,14 +168,15 @@ func (h *handler) listLicenseDetails(w http.ResponseWriter, r *http.Request, c *
 	found := false
 	c.t.Read(func(s *tenant.State) {
 		u, ok := findUser(s, ref)
-		if !ok || !c.scope(s).User(u.ID) {
+		sc := c.scope(s)
+		if !ok || !sc.User(u.ID) {
 			return
 		}
 		found = true
 		b = appendContext(b, r, "users('"+u.ID+"')/licenseDetails")
 		b = append(b, `,"value":[`...)
 		n := 0
-		heldLicenses(s, u.ID, func(l *heldSKU) {
+		heldLicensesIn(s, sc, u.ID, func(l *heldSKU) {
 			p, ok := s.Engine.Pool(l.skuID)
 			if !ok {
 				return

@@ -460,6 +460,7 @@ func writeList[T any](w http.ResponseWriter, r *http.Request, c *call, col *coll
 		}
 		b = append(b, `,"value":[`...)
 		var obj T
+		v := view{s, c.scope(s)}
 		for i, id := range res.ids {
 			var ok bool
 			if obj, ok = col.get(s, id); !ok {
@@ -468,7 +469,7 @@ func writeList[T any](w http.ResponseWriter, r *http.Request, c *call, col *coll
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = col.res.appendObject(b, s, &obj, p.sel, false)
+			b = col.res.appendObject(b, v, &obj, p.sel, false)
 		}
 		b = append(b, "]}"...)
 	})

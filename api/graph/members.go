@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"allot"
 	"fmt"
 	"net/http"
 	"sort"
@@ -105,7 +106,7 @@ func writeRelation(w http.ResponseWriter, r *http.Request, c *call, context stri
 		n := 0
 		for _, it := range page {
 			var ok bool
-			if b, ok = appendDirectoryObject(b, s, it, n > 0, usel, gsel); ok {
+			if b, ok = appendDirectoryObject(b, view{s, sc}, it, n > 0, usel, gsel); ok {
 				n++
 			}
 		}
@@ -209,7 +210,7 @@ func writeRelationSet(w http.ResponseWriter, r *http.Request, c *call, context s
 		n := 0
 		for _, id := range page {
 			var ok bool
-			if b, ok = appendDirectoryObject(b, s, id, n > 0, usel, gsel); ok {
+			if b, ok = appendDirectoryObject(b, view{s, sc}, id, n > 0, usel, gsel); ok {
 				n++
 			}
 		}
@@ -273,22 +274,22 @@ func (h *handler) addMember(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	groupID := r.PathValue("id")
 	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
-		g, ok := tx.Engine.Group(groupID)
-		if !ok || !c.scope(tx.State).Group(groupID) {
-			return notFound(groupID)
+		g, err := memberChange(tx, c, groupID)
+		if err != nil {
+			return err
 		}
 		if g.IsDynamic() {
 			return errDynamic
 		}
-		if c.limited {
-			// An allotment owner brings people into its allotment: any
-			// user of the tenant, by id or userPrincipalName; no groups.
-			if u, ok := tx.Engine.UserByUPN(memberID); ok {
-				memberID = u.ID
-			}
-			if _, ok := tx.Engine.User(memberID); !ok {
+		if sc := c.scope(tx.State); sc != nil {
+			// An allotment owner brings people into its allotment: users
+			// by object id, or by userPrincipalName among the users it
+			// already sees (api/scope FindUser); no groups.
+			u, ok := sc.FindUser(tx.Engine, memberID)
+			if !ok {
 				return notFound(memberID)
 			}
+			memberID = u.ID
 		}
 		return tx.Engine.AddMembers(tx.Op, groupID, []string{memberID})
 	})
@@ -306,9 +307,9 @@ func (h *handler) addMember(w http.ResponseWriter, r *http.Request, c *call) {
 func (h *handler) removeMember(w http.ResponseWriter, r *http.Request, c *call) {
 	groupID, memberID := r.PathValue("id"), r.PathValue("memberId")
 	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
-		g, ok := tx.Engine.Group(groupID)
-		if !ok || !c.scope(tx.State).Group(groupID) {
-			return notFound(groupID)
+		g, err := memberChange(tx, c, groupID)
+		if err != nil {
+			return err
 		}
 		if g.IsDynamic() {
 			return errDynamic
@@ -326,10 +327,30 @@ func (h *handler) removeMember(w http.ResponseWriter, r *http.Request, c *call) 
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// memberChange returns the group whose members the principal is about to
+// change, or the answer: 404 when it does not exist or is outside an
+// allotment owner's scope, 403 when it is in scope but also carries
+// licenses from outside the owner's allotments (api/scope
+// MayChangeMembers).
+func memberChange(tx *tenant.Tx, c *call, groupID string) (licensing.Group, error) {
+	g, ok := tx.Engine.Group(groupID)
+	if !ok {
+		return g, notFound(groupID)
+	}
+	visible, allowed := c.scope(tx.State).MayChangeMembers(tx.Engine, groupID)
+	if !visible {
+		return g, notFound(groupID)
+	}
+	if !allowed {
+		return g, allot.NewError(allot.EFORBIDDEN, "Insufficient privileges to complete the operation: the group also carries licenses that do not come from your allotments.")
+	}
+	return g, nil
+}
+
 // appendDirectoryObject appends the group or user with the id (after a
 // comma when comma is set), as a member of a relation list; false when
 // neither exists.
-func appendDirectoryObject(b []byte, s *tenant.State, id string, comma bool, usel, gsel []int) ([]byte, bool) {
+func appendDirectoryObject(b []byte, s view, id string, comma bool, usel, gsel []int) ([]byte, bool) {
 	if g, ok := s.Engine.Group(id); ok {
 		if comma {
 			b = append(b, ',')

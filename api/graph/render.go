@@ -3,21 +3,31 @@ package graph
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"allot/api/odata"
+	"allot/api/scope"
 	"allot/licensing"
 	"allot/tenant"
 )
+
+// view is what properties are written from: the tenant's state and the
+// reader's scope (api/scope; nil for everyone but allotment owners, who
+// see only the licenses their allotments give).
+type view struct {
+	*tenant.State
+	sc *scope.Scope
+}
 
 // prop is one JSON property of a Graph resource: its name, whether Graph
 // returns it without $select, and how to write its value.
 type prop[T any] struct {
 	name string
 	def  bool
-	app  func(b []byte, s *tenant.State, x *T) []byte
+	app  func(b []byte, s view, x *T) []byte
 }
 
 // resource is a Graph resource type's properties.
@@ -71,7 +81,7 @@ func (r *resource[T]) selection(sel []string) ([]int, error) {
 
 // appendObject writes x with the selected properties; withType adds
 // "@odata.type" (in lists of directory objects).
-func (r *resource[T]) appendObject(b []byte, s *tenant.State, x *T, sel []int, withType bool) []byte {
+func (r *resource[T]) appendObject(b []byte, s view, x *T, sel []int, withType bool) []byte {
 	b = append(b, '{')
 	if withType {
 		b = append(b, `"@odata.type":"#`...)
@@ -86,7 +96,7 @@ func (r *resource[T]) appendObject(b []byte, s *tenant.State, x *T, sel []int, w
 }
 
 // appendProps writes the selected properties, comma-separated.
-func (r *resource[T]) appendProps(b []byte, s *tenant.State, x *T, sel []int) []byte {
+func (r *resource[T]) appendProps(b []byte, s view, x *T, sel []int) []byte {
 	for n, i := range sel {
 		if n > 0 {
 			b = append(b, ',')
@@ -99,7 +109,7 @@ func (r *resource[T]) appendProps(b []byte, s *tenant.State, x *T, sel []int) []
 }
 
 // appendEntity writes a single object with its @odata.context.
-func appendEntity[T any](b []byte, req *http.Request, r *resource[T], s *tenant.State, x *T, sel []int, context string) []byte {
+func appendEntity[T any](b []byte, req *http.Request, r *resource[T], s view, x *T, sel []int, context string) []byte {
 	b = appendContext(b, req, context)
 	if len(sel) > 0 {
 		b = append(b, ',')
@@ -117,7 +127,7 @@ func selectSuffix(sel []string) string {
 }
 
 func str[T any](name string, def bool, get func(x *T) string) prop[T] {
-	return prop[T]{name: name, def: def, app: func(b []byte, _ *tenant.State, x *T) []byte { return appendStrOrNull(b, get(x)) }}
+	return prop[T]{name: name, def: def, app: func(b []byte, _ view, x *T) []byte { return appendStrOrNull(b, get(x)) }}
 }
 
 func attr(u *licensing.User, name string) string { return u.Attributes[strings.ToLower(name)] }
@@ -128,7 +138,7 @@ func attrProp(name string, def bool) prop[licensing.User] {
 
 // userResource is Graph's user with allot's "kind" extension.
 var userResource = newResource("microsoft.graph.user", []prop[licensing.User]{
-	{name: "businessPhones", def: true, app: func(b []byte, _ *tenant.State, u *licensing.User) []byte { return append(b, "[]"...) }},
+	{name: "businessPhones", def: true, app: func(b []byte, _ view, u *licensing.User) []byte { return append(b, "[]"...) }},
 	str("displayName", true, func(u *licensing.User) string { return u.DisplayName }),
 	str("givenName", true, func(u *licensing.User) string { return u.GivenName }),
 	str("jobTitle", true, func(u *licensing.User) string { return u.JobTitle }),
@@ -139,13 +149,13 @@ var userResource = newResource("microsoft.graph.user", []prop[licensing.User]{
 	str("surname", true, func(u *licensing.User) string { return u.Surname }),
 	str("userPrincipalName", true, func(u *licensing.User) string { return u.UserPrincipalName }),
 	str("id", true, func(u *licensing.User) string { return u.ID }),
-	{name: "accountEnabled", app: func(b []byte, _ *tenant.State, u *licensing.User) []byte { return appendBool(b, u.AccountEnabled) }},
+	{name: "accountEnabled", app: func(b []byte, _ view, u *licensing.User) []byte { return appendBool(b, u.AccountEnabled) }},
 	{name: "assignedLicenses", app: appendAssignedLicenses},
 	{name: "assignedPlans", app: appendAssignedPlans},
 	str("city", false, func(u *licensing.User) string { return u.City }),
 	str("companyName", false, func(u *licensing.User) string { return u.CompanyName }),
 	str("country", false, func(u *licensing.User) string { return u.Country }),
-	{name: "createdDateTime", app: func(b []byte, _ *tenant.State, u *licensing.User) []byte { return appendTime(b, u.CreatedAt) }},
+	{name: "createdDateTime", app: func(b []byte, _ view, u *licensing.User) []byte { return appendTime(b, u.CreatedAt) }},
 	str("department", false, func(u *licensing.User) string { return u.Department }),
 	str("employeeHireDate", false, func(u *licensing.User) string { return u.EmployeeHireDate }),
 	str("employeeId", false, func(u *licensing.User) string { return u.EmployeeID }),
@@ -154,16 +164,16 @@ var userResource = newResource("microsoft.graph.user", []prop[licensing.User]{
 	{name: "licenseAssignmentStates", app: appendLicenseAssignmentStates},
 	attrProp("mailNickname", false),
 	{name: "onPremisesExtensionAttributes", app: appendExtensionAttributes},
-	{name: "otherMails", app: func(b []byte, _ *tenant.State, u *licensing.User) []byte { return appendStrings(b, u.OtherMails) }},
+	{name: "otherMails", app: func(b []byte, _ view, u *licensing.User) []byte { return appendStrings(b, u.OtherMails) }},
 	attrProp("postalCode", false),
-	{name: "proxyAddresses", app: func(b []byte, _ *tenant.State, u *licensing.User) []byte { return appendStrings(b, u.ProxyAddresses) }},
+	{name: "proxyAddresses", app: func(b []byte, _ view, u *licensing.User) []byte { return appendStrings(b, u.ProxyAddresses) }},
 	attrProp("state", false),
 	attrProp("streetAddress", false),
 	str("usageLocation", false, func(u *licensing.User) string { return u.UsageLocation }),
 	str("userType", false, func(u *licensing.User) string { return u.UserType }),
 })
 
-func appendExtensionAttributes(b []byte, _ *tenant.State, u *licensing.User) []byte {
+func appendExtensionAttributes(b []byte, _ view, u *licensing.User) []byte {
 	b = append(b, '{')
 	for i := 1; i <= 15; i++ {
 		if i > 1 {
@@ -211,7 +221,17 @@ func (h *heldSKU) planEnabled(planID string) bool {
 // heldLicenses calls fn for each SKU the user holds a seat of, in SKU
 // order.
 func heldLicenses(s *tenant.State, userID string, fn func(h *heldSKU)) {
+	heldLicensesIn(s, nil, userID, fn)
+}
+
+// heldLicensesIn is heldLicenses as a principal with scope sc sees them:
+// an allotment owner, only the seats of its allotments (api/scope
+// Licenses).
+func heldLicensesIn(s *tenant.State, sc *scope.Scope, userID string, fn func(h *heldSKU)) {
 	recs := s.Engine.Licenses(userID)
+	if sc != nil {
+		recs = slices.DeleteFunc(recs, func(l licensing.License) bool { return !sc.Licenses(l.AllotmentID) })
+	}
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].SKUID < recs[j].SKUID })
 	for i := 0; i < len(recs); {
 		j := i
@@ -243,10 +263,10 @@ func holds(s *tenant.State, userID, skuID string) bool {
 	return false
 }
 
-func appendAssignedLicenses(b []byte, s *tenant.State, u *licensing.User) []byte {
+func appendAssignedLicenses(b []byte, s view, u *licensing.User) []byte {
 	b = append(b, '[')
 	n := 0
-	heldLicenses(s, u.ID, func(l *heldSKU) {
+	heldLicensesIn(s.State, s.sc, u.ID, func(l *heldSKU) {
 		sku, ok := s.Engine.Catalog().SKU(l.skuID)
 		if !ok {
 			return
@@ -273,10 +293,10 @@ func appendAssignedLicenses(b []byte, s *tenant.State, u *licensing.User) []byte
 	return append(b, ']')
 }
 
-func appendAssignedPlans(b []byte, s *tenant.State, u *licensing.User) []byte {
+func appendAssignedPlans(b []byte, s view, u *licensing.User) []byte {
 	b = append(b, '[')
 	n := 0
-	heldLicenses(s, u.ID, func(l *heldSKU) {
+	heldLicensesIn(s.State, s.sc, u.ID, func(l *heldSKU) {
 		sku, ok := s.Engine.Catalog().SKU(l.skuID)
 		if !ok {
 			return
@@ -302,10 +322,13 @@ func appendAssignedPlans(b []byte, s *tenant.State, u *licensing.User) []byte {
 	return append(b, ']')
 }
 
-func appendLicenseAssignmentStates(b []byte, s *tenant.State, u *licensing.User) []byte {
+func appendLicenseAssignmentStates(b []byte, s view, u *licensing.User) []byte {
 	b = append(b, '[')
 	n := 0
 	for _, l := range s.Engine.Licenses(u.ID) {
+		if !s.sc.Licenses(l.AllotmentID) {
+			continue // an allotment owner sees its allotments' states only
+		}
 		for _, src := range l.Sources {
 			if n > 0 {
 				b = append(b, ',')
@@ -342,20 +365,25 @@ func contains(ss []string, s string) bool {
 var groupResource = newResource("microsoft.graph.group", []prop[licensing.Group]{
 	str("id", true, func(g *licensing.Group) string { return g.ID }),
 	str("assignmentMode", true, func(g *licensing.Group) string { return g.AssignmentMode }),
-	{name: "createdDateTime", def: true, app: func(b []byte, _ *tenant.State, g *licensing.Group) []byte { return appendTime(b, g.CreatedAt) }},
+	{name: "createdDateTime", def: true, app: func(b []byte, _ view, g *licensing.Group) []byte { return appendTime(b, g.CreatedAt) }},
 	str("description", true, func(g *licensing.Group) string { return g.Description }),
 	str("displayName", true, func(g *licensing.Group) string { return g.DisplayName }),
-	{name: "groupTypes", def: true, app: func(b []byte, _ *tenant.State, g *licensing.Group) []byte { return appendStrings(b, g.GroupTypes) }},
-	{name: "mail", def: true, app: func(b []byte, _ *tenant.State, g *licensing.Group) []byte { return append(b, "null"...) }},
-	{name: "mailEnabled", def: true, app: func(b []byte, _ *tenant.State, g *licensing.Group) []byte { return appendBool(b, g.MailEnabled) }},
+	{name: "groupTypes", def: true, app: func(b []byte, _ view, g *licensing.Group) []byte { return appendStrings(b, g.GroupTypes) }},
+	{name: "mail", def: true, app: func(b []byte, _ view, g *licensing.Group) []byte { return append(b, "null"...) }},
+	{name: "mailEnabled", def: true, app: func(b []byte, _ view, g *licensing.Group) []byte { return appendBool(b, g.MailEnabled) }},
 	str("mailNickname", true, func(g *licensing.Group) string { return g.MailNickname }),
 	str("membershipRule", true, func(g *licensing.Group) string { return g.MembershipRule }),
 	str("membershipRuleProcessingState", true, func(g *licensing.Group) string { return g.MembershipRuleProcessingState }),
-	{name: "securityEnabled", def: true, app: func(b []byte, _ *tenant.State, g *licensing.Group) []byte { return appendBool(b, g.SecurityEnabled) }},
-	{name: "assignedLicenses", app: func(b []byte, s *tenant.State, g *licensing.Group) []byte {
+	{name: "securityEnabled", def: true, app: func(b []byte, _ view, g *licensing.Group) []byte { return appendBool(b, g.SecurityEnabled) }},
+	{name: "assignedLicenses", app: func(b []byte, s view, g *licensing.Group) []byte {
 		b = append(b, '[')
-		for i, l := range s.Engine.GroupLicenses(g.ID) {
-			if i > 0 {
+		n := 0
+		for _, l := range s.Engine.GroupLicenses(g.ID) {
+			if !s.sc.Licenses(l.AllotmentID) {
+				continue
+			}
+			n++
+			if n > 1 {
 				b = append(b, ',')
 			}
 			b = append(b, `{"disabledPlans":`...)
@@ -366,7 +394,7 @@ var groupResource = newResource("microsoft.graph.group", []prop[licensing.Group]
 		}
 		return append(b, ']')
 	}},
-	{name: "licenseProcessingState", app: func(b []byte, _ *tenant.State, g *licensing.Group) []byte {
+	{name: "licenseProcessingState", app: func(b []byte, _ view, g *licensing.Group) []byte {
 		// allot applies group licenses synchronously: when the group can be
 		// read, processing is complete.
 		return append(b, `{"state":"ProcessingComplete"}`...)

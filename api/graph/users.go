@@ -129,7 +129,7 @@ func writeUser(w http.ResponseWriter, r *http.Request, c *call, ref string, stat
 			return
 		}
 		found = true
-		b = appendEntity(b, r, userResource, s, &u, idx, "users"+selectSuffix(sel)+"/$entity")
+		b = appendEntity(b, r, userResource, view{s, c.scope(s)}, &u, idx, "users"+selectSuffix(sel)+"/$entity")
 	})
 	*bp = b
 	if !found {

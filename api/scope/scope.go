@@ -1,14 +1,19 @@
 // Package scope decides what a delegated allotment owner may see and
-// change. An AllotmentOwner token is scoped to its allotments: their
-// assignments and waiting members, the groups assigned through them (whose
-// members the owner manages) and the users assigned through them, directly
-// or as members of those groups. Everything else answers 404 — never 403 —
-// so that an owner cannot learn that other objects exist.
+// change: it is the one place every surface (Graph, beta cloudLicensing,
+// the position, SCIM, usage, the admin center) asks. An AllotmentOwner
+// token is scoped to its allotments: their assignments and waiting
+// members, the groups assigned through them (whose members the owner
+// manages while every license of the group comes from its allotments) and
+// the users assigned through them, directly or as members of those groups;
+// of those users it sees only the licenses its allotments give, and of the
+// catalog only its allotments' products. Everything else answers 404 —
+// never 403 — so that an owner cannot learn that other objects exist.
 package scope
 
 import (
 	"net/http"
 	"slices"
+	"strings"
 
 	"allot/api/respond"
 
@@ -72,6 +77,94 @@ func (s *Scope) Group(id string) bool { return s == nil || s.groups[id] }
 
 // User reports whether the user is in scope.
 func (s *Scope) User(id string) bool { return s == nil || s.users[id] }
+
+// Licenses reports whether a license record or source state drawing from
+// the allotment (allotmentID; "" for the tenant's general pool) is in
+// scope: an owner sees only the licenses its allotments give, never those
+// from the general pool or from other allotments (their groups, their
+// ids, their states).
+func (s *Scope) Licenses(allotmentID string) bool {
+	return s == nil || (allotmentID != "" && s.allotments[allotmentID])
+}
+
+// SKU reports whether a product is in scope: an owner sees the products
+// of its allotments only (not the tenant's other subscriptions, nor its
+// custom products).
+func (s *Scope) SKU(e *licensing.Engine, skuID string) bool {
+	if s == nil {
+		return true
+	}
+	for id := range s.allotments {
+		if a, ok := e.AllotmentByID(id); ok && strings.EqualFold(a.SKUID, skuID) {
+			return true
+		}
+	}
+	return false
+}
+
+// OwnsGroup reports whether every license the group carries comes through
+// the scope's allotments (true for a group without licenses). Only then
+// does a change of its members touch nothing but the owner's seats.
+func (s *Scope) OwnsGroup(e *licensing.Engine, groupID string) bool {
+	if s == nil {
+		return true
+	}
+	for _, l := range e.GroupLicenses(groupID) {
+		if l.AllotmentID == "" || !s.allotments[l.AllotmentID] {
+			return false
+		}
+	}
+	return true
+}
+
+// MayAssign is the one decision on what an owner may assign through its
+// allotments (the API and the admin center both ask it): a user, named by
+// its object id; a group only when every license it carries already comes
+// through the owner's allotments (a group without licenses, or one of its
+// own) — a group licensed from the general pool or another allotment is
+// someone else's, and assigning it would hand its members to the owner.
+// False answers 404: the target is treated as invisible. The allotment
+// itself is checked separately (Allotment).
+func (s *Scope) MayAssign(e *licensing.Engine, targetID string) bool {
+	if s == nil {
+		return true
+	}
+	if _, ok := e.User(targetID); ok {
+		return true
+	}
+	return e.IsGroup(targetID) && s.OwnsGroup(e, targetID)
+}
+
+// MayChangeMembers decides whether the principal may add or remove
+// members of a group: visible is false outside the scope (404); allowed
+// is false for a group in scope that also carries licenses from outside
+// the owner's allotments (an administrator licensed it since), because
+// removing a member would strip those (403).
+func (s *Scope) MayChangeMembers(e *licensing.Engine, groupID string) (visible, allowed bool) {
+	if s == nil {
+		return true, true
+	}
+	if !s.Group(groupID) {
+		return false, false
+	}
+	return true, s.OwnsGroup(e, groupID)
+}
+
+// FindUser resolves a user reference as the principal may: by object id
+// anywhere (ids are opaque, so an answer reveals nothing the caller did
+// not know), by userPrincipalName only among the users in scope — so that
+// an owner cannot probe which names exist in the tenant: an unknown name
+// and a name outside the scope answer the same.
+func (s *Scope) FindUser(e *licensing.Engine, ref string) (licensing.User, bool) {
+	if u, ok := e.User(ref); ok {
+		return u, true
+	}
+	u, ok := e.UserByUPN(ref)
+	if !ok || !s.User(u.ID) {
+		return licensing.User{}, false
+	}
+	return u, true
+}
 
 // Deny answers a request the principal may not make: 404 for allotment
 // owners (nothing outside their scope may be seen to exist), Graph's 403
