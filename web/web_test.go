@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -617,6 +618,64 @@ func TestAllotmentOwnerSeesOnlyTheirAllotment(t *testing.T) {
 		}
 		if len(e.AllotmentAssignments(info.OtherAllotment)) != 1 {
 			t.Error("owner changed another allotment's assignments")
+		}
+	})
+	// The owner's group page shows the licenses of its allotment only: not
+	// the group's or its members' other licenses, and no link to a group
+	// it cannot open.
+	var otherParts []string
+	read(t, env, func(e *licensing.Engine) {
+		a, _ := e.AllotmentByID(info.OwnedAllotment)
+		us, _ := e.Members(fin)
+		for _, u := range us {
+			for _, l := range e.Licenses(u) {
+				if l.AllotmentID == "" && !strings.EqualFold(l.SKUID, a.SKUID) {
+					s, _ := e.Catalog().SKU(l.SKUID)
+					otherParts = append(otherParts, s.PartNumber)
+				}
+			}
+		}
+	})
+	if len(otherParts) == 0 {
+		t.Fatal("the demo's Finance analysts hold no license from outside the allotment: the check below proves nothing")
+	}
+	gp := c.get("/admin/groups/" + fin)
+	for _, part := range otherParts {
+		if strings.Contains(gp.Body, ">"+part) || strings.Contains(gp.Body, " "+part+"<") || strings.Contains(gp.Body, ", "+part) {
+			t.Fatalf("the owner's group page shows %s, a license from outside the allotment", part)
+		}
+	}
+	for _, m := range regexp.MustCompile(`href="(/admin/(?:users|groups)/[^"?]+)"`).FindAllStringSubmatch(gp.Body, -1) {
+		if r := c.get(m[1]); r.Status != 200 {
+			t.Errorf("the owner's group page links to %s, which answers %d", m[1], r.Status)
+		}
+	}
+	// The assignment form: a group licensed from elsewhere, and a user
+	// outside the scope named by userPrincipalName, are as unknown as a
+	// name nobody has; nothing is assigned.
+	var licensed, outUPN string
+	read(t, env, func(e *licensing.Engine) {
+		for _, g := range e.GroupIDs() {
+			for _, l := range e.GroupLicenses(g) {
+				if l.AllotmentID == "" && licensed == "" {
+					licensed = g
+				}
+			}
+		}
+		u, _ := e.User(outScope)
+		outUPN = u.UserPrincipalName
+	})
+	for _, target := range []string{"nobody@nowhere.example", licensed, outUPN} {
+		r := c.post("/admin/allotments/"+info.OwnedAllotment+"/assignments", url.Values{"csrf": {token}, "target": {target}})
+		if !strings.Contains(r.Body, "No user or group") {
+			t.Errorf("owner assigns %s through the form: not answered as unknown", target)
+		}
+	}
+	read(t, env, func(e *licensing.Engine) {
+		for _, as := range e.AllotmentAssignments(info.OwnedAllotment) {
+			if as.TargetID == licensed || as.TargetID == outScope {
+				t.Errorf("the owner assigned %s through the form", as.TargetID)
+			}
 		}
 	})
 	// Within scope the owner manages assignments.
