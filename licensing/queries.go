@@ -257,13 +257,22 @@ func (e *Engine) License(userID, skuID string) (License, bool) {
 // the union over the Active sources of all its records of the SKU (outside
 // and through allotments). Empty when no source is active.
 func (e *Engine) EnabledPlans(userID, skuID string) []string {
+	return e.EnabledPlansIn(userID, skuID, nil)
+}
+
+// EnabledPlansIn is EnabledPlans counting only the license records whose
+// allotment ("" for the general pool) keep accepts (nil: all): what a
+// delegated allotment owner may see of a user's rights.
+func (e *Engine) EnabledPlansIn(userID, skuID string, keep func(allotmentID string) bool) []string {
 	ls := e.LicensesOf(userID, skuID)
-	if len(ls) == 0 {
-		return nil
-	}
 	var all []SourceState
 	for _, l := range ls {
-		all = append(all, l.Sources...)
+		if keep == nil || keep(l.AllotmentID) {
+			all = append(all, l.Sources...)
+		}
+	}
+	if len(all) == 0 {
+		return nil
 	}
 	s, ok := e.cat.SKU(ls[0].SKUID)
 	if !ok {

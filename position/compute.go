@@ -316,7 +316,7 @@ func (r *run) skuRows(pos *Position) {
 		}
 	}
 	for s := range r.required {
-		if r.required[s] > 0 || r.used[s] > 0 {
+		if (r.required[s] > 0 || r.used[s] > 0) && r.in.Scope.sku(m.skus[s].sku.ID) {
 			get(int32(s))
 		}
 	}

@@ -54,6 +54,9 @@ type textKey struct {
 
 // add records a finding with its evidence.
 func (r *run) add(kind string, u *licensing.User, si *skuInfo, groupID string, fix int32, evs []erec) {
+	if r.in.Scope != nil && (si == nil || !r.in.Scope.sku(si.sku.ID)) {
+		return // a delegated owner sees findings of its allotments' products only
+	}
 	p := r.part
 	f := frec{user: -1, sku: -1, group: p.group(groupID), fix: fix, nev: int32(len(evs))}
 	uid, sid := "", ""

@@ -171,11 +171,26 @@ type HistoryPoint struct {
 }
 
 // Scope is a delegated allotment owner's view: their allotments and the
-// users assigned through them.
+// users assigned through them. Of those users the position sees only the
+// license records License accepts (the owner's allotments' seats), and it
+// reports only the products SKU accepts (rows and findings): nothing of
+// the tenant's other licenses shows.
 type Scope struct {
 	Allotments []licensing.AllotmentInfo
 	User       func(userID string) bool
+	// License reports whether a license record drawing from the allotment
+	// ("" for the general pool) is in the view; nil: all.
+	License func(allotmentID string) bool
+	// SKU reports whether a product is in the view; nil: all.
+	SKU func(skuID string) bool
 }
+
+// license and sku apply the scope's filters (a nil scope sees everything).
+func (s *Scope) license(allotmentID string) bool {
+	return s == nil || s.License == nil || s.License(allotmentID)
+}
+
+func (s *Scope) sku(skuID string) bool { return s == nil || s.SKU == nil || s.SKU(skuID) }
 
 // Position is a tenant's license position as of a day.
 type Position struct {

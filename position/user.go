@@ -58,6 +58,9 @@ func (r *run) user(u *licensing.User, ls licensing.UserLicenses) {
 	r.seq++
 	for i := 0; i < ls.Len(); i++ {
 		l := ls.At(i)
+		if !r.in.Scope.license(l.AllotmentID) {
+			continue // outside a delegated owner's view
+		}
 		si := r.skuOf(l.SKUID)
 		if si == nil {
 			continue

@@ -20,8 +20,19 @@ import (
 // service plans to the Microsoft catalog; subscriptions, licenses and
 // allotments then work with them like with Microsoft's.
 
+// visibleProduct reports whether the principal may see a product of the
+// tenant's catalog: Microsoft's are public; a tenant's custom products are
+// the tenant's business, and an allotment owner sees only those of its
+// allotments (api/scope SKU).
+func visibleProduct(s *tenant.State, p *auth.Principal, sku *catalog.SKU) bool {
+	if !sku.Custom {
+		return true
+	}
+	return scope.Of(p, s.Engine).SKU(s.Engine, sku.ID)
+}
+
 func (h *handler) listProducts(w http.ResponseWriter, r *http.Request) {
-	t, _, err := h.s.Tenant(r)
+	t, pr, err := h.s.Tenant(r)
 	if err != nil {
 		respond.Error(w, r, err)
 		return
@@ -31,7 +42,7 @@ func (h *handler) listProducts(w http.ResponseWriter, r *http.Request) {
 	var out []*catalog.SKU
 	t.Read(func(s *tenant.State) {
 		for _, p := range s.Engine.Catalog().Search(search) {
-			if !customOnly || p.Custom {
+			if (!customOnly || p.Custom) && visibleProduct(s, pr, p) {
 				out = append(out, p)
 			}
 		}
@@ -43,14 +54,17 @@ func (h *handler) listProducts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) getProduct(w http.ResponseWriter, r *http.Request) {
-	t, _, err := h.s.Tenant(r)
+	t, pr, err := h.s.Tenant(r)
 	if err != nil {
 		respond.Error(w, r, err)
 		return
 	}
 	var p *catalog.SKU
 	var ok bool
-	t.Read(func(s *tenant.State) { p, ok = s.Engine.Catalog().SKU(r.PathValue("id")) })
+	t.Read(func(s *tenant.State) {
+		p, ok = s.Engine.Catalog().SKU(r.PathValue("id"))
+		ok = ok && visibleProduct(s, pr, p)
+	})
 	if !ok {
 		respond.Error(w, r, allot.Errorf(allot.ENOTFOUND, "Product %s does not exist.", r.PathValue("id")))
 		return

@@ -592,17 +592,18 @@ func (h *handler) usageRights(w http.ResponseWriter, r *http.Request) {
 		if !found {
 			u, found = s.Engine.UserByUPN(id)
 		}
-		if !found || !scope.Of(p, s.Engine).User(u.ID) {
+		sc := scope.Of(p, s.Engine)
+		if !found || !sc.User(u.ID) {
 			err = notFound("user", id)
 			return
 		}
 		seen := map[string]bool{}
 		for _, l := range s.Engine.Licenses(u.ID) {
-			if seen[l.SKUID] {
-				continue
+			if seen[l.SKUID] || !sc.Licenses(l.AllotmentID) {
+				continue // an owner sees the rights its allotments give only
 			}
 			seen[l.SKUID] = true
-			plans := s.Engine.EnabledPlans(u.ID, l.SKUID)
+			plans := s.Engine.EnabledPlansIn(u.ID, l.SKUID, sc.Licenses)
 			if len(plans) == 0 {
 				continue
 			}

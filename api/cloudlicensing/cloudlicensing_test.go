@@ -246,9 +246,9 @@ func TestOwnersManageTheirGroupsThroughGraph(t *testing.T) {
 }
 
 // TestOwnersAreDeniedEverywhereElse calls the other surfaces as owner A
-// against B's objects and the tenant at large: every call is denied (403
-// for a whole surface an owner may not use, 404 for objects) or filtered,
-// and no answer names B's users or groups.
+// against B's objects and the tenant at large: every call is denied (404,
+// for a whole surface an owner may not use as for objects, SCIM and usage
+// included) or filtered, and no answer names B's users or groups.
 func TestOwnersAreDeniedEverywhereElse(t *testing.T) {
 	w := setupWith(t, graph.Register, scim.Register, usageapi.Register, positionapi.Register)
 	e := w.e
@@ -274,8 +274,12 @@ func TestOwnersAreDeniedEverywhereElse(t *testing.T) {
 			body = c.body
 		}
 		r := e.Call(c.method, c.path, w.ownerA, body)
-		if r.Status != 403 && r.Status != 404 {
-			t.Errorf("%s %s by owner A: %d %s", c.method, c.path, r.Status, r.Body)
+		want := 404
+		if strings.HasPrefix(c.path, "/partner/") {
+			want = 403 // the partner's own surface, for every tenant token alike
+		}
+		if r.Status != want {
+			t.Errorf("%s %s by owner A: %d %s (want %d: nothing outside the scope may be seen to exist)", c.method, c.path, r.Status, r.Body, want)
 		}
 		if b := string(r.Body); strings.Contains(b, "u4@c") || strings.Contains(b, "group-b") && !strings.Contains(c.path, "group-b") {
 			t.Errorf("%s %s leaks B: %s", c.method, c.path, b)
@@ -386,4 +390,66 @@ func TestOwnersCannotTakeOverGroups(t *testing.T) {
 	if !strings.Contains(ids, uid(0)) || strings.Contains(ids, uid(4)) {
 		t.Fatalf("group A's members changed: %s", ids)
 	}
+}
+
+// TestOwnersSeeOnlyTheirAllotmentsLicenses: of a user in its scope, an
+// allotment owner sees only the licenses its allotments give — in Graph's
+// licenseDetails, assignedLicenses, licenseAssignmentStates, the beta
+// usageRights and the license position — and of the catalog, no custom
+// product of the tenant outside its allotments.
+func TestOwnersSeeOnlyTheirAllotmentsLicenses(t *testing.T) {
+	w := setupWith(t, graph.Register, positionapi.Register)
+	e := w.e
+	e.Subscribe(w.tenant, "ENTERPRISEPACK", 5)
+	ga := e.Token(w.tenant, "GlobalAdministrator")
+	o365, _ := catalog.Default().SKU("ENTERPRISEPACK")
+	e3, _ := catalog.Default().SKU("SPE_E3")
+	// u0 (group A, allotment A) also holds O365 E3 through group "staff"
+	// from the general pool.
+	tn, _ := e.RT.Get(w.tenant)
+	if err := tn.Do(context.Background(), licensing.Op{Actor: "t", Now: time.Now()}, func(tx *tenant.Tx) error {
+		if err := tx.Engine.PutGroup(tx.Op, licensing.Group{ID: "staff", DisplayName: "staff", SecurityEnabled: true}); err != nil {
+			return err
+		}
+		if err := tx.Engine.AssignGroupLicenses(tx.Op, "staff", []licensing.AssignedLicense{{SKUID: o365.ID}}, nil); err != nil {
+			return err
+		}
+		return tx.Engine.AddMembers(tx.Op, "staff", []string{uid(0)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.Must(201, "POST", "/allot/v1/catalog/products", ga, `{"skuPartNumber":"ACME_PRO","displayName":"Acme Pro","servicePlans":[{"servicePlanName":"ACME_CORE"}]}`)
+	// The administrator sees both licenses; owner A only its allotment's.
+	if n := len(e.Must(200, "GET", "/v1.0/users/"+uid(0)+"/licenseDetails", ga, nil).JSON()["value"].([]any)); n != 2 {
+		t.Fatalf("the administrator sees %d licenses of u0, want 2", n)
+	}
+	leaks := func(what string, body []byte) {
+		t.Helper()
+		for _, s := range []string{o365.ID, "ENTERPRISEPACK", "staff", w.b} {
+			if strings.Contains(string(body), s) {
+				t.Errorf("%s shows %s to owner A: %s", what, s, body)
+			}
+		}
+		if !strings.Contains(string(body), e3.ID) && !strings.Contains(string(body), "SPE_E3") {
+			t.Errorf("%s does not show the allotment's own license: %s", what, body)
+		}
+	}
+	leaks("licenseDetails", e.Must(200, "GET", "/v1.0/users/"+uid(0)+"/licenseDetails", w.ownerA, nil).Body)
+	leaks("the user's license properties", e.Must(200, "GET", "/v1.0/users/"+uid(0)+"?$select=assignedLicenses,assignedPlans,licenseAssignmentStates", w.ownerA, nil).Body)
+	leaks("the users list", e.Must(200, "GET", "/v1.0/users?$select=id,assignedLicenses,licenseAssignmentStates", w.ownerA, nil).Body)
+	leaks("the group's members", e.Must(200, "GET", "/v1.0/groups/"+w.ga+"/members?$select=id,assignedLicenses,licenseAssignmentStates", w.ownerA, nil).Body)
+	leaks("usageRights", e.Must(200, "GET", "/beta/users/"+uid(0)+"/cloudLicensing/usageRights", w.ownerA, nil).Body)
+	pos := e.Must(200, "GET", "/allot/v1/position", w.ownerA, nil)
+	for _, sku := range pos.JSON()["skus"].([]any) {
+		if id := sku.(map[string]any)["skuId"]; !strings.EqualFold(id.(string), e3.ID) {
+			t.Errorf("the owner's position has a row for %v, outside its allotment", sku.(map[string]any)["skuPartNumber"])
+		}
+	}
+	leaks("the position", pos.Body)
+	// Custom products of the tenant: not the owner's.
+	if b := e.Must(200, "GET", "/allot/v1/catalog/products?custom=true", w.ownerA, nil).Body; strings.Contains(string(b), "ACME_PRO") {
+		t.Errorf("owner A lists the tenant's custom products: %s", b)
+	}
+	e.Must(404, "GET", "/allot/v1/catalog/products/ACME_PRO", w.ownerA, nil)
+	e.Must(200, "GET", "/allot/v1/catalog/products/ACME_PRO", ga, nil)
 }

@@ -147,7 +147,7 @@ func (h *handler) compute(w http.ResponseWriter, r *http.Request) (*position.Pos
 	}
 	if !p.IsPartner() && !p.Has(readers...) { // an allotment owner
 		sc := scope.Of(p, snap.Engine)
-		ps := &position.Scope{User: sc.User}
+		ps := &position.Scope{User: sc.User, License: sc.Licenses, SKU: func(id string) bool { return sc.SKU(snap.Engine, id) }}
 		for _, id := range p.AllotmentIDs {
 			if a, ok := snap.Engine.AllotmentByID(id); ok {
 				ps.Allotments = append(ps.Allotments, a)

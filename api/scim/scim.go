@@ -49,6 +49,7 @@ import (
 
 	"allot"
 	"allot/api/respond"
+	apiscope "allot/api/scope"
 	"allot/api/server"
 	"allot/auth"
 	"allot/licensing"
@@ -153,6 +154,12 @@ func (h *handler) serve(rt route) http.HandlerFunc {
 			c.r = r.WithContext(auth.WithPrincipal(r.Context(), p))
 			if c.t, c.p, err = h.s.Tenant(c.r); err != nil {
 				writeError(w, r, err)
+				return
+			}
+			if !p.IsPartner() && !p.Has(roles[rt.access]...) && apiscope.Limited(p) {
+				// An allotment owner: SCIM is outside its scope, and
+				// nothing outside may be seen to exist (api/scope).
+				writeError(w, r, errf(http.StatusNotFound, "", "Resource %s not found.", r.URL.Path))
 				return
 			}
 			if !p.IsPartner() && !p.Has(roles[rt.access]...) {

@@ -5,7 +5,9 @@
 // Roles: ingesting and changing the mapping (writes) need a Global or
 // License Administrator (or the partner administrator naming the tenant);
 // reading usage also admits Global Readers and Reports Readers. Anyone
-// else gets 403 Authorization_RequestDenied.
+// else gets 403 Authorization_RequestDenied, except allotment owners, to
+// whom the whole surface answers 404 (api/scope: nothing outside their
+// scope may be seen to exist).
 package usageapi
 
 import (
@@ -22,6 +24,7 @@ import (
 
 	"allot"
 	"allot/api/respond"
+	"allot/api/scope"
 	"allot/api/server"
 	"allot/auth"
 	"allot/licensing"
@@ -64,7 +67,7 @@ func (h *handler) tenantFor(w http.ResponseWriter, r *http.Request, roles []stri
 		return nil, nil, false
 	}
 	if !p.IsPartner() && !p.Has(roles...) {
-		respond.Denied(w, r)
+		scope.Deny(w, r, p) // 404 for allotment owners, 403 for the others
 		return nil, nil, false
 	}
 	return t, p, true
