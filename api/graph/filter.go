@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"allot/api/odata"
+	"allot/api/scope"
 	"allot/licensing"
 	"allot/tenant"
 )
@@ -55,6 +56,23 @@ type schema[T any] struct {
 type compiler[T any] struct {
 	sc       *schema[T]
 	advanced bool // ConsistencyLevel: eventual and $count=true
+	// view holds the reader's scope while the listing runs (writeList
+	// sets it): predicates on licenses see what the reader may see, so an
+	// allotment owner cannot probe its users' other licenses by filtering.
+	view *scopeCell
+}
+
+// scopeCell is the scope of the principal a compiled filter runs for; it
+// is filled in when the listing reads the tenant (a scope depends on the
+// state read).
+type scopeCell struct{ sc *scope.Scope }
+
+// get is the scope (nil, everything, for a nil cell).
+func (v *scopeCell) get() *scope.Scope {
+	if v == nil {
+		return nil
+	}
+	return v.sc
 }
 
 const advancedHint = "Operator '%s' is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. Refer to https://aka.ms/graph-docs/advanced-queries for more information"
@@ -502,9 +520,10 @@ func userSpecial(c *compiler[licensing.User], n *odata.Compare, path []string) (
 			return nil, true, c.unsupported("assignedLicenses")
 		}
 		neg := n.Op == "ne"
+		view := c.view
 		return func(s *tenant.State, u *licensing.User) bool {
 			held := 0
-			heldLicenses(s, u.ID, func(*heldSKU) { held++ })
+			heldLicensesIn(s, view.get(), u.ID, func(*heldSKU) { held++ })
 			return (held == want) != neg
 		}, true, nil
 	case strings.EqualFold(path[0], "onPremisesExtensionAttributes"):
@@ -555,21 +574,28 @@ func userLambda(c *compiler[licensing.User], n *odata.Lambda) (pred[licensing.Us
 		if err := c.needAdvanced("any"); err != nil {
 			return nil, err
 		}
+		view := c.view
 		return func(s *tenant.State, u *licensing.User) bool {
-			for _, l := range s.Engine.Licenses(u.ID) {
-				if l.Held {
-					return true
-				}
-			}
-			return false
+			held := false
+			heldLicensesIn(s, view.get(), u.ID, func(*heldSKU) { held = true })
+			return held
 		}, nil
 	}
+	view := c.view
 	if prop == "assignedlicenses" {
 		sku, ok := lambdaGUID(n, "skuId")
 		if !ok {
 			return nil, c.unsupported("assignedLicenses")
 		}
-		return func(s *tenant.State, u *licensing.User) bool { return holds(s, u.ID, sku) }, nil
+		return func(s *tenant.State, u *licensing.User) bool {
+			sc := view.get()
+			if sc == nil {
+				return holds(s, u.ID, sku)
+			}
+			held := false
+			heldLicensesIn(s, sc, u.ID, func(h *heldSKU) { held = held || strings.EqualFold(h.skuID, sku) })
+			return held
+		}, nil
 	}
 	plan, status, ok := planLambda(n)
 	if !ok {
@@ -580,7 +606,7 @@ func userLambda(c *compiler[licensing.User], n *odata.Lambda) (pred[licensing.Us
 			return false
 		}
 		found := false
-		heldLicenses(s, u.ID, func(l *heldSKU) {
+		heldLicensesIn(s, view.get(), u.ID, func(l *heldSKU) {
 			if !found {
 				if sku, ok := s.Engine.Catalog().SKU(l.skuID); ok && sku.HasPlan(plan) && l.planEnabled(plan) {
 					found = true
@@ -659,9 +685,10 @@ var groupSchema = &schema[licensing.Group]{
 		if !ok || n.Kind != "any" {
 			return nil, c.unsupported("assignedLicenses")
 		}
+		view := c.view
 		return func(s *tenant.State, g *licensing.Group) bool {
 			for _, l := range s.Engine.GroupLicenses(g.ID) {
-				if l.SKUID == sku {
+				if l.SKUID == sku && view.get().Licenses(l.AllotmentID) {
 					return true
 				}
 			}

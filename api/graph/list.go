@@ -91,11 +91,12 @@ type listPlan[T any] struct {
 	count  bool
 	sel    []int
 	filter bool
+	view   *scopeCell // the reader's scope, for the compiled filter
 }
 
 // prepare validates the query against the collection.
 func prepare[T any](col *collection[T], q *odata.Query) (*listPlan[T], error) {
-	p := &listPlan[T]{col: col, top: q.Top, count: q.Count && q.Eventual}
+	p := &listPlan[T]{col: col, top: q.Top, count: q.Count && q.Eventual, view: &scopeCell{}}
 	if p.top == 0 {
 		p.top = defaultPage
 	}
@@ -107,7 +108,7 @@ func prepare[T any](col *collection[T], q *odata.Query) (*listPlan[T], error) {
 	advanced := q.Eventual && q.Count
 	var preds []pred[T]
 	if q.Filter != nil {
-		c := &compiler[T]{sc: col.sc, advanced: advanced}
+		c := &compiler[T]{sc: col.sc, advanced: advanced, view: p.view}
 		f, err := c.compile(q.Filter)
 		if err != nil {
 			return nil, err
@@ -443,6 +444,7 @@ func writeList[T any](w http.ResponseWriter, r *http.Request, c *call, col *coll
 	b := *bp
 	c.t.Read(func(s *tenant.State) {
 		if sc := c.scope(s); sc != nil {
+			p.view.sc = sc
 			inner := p.match
 			p.match = func(s *tenant.State, x *T) bool {
 				return col.visible(sc, x) && (inner == nil || inner(s, x))

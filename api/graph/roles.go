@@ -11,8 +11,10 @@ import (
 // Reader, AO Allotment Owner, PA partner administrator (X-Allot-Tenant).
 // For allotment owners (api/scope): S = only what their allotments reach
 // (the groups assigned through them, their members, the users assigned),
-// 404 outside; ø = 404, never 403, so nothing outside is seen to exist
-// (lists of subscribedSkus are empty to them). TestRoleMatrix proves every
+// 404 outside, and of those users only the licenses (licenseDetails,
+// assignedLicenses, assignedPlans, licenseAssignmentStates, $filter on
+// them) their allotments give; ø = 404, never 403, so nothing outside is
+// seen to exist (lists of subscribedSkus are empty to them). TestRoleMatrix proves every
 // cell against a live server, TestAllotmentOwnersSeeOnlyTheirScope the
 // scoping.
 //
@@ -29,7 +31,7 @@ import (
 //	POST groups, PATCH/DELETE groups/{id}      A  -  A  A   -  -  ø  A
 //	POST groups/{id}/assignLicense             A  A  A  A   -  -  ø  A
 //	GET groups/{id}/members                    A  A  A  A   A  -  S  A
-//	POST members/$ref, DELETE members/{m}/$ref A  -  A  A   -  -  ø  A
+//	POST members/$ref, DELETE members/{m}/$ref A  -  A  A   -  -  S' A   (S': 403 while the group carries licenses from outside the owner's allotments)
 //	GET groups/{id}/membersWithLicenseErrors   A  A  A  A   A  -  S  A
 //	POST $batch                                A  A  A  A   A  A  A  A   (each request authorised on its own)
 //

@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 
 	"allot/api/cloudlicensing"
@@ -43,7 +44,26 @@ func TestAllotmentOwnersSeeOnlyTheirScope(t *testing.T) {
 		t.Fatalf("members: %v", got)
 	}
 	f.Must(200, "GET", "/v1.0/users/"+ann, owner, nil)
-	f.Must(200, "GET", "/v1.0/users/"+ann+"/licenseDetails", owner, nil)
+	// Ann also holds O365 E3 through "Everyone" (general pool): the owner
+	// sees only the license of its allotment, and not the group.
+	everyone := f.group("Everyone")
+	f.Must(202, "POST", "/v1.0/groups/"+everyone+"/assignLicense", f.admin, map[string]any{"addLicenses": []any{map[string]any{"skuId": o365E3}}, "removeLicenses": []any{}})
+	f.addMember(everyone, ann)
+	if got := field(f.Must(200, "GET", "/v1.0/users/"+ann+"/licenseDetails", owner, nil), "skuId"); len(got) != 1 || got[0] != e3 {
+		t.Fatalf("the owner sees ann's licenses %v, want only the allotment's %s", got, e3)
+	}
+	if b := string(f.Must(200, "GET", "/v1.0/users/"+ann+"?$select=licenseAssignmentStates,assignedLicenses", owner, nil).Body); strings.Contains(b, everyone) || strings.Contains(b, o365E3) {
+		t.Fatalf("the owner sees ann's license states from outside its allotment: %s", b)
+	}
+	if got := ids("/v1.0/users/" + ann + "/memberOf"); len(got) != 1 || got[0] != inside {
+		t.Fatalf("memberOf: %v", got)
+	}
+	// The owner may not take over "Everyone" (licensed from the general
+	// pool): as invisible as a group that does not exist.
+	wantError(t, f.Call("POST", "/beta/admin/cloudLicensing/assignments", owner, map[string]any{
+		"allotment@odata.bind":  "https://graph.microsoft.com/beta/admin/cloudLicensing/allotments/" + al,
+		"assignedTo@odata.bind": "https://graph.microsoft.com/v1.0/groups/" + everyone}), 404, "Request_ResourceNotFound", "")
+	wantError(t, f.Call("DELETE", "/v1.0/groups/"+everyone+"/members/"+ann+"/$ref", owner, nil), 404, "Request_ResourceNotFound", "")
 	if got := ids("/v1.0/users/" + ann + "/memberOf"); len(got) != 1 || got[0] != inside {
 		t.Fatalf("memberOf: %v", got)
 	}
