@@ -465,4 +465,28 @@ func TestOwnersSeeOnlyTheirAllotmentsLicenses(t *testing.T) {
 	}
 	e.Must(404, "GET", "/allot/v1/catalog/products/ACME_PRO", w.ownerA, nil)
 	e.Must(200, "GET", "/allot/v1/catalog/products/ACME_PRO", ga, nil)
+	// License errors: an administrator also gives group A one unit of E5
+	// from the general pool, so u1 and u2 wait for it; owner A sees only
+	// the errors of its allotment (u2 waits for a unit of A).
+	e.Subscribe(w.tenant, "SPE_E5", 1)
+	e5, _ := catalog.Default().SKU("SPE_E5")
+	e.Must(202, "POST", "/v1.0/groups/"+w.ga+"/assignLicense", ga, map[string]any{"addLicenses": []any{map[string]any{"skuId": e5.ID}}, "removeLicenses": []any{}})
+	errs := func(token string) string {
+		return strings.Join(fieldOf(e.Must(200, "GET", "/v1.0/groups/"+w.ga+"/membersWithLicenseErrors", token, nil)), " ")
+	}
+	if got := errs(ga); got != uid(1)+" "+uid(2) {
+		t.Fatalf("the administrator sees license errors of %s, want u1 and u2", got)
+	}
+	if got := errs(w.ownerA); got != uid(2) {
+		t.Errorf("owner A sees license errors of %s, want u2 only (u1's error is on a license from outside its allotment)", got)
+	}
+}
+
+// fieldOf returns the ids of a collection, in order.
+func fieldOf(r apitest.Response) []string {
+	var out []string
+	for _, v := range r.JSON()["value"].([]any) {
+		out = append(out, v.(map[string]any)["id"].(string))
+	}
+	return out
 }

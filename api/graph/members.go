@@ -1,15 +1,17 @@
 package graph
 
 import (
-	"allot"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"allot"
 	"allot/api/odata"
 	"allot/api/respond"
+	"allot/api/scope"
 	"allot/licensing"
 	"allot/tenant"
 )
@@ -227,11 +229,34 @@ func writeRelationSet(w http.ResponseWriter, r *http.Request, c *call, context s
 func (h *handler) listMembersWithLicenseErrors(w http.ResponseWriter, r *http.Request, c *call) {
 	id := r.PathValue("id")
 	writeRelation(w, r, c, "directoryObjects", func(s *tenant.State) ([]string, []string, bool) {
-		if !s.Engine.IsGroup(id) || !c.scope(s).Group(id) {
+		sc := c.scope(s)
+		if !s.Engine.IsGroup(id) || !sc.Group(id) {
 			return nil, nil, false
 		}
-		return s.Engine.MembersWithLicenseErrors(id), nil, true
+		users := s.Engine.MembersWithLicenseErrors(id)
+		if sc != nil {
+			// An allotment owner sees the errors of its allotments'
+			// licenses only.
+			users = slices.DeleteFunc(slices.Clone(users), func(u string) bool { return !errorIn(s, sc, u, id) })
+		}
+		return users, nil, true
 	})
+}
+
+// errorIn reports whether a license of the user that the scope sees has a
+// source from the group in error.
+func errorIn(s *tenant.State, sc *scope.Scope, userID, groupID string) bool {
+	for _, l := range s.Engine.Licenses(userID) {
+		if !sc.Licenses(l.AllotmentID) {
+			continue
+		}
+		for _, src := range l.Sources {
+			if src.AssignedByGroup == groupID && src.State == licensing.StateError {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (h *handler) listMemberOf(w http.ResponseWriter, r *http.Request, c *call) {
