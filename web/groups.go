@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"allot/api/admin"
+	"allot/api/scope"
 	"allot/licensing"
 	"allot/tenant"
 )
@@ -33,6 +34,29 @@ func groupRowOf(e *licensing.Engine, id string) (groupRow, bool) {
 		row.Licenses = append(row.Licenses, partNumber(e.Catalog(), l.SKUID))
 	}
 	return row, true
+}
+
+// scopedGroupRow narrows a group row to what a delegated owner may see:
+// the group's licenses from its allotments, and errors of those only.
+func scopedGroupRow(e *licensing.Engine, sc *scope.Scope, row groupRow) groupRow {
+	row.Licenses = nil
+	for _, l := range e.GroupLicenses(row.ID) {
+		if sc.Licenses(l.AllotmentID) {
+			row.Licenses = append(row.Licenses, partNumber(e.Catalog(), l.SKUID))
+		}
+	}
+	row.Errors = false
+	for _, u := range e.MembersWithLicenseErrors(row.ID) {
+		for _, l := range e.Licenses(u) {
+			if !sc.Licenses(l.AllotmentID) {
+				continue
+			}
+			for _, src := range l.Sources {
+				row.Errors = row.Errors || (src.AssignedByGroup == row.ID && src.State == licensing.StateError)
+			}
+		}
+	}
+	return row
 }
 
 type groupsData struct {
@@ -145,6 +169,9 @@ func (h *handler) groupData(r *http.Request, v *viewer, rule string, check *admi
 			names[a.ID] = a.DisplayName
 		}
 		sc := v.scope(s)
+		if sc != nil {
+			d.Row = scopedGroupRow(e, sc, d.Row)
+		}
 		has := map[string]licensing.LicenseSource{}
 		for _, l := range e.GroupLicenses(id) {
 			if !sc.Licenses(l.AllotmentID) {

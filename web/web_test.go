@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -645,9 +646,14 @@ func TestAllotmentOwnerSeesOnlyTheirAllotment(t *testing.T) {
 			t.Fatalf("the owner's group page shows %s, a license from outside the allotment", part)
 		}
 	}
-	for _, m := range regexp.MustCompile(`href="(/admin/(?:users|groups)/[^"?]+)"`).FindAllStringSubmatch(gp.Body, -1) {
-		if r := c.get(m[1]); r.Status != 200 {
-			t.Errorf("the owner's group page links to %s, which answers %d", m[1], r.Status)
+	// Every link on the owner's pages opens.
+	for _, page := range []string{"/admin/groups/" + fin, "/admin/users/" + inScope, "/admin/allotments/" + info.OwnedAllotment} {
+		body := c.get(page).Body
+		for _, m := range regexp.MustCompile(`href="(/admin/[^"#]*)"`).FindAllStringSubmatch(body, -1) {
+			link := html.UnescapeString(m[1])
+			if r := c.get(link); r.Status != 200 {
+				t.Errorf("the owner's page %s links to %s, which answers %d", page, link, r.Status)
+			}
 		}
 	}
 	// The assignment form: a group licensed from elsewhere, and a user
