@@ -137,3 +137,40 @@ func TestReloadKeepsAllotments(t *testing.T) {
 		t.Fatalf("reload differs:\n%s\n%s", dump(n), dump(f.e))
 	}
 }
+
+// TestGroupAssignLicenseKeepsAllotmentAssignments: a Graph assignLicense
+// adding or removing a group's general-pool license of a SKU leaves the
+// group's assignment of that SKU through an allotment alone (before, the
+// allotment's source vanished from memory while its record stayed in the
+// store, and the allotment's members lost their units).
+func TestGroupAssignLicenseKeepsAllotmentAssignments(t *testing.T) {
+	f := newFixture(t)
+	f.units(skuE3, 10)
+	f.allotment("sales", skuE3, 2)
+	g := f.group(1)
+	u := f.user(1)
+	f.add(g, u)
+	f.must(f.e.AssignThroughAllotment(f.op(), "sales", g, nil))
+	assigned := func() bool {
+		for _, a := range f.e.AllotmentAssignments("sales") {
+			if a.TargetID == g {
+				return true
+			}
+		}
+		return false
+	}
+	f.groupLicense(g, lic(skuE3))
+	if !assigned() || !f.holdsIn(u, "sales") || len(f.e.GroupLicenses(g)) != 2 {
+		t.Fatalf("adding the general-pool license dropped the allotment's: %+v", f.e.GroupLicenses(g))
+	}
+	f.must(f.e.AssignGroupLicenses(f.op(), g, nil, []string{skuE3}))
+	if !assigned() || !f.holdsIn(u, "sales") || len(f.e.GroupLicenses(g)) != 1 {
+		t.Fatalf("removing the general-pool license dropped the allotment's: %+v", f.e.GroupLicenses(g))
+	}
+	if err := checkInvariants(f.e); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := dump(f.e), dump(reload(t, f.e, f.now)); a != b {
+		t.Fatalf("incremental state differs from a reload:\n%s\n%s", a, b)
+	}
+}

@@ -110,7 +110,11 @@ func (e *Engine) DeleteUser(op Op, id string) error {
 		mark(&e.delta.Members, Key2{g.ID, u.ID}, false)
 	}
 	for _, d := range u.direct {
-		mark(&e.delta.DirectLicenses, Key2{u.ID, d.SKUID}, false)
+		key := d.SKUID // the pool key: skuId, or skuId/allotmentId
+		if d.AllotmentID != "" {
+			key += "/" + d.AllotmentID
+		}
+		mark(&e.delta.DirectLicenses, Key2{u.ID, key}, false)
 	}
 	r := reason{actorOf(op), "user deleted"}
 	for _, l := range u.licenses {
@@ -592,9 +596,11 @@ func (e *Engine) AssignGroupLicenses(op Op, groupID string, add []AssignedLicens
 		}
 	}
 	// The group's licenses after the change.
+	// Only the group's general-pool licenses are replaced or removed: its
+	// assignments through allotments are the allotments API's.
 	result := make([]LicenseSource, 0, len(g.licenses)+len(adds))
 	for _, gl := range g.licenses {
-		if !containsString(rms, gl.SKUID) && !containsSource(adds, gl.SKUID) {
+		if gl.AllotmentID != "" || (!containsString(rms, gl.SKUID) && !containsSource(adds, gl.SKUID)) {
 			result = append(result, gl)
 		}
 	}
@@ -612,12 +618,12 @@ func (e *Engine) AssignGroupLicenses(op Op, groupID string, add []AssignedLicens
 	}
 	next := make([]LicenseSource, 0, len(result))
 	for _, gl := range g.licenses {
-		if !containsString(rms, gl.SKUID) && !containsSource(adds, gl.SKUID) {
+		if gl.AllotmentID != "" || (!containsString(rms, gl.SKUID) && !containsSource(adds, gl.SKUID)) {
 			next = append(next, gl)
 		}
 	}
 	next = append(next, adds...)
-	sort.Slice(next, func(i, j int) bool { return next[i].SKUID < next[j].SKUID })
+	sortSources(next)
 	g.licenses = next
 	for _, a := range adds {
 		mark(&e.delta.GroupLicenses, Key2{g.ID, a.SKUID}, true)
