@@ -102,16 +102,21 @@ func (s *Scope) SKU(e *licensing.Engine, skuID string) bool {
 	return false
 }
 
-// OwnsGroup reports whether every license the group carries comes through
-// the scope's allotments (true for a group without licenses). Only then
-// does a change of its members touch nothing but the owner's seats.
+// OwnsGroup reports whether every license the group carries — itself, or
+// through the groups it is nested in (which pass theirs on when the
+// tenant licenses nested groups) — comes through the scope's allotments
+// (true for a group without licenses). Only then does a change of its
+// members touch nothing but the owner's seats: in allot a group's only
+// effect is licensing.
 func (s *Scope) OwnsGroup(e *licensing.Engine, groupID string) bool {
 	if s == nil {
 		return true
 	}
-	for _, l := range e.GroupLicenses(groupID) {
-		if l.AllotmentID == "" || !s.allotments[l.AllotmentID] {
-			return false
+	for _, g := range append(e.TransitiveGroupsOf(groupID), groupID) {
+		for _, l := range e.GroupLicenses(g) {
+			if l.AllotmentID == "" || !s.allotments[l.AllotmentID] {
+				return false
+			}
 		}
 	}
 	return true

@@ -75,6 +75,11 @@ func TestOwnerDecisions(t *testing.T) {
 	check("may assign group pool", sc.MayAssign(e, "pool"), false)
 	check("may assign group theirs", sc.MayAssign(e, "theirs"), false)
 	check("may assign a missing object", sc.MayAssign(e, "nobody"), false)
+	// A group without licenses of its own, nested in a licensed one, passes
+	// that license on: not the owner's to take.
+	must(e.PutGroup(op, licensing.Group{ID: "nested", DisplayName: "nested", SecurityEnabled: true}))
+	must(e.AddMembers(op, "pool", []string{"nested"}))
+	check("may assign group nested in pool", sc.MayAssign(e, "nested"), false)
 	// Members: own groups while every license is its own.
 	visible, allowed := sc.MayChangeMembers(e, "mine")
 	check("members of mine visible", visible, true)
