@@ -76,11 +76,12 @@ func writeGroup(w http.ResponseWriter, r *http.Request, c *call, id string, stat
 	found := false
 	c.t.Read(func(s *tenant.State) {
 		g, ok := s.Engine.Group(id)
-		if !ok || !c.scope(s).Group(id) {
+		sc := c.scope(s)
+		if !ok || !sc.Group(id) {
 			return
 		}
 		found = true
-		b = appendEntity(b, r, groupResource, view{s, c.scope(s)}, &g, idx, "groups"+selectSuffix(sel)+"/$entity")
+		b = appendEntity(b, r, groupResource, view{s, sc}, &g, idx, "groups"+selectSuffix(sel)+"/$entity")
 	})
 	*bp = b
 	if !found {

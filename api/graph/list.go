@@ -462,7 +462,7 @@ func writeList[T any](w http.ResponseWriter, r *http.Request, c *call, col *coll
 		}
 		b = append(b, `,"value":[`...)
 		var obj T
-		v := view{s, c.scope(s)}
+		v := view{s, p.view.sc} // the scope computed above (nil: everything)
 		for i, id := range res.ids {
 			var ok bool
 			if obj, ok = col.get(s, id); !ok {

@@ -125,11 +125,12 @@ func writeUser(w http.ResponseWriter, r *http.Request, c *call, ref string, stat
 	found := false
 	c.t.Read(func(s *tenant.State) {
 		u, ok := findUser(s, ref)
-		if !ok || !c.scope(s).User(u.ID) {
+		sc := c.scope(s)
+		if !ok || !sc.User(u.ID) {
 			return
 		}
 		found = true
-		b = appendEntity(b, r, userResource, view{s, c.scope(s)}, &u, idx, "users"+selectSuffix(sel)+"/$entity")
+		b = appendEntity(b, r, userResource, view{s, sc}, &u, idx, "users"+selectSuffix(sel)+"/$entity")
 	})
 	*bp = b
 	if !found {
