@@ -6,7 +6,7 @@
 // manages while every license of the group comes from its allotments) and
 // the users assigned through them, directly or as members of those groups;
 // of those users it sees only the licenses its allotments give, and of the
-// catalog only its allotments' products. Everything else answers 404 —
+// tenant's custom products only its allotments'. Everything else answers 404 —
 // never 403 — so that an owner cannot learn that other objects exist.
 package scope
 
