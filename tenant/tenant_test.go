@@ -407,3 +407,44 @@ func TestRefusedCommandChangesNothing(t *testing.T) {
 	}
 	check(tn2)
 }
+
+// TestDeletedUserAssignedThroughAnAllotmentStaysDeleted: a user assigned
+// directly through an allotment and then deleted leaves nothing in the
+// store, so the tenant loads again after a restart.
+func TestDeletedUserAssignedThroughAnAllotmentStaysDeleted(t *testing.T) {
+	st := openSQLite(t)
+	rt := newRuntime(t, st)
+	tn := seed(t, rt)
+	ctx := context.Background()
+	e3 := sku(t, "SPE_E3")
+	if err := tn.Do(ctx, licensing.Op{Actor: "t"}, func(tx *Tx) error {
+		if err := tx.Engine.SetUnits(tx.Op, e3, licensing.Units{Enabled: 10}); err != nil {
+			return err
+		}
+		if err := tx.Engine.PutAllotment(tx.Op, licensing.Allotment{ID: "a1", DisplayName: "A", SKUID: e3, AllottedUnits: 1, AssignableTo: "user,group"}); err != nil {
+			return err
+		}
+		return tx.Engine.AssignThroughAllotment(tx.Op, "a1", uid(1), nil)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tn.Do(ctx, licensing.Op{Actor: "t"}, func(tx *Tx) error { return tx.Engine.DeleteUser(tx.Op, uid(1)) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rt2, err := Open(ctx, st, catalog.Default(), Options{})
+	if err != nil {
+		t.Fatalf("the tenant does not load after the deletion: %v", err)
+	}
+	tn2, ok := rt2.Get(tid)
+	if !ok {
+		t.Fatal("tenant not loaded")
+	}
+	tn2.Read(func(s *State) {
+		if _, ok := s.Engine.User(uid(1)); ok {
+			t.Fatal("the deleted user came back")
+		}
+	})
+}
