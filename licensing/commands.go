@@ -109,8 +109,10 @@ func (e *Engine) DeleteUser(op Op, id string) error {
 		delete(g.members, u)
 		mark(&e.delta.Members, Key2{g.ID, u.ID}, false)
 	}
-	for _, d := range u.direct {
-		mark(&e.delta.DirectLicenses, Key2{u.ID, d.SKUID}, false)
+	for i := range u.direct {
+		// Every source the user owns, outside allotments and through them,
+		// under the key it is stored by.
+		mark(&e.delta.DirectLicenses, Key2{u.ID, sourceKey(&u.direct[i])}, false)
 	}
 	r := reason{actorOf(op), "user deleted"}
 	for _, l := range u.licenses {
@@ -719,12 +721,12 @@ func (e *Engine) SetUnits(op Op, skuID string, u Units) error {
 		return allot.Errorf(allot.EINVALID, "Invalid capabilityStatus %q.", u.Status)
 	}
 	p := e.pools[s.ID]
-	if al := e.allotted[s.ID]; u.Enabled < al {
-		return allot.Errorf(allot.ECONFLICT, "Allotments of %s hold %d units; reduce them before reducing the units to %d.", s.PartNumber, al, u.Enabled)
+	held := 0
+	if p != nil {
+		held = p.consumed
 	}
-	if p != nil && u.Enabled-e.allotted[s.ID] < p.consumed {
-		inUse := p.consumed + e.allotted[s.ID]
-		return allot.Errorf(allot.ECONFLICT, "%d licenses of %s are assigned; remove at least %d assignment(s) before reducing the units to %d.", inUse, s.PartNumber, inUse-u.Enabled, u.Enabled)
+	if err := fitUnits(s, u.Enabled, e.allotted[s.ID], held); err != nil {
+		return err
 	}
 	now := e.tick(op.Now)
 	if p == nil {
@@ -735,6 +737,21 @@ func (e *Engine) SetUnits(op Op, skuID string, u Units) error {
 	e.audit(op, "Update subscription units", "", "", s.ID)
 	e.pending.pools[p] = struct{}{}
 	e.settle(now)
+	return nil
+}
+
+// fitUnits is the units rule of a product seen from its units, the one
+// SetUnits and Import obey (fitAllotment is the same invariant from the
+// allotments' side): the enabled units cover the allotted units and the
+// generalHeld seats held outside allotments. Refusals are ECONFLICT (409).
+func fitUnits(s *catalog.SKU, enabled, allotted, generalHeld int) error {
+	if enabled < allotted {
+		return allot.Errorf(allot.ECONFLICT, "Allotments of %s hold %d units; reduce them before reducing the units to %d.", s.PartNumber, allotted, enabled)
+	}
+	if enabled-allotted < generalHeld {
+		inUse := generalHeld + allotted
+		return allot.Errorf(allot.ECONFLICT, "%d licenses of %s are assigned; remove at least %d assignment(s) before reducing the units to %d.", inUse, s.PartNumber, inUse-enabled, enabled)
+	}
 	return nil
 }
 

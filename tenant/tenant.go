@@ -84,7 +84,10 @@ func (t *Tenant) Do(ctx context.Context, op licensing.Op, fn func(*Tx) error) er
 //
 // A small change is replayed on the readers' copy like any command: on
 // that run (tx.Writing() is false) fn must not write anything the caller
-// reads, and its result is ignored. Everything else is as for Do.
+// reads, and its result is ignored. A bulk command that returns an error is
+// all or nothing even if it changed the state before failing: nothing is
+// committed and the writer's copy is rebuilt from the store. Everything
+// else is as for Do.
 func (t *Tenant) DoBulk(ctx context.Context, op licensing.Op, fn func(*Tx) error) error {
 	return t.do(ctx, &command{op: op, fn: fn, bulk: true})
 }
@@ -216,6 +219,12 @@ func (t *Tenant) process(batch []*command) {
 		txs = append(txs, tx)
 	}
 	d := t.writer.Engine.TakeDelta()
+	if c := batch[0]; c.bulk && c.err != nil && (!d.Empty() || len(txs[0].muts) > 0 || len(txs[0].audit) > 0) {
+		// A refused bulk command (an import) is all or nothing even when
+		// it failed half-way: nothing is committed, the copy is rebuilt.
+		t.fail(batch, c.err)
+		return
+	}
 	if panicked {
 		// The writer's copy may be half-changed: fail the batch, rebuild.
 		t.fail(batch, allot.Errorf(allot.EINTERNAL, "An internal error occurred; the request was not applied."))
