@@ -282,3 +282,47 @@ func (e *Engine) allPools() []*pool {
 	sort.Slice(ps, func(i, j int) bool { return ps[i].key < ps[j].key })
 	return ps
 }
+
+// OverAllotted returns the stored allotments that break the units rule the
+// commands keep (fitAllotment, fitUnits): where the allotments of a product
+// hold more units than its enabled units, the newest allotments give up
+// units first until they fit. The result maps an allotment id to the units
+// it must be lowered to; an allotment of a product without units is not
+// listed (LoadAllotment refuses it).
+func OverAllotted(units map[string]Units, as []Allotment) map[string]int {
+	bySKU := map[string][]Allotment{}
+	for _, a := range as {
+		if _, ok := units[a.SKUID]; ok {
+			bySKU[a.SKUID] = append(bySKU[a.SKUID], a)
+		}
+	}
+	out := map[string]int{}
+	for sku, list := range bySKU {
+		sum := 0
+		for _, a := range list {
+			if a.AllottedUnits < 0 {
+				out[a.ID] = 0
+			}
+			sum += max(a.AllottedUnits, 0)
+		}
+		excess := sum - max(units[sku].Enabled, 0)
+		if excess <= 0 {
+			continue
+		}
+		sort.Slice(list, func(i, j int) bool {
+			if !list[i].CreatedAt.Equal(list[j].CreatedAt) {
+				return list[i].CreatedAt.After(list[j].CreatedAt)
+			}
+			return list[i].ID > list[j].ID
+		})
+		for _, a := range list {
+			if excess <= 0 {
+				break
+			}
+			cut := min(max(a.AllottedUnits, 0), excess)
+			out[a.ID] = max(a.AllottedUnits, 0) - cut
+			excess -= cut
+		}
+	}
+	return out
+}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"allot"
@@ -46,6 +47,9 @@ type Tenant struct {
 
 	cmds    chan *command
 	stopped chan struct{}
+	// problems of the stored state found at load (see Problem): while
+	// there are any, the tenant is read-only.
+	problems atomic.Pointer[[]Problem]
 }
 
 type command struct {
@@ -68,7 +72,8 @@ type command struct {
 //
 // A command that returns an error should change nothing; if it changed the
 // state anyway, the change is committed like any other (both copies see the
-// same partial effect), so commands validate before they change.
+// same partial effect), so commands validate before they change. A tenant
+// with problems (Problems) is read-only: Do refuses every command (ECONFLICT).
 func (t *Tenant) Do(ctx context.Context, op licensing.Op, fn func(*Tx) error) error {
 	return t.do(ctx, &command{op: op, fn: fn})
 }
@@ -93,6 +98,9 @@ func (t *Tenant) DoBulk(ctx context.Context, op licensing.Op, fn func(*Tx) error
 }
 
 func (t *Tenant) do(ctx context.Context, c *command) error {
+	if ps := t.Problems(); len(ps) > 0 && !c.snap {
+		return errReadOnly(t.ID, ps)
+	}
 	if c.op.Now.IsZero() {
 		c.op.Now = t.rt.now()
 	}
@@ -332,9 +340,12 @@ func (t *Tenant) fail(batch []*command, err error) {
 func (t *Tenant) reloadWriter() {
 	t.writer = nil // let the collector have it while the new one loads
 	for {
-		st, seq, lerr := t.rt.loadState(context.Background(), t.ID)
+		st, seq, problems, lerr := t.rt.loadState(context.Background(), t.ID)
 		if lerr == nil {
 			t.writer, t.seq = st, seq
+			if len(problems) > 0 {
+				t.setProblems(problems)
+			}
 			return
 		}
 		t.rt.log.Error("reloading tenant failed; retrying", "tenant", t.ID, "err", lerr)
