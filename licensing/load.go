@@ -283,46 +283,60 @@ func (e *Engine) allPools() []*pool {
 	return ps
 }
 
-// OverAllotted returns the stored allotments that break the units rule the
-// commands keep (fitAllotment, fitUnits): where the allotments of a product
-// hold more units than its enabled units, the newest allotments give up
-// units first until they fit. The result maps an allotment id to the units
-// it must be lowered to; an allotment of a product without units is not
-// listed (LoadAllotment refuses it).
-func OverAllotted(units map[string]Units, as []Allotment) map[string]int {
-	bySKU := map[string][]Allotment{}
-	for _, a := range as {
-		if _, ok := units[a.SKUID]; ok {
-			bySKU[a.SKUID] = append(bySKU[a.SKUID], a)
+// FitAllotments lowers loaded allotments that break the units rule the
+// commands keep (fitAllotment, fitUnits): the allotments of a product hold
+// at most its enabled units less the seats held outside allotments
+// (stored records with Held). The newest allotments give up units first. It
+// returns the lowered allotments; call it after loading the records and
+// before Recompute, which then sends the youngest claims beyond the units
+// to the waiting room. The commands never make such a state; an import of
+// an earlier version could.
+func (e *Engine) FitAllotments() []Allotment {
+	held := map[*pool]int{}
+	for _, u := range e.all {
+		for _, l := range u.licenses {
+			if l.pool.allot == nil && l.Held {
+				held[l.pool]++
+			}
 		}
 	}
-	out := map[string]int{}
+	bySKU := map[string][]*allotment{}
+	for _, a := range e.allotments {
+		bySKU[a.SKUID] = append(bySKU[a.SKUID], a)
+	}
+	var out []Allotment
 	for sku, list := range bySKU {
-		sum := 0
-		for _, a := range list {
-			if a.AllottedUnits < 0 {
-				out[a.ID] = 0
-			}
-			sum += max(a.AllottedUnits, 0)
-		}
-		excess := sum - max(units[sku].Enabled, 0)
-		if excess <= 0 {
-			continue
-		}
+		p := e.pools[sku]
+		room := max(p.units.Enabled, 0) - min(held[p], max(p.units.Enabled, 0))
 		sort.Slice(list, func(i, j int) bool {
 			if !list[i].CreatedAt.Equal(list[j].CreatedAt) {
 				return list[i].CreatedAt.After(list[j].CreatedAt)
 			}
 			return list[i].ID > list[j].ID
 		})
+		sum := 0
 		for _, a := range list {
-			if excess <= 0 {
+			if a.AllottedUnits < 0 {
+				e.allotted[sku] -= a.AllottedUnits
+				a.AllottedUnits = 0
+				out = append(out, a.Allotment)
+			}
+			sum += a.AllottedUnits
+		}
+		for _, a := range list {
+			if sum <= room {
 				break
 			}
-			cut := min(max(a.AllottedUnits, 0), excess)
-			out[a.ID] = max(a.AllottedUnits, 0) - cut
-			excess -= cut
+			cut := min(a.AllottedUnits, sum-room)
+			if cut == 0 {
+				continue
+			}
+			a.AllottedUnits -= cut
+			e.allotted[sku] -= cut
+			sum -= cut
+			out = append(out, a.Allotment)
 		}
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }

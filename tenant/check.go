@@ -43,12 +43,12 @@ func deleteProblem(kind store.Kind, id, why string) Problem {
 		fix: store.Mutation{Kind: kind, ID: id, Delete: true}}
 }
 
-// lowerAllotmentProblem is an allotment whose repair lowers its units to n.
-func lowerAllotmentProblem(a licensing.Allotment, n, enabled int) Problem {
+// lowerAllotmentProblem is an allotment, stored with units, whose repair
+// stores it as a (lowered by licensing.Engine.FitAllotments).
+func lowerAllotmentProblem(a licensing.Allotment, units int) Problem {
 	p := Problem{Kind: store.KindAllotment, ID: a.ID,
-		Problem: fmt.Sprintf("the allotments of product %s hold more units than its %d enabled units (this one: %d)", a.SKUID, enabled, a.AllottedUnits),
-		Repair:  fmt.Sprintf("lower the allotment to %d units; the youngest claims beyond them wait", n)}
-	a.AllottedUnits = n
+		Problem: fmt.Sprintf("the allotments of product %s hold more units than its subscription has beside the seats held outside allotments (this one: %d)", a.SKUID, units),
+		Repair:  fmt.Sprintf("lower the allotment to %d units; the youngest claims beyond them wait", a.AllottedUnits)}
 	body, err := json.Marshal(a)
 	if err != nil {
 		panic(err) // an Allotment always encodes

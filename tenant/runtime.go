@@ -366,12 +366,9 @@ func (r *Runtime) buildState(ctx context.Context, tenantID string, now time.Time
 			delete(units, id)
 		}
 	}
-	lower := licensing.OverAllotted(units, allots)
+	stored := map[string]int{}
 	for _, a := range allots {
-		if n, ok := lower[a.ID]; ok {
-			problems = append(problems, lowerAllotmentProblem(a, n, units[a.SKUID].Enabled))
-			a.AllottedUnits = n
-		}
+		stored[a.ID] = a.AllottedUnits
 		if err := e.LoadAllotment(a); err != nil {
 			bad(store.KindAllotment, a.ID, err.Error())
 		}
@@ -407,6 +404,9 @@ func (r *Runtime) buildState(ctx context.Context, tenantID string, now time.Time
 		if err := e.LoadLicense(l.v); err != nil {
 			bad(store.KindLicense, l.id, err.Error())
 		}
+	}
+	for _, a := range e.FitAllotments() {
+		problems = append(problems, lowerAllotmentProblem(a, stored[a.ID]))
 	}
 	seq, err := r.store.MaxAuditSeq(ctx, tenantID)
 	if err != nil {
