@@ -612,7 +612,7 @@ func (e *Engine) AssignGroupLicenses(op Op, groupID string, add []AssignedLicens
 	// The group's licenses after the change.
 	result := make([]LicenseSource, 0, len(g.licenses)+len(adds))
 	for _, gl := range g.licenses {
-		if !containsString(rms, gl.SKUID) && !containsSource(adds, gl.SKUID) {
+		if gl.AllotmentID != "" || (!containsString(rms, gl.SKUID) && !containsSource(adds, gl.SKUID)) { // sources through allotments are not these
 			result = append(result, gl)
 		}
 	}
@@ -630,12 +630,12 @@ func (e *Engine) AssignGroupLicenses(op Op, groupID string, add []AssignedLicens
 	}
 	next := make([]LicenseSource, 0, len(result))
 	for _, gl := range g.licenses {
-		if !containsString(rms, gl.SKUID) && !containsSource(adds, gl.SKUID) {
+		if gl.AllotmentID != "" || (!containsString(rms, gl.SKUID) && !containsSource(adds, gl.SKUID)) { // sources through allotments are not these
 			next = append(next, gl)
 		}
 	}
 	next = append(next, adds...)
-	sort.Slice(next, func(i, j int) bool { return next[i].SKUID < next[j].SKUID })
+	sortSources(next)
 	g.licenses = next
 	for _, a := range adds {
 		mark(&e.delta.GroupLicenses, Key2{g.ID, a.SKUID}, true)
