@@ -186,6 +186,9 @@ func (e *Engine) AssignThroughAllotment(op Op, allotmentID, targetID string, dis
 		if !strings.Contains(a.AssignableTo, "user") {
 			return allot.Errorf(allot.EINVALID, "Allotment %s cannot be assigned to users.", a.DisplayName)
 		}
+		if err := e.checkDirectAssignee(u, a.SKUID); err != nil {
+			return err
+		}
 		now := e.tick(op.Now)
 		src := LicenseSource{SKUID: a.SKUID, AllotmentID: a.ID, DisabledPlans: dis, AssignedAt: now}
 		if i, ok := u.directIn(a.SKUID, a.ID); ok {

@@ -480,8 +480,10 @@ func (e *Engine) AssignUserLicenses(op Op, userID string, add []AssignedLicense,
 	if err != nil {
 		return err
 	}
-	if len(adds) > 0 && u.UsageLocation == "" {
-		return allot.NewError(allot.EINVALID, msgInvalidUsageLocation)
+	for _, a := range adds {
+		if err := e.checkDirectAssignee(u, a.SKUID); err != nil {
+			return err
+		}
 	}
 	for _, id := range rms {
 		if _, ok := u.directFor(id); ok {
@@ -494,9 +496,6 @@ func (e *Engine) AssignUserLicenses(op Op, userID string, add []AssignedLicense,
 	}
 	for _, a := range adds {
 		p := e.pools[a.SKUID]
-		if e.prohibited(a.SKUID, u.UsageLocation) {
-			return allot.Errorf(allot.EINVALID, "License %s (%s) cannot be assigned to users with usage location %s.", a.SKUID, p.sku.PartNumber, u.UsageLocation)
-		}
 		if l := u.licenseOf(p); l != nil && l.Held {
 			continue
 		}
@@ -530,6 +529,25 @@ func (e *Engine) AssignUserLicenses(op Op, userID string, add []AssignedLicense,
 	}
 	e.touch(u, actorOf(op), why)
 	e.settle(now)
+	return nil
+}
+
+// checkDirectAssignee is the rule for a license assigned to the user
+// itself, directly or through an allotment (group assignments use the
+// tenant's default location instead): as Graph does, it is refused when
+// the user has no usage location of its own, or when the product is not
+// available there.
+func (e *Engine) checkDirectAssignee(u *user, skuID string) error {
+	if u.UsageLocation == "" {
+		return allot.NewError(allot.EINVALID, msgInvalidUsageLocation)
+	}
+	if e.prohibited(skuID, u.UsageLocation) {
+		part := skuID
+		if s, ok := e.cat.SKU(skuID); ok {
+			part = s.PartNumber
+		}
+		return allot.Errorf(allot.EINVALID, "License %s (%s) cannot be assigned to users with usage location %s.", skuID, part, u.UsageLocation)
+	}
 	return nil
 }
 
