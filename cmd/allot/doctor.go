@@ -75,6 +75,9 @@ Stop allot serve first: the repair writes the database.`,
 				if err != nil {
 					return fmt.Errorf("tenant %s: %w", id, err)
 				}
+				if r.Problems == nil {
+					r.Problems = []tenant.Problem{}
+				}
 				if (!repair && len(r.Problems) > 0) || len(r.Left) > 0 {
 					unresolved = true
 				}
