@@ -194,3 +194,45 @@ func TestImportRefusesSeatsOfUnknownAllotments(t *testing.T) {
 		t.Fatalf("want 400 naming seats.csv:2, got %v", err)
 	}
 }
+
+// An import refused half-way by a command's rule (here: a user with a
+// direct license cannot lose its usage location) commits nothing, though
+// its subscription and a first user were already applied in memory.
+func TestImportRefusedHalfWayCommitsNothing(t *testing.T) {
+	rt, st := runtime(t)
+	tn := newTenant(t, rt, "11111111-1111-4111-8111-111111111111")
+	b, err := Open(writeFiles(t, map[string]string{
+		"subscriptions.csv":   "skuPartNumber,quantity\nSPE_E3,2\n",
+		"users.csv":           "id,userPrincipalName,usageLocation\nu1,a@c,US\n",
+		"direct_licenses.csv": "userId,skuPartNumber\nu1,SPE_E3\n",
+	}), catalog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Apply(context.Background(), tn, b, "test", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	before, n0 := states(tn), objects(t, st, tn.ID)
+	b, err = Open(writeFiles(t, map[string]string{
+		"subscriptions.csv": "skuPartNumber,quantity\nSPE_E3,5\n",
+		"users.csv":         "id,userPrincipalName,usageLocation\nu0,z@c,US\nu1,a@c,\n",
+	}), catalog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Apply(context.Background(), tn, b, "test", time.Now()); allot.ErrorCode(err) != allot.EINVALID {
+		t.Fatalf("want the usage location refusal, got %v", err)
+	}
+	if states(tn) != before || objects(t, st, tn.ID) != n0 {
+		t.Fatal("a refused import committed part of its change")
+	}
+	// And the tenant goes on: the writer's copy was rebuilt.
+	if err := tn.Do(context.Background(), licensing.Op{Actor: "test"}, func(tx *tenant.Tx) error { return tx.Engine.ReprocessUser(tx.Op, "u1") }); err != nil {
+		t.Fatal(err)
+	}
+	tn.Read(func(s *tenant.State) {
+		if _, ok := s.Engine.User("u0"); ok {
+			t.Fatal("the refused import's user appeared")
+		}
+	})
+}
