@@ -19,10 +19,11 @@ type ImportData struct {
 	Members        [][2]string // (groupId, memberId)
 	GroupLicenses  []OwnedSource
 	DirectLicenses []OwnedSource
-	// Seats optionally restores seat claims exactly (claim time and whether
-	// a seat is held), so that an export imported again gives the same
-	// waiting-room order. Without them, claims date from the sources'
-	// AssignedAt.
+	// Seats optionally restores seat claims exactly (their times), so that
+	// an export imported again gives the same waiting-room order; who
+	// holds a seat follows from the claims (the oldest hold), and a held
+	// seat keeps its HeldSince. Without them, claims date from the
+	// sources' AssignedAt (into an empty tenant) or from the import.
 	Seats []License
 }
 
