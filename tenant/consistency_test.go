@@ -253,3 +253,74 @@ func TestConsistentDatabaseOpensWithoutProblems(t *testing.T) {
 		t.Fatal("a consistent tenant is read-only")
 	}
 }
+
+// A database an earlier version's import left oversubscribed (an allotment
+// of 50 units of a 3-unit subscription, 10 users holding its units) opens
+// read-only with the allotment at 3 units and 7 users waiting; the repair
+// stores that.
+func TestOversubscribedAllotmentFromAnEarlierImportIsLowered(t *testing.T) {
+	ctx := context.Background()
+	st := openSQLite(t)
+	rt := newRuntime(t, st)
+	tn, err := rt.Create(ctx, store.Tenant{ID: tid, CompanyName: "Contoso"}, licensing.Settings{DefaultUsageLocation: "US"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e3 := sku(t, "SPE_E3")
+	err = tn.Do(ctx, licensing.Op{Actor: "test"}, func(tx *Tx) error {
+		if err := tx.Engine.SetUnits(tx.Op, e3, licensing.Units{Enabled: 3}); err != nil {
+			return err
+		}
+		for i := 1; i <= 10; i++ {
+			if err := tx.Engine.PutUser(tx.Op, licensing.User{ID: uid(i), UserPrincipalName: fmt.Sprintf("u%d@c", i), UsageLocation: "US"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.Close(ctx)
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	al, _ := json.Marshal(licensing.Allotment{ID: "al-1", DisplayName: "Pilot", SKUID: e3, AllottedUnits: 50, AssignableTo: "user,group", CreatedAt: at})
+	muts := []store.Mutation{{Kind: store.KindAllotment, ID: "al-1", Body: al}}
+	for i := 1; i <= 10; i++ {
+		since := at.Add(time.Duration(i) * time.Hour)
+		src, _ := json.Marshal(licensing.LicenseSource{SKUID: e3, AllotmentID: "al-1", AssignedAt: since})
+		lic, _ := json.Marshal(licensing.License{UserID: uid(i), SKUID: e3, AllotmentID: "al-1", Claimed: true, Since: since, Held: true, HeldSince: since})
+		muts = append(muts, store.Mutation{Kind: store.KindDirectLicense, ID: uid(i) + "/" + e3 + "/al-1", Body: src},
+			store.Mutation{Kind: store.KindLicense, ID: uid(i) + "/" + e3 + "/al-1", Body: lic})
+	}
+	if err := st.Commit(ctx, []store.Change{{TenantID: tid, Mutations: muts}}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(rt *Runtime, readOnly bool) {
+		t.Helper()
+		tn, _ := rt.Get(tid)
+		if (len(tn.Problems()) > 0) != readOnly {
+			t.Fatalf("problems %v", tn.Problems())
+		}
+		tn.Read(func(s *State) {
+			a, _ := s.Engine.AllotmentByID("al-1")
+			p, _ := s.Engine.Pool(e3)
+			if a.AllottedUnits != 3 || a.ConsumedUnits != 3 || a.Waiting != 7 || p.Consumed > p.Units.Enabled {
+				t.Fatalf("allotment %+v, pool %+v", a, p)
+			}
+			for i := 1; i <= 10; i++ {
+				if l, _ := s.Engine.LicenseByKey(uid(i), e3+"/al-1"); l.Held != (i <= 3) {
+					t.Fatalf("user %d held %v: the oldest claims must keep the units", i, l.Held)
+				}
+			}
+		})
+	}
+	rt2 := newRuntime(t, st)
+	check(rt2, true)
+	rt2.Close(ctx)
+	if _, left, err := Repair(ctx, st, catalog.Default(), tid, "test"); err != nil || len(left) != 0 {
+		t.Fatalf("repair: %v %v", err, left)
+	}
+	rt3 := newRuntime(t, st)
+	defer rt3.Close(ctx)
+	check(rt3, false)
+}
