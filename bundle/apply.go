@@ -2,10 +2,12 @@ package bundle
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"allot"
 	"allot/api/partner"
+	"allot/catalog"
 	"allot/licensing"
 	"allot/store"
 	"allot/tenant"
@@ -31,6 +33,12 @@ func Apply(ctx context.Context, t *tenant.Tenant, b *Bundle, actor string, now t
 		if err != nil {
 			return err
 		}
+		// The engine's rules for units, allotments and seat claims (those
+		// of the API's commands), before anything is written; Import
+		// checks them again.
+		if err := tx.Engine.CheckImport(&data); err != nil {
+			return b.placed(tx.Engine.Catalog(), err)
+		}
 		if err := applyUnits(tx, data.Units, now); err != nil {
 			return err
 		}
@@ -39,9 +47,35 @@ func Apply(ctx context.Context, t *tenant.Tenant, b *Bundle, actor string, now t
 		if tx.Writing() { // a replay may run after Apply returned
 			stats = st
 		}
-		return err
+		return b.placed(tx.Engine.Catalog(), err)
 	})
 	return stats, err
+}
+
+// placed prefixes a refusal of the engine's import rules with the file and
+// line (or Graph JSON page and index) of the record, keeping its code.
+func (b *Bundle) placed(cat *catalog.Catalog, err error) error {
+	var ie *licensing.ImportError
+	if !errors.As(err, &ie) {
+		return err
+	}
+	where := ""
+	switch ie.Part {
+	case "allotments":
+		where = b.allotLine.at(ie.Index)
+	case "seats":
+		where = b.seatLine.at(ie.Index)
+	case "units":
+		for part, at := range b.subLine {
+			if s, ok := cat.SKU(part); ok && s.ID == ie.Key {
+				where = at
+			}
+		}
+	}
+	if where == "" {
+		return err
+	}
+	return allot.Errorf(allot.ErrorCode(err), "%s: %s", where, allot.ErrorMessage(err))
 }
 
 // applyUnits sets each product's total units through the import

@@ -7,6 +7,7 @@ import (
 
 	"allot"
 	"allot/audit"
+	"allot/catalog"
 )
 
 // Allotments (SPEC S5, Graph beta cloudLicensing): a pool of units of one
@@ -46,53 +47,18 @@ type AllotmentInfo struct {
 // with how many must go); lowering an allotment below its consumption is
 // refused the same way. Raising units admits waiting users.
 func (e *Engine) PutAllotment(op Op, in Allotment) error {
-	if in.ID == "" {
-		return allot.Errorf(allot.EINVALID, "An allotment needs an id.")
-	}
-	if strings.TrimSpace(in.DisplayName) == "" {
-		return allot.Errorf(allot.EINVALID, "An allotment needs a displayName.")
-	}
-	if in.AllottedUnits < 0 {
-		return allot.Errorf(allot.EINVALID, "allottedUnits cannot be negative.")
-	}
-	if in.AssignableTo == "" {
-		in.AssignableTo = "user,group"
-	}
 	a, exists := e.allotments[in.ID]
-	var p *pool
-	if exists {
-		if !strings.EqualFold(in.SKUID, a.SKUID) && in.SKUID != "" {
-			return allot.Errorf(allot.EINVALID, "The product of an allotment cannot be changed; create a new allotment.")
-		}
-		in.SKUID, in.CreatedAt = a.SKUID, a.CreatedAt
-		p = e.pools[a.SKUID]
-	} else {
-		s, ok := e.cat.SKU(in.SKUID)
-		if !ok || e.pools[s.ID] == nil {
-			return allot.NewError(allot.EINVALID, msgNoCompanyLicense(in.SKUID))
-		}
-		if ok, why := e.cat.AllotmentEligible(s.ID); !ok {
-			return allot.Errorf(allot.EINVALID, "%s cannot be used in allotments: %s", s.PartNumber, why)
-		}
-		in.SKUID = s.ID
-		p = e.pools[s.ID]
+	if err := e.resolveAllotment(&in, a, func(skuID string) bool { return e.pools[skuID] != nil }); err != nil {
+		return err
 	}
+	p := e.pools[in.SKUID]
 	old := 0
 	if exists {
 		old = a.AllottedUnits
-		if in.AllottedUnits < a.pool.consumed {
-			return allot.Errorf(allot.ECONFLICT, "%d units of allotment %s are in use; remove at least %d assignment(s) before reducing it to %d.",
-				a.pool.consumed, a.DisplayName, a.pool.consumed-in.AllottedUnits, in.AllottedUnits)
-		}
 	}
 	sum := e.allotted[in.SKUID] - old + in.AllottedUnits
-	if sum > p.units.Enabled {
-		return allot.Errorf(allot.ECONFLICT, "Allotments of %s would hold %d units but the subscription has %d; the most this allotment can have is %d.",
-			p.sku.PartNumber, sum, p.units.Enabled, p.units.Enabled-(sum-in.AllottedUnits))
-	}
-	if general := p.units.Enabled - sum; general < p.consumed {
-		return allot.Errorf(allot.ECONFLICT, "%d licenses of %s are assigned outside allotments; only %d units are left to allot (remove %d assignment(s) first).",
-			p.consumed, p.sku.PartNumber, p.units.Enabled-e.allotted[in.SKUID]+old-p.consumed, p.consumed-general)
+	if err := fitAllotment(&in, a, p.sku, p.units.Enabled, sum, p.consumed); err != nil {
+		return err
 	}
 	now := e.tick(op.Now)
 	if !exists {
@@ -112,6 +78,66 @@ func (e *Engine) PutAllotment(op Op, in Allotment) error {
 	e.pending.pools[a.pool] = struct{}{}
 	e.pending.pools[p] = struct{}{}
 	e.settle(now)
+	return nil
+}
+
+// resolveAllotment checks an allotment's own fields and resolves its
+// product, as every way of making one does (PutAllotment, Import): an id, a
+// displayName, units not negative, a product the tenant has units of
+// (hasUnits) that can be allotted, and for an existing allotment (cur) the
+// same product.
+func (e *Engine) resolveAllotment(in *Allotment, cur *allotment, hasUnits func(skuID string) bool) error {
+	if in.ID == "" {
+		return allot.Errorf(allot.EINVALID, "An allotment needs an id.")
+	}
+	if strings.TrimSpace(in.DisplayName) == "" {
+		return allot.Errorf(allot.EINVALID, "An allotment needs a displayName.")
+	}
+	if in.AllottedUnits < 0 {
+		return allot.Errorf(allot.EINVALID, "allottedUnits cannot be negative.")
+	}
+	if in.AssignableTo == "" {
+		in.AssignableTo = "user,group"
+	}
+	if cur != nil {
+		if !strings.EqualFold(in.SKUID, cur.SKUID) && in.SKUID != "" {
+			return allot.Errorf(allot.EINVALID, "The product of an allotment cannot be changed; create a new allotment.")
+		}
+		in.SKUID, in.CreatedAt = cur.SKUID, cur.CreatedAt
+		return nil
+	}
+	s, ok := e.cat.SKU(in.SKUID)
+	if !ok || !hasUnits(s.ID) {
+		return allot.NewError(allot.EINVALID, msgNoCompanyLicense(in.SKUID))
+	}
+	if ok, why := e.cat.AllotmentEligible(s.ID); !ok {
+		return allot.Errorf(allot.EINVALID, "%s cannot be used in allotments: %s", s.PartNumber, why)
+	}
+	in.SKUID = s.ID
+	return nil
+}
+
+// fitAllotment is the units rule of allotments, the one PutAllotment and
+// Import obey (SetUnits keeps the same invariant from the units' side, see
+// fitUnits): an existing allotment (cur) never drops below the units its
+// users hold; the allotments of a product hold at most its enabled units
+// (sum: all of them, with in's new units); and they leave the general pool
+// at least the generalHeld seats held outside allotments. Refusals are
+// ECONFLICT (409) with how many must go.
+func fitAllotment(in *Allotment, cur *allotment, s *catalog.SKU, enabled, sum, generalHeld int) error {
+	if cur != nil && in.AllottedUnits < cur.pool.consumed {
+		return allot.Errorf(allot.ECONFLICT, "%d units of allotment %s are in use; remove at least %d assignment(s) before reducing it to %d.",
+			cur.pool.consumed, cur.DisplayName, cur.pool.consumed-in.AllottedUnits, in.AllottedUnits)
+	}
+	others := sum - in.AllottedUnits
+	if sum > enabled {
+		return allot.Errorf(allot.ECONFLICT, "Allotments of %s would hold %d units but the subscription has %d; the most this allotment can have is %d.",
+			s.PartNumber, sum, enabled, max(enabled-others, 0))
+	}
+	if general := enabled - sum; general < generalHeld {
+		return allot.Errorf(allot.ECONFLICT, "%d licenses of %s are assigned outside allotments; only %d units are left to allot (remove %d assignment(s) first).",
+			generalHeld, s.PartNumber, max(enabled-others-generalHeld, 0), generalHeld-general)
+	}
 	return nil
 }
 
@@ -159,6 +185,9 @@ func (e *Engine) AssignThroughAllotment(op Op, allotmentID, targetID string, dis
 	if u, ok := e.users[targetID]; ok {
 		if !strings.Contains(a.AssignableTo, "user") {
 			return allot.Errorf(allot.EINVALID, "Allotment %s cannot be assigned to users.", a.DisplayName)
+		}
+		if err := e.checkDirectAssignee(u, a.SKUID); err != nil {
+			return err
 		}
 		now := e.tick(op.Now)
 		src := LicenseSource{SKUID: a.SKUID, AllotmentID: a.ID, DisabledPlans: dis, AssignedAt: now}

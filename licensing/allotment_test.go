@@ -174,3 +174,68 @@ func TestGroupAssignLicenseKeepsAllotmentAssignments(t *testing.T) {
 		t.Fatalf("incremental state differs from a reload:\n%s\n%s", a, b)
 	}
 }
+
+// A license assigned to the user itself needs the user's own usage
+// location, directly or through an allotment: one rule, as Graph refuses
+// a direct assignment without one (the tenant default serves groups).
+func TestDirectAssignmentThroughAnAllotmentNeedsAUsageLocation(t *testing.T) {
+	f := newFixture(t)
+	f.units(skuE3, 10)
+	f.units(skuPhone, 10)
+	f.allotment("a", skuE3, 2)
+	f.allotment("p", skuPhone, 2)
+	nowhere := f.user(1, func(u *User) { u.UsageLocation = "" })
+	for _, err := range []error{
+		f.e.AssignUserLicenses(f.op(), nowhere, []AssignedLicense{lic(skuE3)}, nil),
+		f.e.AssignThroughAllotment(f.op(), "a", nowhere, nil),
+	} {
+		if allot.ErrorCode(err) != allot.EINVALID || allot.ErrorMessage(err) != msgInvalidUsageLocation {
+			t.Fatalf("want Graph's usage location refusal, got %v", err)
+		}
+	}
+	if len(f.e.Licenses(nowhere)) != 0 || len(f.e.AllotmentAssignments("a")) != 0 {
+		t.Fatal("a refused assignment changed the tenant")
+	}
+	// Where the product is not available, both are refused too.
+	kp := f.user(2, func(u *User) { u.UsageLocation = "KP" })
+	e1 := f.e.AssignUserLicenses(f.op(), kp, []AssignedLicense{lic(skuPhone)}, nil)
+	e2 := f.e.AssignThroughAllotment(f.op(), "p", kp, nil)
+	if allot.ErrorCode(e1) != allot.EINVALID || e1.Error() != e2.Error() {
+		t.Fatalf("one rule, two answers: %v / %v", e1, e2)
+	}
+	// Through a group, the tenant default serves.
+	g := f.group(1)
+	f.must(f.e.AssignThroughAllotment(f.op(), "a", g, nil))
+	f.add(g, nowhere)
+	if !f.holdsIn(nowhere, "a") {
+		t.Fatal("a group assignment should use the tenant's default location")
+	}
+}
+
+// Explain's top-level answer covers allotment pools: a user who waits only
+// in an allotment is waiting, at its place in the allotment's room.
+func TestExplainAnAllotmentWaiter(t *testing.T) {
+	f := newFixture(t)
+	f.units(skuE3, 10)
+	f.allotment("a", skuE3, 1)
+	u1, u2, u3 := f.user(1), f.user(2), f.user(3)
+	for _, u := range []string{u1, u2, u3} {
+		f.must(f.e.AssignThroughAllotment(f.op(), "a", u, nil))
+	}
+	x, err := f.e.Explain(u3, skuE3)
+	f.must(err)
+	if !x.Waiting || x.HoldsSeat || x.WaitingPosition != 2 || x.WaitingCount != 2 || x.WaitingInAllotment != "a" || x.WaitingSince == nil {
+		t.Fatalf("top level: waiting %v holds %v position %d of %d in %q", x.Waiting, x.HoldsSeat, x.WaitingPosition, x.WaitingCount, x.WaitingInAllotment)
+	}
+	if len(x.Allotments) != 1 || x.Allotments[0].WaitingPosition != x.WaitingPosition || x.Allotments[0].WaitingCount != x.WaitingCount {
+		t.Fatalf("allotments[] %+v contradicts the top level", x.Allotments)
+	}
+	if !strings.Contains(x.Summary, "position 2 of 2") || !strings.Contains(x.Summary, "allotment Allotment a") || strings.Contains(x.Sources[0].Reason, "position 0") {
+		t.Fatalf("summary %q, reason %q", x.Summary, x.Sources[0].Reason)
+	}
+	// A holder in the allotment holds a seat and does not wait.
+	x, _ = f.e.Explain(u1, skuE3)
+	if !x.HoldsSeat || x.Waiting || x.HeldSince == nil {
+		t.Fatalf("holder: %+v", x)
+	}
+}

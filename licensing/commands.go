@@ -109,12 +109,10 @@ func (e *Engine) DeleteUser(op Op, id string) error {
 		delete(g.members, u)
 		mark(&e.delta.Members, Key2{g.ID, u.ID}, false)
 	}
-	for _, d := range u.direct {
-		key := d.SKUID // the pool key: skuId, or skuId/allotmentId
-		if d.AllotmentID != "" {
-			key += "/" + d.AllotmentID
-		}
-		mark(&e.delta.DirectLicenses, Key2{u.ID, key}, false)
+	for i := range u.direct {
+		// Every source the user owns, outside allotments and through them,
+		// under the key it is stored by.
+		mark(&e.delta.DirectLicenses, Key2{u.ID, sourceKey(&u.direct[i])}, false)
 	}
 	r := reason{actorOf(op), "user deleted"}
 	for _, l := range u.licenses {
@@ -466,8 +464,10 @@ func (e *Engine) AssignUserLicenses(op Op, userID string, add []AssignedLicense,
 	if err != nil {
 		return err
 	}
-	if len(adds) > 0 && u.UsageLocation == "" {
-		return allot.NewError(allot.EINVALID, msgInvalidUsageLocation)
+	for _, a := range adds {
+		if err := e.checkDirectAssignee(u, a.SKUID); err != nil {
+			return err
+		}
 	}
 	for _, id := range rms {
 		if _, ok := u.directFor(id); ok {
@@ -480,9 +480,6 @@ func (e *Engine) AssignUserLicenses(op Op, userID string, add []AssignedLicense,
 	}
 	for _, a := range adds {
 		p := e.pools[a.SKUID]
-		if e.prohibited(a.SKUID, u.UsageLocation) {
-			return allot.Errorf(allot.EINVALID, "License %s (%s) cannot be assigned to users with usage location %s.", a.SKUID, p.sku.PartNumber, u.UsageLocation)
-		}
 		if l := u.licenseOf(p); l != nil && l.Held {
 			continue
 		}
@@ -516,6 +513,25 @@ func (e *Engine) AssignUserLicenses(op Op, userID string, add []AssignedLicense,
 	}
 	e.touch(u, actorOf(op), why)
 	e.settle(now)
+	return nil
+}
+
+// checkDirectAssignee is the rule for a license assigned to the user
+// itself, directly or through an allotment (group assignments use the
+// tenant's default location instead): as Graph does, it is refused when
+// the user has no usage location of its own, or when the product is not
+// available there.
+func (e *Engine) checkDirectAssignee(u *user, skuID string) error {
+	if u.UsageLocation == "" {
+		return allot.NewError(allot.EINVALID, msgInvalidUsageLocation)
+	}
+	if e.prohibited(skuID, u.UsageLocation) {
+		part := skuID
+		if s, ok := e.cat.SKU(skuID); ok {
+			part = s.PartNumber
+		}
+		return allot.Errorf(allot.EINVALID, "License %s (%s) cannot be assigned to users with usage location %s.", skuID, part, u.UsageLocation)
+	}
 	return nil
 }
 
@@ -709,12 +725,12 @@ func (e *Engine) SetUnits(op Op, skuID string, u Units) error {
 		return allot.Errorf(allot.EINVALID, "Invalid capabilityStatus %q.", u.Status)
 	}
 	p := e.pools[s.ID]
-	if al := e.allotted[s.ID]; u.Enabled < al {
-		return allot.Errorf(allot.ECONFLICT, "Allotments of %s hold %d units; reduce them before reducing the units to %d.", s.PartNumber, al, u.Enabled)
+	held := 0
+	if p != nil {
+		held = p.consumed
 	}
-	if p != nil && u.Enabled-e.allotted[s.ID] < p.consumed {
-		inUse := p.consumed + e.allotted[s.ID]
-		return allot.Errorf(allot.ECONFLICT, "%d licenses of %s are assigned; remove at least %d assignment(s) before reducing the units to %d.", inUse, s.PartNumber, inUse-u.Enabled, u.Enabled)
+	if err := fitUnits(s, u.Enabled, e.allotted[s.ID], held); err != nil {
+		return err
 	}
 	now := e.tick(op.Now)
 	if p == nil {
@@ -725,6 +741,21 @@ func (e *Engine) SetUnits(op Op, skuID string, u Units) error {
 	e.audit(op, "Update subscription units", "", "", s.ID)
 	e.pending.pools[p] = struct{}{}
 	e.settle(now)
+	return nil
+}
+
+// fitUnits is the units rule of a product seen from its units, the one
+// SetUnits and Import obey (fitAllotment is the same invariant from the
+// allotments' side): the enabled units cover the allotted units and the
+// generalHeld seats held outside allotments. Refusals are ECONFLICT (409).
+func fitUnits(s *catalog.SKU, enabled, allotted, generalHeld int) error {
+	if enabled < allotted {
+		return allot.Errorf(allot.ECONFLICT, "Allotments of %s hold %d units; reduce them before reducing the units to %d.", s.PartNumber, allotted, enabled)
+	}
+	if enabled-allotted < generalHeld {
+		inUse := generalHeld + allotted
+		return allot.Errorf(allot.ECONFLICT, "%d licenses of %s are assigned; remove at least %d assignment(s) before reducing the units to %d.", inUse, s.PartNumber, inUse-enabled, enabled)
+	}
 	return nil
 }
 

@@ -23,7 +23,10 @@ type Explanation struct {
 	WaitingSince    *time.Time `json:"waitingSinceDateTime,omitempty"`
 	WaitingPosition int        `json:"waitingPosition,omitempty"`
 	WaitingCount    int        `json:"waitingCount,omitempty"`
-	Seats           struct {
+	// WaitingInAllotment is the allotment whose waiting room that is (""
+	// for the SKU's general pool).
+	WaitingInAllotment string `json:"waitingInAllotmentId,omitempty"`
+	Seats              struct {
 		Enabled  int `json:"enabled"`
 		Consumed int `json:"consumed"`
 		Free     int `json:"free"`
@@ -99,16 +102,20 @@ func (e *Engine) Explain(userID, skuID string) (Explanation, error) {
 		}
 		return x, nil
 	}
-	l := recs[0] // outside allotments when the user has such a record
-	if l.pool.allot == nil {
-		if l.Held {
-			t := l.HeldSince
-			x.HoldsSeat, x.HeldSince = true, &t
-		}
-		if l.Waiting() {
-			t := l.Since
-			x.Waiting, x.WaitingSince = true, &t
-			x.WaitingPosition, x.WaitingCount = waitingPosition(l), len(p.waiting)
+	// The top-level answer is the user's best record of the SKU, in any
+	// pool: one that holds a seat (outside allotments first), else the
+	// one nearest to admission.
+	l := primaryRecord(recs)
+	if l.Held {
+		t := l.HeldSince
+		x.HoldsSeat, x.HeldSince = true, &t
+	}
+	if l.Waiting() {
+		t := l.Since
+		x.Waiting, x.WaitingSince = true, &t
+		x.WaitingPosition, x.WaitingCount = waitingPosition(l), len(l.pool.waiting)
+		if a := l.pool.allot; a != nil {
+			x.WaitingInAllotment = a.ID
 		}
 	}
 	var all []SourceState
@@ -152,6 +159,26 @@ func (e *Engine) Explain(userID, skuID string) (Explanation, error) {
 	}
 	x.Summary = e.summary(u, l, &x)
 	return x, nil
+}
+
+// primaryRecord is the record of a user's SKU that answers for all of
+// them: the first that holds a seat (recs has the record outside
+// allotments first), else the waiting one nearest to admission, else the
+// first.
+func primaryRecord(recs []*license) *license {
+	var best *license
+	for _, r := range recs {
+		switch {
+		case r.Held:
+			return r
+		case r.Waiting() && (best == nil || !best.Waiting() || waitingPosition(r) < waitingPosition(best)):
+			best = r
+		}
+	}
+	if best == nil {
+		best = recs[0]
+	}
+	return best
 }
 
 // via describes how the user is a member of g.
@@ -223,7 +250,7 @@ func (e *Engine) reasonFor(u *user, l *license, s *SourceState, x *Explanation) 
 					a.AllottedUnits, a.DisplayName, l.Since.Format(time.RFC3339), waitingPosition(l), len(l.pool.waiting))
 			}
 			return fmt.Sprintf("no seat: all %d seats of %s are in use; waiting since %s, position %d of %d — admitted automatically, oldest first, when a seat frees",
-				l.pool.capacity(), x.SKUPartNumber, l.Since.Format(time.RFC3339), x.WaitingPosition, x.WaitingCount)
+				l.pool.capacity(), x.SKUPartNumber, l.Since.Format(time.RFC3339), waitingPosition(l), len(l.pool.waiting))
 		}
 	case ErrProhibitedInUsageLoc:
 		return fmt.Sprintf("%s is not available in usage location %s (%s)", x.SKUPartNumber, x.UsageLocation, x.UsageLocationSource)
@@ -301,7 +328,11 @@ func (e *Engine) summary(u *user, l *license, x *Explanation) string {
 		}
 		return fmt.Sprintf("%s is licensed for %s through %s and consumes one seat (since %s).", u.UserPrincipalName, x.SKUPartNumber, src, l.HeldSince.Format(time.RFC3339))
 	case l.Waiting():
-		return fmt.Sprintf("%s wants %s through %s but no seat is free: waiting at position %d of %d since %s.", u.UserPrincipalName, x.SKUPartNumber, src, x.WaitingPosition, x.WaitingCount, l.Since.Format(time.RFC3339))
+		room := ""
+		if a := l.pool.allot; a != nil {
+			room = " of allotment " + a.DisplayName
+		}
+		return fmt.Sprintf("%s wants %s through %s but no seat%s is free: waiting at position %d of %d since %s.", u.UserPrincipalName, x.SKUPartNumber, src, room, x.WaitingPosition, x.WaitingCount, l.Since.Format(time.RFC3339))
 	default:
 		return fmt.Sprintf("%s has %s from %s, but none can be applied.", u.UserPrincipalName, x.SKUPartNumber, src)
 	}

@@ -2,6 +2,8 @@ package licensing
 
 import (
 	"fmt"
+	"sort"
+	"time"
 
 	"allot"
 	"allot/audit"
@@ -17,10 +19,11 @@ type ImportData struct {
 	Members        [][2]string // (groupId, memberId)
 	GroupLicenses  []OwnedSource
 	DirectLicenses []OwnedSource
-	// Seats optionally restores seat claims exactly (claim time and whether
-	// a seat is held), so that an export imported again gives the same
-	// waiting-room order. Without them, claims date from the sources'
-	// AssignedAt.
+	// Seats optionally restores seat claims exactly (their times), so that
+	// an export imported again gives the same waiting-room order; who
+	// holds a seat follows from the claims (the oldest hold), and a held
+	// seat keeps its HeldSince. Without them, claims date from the
+	// sources' AssignedAt (into an empty tenant) or from the import.
 	Seats []License
 }
 
@@ -42,11 +45,141 @@ type ImportStats struct {
 // References must have been validated; an error means a defect of the
 // caller and the engine may be partly changed (the runtime then rebuilds
 // it from the store).
+//
+// Units, allotments and seat claims are first checked by CheckImport, the
+// rules of the commands that make them one by one (SetUnits, PutAllotment):
+// a refused import changes nothing. Seat claims (Seats) are kept exactly in
+// both paths; who holds a seat follows from them as everywhere else: the
+// oldest claims, as many as the pool has units.
 func (e *Engine) Import(op Op, d ImportData) (ImportStats, error) {
+	if err := e.CheckImport(&d); err != nil {
+		return ImportStats{}, err
+	}
 	if len(e.users) == 0 && len(e.groups) == 0 && len(e.allotments) == 0 {
 		return e.importEmpty(op, d)
 	}
 	return e.importMerge(op, d)
+}
+
+// ImportError is a refused import: the record (Part "units", "allotments"
+// or "seats", and its Index in ImportData, or its Key for units) that
+// breaks a rule, and the refusal (an *allot.Error) it unwraps to.
+type ImportError struct {
+	Part  string
+	Index int
+	Key   string
+	Err   error
+}
+
+func (e *ImportError) Error() string { return e.Err.Error() }
+func (e *ImportError) Unwrap() error { return e.Err }
+
+// CheckImport checks the units, allotments and seat claims of data against
+// the tenant they would go into, with the rules the API's commands obey
+// (resolveAllotment, fitAllotment, fitUnits): the allotments of a product
+// never hold more units than its subscriptions, and never take seats held
+// outside allotments; a seat claim names a product with units, an
+// allotment of that product, and its time. It changes nothing, and
+// normalises the allotments' product ids in place. Import runs it first,
+// and importers run it before their own writes to report the file and
+// line of a refusal.
+func (e *Engine) CheckImport(d *ImportData) error {
+	enabled := func(skuID string) (int, bool) {
+		if n, ok := d.Units[skuID]; ok {
+			return n, true
+		}
+		if p := e.pools[skuID]; p != nil {
+			return p.units.Enabled, true
+		}
+		return 0, false
+	}
+	hasUnits := func(skuID string) bool { _, ok := enabled(skuID); return ok }
+	generalHeld := func(skuID string) int {
+		if p := e.pools[skuID]; p != nil {
+			return p.consumed
+		}
+		return 0
+	}
+	units := make([]string, 0, len(d.Units))
+	for id, n := range d.Units {
+		if _, ok := e.cat.SKU(id); !ok {
+			return &ImportError{Part: "units", Key: id, Err: allot.Errorf(allot.EINVALID, "Unknown product %s.", id)}
+		}
+		if n < 0 {
+			return &ImportError{Part: "units", Key: id, Err: allot.Errorf(allot.EINVALID, "Unit counts cannot be negative.")}
+		}
+		units = append(units, id)
+	}
+	sort.Strings(units)
+	// The allotted units of each product after the import.
+	sums := map[string]int{}
+	for _, a := range e.allotments {
+		sums[a.SKUID] += a.AllottedUnits
+	}
+	seen := make(map[string]bool, len(d.Allotments))
+	for i := range d.Allotments {
+		in := &d.Allotments[i]
+		if seen[in.ID] {
+			return &ImportError{Part: "allotments", Index: i, Err: allot.Errorf(allot.EINVALID, "Allotment %s is listed twice.", in.ID)}
+		}
+		seen[in.ID] = true
+		cur := e.allotments[in.ID]
+		if err := e.resolveAllotment(in, cur, hasUnits); err != nil {
+			return &ImportError{Part: "allotments", Index: i, Err: err}
+		}
+		if cur != nil {
+			sums[in.SKUID] -= cur.AllottedUnits
+		}
+		sums[in.SKUID] += in.AllottedUnits
+	}
+	for i := range d.Allotments {
+		in := &d.Allotments[i]
+		s, _ := e.cat.SKU(in.SKUID)
+		n, _ := enabled(in.SKUID)
+		if err := fitAllotment(in, e.allotments[in.ID], s, n, sums[in.SKUID], generalHeld(in.SKUID)); err != nil {
+			return &ImportError{Part: "allotments", Index: i, Err: err}
+		}
+	}
+	for _, id := range units {
+		s, _ := e.cat.SKU(id)
+		if err := fitUnits(s, d.Units[id], sums[id], generalHeld(id)); err != nil {
+			return &ImportError{Part: "units", Key: id, Err: err}
+		}
+	}
+	// Seat claims: which seat, and since when. Who holds one is not taken
+	// from the data but follows from the claims (see restoreHeldSince).
+	allotSKU := func(id string) (string, bool) {
+		for i := range d.Allotments {
+			if d.Allotments[i].ID == id {
+				return d.Allotments[i].SKUID, true
+			}
+		}
+		if a := e.allotments[id]; a != nil {
+			return a.SKUID, true
+		}
+		return "", false
+	}
+	for i := range d.Seats {
+		l := &d.Seats[i]
+		bad := func(format string, args ...any) error {
+			return &ImportError{Part: "seats", Index: i, Err: allot.Errorf(allot.EINVALID, format, args...)}
+		}
+		if !hasUnits(l.SKUID) {
+			return bad("The seat of user %s names product %s, which the tenant has no units of.", l.UserID, l.SKUID)
+		}
+		if l.AllotmentID != "" {
+			if sku, ok := allotSKU(l.AllotmentID); !ok || sku != l.SKUID {
+				return bad("The seat of user %s names allotment %s, which is not an allotment of product %s.", l.UserID, l.AllotmentID, l.SKUID)
+			}
+		}
+		if !l.Claimed && l.Held {
+			return bad("The seat of user %s is held without a claim.", l.UserID)
+		}
+		if l.Claimed && l.Since.IsZero() {
+			return bad("The seat claim of user %s has no time.", l.UserID)
+		}
+	}
+	return nil
 }
 
 func (e *Engine) importEmpty(op Op, d ImportData) (ImportStats, error) {
@@ -102,6 +235,9 @@ func (e *Engine) importEmpty(op Op, d ImportData) (ImportStats, error) {
 		mark(&e.delta.DirectLicenses, Key2{s.Owner, sourceKey(&s.LicenseSource)}, true)
 	}
 	for _, l := range d.Seats {
+		// The claim exactly; the seat goes to the oldest claims in the
+		// recompute below, and keeps its heldSince if it was held.
+		l.Held, l.HeldSince = false, time.Time{}
 		if err := e.LoadLicense(l); err != nil {
 			return st, err
 		}
@@ -115,6 +251,7 @@ func (e *Engine) importEmpty(op Op, d ImportData) (ImportStats, error) {
 	}
 	e.pending.init()
 	e.Recompute(Op{Actor: op.Actor, Now: now, Why: "tenant import"})
+	e.restoreHeldSince(d.Seats)
 	st = ImportStats{Users: len(d.Users), Groups: len(d.Groups), Members: len(d.Members), Licenses: len(d.GroupLicenses) + len(d.DirectLicenses)}
 	e.delta.Audit = append(e.delta.Audit, audit.Entry{At: e.clock, Actor: actorOf(op), Action: "Import tenant",
 		Detail: fmt.Sprintf("%d users, %d groups, %d memberships, %d licenses", st.Users, st.Groups, st.Members, st.Licenses)})
@@ -208,7 +345,94 @@ func (e *Engine) importMerge(op Op, d ImportData) (ImportStats, error) {
 		}
 		st.Licenses++
 	}
+	e.restoreClaims(d.Seats, e.clock)
 	return st, nil
+}
+
+// restoreClaims gives the claims of an import into an existing tenant the
+// times of its seats (the sources' commands claimed at the import's
+// instant), then re-seats the pools whose order changed: the oldest claims
+// hold the seats, as after every command, and a held seat keeps its
+// heldSince when the data says it was held.
+func (e *Engine) restoreClaims(seats []License, now time.Time) {
+	if len(seats) == 0 {
+		return
+	}
+	touched := map[*pool]struct{}{}
+	for i := range seats {
+		s := &seats[i]
+		l := e.importedLicense(s)
+		if l == nil || !l.Claimed || !s.Claimed || l.Since.Equal(s.Since) {
+			continue
+		}
+		l.Since = s.Since
+		if l.waitIdx >= 0 && !l.pool.waiting.down(l.waitIdx) {
+			l.pool.waiting.up(l.waitIdx)
+		}
+		e.dirtyLicense(l)
+		e.touchState(l.user, audit.ActorGroupLicensing, "claim time restored by a tenant import")
+		touched[l.pool] = struct{}{}
+	}
+	pools := make([]*pool, 0, len(touched))
+	for p := range touched {
+		pools = append(pools, p)
+	}
+	sort.Slice(pools, func(i, j int) bool { return pools[i].key < pools[j].key })
+	for _, p := range pools {
+		e.reseat(p)
+		e.pending.pools[p] = struct{}{}
+	}
+	e.settle(now)
+	e.restoreHeldSince(seats)
+}
+
+// reseat sends the holders of a pool that are not among its oldest claims
+// back to the waiting room; the fill that follows admits the oldest.
+func (e *Engine) reseat(p *pool) {
+	var claims []*license
+	for _, u := range e.all {
+		if l := u.licenseOf(p); l != nil && l.Claimed {
+			claims = append(claims, l)
+		}
+	}
+	sort.Slice(claims, func(i, j int) bool { return waitLess(claims[i], claims[j]) })
+	for i, l := range claims {
+		if i >= p.capacity() && l.Held {
+			l.Held, l.HeldSince = false, time.Time{}
+			p.consumed--
+			p.waiting.push(l)
+			e.dirtyLicense(l)
+			e.touchState(l.user, audit.ActorGroupLicensing, "an older claim restored by a tenant import takes the seat")
+		}
+	}
+}
+
+// restoreHeldSince gives the seats an import's data says were held, and
+// that are held, their heldSince.
+func (e *Engine) restoreHeldSince(seats []License) {
+	for i := range seats {
+		s := &seats[i]
+		if !s.Held || s.HeldSince.IsZero() {
+			continue
+		}
+		if l := e.importedLicense(s); l != nil && l.Held && !l.HeldSince.Equal(s.HeldSince) {
+			l.HeldSince = s.HeldSince
+			e.dirtyLicense(l)
+		}
+	}
+}
+
+// importedLicense is the record of an import's seat, or nil.
+func (e *Engine) importedLicense(s *License) *license {
+	u := e.users[s.UserID]
+	if u == nil {
+		return nil
+	}
+	p := e.sourcePool(&LicenseSource{SKUID: s.SKUID, AllotmentID: s.AllotmentID})
+	if p == nil {
+		return nil
+	}
+	return u.licenseOf(p)
 }
 
 // importSource adds a source with its original AssignedAt, bypassing the

@@ -282,3 +282,61 @@ func (e *Engine) allPools() []*pool {
 	sort.Slice(ps, func(i, j int) bool { return ps[i].key < ps[j].key })
 	return ps
 }
+
+// FitAllotments lowers loaded allotments that break the units rule the
+// commands keep (fitAllotment, fitUnits): the allotments of a product hold
+// at most its enabled units less the seats held outside allotments
+// (stored records with Held). The newest allotments give up units first. It
+// returns the lowered allotments; call it after loading the records and
+// before Recompute, which then sends the youngest claims beyond the units
+// to the waiting room. The commands never make such a state; an import of
+// an earlier version could.
+func (e *Engine) FitAllotments() []Allotment {
+	held := map[*pool]int{}
+	for _, u := range e.all {
+		for _, l := range u.licenses {
+			if l.pool.allot == nil && l.Held {
+				held[l.pool]++
+			}
+		}
+	}
+	bySKU := map[string][]*allotment{}
+	for _, a := range e.allotments {
+		bySKU[a.SKUID] = append(bySKU[a.SKUID], a)
+	}
+	var out []Allotment
+	for sku, list := range bySKU {
+		p := e.pools[sku]
+		room := max(p.units.Enabled, 0) - min(held[p], max(p.units.Enabled, 0))
+		sort.Slice(list, func(i, j int) bool {
+			if !list[i].CreatedAt.Equal(list[j].CreatedAt) {
+				return list[i].CreatedAt.After(list[j].CreatedAt)
+			}
+			return list[i].ID > list[j].ID
+		})
+		sum := 0
+		for _, a := range list {
+			if a.AllottedUnits < 0 {
+				e.allotted[sku] -= a.AllottedUnits
+				a.AllottedUnits = 0
+				out = append(out, a.Allotment)
+			}
+			sum += a.AllottedUnits
+		}
+		for _, a := range list {
+			if sum <= room {
+				break
+			}
+			cut := min(a.AllottedUnits, sum-room)
+			if cut == 0 {
+				continue
+			}
+			a.AllottedUnits -= cut
+			e.allotted[sku] -= cut
+			sum -= cut
+			out = append(out, a.Allotment)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}

@@ -22,7 +22,7 @@ func (r *Runtime) Maintain(ctx context.Context, every time.Duration) {
 		}
 		for _, info := range r.List() {
 			t, ok := r.Get(info.ID)
-			if !ok {
+			if !ok || len(t.Problems()) > 0 { // read-only until repaired
 				continue
 			}
 			err := t.Do(ctx, licensing.Op{Actor: audit.ActorGroupLicensing, Now: r.now(), Why: "scheduled re-evaluation of date rules"},

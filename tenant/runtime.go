@@ -52,6 +52,10 @@ type metrics struct {
 	batchSize     prometheus.Histogram
 	commitSeconds prometheus.Histogram
 	applySeconds  prometheus.Histogram
+	// readOnly counts the tenants served read-only, problems their
+	// inconsistent stored records (see Problem).
+	readOnly prometheus.Gauge
+	problems prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) metrics {
@@ -63,9 +67,11 @@ func newMetrics(reg prometheus.Registerer) metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
 		applySeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "allot_batch_seconds", Help: "Time from batch start to acknowledgement.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
+		readOnly: prometheus.NewGauge(prometheus.GaugeOpts{Name: "allot_tenants_read_only", Help: "Tenants served read-only because their stored state is inconsistent (allot doctor repairs it)."}),
+		problems: prometheus.NewGauge(prometheus.GaugeOpts{Name: "allot_stored_inconsistencies", Help: "Inconsistent stored records found when the tenants were loaded."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.commands, m.batchSize, m.commitSeconds, m.applySeconds)
+		reg.MustRegister(m.commands, m.batchSize, m.commitSeconds, m.applySeconds, m.readOnly, m.problems)
 	}
 	return m
 }
@@ -113,7 +119,7 @@ func (r *Runtime) start(ctx context.Context, info store.Tenant) (*Tenant, error)
 	// that a command whose time is older than the load runs at the same
 	// time on both.
 	now := r.now()
-	w, seq, err := r.loadStateAt(ctx, info.ID, now)
+	w, seq, problems, err := r.loadStateAt(ctx, info.ID, now)
 	if err != nil {
 		return nil, err
 	}
@@ -125,6 +131,11 @@ func (r *Runtime) start(ctx context.Context, info store.Tenant) (*Tenant, error)
 	r.mu.Lock()
 	r.tenants[info.ID] = t
 	r.mu.Unlock()
+	if len(problems) > 0 {
+		r.log.Error("tenant served read-only: its stored state is inconsistent; run allot doctor", "tenant", info.ID,
+			"problems", len(problems), "first", problems[0].String())
+	}
+	t.setProblems(problems)
 	go t.run()
 	return t, nil
 }
@@ -215,71 +226,116 @@ func (r *Runtime) Close(ctx context.Context) error {
 }
 
 // loadState builds one copy of a tenant's state from the store and returns
-// it with the tenant's last audit sequence number. If the stored license
-// state is not what a full recompute gives (a crash can't cause that, but an
-// older version or a hand edit can), the repair is committed first, so that
-// memory is never ahead of the store.
-func (r *Runtime) loadState(ctx context.Context, tenantID string) (*State, int64, error) {
+// it with the tenant's last audit sequence number and the problems of its
+// stored state (see Problem). If the stored license state is not what a
+// full recompute gives (a crash can't cause that, but an older version or a
+// hand edit can), the repair is committed first, so that memory is never
+// ahead of the store. A tenant with problems is not repaired: its state is
+// what loads, for reading only.
+func (r *Runtime) loadState(ctx context.Context, tenantID string) (*State, int64, []Problem, error) {
 	return r.loadStateAt(ctx, tenantID, r.now())
 }
 
 // loadStateAt is loadState with the time of the load's recompute.
-func (r *Runtime) loadStateAt(ctx context.Context, tenantID string, now time.Time) (*State, int64, error) {
+func (r *Runtime) loadStateAt(ctx context.Context, tenantID string, now time.Time) (*State, int64, []Problem, error) {
+	st, seq, problems, err := r.buildState(ctx, tenantID, now)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	d := st.Engine.TakeDelta()
+	if len(problems) > 0 {
+		return st, seq, problems, nil
+	}
+	if len(d.Licenses) > 0 || len(d.Audit) > 0 {
+		t := &Tenant{ID: tenantID, writer: st, seq: seq}
+		change, err := t.serialize(d, nil, nil, true)
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		if err := r.store.Commit(ctx, []store.Change{change}); err != nil {
+			return nil, 0, nil, fmt.Errorf("committing the start-up repair: %w", err)
+		}
+		r.log.Warn("stored license state repaired at load", "tenant", tenantID, "licenses", len(d.Licenses))
+		seq = t.seq
+	}
+	return st, seq, nil, nil
+}
+
+// buildState builds a tenant's state from the store without writing
+// anything: the records that break an invariant are left out and returned
+// as problems, and the engine is recomputed (its delta is the start-up
+// repair). Only a store that cannot be read is an error.
+func (r *Runtime) buildState(ctx context.Context, tenantID string, now time.Time) (*State, int64, []Problem, error) {
+	type rec[T any] struct {
+		id string
+		v  T
+	}
 	var (
-		users    []licensing.User
-		groups   []licensing.Group
-		members  [][2]string
-		gls, dls [][2]any
-		lics     []licensing.License
+		users    []rec[licensing.User]
+		groups   []rec[licensing.Group]
+		members  []rec[[2]string]
+		gls, dls []rec[licensing.LicenseSource]
+		lics     []rec[licensing.License]
 		units    = map[string]licensing.Units{}
 		allots   []licensing.Allotment
 		products []catalog.SKU
 		settings licensing.Settings
 		other    []store.Object
+		problems []Problem
 	)
+	bad := func(kind store.Kind, id string, why string) {
+		problems = append(problems, deleteProblem(kind, id, why))
+	}
 	err := r.store.LoadObjects(ctx, tenantID, func(o store.Object) error {
 		var err error
 		switch o.Kind {
 		case store.KindUser:
 			var u licensing.User
-			err = json.Unmarshal(o.Body, &u)
-			users = append(users, u)
+			if err = json.Unmarshal(o.Body, &u); err == nil {
+				users = append(users, rec[licensing.User]{o.ID, u})
+			}
 		case store.KindGroup:
 			var g licensing.Group
-			err = json.Unmarshal(o.Body, &g)
-			groups = append(groups, g)
+			if err = json.Unmarshal(o.Body, &g); err == nil {
+				groups = append(groups, rec[licensing.Group]{o.ID, g})
+			}
 		case store.KindMember:
 			g, m, ok := strings.Cut(o.ID, "/")
 			if !ok {
-				return fmt.Errorf("bad member id %q", o.ID)
+				bad(o.Kind, o.ID, "a membership id must be groupId/memberId")
+				return nil
 			}
-			members = append(members, [2]string{g, m})
+			members = append(members, rec[[2]string]{o.ID, [2]string{g, m}})
 		case store.KindGroupLicense, store.KindDirectLicense:
-			owner, _, _ := strings.Cut(o.ID, "/")
 			var l licensing.LicenseSource
-			err = json.Unmarshal(o.Body, &l)
-			if o.Kind == store.KindGroupLicense {
-				gls = append(gls, [2]any{owner, l})
-			} else {
-				dls = append(dls, [2]any{owner, l})
+			if err = json.Unmarshal(o.Body, &l); err == nil {
+				if o.Kind == store.KindGroupLicense {
+					gls = append(gls, rec[licensing.LicenseSource]{o.ID, l})
+				} else {
+					dls = append(dls, rec[licensing.LicenseSource]{o.ID, l})
+				}
 			}
 		case store.KindLicense:
 			var l licensing.License
-			err = json.Unmarshal(o.Body, &l)
-			lics = append(lics, l)
+			if err = json.Unmarshal(o.Body, &l); err == nil {
+				lics = append(lics, rec[licensing.License]{o.ID, l})
+			}
 		case store.KindProduct:
 			var p catalog.SKU
-			err = json.Unmarshal(o.Body, &p)
-			products = append(products, p)
-			other = append(other, o)
+			if err = json.Unmarshal(o.Body, &p); err == nil {
+				products = append(products, p)
+				other = append(other, o)
+			}
 		case store.KindAllotment:
 			var a licensing.Allotment
-			err = json.Unmarshal(o.Body, &a)
-			allots = append(allots, a)
+			if err = json.Unmarshal(o.Body, &a); err == nil {
+				allots = append(allots, a)
+			}
 		case store.KindUnits:
 			var u licensing.Units
-			err = json.Unmarshal(o.Body, &u)
-			units[o.ID] = u
+			if err = json.Unmarshal(o.Body, &u); err == nil {
+				units[o.ID] = u
+			}
 		case store.KindSetting:
 			if o.ID == settingsID {
 				err = json.Unmarshal(o.Body, &settings)
@@ -290,87 +346,83 @@ func (r *Runtime) loadStateAt(ctx context.Context, tenantID string, now time.Tim
 			other = append(other, o)
 		}
 		if err != nil {
-			return fmt.Errorf("decoding %s %s: %w", o.Kind, o.ID, err)
+			bad(o.Kind, o.ID, "the stored record cannot be decoded: "+err.Error())
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	cat := r.cat
 	if len(products) > 0 {
 		if cat, err = r.cat.WithCustom(products); err != nil {
-			return nil, 0, fmt.Errorf("custom products: %w", err)
+			return nil, 0, nil, fmt.Errorf("custom products: %w", err)
 		}
 	}
 	e := licensing.New(cat, settings)
 	for _, id := range sortedKeys(units) {
 		if err := e.LoadUnits(id, units[id]); err != nil {
-			return nil, 0, err
+			bad(store.KindUnits, id, err.Error())
+			delete(units, id)
 		}
 	}
+	stored := map[string]int{}
 	for _, a := range allots {
+		stored[a.ID] = a.AllottedUnits
 		if err := e.LoadAllotment(a); err != nil {
-			return nil, 0, err
+			bad(store.KindAllotment, a.ID, err.Error())
 		}
 	}
 	for _, u := range users {
-		if err := e.LoadUser(u); err != nil {
-			return nil, 0, err
+		if err := e.LoadUser(u.v); err != nil {
+			bad(store.KindUser, u.id, err.Error())
 		}
 	}
 	for _, g := range groups {
-		if err := e.LoadGroup(g); err != nil {
-			return nil, 0, err
+		if err := e.LoadGroup(g.v); err != nil {
+			bad(store.KindGroup, g.id, err.Error())
 		}
 	}
 	for _, m := range members {
-		if err := e.LoadMember(m[0], m[1]); err != nil {
-			return nil, 0, err
+		if err := e.LoadMember(m.v[0], m.v[1]); err != nil {
+			bad(store.KindMember, m.id, err.Error())
 		}
 	}
 	for _, x := range gls {
-		if err := e.LoadGroupLicense(x[0].(string), x[1].(licensing.LicenseSource)); err != nil {
-			return nil, 0, err
+		owner, _, _ := strings.Cut(x.id, "/")
+		if err := e.LoadGroupLicense(owner, x.v); err != nil {
+			bad(store.KindGroupLicense, x.id, err.Error())
 		}
 	}
 	for _, x := range dls {
-		if err := e.LoadDirectLicense(x[0].(string), x[1].(licensing.LicenseSource)); err != nil {
-			return nil, 0, err
+		owner, _, _ := strings.Cut(x.id, "/")
+		if err := e.LoadDirectLicense(owner, x.v); err != nil {
+			bad(store.KindDirectLicense, x.id, err.Error())
 		}
 	}
 	for _, l := range lics {
-		if err := e.LoadLicense(l); err != nil {
-			return nil, 0, err
+		if err := e.LoadLicense(l.v); err != nil {
+			bad(store.KindLicense, l.id, err.Error())
 		}
+	}
+	for _, a := range e.FitAllotments() {
+		problems = append(problems, lowerAllotmentProblem(a, stored[a.ID]))
 	}
 	seq, err := r.store.MaxAuditSeq(ctx, tenantID)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	st := newState(e)
 	for _, o := range other {
 		owned, err := st.loadExtObject(o)
 		if err != nil {
-			return nil, 0, fmt.Errorf("loading %s %s: %w", o.Kind, o.ID, err)
+			bad(o.Kind, o.ID, "the stored record cannot be loaded: "+err.Error())
+			continue
 		}
 		if !owned {
 			st.put(o.Kind, o.ID, o.Body)
 		}
 	}
 	e.Recompute(licensing.Op{Now: now, Why: "start-up"})
-	d := e.TakeDelta()
-	if len(d.Licenses) > 0 || len(d.Audit) > 0 {
-		t := &Tenant{ID: tenantID, writer: st, seq: seq}
-		change, err := t.serialize(d, nil, nil, true)
-		if err != nil {
-			return nil, 0, err
-		}
-		if err := r.store.Commit(ctx, []store.Change{change}); err != nil {
-			return nil, 0, fmt.Errorf("committing the start-up repair: %w", err)
-		}
-		r.log.Warn("stored license state repaired at load", "tenant", tenantID, "licenses", len(d.Licenses))
-		seq = t.seq
-	}
-	return st, seq, nil
+	return st, seq, problems, nil
 }

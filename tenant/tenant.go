@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"allot"
@@ -46,6 +47,9 @@ type Tenant struct {
 
 	cmds    chan *command
 	stopped chan struct{}
+	// problems of the stored state found at load (see Problem): while
+	// there are any, the tenant is read-only.
+	problems atomic.Pointer[[]Problem]
 }
 
 type command struct {
@@ -75,6 +79,9 @@ type command struct {
 // changes by rebuilding the writer's copy from the last commit and running
 // the rest of the batch again without it (logged as an error: a command
 // that does this has a validation bug, and costs a snapshot).
+//
+// A tenant with problems (Problems) is read-only: Do refuses every command
+// (ECONFLICT).
 func (t *Tenant) Do(ctx context.Context, op licensing.Op, fn func(*Tx) error) error {
 	return t.do(ctx, &command{op: op, fn: fn})
 }
@@ -90,12 +97,18 @@ func (t *Tenant) Do(ctx context.Context, op licensing.Op, fn func(*Tx) error) er
 //
 // A small change is replayed on the readers' copy like any command: on
 // that run (tx.Writing() is false) fn must not write anything the caller
-// reads, and its result is ignored. Everything else is as for Do.
+// reads, and its result is ignored. A bulk command that returns an error is
+// all or nothing even if it changed the state before failing: nothing is
+// committed and the writer's copy is rebuilt from the store. Everything
+// else is as for Do.
 func (t *Tenant) DoBulk(ctx context.Context, op licensing.Op, fn func(*Tx) error) error {
 	return t.do(ctx, &command{op: op, fn: fn, bulk: true})
 }
 
 func (t *Tenant) do(ctx context.Context, c *command) error {
+	if ps := t.Problems(); len(ps) > 0 && !c.snap {
+		return errReadOnly(t.ID, ps)
+	}
 	if c.op.Now.IsZero() {
 		c.op.Now = t.rt.now()
 	}
@@ -245,6 +258,12 @@ func (t *Tenant) process(batch []*command) {
 		return
 	}
 	d := t.writer.Engine.TakeDelta()
+	if c := batch[0]; c.bulk && c.err != nil && (!d.Empty() || len(txs[0].muts) > 0 || len(txs[0].audit) > 0) {
+		// A refused bulk command (an import) is all or nothing even when
+		// it failed half-way: nothing is committed, the copy is rebuilt.
+		t.fail(batch, c.err)
+		return
+	}
 	if panicked {
 		// The writer's copy may be half-changed: fail the batch, rebuild.
 		t.fail(batch, allot.Errorf(allot.EINTERNAL, "An internal error occurred; the request was not applied."))
@@ -355,9 +374,12 @@ func (t *Tenant) fail(batch []*command, err error) {
 func (t *Tenant) reloadWriter() {
 	t.writer = nil // let the collector have it while the new one loads
 	for {
-		st, seq, lerr := t.rt.loadState(context.Background(), t.ID)
+		st, seq, problems, lerr := t.rt.loadState(context.Background(), t.ID)
 		if lerr == nil {
 			t.writer, t.seq = st, seq
+			if len(problems) > 0 {
+				t.setProblems(problems)
+			}
 			return
 		}
 		t.rt.log.Error("reloading tenant failed; retrying", "tenant", t.ID, "err", lerr)

@@ -55,6 +55,12 @@ func New(rt *tenant.Runtime, st store.Store, log *slog.Logger, reg *prometheus.R
 			respond.Status(w, r, http.StatusServiceUnavailable, "ServiceUnavailable", "allot is starting or shutting down.")
 			return
 		}
+		// Tenants whose stored state is inconsistent are served read-only
+		// while the others are served: ready, and degraded.
+		if ro := s.readOnly(); len(ro) > 0 {
+			respond.JSON(w, http.StatusOK, map[string]any{"status": "degraded", "readOnlyTenants": ro})
+			return
+		}
 		respond.JSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -211,4 +217,12 @@ func Bootstrap(ctx context.Context, st store.Store, secret string, now time.Time
 	}
 	_, _, err = auth.Create(ctx, st, store.PartnerTenant, "bootstrap partner administrator", []string{auth.RolePartnerAdministrator}, nil, secret, now)
 	return err == nil, err
+}
+
+// readOnly lists the tenants served read-only (tenant.Runtime.ReadOnly).
+func (s *Server) readOnly() map[string]int {
+	if s.RT == nil {
+		return nil
+	}
+	return s.RT.ReadOnly()
 }
