@@ -16,7 +16,23 @@ import (
 // unique user consumes one unit from each allotment they are assigned
 // through; a full allotment sends further users to its own waiting room,
 // admitted oldest first when units free up. The SKU's general pool is its
-// enabled units minus every allotment of the SKU.
+// units minus every allotment of the SKU. Allotments are carved from the
+// best units: while the SKU's assignable units (enabled and warning) do not
+// cover its allotments, allotments admit nobody new (their holders keep
+// their seats).
+
+// pendSKU queues every pool of a SKU (general and allotments) for
+// admission: what each may admit depends on the SKU's units and allotments.
+func (e *Engine) pendSKU(skuID string) {
+	if p := e.pools[skuID]; p != nil {
+		e.pending.pools[p] = struct{}{}
+	}
+	for _, a := range e.allotments {
+		if a.SKUID == skuID {
+			e.pending.pools[a.pool] = struct{}{}
+		}
+	}
+}
 
 // Allotment is a seat budget of one SKU.
 type Allotment struct {
@@ -42,7 +58,7 @@ type AllotmentInfo struct {
 }
 
 // PutAllotment creates an allotment or changes its name, owners and
-// units. The allotted units of a SKU never exceed its enabled units, and an
+// units. The allotted units of a SKU never exceed its units (Units.Total), and an
 // allotment never takes seats that users of the general pool hold (ECONFLICT
 // with how many must go); lowering an allotment below its consumption is
 // refused the same way. Raising units admits waiting users.
@@ -57,7 +73,7 @@ func (e *Engine) PutAllotment(op Op, in Allotment) error {
 		old = a.AllottedUnits
 	}
 	sum := e.allotted[in.SKUID] - old + in.AllottedUnits
-	if err := fitAllotment(&in, a, p.sku, p.units.Enabled, sum, p.consumed); err != nil {
+	if err := fitAllotment(&in, a, p.sku, p.units.Total(), sum, p.consumed); err != nil {
 		return err
 	}
 	now := e.tick(op.Now)
@@ -76,7 +92,7 @@ func (e *Engine) PutAllotment(op Op, in Allotment) error {
 	e.allotted[in.SKUID] = sum
 	mark(&e.delta.Allotments, in.ID, true)
 	e.pending.pools[a.pool] = struct{}{}
-	e.pending.pools[p] = struct{}{}
+	e.pendSKU(p.sku.ID)
 	e.settle(now)
 	return nil
 }
@@ -120,23 +136,23 @@ func (e *Engine) resolveAllotment(in *Allotment, cur *allotment, hasUnits func(s
 // fitAllotment is the units rule of allotments, the one PutAllotment and
 // Import obey (SetUnits keeps the same invariant from the units' side, see
 // fitUnits): an existing allotment (cur) never drops below the units its
-// users hold; the allotments of a product hold at most its enabled units
-// (sum: all of them, with in's new units); and they leave the general pool
+// users hold; the allotments of a product hold at most its units
+// (Units.Total; sum: all of them, with in's new units); and they leave the general pool
 // at least the generalHeld seats held outside allotments. Refusals are
 // ECONFLICT (409) with how many must go.
-func fitAllotment(in *Allotment, cur *allotment, s *catalog.SKU, enabled, sum, generalHeld int) error {
+func fitAllotment(in *Allotment, cur *allotment, s *catalog.SKU, total, sum, generalHeld int) error {
 	if cur != nil && in.AllottedUnits < cur.pool.consumed {
 		return allot.Errorf(allot.ECONFLICT, "%d units of allotment %s are in use; remove at least %d assignment(s) before reducing it to %d.",
 			cur.pool.consumed, cur.DisplayName, cur.pool.consumed-in.AllottedUnits, in.AllottedUnits)
 	}
 	others := sum - in.AllottedUnits
-	if sum > enabled {
+	if sum > total {
 		return allot.Errorf(allot.ECONFLICT, "Allotments of %s would hold %d units but the subscription has %d; the most this allotment can have is %d.",
-			s.PartNumber, sum, enabled, max(enabled-others, 0))
+			s.PartNumber, sum, total, max(total-others, 0))
 	}
-	if general := enabled - sum; general < generalHeld {
+	if general := total - sum; general < generalHeld {
 		return allot.Errorf(allot.ECONFLICT, "%d licenses of %s are assigned outside allotments; only %d units are left to allot (remove %d assignment(s) first).",
-			generalHeld, s.PartNumber, max(enabled-others-generalHeld, 0), generalHeld-general)
+			generalHeld, s.PartNumber, max(total-others-generalHeld, 0), generalHeld-general)
 	}
 	return nil
 }
@@ -155,7 +171,7 @@ func (e *Engine) DeleteAllotment(op Op, id string) error {
 	delete(e.allotments, id)
 	mark(&e.delta.Allotments, id, false)
 	e.audit(op, "Delete allotment", "", "", a.SKUID)
-	e.pending.pools[e.pools[a.SKUID]] = struct{}{}
+	e.pendSKU(a.SKUID)
 	e.settle(now)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"allot"
 	"allot/audit"
@@ -705,10 +706,25 @@ func (e *Engine) planFriendlyName(id string) string {
 	return id
 }
 
-// SetUnits sets a SKU's prepaid units and status. Lowering the enabled units
-// below the seats in use is refused with the number of assignments that
-// must go first. Raising them admits waiting users.
+// SetUnits sets a SKU's prepaid units and status. Units move between the
+// lifecycle states (enabled, warning, suspended, lockedOut) without touching
+// assignments: holders keep their seats, and their service follows the
+// SKU's capabilityStatus. Lowering the total units below the seats in use is
+// refused with the number of assignments that must go first. Raising the
+// assignable units admits waiting users.
 func (e *Engine) SetUnits(op Op, skuID string, u Units) error {
+	return e.setUnits(op, skuID, u, false)
+}
+
+// SetUnitsReleasing sets a SKU's units like SetUnits, but the total may drop
+// below the seats in use (a subscription is deleted): the youngest holders
+// lose their seats and wait again (CountViolation), so the oldest claims
+// keep the remaining seats. Allotments must still fit in the units.
+func (e *Engine) SetUnitsReleasing(op Op, skuID string, u Units) error {
+	return e.setUnits(op, skuID, u, true)
+}
+
+func (e *Engine) setUnits(op Op, skuID string, u Units, release bool) error {
 	s, ok := e.cat.SKU(skuID)
 	if !ok {
 		return allot.Errorf(allot.EINVALID, "Unknown product %s.", skuID)
@@ -717,7 +733,7 @@ func (e *Engine) SetUnits(op Op, skuID string, u Units) error {
 		return allot.Errorf(allot.EINVALID, "Unit counts cannot be negative.")
 	}
 	if u.Status == "" {
-		u.Status = "Enabled"
+		u.Status = StatusOf(u)
 	}
 	switch u.Status {
 	case "Enabled", "Warning", "Suspended", "LockedOut", "Deleted":
@@ -726,10 +742,10 @@ func (e *Engine) SetUnits(op Op, skuID string, u Units) error {
 	}
 	p := e.pools[s.ID]
 	held := 0
-	if p != nil {
-		held = p.consumed
+	if p != nil && !release {
+		held = p.consumed // a release may leave holders beyond the units
 	}
-	if err := fitUnits(s, u.Enabled, e.allotted[s.ID], held); err != nil {
+	if err := fitUnits(s, u.Total(), e.allotted[s.ID], held); err != nil {
 		return err
 	}
 	now := e.tick(op.Now)
@@ -739,24 +755,51 @@ func (e *Engine) SetUnits(op Op, skuID string, u Units) error {
 	p.units = u
 	mark(&e.delta.Pools, s.ID, true)
 	e.audit(op, "Update subscription units", "", "", s.ID)
-	e.pending.pools[p] = struct{}{}
+	if p.consumed > p.capacity() {
+		e.releaseYoungest(p, "the subscription of "+s.PartNumber+" no longer has the units")
+	}
+	e.pendSKU(s.ID)
 	e.settle(now)
 	return nil
 }
 
 // fitUnits is the units rule of a product seen from its units, the one
 // SetUnits and Import obey (fitAllotment is the same invariant from the
-// allotments' side): the enabled units cover the allotted units and the
-// generalHeld seats held outside allotments. Refusals are ECONFLICT (409).
-func fitUnits(s *catalog.SKU, enabled, allotted, generalHeld int) error {
-	if enabled < allotted {
-		return allot.Errorf(allot.ECONFLICT, "Allotments of %s hold %d units; reduce them before reducing the units to %d.", s.PartNumber, allotted, enabled)
+// allotments' side): the units (Units.Total: in every lifecycle state)
+// cover the allotted units and the generalHeld seats held outside
+// allotments. Refusals are ECONFLICT (409).
+func fitUnits(s *catalog.SKU, total, allotted, generalHeld int) error {
+	if total < allotted {
+		return allot.Errorf(allot.ECONFLICT, "Allotments of %s hold %d units; reduce them before reducing the units to %d.", s.PartNumber, allotted, total)
 	}
-	if enabled-allotted < generalHeld {
+	if total-allotted < generalHeld {
 		inUse := generalHeld + allotted
-		return allot.Errorf(allot.ECONFLICT, "%d licenses of %s are assigned; remove at least %d assignment(s) before reducing the units to %d.", inUse, s.PartNumber, inUse-enabled, enabled)
+		return allot.Errorf(allot.ECONFLICT, "%d licenses of %s are assigned; remove at least %d assignment(s) before reducing the units to %d.", inUse, s.PartNumber, inUse-total, total)
 	}
 	return nil
+}
+
+// releaseYoungest returns the youngest holders of a pool over its capacity
+// to the waiting room, in a command: their sources are restated
+// (CountViolation).
+func (e *Engine) releaseYoungest(p *pool, why string) {
+	var holders []*license
+	for _, u := range e.all {
+		if l := u.licenseOf(p); l != nil && l.Held {
+			holders = append(holders, l)
+		}
+	}
+	sort.Slice(holders, func(i, j int) bool { return waitLess(holders[j], holders[i]) })
+	for _, l := range holders {
+		if p.consumed <= p.capacity() {
+			break
+		}
+		l.Held, l.HeldSince = false, time.Time{}
+		p.consumed--
+		p.waiting.push(l)
+		e.dirtyLicense(l)
+		e.touchState(l.user, audit.ActorGroupLicensing, why)
+	}
 }
 
 // ReprocessUser recomputes a user's licenses from scratch (Graph's

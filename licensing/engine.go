@@ -106,17 +106,33 @@ type pool struct {
 	relevant []relPlan
 }
 
-// capacity is the number of seats of the pool: an allotment's allotted
-// units, or the SKU's enabled units not allotted.
+// capacity is the number of seats the pool's holders may keep: an
+// allotment's allotted units, or the SKU's units (in every lifecycle state,
+// Units.Total) not allotted.
 func (p *pool) capacity() int {
 	if p.allot != nil {
 		return p.allot.AllottedUnits
 	}
-	return p.units.Enabled - p.e.allotted[p.sku.ID]
+	return p.units.Total() - p.e.allotted[p.sku.ID]
 }
 
-// free is the number of seats available for new assignments.
-func (p *pool) free() int { return p.capacity() - p.consumed }
+// assignable is the number of the pool's seats new assignments may take:
+// the SKU's enabled and warning units not allotted; an allotment's units
+// while the SKU's assignable units cover all its allotments (allotments are
+// carved from the best units first), none otherwise.
+func (p *pool) assignable() int {
+	if p.allot != nil {
+		if sp := p.e.pools[p.sku.ID]; sp == nil || sp.units.Assignable() < p.e.allotted[p.sku.ID] {
+			return 0
+		}
+		return p.allot.AllottedUnits
+	}
+	return min(p.units.Assignable()-p.e.allotted[p.sku.ID], p.capacity())
+}
+
+// free is the number of seats available for new assignments (negative when
+// holders keep more seats than are assignable).
+func (p *pool) free() int { return p.assignable() - p.consumed }
 
 // New returns an empty engine for a tenant.
 func New(cat *catalog.Catalog, settings Settings) *Engine {

@@ -227,8 +227,8 @@ func checkInvariants(e *Engine) error {
 		if sum[sku] != e.allotted[sku] {
 			return fmt.Errorf("sku %s: allotted %d, allotments sum %d", sku, e.allotted[sku], sum[sku])
 		}
-		if sum[sku] > p.units.Enabled {
-			return fmt.Errorf("sku %s: allotments %d exceed units %d", sku, sum[sku], p.units.Enabled)
+		if sum[sku] > p.units.Total() {
+			return fmt.Errorf("sku %s: allotments %d exceed units %d", sku, sum[sku], p.units.Total())
 		}
 		total := p.consumed
 		for _, a := range e.allotments {
@@ -236,8 +236,8 @@ func checkInvariants(e *Engine) error {
 				total += a.pool.consumed
 			}
 		}
-		if total > p.units.Enabled {
-			return fmt.Errorf("sku %s oversubscribed across pools: %d of %d", sku, total, p.units.Enabled)
+		if total > p.units.Total() {
+			return fmt.Errorf("sku %s oversubscribed across pools: %d of %d", sku, total, p.units.Total())
 		}
 	}
 	for id, g := range e.groups {

@@ -89,7 +89,7 @@ func (e *Engine) CheckImport(d *ImportData) error {
 			return n, true
 		}
 		if p := e.pools[skuID]; p != nil {
-			return p.units.Enabled, true
+			return p.units.Total(), true
 		}
 		return 0, false
 	}

@@ -307,7 +307,7 @@ func (e *Engine) FitAllotments() []Allotment {
 	var out []Allotment
 	for sku, list := range bySKU {
 		p := e.pools[sku]
-		room := max(p.units.Enabled, 0) - min(held[p], max(p.units.Enabled, 0))
+		room := max(p.units.Total(), 0) - min(held[p], max(p.units.Total(), 0))
 		sort.Slice(list, func(i, j int) bool {
 			if !list[i].CreatedAt.Equal(list[j].CreatedAt) {
 				return list[i].CreatedAt.After(list[j].CreatedAt)

@@ -131,10 +131,33 @@ func (r *propRun) step() {
 			rm = append(rm, r.pickSKU())
 		}
 		what, err = fmt.Sprintf("userLicenses %s +%v -%v", u, add, rm), e.AssignUserLicenses(op, u, add, rm)
-	case k < 88:
+	case k < 85:
 		sku := r.pickSKU()
 		n := rnd.Intn(12)
 		what, err = fmt.Sprintf("units %s %d", sku, n), e.SetUnits(op, sku, Units{Enabled: n})
+	case k < 88:
+		// Subscription lifecycle: units move between enabled, warning
+		// (grace), suspended and locked out; a deletion releases seats.
+		sku := r.pickSKU()
+		var u Units
+		for i := rnd.Intn(3); i >= 0; i-- {
+			n := rnd.Intn(8)
+			switch rnd.Intn(4) {
+			case 0:
+				u.Enabled += n
+			case 1:
+				u.Warning += n
+			case 2:
+				u.Suspended += n
+			default:
+				u.LockedOut += n
+			}
+		}
+		if rnd.Intn(2) == 0 {
+			what, err = fmt.Sprintf("lifecycle units %s %+v", sku, u), e.SetUnits(op, sku, u)
+		} else {
+			what, err = fmt.Sprintf("lifecycle units releasing %s %+v", sku, u), e.SetUnitsReleasing(op, sku, u)
+		}
 	case k < 94:
 		// Allotments: two per SKU at most, random units and assignments.
 		aid := fmt.Sprintf("allot-%d", rnd.Intn(4))

@@ -314,7 +314,7 @@ func (w *worker) unclaim(l *license) {
 
 // fill admits waiting claims, oldest first, while the pool has free seats.
 func (e *Engine) fill(p *pool, now time.Time) {
-	for p.consumed < p.capacity() && len(p.waiting) > 0 {
+	for p.free() > 0 && len(p.waiting) > 0 {
 		l := p.waiting.pop()
 		l.Held, l.HeldSince = true, now
 		p.consumed++

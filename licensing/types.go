@@ -143,6 +143,40 @@ type Units struct {
 	Status    string `json:"capabilityStatus"` // Enabled | Warning | Suspended | LockedOut | Deleted
 }
 
+// Total is every unit the tenant still has, in any state of the
+// subscription lifecycle: seats in these units stay assigned (Microsoft
+// keeps licenses assigned while a subscription is expired, suspended or
+// locked out, "What if my subscription expires?").
+func (u Units) Total() int { return u.Enabled + u.Warning + u.Suspended + u.LockedOut }
+
+// Assignable is the units new assignments may use: enabled units and units
+// in their grace period (assignedPlan capabilityStatus "Warning": available
+// for normal use and assignment). Suspended and locked-out units cannot be
+// assigned.
+func (u Units) Assignable() int { return u.Enabled + u.Warning }
+
+// StatusOf is the capabilityStatus of a SKU with these units: the state of
+// its best units (Enabled, then Warning, Suspended, LockedOut), Deleted when
+// none are left.
+func StatusOf(u Units) string {
+	switch {
+	case u.Enabled > 0:
+		return "Enabled"
+	case u.Warning > 0:
+		return "Warning"
+	case u.Suspended > 0:
+		return "Suspended"
+	case u.LockedOut > 0:
+		return "LockedOut"
+	}
+	return "Deleted"
+}
+
+// ServiceEnabled reports whether users holding seats of a SKU with this
+// capabilityStatus have its service: Enabled and Warning (grace) do;
+// Suspended, LockedOut and Deleted do not, though the assignments stay.
+func ServiceEnabled(status string) bool { return status == "" || status == "Enabled" || status == "Warning" }
+
 // SourceState is one entry of user.licenseAssignmentStates.
 type SourceState struct {
 	AssignedByGroup string    `json:"assignedByGroup,omitempty"` // "" = direct
