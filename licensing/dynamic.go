@@ -98,12 +98,13 @@ func (s subject) AssignedPlans() []rules.AssignedPlan {
 		if !l.Held {
 			continue
 		}
+		status := s.e.CapabilityStatus(l.pool.sku.ID)
 		for _, id := range enabledPlans(l.pool.sku, l.Sources) {
 			name := id
 			if p, ok := s.e.cat.Plan(id); ok {
 				name = p.Name
 			}
-			out = append(out, rules.AssignedPlan{ServicePlanID: id, CapabilityStatus: "Enabled", Service: name})
+			out = append(out, rules.AssignedPlan{ServicePlanID: id, CapabilityStatus: status, Service: name})
 		}
 	}
 	return out

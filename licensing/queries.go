@@ -428,3 +428,17 @@ func (e *Engine) IsMember(groupID, memberID string) bool {
 	}
 	return false
 }
+
+// CapabilityStatus is the capabilityStatus of a SKU's subscription
+// (subscribedSku) and of the plans its holders have (assignedPlans):
+// Enabled, Warning, Suspended, LockedOut or Deleted. The holders of a SKU
+// share its status: when a SKU's units are in several states, the seats
+// beyond the enabled units are reported by the license position, not per
+// user.
+func (e *Engine) CapabilityStatus(skuID string) string {
+	p := e.pools[strings.ToLower(skuID)]
+	if p == nil || p.units.Status == "" {
+		return "Enabled"
+	}
+	return p.units.Status
+}

@@ -205,6 +205,7 @@ func Compute(in Input) *Position {
 		var tail segment
 		tail.start(r.part)
 		r.runningOut(pos)
+		r.lapsing(pos)
 		tail.end()
 		segs = append(segs, tail)
 	}
@@ -280,7 +281,10 @@ func (r *run) sharedMailbox() {
 // skuRows builds the per-product rows.
 func (r *run) skuRows(pos *Position) {
 	m := r.m
-	type fig struct{ owned, assigned, waiting int }
+	type fig struct {
+		owned, assigned, waiting int
+		units                    licensing.Units
+	}
 	figs := map[int32]*fig{}
 	var order []int32
 	get := func(s int32) *fig {
@@ -305,6 +309,7 @@ func (r *run) skuRows(pos *Position) {
 		for _, p := range r.pools {
 			f := get(m.sku(p.SKU).ix)
 			f.owned += p.Units.Enabled
+			f.units = p.Units
 			f.assigned += p.Consumed
 			f.waiting += p.Waiting
 		}
@@ -326,6 +331,15 @@ func (r *run) skuRows(pos *Position) {
 		row := SKU{SKUID: si.sku.ID, SKUPartNumber: si.sku.PartNumber, DisplayName: si.sku.DisplayName,
 			Owned: f.owned, Assigned: f.assigned, Waiting: f.waiting, Required: r.required[s], Used: r.used[s],
 			Measurable: si.measurable}
+		row.CapabilityStatus = f.units.Status
+		if row.CapabilityStatus == "" {
+			row.CapabilityStatus = "Enabled"
+		}
+		// Seats beyond the enabled units sit in units of a lapsing
+		// subscription: in grace first, then suspended or locked out.
+		over := max(f.assigned-f.units.Enabled, 0)
+		row.InGrace = min(over, f.units.Warning)
+		row.Suspended = min(over-row.InGrace, f.units.Suspended+f.units.LockedOut)
 		row.Surplus = max(row.Owned-row.Required, 0)
 		row.Shortfall = max(row.Required-row.Owned, 0)
 		if si.priced {

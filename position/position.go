@@ -108,11 +108,14 @@ const (
 	GuestLicensed          = "guestLicensed"
 	LicenseErrors          = "licenseErrors"
 	SeatsRunningOut        = "seatsRunningOut"
+	// SubscriptionLapsing: seats held in units of an expired, suspended or
+	// disabled subscription ("What if my subscription expires?").
+	SubscriptionLapsing = "subscriptionLapsing"
 )
 
 // Kinds lists the finding kinds in report order.
 var Kinds = []string{UnderLicensed, OverAssigned, Idle, NeverActivated, DisabledHoldingLicense,
-	SharedMailbox, ServiceAccount, GuestLicensed, LicenseErrors, SeatsRunningOut}
+	SharedMailbox, ServiceAccount, GuestLicensed, LicenseErrors, SeatsRunningOut, SubscriptionLapsing}
 
 // Evidence sources.
 const (
@@ -216,17 +219,24 @@ type Position struct {
 
 // SKU is one product's position.
 type SKU struct {
-	SKUID         string   `json:"skuId"`
-	SKUPartNumber string   `json:"skuPartNumber"`
-	DisplayName   string   `json:"displayName"`
-	Owned         int      `json:"owned"`
-	Assigned      int      `json:"assigned"`
-	Required      int      `json:"required"`
-	Used          int      `json:"used"`
-	Waiting       int      `json:"waiting"`
-	Surplus       int      `json:"surplus"`
-	Shortfall     int      `json:"shortfall"`
-	UnitPrice     *float64 `json:"monthlyUnitPrice"`
+	SKUID         string `json:"skuId"`
+	SKUPartNumber string `json:"skuPartNumber"`
+	DisplayName   string `json:"displayName"`
+	Owned         int    `json:"owned"`
+	Assigned      int    `json:"assigned"`
+	Required      int    `json:"required"`
+	Used          int    `json:"used"`
+	Waiting       int    `json:"waiting"`
+	Surplus       int    `json:"surplus"`
+	Shortfall     int    `json:"shortfall"`
+	// CapabilityStatus is the subscription's (subscribedSku) status;
+	// InGrace counts seats held in units of an expired subscription (users
+	// keep the service until it is disabled), Suspended seats held in
+	// suspended or locked-out units (service off, assignments kept).
+	CapabilityStatus string   `json:"capabilityStatus,omitempty"`
+	InGrace          int      `json:"inGrace"`
+	Suspended        int      `json:"suspended"`
+	UnitPrice        *float64 `json:"monthlyUnitPrice"`
 	// MonthlyCost is what the owned units cost a month; null without a price.
 	MonthlyCost *float64 `json:"monthlyCost"`
 	Costs       *Costs   `json:"costs,omitempty"`

@@ -69,3 +69,33 @@ func (r *run) rate(skuID string, assigned int, ix int32) (seats, per int, from s
 	n := r.recent[ix]
 	return n, RunOutDays, strconv.Itoa(n) + " seats granted in the last " + strconv.Itoa(RunOutDays) + " days and still held"
 }
+
+// lapsing reports the products with seats held in units of a lapsing
+// subscription: in grace (expired: users keep the service until the
+// subscription is disabled) or suspended / locked out (service off,
+// assignments kept), so the admin renews, reactivates or buys before users
+// lose their service.
+func (r *run) lapsing(pos *Position) {
+	for i := range pos.SKUs {
+		row := &pos.SKUs[i]
+		si := r.m.skuByID(row.SKUID)
+		if si == nil || row.InGrace+row.Suspended == 0 {
+			continue
+		}
+		n := row.InGrace + row.Suspended
+		detail := "subscription status " + row.CapabilityStatus + "; " + strconv.Itoa(row.Assigned) + " seats assigned, " + strconv.Itoa(row.Owned) + " enabled units"
+		if row.InGrace > 0 {
+			detail += "; " + strconv.Itoa(row.InGrace) + " seats in the grace period of an expired subscription (users keep access until it is disabled)"
+		}
+		if row.Suspended > 0 {
+			detail += "; " + strconv.Itoa(row.Suspended) + " seats in suspended or disabled units (users have no service; assignments are kept)"
+		}
+		fix := Fix{Units: n, Add: []string{si.sku.PartNumber},
+			Description: "Renew or reactivate the subscription of " + si.sku.PartNumber + ", or buy " + strconv.Itoa(n) + " units, before the users lose (or to restore) the service."}
+		if si.priced {
+			fix.MonthlyDelta = money(int64(n) * si.price)
+		}
+		r.evBuf = append(r.evBuf[:0], mkErec(sourceIx(SourceLicense), -1, r.part.text(detail), 0))
+		r.add(SubscriptionLapsing, nil, si, "", r.fix(fix), r.evBuf)
+	}
+}

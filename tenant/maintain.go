@@ -8,9 +8,25 @@ import (
 	"allot/licensing"
 )
 
-// Maintain runs periodic work on every tenant until ctx ends: dynamic
-// membership rules that read system.now (hire dates relative to today) are
-// re-evaluated every interval, as Entra does on its own schedule.
+// MaintenanceTask is periodic work another package runs on every tenant
+// (e.g. the partner API's subscription lifecycle). Run is a command: it
+// reads the time from tx.Op.Now only, so a pass is deterministic for the
+// time it is given.
+type MaintenanceTask struct {
+	Name  string // for logs
+	Actor string // the audit actor; "" is group-based licensing
+	Why   string // the audit reason of the command
+	Run   func(tx *Tx) error
+}
+
+var maintenance []MaintenanceTask
+
+// RegisterMaintenance declares a maintenance task; call it from an init
+// function. Tasks run in registration order after the date rules.
+func RegisterMaintenance(t MaintenanceTask) { maintenance = append(maintenance, t) }
+
+// Maintain runs periodic work on every tenant until ctx ends, every
+// interval (MaintainAt with the runtime's clock).
 func (r *Runtime) Maintain(ctx context.Context, every time.Duration) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
@@ -20,15 +36,34 @@ func (r *Runtime) Maintain(ctx context.Context, every time.Duration) {
 			return
 		case <-tick.C:
 		}
-		for _, info := range r.List() {
-			t, ok := r.Get(info.ID)
-			if !ok || len(t.Problems()) > 0 { // read-only until repaired
-				continue
+		r.MaintainAt(ctx, r.now())
+	}
+}
+
+// MaintainAt runs one maintenance pass on every tenant as of now: dynamic
+// membership rules that read system.now (hire dates relative to today) are
+// re-evaluated, as Entra does on its own schedule, then every registered
+// task runs, each as one command per tenant. Errors are logged; one
+// tenant's failure does not stop the others.
+func (r *Runtime) MaintainAt(ctx context.Context, now time.Time) {
+	for _, info := range r.List() {
+		t, ok := r.Get(info.ID)
+		if !ok || len(t.Problems()) > 0 { // read-only until repaired
+			continue
+		}
+		err := t.Do(ctx, licensing.Op{Actor: audit.ActorGroupLicensing, Now: now, Why: "scheduled re-evaluation of date rules"},
+			func(tx *Tx) error { return tx.Engine.ReevaluateTimeRules(tx.Op) })
+		if err != nil && ctx.Err() == nil {
+			r.log.Error("re-evaluating date rules", "tenant", info.ID, "err", err)
+		}
+		for _, m := range maintenance {
+			actor := m.Actor
+			if actor == "" {
+				actor = audit.ActorGroupLicensing
 			}
-			err := t.Do(ctx, licensing.Op{Actor: audit.ActorGroupLicensing, Now: r.now(), Why: "scheduled re-evaluation of date rules"},
-				func(tx *Tx) error { return tx.Engine.ReevaluateTimeRules(tx.Op) })
+			err := t.Do(ctx, licensing.Op{Actor: actor, Now: now, Why: m.Why}, m.Run)
 			if err != nil && ctx.Err() == nil {
-				r.log.Error("re-evaluating date rules", "tenant", info.ID, "err", err)
+				r.log.Error("maintenance", "task", m.Name, "tenant", info.ID, "err", err)
 			}
 		}
 	}

@@ -602,12 +602,12 @@ func userLambda(c *compiler[licensing.User], n *odata.Lambda) (pred[licensing.Us
 		return nil, c.unsupported("assignedPlans")
 	}
 	return func(s *tenant.State, u *licensing.User) bool {
-		if status != "" && !strings.EqualFold(status, "Enabled") {
-			return false
-		}
 		found := false
 		heldLicensesIn(s, view.get(), u.ID, func(l *heldSKU) {
 			if !found {
+				if status != "" && !strings.EqualFold(status, s.Engine.CapabilityStatus(l.skuID)) {
+					return
+				}
 				if sku, ok := s.Engine.Catalog().SKU(l.skuID); ok && sku.HasPlan(plan) && l.planEnabled(plan) {
 					found = true
 				}

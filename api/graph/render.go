@@ -301,6 +301,7 @@ func appendAssignedPlans(b []byte, s view, u *licensing.User) []byte {
 		if !ok {
 			return
 		}
+		status := s.Engine.CapabilityStatus(l.skuID)
 		for _, p := range sku.Plans {
 			if !l.planEnabled(p.ID) {
 				continue
@@ -312,7 +313,9 @@ func appendAssignedPlans(b []byte, s view, u *licensing.User) []byte {
 			id, name := p.ID, p.Name
 			b = append(b, `{"assignedDateTime":`...)
 			b = appendTime(b, l.since)
-			b = append(b, `,"capabilityStatus":"Enabled","service":`...)
+			b = append(b, `,"capabilityStatus":`...)
+			b = appendStr(b, status)
+			b = append(b, `,"service":`...)
 			b = appendStr(b, name)
 			b = append(b, `,"servicePlanId":`...)
 			b = appendStr(b, id)

@@ -50,15 +50,27 @@ type Collection[T any] struct {
 
 // Subscription is a purchase of units of one product.
 type Subscription struct {
-	ID               string     `json:"id"`
-	OfferID          string     `json:"offerId"`
-	SKUID            string     `json:"skuId"`
-	SKUPartNumber    string     `json:"skuPartNumber"`
-	FriendlyName     string     `json:"friendlyName"`
-	Quantity         int        `json:"quantity"`
-	Status           string     `json:"status"` // active | suspended | deleted
-	CreationDate     time.Time  `json:"creationDate"`
-	LastModifiedDate time.Time  `json:"lastModifiedDate"`
+	ID               string    `json:"id"`
+	OfferID          string    `json:"offerId"`
+	SKUID            string    `json:"skuId"`
+	SKUPartNumber    string    `json:"skuPartNumber"`
+	FriendlyName     string    `json:"friendlyName"`
+	Quantity         int       `json:"quantity"`
+	Status           string    `json:"status"` // active | expired | suspended | disabled | deleted (lifecycle.go)
+	CreationDate     time.Time `json:"creationDate"`
+	LastModifiedDate time.Time `json:"lastModifiedDate"`
+	// CommitmentEndDate ends the term: the subscription then renews
+	// (AutoRenewEnabled) or expires. Nil: no end.
+	CommitmentEndDate *time.Time `json:"commitmentEndDate"`
+	AutoRenewEnabled  bool       `json:"autoRenewEnabled"`
+	// SuspensionReasons says why a partner suspended it (e.g. "Nonpayment").
+	SuspensionReasons []string `json:"suspensionReasons,omitempty"`
+	// GraceEndDate (expired) and DeletionDate (disabled) are when the next
+	// lifecycle stage begins (allot's; Partner Center does not show them).
+	GraceEndDate *time.Time `json:"graceEndDate,omitempty"`
+	DeletionDate *time.Time `json:"deletionDate,omitempty"`
+	// CapabilityStatus is the Graph status of the subscription's units.
+	CapabilityStatus string     `json:"capabilityStatus,omitempty"`
 	Attributes       Attributes `json:"attributes"`
 }
 
@@ -174,8 +186,10 @@ func (h *handler) createSubscription(w http.ResponseWriter, r *http.Request) {
 	}
 	p := auth.FromContext(r.Context())
 	var in struct {
-		OfferID  string `json:"offerId"`
-		Quantity *int   `json:"quantity"`
+		OfferID           string     `json:"offerId"`
+		Quantity          *int       `json:"quantity"`
+		CommitmentEndDate *time.Time `json:"commitmentEndDate"`
+		AutoRenewEnabled  bool       `json:"autoRenewEnabled"`
 	}
 	if err := respond.Decode(r, &in, 0, true); err != nil {
 		respond.Error(w, r, err)
@@ -194,21 +208,31 @@ func (h *handler) createSubscription(w http.ResponseWriter, r *http.Request) {
 	}
 	now := time.Now().UTC()
 	sub := Subscription{ID: auth.NewID(), OfferID: in.OfferID, SKUID: sku.ID, SKUPartNumber: sku.PartNumber, FriendlyName: sku.DisplayName,
-		Quantity: *in.Quantity, Status: "active", CreationDate: now, LastModifiedDate: now, Attributes: Attributes{"Subscription"}}
+		Quantity: *in.Quantity, Status: StatusActive, CreationDate: now, LastModifiedDate: now, Attributes: Attributes{"Subscription"},
+		CommitmentEndDate: utcPtr(in.CommitmentEndDate), AutoRenewEnabled: in.AutoRenewEnabled}
 	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: now}, func(tx *tenant.Tx) error {
+		// A term that already ended applies at once.
+		advance(&sub, tx.Op.Now)
 		return PutSubscription(tx, sub)
 	})
 	if err != nil {
 		respond.Error(w, r, err)
 		return
 	}
-	respond.JSON(w, http.StatusCreated, sub)
+	respond.JSON(w, http.StatusCreated, withStatus(sub))
 }
 
 // PutSubscription stores a subscription and sets its SKU's units from all
-// the tenant's subscriptions of that SKU. Lowering units below the seats in
-// use is refused by the engine (ECONFLICT) before anything changes.
+// the tenant's subscriptions of that SKU, by lifecycle state (lifecycle.go).
+// Lowering units below the seats in use is refused by the engine (ECONFLICT)
+// before anything changes; only a deletion releases seats in use.
 func PutSubscription(tx *tenant.Tx, sub Subscription) error {
+	if sub.Status == "" {
+		sub.Status = StatusActive
+	}
+	if !validStatus(sub.Status) {
+		return allot.Errorf(allot.EINVALID, "status %q is not supported: use active, expired, suspended, disabled or deleted.", sub.Status)
+	}
 	subs, err := subscriptions(tx.State)
 	if err != nil {
 		return err
@@ -224,24 +248,17 @@ func PutSubscription(tx *tenant.Tx, sub Subscription) error {
 		if s.SKUID != sub.SKUID {
 			continue
 		}
-		switch s.Status {
-		case "active":
-			units.Enabled += s.Quantity
-		case "suspended":
-			units.Suspended += s.Quantity
-		}
+		addUnits(&units, s)
 	}
-	switch {
-	case units.Enabled > 0:
-		units.Status = "Enabled"
-	case units.Suspended > 0:
-		units.Status = "Suspended"
-	default:
-		units.Status = "Deleted"
+	units.Status = licensing.StatusOf(units)
+	set := tx.Engine.SetUnits
+	if sub.Status == StatusDeleted {
+		set = tx.Engine.SetUnitsReleasing
 	}
-	if err := tx.Engine.SetUnits(tx.Op, sub.SKUID, units); err != nil {
+	if err := set(tx.Op, sub.SKUID, units); err != nil {
 		return err
 	}
+	sub.CapabilityStatus = ""
 	return tx.Put(store.KindSubscription, sub.ID, sub)
 }
 
@@ -274,6 +291,9 @@ func (h *handler) listSubscriptions(w http.ResponseWriter, r *http.Request) {
 	if subs == nil {
 		subs = []Subscription{}
 	}
+	for i := range subs {
+		subs[i] = withStatus(subs[i])
+	}
 	respond.JSON(w, http.StatusOK, Collection[Subscription]{TotalCount: len(subs), Items: subs, Attributes: Attributes{"Collection"}})
 }
 
@@ -293,7 +313,7 @@ func (h *handler) getSubscription(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	respond.JSON(w, http.StatusOK, sub)
+	respond.JSON(w, http.StatusOK, withStatus(sub))
 }
 
 func (h *handler) patchSubscription(w http.ResponseWriter, r *http.Request) {
@@ -303,23 +323,30 @@ func (h *handler) patchSubscription(w http.ResponseWriter, r *http.Request) {
 	}
 	p := auth.FromContext(r.Context())
 	var in struct {
-		Quantity *int    `json:"quantity"`
-		Status   *string `json:"status"`
+		Quantity          *int       `json:"quantity"`
+		Status            *string    `json:"status"`
+		CommitmentEndDate *time.Time `json:"commitmentEndDate"`
+		AutoRenewEnabled  *bool      `json:"autoRenewEnabled"`
+		SuspensionReasons []string   `json:"suspensionReasons"`
 	}
 	if err := respond.Decode(r, &in, 0, true); err != nil {
 		respond.Error(w, r, err)
 		return
 	}
-	if in.Quantity == nil && in.Status == nil {
-		respond.Error(w, r, allot.Errorf(allot.EINVALID, "Nothing to change: send quantity and/or status."))
+	if in.Quantity == nil && in.Status == nil && in.CommitmentEndDate == nil && in.AutoRenewEnabled == nil {
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "Nothing to change: send quantity, status, commitmentEndDate and/or autoRenewEnabled."))
 		return
 	}
 	if in.Quantity != nil && *in.Quantity < 1 {
 		respond.Error(w, r, allot.Errorf(allot.EINVALID, "quantity must be a whole number of at least 1; suspend the subscription to stop its units."))
 		return
 	}
-	if in.Status != nil && *in.Status != "active" && *in.Status != "suspended" {
-		respond.Error(w, r, allot.Errorf(allot.EINVALID, "status %q is not supported: use active or suspended.", *in.Status))
+	if in.Status != nil && !validStatus(*in.Status) {
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "status %q is not supported: use active, expired, suspended, disabled or deleted.", *in.Status))
+		return
+	}
+	if in.SuspensionReasons != nil && (in.Status == nil || *in.Status != StatusSuspended) {
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "suspensionReasons can only be sent with status suspended."))
 		return
 	}
 	id := r.PathValue("subId")
@@ -334,19 +361,39 @@ func (h *handler) patchSubscription(w http.ResponseWriter, r *http.Request) {
 		if !found {
 			return allot.Errorf(allot.ENOTFOUND, "Subscription %s does not exist.", id)
 		}
+		before := sub.Status
+		if in.Status != nil {
+			if err := checkTransition(sub.Status, *in.Status); err != nil {
+				return err
+			}
+		}
 		if in.Quantity != nil {
 			sub.Quantity = *in.Quantity
 		}
-		if in.Status != nil {
-			sub.Status = *in.Status
+		if in.CommitmentEndDate != nil {
+			sub.CommitmentEndDate = utcPtr(in.CommitmentEndDate)
 		}
+		if in.AutoRenewEnabled != nil {
+			sub.AutoRenewEnabled = *in.AutoRenewEnabled
+		}
+		if in.Status != nil {
+			setStatus(&sub, *in.Status, tx.Op.Now)
+			if *in.Status == StatusSuspended && in.SuspensionReasons != nil {
+				sub.SuspensionReasons = in.SuspensionReasons
+			}
+		}
+		advance(&sub, tx.Op.Now)
 		sub.LastModifiedDate = tx.Op.Now
 		out = sub
-		return PutSubscription(tx, sub)
+		if err := PutSubscription(tx, sub); err != nil {
+			return err
+		}
+		auditStatus(tx, sub, before)
+		return nil
 	})
 	if err != nil {
 		respond.Error(w, r, err)
 		return
 	}
-	respond.JSON(w, http.StatusOK, out)
+	respond.JSON(w, http.StatusOK, withStatus(out))
 }

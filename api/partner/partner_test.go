@@ -76,7 +76,12 @@ func TestSubscriptionsDriveUnitsAndRefuseShrinkingBelowUse(t *testing.T) {
 	if p := pool(); p.Units.Enabled != 25 {
 		t.Fatalf("refused change applied: %+v", p.Units)
 	}
-	e.Must(409, "PATCH", "/partner/v1/customers/"+id+"/subscriptions/"+sub, apitest.PartnerToken, `{"status":"suspended"}`)
+	// Suspending keeps the assignments (the service stops): allowed.
+	e.Must(200, "PATCH", "/partner/v1/customers/"+id+"/subscriptions/"+sub, apitest.PartnerToken, `{"status":"suspended"}`)
+	if p := pool(); p.Units.Suspended != 25 || p.Consumed != 10 || p.Units.Status != "Suspended" {
+		t.Fatalf("suspended: %+v", p)
+	}
+	e.Must(200, "PATCH", "/partner/v1/customers/"+id+"/subscriptions/"+sub, apitest.PartnerToken, `{"status":"active"}`)
 	e.Must(200, "PATCH", "/partner/v1/customers/"+id+"/subscriptions/"+sub, apitest.PartnerToken, `{"quantity":10}`)
 	if p := pool(); p.Units.Enabled != 10 || p.Consumed != 10 {
 		t.Fatalf("after shrink: %+v", p)

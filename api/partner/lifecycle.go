@@ -1,0 +1,189 @@
+package partner
+
+import (
+	"fmt"
+	"time"
+
+	"allot"
+	"allot/audit"
+	"allot/licensing"
+	"allot/tenant"
+)
+
+// The subscription lifecycle follows Microsoft 365's ("What if my
+// subscription expires?"): Active > Expired > Disabled > Deleted, plus a
+// partner's suspension (Partner Center "Suspend a subscription": fraud or
+// non-payment). Partner Center's status values drive the SKU's prepaid units
+// (Graph licenseUnitsDetail) and so its capabilityStatus and the users'
+// assignedPlans:
+//
+//	status     units      capabilityStatus  users' service   new assignments
+//	active     enabled    Enabled           yes              yes
+//	expired    warning    Warning           yes (grace)      yes
+//	suspended  suspended  Suspended         no               no
+//	disabled   lockedOut  LockedOut         no               no
+//	deleted    (none)     Deleted           seats released   no
+//
+// Assignments are kept in every state but deleted. Dates drive the
+// transitions, applied by the runtime's maintenance pass (MaintainAt, with
+// the time passed in): at commitmentEndDate an active subscription renews
+// for a term when autoRenewEnabled, else it expires; graceEndDate (30 days
+// later) disables it; deletionDate (90 days after that) deletes it. A
+// suspended subscription stays suspended until the partner reactivates it
+// (status active) or it is disabled (status disabled).
+
+const (
+	StatusActive    = "active"
+	StatusExpired   = "expired"
+	StatusSuspended = "suspended"
+	StatusDisabled  = "disabled"
+	StatusDeleted   = "deleted"
+)
+
+// GracePeriod is how long an expired subscription keeps its users' service
+// before it is disabled; DisabledPeriod how long a disabled one keeps its
+// data before it is deleted (Microsoft 365 for business: 30 and 90 days).
+const (
+	GracePeriod    = 30 * 24 * time.Hour
+	DisabledPeriod = 90 * 24 * time.Hour
+)
+
+// validStatus reports whether a partner may set the status.
+func validStatus(s string) bool {
+	switch s {
+	case StatusActive, StatusExpired, StatusSuspended, StatusDisabled, StatusDeleted:
+		return true
+	}
+	return false
+}
+
+// addUnits adds a subscription's quantity to the units of its state.
+func addUnits(u *licensing.Units, s Subscription) {
+	switch s.Status {
+	case StatusActive:
+		u.Enabled += s.Quantity
+	case StatusExpired:
+		u.Warning += s.Quantity
+	case StatusSuspended:
+		u.Suspended += s.Quantity
+	case StatusDisabled:
+		u.LockedOut += s.Quantity
+	}
+}
+
+// setStatus moves a subscription to a status at now and sets the dates of
+// its next transition.
+func setStatus(s *Subscription, status string, now time.Time) {
+	if s.Status == status {
+		return
+	}
+	s.Status = status
+	s.GraceEndDate, s.DeletionDate = nil, nil
+	switch status {
+	case StatusActive:
+		s.SuspensionReasons = nil
+		if s.CommitmentEndDate != nil && !s.CommitmentEndDate.After(now) {
+			// Reactivating renews the term from now.
+			end := now.AddDate(1, 0, 0)
+			s.CommitmentEndDate = &end
+		}
+	case StatusExpired:
+		end := now.Add(GracePeriod)
+		s.GraceEndDate = &end
+	case StatusDisabled:
+		end := now.Add(DisabledPeriod)
+		s.DeletionDate = &end
+	}
+}
+
+// advance applies every transition due at now, each at the date it was
+// due, and reports whether the subscription changed.
+func advance(s *Subscription, now time.Time) bool {
+	changed := false
+	for {
+		switch {
+		case s.Status == StatusActive && s.CommitmentEndDate != nil && !s.CommitmentEndDate.After(now):
+			at := *s.CommitmentEndDate
+			if s.AutoRenewEnabled {
+				end := at
+				for !end.After(now) {
+					end = end.AddDate(1, 0, 0)
+				}
+				s.CommitmentEndDate = &end
+			} else {
+				setStatus(s, StatusExpired, at)
+			}
+		case s.Status == StatusExpired && s.GraceEndDate != nil && !s.GraceEndDate.After(now):
+			setStatus(s, StatusDisabled, *s.GraceEndDate)
+		case s.Status == StatusDisabled && s.DeletionDate != nil && !s.DeletionDate.After(now):
+			setStatus(s, StatusDeleted, *s.DeletionDate)
+		default:
+			return changed
+		}
+		s.LastModifiedDate = now
+		changed = true
+	}
+}
+
+// AdvanceSubscriptions applies the lifecycle transitions due at tx.Op.Now to
+// every subscription of the tenant (the maintenance task).
+func AdvanceSubscriptions(tx *tenant.Tx) error {
+	subs, err := subscriptions(tx.State)
+	if err != nil {
+		return err
+	}
+	for _, s := range subs {
+		before := s.Status
+		if !advance(&s, tx.Op.Now) {
+			continue
+		}
+		if err := PutSubscription(tx, s); err != nil {
+			return fmt.Errorf("subscription %s: %w", s.ID, err)
+		}
+		auditStatus(tx, s, before)
+	}
+	return nil
+}
+
+// auditStatus records a subscription's status change.
+func auditStatus(tx *tenant.Tx, s Subscription, before string) {
+	if s.Status == before {
+		return
+	}
+	tx.Audit(audit.Entry{Action: "Update subscription", SKUID: s.SKUID,
+		Why:    fmt.Sprintf("subscription %s (%s, %d units) %s → %s", s.ID, s.SKUPartNumber, s.Quantity, before, s.Status),
+		Detail: fmt.Sprintf(`{"subscriptionId":%q,"oldStatus":%q,"newStatus":%q}`, s.ID, before, s.Status)})
+}
+
+// checkTransition refuses what Partner Center refuses: nothing comes back
+// from deleted.
+func checkTransition(from, to string) error {
+	if from == StatusDeleted && to != StatusDeleted {
+		return allot.Errorf(allot.ECONFLICT, "The subscription is deleted and cannot change status.")
+	}
+	return nil
+}
+
+func init() {
+	tenant.RegisterMaintenance(tenant.MaintenanceTask{Name: "subscription lifecycle", Actor: "subscription lifecycle",
+		Why: "scheduled subscription lifecycle", Run: AdvanceSubscriptions})
+}
+
+// withStatus fills a subscription's capabilityStatus from its status.
+func withStatus(s Subscription) Subscription {
+	var u licensing.Units
+	q := s
+	q.Quantity = 1
+	addUnits(&u, q)
+	s.CapabilityStatus = licensing.StatusOf(u)
+	return s
+}
+
+// utcPtr copies a time in UTC, truncated to seconds (nil stays nil).
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.UTC().Truncate(time.Second)
+	return &v
+}
