@@ -33,6 +33,7 @@ func Register(s *server.Server) {
 	s.Handle("GET /allot/v1/catalog/products", h.listProducts)
 	s.Handle("GET /allot/v1/catalog/products/{id}", h.getProduct)
 	s.Handle("POST /allot/v1/catalog/products", h.createProduct)
+	registerSettings(s, h)
 }
 
 type handler struct{ s *server.Server }
