@@ -262,6 +262,7 @@ func posts(t *testing.T, env *apitest.Env, info demo.Info) []struct {
 		{"/admin/allotments/" + info.OtherAllotment + "/units", url.Values{"units": {"30"}}},
 		{"/admin/allotments/" + info.OtherAllotment + "/assignments", url.Values{"target": {"Engineering"}}},
 		{"/admin/allotments/" + info.OtherAllotment + "/assignments/remove", url.Values{"target": {groupID(t, env, "Marketing leads")}}},
+		{"/admin/settings", url.Values{"defaultUsageLocation": {"GB"}, "nestedGroups": {"on"}}},
 	}
 }
 

@@ -1,0 +1,40 @@
+package web
+
+import (
+	"net/http"
+
+	"allot/api/admin"
+	"allot/licensing"
+	"allot/tenant"
+)
+
+// The settings page shows the tenant's licensing settings and, for those
+// who may change them (Global and License Administrators, as PATCH
+// /allot/v1/settings), a form; a change re-derives the licenses in the same
+// command (admin.ChangeSettings).
+
+type settingsData struct {
+	Settings  licensing.Settings
+	CanChange bool
+}
+
+func (h *handler) settingsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
+	var d settingsData
+	v.T.Read(func(s *tenant.State) { d.Settings = s.Engine.Settings() })
+	d.CanChange = admin.CanChangeSettings(v.P)
+	h.render(w, r, v, http.StatusOK, "settings", pageData{Title: "Settings", Nav: "settings", Data: d})
+}
+
+// saveSettings applies the form: a checkbox absent from the form is off.
+func (h *handler) saveSettings(w http.ResponseWriter, r *http.Request, v *viewer) {
+	if !admin.CanChangeSettings(v.P) {
+		h.fail(w, r, v, http.StatusForbidden, "Only Global and License Administrators can change the licensing settings.")
+		return
+	}
+	loc := r.PostFormValue("defaultUsageLocation")
+	exclude := r.PostFormValue("excludeGuests") == "on"
+	nested := r.PostFormValue("nestedGroups") == "on"
+	_, err := admin.ChangeSettings(r.Context(), h.s.RT, v.T, v.op(h.now(), "admin center"),
+		admin.SettingsPatch{DefaultUsageLocation: &loc, ExcludeGuests: &exclude, NestedGroups: &nested})
+	h.done(w, r, "/admin/settings", err, "Settings saved; licenses were re-evaluated.")
+}

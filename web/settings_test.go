@@ -1,0 +1,72 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+
+	"allot/auth"
+	"allot/licensing"
+)
+
+func TestSettingsFormChangesSettingsAndLicenses(t *testing.T) {
+	env, info := demoEnv(t, 200)
+	c := newClient(t, env)
+	c.signIn(info.AdminToken)
+	r := c.get("/admin/settings")
+	mustContain(t, r, "Licensing settings", `name="excludeGuests"`, `name="nestedGroups"`, `name="defaultUsageLocation"`)
+	var guestsHeld int
+	read(t, env, func(e *licensing.Engine) { guestsHeld = heldByGuests(e) })
+	if guestsHeld == 0 {
+		t.Fatal("the demo tenant should have licensed guests")
+	}
+	r = c.form("/admin/settings", "/admin/settings", url.Values{"defaultUsageLocation": {"de"}, "excludeGuests": {"on"}})
+	mustContain(t, r, "Settings saved")
+	read(t, env, func(e *licensing.Engine) {
+		s := e.Settings()
+		if s.DefaultUsageLocation != "DE" || !s.ExcludeGuests || s.NestedGroups {
+			t.Fatalf("settings = %+v", s)
+		}
+		if n := heldByGuests(e); n >= guestsHeld {
+			t.Fatalf("guests hold %d seats, %d before excluding them", n, guestsHeld)
+		}
+	})
+	// A bad location changes nothing and says why.
+	r = c.form("/admin/settings", "/admin/settings", url.Values{"defaultUsageLocation": {"XYZ"}})
+	mustContain(t, r, "two-letter")
+	read(t, env, func(e *licensing.Engine) {
+		if s := e.Settings(); s.DefaultUsageLocation != "DE" || !s.ExcludeGuests {
+			t.Fatalf("refused change applied: %+v", s)
+		}
+	})
+	// A reader sees the settings without a form, and cannot post one.
+	rd := newClientSignedIn(t, env, tenantToken(t, env, auth.RoleGlobalReader))
+	r = rd.get("/admin/settings")
+	if r.Status != http.StatusOK {
+		t.Fatalf("reader: %d", r.Status)
+	}
+	mustContain(t, r, "Exclude guests from group licensing")
+	if p := rd.form("/admin/settings", "/admin/settings", url.Values{"defaultUsageLocation": {"US"}}); p.Status != http.StatusForbidden {
+		t.Fatalf("reader POST = %d", p.Status)
+	}
+}
+
+// heldByGuests counts the seats guests hold.
+func heldByGuests(e *licensing.Engine) int {
+	n := 0
+	var guests []string
+	e.ForEachUser(func(u *licensing.User) bool {
+		if u.IsGuest() {
+			guests = append(guests, u.ID)
+		}
+		return true
+	})
+	for _, id := range guests {
+		for _, l := range e.Licenses(id) {
+			if l.Held {
+				n++
+			}
+		}
+	}
+	return n
+}
