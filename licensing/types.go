@@ -175,7 +175,9 @@ func StatusOf(u Units) string {
 // ServiceEnabled reports whether users holding seats of a SKU with this
 // capabilityStatus have its service: Enabled and Warning (grace) do;
 // Suspended, LockedOut and Deleted do not, though the assignments stay.
-func ServiceEnabled(status string) bool { return status == "" || status == "Enabled" || status == "Warning" }
+func ServiceEnabled(status string) bool {
+	return status == "" || status == "Enabled" || status == "Warning"
+}
 
 // SourceState is one entry of user.licenseAssignmentStates.
 type SourceState struct {

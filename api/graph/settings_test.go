@@ -98,4 +98,6 @@ func TestTenantSettingsRefuseBadInputAndReaders(t *testing.T) {
 	}
 }
 
-func containsFold(s, sub string) bool { return strings.Contains(strings.ToLower(s), strings.ToLower(sub)) }
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
