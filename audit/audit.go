@@ -2,14 +2,72 @@
 // licensing engine records and what the stores keep and query.
 package audit
 
-import "time"
+import (
+	"sort"
+	"time"
+)
 
 // Actor names used for changes nobody asked for directly.
 const (
 	// ActorGroupLicensing is the actor of every change the engine makes on its
-	// own because of a group (membership, group license, waiting room).
-	ActorGroupLicensing = "group-based licensing"
+	// own because of a group (membership, group license, waiting room): the
+	// system account Microsoft's audit logs name, case-sensitive (Entra docs,
+	// "licensing-group-advanced": use Audit logs to monitor group-based
+	// licensing activity).
+	ActorGroupLicensing = "Microsoft Entra group-Based Licensing"
 )
+
+// Microsoft's audit activity names for licensing (Entra audit log activity
+// reference, category GroupManagement / UserManagement), which admins'
+// queries and Microsoft's docs filter on.
+const (
+	// ActivitySetGroupLicense: licenses added to, changed on or removed
+	// from a group (Detail: old and new values).
+	ActivitySetGroupLicense = "Set group license"
+	// ActivityStartApplying: the system starts applying a group's license
+	// change to its members (Detail: the changes picked up).
+	ActivityStartApplying = "Start applying group based license to users"
+	// ActivityFinishApplying: the system finished (Detail: "Users
+	// successfully assigned licenses: N, Users for whom license assignment
+	// failed: M.").
+	ActivityFinishApplying = "Finish applying group based license to users"
+	// ActivityRecalculateGroup: an administrator asked to reprocess a group.
+	ActivityRecalculateGroup = "Trigger group license recalculation"
+	// ActivityChangeUserLicense: a user's licenses changed (directly or as
+	// the result of a group).
+	ActivityChangeUserLicense = "Change user license"
+)
+
+// legacy maps names earlier versions of allot stored to Microsoft's.
+// Stored entries are never rewritten: readers see them under the current
+// names (Canonical) and queries match both (Aliases).
+var legacy = map[string]string{
+	"group-based licensing": ActorGroupLicensing,
+	"Remove group license":  ActivitySetGroupLicense,
+}
+
+// Canonical renames an entry's legacy actor and action to Microsoft's.
+func Canonical(e *Entry) {
+	if n, ok := legacy[e.Actor]; ok && n == ActorGroupLicensing {
+		e.Actor = n
+	}
+	if n, ok := legacy[e.Action]; ok && n != ActorGroupLicensing {
+		e.Action = n
+	}
+}
+
+// Aliases returns every stored spelling of an actor or activity name:
+// the name and the legacy names that mean it.
+func Aliases(name string) []string {
+	var out []string
+	for old, n := range legacy {
+		if n == name {
+			out = append(out, old)
+		}
+	}
+	sort.Strings(out)
+	return append([]string{name}, out...)
+}
 
 // Entry is one line of the audit log. Entries are never changed or deleted.
 type Entry struct {
@@ -34,6 +92,10 @@ type Query struct {
 	UserID   string
 	GroupID  string
 	SKUID    string
+	// Activity and Actor match an entry's action and actor exactly, under
+	// their current or legacy names (Aliases).
+	Activity string
+	Actor    string
 	From, To time.Time // inclusive From, exclusive To; zero means unbounded
 	AfterSeq int64
 	Limit    int // 0 means 1000

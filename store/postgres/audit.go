@@ -56,6 +56,14 @@ func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Entry, e
 	if q.SKUID != "" {
 		where("sku_id = $%d", q.SKUID)
 	}
+	for _, f := range [...][2]string{{"action", q.Activity}, {"actor", q.Actor}} {
+		col, name := f[0], f[1]
+		if name == "" {
+			continue
+		}
+		args = append(args, audit.Aliases(name))
+		fmt.Fprintf(&b, " AND %s = ANY($%d)", col, len(args))
+	}
 	if !q.From.IsZero() {
 		where("at >= $%d", ceilMicro(q.From))
 	}
@@ -85,6 +93,7 @@ func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Entry, e
 		}
 		e.At = utc(at)
 		e.UserID, e.GroupID, e.SKUID = deref(user), deref(group), deref(sku)
+		audit.Canonical(&e)
 		return e, nil
 	})
 	if err != nil {

@@ -56,6 +56,17 @@ func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Entry, e
 	if q.SKUID != "" {
 		where("sku_id = ?", q.SKUID)
 	}
+	for _, f := range [...][2]string{{"action", q.Activity}, {"actor", q.Actor}} {
+		col, name := f[0], f[1]
+		if name == "" {
+			continue
+		}
+		names := audit.Aliases(name)
+		b.WriteString(" AND " + col + " IN (?" + strings.Repeat(",?", len(names)-1) + ")")
+		for _, n := range names {
+			args = append(args, n)
+		}
+	}
 	if !q.From.IsZero() {
 		where("at >= ?", ceilMicros(q.From))
 	}
@@ -87,6 +98,7 @@ func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Entry, e
 		}
 		e.At = fromMicros(at)
 		e.UserID, e.GroupID, e.SKUID = user.String, group.String, sku.String
+		audit.Canonical(&e)
 		es = append(es, e)
 	}
 	if err := rows.Err(); err != nil {

@@ -233,3 +233,43 @@ func testTimes(t *testing.T, open func(*testing.T) store.Store) {
 		}
 	}
 }
+
+// testAuditLegacyNamesReadAsMicrosofts: entries stored under the names
+// earlier versions used read back under Microsoft's activity and actor
+// names, and activity/actor filters match both spellings.
+func testAuditLegacyNamesReadAsMicrosofts(t *testing.T, open func(*testing.T) store.Store) {
+	s := open(t)
+	old := audit.Entry{Seq: 1, At: base, Actor: "group-based licensing", Action: "Remove group license", GroupID: "g1"}
+	cur := audit.Entry{Seq: 2, At: base.Add(time.Second), Actor: "Ada Admin (id 42)", Action: audit.ActivitySetGroupLicense, GroupID: "g1"}
+	other := audit.Entry{Seq: 3, At: base.Add(2 * time.Second), Actor: audit.ActorGroupLicensing, Action: audit.ActivityChangeUserLicense, UserID: "u1"}
+	mustCommit(t, s, store.Change{TenantID: "t1", Audit: []audit.Entry{old, cur, other}})
+	got, err := s.QueryAudit(ctx(t), audit.Query{TenantID: "t1"})
+	if err != nil || len(got) != 3 {
+		t.Fatalf("QueryAudit = %+v, %v", got, err)
+	}
+	if got[0].Action != audit.ActivitySetGroupLicense || got[0].Actor != audit.ActorGroupLicensing {
+		t.Fatalf("legacy entry reads as %q by %q", got[0].Action, got[0].Actor)
+	}
+	seqs := func(q audit.Query) []int64 {
+		t.Helper()
+		q.TenantID = "t1"
+		es, err := s.QueryAudit(ctx(t), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		for _, e := range es {
+			out = append(out, e.Seq)
+		}
+		return out
+	}
+	if got := seqs(audit.Query{Activity: audit.ActivitySetGroupLicense}); !slices.Equal(got, []int64{1, 2}) {
+		t.Fatalf("activity filter = %v, want [1 2]", got)
+	}
+	if got := seqs(audit.Query{Actor: audit.ActorGroupLicensing}); !slices.Equal(got, []int64{1, 3}) {
+		t.Fatalf("actor filter = %v, want [1 3]", got)
+	}
+	if got := seqs(audit.Query{Actor: audit.ActorGroupLicensing, Activity: audit.ActivityChangeUserLicense}); !slices.Equal(got, []int64{3}) {
+		t.Fatalf("both filters = %v, want [3]", got)
+	}
+}

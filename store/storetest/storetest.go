@@ -65,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"InvalidMutationAppliesNothing", testInvalidMutation},
 		{"CancelledCommitAppliesNothing", testCancelledCommit},
 		{"AuditRoundTripsEveryField", testAuditRoundTrip},
+		{"AuditLegacyNamesReadAsMicrosofts", testAuditLegacyNamesReadAsMicrosofts},
 		{"MaxAuditSeq", testMaxAuditSeq},
 		{"QueryAuditFilters", testQueryAuditFilters},
 		{"QueryAuditPagesWithAfterSeqAndLimit", testQueryAuditPages},
