@@ -642,20 +642,77 @@ func (e *Engine) AssignGroupLicenses(op Op, groupID string, add []AssignedLicens
 	next = append(next, adds...)
 	sortSources(next)
 	g.licenses = next
+	var picked []string
 	for _, a := range adds {
 		mark(&e.delta.GroupLicenses, Key2{g.ID, a.SKUID}, true)
-		e.audit(op, "Set group license", "", g.ID, a.SKUID)
+		change := "added " + e.partNumber(a.SKUID) + disabledNote(a.DisabledPlans)
+		e.auditDetail(op, audit.ActivitySetGroupLicense, "", g.ID, a.SKUID, change)
+		picked = append(picked, change)
 	}
 	for _, id := range rms {
 		mark(&e.delta.GroupLicenses, Key2{g.ID, id}, false)
-		e.audit(op, "Remove group license", "", g.ID, id)
+		change := "removed " + e.partNumber(id)
+		e.auditDetail(op, audit.ActivitySetGroupLicense, "", g.ID, id, change)
+		picked = append(picked, change)
 	}
 	why := "licenses of group " + g.DisplayName + " changed by " + actorOf(op)
-	for _, u := range e.licensedUsers(g) {
+	e.applyGroup(g, why, strings.Join(picked, "; "), now)
+	return nil
+}
+
+// applyGroup re-derives the licenses of a group's members as Entra logs it:
+// "Start applying group based license to users" (with the changes picked
+// up), each user's "Change user license", then "Finish applying group
+// based license to users" with Microsoft's result line, all by the
+// group-based licensing system actor.
+func (e *Engine) applyGroup(g *group, why, picked string, now time.Time) {
+	sys := Op{Actor: audit.ActorGroupLicensing, Why: why}
+	e.auditDetail(sys, audit.ActivityStartApplying, "", g.ID, "", picked)
+	users := e.licensedUsers(g)
+	for _, u := range users {
 		e.touch(u, audit.ActorGroupLicensing, why)
 	}
 	e.settle(now)
-	return nil
+	ok, failed := 0, 0
+	for _, u := range users {
+		if e.users[u.ID] != u {
+			continue
+		}
+		if e.failedFrom(u, g.ID) {
+			failed++
+		} else {
+			ok++
+		}
+	}
+	e.auditDetail(sys, audit.ActivityFinishApplying, "", g.ID, "",
+		fmt.Sprintf("Users successfully assigned licenses: %d, Users for whom license assignment failed: %d.", ok, failed))
+}
+
+// failedFrom reports whether any of the user's sources from a group is in
+// error.
+func (e *Engine) failedFrom(u *user, groupID string) bool {
+	for _, l := range u.licenses {
+		for _, s := range l.Sources {
+			if s.AssignedByGroup == groupID && s.State == StateError {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (e *Engine) partNumber(skuID string) string {
+	if s, ok := e.cat.SKU(skuID); ok {
+		return s.PartNumber
+	}
+	return skuID
+}
+
+func disabledNote(plans []string) string {
+	if len(plans) == 0 {
+		return ""
+	}
+	return " (disabled plans " + strings.Join(plans, ", ") + ")"
 }
 
 func containsSource(ss []LicenseSource, skuID string) bool {
@@ -826,15 +883,13 @@ func (e *Engine) ReprocessGroup(op Op, groupID string) error {
 		return allot.NewError(allot.ENOTFOUND, msgNotFound(groupID))
 	}
 	now := e.tick(op.Now)
-	for _, u := range e.licensedUsers(g) {
-		e.touch(u, audit.ActorGroupLicensing, "reprocess of group "+g.DisplayName+" requested by "+actorOf(op))
-	}
+	e.audit(op, audit.ActivityRecalculateGroup, "", g.ID, "")
 	for i := range g.licenses {
 		if p := e.sourcePool(&g.licenses[i]); p != nil {
 			e.pending.pools[p] = struct{}{}
 		}
 	}
-	e.settle(now)
+	e.applyGroup(g, "reprocess of group "+g.DisplayName+" requested by "+actorOf(op), "reprocess", now)
 	return nil
 }
 
@@ -867,9 +922,13 @@ func actorOf(op Op) string {
 
 // audit records an audit entry for a command.
 func (e *Engine) audit(op Op, action, userID, groupID, skuID string) {
+	e.auditDetail(op, action, userID, groupID, skuID, "")
+}
+
+func (e *Engine) auditDetail(op Op, action, userID, groupID, skuID, detail string) {
 	e.delta.Audit = append(e.delta.Audit, audit.Entry{
 		At: e.clock, Actor: actorOf(op), Action: action,
-		UserID: userID, GroupID: groupID, SKUID: skuID, Why: op.Why,
+		UserID: userID, GroupID: groupID, SKUID: skuID, Why: op.Why, Detail: detail,
 	})
 }
 

@@ -47,6 +47,8 @@ func (h *handler) explain(w http.ResponseWriter, r *http.Request) {
 }
 
 // auditLog answers GET /allot/v1/audit with filters userId, groupId, skuId,
+// activity and actor (Microsoft's activity and actor names, e.g. "Set group
+// license", "Microsoft Entra group-Based Licensing"),
 // from, to (RFC 3339), after (a seq, for paging) and top (1–1000, default
 // 100). The next page, if any, is in @odata.nextLink.
 func (h *handler) auditLog(w http.ResponseWriter, r *http.Request) {
@@ -60,7 +62,8 @@ func (h *handler) auditLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	aq := audit.Query{TenantID: t.ID, UserID: q.Get("userId"), GroupID: q.Get("groupId"), SKUID: q.Get("skuId"), Limit: 100}
+	aq := audit.Query{TenantID: t.ID, UserID: q.Get("userId"), GroupID: q.Get("groupId"), SKUID: q.Get("skuId"), Limit: 100,
+		Activity: q.Get("activity"), Actor: q.Get("actor")}
 	for name, dst := range map[string]*time.Time{"from": &aq.From, "to": &aq.To} {
 		if v := q.Get(name); v != "" {
 			tm, err := time.Parse(time.RFC3339, v)
