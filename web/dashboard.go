@@ -37,9 +37,10 @@ func sumAllotments(e *licensing.Engine) map[string]allotmentSums {
 }
 
 // generalFree is the number of free seats of a SKU outside allotments:
-// enabled units, less allotted units, less seats held outside allotments.
+// assignable units (enabled, and warning units in their grace period), less
+// allotted units, less seats held outside allotments.
 func generalFree(p licensing.PoolInfo, al allotmentSums) int {
-	return max(0, p.Units.Enabled-p.Allotted-(p.Consumed-al.consumed))
+	return max(0, p.Units.Assignable()-p.Allotted-(p.Consumed-al.consumed))
 }
 
 // skuRows returns every product the tenant has units of, by part number.
