@@ -133,6 +133,18 @@ func TestExpiredSubscriptionGoesThroughGraceDisabledAndDeletedAsMicrosoftDocumen
 	if n := pos["totals"].(map[string]any)["findingsByKind"].(map[string]any)["subscriptionLapsing"]; n != 1.0 {
 		t.Fatalf("position findings in grace: %v", pos["totals"])
 	}
+	rows := 0
+	for _, r := range pos["skus"].([]any) {
+		if row := r.(map[string]any); row["skuId"] == e3 {
+			rows++
+			if row["inGrace"] != 1.0 || row["suspended"] != 0.0 || row["capabilityStatus"] != "Warning" {
+				t.Fatalf("position row in grace: %v", row)
+			}
+		}
+	}
+	if rows != 1 {
+		t.Fatalf("position has %d SPE_E3 rows", rows)
+	}
 
 	// Disabled after the 30-day grace: service off, assignment kept.
 	f.RT.MaintainAt(ctx, end.Add(31*24*time.Hour))
