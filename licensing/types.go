@@ -172,13 +172,6 @@ func StatusOf(u Units) string {
 	return "Deleted"
 }
 
-// ServiceEnabled reports whether users holding seats of a SKU with this
-// capabilityStatus have its service: Enabled and Warning (grace) do;
-// Suspended, LockedOut and Deleted do not, though the assignments stay.
-func ServiceEnabled(status string) bool {
-	return status == "" || status == "Enabled" || status == "Warning"
-}
-
 // SourceState is one entry of user.licenseAssignmentStates.
 type SourceState struct {
 	AssignedByGroup string    `json:"assignedByGroup,omitempty"` // "" = direct
