@@ -809,11 +809,21 @@ func (e *Engine) setUnits(op Op, skuID string, u Units, release bool) error {
 	if p == nil {
 		p = e.ensurePool(s)
 	}
+	old := p.units.Status
 	p.units = u
 	mark(&e.delta.Pools, s.ID, true)
 	e.audit(op, "Update subscription units", "", "", s.ID)
 	if p.consumed > p.capacity() {
 		e.releaseYoungest(p, "the subscription of "+s.PartNumber+" no longer has the units")
+	}
+	if old != u.Status && e.dyn != nil {
+		// The holders' assignedPlans capabilityStatus changed: rules that
+		// read assigned plans are evaluated again.
+		for _, id := range e.dyn.Affected([]string{"assignedplans"}) {
+			if g := e.groups[id]; g != nil {
+				e.applyRule(op, g, e.dyn.Get(id), now)
+			}
+		}
 	}
 	e.pendSKU(s.ID)
 	e.settle(now)

@@ -117,3 +117,25 @@ func TestAllotmentsAdmitNobodyWhileTheirUnitsAreSuspended(t *testing.T) {
 func allotmentHolders(e *Engine, id string) int {
 	return e.allotments[id].pool.consumed
 }
+
+func TestRulesOnAssignedPlanStatusFollowTheSubscription(t *testing.T) {
+	f := newFixture(t)
+	f.units(skuE3, 2)
+	u := f.user(1)
+	f.directLicense(u, lic(skuE3))
+	g := f.group(2, func(g *Group) {
+		g.GroupTypes = []string{"DynamicMembership"}
+		g.MembershipRule = `user.assignedPlans -any (assignedPlan.servicePlanId -eq "` + planEXO2 + `" -and assignedPlan.capabilityStatus -eq "Enabled")`
+	})
+	if !f.e.IsMember(g, u) {
+		t.Fatal("the holder of an enabled plan should match")
+	}
+	f.must(f.e.SetUnits(f.op(), skuE3, Units{Suspended: 2}))
+	if f.e.IsMember(g, u) {
+		t.Fatal("a suspended plan still matches capabilityStatus Enabled")
+	}
+	f.must(f.e.SetUnits(f.op(), skuE3, Units{Enabled: 2}))
+	if !f.e.IsMember(g, u) {
+		t.Fatal("reactivation did not bring the user back")
+	}
+}

@@ -33,6 +33,24 @@ type propRun struct {
 	f   *fixture
 	rnd *rand.Rand
 	log strings.Builder
+	// lost lists seats taken away by a change of units' state (never
+	// allowed).
+	lost []string
+}
+
+// holdersOf returns the users holding a seat of a SKU's general pool.
+func holdersOf(e *Engine, sku string) map[string]bool {
+	out := map[string]bool{}
+	p := e.pools[sku]
+	if p == nil {
+		return out
+	}
+	for _, u := range e.all {
+		if l := u.licenseOf(p); l != nil && l.Held {
+			out[u.ID] = true
+		}
+	}
+	return out
 }
 
 func (r *propRun) pickUser() string  { return gid("u", 1+r.rnd.Intn(30)) }
@@ -154,7 +172,16 @@ func (r *propRun) step() {
 			}
 		}
 		if rnd.Intn(2) == 0 {
+			before := holdersOf(e, sku)
 			what, err = fmt.Sprintf("lifecycle units %s %+v", sku, u), e.SetUnits(op, sku, u)
+			// Units changing state never take a seat away.
+			if after := holdersOf(e, sku); err == nil {
+				for id := range before {
+					if !after[id] {
+						r.lost = append(r.lost, fmt.Sprintf("%s lost its %s seat when units became %+v", id, sku, u))
+					}
+				}
+			}
 		} else {
 			what, err = fmt.Sprintf("lifecycle units releasing %s %+v", sku, u), e.SetUnitsReleasing(op, sku, u)
 		}
@@ -252,6 +279,9 @@ func runProperty(t *testing.T, seed int64, steps int, check, recycle bool) (stri
 		if err := checkOldestFirst(f.e); err != nil {
 			t.Fatalf("seed %d step %d: %v\n%s", seed, i, err, tail(r.log.String()))
 		}
+		if len(r.lost) > 0 {
+			t.Fatalf("seed %d step %d: %v\n%s", seed, i, r.lost, tail(r.log.String()))
+		}
 		// Odd steps recompute on three workers, even steps serially.
 		n := reloadWith(t, f.e, f.now, true, 1+2*(i%2))
 		if d := n.TakeDelta(); len(d.Licenses) != 0 || len(d.Audit) != 0 {
@@ -339,6 +369,9 @@ func TestPropertyExercisesEveryState(t *testing.T) {
 			r.step()
 			for _, u := range f.e.all {
 				for _, l := range u.licenses {
+					if l.Held && l.pool.allot == nil && l.pool.units.Assignable() < l.pool.consumed {
+						seen["seat held in suspended or locked-out units"] = true
+					}
 					for _, src := range l.Sources {
 						seen[src.State+"/"+src.Error] = true
 						if g := f.e.groups[src.AssignedByGroup]; g != nil && g.IsDynamic() && l.Held {
@@ -357,7 +390,7 @@ func TestPropertyExercisesEveryState(t *testing.T) {
 		got = append(got, k)
 	}
 	sort.Strings(got)
-	for _, want := range []string{"Active/None", "Error/CountViolation", "Error/DependencyViolation", "Error/MutuallyExclusiveViolation", "Error/ProhibitedInUsageLocationViolation", "licensed through a dynamic group", "allotment Active/None", "allotment Error/CountViolation"} {
+	for _, want := range []string{"Active/None", "Error/CountViolation", "Error/DependencyViolation", "Error/MutuallyExclusiveViolation", "Error/ProhibitedInUsageLocationViolation", "licensed through a dynamic group", "allotment Active/None", "allotment Error/CountViolation", "seat held in suspended or locked-out units"} {
 		if !seen[want] {
 			t.Errorf("random sequences never reached %s (reached %v)", want, got)
 		}
