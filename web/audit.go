@@ -88,11 +88,22 @@ func newestAudit(ctx context.Context, st store.Store, q audit.Query, before int6
 
 // auditFilter is the audit page's form.
 type auditFilter struct {
-	User, Group, SKU, From, To string
+	User, Group, SKU, From, To, Activity string
+}
+
+// auditActivities are the activity names the page offers to filter on:
+// Microsoft's licensing activities first, then allot's own.
+var auditActivities = []string{
+	audit.ActivitySetGroupLicense, audit.ActivityStartApplying, audit.ActivityFinishApplying,
+	audit.ActivityChangeUserLicense, audit.ActivityRecalculateGroup,
+	"Add member to group", "Remove member from group", "Add user", "Update user", "Delete user",
+	"Add group", "Update group", "Delete group",
+	"Update subscription", "Update subscription units", "Update tenant settings",
 }
 
 type auditPageData struct {
-	Filter  auditFilter
+	Filter     auditFilter
+	Activities []string
 	Rows    []auditRow
 	SKUs    []skuRow
 	Older   string // URL of the next (older) page
@@ -101,13 +112,14 @@ type auditPageData struct {
 }
 
 // auditPage shows the audit log, newest first, filtered by user (id or
-// userPrincipalName), group (id or display name), product and days (UTC).
+// userPrincipalName), group (id or display name), product, activity
+// (Microsoft's names) and days (UTC).
 func (h *handler) auditPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	qs := r.URL.Query()
 	f := auditFilter{User: strings.TrimSpace(qs.Get("user")), Group: strings.TrimSpace(qs.Get("group")), SKU: qs.Get("sku"),
-		From: qs.Get("from"), To: qs.Get("to")}
-	q := audit.Query{TenantID: v.T.ID, SKUID: f.SKU}
-	d := auditPageData{Filter: f}
+		From: qs.Get("from"), To: qs.Get("to"), Activity: qs.Get("activity")}
+	q := audit.Query{TenantID: v.T.ID, SKUID: f.SKU, Activity: f.Activity}
+	d := auditPageData{Filter: f, Activities: auditActivities}
 	var unknown string
 	v.T.Read(func(s *tenant.State) {
 		e := s.Engine

@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"allot/auth"
@@ -69,4 +70,20 @@ func heldByGuests(e *licensing.Engine) int {
 		}
 	}
 	return n
+}
+
+func TestAuditPageFiltersByMicrosoftsActivityNames(t *testing.T) {
+	env, info := demoEnv(t, 200)
+	c := newClientSignedIn(t, env, info.AdminToken)
+	r := c.get("/admin/audit?activity=" + url.QueryEscape("Set group license"))
+	mustContain(t, r, `<option selected>Set group license</option>`, "Set group license")
+	rows := strings.Count(r.Body, "<tr>") - 1
+	if rows < 1 {
+		t.Fatal("no Set group license entries in the demo tenant")
+	}
+	for _, other := range []string{"<td>Change user license", "<td>Add member to group"} {
+		if strings.Contains(r.Body, other) {
+			t.Errorf("the activity filter lets %q through", other)
+		}
+	}
 }
