@@ -21,6 +21,9 @@ type skuRow struct {
 	Warning, Suspended, LockedOut, Errors         int
 }
 
+// Beyond is the number of seats held beyond the enabled units.
+func (r skuRow) Beyond() int { return max(0, r.Assigned-r.Owned) }
+
 // allotmentSums are the consumption and waiting users of a SKU's
 // allotments.
 type allotmentSums struct{ consumed, waiting int }
@@ -68,6 +71,9 @@ type dashboardData struct {
 	Codes                    []codeCount
 	SKUs                     []skuRow
 	Short                    []skuRow // products with users waiting
+	// Lapsing: products with seats held beyond their enabled units (an
+	// expired, suspended or disabled subscription).
+	Lapsing []skuRow
 	Chart, ChartNarrow       chart
 	Allotments               []licensing.AllotmentInfo
 	AllotmentSKU             map[string]string // skuId → part number
@@ -101,6 +107,9 @@ func buildDashboard(s *tenant.State) dashboardData {
 	for _, r := range d.SKUs {
 		if r.Waiting > 0 {
 			d.Short = append(d.Short, r)
+		}
+		if r.Assigned > r.Owned {
+			d.Lapsing = append(d.Lapsing, r)
 		}
 	}
 	d.Chart = barChart(d.SKUs, 16, wideLayout)

@@ -6,8 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"allot/api/apitest"
 	"allot/auth"
 	"allot/licensing"
+	"allot/web/demo"
 )
 
 func TestSettingsFormChangesSettingsAndLicenses(t *testing.T) {
@@ -86,4 +88,26 @@ func TestAuditPageFiltersByMicrosoftsActivityNames(t *testing.T) {
 			t.Errorf("the activity filter lets %q through", other)
 		}
 	}
+}
+
+func TestDashboardShowsSeatsOfASuspendedSubscription(t *testing.T) {
+	env, info := demoEnv(t, 200)
+	c := newClientSignedIn(t, env, info.AdminToken)
+	if r := c.get("/admin/"); strings.Contains(r.Body, "Subscriptions lapsing") {
+		t.Fatal("lapsing subscriptions shown before any lapsed")
+	}
+	subs := env.Must(200, "GET", "/partner/v1/customers/"+demo.TenantID+"/subscriptions", apitest.PartnerToken, nil).JSON()["items"].([]any)
+	suspended := ""
+	for _, s := range subs {
+		m := s.(map[string]any)
+		if m["skuPartNumber"] == "SPE_E3" {
+			env.Must(200, "PATCH", "/partner/v1/customers/"+demo.TenantID+"/subscriptions/"+m["id"].(string), apitest.PartnerToken, map[string]any{"status": "suspended"})
+			suspended = m["id"].(string)
+		}
+	}
+	if suspended == "" {
+		t.Fatal("the demo tenant has no SPE_E3 subscription")
+	}
+	r := c.get("/admin/")
+	mustContain(t, r, "Subscriptions lapsing", "SPE_E3</a> (Suspended)", "have no service")
 }
