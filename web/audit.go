@@ -104,11 +104,11 @@ var auditActivities = []string{
 type auditPageData struct {
 	Filter     auditFilter
 	Activities []string
-	Rows    []auditRow
-	SKUs    []skuRow
-	Older   string // URL of the next (older) page
-	Newest  string // URL of the first page when not on it
-	Problem string
+	Rows       []auditRow
+	SKUs       []skuRow
+	Older      string // URL of the next (older) page
+	Newest     string // URL of the first page when not on it
+	Problem    string
 }
 
 // auditPage shows the audit log, newest first, filtered by user (id or

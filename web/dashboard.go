@@ -73,12 +73,12 @@ type dashboardData struct {
 	Short                    []skuRow // products with users waiting
 	// Lapsing: products with seats held beyond their enabled units (an
 	// expired, suspended or disabled subscription).
-	Lapsing []skuRow
-	Chart, ChartNarrow       chart
-	Allotments               []licensing.AllotmentInfo
-	AllotmentSKU             map[string]string // skuId → part number
-	Recent                   []auditRow
-	RecentErr                string
+	Lapsing            []skuRow
+	Chart, ChartNarrow chart
+	Allotments         []licensing.AllotmentInfo
+	AllotmentSKU       map[string]string // skuId → part number
+	Recent             []auditRow
+	RecentErr          string
 	// Position: required and used seats from the latest license position
 	// snapshot; nil without one.
 	Position *positionFigures
