@@ -196,6 +196,7 @@ func TestEveryPageShowsItsContent(t *testing.T) {
 		{"/admin/waiting?sku=" + e5, []string{"waiting, oldest first", waiterUPN}},
 		{"/admin/waiting?allotment=" + info.OwnedAllotment, []string{"Allotment Finance – Power BI: waiting"}},
 		{"/admin/audit", []string{"Audit log", "group-based licensing", "Older →"}},
+		{"/admin/settings", []string{"Licensing settings", "Default usage location", "Save settings"}},
 	} {
 		r := c.get(tc.path)
 		if r.Status != 200 {
@@ -589,6 +590,7 @@ func TestAllotmentOwnerSeesOnlyTheirAllotment(t *testing.T) {
 		"/admin/errors":                            404,
 		"/admin/waiting":                           404,
 		"/admin/audit":                             404,
+		"/admin/settings":                          404,
 	} {
 		if r := c.get(path); r.Status != want {
 			t.Errorf("owner GET %s = %d, want %d", path, r.Status, want)
