@@ -26,7 +26,12 @@ type Explanation struct {
 	// WaitingInAllotment is the allotment whose waiting room that is (""
 	// for the SKU's general pool).
 	WaitingInAllotment string `json:"waitingInAllotmentId,omitempty"`
-	Seats              struct {
+	// CapabilityStatus is the SKU's subscription status: holders have the
+	// service while it is Enabled or Warning (grace period).
+	CapabilityStatus string `json:"capabilityStatus"`
+	Seats            struct {
+		// Enabled is the seats holders may keep (every unit not deleted);
+		// Free the seats new assignments may still take.
 		Enabled  int `json:"enabled"`
 		Consumed int `json:"consumed"`
 		Free     int `json:"free"`
@@ -85,6 +90,7 @@ func (e *Engine) Explain(userID, skuID string) (Explanation, error) {
 	}
 	x := Explanation{UserID: u.ID, UserPrincipalName: u.UserPrincipalName, SKUID: p.sku.ID, SKUPartNumber: p.sku.PartNumber}
 	x.Seats.Enabled, x.Seats.Consumed, x.Seats.Free = p.capacity(), p.consumed, max(0, p.free())
+	x.CapabilityStatus = e.CapabilityStatus(p.sku.ID)
 	x.UsageLocation, x.UsageLocationSource = u.UsageLocation, "user"
 	if u.UsageLocation == "" {
 		x.UsageLocation, x.UsageLocationSource = e.settings.DefaultUsageLocation, "tenantDefault"
@@ -158,6 +164,14 @@ func (e *Engine) Explain(userID, skuID string) (Explanation, error) {
 		}
 	}
 	x.Summary = e.summary(u, l, &x)
+	if l != nil && l.Held {
+		switch x.CapabilityStatus {
+		case "Warning":
+			x.Summary += fmt.Sprintf(" The subscription of %s has expired: the user keeps the service during the grace period.", p.sku.PartNumber)
+		case "Suspended", "LockedOut":
+			x.Summary += fmt.Sprintf(" The subscription of %s is %s: the seat stays assigned, but the user has no service until it is reactivated.", p.sku.PartNumber, x.CapabilityStatus)
+		}
+	}
 	return x, nil
 }
 
@@ -248,6 +262,10 @@ func (e *Engine) reasonFor(u *user, l *license, s *SourceState, x *Explanation) 
 			if a := l.pool.allot; a != nil {
 				return fmt.Sprintf("no unit: all %d units of allotment %s are in use; waiting since %s, position %d of %d — admitted automatically, oldest first, when a unit frees",
 					a.AllottedUnits, a.DisplayName, l.Since.Format(time.RFC3339), waitingPosition(l), len(l.pool.waiting))
+			}
+			if st := e.CapabilityStatus(l.pool.sku.ID); st != "Enabled" && st != "Warning" {
+				return fmt.Sprintf("no seat: the subscription of %s is %s, so its units cannot be assigned; waiting since %s, position %d of %d — admitted automatically, oldest first, when the subscription is reactivated",
+					x.SKUPartNumber, st, l.Since.Format(time.RFC3339), x.WaitingPosition, x.WaitingCount)
 			}
 			return fmt.Sprintf("no seat: all %d seats of %s are in use; waiting since %s, position %d of %d — admitted automatically, oldest first, when a seat frees",
 				l.pool.capacity(), x.SKUPartNumber, l.Since.Format(time.RFC3339), waitingPosition(l), len(l.pool.waiting))

@@ -1,6 +1,7 @@
 package licensing
 
 import (
+	"strings"
 	"testing"
 
 	"allot"
@@ -137,5 +138,26 @@ func TestRulesOnAssignedPlanStatusFollowTheSubscription(t *testing.T) {
 	f.must(f.e.SetUnits(f.op(), skuE3, Units{Enabled: 2}))
 	if !f.e.IsMember(g, u) {
 		t.Fatal("reactivation did not bring the user back")
+	}
+}
+
+func TestExplainSaysWhyASuspendedSubscriptionGivesNoService(t *testing.T) {
+	f := newFixture(t)
+	f.units(skuE3, 1)
+	g := f.group(1)
+	f.groupLicense(g, lic(skuE3))
+	u1, u2 := f.user(1), f.user(2)
+	f.add(g, u1)
+	f.add(g, u2)
+	f.must(f.e.SetUnits(f.op(), skuE3, Units{Suspended: 1}))
+	x, err := f.e.Explain(u1, skuE3)
+	f.must(err)
+	if x.CapabilityStatus != "Suspended" || !strings.Contains(x.Summary, "no service until it is reactivated") {
+		t.Fatalf("holder: %s / %s", x.CapabilityStatus, x.Summary)
+	}
+	x, err = f.e.Explain(u2, skuE3)
+	f.must(err)
+	if len(x.Sources) != 1 || !strings.Contains(x.Sources[0].Reason, "is Suspended, so its units cannot be assigned") {
+		t.Fatalf("waiter: %+v", x.Sources)
 	}
 }
