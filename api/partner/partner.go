@@ -50,15 +50,17 @@ type Collection[T any] struct {
 
 // Subscription is a purchase of units of one product.
 type Subscription struct {
-	ID               string    `json:"id"`
-	OfferID          string    `json:"offerId"`
-	SKUID            string    `json:"skuId"`
-	SKUPartNumber    string    `json:"skuPartNumber"`
-	FriendlyName     string    `json:"friendlyName"`
-	Quantity         int       `json:"quantity"`
-	Status           string    `json:"status"` // active | expired | suspended | disabled | deleted (lifecycle.go)
-	CreationDate     time.Time `json:"creationDate"`
-	LastModifiedDate time.Time `json:"lastModifiedDate"`
+	ID               string     `json:"id"`
+	OfferID          string     `json:"offerId"`
+	SKUID            string     `json:"skuId"`
+	SKUPartNumber    string     `json:"skuPartNumber"`
+	FriendlyName     string     `json:"friendlyName"`
+	Quantity         int        `json:"quantity"`
+	Status           string     `json:"status"` // active | expired | suspended | disabled | deleted (lifecycle.go)
+	CreationDate     time.Time  `json:"creationDate"`
+	LastModifiedDate time.Time  `json:"lastModifiedDate"`
+	Attributes       Attributes `json:"attributes"`
+
 	// CommitmentEndDate ends the term: the subscription then renews
 	// (AutoRenewEnabled) or expires. Nil: no end.
 	CommitmentEndDate *time.Time `json:"commitmentEndDate"`
@@ -69,9 +71,9 @@ type Subscription struct {
 	// lifecycle stage begins (allot's; Partner Center does not show them).
 	GraceEndDate *time.Time `json:"graceEndDate,omitempty"`
 	DeletionDate *time.Time `json:"deletionDate,omitempty"`
-	// CapabilityStatus is the Graph status of the subscription's units.
-	CapabilityStatus string     `json:"capabilityStatus,omitempty"`
-	Attributes       Attributes `json:"attributes"`
+	// CapabilityStatus is the Graph status of the subscription's units
+	// (filled in answers, not stored).
+	CapabilityStatus string `json:"capabilityStatus,omitempty"`
 }
 
 // Register mounts the partner API.
@@ -186,8 +188,9 @@ func (h *handler) createSubscription(w http.ResponseWriter, r *http.Request) {
 	}
 	p := auth.FromContext(r.Context())
 	var in struct {
-		OfferID           string     `json:"offerId"`
-		Quantity          *int       `json:"quantity"`
+		OfferID  string `json:"offerId"`
+		Quantity *int   `json:"quantity"`
+
 		CommitmentEndDate *time.Time `json:"commitmentEndDate"`
 		AutoRenewEnabled  bool       `json:"autoRenewEnabled"`
 	}
@@ -323,8 +326,9 @@ func (h *handler) patchSubscription(w http.ResponseWriter, r *http.Request) {
 	}
 	p := auth.FromContext(r.Context())
 	var in struct {
-		Quantity          *int       `json:"quantity"`
-		Status            *string    `json:"status"`
+		Quantity *int    `json:"quantity"`
+		Status   *string `json:"status"`
+
 		CommitmentEndDate *time.Time `json:"commitmentEndDate"`
 		AutoRenewEnabled  *bool      `json:"autoRenewEnabled"`
 		SuspensionReasons []string   `json:"suspensionReasons"`
