@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"time"
 
 	"allot"
 	"allot/audit"
@@ -660,61 +659,6 @@ func (e *Engine) AssignGroupLicenses(op Op, groupID string, add []AssignedLicens
 	return nil
 }
 
-// applyGroup re-derives the licenses of a group's members as Entra logs it:
-// "Start applying group based license to users" (with the changes picked
-// up), each user's "Change user license", then "Finish applying group
-// based license to users" with Microsoft's result line, all by the
-// group-based licensing system actor.
-func (e *Engine) applyGroup(g *group, why, picked string, now time.Time) {
-	sys := Op{Actor: audit.ActorGroupLicensing, Why: why}
-	e.auditDetail(sys, audit.ActivityStartApplying, "", g.ID, "", picked)
-	users := e.licensedUsers(g)
-	for _, u := range users {
-		e.touch(u, audit.ActorGroupLicensing, why)
-	}
-	e.settle(now)
-	ok, failed := 0, 0
-	for _, u := range users {
-		if e.users[u.ID] != u {
-			continue
-		}
-		if e.failedFrom(u, g.ID) {
-			failed++
-		} else {
-			ok++
-		}
-	}
-	e.auditDetail(sys, audit.ActivityFinishApplying, "", g.ID, "",
-		fmt.Sprintf("Users successfully assigned licenses: %d, Users for whom license assignment failed: %d.", ok, failed))
-}
-
-// failedFrom reports whether any of the user's sources from a group is in
-// error.
-func (e *Engine) failedFrom(u *user, groupID string) bool {
-	for _, l := range u.licenses {
-		for _, s := range l.Sources {
-			if s.AssignedByGroup == groupID && s.State == StateError {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func (e *Engine) partNumber(skuID string) string {
-	if s, ok := e.cat.SKU(skuID); ok {
-		return s.PartNumber
-	}
-	return skuID
-}
-
-func disabledNote(plans []string) string {
-	if len(plans) == 0 {
-		return ""
-	}
-	return " (disabled plans " + strings.Join(plans, ", ") + ")"
-}
-
 func containsSource(ss []LicenseSource, skuID string) bool {
 	for _, s := range ss {
 		if s.SKUID == skuID {
@@ -763,73 +707,6 @@ func (e *Engine) planFriendlyName(id string) string {
 	return id
 }
 
-// SetUnits sets a SKU's prepaid units and status. Units move between the
-// lifecycle states (enabled, warning, suspended, lockedOut) without touching
-// assignments: holders keep their seats, and their service follows the
-// SKU's capabilityStatus. Lowering the total units below the seats in use is
-// refused with the number of assignments that must go first. Raising the
-// assignable units admits waiting users.
-func (e *Engine) SetUnits(op Op, skuID string, u Units) error {
-	return e.setUnits(op, skuID, u, false)
-}
-
-// SetUnitsReleasing sets a SKU's units like SetUnits, but the total may drop
-// below the seats in use (a subscription is deleted): the youngest holders
-// lose their seats and wait again (CountViolation), so the oldest claims
-// keep the remaining seats. Allotments must still fit in the units.
-func (e *Engine) SetUnitsReleasing(op Op, skuID string, u Units) error {
-	return e.setUnits(op, skuID, u, true)
-}
-
-func (e *Engine) setUnits(op Op, skuID string, u Units, release bool) error {
-	s, ok := e.cat.SKU(skuID)
-	if !ok {
-		return allot.Errorf(allot.EINVALID, "Unknown product %s.", skuID)
-	}
-	if u.Enabled < 0 || u.Warning < 0 || u.Suspended < 0 || u.LockedOut < 0 {
-		return allot.Errorf(allot.EINVALID, "Unit counts cannot be negative.")
-	}
-	if u.Status == "" {
-		u.Status = StatusOf(u)
-	}
-	switch u.Status {
-	case "Enabled", "Warning", "Suspended", "LockedOut", "Deleted":
-	default:
-		return allot.Errorf(allot.EINVALID, "Invalid capabilityStatus %q.", u.Status)
-	}
-	p := e.pools[s.ID]
-	held := 0
-	if p != nil && !release {
-		held = p.consumed // a release may leave holders beyond the units
-	}
-	if err := fitUnits(s, u.Total(), e.allotted[s.ID], held); err != nil {
-		return err
-	}
-	now := e.tick(op.Now)
-	if p == nil {
-		p = e.ensurePool(s)
-	}
-	old := p.units.Status
-	p.units = u
-	mark(&e.delta.Pools, s.ID, true)
-	e.audit(op, "Update subscription units", "", "", s.ID)
-	if p.consumed > p.capacity() {
-		e.releaseYoungest(p, "the subscription of "+s.PartNumber+" no longer has the units")
-	}
-	if old != u.Status && e.dyn != nil {
-		// The holders' assignedPlans capabilityStatus changed: rules that
-		// read assigned plans are evaluated again.
-		for _, id := range e.dyn.Affected([]string{"assignedplans"}) {
-			if g := e.groups[id]; g != nil {
-				e.applyRule(op, g, e.dyn.Get(id), now)
-			}
-		}
-	}
-	e.pendSKU(s.ID)
-	e.settle(now)
-	return nil
-}
-
 // fitUnits is the units rule of a product seen from its units, the one
 // SetUnits and Import obey (fitAllotment is the same invariant from the
 // allotments' side): the units (Units.Total: in every lifecycle state)
@@ -844,29 +721,6 @@ func fitUnits(s *catalog.SKU, total, allotted, generalHeld int) error {
 		return allot.Errorf(allot.ECONFLICT, "%d licenses of %s are assigned; remove at least %d assignment(s) before reducing the units to %d.", inUse, s.PartNumber, inUse-total, total)
 	}
 	return nil
-}
-
-// releaseYoungest returns the youngest holders of a pool over its capacity
-// to the waiting room, in a command: their sources are restated
-// (CountViolation).
-func (e *Engine) releaseYoungest(p *pool, why string) {
-	var holders []*license
-	for _, u := range e.all {
-		if l := u.licenseOf(p); l != nil && l.Held {
-			holders = append(holders, l)
-		}
-	}
-	sort.Slice(holders, func(i, j int) bool { return waitLess(holders[j], holders[i]) })
-	for _, l := range holders {
-		if p.consumed <= p.capacity() {
-			break
-		}
-		l.Held, l.HeldSince = false, time.Time{}
-		p.consumed--
-		p.waiting.push(l)
-		e.dirtyLicense(l)
-		e.touchState(l.user, audit.ActorGroupLicensing, why)
-	}
 }
 
 // ReprocessUser recomputes a user's licenses from scratch (Graph's
