@@ -248,7 +248,7 @@ func openAPIDocument(registered ...string) map[string]any {
 			"quantity": integer, "status": str, "creationDate": dateTime, "lastModifiedDate": dateTime,
 			"commitmentEndDate": dateTime, "autoRenewEnabled": boolean, "suspensionReasons": strs,
 			"graceEndDate": dateTime, "deletionDate": dateTime, "capabilityStatus": str}),
-		"settings": obj(map[string]any{"defaultUsageLocation": str, "excludeGuestsFromGroupLicensing": boolean, "nestedGroupLicensing": boolean}),
+		"settings":               obj(map[string]any{"defaultUsageLocation": str, "excludeGuestsFromGroupLicensing": boolean, "nestedGroupLicensing": boolean}),
 		"subscriptionCollection": obj(map[string]any{"totalCount": integer, "items": map[string]any{"type": "array", "items": ref("subscription")}}),
 		"token": obj(map[string]any{"id": str, "token": str, "displayName": str, "roles": strs, "allotmentIds": strs,
 			"createdDateTime": dateTime, "revokedDateTime": dateTime}),
