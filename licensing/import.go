@@ -386,8 +386,12 @@ func (e *Engine) restoreClaims(seats []License, now time.Time) {
 	e.restoreHeldSince(seats)
 }
 
-// reseat sends the holders of a pool that are not among its oldest claims
-// back to the waiting room; the fill that follows admits the oldest.
+// reseat gives a pool's seats to its oldest claims: holders beyond them go
+// back to the waiting room, and the oldest waiters take their seats. The
+// seats held are kept even when more than the assignable units (a
+// suspended subscription's holders keep theirs), so an older claim
+// restored by the import takes a younger holder's seat; the fill that
+// follows admits more while units are assignable.
 func (e *Engine) reseat(p *pool) {
 	var claims []*license
 	for _, u := range e.all {
@@ -396,14 +400,23 @@ func (e *Engine) reseat(p *pool) {
 		}
 	}
 	sort.Slice(claims, func(i, j int) bool { return waitLess(claims[i], claims[j]) })
+	const why = "an older claim restored by a tenant import takes the seat"
+	seats := min(len(claims), p.capacity(), max(p.consumed, p.assignable()))
 	for i, l := range claims {
-		if i >= p.capacity() && l.Held {
+		if i >= seats && l.Held {
 			l.Held, l.HeldSince = false, time.Time{}
 			p.consumed--
 			p.waiting.push(l)
 			e.dirtyLicense(l)
-			e.touchState(l.user, audit.ActorGroupLicensing, "an older claim restored by a tenant import takes the seat")
+			e.touchState(l.user, audit.ActorGroupLicensing, why)
 		}
+	}
+	for p.consumed < seats && len(p.waiting) > 0 {
+		l := p.waiting.pop()
+		l.Held, l.HeldSince = true, e.clock
+		p.consumed++
+		e.dirtyLicense(l)
+		e.touchState(l.user, audit.ActorGroupLicensing, why)
 	}
 }
 
