@@ -40,7 +40,10 @@ func (h *handler) importTenant(w http.ResponseWriter, r *http.Request) {
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBundle))
 	if err != nil {
-		respond.Error(w, r, allot.Errorf(allot.EINVALID, "The bundle could not be read: %v", err))
+		if _, tooLarge := respond.TooLarge(err); !tooLarge {
+			err = allot.Errorf(allot.EINVALID, "The bundle could not be read: %v", err)
+		}
+		respond.Error(w, r, err) // 413 over maxBundle
 		return
 	}
 	b, err := bundle.ReadZip(data, h.s.RT.Catalog())
