@@ -120,7 +120,7 @@ func Open(path string) (*Store, error) {
 		s.readers.Close()
 		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
 	}
-	if s.ckpt, err = startCheckpointer(abs); err != nil {
+	if s.ckpt, err = startCheckpointer(abs, &s.writeMu); err != nil {
 		s.writer.Close()
 		s.readers.Close()
 		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
