@@ -300,9 +300,12 @@ func (t *Tenant) process(batch []*command) {
 	if err != nil {
 		t.seq = seq
 		t.rt.log.Error("commit failed; reloading tenant", "tenant", t.ID, "err", err)
-		t.fail(batch, allot.Errorf(allot.EINTERNAL, "The change could not be saved; nothing was applied. Try again."))
+		answer := commitFailure(err)
+		t.rt.noteCommit(answer)
+		t.fail(batch, answer)
 		return
 	}
+	t.rt.noteCommit(nil)
 	t.writer.Engine.Recycle(&d) // serialized and committed: its memory serves the next batch
 	if big && len(batch) == 1 && batch[0].bulk {
 		// Durable: publish the writer's copy as the readers' and replace

@@ -314,6 +314,8 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case allot.EFORBIDDEN:
 		return http.StatusForbidden
+	case allot.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }

@@ -58,6 +58,12 @@ func New(rt *tenant.Runtime, st store.Store, log *slog.Logger, reg *prometheus.R
 			respond.Status(w, r, http.StatusServiceUnavailable, "ServiceUnavailable", "allot is starting or shutting down.")
 			return
 		}
+		// Writes failing (disk full, read-only database, …): not ready,
+		// with the reason; recovers once a commit or probe succeeds.
+		if err := s.RT.Writable(r.Context()); err != nil {
+			respond.Status(w, r, http.StatusServiceUnavailable, "ServiceUnavailable", "Writes are failing. "+allot.ErrorMessage(err))
+			return
+		}
 		// Tenants whose stored state is inconsistent are served read-only
 		// while the others are served: ready, and degraded.
 		if ro := s.readOnly(); len(ro) > 0 {
