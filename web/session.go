@@ -1,6 +1,10 @@
 package web
 
 import (
+	"errors"
+	"sync"
+	"time"
+
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -15,13 +19,88 @@ import (
 // Cookies of the admin center. All are HttpOnly and SameSite=Strict, and
 // Secure when the request came over TLS.
 const (
-	cookieSession = "allot_session" // the API token the viewer signed in with
+	cookieSession = "allot_session" // the session id (see sessions)
 	cookieTenant  = "allot_tenant"  // the customer a partner administrator works on
 	cookiePre     = "allot_pre"     // a random id protecting the sign-in form
 	cookieFlash   = "allot_flash"   // the outcome of the last form, shown once
 )
 
 const cookiePath = "/admin"
+
+// sessionTTL is how long a sign-in lasts.
+const sessionTTL = 12 * time.Hour
+
+// maxSessions bounds the sessions held; the oldest go first.
+const maxSessions = 100_000
+
+// sessions are the admin center's signed-in browsers, held server-side in
+// this process's memory: the cookie carries only a random session id (never
+// the API token), the server keeps the SHA-256 of that id with the hash of
+// the token it signed in with (never the token) and an expiry. A session
+// ends at sign-out, after sessionTTL, when its token is revoked (every
+// request authenticates the token again) and when the process restarts
+// (viewers sign in again).
+type sessions struct {
+	mu sync.Mutex
+	m  map[string]session // by auth.Hash(session id)
+}
+
+type session struct {
+	tokenHash string // auth.Hash of the API token
+	expires   time.Time
+}
+
+// open starts a session for a token and returns its id.
+func (ss *sessions) open(tokenHash string, now time.Time) string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	id := base64.RawURLEncoding.EncodeToString(b)
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.m == nil {
+		ss.m = map[string]session{}
+	}
+	if len(ss.m) >= maxSessions {
+		for k, s := range ss.m {
+			if !now.Before(s.expires) {
+				delete(ss.m, k)
+			}
+		}
+		for len(ss.m) >= maxSessions { // all alive: drop the oldest
+			var oldest string
+			for k, s := range ss.m {
+				if oldest == "" || s.expires.Before(ss.m[oldest].expires) {
+					oldest = k
+				}
+			}
+			delete(ss.m, oldest)
+		}
+	}
+	ss.m[auth.Hash(id)] = session{tokenHash: tokenHash, expires: now.Add(sessionTTL)}
+	return id
+}
+
+// get returns the live session of an id.
+func (ss *sessions) get(id string, now time.Time) (session, bool) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	k := auth.Hash(id)
+	s, ok := ss.m[k]
+	if ok && !now.Before(s.expires) {
+		delete(ss.m, k)
+		return session{}, false
+	}
+	return s, ok
+}
+
+// end ends a session.
+func (ss *sessions) end(id string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	delete(ss.m, auth.Hash(id))
+}
 
 func (h *handler) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: cookiePath, MaxAge: maxAge,
@@ -38,21 +117,29 @@ func secure(r *http.Request) bool {
 	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
-// session returns the signed-in principal and its token, or nil when the
-// request has no valid session (no cookie, or a revoked or unknown token).
+// session returns the signed-in principal and the session id, or nil when
+// the request has no live session (no cookie, an ended or unknown session,
+// or a revoked token, which also ends the session).
 func (h *handler) session(r *http.Request) (*auth.Principal, string) {
 	c, err := r.Cookie(cookieSession)
 	if err != nil || c.Value == "" {
 		return nil, ""
 	}
-	p, err := h.s.Auth.Authenticate(r.Context(), "Bearer "+c.Value)
+	s, ok := h.sessions.get(c.Value, h.now())
+	if !ok {
+		return nil, ""
+	}
+	p, err := h.s.Auth.AuthenticateHash(r.Context(), s.tokenHash)
 	if err != nil {
+		if errors.Is(err, auth.ErrUnauthenticated) {
+			h.sessions.end(c.Value)
+		}
 		return nil, ""
 	}
 	return p, c.Value
 }
 
-// csrfToken is the session's form token: an HMAC of the session secret
+// csrfToken is the session's form token: an HMAC of the session id
 // under a key of this process, so that a page of another site can neither
 // read nor compute it.
 func (h *handler) csrfToken(secret string) string {
@@ -128,7 +215,7 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.clearCookie(w, r, cookiePre)
-	h.setCookie(w, r, cookieSession, token, 12*3600)
+	h.setCookie(w, r, cookieSession, h.sessions.open(auth.Hash(token), h.now()), int(sessionTTL/time.Second))
 	if p.IsPartner() {
 		next = "/admin/tenants"
 	} else if next == "/admin/" && !p.Has(roleTable[permReports]...) {
@@ -137,13 +224,17 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-// signOut ends the session (a POST with the session's CSRF token).
+// signOut ends the session server-side (a POST with the session's CSRF
+// token): its id is worthless afterwards, whoever holds the cookie.
 func (h *handler) signOut(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	_, secret := h.session(r)
-	if secret != "" && !h.checkCSRF(r, secret) {
+	_, sid := h.session(r)
+	if sid != "" && !h.checkCSRF(r, sid) {
 		h.fail(w, r, nil, http.StatusForbidden, "The form has expired. Reload the page and try again.")
 		return
+	}
+	if sid != "" {
+		h.sessions.end(sid)
 	}
 	h.clearCookie(w, r, cookieSession)
 	h.clearCookie(w, r, cookieTenant)

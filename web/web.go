@@ -46,10 +46,11 @@ var staticFS embed.FS
 
 // handler serves the admin center.
 type handler struct {
-	s       *server.Server
-	pages   map[string]*template.Template
-	csrfKey []byte
-	now     func() time.Time
+	s        *server.Server
+	pages    map[string]*template.Template
+	csrfKey  []byte
+	now      func() time.Time
+	sessions sessions
 }
 
 // Register mounts the admin center on s: the pages under /admin/, their

@@ -1,0 +1,80 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"allot/api/apitest"
+	"allot/auth"
+	"allot/web/demo"
+)
+
+// sessionCookie returns the client's admin-center session cookie.
+func sessionCookie(t *testing.T, c *client) *http.Cookie {
+	t.Helper()
+	u, _ := url.Parse(c.base + "/admin/")
+	for _, ck := range c.http.Jar.Cookies(u) {
+		if ck.Name == "allot_session" {
+			return ck
+		}
+	}
+	t.Fatal("no session cookie")
+	return nil
+}
+
+// replay opens a page with only the given session cookie, as a browser
+// (or a thief) holding that cookie would.
+func replay(t *testing.T, env *apitest.Env, ck *http.Cookie, path string) resp {
+	t.Helper()
+	c := newClient(t, env)
+	u, _ := url.Parse(env.URL + "/admin/")
+	c.http.Jar.SetCookies(u, []*http.Cookie{{Name: ck.Name, Value: ck.Value, Path: "/admin"}})
+	return c.get(path)
+}
+
+// The session cookie holds a random session id, not the API token; signing
+// out ends the session on the server, so the old cookie signs nobody in
+// (it used to be the token itself, valid until the token was revoked).
+func TestSignOutEndsTheSessionOnTheServer(t *testing.T) {
+	env, info := demoEnv(t, 100)
+	c := newClient(t, env)
+	c.signIn(info.AdminToken)
+	ck := sessionCookie(t, c)
+	if strings.Contains(ck.Value, info.AdminToken) || strings.Contains(info.AdminToken, ck.Value) {
+		t.Fatal("the session cookie carries the API token")
+	}
+	if r := replay(t, env, ck, "/admin/"); strings.Contains(r.URL, "signin") {
+		t.Fatalf("the live session's cookie landed on %s", r.URL)
+	}
+	c.form("/admin/", "/admin/signout", nil)
+	if r := replay(t, env, ck, "/admin/"); !strings.HasPrefix(r.URL, "/admin/signin") {
+		t.Fatalf("the signed-out session's cookie landed on %s, want the sign-in page", r.URL)
+	}
+	// The token itself still works for the API: signing out ends the
+	// session, not the administrator's token.
+	env.Must(200, "GET", "/allot/v1/tenants/"+demo.TenantID+"/tokens", info.AdminToken, nil)
+}
+
+// Revoking a token ends the sessions signed in with it at once.
+func TestRevokingTheTokenEndsItsSessions(t *testing.T) {
+	env, _ := demoEnv(t, 100)
+	token := tenantToken(t, env, auth.RoleGlobalAdministrator)
+	c := newClient(t, env)
+	c.signIn(token)
+	if r := c.get("/admin/"); strings.Contains(r.URL, "signin") {
+		t.Fatalf("signed in expected, landed on %s", r.URL)
+	}
+	ts, _ := env.Store.ListTokens(t.Context(), demo.TenantID)
+	var id string
+	for _, tk := range ts {
+		if tk.Hash == auth.Hash(token) {
+			id = tk.ID
+		}
+	}
+	env.Must(204, "DELETE", "/allot/v1/tenants/"+demo.TenantID+"/tokens/"+id, apitest.PartnerToken, nil)
+	if r := c.get("/admin/"); !strings.HasPrefix(r.URL, "/admin/signin") {
+		t.Fatalf("after revocation landed on %s, want the sign-in page", r.URL)
+	}
+}
