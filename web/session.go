@@ -1,19 +1,20 @@
 package web
 
 import (
-	"errors"
-	"sync"
-	"time"
-
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"allot"
 	"allot/auth"
+	"allot/store"
 )
 
 // Cookies of the admin center. All are HttpOnly and SameSite=Strict, and
@@ -33,73 +34,95 @@ const sessionTTL = 12 * time.Hour
 // maxSessions bounds the sessions held; the oldest go first.
 const maxSessions = 100_000
 
-// sessions are the admin center's signed-in browsers, held server-side in
-// this process's memory: the cookie carries only a random session id (never
-// the API token), the server keeps the SHA-256 of that id with the hash of
-// the token it signed in with (never the token) and an expiry. A session
-// ends at sign-out, after sessionTTL, when its token is revoked (every
-// request authenticates the token again) and when the process restarts
-// (viewers sign in again).
+// sessions are the admin center's signed-in browsers, held server-side:
+// the cookie carries only a random session id (never the API token); the
+// server keeps the SHA-256 of that id with the hash of the token it signed
+// in with (never the token) and an expiry — in the store when it keeps
+// sessions (store.SessionStore: both backends do), so that a restart signs
+// nobody out, else in this process's memory. A session ends at sign-out,
+// after sessionTTL, and when its token is revoked (every request
+// authenticates the token again, and a revoked token ends the session).
 type sessions struct {
+	st store.SessionStore // nil: memory only
 	mu sync.Mutex
-	m  map[string]session // by auth.Hash(session id)
+	m  map[string]store.Session // by hash, when st is nil
 }
 
-type session struct {
-	tokenHash string // auth.Hash of the API token
-	expires   time.Time
-}
-
-// open starts a session for a token and returns its id.
-func (ss *sessions) open(tokenHash string, now time.Time) string {
+// open starts a session for a token of a tenant and returns its id.
+func (ss *sessions) open(ctx context.Context, tenantID, tokenHash string, now time.Time) (string, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		panic(err)
 	}
 	id := base64.RawURLEncoding.EncodeToString(b)
+	s := store.Session{TenantID: tenantID, Hash: auth.Hash(id), TokenHash: tokenHash, CreatedAt: now, ExpiresAt: now.Add(sessionTTL)}
+	if ss.st != nil {
+		// Expired sessions go when new ones come: the table stays small.
+		if _, err := ss.st.DeleteExpiredSessions(ctx, now); err != nil {
+			return "", err
+		}
+		return id, ss.st.CreateSession(ctx, s)
+	}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ss.m == nil {
-		ss.m = map[string]session{}
+		ss.m = map[string]store.Session{}
 	}
 	if len(ss.m) >= maxSessions {
-		for k, s := range ss.m {
-			if !now.Before(s.expires) {
+		for k, x := range ss.m {
+			if !now.Before(x.ExpiresAt) {
 				delete(ss.m, k)
 			}
 		}
 		for len(ss.m) >= maxSessions { // all alive: drop the oldest
 			var oldest string
-			for k, s := range ss.m {
-				if oldest == "" || s.expires.Before(ss.m[oldest].expires) {
+			for k, x := range ss.m {
+				if oldest == "" || x.ExpiresAt.Before(ss.m[oldest].ExpiresAt) {
 					oldest = k
 				}
 			}
 			delete(ss.m, oldest)
 		}
 	}
-	ss.m[auth.Hash(id)] = session{tokenHash: tokenHash, expires: now.Add(sessionTTL)}
-	return id
+	ss.m[s.Hash] = s
+	return id, nil
 }
 
 // get returns the live session of an id.
-func (ss *sessions) get(id string, now time.Time) (session, bool) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	k := auth.Hash(id)
-	s, ok := ss.m[k]
-	if ok && !now.Before(s.expires) {
-		delete(ss.m, k)
-		return session{}, false
+func (ss *sessions) get(ctx context.Context, id string, now time.Time) (store.Session, bool) {
+	h := auth.Hash(id)
+	var s store.Session
+	if ss.st != nil {
+		var err error
+		if s, err = ss.st.SessionByHash(ctx, h); err != nil {
+			return store.Session{}, false
+		}
+	} else {
+		ss.mu.Lock()
+		x, ok := ss.m[h]
+		ss.mu.Unlock()
+		if !ok {
+			return store.Session{}, false
+		}
+		s = x
 	}
-	return s, ok
+	if !now.Before(s.ExpiresAt) {
+		ss.end(ctx, id)
+		return store.Session{}, false
+	}
+	return s, true
 }
 
 // end ends a session.
-func (ss *sessions) end(id string) {
+func (ss *sessions) end(ctx context.Context, id string) error {
+	h := auth.Hash(id)
+	if ss.st != nil {
+		return ss.st.DeleteSession(ctx, h)
+	}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	delete(ss.m, auth.Hash(id))
+	delete(ss.m, h)
+	return nil
 }
 
 func (h *handler) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
@@ -125,14 +148,14 @@ func (h *handler) session(r *http.Request) (*auth.Principal, string) {
 	if err != nil || c.Value == "" {
 		return nil, ""
 	}
-	s, ok := h.sessions.get(c.Value, h.now())
+	s, ok := h.sessions.get(r.Context(), c.Value, h.now())
 	if !ok {
 		return nil, ""
 	}
-	p, err := h.s.Auth.AuthenticateHash(r.Context(), s.tokenHash)
+	p, err := h.s.Auth.AuthenticateHash(r.Context(), s.TokenHash)
 	if err != nil {
 		if errors.Is(err, auth.ErrUnauthenticated) {
-			h.sessions.end(c.Value)
+			_ = h.sessions.end(r.Context(), c.Value)
 		}
 		return nil, ""
 	}
@@ -214,8 +237,13 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, nil, http.StatusUnauthorized, "signin", pageData{Title: "Sign in", Data: d})
 		return
 	}
+	sid, err := h.sessions.open(r.Context(), p.TenantID, auth.Hash(token), h.now())
+	if err != nil {
+		h.failErr(w, r, nil, err)
+		return
+	}
 	h.clearCookie(w, r, cookiePre)
-	h.setCookie(w, r, cookieSession, h.sessions.open(auth.Hash(token), h.now()), int(sessionTTL/time.Second))
+	h.setCookie(w, r, cookieSession, sid, int(sessionTTL/time.Second))
 	if p.IsPartner() {
 		next = "/admin/tenants"
 	} else if next == "/admin/" && !p.Has(roleTable[permReports]...) {
@@ -234,7 +262,10 @@ func (h *handler) signOut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sid != "" {
-		h.sessions.end(sid)
+		if err := h.sessions.end(r.Context(), sid); err != nil {
+			h.failErr(w, r, nil, err)
+			return
+		}
 	}
 	h.clearCookie(w, r, cookieSession)
 	h.clearCookie(w, r, cookieTenant)

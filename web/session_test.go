@@ -1,13 +1,20 @@
 package web_test
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"allot/api/apitest"
+	"allot/api/server"
 	"allot/auth"
+	"allot/web"
 	"allot/web/demo"
 )
 
@@ -76,5 +83,21 @@ func TestRevokingTheTokenEndsItsSessions(t *testing.T) {
 	env.Must(204, "DELETE", "/allot/v1/tenants/"+demo.TenantID+"/tokens/"+id, apitest.PartnerToken, nil)
 	if r := c.get("/admin/"); !strings.HasPrefix(r.URL, "/admin/signin") {
 		t.Fatalf("after revocation landed on %s, want the sign-in page", r.URL)
+	}
+}
+
+// Sessions are kept in the store: a restarted server (a new process over
+// the same database) still knows them.
+func TestSessionsSurviveARestart(t *testing.T) {
+	env, info := demoEnv(t, 100)
+	c := newClient(t, env)
+	c.signIn(info.AdminToken)
+	ck := sessionCookie(t, c)
+	s2 := server.New(env.RT, env.Store, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	web.Register(s2)
+	hs2 := httptest.NewServer(s2.Handler())
+	defer hs2.Close()
+	if r := replay(t, &apitest.Env{T: t, URL: hs2.URL}, ck, "/admin/"); strings.Contains(r.URL, "signin") {
+		t.Fatalf("after a restart the session's cookie landed on %s", r.URL)
 	}
 }

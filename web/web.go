@@ -35,6 +35,7 @@ import (
 	"allot/api/server"
 	"allot/auth"
 	"allot/licensing"
+	"allot/store"
 	"allot/tenant"
 )
 
@@ -123,7 +124,9 @@ func newHandler(s *server.Server) *handler {
 	if _, err := rand.Read(key); err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
-	return &handler{s: s, pages: parseTemplates(), csrfKey: key, now: time.Now}
+	h := &handler{s: s, pages: parseTemplates(), csrfKey: key, now: time.Now}
+	h.sessions.st, _ = s.Store.(store.SessionStore)
+	return h
 }
 
 // perm is what a page or form needs. Each mirrors the API it stands for.
