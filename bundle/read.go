@@ -89,11 +89,12 @@ func Open(path string, cat *catalog.Catalog) (*Bundle, error) {
 	if st.IsDir() {
 		return Read(os.DirFS(path), cat)
 	}
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	return ReadZip(data, cat)
+	defer f.Close()
+	return ReadZipAt(f, st.Size(), cat)
 }
 
 // ReadZip reads a bundle from the bytes of a .zip file (files may sit in
@@ -102,7 +103,13 @@ func Open(path string, cat *catalog.Catalog) (*Bundle, error) {
 // MaxRatio times its compressed size, records of at most MaxRecord bytes;
 // a damaged or oversized .zip is EINVALID.
 func ReadZip(data []byte, cat *catalog.Catalog) (*Bundle, error) {
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	return ReadZipAt(bytes.NewReader(data), int64(len(data)), cat)
+}
+
+// ReadZipAt is ReadZip over a .zip of size bytes read through r (a file: the
+// .zip is never held in memory whole).
+func ReadZipAt(r io.ReaderAt, size int64, cat *catalog.Catalog) (*Bundle, error) {
+	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, allot.Errorf(allot.EINVALID, "The bundle is not a valid .zip file: %v", err)
 	}
@@ -119,7 +126,7 @@ func ReadZip(data []byte, cat *catalog.Catalog) (*Bundle, error) {
 			}
 		}
 	}
-	return read(root, cat, int64(len(data)))
+	return read(root, cat, size)
 }
 
 // Read reads a bundle from a file system.
