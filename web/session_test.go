@@ -101,3 +101,15 @@ func TestSessionsSurviveARestart(t *testing.T) {
 		t.Fatalf("after a restart the session's cookie landed on %s", r.URL)
 	}
 }
+
+// A form body over the admin center's 1 MiB limit is 413, not a CSRF 403.
+func TestOversizedFormIs413(t *testing.T) {
+	env, info := demoEnv(t, 100)
+	c := newClient(t, env)
+	c.signIn(info.AdminToken)
+	p := c.get("/admin/")
+	r := c.post("/admin/users/nobody/licenses", url.Values{"csrf": {csrf(t, p.Body)}, "pad": {strings.Repeat("x", 2<<20)}})
+	if r.Status != http.StatusRequestEntityTooLarge || !strings.Contains(r.Body, "larger than 1 MiB") {
+		t.Fatalf("2 MiB form = %d", r.Status)
+	}
+}

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"allot"
+	"allot/api/respond"
 	"allot/api/scope"
 	"allot/api/server"
 	"allot/auth"
@@ -257,6 +258,10 @@ func (h *handler) page(need perm, fn func(http.ResponseWriter, *http.Request, *v
 		v := &viewer{P: p, T: t, TenantName: t.Info().CompanyName, CSRF: h.csrfToken(secret), Limited: !p.IsPartner() && scope.Limited(p)}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+			if _, tooLarge := respond.TooLarge(r.ParseForm()); tooLarge {
+				h.fail(w, r, v, http.StatusRequestEntityTooLarge, "The form is larger than 1 MiB.")
+				return
+			}
 			if !h.checkCSRF(r, secret) {
 				h.fail(w, r, v, http.StatusForbidden, "The form has expired or did not come from this site. Reload the page and try again.")
 				return
