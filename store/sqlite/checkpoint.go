@@ -30,7 +30,8 @@ import (
 // write lock (commits queue in Go for the moment) and runs a TRUNCATE
 // checkpoint, which waits for readers to leave the log, copies what is left
 // and truncates the file to zero bytes. The log is thus at most walLimit
-// plus what commits add during one checkpointDelay, busy or idle.
+// plus what commits add during one checkpointDelay while writes go on, and
+// it is emptied the same way once writes pause for idleDelay.
 
 // checkpointDelay is how long the checkpointer waits after a write before
 // checkpointing, so that a burst of commits is checkpointed once.
@@ -90,7 +91,27 @@ func (c *checkpointer) run() {
 		// harmless: the next write tries again.
 		c.checkpoint("PASSIVE")
 		c.bound()
+		// Writes paused: empty the log, so that an idle database keeps
+		// no log beside it (the checkpoint has little or nothing to copy).
+		select {
+		case <-c.stop:
+			return
+		case <-c.written:
+			c.wrote() // not idle: the next round checkpoints
+		case <-time.After(idleDelay):
+			c.truncate()
+		}
 	}
+}
+
+// idleDelay is how long writes must pause before the log is emptied.
+const idleDelay = time.Second
+
+// truncate runs a TRUNCATE checkpoint with the writers held off.
+func (c *checkpointer) truncate() {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	c.checkpoint("TRUNCATE")
 }
 
 // bound truncates the log when its file is over the limit, with the
@@ -101,9 +122,7 @@ func (c *checkpointer) bound() {
 	if err != nil || fi.Size() <= c.limit.Load() {
 		return
 	}
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
-	c.checkpoint("TRUNCATE")
+	c.truncate()
 }
 
 // checkpoint runs one checkpoint in the given mode and returns the log's
