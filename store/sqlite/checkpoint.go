@@ -107,6 +107,10 @@ func (c *checkpointer) run() {
 // idleDelay is how long writes must pause before the log is emptied.
 const idleDelay = time.Second
 
+// checkpointBusy is how long a checkpoint waits for readers (and so, for
+// TRUNCATE, how long commits may wait for it).
+const checkpointBusy = time.Second
+
 // truncate runs a TRUNCATE checkpoint with the writers held off.
 func (c *checkpointer) truncate() {
 	c.writeMu.Lock()

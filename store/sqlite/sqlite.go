@@ -189,6 +189,11 @@ func dsn(abs string, role connRole) string {
 		q.Add("_pragma", "wal_autocheckpoint(0)")
 	case connReader:
 		q.Set("_query_only", "1")
+	case connCheckpointer:
+		// A TRUNCATE checkpoint holds the writers off while it waits for
+		// readers: it gives up after a second (harmless, it runs again)
+		// rather than stall commits for the whole busy timeout.
+		q.Set("_busy_timeout", fmt.Sprint(checkpointBusy.Milliseconds()))
 	}
 	u := url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}
 	return u.String()
