@@ -18,6 +18,9 @@ const (
 	ECONFLICT  Code = "conflict"  // the request conflicts with current state; nothing changed
 	EFORBIDDEN Code = "forbidden" // the caller may not do this
 	EINTERNAL  Code = "internal"  // a defect or an unavailable dependency
+	// EUNAVAILABLE: a transient failure (the database is locked or its
+	// connection was lost); nothing changed and retrying may work.
+	EUNAVAILABLE Code = "unavailable"
 )
 
 // Error is an error with a code and a message a user can act on.

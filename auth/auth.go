@@ -168,7 +168,13 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (*Princ
 	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
 		return nil, ErrUnauthenticated
 	}
-	h := Hash(strings.TrimSpace(secret))
+	return a.AuthenticateHash(ctx, Hash(strings.TrimSpace(secret)))
+}
+
+// AuthenticateHash returns the principal of the token whose secret has the
+// hash h (Hash): what a server-side session keeps instead of the secret.
+// ErrUnauthenticated for an unknown or revoked token.
+func (a *Authenticator) AuthenticateHash(ctx context.Context, h string) (*Principal, error) {
 	now := time.Now()
 	a.mu.Lock()
 	if c, ok := a.c[h]; ok && now.Before(c.expires) {

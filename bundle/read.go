@@ -89,19 +89,32 @@ func Open(path string, cat *catalog.Catalog) (*Bundle, error) {
 	if st.IsDir() {
 		return Read(os.DirFS(path), cat)
 	}
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	return ReadZip(data, cat)
+	defer f.Close()
+	return ReadZipAt(f, st.Size(), cat)
 }
 
 // ReadZip reads a bundle from the bytes of a .zip file (files may sit in
-// one top-level folder).
+// one top-level folder). The limits of limits.go apply: at most
+// MaxZipEntries entries, MaxUncompressed bytes in all, each entry at most
+// MaxRatio times its compressed size, records of at most MaxRecord bytes;
+// a damaged or oversized .zip is EINVALID.
 func ReadZip(data []byte, cat *catalog.Catalog) (*Bundle, error) {
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	return ReadZipAt(bytes.NewReader(data), int64(len(data)), cat)
+}
+
+// ReadZipAt is ReadZip over a .zip of size bytes read through r (a file: the
+// .zip is never held in memory whole).
+func ReadZipAt(r io.ReaderAt, size int64, cat *catalog.Catalog) (*Bundle, error) {
+	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, allot.Errorf(allot.EINVALID, "The bundle is not a valid .zip file: %v", err)
+	}
+	if len(zr.File) > MaxZipEntries {
+		return nil, allot.Errorf(allot.EINVALID, "The bundle holds %d entries; a bundle has at most %d.", len(zr.File), MaxZipEntries)
 	}
 	var root fs.FS = zr
 	if _, err := fs.Stat(zr, "users.csv"); err != nil {
@@ -113,11 +126,15 @@ func ReadZip(data []byte, cat *catalog.Catalog) (*Bundle, error) {
 			}
 		}
 	}
-	return Read(root, cat)
+	return read(root, cat, size)
 }
 
 // Read reads a bundle from a file system.
-func Read(fsys fs.FS, cat *catalog.Catalog) (*Bundle, error) {
+func Read(fsys fs.FS, cat *catalog.Catalog) (*Bundle, error) { return read(fsys, cat, 0) }
+
+// read reads a bundle; zipLen is the size of the .zip the files come from
+// (0: not a .zip), which bounds what an entry's compressed size can be.
+func read(fsys fs.FS, cat *catalog.Catalog, zipLen int64) (*Bundle, error) {
 	b := &Bundle{subLine: map[string]string{}, subPart: map[string]string{}, ids: map[string]string{}}
 	defer func() { b.ids = nil }()
 	b.Data.Units = map[string]int{}
@@ -134,31 +151,55 @@ func Read(fsys fs.FS, cat *catalog.Catalog) (*Bundle, error) {
 		{"direct_licenses.csv", func(t *table) error { return b.readLicenses(t, cat, false) }},
 		{"seats.csv", func(t *table) error { return b.readSeats(t, cat) }},
 	}
+	left := &budget{left: MaxUncompressed}
 	for _, s := range steps {
 		f, err := fsys.Open(s.name)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, allot.Errorf(allot.EINVALID, "%s cannot be read: %v", s.name, err)
 		}
 		if s.name == "subscriptions.csv" {
 			b.hasSubsFile = true
 		}
+		cf := &countedFile{r: f, name: s.name, b: left}
+		// The size only sizes the first allocations: it is the file's own
+		// size on disk, but from a .zip it is believed only up to what
+		// the entry may yield (never more than the budget).
 		var size int64
 		if st, err := f.Stat(); err == nil {
 			size = st.Size()
+			if h, ok := st.Sys().(*zip.FileHeader); ok && zipLen > 0 {
+				compressed := int64(min(h.CompressedSize64, uint64(zipLen)))
+				cf.limit = compressed*MaxRatio + ratioSlack
+				size = min(size, compressed*MaxRatio)
+			}
 		}
-		t, err := newTable(s.name, f, size)
+		size = max(min(size, left.left), 0)
+		t, err := newTable(s.name, cf, size)
 		if err == nil {
 			err = s.fn(t)
 		}
 		f.Close()
 		if err != nil {
+			if isSizeError(err) {
+				return nil, allot.Errorf(allot.EINVALID, "%s: %s.", s.name, sizeCause(err))
+			}
+			if allot.ErrorCode(err) != allot.EINVALID {
+				err = allot.Errorf(allot.EINVALID, "%s cannot be read: %v", s.name, err)
+			}
 			return nil, err
 		}
 	}
 	return b, nil
+}
+
+// sizeCause is the message of the size error inside err.
+func sizeCause(err error) string {
+	var se *sizeError
+	errors.As(err, &se)
+	return se.msg
 }
 
 // places remembers where each row of one kind came from: a line of a CSV
@@ -185,6 +226,7 @@ func (p *places) at(i int) string {
 // table reads one CSV file by header names.
 type table struct {
 	name string
+	src  *countedFile
 	r    *csv.Reader
 	col  map[string]int
 	hdr  []string
@@ -193,8 +235,11 @@ type table struct {
 	est  int // estimated number of rows
 }
 
-func newTable(name string, r io.Reader, size int64) (*table, error) {
-	br := bufio.NewReaderSize(r, 1<<16)
+// readBuffer is the buffer between a bundle file and its CSV reader.
+const readBuffer = 1 << 16
+
+func newTable(name string, src *countedFile, size int64) (*table, error) {
+	br := bufio.NewReaderSize(src, readBuffer)
 	if bom, err := br.Peek(3); err == nil && string(bom) == "\ufeff" {
 		br.Discard(3)
 	}
@@ -214,13 +259,17 @@ func newTable(name string, r io.Reader, size int64) (*table, error) {
 	cr.ReuseRecord = true
 	hdr, err := cr.Read()
 	if err == io.EOF {
-		return &table{name: name, r: cr, col: map[string]int{}}, nil
+		return &table{name: name, src: src, r: cr, col: map[string]int{}}, nil
 	}
 	if err != nil {
+		if isSizeError(err) {
+			return nil, err
+		}
 		return nil, allot.Errorf(allot.EINVALID, "%s:1: %v", name, err)
 	}
+	src.newRecord()
 	hdr = append([]string(nil), hdr...) // the reader reuses its record
-	t := &table{name: name, r: cr, col: map[string]int{}, hdr: hdr, line: 1, est: est}
+	t := &table{name: name, src: src, r: cr, col: map[string]int{}, hdr: hdr, line: 1, est: est}
 	for i, h := range hdr {
 		k := strings.ToLower(strings.TrimSpace(h))
 		if _, dup := t.col[k]; dup {
@@ -250,8 +299,12 @@ func (t *table) next() (bool, error) {
 		}
 		t.line++
 		if err != nil {
+			if isSizeError(err) {
+				return false, allot.Errorf(allot.EINVALID, "%s:%d: %s.", t.name, t.line, sizeCause(err))
+			}
 			return false, allot.Errorf(allot.EINVALID, "%s:%d: %v", t.name, t.line, err)
 		}
+		t.src.newRecord()
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // blank line
 		}

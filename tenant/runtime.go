@@ -45,6 +45,8 @@ type Runtime struct {
 
 	closeMu sync.RWMutex
 	closing bool
+
+	health writeHealth
 }
 
 type metrics struct {

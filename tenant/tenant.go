@@ -300,9 +300,12 @@ func (t *Tenant) process(batch []*command) {
 	if err != nil {
 		t.seq = seq
 		t.rt.log.Error("commit failed; reloading tenant", "tenant", t.ID, "err", err)
-		t.fail(batch, allot.Errorf(allot.EINTERNAL, "The change could not be saved; nothing was applied. Try again."))
+		answer := commitFailure(err)
+		t.rt.noteCommit(answer)
+		t.fail(batch, answer)
 		return
 	}
+	t.rt.noteCommit(nil)
 	t.writer.Engine.Recycle(&d) // serialized and committed: its memory serves the next batch
 	if big && len(batch) == 1 && batch[0].bulk {
 		// Durable: publish the writer's copy as the readers' and replace
@@ -370,11 +373,17 @@ func (t *Tenant) fail(batch []*command, err error) {
 	}
 }
 
-// reloadWriter rebuilds the writer's copy from the store.
+// reloadWriter rebuilds the writer's copy from the store, on the readers'
+// engine clock: the readers' copy is the store's state and ran exactly the
+// committed commands, so the rebuilt copy must continue from its clock, or
+// the next commands (stamped before the rebuild, queued while it ran) would
+// claim at different times in the two copies. Only the writer goroutine
+// changes the readers' copy, so it reads the clock without the lock.
 func (t *Tenant) reloadWriter() {
 	t.writer = nil // let the collector have it while the new one loads
+	clock := t.reader.Engine.Clock()
 	for {
-		st, seq, problems, lerr := t.rt.loadState(context.Background(), t.ID)
+		st, seq, problems, lerr := t.rt.loadStateAt(context.Background(), t.ID, clock)
 		if lerr == nil {
 			t.writer, t.seq = st, seq
 			if len(problems) > 0 {

@@ -230,6 +230,56 @@ func TestFailedCommitChangesNothing(t *testing.T) {
 	}
 }
 
+// After a failed commit the writer's copy is rebuilt from the store; it
+// must continue on the readers' engine clock. It used to take the time of
+// the rebuild, so a command stamped before the rebuild (queued while it
+// ran) claimed at the rebuild's time in the store and at its own time in
+// the readers' copy: waiting times 1–3 s apart until a restart.
+func TestFailedCommitKeepsBothCopiesOnOneClock(t *testing.T) {
+	fs := &failingStore{Store: openSQLite(t)}
+	var mu sync.Mutex
+	clock := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	rt, err := Open(context.Background(), fs, catalog.Default(), Options{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := seed(t, rt)
+	queued := now().Add(time.Second) // a command's time, chosen before the rebuild
+	mu.Lock()
+	clock = clock.Add(3 * time.Second) // the rebuild happens later
+	mu.Unlock()
+	fs.mu.Lock()
+	fs.fail = true
+	fs.mu.Unlock()
+	if err := tn.Do(context.Background(), licensing.Op{Actor: "t"}, func(tx *Tx) error {
+		return tx.Engine.RemoveMembers(tx.Op, gid(1), []string{uid(1)})
+	}); allot.ErrorCode(err) == "" {
+		t.Fatal("the commit did not fail")
+	}
+	// A new member claims a seat (it waits): at the command's time.
+	if err := tn.Do(context.Background(), licensing.Op{Actor: "t", Now: queued}, func(tx *Tx) error {
+		if err := tx.Engine.PutUser(tx.Op, licensing.User{ID: uid(9), UserPrincipalName: "u9@contoso.example", UsageLocation: "US", AccountEnabled: true}); err != nil {
+			return err
+		}
+		return tx.Engine.AddMembers(tx.Op, gid(1), []string{uid(9)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var readers string
+	tn.Read(func(s *State) { readers = fingerprint(s.Engine) })
+	if w := fingerprint(tn.writer.Engine); w != readers {
+		t.Fatalf("the copies disagree after a failed commit:\nreaders %s\nwriter  %s", readers, w)
+	}
+	stored, _, _, err := rt.loadState(context.Background(), tid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := fingerprint(stored.Engine); s != readers {
+		t.Fatalf("the readers' copy is not what is stored:\nreaders %s\nstored  %s", readers, s)
+	}
+}
+
 func TestPanickingCommandIsContained(t *testing.T) {
 	rt := newRuntime(t, openSQLite(t))
 	tn := seed(t, rt)

@@ -21,6 +21,8 @@ import (
 	"io"
 	"unicode/utf8"
 	"unsafe"
+
+	"allot"
 )
 
 type csvReader struct {
@@ -31,6 +33,16 @@ type csvReader struct {
 	fieldIndexes []int
 	fields       []string
 	recLine      int // first line of the last record
+}
+
+// maxCSVRecord is the longest record (a line, or the lines of one quoted
+// field) a report may have: a longer one stops the read with EINVALID
+// before it is held in memory (a 1 MB upload can expand to a 1 GiB field).
+const maxCSVRecord = 1 << 20
+
+// recordTooLong is the error of a record over maxCSVRecord.
+func (r *csvReader) recordTooLong() error {
+	return allot.Errorf(allot.EINVALID, "The report's line %d is longer than %d MiB: it is not a usage report.", r.numLine+1, maxCSVRecord>>20)
 }
 
 func newCSVReader(r io.Reader) *csvReader {
@@ -49,8 +61,14 @@ func (r *csvReader) readLine() ([]byte, error) {
 	if err == bufio.ErrBufferFull {
 		r.rawBuffer = append(r.rawBuffer[:0], line...)
 		for err == bufio.ErrBufferFull {
+			if len(r.rawBuffer) > maxCSVRecord {
+				return nil, r.recordTooLong()
+			}
 			line, err = r.r.ReadSlice('\n')
 			r.rawBuffer = append(r.rawBuffer, line...)
+		}
+		if len(r.rawBuffer) > maxCSVRecord {
+			return nil, r.recordTooLong()
 		}
 		line = r.rawBuffer
 	}
@@ -171,6 +189,9 @@ parseField:
 					r.recordBuffer = append(r.recordBuffer, line...)
 					if errRead != nil {
 						break parseField
+					}
+					if len(r.recordBuffer) > maxCSVRecord {
+						return nil, r.recordTooLong()
 					}
 					col += len(line)
 					line, errRead = r.readLine()

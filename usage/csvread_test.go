@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"allot"
 )
 
 // csvRecords reads everything with both readers and describes the result:
@@ -132,5 +134,21 @@ func TestCSVReaderFieldsAreReusedNotAllocated(t *testing.T) {
 	// The reader and its buffers allocate; records do not.
 	if few, many := count(100), count(10000); many != few {
 		t.Fatalf("%v allocations for 100 records, %v for 10,000", few, many)
+	}
+}
+
+// A report record longer than maxCSVRecord stops the read with EINVALID
+// before it is held whole (a 1 MB upload held a 1 GiB field and killed the
+// server), on one line or in a quoted field over many lines.
+func TestReportRecordLongerThanTheLimitIsRefused(t *testing.T) {
+	head := "Report Refresh Date,User Principal Name,Exchange Last Activity Date\n2024-06-30,a@b,2024-06-01\n"
+	for name, row := range map[string]string{
+		"one line":     "2024-06-30," + strings.Repeat("x", maxCSVRecord+1) + ",\n",
+		"quoted lines": "2024-06-30,\"" + strings.Repeat("y\n", maxCSVRecord/2+1) + "\",\n",
+	} {
+		_, err := ParseReport(strings.NewReader(head+row), "")
+		if allot.ErrorCode(err) != allot.EINVALID || !strings.Contains(allot.ErrorMessage(err), "longer than 1 MiB") {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }

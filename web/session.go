@@ -1,27 +1,129 @@
 package web
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"allot"
 	"allot/auth"
+	"allot/store"
 )
 
 // Cookies of the admin center. All are HttpOnly and SameSite=Strict, and
 // Secure when the request came over TLS.
 const (
-	cookieSession = "allot_session" // the API token the viewer signed in with
+	cookieSession = "allot_session" // the session id (see sessions)
 	cookieTenant  = "allot_tenant"  // the customer a partner administrator works on
 	cookiePre     = "allot_pre"     // a random id protecting the sign-in form
 	cookieFlash   = "allot_flash"   // the outcome of the last form, shown once
 )
 
 const cookiePath = "/admin"
+
+// sessionTTL is how long a sign-in lasts.
+const sessionTTL = 12 * time.Hour
+
+// maxSessions bounds the sessions held; the oldest go first.
+const maxSessions = 100_000
+
+// sessions are the admin center's signed-in browsers, held server-side:
+// the cookie carries only a random session id (never the API token); the
+// server keeps the SHA-256 of that id with the hash of the token it signed
+// in with (never the token) and an expiry — in the store when it keeps
+// sessions (store.SessionStore: both backends do), so that a restart signs
+// nobody out, else in this process's memory. A session ends at sign-out,
+// after sessionTTL, and when its token is revoked (every request
+// authenticates the token again, and a revoked token ends the session).
+type sessions struct {
+	st store.SessionStore // nil: memory only
+	mu sync.Mutex
+	m  map[string]store.Session // by hash, when st is nil
+}
+
+// open starts a session for a token of a tenant and returns its id.
+func (ss *sessions) open(ctx context.Context, tenantID, tokenHash string, now time.Time) (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	id := base64.RawURLEncoding.EncodeToString(b)
+	s := store.Session{TenantID: tenantID, Hash: auth.Hash(id), TokenHash: tokenHash, CreatedAt: now, ExpiresAt: now.Add(sessionTTL)}
+	if ss.st != nil {
+		// Expired sessions go when new ones come: the table stays small.
+		if _, err := ss.st.DeleteExpiredSessions(ctx, now); err != nil {
+			return "", err
+		}
+		return id, ss.st.CreateSession(ctx, s)
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.m == nil {
+		ss.m = map[string]store.Session{}
+	}
+	if len(ss.m) >= maxSessions {
+		for k, x := range ss.m {
+			if !now.Before(x.ExpiresAt) {
+				delete(ss.m, k)
+			}
+		}
+		for len(ss.m) >= maxSessions { // all alive: drop the oldest
+			var oldest string
+			for k, x := range ss.m {
+				if oldest == "" || x.ExpiresAt.Before(ss.m[oldest].ExpiresAt) {
+					oldest = k
+				}
+			}
+			delete(ss.m, oldest)
+		}
+	}
+	ss.m[s.Hash] = s
+	return id, nil
+}
+
+// get returns the live session of an id.
+func (ss *sessions) get(ctx context.Context, id string, now time.Time) (store.Session, bool) {
+	h := auth.Hash(id)
+	var s store.Session
+	if ss.st != nil {
+		var err error
+		if s, err = ss.st.SessionByHash(ctx, h); err != nil {
+			return store.Session{}, false
+		}
+	} else {
+		ss.mu.Lock()
+		x, ok := ss.m[h]
+		ss.mu.Unlock()
+		if !ok {
+			return store.Session{}, false
+		}
+		s = x
+	}
+	if !now.Before(s.ExpiresAt) {
+		ss.end(ctx, id)
+		return store.Session{}, false
+	}
+	return s, true
+}
+
+// end ends a session.
+func (ss *sessions) end(ctx context.Context, id string) error {
+	h := auth.Hash(id)
+	if ss.st != nil {
+		return ss.st.DeleteSession(ctx, h)
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	delete(ss.m, h)
+	return nil
+}
 
 func (h *handler) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: cookiePath, MaxAge: maxAge,
@@ -38,21 +140,29 @@ func secure(r *http.Request) bool {
 	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
-// session returns the signed-in principal and its token, or nil when the
-// request has no valid session (no cookie, or a revoked or unknown token).
+// session returns the signed-in principal and the session id, or nil when
+// the request has no live session (no cookie, an ended or unknown session,
+// or a revoked token, which also ends the session).
 func (h *handler) session(r *http.Request) (*auth.Principal, string) {
 	c, err := r.Cookie(cookieSession)
 	if err != nil || c.Value == "" {
 		return nil, ""
 	}
-	p, err := h.s.Auth.Authenticate(r.Context(), "Bearer "+c.Value)
+	s, ok := h.sessions.get(r.Context(), c.Value, h.now())
+	if !ok {
+		return nil, ""
+	}
+	p, err := h.s.Auth.AuthenticateHash(r.Context(), s.TokenHash)
 	if err != nil {
+		if errors.Is(err, auth.ErrUnauthenticated) {
+			_ = h.sessions.end(r.Context(), c.Value)
+		}
 		return nil, ""
 	}
 	return p, c.Value
 }
 
-// csrfToken is the session's form token: an HMAC of the session secret
+// csrfToken is the session's form token: an HMAC of the session id
 // under a key of this process, so that a page of another site can neither
 // read nor compute it.
 func (h *handler) csrfToken(secret string) string {
@@ -127,8 +237,13 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, nil, http.StatusUnauthorized, "signin", pageData{Title: "Sign in", Data: d})
 		return
 	}
+	sid, err := h.sessions.open(r.Context(), p.TenantID, auth.Hash(token), h.now())
+	if err != nil {
+		h.failErr(w, r, nil, err)
+		return
+	}
 	h.clearCookie(w, r, cookiePre)
-	h.setCookie(w, r, cookieSession, token, 12*3600)
+	h.setCookie(w, r, cookieSession, sid, int(sessionTTL/time.Second))
 	if p.IsPartner() {
 		next = "/admin/tenants"
 	} else if next == "/admin/" && !p.Has(roleTable[permReports]...) {
@@ -137,13 +252,20 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-// signOut ends the session (a POST with the session's CSRF token).
+// signOut ends the session server-side (a POST with the session's CSRF
+// token): its id is worthless afterwards, whoever holds the cookie.
 func (h *handler) signOut(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	_, secret := h.session(r)
-	if secret != "" && !h.checkCSRF(r, secret) {
+	_, sid := h.session(r)
+	if sid != "" && !h.checkCSRF(r, sid) {
 		h.fail(w, r, nil, http.StatusForbidden, "The form has expired. Reload the page and try again.")
 		return
+	}
+	if sid != "" {
+		if err := h.sessions.end(r.Context(), sid); err != nil {
+			h.failErr(w, r, nil, err)
+			return
+		}
 	}
 	h.clearCookie(w, r, cookieSession)
 	h.clearCookie(w, r, cookieTenant)

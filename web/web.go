@@ -31,10 +31,12 @@ import (
 	"time"
 
 	"allot"
+	"allot/api/respond"
 	"allot/api/scope"
 	"allot/api/server"
 	"allot/auth"
 	"allot/licensing"
+	"allot/store"
 	"allot/tenant"
 )
 
@@ -46,10 +48,11 @@ var staticFS embed.FS
 
 // handler serves the admin center.
 type handler struct {
-	s       *server.Server
-	pages   map[string]*template.Template
-	csrfKey []byte
-	now     func() time.Time
+	s        *server.Server
+	pages    map[string]*template.Template
+	csrfKey  []byte
+	now      func() time.Time
+	sessions sessions
 }
 
 // Register mounts the admin center on s: the pages under /admin/, their
@@ -124,7 +127,9 @@ func newHandler(s *server.Server) *handler {
 	if _, err := rand.Read(key); err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
-	return &handler{s: s, pages: parseTemplates(), csrfKey: key, now: time.Now}
+	h := &handler{s: s, pages: parseTemplates(), csrfKey: key, now: time.Now}
+	h.sessions.st, _ = s.Store.(store.SessionStore)
+	return h
 }
 
 // perm is what a page or form needs. Each mirrors the API it stands for.
@@ -255,6 +260,10 @@ func (h *handler) page(need perm, fn func(http.ResponseWriter, *http.Request, *v
 		v := &viewer{P: p, T: t, TenantName: t.Info().CompanyName, CSRF: h.csrfToken(secret), Limited: !p.IsPartner() && scope.Limited(p)}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+			if _, tooLarge := respond.TooLarge(r.ParseForm()); tooLarge {
+				h.fail(w, r, v, http.StatusRequestEntityTooLarge, "The form is larger than 1 MiB.")
+				return
+			}
 			if !h.checkCSRF(r, secret) {
 				h.fail(w, r, v, http.StatusForbidden, "The form has expired or did not come from this site. Reload the page and try again.")
 				return
@@ -316,6 +325,8 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case allot.EFORBIDDEN:
 		return http.StatusForbidden
+	case allot.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }

@@ -162,3 +162,36 @@ func TestImportTenantOverHTTP(t *testing.T) {
 	other := e.Customer("Other", "US")
 	e.Must(404, "POST", "/allot/v1/tenants/"+other+"/import", ga, good, "Content-Type: application/zip")
 }
+
+// Hostile or damaged bundles posted to the import endpoint answer 400 with
+// a message and change nothing: a decompression bomb, an entry that lies
+// about its size, a damaged entry.
+func TestImportRefusesBombsAndDamagedZips(t *testing.T) {
+	e := apitest.New(t, partner.Register, admin.Register)
+	id := e.Customer("Contoso", "US")
+	ga := e.Token(id, "GlobalAdministrator")
+	var bomb strings.Builder
+	bomb.WriteString("id,userPrincipalName\n")
+	for bomb.Len() < 8<<20 {
+		bomb.WriteString("u,a@x\n")
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.Create("users.csv")
+	w.Write([]byte(bomb.String()))
+	zw.Close()
+	damaged := zipOf(t, map[string]string{"users.csv": "id,userPrincipalName\nu1,a@c\n"})
+	damaged = bytes.Replace(damaged, []byte("PK\x03\x04"), []byte("JUNK"), 1)
+	for name, body := range map[string][]byte{"bomb": buf.Bytes(), "damaged": damaged} {
+		r := e.Call("POST", "/allot/v1/tenants/"+id+"/import", ga, body, "Content-Type: application/zip")
+		if r.Status != 400 || r.ErrorMessage() == "" || strings.Contains(r.ErrorMessage(), "internal") {
+			t.Fatalf("%s: %d %s", name, r.Status, r.Body)
+		}
+	}
+	tn, _ := e.RT.Get(id)
+	tn.Read(func(s *tenant.State) {
+		if n := s.Engine.UserCount(); n != 0 {
+			t.Fatalf("refused imports left %d users", n)
+		}
+	})
+}

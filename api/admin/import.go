@@ -3,6 +3,7 @@ package admin
 import (
 	"io"
 	"net/http"
+	"os"
 	"time"
 
 	"allot"
@@ -38,12 +39,24 @@ func (h *handler) importTenant(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, allot.Errorf(allot.EINVALID, "Send the bundle as a .zip body with Content-Type application/zip."))
 		return
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBundle))
+	// The upload goes to a temporary file, not memory: a client holds at
+	// most the disk space of what it actually sent, never memory.
+	f, err := os.CreateTemp("", "allot-bundle-*.zip")
 	if err != nil {
-		respond.Error(w, r, allot.Errorf(allot.EINVALID, "The bundle could not be read: %v", err))
+		respond.Error(w, r, err)
 		return
 	}
-	b, err := bundle.ReadZip(data, h.s.RT.Catalog())
+	defer os.Remove(f.Name())
+	defer f.Close()
+	size, err := io.Copy(f, http.MaxBytesReader(w, r.Body, maxBundle))
+	if err != nil {
+		if _, tooLarge := respond.TooLarge(err); !tooLarge {
+			err = allot.Errorf(allot.EINVALID, "The bundle could not be read: %v", err)
+		}
+		respond.Error(w, r, err) // 413 over maxBundle
+		return
+	}
+	b, err := bundle.ReadZipAt(f, size, h.s.RT.Catalog())
 	if err != nil {
 		respond.Error(w, r, err)
 		return

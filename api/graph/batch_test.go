@@ -95,3 +95,34 @@ func TestGzipRequestBodiesAreAccepted(t *testing.T) {
 	f.Must(201, "POST", "/v1.0/users", f.admin, buf.Bytes(), "Content-Encoding: gzip")
 	wantError(t, f.Call("POST", "/v1.0/users", f.admin, `{}`, "Content-Encoding: br"), 415, "UnsupportedMediaType", "br")
 }
+
+// A write inside a batch without a body is the client's mistake: each such
+// request answers 400 with Graph's error body (it used to panic on the
+// missing body, an inner 500).
+func TestBatchWriteWithoutBodyAnswers400(t *testing.T) {
+	f := newFixture(t)
+	g := f.group("Sales")
+	r := f.Must(200, "POST", "/v1.0/$batch", f.admin, map[string]any{"requests": []any{
+		map[string]any{"id": "1", "method": "POST", "url": "/users"},
+		map[string]any{"id": "2", "method": "PATCH", "url": "/groups/" + g},
+		map[string]any{"id": "3", "method": "POST", "url": "/groups/" + g + "/members/$ref", "body": nil},
+	}})
+	var out struct {
+		Responses []struct {
+			ID     string `json:"id"`
+			Status int    `json:"status"`
+			Body   struct {
+				Error struct{ Code, Message string } `json:"error"`
+			} `json:"body"`
+		} `json:"responses"`
+	}
+	r.Decode(t, &out)
+	if len(out.Responses) != 3 {
+		t.Fatalf("responses: %s", r.Body)
+	}
+	for _, x := range out.Responses {
+		if x.Status != 400 || x.Body.Error.Code == "" || !strings.Contains(x.Body.Error.Message, "body") {
+			t.Fatalf("request %s: status %d %+v", x.ID, x.Status, x.Body.Error)
+		}
+	}
+}

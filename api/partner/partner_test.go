@@ -109,7 +109,7 @@ func TestPartnerAPIBadInput(t *testing.T) {
 		{"unknown sku", "POST", "/partner/v1/customers/" + id + "/subscriptions", `{"offerId":"NOPE","quantity":1}`, "", 400, "not a known product"},
 		{"negative quantity", "POST", "/partner/v1/customers/" + id + "/subscriptions", `{"offerId":"SPE_E3","quantity":-3}`, "", 400, "at least 1"},
 		{"quantity not a number", "POST", "/partner/v1/customers/" + id + "/subscriptions", `{"offerId":"SPE_E3","quantity":"ten"}`, "", 400, "quantity"},
-		{"oversized", "POST", "/partner/v1/customers", `{"companyProfile":{"companyName":"` + strings.Repeat("a", 2<<20) + `"}}`, "", 400, "larger than"},
+		{"oversized", "POST", "/partner/v1/customers", `{"companyProfile":{"companyName":"` + strings.Repeat("a", 2<<20) + `"}}`, "", 413, "larger than"},
 		{"unknown subscription", "PATCH", "/partner/v1/customers/" + id + "/subscriptions/x", `{"quantity":2}`, "", 404, "does not exist"},
 		{"bad status", "PATCH", "/partner/v1/customers/" + id + "/subscriptions/x", `{"status":"gone"}`, "", 400, "not supported"},
 	}

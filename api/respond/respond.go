@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,11 +72,17 @@ func Status(w http.ResponseWriter, r *http.Request, status int, code, message st
 		Date: time.Now().UTC().Format("2006-01-02T15:04:05"), RequestID: rid, ClientRequestID: crid}}})
 }
 
-// Error writes err as a Graph error: EINVALID 400 Request_BadRequest,
+// Error writes err as a Graph error: a body over its limit (TooLarge) 413
+// RequestEntityTooLarge, EINVALID 400 Request_BadRequest,
 // ENOTFOUND 404 Request_ResourceNotFound, ECONFLICT 409 Conflict,
-// EFORBIDDEN 403 Authorization_RequestDenied, anything else 500 (logged, with
+// EFORBIDDEN 403 Authorization_RequestDenied, EUNAVAILABLE 503
+// ServiceUnavailable with Retry-After, anything else 500 (logged, with
 // a generic message).
 func Error(w http.ResponseWriter, r *http.Request, err error) {
+	if limit, ok := TooLarge(err); ok {
+		Status(w, r, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request body is larger than the limit of "+SizeText(limit)+".")
+		return
+	}
 	switch allot.ErrorCode(err) {
 	case allot.EINVALID:
 		Status(w, r, http.StatusBadRequest, "Request_BadRequest", allot.ErrorMessage(err))
@@ -85,6 +92,9 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 		Status(w, r, http.StatusConflict, "Conflict", allot.ErrorMessage(err))
 	case allot.EFORBIDDEN:
 		Status(w, r, http.StatusForbidden, "Authorization_RequestDenied", allot.ErrorMessage(err))
+	case allot.EUNAVAILABLE:
+		w.Header().Set("Retry-After", "5")
+		Status(w, r, http.StatusServiceUnavailable, "ServiceUnavailable", allot.ErrorMessage(err))
 	default:
 		var e *allot.Error
 		if errors.As(err, &e) {
@@ -104,10 +114,50 @@ func Denied(w http.ResponseWriter, r *http.Request) {
 // MaxBody is the default request body limit.
 const MaxBody = 1 << 20
 
+// TooLargeError is a request body over its limit; Error answers it 413.
+// It unwraps to an EINVALID allot.Error with the same message, so code that
+// only knows allot's codes treats it as the client's mistake.
+type TooLargeError struct{ Limit int64 }
+
+func (e *TooLargeError) Error() string {
+	return "The request body is larger than the limit of " + SizeText(e.Limit) + "."
+}
+
+func (e *TooLargeError) Unwrap() error { return allot.NewError(allot.EINVALID, e.Error()) }
+
+// TooLarge reports whether err is a request body over a limit (a
+// TooLargeError, or the *http.MaxBytesError of an http.MaxBytesReader,
+// which api/server puts on every request body), and the limit.
+func TooLarge(err error) (int64, bool) {
+	var tl *TooLargeError
+	if errors.As(err, &tl) {
+		return tl.Limit, true
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return mbe.Limit, true
+	}
+	return 0, false
+}
+
+// SizeText writes a byte count for messages: "1 GiB", "256 MiB", "1000 bytes".
+func SizeText(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return strconv.FormatInt(n>>30, 10) + " GiB"
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
+
 // Decode reads a JSON body into v: the content type must be JSON, the body
 // at most limit bytes (MaxBody when 0), one JSON value, and with
 // disallowUnknown, no unknown fields. Errors are EINVALID with a message
-// that says what is wrong.
+// that says what is wrong; a body over the limit is a *TooLargeError (413,
+// and EINVALID to allot.ErrorCode).
 func Decode(r *http.Request, v any, limit int64, disallowUnknown bool) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -129,7 +179,7 @@ func Decode(r *http.Request, v any, limit int64, disallowUnknown bool) error {
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &mbe):
-			return allot.Errorf(allot.EINVALID, "The request body is larger than %d bytes.", limit)
+			return &TooLargeError{Limit: min(limit, mbe.Limit)}
 		case errors.Is(err, io.EOF):
 			return allot.Errorf(allot.EINVALID, "The request body is empty; a JSON object is required.")
 		case errors.Is(err, io.ErrUnexpectedEOF):

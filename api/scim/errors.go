@@ -69,6 +69,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 			se = errf(http.StatusConflict, typeUniqueness, "%s", allot.ErrorMessage(err))
 		case allot.EFORBIDDEN:
 			se = errf(http.StatusForbidden, "", "%s", allot.ErrorMessage(err))
+		case allot.EUNAVAILABLE:
+			w.Header().Set("Retry-After", "5")
+			se = errf(http.StatusServiceUnavailable, "", "%s", allot.ErrorMessage(err))
 		default:
 			var ae *allot.Error
 			if errors.As(err, &ae) {

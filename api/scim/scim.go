@@ -235,6 +235,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func decodeBody(r *http.Request) (map[string]any, error) {
 	var m map[string]any
 	if err := respond.Decode(r, &m, maxBody, false); err != nil {
+		if _, ok := respond.TooLarge(err); ok {
+			return nil, errf(http.StatusRequestEntityTooLarge, "", "%s", allot.ErrorMessage(err))
+		}
 		return nil, badRequest(typeInvalidSyntax, "%s", allot.ErrorMessage(err))
 	}
 	if m == nil {

@@ -31,6 +31,9 @@ type Server struct {
 	Auth  *auth.Authenticator
 	Log   *slog.Logger
 
+	// Timeouts of the connections (see HTTPServer); set before serving.
+	Timeouts Timeouts
+
 	mux      *http.ServeMux
 	routes   []string // every registered pattern, for Routes
 	registry *prometheus.Registry
@@ -42,7 +45,7 @@ type Server struct {
 // New returns a server over a runtime. reg receives the HTTP metrics and is
 // served at /metrics.
 func New(rt *tenant.Runtime, st store.Store, log *slog.Logger, reg *prometheus.Registry) *Server {
-	s := &Server{RT: rt, Store: st, Auth: auth.NewAuthenticator(st), Log: log, mux: http.NewServeMux(), registry: reg}
+	s := &Server{RT: rt, Store: st, Auth: auth.NewAuthenticator(st), Log: log, mux: http.NewServeMux(), registry: reg, Timeouts: DefaultTimeouts}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "allot_http_requests_total", Help: "HTTP requests by route and status."}, []string{"route", "method", "status"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "allot_http_request_seconds", Help: "HTTP request latency by route.",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}, []string{"route"})
@@ -53,6 +56,12 @@ func New(rt *tenant.Runtime, st store.Store, log *slog.Logger, reg *prometheus.R
 	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !s.ready.Load() {
 			respond.Status(w, r, http.StatusServiceUnavailable, "ServiceUnavailable", "allot is starting or shutting down.")
+			return
+		}
+		// Writes failing (disk full, read-only database, …): not ready,
+		// with the reason; recovers once a commit or probe succeeds.
+		if err := s.RT.Writable(r.Context()); err != nil {
+			respond.Status(w, r, http.StatusServiceUnavailable, "ServiceUnavailable", "Writes are failing. "+allot.ErrorMessage(err))
 			return
 		}
 		// Tenants whose stored state is inconsistent are served read-only
@@ -107,7 +116,12 @@ func (s *Server) authenticated(h http.HandlerFunc) http.Handler {
 	})
 }
 
-// Handler returns the whole HTTP handler with middleware.
+// Handler returns the whole HTTP handler with middleware: every response
+// gets a request id and X-Content-Type-Options: nosniff; every request body
+// is limited to MaxRequestBody (a larger declared Content-Length is
+// answered 413 before anything is read; routes set lower limits of their
+// own) and must keep arriving (Timeouts.BodyIdle); panics are 500s; every
+// request is logged and counted.
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -117,6 +131,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		r = r.WithContext(respond.WithRequestID(r.Context(), rid))
 		w.Header().Set("request-id", rid)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
@@ -138,6 +153,11 @@ func (s *Server) Handler() http.Handler {
 			s.Log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.Int("status", sw.status()), slog.Duration("duration", d), slog.String("request-id", rid))
 		}()
+		if r.ContentLength > MaxRequestBody {
+			respond.Error(sw, r, &respond.TooLargeError{Limit: MaxRequestBody})
+			return
+		}
+		r.Body = s.limitBody(w, r)
 		s.mux.ServeHTTP(sw, r)
 	})
 }

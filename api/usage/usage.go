@@ -73,12 +73,11 @@ func (h *handler) tenantFor(w http.ResponseWriter, r *http.Request, roles []stri
 	return t, p, true
 }
 
-// readBody reads a request body up to limit bytes.
+// readBody reads a request body up to limit bytes. Memory grows with the
+// bytes that arrive, never with the declared Content-Length (a client that
+// declares 256 MiB and stalls must not hold 256 MiB).
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
 	var buf bytes.Buffer
-	if n := r.ContentLength; n > 0 && n <= limit {
-		buf.Grow(int(n) + 1) // one allocation instead of a doubling series
-	}
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
 	data := buf.Bytes()
 	var mbe *http.MaxBytesError

@@ -90,7 +90,10 @@ func serve(ctx context.Context, addr, db string, demoMode bool) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Timeouts and a connection cap: stalled or idle clients cannot hold
+	// the server's file descriptors (see server.Timeouts).
+	ln = server.LimitListener(ln, server.MaxConns())
+	srv := s.HTTPServer()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("allot is serving", "addr", ln.Addr().String(), "db", db)

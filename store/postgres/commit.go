@@ -54,7 +54,7 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 		return fmt.Errorf("store/postgres: commit: audit seq already exists: %w: %w", store.ErrConflict, err)
 	}
 	if err != nil {
-		return fmt.Errorf("store/postgres: commit: %w", err)
+		return classify(fmt.Errorf("store/postgres: commit: %w", err))
 	}
 	return nil
 }
@@ -187,7 +187,7 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 		return fmt.Errorf("store/postgres: commit: an object of tenant %q exists: %w: %w", c.TenantID, store.ErrConflict, err)
 	}
 	if err != nil {
-		return fmt.Errorf("store/postgres: commit: %w", err)
+		return classify(fmt.Errorf("store/postgres: commit: %w", err))
 	}
 	return nil
 }

@@ -120,7 +120,7 @@ func Open(path string) (*Store, error) {
 		s.readers.Close()
 		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
 	}
-	if s.ckpt, err = startCheckpointer(abs); err != nil {
+	if s.ckpt, err = startCheckpointer(abs, &s.writeMu); err != nil {
 		s.writer.Close()
 		s.readers.Close()
 		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
@@ -189,6 +189,11 @@ func dsn(abs string, role connRole) string {
 		q.Add("_pragma", "wal_autocheckpoint(0)")
 	case connReader:
 		q.Set("_query_only", "1")
+	case connCheckpointer:
+		// A TRUNCATE checkpoint holds the writers off while it waits for
+		// readers: it gives up after a second (harmless, it runs again)
+		// rather than stall commits for the whole busy timeout.
+		q.Set("_busy_timeout", fmt.Sprint(checkpointBusy.Milliseconds()))
 	}
 	u := url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}
 	return u.String()

@@ -103,10 +103,11 @@ func (s *Store) ListTenants(ctx context.Context) ([]store.Tenant, error) {
 }
 
 // write runs fn in a write transaction on the writer connection and commits
-// it. An error from fn rolls back and is returned as it is.
+// it. An error from fn rolls back and is returned as it is, but classified
+// (store.Fault) when SQLite says whether retrying can help.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := s.life.enter(); err != nil {
-		return err
+		return &store.Fault{Class: store.ErrUnavailable, Reason: "the database is closing", Err: err}
 	}
 	defer s.life.leave()
 	s.writeMu.Lock()
@@ -114,14 +115,14 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("store/sqlite: begin: %w", err)
+		return classify(fmt.Errorf("store/sqlite: begin: %w", err))
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
-		return err
+		return classify(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store/sqlite: commit: %w", err)
+		return classify(fmt.Errorf("store/sqlite: commit: %w", err))
 	}
 	s.ckpt.wrote()
 	return nil

@@ -14,6 +14,8 @@
 //     already exists for the tenant (stored, or earlier in the same call).
 //   - UpdateTenant keeps the CreatedAt that CreateTenant stored.
 //   - Revoking a revoked token keeps the first revocation time.
+//   - A store that implements store.SessionStore keeps sessions across
+//     reopening (the suite skips Sessions otherwise).
 //   - QueryAudit refuses a query without a TenantID: nothing is read across
 //     tenants.
 //   - Backup either writes a file at path or returns an error wrapping
@@ -76,6 +78,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TokensRoundTrip", testTokensRoundTrip},
 		{"TokenConflicts", testTokenConflicts},
 		{"RevokeToken", testRevokeToken},
+		{"Sessions", testSessions},
 		{"ReopenKeepsEverything", testReopenKeepsEverything},
 		{"ConcurrentCommitsOnDifferentTenants", testConcurrentCommits},
 		{"CloseWaitsForCommitsInProgress", testCloseWaitsForCommits},

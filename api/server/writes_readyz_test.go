@@ -1,0 +1,104 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"allot/api/apitest"
+	"allot/api/partner"
+	"allot/api/server"
+	"allot/catalog"
+	"allot/store"
+	"allot/store/sqlite"
+	"allot/tenant"
+)
+
+// faultyStore fails every Commit and ProbeWrite with fault while it is set.
+type faultyStore struct {
+	*sqlite.Store
+	mu    sync.Mutex
+	fault error
+}
+
+func (f *faultyStore) set(err error) { f.mu.Lock(); f.fault = err; f.mu.Unlock() }
+func (f *faultyStore) get() error    { f.mu.Lock(); defer f.mu.Unlock(); return f.fault }
+
+func (f *faultyStore) Commit(ctx context.Context, cs []store.Change) error {
+	if err := f.get(); err != nil {
+		return err
+	}
+	return f.Store.Commit(ctx, cs)
+}
+
+func (f *faultyStore) ProbeWrite(ctx context.Context) error {
+	if err := f.get(); err != nil {
+		return err
+	}
+	return f.Store.ProbeWrite(ctx)
+}
+
+// /readyz answers 503 with the reason while writes fail (it stayed 200 on a
+// full disk or a read-only database), and clients are told whether
+// retrying can help: a permanent condition is a 500 that says so, a
+// transient one a 503 with Retry-After. Readiness comes back once a write
+// or a probe of the store succeeds.
+func TestReadyzReportsFailingWrites(t *testing.T) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "allot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := &faultyStore{Store: st}
+	ctx := context.Background()
+	if _, err := server.Bootstrap(ctx, fs, apitest.PartnerToken, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rt, err := tenant.Open(ctx, fs, catalog.Default(), tenant.Options{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := server.New(rt, fs, log, prometheus.NewRegistry())
+	partner.Register(s)
+	hs := httptest.NewServer(s.Handler())
+	t.Cleanup(func() { hs.Close(); rt.Close(ctx); st.Close() })
+	e := &apitest.Env{T: t, URL: hs.URL, Store: fs, RT: rt, Server: s, HTTP: hs}
+
+	id := e.Customer("Contoso", "US")
+	e.Must(200, "GET", "/readyz", "", nil)
+	subscribe := func() apitest.Response {
+		return e.Call("POST", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, map[string]any{"offerId": "SPE_E3", "quantity": 5})
+	}
+
+	fs.set(&store.Fault{Class: store.ErrUnwritable, Reason: "the disk holding the database is full", Err: errors.New("database or disk is full")})
+	r := subscribe()
+	if r.Status != 500 || !strings.Contains(r.ErrorMessage(), "disk holding the database is full") ||
+		!strings.Contains(r.ErrorMessage(), "retrying will not help") || strings.Contains(r.ErrorMessage(), "Try again") {
+		t.Fatalf("write on a full disk: %d %s", r.Status, r.Body)
+	}
+	r = e.Call("GET", "/readyz", "", nil)
+	if r.Status != 503 || !strings.Contains(r.ErrorMessage(), "disk holding the database is full") {
+		t.Fatalf("readyz while writes fail: %d %s", r.Status, r.Body)
+	}
+	fs.set(nil)
+	e.Must(201, "POST", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, map[string]any{"offerId": "SPE_E3", "quantity": 5})
+	e.Must(200, "GET", "/readyz", "", nil)
+
+	fs.set(&store.Fault{Class: store.ErrUnavailable, Reason: "the database is locked by another process", Err: errors.New("database is locked")})
+	r = subscribe()
+	if r.Status != 503 || r.Header.Get("Retry-After") == "" || !strings.Contains(r.ErrorMessage(), "Try again") {
+		t.Fatalf("write on a locked database: %d %v %s", r.Status, r.Header, r.Body)
+	}
+	// No client writes: the probe finds that writes work again.
+	fs.set(nil)
+	e.Must(200, "GET", "/readyz", "", nil)
+}
