@@ -53,7 +53,8 @@ const (
 	KindProduct       Kind = "product" // custom catalog products of the tenant
 	KindAllotment     Kind = "allotment"
 	KindSetting       Kind = "setting"
-	KindUnits         Kind = "units" // id skuId: a SKU's prepaid units (derived from subscriptions)
+	KindUnits         Kind = "units"  // id skuId: a SKU's prepaid units (derived from subscriptions)
+	KindDomain        Kind = "domain" // id: the lower-case domain name (package directory)
 )
 
 // Object is one stored record of a tenant.
