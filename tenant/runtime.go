@@ -188,6 +188,19 @@ func (r *Runtime) UpdateInfo(ctx context.Context, info store.Tenant) error {
 	return nil
 }
 
+// Delete deletes a tenant with everything it has (objects, audit log,
+// tokens) if check, given the tenant's last committed state, returns nil;
+// check's error refuses the deletion and changes nothing. It runs in the
+// tenant's writer between batches, so no command commits after the check.
+// ENOTFOUND if the tenant does not exist.
+func (r *Runtime) Delete(ctx context.Context, id string, check func(*State) error) error {
+	t, ok := r.Get(id)
+	if !ok {
+		return allot.Errorf(allot.ENOTFOUND, "Tenant %s does not exist.", id)
+	}
+	return t.do(ctx, &command{drop: check})
+}
+
 // Get returns a loaded tenant.
 func (r *Runtime) Get(id string) (*Tenant, bool) {
 	r.mu.RLock()

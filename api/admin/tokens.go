@@ -15,6 +15,7 @@ import (
 	"allot/api/server"
 	"allot/audit"
 	"allot/auth"
+	"allot/identity"
 	"allot/licensing"
 	"allot/store"
 	"allot/tenant"
@@ -123,7 +124,7 @@ func (h *handler) createToken(w http.ResponseWriter, r *http.Request) {
 			}
 			next := a.Allotment
 			next.Owners = append(append([]string(nil), a.Owners...), tok.DisplayName)
-			if err := tx.Engine.PutAllotment(tx.Op, next); err != nil {
+			if err := identity.PutAllotment(tx, next); err != nil {
 				return err
 			}
 		}

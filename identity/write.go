@@ -1,4 +1,4 @@
-package directory
+package identity
 
 import (
 	"allot/licensing"

@@ -1,4 +1,4 @@
-// Package directory holds the rules Microsoft Entra applies to directory
+// Package identity holds the rules Microsoft Entra applies to directory
 // objects' properties, in one place that every write path calls — Graph
 // users and groups, SCIM, bundle and Graph-JSON imports, the admin center,
 // cloudLicensing allotments and the partner API: the userPrincipalName's
@@ -10,7 +10,7 @@
 // The rules apply to writes only: a property that a write leaves as stored
 // is not checked again, so data stored by an earlier version keeps loading
 // and keeps being editable in its other properties.
-package directory
+package identity
 
 import (
 	"fmt"
