@@ -242,6 +242,22 @@ var userText = []struct {
 	{"mail", MaxMail, func(u *licensing.User) *string { return &u.Mail }},
 }
 
+// attributeNames are the Graph spellings of User.Attributes keys, for
+// messages.
+var attributeNames = map[string]string{"mailnickname": "mailNickname", "mobilephone": "mobilePhone", "officelocation": "officeLocation",
+	"preferredlanguage": "preferredLanguage", "postalcode": "postalCode", "streetaddress": "streetAddress", "employeetype": "employeeType",
+	"businessphones": "businessPhones", "faxnumber": "faxNumber", "externalid": "externalId"}
+
+func attributeName(key string) string {
+	if n, ok := attributeNames[key]; ok {
+		return n
+	}
+	if n, ok := strings.CutPrefix(key, "extensionattribute"); ok {
+		return "extensionAttribute" + n
+	}
+	return key
+}
+
 // attributeMax is the bound of a property kept in User.Attributes.
 func attributeMax(key string) int {
 	if key == "mailnickname" {
@@ -292,11 +308,11 @@ func CheckUser(u *licensing.User, old *licensing.User, domains []string) error {
 		if old != nil && old.Attributes[k] == v {
 			continue
 		}
-		if err := checkText(k, "User", k, MaxAttribute); err != nil {
+		if err := checkText("(name of a property)", "User", k, MaxAttribute); err != nil {
 			return err
 		}
 		n := Norm(v)
-		if err := checkText(k, "User", n, attributeMax(k)); err != nil {
+		if err := checkText(attributeName(k), "User", n, attributeMax(k)); err != nil {
 			return err
 		}
 		if n != v {
