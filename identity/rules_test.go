@@ -29,7 +29,7 @@ func TestCheckUPNSyntaxFollowsEntrasUserNamePolicies(t *testing.T) {
 		"ann+tag@contoso.com", "ann@contoso", "ann@-contoso.com", "ann@contoso-.com", "ann@contoso..com",
 		"ann@contoso.com.", "ann@conto so.com", "ann@cöntoso.com", "a\x00@contoso.com",
 		strings.Repeat("a", 65) + "@contoso.com",
-		"a@" + strings.Repeat("d", 45) + ".com", // domain of 49
+		"a@" + strings.Repeat("d", 45) + ".com",                            // domain of 49
 		strings.Repeat("a", 64) + "@" + strings.Repeat("d", 41) + ".co.uk", // 64+1+47 = 112: fine …
 	}
 	invalid = invalid[:len(invalid)-1] // … so the last one is checked as valid below
@@ -97,12 +97,14 @@ func TestCheckUserNormalisesAndBoundsChangedProperties(t *testing.T) {
 		t.Fatal("CheckUser changed the caller's slice in place (it may be the engine's)")
 	}
 	for name, mod := range map[string]func(u *licensing.User){
-		"displayName":    func(u *licensing.User) { u.DisplayName = strings.Repeat("x", 257) },
-		"givenName":      func(u *licensing.User) { u.GivenName = strings.Repeat("x", 65) },
-		"employeeId":     func(u *licensing.User) { u.EmployeeID = strings.Repeat("1", 17) },
-		"usageLocation":  func(u *licensing.User) { u.UsageLocation = "XX" },
-		"mailNickname":   func(u *licensing.User) { u.Attributes = map[string]string{"mailnickname": strings.Repeat("n", 65)} },
-		"extensionAttr":  func(u *licensing.User) { u.Attributes = map[string]string{"extensionattribute1": strings.Repeat("e", 1025)} },
+		"displayName":   func(u *licensing.User) { u.DisplayName = strings.Repeat("x", 257) },
+		"givenName":     func(u *licensing.User) { u.GivenName = strings.Repeat("x", 65) },
+		"employeeId":    func(u *licensing.User) { u.EmployeeID = strings.Repeat("1", 17) },
+		"usageLocation": func(u *licensing.User) { u.UsageLocation = "XX" },
+		"mailNickname":  func(u *licensing.User) { u.Attributes = map[string]string{"mailnickname": strings.Repeat("n", 65)} },
+		"extensionAttr": func(u *licensing.User) {
+			u.Attributes = map[string]string{"extensionattribute1": strings.Repeat("e", 1025)}
+		},
 		"proxyAddresses": func(u *licensing.User) { u.ProxyAddresses = make([]string, MaxValues+1) },
 		"control":        func(u *licensing.User) { u.City = "a\x07b" },
 		"upn":            func(u *licensing.User) { u.UserPrincipalName = "ann@fabrikam.com" },
