@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"allot"
+	"allot/audit"
 	"allot/licensing"
 	"allot/store"
 	"allot/tenant"
@@ -109,6 +110,7 @@ func AddDomain(tx *tenant.Tx, name string, initial bool) (Domain, error) {
 	}
 	d := Domain{ID: name, AuthenticationType: "Managed", IsAdminManaged: true, IsDefault: len(tx.IDs(store.KindDomain)) == 0,
 		IsInitial: initial, IsRoot: true, IsVerified: true, SupportedServices: []string{"Email", "OfficeCommunicationsOnline"}}
+	tx.Audit(audit.Entry{Action: "Add verified domain", Detail: name})
 	return d, tx.Put(store.KindDomain, name, d)
 }
 
@@ -128,6 +130,7 @@ func SetDefaultDomain(tx *tenant.Tx, name string) (Domain, error) {
 		}
 	}
 	d.IsDefault = true
+	tx.Audit(audit.Entry{Action: "Set default domain", Detail: d.ID})
 	return d, tx.Put(store.KindDomain, d.ID, d)
 }
 
@@ -155,6 +158,7 @@ func DeleteDomain(tx *tenant.Tx, name string) error {
 		return allot.Errorf(allot.EINVALID, "The domain %s is used by the userPrincipalName of %d user(s); change or delete them first.", d.ID, users)
 	}
 	tx.Delete(store.KindDomain, d.ID)
+	tx.Audit(audit.Entry{Action: "Remove domain", Detail: d.ID})
 	return nil
 }
 
