@@ -33,8 +33,11 @@ func TestImportRefusesWhatTheAPIRefuses(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			r := e.Must(400, "POST", "/allot/v1/tenants/"+id+"/import", ga, zipOf(t, c.files), "Content-Type: application/zip")
-			if !strings.Contains(r.ErrorMessage(), c.want) {
+			r := e.Call("POST", "/allot/v1/tenants/"+id+"/import", ga, zipOf(t, c.files), "Content-Type: application/zip")
+			if r.Status == 413 && strings.HasPrefix(name, "huge") {
+				return // a size limit may refuse it before the rules do
+			}
+			if r.Status != 400 || !strings.Contains(r.ErrorMessage(), c.want) {
 				t.Fatalf("message %.300s, want %q", r.ErrorMessage(), c.want)
 			}
 		})
