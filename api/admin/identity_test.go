@@ -54,3 +54,12 @@ func TestImportRefusesWhatTheAPIRefuses(t *testing.T) {
 		}
 	})
 }
+
+func TestTokenDisplayNameIsBounded(t *testing.T) {
+	e := apitest.New(t, partner.Register, admin.Register)
+	id := e.Customer("Contoso", "US")
+	e.Must(400, "POST", "/allot/v1/tenants/"+id+"/tokens", apitest.PartnerToken,
+		map[string]any{"displayName": strings.Repeat("t", 5000), "roles": []string{"GlobalReader"}})
+	e.Must(201, "POST", "/allot/v1/tenants/"+id+"/tokens", apitest.PartnerToken,
+		map[string]any{"displayName": strings.Repeat("t", 256), "roles": []string{"GlobalReader"}})
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"allot"
 	"allot/api/respond"
@@ -93,6 +94,10 @@ func (h *handler) createToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := auth.ValidateRoles(in.Roles, in.AllotmentIDs); err != nil {
 		respond.Error(w, r, err)
+		return
+	}
+	if n := utf8.RuneCountInString(in.DisplayName); n > identity.MaxDisplayName {
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "displayName has %d characters; the most allowed is %d.", n, identity.MaxDisplayName))
 		return
 	}
 	var missing string
