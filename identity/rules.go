@@ -108,9 +108,9 @@ func upnInvalid(why string) error {
 // CheckUPNSyntax checks a userPrincipalName against Entra's user name
 // policies: alias@domain with exactly one "@"; the alias of 1 to 64
 // characters from A–Z, a–z, 0–9 and ' . - _ ! # ^ ~, not starting or
-// ending with a period; the domain a valid DNS name of at most 48
-// characters; 113 characters in all. It does not check that the domain is
-// the tenant's (CheckUPN does).
+// ending with a period; the domain DNS labels of at most 48 characters;
+// 113 characters in all. It does not check that the domain is the
+// tenant's (CheckUPN does; a tenant's domains have at least two labels).
 func CheckUPNSyntax(upn string) error {
 	alias, domain, ok := strings.Cut(upn, "@")
 	switch {
@@ -138,7 +138,7 @@ func CheckUPNSyntax(upn string) error {
 	if n := utf8.RuneCountInString(domain); n > MaxUPNDomain {
 		return upnInvalid(fmt.Sprintf("The domain has %d characters; the most allowed is %d.", n, MaxUPNDomain))
 	}
-	if err := CheckDomainName(domain); err != nil {
+	if err := checkLabels(domain, 1); err != nil {
 		return upnInvalid(fmt.Sprintf("The domain %q is not a valid domain name.", clip(domain)))
 	}
 	return nil
@@ -147,7 +147,10 @@ func CheckUPNSyntax(upn string) error {
 // CheckDomainName checks a DNS domain name as a tenant's domain: at least
 // two labels of letters, digits and hyphens (1 to 63 characters, no hyphen
 // at either end), at most 253 characters.
-func CheckDomainName(name string) error {
+func CheckDomainName(name string) error { return checkLabels(name, 2) }
+
+// checkLabels checks a DNS name of at least min labels.
+func checkLabels(name string, min int) error {
 	bad := func(why string) error {
 		return allot.Errorf(allot.EINVALID, "The domain name %q is invalid: %s", clip(name), why)
 	}
@@ -158,7 +161,7 @@ func CheckDomainName(name string) error {
 		return bad(fmt.Sprintf("it has more than %d characters.", MaxDomainName))
 	}
 	labels := strings.Split(name, ".")
-	if len(labels) < 2 {
+	if len(labels) < min {
 		return bad("it needs at least two labels, such as contoso.com.")
 	}
 	for _, l := range labels {

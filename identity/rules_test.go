@@ -17,6 +17,7 @@ func TestCheckUPNSyntaxFollowsEntrasUserNamePolicies(t *testing.T) {
 		strings.Repeat("a", 64) + "@" + strings.Repeat("d", 44) + ".com", // 64 + 1 + 48 = 113
 		"_ann_@contoso.com",
 		"a@x-y.example",
+		"ann@contoso", // syntax only: a tenant's domains have two labels or more
 	}
 	for _, upn := range valid {
 		if err := CheckUPNSyntax(upn); err != nil {
@@ -26,7 +27,7 @@ func TestCheckUPNSyntaxFollowsEntrasUserNamePolicies(t *testing.T) {
 	invalid := []string{
 		"", " ", "not-an-upn", "@contoso.com", "ann@", "john smith@contoso.com", "😀@contoso.com",
 		"jos\u00e9@contoso.com", "a@b@contoso.com", ".ann@contoso.com", "ann.@contoso.com", "ann&co@contoso.com",
-		"ann+tag@contoso.com", "ann@contoso", "ann@-contoso.com", "ann@contoso-.com", "ann@contoso..com",
+		"ann+tag@contoso.com", "ann@-contoso.com", "ann@contoso-.com", "ann@contoso..com",
 		"ann@contoso.com.", "ann@conto so.com", "ann@cöntoso.com", "a\x00@contoso.com",
 		strings.Repeat("a", 65) + "@contoso.com",
 		"a@" + strings.Repeat("d", 45) + ".com",                            // domain of 49
@@ -59,6 +60,9 @@ func TestCheckUPNNeedsOneOfTheTenantsDomains(t *testing.T) {
 	// A tenant without domains (stored by an earlier version) checks the syntax only.
 	if err := CheckUPN("a@tailspin.com", nil); err != nil {
 		t.Errorf("no domains: %v", err)
+	}
+	if err := CheckUPN("a@contoso", domains); err == nil {
+		t.Error("a single-label domain is no tenant's domain")
 	}
 	if err := CheckUPN("tailspin", nil); err == nil {
 		t.Error("no domains: syntax not checked")
