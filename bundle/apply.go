@@ -33,6 +33,9 @@ func Apply(ctx context.Context, t *tenant.Tenant, b *Bundle, actor string, now t
 		if err != nil {
 			return err
 		}
+		if err := b.CheckIdentity(tx.State, &data); err != nil {
+			return err
+		}
 		// The engine's rules for units, allotments and seat claims (those
 		// of the API's commands), before anything is written; Import
 		// checks them again.

@@ -223,7 +223,7 @@ func TestAssignedAtOrdersTheWaitingRoom(t *testing.T) {
 	tn := newTenant(t, rt, "11111111-1111-4111-8111-111111111111")
 	dir := writeFiles(t, map[string]string{
 		"subscriptions.csv": "skuPartNumber,quantity\nSPE_E3,2\n",
-		"users.csv":         "id,userPrincipalName,displayName,usageLocation\nu1,a@c,A,US\nu2,b@c,B,US\nu3,c@c,C,US\n",
+		"users.csv":         "id,userPrincipalName,displayName,usageLocation\nu1,a@c.example,A,US\nu2,b@c.example,B,US\nu3,c@c.example,C,US\n",
 		"direct_licenses.csv": "userId,skuPartNumber,disabledPlans,assignedAt\n" +
 			"u1,SPE_E3,,2025-03-01T00:00:00Z\nu2,SPE_E3,,2025-01-01T00:00:00Z\nu3,SPE_E3,,2025-02-01T00:00:00Z\n",
 	})
@@ -251,14 +251,14 @@ func TestBadBundlesNameFileAndLineAndChangeNothing(t *testing.T) {
 		{"unknown sku", map[string]string{"subscriptions.csv": "skuPartNumber,quantity\nSPE_E3,1\nNOPE,3\n"}, "subscriptions.csv:3: unknown product"},
 		{"bad quantity", map[string]string{"subscriptions.csv": "skuPartNumber,quantity\nSPE_E3,-1\n"}, "subscriptions.csv:2"},
 		{"missing column", map[string]string{"users.csv": "id,displayName\nu1,A\n"}, "users.csv:1: missing column userPrincipalName"},
-		{"duplicate upn", map[string]string{"users.csv": "id,userPrincipalName\nu1,a@c\nu2,A@C\n"}, "users.csv:3: userPrincipalName A@C is also used"},
-		{"bad location", map[string]string{"users.csv": "id,userPrincipalName,usageLocation\nu1,a@c,USA\n"}, "users.csv:2: usageLocation"},
-		{"member of nothing", map[string]string{"users.csv": "id,userPrincipalName\nu1,a@c\n", "members.csv": "groupId,userId\ng9,u1\n"}, "members.csv:2: group g9 does not exist"},
+		{"duplicate upn", map[string]string{"users.csv": "id,userPrincipalName\nu1,a@c.example\nu2,A@C.EXAMPLE\n"}, "users.csv:3: userPrincipalName A@C.EXAMPLE is also used"},
+		{"bad location", map[string]string{"users.csv": "id,userPrincipalName,usageLocation\nu1,a@c.example,USA\n"}, "users.csv:2: usageLocation"},
+		{"member of nothing", map[string]string{"users.csv": "id,userPrincipalName\nu1,a@c.example\n", "members.csv": "groupId,userId\ng9,u1\n"}, "members.csv:2: group g9 does not exist"},
 		{"bad rule", map[string]string{"groups.csv": "id,displayName,membershipRule\ng1,G,user.department -eq\n"}, "groups.csv:2: membershipRule"},
 		{"license without subscription", map[string]string{"groups.csv": "id,displayName\ng1,G\n", "group_licenses.csv": "groupId,skuPartNumber\ng1,SPE_E5\n"}, "group_licenses.csv:2: the tenant has no subscription for SPE_E5"},
 		{"bad plan", map[string]string{"subscriptions.csv": "skuPartNumber,quantity\nSPE_E3,1\n", "groups.csv": "id,displayName\ng1,G\n", "group_licenses.csv": "groupId,skuPartNumber,disabledPlans\ng1,SPE_E3,NOT_A_PLAN\n"}, "group_licenses.csv:2: disabled plan"},
-		{"bad time", map[string]string{"subscriptions.csv": "skuPartNumber,quantity\nSPE_E3,1\n", "users.csv": "id,userPrincipalName\nu1,a@c\n", "direct_licenses.csv": "userId,skuPartNumber,assignedAt\nu1,SPE_E3,yesterday\n"}, "direct_licenses.csv:2: assignedAt"},
-		{"broken csv", map[string]string{"users.csv": "id,userPrincipalName\n\"u1,a@c\n"}, "users.csv:"},
+		{"bad time", map[string]string{"subscriptions.csv": "skuPartNumber,quantity\nSPE_E3,1\n", "users.csv": "id,userPrincipalName\nu1,a@c.example\n", "direct_licenses.csv": "userId,skuPartNumber,assignedAt\nu1,SPE_E3,yesterday\n"}, "direct_licenses.csv:2: assignedAt"},
+		{"broken csv", map[string]string{"users.csv": "id,userPrincipalName\n\"u1,a@c.example\n"}, "users.csv:"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -288,14 +288,14 @@ func TestImportMergesIntoAnExistingTenant(t *testing.T) {
 	tn := newTenant(t, rt, "11111111-1111-4111-8111-111111111111")
 	first := writeFiles(t, map[string]string{
 		"subscriptions.csv":  "skuPartNumber,quantity\nSPE_E3,1\n",
-		"users.csv":          "id,userPrincipalName,usageLocation\nu1,a@c,US\n",
+		"users.csv":          "id,userPrincipalName,usageLocation\nu1,a@c.example,US\n",
 		"groups.csv":         "id,displayName\ng1,Staff\n",
 		"members.csv":        "groupId,userId\ng1,u1\n",
 		"group_licenses.csv": "groupId,skuPartNumber,disabledPlans,assignedAt\ng1,SPE_E3,,2025-01-01T00:00:00Z\n",
 	})
 	second := writeFiles(t, map[string]string{
 		"subscriptions.csv": "skuPartNumber,quantity\nSPE_E3,2\n",
-		"users.csv":         "id,userPrincipalName,usageLocation,department\nu1,a@c,US,Sales\nu2,b@c,US,\n",
+		"users.csv":         "id,userPrincipalName,usageLocation,department\nu1,a@c.example,US,Sales\nu2,b@c.example,US,\n",
 		"members.csv":       "groupId,userId\ng1,u2\n",
 	})
 	for _, dir := range []string{first, second} {

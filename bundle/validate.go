@@ -6,8 +6,10 @@ import (
 
 	"allot"
 	"allot/catalog"
+	"allot/identity"
 	"allot/licensing"
 	"allot/rules"
+	"allot/tenant"
 )
 
 // Validate checks the bundle against itself and the tenant it goes into,
@@ -246,4 +248,22 @@ func resolvePlans(cat *catalog.Catalog, sku *catalog.SKU, names []string) ([]str
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// CheckIdentity applies the directory rules of package identity to the
+// users, groups and allotments of data (what Validate returned), as every
+// other write path does: userPrincipalNames in the tenant's domains,
+// Entra's lengths, ISO 3166 usage locations, NFC (in place). The first
+// refused record is returned with its file and line.
+func (b *Bundle) CheckIdentity(s *tenant.State, data *licensing.ImportData) error {
+	if i, err := identity.CheckImportUsers(s, data.Users); err != nil {
+		return allot.Errorf(allot.EINVALID, "%s: %s", b.userLine.at(i), allot.ErrorMessage(err))
+	}
+	if i, err := identity.CheckImportGroups(s, data.Groups); err != nil {
+		return allot.Errorf(allot.EINVALID, "%s: %s", b.groupLine.at(i), allot.ErrorMessage(err))
+	}
+	if i, err := identity.CheckImportAllotments(s, data.Allotments); err != nil {
+		return allot.Errorf(allot.EINVALID, "%s: %s", b.allotLine.at(i), allot.ErrorMessage(err))
+	}
+	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"golang.org/x/text/unicode/norm"
+
 	"allot"
 	"allot/audit"
 	"allot/catalog"
@@ -37,6 +39,20 @@ var countryRE = regexp.MustCompile(`^[A-Z]{2}$`)
 // ValidUsageLocation reports whether s is an ISO 3166 alpha-2 code (upper case).
 func ValidUsageLocation(s string) bool { return countryRE.MatchString(s) }
 
+// UPNKey is the key under which a userPrincipalName is unique in a tenant:
+// compared case-insensitively (as Entra does) and after Unicode
+// normalisation (NFC), so that "josé" typed with a composed "é" and with
+// "e" plus a combining accent are one name.
+func UPNKey(upn string) string { return norm.NFC.String(strings.ToLower(upn)) }
+
+// dropUPN removes u's name from the index, unless another user holds it
+// (stored data from before NFC keys may hold two users under one key).
+func (e *Engine) dropUPN(u *user) {
+	if k := UPNKey(u.UserPrincipalName); e.byUPN[k] == u {
+		delete(e.byUPN, k)
+	}
+}
+
 // PutUser creates the user or replaces its properties. The userPrincipalName
 // is unique per tenant, case-insensitively. A user with direct licenses must
 // keep a usage location.
@@ -64,11 +80,16 @@ func (e *Engine) PutUser(op Op, in User) error {
 	default:
 		return allot.Errorf(allot.EINVALID, "Invalid kind %q: use person, sharedMailbox, serviceAccount or room.", in.Kind)
 	}
-	upn := strings.ToLower(in.UserPrincipalName)
-	if other, ok := e.byUPN[upn]; ok && other.ID != in.ID {
-		return allot.Errorf(allot.ECONFLICT, "Another object with the same value for property userPrincipalName already exists.")
-	}
+	upn := UPNKey(in.UserPrincipalName)
 	u, exists := e.users[in.ID]
+	// A user that keeps its name is not checked again: stored data from
+	// before NFC keys may hold two users under one key, and both stay
+	// editable.
+	if !exists || UPNKey(u.UserPrincipalName) != upn {
+		if other, ok := e.byUPN[upn]; ok && other.ID != in.ID {
+			return allot.Errorf(allot.ECONFLICT, "Another object with the same value for property userPrincipalName already exists.")
+		}
+	}
 	if exists && in.UsageLocation == "" && len(u.direct) > 0 {
 		return allot.Errorf(allot.EINVALID, "The usage location of a user with directly assigned licenses cannot be removed; remove the licenses first.")
 	}
@@ -84,12 +105,14 @@ func (e *Engine) PutUser(op Op, in User) error {
 		e.audit(op, "Add user", in.ID, "", "")
 	} else {
 		in.CreatedAt = u.CreatedAt
-		delete(e.byUPN, strings.ToLower(u.UserPrincipalName))
+		e.dropUPN(u)
 		e.audit(op, "Update user", in.ID, "", "")
 		old = u.User
 	}
 	u.User = &in
-	e.byUPN[upn] = u
+	if e.byUPN[upn] == nil {
+		e.byUPN[upn] = u
+	}
 	mark(&e.delta.Users, in.ID, true)
 	e.touch(u, actorOf(op), "user properties changed")
 	e.reevaluateUser(u, old, e.clock)
@@ -123,7 +146,7 @@ func (e *Engine) DeleteUser(op Op, id string) error {
 	}
 	u.groups, u.direct, u.licenses = nil, nil, nil
 	e.dropUser(u)
-	delete(e.byUPN, strings.ToLower(u.UserPrincipalName))
+	e.dropUPN(u)
 	mark(&e.delta.Users, id, false)
 	e.audit(op, "Delete user", id, "", "")
 	e.settle(e.clock)

@@ -18,7 +18,7 @@ type Engine struct {
 
 	users  map[string]*user // by id
 	all    []*user          // every user, in a deterministic order (user.idx)
-	byUPN  map[string]*user // by lower-case userPrincipalName
+	byUPN  map[string]*user // by UPNKey(userPrincipalName)
 	groups map[string]*group
 	pools  map[string]*pool // general pools, by skuId
 	// allotments by id; allotted sums the allotted units per skuId.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"allot"
@@ -37,7 +36,11 @@ func (e *Engine) LoadUser(in User) error {
 	u.User, u.idx = &r.v, len(e.all)
 	e.users[in.ID] = u
 	e.all = append(e.all, u)
-	e.byUPN[strings.ToLower(in.UserPrincipalName)] = u
+	// Stored data may hold two users whose names are one key (an earlier
+	// version compared without NFC): the first keeps the name.
+	if k := UPNKey(in.UserPrincipalName); e.byUPN[k] == nil {
+		e.byUPN[k] = u
+	}
 	return nil
 }
 

@@ -19,9 +19,10 @@ func (e *Engine) User(id string) (User, bool) {
 	return *u.User, true
 }
 
-// UserByUPN returns a user by userPrincipalName, case-insensitively.
+// UserByUPN returns a user by userPrincipalName, case-insensitively and
+// whatever its Unicode normal form (UPNKey).
 func (e *Engine) UserByUPN(upn string) (User, bool) {
-	u, ok := e.byUPN[strings.ToLower(upn)]
+	u, ok := e.byUPN[UPNKey(upn)]
 	if !ok {
 		return User{}, false
 	}

@@ -53,7 +53,8 @@ const (
 	KindProduct       Kind = "product" // custom catalog products of the tenant
 	KindAllotment     Kind = "allotment"
 	KindSetting       Kind = "setting"
-	KindUnits         Kind = "units" // id skuId: a SKU's prepaid units (derived from subscriptions)
+	KindUnits         Kind = "units"  // id skuId: a SKU's prepaid units (derived from subscriptions)
+	KindDomain        Kind = "domain" // id: the lower-case domain name (package identity)
 )
 
 // Object is one stored record of a tenant.
@@ -101,6 +102,9 @@ type Store interface {
 	GetTenant(ctx context.Context, id string) (Tenant, error)
 	// ListTenants returns every tenant ordered by id.
 	ListTenants(ctx context.Context) ([]Tenant, error)
+	// DeleteTenant removes a tenant with its objects, audit log and tokens,
+	// in one transaction. Returns ErrNotFound if the tenant is missing.
+	DeleteTenant(ctx context.Context, id string) error
 
 	// LoadObjects calls fn for every object of the tenant, ordered by kind
 	// then id. An error from fn stops the load and is returned.

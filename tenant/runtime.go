@@ -143,8 +143,9 @@ func (r *Runtime) start(ctx context.Context, info store.Tenant) (*Tenant, error)
 }
 
 // Create stores a new tenant with its licensing settings and starts it.
-// ECONFLICT if the id exists.
-func (r *Runtime) Create(ctx context.Context, info store.Tenant, settings licensing.Settings) (*Tenant, error) {
+// ECONFLICT if the id exists. The tenant's first command sets the settings
+// and then runs init, if given (e.g. the tenant's first domain).
+func (r *Runtime) Create(ctx context.Context, info store.Tenant, settings licensing.Settings, init ...func(*Tx) error) (*Tenant, error) {
 	if info.CreatedAt.IsZero() {
 		info.CreatedAt = r.now()
 	}
@@ -159,7 +160,15 @@ func (r *Runtime) Create(ctx context.Context, info store.Tenant, settings licens
 		return nil, err
 	}
 	err = t.Do(ctx, licensing.Op{Actor: "partner", Now: info.CreatedAt}, func(tx *Tx) error {
-		return tx.Engine.SetSettings(tx.Op, settings)
+		if err := tx.Engine.SetSettings(tx.Op, settings); err != nil {
+			return err
+		}
+		for _, fn := range init {
+			if err := fn(tx); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return t, err
 }
@@ -177,6 +186,19 @@ func (r *Runtime) UpdateInfo(ctx context.Context, info store.Tenant) error {
 	t.info = info
 	t.mu.Unlock()
 	return nil
+}
+
+// Delete deletes a tenant with everything it has (objects, audit log,
+// tokens) if check, given the tenant's last committed state, returns nil;
+// check's error refuses the deletion and changes nothing. It runs in the
+// tenant's writer between batches, so no command commits after the check.
+// ENOTFOUND if the tenant does not exist.
+func (r *Runtime) Delete(ctx context.Context, id string, check func(*State) error) error {
+	t, ok := r.Get(id)
+	if !ok {
+		return allot.Errorf(allot.ENOTFOUND, "Tenant %s does not exist.", id)
+	}
+	return t.do(ctx, &command{drop: check})
 }
 
 // Get returns a loaded tenant.

@@ -44,6 +44,9 @@ type Tenant struct {
 	// writer's copy is the old readers' copy (see DoBulk, catchUp);
 	// writer-owned.
 	behind bool
+	// gone: the tenant was deleted (Runtime.Delete); every later command
+	// is answered ENOTFOUND. Writer-owned.
+	gone bool
 
 	cmds    chan *command
 	stopped chan struct{}
@@ -60,8 +63,11 @@ type command struct {
 	// instead of running fn; the snapshot is returned in state.
 	snap  bool
 	state *State
-	err   error
-	done  chan struct{}
+	// drop deletes the tenant (Runtime.Delete) if it returns nil for the
+	// last committed state.
+	drop func(*State) error
+	err  error
+	done chan struct{}
 	// discarded: fn returned an error after changing the state; its
 	// changes were dropped and it is not replayed (see process).
 	discarded bool
@@ -175,7 +181,17 @@ func (t *Tenant) run() {
 				return
 			}
 		}
+		if t.gone {
+			c.err = allot.Errorf(allot.ENOTFOUND, "Tenant %s does not exist.", t.ID)
+			close(c.done)
+			continue
+		}
 		t.catchUp()
+		if c.drop != nil {
+			c.err = t.delete(c.drop)
+			close(c.done)
+			continue
+		}
 		if c.snap {
 			// Between batches the writer's copy is the last commit.
 			c.state = t.writer.Snapshot()
@@ -191,7 +207,7 @@ func (t *Tenant) run() {
 				if !ok {
 					break drain
 				}
-				if c2.bulk || c2.snap {
+				if c2.bulk || c2.snap || c2.drop != nil {
 					next = c2
 					break drain
 				}
@@ -346,6 +362,24 @@ func (t *Tenant) process(batch []*command) {
 	for _, c := range batch {
 		close(c.done)
 	}
+}
+
+// delete removes the tenant from the store and the runtime if check
+// accepts its last committed state (the writer's copy between batches).
+// Commands still queued, and every later one, get ENOTFOUND.
+func (t *Tenant) delete(check func(*State) error) error {
+	if err := check(t.writer); err != nil {
+		return err
+	}
+	if err := t.rt.store.DeleteTenant(context.Background(), t.ID); err != nil {
+		return err
+	}
+	t.gone = true
+	t.rt.mu.Lock()
+	delete(t.rt.tenants, t.ID)
+	t.rt.mu.Unlock()
+	t.writer = nil
+	return nil
 }
 
 var errPanic = errors.New("command panicked")

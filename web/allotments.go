@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"allot/api/scope"
+	"allot/identity"
 	"allot/licensing"
 	"allot/tenant"
 )
@@ -146,7 +147,7 @@ func (h *handler) setAllottedUnits(w http.ResponseWriter, r *http.Request, v *vi
 		}
 		next := a.Allotment
 		next.AllottedUnits = units
-		return tx.Engine.PutAllotment(tx.Op, next)
+		return identity.PutAllotment(tx, next)
 	})
 	h.done(w, r, "/admin/allotments/"+id, err, "Allotted units set to "+num(units)+".")
 }

@@ -8,6 +8,7 @@ import (
 
 	"allot/api/admin"
 	"allot/api/scope"
+	"allot/identity"
 	"allot/licensing"
 	"allot/tenant"
 )
@@ -281,7 +282,7 @@ func (h *handler) setAssignmentMode(w http.ResponseWriter, r *http.Request, v *v
 			return notFoundErr("Group %s does not exist.", id)
 		}
 		g.AssignmentMode = mode
-		return tx.Engine.PutGroup(tx.Op, g)
+		return identity.PutGroup(tx, g)
 	})
 	h.done(w, r, "/admin/groups/"+id, err, "Assignment mode saved.")
 }
@@ -324,7 +325,7 @@ func (h *handler) saveRule(w http.ResponseWriter, r *http.Request, v *viewer) {
 		if state != "" {
 			g.MembershipRuleProcessingState = state
 		}
-		return tx.Engine.PutGroup(tx.Op, g)
+		return identity.PutGroup(tx, g)
 	})
 	h.done(w, r, "/admin/groups/"+id, err, "Membership rule saved; members now follow it.")
 }

@@ -141,7 +141,7 @@ func TestImportTenantOverHTTP(t *testing.T) {
 	ga := e.Token(id, "GlobalAdministrator")
 	good := zipOf(t, map[string]string{
 		"subscriptions.csv":   "skuPartNumber,quantity\nSPE_E3,5\n",
-		"users.csv":           "id,userPrincipalName,usageLocation\nu1,a@c,US\n",
+		"users.csv":           "id,userPrincipalName,usageLocation\nu1,a@contoso.example,US\n",
 		"direct_licenses.csv": "userId,skuPartNumber\nu1,SPE_E3\n",
 	})
 	r := e.Must(200, "POST", "/allot/v1/tenants/"+id+"/import", ga, good, "Content-Type: application/zip")

@@ -18,7 +18,7 @@ func TestImportEndpointRefusesAllotmentsBeyondTheSubscription(t *testing.T) {
 	over := zipOf(t, map[string]string{
 		"subscriptions.csv":   "skuPartNumber,quantity\nSPE_E3,3\n",
 		"allotments.csv":      "id,displayName,skuPartNumber,allottedUnits\nal-1,Pilot,SPE_E3,50\n",
-		"users.csv":           "id,userPrincipalName,usageLocation\nu1,a@c,US\n",
+		"users.csv":           "id,userPrincipalName,usageLocation\nu1,a@contoso.example,US\n",
 		"direct_licenses.csv": "userId,skuPartNumber,allotmentId\nu1,SPE_E3,al-1\n",
 	})
 	r := e.Must(409, "POST", "/allot/v1/tenants/"+id+"/import", ga, over, "Content-Type: application/zip")

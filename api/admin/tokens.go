@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"allot"
 	"allot/api/respond"
@@ -15,6 +16,7 @@ import (
 	"allot/api/server"
 	"allot/audit"
 	"allot/auth"
+	"allot/identity"
 	"allot/licensing"
 	"allot/store"
 	"allot/tenant"
@@ -94,6 +96,10 @@ func (h *handler) createToken(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
+	if n := utf8.RuneCountInString(in.DisplayName); n > identity.MaxDisplayName {
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "displayName has %d characters; the most allowed is %d.", n, identity.MaxDisplayName))
+		return
+	}
 	var missing string
 	t.Read(func(s *tenant.State) {
 		for _, id := range in.AllotmentIDs {
@@ -123,7 +129,7 @@ func (h *handler) createToken(w http.ResponseWriter, r *http.Request) {
 			}
 			next := a.Allotment
 			next.Owners = append(append([]string(nil), a.Owners...), tok.DisplayName)
-			if err := tx.Engine.PutAllotment(tx.Op, next); err != nil {
+			if err := identity.PutAllotment(tx, next); err != nil {
 				return err
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"allot/api/server"
 	"allot/auth"
 	"allot/catalog"
+	"allot/identity"
 	"allot/licensing"
 	"allot/tenant"
 )
@@ -245,7 +246,7 @@ func (h *handler) createAllotment(w http.ResponseWriter, r *http.Request) {
 	}
 	var out Allotment
 	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
-		if err := tx.Engine.PutAllotment(tx.Op, a); err != nil {
+		if err := identity.PutAllotment(tx, a); err != nil {
 			return err
 		}
 		info, _ := tx.Engine.AllotmentByID(a.ID)
@@ -296,7 +297,7 @@ func (h *handler) patchAllotment(w http.ResponseWriter, r *http.Request) {
 		if in.SKUID != "" {
 			next.SKUID = in.SKUID
 		}
-		if err := tx.Engine.PutAllotment(tx.Op, next); err != nil {
+		if err := identity.PutAllotment(tx, next); err != nil {
 			return err
 		}
 		info, _ := tx.Engine.AllotmentByID(id)

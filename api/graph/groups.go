@@ -10,6 +10,7 @@ import (
 	"allot/api/respond"
 	"allot/api/scope"
 	"allot/auth"
+	"allot/identity"
 	"allot/licensing"
 	"allot/tenant"
 )
@@ -239,7 +240,7 @@ func (h *handler) createGroup(w http.ResponseWriter, r *http.Request, c *call) {
 		if err := checkMembers(tx.State, binds); err != nil {
 			return err
 		}
-		if err := tx.Engine.PutGroup(tx.Op, g); err != nil {
+		if err := identity.PutGroup(tx, g); err != nil {
 			return err
 		}
 		if len(binds) > 0 {
@@ -308,7 +309,7 @@ func (h *handler) updateGroup(w http.ResponseWriter, r *http.Request, c *call) {
 				return err
 			}
 		}
-		return tx.Engine.PutGroup(tx.Op, g)
+		return identity.PutGroup(tx, g)
 	})
 	if err == errDynamic {
 		dynamicRefused(w, r)

@@ -27,6 +27,7 @@ var otherRoutes = []docRoute{
 	{"POST", "/partner/v1/customers", "createCustomer", "partner", "Create a customer tenant", false, "customer", "customer", 201},
 	{"GET", "/partner/v1/customers", "listCustomers", "partner", "List customer tenants", false, "", "customerCollection", 200},
 	{"GET", "/partner/v1/customers/{id}", "getCustomer", "partner", "Get a customer tenant", false, "", "customer", 200},
+	{"DELETE", "/partner/v1/customers/{id}", "deleteCustomer", "partner", "Delete a customer tenant (409 while it holds subscriptions, unless ?cascade=true)", false, "", "", 204},
 	{"POST", "/partner/v1/customers/{id}/subscriptions", "createSubscription", "partner", "Buy units of a product", false, "subscription", "subscription", 201},
 	{"GET", "/partner/v1/customers/{id}/subscriptions", "listSubscriptions", "partner", "List a customer's subscriptions", false, "", "subscriptionCollection", 200},
 	{"GET", "/partner/v1/customers/{id}/subscriptions/{subId}", "getSubscription", "partner", "Get a subscription", false, "", "subscription", 200},
@@ -254,6 +255,9 @@ func openAPIDocument(registered ...string) map[string]any {
 			"createdDateTime": dateTime, "revokedDateTime": dateTime}),
 		"tokenCollection": obj(map[string]any{"value": map[string]any{"type": "array", "items": ref("token")}}),
 		"status":          obj(map[string]any{"status": str}),
+		"domain": obj(map[string]any{"id": str, "authenticationType": str, "isAdminManaged": boolean, "isDefault": boolean,
+			"isInitial": boolean, "isRoot": boolean, "isVerified": boolean, "supportedServices": strs}),
+		"domainCollection": coll("domain"),
 	}
 	return map[string]any{
 		"openapi": "3.0.3",

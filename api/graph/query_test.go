@@ -29,6 +29,7 @@ func (f *fixture) list(path string, opts map[string]string, headers ...string) (
 
 func TestUserFiltersAnswerLikeGraph(t *testing.T) {
 	f := newFixture(t)
+	f.Must(201, "POST", "/v1.0/domains", f.admin, map[string]any{"id": "fabrikam.example"})
 	ann := f.user("ann@contoso.example", "Ann Archer", "department", "Sales", "mail", "ann@contoso.example", "city", "Oslo")
 	f.user("bob@contoso.example", "Bob Baker", "department", "Sales", "userType", "Guest")
 	f.user("carl@fabrikam.example", "Carl Carter", "department", "IT")

@@ -81,6 +81,10 @@ const (
 	// permBatch: POST /$batch. Any tenant principal may send a batch; each
 	// request inside it is authorised on its own.
 	permBatch
+	// permWriteDomains: add, update and delete domains (microsoft.directory/
+	// domains/allProperties/allTasks: Domain Name Administrator, which
+	// allot does not have, and Global Administrator).
+	permWriteDomains
 )
 
 // roleTable is the (operation, role) matrix. Global Administrator may do
@@ -98,6 +102,7 @@ var roleTable = map[perm][]string{
 	permWriteGroups:        {auth.RoleGlobalAdministrator, auth.RoleGroupsAdministrator, auth.RoleUserAdministrator},
 	permAssignGroupLicense: {auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator, auth.RoleUserAdministrator, auth.RoleGroupsAdministrator},
 	permBatch:              auth.TenantRoles,
+	permWriteDomains:       {auth.RoleGlobalAdministrator},
 }
 
 // allowed reports whether the principal may perform an operation needing q.

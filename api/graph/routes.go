@@ -89,6 +89,17 @@ var routes = []route{
 	{Method: "GET", Path: "/v1.0/groups/{id}/membersWithLicenseErrors", Op: "listMembersWithLicenseErrors", Tag: "licenses", Summary: "Members with a license from the group in error",
 		Perm: permRead, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listMembersWithLicenseErrors},
 
+	{Method: "GET", Path: "/v1.0/domains", Op: "listDomains", Tag: "domains", Summary: "List the tenant's domains (the names userPrincipalNames may end in)",
+		Perm: permRead, Query: qNone, Status: 200, Resp: "domainCollection", handle: (*handler).listDomains},
+	{Method: "POST", Path: "/v1.0/domains", Op: "createDomain", Tag: "domains", Summary: "Add a domain (verified at once; a domain belongs to one tenant)",
+		Perm: permWriteDomains, Query: qNone, Body: "domain", Status: 201, Resp: "domain", handle: (*handler).createDomain},
+	{Method: "GET", Path: "/v1.0/domains/{id}", Op: "getDomain", Tag: "domains", Summary: "Get a domain",
+		Perm: permRead, Query: qNone, Status: 200, Resp: "domain", handle: (*handler).getDomain},
+	{Method: "PATCH", Path: "/v1.0/domains/{id}", Op: "updateDomain", Tag: "domains", Summary: "Make a domain the default (isDefault: true)",
+		Perm: permWriteDomains, Query: qNone, Body: "domain", Status: 204, handle: (*handler).updateDomain},
+	{Method: "DELETE", Path: "/v1.0/domains/{id}", Op: "deleteDomain", Tag: "domains", Summary: "Delete a domain no user name uses (not the initial or default one)",
+		Perm: permWriteDomains, Query: qNone, Status: 204, handle: (*handler).deleteDomain},
+
 	{Method: "POST", Path: "/v1.0/$batch", Op: "batch", Tag: "batch", Summary: "JSON batching: up to 20 requests, with dependsOn",
 		Perm: permBatch, Scoped: true, Query: qNone, Body: "batchRequest", Status: 200, Resp: "batchResponse", handle: (*handler).batch},
 }

@@ -9,6 +9,7 @@ import (
 
 	"allot/api/respond"
 	"allot/auth"
+	"allot/identity"
 	"allot/licensing"
 	"allot/tenant"
 )
@@ -210,7 +211,7 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	err = c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: now}, func(tx *tenant.Tx) error {
-		return tx.Engine.PutUser(tx.Op, u)
+		return identity.PutUser(tx, u)
 	})
 	if err != nil {
 		fail(w, r, err)
@@ -245,7 +246,7 @@ func (h *handler) updateUser(w http.ResponseWriter, r *http.Request, c *call) {
 		if err := applyUser(&u, body, names); err != nil {
 			return err
 		}
-		return tx.Engine.PutUser(tx.Op, u)
+		return identity.PutUser(tx, u)
 	})
 	if err != nil {
 		fail(w, r, err)

@@ -9,12 +9,14 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"allot"
 	"allot/api/respond"
 	"allot/api/server"
 	"allot/auth"
 	"allot/catalog"
+	"allot/identity"
 	"allot/licensing"
 	"allot/store"
 	"allot/tenant"
@@ -76,12 +78,19 @@ type Subscription struct {
 	CapabilityStatus string `json:"capabilityStatus,omitempty"`
 }
 
+// MaxQuantity bounds one subscription's quantity. Partner Center bounds
+// each offer by its maximumQuantity (offer resource); allot, which also
+// serves SaaS vendors with a million users, allows up to 1,000,000 units
+// per subscription, far below what could overflow a count.
+const MaxQuantity = 1_000_000
+
 // Register mounts the partner API.
 func Register(s *server.Server) {
 	h := &handler{s}
 	s.Handle("POST /partner/v1/customers", h.createCustomer)
 	s.Handle("GET /partner/v1/customers", h.listCustomers)
 	s.Handle("GET /partner/v1/customers/{id}", h.getCustomer)
+	s.Handle("DELETE /partner/v1/customers/{id}", h.deleteCustomer)
 	s.Handle("POST /partner/v1/customers/{id}/subscriptions", h.createSubscription)
 	s.Handle("GET /partner/v1/customers/{id}/subscriptions", h.listSubscriptions)
 	s.Handle("GET /partner/v1/customers/{id}/subscriptions/{subId}", h.getSubscription)
@@ -121,17 +130,23 @@ func (h *handler) createCustomer(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	name := strings.TrimSpace(in.CompanyProfile.CompanyName)
+	name := identity.Norm(strings.TrimSpace(in.CompanyProfile.CompanyName))
 	loc := strings.ToUpper(strings.TrimSpace(in.DefaultUsageLocation))
 	switch {
 	case name == "":
 		respond.Error(w, r, allot.Errorf(allot.EINVALID, "companyProfile.companyName is required."))
 		return
+	case utf8.RuneCountInString(name) > identity.MaxCustomerName:
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "companyProfile.companyName has more than %d characters.", identity.MaxCustomerName))
+		return
+	case strings.TrimSpace(in.CompanyProfile.Domain) == "":
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "companyProfile.domain is required (the customer's domain, e.g. contoso.onmicrosoft.com): it becomes the tenant's first domain."))
+		return
 	case loc == "":
 		respond.Error(w, r, allot.Errorf(allot.EINVALID, "defaultUsageLocation is required (an ISO 3166 two-letter country code)."))
 		return
-	case !licensing.ValidUsageLocation(loc):
-		respond.Error(w, r, allot.Errorf(allot.EINVALID, "defaultUsageLocation %q is not an ISO 3166 two-letter country code.", in.DefaultUsageLocation))
+	case !identity.IsCountry(loc):
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "defaultUsageLocation %q is not an ISO 3166-1 alpha-2 country code.", in.DefaultUsageLocation))
 		return
 	}
 	id := strings.ToLower(in.ID)
@@ -142,7 +157,7 @@ func (h *handler) createCustomer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info := store.Tenant{ID: id, CompanyName: name, Domain: strings.TrimSpace(in.CompanyProfile.Domain), DefaultUsageLocation: loc, CreatedAt: time.Now().UTC()}
-	t, err := h.s.RT.Create(r.Context(), info, licensing.Settings{DefaultUsageLocation: loc})
+	t, err := identity.CreateTenant(r.Context(), h.s.RT, info, licensing.Settings{DefaultUsageLocation: loc})
 	if err != nil {
 		respond.Error(w, r, err)
 		return
@@ -181,6 +196,40 @@ func (h *handler) getCustomer(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// deleteCustomer deletes a customer tenant with its users, groups, audit
+// log and tokens. While the customer holds subscriptions it is refused
+// with 409, unless the request says ?cascade=true (the subscriptions go
+// with it).
+func (h *handler) deleteCustomer(w http.ResponseWriter, r *http.Request) {
+	t, ok := h.customer(w, r)
+	if !ok {
+		return
+	}
+	cascade := false
+	switch v := r.URL.Query().Get("cascade"); v {
+	case "", "false":
+	case "true":
+		cascade = true
+	default:
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "cascade %q is not true or false.", v))
+		return
+	}
+	err := h.s.RT.Delete(r.Context(), t.ID, func(s *tenant.State) error {
+		if n := len(s.IDs(store.KindSubscription)); n > 0 && !cascade {
+			return allot.Errorf(allot.ECONFLICT, "Customer %s holds %d subscription(s); delete it with ?cascade=true to delete its subscriptions, users, groups and audit log with it.", t.ID, n)
+		}
+		return nil
+	})
+	if allot.ErrorCode(err) == allot.ENOTFOUND {
+		err = allot.Errorf(allot.ENOTFOUND, "Customer %s does not exist.", t.ID)
+	}
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (h *handler) createSubscription(w http.ResponseWriter, r *http.Request) {
 	t, ok := h.customer(w, r)
 	if !ok {
@@ -198,8 +247,8 @@ func (h *handler) createSubscription(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	if in.Quantity == nil || *in.Quantity < 1 {
-		respond.Error(w, r, allot.Errorf(allot.EINVALID, "quantity must be a whole number of at least 1."))
+	if in.Quantity == nil || *in.Quantity < 1 || *in.Quantity > MaxQuantity {
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "quantity must be a whole number from 1 to %d.", MaxQuantity))
 		return
 	}
 	var sku *catalog.SKU
@@ -341,8 +390,8 @@ func (h *handler) patchSubscription(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, allot.Errorf(allot.EINVALID, "Nothing to change: send quantity, status, commitmentEndDate and/or autoRenewEnabled."))
 		return
 	}
-	if in.Quantity != nil && *in.Quantity < 1 {
-		respond.Error(w, r, allot.Errorf(allot.EINVALID, "quantity must be a whole number of at least 1; suspend the subscription to stop its units."))
+	if in.Quantity != nil && (*in.Quantity < 1 || *in.Quantity > MaxQuantity) {
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "quantity must be a whole number from 1 to %d; suspend the subscription to stop its units.", MaxQuantity))
 		return
 	}
 	if in.Status != nil && !validStatus(*in.Status) {

@@ -48,7 +48,7 @@ func (v *groupView) members() any {
 		u, _ := e.User(id)
 		name := u.DisplayName
 		if name == "" {
-			name = u.UserPrincipalName
+			name = userName(&u)
 		}
 		out = append(out, map[string]any{"value": id, "$ref": v.base + "/Users/" + id, "display": name, "type": "User"})
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"allot/auth"
+	"allot/identity"
 	"allot/licensing"
 	"allot/tenant"
 )
@@ -147,7 +148,7 @@ func (h *handler) createGroup(c *call) {
 		if err := checkMembers(tx.Engine, &spec.group, false, spec.members, nil); err != nil {
 			return err
 		}
-		if err := tx.Engine.PutGroup(tx.Op, spec.group); err != nil {
+		if err := identity.PutGroup(tx, spec.group); err != nil {
 			return err
 		}
 		if err := applyMembers(tx, id, spec.members, nil); err != nil {
@@ -191,7 +192,7 @@ func updateGroup(c *call, change func(tx *tenant.Tx, cur *licensing.Group, m obj
 		if spec.group.DisplayName != cur.DisplayName || spec.externalID != m.ExternalID {
 			// PutGroup also when only externalId changed: the committed
 			// delta then names the group, which resets its cached version.
-			if err := tx.Engine.PutGroup(tx.Op, spec.group); err != nil {
+			if err := identity.PutGroup(tx, spec.group); err != nil {
 				return err
 			}
 			changed = true

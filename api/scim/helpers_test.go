@@ -10,6 +10,7 @@ import (
 	"allot/api/apitest"
 	"allot/api/partner"
 	"allot/api/scim"
+	"allot/identity"
 	"allot/licensing"
 	"allot/tenant"
 )
@@ -127,4 +128,18 @@ type tenantTx = tenant.Tx
 func apitestResponse(v any) apitest.Response {
 	b, _ := json.Marshal(v)
 	return apitest.Response{Body: b}
+}
+
+// addDomains gives the tenant more verified domains (the names an identity
+// provider's userNames end in).
+func (w *world) addDomains(names ...string) {
+	w.t.Helper()
+	w.do(func(tx *tenant.Tx) error {
+		for _, n := range names {
+			if _, err := identity.AddDomain(tx, n, false); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"allot/identity"
 	"allot/tenant"
 )
 
@@ -270,7 +271,7 @@ func candidates(s *tenant.State, rt *ResourceType, e expr) (ids []string, ok boo
 		case r.attr == attrExternalID:
 			return slices.Clone(metaOf(s).groupsByExternalID(v)), true
 		case rt == userType && r.attr.Name == "userName":
-			if u, ok := s.Engine.UserByUPN(v); ok {
+			if u, ok := s.Engine.UserByUPN(identity.Qualify(s, v)); ok {
 				return []string{u.ID}, true
 			}
 			return nil, true

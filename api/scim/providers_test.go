@@ -14,6 +14,7 @@ import (
 
 func TestEntraProvisioningCycle(t *testing.T) {
 	w := setup(t)
+	w.addDomains("testuser.com")
 	// Existence check before create: zero results.
 	r := obj(t, w.scim(200, "GET", "/Users?filter="+url.QueryEscape(`userName eq "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1"`), nil))
 	if r["totalResults"] != float64(0) || len(r["Resources"].([]any)) != 0 {
@@ -125,6 +126,7 @@ func TestEntraProvisioningCycle(t *testing.T) {
 
 func TestOktaProvisioningCycle(t *testing.T) {
 	w := setup(t)
+	w.addDomains("okta.local")
 	// Connection test.
 	for _, q := range []string{"/Users?startIndex=1&count=2", "/Groups?startIndex=1&count=100"} {
 		if r := obj(t, w.scim(200, "GET", q, nil)); r["totalResults"] != float64(0) {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"allot/identity"
 	"allot/licensing"
 	"allot/tenant"
 )
@@ -16,7 +17,7 @@ import (
 // sends comes back unchanged:
 //
 //	SCIM                                       directory user
-//	userName                                   userPrincipalName
+//	userName                                   userPrincipalName (see setUserName)
 //	name.givenName, name.familyName            givenName, surname
 //	displayName, title, active                 displayName, jobTitle, accountEnabled
 //	userType Member|Guest (other values kept)  userType
@@ -71,7 +72,7 @@ func setAttr(u *licensing.User, key, v string) {
 
 var userFields = []userField{
 	stored("", "externalId", "", keyExternalID),
-	field("", "userName", "", func(u *licensing.User) *string { return &u.UserPrincipalName }),
+	{"", "userName", "", userName, setUserName},
 	stored("", "name", "formatted", "scim:name.formatted"),
 	field("", "name", "familyName", func(u *licensing.User) *string { return &u.Surname }),
 	field("", "name", "givenName", func(u *licensing.User) *string { return &u.GivenName }),
@@ -91,6 +92,47 @@ var userFields = []userField{
 	stored(schemaEnterprise, "division", "", "scim:division"),
 	field(schemaEnterprise, "department", "", func(u *licensing.User) *string { return &u.Department }),
 	stored(schemaEnterprise, "manager", "value", keyManager),
+}
+
+// keyUserName keeps a userName sent without a domain, as sent.
+const keyUserName = "scim:username"
+
+// userName is the user's SCIM userName: as the identity provider sent it
+// when it had no domain, else the userPrincipalName.
+func userName(u *licensing.User) string {
+	if n := u.Attributes[keyUserName]; n != "" {
+		return n
+	}
+	return u.UserPrincipalName
+}
+
+// setUserName sets the userPrincipalName from a SCIM userName. Identity
+// providers (Okta, Microsoft's SCIM validator) may send names without a
+// domain: such a name is kept as sent (keyUserName) and the command gives
+// the userPrincipalName the tenant's default domain (qualify), so that
+// "jdoe" becomes jdoe@<default domain> and reads back as "jdoe".
+func setUserName(u *licensing.User, v string) {
+	u.UserPrincipalName = v
+	if !strings.Contains(v, "@") {
+		setAttr(u, keyUserName, v)
+	}
+}
+
+// qualify completes a user built by userFromDoc inside the command: a
+// userName without a domain gets the tenant's default domain, unless the
+// user already has that name (so that a later change of the default
+// domain renames nobody).
+func qualify(s *tenant.State, u licensing.User) licensing.User {
+	if strings.Contains(u.UserPrincipalName, "@") {
+		return u
+	}
+	if cur, ok := s.Engine.User(u.ID); ok && cur.Attributes[keyUserName] == u.UserPrincipalName &&
+		strings.EqualFold(strings.SplitN(cur.UserPrincipalName, "@", 2)[0], u.UserPrincipalName) {
+		u.UserPrincipalName = cur.UserPrincipalName
+		return u
+	}
+	u.UserPrincipalName = identity.Qualify(s, u.UserPrincipalName)
+	return u
 }
 
 // phoneKeys: phone types kept in Graph properties.

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"allot/auth"
+	"allot/identity"
 	"allot/licensing"
 	"allot/tenant"
 )
@@ -149,7 +150,7 @@ func (h *handler) createUser(c *call) {
 		return
 	}
 	err = c.t.Do(c.r.Context(), c.op(), func(tx *tenant.Tx) error {
-		if err := tx.Engine.PutUser(tx.Op, u); err != nil {
+		if err := identity.PutUser(tx, qualify(tx.State, u)); err != nil {
 			return err
 		}
 		return metaOf(tx.State).put(tx, userKind, id, objMeta{LastModified: tx.Op.Now})
@@ -185,10 +186,11 @@ func updateUser(c *call, change func(cur doc) (doc, error)) {
 		if err != nil {
 			return err
 		}
+		u = qualify(tx.State, u)
 		if reflect.DeepEqual(u, cur) {
 			return nil
 		}
-		if err := tx.Engine.PutUser(tx.Op, u); err != nil {
+		if err := identity.PutUser(tx, qualify(tx.State, u)); err != nil {
 			return err
 		}
 		m := metaOf(tx.State)

@@ -22,6 +22,7 @@ import (
 	positionapi "allot/api/position"
 	"allot/api/server"
 	"allot/catalog"
+	"allot/identity"
 	"allot/tenant"
 	"allot/web"
 )
@@ -76,6 +77,9 @@ func serve(ctx context.Context, addr, db string, demoMode bool) error {
 		return fmt.Errorf("loading tenants: %w", err)
 	}
 	log.Info("tenants loaded", "count", len(rt.List()), "seconds", time.Since(start).Seconds())
+	if err := identity.AdoptPartnerDomains(ctx, rt); err != nil {
+		return fmt.Errorf("giving tenants their partner domain: %w", err)
+	}
 	go rt.Maintain(ctx, time.Hour)
 
 	s := server.New(rt, st, log, reg)

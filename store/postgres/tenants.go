@@ -53,6 +53,30 @@ func (s *Store) UpdateTenant(ctx context.Context, t store.Tenant) error {
 	return nil
 }
 
+// DeleteTenant removes a tenant with its objects, audit log and tokens in
+// one transaction. Returns store.ErrNotFound if the tenant is missing.
+func (s *Store) DeleteTenant(ctx context.Context, id string) error {
+	if err := s.life.enter(); err != nil {
+		return err
+	}
+	defer s.life.leave()
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM tenants WHERE tenant_id = $1`, id)
+		if err != nil {
+			return fmt.Errorf("store/postgres: delete tenant %q: %w", id, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("store/postgres: tenant %q: %w", id, store.ErrNotFound)
+		}
+		for _, table := range []string{"objects", "audit", "tokens"} {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE tenant_id = $1`, id); err != nil {
+				return fmt.Errorf("store/postgres: delete tenant %q: %s: %w", id, table, err)
+			}
+		}
+		return nil
+	})
+}
+
 const tenantColumns = `tenant_id, company_name, domain, default_usage_location, settings, created_at`
 
 func scanTenant(row pgx.Row) (store.Tenant, error) {

@@ -49,6 +49,28 @@ func (s *Store) UpdateTenant(ctx context.Context, t store.Tenant) error {
 	})
 }
 
+// DeleteTenant removes a tenant with its objects, audit log and tokens in
+// one transaction. Returns store.ErrNotFound if the tenant is missing.
+func (s *Store) DeleteTenant(ctx context.Context, id string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM tenants WHERE tenant_id = ?`, id)
+		if err != nil {
+			return fmt.Errorf("store/sqlite: delete tenant %q: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("store/sqlite: delete tenant %q: %w", id, err)
+		} else if n == 0 {
+			return fmt.Errorf("store/sqlite: tenant %q: %w", id, store.ErrNotFound)
+		}
+		for _, table := range []string{"objects", "audit", "tokens"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE tenant_id = ?`, id); err != nil {
+				return fmt.Errorf("store/sqlite: delete tenant %q: %s: %w", id, table, err)
+			}
+		}
+		return nil
+	})
+}
+
 const tenantColumns = `tenant_id, company_name, domain, default_usage_location, settings, created_at`
 
 func scanTenant(row interface{ Scan(...any) error }) (store.Tenant, error) {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 
 	"allot/audit"
@@ -50,4 +51,42 @@ func testTenantsAreIsolated(t *testing.T, open func(*testing.T) store.Store) {
 	if es, err := s.QueryAudit(ctx(t), audit.Query{TenantID: "t"}); err != nil || len(es) != 0 {
 		t.Fatalf("QueryAudit of tenant %q = %+v, %v", "t", es, err)
 	}
+}
+
+// testDeleteTenant: DeleteTenant removes the tenant, its objects, audit
+// entries and tokens, and nothing of a tenant whose id it prefixes.
+func testDeleteTenant(t *testing.T, open func(*testing.T) store.Store) {
+	s := open(t)
+	for _, tn := range []string{"t1", "t10"} {
+		mustCreateTenant(t, s, tn)
+		mustCommit(t, s, store.Change{TenantID: tn,
+			Mutations: []store.Mutation{put(store.KindUser, "u1", `"`+tn+`"`)},
+			Audit:     []audit.Entry{{Seq: 1, At: base, Actor: tn, Action: "a", UserID: "u1"}},
+		})
+		if err := s.CreateToken(ctx(t), store.Token{ID: "tok1", TenantID: tn, DisplayName: tn, Roles: []string{"admin"}, Hash: "hash-" + tn, CreatedAt: base}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteTenant(ctx(t), "t1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetTenant(ctx(t), "t1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetTenant after DeleteTenant: %v, want ErrNotFound", err)
+	}
+	wantObjects(t, s, "t1")
+	if seq, err := s.MaxAuditSeq(ctx(t), "t1"); err != nil || seq != 0 {
+		t.Fatalf("MaxAuditSeq after DeleteTenant = %d, %v", seq, err)
+	}
+	if _, err := s.TokenByHash(ctx(t), "hash-t1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("TokenByHash after DeleteTenant: %v, want ErrNotFound", err)
+	}
+	wantObjects(t, s, "t10", obj(store.KindUser, "u1", `"t10"`))
+	if toks, err := s.ListTokens(ctx(t), "t10"); err != nil || len(toks) != 1 {
+		t.Fatalf("ListTokens(t10) = %v, %v", toks, err)
+	}
+	if err := s.DeleteTenant(ctx(t), "t1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second DeleteTenant: %v, want ErrNotFound", err)
+	}
+	// The id can be used again.
+	mustCreateTenant(t, s, "t1")
 }

@@ -75,6 +75,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"QueryAuditNeedsTenant", testQueryAuditNeedsTenant},
 		{"TimesReadBackAsUTCMicroseconds", testTimes},
 		{"TenantsAreIsolated", testTenantsAreIsolated},
+		{"DeleteTenantRemovesEverythingOfIt", testDeleteTenant},
 		{"TokensRoundTrip", testTokensRoundTrip},
 		{"TokenConflicts", testTokenConflicts},
 		{"RevokeToken", testRevokeToken},

@@ -17,6 +17,7 @@ import (
 
 	"allot/api/partner"
 	"allot/auth"
+	"allot/identity"
 	"allot/licensing"
 	"allot/store"
 	"allot/tenant"
@@ -66,7 +67,14 @@ func Ensure(ctx context.Context, rt *tenant.Runtime, st store.Store, opts Option
 		now := time.Now().UTC().Truncate(time.Second)
 		var err error
 		t, err = rt.Create(ctx, store.Tenant{ID: TenantID, CompanyName: "Contoso (demo)", Domain: "contoso.example",
-			DefaultUsageLocation: "US", CreatedAt: now.AddDate(0, 0, -400)}, licensing.Settings{DefaultUsageLocation: "US"})
+			DefaultUsageLocation: "US", CreatedAt: now.AddDate(0, 0, -400)}, licensing.Settings{DefaultUsageLocation: "US"},
+			func(tx *tenant.Tx) error { // the initial domain, and the one of the Fabrikam people
+				if _, err := identity.AddDomain(tx, "contoso.example", true); err != nil {
+					return err
+				}
+				_, err := identity.AddDomain(tx, "fabrikam.example", false)
+				return err
+			})
 		if err != nil {
 			return info, fmt.Errorf("creating the demo tenant: %w", err)
 		}
