@@ -37,6 +37,7 @@ type propRun struct {
 	deletedUsers  map[string]DeletedUser
 	deletedGroups map[string]DeletedGroup
 	restored      string
+	lastGroups    map[string]DeletedGroup // every group at the end of the last step
 
 	f   *fixture
 	rnd *rand.Rand
@@ -154,14 +155,7 @@ func (r *propRun) step() {
 			break
 		}
 		id := r.pickGroup()
-		d, ok := e.DeletedGroupOf(id)
 		what, err = "deleteGroup "+id, e.DeleteGroup(op, id)
-		if err == nil && ok {
-			if r.deletedGroups == nil {
-				r.deletedGroups = map[string]DeletedGroup{}
-			}
-			r.deletedGroups[id] = d
-		}
 	case k < 45:
 		g := r.pickGroup()
 		var ms []string
@@ -277,6 +271,27 @@ func (r *propRun) step() {
 		}
 	}
 	fmt.Fprintf(&r.log, "%s -> %v\n", what, err)
+	r.keepDeletedGroups()
+}
+
+// keepDeletedGroups keeps what restoring a group needs, as the deleted
+// items do: a group gone in this step was deleted, and what it was at the
+// end of the previous step is what it was when deleted (nothing before the
+// delete changes a group's members or parents).
+func (r *propRun) keepDeletedGroups() {
+	e := r.f.e
+	for id, d := range r.lastGroups {
+		if _, ok := e.groups[id]; !ok {
+			if r.deletedGroups == nil {
+				r.deletedGroups = map[string]DeletedGroup{}
+			}
+			r.deletedGroups[id] = d
+		}
+	}
+	r.lastGroups = map[string]DeletedGroup{}
+	for _, id := range e.GroupIDs() {
+		r.lastGroups[id], _ = e.DeletedGroupOf(id)
+	}
 }
 
 // checkOldestFirst verifies that in every pool the holders are exactly the
