@@ -102,7 +102,7 @@ func (s subject) AssignedPlans() []rules.AssignedPlan {
 		for _, id := range enabledPlans(l.pool.sku, l.Sources) {
 			name := id
 			if p, ok := s.e.cat.Plan(id); ok {
-				name = p.Name
+				name = s.e.cat.PlanService(p.ID) // the workload, as Graph reports it
 			}
 			out = append(out, rules.AssignedPlan{ServicePlanID: id, CapabilityStatus: status, Service: name})
 		}

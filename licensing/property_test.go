@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"allot"
 )
 
 // The property tests drive random sequences of commands over small random
@@ -30,6 +32,13 @@ var propPlans = map[string][]string{
 }
 
 type propRun struct {
+	// deleted users and groups, as the deleted items keep them, for
+	// restore; restored is the id the last step restored ("" if none).
+	deletedUsers  map[string]DeletedUser
+	deletedGroups map[string]DeletedGroup
+	restored      string
+	lastGroups    map[string]DeletedGroup // every group at the end of the last step
+
 	f   *fixture
 	rnd *rand.Rand
 	log strings.Builder
@@ -51,6 +60,16 @@ func holdersOf(e *Engine, sku string) map[string]bool {
 		}
 	}
 	return out
+}
+
+// pickDeleted returns a random key of m ("" if m is empty), in a
+// deterministic order.
+func pickDeleted[V any](r *propRun, m map[string]V) string {
+	if len(m) == 0 {
+		return ""
+	}
+	keys := slices.Sorted(maps.Keys(m))
+	return keys[r.rnd.Intn(len(keys))]
 }
 
 func (r *propRun) pickUser() string  { return gid("u", 1+r.rnd.Intn(30)) }
@@ -90,8 +109,28 @@ func (r *propRun) step() {
 		}
 		what, err = "putUser "+id, e.PutUser(op, u)
 	case k < 15:
+		// Soft delete and restore, as /directory/deletedItems does: the
+		// restore brings back memberships and direct licenses, which wait
+		// for seats when none are free.
+		if id := pickDeleted(r, r.deletedUsers); id != "" && rnd.Intn(2) == 0 {
+			what, err = "restoreUser "+id, e.RestoreUser(op, r.deletedUsers[id])
+			if err == nil {
+				r.restored = id
+			}
+			if err == nil || allot.ErrorCode(err) == allot.ECONFLICT {
+				delete(r.deletedUsers, id) // restored, or its id was taken again
+			}
+			break
+		}
 		id := r.pickUser()
+		d, ok := e.DeletedUserOf(id)
 		what, err = "deleteUser "+id, e.DeleteUser(op, id)
+		if err == nil && ok {
+			if r.deletedUsers == nil {
+				r.deletedUsers = map[string]DeletedUser{}
+			}
+			r.deletedUsers[id] = d
+		}
 	case k < 20:
 		id := r.pickGroup()
 		modes := []string{ModePerProduct, ModeAllOrNone}
@@ -105,6 +144,16 @@ func (r *propRun) step() {
 		}
 		what, err = "putGroup "+id, e.PutGroup(op, g)
 	case k < 22:
+		if id := pickDeleted(r, r.deletedGroups); id != "" && rnd.Intn(2) == 0 {
+			what, err = "restoreGroup "+id, e.RestoreGroup(op, r.deletedGroups[id])
+			if err == nil {
+				r.restored = id
+			}
+			if err == nil || allot.ErrorCode(err) == allot.ECONFLICT {
+				delete(r.deletedGroups, id)
+			}
+			break
+		}
 		id := r.pickGroup()
 		what, err = "deleteGroup "+id, e.DeleteGroup(op, id)
 	case k < 45:
@@ -222,6 +271,27 @@ func (r *propRun) step() {
 		}
 	}
 	fmt.Fprintf(&r.log, "%s -> %v\n", what, err)
+	r.keepDeletedGroups()
+}
+
+// keepDeletedGroups keeps what restoring a group needs, as the deleted
+// items do: a group gone in this step was deleted, and what it was at the
+// end of the previous step is what it was when deleted (nothing before the
+// delete changes a group's members or parents).
+func (r *propRun) keepDeletedGroups() {
+	e := r.f.e
+	for id, d := range r.lastGroups {
+		if _, ok := e.groups[id]; !ok {
+			if r.deletedGroups == nil {
+				r.deletedGroups = map[string]DeletedGroup{}
+			}
+			r.deletedGroups[id] = d
+		}
+	}
+	r.lastGroups = map[string]DeletedGroup{}
+	for _, id := range e.GroupIDs() {
+		r.lastGroups[id], _ = e.DeletedGroupOf(id)
+	}
 }
 
 // checkOldestFirst verifies that in every pool the holders are exactly the
@@ -393,6 +463,40 @@ func TestPropertyExercisesEveryState(t *testing.T) {
 	for _, want := range []string{"Active/None", "Error/CountViolation", "Error/DependencyViolation", "Error/MutuallyExclusiveViolation", "Error/ProhibitedInUsageLocationViolation", "licensed through a dynamic group", "allotment Active/None", "allotment Error/CountViolation", "seat held in suspended or locked-out units"} {
 		if !seen[want] {
 			t.Errorf("random sequences never reached %s (reached %v)", want, got)
+		}
+	}
+}
+
+// seenRestore records what the last step restored: a user who got
+// licenses back, a group that got members back.
+func seenRestore(r *propRun, seen map[string]bool) {
+	if r.restored == "" {
+		return
+	}
+	if u := r.f.e.users[r.restored]; u != nil && len(u.licenses) > 0 {
+		seen["restored user with licenses"] = true
+	}
+	if g := r.f.e.groups[r.restored]; g != nil && len(g.members)+len(g.memberGroups) > 0 {
+		seen["restored group with members"] = true
+	}
+}
+
+// TestPropertyRestoresAreExercised makes sure the random sequences restore
+// users with licenses and groups with members, so that the properties
+// cover restores.
+func TestPropertyRestoresAreExercised(t *testing.T) {
+	seen := map[string]bool{}
+	for s := int64(1); s <= 10; s++ {
+		r := &propRun{f: newFixture(t), rnd: rand.New(rand.NewSource(s))}
+		for i := 0; i < 600; i++ {
+			r.restored = ""
+			r.step()
+			seenRestore(r, seen)
+		}
+	}
+	for _, want := range []string{"restored user with licenses", "restored group with members"} {
+		if !seen[want] {
+			t.Errorf("random sequences never reached %s", want)
 		}
 	}
 }

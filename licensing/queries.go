@@ -132,6 +132,17 @@ func (e *Engine) MemberCount(groupID string) int {
 	return len(g.members) + len(g.memberGroups)
 }
 
+// LicensedMemberCount returns the number of users who inherit licenses
+// through the group: its members, and with nested group licensing the
+// members of its member groups (0 for an unknown group).
+func (e *Engine) LicensedMemberCount(groupID string) int {
+	g, ok := e.groups[groupID]
+	if !ok {
+		return 0
+	}
+	return len(e.licensedUsers(g))
+}
+
 // GroupsOf returns the groups the user or group is a direct member of,
 // sorted.
 func (e *Engine) GroupsOf(memberID string) []string {
@@ -177,6 +188,38 @@ func (e *Engine) TransitiveGroupsOf(memberID string) []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// TransitiveMembers returns the users and groups a group contains,
+// directly or through member groups (whatever the nested licensing
+// setting: this is directory membership), each sorted; false for an
+// unknown group.
+func (e *Engine) TransitiveMembers(groupID string) (users, groups []string, ok bool) {
+	g, ok := e.groups[groupID]
+	if !ok {
+		return nil, nil, false
+	}
+	seenU := map[*user]bool{}
+	seenG := map[*group]bool{g: true}
+	queue := []*group{g}
+	for i := 0; i < len(queue); i++ {
+		for u := range queue[i].members {
+			if !seenU[u] {
+				seenU[u] = true
+				users = append(users, u.ID)
+			}
+		}
+		for c := range queue[i].memberGroups {
+			if !seenG[c] {
+				seenG[c] = true
+				groups = append(groups, c.ID)
+				queue = append(queue, c)
+			}
+		}
+	}
+	sort.Strings(users)
+	sort.Strings(groups)
+	return users, groups, true
 }
 
 // GroupLicenses returns the group's licenses, sorted by SKU id.

@@ -89,20 +89,20 @@ func (r *run) removeSeat(kind string, i int, ev erec) {
 		return
 	}
 	st.removed = true
-	fix := r.fixFor(textKey{kind: kind, a: st.si.ix, b: ev.detail}, func() Fix {
+	fix := r.fixFor(textKey{kind: kind, a: st.si.ix, b: ev.detail, s: string(rune('0' + st.via))}, func() Fix {
 		part := st.si.sku.PartNumber
 		var why string
 		switch kind {
 		case DisabledHoldingLicense:
-			why = "Remove " + part + " from the disabled account (or delete the account)."
+			why = removal(part, "the disabled account", st.via) + " (or delete the account)."
 		case GuestLicensed:
-			why = "Remove " + part + " from the guest; to keep guests out of group licensing, turn on excludeGuestsFromGroupLicensing."
+			why = removal(part, "the guest", st.via) + "; to keep guests out of group licensing, turn on excludeGuestsFromGroupLicensing."
 		case NeverActivated:
-			why = "Remove " + part + ": it was never used since it was granted."
+			why = removal(part, "the user", st.via) + ": it was never used since it was granted."
 		case Idle:
-			why = "Remove " + part + ": " + r.part.texts[ev.detail] + "."
+			why = removal(part, "the user", st.via) + ": " + r.part.texts[ev.detail] + "."
 		default:
-			why = "Remove " + part + ": a shared mailbox up to 50 GB without an archive or litigation hold needs no license."
+			why = removal(part, "the shared mailbox", st.via) + ": a shared mailbox up to 50 GB without an archive or litigation hold needs no license."
 		}
 		f := Fix{Description: why, Remove: st.si.list()}
 		if st.si.priced {
@@ -112,6 +112,19 @@ func (r *run) removeSeat(kind string, i int, ev erec) {
 	})
 	r.evBuf = append(r.evBuf[:0], ev)
 	r.add(kind, c.u, st.si, "", fix, r.evBuf)
+}
+
+// removal says how to take a product away from someone, by where their
+// seat comes from: a direct license is removed from them, an inherited one
+// only by taking them out of the groups that give it.
+func removal(part, who string, v via) string {
+	switch v {
+	case viaGroup:
+		return "Remove " + who + " from the groups that give it " + part + ", which is inherited and cannot be removed from " + who + " itself"
+	case viaDirect | viaGroup:
+		return "Remove " + part + " from " + who + " and " + who + " from the groups that give it " + part
+	}
+	return "Remove " + part + " from " + who
 }
 
 // licenseErrors reports the user's sources from groups in Error.
@@ -456,8 +469,8 @@ func (r *run) unneededSeats() {
 			st.removed = false
 			continue
 		}
-		fix := r.fixFor(textKey{kind: OverAssigned, a: st.si.ix}, func() Fix {
-			return Fix{Remove: st.si.list(), Description: "Remove " + st.si.sku.PartNumber + ": what the user used in the last " + itoa(r.window) + " days is covered by their other licenses."}
+		fix := r.fixFor(textKey{kind: OverAssigned, a: st.si.ix, s: string(rune('0' + st.via))}, func() Fix {
+			return Fix{Remove: st.si.list(), Description: removal(st.si.sku.PartNumber, "the user", st.via) + ": what the user used in the last " + itoa(r.window) + " days is covered by their other licenses."}
 		})
 		r.add(OverAssigned, c.u, st.si, "", fix, r.needEvidence(c.needs))
 	}

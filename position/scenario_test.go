@@ -391,3 +391,36 @@ func TestEvidenceSaysWhetherAReportOrEventsShowedTheUse(t *testing.T) {
 		}
 	}
 }
+
+// A disabled account that inherits its license from a group cannot have
+// the license removed on the user (Graph answers 400 "User license is
+// inherited from a group membership and it cannot be removed directly from
+// the user."): the fix takes it out of the group; a direct license is
+// removed from the user.
+func TestFixForDisabledAccountWithInheritedLicenseRemovesItFromTheGroup(t *testing.T) {
+	e := newEnv(t)
+	e.units(grant, "SPE_E3=5")
+	e.user(grant, "direct", disabled, "SPE_E3")
+	e.user(grant, "inherited", disabled)
+	e.user(grant, "both", disabled, "SPE_E3")
+	e.do(grant, func(tx *tenant.Tx) error {
+		if err := tx.Engine.PutGroup(tx.Op, licensing.Group{ID: "g-e3", DisplayName: "E3 users", SecurityEnabled: true}); err != nil {
+			return err
+		}
+		if err := tx.Engine.AssignGroupLicenses(tx.Op, "g-e3", []licensing.AssignedLicense{{SKUID: sku(t, "SPE_E3")}}, nil); err != nil {
+			return err
+		}
+		return tx.Engine.AddMembers(tx.Op, "g-e3", []string{"inherited", "both"})
+	})
+	fs := findings(e.position(), position.DisabledHoldingLicense)
+	want := map[string]string{
+		"direct":    "Remove SPE_E3 from the disabled account (or delete the account).",
+		"inherited": "Remove the disabled account from the groups that give it SPE_E3, which is inherited and cannot be removed from the disabled account itself (or delete the account).",
+		"both":      "Remove SPE_E3 from the disabled account and the disabled account from the groups that give it SPE_E3 (or delete the account).",
+	}
+	for user, text := range want {
+		if got := fs[user].Fix.Description; got != text {
+			t.Errorf("%s: fix %q, want %q", user, got, text)
+		}
+	}
+}

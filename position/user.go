@@ -15,6 +15,30 @@ type seat struct {
 	since   time.Time
 	kept    bool // unpriced or unmeasurable: outside the cover (with a price list)
 	removed bool // a finding removes it
+	via     via  // how the user holds it: directly, from groups, or both
+}
+
+// via says where a seat comes from, which decides how it can be removed:
+// a license inherited from a group cannot be removed from the user (Graph
+// answers 400 "User license is inherited from a group membership and it
+// cannot be removed directly from the user."); the user leaves the group.
+type via uint8
+
+const (
+	viaDirect via = 1 << iota
+	viaGroup
+)
+
+func viaOf(ss []licensing.SourceState) via {
+	var v via
+	for i := range ss {
+		if ss[i].AssignedByGroup == "" {
+			v |= viaDirect
+		} else {
+			v |= viaGroup
+		}
+	}
+	return v
 }
 
 // need is one requirement of the user with what shows it.
@@ -69,7 +93,7 @@ func (r *run) user(u *licensing.User, ls licensing.UserLicenses) {
 		if !l.Held {
 			continue
 		}
-		st := seat{si: si, since: l.HeldSince}
+		st := seat{si: si, since: l.HeldSince, via: viaOf(l.Sources)}
 		st.enabled, st.full = r.enabled(si, l.Sources)
 		st.kept = m.hasList && (!si.priced || !si.measurable)
 		if usage.DayOf(l.HeldSince) > r.asOf-usage.Day(RunOutDays) {

@@ -31,6 +31,7 @@ func Register(s *server.Server) {
 	s.Handle("POST /allot/v1/rules/validate", h.validateRule)
 	s.Handle("POST /allot/v1/tenants/{tenantId}/import", h.importTenant)
 	s.Handle("GET /allot/v1/users/{id}/licenses/{skuId}/explain", h.explain)
+	s.Handle("POST /allot/v1/groups/{id}/reprocessLicenseAssignment", h.reprocessGroup)
 	s.Handle("GET /allot/v1/audit", h.auditLog)
 	s.Handle("GET /allot/v1/catalog/products", h.listProducts)
 	s.Handle("GET /allot/v1/catalog/products/{id}", h.getProduct)

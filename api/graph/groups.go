@@ -10,6 +10,7 @@ import (
 	"allot/api/respond"
 	"allot/api/scope"
 	"allot/auth"
+	"allot/deleteditems"
 	"allot/identity"
 	"allot/licensing"
 	"allot/tenant"
@@ -356,7 +357,7 @@ func containsSorted(ss []string, s string) bool {
 func (h *handler) deleteGroup(w http.ResponseWriter, r *http.Request, c *call) {
 	id := r.PathValue("id")
 	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
-		return tx.Engine.DeleteGroup(tx.Op, id)
+		return deleteditems.DeleteGroup(tx, id)
 	})
 	if err != nil {
 		fail(w, r, err)

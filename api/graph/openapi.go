@@ -45,6 +45,7 @@ var otherRoutes = []docRoute{
 	{"GET", "/allot/v1/usage/users/{id}", "getUserUsage", "usage", "A user's aggregated usage", false, "", "", 200},
 	{"GET", "/allot/v1/usage/features", "listFeatures", "usage", "The feature map: features and the plans they need", false, "", "", 200},
 	{"GET", "/allot/v1/users/{id}/licenses/{skuId}/explain", "explainLicense", "admin", "Explain a user's license for a product", false, "", "", 200},
+	{"POST", "/allot/v1/groups/{id}/reprocessLicenseAssignment", "reprocessGroupLicenses", "admin", "Reprocess the licenses of every member of a group (the admin center's Reprocess; Graph has it per user only)", false, "", "", 200},
 	{"GET", "/allot/v1/audit", "queryAudit", "admin", "Query the audit log", false, "", "", 200},
 	{"GET", "/allot/v1/catalog/products", "listProducts", "admin", "List the tenant's catalog (Microsoft's products and its own)", false, "", "", 200},
 	{"GET", "/allot/v1/catalog/products/{id}", "getProduct", "admin", "Get a product", false, "", "", 200},
@@ -201,7 +202,7 @@ func openAPIDocument(registered ...string) map[string]any {
 		"licenseAssignmentStates": map[string]any{"type": "array", "items": obj(map[string]any{"assignedByGroup": str, "disabledPlans": strs,
 			"error": str, "lastUpdatedDateTime": dateTime, "skuId": str, "state": str})},
 		"assignedPlans":  map[string]any{"type": "array", "items": obj(map[string]any{"assignedDateTime": dateTime, "capabilityStatus": str, "service": str, "servicePlanId": str})},
-		"accountEnabled": boolean, "createdDateTime": dateTime, "businessPhones": strs, "proxyAddresses": strs, "otherMails": strs,
+		"accountEnabled": boolean, "createdDateTime": dateTime, "deletedDateTime": dateTime, "businessPhones": strs, "proxyAddresses": strs, "otherMails": strs,
 		"onPremisesExtensionAttributes": map[string]any{"type": "object", "additionalProperties": str},
 		"passwordProfile":               obj(map[string]any{"password": str, "forceChangePasswordNextSignIn": boolean}),
 		"kind":                          map[string]any{"type": "string", "enum": []string{"person", "sharedMailbox", "serviceAccount", "room"}}}
@@ -211,7 +212,7 @@ func openAPIDocument(registered ...string) map[string]any {
 		}
 	}
 	groupProps := map[string]any{"assignedLicenses": map[string]any{"type": "array", "items": assigned},
-		"licenseProcessingState": obj(map[string]any{"state": str}), "createdDateTime": dateTime, "groupTypes": strs,
+		"licenseProcessingState": obj(map[string]any{"state": str}), "createdDateTime": dateTime, "deletedDateTime": dateTime, "groupTypes": strs,
 		"mailEnabled": boolean, "securityEnabled": boolean, "members@odata.bind": strs,
 		"assignmentMode": map[string]any{"type": "string", "enum": []string{"perProduct", "allOrNone"}}}
 	for _, p := range groupResource.props {
@@ -237,6 +238,7 @@ func openAPIDocument(registered ...string) map[string]any {
 		"licenseDetailsCollection": coll("licenseDetails"),
 		"assignLicense":            obj(map[string]any{"addLicenses": map[string]any{"type": "array", "items": assigned}, "removeLicenses": strs}),
 		"reference":                obj(map[string]any{"@odata.id": str}),
+		"restoreRequest":           obj(map[string]any{"newUserPrincipalName": str, "autoReconcileProxyConflict": boolean}),
 		"batchRequest": obj(map[string]any{"requests": map[string]any{"type": "array", "maxItems": maxBatch, "items": obj(map[string]any{
 			"id": str, "method": str, "url": str, "headers": map[string]any{"type": "object", "additionalProperties": str},
 			"body": map[string]any{}, "dependsOn": strs})}}),

@@ -310,7 +310,7 @@ func appendAssignedPlans(b []byte, s view, u *licensing.User) []byte {
 				b = append(b, ',')
 			}
 			n++
-			id, name := p.ID, p.Name
+			id, name := p.ID, s.Engine.Catalog().PlanService(p.ID) // the workload, as Graph reports it
 			b = append(b, `{"assignedDateTime":`...)
 			b = appendTime(b, l.since)
 			b = append(b, `,"capabilityStatus":`...)

@@ -34,6 +34,9 @@ import (
 //	POST members/$ref, DELETE members/{m}/$ref A  -  A  A   -  -  S' A   (S': 403 while the group carries licenses from outside the owner's allotments)
 //	GET groups/{id}/membersWithLicenseErrors   A  A  A  A   A  -  S  A
 //	POST $batch                                A  A  A  A   A  A  A  A   (each request authorised on its own)
+//	GET groups/{id}/transitiveMembers          A  A  A  A   A  -  S  A
+//	GET directory/deletedItems/...             A  A  A  A   A  -  ø  A
+//	POST deletedItems/{id}/restore, DELETE     A  -  A  *   -  -  ø  A   (* groups only)
 //
 // Sources: the "Permissions" section of each operation in the Graph v1.0
 // reference (e.g. group assignLicense: Directory Writers, Groups
@@ -42,7 +45,11 @@ import (
 // users/usageLocation/update, groups/assignLicense, reprocessLicense-
 // Assignment; User Administrator: users and groups create/delete/update,
 // members, licenses; Groups Administrator: groups/* including
-// assignLicense; Reports Reader: audit, sign-in and usage reports only).
+// assignLicense; Reports Reader: audit, sign-in and usage reports only;
+// restoring and permanently deleting: "Restore deleted item" lists
+// User.ReadWrite.All for users and Group.ReadWrite.All for groups, and
+// Entra's "Restore or remove a recently deleted user" the User
+// Administrator).
 
 // perm is what an operation needs. Each maps to the Microsoft Entra roles
 // that Microsoft's documentation lists for the operation (Graph API

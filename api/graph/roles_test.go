@@ -90,12 +90,26 @@ func TestRoleMatrix(t *testing.T) {
 		{"delete group", "DELETE", func(u, g string) string { return "/v1.0/groups/" + g }, nil, 204, []string{GA, UA, GrA, PA}, 404},
 		{"group assignLicense", "POST", func(u, g string) string { return "/v1.0/groups/" + g + "/assignLicense" }, assign, 202, []string{GA, LA, UA, GrA, PA}, 404},
 		{"group members", "GET", func(u, g string) string { return "/v1.0/groups/" + g + "/members" }, nil, 200, readers, 404},
+		{"group transitiveMembers", "GET", func(u, g string) string { return "/v1.0/groups/" + g + "/transitiveMembers" }, nil, 200, readers, 404},
 		{"add member", "POST", func(u, g string) string { return "/v1.0/groups/" + g + "/members/$ref" }, func(u, g string) any {
 			other, _ := fresh()
 			return map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + other}
 		}, 204, []string{GA, UA, GrA, PA}, 404},
 		{"remove member", "DELETE", func(u, g string) string { return "/v1.0/groups/" + g + "/members/" + u + "/$ref" }, nil, 204, []string{GA, UA, GrA, PA}, 404},
 		{"membersWithLicenseErrors", "GET", func(u, g string) string { return "/v1.0/groups/" + g + "/membersWithLicenseErrors" }, nil, 200, readers, 404},
+		{"list deleted users", "GET", func(u, g string) string { return "/v1.0/directory/deletedItems/microsoft.graph.user" }, nil, 200, readers, 404},
+		{"get deleted item", "GET", func(u, g string) string {
+			f.Must(204, "DELETE", "/v1.0/users/"+u, f.admin, nil)
+			return "/v1.0/directory/deletedItems/" + u
+		}, nil, 200, readers, 404},
+		{"restore deleted user", "POST", func(u, g string) string {
+			f.Must(204, "DELETE", "/v1.0/users/"+u, f.admin, nil)
+			return "/v1.0/directory/deletedItems/" + u + "/restore"
+		}, nil, 200, []string{GA, UA, PA}, 404},
+		{"permanently delete user", "DELETE", func(u, g string) string {
+			f.Must(204, "DELETE", "/v1.0/users/"+u, f.admin, nil)
+			return "/v1.0/directory/deletedItems/" + u
+		}, nil, 204, []string{GA, UA, PA}, 404},
 		{"batch", "POST", func(u, g string) string { return "/v1.0/$batch" }, func(u, g string) any {
 			return map[string]any{"requests": []any{}}
 		}, 200, []string{GA, LA, UA, GrA, GR, RR, AO, PA}, 200},

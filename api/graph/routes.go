@@ -35,10 +35,19 @@ var (
 	qList   = odata.Options{Select: true, Filter: true, Top: true, Count: true, OrderBy: true, Search: true, SkipToken: true}
 	qRel    = odata.Options{Select: true, Top: true, Count: true, SkipToken: true}
 	qNone   = odata.Options{}
+	// qDeleted: deleted items are listed by id ($orderby and $search are
+	// refused).
+	qDeleted = odata.Options{Select: true, Filter: true, Top: true, Count: true, SkipToken: true}
 )
 
 func licenseAdmin(p *auth.Principal, _ *http.Request) bool {
 	return p.Has(auth.RoleLicenseAdministrator)
+}
+
+// groupsAdmin lets Groups Administrators through to deleted items; the
+// handlers then allow them groups only.
+func groupsAdmin(p *auth.Principal, _ *http.Request) bool {
+	return p.Has(auth.RoleGroupsAdministrator)
 }
 
 var routes = []route{
@@ -55,7 +64,7 @@ var routes = []route{
 		Perm: permRead, Scoped: true, Query: qSelect, Status: 200, Resp: "user", handle: (*handler).getUser},
 	{Method: "PATCH", Path: "/v1.0/users/{id}", Op: "updateUser", Tag: "users", Summary: "Update a user",
 		Perm: permWriteUsers, AlsoAllowed: licenseAdmin, Query: qNone, Body: "user", Status: 204, handle: (*handler).updateUser},
-	{Method: "DELETE", Path: "/v1.0/users/{id}", Op: "deleteUser", Tag: "users", Summary: "Delete a user (releases its seats)",
+	{Method: "DELETE", Path: "/v1.0/users/{id}", Op: "deleteUser", Tag: "users", Summary: "Delete a user (releases its seats; restorable for 30 days)",
 		Perm: permWriteUsers, Query: qNone, Status: 204, handle: (*handler).deleteUser},
 	{Method: "POST", Path: "/v1.0/users/{id}/assignLicense", Op: "assignUserLicense", Tag: "licenses", Summary: "Add and remove direct licenses of a user",
 		Perm: permAssignUserLicense, Query: qNone, Body: "assignLicense", Status: 200, Resp: "user", handle: (*handler).assignUserLicense},
@@ -67,6 +76,17 @@ var routes = []route{
 		Perm: permRead, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listMemberOf},
 	{Method: "GET", Path: "/v1.0/users/{id}/transitiveMemberOf", Op: "listUserTransitiveMemberOf", Tag: "users", Summary: "Groups the user is a member of, directly or through groups",
 		Perm: permRead, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listTransitiveMemberOf},
+
+	{Method: "GET", Path: "/v1.0/directory/deletedItems/microsoft.graph.user", Op: "listDeletedUsers", Tag: "deletedItems", Summary: "Users deleted in the last 30 days",
+		Perm: permRead, Query: qDeleted, Status: 200, Resp: "userCollection", handle: (*handler).listDeletedUsers},
+	{Method: "GET", Path: "/v1.0/directory/deletedItems/microsoft.graph.group", Op: "listDeletedGroups", Tag: "deletedItems", Summary: "Microsoft 365 groups deleted in the last 30 days",
+		Perm: permRead, Query: qDeleted, Status: 200, Resp: "groupCollection", handle: (*handler).listDeletedGroups},
+	{Method: "GET", Path: "/v1.0/directory/deletedItems/{id}", Op: "getDeletedItem", Tag: "deletedItems", Summary: "Get a deleted user or group",
+		Perm: permRead, Query: qSelect, Status: 200, Resp: "directoryObject", handle: (*handler).getDeletedItem},
+	{Method: "POST", Path: "/v1.0/directory/deletedItems/{id}/restore", Op: "restoreDeletedItem", Tag: "deletedItems", Summary: "Restore a deleted user (memberships, licenses) or group",
+		Perm: permWriteUsers, AlsoAllowed: groupsAdmin, Query: qNone, Body: "restoreRequest", Status: 200, Resp: "directoryObject", handle: (*handler).restoreDeletedItem},
+	{Method: "DELETE", Path: "/v1.0/directory/deletedItems/{id}", Op: "purgeDeletedItem", Tag: "deletedItems", Summary: "Permanently delete a deleted user or group",
+		Perm: permWriteUsers, AlsoAllowed: groupsAdmin, Query: qNone, Status: 204, handle: (*handler).purgeDeletedItem},
 
 	{Method: "GET", Path: "/v1.0/groups", Op: "listGroups", Tag: "groups", Summary: "List groups",
 		Perm: permRead, Scoped: true, Query: qList, Status: 200, Resp: "groupCollection", handle: (*handler).listGroups},
@@ -82,6 +102,8 @@ var routes = []route{
 		Perm: permAssignGroupLicense, Query: qNone, Body: "assignLicense", Status: 202, Resp: "group", handle: (*handler).assignGroupLicense},
 	{Method: "GET", Path: "/v1.0/groups/{id}/members", Op: "listGroupMembers", Tag: "groups", Summary: "Direct members of a group (users and groups)",
 		Perm: permRead, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listMembers},
+	{Method: "GET", Path: "/v1.0/groups/{id}/transitiveMembers", Op: "listGroupTransitiveMembers", Tag: "groups", Summary: "Members of a group, directly or through member groups",
+		Perm: permRead, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listTransitiveMembers},
 	{Method: "POST", Path: "/v1.0/groups/{id}/members/$ref", Op: "addGroupMember", Tag: "groups", Summary: "Add a member",
 		Perm: permWriteGroups, Scoped: true, Query: qNone, Body: "reference", Status: 204, handle: (*handler).addMember},
 	{Method: "DELETE", Path: "/v1.0/groups/{id}/members/{memberId}/$ref", Op: "removeGroupMember", Tag: "groups", Summary: "Remove a member",

@@ -9,6 +9,7 @@ import (
 
 	"allot/api/respond"
 	"allot/auth"
+	"allot/deleteditems"
 	"allot/identity"
 	"allot/licensing"
 	"allot/tenant"
@@ -262,7 +263,7 @@ func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request, c *call) {
 		if !ok {
 			return notFound(ref)
 		}
-		return tx.Engine.DeleteUser(tx.Op, u.ID)
+		return deleteditems.DeleteUser(tx, u.ID)
 	})
 	if err != nil {
 		fail(w, r, err)

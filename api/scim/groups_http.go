@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"allot/auth"
+	"allot/deleteditems"
 	"allot/identity"
 	"allot/licensing"
 	"allot/tenant"
@@ -296,7 +297,7 @@ func (h *handler) deleteGroup(c *call) {
 		if n := len(tx.Engine.GroupLicenses(id)); n > 0 {
 			return badRequest(typeMutability, "The group %s has %d license(s) assigned; remove the group's licenses before deleting it.", cur.DisplayName, n)
 		}
-		if err := tx.Engine.DeleteGroup(tx.Op, id); err != nil {
+		if err := deleteditems.DeleteGroup(tx, id); err != nil {
 			return err
 		}
 		ms.drop(tx, grpKind, id)

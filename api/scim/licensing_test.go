@@ -3,6 +3,7 @@ package scim_test
 import (
 	"testing"
 
+	"allot/deleteditems"
 	"allot/licensing"
 	"allot/tenant"
 )
@@ -75,4 +76,24 @@ func TestDeactivatedUserKeepsItsSeat(t *testing.T) {
 	if !l.Held || eu.AccountEnabled {
 		t.Fatalf("license %+v, accountEnabled %v", l, eu.AccountEnabled)
 	}
+}
+
+// A user deleted through SCIM goes to the deleted items like one deleted
+// through Graph: out of /Users, restorable with its group membership.
+func TestUserDeletedThroughSCIMCanBeRestored(t *testing.T) {
+	w := setup(t)
+	u := w.createUser("cy@contoso.example")
+	g := w.createGroup("Team", u)
+	w.scim(204, "DELETE", "/Users/"+u, nil)
+	scimError(t, w.scim(404, "GET", "/Users/"+u, nil), "404", "")
+	w.do(func(tx *tenantTx) error {
+		_, err := deleteditems.Restore(tx, u, "")
+		return err
+	})
+	w.scim(200, "GET", "/Users/"+u, nil)
+	w.tn.Read(func(s *tenant.State) {
+		if !s.Engine.IsMember(g, u) {
+			t.Fatal("the restored user is not back in its group")
+		}
+	})
 }

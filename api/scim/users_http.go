@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"allot/auth"
+	"allot/deleteditems"
 	"allot/identity"
 	"allot/licensing"
 	"allot/tenant"
@@ -247,7 +248,7 @@ func (h *handler) deleteUser(c *call) {
 				return errPrecondition()
 			}
 		}
-		if err := tx.Engine.DeleteUser(tx.Op, id); err != nil {
+		if err := deleteditems.DeleteUser(tx, id); err != nil {
 			return err
 		}
 		metaOf(tx.State).drop(tx, userKind, id)
