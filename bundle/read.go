@@ -8,7 +8,7 @@
 //	members.csv          groupId,userId            (userId may name a group)
 //	group_licenses.csv   groupId,skuPartNumber,disabledPlans,assignedAt[,allotmentId]
 //	direct_licenses.csv  userId,skuPartNumber,disabledPlans,assignedAt[,allotmentId]
-//	subscriptions.csv    skuPartNumber,quantity
+//	subscriptions.csv    skuPartNumber,quantity[,status,id,creationDate,commitmentEndDate,…] (units.go)
 //	allotments.csv       id,displayName,skuPartNumber,allottedUnits          (allot extension)
 //	seats.csv            userId,skuPartNumber,allotmentId,claimedAt,held,heldSince (allot extension)
 //
@@ -52,6 +52,7 @@ type Bundle struct {
 	subLine     map[string]string
 	seatLine    places
 	subPart     map[string]string // skuId → part number as written
+	subs        []subRow          // subscriptions.csv rows (units.go)
 	hasSubsFile bool
 	// ids interns the ids of users and groups and the product names while
 	// reading, so that members, licenses and seats share the strings of
@@ -333,26 +334,6 @@ func (t *table) at() string { return fmt.Sprintf("%s:%d", t.name, t.line) }
 
 func (t *table) errf(format string, args ...any) error {
 	return allot.Errorf(allot.EINVALID, "%s: %s", t.at(), fmt.Sprintf(format, args...))
-}
-
-func (b *Bundle) readSubscriptions(t *table) error {
-	if err := t.need("skuPartNumber", "quantity"); err != nil {
-		return err
-	}
-	for {
-		ok, err := t.next()
-		if !ok || err != nil {
-			return err
-		}
-		sku, q := t.get("skuPartNumber"), t.get("quantity")
-		n, err := strconv.Atoi(q)
-		if err != nil || n < 0 {
-			return t.errf("quantity %q is not a whole number of 0 or more", q)
-		}
-		b.subPart[sku] = t.at()
-		b.subLine[sku] = t.at()
-		b.Data.Units[sku] += n // resolved to skuIds in Validate
-	}
 }
 
 func (b *Bundle) readAllotments(t *table, cat *catalog.Catalog) error {
