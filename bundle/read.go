@@ -17,6 +17,27 @@
 // lists plan names or ids separated by ";". assignedAt (RFC 3339) orders the
 // waiting room as if the assignments had been made at those times; seats.csv,
 // written by Write, restores claims exactly. Errors name the file and line.
+//
+// subscriptions.csv has one row per subscription or block of units. Its
+// optional columns (older bundles have none; a missing status is active):
+//
+//	status             active | expired | suspended | disabled | deleted (Partner Center):
+//	                   the subscribedSku's enabled, warning, suspended, lockedOut units (deleted: none)
+//	id                 the partner subscription; without it the row only gives units
+//	offerId, friendlyName, creationDate, commitmentEndDate, autoRenewEnabled,
+//	suspensionReasons (";"-separated), graceEndDate, deletionDate
+//	                   the subscription's fields (RFC 3339 dates); only on rows with an id
+//
+// A row with an id is that subscription exactly, lifecycle dates included.
+// Rows without an id give a product's units of one status (rows of the
+// same product and status add up); an import subscription
+// "import-<skuId>" (active) or "import-<skuId>-<status>" makes up the
+// difference to the tenant's other subscriptions of that status, and the
+// import subscriptions of a listed product's other statuses go to 0.
+// Graph JSON's subscribedSkus give such rows from prepaidUnits. Write gives
+// units by state; WriteTenant also the partner subscriptions, so an export
+// imported into an empty tenant has the same subscribedSkus
+// (prepaidUnits, capabilityStatus) and seats.
 package bundle
 
 import (

@@ -14,22 +14,9 @@ import (
 	"allot/tenant"
 )
 
-// Units and subscriptions of a bundle.
-//
-// subscriptions.csv has one row per subscription or block of units:
-//
-//	skuPartNumber,quantity[,status,id,offerId,friendlyName,creationDate,
-//	  commitmentEndDate,autoRenewEnabled,suspensionReasons,graceEndDate,deletionDate]
-//
-// status is the Partner Center status (active, the default, expired,
-// suspended, disabled, deleted), whose units are the subscribedSku's
-// enabled, warning, suspended and lockedOut units (deleted: none). A row
-// with an id is that subscription exactly, with its lifecycle dates. Rows
-// without an id (the only rows of older bundles) give a product's units of
-// one status; an import subscription "import-<skuId>" (active) or
-// "import-<skuId>-<status>" makes up the difference to the tenant's other
-// subscriptions of that status. For a product in the bundle, the import
-// subscriptions of statuses the bundle does not list go to 0.
+// Units and subscriptions of a bundle: subscriptions.csv (its format is in
+// the package comment), the units of Graph JSON's subscribedSkus, and how
+// an import turns them into partner subscriptions.
 
 // unitStatuses are the statuses that hold units, in the order of
 // licensing.Units' fields.
