@@ -102,6 +102,9 @@ func (b *Bundle) readSubscriptions(t *table) error {
 			r.AutoRenewEnabled || len(r.SuspensionReasons) > 0 || r.GraceEndDate != nil || r.DeletionDate != nil) {
 			return t.errf("a row without an id gives units only: its subscription fields need the subscription's id")
 		}
+		if r.ID == "" && r.Status == partner.StatusDeleted {
+			return t.errf("a deleted subscription has no units: a row of status deleted needs the subscription's id")
+		}
 		b.subPart[sku] = t.at()
 		b.subLine[sku] = t.at()
 		b.Data.Units[sku] += heldUnits(r.Subscription) // resolved to skuIds in Validate
