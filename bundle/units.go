@@ -18,6 +18,12 @@ import (
 // the package comment), the units of Graph JSON's subscribedSkus, and how
 // an import turns them into partner subscriptions.
 
+// maxRowUnits bounds the units of a row without an id. Such a row is not
+// one subscription, so partner.MaxQuantity (which bounds rows with an id,
+// as the partner API does) does not apply: a synthetic tenant of a million
+// users has products of more units than one subscription may hold.
+const maxRowUnits = 1_000_000_000
+
 // unitStatuses are the statuses that hold units, in the order of
 // licensing.Units' fields.
 var unitStatuses = []string{partner.StatusActive, partner.StatusExpired, partner.StatusSuspended, partner.StatusDisabled}
@@ -144,7 +150,13 @@ func (b *Bundle) validateSubs(e *licensing.Engine) error {
 			return allot.Errorf(allot.EINVALID, "%s: unit counts cannot be negative", r.at)
 		}
 		if r.ID == "" {
+			if r.Quantity > maxRowUnits {
+				return allot.Errorf(allot.EINVALID, "%s: quantity %d is more than %d units", r.at, r.Quantity, maxRowUnits)
+			}
 			continue
+		}
+		if r.Quantity > partner.MaxQuantity {
+			return allot.Errorf(allot.EINVALID, "%s: subscription %s: quantity must be a whole number from 0 to %d", r.at, r.ID, partner.MaxQuantity)
 		}
 		if at, dup := ids[r.ID]; dup {
 			return allot.Errorf(allot.EINVALID, "%s: subscription %s is also listed at %s", r.at, r.ID, at)

@@ -280,6 +280,8 @@ func TestBadSubscriptionRowsAreRefusedWithTheirLine(t *testing.T) {
 		{"bad status", "skuPartNumber,quantity,status\nSPE_E3,1,active\nSPE_E3,1,paused\n", "subscriptions.csv:3: status \"paused\""},
 		{"dates without id", "skuPartNumber,quantity,status,graceEndDate\nSPE_E3,1,expired,2026-01-01T00:00:00Z\n", "subscriptions.csv:2: a row without an id"},
 		{"deleted units", "skuPartNumber,quantity,status\nSPE_E3,1,deleted\n", "subscriptions.csv:2: a deleted subscription has no units"},
+		{"subscription beyond the partner API's quantity", "skuPartNumber,quantity,status,id\nSPE_E3,1000001,active,s1\n", "subscriptions.csv:2: subscription s1: quantity must be a whole number from 0 to 1000000"},
+		{"units beyond any count", "skuPartNumber,quantity\nSPE_E3,9000000000000000000\nSPE_E3,9000000000000000000\n", "subscriptions.csv:2: quantity 9000000000000000000 is more than"},
 		{"bad date", "skuPartNumber,quantity,status,id,commitmentEndDate\nSPE_E3,1,active,s1,soon\n", "subscriptions.csv:2: commitmentEndDate"},
 		{"id twice", "skuPartNumber,quantity,status,id\nSPE_E3,1,active,s1\nEMS,1,active,s1\n", "subscriptions.csv:3: subscription s1 is also listed"},
 		{"allotments beyond the units of every state", "skuPartNumber,quantity,status\nSPE_E3,1,active\nSPE_E3,1,suspended\n", "allotments.csv:2"},
