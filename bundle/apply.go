@@ -9,7 +9,6 @@ import (
 	"allot/api/partner"
 	"allot/catalog"
 	"allot/licensing"
-	"allot/store"
 	"allot/tenant"
 )
 
@@ -19,8 +18,9 @@ func importSubscriptionID(skuID string) string { return "import-" + skuID }
 
 // Apply imports a bundle into a tenant as one command: validated against
 // the tenant inside the command, all or nothing, durable when it returns.
-// subscriptions.csv gives each product's total units: an "import-<skuId>"
-// subscription makes up the difference to the tenant's other subscriptions.
+// subscriptions.csv gives the tenant's subscriptions and each product's
+// units by status (units.go: planUnits); import subscriptions make up the
+// difference to the tenant's other subscriptions.
 // Importing the same bundle again changes nothing.
 //
 // The import is a bulk command (tenant.Tenant.DoBulk): into a tenant without
@@ -36,14 +36,21 @@ func Apply(ctx context.Context, t *tenant.Tenant, b *Bundle, actor string, now t
 		if err := b.CheckIdentity(tx.State, &data); err != nil {
 			return err
 		}
-		// The engine's rules for units, allotments and seat claims (those
-		// of the API's commands), before anything is written; Import
-		// checks them again.
+		subs, totals, err := planUnits(tx, b.subs, now)
+		if err != nil {
+			return err
+		}
+		// The engine's rules for units (each product's total after the
+		// import), allotments and seat claims (those of the API's
+		// commands), before anything is written; Import checks them again.
+		data.Units = totals
 		if err := tx.Engine.CheckImport(&data); err != nil {
 			return b.placed(tx.Engine.Catalog(), err)
 		}
-		if err := applyUnits(tx, data.Units, now); err != nil {
-			return err
+		for _, s := range subs {
+			if err := partner.PutSubscription(tx, s); err != nil {
+				return err
+			}
 		}
 		data.Units = nil
 		st, err := tx.Engine.Import(tx.Op, data)
@@ -79,50 +86,4 @@ func (b *Bundle) placed(cat *catalog.Catalog, err error) error {
 		return err
 	}
 	return allot.Errorf(allot.ErrorCode(err), "%s: %s", where, allot.ErrorMessage(err))
-}
-
-// applyUnits sets each product's total units through the import
-// subscription.
-func applyUnits(tx *tenant.Tx, units map[string]int, now time.Time) error {
-	for _, skuID := range sortedKeys(units) {
-		total := units[skuID]
-		others := 0
-		var mine *partner.Subscription
-		for _, id := range tx.IDs(store.KindSubscription) {
-			var s partner.Subscription
-			if _, err := tx.Decode(store.KindSubscription, id, &s); err != nil {
-				return err
-			}
-			if s.SKUID != skuID {
-				continue
-			}
-			if s.ID == importSubscriptionID(skuID) {
-				mine = &s
-			} else if s.Status == "active" {
-				others += s.Quantity
-			}
-		}
-		want := total - others
-		if want < 0 {
-			sku, _ := tx.Engine.Catalog().SKU(skuID)
-			return allot.Errorf(allot.EINVALID, "subscriptions.csv: %s has %d units, but the tenant's subscriptions already hold %d", sku.PartNumber, total, others)
-		}
-		if mine != nil && mine.Quantity == want && mine.Status == "active" {
-			continue
-		}
-		if mine == nil && want == 0 {
-			continue
-		}
-		sku, _ := tx.Engine.Catalog().SKU(skuID)
-		sub := partner.Subscription{ID: importSubscriptionID(skuID), OfferID: sku.PartNumber, SKUID: skuID, SKUPartNumber: sku.PartNumber,
-			FriendlyName: sku.DisplayName, Quantity: want, Status: "active", CreationDate: now, LastModifiedDate: now,
-			Attributes: partner.Attributes{ObjectType: "Subscription"}}
-		if mine != nil {
-			sub.CreationDate = mine.CreationDate
-		}
-		if err := partner.PutSubscription(tx, sub); err != nil {
-			return err
-		}
-	}
-	return nil
 }

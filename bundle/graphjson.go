@@ -82,7 +82,10 @@ type graphSKU struct {
 	SKUID         string `json:"skuId"`
 	SKUPartNumber string `json:"skuPartNumber"`
 	PrepaidUnits  struct {
-		Enabled int `json:"enabled"`
+		Enabled   int `json:"enabled"`
+		Warning   int `json:"warning"`
+		Suspended int `json:"suspended"`
+		LockedOut int `json:"lockedOut"`
 	} `json:"prepaidUnits"`
 }
 
@@ -103,8 +106,12 @@ func FromGraph(users, groups, skus map[string][]byte) (*Bundle, error) {
 			if key == "" {
 				key = s.SKUPartNumber
 			}
-			b.Data.Units[key] += s.PrepaidUnits.Enabled
-			b.subLine[key] = fmt.Sprintf("%s: value[%d]", name, i)
+			u := licensing.Units{Enabled: s.PrepaidUnits.Enabled, Warning: s.PrepaidUnits.Warning,
+				Suspended: s.PrepaidUnits.Suspended, LockedOut: s.PrepaidUnits.LockedOut}
+			at := fmt.Sprintf("%s: value[%d]", name, i)
+			b.Data.Units[key] += u.Total()
+			b.subLine[key] = at
+			b.graphUnitRows(key, u, at)
 		}
 	}
 	for _, name := range sortedKeys(groups) {

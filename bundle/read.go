@@ -8,7 +8,7 @@
 //	members.csv          groupId,userId            (userId may name a group)
 //	group_licenses.csv   groupId,skuPartNumber,disabledPlans,assignedAt[,allotmentId]
 //	direct_licenses.csv  userId,skuPartNumber,disabledPlans,assignedAt[,allotmentId]
-//	subscriptions.csv    skuPartNumber,quantity
+//	subscriptions.csv    skuPartNumber,quantity[,status,id,creationDate,commitmentEndDate,…] (units.go)
 //	allotments.csv       id,displayName,skuPartNumber,allottedUnits          (allot extension)
 //	seats.csv            userId,skuPartNumber,allotmentId,claimedAt,held,heldSince (allot extension)
 //
@@ -17,6 +17,30 @@
 // lists plan names or ids separated by ";". assignedAt (RFC 3339) orders the
 // waiting room as if the assignments had been made at those times; seats.csv,
 // written by Write, restores claims exactly. Errors name the file and line.
+//
+// subscriptions.csv has one row per subscription or block of units. Its
+// optional columns (older bundles have none; a missing status is active):
+//
+//	status             active | expired | suspended | disabled | deleted (Partner Center):
+//	                   the subscribedSku's enabled, warning, suspended, lockedOut units (deleted: none)
+//	id                 the partner subscription; without it the row only gives units
+//	offerId, friendlyName, creationDate, commitmentEndDate, autoRenewEnabled,
+//	suspensionReasons (";"-separated), graceEndDate, deletionDate
+//	                   the subscription's fields (RFC 3339 dates); only on rows with an id
+//
+// A row with an id holds at most the partner API's 1,000,000 units
+// (partner.MaxQuantity); a row without one at most 1,000,000,000.
+//
+// A row with an id is that subscription exactly, lifecycle dates included.
+// Rows without an id give a product's units of one status (rows of the
+// same product and status add up); an import subscription
+// "import-<skuId>" (active) or "import-<skuId>-<status>" makes up the
+// difference to the tenant's other subscriptions of that status, and the
+// import subscriptions of a listed product's other statuses go to 0.
+// Graph JSON's subscribedSkus give such rows from prepaidUnits. Write gives
+// units by state; WriteTenant also the partner subscriptions, so an export
+// imported into an empty tenant has the same subscribedSkus
+// (prepaidUnits, capabilityStatus) and seats.
 package bundle
 
 import (
@@ -52,6 +76,7 @@ type Bundle struct {
 	subLine     map[string]string
 	seatLine    places
 	subPart     map[string]string // skuId → part number as written
+	subs        []subRow          // subscriptions.csv rows (units.go)
 	hasSubsFile bool
 	// ids interns the ids of users and groups and the product names while
 	// reading, so that members, licenses and seats share the strings of
@@ -333,26 +358,6 @@ func (t *table) at() string { return fmt.Sprintf("%s:%d", t.name, t.line) }
 
 func (t *table) errf(format string, args ...any) error {
 	return allot.Errorf(allot.EINVALID, "%s: %s", t.at(), fmt.Sprintf(format, args...))
-}
-
-func (b *Bundle) readSubscriptions(t *table) error {
-	if err := t.need("skuPartNumber", "quantity"); err != nil {
-		return err
-	}
-	for {
-		ok, err := t.next()
-		if !ok || err != nil {
-			return err
-		}
-		sku, q := t.get("skuPartNumber"), t.get("quantity")
-		n, err := strconv.Atoi(q)
-		if err != nil || n < 0 {
-			return t.errf("quantity %q is not a whole number of 0 or more", q)
-		}
-		b.subPart[sku] = t.at()
-		b.subLine[sku] = t.at()
-		b.Data.Units[sku] += n // resolved to skuIds in Validate
-	}
 }
 
 func (b *Bundle) readAllotments(t *table, cat *catalog.Catalog) error {

@@ -28,6 +28,9 @@ func (b *Bundle) Validate(e *licensing.Engine) (licensing.ImportData, error) {
 		}
 		out.Units[s.ID] += n
 	}
+	if err := b.validateSubs(e); err != nil {
+		return out, err
+	}
 	hasUnits := func(skuID string) bool {
 		if _, ok := out.Units[skuID]; ok {
 			return true

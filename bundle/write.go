@@ -11,14 +11,19 @@ import (
 	"strings"
 	"time"
 
+	"allot/api/partner"
 	"allot/licensing"
 )
 
 // Write exports a tenant's state as a bundle into dir (created if needed),
 // or into a .zip file when path ends in .zip. It reads the engine only:
 // call it inside Tenant.Read.
-func Write(path string, e *licensing.Engine) error {
-	files := export(e)
+// Its subscriptions.csv gives each product's units by state, without the
+// partner subscriptions (WriteTenant has them).
+func Write(path string, e *licensing.Engine) error { return write(path, e, nil) }
+
+func write(path string, e *licensing.Engine, subs []partner.Subscription) error {
+	files := export(e, subs)
 	if strings.HasSuffix(strings.ToLower(path), ".zip") {
 		f, err := os.Create(path)
 		if err != nil {
@@ -77,7 +82,7 @@ func ts(t time.Time) string {
 }
 
 // export renders every file of the bundle.
-func export(e *licensing.Engine) map[string][][]string {
+func export(e *licensing.Engine, subs []partner.Subscription) map[string][][]string {
 	cat := e.Catalog()
 	part := func(skuID string) string {
 		if s, ok := cat.SKU(skuID); ok {
@@ -154,11 +159,7 @@ func export(e *licensing.Engine) map[string][][]string {
 	}
 	files["direct_licenses.csv"], files["seats.csv"] = dl, seats
 
-	subs := [][]string{{"skuPartNumber", "quantity"}}
-	for _, p := range e.Pools() {
-		subs = append(subs, []string{p.SKU.PartNumber, strconv.Itoa(p.Units.Enabled)})
-	}
-	files["subscriptions.csv"] = subs
+	files["subscriptions.csv"] = exportSubscriptions(e, subs)
 	allots := [][]string{{"id", "displayName", "skuPartNumber", "allottedUnits", "assignableTo", "owners", "createdDateTime"}}
 	for _, a := range e.Allotments() {
 		allots = append(allots, []string{a.ID, a.DisplayName, part(a.SKUID), strconv.Itoa(a.AllottedUnits), a.AssignableTo, strings.Join(a.Owners, ";"), ts(a.CreatedAt)})

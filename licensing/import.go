@@ -251,6 +251,7 @@ func (e *Engine) importEmpty(op Op, d ImportData) (ImportStats, error) {
 	}
 	e.pending.init()
 	e.Recompute(Op{Actor: op.Actor, Now: now, Why: "tenant import"})
+	e.reseatPools(nil, d.Seats, now)
 	e.restoreHeldSince(d.Seats)
 	st = ImportStats{Users: len(d.Users), Groups: len(d.Groups), Members: len(d.Members), Licenses: len(d.GroupLicenses) + len(d.DirectLicenses)}
 	e.delta.Audit = append(e.delta.Audit, audit.Entry{At: e.clock, Actor: actorOf(op), Action: "Import tenant",
@@ -373,17 +374,41 @@ func (e *Engine) restoreClaims(seats []License, now time.Time) {
 		e.touchState(l.user, audit.ActorGroupLicensing, "claim time restored by a tenant import")
 		touched[l.pool] = struct{}{}
 	}
-	pools := make([]*pool, 0, len(touched))
+	e.reseatPools(touched, seats, now)
+	e.restoreHeldSince(seats)
+}
+
+// reseatPools re-seats the pools whose claim order an import changed, and
+// those where the import's seats say more were held than are (the seats of
+// a suspended or locked-out subscription, beyond its assignable units,
+// which holders keep but the fill after an import does not give).
+func (e *Engine) reseatPools(touched map[*pool]struct{}, seats []License, now time.Time) {
+	held := map[*pool]int{}
+	for i := range seats {
+		if s := &seats[i]; s.Held {
+			if l := e.importedLicense(s); l != nil && l.Claimed {
+				held[l.pool]++
+			}
+		}
+	}
+	pools := make([]*pool, 0, len(touched)+len(held))
 	for p := range touched {
 		pools = append(pools, p)
 	}
+	for p, n := range held {
+		if _, ok := touched[p]; !ok && n > p.consumed {
+			pools = append(pools, p)
+		}
+	}
+	if len(pools) == 0 {
+		return
+	}
 	sort.Slice(pools, func(i, j int) bool { return pools[i].key < pools[j].key })
 	for _, p := range pools {
-		e.reseat(p)
+		e.reseat(p, held[p])
 		e.pending.pools[p] = struct{}{}
 	}
 	e.settle(now)
-	e.restoreHeldSince(seats)
 }
 
 // reseat gives a pool's seats to its oldest claims: holders beyond them go
@@ -391,8 +416,10 @@ func (e *Engine) restoreClaims(seats []License, now time.Time) {
 // seats held are kept even when more than the assignable units (a
 // suspended subscription's holders keep theirs), so an older claim
 // restored by the import takes a younger holder's seat; the fill that
-// follows admits more while units are assignable.
-func (e *Engine) reseat(p *pool) {
+// follows admits more while units are assignable. held is how many seats
+// the import's data says were held: that many are kept too (within the
+// pool's capacity).
+func (e *Engine) reseat(p *pool, held int) {
 	var claims []*license
 	for _, u := range e.all {
 		if l := u.licenseOf(p); l != nil && l.Claimed {
@@ -401,7 +428,7 @@ func (e *Engine) reseat(p *pool) {
 	}
 	sort.Slice(claims, func(i, j int) bool { return waitLess(claims[i], claims[j]) })
 	const why = "an older claim restored by a tenant import takes the seat"
-	seats := min(len(claims), p.capacity(), max(p.consumed, p.assignable()))
+	seats := min(len(claims), p.capacity(), max(p.consumed, p.assignable(), held))
 	for i, l := range claims {
 		if i >= seats && l.Held {
 			l.Held, l.HeldSince = false, time.Time{}

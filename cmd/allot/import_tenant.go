@@ -70,7 +70,7 @@ nothing is written; importing the same bundle again changes nothing.`,
 			}
 			err := withTenant(cmd.Context(), edb, etenant, func(t *tenant.Tenant) error {
 				var err error
-				t.Read(func(s *tenant.State) { err = bundle.Write(args[0], s.Engine) })
+				t.Read(func(s *tenant.State) { err = bundle.WriteTenant(args[0], s) })
 				return err
 			})
 			if err != nil {

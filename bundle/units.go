@@ -1,0 +1,350 @@
+package bundle
+
+import (
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"allot"
+	"allot/api/partner"
+	"allot/licensing"
+	"allot/store"
+	"allot/tenant"
+)
+
+// Units and subscriptions of a bundle: subscriptions.csv (its format is in
+// the package comment), the units of Graph JSON's subscribedSkus, and how
+// an import turns them into partner subscriptions.
+
+// maxRowUnits bounds the units of a row without an id. Such a row is not
+// one subscription, so partner.MaxQuantity (which bounds rows with an id,
+// as the partner API does) does not apply: a synthetic tenant of a million
+// users has products of more units than one subscription may hold.
+const maxRowUnits = 1_000_000_000
+
+// unitStatuses are the statuses that hold units, in the order of
+// licensing.Units' fields.
+var unitStatuses = []string{partner.StatusActive, partner.StatusExpired, partner.StatusSuspended, partner.StatusDisabled}
+
+// subRow is one row of subscriptions.csv (or one state of a subscribedSku's
+// prepaidUnits). SKUID holds the product as written until Validate resolves
+// it.
+type subRow struct {
+	partner.Subscription
+	at string
+}
+
+// importID is the id of the import subscription of a product and status.
+func importID(skuID, status string) string {
+	if status == partner.StatusActive {
+		return importSubscriptionID(skuID)
+	}
+	return importSubscriptionID(skuID) + "-" + status
+}
+
+// isImportID reports whether id is one of the product's import subscriptions.
+func isImportID(skuID, id string) bool {
+	return id == importSubscriptionID(skuID) || strings.HasPrefix(id, importSubscriptionID(skuID)+"-")
+}
+
+// heldUnits is the units a subscription gives its product.
+func heldUnits(s partner.Subscription) int {
+	if s.Status == partner.StatusDeleted {
+		return 0
+	}
+	return s.Quantity
+}
+
+func validSubStatus(s string) bool {
+	return s == partner.StatusDeleted || slices.Contains(unitStatuses, s)
+}
+
+func (b *Bundle) readSubscriptions(t *table) error {
+	if err := t.need("skuPartNumber", "quantity"); err != nil {
+		return err
+	}
+	for {
+		ok, err := t.next()
+		if !ok || err != nil {
+			return err
+		}
+		sku, q := t.get("skuPartNumber"), t.get("quantity")
+		n, err := strconv.Atoi(q)
+		if err != nil || n < 0 {
+			return t.errf("quantity %q is not a whole number of 0 or more", q)
+		}
+		r := subRow{at: t.at(), Subscription: partner.Subscription{ID: t.get("id"), SKUID: sku, Quantity: n,
+			Status: strings.ToLower(t.get("status")), OfferID: t.get("offerId"), FriendlyName: t.get("friendlyName"),
+			SuspensionReasons: splitList(t.get("suspensionReasons"))}}
+		if r.Status == "" {
+			r.Status = partner.StatusActive
+		}
+		if !validSubStatus(r.Status) {
+			return t.errf("status %q is not active, expired, suspended, disabled or deleted", t.get("status"))
+		}
+		if v := t.get("autoRenewEnabled"); v != "" {
+			if r.AutoRenewEnabled, err = strconv.ParseBool(strings.ToLower(v)); err != nil {
+				return t.errf("autoRenewEnabled %q is not true or false", v)
+			}
+		}
+		if err := parseTime(t.get("creationDate"), &r.CreationDate); err != nil {
+			return t.errf("creationDate %v", err)
+		}
+		for _, d := range []struct {
+			col string
+			dst **time.Time
+		}{{"commitmentEndDate", &r.CommitmentEndDate}, {"graceEndDate", &r.GraceEndDate}, {"deletionDate", &r.DeletionDate}} {
+			var v time.Time
+			if err := parseTime(t.get(d.col), &v); err != nil {
+				return t.errf("%s %v", d.col, err)
+			}
+			if !v.IsZero() {
+				*d.dst = &v
+			}
+		}
+		if r.ID == "" && (r.OfferID != "" || r.FriendlyName != "" || !r.CreationDate.IsZero() || r.CommitmentEndDate != nil ||
+			r.AutoRenewEnabled || len(r.SuspensionReasons) > 0 || r.GraceEndDate != nil || r.DeletionDate != nil) {
+			return t.errf("a row without an id gives units only: its subscription fields need the subscription's id")
+		}
+		if r.ID == "" && r.Status == partner.StatusDeleted {
+			return t.errf("a deleted subscription has no units: a row of status deleted needs the subscription's id")
+		}
+		b.subPart[sku] = t.at()
+		b.subLine[sku] = t.at()
+		b.Data.Units[sku] += heldUnits(r.Subscription) // resolved to skuIds in Validate
+		b.subs = append(b.subs, r)
+	}
+}
+
+// graphUnitRows are the rows of one subscribedSku: one per state of its
+// prepaidUnits that has units (an active row of 0 when none has).
+func (b *Bundle) graphUnitRows(key string, u licensing.Units, at string) {
+	n := 0
+	for i, q := range []int{u.Enabled, u.Warning, u.Suspended, u.LockedOut} {
+		if q != 0 { // a negative count is refused in Validate
+			b.subs = append(b.subs, subRow{at: at, Subscription: partner.Subscription{SKUID: key, Quantity: q, Status: unitStatuses[i]}})
+			n++
+		}
+	}
+	if n == 0 {
+		b.subs = append(b.subs, subRow{at: at, Subscription: partner.Subscription{SKUID: key, Status: partner.StatusActive}})
+	}
+}
+
+// validateSubs resolves the subscription rows' products in place (a
+// product's id resolves to itself, so validating again gives the same
+// result) and checks what one row can break.
+func (b *Bundle) validateSubs(e *licensing.Engine) error {
+	cat := e.Catalog()
+	ids := map[string]string{}
+	for i := range b.subs {
+		r := &b.subs[i]
+		s, ok := cat.SKU(r.SKUID)
+		if !ok {
+			return allot.Errorf(allot.EINVALID, "%s: unknown product %q", r.at, r.SKUID)
+		}
+		r.SKUID, r.SKUPartNumber = s.ID, s.PartNumber
+		if r.Quantity < 0 {
+			return allot.Errorf(allot.EINVALID, "%s: unit counts cannot be negative", r.at)
+		}
+		if r.ID == "" {
+			if r.Quantity > maxRowUnits {
+				return allot.Errorf(allot.EINVALID, "%s: quantity %d is more than %d units", r.at, r.Quantity, maxRowUnits)
+			}
+			continue
+		}
+		if r.Quantity > partner.MaxQuantity {
+			return allot.Errorf(allot.EINVALID, "%s: subscription %s: quantity must be a whole number from 0 to %d", r.at, r.ID, partner.MaxQuantity)
+		}
+		if at, dup := ids[r.ID]; dup {
+			return allot.Errorf(allot.EINVALID, "%s: subscription %s is also listed at %s", r.at, r.ID, at)
+		}
+		ids[r.ID] = r.at
+	}
+	return nil
+}
+
+// planUnits decides the subscriptions an import puts, in the order it puts
+// them (those that raise their product's units first, so that no step
+// lowers the units below what the import keeps), and each product's total
+// units afterwards, which Engine.CheckImport checks before anything is
+// written.
+func planUnits(tx *tenant.Tx, rows []subRow, now time.Time) ([]partner.Subscription, map[string]int, error) {
+	existing := map[string]partner.Subscription{}
+	for _, id := range tx.IDs(store.KindSubscription) {
+		var s partner.Subscription
+		if _, err := tx.Decode(store.KindSubscription, id, &s); err != nil {
+			return nil, nil, err
+		}
+		existing[id] = s
+	}
+	type key struct{ sku, status string }
+	idless, listed, named := map[key]int{}, map[key]string{}, map[string]bool{}
+	skus := map[string]bool{}
+	var puts []partner.Subscription
+	for _, r := range rows {
+		skus[r.SKUID] = true
+		if r.ID == "" {
+			k := key{r.SKUID, r.Status}
+			idless[k] += heldUnits(r.Subscription)
+			if _, ok := listed[k]; !ok {
+				listed[k] = r.at
+			}
+			continue
+		}
+		named[r.ID] = true
+		sub := r.Subscription
+		sub.LastModifiedDate, sub.Attributes = now, partner.Attributes{ObjectType: "Subscription"}
+		cur, has := existing[r.ID]
+		if has && cur.SKUID != sub.SKUID {
+			return nil, nil, allot.Errorf(allot.EINVALID, "%s: subscription %s is a subscription of %s in the tenant", r.at, r.ID, cur.SKUPartNumber)
+		}
+		if has && cur.Status == partner.StatusDeleted && sub.Status != partner.StatusDeleted {
+			return nil, nil, allot.Errorf(allot.ECONFLICT, "%s: subscription %s is deleted and cannot change status", r.at, r.ID)
+		}
+		fill := func(v *string, cur, def string) {
+			if *v == "" {
+				*v = cur
+			}
+			if *v == "" {
+				*v = def
+			}
+		}
+		fill(&sub.OfferID, cur.OfferID, sub.SKUPartNumber)
+		sku, _ := tx.Engine.Catalog().SKU(sub.SKUID)
+		fill(&sub.FriendlyName, cur.FriendlyName, sku.DisplayName)
+		if sub.CreationDate.IsZero() {
+			sub.CreationDate = cur.CreationDate
+		}
+		if sub.CreationDate.IsZero() {
+			sub.CreationDate = now
+		}
+		if has && sameSubscription(cur, sub) {
+			continue
+		}
+		puts = append(puts, sub)
+	}
+	for _, skuID := range sortedKeys(skus) {
+		sku, _ := tx.Engine.Catalog().SKU(skuID)
+		for _, status := range unitStatuses {
+			id, k := importID(skuID, status), key{skuID, status}
+			at, isListed := listed[k]
+			if named[id] {
+				if isListed {
+					return nil, nil, allot.Errorf(allot.EINVALID, "%s: %s units of %s without an id, but the bundle also lists subscription %s", at, status, sku.PartNumber, id)
+				}
+				continue
+			}
+			others := 0
+			for _, s := range existing {
+				if s.SKUID == skuID && s.Status == status && !named[s.ID] && !isImportID(skuID, s.ID) {
+					others += s.Quantity
+				}
+			}
+			want := 0
+			if isListed {
+				if want = idless[k] - others; want < 0 {
+					return nil, nil, allot.Errorf(allot.EINVALID, "%s: %s has %d %s units, but the tenant's subscriptions already hold %d", at, sku.PartNumber, idless[k], status, others)
+				}
+			}
+			mine, has := existing[id]
+			if has && mine.Quantity == want && mine.Status == status || !has && want == 0 {
+				continue
+			}
+			sub := partner.Subscription{ID: id, OfferID: sku.PartNumber, SKUID: skuID, SKUPartNumber: sku.PartNumber,
+				FriendlyName: sku.DisplayName, Quantity: want, Status: status, CreationDate: now, LastModifiedDate: now,
+				Attributes: partner.Attributes{ObjectType: "Subscription"}}
+			if has {
+				sub.CreationDate = mine.CreationDate
+			}
+			puts = append(puts, sub)
+		}
+	}
+	after := map[string]partner.Subscription{}
+	for id, s := range existing {
+		after[id] = s
+	}
+	for _, s := range puts {
+		after[s.ID] = s
+	}
+	totals := map[string]int{}
+	for skuID := range skus {
+		totals[skuID] = 0
+	}
+	for _, s := range after {
+		if skus[s.SKUID] {
+			totals[s.SKUID] += heldUnits(s)
+		}
+	}
+	grows := func(s partner.Subscription) bool { return heldUnits(s) > heldUnits(existing[s.ID]) }
+	sort.SliceStable(puts, func(i, j int) bool { return grows(puts[i]) && !grows(puts[j]) })
+	return puts, totals, nil
+}
+
+// sameSubscription reports whether an import would change nothing of a
+// stored subscription but its lastModifiedDate.
+func sameSubscription(a, b partner.Subscription) bool {
+	sameTime := func(x, y *time.Time) bool { return x == nil && y == nil || x != nil && y != nil && x.Equal(*y) }
+	return a.ID == b.ID && a.SKUID == b.SKUID && a.SKUPartNumber == b.SKUPartNumber && a.OfferID == b.OfferID &&
+		a.FriendlyName == b.FriendlyName && a.Quantity == b.Quantity && a.Status == b.Status && a.CreationDate.Equal(b.CreationDate) &&
+		sameTime(a.CommitmentEndDate, b.CommitmentEndDate) && a.AutoRenewEnabled == b.AutoRenewEnabled &&
+		slices.Equal(a.SuspensionReasons, b.SuspensionReasons) && sameTime(a.GraceEndDate, b.GraceEndDate) && sameTime(a.DeletionDate, b.DeletionDate)
+}
+
+// exportSubscriptions renders subscriptions.csv: each product's
+// subscriptions, then, per state, the units no subscription accounts for
+// (units set without the partner API) as rows without an id.
+func exportSubscriptions(e *licensing.Engine, subs []partner.Subscription) [][]string {
+	rows := [][]string{{"skuPartNumber", "quantity", "status", "id", "offerId", "friendlyName", "creationDate",
+		"commitmentEndDate", "autoRenewEnabled", "suspensionReasons", "graceEndDate", "deletionDate"}}
+	sort.SliceStable(subs, func(i, j int) bool {
+		if !subs[i].CreationDate.Equal(subs[j].CreationDate) {
+			return subs[i].CreationDate.Before(subs[j].CreationDate)
+		}
+		return subs[i].ID < subs[j].ID
+	})
+	tsp := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return ts(*t)
+	}
+	for _, p := range e.Pools() {
+		n := len(rows)
+		inSubs := map[string]int{}
+		for _, s := range subs {
+			if s.SKUID != p.SKU.ID {
+				continue
+			}
+			inSubs[s.Status] += s.Quantity
+			rows = append(rows, []string{p.SKU.PartNumber, strconv.Itoa(s.Quantity), s.Status, s.ID, s.OfferID, s.FriendlyName, ts(s.CreationDate),
+				tsp(s.CommitmentEndDate), strconv.FormatBool(s.AutoRenewEnabled), strings.Join(s.SuspensionReasons, ";"), tsp(s.GraceEndDate), tsp(s.DeletionDate)})
+		}
+		for i, q := range []int{p.Units.Enabled, p.Units.Warning, p.Units.Suspended, p.Units.LockedOut} {
+			if rest := q - inSubs[unitStatuses[i]]; rest > 0 {
+				rows = append(rows, []string{p.SKU.PartNumber, strconv.Itoa(rest), unitStatuses[i]})
+			}
+		}
+		if len(rows) == n { // the product stays in the bundle
+			rows = append(rows, []string{p.SKU.PartNumber, "0", partner.StatusActive})
+		}
+	}
+	return rows
+}
+
+// WriteTenant exports a tenant like Write, with its partner subscriptions
+// (status and lifecycle dates) in subscriptions.csv. Call it inside
+// Tenant.Read.
+func WriteTenant(path string, s *tenant.State) error {
+	var subs []partner.Subscription
+	for _, id := range s.IDs(store.KindSubscription) {
+		var sub partner.Subscription
+		if _, err := s.Decode(store.KindSubscription, id, &sub); err != nil {
+			return err
+		}
+		subs = append(subs, sub)
+	}
+	return write(path, s.Engine, subs)
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"allot/api/partner"
+	"allot/catalog"
+	"allot/licensing"
+	"allot/store"
+	"allot/store/sqlite"
+	"allot/tenant"
+)
+
+func TestExportTenantWritesSubscriptionStatusAndDates(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "allot.db")
+	st, err := sqlite.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tid := "11111111-1111-4111-8111-111111111111"
+	tn, err := rt.Create(ctx, store.Tenant{ID: tid, CompanyName: "C", DefaultUsageLocation: "US"}, licensing.Settings{DefaultUsageLocation: "US"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e3, _ := catalog.Default().SKU("SPE_E3")
+	grace := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	err = tn.Do(ctx, licensing.Op{Now: time.Now()}, func(tx *tenant.Tx) error {
+		return partner.PutSubscription(tx, partner.Subscription{ID: "s1", SKUID: e3.ID, SKUPartNumber: "SPE_E3", Quantity: 5,
+			Status: partner.StatusExpired, CreationDate: grace.AddDate(-1, 0, 0), GraceEndDate: &grace})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.Close(ctx)
+	st.Close()
+
+	dir := filepath.Join(t.TempDir(), "bundle")
+	var out bytes.Buffer
+	rootCmd.SetOut(&out)
+	rootCmd.SetErr(&out)
+	rootCmd.SetArgs([]string{"export", "tenant", "--db", db, "--tenant", tid, dir})
+	defer rootCmd.SetArgs(nil)
+	if err := rootCmd.Execute(); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	csv, err := os.ReadFile(filepath.Join(dir, "subscriptions.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(csv), "SPE_E3,5,expired,s1,") || !strings.Contains(string(csv), "2026-03-01T00:00:00Z") {
+		t.Fatalf("subscriptions.csv:\n%s", csv)
+	}
+}
