@@ -12,7 +12,7 @@ import (
 // ImportData is a tenant's directory and licenses in bulk (a bundle or a
 // Graph export), already validated by the caller.
 type ImportData struct {
-	Units          map[string]int // skuId → enabled units
+	Units          map[string]int // skuId → all units of the product (every state); CheckImport checks allotments against them
 	Allotments     []Allotment
 	Users          []User
 	Groups         []Group
