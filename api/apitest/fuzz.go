@@ -1,6 +1,7 @@
 package apitest
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -104,7 +105,8 @@ func (f *Fuzz) Token(sel uint8) string {
 
 // ContentTypes are the media types a fuzzed request may declare.
 var ContentTypes = []string{"application/json", "application/zip", "text/csv", "application/x-www-form-urlencoded",
-	"application/scim+json", "", "text/plain", "application/json; charset=utf-8", "multipart/form-data; boundary=x"}
+	"application/scim+json", "", "text/plain", "application/json; charset=utf-8", "multipart/form-data; boundary=x",
+	"application/x-ndjson", "application/octet-stream"}
 
 // Request is one fuzzed request.
 type Request struct {
@@ -245,8 +247,9 @@ func (f *Fuzz) WebSession(t testing.TB, token string) (cookies []*http.Cookie, c
 		t.Fatalf("sign in: %d %s", w.Code, w.Body.String())
 	}
 	cookies = merge(cookies, w)
-	page := "/admin/"
+	page := w.Header().Get("Location")
 	if token == PartnerToken {
+		page = "/admin/"
 		w = do("GET", "/admin/tenants", "", cookies)
 		w = do("POST", "/admin/tenants", "tenant="+f.Tenant+"&csrf="+csrfOf(w.Body.String()), cookies)
 		cookies = merge(cookies, w)
@@ -286,6 +289,34 @@ type Seed struct {
 	Path   string
 	Body   string
 	CT     uint8 // index into ContentTypes
+}
+
+// Content type indexes for seeds.
+const (
+	CTJSON   = 0
+	CTZip    = 1
+	CTCSV    = 2
+	CTForm   = 3
+	CTSCIM   = 4
+	CTNone   = 5
+	CTNDJSON = 9
+)
+
+// Zip returns a zip archive of the files (name → content), for seeds.
+func Zip(files map[string]string) string {
+	var b bytes.Buffer
+	z := zip.NewWriter(&b)
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		w, _ := z.Create(n)
+		w.Write([]byte(files[n]))
+	}
+	z.Close()
+	return b.String()
 }
 
 // Methods are the methods a fuzzed request may use.
