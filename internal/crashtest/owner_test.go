@@ -48,7 +48,7 @@ func TestCLIWritesAreRefusedWhileServeOwnsTheDatabase(t *testing.T) {
 			}
 
 			// The server goes on writing, with nothing of the refused import.
-			st, body := srv.call("POST", "/v1.0/users", admin, userBody("contoso.example", 1))
+			st, body := srv.call("POST", "/v1.0/users", admin, userBody("user1", "contoso.example"))
 			if st != 201 {
 				t.Fatalf("the server after the refused CLI writes: %d %s", st, body)
 			}

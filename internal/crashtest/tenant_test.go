@@ -25,10 +25,10 @@ func (s *server) customer(name string, units int) (id, admin string) {
 // e3 is SPE_E3 (Microsoft 365 E3).
 const e3 = "05e9a617-0261-4cee-bb44-138d3ef5d965"
 
-// userBody is a Graph user to create.
-func userBody(domain string, i int) map[string]any {
-	return map[string]any{"accountEnabled": true, "displayName": fmt.Sprintf("User %d", i), "mailNickname": fmt.Sprintf("user%d", i),
-		"userPrincipalName": fmt.Sprintf("user%d@%s", i, domain), "usageLocation": "US", "passwordProfile": map[string]any{"password": "x"}}
+// userBody is a Graph user to create, named local@domain.
+func userBody(local, domain string) map[string]any {
+	return map[string]any{"accountEnabled": true, "displayName": local, "mailNickname": local,
+		"userPrincipalName": local + "@" + domain, "usageLocation": "US", "passwordProfile": map[string]any{"password": "x"}}
 }
 
 // writeBundle writes a tenant bundle folder of n users (user ids b00000…)
