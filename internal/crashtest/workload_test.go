@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // world is a tenant prepared for the write workload: SPE_E3 with few
@@ -44,12 +45,17 @@ type acks struct {
 	members map[string]string // user → group
 	direct  []string          // users given SPE_E3 directly
 	n       atomic.Int64
+	failed  atomic.Int64 // writes answered 5xx
 }
 
 // write runs workers that create users, add them to G or H and assign
 // some directly, until the server stops answering (killed) or stop closes.
 // It returns when every worker has stopped.
 func (w *world) write(s *server, a *acks, workers int, prefix string, stop <-chan struct{}) {
+	w.run(s, a, workers, prefix, stop, false)
+}
+
+func (w *world) run(s *server, a *acks, workers int, prefix string, stop <-chan struct{}, through bool) {
 	if a.members == nil {
 		a.members = map[string]string{}
 	}
@@ -65,10 +71,16 @@ func (w *world) write(s *server, a *acks, workers int, prefix string, stop <-cha
 				}
 				i := seq.Add(1)
 				st, body := s.call("POST", "/v1.0/users", w.admin, userBody(fmt.Sprintf("%s%d", prefix, i), w.domain))
-				if st == 0 {
+				if st >= 500 {
+					a.failed.Add(1)
+				}
+				if st == 0 && !through {
 					return
 				}
 				if st != 201 {
+					if through {
+						time.Sleep(10 * time.Millisecond)
+					}
 					continue
 				}
 				var u struct{ ID string }
@@ -99,13 +111,22 @@ func (w *world) write(s *server, a *acks, workers int, prefix string, stop <-cha
 						a.n.Add(1)
 					}
 				}
-				if st == 0 {
+				if st >= 500 {
+					a.failed.Add(1)
+				}
+				if st == 0 && !through {
 					return
 				}
 			}
 		})
 	}
 	wg.Wait()
+}
+
+// writeThrough is write that goes on through errors (a database restart)
+// until stop closes.
+func (w *world) writeThrough(s *server, a *acks, workers int, prefix string, stop <-chan struct{}) {
+	w.run(s, a, workers, prefix, stop, true)
 }
 
 // verify checks the invariants after a restart and returns the number of
@@ -219,4 +240,22 @@ func (s *server) list(t testing.TB, path, token string) []string {
 func (s *server) countUsers(t testing.TB, token, prefix string) int {
 	t.Helper()
 	return len(s.list(t, "/v1.0/users?$select=id&$top=999&$filter="+url.QueryEscape("startswith(userPrincipalName,'"+prefix+"')"), token))
+}
+
+// writeUntil runs the workload until n more writes are acknowledged.
+func (w *world) writeUntil(t testing.TB, s *server, a *acks, n int64, prefix string) {
+	t.Helper()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	target := a.n.Load() + n
+	go func() { w.write(s, a, 2, prefix, stop); close(done) }()
+	for a.n.Load() < target {
+		select {
+		case <-done:
+			t.Fatalf("the writers stopped:\n%s", s.output())
+		case <-time.After(time.Millisecond):
+		}
+	}
+	close(stop)
+	<-done
 }

@@ -85,7 +85,14 @@ func OpenReadOnly(path string) (store.Store, error) {
 		return nil, fmt.Errorf("store/sqlite: %w", err)
 	}
 	s := &Store{path: abs}
-	s.readers, err = sql.Open("sqlite", dsn(abs, connReader))
+	source := dsn(abs, connReader)
+	if syscall.Access(filepath.Dir(abs), 2 /* W_OK */) == syscall.EROFS {
+		// On a read-only file system nobody can write the file, and SQLite
+		// cannot create the WAL index it needs to read: read it as an
+		// immutable file instead.
+		source += "&mode=ro&immutable=1"
+	}
+	s.readers, err = sql.Open("sqlite", source)
 	if err != nil {
 		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
 	}
