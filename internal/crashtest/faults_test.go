@@ -171,7 +171,9 @@ func ownPostgres(t *testing.T) (string, func()) {
 	}
 	run("initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync")
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=50", port, dir)
-	start := func() { run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start") }
+	start := func() {
+		run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start")
+	}
 	start()
 	t.Cleanup(func() {
 		cmd := exec.Command(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop")
