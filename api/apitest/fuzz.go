@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -140,6 +141,9 @@ func (f *Fuzz) Check(t *testing.T, req Request) *httptest.ResponseRecorder {
 		}()
 		f.handler.ServeHTTP(w, hr)
 	}()
+	if os.Getenv("ALLOT_FUZZ_TRACE") != "" { // to see how deep the seeds reach
+		t.Logf("%s %s → %d", req.Method, req.Path, w.Code)
+	}
 	switch {
 	case w.Code >= 500:
 		t.Fatalf("%s %s answers %d: %s\nbody: %q\nheaders: %v", req.Method, req.Path, w.Code, w.Body.Bytes(), req.Body, req.Header)
