@@ -32,6 +32,7 @@ func TestCLIWritesAreRefusedWhileServeOwnsTheDatabase(t *testing.T) {
 				{[]string{"import", "tenant", "--db", db, "--tenant", tid, bundle}, "POST /allot/v1/tenants/{tenantId}/import"},
 				{[]string{"token", "create", "--db", db, "--tenant", tid, "--role", "GlobalReader"}, "POST /allot/v1/tenants/{tenantId}/tokens"},
 				{[]string{"token", "revoke", "--db", db, "--tenant", tid, "some-id"}, "DELETE /allot/v1/tenants/{tenantId}/tokens/{id}"},
+				{[]string{"doctor", "--db", db, "--repair"}, "stop allot serve"},
 			} {
 				_, stderr, code := cli(t, c.args...)
 				if code == 0 {
@@ -55,6 +56,11 @@ func TestCLIWritesAreRefusedWhileServeOwnsTheDatabase(t *testing.T) {
 			st, body = srv.call("GET", "/v1.0/users/b0000000", admin, nil)
 			if st != 404 {
 				t.Errorf("a user of the refused import: %d %s", st, body)
+			}
+
+			// A doctor's dry run reads beside the server.
+			if out, stderr, code := cli(t, "doctor", "--db", db); code != 0 || !strings.Contains(out, "consistent") {
+				t.Errorf("allot doctor (dry run) beside a running server: exit %d:\n%s%s", code, out, stderr)
 			}
 
 			// Export reads beside the server and sees its last commit.
