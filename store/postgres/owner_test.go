@@ -45,6 +45,9 @@ func TestWriterThatLostTheDatabaseToAnotherCannotCommit(t *testing.T) {
 	if err := w1.CommitBulk(ctx, change("stale2")[0], func() ([]store.Object, error) { return nil, nil }); !errors.Is(err, store.ErrInUse) {
 		t.Fatalf("the first writer's bulk commit after the takeover: %v, want ErrInUse", err)
 	}
+	if err := w1.ProbeWrite(ctx); !errors.Is(err, store.ErrInUse) || store.FaultOf(err) == nil {
+		t.Fatalf("the first writer's write probe after the takeover: %v, want a fault wrapping ErrInUse", err)
+	}
 	for _, id := range []string{"stale", "stale2"} {
 		if _, err := w2.GetObject(ctx, "t", store.KindUser, id); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("the fenced commit of %s is in the database: %v", id, err)
