@@ -147,6 +147,9 @@ type Authenticator struct {
 	ttl time.Duration
 	mu  sync.Mutex
 	c   map[string]cached
+	// forgets counts Forget calls: a lookup that started before a Forget
+	// does not cache what it read, which may predate the revocation.
+	forgets uint64
 }
 
 type cached struct {
@@ -181,6 +184,7 @@ func (a *Authenticator) AuthenticateHash(ctx context.Context, h string) (*Princi
 		a.mu.Unlock()
 		return c.p, nil
 	}
+	forgets := a.forgets
 	a.mu.Unlock()
 	t, err := a.st.TokenByHash(ctx, h)
 	if errors.Is(err, store.ErrNotFound) {
@@ -197,15 +201,20 @@ func (a *Authenticator) AuthenticateHash(ctx context.Context, h string) (*Princi
 	if len(a.c) > 100000 {
 		a.c = map[string]cached{}
 	}
-	a.c[h] = cached{p, now.Add(a.ttl)}
+	if a.forgets == forgets {
+		a.c[h] = cached{p, now.Add(a.ttl)}
+	}
 	a.mu.Unlock()
 	return p, nil
 }
 
-// Forget drops cached principals of a token (after revocation).
+// Forget drops cached principals of a token (after revocation), so that
+// the token is refused from the next request on. A lookup in flight during
+// Forget does not cache its result.
 func (a *Authenticator) Forget(tokenID string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.forgets++
 	for h, c := range a.c {
 		if c.p.TokenID == tokenID {
 			delete(a.c, h)

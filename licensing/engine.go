@@ -2,7 +2,6 @@ package licensing
 
 import (
 	"sort"
-	"strings"
 	"time"
 
 	"allot"
@@ -178,10 +177,6 @@ func (e *Engine) tick(t time.Time) time.Time {
 	return t
 }
 
-func (e *Engine) poolFor(skuID string) *pool {
-	return e.pools[strings.ToLower(skuID)]
-}
-
 // ensurePool returns the pool of a SKU, creating it with zero units.
 func (e *Engine) ensurePool(s *catalog.SKU) *pool {
 	if p, ok := e.pools[s.ID]; ok {
@@ -206,15 +201,6 @@ func (u *user) addLicense(l *license) {
 	u.licenses = append(u.licenses, nil)
 	copy(u.licenses[i+1:], u.licenses[i:])
 	u.licenses[i] = l
-}
-
-func (u *user) removeLicense(l *license) {
-	for i, x := range u.licenses {
-		if x == l {
-			u.licenses = append(u.licenses[:i], u.licenses[i+1:]...)
-			return
-		}
-	}
 }
 
 // directFor finds the user's direct license of a SKU outside allotments.

@@ -297,7 +297,6 @@ func (r *propRun) keepDeletedGroups() {
 // checkOldestFirst verifies that in every pool the holders are exactly the
 // oldest claims: every holder's claim is older than every waiter's.
 func checkOldestFirst(e *Engine) error {
-	type claim struct{ l *license }
 	for _, p := range e.allPools() {
 		var youngestHolder, oldestWaiter *license
 		for _, u := range e.all {

@@ -31,13 +31,6 @@ func (h *waitHeap) pop() *license {
 	return l
 }
 
-func (h *waitHeap) peek() *license {
-	if len(*h) == 0 {
-		return nil
-	}
-	return (*h)[0]
-}
-
 // remove takes the claim at index i out of the heap.
 func (h *waitHeap) remove(i int) {
 	old := *h
@@ -89,13 +82,6 @@ func (h waitHeap) down(i int) bool {
 		i = m
 	}
 	return i > start
-}
-
-// appendUnordered adds a claim without keeping the heap order; call heapify
-// before popping. Used by full recomputes, which add every claim at once.
-func (h *waitHeap) appendUnordered(l *license) {
-	*h = append(*h, l)
-	l.waitIdx = len(*h) - 1
 }
 
 // heapify restores the heap order and every claim's index in O(n).

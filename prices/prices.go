@@ -23,7 +23,7 @@ import (
 // Kind and ObjectID name the stored price list.
 const (
 	Kind     store.Kind = "priceList"
-	ObjectID            = "current"
+	ObjectID string     = "current"
 )
 
 // MaxUnitPrice bounds a monthly unit price (it keeps costs exact in the

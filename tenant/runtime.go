@@ -270,7 +270,9 @@ func (r *Runtime) loadStateAt(ctx context.Context, tenantID string, now time.Tim
 	if len(problems) > 0 {
 		return st, seq, problems, nil
 	}
-	if len(d.Licenses) > 0 || len(d.Audit) > 0 {
+	// A read-only store (a CLI export beside a running server) keeps the
+	// repair in memory: the owner of the database stores it.
+	if (len(d.Licenses) > 0 || len(d.Audit) > 0) && !store.IsReadOnly(r.store) {
 		t := &Tenant{ID: tenantID, writer: st, seq: seq}
 		change, err := t.serialize(d, nil, nil, true)
 		if err != nil {

@@ -77,7 +77,7 @@ func TestIndexedListingsEqualAFullScan(t *testing.T) {
 		return out
 	}
 	byName := func(a, b user) bool {
-		if strings.ToLower(a.name) != strings.ToLower(b.name) {
+		if !strings.EqualFold(a.name, b.name) {
 			return strings.ToLower(a.name) < strings.ToLower(b.name)
 		}
 		return a.id < b.id

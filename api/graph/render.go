@@ -218,15 +218,9 @@ func (h *heldSKU) planEnabled(planID string) bool {
 	return false
 }
 
-// heldLicenses calls fn for each SKU the user holds a seat of, in SKU
-// order.
-func heldLicenses(s *tenant.State, userID string, fn func(h *heldSKU)) {
-	heldLicensesIn(s, nil, userID, fn)
-}
-
-// heldLicensesIn is heldLicenses as a principal with scope sc sees them:
-// an allotment owner, only the seats of its allotments (api/scope
-// Licenses).
+// heldLicensesIn calls fn for each SKU the user holds a seat of, in SKU
+// order, as a principal with scope sc sees them: an allotment owner, only
+// the seats of its allotments (api/scope Licenses); nil sees all.
 func heldLicensesIn(s *tenant.State, sc *scope.Scope, userID string, fn func(h *heldSKU)) {
 	recs := s.Engine.Licenses(userID)
 	if sc != nil {

@@ -85,10 +85,6 @@ func (v *groupView) doc(withMembers bool) doc {
 	return d
 }
 
-func (v *groupView) version() string {
-	return groupVersion(v.s.Engine, v.g, v.meta.get(grpKind, v.g.ID).ExternalID)
-}
-
 // groupSpec is what a SCIM group representation asks for.
 type groupSpec struct {
 	group      licensing.Group

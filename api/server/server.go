@@ -235,6 +235,17 @@ func Bootstrap(ctx context.Context, st store.Store, secret string, now time.Time
 			}
 		}
 	}
+	// The secret's token exists but is not an active partner administrator:
+	// it was revoked (it is never created again), or the secret belongs to
+	// another token.
+	switch t, err := st.TokenByHash(ctx, auth.Hash(secret)); {
+	case err == nil && t.RevokedAt != nil:
+		return false, ErrBootstrapRevoked
+	case err == nil:
+		return false, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return false, err
+	}
 	_, _, err = auth.Create(ctx, st, store.PartnerTenant, "bootstrap partner administrator", []string{auth.RolePartnerAdministrator}, nil, secret, now)
 	return err == nil, err
 }
@@ -246,3 +257,7 @@ func (s *Server) readOnly() map[string]int {
 	}
 	return s.RT.ReadOnly()
 }
+
+// ErrBootstrapRevoked: the bootstrap secret's token was revoked. Bootstrap
+// does not create it again; the caller goes on without it (and says so).
+var ErrBootstrapRevoked = errors.New("the token of ALLOT_BOOTSTRAP_TOKEN was revoked; it is not created again (unset the variable, or set a new secret while no partner administrator exists)")

@@ -39,13 +39,18 @@ Without --repair nothing is written, and the exit code is 1 when a problem is
 found. With --repair each problem's repair is applied in one transaction with
 an audit entry (delete the orphan record; lower the newest allotments until
 they fit the subscription), and the tenant's license records are re-derived.
-Stop allot serve first: the repair writes the database.`,
+The dry run works beside a running allot serve; --repair writes the database
+and is refused until allot serve is stopped.`,
 		Example: `  allot doctor --db allot.db
   allot doctor --db allot.db --tenant 7c1e… --repair`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			st, err := openStore(ctx, db)
+			open := openStoreReadOnly // a dry run reads beside a running server
+			if repair {
+				open = openStore
+			}
+			st, err := open(ctx, db)
 			if err != nil {
 				return fmt.Errorf("opening database: %w", err)
 			}

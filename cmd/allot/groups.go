@@ -29,7 +29,7 @@ Exit status: 0 valid, 1 invalid or failed, 2 usage error.`,
 				return usageError{fmt.Errorf("--tenant is required")}
 			}
 			var res admin.RuleCheck
-			err := withTenant(cmd.Context(), db, tenantID, func(t *tenant.Tenant) error {
+			err := withTenantReadOnly(cmd.Context(), db, tenantID, func(t *tenant.Tenant) error {
 				t.Read(func(s *tenant.State) { res = admin.CheckRule(s, args[0], time.Now()) })
 				return nil
 			})

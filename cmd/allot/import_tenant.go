@@ -68,7 +68,7 @@ nothing is written; importing the same bundle again changes nothing.`,
 			if etenant == "" {
 				return usageError{fmt.Errorf("--tenant is required")}
 			}
-			err := withTenant(cmd.Context(), edb, etenant, func(t *tenant.Tenant) error {
+			err := withTenantReadOnly(cmd.Context(), edb, etenant, func(t *tenant.Tenant) error {
 				var err error
 				t.Read(func(s *tenant.State) { err = bundle.WriteTenant(args[0], s) })
 				return err

@@ -38,7 +38,10 @@ var rootCmd = &cobra.Command{
 
 func main() {
 	rootCmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	if err := rootCmd.Execute(); err != nil {
+	if c, err := rootCmd.ExecuteC(); err != nil {
+		if c != nil {
+			err = explainInUse(c.CommandPath(), err)
+		}
 		if err != errSilent {
 			fmt.Fprintln(os.Stderr, "allot:", err)
 		}

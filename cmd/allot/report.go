@@ -65,7 +65,7 @@ the findings, one row each; html is a printable report with charts.`,
 			ctx := cmd.Context()
 			bar := progressbar.NewOptions(1000, progressbar.OptionSetWriter(cmd.ErrOrStderr()), progressbar.OptionSetDescription("loading the database"),
 				progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
-			st, err := openStore(ctx, db)
+			st, err := openStoreReadOnly(ctx, db)
 			if err != nil {
 				return fmt.Errorf("opening database: %w", err)
 			}

@@ -64,7 +64,9 @@ func serve(ctx context.Context, addr, db string, demoMode bool) error {
 		return fmt.Errorf("opening database: %w", err)
 	}
 	defer st.Close()
-	if created, err := server.Bootstrap(ctx, st, os.Getenv("ALLOT_BOOTSTRAP_TOKEN"), time.Now()); err != nil {
+	if created, err := server.Bootstrap(ctx, st, os.Getenv("ALLOT_BOOTSTRAP_TOKEN"), time.Now()); errors.Is(err, server.ErrBootstrapRevoked) {
+		log.Warn("ALLOT_BOOTSTRAP_TOKEN is set but its token was revoked; it is not created again", "err", err)
+	} else if err != nil {
 		return fmt.Errorf("bootstrap token: %w", err)
 	} else if created {
 		log.Info("created the partner administrator from ALLOT_BOOTSTRAP_TOKEN")

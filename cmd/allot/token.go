@@ -12,7 +12,12 @@ import (
 )
 
 func init() {
-	tokenCmd := &cobra.Command{Use: "token", Short: "Create and revoke API tokens (offline, on the database)"}
+	tokenCmd := &cobra.Command{Use: "token", Short: "Create and revoke API tokens (offline, on the database)",
+		Long: `Create and revoke API tokens directly in the database. Like every command
+that writes, these are refused while allot serve runs on the same database
+(one process owns a database); then use the API instead
+(POST/DELETE /allot/v1/tenants/{tenantId}/tokens), which the server obeys at
+once. A token revoked here is refused from the server's next start.`}
 	var db, tenantID, name string
 	var roles, allotments []string
 	var partnerAdmin bool

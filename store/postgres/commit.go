@@ -54,7 +54,7 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 		return fmt.Errorf("store/postgres: commit: audit seq already exists: %w: %w", store.ErrConflict, err)
 	}
 	if err != nil {
-		return classify(fmt.Errorf("store/postgres: commit: %w", err))
+		return classify(fmt.Errorf("store/postgres: commit: %w", ownerError(err)))
 	}
 	return nil
 }
@@ -63,7 +63,10 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 // one round trip, run by the server as one implicit transaction that
 // commits at the batch's Sync, or rolls back entirely on the first error.
 func (s *Store) commitBatch(ctx context.Context, changes []store.Change) error {
-	return s.pool.SendBatch(ctx, statements(changes)).Close()
+	b := &pgx.Batch{}
+	s.owner.fence(b) // first: see owner.go
+	b.QueuedQueries = append(b.QueuedQueries, statements(changes).QueuedQueries...)
+	return s.pool.SendBatch(ctx, b).Close()
 }
 
 // statements queues one statement per row of changes.
@@ -89,7 +92,12 @@ func statements(changes []store.Change) *pgx.Batch {
 // copyUpserts), deletes with COPY into a temporary table and DELETE … USING,
 // and copies the audit entries straight into audit, all in one transaction.
 func (s *Store) commitCopy(ctx context.Context, changes []store.Change) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return copyChanges(ctx, tx, changes) })
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := s.owner.fenceTx(ctx, tx); err != nil {
+			return err
+		}
+		return copyChanges(ctx, tx, changes)
+	})
 }
 
 // copyChanges is commitCopy inside the transaction tx.
@@ -161,6 +169,9 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 	defer s.life.leave()
 	src := &objectStream{tenantID: c.TenantID, next: next}
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := s.owner.fenceTx(ctx, tx); err != nil {
+			return err
+		}
 		var err error
 		switch {
 		case n >= bulkRows:
@@ -187,7 +198,7 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 		return fmt.Errorf("store/postgres: commit: an object of tenant %q exists: %w: %w", c.TenantID, store.ErrConflict, err)
 	}
 	if err != nil {
-		return classify(fmt.Errorf("store/postgres: commit: %w", err))
+		return classify(fmt.Errorf("store/postgres: commit: %w", ownerError(err)))
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"allot/store"
@@ -51,6 +52,10 @@ func (s *Store) ProbeWrite(ctx context.Context) error {
 		return err
 	}
 	defer s.life.leave()
-	_, err := s.pool.Exec(ctx, store.ProbeSQL)
-	return classify(err)
+	b := &pgx.Batch{}
+	if s.owner != nil {
+		s.owner.fence(b) // a writer that lost its database cannot write (owner.go)
+	}
+	b.Queue(store.ProbeSQL)
+	return classify(ownerError(s.pool.SendBatch(ctx, b).Close()))
 }

@@ -44,14 +44,17 @@ import (
 // use; commits of different tenants run in parallel on the pool's
 // connections.
 type Store struct {
-	pool *pgxpool.Pool
-	life lifecycle
+	pool  *pgxpool.Pool
+	owner *owner // nil on a read-only store (owner.go)
+	life  lifecycle
 }
 
 var _ store.Store = (*Store)(nil)
 
 // Open connects to the database at url, applies any pending migrations and
-// returns the store.
+// returns the store. The process owns the database's schema until Close:
+// another Open of it fails with an error wrapping store.ErrInUse (owner.go);
+// readers use OpenReadOnly.
 func Open(ctx context.Context, url string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -74,13 +77,19 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("store/postgres: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	o, err := acquireOwner(ctx, pool, cfg.ConnConfig)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{pool: pool, owner: o}, nil
 }
 
 // Close waits for the operations in progress, then closes the pool. Later
 // calls return an error; closing twice is not an error.
 func (s *Store) Close() error {
 	if s.life.close() {
+		s.owner.release()
 		s.pool.Close()
 	}
 	return nil

@@ -8,9 +8,9 @@
 // Concurrency: every write goes through one connection and is serialised in
 // process (SQLite allows one writer at a time anyway; queueing in Go is
 // cheaper than spinning on SQLITE_BUSY). Reads use a pool of read-only
-// connections and, thanks to WAL, never wait for the writer. Another process
-// may open the same file (allot backup, say); it waits up to the busy timeout
-// for the write lock.
+// connections and, thanks to WAL, never wait for the writer. One process
+// owns the file for writing (Open takes an exclusive lock, owner.go); other
+// processes may read it at the same time with OpenReadOnly.
 //
 // Times are stored as INTEGER microseconds since the Unix epoch. They are read
 // back as UTC time.Time values that are Equal to what was written truncated to
@@ -53,6 +53,7 @@ type Store struct {
 	writeMu sync.Mutex
 	stmt    statements // prepared on writer
 	ckpt    *checkpointer
+	owner   *ownerLock // this process owns the file (owner.go)
 
 	life lifecycle
 }
@@ -67,12 +68,30 @@ type statements struct {
 }
 
 // Open opens (creating if needed) the database file at path, applies any
-// pending migrations and returns the store. The directory must exist.
+// pending migrations and returns the store. The directory must exist. The
+// process owns the database until Close: another Open of the same file, in
+// this process or another, fails with an error wrapping store.ErrInUse
+// (owner.go); readers use OpenReadOnly.
 func Open(path string) (*Store, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("store/sqlite: %w", err)
 	}
+	owner, err := acquireOwner(abs)
+	if err != nil {
+		return nil, err
+	}
+	s, err := open(abs)
+	if err != nil {
+		owner.release()
+		return nil, err
+	}
+	s.owner = owner
+	return s, nil
+}
+
+func open(abs string) (*Store, error) {
+	var err error
 	s := &Store{path: abs}
 
 	// The writer is opened first: it switches the file to WAL mode before any
@@ -157,7 +176,7 @@ func (s *Store) Close() error {
 	return errors.Join(
 		s.ckpt.close(),
 		s.stmt.upsertObject.Close(), s.stmt.deleteObject.Close(), s.stmt.insertAudit.Close(),
-		s.readers.Close(), s.writer.Close())
+		s.readers.Close(), s.writer.Close(), s.owner.release())
 }
 
 type connRole int

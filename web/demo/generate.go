@@ -109,7 +109,7 @@ func generate(people int, now time.Time) *data {
 	d := &data{now: now}
 	seen := map[string]int{}
 	byDept := map[string][]int{}
-	var fabrikam, guests []int
+	var guests []int
 	for i := 0; i < people; i++ {
 		first, last := firstNames[r.Intn(len(firstNames))], lastNames[r.Intn(len(lastNames))]
 		base := strings.ToLower(first + "." + last)
@@ -140,9 +140,7 @@ func generate(people int, now time.Time) *data {
 			u.UsageLocation = country
 		}
 		d.users = append(d.users, u)
-		if company == "Fabrikam" {
-			fabrikam = append(fabrikam, i)
-		} else {
+		if company != "Fabrikam" {
 			byDept[dept] = append(byDept[dept], i)
 		}
 	}

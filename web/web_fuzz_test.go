@@ -1,0 +1,67 @@
+package web_test
+
+import (
+	"net/http"
+	"testing"
+
+	"allot/api/admin"
+	"allot/api/apitest"
+	"allot/api/cloudlicensing"
+	"allot/api/graph"
+	"allot/api/partner"
+	"allot/web"
+)
+
+// FuzzWeb: the admin center's pages and forms keep the invariants of
+// apitest.Fuzz.Check, signed in (with the form's CSRF token) as each role.
+func FuzzWeb(fz *testing.F) {
+	w := apitest.NewFuzz(fz, partner.Register, admin.Register, cloudlicensing.Register, graph.Register, web.Register)
+	type session struct {
+		cookies []*http.Cookie
+		csrf    string
+	}
+	var sessions []session
+	for tok := range uint8(4) { // Admin, partner, reader, owner; 4 is signed out
+		c, csrf := w.WebSession(fz, w.Token(tok))
+		sessions = append(sessions, session{c, csrf})
+	}
+	const e3 = "05e9a617-0261-4cee-bb44-138d3ef5d965"
+	const f = apitest.CTForm
+	seeds := []apitest.Seed{
+		{Method: "GET", Path: "/admin/"},
+		{Method: "GET", Path: "/admin/users?q=user&sort=name"},
+		{Method: "GET", Path: "/admin/users/{user0}"},
+		{Method: "POST", Path: "/admin/users/{user2}/licenses", CT: f, Body: "sku=" + e3},
+		{Method: "POST", Path: "/admin/users/{user0}/licenses/remove", CT: f, Body: "sku=" + e3},
+		{Method: "GET", Path: "/admin/groups/{group0}"},
+		{Method: "POST", Path: "/admin/groups/{group1}/licenses", CT: f, Body: "sku=" + e3},
+		{Method: "POST", Path: "/admin/groups/{group0}/licenses/remove", CT: f, Body: "sku=" + e3},
+		{Method: "POST", Path: "/admin/groups/{group0}/mode", CT: f, Body: "mode=allOrNone"},
+		{Method: "POST", Path: "/admin/groups/{group1}/rule", CT: f, Body: "rule=user.department+-eq+%22Sales%22&state=On"},
+		{Method: "POST", Path: "/admin/rules/validate", CT: f, Body: "rule=user.city+-eq+%22x%22"},
+		{Method: "GET", Path: "/admin/allotments/{allotment}", Token: 3},
+		{Method: "POST", Path: "/admin/allotments/{allotment}/units", CT: f, Body: "units=3"},
+		{Method: "POST", Path: "/admin/allotments/{allotment}/assignments", CT: f, Token: 3, Body: "kind=user&target=user2%40contoso.example"},
+		{Method: "POST", Path: "/admin/allotments/{allotment}/assignments/remove", CT: f, Body: "assignment=x"},
+		{Method: "GET", Path: "/admin/products/" + e3},
+		{Method: "GET", Path: "/admin/errors"},
+		{Method: "GET", Path: "/admin/waiting"},
+		{Method: "GET", Path: "/admin/audit?user={user0}"},
+		{Method: "GET", Path: "/admin/tenants", Token: 1},
+		{Method: "POST", Path: "/admin/tenants", CT: f, Token: 1, Body: "tenant={tenant}"},
+		{Method: "GET", Path: "/admin/signin", Token: 4},
+	}
+	w.Surface(fz, []string{"/admin/"}, seeds, func(r *apitest.Request, tok uint8) {
+		// The admin center signs in with cookies, not bearer tokens.
+		r.Header.Del("Authorization")
+		r.Header.Del("X-Allot-Tenant")
+		if s := int(tok) % 5; s < len(sessions) {
+			for _, c := range sessions[s].cookies {
+				r.Header.Add("Cookie", c.Name+"="+c.Value)
+			}
+			if r.Method != "GET" && r.Method != "HEAD" {
+				r.Header.Set("X-CSRF-Token", sessions[s].csrf)
+			}
+		}
+	})
+}
