@@ -51,6 +51,9 @@ type scratch struct {
 	rows   [][]SourceState
 	counts []uint16 // per interned plan: number of active sources enabling it
 	dirty  []int32  // plans whose count is non-zero
+	// block: sources in precedence order, and the accepted ones
+	order    []int32
+	accepted []int32
 }
 
 // user is the engine's record of a User. The User it points to is never

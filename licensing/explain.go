@@ -251,6 +251,9 @@ func (e *Engine) planName(id string) string {
 
 // reasonFor explains one source's state in words.
 func (e *Engine) reasonFor(u *user, l *license, s *SourceState, x *Explanation) string {
+	if s.State == StateActiveWithError {
+		return keptReason(s)
+	}
 	switch s.Error {
 	case ErrNone, "":
 		if l.Held {
@@ -314,7 +317,7 @@ func (e *Engine) userHasAnyPlan(u *user, plans []string) bool {
 	for _, l := range u.licenses {
 		for i := range l.Sources {
 			s := &l.Sources[i]
-			if s.State != StateActive {
+			if !s.Usable() {
 				continue
 			}
 			for _, p := range plans {
@@ -337,7 +340,7 @@ func (e *Engine) summary(u *user, l *license, x *Explanation) string {
 	case l.Held:
 		active := 0
 		for _, s := range l.Sources {
-			if s.State == StateActive {
+			if s.Usable() {
 				active++
 			}
 		}
