@@ -85,8 +85,13 @@ type license struct {
 	pool    *pool
 	waitIdx int // index in pool.waiting, -1 when not waiting
 	// eligible is derived in the claim phase for the state phase: whether
-	// the user's usage location allows the SKU.
+	// a source of the license can be used whatever the seats (not blocked:
+	// usage location, mutual exclusion), so that the license claims a seat.
 	eligible bool
+	// bundled is derived in the claim phase: every usable source of the
+	// license comes from an all-or-none group with other products for the
+	// user, so a seat is only taken together with theirs (see bundle.go).
+	bundled bool
 	dirty    bool // listed in Engine.dirty (changed since the last TakeDelta)
 }
 

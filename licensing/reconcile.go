@@ -103,12 +103,17 @@ func (e *Engine) settle(now time.Time) {
 	}
 	// Fill the pools; users admitted who have kept sources are reclaimed
 	// again (a kept source goes once what it waited for is held), which
-	// may free seats to fill. Kept sources only ever go in this loop, so
-	// it ends.
+	// may free seats to fill; then bundled claims (all-or-none groups) are
+	// admitted together where they fit. Kept sources only ever go, and
+	// seats are only taken, in this loop, so it ends.
+	var filled []*pool
 	for {
 		pools := e.w.scratch.pools[:0]
 		for p := range e.pending.pools {
 			pools = append(pools, p)
+			if !slices.Contains(filled, p) {
+				filled = append(filled, p)
+			}
 		}
 		clear(e.pending.pools)
 		slices.SortFunc(pools, func(a, b *pool) int { return strings.Compare(a.key, b.key) })
@@ -117,21 +122,27 @@ func (e *Engine) settle(now time.Time) {
 		}
 		clear(pools)
 		e.w.scratch.pools = pools[:0]
-		if len(e.pending.recheck) == 0 {
-			break
-		}
-		users := make([]*user, 0, len(e.pending.recheck))
-		for u := range e.pending.recheck {
-			users = append(users, u)
-		}
-		clear(e.pending.recheck)
-		slices.SortFunc(users, func(a, b *user) int { return strings.Compare(a.ID, b.ID) })
-		for _, u := range users {
-			if e.users[u.ID] != u {
-				continue
+		if len(e.pending.recheck) > 0 {
+			users := make([]*user, 0, len(e.pending.recheck))
+			for u := range e.pending.recheck {
+				users = append(users, u)
 			}
-			e.w.reclaim(u, now, false)
-			e.touchState(u, audit.ActorGroupLicensing, "a seat was admitted; sources kept until then are re-evaluated")
+			clear(e.pending.recheck)
+			slices.SortFunc(users, func(a, b *user) int { return strings.Compare(a.ID, b.ID) })
+			for _, u := range users {
+				if e.users[u.ID] != u {
+					continue
+				}
+				e.w.reclaim(u, now, false)
+				e.touchState(u, audit.ActorGroupLicensing, "a seat was admitted; sources kept until then are re-evaluated")
+			}
+			continue
+		}
+		if len(e.pending.pools) > 0 {
+			continue
+		}
+		if bp := e.bundledPools(filled); len(bp) == 0 || !e.fillBundles(bp, now) {
+			break
 		}
 	}
 	e.w.scratch.users = sortedUsers(e.pending.state, e.w.scratch.users)
@@ -358,6 +369,7 @@ func (w *worker) reclaim(u *user, now time.Time, bulk bool) {
 		}
 		u.licenses = merged
 	}
+	w.markBundled(u, srcs)
 }
 
 // dropLicense forgets a license whose last source is gone.
@@ -395,16 +407,19 @@ func (w *worker) unclaim(l *license) {
 }
 
 // fill admits waiting claims, oldest first, while the pool has free seats.
+// Bundled claims are left for fillBundles.
 func (e *Engine) fill(p *pool, now time.Time) {
+	var aside []*license
 	for p.free() > 0 && len(p.waiting) > 0 {
 		l := p.waiting.pop()
-		l.Held, l.HeldSince = true, now
-		p.consumed++
-		e.dirtyLicense(l)
-		e.touchState(l.user, audit.ActorGroupLicensing, e.admittedWhy(p, l))
-		if l.user.hasKept() {
-			e.pending.recheck[l.user] = struct{}{}
+		if l.bundled {
+			aside = append(aside, l)
+			continue
 		}
+		e.admit(l, now)
+	}
+	for _, l := range aside {
+		p.waiting.push(l)
 	}
 }
 
