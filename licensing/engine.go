@@ -92,7 +92,7 @@ type license struct {
 	// license comes from an all-or-none group with other products for the
 	// user, so a seat is only taken together with theirs (see bundle.go).
 	bundled bool
-	dirty    bool // listed in Engine.dirty (changed since the last TakeDelta)
+	dirty   bool // listed in Engine.dirty (changed since the last TakeDelta)
 }
 
 // pool is a set of seats with its own consumption and waiting room: a

@@ -261,6 +261,11 @@ func (e *Engine) reasonFor(u *user, l *license, s *SourceState, x *Explanation) 
 		}
 		return "active"
 	case ErrCountViolation:
+		if !l.Held && l.bundled {
+			if g := e.groups[s.AssignedByGroup]; g != nil && g.AssignmentMode == ModeAllOrNone {
+				return fmt.Sprintf("group %s assigns its products all or none: this one waits (holding no seat) until the group's other products can have a seat too, then all are admitted together", g.DisplayName)
+			}
+		}
 		if !l.Held {
 			if a := l.pool.allot; a != nil {
 				return fmt.Sprintf("no unit: all %d units of allotment %s are in use; waiting since %s, position %d of %d — admitted automatically, oldest first, when a unit frees",
