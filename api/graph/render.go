@@ -218,8 +218,10 @@ func (h *heldSKU) planEnabled(planID string) bool {
 	return false
 }
 
-// heldLicenses calls fn for each SKU the user holds a seat of, in SKU
-// order.
+// heldLicenses calls fn for each SKU the user holds a usable seat of (a
+// seat and at least one source whose plans are enabled: License.Usable), in
+// SKU order. A seat reserved for a source in error is not an assigned
+// license: Graph's assignedLicenses and $filter do not list it.
 func heldLicenses(s *tenant.State, userID string, fn func(h *heldSKU)) {
 	heldLicensesIn(s, nil, userID, fn)
 }
@@ -238,7 +240,7 @@ func heldLicensesIn(s *tenant.State, sc *scope.Scope, userID string, fn func(h *
 		h := heldSKU{skuID: recs[i].SKUID}
 		held := false
 		for ; j < len(recs) && recs[j].SKUID == recs[i].SKUID; j++ {
-			if recs[j].Held {
+			if recs[j].Usable() {
 				if !held || recs[j].HeldSince.Before(h.since) {
 					h.since = recs[j].HeldSince
 				}
@@ -253,10 +255,10 @@ func heldLicensesIn(s *tenant.State, sc *scope.Scope, userID string, fn func(h *
 	}
 }
 
-// holds reports whether the user holds a seat of the SKU.
+// holds reports whether the user holds a usable seat of the SKU.
 func holds(s *tenant.State, userID, skuID string) bool {
 	for _, l := range s.Engine.LicensesOf(userID, skuID) {
-		if l.Held {
+		if l.Usable() {
 			return true
 		}
 	}
