@@ -102,6 +102,15 @@ func (w *worker) coClaims(u *user, l *license, srcs []srcEntry, held bool) (co [
 // rebuilt from the records).
 func (w *worker) markBundled(u *user, srcs []srcEntry) {
 	e := w.e
+	if !w.scratch.allOrNone { // set by block for these sources
+		for _, l := range u.licenses {
+			if l.bundled && l.Waiting() && !e.bulk {
+				e.pending.pools[l.pool] = struct{}{}
+			}
+			l.bundled = false
+		}
+		return
+	}
 	for _, l := range u.licenses {
 		was := l.bundled
 		l.bundled = false

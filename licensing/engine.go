@@ -54,6 +54,9 @@ type scratch struct {
 	// block: sources in precedence order, and the accepted ones
 	order    []int32
 	accepted []int32
+	// allOrNone: the sources block saw last include one from an
+	// all-or-none group (else no license of the user is bundled).
+	allOrNone bool
 }
 
 // user is the engine's record of a User. The User it points to is never

@@ -234,6 +234,7 @@ func (w *worker) block(srcs []srcEntry, loc string) {
 			}
 		}
 	}
+	w.scratch.allOrNone = allOrNone
 	if allOrNone {
 		for i := range srcs {
 			if srcs[i].blocked == ErrProhibitedInUsageLoc {
@@ -435,4 +436,28 @@ func keptReason(s *SourceState) string {
 		return "removal failed with DependencyViolation: another license of the user depends on a plan only this one enables, so it stays (plans enabled) until that dependency is fixed; deleting the group assigns it directly"
 	}
 	return s.Error
+}
+
+// dropBlockedKept removes the kept sources that block found blocked from
+// their license records and reports whether it removed any.
+func (w *worker) dropBlockedKept(u *user, srcs []srcEntry) bool {
+	dropped := false
+	for i := range srcs {
+		s := &srcs[i]
+		if s.state.Kept == "" || s.blocked == "" {
+			continue
+		}
+		l := u.licenseOf(s.pool)
+		k := slices.IndexFunc(l.Kept, func(x SourceState) bool { return x.AssignedByGroup == s.state.AssignedByGroup })
+		if k < 0 {
+			continue
+		}
+		l.Kept = slices.Delete(slices.Clone(l.Kept), k, k+1)
+		if len(l.Kept) == 0 {
+			l.Kept = nil
+		}
+		w.dirtyLicense(l)
+		dropped = true
+	}
+	return dropped
 }

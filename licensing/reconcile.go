@@ -19,11 +19,15 @@ import (
 //     the state and error of every source (count, usage location,
 //     dependencies, exclusions, all-or-none groups).
 //
-// Phase 2 never feeds back into phase 1: a source in a dependency or
-// exclusion error keeps its seat reserved, so the set of seat holders depends
-// only on sources, usage locations and the order of claims. That is what
-// makes the result independent of the order of the work, and a full
-// recompute equal to the incremental state.
+// Phase 2 never feeds back into phase 1. What decides claims — sources
+// blocked by a usage location or a mutual exclusion, sources kept while a
+// dependent or a replacement needs them (keep.go), all-or-none claims taken
+// together (bundle.go) — is derived in phase 1 from each user's own sources
+// and license records; a source in a dependency error keeps its seat
+// reserved. So the seat holders depend only on sources, usage locations,
+// the users' records and the order of claims. That is what makes the result
+// independent of the order of the work, and a full recompute equal to the
+// incremental state (docs/ARCHITECTURE.md explains why it cannot cycle).
 
 // reason says why a user is being reconciled, for the audit log.
 type reason struct {
@@ -272,11 +276,20 @@ func (u *user) hasKept() bool {
 func (w *worker) reclaim(u *user, now time.Time, bulk bool) {
 	e := w.e
 	srcs := w.gatherSources(u, now, false)
-	if w.retain(u, srcs) {
-		srcs = w.gatherSources(u, now, true)
-	}
 	loc := e.usageLocation(u)
-	w.block(srcs, loc)
+	if w.retain(u, srcs) {
+		// A kept source that cannot be used (usage location, exclusion)
+		// goes: it would keep nothing.
+		for {
+			srcs = w.gatherSources(u, now, true)
+			w.block(srcs, loc)
+			if !w.dropBlockedKept(u, srcs) {
+				break
+			}
+		}
+	} else {
+		w.block(srcs, loc)
+	}
 	n := 0 // licenses kept, compacted at the front of u.licenses
 	old := u.licenses
 	oi := 0

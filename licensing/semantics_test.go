@@ -369,3 +369,25 @@ func checkReload(t *testing.T, f *fixture) {
 		t.Fatalf("full recompute differs:\n%s\n---\n%s", a, b)
 	}
 }
+
+func TestKeptSourceGoesWhenItCannotBeUsed(t *testing.T) {
+	f := newFixture(t)
+	f.units(skuPhone, 5)
+	f.units(skuE5, 0)
+	g := f.group(1)
+	f.groupLicense(g, lic(skuPhone))
+	u := f.user(1)
+	f.add(g, u)
+	f.must(f.e.AssignGroupLicenses(f.op(), g, []AssignedLicense{lic(skuE5)}, []string{skuPhone}))
+	if got := f.states(u, skuPhone); got != "ActiveWithError/CountViolation" {
+		t.Fatalf("Phone kept for its replacement: %s", got)
+	}
+	// Phone is prohibited in KP: keeping it would keep nothing.
+	uu, _ := f.e.User(u)
+	uu.UsageLocation = "KP"
+	f.must(f.e.PutUser(f.op(), uu))
+	if _, ok := f.e.License(u, skuPhone); ok || f.consumed(skuPhone) != 0 {
+		t.Fatalf("Phone record after the move: %s, consumed %d", f.states(u, skuPhone), f.consumed(skuPhone))
+	}
+	checkReload(t, f)
+}
