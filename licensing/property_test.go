@@ -159,6 +159,22 @@ func (r *propRun) step() {
 			break
 		}
 		id := r.pickGroup()
+		if rnd.Intn(2) == 0 {
+			// Retire the group: remove its licenses, then delete it (users
+			// whose other licenses depend on them keep them, as direct
+			// licenses once the group is gone).
+			var rm []string
+			for _, gl := range e.GroupLicenses(id) {
+				if gl.AllotmentID != "" {
+					_ = e.RemoveFromAllotment(op, gl.AllotmentID, id)
+				} else {
+					rm = append(rm, gl.SKUID)
+				}
+			}
+			if len(rm) > 0 {
+				_ = e.AssignGroupLicenses(op, id, nil, rm)
+			}
+		}
 		what, err = "deleteGroup "+id, e.DeleteGroup(op, id)
 	case k < 45:
 		g := r.pickGroup()
@@ -479,11 +495,16 @@ func TestPropertyDeterministic(t *testing.T) {
 // vacuously.
 func TestPropertyExercisesEveryState(t *testing.T) {
 	seen := map[string]bool{}
-	for s := int64(1); s <= 10; s++ {
+	for s := int64(1); s <= 40; s++ {
 		f := newFixture(t)
 		r := &propRun{f: f, rnd: rand.New(rand.NewSource(s))}
 		for i := 0; i < 600; i++ {
 			r.step()
+			for _, a := range f.e.TakeDelta().Audit {
+				if a.Action == "Convert inherited license to direct" {
+					seen["kept prerequisite converted to direct on group deletion"] = true
+				}
+			}
 			for _, u := range f.e.all {
 				for _, l := range u.licenses {
 					if l.Held && l.pool.allot == nil && l.pool.units.Assignable() < l.pool.consumed {
@@ -515,7 +536,8 @@ func TestPropertyExercisesEveryState(t *testing.T) {
 	sort.Strings(got)
 	for _, want := range []string{"Active/None", "Error/CountViolation", "Error/DependencyViolation", "Error/MutuallyExclusiveViolation", "Error/ProhibitedInUsageLocationViolation", "licensed through a dynamic group", "allotment Active/None", "allotment Error/CountViolation", "seat held in suspended or locked-out units",
 		"ActiveWithError/DependencyViolation", "ActiveWithError/CountViolation",
-		"bundled claim waiting for its group's other products", "bundled claim seated"} {
+		"bundled claim waiting for its group's other products", "bundled claim seated",
+		"kept prerequisite converted to direct on group deletion"} {
 		if !seen[want] {
 			t.Errorf("random sequences never reached %s (reached %v)", want, got)
 		}

@@ -391,3 +391,23 @@ func TestKeptSourceGoesWhenItCannotBeUsed(t *testing.T) {
 	}
 	checkReload(t, f)
 }
+
+func TestAllotmentWithKeptUnitsCannotBeDeleted(t *testing.T) {
+	f := newFixture(t)
+	f.units(skuE3, 10)
+	f.units(skuWPA, 5)
+	f.allotment("sales", skuE3, 2)
+	g := f.group(1)
+	f.must(f.e.AssignThroughAllotment(f.op(), "sales", g, nil))
+	u := f.user(1)
+	f.add(g, u)
+	f.directLicense(u, lic(skuWPA))
+	f.must(f.e.RemoveFromAllotment(f.op(), "sales", g))
+	if !f.holdsIn(u, "sales") {
+		t.Fatal("the prerequisite's allotment unit was not kept")
+	}
+	wantErr(t, f.e.DeleteAllotment(f.op(), "sales"), "still has 1 unit(s) in use")
+	f.must(f.e.AssignUserLicenses(f.op(), u, nil, []string{skuWPA}))
+	f.must(f.e.DeleteAllotment(f.op(), "sales"))
+	checkReload(t, f)
+}
