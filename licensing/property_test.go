@@ -220,6 +220,15 @@ func (r *propRun) step() {
 					r.pureAdd = false
 				}
 			}
+			// A product the group is still removing (kept for some users)
+			// comes back with the new definition: a change, not an add.
+			for _, u := range e.all {
+				for _, l := range u.licenses {
+					if l.SKUID == a.SKUID && containsKept(l.Kept, g) {
+						r.pureAdd = false
+					}
+				}
+			}
 		}
 		what, err = fmt.Sprintf("groupLicenses %s +%v -%v", g, add, rm), e.AssignGroupLicenses(op, g, add, rm)
 	case k < 82:
