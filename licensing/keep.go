@@ -28,8 +28,8 @@ import (
 //     no seat.
 
 // retain updates the kept sources (License.Kept) of the user's license
-// records, given the user's current sources (without kept ones), and
-// reports whether any record keeps a source. A gone group source is kept
+// records, given the user's current sources (without kept ones, blocked as
+// if nothing were kept), and reports whether any record keeps a source. A gone group source is kept
 // only when its license holds a seat; a kept source goes for good once
 // nothing needs it.
 func (w *worker) retain(u *user, srcs []srcEntry) bool {
@@ -95,16 +95,16 @@ func (w *worker) replacedBy(c *SourceState, l *license) []string {
 }
 
 // replacementWaits reports whether the user has a source from the group in
-// one of the replacing pools whose license does not hold a seat yet and
-// can get one (its usage location allows it).
+// one of the replacing pools that is not usable yet: its license holds no
+// seat, or it is blocked by another source (a replacement the usage
+// location prohibits is no replacement: it never comes).
 func (w *worker) replacementWaits(u *user, srcs []srcEntry, group string, by []string) bool {
-	loc := w.e.usageLocation(u)
 	for i := range srcs {
 		s := &srcs[i]
-		if s.state.AssignedByGroup != group || !slices.Contains(by, s.pool.key) || w.e.prohibited(s.pool.sku.ID, loc) {
+		if s.state.AssignedByGroup != group || !slices.Contains(by, s.pool.key) || s.blocked == ErrProhibitedInUsageLoc {
 			continue
 		}
-		if l := u.licenseOf(s.pool); l == nil || !l.Held {
+		if l := u.licenseOf(s.pool); l == nil || !l.Held || s.blocked != "" {
 			return true
 		}
 	}
@@ -118,7 +118,7 @@ func (w *worker) neededByDependent(u *user, srcs []srcEntry, l *license, c *Sour
 	e := w.e
 	for i := range srcs {
 		s := &srcs[i]
-		if !s.pool.ruled {
+		if !s.pool.ruled || s.blocked != "" {
 			continue
 		}
 		for _, rp := range s.pool.relevant {
@@ -141,7 +141,7 @@ func (w *worker) neededByDependent(u *user, srcs []srcEntry, l *license, c *Sour
 func (w *worker) provided(u *user, srcs []srcEntry, plans []string) bool {
 	for i := range srcs {
 		s := &srcs[i]
-		if l := u.licenseOf(s.pool); l != nil && l.Held && enablesAny(s.pool, &s.state, plans) {
+		if l := u.licenseOf(s.pool); l != nil && l.Held && s.blocked == "" && enablesAny(s.pool, &s.state, plans) {
 			return true
 		}
 	}
@@ -266,7 +266,7 @@ func (w *worker) block(srcs []srcEntry, loc string) {
 		}
 		conflict := false
 		for _, j := range accepted {
-			if e.conflicts(s, &srcs[j]) {
+			if e.conflicts(s, &srcs[j]) && !replaces(s, &srcs[j]) && !replaces(&srcs[j], s) {
 				conflict = true
 				break
 			}
@@ -460,4 +460,13 @@ func (w *worker) dropBlockedKept(u *user, srcs []srcEntry) bool {
 		dropped = true
 	}
 	return dropped
+}
+
+// replaces reports whether source b replaces the kept source a (same group,
+// one of the products that replaced it): a product kept until its
+// replacement has a seat does not block that replacement — the two are
+// never usable together, as the kept one goes when the replacement is
+// seated.
+func replaces(a, b *srcEntry) bool {
+	return a.state.Kept == KeptForReplacement && b.state.Kept == "" && b.state.AssignedByGroup == a.state.AssignedByGroup && slices.Contains(a.state.ReplacedBy, b.pool.key)
 }

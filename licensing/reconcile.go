@@ -277,6 +277,7 @@ func (w *worker) reclaim(u *user, now time.Time, bulk bool) {
 	e := w.e
 	srcs := w.gatherSources(u, now, false)
 	loc := e.usageLocation(u)
+	w.block(srcs, loc) // what retain reads: the current sources alone
 	if w.retain(u, srcs) {
 		// A kept source that cannot be used (usage location, exclusion)
 		// goes: it would keep nothing.
@@ -287,8 +288,6 @@ func (w *worker) reclaim(u *user, now time.Time, bulk bool) {
 				break
 			}
 		}
-	} else {
-		w.block(srcs, loc)
 	}
 	n := 0 // licenses kept, compacted at the front of u.licenses
 	old := u.licenses

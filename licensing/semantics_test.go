@@ -411,3 +411,49 @@ func TestAllotmentWithKeptUnitsCannotBeDeleted(t *testing.T) {
 	f.must(f.e.DeleteAllotment(f.op(), "sales"))
 	checkReload(t, f)
 }
+
+func TestProductChangeToAConflictingProductKeepsTheOldOneUntilTheSwitch(t *testing.T) {
+	f := newFixture(t)
+	f.units(skuE3, 5)
+	f.units(skuKiosk, 0)
+	g := f.group(1)
+	f.groupLicense(g, lic(skuE3))
+	u := f.user(1)
+	f.add(g, u)
+	// Kiosk conflicts with E3's Exchange: it replaces E3, it is not added
+	// next to it.
+	f.must(f.e.AssignGroupLicenses(f.op(), g, []AssignedLicense{lic(skuKiosk)}, []string{skuE3}))
+	if f.states(u, skuE3) != "ActiveWithError/CountViolation" || f.states(u, skuKiosk) != "Error/CountViolation" {
+		t.Fatalf("while Kiosk has no seat: E3 %s Kiosk %s", f.states(u, skuE3), f.states(u, skuKiosk))
+	}
+	checkReload(t, f)
+	f.units(skuKiosk, 1)
+	if _, ok := f.e.License(u, skuE3); ok || f.states(u, skuKiosk) != "Active/None" {
+		t.Fatalf("after the switch: E3 %s Kiosk %s", f.states(u, skuE3), f.states(u, skuKiosk))
+	}
+	checkReload(t, f)
+}
+
+func TestProductChangeBlockedByAnotherProductKeepsTheOldOne(t *testing.T) {
+	f := newFixture(t)
+	f.units(skuE3, 5)
+	f.units(skuE5, 5)
+	f.units(skuKiosk, 5)
+	g, other := f.group(1), f.group(2)
+	f.groupLicense(g, lic(skuE3, planEXO2))
+	f.groupLicense(other, lic(skuE5))
+	u := f.user(1)
+	f.add(g, u)
+	f.add(other, u) // E5's Exchange: Kiosk can never apply
+	f.must(f.e.AssignGroupLicenses(f.op(), g, []AssignedLicense{lic(skuKiosk)}, []string{skuE3}))
+	if f.states(u, skuKiosk) != "Error/MutuallyExclusiveViolation" || f.states(u, skuE3) != "ActiveWithError/CountViolation" {
+		t.Fatalf("E3 %s Kiosk %s", f.states(u, skuE3), f.states(u, skuKiosk))
+	}
+	checkReload(t, f)
+	// Once the other product goes, the replacement applies and E3 goes.
+	f.remove(other, u)
+	if _, ok := f.e.License(u, skuE3); ok || f.states(u, skuKiosk) != "Active/None" {
+		t.Fatalf("after E5 left: E3 %s Kiosk %s", f.states(u, skuE3), f.states(u, skuKiosk))
+	}
+	checkReload(t, f)
+}
