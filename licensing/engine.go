@@ -54,6 +54,7 @@ type scratch struct {
 	// block: sources in precedence order, and the accepted ones
 	order    []int32
 	accepted []int32
+	parts    []exclPart
 	// allOrNone: the sources block saw last include one from an
 	// all-or-none group (else no license of the user is bundled).
 	allOrNone bool

@@ -213,20 +213,17 @@ func precedes(a, b *srcEntry) bool {
 // product that contains both plans does not conflict with itself).
 func (w *worker) block(srcs []srcEntry, loc string) {
 	e := w.e
-	allOrNone, exclusive := false, false
+	allOrNone := false
+	var last *pool
+	prohibited := false
 	for i := range srcs {
 		s := &srcs[i]
 		s.blocked = ""
-		if e.prohibited(s.pool.sku.ID, loc) {
-			s.blocked = ErrProhibitedInUsageLoc
+		if s.pool != last { // sources are sorted by pool
+			last, prohibited = s.pool, e.prohibited(s.pool.sku.ID, loc)
 		}
-		if !exclusive && s.pool.ruled {
-			for _, rp := range s.pool.relevant {
-				if e.plan.exclPlans[rp.id] {
-					exclusive = true
-					break
-				}
-			}
+		if prohibited {
+			s.blocked = ErrProhibitedInUsageLoc
 		}
 		if s.state.AssignedByGroup != "" && s.state.Kept == "" && !allOrNone {
 			if g := e.groups[s.state.AssignedByGroup]; g != nil && g.AssignmentMode == ModeAllOrNone {
@@ -242,7 +239,31 @@ func (w *worker) block(srcs []srcEntry, loc string) {
 			}
 		}
 	}
-	if !exclusive {
+	// Fast path: unless two usable sources enable opposite sides of one
+	// exclusion, nothing conflicts.
+	parts := w.scratch.parts[:0]
+	conflict := false
+	for i := range srcs {
+		s := &srcs[i]
+		if s.blocked != "" {
+			continue
+		}
+		for _, x := range e.plan.exclBySKU[s.pool.sku.ID] {
+			e0 := x.p0 != "" && !containsString(s.state.DisabledPlans, x.p0)
+			e1 := x.p1 != "" && !containsString(s.state.DisabledPlans, x.p1)
+			if e0 == e1 {
+				continue
+			}
+			for _, p := range parts {
+				if p.pair == x.pair && p.side1 != e1 {
+					conflict = true
+				}
+			}
+			parts = append(parts, exclPart{x.pair, e1})
+		}
+	}
+	w.scratch.parts = parts[:0]
+	if !conflict {
 		return
 	}
 	order := w.scratch.order[:0]
@@ -281,6 +302,12 @@ func (w *worker) block(srcs []srcEntry, loc string) {
 		}
 	}
 	w.scratch.order, w.scratch.accepted = order[:0], accepted[:0]
+}
+
+// exclPart is a source enabling one side of an exclusion (block's fast path).
+type exclPart struct {
+	pair  int32
+	side1 bool
 }
 
 // blockGroupAfter blocks, when srcs[i] comes from an all-or-none group, the

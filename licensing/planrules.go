@@ -20,6 +20,15 @@ type planRules struct {
 	relDeps  [][][]int32      // by interned dependent plan: alternatives required
 	relExcl  [][2]int32
 	relNames []string // interned index -> plan id
+	// exclBySKU lists, per SKU id, the exclusions the SKU has a side of.
+	exclBySKU map[string][]skuExcl
+}
+
+// skuExcl is one exclusion (index into relExcl) as a SKU sees it: the
+// plan ids of the sides the SKU contains ("" for a side it lacks).
+type skuExcl struct {
+	pair   int32
+	p0, p1 string
 }
 
 func compilePlanRules(cat *catalog.Catalog) *planRules {
@@ -54,6 +63,21 @@ func compilePlanRules(cat *catalog.Catalog) *planRules {
 		pr.exclPlans[x.Plans[0]] = true
 		pr.exclPlans[x.Plans[1]] = true
 		pr.relExcl = append(pr.relExcl, [2]int32{intern(x.Plans[0]), intern(x.Plans[1])})
+	}
+	pr.exclBySKU = make(map[string][]skuExcl)
+	for _, sku := range cat.SKUs() {
+		for k, x := range r.Exclusions {
+			se := skuExcl{pair: int32(k)}
+			if sku.HasPlan(x.Plans[0]) {
+				se.p0 = x.Plans[0]
+			}
+			if sku.HasPlan(x.Plans[1]) {
+				se.p1 = x.Plans[1]
+			}
+			if se.p0 != "" || se.p1 != "" {
+				pr.exclBySKU[sku.ID] = append(pr.exclBySKU[sku.ID], se)
+			}
+		}
 	}
 	for _, lr := range r.LocationRestrictions {
 		m := pr.prohibited[lr.SKU]
