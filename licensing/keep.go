@@ -40,7 +40,12 @@ func (w *worker) retain(u *user, srcs []srcEntry) bool {
 		}
 		var next []SourceState
 		consider := func(c *SourceState) {
-			if c.AssignedByGroup == "" || !l.Held || hasSource(srcs, l.pool, c.AssignedByGroup) || containsKept(next, c.AssignedByGroup) {
+			// A source starts being kept only while its license holds a
+			// seat; once kept, it stays while the license claims one (an
+			// import that restores older claims may send it back to the
+			// waiting room).
+			held := l.Held || (c.Kept != "" && l.Claimed)
+			if c.AssignedByGroup == "" || !held || hasSource(srcs, l.pool, c.AssignedByGroup) || containsKept(next, c.AssignedByGroup) {
 				return
 			}
 			k := *c
