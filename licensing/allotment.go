@@ -166,6 +166,11 @@ func (e *Engine) DeleteAllotment(op Op, id string) error {
 	if n := len(e.AllotmentAssignments(id)); n > 0 {
 		return allot.Errorf(allot.EINVALID, "Allotment %s has %d assignment(s); remove them before deleting it.", a.DisplayName, n)
 	}
+	if a.pool.consumed > 0 {
+		// Units kept after their assignment went: another license of the
+		// user depends on them (DependencyViolation until it is fixed).
+		return allot.Errorf(allot.EINVALID, "Allotment %s still has %d unit(s) in use by users whose other licenses depend on them; fix those dependencies before deleting it.", a.DisplayName, a.pool.consumed)
+	}
 	now := e.tick(op.Now)
 	e.allotted[a.SKUID] -= a.AllottedUnits
 	delete(e.allotments, id)

@@ -187,7 +187,7 @@ func (e *Engine) PutGroup(op Op, in Group) error {
 	}
 	if modeChanged {
 		for _, u := range e.licensedUsers(g) {
-			e.touchState(u, audit.ActorGroupLicensing, "assignment mode of group "+g.DisplayName+" changed to "+in.AssignmentMode)
+			e.touch(u, audit.ActorGroupLicensing, "assignment mode of group "+g.DisplayName+" changed to "+in.AssignmentMode)
 		}
 	}
 	e.settle(e.clock)
@@ -204,6 +204,7 @@ func (e *Engine) DeleteGroup(op Op, id string) error {
 		return allot.Errorf(allot.EINVALID, "The group %s has %d license(s) assigned; remove the group's licenses before deleting it.", g.DisplayName, len(g.licenses))
 	}
 	e.tick(op.Now)
+	e.convertKeptToDirect(op, g)
 	affected := e.licensedUsers(g)
 	for u := range g.members {
 		u.groups = removeGroup(u.groups, g)
@@ -581,9 +582,20 @@ func (e *Engine) checkUserPlanRules(u *user, adds []LicenseSource, rms []string)
 	for _, id := range rms {
 		replaced[id] = true
 	}
+	// Dependencies need plans the user can use; exclusions count every
+	// source that is not itself blocked (a source waiting for a seat came
+	// first, and the direct license would be the source added later).
+	active := planSet{}
 	for _, l := range u.licenses {
 		for _, s := range l.Sources {
-			if s.State != StateActive || (s.AssignedByGroup == "" && replaced[l.SKUID]) {
+			if s.AssignedByGroup == "" && replaced[l.SKUID] {
+				continue
+			}
+			if s.Usable() {
+				p := e.pools[l.SKUID]
+				enabledBy(p.sku, &s, func(id string) { active[id]++ })
+			}
+			if s.State == StateError && (s.Error == ErrMutuallyExclusive || s.Error == ErrProhibitedInUsageLoc) {
 				continue
 			}
 			addPlans(l.SKUID, s.DisabledPlans)
@@ -591,6 +603,9 @@ func (e *Engine) checkUserPlanRules(u *user, adds []LicenseSource, rms []string)
 	}
 	for _, a := range adds {
 		addPlans(a.SKUID, a.DisabledPlans)
+		p := e.pools[a.SKUID]
+		s := SourceState{DisabledPlans: a.DisabledPlans}
+		enabledBy(p.sku, &s, func(id string) { active[id]++ })
 	}
 	for _, a := range adds {
 		p := e.pools[a.SKUID]
@@ -599,7 +614,7 @@ func (e *Engine) checkUserPlanRules(u *user, adds []LicenseSource, rms []string)
 				continue
 			}
 			for _, d := range e.plan.deps[pl.ID] {
-				if !anyPlan(d.RequiresAnyOf, plans) {
+				if !anyPlan(d.RequiresAnyOf, active) {
 					return allot.Errorf(allot.EINVALID, "License assignment failed because service plan %s depends on the service plan(s) %s.", pl.ID, strings.Join(d.RequiresAnyOf, ", "))
 				}
 			}
@@ -677,6 +692,7 @@ func (e *Engine) AssignGroupLicenses(op Op, groupID string, add []AssignedLicens
 		e.auditDetail(op, audit.ActivitySetGroupLicense, "", g.ID, id, change)
 		picked = append(picked, change)
 	}
+	e.noteReplacements(g, adds, rms)
 	why := "licenses of group " + g.DisplayName + " changed by " + actorOf(op)
 	e.applyGroup(g, why, strings.Join(picked, "; "), now)
 	return nil

@@ -50,6 +50,13 @@ type scratch struct {
 	rows   [][]SourceState
 	counts []uint16 // per interned plan: number of active sources enabling it
 	dirty  []int32  // plans whose count is non-zero
+	// block: sources in precedence order, and the accepted ones
+	order    []int32
+	accepted []int32
+	parts    []exclPart
+	// allOrNone: the sources block saw last include one from an
+	// all-or-none group (else no license of the user is bundled).
+	allOrNone bool
 }
 
 // user is the engine's record of a User. The User it points to is never
@@ -81,9 +88,14 @@ type license struct {
 	pool    *pool
 	waitIdx int // index in pool.waiting, -1 when not waiting
 	// eligible is derived in the claim phase for the state phase: whether
-	// the user's usage location allows the SKU.
+	// a source of the license can be used whatever the seats (not blocked:
+	// usage location, mutual exclusion), so that the license claims a seat.
 	eligible bool
-	dirty    bool // listed in Engine.dirty (changed since the last TakeDelta)
+	// bundled is derived in the claim phase: every usable source of the
+	// license comes from an all-or-none group with other products for the
+	// user, so a seat is only taken together with theirs (see bundle.go).
+	bundled bool
+	dirty   bool // listed in Engine.dirty (changed since the last TakeDelta)
 }
 
 // pool is a set of seats with its own consumption and waiting room: a

@@ -251,6 +251,9 @@ func (e *Engine) planName(id string) string {
 
 // reasonFor explains one source's state in words.
 func (e *Engine) reasonFor(u *user, l *license, s *SourceState, x *Explanation) string {
+	if s.State == StateActiveWithError {
+		return keptReason(s)
+	}
 	switch s.Error {
 	case ErrNone, "":
 		if l.Held {
@@ -258,6 +261,11 @@ func (e *Engine) reasonFor(u *user, l *license, s *SourceState, x *Explanation) 
 		}
 		return "active"
 	case ErrCountViolation:
+		if !l.Held && l.bundled {
+			if g := e.groups[s.AssignedByGroup]; g != nil && g.AssignmentMode == ModeAllOrNone {
+				return fmt.Sprintf("group %s assigns its products all or none: this one waits (holding no seat) until the group's other products can have a seat too, then all are admitted together", g.DisplayName)
+			}
+		}
 		if !l.Held {
 			if a := l.pool.allot; a != nil {
 				return fmt.Sprintf("no unit: all %d units of allotment %s are in use; waiting since %s, position %d of %d — admitted automatically, oldest first, when a unit frees",
@@ -314,7 +322,7 @@ func (e *Engine) userHasAnyPlan(u *user, plans []string) bool {
 	for _, l := range u.licenses {
 		for i := range l.Sources {
 			s := &l.Sources[i]
-			if s.State != StateActive {
+			if !s.Usable() {
 				continue
 			}
 			for _, p := range plans {
@@ -337,7 +345,7 @@ func (e *Engine) summary(u *user, l *license, x *Explanation) string {
 	case l.Held:
 		active := 0
 		for _, s := range l.Sources {
-			if s.State == StateActive {
+			if s.Usable() {
 				active++
 			}
 		}

@@ -212,8 +212,31 @@ func checkInvariants(e *Engine) error {
 		if len(p.waiting) != waiting[p] {
 			return fmt.Errorf("pool %s: heap %d, waiting %d", p.sku.PartNumber, len(p.waiting), waiting[p])
 		}
-		if len(p.waiting) > 0 && p.free() > 0 {
-			return fmt.Errorf("pool %s: %d free seats while %d wait", p.sku.PartNumber, p.free(), len(p.waiting))
+		if p.free() > 0 {
+			// Only bundled claims whose siblings cannot all be seated may
+			// wait while a seat is free.
+			for _, l := range p.waiting {
+				if !l.bundled {
+					return fmt.Errorf("pool %s: %d free seats while %s waits", p.sku.PartNumber, p.free(), l.UserID)
+				}
+				srcs := e.w.gatherSources(l.user, e.clock, true)
+				e.w.block(srcs, e.usageLocation(l.user))
+				if _, _, ok := e.w.coClaims(l.user, l, srcs, false); ok {
+					return fmt.Errorf("pool %s: %d free seats while bundled %s waits and could be seated with its group's other products", p.sku.PartNumber, p.free(), l.UserID)
+				}
+			}
+		}
+		for _, u := range e.all {
+			for _, l := range u.licenses {
+				if !l.Held || !l.bundled {
+					continue
+				}
+				srcs := e.w.gatherSources(u, e.clock, true)
+				e.w.block(srcs, e.usageLocation(u))
+				if _, _, ok := e.w.coClaims(u, l, srcs, true); !ok && l.pool == p {
+					return fmt.Errorf("pool %s: %s holds a seat its all-or-none group cannot use", p.key, u.ID)
+				}
+			}
 		}
 	}
 	sum := map[string]int{}
@@ -261,7 +284,10 @@ func dump(e *Engine) string {
 		for _, l := range u.licenses {
 			fmt.Fprintf(&b, "%s %s claimed=%v since=%s held=%v heldSince=%s", id, l.pool.key, l.Claimed, l.Since.Format(time.RFC3339Nano), l.Held, l.HeldSince.Format(time.RFC3339Nano))
 			for _, s := range l.Sources {
-				fmt.Fprintf(&b, " [%s %s %v %s %s %s %s]", s.AssignedByGroup, s.AllotmentID, s.DisabledPlans, s.State, s.Error, s.LastUpdated.Format(time.RFC3339Nano), s.AssignedAt.Format(time.RFC3339Nano))
+				fmt.Fprintf(&b, " [%s %s %v %s %s %s %s applies=%s kept=%s %v]", s.AssignedByGroup, s.AllotmentID, s.DisabledPlans, s.State, s.Error, s.LastUpdated.Format(time.RFC3339Nano), s.AssignedAt.Format(time.RFC3339Nano), s.AppliesSince.Format(time.RFC3339Nano), s.Kept, s.ReplacedBy)
+			}
+			for _, s := range l.Kept {
+				fmt.Fprintf(&b, " kept[%s %s %v %s %v %s]", s.AssignedByGroup, s.AllotmentID, s.DisabledPlans, s.Kept, s.ReplacedBy, s.AppliesSince.Format(time.RFC3339Nano))
 			}
 			b.WriteByte('\n')
 		}

@@ -435,15 +435,22 @@ func (e *Engine) reseat(p *pool, held int) {
 			p.consumed--
 			p.waiting.push(l)
 			e.dirtyLicense(l)
-			e.touchState(l.user, audit.ActorGroupLicensing, why)
+			// Reclaimed, not only restated: what the claim phase derives from
+			// the user's seats (all-or-none siblings, kept sources) changes.
+			e.touch(l.user, audit.ActorGroupLicensing, why)
 		}
 	}
+	var aside []*license // bundled claims: admitted with their siblings by the fill
 	for p.consumed < seats && len(p.waiting) > 0 {
 		l := p.waiting.pop()
-		l.Held, l.HeldSince = true, e.clock
-		p.consumed++
-		e.dirtyLicense(l)
-		e.touchState(l.user, audit.ActorGroupLicensing, why)
+		if l.bundled {
+			aside = append(aside, l)
+			continue
+		}
+		e.admit(l, e.clock)
+	}
+	for _, l := range aside {
+		p.waiting.push(l)
 	}
 }
 

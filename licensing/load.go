@@ -212,7 +212,30 @@ func (e *Engine) Recompute(op Op) {
 			e.shrink(p)
 		}
 	}
+	// Bundled claims (all-or-none groups) wait aside while the ordinary
+	// claims are admitted, then are admitted together where they fit.
+	aside := make([][]*license, len(pools))
+	for i, p := range pools {
+		n := 0
+		for _, l := range p.waiting {
+			if l.bundled {
+				aside[i] = append(aside[i], l)
+			} else {
+				p.waiting[n] = l
+				n++
+			}
+		}
+		clear(p.waiting[n:])
+		p.waiting = p.waiting[:n]
+	}
 	e.fillAll(pools, now)
+	for i, p := range pools {
+		for _, l := range aside[i] {
+			p.waiting.push(l)
+		}
+	}
+	for bp := e.bundledPools(pools); len(bp) > 0 && e.fillBundles(bp, now); bp = e.bundledPools(pools) {
+	}
 
 	// States, in parallel, with each worker tallying the group sources in
 	// error; the groups' counts are the sums.

@@ -2,6 +2,7 @@ package licensing
 
 import (
 	"strings"
+	"time"
 
 	"allot/catalog"
 )
@@ -19,6 +20,15 @@ type planRules struct {
 	relDeps  [][][]int32      // by interned dependent plan: alternatives required
 	relExcl  [][2]int32
 	relNames []string // interned index -> plan id
+	// exclBySKU lists, per SKU id, the exclusions the SKU has a side of.
+	exclBySKU map[string][]skuExcl
+}
+
+// skuExcl is one exclusion (index into relExcl) as a SKU sees it: the
+// plan ids of the sides the SKU contains ("" for a side it lacks).
+type skuExcl struct {
+	pair   int32
+	p0, p1 string
 }
 
 func compilePlanRules(cat *catalog.Catalog) *planRules {
@@ -53,6 +63,21 @@ func compilePlanRules(cat *catalog.Catalog) *planRules {
 		pr.exclPlans[x.Plans[0]] = true
 		pr.exclPlans[x.Plans[1]] = true
 		pr.relExcl = append(pr.relExcl, [2]int32{intern(x.Plans[0]), intern(x.Plans[1])})
+	}
+	pr.exclBySKU = make(map[string][]skuExcl)
+	for _, sku := range cat.SKUs() {
+		for k, x := range r.Exclusions {
+			se := skuExcl{pair: int32(k)}
+			if sku.HasPlan(x.Plans[0]) {
+				se.p0 = x.Plans[0]
+			}
+			if sku.HasPlan(x.Plans[1]) {
+				se.p1 = x.Plans[1]
+			}
+			if se.p0 != "" || se.p1 != "" {
+				pr.exclBySKU[sku.ID] = append(pr.exclBySKU[sku.ID], se)
+			}
+		}
 	}
 	for _, lr := range r.LocationRestrictions {
 		m := pr.prohibited[lr.SKU]
@@ -122,24 +147,13 @@ func containsString(ss []string, s string) bool {
 	return false
 }
 
-// later orders sources for exclusions: the later source is the one that
-// loses.
-func later(a *SourceState, askuID string, b *SourceState, bskuID string) bool {
-	if !a.AssignedAt.Equal(b.AssignedAt) {
-		return a.AssignedAt.After(b.AssignedAt)
-	}
-	if askuID != bskuID {
-		return askuID > bskuID
-	}
-	return a.AssignedByGroup > b.AssignedByGroup
-}
-
 // applyPlanRules turns Active sources into errors, to a fixed point: a
 // source enabling a plan whose prerequisites are not enabled gets
-// DependencyViolation; of two sources enabling mutually exclusive plans the
-// later gets MutuallyExclusiveViolation; with an all-or-none group, one
-// source of the group in error puts the group's other sources in the same
-// error. Each step only turns sources off, so the loop ends.
+// DependencyViolation; with an all-or-none group, one source of the group
+// in error puts the group's sources that began to apply with it or after
+// it in the same error. Each step only turns sources off, so the loop
+// ends. (Mutual exclusions are settled before, from the sources alone: see
+// block.)
 func (w *worker) applyPlanRules(u *user, rows [][]SourceState) {
 	e := w.e
 	if cap(w.scratch.counts) < len(e.plan.relNames) {
@@ -154,7 +168,7 @@ func (w *worker) applyPlanRules(u *user, rows [][]SourceState) {
 		for i, l := range u.licenses {
 			for k := range rows[i] {
 				s := &rows[i][k]
-				if s.State != StateActive {
+				if !s.Usable() {
 					continue
 				}
 				for _, rp := range l.pool.relevant {
@@ -167,7 +181,7 @@ func (w *worker) applyPlanRules(u *user, rows [][]SourceState) {
 				}
 			}
 		}
-		if e.dependencyStep(u, rows, counts) || e.exclusionStep(u, rows, counts) || e.allOrNoneStep(u, rows) {
+		if e.dependencyStep(u, rows, counts) || e.allOrNoneStep(u, rows) {
 			continue
 		}
 		return
@@ -208,47 +222,6 @@ func (e *Engine) dependencyStep(u *user, rows [][]SourceState, counts []uint16) 
 	return false
 }
 
-// enables reports whether source s of license l enables the interned plan.
-func enables(l *license, s *SourceState, idx int32) bool {
-	for _, rp := range l.pool.relevant {
-		if rp.idx == idx {
-			return !containsString(s.DisabledPlans, rp.id)
-		}
-	}
-	return false
-}
-
-func (e *Engine) exclusionStep(u *user, rows [][]SourceState, counts []uint16) bool {
-	for _, pair := range e.plan.relExcl {
-		if counts[pair[0]] == 0 || counts[pair[1]] == 0 {
-			continue
-		}
-		// The sources that enable exactly one side of the pair; a product
-		// that contains both plans does not conflict with itself.
-		var loser *SourceState
-		loserSKU := ""
-		for i, l := range u.licenses {
-			for k := range rows[i] {
-				s := &rows[i][k]
-				if s.State != StateActive {
-					continue
-				}
-				if enables(l, s, pair[0]) == enables(l, s, pair[1]) {
-					continue
-				}
-				if loser == nil || later(s, l.SKUID, loser, loserSKU) {
-					loser, loserSKU = s, l.SKUID
-				}
-			}
-		}
-		if loser != nil {
-			loser.State, loser.Error = StateError, ErrMutuallyExclusive
-			return true
-		}
-	}
-	return false
-}
-
 func (e *Engine) allOrNoneStep(u *user, rows [][]SourceState) bool {
 	changed := false
 	gs := u.groups
@@ -264,22 +237,22 @@ func (e *Engine) allOrNoneStep(u *user, rows [][]SourceState) bool {
 }
 
 func (e *Engine) allOrNoneGroup(gid string, rows [][]SourceState, changed *bool) {
-	failed := ""
+	failed, at, found := "", time.Time{}, false
 	for i := range rows {
 		for k := range rows[i] {
 			s := &rows[i][k]
-			if s.AssignedByGroup == gid && s.State == StateError && failed == "" {
-				failed = s.Error
+			if s.AssignedByGroup == gid && s.Kept == "" && s.State == StateError && (!found || s.Precedence().Before(at)) {
+				failed, at, found = s.Error, s.Precedence(), true
 			}
 		}
 	}
-	if failed == "" {
+	if !found {
 		return
 	}
 	for i := range rows {
 		for k := range rows[i] {
 			s := &rows[i][k]
-			if s.AssignedByGroup == gid && s.State == StateActive {
+			if s.AssignedByGroup == gid && s.Kept == "" && s.State == StateActive && !s.Precedence().Before(at) {
 				s.State, s.Error = StateError, failed
 				*changed = true
 			}

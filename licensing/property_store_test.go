@@ -162,7 +162,9 @@ func TestPropertyStoredRecordsFollowTheDeltasAndImportsKeepClaims(t *testing.T) 
 		r := &propRun{f: f, rnd: rand.New(rand.NewSource(seed))}
 		stored := recordSet{}
 		imports := 0
+		bundled := map[*pool]bool{}
 		for i := 0; i < steps; i++ {
+			stepStart := f.e.clock.Add(time.Nanosecond)
 			var data ImportData
 			if i%9 == 8 {
 				op := f.op()
@@ -185,7 +187,7 @@ func TestPropertyStoredRecordsFollowTheDeltasAndImportsKeepClaims(t *testing.T) 
 			if err := checkInvariants(f.e); err != nil {
 				t.Fatalf("seed %d step %d: %v\n%s", seed, i, err, tail(r.log.String()))
 			}
-			if err := checkOldestFirst(f.e); err != nil {
+			if err := checkOldestFirst(f.e, bundled, stepStart); err != nil {
 				t.Fatalf("seed %d step %d: %v\n%s", seed, i, err, tail(r.log.String()))
 			}
 			for _, s := range data.Seats {

@@ -45,6 +45,9 @@ type propRun struct {
 	// lost lists seats taken away by a change of units' state (never
 	// allowed).
 	lost []string
+	// pureAdd: the last step only added sources (members, new group or
+	// direct licenses, assignments through allotments); see checkNoLoss.
+	pureAdd bool
 }
 
 // holdersOf returns the users holding a seat of a SKU's general pool.
@@ -97,6 +100,7 @@ func (r *propRun) step() {
 	}
 	var err error
 	var what string
+	r.pureAdd = false
 	switch k := rnd.Intn(100); {
 	case k < 12:
 		id := r.pickUser()
@@ -155,6 +159,22 @@ func (r *propRun) step() {
 			break
 		}
 		id := r.pickGroup()
+		if rnd.Intn(2) == 0 {
+			// Retire the group: remove its licenses, then delete it (users
+			// whose other licenses depend on them keep them, as direct
+			// licenses once the group is gone).
+			var rm []string
+			for _, gl := range e.GroupLicenses(id) {
+				if gl.AllotmentID != "" {
+					_ = e.RemoveFromAllotment(op, gl.AllotmentID, id)
+				} else {
+					rm = append(rm, gl.SKUID)
+				}
+			}
+			if len(rm) > 0 {
+				_ = e.AssignGroupLicenses(op, id, nil, rm)
+			}
+		}
 		what, err = "deleteGroup "+id, e.DeleteGroup(op, id)
 	case k < 45:
 		g := r.pickGroup()
@@ -166,6 +186,7 @@ func (r *propRun) step() {
 				ms = append(ms, r.pickUser())
 			}
 		}
+		r.pureAdd = true
 		what, err = fmt.Sprintf("addMembers %s %v", g, ms), e.AddMembers(op, g, ms)
 	case k < 60:
 		g := r.pickGroup()
@@ -187,6 +208,28 @@ func (r *propRun) step() {
 		if rnd.Intn(3) == 0 {
 			rm = append(rm, r.pickSKU())
 		}
+		if ls := e.GroupLicenses(g); len(ls) > 0 && rnd.Intn(3) == 0 {
+			// A product change: one of the group's products for another.
+			rm = []string{ls[rnd.Intn(len(ls))].SKUID}
+			add = []AssignedLicense{r.randLicense()}
+		}
+		r.pureAdd = len(rm) == 0
+		for _, a := range add {
+			for _, gl := range e.GroupLicenses(g) {
+				if gl.SKUID == a.SKUID { // replaced (also one through an allotment)
+					r.pureAdd = false
+				}
+			}
+			// A product the group is still removing (kept for some users)
+			// comes back with the new definition: a change, not an add.
+			for _, u := range e.all {
+				for _, l := range u.licenses {
+					if l.SKUID == a.SKUID && containsKept(l.Kept, g) {
+						r.pureAdd = false
+					}
+				}
+			}
+		}
 		what, err = fmt.Sprintf("groupLicenses %s +%v -%v", g, add, rm), e.AssignGroupLicenses(op, g, add, rm)
 	case k < 82:
 		u := r.pickUser()
@@ -196,6 +239,10 @@ func (r *propRun) step() {
 			add = append(add, r.randLicense())
 		} else {
 			rm = append(rm, r.pickSKU())
+		}
+		if uu, ok := e.users[u]; ok && len(add) > 0 {
+			_, has := uu.directFor(add[0].SKUID)
+			r.pureAdd = !has
 		}
 		what, err = fmt.Sprintf("userLicenses %s +%v -%v", u, add, rm), e.AssignUserLicenses(op, u, add, rm)
 	case k < 85:
@@ -248,6 +295,15 @@ func (r *propRun) step() {
 			if rnd.Intn(2) == 0 {
 				target = r.pickGroup()
 			}
+			if uu, ok := e.users[target]; ok {
+				_, has := uu.directIn(propSKUs[0], aid)
+				_, has2 := uu.directIn(propSKUs[1], aid)
+				r.pureAdd = !has && !has2
+			} else if g, ok := e.groups[target]; ok {
+				_, has := g.licenseIn(propSKUs[0], aid)
+				_, has2 := g.licenseIn(propSKUs[1], aid)
+				r.pureAdd = !has && !has2
+			}
 			what, err = fmt.Sprintf("assignThroughAllotment %s %s", aid, target), e.AssignThroughAllotment(op, aid, target, nil)
 		default:
 			target := r.pickUser()
@@ -295,19 +351,28 @@ func (r *propRun) keepDeletedGroups() {
 }
 
 // checkOldestFirst verifies that in every pool the holders are exactly the
-// oldest claims: every holder's claim is older than every waiter's.
-func checkOldestFirst(e *Engine) error {
+// oldest claims: every holder's claim is older than every waiter's. Bundled
+// claims (all-or-none groups) wait for their group's other products, not
+// for their turn, so a pool where one ever waited (bundled) only has to
+// keep the rule for the seats given in this step (admitted at or after
+// stepStart).
+func checkOldestFirst(e *Engine, bundled map[*pool]bool, stepStart time.Time) error {
 	for _, p := range e.allPools() {
+		for _, l := range p.waiting {
+			if l.bundled {
+				bundled[p] = true
+			}
+		}
 		var youngestHolder, oldestWaiter *license
 		for _, u := range e.all {
 			l := u.licenseOf(p)
 			if l == nil || !l.Claimed {
 				continue
 			}
-			if l.Held && (youngestHolder == nil || waitLess(youngestHolder, l)) {
+			if l.Held && (!bundled[p] || !l.HeldSince.Before(stepStart)) && (youngestHolder == nil || waitLess(youngestHolder, l)) {
 				youngestHolder = l
 			}
-			if !l.Held && (oldestWaiter == nil || waitLess(l, oldestWaiter)) {
+			if !l.Held && !l.bundled && (oldestWaiter == nil || waitLess(l, oldestWaiter)) {
 				oldestWaiter = l
 			}
 		}
@@ -326,8 +391,16 @@ func runProperty(t *testing.T, seed int64, steps int, check, recycle bool) (stri
 	f := newFixture(t)
 	r := &propRun{f: f, rnd: rand.New(rand.NewSource(seed))}
 	var auditLog strings.Builder
+	bundled := map[*pool]bool{}
 	for i := 0; i < steps; i++ {
+		stepStart := f.e.clock.Add(time.Nanosecond)
+		before := enabledPlanSet(f.e)
 		r.step()
+		if check && r.pureAdd {
+			if err := checkNoLoss(f.e, before); err != nil {
+				t.Fatalf("seed %d step %d: %v\n%s", seed, i, err, tail(r.log.String()))
+			}
+		}
 		d := f.e.TakeDelta()
 		for _, a := range d.Audit {
 			fmt.Fprintf(&auditLog, "%s|%s|%s|%s|%s|%s|%s\n", a.At.Format(time.RFC3339Nano), a.Actor, a.Action, a.UserID, a.GroupID, a.SKUID, a.Detail)
@@ -345,7 +418,7 @@ func runProperty(t *testing.T, seed int64, steps int, check, recycle bool) (stri
 		if err := checkDynamicMembers(f.e, f.now); err != nil {
 			t.Fatalf("seed %d step %d: %v\n%s", seed, i, err, tail(r.log.String()))
 		}
-		if err := checkOldestFirst(f.e); err != nil {
+		if err := checkOldestFirst(f.e, bundled, stepStart); err != nil {
 			t.Fatalf("seed %d step %d: %v\n%s", seed, i, err, tail(r.log.String()))
 		}
 		if len(r.lost) > 0 {
@@ -431,15 +504,26 @@ func TestPropertyDeterministic(t *testing.T) {
 // vacuously.
 func TestPropertyExercisesEveryState(t *testing.T) {
 	seen := map[string]bool{}
-	for s := int64(1); s <= 10; s++ {
+	for s := int64(1); s <= 40; s++ {
 		f := newFixture(t)
 		r := &propRun{f: f, rnd: rand.New(rand.NewSource(s))}
 		for i := 0; i < 600; i++ {
 			r.step()
+			for _, a := range f.e.TakeDelta().Audit {
+				if a.Action == "Convert inherited license to direct" {
+					seen["kept prerequisite converted to direct on group deletion"] = true
+				}
+			}
 			for _, u := range f.e.all {
 				for _, l := range u.licenses {
 					if l.Held && l.pool.allot == nil && l.pool.units.Assignable() < l.pool.consumed {
 						seen["seat held in suspended or locked-out units"] = true
+					}
+					if l.bundled && !l.Held {
+						seen["bundled claim waiting for its group's other products"] = true
+					}
+					if l.bundled && l.Held {
+						seen["bundled claim seated"] = true
 					}
 					for _, src := range l.Sources {
 						seen[src.State+"/"+src.Error] = true
@@ -459,7 +543,10 @@ func TestPropertyExercisesEveryState(t *testing.T) {
 		got = append(got, k)
 	}
 	sort.Strings(got)
-	for _, want := range []string{"Active/None", "Error/CountViolation", "Error/DependencyViolation", "Error/MutuallyExclusiveViolation", "Error/ProhibitedInUsageLocationViolation", "licensed through a dynamic group", "allotment Active/None", "allotment Error/CountViolation", "seat held in suspended or locked-out units"} {
+	for _, want := range []string{"Active/None", "Error/CountViolation", "Error/DependencyViolation", "Error/MutuallyExclusiveViolation", "Error/ProhibitedInUsageLocationViolation", "licensed through a dynamic group", "allotment Active/None", "allotment Error/CountViolation", "seat held in suspended or locked-out units",
+		"ActiveWithError/DependencyViolation", "ActiveWithError/CountViolation",
+		"bundled claim waiting for its group's other products", "bundled claim seated",
+		"kept prerequisite converted to direct on group deletion"} {
 		if !seen[want] {
 			t.Errorf("random sequences never reached %s (reached %v)", want, got)
 		}
@@ -519,6 +606,35 @@ func checkDynamicMembers(e *Engine, now time.Time) error {
 		}
 		if len(g.memberGroups) > 0 {
 			return fmt.Errorf("dynamic group %s has member groups", id)
+		}
+	}
+	return nil
+}
+
+// enabledPlanSet lists every (user, plan) the users can use.
+func enabledPlanSet(e *Engine) map[[2]string]bool {
+	m := map[[2]string]bool{}
+	for _, u := range e.all {
+		for _, l := range u.licenses {
+			if !l.Held {
+				continue
+			}
+			for _, p := range enabledPlans(l.pool.sku, l.Sources) {
+				m[[2]string{u.ID, p}] = true
+			}
+		}
+	}
+	return m
+}
+
+// checkNoLoss verifies that after a step that only added sources, every
+// user still has every plan it had: a user never loses a plan it holds
+// because a different source was added.
+func checkNoLoss(e *Engine, before map[[2]string]bool) error {
+	after := enabledPlanSet(e)
+	for k := range before {
+		if !after[k] && e.users[k[0]] != nil {
+			return fmt.Errorf("user %s lost plan %s when a source was added", k[0], k[1])
 		}
 	}
 	return nil

@@ -19,11 +19,15 @@ import (
 //     the state and error of every source (count, usage location,
 //     dependencies, exclusions, all-or-none groups).
 //
-// Phase 2 never feeds back into phase 1: a source in a dependency or
-// exclusion error keeps its seat reserved, so the set of seat holders depends
-// only on sources, usage locations and the order of claims. That is what
-// makes the result independent of the order of the work, and a full
-// recompute equal to the incremental state.
+// Phase 2 never feeds back into phase 1. What decides claims — sources
+// blocked by a usage location or a mutual exclusion, sources kept while a
+// dependent or a replacement needs them (keep.go), all-or-none claims taken
+// together (bundle.go) — is derived in phase 1 from each user's own sources
+// and license records; a source in a dependency error keeps its seat
+// reserved. So the seat holders depend only on sources, usage locations,
+// the users' records and the order of claims. That is what makes the result
+// independent of the order of the work, and a full recompute equal to the
+// incremental state (docs/ARCHITECTURE.md explains why it cannot cycle).
 
 // reason says why a user is being reconciled, for the audit log.
 type reason struct {
@@ -35,12 +39,21 @@ type pendingWork struct {
 	claim map[*user]reason
 	state map[*user]reason
 	pools map[*pool]struct{}
+	// recheck lists users admitted to a seat who have kept sources: their
+	// kept sources may go now (see retain), so they are reclaimed again.
+	recheck map[*user]struct{}
+	// replaced records, for the command's group license changes, the
+	// products each removed product was replaced by: group id -> removed
+	// pool key -> added pool keys.
+	replaced map[string]map[string][]string
 }
 
 func (w *pendingWork) init() {
 	w.claim = make(map[*user]reason)
 	w.state = make(map[*user]reason)
 	w.pools = make(map[*pool]struct{})
+	w.recheck = make(map[*user]struct{})
+	w.replaced = nil
 }
 
 // reset empties the pending work, keeping the maps' memory for the next
@@ -53,6 +66,8 @@ func (w *pendingWork) reset() {
 	clear(w.claim)
 	clear(w.state)
 	clear(w.pools)
+	clear(w.recheck)
+	w.replaced = nil
 }
 
 // touch schedules a user for both phases.
@@ -90,16 +105,50 @@ func (e *Engine) settle(now time.Time) {
 		e.w.reclaim(u, now, false)
 		e.touchState(u, r.actor, r.why)
 	}
-	pools := e.w.scratch.pools[:0]
-	for p := range e.pending.pools {
-		pools = append(pools, p)
+	// Fill the pools; users admitted who have kept sources are reclaimed
+	// again (a kept source goes once what it waited for is held), which
+	// may free seats to fill; then bundled claims (all-or-none groups) are
+	// admitted together where they fit. Kept sources only ever go, and
+	// seats are only taken, in this loop, so it ends.
+	var filled []*pool
+	for {
+		pools := e.w.scratch.pools[:0]
+		for p := range e.pending.pools {
+			pools = append(pools, p)
+			if !slices.Contains(filled, p) {
+				filled = append(filled, p)
+			}
+		}
+		clear(e.pending.pools)
+		slices.SortFunc(pools, func(a, b *pool) int { return strings.Compare(a.key, b.key) })
+		for _, p := range pools {
+			e.fill(p, now)
+		}
+		clear(pools)
+		e.w.scratch.pools = pools[:0]
+		if len(e.pending.recheck) > 0 {
+			users := make([]*user, 0, len(e.pending.recheck))
+			for u := range e.pending.recheck {
+				users = append(users, u)
+			}
+			clear(e.pending.recheck)
+			slices.SortFunc(users, func(a, b *user) int { return strings.Compare(a.ID, b.ID) })
+			for _, u := range users {
+				if e.users[u.ID] != u {
+					continue
+				}
+				e.w.reclaim(u, now, false)
+				e.touchState(u, audit.ActorGroupLicensing, "a seat was admitted; sources kept until then are re-evaluated")
+			}
+			continue
+		}
+		if len(e.pending.pools) > 0 {
+			continue
+		}
+		if bp := e.bundledPools(filled); len(bp) == 0 || !e.fillBundles(bp, now) {
+			break
+		}
 	}
-	slices.SortFunc(pools, func(a, b *pool) int { return strings.Compare(a.key, b.key) })
-	for _, p := range pools {
-		e.fill(p, now)
-	}
-	clear(pools)
-	e.w.scratch.pools = pools[:0]
 	e.w.scratch.users = sortedUsers(e.pending.state, e.w.scratch.users)
 	for _, u := range e.w.scratch.users {
 		if e.users[u.ID] != u {
@@ -120,6 +169,11 @@ func (e *Engine) settle(now time.Time) {
 type srcEntry struct {
 	pool  *pool
 	state SourceState
+	// blocked is the error of a source that cannot be used whatever the
+	// seats (decided from the user's sources alone, see block):
+	// ProhibitedInUsageLocationViolation or MutuallyExclusiveViolation.
+	// A license whose sources are all blocked claims no seat.
+	blocked string
 }
 
 func srcLess(a, b *srcEntry) bool {
@@ -143,14 +197,17 @@ func (e *Engine) sourcePool(l *LicenseSource) *pool {
 
 // gatherSources returns the user's sources, sorted by SKU id, direct first
 // then by group id, in the worker's scratch buffer (valid until the next
-// call).
-func (w *worker) gatherSources(u *user) []srcEntry {
+// call). With kept, the sources kept in the user's license records
+// (License.Kept) are included. Each source's AppliesSince is taken from the
+// user's license record; a source the record does not list applies from
+// now (in a full recompute: unknown, so its AssignedAt stands in).
+func (w *worker) gatherSources(u *user, now time.Time, kept bool) []srcEntry {
 	e := w.e
 	dst := w.scratch.srcs[:0]
 	for i := range u.direct {
 		d := &u.direct[i]
 		if p := e.sourcePool(d); p != nil {
-			dst = append(dst, srcEntry{p, SourceState{AllotmentID: d.AllotmentID, DisabledPlans: d.DisabledPlans, AssignedAt: d.AssignedAt}})
+			dst = append(dst, srcEntry{pool: p, state: SourceState{AllotmentID: d.AllotmentID, DisabledPlans: d.DisabledPlans, AssignedAt: d.AssignedAt, AppliesSince: w.appliesSince(u, p, "", now)}})
 		}
 	}
 	if !(e.settings.ExcludeGuests && u.IsGuest()) {
@@ -163,8 +220,15 @@ func (w *worker) gatherSources(u *user) []srcEntry {
 			for i := range g.licenses {
 				gl := &g.licenses[i]
 				if p := e.sourcePool(gl); p != nil {
-					dst = append(dst, srcEntry{p, SourceState{AssignedByGroup: g.ID, AllotmentID: gl.AllotmentID, DisabledPlans: gl.DisabledPlans, AssignedAt: gl.AssignedAt}})
+					dst = append(dst, srcEntry{pool: p, state: SourceState{AssignedByGroup: g.ID, AllotmentID: gl.AllotmentID, DisabledPlans: gl.DisabledPlans, AssignedAt: gl.AssignedAt, AppliesSince: w.appliesSince(u, p, g.ID, now)}})
 				}
+			}
+		}
+	}
+	if kept {
+		for _, l := range u.licenses {
+			for _, k := range l.Kept {
+				dst = append(dst, srcEntry{pool: l.pool, state: k})
 			}
 		}
 	}
@@ -178,14 +242,53 @@ func (w *worker) gatherSources(u *user) []srcEntry {
 	return dst
 }
 
+// appliesSince is the AppliesSince of the user's source from group (""
+// for direct) in pool p: as recorded, or now for a new source (zero in a
+// full recompute).
+func (w *worker) appliesSince(u *user, p *pool, group string, now time.Time) time.Time {
+	if l := u.licenseOf(p); l != nil {
+		for i := range l.Sources {
+			if l.Sources[i].AssignedByGroup == group {
+				return l.Sources[i].AppliesSince
+			}
+		}
+	}
+	if w.e.bulk {
+		return time.Time{}
+	}
+	return now
+}
+
+// hasKept reports whether any license record of the user keeps a source.
+func (u *user) hasKept() bool {
+	for _, l := range u.licenses {
+		if len(l.Kept) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // reclaim derives the user's sources and adjusts the seat claims. With bulk
 // set (full recompute from loaded records), a new claim starts at the
 // earliest AssignedAt of its sources instead of now, and pools are not
 // touched: Recompute seats the claims of all users afterwards.
 func (w *worker) reclaim(u *user, now time.Time, bulk bool) {
 	e := w.e
-	srcs := w.gatherSources(u)
+	srcs := w.gatherSources(u, now, false)
 	loc := e.usageLocation(u)
+	w.block(srcs, loc) // what retain reads: the current sources alone
+	if w.retain(u, srcs) {
+		// A kept source that cannot be used (usage location, exclusion)
+		// goes: it would keep nothing.
+		for {
+			srcs = w.gatherSources(u, now, true)
+			w.block(srcs, loc)
+			if !w.dropBlockedKept(u, srcs) {
+				break
+			}
+		}
+	}
 	n := 0 // licenses kept, compacted at the front of u.licenses
 	old := u.licenses
 	oi := 0
@@ -195,10 +298,12 @@ func (w *worker) reclaim(u *user, now time.Time, bulk bool) {
 		p := srcs[i].pool
 		j := i
 		earliest := time.Time{}
+		usable := false
 		for ; j < len(srcs) && srcs[j].pool == p; j++ {
 			if at := srcs[j].state.AssignedAt; !at.IsZero() && (earliest.IsZero() || at.Before(earliest)) {
 				earliest = at
 			}
+			usable = usable || srcs[j].blocked == ""
 		}
 		// Licenses of SKUs without sources any more are dropped.
 		for oi < len(old) && old[oi].pool.key < p.key {
@@ -219,7 +324,7 @@ func (w *worker) reclaim(u *user, now time.Time, bulk bool) {
 			fresh = append(fresh, l)
 			isNew = true
 		}
-		l.eligible = !e.prohibited(p.sku.ID, loc)
+		l.eligible = usable
 		switch {
 		case l.eligible && !l.Claimed:
 			since := now
@@ -276,6 +381,7 @@ func (w *worker) reclaim(u *user, now time.Time, bulk bool) {
 		}
 		u.licenses = merged
 	}
+	w.markBundled(u, srcs)
 }
 
 // dropLicense forgets a license whose last source is gone.
@@ -313,13 +419,19 @@ func (w *worker) unclaim(l *license) {
 }
 
 // fill admits waiting claims, oldest first, while the pool has free seats.
+// Bundled claims are left for fillBundles.
 func (e *Engine) fill(p *pool, now time.Time) {
+	var aside []*license
 	for p.free() > 0 && len(p.waiting) > 0 {
 		l := p.waiting.pop()
-		l.Held, l.HeldSince = true, now
-		p.consumed++
-		e.dirtyLicense(l)
-		e.touchState(l.user, audit.ActorGroupLicensing, e.admittedWhy(p, l))
+		if l.bundled {
+			aside = append(aside, l)
+			continue
+		}
+		e.admit(l, now)
+	}
+	for _, l := range aside {
+		p.waiting.push(l)
 	}
 }
 
@@ -383,7 +495,8 @@ func (e *Engine) fillAll(pools []*pool, now time.Time) {
 // buffers, and a license's state slice is only replaced when it changed.
 func (w *worker) restate(u *user, now time.Time, r reason) {
 	e := w.e
-	srcs := w.gatherSources(u)
+	srcs := w.gatherSources(u, now, true)
+	w.block(srcs, e.usageLocation(u))
 	// A full recompute builds the states in place in their final memory
 	// (most change); commands build them in scratch and copy what changed.
 	var states []SourceState
@@ -400,10 +513,14 @@ func (w *worker) restate(u *user, now time.Time, r reason) {
 		for ; k < len(srcs) && srcs[k].pool == l.pool; k++ {
 			s := srcs[k].state
 			switch {
-			case !l.eligible:
-				s.State, s.Error = StateError, ErrProhibitedInUsageLoc
+			case srcs[k].blocked != "":
+				s.State, s.Error = StateError, srcs[k].blocked
 			case !l.Held:
 				s.State, s.Error = StateError, ErrCountViolation
+			case s.Kept == KeptForDependency:
+				s.State, s.Error = StateActiveWithError, ErrDependency
+			case s.Kept == KeptForReplacement:
+				s.State, s.Error = StateActiveWithError, ErrCountViolation
 			default:
 				s.State, s.Error = StateActive, ErrNone
 			}
@@ -480,7 +597,8 @@ func (e *Engine) statesChanged(l *license, next []SourceState, now time.Time) bo
 				break
 			}
 		}
-		if old != nil && old.State == n.State && old.Error == n.Error && equalStrings(old.DisabledPlans, n.DisabledPlans) && old.AssignedAt.Equal(n.AssignedAt) {
+		if old != nil && old.State == n.State && old.Error == n.Error && equalStrings(old.DisabledPlans, n.DisabledPlans) && old.AssignedAt.Equal(n.AssignedAt) &&
+			old.AppliesSince.Equal(n.AppliesSince) && old.Kept == n.Kept && equalStrings(old.ReplacedBy, n.ReplacedBy) {
 			n.LastUpdated = old.LastUpdated
 		} else {
 			n.LastUpdated = now

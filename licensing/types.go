@@ -183,6 +183,43 @@ type SourceState struct {
 	// AssignedAt is when the source (direct license or group license) was
 	// created; it orders the waiting room for bulk loads.
 	AssignedAt time.Time `json:"assignedDateTime"`
+	// AppliesSince is when the source began to apply to this user (the
+	// command that gave it: a membership, a group license, a direct
+	// assignment). It decides which of two mutually exclusive sources
+	// stays: the one the user had first (see Precedence). Zero in records
+	// written before it existed: AssignedAt stands in.
+	AppliesSince time.Time `json:"appliesDateTime,omitzero"`
+	// Kept is set on a source that is gone (the user left the group, the
+	// group dropped the product) but whose removal waits: KeptForDependency
+	// while another license of the user needs a plan only it enables,
+	// KeptForReplacement while the product that replaced it in the same
+	// group waits for a seat. A kept source stays ActiveWithError.
+	Kept string `json:"kept,omitempty"`
+	// ReplacedBy lists the pool keys of the products that replaced a
+	// source kept for replacement.
+	ReplacedBy []string `json:"replacedBy,omitempty"`
+}
+
+// Reasons a source that is gone is kept (SourceState.Kept).
+const (
+	KeptForDependency  = "dependency"
+	KeptForReplacement = "replacement"
+)
+
+// Precedence is the time that orders the source against the user's other
+// sources for mutual exclusion: AppliesSince, or AssignedAt for records
+// written before AppliesSince existed.
+func (s *SourceState) Precedence() time.Time {
+	if !s.AppliesSince.IsZero() {
+		return s.AppliesSince
+	}
+	return s.AssignedAt
+}
+
+// Usable reports whether a source's plans are enabled (Active, or
+// ActiveWithError for a kept source).
+func (s *SourceState) Usable() bool {
+	return s.State == StateActive || s.State == StateActiveWithError
 }
 
 // License is the state of one (user, SKU): the persisted seat claim plus the
@@ -201,10 +238,28 @@ type License struct {
 	Held      bool          `json:"held"`
 	HeldSince time.Time     `json:"heldSince"`
 	Sources   []SourceState `json:"sources"` // direct first, then by group id
+	// Kept lists the sources that are gone but kept (SourceState.Kept);
+	// they are part of Sources too, with their state.
+	Kept []SourceState `json:"keptSources,omitempty"`
 }
 
 // Waiting reports whether the user waits for a seat.
 func (l *License) Waiting() bool { return l.Claimed && !l.Held }
+
+// Usable reports whether the user holds a seat that enables plans: a seat
+// and at least one usable source. This is what Graph lists in
+// assignedLicenses.
+func (l *License) Usable() bool {
+	if !l.Held {
+		return false
+	}
+	for i := range l.Sources {
+		if l.Sources[i].Usable() {
+			return true
+		}
+	}
+	return false
+}
 
 // Op is the context of one command: who asks and when.
 type Op struct {

@@ -94,6 +94,8 @@ func (e *Engine) releaseYoungest(p *pool, why string) {
 		p.consumed--
 		p.waiting.push(l)
 		e.dirtyLicense(l)
-		e.touchState(l.user, audit.ActorGroupLicensing, why)
+		// Reclaimed, not only restated: what the claim phase derives from
+		// the user's seats (all-or-none siblings, kept sources) changes.
+		e.touch(l.user, audit.ActorGroupLicensing, why)
 	}
 }

@@ -22,7 +22,7 @@ type dirIndex struct {
 	usersByName *sortedSet // K = lower(displayName)
 	usersByMail map[string][]string
 	users       map[string]userKeys   // what each user is indexed under
-	bySKU       map[string]*sortedSet // skuId -> K = userId of users holding a seat
+	bySKU       map[string]*sortedSet // skuId -> K = userId of users holding a usable seat (License.Usable)
 
 	groupsByID   *sortedSet
 	groupsByName *sortedSet
@@ -65,7 +65,7 @@ func buildDirIndex(s *tenant.State) tenant.Index {
 			x.usersByMail[k.mail] = append(x.usersByMail[k.mail], u.ID)
 		}
 		for _, l := range e.Licenses(u.ID) {
-			if l.Held {
+			if l.Usable() {
 				skus[l.SKUID] = append(skus[l.SKUID], key{K: u.ID}) // duplicates are dropped by newSortedSet
 			}
 		}

@@ -218,9 +218,12 @@ func (h *heldSKU) planEnabled(planID string) bool {
 	return false
 }
 
-// heldLicensesIn calls fn for each SKU the user holds a seat of, in SKU
-// order, as a principal with scope sc sees them: an allotment owner, only
-// the seats of its allotments (api/scope Licenses); nil sees all.
+// heldLicensesIn calls fn for each SKU the user holds a usable seat of (a
+// seat and at least one source whose plans are enabled: License.Usable), in
+// SKU order, as a principal with scope sc sees them: an allotment owner, only
+// the seats of its allotments (api/scope Licenses); nil sees all. A seat
+// reserved for a source in error is not an assigned license: Graph's
+// assignedLicenses and $filter do not list it.
 func heldLicensesIn(s *tenant.State, sc *scope.Scope, userID string, fn func(h *heldSKU)) {
 	recs := s.Engine.Licenses(userID)
 	if sc != nil {
@@ -232,7 +235,7 @@ func heldLicensesIn(s *tenant.State, sc *scope.Scope, userID string, fn func(h *
 		h := heldSKU{skuID: recs[i].SKUID}
 		held := false
 		for ; j < len(recs) && recs[j].SKUID == recs[i].SKUID; j++ {
-			if recs[j].Held {
+			if recs[j].Usable() {
 				if !held || recs[j].HeldSince.Before(h.since) {
 					h.since = recs[j].HeldSince
 				}
@@ -247,10 +250,10 @@ func heldLicensesIn(s *tenant.State, sc *scope.Scope, userID string, fn func(h *
 	}
 }
 
-// holds reports whether the user holds a seat of the SKU.
+// holds reports whether the user holds a usable seat of the SKU.
 func holds(s *tenant.State, userID, skuID string) bool {
 	for _, l := range s.Engine.LicensesOf(userID, skuID) {
-		if l.Held {
+		if l.Usable() {
 			return true
 		}
 	}
