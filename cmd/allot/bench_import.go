@@ -92,7 +92,7 @@ compared with those of the import (a SHA-256 over all of them).`,
 				return err
 			}
 			defer cleanup()
-			st, err := openStore(ctx, dbURL)
+			st, err := createStore(ctx, dbURL)
 			if err != nil {
 				return err
 			}
@@ -180,7 +180,7 @@ compared with those of the import (a SHA-256 over all of them).`,
 			}
 			runtime.GC()
 			start = time.Now()
-			st, err = openStore(ctx, dbURL)
+			st, err = createStore(ctx, dbURL)
 			if err != nil {
 				return err
 			}
@@ -205,6 +205,7 @@ compared with those of the import (a SHA-256 over all of them).`,
 			return nil
 		},
 	}
+	c.Annotations = createsDatabase
 	c.Flags().IntVar(&users, "users", 100_000, "users")
 	c.Flags().IntVar(&groups, "groups", 0, "groups (default users/100)")
 	c.Flags().IntVar(&gls, "group-licenses", 0, "group licenses (default groups/2)")

@@ -2,8 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
+
+	"github.com/spf13/cobra"
 
 	"allot/catalog"
 	"allot/tenant"
@@ -16,13 +21,61 @@ import (
 // defaultDB is the embedded SQLite file used when --db is not given.
 const defaultDB = "allot.db"
 
-// openStore opens --db: a postgres:// or postgresql:// URL, or a SQLite file
-// path.
+// isPostgres reports whether --db names a PostgreSQL database rather than a
+// SQLite file.
+func isPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// openStore opens an existing database named by --db: a postgres:// or
+// postgresql:// URL, or a SQLite file path. A SQLite file that does not exist
+// is refused (see requireDatabase) and nothing is created: only allot serve
+// and allot bench create a database, with createStore.
 func openStore(ctx context.Context, db string) (store.Store, error) {
-	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+	if err := requireDatabase(db); err != nil {
+		return nil, err
+	}
+	return createStore(ctx, db)
+}
+
+// createStore opens --db and creates the SQLite file (and its schema) when it
+// does not exist yet. Only commands that set up a database on purpose use it.
+func createStore(ctx context.Context, db string) (store.Store, error) {
+	if isPostgres(db) {
 		return postgres.Open(ctx, db)
 	}
 	return sqlite.Open(db)
+}
+
+// createsDatabase annotates the commands that create their --db on purpose
+// (allot serve, allot bench import); requireDatabaseFlag lets them through.
+var createsDatabase = map[string]string{"allot/creates-database": "true"}
+
+// requireDatabaseFlag runs before every command (rootCmd's
+// PersistentPreRunE): a command with a --db flag that does not create its
+// database fails at once when the SQLite file is missing, before it reads
+// its input or draws a progress bar. openStore checks again, for the
+// commands' own callers.
+func requireDatabaseFlag(cmd *cobra.Command, _ []string) error {
+	f := cmd.Flags().Lookup("db")
+	if f == nil || cmd.Annotations["allot/creates-database"] != "" {
+		return nil
+	}
+	return requireDatabase(f.Value.String())
+}
+
+// requireDatabase refuses a SQLite --db file that does not exist, so that a
+// command run in the wrong folder or without --db says so instead of
+// working on a new, empty database. Every CLI command except allot serve
+// opens its database through it (openStore, openStoreReadOnly).
+func requireDatabase(db string) error {
+	if isPostgres(db) {
+		return nil
+	}
+	if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no allot database at %s; pass --db or start allot serve first", db)
+	}
+	return nil
 }
 
 // withTenant opens the database and the tenant runtime (offline, as CLI

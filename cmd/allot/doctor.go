@@ -67,7 +67,10 @@ and is refused until allot serve is stopped.`,
 				}
 			}
 			out := cmd.OutOrStdout()
-			var reports []doctorReport
+			if len(ids) == 0 && !asJSON {
+				fmt.Fprintln(out, "the database holds no tenants: nothing to check")
+			}
+			reports := []doctorReport{}
 			unresolved := false
 			for _, id := range ids {
 				r := doctorReport{Tenant: id}

@@ -34,6 +34,8 @@ var rootCmd = &cobra.Command{
 	Short:         "allot: license provisioning and license position",
 	SilenceUsage:  true,
 	SilenceErrors: true,
+	// Every CLI command except allot serve works on an existing database.
+	PersistentPreRunE: requireDatabaseFlag,
 }
 
 func main() {

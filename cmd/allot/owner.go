@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"allot/catalog"
 	"allot/store"
@@ -20,7 +19,10 @@ import (
 
 // openStoreReadOnly opens --db for reading only.
 func openStoreReadOnly(ctx context.Context, db string) (store.Store, error) {
-	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+	if err := requireDatabase(db); err != nil {
+		return nil, err
+	}
+	if isPostgres(db) {
 		return postgres.OpenReadOnly(ctx, db)
 	}
 	return sqlite.OpenReadOnly(db)

@@ -42,7 +42,8 @@ administrator exists yet, one is created with that token.
 --demo creates a demo tenant (once) and prints the admin center's address
 with sign-in tokens for an administrator, a reader and a delegated
 allotment owner.`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: createsDatabase,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return serve(cmd.Context(), addr, db, demoMode)
 		},
@@ -59,7 +60,7 @@ func serve(ctx context.Context, addr, db string, demoMode bool) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	st, err := openStore(ctx, db)
+	st, err := createStore(ctx, db) // serve creates a new database on purpose
 	if err != nil {
 		return fmt.Errorf("opening database: %w", err)
 	}
