@@ -28,7 +28,7 @@ nothing is written; importing the same bundle again changes nothing.`,
 				return usageError{fmt.Errorf("--tenant is required")}
 			}
 			ctx := cmd.Context()
-			bar := progressbar.NewOptions(4, progressbar.OptionSetWriter(cmd.ErrOrStderr()), progressbar.OptionSetDescription("reading bundle"),
+			bar := newProgress(cmd.ErrOrStderr(), 4, progressbar.OptionSetDescription("reading bundle"),
 				progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
 			b, err := bundle.Open(args[0], catalog.Default())
 			if err != nil {

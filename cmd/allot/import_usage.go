@@ -125,7 +125,7 @@ func runImport(cmd *cobra.Command, f *importFlags, files []string, kind usage.Ba
 	if !ok {
 		return fmt.Errorf("tenant %s does not exist", f.tenant)
 	}
-	bar := progressbar.NewOptions64(total, progressbar.OptionSetWriter(cmd.ErrOrStderr()), progressbar.OptionSetDescription("importing"),
+	bar := newProgress(cmd.ErrOrStderr(), total, progressbar.OptionSetDescription("importing"),
 		progressbar.OptionShowBytes(true), progressbar.OptionShowTotalBytes(true), progressbar.OptionSetWidth(20),
 		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
 	defer bar.Finish()

@@ -63,7 +63,7 @@ the findings, one row each; html is a printable report with charts.`,
 				return usageError{fmt.Errorf("--window must be 1 to 90 days")}
 			}
 			ctx := cmd.Context()
-			bar := progressbar.NewOptions(1000, progressbar.OptionSetWriter(cmd.ErrOrStderr()), progressbar.OptionSetDescription("loading the database"),
+			bar := newProgress(cmd.ErrOrStderr(), 1000, progressbar.OptionSetDescription("loading the database"),
 				progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
 			st, err := openStoreReadOnly(ctx, db)
 			if err != nil {
