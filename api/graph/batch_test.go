@@ -126,3 +126,35 @@ func TestBatchWriteWithoutBodyAnswers400(t *testing.T) {
 		}
 	}
 }
+
+// A body of the wrong JSON type (an array or a string where Graph expects an
+// object) is answered 400 with a message in JSON's terms — directly and
+// inside $batch — never with Go type names.
+func TestBodyOfTheWrongJSONTypeSaysAnObjectIsExpected(t *testing.T) {
+	f := newFixture(t)
+	g := f.group("Sales")
+	wantError(t, f.Call("POST", "/v1.0/users", f.admin, `[1,2]`), 400, "Request_BadRequest", "The request body must be a JSON object.")
+	wantError(t, f.Call("PATCH", "/v1.0/groups/"+g, f.admin, `"Sales"`), 400, "Request_BadRequest", "The request body must be a JSON object.")
+	r := f.Must(200, "POST", "/v1.0/$batch", f.admin, map[string]any{"requests": []any{
+		map[string]any{"id": "1", "method": "POST", "url": "/users", "headers": map[string]string{"Content-Type": "application/json"}, "body": []any{1}},
+		map[string]any{"id": "2", "method": "PATCH", "url": "/groups/" + g, "headers": map[string]string{"Content-Type": "application/json"}, "body": "Sales"},
+	}})
+	var out struct {
+		Responses []struct {
+			ID     string `json:"id"`
+			Status int    `json:"status"`
+			Body   struct {
+				Error struct{ Code, Message string } `json:"error"`
+			} `json:"body"`
+		} `json:"responses"`
+	}
+	r.Decode(t, &out)
+	if len(out.Responses) != 2 {
+		t.Fatalf("responses: %s", r.Body)
+	}
+	for _, x := range out.Responses {
+		if x.Status != 400 || x.Body.Error.Message != "The request body must be a JSON object." {
+			t.Fatalf("request %s: status %d %+v", x.ID, x.Status, x.Body.Error)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -187,7 +188,7 @@ func Decode(r *http.Request, v any, limit int64, disallowUnknown bool) error {
 		case errors.As(err, &se):
 			return allot.Errorf(allot.EINVALID, "The request body is not valid JSON (at byte %d).", se.Offset)
 		case errors.As(err, &te):
-			return allot.Errorf(allot.EINVALID, "Invalid value for property '%s': expected %s.", te.Field, te.Type)
+			return typeError(te)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			f := strings.TrimPrefix(err.Error(), "json: unknown field ")
 			return allot.Errorf(allot.EINVALID, "Property %s in the request body is not supported.", f)
@@ -199,4 +200,51 @@ func Decode(r *http.Request, v any, limit int64, disallowUnknown bool) error {
 		return allot.Errorf(allot.EINVALID, "The request body must hold exactly one JSON value.")
 	}
 	return nil
+}
+
+// typeError says, in JSON's terms rather than Go's, that a JSON value has
+// the wrong type: the whole body ("The request body must be a JSON
+// object.") or one property.
+func typeError(te *json.UnmarshalTypeError) error {
+	want := jsonKind(te.Type)
+	// te.Value is "object", "array", "string", "number", "bool" or "number
+	// 1.5" (a number that does not fit): only the plain kinds are named.
+	got := map[string]string{"object": "a JSON object", "array": "a JSON array", "string": "a string",
+		"number": "a number", "bool": "true or false"}[te.Value]
+	if te.Field == "" {
+		return allot.Errorf(allot.EINVALID, "The request body must be %s.", want)
+	}
+	if got == "" || got == want {
+		return allot.Errorf(allot.EINVALID, "Invalid value for property '%s': expected %s.", te.Field, want)
+	}
+	return allot.Errorf(allot.EINVALID, "Invalid value for property '%s': expected %s, not %s.", te.Field, want, got)
+}
+
+// jsonKind names the JSON value a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "a different JSON value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "a JSON object"
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 && t.Kind() == reflect.Slice {
+			return "a base64 string"
+		}
+		return "a JSON array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "a different JSON value"
 }
