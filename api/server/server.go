@@ -121,7 +121,8 @@ func (s *Server) authenticated(h http.HandlerFunc) http.Handler {
 // is limited to MaxRequestBody (a larger declared Content-Length is
 // answered 413 before anything is read; routes set lower limits of their
 // own) and must keep arriving (Timeouts.BodyIdle); panics are 500s; every
-// request is logged and counted.
+// request is logged and counted; a request no route takes is answered in
+// the APIs' error shape (unmatched.go).
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -158,7 +159,7 @@ func (s *Server) Handler() http.Handler {
 			return
 		}
 		r.Body = s.limitBody(w, r)
-		s.mux.ServeHTTP(sw, r)
+		s.route(sw, r)
 	})
 }
 
