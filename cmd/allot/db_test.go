@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"allot/store/sqlite"
 )
@@ -18,6 +19,7 @@ import (
 // file that does not exist — run without --db in an empty folder, it says so,
 // fails and creates nothing.
 func TestCommandsRefuseAMissingDatabaseAndCreateNothing(t *testing.T) {
+	resetFlags(t)
 	dir := t.TempDir()
 	t.Chdir(dir)
 	var paths [][]string
@@ -132,4 +134,31 @@ func TestDoctorSaysWhenTheDatabaseHoldsNoTenants(t *testing.T) {
 			t.Fatalf("allot doctor %v printed %q, want %q", tc.args, out.String(), tc.want)
 		}
 	}
+}
+
+// resetFlags puts every flag of the global command tree back to its default,
+// so that tests running rootCmd do not see each other's flags.
+func resetFlags(t *testing.T) {
+	t.Helper()
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if sv, ok := f.Value.(pflag.SliceValue); ok {
+				_ = sv.Replace(nil)
+			} else if err := f.Value.Set(f.DefValue); err != nil {
+				t.Fatalf("%s --%s: %v", c.CommandPath(), f.Name, err)
+			}
+			f.Changed = false
+		})
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(rootCmd)
+	t.Cleanup(func() {
+		walk(rootCmd)
+		rootCmd.SetOut(nil)
+		rootCmd.SetErr(nil)
+		rootCmd.SetArgs(nil)
+	})
 }

@@ -18,6 +18,7 @@ import (
 // The CLI's progress bars are drawn only on a terminal: when standard error
 // is a file or a pipe (a log), the commands write nothing there on success.
 func TestProgressBarsStayOutOfLogs(t *testing.T) {
+	resetFlags(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "allot.db")
 	tid := "44444444-4444-4444-8444-444444444444"
