@@ -87,6 +87,12 @@ func withTenant(ctx context.Context, db, tenantID string, fn func(t *tenant.Tena
 		return err
 	}
 	defer st.Close()
+	return onTenant(ctx, st, tenantID, func(_ *tenant.Runtime, t *tenant.Tenant) error { return fn(t) })
+}
+
+// onTenant opens the tenant runtime on st, runs fn on the tenant and closes
+// the runtime; a tenant that does not exist is an error naming how to make it.
+func onTenant(ctx context.Context, st store.Store, tenantID string, fn func(rt *tenant.Runtime, t *tenant.Tenant) error) error {
 	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
 	if err != nil {
 		return err
@@ -96,5 +102,5 @@ func withTenant(ctx context.Context, db, tenantID string, fn func(t *tenant.Tena
 	if !ok {
 		return fmt.Errorf("tenant %s does not exist (create it with the partner API first)", tenantID)
 	}
-	return fn(t)
+	return fn(rt, t)
 }

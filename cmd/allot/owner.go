@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"allot/catalog"
 	"allot/store"
 	"allot/store/postgres"
 	"allot/store/sqlite"
@@ -35,16 +34,7 @@ func withTenantReadOnly(ctx context.Context, db, tenantID string, fn func(t *ten
 		return err
 	}
 	defer st.Close()
-	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
-	if err != nil {
-		return err
-	}
-	defer rt.Close(ctx)
-	t, ok := rt.Get(tenantID)
-	if !ok {
-		return fmt.Errorf("tenant %s does not exist (create it with the partner API first)", tenantID)
-	}
-	return fn(t)
+	return onTenant(ctx, st, tenantID, func(_ *tenant.Runtime, t *tenant.Tenant) error { return fn(t) })
 }
 
 // inUseHints says, per command, how to do the same through the running

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"allot/api/admin"
-	"allot/catalog"
 	"allot/licensing"
 	"allot/tenant"
 )
@@ -49,23 +48,17 @@ re-derives every license it affects in the same command, and is audited.`,
 				return err
 			}
 			defer st.Close()
-			rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
-			if err != nil {
-				return err
-			}
-			defer rt.Close(ctx)
-			t, ok := rt.Get(tenantID)
-			if !ok {
-				return fmt.Errorf("tenant %s does not exist (create it with the partner API first)", tenantID)
-			}
-			var out licensing.Settings
-			if in == (admin.SettingsPatch{}) {
-				t.Read(func(s *tenant.State) { out = s.Engine.Settings() })
-			} else if out, err = admin.ChangeSettings(ctx, rt, t, licensing.Op{Actor: "allot CLI", Now: time.Now().UTC()}, in); err != nil {
-				return err
-			}
-			printSettings(cmd.OutOrStdout(), out, asJSON)
-			return nil
+			return onTenant(ctx, st, tenantID, func(rt *tenant.Runtime, t *tenant.Tenant) error {
+				var out licensing.Settings
+				var err error
+				if in == (admin.SettingsPatch{}) {
+					t.Read(func(s *tenant.State) { out = s.Engine.Settings() })
+				} else if out, err = admin.ChangeSettings(ctx, rt, t, licensing.Op{Actor: "allot CLI", Now: time.Now().UTC()}, in); err != nil {
+					return err
+				}
+				printSettings(cmd.OutOrStdout(), out, asJSON)
+				return nil
+			})
 		},
 	}
 	settings.Flags().StringVar(&db, "db", defaultDB, "SQLite file path or postgres:// URL")
