@@ -266,8 +266,10 @@ func (e *Engine) Recompute(op Op) {
 }
 
 // shrink returns the youngest holders of an over-full pool to the waiting
-// room. It only happens on stored data that breaks the seat invariant.
-func (e *Engine) shrink(p *pool) {
+// room and returns them. Outside a command (a load) it only happens on
+// stored data that breaks the seat invariant; releaseYoungest is the
+// command's form.
+func (e *Engine) shrink(p *pool) []*license {
 	var holders []*license
 	for _, u := range e.all {
 		if l := u.licenseOf(p); l != nil && l.Held {
@@ -275,6 +277,7 @@ func (e *Engine) shrink(p *pool) {
 		}
 	}
 	sort.Slice(holders, func(i, j int) bool { return waitLess(holders[j], holders[i]) })
+	var released []*license
 	for _, l := range holders {
 		if p.consumed <= p.capacity() {
 			break
@@ -283,7 +286,9 @@ func (e *Engine) shrink(p *pool) {
 		p.consumed--
 		p.waiting.push(l)
 		e.dirtyLicense(l)
+		released = append(released, l)
 	}
+	return released
 }
 
 // sortedPools returns the general pools by skuId.

@@ -1,8 +1,6 @@
 package licensing
 
 import (
-	"sort"
-	"time"
 
 	"allot"
 	"allot/audit"
@@ -79,21 +77,7 @@ func (e *Engine) setUnits(op Op, skuID string, u Units, release bool) error {
 // to the waiting room, in a command: their sources are restated
 // (CountViolation).
 func (e *Engine) releaseYoungest(p *pool, why string) {
-	var holders []*license
-	for _, u := range e.all {
-		if l := u.licenseOf(p); l != nil && l.Held {
-			holders = append(holders, l)
-		}
-	}
-	sort.Slice(holders, func(i, j int) bool { return waitLess(holders[j], holders[i]) })
-	for _, l := range holders {
-		if p.consumed <= p.capacity() {
-			break
-		}
-		l.Held, l.HeldSince = false, time.Time{}
-		p.consumed--
-		p.waiting.push(l)
-		e.dirtyLicense(l)
+	for _, l := range e.shrink(p) {
 		// Reclaimed, not only restated: what the claim phase derives from
 		// the user's seats (all-or-none siblings, kept sources) changes.
 		e.touch(l.user, audit.ActorGroupLicensing, why)
