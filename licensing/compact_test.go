@@ -36,7 +36,7 @@ func TestLicenseRecordJSONKeepsItsShapeWithKeptSourcesOutOfLine(t *testing.T) {
 	if plain.Retained() != nil || plain.Sources[0].KeptReason() != "" || plain.Sources[0].KeptReplacedBy() != nil || plain.Sources[0].KeptState != nil {
 		t.Fatalf("a record without kept sources reads as keeping one: %+v", plain)
 	}
-	if !plain.Sources[0].AppliesSince.Equal(at) {
+	if !plain.Sources[0].AppliesSince.Time().Equal(at) {
 		t.Fatalf("appliesDateTime: %v", plain.Sources[0].AppliesSince)
 	}
 	s := kept.Sources[0]
@@ -58,5 +58,38 @@ func TestLicenseRecordJSONKeepsItsShapeWithKeptSourcesOutOfLine(t *testing.T) {
 	}
 	if kept.KeptSources != nil {
 		t.Fatal("SetRetained(nil) kept a pointer")
+	}
+}
+
+// AppliesSince is stored in 8 bytes but reads and writes as the time it
+// was: nanoseconds kept, the zero time omitted, times before 1970 kept.
+func TestAppliesSinceInEightBytesRoundTripsAsATime(t *testing.T) {
+	for _, in := range []string{
+		`{"disabledPlans":null,"state":"","error":"","lastUpdatedDateTime":"0001-01-01T00:00:00Z","assignedDateTime":"0001-01-01T00:00:00Z"}`,
+		`{"disabledPlans":null,"state":"","error":"","lastUpdatedDateTime":"0001-01-01T00:00:00Z","assignedDateTime":"0001-01-01T00:00:00Z","appliesDateTime":"2026-12-05T22:00:00.123456789Z"}`,
+		`{"disabledPlans":null,"state":"","error":"","lastUpdatedDateTime":"0001-01-01T00:00:00Z","assignedDateTime":"0001-01-01T00:00:00Z","appliesDateTime":"1970-01-01T00:00:00Z"}`,
+		`{"disabledPlans":null,"state":"","error":"","lastUpdatedDateTime":"0001-01-01T00:00:00Z","assignedDateTime":"0001-01-01T00:00:00Z","appliesDateTime":"1969-07-20T20:17:40Z"}`,
+	} {
+		var s SourceState
+		if err := json.Unmarshal([]byte(in), &s); err != nil {
+			t.Fatal(err)
+		}
+		out, _ := json.Marshal(&s)
+		if string(out) != in {
+			t.Fatalf("round trip changed the source:\n in: %s\nout: %s", in, out)
+		}
+	}
+	at := time.Date(2026, 12, 5, 22, 0, 0, 1, time.UTC)
+	s := SourceState{AssignedAt: at.Add(time.Hour), AppliesSince: InstantOf(at)}
+	if !s.Precedence().Equal(at) || s.Precedence().Location() != time.UTC {
+		t.Fatalf("precedence %v, want %v", s.Precedence(), at)
+	}
+	s.AppliesSince = InstantOf(time.Time{})
+	if !s.AppliesSince.IsZero() || !s.Precedence().Equal(at.Add(time.Hour)) {
+		t.Fatalf("a zero AppliesSince must defer to AssignedAt: %v", s.Precedence())
+	}
+	var bad SourceState
+	if err := json.Unmarshal([]byte(`{"appliesDateTime":"3000-01-01T00:00:00Z"}`), &bad); err == nil {
+		t.Fatal("a time an Instant cannot hold was accepted")
 	}
 }
