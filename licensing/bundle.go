@@ -36,7 +36,7 @@ import (
 // group).
 func (w *worker) sourceSiblings(u *user, srcs []srcEntry, s *srcEntry, dst []*license) (_ []*license, independent bool) {
 	gid := s.state.AssignedByGroup
-	if gid == "" || s.state.Kept != "" {
+	if gid == "" || s.state.KeptReason() != "" {
 		return dst, true
 	}
 	if g := w.e.groups[gid]; g == nil || g.AssignmentMode != ModeAllOrNone {
@@ -45,7 +45,7 @@ func (w *worker) sourceSiblings(u *user, srcs []srcEntry, s *srcEntry, dst []*li
 	at := s.state.Precedence()
 	for i := range srcs {
 		o := &srcs[i]
-		if o.pool == s.pool || o.blocked != "" || o.state.AssignedByGroup != gid || o.state.Kept != "" || at.Before(o.state.Precedence()) {
+		if o.pool == s.pool || o.blocked != "" || o.state.AssignedByGroup != gid || o.state.KeptReason() != "" || at.Before(o.state.Precedence()) {
 			continue
 		}
 		if m := u.licenseOf(o.pool); m != nil && !slices.Contains(dst, m) {

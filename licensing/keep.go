@@ -35,7 +35,7 @@ import (
 func (w *worker) retain(u *user, srcs []srcEntry) bool {
 	kept := false
 	for _, l := range u.licenses {
-		if !l.Held && len(l.Kept) == 0 {
+		if !l.Held && len(l.Retained()) == 0 {
 			continue
 		}
 		var next []SourceState
@@ -44,27 +44,27 @@ func (w *worker) retain(u *user, srcs []srcEntry) bool {
 			// seat; once kept, it stays while the license claims one (an
 			// import that restores older claims may send it back to the
 			// waiting room).
-			held := l.Held || (c.Kept != "" && l.Claimed)
+			held := l.Held || (c.KeptReason() != "" && l.Claimed)
 			if c.AssignedByGroup == "" || !held || hasSource(srcs, l.pool, c.AssignedByGroup) || containsKept(next, c.AssignedByGroup) {
 				return
 			}
 			k := *c
 			k.State, k.Error, k.LastUpdated = "", "", time.Time{}
-			k.Kept, k.ReplacedBy = "", nil
+			k.SetKept("", nil)
 			if by := w.replacedBy(c, l); len(by) > 0 && w.replacementWaits(u, srcs, c.AssignedByGroup, by) {
-				k.Kept, k.ReplacedBy = KeptForReplacement, by
+				k.SetKept(KeptForReplacement, by)
 			} else if w.neededByDependent(u, srcs, l, c) {
-				k.Kept = KeptForDependency
+				k.SetKept(KeptForDependency, nil)
 			} else {
 				return
 			}
 			next = append(next, k)
 		}
-		for i := range l.Kept {
-			consider(&l.Kept[i])
+		for i := range l.Retained() {
+			consider(&l.Retained()[i])
 		}
 		for i := range l.Sources {
-			if l.Sources[i].Kept == "" {
+			if l.Sources[i].KeptReason() == "" {
 				consider(&l.Sources[i])
 			}
 		}
@@ -77,11 +77,11 @@ func (w *worker) retain(u *user, srcs []srcEntry) bool {
 			}
 			return 0
 		})
-		if !equalKept(l.Kept, next) {
-			l.Kept = next
+		if !equalKept(l.Retained(), next) {
+			l.SetRetained(next)
 			w.dirtyLicense(l)
 		}
-		kept = kept || len(l.Kept) > 0
+		kept = kept || len(l.Retained()) > 0
 	}
 	return kept
 }
@@ -90,10 +90,10 @@ func (w *worker) retain(u *user, srcs []srcEntry) bool {
 // recorded on a source already kept, or by this command's group license
 // change.
 func (w *worker) replacedBy(c *SourceState, l *license) []string {
-	if c.Kept == KeptForReplacement {
-		return c.ReplacedBy
+	if c.KeptReason() == KeptForReplacement {
+		return c.KeptReplacedBy()
 	}
-	if c.Kept != "" || w.e.bulk {
+	if c.KeptReason() != "" || w.e.bulk {
 		return nil
 	}
 	return w.e.pending.replaced[c.AssignedByGroup][l.pool.key]
@@ -186,8 +186,8 @@ func equalKept(a, b []SourceState) bool {
 	}
 	for i := range a {
 		x, y := &a[i], &b[i]
-		if x.AssignedByGroup != y.AssignedByGroup || x.AllotmentID != y.AllotmentID || x.Kept != y.Kept || !equalStrings(x.ReplacedBy, y.ReplacedBy) ||
-			!equalStrings(x.DisabledPlans, y.DisabledPlans) || !x.AssignedAt.Equal(y.AssignedAt) || !x.AppliesSince.Equal(y.AppliesSince) {
+		if x.AssignedByGroup != y.AssignedByGroup || x.AllotmentID != y.AllotmentID || x.KeptReason() != y.KeptReason() || !equalStrings(x.KeptReplacedBy(), y.KeptReplacedBy()) ||
+			!equalStrings(x.DisabledPlans, y.DisabledPlans) || !x.AssignedAt.Equal(y.AssignedAt) || x.AppliesSince != y.AppliesSince {
 			return false
 		}
 	}
@@ -230,7 +230,7 @@ func (w *worker) block(srcs []srcEntry, loc string) {
 		if prohibited {
 			s.blocked = ErrProhibitedInUsageLoc
 		}
-		if s.state.AssignedByGroup != "" && s.state.Kept == "" && !allOrNone {
+		if s.state.AssignedByGroup != "" && s.state.KeptReason() == "" && !allOrNone {
 			if g := e.groups[s.state.AssignedByGroup]; g != nil && g.AssignmentMode == ModeAllOrNone {
 				allOrNone = true
 			}
@@ -321,7 +321,7 @@ type exclPart struct {
 func (w *worker) blockGroupAfter(srcs []srcEntry, i int, accepted *[]int32) {
 	s := &srcs[i]
 	gid := s.state.AssignedByGroup
-	if gid == "" || s.state.Kept != "" {
+	if gid == "" || s.state.KeptReason() != "" {
 		return
 	}
 	if g := w.e.groups[gid]; g == nil || g.AssignmentMode != ModeAllOrNone {
@@ -330,7 +330,7 @@ func (w *worker) blockGroupAfter(srcs []srcEntry, i int, accepted *[]int32) {
 	at := s.state.Precedence()
 	for j := range srcs {
 		o := &srcs[j]
-		if j == i || o.blocked != "" || o.state.AssignedByGroup != gid || o.state.Kept != "" || o.state.Precedence().Before(at) {
+		if j == i || o.blocked != "" || o.state.AssignedByGroup != gid || o.state.KeptReason() != "" || o.state.Precedence().Before(at) {
 			continue
 		}
 		o.blocked = s.blocked
@@ -418,7 +418,7 @@ func (e *Engine) convertKeptToDirect(op Op, g *group) {
 	var us []*user
 	for _, u := range e.all {
 		for _, l := range u.licenses {
-			if containsKept(l.Kept, g.ID) {
+			if containsKept(l.Retained(), g.ID) {
 				us = append(us, u)
 				break
 			}
@@ -427,14 +427,14 @@ func (e *Engine) convertKeptToDirect(op Op, g *group) {
 	slices.SortFunc(us, func(a, b *user) int { return strings.Compare(a.ID, b.ID) })
 	for _, u := range us {
 		for _, l := range u.licenses {
-			i := slices.IndexFunc(l.Kept, func(k SourceState) bool { return k.AssignedByGroup == g.ID })
+			i := slices.IndexFunc(l.Retained(), func(k SourceState) bool { return k.AssignedByGroup == g.ID })
 			if i < 0 {
 				continue
 			}
-			k := l.Kept[i]
-			l.Kept = slices.Delete(slices.Clone(l.Kept), i, i+1)
-			if len(l.Kept) == 0 {
-				l.Kept = nil
+			k := l.Retained()[i]
+			l.SetRetained(slices.Delete(slices.Clone(l.Retained()), i, i+1))
+			if len(l.Retained()) == 0 {
+				l.SetRetained(nil)
 			}
 			if _, has := u.directIn(l.SKUID, l.AllotmentID); !has {
 				u.direct = append(u.direct, LicenseSource{SKUID: l.SKUID, AllotmentID: l.AllotmentID, DisabledPlans: k.DisabledPlans, AssignedAt: e.clock})
@@ -445,7 +445,8 @@ func (e *Engine) convertKeptToDirect(op Op, g *group) {
 				srcs := slices.Clone(l.Sources)
 				for j := range srcs {
 					if srcs[j].AssignedByGroup == g.ID {
-						srcs[j].AssignedByGroup, srcs[j].Kept, srcs[j].ReplacedBy = "", "", nil
+						srcs[j].AssignedByGroup = ""
+						srcs[j].SetKept("", nil)
 					}
 				}
 				w := &e.w
@@ -461,9 +462,9 @@ func (e *Engine) convertKeptToDirect(op Op, g *group) {
 
 // keptReason explains a kept source (ActiveWithError) in words.
 func keptReason(s *SourceState) string {
-	switch s.Kept {
+	switch s.KeptReason() {
 	case KeptForReplacement:
-		return "removed from the group, but kept (plans enabled) until the product that replaced it (" + strings.Join(s.ReplacedBy, ", ") + ") gets a seat for this user, so the user is never left with neither"
+		return "removed from the group, but kept (plans enabled) until the product that replaced it (" + strings.Join(s.KeptReplacedBy(), ", ") + ") gets a seat for this user, so the user is never left with neither"
 	case KeptForDependency:
 		return "removal failed with DependencyViolation: another license of the user depends on a plan only this one enables, so it stays (plans enabled) until that dependency is fixed; deleting the group assigns it directly"
 	}
@@ -476,17 +477,17 @@ func (w *worker) dropBlockedKept(u *user, srcs []srcEntry) bool {
 	dropped := false
 	for i := range srcs {
 		s := &srcs[i]
-		if s.state.Kept == "" || s.blocked == "" {
+		if s.state.KeptReason() == "" || s.blocked == "" {
 			continue
 		}
 		l := u.licenseOf(s.pool)
-		k := slices.IndexFunc(l.Kept, func(x SourceState) bool { return x.AssignedByGroup == s.state.AssignedByGroup })
+		k := slices.IndexFunc(l.Retained(), func(x SourceState) bool { return x.AssignedByGroup == s.state.AssignedByGroup })
 		if k < 0 {
 			continue
 		}
-		l.Kept = slices.Delete(slices.Clone(l.Kept), k, k+1)
-		if len(l.Kept) == 0 {
-			l.Kept = nil
+		l.SetRetained(slices.Delete(slices.Clone(l.Retained()), k, k+1))
+		if len(l.Retained()) == 0 {
+			l.SetRetained(nil)
 		}
 		w.dirtyLicense(l)
 		dropped = true
@@ -500,5 +501,5 @@ func (w *worker) dropBlockedKept(u *user, srcs []srcEntry) bool {
 // never usable together, as the kept one goes when the replacement is
 // seated.
 func replaces(a, b *srcEntry) bool {
-	return a.state.Kept == KeptForReplacement && b.state.Kept == "" && b.state.AssignedByGroup == a.state.AssignedByGroup && slices.Contains(a.state.ReplacedBy, b.pool.key)
+	return a.state.KeptReason() == KeptForReplacement && b.state.KeptReason() == "" && b.state.AssignedByGroup == a.state.AssignedByGroup && slices.Contains(a.state.KeptReplacedBy(), b.pool.key)
 }

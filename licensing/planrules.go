@@ -241,7 +241,7 @@ func (e *Engine) allOrNoneGroup(gid string, rows [][]SourceState, changed *bool)
 	for i := range rows {
 		for k := range rows[i] {
 			s := &rows[i][k]
-			if s.AssignedByGroup == gid && s.Kept == "" && s.State == StateError && (!found || s.Precedence().Before(at)) {
+			if s.AssignedByGroup == gid && s.KeptReason() == "" && s.State == StateError && (!found || s.Precedence().Before(at)) {
 				failed, at, found = s.Error, s.Precedence(), true
 			}
 		}
@@ -252,7 +252,7 @@ func (e *Engine) allOrNoneGroup(gid string, rows [][]SourceState, changed *bool)
 	for i := range rows {
 		for k := range rows[i] {
 			s := &rows[i][k]
-			if s.AssignedByGroup == gid && s.Kept == "" && s.State == StateActive && !s.Precedence().Before(at) {
+			if s.AssignedByGroup == gid && s.KeptReason() == "" && s.State == StateActive && !s.Precedence().Before(at) {
 				s.State, s.Error = StateError, failed
 				*changed = true
 			}

@@ -224,7 +224,7 @@ func (r *propRun) step() {
 			// comes back with the new definition: a change, not an add.
 			for _, u := range e.all {
 				for _, l := range u.licenses {
-					if l.SKUID == a.SKUID && containsKept(l.Kept, g) {
+					if l.SKUID == a.SKUID && containsKept(l.Retained(), g) {
 						r.pureAdd = false
 					}
 				}

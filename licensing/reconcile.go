@@ -227,7 +227,7 @@ func (w *worker) gatherSources(u *user, now time.Time, kept bool) []srcEntry {
 	}
 	if kept {
 		for _, l := range u.licenses {
-			for _, k := range l.Kept {
+			for _, k := range l.Retained() {
 				dst = append(dst, srcEntry{pool: l.pool, state: k})
 			}
 		}
@@ -245,7 +245,7 @@ func (w *worker) gatherSources(u *user, now time.Time, kept bool) []srcEntry {
 // appliesSince is the AppliesSince of the user's source from group (""
 // for direct) in pool p: as recorded, or now for a new source (zero in a
 // full recompute).
-func (w *worker) appliesSince(u *user, p *pool, group string, now time.Time) time.Time {
+func (w *worker) appliesSince(u *user, p *pool, group string, now time.Time) Instant {
 	if l := u.licenseOf(p); l != nil {
 		for i := range l.Sources {
 			if l.Sources[i].AssignedByGroup == group {
@@ -254,15 +254,15 @@ func (w *worker) appliesSince(u *user, p *pool, group string, now time.Time) tim
 		}
 	}
 	if w.e.bulk {
-		return time.Time{}
+		return 0
 	}
-	return now
+	return InstantOf(now)
 }
 
 // hasKept reports whether any license record of the user keeps a source.
 func (u *user) hasKept() bool {
 	for _, l := range u.licenses {
-		if len(l.Kept) > 0 {
+		if len(l.Retained()) > 0 {
 			return true
 		}
 	}
@@ -517,9 +517,9 @@ func (w *worker) restate(u *user, now time.Time, r reason) {
 				s.State, s.Error = StateError, srcs[k].blocked
 			case !l.Held:
 				s.State, s.Error = StateError, ErrCountViolation
-			case s.Kept == KeptForDependency:
+			case s.KeptReason() == KeptForDependency:
 				s.State, s.Error = StateActiveWithError, ErrDependency
-			case s.Kept == KeptForReplacement:
+			case s.KeptReason() == KeptForReplacement:
 				s.State, s.Error = StateActiveWithError, ErrCountViolation
 			default:
 				s.State, s.Error = StateActive, ErrNone
@@ -598,7 +598,7 @@ func (e *Engine) statesChanged(l *license, next []SourceState, now time.Time) bo
 			}
 		}
 		if old != nil && old.State == n.State && old.Error == n.Error && equalStrings(old.DisabledPlans, n.DisabledPlans) && old.AssignedAt.Equal(n.AssignedAt) &&
-			old.AppliesSince.Equal(n.AppliesSince) && old.Kept == n.Kept && equalStrings(old.ReplacedBy, n.ReplacedBy) {
+			old.AppliesSince == n.AppliesSince && old.KeptReason() == n.KeptReason() && equalStrings(old.KeptReplacedBy(), n.KeptReplacedBy()) {
 			n.LastUpdated = old.LastUpdated
 		} else {
 			n.LastUpdated = now

@@ -189,8 +189,8 @@ func TestRemovingAPrerequisiteKeepsItWhileADependentNeedsIt(t *testing.T) {
 				t.Fatalf("WPA: %s", got)
 			}
 			l, _ := f.e.License(u, skuE3)
-			if len(l.Kept) != 1 || l.Kept[0].AssignedByGroup != g || l.Kept[0].Kept != KeptForDependency {
-				t.Fatalf("kept: %+v", l.Kept)
+			if len(l.Retained()) != 1 || l.Retained()[0].AssignedByGroup != g || l.Retained()[0].KeptReason() != KeptForDependency {
+				t.Fatalf("kept: %+v", l.Retained())
 			}
 			x, err := f.e.Explain(u, skuE3)
 			f.must(err)
@@ -262,7 +262,7 @@ func TestDeletingAGroupConvertsKeptPrerequisitesToDirect(t *testing.T) {
 		t.Fatalf("E3 after conversion: %s", got)
 	}
 	l, _ := f.e.License(u, skuE3)
-	if len(l.Kept) != 0 || l.Sources[0].AssignedByGroup != "" {
+	if len(l.Retained()) != 0 || l.Sources[0].AssignedByGroup != "" {
 		t.Fatalf("record after conversion: %+v", l)
 	}
 	d := f.e.TakeDelta()

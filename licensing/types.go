@@ -12,6 +12,7 @@
 package licensing
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -188,19 +189,108 @@ type SourceState struct {
 	// assignment). It decides which of two mutually exclusive sources
 	// stays: the one the user had first (see Precedence). Zero in records
 	// written before it existed: AssignedAt stands in.
-	AppliesSince time.Time `json:"appliesDateTime,omitzero"`
-	// Kept is set on a source that is gone (the user left the group, the
-	// group dropped the product) but whose removal waits: KeptForDependency
-	// while another license of the user needs a plan only it enables,
-	// KeptForReplacement while the product that replaced it in the same
-	// group waits for a seat. A kept source stays ActiveWithError.
+	AppliesSince Instant `json:"appliesDateTime,omitzero"`
+	// KeptState is set only on a source that is gone but kept (see
+	// KeptState); nil on every other source, so that the ~2.5 source states
+	// per user carry one pointer instead of the rare reason and list. Its
+	// fields marshal as fields of SourceState ("kept", "replacedBy"). Read
+	// them with KeptReason and KeptReplacedBy (a promoted field read
+	// through the nil pointer panics); set them with SetKept.
+	*KeptState
+}
+
+// KeptState is why a source that is gone (the user left the group, the
+// group dropped the product) is kept: its removal waits. Never modified in
+// place (copies of a SourceState share it).
+type KeptState struct {
+	// Kept is KeptForDependency while another license of the user needs a
+	// plan only the source enables, KeptForReplacement while the product
+	// that replaced it in the same group waits for a seat. A kept source
+	// stays ActiveWithError.
 	Kept string `json:"kept,omitempty"`
 	// ReplacedBy lists the pool keys of the products that replaced a
 	// source kept for replacement.
 	ReplacedBy []string `json:"replacedBy,omitempty"`
 }
 
-// Reasons a source that is gone is kept (SourceState.Kept).
+// KeptReason is why the source is kept (KeptForDependency,
+// KeptForReplacement), "" for a source that is not kept.
+func (s *SourceState) KeptReason() string {
+	if s.KeptState == nil {
+		return ""
+	}
+	return s.KeptState.Kept
+}
+
+// KeptReplacedBy is the pool keys of the products that replaced a source
+// kept for replacement.
+func (s *SourceState) KeptReplacedBy() []string {
+	if s.KeptState == nil {
+		return nil
+	}
+	return s.KeptState.ReplacedBy
+}
+
+// SetKept records why the source is kept ("" and nil: not kept).
+func (s *SourceState) SetKept(reason string, replacedBy []string) {
+	if reason == "" && len(replacedBy) == 0 {
+		s.KeptState = nil
+		return
+	}
+	s.KeptState = &KeptState{Kept: reason, ReplacedBy: replacedBy}
+}
+
+// Instant is a time to the nanosecond in 8 bytes instead of time.Time's
+// 24 (every source state carries one). It reads back in UTC, which is
+// what the engine writes (see Engine.tick); the zero Instant is the zero
+// time. It marshals exactly as time.Time does, and omitzero omits the
+// zero Instant. It holds the times time.Time.UnixNano can (years 1678 to
+// 2262).
+type Instant uint64
+
+// instantBias maps UnixNano's range onto uint64 with 0 left for the zero
+// time (UnixNano math.MinInt64, 1677-09-21T00:12:43.145224192Z, is not
+// representable).
+const instantBias = 1 << 63
+
+// InstantOf is t as an Instant.
+func InstantOf(t time.Time) Instant {
+	if t.IsZero() {
+		return 0
+	}
+	return Instant(uint64(t.UnixNano()) ^ instantBias)
+}
+
+// Time is the instant as a time.Time in UTC (the zero time for 0).
+func (i Instant) Time() time.Time {
+	if i == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(uint64(i)^instantBias)).UTC()
+}
+
+// IsZero reports whether the instant is the zero time.
+func (i Instant) IsZero() bool { return i == 0 }
+
+// MarshalJSON writes the instant as time.Time does (RFC 3339).
+func (i Instant) MarshalJSON() ([]byte, error) { return i.Time().MarshalJSON() }
+
+// UnmarshalJSON reads an RFC 3339 time as time.Time does; a time outside
+// the years an Instant holds is an error.
+func (i *Instant) UnmarshalJSON(b []byte) error {
+	var t time.Time
+	if err := t.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	n := InstantOf(t)
+	if !t.IsZero() && !n.Time().Equal(t) {
+		return fmt.Errorf("time %s is outside the years 1678 to 2262", t.Format(time.RFC3339Nano))
+	}
+	*i = n
+	return nil
+}
+
+// Reasons a source that is gone is kept (SourceState.KeptReason).
 const (
 	KeptForDependency  = "dependency"
 	KeptForReplacement = "replacement"
@@ -211,7 +301,7 @@ const (
 // written before AppliesSince existed.
 func (s *SourceState) Precedence() time.Time {
 	if !s.AppliesSince.IsZero() {
-		return s.AppliesSince
+		return s.AppliesSince.Time()
 	}
 	return s.AssignedAt
 }
@@ -238,9 +328,34 @@ type License struct {
 	Held      bool          `json:"held"`
 	HeldSince time.Time     `json:"heldSince"`
 	Sources   []SourceState `json:"sources"` // direct first, then by group id
-	// Kept lists the sources that are gone but kept (SourceState.Kept);
-	// they are part of Sources too, with their state.
+	// KeptSources lists the sources that are gone but kept
+	// (SourceState.KeptReason); they are part of Sources too, with their
+	// state. nil on almost every record (one pointer instead of a slice);
+	// marshals as "keptSources". Read with Retained, set with SetRetained.
+	*KeptSources
+}
+
+// KeptSources is the kept sources of a license record. Never modified in
+// place (copies of a License share it).
+type KeptSources struct {
 	Kept []SourceState `json:"keptSources,omitempty"`
+}
+
+// Retained is the record's kept sources (nil when none).
+func (l *License) Retained() []SourceState {
+	if l.KeptSources == nil {
+		return nil
+	}
+	return l.KeptSources.Kept
+}
+
+// SetRetained replaces the record's kept sources.
+func (l *License) SetRetained(kept []SourceState) {
+	if len(kept) == 0 {
+		l.KeptSources = nil
+		return
+	}
+	l.KeptSources = &KeptSources{Kept: kept}
 }
 
 // Waiting reports whether the user waits for a seat.

@@ -23,7 +23,7 @@ func init() {
 	var users, groups, skus, gls int
 	var seed int64
 	var perUser float64
-	var cpuProfile string
+	var cpuProfile, memProfile string
 	cfg := func() synth.Config {
 		g, l := groups, gls
 		if g <= 0 {
@@ -81,6 +81,9 @@ report the engine's heap and the process's peak resident memory during it.`,
 			runtime.GC()
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
+			if err := writeHeapProfile(memProfile); err != nil {
+				return err
+			}
 			held, waiting := 0, 0
 			for _, p := range e.Pools() {
 				held += p.Consumed
@@ -96,6 +99,7 @@ report the engine's heap and the process's peak resident memory during it.`,
 	}
 	flags(recompute)
 	recompute.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the recompute to this file")
+	recompute.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile (live objects after the recompute, and all allocations since start) to this file")
 	generate := &cobra.Command{
 		Use:   "generate DIR|FILE.zip",
 		Short: "Write a synthetic tenant as a bundle (for allot import tenant)",
@@ -157,4 +161,20 @@ func startCPUProfile(path string) (stop func(), err error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// writeHeapProfile writes the heap profile to path ("" writes nothing).
+func writeHeapProfile(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
