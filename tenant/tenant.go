@@ -396,15 +396,17 @@ func (t *Tenant) call(fn func(*Tx) error, tx *Tx) (err error) {
 }
 
 // fail answers every command of a batch with err and rebuilds the writer's
-// copy from the store, so that memory is never ahead of the store.
+// copy from the store, so that memory is never ahead of the store. The
+// commands are answered first: the rebuild retries until the store can be
+// read, which a database whose files refuse writes may not allow for a long
+// time, and the clients must not wait for it (the next batch does, as it
+// runs on this goroutine).
 func (t *Tenant) fail(batch []*command, err error) {
 	for _, c := range batch {
 		c.err = err
-	}
-	t.reloadWriter()
-	for _, c := range batch {
 		close(c.done)
 	}
+	t.reloadWriter()
 }
 
 // reloadWriter rebuilds the writer's copy from the store, on the readers'
