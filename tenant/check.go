@@ -3,6 +3,7 @@ package tenant
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -57,10 +58,21 @@ func lowerAllotmentProblem(a licensing.Allotment, units int) Problem {
 	return p
 }
 
+// ErrReadOnly is in the error of every command of a tenant with problems
+// (errors.Is): an ECONFLICT that is the tenant's state, not the request's
+// fault, so APIs that answer a conflict with the request as 400 (Graph's
+// duplicate values) still answer it 409.
+var ErrReadOnly = errors.New("tenant is read-only")
+
+type readOnlyError struct{ err *allot.Error }
+
+func (e readOnlyError) Error() string   { return e.err.Message }
+func (e readOnlyError) Unwrap() []error { return []error{e.err, ErrReadOnly} }
+
 // errReadOnly is the answer to a command of a tenant with problems.
 func errReadOnly(id string, problems []Problem) error {
-	return allot.Errorf(allot.ECONFLICT, "Tenant %s is read-only: its stored data has %d inconsistent record(s) (first: %s). Nothing was changed; reads still work. An operator must run `allot doctor --repair`.",
-		id, len(problems), problems[0].String())
+	return readOnlyError{allot.Errorf(allot.ECONFLICT, "Tenant %s is read-only: its stored data has %d inconsistent record(s) (first: %s). Nothing was changed; reads still work. An operator must run `allot doctor --repair`.",
+		id, len(problems), problems[0].String())}
 }
 
 // Problems returns the problems of the tenant's stored state found when it

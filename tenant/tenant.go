@@ -396,15 +396,24 @@ func (t *Tenant) call(fn func(*Tx) error, tx *Tx) (err error) {
 }
 
 // fail answers every command of a batch with err and rebuilds the writer's
-// copy from the store, so that memory is never ahead of the store.
+// copy from the store, so that memory is never ahead of the store. The
+// commands are answered once the copy is rebuilt, or when the first rebuild
+// fails: the rebuild retries until the store can be read, which a database
+// whose files refuse writes may not allow for a long time, and the clients
+// must not wait for it (the next batch does, as it runs on this goroutine).
 func (t *Tenant) fail(batch []*command, err error) {
-	for _, c := range batch {
-		c.err = err
+	answered := false
+	answer := func() {
+		if !answered {
+			answered = true
+			for _, c := range batch {
+				c.err = err
+				close(c.done)
+			}
+		}
 	}
-	t.reloadWriter()
-	for _, c := range batch {
-		close(c.done)
-	}
+	t.reloadWriter(answer)
+	answer()
 }
 
 // reloadWriter rebuilds the writer's copy from the store, on the readers'
@@ -413,7 +422,9 @@ func (t *Tenant) fail(batch []*command, err error) {
 // the next commands (stamped before the rebuild, queued while it ran) would
 // claim at different times in the two copies. Only the writer goroutine
 // changes the readers' copy, so it reads the clock without the lock.
-func (t *Tenant) reloadWriter() {
+//
+// failed is called when a rebuild fails, before it is retried.
+func (t *Tenant) reloadWriter(failed func()) {
 	t.writer = nil // let the collector have it while the new one loads
 	clock := t.reader.Engine.Clock()
 	for {
@@ -426,6 +437,7 @@ func (t *Tenant) reloadWriter() {
 			return
 		}
 		t.rt.log.Error("reloading tenant failed; retrying", "tenant", t.ID, "err", lerr)
+		failed()
 		time.Sleep(time.Second)
 	}
 }

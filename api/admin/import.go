@@ -39,6 +39,10 @@ func (h *handler) importTenant(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, allot.Errorf(allot.EINVALID, "Send the bundle as a .zip body with Content-Type application/zip."))
 		return
 	}
+	if err := respond.Declared(r, maxBundle); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
 	// The upload goes to a temporary file, not memory: a client holds at
 	// most the disk space of what it actually sent, never memory.
 	f, err := os.CreateTemp("", "allot-bundle-*.zip")
@@ -50,10 +54,7 @@ func (h *handler) importTenant(w http.ResponseWriter, r *http.Request) {
 	defer f.Close()
 	size, err := io.Copy(f, http.MaxBytesReader(w, r.Body, maxBundle))
 	if err != nil {
-		if _, tooLarge := respond.TooLarge(err); !tooLarge {
-			err = allot.Errorf(allot.EINVALID, "The bundle could not be read: %v", err)
-		}
-		respond.Error(w, r, err) // 413 over maxBundle
+		respond.Error(w, r, respond.ReadError(err, maxBundle)) // 413 over maxBundle, 408 stalled
 		return
 	}
 	b, err := bundle.ReadZipAt(f, size, h.s.RT.Catalog())

@@ -237,9 +237,13 @@ func (h *handler) restoreDeletedItem(w http.ResponseWriter, r *http.Request, c *
 	// Graph's v1.0 reference once said "Do not supply a request body";
 	// the current one accepts the optional properties of restoreBody.
 	var body restoreBody
+	if err := respond.Declared(r, respond.MaxBody); err != nil {
+		fail(w, r, err)
+		return
+	}
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, respond.MaxBody))
 	if err != nil {
-		fail(w, r, badRequest("The request body could not be read: %v", err))
+		fail(w, r, respond.ReadError(err, respond.MaxBody))
 		return
 	}
 	if len(bytes.TrimSpace(raw)) > 0 {

@@ -210,15 +210,16 @@ func decompress(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // fail writes err as Graph does: query option errors with their own code,
-// conflicts (duplicate userPrincipalName, …) as 400 Request_BadRequest
-// like Graph, everything else through respond.Error.
+// conflicts of the request (duplicate userPrincipalName, …) as 400
+// Request_BadRequest like Graph, everything else (a read-only tenant's
+// 409 among them) through respond.Error.
 func fail(w http.ResponseWriter, r *http.Request, err error) {
 	var oe *odata.Error
 	if errors.As(err, &oe) {
 		respond.Status(w, r, http.StatusBadRequest, oe.Code, oe.Msg)
 		return
 	}
-	if allot.ErrorCode(err) == allot.ECONFLICT {
+	if allot.ErrorCode(err) == allot.ECONFLICT && !errors.Is(err, tenant.ErrReadOnly) {
 		respond.Status(w, r, http.StatusBadRequest, "Request_BadRequest", allot.ErrorMessage(err))
 		return
 	}

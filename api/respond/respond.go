@@ -9,7 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -74,7 +76,8 @@ func Status(w http.ResponseWriter, r *http.Request, status int, code, message st
 }
 
 // Error writes err as a Graph error: a body over its limit (TooLarge) 413
-// RequestEntityTooLarge, EINVALID 400 Request_BadRequest,
+// RequestEntityTooLarge, a body that stopped arriving (TimeoutError) 408
+// RequestTimeout, EINVALID 400 Request_BadRequest,
 // ENOTFOUND 404 Request_ResourceNotFound, ECONFLICT 409 Conflict,
 // EFORBIDDEN 403 Authorization_RequestDenied, EUNAVAILABLE 503
 // ServiceUnavailable with Retry-After, anything else 500 (logged, with
@@ -82,6 +85,12 @@ func Status(w http.ResponseWriter, r *http.Request, status int, code, message st
 func Error(w http.ResponseWriter, r *http.Request, err error) {
 	if limit, ok := TooLarge(err); ok {
 		Status(w, r, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request body is larger than the limit of "+SizeText(limit)+".")
+		return
+	}
+	var te *TimeoutError
+	if errors.As(err, &te) {
+		w.Header().Set("Connection", "close")
+		Status(w, r, http.StatusRequestTimeout, "RequestTimeout", te.Error())
 		return
 	}
 	switch allot.ErrorCode(err) {
@@ -141,6 +150,41 @@ func TooLarge(err error) (int64, bool) {
 	return 0, false
 }
 
+// TimeoutError is a request body that stopped arriving: the connection's
+// read deadline passed while it was read. Error answers it 408 and closes
+// the connection.
+type TimeoutError struct{}
+
+func (e *TimeoutError) Error() string {
+	return "The request body stopped arriving before it was complete; send it again."
+}
+
+// Declared returns a *TooLargeError when r declares a Content-Length over
+// limit, so that such a request is refused at once rather than after its
+// body is read (or waited for).
+func Declared(r *http.Request, limit int64) error {
+	if r.ContentLength > limit {
+		return &TooLargeError{Limit: limit}
+	}
+	return nil
+}
+
+// ReadError classifies an error reading a request body limited to limit
+// bytes: a *TooLargeError over the limit, a *TimeoutError when the body
+// stopped arriving, else an EINVALID error saying the body could not be
+// read.
+func ReadError(err error, limit int64) error {
+	var mbe *http.MaxBytesError
+	var ne net.Error
+	switch {
+	case errors.As(err, &mbe):
+		return &TooLargeError{Limit: min(limit, mbe.Limit)}
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, os.ErrDeadlineExceeded):
+		return &TimeoutError{}
+	}
+	return allot.Errorf(allot.EINVALID, "The request body could not be read: %v", err)
+}
+
 // SizeText writes a byte count for messages: "1 GiB", "256 MiB", "1000 bytes".
 func SizeText(n int64) string {
 	switch {
@@ -169,6 +213,9 @@ func Decode(r *http.Request, v any, limit int64, disallowUnknown bool) error {
 	if limit <= 0 {
 		limit = MaxBody
 	}
+	if err := Declared(r, limit); err != nil {
+		return err
+	}
 	body := http.MaxBytesReader(nil, r.Body, limit)
 	dec := json.NewDecoder(body)
 	if disallowUnknown {
@@ -178,9 +225,10 @@ func Decode(r *http.Request, v any, limit int64, disallowUnknown bool) error {
 		var mbe *http.MaxBytesError
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
+		var ne net.Error
 		switch {
-		case errors.As(err, &mbe):
-			return &TooLargeError{Limit: min(limit, mbe.Limit)}
+		case errors.As(err, &mbe), errors.As(err, &ne), errors.Is(err, os.ErrDeadlineExceeded):
+			return ReadError(err, limit)
 		case errors.Is(err, io.EOF):
 			return allot.Errorf(allot.EINVALID, "The request body is empty; a JSON object is required.")
 		case errors.Is(err, io.ErrUnexpectedEOF):
@@ -193,7 +241,7 @@ func Decode(r *http.Request, v any, limit int64, disallowUnknown bool) error {
 			f := strings.TrimPrefix(err.Error(), "json: unknown field ")
 			return allot.Errorf(allot.EINVALID, "Property %s in the request body is not supported.", f)
 		default:
-			return allot.Errorf(allot.EINVALID, "The request body could not be read: %v", err)
+			return ReadError(err, limit)
 		}
 	}
 	if dec.More() {

@@ -3,7 +3,9 @@ package server_test
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -198,5 +200,46 @@ func TestLimitListenerCapsConnections(t *testing.T) {
 		c.Close()
 	case <-time.After(10 * time.Second):
 		t.Fatal("the third connection was not accepted after one closed")
+	}
+}
+
+// A JSON body declared larger than its route's limit is refused at once
+// with 413 (it used to be waited for until the idle timeout and then
+// answered 400 with Go's "i/o timeout"); a body that stops arriving is
+// answered 408 RequestTimeout with a clear message and the connection
+// closed.
+func TestOversizedDeclaredBodyIs413AndStalledBodyIs408(t *testing.T) {
+	e := apitest.New(t, partner.Register)
+	e.Server.Timeouts = server.Timeouts{ReadHeader: time.Second, BodyIdle: time.Hour, Idle: time.Minute}
+	addr := serve(t, e.Server)
+	request := func(length int, body string) (*http.Response, map[string]any) {
+		t.Helper()
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		conn.SetReadDeadline(time.Now().Add(20 * time.Second)) // failsafe: the old code waited for BodyIdle (1 h here)
+		fmt.Fprintf(conn, "POST /partner/v1/customers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+			apitest.PartnerToken, length, body)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("no answer: %v", err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp, out
+	}
+	resp, out := request(2<<20, "")
+	if resp.StatusCode != 413 || !strings.Contains(fmt.Sprint(out), "RequestEntityTooLarge") {
+		t.Fatalf("2 MiB declared: %d %v", resp.StatusCode, out)
+	}
+
+	e.Server.Timeouts.BodyIdle = 200 * time.Millisecond
+	resp, out = request(1000, `{"comp`)
+	msg := fmt.Sprint(out)
+	if resp.StatusCode != 408 || !strings.Contains(msg, "RequestTimeout") || !strings.Contains(msg, "stopped arriving") || strings.Contains(msg, "i/o timeout") {
+		t.Fatalf("stalled body: %d %v", resp.StatusCode, out)
 	}
 }

@@ -3,9 +3,11 @@ package server_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -100,5 +102,60 @@ func TestReadyzReportsFailingWrites(t *testing.T) {
 	}
 	// No client writes: the probe finds that writes work again.
 	fs.set(nil)
+	e.Must(200, "GET", "/readyz", "", nil)
+}
+
+// /readyz stays 503 while the operating system refuses every write to the
+// database files (chattr +i on the database, its log and shared memory):
+// the probe it runs must fail like the commits do. It used to rewrite a row
+// with its own bytes, which SQLite commits without writing, so the first
+// probe "succeeded" and /readyz answered 200 while every write failed.
+func TestReadyzStaysUnreadyWhileTheDatabaseFilesAreImmutable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "allot.db")
+	st, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := server.Bootstrap(ctx, st, apitest.PartnerToken, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := server.New(rt, st, log, prometheus.NewRegistry())
+	partner.Register(s)
+	hs := httptest.NewServer(s.Handler())
+	files := []string{path, path + "-wal", path + "-shm"}
+	chattr := func(flag string) error {
+		out, err := exec.Command("chattr", append([]string{flag}, files...)...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("chattr %s: %v: %s", flag, err, out)
+		}
+		return nil
+	}
+	t.Cleanup(func() { _ = chattr("-i"); hs.Close(); rt.Close(ctx); st.Close() })
+	e := &apitest.Env{T: t, URL: hs.URL, Store: st, RT: rt, Server: s, HTTP: hs}
+
+	id := e.Customer("Contoso", "US")
+	e.Must(200, "GET", "/readyz", "", nil)
+	if err := chattr("+i"); err != nil {
+		t.Skipf("cannot make the files immutable here (needs root and a file system with attributes): %v", err)
+	}
+	r := e.Call("POST", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, map[string]any{"offerId": "SPE_E3", "quantity": 5})
+	if r.Status != 500 {
+		t.Fatalf("write to an immutable database: %d %s", r.Status, r.Body)
+	}
+	for i := 0; i < 2; i++ { // the first /readyz after the failure probes at once
+		if r := e.Call("GET", "/readyz", "", nil); r.Status != 503 {
+			t.Fatalf("readyz %d while every write fails: %d %s", i, r.Status, r.Body)
+		}
+	}
+	if err := chattr("-i"); err != nil {
+		t.Fatal(err)
+	}
+	e.Must(201, "POST", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, map[string]any{"offerId": "SPE_E3", "quantity": 5})
 	e.Must(200, "GET", "/readyz", "", nil)
 }

@@ -77,16 +77,16 @@ func (h *handler) tenantFor(w http.ResponseWriter, r *http.Request, roles []stri
 // bytes that arrive, never with the declared Content-Length (a client that
 // declares 256 MiB and stalls must not hold 256 MiB).
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	if err := respond.Declared(r, limit); err != nil {
+		respond.Error(w, r, err)
+		return nil, false
+	}
 	var buf bytes.Buffer
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
 	data := buf.Bytes()
-	var mbe *http.MaxBytesError
 	switch {
-	case errors.As(err, &mbe):
-		respond.Status(w, r, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request body is larger than the limit of "+sizeText(limit)+".")
-		return nil, false
 	case err != nil:
-		respond.Error(w, r, allot.Errorf(allot.EINVALID, "The request body could not be read: %v", err))
+		respond.Error(w, r, respond.ReadError(err, limit))
 		return nil, false
 	case len(bytes.TrimSpace(data)) == 0:
 		respond.Error(w, r, allot.Errorf(allot.EINVALID, "The request body is empty."))
@@ -190,6 +190,10 @@ func (h *handler) postReport(w http.ResponseWriter, r *http.Request) {
 		force = true
 	default:
 		respond.Error(w, r, allot.Errorf(allot.EINVALID, "force must be true or false, not %q.", v))
+		return
+	}
+	if err := respond.Declared(r, MaxReportBody); err != nil {
+		respond.Error(w, r, err)
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, MaxReportBody)

@@ -46,7 +46,8 @@ func classify(err error) error {
 	return err
 }
 
-// ProbeWrite commits a write that changes nothing (store.WriteProber).
+// ProbeWrite commits store.ProbeSQL, a real write that changes no data
+// (store.WriteProber).
 func (s *Store) ProbeWrite(ctx context.Context) error {
 	if err := s.life.enter(); err != nil {
 		return err

@@ -35,7 +35,7 @@ func TestRefusedWritesAreClassified(t *testing.T) {
 			`CREATE OR REPLACE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
 			 BEGIN RAISE EXCEPTION 'refused' USING ERRCODE = '` + c.code + `'; END $$`,
 			`CREATE OR REPLACE TRIGGER refuse_objects BEFORE INSERT OR UPDATE ON objects FOR EACH ROW EXECUTE FUNCTION refuse()`,
-			`CREATE OR REPLACE TRIGGER refuse_migrations BEFORE UPDATE ON schema_migrations FOR EACH ROW EXECUTE FUNCTION refuse()`,
+			`CREATE OR REPLACE TRIGGER refuse_probe BEFORE INSERT OR UPDATE ON write_probe FOR EACH ROW EXECUTE FUNCTION refuse()`,
 		} {
 			if _, err := conn.Exec(ctx, q); err != nil {
 				t.Fatal(err)
@@ -52,10 +52,39 @@ func TestRefusedWritesAreClassified(t *testing.T) {
 			}
 		}
 	}
-	if _, err := conn.Exec(ctx, `DROP TRIGGER refuse_objects ON objects; DROP TRIGGER refuse_migrations ON schema_migrations`); err != nil {
+	if _, err := conn.Exec(ctx, `DROP TRIGGER refuse_objects ON objects; DROP TRIGGER refuse_probe ON write_probe`); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.ProbeWrite(ctx); err != nil {
 		t.Fatalf("probe once writes work again: %v", err)
+	}
+}
+
+// ProbeWrite really writes: each probe bumps the write_probe counter, so it
+// fails whenever a write would (it used to rewrite a row with its own
+// values, which SQLite commits without writing anything).
+func TestProbeWriteCommitsARealWrite(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, schemaURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	counter := func() int64 {
+		var n int64
+		if err := conn.QueryRow(ctx, `SELECT n FROM write_probe WHERE id = 1`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for i := 0; i < 3; i++ {
+		before := counter()
+		if err := s.ProbeWrite(ctx); err != nil {
+			t.Fatalf("probe of a writable database: %v", err)
+		}
+		if after := counter(); after != before+1 {
+			t.Fatalf("probe %d: counter %d -> %d, want one more", i, before, after)
+		}
 	}
 }

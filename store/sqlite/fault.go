@@ -37,7 +37,8 @@ func classify(err error) error {
 	return err
 }
 
-// ProbeWrite commits a write that changes nothing (store.WriteProber).
+// ProbeWrite commits store.ProbeSQL, a real write that changes no data
+// (store.WriteProber).
 func (s *Store) ProbeWrite(ctx context.Context) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, store.ProbeSQL)

@@ -2,7 +2,10 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -56,5 +59,75 @@ func TestWriteFailuresAreClassified(t *testing.T) {
 		if err := commit("u-"+c.reason, 64<<10); err != nil {
 			t.Fatalf("commit after %s: %v", c.undo, err)
 		}
+	}
+}
+
+// ProbeWrite really writes: another connection sees a new commit after each
+// probe (PRAGMA data_version changes). The probe used to rewrite a row with
+// its own bytes, which SQLite commits without writing anything, so it
+// succeeded on a database whose every real write failed.
+func TestProbeWriteCommitsARealWrite(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", dbPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx) // data_version is per connection
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	version := func() int64 {
+		var v int64
+		if err := conn.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for i := 0; i < 3; i++ {
+		before := version()
+		if err := s.ProbeWrite(ctx); err != nil {
+			t.Fatalf("probe of a healthy database: %v", err)
+		}
+		if after := version(); after == before {
+			t.Fatalf("probe %d committed nothing (data_version stayed %d)", i, before)
+		}
+	}
+}
+
+// A database whose files the operating system refuses to change (chattr +i
+// on the database, its log and its shared memory) fails the probe as it
+// fails commits, and the probe succeeds again once the files are writable.
+func TestProbeWriteFailsWhenTheFilesAreImmutable(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	if err := s.ProbeWrite(ctx); err != nil {
+		t.Fatalf("probe of a healthy database: %v", err)
+	}
+	files := []string{dbPath(t), dbPath(t) + "-wal", dbPath(t) + "-shm"}
+	chattr := func(flag string) error {
+		out, err := exec.Command("chattr", append([]string{flag}, files...)...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("chattr %s: %v: %s", flag, err, out)
+		}
+		return nil
+	}
+	if err := chattr("+i"); err != nil {
+		t.Skipf("cannot make the files immutable here (needs root and a file system with attributes): %v", err)
+	}
+	t.Cleanup(func() { _ = chattr("-i") })
+	for i := 0; i < 2; i++ {
+		err := s.ProbeWrite(ctx)
+		if !errors.Is(err, store.ErrUnwritable) {
+			t.Fatalf("probe %d of an immutable database: %v, want store.ErrUnwritable", i, err)
+		}
+	}
+	if err := chattr("-i"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ProbeWrite(ctx); err != nil {
+		t.Fatalf("probe once the files are writable again: %v", err)
 	}
 }
