@@ -238,6 +238,9 @@ func decodeBody(r *http.Request) (map[string]any, error) {
 		if _, ok := respond.TooLarge(err); ok {
 			return nil, errf(http.StatusRequestEntityTooLarge, "", "%s", allot.ErrorMessage(err))
 		}
+		if te := (*respond.TimeoutError)(nil); errors.As(err, &te) {
+			return nil, errf(http.StatusRequestTimeout, "", "%s", te.Error())
+		}
 		return nil, badRequest(typeInvalidSyntax, "%s", allot.ErrorMessage(err))
 	}
 	if m == nil {
