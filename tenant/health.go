@@ -35,6 +35,19 @@ func (r *Runtime) noteCommit(err error) {
 	r.health.mu.Unlock()
 }
 
+// noteStoreWrite is noteCommit for the runtime's writes outside a tenant's
+// commits (creating a tenant, updating its info): a storage fault makes the
+// runtime unready and is answered like a failed commit; other errors (a
+// conflict) pass through and say nothing of the storage.
+func (r *Runtime) noteStoreWrite(err error) error {
+	if err == nil || store.FaultOf(err) == nil {
+		return err
+	}
+	answer := commitFailure(err)
+	r.noteCommit(answer)
+	return answer
+}
+
 // Writable returns nil when writes succeed (no commit failed since the last
 // success), else the error the latest failed commit was answered with: an
 // EUNAVAILABLE or EINTERNAL *allot.Error whose message says why.

@@ -149,7 +149,7 @@ func (r *Runtime) Create(ctx context.Context, info store.Tenant, settings licens
 	if info.CreatedAt.IsZero() {
 		info.CreatedAt = r.now()
 	}
-	if err := r.store.CreateTenant(ctx, info); err != nil {
+	if err := r.noteStoreWrite(r.store.CreateTenant(ctx, info)); err != nil {
 		if errorsIs(err, store.ErrConflict) {
 			return nil, allot.Errorf(allot.ECONFLICT, "A tenant with id %s already exists.", info.ID)
 		}
@@ -179,7 +179,7 @@ func (r *Runtime) UpdateInfo(ctx context.Context, info store.Tenant) error {
 	if !ok {
 		return allot.Errorf(allot.ENOTFOUND, "Tenant %s does not exist.", info.ID)
 	}
-	if err := r.store.UpdateTenant(ctx, info); err != nil {
+	if err := r.noteStoreWrite(r.store.UpdateTenant(ctx, info)); err != nil {
 		return err
 	}
 	t.mu.Lock()

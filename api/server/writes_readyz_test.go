@@ -144,7 +144,17 @@ func TestReadyzStaysUnreadyWhileTheDatabaseFilesAreImmutable(t *testing.T) {
 	if err := chattr("+i"); err != nil {
 		t.Skipf("cannot make the files immutable here (needs root and a file system with attributes): %v", err)
 	}
-	r := e.Call("POST", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, map[string]any{"offerId": "SPE_E3", "quantity": 5})
+	// Creating a tenant writes outside any tenant's commits: it too is
+	// answered with the storage fault and makes the server unready.
+	r := e.Call("POST", "/partner/v1/customers", apitest.PartnerToken, map[string]any{
+		"companyProfile": map[string]any{"companyName": "Fabrikam", "domain": "fabrikam.example"}, "defaultUsageLocation": "US"})
+	if r.Status != 500 || !strings.Contains(string(r.Body), "administrator") {
+		t.Fatalf("creating a customer on an immutable database: %d %s", r.Status, r.Body)
+	}
+	if r := e.Call("GET", "/readyz", "", nil); r.Status != 503 {
+		t.Fatalf("readyz after a failed tenant creation: %d %s", r.Status, r.Body)
+	}
+	r = e.Call("POST", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, map[string]any{"offerId": "SPE_E3", "quantity": 5})
 	if r.Status != 500 {
 		t.Fatalf("write to an immutable database: %d %s", r.Status, r.Body)
 	}
