@@ -128,7 +128,9 @@ func TestReadyzStaysUnreadyWhileTheDatabaseFilesAreImmutable(t *testing.T) {
 	s := server.New(rt, st, log, prometheus.NewRegistry())
 	partner.Register(s)
 	hs := httptest.NewServer(s.Handler())
-	files := []string{path, path + "-wal", path + "-shm"}
+	// Not the -shm file: SQLite maps it, and a write fault on an immutable
+	// mapping is a SIGBUS, not an error.
+	files := []string{path, path + "-wal"}
 	chattr := func(flag string) error {
 		out, err := exec.Command("chattr", append([]string{flag}, files...)...).CombinedOutput()
 		if err != nil {
