@@ -1,7 +1,6 @@
 package licensing
 
 import (
-
 	"allot"
 	"allot/audit"
 )
