@@ -3,34 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"allot/catalog"
 	"allot/licensing"
-	"allot/store"
 	"allot/store/sqlite"
 	"allot/tenant"
 )
 
 func TestTenantSettingsCommandChangesSettingsAndLicenses(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "allot.db")
-	st, err := sqlite.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tid := "11111111-1111-4111-8111-111111111111"
-	tn, err := rt.Create(ctx, store.Tenant{ID: tid, CompanyName: "C", DefaultUsageLocation: "US"}, licensing.Settings{DefaultUsageLocation: "US"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, st, rt, tn := newOfflineTenant(t)
+	ctx, tid := context.Background(), testTenantID
+	var err error
 	e3, _ := catalog.Default().SKU("SPE_E3")
 	err = tn.Do(ctx, licensing.Op{Now: time.Now()}, func(tx *tenant.Tx) error {
 		if err := tx.Engine.SetUnits(tx.Op, e3.ID, licensing.Units{Enabled: 5}); err != nil {
