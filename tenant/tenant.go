@@ -274,12 +274,6 @@ func (t *Tenant) process(batch []*command) {
 		return
 	}
 	d := t.writer.Engine.TakeDelta()
-	if c := batch[0]; c.bulk && c.err != nil && (!d.Empty() || len(txs[0].muts) > 0 || len(txs[0].audit) > 0) {
-		// A refused bulk command (an import) is all or nothing even when
-		// it failed half-way: nothing is committed, the copy is rebuilt.
-		t.fail(batch, c.err)
-		return
-	}
 	if panicked {
 		// The writer's copy may be half-changed: fail the batch, rebuild.
 		t.fail(batch, allot.Errorf(allot.EINTERNAL, "An internal error occurred; the request was not applied."))
