@@ -152,3 +152,12 @@ type Store interface {
 	// Close releases the store. Pending commits finish first.
 	Close() error
 }
+
+// Compactor is a store that keeps a tenant's objects as a snapshot plus a
+// log of changes (package store/statelog): Commit appends to the log, and
+// Compact folds the log into a new snapshot. Stores compact by themselves
+// in the background; Compact is for tests and tools. It changes no
+// object: LoadObjects and GetObject answer the same before and after.
+type Compactor interface {
+	Compact(ctx context.Context, tenantID string) error
+}

@@ -2,37 +2,47 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/jackc/pgx/v5"
 
 	"allot/audit"
 	"allot/store"
+	"allot/store/statelog"
 )
 
-// bulkRows is the size (mutations plus audit entries) from which Commit
-// copies rather than sends one statement per row. Below it, the pipelined
-// batch is faster: no temporary table, no merge.
+// bulkRows is the number of audit entries from which Commit copies them
+// rather than sends one statement per entry.
 const bulkRows = 1024
 
 const (
-	sqlUpsertObject = `INSERT INTO objects (tenant_id, kind, id, body) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (tenant_id, kind, id) DO UPDATE SET body = excluded.body`
-	sqlDeleteObject = `DELETE FROM objects WHERE tenant_id = $1 AND kind = $2 AND id = $3`
-	sqlInsertAudit  = `INSERT INTO audit (tenant_id, seq, at, actor, action, user_id, group_id, sku_id, why, detail)
+	// sqlAppendRecord numbers a record after the tenant's last and stores
+	// it, in one statement, and answers the log's length after the
+	// snapshot and its bytes (compaction's trigger).
+	sqlAppendRecord = `WITH h AS (
+			INSERT INTO state_heads AS s (tenant_id, snapshot_seq, last_seq, log_bytes) VALUES ($1, 0, 1, $3)
+			ON CONFLICT (tenant_id) DO UPDATE SET last_seq = s.last_seq + 1, log_bytes = s.log_bytes + $3
+			RETURNING last_seq, snapshot_seq, log_bytes
+		), ins AS (
+			INSERT INTO state_changes (tenant_id, seq, data) SELECT $1, last_seq, $2 FROM h
+		)
+		SELECT last_seq - snapshot_seq, log_bytes FROM h`
+	sqlInsertAudit = `INSERT INTO audit (tenant_id, seq, at, actor, action, user_id, group_id, sku_id, why, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 )
 
 var auditColumns = []string{"tenant_id", "seq", "at", "actor", "action", "user_id", "group_id", "sku_id", "why", "detail"}
 
-// Commit applies every change in one transaction, mutations in order, and
-// returns once PostgreSQL has committed it. On error nothing of any change is
-// applied. An audit entry whose Seq the tenant already has (in the store or
-// earlier in changes) fails the commit with an error that wraps
-// store.ErrConflict. A Change without a TenantID, a Mutation without a Kind
-// or an ID, and an audit entry whose TenantID is set and differs from its
-// Change's are refused before anything is sent.
+// Commit applies every change in one transaction and returns once
+// PostgreSQL has committed it: each change with mutations becomes one record
+// of its tenant's log (numbered after the last), and its audit entries rows
+// of audit. On error nothing of any change is applied. An audit entry whose
+// Seq the tenant already has (in the store or earlier in changes) fails the
+// commit with an error that wraps store.ErrConflict. A Change without a
+// TenantID, a Mutation without a Kind or an ID, and an audit entry whose
+// TenantID is set and differs from its Change's are refused before anything
+// is sent.
 func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 	n, err := validate(changes)
 	if err != nil {
@@ -45,10 +55,35 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 		return err
 	}
 	defer s.life.leave()
-	if n < bulkRows {
-		err = s.commitBatch(ctx, changes)
+	type logLen struct {
+		tenantID        string
+		records, nbytes int64
+	}
+	var lens []*logLen
+	b := &pgx.Batch{}
+	s.owner.fence(b) // first: see owner.go
+	audits := 0
+	for _, c := range changes {
+		if len(c.Mutations) > 0 {
+			l := &logLen{tenantID: c.TenantID}
+			lens = append(lens, l)
+			data := statelog.EncodeRecord(c.Mutations)
+			b.Queue(sqlAppendRecord, c.TenantID, data, int64(len(data))).QueryRow(func(row pgx.Row) error {
+				return row.Scan(&l.records, &l.nbytes)
+			})
+		}
+		audits += len(c.Audit)
+	}
+	if audits < bulkRows {
+		queueAudit(b, changes)
+		err = s.pool.SendBatch(ctx, b).Close()
 	} else {
-		err = s.commitCopy(ctx, changes)
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if err := tx.SendBatch(ctx, b).Close(); err != nil {
+				return err
+			}
+			return copyAudit(ctx, tx, changes)
+		})
 	}
 	if isUniqueViolation(err, "audit_pkey") {
 		return fmt.Errorf("store/postgres: commit: audit seq already exists: %w: %w", store.ErrConflict, err)
@@ -56,146 +91,118 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 	if err != nil {
 		return classify(fmt.Errorf("store/postgres: commit: %w", ownerError(err)))
 	}
+	if s.compactor != nil {
+		for _, l := range lens {
+			s.compactor.Consider(l.tenantID, l.records, l.nbytes)
+		}
+	}
 	return nil
 }
 
-// commitBatch sends every row as its own statement in one pipelined batch:
-// one round trip, run by the server as one implicit transaction that
-// commits at the batch's Sync, or rolls back entirely on the first error.
-func (s *Store) commitBatch(ctx context.Context, changes []store.Change) error {
-	b := &pgx.Batch{}
-	s.owner.fence(b) // first: see owner.go
-	b.QueuedQueries = append(b.QueuedQueries, statements(changes).QueuedQueries...)
-	return s.pool.SendBatch(ctx, b).Close()
-}
-
-// statements queues one statement per row of changes.
-func statements(changes []store.Change) *pgx.Batch {
-	b := &pgx.Batch{}
+// queueAudit queues one statement per audit entry of changes.
+func queueAudit(b *pgx.Batch, changes []store.Change) {
 	for _, c := range changes {
-		for _, m := range c.Mutations {
-			if m.Delete {
-				b.Queue(sqlDeleteObject, c.TenantID, string(m.Kind), m.ID)
-			} else {
-				b.Queue(sqlUpsertObject, c.TenantID, string(m.Kind), m.ID, body(m.Body))
-			}
-		}
 		for _, e := range c.Audit {
 			b.Queue(sqlInsertAudit, c.TenantID, e.Seq, e.At, e.Actor, e.Action,
 				nullString(e.UserID), nullString(e.GroupID), nullString(e.SKUID), e.Why, e.Detail)
 		}
 	}
-	return b
 }
 
-// commitCopy writes the final state of every touched object with COPY (see
-// copyUpserts), deletes with COPY into a temporary table and DELETE … USING,
-// and copies the audit entries straight into audit, all in one transaction.
-func (s *Store) commitCopy(ctx context.Context, changes []store.Change) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := s.owner.fenceTx(ctx, tx); err != nil {
-			return err
-		}
-		return copyChanges(ctx, tx, changes)
-	})
-}
-
-// copyChanges is commitCopy inside the transaction tx.
-func copyChanges(ctx context.Context, tx pgx.Tx, changes []store.Change) error {
-	upserts, deletes := collapse(changes)
-	var tenants []string
+// copyAudit copies the audit entries of changes into audit.
+func copyAudit(ctx context.Context, tx pgx.Tx, changes []store.Change) error {
+	var entries []auditRow
 	for _, c := range changes {
-		if !slices.Contains(tenants, c.TenantID) {
-			tenants = append(tenants, c.TenantID)
+		for i := range c.Audit {
+			entries = append(entries, auditRow{c.TenantID, &c.Audit[i]})
 		}
 	}
-	{
-		if len(upserts) > 0 {
-			if err := copyUpserts(ctx, tx, tenants, upserts); err != nil {
-				return err
-			}
-		}
-		if len(deletes) > 0 {
-			if _, err := tx.Exec(ctx, `CREATE TEMP TABLE allot_deletes (
-				tenant_id text COLLATE "C", kind text COLLATE "C", id text COLLATE "C"
-			) ON COMMIT DROP`); err != nil {
-				return err
-			}
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "allot_deletes"}, []string{"tenant_id", "kind", "id"},
-				pgx.CopyFromSlice(len(deletes), func(i int) ([]any, error) {
-					d := deletes[i]
-					return []any{d.tenantID, string(d.Kind), d.ID}, nil
-				})); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `DELETE FROM objects o USING pg_temp.allot_deletes d
-				WHERE o.tenant_id = d.tenant_id AND o.kind = d.kind AND o.id = d.id`); err != nil {
-				return err
-			}
-		}
-		var entries []auditRow
-		for _, c := range changes {
-			for i := range c.Audit {
-				entries = append(entries, auditRow{c.TenantID, &c.Audit[i]})
-			}
-		}
-		if len(entries) > 0 {
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"audit"}, auditColumns,
-				pgx.CopyFromSlice(len(entries), func(i int) ([]any, error) {
-					r := entries[i]
-					e := r.entry
-					return []any{r.tenantID, e.Seq, e.At, e.Actor, e.Action,
-						nullString(e.UserID), nullString(e.GroupID), nullString(e.SKUID), e.Why, e.Detail}, nil
-				})); err != nil {
-				return err
-			}
-		}
+	if len(entries) == 0 {
 		return nil
 	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"audit"}, auditColumns,
+		pgx.CopyFromSlice(len(entries), func(i int) ([]any, error) {
+			r := entries[i]
+			e := r.entry
+			return []any{r.tenantID, e.Seq, e.At, e.Actor, e.Action,
+				nullString(e.UserID), nullString(e.GroupID), nullString(e.SKUID), e.Why, e.Detail}, nil
+		}))
+	return err
 }
 
-// CommitBulk applies c, then copies the streamed objects straight into
-// objects with COPY (they are new: no merge), in one transaction. A key that
-// exists fails the COPY, and so the commit, with an error wrapping
-// store.ErrConflict.
+// CommitBulk applies c and the streamed objects, which must come in strictly
+// increasing key order, by writing the tenant's whole state as a new
+// snapshot in one transaction: the current objects (few, for the new tenant
+// an import fills) merged with the stream. A streamed key that exists fails
+// the commit with an error wrapping store.ErrConflict.
 func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]store.Object, error)) error {
-	n, err := validate([]store.Change{c})
-	if err != nil {
+	if _, err := validate([]store.Change{c}); err != nil {
 		return fmt.Errorf("store/postgres: commit: %w", err)
 	}
 	if err := s.life.enter(); err != nil {
 		return err
 	}
 	defer s.life.leave()
-	src := &objectStream{tenantID: c.TenantID, next: next}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	var streamErr error
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := s.owner.fenceTx(ctx, tx); err != nil {
 			return err
 		}
-		var err error
-		switch {
-		case n >= bulkRows:
-			err = copyChanges(ctx, tx, []store.Change{c})
-		case n > 0:
-			err = tx.SendBatch(ctx, statements([]store.Change{c})).Close()
-		}
+		h, err := readHead(ctx, tx, c.TenantID)
 		if err != nil {
 			return err
 		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"objects"}, []string{"tenant_id", "kind", "id", "body"}, src)
-		if src.err != nil {
-			return src.err // the caller's error, as it is
+		l, err := foldLog(ctx, tx, c.TenantID, h)
+		if err != nil {
+			return err
 		}
-		return err
+		for _, m := range c.Mutations {
+			l.Add(m)
+		}
+		var cur []store.Object
+		if err := statelog.Merge(base(ctx, tx, c.TenantID, h), l, func(o store.Object) error {
+			cur = append(cur, o)
+			return nil
+		}); err != nil {
+			return err
+		}
+		seq := h.last + 1
+		w := &partWriter{tenantID: c.TenantID, seq: seq}
+		parts := statelog.NewParts(func(p statelog.Part) error { return w.add(ctx, tx, p) })
+		if err := statelog.MergeStream(cur, next, parts); err != nil {
+			if errors.Is(err, statelog.ErrStream) {
+				streamErr = errors.Unwrap(err)
+				return streamErr
+			}
+			if errors.Is(err, statelog.ErrExists) {
+				return fmt.Errorf("an object of tenant %q exists: %w", c.TenantID, store.ErrConflict)
+			}
+			return fmt.Errorf("objects of tenant %q: %w", c.TenantID, err)
+		}
+		if err := parts.Flush(); err != nil {
+			return err
+		}
+		if err := w.flush(ctx, tx); err != nil {
+			return err
+		}
+		if err := installSnapshot(ctx, tx, c.TenantID, seq, h.snap == 0); err != nil {
+			return err
+		}
+		if err := writeHead(ctx, tx, c.TenantID, head{snap: seq, last: seq}); err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		queueAudit(b, []store.Change{c})
+		return tx.SendBatch(ctx, b).Close()
 	})
-	if src.err != nil {
-		return src.err
+	if streamErr != nil {
+		return streamErr
+	}
+	if errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("store/postgres: commit: %w", err)
 	}
 	if isUniqueViolation(err, "audit_pkey") {
 		return fmt.Errorf("store/postgres: commit: audit seq already exists: %w: %w", store.ErrConflict, err)
-	}
-	if isUniqueViolation(err) {
-		return fmt.Errorf("store/postgres: commit: an object of tenant %q exists: %w: %w", c.TenantID, store.ErrConflict, err)
 	}
 	if err != nil {
 		return classify(fmt.Errorf("store/postgres: commit: %w", ownerError(err)))
@@ -203,128 +210,149 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 	return nil
 }
 
-// objectStream is a pgx.CopyFromSource over the batches of CommitBulk.
-type objectStream struct {
+// partWriter copies snapshot parts into state_snapshots, a few at a time.
+type partWriter struct {
 	tenantID string
-	next     func() ([]store.Object, error)
-	batch    []store.Object
-	i        int
-	row      [4]any
-	err      error // from next or a bad object
+	seq      int64
+	n        int64
+	rows     [][]any
 }
 
-func (s *objectStream) Next() bool {
-	s.i++
-	for s.i >= len(s.batch) {
-		if s.err != nil {
-			return false
-		}
-		b, err := s.next()
-		if err != nil {
-			s.err = err
-			return false
-		}
-		if len(b) == 0 {
-			return false
-		}
-		s.batch, s.i = b, 0
+const partsPerCopy = 16
+
+func (w *partWriter) add(ctx context.Context, tx pgx.Tx, p statelog.Part) error {
+	w.rows = append(w.rows, []any{w.tenantID, w.seq, w.n, string(p.FirstKind), p.FirstID, p.Data})
+	w.n++
+	if len(w.rows) >= partsPerCopy {
+		return w.flush(ctx, tx)
 	}
-	o := &s.batch[s.i]
-	if o.Kind == "" || o.ID == "" {
-		s.err = fmt.Errorf("store/postgres: commit: an object of tenant %q needs a kind and an id", s.tenantID)
-		return false
-	}
-	s.row = [4]any{s.tenantID, string(o.Kind), o.ID, body(o.Body)}
-	return true
+	return nil
 }
 
-func (s *objectStream) Values() ([]any, error) { return s.row[:], nil }
-func (s *objectStream) Err() error             { return s.err }
-
-// copyUpserts writes the objects, which have distinct keys and belong to
-// tenants. When none of the tenants has any object yet (an import into a new tenant), they are
-// copied straight into objects; otherwise they are copied into a temporary
-// table and merged with INSERT … ON CONFLICT, which costs about twice as
-// much. (Should another writer add objects to such a tenant in between,
-// against the one-writer-per-tenant rule, the COPY fails on the primary key
-// and the transaction rolls back: nothing is lost or doubled.)
-func copyUpserts(ctx context.Context, tx pgx.Tx, tenants []string, upserts []tenantMutation) error {
-	var exists bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM objects WHERE tenant_id = ANY($1))`, tenants).Scan(&exists); err != nil {
-		return err
+func (w *partWriter) flush(ctx context.Context, tx pgx.Tx) error {
+	if len(w.rows) == 0 {
+		return nil
 	}
-	rows := pgx.CopyFromSlice(len(upserts), func(i int) ([]any, error) {
-		u := upserts[i]
-		return []any{u.tenantID, string(u.Kind), u.ID, body(u.Body)}, nil
-	})
-	columns := []string{"tenant_id", "kind", "id", "body"}
-	if !exists {
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"objects"}, columns, rows)
-		return err
-	}
-	// ON COMMIT DROP: the table lives as long as this transaction, also when
-	// it rolls back.
-	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE allot_upserts (
-		tenant_id text COLLATE "C", kind text COLLATE "C", id text COLLATE "C", body bytea
-	) ON COMMIT DROP`); err != nil {
-		return err
-	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "allot_upserts"}, columns, rows); err != nil {
-		return err
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO objects (tenant_id, kind, id, body)
-		SELECT tenant_id, kind, id, body FROM pg_temp.allot_upserts
-		ON CONFLICT (tenant_id, kind, id) DO UPDATE SET body = excluded.body`)
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"state_snapshots"}, []string{"tenant_id", "seq", "part", "first_kind", "first_id", "data"},
+		pgx.CopyFromRows(w.rows))
+	w.rows = w.rows[:0]
 	return err
 }
+
+// installSnapshot removes what the snapshot at seq replaces: the records up
+// to seq, other snapshots' parts and, for the tenant's first snapshot, its
+// legacy objects rows.
+func installSnapshot(ctx context.Context, tx pgx.Tx, tenantID string, seq int64, first bool) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM state_changes WHERE tenant_id = $1 AND seq <= $2`, tenantID, seq); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM state_snapshots WHERE tenant_id = $1 AND seq <> $2`, tenantID, seq); err != nil {
+		return err
+	}
+	if first {
+		if _, err := tx.Exec(ctx, `DELETE FROM objects WHERE tenant_id = $1`, tenantID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Compact folds the tenant's log into a new snapshot: the objects as of the
+// last record, read in one REPEATABLE READ transaction and written in
+// another, which installs it and deletes the records it covers and the older
+// snapshot (and, the first time, the legacy objects rows). Commits go on
+// meanwhile. If the tenant changed in a way that makes the new snapshot
+// wrong (a bulk commit replaced its state, it was deleted), nothing is
+// installed. Compact is safe to call at any time.
+func (s *Store) Compact(ctx context.Context, tenantID string) error {
+	if err := s.life.enter(); err != nil {
+		return err
+	}
+	defer s.life.leave()
+	var (
+		h       head
+		created any
+		parts   [][]any
+	)
+	skip := false
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var err error
+		if h, err = readHead(ctx, tx, tenantID); err != nil {
+			return err
+		}
+		if h.last == h.snap {
+			skip = true
+			return nil
+		}
+		if err := tx.QueryRow(ctx, `SELECT created_at FROM tenants WHERE tenant_id = $1`, tenantID).Scan(&created); err != nil {
+			return err
+		}
+		l, err := foldLog(ctx, tx, tenantID, h)
+		if err != nil {
+			return err
+		}
+		w := statelog.NewParts(func(p statelog.Part) error {
+			parts = append(parts, []any{tenantID, h.last, int64(len(parts)), string(p.FirstKind), p.FirstID, p.Data})
+			return nil
+		})
+		if err := statelog.Merge(base(ctx, tx, tenantID, h), l, w.Add); err != nil {
+			return err
+		}
+		return w.Flush()
+	})
+	if err != nil {
+		return fmt.Errorf("store/postgres: compact tenant %q: %w", tenantID, err)
+	}
+	if skip {
+		return nil
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := s.owner.fenceTx(ctx, tx); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM state_heads WHERE tenant_id = $1 FOR UPDATE`, tenantID); err != nil {
+			return err
+		}
+		cur, err := readHead(ctx, tx, tenantID)
+		if err != nil {
+			return err
+		}
+		var nowCreated any
+		err = tx.QueryRow(ctx, `SELECT created_at FROM tenants WHERE tenant_id = $1`, tenantID).Scan(&nowCreated)
+		if errors.Is(err, pgx.ErrNoRows) || cur.snap != h.snap || cur.last < h.last || fmt.Sprint(nowCreated) != fmt.Sprint(created) {
+			return nil // replaced or deleted meanwhile: install nothing
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM state_snapshots WHERE tenant_id = $1 AND seq = $2`, tenantID, h.last); err != nil {
+			return err
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"state_snapshots"}, []string{"tenant_id", "seq", "part", "first_kind", "first_id", "data"},
+			pgx.CopyFromRows(parts)); err != nil {
+			return err
+		}
+		var rest int64
+		if err := tx.QueryRow(ctx, `SELECT coalesce(sum(length(data)), 0) FROM state_changes WHERE tenant_id = $1 AND seq > $2`,
+			tenantID, h.last).Scan(&rest); err != nil {
+			return err
+		}
+		if err := installSnapshot(ctx, tx, tenantID, h.last, h.snap == 0); err != nil {
+			return err
+		}
+		return writeHead(ctx, tx, tenantID, head{snap: h.last, last: cur.last, logBytes: rest})
+	})
+	if err != nil {
+		return classify(fmt.Errorf("store/postgres: compact tenant %q: %w", tenantID, ownerError(err)))
+	}
+	return nil
+}
+
+var _ store.Compactor = (*Store)(nil)
 
 type auditRow struct {
 	tenantID string
 	entry    *audit.Entry
-}
-
-// tenantMutation is a mutation with the tenant of its change.
-type tenantMutation struct {
-	tenantID string
-	store.Mutation
-}
-
-type objectKey struct {
-	tenantID string
-	kind     store.Kind
-	id       string
-}
-
-// collapse reduces changes to the final state of each object they touch:
-// applying the mutations in order is the same as writing the upserts and
-// removing the deletes, in any order, because each key occurs once. (A set
-// statement cannot touch a row twice, so order must be resolved here.)
-func collapse(changes []store.Change) (upserts, deletes []tenantMutation) {
-	n := 0
-	for _, c := range changes {
-		n += len(c.Mutations)
-	}
-	final := make([]tenantMutation, 0, n)
-	at := make(map[objectKey]int, n)
-	for _, c := range changes {
-		for _, m := range c.Mutations {
-			k := objectKey{c.TenantID, m.Kind, m.ID}
-			if i, ok := at[k]; ok {
-				final[i].Mutation = m
-				continue
-			}
-			at[k] = len(final)
-			final = append(final, tenantMutation{c.TenantID, m})
-		}
-	}
-	for _, m := range final {
-		if m.Delete {
-			deletes = append(deletes, m)
-		} else {
-			upserts = append(upserts, m)
-		}
-	}
-	return upserts, deletes
 }
 
 // body stores a nil body as an empty one (the column is NOT NULL).

@@ -34,7 +34,7 @@ func TestRefusedWritesAreClassified(t *testing.T) {
 		for _, q := range []string{
 			`CREATE OR REPLACE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
 			 BEGIN RAISE EXCEPTION 'refused' USING ERRCODE = '` + c.code + `'; END $$`,
-			`CREATE OR REPLACE TRIGGER refuse_objects BEFORE INSERT OR UPDATE ON objects FOR EACH ROW EXECUTE FUNCTION refuse()`,
+			`CREATE OR REPLACE TRIGGER refuse_objects BEFORE INSERT OR UPDATE ON state_changes FOR EACH ROW EXECUTE FUNCTION refuse()`,
 			`CREATE OR REPLACE TRIGGER refuse_probe BEFORE INSERT OR UPDATE ON write_probe FOR EACH ROW EXECUTE FUNCTION refuse()`,
 		} {
 			if _, err := conn.Exec(ctx, q); err != nil {
@@ -52,7 +52,7 @@ func TestRefusedWritesAreClassified(t *testing.T) {
 			}
 		}
 	}
-	if _, err := conn.Exec(ctx, `DROP TRIGGER refuse_objects ON objects; DROP TRIGGER refuse_probe ON write_probe`); err != nil {
+	if _, err := conn.Exec(ctx, `DROP TRIGGER refuse_objects ON state_changes; DROP TRIGGER refuse_probe ON write_probe`); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.ProbeWrite(ctx); err != nil {

@@ -63,6 +63,9 @@ type owner struct {
 	halt   sync.Once
 }
 
+// ownerWait is how long Open waits for a lock that is held.
+const ownerWait = 2 * time.Second
+
 // acquireOwner takes the schema's owner lock on a new connection, or returns
 // an error wrapping store.ErrInUse naming the owner.
 func acquireOwner(ctx context.Context, pool *pgxpool.Pool, cfg *pgx.ConnConfig) (*owner, error) {
@@ -71,10 +74,19 @@ func acquireOwner(ctx context.Context, pool *pgxpool.Pool, cfg *pgx.ConnConfig) 
 	if err != nil {
 		return nil, fmt.Errorf("store/postgres: owner lock: %w", err)
 	}
+	// A process that just closed the database (a restart, a test that
+	// reopens) releases the lock when its server process has ended, a
+	// moment after its connection closed: try for a short while.
 	var got bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+ownerKey+`)`).Scan(&got); err != nil {
-		conn.Close(ctx)
-		return nil, fmt.Errorf("store/postgres: owner lock: %w", err)
+	for deadline := time.Now().Add(ownerWait); ; {
+		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+ownerKey+`)`).Scan(&got); err != nil {
+			conn.Close(ctx)
+			return nil, fmt.Errorf("store/postgres: owner lock: %w", err)
+		}
+		if got || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	if !got {
 		conn.Close(ctx)

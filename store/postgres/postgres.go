@@ -38,6 +38,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"allot/store"
+	"allot/store/statelog"
 )
 
 // Store is a store.Store on a PostgreSQL database. It is safe for concurrent
@@ -47,6 +48,9 @@ type Store struct {
 	pool  *pgxpool.Pool
 	owner *owner // nil on a read-only store (owner.go)
 	life  lifecycle
+	// compactor folds long logs into snapshots (Compact); nil on a
+	// read-only store.
+	compactor *statelog.Compactor
 }
 
 var _ store.Store = (*Store)(nil)
@@ -82,12 +86,17 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool, owner: o}, nil
+	s := &Store{pool: pool, owner: o}
+	s.compactor = statelog.StartCompactor(s.Compact)
+	return s, nil
 }
 
 // Close waits for the operations in progress, then closes the pool. Later
 // calls return an error; closing twice is not an error.
 func (s *Store) Close() error {
+	if s.compactor != nil {
+		s.compactor.Close()
+	}
 	if s.life.close() {
 		s.owner.release()
 		s.pool.Close()

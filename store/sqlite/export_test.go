@@ -12,3 +12,13 @@ func WriterExec(s *Store, q string) error {
 	_, err := s.writer.Exec(q)
 	return err
 }
+
+// WriterQueryInt runs a query that answers one integer on the writer
+// connection.
+func WriterQueryInt(s *Store, q string) (int64, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var n int64
+	err := s.writer.QueryRow(q).Scan(&n)
+	return n, err
+}

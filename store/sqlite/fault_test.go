@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -24,7 +25,13 @@ func TestWriteFailuresAreClassified(t *testing.T) {
 		t.Fatal(err)
 	}
 	commit := func(id string, size int) error {
-		m := store.Mutation{Kind: store.KindUser, ID: id, Body: []byte(`{"x":"` + strings.Repeat("x", size) + `"}`)}
+		// Random bytes: records are compressed, and a repeated letter
+		// would fit in the pages the database has.
+		var b strings.Builder
+		for b.Len() < size {
+			b.WriteString(rand.Text())
+		}
+		m := store.Mutation{Kind: store.KindUser, ID: id, Body: []byte(`{"x":"` + b.String() + `"}`)}
 		return s.Commit(ctx, []store.Change{{TenantID: "t1", Mutations: []store.Mutation{m}}})
 	}
 	if err := s.ProbeWrite(ctx); err != nil {

@@ -35,6 +35,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"allot/store"
+	"allot/store/statelog"
 )
 
 // busyTimeout is how long a connection waits for a lock held by another
@@ -53,7 +54,10 @@ type Store struct {
 	writeMu sync.Mutex
 	stmt    statements // prepared on writer
 	ckpt    *checkpointer
-	owner   *ownerLock // this process owns the file (owner.go)
+	// compactor folds long logs into snapshots (compact.go); nil on a
+	// read-only store.
+	compactor *statelog.Compactor
+	owner     *ownerLock // this process owns the file (owner.go)
 
 	life lifecycle
 }
@@ -62,8 +66,8 @@ var _ store.Store = (*Store)(nil)
 
 // statements are the hot-path statements, prepared once on the writer.
 type statements struct {
-	upsertObject *sql.Stmt
-	deleteObject *sql.Stmt
+	insertChange *sql.Stmt
+	insertPart   *sql.Stmt
 	insertAudit  *sql.Stmt
 }
 
@@ -144,6 +148,7 @@ func open(abs string) (*Store, error) {
 		s.readers.Close()
 		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
 	}
+	s.compactor = statelog.StartCompactor(s.Compact)
 	return s, nil
 }
 
@@ -152,9 +157,8 @@ func (s *Store) prepare(ctx context.Context) error {
 		stmt **sql.Stmt
 		sql  string
 	}{
-		{&s.stmt.upsertObject, `INSERT INTO objects (tenant_id, kind, id, body) VALUES (?, ?, ?, ?)
-			ON CONFLICT (tenant_id, kind, id) DO UPDATE SET body = excluded.body`},
-		{&s.stmt.deleteObject, `DELETE FROM objects WHERE tenant_id = ? AND kind = ? AND id = ?`},
+		{&s.stmt.insertChange, `INSERT INTO state_changes (tenant_id, seq, data) VALUES (?, ?, ?)`},
+		{&s.stmt.insertPart, `INSERT INTO state_snapshots (tenant_id, seq, part, first_kind, first_id, data) VALUES (?, ?, ?, ?, ?, ?)`},
 		{&s.stmt.insertAudit, `INSERT INTO audit (tenant_id, seq, at, actor, action, user_id, group_id, sku_id, why, detail)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 	} {
@@ -170,12 +174,15 @@ func (s *Store) prepare(ctx context.Context) error {
 // Close waits for the operations in progress, then closes the database. Later
 // calls return an error; closing twice is not an error.
 func (s *Store) Close() error {
+	if s.compactor != nil {
+		s.compactor.Close() // cancels a compaction in progress
+	}
 	if !s.life.close() {
 		return nil
 	}
 	return errors.Join(
 		s.ckpt.close(),
-		s.stmt.upsertObject.Close(), s.stmt.deleteObject.Close(), s.stmt.insertAudit.Close(),
+		s.stmt.insertChange.Close(), s.stmt.insertPart.Close(), s.stmt.insertAudit.Close(),
 		s.readers.Close(), s.writer.Close(), s.owner.release())
 }
 

@@ -88,6 +88,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CommitBulkExistingObjectAppliesNothing", testCommitBulkExistingObjectAppliesNothing},
 		{"CommitBulkStreamErrorAppliesNothing", testCommitBulkStreamErrorAppliesNothing},
 		{"Backup", testBackup},
+		{"StateMatchesModelThroughCompactions", testStateMatchesModelThroughCompactions},
 	}
 	// Each subtest has a database of its own, so they run in parallel: most
 	// of their time is spent waiting for fsync and the server.

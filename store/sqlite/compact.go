@@ -1,0 +1,117 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"allot/store"
+	"allot/store/statelog"
+)
+
+// snapshotBatch is how many parts one write transaction of a compaction
+// inserts: commits wait at most for that many between two of them.
+const snapshotBatch = 8
+
+// Compact folds the tenant's log into a new snapshot: the objects as of the
+// last record, written as parts in small transactions (commits go on in
+// between), then installed in one transaction that deletes the records it
+// covers and the older snapshot (and, the first time, the legacy objects
+// rows). A tenant with no record after its snapshot is left as it is. If
+// the tenant changed meanwhile in a way that makes the new snapshot wrong
+// (a bulk commit replaced its state, it was deleted), the snapshot is
+// dropped. Compact is safe to call at any time.
+func (s *Store) Compact(ctx context.Context, tenantID string) error {
+	if err := s.life.enter(); err != nil {
+		return err
+	}
+	defer s.life.leave()
+	var (
+		h       head
+		created int64
+		parts   []statelog.Part
+		written int64
+	)
+	flush := func() error {
+		if len(parts) == 0 {
+			return nil
+		}
+		err := s.write(ctx, func(tx *sql.Tx) error {
+			st := tx.StmtContext(ctx, s.stmt.insertPart)
+			for _, p := range parts {
+				if _, err := st.ExecContext(ctx, tenantID, h.last, written, string(p.FirstKind), p.FirstID, p.Data); err != nil {
+					return err
+				}
+				written++
+			}
+			return nil
+		})
+		parts = parts[:0]
+		return err
+	}
+	skip := false
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if h, err = readHead(ctx, tx, tenantID); err != nil {
+			return err
+		}
+		if h.last == h.snap {
+			skip = true
+			return nil
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT created_at FROM tenants WHERE tenant_id = ?`, tenantID).Scan(&created); err != nil {
+			return err
+		}
+		l, err := foldLog(ctx, tx, tenantID, h)
+		if err != nil {
+			return err
+		}
+		w := statelog.NewParts(func(p statelog.Part) error {
+			parts = append(parts, p)
+			if len(parts) >= snapshotBatch {
+				return flush()
+			}
+			return nil
+		})
+		if err := statelog.Merge(base(ctx, tx, tenantID, h), l, w.Add); err != nil {
+			return err
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		return flush()
+	})
+	if err != nil || skip {
+		if err != nil {
+			return fmt.Errorf("store/sqlite: compact tenant %q: %w", tenantID, err)
+		}
+		return nil
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		cur, err := readHead(ctx, tx, tenantID)
+		if err != nil {
+			return err
+		}
+		var nowCreated int64
+		err = tx.QueryRowContext(ctx, `SELECT created_at FROM tenants WHERE tenant_id = ?`, tenantID).Scan(&nowCreated)
+		if err == sql.ErrNoRows || cur.snap != h.snap || cur.last < h.last || nowCreated != created {
+			// Replaced or deleted meanwhile: drop what was written.
+			_, err := tx.ExecContext(ctx, `DELETE FROM state_snapshots WHERE tenant_id = ? AND seq = ? AND seq <> ?`, tenantID, h.last, cur.snap)
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		var rest int64
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(length(data)), 0) FROM state_changes WHERE tenant_id = ? AND seq > ?`,
+			tenantID, h.last).Scan(&rest); err != nil {
+			return err
+		}
+		if err := s.installSnapshot(ctx, tx, tenantID, h.last, h.snap == 0); err != nil {
+			return err
+		}
+		return writeHead(ctx, tx, tenantID, head{snap: h.last, last: cur.last, logBytes: rest})
+	})
+}
+
+var _ store.Compactor = (*Store)(nil)

@@ -1,0 +1,92 @@
+package statelog
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+)
+
+// A tenant's log is folded into a new snapshot (compacted) in the
+// background once it has CompactRecords records or CompactBytes bytes after
+// its snapshot: a restart then reads the snapshot and a short log.
+const (
+	CompactRecords = 4096
+	CompactBytes   = 64 << 20
+)
+
+// Compactor runs a store's compactions one at a time on a goroutine of its
+// own.
+type Compactor struct {
+	compact func(ctx context.Context, tenantID string) error
+	mu      sync.Mutex
+	pending map[string]bool
+	wake    chan struct{}
+	done    chan struct{}
+	stop    chan struct{}
+	once    sync.Once
+}
+
+// StartCompactor starts the goroutine that calls compact for the tenants
+// Consider picks.
+func StartCompactor(compact func(ctx context.Context, tenantID string) error) *Compactor {
+	c := &Compactor{compact: compact, pending: map[string]bool{}, wake: make(chan struct{}, 1), done: make(chan struct{}), stop: make(chan struct{})}
+	go c.run()
+	return c
+}
+
+// Consider asks for a compaction of the tenant if its log is long enough.
+func (c *Compactor) Consider(tenantID string, records, bytes int64) {
+	if records < CompactRecords && bytes < CompactBytes {
+		return
+	}
+	c.mu.Lock()
+	c.pending[tenantID] = true
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Compactor) run() {
+	defer close(c.done)
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-c.wake:
+		}
+		for {
+			c.mu.Lock()
+			var id string
+			for k := range c.pending {
+				id = k
+				break
+			}
+			delete(c.pending, id)
+			c.mu.Unlock()
+			if id == "" {
+				break
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() {
+				select {
+				case <-c.stop:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			if err := c.compact(ctx, id); err != nil && ctx.Err() == nil {
+				slog.Warn("compacting a tenant's log failed; the next commit tries again", "tenant", id, "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// Close stops the compactor; a compaction in progress is abandoned (its
+// parts are never read, and the next compaction deletes them).
+func (c *Compactor) Close() {
+	c.once.Do(func() { close(c.stop) })
+	<-c.done
+}

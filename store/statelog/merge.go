@@ -1,0 +1,233 @@
+package statelog
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	"allot/store"
+)
+
+// Log is the log records after a base, folded: the last mutation of each
+// key, in key order. Build it with Fold, in log order.
+type Log struct {
+	at   map[key]int
+	muts []store.Mutation
+}
+
+type key struct {
+	kind store.Kind
+	id   string
+}
+
+// Fold adds a record's mutations (records must be folded in log order).
+func (l *Log) Fold(record []byte) error {
+	if l.at == nil {
+		l.at = make(map[key]int)
+	}
+	return DecodeRecord(record, func(m store.Mutation) error {
+		l.Add(m)
+		return nil
+	})
+}
+
+// Add folds one mutation.
+func (l *Log) Add(m store.Mutation) {
+	if l.at == nil {
+		l.at = make(map[key]int)
+	}
+	k := key{m.Kind, m.ID}
+	if i, ok := l.at[k]; ok {
+		l.muts[i] = m
+		return
+	}
+	l.at[k] = len(l.muts)
+	l.muts = append(l.muts, m)
+}
+
+// Len is the number of keys the folded log touches.
+func (l *Log) Len() int { return len(l.muts) }
+
+// Get returns the folded log's last mutation of a key.
+func (l *Log) Get(kind store.Kind, id string) (store.Mutation, bool) {
+	i, ok := l.at[key{kind, id}]
+	if !ok {
+		return store.Mutation{}, false
+	}
+	return l.muts[i], true
+}
+
+func (l *Log) sorted() []store.Mutation {
+	ms := slices.Clone(l.muts)
+	slices.SortFunc(ms, func(a, b store.Mutation) int { return compare(a.Kind, a.ID, b.Kind, b.ID) })
+	return ms
+}
+
+// Merge calls fn with every object of base (a stream in strictly increasing
+// key order, such as a snapshot's parts or the legacy rows) with the folded
+// log applied: in key order, a put replacing or adding an object, a delete
+// removing it. base must call its argument once per object and stop at its
+// first error.
+func Merge(base func(func(store.Object) error) error, l *Log, fn func(store.Object) error) error {
+	ms := l.sorted()
+	i := 0
+	var prev *store.Object
+	var last store.Object
+	err := base(func(o store.Object) error {
+		if prev != nil && Compare(last, o) >= 0 {
+			return fmt.Errorf("%w: base objects out of key order at %s %q", ErrCorrupt, o.Kind, o.ID)
+		}
+		last, prev = o, &last
+		for i < len(ms) && compare(ms[i].Kind, ms[i].ID, o.Kind, o.ID) < 0 {
+			if !ms[i].Delete {
+				if err := fn(store.Object{Kind: ms[i].Kind, ID: ms[i].ID, Body: ms[i].Body}); err != nil {
+					return err
+				}
+			}
+			i++
+		}
+		if i < len(ms) && ms[i].Kind == o.Kind && ms[i].ID == o.ID {
+			m := ms[i]
+			i++
+			if m.Delete {
+				return nil
+			}
+			o.Body = m.Body
+		}
+		return fn(o)
+	})
+	if err != nil {
+		return err
+	}
+	for ; i < len(ms); i++ {
+		if !ms[i].Delete {
+			if err := fn(store.Object{Kind: ms[i].Kind, ID: ms[i].ID, Body: ms[i].Body}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Part is one encoded snapshot part and the key of its first object.
+type Part struct {
+	FirstKind store.Kind
+	FirstID   string
+	Data      []byte
+	Objects   int
+}
+
+// Parts cuts a stream of objects in strictly increasing key order into
+// snapshot parts. Add the objects, then call Flush; emit receives each part
+// once it is complete.
+type Parts struct {
+	emit   func(Part) error
+	buf    []byte
+	n      int
+	first  store.Object
+	last   store.Object
+	total  int
+	closed bool
+}
+
+// NewParts returns a part writer that hands each part to emit.
+func NewParts(emit func(Part) error) *Parts { return &Parts{emit: emit} }
+
+// ErrOrder is returned by Parts.Add for an object whose key is not greater
+// than the previous one's.
+var ErrOrder = fmt.Errorf("objects not in strictly increasing key order")
+
+// Add appends an object to the current part.
+func (p *Parts) Add(o store.Object) error {
+	if o.Kind == "" || o.ID == "" {
+		return fmt.Errorf("an object needs a kind and an id")
+	}
+	if p.total > 0 && Compare(p.last, o) >= 0 {
+		return fmt.Errorf("%w: %s %q after %s %q", ErrOrder, o.Kind, o.ID, p.last.Kind, p.last.ID)
+	}
+	if p.n == 0 {
+		p.buf = append(p.buf[:0], 0, 0, 0)
+		p.first = store.Object{Kind: o.Kind, ID: o.ID}
+	}
+	p.buf = appendString(p.buf, string(o.Kind))
+	p.buf = appendString(p.buf, o.ID)
+	p.buf = appendBytes(p.buf, o.Body)
+	p.n++
+	p.total++
+	p.last = store.Object{Kind: o.Kind, ID: o.ID}
+	if p.n >= PartObjects || len(p.buf) >= PartBytes {
+		return p.flush()
+	}
+	return nil
+}
+
+// Total is the number of objects added.
+func (p *Parts) Total() int { return p.total }
+
+func (p *Parts) flush() error {
+	if p.n == 0 {
+		return nil
+	}
+	// The count goes first: rebuild the payload with it in front.
+	body := p.buf[3:]
+	out := make([]byte, 3, 3+binary.MaxVarintLen64+len(body))
+	out = binary.AppendUvarint(out, uint64(p.n))
+	out = append(out, body...)
+	part := Part{FirstKind: p.first.Kind, FirstID: p.first.ID, Data: seal(tagPart, out, true), Objects: p.n}
+	p.n = 0
+	return p.emit(part)
+}
+
+// Flush emits the last, incomplete part.
+func (p *Parts) Flush() error { return p.flush() }
+
+// ErrExists is returned by MergeStream for a streamed key that cur has.
+var ErrExists = fmt.Errorf("an object exists")
+
+// ErrStream wraps the error the stream's next returned (errors.Unwrap gives
+// it back as it was).
+var ErrStream = fmt.Errorf("stream failed")
+
+type streamError struct{ err error }
+
+func (e streamError) Error() string        { return e.err.Error() }
+func (e streamError) Unwrap() error        { return e.err }
+func (e streamError) Is(target error) bool { return target == ErrStream }
+
+// MergeStream adds to parts the objects of cur (in strictly increasing key
+// order) merged with the objects next streams (in strictly increasing key
+// order too, new keys only), until next returns an empty batch. A streamed
+// key in cur fails with ErrExists, one out of order with ErrOrder, and an
+// error of next is returned wrapped in a streamError that Is ErrStream.
+func MergeStream(cur []store.Object, next func() ([]store.Object, error), parts *Parts) error {
+	i := 0
+	for {
+		batch, err := next()
+		if err != nil {
+			return streamError{err}
+		}
+		if len(batch) == 0 {
+			break
+		}
+		for _, o := range batch {
+			for i < len(cur) && Compare(cur[i], o) < 0 {
+				if err := parts.Add(cur[i]); err != nil {
+					return err
+				}
+				i++
+			}
+			if i < len(cur) && Compare(cur[i], o) == 0 {
+				return fmt.Errorf("%w: %s %q", ErrExists, o.Kind, o.ID)
+			}
+			if err := parts.Add(o); err != nil {
+				return err
+			}
+		}
+	}
+	for ; i < len(cur); i++ {
+		if err := parts.Add(cur[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,185 @@
+package statelog
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"allot/store"
+)
+
+func randomMutations(rnd *rand.Rand, n int) []store.Mutation {
+	var ms []store.Mutation
+	for i := range n {
+		m := store.Mutation{Kind: store.Kind(fmt.Sprint("k", rnd.IntN(3))), ID: fmt.Sprint("id", rnd.IntN(50))}
+		if rnd.IntN(4) == 0 {
+			m.Delete = true
+		} else {
+			m.Body = bytes.Repeat([]byte{byte(i)}, rnd.IntN(300)) // large enough, sometimes, to compress
+			if rnd.IntN(5) == 0 {
+				m.Body = []byte{}
+			}
+		}
+		ms = append(ms, m)
+	}
+	return ms
+}
+
+// A record decodes to its mutations, in order, compressed or not.
+func TestRecordRoundTrip(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 7, 200} {
+		ms := randomMutations(rnd, n)
+		var got []store.Mutation
+		if err := DecodeRecord(EncodeRecord(ms), func(m store.Mutation) error {
+			got = append(got, m)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(ms) {
+			t.Fatalf("%d mutations decoded, want %d", len(got), len(ms))
+		}
+		for i := range ms {
+			if got[i].Kind != ms[i].Kind || got[i].ID != ms[i].ID || got[i].Delete != ms[i].Delete || !bytes.Equal(got[i].Body, ms[i].Body) {
+				t.Fatalf("mutation %d = %+v, want %+v", i, got[i], ms[i])
+			}
+		}
+	}
+}
+
+// Merge applies the folded log to the base in key order; Parts cut the
+// result into parts that decode back to it; a part refuses keys out of
+// order.
+func TestMergeAndPartsEqualAModel(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	for round := range 20 {
+		model := map[[2]string][]byte{}
+		var baseObjs []store.Object
+		for i := range rnd.IntN(400) {
+			o := store.Object{Kind: store.Kind(fmt.Sprint("k", rnd.IntN(3))), ID: fmt.Sprintf("id%03d", i), Body: []byte(fmt.Sprint(i))}
+			baseObjs = append(baseObjs, o)
+		}
+		slices.SortFunc(baseObjs, Compare)
+		baseObjs = slices.CompactFunc(baseObjs, func(a, b store.Object) bool { return Compare(a, b) == 0 })
+		for _, o := range baseObjs {
+			model[[2]string{string(o.Kind), o.ID}] = o.Body
+		}
+		var l Log
+		for range rnd.IntN(5) {
+			ms := randomMutations(rnd, rnd.IntN(30))
+			if err := l.Fold(EncodeRecord(ms)); err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range ms {
+				if m.Delete {
+					delete(model, [2]string{string(m.Kind), m.ID})
+				} else {
+					model[[2]string{string(m.Kind), m.ID}] = m.Body
+				}
+			}
+		}
+		var blobs []Part
+		parts := NewParts(func(p Part) error { blobs = append(blobs, p); return nil })
+		err := Merge(func(fn func(store.Object) error) error {
+			for _, o := range baseObjs {
+				if err := fn(o); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, &l, parts.Add)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := parts.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		got := map[[2]string][]byte{}
+		var all []store.Object
+		for _, p := range blobs {
+			if err := DecodePart(p.Data, func(o store.Object) error {
+				got[[2]string{string(o.Kind), o.ID}] = o.Body
+				all = append(all, o)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !slices.IsSortedFunc(all, Compare) || len(all) != len(model) {
+			t.Fatalf("round %d: %d objects (sorted: %v), want %d", round, len(all), slices.IsSortedFunc(all, Compare), len(model))
+		}
+		for k, v := range model {
+			if !bytes.Equal(got[k], v) {
+				t.Fatalf("round %d: %v = %q, want %q", round, k, got[k], v)
+			}
+		}
+	}
+	p := NewParts(func(Part) error { return nil })
+	if err := p.Add(store.Object{Kind: "b", ID: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Add(store.Object{Kind: "a", ID: "2"}); !errors.Is(err, ErrOrder) {
+		t.Fatalf("out of order: %v, want ErrOrder", err)
+	}
+}
+
+// Parts of many objects stay within the bounds and compress.
+func TestPartsAreBoundedAndCompressed(t *testing.T) {
+	var blobs []Part
+	parts := NewParts(func(p Part) error { blobs = append(blobs, p); return nil })
+	for i := range 3*PartObjects + 5 {
+		if err := parts.Add(store.Object{Kind: "user", ID: fmt.Sprintf("%08d", i), Body: []byte(`{"displayName":"A user"}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := parts.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if len(blobs) != 4 || blobs[3].Objects != 5 || blobs[1].FirstID != fmt.Sprintf("%08d", PartObjects) {
+		t.Fatalf("%d parts, last with %d objects", len(blobs), blobs[len(blobs)-1].Objects)
+	}
+	if blobs[0].Data[2] != flagZstd {
+		t.Fatal("a large part is not compressed")
+	}
+}
+
+// Decoding never panics and never accepts trailing bytes; whatever decodes
+// encodes back to the same mutations.
+func FuzzDecodeRecord(f *testing.F) {
+	f.Add(EncodeRecord(randomMutations(rand.New(rand.NewPCG(1, 1)), 5)))
+	f.Add(EncodeRecord(randomMutations(rand.New(rand.NewPCG(1, 1)), 200)))
+	f.Add([]byte{tagRecord, version, 0, 1, 0, 1, 'k', 1, 'i', 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var ms []store.Mutation
+		if err := DecodeRecord(b, func(m store.Mutation) error {
+			ms = append(ms, m)
+			return nil
+		}); err != nil {
+			return
+		}
+		var again []store.Mutation
+		if err := DecodeRecord(EncodeRecord(ms), func(m store.Mutation) error {
+			again = append(again, m)
+			return nil
+		}); err != nil || len(again) != len(ms) {
+			t.Fatalf("re-encoded record: %v, %d mutations, want %d", err, len(again), len(ms))
+		}
+	})
+}
+
+func FuzzDecodePart(f *testing.F) {
+	var blobs [][]byte
+	parts := NewParts(func(p Part) error { blobs = append(blobs, p.Data); return nil })
+	for i := range 50 {
+		_ = parts.Add(store.Object{Kind: "user", ID: fmt.Sprintf("%04d", i), Body: []byte("{}")})
+	}
+	_ = parts.Flush()
+	f.Add(blobs[0])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_ = DecodePart(b, func(store.Object) error { return nil })
+	})
+}
