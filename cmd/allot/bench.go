@@ -119,7 +119,7 @@ report the engine's heap and the process's peak resident memory during it.`,
 		},
 	}
 	flags(generate)
-	benchCmd.AddCommand(recompute, generate, benchImportCmd())
+	benchCmd.AddCommand(recompute, generate, benchImportCmd(), benchOpenCmd())
 	rootCmd.AddCommand(benchCmd)
 }
 

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"allot/catalog"
+	"allot/tenant"
+)
+
+// benchOpenCmd times a restart: opening the database and loading every
+// tenant into memory, as allot serve does before it serves them.
+func benchOpenCmd() *cobra.Command {
+	var (
+		db, cpuProfile string
+		repeat         int
+	)
+	c := &cobra.Command{
+		Use:   "open --db DB",
+		Short: "Time loading every tenant of a database (a restart): wall, CPU, peak RSS",
+		Long: `Open the database read-only and load every tenant into a tenant runtime,
+as allot serve does at start-up, and report the wall time until every tenant
+is loaded, the CPU time and peak resident memory of this process, and the
+live heap afterwards. --repeat loads it that many times (each from a closed
+runtime).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			out := cmd.OutOrStdout()
+			stop, err := startCPUProfile(cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer stop()
+			for i := range max(1, repeat) {
+				runtime.GC()
+				resetPeakRSS()
+				cpu0 := cpuTime()
+				start := time.Now()
+				st, err := openStoreReadOnly(ctx, db)
+				if err != nil {
+					return err
+				}
+				rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
+				if err != nil {
+					st.Close()
+					return err
+				}
+				wall := time.Since(start)
+				cpu := cpuTime() - cpu0
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				fmt.Fprintf(out, "open %d: %d tenants loaded in wall %s, CPU %s, peak RSS %.0f MiB, RSS %.0f MiB, heap in use %.0f MiB; load average %s\n",
+					i+1, len(rt.List()), wall.Round(time.Millisecond), cpu.Round(time.Millisecond),
+					peakRSS()/(1<<20), rss()/(1<<20), float64(ms.HeapInuse)/(1<<20), loadAverage())
+				rt.Close(ctx)
+				st.Close()
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&db, "db", "", "SQLite file path or postgres:// URL of the database to open")
+	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the loads to this file")
+	c.Flags().IntVar(&repeat, "repeat", 1, "load the database this many times")
+	_ = c.MarkFlagRequired("db")
+	return c
+}
