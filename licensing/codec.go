@@ -631,16 +631,20 @@ type decoder struct {
 	err  error
 	sec  int64 // the previous time of the record
 	nsec int64
+	// text is a copy of the body, made for the record's first raw string:
+	// its raw strings are parts of it (one allocation instead of one per
+	// string, and none of them aliases the body).
+	text string
 }
 
-func newDecoder(b []byte) (*decoder, error) {
+func newDecoder(b []byte) (decoder, error) {
 	if len(b) == 0 {
-		return nil, errors.New("empty body")
+		return decoder{}, errors.New("empty body")
 	}
 	if b[0] != BinaryFormat {
-		return nil, fmt.Errorf("body format %#02x is not the binary format %#02x", b[0], BinaryFormat)
+		return decoder{}, fmt.Errorf("body format %#02x is not the binary format %#02x", b[0], BinaryFormat)
 	}
-	return &decoder{b: b, i: 1, sec: timeBase}, nil
+	return decoder{b: b, i: 1, sec: timeBase}, nil
 }
 
 func (d *decoder) fail(err error) {
@@ -746,8 +750,15 @@ func (d *decoder) str() string {
 			d.fail(fmt.Errorf("GUID %q written raw", raw))
 			return ""
 		}
+		if n == 0 {
+			return ""
+		}
+		if d.text == "" {
+			d.text = string(d.b) // a copy: the body may be reused
+		}
+		s := d.text[d.i : d.i+int(n)]
 		d.i += int(n)
-		return string(raw) // a copy: the body may be reused
+		return s
 	case h == 1:
 		if d.left() < 16 {
 			d.fail(errTruncated)

@@ -1,0 +1,88 @@
+package licensing_test
+
+import (
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"allot/catalog"
+	"allot/licensing"
+	"allot/synth"
+)
+
+// codecSample is the users and license records of a synthetic tenant of
+// 20,000 users in the shape of the engine benchmarks, recomputed: what
+// a tenant stores.
+var codecSample = sync.OnceValues(func() ([]licensing.User, []licensing.License) {
+	t := synth.Generate(catalog.Default(), synth.Config{Users: 20_000, Groups: 200, SKUs: 50, GroupLicenses: 100, Seed: 1})
+	e := licensing.New(catalog.Default(), licensing.Settings{DefaultUsageLocation: "US"})
+	if err := t.LoadInto(e); err != nil {
+		panic(err)
+	}
+	e.Recompute(licensing.Op{Now: time.Date(2026, 1, 1, 8, 30, 0, 123456000, time.UTC)})
+	var users []licensing.User
+	var lics []licensing.License
+	e.ForEachUser(func(u *licensing.User) bool {
+		users = append(users, *u)
+		lics = append(lics, e.Licenses(u.ID)...)
+		return true
+	})
+	return users, lics
+})
+
+// codecRecords is the number of records one operation encodes and
+// decodes: the sample, cycled.
+const codecRecords = 1_000_000
+
+// BenchmarkRecordCodec: encode and decode 1,000,000 users and 1,000,000
+// license records, binary (licensing.AppendUserBinary, …) against JSON
+// (what the store held before). B/record is the stored body's size.
+func BenchmarkRecordCodec(b *testing.B) {
+	users, lics := codecSample()
+	b.Run("user/binary", func(b *testing.B) {
+		codecBench(b, users, licensing.AppendUserBinary, licensing.DecodeUser)
+	})
+	b.Run("user/json", func(b *testing.B) { jsonBench(b, users) })
+	b.Run("license/binary", func(b *testing.B) {
+		codecBench(b, lics, licensing.AppendLicenseBinary, licensing.DecodeLicense)
+	})
+	b.Run("license/json", func(b *testing.B) { jsonBench(b, lics) })
+}
+
+func codecBench[T any](b *testing.B, sample []T, enc func([]byte, *T) []byte, dec func([]byte) (T, error)) {
+	b.ReportAllocs()
+	var buf []byte
+	size := 0
+	for b.Loop() {
+		size = 0
+		for i := range codecRecords {
+			buf = enc(buf[:0], &sample[i%len(sample)])
+			size += len(buf)
+			if _, err := dec(buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(size)/codecRecords, "B/record")
+}
+
+func jsonBench[T any](b *testing.B, sample []T) {
+	b.ReportAllocs()
+	size := 0
+	for b.Loop() {
+		size = 0
+		for i := range codecRecords {
+			buf, err := json.Marshal(&sample[i%len(sample)])
+			if err != nil {
+				b.Fatal(err)
+			}
+			size += len(buf)
+			var v T
+			if err := json.Unmarshal(buf, &v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(size)/codecRecords, "B/record")
+}
