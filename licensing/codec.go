@@ -77,6 +77,9 @@ import (
 // round-trips exactly, including strings that are not UTF-8 (JSON
 // replaces those) and times JSON cannot write (years outside 0–9999);
 // zone names and monotonic clock readings are dropped, as in JSON.
+// Decoded strings never alias the body (the caller may reuse it): a
+// record's raw strings share one copy of it, GUIDs and dictionary words
+// are strings of their own.
 //
 // A change of the format — a field added, a dictionary word added, a
 // field's encoding changed — is a new format byte, and the decoders keep
