@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
 	"allot/catalog"
 	"allot/licensing"
 	"allot/synth"
@@ -49,6 +51,51 @@ func BenchmarkRecordCodec(b *testing.B) {
 		codecBench(b, lics, licensing.AppendLicenseBinary, licensing.DecodeLicense)
 	})
 	b.Run("license/json", func(b *testing.B) { jsonBench(b, lics) })
+}
+
+// BenchmarkRecordCodecCompressed: the size of the bodies of the sample in
+// parts of 8,192 records compressed with zstd at its fastest level (what
+// store/statelog's snapshots are), binary against JSON, with the ids the
+// store keeps beside each body.
+func BenchmarkRecordCodecCompressed(b *testing.B) {
+	users, lics := codecSample()
+	zenc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	part := func(b *testing.B, n int, id func(i int) string, body func(dst []byte, i int) []byte) {
+		var raw, packed int
+		for b.Loop() {
+			raw, packed = 0, 0
+			var buf, out []byte
+			for start := 0; start < n; start += 8192 {
+				buf = buf[:0]
+				for i := start; i < min(n, start+8192); i++ {
+					buf = append(buf, id(i)...)
+					buf = body(buf, i)
+				}
+				raw += len(buf)
+				out = zenc.EncodeAll(buf, out[:0])
+				packed += len(out)
+			}
+		}
+		b.ReportMetric(float64(raw)/float64(n), "B/record")
+		b.ReportMetric(float64(packed)/float64(n), "zstd-B/record")
+	}
+	userID := func(i int) string { return users[i].ID }
+	licID := func(i int) string { return lics[i].UserID + "/" + lics[i].SKUID }
+	b.Run("user/binary", func(b *testing.B) {
+		part(b, len(users), userID, func(dst []byte, i int) []byte { return licensing.AppendUserBinary(dst, &users[i]) })
+	})
+	b.Run("user/json", func(b *testing.B) {
+		part(b, len(users), userID, func(dst []byte, i int) []byte { j, _ := json.Marshal(&users[i]); return append(dst, j...) })
+	})
+	b.Run("license/binary", func(b *testing.B) {
+		part(b, len(lics), licID, func(dst []byte, i int) []byte { return licensing.AppendLicenseBinary(dst, &lics[i]) })
+	})
+	b.Run("license/json", func(b *testing.B) {
+		part(b, len(lics), licID, func(dst []byte, i int) []byte { j, _ := json.Marshal(&lics[i]); return append(dst, j...) })
+	})
 }
 
 func codecBench[T any](b *testing.B, sample []T, enc func([]byte, *T) []byte, dec func([]byte) (T, error)) {
