@@ -113,7 +113,7 @@ func codecBench[T any](b *testing.B, sample []T, enc func([]byte, *T) []byte, de
 			}
 		}
 	}
-	b.ReportMetric((cpuTime() - c0).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric((cpuTime()-c0).Seconds()/float64(b.N), "cpu-s/op")
 	b.ReportMetric(float64(size)/codecRecords, "B/record")
 }
 
@@ -135,7 +135,7 @@ func jsonBench[T any](b *testing.B, sample []T) {
 			}
 		}
 	}
-	b.ReportMetric((cpuTime() - c0).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric((cpuTime()-c0).Seconds()/float64(b.N), "cpu-s/op")
 	b.ReportMetric(float64(size)/codecRecords, "B/record")
 }
 
