@@ -317,12 +317,12 @@ func (r *Runtime) buildState(ctx context.Context, tenantID string, now time.Time
 		switch o.Kind {
 		case store.KindUser:
 			var u licensing.User
-			if err = json.Unmarshal(o.Body, &u); err == nil {
+			if u, err = decodeBody(o.Body, licensing.DecodeUser); err == nil {
 				users = append(users, rec[licensing.User]{o.ID, u})
 			}
 		case store.KindGroup:
 			var g licensing.Group
-			if err = json.Unmarshal(o.Body, &g); err == nil {
+			if g, err = decodeBody(o.Body, licensing.DecodeGroup); err == nil {
 				groups = append(groups, rec[licensing.Group]{o.ID, g})
 			}
 		case store.KindMember:
@@ -334,7 +334,7 @@ func (r *Runtime) buildState(ctx context.Context, tenantID string, now time.Time
 			members = append(members, rec[[2]string]{o.ID, [2]string{g, m}})
 		case store.KindGroupLicense, store.KindDirectLicense:
 			var l licensing.LicenseSource
-			if err = json.Unmarshal(o.Body, &l); err == nil {
+			if l, err = decodeBody(o.Body, licensing.DecodeLicenseSource); err == nil {
 				if o.Kind == store.KindGroupLicense {
 					gls = append(gls, rec[licensing.LicenseSource]{o.ID, l})
 				} else {
@@ -343,7 +343,7 @@ func (r *Runtime) buildState(ctx context.Context, tenantID string, now time.Time
 			}
 		case store.KindLicense:
 			var l licensing.License
-			if err = json.Unmarshal(o.Body, &l); err == nil {
+			if l, err = decodeBody(o.Body, licensing.DecodeLicense); err == nil {
 				lics = append(lics, rec[licensing.License]{o.ID, l})
 			}
 		case store.KindProduct:

@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -16,26 +17,108 @@ import (
 	"allot/store"
 )
 
-// Stored forms of the engine's records. The engine's own types are the
-// stored bodies; these ids join their parts with "/".
+// Stored forms of the engine's records. Users, groups, license sources
+// and license records are stored in the binary record format of package
+// licensing (licensing.AppendUserBinary, …); a membership is one byte,
+// what the member is. Databases written before hold JSON bodies (the
+// engine's types, and {"type":"user"|"group"} for a membership), which
+// DecodeRecord reads too. The ids join their parts with "/".
 func key2(a, b string) string { return a + "/" + b }
 
-type memberBody struct {
-	Type string `json:"type"` // user | group
-}
-
-// The stored bodies of members: always one of two.
+// The stored bodies of members: always one of two. Never modified (every
+// membership's mutation shares them).
 var (
-	userMemberBody  = mustJSON(memberBody{"user"})
-	groupMemberBody = mustJSON(memberBody{"group"})
+	userMemberBody  = []byte{'u'}
+	groupMemberBody = []byte{'g'}
 )
 
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
+// Member types (DecodeRecord of a member).
+const (
+	MemberUser  = "user"
+	MemberGroup = "group"
+)
+
+// DecodeRecord decodes the stored body of an engine record of kind, in
+// the binary format or in JSON (bodies written before it): a
+// licensing.User, a licensing.Group, a licensing.LicenseSource
+// (groupLicense, directLicense), a licensing.License, or MemberUser or
+// MemberGroup (member). Another kind, or a body that does not decode, is
+// an error. What it returns shares no memory with body.
+func DecodeRecord(kind store.Kind, body []byte) (any, error) {
+	switch kind {
+	case store.KindUser:
+		return decodeBody(body, licensing.DecodeUser)
+	case store.KindGroup:
+		return decodeBody(body, licensing.DecodeGroup)
+	case store.KindGroupLicense, store.KindDirectLicense:
+		return decodeBody(body, licensing.DecodeLicenseSource)
+	case store.KindLicense:
+		return decodeBody(body, licensing.DecodeLicense)
+	case store.KindMember:
+		switch {
+		case bytes.Equal(body, userMemberBody):
+			return MemberUser, nil
+		case bytes.Equal(body, groupMemberBody):
+			return MemberGroup, nil
+		}
+		var m struct {
+			Type string `json:"type"`
+		}
+		if err := json.Unmarshal(body, &m); err != nil {
+			return nil, err
+		}
+		if m.Type != MemberUser && m.Type != MemberGroup {
+			return nil, fmt.Errorf("member type %q is not user or group", m.Type)
+		}
+		return m.Type, nil
 	}
-	return b
+	return nil, fmt.Errorf("%s is not a kind of engine record", kind)
+}
+
+// decodeBody decodes a stored body of an engine record: binary with
+// decode, or JSON.
+func decodeBody[T any](body []byte, decode func([]byte) (T, error)) (T, error) {
+	if licensing.IsBinary(body) {
+		return decode(body)
+	}
+	var v T
+	err := json.Unmarshal(body, &v)
+	return v, err
+}
+
+// bodies hands out the binary bodies of a change appended to shared
+// blocks, so that a change of many records makes few allocations. A body's
+// capacity ends with it, and no body is modified once handed out.
+type bodies struct {
+	buf  []byte
+	next int // the size of the next block
+}
+
+func (b *bodies) add(encode func(dst []byte) []byte) []byte {
+	const minBlock, maxBlock, room = 1 << 10, 64 << 10, 256
+	if cap(b.buf)-len(b.buf) < room {
+		b.next = min(max(2*b.next, minBlock), maxBlock)
+		b.buf = make([]byte, 0, b.next)
+	}
+	start := len(b.buf)
+	b.buf = encode(b.buf)
+	return b.buf[start:len(b.buf):len(b.buf)]
+}
+
+func (b *bodies) user(u *licensing.User) []byte {
+	return b.add(func(dst []byte) []byte { return licensing.AppendUserBinary(dst, u) })
+}
+
+func (b *bodies) group(g *licensing.Group) []byte {
+	return b.add(func(dst []byte) []byte { return licensing.AppendGroupBinary(dst, g) })
+}
+
+func (b *bodies) source(s *licensing.LicenseSource) []byte {
+	return b.add(func(dst []byte) []byte { return licensing.AppendLicenseSourceBinary(dst, s) })
+}
+
+func (b *bodies) license(l *licensing.License) []byte {
+	return b.add(func(dst []byte) []byte { return licensing.AppendLicenseBinary(dst, l) })
 }
 
 // settingsID is the id of the licensing settings object (KindSetting).
@@ -57,6 +140,10 @@ func (t *Tenant) serialize(d licensing.Delta, muts []store.Mutation, extra []aud
 		c.Mutations = append(c.Mutations, store.Mutation{Kind: kind, ID: id, Body: b})
 		return nil
 	}
+	var bs bodies
+	putBody := func(kind store.Kind, id string, body []byte) {
+		c.Mutations = append(c.Mutations, store.Mutation{Kind: kind, ID: id, Body: body})
+	}
 	del := func(kind store.Kind, id string) {
 		c.Mutations = append(c.Mutations, store.Mutation{Kind: kind, ID: id, Delete: true})
 	}
@@ -64,18 +151,14 @@ func (t *Tenant) serialize(d licensing.Delta, muts []store.Mutation, extra []aud
 		c.Mutations = slices.Grow(c.Mutations, engineObjects(&d)+len(muts))
 		for _, id := range sortedKeys(d.Users) {
 			if u, ok := e.User(id); ok {
-				if err := put(store.KindUser, id, u); err != nil {
-					return c, err
-				}
+				putBody(store.KindUser, id, bs.user(&u))
 			} else {
 				del(store.KindUser, id)
 			}
 		}
 		for _, id := range sortedKeys(d.Groups) {
 			if g, ok := e.Group(id); ok {
-				if err := put(store.KindGroup, id, g); err != nil {
-					return c, err
-				}
+				putBody(store.KindGroup, id, bs.group(&g))
 			} else {
 				del(store.KindGroup, id)
 			}
@@ -85,22 +168,18 @@ func (t *Tenant) serialize(d licensing.Delta, muts []store.Mutation, extra []aud
 				del(store.KindMember, key2(k[0], k[1]))
 				continue
 			}
-			c.Mutations = append(c.Mutations, store.Mutation{Kind: store.KindMember, ID: key2(k[0], k[1]), Body: memberBodyOf(e, k[1])})
+			putBody(store.KindMember, key2(k[0], k[1]), memberBodyOf(e, k[1]))
 		}
 		for _, k := range sortedKeys2(d.GroupLicenses) {
 			if l, ok := findSource(e.GroupLicenses(k[0]), k[1]); ok {
-				if err := put(store.KindGroupLicense, key2(k[0], k[1]), l); err != nil {
-					return c, err
-				}
+				putBody(store.KindGroupLicense, key2(k[0], k[1]), bs.source(&l))
 			} else {
 				del(store.KindGroupLicense, key2(k[0], k[1]))
 			}
 		}
 		for _, k := range sortedKeys2(d.DirectLicenses) {
 			if l, ok := findSource(e.DirectLicenses(k[0]), k[1]); ok {
-				if err := put(store.KindDirectLicense, key2(k[0], k[1]), l); err != nil {
-					return c, err
-				}
+				putBody(store.KindDirectLicense, key2(k[0], k[1]), bs.source(&l))
 			} else {
 				del(store.KindDirectLicense, key2(k[0], k[1]))
 			}
@@ -112,9 +191,7 @@ func (t *Tenant) serialize(d licensing.Delta, muts []store.Mutation, extra []aud
 			}
 			seen[k] = true
 			if l, ok := e.LicenseByKey(k[0], k[1]); ok {
-				if err := put(store.KindLicense, key2(k[0], k[1]), l); err != nil {
-					return c, err
-				}
+				putBody(store.KindLicense, key2(k[0], k[1]), bs.license(&l))
 			} else {
 				del(store.KindLicense, key2(k[0], k[1]))
 			}
@@ -235,17 +312,11 @@ func encodeRecords(e *licensing.Engine, d *licensing.Delta, emit func([]store.Ob
 		}
 		return nil
 	}
-	encode := func(kind store.Kind, id string, v any) error {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return fmt.Errorf("encoding %s %s: %w", kind, id, err)
-		}
-		return add(kind, id, b)
-	}
+	var bs bodies
 	sources := func(kind store.Kind, keys map[licensing.Key2]bool, of func(string) []licensing.LicenseSource) error {
 		for _, k := range sortedKeys2(keys) {
 			if l, ok := findSource(of(k[0]), k[1]); ok {
-				if err := encode(kind, key2(k[0], k[1]), l); err != nil {
+				if err := add(kind, key2(k[0], k[1]), bs.source(&l)); err != nil {
 					return err
 				}
 			}
@@ -257,7 +328,7 @@ func encodeRecords(e *licensing.Engine, d *licensing.Delta, emit func([]store.Ob
 	}
 	for _, id := range sortedKeys(d.Groups) {
 		if g, ok := e.Group(id); ok {
-			if err := encode(store.KindGroup, id, g); err != nil {
+			if err := add(store.KindGroup, id, bs.group(&g)); err != nil {
 				return err
 			}
 		}
@@ -270,7 +341,7 @@ func encodeRecords(e *licensing.Engine, d *licensing.Delta, emit func([]store.Ob
 	lics = slices.Compact(lics)
 	for _, k := range lics {
 		if l, ok := e.LicenseByKey(k[0], k[1]); ok {
-			if err := encode(store.KindLicense, key2(k[0], k[1]), l); err != nil {
+			if err := add(store.KindLicense, key2(k[0], k[1]), bs.license(&l)); err != nil {
 				return err
 			}
 		}
@@ -285,7 +356,7 @@ func encodeRecords(e *licensing.Engine, d *licensing.Delta, emit func([]store.Ob
 	}
 	for _, id := range sortedKeys(d.Users) {
 		if u, ok := e.User(id); ok {
-			if err := encode(store.KindUser, id, u); err != nil {
+			if err := add(store.KindUser, id, bs.user(&u)); err != nil {
 				return err
 			}
 		}
