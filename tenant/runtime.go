@@ -292,16 +292,12 @@ func (r *Runtime) loadStateAt(ctx context.Context, tenantID string, now time.Tim
 // as problems, and the engine is recomputed (its delta is the start-up
 // repair). Only a store that cannot be read is an error.
 func (r *Runtime) buildState(ctx context.Context, tenantID string, now time.Time) (*State, int64, []Problem, error) {
-	type rec[T any] struct {
-		id string
-		v  T
-	}
 	var (
-		users    []rec[licensing.User]
-		groups   []rec[licensing.Group]
-		members  []rec[[2]string]
-		gls, dls []rec[licensing.LicenseSource]
-		lics     []rec[licensing.License]
+		users    chunked[rec[licensing.User]]
+		groups   chunked[rec[licensing.Group]]
+		members  chunked[rec[[2]string]]
+		gls, dls chunked[rec[licensing.LicenseSource]]
+		lics     chunked[rec[licensing.License]]
 		units    = map[string]licensing.Units{}
 		allots   []licensing.Allotment
 		products []catalog.SKU
@@ -318,12 +314,12 @@ func (r *Runtime) buildState(ctx context.Context, tenantID string, now time.Time
 		case store.KindUser:
 			var u licensing.User
 			if u, err = decodeBody(o.Body, licensing.DecodeUser); err == nil {
-				users = append(users, rec[licensing.User]{o.ID, u})
+				users.add(rec[licensing.User]{o.ID, u})
 			}
 		case store.KindGroup:
 			var g licensing.Group
 			if g, err = decodeBody(o.Body, licensing.DecodeGroup); err == nil {
-				groups = append(groups, rec[licensing.Group]{o.ID, g})
+				groups.add(rec[licensing.Group]{o.ID, g})
 			}
 		case store.KindMember:
 			g, m, ok := strings.Cut(o.ID, "/")
@@ -331,20 +327,20 @@ func (r *Runtime) buildState(ctx context.Context, tenantID string, now time.Time
 				bad(o.Kind, o.ID, "a membership id must be groupId/memberId")
 				return nil
 			}
-			members = append(members, rec[[2]string]{o.ID, [2]string{g, m}})
+			members.add(rec[[2]string]{o.ID, [2]string{g, m}})
 		case store.KindGroupLicense, store.KindDirectLicense:
 			var l licensing.LicenseSource
 			if l, err = decodeBody(o.Body, licensing.DecodeLicenseSource); err == nil {
 				if o.Kind == store.KindGroupLicense {
-					gls = append(gls, rec[licensing.LicenseSource]{o.ID, l})
+					gls.add(rec[licensing.LicenseSource]{o.ID, l})
 				} else {
-					dls = append(dls, rec[licensing.LicenseSource]{o.ID, l})
+					dls.add(rec[licensing.LicenseSource]{o.ID, l})
 				}
 			}
 		case store.KindLicense:
 			var l licensing.License
 			if l, err = decodeBody(o.Body, licensing.DecodeLicense); err == nil {
-				lics = append(lics, rec[licensing.License]{o.ID, l})
+				lics.add(rec[licensing.License]{o.ID, l})
 			}
 		case store.KindProduct:
 			var p catalog.SKU
@@ -399,38 +395,38 @@ func (r *Runtime) buildState(ctx context.Context, tenantID string, now time.Time
 			bad(store.KindAllotment, a.ID, err.Error())
 		}
 	}
-	for _, u := range users {
+	users.drain(func(u *rec[licensing.User]) {
 		if err := e.LoadUser(u.v); err != nil {
 			bad(store.KindUser, u.id, err.Error())
 		}
-	}
-	for _, g := range groups {
+	})
+	groups.drain(func(g *rec[licensing.Group]) {
 		if err := e.LoadGroup(g.v); err != nil {
 			bad(store.KindGroup, g.id, err.Error())
 		}
-	}
-	for _, m := range members {
+	})
+	members.drain(func(m *rec[[2]string]) {
 		if err := e.LoadMember(m.v[0], m.v[1]); err != nil {
 			bad(store.KindMember, m.id, err.Error())
 		}
-	}
-	for _, x := range gls {
+	})
+	gls.drain(func(x *rec[licensing.LicenseSource]) {
 		owner, _, _ := strings.Cut(x.id, "/")
 		if err := e.LoadGroupLicense(owner, x.v); err != nil {
 			bad(store.KindGroupLicense, x.id, err.Error())
 		}
-	}
-	for _, x := range dls {
+	})
+	dls.drain(func(x *rec[licensing.LicenseSource]) {
 		owner, _, _ := strings.Cut(x.id, "/")
 		if err := e.LoadDirectLicense(owner, x.v); err != nil {
 			bad(store.KindDirectLicense, x.id, err.Error())
 		}
-	}
-	for _, l := range lics {
+	})
+	lics.drain(func(l *rec[licensing.License]) {
 		if err := e.LoadLicense(l.v); err != nil {
 			bad(store.KindLicense, l.id, err.Error())
 		}
-	}
+	})
 	for _, a := range e.FitAllotments() {
 		problems = append(problems, lowerAllotmentProblem(a, stored[a.ID]))
 	}
