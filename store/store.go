@@ -2,9 +2,12 @@
 // (store/sqlite, store/postgres) keeps. The contract suite in store/storetest
 // runs against each backend.
 //
-// The model is deliberately small: a tenant's state is a set of typed JSON
-// objects keyed by (tenant_id, kind, id); the tenant runtime is the only
-// writer of a tenant and commits batches of mutations atomically. Audit
+// The model is deliberately small: a tenant's state is a set of objects
+// keyed by (tenant_id, kind, id) whose bodies are opaque bytes (JSON, or a
+// binary record format for the engine's records: docs/STORAGE.md); the
+// tenant runtime is the only writer of a tenant and commits batches of
+// mutations atomically. Backends lay the objects out as a snapshot plus a
+// log of change records (package store/statelog). Audit
 // entries and tokens have their own tables because they are queried by
 // columns. Every primary key begins with tenant_id so that the schema can be
 // distributed by tenant (Citus, YugabyteDB) unchanged.
@@ -45,7 +48,7 @@ type Kind string
 const (
 	KindUser          Kind = "user"
 	KindGroup         Kind = "group"
-	KindMember        Kind = "member"        // id "groupId/memberId"; body {} or {"kind":"group"}
+	KindMember        Kind = "member"        // id "groupId/memberId"; body: docs/STORAGE.md
 	KindGroupLicense  Kind = "groupLicense"  // id "groupId/skuId"
 	KindDirectLicense Kind = "directLicense" // id "userId/skuId"
 	KindLicense       Kind = "license"       // id "userId/skuId": seat claim and derived state
