@@ -125,12 +125,13 @@ type Store interface {
 	// new objects: after c's mutations and audit entries it inserts the
 	// objects that next returns, one batch per call, until next returns an
 	// empty batch. The store is done with a batch when it calls next again.
-	// The objects must be new: no key may exist in the store, in c's
-	// mutations or twice in the stream; an existing key fails the commit
-	// with an error that wraps ErrConflict (a duplicate within the stream
-	// may instead fail with another error). If next returns an error, or
-	// anything else fails, nothing is applied and the error is returned.
-	// Objects in key order (kind, then id) are written fastest.
+	// The objects must come in strictly increasing key order (kind, then
+	// id, byte order) and be new: no key may exist in the store or in c's
+	// mutations; an existing key fails the commit with an error that wraps
+	// ErrConflict, a key out of order (or twice) with another error. If
+	// next returns an error, or anything else fails, nothing is applied and
+	// the error is returned. Backends write the tenant's whole state as a
+	// new snapshot: meant for a tenant with few objects before.
 	CommitBulk(ctx context.Context, c Change, next func() ([]Object, error)) error
 
 	// MaxAuditSeq returns the highest audit Seq of the tenant, 0 if none.
