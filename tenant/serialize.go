@@ -272,7 +272,7 @@ func (t *Tenant) commitBulk(d licensing.Delta, muts []store.Mutation, extra []au
 	go func() {
 		defer wg.Done()
 		defer close(ch)
-		perr = encodeRecords(e, &d, func(b []store.Object) bool {
+		perr = encodeRecords(e, func(b []store.Object) bool {
 			select {
 			case ch <- b:
 				return true
@@ -296,11 +296,13 @@ func (t *Tenant) commitBulk(d licensing.Delta, muts []store.Mutation, extra []au
 // errStopped ends encodeRecords when its consumer has stopped.
 var errStopped = errors.New("tenant: record stream stopped")
 
-// encodeRecords encodes every engine record of the delta that exists, in
-// key order of the store (kind, then id: directLicense, group, groupLicense,
-// license, member, user), and hands them to emit in batches of streamBatch.
-// emit false stops it.
-func encodeRecords(e *licensing.Engine, d *licensing.Delta, emit func([]store.Object) bool) error {
+// encodeRecords encodes every engine record, in key order of the store
+// (kind, then id, byte order: directLicense, group, groupLicense, license,
+// member, user), and hands them to emit in batches of streamBatch. emit
+// false stops it. It walks the engine, not a delta: it serves a bulk
+// commit into a tenant that had no records, where every record that exists
+// is new.
+func encodeRecords(e *licensing.Engine, emit func([]store.Object) bool) error {
 	batch := make([]store.Object, 0, streamBatch)
 	add := func(kind store.Kind, id string, body []byte) error {
 		batch = append(batch, store.Object{Kind: kind, ID: id, Body: body})
@@ -313,58 +315,195 @@ func encodeRecords(e *licensing.Engine, d *licensing.Delta, emit func([]store.Ob
 		return nil
 	}
 	var bs bodies
-	sources := func(kind store.Kind, keys map[licensing.Key2]bool, of func(string) []licensing.LicenseSource) error {
-		for _, k := range sortedKeys2(keys) {
-			if l, ok := findSource(of(k[0]), k[1]); ok {
-				if err := add(kind, key2(k[0], k[1]), bs.source(&l)); err != nil {
-					return err
-				}
-			}
+	// Users by id; ids joined with a suffix ("userId/skuId") sort like the
+	// pairs unless an id holds a byte below '/', which keyed() handles.
+	type userRef struct {
+		u  *licensing.User
+		ls licensing.UserLicenses
+	}
+	users := make([]userRef, 0, e.UserCount())
+	e.ForEachUserLicenses(func(u *licensing.User, ls licensing.UserLicenses) bool {
+		users = append(users, userRef{u, ls})
+		return true
+	})
+	slices.SortFunc(users, func(a, b userRef) int { return strings.Compare(a.u.ID, b.u.ID) })
+	groups := e.GroupIDs()
+
+	type src struct {
+		key string
+		l   licensing.LicenseSource
+	}
+	var direct []src
+	for _, r := range users {
+		for _, l := range e.DirectLicenses(r.u.ID) {
+			direct = append(direct, src{key2(r.u.ID, poolKey(l)), l})
 		}
-		return nil
 	}
-	if err := sources(store.KindDirectLicense, d.DirectLicenses, e.DirectLicenses); err != nil {
-		return err
+	keyed(direct, func(x src) string { return x.key })
+	for i := range direct {
+		if err := add(store.KindDirectLicense, direct[i].key, bs.source(&direct[i].l)); err != nil {
+			return err
+		}
 	}
-	for _, id := range sortedKeys(d.Groups) {
+	direct = nil
+	for _, id := range groups {
 		if g, ok := e.Group(id); ok {
 			if err := add(store.KindGroup, id, bs.group(&g)); err != nil {
 				return err
 			}
 		}
 	}
-	if err := sources(store.KindGroupLicense, d.GroupLicenses, e.GroupLicenses); err != nil {
+	var gls []src
+	for _, id := range groups {
+		for _, l := range e.GroupLicenses(id) {
+			gls = append(gls, src{key2(id, poolKey(l)), l})
+		}
+	}
+	keyed(gls, func(x src) string { return x.key })
+	for i := range gls {
+		if err := add(store.KindGroupLicense, gls[i].key, bs.source(&gls[i].l)); err != nil {
+			return err
+		}
+	}
+	gls = nil
+	// License records and memberships are the bulk: stream them in the
+	// order of their parts, and sort by key only if that order is not the
+	// key order already (an id with a byte below '/').
+	type pair struct{ a, b string }
+	var lp []pair
+	var lr []*licensing.License
+	for _, r := range users {
+		for i := range r.ls.Len() {
+			l := r.ls.At(i)
+			lp = append(lp, pair{l.UserID, licensePoolKey(l)})
+			lr = append(lr, l)
+		}
+	}
+	if err := inKeyOrder(len(lp), func(i int) (string, string) { return lp[i].a, lp[i].b }, func(i int, key string) error {
+		return add(store.KindLicense, key, bs.license(lr[i]))
+	}); err != nil {
 		return err
 	}
-	lics := slices.Clone(d.Licenses)
-	slices.SortFunc(lics, cmpKey2)
-	lics = slices.Compact(lics)
-	for _, k := range lics {
-		if l, ok := e.LicenseByKey(k[0], k[1]); ok {
-			if err := add(store.KindLicense, key2(k[0], k[1]), bs.license(&l)); err != nil {
-				return err
-			}
+	lp, lr = nil, nil
+	var mp []pair
+	var mb [][]byte
+	for _, g := range groups {
+		us, gs := e.Members(g)
+		for _, u := range us {
+			mp, mb = append(mp, pair{g, u}), append(mb, userMemberBody)
+		}
+		for _, c := range gs {
+			mp, mb = append(mp, pair{g, c}), append(mb, groupMemberBody)
 		}
 	}
-	lics = nil
-	for _, k := range sortedKeys2(d.Members) {
-		if d.Members[k] && e.IsMember(k[0], k[1]) {
-			if err := add(store.KindMember, key2(k[0], k[1]), memberBodyOf(e, k[1])); err != nil {
-				return err
-			}
-		}
+	if err := inKeyOrder(len(mp), func(i int) (string, string) { return mp[i].a, mp[i].b }, func(i int, key string) error {
+		return add(store.KindMember, key, mb[i])
+	}); err != nil {
+		return err
 	}
-	for _, id := range sortedKeys(d.Users) {
-		if u, ok := e.User(id); ok {
-			if err := add(store.KindUser, id, bs.user(&u)); err != nil {
-				return err
-			}
+	mp, mb = nil, nil
+	for _, r := range users {
+		if err := add(store.KindUser, r.u.ID, bs.user(r.u)); err != nil {
+			return err
 		}
 	}
 	if len(batch) > 0 && !emit(batch) {
 		return errStopped
 	}
 	return nil
+}
+
+// keyed puts xs in byte order of their keys: mostly they already are (built
+// from sorted ids), so a check is all it usually costs.
+func keyed[T any](xs []T, key func(T) string) {
+	if !slices.IsSortedFunc(xs, func(a, b T) int { return strings.Compare(key(a), key(b)) }) {
+		slices.SortFunc(xs, func(a, b T) int { return strings.Compare(key(a), key(b)) })
+	}
+}
+
+// inKeyOrder calls emit with the indexes 0..n-1 in byte order of their keys
+// a/b (pair(i) gives a and b): in index order when that is the key order —
+// the usual case, checked without building a key — else sorted.
+func inKeyOrder(n int, pair func(int) (string, string), emit func(i int, key string) error) error {
+	order := make([]int, 0)
+	for i := 1; i < n; i++ {
+		a1, b1 := pair(i - 1)
+		a2, b2 := pair(i)
+		if cmpJoined(a1, b1, a2, b2) >= 0 {
+			order = make([]int, n)
+			for j := range order {
+				order[j] = j
+			}
+			slices.SortFunc(order, func(x, y int) int {
+				a1, b1 := pair(x)
+				a2, b2 := pair(y)
+				return cmpJoined(a1, b1, a2, b2)
+			})
+			break
+		}
+	}
+	for k := range n {
+		i := k
+		if len(order) > 0 {
+			i = order[k]
+		}
+		a, b := pair(i)
+		if err := emit(i, key2(a, b)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cmpJoined compares a1+"/"+b1 with a2+"/"+b2 without building them.
+func cmpJoined(a1, b1, a2, b2 string) int {
+	at := func(a, b string, i int) (byte, bool) {
+		switch {
+		case i < len(a):
+			return a[i], true
+		case i == len(a):
+			return '/', true
+		case i-len(a)-1 < len(b):
+			return b[i-len(a)-1], true
+		}
+		return 0, false
+	}
+	if a1 == a2 {
+		return strings.Compare(b1, b2)
+	}
+	for i := 0; ; i++ {
+		x, okx := at(a1, b1, i)
+		y, oky := at(a2, b2, i)
+		switch {
+		case !okx && !oky:
+			return 0
+		case !okx:
+			return -1
+		case !oky:
+			return 1
+		case x != y:
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+}
+
+// poolKey is a source's pool key: skuId, or skuId/allotmentId.
+func poolKey(l licensing.LicenseSource) string {
+	if l.AllotmentID == "" {
+		return l.SKUID
+	}
+	return l.SKUID + "/" + l.AllotmentID
+}
+
+// licensePoolKey is a license record's pool key.
+func licensePoolKey(l *licensing.License) string {
+	if l.AllotmentID == "" {
+		return l.SKUID
+	}
+	return l.SKUID + "/" + l.AllotmentID
 }
 
 // findSource finds a source by pool key: skuId, or skuId/allotmentId.

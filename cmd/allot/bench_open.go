@@ -19,7 +19,7 @@ func benchOpenCmd() *cobra.Command {
 		repeat         int
 	)
 	c := &cobra.Command{
-		Use:   "open --db DB",
+		Use:   "open",
 		Short: "Time loading every tenant of a database (a restart): wall, CPU, peak RSS",
 		Long: `Open the database read-only and load every tenant into a tenant runtime,
 as allot serve does at start-up, and report the wall time until every tenant
@@ -62,9 +62,8 @@ runtime).`,
 			return nil
 		},
 	}
-	c.Flags().StringVar(&db, "db", "", "SQLite file path or postgres:// URL of the database to open")
+	c.Flags().StringVar(&db, "db", defaultDB, "SQLite file path or postgres:// URL of the database to open")
 	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the loads to this file")
 	c.Flags().IntVar(&repeat, "repeat", 1, "load the database this many times")
-	_ = c.MarkFlagRequired("db")
 	return c
 }
