@@ -3,16 +3,28 @@ package statelog
 import (
 	"context"
 	"log/slog"
+	"os"
+	"strconv"
 	"sync"
 )
 
 // A tenant's log is folded into a new snapshot (compacted) in the
 // background once it has CompactRecords records or CompactBytes bytes after
 // its snapshot: a restart then reads the snapshot and a short log.
-const (
-	CompactRecords = 4096
-	CompactBytes   = 64 << 20
+//
+// ALLOT_COMPACT_RECORDS, when set to a positive number, replaces
+// CompactRecords (the crash tests compact every few commits with it).
+var (
+	CompactRecords int64 = envInt("ALLOT_COMPACT_RECORDS", 4096)
+	CompactBytes   int64 = 64 << 20
 )
+
+func envInt(name string, def int64) int64 {
+	if n, err := strconv.ParseInt(os.Getenv(name), 10, 64); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
 
 // Compactor runs a store's compactions one at a time on a goroutine of its
 // own.
