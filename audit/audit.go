@@ -86,7 +86,8 @@ type Entry struct {
 }
 
 // Query selects audit entries. Empty fields do not filter. Results are in
-// Seq order; AfterSeq pages forward.
+// Seq order (newest first when Newest is set); AfterSeq pages forward,
+// BeforeSeq backward.
 type Query struct {
 	TenantID string
 	UserID   string
@@ -97,6 +98,8 @@ type Query struct {
 	Activity string
 	Actor    string
 	From, To time.Time // inclusive From, exclusive To; zero means unbounded
-	AfterSeq int64
-	Limit    int // 0 means 1000
+	AfterSeq  int64 // only entries with a larger Seq; 0 means unbounded
+	BeforeSeq int64 // only entries with a smaller Seq; 0 means unbounded
+	Newest    bool  // descending Seq: the newest matching entries first
+	Limit     int   // 0 means 1000
 }
