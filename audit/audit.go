@@ -95,11 +95,11 @@ type Query struct {
 	SKUID    string
 	// Activity and Actor match an entry's action and actor exactly, under
 	// their current or legacy names (Aliases).
-	Activity string
-	Actor    string
-	From, To time.Time // inclusive From, exclusive To; zero means unbounded
-	AfterSeq  int64 // only entries with a larger Seq; 0 means unbounded
-	BeforeSeq int64 // only entries with a smaller Seq; 0 means unbounded
-	Newest    bool  // descending Seq: the newest matching entries first
-	Limit     int   // 0 means 1000
+	Activity  string
+	Actor     string
+	From, To  time.Time // inclusive From, exclusive To; zero means unbounded
+	AfterSeq  int64     // only entries with a larger Seq; 0 means unbounded
+	BeforeSeq int64     // only entries with a smaller Seq; 0 means unbounded
+	Newest    bool      // descending Seq: the newest matching entries first
+	Limit     int       // 0 means 1000
 }

@@ -41,4 +41,3 @@ func (h *handler) explain(w http.ResponseWriter, r *http.Request) {
 	}
 	respond.JSON(w, http.StatusOK, x)
 }
-
