@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -168,5 +169,32 @@ func TestAuditRefusesWhatItDoesNotUnderstand(t *testing.T) {
 		if r.Status != 400 || r.ErrorMessage() == "" {
 			t.Errorf("%s: %d %s, want 400", q, r.Status, r.Body)
 		}
+	}
+}
+
+func TestAuditRecordsBeforeAndAfterOfUnitsAndSettings(t *testing.T) {
+	e := apitest.New(t, partner.Register, admin.Register)
+	id := e.Customer("Contoso", "US")
+	sub := e.Subscribe(id, "SPE_E3", 5)
+	e.Must(200, "PATCH", "/partner/v1/customers/"+id+"/subscriptions/"+sub, apitest.PartnerToken, map[string]any{"quantity": 7})
+	e.Must(200, "PATCH", "/allot/v1/settings", e.Token(id, "GlobalAdministrator"), map[string]any{"defaultUsageLocation": "DE"})
+	reader := e.Token(id, "GlobalReader")
+	detail := func(activity string) map[string]map[string]any {
+		t.Helper()
+		var body struct {
+			Value []struct{ Detail string } `json:"value"`
+		}
+		e.Must(200, "GET", "/allot/v1/audit?$top=1&activity="+url.QueryEscape(activity), reader, nil).Decode(t, &body)
+		var d map[string]map[string]any
+		if len(body.Value) != 1 || json.Unmarshal([]byte(body.Value[0].Detail), &d) != nil {
+			t.Fatalf("%s: %+v", activity, body.Value)
+		}
+		return d
+	}
+	if d := detail("Update subscription units"); d["oldValue"]["enabled"] != 5.0 || d["newValue"]["enabled"] != 7.0 {
+		t.Fatalf("units change: %v", d)
+	}
+	if d := detail("Update tenant settings"); d["oldValue"]["defaultUsageLocation"] != "US" || d["newValue"]["defaultUsageLocation"] != "DE" {
+		t.Fatalf("settings change: %v", d)
 	}
 }
