@@ -16,28 +16,8 @@ import (
 	"allot/tenant"
 )
 
-// AuditParams are the query parameters of GET /allot/v1/audit, with what
-// each means (the OpenAPI document lists them from here). Any other
-// parameter is refused (400): a misspelt filter must not silently return
-// the whole log.
-var AuditParams = []struct{ Name, Description string }{
-	{"userId", "Only entries about this user (id)."},
-	{"groupId", "Only entries about this group (id)."},
-	{"skuId", "Only entries about this product: a skuId or a part number (e.g. ENTERPRISEPACK)."},
-	{"activity", `Only this activity, by Microsoft's name (e.g. "Set group license", "Change user license", "Update subscription units").`},
-	{"actor", `Only entries by this actor (e.g. "Microsoft Entra group-Based Licensing", or a principal's name as entries show it).`},
-	{"from", "Only entries at or after this RFC 3339 time."},
-	{"to", "Only entries before this RFC 3339 time."},
-	{"before", "Paging, newest first: only entries with a smaller seq (the nextLink sets it)."},
-	{"after", "Paging, oldest first: only entries with a larger seq (the nextLink sets it)."},
-	{"top", "Page size, 1-1000 (default 100); $top is the same."},
-	{"$top", "Page size, 1-1000 (default 100)."},
-	{"$orderby", `"at desc" (the default: newest first) or "at asc" (oldest first); seq is the same as at.`},
-	{"$filter", `OData filter: "and" of userId, groupId, skuId, activity, actor eq 'value' and at ge/gt/le/lt a date-time, e.g. userId eq 'u1' and at ge 2026-01-01T00:00:00Z.`},
-}
-
 // auditLog answers GET /allot/v1/audit: the tenant's audit log, newest
-// first by default, filtered by the parameters of AuditParams (plain or in
+// first by default, filtered by the parameters of audit.QueryParams (plain or in
 // $filter; the same filter twice with different values is 400), paged by
 // top/$top with the next page in @odata.nextLink.
 func (h *handler) auditLog(w http.ResponseWriter, r *http.Request) {
@@ -82,7 +62,7 @@ func (h *handler) auditLog(w http.ResponseWriter, r *http.Request) {
 // parseAuditQuery turns the request's parameters into a store query.
 func parseAuditQuery(q url.Values, t *tenant.Tenant) (audit.Query, error) {
 	known := map[string]bool{}
-	for _, p := range AuditParams {
+	for _, p := range audit.QueryParams {
 		known[p.Name] = true
 	}
 	var unknown []string
@@ -93,8 +73,8 @@ func parseAuditQuery(q url.Values, t *tenant.Tenant) (audit.Query, error) {
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		names := make([]string, len(AuditParams))
-		for i, p := range AuditParams {
+		names := make([]string, len(audit.QueryParams))
+		for i, p := range audit.QueryParams {
 			names[i] = p.Name
 		}
 		return audit.Query{}, allot.Errorf(allot.EINVALID, "Unknown query parameter %q for the audit log; use %s.", unknown[0], strings.Join(names, ", "))

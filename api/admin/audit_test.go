@@ -11,7 +11,9 @@ import (
 
 	"allot/api/admin"
 	"allot/api/apitest"
+	"allot/api/graph"
 	"allot/api/partner"
+	"allot/audit"
 	"allot/licensing"
 	"allot/tenant"
 )
@@ -196,5 +198,31 @@ func TestAuditRecordsBeforeAndAfterOfUnitsAndSettings(t *testing.T) {
 	}
 	if d := detail("Update tenant settings"); d["oldValue"]["defaultUsageLocation"] != "US" || d["newValue"]["defaultUsageLocation"] != "DE" {
 		t.Fatalf("settings change: %v", d)
+	}
+}
+
+// Every parameter the handler accepts is in the OpenAPI document (and the
+// handler refuses the rest: TestAuditRefusesWhatItDoesNotUnderstand).
+func TestAuditParametersAreDocumented(t *testing.T) {
+	e := apitest.New(t, partner.Register, admin.Register, graph.Register)
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct{ Name, In string } `json:"parameters"`
+		} `json:"paths"`
+	}
+	e.Must(200, "GET", "/openapi.json", "", nil).Decode(t, &doc)
+	got := map[string]bool{}
+	for _, p := range doc.Paths["/allot/v1/audit"]["get"].Parameters {
+		if p.In == "query" {
+			got[p.Name] = true
+		}
+	}
+	for _, p := range audit.QueryParams {
+		if !got[p.Name] {
+			t.Errorf("/openapi.json does not list the audit parameter %s", p.Name)
+		}
+	}
+	if len(got) != len(audit.QueryParams) {
+		t.Errorf("documented %d parameters, the handler accepts %d", len(got), len(audit.QueryParams))
 	}
 }
