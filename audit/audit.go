@@ -86,7 +86,8 @@ type Entry struct {
 }
 
 // Query selects audit entries. Empty fields do not filter. Results are in
-// Seq order; AfterSeq pages forward.
+// Seq order (newest first when Newest is set); AfterSeq pages forward,
+// BeforeSeq backward.
 type Query struct {
 	TenantID string
 	UserID   string
@@ -94,9 +95,32 @@ type Query struct {
 	SKUID    string
 	// Activity and Actor match an entry's action and actor exactly, under
 	// their current or legacy names (Aliases).
-	Activity string
-	Actor    string
-	From, To time.Time // inclusive From, exclusive To; zero means unbounded
-	AfterSeq int64
-	Limit    int // 0 means 1000
+	Activity  string
+	Actor     string
+	From, To  time.Time // inclusive From, exclusive To; zero means unbounded
+	AfterSeq  int64     // only entries with a larger Seq; 0 means unbounded
+	BeforeSeq int64     // only entries with a smaller Seq; 0 means unbounded
+	Newest    bool      // descending Seq: the newest matching entries first
+	Limit     int       // 0 means 1000
+}
+
+// QueryParams are the query parameters of GET /allot/v1/audit, with what
+// each means: the handler (api/admin) accepts exactly these and the OpenAPI
+// document lists them from here. Any other
+// parameter is refused (400): a misspelt filter must not silently return
+// the whole log.
+var QueryParams = []struct{ Name, Description string }{
+	{"userId", "Only entries about this user (id)."},
+	{"groupId", "Only entries about this group (id)."},
+	{"skuId", "Only entries about this product: a skuId or a part number (e.g. ENTERPRISEPACK)."},
+	{"activity", `Only this activity, by Microsoft's name (e.g. "Set group license", "Change user license", "Update subscription units").`},
+	{"actor", `Only entries by this actor (e.g. "Microsoft Entra group-Based Licensing", or a principal's name as entries show it).`},
+	{"from", "Only entries at or after this RFC 3339 time."},
+	{"to", "Only entries before this RFC 3339 time."},
+	{"before", "Paging, newest first: only entries with a smaller seq (the nextLink sets it)."},
+	{"after", "Paging, oldest first: only entries with a larger seq (the nextLink sets it)."},
+	{"top", "Page size, 1-1000 (default 100); $top is the same."},
+	{"$top", "Page size, 1-1000 (default 100)."},
+	{"$orderby", `"at desc" (the default: newest first) or "at asc" (oldest first); seq is the same as at.`},
+	{"$filter", `OData filter: "and" of userId, groupId, skuId, activity, actor eq 'value' and at ge/gt/le/lt a date-time, e.g. userId eq 'u1' and at ge 2026-01-01T00:00:00Z.`},
 }

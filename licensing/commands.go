@@ -615,14 +615,17 @@ func (e *Engine) checkUserPlanRules(u *user, adds []LicenseSource, rms []string)
 			}
 			for _, d := range e.plan.deps[pl.ID] {
 				if !anyPlan(d.RequiresAnyOf, active) {
-					return allot.Errorf(allot.EINVALID, "License assignment failed because service plan %s depends on the service plan(s) %s.", pl.ID, strings.Join(d.RequiresAnyOf, ", "))
+					// Graph's sentence (ids only), then the names.
+					return allot.Errorf(allot.EINVALID, "License assignment failed because service plan %s depends on the service plan(s) %s. %s of %s needs %s, which no license of the user enables.",
+						pl.ID, strings.Join(d.RequiresAnyOf, ", "), e.planLabel(pl.ID), e.skuLabel(p.sku.ID), e.planLabels(d.RequiresAnyOf, " or "))
 				}
 			}
 		}
 	}
 	for _, pair := range e.plan.excl {
 		if plans[pair[0]] > 0 && plans[pair[1]] > 0 && owner[pair[0]] != owner[pair[1]] && (replaced[owner[pair[0]]] || replaced[owner[pair[1]]]) {
-			return allot.Errorf(allot.EINVALID, "License assignment failed because service plans %s, %s are mutually exclusive.", pair[0], pair[1])
+			return allot.Errorf(allot.EINVALID, "License assignment failed because service plans %s, %s are mutually exclusive. %s cannot be enabled together with %s.",
+				pair[0], pair[1], e.planLabel(pair[0]), e.planLabel(pair[1]))
 		}
 	}
 	return nil
@@ -646,7 +649,7 @@ func (e *Engine) AssignGroupLicenses(op Op, groupID string, add []AssignedLicens
 	}
 	for _, id := range rms {
 		if _, ok := g.licenseFor(id); !ok {
-			return allot.Errorf(allot.EINVALID, "Group %s does not have license %s.", g.DisplayName, id)
+			return allot.Errorf(allot.EINVALID, "Group %s does not have license %s.", g.DisplayName, e.skuLabel(id))
 		}
 	}
 	// The group's licenses after the change.
@@ -729,11 +732,43 @@ func (e *Engine) checkGroupPrerequisites(ls []LicenseSource) error {
 				for _, r := range d.RequiresAnyOf {
 					names = append(names, e.planFriendlyName(r))
 				}
-				return allot.Errorf(allot.EINVALID, "License operation failed. Make sure that the group has necessary services before adding or removing a dependent service. The service %s requires %s to be enabled as well.", e.planFriendlyName(pl.ID), strings.Join(names, " or "))
+				// Graph's sentence (names only), then the ids.
+				return allot.Errorf(allot.EINVALID, "License operation failed. Make sure that the group has necessary services before adding or removing a dependent service. The service %s requires %s to be enabled as well. %s of %s needs %s.",
+					e.planFriendlyName(pl.ID), strings.Join(names, " or "), e.planLabel(pl.ID), e.skuLabel(sku.ID), e.planLabels(d.RequiresAnyOf, " or "))
 			}
 		}
 	}
 	return nil
+}
+
+// planLabel is a plan's name with its id, for messages: "Exchange Online
+// (Plan 2) (efb87545-963c-4e0d-99df-69c6916d9eb0)".
+func (e *Engine) planLabel(id string) string {
+	if n := e.planFriendlyName(id); n != id {
+		return n + " (" + id + ")"
+	}
+	return "service plan " + id
+}
+
+// planLabels joins the labels of plans with sep.
+func (e *Engine) planLabels(ids []string, sep string) string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = e.planLabel(id)
+	}
+	return strings.Join(out, sep)
+}
+
+// skuLabel is a product's name, part number and id, for messages.
+func (e *Engine) skuLabel(id string) string {
+	s, ok := e.cat.SKU(id)
+	if !ok {
+		return "product " + id
+	}
+	if s.DisplayName != "" && s.DisplayName != s.PartNumber {
+		return s.DisplayName + " (" + s.PartNumber + ", " + id + ")"
+	}
+	return s.PartNumber + " (" + id + ")"
 }
 
 func (e *Engine) planFriendlyName(id string) string {
@@ -806,7 +841,7 @@ func (e *Engine) SetSettings(op Op, s Settings) error {
 	old := e.settings
 	e.settings = s
 	e.delta.Settings = true
-	e.audit(op, "Update tenant settings", "", "", "")
+	e.auditDetail(op, "Update tenant settings", "", "", "", changeDetail(old, s))
 	if old != s {
 		for _, u := range e.all {
 			e.touch(u, audit.ActorGroupLicensing, "tenant licensing settings changed by "+actorOf(op))

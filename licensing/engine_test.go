@@ -573,3 +573,18 @@ func TestReloadEqualsIncrementalState(t *testing.T) {
 		t.Fatalf("reload differs:\n%s\nvs\n%s", dump(n), dump(f.e))
 	}
 }
+
+// A refusal names the products and plans next to their ids (Graph's
+// sentence, with ids only, comes first).
+func TestRefusalsNameProductsAndPlans(t *testing.T) {
+	f := newFixture(t)
+	f.units(skuE3, 5)
+	f.units(skuWPA, 5)
+	f.units(skuKiosk, 5)
+	a, b := f.user(2), f.user(3)
+	f.directLicense(a, lic(skuE3))
+	dep := f.e.AssignUserLicenses(f.op(), b, []AssignedLicense{lic(skuWPA)}, nil)
+	wantErr(t, dep, "WPA friendly ("+planWPA+") of Workplace Analytics (WPA, "+skuWPA+") needs EXO1 friendly ("+planEXO1+") or EXO2 friendly ("+planEXO2+")")
+	excl := f.e.AssignUserLicenses(f.op(), a, []AssignedLicense{lic(skuKiosk)}, nil)
+	wantErr(t, excl, "KIOSK friendly ("+planKiosk+") cannot be enabled together with EXO2 friendly ("+planEXO2+")")
+}

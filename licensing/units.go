@@ -1,9 +1,26 @@
 package licensing
 
 import (
+	"encoding/json"
+
 	"allot"
 	"allot/audit"
 )
+
+// changeDetail is the Detail of an audit entry that changes a value:
+// {"oldValue":…,"newValue":…} (the names of Entra's audit
+// modifiedProperties), so that every change of units, quantities and
+// settings records what it was and what it became.
+func changeDetail(before, after any) string {
+	b, err := json.Marshal(struct {
+		Old any `json:"oldValue"`
+		New any `json:"newValue"`
+	}{before, after})
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
 
 // SetUnits sets a SKU's prepaid units and status. Units move between the
 // lifecycle states (enabled, warning, suspended, lockedOut) without touching
@@ -51,10 +68,11 @@ func (e *Engine) setUnits(op Op, skuID string, u Units, release bool) error {
 	if p == nil {
 		p = e.ensurePool(s)
 	}
-	old := p.units.Status
+	before := p.units
+	old := before.Status
 	p.units = u
 	mark(&e.delta.Pools, s.ID, true)
-	e.audit(op, "Update subscription units", "", "", s.ID)
+	e.auditDetail(op, "Update subscription units", "", "", s.ID, changeDetail(before, u))
 	if p.consumed > p.capacity() {
 		e.releaseYoungest(p, "the subscription of "+s.PartNumber+" no longer has the units")
 	}

@@ -13,7 +13,7 @@ import (
 
 func (f *fixture) audit(filters ...string) []map[string]any {
 	f.T.Helper()
-	q := url.Values{}
+	q := url.Values{"$orderby": {"at asc"}} // oldest first: these tests read the log in order
 	for i := 0; i+1 < len(filters); i += 2 {
 		q.Set(filters[i], filters[i+1])
 	}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"allot/audit"
 )
 
 // docRoute is an operation of another surface (partner, admin, server) for
@@ -155,6 +157,11 @@ func openAPIDocument(registered ...string) map[string]any {
 			add(q.SkipToken, "$skiptoken", "Opaque; follow @odata.nextLink")
 			if q.Count || q.Search {
 				params = append(params, map[string]any{"name": "ConsistencyLevel", "in": "header", "schema": map[string]any{"type": "string", "enum": []string{"eventual"}}})
+			}
+		}
+		if d.Method == "GET" && d.Path == "/allot/v1/audit" {
+			for _, qp := range audit.QueryParams {
+				params = append(params, map[string]any{"name": qp.Name, "in": "query", "description": qp.Description, "schema": map[string]any{"type": "string"}})
 			}
 		}
 		responses := map[string]any{}

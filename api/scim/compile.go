@@ -23,11 +23,14 @@ type pred func(get getter) bool
 
 // ref is an attribute resolved against a schema: ext is the extension URN
 // holding attr ("" for the core schema and common attributes), sub the
-// sub-attribute or nil. A ref with attr nil is a whole extension.
+// sub-attribute or nil. A ref with attr nil is a whole extension. elem,
+// only in projections (attributes=emails[type eq "work"]), selects the
+// elements of a multi-valued complex attribute.
 type ref struct {
 	ext  string
 	attr *Attribute
 	sub  *Attribute
+	elem pred
 }
 
 func (r ref) String() string {
@@ -292,7 +295,7 @@ func compileCompare(sc scope, e *compareExpr) (pred, error) {
 	case tDateTime:
 		s, ok := val.(string)
 		if !ok {
-			return nil, fmt.Errorf("%s is a dateTime: compare it with a quoted RFC 3339 time", r)
+			return nil, fmt.Errorf("%s is a dateTime: compare it with an RFC 3339 time", r)
 		}
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
@@ -303,6 +306,10 @@ func compileCompare(sc scope, e *compareExpr) (pred, error) {
 		switch v := val.(type) {
 		case string:
 		case float64:
+			if e.bare != "" {
+				val = e.bare // "externalId eq 007" means "007"
+				break
+			}
 			val = strconv.FormatFloat(v, 'f', -1, 64)
 		case bool:
 			val = strconv.FormatBool(v)

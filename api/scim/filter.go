@@ -53,11 +53,16 @@ type logicalExpr struct {
 type notExpr struct{ x expr }
 
 // compareExpr is "path op value"; op is lower case; for "pr" val is nil.
-// val is a string, float64, bool or nil (null).
+// val is a string, float64, bool or nil (null). bare is the value as
+// written when it was not quoted ("userName sw O", "meta.created gt
+// 2015-10-10T14:38:21Z", "externalId eq 007"): identity providers and
+// Microsoft's SCIM reference collection send such values, and where the
+// attribute is a string or dateTime the text as written is the value.
 type compareExpr struct {
 	path attrPath
 	op   string
 	val  any
+	bare string
 }
 
 // valuePathExpr is "path[filter]": some value of the multi-valued path
@@ -309,28 +314,34 @@ func (p *parser) attrExp(inValue bool) (expr, error) {
 	}
 	vt := p.next()
 	var v any
+	bare := ""
 	switch vt.kind {
 	case tokString:
 		v = vt.text
 	case tokWord:
-		switch strings.ToLower(vt.text) {
+		switch lw := strings.ToLower(vt.text); lw {
 		case "true":
 			v = true
 		case "false":
 			v = false
 		case "null":
 			v = nil
+		case "and", "or", "not":
+			// "userName eq and": a logical word where a value belongs is
+			// more likely a missing value than a name; quote it to mean it.
+			return nil, p.errAt(vt, "expected a value after %s, found %s (quote it if it is the value)", op, vt)
 		default:
-			f, err := strconv.ParseFloat(vt.text, 64)
-			if err != nil {
-				return nil, p.errAt(vt, "expected a value (a quoted string, a number, true, false or null), found %s", vt)
+			bare = vt.text
+			if f, err := strconv.ParseFloat(vt.text, 64); err == nil {
+				v = f
+			} else {
+				v = vt.text
 			}
-			v = f
 		}
 	default:
 		return nil, p.errAt(vt, "expected a value after %s, found %s", op, vt)
 	}
-	return &compareExpr{path: ap, op: op, val: v}, nil
+	return &compareExpr{path: ap, op: op, val: v, bare: bare}, nil
 }
 
 // parseAttrPath splits "[urn:]name[.sub]". The URN is everything before

@@ -72,6 +72,15 @@ func TestFilterMatchesRFCExamples(t *testing.T) {
 		{`nickName eq null`, true},
 		{`(((userName pr)))`, true},
 		{`userName gt "a" and userName lt "c"`, true},
+		// Unquoted values, as Microsoft's SCIM reference collection sends them.
+		{`userName sw Bj`, true},
+		{`userName sw O`, false},
+		{`name.FamilyName eq Jensen and (emails.Value co example.com or emails.Value co example.org)`, true},
+		{`meta.Created gt 2009-10-10T14:38:21.8617979-07:00`, true},
+		{`meta.Created gt 2015-10-10T14:38:21.8617979-07:00`, false},
+		{`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq 701984`, true},
+		{`externalId eq 0701984`, false}, // the text as written, not the number
+		{`active eq True`, true},
 	}
 	for _, c := range cases {
 		e, err := parseFilter(c.filter)
@@ -97,7 +106,7 @@ func TestFilterSyntaxErrorsNameThePosition(t *testing.T) {
 	for _, f := range []string{
 		`userName eq`, `userName eq "x`, `userName xx "x"`, `(userName eq "x"`, `userName eq "x")`,
 		`emails[type eq "work"`, `emails[type[value eq "x"]]`, `and`, `userName eq "x" and`, `1abc eq "x"`,
-		`userName eq bareword`, `not userName eq "x"`, ``, `name.given.x eq "x"`,
+		`userName eq and`, `userName eq or title pr`, `not userName eq "x"`, ``, `name.given.x eq "x"`,
 	} {
 		if _, err := parseFilter(f); err == nil {
 			t.Errorf("%q: parsed", f)
@@ -109,7 +118,7 @@ func TestFilterSyntaxErrorsNameThePosition(t *testing.T) {
 
 func TestFilterRefusesWhatItCannotCompare(t *testing.T) {
 	for _, f := range []string{
-		`noSuchAttribute eq "x"`, `name eq "x"`, `active gt true`, `active eq "maybe"`, `meta.created gt "yesterday"`,
+		`noSuchAttribute eq "x"`, `name eq "x"`, `meta.created gt yesterday`, `active eq maybe`, `active gt true`, `active eq "maybe"`, `meta.created gt "yesterday"`,
 		`emails[nope eq "x"]`, `userName[value eq "x"]`, `urn:example:unknown:2.0:User:x eq "y"`,
 	} {
 		e, err := parseFilter(f)

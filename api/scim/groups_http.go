@@ -237,7 +237,7 @@ func (h *handler) replaceGroup(c *call) {
 // members by id (what Entra and Okta send for membership) are applied
 // without rendering the group; anything else goes through the group's
 // representation. It answers 204 with the ETag, or 200 with the group
-// when the request names attributes or excludedAttributes.
+// when the request asks for it (patchWantsBody).
 func (h *handler) patchGroup(c *call) {
 	body, err := decodeBody(c.r)
 	if err != nil {
@@ -271,8 +271,7 @@ func (h *handler) patchGroup(c *call) {
 		c.fail(err)
 		return
 	}
-	q := c.r.URL.Query()
-	withBody := q.Has("attributes") || q.Has("excludedAttributes")
+	withBody := patchWantsBody(c.r, false)
 	status := http.StatusNoContent
 	if withBody {
 		status = http.StatusOK

@@ -91,12 +91,40 @@ func parseProjection(rt *ResourceType, v url.Values) (projection, error) {
 
 // parseAttrList resolves a comma-separated attribute list. Unknown
 // attributes are ignored (a client may ask for attributes allot does not
-// store); malformed names are 400 invalidValue.
+// store); malformed names are 400 invalidValue. An entry may select
+// elements of a multi-valued complex attribute with a value filter,
+// optionally followed by a sub-attribute (emails[type eq "work"],
+// emails[type eq "work"].value), as Microsoft's SCIM reference service
+// and its test collection do: attributes returns only those elements,
+// excludedAttributes drops them.
 func parseAttrList(rt *ResourceType, s string) ([]ref, error) {
 	var out []ref
-	for _, name := range strings.Split(s, ",") {
+	for _, name := range splitAttrList(s) {
 		name = strings.TrimSpace(name)
 		if name == "" {
+			continue
+		}
+		if strings.ContainsRune(name, '[') {
+			pp, err := parsePath(name)
+			if err != nil {
+				return nil, badRequest(typeInvalidValue, "Invalid attribute %q in attributes or excludedAttributes: %v.", name, err)
+			}
+			r, err := resolve(rt, pp.attr)
+			if err != nil || r.attr == nil {
+				continue
+			}
+			if r.attr.Type != tComplex || !r.attr.MultiValued {
+				return nil, badRequest(typeInvalidValue, "Invalid attribute %q in attributes or excludedAttributes: [] selects values of a multi-valued complex attribute.", name)
+			}
+			if r.elem, err = compile(scope{parent: r.attr}, pp.filter); err != nil {
+				return nil, badRequest(typeInvalidFilter, "Invalid filter in %q: %v.", name, err)
+			}
+			if pp.sub != "" {
+				if r.sub = r.attr.sub(pp.sub); r.sub == nil {
+					continue
+				}
+			}
+			out = append(out, r)
 			continue
 		}
 		ap, err := parseAttrPath(name)
@@ -108,6 +136,30 @@ func parseAttrList(rt *ResourceType, s string) ([]ref, error) {
 		}
 	}
 	return out, nil
+}
+
+// splitAttrList splits an attribute list at the commas outside brackets
+// and quoted strings.
+func splitAttrList(s string) []string {
+	var out []string
+	depth, quoted, start := 0, false, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '[':
+			depth++
+		case c == ']':
+			depth--
+		case c == ',' && depth == 0:
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
 }
 
 // wants reports whether a projection returns a top-level core attribute.
@@ -150,6 +202,11 @@ func copyRef(dst, src doc, r ref) {
 		return
 	}
 	dc := container(dst, r.ext, true)
+	if r.elem != nil {
+		copySelected(dc, v, r)
+		cleanup(dst, r.ext)
+		return
+	}
 	if r.sub == nil {
 		dc[r.attr.Name] = v
 		return
@@ -188,6 +245,28 @@ func copyRef(dst, src doc, r ref) {
 	cleanup(dst, r.ext)
 }
 
+// copySelected adds the elements of a multi-valued attribute that r.elem
+// selects (only r.sub of each when set) to the attribute in dst, after
+// those a previous entry of the list selected.
+func copySelected(dst map[string]any, v any, r ref) {
+	x, _ := v.([]any)
+	prev, _ := dst[r.attr.Name].([]any)
+	for _, el := range x {
+		m, ok := el.(map[string]any)
+		if !ok || !r.elem(element(m).get) {
+			continue
+		}
+		if r.sub == nil {
+			prev = append(prev, m)
+		} else if sv, ok := m[r.sub.Name]; ok {
+			prev = append(prev, map[string]any{r.sub.Name: sv})
+		}
+	}
+	if len(prev) > 0 {
+		dst[r.attr.Name] = prev
+	}
+}
+
 func dropRef(d doc, r ref) {
 	if r.attr == nil {
 		delete(d, r.ext)
@@ -198,6 +277,30 @@ func dropRef(d doc, r ref) {
 		return
 	}
 	defer cleanup(d, r.ext)
+	if r.elem != nil {
+		x, _ := c[r.attr.Name].([]any)
+		kept := make([]any, 0, len(x))
+		for _, el := range x {
+			m, ok := el.(map[string]any)
+			if !ok || !r.elem(element(m).get) {
+				kept = append(kept, el)
+			} else if r.sub != nil {
+				cp := make(map[string]any, len(m))
+				for k, v := range m {
+					if k != r.sub.Name {
+						cp[k] = v
+					}
+				}
+				kept = append(kept, cp)
+			}
+		}
+		if len(kept) == 0 {
+			delete(c, r.attr.Name)
+		} else {
+			c[r.attr.Name] = kept
+		}
+		return
+	}
 	if r.sub == nil {
 		delete(c, r.attr.Name)
 		return

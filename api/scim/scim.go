@@ -35,10 +35,22 @@
 //     meta.lastModified is the last change made through SCIM (or creation).
 //   - Sorting is not supported (sortBy is ignored, as announced in
 //     /ServiceProviderConfig); users list in the engine's order, groups by id.
-//   - PATCH of a user answers 200 with the user; PATCH of a group answers
-//     204 with its ETag (RFC 7644 §3.5.2 allows either) unless the request
-//     asks for attributes, so that membership changes of large groups do
-//     not render every member.
+//   - PATCH answers 204 with the ETag or 200 with the resource (RFC 7644
+//     §3.5.2 allows either) as the client shows it wants (patchWantsBody):
+//     Prefer: return=minimal / return=representation (RFC 7240) decide;
+//     else attributes or excludedAttributes ask for the body; else a user
+//     PATCH from a SCIM client — its body sent as application/scim+json,
+//     as Entra and Okta send it, or an Accept naming a JSON media type —
+//     gets 200 with the user (the answer Okta documents), and one sent as
+//     plain application/json without a JSON Accept gets 204, as
+//     Microsoft's SCIM reference service answers (its test collection
+//     expects 204); a group PATCH gets 204, so that membership changes of
+//     large groups do not render every member. Entra accepts either.
+//   - GET /serviceConfiguration is /ServiceProviderConfig (the name of
+//     Microsoft's SCIM reference service).
+//   - Filter values may be unquoted where that is unambiguous ("userName
+//     sw O", "meta.created gt 2015-10-10T14:38:21Z"); attributes and
+//     excludedAttributes may select elements (emails[type eq "work"]).
 package scim
 
 import (
@@ -87,6 +99,9 @@ type route struct {
 
 var routes = []route{
 	{"GET", "/ServiceProviderConfig", public, (*handler).serviceProviderConfig},
+	// The name Microsoft's SCIM reference service and its test collection
+	// use for the same document.
+	{"GET", "/serviceConfiguration", public, (*handler).serviceProviderConfig},
 	{"GET", "/Schemas", public, (*handler).listSchemas},
 	{"GET", "/Schemas/{id}", public, (*handler).getSchema},
 	{"GET", "/ResourceTypes", public, (*handler).listResourceTypes},
@@ -204,6 +219,45 @@ func (h *handler) fallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeError(w, r, errf(http.StatusNotFound, "", "No SCIM endpoint at %s.", r.URL.Path))
+}
+
+// patchWantsBody decides whether a successful PATCH answers 200 with the
+// resource (true) or 204 with its ETag: Prefer's return=representation or
+// return=minimal (RFC 7240) first, then attributes or excludedAttributes
+// (a body is wanted), then for users (users true) a body sent as
+// application/scim+json or an Accept header that names
+// application/scim+json or application/json.
+func patchWantsBody(r *http.Request, users bool) bool {
+	for _, v := range r.Header.Values("Prefer") {
+		for _, p := range strings.Split(v, ",") {
+			switch strings.ToLower(strings.Join(strings.Fields(p), "")) {
+			case "return=representation":
+				return true
+			case "return=minimal":
+				return false
+			}
+		}
+	}
+	q := r.URL.Query()
+	if q.Has("attributes") || q.Has("excludedAttributes") {
+		return true
+	}
+	if !users {
+		return false
+	}
+	if mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); strings.EqualFold(strings.TrimSpace(mt), contentType) {
+		return true
+	}
+	for _, v := range r.Header.Values("Accept") {
+		for _, mt := range strings.Split(v, ",") {
+			mt, _, _ = strings.Cut(mt, ";")
+			switch strings.ToLower(strings.TrimSpace(mt)) {
+			case contentType, "application/json":
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // baseURL is the absolute URL of /scim/v2 as the client reached it.

@@ -127,6 +127,10 @@ func respondUser(c *call, id string, status int) {
 		return
 	}
 	c.w.Header().Set("ETag", etag(ver))
+	if status == http.StatusNoContent {
+		c.w.WriteHeader(status)
+		return
+	}
 	if status == http.StatusCreated {
 		c.w.Header().Set("Location", c.base+"/Users/"+id)
 	}
@@ -166,7 +170,7 @@ func (h *handler) createUser(c *call) {
 // updateUser runs a change of an existing user as one command: it checks
 // If-Match against the user as the writer sees it, lets change derive the
 // new doc from the current one, and writes the user when it differs.
-func updateUser(c *call, change func(cur doc) (doc, error)) {
+func updateUser(c *call, patch bool, change func(cur doc) (doc, error)) {
 	id := c.r.PathValue("id")
 	ifMatch := c.r.Header.Get("If-Match")
 	err := c.t.Do(c.r.Context(), c.op(), func(tx *tenant.Tx) error {
@@ -201,6 +205,10 @@ func updateUser(c *call, change func(cur doc) (doc, error)) {
 		c.fail(err)
 		return
 	}
+	if patch && !patchWantsBody(c.r, true) {
+		respondUser(c, id, http.StatusNoContent)
+		return
+	}
 	respondUser(c, id, http.StatusOK)
 }
 
@@ -214,7 +222,7 @@ func (h *handler) replaceUser(c *call) {
 		c.fail(err)
 		return
 	}
-	updateUser(c, func(doc) (doc, error) {
+	updateUser(c, false, func(doc) (doc, error) {
 		d := doc{}
 		return d, applyObject(userType, d, opReplace, body)
 	})
@@ -231,7 +239,7 @@ func (h *handler) patchUser(c *call) {
 		c.fail(err)
 		return
 	}
-	updateUser(c, func(d doc) (doc, error) { return d, applyPatch(userType, d, ops) })
+	updateUser(c, true, func(d doc) (doc, error) { return d, applyPatch(userType, d, ops) })
 }
 
 func (h *handler) deleteUser(c *call) {

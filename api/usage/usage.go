@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -122,8 +123,12 @@ func jsonish(r *http.Request) error {
 	return allot.Errorf(allot.EINVALID, "Unsupported content type %q: send JSON lines (application/x-ndjson) or JSON (application/json).", ct)
 }
 
-// ingest runs one ingestion command and answers its result.
-func (h *handler) ingest(w http.ResponseWriter, r *http.Request, t *tenant.Tenant, p *auth.Principal,
+// ingest runs one ingestion command and answers its result. With
+// refuseEmpty (sign-ins and feature events), a batch of which no line was
+// accepted — none new and none a duplicate of one taken before — is 400
+// with the same per-line report and an error naming the counts, so that a
+// client that only checks the status learns that nothing was ingested.
+func (h *handler) ingest(w http.ResponseWriter, r *http.Request, t *tenant.Tenant, p *auth.Principal, refuseEmpty bool,
 	apply func(tx *tenant.Tx) (usage.Result, error)) {
 	var res usage.Result
 	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor()}, func(tx *tenant.Tx) error {
@@ -139,6 +144,23 @@ func (h *handler) ingest(w http.ResponseWriter, r *http.Request, t *tenant.Tenan
 			return
 		}
 		respond.Error(w, r, err)
+		return
+	}
+	if refuseEmpty && res.Accepted == 0 && res.Duplicates == 0 {
+		msg := fmt.Sprintf("No line was accepted: %d rejected, %d naming users the tenant does not have.", res.RejectedCount, res.UnmatchedCount)
+		if res.RejectedCount == 0 && res.UnmatchedCount == 0 {
+			msg = "The batch has no lines: send JSON lines, a JSON array or {\"value\":[…]}."
+		}
+		respond.JSON(w, http.StatusBadRequest, struct {
+			Error struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+			usage.Result
+		}{Error: struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		}{"BadRequest", msg}, Result: res})
 		return
 	}
 	respond.JSON(w, http.StatusOK, res)
@@ -159,7 +181,7 @@ func (h *handler) postBatch(w http.ResponseWriter, r *http.Request, kind usage.B
 	}
 	b := usage.NewBatch(kind)
 	b.Parse(data, 1)
-	h.ingest(w, r, t, p, b.Apply)
+	h.ingest(w, r, t, p, true, b.Apply)
 }
 
 // postSignIns: POST /allot/v1/signins — {"value":[{id,user,at,application,
@@ -225,7 +247,7 @@ func (h *handler) postReport(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	h.ingest(w, r, t, p, func(tx *tenant.Tx) (usage.Result, error) { return rep.Apply(tx, force) })
+	h.ingest(w, r, t, p, false, func(tx *tenant.Tx) (usage.Result, error) { return rep.Apply(tx, force) })
 }
 
 // filePart returns the uploaded file of a multipart body: the part named

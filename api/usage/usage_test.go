@@ -370,3 +370,30 @@ func TestUserUsageSaysWhetherAReportOrEventsShowedEachPlan(t *testing.T) {
 		t.Fatalf("workload evidence %v", we)
 	}
 }
+
+func TestBatchWithNoAcceptedLineIs400WithItsReport(t *testing.T) {
+	f := setup(t)
+	at := today().Add(-24 * time.Hour).Format(time.RFC3339)
+	nd := "Content-Type: application/x-ndjson"
+	for _, c := range []struct{ path, body, msg string }{
+		{"/allot/v1/usage/events", `{"id":"x1","user":"nobody@contoso.example","feature":"copilot","at":"` + at + `"}` + "\n" +
+			`{"id":"x2","user":"ann@contoso.example","feature":"teleportation","at":"` + at + `"}`, "1 rejected, 1 naming users"},
+		{"/allot/v1/usage/events", `{"value":[]}`, "no lines"},
+		{"/allot/v1/signins", `{"id":"s1","user":"nobody@contoso.example","at":"` + at + `"}`, "0 rejected, 1 naming users"},
+	} {
+		r := f.Call("POST", c.path, f.admin, c.body, nd)
+		if r.Status != 400 || !strings.Contains(r.ErrorMessage(), c.msg) {
+			t.Fatalf("%s %q: %d %s, want 400 saying %q", c.path, c.body, r.Status, r.Body, c.msg)
+		}
+		m := r.JSON()
+		if _, ok := m["rejected"]; !ok || m["accepted"].(float64) != 0 {
+			t.Fatalf("%s: no per-line report in %s", c.path, r.Body)
+		}
+	}
+	// A batch that was all taken before (a client's retry) stays 200.
+	ok := `{"id":"y1","user":"ann@contoso.example","feature":"copilot","at":"` + at + `"}`
+	f.Must(200, "POST", "/allot/v1/usage/events", f.admin, ok, nd)
+	if again := f.Must(200, "POST", "/allot/v1/usage/events", f.admin, ok, nd).JSON(); again["duplicates"].(float64) != 1 {
+		t.Fatalf("retry: %v", again)
+	}
+}

@@ -28,7 +28,8 @@ func (s *Store) MaxAuditSeq(ctx context.Context, tenantID string) (int64, error)
 	return seq, nil
 }
 
-// QueryAudit returns the tenant's entries matching q in Seq order, at most
+// QueryAudit returns the tenant's entries matching q in Seq order
+// (descending when q.Newest), at most
 // q.Limit of them (1000 when Limit is 0 or negative). q.TenantID is required:
 // the audit log is never read across tenants.
 func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Entry, error) {
@@ -73,12 +74,19 @@ func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Entry, e
 	if q.AfterSeq != 0 {
 		where("seq > $%d", q.AfterSeq)
 	}
+	if q.BeforeSeq != 0 {
+		where("seq < $%d", q.BeforeSeq)
+	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = defaultAuditLimit
 	}
 	args = append(args, limit)
-	fmt.Fprintf(&b, " ORDER BY seq LIMIT $%d", len(args))
+	order := ""
+	if q.Newest {
+		order = " DESC"
+	}
+	fmt.Fprintf(&b, " ORDER BY seq%s LIMIT $%d", order, len(args))
 
 	rows, err := s.pool.Query(ctx, b.String(), args...)
 	if err != nil {

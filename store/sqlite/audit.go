@@ -27,7 +27,8 @@ func (s *Store) MaxAuditSeq(ctx context.Context, tenantID string) (int64, error)
 	return seq, nil
 }
 
-// QueryAudit returns the tenant's entries matching q in Seq order, at most
+// QueryAudit returns the tenant's entries matching q in Seq order
+// (descending when q.Newest), at most
 // q.Limit of them (1000 when Limit is 0 or negative). q.TenantID is required:
 // the audit log is never read across tenants.
 func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Entry, error) {
@@ -76,11 +77,18 @@ func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Entry, e
 	if q.AfterSeq != 0 {
 		where("seq > ?", q.AfterSeq)
 	}
+	if q.BeforeSeq != 0 {
+		where("seq < ?", q.BeforeSeq)
+	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = defaultAuditLimit
 	}
-	b.WriteString(" ORDER BY seq LIMIT ?")
+	if q.Newest {
+		b.WriteString(" ORDER BY seq DESC LIMIT ?")
+	} else {
+		b.WriteString(" ORDER BY seq LIMIT ?")
+	}
 	args = append(args, limit)
 
 	rows, err := s.readers.QueryContext(ctx, b.String(), args...)

@@ -140,6 +140,48 @@ func testQueryAuditFilters(t *testing.T, open func(*testing.T) store.Store) {
 	}
 }
 
+// testQueryAuditNewestFirst: Newest reverses the order; BeforeSeq pages
+// backward from the newest.
+func testQueryAuditNewestFirst(t *testing.T, open func(*testing.T) store.Store) {
+	s := open(t)
+	es := auditFixture(t, s)
+	for _, user := range []string{"", "u1"} {
+		q := audit.Query{TenantID: "t1", UserID: user, Newest: true, Limit: 3}
+		var got []int64
+		for page := 0; ; page++ {
+			if page > 100 {
+				t.Fatal("paging does not end")
+			}
+			page, err := s.QueryAudit(ctx(t), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			got = append(got, seqs(page)...)
+			q.BeforeSeq = page[len(page)-1].Seq
+		}
+		var want []int64
+		for i := len(es) - 1; i >= 0; i-- {
+			if user == "" || es[i].UserID == user {
+				want = append(want, es[i].Seq)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("user %q: newest-first pages = %v, want %v", user, got, want)
+		}
+	}
+	// BeforeSeq and AfterSeq bound a window.
+	got, err := s.QueryAudit(ctx(t), audit.Query{TenantID: "t1", AfterSeq: es[1].Seq, BeforeSeq: es[4].Seq})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int64{es[2].Seq, es[3].Seq}; !slices.Equal(seqs(got), want) {
+		t.Fatalf("window = %v, want %v", seqs(got), want)
+	}
+}
+
 func testQueryAuditPages(t *testing.T, open func(*testing.T) store.Store) {
 	s := open(t)
 	es := auditFixture(t, s)

@@ -71,6 +71,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"MaxAuditSeq", testMaxAuditSeq},
 		{"QueryAuditFilters", testQueryAuditFilters},
 		{"QueryAuditPagesWithAfterSeqAndLimit", testQueryAuditPages},
+		{"QueryAuditNewestFirstWithBeforeSeq", testQueryAuditNewestFirst},
 		{"QueryAuditDefaultLimitIs1000", testQueryAuditDefaultLimit},
 		{"QueryAuditNeedsTenant", testQueryAuditNeedsTenant},
 		{"TimesReadBackAsUTCMicroseconds", testTimes},
