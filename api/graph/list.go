@@ -57,7 +57,8 @@ type listPlan[T any] struct {
 	view   *scopeCell // the reader's scope, for the compiled filter
 }
 
-// prepare validates the query against the collection.
+// prepare validates the query against the collection: the selection,
+// the condition, the order and the skip token.
 func prepare[T any](col *collection[T], q *odata.Query) (*listPlan[T], error) {
 	p := &listPlan[T]{col: col, top: q.Top, count: q.Count && q.Eventual, view: &scopeCell{}}
 	if p.top == 0 {
@@ -68,68 +69,11 @@ func prepare[T any](col *collection[T], q *odata.Query) (*listPlan[T], error) {
 		return nil, err
 	}
 	p.sel = sel
-	advanced := q.Eventual && q.Count
-	var preds []pred[T]
-	if q.Filter != nil {
-		c := &compiler[T]{sc: col.sc, advanced: advanced, view: p.view}
-		f, err := c.compile(q.Filter)
-		if err != nil {
-			return nil, err
-		}
-		preds = append(preds, f)
-		p.filter = true
+	if err := p.prepareMatch(q); err != nil {
+		return nil, err
 	}
-	if q.Search != nil {
-		if !q.Eventual {
-			return nil, &odata.Error{Code: "Request_UnsupportedQuery", Msg: "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'"}
-		}
-		sp, err := compileSearch(col, q.Search)
-		if err != nil {
-			return nil, err
-		}
-		preds = append(preds, sp)
-	}
-	switch len(preds) {
-	case 1:
-		p.match = preds[0]
-	case 2:
-		a, b := preds[0], preds[1]
-		p.match = func(s *tenant.State, x *T) bool { return a(s, x) && b(s, x) }
-	}
-	if len(q.OrderBy) > 1 {
-		return nil, &odata.Error{Code: "Request_UnsupportedQuery", Msg: "Sorting not supported for current query."}
-	}
-	if len(q.OrderBy) == 1 {
-		name := strings.ToLower(q.OrderBy[0].Property)
-		od, ok := col.orders[name]
-		if !ok || name == "" {
-			return nil, &odata.Error{Code: "Request_UnsupportedQuery", Msg: "Sorting not supported for current query."}
-		}
-		if (q.Filter != nil || q.Search != nil) && !advanced {
-			return nil, &odata.Error{Code: "Request_UnsupportedQuery", Msg: "Sorting not supported for current query."}
-		}
-		p.order, p.oname, p.desc = od, name, q.OrderBy[0].Desc
-	} else {
-		// Without $orderby Graph promises no order, so a listing filtered
-		// by a prefix of an ordered property is served in that property's
-		// order: a page is then a seek and a walk of the range, however
-		// large the directory and the range are.
-		p.order = col.orders[""]
-		if q.Filter != nil {
-			for _, c := range conjuncts(q.Filter, nil) {
-				call, ok := c.(*odata.Call)
-				if !ok || call.Name != "startswith" {
-					continue
-				}
-				if path, ok := call.Args[0].(*odata.Path); ok && len(path.Segments) == 1 {
-					name := strings.ToLower(path.Segments[0])
-					if od, ok := col.orders[name]; ok && name != "" {
-						p.order, p.oname = od, name
-						break
-					}
-				}
-			}
-		}
+	if err := p.prepareOrder(q); err != nil {
+		return nil, err
 	}
 	if q.SkipToken != "" {
 		c, err := directory.ParseCursor(q.SkipToken)
@@ -142,6 +86,79 @@ func prepare[T any](col *collection[T], q *odata.Query) (*listPlan[T], error) {
 		p.after = c.Key()
 	}
 	return p, nil
+}
+
+// prepareMatch compiles $filter and $search into the plan's condition.
+func (p *listPlan[T]) prepareMatch(q *odata.Query) error {
+	var preds []pred[T]
+	if q.Filter != nil {
+		c := &compiler[T]{sc: p.col.sc, advanced: q.Eventual && q.Count, view: p.view}
+		f, err := c.compile(q.Filter)
+		if err != nil {
+			return err
+		}
+		preds = append(preds, f)
+		p.filter = true
+	}
+	if q.Search != nil {
+		if !q.Eventual {
+			return &odata.Error{Code: "Request_UnsupportedQuery", Msg: "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'"}
+		}
+		sp, err := compileSearch(p.col, q.Search)
+		if err != nil {
+			return err
+		}
+		preds = append(preds, sp)
+	}
+	switch len(preds) {
+	case 1:
+		p.match = preds[0]
+	case 2:
+		a, b := preds[0], preds[1]
+		p.match = func(s *tenant.State, x *T) bool { return a(s, x) && b(s, x) }
+	}
+	return nil
+}
+
+// prepareOrder picks the listing order: $orderby's, or without it the
+// order of a property the filter asks a prefix of, or by id.
+func (p *listPlan[T]) prepareOrder(q *odata.Query) error {
+	unsupported := &odata.Error{Code: "Request_UnsupportedQuery", Msg: "Sorting not supported for current query."}
+	switch len(q.OrderBy) {
+	case 0:
+	case 1:
+		name := strings.ToLower(q.OrderBy[0].Property)
+		od, ok := p.col.orders[name]
+		if !ok || name == "" || (q.Filter != nil || q.Search != nil) && !(q.Eventual && q.Count) {
+			return unsupported
+		}
+		p.order, p.oname, p.desc = od, name, q.OrderBy[0].Desc
+		return nil
+	default:
+		return unsupported
+	}
+	// Without $orderby Graph promises no order, so a listing filtered by a
+	// prefix of an ordered property is served in that property's order: a
+	// page is then a seek and a walk of the range, however large the
+	// directory and the range are.
+	p.order = p.col.orders[""]
+	if q.Filter == nil {
+		return nil
+	}
+	for _, c := range conjuncts(q.Filter, nil) {
+		call, ok := c.(*odata.Call)
+		if !ok || call.Name != "startswith" {
+			continue
+		}
+		if path, ok := call.Args[0].(*odata.Path); ok && len(path.Segments) == 1 {
+			name := strings.ToLower(path.Segments[0])
+			if od, ok := p.col.orders[name]; ok && name != "" {
+				p.order, p.oname = od, name
+				return nil
+			}
+		}
+	}
+	return nil
 }
 
 func compileSearch[T any](col *collection[T], s *odata.Search) (pred[T], error) {
