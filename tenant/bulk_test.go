@@ -76,9 +76,19 @@ func newEmptyTenant(t *testing.T, rt *Runtime) *Tenant {
 	return tn
 }
 
-type countIndex struct{}
+// countIndex is a read model that remembers how many users the state it
+// was built from had.
+type countIndex struct{ users int }
 
-func (countIndex) Update(*State, licensing.Delta) {}
+func (*countIndex) Update(*State, licensing.Delta) {}
+
+var (
+	countBuilds atomic.Int64
+	countKey    = NewIndexKey("test/count", func(s *State) *countIndex {
+		countBuilds.Add(1)
+		return &countIndex{users: s.Engine.UserCount()}
+	})
+)
 
 // A bulk import into an empty tenant is streamed to the store, published
 // by swapping copies, replayed on the other copy only when the next command
@@ -87,9 +97,11 @@ func TestBulkImportIsStreamedSwappedAndSurvivesRestart(t *testing.T) {
 	bs := &bulkStore{Store: openSQLite(t)}
 	rt := newRuntime(t, bs)
 	tn := newEmptyTenant(t, rt)
-	builds := 0
-	build := func(*State) Index { builds++; return countIndex{} }
-	tn.Read(func(s *State) { s.Index("count", build) })
+	builds := countBuilds.Load()
+	tn.Read(func(s *State) { IndexOf(s, countKey) })
+	if countBuilds.Load() != builds {
+		t.Fatal("a read built the index: it must exist when the tenant is published")
+	}
 
 	data := importData(t)
 	var c0 uint64
@@ -109,17 +121,19 @@ func TestBulkImportIsStreamedSwappedAndSurvivesRestart(t *testing.T) {
 	if runs.Load() != 1 {
 		t.Fatalf("the import ran %d times before the acknowledgement, want 1 (no replay)", runs.Load())
 	}
+	if n := countBuilds.Load() - builds; n != 1 {
+		t.Fatalf("index built %d times since the load, want once, before the swap was published", n)
+	}
 	var imported string
 	tn.Read(func(s *State) {
 		imported = fingerprint(s.Engine)
 		if s.Engine.UserCount() != len(data.Users) {
 			t.Fatalf("readers see %d users", s.Engine.UserCount())
 		}
-		s.Index("count", build)
+		if n := IndexOf(s, countKey).users; n != len(data.Users) {
+			t.Fatalf("the index after the swap was built from %d users, want %d", n, len(data.Users))
+		}
 	})
-	if builds != 2 {
-		t.Fatalf("index built %d times, want again after the swap", builds)
-	}
 	// A snapshot is made from the writer's copy, which must first catch up
 	// with the import it did not run; it is the commit the readers see.
 	var commit uint64

@@ -128,6 +128,7 @@ func (r *Runtime) start(ctx context.Context, info store.Tenant) (*Tenant, error)
 	// The readers' copy is a clone of the writer's: the same state as a
 	// second load from the store, at a fraction of the time and peak memory.
 	rd := w.Snapshot()
+	rd.buildIndexes() // read models exist before the first reader comes
 	t := &Tenant{ID: info.ID, rt: r, info: info, reader: rd, writer: w, seq: seq,
 		cmds: make(chan *command, r.opts.Queue), stopped: make(chan struct{})}
 	r.mu.Lock()

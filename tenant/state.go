@@ -3,6 +3,7 @@ package tenant
 import (
 	"encoding/json"
 	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -33,33 +34,95 @@ type State struct {
 // readers' copy (inside Tenant.Read) and for a Tenant.Snapshot.
 func (s *State) Commit() uint64 { return s.commit }
 
-// Index is a read-side structure derived from a tenant's state (users
-// sorted by a property, lookups by attribute, …). It is built on first use
-// on the readers' copy and then kept up to date: after every committed
-// batch, Update receives the batch's delta while readers are locked out.
-// Update must not call State.Index, and must not keep d or its maps and
-// slices: the engine reuses them for a later delta (Engine.Recycle).
+// Index is a read-side structure derived from a tenant's state (the
+// directory's users sorted by a property, lookups by attribute, …): a read
+// model. Every registered index (NewIndexKey) is built on the readers' copy
+// before that copy is published — when the tenant is loaded and when a bulk
+// change is published by swapping the copies — and then kept up to date:
+// after every committed batch, Update receives the batch's delta while
+// readers are locked out. So no request ever builds one. Update must not
+// call IndexOf, and must not keep d or its maps and slices: the engine
+// reuses them for a later delta (Engine.Recycle).
 type Index interface {
 	Update(s *State, d licensing.Delta)
 }
 
-// Index returns the index called name, building it with build on first
-// use. Call it only inside Tenant.Read.
-func (s *State) Index(name string, build func(*State) Index) Index {
+// IndexKey names a registered index of type T and says how to build it.
+// Declare one per index as a package variable (NewIndexKey) and read the
+// index with IndexOf: the type is checked by the compiler, not by a cast.
+type IndexKey[T Index] struct {
+	name  string
+	build func(*State) T
+}
+
+// indexType is what the runtime needs of a key to build its index.
+type indexType struct {
+	name  string
+	build func(*State) Index
+}
+
+var (
+	indexMu    sync.RWMutex
+	indexTypes []indexType
+)
+
+// NewIndexKey registers an index: name identifies it (unique; it panics
+// on a duplicate, a programming error), build derives it from a state.
+// Every state published to readers from then on has it.
+func NewIndexKey[T Index](name string, build func(*State) T) *IndexKey[T] {
+	indexMu.Lock()
+	defer indexMu.Unlock()
+	for _, t := range indexTypes {
+		if t.name == name {
+			panic("tenant: index registered twice: " + name)
+		}
+	}
+	indexTypes = append(indexTypes, indexType{name, func(s *State) Index { return build(s) }})
+	return &IndexKey[T]{name: name, build: build}
+}
+
+// IndexOf returns the index k of a state. On the readers' copy (inside
+// Tenant.Read) it is always there already; on a copy nothing publishes (a
+// Tenant.Snapshot, a state a test makes) it is built on first use and not
+// updated afterwards.
+func IndexOf[T Index](s *State, k *IndexKey[T]) T {
 	s.idxMu.Lock()
 	defer s.idxMu.Unlock()
-	if x, ok := s.indexes[name]; ok {
-		return x
+	if x, ok := s.indexes[k.name]; ok {
+		return x.(T) // stored under k.name only by IndexOf and buildIndexes, from k's build
 	}
 	if s.indexes == nil {
 		s.indexes = make(map[string]Index)
 	}
-	x := build(s)
-	s.indexes[name] = x
+	x := k.build(s)
+	s.indexes[k.name] = x
 	return x
 }
 
-// dropIndexes forgets every index (they are built again on first use).
+// buildIndexes builds every registered index of s anew (each one's build
+// may use every core). The runtime calls it on a copy before publishing
+// it to readers, while no reader can see the copy.
+func (s *State) buildIndexes() {
+	indexMu.RLock()
+	types := slices.Clone(indexTypes)
+	indexMu.RUnlock()
+	xs := make([]Index, len(types))
+	var wg sync.WaitGroup
+	for i, t := range types {
+		wg.Add(1)
+		go func() { defer wg.Done(); xs[i] = t.build(s) }()
+	}
+	wg.Wait()
+	built := make(map[string]Index, len(types))
+	for i, t := range types {
+		built[t.name] = xs[i]
+	}
+	s.idxMu.Lock()
+	s.indexes = built
+	s.idxMu.Unlock()
+}
+
+// dropIndexes forgets every index.
 func (s *State) dropIndexes() {
 	s.idxMu.Lock()
 	s.indexes = nil
@@ -176,7 +239,7 @@ func (tx *Tx) Audit(e audit.Entry) {
 // but should not run inside Tenant.Read (which blocks commits, and new
 // readers behind them); the runtime also makes the readers' copy at
 // start-up with it. The copy has the engine (Engine.Clone), the objects and every
-// extension (ExtensionType.Clone) of s, and no indexes (State.Index builds
+// extension (ExtensionType.Clone) of s, and no indexes (IndexOf builds
 // them on the copy, where nothing updates them). It costs about what a
 // second engine costs in memory while it is kept; at a million users,
 // about a second to take.

@@ -319,13 +319,13 @@ func (t *Tenant) process(batch []*command) {
 	t.writer.Engine.Recycle(&d) // serialized and committed: its memory serves the next batch
 	if big && len(batch) == 1 && batch[0].bulk {
 		// Durable: publish the writer's copy as the readers' and replace
-		// the old readers' copy later (catchUp). Indexes were built on
-		// the old copy: they are rebuilt on first use.
+		// the old readers' copy later (catchUp). Its indexes are built
+		// before it is published, so no reader builds one.
+		t.writer.buildIndexes()
 		t.mu.Lock()
 		old := t.reader
 		t.reader, t.writer = t.writer, old
 		t.reader.commit = old.commit + 1
-		t.reader.dropIndexes()
 		t.mu.Unlock()
 		old.dropIndexes()
 		t.behind = true

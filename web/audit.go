@@ -123,7 +123,7 @@ func (h *handler) auditPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	var unknown string
 	v.T.Read(func(s *tenant.State) {
 		e := s.Engine
-		d.SKUs = skuRows(e, directory(s))
+		d.SKUs = skuRows(e, directoryOf(s))
 		if f.User != "" {
 			if u, ok := e.UserByUPN(f.User); ok {
 				q.UserID = u.ID
@@ -136,7 +136,7 @@ func (h *handler) auditPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 		if f.Group != "" {
 			if _, ok := e.Group(f.Group); ok {
 				q.GroupID = f.Group
-			} else if id, ok := groupByName(directory(s), f.Group); ok {
+			} else if id, ok := groupByName(directoryOf(s), f.Group); ok {
 				q.GroupID = id
 			} else {
 				q.GroupID = f.Group
@@ -173,18 +173,4 @@ func (h *handler) auditPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 		d.Newest = withQuery(r.URL, "before", "")
 	}
 	h.render(w, r, v, http.StatusOK, "audit", pageData{Title: "Audit log", Nav: "audit", Data: d})
-}
-
-// groupByName finds a group by its display name, case-insensitively (the
-// first in id order when several share it).
-func groupByName(x *dirIndex, name string) (string, bool) {
-	k := strings.ToLower(name)
-	var id string
-	x.groupsByName.Scan(&key{K: k}, false, func(g key) bool {
-		if g.K == k {
-			id = g.ID
-		}
-		return false
-	})
-	return id, id != ""
 }

@@ -24,6 +24,7 @@ import (
 	"allot/audit"
 	"allot/auth"
 	"allot/catalog"
+	"allot/directory"
 	"allot/licensing"
 	"allot/prices"
 	"allot/store"
@@ -209,10 +210,10 @@ func newBenchEnv(b *testing.B) *benchEnv {
 
 	// The read-side indexes, as at start-up.
 	start = time.Now()
-	x := directory(s)
+	x := directoryOf(s)
 	env.indexBuild = time.Since(start)
 	for _, p := range e.Pools() {
-		if env.topSKU == "" || x.bySKU[p.SKU.ID].Len() > x.bySKU[env.topSKU].Len() {
+		if env.topSKU == "" || x.UsersWithSKU(p.SKU.ID).Len() > x.UsersWithSKU(env.topSKU).Len() {
 			env.topSKU = p.SKU.ID
 		}
 		if p.Waiting > env.roomLen {
@@ -317,18 +318,9 @@ func runPage(b *testing.B, before func(), do func()) {
 // pages after the first.
 func BenchmarkPages(b *testing.B) {
 	env := benchTenant(b)
-	h, x := env.h, directory(env.s)
-	clearCounts := func() {
-		x.mu.Lock()
-		clear(x.counts)
-		x.mu.Unlock()
-	}
-	dropMembers := func() {
-		x.mu.Lock()
-		delete(x.members, env.bigGroup)
-		x.mu.Unlock()
-	}
-	next := func(url string) string { // the URL of the page after url's
+	h, x := env.h, directoryOf(env.s)
+	clearCounts := func() { x.Update(env.s, licensing.Delta{}) } // as a commit does
+	next := func(url string) string {                            // the URL of the page after url's
 		r := httptest.NewRequest(http.MethodGet, url, nil)
 		w := httptest.NewRecorder()
 		h.users(w, r, env.v)
@@ -362,12 +354,12 @@ func BenchmarkPages(b *testing.B) {
 		{"users/idle/first-view", h.users, "/admin/users?state=idle", nil, "users", clearCounts},
 		{"users/idle/next-page", h.users, next("/admin/users?state=idle"), nil, "users", nil},
 		{"users/idle+sku/first-view", h.users, "/admin/users?state=idle&sku=" + env.topSKU, nil, "users", clearCounts},
-		{"user", h.user, "/admin/users/x", map[string]string{"id": firstKey(x.byUPN).ID}, "Licenses", nil},
+		{"user", h.user, "/admin/users/x", map[string]string{"id": firstKey(x.UsersByUPN()).ID}, "Licenses", nil},
 		{"groups", h.groups, "/admin/groups", nil, "groups", nil},
 		{"groups/with-errors", h.groups, "/admin/groups?kind=errors", nil, "groups", nil},
 		{"groups/licensed", h.groups, "/admin/groups?kind=licensed", nil, "groups", nil},
 		{"groups/dynamic", h.groups, "/admin/groups?kind=dynamic", nil, "groups", nil},
-		{"group/largest/first-view", h.group, "/admin/groups/x", map[string]string{"id": env.bigGroup}, "Members", dropMembers},
+		{"group/largest/first-view", h.group, "/admin/groups/x", map[string]string{"id": env.bigGroup}, "Members", clearCounts},
 		{"group/largest", h.group, "/admin/groups/x", map[string]string{"id": env.bigGroup}, "Members", nil},
 		{"allotments", h.allotments, "/admin/allotments", nil, "Bench allotment", nil},
 		{"allotment", h.allotment, "/admin/allotments/x", map[string]string{"id": env.allotment}, "Bench allotment", nil},
@@ -476,7 +468,7 @@ func dropPosition(id string) {
 	positions.mu.Unlock()
 }
 
-func firstKey(s *sortedSet) key {
+func firstKey(s *directory.Set) key {
 	var k key
 	s.Scan(nil, false, func(f key) bool { k = f; return false })
 	return k

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"allot/audit"
+	"allot/directory"
 	"allot/licensing"
 	"allot/tenant"
 )
@@ -47,7 +48,7 @@ func generalFree(p licensing.PoolInfo, al allotmentSums) int {
 }
 
 // skuRows returns every product the tenant has units of, by part number.
-func skuRows(e *licensing.Engine, x *dirIndex) []skuRow {
+func skuRows(e *licensing.Engine, x *directory.Index) []skuRow {
 	al := sumAllotments(e)
 	pools := e.Pools()
 	out := make([]skuRow, 0, len(pools))
@@ -56,7 +57,7 @@ func skuRows(e *licensing.Engine, x *dirIndex) []skuRow {
 		out = append(out, skuRow{ID: p.SKU.ID, PartNumber: p.SKU.PartNumber, DisplayName: p.SKU.DisplayName, Status: p.Units.Status,
 			Owned: p.Units.Enabled, Allotted: p.Allotted, Assigned: p.Consumed, Waiting: p.Waiting + a.waiting,
 			Available: generalFree(p, a), Warning: p.Units.Warning, Suspended: p.Units.Suspended, LockedOut: p.Units.LockedOut,
-			Errors: x.errBySKU[p.SKU.ID].Len()})
+			Errors: x.UsersInError(p.SKU.ID).Len()})
 	}
 	return out
 }
@@ -94,10 +95,10 @@ type codeCount struct {
 // come from the index, seats from the engine's pools.
 func buildDashboard(s *tenant.State) dashboardData {
 	e := s.Engine
-	x := directory(s)
-	d := dashboardData{Users: e.UserCount(), Licensed: x.licensed, Groups: len(x.groups),
-		ErrorUsers: x.errUsers.Len(), WaitingUsers: x.waiting.Len(), AllotmentSKU: map[string]string{}}
-	for c, n := range x.errCodes {
+	x := directoryOf(s)
+	d := dashboardData{Users: e.UserCount(), Licensed: x.Licensed(), Groups: x.GroupCount(),
+		ErrorUsers: x.UsersInError("").Len(), WaitingUsers: x.UsersWaiting().Len(), AllotmentSKU: map[string]string{}}
+	for c, n := range x.ErrorCodes() {
 		d.Codes = append(d.Codes, codeCount{c, n})
 		d.ErrorLicenses += n
 	}

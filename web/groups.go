@@ -8,6 +8,7 @@ import (
 
 	"allot/api/admin"
 	"allot/api/scope"
+	"allot/directory"
 	"allot/identity"
 	"allot/licensing"
 	"allot/tenant"
@@ -75,28 +76,30 @@ func (h *handler) groups(w http.ResponseWriter, r *http.Request, v *viewer) {
 	prefix := strings.ToLower(d.Q)
 	v.T.Read(func(s *tenant.State) {
 		e := s.Engine
-		x := directory(s)
-		keep := func(k key) bool {
+		x := directoryOf(s)
+		keep := func(id string) bool {
 			switch d.Kind {
 			case "dynamic", "static":
-				g, _ := e.Group(k.ID)
+				g, _ := e.Group(id)
 				return g.IsDynamic() == (d.Kind == "dynamic")
 			case "licensed":
-				return len(e.GroupLicenses(k.ID)) > 0
+				return len(e.GroupLicenses(id)) > 0
 			case "errors":
-				return e.HasMembersWithLicenseErrors(k.ID)
+				return e.HasMembersWithLicenseErrors(id)
 			}
 			return true
 		}
-		scan := prefixScan(x.groupsByName, prefix)
-		p := paginate(scan, d.Desc, decodeCursor(qs.Get("after")), decodeCursor(qs.Get("before")), pageSize, keep)
-		p.Total = 0
-		scan(nil, false, func(k key) bool {
-			if keep(k) {
-				p.Total++
-			}
-			return true
-		})
+		byName := x.GroupsByName()
+		dq := directory.Query{Order: directory.Order{Name: "name", Set: byName, KeyOf: func(id string) key { return groupKey(e, id) }},
+			Desc: d.Desc, After: cursorKey(qs.Get("after"), "name", d.Desc), Before: cursorKey(qs.Get("before"), "name", d.Desc), Limit: pageSize}
+		if prefix != "" {
+			dq.Ranges = []directory.Range{{Scans: []directory.Scan{directory.PrefixScan(byName, prefix)}, Len: byName.CountPrefix(prefix),
+				Order: "name", Exact: d.Kind == ""}}
+			dq.Match = func(id string) bool { return strings.HasPrefix(groupKey(e, id).K, prefix) && keep(id) }
+		} else if d.Kind != "" {
+			dq.Match = keep
+		}
+		p := pageOf("name", d.Desc, x.List(dq, true))
 		for _, k := range p.Keys {
 			if row, ok := groupRowOf(e, k.ID); ok {
 				d.Rows = append(d.Rows, row)
@@ -158,7 +161,7 @@ func (h *handler) groupData(r *http.Request, v *viewer, rule string, check *admi
 			return
 		}
 		found = true
-		x := directory(s)
+		x := directoryOf(s)
 		d.Group = g
 		d.Row, _ = groupRowOf(e, id)
 		d.Rule, d.RuleState, d.Check = g.MembershipRule, g.MembershipRuleProcessingState, check
@@ -191,20 +194,15 @@ func (h *handler) groupData(r *http.Request, v *viewer, rule string, check *admi
 		}
 		// Members, in userPrincipalName order, from the index.
 		d.MemberQ = strings.ToLower(strings.TrimSpace(qs.Get("member")))
-		set := x.groupMembers(e, id)
 		d.MemberDesc = qs.Get("dir") == "desc"
-		p := paginate(prefixScan(set, d.MemberQ), d.MemberDesc, decodeCursor(qs.Get("after")), decodeCursor(qs.Get("before")), pageSize, nil)
-		p.Total = set.Len()
-		if d.MemberQ != "" {
-			p.Total = set.CountPrefix(d.MemberQ)
-		}
+		p := memberPage(x, id, d.MemberQ, d.MemberDesc, cursorKey(qs.Get("after"), "upn", d.MemberDesc), cursorKey(qs.Get("before"), "upn", d.MemberDesc))
 		for _, k := range p.Keys {
 			if row, ok := userRowOf(e, x, k.ID); ok {
 				d.Members = append(d.Members, scopedRow(e, sc, row))
 			}
 		}
 		d.MemberPager = pagerOf(r, p, "member", "members")
-		if e.MemberCount(id) > set.Len() {
+		if e.MemberCount(id) > x.MemberUsers(id).Len() {
 			// The group has member groups (nested): only then list all
 			// members, which sorts them.
 			_, cs := e.Members(id)
@@ -350,4 +348,30 @@ func (h *handler) validateRule(w http.ResponseWriter, r *http.Request, v *viewer
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(out)
+}
+
+// groupKey is a group's key in the groups' name order.
+func groupKey(e *licensing.Engine, id string) key {
+	g, _ := e.Group(id)
+	return key{K: strings.ToLower(g.DisplayName), ID: id}
+}
+
+// memberPage is a page of a group's user members in userPrincipalName
+// order, those starting with prefix when it is not empty: from the
+// group's members or the userPrincipalName range, whichever is smaller.
+func memberPage(x *directory.Index, groupID, prefix string, desc bool, after, before *key) page {
+	members := x.MemberUsers(groupID)
+	dq := directory.Query{Order: userOrder(x, "upn"), Desc: desc, After: after, Before: before, Limit: pageSize,
+		Ranges: []directory.Range{directory.RangeOf(members, "id")},
+		Match: func(id string) bool {
+			return members.Has(key{K: id}) && (prefix == "" || strings.HasPrefix(x.User(id).UPN, prefix))
+		}}
+	if prefix == "" {
+		dq.Ranges[0].Exact = true
+	} else {
+		upns := x.UsersByUPN()
+		dq.Ranges = append(dq.Ranges, directory.Range{Scans: []directory.Scan{directory.PrefixScan(upns, prefix)},
+			Len: upns.CountPrefix(prefix), Order: "upn"})
+	}
+	return pageOf("upn", desc, x.List(dq, true))
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"allot/catalog"
+	"allot/directory"
+	"allot/internal/sortedset"
 	"allot/licensing"
 	"allot/synth"
 	"allot/tenant"
@@ -28,11 +30,8 @@ func TestIndexFollowsEveryChange(t *testing.T) {
 	e.Recompute(licensing.Op{Now: now})
 	e.TakeDelta()
 	s := &tenant.State{Engine: e}
-	x := directory(s)
+	x := directoryOf(s)
 	groupIDs := e.GroupIDs()
-	for _, g := range groupIDs[:4] {
-		x.groupMembers(e, g) // some member sets exist before the changes
-	}
 	r := rand.New(rand.NewSource(9))
 	depts := []string{"Sales", "Legal", "sales", "Finance", ""}
 	next := 100000
@@ -81,14 +80,14 @@ func TestIndexFollowsEveryChange(t *testing.T) {
 			sku := st.SKUs[r.Intn(len(st.SKUs))].ID
 			checkIndex(t, e, x, sku, groupIDs)
 			// Again with the walk in order instead of collecting.
-			materializeLimit = 3
+			restore := directory.SetMaxCollect(3)
 			checkIndex(t, e, x, sku, groupIDs)
-			materializeLimit = 50_000
+			restore()
 		}
 	}
 }
 
-func checkIndex(t *testing.T, e *licensing.Engine, x *dirIndex, sku string, groupIDs []string) {
+func checkIndex(t *testing.T, e *licensing.Engine, x *directory.Index, sku string, groupIDs []string) {
 	t.Helper()
 	type urow struct {
 		id, upn, name, dept string
@@ -127,19 +126,19 @@ func checkIndex(t *testing.T, e *licensing.Engine, x *dirIndex, sku string, grou
 		all = append(all, ur)
 		return true
 	})
-	if x.licensed != licensed {
-		t.Fatalf("licensed = %d, want %d", x.licensed, licensed)
+	if x.Licensed() != licensed {
+		t.Fatalf("licensed = %d, want %d", x.Licensed(), licensed)
 	}
-	if x.withSKUs != withSKUs {
-		t.Fatalf("withSKUs = %d, want %d", x.withSKUs, withSKUs)
+	if x.WithSKUs() != withSKUs {
+		t.Fatalf("withSKUs = %d, want %d", x.WithSKUs(), withSKUs)
 	}
 	for c, n := range codes {
-		if x.errCodes[c] != n {
-			t.Fatalf("errCodes[%s] = %d, want %d", c, x.errCodes[c], n)
+		if x.ErrorCodes()[c] != n {
+			t.Fatalf("errCodes[%s] = %d, want %d", c, x.ErrorCodes()[c], n)
 		}
 	}
-	if len(x.errCodes) != len(codes) {
-		t.Fatalf("errCodes = %v, want %v", x.errCodes, codes)
+	if len(x.ErrorCodes()) != len(codes) {
+		t.Fatalf("errCodes = %v, want %v", x.ErrorCodes(), codes)
 	}
 	queries := []userQuery{
 		{}, {Sort: "name", Desc: true}, {Dept: "SALES"}, {Dept: "legal", Sort: "name"}, {SKU: sku}, {SKU: sku, State: "error"},
@@ -169,7 +168,7 @@ func checkIndex(t *testing.T, e *licensing.Engine, x *dirIndex, sku string, grou
 			return key{}
 		}
 		slices.SortFunc(want, func(a, b string) int {
-			c := cmpKey(sortKey(a), sortKey(b))
+			c := sortedset.Compare(sortKey(a), sortKey(b))
 			if q.Desc {
 				return -c
 			}
@@ -177,13 +176,17 @@ func checkIndex(t *testing.T, e *licensing.Engine, x *dirIndex, sku string, grou
 		})
 		var got []string
 		q.Limit = 7
+		order := "upn"
+		if q.Sort == "name" {
+			order = "name"
+		}
 		for pages := 0; pages < 1000; pages++ {
-			p := x.queryUsers(q)
+			p := queryUsers(x, q)
 			if pages == 1 && len(p.Keys) > 0 {
 				// Previous from page 2 is page 1.
 				back := q
-				back.After, back.Before = nil, decodeCursor(p.Prev)
-				bp := x.queryUsers(back)
+				back.After, back.Before = nil, cursorKey(p.Prev, order, q.Desc)
+				bp := queryUsers(x, back)
 				if len(bp.Keys) != len(got) || bp.Keys[len(bp.Keys)-1].ID != got[len(got)-1] {
 					t.Fatalf("%+v: Previous from page 2 is not page 1", q)
 				}
@@ -197,30 +200,41 @@ func checkIndex(t *testing.T, e *licensing.Engine, x *dirIndex, sku string, grou
 			if p.Next == "" {
 				break
 			}
-			q.After = decodeCursor(p.Next)
+			q.After = cursorKey(p.Next, order, q.Desc)
 		}
 		if !slices.Equal(got, want) {
 			t.Fatalf("%+v: paged %d users, want %d (first difference in %v vs %v)", q, len(got), len(want), head(got), head(want))
 		}
 	}
+	// Each group's user members in userPrincipalName order, paged, and
+	// those starting with a prefix.
 	for _, g := range groupIDs {
-		x.mu.Lock()
-		set := x.members[g]
-		x.mu.Unlock()
-		if set == nil {
-			continue
-		}
-		us, _ := e.Members(g)
-		var want []key
-		for _, id := range us {
-			u, _ := e.User(id)
-			want = append(want, key{K: strings.ToLower(u.UserPrincipalName), ID: id})
-		}
-		slices.SortFunc(want, cmpKey)
-		var got []key
-		set.Scan(nil, false, func(k key) bool { got = append(got, k); return true })
-		if !slices.Equal(got, want) {
-			t.Fatalf("members of %s: index has %d, engine %d", g, len(got), len(want))
+		for _, prefix := range []string{"", "user0000", "ren"} {
+			us, _ := e.Members(g)
+			var want []key
+			for _, id := range us {
+				u, _ := e.User(id)
+				if k := strings.ToLower(u.UserPrincipalName); strings.HasPrefix(k, prefix) {
+					want = append(want, key{K: k, ID: id})
+				}
+			}
+			slices.SortFunc(want, sortedset.Compare)
+			var got []key
+			var after *key
+			for pages := 0; pages < 1000; pages++ {
+				p := memberPage(x, g, prefix, false, after, nil)
+				if p.Total != len(want) {
+					t.Fatalf("members of %s starting with %q: total %d, engine %d", g, prefix, p.Total, len(want))
+				}
+				got = append(got, p.Keys...)
+				if p.Next == "" {
+					break
+				}
+				after = cursorKey(p.Next, "upn", false)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("members of %s starting with %q: index has %d, engine %d", g, prefix, len(got), len(want))
+			}
 		}
 	}
 	// The members each group's license is in error for (the errors page's
@@ -228,11 +242,12 @@ func checkIndex(t *testing.T, e *licensing.Engine, x *dirIndex, sku string, grou
 	for _, g := range groupIDs {
 		want := e.MembersWithLicenseErrors(g)
 		var got []string
-		for id, r := range x.users {
-			if slices.Contains(r.errGroups, g) {
-				got = append(got, id)
+		e.ForEachUser(func(u *licensing.User) bool {
+			if slices.Contains(x.User(u.ID).ErrGroups, g) {
+				got = append(got, u.ID)
 			}
-		}
+			return true
+		})
 		slices.Sort(want)
 		slices.Sort(got)
 		if !slices.Equal(got, want) {
@@ -269,7 +284,7 @@ func TestProductFiguresAddUpFromLicenses(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := &tenant.State{Engine: e}
-	for _, row := range skuRows(e, directory(s)) {
+	for _, row := range skuRows(e, directoryOf(s)) {
 		held, heldOutside, waiting := 0, 0, 0
 		e.ForEachUser(func(u *licensing.User) bool {
 			for _, l := range e.LicensesOf(u.ID, row.ID) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"allot/directory"
 	"allot/licensing"
 	"allot/tenant"
 )
@@ -43,17 +44,17 @@ func (h *handler) errorsPage(w http.ResponseWriter, r *http.Request, v *viewer) 
 	d := errorsData{SKU: qs.Get("sku"), Code: qs.Get("code"), Group: qs.Get("group"), Codes: errorCodes, Desc: qs.Get("dir") == "desc"}
 	v.T.Read(func(s *tenant.State) {
 		e := s.Engine
-		x := directory(s)
+		x := directoryOf(s)
 		d.SKUs = skuRows(e, x)
-		keep := func(k key) bool {
-			r := x.users[k.ID]
+		keep := func(id string) bool {
+			r := x.User(id)
 			if r == nil {
 				return false
 			}
-			if d.SKU != "" && !slices.Contains(r.errSKUs, d.SKU) {
+			if d.SKU != "" && !slices.Contains(r.ErrSKUs, d.SKU) {
 				return false
 			}
-			if d.Code != "" && !slices.ContainsFunc(r.errCodes, func(c string) bool {
+			if d.Code != "" && !slices.ContainsFunc(r.ErrCodes, func(c string) bool {
 				return strings.HasSuffix(c, "\x00"+d.Code) && (d.SKU == "" || strings.HasPrefix(c, d.SKU+"\x00"))
 			}) {
 				return false
@@ -72,22 +73,13 @@ func (h *handler) errorsPage(w http.ResponseWriter, r *http.Request, v *viewer) 
 			// membersWithLicenseErrors), from the index: a walk of the
 			// users in error, not of the group.
 			byKeep := keep
-			keep = func(k key) bool { return byKeep(k) && slices.Contains(x.users[k.ID].errGroups, d.Group) }
+			keep = func(id string) bool { return byKeep(id) && slices.Contains(x.User(id).ErrGroups, d.Group) }
 		}
-		set := x.errUsers
-		if d.SKU != "" {
-			set = x.errBySKU[d.SKU]
-		}
-		scan := set.Scan
-		var total int
-		p := paginate(scan, d.Desc, decodeCursor(qs.Get("after")), decodeCursor(qs.Get("before")), pageSize, keep)
-		scan(nil, false, func(k key) bool {
-			if keep(k) {
-				total++
-			}
-			return true
-		})
-		p.Total = total
+		// The users in error (of the product), in userPrincipalName order.
+		dq := directory.Query{Order: userOrder(x, "upn"), Desc: d.Desc, After: cursorKey(qs.Get("after"), "upn", d.Desc),
+			Before: cursorKey(qs.Get("before"), "upn", d.Desc), Limit: pageSize,
+			Ranges: []directory.Range{directory.RangeOf(x.UsersInError(d.SKU), "id")}, Match: keep}
+		p := pageOf("upn", d.Desc, x.List(dq, true))
 		for _, k := range p.Keys {
 			u, ok := e.User(k.ID)
 			if !ok {

@@ -58,7 +58,7 @@ func (h *handler) products(w http.ResponseWriter, r *http.Request, v *viewer) {
 		d.Sort, by = "name", productSorts["name"]
 	}
 	v.T.Read(func(s *tenant.State) {
-		rows := skuRows(s.Engine, directory(s))
+		rows := skuRows(s.Engine, directoryOf(s))
 		slices.SortStableFunc(rows, by)
 		for _, row := range rows {
 			pr := productRow{skuRow: row}
@@ -106,7 +106,7 @@ func (h *handler) product(w http.ResponseWriter, r *http.Request, v *viewer) {
 		if !ok {
 			return
 		}
-		for _, row := range skuRows(e, directory(s)) {
+		for _, row := range skuRows(e, directoryOf(s)) {
 			if row.ID == sku.ID {
 				d.Row, found = row, true
 			}
@@ -141,7 +141,7 @@ func (h *handler) product(w http.ResponseWriter, r *http.Request, v *viewer) {
 		slices.SortFunc(d.Groups, func(a, b groupLicenseRow) int {
 			return cmp.Or(cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), cmp.Compare(a.ID, b.ID))
 		})
-		d.Users = directory(s).bySKU[sku.ID].Len()
+		d.Users = directoryOf(s).UsersWithSKU(sku.ID).Len()
 	})
 	if !found {
 		h.notFound(w, r, v)

@@ -1,11 +1,20 @@
 package web
 
 import (
-	"encoding/base64"
 	"slices"
 	"strings"
 	"time"
+
+	"allot/directory"
+	"allot/tenant"
 )
+
+// The admin center's listings are keyset-paged over the tenant's directory
+// index (package directory), with its planner and its cursor format.
+type key = directory.Key
+
+// directoryOf is the tenant's directory index. Call it inside Tenant.Read.
+func directoryOf(s *tenant.State) *directory.Index { return directory.Of(s) }
 
 // page is one page of a keyset-paged listing.
 type page struct {
@@ -14,95 +23,40 @@ type page struct {
 	Total      int    // -1 when not counted
 }
 
-// encodeCursor turns a key into a URL-safe cursor; decodeCursor reverses
-// it (nil for a malformed or empty cursor: the first page).
-func encodeCursor(k key) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(k.K + "\x00" + k.ID))
+// pageOf encodes a directory page's cursors for the listing order and
+// direction.
+func pageOf(order string, desc bool, p directory.Page) page {
+	out := page{Keys: p.Keys, Total: p.Total}
+	if p.Prev != nil {
+		out.Prev = directory.CursorAt(order, desc, *p.Prev).String()
+	}
+	if p.Next != nil {
+		out.Next = directory.CursorAt(order, desc, *p.Next).String()
+	}
+	return out
 }
 
-func decodeCursor(s string) *key {
+// cursorKey decodes an after/before cursor of a listing: nil (the first
+// page) for an empty or malformed one, or one of another order or
+// direction (a link kept from before the sort changed).
+func cursorKey(s, order string, desc bool) *key {
 	if s == "" {
 		return nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
+	c, err := directory.ParseCursor(s)
+	if err != nil || c.Order != order || c.Desc != desc {
 		return nil
 	}
-	k, id, ok := strings.Cut(string(b), "\x00")
-	if !ok {
-		return nil
-	}
-	return &key{K: k, ID: id}
+	return c.Key()
 }
 
-// scanFunc walks an ordered sequence of keys (sortedSet.Scan's contract).
-type scanFunc func(from *key, backward bool, fn func(key) bool)
-
-// paginate returns the page of keys that pass keep, in ascending order or
-// descending when desc, after the cursor after or before the cursor before
-// (at most one is set; neither: the first page).
-func paginate(scan scanFunc, desc bool, after, before *key, limit int, keep func(key) bool) page {
-	var p page
-	p.Total = -1
-	collect := func(from *key, backward bool) (ks []key, more bool) {
-		scan(from, backward, func(k key) bool {
-			if keep != nil && !keep(k) {
-				return true
-			}
-			if len(ks) == limit {
-				more = true
-				return false
-			}
-			ks = append(ks, k)
-			return true
-		})
-		return ks, more
+// userOrder is the users in the order of their userPrincipalName ("upn")
+// or display name ("name").
+func userOrder(x *directory.Index, sort string) directory.Order {
+	if sort == "name" {
+		return directory.Order{Name: "name", Set: x.UsersByName(), KeyOf: func(id string) key { return key{K: x.User(id).Name, ID: id} }}
 	}
-	if before != nil {
-		// Walk against the display order from the cursor, then turn round.
-		ks, more := collect(before, !desc)
-		slices.Reverse(ks)
-		p.Keys = ks
-		if more && len(ks) > 0 {
-			p.Prev = encodeCursor(ks[0])
-		}
-		if len(ks) > 0 {
-			p.Next = encodeCursor(ks[len(ks)-1])
-		}
-		return p
-	}
-	ks, more := collect(after, desc)
-	p.Keys = ks
-	if more {
-		p.Next = encodeCursor(ks[len(ks)-1])
-	}
-	if after != nil && len(ks) > 0 {
-		p.Prev = encodeCursor(ks[0])
-	}
-	return p
-}
-
-// prefixScan walks the keys of a set whose K starts with prefix (all keys
-// when prefix is empty).
-func prefixScan(set *sortedSet, prefix string) scanFunc {
-	if prefix == "" {
-		return set.Scan
-	}
-	lo, hi := key{K: prefix}, key{K: prefixEnd(prefix)}
-	return func(from *key, backward bool, fn func(key) bool) {
-		if from == nil {
-			from = &lo
-			if backward {
-				from = &hi
-			}
-		}
-		set.Scan(from, backward, func(k key) bool {
-			if !strings.HasPrefix(k.K, prefix) {
-				return false // past either end of the range
-			}
-			return fn(k)
-		})
-	}
+	return directory.Order{Name: "upn", Set: x.UsersByUPN(), KeyOf: func(id string) key { return key{K: x.User(id).UPN, ID: id} }}
 }
 
 // userQuery is the users list's search, filters, order and page.
@@ -127,157 +81,95 @@ type userQuery struct {
 	Limit  int
 }
 
-// materializeLimit bounds the candidates a query collects and sorts itself;
-// larger candidate sets are walked in order with the filters as
-// predicates. (A variable so that tests can take both paths.)
-var materializeLimit = 50_000
-
-// queryUsers runs a users query on the index. It picks the smallest
-// candidate set — a filter's set, or the users whose userPrincipalName or
-// name starts with the search — and then:
-//   - sorted by userPrincipalName, walks that filter set (every filter set
-//     is in that order) and checks the other conditions;
-//   - otherwise collects and sorts the candidates when there are at most
-//     materializeLimit of them;
-//   - otherwise walks all users in the requested order and checks the
-//     conditions (every condition then matches a large share of the users,
-//     so matches are dense and the walk is short).
-//
-// Total is exact; counting walks the smallest candidate set once, and the
-// count is kept until the next commit, so paging on costs no more.
-func (x *dirIndex) queryUsers(q userQuery) page {
+// queryUsers runs a users query on the index: each filter is a range of
+// the index (a product's, a department's, the users in error or waiting,
+// the userPrincipalName and name prefixes of the search) and the planner
+// (directory.Index.List) takes the page from the smallest. The total is
+// exact; it is kept until the next commit, so paging on costs no more.
+func queryUsers(x *directory.Index, q userQuery) page {
 	q.Q = strings.ToLower(strings.TrimSpace(q.Q))
 	q.Dept = strings.ToLower(strings.TrimSpace(q.Dept))
-	var sets []*sortedSet
+	dq := directory.Query{Order: userOrder(x, q.Sort), Desc: q.Desc, After: q.After, Before: q.Before, Limit: q.Limit,
+		Ranges: userRanges(x, q)}
+	if q.Q != "" || len(dq.Ranges) > 0 || q.State == "idle" {
+		dq.Match = userMatch(x, q)
+	}
+	if len(dq.Ranges) == 1 && q.Q == "" && q.State != "idle" {
+		dq.Ranges[0].Exact = true // the one condition: its set is the matches
+	}
+	p := x.List(dq, false)
+	if p.Total < 0 {
+		p.Total = x.CachedTotal(q.totalKey(), func() int {
+			if n, ok := idleTotal(x, q); ok {
+				return n
+			}
+			return x.Count(dq)
+		})
+	}
+	return pageOf(dq.Order.Name, q.Desc, p)
+}
+
+// userRanges are the index ranges of a users query's conditions.
+func userRanges(x *directory.Index, q userQuery) []directory.Range {
+	var rs []directory.Range
 	if q.SKU != "" {
-		sets = append(sets, x.bySKU[q.SKU])
+		rs = append(rs, directory.RangeOf(x.UsersWithSKU(q.SKU), "id"))
 	}
 	if q.Dept != "" {
-		sets = append(sets, x.byDept[q.Dept])
+		rs = append(rs, directory.RangeOf(x.UsersInDept(q.Dept), "id"))
 	}
 	switch q.State {
 	case "error":
-		sets = append(sets, x.errUsers)
+		rs = append(rs, directory.RangeOf(x.UsersInError(""), "id"))
 	case "waiting":
-		sets = append(sets, x.waiting)
+		rs = append(rs, directory.RangeOf(x.UsersWaiting(), "id"))
 	}
-	keep := func(id string) bool {
-		r := x.users[id]
-		if r == nil {
+	if q.Q != "" {
+		// Users whose userPrincipalName or name starts with the search.
+		upns, names := x.UsersByUPN(), x.UsersByName()
+		rs = append(rs, directory.Range{
+			Scans: []directory.Scan{directory.PrefixScan(upns, q.Q), directory.PrefixScan(names, q.Q)},
+			Has:   []func(string) bool{func(id string) bool { return strings.HasPrefix(x.User(id).UPN, q.Q) }},
+			Len:   upns.CountPrefix(q.Q) + names.CountPrefix(q.Q)})
+	}
+	return rs
+}
+
+// userMatch is a users query's whole condition.
+func userMatch(x *directory.Index, q userQuery) func(id string) bool {
+	return func(id string) bool {
+		r := x.User(id)
+		switch {
+		case r == nil:
 			return false
-		}
-		if q.Q != "" && !strings.HasPrefix(r.upn, q.Q) && !strings.HasPrefix(r.name, q.Q) {
+		case q.Q != "" && !strings.HasPrefix(r.UPN, q.Q) && !strings.HasPrefix(r.Name, q.Q):
 			return false
-		}
-		if q.SKU != "" && !slices.Contains(r.skus, q.SKU) {
+		case q.SKU != "" && !slices.Contains(r.SKUs, q.SKU):
 			return false
-		}
-		if q.Dept != "" && r.dept != q.Dept {
+		case q.Dept != "" && r.Dept != q.Dept:
 			return false
 		}
 		switch q.State {
 		case "error":
-			return len(r.errSKUs) > 0
+			return len(r.ErrSKUs) > 0
 		case "waiting":
-			return r.waiting
+			return r.Waiting
 		case "idle":
-			return len(r.skus) > 0 && q.Idle != nil && q.Idle(id)
+			return len(r.SKUs) > 0 && q.Idle != nil && q.Idle(id)
 		}
 		return true
 	}
-	keepKey := func(k key) bool { return keep(k.ID) }
-	// The smallest candidate set.
-	var best *sortedSet
-	bestN := x.byUPN.Len()
-	for _, s := range sets {
-		if s.Len() < bestN {
-			best, bestN = s, s.Len()
-		}
+}
+
+// totalKey names a users query's total among the index's cached totals.
+// An idle total is also kept per day of the idle window's start, as users
+// become idle without any commit.
+func (q userQuery) totalKey() string {
+	k := "users\x00" + q.Q + "\x00" + q.SKU + "\x00" + q.Dept + "\x00" + q.State
+	if q.State == "idle" {
+		k += "\x00" + q.IdleSince.UTC().Format(time.DateOnly)
 	}
-	byQ := false
-	if q.Q != "" {
-		if n := x.byUPN.CountPrefix(q.Q) + x.byName.CountPrefix(q.Q); n < bestN {
-			best, bestN, byQ = nil, n, true
-		}
-	}
-	// Only one condition, and it is best: its members are the matches.
-	single := q.Q == "" && len(sets) == 1 && q.State != "idle"
-	if best != nil && q.Sort != "name" {
-		var f func(key) bool
-		if !single {
-			f = keepKey
-		}
-		p := paginate(best.Scan, q.Desc, q.After, q.Before, q.Limit, f)
-		p.Total = x.cachedTotal(q, func() int {
-			if single {
-				return best.Len()
-			}
-			if n, ok := x.idleTotal(q, sets); ok {
-				return n
-			}
-			return countKeys(best.Scan, keepKey)
-		})
-		return p
-	}
-	if bestN <= materializeLimit && (best != nil || byQ) {
-		var ids []string
-		add := func(k key) bool {
-			if keep(k.ID) {
-				ids = append(ids, k.ID)
-			}
-			return true
-		}
-		if byQ {
-			for _, s := range []*sortedSet{x.byUPN, x.byName} {
-				prefixScan(s, q.Q)(nil, false, add)
-			}
-			slices.Sort(ids)
-			ids = slices.Compact(ids)
-		} else {
-			best.Scan(nil, false, add)
-		}
-		ks := make([]key, len(ids))
-		for i, id := range ids {
-			r := x.users[id]
-			ks[i] = key{K: r.upn, ID: id}
-			if q.Sort == "name" {
-				ks[i].K = r.name
-			}
-		}
-		slices.SortFunc(ks, cmpKey)
-		scan := func(from *key, backward bool, fn func(key) bool) { scanSlice(ks, from, backward, fn) }
-		p := paginate(scan, q.Desc, q.After, q.Before, q.Limit, nil)
-		p.Total = len(ks)
-		return p
-	}
-	order := x.byUPN
-	if q.Sort == "name" {
-		order = x.byName
-	}
-	if q.Q == "" && len(sets) == 0 && q.State != "idle" {
-		p := paginate(order.Scan, q.Desc, q.After, q.Before, q.Limit, nil)
-		p.Total = order.Len()
-		return p
-	}
-	p := paginate(order.Scan, q.Desc, q.After, q.Before, q.Limit, keepKey)
-	p.Total = x.cachedTotal(q, func() int {
-		if n, ok := x.idleTotal(q, sets); ok {
-			return n
-		}
-		switch {
-		case single:
-			return best.Len()
-		case best != nil:
-			return countKeys(best.Scan, keepKey)
-		case byQ:
-			return countKeys(prefixScan(x.byUPN, q.Q), keepKey) + countKeys(prefixScan(x.byName, q.Q), func(k key) bool {
-				r := x.users[k.ID]
-				return keep(k.ID) && !strings.HasPrefix(r.upn, q.Q) // counted above
-			})
-		}
-		return countKeys(order.Scan, keepKey)
-	})
-	return p
+	return k
 }
 
 // idleTotal counts the idle users of an "idle" query with no other filter
@@ -285,20 +177,17 @@ func (x *dirIndex) queryUsers(q userQuery) page {
 // minus those active since the window's start: a walk over the usage
 // aggregates with one lookup per active user instead of two lookups per
 // user. ok is false for the other queries.
-func (x *dirIndex) idleTotal(q userQuery, sets []*sortedSet) (n int, ok bool) {
+func idleTotal(x *directory.Index, q userQuery) (n int, ok bool) {
 	if q.State != "idle" || q.Q != "" || q.Dept != "" || q.Active == nil {
 		return 0, false
 	}
-	switch {
-	case len(sets) == 0:
-		n = x.withSKUs
-	case len(sets) == 1 && q.SKU != "" && sets[0] != nil && sets[0] == x.bySKU[q.SKU]:
-		n = sets[0].Len()
-	default:
-		return 0, false
+	if q.SKU == "" {
+		n = x.WithSKUs()
+	} else {
+		n = x.UsersWithSKU(q.SKU).Len()
 	}
 	q.Active(func(id string) bool {
-		if r := x.users[id]; r != nil && len(r.skus) > 0 && (q.SKU == "" || slices.Contains(r.skus, q.SKU)) {
+		if r := x.User(id); r != nil && len(r.SKUs) > 0 && (q.SKU == "" || slices.Contains(r.SKUs, q.SKU)) {
 			n--
 		}
 		return true
@@ -306,43 +195,16 @@ func (x *dirIndex) idleTotal(q userQuery, sets []*sortedSet) (n int, ok bool) {
 	return n, true
 }
 
-// countKeys counts the keys of a scan that pass keep.
-func countKeys(scan scanFunc, keep func(key) bool) int {
-	n := 0
-	scan(nil, false, func(k key) bool {
-		if keep(k) {
-			n++
+// groupByName finds a group by its display name, case-insensitively (the
+// first in id order when several share it).
+func groupByName(x *directory.Index, name string) (string, bool) {
+	k := strings.ToLower(name)
+	var id string
+	x.GroupsByName().Scan(&key{K: k}, false, func(g key) bool {
+		if g.K == k {
+			id = g.ID
 		}
-		return true
+		return false
 	})
-	return n
-}
-
-// countCacheSize bounds the totals the index remembers between commits.
-const countCacheSize = 256
-
-// cachedTotal returns the total of a query's conditions, computing it with
-// compute unless it was computed since the last commit. Every committed
-// batch clears the totals (Update), usage imports included: they change
-// who is idle. An idle total is also kept per day of the idle window's
-// start, as users become idle without any commit.
-func (x *dirIndex) cachedTotal(q userQuery, compute func() int) int {
-	k := q.Q + "\x00" + q.SKU + "\x00" + q.Dept + "\x00" + q.State
-	if q.State == "idle" {
-		k += "\x00" + q.IdleSince.UTC().Format(time.DateOnly)
-	}
-	x.mu.Lock()
-	n, ok := x.counts[k]
-	x.mu.Unlock()
-	if ok {
-		return n
-	}
-	n = compute()
-	x.mu.Lock()
-	if len(x.counts) >= countCacheSize {
-		clear(x.counts)
-	}
-	x.counts[k] = n
-	x.mu.Unlock()
-	return n
+	return id, id != ""
 }

@@ -8,6 +8,7 @@ import (
 
 	"allot/api/scope"
 	"allot/catalog"
+	"allot/directory"
 	"allot/licensing"
 	"allot/tenant"
 	"allot/usage"
@@ -23,19 +24,19 @@ type userRow struct {
 	Error, Waiting                                                  bool
 }
 
-func userRowOf(e *licensing.Engine, x *dirIndex, id string) (userRow, bool) {
+func userRowOf(e *licensing.Engine, x *directory.Index, id string) (userRow, bool) {
 	u, ok := e.User(id)
 	if !ok {
 		return userRow{}, false
 	}
 	row := userRow{ID: u.ID, UPN: u.UserPrincipalName, DisplayName: u.DisplayName, Department: u.Department,
 		UsageLocation: u.UsageLocation, Kind: u.Kind, UserType: u.UserType, Enabled: u.AccountEnabled}
-	if r := x.users[id]; r != nil {
-		for _, sku := range r.skus {
+	if r := x.User(id); r != nil {
+		for _, sku := range r.SKUs {
 			row.Licenses = append(row.Licenses, partNumber(e.Catalog(), sku))
 		}
 		slices.Sort(row.Licenses)
-		row.Error, row.Waiting = len(r.errSKUs) > 0, r.waiting
+		row.Error, row.Waiting = len(r.ErrSKUs) > 0, r.Waiting
 	}
 	return row, true
 }
@@ -111,10 +112,10 @@ func (h *handler) users(w http.ResponseWriter, r *http.Request, v *viewer) {
 		d.State = ""
 	}
 	q := userQuery{Q: d.Q, SKU: d.SKU, Dept: d.Dept, State: d.State, Sort: d.Sort, Desc: d.Desc,
-		After: decodeCursor(qs.Get("after")), Before: decodeCursor(qs.Get("before")), Limit: pageSize}
+		After: cursorKey(qs.Get("after"), d.Sort, d.Desc), Before: cursorKey(qs.Get("before"), d.Sort, d.Desc), Limit: pageSize}
 	v.T.Read(func(s *tenant.State) {
 		e := s.Engine
-		x := directory(s)
+		x := directoryOf(s)
 		if q.State == "idle" {
 			q.IdleSince = h.now().Add(-idleDays * 24 * time.Hour)
 			q.Idle = idleSince(usage.Of(s), q.IdleSince)
@@ -125,7 +126,7 @@ func (h *handler) users(w http.ResponseWriter, r *http.Request, v *viewer) {
 				q.SKU, d.SKU = sku.ID, sku.ID
 			}
 		}
-		p := x.queryUsers(q)
+		p := queryUsers(x, q)
 		for _, k := range p.Keys {
 			if row, ok := userRowOf(e, x, k.ID); ok {
 				d.Rows = append(d.Rows, row)
@@ -133,7 +134,7 @@ func (h *handler) users(w http.ResponseWriter, r *http.Request, v *viewer) {
 		}
 		d.Pager = pagerOf(r, p, "user", "users")
 		d.SKUs = skuRows(e, x)
-		d.Departments = x.departments()
+		d.Departments = x.Departments()
 	})
 	h.render(w, r, v, http.StatusOK, "users", pageData{Title: "Users", Nav: "users", Data: d})
 }
@@ -293,7 +294,7 @@ func (h *handler) user(w http.ResponseWriter, r *http.Request, v *viewer) {
 				d.Direct = append(d.Direct, directView{l.SKUID, partNumber(e.Catalog(), l.SKUID), len(l.DisabledPlans)})
 			}
 		}
-		for _, row := range skuRows(e, directory(s)) {
+		for _, row := range skuRows(e, directoryOf(s)) {
 			if _, has := direct[row.ID]; !has {
 				d.Assignable = append(d.Assignable, row)
 			}

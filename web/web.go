@@ -101,25 +101,6 @@ func Register(s *server.Server) {
 	s.HandlePublic("POST /admin/findings/refresh", h.page(permReports, h.refreshFindings))
 	s.HandlePublic("GET /admin/settings", h.page(permReports, h.settingsPage))
 	s.HandlePublic("POST /admin/settings", h.page(permReports, h.saveSettings))
-	go warmIndexes(s.RT)
-}
-
-// warmAt is the tenant size from which the read-side index is built at
-// start-up rather than at the first page (seconds at a million users,
-// during which the tenant's commits wait for their replay).
-const warmAt = 50_000
-
-// warmIndexes builds the index of every large tenant loaded at start-up.
-func warmIndexes(rt *tenant.Runtime) {
-	for _, info := range rt.List() {
-		if t, ok := rt.Get(info.ID); ok {
-			t.Read(func(s *tenant.State) {
-				if s.Engine.UserCount() >= warmAt {
-					directory(s)
-				}
-			})
-		}
-	}
 }
 
 func newHandler(s *server.Server) *handler {

@@ -12,6 +12,7 @@ import (
 	"allot/api/respond"
 	"allot/auth"
 	"allot/deleteditems"
+	"allot/directory"
 	"allot/licensing"
 	"allot/tenant"
 )
@@ -108,9 +109,9 @@ func writeDeletedList[W any](w http.ResponseWriter, r *http.Request, c *call, re
 	}
 	after := ""
 	if c.q.SkipToken != "" {
-		cur, err := decodeCursor(c.q.SkipToken)
+		cur, err := directory.ParseCursor(c.q.SkipToken)
 		if err != nil {
-			fail(w, r, err)
+			fail(w, r, skipTokenError)
 			return
 		}
 		after = cur.ID
@@ -139,7 +140,7 @@ func writeDeletedList[W any](w http.ResponseWriter, r *http.Request, c *call, re
 		end := min(start+top, len(items))
 		if end < len(items) {
 			b = append(b, `,"@odata.nextLink":`...)
-			b = appendStr(b, nextLink(r, cursor{ID: id(&items[end-1])}))
+			b = appendStr(b, nextLink(r, directory.Cursor{ID: id(&items[end-1])}))
 		}
 		b = append(b, `,"value":[`...)
 		for i := start; i < end; i++ {

@@ -59,16 +59,6 @@ func RegisterWith(s *server.Server, opts Options) {
 	// Anything else under /v1.0 answers in Graph's words rather than with
 	// the mux's plain-text 404/405, which the SDKs cannot parse.
 	s.Handle("/v1.0/", h.unmatched)
-	// Build the directory index of the tenants loaded at start-up now, not
-	// on their first listing: at a million users it takes seconds, under
-	// the tenant's read lock. Tenants created later start empty.
-	go func() {
-		for _, info := range s.RT.List() {
-			if t, ok := s.RT.Get(info.ID); ok {
-				t.Read(func(st *tenant.State) { directory(st) })
-			}
-		}
-	}()
 }
 
 // unmatched answers requests no route takes: 405 when the path exists with

@@ -11,6 +11,7 @@ import (
 	"allot/api/scope"
 	"allot/auth"
 	"allot/deleteditems"
+	"allot/directory"
 	"allot/identity"
 	"allot/licensing"
 	"allot/tenant"
@@ -18,19 +19,15 @@ import (
 
 var groupCollection = &collection[licensing.Group]{
 	res: groupResource, sc: groupSchema, context: "groups",
-	get: func(s *tenant.State, id string) (licensing.Group, bool) { return s.Engine.Group(id) },
-	orders: map[string]orderDef[licensing.Group]{
-		"": {name: "id", set: func(x *dirIndex) *sortedSet { return x.groupsByID }, key: func(g *licensing.Group) string { return g.ID }},
-		"displayname": {name: "displayName", set: func(x *dirIndex) *sortedSet { return x.groupsByName },
-			key: func(g *licensing.Group) string { return strings.ToLower(g.DisplayName) }},
-	},
-	access: func(s *tenant.State, x *dirIndex, n odata.Node) *accessPath {
+	get:    func(s *tenant.State, id string) (licensing.Group, bool) { return s.Engine.Group(id) },
+	orders: groupOrders,
+	access: func(s *tenant.State, x *directory.Index, n odata.Node) *directory.Range {
 		switch n := n.(type) {
 		case *odata.Compare:
 			p, ok := n.Left.(*odata.Path)
 			lit, ok2 := n.Right.(*odata.Literal)
 			if ok && ok2 && n.Op == "eq" && len(p.Segments) == 1 && strings.EqualFold(p.Segments[0], "id") {
-				return &accessPath{ids: []string{lit.Text}}
+				return &directory.Range{IDs: []string{lit.Text}}
 			}
 		case *odata.In:
 			p, ok := n.Left.(*odata.Path)
@@ -39,13 +36,13 @@ var groupCollection = &collection[licensing.Group]{
 				for i, l := range n.List {
 					ids[i] = l.Text
 				}
-				return &accessPath{ids: ids}
+				return &directory.Range{IDs: ids}
 			}
 		case *odata.Call:
 			p, ok := n.Args[0].(*odata.Path)
 			lit, ok2 := n.Args[1].(*odata.Literal)
 			if n.Name == "startswith" && ok && ok2 && len(p.Segments) == 1 && strings.EqualFold(p.Segments[0], "displayName") {
-				return &accessPath{prefix: strings.ToLower(lit.Text), order: "displayname"}
+				return prefixRange(groupOrders["displayname"], x, lit.Text)
 			}
 		}
 		return nil
@@ -56,6 +53,12 @@ var groupCollection = &collection[licensing.Group]{
 		"description":  func(g *licensing.Group) string { return g.Description },
 		"mailnickname": func(g *licensing.Group) string { return g.MailNickname },
 	},
+}
+
+var groupOrders = map[string]orderDef[licensing.Group]{
+	"": {name: "id", set: (*directory.Index).GroupsByID},
+	"displayname": {name: "displayName", set: (*directory.Index).GroupsByName,
+		key: func(g *licensing.Group) string { return strings.ToLower(g.DisplayName) }},
 }
 
 func (h *handler) listGroups(w http.ResponseWriter, r *http.Request, c *call) {

@@ -1,25 +1,19 @@
 package graph
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"unicode"
 
 	"allot/api/odata"
 	"allot/api/scope"
+	"allot/directory"
 	"allot/tenant"
 )
 
 // defaultPage is Graph's default page size for directory collections.
 const defaultPage = 100
-
-// materializeLimit: an index range at most this large is read whole and
-// sorted; a larger one is filtered while walking the listing order.
-const materializeLimit = 4096
 
 // collection describes a listable resource for the planner.
 type collection[T any] struct {
@@ -30,8 +24,9 @@ type collection[T any] struct {
 	// orders: $orderby property (lower-case; "" = default, by id) -> index
 	// and the key of an object in it.
 	orders map[string]orderDef[T]
-	// access finds an index path for one top-level conjunct of the filter.
-	access func(s *tenant.State, x *dirIndex, n odata.Node) *accessPath
+	// access finds an index range holding every match of one top-level
+	// conjunct of the filter (nil: none).
+	access func(s *tenant.State, x *directory.Index, n odata.Node) *directory.Range
 	// search: $search properties (lower-case) -> value.
 	search map[string]func(x *T) string
 	// visible reports whether an allotment owner's scope reaches x.
@@ -39,45 +34,13 @@ type collection[T any] struct {
 }
 
 type orderDef[T any] struct {
-	name string // as Graph spells it
-	set  func(x *dirIndex) *sortedSet
-	key  func(x *T) string // K of the object in set
+	name string // as Graph spells it; the order's name in cursors
+	set  func(x *directory.Index) *directory.Set
+	key  func(x *T) string // K of the object in set ("" for the set by id, whose K is the id)
 }
 
-// accessPath is an index range that contains every match of a conjunct.
-type accessPath struct {
-	ids    []string   // a point lookup: exactly these ids (may not all exist)
-	set    *sortedSet // ids ordered by id
-	prefix string     // with order: the keys of that order starting with prefix
-	order  string
-}
-
-// cursor is the content of $skiptoken: the listing order and the last key
-// served. Resuming after a key (keyset paging) never skips or repeats an
-// object that stayed in place, whatever was added or removed meanwhile.
-type cursor struct {
-	Order string `json:"o"`
-	Desc  bool   `json:"d,omitempty"`
-	K     string `json:"k"`
-	ID    string `json:"i,omitempty"`
-}
-
-func encodeCursor(c cursor) string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string) (cursor, error) {
-	var c cursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &c)
-	}
-	if err != nil {
-		return c, &odata.Error{Code: "Request_BadRequest", Msg: "The skip token is not valid. Use the @odata.nextLink returned by the previous page as it is."}
-	}
-	return c, nil
-}
+// skipTokenError is the answer to a $skiptoken that is not one of ours.
+var skipTokenError = &odata.Error{Code: "Request_BadRequest", Msg: "The skip token is not valid. Use the @odata.nextLink returned by the previous page as it is."}
 
 // listPlan is a prepared listing.
 type listPlan[T any] struct {
@@ -94,7 +57,8 @@ type listPlan[T any] struct {
 	view   *scopeCell // the reader's scope, for the compiled filter
 }
 
-// prepare validates the query against the collection.
+// prepare validates the query against the collection: the selection,
+// the condition, the order and the skip token.
 func prepare[T any](col *collection[T], q *odata.Query) (*listPlan[T], error) {
 	p := &listPlan[T]{col: col, top: q.Top, count: q.Count && q.Eventual, view: &scopeCell{}}
 	if p.top == 0 {
@@ -105,24 +69,44 @@ func prepare[T any](col *collection[T], q *odata.Query) (*listPlan[T], error) {
 		return nil, err
 	}
 	p.sel = sel
-	advanced := q.Eventual && q.Count
+	if err := p.prepareMatch(q); err != nil {
+		return nil, err
+	}
+	if err := p.prepareOrder(q); err != nil {
+		return nil, err
+	}
+	if q.SkipToken != "" {
+		c, err := directory.ParseCursor(q.SkipToken)
+		if err != nil {
+			return nil, skipTokenError
+		}
+		if c.Order != p.order.name || c.Desc != p.desc {
+			return nil, &odata.Error{Code: "Request_BadRequest", Msg: "The skip token does not belong to this query. Use the @odata.nextLink returned by the previous page as it is."}
+		}
+		p.after = c.Key()
+	}
+	return p, nil
+}
+
+// prepareMatch compiles $filter and $search into the plan's condition.
+func (p *listPlan[T]) prepareMatch(q *odata.Query) error {
 	var preds []pred[T]
 	if q.Filter != nil {
-		c := &compiler[T]{sc: col.sc, advanced: advanced, view: p.view}
+		c := &compiler[T]{sc: p.col.sc, advanced: q.Eventual && q.Count, view: p.view}
 		f, err := c.compile(q.Filter)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		preds = append(preds, f)
 		p.filter = true
 	}
 	if q.Search != nil {
 		if !q.Eventual {
-			return nil, &odata.Error{Code: "Request_UnsupportedQuery", Msg: "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'"}
+			return &odata.Error{Code: "Request_UnsupportedQuery", Msg: "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'"}
 		}
-		sp, err := compileSearch(col, q.Search)
+		sp, err := compileSearch(p.col, q.Search)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		preds = append(preds, sp)
 	}
@@ -133,52 +117,48 @@ func prepare[T any](col *collection[T], q *odata.Query) (*listPlan[T], error) {
 		a, b := preds[0], preds[1]
 		p.match = func(s *tenant.State, x *T) bool { return a(s, x) && b(s, x) }
 	}
-	if len(q.OrderBy) > 1 {
-		return nil, &odata.Error{Code: "Request_UnsupportedQuery", Msg: "Sorting not supported for current query."}
-	}
-	if len(q.OrderBy) == 1 {
+	return nil
+}
+
+// prepareOrder picks the listing order: $orderby's, or without it the
+// order of a property the filter asks a prefix of, or by id.
+func (p *listPlan[T]) prepareOrder(q *odata.Query) error {
+	unsupported := &odata.Error{Code: "Request_UnsupportedQuery", Msg: "Sorting not supported for current query."}
+	switch len(q.OrderBy) {
+	case 0:
+	case 1:
 		name := strings.ToLower(q.OrderBy[0].Property)
-		od, ok := col.orders[name]
-		if !ok || name == "" {
-			return nil, &odata.Error{Code: "Request_UnsupportedQuery", Msg: "Sorting not supported for current query."}
-		}
-		if (q.Filter != nil || q.Search != nil) && !advanced {
-			return nil, &odata.Error{Code: "Request_UnsupportedQuery", Msg: "Sorting not supported for current query."}
+		od, ok := p.col.orders[name]
+		if !ok || name == "" || (q.Filter != nil || q.Search != nil) && !(q.Eventual && q.Count) {
+			return unsupported
 		}
 		p.order, p.oname, p.desc = od, name, q.OrderBy[0].Desc
-	} else {
-		// Without $orderby Graph promises no order, so a listing filtered
-		// by a prefix of an ordered property is served in that property's
-		// order: a page is then a seek and a walk of the range, however
-		// large the directory and the range are.
-		p.order = col.orders[""]
-		if q.Filter != nil {
-			for _, c := range conjuncts(q.Filter, nil) {
-				call, ok := c.(*odata.Call)
-				if !ok || call.Name != "startswith" {
-					continue
-				}
-				if path, ok := call.Args[0].(*odata.Path); ok && len(path.Segments) == 1 {
-					name := strings.ToLower(path.Segments[0])
-					if od, ok := col.orders[name]; ok && name != "" {
-						p.order, p.oname = od, name
-						break
-					}
-				}
+		return nil
+	default:
+		return unsupported
+	}
+	// Without $orderby Graph promises no order, so a listing filtered by a
+	// prefix of an ordered property is served in that property's order: a
+	// page is then a seek and a walk of the range, however large the
+	// directory and the range are.
+	p.order = p.col.orders[""]
+	if q.Filter == nil {
+		return nil
+	}
+	for _, c := range conjuncts(q.Filter, nil) {
+		call, ok := c.(*odata.Call)
+		if !ok || call.Name != "startswith" {
+			continue
+		}
+		if path, ok := call.Args[0].(*odata.Path); ok && len(path.Segments) == 1 {
+			name := strings.ToLower(path.Segments[0])
+			if od, ok := p.col.orders[name]; ok && name != "" {
+				p.order, p.oname = od, name
+				return nil
 			}
 		}
 	}
-	if q.SkipToken != "" {
-		c, err := decodeCursor(q.SkipToken)
-		if err != nil {
-			return nil, err
-		}
-		if c.Order != p.oname || c.Desc != p.desc {
-			return nil, &odata.Error{Code: "Request_BadRequest", Msg: "The skip token does not belong to this query. Use the @odata.nextLink returned by the previous page as it is."}
-		}
-		p.after = &key{K: c.K, ID: c.ID}
-	}
-	return p, nil
+	return nil
 }
 
 func compileSearch[T any](col *collection[T], s *odata.Search) (pred[T], error) {
@@ -249,187 +229,72 @@ type listResult struct {
 	count int
 }
 
-// run executes the plan on the tenant state.
+// run executes the plan on the tenant state: the directory index's
+// planner takes the page (directory.Index.List).
 func (p *listPlan[T]) run(s *tenant.State, q *odata.Query) listResult {
-	x := directory(s)
-	col := p.col
-	var path *accessPath
-	if q.Filter != nil {
-		for _, c := range conjuncts(q.Filter, nil) {
-			if ap := col.access(s, x, c); ap != nil {
-				path = ap
-				if ap.ids != nil {
-					break // a point lookup is the best there is
-				}
-			}
+	x := directory.Of(s)
+	pg := x.List(p.query(s, x, q), p.count)
+	res := listResult{count: pg.Total, ids: make([]string, len(pg.Keys))}
+	for i, k := range pg.Keys {
+		res.ids[i] = directory.IDOf(k)
+	}
+	if pg.Next != nil {
+		res.more, res.last = true, *pg.Next
+	}
+	return res
+}
+
+// query states the plan as a directory query: the listing order, the
+// index ranges the filter's conjuncts allow, and the whole condition.
+func (p *listPlan[T]) query(s *tenant.State, x *directory.Index, q *odata.Query) directory.Query {
+	dq := directory.Query{Order: p.orderOf(s, x), Desc: p.desc, After: p.after, Limit: p.top,
+		Ranges: p.ranges(s, x, q), Match: p.matcher(s)}
+	return dq
+}
+
+// orderOf is the listing order in the index.
+func (p *listPlan[T]) orderOf(s *tenant.State, x *directory.Index) directory.Order {
+	od, get := p.order, p.col.get
+	return directory.Order{Name: od.name, Set: od.set(x), KeyOf: func(id string) key {
+		if od.key == nil {
+			return key{K: id}
+		}
+		o, _ := get(s, id)
+		return key{K: od.key(&o), ID: id}
+	}}
+}
+
+// ranges lists an index range for each conjunct of the filter that has one.
+func (p *listPlan[T]) ranges(s *tenant.State, x *directory.Index, q *odata.Query) []directory.Range {
+	if q.Filter == nil {
+		return nil
+	}
+	var rs []directory.Range
+	for _, c := range conjuncts(q.Filter, nil) {
+		if r := p.col.access(s, x, c); r != nil {
+			rs = append(rs, *r)
 		}
 	}
-	res := listResult{count: -1}
+	return rs
+}
+
+// matcher is the whole condition (filter, search and scope) on an id;
+// nil when there is none.
+func (p *listPlan[T]) matcher(s *tenant.State) func(id string) bool {
+	if p.match == nil {
+		return nil
+	}
 	// obj is reused for every object examined: its address goes to the
 	// predicates, so one heap object per request instead of one per row.
 	var obj T
-	matches := func(id string) (*T, bool) {
+	get, match := p.col.get, p.match
+	return func(id string) bool {
 		var ok bool
-		if obj, ok = col.get(s, id); !ok {
-			return nil, false
-		}
-		if p.match != nil && !p.match(s, &obj) {
-			return nil, false
-		}
-		return &obj, true
-	}
-	// Decide the strategy.
-	var candidates []string
-	orderSet := p.order.set(x)
-	walkOrder := func(after *key, fn func(k key) bool) {
-		if p.desc {
-			orderSet.Descend(after, fn)
-		} else {
-			orderSet.Ascend(after, fn)
-		}
-	}
-	walk := walkOrder
-	switch {
-	case path == nil:
-	case path.ids != nil:
-		candidates = path.ids
-	case path.set != nil && p.oname == "":
-		set := path.set
-		walk = func(after *key, fn func(k key) bool) {
-			if p.desc {
-				set.Descend(after, fn)
-			} else {
-				set.Ascend(after, fn)
-			}
-		}
-	case path.set != nil:
-		if path.set.Len() <= materializeLimit {
-			candidates = make([]string, 0, path.set.Len())
-			path.set.Ascend(nil, func(k key) bool { candidates = append(candidates, k.K); return true })
-		}
-	case path.prefix != "" && path.order == p.oname:
-		prefix := path.prefix
-		walk = func(after *key, fn func(k key) bool) {
-			if p.desc {
-				start := key{K: prefix + "\U0010FFFF"}
-				if after != nil && after.Less(start) {
-					start = *after
-				}
-				orderSet.Descend(&start, func(k key) bool {
-					if !strings.HasPrefix(k.K, prefix) {
-						return k.K > prefix // keep going only while above the range
-					}
-					return fn(k)
-				})
-				return
-			}
-			start := key{K: prefix}
-			if after != nil && start.Less(*after) {
-				start = *after
-			}
-			orderSet.Ascend(&start, func(k key) bool {
-				if !strings.HasPrefix(k.K, prefix) {
-					return false
-				}
-				return fn(k)
-			})
-		}
-	case path.prefix != "":
-		// A prefix range on another order: read it whole if it is small.
-		other := col.orders[path.order].set(x)
-		var ids []string
-		small := true
-		other.Ascend(&key{K: path.prefix}, func(k key) bool {
-			if !strings.HasPrefix(k.K, path.prefix) {
-				return false
-			}
-			if len(ids) == materializeLimit {
-				small = false
-				return false
-			}
-			ids = append(ids, k.ID)
-			return true
-		})
-		if small {
-			candidates = ids
-		}
-	}
-	if candidates != nil {
-		type item struct {
-			k  key
-			id string
-		}
-		seen := make(map[string]bool, len(candidates))
-		var items []item
-		for _, id := range candidates {
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			o, ok := matches(id)
-			if !ok {
-				continue
-			}
-			k := key{K: id}
-			if p.oname != "" {
-				k = key{K: p.order.key(o), ID: id}
-			}
-			items = append(items, item{k, id})
-		}
-		sort.Slice(items, func(i, j int) bool {
-			if p.desc {
-				return items[j].k.Less(items[i].k)
-			}
-			return items[i].k.Less(items[j].k)
-		})
-		res.count = len(items)
-		for _, it := range items {
-			if p.after != nil && (p.desc && !it.k.Less(*p.after) || !p.desc && !p.after.Less(it.k)) {
-				continue
-			}
-			if len(res.ids) == p.top {
-				res.more = true
-				break
-			}
-			res.ids = append(res.ids, it.id)
-			res.last = it.k
-		}
-		return res
-	}
-	idOf := func(k key) string {
-		if k.ID == "" {
-			return k.K
-		}
-		return k.ID
-	}
-	walk(p.after, func(k key) bool {
-		if _, ok := matches(idOf(k)); !ok {
-			return true
-		}
-		if len(res.ids) == p.top {
-			res.more = true
+		if obj, ok = get(s, id); !ok {
 			return false
 		}
-		res.ids = append(res.ids, idOf(k))
-		res.last = k
-		return true
-	})
-	if p.count {
-		switch {
-		case p.match == nil:
-			res.count = orderSet.Len()
-		default:
-			n := 0
-			walk(nil, func(k key) bool {
-				if _, ok := matches(idOf(k)); ok {
-					n++
-				}
-				return true
-			})
-			res.count = n
-		}
+		return match(s, &obj)
 	}
-	return res
 }
 
 // writeList runs a listing and writes the page.
@@ -458,7 +323,7 @@ func writeList[T any](w http.ResponseWriter, r *http.Request, c *call, col *coll
 		}
 		if res.more {
 			b = append(b, `,"@odata.nextLink":`...)
-			b = appendStr(b, nextLink(r, cursor{Order: p.oname, Desc: p.desc, K: res.last.K, ID: res.last.ID}))
+			b = appendStr(b, nextLink(r, directory.CursorAt(p.order.name, p.desc, res.last)))
 		}
 		b = append(b, `,"value":[`...)
 		var obj T
@@ -480,7 +345,7 @@ func writeList[T any](w http.ResponseWriter, r *http.Request, c *call, col *coll
 }
 
 // nextLink is the request's URL with $skiptoken set to the cursor.
-func nextLink(r *http.Request, c cursor) string {
+func nextLink(r *http.Request, c directory.Cursor) string {
 	v := url.Values{}
 	for k, vs := range r.URL.Query() {
 		if strings.EqualFold(k, "$skiptoken") {
@@ -488,6 +353,6 @@ func nextLink(r *http.Request, c cursor) string {
 		}
 		v[k] = vs
 	}
-	v.Set("$skiptoken", encodeCursor(c))
+	v.Set("$skiptoken", c.String())
 	return baseURL(r) + r.URL.Path + "?" + strings.ReplaceAll(v.Encode(), "%24", "$")
 }

@@ -12,6 +12,7 @@ import (
 	"allot/api/odata"
 	"allot/api/respond"
 	"allot/api/scope"
+	"allot/directory"
 	"allot/licensing"
 	"allot/tenant"
 )
@@ -55,7 +56,7 @@ func writeRelation(w http.ResponseWriter, r *http.Request, c *call, context stri
 	}
 	var after string
 	if c.q.SkipToken != "" {
-		cur, err := decodeCursor(c.q.SkipToken)
+		cur, err := directory.ParseCursor(c.q.SkipToken)
 		if err != nil || cur.Order != "rel" {
 			fail(w, r, &odata.Error{Code: "Request_BadRequest", Msg: "The skip token is not valid. Use the @odata.nextLink returned by the previous page as it is."})
 			return
@@ -102,7 +103,7 @@ func writeRelation(w http.ResponseWriter, r *http.Request, c *call, context stri
 		}
 		if more {
 			b = append(b, `,"@odata.nextLink":`...)
-			b = appendStr(b, nextLink(r, cursor{Order: "rel", K: page[len(page)-1]}))
+			b = appendStr(b, nextLink(r, directory.Cursor{Order: "rel", K: page[len(page)-1]}))
 		}
 		b = append(b, `,"value":[`...)
 		n := 0
@@ -124,22 +125,16 @@ func writeRelation(w http.ResponseWriter, r *http.Request, c *call, context stri
 
 func (h *handler) listMembers(w http.ResponseWriter, r *http.Request, c *call) {
 	id := r.PathValue("id")
-	writeRelationSet(w, r, c, "directoryObjects", func(s *tenant.State) (*sortedSet, bool) {
-		if !s.Engine.IsGroup(id) || !c.scope(s).Group(id) {
-			return nil, false
-		}
-		set := directory(s).members[id]
-		if set == nil {
-			set = newSortedSet(nil)
-		}
-		return set, true
+	writeRelationSet(w, r, c, "directoryObjects", func(s *tenant.State) (string, bool) {
+		return id, s.Engine.IsGroup(id) && c.scope(s).Group(id)
 	})
 }
 
-// writeRelationSet writes a page of a relationship kept in an index (a
-// group's members): a seek after the last id served and a walk of one
-// page, whatever the size of the group.
-func writeRelationSet(w http.ResponseWriter, r *http.Request, c *call, context string, load func(s *tenant.State) (*sortedSet, bool)) {
+// writeRelationSet writes a page of a relationship kept in the directory
+// index (a group's members; load names the group, or false when it is not
+// there): a seek after the last id served and a walk of one page, whatever
+// the size of the group.
+func writeRelationSet(w http.ResponseWriter, r *http.Request, c *call, context string, load func(s *tenant.State) (string, bool)) {
 	usel, gsel, err := relSelection(c.q.Select)
 	if err != nil {
 		fail(w, r, err)
@@ -149,14 +144,14 @@ func writeRelationSet(w http.ResponseWriter, r *http.Request, c *call, context s
 	if top == 0 {
 		top = defaultPage
 	}
-	var after *key
+	var after string
 	if c.q.SkipToken != "" {
-		cur, err := decodeCursor(c.q.SkipToken)
+		cur, err := directory.ParseCursor(c.q.SkipToken)
 		if err != nil || cur.Order != "rel" {
-			fail(w, r, &odata.Error{Code: "Request_BadRequest", Msg: "The skip token is not valid. Use the @odata.nextLink returned by the previous page as it is."})
+			fail(w, r, skipTokenError)
 			return
 		}
-		after = &key{K: cur.K}
+		after = cur.K
 	}
 	count := c.q.Count && c.q.Eventual
 	bp := getBuf()
@@ -164,10 +159,11 @@ func writeRelationSet(w http.ResponseWriter, r *http.Request, c *call, context s
 	b := *bp
 	found := false
 	c.t.Read(func(s *tenant.State) {
-		set, ok := load(s)
+		group, ok := load(s)
 		if !ok {
 			return
 		}
+		x := directory.Of(s)
 		found = true
 		sc := c.scope(s)
 		visible := func(id string) bool {
@@ -178,24 +174,24 @@ func writeRelationSet(w http.ResponseWriter, r *http.Request, c *call, context s
 		}
 		var page []string
 		more := false
-		set.Ascend(after, func(k key) bool {
-			if !visible(k.K) {
+		x.ScanMembers(group, after, func(id string) bool {
+			if !visible(id) {
 				return true
 			}
 			if len(page) == top {
 				more = true
 				return false
 			}
-			page = append(page, k.K)
+			page = append(page, id)
 			return true
 		})
 		b = appendContext(b, r, context)
 		if count {
-			n := set.Len()
+			n := x.MemberCount(group)
 			if sc != nil {
 				n = 0
-				set.Ascend(nil, func(k key) bool {
-					if visible(k.K) {
+				x.ScanMembers(group, "", func(id string) bool {
+					if visible(id) {
 						n++
 					}
 					return true
@@ -206,7 +202,7 @@ func writeRelationSet(w http.ResponseWriter, r *http.Request, c *call, context s
 		}
 		if more {
 			b = append(b, `,"@odata.nextLink":`...)
-			b = appendStr(b, nextLink(r, cursor{Order: "rel", K: page[len(page)-1]}))
+			b = appendStr(b, nextLink(r, directory.Cursor{Order: "rel", K: page[len(page)-1]}))
 		}
 		b = append(b, `,"value":[`...)
 		n := 0

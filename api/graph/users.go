@@ -6,20 +6,15 @@ import (
 
 	"allot/api/odata"
 	"allot/api/scope"
+	"allot/directory"
 	"allot/licensing"
 	"allot/tenant"
 )
 
 var userCollection = &collection[licensing.User]{
 	res: userResource, sc: userSchema, context: "users",
-	get: func(s *tenant.State, id string) (licensing.User, bool) { return s.Engine.User(id) },
-	orders: map[string]orderDef[licensing.User]{
-		"": {name: "id", set: func(x *dirIndex) *sortedSet { return x.usersByID }, key: func(u *licensing.User) string { return u.ID }},
-		"displayname": {name: "displayName", set: func(x *dirIndex) *sortedSet { return x.usersByName },
-			key: func(u *licensing.User) string { return strings.ToLower(u.DisplayName) }},
-		"userprincipalname": {name: "userPrincipalName", set: func(x *dirIndex) *sortedSet { return x.usersByUPN },
-			key: func(u *licensing.User) string { return strings.ToLower(u.UserPrincipalName) }},
-	},
+	get:     func(s *tenant.State, id string) (licensing.User, bool) { return s.Engine.User(id) },
+	orders:  userOrders,
 	access:  userAccess,
 	visible: func(sc *scope.Scope, u *licensing.User) bool { return sc.User(u.ID) },
 	search: map[string]func(u *licensing.User) string{
@@ -32,11 +27,19 @@ var userCollection = &collection[licensing.User]{
 	},
 }
 
+var userOrders = map[string]orderDef[licensing.User]{
+	"": {name: "id", set: (*directory.Index).UsersByID},
+	"displayname": {name: "displayName", set: (*directory.Index).UsersByName,
+		key: func(u *licensing.User) string { return strings.ToLower(u.DisplayName) }},
+	"userprincipalname": {name: "userPrincipalName", set: (*directory.Index).UsersByUPN,
+		key: func(u *licensing.User) string { return strings.ToLower(u.UserPrincipalName) }},
+}
+
 // userAccess finds an index for a conjunct: id, userPrincipalName and mail
 // lookups, displayName and userPrincipalName prefixes, and holders of a
 // SKU (assignedLicenses/any(x:x/skuId eq G)).
-func userAccess(s *tenant.State, x *dirIndex, n odata.Node) *accessPath {
-	lookup := func(prop string, vals []string) *accessPath {
+func userAccess(s *tenant.State, x *directory.Index, n odata.Node) *directory.Range {
+	lookup := func(prop string, vals []string) *directory.Range {
 		ids := []string{}
 		for _, v := range vals {
 			switch prop {
@@ -47,12 +50,12 @@ func userAccess(s *tenant.State, x *dirIndex, n odata.Node) *accessPath {
 					ids = append(ids, u.ID)
 				}
 			case "mail":
-				ids = append(ids, x.usersByMail[strings.ToLower(v)]...)
+				ids = append(ids, x.UsersByMail(v)...)
 			default:
 				return nil
 			}
 		}
-		return &accessPath{ids: ids}
+		return &directory.Range{IDs: ids}
 	}
 	switch n := n.(type) {
 	case *odata.Compare:
@@ -76,17 +79,20 @@ func userAccess(s *tenant.State, x *dirIndex, n odata.Node) *accessPath {
 		if n.Name == "startswith" && ok && ok2 && len(p.Segments) == 1 {
 			switch prop := strings.ToLower(p.Segments[0]); prop {
 			case "displayname", "userprincipalname":
-				return &accessPath{prefix: strings.ToLower(lit.Text), order: prop}
+				return prefixRange(userOrders[prop], x, lit.Text)
 			}
 		}
 	case *odata.Lambda:
 		if len(n.Path.Segments) == 1 && strings.EqualFold(n.Path.Segments[0], "assignedLicenses") && n.Kind == "any" && n.Body != nil {
 			if sku, ok := lambdaGUID(n, "skuId"); ok {
-				set := x.bySKU[sku]
+				// The users with a record of the SKU: the filter keeps
+				// those whose seat is usable.
+				set := x.UsersWithSKU(sku)
 				if set == nil {
-					return &accessPath{ids: []string{}}
+					return &directory.Range{IDs: []string{}}
 				}
-				return &accessPath{set: set}
+				r := directory.RangeOf(set, "id")
+				return &r
 			}
 		}
 	}

@@ -18,18 +18,16 @@ type usersByExternalID struct {
 	of  map[string]string   // user id -> externalId
 }
 
-const extIndexName = "scim/usersByExternalId"
+var extIndexKey = tenant.NewIndexKey("scim/usersByExternalId", func(s *tenant.State) *usersByExternalID {
+	x := &usersByExternalID{ids: map[string][]string{}, of: map[string]string{}}
+	s.Engine.ForEachUser(func(u *licensing.User) bool {
+		x.add(u.ID, u.Attributes[keyExternalID])
+		return true
+	})
+	return x
+})
 
-func userExtIndex(s *tenant.State) *usersByExternalID {
-	return s.Index(extIndexName, func(s *tenant.State) tenant.Index {
-		x := &usersByExternalID{ids: map[string][]string{}, of: map[string]string{}}
-		s.Engine.ForEachUser(func(u *licensing.User) bool {
-			x.add(u.ID, u.Attributes[keyExternalID])
-			return true
-		})
-		return x
-	}).(*usersByExternalID)
-}
+func userExtIndex(s *tenant.State) *usersByExternalID { return tenant.IndexOf(s, extIndexKey) }
 
 func (x *usersByExternalID) add(id, ext string) {
 	if ext == "" {
@@ -88,13 +86,11 @@ type groupVersions struct {
 	v  map[string]string
 }
 
-const versionIndexName = "scim/groupVersions"
+var versionIndexKey = tenant.NewIndexKey("scim/groupVersions", func(*tenant.State) *groupVersions {
+	return &groupVersions{v: map[string]string{}}
+})
 
-func groupVersionCache(s *tenant.State) *groupVersions {
-	return s.Index(versionIndexName, func(*tenant.State) tenant.Index {
-		return &groupVersions{v: map[string]string{}}
-	}).(*groupVersions)
-}
+func groupVersionCache(s *tenant.State) *groupVersions { return tenant.IndexOf(s, versionIndexKey) }
 
 // of returns the version of a group of the readers' copy.
 func (x *groupVersions) of(s *tenant.State, g *licensing.Group) string {

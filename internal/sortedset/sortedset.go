@@ -1,8 +1,8 @@
 // Package sortedset is an ordered set of listing keys — a sort property
 // and an id — for keyset paging over millions of objects: inserts and
 // deletes stay cheap, and a page is a seek plus a walk over arrays. The
-// Graph API's listings (api/graph) and the admin center's (web) keep their
-// read-side indexes in it.
+// directory read model (package directory), which the Graph API and the
+// admin center list from, keeps its sets in it.
 //
 // A Set is not safe for concurrent change; the indexes that hold sets
 // change them under the tenant's write lock and read them under its read
@@ -129,6 +129,19 @@ func (s *Set) Delete(k Key) bool {
 	}
 	s.n--
 	return true
+}
+
+// Has reports whether k is in the set.
+func (s *Set) Has(k Key) bool {
+	if s == nil {
+		return false
+	}
+	ci := s.chunkFor(k)
+	if ci == len(s.chunks) {
+		return false
+	}
+	_, found := slices.BinarySearchFunc(s.chunks[ci], k, Compare)
+	return found
 }
 
 // Rank returns the number of keys less than k.

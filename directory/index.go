@@ -1,0 +1,398 @@
+// Package directory is a tenant's read model of its directory: one index
+// of users and groups, kept on the readers' copy of the tenant's state,
+// that every surface lists from — Graph (/v1.0/users, /groups, members),
+// and the admin center (users, groups, members, errors, dashboard counts).
+// It answers listings with one query planner (List, Count) and pages them
+// with one cursor format (Cursor), so that a page at a million users is a
+// seek plus a short walk, never a sort of the directory.
+//
+// The index is a registered tenant index (Key, tenant.IndexOf): it is
+// built when a tenant is loaded and when a bulk import is published, before
+// readers can see the state, and then follows each committed batch's delta
+// (Update). It is read under the tenant's read lock and changed under its
+// write lock, so it needs no lock of its own (except for the cache of
+// totals, which readers fill).
+package directory
+
+import (
+	"slices"
+	"strings"
+	"sync"
+
+	"allot/internal/sortedset"
+	"allot/licensing"
+	"allot/tenant"
+)
+
+// Key orders a listing (sortedset.Key): K is the sort property (lower
+// case) or the id itself, ID the id when K is a property.
+type Key = sortedset.Key
+
+// Set is an ordered set of keys (sortedset.Set).
+type Set = sortedset.Set
+
+// IDOf is the object id of a key of any of the index's sets.
+func IDOf(k Key) string {
+	if k.ID == "" {
+		return k.K
+	}
+	return k.ID
+}
+
+// Index is a tenant's directory read model. Sets keyed by a property
+// (K = lower-cased property, ID = id) are listing orders; sets of users
+// matching a condition (a product, a department, an error, …) and the
+// members of a group are keyed by id alone (K = id), so that they stay put
+// when a user is renamed.
+type Index struct {
+	users       map[string]*User
+	usersByID   *Set // K = id
+	usersByUPN  *Set // K = lower(userPrincipalName)
+	usersByName *Set // K = lower(displayName)
+	usersByMail map[string][]string
+
+	bySKU     map[string]*Set   // skuId → users with a license record of it
+	byDept    map[string]*Set   // lower(department) → its users
+	deptNames map[string]string // lower(department) → the department as first written
+	deptKeys  map[string]string // lower(department) → the one copy of it the records share
+	errUsers  *Set              // users with a source in Error
+	errBySKU  map[string]*Set   // skuId → users with a source of it in Error
+	waiting   *Set              // users waiting for a seat
+	// errCodes counts the (user, SKU, error code) triples in error, by
+	// code; licensed counts users holding a seat, withSKUs users with a
+	// license record.
+	errCodes map[string]int
+	licensed int
+	withSKUs int
+
+	groups       map[string]string // id → lower(displayName)
+	groupsByID   *Set              // K = id
+	groupsByName *Set              // K = lower(displayName)
+	// members: groupId → its direct user members; memberGroups: → its
+	// direct group members (nested groups: few). K = id.
+	members      map[string]*Set
+	memberGroups map[string]*Set
+
+	mu     sync.Mutex
+	totals map[string]int // CachedTotal: totals computed since the last commit
+}
+
+// User is what the index knows of a user: its keys (lower case) and a
+// summary of its license records.
+type User struct {
+	UPN, Name, Mail, Dept string
+	SKUs                  []string // products with a license record
+	ErrSKUs               []string // products with a source in Error
+	ErrCodes              []string // skuId + "\x00" + error code, one per pair in error
+	ErrGroups             []string // groups whose license to the user is in error
+	Waiting, Held         bool     // a record waits for a seat; a record holds one
+}
+
+// IndexKey registers the index with the tenant runtime, which builds it
+// before a state is published to readers (tenant.IndexOf(s, IndexKey), or
+// Of).
+var IndexKey = tenant.NewIndexKey("directory", Build)
+
+// Of returns the directory index of a state. Call it inside Tenant.Read
+// (or on a snapshot).
+func Of(s *tenant.State) *Index { return tenant.IndexOf(s, IndexKey) }
+
+// Build derives the index from a state, using both cores for the sorts.
+func Build(s *tenant.State) *Index {
+	e := s.Engine
+	n := e.UserCount()
+	x := &Index{users: make(map[string]*User, n), usersByMail: map[string][]string{},
+		bySKU: map[string]*Set{}, byDept: map[string]*Set{}, deptNames: map[string]string{}, deptKeys: map[string]string{}, errBySKU: map[string]*Set{},
+		errCodes: map[string]int{}, groups: map[string]string{}, members: map[string]*Set{}, memberGroups: map[string]*Set{},
+		totals: map[string]int{}}
+	ids, upns, names := make([]Key, 0, n), make([]Key, 0, n), make([]Key, 0, n)
+	depts, skus, errSKUs := map[string][]Key{}, map[string][]Key{}, map[string][]Key{}
+	var errs, waits []Key
+	e.ForEachUser(func(u *licensing.User) bool {
+		r := x.userOf(u)
+		summarize(r, e.Licenses(u.ID))
+		x.users[u.ID] = r
+		k := Key{K: u.ID}
+		ids = append(ids, k)
+		upns = append(upns, Key{K: r.UPN, ID: u.ID})
+		names = append(names, Key{K: r.Name, ID: u.ID})
+		if r.Mail != "" {
+			x.usersByMail[r.Mail] = append(x.usersByMail[r.Mail], u.ID)
+		}
+		if r.Dept != "" {
+			depts[r.Dept] = append(depts[r.Dept], k)
+		}
+		for _, sku := range r.SKUs {
+			skus[sku] = append(skus[sku], k)
+		}
+		for _, sku := range r.ErrSKUs {
+			errSKUs[sku] = append(errSKUs[sku], k)
+		}
+		if len(r.ErrSKUs) > 0 {
+			errs = append(errs, k)
+		}
+		if r.Waiting {
+			waits = append(waits, k)
+		}
+		x.count(r, 1)
+		return true
+	})
+	// The three large sorts run side by side; the filter sets are small
+	// or follow the engine's order.
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); x.usersByUPN = sortedset.New(upns) }()
+	go func() { defer wg.Done(); x.usersByName = sortedset.New(names) }()
+	x.usersByID = sortedset.New(ids)
+	x.errUsers, x.waiting = sortedset.New(errs), sortedset.New(waits)
+	for d, ks := range depts {
+		x.byDept[d] = sortedset.New(ks)
+	}
+	for sku, ks := range skus {
+		x.bySKU[sku] = sortedset.New(ks)
+	}
+	for sku, ks := range errSKUs {
+		x.errBySKU[sku] = sortedset.New(ks)
+	}
+	x.buildGroups(e)
+	wg.Wait()
+	return x
+}
+
+func (x *Index) buildGroups(e *licensing.Engine) {
+	var gids, gnames []Key
+	for _, id := range e.GroupIDs() {
+		g, _ := e.Group(id)
+		nk := strings.ToLower(g.DisplayName)
+		x.groups[id] = nk
+		gids = append(gids, Key{K: id})
+		gnames = append(gnames, Key{K: nk, ID: id})
+		us, gs := e.Members(id)
+		if len(us) > 0 {
+			x.members[id] = sortedset.New(idKeys(us))
+		}
+		if len(gs) > 0 {
+			x.memberGroups[id] = sortedset.New(idKeys(gs))
+		}
+	}
+	x.groupsByID, x.groupsByName = sortedset.New(gids), sortedset.New(gnames)
+}
+
+// userOf returns a new record with a user's keys. Department keys are
+// shared between records (one string per department).
+func (x *Index) userOf(u *licensing.User) *User {
+	r := &User{UPN: strings.ToLower(u.UserPrincipalName), Name: strings.ToLower(u.DisplayName), Mail: strings.ToLower(u.Mail)}
+	if d := strings.TrimSpace(u.Department); d != "" {
+		ld := strings.ToLower(d)
+		if v, ok := x.deptKeys[ld]; ok {
+			ld = v
+		} else {
+			x.deptKeys[ld] = ld
+			x.deptNames[ld] = d
+		}
+		r.Dept = ld
+	}
+	return r
+}
+
+// summarize derives a user's license summary from its license records.
+func summarize(r *User, ls []licensing.License) {
+	r.SKUs, r.ErrSKUs, r.ErrCodes, r.ErrGroups, r.Waiting, r.Held = nil, nil, nil, nil, false, false
+	for _, l := range ls {
+		if !slices.Contains(r.SKUs, l.SKUID) {
+			r.SKUs = append(r.SKUs, l.SKUID)
+		}
+		r.Held = r.Held || l.Held
+		r.Waiting = r.Waiting || l.Waiting()
+		for _, s := range l.Sources {
+			if s.State != licensing.StateError {
+				continue
+			}
+			if !slices.Contains(r.ErrSKUs, l.SKUID) {
+				r.ErrSKUs = append(r.ErrSKUs, l.SKUID)
+			}
+			if code := l.SKUID + "\x00" + s.Error; !slices.Contains(r.ErrCodes, code) {
+				r.ErrCodes = append(r.ErrCodes, code)
+			}
+			if s.AssignedByGroup != "" && !slices.Contains(r.ErrGroups, s.AssignedByGroup) {
+				r.ErrGroups = append(r.ErrGroups, s.AssignedByGroup)
+			}
+		}
+	}
+}
+
+// count adds (sign 1) or removes (sign -1) a user's summary from the
+// counters.
+func (x *Index) count(r *User, sign int) {
+	for _, c := range r.ErrCodes {
+		_, code, _ := strings.Cut(c, "\x00")
+		x.errCodes[code] += sign
+		if x.errCodes[code] == 0 {
+			delete(x.errCodes, code)
+		}
+	}
+	if r.Held {
+		x.licensed += sign
+	}
+	if len(r.SKUs) > 0 {
+		x.withSKUs += sign
+	}
+}
+
+// Update applies a committed delta (tenant.Index). Every committed batch
+// comes here, those without engine changes too, and clears the cached
+// totals (they may depend on state outside the engine: usage).
+func (x *Index) Update(s *tenant.State, d licensing.Delta) {
+	e := s.Engine
+	x.mu.Lock()
+	clear(x.totals)
+	x.mu.Unlock()
+	for id := range d.Users {
+		if old := x.users[id]; old != nil {
+			x.unlink(id, old)
+			delete(x.users, id)
+		}
+		if u, ok := e.User(id); ok {
+			r := x.userOf(&u)
+			summarize(r, e.Licenses(id))
+			x.users[id] = r
+			x.link(id, r)
+		}
+	}
+	for _, lk := range d.Licenses {
+		id := lk[0] // (userId, pool key)
+		if _, done := d.Users[id]; done {
+			continue
+		}
+		if r := x.users[id]; r != nil {
+			x.unlink(id, r)
+			summarize(r, e.Licenses(id))
+			x.link(id, r)
+		}
+	}
+	x.updateGroups(e, d)
+	x.updateMembers(e, d)
+}
+
+func (x *Index) updateGroups(e *licensing.Engine, d licensing.Delta) {
+	for id := range d.Groups {
+		if old, ok := x.groups[id]; ok {
+			x.groupsByName.Delete(Key{K: old, ID: id})
+			x.groupsByID.Delete(Key{K: id})
+			delete(x.groups, id)
+		}
+		if g, ok := e.Group(id); ok {
+			nk := strings.ToLower(g.DisplayName)
+			x.groups[id] = nk
+			x.groupsByID.Insert(Key{K: id})
+			x.groupsByName.Insert(Key{K: nk, ID: id})
+		} else {
+			delete(x.members, id)
+			delete(x.memberGroups, id)
+		}
+	}
+}
+
+// updateMembers applies membership changes: (groupId, memberId) → kept.
+func (x *Index) updateMembers(e *licensing.Engine, d licensing.Delta) {
+	for k, put := range d.Members {
+		g, m := k[0], Key{K: k[1]}
+		if !put {
+			deleteIn(x.members, g, m)
+			deleteIn(x.memberGroups, g, m)
+			continue
+		}
+		if !e.IsMember(g, k[1]) {
+			continue // removed again by a later change of the batch
+		}
+		if e.IsGroup(k[1]) {
+			setIn(x.memberGroups, g).Insert(m)
+		} else {
+			setIn(x.members, g).Insert(m)
+		}
+	}
+}
+
+// link adds a user's record to the sets; unlink removes it.
+func (x *Index) link(id string, r *User) {
+	k := Key{K: id}
+	x.usersByID.Insert(k)
+	x.usersByUPN.Insert(Key{K: r.UPN, ID: id})
+	x.usersByName.Insert(Key{K: r.Name, ID: id})
+	if r.Mail != "" {
+		x.usersByMail[r.Mail] = append(x.usersByMail[r.Mail], id)
+	}
+	if r.Dept != "" {
+		setIn(x.byDept, r.Dept).Insert(k)
+	}
+	for _, sku := range r.SKUs {
+		setIn(x.bySKU, sku).Insert(k)
+	}
+	for _, sku := range r.ErrSKUs {
+		setIn(x.errBySKU, sku).Insert(k)
+	}
+	if len(r.ErrSKUs) > 0 {
+		x.errUsers.Insert(k)
+	}
+	if r.Waiting {
+		x.waiting.Insert(k)
+	}
+	x.count(r, 1)
+}
+
+func (x *Index) unlink(id string, r *User) {
+	k := Key{K: id}
+	x.usersByID.Delete(k)
+	x.usersByUPN.Delete(Key{K: r.UPN, ID: id})
+	x.usersByName.Delete(Key{K: r.Name, ID: id})
+	x.removeMail(r.Mail, id)
+	if r.Dept != "" {
+		x.byDept[r.Dept].Delete(k)
+	}
+	for _, sku := range r.SKUs {
+		x.bySKU[sku].Delete(k)
+	}
+	for _, sku := range r.ErrSKUs {
+		x.errBySKU[sku].Delete(k)
+	}
+	x.errUsers.Delete(k)
+	x.waiting.Delete(k)
+	x.count(r, -1)
+}
+
+func (x *Index) removeMail(mail, id string) {
+	if mail == "" {
+		return
+	}
+	ids := slices.DeleteFunc(x.usersByMail[mail], func(v string) bool { return v == id })
+	if len(ids) == 0 {
+		delete(x.usersByMail, mail)
+	} else {
+		x.usersByMail[mail] = ids
+	}
+}
+
+// deleteIn deletes key from m[k], and m[k] once it is empty.
+func deleteIn(m map[string]*Set, k string, key Key) {
+	if s := m[k]; s != nil && s.Delete(key) && s.Len() == 0 {
+		delete(m, k)
+	}
+}
+
+func idKeys(ids []string) []Key {
+	ks := make([]Key, len(ids))
+	for i, id := range ids {
+		ks[i] = Key{K: id}
+	}
+	return ks
+}
+
+// setIn returns m[k], creating an empty set.
+func setIn(m map[string]*Set, k string) *Set {
+	s := m[k]
+	if s == nil {
+		s = &Set{}
+		m[k] = s
+	}
+	return s
+}
