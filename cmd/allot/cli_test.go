@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -171,5 +172,62 @@ func TestCLIMessagesNameFlags(t *testing.T) {
 	out, err := runAllot(t, "report", "position", "--db", db, "--tenant", testTenantID)
 	if err != nil || !strings.HasPrefix(strings.TrimSpace(out), "{") {
 		t.Fatalf("report position without --out: %v %q", err, out)
+	}
+}
+
+// allot users, licenses, allotments and explain read a tenant (beside a
+// writer: the database stays open for writing while they run), and
+// allot backup copies it; the copy holds the tenant.
+func TestReadCommandsAndBackup(t *testing.T) {
+	db, st, rt, tn := newOfflineTenant(t)
+	seedTenant(t, tn)
+
+	out, err := runAllot(t, "users", "--db", db, "--tenant", testTenantID)
+	if err != nil || !strings.Contains(out, "ann@c.example") || !strings.Contains(out, "ENTERPRISEPACK") || !strings.Contains(out, "SPE_E3") {
+		t.Fatalf("users: %v\n%s", err, out)
+	}
+	out, err = runAllot(t, "users", "--db", db, "--tenant", testTenantID, "--search", "BOB", "--json")
+	var users []userRow
+	if err != nil || json.Unmarshal([]byte(out), &users) != nil || len(users) != 1 || users[0].ID != "u2" {
+		t.Fatalf("users --search --json: %v\n%s", err, out)
+	}
+	out, err = runAllot(t, "licenses", "--db", db, "--tenant", testTenantID)
+	if err != nil || !strings.Contains(out, "SPE_E3") || !strings.Contains(out, "ENTERPRISEPACK") {
+		t.Fatalf("licenses: %v\n%s", err, out)
+	}
+	out, err = runAllot(t, "licenses", "--db", db, "--tenant", testTenantID, "--user", "ann@c.example")
+	if err != nil || !strings.Contains(out, "group Sales") || !strings.Contains(out, "direct") {
+		t.Fatalf("licenses --user: %v\n%s", err, out)
+	}
+	if _, err = runAllot(t, "licenses", "--db", db, "--tenant", testTenantID, "--user", "nobody@c.example"); err == nil || !strings.Contains(err.Error(), "nobody@c.example") {
+		t.Fatalf("licenses --user nobody: %v", err)
+	}
+	out, err = runAllot(t, "allotments", "--db", db, "--tenant", testTenantID, "--json")
+	if err != nil || strings.TrimSpace(out) != "[]" {
+		t.Fatalf("allotments: %v\n%s", err, out)
+	}
+	out, err = runAllot(t, "explain", "--db", db, "--tenant", testTenantID, "ann@c.example", "SPE_E3")
+	if err != nil || !strings.Contains(out, "holds a seat") || !strings.Contains(out, "Sales") {
+		t.Fatalf("explain: %v\n%s", err, out)
+	}
+	if _, err = runAllot(t, "users", "--db", db); err == nil || !strings.Contains(err.Error(), "--tenant") {
+		t.Fatalf("users without --tenant: %v", err)
+	}
+
+	rt.Close(context.Background())
+	st.Close() // allot backup opens the database for writing
+	backup := filepath.Join(t.TempDir(), "copy.db")
+	if out, err = runAllot(t, "backup", "--db", db, backup); err != nil {
+		t.Fatalf("backup: %v\n%s", err, out)
+	}
+	if _, err = runAllot(t, "backup", "--db", db, backup); err == nil || !strings.Contains(err.Error(), "exists already") {
+		t.Fatalf("backup over an existing file: %v", err)
+	}
+	out, err = runAllot(t, "users", "--db", backup, "--tenant", testTenantID)
+	if err != nil || !strings.Contains(out, "bob@c.example") {
+		t.Fatalf("users of the backup: %v\n%s", err, out)
+	}
+	if _, err = runAllot(t, "backup", "--db", "postgres://u@127.0.0.1/x", "x.dump"); err == nil || !strings.Contains(err.Error(), "pg_dump") {
+		t.Fatalf("backup of PostgreSQL: %v", err)
 	}
 }
