@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"allot/api/partner"
+	"allot/identity"
 	"allot/licensing"
 )
 
@@ -30,8 +31,11 @@ func write(path string, e *licensing.Engine, subs []partner.Subscription) error 
 			return err
 		}
 		zw := zip.NewWriter(f)
+		// Entries carry the export's time (zip.Writer.Create would date
+		// them 1980).
+		now := time.Now()
 		for _, name := range sortedKeys(files) {
-			w, err := zw.Create(name)
+			w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: now})
 			if err == nil {
 				err = writeCSV(w, files[name])
 			}
@@ -116,7 +120,12 @@ func export(e *licensing.Engine, subs []partner.Subscription) map[string][][]str
 	attrCols := sortedKeys(attrs)
 	hdr := []string{"id", "userPrincipalName", "displayName", "department", "country", "usageLocation", "userType", "accountEnabled",
 		"jobTitle", "city", "companyName", "employeeId", "employeeHireDate", "mail", "givenName", "surname", "kind", "proxyAddresses", "otherMails", "createdDateTime"}
-	rows := [][]string{append(hdr, attrCols...)}
+	// Attribute columns in Graph's spelling (mailNickname), as import and
+	// the documentation name them; import reads headers case-insensitively.
+	for _, k := range attrCols {
+		hdr = append(hdr, identity.AttributeName(k))
+	}
+	rows := [][]string{hdr}
 	for _, u := range users {
 		row := []string{u.ID, u.UserPrincipalName, u.DisplayName, u.Department, u.Country, u.UsageLocation, u.UserType, strconv.FormatBool(u.AccountEnabled),
 			u.JobTitle, u.City, u.CompanyName, u.EmployeeID, u.EmployeeHireDate, u.Mail, u.GivenName, u.Surname, u.Kind,

@@ -251,6 +251,10 @@ var attributeNames = map[string]string{"mailnickname": "mailNickname", "mobileph
 	"preferredlanguage": "preferredLanguage", "postalcode": "postalCode", "streetaddress": "streetAddress", "employeetype": "employeeType",
 	"businessphones": "businessPhones", "faxnumber": "faxNumber", "externalid": "externalId"}
 
+// AttributeName is the Graph spelling of a User.Attributes key
+// ("mailnickname" → "mailNickname"): the column name exports write.
+func AttributeName(key string) string { return attributeName(key) }
+
 func attributeName(key string) string {
 	if n, ok := attributeNames[key]; ok {
 		return n

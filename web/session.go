@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"allot"
+	"allot/api/server"
 	"allot/auth"
 	"allot/store"
 )
@@ -135,9 +136,9 @@ func (h *handler) clearCookie(w http.ResponseWriter, r *http.Request, name strin
 }
 
 // secure reports whether the viewer reached allot over HTTPS (directly or
-// through a proxy that says so).
+// through a trusted proxy that says so: server.Scheme).
 func secure(r *http.Request) bool {
-	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+	return server.Scheme(r) == "https"
 }
 
 // session returns the signed-in principal and the session id, or nil when

@@ -240,16 +240,10 @@ func writeJSON(w http.ResponseWriter, status int, b []byte) {
 }
 
 // baseURL is the scheme and host the client called, for @odata.context and
-// @odata.nextLink (the SDKs follow nextLink as an absolute URL).
+// @odata.nextLink (the SDKs follow nextLink as an absolute URL); behind a
+// trusted proxy, the ones it forwarded (api/server forwarded.go).
 func baseURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
-		scheme = p
-	}
-	return scheme + "://" + r.Host
+	return server.Scheme(r) + "://" + r.Host
 }
 
 // contextURL appends "@odata.context":"<base>/v1.0/$metadata#<what>",.

@@ -75,6 +75,20 @@ func writeGroup(w http.ResponseWriter, r *http.Request, c *call, id string, stat
 		fail(w, r, err)
 		return
 	}
+	var expand *odata.Expand
+	var usel, gsel []int
+	if c.q != nil {
+		if expand, err = groupExpand(c.q.Expand); err != nil {
+			fail(w, r, err)
+			return
+		}
+		if expand != nil {
+			if usel, gsel, err = relSelection(expand.Select); err != nil {
+				fail(w, r, err)
+				return
+			}
+		}
+	}
 	bp := getBuf()
 	defer putBuf(bp)
 	b := *bp
@@ -87,6 +101,10 @@ func writeGroup(w http.ResponseWriter, r *http.Request, c *call, id string, stat
 		}
 		found = true
 		b = appendEntity(b, r, groupResource, view{s, sc}, &g, idx, "groups"+selectSuffix(sel)+"/$entity")
+		if expand != nil {
+			b = appendExpandedMembers(b[:len(b)-1], s, sc, id, usel, gsel)
+			b = append(b, '}')
+		}
 	})
 	*bp = b
 	if !found {
@@ -98,6 +116,43 @@ func writeGroup(w http.ResponseWriter, r *http.Request, c *call, id string, stat
 
 func (h *handler) getGroup(w http.ResponseWriter, r *http.Request, c *call) {
 	writeGroup(w, r, c, r.PathValue("id"), http.StatusOK)
+}
+
+// maxExpanded is how many objects Graph returns for an expanded
+// relationship of a directory object ("$expand=members" lists up to 20).
+const maxExpanded = 20
+
+// groupExpand checks a group's $expand: members (with an optional
+// $select) is the one relationship allot expands; nil when absent.
+func groupExpand(ex []odata.Expand) (*odata.Expand, error) {
+	switch {
+	case len(ex) == 0:
+		return nil, nil
+	case len(ex) > 1:
+		return nil, &odata.Error{Code: "Request_BadRequest", Msg: "Only one relationship can be expanded in a request on directory objects."}
+	case !strings.EqualFold(ex[0].Property, "members"):
+		return nil, &odata.Error{Code: "BadRequest", Msg: "Could not find a navigation property named '" + ex[0].Property + "' on type 'microsoft.graph.group'; allot expands members only."}
+	}
+	return &ex[0], nil
+}
+
+// appendExpandedMembers appends ,"members":[…]: the first maxExpanded
+// direct members (by id) the scope sees, as /members lists them.
+func appendExpandedMembers(b []byte, s *tenant.State, sc *scope.Scope, groupID string, usel, gsel []int) []byte {
+	b = append(b, `,"members":[`...)
+	visible := relVisible(s, sc, anyObject)
+	n := 0
+	directory.Of(s).ScanMembers(groupID, "", func(id string) bool {
+		if !visible(id) {
+			return true
+		}
+		var ok bool
+		if b, ok = appendDirectoryObject(b, view{s, sc}, id, n > 0, usel, gsel); ok {
+			n++
+		}
+		return n < maxExpanded
+	})
+	return append(b, ']')
 }
 
 // maxLinkChanges is Graph's limit on members@odata.bind (and owners) per

@@ -220,18 +220,24 @@ func (h *handler) listLicenseDetails(w http.ResponseWriter, r *http.Request, c *
 // licenseDetailsID is a stable id for a (user, SKU) license detail.
 func licenseDetailsID(userID, skuID string) string { return skuID + "_" + userID }
 
-// assignLicenseBody is the body of user and group assignLicense.
+// assignLicenseBody is the body of user and group assignLicense. Both
+// parameters are required, as in Graph (an empty collection is fine):
+// addLicenses and removeLicenses are pointers so that decodeAssign can tell
+// an absent (or null) parameter from an empty one.
 type assignLicenseBody struct {
-	AddLicenses []struct {
+	AddLicenses *[]struct {
 		SKUID         string   `json:"skuId"`
 		DisabledPlans []string `json:"disabledPlans"`
 	} `json:"addLicenses"`
-	RemoveLicenses []string `json:"removeLicenses"`
+	RemoveLicenses *[]string `json:"removeLicenses"`
 }
 
+// removes returns the removeLicenses collection.
+func (a *assignLicenseBody) removes() []string { return *a.RemoveLicenses }
+
 func (a *assignLicenseBody) adds() []licensing.AssignedLicense {
-	out := make([]licensing.AssignedLicense, len(a.AddLicenses))
-	for i, l := range a.AddLicenses {
+	out := make([]licensing.AssignedLicense, len(*a.AddLicenses))
+	for i, l := range *a.AddLicenses {
 		out[i] = licensing.AssignedLicense{SKUID: l.SKUID, DisabledPlans: l.DisabledPlans}
 	}
 	return out
@@ -241,6 +247,21 @@ func decodeAssign(r *http.Request) (*assignLicenseBody, error) {
 	var in assignLicenseBody
 	if err := respond.Decode(r, &in, 0, false); err != nil {
 		return nil, err
+	}
+	// Graph: 400 Request_BadRequest "One or more parameters of the
+	// operation 'assignLicense' are missing from the request payload. The
+	// missing parameters are: removeLicenses." (the Graph SDKs' issue
+	// threads quote it; PowerShell's Set-MgUserLicense needs
+	// -RemoveLicenses @() for this reason).
+	var missing []string
+	if in.AddLicenses == nil {
+		missing = append(missing, "addLicenses")
+	}
+	if in.RemoveLicenses == nil {
+		missing = append(missing, "removeLicenses")
+	}
+	if missing != nil {
+		return nil, badRequest("One or more parameters of the operation 'assignLicense' are missing from the request payload. The missing parameters are: %s.", strings.Join(missing, ", "))
 	}
 	return &in, nil
 }
@@ -259,7 +280,7 @@ func (h *handler) assignUserLicense(w http.ResponseWriter, r *http.Request, c *c
 			return notFound(ref)
 		}
 		id = u.ID
-		return tx.Engine.AssignUserLicenses(tx.Op, u.ID, in.adds(), in.RemoveLicenses)
+		return tx.Engine.AssignUserLicenses(tx.Op, u.ID, in.adds(), in.removes())
 	})
 	if err != nil {
 		fail(w, r, err)
@@ -296,7 +317,7 @@ func (h *handler) assignGroupLicense(w http.ResponseWriter, r *http.Request, c *
 	}
 	id := r.PathValue("id")
 	err = c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
-		return tx.Engine.AssignGroupLicenses(tx.Op, id, in.adds(), in.RemoveLicenses)
+		return tx.Engine.AssignGroupLicenses(tx.Op, id, in.adds(), in.removes())
 	})
 	if err != nil {
 		fail(w, r, err)

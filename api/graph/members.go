@@ -123,19 +123,113 @@ func writeRelation(w http.ResponseWriter, r *http.Request, c *call, context stri
 	writeJSON(w, http.StatusOK, b)
 }
 
-func (h *handler) listMembers(w http.ResponseWriter, r *http.Request, c *call) {
+// objectKind narrows a directory object list to one type: Graph's type
+// cast segments (members/microsoft.graph.user, …/microsoft.graph.group).
+type objectKind int
+
+const (
+	anyObject objectKind = iota
+	userObject
+	groupObject
+)
+
+// members names the group in the path, or false when it does not exist or
+// is outside the principal's scope (its members are in the directory
+// index).
+func (c *call) members(r *http.Request) func(s *tenant.State) (string, bool) {
 	id := r.PathValue("id")
-	writeRelationSet(w, r, c, "directoryObjects", func(s *tenant.State) (string, bool) {
+	return func(s *tenant.State) (string, bool) {
 		return id, s.Engine.IsGroup(id) && c.scope(s).Group(id)
+	}
+}
+
+func (h *handler) listMembers(w http.ResponseWriter, r *http.Request, c *call) {
+	writeRelationSet(w, r, c, "directoryObjects", anyObject, c.members(r))
+}
+
+// listUserMembers answers GET /groups/{id}/members/microsoft.graph.user:
+// the members that are users (Graph's type cast), with /members' options.
+func (h *handler) listUserMembers(w http.ResponseWriter, r *http.Request, c *call) {
+	writeRelationSet(w, r, c, "users", userObject, c.members(r))
+}
+
+// listGroupMembers answers GET /groups/{id}/members/microsoft.graph.group.
+func (h *handler) listGroupMembers(w http.ResponseWriter, r *http.Request, c *call) {
+	writeRelationSet(w, r, c, "groups", groupObject, c.members(r))
+}
+
+func (h *handler) countMembers(w http.ResponseWriter, r *http.Request, c *call) {
+	countRelationSet(w, r, c, anyObject, c.members(r))
+}
+
+func (h *handler) countUserMembers(w http.ResponseWriter, r *http.Request, c *call) {
+	countRelationSet(w, r, c, userObject, c.members(r))
+}
+
+func (h *handler) countGroupMembers(w http.ResponseWriter, r *http.Request, c *call) {
+	countRelationSet(w, r, c, groupObject, c.members(r))
+}
+
+// relVisible returns whether an id of a relationship is listed: of the
+// kind asked for, and visible to the scope.
+func relVisible(s *tenant.State, sc *scope.Scope, kind objectKind) func(id string) bool {
+	return func(id string) bool {
+		if s.Engine.IsGroup(id) {
+			return kind != userObject && sc.Group(id)
+		}
+		return kind != groupObject && sc.User(id)
+	}
+}
+
+// countRelationSet answers a $count segment of a group's members kept in
+// the directory index (GET /groups/{id}/members/$count,
+// …/microsoft.graph.user/$count): text/plain, with ConsistencyLevel:
+// eventual only, as Graph.
+func countRelationSet(w http.ResponseWriter, r *http.Request, c *call, kind objectKind, load func(s *tenant.State) (string, bool)) {
+	if !c.q.Eventual {
+		fail(w, r, errCountUnsupported)
+		return
+	}
+	n, found := 0, false
+	c.t.Read(func(s *tenant.State) {
+		group, ok := load(s)
+		if !ok {
+			return
+		}
+		found = true
+		x := directory.Of(s)
+		sc := c.scope(s)
+		if sc == nil && kind == anyObject {
+			n = x.MemberCount(group)
+			return
+		}
+		visible := relVisible(s, sc, kind)
+		x.ScanMembers(group, "", func(id string) bool {
+			if visible(id) {
+				n++
+			}
+			return true
+		})
 	})
+	if !found {
+		fail(w, r, notFound(r.PathValue("id")))
+		return
+	}
+	writeCount(w, n)
 }
 
 // writeRelationSet writes a page of a relationship kept in the directory
 // index (a group's members; load names the group, or false when it is not
-// there): a seek after the last id served and a walk of one page, whatever
-// the size of the group.
-func writeRelationSet(w http.ResponseWriter, r *http.Request, c *call, context string, load func(s *tenant.State) (string, bool)) {
+// there), of one kind of object or all: a seek after the last id served
+// and a walk of one page, whatever the size of the group.
+func writeRelationSet(w http.ResponseWriter, r *http.Request, c *call, context string, kind objectKind, load func(s *tenant.State) (string, bool)) {
 	usel, gsel, err := relSelection(c.q.Select)
+	switch kind {
+	case userObject:
+		usel, err = userResource.selection(c.q.Select)
+	case groupObject:
+		gsel, err = groupResource.selection(c.q.Select)
+	}
 	if err != nil {
 		fail(w, r, err)
 		return
@@ -166,12 +260,7 @@ func writeRelationSet(w http.ResponseWriter, r *http.Request, c *call, context s
 		x := directory.Of(s)
 		found = true
 		sc := c.scope(s)
-		visible := func(id string) bool {
-			if s.Engine.IsGroup(id) {
-				return sc.Group(id)
-			}
-			return sc.User(id)
-		}
+		visible := relVisible(s, sc, kind)
 		var page []string
 		more := false
 		x.ScanMembers(group, after, func(id string) bool {
@@ -188,7 +277,7 @@ func writeRelationSet(w http.ResponseWriter, r *http.Request, c *call, context s
 		b = appendContext(b, r, context)
 		if count {
 			n := x.MemberCount(group)
-			if sc != nil {
+			if sc != nil || kind != anyObject {
 				n = 0
 				x.ScanMembers(group, "", func(id string) bool {
 					if visible(id) {

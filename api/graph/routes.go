@@ -35,6 +35,8 @@ var (
 	qList   = odata.Options{Select: true, Filter: true, Top: true, Count: true, OrderBy: true, Search: true, SkipToken: true}
 	qRel    = odata.Options{Select: true, Top: true, Count: true, SkipToken: true}
 	qNone   = odata.Options{}
+	// qGroup: a group is read with $select and $expand=members.
+	qGroup = odata.Options{Select: true, Expand: true}
 	// qDeleted: deleted items are listed by id ($orderby and $search are
 	// refused).
 	qDeleted = odata.Options{Select: true, Filter: true, Top: true, Count: true, SkipToken: true}
@@ -58,6 +60,8 @@ var routes = []route{
 
 	{Method: "GET", Path: "/v1.0/users", Op: "listUsers", Tag: "users", Summary: "List users",
 		Perm: permRead, Scoped: true, Query: qList, Status: 200, Resp: "userCollection", handle: (*handler).listUsers},
+	{Method: "GET", Path: "/v1.0/users/$count", Op: "countUsers", Tag: "users", Summary: "Count users (text/plain; needs ConsistencyLevel: eventual)",
+		Perm: permRead, Scoped: true, Query: qCount, Status: 200, handle: (*handler).countUsers},
 	{Method: "POST", Path: "/v1.0/users", Op: "createUser", Tag: "users", Summary: "Create a user",
 		Perm: permWriteUsers, Query: qNone, Body: "user", Status: 201, Resp: "user", handle: (*handler).createUser},
 	{Method: "GET", Path: "/v1.0/users/{id}", Op: "getUser", Tag: "users", Summary: "Get a user by id or userPrincipalName",
@@ -90,10 +94,12 @@ var routes = []route{
 
 	{Method: "GET", Path: "/v1.0/groups", Op: "listGroups", Tag: "groups", Summary: "List groups",
 		Perm: permRead, Scoped: true, Query: qList, Status: 200, Resp: "groupCollection", handle: (*handler).listGroups},
+	{Method: "GET", Path: "/v1.0/groups/$count", Op: "countGroups", Tag: "groups", Summary: "Count groups (text/plain; needs ConsistencyLevel: eventual)",
+		Perm: permRead, Scoped: true, Query: qCount, Status: 200, handle: (*handler).countGroups},
 	{Method: "POST", Path: "/v1.0/groups", Op: "createGroup", Tag: "groups", Summary: "Create a group",
 		Perm: permWriteGroups, Query: qNone, Body: "group", Status: 201, Resp: "group", handle: (*handler).createGroup},
-	{Method: "GET", Path: "/v1.0/groups/{id}", Op: "getGroup", Tag: "groups", Summary: "Get a group",
-		Perm: permRead, Scoped: true, Query: qSelect, Status: 200, Resp: "group", handle: (*handler).getGroup},
+	{Method: "GET", Path: "/v1.0/groups/{id}", Op: "getGroup", Tag: "groups", Summary: "Get a group ($expand=members lists up to 20 members)",
+		Perm: permRead, Scoped: true, Query: qGroup, Status: 200, Resp: "group", handle: (*handler).getGroup},
 	{Method: "PATCH", Path: "/v1.0/groups/{id}", Op: "updateGroup", Tag: "groups", Summary: "Update a group (members@odata.bind adds up to 20 members)",
 		Perm: permWriteGroups, Query: qNone, Body: "group", Status: 204, handle: (*handler).updateGroup},
 	{Method: "DELETE", Path: "/v1.0/groups/{id}", Op: "deleteGroup", Tag: "groups", Summary: "Delete a group without licenses",
@@ -102,6 +108,16 @@ var routes = []route{
 		Perm: permAssignGroupLicense, Query: qNone, Body: "assignLicense", Status: 202, Resp: "group", handle: (*handler).assignGroupLicense},
 	{Method: "GET", Path: "/v1.0/groups/{id}/members", Op: "listGroupMembers", Tag: "groups", Summary: "Direct members of a group (users and groups)",
 		Perm: permRead, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listMembers},
+	{Method: "GET", Path: "/v1.0/groups/{id}/members/$count", Op: "countGroupMembers", Tag: "groups", Summary: "Count a group's direct members (text/plain; needs ConsistencyLevel: eventual)",
+		Perm: permRead, Scoped: true, Query: qNone, Status: 200, handle: (*handler).countMembers},
+	{Method: "GET", Path: "/v1.0/groups/{id}/members/microsoft.graph.user", Op: "listGroupUserMembers", Tag: "groups", Summary: "Direct members of a group that are users (type cast)",
+		Perm: permRead, Scoped: true, Query: qRel, Status: 200, Resp: "userCollection", handle: (*handler).listUserMembers},
+	{Method: "GET", Path: "/v1.0/groups/{id}/members/microsoft.graph.user/$count", Op: "countGroupUserMembers", Tag: "groups", Summary: "Count a group's direct members that are users (text/plain; needs ConsistencyLevel: eventual)",
+		Perm: permRead, Scoped: true, Query: qNone, Status: 200, handle: (*handler).countUserMembers},
+	{Method: "GET", Path: "/v1.0/groups/{id}/members/microsoft.graph.group", Op: "listGroupGroupMembers", Tag: "groups", Summary: "Direct members of a group that are groups (type cast)",
+		Perm: permRead, Scoped: true, Query: qRel, Status: 200, Resp: "groupCollection", handle: (*handler).listGroupMembers},
+	{Method: "GET", Path: "/v1.0/groups/{id}/members/microsoft.graph.group/$count", Op: "countGroupGroupMembers", Tag: "groups", Summary: "Count a group's direct members that are groups (text/plain; needs ConsistencyLevel: eventual)",
+		Perm: permRead, Scoped: true, Query: qNone, Status: 200, handle: (*handler).countGroupMembers},
 	{Method: "GET", Path: "/v1.0/groups/{id}/transitiveMembers", Op: "listGroupTransitiveMembers", Tag: "groups", Summary: "Members of a group, directly or through member groups",
 		Perm: permRead, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listTransitiveMembers},
 	{Method: "POST", Path: "/v1.0/groups/{id}/members/$ref", Op: "addGroupMember", Tag: "groups", Summary: "Add a member",

@@ -41,3 +41,25 @@ func FuzzParseFilter(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseExpand checks that $expand never panics, that its errors are
+// Graph errors, and that every item it accepts names a property.
+func FuzzParseExpand(f *testing.F) {
+	for _, s := range []string{"members", "members($select=id,displayName)", "members,owners", "members(", "a)(", "members($top=1)", "($select=x)"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ex, err := parseExpand(s)
+		if err != nil {
+			if _, ok := err.(*Error); !ok {
+				t.Fatalf("error of type %T", err)
+			}
+			return
+		}
+		for _, e := range ex {
+			if e.Property == "" || strings.ContainsAny(e.Property, "() ") {
+				t.Fatalf("%q: property %q", s, e.Property)
+			}
+		}
+	})
+}

@@ -17,6 +17,7 @@ type Query struct {
 	OrderBy   []OrderBy
 	Search    *Search // nil when absent
 	SkipToken string
+	Expand    []Expand // nil when absent
 	// Eventual is set when the request carries ConsistencyLevel: eventual.
 	Eventual bool
 }
@@ -29,7 +30,15 @@ type OrderBy struct {
 
 // Options says which query options an endpoint accepts.
 type Options struct {
-	Select, Filter, Top, Count, OrderBy, Search, SkipToken bool
+	Select, Filter, Top, Count, OrderBy, Search, SkipToken, Expand bool
+}
+
+// Expand is one item of $expand: a navigation property and the $select
+// of its objects ("members($select=id,displayName)"); the endpoint
+// decides which properties it expands.
+type Expand struct {
+	Property string
+	Select   []string // nil when absent
 }
 
 // MaxTop is the largest page size Graph accepts on directory collections.
@@ -97,6 +106,12 @@ func Parse(values url.Values, opts Options, eventual bool) (*Query, error) {
 				return nil, err
 			}
 			q.Search = s
+		case name == "$expand" && opts.Expand:
+			ex, err := parseExpand(v)
+			if err != nil {
+				return nil, err
+			}
+			q.Expand = ex
 		case name == "$skiptoken" && opts.SkipToken:
 			q.SkipToken = v
 		default:
@@ -104,6 +119,64 @@ func Parse(values url.Values, opts Options, eventual bool) (*Query, error) {
 		}
 	}
 	return q, nil
+}
+
+// parseExpand reads "a,b($select=x,y)": items separated by commas outside
+// parentheses, each a property with an optional $select (the only nested
+// option accepted).
+func parseExpand(v string) ([]Expand, error) {
+	bad := &Error{Code: "BadRequest", Msg: fmt.Sprintf("Syntax error in $expand: '%s'.", v)}
+	var out []Expand
+	depth, start := 0, 0
+	var items []string
+	for i, r := range v {
+		switch r {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth < 0 {
+				return nil, bad
+			}
+		case ',':
+			if depth == 0 {
+				items = append(items, v[start:i])
+				start = i + 1
+			}
+		}
+	}
+	if depth != 0 {
+		return nil, bad
+	}
+	items = append(items, v[start:])
+	for _, it := range items {
+		it = strings.TrimSpace(it)
+		name, rest, nested := strings.Cut(it, "(")
+		name = strings.TrimSpace(name)
+		if name == "" || strings.ContainsAny(name, " )") {
+			return nil, bad
+		}
+		ex := Expand{Property: name}
+		if nested {
+			if !strings.HasSuffix(rest, ")") {
+				return nil, bad
+			}
+			for _, opt := range strings.Split(strings.TrimSuffix(rest, ")"), ";") {
+				k, val, ok := strings.Cut(strings.TrimSpace(opt), "=")
+				if !ok || !strings.EqualFold(strings.TrimSpace(k), "$select") {
+					return nil, Unsupported(strings.TrimSpace(k) + " in $expand")
+				}
+				for _, s := range strings.Split(val, ",") {
+					if s = strings.TrimSpace(s); s == "" {
+						return nil, &Error{Code: "BadRequest", Msg: "Syntax error: character ',' is not valid in $select."}
+					}
+					ex.Select = append(ex.Select, s)
+				}
+			}
+		}
+		out = append(out, ex)
+	}
+	return out, nil
 }
 
 func parseOrderBy(v string) ([]OrderBy, error) {

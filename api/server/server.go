@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"sync/atomic"
@@ -33,6 +34,13 @@ type Server struct {
 
 	// Timeouts of the connections (see HTTPServer); set before serving.
 	Timeouts Timeouts
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For,
+	// -Proto and -Host headers are honoured (forwarded.go); the headers of
+	// any other client are removed. Set before serving.
+	TrustedProxies []netip.Prefix
+	// HSTS adds Strict-Transport-Security to every response to a request
+	// that came over HTTPS (Scheme). Set before serving.
+	HSTS bool
 
 	mux      *http.ServeMux
 	routes   []string // every registered pattern, for Routes
@@ -116,8 +124,11 @@ func (s *Server) authenticated(h http.HandlerFunc) http.Handler {
 	})
 }
 
-// Handler returns the whole HTTP handler with middleware: every response
-// gets a request id and X-Content-Type-Options: nosniff; every request body
+// Handler returns the whole HTTP handler with middleware: forwarded headers
+// are applied from trusted proxies and removed from other clients
+// (forwarded.go); every response gets a request id,
+// X-Content-Type-Options: nosniff and, over HTTPS when HSTS is set,
+// Strict-Transport-Security; every request body
 // is limited to MaxRequestBody (a larger declared Content-Length is
 // answered 413 before anything is read; routes set lower limits of their
 // own) and must keep arriving (Timeouts.BodyIdle); panics are 500s; every
@@ -126,6 +137,7 @@ func (s *Server) authenticated(h http.HandlerFunc) http.Handler {
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		r = s.forwarded(r)
 		rid := r.Header.Get("client-request-id")
 		if rid == "" || len(rid) > 64 {
 			rid = auth.NewID()
@@ -133,6 +145,9 @@ func (s *Server) Handler() http.Handler {
 		r = r.WithContext(respond.WithRequestID(r.Context(), rid))
 		w.Header().Set("request-id", rid)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if s.HSTS && Scheme(r) == "https" {
+			w.Header().Set("Strict-Transport-Security", hsts)
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
@@ -151,7 +166,7 @@ func (s *Server) Handler() http.Handler {
 			d := time.Since(start)
 			s.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status())).Inc()
 			s.latency.WithLabelValues(route).Observe(d.Seconds())
-			s.Log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			s.Log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("remote", r.RemoteAddr),
 				slog.Int("status", sw.status()), slog.Duration("duration", d), slog.String("request-id", rid))
 		}()
 		if r.ContentLength > MaxRequestBody {

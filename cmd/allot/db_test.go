@@ -52,9 +52,13 @@ func TestCommandsRefuseAMissingDatabaseAndCreateNothing(t *testing.T) {
 		if sub.Flags().Lookup("tenant") == nil {
 			args = p
 		}
-		if sub.Args != nil && sub.Args(sub, nil) != nil {
-			args = append(args, "input.csv") // the command needs an argument; the database is checked first
+		// The command needs arguments (allot explain two); the database is
+		// checked first.
+		var extra []string
+		for sub.Args != nil && sub.Args(sub, extra) != nil && len(extra) < 3 {
+			extra = append(extra, "input.csv")
 		}
+		args = append(args, extra...)
 		var out, errOut bytes.Buffer
 		rootCmd.SetOut(&out)
 		rootCmd.SetErr(&errOut)

@@ -14,7 +14,7 @@ import (
 // startDemo is `allot serve --demo`: it creates the demo tenant unless it
 // exists, and writes to w where the admin center is and fresh sign-in
 // tokens.
-func startDemo(ctx context.Context, rt *tenant.Runtime, st store.Store, addr string, w io.Writer) error {
+func startDemo(ctx context.Context, rt *tenant.Runtime, st store.Store, base string, w io.Writer) error {
 	start := time.Now()
 	info, err := demo.Ensure(ctx, rt, st, demo.Options{})
 	if err != nil {
@@ -27,13 +27,13 @@ func startDemo(ctx context.Context, rt *tenant.Runtime, st store.Store, addr str
 	fmt.Fprintf(w, `
 allot demo: %s: Contoso (demo), %d users, tenant %s.
 
-  Admin center: http://%s/admin/
+  Admin center: %s/admin/
   Sign in with one of these tokens (new ones at every start):
 
     Global Administrator   %s
     Global Reader          %s   (sees everything, changes nothing)
     Allotment owner        %s   (sees only the Finance allotment)
 
-`, what, info.Users, info.TenantID, addr, info.AdminToken, info.ReaderToken, info.OwnerToken)
+`, what, info.Users, info.TenantID, base, info.AdminToken, info.ReaderToken, info.OwnerToken)
 	return nil
 }

@@ -31,7 +31,7 @@ func TestDemoCreatesTheTenantOnceAndPrintsWorkingTokens(t *testing.T) {
 	}
 	defer rt.Close(ctx)
 	var out bytes.Buffer
-	if err := startDemo(ctx, rt, st, "127.0.0.1:8080", &out); err != nil {
+	if err := startDemo(ctx, rt, st, "http://127.0.0.1:8080", &out); err != nil {
 		t.Fatal(err)
 	}
 	first := out.String()
@@ -48,7 +48,7 @@ func TestDemoCreatesTheTenantOnceAndPrintsWorkingTokens(t *testing.T) {
 		t.Fatalf("the administrator token does not sign in as a Global Administrator: %v %+v", err, p)
 	}
 	out.Reset()
-	if err := startDemo(ctx, rt, st, "127.0.0.1:8080", &out); err != nil {
+	if err := startDemo(ctx, rt, st, "http://127.0.0.1:8080", &out); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "exists already") {

@@ -29,18 +29,18 @@ nothing is written; importing the same bundle again changes nothing.`,
 			}
 			ctx := cmd.Context()
 			bar := newProgress(cmd.ErrOrStderr(), 4, progressbar.OptionSetDescription("reading bundle"),
-				progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+				progressbar.OptionShowCount())
 			b, err := bundle.Open(args[0], catalog.Default())
 			if err != nil {
 				return err
 			}
 			bar.Describe("loading the database")
-			bar.Add(1)
+			_ = bar.Add(1)
 			start := time.Now()
 			var stats licensing.ImportStats
 			err = withTenant(ctx, db, tenantID, func(t *tenant.Tenant) error {
 				bar.Describe("importing and computing licenses")
-				bar.Add(1)
+				_ = bar.Add(1)
 				start = time.Now()
 				stats, err = bundle.Apply(ctx, t, b, "allot import (CLI)", time.Now())
 				return err
@@ -48,8 +48,7 @@ nothing is written; importing the same bundle again changes nothing.`,
 			if err != nil {
 				return err
 			}
-			bar.Add(2)
-			bar.Finish()
+			bar.Done()
 			fmt.Fprintf(cmd.OutOrStdout(), "imported %d users, %d groups, %d memberships, %d licenses in %s\n",
 				stats.Users, stats.Groups, stats.Members, stats.Licenses, time.Since(start).Round(time.Millisecond))
 			return nil

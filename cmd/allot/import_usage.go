@@ -67,8 +67,9 @@ getYammerActivityUserDetail, getM365AppUserDetail), and feature events
 ({"id","user","feature","at"} as JSON lines, a JSON array or {"value":[…]}).
 A .csv file is a report; .jsonl, .ndjson and .json files are events.
 
-Rows that cannot be read are listed with their line and skipped; users the
-tenant does not have are listed as unmatched. A report imported again (same
+Rows that cannot be read are listed with their line and skipped (the rest
+is imported, and the exit code is 3); users the tenant does not have are
+listed as unmatched. A report imported again (same
 type and refresh date) changes nothing unless --force. Each report, and each
 million events, is one all-or-nothing command: if the import stops, what was
 ingested stays, and running it again is harmless.`,
@@ -89,7 +90,8 @@ func newImportSignInsCmd() *cobra.Command {
 		Long: `Import sign-ins into a tenant: {"id","user","at","application","interactive"}
 objects as JSON lines, a JSON array or {"value":[…]} (Microsoft Graph signIn
 objects are read too). A license is activated by the user's first sign-in
-after it was granted.`,
+after it was granted. Lines that cannot be read are listed and skipped (the
+rest is imported, and the exit code is 3).`,
 		Example: `  allot import signins --tenant 7c1e… signins.jsonl`,
 		Args:    cobra.ExactArgs(1),
 		RunE:    func(cmd *cobra.Command, args []string) error { return runImport(cmd, &f, args, usage.SignIns) },
@@ -127,19 +129,28 @@ func runImport(cmd *cobra.Command, f *importFlags, files []string, kind usage.Ba
 	}
 	bar := newProgress(cmd.ErrOrStderr(), total, progressbar.OptionSetDescription("importing"),
 		progressbar.OptionShowBytes(true), progressbar.OptionShowTotalBytes(true), progressbar.OptionSetWidth(20),
-		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
-	defer bar.Finish()
+		progressbar.OptionThrottle(100*time.Millisecond))
 	imp := importer{ctx: ctx, t: t, flags: f, bar: bar}
+	rejected := 0
 	for _, name := range files {
 		bar.Describe(filepath.Base(name))
 		res, what, err := imp.file(name, kind)
 		if err != nil {
-			bar.Exit()
 			return fmt.Errorf("%s: %w", name, err)
 		}
+		bar.Clear()
 		if err := printImport(cmd.OutOrStdout(), name, what, res, f.asJSON); err != nil {
 			return err
 		}
+		if !res.Duplicate { // a report imported before changed nothing
+			rejected += res.RejectedCount
+		}
+	}
+	bar.Done()
+	if rejected > 0 {
+		// Exit code 3: a script must not take a partial import for a
+		// complete one.
+		return rejectedError{rejected}
 	}
 	return nil
 }
@@ -148,7 +159,7 @@ type importer struct {
 	ctx   context.Context
 	t     *tenant.Tenant
 	flags *importFlags
-	bar   *progressbar.ProgressBar
+	bar   *progress
 }
 
 // file imports one file; what says what it held.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -72,18 +73,30 @@ func TestImportUsageAndSignInsThroughTheRuntime(t *testing.T) {
 		`{"id":"2","user":"ann@c.example","feature":"noSuchFeature","at":"2024-05-09T10:00:00Z"}`+"\n")
 	signins := write("signins.json", `{"value":[{"id":"s1","user":"ann@c.example","at":"2024-05-02T08:00:00Z","interactive":true}]}`)
 
-	run := func(cmd *cobra.Command, args ...string) string {
+	runRejecting := func(cmd *cobra.Command, rejected int, args ...string) string {
 		t.Helper()
 		var out bytes.Buffer
 		cmd.SetOut(&out)
 		cmd.SetErr(&bytes.Buffer{})
 		cmd.SetArgs(args)
-		if err := cmd.ExecuteContext(context.Background()); err != nil {
+		cmd.SilenceUsage = true
+		err := cmd.ExecuteContext(context.Background())
+		var re rejectedError
+		if rejected > 0 && (!errors.As(err, &re) || re.n != rejected) {
+			t.Fatalf("%v: %v, want %d rejected lines (exit code 3)\n%s", args, err, rejected, out.String())
+		}
+		if rejected == 0 && err != nil {
 			t.Fatalf("%v: %v\n%s", args, err, out.String())
 		}
 		return out.String()
 	}
-	out := run(newImportUsageCmd(), "--db", db, "--tenant", tid, report, events)
+	run := func(cmd *cobra.Command, args ...string) string {
+		t.Helper()
+		return runRejecting(cmd, 0, args...)
+	}
+	// Rejected lines: the rest is imported, and the command fails with
+	// exit code 3 (rejectedError).
+	out := runRejecting(newImportUsageCmd(), 2, "--db", db, "--tenant", tid, report, events)
 	for _, want := range []string{"report getOffice365ActiveUserDetail 2024-05-10: 1 accepted, 1 rejected, 1 unmatched",
 		"line 4: invalid date", "bob@c.example: no such user", "events: 1 accepted, 1 rejected, 0 unmatched, 1 duplicates",
 		"line 3: unknown feature"} {
@@ -96,6 +109,10 @@ func TestImportUsageAndSignInsThroughTheRuntime(t *testing.T) {
 	}
 	if out := run(newImportSignInsCmd(), "--db", db, "--tenant", tid, signins); !strings.Contains(out, "sign-ins: 1 accepted") {
 		t.Fatalf("sign-ins: %s", out)
+	}
+	badSignins := write("bad.jsonl", `{"id":"s2","user":"ann@c.example","at":"2024-05-03T08:00:00Z"}`+"\n"+`{"id":"s3","user":"ann@c.example","at":"yesterday"}`+"\n")
+	if out := runRejecting(newImportSignInsCmd(), 1, "--db", db, "--tenant", tid, badSignins); !strings.Contains(out, "1 accepted, 1 rejected") {
+		t.Fatalf("sign-ins with a bad line: %s", out)
 	}
 
 	st, err := sqlite.Open(db)

@@ -36,7 +36,8 @@ assigns, requires and uses, with costs at the tenant's price list (see
 allot prices import), and the findings with their evidence and cheapest fix.
 
 --format json is the position as GET /allot/v1/position answers it; csv is
-the findings, one row each; html is a printable report with charts.`,
+the findings, one row each; html is a printable report with charts. It is
+written to standard output unless --out names a file.`,
 		Example: `  allot report position --tenant 7c1e… --format html --out position.html
   allot report position --tenant 7c1e… --format csv --out findings.csv --as-of 2024-06-30`,
 		Args: cobra.NoArgs,
@@ -46,9 +47,6 @@ the findings, one row each; html is a printable report with charts.`,
 			}
 			if format != "json" && format != "csv" && format != "html" {
 				return usageError{fmt.Errorf("--format must be json, csv or html, not %q", format)}
-			}
-			if out == "" {
-				return usageError{fmt.Errorf("--out is required (a file, or - for standard output)")}
 			}
 			now := time.Now().UTC()
 			day := usage.DayOf(now)
@@ -64,7 +62,7 @@ the findings, one row each; html is a printable report with charts.`,
 			}
 			ctx := cmd.Context()
 			bar := newProgress(cmd.ErrOrStderr(), 1000, progressbar.OptionSetDescription("loading the database"),
-				progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+				progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond))
 			st, err := openStoreReadOnly(ctx, db)
 			if err != nil {
 				return fmt.Errorf("opening database: %w", err)
@@ -91,10 +89,10 @@ the findings, one row each; html is a printable report with charts.`,
 			}
 			bar.Describe("writing " + format)
 			_ = bar.Set(900)
-			if err := writeReport(out, format, p, t.Info().CompanyName); err != nil {
+			if err := writeReport(cmd.OutOrStdout(), out, format, p, t.Info().CompanyName); err != nil {
 				return err
 			}
-			_ = bar.Finish()
+			bar.Done()
 			if out != "-" {
 				fmt.Fprintf(cmd.OutOrStdout(), "wrote the position of %s as of %s to %s: %d products, %d findings\n",
 					tenantID, p.AsOf, out, len(p.SKUs), p.FindingCount())
@@ -105,15 +103,15 @@ the findings, one row each; html is a printable report with charts.`,
 	cmd.Flags().StringVar(&db, "db", defaultDB, "SQLite file path or postgres:// URL")
 	cmd.Flags().StringVar(&tenantID, "tenant", "", "tenant id (required)")
 	cmd.Flags().StringVar(&format, "format", "json", "json, csv or html")
-	cmd.Flags().StringVar(&out, "out", "", "file to write (- for standard output)")
+	cmd.Flags().StringVar(&out, "out", "-", "file to write (default -: standard output)")
 	cmd.Flags().StringVar(&asOf, "as-of", "", "the last day of the usage window, YYYY-MM-DD (default today)")
 	cmd.Flags().IntVar(&window, "window", position.DefaultWindowDays, "usage window in days (1-90)")
 	return cmd
 }
 
 // writeReport writes p in format to the file out ("-": standard output).
-func writeReport(out, format string, p *position.Position, tenantName string) (err error) {
-	var w io.Writer = os.Stdout
+func writeReport(stdout io.Writer, out, format string, p *position.Position, tenantName string) (err error) {
+	w := stdout
 	if out != "-" {
 		f, err := os.Create(out)
 		if err != nil {

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -30,6 +32,8 @@ import (
 func init() {
 	var addr, db string
 	var demoMode bool
+	var tlsOpts tlsOptions
+	var proxies []string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the allot server (Graph, partner and admin APIs)",
@@ -37,7 +41,21 @@ func init() {
 
 --db is a SQLite file path (default allot.db, created if missing) or a
 postgres:// URL. If ALLOT_BOOTSTRAP_TOKEN is set and no partner
-administrator exists yet, one is created with that token.
+administrator exists yet, one is created with that token. Otherwise, on a
+database without any partner administrator token (the first run), one is
+created and its token printed once, with the admin center's address and
+what to do next.
+
+HTTPS: --tls-cert and --tls-key (PEM files), or --tls-self-signed for a
+first local run (a new ECDSA certificate for localhost, 127.0.0.1 and ::1 at
+every start; its SHA-256 fingerprint is printed). Responses over HTTPS carry
+Strict-Transport-Security (not with --tls-self-signed: HSTS for localhost
+would hold every local port to HTTPS for a year) and the admin center's
+cookies are Secure.
+
+Behind a reverse proxy: --trusted-proxy CIDR (repeatable) names the proxies
+whose X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Host are honoured;
+those headers are removed from every other client's requests.
 
 --demo creates a demo tenant (once) and prints the admin center's address
 with sign-in tokens for an administrator, a reader and a delegated
@@ -45,16 +63,41 @@ allotment owner.`,
 		Args:        cobra.NoArgs,
 		Annotations: createsDatabase,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return serve(cmd.Context(), addr, db, demoMode)
+			trusted, err := server.ParseProxies(proxies)
+			if err != nil {
+				return usageError{err}
+			}
+			return serve(cmd.Context(), serveOptions{addr: addr, db: db, demo: demoMode, tls: tlsOpts, trusted: trusted})
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (HOST:PORT)")
 	cmd.Flags().StringVar(&db, "db", defaultDB, "SQLite file path or postgres:// URL")
 	cmd.Flags().BoolVar(&demoMode, "demo", false, "create a demo tenant (once) and print sign-in tokens for the admin center")
+	cmd.Flags().StringVar(&tlsOpts.cert, "tls-cert", "", "serve HTTPS with this certificate (PEM; the chain, leaf first)")
+	cmd.Flags().StringVar(&tlsOpts.key, "tls-key", "", "the private key of --tls-cert (PEM)")
+	cmd.Flags().BoolVar(&tlsOpts.selfSigned, "tls-self-signed", false, "serve HTTPS with a new self-signed certificate for localhost (a local trial; prints its fingerprint)")
+	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", nil, "reverse proxy address or CIDR whose X-Forwarded-For/-Proto/-Host are honoured (repeatable)")
 	rootCmd.AddCommand(cmd)
 }
 
-func serve(ctx context.Context, addr, db string, demoMode bool) error {
+// serveOptions are allot serve's flags.
+type serveOptions struct {
+	addr, db string
+	demo     bool
+	tls      tlsOptions
+	trusted  []netip.Prefix
+}
+
+func serve(ctx context.Context, o serveOptions) error {
+	addr, db := o.addr, o.db
+	var tlsCfg *tls.Config
+	var fingerprint string
+	if o.tls.enabled() {
+		var err error
+		if tlsCfg, fingerprint, err = o.tls.config(time.Now()); err != nil {
+			return usageError{err}
+		}
+	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
@@ -86,6 +129,8 @@ func serve(ctx context.Context, addr, db string, demoMode bool) error {
 	go rt.Maintain(ctx, time.Hour)
 
 	s := server.New(rt, st, log, reg)
+	s.TrustedProxies = o.trusted
+	s.HSTS = !o.tls.selfSigned
 	partner.Register(s)
 	admin.Register(s)
 	cloudlicensing.Register(s)
@@ -101,12 +146,27 @@ func serve(ctx context.Context, addr, db string, demoMode bool) error {
 	// the server's file descriptors (see server.Timeouts).
 	ln = server.LimitListener(ln, server.MaxConns())
 	srv := s.HTTPServer()
+	scheme := "http"
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("allot is serving", "addr", ln.Addr().String(), "db", db)
-	fmt.Fprintf(os.Stderr, "allot is serving on http://%s\n", ln.Addr())
-	if demoMode {
-		if err := startDemo(ctx, rt, st, ln.Addr().String(), os.Stdout); err != nil {
+	if tlsCfg != nil {
+		scheme = "https"
+		srv.TLSConfig = tlsCfg
+		go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- srv.Serve(ln) }()
+	}
+	base := scheme + "://" + ln.Addr().String()
+	log.Info("allot is serving", "addr", ln.Addr().String(), "db", db, "scheme", scheme)
+	fmt.Fprintf(os.Stderr, "allot is serving on %s\n", base)
+	if o.tls.selfSigned {
+		fmt.Fprintf(os.Stderr, "TLS: self-signed certificate for localhost, 127.0.0.1 and ::1 (new at every start), SHA-256 fingerprint\n  %s\n", fingerprint)
+	}
+	if err := firstRun(ctx, st, os.Stdout, base, db, time.Now()); err != nil {
+		_ = srv.Close()
+		return err
+	}
+	if o.demo {
+		if err := startDemo(ctx, rt, st, base, os.Stdout); err != nil {
 			_ = srv.Close()
 			return err
 		}

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,6 +27,7 @@ once. A token revoked here is refused from the server's next start.`}
 		Use:   "create",
 		Short: "Create an API token; the secret is printed once",
 		Example: `  allot token create --tenant 7c1e… --role GlobalAdministrator
+  allot token create --tenant 7c1e… --role AllotmentOwner --allotment 3f2a…
   allot token create --partner --display-name automation`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -43,6 +46,15 @@ once. A token revoked here is refused from the server's next start.`}
 			} else {
 				if _, err := st.GetTenant(ctx, tenantID); err != nil {
 					return fmt.Errorf("tenant %s: %w", tenantID, err)
+				}
+				// The API's messages name its JSON fields; say the flags.
+				switch {
+				case len(roles) == 0:
+					return usageError{fmt.Errorf("--role is required: %s (repeatable)", strings.Join(auth.TenantRoles, ", "))}
+				case slices.Contains(roles, auth.RoleAllotmentOwner) && len(allotments) == 0:
+					return usageError{fmt.Errorf("--role AllotmentOwner needs --allotment ID (repeatable): the allotments the token manages (allot allotments --tenant %s lists them)", tenantID)}
+				case len(allotments) > 0 && !slices.Contains(roles, auth.RoleAllotmentOwner):
+					return usageError{fmt.Errorf("--allotment is for --role AllotmentOwner only")}
 				}
 				if err := auth.ValidateRoles(roles, allotments); err != nil {
 					return usageError{err}
