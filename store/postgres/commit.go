@@ -21,7 +21,7 @@ const (
 	// it, in one statement, and answers the log's length after the
 	// snapshot and its bytes (compaction's trigger).
 	sqlAppendRecord = `WITH h AS (
-			INSERT INTO state_heads AS s (tenant_id, snapshot_seq, last_seq, log_bytes) VALUES ($1, 0, 1, $3)
+			INSERT INTO state_heads AS s (tenant_id, snapshot_seq, last_seq, log_bytes) VALUES ($1, -1, 1, $3)
 			ON CONFLICT (tenant_id) DO UPDATE SET last_seq = s.last_seq + 1, log_bytes = s.log_bytes + $3
 			RETURNING last_seq, snapshot_seq, log_bytes
 		), ins AS (
@@ -185,7 +185,7 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 		if err := w.flush(ctx, tx); err != nil {
 			return err
 		}
-		if err := installSnapshot(ctx, tx, c.TenantID, seq, h.snap == 0); err != nil {
+		if err := installSnapshot(ctx, tx, c.TenantID, seq, h.snap < 0); err != nil {
 			return err
 		}
 		if err := writeHead(ctx, tx, c.TenantID, head{snap: seq, last: seq}); err != nil {
@@ -337,7 +337,7 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 			tenantID, h.last).Scan(&rest); err != nil {
 			return err
 		}
-		if err := installSnapshot(ctx, tx, tenantID, h.last, h.snap == 0); err != nil {
+		if err := installSnapshot(ctx, tx, tenantID, h.last, h.snap < 0); err != nil {
 			return err
 		}
 		return writeHead(ctx, tx, tenantID, head{snap: h.last, last: cur.last, logBytes: rest})

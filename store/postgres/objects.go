@@ -16,17 +16,19 @@ import (
 // tenant without a snapshot has the objects rows of earlier versions as its
 // base; its first snapshot deletes them.
 
-// head is a tenant's row of state_heads (zero if it has none).
+// head is a tenant's row of state_heads. snap is the snapshot in use, -1
+// for none (the legacy objects rows are the base): a tenant without a row
+// has snap -1 and no records.
 type head struct {
 	snap, last, logBytes int64
 }
 
 func readHead(ctx context.Context, tx pgx.Tx, tenantID string) (head, error) {
-	var h head
+	h := head{snap: -1}
 	err := tx.QueryRow(ctx, `SELECT snapshot_seq, last_seq, log_bytes FROM state_heads WHERE tenant_id = $1`, tenantID).
 		Scan(&h.snap, &h.last, &h.logBytes)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return head{}, nil
+		return head{snap: -1}, nil
 	}
 	return h, err
 }
@@ -62,7 +64,7 @@ func foldLog(ctx context.Context, tx pgx.Tx, tenantID string, h head) (*statelog
 // base streams the tenant's base objects in key order: the head's snapshot,
 // or the legacy objects rows.
 func base(ctx context.Context, tx pgx.Tx, tenantID string, h head) func(func(store.Object) error) error {
-	if h.snap > 0 {
+	if h.snap >= 0 {
 		return func(fn func(store.Object) error) error {
 			rows, err := tx.Query(ctx, `SELECT data FROM state_snapshots WHERE tenant_id = $1 AND seq = $2 ORDER BY part`, tenantID, h.snap)
 			if err != nil {
@@ -166,7 +168,7 @@ func (s *Store) GetObject(ctx context.Context, tenantID string, kind store.Kind,
 			o.Body, found = m.Body, !m.Delete
 			return nil
 		}
-		if h.snap == 0 {
+		if h.snap < 0 {
 			err := tx.QueryRow(ctx, `SELECT body FROM objects WHERE tenant_id = $1 AND kind = $2 AND id = $3`,
 				tenantID, string(kind), id).Scan(&o.Body)
 			if errors.Is(err, pgx.ErrNoRows) {

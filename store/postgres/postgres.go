@@ -88,6 +88,18 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	s := &Store{pool: pool, owner: o}
 	s.compactor = statelog.StartCompactor(s.Compact)
+	rows, err := pool.Query(ctx, statelog.LegacyTenantsSQL)
+	if err == nil {
+		var ids []string
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		for _, id := range ids {
+			s.compactor.Request(id)
+		}
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store/postgres: legacy tenants: %w", err)
+	}
 	return s, nil
 }
 

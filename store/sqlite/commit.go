@@ -136,7 +136,7 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 		if err := parts.Flush(); err != nil {
 			return fmt.Errorf("store/sqlite: commit: objects of tenant %q: %w", c.TenantID, err)
 		}
-		if err := s.installSnapshot(ctx, tx, c.TenantID, seq, h.snap == 0); err != nil {
+		if err := s.installSnapshot(ctx, tx, c.TenantID, seq, h.snap < 0); err != nil {
 			return err
 		}
 		if err := writeHead(ctx, tx, c.TenantID, head{snap: seq, last: seq}); err != nil {

@@ -107,7 +107,7 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 			tenantID, h.last).Scan(&rest); err != nil {
 			return err
 		}
-		if err := s.installSnapshot(ctx, tx, tenantID, h.last, h.snap == 0); err != nil {
+		if err := s.installSnapshot(ctx, tx, tenantID, h.last, h.snap < 0); err != nil {
 			return err
 		}
 		return writeHead(ctx, tx, tenantID, head{snap: h.last, last: cur.last, logBytes: rest})

@@ -21,17 +21,19 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// head is a tenant's row of state_heads (zero if it has none).
+// head is a tenant's row of state_heads. snap is the snapshot in use, -1
+// for none (the legacy objects rows are the base): a tenant without a row
+// has snap -1 and no records.
 type head struct {
 	snap, last, logBytes int64
 }
 
 func readHead(ctx context.Context, q querier, tenantID string) (head, error) {
-	var h head
+	h := head{snap: -1}
 	err := q.QueryRowContext(ctx, `SELECT snapshot_seq, last_seq, log_bytes FROM state_heads WHERE tenant_id = ?`, tenantID).
 		Scan(&h.snap, &h.last, &h.logBytes)
 	if errors.Is(err, sql.ErrNoRows) {
-		return head{}, nil
+		return head{snap: -1}, nil
 	}
 	return h, err
 }
@@ -67,7 +69,7 @@ func foldLog(ctx context.Context, q querier, tenantID string, h head) (*statelog
 // base streams the tenant's base objects in key order: the head's snapshot,
 // or the legacy objects rows.
 func base(ctx context.Context, q querier, tenantID string, h head) func(func(store.Object) error) error {
-	if h.snap > 0 {
+	if h.snap >= 0 {
 		return func(fn func(store.Object) error) error {
 			rows, err := q.QueryContext(ctx, `SELECT part, data FROM state_snapshots WHERE tenant_id = ? AND seq = ? ORDER BY part`, tenantID, h.snap)
 			if err != nil {
@@ -234,7 +236,7 @@ func (s *Store) GetObject(ctx context.Context, tenantID string, kind store.Kind,
 			o.Body, found = m.Body, !m.Delete
 			return nil
 		}
-		if h.snap == 0 {
+		if h.snap < 0 {
 			err := tx.QueryRowContext(ctx, `SELECT body FROM objects WHERE tenant_id = ? AND kind = ? AND id = ?`,
 				tenantID, string(kind), id).Scan(&o.Body)
 			if errors.Is(err, sql.ErrNoRows) {

@@ -149,7 +149,29 @@ func open(abs string) (*Store, error) {
 		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
 	}
 	s.compactor = statelog.StartCompactor(s.Compact)
+	if err := s.requestLegacy(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
+	}
 	return s, nil
+}
+
+// requestLegacy asks the compactor for the first snapshot of every tenant
+// an earlier version stored as objects rows.
+func (s *Store) requestLegacy(ctx context.Context) error {
+	rows, err := s.readers.QueryContext(ctx, statelog.LegacyTenantsSQL)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		s.compactor.Request(id)
+	}
+	return rows.Err()
 }
 
 func (s *Store) prepare(ctx context.Context) error {

@@ -60,6 +60,26 @@ func (c *Compactor) Consider(tenantID string, records, bytes int64) {
 	}
 }
 
+// Request asks for a compaction of the tenant whatever its log's length
+// (the first snapshot of a tenant an earlier version stored).
+func (c *Compactor) Request(tenantID string) {
+	c.mu.Lock()
+	c.pending[tenantID] = true
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// LegacyTenantsSQL selects the tenants that still have objects rows of an
+// earlier version and no snapshot: opening a store requests a compaction of
+// each, which moves them into a snapshot in the background.
+const LegacyTenantsSQL = `SELECT t.tenant_id FROM tenants t
+	WHERE EXISTS (SELECT 1 FROM objects o WHERE o.tenant_id = t.tenant_id)
+	AND NOT EXISTS (SELECT 1 FROM state_heads h WHERE h.tenant_id = t.tenant_id AND h.snapshot_seq >= 0)
+	ORDER BY t.tenant_id`
+
 func (c *Compactor) run() {
 	defer close(c.done)
 	for {

@@ -4,7 +4,8 @@
 -- deletes the tenant's rows there: databases migrate as they are used.
 
 -- One row per tenant that has written a record or a snapshot: the snapshot
--- in use (0: none, the objects rows are the base), the last record's number,
+-- in use (-1: none, the objects rows are the base; a tenant without a row
+-- has none either), the last record's number,
 -- and the bytes of the records after the snapshot (compaction's trigger).
 CREATE TABLE state_heads (
     tenant_id    TEXT    NOT NULL PRIMARY KEY,
