@@ -15,9 +15,9 @@ func init() {
 		Short: "Write a consistent copy of a SQLite database",
 		Long: `Write a consistent copy of the SQLite database to FILE (SQLite's VACUUM INTO
 through the store: one snapshot of the last commit; FILE holds either
-nothing or a complete backup). FILE must not exist. Like every command that
-opens the database for writing, it is refused while allot serve runs on the
-same database: stop the server for the copy. Restore by stopping allot and
+nothing or a complete backup). FILE must not exist. It reads the database
+and works while allot serve runs on it: the copy is the last commit at the
+moment it starts. Restore by stopping allot and
 putting the copy in the database's place (or start allot serve with
 --db FILE).
 
@@ -30,9 +30,8 @@ PostgreSQL databases are backed up with PostgreSQL's own tools: pg_dump
 				return fmt.Errorf("allot backup copies SQLite databases only; back up PostgreSQL with pg_dump, e.g. pg_dump --format=custom --file=%s %q", args[0], db)
 			}
 			ctx := cmd.Context()
-			// The store's Backup needs the store opened for writing (a
-			// read-only store refuses it).
-			st, err := openStore(ctx, db)
+			// Read-only: the copy is taken beside a running server.
+			st, err := openStoreReadOnly(ctx, db)
 			if err != nil {
 				return fmt.Errorf("opening database: %w", err)
 			}

@@ -214,8 +214,7 @@ func TestReadCommandsAndBackup(t *testing.T) {
 		t.Fatalf("users without --tenant: %v", err)
 	}
 
-	rt.Close(context.Background())
-	st.Close() // allot backup opens the database for writing
+	// The store stays open for writing: a backup is taken beside it.
 	backup := filepath.Join(t.TempDir(), "copy.db")
 	if out, err = runAllot(t, "backup", "--db", db, backup); err != nil {
 		t.Fatalf("backup: %v\n%s", err, out)
@@ -230,4 +229,6 @@ func TestReadCommandsAndBackup(t *testing.T) {
 	if _, err = runAllot(t, "backup", "--db", "postgres://u@127.0.0.1/x", "x.dump"); err == nil || !strings.Contains(err.Error(), "pg_dump") {
 		t.Fatalf("backup of PostgreSQL: %v", err)
 	}
+	rt.Close(context.Background())
+	st.Close()
 }

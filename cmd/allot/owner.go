@@ -47,7 +47,6 @@ var inUseHints = map[string]string{
 	"allot token create":   "POST /allot/v1/tenants/{tenantId}/tokens (a partner administrator token can only be created offline: stop the server first)",
 	"allot token revoke": "DELETE /allot/v1/tenants/{tenantId}/tokens/{id}; the server refuses the token at once " +
 		"(a partner administrator token can only be revoked offline: stop the server, revoke, start it again)",
-	"allot backup": "stop allot serve, run allot backup, start it again (the store refuses a backup through a read-only connection)",
 	"allot serve":  "another allot serve already serves this database; run one server per database",
 	"allot doctor": "stop allot serve, then run allot doctor --repair (without --repair, allot doctor only reads and works beside the server)",
 }

@@ -113,8 +113,11 @@ func (r readOnlyStore) Close() error {
 	return r.readers.Close()
 }
 
+// Backup works on a read-only store too: VACUUM INTO runs on a connection
+// of its own and writes only the copy, so a backup can be taken beside the
+// process that owns the database (allot backup while allot serve runs).
 func (r readOnlyStore) Backup(ctx context.Context, path string) error {
-	return store.ErrReadOnly
+	return r.Store.Backup(ctx, path)
 }
 
 // checkSchema fails unless the database's schema is exactly the newest this
