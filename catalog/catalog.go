@@ -62,6 +62,9 @@ type Catalog struct {
 	withPlan  map[string][]*SKU
 	rules     *Rules
 	idx       *ruleIndex // rules, precomputed; never nil in a built catalog
+
+	purchaseOnce  sync.Once
+	purchaseRules *purchaseRules
 }
 
 var (
