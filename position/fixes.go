@@ -192,7 +192,7 @@ func (r *run) needsAndCover(kind string) {
 			if rq.plans.intersects(c.kept) {
 				continue
 			}
-			if len(rq.cands) == 0 {
+			if len(m.candsOfReq(rq)) == 0 {
 				r.unpriced[n.req]++
 				continue
 			}
@@ -402,7 +402,7 @@ func (r *run) fixMissing(kind string, missing []need, full *mix, held []int32, h
 		var addable []int32
 		var unpriced []string
 		for _, n := range missing {
-			if len(m.reqs[n.req].cands) > 0 {
+			if len(m.candsOfReq(m.reqs[n.req])) > 0 {
 				addable = append(addable, n.req)
 			} else {
 				unpriced = append(unpriced, m.reqs[n.req].label)
