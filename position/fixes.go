@@ -57,6 +57,9 @@ func (r *run) add(kind string, u *licensing.User, si *skuInfo, groupID string, f
 	if r.in.Scope != nil && (si == nil || !r.in.Scope.sku(si.sku.ID)) {
 		return // a delegated owner sees findings of its allotments' products only
 	}
+	if r.coverOnly && !r.inCover {
+		return
+	}
 	p := r.part
 	f := frec{user: -1, sku: -1, group: p.group(groupID), fix: fix, nev: int32(len(evs))}
 	uid, sid := "", ""
@@ -88,7 +91,7 @@ func (r *run) removeSeat(kind string, i int, ev erec) {
 	if st.removed {
 		return
 	}
-	st.removed = true
+	st.removed, st.removedBy = true, uint8(kindIx(kind)+1)
 	fix := r.fixFor(textKey{kind: kind, a: st.si.ix, b: ev.detail, s: string(rune('0' + st.via))}, func() Fix {
 		part := st.si.sku.PartNumber
 		var why string
@@ -178,9 +181,12 @@ func (r *run) licenseErrors(u *licensing.User, si *skuInfo, l *licensing.License
 // sharedMailbox); otherwise a cheaper cover is an overAssigned finding.
 func (r *run) needsAndCover(kind string) {
 	m, c := r.m, &r.cur
+	c.analysed = true
 	if len(c.needs) == 0 {
 		return
 	}
+	r.inCover = true
+	defer func() { r.inCover = false }()
 	var full *mix
 	var ent *memoEntry
 	held := r.heldBuf[:0]
@@ -193,7 +199,9 @@ func (r *run) needsAndCover(kind string) {
 				continue
 			}
 			if len(m.candsOfReq(rq)) == 0 {
-				r.unpriced[n.req]++
+				if !r.coverOnly {
+					r.unpriced[n.req]++
+				}
 				continue
 			}
 			reqs = append(reqs, n.req)
@@ -211,13 +219,13 @@ func (r *run) needsAndCover(kind string) {
 		r.heldBuf = held
 		ent = m.coverEntry(reqs, held)
 		full = &ent.x
-		for _, s := range full.skus {
-			r.markRequired(s)
-		}
 	}
+	// A requirement a product the user waits for meets is not missing:
+	// the wait is its finding (licenseErrors, with the unit to buy), so
+	// its cost is counted once.
 	missing := r.missBuf[:0]
 	for _, n := range c.needs {
-		if !m.reqs[n.req].plans.intersects(c.all) {
+		if !m.reqs[n.req].plans.intersects(c.all) && !r.waitedFor(m.reqs[n.req]) {
 			missing = append(missing, n)
 		}
 	}
@@ -231,6 +239,16 @@ func (r *run) needsAndCover(kind string) {
 	case !m.hasList:
 		r.unneededSeats()
 	}
+}
+
+// waitedFor reports whether a product the user waits for meets rq.
+func (r *run) waitedFor(rq *requirement) bool {
+	for _, w := range r.cur.waits {
+		if r.m.meets(rq, w.si.ix) {
+			return true
+		}
+	}
+	return false
 }
 
 // overFix returns the fix of a user holding more than the cheapest cover
@@ -395,8 +413,10 @@ func overKeyOf(full []int32, held []int32, cost int64) (k overKey, ok bool) {
 // cheaper of adding products and replacing the priced ones held.
 func (r *run) fixMissing(kind string, missing []need, full *mix, held []int32, heldCost int64) {
 	m, c := r.m, &r.cur
-	for _, n := range missing {
-		r.underBy[n.req]++
+	if !r.coverOnly {
+		for _, n := range missing {
+			r.underBy[n.req]++
+		}
 	}
 	out := r.cachedFix('U', missing, full, held, heldCost, func() fixOut {
 		var addable []int32
@@ -473,6 +493,11 @@ func (r *run) unneededSeats() {
 			return Fix{Remove: st.si.list(), Description: removal(st.si.sku.PartNumber, "the user", st.via) + ": what the user used in the last " + itoa(r.window) + " days is covered by their other licenses."}
 		})
 		r.add(OverAssigned, c.u, st.si, "", fix, r.needEvidence(c.needs))
+	}
+	// The seats stay counted as what they are (used or not): the finding
+	// says which to give up, not that they are unneeded by usage.
+	for _, i := range idx {
+		c.seats[i].removed = false
 	}
 }
 
@@ -597,6 +622,14 @@ func (m *model) parts(ss []int32) string {
 		return "nothing"
 	}
 	return strings.Join(m.partList(ss), " + ")
+}
+
+// name is how a text names the product: its display name and part number.
+func (si *skuInfo) name() string {
+	if si.sku.DisplayName == "" || si.sku.DisplayName == si.sku.PartNumber {
+		return si.sku.PartNumber
+	}
+	return si.sku.DisplayName + " (" + si.sku.PartNumber + ")"
 }
 
 // list returns the product's part number as a one-element list (shared).

@@ -117,6 +117,7 @@ type requirement struct {
 	classX    int32   // the cover class of candsX
 	prereq    int32   // the requirement of its add-ons' prerequisites; -1 none
 	preText   int32   // "prerequisite of …" in the worker's texts; -1 until made
+	unheld    int32   // run.unheldFor's answer; -2 until asked
 	// metBy: the products (by index) whose plans meet it; nil until
 	// model.meets needs it.
 	metBy []uint64
@@ -311,7 +312,7 @@ func (m *model) intern(label string, set planSet, depth int) int32 {
 	if r, ok := m.reqByKey[key]; ok {
 		return r
 	}
-	r := &requirement{ix: int32(len(m.reqs)), label: label, plans: set, prereq: -1, preText: -1}
+	r := &requirement{ix: int32(len(m.reqs)), label: label, plans: set, prereq: -1, preText: -1, unheld: -2}
 	for i := range m.plans {
 		// The plans named are the tenant's cloud's: no _GOV or _DOD plan
 		// for a commercial tenant.

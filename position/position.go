@@ -233,15 +233,84 @@ type SKU struct {
 	// InGrace counts seats held in units of an expired subscription (users
 	// keep the service until it is disabled), Suspended seats held in
 	// suspended or locked-out units (service off, assignments kept).
-	CapabilityStatus string   `json:"capabilityStatus,omitempty"`
-	InGrace          int      `json:"inGrace"`
-	Suspended        int      `json:"suspended"`
-	UnitPrice        *float64 `json:"monthlyUnitPrice"`
+	CapabilityStatus string `json:"capabilityStatus,omitempty"`
+	InGrace          int    `json:"inGrace"`
+	Suspended        int    `json:"suspended"`
+	// Free: enabled units outside allotments that no one holds;
+	// AllottedUnused: allotted units no one holds. Owned + InGrace +
+	// Suspended = Assigned + Free + AllottedUnused (Accounts).
+	Free           int `json:"free"`
+	AllottedUnused int `json:"allottedUnused"`
+	// Seats says what each assigned seat is (they sum to Assigned).
+	Seats SeatUse `json:"seats"`
+	// Required = Seats.Used + Seats.KeptByRule + Seats.New +
+	// RequiredWaiting (users waiting for the product whose usage needs it)
+	// + RequiredUnheld (users who hold nothing that meets a need, counted
+	// for the product of the tenant with the fewest plans that does).
+	RequiredWaiting int `json:"requiredWaiting"`
+	RequiredUnheld  int `json:"requiredUnheld"`
+	// DisplayName is the product's name; PriceMissing: the tenant has a
+	// price list that does not price it (its costs are null, its counts
+	// are the same).
+	PriceMissing bool     `json:"priceMissing,omitempty"`
+	UnitPrice    *float64 `json:"monthlyUnitPrice"`
 	// MonthlyCost is what the owned units cost a month; null without a price.
 	MonthlyCost *float64 `json:"monthlyCost"`
 	Costs       *Costs   `json:"costs,omitempty"`
 	// Measurable is false for products no usage can show in use (kept).
 	Measurable bool `json:"measurable"`
+}
+
+// SeatUse is a product's assigned seats by what they are: used (one of its
+// plans used by its holder in the window), kept by rule (rooms, products no
+// usage can show in use held by active users, every seat without usage
+// data), new (in its first WindowDays days), removed by a finding (idle,
+// never activated, a disabled account's, a guest's, a shared mailbox's),
+// or unused (an active user's seat none of whose plans they used, or a
+// second seat of a product). Used, KeptByRule and New are required.
+type SeatUse struct {
+	Used           int `json:"used"`
+	KeptByRule     int `json:"keptByRule"`
+	New            int `json:"new"`
+	Idle           int `json:"idle"`
+	NeverActivated int `json:"neverActivated"`
+	Disabled       int `json:"disabledAccount"`
+	Guest          int `json:"guest"`
+	SharedMailbox  int `json:"sharedMailbox"`
+	Unused         int `json:"unused"`
+}
+
+// Total is the seats counted.
+func (s SeatUse) Total() int {
+	return s.Used + s.KeptByRule + s.New + s.Idle + s.NeverActivated + s.Disabled + s.Guest + s.SharedMailbox + s.Unused
+}
+
+func seatUseOf(c [nCats]int) SeatUse {
+	return SeatUse{Used: c[catUsed], KeptByRule: c[catKept], New: c[catNew], Idle: c[catIdle], NeverActivated: c[catNever],
+		Disabled: c[catDisabled], Guest: c[catGuest], SharedMailbox: c[catShared], Unused: c[catUnused]}
+}
+
+// Accounts are a product's units and seats as one identity: Owned +
+// InGrace + Suspended = Assigned + Free + AllottedUnused. Owned is the
+// enabled units; allotments are carved from them; seats held outside
+// allotments beyond the rest sit in units of a lapsing subscription: in
+// grace (warning units) first, then suspended or locked out.
+type Accounts struct {
+	Owned, Assigned, Free, AllottedUnused, InGrace, Suspended int
+}
+
+// AccountsOf returns a pool's accounts; allotConsumed is the seats held in
+// its allotments. The dashboard and the products page show these, the
+// position's rows are these.
+func AccountsOf(p licensing.PoolInfo, allotConsumed int) Accounts {
+	a := Accounts{Owned: p.Units.Enabled, Assigned: p.Consumed, AllottedUnused: max(p.Allotted-allotConsumed, 0)}
+	general := max(p.Units.Enabled-p.Allotted, 0)
+	held := p.Consumed - allotConsumed
+	a.Free = max(general-held, 0)
+	over := max(held-general, 0)
+	a.InGrace = min(over, p.Units.Warning)
+	a.Suspended = over - a.InGrace
+	return a
 }
 
 // Costs are a product's figures priced monthly.
