@@ -25,6 +25,7 @@ type run struct {
 	usageKnown bool
 	pools      []licensing.PoolInfo
 	genWaiting map[int32]int // users waiting in the general pool, by product (skuRows)
+	free       map[int32]int // generalFree's, made on first use
 	featCache  [128]featInfo
 	granted    map[usage.Day]int32 // grantedText
 	feats      []usage.FeatureUse  // the current user's (readUsage)
@@ -38,9 +39,9 @@ type run struct {
 
 	// Per product (by skuInfo.ix).
 	used, required, recent []int
-	reqWaiting, reqUnheld  []int       // required by users waiting for it / holding nothing that meets a need
+	reqWaiting, reqUnheld  []int        // required by users waiting for it / holding nothing that meets a need
 	cats                   [][nCats]int // assigned seats by category (count)
-	reqAt, waitAt          []int32     // the user (seq) last counted
+	reqAt, waitAt          []int32      // the user (seq) last counted
 	unheldAt               []int32
 	seq                    int32
 

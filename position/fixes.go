@@ -148,22 +148,33 @@ func (r *run) licenseErrors(u *licensing.User, si *skuInfo, l *licensing.License
 			detail = r.part.text("group " + name + " (" + s.AssignedByGroup + "): " + s.Error + " for " + si.sku.PartNumber + " since lastDateTime")
 			r.textByKey[key] = detail
 		}
-		fix := r.fixFor(textKey{kind: "fix" + LicenseErrors, b: si.ix, s: s.Error}, func() Fix {
-			part := si.sku.PartNumber
+		// A user waiting in an allotment waits for the allotment's units:
+		// with free units outside allotments, raising the allotment admits
+		// them at no cost.
+		free := 0
+		if l.AllotmentID != "" && s.Error == licensing.ErrCountViolation {
+			free = r.generalFree(si)
+		}
+		fix := r.fixFor(textKey{kind: "fix" + LicenseErrors, a: int32(min(free, 1)), b: si.ix, s: s.Error}, func() Fix {
+			name := si.name()
 			f := Fix{}
 			switch s.Error {
 			case licensing.ErrCountViolation:
-				f.Description = "Buy one more unit of " + part + " (or free a seat): waiting users are admitted automatically, oldest first."
+				if free > 0 {
+					f.Description = "Raise the allotment's units of " + name + " by one (the tenant has free units outside allotments): waiting users are admitted automatically, oldest first."
+					break
+				}
+				f.Description = "Buy one more unit of " + name + " (or free a seat): waiting users are admitted automatically, oldest first."
 				f.Add, f.Units = si.list(), 1
 				if si.priced {
 					f.MonthlyDelta = money(si.price)
 				}
 			case licensing.ErrDependency:
-				f.Description = "Assign the prerequisite service plan (see explain for " + part + ") to the group, or disable the dependent plan."
+				f.Description = "Assign the prerequisite service plan (see explain for " + name + ") to the group, or disable the dependent plan."
 			case licensing.ErrMutuallyExclusive:
-				f.Description = "Remove the conflicting license or disable one of the conflicting plans in the group's assignment of " + part + "."
+				f.Description = "Remove the conflicting license or disable one of the conflicting plans in the group's assignment of " + name + "."
 			case licensing.ErrProhibitedInUsageLoc:
-				f.Description = "Set a usage location where " + part + " may be used, or remove the user from the group."
+				f.Description = "Set a usage location where " + name + " may be used, or remove the user from the group."
 			default:
 				f.Description = "Reprocess the user's licenses; if the error stays, remove the user from the group."
 			}
@@ -239,6 +250,22 @@ func (r *run) needsAndCover(kind string) {
 	case !m.hasList:
 		r.unneededSeats()
 	}
+}
+
+// generalFree returns the product's enabled units outside allotments that
+// no one holds (Accounts.Free).
+func (r *run) generalFree(si *skuInfo) int {
+	if r.free == nil {
+		consumed := map[string]int{}
+		for _, a := range r.in.Engine.Allotments() {
+			consumed[a.SKUID] += a.ConsumedUnits
+		}
+		r.free = map[int32]int{}
+		for _, p := range r.pools {
+			r.free[r.m.sku(p.SKU).ix] = AccountsOf(p, consumed[p.SKU.ID]).Free
+		}
+	}
+	return r.free[si.ix]
 }
 
 // waitedFor reports whether a product the user waits for meets rq.
