@@ -48,7 +48,8 @@ type run struct {
 	// coverOnly: the run re-analyses users for their cover findings only
 	// (caps.go): no counts, no other findings.
 	coverOnly bool
-	inCover   bool // within needsAndCover
+	inCover   bool   // within needsAndCover
+	idAllot   string // the allotment of the seat a finding being added is about (its id)
 
 	cur       userCtx
 	reqBuf    []int32

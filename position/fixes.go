@@ -69,6 +69,9 @@ func (r *run) add(kind string, u *licensing.User, si *skuInfo, groupID string, f
 	if si != nil {
 		f.sku, sid = si.ix, si.sku.ID
 	}
+	if r.idAllot != "" {
+		sid += "/" + r.idAllot // a second seat of the product, in an allotment
+	}
 	f.id = findingID(kind, uid, sid, groupID)
 	if len(evs) > 0 {
 		f.ev = p.evs.add(evs...)
@@ -114,7 +117,9 @@ func (r *run) removeSeat(kind string, i int, ev erec) {
 		return f
 	})
 	r.evBuf = append(r.evBuf[:0], ev)
+	r.idAllot = st.allot
 	r.add(kind, c.u, st.si, "", fix, r.evBuf)
+	r.idAllot = ""
 }
 
 // removal says how to take a product away from someone, by where their
@@ -183,7 +188,9 @@ func (r *run) licenseErrors(u *licensing.User, si *skuInfo, l *licensing.License
 		ev := mkErec(sourceIx(SourceLicense), -1, detail, 0)
 		r.part.setLast(&ev, s.LastUpdated.UnixNano())
 		r.evBuf = append(r.evBuf[:0], ev)
+		r.idAllot = l.AllotmentID
 		r.add(LicenseErrors, u, si, s.AssignedByGroup, fix, r.evBuf)
+		r.idAllot = ""
 	}
 }
 
@@ -519,7 +526,9 @@ func (r *run) unneededSeats() {
 		fix := r.fixFor(textKey{kind: OverAssigned, a: st.si.ix, s: string(rune('0' + st.via))}, func() Fix {
 			return Fix{Remove: st.si.list(), Description: removal(st.si.sku.PartNumber, "the user", st.via) + ": what the user used in the last " + itoa(r.window) + " days is covered by their other licenses."}
 		})
+		r.idAllot = st.allot
 		r.add(OverAssigned, c.u, st.si, "", fix, r.needEvidence(c.needs))
+		r.idAllot = ""
 	}
 	// The seats stay counted as what they are (used or not): the finding
 	// says which to give up, not that they are unneeded by usage.

@@ -292,25 +292,33 @@ func seatUseOf(c [nCats]int) SeatUse {
 
 // Accounts are a product's units and seats as one identity: Owned +
 // InGrace + Suspended = Assigned + Free + AllottedUnused. Owned is the
-// enabled units; allotments are carved from them; seats held outside
-// allotments beyond the rest sit in units of a lapsing subscription: in
-// grace (warning units) first, then suspended or locked out.
+// enabled units. Allotments are carved from the best units (enabled, then
+// in grace, then suspended or locked out) and their holders sit in the best
+// of them; the general pool's holders in the best of the rest. Free is the
+// enabled units outside allotments no one holds, AllottedUnused the enabled
+// units of allotments no one holds; InGrace and Suspended are the seats
+// held in units of a lapsing subscription (warning; suspended or locked
+// out).
 type Accounts struct {
 	Owned, Assigned, Free, AllottedUnused, InGrace, Suspended int
 }
 
 // AccountsOf returns a pool's accounts; allotConsumed is the seats held in
-// its allotments. The dashboard and the products page show these, the
-// position's rows are these.
+// its allotments. The position's rows, the dashboard and the products page
+// show these.
 func AccountsOf(p licensing.PoolInfo, allotConsumed int) Accounts {
-	a := Accounts{Owned: p.Units.Enabled, Assigned: p.Consumed, AllottedUnused: max(p.Allotted-allotConsumed, 0)}
-	general := max(p.Units.Enabled-p.Allotted, 0)
+	e, w := p.Units.Enabled, p.Units.Warning
+	ae := min(p.Allotted, e)
+	aw := min(p.Allotted-ae, w)
+	ce := min(allotConsumed, ae)
+	cw := min(allotConsumed-ce, aw)
+	cs := allotConsumed - ce - cw
+	eg, wg := e-ae, w-aw
 	held := p.Consumed - allotConsumed
-	a.Free = max(general-held, 0)
-	over := max(held-general, 0)
-	a.InGrace = min(over, p.Units.Warning)
-	a.Suspended = over - a.InGrace
-	return a
+	ge := min(held, eg)
+	gw := min(held-ge, wg)
+	gs := held - ge - gw
+	return Accounts{Owned: e, Assigned: p.Consumed, Free: eg - ge, AllottedUnused: ae - ce, InGrace: cw + gw, Suspended: cs + gs}
 }
 
 // Costs are a product's figures priced monthly.

@@ -19,8 +19,9 @@ type seat struct {
 	// removes it; 0 none. An overAssigned finding without a price list
 	// only sets removed while it decides (unneededSeats).
 	removedBy uint8
-	use       bool // one of its enabled plans meets a requirement of the user
-	via       via  // how the user holds it: directly, from groups, or both
+	use       bool   // one of its enabled plans meets a requirement of the user
+	via       via    // how the user holds it: directly, from groups, or both
+	allot     string // the allotment it is a unit of; "" the general pool
 }
 
 // via says where a seat comes from, which decides how it can be removed:
@@ -115,7 +116,7 @@ func (r *run) user(u *licensing.User, ls licensing.UserLicenses) {
 			}
 			continue
 		}
-		st := seat{si: si, since: l.HeldSince, via: viaOf(l.Sources)}
+		st := seat{si: si, since: l.HeldSince, via: viaOf(l.Sources), allot: l.AllotmentID}
 		st.enabled, st.full = r.enabled(si, l.Sources)
 		st.kept = m.hasList && (!si.priced || !si.measurable)
 		if usage.DayOf(l.HeldSince) > r.asOf-usage.Day(RunOutDays) && !r.coverOnly {
