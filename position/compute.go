@@ -48,8 +48,17 @@ type run struct {
 	// coverOnly: the run re-analyses users for their cover findings only
 	// (caps.go): no counts, no other findings.
 	coverOnly bool
-	inCover   bool   // within needsAndCover
-	idAllot   string // the allotment of the seat a finding being added is about (its id)
+	inCover   bool // within needsAndCover
+	ord       int  // the current user's index in directory order
+	lastAdd   struct {
+		kind int
+		at   int32
+		ok   bool
+	} // the finding needsAndCover added last
+	caps    []capCand // caps.go
+	capReqs []int32
+	capHeld []int  // seats of each limit's products held by users not candidates, no finding removing them
+	idAllot string // the allotment of the seat a finding being added is about (its id)
 
 	cur       userCtx
 	reqBuf    []int32
@@ -91,6 +100,7 @@ func newRun(in Input, pools []licensing.PoolInfo, reports bool, shared *sharedMe
 	for _, p := range pools {
 		r.grow(r.m.sku(p.SKU).ix)
 	}
+	r.capHeld = make([]int, len(r.m.limits))
 	return r
 }
 
@@ -155,6 +165,7 @@ func Compute(in Input) *Position {
 					r.users++
 					r.user(u, ls)
 				}
+				r.ord++
 				if i++; i&1023 == 0 {
 					done.Add(1024)
 				}
@@ -169,6 +180,7 @@ func Compute(in Input) *Position {
 				lo, hi := c*chunkUsers, min((c+1)*chunkUsers, n)
 				seg := &segs[c]
 				seg.start(r.part)
+				r.ord = lo
 				e.ForEachUserLicensesIn(lo, hi, visit)
 				seg.end()
 			}
@@ -212,6 +224,14 @@ func Compute(in Input) *Position {
 		pos.Notes = append(pos.Notes, "No usage data: required counts every seat that no finding removes, and the findings that need usage (underLicensed, overAssigned, idle, neverActivated, shared mailbox needs, serviceAccount) are not computed.")
 	}
 	r.skuRows(pos)
+	pos.compact = &findings{}
+	// Users the seat limits give a capped product to: their new cover
+	// findings after every user's.
+	var capSeg segment
+	applyCaps(pos, runs, &capSeg)
+	if capSeg.p != nil {
+		segs = append(segs, capSeg)
+	}
 	if in.Scope == nil {
 		// Findings of no user, after every user's (a segment of their own).
 		var tail segment
@@ -221,7 +241,7 @@ func Compute(in Input) *Position {
 		tail.end()
 		segs = append(segs, tail)
 	}
-	pos.compact = &findings{segs: segs}
+	pos.compact.segs = segs
 	for _, o := range runs {
 		pos.compact.n += o.part.count()
 	}
@@ -407,7 +427,7 @@ func (r *run) totals(pos *Position, runs []*run) {
 	var extra int64
 	for _, o := range runs {
 		for k := range Kinds {
-			t.FindingsByKind[Kinds[k]] += o.part.byKind[k].n
+			t.FindingsByKind[Kinds[k]] += o.part.byKind[k].n - o.part.dropped[k]
 			savings[k] += o.savings[k]
 		}
 		extra += o.extra

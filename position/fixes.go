@@ -77,6 +77,9 @@ func (r *run) add(kind string, u *licensing.User, si *skuInfo, groupID string, f
 		f.ev = p.evs.add(evs...)
 	}
 	k := kindIx(kind)
+	if r.inCover {
+		r.lastAdd.kind, r.lastAdd.at, r.lastAdd.ok = k, int32(p.byKind[k].n), true
+	}
 	p.byKind[k].add(f)
 	if d := p.fixes[fix].MonthlyDelta; d != nil {
 		if *d < 0 {
@@ -248,6 +251,7 @@ func (r *run) needsAndCover(kind string) {
 		}
 	}
 	r.missBuf = missing
+	r.lastAdd.ok = false
 	switch {
 	case len(missing) > 0:
 		r.fixMissing(kind, missing, full, held, heldCost)
@@ -256,6 +260,13 @@ func (r *run) needsAndCover(kind string) {
 		r.add(OverAssigned, c.u, out.main, "", out.fix, r.needEvidence(c.needs))
 	case !m.hasList:
 		r.unneededSeats()
+	}
+	if full != nil && len(m.limits) > 0 && !r.coverOnly {
+		r.capCandidate(full, held)
+		if c.capCand {
+			cd := &r.caps[len(r.caps)-1]
+			cd.found, cd.kind, cd.at = r.lastAdd.ok, r.lastAdd.kind, r.lastAdd.at
+		}
 	}
 }
 

@@ -9,6 +9,9 @@ import (
 	"allot/usage"
 )
 
+// seatLimitOverride, when positive, replaces every seat limit (tests).
+var seatLimitOverride int
+
 // planSet is a set of interned service plans.
 type planSet []uint64
 
@@ -210,6 +213,9 @@ func newModel(cat *catalog.Catalog, pl *prices.List, reports bool, shared *share
 						x = len(m.limits)
 						limitIx[k] = x
 						m.limits = append(m.limits, capLimit{max: l.MaxSeats})
+						if seatLimitOverride > 0 {
+							m.limits[x].max = seatLimitOverride
+						}
 					}
 					m.limits[x].skus = append(m.limits[x].skus, si.ix)
 					si.capped = int32(x)

@@ -74,6 +74,7 @@ type userCtx struct {
 	// (needsAndCover), so unmet ones count as required.
 	analysed bool
 	room     bool
+	capCand  bool // a candidate of the seat limits (caps.go)
 }
 
 type waitRec struct {
@@ -95,7 +96,7 @@ func (c *userCtx) set(m *model) planSet {
 // during the call): seats, requirements, findings and counts.
 func (r *run) user(u *licensing.User, ls licensing.UserLicenses) {
 	m, c := r.m, &r.cur
-	c.u, c.seats, c.needs, c.nscr, c.waits, c.analysed = u, c.seats[:0], c.needs[:0], 0, c.waits[:0], false
+	c.u, c.seats, c.needs, c.nscr, c.waits, c.analysed, c.capCand = u, c.seats[:0], c.needs[:0], 0, c.waits[:0], false, false
 	c.all, c.kept = c.set(m), c.set(m)
 	r.seq++
 	for i := 0; i < ls.Len(); i++ {
@@ -446,6 +447,9 @@ func (r *run) count() {
 			cat = catNew
 		}
 		r.cats[s][cat]++
+		if l := st.si.capped; l >= 0 && st.removedBy == 0 && !c.capCand {
+			r.capHeld[l]++
+		}
 		switch cat {
 		case catUsed:
 			r.used[s]++
