@@ -221,7 +221,7 @@ func Compute(in Input) *Position {
 		pos.Notes = append(pos.Notes, "The tenant has no price list: the position counts seats only; PUT /allot/v1/prices to cost it and to get the cheapest fixes.")
 	}
 	if !r.usageKnown {
-		pos.Notes = append(pos.Notes, "No usage data: required counts every seat that no finding removes, and the findings that need usage (underLicensed, overAssigned, idle, neverActivated, shared mailbox needs, serviceAccount) are not computed.")
+		pos.Notes = append(pos.Notes, "No usage data: required counts every seat that no finding removes, and the findings that need usage (who uses what their licenses lack or holds more than they use, idle and never-used seats, what shared mailboxes and service accounts need) are not computed.")
 	}
 	r.skuRows(pos)
 	pos.compact = &findings{}
@@ -302,7 +302,7 @@ func (r *run) sharedMailbox() {
 	r.requirements(true)
 	if n := c.uu.SignIns.Days.Count(r.asOf, r.window); n > 0 {
 		r.addNeed(r.m.reqMailbox, r.ev(SourceSignIn, "exchangeMailbox",
-			"the shared mailbox was signed into directly on "+itoa(n)+" days in the window: it needs a license of its own (and sign-in should be blocked)",
+			"the shared mailbox was signed into directly on "+plural(n, "day", "days")+" in the window: it needs a license of its own (and sign-in should be blocked)",
 			c.uu.SignIns.Last, n))
 	}
 	if len(c.needs) == 0 {

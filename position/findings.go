@@ -281,14 +281,14 @@ func (s *segment) end() {
 
 // materialise fills f from a record (f's evidence slice is reused).
 func (p *part) materialise(kind int, r *frec, f *Finding) {
-	*f = Finding{ID: hexID(r.id), Kind: Kinds[kind], Evidence: f.Evidence[:0], Fix: p.fixes[r.fix]}
+	*f = Finding{ID: hexID(r.id), Kind: Kinds[kind], Title: kindTitles[Kinds[kind]], Evidence: f.Evidence[:0], Fix: p.fixes[r.fix]}
 	if r.user >= 0 {
 		u := p.users.at(r.user)
 		f.UserID, f.UserPrincipalName = u.id, u.upn
 	}
 	if r.sku >= 0 {
 		s := p.m.skus[r.sku].sku
-		f.SKUID, f.SKUPartNumber = s.ID, s.PartNumber
+		f.SKUID, f.SKUPartNumber, f.SKUDisplayName = s.ID, s.PartNumber, s.DisplayName
 	}
 	if r.group >= 0 {
 		f.GroupID = p.groups[r.group]

@@ -99,7 +99,7 @@ func (r *run) removeSeat(kind string, i int, ev erec) {
 	}
 	st.removed, st.removedBy = true, uint8(kindIx(kind)+1)
 	fix := r.fixFor(textKey{kind: kind, a: st.si.ix, b: ev.detail, s: string(rune('0' + st.via))}, func() Fix {
-		part := st.si.sku.PartNumber
+		part := st.si.name()
 		var why string
 		switch kind {
 		case DisabledHoldingLicense:
@@ -153,7 +153,7 @@ func (r *run) licenseErrors(u *licensing.User, si *skuInfo, l *licensing.License
 			if grp, ok := r.in.Engine.Group(s.AssignedByGroup); ok && grp.DisplayName != "" {
 				name = grp.DisplayName
 			}
-			detail = r.part.text("group " + name + " (" + s.AssignedByGroup + "): " + s.Error + " for " + si.sku.PartNumber + " since lastDateTime")
+			detail = r.part.text("group " + name + " (" + s.AssignedByGroup + "): " + errorWords(s.Error) + " for " + si.name())
 			r.textByKey[key] = detail
 		}
 		// A user waiting in an allotment waits for the allotment's units:
@@ -535,7 +535,7 @@ func (r *run) unneededSeats() {
 			continue
 		}
 		fix := r.fixFor(textKey{kind: OverAssigned, a: st.si.ix, s: string(rune('0' + st.via))}, func() Fix {
-			return Fix{Remove: st.si.list(), Description: removal(st.si.sku.PartNumber, "the user", st.via) + ": what the user used in the last " + itoa(r.window) + " days is covered by their other licenses."}
+			return Fix{Remove: st.si.list(), Description: removal(st.si.name(), "the user", st.via) + ": what the user used in the last " + itoa(r.window) + " days is covered by their other licenses."}
 		})
 		r.idAllot = st.allot
 		r.add(OverAssigned, c.u, st.si, "", fix, r.needEvidence(c.needs))
@@ -599,7 +599,7 @@ func (r *run) ownedWith(missing []need) []string {
 	var out []string
 	for _, p := range r.pools {
 		if si := r.m.skuByID(p.SKU.ID); si != nil && si.plans.intersects(plans) && len(out) < 5 {
-			out = append(out, si.sku.PartNumber)
+			out = append(out, si.name())
 		}
 	}
 	return out
@@ -664,11 +664,31 @@ func (m *model) partList(ss []int32) []string {
 	return out
 }
 
+// parts names products for a text: display names and part numbers.
 func (m *model) parts(ss []int32) string {
 	if len(ss) == 0 {
 		return "nothing"
 	}
-	return strings.Join(m.partList(ss), " + ")
+	names := make([]string, len(ss))
+	for i, s := range ss {
+		names[i] = m.skus[s].name()
+	}
+	return strings.Join(names, " + ")
+}
+
+// errorWords says a license error in words, with its code.
+func errorWords(code string) string {
+	switch code {
+	case licensing.ErrCountViolation:
+		return "no free seat (CountViolation)"
+	case licensing.ErrDependency:
+		return "a prerequisite service plan is missing (DependencyViolation)"
+	case licensing.ErrMutuallyExclusive:
+		return "conflicts with another service plan of the user (MutuallyExclusiveViolation)"
+	case licensing.ErrProhibitedInUsageLoc:
+		return "not available in the user's usage location (ProhibitedInUsageLocationViolation)"
+	}
+	return code
 }
 
 // name is how a text names the product: its display name and part number.

@@ -113,6 +113,29 @@ const (
 	SubscriptionLapsing = "subscriptionLapsing"
 )
 
+// KindTitle names a finding kind for people ("Idle for 30 days or more");
+// the kind itself (an identifier) for an unknown one.
+func KindTitle(kind string) string {
+	if t, ok := kindTitles[kind]; ok {
+		return t
+	}
+	return kind
+}
+
+var kindTitles = map[string]string{
+	UnderLicensed:          "Uses what their licenses do not include",
+	OverAssigned:           "Holds more than they use",
+	Idle:                   "Idle for 30 days or more",
+	NeverActivated:         "Never used since granted",
+	DisabledHoldingLicense: "Disabled account holding a license",
+	SharedMailbox:          "Shared mailbox license",
+	ServiceAccount:         "Service account license",
+	GuestLicensed:          "Guest holding a license",
+	LicenseErrors:          "License error",
+	SeatsRunningOut:        "Seats running out",
+	SubscriptionLapsing:    "Subscription lapsing",
+}
+
 // Kinds lists the finding kinds in report order.
 var Kinds = []string{UnderLicensed, OverAssigned, Idle, NeverActivated, DisabledHoldingLicense,
 	SharedMailbox, ServiceAccount, GuestLicensed, LicenseErrors, SeatsRunningOut, SubscriptionLapsing}
@@ -335,15 +358,19 @@ type Costs struct {
 type Finding struct {
 	// ID is stable across runs for the same kind, user and product (and
 	// group, for licenseErrors).
-	ID                string     `json:"id"`
-	Kind              string     `json:"kind"`
-	UserID            string     `json:"userId,omitempty"`
-	UserPrincipalName string     `json:"userPrincipalName,omitempty"`
-	SKUID             string     `json:"skuId,omitempty"`
-	SKUPartNumber     string     `json:"skuPartNumber,omitempty"`
-	GroupID           string     `json:"groupId,omitempty"`
-	Evidence          []Evidence `json:"evidence"`
-	Fix               Fix        `json:"fix"`
+	ID   string `json:"id"`
+	Kind string `json:"kind"`
+	// Title is the kind in words (KindTitle).
+	Title             string `json:"title"`
+	UserID            string `json:"userId,omitempty"`
+	UserPrincipalName string `json:"userPrincipalName,omitempty"`
+	SKUID             string `json:"skuId,omitempty"`
+	SKUPartNumber     string `json:"skuPartNumber,omitempty"`
+	// SKUDisplayName is the product's name.
+	SKUDisplayName string     `json:"skuDisplayName,omitempty"`
+	GroupID        string     `json:"groupId,omitempty"`
+	Evidence       []Evidence `json:"evidence"`
+	Fix            Fix        `json:"fix"`
 }
 
 // Evidence is one fact behind a finding.

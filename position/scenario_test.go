@@ -415,9 +415,9 @@ func TestFixForDisabledAccountWithInheritedLicenseRemovesItFromTheGroup(t *testi
 	})
 	fs := findings(e.position(), position.DisabledHoldingLicense)
 	want := map[string]string{
-		"direct":    "Remove SPE_E3 from the disabled account (or delete the account).",
-		"inherited": "Remove the disabled account from the groups that give it SPE_E3, which is inherited and cannot be removed from the disabled account itself (or delete the account).",
-		"both":      "Remove SPE_E3 from the disabled account and the disabled account from the groups that give it SPE_E3 (or delete the account).",
+		"direct":    "Remove Microsoft 365 E3 (SPE_E3) from the disabled account (or delete the account).",
+		"inherited": "Remove the disabled account from the groups that give it Microsoft 365 E3 (SPE_E3), which is inherited and cannot be removed from the disabled account itself (or delete the account).",
+		"both":      "Remove Microsoft 365 E3 (SPE_E3) from the disabled account and the disabled account from the groups that give it Microsoft 365 E3 (SPE_E3) (or delete the account).",
 	}
 	for user, text := range want {
 		if got := fs[user].Fix.Description; got != text {
