@@ -27,23 +27,35 @@
 // activity does not count.
 //
 // Cheapest cover. With a price list, the products a user may be moved to
-// are the priced products that apply to users. The plans of the products
-// the user keeps (unpriced or unmeasurable) satisfy requirements for free;
-// requirements no priced product meets are reported (Position.Unpriced)
-// and left out. The rest is an exact weighted set cover (SolveCover);
-// among covers of the same price the one with the most products the user
-// already holds, then the fewest products, wins. Users with the same
-// requirements and the same held products share one solution.
+// are the priced products that apply to users and that the tenant may buy
+// (prices.List.MayBuyProduct: sold to its kind — commercial, education,
+// government, nonprofit — and in its mayBuy list when it has one). The
+// plans of the products the user keeps (unpriced or unmeasurable) satisfy
+// requirements for free; requirements no candidate meets are reported
+// (Position.Unpriced) and left out. The rest is an exact weighted set cover
+// (SolveCover); among covers of the same price the one with the most
+// products the user already holds, then the fewest products, wins. Users
+// with the same requirements and the same held products share one
+// solution. Add-ons bring their base: a requirement met by add-on plans
+// requires one of their prerequisites too. Products under a seat limit
+// (catalog.SeatLimit, 300 for the Microsoft 365 for business plans) are
+// given to the users they save most on, within the limit (caps.go); the
+// others get their next best cover.
 //
-// Counts per product. Owned: prepaid enabled units. Assigned: seats held
-// (general pool and allotments). Waiting: users in the waiting rooms.
-// Required: with a price list, users whose cheapest cover contains the
-// product; without one (or for unpriced products), users who used a plan
-// they hold only through this product; a kept product's seats of active
-// users, and seats in their first WindowDays days of users who show no
-// requirement yet, count as required unless a finding removes them;
-// without any usage data every seat that no finding removes is required.
-// Used: holders who used one of its plans in the window. Surplus =
+// Counts per product (never dependent on prices). Owned: enabled units.
+// Assigned: seats held (general pool and allotments). Free, AllottedUnused,
+// InGrace, Suspended: Accounts (owned + in grace + suspended = assigned +
+// free + allotted unused). Waiting: users in the waiting rooms. Every
+// assigned seat is in one category (SeatUse): used (one of its enabled
+// plans meets a requirement of its holder), kept by rule (rooms; products
+// no usage can show in use, held by active users; every seat without usage
+// data), new (its first WindowDays days), removed by a finding (idle, never
+// activated, disabled account, guest, shared mailbox), or unused. Used is
+// the used seats. Required = used + kept + new + users waiting for the
+// product whose usage needs it + users who hold nothing that meets a need
+// (counted for the tenant's product with the fewest plans that meets it);
+// so required ≥ used, and a price list changes no count (a product it does
+// not price is said so: PriceMissing and a note). Surplus =
 // max(owned−required, 0), shortfall = max(required−owned, 0).
 //
 // Findings, per user: a disabled account (not a shared mailbox) —
@@ -58,7 +70,12 @@
 // of adding products and replacing the priced ones held — or overAssigned
 // when the cheapest cover costs less than the priced products held. A seat
 // is removed by one finding at most. licenseErrors: each group source in
-// Error. seatsRunningOut: per product, see runningOut.
+// Error (a user waiting in an allotment while the tenant has free units
+// outside allotments: raise the allotment, no cost). seatsRunningOut: per
+// product, see runningOut. A seat is removed by one finding at most, each
+// finding's money is summed once (a waiting user's unit is the license
+// error's, not also an underLicensed finding's), and the totals are the
+// sums of the rows and findings (the property test in identity_test.go).
 //
 // The license state is the engine's current state; AsOf sets the usage
 // window, the activation and idle thresholds and the trend. Requirements
