@@ -79,6 +79,12 @@ func TestAccountingIdentitiesHoldOnRandomTenants(t *testing.T) {
 	}
 	for seed := int64(1); seed <= int64(n); seed++ {
 		e, u, asOf := randomTenant(t, seed)
+		// Every third tenant with seat limits that bind (1–3 seats).
+		restore := position.SeatLimitMax(0)
+		if seed%3 == 0 {
+			restore()
+			restore = position.SeatLimitMax(1 + int(seed/3)%3)
+		}
 		var rows [2][]position.SKU
 		for k, list := range []*prices.List{nil, pl} {
 			p := position.Compute(position.Input{Engine: e, Usage: u, Prices: list, AsOf: asOf, Now: time.Unix(0, 0)})
@@ -94,6 +100,7 @@ func TestAccountingIdentitiesHoldOnRandomTenants(t *testing.T) {
 				t.Fatalf("seed %d: %s required %d without prices, %d with", seed, r.SKUPartNumber, req[r.SKUID], r.Required)
 			}
 		}
+		restore()
 	}
 }
 
