@@ -34,43 +34,124 @@ type capCand struct {
 	ord    int    // the user's index in directory order
 	userID string // to analyse again
 	saving int64
-	skus   []int32 // the capped products the cheaper cover uses
-	run    *run    // the worker that analysed the user
-	found  bool    // the user got a cover finding (kind, at)
+	skus   [maxCappedInCover]int32 // the capped products the cheaper cover uses (nskus)
+	nskus  int8
+	run    *run // the worker that analysed the user
+	found  bool // the user got a cover finding (kind, at)
 	kind   int
 	at     int32
+}
+
+// capBar is the least saving a new candidate needs to be kept: the
+// smallest, over the limits, of the saving of the worker's max-th best
+// candidate using it (0 while a limit has fewer).
+func (r *run) capBar() int64 {
+	if r.capBars == nil {
+		return 0
+	}
+	bar := int64(-1)
+	for _, b := range r.capBars {
+		if bar < 0 || b < bar {
+			bar = b
+		}
+	}
+	return max(bar, 0)
+}
+
+// maxCappedInCover bounds the capped products of one cover a candidate
+// records (covers have one, Microsoft's limits naming one product each).
+const maxCappedInCover = 4
+
+func (cd *capCand) capped() []int32 { return cd.skus[:cd.nskus] }
+
+// better orders candidates: larger saving first, then directory order.
+func (cd *capCand) better(o *capCand) bool {
+	if cd.saving != o.saving {
+		return cd.saving > o.saving
+	}
+	return cd.ord < o.ord
+}
+
+// pruneCaps keeps, of a worker's candidates, those among the best
+// max seats of some limit they use: no other can be taken (a limit takes
+// at most max users, best first). It runs when the list is long, so
+// that a large tenant keeps a few thousand candidates, not one per user,
+// and then sets the bar (capBar) below which users need not be solved.
+func (r *run) pruneCaps() {
+	m := r.m
+	sort.Slice(r.caps, func(i, j int) bool { return r.caps[i].better(&r.caps[j]) })
+	seen := make([]int, len(m.limits))
+	bars := make([]int64, len(m.limits))
+	kept := r.caps[:0]
+	for _, cd := range r.caps {
+		keep := false
+		for _, s := range cd.capped() {
+			l := m.skus[s].capped
+			if seen[l] < m.limits[l].max {
+				keep = true
+				bars[l] = cd.saving
+			}
+			seen[l]++
+		}
+		if keep {
+			kept = append(kept, cd)
+		}
+	}
+	clear(r.caps[len(kept):])
+	r.caps = kept
+	full := true
+	for l := range seen {
+		full = full && seen[l] >= m.limits[l].max
+	}
+	if full {
+		r.capBars = bars
+	}
 }
 
 // capCandidate compares the user's cover without the capped products
 // (heldCost, full) with the cover with them and records the user when the
 // latter costs less. reqs are the requirements of the main cover.
-func (r *run) capCandidate(full *mix, held []int32) {
+func (r *run) capCandidate(ent *memoEntry, held []int32) {
 	m, c := r.m, &r.cur
+	full := &ent.x
 	reqs := r.capReqs[:0]
+	var lb int64 // a lower bound of the cover with capped products: its dearest requirement's cheapest product
 	for _, n := range c.needs {
 		rq := m.reqs[n.req]
 		if !rq.plans.intersects(c.kept) && len(rq.cands) > 0 {
 			reqs = append(reqs, n.req)
+			lb = max(lb, m.minPrice(rq))
 		}
 	}
 	r.capReqs = reqs
+	// A user who cannot save more than the worst of the best candidates
+	// this worker kept for every limit is not among the best of any: no
+	// need to solve (the global best are at least as good).
+	if full.cost-lb < r.capBar() {
+		return
+	}
 	m.withCaps = true
 	with := m.cover(reqs, held)
 	m.withCaps = false
 	if with.cost >= full.cost {
 		return
 	}
-	var capped []int32
+	cd := capCand{ord: r.ord, userID: c.u.ID, saving: full.cost - with.cost, run: r}
 	for _, s := range with.skus {
-		if m.skus[s].capped >= 0 {
-			capped = append(capped, s)
+		if m.skus[s].capped >= 0 && int(cd.nskus) < len(cd.skus) {
+			cd.skus[cd.nskus] = s
+			cd.nskus++
 		}
 	}
-	if len(capped) == 0 {
+	if cd.nskus == 0 {
 		return
 	}
 	c.capCand = true
-	r.caps = append(r.caps, capCand{ord: r.ord, userID: c.u.ID, saving: full.cost - with.cost, skus: capped, run: r})
+	r.caps = append(r.caps, cd)
+	if len(r.caps) >= r.capPrune {
+		r.pruneCaps()
+		r.capPrune = max(r.capPrune, 2*len(r.caps))
+	}
 }
 
 // applyCaps is step 2 (see above), on the merged workers; seg receives the
@@ -92,30 +173,25 @@ func applyCaps(pos *Position, runs []*run, seg *segment) {
 	if len(cands) == 0 {
 		return
 	}
-	sort.Slice(cands, func(i, j int) bool {
-		if cands[i].saving != cands[j].saving {
-			return cands[i].saving > cands[j].saving
-		}
-		return cands[i].ord < cands[j].ord
-	})
+	sort.Slice(cands, func(i, j int) bool { return cands[i].better(&cands[j]) })
 	left := make([]int, len(m.limits))
 	for l, lim := range m.limits {
 		left[l] = max(lim.max-held[l], 0)
 	}
 	var taken []capCand
-	out := make([]int, len(m.limits))
+	out := make([]bool, len(m.limits)) // a candidate of the limit was left out
 	for _, cd := range cands {
 		ok := true
-		for _, s := range cd.skus {
+		for _, s := range cd.capped() {
 			ok = ok && left[m.skus[s].capped] > 0
 		}
 		if !ok {
-			for _, s := range cd.skus {
-				out[m.skus[s].capped]++
+			for _, s := range cd.capped() {
+				out[m.skus[s].capped] = true
 			}
 			continue
 		}
-		for _, s := range cd.skus {
+		for _, s := range cd.capped() {
 			left[m.skus[s].capped]--
 		}
 		taken = append(taken, cd)
@@ -135,8 +211,8 @@ func applyCaps(pos *Position, runs []*run, seg *segment) {
 	}
 	r.coverOnly, m.withCaps = false, false
 	seg.end()
-	for l, n := range out {
-		if n == 0 {
+	for l, left := range out {
+		if !left {
 			continue
 		}
 		var names []string
@@ -144,8 +220,7 @@ func applyCaps(pos *Position, runs []*run, seg *segment) {
 			names = append(names, m.skus[s].name())
 		}
 		pos.Notes = append(pos.Notes, "Microsoft sells at most "+itoa(m.limits[l].max)+" seats of "+strings.Join(names, " or ")+
-			" to a tenant: the cheapest covers give them to the users they save most on; "+plural(n, "more user", "more users")+
-			" would save with them and get the next best cover.")
+			" to a tenant: the cheapest covers give them to the users they save most on; the other users who would save with them get their next best cover.")
 	}
 }
 

@@ -40,7 +40,7 @@ func TestASeatLimitGivesTheCappedProductToTheUsersItSavesMostOn(t *testing.T) {
 		t.Fatalf("totals %+v", p.Totals)
 	}
 	if !strings.Contains(strings.Join(p.Notes, " "), "at most 3 seats of Microsoft 365 Business Premium (SPB)") ||
-		!strings.Contains(strings.Join(p.Notes, " "), "2 more users would save") {
+		!strings.Contains(strings.Join(p.Notes, " "), "the other users who would save with them get their next best cover") {
 		t.Fatalf("notes %q", p.Notes)
 	}
 	// Without the limit binding, everyone moves.

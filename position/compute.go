@@ -55,10 +55,13 @@ type run struct {
 		at   int32
 		ok   bool
 	} // the finding needsAndCover added last
-	caps    []capCand // caps.go
-	capReqs []int32
-	capHeld []int  // seats of each limit's products held by users not candidates, no finding removing them
-	idAllot string // the allotment of the seat a finding being added is about (its id)
+	caps     []capCand // caps.go
+	capBars  []int64   // capBar's, per limit; nil until every limit has max candidates
+	capPrune int       // pruneCaps when caps grows to this
+	capReqs  []int32
+	capCls   []int32
+	capHeld  []int  // seats of each limit's products held by users not candidates, no finding removing them
+	idAllot  string // the allotment of the seat a finding being added is about (its id)
 
 	cur       userCtx
 	reqBuf    []int32
@@ -101,6 +104,10 @@ func newRun(in Input, pools []licensing.PoolInfo, reports bool, shared *sharedMe
 		r.grow(r.m.sku(p.SKU).ix)
 	}
 	r.capHeld = make([]int, len(r.m.limits))
+	r.capPrune = 1024
+	for _, l := range r.m.limits {
+		r.capPrune += 4 * l.max
+	}
 	return r
 }
 

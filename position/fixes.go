@@ -262,7 +262,7 @@ func (r *run) needsAndCover(kind string) {
 		r.unneededSeats()
 	}
 	if full != nil && len(m.limits) > 0 && !r.coverOnly {
-		r.capCandidate(full, held)
+		r.capCandidate(ent, held)
 		if c.capCand {
 			cd := &r.caps[len(r.caps)-1]
 			cd.found, cd.kind, cd.at = r.lastAdd.ok, r.lastAdd.kind, r.lastAdd.at
@@ -693,10 +693,13 @@ func errorWords(code string) string {
 
 // name is how a text names the product: its display name and part number.
 func (si *skuInfo) name() string {
-	if si.sku.DisplayName == "" || si.sku.DisplayName == si.sku.PartNumber {
-		return si.sku.PartNumber
+	if si.named == "" {
+		si.named = si.sku.PartNumber
+		if si.sku.DisplayName != "" && si.sku.DisplayName != si.sku.PartNumber {
+			si.named = si.sku.DisplayName + " (" + si.sku.PartNumber + ")"
+		}
 	}
-	return si.sku.DisplayName + " (" + si.sku.PartNumber + ")"
+	return si.named
 }
 
 // list returns the product's part number as a one-element list (shared).

@@ -186,6 +186,20 @@ func (m *model) coverEntry(reqs []int32, held []int32) *memoEntry {
 	return ent
 }
 
+// minPrice is the price of the cheapest candidate of a requirement (with
+// the capped products), remembered.
+func (m *model) minPrice(rq *requirement) int64 {
+	if rq.minPrice < 0 {
+		rq.minPrice = 0
+		for i, s := range rq.cands {
+			if p := m.skus[s].price; i == 0 || p < rq.minPrice {
+				rq.minPrice = p
+			}
+		}
+	}
+	return rq.minPrice
+}
+
 // classOfReq and candsOfReq are a requirement's cover class and
 // candidates in the model's current view (withCaps: with the products under
 // a seat limit; else without them, the main covers).

@@ -97,8 +97,9 @@ type skuInfo struct {
 	perUser    bool
 	measurable bool // has a measurable plan
 	partList   []string
-	capped     int32 // its seat limit (model.limits); -1 none
-	buyable    bool  // the tenant may buy it (prices.List.MayBuyProduct)
+	named      string // name()'s, made on first use
+	capped     int32  // its seat limit (model.limits); -1 none
+	buyable    bool   // the tenant may buy it (prices.List.MayBuyProduct)
 }
 
 // capLimit is a seat limit among the cover candidates.
@@ -121,6 +122,7 @@ type requirement struct {
 	prereq    int32   // the requirement of its add-ons' prerequisites; -1 none
 	preText   int32   // "prerequisite of …" in the worker's texts; -1 until made
 	unheld    int32   // run.unheldFor's answer; -2 until asked
+	minPrice  int64   // model.minPrice's; -1 until asked
 	// metBy: the products (by index) whose plans meet it; nil until
 	// model.meets needs it.
 	metBy []uint64
@@ -318,7 +320,7 @@ func (m *model) intern(label string, set planSet, depth int) int32 {
 	if r, ok := m.reqByKey[key]; ok {
 		return r
 	}
-	r := &requirement{ix: int32(len(m.reqs)), label: label, plans: set, prereq: -1, preText: -1, unheld: -2}
+	r := &requirement{ix: int32(len(m.reqs)), label: label, plans: set, prereq: -1, preText: -1, unheld: -2, minPrice: -1}
 	for i := range m.plans {
 		// The plans named are the tenant's cloud's: no _GOV or _DOD plan
 		// for a commercial tenant.
