@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 //go:embed data/purchase-rules.json
@@ -44,14 +45,21 @@ type purchaseRules struct {
 // purchase parses the embedded purchase rules against c (a build defect
 // panics: the file is checked by the tests).
 func (c *Catalog) purchase() *purchaseRules {
-	c.purchaseOnce.Do(func() {
+	st := c.purchaseSt
+	st.once.Do(func() {
 		p, err := parsePurchase(c, purchaseJSON)
 		if err != nil {
 			panic("catalog: embedded purchase rules: " + err.Error())
 		}
-		c.purchaseRules = p
+		st.rules = p
 	})
-	return c.purchaseRules
+	return st.rules
+}
+
+// purchaseState is a catalog's purchase rules, parsed once.
+type purchaseState struct {
+	once  sync.Once
+	rules *purchaseRules
 }
 
 func parsePurchase(c *Catalog, data []byte) (*purchaseRules, error) {

@@ -59,7 +59,6 @@ type run struct {
 	capBars  []int64   // capBar's, per limit; nil until every limit has max candidates
 	capPrune int       // pruneCaps when caps grows to this
 	capReqs  []int32
-	capCls   []int32
 	capHeld  []int  // seats of each limit's products held by users not candidates, no finding removing them
 	idAllot  string // the allotment of the seat a finding being added is about (its id)
 
@@ -330,10 +329,9 @@ func (r *run) sharedMailbox() {
 func (r *run) skuRows(pos *Position) {
 	m := r.m
 	type fig struct {
-		acc      Accounts
-		waiting  int
-		status   string
-		allotted bool
+		acc     Accounts
+		waiting int
+		status  string
 	}
 	figs := map[int32]*fig{}
 	var order []int32
