@@ -62,6 +62,8 @@ type Catalog struct {
 	withPlan  map[string][]*SKU
 	rules     *Rules
 	idx       *ruleIndex // rules, precomputed; never nil in a built catalog
+
+	purchaseSt *purchaseState // the purchase rules, parsed on first use (shared by copies with the same products)
 }
 
 var (
@@ -181,13 +183,14 @@ func build(skus []*SKU, rules *Rules, idx *ruleIndex) *Catalog {
 		idx = indexRules(rules)
 	}
 	c := &Catalog{
-		byID:      make(map[string]*SKU, len(skus)),
-		byPart:    make(map[string][]*SKU, len(skus)),
-		plans:     make(map[string]*Plan),
-		planNames: make(map[string]*Plan),
-		withPlan:  make(map[string][]*SKU),
-		rules:     rules,
-		idx:       idx,
+		byID:       make(map[string]*SKU, len(skus)),
+		byPart:     make(map[string][]*SKU, len(skus)),
+		plans:      make(map[string]*Plan),
+		planNames:  make(map[string]*Plan),
+		withPlan:   make(map[string][]*SKU),
+		rules:      rules,
+		idx:        idx,
+		purchaseSt: &purchaseState{},
 	}
 	sort.Slice(skus, func(i, j int) bool {
 		if skus[i].PartNumber != skus[j].PartNumber {

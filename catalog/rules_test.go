@@ -36,7 +36,7 @@ func TestEveryRuleSaysWhereItWasVerified(t *testing.T) {
 		check("location restriction of "+lr.SKU, lr.Source)
 	}
 	for _, in := range r.AllotmentIneligible {
-		if !strings.Contains(in.Source, "Seed 002") || in.Reason == "" {
+		if !strings.Contains(in.Source, "'Allotment basics'") || in.Reason == "" {
 			t.Errorf("ineligible %s: reason %q source %q", in.SKU, in.Reason, in.Source)
 		}
 	}

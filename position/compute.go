@@ -3,6 +3,7 @@ package position
 import (
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,8 @@ type run struct {
 	window     int
 	usageKnown bool
 	pools      []licensing.PoolInfo
+	genWaiting map[int32]int // users waiting in the general pool, by product (skuRows)
+	free       map[int32]int // generalFree's, made on first use
 	featCache  [128]featInfo
 	granted    map[usage.Day]int32 // grantedText
 	feats      []usage.FeatureUse  // the current user's (readUsage)
@@ -36,8 +39,28 @@ type run struct {
 
 	// Per product (by skuInfo.ix).
 	used, required, recent []int
-	usedAt, reqAt          []int32 // the user (seq) last counted
+	reqWaiting, reqUnheld  []int        // required by users waiting for it / holding nothing that meets a need
+	cats                   [][nCats]int // assigned seats by category (count)
+	reqAt, waitAt          []int32      // the user (seq) last counted
+	unheldAt               []int32
 	seq                    int32
+
+	// coverOnly: the run re-analyses users for their cover findings only
+	// (caps.go): no counts, no other findings.
+	coverOnly bool
+	inCover   bool // within needsAndCover
+	ord       int  // the current user's index in directory order
+	lastAdd   struct {
+		kind int
+		at   int32
+		ok   bool
+	} // the finding needsAndCover added last
+	caps     []capCand // caps.go
+	capBars  []int64   // capBar's, per limit; nil until every limit has max candidates
+	capPrune int       // pruneCaps when caps grows to this
+	capReqs  []int32
+	capHeld  []int  // seats of each limit's products held by users not candidates, no finding removing them
+	idAllot  string // the allotment of the seat a finding being added is about (its id)
 
 	cur       userCtx
 	reqBuf    []int32
@@ -78,6 +101,11 @@ func newRun(in Input, pools []licensing.PoolInfo, reports bool, shared *sharedMe
 		"no sign-in or feature use in the last " + itoa(IdleLongDays) + " days"}
 	for _, p := range pools {
 		r.grow(r.m.sku(p.SKU).ix)
+	}
+	r.capHeld = make([]int, len(r.m.limits))
+	r.capPrune = 1024
+	for _, l := range r.m.limits {
+		r.capPrune += 4 * l.max
 	}
 	return r
 }
@@ -143,6 +171,7 @@ func Compute(in Input) *Position {
 					r.users++
 					r.user(u, ls)
 				}
+				r.ord++
 				if i++; i&1023 == 0 {
 					done.Add(1024)
 				}
@@ -157,6 +186,7 @@ func Compute(in Input) *Position {
 				lo, hi := c*chunkUsers, min((c+1)*chunkUsers, n)
 				seg := &segs[c]
 				seg.start(r.part)
+				r.ord = lo
 				e.ForEachUserLicensesIn(lo, hi, visit)
 				seg.end()
 			}
@@ -197,9 +227,17 @@ func Compute(in Input) *Position {
 		pos.Notes = append(pos.Notes, "The tenant has no price list: the position counts seats only; PUT /allot/v1/prices to cost it and to get the cheapest fixes.")
 	}
 	if !r.usageKnown {
-		pos.Notes = append(pos.Notes, "No usage data: required counts every seat that no finding removes, and the findings that need usage (underLicensed, overAssigned, idle, neverActivated, shared mailbox needs, serviceAccount) are not computed.")
+		pos.Notes = append(pos.Notes, "No usage data: required counts every seat that no finding removes, and the findings that need usage (who uses what their licenses lack or holds more than they use, idle and never-used seats, what shared mailboxes and service accounts need) are not computed.")
 	}
 	r.skuRows(pos)
+	pos.compact = &findings{}
+	// Users the seat limits give a capped product to: their new cover
+	// findings after every user's.
+	var capSeg segment
+	applyCaps(pos, runs, &capSeg)
+	if capSeg.p != nil {
+		segs = append(segs, capSeg)
+	}
 	if in.Scope == nil {
 		// Findings of no user, after every user's (a segment of their own).
 		var tail segment
@@ -209,7 +247,7 @@ func Compute(in Input) *Position {
 		tail.end()
 		segs = append(segs, tail)
 	}
-	pos.compact = &findings{segs: segs}
+	pos.compact.segs = segs
 	for _, o := range runs {
 		pos.compact.n += o.part.count()
 	}
@@ -233,6 +271,11 @@ func (r *run) merge(o *run) {
 		r.used[x.ix] += o.used[i]
 		r.required[x.ix] += o.required[i]
 		r.recent[x.ix] += o.recent[i]
+		r.reqWaiting[x.ix] += o.reqWaiting[i]
+		r.reqUnheld[x.ix] += o.reqUnheld[i]
+		for k := range o.cats[i] {
+			r.cats[x.ix][k] += o.cats[i][k]
+		}
 	}
 	r.licensed += o.licensed
 	r.active += o.active
@@ -245,8 +288,12 @@ func (r *run) grow(s int32) {
 		r.used = append(r.used, 0)
 		r.required = append(r.required, 0)
 		r.recent = append(r.recent, 0)
-		r.usedAt = append(r.usedAt, 0)
+		r.reqWaiting = append(r.reqWaiting, 0)
+		r.reqUnheld = append(r.reqUnheld, 0)
+		r.cats = append(r.cats, [nCats]int{})
 		r.reqAt = append(r.reqAt, 0)
+		r.waitAt = append(r.waitAt, 0)
+		r.unheldAt = append(r.unheldAt, 0)
 	}
 }
 
@@ -261,7 +308,7 @@ func (r *run) sharedMailbox() {
 	r.requirements(true)
 	if n := c.uu.SignIns.Days.Count(r.asOf, r.window); n > 0 {
 		r.addNeed(r.m.reqMailbox, r.ev(SourceSignIn, "exchangeMailbox",
-			"the shared mailbox was signed into directly on "+itoa(n)+" days in the window: it needs a license of its own (and sign-in should be blocked)",
+			"the shared mailbox was signed into directly on "+plural(n, "day", "days")+" in the window: it needs a license of its own (and sign-in should be blocked)",
 			c.uu.SignIns.Last, n))
 	}
 	if len(c.needs) == 0 {
@@ -282,8 +329,9 @@ func (r *run) sharedMailbox() {
 func (r *run) skuRows(pos *Position) {
 	m := r.m
 	type fig struct {
-		owned, assigned, waiting int
-		units                    licensing.Units
+		acc     Accounts
+		waiting int
+		status  string
 	}
 	figs := map[int32]*fig{}
 	var order []int32
@@ -296,22 +344,29 @@ func (r *run) skuRows(pos *Position) {
 		}
 		return f
 	}
+	r.genWaiting = map[int32]int{}
 	if r.in.Scope != nil {
 		for _, a := range r.in.Scope.Allotments {
 			if si := m.skuByID(a.SKUID); si != nil {
 				f := get(si.ix)
-				f.owned += a.AllottedUnits
-				f.assigned += a.ConsumedUnits
+				f.acc.Owned += a.AllottedUnits
+				f.acc.Assigned += a.ConsumedUnits
+				f.acc.AllottedUnused += max(a.AllottedUnits-a.ConsumedUnits, 0)
 				f.waiting += a.Waiting
 			}
 		}
 	} else {
+		consumed := map[string]int{}
+		for _, a := range r.in.Engine.Allotments() {
+			consumed[a.SKUID] += a.ConsumedUnits
+		}
 		for _, p := range r.pools {
-			f := get(m.sku(p.SKU).ix)
-			f.owned += p.Units.Enabled
-			f.units = p.Units
-			f.assigned += p.Consumed
+			si := m.sku(p.SKU)
+			f := get(si.ix)
+			f.acc = AccountsOf(p, consumed[p.SKU.ID])
+			f.status = p.Units.Status
 			f.waiting += p.Waiting
+			r.genWaiting[si.ix] = p.Waiting
 		}
 		// Pool consumption counts allotment seats; waiting rooms are apart.
 		for _, a := range r.in.Engine.Allotments() {
@@ -321,25 +376,23 @@ func (r *run) skuRows(pos *Position) {
 		}
 	}
 	for s := range r.required {
-		if (r.required[s] > 0 || r.used[s] > 0) && r.in.Scope.sku(m.skus[s].sku.ID) {
+		if (r.required[s] > 0 || r.used[s] > 0 || r.reqWaiting[s] > 0 || r.reqUnheld[s] > 0) && r.in.Scope.sku(m.skus[s].sku.ID) {
 			get(int32(s))
 		}
 	}
+	var missing []string
 	for _, s := range order {
 		f, si := figs[s], m.skus[s]
 		r.grow(s)
 		row := SKU{SKUID: si.sku.ID, SKUPartNumber: si.sku.PartNumber, DisplayName: si.sku.DisplayName,
-			Owned: f.owned, Assigned: f.assigned, Waiting: f.waiting, Required: r.required[s], Used: r.used[s],
-			Measurable: si.measurable}
-		row.CapabilityStatus = f.units.Status
+			Owned: f.acc.Owned, Assigned: f.acc.Assigned, Waiting: f.waiting, Required: r.required[s] + r.reqWaiting[s] + r.reqUnheld[s],
+			Used: r.used[s], Measurable: si.measurable, Free: f.acc.Free, AllottedUnused: f.acc.AllottedUnused,
+			InGrace: f.acc.InGrace, Suspended: f.acc.Suspended, Seats: seatUseOf(r.cats[s]),
+			RequiredWaiting: r.reqWaiting[s], RequiredUnheld: r.reqUnheld[s]}
+		row.CapabilityStatus = f.status
 		if row.CapabilityStatus == "" {
 			row.CapabilityStatus = "Enabled"
 		}
-		// Seats beyond the enabled units sit in units of a lapsing
-		// subscription: in grace first, then suspended or locked out.
-		over := max(f.assigned-f.units.Enabled, 0)
-		row.InGrace = min(over, f.units.Warning)
-		row.Suspended = min(over-row.InGrace, f.units.Suspended+f.units.LockedOut)
 		row.Surplus = max(row.Owned-row.Required, 0)
 		row.Shortfall = max(row.Required-row.Owned, 0)
 		if si.priced {
@@ -348,6 +401,9 @@ func (r *run) skuRows(pos *Position) {
 			row.MonthlyCost = money(int64(row.Owned) * p)
 			row.Costs = &Costs{Owned: *row.MonthlyCost, Assigned: *money(int64(row.Assigned) * p), Required: *money(int64(row.Required) * p),
 				Used: *money(int64(row.Used) * p), Surplus: *money(int64(row.Surplus) * p), Shortfall: *money(int64(row.Shortfall) * p)}
+		} else if m.hasList {
+			row.PriceMissing = true
+			missing = append(missing, si.name())
 		}
 		pos.SKUs = append(pos.SKUs, row)
 	}
@@ -361,6 +417,11 @@ func (r *run) skuRows(pos *Position) {
 	if pos.SKUs == nil {
 		pos.SKUs = []SKU{}
 	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		pos.Notes = append(pos.Notes, "The price list has no price for "+strings.Join(missing, ", ")+
+			": their costs are not shown and they are kept as they are in the cheapest covers; their counts do not depend on prices.")
+	}
 }
 
 // totals sums the rows and the workers' findings.
@@ -371,7 +432,7 @@ func (r *run) totals(pos *Position, runs []*run) {
 	var extra int64
 	for _, o := range runs {
 		for k := range Kinds {
-			t.FindingsByKind[Kinds[k]] += o.part.byKind[k].n
+			t.FindingsByKind[Kinds[k]] += o.part.byKind[k].n - o.part.dropped[k]
 			savings[k] += o.savings[k]
 		}
 		extra += o.extra

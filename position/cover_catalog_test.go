@@ -135,6 +135,7 @@ func bruteOnUndominated(m *model, reqs []int32) (int64, bool) {
 
 func TestCoverOnTheFullCatalogIsExact(t *testing.T) {
 	m := newModel(catalog.Default(), fullCatalogPrices(t), false, newSharedMemo(0, 0))
+	m.withCaps = true // every priced product a candidate
 	rnd := rand.New(rand.NewSource(3))
 	checked := 0
 	for k := 0; k < 400; k++ {
@@ -177,6 +178,7 @@ func TestCoverOnTheFullCatalogIsExact(t *testing.T) {
 //	go test ./position -run '^$' -bench CoverFullCatalog -benchtime 3x
 func BenchmarkCoverFullCatalog(b *testing.B) {
 	m := newModel(catalog.Default(), fullCatalogPrices(b), false, newSharedMemo(0, 0))
+	m.withCaps = true // every priced product a candidate
 	rnd := rand.New(rand.NewSource(1))
 	var sets [][]int32
 	keys := map[string]bool{}
@@ -254,6 +256,7 @@ func BenchmarkCoverListPrices(b *testing.B) {
 		b.Fatal(err)
 	}
 	m := newModel(catalog.Default(), &l, false, newSharedMemo(0, 0))
+	m.withCaps = true // every priced product a candidate
 	rnd := rand.New(rand.NewSource(1))
 	var sets [][]int32
 	keys := map[string]bool{}
@@ -290,6 +293,7 @@ func BenchmarkCoverMemoised(b *testing.B) {
 			defer func(s int) { smallMaxElements = s }(smallMaxElements)
 			smallMaxElements = small
 			m := newModel(catalog.Default(), &l, false, newSharedMemo(0, 0))
+			m.withCaps = true // every priced product a candidate
 			rnd := rand.New(rand.NewSource(1))
 			type problem struct{ reqs, held []int32 }
 			var ps []problem

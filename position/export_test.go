@@ -24,3 +24,10 @@ func ChunkUsers(n int) (restore func()) {
 	chunkUsers = n
 	return func() { chunkUsers = c }
 }
+
+// SeatLimitMax makes every seat limit n seats, until restore is called.
+func SeatLimitMax(n int) (restore func()) {
+	o := seatLimitOverride
+	seatLimitOverride = n
+	return func() { seatLimitOverride = o }
+}

@@ -167,10 +167,13 @@ type part struct {
 	names  []string
 	nameIx map[string]int32
 	spill  []int64 // evidence times erec.last cannot hold (UnixNano)
+	// dropped counts the findings of each kind tombstoned (nev −1: a cover
+	// finding replaced, see caps.go); they are skipped.
+	dropped []int
 }
 
 func newPart(m *model) *part {
-	return &part{m: m, byKind: make([]chunks[frec], len(Kinds)), grpIx: map[string]int32{}, txtIx: map[string]int32{}, nameIx: map[string]int32{}}
+	return &part{m: m, byKind: make([]chunks[frec], len(Kinds)), dropped: make([]int, len(Kinds)), grpIx: map[string]int32{}, txtIx: map[string]int32{}, nameIx: map[string]int32{}}
 }
 
 func kindIx(kind string) int {
@@ -235,11 +238,11 @@ func (p *part) user(id, upn string) int32 {
 // release drops the indexes that only adding findings needs.
 func (p *part) release() { p.grpIx, p.txtIx, p.nameIx = nil, nil, nil }
 
-// count returns the findings of the part.
+// count returns the findings of the part (less those dropped).
 func (p *part) count() int {
 	n := 0
-	for _, fs := range p.byKind {
-		n += fs.n
+	for k, fs := range p.byKind {
+		n += fs.n - p.dropped[k]
 	}
 	return n
 }
@@ -278,14 +281,14 @@ func (s *segment) end() {
 
 // materialise fills f from a record (f's evidence slice is reused).
 func (p *part) materialise(kind int, r *frec, f *Finding) {
-	*f = Finding{ID: hexID(r.id), Kind: Kinds[kind], Evidence: f.Evidence[:0], Fix: p.fixes[r.fix]}
+	*f = Finding{ID: hexID(r.id), Kind: Kinds[kind], Title: kindTitles[Kinds[kind]], Evidence: f.Evidence[:0], Fix: p.fixes[r.fix]}
 	if r.user >= 0 {
 		u := p.users.at(r.user)
 		f.UserID, f.UserPrincipalName = u.id, u.upn
 	}
 	if r.sku >= 0 {
 		s := p.m.skus[r.sku].sku
-		f.SKUID, f.SKUPartNumber = s.ID, s.PartNumber
+		f.SKUID, f.SKUPartNumber, f.SKUDisplayName = s.ID, s.PartNumber, s.DisplayName
 	}
 	if r.group >= 0 {
 		f.GroupID = p.groups[r.group]
@@ -342,6 +345,9 @@ func (p *Position) EachFinding(fn func(f *Finding) bool) {
 				continue
 			}
 			more := pt.byKind[k].each(int(sg.lo[k]), int(sg.hi[k]), func(r *frec) bool {
+				if r.nev < 0 {
+					return true // dropped
+				}
 				pt.materialise(k, r, &f)
 				if !fn(&f) {
 					return false

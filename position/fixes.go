@@ -57,6 +57,9 @@ func (r *run) add(kind string, u *licensing.User, si *skuInfo, groupID string, f
 	if r.in.Scope != nil && (si == nil || !r.in.Scope.sku(si.sku.ID)) {
 		return // a delegated owner sees findings of its allotments' products only
 	}
+	if r.coverOnly && !r.inCover {
+		return
+	}
 	p := r.part
 	f := frec{user: -1, sku: -1, group: p.group(groupID), fix: fix, nev: int32(len(evs))}
 	uid, sid := "", ""
@@ -66,11 +69,17 @@ func (r *run) add(kind string, u *licensing.User, si *skuInfo, groupID string, f
 	if si != nil {
 		f.sku, sid = si.ix, si.sku.ID
 	}
+	if r.idAllot != "" {
+		sid += "/" + r.idAllot // a second seat of the product, in an allotment
+	}
 	f.id = findingID(kind, uid, sid, groupID)
 	if len(evs) > 0 {
 		f.ev = p.evs.add(evs...)
 	}
 	k := kindIx(kind)
+	if r.inCover {
+		r.lastAdd.kind, r.lastAdd.at, r.lastAdd.ok = k, int32(p.byKind[k].n), true
+	}
 	p.byKind[k].add(f)
 	if d := p.fixes[fix].MonthlyDelta; d != nil {
 		if *d < 0 {
@@ -88,9 +97,9 @@ func (r *run) removeSeat(kind string, i int, ev erec) {
 	if st.removed {
 		return
 	}
-	st.removed = true
+	st.removed, st.removedBy = true, uint8(kindIx(kind)+1)
 	fix := r.fixFor(textKey{kind: kind, a: st.si.ix, b: ev.detail, s: string(rune('0' + st.via))}, func() Fix {
-		part := st.si.sku.PartNumber
+		part := st.si.name()
 		var why string
 		switch kind {
 		case DisabledHoldingLicense:
@@ -111,7 +120,9 @@ func (r *run) removeSeat(kind string, i int, ev erec) {
 		return f
 	})
 	r.evBuf = append(r.evBuf[:0], ev)
+	r.idAllot = st.allot
 	r.add(kind, c.u, st.si, "", fix, r.evBuf)
+	r.idAllot = ""
 }
 
 // removal says how to take a product away from someone, by where their
@@ -142,25 +153,36 @@ func (r *run) licenseErrors(u *licensing.User, si *skuInfo, l *licensing.License
 			if grp, ok := r.in.Engine.Group(s.AssignedByGroup); ok && grp.DisplayName != "" {
 				name = grp.DisplayName
 			}
-			detail = r.part.text("group " + name + " (" + s.AssignedByGroup + "): " + s.Error + " for " + si.sku.PartNumber + " since lastDateTime")
+			detail = r.part.text("group " + name + " (" + s.AssignedByGroup + "): " + errorWords(s.Error) + " for " + si.name())
 			r.textByKey[key] = detail
 		}
-		fix := r.fixFor(textKey{kind: "fix" + LicenseErrors, b: si.ix, s: s.Error}, func() Fix {
-			part := si.sku.PartNumber
+		// A user waiting in an allotment waits for the allotment's units:
+		// with free units outside allotments, raising the allotment admits
+		// them at no cost.
+		free := 0
+		if l.AllotmentID != "" && s.Error == licensing.ErrCountViolation {
+			free = r.generalFree(si)
+		}
+		fix := r.fixFor(textKey{kind: "fix" + LicenseErrors, a: int32(min(free, 1)), b: si.ix, s: s.Error}, func() Fix {
+			name := si.name()
 			f := Fix{}
 			switch s.Error {
 			case licensing.ErrCountViolation:
-				f.Description = "Buy one more unit of " + part + " (or free a seat): waiting users are admitted automatically, oldest first."
+				if free > 0 {
+					f.Description = "Raise the allotment's units of " + name + " by one (the tenant has free units outside allotments): waiting users are admitted automatically, oldest first."
+					break
+				}
+				f.Description = "Buy one more unit of " + name + " (or free a seat): waiting users are admitted automatically, oldest first."
 				f.Add, f.Units = si.list(), 1
 				if si.priced {
 					f.MonthlyDelta = money(si.price)
 				}
 			case licensing.ErrDependency:
-				f.Description = "Assign the prerequisite service plan (see explain for " + part + ") to the group, or disable the dependent plan."
+				f.Description = "Assign the prerequisite service plan (see explain for " + name + ") to the group, or disable the dependent plan."
 			case licensing.ErrMutuallyExclusive:
-				f.Description = "Remove the conflicting license or disable one of the conflicting plans in the group's assignment of " + part + "."
+				f.Description = "Remove the conflicting license or disable one of the conflicting plans in the group's assignment of " + name + "."
 			case licensing.ErrProhibitedInUsageLoc:
-				f.Description = "Set a usage location where " + part + " may be used, or remove the user from the group."
+				f.Description = "Set a usage location where " + name + " may be used, or remove the user from the group."
 			default:
 				f.Description = "Reprocess the user's licenses; if the error stays, remove the user from the group."
 			}
@@ -169,7 +191,9 @@ func (r *run) licenseErrors(u *licensing.User, si *skuInfo, l *licensing.License
 		ev := mkErec(sourceIx(SourceLicense), -1, detail, 0)
 		r.part.setLast(&ev, s.LastUpdated.UnixNano())
 		r.evBuf = append(r.evBuf[:0], ev)
+		r.idAllot = l.AllotmentID
 		r.add(LicenseErrors, u, si, s.AssignedByGroup, fix, r.evBuf)
+		r.idAllot = ""
 	}
 }
 
@@ -178,9 +202,12 @@ func (r *run) licenseErrors(u *licensing.User, si *skuInfo, l *licensing.License
 // sharedMailbox); otherwise a cheaper cover is an overAssigned finding.
 func (r *run) needsAndCover(kind string) {
 	m, c := r.m, &r.cur
+	c.analysed = true
 	if len(c.needs) == 0 {
 		return
 	}
+	r.inCover = true
+	defer func() { r.inCover = false }()
 	var full *mix
 	var ent *memoEntry
 	held := r.heldBuf[:0]
@@ -192,8 +219,10 @@ func (r *run) needsAndCover(kind string) {
 			if rq.plans.intersects(c.kept) {
 				continue
 			}
-			if len(rq.cands) == 0 {
-				r.unpriced[n.req]++
+			if len(m.candsOfReq(rq)) == 0 {
+				if !r.coverOnly {
+					r.unpriced[n.req]++
+				}
 				continue
 			}
 			reqs = append(reqs, n.req)
@@ -211,17 +240,18 @@ func (r *run) needsAndCover(kind string) {
 		r.heldBuf = held
 		ent = m.coverEntry(reqs, held)
 		full = &ent.x
-		for _, s := range full.skus {
-			r.markRequired(s)
-		}
 	}
+	// A requirement a product the user waits for meets is not missing:
+	// the wait is its finding (licenseErrors, with the unit to buy), so
+	// its cost is counted once.
 	missing := r.missBuf[:0]
 	for _, n := range c.needs {
-		if !m.reqs[n.req].plans.intersects(c.all) {
+		if !m.reqs[n.req].plans.intersects(c.all) && !r.waitedFor(m.reqs[n.req]) {
 			missing = append(missing, n)
 		}
 	}
 	r.missBuf = missing
+	r.lastAdd.ok = false
 	switch {
 	case len(missing) > 0:
 		r.fixMissing(kind, missing, full, held, heldCost)
@@ -231,6 +261,39 @@ func (r *run) needsAndCover(kind string) {
 	case !m.hasList:
 		r.unneededSeats()
 	}
+	if full != nil && len(m.limits) > 0 && !r.coverOnly {
+		r.capCandidate(ent, held)
+		if c.capCand {
+			cd := &r.caps[len(r.caps)-1]
+			cd.found, cd.kind, cd.at = r.lastAdd.ok, r.lastAdd.kind, r.lastAdd.at
+		}
+	}
+}
+
+// generalFree returns the product's enabled units outside allotments that
+// no one holds (Accounts.Free).
+func (r *run) generalFree(si *skuInfo) int {
+	if r.free == nil {
+		consumed := map[string]int{}
+		for _, a := range r.in.Engine.Allotments() {
+			consumed[a.SKUID] += a.ConsumedUnits
+		}
+		r.free = map[int32]int{}
+		for _, p := range r.pools {
+			r.free[r.m.sku(p.SKU).ix] = AccountsOf(p, consumed[p.SKU.ID]).Free
+		}
+	}
+	return r.free[si.ix]
+}
+
+// waitedFor reports whether a product the user waits for meets rq.
+func (r *run) waitedFor(rq *requirement) bool {
+	for _, w := range r.cur.waits {
+		if r.m.meets(rq, w.si.ix) {
+			return true
+		}
+	}
+	return false
 }
 
 // overFix returns the fix of a user holding more than the cheapest cover
@@ -395,14 +458,16 @@ func overKeyOf(full []int32, held []int32, cost int64) (k overKey, ok bool) {
 // cheaper of adding products and replacing the priced ones held.
 func (r *run) fixMissing(kind string, missing []need, full *mix, held []int32, heldCost int64) {
 	m, c := r.m, &r.cur
-	for _, n := range missing {
-		r.underBy[n.req]++
+	if !r.coverOnly {
+		for _, n := range missing {
+			r.underBy[n.req]++
+		}
 	}
 	out := r.cachedFix('U', missing, full, held, heldCost, func() fixOut {
 		var addable []int32
 		var unpriced []string
 		for _, n := range missing {
-			if len(m.reqs[n.req].cands) > 0 {
+			if len(m.candsOfReq(m.reqs[n.req])) > 0 {
 				addable = append(addable, n.req)
 			} else {
 				unpriced = append(unpriced, m.reqs[n.req].label)
@@ -470,9 +535,16 @@ func (r *run) unneededSeats() {
 			continue
 		}
 		fix := r.fixFor(textKey{kind: OverAssigned, a: st.si.ix, s: string(rune('0' + st.via))}, func() Fix {
-			return Fix{Remove: st.si.list(), Description: removal(st.si.sku.PartNumber, "the user", st.via) + ": what the user used in the last " + itoa(r.window) + " days is covered by their other licenses."}
+			return Fix{Remove: st.si.list(), Description: removal(st.si.name(), "the user", st.via) + ": what the user used in the last " + itoa(r.window) + " days is covered by their other licenses."}
 		})
+		r.idAllot = st.allot
 		r.add(OverAssigned, c.u, st.si, "", fix, r.needEvidence(c.needs))
+		r.idAllot = ""
+	}
+	// The seats stay counted as what they are (used or not): the finding
+	// says which to give up, not that they are unneeded by usage.
+	for _, i := range idx {
+		c.seats[i].removed = false
 	}
 }
 
@@ -527,7 +599,7 @@ func (r *run) ownedWith(missing []need) []string {
 	var out []string
 	for _, p := range r.pools {
 		if si := r.m.skuByID(p.SKU.ID); si != nil && si.plans.intersects(plans) && len(out) < 5 {
-			out = append(out, si.sku.PartNumber)
+			out = append(out, si.name())
 		}
 	}
 	return out
@@ -592,11 +664,42 @@ func (m *model) partList(ss []int32) []string {
 	return out
 }
 
+// parts names products for a text: display names and part numbers.
 func (m *model) parts(ss []int32) string {
 	if len(ss) == 0 {
 		return "nothing"
 	}
-	return strings.Join(m.partList(ss), " + ")
+	names := make([]string, len(ss))
+	for i, s := range ss {
+		names[i] = m.skus[s].name()
+	}
+	return strings.Join(names, " + ")
+}
+
+// errorWords says a license error in words, with its code.
+func errorWords(code string) string {
+	switch code {
+	case licensing.ErrCountViolation:
+		return "no free seat (CountViolation)"
+	case licensing.ErrDependency:
+		return "a prerequisite service plan is missing (DependencyViolation)"
+	case licensing.ErrMutuallyExclusive:
+		return "conflicts with another service plan of the user (MutuallyExclusiveViolation)"
+	case licensing.ErrProhibitedInUsageLoc:
+		return "not available in the user's usage location (ProhibitedInUsageLocationViolation)"
+	}
+	return code
+}
+
+// name is how a text names the product: its display name and part number.
+func (si *skuInfo) name() string {
+	if si.named == "" {
+		si.named = si.sku.PartNumber
+		if si.sku.DisplayName != "" && si.sku.DisplayName != si.sku.PartNumber {
+			si.named = si.sku.DisplayName + " (" + si.sku.PartNumber + ")"
+		}
+	}
+	return si.named
 }
 
 // list returns the product's part number as a one-element list (shared).

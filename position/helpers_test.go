@@ -264,3 +264,17 @@ func keys(m map[string]position.Finding) []string {
 	}
 	return out
 }
+
+type pricesList = prices.List
+
+// priceList changes the stored price list with fn and checks it.
+func (e *env) priceList(fn func(*prices.List)) {
+	e.t.Helper()
+	var l *prices.List
+	e.tn.Read(func(s *tenant.State) { l, _, _ = prices.Of(s) })
+	fn(l)
+	if err := l.Check(catalog.Default()); err != nil {
+		e.t.Fatal(err)
+	}
+	e.do(asOf, func(tx *tenant.Tx) error { return prices.Put(tx, *l) })
+}

@@ -90,7 +90,7 @@ func WriteHTML(w io.Writer, p *Position, o HTMLOptions) error {
 	var kinds []barRow
 	for _, k := range Kinds {
 		if n := p.Totals.FindingsByKind[k]; n > 0 {
-			kinds = append(kinds, barRow{k, []float64{float64(n)}})
+			kinds = append(kinds, barRow{KindTitle(k), []float64{float64(n)}})
 		}
 	}
 	d.KindsChart = barChart("Findings by kind", []series{{"findings", "#8b5fbf"}}, kinds, "")

@@ -66,7 +66,7 @@ func (f *heldFix) is(held []int32, cost int64) bool {
 func (m *model) coverEntry(reqs []int32, held []int32) *memoEntry {
 	cls := m.clsBuf[:0]
 	for _, r := range reqs {
-		if c := m.reqs[r].class; c >= 0 && !slices.Contains(cls, c) {
+		if c := m.classOfReq(m.reqs[r]); c >= 0 && !slices.Contains(cls, c) {
 			cls = append(cls, c)
 		}
 	}
@@ -184,6 +184,37 @@ func (m *model) coverEntry(reqs []int32, held []int32) *memoEntry {
 		m.memo[string(m.buf)] = ent
 	}
 	return ent
+}
+
+// minPrice is the price of the cheapest candidate of a requirement (with
+// the capped products), remembered.
+func (m *model) minPrice(rq *requirement) int64 {
+	if rq.minPrice < 0 {
+		rq.minPrice = 0
+		for i, s := range rq.cands {
+			if p := m.skus[s].price; i == 0 || p < rq.minPrice {
+				rq.minPrice = p
+			}
+		}
+	}
+	return rq.minPrice
+}
+
+// classOfReq and candsOfReq are a requirement's cover class and
+// candidates in the model's current view (withCaps: with the products under
+// a seat limit; else without them, the main covers).
+func (m *model) classOfReq(rq *requirement) int32 {
+	if m.withCaps {
+		return rq.class
+	}
+	return rq.classX
+}
+
+func (m *model) candsOfReq(rq *requirement) []int32 {
+	if m.withCaps {
+		return rq.cands
+	}
+	return rq.candsX
 }
 
 // memoKey is a memo key of up to 20 values under 0xfffe, 16 bits each: a

@@ -9,6 +9,9 @@ import (
 	"allot/usage"
 )
 
+// seatLimitOverride, when positive, replaces every seat limit (tests).
+var seatLimitOverride int
+
 // planSet is a set of interned service plans.
 type planSet []uint64
 
@@ -48,6 +51,14 @@ type model struct {
 	priced  []int32
 	hasList bool // the tenant has a price list (maybe empty)
 
+	// Purchase constraints: limits are the seat limits of candidate
+	// products (catalog.SeatLimit); withCaps chooses the covers' view: the
+	// classes with capped products (class) or without (classX, the main
+	// covers; see caps.go). gov: the tenant is in a government cloud.
+	limits   []capLimit
+	withCaps bool
+	gov      bool
+
 	reqs     []*requirement
 	reqByKey map[string]int32
 	// Cover classes: requirements met by the same priced products are one
@@ -86,6 +97,15 @@ type skuInfo struct {
 	perUser    bool
 	measurable bool // has a measurable plan
 	partList   []string
+	named      string // name()'s, made on first use
+	capped     int32  // its seat limit (model.limits); -1 none
+	buyable    bool   // the tenant may buy it (prices.List.MayBuyProduct)
+}
+
+// capLimit is a seat limit among the cover candidates.
+type capLimit struct {
+	skus []int32
+	max  int
 }
 
 // requirement is "one of these plans": a feature used, a mailbox fact, or
@@ -97,8 +117,12 @@ type requirement struct {
 	planNames []string
 	cands     []int32 // priced per-user products with one of the plans
 	class     int32   // its cover class; -1 when no priced product meets it
+	candsX    []int32 // cands less the capped products
+	classX    int32   // the cover class of candsX
 	prereq    int32   // the requirement of its add-ons' prerequisites; -1 none
 	preText   int32   // "prerequisite of …" in the worker's texts; -1 until made
+	unheld    int32   // run.unheldFor's answer; -2 until asked
+	minPrice  int64   // model.minPrice's; -1 until asked
 	// metBy: the products (by index) whose plans meet it; nil until
 	// model.meets needs it.
 	metBy []uint64
@@ -166,6 +190,8 @@ func newModel(cat *catalog.Catalog, pl *prices.List, reports bool, shared *share
 	}
 	if pl != nil {
 		m.hasList = true
+		m.gov = pl.TenantKind == catalog.AudienceGovernment
+		limitIx := map[int]int{} // catalog limit → model.limits
 		for _, p := range pl.Prices {
 			s, ok := cat.SKU(p.SKUID)
 			if !ok {
@@ -173,9 +199,29 @@ func newModel(cat *catalog.Catalog, pl *prices.List, reports bool, shared *share
 			}
 			si := m.sku(s)
 			si.price, si.priced = prices.ToUnits(p.MonthlyUnitPrice), true
-			if si.perUser {
+			si.buyable = pl.MayBuyProduct(cat, s)
+			if si.perUser && si.buyable {
 				m.pricedIx[si.ix] = len(m.priced)
 				m.priced = append(m.priced, si.ix)
+				if l, ok := cat.SeatLimitOf(s.ID); ok {
+					k := -1
+					for j, cl := range cat.SeatLimits() {
+						if cl.SKUs[0] == l.SKUs[0] {
+							k = j
+						}
+					}
+					x, seen := limitIx[k]
+					if !seen {
+						x = len(m.limits)
+						limitIx[k] = x
+						m.limits = append(m.limits, capLimit{max: l.MaxSeats})
+						if seatLimitOverride > 0 {
+							m.limits[x].max = seatLimitOverride
+						}
+					}
+					m.limits[x].skus = append(m.limits[x].skus, si.ix)
+					si.capped = int32(x)
+				}
 			}
 		}
 	}
@@ -210,7 +256,7 @@ func (m *model) sku(s *catalog.SKU) *skuInfo {
 	if i, ok := m.skuIx[s.ID]; ok {
 		return m.skus[i]
 	}
-	si := &skuInfo{ix: int32(len(m.skus)), sku: s, plans: m.newSet(), perUser: !strings.EqualFold(s.AppliesTo, "Company")}
+	si := &skuInfo{ix: int32(len(m.skus)), sku: s, plans: m.newSet(), perUser: !strings.EqualFold(s.AppliesTo, "Company"), capped: -1}
 	for _, p := range s.Plans {
 		if i, ok := m.planIx[p.ID]; ok {
 			si.plans.add(i)
@@ -274,18 +320,27 @@ func (m *model) intern(label string, set planSet, depth int) int32 {
 	if r, ok := m.reqByKey[key]; ok {
 		return r
 	}
-	r := &requirement{ix: int32(len(m.reqs)), label: label, plans: set, prereq: -1, preText: -1}
+	r := &requirement{ix: int32(len(m.reqs)), label: label, plans: set, prereq: -1, preText: -1, unheld: -2, minPrice: -1}
 	for i := range m.plans {
-		if set.has(int32(i)) {
+		// The plans named are the tenant's cloud's: no _GOV or _DOD plan
+		// for a commercial tenant.
+		if set.has(int32(i)) && (m.gov || m.cat.PlanAudience(m.plans[i].Name) != catalog.AudienceGovernment) {
 			r.planNames = append(r.planNames, m.plans[i].Name)
 		}
 	}
 	for _, s := range m.priced {
 		if m.skus[s].plans.intersects(set) {
 			r.cands = append(r.cands, s)
+			if m.skus[s].capped < 0 {
+				r.candsX = append(r.candsX, s)
+			}
 		}
 	}
 	r.class = m.classOf(r.cands)
+	r.classX = r.class
+	if len(r.candsX) != len(r.cands) {
+		r.classX = m.classOf(r.candsX)
+	}
 	m.reqs = append(m.reqs, r)
 	m.reqByKey[key] = r.ix
 	// Prerequisites: if the requirement has add-on plans, whichever plan

@@ -27,23 +27,35 @@
 // activity does not count.
 //
 // Cheapest cover. With a price list, the products a user may be moved to
-// are the priced products that apply to users. The plans of the products
-// the user keeps (unpriced or unmeasurable) satisfy requirements for free;
-// requirements no priced product meets are reported (Position.Unpriced)
-// and left out. The rest is an exact weighted set cover (SolveCover);
-// among covers of the same price the one with the most products the user
-// already holds, then the fewest products, wins. Users with the same
-// requirements and the same held products share one solution.
+// are the priced products that apply to users and that the tenant may buy
+// (prices.List.MayBuyProduct: sold to its kind — commercial, education,
+// government, nonprofit — and in its mayBuy list when it has one). The
+// plans of the products the user keeps (unpriced or unmeasurable) satisfy
+// requirements for free; requirements no candidate meets are reported
+// (Position.Unpriced) and left out. The rest is an exact weighted set cover
+// (SolveCover); among covers of the same price the one with the most
+// products the user already holds, then the fewest products, wins. Users
+// with the same requirements and the same held products share one
+// solution. Add-ons bring their base: a requirement met by add-on plans
+// requires one of their prerequisites too. Products under a seat limit
+// (catalog.SeatLimit, 300 for the Microsoft 365 for business plans) are
+// given to the users they save most on, within the limit (caps.go); the
+// others get their next best cover.
 //
-// Counts per product. Owned: prepaid enabled units. Assigned: seats held
-// (general pool and allotments). Waiting: users in the waiting rooms.
-// Required: with a price list, users whose cheapest cover contains the
-// product; without one (or for unpriced products), users who used a plan
-// they hold only through this product; a kept product's seats of active
-// users, and seats in their first WindowDays days of users who show no
-// requirement yet, count as required unless a finding removes them;
-// without any usage data every seat that no finding removes is required.
-// Used: holders who used one of its plans in the window. Surplus =
+// Counts per product (never dependent on prices). Owned: enabled units.
+// Assigned: seats held (general pool and allotments). Free, AllottedUnused,
+// InGrace, Suspended: Accounts (owned + in grace + suspended = assigned +
+// free + allotted unused). Waiting: users in the waiting rooms. Every
+// assigned seat is in one category (SeatUse): used (one of its enabled
+// plans meets a requirement of its holder), kept by rule (rooms; products
+// no usage can show in use, held by active users; every seat without usage
+// data), new (its first WindowDays days), removed by a finding (idle, never
+// activated, disabled account, guest, shared mailbox), or unused. Used is
+// the used seats. Required = used + kept + new + users waiting for the
+// product whose usage needs it + users who hold nothing that meets a need
+// (counted for the tenant's product with the fewest plans that meets it);
+// so required ≥ used, and a price list changes no count (a product it does
+// not price is said so: PriceMissing and a note). Surplus =
 // max(owned−required, 0), shortfall = max(required−owned, 0).
 //
 // Findings, per user: a disabled account (not a shared mailbox) —
@@ -58,7 +70,12 @@
 // of adding products and replacing the priced ones held — or overAssigned
 // when the cheapest cover costs less than the priced products held. A seat
 // is removed by one finding at most. licenseErrors: each group source in
-// Error. seatsRunningOut: per product, see runningOut.
+// Error (a user waiting in an allotment while the tenant has free units
+// outside allotments: raise the allotment, no cost). seatsRunningOut: per
+// product, see runningOut. A seat is removed by one finding at most, each
+// finding's money is summed once (a waiting user's unit is the license
+// error's, not also an underLicensed finding's), and the totals are the
+// sums of the rows and findings (the property test in identity_test.go).
 //
 // The license state is the engine's current state; AsOf sets the usage
 // window, the activation and idle thresholds and the trend. Requirements
@@ -112,6 +129,29 @@ const (
 	// disabled subscription ("What if my subscription expires?").
 	SubscriptionLapsing = "subscriptionLapsing"
 )
+
+// KindTitle names a finding kind for people ("Idle for 30 days or more");
+// the kind itself (an identifier) for an unknown one.
+func KindTitle(kind string) string {
+	if t, ok := kindTitles[kind]; ok {
+		return t
+	}
+	return kind
+}
+
+var kindTitles = map[string]string{
+	UnderLicensed:          "Uses what their licenses do not include",
+	OverAssigned:           "Holds more than they use",
+	Idle:                   "Idle for 30 days or more",
+	NeverActivated:         "Never used since granted",
+	DisabledHoldingLicense: "Disabled account holding a license",
+	SharedMailbox:          "Shared mailbox license",
+	ServiceAccount:         "Service account license",
+	GuestLicensed:          "Guest holding a license",
+	LicenseErrors:          "License error",
+	SeatsRunningOut:        "Seats running out",
+	SubscriptionLapsing:    "Subscription lapsing",
+}
 
 // Kinds lists the finding kinds in report order.
 var Kinds = []string{UnderLicensed, OverAssigned, Idle, NeverActivated, DisabledHoldingLicense,
@@ -233,15 +273,92 @@ type SKU struct {
 	// InGrace counts seats held in units of an expired subscription (users
 	// keep the service until it is disabled), Suspended seats held in
 	// suspended or locked-out units (service off, assignments kept).
-	CapabilityStatus string   `json:"capabilityStatus,omitempty"`
-	InGrace          int      `json:"inGrace"`
-	Suspended        int      `json:"suspended"`
-	UnitPrice        *float64 `json:"monthlyUnitPrice"`
+	CapabilityStatus string `json:"capabilityStatus,omitempty"`
+	InGrace          int    `json:"inGrace"`
+	Suspended        int    `json:"suspended"`
+	// Free: enabled units outside allotments that no one holds;
+	// AllottedUnused: allotted units no one holds. Owned + InGrace +
+	// Suspended = Assigned + Free + AllottedUnused (Accounts).
+	Free           int `json:"free"`
+	AllottedUnused int `json:"allottedUnused"`
+	// Seats says what each assigned seat is (they sum to Assigned).
+	Seats SeatUse `json:"seats"`
+	// Required = Seats.Used + Seats.KeptByRule + Seats.New +
+	// RequiredWaiting (users waiting for the product whose usage needs it)
+	// + RequiredUnheld (users who hold nothing that meets a need, counted
+	// for the product of the tenant with the fewest plans that does).
+	RequiredWaiting int `json:"requiredWaiting"`
+	RequiredUnheld  int `json:"requiredUnheld"`
+	// DisplayName is the product's name; PriceMissing: the tenant has a
+	// price list that does not price it (its costs are null, its counts
+	// are the same).
+	PriceMissing bool     `json:"priceMissing,omitempty"`
+	UnitPrice    *float64 `json:"monthlyUnitPrice"`
 	// MonthlyCost is what the owned units cost a month; null without a price.
 	MonthlyCost *float64 `json:"monthlyCost"`
 	Costs       *Costs   `json:"costs,omitempty"`
 	// Measurable is false for products no usage can show in use (kept).
 	Measurable bool `json:"measurable"`
+}
+
+// SeatUse is a product's assigned seats by what they are: used (one of its
+// plans used by its holder in the window), kept by rule (rooms, products no
+// usage can show in use held by active users, every seat without usage
+// data), new (in its first WindowDays days), removed by a finding (idle,
+// never activated, a disabled account's, a guest's, a shared mailbox's),
+// or unused (an active user's seat none of whose plans they used, or a
+// second seat of a product). Used, KeptByRule and New are required.
+type SeatUse struct {
+	Used           int `json:"used"`
+	KeptByRule     int `json:"keptByRule"`
+	New            int `json:"new"`
+	Idle           int `json:"idle"`
+	NeverActivated int `json:"neverActivated"`
+	Disabled       int `json:"disabledAccount"`
+	Guest          int `json:"guest"`
+	SharedMailbox  int `json:"sharedMailbox"`
+	Unused         int `json:"unused"`
+}
+
+// Total is the seats counted.
+func (s SeatUse) Total() int {
+	return s.Used + s.KeptByRule + s.New + s.Idle + s.NeverActivated + s.Disabled + s.Guest + s.SharedMailbox + s.Unused
+}
+
+func seatUseOf(c [nCats]int) SeatUse {
+	return SeatUse{Used: c[catUsed], KeptByRule: c[catKept], New: c[catNew], Idle: c[catIdle], NeverActivated: c[catNever],
+		Disabled: c[catDisabled], Guest: c[catGuest], SharedMailbox: c[catShared], Unused: c[catUnused]}
+}
+
+// Accounts are a product's units and seats as one identity: Owned +
+// InGrace + Suspended = Assigned + Free + AllottedUnused. Owned is the
+// enabled units. Allotments are carved from the best units (enabled, then
+// in grace, then suspended or locked out) and their holders sit in the best
+// of them; the general pool's holders in the best of the rest. Free is the
+// enabled units outside allotments no one holds, AllottedUnused the enabled
+// units of allotments no one holds; InGrace and Suspended are the seats
+// held in units of a lapsing subscription (warning; suspended or locked
+// out).
+type Accounts struct {
+	Owned, Assigned, Free, AllottedUnused, InGrace, Suspended int
+}
+
+// AccountsOf returns a pool's accounts; allotConsumed is the seats held in
+// its allotments. The position's rows, the dashboard and the products page
+// show these.
+func AccountsOf(p licensing.PoolInfo, allotConsumed int) Accounts {
+	e, w := p.Units.Enabled, p.Units.Warning
+	ae := min(p.Allotted, e)
+	aw := min(p.Allotted-ae, w)
+	ce := min(allotConsumed, ae)
+	cw := min(allotConsumed-ce, aw)
+	cs := allotConsumed - ce - cw
+	eg, wg := e-ae, w-aw
+	held := p.Consumed - allotConsumed
+	ge := min(held, eg)
+	gw := min(held-ge, wg)
+	gs := held - ge - gw
+	return Accounts{Owned: e, Assigned: p.Consumed, Free: eg - ge, AllottedUnused: ae - ce, InGrace: cw + gw, Suspended: cs + gs}
 }
 
 // Costs are a product's figures priced monthly.
@@ -258,15 +375,19 @@ type Costs struct {
 type Finding struct {
 	// ID is stable across runs for the same kind, user and product (and
 	// group, for licenseErrors).
-	ID                string     `json:"id"`
-	Kind              string     `json:"kind"`
-	UserID            string     `json:"userId,omitempty"`
-	UserPrincipalName string     `json:"userPrincipalName,omitempty"`
-	SKUID             string     `json:"skuId,omitempty"`
-	SKUPartNumber     string     `json:"skuPartNumber,omitempty"`
-	GroupID           string     `json:"groupId,omitempty"`
-	Evidence          []Evidence `json:"evidence"`
-	Fix               Fix        `json:"fix"`
+	ID   string `json:"id"`
+	Kind string `json:"kind"`
+	// Title is the kind in words (KindTitle).
+	Title             string `json:"title"`
+	UserID            string `json:"userId,omitempty"`
+	UserPrincipalName string `json:"userPrincipalName,omitempty"`
+	SKUID             string `json:"skuId,omitempty"`
+	SKUPartNumber     string `json:"skuPartNumber,omitempty"`
+	// SKUDisplayName is the product's name.
+	SKUDisplayName string     `json:"skuDisplayName,omitempty"`
+	GroupID        string     `json:"groupId,omitempty"`
+	Evidence       []Evidence `json:"evidence"`
+	Fix            Fix        `json:"fix"`
 }
 
 // Evidence is one fact behind a finding.

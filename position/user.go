@@ -15,7 +15,13 @@ type seat struct {
 	since   time.Time
 	kept    bool // unpriced or unmeasurable: outside the cover (with a price list)
 	removed bool // a finding removes it
-	via     via  // how the user holds it: directly, from groups, or both
+	// removedBy is the kind (index in Kinds, +1) of the finding that
+	// removes it; 0 none. An overAssigned finding without a price list
+	// only sets removed while it decides (unneededSeats).
+	removedBy uint8
+	use       bool   // one of its enabled plans meets a requirement of the user
+	via       via    // how the user holds it: directly, from groups, or both
+	allot     string // the allotment it is a unit of; "" the general pool
 }
 
 // via says where a seat comes from, which decides how it can be removed:
@@ -61,6 +67,19 @@ type userCtx struct {
 	active  bool // any activity in the window
 	active2 bool // any activity in IdleLongDays
 	last    time.Time
+	// waits are the products the user claims without a seat (waiting
+	// rooms), with the allotment ("" the general pool).
+	waits []waitRec
+	// analysed: the user's requirements were compared with their seats
+	// (needsAndCover), so unmet ones count as required.
+	analysed bool
+	room     bool
+	capCand  bool // a candidate of the seat limits (caps.go)
+}
+
+type waitRec struct {
+	si        *skuInfo
+	allotment string
 }
 
 func (c *userCtx) set(m *model) planSet {
@@ -77,7 +96,7 @@ func (c *userCtx) set(m *model) planSet {
 // during the call): seats, requirements, findings and counts.
 func (r *run) user(u *licensing.User, ls licensing.UserLicenses) {
 	m, c := r.m, &r.cur
-	c.u, c.seats, c.needs, c.nscr = u, c.seats[:0], c.needs[:0], 0
+	c.u, c.seats, c.needs, c.nscr, c.waits, c.analysed, c.capCand = u, c.seats[:0], c.needs[:0], 0, c.waits[:0], false, false
 	c.all, c.kept = c.set(m), c.set(m)
 	r.seq++
 	for i := 0; i < ls.Len(); i++ {
@@ -89,14 +108,19 @@ func (r *run) user(u *licensing.User, ls licensing.UserLicenses) {
 		if si == nil {
 			continue
 		}
-		r.licenseErrors(u, si, l)
+		if !r.coverOnly {
+			r.licenseErrors(u, si, l)
+		}
 		if !l.Held {
+			if l.Claimed {
+				c.waits = append(c.waits, waitRec{si, l.AllotmentID})
+			}
 			continue
 		}
-		st := seat{si: si, since: l.HeldSince, via: viaOf(l.Sources)}
+		st := seat{si: si, since: l.HeldSince, via: viaOf(l.Sources), allot: l.AllotmentID}
 		st.enabled, st.full = r.enabled(si, l.Sources)
 		st.kept = m.hasList && (!si.priced || !si.measurable)
-		if usage.DayOf(l.HeldSince) > r.asOf-usage.Day(RunOutDays) {
+		if usage.DayOf(l.HeldSince) > r.asOf-usage.Day(RunOutDays) && !r.coverOnly {
 			r.grow(si.ix)
 			r.recent[si.ix]++
 		}
@@ -106,7 +130,7 @@ func (r *run) user(u *licensing.User, ls licensing.UserLicenses) {
 		}
 		c.seats = append(c.seats, st)
 	}
-	if len(c.seats) > 0 {
+	if len(c.seats) > 0 && !r.coverOnly {
 		r.licensed++
 	}
 	c.hasU = false
@@ -117,11 +141,12 @@ func (r *run) user(u *licensing.User, ls licensing.UserLicenses) {
 		c.uu = usage.UserUsage{}
 	}
 	r.activity()
-	if c.active {
+	if c.active && !r.coverOnly {
 		r.active++
 	}
 	shared := u.Kind == licensing.KindSharedMailbox || c.uu.Mailbox.RecipientType == "SharedMailbox"
 	room := u.Kind == licensing.KindRoom || c.uu.Mailbox.RecipientType == "RoomMailbox" || c.uu.Mailbox.RecipientType == "EquipmentMailbox"
+	c.room = room
 	if c.active && !shared && !room {
 		r.requirements(false)
 	}
@@ -150,7 +175,9 @@ func (r *run) user(u *licensing.User, ls licensing.UserLicenses) {
 			r.needsAndCover(kind)
 		}
 	}
-	r.count()
+	if !r.coverOnly {
+		r.count()
+	}
 }
 
 // enabled returns the plans of a seat's active sources: the product's plans
@@ -319,63 +346,143 @@ func (r *run) activated(st *seat) bool {
 	return !c.last.IsZero() && usage.DayOf(c.last) >= usage.DayOf(st.since)
 }
 
-// count adds the user to the per-product used and required counts.
+// Seat categories: what each assigned seat is, one category a seat
+// (SeatUse's fields).
+const (
+	catUsed = iota
+	catKept
+	catNew
+	catIdle
+	catNever
+	catDisabled
+	catGuest
+	catShared
+	catUnused
+	nCats
+)
+
+// catOfKind is the category of a seat a finding of kind (index in Kinds)
+// removes.
+func catOfKind(k int) int {
+	switch Kinds[k] {
+	case Idle:
+		return catIdle
+	case NeverActivated:
+		return catNever
+	case DisabledHoldingLicense:
+		return catDisabled
+	case GuestLicensed:
+		return catGuest
+	case SharedMailbox:
+		return catShared
+	}
+	return catUnused
+}
+
+// count puts each of the user's seats in one category and adds the user to
+// the per-product used and required counts. Required depends on usage and
+// rules only, never on prices: a seat is required when it is used (one of
+// its enabled plans meets a requirement of the user), kept by rule (a room's,
+// a product no usage can show in use held by an active user, every seat
+// without usage data) or new (its first WindowDays days), unless a finding
+// removes it; one seat per user and product at most (a second seat of a
+// product is unused). A requirement no seat meets counts for the product
+// the user waits for that meets it, else for the product with the fewest
+// plans among those the tenant has units of that meets it (unheldFor).
 func (r *run) count() {
 	c := &r.cur
+	m := r.m
 	for i := range c.seats {
-		st := &c.seats[i]
-		if st.removed {
-			continue
-		}
-		// Without usage every seat is taken as required; a kept product's
-		// seat is required while its user is active; a new seat (first
-		// WindowDays days) is, until its user shows what they need.
-		switch {
-		case !r.usageKnown, st.kept && c.active, len(c.needs) == 0 && usage.DayOf(st.since) > r.asOf-usage.Day(r.window):
-			r.markRequired(st.si.ix)
-		}
+		c.seats[i].use = false
 	}
 	for _, n := range c.needs {
-		rq := r.m.reqs[n.req]
-		only := int32(-1)
-		holders := 0
+		rq := m.reqs[n.req]
+		met := false
 		for i := range c.seats {
 			st := &c.seats[i]
-			if st.full && !r.m.meets(rq, st.si.ix) || !st.full && !st.enabled.intersects(rq.plans) {
+			if st.full && !m.meets(rq, st.si.ix) || !st.full && !st.enabled.intersects(rq.plans) {
 				continue
 			}
-			r.markUsed(st.si.ix)
-			if st.removed {
-				continue
-			}
-			if only != st.si.ix {
-				holders++
-				only = st.si.ix
+			met = true
+			st.use = st.use || st.removedBy == 0
+		}
+		if met || !c.analysed {
+			continue
+		}
+		counted := false
+		for _, w := range c.waits {
+			if m.meets(rq, w.si.ix) {
+				r.grow(w.si.ix)
+				if r.waitAt[w.si.ix] != r.seq {
+					r.waitAt[w.si.ix] = r.seq
+					r.reqWaiting[w.si.ix]++
+				}
+				counted = true
+				break
 			}
 		}
-		// Without a price list (or for a product outside the covers), a
-		// product is required when the user meets a requirement only
-		// through it.
-		if holders == 1 && (!r.m.hasList || !r.m.skus[only].priced) {
-			r.markRequired(only)
+		if s := r.unheldFor(rq); !counted && s >= 0 {
+			r.grow(s)
+			if r.unheldAt[s] != r.seq {
+				r.unheldAt[s] = r.seq
+				r.reqUnheld[s]++
+			}
+		}
+	}
+	for i := range c.seats {
+		st := &c.seats[i]
+		s := st.si.ix
+		r.grow(s)
+		cat := catUnused
+		switch {
+		case st.removedBy != 0:
+			cat = catOfKind(int(st.removedBy) - 1)
+		case r.reqAt[s] == r.seq:
+			// a second seat of the product: unused
+		case st.use:
+			cat = catUsed
+		case c.room || !r.usageKnown || !st.si.measurable && c.active:
+			cat = catKept
+		case usage.DayOf(st.since) > r.asOf-usage.Day(r.window):
+			cat = catNew
+		}
+		r.cats[s][cat]++
+		if l := st.si.capped; l >= 0 && st.removedBy == 0 && !c.capCand {
+			r.capHeld[l]++
+		}
+		switch cat {
+		case catUsed:
+			r.used[s]++
+			fallthrough
+		case catKept, catNew:
+			r.reqAt[s] = r.seq
+			r.required[s]++
 		}
 	}
 }
 
-func (r *run) markRequired(s int32) {
-	r.grow(s)
-	if r.reqAt[s] != r.seq {
-		r.reqAt[s] = r.seq
-		r.required[s]++
+// unheldFor returns the product a requirement no seat meets counts for:
+// among the products the tenant has units of that meet it, the one with
+// the fewest plans (then by part number); -1 when none.
+func (r *run) unheldFor(rq *requirement) int32 {
+	if rq.unheld != -2 {
+		return rq.unheld
 	}
-}
-
-func (r *run) markUsed(s int32) {
-	r.grow(s)
-	if r.usedAt[s] != r.seq {
-		r.usedAt[s] = r.seq
-		r.used[s]++
+	rq.unheld = -1
+	var best *skuInfo
+	for _, p := range r.pools {
+		si := r.m.sku(p.SKU)
+		if p.Units.Total() == 0 || !r.m.meets(rq, si.ix) {
+			continue
+		}
+		if best == nil || len(si.sku.Plans) < len(best.sku.Plans) || len(si.sku.Plans) == len(best.sku.Plans) && si.sku.PartNumber < best.sku.PartNumber {
+			best = si
+		}
 	}
+	if best != nil {
+		rq.unheld = best.ix
+	}
+	return rq.unheld
 }
 
 func itoa(n int) string {

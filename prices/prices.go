@@ -44,11 +44,60 @@ type Price struct {
 	Term string `json:"term,omitempty"`
 }
 
-// List is a tenant's price list.
+// List is a tenant's price list, with what the tenant may buy: the
+// license position's cheapest covers choose among the priced products
+// that apply to users, are sold to the tenant's kind (TenantKind) and, when
+// MayBuy is given, are in it.
 type List struct {
 	Currency  string    `json:"currency"` // ISO 4217, upper case
 	Prices    []Price   `json:"prices"`   // by part number, then skuId
 	UpdatedAt time.Time `json:"updatedDateTime"`
+	// TenantKind is who the tenant is to Microsoft's sales: "" (commercial),
+	// "education", "government" or "nonprofit". Education and nonprofit
+	// tenants may buy commercial products and their own; government
+	// tenants (the US Government clouds) only government products; the
+	// others only commercial ones (catalog.Audience).
+	TenantKind string `json:"tenantKind,omitempty"`
+	// MayBuy lists the products (skuIds, resolved from skuIds or part
+	// numbers) the tenant may buy; empty: every priced product of its kind.
+	MayBuy []string `json:"mayBuy,omitempty"`
+}
+
+// TenantKinds are the values of List.TenantKind.
+var TenantKinds = []string{"", catalog.AudienceEducation, catalog.AudienceGovernment, catalog.AudienceNonprofit}
+
+// SoldTo reports whether a product of the given audience (catalog.Audience)
+// is sold to a tenant of kind kind.
+func SoldTo(audience, kind string) bool {
+	switch kind {
+	case catalog.AudienceGovernment:
+		return audience == catalog.AudienceGovernment
+	case catalog.AudienceEducation, catalog.AudienceNonprofit:
+		return audience == "" || audience == kind
+	}
+	return audience == ""
+}
+
+// MayBuyProduct reports whether the tenant may buy a product: sold to its
+// kind and, when the list names what it may buy, named there. A nil list
+// allows every commercial product.
+func (l *List) MayBuyProduct(cat *catalog.Catalog, s *catalog.SKU) bool {
+	kind := ""
+	if l != nil {
+		kind = l.TenantKind
+	}
+	if !SoldTo(cat.Audience(s), kind) {
+		return false
+	}
+	if l == nil || len(l.MayBuy) == 0 {
+		return true
+	}
+	for _, id := range l.MayBuy {
+		if id == s.ID {
+			return true
+		}
+	}
+	return false
 }
 
 // Check validates the list against a catalog and normalises it: each entry
@@ -87,6 +136,30 @@ func (l *List) Check(cat *catalog.Catalog) error {
 			p.Term = t
 		} else {
 			fail("%s.term: %q is not a term (use monthly, annual, triennial, P1M, P1Y or P3Y)", f, p.Term)
+		}
+	}
+	l.TenantKind = strings.ToLower(strings.TrimSpace(l.TenantKind))
+	if l.TenantKind == "commercial" {
+		l.TenantKind = ""
+	}
+	okKind := false
+	for _, k := range TenantKinds {
+		okKind = okKind || k == l.TenantKind
+	}
+	if !okKind {
+		fail("tenantKind: %q is not commercial, education, government or nonprofit", l.TenantKind)
+	}
+	may := map[string]bool{}
+	for i, ref := range l.MayBuy {
+		s, ok := cat.SKU(strings.TrimSpace(ref))
+		switch {
+		case !ok:
+			fail("mayBuy[%d]: no product has skuId or part number %q", i, ref)
+		case may[s.ID]:
+			fail("mayBuy[%d]: %s is named twice", i, s.PartNumber)
+		default:
+			may[s.ID] = true
+			l.MayBuy[i] = s.ID
 		}
 	}
 	if len(probs) > 0 {

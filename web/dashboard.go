@@ -9,21 +9,28 @@ import (
 	"allot/audit"
 	"allot/directory"
 	"allot/licensing"
+	"allot/position"
 	"allot/tenant"
 )
 
 // skuRow is one product's seats as the tenant sees them: owned (prepaid
 // enabled units), allotted to allotments, assigned (seats held, in the
-// general pool and in allotments), waiting (users in the waiting rooms) and
-// users in error.
+// general pool and in allotments), available (enabled units outside
+// allotments no one holds), allotted and unused, waiting (users in the
+// waiting rooms) and users in error. The figures are the license position's
+// (position.AccountsOf): Owned + Beyond = Assigned + Available +
+// AllottedUnused.
 type skuRow struct {
-	ID, PartNumber, DisplayName, Status           string
-	Owned, Allotted, Assigned, Waiting, Available int
-	Warning, Suspended, LockedOut, Errors         int
+	ID, PartNumber, DisplayName, Status                           string
+	Owned, Allotted, Assigned, Waiting, Available, AllottedUnused int
+	Warning, Suspended, LockedOut, Errors                         int
+	// BeyondSeats: seats held in units of a lapsing subscription (in grace,
+	// suspended or locked out).
+	BeyondSeats int
 }
 
 // Beyond is the number of seats held beyond the enabled units.
-func (r skuRow) Beyond() int { return max(0, r.Assigned-r.Owned) }
+func (r skuRow) Beyond() int { return r.BeyondSeats }
 
 // allotmentSums are the consumption and waiting users of a SKU's
 // allotments.
@@ -47,6 +54,12 @@ func generalFree(p licensing.PoolInfo, al allotmentSums) int {
 	return max(0, p.Units.Assignable()-p.Allotted-(p.Consumed-al.consumed))
 }
 
+// accountsOf is the position's accounts of a pool (the same numbers on
+// every page and report).
+func accountsOf(p licensing.PoolInfo, al allotmentSums) position.Accounts {
+	return position.AccountsOf(p, al.consumed)
+}
+
 // skuRows returns every product the tenant has units of, by part number.
 func skuRows(e *licensing.Engine, x *directory.Index) []skuRow {
 	al := sumAllotments(e)
@@ -54,9 +67,11 @@ func skuRows(e *licensing.Engine, x *directory.Index) []skuRow {
 	out := make([]skuRow, 0, len(pools))
 	for _, p := range pools {
 		a := al[p.SKU.ID]
+		acc := accountsOf(p, a)
 		out = append(out, skuRow{ID: p.SKU.ID, PartNumber: p.SKU.PartNumber, DisplayName: p.SKU.DisplayName, Status: p.Units.Status,
-			Owned: p.Units.Enabled, Allotted: p.Allotted, Assigned: p.Consumed, Waiting: p.Waiting + a.waiting,
-			Available: generalFree(p, a), Warning: p.Units.Warning, Suspended: p.Units.Suspended, LockedOut: p.Units.LockedOut,
+			Owned: acc.Owned, Allotted: p.Allotted, Assigned: acc.Assigned, Waiting: p.Waiting + a.waiting,
+			Available: acc.Free, AllottedUnused: acc.AllottedUnused, BeyondSeats: acc.InGrace + acc.Suspended,
+			Warning: p.Units.Warning, Suspended: p.Units.Suspended, LockedOut: p.Units.LockedOut,
 			Errors: x.UsersInError(p.SKU.ID).Len()})
 	}
 	return out
@@ -109,7 +124,7 @@ func buildDashboard(s *tenant.State) dashboardData {
 		if r.Waiting > 0 {
 			d.Short = append(d.Short, r)
 		}
-		if r.Assigned > r.Owned {
+		if r.BeyondSeats > 0 {
 			d.Lapsing = append(d.Lapsing, r)
 		}
 	}

@@ -171,7 +171,7 @@ func computePosition(snapshot snapshotFunc, now time.Time) (*computedPosition, e
 	cp.rows = map[string][]findingRow{}
 	cp.p.EachFinding(func(f *position.Finding) bool {
 		if n := len(cp.kinds); n == 0 || cp.kinds[n-1].Kind != f.Kind {
-			cp.kinds = append(cp.kinds, kindCount{Kind: f.Kind})
+			cp.kinds = append(cp.kinds, kindCount{Kind: f.Kind, Title: position.KindTitle(f.Kind)})
 		}
 		k := &cp.kinds[len(cp.kinds)-1]
 		if cp.total < findingsCachedRows {
@@ -223,13 +223,13 @@ func commit(t *tenant.Tenant) uint64 {
 }
 
 type findingRow struct {
-	Kind, User, UserID, Product, Evidence, Fix string
+	Kind, Title, User, UserID, Product, ProductName, Evidence, Fix string
 	Delta                                      string
 	Saving                                     bool
 }
 
 func findingRowOf(f *position.Finding, currency string) findingRow {
-	row := findingRow{Kind: f.Kind, User: f.UserPrincipalName, UserID: f.UserID, Product: f.SKUPartNumber,
+	row := findingRow{Kind: f.Kind, Title: f.Title, User: f.UserPrincipalName, UserID: f.UserID, Product: f.SKUPartNumber, ProductName: f.SKUDisplayName,
 		Evidence: position.EvidenceText(f.Evidence), Fix: f.Fix.Description}
 	if f.Fix.MonthlyDelta != nil {
 		row.Delta = fmt.Sprintf("%+.2f %s", *f.Fix.MonthlyDelta, currency)
@@ -239,8 +239,8 @@ func findingRowOf(f *position.Finding, currency string) findingRow {
 }
 
 type kindCount struct {
-	Kind  string
-	Count int
+	Kind, Title string
+	Count       int
 }
 
 type findingsData struct {

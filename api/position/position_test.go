@@ -127,6 +127,22 @@ func TestPriceListIsReplacedValidatedAndReadBack(t *testing.T) {
 	if n := len(w.e.Must(200, "GET", "/allot/v1/prices", w.admin, nil).JSON()["prices"].([]any)); n != 2 {
 		t.Fatalf("list changed by a refused PUT: %d prices", n)
 	}
+	// What the tenant may buy: its kind and a list of products, resolved;
+	// a bad kind or product is refused and changes nothing.
+	r = w.e.Must(400, "PUT", "/allot/v1/prices", w.admin, map[string]any{"currency": "USD", "prices": []map[string]any{},
+		"tenantKind": "charity", "mayBuy": []string{"SPE_E3", "NOPE"}})
+	if msg := r.ErrorMessage(); !strings.Contains(msg, "tenantKind") || !strings.Contains(msg, "mayBuy[1]") {
+		t.Fatalf("error %q", msg)
+	}
+	if got := w.e.Must(200, "GET", "/allot/v1/prices", w.admin, nil).JSON(); got["tenantKind"] != "commercial" || len(got["mayBuy"].([]any)) != 0 {
+		t.Fatalf("after a refused PUT: %v", got)
+	}
+	w.e.Must(200, "PUT", "/allot/v1/prices", w.admin, map[string]any{"currency": "USD", "prices": []map[string]any{
+		{"skuPartNumber": "SPE_E3", "monthlyUnitPrice": 36}}, "tenantKind": "Education", "mayBuy": []string{"SPE_E3"}})
+	if got := w.e.Must(200, "GET", "/allot/v1/prices", w.admin, nil).JSON(); got["tenantKind"] != "education" ||
+		got["mayBuy"].([]any)[0] != "05e9a617-0261-4cee-bb44-138d3ef5d965" {
+		t.Fatalf("purchase settings: %v", got)
+	}
 	w.e.Must(403, "PUT", "/allot/v1/prices", w.reader, `{"currency":"USD","prices":[]}`)
 	w.e.Must(403, "GET", "/allot/v1/prices", w.userAdmin, nil)
 	w.e.Must(404, "GET", "/allot/v1/prices", w.owner, nil)

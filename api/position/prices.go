@@ -16,6 +16,10 @@ type priceListBody struct {
 	Currency  *string        `json:"currency"`
 	Prices    []prices.Price `json:"prices"`
 	UpdatedAt *string        `json:"updatedDateTime,omitempty"`
+	// What the tenant may buy (prices.List): the cheapest covers choose
+	// among these.
+	TenantKind string   `json:"tenantKind"`
+	MayBuy     []string `json:"mayBuy"`
 }
 
 // getPrices: GET /allot/v1/prices — the price list ({"currency":null,
@@ -37,29 +41,41 @@ func (h *handler) getPrices(w http.ResponseWriter, r *http.Request) {
 
 func toBody(l *prices.List) priceListBody {
 	if l == nil {
-		return priceListBody{Prices: []prices.Price{}}
+		return priceListBody{Prices: []prices.Price{}, TenantKind: "commercial", MayBuy: []string{}}
 	}
 	at := l.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z")
-	return priceListBody{Currency: &l.Currency, Prices: l.Prices, UpdatedAt: &at}
+	kind := l.TenantKind
+	if kind == "" {
+		kind = "commercial"
+	}
+	may := l.MayBuy
+	if may == nil {
+		may = []string{}
+	}
+	return priceListBody{Currency: &l.Currency, Prices: l.Prices, UpdatedAt: &at, TenantKind: kind, MayBuy: may}
 }
 
 // putPrices: PUT /allot/v1/prices {"currency","prices":[{skuId or
-// skuPartNumber, monthlyUnitPrice, term}]} — replaces the list. Errors name
-// the entry (prices[i].field).
+// skuPartNumber, monthlyUnitPrice, term}], "tenantKind" (commercial,
+// education, government, nonprofit; default commercial), "mayBuy" (skuIds
+// or part numbers; empty: everything of the tenant's kind)} — replaces the
+// list. Errors name the entry (prices[i].field, mayBuy[i]).
 func (h *handler) putPrices(w http.ResponseWriter, r *http.Request) {
 	t, p, ok := h.access(w, r, writers, false)
 	if !ok {
 		return
 	}
 	var body struct {
-		Currency string         `json:"currency"`
-		Prices   []prices.Price `json:"prices"`
+		Currency   string         `json:"currency"`
+		Prices     []prices.Price `json:"prices"`
+		TenantKind string         `json:"tenantKind"`
+		MayBuy     []string       `json:"mayBuy"`
 	}
 	if err := respond.Decode(r, &body, 4<<20, true); err != nil {
 		respond.Error(w, r, err)
 		return
 	}
-	l := prices.List{Currency: body.Currency, Prices: body.Prices, UpdatedAt: h.now().UTC()}
+	l := prices.List{Currency: body.Currency, Prices: body.Prices, UpdatedAt: h.now().UTC(), TenantKind: body.TenantKind, MayBuy: body.MayBuy}
 	var err error
 	t.Read(func(s *tenant.State) { err = l.Check(s.Engine.Catalog()) })
 	if err != nil {

@@ -24,7 +24,8 @@ func init() {
 }
 
 func newPricesImportCmd() *cobra.Command {
-	var db, tenantID string
+	var db, tenantID, tenantKind string
+	var mayBuy []string
 	cmd := &cobra.Command{
 		Use:   "import FILE.csv",
 		Short: "Replace a tenant's price list from a CSV file",
@@ -69,6 +70,7 @@ same currency. A bad row is reported with its line and nothing is changed.`,
 				return fmt.Errorf("tenant %s does not exist", tenantID)
 			}
 			l.UpdatedAt = time.Now().UTC()
+			l.TenantKind, l.MayBuy = tenantKind, mayBuy
 			t.Read(func(s *tenant.State) { err = l.Check(s.Engine.Catalog()) })
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], lines.Rewrite(err))
@@ -86,5 +88,7 @@ same currency. A bad row is reported with its line and nothing is changed.`,
 	}
 	cmd.Flags().StringVar(&db, "db", defaultDB, "SQLite file path or postgres:// URL")
 	cmd.Flags().StringVar(&tenantID, "tenant", "", "tenant id (required)")
+	cmd.Flags().StringVar(&tenantKind, "tenant-kind", "", "who the tenant is to Microsoft's sales: commercial (default), education, government or nonprofit")
+	cmd.Flags().StringSliceVar(&mayBuy, "may-buy", nil, "the products the tenant may buy (part numbers or skuIds, comma-separated; default: every priced product of its kind)")
 	return cmd
 }
