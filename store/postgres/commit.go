@@ -269,6 +269,8 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 		return err
 	}
 	defer s.life.leave()
+	s.compactMu.Lock() // one compaction at a time
+	defer s.compactMu.Unlock()
 	var (
 		h       head
 		created any

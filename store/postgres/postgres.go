@@ -51,6 +51,7 @@ type Store struct {
 	// compactor folds long logs into snapshots (Compact); nil on a
 	// read-only store.
 	compactor *statelog.Compactor
+	compactMu sync.Mutex // one Compact at a time
 }
 
 var _ store.Store = (*Store)(nil)

@@ -26,17 +26,32 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 		return err
 	}
 	defer s.life.leave()
+	// One compaction at a time (the background one and a caller's would
+	// write the same parts).
+	s.compactMu.Lock()
+	defer s.compactMu.Unlock()
 	var (
 		h       head
 		created int64
 		parts   []statelog.Part
 		written int64
 	)
+	// dropLeftovers deletes parts at the new snapshot's number that an
+	// interrupted compaction left (the number is not the head's snapshot).
+	dropLeftovers := func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM state_snapshots WHERE tenant_id = ? AND seq = ?`, tenantID, h.last)
+		return err
+	}
 	flush := func() error {
 		if len(parts) == 0 {
 			return nil
 		}
 		err := s.write(ctx, func(tx *sql.Tx) error {
+			if written == 0 {
+				if err := dropLeftovers(tx); err != nil {
+					return err
+				}
+			}
 			st := tx.StmtContext(ctx, s.stmt.insertPart)
 			for _, p := range parts {
 				if _, err := st.ExecContext(ctx, tenantID, h.last, written, string(p.FirstKind), p.FirstID, p.Data); err != nil {
@@ -101,6 +116,11 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 		}
 		if err != nil {
 			return err
+		}
+		if written == 0 {
+			if err := dropLeftovers(tx); err != nil { // an empty snapshot
+				return err
+			}
 		}
 		var rest int64
 		if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(length(data)), 0) FROM state_changes WHERE tenant_id = ? AND seq > ?`,

@@ -57,6 +57,7 @@ type Store struct {
 	// compactor folds long logs into snapshots (compact.go); nil on a
 	// read-only store.
 	compactor *statelog.Compactor
+	compactMu sync.Mutex // one Compact at a time
 	owner     *ownerLock // this process owns the file (owner.go)
 
 	life lifecycle
