@@ -10,11 +10,12 @@ import (
 // seat is a seat the user holds.
 type seat struct {
 	si      *skuInfo
-	enabled planSet // the plans its active sources enable (may be shared: read only)
-	full    bool    // enabled is the product's plans (si.plans)
-	since   time.Time
-	kept    bool // unpriced or unmeasurable: outside the cover (with a price list)
-	removed bool // a finding removes it
+	enabled planSet   // the plans its active sources enable (may be shared: read only)
+	full    bool      // enabled is the product's plans (si.plans)
+	since   time.Time // the grant date (License.GrantDate)
+	held    time.Time // HeldSince: identifies the grant in usage's activations
+	kept    bool      // unpriced or unmeasurable: outside the cover (with a price list)
+	removed bool      // a finding removes it
 	// removedBy is the kind (index in Kinds, +1) of the finding that
 	// removes it; 0 none. An overAssigned finding without a price list
 	// only sets removed while it decides (unneededSeats).
@@ -117,10 +118,10 @@ func (r *run) user(u *licensing.User, ls licensing.UserLicenses) {
 			}
 			continue
 		}
-		st := seat{si: si, since: l.HeldSince, via: viaOf(l.Sources), allot: l.AllotmentID}
+		st := seat{si: si, since: l.GrantDate(), held: l.HeldSince, via: viaOf(l.Sources), allot: l.AllotmentID}
 		st.enabled, st.full = r.enabled(si, l.Sources)
 		st.kept = m.hasList && (!si.priced || !si.measurable)
-		if usage.DayOf(l.HeldSince) > r.asOf-usage.Day(RunOutDays) && !r.coverOnly {
+		if usage.DayOf(st.since) > r.asOf-usage.Day(RunOutDays) && !r.coverOnly {
 			r.grow(si.ix)
 			r.recent[si.ix]++
 		}
@@ -337,7 +338,7 @@ func (r *run) activated(st *seat) bool {
 	if !c.hasU {
 		return false
 	}
-	held := st.since.Truncate(time.Second)
+	held := st.held.Truncate(time.Second)
 	for _, a := range c.uu.Activations {
 		if a.SKUID == st.si.sku.ID && a.Granted.Equal(held) {
 			return true
