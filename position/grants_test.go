@@ -12,6 +12,7 @@ import (
 	"allot/catalog"
 	"allot/position"
 	"allot/tenant"
+	"allot/usage"
 )
 
 // importBundle imports a bundle folder of files at now.
@@ -72,5 +73,48 @@ func TestImportedGrantDatesGiveFindingsFromDayOne(t *testing.T) {
 		if ev := f.Evidence[0]; ev.Detail == "" || !strings.Contains(ev.Detail, sixtyDaysAgo.Format(time.DateOnly)) {
 			t.Fatalf("evidence %+v", ev)
 		}
+	}
+}
+
+// The active-user report's License Assign Date dates a seat allot granted
+// later (a tenant created in allot over an existing estate): the seat of a
+// product listed in Assigned Products is as old as the latest assign date
+// of its workloads, so a never-used one is neverActivated at once.
+func TestReportLicenseAssignDateDatesTheSeat(t *testing.T) {
+	e := newEnv(t)
+	e.units(asOf.Add(-2*time.Hour), "SPE_E3=5", "EMS=5")
+	e.user(asOf.Add(-time.Hour), "ann", nil, "SPE_E3", "EMS")
+	e.user(asOf.Add(-time.Hour), "bob", nil, "SPE_E3")
+	const header = "Report Refresh Date,User Principal Name,Display Name,Is Deleted,Deleted Date,Has Exchange License,Has OneDrive License,Has SharePoint License,Has Skype For Business License,Has Yammer License,Has Teams License,Exchange Last Activity Date,OneDrive Last Activity Date,SharePoint Last Activity Date,Skype For Business Last Activity Date,Yammer Last Activity Date,Teams Last Activity Date,Exchange License Assign Date,OneDrive License Assign Date,SharePoint License Assign Date,Skype For Business License Assign Date,Yammer License Assign Date,Teams License Assign Date,Assigned Products\n"
+	csv := header +
+		"2024-06-29,ann@contoso.example,Ann,False,,True,True,True,False,False,True,,,,,,,2024-02-01,2024-02-03,2024-02-03,,,2024-02-05,MICROSOFT 365 E3+ENTERPRISE MOBILITY + SECURITY E3\n" +
+		"2024-06-29,bob@contoso.example,Bob,False,,True,True,True,False,False,True,2024-06-28,,,,,,2024-02-01,,,,,,MICROSOFT 365 E3\n"
+	rep, err := usage.ParseReport(strings.NewReader(csv), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.do(asOf, func(tx *tenant.Tx) error {
+		r, err := rep.Apply(tx, false)
+		if err == nil && tx.Writing() && (r.Accepted != 2 || r.NotRecorded) {
+			t.Errorf("report: %+v", r)
+		}
+		return err
+	})
+	e.tn.Read(func(s *tenant.State) {
+		l, _ := s.Engine.License("ann", sku(t, "SPE_E3"))
+		if want := time.Date(2024, 2, 5, 0, 0, 0, 0, time.UTC); !l.GrantDate().Equal(want) {
+			t.Fatalf("ann's E3 grant %v, want %v (the latest assign date of its workloads)", l.GrantDate(), want)
+		}
+		if l.Since.Before(asOf.Add(-2 * time.Hour)) {
+			t.Fatalf("the claim time moved: %v", l.Since)
+		}
+	})
+	p := e.position()
+	na := findings(p, position.NeverActivated)
+	if _, ok := na["ann"]; !ok {
+		t.Fatalf("ann never used her seats: %v", keys(na))
+	}
+	if _, ok := na["bob"]; ok {
+		t.Fatal("bob used Exchange")
 	}
 }
