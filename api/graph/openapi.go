@@ -41,9 +41,9 @@ var otherRoutes = []docRoute{
 	{"POST", "/allot/v1/tenants/{tenantId}/import", "importTenant", "admin", "Bulk import of users, groups, memberships and assignments", false, "", "", 200},
 	{"POST", "/allot/v1/signins", "postSignIns", "usage", "Record sign-in events (activation)", false, "", "", 200},
 	{"POST", "/allot/v1/usage/events", "postUsageEvents", "usage", "Ingest feature-usage events (JSON lines)", false, "", "", 200},
-	{"POST", "/allot/v1/usage/reports", "postUsageReport", "usage", "Ingest a Microsoft 365 usage report CSV", false, "", "", 200},
+	{"POST", "/allot/v1/usage/reports", "postUsageReport", "usage", "Ingest a Microsoft 365 usage report CSV (body text/csv, or a multipart/form-data file). A report (type and Report Refresh Date) is recorded once: importing it again answers duplicate unless force=true. A report none of whose rows matches a user is not recorded (notRecorded, message)", false, "", "usageResult", 200},
 	{"GET", "/allot/v1/usage/reports", "listUsageReports", "usage", "List ingested usage reports", false, "", "", 200},
-	{"PUT", "/allot/v1/usage/concealed-names", "putConcealedNames", "usage", "Map concealed (hashed) report names to users", false, "", "", 200},
+	{"PUT", "/allot/v1/usage/concealed-names", "putConcealedNames", "usage", "Replace the mapping of concealed (hashed) report names to users (allot import concealed-names FILE does the same offline)", false, "concealedNames", "concealedNamesResult", 200},
 	{"GET", "/allot/v1/usage/users/{id}", "getUserUsage", "usage", "A user's aggregated usage", false, "", "", 200},
 	{"GET", "/allot/v1/usage/features", "listFeatures", "usage", "The feature map: features and the plans they need", false, "", "", 200},
 	{"GET", "/allot/v1/users/{id}/licenses/{skuId}/explain", "explainLicense", "admin", "Explain a user's license for a product", false, "", "", 200},
@@ -81,6 +81,14 @@ var otherRoutes = []docRoute{
 	{"GET", "/readyz", "ready", "operations", "Readiness (503 while starting or stopping)", true, "", "status", 200},
 	{"GET", "/metrics", "metrics", "operations", "Prometheus metrics (text format)", true, "", "", 200},
 	{"GET", "/openapi.json", "openapi", "operations", "This document", true, "", "", 200},
+}
+
+// docQuery are the query parameters of routes outside Graph's table.
+var docQuery = map[string][]any{
+	"POST /allot/v1/usage/reports": {
+		map[string]any{"name": "report", "in": "query", "description": "The report type (Graph reports function, e.g. getOffice365ActiveUserDetail); recognised from the header when absent", "schema": map[string]any{"type": "string"}},
+		map[string]any{"name": "force", "in": "query", "description": "true: read again a report recorded before (same type and Report Refresh Date), e.g. after a concealed-name mapping was added; every aggregate is idempotent", "schema": map[string]any{"type": "boolean", "default": false}},
+	},
 }
 
 // docRoutes is every route of the document: the Graph table and the others.
@@ -141,6 +149,7 @@ func openAPIDocument(registered ...string) map[string]any {
 		for _, m := range pathParam.FindAllStringSubmatch(d.Path, -1) {
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
 		}
+		params = append(params, docQuery[d.Method+" "+d.Path]...)
 		if gr, ok := graphQuery[d.Method+" "+d.Path]; ok {
 			q := gr.Query
 			add := func(on bool, name, desc string) {
@@ -267,6 +276,16 @@ func openAPIDocument(registered ...string) map[string]any {
 		"domain": obj(map[string]any{"id": str, "authenticationType": str, "isAdminManaged": boolean, "isDefault": boolean,
 			"isInitial": boolean, "isRoot": boolean, "isVerified": boolean, "supportedServices": strs}),
 		"domainCollection": coll("domain"),
+		"concealedNames": obj(map[string]any{"value": map[string]any{"type": "array", "maxItems": 2000000,
+			"description": "The whole mapping (it replaces the previous one); an empty array removes it.",
+			"items": map[string]any{"type": "object", "required": []string{"hash", "userPrincipalName"}, "properties": map[string]any{
+				"hash":              map[string]any{"type": "string", "pattern": "^[0-9A-Fa-f]{32}$", "description": "The concealed name as the report shows it (32 hexadecimal digits)"},
+				"userPrincipalName": map[string]any{"type": "string", "description": "The user it hides"}}}}}),
+		"concealedNamesResult": obj(map[string]any{"mapped": integer}),
+		"usageResult": obj(map[string]any{"accepted": integer, "duplicates": integer, "rejectedCount": integer, "unmatchedCount": integer,
+			"rejected":  map[string]any{"type": "array", "items": obj(map[string]any{"line": integer, "reason": str})},
+			"unmatched": map[string]any{"type": "array", "items": obj(map[string]any{"line": integer, "user": str, "concealed": boolean, "count": integer, "assignedProducts": strs})},
+			"report":    str, "reportRefreshDate": str, "duplicate": boolean, "notRecorded": boolean, "message": str, "concealedCount": integer}),
 	}
 	return map[string]any{
 		"openapi": "3.0.3",
