@@ -60,6 +60,23 @@ type Settings struct {
 	// NestedGroups lets members of member groups inherit a group's licenses.
 	// Off by default, as in Entra.
 	NestedGroups bool `json:"nestedGroupLicensing"`
+	// LeaveAttribute names the user attribute that marks a user on leave
+	// (an onPremises extension attribute, e.g. extensionAttribute5; ""
+	// none): a user whose attribute has a value other than "", "false",
+	// "no" or "0" is on leave (OnLeave). The license position reports such
+	// a user's unused seats as idle but keeps them (no removal). Licensing
+	// itself ignores it.
+	LeaveAttribute string `json:"leaveAttribute,omitempty"`
+}
+
+// OnLeave reports whether an attribute value marks a user on leave (see
+// Settings.LeaveAttribute).
+func OnLeave(value string) bool {
+	switch strings.ToLower(strings.TrimSpace(value)) {
+	case "", "false", "no", "0":
+		return false
+	}
+	return true
 }
 
 // User is a directory user as the engine and the rules see it.

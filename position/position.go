@@ -165,6 +165,16 @@ const (
 	SourceMailbox = "mailboxReport" // getMailboxUsageDetail facts
 	SourceLicense = "license"       // the engine's license state
 	SourceTrend   = "trend"         // snapshots or grant dates
+	// SourceDirectory: a user attribute (the tenant's leave attribute).
+	SourceDirectory = "directory"
+)
+
+// What findings rest on (Finding.Basis).
+const (
+	BasisUsage   = "usage"           // sign-ins, usage reports and feature events in the window
+	BasisGrant   = "usageSinceGrant" // no use from the seat's grant date to asOf
+	BasisLicense = "licenseState"    // the directory and license state as of the position
+	BasisTrend   = "seatTrend"       // seats granted over the trend window
 )
 
 // Defaults.
@@ -384,10 +394,21 @@ type Finding struct {
 	SKUID             string `json:"skuId,omitempty"`
 	SKUPartNumber     string `json:"skuPartNumber,omitempty"`
 	// SKUDisplayName is the product's name.
-	SKUDisplayName string     `json:"skuDisplayName,omitempty"`
-	GroupID        string     `json:"groupId,omitempty"`
-	Evidence       []Evidence `json:"evidence"`
-	Fix            Fix        `json:"fix"`
+	SKUDisplayName string `json:"skuDisplayName,omitempty"`
+	GroupID        string `json:"groupId,omitempty"`
+	// Basis is what the finding rests on (BasisUsage, BasisGrant,
+	// BasisLicense, BasisTrend); EvidenceFrom and EvidenceTo (YYYY-MM-DD)
+	// the days its evidence covers: the usage window (the long idle window
+	// for a user idle that long), the grant date to asOf, the trend's
+	// days, or asOf alone for the license state.
+	Basis        string     `json:"basis"`
+	EvidenceFrom string     `json:"evidenceFrom"`
+	EvidenceTo   string     `json:"evidenceTo"`
+	Evidence     []Evidence `json:"evidence"`
+	Fix          Fix        `json:"fix"`
+	// OnLeave: the user is on leave (the tenant's leave attribute): an idle
+	// seat is kept, not a removal candidate.
+	OnLeave bool `json:"onLeave,omitempty"`
 }
 
 // Evidence is one fact behind a finding.
