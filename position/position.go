@@ -65,7 +65,10 @@
 // errors; anyone else, when the tenant has usage data: per seat held for
 // at least WindowDays, neverActivated (no activity since the grant) or
 // idle (no sign-in or feature use in the window; the evidence says 30 or
-// 90 days); then, for an active user, underLicensed (serviceAccount for
+// 90 days) — a seat's age is its grant date (License.GrantDate: imported
+// data's date for a seat held before it came into allot), and a user on
+// leave (the tenant's leave attribute) is idle but keeps the seat (no
+// removal; counted required); then, for an active user, underLicensed (serviceAccount for
 // service accounts) when a requirement is not met — fixed by the cheaper
 // of adding products and replacing the priced ones held — or overAssigned
 // when the cheapest cover costs less than the priced products held. A seat
@@ -76,6 +79,9 @@
 // finding's money is summed once (a waiting user's unit is the license
 // error's, not also an underLicensed finding's), and the totals are the
 // sums of the rows and findings (the property test in identity_test.go).
+//
+// Every finding says what it rests on (Basis) and the days its evidence
+// covers (EvidenceFrom, EvidenceTo): see Finding.
 //
 // The license state is the engine's current state; AsOf sets the usage
 // window, the activation and idle thresholds and the trend. Requirements
