@@ -93,12 +93,14 @@ nothing.`,
 			newID := func() string { n++; return fmt.Sprintf("whatif-%d", n) }
 			whatif.Prepare(cmds, newID)
 			var res *whatif.Result
+			start := time.Now()
 			t.Read(func(s *tenant.State) {
 				res, _, err = whatif.Try(s, cmds, whatif.Options{AsOf: day, WindowDays: window, Now: now, Actor: "allot whatif (CLI)", NewID: newID})
 			})
 			if err != nil {
 				return err
 			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "tried on a copy of the tenant in %s\n", time.Since(start).Round(time.Millisecond))
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
