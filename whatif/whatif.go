@@ -77,10 +77,13 @@ type Command struct {
 	SubscriptionID string `json:"subscriptionId,omitempty"`
 }
 
-// Outcome is what one command did.
+// Outcome is what one command did. For applyFixes: how many of the
+// commands it stood for ran and how many were refused.
 type Outcome struct {
 	Command Command `json:"command"`
 	Error   *Error  `json:"error,omitempty"`
+	Applied int     `json:"applied,omitempty"`
+	Refused int     `json:"refused,omitempty"`
 }
 
 // Error is a refused command, as the API would answer it.
@@ -140,9 +143,12 @@ const MaxListed = 1000
 // Result is a what-if's answer.
 type Result struct {
 	Commands []Outcome `json:"commands"`
-	// Expanded: the commands applyFixes stood for, in the order they ran.
+	// Expanded: the commands applyFixes stood for, in the order they ran;
+	// RefusedFixes: those of them refused (the first MaxListed).
 	Expanded       []Command `json:"expanded,omitempty"`
-	Skipped        []Skipped `json:"skipped,omitempty"`
+	RefusedFixes   []Outcome `json:"refusedFixes,omitempty"`
+	Skipped        []Skipped `json:"skipped,omitempty"` // the first MaxListed
+	SkippedCount   int       `json:"skippedCount"`
 	Gains          []Change  `json:"gains"`
 	GainsCount     int       `json:"gainsCount"`
 	Losses         []Change  `json:"losses"`
@@ -240,16 +246,25 @@ func Try(before *tenant.State, cmds []Command, o Options) (*Result, *tenant.Stat
 	res := &Result{Commands: []Outcome{}}
 	for _, c := range cmds {
 		if c.Op == OpApplyFixes {
-			fixes, skipped, err := Expand(after, c.Kinds, o)
+			fixes, skipped, n, err := Expand(after, c.Kinds, o)
 			if err != nil {
 				return nil, nil, err
 			}
 			res.Skipped = append(res.Skipped, skipped...)
-			res.Commands = append(res.Commands, Outcome{Command: c})
+			res.SkippedCount += n
+			out := Outcome{Command: c}
 			for _, f := range fixes {
 				res.Expanded = append(res.Expanded, f)
-				res.Commands = append(res.Commands, run(after, f, o))
+				if r := run(after, f, o); r.Error != nil {
+					out.Refused++
+					if len(res.RefusedFixes) < MaxListed {
+						res.RefusedFixes = append(res.RefusedFixes, r)
+					}
+				} else {
+					out.Applied++
+				}
 			}
+			res.Commands = append(res.Commands, out)
 			continue
 		}
 		res.Commands = append(res.Commands, run(after, c, o))
@@ -438,26 +453,30 @@ func changeUnits(tx *tenant.Tx, c Command) error {
 // into commands, computed on s: units to buy first, then each user's
 // direct licenses to remove (users with nothing to add), then the users
 // whose fix adds products (removals and additions in one command, as one
-// Graph assignLicense call). Findings sort by id within each step.
-func Expand(s *tenant.State, kinds []string, o Options) ([]Command, []Skipped, error) {
+// Graph assignLicense call), each step in the position's order of
+// findings.
+func Expand(s *tenant.State, kinds []string, o Options) ([]Command, []Skipped, int, error) {
 	pos, err := position.Of(s, position.Options{AsOf: o.AsOf, WindowDays: o.WindowDays, Now: o.Now})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
+	nskipped := 0
 	cat := s.Engine.Catalog()
 	var buys, removes, swaps []Command
 	var skipped []Skipped
 	want := func(k string) bool { return len(kinds) == 0 || slices.Contains(kinds, k) }
-	fs := pos.AllFindings()
-	sort.Slice(fs, func(i, j int) bool { return fs[i].ID < fs[j].ID })
 	perUser := map[string]*Command{}
 	var order []string
-	for _, f := range fs {
+	// Findings in the position's order (kinds, then users in directory
+	// order), read in place: a large position is never copied.
+	pos.EachFinding(func(f *position.Finding) bool {
 		if !want(f.Kind) {
-			continue
+			return true
 		}
 		skip := func(reason string) {
-			skipped = append(skipped, Skipped{FindingID: f.ID, Kind: f.Kind, UserID: f.UserID, SKU: f.SKUPartNumber, Reason: reason})
+			if nskipped++; len(skipped) < MaxListed {
+				skipped = append(skipped, Skipped{FindingID: f.ID, Kind: f.Kind, UserID: f.UserID, SKU: f.SKUPartNumber, Reason: reason})
+			}
 		}
 		if f.Kind == position.SeatsRunningOut {
 			if f.Fix.Units > 0 && len(f.Fix.Add) > 0 {
@@ -465,44 +484,34 @@ func Expand(s *tenant.State, kinds []string, o Options) ([]Command, []Skipped, e
 			} else {
 				skip("no units to buy")
 			}
-			continue
+			return true
 		}
 		if f.UserID == "" || (len(f.Fix.Add) == 0 && len(f.Fix.Remove) == 0) {
 			skip("no license change to apply: " + f.Fix.Description)
-			continue
+			return true
 		}
 		direct := s.Engine.DirectLicenses(f.UserID)
 		var remove []string
 		var add []licensing.AssignedLicense
-		ok := true
 		for _, part := range f.Fix.Remove {
 			sku, found := cat.SKU(part)
 			if !found {
 				skip(fmt.Sprintf("unknown product %s", part))
-				ok = false
-				break
+				return true
 			}
 			if !slices.ContainsFunc(direct, func(l licensing.LicenseSource) bool { return l.SKUID == sku.ID && l.AllotmentID == "" }) {
 				skip(fmt.Sprintf("%s is not assigned to the user directly (inherited from a group or drawn from an allotment): change the group or the allotment", sku.PartNumber))
-				ok = false
-				break
+				return true
 			}
 			remove = append(remove, sku.ID)
-		}
-		if !ok {
-			continue
 		}
 		for _, part := range f.Fix.Add {
 			sku, found := cat.SKU(part)
 			if !found {
 				skip(fmt.Sprintf("unknown product %s", part))
-				ok = false
-				break
+				return true
 			}
 			add = append(add, licensing.AssignedLicense{SKUID: sku.ID})
-		}
-		if !ok {
-			continue
 		}
 		c := perUser[f.UserID]
 		if c == nil {
@@ -520,7 +529,8 @@ func Expand(s *tenant.State, kinds []string, o Options) ([]Command, []Skipped, e
 				c.AddLicenses = append(c.AddLicenses, l)
 			}
 		}
-	}
+		return true
+	})
 	for _, u := range order {
 		c := perUser[u]
 		// A product both added and removed (two findings) stays.
@@ -535,7 +545,7 @@ func Expand(s *tenant.State, kinds []string, o Options) ([]Command, []Skipped, e
 	}
 	out := append(append(buys, removes...), swaps...)
 	Prepare(out, o.NewID)
-	return out, skipped, nil
+	return out, skipped, nskipped, nil
 }
 
 // recState is what the difference compares of a license record.

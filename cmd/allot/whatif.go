@@ -156,11 +156,24 @@ func printWhatIf(w io.Writer, r *whatif.Result) {
 		if c.Op == whatif.OpChangeUnits {
 			what += fmt.Sprintf(" by %+d", c.By)
 		}
-		if o.Error != nil {
+		switch {
+		case o.Error != nil:
 			fmt.Fprintf(w, "%3d. %s: refused (%s): %s\n", i+1, what, o.Error.Code, o.Error.Message)
-		} else {
+		case c.Op == whatif.OpApplyFixes:
+			fmt.Fprintf(w, "%3d. %s: %s apply, %d refused\n", i+1, what, plural(o.Applied, "change", "changes"), o.Refused)
+		default:
 			fmt.Fprintf(w, "%3d. %s\n", i+1, what)
 		}
+	}
+	for i, o := range r.RefusedFixes {
+		if i == 20 {
+			fmt.Fprintf(w, "     … more refused (see --json)\n")
+			break
+		}
+		fmt.Fprintf(w, "     refused %s %s%s: %s\n", o.Command.Op, o.Command.UserID, o.Command.SKU, o.Error.Message)
+	}
+	if r.SkippedCount > len(r.Skipped) {
+		fmt.Fprintf(w, "     … %d skipped in all (see --json)\n", r.SkippedCount)
 	}
 	for _, s := range r.Skipped {
 		fmt.Fprintf(w, "     skipped %s %s %s: %s\n", s.Kind, s.UserID, s.SKU, s.Reason)
