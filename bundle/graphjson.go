@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"allot"
+	"allot/catalog"
 	"allot/licensing"
 )
 
@@ -35,6 +36,25 @@ type graphState struct {
 	SKUID           string   `json:"skuId"`
 	AssignedByGroup *string  `json:"assignedByGroup"`
 	DisabledPlans   []string `json:"disabledPlans"`
+	State           string   `json:"state"`
+	LastUpdated     string   `json:"lastUpdatedDateTime"`
+}
+
+// graphPlan is one of a user's assignedPlans.
+type graphPlan struct {
+	AssignedDateTime string `json:"assignedDateTime"`
+	CapabilityStatus string `json:"capabilityStatus"`
+	ServicePlanID    string `json:"servicePlanId"`
+}
+
+// graphDates are the dates a Graph user gives for its licenses, resolved
+// against the catalog in Validate (graphSeatDates).
+type graphDates struct {
+	user   string
+	skus   []string             // every product the user holds (assignedLicenses, licenseAssignmentStates)
+	plans  map[string]time.Time // servicePlanId (lower case) → assignedDateTime
+	states []graphState         // with a parsed lastUpdatedDateTime
+	times  []time.Time          // states[i]'s lastUpdatedDateTime
 }
 
 type graphUser struct {
@@ -59,6 +79,7 @@ type graphUser struct {
 	CreatedDateTime   string         `json:"createdDateTime"`
 	Licenses          []graphLicense `json:"assignedLicenses"`
 	States            []graphState   `json:"licenseAssignmentStates"`
+	Plans             []graphPlan    `json:"assignedPlans"`
 	Extensions        map[string]any `json:"onPremisesExtensionAttributes"`
 }
 
@@ -168,6 +189,9 @@ func FromGraph(users, groups, skus map[string][]byte) (*Bundle, error) {
 			}
 			b.Data.Users = append(b.Data.Users, lu)
 			b.userLine.text(at)
+			if gd := datesOf(u); gd != nil {
+				b.graphDates = append(b.graphDates, *gd)
+			}
 			for _, l := range directLicenses(u, memberOf[u.ID], groupSKUs) {
 				b.Data.DirectLicenses = append(b.Data.DirectLicenses, licensing.OwnedSource{Owner: u.ID, LicenseSource: l})
 				b.dlLine.text(at)
@@ -200,6 +224,101 @@ func directLicenses(u graphUser, groups []string, groupSKUs map[string]map[strin
 		if !inherited {
 			out = append(out, licensing.LicenseSource{SKUID: l.SKUID, DisabledPlans: l.DisabledPlans})
 		}
+	}
+	return out
+}
+
+// datesOf keeps the dates a Graph user gives (nil when none): its
+// assignedPlans' assignedDateTime and its licenseAssignmentStates'
+// lastUpdatedDateTime. Unreadable dates are left out (a date only refines
+// the import).
+func datesOf(u graphUser) *graphDates {
+	gd := graphDates{user: u.ID}
+	for _, p := range u.Plans {
+		t, err := time.Parse(time.RFC3339, p.AssignedDateTime)
+		if err != nil || p.ServicePlanID == "" || !strings.EqualFold(p.CapabilityStatus, "Enabled") && p.CapabilityStatus != "" {
+			continue
+		}
+		if gd.plans == nil {
+			gd.plans = map[string]time.Time{}
+		}
+		id := strings.ToLower(p.ServicePlanID)
+		if cur, ok := gd.plans[id]; !ok || t.After(cur) {
+			gd.plans[id] = t
+		}
+	}
+	for _, s := range u.States {
+		t, err := time.Parse(time.RFC3339, s.LastUpdated)
+		if err != nil {
+			continue
+		}
+		gd.states, gd.times = append(gd.states, s), append(gd.times, t)
+	}
+	if gd.plans == nil && gd.states == nil {
+		return nil
+	}
+	for _, l := range u.Licenses {
+		gd.skus = append(gd.skus, l.SKUID)
+	}
+	for _, s := range u.States {
+		gd.skus = append(gd.skus, s.SKUID)
+	}
+	return &gd
+}
+
+// graphSeatDates turns a Graph user's dates into seat dates. A product's
+// grant is the latest assignedDateTime of its plans that none of the
+// user's other products has (a plan several products share tells nothing
+// of which came first; a later date only makes the seat younger, never
+// older than it is), else the earliest lastUpdatedDateTime of its states
+// (a state changes at the grant or after). Each source's
+// lastUpdatedDateTime is kept as given.
+func graphSeatDates(cat *catalog.Catalog, gd *graphDates) []licensing.SeatDate {
+	var held []*catalog.SKU
+	seen := map[string]bool{}
+	for _, id := range gd.skus {
+		if sku, ok := cat.SKU(id); ok && !seen[sku.ID] {
+			seen[sku.ID] = true
+			held = append(held, sku)
+		}
+	}
+	var out []licensing.SeatDate
+	for _, sku := range held {
+		sd := licensing.SeatDate{UserID: gd.user, SKUID: sku.ID}
+		for _, p := range sku.Plans {
+			t, ok := gd.plans[p.ID]
+			if !ok || !t.After(sd.GrantedAt) {
+				continue
+			}
+			shared := false
+			for _, o := range held {
+				if o != sku && o.HasPlan(p.ID) {
+					shared = true
+					break
+				}
+			}
+			if !shared {
+				sd.GrantedAt = t
+			}
+		}
+		fromStates := sd.GrantedAt.IsZero()
+		for i, s := range gd.states {
+			if st, ok := cat.SKU(s.SKUID); !ok || st.ID != sku.ID {
+				continue
+			}
+			group := ""
+			if s.AssignedByGroup != nil {
+				group = *s.AssignedByGroup
+			}
+			if sd.Updated == nil {
+				sd.Updated = map[string]time.Time{}
+			}
+			sd.Updated[group] = gd.times[i]
+			if fromStates && (sd.GrantedAt.IsZero() || gd.times[i].Before(sd.GrantedAt)) {
+				sd.GrantedAt = gd.times[i]
+			}
+		}
+		out = append(out, sd)
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"allot/catalog"
 	"allot/tenant"
 )
 
@@ -56,4 +57,49 @@ func TestImportFromGraphJSON(t *testing.T) {
 	if _, err := FromGraph(map[string][]byte{"bad.json": []byte(`{"value":`)}, nil, nil); err == nil || !strings.Contains(err.Error(), "bad.json") {
 		t.Fatalf("bad page: %v", err)
 	}
+}
+
+// Graph's dates survive the import: a product's grant is the latest
+// assignedDateTime of its plans (else its states' lastUpdatedDateTime),
+// each source keeps its lastUpdatedDateTime; the claim stays the import's.
+func TestGraphJSONDatesTheSeats(t *testing.T) {
+	e3, ems := sku("SPE_E3"), sku("EMS")
+	var e3Plan string
+	emsSKU, _ := catalog.Default().SKU("EMS")
+	if s, ok := catalog.Default().SKU("SPE_E3"); ok {
+		for _, p := range s.Plans {
+			if !emsSKU.HasPlan(p.ID) {
+				e3Plan = p.ID // a plan E3 alone gives the user
+				break
+			}
+		}
+	}
+	skus := `{"value":[{"skuId":"` + e3 + `","prepaidUnits":{"enabled":10}},{"skuId":"` + ems + `","prepaidUnits":{"enabled":5}}]}`
+	groups := `{"value":[{"id":"g1","displayName":"Staff","securityEnabled":true,"assignedLicenses":[{"skuId":"` + ems + `"}],"members":[{"id":"u1"}]}]}`
+	users := `{"value":[{"id":"u1","userPrincipalName":"ann@contoso.com","accountEnabled":true,"usageLocation":"US",
+		"assignedLicenses":[{"skuId":"` + e3 + `"},{"skuId":"` + ems + `"}],
+		"assignedPlans":[{"assignedDateTime":"2023-01-05T10:00:00Z","capabilityStatus":"Enabled","servicePlanId":"` + e3Plan + `"}],
+		"licenseAssignmentStates":[{"skuId":"` + e3 + `","assignedByGroup":null,"state":"Active","lastUpdatedDateTime":"2023-02-01T00:00:00Z"},
+			{"skuId":"` + ems + `","assignedByGroup":"g1","state":"Active","lastUpdatedDateTime":"2023-03-01T00:00:00Z"}]}]}`
+	b, err := FromGraph(map[string][]byte{"users.json": []byte(users)}, map[string][]byte{"groups.json": []byte(groups)}, map[string][]byte{"skus.json": []byte(skus)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, _ := runtime(t)
+	tn := newTenant(t, rt, "11111111-1111-4111-8111-111111111111")
+	now := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := Apply(context.Background(), tn, b, "test", now); err != nil {
+		t.Fatal(err)
+	}
+	day := func(s string) time.Time { d, _ := time.Parse(time.RFC3339, s); return d }
+	tn.Read(func(s *tenant.State) {
+		l, _ := s.Engine.License("u1", e3)
+		if !l.GrantDate().Equal(day("2023-01-05T10:00:00Z")) || !l.Sources[0].LastUpdated.Equal(day("2023-02-01T00:00:00Z")) {
+			t.Fatalf("E3: grant %v lastUpdated %v", l.GrantDate(), l.Sources[0].LastUpdated)
+		}
+		l, _ = s.Engine.License("u1", ems)
+		if !l.GrantDate().Equal(day("2023-03-01T00:00:00Z")) || !l.Sources[0].LastUpdated.Equal(day("2023-03-01T00:00:00Z")) {
+			t.Fatalf("EMS (dated by its state): grant %v lastUpdated %v", l.GrantDate(), l.Sources[0].LastUpdated)
+		}
+	})
 }

@@ -78,6 +78,7 @@ type Bundle struct {
 	subPart     map[string]string // skuId → part number as written
 	subs        []subRow          // subscriptions.csv rows (units.go)
 	hasSubsFile bool
+	graphDates  []graphDates // Graph JSON: the users' license dates
 	// ids interns the ids of users and groups and the product names while
 	// reading, so that members, licenses and seats share the strings of
 	// users.csv and groups.csv instead of keeping their own lines alive.

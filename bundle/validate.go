@@ -3,6 +3,7 @@ package bundle
 import (
 	"sort"
 	"strings"
+	"time"
 
 	"allot"
 	"allot/catalog"
@@ -205,6 +206,16 @@ func (b *Bundle) Validate(e *licensing.Engine) (licensing.ImportData, error) {
 			seenL[k] = true
 		}
 		out.DirectLicenses = append(out.DirectLicenses, r)
+		if !r.AssignedAt.IsZero() {
+			// The direct license's assignedAt dates the user's grant.
+			out.SeatDates = append(out.SeatDates, licensing.SeatDate{UserID: r.Owner, SKUID: r.SKUID, AllotmentID: r.AllotmentID,
+				GrantedAt: r.AssignedAt, Updated: map[string]time.Time{"": r.AssignedAt}})
+		}
+	}
+	for i := range b.graphDates {
+		if isUser(b.graphDates[i].user) {
+			out.SeatDates = append(out.SeatDates, graphSeatDates(cat, &b.graphDates[i])...)
+		}
 	}
 	// Seats are resolved in place (a million of them would be copied
 	// otherwise): a product's id resolves to itself, so validating again

@@ -127,7 +127,7 @@ func (w *worker) markBundled(u *user, srcs []srcEntry) {
 		if !bundled || !l.Held || usable {
 			continue
 		}
-		l.Held, l.HeldSince = false, time.Time{}
+		l.Held, l.HeldSince, l.GrantedAt = false, time.Time{}, time.Time{}
 		w.dirtyLicense(l)
 		if e.bulk {
 			continue

@@ -62,7 +62,8 @@ import (
 //	               3 AssignedAt
 //	License        0 UserID, 1 SKUID, 2 Claimed, 3 Since, 4 Held,
 //	               5 HeldSince, 6 Sources (list nil/empty of SourceState),
-//	               7 AllotmentID, 8 Retained (list ≥1 of SourceState)
+//	               7 AllotmentID, 8 Retained (list ≥1 of SourceState),
+//	               9 GrantedAt
 //	SourceState    (a record without format byte) 0 State, 1 Error,
 //	               2 LastUpdated, 3 AssignedAt, 4 AppliesSince,
 //	               5 DisabledPlans (list nil/empty), 6 AssignedByGroup,
@@ -179,6 +180,7 @@ const (
 	licSources
 	licAllotmentID
 	licRetained
+	licGrantedAt
 	licBits = 1<<iota - 1
 )
 
@@ -427,6 +429,7 @@ func AppendLicenseBinary(dst []byte, l *License) []byte {
 	set(licSources, l.Sources != nil)
 	set(licAllotmentID, l.AllotmentID != "")
 	set(licRetained, len(l.Retained()) > 0)
+	set(licGrantedAt, !isZeroTime(l.GrantedAt))
 	e := encoder{b: append(dst, BinaryFormat), sec: timeBase}
 	e.uvarint(m)
 	e.strIf(m&licUserID, l.UserID)
@@ -443,6 +446,9 @@ func AppendLicenseBinary(dst []byte, l *License) []byte {
 	e.strIf(m&licAllotmentID, l.AllotmentID)
 	if m&licRetained != 0 {
 		e.sourceStates(l.Retained())
+	}
+	if m&licGrantedAt != 0 {
+		e.time(l.GrantedAt)
 	}
 	return e.b
 }
@@ -471,6 +477,9 @@ func DecodeLicense(b []byte) (License, error) {
 	l.AllotmentID = d.strIf(m & licAllotmentID)
 	if m&licRetained != 0 {
 		l.KeptSources = &KeptSources{Kept: d.sourceStates(1)}
+	}
+	if m&licGrantedAt != 0 {
+		l.GrantedAt = d.time()
 	}
 	if err := d.finish(); err != nil {
 		return License{}, fmt.Errorf("license: %w", err)

@@ -25,6 +25,27 @@ type ImportData struct {
 	// seat keeps its HeldSince. Without them, claims date from the
 	// sources' AssignedAt (into an empty tenant) or from the import.
 	Seats []License
+	// SeatDates are the dates the data gives for users' licenses (see
+	// SeatDate): they date the seats this import grants (GrantedAt) and
+	// their sources' lastUpdatedDateTime, so that an imported estate's
+	// seats are as old as they are. Seats held before the import keep
+	// their dates.
+	SeatDates []SeatDate
+}
+
+// SeatDate is what imported data says about a user's license of a product
+// that the commands cannot know: when the product was granted to the user
+// (GrantedAt: a bundle's direct assignedAt, Graph's
+// assignedPlans[].assignedDateTime, a usage report's License Assign Date)
+// and when each of its sources last changed state (Updated, by
+// assignedByGroup, "" for the direct source: Graph's
+// licenseAssignmentStates[].lastUpdatedDateTime). A zero time is unknown.
+type SeatDate struct {
+	UserID      string
+	SKUID       string
+	AllotmentID string // "": the product's records in every pool
+	GrantedAt   time.Time
+	Updated     map[string]time.Time
 }
 
 // OwnedSource is a license source with its owner (group or user id).
@@ -55,10 +76,73 @@ func (e *Engine) Import(op Op, d ImportData) (ImportStats, error) {
 	if err := e.CheckImport(&d); err != nil {
 		return ImportStats{}, err
 	}
+	start := e.clock
+	var st ImportStats
+	var err error
 	if len(e.users) == 0 && len(e.groups) == 0 && len(e.allotments) == 0 {
-		return e.importEmpty(op, d)
+		st, err = e.importEmpty(op, d)
+	} else {
+		st, err = e.importMerge(op, d)
 	}
-	return e.importMerge(op, d)
+	if err == nil {
+		// Only the seats this import granted take the data's dates.
+		e.applySeatDates(d.SeatDates, func(l *license) bool { return l.HeldSince.After(start) })
+	}
+	return st, err
+}
+
+// SetGrantDates dates seats that have no grant date from imported data yet
+// (a usage report's License Assign Date): each held seat whose HeldSince is
+// after the date takes it as GrantedAt; Updated is applied as in Import. It
+// changes nothing else and returns how many records changed. Run it as a
+// command (it marks the records in the delta).
+func (e *Engine) SetGrantDates(dates []SeatDate) int {
+	return e.applySeatDates(dates, func(l *license) bool { return l.GrantedAt.IsZero() })
+}
+
+// applySeatDates gives the held records that may take them (ok) the
+// dates: GrantedAt when the data dates the grant before HeldSince, and each
+// source state's LastUpdated when the data dates it before the state's.
+func (e *Engine) applySeatDates(dates []SeatDate, ok func(*license) bool) int {
+	n := 0
+	for i := range dates {
+		sd := &dates[i]
+		u := e.users[sd.UserID]
+		if u == nil {
+			continue
+		}
+		for _, l := range u.licenses {
+			if l.SKUID != sd.SKUID || (sd.AllotmentID != "" && l.AllotmentID != sd.AllotmentID) || !l.Held || !ok(l) {
+				continue
+			}
+			ch := false
+			if !sd.GrantedAt.IsZero() && sd.GrantedAt.Before(l.HeldSince) && !sd.GrantedAt.Equal(l.GrantedAt) {
+				l.GrantedAt = sd.GrantedAt.UTC()
+				ch = true
+			}
+			var srcs []SourceState
+			for j := range l.Sources {
+				s := &l.Sources[j]
+				t, has := sd.Updated[s.AssignedByGroup]
+				if !has || t.IsZero() || !t.Before(s.LastUpdated) {
+					continue
+				}
+				if srcs == nil { // a record's Sources are shared with clones: copy
+					srcs = append([]SourceState(nil), l.Sources...)
+				}
+				srcs[j].LastUpdated = t.UTC()
+			}
+			if srcs != nil {
+				l.Sources = srcs
+				ch = true
+			}
+			if ch {
+				e.dirtyLicense(l)
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // ImportError is a refused import: the record (Part "units", "allotments"
@@ -237,7 +321,7 @@ func (e *Engine) importEmpty(op Op, d ImportData) (ImportStats, error) {
 	for _, l := range d.Seats {
 		// The claim exactly; the seat goes to the oldest claims in the
 		// recompute below, and keeps its heldSince if it was held.
-		l.Held, l.HeldSince = false, time.Time{}
+		l.Held, l.HeldSince, l.GrantedAt = false, time.Time{}, time.Time{}
 		if err := e.LoadLicense(l); err != nil {
 			return st, err
 		}
@@ -431,7 +515,7 @@ func (e *Engine) reseat(p *pool, held int) {
 	seats := min(len(claims), p.capacity(), max(p.consumed, p.assignable(), held))
 	for i, l := range claims {
 		if i >= seats && l.Held {
-			l.Held, l.HeldSince = false, time.Time{}
+			l.Held, l.HeldSince, l.GrantedAt = false, time.Time{}, time.Time{}
 			p.consumed--
 			p.waiting.push(l)
 			e.dirtyLicense(l)

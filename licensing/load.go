@@ -282,7 +282,7 @@ func (e *Engine) shrink(p *pool) []*license {
 		if p.consumed <= p.capacity() {
 			break
 		}
-		l.Held, l.HeldSince = false, time.Time{}
+		l.Held, l.HeldSince, l.GrantedAt = false, time.Time{}, time.Time{}
 		p.consumed--
 		p.waiting.push(l)
 		e.dirtyLicense(l)

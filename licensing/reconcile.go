@@ -400,7 +400,7 @@ func (w *worker) unclaim(l *license) {
 		return
 	}
 	if w.e.bulk {
-		l.Held, l.HeldSince = false, time.Time{}
+		l.Held, l.HeldSince, l.GrantedAt = false, time.Time{}, time.Time{}
 		l.Claimed, l.Since = false, time.Time{}
 		w.dirtyLicense(l)
 		return
@@ -409,7 +409,7 @@ func (w *worker) unclaim(l *license) {
 	p := l.pool
 	if l.Held {
 		p.consumed--
-		l.Held, l.HeldSince = false, time.Time{}
+		l.Held, l.HeldSince, l.GrantedAt = false, time.Time{}, time.Time{}
 	} else if l.waitIdx >= 0 {
 		p.waiting.remove(l.waitIdx)
 	}

@@ -60,6 +60,23 @@ type Settings struct {
 	// NestedGroups lets members of member groups inherit a group's licenses.
 	// Off by default, as in Entra.
 	NestedGroups bool `json:"nestedGroupLicensing"`
+	// LeaveAttribute names the user attribute that marks a user on leave
+	// (an onPremises extension attribute, e.g. extensionAttribute5; ""
+	// none): a user whose attribute has a value other than "", "false",
+	// "no" or "0" is on leave (OnLeave). The license position reports such
+	// a user's unused seats as idle but keeps them (no removal). Licensing
+	// itself ignores it.
+	LeaveAttribute string `json:"leaveAttribute,omitempty"`
+}
+
+// OnLeave reports whether an attribute value marks a user on leave (see
+// Settings.LeaveAttribute).
+func OnLeave(value string) bool {
+	switch strings.ToLower(strings.TrimSpace(value)) {
+	case "", "false", "no", "0":
+		return false
+	}
+	return true
 }
 
 // User is a directory user as the engine and the rules see it.
@@ -325,8 +342,17 @@ type License struct {
 	Claimed bool      `json:"claimed"`
 	Since   time.Time `json:"since"`
 	// Held: the user holds a seat since HeldSince.
-	Held      bool          `json:"held"`
-	HeldSince time.Time     `json:"heldSince"`
+	Held      bool      `json:"held"`
+	HeldSince time.Time `json:"heldSince"`
+	// GrantedAt is when imported data (a bundle's assignedAt, Graph's
+	// assignedPlans[].assignedDateTime or lastUpdatedDateTime, a usage
+	// report's License Assign Date) says the user was granted this seat,
+	// when that is before HeldSince: the seat came into allot (an import)
+	// long after the user got it. Zero otherwise; cleared whenever the
+	// seat is released. It is only a date: Since still orders the waiting
+	// room and HeldSince still identifies the grant (activations). Read
+	// with GrantDate.
+	GrantedAt time.Time     `json:"grantedDateTime,omitzero"`
 	Sources   []SourceState `json:"sources"` // direct first, then by group id
 	// KeptSources lists the sources that are gone but kept
 	// (SourceState.KeptReason); they are part of Sources too, with their
@@ -356,6 +382,19 @@ func (l *License) SetRetained(kept []SourceState) {
 		return
 	}
 	l.KeptSources = &KeptSources{Kept: kept}
+}
+
+// GrantDate is when the user was granted the held seat: GrantedAt when
+// imported data dates the grant before HeldSince, else HeldSince. Zero
+// without a seat.
+func (l *License) GrantDate() time.Time {
+	if !l.Held {
+		return time.Time{}
+	}
+	if !l.GrantedAt.IsZero() && l.GrantedAt.Before(l.HeldSince) {
+		return l.GrantedAt
+	}
+	return l.HeldSince
 }
 
 // Waiting reports whether the user waits for a seat.

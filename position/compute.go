@@ -36,6 +36,9 @@ type run struct {
 	}
 	empty    planSet
 	idleText [2]string
+	// leaveAttr is the tenant's leave attribute (lower case; "" none).
+	leaveAttr string
+	leaveName string // as the settings spell it
 
 	// Per product (by skuInfo.ix).
 	used, required, recent []int
@@ -99,6 +102,10 @@ func newRun(in Input, pools []licensing.PoolInfo, reports bool, shared *sharedMe
 	r.empty = r.m.newSet()
 	r.idleText = [2]string{"no sign-in or feature use in the last " + itoa(r.window) + " days",
 		"no sign-in or feature use in the last " + itoa(IdleLongDays) + " days"}
+	r.part.asOf, r.part.window, r.part.idleLong = r.asOf, r.window, r.idleText[1]
+	if a := in.Engine.Settings().LeaveAttribute; a != "" {
+		r.leaveAttr, r.leaveName = strings.ToLower(a), a
+	}
 	for _, p := range pools {
 		r.grow(r.m.sku(p.SKU).ix)
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 // CSVHeader is the header of WriteCSV.
-var CSVHeader = []string{"id", "kind", "userId", "userPrincipalName", "skuPartNumber", "groupId", "evidence", "fix", "monthlyDelta", "add", "remove", "units", "title", "skuDisplayName"}
+var CSVHeader = []string{"id", "kind", "userId", "userPrincipalName", "skuPartNumber", "groupId", "evidence", "fix", "monthlyDelta", "add", "remove", "units", "title", "skuDisplayName", "basis", "evidenceFrom", "evidenceTo"}
 
 // WriteCSV writes the findings, one row per finding (and so per user and
 // finding). Text cells that a spreadsheet would run as a formula are
@@ -34,6 +34,7 @@ func WriteCSV(w io.Writer, p *Position) error {
 		rec[4], rec[5], rec[6], rec[7] = safe(f.SKUPartNumber), safe(f.GroupID), safe(EvidenceText(f.Evidence)), safe(f.Fix.Description)
 		rec[8], rec[9], rec[10], rec[11] = d, strings.Join(f.Fix.Add, "+"), strings.Join(f.Fix.Remove, "+"), units
 		rec[12], rec[13] = f.Title, safe(f.SKUDisplayName)
+		rec[14], rec[15], rec[16] = f.Basis, f.EvidenceFrom, f.EvidenceTo
 		err = cw.Write(rec)
 		return err == nil
 	})

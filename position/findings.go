@@ -99,7 +99,7 @@ func (p *part) lastTime(e *erec) (time.Time, bool) {
 	return time.Unix(lastEpoch+int64(e.last), 0).UTC(), true
 }
 
-var sources = []string{SourceReport, SourceEvent, SourceSignIn, SourceMailbox, SourceLicense, SourceTrend}
+var sources = []string{SourceReport, SourceEvent, SourceSignIn, SourceMailbox, SourceLicense, SourceTrend, SourceDirectory}
 
 func sourceIx(s string) uint8 {
 	for i, x := range sources {
@@ -170,6 +170,11 @@ type part struct {
 	// dropped counts the findings of each kind tombstoned (nev −1: a cover
 	// finding replaced, see caps.go); they are skipped.
 	dropped []int
+	// The evidence ranges (materialise): the position's last day, its
+	// window, and the idle evidence text of the long window.
+	asOf     usage.Day
+	window   int
+	idleLong string
 }
 
 func newPart(m *model) *part {
@@ -313,6 +318,47 @@ func (p *part) materialise(kind int, r *frec, f *Finding) {
 		}
 		f.Evidence = append(f.Evidence, ev)
 	}
+	p.basis(f)
+}
+
+// basis fills in what a finding rests on and the days its evidence covers
+// (Finding.Basis, EvidenceFrom, EvidenceTo).
+func (p *part) basis(f *Finding) {
+	from, to := p.asOf, p.asOf
+	switch f.Kind {
+	case UnderLicensed, OverAssigned, ServiceAccount, SharedMailbox, Idle:
+		f.Basis = BasisUsage
+		days := p.window
+		for i := range f.Evidence {
+			e := &f.Evidence[i]
+			if e.Detail == p.idleLong && p.idleLong != "" {
+				days = IdleLongDays
+			}
+			if e.Source == SourceDirectory {
+				f.OnLeave = true
+			}
+		}
+		from = p.asOf - usage.Day(days) + 1
+	case NeverActivated:
+		// The evidence's time is the grant: nothing was used since.
+		f.Basis = BasisGrant
+		if len(f.Evidence) > 0 && f.Evidence[0].Last != nil {
+			from = usage.DayOf(*f.Evidence[0].Last)
+			f.Evidence[0].Last = nil
+		}
+		for i := range f.Evidence {
+			f.OnLeave = f.OnLeave || f.Evidence[i].Source == SourceDirectory
+		}
+	case SeatsRunningOut:
+		f.Basis = BasisTrend
+		from = p.asOf - RunOutDays + 1
+	default:
+		f.Basis = BasisLicense
+	}
+	if from > to {
+		from = to
+	}
+	f.EvidenceFrom, f.EvidenceTo = from.String(), to.String()
 }
 
 func hexID(id uint64) string { return strconv.FormatUint(id, 16) }

@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"allot/licensing"
 	"allot/prices"
@@ -50,6 +52,32 @@ type textKey struct {
 	kind string
 	a, b int32
 	s    string
+}
+
+// keepOnLeave reports an idle seat of a user on leave (attribute value
+// v): an Idle finding whose fix keeps the seat; the seat stays (it counts
+// as required: the user comes back to it).
+func (r *run) keepOnLeave(i int, v string) {
+	c := &r.cur
+	st := &c.seats[i]
+	if st.removed || st.leave {
+		return
+	}
+	st.leave = true
+	detail := r.idleText[0]
+	if !c.active2 {
+		detail = r.idleText[1]
+	}
+	fix := r.fixFor(textKey{kind: "leave", a: st.si.ix}, func() Fix {
+		f := Fix{Description: "Keep the " + st.si.sku.PartNumber + " seat: the user is on leave; review it when they are back."}
+		if st.si.priced {
+			f.MonthlyDelta = money(0)
+		}
+		return f
+	})
+	r.evBuf = append(r.evBuf[:0], r.ev(SourceSignIn, "", detail, c.last, 0),
+		r.ev(SourceDirectory, "", "on leave: "+r.leaveName+" is "+strconv.Quote(v)+" (the tenant's leave attribute)", time.Time{}, 0))
+	r.add(Idle, c.u, st.si, "", fix, r.evBuf)
 }
 
 // add records a finding with its evidence.

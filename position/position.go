@@ -65,7 +65,10 @@
 // errors; anyone else, when the tenant has usage data: per seat held for
 // at least WindowDays, neverActivated (no activity since the grant) or
 // idle (no sign-in or feature use in the window; the evidence says 30 or
-// 90 days); then, for an active user, underLicensed (serviceAccount for
+// 90 days) — a seat's age is its grant date (License.GrantDate: imported
+// data's date for a seat held before it came into allot), and a user on
+// leave (the tenant's leave attribute) is idle but keeps the seat (no
+// removal; counted required); then, for an active user, underLicensed (serviceAccount for
 // service accounts) when a requirement is not met — fixed by the cheaper
 // of adding products and replacing the priced ones held — or overAssigned
 // when the cheapest cover costs less than the priced products held. A seat
@@ -76,6 +79,9 @@
 // finding's money is summed once (a waiting user's unit is the license
 // error's, not also an underLicensed finding's), and the totals are the
 // sums of the rows and findings (the property test in identity_test.go).
+//
+// Every finding says what it rests on (Basis) and the days its evidence
+// covers (EvidenceFrom, EvidenceTo): see Finding.
 //
 // The license state is the engine's current state; AsOf sets the usage
 // window, the activation and idle thresholds and the trend. Requirements
@@ -165,6 +171,16 @@ const (
 	SourceMailbox = "mailboxReport" // getMailboxUsageDetail facts
 	SourceLicense = "license"       // the engine's license state
 	SourceTrend   = "trend"         // snapshots or grant dates
+	// SourceDirectory: a user attribute (the tenant's leave attribute).
+	SourceDirectory = "directory"
+)
+
+// What findings rest on (Finding.Basis).
+const (
+	BasisUsage   = "usage"           // sign-ins, usage reports and feature events in the window
+	BasisGrant   = "usageSinceGrant" // no use from the seat's grant date to asOf
+	BasisLicense = "licenseState"    // the directory and license state as of the position
+	BasisTrend   = "seatTrend"       // seats granted over the trend window
 )
 
 // Defaults.
@@ -384,10 +400,21 @@ type Finding struct {
 	SKUID             string `json:"skuId,omitempty"`
 	SKUPartNumber     string `json:"skuPartNumber,omitempty"`
 	// SKUDisplayName is the product's name.
-	SKUDisplayName string     `json:"skuDisplayName,omitempty"`
-	GroupID        string     `json:"groupId,omitempty"`
-	Evidence       []Evidence `json:"evidence"`
-	Fix            Fix        `json:"fix"`
+	SKUDisplayName string `json:"skuDisplayName,omitempty"`
+	GroupID        string `json:"groupId,omitempty"`
+	// Basis is what the finding rests on (BasisUsage, BasisGrant,
+	// BasisLicense, BasisTrend); EvidenceFrom and EvidenceTo (YYYY-MM-DD)
+	// the days its evidence covers: the usage window (the long idle window
+	// for a user idle that long), the grant date to asOf, the trend's
+	// days, or asOf alone for the license state.
+	Basis        string     `json:"basis"`
+	EvidenceFrom string     `json:"evidenceFrom"`
+	EvidenceTo   string     `json:"evidenceTo"`
+	Evidence     []Evidence `json:"evidence"`
+	Fix          Fix        `json:"fix"`
+	// OnLeave: the user is on leave (the tenant's leave attribute): an idle
+	// seat is kept, not a removal candidate.
+	OnLeave bool `json:"onLeave,omitempty"`
 }
 
 // Evidence is one fact behind a finding.

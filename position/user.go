@@ -10,15 +10,17 @@ import (
 // seat is a seat the user holds.
 type seat struct {
 	si      *skuInfo
-	enabled planSet // the plans its active sources enable (may be shared: read only)
-	full    bool    // enabled is the product's plans (si.plans)
-	since   time.Time
-	kept    bool // unpriced or unmeasurable: outside the cover (with a price list)
-	removed bool // a finding removes it
+	enabled planSet   // the plans its active sources enable (may be shared: read only)
+	full    bool      // enabled is the product's plans (si.plans)
+	since   time.Time // the grant date (License.GrantDate)
+	held    time.Time // HeldSince: identifies the grant in usage's activations
+	kept    bool      // unpriced or unmeasurable: outside the cover (with a price list)
+	removed bool      // a finding removes it
 	// removedBy is the kind (index in Kinds, +1) of the finding that
 	// removes it; 0 none. An overAssigned finding without a price list
 	// only sets removed while it decides (unneededSeats).
 	removedBy uint8
+	leave     bool   // idle but kept: its user is on leave (the tenant's leave attribute)
 	use       bool   // one of its enabled plans meets a requirement of the user
 	via       via    // how the user holds it: directly, from groups, or both
 	allot     string // the allotment it is a unit of; "" the general pool
@@ -117,10 +119,10 @@ func (r *run) user(u *licensing.User, ls licensing.UserLicenses) {
 			}
 			continue
 		}
-		st := seat{si: si, since: l.HeldSince, via: viaOf(l.Sources), allot: l.AllotmentID}
+		st := seat{si: si, since: l.GrantDate(), held: l.HeldSince, via: viaOf(l.Sources), allot: l.AllotmentID}
 		st.enabled, st.full = r.enabled(si, l.Sources)
 		st.kept = m.hasList && (!si.priced || !si.measurable)
-		if usage.DayOf(l.HeldSince) > r.asOf-usage.Day(RunOutDays) && !r.coverOnly {
+		if usage.DayOf(st.since) > r.asOf-usage.Day(RunOutDays) && !r.coverOnly {
 			r.grow(si.ix)
 			r.recent[si.ix]++
 		}
@@ -307,16 +309,33 @@ func (r *run) ev(source, feature, detail string, last time.Time, days int) erec 
 
 // inactivity reports the seats of a user inactive in the window (idle) or
 // never used since granted (neverActivated). Seats in their first
-// WindowDays days are left alone.
+// WindowDays days are left alone. A user on leave (the tenant's leave
+// attribute) is idle but keeps the seat: the finding says why, removes
+// nothing, and the seat counts as required.
 func (r *run) inactivity() {
 	c := &r.cur
+	leave := ""
+	if r.leaveAttr != "" {
+		if v := c.u.Attributes[r.leaveAttr]; licensing.OnLeave(v) {
+			leave = v
+		}
+	}
 	for i := range c.seats {
 		st := &c.seats[i]
 		if usage.DayOf(st.since) > r.asOf-usage.Day(r.window) {
 			continue
 		}
+		if leave != "" {
+			if c.active && r.activated(st) {
+				continue
+			}
+			r.keepOnLeave(i, leave)
+			continue
+		}
 		if !r.activated(st) {
-			r.removeSeat(NeverActivated, i, mkErec(sourceIx(SourceLicense), -1, r.grantedText(st.since), 0))
+			e := mkErec(sourceIx(SourceLicense), -1, r.grantedText(st.since), 0)
+			r.part.setLast(&e, st.since.UnixNano()) // the grant: the start of the evidence's range
+			r.removeSeat(NeverActivated, i, e)
 			continue
 		}
 		if c.active {
@@ -337,7 +356,7 @@ func (r *run) activated(st *seat) bool {
 	if !c.hasU {
 		return false
 	}
-	held := st.since.Truncate(time.Second)
+	held := st.held.Truncate(time.Second)
 	for _, a := range c.uu.Activations {
 		if a.SKUID == st.si.sku.ID && a.Granted.Equal(held) {
 			return true
@@ -439,6 +458,8 @@ func (r *run) count() {
 			cat = catOfKind(int(st.removedBy) - 1)
 		case r.reqAt[s] == r.seq:
 			// a second seat of the product: unused
+		case st.leave:
+			cat = catKept // idle, kept by rule: its user is on leave
 		case st.use:
 			cat = catUsed
 		case c.room || !r.usageKnown || !st.si.measurable && c.active:

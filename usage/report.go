@@ -58,50 +58,66 @@ const (
 	cPosted
 	cLiked
 	cActivation
+	cExchangeAssign // "<workload> License Assign Date", in assignWorkloads order
+	cOneDriveAssign
+	cSharePointAssign
+	cSkypeAssign
+	cYammerAssign
+	cTeamsAssign
 	nColumns
 )
 
 // columns maps normalised header names (lower case, single spaces) to
 // column identifiers. Several names may mean one column.
 var columns = map[string]int{
-	"report refresh date":                   cRefresh,
-	"user principal name":                   cUPN,
-	"user id":                               cUserID,
-	"last activity date":                    cLAD,
-	"assigned products":                     cProducts,
-	"exchange last activity date":           cExchangeLAD,
-	"onedrive last activity date":           cOneDriveLAD,
-	"sharepoint last activity date":         cSharePointLAD,
-	"skype for business last activity date": cSkypeLAD,
-	"yammer last activity date":             cYammerLAD,
-	"teams last activity date":              cTeamsLAD,
-	"storage used (byte)":                   cStorage,
-	"has archive":                           cArchive,
-	"recipient type":                        cRecipient,
-	"litigation hold":                       cHold,
-	"litigation hold enabled":               cHold,
-	"is litigation hold enabled":            cHold,
-	"litigationholdenabled":                 cHold,
-	"has litigation hold":                   cHold,
-	"team chat message count":               cTeamChat,
-	"private chat message count":            cPrivateChat,
-	"post messages":                         cPosts,
-	"reply messages":                        cReplies,
-	"call count":                            cCalls,
-	"meeting count":                         cMeetings,
-	"meetings organized count":              cMeetingsOrganized,
-	"meetings attended count":               cMeetingsAttended,
-	"windows":                               cWindows,
-	"mac":                                   cMac,
-	"mobile":                                cMobile,
-	"web":                                   cWeb,
-	"send count":                            cSend,
-	"visited page count":                    cVisited,
-	"synced file count":                     cSynced,
-	"posted count":                          cPosted,
-	"liked count":                           cLiked,
-	"last activation date":                  cActivation,
+	"report refresh date":                    cRefresh,
+	"user principal name":                    cUPN,
+	"user id":                                cUserID,
+	"last activity date":                     cLAD,
+	"assigned products":                      cProducts,
+	"exchange last activity date":            cExchangeLAD,
+	"onedrive last activity date":            cOneDriveLAD,
+	"sharepoint last activity date":          cSharePointLAD,
+	"skype for business last activity date":  cSkypeLAD,
+	"yammer last activity date":              cYammerLAD,
+	"teams last activity date":               cTeamsLAD,
+	"storage used (byte)":                    cStorage,
+	"has archive":                            cArchive,
+	"recipient type":                         cRecipient,
+	"litigation hold":                        cHold,
+	"litigation hold enabled":                cHold,
+	"is litigation hold enabled":             cHold,
+	"litigationholdenabled":                  cHold,
+	"has litigation hold":                    cHold,
+	"team chat message count":                cTeamChat,
+	"private chat message count":             cPrivateChat,
+	"post messages":                          cPosts,
+	"reply messages":                         cReplies,
+	"call count":                             cCalls,
+	"meeting count":                          cMeetings,
+	"meetings organized count":               cMeetingsOrganized,
+	"meetings attended count":                cMeetingsAttended,
+	"windows":                                cWindows,
+	"mac":                                    cMac,
+	"mobile":                                 cMobile,
+	"web":                                    cWeb,
+	"send count":                             cSend,
+	"visited page count":                     cVisited,
+	"synced file count":                      cSynced,
+	"posted count":                           cPosted,
+	"liked count":                            cLiked,
+	"last activation date":                   cActivation,
+	"exchange license assign date":           cExchangeAssign,
+	"onedrive license assign date":           cOneDriveAssign,
+	"sharepoint license assign date":         cSharePointAssign,
+	"skype for business license assign date": cSkypeAssign,
+	"yammer license assign date":             cYammerAssign,
+	"teams license assign date":              cTeamsAssign,
 }
+
+// assignWorkloads are the workloads of the active-user report's License
+// Assign Date columns (cExchangeAssign …).
+var assignWorkloads = [...]string{WorkloadExchange, WorkloadOneDrive, WorkloadSharePoint, WorkloadSkype, WorkloadVivaEngage, WorkloadTeams}
 
 // reportSpec says how a report is recognised from its header: every
 // column of any one of the signatures must be present.
@@ -142,7 +158,10 @@ type Report struct {
 
 	rows       [][]reportRow // in chunks of rowChunk: no large copies while reading
 	n          int
-	products   []string // distinct Assigned Products values; index 0 is none
+	products   []string            // distinct Assigned Products values; index 0 is none
+	assigned   []rowAssign         // License Assign Dates (active-user report), by row
+	split      map[uint32][]string // products[i] split by display names (productNames)
+	names      productNames
 	productIdx map[string]uint32
 	res        resolver
 	arena      []byte // the rows' user names while reading (one string, not one per row)
@@ -190,6 +209,13 @@ func (r *Report) add(row *reportRow) {
 	last := len(r.rows) - 1
 	r.rows[last] = append(r.rows[last], *row)
 	r.n++
+}
+
+// rowAssign is a row's License Assign Dates, by assignWorkloads (0:
+// none).
+type rowAssign struct {
+	row  int32
+	date [len(assignWorkloads)]Day
 }
 
 // observation is a feature seen used on a day.

@@ -8,7 +8,11 @@ import "allot/tenant"
 // A report is identified by its type and Report Refresh Date: importing it
 // again changes nothing and answers Duplicate, unless force is set (forcing
 // is safe: every aggregate is idempotent; it serves to re-read a report
-// after a concealed-name mapping was added). Each activity date counts as
+// after a concealed-name mapping was added). A report none of whose rows
+// matches a user is not recorded (NotRecorded, with a Message saying what
+// to do): importing it again needs no force. The active-user report's
+// License Assign Dates date the seats that have no grant date from
+// imported data yet (grantDates, Engine.SetGrantDates). Each activity date counts as
 // a use of the workload's feature on that day and as activity for
 // activation; mailbox facts replace older ones only. A report is applied by
 // one command at a time (the replay reuses the first run's lookups).
@@ -41,6 +45,19 @@ func (r *Report) Apply(tx *tenant.Tx, force bool) (Result, error) {
 	// result for the replay (batchPatch) cost more than it saved in
 	// BenchmarkReportNextDay1M.
 	r.aggregate(tx, a, &res, limit, EvidenceReport(r.Kind))
+	if res.Accepted == 0 && res.UnmatchedCount > 0 {
+		// Nothing matched: nothing is recorded, so that the same report
+		// can be imported again once it can match (no force needed).
+		res.NotRecorded, res.Message = true, unmatchedMessage
+		if res.ConcealedCount > 0 {
+			res.Message = concealedMessage
+		}
+		res.done()
+		return res, a.finish(tx, true)
+	}
+	if dates := r.grantDates(tx); len(dates) > 0 {
+		tx.Engine.SetGrantDates(dates)
+	}
 	entry := ImportedReport{Report: r.Kind, ReportRefreshDate: res.ReportRefreshDate, Rows: r.Rows,
 		Accepted: res.Accepted, Unmatched: res.UnmatchedCount, Rejected: res.RejectedCount, ImportedDateTime: tx.Op.Now.UTC()}
 	if r.RefreshDate != 0 { // else no row was read: nothing identifies the report
@@ -69,12 +86,15 @@ func (r *Report) aggregate(tx *tenant.Tx, a *Aggregates, res *Result, limit Day,
 		w := r.res.resolve(a, i)
 		if w.agg < 0 {
 			res.UnmatchedCount++
+			if w.concealed {
+				res.ConcealedCount++
+			}
 			name := row.user
 			if name == "" {
 				name = row.userID
 			}
 			res.unmatched(Unmatched{Line: int(row.line), User: name, Concealed: w.concealed, Count: 1,
-				AssignedProducts: SplitProducts(r.products[row.products])})
+				AssignedProducts: r.productNames(tx, row.products)})
 			continue
 		}
 		u := a.users.at(w.agg)

@@ -120,6 +120,19 @@ func (p *rowParser) fill(rec []string, line int) error {
 			}
 			see(ft.workload[w.workload], d)
 		}
+		var ra rowAssign
+		any := false
+		for k, name := range [...]string{"Exchange", "OneDrive", "SharePoint", "Skype For Business", "Yammer", "Teams"} {
+			d, err := p.date(rec, cExchangeAssign+k, name+" License Assign Date")
+			if err != nil {
+				return err
+			}
+			ra.date[k], any = d, any || d != 0
+		}
+		if any {
+			ra.row = int32(rep.n)
+			rep.assigned = append(rep.assigned, ra)
+		}
 	case ReportMailboxUsage:
 		lad, err := p.date(rec, cLAD, "Last Activity Date")
 		if err != nil {

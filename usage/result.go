@@ -25,7 +25,24 @@ type Result struct {
 	// Duplicate is set when this report (type and refresh date) was
 	// imported before: nothing was changed.
 	Duplicate bool `json:"duplicate,omitempty"`
+	// NotRecorded is set when a report's rows matched no user: the report
+	// is not marked imported (its type and refresh date), so that it can
+	// be imported again as it is once the users or the concealed-name
+	// mapping exist; Message says what to do.
+	NotRecorded bool   `json:"notRecorded,omitempty"`
+	Message     string `json:"message,omitempty"`
+	// ConcealedCount counts the rows whose concealed name has no mapping.
+	ConcealedCount int `json:"concealedCount,omitempty"`
 }
+
+// concealedMessage and unmatchedMessage explain a report whose rows
+// matched no user.
+const (
+	concealedMessage = "No row of this report matched a user: its user names are concealed and the tenant has no mapping for them, so the report was not recorded as imported. " +
+		"Either upload the concealed-name mapping (PUT /allot/v1/usage/concealed-names, or allot import concealed-names FILE) and import the report again, " +
+		"or turn off \"Display concealed user, group, and site names in all reports\" (Microsoft 365 admin center, Settings > Org settings > Reports), download the report again and import it."
+	unmatchedMessage = "No row of this report matched a user of the tenant, so the report was not recorded as imported. Check that it comes from this tenant, import the users first, then import the report again."
+)
 
 // Unmatched is a user named by the input whom the tenant does not have.
 type Unmatched struct {

@@ -34,7 +34,7 @@ func licenses(s *tenant.State, userID string, u UserUsage) []LicenseUsage {
 		if !l.Held {
 			continue
 		}
-		lu := LicenseUsage{SKUID: l.SKUID, AssignedDateTime: l.HeldSince.UTC()}
+		lu := LicenseUsage{SKUID: l.SKUID, AssignedDateTime: l.GrantDate().UTC()}
 		if sku, ok := s.Engine.Catalog().SKU(l.SKUID); ok {
 			lu.SKUPartNumber = sku.PartNumber
 		}
@@ -48,7 +48,7 @@ func licenses(s *tenant.State, userID string, u UserUsage) []LicenseUsage {
 		// Activity recorded before the seat was granted cannot say when it
 		// was first used after; but when all of it came after the grant,
 		// the earliest is the activation (a grant backdated at load).
-		if lu.ActivatedDateTime == nil && !earliest.IsZero() && !earliest.Before(held) {
+		if lu.ActivatedDateTime == nil && !earliest.IsZero() && !earliest.Before(l.GrantDate().Truncate(time.Second)) {
 			t := earliest
 			lu.ActivatedDateTime = &t
 		}

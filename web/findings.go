@@ -224,13 +224,32 @@ func commit(t *tenant.Tenant) uint64 {
 
 type findingRow struct {
 	Kind, Title, User, UserID, Product, ProductName, Evidence, Fix string
-	Delta                                      string
-	Saving                                     bool
+	Delta                                                          string
+	Saving                                                         bool
+	// Basis and Period: what the finding rests on and the days its
+	// evidence covers.
+	Basis, Period string
+	OnLeave       bool
+}
+
+// basisWords names a finding's basis for people.
+var basisWords = map[string]string{
+	position.BasisUsage:   "usage in the window",
+	position.BasisGrant:   "no use since the grant",
+	position.BasisLicense: "license state",
+	position.BasisTrend:   "seat trend",
 }
 
 func findingRowOf(f *position.Finding, currency string) findingRow {
 	row := findingRow{Kind: f.Kind, Title: f.Title, User: f.UserPrincipalName, UserID: f.UserID, Product: f.SKUPartNumber, ProductName: f.SKUDisplayName,
-		Evidence: position.EvidenceText(f.Evidence), Fix: f.Fix.Description}
+		Evidence: position.EvidenceText(f.Evidence), Fix: f.Fix.Description, Basis: basisWords[f.Basis], OnLeave: f.OnLeave}
+	switch {
+	case f.EvidenceFrom == "":
+	case f.EvidenceFrom == f.EvidenceTo:
+		row.Period = "on " + f.EvidenceTo
+	default:
+		row.Period = f.EvidenceFrom + " to " + f.EvidenceTo
+	}
 	if f.Fix.MonthlyDelta != nil {
 		row.Delta = fmt.Sprintf("%+.2f %s", *f.Fix.MonthlyDelta, currency)
 		row.Saving = *f.Fix.MonthlyDelta < 0

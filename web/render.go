@@ -77,6 +77,7 @@ var funcs = template.FuncMap{
 	"sub":     func(a, b int) int { return a - b },
 	"short":   shortID,
 	"joinStr": strings.Join,
+	"list":    func(v ...any) []any { return v },
 	"chartPair": func(c chart, class string) any {
 		return struct {
 			Chart chart

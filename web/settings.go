@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 
 	"allot/api/admin"
 	"allot/licensing"
@@ -14,14 +15,24 @@ import (
 // command (admin.ChangeSettings).
 
 type settingsData struct {
-	Settings  licensing.Settings
-	CanChange bool
+	Settings     licensing.Settings
+	CanChange    bool
+	LeaveOptions []string // the attributes that may mark leave
 }
+
+var leaveOptions = func() []string {
+	out := make([]string, 15)
+	for i := range out {
+		out[i] = "extensionAttribute" + strconv.Itoa(i+1)
+	}
+	return out
+}()
 
 func (h *handler) settingsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	var d settingsData
 	v.T.Read(func(s *tenant.State) { d.Settings = s.Engine.Settings() })
 	d.CanChange = admin.CanChangeSettings(v.P)
+	d.LeaveOptions = leaveOptions
 	h.render(w, r, v, http.StatusOK, "settings", pageData{Title: "Settings", Nav: "settings", Data: d})
 }
 
@@ -34,7 +45,8 @@ func (h *handler) saveSettings(w http.ResponseWriter, r *http.Request, v *viewer
 	loc := r.PostFormValue("defaultUsageLocation")
 	exclude := r.PostFormValue("excludeGuests") == "on"
 	nested := r.PostFormValue("nestedGroups") == "on"
+	leave := r.PostFormValue("leaveAttribute")
 	_, err := admin.ChangeSettings(r.Context(), h.s.RT, v.T, v.op(h.now(), "admin center"),
-		admin.SettingsPatch{DefaultUsageLocation: &loc, ExcludeGuests: &exclude, NestedGroups: &nested})
+		admin.SettingsPatch{DefaultUsageLocation: &loc, ExcludeGuests: &exclude, NestedGroups: &nested, LeaveAttribute: &leave})
 	h.done(w, r, "/admin/settings", err, "Settings saved; licenses were re-evaluated.")
 }

@@ -99,6 +99,7 @@ func Register(s *server.Server) {
 	s.HandlePublic("GET /admin/audit", h.page(permReports, h.auditPage))
 	s.HandlePublic("GET /admin/findings", h.page(permReports, h.findingsPage))
 	s.HandlePublic("POST /admin/findings/refresh", h.page(permReports, h.refreshFindings))
+	s.HandlePublic("POST /admin/whatif", h.page(permReports, h.whatIfPage))
 	s.HandlePublic("GET /admin/settings", h.page(permReports, h.settingsPage))
 	s.HandlePublic("POST /admin/settings", h.page(permReports, h.saveSettings))
 }

@@ -48,6 +48,8 @@ func FuzzAdmin(fz *testing.F) {
 		{Method: "POST", Path: "/allot/v1/position/snapshots", Body: `{}`},
 		{Method: "GET", Path: "/allot/v1/position/snapshots"},
 		{Method: "GET", Path: "/allot/v1/position/diff?from=a&to=b"},
+		{Method: "POST", Path: "/allot/v1/whatif", Body: `{"commands":[{"op":"applyFixes"},{"op":"changeUnits","sku":"SPE_E3","by":-2},{"op":"setGroupLicenses","groupId":"{group0}","addLicenses":[{"skuId":"ENTERPRISEPACK"}]}]}`},
+		{Method: "POST", Path: "/allot/v1/whatif", Body: `{"commands":[{"op":"setMembershipRule","groupId":"{group1}","membershipRule":"user.department -eq "x""},{"op":"putAllotment","allotment":{"id":"{allotment}","allottedUnits":1}}]}`},
 	}
 	w.Surface(fz, []string{"/allot/v1/"}, seeds, nil)
 }

@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,7 +18,8 @@ import (
 
 // Tenant licensing settings (GET/PATCH /allot/v1/settings): the default
 // usage location used for group assignments to users without one,
-// excludeGuestsFromGroupLicensing and nestedGroupLicensing. Microsoft Graph
+// excludeGuestsFromGroupLicensing, nestedGroupLicensing and the leave
+// attribute the license position reads (leaveAttribute). Microsoft Graph
 // has no resource for these, so they live under /allot/v1. A change
 // re-derives every license it can affect in the same command.
 
@@ -26,6 +28,28 @@ type SettingsPatch struct {
 	DefaultUsageLocation *string `json:"defaultUsageLocation"`
 	ExcludeGuests        *bool   `json:"excludeGuestsFromGroupLicensing"`
 	NestedGroups         *bool   `json:"nestedGroupLicensing"`
+	// LeaveAttribute: extensionAttribute1 … extensionAttribute15, or "" for
+	// none (licensing.Settings.LeaveAttribute).
+	LeaveAttribute *string `json:"leaveAttribute"`
+}
+
+// CheckLeaveAttribute validates a leave attribute name: one of Entra's
+// onPremises extension attributes (extensionAttribute1 …
+// extensionAttribute15, any case), or "" for none. It returns the name as
+// Graph spells it.
+func CheckLeaveAttribute(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "", nil
+	}
+	if rest, ok := strings.CutPrefix(strings.ToLower(name), "extensionattribute"); ok {
+		for i := 1; i <= 15; i++ {
+			if rest == strconv.Itoa(i) {
+				return "extensionAttribute" + rest, nil
+			}
+		}
+	}
+	return "", allot.Errorf(allot.EINVALID, "leaveAttribute %q is not an extension attribute: use extensionAttribute1 to extensionAttribute15, or \"\" for none.", name)
 }
 
 // settingsReaders may read the settings; settingsWriters change them.
@@ -43,8 +67,15 @@ func CanChangeSettings(p *auth.Principal) bool { return p.IsPartner() || p.Has(s
 // the tenant record's default usage location in step. A bad or empty patch
 // is refused (EINVALID) and changes nothing.
 func ChangeSettings(ctx context.Context, rt *tenant.Runtime, t *tenant.Tenant, op licensing.Op, in SettingsPatch) (licensing.Settings, error) {
-	if in.DefaultUsageLocation == nil && in.ExcludeGuests == nil && in.NestedGroups == nil {
-		return licensing.Settings{}, allot.Errorf(allot.EINVALID, "Nothing to change: send defaultUsageLocation, excludeGuestsFromGroupLicensing and/or nestedGroupLicensing.")
+	if in.DefaultUsageLocation == nil && in.ExcludeGuests == nil && in.NestedGroups == nil && in.LeaveAttribute == nil {
+		return licensing.Settings{}, allot.Errorf(allot.EINVALID, "Nothing to change: send defaultUsageLocation, excludeGuestsFromGroupLicensing, nestedGroupLicensing and/or leaveAttribute.")
+	}
+	var leave string
+	if in.LeaveAttribute != nil {
+		var err error
+		if leave, err = CheckLeaveAttribute(*in.LeaveAttribute); err != nil {
+			return licensing.Settings{}, err
+		}
 	}
 	var loc string
 	if in.DefaultUsageLocation != nil {
@@ -69,6 +100,10 @@ func ChangeSettings(ctx context.Context, rt *tenant.Runtime, t *tenant.Tenant, o
 			changes = append(changes, "nestedGroupLicensing "+onOff(s.NestedGroups)+" → "+onOff(*in.NestedGroups))
 			s.NestedGroups = *in.NestedGroups
 		}
+		if in.LeaveAttribute != nil && leave != s.LeaveAttribute {
+			changes = append(changes, "leaveAttribute "+quoted(s.LeaveAttribute)+" → "+quoted(leave))
+			s.LeaveAttribute = leave
+		}
 		out = s
 		if len(changes) == 0 {
 			return nil
@@ -88,6 +123,8 @@ func ChangeSettings(ctx context.Context, rt *tenant.Runtime, t *tenant.Tenant, o
 	}
 	return out, nil
 }
+
+func quoted(s string) string { return strconv.Quote(s) }
 
 func onOff(b bool) string {
 	if b {

@@ -41,9 +41,9 @@ var otherRoutes = []docRoute{
 	{"POST", "/allot/v1/tenants/{tenantId}/import", "importTenant", "admin", "Bulk import of users, groups, memberships and assignments", false, "", "", 200},
 	{"POST", "/allot/v1/signins", "postSignIns", "usage", "Record sign-in events (activation)", false, "", "", 200},
 	{"POST", "/allot/v1/usage/events", "postUsageEvents", "usage", "Ingest feature-usage events (JSON lines)", false, "", "", 200},
-	{"POST", "/allot/v1/usage/reports", "postUsageReport", "usage", "Ingest a Microsoft 365 usage report CSV", false, "", "", 200},
+	{"POST", "/allot/v1/usage/reports", "postUsageReport", "usage", "Ingest a Microsoft 365 usage report CSV (body text/csv, or a multipart/form-data file). A report (type and Report Refresh Date) is recorded once: importing it again answers duplicate unless force=true. A report none of whose rows matches a user is not recorded (notRecorded, message)", false, "", "usageResult", 200},
 	{"GET", "/allot/v1/usage/reports", "listUsageReports", "usage", "List ingested usage reports", false, "", "", 200},
-	{"PUT", "/allot/v1/usage/concealed-names", "putConcealedNames", "usage", "Map concealed (hashed) report names to users", false, "", "", 200},
+	{"PUT", "/allot/v1/usage/concealed-names", "putConcealedNames", "usage", "Replace the mapping of concealed (hashed) report names to users (allot import concealed-names FILE does the same offline)", false, "concealedNames", "concealedNamesResult", 200},
 	{"GET", "/allot/v1/usage/users/{id}", "getUserUsage", "usage", "A user's aggregated usage", false, "", "", 200},
 	{"GET", "/allot/v1/usage/features", "listFeatures", "usage", "The feature map: features and the plans they need", false, "", "", 200},
 	{"GET", "/allot/v1/users/{id}/licenses/{skuId}/explain", "explainLicense", "admin", "Explain a user's license for a product", false, "", "", 200},
@@ -77,10 +77,19 @@ var otherRoutes = []docRoute{
 	{"GET", "/allot/v1/position/snapshots", "listPositionSnapshots", "position", "List position snapshots", false, "", "", 200},
 	{"GET", "/allot/v1/position/snapshots/{id}", "getPositionSnapshot", "position", "Get a position snapshot", false, "", "", 200},
 	{"GET", "/allot/v1/position/diff", "diffPosition", "position", "Compare two positions (drift)", false, "", "", 200},
+	{"POST", "/allot/v1/whatif", "whatIf", "position", "Try commands on a snapshot of the tenant (nothing changes) and answer the difference: gains, losses, users who start waiting, errors that appear, seats and monthly cost before and after", false, "whatIfRequest", "whatIfResult", 200},
 	{"GET", "/healthz", "health", "operations", "Liveness", true, "", "status", 200},
 	{"GET", "/readyz", "ready", "operations", "Readiness (503 while starting or stopping)", true, "", "status", 200},
 	{"GET", "/metrics", "metrics", "operations", "Prometheus metrics (text format)", true, "", "", 200},
 	{"GET", "/openapi.json", "openapi", "operations", "This document", true, "", "", 200},
+}
+
+// docQuery are the query parameters of routes outside Graph's table.
+var docQuery = map[string][]any{
+	"POST /allot/v1/usage/reports": {
+		map[string]any{"name": "report", "in": "query", "description": "The report type (Graph reports function, e.g. getOffice365ActiveUserDetail); recognised from the header when absent", "schema": map[string]any{"type": "string"}},
+		map[string]any{"name": "force", "in": "query", "description": "true: read again a report recorded before (same type and Report Refresh Date), e.g. after a concealed-name mapping was added; every aggregate is idempotent", "schema": map[string]any{"type": "boolean", "default": false}},
+	},
 }
 
 // docRoutes is every route of the document: the Graph table and the others.
@@ -141,6 +150,7 @@ func openAPIDocument(registered ...string) map[string]any {
 		for _, m := range pathParam.FindAllStringSubmatch(d.Path, -1) {
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
 		}
+		params = append(params, docQuery[d.Method+" "+d.Path]...)
 		if gr, ok := graphQuery[d.Method+" "+d.Path]; ok {
 			q := gr.Query
 			add := func(on bool, name, desc string) {
@@ -258,7 +268,8 @@ func openAPIDocument(registered ...string) map[string]any {
 			"quantity": integer, "status": str, "creationDate": dateTime, "lastModifiedDate": dateTime,
 			"commitmentEndDate": dateTime, "autoRenewEnabled": boolean, "suspensionReasons": strs,
 			"graceEndDate": dateTime, "deletionDate": dateTime, "capabilityStatus": str}),
-		"settings":               obj(map[string]any{"defaultUsageLocation": str, "excludeGuestsFromGroupLicensing": boolean, "nestedGroupLicensing": boolean}),
+		"settings": obj(map[string]any{"defaultUsageLocation": str, "excludeGuestsFromGroupLicensing": boolean, "nestedGroupLicensing": boolean,
+			"leaveAttribute": map[string]any{"type": "string", "description": "extensionAttribute1 … extensionAttribute15, or \"\": the attribute that marks a user on leave (the position keeps their idle seats)"}}),
 		"subscriptionCollection": obj(map[string]any{"totalCount": integer, "items": map[string]any{"type": "array", "items": ref("subscription")}}),
 		"token": obj(map[string]any{"id": str, "token": str, "displayName": str, "roles": strs, "allotmentIds": strs,
 			"createdDateTime": dateTime, "revokedDateTime": dateTime}),
@@ -267,6 +278,37 @@ func openAPIDocument(registered ...string) map[string]any {
 		"domain": obj(map[string]any{"id": str, "authenticationType": str, "isAdminManaged": boolean, "isDefault": boolean,
 			"isInitial": boolean, "isRoot": boolean, "isVerified": boolean, "supportedServices": strs}),
 		"domainCollection": coll("domain"),
+		"concealedNames": obj(map[string]any{"value": map[string]any{"type": "array", "maxItems": 2000000,
+			"description": "The whole mapping (it replaces the previous one); an empty array removes it.",
+			"items": map[string]any{"type": "object", "required": []string{"hash", "userPrincipalName"}, "properties": map[string]any{
+				"hash":              map[string]any{"type": "string", "pattern": "^[0-9A-Fa-f]{32}$", "description": "The concealed name as the report shows it (32 hexadecimal digits)"},
+				"userPrincipalName": map[string]any{"type": "string", "description": "The user it hides"}}}}}),
+		"concealedNamesResult": obj(map[string]any{"mapped": integer}),
+		"whatIfRequest": obj(map[string]any{"commands": map[string]any{"type": "array", "minItems": 1, "maxItems": 1000, "items": obj(map[string]any{
+			"op":             map[string]any{"type": "string", "enum": []string{"setGroupLicenses", "setUserLicenses", "changeUnits", "putAllotment", "setMembershipRule", "applyFixes"}},
+			"groupId":        str,
+			"userId":         str,
+			"addLicenses":    map[string]any{"type": "array", "items": assigned},
+			"removeLicenses": strs,
+			"sku":            map[string]any{"type": "string", "description": "changeUnits: skuId or skuPartNumber"},
+			"by":             map[string]any{"type": "integer", "description": "changeUnits: units to add (negative: remove) on the newest active subscription"},
+			"allotment":      obj(map[string]any{"id": str, "displayName": str, "skuId": str, "allottedUnits": integer}),
+			"membershipRule": str,
+			"kinds":          map[string]any{"type": "array", "items": str, "description": "applyFixes: the finding kinds (all when empty)"}})}}),
+		"whatIfResult": obj(map[string]any{"commands": map[string]any{"type": "array", "items": obj(map[string]any{"command": map[string]any{"type": "object"}, "error": obj(map[string]any{"code": str, "message": str}), "applied": integer, "refused": integer})},
+			"refusedFixes": map[string]any{"type": "array", "items": map[string]any{"type": "object"}}, "skippedCount": integer,
+			"expanded": map[string]any{"type": "array", "items": map[string]any{"type": "object"}}, "skipped": map[string]any{"type": "array", "items": obj(map[string]any{"findingId": str, "kind": str, "userId": str, "skuPartNumber": str, "reason": str})},
+			"gains": map[string]any{"type": "array", "items": ref("whatIfChange")}, "losses": map[string]any{"type": "array", "items": ref("whatIfChange")},
+			"startsWaiting": map[string]any{"type": "array", "items": ref("whatIfChange")}, "errors": map[string]any{"type": "array", "items": ref("whatIfChange")},
+			"gainsCount": integer, "lossesCount": integer, "startsWaitingCount": integer, "stopsWaitingCount": integer, "errorsCount": integer, "errorsResolvedCount": integer,
+			"currency": str, "before": ref("whatIfSide"), "after": ref("whatIfSide")}),
+		"whatIfChange": obj(map[string]any{"userId": str, "userPrincipalName": str, "skuId": str, "skuPartNumber": str, "allotmentId": str, "assignedByGroup": str, "error": str}),
+		"whatIfSide": obj(map[string]any{"skus": map[string]any{"type": "array", "items": obj(map[string]any{"skuId": str, "skuPartNumber": str, "owned": integer, "assigned": integer, "waiting": integer, "monthlyCost": map[string]any{"type": "number"}})},
+			"totals": obj(map[string]any{"owned": integer, "assigned": integer, "waiting": integer, "monthlyCost": map[string]any{"type": "number"}})}),
+		"usageResult": obj(map[string]any{"accepted": integer, "duplicates": integer, "rejectedCount": integer, "unmatchedCount": integer,
+			"rejected":  map[string]any{"type": "array", "items": obj(map[string]any{"line": integer, "reason": str})},
+			"unmatched": map[string]any{"type": "array", "items": obj(map[string]any{"line": integer, "user": str, "concealed": boolean, "count": integer, "assignedProducts": strs})},
+			"report":    str, "reportRefreshDate": str, "duplicate": boolean, "notRecorded": boolean, "message": str, "concealedCount": integer}),
 	}
 	return map[string]any{
 		"openapi": "3.0.3",

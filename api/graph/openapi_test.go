@@ -160,3 +160,15 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 		}()
 	}
 }
+
+// The concealed-name mapping's body and the usage report's force
+// parameter are documented.
+func TestOpenAPIDocumentsConcealedNamesAndForce(t *testing.T) {
+	f := newFixture(t)
+	body := string(f.Must(200, "GET", "/openapi.json", "", nil).Body)
+	for _, want := range []string{`"$ref": "#/components/schemas/concealedNames"`, `"pattern": "^[0-9A-Fa-f]{32}$"`, `"name": "force"`, `"notRecorded"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/openapi.json lacks %s", want)
+		}
+	}
+}

@@ -236,8 +236,8 @@ func heldLicensesIn(s *tenant.State, sc *scope.Scope, userID string, fn func(h *
 		held := false
 		for ; j < len(recs) && recs[j].SKUID == recs[i].SKUID; j++ {
 			if recs[j].Usable() {
-				if !held || recs[j].HeldSince.Before(h.since) {
-					h.since = recs[j].HeldSince
+				if g := recs[j].GrantDate(); !held || g.Before(h.since) {
+					h.since = g
 				}
 				held = true
 			}

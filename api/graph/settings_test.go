@@ -101,3 +101,25 @@ func TestTenantSettingsRefuseBadInputAndReaders(t *testing.T) {
 func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
 }
+
+// The leave attribute is one of the extension attributes, or none; a bad
+// name is 400 and changes nothing.
+func TestLeaveAttributeSetting(t *testing.T) {
+	f := newFixture(t)
+	got := f.Must(200, "PATCH", "/allot/v1/settings", f.admin, map[string]any{"leaveAttribute": "EXTENSIONATTRIBUTE7"}).JSON()
+	if got["leaveAttribute"] != "extensionAttribute7" {
+		t.Fatalf("leaveAttribute: %v", got)
+	}
+	for _, bad := range []string{"department", "extensionAttribute16", "extensionAttribute0"} {
+		r := f.Must(400, "PATCH", "/allot/v1/settings", f.admin, map[string]any{"leaveAttribute": bad})
+		if !strings.Contains(r.ErrorMessage(), "extensionAttribute1 to extensionAttribute15") {
+			t.Fatalf("%s: %s", bad, r.ErrorMessage())
+		}
+	}
+	if got := f.Must(200, "GET", "/allot/v1/settings", f.admin, nil).JSON(); got["leaveAttribute"] != "extensionAttribute7" {
+		t.Fatalf("a refused change changed the setting: %v", got)
+	}
+	if got := f.Must(200, "PATCH", "/allot/v1/settings", f.admin, map[string]any{"leaveAttribute": ""}).JSON(); got["leaveAttribute"] != nil {
+		t.Fatalf("cleared: %v", got)
+	}
+}

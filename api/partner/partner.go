@@ -450,3 +450,6 @@ func (h *handler) patchSubscription(w http.ResponseWriter, r *http.Request) {
 	}
 	respond.JSON(w, http.StatusOK, withStatus(out))
 }
+
+// Subscriptions returns the tenant's subscriptions ordered by creation.
+func Subscriptions(s *tenant.State) ([]Subscription, error) { return subscriptions(s) }

@@ -8,7 +8,9 @@
 // and taking snapshots needs a Global or License Administrator. A
 // delegated Allotment Owner gets the position restricted to their
 // allotments (their units, their users' findings) and 404 for the price
-// list and the snapshots. Anyone else gets 403.
+// list and the snapshots. Anyone else gets 403. POST /allot/v1/whatif
+// (whatif.go) tries commands on a snapshot; readers of the position may
+// ask, allotment owners may not.
 package positionapi
 
 import (
@@ -65,6 +67,7 @@ func Mount(s *server.Server, o Options) {
 	s.Handle("GET /allot/v1/position/snapshots", h.listSnapshots)
 	s.Handle("GET /allot/v1/position/snapshots/{id}", h.getSnapshot)
 	s.Handle("GET /allot/v1/position/diff", h.diff)
+	s.Handle("POST /allot/v1/whatif", h.whatIf)
 	if o.Daily {
 		go h.daily(o.Interval, s.Log)
 	}

@@ -249,12 +249,21 @@ func TestConcealedNamesAreMatchedThroughTheMapping(t *testing.T) {
 	if r["accepted"].(float64) != 0 || r["unmatchedCount"].(float64) != 2 || r["unmatched"].([]any)[0].(map[string]any)["concealed"] != true {
 		t.Fatalf("without a mapping %v", r)
 	}
+	// Nothing matched: the report is not marked imported, and the answer
+	// says what to do.
+	if r["notRecorded"] != true || !strings.Contains(r["message"].(string), "concealed-names") || r["concealedCount"].(float64) != 2 {
+		t.Fatalf("a concealed report that matched nothing: %v", r)
+	}
+	if reps := f.Must(200, "GET", "/allot/v1/usage/reports", f.admin, nil).JSON()["value"].([]any); len(reps) != 0 {
+		t.Fatalf("recorded: %v", reps)
+	}
 	f.Must(400, "PUT", "/allot/v1/usage/concealed-names", f.admin, `{"value":[{"hash":"xyz","userPrincipalName":"ann@contoso.example"}]}`)
 	m := f.Must(200, "PUT", "/allot/v1/usage/concealed-names", f.admin, `{"value":[{"hash":"`+strings.ToLower(annHash)+`","userPrincipalName":"ann@contoso.example"}]}`).JSON()
 	if m["mapped"].(float64) != 1 {
 		t.Fatalf("mapping %v", m)
 	}
-	r = f.Must(200, "POST", "/allot/v1/usage/reports?force=true", f.admin, csv, "Content-Type: text/csv").JSON()
+	// The same report again, without force, now matches.
+	r = f.Must(200, "POST", "/allot/v1/usage/reports", f.admin, csv, "Content-Type: text/csv").JSON()
 	if r["accepted"].(float64) != 1 || r["unmatchedCount"].(float64) != 1 || r["unmatched"].([]any)[0].(map[string]any)["user"] != bobHash {
 		t.Fatalf("with a mapping %v", r)
 	}

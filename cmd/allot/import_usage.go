@@ -282,6 +282,9 @@ func printImport(w io.Writer, name, what string, r usage.Result, asJSON bool) er
 		return nil
 	}
 	fmt.Fprintf(w, "%s: %s: %d accepted, %d rejected, %d unmatched", name, what, r.Accepted, r.RejectedCount, r.UnmatchedCount)
+	if r.NotRecorded {
+		fmt.Fprintf(w, "\n  %s", strings.ReplaceAll(r.Message, "allot import concealed-names FILE", "allot import concealed-names --tenant ID FILE"))
+	}
 	if r.Duplicates > 0 {
 		fmt.Fprintf(w, ", %d duplicates", r.Duplicates)
 	}

@@ -15,14 +15,16 @@ import (
 
 func init() {
 	tenantCmd := &cobra.Command{Use: "tenant", Short: "Work with a tenant"}
-	var db, tenantID, location string
+	var db, tenantID, location, leave string
 	var excludeGuests, nested, asJSON bool
 	settings := &cobra.Command{
 		Use:   "settings",
 		Short: "Show or change a tenant's licensing settings",
 		Long: `Show a tenant's licensing settings, or change them with flags: the default
 usage location (used for group assignments to users without one),
-excluding guests from group licensing, and nested group licensing. A change
+excluding guests from group licensing, nested group licensing, and the user
+attribute that marks a user on leave (the license position reports a user on
+leave as idle but keeps the seat). A change
 re-derives every license it affects in the same command, and is audited.`,
 		Example: `  allot tenant settings --tenant 7c1e…
   allot tenant settings --tenant 7c1e… --exclude-guests=true --nested-groups=false
@@ -41,6 +43,9 @@ re-derives every license it affects in the same command, and is audited.`,
 			}
 			if cmd.Flags().Changed("nested-groups") {
 				in.NestedGroups = &nested
+			}
+			if cmd.Flags().Changed("leave-attribute") {
+				in.LeaveAttribute = &leave
 			}
 			ctx := cmd.Context()
 			st, err := openStore(ctx, db)
@@ -66,6 +71,7 @@ re-derives every license it affects in the same command, and is audited.`,
 	settings.Flags().StringVar(&location, "default-usage-location", "", "default usage location (ISO 3166 two-letter code)")
 	settings.Flags().BoolVar(&excludeGuests, "exclude-guests", false, "exclude guests (userType Guest) from group licensing")
 	settings.Flags().BoolVar(&nested, "nested-groups", false, "license members of member groups (nested group licensing)")
+	settings.Flags().StringVar(&leave, "leave-attribute", "", `the user attribute that marks leave (extensionAttribute1-15; "" for none): the position keeps the idle seats of users on leave`)
 	settings.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	tenantCmd.AddCommand(settings)
 	rootCmd.AddCommand(tenantCmd)
@@ -81,4 +87,9 @@ func printSettings(w io.Writer, s licensing.Settings, asJSON bool) {
 	fmt.Fprintf(w, "defaultUsageLocation             %s\n", s.DefaultUsageLocation)
 	fmt.Fprintf(w, "excludeGuestsFromGroupLicensing  %t\n", s.ExcludeGuests)
 	fmt.Fprintf(w, "nestedGroupLicensing             %t\n", s.NestedGroups)
+	leave := s.LeaveAttribute
+	if leave == "" {
+		leave = "(none)"
+	}
+	fmt.Fprintf(w, "leaveAttribute                   %s\n", leave)
 }

@@ -1,0 +1,60 @@
+package positionapi
+
+import (
+	"net/http"
+
+	"allot"
+	"allot/api/respond"
+	"allot/auth"
+	"allot/whatif"
+)
+
+// MaxWhatIfBody bounds a what-if request.
+const MaxWhatIfBody = 1 << 20
+
+// whatIf: POST /allot/v1/whatif[?asOf=YYYY-MM-DD][&windowDays=N] —
+// {"commands":[…]} tried on a snapshot of the tenant (package whatif):
+// the live tenant is never changed. Readers of the position may ask (the
+// answer shows nothing the position and the directory do not); delegated
+// allotment owners may not (the commands reach beyond their allotments).
+func (h *handler) whatIf(w http.ResponseWriter, r *http.Request) {
+	t, p, ok := h.access(w, r, readers, false)
+	if !ok {
+		return
+	}
+	o, err := h.params(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	var in struct {
+		Commands []whatif.Command `json:"commands"`
+	}
+	if err := respond.Decode(r, &in, MaxWhatIfBody, true); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	if err := whatif.Check(in.Commands); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	whatif.Prepare(in.Commands, auth.NewID)
+	if !acquire(w, r) {
+		return
+	}
+	defer release()
+	snap, err := t.Snapshot(r.Context())
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	res, _, err := whatif.Try(snap, in.Commands, whatif.Options{AsOf: o.AsOf, WindowDays: o.WindowDays, Now: o.Now, Actor: p.Actor(), NewID: auth.NewID})
+	if err != nil {
+		if allot.ErrorCode(err) == allot.EINTERNAL {
+			h.s.Log.Error("what-if", "err", err)
+		}
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, res)
+}
