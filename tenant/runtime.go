@@ -284,8 +284,10 @@ func (r *Runtime) List() []store.Tenant {
 // Close stops accepting commands, lets every queued command finish and
 // commit, and stops the writers. It does not close the store.
 // Loads still running are cancelled (their tenants fail with ErrClosed).
+// Closing again only waits.
 func (r *Runtime) Close(ctx context.Context) error {
 	r.closeMu.Lock()
+	again := r.closing
 	r.closing = true
 	r.closeMu.Unlock()
 	r.cancelLoad()
@@ -295,8 +297,10 @@ func (r *Runtime) Close(ctx context.Context) error {
 		ts = append(ts, t)
 	}
 	r.mu.RUnlock()
-	for _, t := range ts {
-		close(t.cmds)
+	if !again { // a second Close only waits
+		for _, t := range ts {
+			close(t.cmds)
+		}
 	}
 	for _, t := range ts {
 		select {
