@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -181,24 +182,33 @@ func Qualify(s *tenant.State, name string) string {
 var domainMu sync.Mutex
 
 // DomainOwner returns the tenant that has the domain (its partner domain
-// or one of its domains), if any.
-func DomainOwner(rt *tenant.Runtime, name string) (string, bool) {
+// or one of its domains), if any. A tenant that is not loaded (still
+// loading at start-up, or its load failed) is asked of the store, which
+// holds all its domains: it runs no commands until it is loaded. An error
+// is the store's.
+func DomainOwner(ctx context.Context, rt *tenant.Runtime, name string) (string, bool, error) {
 	name = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(name)), ".")
 	for _, info := range rt.List() {
 		if strings.EqualFold(info.Domain, name) {
-			return info.ID, true
-		}
-		t, ok := rt.Get(info.ID)
-		if !ok {
-			continue
+			return info.ID, true, nil
 		}
 		found := false
-		t.Read(func(s *tenant.State) { _, found = GetDomain(s, name) })
+		if t, ok := rt.Get(info.ID); ok {
+			t.Read(func(s *tenant.State) { _, found = GetDomain(s, name) })
+		} else {
+			_, err := rt.Store().GetObject(ctx, info.ID, store.KindDomain, name)
+			switch {
+			case err == nil:
+				found = true
+			case !errors.Is(err, store.ErrNotFound):
+				return "", false, fmt.Errorf("looking for domain %s in tenant %s: %w", name, info.ID, err)
+			}
+		}
 		if found {
-			return info.ID, true
+			return info.ID, true, nil
 		}
 	}
-	return "", false
+	return "", false, nil
 }
 
 func domainTaken(name string) error {
@@ -214,7 +224,9 @@ func AddTenantDomain(ctx context.Context, rt *tenant.Runtime, t *tenant.Tenant, 
 	}
 	domainMu.Lock()
 	defer domainMu.Unlock()
-	if owner, ok := DomainOwner(rt, clean); ok && owner != t.ID {
+	if owner, ok, err := DomainOwner(ctx, rt, clean); err != nil {
+		return Domain{}, err
+	} else if ok && owner != t.ID {
 		return Domain{}, domainTaken(clean)
 	}
 	var out Domain
@@ -237,7 +249,9 @@ func CreateTenant(ctx context.Context, rt *tenant.Runtime, info store.Tenant, se
 	info.Domain = clean
 	domainMu.Lock()
 	defer domainMu.Unlock()
-	if _, ok := DomainOwner(rt, clean); ok {
+	if _, ok, err := DomainOwner(ctx, rt, clean); err != nil {
+		return nil, err
+	} else if ok {
 		return nil, allot.Errorf(allot.ECONFLICT, "A customer with the domain %s already exists.", clean)
 	}
 	return rt.Create(ctx, info, settings, func(tx *tenant.Tx) error {
@@ -246,37 +260,49 @@ func CreateTenant(ctx context.Context, rt *tenant.Runtime, info store.Tenant, se
 	})
 }
 
-// AdoptPartnerDomains gives every tenant that has no domain (one stored
-// by an earlier version) its partner domain as initial and default
-// domain, when that is a valid domain name no other tenant has. Run it at
-// start-up; it changes nothing the second time.
+// AdoptPartnerDomains gives every loaded tenant that has no domain (one
+// stored by an earlier version) its partner domain (AdoptPartnerDomain).
+// It changes nothing the second time.
 func AdoptPartnerDomains(ctx context.Context, rt *tenant.Runtime) error {
+	for _, info := range rt.List() {
+		if t, ok := rt.Get(info.ID); ok {
+			if err := AdoptPartnerDomain(ctx, rt, t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// AdoptPartnerDomain gives tenant t, if it has no domain (one stored by an
+// earlier version), its partner domain as initial and default domain, when
+// that is a valid domain name no other tenant has. Run it when the tenant
+// is loaded (allot serve: as each tenant finishes loading); it changes
+// nothing the second time.
+func AdoptPartnerDomain(ctx context.Context, rt *tenant.Runtime, t *tenant.Tenant) error {
 	domainMu.Lock()
 	defer domainMu.Unlock()
-	for _, info := range rt.List() {
-		t, ok := rt.Get(info.ID)
-		if !ok {
-			continue
+	info := t.Info()
+	var has bool
+	t.Read(func(s *tenant.State) { has = len(s.IDs(store.KindDomain)) > 0 })
+	name, err := cleanDomain(info.Domain)
+	if has || err != nil {
+		return nil
+	}
+	if owner, taken, err := DomainOwner(ctx, rt, name); err != nil {
+		return err
+	} else if taken && owner != info.ID {
+		return nil
+	}
+	err = t.Do(ctx, licensing.Op{Actor: "allot (start-up)", Now: time.Now().UTC(), Why: "the partner domain becomes the tenant's first domain"}, func(tx *tenant.Tx) error {
+		if len(tx.IDs(store.KindDomain)) > 0 {
+			return nil
 		}
-		var has bool
-		t.Read(func(s *tenant.State) { has = len(s.IDs(store.KindDomain)) > 0 })
-		name, err := cleanDomain(info.Domain)
-		if has || err != nil {
-			continue
-		}
-		if owner, taken := DomainOwner(rt, name); taken && owner != info.ID {
-			continue
-		}
-		err = t.Do(ctx, licensing.Op{Actor: "allot (start-up)", Now: time.Now().UTC(), Why: "the partner domain becomes the tenant's first domain"}, func(tx *tenant.Tx) error {
-			if len(tx.IDs(store.KindDomain)) > 0 {
-				return nil
-			}
-			_, err := AddDomain(tx, name, true)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("tenant %s: adding its domain %s: %w", info.ID, name, err)
-		}
+		_, err := AddDomain(tx, name, true)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("tenant %s: adding its domain %s: %w", info.ID, name, err)
 	}
 	return nil
 }

@@ -89,7 +89,7 @@ func TestDataFromAnEarlierVersionLoadsAndGetsItsPartnerDomain(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if owner, ok := DomainOwner(rt, "FABRIKAM.example"); !ok || owner != "fabrikam" {
-		t.Fatalf("DomainOwner = %q, %v", owner, ok)
+	if owner, ok, err := DomainOwner(context.Background(), rt, "FABRIKAM.example"); err != nil || !ok || owner != "fabrikam" {
+		t.Fatalf("DomainOwner = %q, %v, %v", owner, ok, err)
 	}
 }

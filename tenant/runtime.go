@@ -30,6 +30,15 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Background makes Open return once it has read the list of tenants:
+	// they load in the background (see load.go) and are served as each
+	// finishes; Wait waits for one, WaitLoaded for all. Without it Open
+	// returns once every tenant is loaded, or fails if one cannot be (what
+	// the CLI's commands need).
+	Background bool
+	// LoadConcurrency is how many tenants load at once (default 2). Each
+	// load holds its tenant's records twice at its peak.
+	LoadConcurrency int
 }
 
 // Runtime owns the loaded tenants of one process.
@@ -47,6 +56,11 @@ type Runtime struct {
 	closing bool
 
 	health writeHealth
+
+	// The start-up load (load.go). loadCtx ends when the runtime closes.
+	loadCtx    context.Context
+	cancelLoad context.CancelFunc
+	load       loadProgress
 }
 
 type metrics struct {
@@ -58,6 +72,10 @@ type metrics struct {
 	// inconsistent stored records (see Problem).
 	readOnly prometheus.Gauge
 	problems prometheus.Gauge
+	// loading counts the tenants still loading, failed those whose load
+	// failed (served as 503 until a restart loads them).
+	loading prometheus.Gauge
+	failed  prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) metrics {
@@ -71,14 +89,20 @@ func newMetrics(reg prometheus.Registerer) metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
 		readOnly: prometheus.NewGauge(prometheus.GaugeOpts{Name: "allot_tenants_read_only", Help: "Tenants served read-only because their stored state is inconsistent (allot doctor repairs it)."}),
 		problems: prometheus.NewGauge(prometheus.GaugeOpts{Name: "allot_stored_inconsistencies", Help: "Inconsistent stored records found when the tenants were loaded."}),
+		loading:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "allot_tenants_loading", Help: "Tenants still loading at start-up (requests for them wait, then answer 503)."}),
+		failed:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "allot_tenants_failed", Help: "Tenants that could not be loaded (they answer 503; the others are served)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.commands, m.batchSize, m.commitSeconds, m.applySeconds, m.readOnly, m.problems)
+		reg.MustRegister(m.commands, m.batchSize, m.commitSeconds, m.applySeconds, m.readOnly, m.problems, m.loading, m.failed)
 	}
 	return m
 }
 
-// Open loads every tenant of the store and starts their writers.
+// Open reads the store's list of tenants and loads them, LoadConcurrency
+// at a time, in id order. Without Options.Background it returns once every
+// tenant is loaded, or the first load's error (in id order) after stopping
+// the others. With it, it returns at once: Get finds a tenant once it is
+// loaded, Wait waits for one, List has them all (loading or not).
 func Open(ctx context.Context, st store.Store, cat *catalog.Catalog, opts Options) (*Runtime, error) {
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 256
@@ -92,17 +116,24 @@ func Open(ctx context.Context, st store.Store, cat *catalog.Catalog, opts Option
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.LoadConcurrency <= 0 {
+		opts.LoadConcurrency = 2
+	}
 	r := &Runtime{store: st, cat: cat, opts: opts, log: opts.Logger, metrics: newMetrics(opts.Registerer), tenants: map[string]*Tenant{}}
+	// Loads outlive Open's context when they run in the background; Close
+	// ends them.
+	r.loadCtx, r.cancelLoad = context.WithCancel(context.WithoutCancel(ctx))
 	infos, err := st.ListTenants(ctx)
 	if err != nil {
+		r.cancelLoad()
 		return nil, fmt.Errorf("listing tenants: %w", err)
 	}
-	for _, info := range infos {
-		start := time.Now()
-		if _, err := r.start(ctx, info); err != nil {
-			return nil, fmt.Errorf("loading tenant %s: %w", info.ID, err)
+	r.startLoading(infos)
+	if !opts.Background {
+		if err := r.WaitLoaded(ctx); err != nil {
+			_ = r.Close(context.Background())
+			return nil, err
 		}
-		r.log.Info("tenant loaded", "tenant", info.ID, "seconds", time.Since(start).Seconds())
 	}
 	return r, nil
 }
@@ -115,32 +146,40 @@ func (r *Runtime) Catalog() *catalog.Catalog { return r.cat }
 // Store returns the store (for reads that are not tenant state: audit, tokens).
 func (r *Runtime) Store() store.Store { return r.store }
 
-// start loads a tenant and starts its writer.
-func (r *Runtime) start(ctx context.Context, info store.Tenant) (*Tenant, error) {
+// newTenant is a tenant not loaded yet.
+func (r *Runtime) newTenant(info store.Tenant) *Tenant {
+	return &Tenant{ID: info.ID, rt: r, info: info, cmds: make(chan *command, r.opts.Queue),
+		stopped: make(chan struct{}), loaded: make(chan struct{}), since: time.Now()}
+}
+
+// start loads a new tenant's state and starts its writer; t is served (Get)
+// once start returns nil. On error nothing is started.
+func (r *Runtime) start(ctx context.Context, t *Tenant) error {
 	// Both copies start at the same engine clock (the clone keeps it), so
 	// that a command whose time is older than the load runs at the same
 	// time on both.
 	now := r.now()
-	w, seq, problems, err := r.loadStateAt(ctx, info.ID, now)
+	w, seq, problems, err := r.loadStateAt(ctx, t.ID, now)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// The readers' copy is a clone of the writer's: the same state as a
 	// second load from the store, at a fraction of the time and peak memory.
 	rd := w.Snapshot()
 	rd.buildIndexes() // read models exist before the first reader comes
-	t := &Tenant{ID: info.ID, rt: r, info: info, reader: rd, writer: w, seq: seq,
-		cmds: make(chan *command, r.opts.Queue), stopped: make(chan struct{})}
-	r.mu.Lock()
-	r.tenants[info.ID] = t
-	r.mu.Unlock()
+	t.mu.Lock()
+	t.reader = rd
+	t.mu.Unlock()
+	t.writer, t.seq = w, seq
 	if len(problems) > 0 {
-		r.log.Error("tenant served read-only: its stored state is inconsistent; run allot doctor", "tenant", info.ID,
+		r.log.Error("tenant served read-only: its stored state is inconsistent; run allot doctor", "tenant", t.ID,
 			"problems", len(problems), "first", problems[0].String())
 	}
 	t.setProblems(problems)
 	go t.run()
-	return t, nil
+	t.serving.Store(true)
+	close(t.loaded)
+	return nil
 }
 
 // Create stores a new tenant with its licensing settings and starts it.
@@ -156,11 +195,14 @@ func (r *Runtime) Create(ctx context.Context, info store.Tenant, settings licens
 		}
 		return nil, err
 	}
-	t, err := r.start(ctx, info)
-	if err != nil {
+	t := r.newTenant(info)
+	if err := r.start(ctx, t); err != nil {
 		return nil, err
 	}
-	err = t.Do(ctx, licensing.Op{Actor: "partner", Now: info.CreatedAt}, func(tx *Tx) error {
+	r.mu.Lock()
+	r.tenants[info.ID] = t
+	r.mu.Unlock()
+	err := t.Do(ctx, licensing.Op{Actor: "partner", Now: info.CreatedAt}, func(tx *Tx) error {
 		if err := tx.Engine.SetSettings(tx.Op, settings); err != nil {
 			return err
 		}
@@ -175,10 +217,11 @@ func (r *Runtime) Create(ctx context.Context, info store.Tenant, settings licens
 }
 
 // UpdateInfo replaces a tenant's record (company name, domain, …).
+// A tenant still loading is waited for while ctx lasts (see Wait).
 func (r *Runtime) UpdateInfo(ctx context.Context, info store.Tenant) error {
-	t, ok := r.Get(info.ID)
-	if !ok {
-		return allot.Errorf(allot.ENOTFOUND, "Tenant %s does not exist.", info.ID)
+	t, err := r.Wait(ctx, info.ID)
+	if err != nil {
+		return err
 	}
 	if err := r.noteStoreWrite(r.store.UpdateTenant(ctx, info)); err != nil {
 		return err
@@ -193,27 +236,40 @@ func (r *Runtime) UpdateInfo(ctx context.Context, info store.Tenant) error {
 // tokens) if check, given the tenant's last committed state, returns nil;
 // check's error refuses the deletion and changes nothing. It runs in the
 // tenant's writer between batches, so no command commits after the check.
-// ENOTFOUND if the tenant does not exist.
+// ENOTFOUND if the tenant does not exist; a tenant still loading is waited
+// for while ctx lasts, and one that failed to load cannot be checked, so is
+// not deleted (see Wait).
 func (r *Runtime) Delete(ctx context.Context, id string, check func(*State) error) error {
-	t, ok := r.Get(id)
-	if !ok {
-		return allot.Errorf(allot.ENOTFOUND, "Tenant %s does not exist.", id)
+	t, err := r.Wait(ctx, id)
+	if err != nil {
+		return err
 	}
 	return t.do(ctx, &command{drop: check})
 }
 
-// Get returns a loaded tenant.
+// Get returns a tenant that is loaded and served. A tenant still loading,
+// or whose load failed, is not returned: Wait waits for it and says which.
 func (r *Runtime) Get(id string) (*Tenant, bool) {
+	t := r.lookup(id)
+	if t == nil || !t.serving.Load() {
+		return nil, false
+	}
+	return t, true
+}
+
+// lookup returns the runtime's tenant of that id, loaded or not, or nil.
+func (r *Runtime) lookup(id string) *Tenant {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	t, ok := r.tenants[strings.ToLower(id)]
 	if !ok {
-		t, ok = r.tenants[id]
+		t = r.tenants[id]
 	}
-	return t, ok
+	return t
 }
 
-// List returns every tenant's record, by id.
+// List returns every tenant's record, by id: those still loading and those
+// whose load failed included.
 func (r *Runtime) List() []store.Tenant {
 	r.mu.RLock()
 	out := make([]store.Tenant, 0, len(r.tenants))
@@ -227,18 +283,24 @@ func (r *Runtime) List() []store.Tenant {
 
 // Close stops accepting commands, lets every queued command finish and
 // commit, and stops the writers. It does not close the store.
+// Loads still running are cancelled (their tenants fail with ErrClosed).
+// Closing again only waits.
 func (r *Runtime) Close(ctx context.Context) error {
 	r.closeMu.Lock()
+	again := r.closing
 	r.closing = true
 	r.closeMu.Unlock()
+	r.cancelLoad()
 	r.mu.RLock()
 	ts := make([]*Tenant, 0, len(r.tenants))
 	for _, t := range r.tenants {
 		ts = append(ts, t)
 	}
 	r.mu.RUnlock()
-	for _, t := range ts {
-		close(t.cmds)
+	if !again { // a second Close only waits
+		for _, t := range ts {
+			close(t.cmds)
+		}
 	}
 	for _, t := range ts {
 		select {

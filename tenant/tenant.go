@@ -49,7 +49,14 @@ type Tenant struct {
 	gone bool
 
 	cmds    chan *command
-	stopped chan struct{}
+	stopped chan struct{} // closed when the writer stopped, or when a load failed (no writer)
+
+	// Loading (load.go). loaded is closed once the load ended: then
+	// loadErr is nil and serving true, or loadErr says why it failed.
+	loaded  chan struct{}
+	loadErr error
+	serving atomic.Bool
+	since   time.Time // when the tenant was queued for loading
 	// problems of the stored state found at load (see Problem): while
 	// there are any, the tenant is read-only.
 	problems atomic.Pointer[[]Problem]

@@ -3,6 +3,8 @@ package web
 import (
 	"net/http"
 
+	"allot"
+
 	"allot/auth"
 	"allot/store"
 )
@@ -50,8 +52,11 @@ func (h *handler) tenantsPage(w http.ResponseWriter, r *http.Request, p *auth.Pr
 // chooseTenant remembers the chosen customer in a cookie.
 func (h *handler) chooseTenant(w http.ResponseWriter, r *http.Request, p *auth.Principal, secret string) {
 	id := r.PostFormValue("tenant")
-	if _, ok := h.s.RT.Get(id); !ok {
+	if _, err := h.s.TenantByID(r, id); allot.ErrorCode(err) == allot.ENOTFOUND {
 		h.fail(w, r, nil, http.StatusNotFound, "That customer does not exist.")
+		return
+	} else if err != nil {
+		h.failErr(w, r, nil, err)
 		return
 	}
 	h.setCookie(w, r, cookieTenant, id, 12*3600)

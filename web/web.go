@@ -281,6 +281,9 @@ func (h *handler) failErr(w http.ResponseWriter, r *http.Request, v *viewer, err
 	if status == http.StatusInternalServerError {
 		h.s.Log.Error("admin center error", "path", r.URL.Path, "err", err)
 	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5") // as api/respond
+	}
 	h.fail(w, r, v, status, allot.ErrorMessage(err))
 }
 

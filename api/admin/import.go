@@ -30,9 +30,9 @@ func (h *handler) importTenant(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	t, ok := h.s.RT.Get(id)
-	if !ok {
-		respond.Error(w, r, allot.Errorf(allot.ENOTFOUND, "Tenant %s does not exist.", id))
+	t, err := h.s.TenantByID(r, id)
+	if err != nil {
+		respond.Error(w, r, err)
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "application/zip" && ct != "application/x-zip-compressed" && ct != "application/octet-stream" {

@@ -71,9 +71,9 @@ func (h *handler) tokenAdmin(w http.ResponseWriter, r *http.Request) (*tenant.Te
 		scope.Deny(w, r, p)
 		return nil, nil, false
 	}
-	t, ok := h.s.RT.Get(id)
-	if !ok {
-		respond.Error(w, r, allot.Errorf(allot.ENOTFOUND, "Tenant %s does not exist.", id))
+	t, err := h.s.TenantByID(r, id)
+	if err != nil {
+		respond.Error(w, r, err)
 		return nil, nil, false
 	}
 	return t, p, true

@@ -79,7 +79,7 @@ var otherRoutes = []docRoute{
 	{"GET", "/allot/v1/position/diff", "diffPosition", "position", "Compare two positions (drift)", false, "", "", 200},
 	{"POST", "/allot/v1/whatif", "whatIf", "position", "Try commands on a snapshot of the tenant (nothing changes) and answer the difference: gains, losses, users who start waiting, errors that appear, seats and monthly cost before and after", false, "whatIfRequest", "whatIfResult", 200},
 	{"GET", "/healthz", "health", "operations", "Liveness", true, "", "status", 200},
-	{"GET", "/readyz", "ready", "operations", "Readiness (503 while starting or stopping)", true, "", "status", 200},
+	{"GET", "/readyz", "ready", "operations", "Readiness (503 while starting, stopping or failing to write; 200 names the tenants still loading or that failed to load)", true, "", "status", 200},
 	{"GET", "/metrics", "metrics", "operations", "Prometheus metrics (text format)", true, "", "", 200},
 	{"GET", "/openapi.json", "openapi", "operations", "This document", true, "", "", 200},
 }

@@ -182,9 +182,12 @@ func (h *handler) customer(w http.ResponseWriter, r *http.Request) (*tenant.Tena
 	if _, ok := partnerOnly(w, r); !ok {
 		return nil, false
 	}
-	t, ok := h.s.RT.Get(r.PathValue("id"))
-	if !ok {
-		respond.Error(w, r, allot.Errorf(allot.ENOTFOUND, "Customer %s does not exist.", r.PathValue("id")))
+	t, err := h.s.TenantByID(r, r.PathValue("id"))
+	if allot.ErrorCode(err) == allot.ENOTFOUND {
+		err = allot.Errorf(allot.ENOTFOUND, "Customer %s does not exist.", r.PathValue("id"))
+	}
+	if err != nil {
+		respond.Error(w, r, err)
 		return nil, false
 	}
 	return t, true

@@ -80,7 +80,8 @@ func Status(w http.ResponseWriter, r *http.Request, status int, code, message st
 // RequestTimeout, EINVALID 400 Request_BadRequest,
 // ENOTFOUND 404 Request_ResourceNotFound, ECONFLICT 409 Conflict,
 // EFORBIDDEN 403 Authorization_RequestDenied, EUNAVAILABLE 503
-// ServiceUnavailable with Retry-After, anything else 500 (logged, with
+// serviceNotAvailable (Graph's documented code for a 503) with
+// Retry-After, anything else 500 (logged, with
 // a generic message).
 func Error(w http.ResponseWriter, r *http.Request, err error) {
 	if limit, ok := TooLarge(err); ok {
@@ -104,7 +105,7 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 		Status(w, r, http.StatusForbidden, "Authorization_RequestDenied", allot.ErrorMessage(err))
 	case allot.EUNAVAILABLE:
 		w.Header().Set("Retry-After", "5")
-		Status(w, r, http.StatusServiceUnavailable, "ServiceUnavailable", allot.ErrorMessage(err))
+		Status(w, r, http.StatusServiceUnavailable, "serviceNotAvailable", allot.ErrorMessage(err))
 	default:
 		var e *allot.Error
 		if errors.As(err, &e) {

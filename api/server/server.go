@@ -41,6 +41,10 @@ type Server struct {
 	// HSTS adds Strict-Transport-Security to every response to a request
 	// that came over HTTPS (Scheme). Set before serving.
 	HSTS bool
+	// TenantWait bounds how long a request for a tenant that is still
+	// loading waits for it (TenantByID) before it is answered 503 with
+	// Retry-After (default DefaultTenantWait); set before serving.
+	TenantWait time.Duration
 
 	mux      *http.ServeMux
 	routes   []string // every registered pattern, for Routes
@@ -53,7 +57,8 @@ type Server struct {
 // New returns a server over a runtime. reg receives the HTTP metrics and is
 // served at /metrics.
 func New(rt *tenant.Runtime, st store.Store, log *slog.Logger, reg *prometheus.Registry) *Server {
-	s := &Server{RT: rt, Store: st, Auth: auth.NewAuthenticator(st), Log: log, mux: http.NewServeMux(), registry: reg, Timeouts: DefaultTimeouts}
+	s := &Server{RT: rt, Store: st, Auth: auth.NewAuthenticator(st), Log: log, mux: http.NewServeMux(), registry: reg, Timeouts: DefaultTimeouts,
+		TenantWait: DefaultTenantWait}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "allot_http_requests_total", Help: "HTTP requests by route and status."}, []string{"route", "method", "status"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "allot_http_request_seconds", Help: "HTTP request latency by route.",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}, []string{"route"})
@@ -61,25 +66,7 @@ func New(rt *tenant.Runtime, st store.Store, log *slog.Logger, reg *prometheus.R
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !s.ready.Load() {
-			respond.Status(w, r, http.StatusServiceUnavailable, "ServiceUnavailable", "allot is starting or shutting down.")
-			return
-		}
-		// Writes failing (disk full, read-only database, …): not ready,
-		// with the reason; recovers once a commit or probe succeeds.
-		if err := s.RT.Writable(r.Context()); err != nil {
-			respond.Status(w, r, http.StatusServiceUnavailable, "ServiceUnavailable", "Writes are failing. "+allot.ErrorMessage(err))
-			return
-		}
-		// Tenants whose stored state is inconsistent are served read-only
-		// while the others are served: ready, and degraded.
-		if ro := s.readOnly(); len(ro) > 0 {
-			respond.JSON(w, http.StatusOK, map[string]any{"status": "degraded", "readOnlyTenants": ro})
-			return
-		}
-		respond.JSON(w, http.StatusOK, map[string]string{"status": "ready"})
-	})
+	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	s.ready.Store(true)
 	return s
@@ -225,11 +212,32 @@ func (s *Server) Tenant(r *http.Request) (*tenant.Tenant, *auth.Principal, error
 			return nil, p, allot.Errorf(allot.EFORBIDDEN, "A partner token must name the customer tenant in the %s header.", TenantHeader)
 		}
 	}
-	t, ok := s.RT.Get(id)
-	if !ok {
-		return nil, p, allot.Errorf(allot.ENOTFOUND, "Tenant %s does not exist.", id)
+	t, err := s.TenantByID(r, id)
+	return t, p, err
+}
+
+// DefaultTenantWait is Server.TenantWait's default.
+const DefaultTenantWait = 10 * time.Second
+
+// TenantByID returns the tenant id names for a request, after the caller
+// has checked the request may act on it. Every surface finds its tenant
+// here (through Tenant, or directly for a tenant named in the path): a
+// tenant still loading at start-up is waited for, at most TenantWait and
+// while the request lasts, then answered EUNAVAILABLE (503, Retry-After:
+// "still loading"); a tenant whose load failed is EUNAVAILABLE at once
+// (not 404: it exists); ENOTFOUND if there is no such tenant
+// (tenant.Runtime.Wait).
+func (s *Server) TenantByID(r *http.Request, id string) (*tenant.Tenant, error) {
+	if t, ok := s.RT.Get(id); ok {
+		return t, nil
 	}
-	return t, p, nil
+	wait := s.TenantWait
+	if wait <= 0 {
+		wait = DefaultTenantWait
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), wait)
+	defer cancel()
+	return s.RT.Wait(ctx, id)
 }
 
 // Bootstrap creates the first partner administrator with the given secret
@@ -266,12 +274,45 @@ func Bootstrap(ctx context.Context, st store.Store, secret string, now time.Time
 	return err == nil, err
 }
 
-// readOnly lists the tenants served read-only (tenant.Runtime.ReadOnly).
-func (s *Server) readOnly() map[string]int {
-	if s.RT == nil {
-		return nil
+// readyz answers whether the server should get traffic, for a load
+// balancer: 503 while it is starting or shutting down (SetReady) and while
+// writes fail (with the reason; it recovers once a commit or probe
+// succeeds). Otherwise 200, even while tenants are still loading or some
+// failed to load: the process serves every other tenant (and answers a
+// loading one 503 with Retry-After), and no other process could serve
+// them (one writer per database), so taking it out of rotation would only
+// make every tenant unreachable. The body says which tenants are not fully
+// served: status "loading" (loadingTenants: ids, sorted) while any loads,
+// else "degraded" when a load failed (failedTenants: id → reason) or
+// tenants are read-only (readOnlyTenants: id → problems), else "ready".
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if !s.ready.Load() {
+		respond.Status(w, r, http.StatusServiceUnavailable, "ServiceUnavailable", "allot is starting or shutting down.")
+		return
 	}
-	return s.RT.ReadOnly()
+	if s.RT == nil {
+		respond.JSON(w, http.StatusOK, map[string]any{"status": "ready"})
+		return
+	}
+	if err := s.RT.Writable(r.Context()); err != nil {
+		respond.Status(w, r, http.StatusServiceUnavailable, "ServiceUnavailable", "Writes are failing. "+allot.ErrorMessage(err))
+		return
+	}
+	body := map[string]any{"status": "ready"}
+	ro, failed, loading := s.RT.ReadOnly(), s.RT.Failed(), s.RT.Loading()
+	if len(ro) > 0 {
+		body["readOnlyTenants"] = ro
+		body["status"] = "degraded"
+	}
+	if len(failed) > 0 {
+		body["failedTenants"] = failed
+		body["status"] = "degraded"
+	}
+	if len(loading) > 0 {
+		body["loadingTenants"] = loading
+		body["status"] = "loading"
+	}
+	respond.JSON(w, http.StatusOK, body)
 }
 
 // ErrBootstrapRevoked: the bootstrap secret's token was revoked. Bootstrap

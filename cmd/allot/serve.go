@@ -34,6 +34,7 @@ func init() {
 	var demoMode bool
 	var tlsOpts tlsOptions
 	var proxies []string
+	var load loadOptions
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the allot server (Graph, partner and admin APIs)",
@@ -59,7 +60,14 @@ those headers are removed from every other client's requests.
 
 --demo creates a demo tenant (once) and prints the admin center's address
 with sign-in tokens for an administrator, a reader and a delegated
-allotment owner.`,
+allotment owner.
+
+The server answers at once: tenants load in the background,
+--load-concurrency at a time, in id order. /healthz answers as soon as the
+server listens; /readyz names the tenants still loading or that failed to
+load. A request for a tenant still loading waits for it up to
+--tenant-wait, then gets 503 with Retry-After; a tenant that failed to
+load answers 503 and the others are served.`,
 		Args:        cobra.NoArgs,
 		Annotations: createsDatabase,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -67,7 +75,7 @@ allotment owner.`,
 			if err != nil {
 				return usageError{err}
 			}
-			return serve(cmd.Context(), serveOptions{addr: addr, db: db, demo: demoMode, tls: tlsOpts, trusted: trusted})
+			return serve(cmd.Context(), serveOptions{addr: addr, db: db, demo: demoMode, tls: tlsOpts, trusted: trusted, load: load})
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (HOST:PORT)")
@@ -77,6 +85,8 @@ allotment owner.`,
 	cmd.Flags().StringVar(&tlsOpts.key, "tls-key", "", "the private key of --tls-cert (PEM)")
 	cmd.Flags().BoolVar(&tlsOpts.selfSigned, "tls-self-signed", false, "serve HTTPS with a new self-signed certificate for localhost (a local trial; prints its fingerprint)")
 	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", nil, "reverse proxy address or CIDR whose X-Forwarded-For/-Proto/-Host are honoured (repeatable)")
+	cmd.Flags().IntVar(&load.concurrency, "load-concurrency", 2, "tenants loaded at once at start-up (each holds its records twice at its peak)")
+	cmd.Flags().DurationVar(&load.wait, "tenant-wait", server.DefaultTenantWait, "how long a request for a tenant still loading waits before it is answered 503")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -86,10 +96,23 @@ type serveOptions struct {
 	demo     bool
 	tls      tlsOptions
 	trusted  []netip.Prefix
+	load     loadOptions
+}
+
+// loadOptions: how allot serve loads its tenants.
+type loadOptions struct {
+	concurrency int
+	wait        time.Duration
 }
 
 func serve(ctx context.Context, o serveOptions) error {
 	addr, db := o.addr, o.db
+	if o.load.concurrency < 1 {
+		return usageError{fmt.Errorf("--load-concurrency must be at least 1")}
+	}
+	if o.load.wait <= 0 {
+		return usageError{fmt.Errorf("--tenant-wait must be positive")}
+	}
 	var tlsCfg *tls.Config
 	var fingerprint string
 	if o.tls.enabled() {
@@ -117,20 +140,24 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	start := time.Now()
-	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: log, Registerer: reg})
+	// Tenants load in the background; each is served once loaded.
+	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: log, Registerer: reg,
+		Background: true, LoadConcurrency: o.load.concurrency})
 	if err != nil {
 		return fmt.Errorf("loading tenants: %w", err)
 	}
-	log.Info("tenants loaded", "count", len(rt.List()), "seconds", time.Since(start).Seconds())
-	if err := identity.AdoptPartnerDomains(ctx, rt); err != nil {
-		return fmt.Errorf("giving tenants their partner domain: %w", err)
-	}
+	log.Info("tenants loading in the background", "count", len(rt.Loading()))
+	go rt.EachLoaded(ctx, func(t *tenant.Tenant) {
+		if err := identity.AdoptPartnerDomain(ctx, rt, t); err != nil && ctx.Err() == nil {
+			log.Error("giving the tenant its partner domain", "tenant", t.ID, "err", err)
+		}
+	})
 	go rt.Maintain(ctx, time.Hour)
 
 	s := server.New(rt, st, log, reg)
 	s.TrustedProxies = o.trusted
 	s.HSTS = !o.tls.selfSigned
+	s.TenantWait = o.load.wait
 	partner.Register(s)
 	admin.Register(s)
 	cloudlicensing.Register(s)

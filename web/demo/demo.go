@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"time"
 
+	"allot"
 	"allot/api/partner"
 	"allot/auth"
 	"allot/identity"
@@ -62,8 +63,13 @@ func Ensure(ctx context.Context, rt *tenant.Runtime, st store.Store, opts Option
 		opts.People = 3000
 	}
 	info := Info{TenantID: TenantID, OwnedAllotment: allotFinanceID, OtherAllotment: allotMarketingID}
-	t, ok := rt.Get(TenantID)
-	if !ok {
+	// The demo tenant may still be loading (allot serve loads tenants in
+	// the background): wait for it rather than create it again.
+	t, werr := rt.Wait(ctx, TenantID)
+	if werr != nil && allot.ErrorCode(werr) != allot.ENOTFOUND {
+		return info, werr
+	}
+	if werr != nil {
 		now := time.Now().UTC().Truncate(time.Second)
 		var err error
 		t, err = rt.Create(ctx, store.Tenant{ID: TenantID, CompanyName: "Contoso (demo)", Domain: "contoso.example",

@@ -1,0 +1,246 @@
+package tenant
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"allot"
+	"allot/catalog"
+	"allot/licensing"
+	"allot/store"
+)
+
+// gatedStore holds LoadObjects of the tenants in gates until their channel
+// is closed (or the load's context ends), and fails the loads of the
+// tenants in fail.
+type gatedStore struct {
+	store.Store
+	gates map[string]chan struct{}
+	fail  map[string]error
+}
+
+func (g *gatedStore) LoadObjects(ctx context.Context, id string, fn func(store.Object) error) error {
+	if err := g.fail[id]; err != nil {
+		return err
+	}
+	if gate := g.gates[id]; gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return g.Store.LoadObjects(ctx, id, fn)
+}
+
+// storeWithTenants makes a database with the given tenants, one user each.
+func storeWithTenants(t *testing.T, ids ...string) store.Store {
+	t.Helper()
+	st := openSQLite(t)
+	rt := newRuntime(t, st)
+	ctx := context.Background()
+	for i, id := range ids {
+		tn, err := rt.Create(ctx, store.Tenant{ID: id, CompanyName: id}, licensing.Settings{DefaultUsageLocation: "US"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tn.Do(ctx, licensing.Op{}, func(tx *Tx) error {
+			return tx.Engine.PutUser(tx.Op, licensing.User{ID: uid(i + 1), UserPrincipalName: id + "@example.com", UsageLocation: "US"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rt.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func timeout(d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	_ = cancel // ends with the deadline
+	return ctx
+}
+
+// With Options.Background, Open returns while a tenant still loads: the
+// others are served, Loading names it, Wait answers EUNAVAILABLE "still
+// loading" when its context ends, creating its id again is a conflict,
+// tenants are created and deleted meanwhile, and once its load ends it is
+// served. Fails without Background loading (Open would block on the gate).
+func TestBackgroundLoadServesTheOthersWhileOneLoads(t *testing.T) {
+	ctx := context.Background()
+	gate := make(chan struct{})
+	st := &gatedStore{Store: storeWithTenants(t, "a-small", "b-big", "c-small"), gates: map[string]chan struct{}{"b-big": gate}}
+	opened := make(chan *Runtime, 1)
+	go func() {
+		rt, err := Open(ctx, st, catalog.Default(), Options{Background: true, LoadConcurrency: 1})
+		if err != nil {
+			t.Error(err)
+		}
+		opened <- rt
+	}()
+	var rt *Runtime
+	select {
+	case rt = <-opened:
+	case <-time.After(30 * time.Second):
+		close(gate)
+		t.Fatal("Open waited for a tenant's load")
+	}
+	defer rt.Close(ctx)
+	// One worker, in id order: a-small is served, c-small waits behind
+	// b-big.
+	for _, id := range []string{"a-small"} {
+		tn, err := rt.Wait(timeout(30*time.Second), id)
+		if err != nil {
+			t.Fatalf("Wait(%s): %v", id, err)
+		}
+		n := 0
+		tn.Read(func(s *State) { n = s.Engine.UserCount() })
+		if n != 1 {
+			t.Fatalf("%s has %d users", id, n)
+		}
+	}
+	if _, ok := rt.Get("b-big"); ok {
+		t.Fatal("Get returned a tenant still loading")
+	}
+	if got := rt.Loading(); len(got) != 2 || got[0] != "b-big" || got[1] != "c-small" {
+		t.Fatalf("Loading() = %v", got)
+	}
+	_, err := rt.Wait(timeout(50*time.Millisecond), "b-big")
+	if allot.ErrorCode(err) != allot.EUNAVAILABLE || !strings.Contains(allot.ErrorMessage(err), "still loading") {
+		t.Fatalf("Wait for a loading tenant: %v", err)
+	}
+	if _, err := rt.Wait(ctx, "nobody"); allot.ErrorCode(err) != allot.ENOTFOUND {
+		t.Fatalf("Wait for no tenant: %v", err)
+	}
+	if got := rt.List(); len(got) != 3 {
+		t.Fatalf("List() while loading = %v", got)
+	}
+	if _, err := rt.Create(ctx, store.Tenant{ID: "b-big"}, licensing.Settings{}); allot.ErrorCode(err) != allot.ECONFLICT {
+		t.Fatalf("creating a loading tenant's id: %v", err)
+	}
+	if _, err := rt.Create(ctx, store.Tenant{ID: "d-new"}, licensing.Settings{DefaultUsageLocation: "US"}); err != nil {
+		t.Fatalf("creating a tenant while another loads: %v", err)
+	}
+	if err := rt.Delete(ctx, "a-small", func(*State) error { return nil }); err != nil {
+		t.Fatalf("deleting a tenant while another loads: %v", err)
+	}
+	if err := rt.Delete(timeout(50*time.Millisecond), "b-big", func(*State) error { return nil }); allot.ErrorCode(err) != allot.EUNAVAILABLE {
+		t.Fatalf("deleting a tenant still loading: %v", err)
+	}
+	if got := rt.List(); len(got) != 3 || got[0].ID != "b-big" || got[2].ID != "d-new" {
+		t.Fatalf("List() = %v", got)
+	}
+	close(gate)
+	if err := rt.WaitLoaded(timeout(30 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"b-big", "c-small", "d-new"} {
+		if _, ok := rt.Get(id); !ok {
+			t.Fatalf("%s is not served once loaded", id)
+		}
+	}
+	if got := rt.Loading(); len(got) != 0 {
+		t.Fatalf("Loading() after the load = %v", got)
+	}
+	tn, _ := rt.Get("b-big")
+	if err := tn.Do(ctx, licensing.Op{}, func(tx *Tx) error {
+		return tx.Engine.PutUser(tx.Op, licensing.User{ID: uid(9), UserPrincipalName: "x@example.com", UsageLocation: "US"})
+	}); err != nil {
+		t.Fatalf("a command once loaded: %v", err)
+	}
+}
+
+// A tenant whose load fails is reported (Failed, Wait's EUNAVAILABLE that
+// says so, not ENOTFOUND) and the others are served; without Background,
+// Open fails with it, as the CLI needs.
+func TestFailedLoadIsReportedAndTheOthersAreServed(t *testing.T) {
+	ctx := context.Background()
+	base := storeWithTenants(t, "a-fine", "b-broken", "c-fine")
+	st := &gatedStore{Store: base, fail: map[string]error{"b-broken": errors.New("disk says no")}}
+	rt, err := Open(ctx, st, catalog.Default(), Options{Background: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	if err := rt.WaitLoaded(timeout(30 * time.Second)); err == nil || !strings.Contains(err.Error(), "loading tenant b-broken: disk says no") {
+		t.Fatalf("WaitLoaded = %v", err)
+	}
+	for _, id := range []string{"a-fine", "c-fine"} {
+		if _, ok := rt.Get(id); !ok {
+			t.Fatalf("%s is not served", id)
+		}
+	}
+	_, err = rt.Wait(ctx, "b-broken")
+	if allot.ErrorCode(err) != allot.EUNAVAILABLE || !strings.Contains(allot.ErrorMessage(err), "could not be loaded") {
+		t.Fatalf("Wait for a failed tenant: %v", err)
+	}
+	if f := rt.Failed(); len(f) != 1 || f["b-broken"] != "disk says no" {
+		t.Fatalf("Failed() = %v", f)
+	}
+	if got := rt.List(); len(got) != 3 {
+		t.Fatalf("List() = %v", got)
+	}
+	if _, err := Open(ctx, st, catalog.Default(), Options{}); err == nil || !strings.Contains(err.Error(), "loading tenant b-broken") {
+		t.Fatalf("synchronous Open = %v", err)
+	}
+}
+
+// Close cancels the loads still running and returns; their tenants are
+// shut down, not failed.
+func TestCloseWhileLoading(t *testing.T) {
+	ctx := context.Background()
+	gate := make(chan struct{})
+	defer close(gate)
+	st := &gatedStore{Store: storeWithTenants(t, "a", "b", "c"), gates: map[string]chan struct{}{"a": gate, "b": gate, "c": gate}}
+	rt, err := Open(ctx, st, catalog.Default(), Options{Background: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Close(timeout(30 * time.Second)); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if _, err := rt.Wait(ctx, "c"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Wait after Close: %v", err)
+	}
+	if f := rt.Failed(); len(f) != 0 {
+		t.Fatalf("Failed() after Close = %v", f)
+	}
+}
+
+// EachLoaded passes every tenant of the start-up load once, as it loads.
+func TestEachLoaded(t *testing.T) {
+	ctx := context.Background()
+	gate := make(chan struct{})
+	st := &gatedStore{Store: storeWithTenants(t, "a", "b", "c"), gates: map[string]chan struct{}{"b": gate}}
+	rt, err := Open(ctx, st, catalog.Default(), Options{Background: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	done := make(chan struct{})
+	go func() {
+		rt.EachLoaded(ctx, func(tn *Tenant) {
+			mu.Lock()
+			seen[tn.ID]++
+			mu.Unlock()
+		})
+		close(done)
+	}()
+	select {
+	case <-done:
+		t.Fatal("EachLoaded returned while a tenant loads")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(gate)
+	<-done
+	if len(seen) != 3 || seen["a"] != 1 || seen["b"] != 1 || seen["c"] != 1 {
+		t.Fatalf("EachLoaded passed %v", seen)
+	}
+}
