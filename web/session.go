@@ -247,7 +247,7 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request) {
 	h.setCookie(w, r, cookieSession, sid, int(sessionTTL/time.Second))
 	if p.IsPartner() {
 		next = "/admin/tenants"
-	} else if next == "/admin/" && !p.Has(roleTable[permReports]...) {
+	} else if next == "/admin/" && !auth.Can(p, auth.ReadReports, p.TenantID) {
 		next = "/admin/allotments"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)

@@ -22,7 +22,7 @@ const maxBundle = 1 << 30
 func (h *handler) importTenant(w http.ResponseWriter, r *http.Request) {
 	p := auth.FromContext(r.Context())
 	id := r.PathValue("tenantId")
-	if !p.IsPartner() && (p.TenantID != id || !p.Has(auth.RoleGlobalAdministrator)) {
+	if !auth.Can(p, auth.ManageTenant, id) {
 		if p.TenantID != id {
 			respond.Error(w, r, allot.Errorf(allot.ENOTFOUND, "Tenant %s does not exist.", id))
 		} else {

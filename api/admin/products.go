@@ -78,8 +78,7 @@ func (h *handler) createProduct(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	if !p.IsPartner() && !p.Has(auth.RoleGlobalAdministrator) {
-		scope.Deny(w, r, p)
+	if !scope.Require(w, r, p, auth.ManageTenant, t.ID) {
 		return
 	}
 	var in struct {

@@ -15,18 +15,13 @@ import (
 // (licensing.Engine.CheckRule).
 type RuleCheck = rules.Check
 
-// readers of users may preview rules.
-var ruleRoles = []string{auth.RoleGlobalAdministrator, auth.RoleGroupsAdministrator, auth.RoleUserAdministrator,
-	auth.RoleLicenseAdministrator, auth.RoleGlobalReader}
-
 func (h *handler) validateRule(w http.ResponseWriter, r *http.Request) {
 	t, p, err := h.s.Tenant(r)
 	if err != nil {
 		respond.Error(w, r, err)
 		return
 	}
-	if !p.IsPartner() && !p.Has(ruleRoles...) {
-		scope.Deny(w, r, p)
+	if !scope.Require(w, r, p, auth.ReadDirectory, t.ID) {
 		return
 	}
 	var in struct {

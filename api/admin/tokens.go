@@ -67,7 +67,7 @@ func (h *handler) tokenAdmin(w http.ResponseWriter, r *http.Request) (*tenant.Te
 		respond.Error(w, r, allot.Errorf(allot.ENOTFOUND, "Tenant %s does not exist.", id))
 		return nil, nil, false
 	}
-	if !p.IsPartner() && !p.Has(auth.RoleGlobalAdministrator) {
+	if !auth.Can(p, auth.ManageTenant, id) {
 		scope.Deny(w, r, p)
 		return nil, nil, false
 	}

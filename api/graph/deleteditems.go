@@ -226,11 +226,11 @@ type restoreBody struct {
 
 // mayChange reports whether the principal may restore or purge the item:
 // users need the user-writing roles, groups the group-writing ones.
-func mayChange(p *auth.Principal, it deleteditems.Item) bool {
+func mayChange(c *call, it deleteditems.Item) bool {
 	if it.User != nil {
-		return allowed(p, permWriteUsers)
+		return c.allowed(auth.WriteUsers)
 	}
-	return allowed(p, permWriteGroups)
+	return c.allowed(auth.WriteGroups)
 }
 
 func (h *handler) restoreDeletedItem(w http.ResponseWriter, r *http.Request, c *call) {
@@ -261,7 +261,7 @@ func (h *handler) restoreDeletedItem(w http.ResponseWriter, r *http.Request, c *
 		if err != nil || !ok {
 			return err2(err, notFound(id))
 		}
-		if !mayChange(c.p, cur) {
+		if !mayChange(c, cur) {
 			denied = true
 			return errDenied
 		}
@@ -309,7 +309,7 @@ func (h *handler) purgeDeletedItem(w http.ResponseWriter, r *http.Request, c *ca
 		if err != nil || !ok {
 			return err2(err, notFound(id))
 		}
-		if !mayChange(c.p, cur) {
+		if !mayChange(c, cur) {
 			denied = true
 			return errDenied
 		}

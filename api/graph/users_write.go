@@ -229,7 +229,7 @@ func (h *handler) updateUser(w http.ResponseWriter, r *http.Request, c *call) {
 		fail(w, r, err)
 		return
 	}
-	if !allowed(c.p, permWriteUsers) {
+	if !c.allowed(auth.WriteUsers) {
 		// A License Administrator may change the usage location only.
 		for k := range body {
 			if k != "usagelocation" {

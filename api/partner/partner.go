@@ -375,6 +375,3 @@ func utcPtr(t *time.Time) *time.Time {
 	v := t.UTC().Truncate(time.Second)
 	return &v
 }
-
-// Subscriptions returns the tenant's subscriptions ordered by creation.
-func Subscriptions(s *tenant.State) ([]Subscription, error) { return subscriptions(s) }

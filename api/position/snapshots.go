@@ -33,7 +33,7 @@ func info(s position.Snapshot, full bool) snapshotInfo {
 // postSnapshot: POST /allot/v1/position/snapshots — saves the position as
 // of today; 201 with the snapshot's id and asOf.
 func (h *handler) postSnapshot(w http.ResponseWriter, r *http.Request) {
-	t, p, ok := h.access(w, r, writers, false)
+	t, p, ok := h.access(w, r, auth.ManageLicensing, false)
 	if !ok {
 		return
 	}
@@ -52,7 +52,7 @@ func (h *handler) postSnapshot(w http.ResponseWriter, r *http.Request) {
 
 // listSnapshots: GET /allot/v1/position/snapshots — oldest first.
 func (h *handler) listSnapshots(w http.ResponseWriter, r *http.Request) {
-	t, _, ok := h.access(w, r, readers, false)
+	t, _, ok := h.access(w, r, auth.ReadLicenseUsage, false)
 	if !ok {
 		return
 	}
@@ -67,7 +67,7 @@ func (h *handler) listSnapshots(w http.ResponseWriter, r *http.Request) {
 
 // getSnapshot: GET /allot/v1/position/snapshots/{id}.
 func (h *handler) getSnapshot(w http.ResponseWriter, r *http.Request) {
-	t, _, ok := h.access(w, r, readers, false)
+	t, _, ok := h.access(w, r, auth.ReadLicenseUsage, false)
 	if !ok {
 		return
 	}
@@ -87,7 +87,7 @@ func (h *handler) getSnapshot(w http.ResponseWriter, r *http.Request) {
 // what changed between two snapshots, or a snapshot and the live position
 // (to defaults to now). A date names the last snapshot as of that day.
 func (h *handler) diff(w http.ResponseWriter, r *http.Request) {
-	t, _, ok := h.access(w, r, readers, false)
+	t, _, ok := h.access(w, r, auth.ReadLicenseUsage, false)
 	if !ok {
 		return
 	}

@@ -74,21 +74,18 @@ const (
 	maxBody     = 1 << 20
 )
 
-// access is who may call a route.
-type access int
-
-const (
-	public access = iota // discovery: no token
-	users                // Global or User Administrator
-	groups               // Global, Groups or User Administrator
-)
-
-var roles = map[access][]string{
-	users:  {auth.RoleGlobalAdministrator, auth.RoleUserAdministrator},
-	groups: {auth.RoleGlobalAdministrator, auth.RoleGroupsAdministrator, auth.RoleUserAdministrator},
+// access is who may call a route: the action it needs (auth.Can), or
+// public.
+type access struct {
+	action auth.Action // 0: public (discovery, no token)
+	name   string      // what the action manages, for messages
 }
 
-var accessNames = map[access]string{users: "users", groups: "groups"}
+var (
+	public = access{}
+	users  = access{auth.WriteUsers, "users"}
+	groups = access{auth.WriteGroups, "groups"}
+)
 
 type route struct {
 	method string
@@ -171,15 +168,16 @@ func (h *handler) serve(rt route) http.HandlerFunc {
 				writeError(w, r, err)
 				return
 			}
-			if !p.IsPartner() && !p.Has(roles[rt.access]...) && apiscope.Limited(p) {
+			allowed := auth.Can(p, rt.access.action, c.t.ID)
+			if !allowed && apiscope.Limited(p) {
 				// An allotment owner: SCIM is outside its scope, and
 				// nothing outside may be seen to exist (api/scope).
 				writeError(w, r, errf(http.StatusNotFound, "", "Resource %s not found.", r.URL.Path))
 				return
 			}
-			if !p.IsPartner() && !p.Has(roles[rt.access]...) {
+			if !allowed {
 				writeError(w, r, errf(http.StatusForbidden, "", "This token may not manage %s through SCIM: that needs one of the roles %s.",
-					accessNames[rt.access], strings.Join(roles[rt.access], ", ")))
+					rt.access.name, strings.Join(auth.Roles(rt.access.action), ", ")))
 				return
 			}
 		}
