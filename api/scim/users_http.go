@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"allot/scimmeta"
 	"net/http"
 	"reflect"
 	"slices"
@@ -15,7 +16,7 @@ import (
 // renderUser returns a user's representation (projected) and its
 // version.
 func renderUser(s *tenant.State, u *licensing.User, base string, proj projection) (doc, string) {
-	v := &userView{s: s, u: u, base: base, meta: metaOf(s)}
+	v := &userView{s: s, u: u, base: base, meta: scimmeta.Of(s)}
 	d := v.doc()
 	ver := userVersion(d)
 	d["meta"] = v.metaValue(etag(ver))
@@ -48,7 +49,7 @@ func listUsers(c *call, q *query) {
 	c.t.Read(func(s *tenant.State) {
 		e := s.Engine
 		pg := &page{q: q}
-		view := &userView{s: s, base: c.base, meta: metaOf(s)}
+		view := &userView{s: s, base: c.base, meta: scimmeta.Of(s)}
 		if ids, ok := candidates(s, userType, q.filter); ok {
 			slices.Sort(ids)
 			for _, id := range ids {
@@ -158,7 +159,7 @@ func (h *handler) createUser(c *call) {
 		if err := identity.PutUser(tx, qualify(tx.State, u)); err != nil {
 			return err
 		}
-		return metaOf(tx.State).put(tx, userKind, id, objMeta{LastModified: tx.Op.Now})
+		return scimmeta.Of(tx.State).Put(tx, scimmeta.UserKind, id, scimmeta.Meta{LastModified: tx.Op.Now})
 	})
 	if err != nil {
 		c.fail(err)
@@ -178,7 +179,7 @@ func updateUser(c *call, patch bool, change func(cur doc) (doc, error)) {
 		if !ok {
 			return notFound("User", id)
 		}
-		v := &userView{s: tx.State, u: &cur, base: c.base, meta: metaOf(tx.State)}
+		v := &userView{s: tx.State, u: &cur, base: c.base, meta: scimmeta.Of(tx.State)}
 		d := v.doc()
 		if ifMatch != "" && !etagMatches(ifMatch, userVersion(d)) {
 			return errPrecondition()
@@ -198,8 +199,8 @@ func updateUser(c *call, patch bool, change func(cur doc) (doc, error)) {
 		if err := identity.PutUser(tx, qualify(tx.State, u)); err != nil {
 			return err
 		}
-		m := metaOf(tx.State)
-		return m.put(tx, userKind, id, objMeta{LastModified: tx.Op.Now})
+		m := scimmeta.Of(tx.State)
+		return m.Put(tx, scimmeta.UserKind, id, scimmeta.Meta{LastModified: tx.Op.Now})
 	})
 	if err != nil {
 		c.fail(err)
@@ -251,7 +252,7 @@ func (h *handler) deleteUser(c *call) {
 			return notFound("User", id)
 		}
 		if ifMatch != "" {
-			v := &userView{s: tx.State, u: &cur, base: c.base, meta: metaOf(tx.State)}
+			v := &userView{s: tx.State, u: &cur, base: c.base, meta: scimmeta.Of(tx.State)}
 			if !etagMatches(ifMatch, userVersion(v.doc())) {
 				return errPrecondition()
 			}
@@ -259,7 +260,7 @@ func (h *handler) deleteUser(c *call) {
 		if err := deleteditems.DeleteUser(tx, id); err != nil {
 			return err
 		}
-		metaOf(tx.State).drop(tx, userKind, id)
+		scimmeta.Of(tx.State).Drop(tx, scimmeta.UserKind, id)
 		return nil
 	})
 	if err != nil {
