@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"allot/position"
+	"allot/position/snapshotstore"
 	"allot/tenant"
 	"allot/usage"
 )
@@ -188,7 +189,7 @@ func computePosition(snapshot snapshotFunc, now time.Time) (*computedPosition, e
 }
 
 // positionOf computes a position (a variable so that a test can hold it).
-var positionOf = position.Of
+var positionOf = snapshotstore.Position
 
 // collectFirst runs a collection before a snapshot when the heap is
 // large. The previous computation leaves its snapshot and working memory

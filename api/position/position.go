@@ -27,6 +27,7 @@ import (
 	"allot/api/server"
 	"allot/auth"
 	"allot/position"
+	"allot/position/snapshotstore"
 	"allot/tenant"
 	"allot/usage"
 )
@@ -153,7 +154,7 @@ func (h *handler) compute(w http.ResponseWriter, r *http.Request) (*position.Pos
 		}
 		o.Scope = ps
 	}
-	pos, err := position.Of(snap, o)
+	pos, err := snapshotstore.Position(snap, o)
 	if err != nil {
 		respond.Error(w, r, err)
 		return nil, nil, false
@@ -224,7 +225,7 @@ func (h *handler) getHTML(w http.ResponseWriter, r *http.Request) {
 func (h *handler) daily(every time.Duration, log *slog.Logger) {
 	timer := time.NewTimer(time.Minute)
 	for range timer.C {
-		n, err := position.TakeDaily(context.Background(), h.s.RT, h.now().UTC())
+		n, err := snapshotstore.TakeDaily(context.Background(), h.s.RT, h.now().UTC())
 		if errors.Is(err, tenant.ErrClosed) {
 			return
 		}

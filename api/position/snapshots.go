@@ -7,6 +7,7 @@ import (
 	"allot/api/respond"
 	"allot/auth"
 	"allot/position"
+	"allot/position/snapshotstore"
 	"allot/tenant"
 	"allot/usage"
 )
@@ -40,7 +41,7 @@ func (h *handler) postSnapshot(w http.ResponseWriter, r *http.Request) {
 	if !acquire(w, r) {
 		return
 	}
-	snap, _, err := position.Take(r.Context(), t, auth.NewID(), position.OriginOnDemand, p.Actor(), h.now().UTC())
+	snap, _, err := snapshotstore.Take(r.Context(), t, auth.NewID(), position.OriginOnDemand, p.Actor(), h.now().UTC())
 	release()
 	if err != nil {
 		respond.Error(w, r, err)
@@ -57,7 +58,7 @@ func (h *handler) listSnapshots(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var snaps []position.Snapshot
-	t.Read(func(s *tenant.State) { snaps = position.Snapshots(s) })
+	t.Read(func(s *tenant.State) { snaps = snapshotstore.List(s) })
 	out := make([]snapshotInfo, len(snaps))
 	for i, s := range snaps {
 		out[i] = info(s, false)
@@ -73,7 +74,7 @@ func (h *handler) getSnapshot(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	var snaps []position.Snapshot
-	t.Read(func(s *tenant.State) { snaps = position.Snapshots(s) })
+	t.Read(func(s *tenant.State) { snaps = snapshotstore.List(s) })
 	for _, s := range snaps {
 		if s.ID == id {
 			respond.JSON(w, http.StatusOK, info(s, true))
@@ -118,10 +119,10 @@ func (h *handler) diff(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		o.AsOf = usage.DayOf(o.Now)
-		live, err = position.Of(snap, o)
-		snaps = position.Snapshots(snap)
+		live, err = snapshotstore.Position(snap, o)
+		snaps = snapshotstore.List(snap)
 	} else {
-		t.Read(func(s *tenant.State) { snaps = position.Snapshots(s) })
+		t.Read(func(s *tenant.State) { snaps = snapshotstore.List(s) })
 	}
 	if err != nil {
 		respond.Error(w, r, err)
@@ -135,7 +136,7 @@ func (h *handler) diff(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return position.Snapshot{}, nil, allot.Errorf(allot.ENOTFOUND, "No snapshot %q (give a snapshot id, or a date on or after the first snapshot's).", ref)
 		}
-		fs, err := position.LoadFindings(r.Context(), h.s.Store, t.ID, s.ID)
+		fs, err := snapshotstore.LoadFindings(r.Context(), h.s.Store, t.ID, s.ID)
 		return s, fs, err
 	}
 	a, af, err := side(from)
