@@ -230,7 +230,7 @@ func (h *handler) notFound(w http.ResponseWriter, r *http.Request, v *viewer) {
 // failErr shows an error of the engine or runtime with its status;
 // internal errors are logged and shown with a generic message.
 func (h *handler) failErr(w http.ResponseWriter, r *http.Request, v *viewer, err error) {
-	status := statusOf(err)
+	status := respond.StatusOf(err)
 	if status == http.StatusInternalServerError {
 		h.s.Log.Error("admin center error", "path", r.URL.Path, "err", err)
 	}
@@ -250,23 +250,6 @@ func conflictErr(format string, args ...any) error {
 
 func invalidErr(format string, args ...any) error {
 	return allot.Errorf(allot.EINVALID, format, args...)
-}
-
-// statusOf maps allot's error codes to HTTP statuses (as api/respond).
-func statusOf(err error) int {
-	switch allot.ErrorCode(err) {
-	case allot.EINVALID:
-		return http.StatusBadRequest
-	case allot.ENOTFOUND:
-		return http.StatusNotFound
-	case allot.ECONFLICT:
-		return http.StatusConflict
-	case allot.EFORBIDDEN:
-		return http.StatusForbidden
-	case allot.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
 }
 
 // fail renders the error page.
