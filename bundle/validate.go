@@ -67,19 +67,11 @@ func (b *Bundle) Validate(e *licensing.Engine) (licensing.ImportData, error) {
 	ids := make(map[string]bool, len(d.Users))
 	upns := make(map[string]string, len(d.Users))
 	for i, u := range d.Users {
-		switch {
-		case u.ID == "":
-			return out, allot.Errorf(allot.EINVALID, "%s: id is empty", b.userLine.at(i))
-		case ids[u.ID]:
+		if err := licensing.CheckUser(&d.Users[i]); err != nil {
+			return out, allot.Errorf(allot.EINVALID, "%s: %s", b.userLine.at(i), allot.ErrorMessage(err))
+		}
+		if ids[u.ID] {
 			return out, allot.Errorf(allot.EINVALID, "%s: user %s is listed twice", b.userLine.at(i), u.ID)
-		case u.UserPrincipalName == "":
-			return out, allot.Errorf(allot.EINVALID, "%s: userPrincipalName is empty", b.userLine.at(i))
-		case u.UsageLocation != "" && !licensing.ValidUsageLocation(u.UsageLocation):
-			return out, allot.Errorf(allot.EINVALID, "%s: usageLocation %q is not an ISO 3166 two-letter code", b.userLine.at(i), u.UsageLocation)
-		case u.UserType != "" && u.UserType != "Member" && u.UserType != "Guest":
-			return out, allot.Errorf(allot.EINVALID, "%s: userType %q is not Member or Guest", b.userLine.at(i), u.UserType)
-		case u.Kind != "" && u.Kind != licensing.KindPerson && u.Kind != licensing.KindSharedMailbox && u.Kind != licensing.KindServiceAccount && u.Kind != licensing.KindRoom:
-			return out, allot.Errorf(allot.EINVALID, "%s: kind %q is not person, sharedMailbox, serviceAccount or room", b.userLine.at(i), u.Kind)
 		}
 		ids[u.ID] = true
 		k := strings.ToLower(u.UserPrincipalName)
@@ -104,8 +96,8 @@ func (b *Bundle) Validate(e *licensing.Engine) (licensing.ImportData, error) {
 	gids := map[string]*licensing.Group{}
 	for i := range d.Groups {
 		g := &d.Groups[i]
-		if g.ID == "" || g.DisplayName == "" {
-			return out, allot.Errorf(allot.EINVALID, "%s: a group needs an id and a displayName", b.groupLine.at(i))
+		if err := licensing.CheckGroup(g); err != nil {
+			return out, allot.Errorf(allot.EINVALID, "%s: %s", b.groupLine.at(i), allot.ErrorMessage(err))
 		}
 		if gids[g.ID] != nil || ids[g.ID] {
 			return out, allot.Errorf(allot.EINVALID, "%s: id %s is listed twice", b.groupLine.at(i), g.ID)
@@ -114,9 +106,6 @@ func (b *Bundle) Validate(e *licensing.Engine) (licensing.ImportData, error) {
 			if _, err := rules.Parse(g.MembershipRule); err != nil {
 				return out, allot.Errorf(allot.EINVALID, "%s: membershipRule: %v", b.groupLine.at(i), err)
 			}
-		}
-		if m := g.AssignmentMode; m != "" && m != licensing.ModePerProduct && m != licensing.ModeAllOrNone {
-			return out, allot.Errorf(allot.EINVALID, "%s: assignmentMode %q is not perProduct or allOrNone", b.groupLine.at(i), m)
 		}
 		gids[g.ID] = g
 	}

@@ -338,18 +338,11 @@ func (e *Engine) ValidateGroup(in Group) error {
 // checkGroup is PutGroup's validation: it fills in defaults and compiles
 // the rule; it changes nothing in the engine.
 func (e *Engine) checkGroup(in *Group) (*rules.Rule, error) {
-	if in.ID == "" {
-		return nil, allot.Errorf(allot.EINVALID, "A group needs an id.")
+	if err := CheckGroup(in); err != nil {
+		return nil, err
 	}
-	if strings.TrimSpace(in.DisplayName) == "" {
-		return nil, allot.Errorf(allot.EINVALID, "Invalid value specified for property 'displayName' of resource 'Group'.")
-	}
-	switch in.AssignmentMode {
-	case "":
+	if in.AssignmentMode == "" {
 		in.AssignmentMode = ModePerProduct
-	case ModePerProduct, ModeAllOrNone:
-	default:
-		return nil, allot.Errorf(allot.EINVALID, "Invalid assignmentMode %q: use perProduct or allOrNone.", in.AssignmentMode)
 	}
 	rule, err := compileRule(in)
 	if err != nil {
