@@ -109,7 +109,7 @@ func newHandler(s *server.Server) *handler {
 	if _, err := rand.Read(key); err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
-	h := &handler{s: s, pages: parseTemplates(), csrfKey: key, now: time.Now}
+	h := &handler{s: s, pages: parseTemplates(), csrfKey: key, now: s.RT.Now}
 	h.sessions.st, _ = s.Store.(store.SessionStore)
 	return h
 }

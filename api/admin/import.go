@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"time"
 
 	"allot"
 	"allot/api/respond"
@@ -62,7 +61,7 @@ func (h *handler) importTenant(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	stats, err := bundle.Apply(r.Context(), t, b, p.Actor(), time.Now())
+	stats, err := bundle.Apply(r.Context(), t, b, p.Actor(), h.s.RT.Now())
 	if err != nil {
 		respond.Error(w, r, err)
 		return

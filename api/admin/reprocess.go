@@ -2,7 +2,6 @@ package admin
 
 import (
 	"net/http"
-	"time"
 
 	"allot/api/respond"
 	"allot/api/scope"
@@ -31,7 +30,7 @@ func (h *handler) reprocessGroup(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	n := 0
-	err = t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: time.Now().UTC()}, func(tx *tenant.Tx) error {
+	err = t.Do(r.Context(), licensing.Op{Actor: p.Actor()}, func(tx *tenant.Tx) error {
 		if err := tx.Engine.ReprocessGroup(tx.Op, id); err != nil {
 			return err
 		}

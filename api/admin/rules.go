@@ -2,7 +2,6 @@ package admin
 
 import (
 	"net/http"
-	"time"
 
 	"allot/api/respond"
 	"allot/api/scope"
@@ -32,6 +31,6 @@ func (h *handler) validateRule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var out RuleCheck
-	t.Read(func(s *tenant.State) { out = s.Engine.CheckRule(in.Rule, time.Now()) })
+	t.Read(func(s *tenant.State) { out = s.Engine.CheckRule(in.Rule, h.s.RT.Now()) })
 	respond.JSON(w, http.StatusOK, out)
 }

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"net/http"
-	"time"
 
 	"allot/api/respond"
 	"allot/api/scope"
@@ -56,7 +55,7 @@ func (h *handler) patchSettings(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	out, err := settings.Change(r.Context(), h.s.RT, t, licensing.Op{Actor: p.Actor(), Now: time.Now().UTC()}, in)
+	out, err := settings.Change(r.Context(), h.s.RT, t, licensing.Op{Actor: p.Actor()}, in)
 	if err != nil {
 		respond.Error(w, r, err)
 		return

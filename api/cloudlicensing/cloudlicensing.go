@@ -239,7 +239,7 @@ func (h *handler) createAllotment(w http.ResponseWriter, r *http.Request) {
 		a.AssignableTo = *in.AssignableTo
 	}
 	var out Allotment
-	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor()}, func(tx *tenant.Tx) error {
 		if err := identity.PutAllotment(tx, a); err != nil {
 			return err
 		}
@@ -267,7 +267,7 @@ func (h *handler) patchAllotment(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	isAdmin := auth.Can(p, auth.ManageLicensing, t.ID)
 	var out Allotment
-	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor()}, func(tx *tenant.Tx) error {
 		cur, found := tx.Engine.AllotmentByID(id)
 		if !found || !scope.Of(p, tx.Engine).Allotment(id) {
 			return notFound("allotment", id)
@@ -312,7 +312,7 @@ func (h *handler) deleteAllotment(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	isAdmin := auth.Can(p, auth.ManageLicensing, t.ID)
-	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor()}, func(tx *tenant.Tx) error {
 		if err := visibleAllotment(tx.Engine, p, id); err != nil {
 			return err
 		}
@@ -465,7 +465,7 @@ func (h *handler) createAssignment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var out Assignment
-	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor()}, func(tx *tenant.Tx) error {
 		if err := visibleAllotment(tx.Engine, p, allotmentID); err != nil {
 			return err
 		}
@@ -505,7 +505,7 @@ func (h *handler) patchAssignment(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	var out Assignment
-	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor()}, func(tx *tenant.Tx) error {
 		a, err := lookupAssignment(tx.Engine, scope.Of(p, tx.Engine), id)
 		if err != nil {
 			return err
@@ -530,7 +530,7 @@ func (h *handler) deleteAssignment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor()}, func(tx *tenant.Tx) error {
 		a, err := lookupAssignment(tx.Engine, scope.Of(p, tx.Engine), id)
 		if err != nil {
 			return err
@@ -550,7 +550,7 @@ func (h *handler) reprocess(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor()}, func(tx *tenant.Tx) error {
 		if err := visibleAllotment(tx.Engine, p, id); err != nil {
 			return err
 		}

@@ -256,7 +256,7 @@ func (h *handler) restoreDeletedItem(w http.ResponseWriter, r *http.Request, c *
 	}
 	denied := false
 	var it deleteditems.Item
-	err = c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now().UTC()}, func(tx *tenant.Tx) error {
+	err = c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor()}, func(tx *tenant.Tx) error {
 		cur, ok, err := deleteditems.Get(tx.State, id)
 		if err != nil || !ok {
 			return err2(err, notFound(id))
@@ -304,7 +304,7 @@ func (h *handler) restoreDeletedItem(w http.ResponseWriter, r *http.Request, c *
 func (h *handler) purgeDeletedItem(w http.ResponseWriter, r *http.Request, c *call) {
 	id := r.PathValue("id")
 	denied := false
-	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now().UTC()}, func(tx *tenant.Tx) error {
+	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor()}, func(tx *tenant.Tx) error {
 		cur, ok, err := deleteditems.Get(tx.State, id)
 		if err != nil || !ok {
 			return err2(err, notFound(id))

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"time"
 
 	"allot/api/odata"
 	"allot/api/respond"
@@ -280,7 +279,7 @@ func (h *handler) createGroup(w http.ResponseWriter, r *http.Request, c *call) {
 			return
 		}
 	}
-	now := time.Now().UTC()
+	now := h.s.RT.Now()
 	g := licensing.Group{ID: auth.NewID(), CreatedAt: now}
 	binds, err := applyGroup(&g, body, names)
 	if err != nil {
@@ -334,7 +333,7 @@ func (h *handler) updateGroup(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	id := r.PathValue("id")
-	err = c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err = c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor()}, func(tx *tenant.Tx) error {
 		g, ok := tx.Engine.Group(id)
 		if !ok {
 			return notFound(id)
@@ -414,7 +413,7 @@ func containsSorted(ss []string, s string) bool {
 
 func (h *handler) deleteGroup(w http.ResponseWriter, r *http.Request, c *call) {
 	id := r.PathValue("id")
-	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor()}, func(tx *tenant.Tx) error {
 		return deleteditems.DeleteGroup(tx, id)
 	})
 	if err != nil {

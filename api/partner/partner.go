@@ -123,7 +123,7 @@ func (h *handler) createCustomer(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, allot.Errorf(allot.EINVALID, "id %q is not a GUID.", in.ID))
 		return
 	}
-	info := store.Tenant{ID: id, CompanyName: name, Domain: strings.TrimSpace(in.CompanyProfile.Domain), DefaultUsageLocation: loc, CreatedAt: time.Now().UTC()}
+	info := store.Tenant{ID: id, CompanyName: name, Domain: strings.TrimSpace(in.CompanyProfile.Domain), DefaultUsageLocation: loc, CreatedAt: h.s.RT.Now()}
 	t, err := identity.CreateTenant(r.Context(), h.s.RT, info, licensing.Settings{DefaultUsageLocation: loc})
 	if err != nil {
 		respond.Error(w, r, err)
@@ -228,7 +228,7 @@ func (h *handler) createSubscription(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, allot.Errorf(allot.EINVALID, "offerId %q is not a known product (use a skuPartNumber such as SPE_E3, or a skuId).", in.OfferID))
 		return
 	}
-	now := time.Now().UTC()
+	now := h.s.RT.Now()
 	sub := Subscription{ID: auth.NewID(), OfferID: in.OfferID, SKUID: sku.ID, SKUPartNumber: sku.PartNumber, FriendlyName: sku.DisplayName,
 		Quantity: *in.Quantity, Status: subscription.StatusActive, CreationDate: now, LastModifiedDate: now, Attributes: Attributes{ObjectType: "Subscription"},
 		CommitmentEndDate: utcPtr(in.CommitmentEndDate), AutoRenewEnabled: in.AutoRenewEnabled}
@@ -319,7 +319,7 @@ func (h *handler) patchSubscription(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("subId")
-	now := time.Now().UTC()
+	now := h.s.RT.Now()
 	var out Subscription
 	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: now}, func(tx *tenant.Tx) error {
 		var sub Subscription

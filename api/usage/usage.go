@@ -314,7 +314,7 @@ func (h *handler) getUser(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	asOf := usage.DayOf(time.Now())
+	asOf := usage.DayOf(h.s.RT.Now())
 	if v := r.URL.Query().Get("asOf"); v != "" {
 		d, err := time.Parse(time.DateOnly, v)
 		if err != nil {
