@@ -25,8 +25,10 @@
 //     mutability.
 //   - Deleting a group that still has licenses is 400 mutability (RFC 7644
 //     §3.12: "not compatible with the target attribute's mutability or
-//     current state"), saying how many licenses to remove first; SPEC S2.8
-//     asks for a 400 as well. 409 is kept for uniqueness (userName).
+//     current state"), saying how many licenses to remove first, as Graph's
+//     DELETE refuses it (Entra: a group with licenses assigned cannot be
+//     deleted until they are removed). 409 is kept for uniqueness
+//     (userName).
 //   - The usage location licensing needs comes from the allot extension
 //     (urn:ietf:params:scim:schemas:extension:allot:2.0:User:usageLocation),
 //     or, for a user without one, from a two-letter addresses[work].country.
