@@ -10,12 +10,12 @@
 // -benchtime 3x, three interleaved rounds on a shared 2-core machine with
 // a load average of 17–27, so single runs vary twofold):
 //
-//	policy             FullRecompute            Clone
-//	none               2.59 s  1.18 s  1.31 s   0.91 s  0.93 s  2.03 s
-//	PauseGC            1.15 s  0.83 s  …        0.70 s  0.75 s  …
-//	huge pages (gone)  2.84 s  3.11 s  …        3.23 s  1.82 s  …
+//	policy             FullRecompute (median)          Clone (median)
+//	none               2.59  1.18  1.31 s  (1.31 s)    0.91  0.93  2.03 s  (0.93 s)
+//	PauseGC            1.15  0.83  0.58 s  (0.83 s)    0.70  0.75  0.77 s  (0.75 s)
+//	huge pages (gone)  2.84  3.11  3.41 s  (3.11 s)    3.23  1.82  2.37 s  (2.37 s)
 //
-// The GC pause pays (about 1.5× on the recompute) and stays; madvise
+// The GC pause pays (1.6× on the recompute, 1.2× on the copy) and stays; madvise
 // (MADV_HUGEPAGE) of fresh slabs did not (with the kernel's defrag=madvise
 // a huge-page fault compacts memory synchronously) and was removed.
 package memtune
