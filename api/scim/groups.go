@@ -1,12 +1,12 @@
 package scim
 
 import (
-	"allot/scimmeta"
 	"slices"
 	"strings"
 	"time"
 
 	"allot/licensing"
+	"allot/scimmeta"
 	"allot/tenant"
 )
 

@@ -1,7 +1,6 @@
 package scim
 
 import (
-	"allot/scimmeta"
 	"net/http"
 	"slices"
 
@@ -9,6 +8,7 @@ import (
 	"allot/deleteditems"
 	"allot/identity"
 	"allot/licensing"
+	"allot/scimmeta"
 	"allot/tenant"
 )
 

@@ -1,11 +1,11 @@
 package scim
 
 import (
-	"allot/scimmeta"
 	"slices"
 	"sync"
 
 	"allot/licensing"
+	"allot/scimmeta"
 	"allot/tenant"
 )
 

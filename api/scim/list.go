@@ -1,13 +1,13 @@
 package scim
 
 import (
-	"allot/scimmeta"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
 	"allot/identity"
+	"allot/scimmeta"
 	"allot/tenant"
 )
 

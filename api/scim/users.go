@@ -1,13 +1,13 @@
 package scim
 
 import (
-	"allot/scimmeta"
 	"slices"
 	"strings"
 	"time"
 
 	"allot/identity"
 	"allot/licensing"
+	"allot/scimmeta"
 	"allot/tenant"
 )
 

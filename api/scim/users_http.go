@@ -1,7 +1,6 @@
 package scim
 
 import (
-	"allot/scimmeta"
 	"net/http"
 	"reflect"
 	"slices"
@@ -10,6 +9,7 @@ import (
 	"allot/deleteditems"
 	"allot/identity"
 	"allot/licensing"
+	"allot/scimmeta"
 	"allot/tenant"
 )
 
