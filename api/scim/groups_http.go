@@ -22,24 +22,6 @@ func renderGroup(s *tenant.State, g *licensing.Group, base string, proj projecti
 	return proj.apply(d), ver
 }
 
-func (h *handler) listGroups(c *call) {
-	q, err := parseQuery(groupType, paramsFromURL(c.r.URL.Query()))
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	listGroups(c, q)
-}
-
-func (h *handler) searchGroups(c *call) {
-	q, err := searchQuery(c, groupType)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	listGroups(c, q)
-}
-
 // listGroups answers a page of the groups a query matches, by id. A
 // filter that does not read members is evaluated without rendering them.
 func listGroups(c *call, q *query) {
@@ -68,32 +50,6 @@ func listGroups(c *call, q *query) {
 	})
 	resp.ItemsPerPage = len(resp.Resources)
 	writeJSON(c.w, http.StatusOK, resp)
-}
-
-func (h *handler) getGroup(c *call) {
-	proj, err := parseProjection(groupType, c.r.URL.Query())
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	id := c.r.PathValue("id")
-	var d doc
-	var ver string
-	c.t.Read(func(s *tenant.State) {
-		if g, ok := s.Engine.Group(id); ok {
-			d, ver = renderGroup(s, &g, c.base, proj)
-		}
-	})
-	if d == nil {
-		c.fail(notFound("Group", id))
-		return
-	}
-	c.w.Header().Set("ETag", etag(ver))
-	if inm := c.r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, ver) {
-		c.w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	writeJSON(c.w, http.StatusOK, d)
 }
 
 // respondGroup answers a write with the group as now committed; with

@@ -23,24 +23,6 @@ func renderUser(s *tenant.State, u *licensing.User, base string, proj projection
 	return proj.apply(d), ver
 }
 
-func (h *handler) listUsers(c *call) {
-	q, err := parseQuery(userType, paramsFromURL(c.r.URL.Query()))
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	listUsers(c, q)
-}
-
-func (h *handler) searchUsers(c *call) {
-	q, err := searchQuery(c, userType)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	listUsers(c, q)
-}
-
 // listUsers answers a page of the users a query matches. Users come in
 // the engine's order (creation order, until deletions move the last user
 // into the gap), or by id when the filter is answered from an index.
@@ -79,34 +61,6 @@ func listUsers(c *call, q *query) {
 	})
 	resp.ItemsPerPage = len(resp.Resources)
 	writeJSON(c.w, http.StatusOK, resp)
-}
-
-func (h *handler) getUser(c *call) {
-	proj, err := parseProjection(userType, c.r.URL.Query())
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	id := c.r.PathValue("id")
-	var d doc
-	var ver string
-	found := false
-	c.t.Read(func(s *tenant.State) {
-		u, ok := s.Engine.User(id)
-		if found = ok; ok {
-			d, ver = renderUser(s, &u, c.base, proj)
-		}
-	})
-	if !found {
-		c.fail(notFound("User", id))
-		return
-	}
-	c.w.Header().Set("ETag", etag(ver))
-	if inm := c.r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, ver) {
-		c.w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	writeJSON(c.w, http.StatusOK, d)
 }
 
 // respondUser answers a write with the user as now committed.
