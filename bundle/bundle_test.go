@@ -12,31 +12,19 @@ import (
 	"allot"
 	"allot/audit"
 	"allot/catalog"
+	"allot/internal/tenanttest"
 	"allot/licensing"
 	"allot/store"
-	"allot/store/sqlite"
 	"allot/tenant"
 )
 
 func runtime(t *testing.T) (*tenant.Runtime, store.Store) {
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "allot.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err := tenant.Open(context.Background(), st, catalog.Default(), tenant.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rt.Close(context.Background()); st.Close() })
-	return rt, st
+	st := tenanttest.Store(t)
+	return tenanttest.Runtime(t, st, nil), st
 }
 
 func newTenant(t *testing.T, rt *tenant.Runtime, id string) *tenant.Tenant {
-	tn, err := rt.Create(context.Background(), store.Tenant{ID: id, CompanyName: id, DefaultUsageLocation: "US"}, licensing.Settings{DefaultUsageLocation: "US"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tn
+	return tenanttest.Tenant(t, rt, id)
 }
 
 func sku(part string) string { s, _ := catalog.Default().SKU(part); return s.ID }
