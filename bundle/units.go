@@ -172,115 +172,161 @@ func (b *Bundle) validateSubs(e *licensing.Engine) error {
 // units afterwards, which Engine.CheckImport checks before anything is
 // written.
 func planUnits(tx *tenant.Tx, rows []subRow, now time.Time) ([]subscription.Subscription, map[string]int, error) {
+	p := &unitsPlan{tx: tx, now: now, idless: map[unitsKey]int{}, listed: map[unitsKey]string{}, named: map[string]bool{}, skus: map[string]bool{}}
+	var err error
+	if p.existing, err = storedSubscriptions(tx); err != nil {
+		return nil, nil, err
+	}
+	for _, r := range rows {
+		if err := p.row(r); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, skuID := range sortedKeys(p.skus) {
+		if err := p.idlessUnits(skuID); err != nil {
+			return nil, nil, err
+		}
+	}
+	totals := p.totals()
+	grows := func(s subscription.Subscription) bool { return heldUnits(s) > heldUnits(p.existing[s.ID]) }
+	sort.SliceStable(p.puts, func(i, j int) bool { return grows(p.puts[i]) && !grows(p.puts[j]) })
+	return p.puts, totals, nil
+}
+
+// unitsPlan is the state of one planUnits.
+type unitsPlan struct {
+	tx       *tenant.Tx
+	now      time.Time
+	existing map[string]subscription.Subscription // the tenant's, by id
+	idless   map[unitsKey]int                     // units of rows without an id
+	listed   map[unitsKey]string                  // where the first such row is
+	named    map[string]bool                      // ids of rows with one
+	skus     map[string]bool                      // products the bundle lists
+	puts     []subscription.Subscription
+}
+
+type unitsKey struct{ sku, status string }
+
+// storedSubscriptions returns the tenant's subscriptions by id.
+func storedSubscriptions(tx *tenant.Tx) (map[string]subscription.Subscription, error) {
 	existing := map[string]subscription.Subscription{}
 	for _, id := range tx.IDs(store.KindSubscription) {
 		var s subscription.Subscription
 		if _, err := tx.Decode(store.KindSubscription, id, &s); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		existing[id] = s
 	}
-	type key struct{ sku, status string }
-	idless, listed, named := map[key]int{}, map[key]string{}, map[string]bool{}
-	skus := map[string]bool{}
-	var puts []subscription.Subscription
-	for _, r := range rows {
-		skus[r.SKUID] = true
-		if r.ID == "" {
-			k := key{r.SKUID, r.Status}
-			idless[k] += heldUnits(r.Subscription)
-			if _, ok := listed[k]; !ok {
-				listed[k] = r.at
-			}
-			continue
+	return existing, nil
+}
+
+// row takes one row: units without an id are summed per (product,
+// status); a row with an id becomes that subscription, its missing fields
+// kept from the stored one or defaulted.
+func (p *unitsPlan) row(r subRow) error {
+	p.skus[r.SKUID] = true
+	if r.ID == "" {
+		k := unitsKey{r.SKUID, r.Status}
+		p.idless[k] += heldUnits(r.Subscription)
+		if _, ok := p.listed[k]; !ok {
+			p.listed[k] = r.at
 		}
-		named[r.ID] = true
-		sub := r.Subscription
-		sub.LastModifiedDate, sub.Attributes = now, subscription.Attributes{ObjectType: "Subscription"}
-		cur, has := existing[r.ID]
-		if has && cur.SKUID != sub.SKUID {
-			return nil, nil, allot.Errorf(allot.EINVALID, "%s: subscription %s is a subscription of %s in the tenant", r.at, r.ID, cur.SKUPartNumber)
-		}
-		if has && cur.Status == subscription.StatusDeleted && sub.Status != subscription.StatusDeleted {
-			return nil, nil, allot.Errorf(allot.ECONFLICT, "%s: subscription %s is deleted and cannot change status", r.at, r.ID)
-		}
-		fill := func(v *string, cur, def string) {
-			if *v == "" {
-				*v = cur
-			}
-			if *v == "" {
-				*v = def
-			}
-		}
-		fill(&sub.OfferID, cur.OfferID, sub.SKUPartNumber)
-		sku, _ := tx.Engine.Catalog().SKU(sub.SKUID)
-		fill(&sub.FriendlyName, cur.FriendlyName, sku.DisplayName)
-		if sub.CreationDate.IsZero() {
-			sub.CreationDate = cur.CreationDate
-		}
-		if sub.CreationDate.IsZero() {
-			sub.CreationDate = now
-		}
-		if has && sameSubscription(cur, sub) {
-			continue
-		}
-		puts = append(puts, sub)
+		return nil
 	}
-	for _, skuID := range sortedKeys(skus) {
-		sku, _ := tx.Engine.Catalog().SKU(skuID)
-		for _, status := range unitStatuses {
-			id, k := importID(skuID, status), key{skuID, status}
-			at, isListed := listed[k]
-			if named[id] {
-				if isListed {
-					return nil, nil, allot.Errorf(allot.EINVALID, "%s: %s units of %s without an id, but the bundle also lists subscription %s", at, status, sku.PartNumber, id)
-				}
-				continue
-			}
-			others := 0
-			for _, s := range existing {
-				if s.SKUID == skuID && s.Status == status && !named[s.ID] && !isImportID(skuID, s.ID) {
-					others += s.Quantity
-				}
-			}
-			want := 0
+	p.named[r.ID] = true
+	sub := r.Subscription
+	sub.LastModifiedDate, sub.Attributes = p.now, subscription.Attributes{ObjectType: "Subscription"}
+	cur, has := p.existing[r.ID]
+	if has && cur.SKUID != sub.SKUID {
+		return allot.Errorf(allot.EINVALID, "%s: subscription %s is a subscription of %s in the tenant", r.at, r.ID, cur.SKUPartNumber)
+	}
+	if has && cur.Status == subscription.StatusDeleted && sub.Status != subscription.StatusDeleted {
+		return allot.Errorf(allot.ECONFLICT, "%s: subscription %s is deleted and cannot change status", r.at, r.ID)
+	}
+	fill := func(v *string, cur, def string) {
+		if *v == "" {
+			*v = cur
+		}
+		if *v == "" {
+			*v = def
+		}
+	}
+	fill(&sub.OfferID, cur.OfferID, sub.SKUPartNumber)
+	sku, _ := p.tx.Engine.Catalog().SKU(sub.SKUID)
+	fill(&sub.FriendlyName, cur.FriendlyName, sku.DisplayName)
+	if sub.CreationDate.IsZero() {
+		sub.CreationDate = cur.CreationDate
+	}
+	if sub.CreationDate.IsZero() {
+		sub.CreationDate = p.now
+	}
+	if has && sameSubscription(cur, sub) {
+		return nil
+	}
+	p.puts = append(p.puts, sub)
+	return nil
+}
+
+// idlessUnits puts, for each status of a product, the import's own
+// subscription (importID) that holds the units listed without an id beyond
+// what the tenant's other subscriptions of that status hold.
+func (p *unitsPlan) idlessUnits(skuID string) error {
+	sku, _ := p.tx.Engine.Catalog().SKU(skuID)
+	for _, status := range unitStatuses {
+		id, k := importID(skuID, status), unitsKey{skuID, status}
+		at, isListed := p.listed[k]
+		if p.named[id] {
 			if isListed {
-				if want = idless[k] - others; want < 0 {
-					return nil, nil, allot.Errorf(allot.EINVALID, "%s: %s has %d %s units, but the tenant's subscriptions already hold %d", at, sku.PartNumber, idless[k], status, others)
-				}
+				return allot.Errorf(allot.EINVALID, "%s: %s units of %s without an id, but the bundle also lists subscription %s", at, status, sku.PartNumber, id)
 			}
-			mine, has := existing[id]
-			if has && mine.Quantity == want && mine.Status == status || !has && want == 0 {
-				continue
-			}
-			sub := subscription.Subscription{ID: id, OfferID: sku.PartNumber, SKUID: skuID, SKUPartNumber: sku.PartNumber,
-				FriendlyName: sku.DisplayName, Quantity: want, Status: status, CreationDate: now, LastModifiedDate: now,
-				Attributes: subscription.Attributes{ObjectType: "Subscription"}}
-			if has {
-				sub.CreationDate = mine.CreationDate
-			}
-			puts = append(puts, sub)
+			continue
 		}
+		others := 0
+		for _, s := range p.existing {
+			if s.SKUID == skuID && s.Status == status && !p.named[s.ID] && !isImportID(skuID, s.ID) {
+				others += s.Quantity
+			}
+		}
+		want := 0
+		if isListed {
+			if want = p.idless[k] - others; want < 0 {
+				return allot.Errorf(allot.EINVALID, "%s: %s has %d %s units, but the tenant's subscriptions already hold %d", at, sku.PartNumber, p.idless[k], status, others)
+			}
+		}
+		mine, has := p.existing[id]
+		if has && mine.Quantity == want && mine.Status == status || !has && want == 0 {
+			continue
+		}
+		sub := subscription.Subscription{ID: id, OfferID: sku.PartNumber, SKUID: skuID, SKUPartNumber: sku.PartNumber,
+			FriendlyName: sku.DisplayName, Quantity: want, Status: status, CreationDate: p.now, LastModifiedDate: p.now,
+			Attributes: subscription.Attributes{ObjectType: "Subscription"}}
+		if has {
+			sub.CreationDate = mine.CreationDate
+		}
+		p.puts = append(p.puts, sub)
 	}
+	return nil
+}
+
+// totals is each listed product's units once the plan is put.
+func (p *unitsPlan) totals() map[string]int {
 	after := map[string]subscription.Subscription{}
-	for id, s := range existing {
+	for id, s := range p.existing {
 		after[id] = s
 	}
-	for _, s := range puts {
+	for _, s := range p.puts {
 		after[s.ID] = s
 	}
 	totals := map[string]int{}
-	for skuID := range skus {
+	for skuID := range p.skus {
 		totals[skuID] = 0
 	}
 	for _, s := range after {
-		if skus[s.SKUID] {
+		if p.skus[s.SKUID] {
 			totals[s.SKUID] += heldUnits(s)
 		}
 	}
-	grows := func(s subscription.Subscription) bool { return heldUnits(s) > heldUnits(existing[s.ID]) }
-	sort.SliceStable(puts, func(i, j int) bool { return grows(puts[i]) && !grows(puts[j]) })
-	return puts, totals, nil
+	return totals
 }
 
 // sameSubscription reports whether an import would change nothing of a
