@@ -35,6 +35,7 @@ import (
 	"allot/identity"
 	"allot/licensing"
 	"allot/position"
+	"allot/position/snapshotstore"
 	"allot/prices"
 	"allot/subscription"
 	"allot/tenant"
@@ -456,7 +457,7 @@ func changeUnits(tx *tenant.Tx, c Command) error {
 // Graph assignLicense call), each step in the position's order of
 // findings.
 func Expand(s *tenant.State, kinds []string, o Options) ([]Command, []Skipped, int, error) {
-	pos, err := position.Of(s, position.Options{AsOf: o.AsOf, WindowDays: o.WindowDays, Now: o.Now})
+	pos, err := snapshotstore.Position(s, position.Options{AsOf: o.AsOf, WindowDays: o.WindowDays, Now: o.Now})
 	if err != nil {
 		return nil, nil, 0, err
 	}
