@@ -18,8 +18,12 @@ import (
 	"allot/store"
 )
 
-// Roles (SPEC S6). Tenant roles are scoped to the token's tenant;
-// AllotmentOwner is further scoped to the token's allotments.
+// Roles: the Microsoft Entra built-in roles allot has ("Microsoft Entra
+// built-in roles"), the partner administrator (a CSP's admin agent, Partner
+// Center "Administer customer accounts"), and AllotmentOwner, allot's
+// delegated owner of allotments. Tenant roles are scoped to the token's
+// tenant; AllotmentOwner is further scoped to the token's allotments. What
+// each may do is the table of can.go.
 const (
 	RolePartnerAdministrator = "PartnerAdministrator"
 	RoleGlobalAdministrator  = "GlobalAdministrator"

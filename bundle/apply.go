@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"allot"
-	"allot/api/partner"
 	"allot/catalog"
 	"allot/licensing"
+	"allot/subscription"
 	"allot/tenant"
 )
 
@@ -48,7 +48,7 @@ func Apply(ctx context.Context, t *tenant.Tenant, b *Bundle, actor string, now t
 			return b.placed(tx.Engine.Catalog(), err)
 		}
 		for _, s := range subs {
-			if err := partner.PutSubscription(tx, s); err != nil {
+			if err := subscription.Put(tx, s); err != nil {
 				return err
 			}
 		}

@@ -12,31 +12,19 @@ import (
 	"allot"
 	"allot/audit"
 	"allot/catalog"
+	"allot/internal/tenanttest"
 	"allot/licensing"
 	"allot/store"
-	"allot/store/sqlite"
 	"allot/tenant"
 )
 
 func runtime(t *testing.T) (*tenant.Runtime, store.Store) {
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "allot.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err := tenant.Open(context.Background(), st, catalog.Default(), tenant.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rt.Close(context.Background()); st.Close() })
-	return rt, st
+	st := tenanttest.Store(t)
+	return tenanttest.Runtime(t, st, nil), st
 }
 
 func newTenant(t *testing.T, rt *tenant.Runtime, id string) *tenant.Tenant {
-	tn, err := rt.Create(context.Background(), store.Tenant{ID: id, CompanyName: id, DefaultUsageLocation: "US"}, licensing.Settings{DefaultUsageLocation: "US"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tn
+	return tenanttest.Tenant(t, rt, id)
 }
 
 func sku(part string) string { s, _ := catalog.Default().SKU(part); return s.ID }
@@ -252,7 +240,13 @@ func TestBadBundlesNameFileAndLineAndChangeNothing(t *testing.T) {
 		{"bad quantity", map[string]string{"subscriptions.csv": "skuPartNumber,quantity\nSPE_E3,-1\n"}, "subscriptions.csv:2"},
 		{"missing column", map[string]string{"users.csv": "id,displayName\nu1,A\n"}, "users.csv:1: missing column userPrincipalName"},
 		{"duplicate upn", map[string]string{"users.csv": "id,userPrincipalName\nu1,a@c.example\nu2,A@C.EXAMPLE\n"}, "users.csv:3: userPrincipalName A@C.EXAMPLE is also used"},
-		{"bad location", map[string]string{"users.csv": "id,userPrincipalName,usageLocation\nu1,a@c.example,USA\n"}, "users.csv:2: usageLocation"},
+		{"bad location", map[string]string{"users.csv": "id,userPrincipalName,usageLocation\nu1,a@c.example,USA\n"}, "users.csv:2: Invalid value specified for property 'usageLocation' of resource 'User'."},
+		// The engine's own rules of a user's and a group's properties
+		// (licensing.CheckUser, CheckGroup), refused with the file and line.
+		{"bad kind", map[string]string{"users.csv": "id,userPrincipalName,kind\nu1,a@c.example,castle\n"}, `users.csv:2: Invalid kind "castle"`},
+		{"blank upn", map[string]string{"users.csv": "id,userPrincipalName\nu1,a@c.example\nu2, \n"}, "users.csv:3: Invalid value specified for property 'userPrincipalName'"},
+		{"bad mode", map[string]string{"groups.csv": "id,displayName,assignmentMode\ng1,G,some\n"}, `groups.csv:2: Invalid assignmentMode "some"`},
+		{"blank group name", map[string]string{"groups.csv": "id,displayName\ng1, \n"}, "groups.csv:2: Invalid value specified for property 'displayName'"},
 		{"member of nothing", map[string]string{"users.csv": "id,userPrincipalName\nu1,a@c.example\n", "members.csv": "groupId,userId\ng9,u1\n"}, "members.csv:2: group g9 does not exist"},
 		{"bad rule", map[string]string{"groups.csv": "id,displayName,membershipRule\ng1,G,user.department -eq\n"}, "groups.csv:2: membershipRule"},
 		{"license without subscription", map[string]string{"groups.csv": "id,displayName\ng1,G\n", "group_licenses.csv": "groupId,skuPartNumber\ng1,SPE_E5\n"}, "group_licenses.csv:2: the tenant has no subscription for SPE_E5"},

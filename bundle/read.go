@@ -29,7 +29,7 @@
 //	                   the subscription's fields (RFC 3339 dates); only on rows with an id
 //
 // A row with an id holds at most the partner API's 1,000,000 units
-// (partner.MaxQuantity); a row without one at most 1,000,000,000.
+// (subscription.MaxQuantity); a row without one at most 1,000,000,000.
 //
 // A row with an id is that subscription exactly, lifecycle dates included.
 // Rows without an id give a product's units of one status (rows of the

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"allot"
-	"allot/api/partner"
 	"allot/licensing"
 	"allot/store"
+	"allot/subscription"
 	"allot/tenant"
 )
 
@@ -19,26 +19,26 @@ import (
 // an import turns them into partner subscriptions.
 
 // maxRowUnits bounds the units of a row without an id. Such a row is not
-// one subscription, so partner.MaxQuantity (which bounds rows with an id,
+// one subscription, so subscription.MaxQuantity (which bounds rows with an id,
 // as the partner API does) does not apply: a synthetic tenant of a million
 // users has products of more units than one subscription may hold.
 const maxRowUnits = 1_000_000_000
 
 // unitStatuses are the statuses that hold units, in the order of
 // licensing.Units' fields.
-var unitStatuses = []string{partner.StatusActive, partner.StatusExpired, partner.StatusSuspended, partner.StatusDisabled}
+var unitStatuses = []string{subscription.StatusActive, subscription.StatusExpired, subscription.StatusSuspended, subscription.StatusDisabled}
 
 // subRow is one row of subscriptions.csv (or one state of a subscribedSku's
 // prepaidUnits). SKUID holds the product as written until Validate resolves
 // it.
 type subRow struct {
-	partner.Subscription
+	subscription.Subscription
 	at string
 }
 
 // importID is the id of the import subscription of a product and status.
 func importID(skuID, status string) string {
-	if status == partner.StatusActive {
+	if status == subscription.StatusActive {
 		return importSubscriptionID(skuID)
 	}
 	return importSubscriptionID(skuID) + "-" + status
@@ -50,15 +50,15 @@ func isImportID(skuID, id string) bool {
 }
 
 // heldUnits is the units a subscription gives its product.
-func heldUnits(s partner.Subscription) int {
-	if s.Status == partner.StatusDeleted {
+func heldUnits(s subscription.Subscription) int {
+	if s.Status == subscription.StatusDeleted {
 		return 0
 	}
 	return s.Quantity
 }
 
 func validSubStatus(s string) bool {
-	return s == partner.StatusDeleted || slices.Contains(unitStatuses, s)
+	return s == subscription.StatusDeleted || slices.Contains(unitStatuses, s)
 }
 
 func (b *Bundle) readSubscriptions(t *table) error {
@@ -75,11 +75,11 @@ func (b *Bundle) readSubscriptions(t *table) error {
 		if err != nil || n < 0 {
 			return t.errf("quantity %q is not a whole number of 0 or more", q)
 		}
-		r := subRow{at: t.at(), Subscription: partner.Subscription{ID: t.get("id"), SKUID: sku, Quantity: n,
+		r := subRow{at: t.at(), Subscription: subscription.Subscription{ID: t.get("id"), SKUID: sku, Quantity: n,
 			Status: strings.ToLower(t.get("status")), OfferID: t.get("offerId"), FriendlyName: t.get("friendlyName"),
 			SuspensionReasons: splitList(t.get("suspensionReasons"))}}
 		if r.Status == "" {
-			r.Status = partner.StatusActive
+			r.Status = subscription.StatusActive
 		}
 		if !validSubStatus(r.Status) {
 			return t.errf("status %q is not active, expired, suspended, disabled or deleted", t.get("status"))
@@ -108,7 +108,7 @@ func (b *Bundle) readSubscriptions(t *table) error {
 			r.AutoRenewEnabled || len(r.SuspensionReasons) > 0 || r.GraceEndDate != nil || r.DeletionDate != nil) {
 			return t.errf("a row without an id gives units only: its subscription fields need the subscription's id")
 		}
-		if r.ID == "" && r.Status == partner.StatusDeleted {
+		if r.ID == "" && r.Status == subscription.StatusDeleted {
 			return t.errf("a deleted subscription has no units: a row of status deleted needs the subscription's id")
 		}
 		b.subPart[sku] = t.at()
@@ -124,12 +124,12 @@ func (b *Bundle) graphUnitRows(key string, u licensing.Units, at string) {
 	n := 0
 	for i, q := range []int{u.Enabled, u.Warning, u.Suspended, u.LockedOut} {
 		if q != 0 { // a negative count is refused in Validate
-			b.subs = append(b.subs, subRow{at: at, Subscription: partner.Subscription{SKUID: key, Quantity: q, Status: unitStatuses[i]}})
+			b.subs = append(b.subs, subRow{at: at, Subscription: subscription.Subscription{SKUID: key, Quantity: q, Status: unitStatuses[i]}})
 			n++
 		}
 	}
 	if n == 0 {
-		b.subs = append(b.subs, subRow{at: at, Subscription: partner.Subscription{SKUID: key, Status: partner.StatusActive}})
+		b.subs = append(b.subs, subRow{at: at, Subscription: subscription.Subscription{SKUID: key, Status: subscription.StatusActive}})
 	}
 }
 
@@ -155,8 +155,8 @@ func (b *Bundle) validateSubs(e *licensing.Engine) error {
 			}
 			continue
 		}
-		if r.Quantity > partner.MaxQuantity {
-			return allot.Errorf(allot.EINVALID, "%s: subscription %s: quantity must be a whole number from 0 to %d", r.at, r.ID, partner.MaxQuantity)
+		if r.Quantity > subscription.MaxQuantity {
+			return allot.Errorf(allot.EINVALID, "%s: subscription %s: quantity must be a whole number from 0 to %d", r.at, r.ID, subscription.MaxQuantity)
 		}
 		if at, dup := ids[r.ID]; dup {
 			return allot.Errorf(allot.EINVALID, "%s: subscription %s is also listed at %s", r.at, r.ID, at)
@@ -171,121 +171,167 @@ func (b *Bundle) validateSubs(e *licensing.Engine) error {
 // lowers the units below what the import keeps), and each product's total
 // units afterwards, which Engine.CheckImport checks before anything is
 // written.
-func planUnits(tx *tenant.Tx, rows []subRow, now time.Time) ([]partner.Subscription, map[string]int, error) {
-	existing := map[string]partner.Subscription{}
-	for _, id := range tx.IDs(store.KindSubscription) {
-		var s partner.Subscription
-		if _, err := tx.Decode(store.KindSubscription, id, &s); err != nil {
+func planUnits(tx *tenant.Tx, rows []subRow, now time.Time) ([]subscription.Subscription, map[string]int, error) {
+	p := &unitsPlan{tx: tx, now: now, idless: map[unitsKey]int{}, listed: map[unitsKey]string{}, named: map[string]bool{}, skus: map[string]bool{}}
+	var err error
+	if p.existing, err = storedSubscriptions(tx); err != nil {
+		return nil, nil, err
+	}
+	for _, r := range rows {
+		if err := p.row(r); err != nil {
 			return nil, nil, err
+		}
+	}
+	for _, skuID := range sortedKeys(p.skus) {
+		if err := p.idlessUnits(skuID); err != nil {
+			return nil, nil, err
+		}
+	}
+	totals := p.totals()
+	grows := func(s subscription.Subscription) bool { return heldUnits(s) > heldUnits(p.existing[s.ID]) }
+	sort.SliceStable(p.puts, func(i, j int) bool { return grows(p.puts[i]) && !grows(p.puts[j]) })
+	return p.puts, totals, nil
+}
+
+// unitsPlan is the state of one planUnits.
+type unitsPlan struct {
+	tx       *tenant.Tx
+	now      time.Time
+	existing map[string]subscription.Subscription // the tenant's, by id
+	idless   map[unitsKey]int                     // units of rows without an id
+	listed   map[unitsKey]string                  // where the first such row is
+	named    map[string]bool                      // ids of rows with one
+	skus     map[string]bool                      // products the bundle lists
+	puts     []subscription.Subscription
+}
+
+type unitsKey struct{ sku, status string }
+
+// storedSubscriptions returns the tenant's subscriptions by id.
+func storedSubscriptions(tx *tenant.Tx) (map[string]subscription.Subscription, error) {
+	existing := map[string]subscription.Subscription{}
+	for _, id := range tx.IDs(store.KindSubscription) {
+		var s subscription.Subscription
+		if _, err := tx.Decode(store.KindSubscription, id, &s); err != nil {
+			return nil, err
 		}
 		existing[id] = s
 	}
-	type key struct{ sku, status string }
-	idless, listed, named := map[key]int{}, map[key]string{}, map[string]bool{}
-	skus := map[string]bool{}
-	var puts []partner.Subscription
-	for _, r := range rows {
-		skus[r.SKUID] = true
-		if r.ID == "" {
-			k := key{r.SKUID, r.Status}
-			idless[k] += heldUnits(r.Subscription)
-			if _, ok := listed[k]; !ok {
-				listed[k] = r.at
-			}
-			continue
+	return existing, nil
+}
+
+// row takes one row: units without an id are summed per (product,
+// status); a row with an id becomes that subscription, its missing fields
+// kept from the stored one or defaulted.
+func (p *unitsPlan) row(r subRow) error {
+	p.skus[r.SKUID] = true
+	if r.ID == "" {
+		k := unitsKey{r.SKUID, r.Status}
+		p.idless[k] += heldUnits(r.Subscription)
+		if _, ok := p.listed[k]; !ok {
+			p.listed[k] = r.at
 		}
-		named[r.ID] = true
-		sub := r.Subscription
-		sub.LastModifiedDate, sub.Attributes = now, partner.Attributes{ObjectType: "Subscription"}
-		cur, has := existing[r.ID]
-		if has && cur.SKUID != sub.SKUID {
-			return nil, nil, allot.Errorf(allot.EINVALID, "%s: subscription %s is a subscription of %s in the tenant", r.at, r.ID, cur.SKUPartNumber)
-		}
-		if has && cur.Status == partner.StatusDeleted && sub.Status != partner.StatusDeleted {
-			return nil, nil, allot.Errorf(allot.ECONFLICT, "%s: subscription %s is deleted and cannot change status", r.at, r.ID)
-		}
-		fill := func(v *string, cur, def string) {
-			if *v == "" {
-				*v = cur
-			}
-			if *v == "" {
-				*v = def
-			}
-		}
-		fill(&sub.OfferID, cur.OfferID, sub.SKUPartNumber)
-		sku, _ := tx.Engine.Catalog().SKU(sub.SKUID)
-		fill(&sub.FriendlyName, cur.FriendlyName, sku.DisplayName)
-		if sub.CreationDate.IsZero() {
-			sub.CreationDate = cur.CreationDate
-		}
-		if sub.CreationDate.IsZero() {
-			sub.CreationDate = now
-		}
-		if has && sameSubscription(cur, sub) {
-			continue
-		}
-		puts = append(puts, sub)
+		return nil
 	}
-	for _, skuID := range sortedKeys(skus) {
-		sku, _ := tx.Engine.Catalog().SKU(skuID)
-		for _, status := range unitStatuses {
-			id, k := importID(skuID, status), key{skuID, status}
-			at, isListed := listed[k]
-			if named[id] {
-				if isListed {
-					return nil, nil, allot.Errorf(allot.EINVALID, "%s: %s units of %s without an id, but the bundle also lists subscription %s", at, status, sku.PartNumber, id)
-				}
-				continue
-			}
-			others := 0
-			for _, s := range existing {
-				if s.SKUID == skuID && s.Status == status && !named[s.ID] && !isImportID(skuID, s.ID) {
-					others += s.Quantity
-				}
-			}
-			want := 0
+	p.named[r.ID] = true
+	sub := r.Subscription
+	sub.LastModifiedDate, sub.Attributes = p.now, subscription.Attributes{ObjectType: "Subscription"}
+	cur, has := p.existing[r.ID]
+	if has && cur.SKUID != sub.SKUID {
+		return allot.Errorf(allot.EINVALID, "%s: subscription %s is a subscription of %s in the tenant", r.at, r.ID, cur.SKUPartNumber)
+	}
+	if has && cur.Status == subscription.StatusDeleted && sub.Status != subscription.StatusDeleted {
+		return allot.Errorf(allot.ECONFLICT, "%s: subscription %s is deleted and cannot change status", r.at, r.ID)
+	}
+	fill := func(v *string, cur, def string) {
+		if *v == "" {
+			*v = cur
+		}
+		if *v == "" {
+			*v = def
+		}
+	}
+	fill(&sub.OfferID, cur.OfferID, sub.SKUPartNumber)
+	sku, _ := p.tx.Engine.Catalog().SKU(sub.SKUID)
+	fill(&sub.FriendlyName, cur.FriendlyName, sku.DisplayName)
+	if sub.CreationDate.IsZero() {
+		sub.CreationDate = cur.CreationDate
+	}
+	if sub.CreationDate.IsZero() {
+		sub.CreationDate = p.now
+	}
+	if has && sameSubscription(cur, sub) {
+		return nil
+	}
+	p.puts = append(p.puts, sub)
+	return nil
+}
+
+// idlessUnits puts, for each status of a product, the import's own
+// subscription (importID) that holds the units listed without an id beyond
+// what the tenant's other subscriptions of that status hold.
+func (p *unitsPlan) idlessUnits(skuID string) error {
+	sku, _ := p.tx.Engine.Catalog().SKU(skuID)
+	for _, status := range unitStatuses {
+		id, k := importID(skuID, status), unitsKey{skuID, status}
+		at, isListed := p.listed[k]
+		if p.named[id] {
 			if isListed {
-				if want = idless[k] - others; want < 0 {
-					return nil, nil, allot.Errorf(allot.EINVALID, "%s: %s has %d %s units, but the tenant's subscriptions already hold %d", at, sku.PartNumber, idless[k], status, others)
-				}
+				return allot.Errorf(allot.EINVALID, "%s: %s units of %s without an id, but the bundle also lists subscription %s", at, status, sku.PartNumber, id)
 			}
-			mine, has := existing[id]
-			if has && mine.Quantity == want && mine.Status == status || !has && want == 0 {
-				continue
-			}
-			sub := partner.Subscription{ID: id, OfferID: sku.PartNumber, SKUID: skuID, SKUPartNumber: sku.PartNumber,
-				FriendlyName: sku.DisplayName, Quantity: want, Status: status, CreationDate: now, LastModifiedDate: now,
-				Attributes: partner.Attributes{ObjectType: "Subscription"}}
-			if has {
-				sub.CreationDate = mine.CreationDate
-			}
-			puts = append(puts, sub)
+			continue
 		}
+		others := 0
+		for _, s := range p.existing {
+			if s.SKUID == skuID && s.Status == status && !p.named[s.ID] && !isImportID(skuID, s.ID) {
+				others += s.Quantity
+			}
+		}
+		want := 0
+		if isListed {
+			if want = p.idless[k] - others; want < 0 {
+				return allot.Errorf(allot.EINVALID, "%s: %s has %d %s units, but the tenant's subscriptions already hold %d", at, sku.PartNumber, p.idless[k], status, others)
+			}
+		}
+		mine, has := p.existing[id]
+		if has && mine.Quantity == want && mine.Status == status || !has && want == 0 {
+			continue
+		}
+		sub := subscription.Subscription{ID: id, OfferID: sku.PartNumber, SKUID: skuID, SKUPartNumber: sku.PartNumber,
+			FriendlyName: sku.DisplayName, Quantity: want, Status: status, CreationDate: p.now, LastModifiedDate: p.now,
+			Attributes: subscription.Attributes{ObjectType: "Subscription"}}
+		if has {
+			sub.CreationDate = mine.CreationDate
+		}
+		p.puts = append(p.puts, sub)
 	}
-	after := map[string]partner.Subscription{}
-	for id, s := range existing {
+	return nil
+}
+
+// totals is each listed product's units once the plan is put.
+func (p *unitsPlan) totals() map[string]int {
+	after := map[string]subscription.Subscription{}
+	for id, s := range p.existing {
 		after[id] = s
 	}
-	for _, s := range puts {
+	for _, s := range p.puts {
 		after[s.ID] = s
 	}
 	totals := map[string]int{}
-	for skuID := range skus {
+	for skuID := range p.skus {
 		totals[skuID] = 0
 	}
 	for _, s := range after {
-		if skus[s.SKUID] {
+		if p.skus[s.SKUID] {
 			totals[s.SKUID] += heldUnits(s)
 		}
 	}
-	grows := func(s partner.Subscription) bool { return heldUnits(s) > heldUnits(existing[s.ID]) }
-	sort.SliceStable(puts, func(i, j int) bool { return grows(puts[i]) && !grows(puts[j]) })
-	return puts, totals, nil
+	return totals
 }
 
 // sameSubscription reports whether an import would change nothing of a
 // stored subscription but its lastModifiedDate.
-func sameSubscription(a, b partner.Subscription) bool {
+func sameSubscription(a, b subscription.Subscription) bool {
 	sameTime := func(x, y *time.Time) bool { return x == nil && y == nil || x != nil && y != nil && x.Equal(*y) }
 	return a.ID == b.ID && a.SKUID == b.SKUID && a.SKUPartNumber == b.SKUPartNumber && a.OfferID == b.OfferID &&
 		a.FriendlyName == b.FriendlyName && a.Quantity == b.Quantity && a.Status == b.Status && a.CreationDate.Equal(b.CreationDate) &&
@@ -296,7 +342,7 @@ func sameSubscription(a, b partner.Subscription) bool {
 // exportSubscriptions renders subscriptions.csv: each product's
 // subscriptions, then, per state, the units no subscription accounts for
 // (units set without the partner API) as rows without an id.
-func exportSubscriptions(e *licensing.Engine, subs []partner.Subscription) [][]string {
+func exportSubscriptions(e *licensing.Engine, subs []subscription.Subscription) [][]string {
 	rows := [][]string{{"skuPartNumber", "quantity", "status", "id", "offerId", "friendlyName", "creationDate",
 		"commitmentEndDate", "autoRenewEnabled", "suspensionReasons", "graceEndDate", "deletionDate"}}
 	sort.SliceStable(subs, func(i, j int) bool {
@@ -328,7 +374,7 @@ func exportSubscriptions(e *licensing.Engine, subs []partner.Subscription) [][]s
 			}
 		}
 		if len(rows) == n { // the product stays in the bundle
-			rows = append(rows, []string{p.SKU.PartNumber, "0", partner.StatusActive})
+			rows = append(rows, []string{p.SKU.PartNumber, "0", subscription.StatusActive})
 		}
 	}
 	return rows
@@ -338,9 +384,9 @@ func exportSubscriptions(e *licensing.Engine, subs []partner.Subscription) [][]s
 // (status and lifecycle dates) in subscriptions.csv. Call it inside
 // Tenant.Read.
 func WriteTenant(path string, s *tenant.State) error {
-	var subs []partner.Subscription
+	var subs []subscription.Subscription
 	for _, id := range s.IDs(store.KindSubscription) {
-		var sub partner.Subscription
+		var sub subscription.Subscription
 		if _, err := s.Decode(store.KindSubscription, id, &sub); err != nil {
 			return err
 		}

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"allot"
-	"allot/api/partner"
 	"allot/catalog"
 	"allot/licensing"
 	"allot/store"
+	"allot/subscription"
 	"allot/tenant"
 )
 
@@ -28,7 +28,7 @@ func subscribedSkus(tn *tenant.Tenant) string {
 		}
 		var subs []string
 		for _, id := range s.IDs(store.KindSubscription) {
-			var sub partner.Subscription
+			var sub subscription.Subscription
 			s.Decode(store.KindSubscription, id, &sub)
 			sub.LastModifiedDate = time.Time{}
 			subs = append(subs, fmt.Sprintf("sub %s %s %d %s created %s end %v renew %v reasons %v grace %v deletion %v",
@@ -64,12 +64,12 @@ func seedLifecycle(t *testing.T, tn *tenant.Tenant) {
 	}
 	end := at.AddDate(1, 0, 0)
 	do(func(tx *tenant.Tx) error {
-		for _, s := range []partner.Subscription{
-			{ID: "sub-e3", SKUID: e3, SKUPartNumber: "SPE_E3", OfferID: "SPE_E3", Quantity: 2, Status: partner.StatusActive, CreationDate: at, CommitmentEndDate: &end, AutoRenewEnabled: true},
-			{ID: "sub-e3-old", SKUID: e3, SKUPartNumber: "SPE_E3", OfferID: "SPE_E3", Quantity: 1, Status: partner.StatusActive, CreationDate: at.Add(time.Minute)},
-			{ID: "sub-ems", SKUID: ems, SKUPartNumber: "EMS", OfferID: "EMS", Quantity: 4, Status: partner.StatusActive, CreationDate: at.Add(2 * time.Minute)},
+		for _, s := range []subscription.Subscription{
+			{ID: "sub-e3", SKUID: e3, SKUPartNumber: "SPE_E3", OfferID: "SPE_E3", Quantity: 2, Status: subscription.StatusActive, CreationDate: at, CommitmentEndDate: &end, AutoRenewEnabled: true},
+			{ID: "sub-e3-old", SKUID: e3, SKUPartNumber: "SPE_E3", OfferID: "SPE_E3", Quantity: 1, Status: subscription.StatusActive, CreationDate: at.Add(time.Minute)},
+			{ID: "sub-ems", SKUID: ems, SKUPartNumber: "EMS", OfferID: "EMS", Quantity: 4, Status: subscription.StatusActive, CreationDate: at.Add(2 * time.Minute)},
 		} {
-			if err := partner.PutSubscription(tx, s); err != nil {
+			if err := subscription.Put(tx, s); err != nil {
 				return err
 			}
 		}
@@ -91,13 +91,13 @@ func seedLifecycle(t *testing.T, tn *tenant.Tenant) {
 	}
 	// The older E3 subscription expires (grace period), EMS is suspended.
 	do(func(tx *tenant.Tx) error {
-		grace := tx.Op.Now.Add(partner.GracePeriod)
-		if err := partner.PutSubscription(tx, partner.Subscription{ID: "sub-e3-old", SKUID: e3, SKUPartNumber: "SPE_E3", OfferID: "SPE_E3",
-			Quantity: 1, Status: partner.StatusExpired, CreationDate: at.Add(time.Minute), GraceEndDate: &grace}); err != nil {
+		grace := tx.Op.Now.Add(subscription.GracePeriod)
+		if err := subscription.Put(tx, subscription.Subscription{ID: "sub-e3-old", SKUID: e3, SKUPartNumber: "SPE_E3", OfferID: "SPE_E3",
+			Quantity: 1, Status: subscription.StatusExpired, CreationDate: at.Add(time.Minute), GraceEndDate: &grace}); err != nil {
 			return err
 		}
-		return partner.PutSubscription(tx, partner.Subscription{ID: "sub-ems", SKUID: ems, SKUPartNumber: "EMS", OfferID: "EMS",
-			Quantity: 4, Status: partner.StatusSuspended, CreationDate: at.Add(2 * time.Minute), SuspensionReasons: []string{"Nonpayment"}})
+		return subscription.Put(tx, subscription.Subscription{ID: "sub-ems", SKUID: ems, SKUPartNumber: "EMS", OfferID: "EMS",
+			Quantity: 4, Status: subscription.StatusSuspended, CreationDate: at.Add(2 * time.Minute), SuspensionReasons: []string{"Nonpayment"}})
 	})
 }
 
@@ -206,8 +206,8 @@ func TestGraphImportKeepsWarningSuspendedAndLockedOutUnits(t *testing.T) {
 				t.Errorf("%s: units %+v, want %+v", id, p.Units, u)
 			}
 		}
-		var sub partner.Subscription
-		if ok, _ := s.Decode(store.KindSubscription, importSubscriptionID(ems)+"-suspended", &sub); !ok || sub.Quantity != 5 || sub.Status != partner.StatusSuspended {
+		var sub subscription.Subscription
+		if ok, _ := s.Decode(store.KindSubscription, importSubscriptionID(ems)+"-suspended", &sub); !ok || sub.Quantity != 5 || sub.Status != subscription.StatusSuspended {
 			t.Errorf("EMS suspended import subscription: %v %+v", ok, sub)
 		}
 	})
@@ -242,10 +242,10 @@ func TestOldBundleWithoutStatusImportsAsBefore(t *testing.T) {
 	// The tenant already has an active partner subscription of 1 unit and
 	// an expired one, which the old format's quantity does not count.
 	if err := tn.Do(context.Background(), licensing.Op{Actor: "seed", Now: now}, func(tx *tenant.Tx) error {
-		if err := partner.PutSubscription(tx, partner.Subscription{ID: "p1", SKUID: e3, SKUPartNumber: "SPE_E3", Quantity: 1, Status: partner.StatusActive, CreationDate: now}); err != nil {
+		if err := subscription.Put(tx, subscription.Subscription{ID: "p1", SKUID: e3, SKUPartNumber: "SPE_E3", Quantity: 1, Status: subscription.StatusActive, CreationDate: now}); err != nil {
 			return err
 		}
-		return partner.PutSubscription(tx, partner.Subscription{ID: "p2", SKUID: e3, SKUPartNumber: "SPE_E3", Quantity: 2, Status: partner.StatusExpired, CreationDate: now})
+		return subscription.Put(tx, subscription.Subscription{ID: "p2", SKUID: e3, SKUPartNumber: "SPE_E3", Quantity: 2, Status: subscription.StatusExpired, CreationDate: now})
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -265,8 +265,8 @@ func TestOldBundleWithoutStatusImportsAsBefore(t *testing.T) {
 		if p.Units != (licensing.Units{Enabled: 4, Warning: 2, Status: "Enabled"}) || p.Consumed != 1 {
 			t.Fatalf("units %+v consumed %d", p.Units, p.Consumed)
 		}
-		var sub partner.Subscription
-		if ok, _ := s.Decode(store.KindSubscription, importSubscriptionID(e3), &sub); !ok || sub.Quantity != 3 || sub.Status != partner.StatusActive {
+		var sub subscription.Subscription
+		if ok, _ := s.Decode(store.KindSubscription, importSubscriptionID(e3), &sub); !ok || sub.Quantity != 3 || sub.Status != subscription.StatusActive {
 			t.Fatalf("import subscription %v %+v", ok, sub)
 		}
 		if n := len(s.IDs(store.KindSubscription)); n != 3 {

@@ -16,226 +16,273 @@ import (
 // Validate checks the bundle against itself and the tenant it goes into,
 // resolves products and plans to ids, and returns the data to import. The
 // first problem is returned with its file and line; nothing is changed.
+// The steps run in dependency order: subscriptions, allotments, users,
+// groups, memberships, licenses, seat claims.
 func (b *Bundle) Validate(e *licensing.Engine) (licensing.ImportData, error) {
-	cat := e.Catalog()
-	d := b.Data
-	out := licensing.ImportData{Units: map[string]int{}}
+	v := &validation{b: b, e: e, cat: e.Catalog(), out: licensing.ImportData{Units: map[string]int{}}}
+	for _, step := range []func() error{v.units, v.allotments, v.users, v.groups, v.members, v.licenses, v.seats} {
+		if err := step(); err != nil {
+			return v.out, err
+		}
+	}
+	return v.out, nil
+}
 
-	// Subscriptions.
-	for part, n := range d.Units {
-		s, ok := cat.SKU(part)
+// validation is the state of one Validate: what the bundle has defined so
+// far, which later steps refer to.
+type validation struct {
+	b   *Bundle
+	e   *licensing.Engine
+	cat *catalog.Catalog
+	out licensing.ImportData
+
+	allotSKU  map[string]string           // allotment id → SKU id (bundle and tenant)
+	userIDs   map[string]bool             // the bundle's users
+	groupByID map[string]*licensing.Group // the bundle's groups
+}
+
+// units resolves the subscriptions' products.
+func (v *validation) units() error {
+	for part, n := range v.b.Data.Units {
+		s, ok := v.cat.SKU(part)
 		if !ok {
-			return out, allot.Errorf(allot.EINVALID, "%s: unknown product %q", b.subLine[part], part)
+			return allot.Errorf(allot.EINVALID, "%s: unknown product %q", v.b.subLine[part], part)
 		}
-		out.Units[s.ID] += n
+		v.out.Units[s.ID] += n
 	}
-	if err := b.validateSubs(e); err != nil {
-		return out, err
-	}
-	hasUnits := func(skuID string) bool {
-		if _, ok := out.Units[skuID]; ok {
-			return true
-		}
-		_, ok := e.Pool(skuID)
-		return ok
-	}
+	return v.b.validateSubs(v.e)
+}
 
-	// Allotments.
-	allotSKU := map[string]string{}
-	for i, a := range d.Allotments {
-		s, ok := cat.SKU(a.SKUID)
-		if !ok || !hasUnits(s.ID) {
-			return out, allot.Errorf(allot.EINVALID, "%s: product %q has no subscription in the bundle or the tenant", b.allotLine.at(i), a.SKUID)
+// hasUnits reports whether the bundle or the tenant has units of a SKU.
+func (v *validation) hasUnits(skuID string) bool {
+	if _, ok := v.out.Units[skuID]; ok {
+		return true
+	}
+	_, ok := v.e.Pool(skuID)
+	return ok
+}
+
+// allotments checks the bundle's allotments and indexes every allotment's
+// SKU.
+func (v *validation) allotments() error {
+	b := v.b
+	v.allotSKU = map[string]string{}
+	for i, a := range b.Data.Allotments {
+		s, ok := v.cat.SKU(a.SKUID)
+		if !ok || !v.hasUnits(s.ID) {
+			return allot.Errorf(allot.EINVALID, "%s: product %q has no subscription in the bundle or the tenant", b.allotLine.at(i), a.SKUID)
 		}
 		if a.ID == "" || a.DisplayName == "" {
-			return out, allot.Errorf(allot.EINVALID, "%s: an allotment needs an id and a displayName", b.allotLine.at(i))
+			return allot.Errorf(allot.EINVALID, "%s: an allotment needs an id and a displayName", b.allotLine.at(i))
 		}
-		if _, dup := allotSKU[a.ID]; dup {
-			return out, allot.Errorf(allot.EINVALID, "%s: allotment %s is listed twice", b.allotLine.at(i), a.ID)
+		if _, dup := v.allotSKU[a.ID]; dup {
+			return allot.Errorf(allot.EINVALID, "%s: allotment %s is listed twice", b.allotLine.at(i), a.ID)
 		}
 		a.SKUID = s.ID
-		allotSKU[a.ID] = s.ID
-		out.Allotments = append(out.Allotments, a)
+		v.allotSKU[a.ID] = s.ID
+		v.out.Allotments = append(v.out.Allotments, a)
 	}
-	for _, a := range e.Allotments() {
-		if _, ok := allotSKU[a.ID]; !ok {
-			allotSKU[a.ID] = a.SKUID
+	for _, a := range v.e.Allotments() {
+		if _, ok := v.allotSKU[a.ID]; !ok {
+			v.allotSKU[a.ID] = a.SKUID
 		}
 	}
+	return nil
+}
 
-	// Users.
-	ids := make(map[string]bool, len(d.Users))
+// users applies the engine's rules of a user's properties
+// (licensing.CheckUser) and keeps ids and userPrincipalNames unique across
+// the bundle and the tenant.
+func (v *validation) users() error {
+	b, d := v.b, v.b.Data
+	v.userIDs = make(map[string]bool, len(d.Users))
 	upns := make(map[string]string, len(d.Users))
 	for i, u := range d.Users {
-		switch {
-		case u.ID == "":
-			return out, allot.Errorf(allot.EINVALID, "%s: id is empty", b.userLine.at(i))
-		case ids[u.ID]:
-			return out, allot.Errorf(allot.EINVALID, "%s: user %s is listed twice", b.userLine.at(i), u.ID)
-		case u.UserPrincipalName == "":
-			return out, allot.Errorf(allot.EINVALID, "%s: userPrincipalName is empty", b.userLine.at(i))
-		case u.UsageLocation != "" && !licensing.ValidUsageLocation(u.UsageLocation):
-			return out, allot.Errorf(allot.EINVALID, "%s: usageLocation %q is not an ISO 3166 two-letter code", b.userLine.at(i), u.UsageLocation)
-		case u.UserType != "" && u.UserType != "Member" && u.UserType != "Guest":
-			return out, allot.Errorf(allot.EINVALID, "%s: userType %q is not Member or Guest", b.userLine.at(i), u.UserType)
-		case u.Kind != "" && u.Kind != licensing.KindPerson && u.Kind != licensing.KindSharedMailbox && u.Kind != licensing.KindServiceAccount && u.Kind != licensing.KindRoom:
-			return out, allot.Errorf(allot.EINVALID, "%s: kind %q is not person, sharedMailbox, serviceAccount or room", b.userLine.at(i), u.Kind)
+		if err := licensing.CheckUser(&d.Users[i]); err != nil {
+			return allot.Errorf(allot.EINVALID, "%s: %s", b.userLine.at(i), allot.ErrorMessage(err))
 		}
-		ids[u.ID] = true
+		if v.userIDs[u.ID] {
+			return allot.Errorf(allot.EINVALID, "%s: user %s is listed twice", b.userLine.at(i), u.ID)
+		}
+		v.userIDs[u.ID] = true
 		k := strings.ToLower(u.UserPrincipalName)
 		if other, dup := upns[k]; dup {
-			return out, allot.Errorf(allot.EINVALID, "%s: userPrincipalName %s is also used by user %s", b.userLine.at(i), u.UserPrincipalName, other)
+			return allot.Errorf(allot.EINVALID, "%s: userPrincipalName %s is also used by user %s", b.userLine.at(i), u.UserPrincipalName, other)
 		}
-		if existing, ok := e.UserByUPN(u.UserPrincipalName); ok && existing.ID != u.ID {
-			return out, allot.Errorf(allot.EINVALID, "%s: userPrincipalName %s belongs to another user of the tenant (%s)", b.userLine.at(i), u.UserPrincipalName, existing.ID)
+		if existing, ok := v.e.UserByUPN(u.UserPrincipalName); ok && existing.ID != u.ID {
+			return allot.Errorf(allot.EINVALID, "%s: userPrincipalName %s belongs to another user of the tenant (%s)", b.userLine.at(i), u.UserPrincipalName, existing.ID)
 		}
 		upns[k] = u.ID
 	}
-	out.Users = d.Users
-	isUser := func(id string) bool {
-		if ids[id] {
-			return true
-		}
-		_, ok := e.User(id)
-		return ok
-	}
+	v.out.Users = d.Users
+	return nil
+}
 
-	// Groups.
-	gids := map[string]*licensing.Group{}
+// isUser reports whether id is a user of the bundle or the tenant.
+func (v *validation) isUser(id string) bool {
+	if v.userIDs[id] {
+		return true
+	}
+	_, ok := v.e.User(id)
+	return ok
+}
+
+// groups applies the engine's rules of a group's properties
+// (licensing.CheckGroup), parses membership rules and keeps ids unique.
+func (v *validation) groups() error {
+	b, d := v.b, v.b.Data
+	v.groupByID = map[string]*licensing.Group{}
 	for i := range d.Groups {
 		g := &d.Groups[i]
-		if g.ID == "" || g.DisplayName == "" {
-			return out, allot.Errorf(allot.EINVALID, "%s: a group needs an id and a displayName", b.groupLine.at(i))
+		if err := licensing.CheckGroup(g); err != nil {
+			return allot.Errorf(allot.EINVALID, "%s: %s", b.groupLine.at(i), allot.ErrorMessage(err))
 		}
-		if gids[g.ID] != nil || ids[g.ID] {
-			return out, allot.Errorf(allot.EINVALID, "%s: id %s is listed twice", b.groupLine.at(i), g.ID)
+		if v.groupByID[g.ID] != nil || v.userIDs[g.ID] {
+			return allot.Errorf(allot.EINVALID, "%s: id %s is listed twice", b.groupLine.at(i), g.ID)
 		}
 		if g.MembershipRule != "" {
 			if _, err := rules.Parse(g.MembershipRule); err != nil {
-				return out, allot.Errorf(allot.EINVALID, "%s: membershipRule: %v", b.groupLine.at(i), err)
+				return allot.Errorf(allot.EINVALID, "%s: membershipRule: %v", b.groupLine.at(i), err)
 			}
 		}
-		if m := g.AssignmentMode; m != "" && m != licensing.ModePerProduct && m != licensing.ModeAllOrNone {
-			return out, allot.Errorf(allot.EINVALID, "%s: assignmentMode %q is not perProduct or allOrNone", b.groupLine.at(i), m)
-		}
-		gids[g.ID] = g
+		v.groupByID[g.ID] = g
 	}
-	out.Groups = d.Groups
-	groupOf := func(id string) (dynamic bool, ok bool) {
-		if g := gids[id]; g != nil {
-			return g.MembershipRule != "", true
-		}
-		if g, found := e.Group(id); found {
-			return g.IsDynamic(), true
-		}
-		return false, false
-	}
+	v.out.Groups = d.Groups
+	return nil
+}
 
-	// Members: members of dynamic groups follow their rules and are skipped.
+// groupOf reports whether id is a group of the bundle or the tenant, and
+// whether it is dynamic.
+func (v *validation) groupOf(id string) (dynamic bool, ok bool) {
+	if g := v.groupByID[id]; g != nil {
+		return g.MembershipRule != "", true
+	}
+	if g, found := v.e.Group(id); found {
+		return g.IsDynamic(), true
+	}
+	return false, false
+}
+
+// members checks the memberships; members of dynamic groups follow their
+// rules and are skipped.
+func (v *validation) members() error {
+	b, d := v.b, v.b.Data
 	seen := make(map[[2]string]struct{}, len(d.Members))
-	out.Members = make([][2]string, 0, len(d.Members))
+	v.out.Members = make([][2]string, 0, len(d.Members))
 	for i, m := range d.Members {
-		dyn, ok := groupOf(m[0])
+		dyn, ok := v.groupOf(m[0])
 		if !ok {
-			return out, allot.Errorf(allot.EINVALID, "%s: group %s does not exist", b.memberLine.at(i), m[0])
+			return allot.Errorf(allot.EINVALID, "%s: group %s does not exist", b.memberLine.at(i), m[0])
 		}
-		if _, isGroup := groupOf(m[1]); !isUser(m[1]) && !isGroup {
-			return out, allot.Errorf(allot.EINVALID, "%s: member %s is neither a user nor a group", b.memberLine.at(i), m[1])
+		if _, isGroup := v.groupOf(m[1]); !v.isUser(m[1]) && !isGroup {
+			return allot.Errorf(allot.EINVALID, "%s: member %s is neither a user nor a group", b.memberLine.at(i), m[1])
 		}
 		if _, dup := seen[m]; dup {
-			return out, allot.Errorf(allot.EINVALID, "%s: membership %s in %s is listed twice", b.memberLine.at(i), m[1], m[0])
+			return allot.Errorf(allot.EINVALID, "%s: membership %s in %s is listed twice", b.memberLine.at(i), m[1], m[0])
 		}
 		seen[m] = struct{}{}
 		if m[0] == m[1] {
-			return out, allot.Errorf(allot.EINVALID, "%s: group %s cannot be a member of itself", b.memberLine.at(i), m[0])
+			return allot.Errorf(allot.EINVALID, "%s: group %s cannot be a member of itself", b.memberLine.at(i), m[0])
 		}
 		if !dyn {
-			out.Members = append(out.Members, m)
+			v.out.Members = append(v.out.Members, m)
 		}
 	}
+	return nil
+}
 
-	// Licenses.
-	resolve := func(at string, s licensing.OwnedSource) (licensing.OwnedSource, error) {
-		sku, ok := cat.SKU(s.SKUID)
-		if !ok {
-			return s, allot.Errorf(allot.EINVALID, "%s: unknown product %q", at, s.SKUID)
-		}
-		s.SKUID = sku.ID
-		if s.AllotmentID != "" {
-			if allotSKU[s.AllotmentID] != sku.ID {
-				return s, allot.Errorf(allot.EINVALID, "%s: allotment %s does not exist for %s", at, s.AllotmentID, sku.PartNumber)
-			}
-		} else if !hasUnits(sku.ID) {
-			return s, allot.Errorf(allot.EINVALID, "%s: the tenant has no subscription for %s (add it to subscriptions.csv)", at, sku.PartNumber)
-		}
-		plans, err := resolvePlans(cat, sku, s.DisabledPlans)
-		if err != nil {
-			return s, allot.Errorf(allot.EINVALID, "%s: %v", at, err)
-		}
-		s.DisabledPlans = plans
-		return s, nil
+// resolve resolves a license source's product, allotment and disabled
+// plans to ids.
+func (v *validation) resolve(at string, s licensing.OwnedSource) (licensing.OwnedSource, error) {
+	sku, ok := v.cat.SKU(s.SKUID)
+	if !ok {
+		return s, allot.Errorf(allot.EINVALID, "%s: unknown product %q", at, s.SKUID)
 	}
+	s.SKUID = sku.ID
+	if s.AllotmentID != "" {
+		if v.allotSKU[s.AllotmentID] != sku.ID {
+			return s, allot.Errorf(allot.EINVALID, "%s: allotment %s does not exist for %s", at, s.AllotmentID, sku.PartNumber)
+		}
+	} else if !v.hasUnits(sku.ID) {
+		return s, allot.Errorf(allot.EINVALID, "%s: the tenant has no subscription for %s (add it to subscriptions.csv)", at, sku.PartNumber)
+	}
+	plans, err := resolvePlans(v.cat, sku, s.DisabledPlans)
+	if err != nil {
+		return s, allot.Errorf(allot.EINVALID, "%s: %v", at, err)
+	}
+	s.DisabledPlans = plans
+	return s, nil
+}
+
+// licenses resolves the group and direct licenses (each to an existing
+// owner, once) and the grant dates they and the Graph JSON carry.
+func (v *validation) licenses() error {
+	b, d := v.b, v.b.Data
 	type key struct{ owner, sku, allot string }
-	seenL := map[key]bool{}
-	for i, s := range d.GroupLicenses {
-		r, err := resolve(b.glLine.at(i), s)
+	seen := map[key]bool{}
+	add := func(at string, s licensing.OwnedSource, ownerOK func(string) bool, ownerKind string, dst *[]licensing.OwnedSource) error {
+		r, err := v.resolve(at, s)
 		if err != nil {
-			return out, err
+			return err
 		}
-		if _, ok := groupOf(r.Owner); !ok {
-			return out, allot.Errorf(allot.EINVALID, "%s: group %s does not exist", b.glLine.at(i), r.Owner)
+		if !ownerOK(r.Owner) {
+			return allot.Errorf(allot.EINVALID, "%s: %s %s does not exist", at, ownerKind, r.Owner)
 		}
-		if k := (key{r.Owner, r.SKUID, r.AllotmentID}); seenL[k] {
-			return out, allot.Errorf(allot.EINVALID, "%s: this license is listed twice", b.glLine.at(i))
-		} else {
-			seenL[k] = true
+		k := key{r.Owner, r.SKUID, r.AllotmentID}
+		if seen[k] {
+			return allot.Errorf(allot.EINVALID, "%s: this license is listed twice", at)
 		}
-		out.GroupLicenses = append(out.GroupLicenses, r)
+		seen[k] = true
+		*dst = append(*dst, r)
+		return nil
+	}
+	isGroup := func(id string) bool { _, ok := v.groupOf(id); return ok }
+	for i, s := range d.GroupLicenses {
+		if err := add(b.glLine.at(i), s, isGroup, "group", &v.out.GroupLicenses); err != nil {
+			return err
+		}
 	}
 	for i, s := range d.DirectLicenses {
-		r, err := resolve(b.dlLine.at(i), s)
-		if err != nil {
-			return out, err
+		if err := add(b.dlLine.at(i), s, v.isUser, "user", &v.out.DirectLicenses); err != nil {
+			return err
 		}
-		if !isUser(r.Owner) {
-			return out, allot.Errorf(allot.EINVALID, "%s: user %s does not exist", b.dlLine.at(i), r.Owner)
-		}
-		if k := (key{r.Owner, r.SKUID, r.AllotmentID}); seenL[k] {
-			return out, allot.Errorf(allot.EINVALID, "%s: this license is listed twice", b.dlLine.at(i))
-		} else {
-			seenL[k] = true
-		}
-		out.DirectLicenses = append(out.DirectLicenses, r)
+	}
+	for _, r := range v.out.DirectLicenses {
 		if !r.AssignedAt.IsZero() {
 			// The direct license's assignedAt dates the user's grant.
-			out.SeatDates = append(out.SeatDates, licensing.SeatDate{UserID: r.Owner, SKUID: r.SKUID, AllotmentID: r.AllotmentID,
+			v.out.SeatDates = append(v.out.SeatDates, licensing.SeatDate{UserID: r.Owner, SKUID: r.SKUID, AllotmentID: r.AllotmentID,
 				GrantedAt: r.AssignedAt, Updated: map[string]time.Time{"": r.AssignedAt}})
 		}
 	}
 	for i := range b.graphDates {
-		if isUser(b.graphDates[i].user) {
-			out.SeatDates = append(out.SeatDates, graphSeatDates(cat, &b.graphDates[i])...)
+		if v.isUser(b.graphDates[i].user) {
+			v.out.SeatDates = append(v.out.SeatDates, graphSeatDates(v.cat, &b.graphDates[i])...)
 		}
 	}
-	// Seats are resolved in place (a million of them would be copied
-	// otherwise): a product's id resolves to itself, so validating again
-	// gives the same result.
+	return nil
+}
+
+// seats resolves the seat claims in place (a million of them would be
+// copied otherwise): a product's id resolves to itself, so validating
+// again gives the same result.
+func (v *validation) seats() error {
+	d := v.b.Data
 	skus := map[string]*catalog.SKU{}
 	for i := range d.Seats {
 		l := &d.Seats[i]
 		sku, ok := skus[l.SKUID]
 		if !ok {
-			if sku, ok = cat.SKU(l.SKUID); ok {
+			if sku, ok = v.cat.SKU(l.SKUID); ok {
 				skus[l.SKUID] = sku
 			}
 		}
-		if !ok || !isUser(l.UserID) {
-			return out, allot.Errorf(allot.EINVALID, "%s: unknown user or product", b.seatLine.at(i))
+		if !ok || !v.isUser(l.UserID) {
+			return allot.Errorf(allot.EINVALID, "%s: unknown user or product", v.b.seatLine.at(i))
 		}
 		l.SKUID = sku.ID
 	}
-	out.Seats = d.Seats
-	return out, nil
+	v.out.Seats = d.Seats
+	return nil
 }
 
 // resolvePlans turns plan names or ids of a product into plan ids.

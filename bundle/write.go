@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"allot/api/partner"
 	"allot/identity"
 	"allot/licensing"
+	"allot/subscription"
 )
 
 // Write exports a tenant's state as a bundle into dir (created if needed),
@@ -23,7 +23,7 @@ import (
 // partner subscriptions (WriteTenant has them).
 func Write(path string, e *licensing.Engine) error { return write(path, e, nil) }
 
-func write(path string, e *licensing.Engine, subs []partner.Subscription) error {
+func write(path string, e *licensing.Engine, subs []subscription.Subscription) error {
 	files := export(e, subs)
 	if strings.HasSuffix(strings.ToLower(path), ".zip") {
 		f, err := os.Create(path)
@@ -86,7 +86,7 @@ func ts(t time.Time) string {
 }
 
 // export renders every file of the bundle.
-func export(e *licensing.Engine, subs []partner.Subscription) map[string][][]string {
+func export(e *licensing.Engine, subs []subscription.Subscription) map[string][][]string {
 	cat := e.Catalog()
 	part := func(skuID string) string {
 		if s, ok := cat.SKU(skuID); ok {

@@ -10,7 +10,7 @@ import (
 	"allot/catalog"
 )
 
-// Allotments (SPEC S5, Graph beta cloudLicensing): a pool of units of one
+// Allotments (Graph beta cloudLicensing, the allotment resource): a pool of units of one
 // SKU carved out of the tenant's subscription. Sources (group or user
 // assignments) made through an allotment draw from its units only; each
 // unique user consumes one unit from each allotment they are assigned

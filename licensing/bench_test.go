@@ -12,14 +12,22 @@ import (
 	"time"
 
 	"allot/catalog"
+	"allot/internal/memtune"
 	"allot/licensing"
 	"allot/synth"
 )
 
+// ALLOT_BENCH_MEMTUNE=gc runs the benchmarks under the process memory
+// policy allot serve sets (internal/memtune); without it they run as a
+// library user does, with none.
+func init() {
+	memtune.Enable(memtune.Policy{PauseGC: strings.Contains(os.Getenv("ALLOT_BENCH_MEMTUNE"), "gc")})
+}
+
 // benchUsers is the tenant size of the engine benchmarks: 100,000 by default
-// (quick), ALLOT_BENCH_USERS=1000000 for the SPEC S12 figure. Groups, SKUs
-// and group licenses scale as in S12: 10,000 groups, 50 SKUs and 5,000
-// group licenses per 1,000,000 users.
+// (quick), ALLOT_BENCH_USERS=1000000 for the million-user figures of
+// docs/BENCHMARKS.md. Groups, SKUs and group licenses scale with it: 10,000
+// groups, 50 SKUs and 5,000 group licenses per 1,000,000 users.
 func benchConfig() synth.Config {
 	n := 100_000
 	if s := os.Getenv("ALLOT_BENCH_USERS"); s != "" {

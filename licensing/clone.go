@@ -5,8 +5,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
+	"allot/internal/memtune"
 	"allot/rules"
 )
 
@@ -47,9 +47,7 @@ func (e *Engine) Clone() *Engine {
 	c.w.e = c
 	c.pending.init()
 
-	if len(e.all) >= gcPauseMinUsers {
-		defer pauseGC()() // everything allocated stays live: see gcpause.go
-	}
+	defer memtune.BulkWork(len(e.all))() // everything allocated stays live: see internal/memtune
 	// Pools and allotments first: license records point at them.
 	pools := make(map[*pool]*pool, len(e.pools)+len(e.allotments))
 	clonePool := func(p *pool) *pool {
@@ -85,7 +83,6 @@ func (e *Engine) Clone() *Engine {
 	// same user and position as in a serial walk).
 	n := workersFor(len(e.all))
 	users := make([]user, len(e.all))
-	adviseHugePages(unsafe.Pointer(unsafe.SliceData(users)), uintptr(len(users))*unsafe.Sizeof(user{}))
 	from := make([]int, n+1)  // users of worker i: e.all[from[i]:from[i+1]]
 	recAt := make([]int, n+1) // and their records: recs[recAt[i]:recAt[i+1]]
 	grpAt := make([]int, n+1) // and their memberships
@@ -101,7 +98,6 @@ func (e *Engine) Clone() *Engine {
 		recAt[i+1], grpAt[i+1] = recAt[i]+nr, grpAt[i]+ng
 	}
 	recs := make([]license, recAt[n])
-	adviseHugePages(unsafe.Pointer(unsafe.SliceData(recs)), uintptr(len(recs))*unsafe.Sizeof(license{}))
 	// The users' lists of records and groups are carved from two blocks,
 	// each with no spare capacity (an append copies it out).
 	recPtrs, grpPtrs := make([]*license, recAt[n]), make([]*group, grpAt[n])

@@ -57,28 +57,14 @@ func (e *Engine) dropUPN(u *user) {
 // is unique per tenant, case-insensitively. A user with direct licenses must
 // keep a usage location.
 func (e *Engine) PutUser(op Op, in User) error {
-	if in.ID == "" {
-		return allot.Errorf(allot.EINVALID, "A user needs an id.")
+	if err := CheckUser(&in); err != nil {
+		return err
 	}
-	if strings.TrimSpace(in.UserPrincipalName) == "" {
-		return allot.Errorf(allot.EINVALID, "Invalid value specified for property 'userPrincipalName' of resource 'User'.")
-	}
-	if in.UsageLocation != "" && !ValidUsageLocation(in.UsageLocation) {
-		return allot.Errorf(allot.EINVALID, "Invalid value specified for property 'usageLocation' of resource 'User'.")
-	}
-	switch in.UserType {
-	case "":
+	if in.UserType == "" {
 		in.UserType = "Member"
-	case "Member", "Guest":
-	default:
-		return allot.Errorf(allot.EINVALID, "Invalid value specified for property 'userType' of resource 'User'.")
 	}
-	switch in.Kind {
-	case "":
+	if in.Kind == "" {
 		in.Kind = KindPerson
-	case KindPerson, KindSharedMailbox, KindServiceAccount, KindRoom:
-	default:
-		return allot.Errorf(allot.EINVALID, "Invalid kind %q: use person, sharedMailbox, serviceAccount or room.", in.Kind)
 	}
 	upn := UPNKey(in.UserPrincipalName)
 	u, exists := e.users[in.ID]

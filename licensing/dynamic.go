@@ -311,6 +311,22 @@ func (e *Engine) MatchRule(rule string, now time.Time, limit int) (int, []string
 	return n, ids, nil
 }
 
+// CheckRule validates a rule and previews its matches now: how many users
+// it matches and the first 20 of them (by id).
+func (e *Engine) CheckRule(rule string, now time.Time) rules.Check {
+	n, ids, err := e.MatchRule(rule, now, 20)
+	if err != nil {
+		return rules.Invalid(err)
+	}
+	out := rules.Check{Valid: true, MatchCount: &n, Sample: []rules.SampleUser{}}
+	for _, id := range ids {
+		if u, ok := e.User(id); ok {
+			out.Sample = append(out.Sample, rules.SampleUser{ID: u.ID, UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName})
+		}
+	}
+	return out
+}
+
 // ValidateGroup returns the error PutGroup would refuse the group with, so
 // that a command doing more than PutGroup can refuse before its first
 // change.
@@ -322,18 +338,11 @@ func (e *Engine) ValidateGroup(in Group) error {
 // checkGroup is PutGroup's validation: it fills in defaults and compiles
 // the rule; it changes nothing in the engine.
 func (e *Engine) checkGroup(in *Group) (*rules.Rule, error) {
-	if in.ID == "" {
-		return nil, allot.Errorf(allot.EINVALID, "A group needs an id.")
+	if err := CheckGroup(in); err != nil {
+		return nil, err
 	}
-	if strings.TrimSpace(in.DisplayName) == "" {
-		return nil, allot.Errorf(allot.EINVALID, "Invalid value specified for property 'displayName' of resource 'Group'.")
-	}
-	switch in.AssignmentMode {
-	case "":
+	if in.AssignmentMode == "" {
 		in.AssignmentMode = ModePerProduct
-	case ModePerProduct, ModeAllOrNone:
-	default:
-		return nil, allot.Errorf(allot.EINVALID, "Invalid assignmentMode %q: use perProduct or allOrNone.", in.AssignmentMode)
 	}
 	rule, err := compileRule(in)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"allot"
 	"allot/audit"
+	"allot/internal/memtune"
 )
 
 // Loading rebuilds an engine from stored records without recording a delta
@@ -164,9 +165,7 @@ func (e *Engine) Recompute(op Op) {
 	now := e.tick(op.Now)
 	e.bulk, e.w.changes = true, 0
 	defer func() { e.bulk = false }()
-	if len(e.all) >= gcPauseMinUsers {
-		defer pauseGC()()
-	}
+	defer memtune.BulkWork(len(e.all))()
 	nlic := 0
 	for _, u := range e.all {
 		nlic += len(u.licenses) + len(u.direct) + len(u.groups)

@@ -1,6 +1,7 @@
 // Package licensing is the licensing engine of allot: given a tenant's users,
 // groups, memberships, license sources and subscriptions, it maintains for
-// every (user, SKU) the license state of SPEC S2 — one seat per user per SKU,
+// every (user, SKU) the license state of Entra's group-based licensing (its
+// documented behaviour is docs/ARCHITECTURE.md's) — one seat per user per SKU,
 // the union of enabled plans, a state and error per source, and a waiting room
 // per SKU that admits users oldest first when seats free up.
 //

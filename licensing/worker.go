@@ -4,7 +4,6 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"unsafe"
 )
 
 // A worker reconciles users. The engine's own worker (Engine.w) serves
@@ -116,7 +115,6 @@ func (w *worker) newLicense() *license {
 	if len(w.slab) == 0 {
 		if w.e.bulk {
 			w.slab = make([]license, bulkSlab)
-			adviseHugePages(unsafe.Pointer(&w.slab[0]), bulkSlab*unsafe.Sizeof(license{}))
 		} else {
 			w.slab = make([]license, 1024)
 		}
@@ -133,7 +131,6 @@ func (w *worker) newLicense() *license {
 func (w *worker) stateBacking(n int) []SourceState {
 	if cap(w.states)-len(w.states) < n {
 		w.states = make([]SourceState, 0, max(n, bulkSlab))
-		adviseHugePages(unsafe.Pointer(unsafe.SliceData(w.states)), uintptr(cap(w.states))*unsafe.Sizeof(SourceState{}))
 	}
 	b := w.states[len(w.states) : len(w.states) : len(w.states)+n]
 	w.states = w.states[:len(w.states)+n]

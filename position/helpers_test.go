@@ -3,19 +3,15 @@ package position_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"allot/catalog"
+	"allot/internal/tenanttest"
 	"allot/licensing"
 	"allot/position"
 	"allot/prices"
-	"allot/store"
-	"allot/store/sqlite"
 	"allot/tenant"
 	"allot/usage"
 )
@@ -38,25 +34,8 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "allot.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now: func() time.Time { return grant.Add(-24 * time.Hour) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tn, err := rt.Create(ctx, store.Tenant{ID: tid, CompanyName: "Contoso"}, licensing.Settings{DefaultUsageLocation: "US"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		rt.Close(context.Background())
-		st.Close()
-	})
-	return &env{t: t, rt: rt, tn: tn}
+	rt := tenanttest.Runtime(t, tenanttest.Store(t), func() time.Time { return grant.Add(-24 * time.Hour) })
+	return &env{t: t, rt: rt, tn: tenanttest.Tenant(t, rt, tid)}
 }
 
 func (e *env) do(now time.Time, fn func(tx *tenant.Tx) error) {

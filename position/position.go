@@ -1,10 +1,11 @@
-// Package position computes a tenant's effective license position (SPEC
-// S8): per product what it owns, assigns, requires and uses, the findings
+// Package position computes a tenant's effective license position: per
+// product what it owns, assigns, requires and uses, the findings
 // (each with the user, the evidence and the cheapest fix with its monthly
 // cost or saving) and, per user, the cheapest cover of what the user
 // actually needs. It is pure: it reads a licensing engine, usage aggregates
 // and a price list, and returns a Position. Rendering (CSV, HTML) and
-// snapshot comparison live here too; HTTP and CLI are elsewhere.
+// snapshot comparison live here too; computing from a tenant and storing
+// snapshots is position/snapshotstore; HTTP and CLI are elsewhere.
 //
 // # Rules
 //

@@ -140,6 +140,10 @@ func Open(ctx context.Context, st store.Store, cat *catalog.Catalog, opts Option
 
 func (r *Runtime) now() time.Time { return r.opts.Now().UTC() }
 
+// Now is the runtime's clock (Options.Now, in UTC): the time of every
+// command whose Op has none, and the "now" every surface uses.
+func (r *Runtime) Now() time.Time { return r.now() }
+
 // Catalog returns the runtime's base catalog.
 func (r *Runtime) Catalog() *catalog.Catalog { return r.cat }
 

@@ -339,8 +339,15 @@ func newAggregates() *Aggregates {
 // Tenant.Read (or a command) and do not keep the result beyond.
 func Of(s *tenant.State) *Aggregates { return s.Ext(extName).(*Aggregates) }
 
-// skuIdx is an interned SKU id (process-wide; never persisted).
-type skuIdx uint16
+// skuIdx is an interned SKU id (never persisted: blobs name SKUs by id).
+// The table is process-wide so that an index means the same SKU in both
+// copies of a tenant, whichever copy interned it (the readers' copy replays
+// the writer's resolved seats, and a rebuilt writer's copy keeps serving
+// beside the old readers' copy); it holds each SKU id the process has seen
+// once (Microsoft's catalog and the tenants' custom products: tens of
+// bytes each). A 32-bit index costs nothing over 16 bits (an activation is
+// 12 bytes either way) and cannot run out before memory does.
+type skuIdx uint32
 
 var (
 	skuMu  sync.RWMutex
@@ -359,9 +366,6 @@ func internSKU(id string) skuIdx {
 	defer skuMu.Unlock()
 	if i, ok := skuMap[id]; ok {
 		return i
-	}
-	if len(skuTab) >= 1<<16 {
-		panic("usage: too many SKUs")
 	}
 	skuTab = append(skuTab, id)
 	i = skuIdx(len(skuTab) - 1)

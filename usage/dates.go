@@ -8,7 +8,33 @@ import "strings"
 // fraction, 'T' or a space between date and time) or a bare date (00:00
 // UTC), returning Unix seconds.
 func parseTime(b []byte) (int64, bool) {
-	if len(b) < 10 || b[4] != '-' || b[7] != '-' {
+	if len(b) < 10 {
+		return 0, false
+	}
+	days, ok := parseISODate(b[:10])
+	if !ok {
+		return 0, false
+	}
+	if len(b) == 10 {
+		return days * 86400, true
+	}
+	if len(b) < 20 {
+		return 0, false
+	}
+	secs, ok := parseClock(b[10:19])
+	if !ok {
+		return 0, false
+	}
+	off, ok := parseZone(b[19:])
+	if !ok {
+		return 0, false
+	}
+	return days*86400 + secs - off, true
+}
+
+// parseISODate reads yyyy-mm-dd as days since 1970-01-01.
+func parseISODate(b []byte) (int64, bool) {
+	if b[4] != '-' || b[7] != '-' {
 		return 0, false
 	}
 	y, ok1 := digits(b[0:4])
@@ -17,23 +43,30 @@ func parseTime(b []byte) (int64, bool) {
 	if !ok1 || !ok2 || !ok3 || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) {
 		return 0, false
 	}
-	days := daysFromCivil(y, mo, d)
-	if len(b) == 10 {
-		return days * 86400, true
-	}
-	if len(b) < 20 || (b[10] != 'T' && b[10] != 't' && b[10] != ' ') || b[13] != ':' || b[16] != ':' {
+	return daysFromCivil(y, mo, d), true
+}
+
+// parseClock reads "Thh:mm:ss" ('T', 't' or a space first) as seconds
+// into the day; a leap second is kept within its minute.
+func parseClock(b []byte) (int64, bool) {
+	if (b[0] != 'T' && b[0] != 't' && b[0] != ' ') || b[3] != ':' || b[6] != ':' {
 		return 0, false
 	}
-	h, ok1 := digits(b[11:13])
-	mi, ok2 := digits(b[14:16])
-	sec, ok3 := digits(b[17:19])
+	h, ok1 := digits(b[1:3])
+	mi, ok2 := digits(b[4:6])
+	sec, ok3 := digits(b[7:9])
 	if !ok1 || !ok2 || !ok3 || h > 23 || mi > 59 || sec > 60 {
 		return 0, false
 	}
 	if sec == 60 {
 		sec = 59 // a leap second: keep it within its minute
 	}
-	rest := b[19:]
+	return int64(h*3600 + mi*60 + sec), true
+}
+
+// parseZone reads what follows the seconds: an optional fraction (ignored)
+// and the offset, Z or ±hh:mm, returned in seconds east of UTC.
+func parseZone(rest []byte) (int64, bool) {
 	if rest[0] == '.' {
 		j := 1
 		for j < len(rest) && '0' <= rest[j] && rest[j] <= '9' {
@@ -44,23 +77,22 @@ func parseTime(b []byte) (int64, bool) {
 		}
 		rest = rest[j:]
 	}
-	var off int64
 	switch {
 	case len(rest) == 1 && (rest[0] == 'Z' || rest[0] == 'z'):
+		return 0, true
 	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
 		oh, ok1 := digits(rest[1:3])
 		om, ok2 := digits(rest[4:6])
 		if !ok1 || !ok2 || oh > 23 || om > 59 {
 			return 0, false
 		}
-		off = int64(oh*3600 + om*60)
+		off := int64(oh*3600 + om*60)
 		if rest[0] == '-' {
 			off = -off
 		}
-	default:
-		return 0, false
+		return off, true
 	}
-	return days*86400 + int64(h*3600+mi*60+sec) - off, true
+	return 0, false
 }
 
 func digits(b []byte) (int, bool) {

@@ -1,4 +1,4 @@
-// Package usage is allot's activation and usage data (SPEC S7): parsers for
+// Package usage is allot's activation and usage data: parsers for
 // the formats users already have, a curated feature map, and per-user
 // aggregates maintained on ingest, so that no raw event is needed to answer
 // a report.

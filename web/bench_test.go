@@ -417,7 +417,7 @@ func BenchmarkFindings(b *testing.B) {
 
 // BenchmarkFindingsCompute computes the tenant's license position as the
 // findings page does in the background: a snapshot (ms-snapshot: the time
-// the tenant's writer would wait), then position.Of and the counting on the
+// the tenant's writer would wait), then snapshotstore.Position and the counting on the
 // snapshot.
 func BenchmarkFindingsCompute(b *testing.B) {
 	env := benchTenant(b)

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"allot/audit"
+	"allot/auth"
 	"allot/directory"
 	"allot/licensing"
 	"allot/position"
@@ -140,7 +141,7 @@ func buildDashboard(s *tenant.State) dashboardData {
 }
 
 func (h *handler) dashboard(w http.ResponseWriter, r *http.Request, v *viewer) {
-	if !v.can(permReports) {
+	if !v.can(auth.ReadReports) {
 		if v.Limited {
 			http.Redirect(w, r, "/admin/allotments", http.StatusSeeOther)
 			return

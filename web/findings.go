@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"runtime"
-	"runtime/metrics"
 	"strconv"
 	"sync"
 	"time"
 
+	"allot/internal/memtune"
 	"allot/position"
+	"allot/position/snapshotstore"
 	"allot/tenant"
 	"allot/usage"
 )
@@ -150,7 +150,7 @@ type snapshotFunc func() (*tenant.State, error)
 // the day of now, and counts its findings by kind.
 func computePosition(snapshot snapshotFunc, now time.Time) (*computedPosition, error) {
 	cp := &computedPosition{asOf: usage.DayOf(now)}
-	collectFirst()
+	memtune.CollectBeforeSnapshot()
 	start := time.Now()
 	snap, err := snapshot()
 	if err != nil {
@@ -188,26 +188,7 @@ func computePosition(snapshot snapshotFunc, now time.Time) (*computedPosition, e
 }
 
 // positionOf computes a position (a variable so that a test can hold it).
-var positionOf = position.Of
-
-// collectFirst runs a collection before a snapshot when the heap is
-// large. The previous computation leaves its snapshot and working memory
-// (gigabytes at a million users) as garbage; a snapshot made while the
-// collector marks that heap, or into memory not yet freed, took 1.8–2.8 s
-// at 1M users instead of 0.8 s, and commands wait for the snapshot. The
-// collection costs the background computation's goroutine ~1.7 s there,
-// and nobody waits for it.
-func collectFirst() {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() == metrics.KindUint64 && s[0].Value.Uint64() >= collectFirstAt {
-		runtime.GC()
-	}
-}
-
-// collectFirstAt is the heap (live and not yet collected) from which
-// collectFirst collects.
-const collectFirstAt = 256 << 20
+var positionOf = snapshotstore.Position
 
 // snapshotOf is a tenant's snapshotFunc (the computation outlives the
 // request, so it does not take the request's context).

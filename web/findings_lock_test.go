@@ -11,6 +11,7 @@ import (
 	"allot/catalog"
 	"allot/licensing"
 	"allot/position"
+	"allot/position/snapshotstore"
 	"allot/store"
 	"allot/store/sqlite"
 	"allot/tenant"
@@ -48,7 +49,7 @@ func TestFindingsComputationDoesNotHoldTheTenant(t *testing.T) {
 	positionOf = func(s *tenant.State, o position.Options) (*position.Position, error) {
 		started <- s.Engine.UserCount()
 		<-release
-		return position.Of(s, o)
+		return snapshotstore.Position(s, o)
 	}
 	before := commit(tn)
 	done := make(chan *computedPosition)

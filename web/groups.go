@@ -6,11 +6,11 @@ import (
 	"strings"
 	"time"
 
-	"allot/api/admin"
 	"allot/api/scope"
 	"allot/directory"
 	"allot/identity"
 	"allot/licensing"
+	"allot/rules"
 	"allot/tenant"
 )
 
@@ -126,7 +126,7 @@ type groupData struct {
 	// it (on a preview or a refused save).
 	Rule      string
 	RuleState string
-	Check     *admin.RuleCheck
+	Check     *rules.Check
 }
 
 type groupLicenseView struct {
@@ -149,7 +149,7 @@ func (h *handler) group(w http.ResponseWriter, r *http.Request, v *viewer) {
 
 // groupData reads what the group page shows. rule and check, when set,
 // replace the stored rule in the editor (a preview or a refused save).
-func (h *handler) groupData(r *http.Request, v *viewer, rule string, check *admin.RuleCheck) (groupData, bool) {
+func (h *handler) groupData(r *http.Request, v *viewer, rule string, check *rules.Check) (groupData, bool) {
 	var d groupData
 	found := false
 	qs := r.URL.Query()
@@ -293,8 +293,8 @@ func (h *handler) saveRule(w http.ResponseWriter, r *http.Request, v *viewer) {
 	rule := r.PostFormValue("rule")
 	state := r.PostFormValue("state")
 	now := h.now()
-	var check admin.RuleCheck
-	v.T.Read(func(s *tenant.State) { check = admin.CheckRule(s, rule, now) })
+	var check rules.Check
+	v.T.Read(func(s *tenant.State) { check = s.Engine.CheckRule(rule, now) })
 	if r.PostFormValue("action") == "preview" || !check.Valid {
 		d, ok := h.groupData(r, v, rule, &check)
 		if !ok {
@@ -343,8 +343,8 @@ func (h *handler) validateRule(w http.ResponseWriter, r *http.Request, v *viewer
 	} else {
 		in.Rule = r.PostFormValue("rule")
 	}
-	var out admin.RuleCheck
-	v.T.Read(func(s *tenant.State) { out = admin.CheckRule(s, in.Rule, h.now()) })
+	var out rules.Check
+	v.T.Read(func(s *tenant.State) { out = s.Engine.CheckRule(in.Rule, h.now()) })
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(out)

@@ -3,7 +3,7 @@ package web
 import (
 	"time"
 
-	"allot/position"
+	"allot/position/snapshotstore"
 	"allot/tenant"
 )
 
@@ -23,7 +23,7 @@ type positionFigures struct {
 // latestPosition returns the figures of the latest snapshot; nil when the
 // tenant has none. Call inside Tenant.Read.
 func latestPosition(s *tenant.State) *positionFigures {
-	snaps := position.Snapshots(s)
+	snaps := snapshotstore.List(s)
 	if len(snaps) == 0 {
 		return nil
 	}

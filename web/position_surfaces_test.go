@@ -14,6 +14,7 @@ import (
 	"allot/catalog"
 	"allot/licensing"
 	"allot/position"
+	"allot/position/snapshotstore"
 	"allot/tenant"
 	"allot/usage"
 	"allot/web/demo"
@@ -55,13 +56,13 @@ func TestTheDemoPositionIsTheSameEverywhereAndSpeaksPlainly(t *testing.T) {
 	var p *position.Position
 	var explanations []string
 	tn.Read(func(s *tenant.State) {
-		snaps := position.Snapshots(s)
+		snaps := snapshotstore.List(s)
 		if len(snaps) == 0 {
 			t.Fatal("the demo has no position snapshot")
 		}
 		at, _ := time.Parse(time.DateOnly, snaps[len(snaps)-1].AsOf)
 		asOf := usage.DayOf(at)
-		if p, err = position.Of(s, position.Options{AsOf: asOf, Now: time.Now()}); err != nil {
+		if p, err = snapshotstore.Position(s, position.Options{AsOf: asOf, Now: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 		s.Engine.ForEachUser(func(u *licensing.User) bool {

@@ -6,10 +6,10 @@ import (
 	"slices"
 	"strings"
 
-	"allot/api/partner"
 	"allot/catalog"
 	"allot/licensing"
 	"allot/store"
+	"allot/subscription"
 	"allot/tenant"
 )
 
@@ -27,7 +27,7 @@ var productSorts = map[string]func(a, b skuRow) int{
 type productsData struct {
 	Sort          string
 	SKUs          []productRow
-	Subscriptions []partner.Subscription
+	Subscriptions []subscription.Subscription
 }
 
 type productRow struct {
@@ -37,15 +37,15 @@ type productRow struct {
 
 // subscriptionsOf returns the tenant's subscriptions (partner API objects),
 // oldest first.
-func subscriptionsOf(s *tenant.State) []partner.Subscription {
-	var out []partner.Subscription
+func subscriptionsOf(s *tenant.State) []subscription.Subscription {
+	var out []subscription.Subscription
 	for _, id := range s.IDs(store.KindSubscription) {
-		var sub partner.Subscription
+		var sub subscription.Subscription
 		if ok, err := s.Decode(store.KindSubscription, id, &sub); ok && err == nil {
 			out = append(out, sub)
 		}
 	}
-	slices.SortFunc(out, func(a, b partner.Subscription) int {
+	slices.SortFunc(out, func(a, b subscription.Subscription) int {
 		return cmp.Or(a.CreationDate.Compare(b.CreationDate), cmp.Compare(a.ID, b.ID))
 	})
 	return out
@@ -75,7 +75,7 @@ func (h *handler) products(w http.ResponseWriter, r *http.Request, v *viewer) {
 type productData struct {
 	SKU           *catalog.SKU
 	Row           skuRow
-	Subscriptions []partner.Subscription
+	Subscriptions []subscription.Subscription
 	Plans         []planInfo
 	Groups        []groupLicenseRow
 	Allotments    []licensing.AllotmentInfo

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"allot"
+	"allot/api/respond"
 	"allot/api/server"
 	"allot/auth"
 	"allot/store"
@@ -247,7 +248,7 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request) {
 	h.setCookie(w, r, cookieSession, sid, int(sessionTTL/time.Second))
 	if p.IsPartner() {
 		next = "/admin/tenants"
-	} else if next == "/admin/" && !p.Has(roleTable[permReports]...) {
+	} else if next == "/admin/" && !auth.Can(p, auth.ReadReports, p.TenantID) {
 		next = "/admin/allotments"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
@@ -308,7 +309,7 @@ func (h *handler) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
 // browser there (303, so a reload does not post again).
 func (h *handler) done(w http.ResponseWriter, r *http.Request, to string, err error, okText string) {
 	if err != nil {
-		if statusOf(err) == http.StatusInternalServerError {
+		if respond.StatusOf(err) == http.StatusInternalServerError {
 			h.s.Log.Error("admin center command failed", "path", r.URL.Path, "err", err)
 		}
 		h.setFlash(w, r, false, allot.ErrorMessage(err))

@@ -4,15 +4,16 @@ import (
 	"net/http"
 	"strconv"
 
-	"allot/api/admin"
+	"allot/auth"
 	"allot/licensing"
+	"allot/settings"
 	"allot/tenant"
 )
 
 // The settings page shows the tenant's licensing settings and, for those
 // who may change them (Global and License Administrators, as PATCH
 // /allot/v1/settings), a form; a change re-derives the licenses in the same
-// command (admin.ChangeSettings).
+// command (settings.Change).
 
 type settingsData struct {
 	Settings     licensing.Settings
@@ -31,14 +32,14 @@ var leaveOptions = func() []string {
 func (h *handler) settingsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	var d settingsData
 	v.T.Read(func(s *tenant.State) { d.Settings = s.Engine.Settings() })
-	d.CanChange = admin.CanChangeSettings(v.P)
+	d.CanChange = v.can(auth.ManageLicensing)
 	d.LeaveOptions = leaveOptions
 	h.render(w, r, v, http.StatusOK, "settings", pageData{Title: "Settings", Nav: "settings", Data: d})
 }
 
 // saveSettings applies the form: a checkbox absent from the form is off.
 func (h *handler) saveSettings(w http.ResponseWriter, r *http.Request, v *viewer) {
-	if !admin.CanChangeSettings(v.P) {
+	if !v.can(auth.ManageLicensing) {
 		h.fail(w, r, v, http.StatusForbidden, "Only Global and License Administrators can change the licensing settings.")
 		return
 	}
@@ -46,7 +47,7 @@ func (h *handler) saveSettings(w http.ResponseWriter, r *http.Request, v *viewer
 	exclude := r.PostFormValue("excludeGuests") == "on"
 	nested := r.PostFormValue("nestedGroups") == "on"
 	leave := r.PostFormValue("leaveAttribute")
-	_, err := admin.ChangeSettings(r.Context(), h.s.RT, v.T, v.op(h.now(), "admin center"),
-		admin.SettingsPatch{DefaultUsageLocation: &loc, ExcludeGuests: &exclude, NestedGroups: &nested, LeaveAttribute: &leave})
+	_, err := settings.Change(r.Context(), h.s.RT, v.T, v.op(h.now(), "admin center"),
+		settings.Patch{DefaultUsageLocation: &loc, ExcludeGuests: &exclude, NestedGroups: &nested, LeaveAttribute: &leave})
 	h.done(w, r, "/admin/settings", err, "Settings saved; licenses were re-evaluated.")
 }

@@ -225,86 +225,17 @@ func (h *handler) user(w http.ResponseWriter, r *http.Request, v *viewer) {
 	var d userData
 	found := false
 	v.T.Read(func(s *tenant.State) {
-		e := s.Engine
-		u, ok := findUser(e, r.PathValue("id"))
+		u, ok := findUser(s.Engine, r.PathValue("id"))
 		sc := v.scope(s)
 		if !ok || !sc.User(u.ID) {
 			return
 		}
 		found = true
 		d.User = u
-		for _, gid := range e.GroupsOf(u.ID) {
-			if g, ok := e.Group(gid); ok && sc.Group(gid) {
-				d.Groups = append(d.Groups, namedLink{gid, g.DisplayName})
-			}
-		}
-		slices.SortFunc(d.Groups, func(a, b namedLink) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
-		var skus []string
-		for _, l := range e.Licenses(u.ID) {
-			if !slices.Contains(skus, l.SKUID) {
-				skus = append(skus, l.SKUID)
-			}
-		}
-		for _, sku := range skus {
-			x, err := e.Explain(u.ID, sku)
-			if err != nil {
-				continue
-			}
-			lv := licenseView{Explanation: x}
-			for _, lu := range usage.Licenses(s, u.ID) {
-				if lu.SKUID == sku {
-					lv.Assigned = lu.AssignedDateTime
-					if lu.ActivatedDateTime != nil {
-						lv.Activated = *lu.ActivatedDateTime
-					}
-				}
-			}
-			lv.Allotments = slices.DeleteFunc(slices.Clone(x.Allotments), func(a licensing.AllotmentSeat) bool { return !sc.Allotment(a.AllotmentID) })
-			for _, src := range x.Sources {
-				// A delegated owner sees the sources drawn from their
-				// allotments only.
-				if v.Limited && (src.AllotmentID == "" || !sc.Allotment(src.AllotmentID)) {
-					continue
-				}
-				sv := sourceView{ExplainedSource: src, GroupID: src.AssignedByGroup}
-				for _, id := range src.DisabledPlans {
-					sv.DisabledName = append(sv.DisabledName, planName(e.Catalog(), id))
-				}
-				lv.Sources = append(lv.Sources, sv)
-				if src.State == licensing.StateError {
-					d.ErrorCount++
-				}
-			}
-			if len(lv.Sources) == 0 {
-				continue
-			}
-			if x.HoldsSeat {
-				d.HeldCount++
-			}
-			d.Licenses = append(d.Licenses, lv)
-		}
-		slices.SortFunc(d.Licenses, func(a, b licenseView) int { return strings.Compare(a.SKUPartNumber, b.SKUPartNumber) })
-		if !v.CanAssignUser() {
-			return
-		}
-		direct := map[string]licensing.LicenseSource{}
-		for _, l := range e.DirectLicenses(u.ID) {
-			if l.AllotmentID == "" {
-				direct[l.SKUID] = l
-				d.Direct = append(d.Direct, directView{l.SKUID, partNumber(e.Catalog(), l.SKUID), len(l.DisabledPlans)})
-			}
-		}
-		for _, row := range skuRows(e, directoryOf(s)) {
-			if _, has := direct[row.ID]; !has {
-				d.Assignable = append(d.Assignable, row)
-			}
-		}
-		want := r.URL.Query().Get("license")
-		if sku, ok := e.Catalog().SKU(want); ok && want != "" {
-			if _, owned := e.Pool(sku.ID); owned {
-				l, has := direct[sku.ID]
-				d.Form = &licenseForm{SKUID: sku.ID, PartNumber: sku.PartNumber, DisplayName: sku.DisplayName, Change: has, Plans: planToggles(sku, l.DisabledPlans)}
-			}
+		d.Groups = userGroups(s.Engine, sc, u.ID)
+		userLicenses(s, v, sc, u.ID, &d)
+		if v.CanAssignUser() {
+			directForms(s, r.URL.Query().Get("license"), u.ID, &d)
 		}
 	})
 	if !found {
@@ -312,6 +243,95 @@ func (h *handler) user(w http.ResponseWriter, r *http.Request, v *viewer) {
 		return
 	}
 	h.render(w, r, v, http.StatusOK, "user", pageData{Title: d.User.DisplayName, Nav: "users", Data: d})
+}
+
+// userGroups lists the groups of a user the scope shows, by name.
+func userGroups(e *licensing.Engine, sc *scope.Scope, userID string) []namedLink {
+	var out []namedLink
+	for _, gid := range e.GroupsOf(userID) {
+		if g, ok := e.Group(gid); ok && sc.Group(gid) {
+			out = append(out, namedLink{gid, g.DisplayName})
+		}
+	}
+	slices.SortFunc(out, func(a, b namedLink) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
+	return out
+}
+
+// userLicenses fills d's licenses (by part number) with their explanation,
+// usage dates and the sources the viewer may see, and counts the seats
+// held and the sources in error.
+func userLicenses(s *tenant.State, v *viewer, sc *scope.Scope, userID string, d *userData) {
+	e := s.Engine
+	var skus []string
+	for _, l := range e.Licenses(userID) {
+		if !slices.Contains(skus, l.SKUID) {
+			skus = append(skus, l.SKUID)
+		}
+	}
+	for _, sku := range skus {
+		x, err := e.Explain(userID, sku)
+		if err != nil {
+			continue
+		}
+		lv := licenseView{Explanation: x}
+		for _, lu := range usage.Licenses(s, userID) {
+			if lu.SKUID == sku {
+				lv.Assigned = lu.AssignedDateTime
+				if lu.ActivatedDateTime != nil {
+					lv.Activated = *lu.ActivatedDateTime
+				}
+			}
+		}
+		lv.Allotments = slices.DeleteFunc(slices.Clone(x.Allotments), func(a licensing.AllotmentSeat) bool { return !sc.Allotment(a.AllotmentID) })
+		for _, src := range x.Sources {
+			// A delegated owner sees the sources drawn from their
+			// allotments only.
+			if v.Limited && (src.AllotmentID == "" || !sc.Allotment(src.AllotmentID)) {
+				continue
+			}
+			sv := sourceView{ExplainedSource: src, GroupID: src.AssignedByGroup}
+			for _, id := range src.DisabledPlans {
+				sv.DisabledName = append(sv.DisabledName, planName(e.Catalog(), id))
+			}
+			lv.Sources = append(lv.Sources, sv)
+			if src.State == licensing.StateError {
+				d.ErrorCount++
+			}
+		}
+		if len(lv.Sources) == 0 {
+			continue
+		}
+		if x.HoldsSeat {
+			d.HeldCount++
+		}
+		d.Licenses = append(d.Licenses, lv)
+	}
+	slices.SortFunc(d.Licenses, func(a, b licenseView) int { return strings.Compare(a.SKUPartNumber, b.SKUPartNumber) })
+}
+
+// directForms fills d's direct licenses, the products that could be
+// assigned directly, and — for ?license=SKU of a product the tenant owns —
+// the form to assign it or change its plans.
+func directForms(s *tenant.State, want, userID string, d *userData) {
+	e := s.Engine
+	direct := map[string]licensing.LicenseSource{}
+	for _, l := range e.DirectLicenses(userID) {
+		if l.AllotmentID == "" {
+			direct[l.SKUID] = l
+			d.Direct = append(d.Direct, directView{l.SKUID, partNumber(e.Catalog(), l.SKUID), len(l.DisabledPlans)})
+		}
+	}
+	for _, row := range skuRows(e, directoryOf(s)) {
+		if _, has := direct[row.ID]; !has {
+			d.Assignable = append(d.Assignable, row)
+		}
+	}
+	if sku, ok := e.Catalog().SKU(want); ok && want != "" {
+		if _, owned := e.Pool(sku.ID); owned {
+			l, has := direct[sku.ID]
+			d.Form = &licenseForm{SKUID: sku.ID, PartNumber: sku.PartNumber, DisplayName: sku.DisplayName, Change: has, Plans: planToggles(sku, l.DisabledPlans)}
+		}
+	}
 }
 
 func planName(c *catalog.Catalog, id string) string {

@@ -74,34 +74,34 @@ func Register(s *server.Server) {
 	s.HandlePublic("GET /admin/tenants", h.partnerOnly(h.tenantsPage))
 	s.HandlePublic("POST /admin/tenants", h.partnerOnly(h.chooseTenant))
 
-	s.HandlePublic("GET /admin/{$}", h.page(permHome, h.dashboard))
-	s.HandlePublic("GET /admin/", h.page(permHome, h.notFound)) // any other page
-	s.HandlePublic("GET /admin/products", h.page(permReports, h.products))
-	s.HandlePublic("GET /admin/products/{sku}", h.page(permReports, h.product))
-	s.HandlePublic("GET /admin/users", h.page(permDirectory, h.users))
-	s.HandlePublic("GET /admin/users/{id}", h.page(permScoped, h.user))
-	s.HandlePublic("POST /admin/users/{id}/licenses", h.page(permAssignUser, h.assignUserLicense))
-	s.HandlePublic("POST /admin/users/{id}/licenses/remove", h.page(permAssignUser, h.removeUserLicense))
-	s.HandlePublic("GET /admin/groups", h.page(permDirectory, h.groups))
-	s.HandlePublic("GET /admin/groups/{id}", h.page(permScoped, h.group))
-	s.HandlePublic("POST /admin/groups/{id}/licenses", h.page(permAssignGroup, h.assignGroupLicense))
-	s.HandlePublic("POST /admin/groups/{id}/licenses/remove", h.page(permAssignGroup, h.removeGroupLicense))
-	s.HandlePublic("POST /admin/groups/{id}/mode", h.page(permAssignGroup, h.setAssignmentMode))
-	s.HandlePublic("POST /admin/groups/{id}/rule", h.page(permWriteGroups, h.saveRule))
-	s.HandlePublic("POST /admin/rules/validate", h.page(permDirectory, h.validateRule))
-	s.HandlePublic("GET /admin/allotments", h.page(permScoped, h.allotments))
-	s.HandlePublic("GET /admin/allotments/{id}", h.page(permScoped, h.allotment))
-	s.HandlePublic("POST /admin/allotments/{id}/units", h.page(permAllotments, h.setAllottedUnits))
-	s.HandlePublic("POST /admin/allotments/{id}/assignments", h.page(permScoped, h.addAllotmentAssignment))
-	s.HandlePublic("POST /admin/allotments/{id}/assignments/remove", h.page(permScoped, h.removeAllotmentAssignment))
-	s.HandlePublic("GET /admin/errors", h.page(permReports, h.errorsPage))
-	s.HandlePublic("GET /admin/waiting", h.page(permReports, h.waitingPage))
-	s.HandlePublic("GET /admin/audit", h.page(permReports, h.auditPage))
-	s.HandlePublic("GET /admin/findings", h.page(permReports, h.findingsPage))
-	s.HandlePublic("POST /admin/findings/refresh", h.page(permReports, h.refreshFindings))
-	s.HandlePublic("POST /admin/whatif", h.page(permReports, h.whatIfPage))
-	s.HandlePublic("GET /admin/settings", h.page(permReports, h.settingsPage))
-	s.HandlePublic("POST /admin/settings", h.page(permReports, h.saveSettings))
+	s.HandlePublic("GET /admin/{$}", h.page(auth.OpenAdminCenter, h.dashboard))
+	s.HandlePublic("GET /admin/", h.page(auth.OpenAdminCenter, h.notFound)) // any other page
+	s.HandlePublic("GET /admin/products", h.page(auth.ReadReports, h.products))
+	s.HandlePublic("GET /admin/products/{sku}", h.page(auth.ReadReports, h.product))
+	s.HandlePublic("GET /admin/users", h.page(auth.ReadDirectory, h.users))
+	s.HandlePublic("GET /admin/users/{id}", h.page(auth.BrowseScoped, h.user))
+	s.HandlePublic("POST /admin/users/{id}/licenses", h.page(auth.AssignUserLicense, h.assignUserLicense))
+	s.HandlePublic("POST /admin/users/{id}/licenses/remove", h.page(auth.AssignUserLicense, h.removeUserLicense))
+	s.HandlePublic("GET /admin/groups", h.page(auth.ReadDirectory, h.groups))
+	s.HandlePublic("GET /admin/groups/{id}", h.page(auth.BrowseScoped, h.group))
+	s.HandlePublic("POST /admin/groups/{id}/licenses", h.page(auth.AssignGroupLicense, h.assignGroupLicense))
+	s.HandlePublic("POST /admin/groups/{id}/licenses/remove", h.page(auth.AssignGroupLicense, h.removeGroupLicense))
+	s.HandlePublic("POST /admin/groups/{id}/mode", h.page(auth.AssignGroupLicense, h.setAssignmentMode))
+	s.HandlePublic("POST /admin/groups/{id}/rule", h.page(auth.WriteGroups, h.saveRule))
+	s.HandlePublic("POST /admin/rules/validate", h.page(auth.ReadDirectory, h.validateRule))
+	s.HandlePublic("GET /admin/allotments", h.page(auth.BrowseScoped, h.allotments))
+	s.HandlePublic("GET /admin/allotments/{id}", h.page(auth.BrowseScoped, h.allotment))
+	s.HandlePublic("POST /admin/allotments/{id}/units", h.page(auth.ManageLicensing, h.setAllottedUnits))
+	s.HandlePublic("POST /admin/allotments/{id}/assignments", h.page(auth.BrowseScoped, h.addAllotmentAssignment))
+	s.HandlePublic("POST /admin/allotments/{id}/assignments/remove", h.page(auth.BrowseScoped, h.removeAllotmentAssignment))
+	s.HandlePublic("GET /admin/errors", h.page(auth.ReadReports, h.errorsPage))
+	s.HandlePublic("GET /admin/waiting", h.page(auth.ReadReports, h.waitingPage))
+	s.HandlePublic("GET /admin/audit", h.page(auth.ReadReports, h.auditPage))
+	s.HandlePublic("GET /admin/findings", h.page(auth.ReadReports, h.findingsPage))
+	s.HandlePublic("POST /admin/findings/refresh", h.page(auth.ReadReports, h.refreshFindings))
+	s.HandlePublic("POST /admin/whatif", h.page(auth.ReadReports, h.whatIfPage))
+	s.HandlePublic("GET /admin/settings", h.page(auth.ReadReports, h.settingsPage))
+	s.HandlePublic("POST /admin/settings", h.page(auth.ReadReports, h.saveSettings))
 }
 
 func newHandler(s *server.Server) *handler {
@@ -109,52 +109,9 @@ func newHandler(s *server.Server) *handler {
 	if _, err := rand.Read(key); err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
-	h := &handler{s: s, pages: parseTemplates(), csrfKey: key, now: time.Now}
+	h := &handler{s: s, pages: parseTemplates(), csrfKey: key, now: s.RT.Now}
 	h.sessions.st, _ = s.Store.(store.SessionStore)
 	return h
-}
-
-// perm is what a page or form needs. Each mirrors the API it stands for.
-type perm int
-
-const (
-	// permReports: the dashboard, products, errors, waiting rooms and the
-	// audit log (admin API explain/audit readers).
-	permReports perm = iota
-	// permHome: /admin/ itself: the dashboard for report readers, and for
-	// delegated owners a way on to their allotments.
-	permHome
-	// permDirectory: users and groups lists (Graph directory readers).
-	permDirectory
-	// permScoped: a user, group or allotment page, or removing an allotment
-	// assignment: directory readers, and delegated owners within their scope
-	// (the handler checks the scope; outside it answers 404).
-	permScoped
-	// permAssignUser: direct licenses (Graph user assignLicense).
-	permAssignUser
-	// permAssignGroup: group licenses and assignment mode (Graph group
-	// assignLicense).
-	permAssignGroup
-	// permWriteGroups: a group's membership rule (Graph group update).
-	permWriteGroups
-	// permAllotments: allotment units and assignments (cloudLicensing
-	// administrators).
-	permAllotments
-)
-
-var roleTable = map[perm][]string{
-	permReports: {auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator, auth.RoleUserAdministrator,
-		auth.RoleGroupsAdministrator, auth.RoleGlobalReader, auth.RoleReportsReader},
-	permHome: {auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator, auth.RoleUserAdministrator,
-		auth.RoleGroupsAdministrator, auth.RoleGlobalReader, auth.RoleReportsReader, auth.RoleAllotmentOwner},
-	permDirectory: {auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator, auth.RoleUserAdministrator,
-		auth.RoleGroupsAdministrator, auth.RoleGlobalReader},
-	permScoped: {auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator, auth.RoleUserAdministrator,
-		auth.RoleGroupsAdministrator, auth.RoleGlobalReader, auth.RoleAllotmentOwner},
-	permAssignUser:  {auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator, auth.RoleUserAdministrator},
-	permAssignGroup: {auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator, auth.RoleUserAdministrator, auth.RoleGroupsAdministrator},
-	permWriteGroups: {auth.RoleGlobalAdministrator, auth.RoleGroupsAdministrator, auth.RoleUserAdministrator},
-	permAllotments:  {auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator},
 }
 
 // viewer is who looks at a page, in which tenant.
@@ -167,22 +124,18 @@ type viewer struct {
 	Limited bool
 }
 
-// Can reports whether the viewer may use pages or forms needing q; the
-// templates call it through the permission names below.
-func (v *viewer) can(q perm) bool {
-	if v.P.IsPartner() {
-		return true
-	}
-	return v.P.Has(roleTable[q]...)
-}
+// can reports whether the viewer may use pages or forms needing an action
+// (auth.Can, the table the APIs use too: each page or form needs what the
+// API it stands for needs); the templates call it through the names below.
+func (v *viewer) can(a auth.Action) bool { return auth.Can(v.P, a, v.T.ID) }
 
 // Template helpers: which forms and links to show.
-func (v *viewer) CanAssignUser() bool  { return v.can(permAssignUser) }
-func (v *viewer) CanAssignGroup() bool { return v.can(permAssignGroup) }
-func (v *viewer) CanWriteGroups() bool { return v.can(permWriteGroups) }
-func (v *viewer) CanAllotments() bool  { return v.can(permAllotments) }
-func (v *viewer) CanReports() bool     { return v.can(permReports) }
-func (v *viewer) CanDirectory() bool   { return v.can(permDirectory) }
+func (v *viewer) CanAssignUser() bool  { return v.can(auth.AssignUserLicense) }
+func (v *viewer) CanAssignGroup() bool { return v.can(auth.AssignGroupLicense) }
+func (v *viewer) CanWriteGroups() bool { return v.can(auth.WriteGroups) }
+func (v *viewer) CanAllotments() bool  { return v.can(auth.ManageLicensing) }
+func (v *viewer) CanReports() bool     { return v.can(auth.ReadReports) }
+func (v *viewer) CanDirectory() bool   { return v.can(auth.ReadDirectory) }
 
 // Name is the principal's display name.
 func (v *viewer) Name() string { return v.P.DisplayName }
@@ -207,7 +160,7 @@ func (v *viewer) op(now time.Time, why string) licensing.Op {
 // session cookie (redirecting to the sign-in page when there is none),
 // resolves the tenant, checks the CSRF token of a POST and the permission,
 // and then calls fn.
-func (h *handler) page(need perm, fn func(http.ResponseWriter, *http.Request, *viewer)) http.HandlerFunc {
+func (h *handler) page(need auth.Action, fn func(http.ResponseWriter, *http.Request, *viewer)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, secret := h.session(r)
 		if p == nil {
@@ -277,7 +230,7 @@ func (h *handler) notFound(w http.ResponseWriter, r *http.Request, v *viewer) {
 // failErr shows an error of the engine or runtime with its status;
 // internal errors are logged and shown with a generic message.
 func (h *handler) failErr(w http.ResponseWriter, r *http.Request, v *viewer, err error) {
-	status := statusOf(err)
+	status := respond.StatusOf(err)
 	if status == http.StatusInternalServerError {
 		h.s.Log.Error("admin center error", "path", r.URL.Path, "err", err)
 	}
@@ -297,23 +250,6 @@ func conflictErr(format string, args ...any) error {
 
 func invalidErr(format string, args ...any) error {
 	return allot.Errorf(allot.EINVALID, format, args...)
-}
-
-// statusOf maps allot's error codes to HTTP statuses (as api/respond).
-func statusOf(err error) int {
-	switch allot.ErrorCode(err) {
-	case allot.EINVALID:
-		return http.StatusBadRequest
-	case allot.ENOTFOUND:
-		return http.StatusNotFound
-	case allot.ECONFLICT:
-		return http.StatusConflict
-	case allot.EFORBIDDEN:
-		return http.StatusForbidden
-	case allot.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
 }
 
 // fail renders the error page.

@@ -31,12 +31,13 @@ import (
 	"time"
 
 	"allot"
-	"allot/api/partner"
 	"allot/catalog"
 	"allot/identity"
 	"allot/licensing"
 	"allot/position"
+	"allot/position/snapshotstore"
 	"allot/prices"
+	"allot/subscription"
 	"allot/tenant"
 	"allot/usage"
 )
@@ -206,8 +207,8 @@ func Check(cmds []Command) error {
 			if c.SKU == "" || c.By == 0 {
 				return bad("sku and a non-zero by are required.")
 			}
-			if c.By > partner.MaxQuantity || c.By < -partner.MaxQuantity {
-				return bad("by must be between -%d and %d.", partner.MaxQuantity, partner.MaxQuantity)
+			if c.By > subscription.MaxQuantity || c.By < -subscription.MaxQuantity {
+				return bad("by must be between -%d and %d.", subscription.MaxQuantity, subscription.MaxQuantity)
 			}
 		case OpPutAllotment:
 			if c.Allotment == nil || c.Allotment.ID == "" {
@@ -400,7 +401,7 @@ func Prepare(cmds []Command, newID func() string) {
 }
 
 // changeUnits changes the quantity of the tenant's newest active
-// subscription of the product by c.By (partner.PutSubscription, as the
+// subscription of the product by c.By (subscription.Put, as the
 // partner API's PATCH). A tenant without subscription objects (units set
 // directly) has its enabled units changed; one without a subscription of
 // the product buys one (By > 0).
@@ -410,13 +411,13 @@ func changeUnits(tx *tenant.Tx, c Command) error {
 	if !ok {
 		return allot.Errorf(allot.EINVALID, "%q is not a known product (use a skuPartNumber such as SPE_E3, or a skuId).", c.SKU)
 	}
-	subs, err := partner.Subscriptions(tx.State)
+	subs, err := subscription.List(tx.State)
 	if err != nil {
 		return err
 	}
-	var last *partner.Subscription
+	var last *subscription.Subscription
 	for i := range subs {
-		if subs[i].SKUID == sku.ID && subs[i].Status == partner.StatusActive {
+		if subs[i].SKUID == sku.ID && subs[i].Status == subscription.StatusActive {
 			last = &subs[i]
 		}
 	}
@@ -436,17 +437,17 @@ func changeUnits(tx *tenant.Tx, c Command) error {
 		if id == "" {
 			id = "whatif-" + sku.ID
 		}
-		return partner.PutSubscription(tx, partner.Subscription{ID: id, OfferID: sku.PartNumber, SKUID: sku.ID, SKUPartNumber: sku.PartNumber,
-			FriendlyName: sku.DisplayName, Quantity: c.By, Status: partner.StatusActive, CreationDate: tx.Op.Now, LastModifiedDate: tx.Op.Now,
-			Attributes: partner.Attributes{ObjectType: "Subscription"}})
+		return subscription.Put(tx, subscription.Subscription{ID: id, OfferID: sku.PartNumber, SKUID: sku.ID, SKUPartNumber: sku.PartNumber,
+			FriendlyName: sku.DisplayName, Quantity: c.By, Status: subscription.StatusActive, CreationDate: tx.Op.Now, LastModifiedDate: tx.Op.Now,
+			Attributes: subscription.Attributes{ObjectType: "Subscription"}})
 	}
 	next := *last
 	next.Quantity += c.By
-	if next.Quantity < 1 || next.Quantity > partner.MaxQuantity {
-		return allot.Errorf(allot.EINVALID, "Subscription %s would have %d units: quantity must be a whole number from 1 to %d.", last.ID, next.Quantity, partner.MaxQuantity)
+	if next.Quantity < 1 || next.Quantity > subscription.MaxQuantity {
+		return allot.Errorf(allot.EINVALID, "Subscription %s would have %d units: quantity must be a whole number from 1 to %d.", last.ID, next.Quantity, subscription.MaxQuantity)
 	}
 	next.LastModifiedDate = tx.Op.Now
-	return partner.PutSubscription(tx, next)
+	return subscription.Put(tx, next)
 }
 
 // Expand turns the position's fixes (of the kinds given, all when none)
@@ -456,7 +457,7 @@ func changeUnits(tx *tenant.Tx, c Command) error {
 // Graph assignLicense call), each step in the position's order of
 // findings.
 func Expand(s *tenant.State, kinds []string, o Options) ([]Command, []Skipped, int, error) {
-	pos, err := position.Of(s, position.Options{AsOf: o.AsOf, WindowDays: o.WindowDays, Now: o.Now})
+	pos, err := snapshotstore.Position(s, position.Options{AsOf: o.AsOf, WindowDays: o.WindowDays, Now: o.Now})
 	if err != nil {
 		return nil, nil, 0, err
 	}

@@ -13,6 +13,7 @@ import (
 	"allot/api/respond"
 	"allot/api/scope"
 	"allot/audit"
+	"allot/auth"
 	"allot/tenant"
 )
 
@@ -26,8 +27,7 @@ func (h *handler) auditLog(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	if !p.IsPartner() && !p.Has(readRoles...) {
-		scope.Deny(w, r, p)
+	if !scope.Require(w, r, p, auth.ReadReports, t.ID) {
 		return
 	}
 	aq, err := parseAuditQuery(r.URL.Query(), t)

@@ -10,10 +10,6 @@ import (
 	"allot/tenant"
 )
 
-// readRoles may read licensing state (explain, audit).
-var readRoles = []string{auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator, auth.RoleUserAdministrator,
-	auth.RoleGroupsAdministrator, auth.RoleGlobalReader, auth.RoleReportsReader}
-
 // explain answers GET /allot/v1/users/{id}/licenses/{skuId}/explain: why the
 // user has (or has not) the license, source by source. {id} is an id or a
 // userPrincipalName; {skuId} a skuId or a part number.
@@ -23,8 +19,7 @@ func (h *handler) explain(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	if !p.IsPartner() && !p.Has(readRoles...) {
-		scope.Deny(w, r, p)
+	if !scope.Require(w, r, p, auth.ReadReports, t.ID) {
 		return
 	}
 	var x licensing.Explanation

@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"time"
 
 	"allot"
 	"allot/api/respond"
@@ -22,7 +21,7 @@ const maxBundle = 1 << 30
 func (h *handler) importTenant(w http.ResponseWriter, r *http.Request) {
 	p := auth.FromContext(r.Context())
 	id := r.PathValue("tenantId")
-	if !p.IsPartner() && (p.TenantID != id || !p.Has(auth.RoleGlobalAdministrator)) {
+	if !auth.Can(p, auth.ManageTenant, id) {
 		if p.TenantID != id {
 			respond.Error(w, r, allot.Errorf(allot.ENOTFOUND, "Tenant %s does not exist.", id))
 		} else {
@@ -62,7 +61,7 @@ func (h *handler) importTenant(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	stats, err := bundle.Apply(r.Context(), t, b, p.Actor(), time.Now())
+	stats, err := bundle.Apply(r.Context(), t, b, p.Actor(), h.s.RT.Now())
 	if err != nil {
 		respond.Error(w, r, err)
 		return

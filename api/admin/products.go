@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"allot"
 	"allot/api/respond"
@@ -78,8 +77,7 @@ func (h *handler) createProduct(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	if !p.IsPartner() && !p.Has(auth.RoleGlobalAdministrator) {
-		scope.Deny(w, r, p)
+	if !scope.Require(w, r, p, auth.ManageTenant, t.ID) {
 		return
 	}
 	var in struct {
@@ -104,7 +102,7 @@ func (h *handler) createProduct(w http.ResponseWriter, r *http.Request) {
 	sku.AppliesTo = in.AppliesTo
 	base := h.s.RT.Catalog()
 	var created *catalog.SKU
-	err = t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err = t.Do(r.Context(), licensing.Op{Actor: p.Actor()}, func(tx *tenant.Tx) error {
 		var all []catalog.SKU
 		for _, id := range tx.IDs(store.KindProduct) {
 			var s catalog.SKU

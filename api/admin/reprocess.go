@@ -2,7 +2,6 @@ package admin
 
 import (
 	"net/http"
-	"time"
 
 	"allot/api/respond"
 	"allot/api/scope"
@@ -11,11 +10,6 @@ import (
 	"allot/tenant"
 )
 
-// reprocessRoles may reprocess a group's licenses: those that may assign
-// licenses to groups (Graph's group assignLicense lists Groups, License and
-// User Administrators).
-var reprocessRoles = []string{auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator, auth.RoleUserAdministrator, auth.RoleGroupsAdministrator}
-
 // reprocessGroup answers POST /allot/v1/groups/{id}/reprocessLicenseAssignment:
 // every member the group licenses is reprocessed, as the "Reprocess" button
 // of a group's licenses in the Microsoft Entra admin center does. Graph has
@@ -23,20 +17,20 @@ var reprocessRoles = []string{auth.RoleGlobalAdministrator, auth.RoleLicenseAdmi
 // only; allotments have reprocessAssignments in the beta cloudLicensing
 // API). allot admits waiting users by itself, so a reprocess changes
 // nothing unless something was left behind; it is always safe. 200 with
-// {"id", "reprocessedUsers"}; 404 for an unknown group.
+// {"id", "reprocessedUsers"}; 404 for an unknown group. Those who may assign
+// licenses to groups may reprocess them (auth.AssignGroupLicense).
 func (h *handler) reprocessGroup(w http.ResponseWriter, r *http.Request) {
 	t, p, err := h.s.Tenant(r)
 	if err != nil {
 		respond.Error(w, r, err)
 		return
 	}
-	if !p.IsPartner() && !p.Has(reprocessRoles...) {
-		scope.Deny(w, r, p)
+	if !scope.Require(w, r, p, auth.AssignGroupLicense, t.ID) {
 		return
 	}
 	id := r.PathValue("id")
 	n := 0
-	err = t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: time.Now().UTC()}, func(tx *tenant.Tx) error {
+	err = t.Do(r.Context(), licensing.Op{Actor: p.Actor()}, func(tx *tenant.Tx) error {
 		if err := tx.Engine.ReprocessGroup(tx.Op, id); err != nil {
 			return err
 		}

@@ -67,7 +67,7 @@ func (h *handler) tokenAdmin(w http.ResponseWriter, r *http.Request) (*tenant.Te
 		respond.Error(w, r, allot.Errorf(allot.ENOTFOUND, "Tenant %s does not exist.", id))
 		return nil, nil, false
 	}
-	if !p.IsPartner() && !p.Has(auth.RoleGlobalAdministrator) {
+	if !auth.Can(p, auth.ManageTenant, id) {
 		scope.Deny(w, r, p)
 		return nil, nil, false
 	}
@@ -113,7 +113,7 @@ func (h *handler) createToken(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, allot.Errorf(allot.EINVALID, "Allotment %s does not exist.", missing))
 		return
 	}
-	now := time.Now().UTC()
+	now := h.s.RT.Now()
 	tok, secret, err := auth.Create(r.Context(), h.s.Store, t.ID, in.DisplayName, in.Roles, in.AllotmentIDs, "", now)
 	if err != nil {
 		respond.Error(w, r, err)
@@ -166,7 +166,7 @@ func (h *handler) revokeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	now := time.Now().UTC()
+	now := h.s.RT.Now()
 	if err := h.s.Store.RevokeToken(r.Context(), t.ID, id, now); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			err = allot.Errorf(allot.ENOTFOUND, "Token %s does not exist.", id)

@@ -45,6 +45,13 @@ type Mount func(*server.Server)
 // New starts a server with the given surfaces mounted.
 func New(t testing.TB, mounts ...Mount) *Env {
 	t.Helper()
+	return NewWithClock(t, nil, mounts...)
+}
+
+// NewWithClock is New with the runtime's clock (tenant.Options.Now; nil:
+// time.Now).
+func NewWithClock(t testing.TB, now func() time.Time, mounts ...Mount) *Env {
+	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "allot.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +62,7 @@ func New(t testing.TB, mounts ...Mount) *Env {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
-	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: log, Registerer: reg})
+	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: log, Registerer: reg, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,12 +45,6 @@ func Register(s *server.Server) {
 
 type handler struct{ s *server.Server }
 
-// Who may do what.
-var (
-	adminRoles  = []string{auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator}
-	readerRoles = []string{auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator, auth.RoleGlobalReader, auth.RoleReportsReader}
-)
-
 // Allotment is the API shape of an allotment.
 type Allotment struct {
 	ID            string    `json:"id"`
@@ -139,13 +133,13 @@ func toAssignment(e *licensing.Engine, a licensing.AllotmentAssignment) Assignme
 
 // access resolves the tenant and the principal's scope. Principals with no
 // role here get 403; allotment owners get their scope.
-func (h *handler) access(w http.ResponseWriter, r *http.Request, roles []string) (*tenant.Tenant, *auth.Principal, bool) {
+func (h *handler) access(w http.ResponseWriter, r *http.Request, a auth.Action) (*tenant.Tenant, *auth.Principal, bool) {
 	t, p, err := h.s.Tenant(r)
 	if err != nil {
 		respond.Error(w, r, err)
 		return nil, nil, false
 	}
-	if !p.IsPartner() && !p.Has(roles...) && !scope.Limited(p) {
+	if !auth.Can(p, a, t.ID) && !scope.Limited(p) {
 		respond.Denied(w, r)
 		return nil, nil, false
 	}
@@ -166,7 +160,7 @@ func notFound(kind, id string) error {
 }
 
 func (h *handler) listAllotments(w http.ResponseWriter, r *http.Request) {
-	t, p, ok := h.access(w, r, readerRoles)
+	t, p, ok := h.access(w, r, auth.ReadLicenseUsage)
 	if !ok {
 		return
 	}
@@ -183,7 +177,7 @@ func (h *handler) listAllotments(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) getAllotment(w http.ResponseWriter, r *http.Request) {
-	t, p, ok := h.access(w, r, readerRoles)
+	t, p, ok := h.access(w, r, auth.ReadLicenseUsage)
 	if !ok {
 		return
 	}
@@ -215,11 +209,11 @@ type allotmentBody struct {
 }
 
 func (h *handler) createAllotment(w http.ResponseWriter, r *http.Request) {
-	t, p, ok := h.access(w, r, adminRoles)
+	t, p, ok := h.access(w, r, auth.ManageLicensing)
 	if !ok {
 		return
 	}
-	if !p.IsPartner() && !p.Has(adminRoles...) {
+	if !auth.Can(p, auth.ManageLicensing, t.ID) {
 		respond.Denied(w, r) // owners do not create allotments
 		return
 	}
@@ -245,7 +239,7 @@ func (h *handler) createAllotment(w http.ResponseWriter, r *http.Request) {
 		a.AssignableTo = *in.AssignableTo
 	}
 	var out Allotment
-	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor()}, func(tx *tenant.Tx) error {
 		if err := identity.PutAllotment(tx, a); err != nil {
 			return err
 		}
@@ -261,7 +255,7 @@ func (h *handler) createAllotment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) patchAllotment(w http.ResponseWriter, r *http.Request) {
-	t, p, ok := h.access(w, r, adminRoles)
+	t, p, ok := h.access(w, r, auth.ManageLicensing)
 	if !ok {
 		return
 	}
@@ -271,9 +265,9 @@ func (h *handler) patchAllotment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	isAdmin := p.IsPartner() || p.Has(adminRoles...)
+	isAdmin := auth.Can(p, auth.ManageLicensing, t.ID)
 	var out Allotment
-	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor()}, func(tx *tenant.Tx) error {
 		cur, found := tx.Engine.AllotmentByID(id)
 		if !found || !scope.Of(p, tx.Engine).Allotment(id) {
 			return notFound("allotment", id)
@@ -312,13 +306,13 @@ func (h *handler) patchAllotment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) deleteAllotment(w http.ResponseWriter, r *http.Request) {
-	t, p, ok := h.access(w, r, adminRoles)
+	t, p, ok := h.access(w, r, auth.ManageLicensing)
 	if !ok {
 		return
 	}
 	id := r.PathValue("id")
-	isAdmin := p.IsPartner() || p.Has(adminRoles...)
-	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	isAdmin := auth.Can(p, auth.ManageLicensing, t.ID)
+	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor()}, func(tx *tenant.Tx) error {
 		if err := visibleAllotment(tx.Engine, p, id); err != nil {
 			return err
 		}
@@ -335,7 +329,7 @@ func (h *handler) deleteAllotment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) waitingMembers(w http.ResponseWriter, r *http.Request) {
-	t, p, ok := h.access(w, r, readerRoles)
+	t, p, ok := h.access(w, r, auth.ReadLicenseUsage)
 	if !ok {
 		return
 	}
@@ -358,7 +352,7 @@ func (h *handler) waitingMembers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) allotmentAssignments(w http.ResponseWriter, r *http.Request) {
-	t, p, ok := h.access(w, r, readerRoles)
+	t, p, ok := h.access(w, r, auth.ReadLicenseUsage)
 	if !ok {
 		return
 	}
@@ -381,7 +375,7 @@ func (h *handler) allotmentAssignments(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) listAssignments(w http.ResponseWriter, r *http.Request) {
-	t, p, ok := h.access(w, r, readerRoles)
+	t, p, ok := h.access(w, r, auth.ReadLicenseUsage)
 	if !ok {
 		return
 	}
@@ -414,7 +408,7 @@ func lookupAssignment(e *licensing.Engine, sc *scope.Scope, id string) (licensin
 }
 
 func (h *handler) getAssignment(w http.ResponseWriter, r *http.Request) {
-	t, p, ok := h.access(w, r, readerRoles)
+	t, p, ok := h.access(w, r, auth.ReadLicenseUsage)
 	if !ok {
 		return
 	}
@@ -448,7 +442,7 @@ func bindID(v string) string {
 }
 
 func (h *handler) createAssignment(w http.ResponseWriter, r *http.Request) {
-	t, p, ok := h.access(w, r, adminRoles)
+	t, p, ok := h.access(w, r, auth.ManageLicensing)
 	if !ok {
 		return
 	}
@@ -466,12 +460,12 @@ func (h *handler) createAssignment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	allotmentID, targetID := bindID(in.AllotmentBind), bindID(in.AssignedToBind)
-	if !p.IsPartner() && !p.Has(adminRoles...) && !scope.Limited(p) {
+	if !auth.Can(p, auth.ManageLicensing, t.ID) && !scope.Limited(p) {
 		respond.Denied(w, r)
 		return
 	}
 	var out Assignment
-	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor()}, func(tx *tenant.Tx) error {
 		if err := visibleAllotment(tx.Engine, p, allotmentID); err != nil {
 			return err
 		}
@@ -498,7 +492,7 @@ func (h *handler) createAssignment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) patchAssignment(w http.ResponseWriter, r *http.Request) {
-	t, p, ok := h.access(w, r, adminRoles)
+	t, p, ok := h.access(w, r, auth.ManageLicensing)
 	if !ok {
 		return
 	}
@@ -511,7 +505,7 @@ func (h *handler) patchAssignment(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	var out Assignment
-	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor()}, func(tx *tenant.Tx) error {
 		a, err := lookupAssignment(tx.Engine, scope.Of(p, tx.Engine), id)
 		if err != nil {
 			return err
@@ -531,12 +525,12 @@ func (h *handler) patchAssignment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) deleteAssignment(w http.ResponseWriter, r *http.Request) {
-	t, p, ok := h.access(w, r, adminRoles)
+	t, p, ok := h.access(w, r, auth.ManageLicensing)
 	if !ok {
 		return
 	}
 	id := r.PathValue("id")
-	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor()}, func(tx *tenant.Tx) error {
 		a, err := lookupAssignment(tx.Engine, scope.Of(p, tx.Engine), id)
 		if err != nil {
 			return err
@@ -551,12 +545,12 @@ func (h *handler) deleteAssignment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) reprocess(w http.ResponseWriter, r *http.Request) {
-	t, p, ok := h.access(w, r, adminRoles)
+	t, p, ok := h.access(w, r, auth.ManageLicensing)
 	if !ok {
 		return
 	}
 	id := r.PathValue("id")
-	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor()}, func(tx *tenant.Tx) error {
 		if err := visibleAllotment(tx.Engine, p, id); err != nil {
 			return err
 		}
@@ -581,7 +575,7 @@ func (h *handler) reprocess(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) usageRights(w http.ResponseWriter, r *http.Request) {
-	t, p, ok := h.access(w, r, append([]string{auth.RoleUserAdministrator}, readerRoles...))
+	t, p, ok := h.access(w, r, auth.ReadUsageRights)
 	if !ok {
 		return
 	}

@@ -226,11 +226,11 @@ type restoreBody struct {
 
 // mayChange reports whether the principal may restore or purge the item:
 // users need the user-writing roles, groups the group-writing ones.
-func mayChange(p *auth.Principal, it deleteditems.Item) bool {
+func mayChange(c *call, it deleteditems.Item) bool {
 	if it.User != nil {
-		return allowed(p, permWriteUsers)
+		return c.allowed(auth.WriteUsers)
 	}
-	return allowed(p, permWriteGroups)
+	return c.allowed(auth.WriteGroups)
 }
 
 func (h *handler) restoreDeletedItem(w http.ResponseWriter, r *http.Request, c *call) {
@@ -256,12 +256,12 @@ func (h *handler) restoreDeletedItem(w http.ResponseWriter, r *http.Request, c *
 	}
 	denied := false
 	var it deleteditems.Item
-	err = c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now().UTC()}, func(tx *tenant.Tx) error {
+	err = c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor()}, func(tx *tenant.Tx) error {
 		cur, ok, err := deleteditems.Get(tx.State, id)
 		if err != nil || !ok {
 			return err2(err, notFound(id))
 		}
-		if !mayChange(c.p, cur) {
+		if !mayChange(c, cur) {
 			denied = true
 			return errDenied
 		}
@@ -304,12 +304,12 @@ func (h *handler) restoreDeletedItem(w http.ResponseWriter, r *http.Request, c *
 func (h *handler) purgeDeletedItem(w http.ResponseWriter, r *http.Request, c *call) {
 	id := r.PathValue("id")
 	denied := false
-	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now().UTC()}, func(tx *tenant.Tx) error {
+	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor()}, func(tx *tenant.Tx) error {
 		cur, ok, err := deleteditems.Get(tx.State, id)
 		if err != nil || !ok {
 			return err2(err, notFound(id))
 		}
-		if !mayChange(c.p, cur) {
+		if !mayChange(c, cur) {
 			denied = true
 			return errDenied
 		}

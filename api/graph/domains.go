@@ -3,7 +3,6 @@ package graph
 import (
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"allot"
 	"allot/identity"
@@ -68,7 +67,7 @@ func (h *handler) createDomain(w http.ResponseWriter, r *http.Request, c *call) 
 		fail(w, r, required("id"))
 		return
 	}
-	d, err := identity.AddTenantDomain(r.Context(), h.s.RT, c.t, licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, id)
+	d, err := identity.AddTenantDomain(r.Context(), h.s.RT, c.t, licensing.Op{Actor: c.p.Actor()}, id)
 	if err != nil {
 		fail(w, r, err)
 		return
@@ -94,7 +93,7 @@ func (h *handler) updateDomain(w http.ResponseWriter, r *http.Request, c *call) 
 		}
 	}
 	id := r.PathValue("id")
-	err = c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err = c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor()}, func(tx *tenant.Tx) error {
 		if len(body) == 0 {
 			if _, ok := identity.GetDomain(tx.State, id); !ok {
 				return notFound(id)
@@ -113,7 +112,7 @@ func (h *handler) updateDomain(w http.ResponseWriter, r *http.Request, c *call) 
 
 func (h *handler) deleteDomain(w http.ResponseWriter, r *http.Request, c *call) {
 	id := r.PathValue("id")
-	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor()}, func(tx *tenant.Tx) error {
 		return identity.DeleteDomain(tx, id)
 	})
 	if allot.ErrorCode(err) == allot.ENOTFOUND {

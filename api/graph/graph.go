@@ -157,7 +157,7 @@ func (h *handler) wrap(rt *route) http.HandlerFunc {
 		case limited && !rt.Scoped:
 			scope.Deny(w, r, p) // 404: nothing outside their scope may be seen to exist
 			return
-		case !limited && !allowed(p, rt.Perm) && !(rt.AlsoAllowed != nil && rt.AlsoAllowed(p, r)):
+		case !limited && !auth.Can(p, rt.Perm, t.ID):
 			respond.Denied(w, r)
 			return
 		}

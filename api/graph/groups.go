@@ -2,9 +2,9 @@ package graph
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"allot/api/odata"
 	"allot/api/respond"
@@ -169,70 +169,18 @@ func applyGroup(g *licensing.Group, body map[string]json.RawMessage, names map[s
 	links := 0
 	for k, v := range body {
 		name := names[k]
+		var err error
 		switch k {
 		case "displayname", "description", "mailnickname", "membershiprule", "membershipruleprocessingstate", "assignmentmode":
-			s, ok := decodeStr(v)
-			if !ok {
-				return nil, invalidValue(name, "Group")
-			}
-			switch k {
-			case "displayname":
-				g.DisplayName = s
-			case "description":
-				g.Description = s
-			case "mailnickname":
-				g.MailNickname = s
-			case "membershiprule":
-				g.MembershipRule = s
-			case "membershipruleprocessingstate":
-				if s != "" && s != "On" && s != "Paused" {
-					return nil, invalidValue(name, "Group")
-				}
-				g.MembershipRuleProcessingState = s
-			case "assignmentmode":
-				g.AssignmentMode = s
-			}
+			err = setGroupString(g, k, v)
 		case "mailenabled", "securityenabled":
-			var b bool
-			if err := json.Unmarshal(v, &b); err != nil || string(v) == "null" {
-				return nil, invalidValue(name, "Group")
-			}
-			if k == "mailenabled" {
-				g.MailEnabled = b
-			} else {
-				g.SecurityEnabled = b
-			}
+			err = setGroupBool(g, k, v)
 		case "grouptypes":
-			ss, ok := decodeStrs(v)
-			if !ok {
-				return nil, invalidValue(name, "Group")
-			}
-			for _, t := range ss {
-				if !strings.EqualFold(t, "DynamicMembership") && !strings.EqualFold(t, "Unified") {
-					return nil, invalidValue(name, "Group")
-				}
-			}
-			g.GroupTypes = ss
+			err = setGroupTypes(g, v)
 		case "members@odata.bind", "owners@odata.bind":
-			ss, ok := decodeStrs(v)
-			if !ok {
-				return nil, invalidValue(name, "Group")
-			}
-			links += len(ss)
-			if k == "members@odata.bind" {
-				for _, ref := range ss {
-					id, ok := referencedID(ref)
-					if !ok {
-						return nil, badRequest("Invalid object identifier '%s'.", ref)
-					}
-					if contains(binds, id) {
-						return nil, badRequest("One or more added object references already exist for the following modified properties: 'members'.")
-					}
-					binds = append(binds, id)
-				}
-			}
-			// owners@odata.bind is accepted for compatibility; allot does not
-			// keep group owners.
+			var n int
+			n, binds, err = groupBinds(k, v, binds)
+			links += n
 		case "visibility", "classification", "isassignabletorole", "resourcebehavioroptions", "resourceprovisioningoptions":
 			// Accepted for compatibility with scripts that create Microsoft
 			// 365 groups; allot does not keep them.
@@ -242,6 +190,12 @@ func applyGroup(g *licensing.Group, body map[string]json.RawMessage, names map[s
 			}
 			return nil, noSuchProperty(name)
 		}
+		if err == errInvalidValue {
+			return nil, invalidValue(name, "Group")
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	if links > maxLinkChanges {
 		return nil, badRequest("A resource cannot contain more than %d link changes", maxLinkChanges)
@@ -250,6 +204,89 @@ func applyGroup(g *licensing.Group, body map[string]json.RawMessage, names map[s
 		g.MembershipRuleProcessingState = "On"
 	}
 	return binds, nil
+}
+
+// errInvalidValue is a property value of the wrong type or outside its
+// values; applyGroup answers it with Graph's message naming the property.
+var errInvalidValue = errors.New("invalid value")
+
+// setGroupString sets one of a group's string properties (k lower case).
+func setGroupString(g *licensing.Group, k string, v json.RawMessage) error {
+	s, ok := decodeStr(v)
+	if !ok {
+		return errInvalidValue
+	}
+	switch k {
+	case "displayname":
+		g.DisplayName = s
+	case "description":
+		g.Description = s
+	case "mailnickname":
+		g.MailNickname = s
+	case "membershiprule":
+		g.MembershipRule = s
+	case "membershipruleprocessingstate":
+		if s != "" && s != "On" && s != "Paused" {
+			return errInvalidValue
+		}
+		g.MembershipRuleProcessingState = s
+	case "assignmentmode":
+		g.AssignmentMode = s
+	}
+	return nil
+}
+
+// setGroupBool sets mailEnabled or securityEnabled (null is refused).
+func setGroupBool(g *licensing.Group, k string, v json.RawMessage) error {
+	var b bool
+	if err := json.Unmarshal(v, &b); err != nil || string(v) == "null" {
+		return errInvalidValue
+	}
+	if k == "mailenabled" {
+		g.MailEnabled = b
+	} else {
+		g.SecurityEnabled = b
+	}
+	return nil
+}
+
+// setGroupTypes sets groupTypes: DynamicMembership and Unified only.
+func setGroupTypes(g *licensing.Group, v json.RawMessage) error {
+	ss, ok := decodeStrs(v)
+	if !ok {
+		return errInvalidValue
+	}
+	for _, t := range ss {
+		if !strings.EqualFold(t, "DynamicMembership") && !strings.EqualFold(t, "Unified") {
+			return errInvalidValue
+		}
+	}
+	g.GroupTypes = ss
+	return nil
+}
+
+// groupBinds reads members@odata.bind (appending the member ids to binds,
+// each once) or owners@odata.bind (accepted for compatibility; allot does
+// not keep group owners), and returns how many links the property changes.
+func groupBinds(k string, v json.RawMessage, binds []string) (int, []string, error) {
+	ss, ok := decodeStrs(v)
+	if !ok {
+		return 0, binds, errInvalidValue
+	}
+	if k != "members@odata.bind" {
+		return len(ss), binds, nil
+	}
+	for _, ref := range ss {
+		id, ok := referencedID(ref)
+		if !ok {
+			return 0, binds, badRequest("Invalid object identifier '%s'.", ref)
+		}
+		if contains(binds, id) {
+			return 0, binds, badRequest("One or more added object references already exist for the following modified properties: 'members'.")
+		}
+		binds = append(binds, id)
+	}
+	return len(ss), binds, nil
 }
 
 // dynamicRefused is what Graph answers when members are added to or removed
@@ -280,7 +317,7 @@ func (h *handler) createGroup(w http.ResponseWriter, r *http.Request, c *call) {
 			return
 		}
 	}
-	now := time.Now().UTC()
+	now := h.s.RT.Now()
 	g := licensing.Group{ID: auth.NewID(), CreatedAt: now}
 	binds, err := applyGroup(&g, body, names)
 	if err != nil {
@@ -334,7 +371,7 @@ func (h *handler) updateGroup(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	id := r.PathValue("id")
-	err = c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err = c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor()}, func(tx *tenant.Tx) error {
 		g, ok := tx.Engine.Group(id)
 		if !ok {
 			return notFound(id)
@@ -414,7 +451,7 @@ func containsSorted(ss []string, s string) bool {
 
 func (h *handler) deleteGroup(w http.ResponseWriter, r *http.Request, c *call) {
 	id := r.PathValue("id")
-	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor()}, func(tx *tenant.Tx) error {
 		return deleteditems.DeleteGroup(tx, id)
 	})
 	if err != nil {

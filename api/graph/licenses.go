@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	"allot/api/respond"
 	"allot/catalog"
@@ -274,7 +273,7 @@ func (h *handler) assignUserLicense(w http.ResponseWriter, r *http.Request, c *c
 	}
 	ref := r.PathValue("id")
 	var id string
-	err = c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err = c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor()}, func(tx *tenant.Tx) error {
 		u, ok := findUser(tx.State, ref)
 		if !ok {
 			return notFound(ref)
@@ -293,7 +292,7 @@ func (h *handler) assignUserLicense(w http.ResponseWriter, r *http.Request, c *c
 func (h *handler) reprocessUser(w http.ResponseWriter, r *http.Request, c *call) {
 	ref := r.PathValue("id")
 	var id string
-	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor()}, func(tx *tenant.Tx) error {
 		u, ok := findUser(tx.State, ref)
 		if !ok {
 			return notFound(ref)
@@ -316,7 +315,7 @@ func (h *handler) assignGroupLicense(w http.ResponseWriter, r *http.Request, c *
 		return
 	}
 	id := r.PathValue("id")
-	err = c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err = c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor()}, func(tx *tenant.Tx) error {
 		return tx.Engine.AssignGroupLicenses(tx.Op, id, in.adds(), in.removes())
 	})
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"allot"
 	"allot/api/odata"
@@ -383,7 +382,7 @@ func (h *handler) addMember(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	groupID := r.PathValue("id")
-	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor()}, func(tx *tenant.Tx) error {
 		g, err := memberChange(tx, c, groupID)
 		if err != nil {
 			return err
@@ -416,7 +415,7 @@ func (h *handler) addMember(w http.ResponseWriter, r *http.Request, c *call) {
 
 func (h *handler) removeMember(w http.ResponseWriter, r *http.Request, c *call) {
 	groupID, memberID := r.PathValue("id"), r.PathValue("memberId")
-	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor()}, func(tx *tenant.Tx) error {
 		g, err := memberChange(tx, c, groupID)
 		if err != nil {
 			return err

@@ -15,11 +15,9 @@ type route struct {
 	Op           string // OpenAPI operationId
 	Tag          string
 	Summary      string
-	Perm         perm
-	// AlsoAllowed lets more principals through the role check; the handler
-	// then narrows what they may do (License Administrators may PATCH a
-	// user's usageLocation only).
-	AlsoAllowed func(p *auth.Principal, r *http.Request) bool
+	// Perm is what the operation needs (auth.Can); the handler may narrow
+	// it (License Administrators may PATCH a user's usageLocation only).
+	Perm auth.Action
 	// Scoped routes are open to allotment owners, who see only what their
 	// allotments reach (api/scope); other routes answer them 404.
 	Scoped bool
@@ -42,102 +40,92 @@ var (
 	qDeleted = odata.Options{Select: true, Filter: true, Top: true, Count: true, SkipToken: true}
 )
 
-func licenseAdmin(p *auth.Principal, _ *http.Request) bool {
-	return p.Has(auth.RoleLicenseAdministrator)
-}
-
-// groupsAdmin lets Groups Administrators through to deleted items; the
-// handlers then allow them groups only.
-func groupsAdmin(p *auth.Principal, _ *http.Request) bool {
-	return p.Has(auth.RoleGroupsAdministrator)
-}
-
 var routes = []route{
 	{Method: "GET", Path: "/v1.0/subscribedSkus", Op: "listSubscribedSkus", Tag: "licenses", Summary: "List the products the tenant has units of",
-		Perm: permRead, Scoped: true, Query: qSelect, Status: 200, Resp: "subscribedSkuCollection", handle: (*handler).listSubscribedSkus},
+		Perm: auth.ReadDirectory, Scoped: true, Query: qSelect, Status: 200, Resp: "subscribedSkuCollection", handle: (*handler).listSubscribedSkus},
 	{Method: "GET", Path: "/v1.0/subscribedSkus/{id}", Op: "getSubscribedSku", Tag: "licenses", Summary: "Get a subscribed product ({tenantId}_{skuId} or skuId)",
-		Perm: permRead, Scoped: true, Query: qSelect, Status: 200, Resp: "subscribedSku", handle: (*handler).getSubscribedSku},
+		Perm: auth.ReadDirectory, Scoped: true, Query: qSelect, Status: 200, Resp: "subscribedSku", handle: (*handler).getSubscribedSku},
 
 	{Method: "GET", Path: "/v1.0/users", Op: "listUsers", Tag: "users", Summary: "List users",
-		Perm: permRead, Scoped: true, Query: qList, Status: 200, Resp: "userCollection", handle: (*handler).listUsers},
+		Perm: auth.ReadDirectory, Scoped: true, Query: qList, Status: 200, Resp: "userCollection", handle: (*handler).listUsers},
 	{Method: "GET", Path: "/v1.0/users/$count", Op: "countUsers", Tag: "users", Summary: "Count users (text/plain; needs ConsistencyLevel: eventual)",
-		Perm: permRead, Scoped: true, Query: qCount, Status: 200, handle: (*handler).countUsers},
+		Perm: auth.ReadDirectory, Scoped: true, Query: qCount, Status: 200, handle: (*handler).countUsers},
 	{Method: "POST", Path: "/v1.0/users", Op: "createUser", Tag: "users", Summary: "Create a user",
-		Perm: permWriteUsers, Query: qNone, Body: "user", Status: 201, Resp: "user", handle: (*handler).createUser},
+		Perm: auth.WriteUsers, Query: qNone, Body: "user", Status: 201, Resp: "user", handle: (*handler).createUser},
 	{Method: "GET", Path: "/v1.0/users/{id}", Op: "getUser", Tag: "users", Summary: "Get a user by id or userPrincipalName",
-		Perm: permRead, Scoped: true, Query: qSelect, Status: 200, Resp: "user", handle: (*handler).getUser},
+		Perm: auth.ReadDirectory, Scoped: true, Query: qSelect, Status: 200, Resp: "user", handle: (*handler).getUser},
 	{Method: "PATCH", Path: "/v1.0/users/{id}", Op: "updateUser", Tag: "users", Summary: "Update a user",
-		Perm: permWriteUsers, AlsoAllowed: licenseAdmin, Query: qNone, Body: "user", Status: 204, handle: (*handler).updateUser},
+		Perm: auth.UpdateUsageLocation, Query: qNone, Body: "user", Status: 204, handle: (*handler).updateUser},
 	{Method: "DELETE", Path: "/v1.0/users/{id}", Op: "deleteUser", Tag: "users", Summary: "Delete a user (releases its seats; restorable for 30 days)",
-		Perm: permWriteUsers, Query: qNone, Status: 204, handle: (*handler).deleteUser},
+		Perm: auth.WriteUsers, Query: qNone, Status: 204, handle: (*handler).deleteUser},
 	{Method: "POST", Path: "/v1.0/users/{id}/assignLicense", Op: "assignUserLicense", Tag: "licenses", Summary: "Add and remove direct licenses of a user",
-		Perm: permAssignUserLicense, Query: qNone, Body: "assignLicense", Status: 200, Resp: "user", handle: (*handler).assignUserLicense},
+		Perm: auth.AssignUserLicense, Query: qNone, Body: "assignLicense", Status: 200, Resp: "user", handle: (*handler).assignUserLicense},
 	{Method: "GET", Path: "/v1.0/users/{id}/licenseDetails", Op: "listLicenseDetails", Tag: "licenses", Summary: "List the licenses a user holds (direct and inherited)",
-		Perm: permRead, Scoped: true, Query: qNone, Status: 200, Resp: "licenseDetailsCollection", handle: (*handler).listLicenseDetails},
+		Perm: auth.ReadDirectory, Scoped: true, Query: qNone, Status: 200, Resp: "licenseDetailsCollection", handle: (*handler).listLicenseDetails},
 	{Method: "POST", Path: "/v1.0/users/{id}/reprocessLicenseAssignment", Op: "reprocessUserLicenseAssignment", Tag: "licenses", Summary: "Recompute a user's licenses",
-		Perm: permReprocessUser, Query: qNone, Status: 200, Resp: "user", handle: (*handler).reprocessUser},
+		Perm: auth.AssignUserLicense, Query: qNone, Status: 200, Resp: "user", handle: (*handler).reprocessUser},
 	{Method: "GET", Path: "/v1.0/users/{id}/memberOf", Op: "listUserMemberOf", Tag: "users", Summary: "Groups the user is a direct member of",
-		Perm: permRead, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listMemberOf},
+		Perm: auth.ReadDirectory, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listMemberOf},
 	{Method: "GET", Path: "/v1.0/users/{id}/transitiveMemberOf", Op: "listUserTransitiveMemberOf", Tag: "users", Summary: "Groups the user is a member of, directly or through groups",
-		Perm: permRead, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listTransitiveMemberOf},
+		Perm: auth.ReadDirectory, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listTransitiveMemberOf},
 
 	{Method: "GET", Path: "/v1.0/directory/deletedItems/microsoft.graph.user", Op: "listDeletedUsers", Tag: "deletedItems", Summary: "Users deleted in the last 30 days",
-		Perm: permRead, Query: qDeleted, Status: 200, Resp: "userCollection", handle: (*handler).listDeletedUsers},
+		Perm: auth.ReadDirectory, Query: qDeleted, Status: 200, Resp: "userCollection", handle: (*handler).listDeletedUsers},
 	{Method: "GET", Path: "/v1.0/directory/deletedItems/microsoft.graph.group", Op: "listDeletedGroups", Tag: "deletedItems", Summary: "Microsoft 365 groups deleted in the last 30 days",
-		Perm: permRead, Query: qDeleted, Status: 200, Resp: "groupCollection", handle: (*handler).listDeletedGroups},
+		Perm: auth.ReadDirectory, Query: qDeleted, Status: 200, Resp: "groupCollection", handle: (*handler).listDeletedGroups},
 	{Method: "GET", Path: "/v1.0/directory/deletedItems/{id}", Op: "getDeletedItem", Tag: "deletedItems", Summary: "Get a deleted user or group",
-		Perm: permRead, Query: qSelect, Status: 200, Resp: "directoryObject", handle: (*handler).getDeletedItem},
+		Perm: auth.ReadDirectory, Query: qSelect, Status: 200, Resp: "directoryObject", handle: (*handler).getDeletedItem},
 	{Method: "POST", Path: "/v1.0/directory/deletedItems/{id}/restore", Op: "restoreDeletedItem", Tag: "deletedItems", Summary: "Restore a deleted user (memberships, licenses) or group",
-		Perm: permWriteUsers, AlsoAllowed: groupsAdmin, Query: qNone, Body: "restoreRequest", Status: 200, Resp: "directoryObject", handle: (*handler).restoreDeletedItem},
+		Perm: auth.RestoreDeletedItems, Query: qNone, Body: "restoreRequest", Status: 200, Resp: "directoryObject", handle: (*handler).restoreDeletedItem},
 	{Method: "DELETE", Path: "/v1.0/directory/deletedItems/{id}", Op: "purgeDeletedItem", Tag: "deletedItems", Summary: "Permanently delete a deleted user or group",
-		Perm: permWriteUsers, AlsoAllowed: groupsAdmin, Query: qNone, Status: 204, handle: (*handler).purgeDeletedItem},
+		Perm: auth.RestoreDeletedItems, Query: qNone, Status: 204, handle: (*handler).purgeDeletedItem},
 
 	{Method: "GET", Path: "/v1.0/groups", Op: "listGroups", Tag: "groups", Summary: "List groups",
-		Perm: permRead, Scoped: true, Query: qList, Status: 200, Resp: "groupCollection", handle: (*handler).listGroups},
+		Perm: auth.ReadDirectory, Scoped: true, Query: qList, Status: 200, Resp: "groupCollection", handle: (*handler).listGroups},
 	{Method: "GET", Path: "/v1.0/groups/$count", Op: "countGroups", Tag: "groups", Summary: "Count groups (text/plain; needs ConsistencyLevel: eventual)",
-		Perm: permRead, Scoped: true, Query: qCount, Status: 200, handle: (*handler).countGroups},
+		Perm: auth.ReadDirectory, Scoped: true, Query: qCount, Status: 200, handle: (*handler).countGroups},
 	{Method: "POST", Path: "/v1.0/groups", Op: "createGroup", Tag: "groups", Summary: "Create a group",
-		Perm: permWriteGroups, Query: qNone, Body: "group", Status: 201, Resp: "group", handle: (*handler).createGroup},
+		Perm: auth.WriteGroups, Query: qNone, Body: "group", Status: 201, Resp: "group", handle: (*handler).createGroup},
 	{Method: "GET", Path: "/v1.0/groups/{id}", Op: "getGroup", Tag: "groups", Summary: "Get a group ($expand=members lists up to 20 members)",
-		Perm: permRead, Scoped: true, Query: qGroup, Status: 200, Resp: "group", handle: (*handler).getGroup},
+		Perm: auth.ReadDirectory, Scoped: true, Query: qGroup, Status: 200, Resp: "group", handle: (*handler).getGroup},
 	{Method: "PATCH", Path: "/v1.0/groups/{id}", Op: "updateGroup", Tag: "groups", Summary: "Update a group (members@odata.bind adds up to 20 members)",
-		Perm: permWriteGroups, Query: qNone, Body: "group", Status: 204, handle: (*handler).updateGroup},
+		Perm: auth.WriteGroups, Query: qNone, Body: "group", Status: 204, handle: (*handler).updateGroup},
 	{Method: "DELETE", Path: "/v1.0/groups/{id}", Op: "deleteGroup", Tag: "groups", Summary: "Delete a group without licenses",
-		Perm: permWriteGroups, Query: qNone, Status: 204, handle: (*handler).deleteGroup},
+		Perm: auth.WriteGroups, Query: qNone, Status: 204, handle: (*handler).deleteGroup},
 	{Method: "POST", Path: "/v1.0/groups/{id}/assignLicense", Op: "assignGroupLicense", Tag: "licenses", Summary: "Add and remove licenses of a group",
-		Perm: permAssignGroupLicense, Query: qNone, Body: "assignLicense", Status: 202, Resp: "group", handle: (*handler).assignGroupLicense},
+		Perm: auth.AssignGroupLicense, Query: qNone, Body: "assignLicense", Status: 202, Resp: "group", handle: (*handler).assignGroupLicense},
 	{Method: "GET", Path: "/v1.0/groups/{id}/members", Op: "listGroupMembers", Tag: "groups", Summary: "Direct members of a group (users and groups)",
-		Perm: permRead, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listMembers},
+		Perm: auth.ReadDirectory, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listMembers},
 	{Method: "GET", Path: "/v1.0/groups/{id}/members/$count", Op: "countGroupMembers", Tag: "groups", Summary: "Count a group's direct members (text/plain; needs ConsistencyLevel: eventual)",
-		Perm: permRead, Scoped: true, Query: qNone, Status: 200, handle: (*handler).countMembers},
+		Perm: auth.ReadDirectory, Scoped: true, Query: qNone, Status: 200, handle: (*handler).countMembers},
 	{Method: "GET", Path: "/v1.0/groups/{id}/members/microsoft.graph.user", Op: "listGroupUserMembers", Tag: "groups", Summary: "Direct members of a group that are users (type cast)",
-		Perm: permRead, Scoped: true, Query: qRel, Status: 200, Resp: "userCollection", handle: (*handler).listUserMembers},
+		Perm: auth.ReadDirectory, Scoped: true, Query: qRel, Status: 200, Resp: "userCollection", handle: (*handler).listUserMembers},
 	{Method: "GET", Path: "/v1.0/groups/{id}/members/microsoft.graph.user/$count", Op: "countGroupUserMembers", Tag: "groups", Summary: "Count a group's direct members that are users (text/plain; needs ConsistencyLevel: eventual)",
-		Perm: permRead, Scoped: true, Query: qNone, Status: 200, handle: (*handler).countUserMembers},
+		Perm: auth.ReadDirectory, Scoped: true, Query: qNone, Status: 200, handle: (*handler).countUserMembers},
 	{Method: "GET", Path: "/v1.0/groups/{id}/members/microsoft.graph.group", Op: "listGroupGroupMembers", Tag: "groups", Summary: "Direct members of a group that are groups (type cast)",
-		Perm: permRead, Scoped: true, Query: qRel, Status: 200, Resp: "groupCollection", handle: (*handler).listGroupMembers},
+		Perm: auth.ReadDirectory, Scoped: true, Query: qRel, Status: 200, Resp: "groupCollection", handle: (*handler).listGroupMembers},
 	{Method: "GET", Path: "/v1.0/groups/{id}/members/microsoft.graph.group/$count", Op: "countGroupGroupMembers", Tag: "groups", Summary: "Count a group's direct members that are groups (text/plain; needs ConsistencyLevel: eventual)",
-		Perm: permRead, Scoped: true, Query: qNone, Status: 200, handle: (*handler).countGroupMembers},
+		Perm: auth.ReadDirectory, Scoped: true, Query: qNone, Status: 200, handle: (*handler).countGroupMembers},
 	{Method: "GET", Path: "/v1.0/groups/{id}/transitiveMembers", Op: "listGroupTransitiveMembers", Tag: "groups", Summary: "Members of a group, directly or through member groups",
-		Perm: permRead, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listTransitiveMembers},
+		Perm: auth.ReadDirectory, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listTransitiveMembers},
 	{Method: "POST", Path: "/v1.0/groups/{id}/members/$ref", Op: "addGroupMember", Tag: "groups", Summary: "Add a member",
-		Perm: permWriteGroups, Scoped: true, Query: qNone, Body: "reference", Status: 204, handle: (*handler).addMember},
+		Perm: auth.WriteGroups, Scoped: true, Query: qNone, Body: "reference", Status: 204, handle: (*handler).addMember},
 	{Method: "DELETE", Path: "/v1.0/groups/{id}/members/{memberId}/$ref", Op: "removeGroupMember", Tag: "groups", Summary: "Remove a member",
-		Perm: permWriteGroups, Scoped: true, Query: qNone, Status: 204, handle: (*handler).removeMember},
+		Perm: auth.WriteGroups, Scoped: true, Query: qNone, Status: 204, handle: (*handler).removeMember},
 	{Method: "GET", Path: "/v1.0/groups/{id}/membersWithLicenseErrors", Op: "listMembersWithLicenseErrors", Tag: "licenses", Summary: "Members with a license from the group in error",
-		Perm: permRead, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listMembersWithLicenseErrors},
+		Perm: auth.ReadDirectory, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listMembersWithLicenseErrors},
 
 	{Method: "GET", Path: "/v1.0/domains", Op: "listDomains", Tag: "domains", Summary: "List the tenant's domains (the names userPrincipalNames may end in)",
-		Perm: permRead, Query: qNone, Status: 200, Resp: "domainCollection", handle: (*handler).listDomains},
+		Perm: auth.ReadDirectory, Query: qNone, Status: 200, Resp: "domainCollection", handle: (*handler).listDomains},
 	{Method: "POST", Path: "/v1.0/domains", Op: "createDomain", Tag: "domains", Summary: "Add a domain (verified at once; a domain belongs to one tenant)",
-		Perm: permWriteDomains, Query: qNone, Body: "domain", Status: 201, Resp: "domain", handle: (*handler).createDomain},
+		Perm: auth.ManageTenant, Query: qNone, Body: "domain", Status: 201, Resp: "domain", handle: (*handler).createDomain},
 	{Method: "GET", Path: "/v1.0/domains/{id}", Op: "getDomain", Tag: "domains", Summary: "Get a domain",
-		Perm: permRead, Query: qNone, Status: 200, Resp: "domain", handle: (*handler).getDomain},
+		Perm: auth.ReadDirectory, Query: qNone, Status: 200, Resp: "domain", handle: (*handler).getDomain},
 	{Method: "PATCH", Path: "/v1.0/domains/{id}", Op: "updateDomain", Tag: "domains", Summary: "Make a domain the default (isDefault: true)",
-		Perm: permWriteDomains, Query: qNone, Body: "domain", Status: 204, handle: (*handler).updateDomain},
+		Perm: auth.ManageTenant, Query: qNone, Body: "domain", Status: 204, handle: (*handler).updateDomain},
 	{Method: "DELETE", Path: "/v1.0/domains/{id}", Op: "deleteDomain", Tag: "domains", Summary: "Delete a domain no user name uses (not the initial or default one)",
-		Perm: permWriteDomains, Query: qNone, Status: 204, handle: (*handler).deleteDomain},
+		Perm: auth.ManageTenant, Query: qNone, Status: 204, handle: (*handler).deleteDomain},
 
 	{Method: "POST", Path: "/v1.0/$batch", Op: "batch", Tag: "batch", Summary: "JSON batching: up to 20 requests, with dependsOn",
-		Perm: permBatch, Scoped: true, Query: qNone, Body: "batchRequest", Status: 200, Resp: "batchResponse", handle: (*handler).batch},
+		Perm: auth.SendBatch, Scoped: true, Query: qNone, Body: "batchRequest", Status: 200, Resp: "batchResponse", handle: (*handler).batch},
 }

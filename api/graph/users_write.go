@@ -205,7 +205,7 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request, c *call) {
 			return
 		}
 	}
-	now := time.Now().UTC()
+	now := h.s.RT.Now()
 	u := licensing.User{ID: auth.NewID(), CreatedAt: now}
 	if err := applyUser(&u, body, names); err != nil {
 		fail(w, r, err)
@@ -229,7 +229,7 @@ func (h *handler) updateUser(w http.ResponseWriter, r *http.Request, c *call) {
 		fail(w, r, err)
 		return
 	}
-	if !allowed(c.p, permWriteUsers) {
+	if !c.allowed(auth.WriteUsers) {
 		// A License Administrator may change the usage location only.
 		for k := range body {
 			if k != "usagelocation" {
@@ -239,7 +239,7 @@ func (h *handler) updateUser(w http.ResponseWriter, r *http.Request, c *call) {
 		}
 	}
 	ref := r.PathValue("id")
-	err = c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err = c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor()}, func(tx *tenant.Tx) error {
 		u, ok := findUser(tx.State, ref)
 		if !ok {
 			return notFound(ref)
@@ -258,7 +258,7 @@ func (h *handler) updateUser(w http.ResponseWriter, r *http.Request, c *call) {
 
 func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request, c *call) {
 	ref := r.PathValue("id")
-	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor(), Now: time.Now()}, func(tx *tenant.Tx) error {
+	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor()}, func(tx *tenant.Tx) error {
 		u, ok := findUser(tx.State, ref)
 		if !ok {
 			return notFound(ref)

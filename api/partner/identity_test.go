@@ -10,6 +10,7 @@ import (
 	"allot/api/graph"
 	"allot/api/partner"
 	"allot/store"
+	"allot/subscription"
 )
 
 func customerBody(name, domain, loc string) map[string]any {
@@ -46,11 +47,11 @@ func TestSubscriptionQuantityIsBounded(t *testing.T) {
 	e := env(t)
 	id := e.Customer("Contoso", "US")
 	e.Must(400, "POST", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, `{"offerId":"SPE_E3","quantity":1000000000000}`)
-	e.Must(400, "POST", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, map[string]any{"offerId": "SPE_E3", "quantity": partner.MaxQuantity + 1})
-	sub := e.Subscribe(id, "SPE_E3", partner.MaxQuantity)
+	e.Must(400, "POST", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, map[string]any{"offerId": "SPE_E3", "quantity": subscription.MaxQuantity + 1})
+	sub := e.Subscribe(id, "SPE_E3", subscription.MaxQuantity)
 	e.Must(400, "PATCH", "/partner/v1/customers/"+id+"/subscriptions/"+sub, apitest.PartnerToken, `{"quantity":1000000000000}`)
 	got := e.Must(200, "GET", "/partner/v1/customers/"+id+"/subscriptions/"+sub, apitest.PartnerToken, nil).JSON()["quantity"]
-	if got != float64(partner.MaxQuantity) {
+	if got != float64(subscription.MaxQuantity) {
 		t.Fatalf("quantity %v", got)
 	}
 }

@@ -6,7 +6,6 @@ package partner
 
 import (
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -19,6 +18,7 @@ import (
 	"allot/identity"
 	"allot/licensing"
 	"allot/store"
+	"allot/subscription"
 	"allot/tenant"
 )
 
@@ -39,9 +39,7 @@ type CompanyProfile struct {
 }
 
 // Attributes carries Partner Center's objectType.
-type Attributes struct {
-	ObjectType string `json:"objectType"`
-}
+type Attributes = subscription.Attributes
 
 // Collection is Partner Center's list shape.
 type Collection[T any] struct {
@@ -50,39 +48,8 @@ type Collection[T any] struct {
 	Attributes Attributes `json:"attributes"`
 }
 
-// Subscription is a purchase of units of one product.
-type Subscription struct {
-	ID               string     `json:"id"`
-	OfferID          string     `json:"offerId"`
-	SKUID            string     `json:"skuId"`
-	SKUPartNumber    string     `json:"skuPartNumber"`
-	FriendlyName     string     `json:"friendlyName"`
-	Quantity         int        `json:"quantity"`
-	Status           string     `json:"status"` // active | expired | suspended | disabled | deleted (lifecycle.go)
-	CreationDate     time.Time  `json:"creationDate"`
-	LastModifiedDate time.Time  `json:"lastModifiedDate"`
-	Attributes       Attributes `json:"attributes"`
-
-	// CommitmentEndDate ends the term: the subscription then renews
-	// (AutoRenewEnabled) or expires. Nil: no end.
-	CommitmentEndDate *time.Time `json:"commitmentEndDate"`
-	AutoRenewEnabled  bool       `json:"autoRenewEnabled"`
-	// SuspensionReasons says why a partner suspended it (e.g. "Nonpayment").
-	SuspensionReasons []string `json:"suspensionReasons,omitempty"`
-	// GraceEndDate (expired) and DeletionDate (disabled) are when the next
-	// lifecycle stage begins (allot's; Partner Center does not show them).
-	GraceEndDate *time.Time `json:"graceEndDate,omitempty"`
-	DeletionDate *time.Time `json:"deletionDate,omitempty"`
-	// CapabilityStatus is the Graph status of the subscription's units
-	// (filled in answers, not stored).
-	CapabilityStatus string `json:"capabilityStatus,omitempty"`
-}
-
-// MaxQuantity bounds one subscription's quantity. Partner Center bounds
-// each offer by its maximumQuantity (offer resource); allot, which also
-// serves SaaS vendors with a million users, allows up to 1,000,000 units
-// per subscription, far below what could overflow a count.
-const MaxQuantity = 1_000_000
+// Subscription is a purchase of units of one product (package subscription).
+type Subscription = subscription.Subscription
 
 // Register mounts the partner API.
 func Register(s *server.Server) {
@@ -111,7 +78,7 @@ func partnerOnly(w http.ResponseWriter, r *http.Request) (*auth.Principal, bool)
 
 func toCustomer(t store.Tenant) Customer {
 	return Customer{ID: t.ID, CompanyProfile: CompanyProfile{TenantID: t.ID, CompanyName: t.CompanyName, Domain: t.Domain},
-		DefaultUsageLocation: t.DefaultUsageLocation, CreatedDateTime: t.CreatedAt, Attributes: Attributes{"Customer"}}
+		DefaultUsageLocation: t.DefaultUsageLocation, CreatedDateTime: t.CreatedAt, Attributes: Attributes{ObjectType: "Customer"}}
 }
 
 func (h *handler) createCustomer(w http.ResponseWriter, r *http.Request) {
@@ -156,7 +123,7 @@ func (h *handler) createCustomer(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, allot.Errorf(allot.EINVALID, "id %q is not a GUID.", in.ID))
 		return
 	}
-	info := store.Tenant{ID: id, CompanyName: name, Domain: strings.TrimSpace(in.CompanyProfile.Domain), DefaultUsageLocation: loc, CreatedAt: time.Now().UTC()}
+	info := store.Tenant{ID: id, CompanyName: name, Domain: strings.TrimSpace(in.CompanyProfile.Domain), DefaultUsageLocation: loc, CreatedAt: h.s.RT.Now()}
 	t, err := identity.CreateTenant(r.Context(), h.s.RT, info, licensing.Settings{DefaultUsageLocation: loc})
 	if err != nil {
 		respond.Error(w, r, err)
@@ -170,7 +137,7 @@ func (h *handler) listCustomers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ts := h.s.RT.List()
-	out := Collection[Customer]{TotalCount: len(ts), Items: make([]Customer, 0, len(ts)), Attributes: Attributes{"Collection"}}
+	out := Collection[Customer]{TotalCount: len(ts), Items: make([]Customer, 0, len(ts)), Attributes: Attributes{ObjectType: "Collection"}}
 	for _, t := range ts {
 		out.Items = append(out.Items, toCustomer(t))
 	}
@@ -250,8 +217,8 @@ func (h *handler) createSubscription(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	if in.Quantity == nil || *in.Quantity < 1 || *in.Quantity > MaxQuantity {
-		respond.Error(w, r, allot.Errorf(allot.EINVALID, "quantity must be a whole number from 1 to %d.", MaxQuantity))
+	if in.Quantity == nil || *in.Quantity < 1 || *in.Quantity > subscription.MaxQuantity {
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "quantity must be a whole number from 1 to %d.", subscription.MaxQuantity))
 		return
 	}
 	var sku *catalog.SKU
@@ -261,74 +228,20 @@ func (h *handler) createSubscription(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, allot.Errorf(allot.EINVALID, "offerId %q is not a known product (use a skuPartNumber such as SPE_E3, or a skuId).", in.OfferID))
 		return
 	}
-	now := time.Now().UTC()
+	now := h.s.RT.Now()
 	sub := Subscription{ID: auth.NewID(), OfferID: in.OfferID, SKUID: sku.ID, SKUPartNumber: sku.PartNumber, FriendlyName: sku.DisplayName,
-		Quantity: *in.Quantity, Status: StatusActive, CreationDate: now, LastModifiedDate: now, Attributes: Attributes{"Subscription"},
+		Quantity: *in.Quantity, Status: subscription.StatusActive, CreationDate: now, LastModifiedDate: now, Attributes: Attributes{ObjectType: "Subscription"},
 		CommitmentEndDate: utcPtr(in.CommitmentEndDate), AutoRenewEnabled: in.AutoRenewEnabled}
 	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: now}, func(tx *tenant.Tx) error {
 		// A term that already ended applies at once.
-		advance(&sub, tx.Op.Now)
-		return PutSubscription(tx, sub)
+		subscription.Advance(&sub, tx.Op.Now)
+		return subscription.Put(tx, sub)
 	})
 	if err != nil {
 		respond.Error(w, r, err)
 		return
 	}
-	respond.JSON(w, http.StatusCreated, withStatus(sub))
-}
-
-// PutSubscription stores a subscription and sets its SKU's units from all
-// the tenant's subscriptions of that SKU, by lifecycle state (lifecycle.go).
-// Lowering units below the seats in use is refused by the engine (ECONFLICT)
-// before anything changes; only a deletion releases seats in use.
-func PutSubscription(tx *tenant.Tx, sub Subscription) error {
-	if sub.Status == "" {
-		sub.Status = StatusActive
-	}
-	if !validStatus(sub.Status) {
-		return allot.Errorf(allot.EINVALID, "status %q is not supported: use active, expired, suspended, disabled or deleted.", sub.Status)
-	}
-	subs, err := subscriptions(tx.State)
-	if err != nil {
-		return err
-	}
-	units := licensing.Units{}
-	others := subs[:0]
-	for _, s := range subs {
-		if s.ID != sub.ID {
-			others = append(others, s)
-		}
-	}
-	for _, s := range append(others, sub) {
-		if s.SKUID != sub.SKUID {
-			continue
-		}
-		addUnits(&units, s)
-	}
-	units.Status = licensing.StatusOf(units)
-	set := tx.Engine.SetUnits
-	if sub.Status == StatusDeleted {
-		set = tx.Engine.SetUnitsReleasing
-	}
-	if err := set(tx.Op, sub.SKUID, units); err != nil {
-		return err
-	}
-	sub.CapabilityStatus = ""
-	return tx.Put(store.KindSubscription, sub.ID, sub)
-}
-
-// subscriptions returns the tenant's subscriptions ordered by creation.
-func subscriptions(s *tenant.State) ([]Subscription, error) {
-	var out []Subscription
-	for _, id := range s.IDs(store.KindSubscription) {
-		var sub Subscription
-		if _, err := s.Decode(store.KindSubscription, id, &sub); err != nil {
-			return nil, err
-		}
-		out = append(out, sub)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].CreationDate.Before(out[j].CreationDate) })
-	return out, nil
+	respond.JSON(w, http.StatusCreated, subscription.WithStatus(sub))
 }
 
 func (h *handler) listSubscriptions(w http.ResponseWriter, r *http.Request) {
@@ -338,7 +251,7 @@ func (h *handler) listSubscriptions(w http.ResponseWriter, r *http.Request) {
 	}
 	var subs []Subscription
 	var err error
-	t.Read(func(s *tenant.State) { subs, err = subscriptions(s) })
+	t.Read(func(s *tenant.State) { subs, err = subscription.List(s) })
 	if err != nil {
 		respond.Error(w, r, err)
 		return
@@ -347,9 +260,9 @@ func (h *handler) listSubscriptions(w http.ResponseWriter, r *http.Request) {
 		subs = []Subscription{}
 	}
 	for i := range subs {
-		subs[i] = withStatus(subs[i])
+		subs[i] = subscription.WithStatus(subs[i])
 	}
-	respond.JSON(w, http.StatusOK, Collection[Subscription]{TotalCount: len(subs), Items: subs, Attributes: Attributes{"Collection"}})
+	respond.JSON(w, http.StatusOK, Collection[Subscription]{TotalCount: len(subs), Items: subs, Attributes: Attributes{ObjectType: "Collection"}})
 }
 
 func (h *handler) getSubscription(w http.ResponseWriter, r *http.Request) {
@@ -368,7 +281,7 @@ func (h *handler) getSubscription(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	respond.JSON(w, http.StatusOK, withStatus(sub))
+	respond.JSON(w, http.StatusOK, subscription.WithStatus(sub))
 }
 
 func (h *handler) patchSubscription(w http.ResponseWriter, r *http.Request) {
@@ -393,20 +306,20 @@ func (h *handler) patchSubscription(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, allot.Errorf(allot.EINVALID, "Nothing to change: send quantity, status, commitmentEndDate and/or autoRenewEnabled."))
 		return
 	}
-	if in.Quantity != nil && (*in.Quantity < 1 || *in.Quantity > MaxQuantity) {
-		respond.Error(w, r, allot.Errorf(allot.EINVALID, "quantity must be a whole number from 1 to %d; suspend the subscription to stop its units.", MaxQuantity))
+	if in.Quantity != nil && (*in.Quantity < 1 || *in.Quantity > subscription.MaxQuantity) {
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "quantity must be a whole number from 1 to %d; suspend the subscription to stop its units.", subscription.MaxQuantity))
 		return
 	}
-	if in.Status != nil && !validStatus(*in.Status) {
+	if in.Status != nil && !subscription.ValidStatus(*in.Status) {
 		respond.Error(w, r, allot.Errorf(allot.EINVALID, "status %q is not supported: use active, expired, suspended, disabled or deleted.", *in.Status))
 		return
 	}
-	if in.SuspensionReasons != nil && (in.Status == nil || *in.Status != StatusSuspended) {
+	if in.SuspensionReasons != nil && (in.Status == nil || *in.Status != subscription.StatusSuspended) {
 		respond.Error(w, r, allot.Errorf(allot.EINVALID, "suspensionReasons can only be sent with status suspended."))
 		return
 	}
 	id := r.PathValue("subId")
-	now := time.Now().UTC()
+	now := h.s.RT.Now()
 	var out Subscription
 	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: now}, func(tx *tenant.Tx) error {
 		var sub Subscription
@@ -419,7 +332,7 @@ func (h *handler) patchSubscription(w http.ResponseWriter, r *http.Request) {
 		}
 		before := sub.Status
 		if in.Status != nil {
-			if err := checkTransition(sub.Status, *in.Status); err != nil {
+			if err := subscription.CheckTransition(sub.Status, *in.Status); err != nil {
 				return err
 			}
 		}
@@ -433,26 +346,32 @@ func (h *handler) patchSubscription(w http.ResponseWriter, r *http.Request) {
 			sub.AutoRenewEnabled = *in.AutoRenewEnabled
 		}
 		if in.Status != nil {
-			setStatus(&sub, *in.Status, tx.Op.Now)
-			if *in.Status == StatusSuspended && in.SuspensionReasons != nil {
+			subscription.SetStatus(&sub, *in.Status, tx.Op.Now)
+			if *in.Status == subscription.StatusSuspended && in.SuspensionReasons != nil {
 				sub.SuspensionReasons = in.SuspensionReasons
 			}
 		}
-		advance(&sub, tx.Op.Now)
+		subscription.Advance(&sub, tx.Op.Now)
 		sub.LastModifiedDate = tx.Op.Now
 		out = sub
-		if err := PutSubscription(tx, sub); err != nil {
+		if err := subscription.Put(tx, sub); err != nil {
 			return err
 		}
-		auditStatus(tx, sub, before)
+		subscription.AuditStatus(tx, sub, before)
 		return nil
 	})
 	if err != nil {
 		respond.Error(w, r, err)
 		return
 	}
-	respond.JSON(w, http.StatusOK, withStatus(out))
+	respond.JSON(w, http.StatusOK, subscription.WithStatus(out))
 }
 
-// Subscriptions returns the tenant's subscriptions ordered by creation.
-func Subscriptions(s *tenant.State) ([]Subscription, error) { return subscriptions(s) }
+// utcPtr copies a time in UTC, truncated to seconds (nil stays nil).
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.UTC().Truncate(time.Second)
+	return &v
+}

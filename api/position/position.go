@@ -27,13 +27,9 @@ import (
 	"allot/api/server"
 	"allot/auth"
 	"allot/position"
+	"allot/position/snapshotstore"
 	"allot/tenant"
 	"allot/usage"
-)
-
-var (
-	writers = []string{auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator}
-	readers = []string{auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator, auth.RoleGlobalReader, auth.RoleReportsReader}
 )
 
 // Options tune Mount.
@@ -78,16 +74,16 @@ type handler struct {
 	now func() time.Time
 }
 
-// access resolves the tenant. Principals without one of roles get 403,
-// except allotment owners when owners is true (scoped) — otherwise they
-// get 404.
-func (h *handler) access(w http.ResponseWriter, r *http.Request, roles []string, owners bool) (*tenant.Tenant, *auth.Principal, bool) {
+// access resolves the tenant. Principals who may not perform the action
+// get 403, except allotment owners when owners is true (scoped) — otherwise
+// they get 404.
+func (h *handler) access(w http.ResponseWriter, r *http.Request, a auth.Action, owners bool) (*tenant.Tenant, *auth.Principal, bool) {
 	t, p, err := h.s.Tenant(r)
 	if err != nil {
 		respond.Error(w, r, err)
 		return nil, nil, false
 	}
-	if p.IsPartner() || p.Has(roles...) {
+	if auth.Can(p, a, t.ID) {
 		return t, p, true
 	}
 	if owners && scope.Limited(p) {
@@ -130,7 +126,7 @@ func (h *handler) params(r *http.Request) (position.Options, error) {
 
 // compute answers the position for the request's principal.
 func (h *handler) compute(w http.ResponseWriter, r *http.Request) (*position.Position, *tenant.Tenant, bool) {
-	t, p, ok := h.access(w, r, readers, true)
+	t, p, ok := h.access(w, r, auth.ReadLicenseUsage, true)
 	if !ok {
 		return nil, nil, false
 	}
@@ -148,7 +144,7 @@ func (h *handler) compute(w http.ResponseWriter, r *http.Request) (*position.Pos
 		respond.Error(w, r, err)
 		return nil, nil, false
 	}
-	if !p.IsPartner() && !p.Has(readers...) { // an allotment owner
+	if !auth.Can(p, auth.ReadLicenseUsage, t.ID) { // an allotment owner
 		sc := scope.Of(p, snap.Engine)
 		ps := &position.Scope{User: sc.User, License: sc.Licenses, SKU: func(id string) bool { return sc.SKU(snap.Engine, id) }}
 		for _, id := range p.AllotmentIDs {
@@ -158,7 +154,7 @@ func (h *handler) compute(w http.ResponseWriter, r *http.Request) (*position.Pos
 		}
 		o.Scope = ps
 	}
-	pos, err := position.Of(snap, o)
+	pos, err := snapshotstore.Position(snap, o)
 	if err != nil {
 		respond.Error(w, r, err)
 		return nil, nil, false
@@ -229,7 +225,7 @@ func (h *handler) getHTML(w http.ResponseWriter, r *http.Request) {
 func (h *handler) daily(every time.Duration, log *slog.Logger) {
 	timer := time.NewTimer(time.Minute)
 	for range timer.C {
-		n, err := position.TakeDaily(context.Background(), h.s.RT, h.now().UTC())
+		n, err := snapshotstore.TakeDaily(context.Background(), h.s.RT, h.now().UTC())
 		if errors.Is(err, tenant.ErrClosed) {
 			return
 		}

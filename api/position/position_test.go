@@ -16,6 +16,7 @@ import (
 	"allot/catalog"
 	"allot/licensing"
 	"allot/position"
+	"allot/position/snapshotstore"
 	"allot/tenant"
 	"allot/usage"
 )
@@ -299,7 +300,7 @@ func TestDailySnapshotIsTakenOncePerTenantAndDay(t *testing.T) {
 	w := setup(t)
 	now := time.Now().UTC()
 	for i := 0; i < 2; i++ {
-		n, err := position.TakeDaily(context.Background(), w.e.RT, now)
+		n, err := snapshotstore.TakeDaily(context.Background(), w.e.RT, now)
 		if err != nil || n != i^1 {
 			t.Fatalf("run %d: took %d, %v", i, n, err)
 		}

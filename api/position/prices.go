@@ -6,6 +6,7 @@ import (
 
 	"allot/api/respond"
 	"allot/audit"
+	"allot/auth"
 	"allot/licensing"
 	"allot/prices"
 	"allot/tenant"
@@ -25,7 +26,7 @@ type priceListBody struct {
 // getPrices: GET /allot/v1/prices — the price list ({"currency":null,
 // "prices":[]} when there is none).
 func (h *handler) getPrices(w http.ResponseWriter, r *http.Request) {
-	t, _, ok := h.access(w, r, readers, false)
+	t, _, ok := h.access(w, r, auth.ReadLicenseUsage, false)
 	if !ok {
 		return
 	}
@@ -61,7 +62,7 @@ func toBody(l *prices.List) priceListBody {
 // or part numbers; empty: everything of the tenant's kind)} — replaces the
 // list. Errors name the entry (prices[i].field, mayBuy[i]).
 func (h *handler) putPrices(w http.ResponseWriter, r *http.Request) {
-	t, p, ok := h.access(w, r, writers, false)
+	t, p, ok := h.access(w, r, auth.ManageLicensing, false)
 	if !ok {
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"allot/api/respond"
 	"allot/auth"
 	"allot/position"
+	"allot/position/snapshotstore"
 	"allot/tenant"
 	"allot/usage"
 )
@@ -33,14 +34,14 @@ func info(s position.Snapshot, full bool) snapshotInfo {
 // postSnapshot: POST /allot/v1/position/snapshots — saves the position as
 // of today; 201 with the snapshot's id and asOf.
 func (h *handler) postSnapshot(w http.ResponseWriter, r *http.Request) {
-	t, p, ok := h.access(w, r, writers, false)
+	t, p, ok := h.access(w, r, auth.ManageLicensing, false)
 	if !ok {
 		return
 	}
 	if !acquire(w, r) {
 		return
 	}
-	snap, _, err := position.Take(r.Context(), t, auth.NewID(), position.OriginOnDemand, p.Actor(), h.now().UTC())
+	snap, _, err := snapshotstore.Take(r.Context(), t, auth.NewID(), position.OriginOnDemand, p.Actor(), h.now().UTC())
 	release()
 	if err != nil {
 		respond.Error(w, r, err)
@@ -52,12 +53,12 @@ func (h *handler) postSnapshot(w http.ResponseWriter, r *http.Request) {
 
 // listSnapshots: GET /allot/v1/position/snapshots — oldest first.
 func (h *handler) listSnapshots(w http.ResponseWriter, r *http.Request) {
-	t, _, ok := h.access(w, r, readers, false)
+	t, _, ok := h.access(w, r, auth.ReadLicenseUsage, false)
 	if !ok {
 		return
 	}
 	var snaps []position.Snapshot
-	t.Read(func(s *tenant.State) { snaps = position.Snapshots(s) })
+	t.Read(func(s *tenant.State) { snaps = snapshotstore.List(s) })
 	out := make([]snapshotInfo, len(snaps))
 	for i, s := range snaps {
 		out[i] = info(s, false)
@@ -67,13 +68,13 @@ func (h *handler) listSnapshots(w http.ResponseWriter, r *http.Request) {
 
 // getSnapshot: GET /allot/v1/position/snapshots/{id}.
 func (h *handler) getSnapshot(w http.ResponseWriter, r *http.Request) {
-	t, _, ok := h.access(w, r, readers, false)
+	t, _, ok := h.access(w, r, auth.ReadLicenseUsage, false)
 	if !ok {
 		return
 	}
 	id := r.PathValue("id")
 	var snaps []position.Snapshot
-	t.Read(func(s *tenant.State) { snaps = position.Snapshots(s) })
+	t.Read(func(s *tenant.State) { snaps = snapshotstore.List(s) })
 	for _, s := range snaps {
 		if s.ID == id {
 			respond.JSON(w, http.StatusOK, info(s, true))
@@ -87,7 +88,7 @@ func (h *handler) getSnapshot(w http.ResponseWriter, r *http.Request) {
 // what changed between two snapshots, or a snapshot and the live position
 // (to defaults to now). A date names the last snapshot as of that day.
 func (h *handler) diff(w http.ResponseWriter, r *http.Request) {
-	t, _, ok := h.access(w, r, readers, false)
+	t, _, ok := h.access(w, r, auth.ReadLicenseUsage, false)
 	if !ok {
 		return
 	}
@@ -118,10 +119,10 @@ func (h *handler) diff(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		o.AsOf = usage.DayOf(o.Now)
-		live, err = position.Of(snap, o)
-		snaps = position.Snapshots(snap)
+		live, err = snapshotstore.Position(snap, o)
+		snaps = snapshotstore.List(snap)
 	} else {
-		t.Read(func(s *tenant.State) { snaps = position.Snapshots(s) })
+		t.Read(func(s *tenant.State) { snaps = snapshotstore.List(s) })
 	}
 	if err != nil {
 		respond.Error(w, r, err)
@@ -135,7 +136,7 @@ func (h *handler) diff(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return position.Snapshot{}, nil, allot.Errorf(allot.ENOTFOUND, "No snapshot %q (give a snapshot id, or a date on or after the first snapshot's).", ref)
 		}
-		fs, err := position.LoadFindings(r.Context(), h.s.Store, t.ID, s.ID)
+		fs, err := snapshotstore.LoadFindings(r.Context(), h.s.Store, t.ID, s.ID)
 		return s, fs, err
 	}
 	a, af, err := side(from)

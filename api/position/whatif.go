@@ -18,7 +18,7 @@ const MaxWhatIfBody = 1 << 20
 // answer shows nothing the position and the directory do not); delegated
 // allotment owners may not (the commands reach beyond their allotments).
 func (h *handler) whatIf(w http.ResponseWriter, r *http.Request) {
-	t, p, ok := h.access(w, r, readers, false)
+	t, p, ok := h.access(w, r, auth.ReadLicenseUsage, false)
 	if !ok {
 		return
 	}

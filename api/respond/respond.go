@@ -75,47 +75,86 @@ func Status(w http.ResponseWriter, r *http.Request, status int, code, message st
 		Date: time.Now().UTC().Format("2006-01-02T15:04:05"), RequestID: rid, ClientRequestID: crid}}})
 }
 
-// Error writes err as a Graph error: a body over its limit (TooLarge) 413
-// RequestEntityTooLarge, a body that stopped arriving (TimeoutError) 408
-// RequestTimeout, EINVALID 400 Request_BadRequest,
-// ENOTFOUND 404 Request_ResourceNotFound, ECONFLICT 409 Conflict,
-// EFORBIDDEN 403 Authorization_RequestDenied, EUNAVAILABLE 503
-// serviceNotAvailable (Graph's documented code for a 503) with
-// Retry-After, anything else 500 (logged, with
-// a generic message).
-func Error(w http.ResponseWriter, r *http.Request, err error) {
-	if limit, ok := TooLarge(err); ok {
-		Status(w, r, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request body is larger than the limit of "+SizeText(limit)+".")
-		return
+// StatusOf is the HTTP status of an error — the one (error, status) table
+// of every surface: Graph's bodies (Error), SCIM's (api/scim, its own body
+// shape) and the admin center's pages (web). A body over its limit
+// (TooLarge) 413, a body that stopped arriving (TimeoutError) 408, EINVALID
+// 400, ENOTFOUND 404, ECONFLICT 409, EFORBIDDEN 403, EUNAVAILABLE 503 (a
+// store that may recover: answer with Retry-After), anything else 500.
+func StatusOf(err error) int {
+	if _, ok := TooLarge(err); ok {
+		return http.StatusRequestEntityTooLarge
 	}
 	var te *TimeoutError
 	if errors.As(err, &te) {
-		w.Header().Set("Connection", "close")
-		Status(w, r, http.StatusRequestTimeout, "RequestTimeout", te.Error())
-		return
+		return http.StatusRequestTimeout
 	}
 	switch allot.ErrorCode(err) {
 	case allot.EINVALID:
-		Status(w, r, http.StatusBadRequest, "Request_BadRequest", allot.ErrorMessage(err))
+		return http.StatusBadRequest
 	case allot.ENOTFOUND:
-		Status(w, r, http.StatusNotFound, "Request_ResourceNotFound", allot.ErrorMessage(err))
+		return http.StatusNotFound
 	case allot.ECONFLICT:
-		Status(w, r, http.StatusConflict, "Conflict", allot.ErrorMessage(err))
+		return http.StatusConflict
 	case allot.EFORBIDDEN:
-		Status(w, r, http.StatusForbidden, "Authorization_RequestDenied", allot.ErrorMessage(err))
+		return http.StatusForbidden
 	case allot.EUNAVAILABLE:
-		w.Header().Set("Retry-After", "5")
-		Status(w, r, http.StatusServiceUnavailable, "serviceNotAvailable", allot.ErrorMessage(err))
-	default:
-		var e *allot.Error
-		if errors.As(err, &e) {
-			Status(w, r, http.StatusInternalServerError, "InternalServerError", e.Message)
-			return
-		}
-		slog.Error("internal error", "request-id", RequestID(r.Context()), "err", err)
-		Status(w, r, http.StatusInternalServerError, "InternalServerError", "An internal error occurred.")
+		return http.StatusServiceUnavailable
 	}
+	return http.StatusInternalServerError
 }
+
+// Message is what an answer to err says: allot's message, or — for an
+// error that is not allot's (a bug, a failing dependency) — a generic one,
+// the error itself logged with the request id.
+func Message(r *http.Request, err error) string {
+	var e *allot.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	slog.Error("internal error", "request-id", RequestID(r.Context()), "err", err)
+	return "An internal error occurred."
+}
+
+// graphCodes are Graph's error codes of the statuses of StatusOf.
+var graphCodes = map[int]string{
+	http.StatusRequestEntityTooLarge: "RequestEntityTooLarge",
+	http.StatusRequestTimeout:        "RequestTimeout",
+	http.StatusBadRequest:            "Request_BadRequest",
+	http.StatusNotFound:              "Request_ResourceNotFound",
+	http.StatusConflict:              "Conflict",
+	http.StatusForbidden:             "Authorization_RequestDenied",
+	http.StatusServiceUnavailable:    "serviceNotAvailable", // Graph's documented code for a 503
+	http.StatusInternalServerError:   "InternalServerError",
+}
+
+// Error writes err as a Graph error with the status of StatusOf and
+// Graph's code for it: RequestEntityTooLarge, RequestTimeout (the
+// connection is closed), Request_BadRequest, Request_ResourceNotFound,
+// Conflict, Authorization_RequestDenied, serviceNotAvailable (with
+// Retry-After), InternalServerError (logged, with a generic message unless
+// the error is allot's).
+func Error(w http.ResponseWriter, r *http.Request, err error) {
+	status := StatusOf(err)
+	var msg string
+	switch status {
+	case http.StatusRequestEntityTooLarge:
+		limit, _ := TooLarge(err)
+		msg = (&TooLargeError{Limit: limit}).Error()
+	case http.StatusRequestTimeout:
+		w.Header().Set("Connection", "close")
+		msg = (&TimeoutError{}).Error()
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", RetryAfter)
+		msg = Message(r, err)
+	default:
+		msg = Message(r, err)
+	}
+	Status(w, r, status, graphCodes[status], msg)
+}
+
+// RetryAfter is the Retry-After of a 503 (seconds).
+const RetryAfter = "5"
 
 // Denied writes Graph's 403.
 func Denied(w http.ResponseWriter, r *http.Request) {

@@ -3,11 +3,9 @@ package scim
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
 
-	"allot"
 	"allot/api/respond"
 )
 
@@ -53,33 +51,26 @@ type errorBody struct {
 	Detail   string   `json:"detail"`
 }
 
-// writeError answers err as a SCIM error. allot errors map as: EINVALID 400
-// invalidValue, ENOTFOUND 404, ECONFLICT 409 uniqueness (the engine's only
-// conflict is a duplicate userPrincipalName), EFORBIDDEN 403; anything else
-// is a 500 with a generic detail (logged).
+// writeError answers err as a SCIM error, with the status of
+// respond.StatusOf in SCIM's body: 400 is invalidValue, 409 uniqueness (the
+// engine's only conflict is a duplicate userPrincipalName); a 503 has
+// Retry-After; a 500 has a generic detail unless the error is allot's
+// (logged).
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var se *Error
 	if !errors.As(err, &se) {
-		switch allot.ErrorCode(err) {
-		case allot.EINVALID:
-			se = badRequest(typeInvalidValue, "%s", allot.ErrorMessage(err))
-		case allot.ENOTFOUND:
-			se = errf(http.StatusNotFound, "", "%s", allot.ErrorMessage(err))
-		case allot.ECONFLICT:
-			se = errf(http.StatusConflict, typeUniqueness, "%s", allot.ErrorMessage(err))
-		case allot.EFORBIDDEN:
-			se = errf(http.StatusForbidden, "", "%s", allot.ErrorMessage(err))
-		case allot.EUNAVAILABLE:
-			w.Header().Set("Retry-After", "5")
-			se = errf(http.StatusServiceUnavailable, "", "%s", allot.ErrorMessage(err))
+		status := respond.StatusOf(err)
+		msg := respond.Message(r, err)
+		switch status {
+		case http.StatusBadRequest:
+			se = badRequest(typeInvalidValue, "%s", msg)
+		case http.StatusConflict:
+			se = errf(status, typeUniqueness, "%s", msg)
+		case http.StatusServiceUnavailable:
+			w.Header().Set("Retry-After", respond.RetryAfter)
+			se = errf(status, "", "%s", msg)
 		default:
-			var ae *allot.Error
-			if errors.As(err, &ae) {
-				se = errf(http.StatusInternalServerError, "", "%s", ae.Message)
-			} else {
-				slog.Error("internal error", "request-id", respond.RequestID(r.Context()), "err", err)
-				se = errf(http.StatusInternalServerError, "", "An internal error occurred.")
-			}
+			se = errf(status, "", "%s", msg)
 		}
 	}
 	if se.Status == http.StatusUnauthorized {

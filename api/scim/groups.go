@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"allot/licensing"
+	"allot/scimmeta"
 	"allot/tenant"
 )
 
@@ -16,7 +17,7 @@ type groupView struct {
 	s    *tenant.State
 	g    *licensing.Group
 	base string
-	meta *metaStore
+	meta *scimmeta.Store
 }
 
 var groupKeys = []string{"id", "externalId", "displayName", "members"}
@@ -26,7 +27,7 @@ func (v *groupView) get(key string) any {
 	case "id":
 		return v.g.ID
 	case "externalId":
-		return v.meta.get(grpKind, v.g.ID).ExternalID
+		return v.meta.Get(scimmeta.GroupKind, v.g.ID).ExternalID
 	case "displayName":
 		return v.g.DisplayName
 	case "members":
@@ -61,7 +62,7 @@ func (v *groupView) members() any {
 
 func (v *groupView) metaValue(version string) map[string]any {
 	m := map[string]any{"resourceType": "Group", "created": v.g.CreatedAt.UTC().Format(time.RFC3339Nano),
-		"lastModified": v.meta.lastModified(grpKind, v.g.ID, v.g.CreatedAt).UTC().Format(time.RFC3339Nano),
+		"lastModified": v.meta.LastModified(scimmeta.GroupKind, v.g.ID, v.g.CreatedAt).UTC().Format(time.RFC3339Nano),
 		"location":     v.base + "/Groups/" + v.g.ID}
 	if version != "" {
 		m["version"] = version

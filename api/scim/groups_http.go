@@ -8,35 +8,18 @@ import (
 	"allot/deleteditems"
 	"allot/identity"
 	"allot/licensing"
+	"allot/scimmeta"
 	"allot/tenant"
 )
 
 // renderGroup returns a group's representation (projected) and its
 // version, from the readers' copy (versions come from the cache).
 func renderGroup(s *tenant.State, g *licensing.Group, base string, proj projection) (doc, string) {
-	v := &groupView{s: s, g: g, base: base, meta: metaOf(s)}
+	v := &groupView{s: s, g: g, base: base, meta: scimmeta.Of(s)}
 	d := v.doc(proj.wants("members"))
 	ver := groupVersionCache(s).of(s, g)
 	d["meta"] = v.metaValue(etag(ver))
 	return proj.apply(d), ver
-}
-
-func (h *handler) listGroups(c *call) {
-	q, err := parseQuery(groupType, paramsFromURL(c.r.URL.Query()))
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	listGroups(c, q)
-}
-
-func (h *handler) searchGroups(c *call) {
-	q, err := searchQuery(c, groupType)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	listGroups(c, q)
 }
 
 // listGroups answers a page of the groups a query matches, by id. A
@@ -51,7 +34,7 @@ func listGroups(c *call, q *query) {
 		}
 		slices.Sort(ids)
 		pg := &page{q: q}
-		view := &groupView{s: s, base: c.base, meta: metaOf(s)}
+		view := &groupView{s: s, base: c.base, meta: scimmeta.Of(s)}
 		for _, id := range ids {
 			g, ok := e.Group(id)
 			if view.g = &g; ok && (q.pred == nil || q.pred(view.get)) {
@@ -67,32 +50,6 @@ func listGroups(c *call, q *query) {
 	})
 	resp.ItemsPerPage = len(resp.Resources)
 	writeJSON(c.w, http.StatusOK, resp)
-}
-
-func (h *handler) getGroup(c *call) {
-	proj, err := parseProjection(groupType, c.r.URL.Query())
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	id := c.r.PathValue("id")
-	var d doc
-	var ver string
-	c.t.Read(func(s *tenant.State) {
-		if g, ok := s.Engine.Group(id); ok {
-			d, ver = renderGroup(s, &g, c.base, proj)
-		}
-	})
-	if d == nil {
-		c.fail(notFound("Group", id))
-		return
-	}
-	c.w.Header().Set("ETag", etag(ver))
-	if inm := c.r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, ver) {
-		c.w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	writeJSON(c.w, http.StatusOK, d)
 }
 
 // respondGroup answers a write with the group as now committed; with
@@ -155,7 +112,7 @@ func (h *handler) createGroup(c *call) {
 		if err := applyMembers(tx, id, spec.members, nil); err != nil {
 			return err
 		}
-		return metaOf(tx.State).put(tx, grpKind, id, objMeta{ExternalID: spec.externalID, LastModified: tx.Op.Now})
+		return scimmeta.Of(tx.State).Put(tx, scimmeta.GroupKind, id, scimmeta.Meta{ExternalID: spec.externalID, LastModified: tx.Op.Now})
 	})
 	if err != nil {
 		c.fail(err)
@@ -169,7 +126,7 @@ func (h *handler) createGroup(c *call) {
 // externalId) and the members to add and remove; it runs on both copies
 // of the tenant, so it must be deterministic. If-Match is checked against
 // the group as the writer sees it.
-func updateGroup(c *call, change func(tx *tenant.Tx, cur *licensing.Group, m objMeta) (groupSpec, []string, []string, error)) error {
+func updateGroup(c *call, change func(tx *tenant.Tx, cur *licensing.Group, m scimmeta.Meta) (groupSpec, []string, []string, error)) error {
 	id := c.r.PathValue("id")
 	ifMatch := c.r.Header.Get("If-Match")
 	return c.t.Do(c.r.Context(), c.op(), func(tx *tenant.Tx) error {
@@ -177,8 +134,8 @@ func updateGroup(c *call, change func(tx *tenant.Tx, cur *licensing.Group, m obj
 		if !ok {
 			return notFound("Group", id)
 		}
-		ms := metaOf(tx.State)
-		m := ms.get(grpKind, id)
+		ms := scimmeta.Of(tx.State)
+		m := ms.Get(scimmeta.GroupKind, id)
 		if ifMatch != "" && !etagMatches(ifMatch, groupVersion(tx.Engine, &cur, m.ExternalID)) {
 			return errPrecondition()
 		}
@@ -204,7 +161,7 @@ func updateGroup(c *call, change func(tx *tenant.Tx, cur *licensing.Group, m obj
 		if !changed {
 			return nil
 		}
-		return ms.put(tx, grpKind, id, objMeta{ExternalID: spec.externalID, LastModified: tx.Op.Now})
+		return ms.Put(tx, scimmeta.GroupKind, id, scimmeta.Meta{ExternalID: spec.externalID, LastModified: tx.Op.Now})
 	})
 }
 
@@ -214,7 +171,7 @@ func (h *handler) replaceGroup(c *call) {
 		c.fail(err)
 		return
 	}
-	err = updateGroup(c, func(tx *tenant.Tx, cur *licensing.Group, _ objMeta) (groupSpec, []string, []string, error) {
+	err = updateGroup(c, func(tx *tenant.Tx, cur *licensing.Group, _ scimmeta.Meta) (groupSpec, []string, []string, error) {
 		d := doc{}
 		if err := applyObject(groupType, d, opReplace, body); err != nil {
 			return groupSpec{}, nil, nil, err
@@ -250,12 +207,12 @@ func (h *handler) patchGroup(c *call) {
 		return
 	}
 	changes, fast := memberChanges(ops)
-	err = updateGroup(c, func(tx *tenant.Tx, cur *licensing.Group, m objMeta) (groupSpec, []string, []string, error) {
+	err = updateGroup(c, func(tx *tenant.Tx, cur *licensing.Group, m scimmeta.Meta) (groupSpec, []string, []string, error) {
 		if fast {
 			add, rm := netMembers(tx.Engine, cur.ID, changes)
 			return groupSpec{group: *cur, externalID: m.ExternalID}, add, rm, nil
 		}
-		v := &groupView{s: tx.State, g: cur, base: c.base, meta: metaOf(tx.State)}
+		v := &groupView{s: tx.State, g: cur, base: c.base, meta: scimmeta.Of(tx.State)}
 		d := v.doc(true)
 		if err := applyPatch(groupType, d, ops); err != nil {
 			return groupSpec{}, nil, nil, err
@@ -289,8 +246,8 @@ func (h *handler) deleteGroup(c *call) {
 		if !ok {
 			return notFound("Group", id)
 		}
-		ms := metaOf(tx.State)
-		if ifMatch != "" && !etagMatches(ifMatch, groupVersion(tx.Engine, &cur, ms.get(grpKind, id).ExternalID)) {
+		ms := scimmeta.Of(tx.State)
+		if ifMatch != "" && !etagMatches(ifMatch, groupVersion(tx.Engine, &cur, ms.Get(scimmeta.GroupKind, id).ExternalID)) {
 			return errPrecondition()
 		}
 		if n := len(tx.Engine.GroupLicenses(id)); n > 0 {
@@ -299,7 +256,7 @@ func (h *handler) deleteGroup(c *call) {
 		if err := deleteditems.DeleteGroup(tx, id); err != nil {
 			return err
 		}
-		ms.drop(tx, grpKind, id)
+		ms.Drop(tx, scimmeta.GroupKind, id)
 		return nil
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"allot/licensing"
+	"allot/scimmeta"
 	"allot/tenant"
 )
 
@@ -98,7 +99,7 @@ func (x *groupVersions) of(s *tenant.State, g *licensing.Group) string {
 	defer x.mu.Unlock()
 	v, ok := x.v[g.ID]
 	if !ok {
-		v = groupVersion(s.Engine, g, metaOf(s).get(grpKind, g.ID).ExternalID)
+		v = groupVersion(s.Engine, g, scimmeta.Of(s).Get(scimmeta.GroupKind, g.ID).ExternalID)
 		x.v[g.ID] = v
 	}
 	return v

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"allot/identity"
+	"allot/scimmeta"
 	"allot/tenant"
 )
 
@@ -372,7 +373,7 @@ func candidates(s *tenant.State, rt *ResourceType, e expr) (ids []string, ok boo
 		case r.attr == attrExternalID && rt == userType:
 			return slices.Clone(userExtIndex(s).lookup(v)), true
 		case r.attr == attrExternalID:
-			return slices.Clone(metaOf(s).groupsByExternalID(v)), true
+			return slices.Clone(scimmeta.Of(s).GroupsByExternalID(v)), true
 		case rt == userType && r.attr.Name == "userName":
 			if u, ok := s.Engine.UserByUPN(identity.Qualify(s, v)); ok {
 				return []string{u.ID}, true

@@ -7,6 +7,7 @@ import (
 
 	"allot/identity"
 	"allot/licensing"
+	"allot/scimmeta"
 	"allot/tenant"
 )
 
@@ -164,7 +165,7 @@ type userView struct {
 	s    *tenant.State
 	u    *licensing.User
 	base string // the /scim/v2 URL, for $ref and meta.location
-	meta *metaStore
+	meta *scimmeta.Store
 }
 
 // userKeys are the top-level keys of a rendered user, in order.
@@ -249,7 +250,7 @@ func (v *userView) groups() any {
 // metaValue is the user's meta; version is filled in when known.
 func (v *userView) metaValue(version string) map[string]any {
 	m := map[string]any{"resourceType": "User", "created": v.u.CreatedAt.UTC().Format(time.RFC3339Nano),
-		"lastModified": v.meta.lastModified(userKind, v.u.ID, v.u.CreatedAt).UTC().Format(time.RFC3339Nano),
+		"lastModified": v.meta.LastModified(scimmeta.UserKind, v.u.ID, v.u.CreatedAt).UTC().Format(time.RFC3339Nano),
 		"location":     v.base + "/Users/" + v.u.ID}
 	if version != "" {
 		m["version"] = version

@@ -9,35 +9,18 @@ import (
 	"allot/deleteditems"
 	"allot/identity"
 	"allot/licensing"
+	"allot/scimmeta"
 	"allot/tenant"
 )
 
 // renderUser returns a user's representation (projected) and its
 // version.
 func renderUser(s *tenant.State, u *licensing.User, base string, proj projection) (doc, string) {
-	v := &userView{s: s, u: u, base: base, meta: metaOf(s)}
+	v := &userView{s: s, u: u, base: base, meta: scimmeta.Of(s)}
 	d := v.doc()
 	ver := userVersion(d)
 	d["meta"] = v.metaValue(etag(ver))
 	return proj.apply(d), ver
-}
-
-func (h *handler) listUsers(c *call) {
-	q, err := parseQuery(userType, paramsFromURL(c.r.URL.Query()))
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	listUsers(c, q)
-}
-
-func (h *handler) searchUsers(c *call) {
-	q, err := searchQuery(c, userType)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	listUsers(c, q)
 }
 
 // listUsers answers a page of the users a query matches. Users come in
@@ -48,7 +31,7 @@ func listUsers(c *call, q *query) {
 	c.t.Read(func(s *tenant.State) {
 		e := s.Engine
 		pg := &page{q: q}
-		view := &userView{s: s, base: c.base, meta: metaOf(s)}
+		view := &userView{s: s, base: c.base, meta: scimmeta.Of(s)}
 		if ids, ok := candidates(s, userType, q.filter); ok {
 			slices.Sort(ids)
 			for _, id := range ids {
@@ -78,34 +61,6 @@ func listUsers(c *call, q *query) {
 	})
 	resp.ItemsPerPage = len(resp.Resources)
 	writeJSON(c.w, http.StatusOK, resp)
-}
-
-func (h *handler) getUser(c *call) {
-	proj, err := parseProjection(userType, c.r.URL.Query())
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	id := c.r.PathValue("id")
-	var d doc
-	var ver string
-	found := false
-	c.t.Read(func(s *tenant.State) {
-		u, ok := s.Engine.User(id)
-		if found = ok; ok {
-			d, ver = renderUser(s, &u, c.base, proj)
-		}
-	})
-	if !found {
-		c.fail(notFound("User", id))
-		return
-	}
-	c.w.Header().Set("ETag", etag(ver))
-	if inm := c.r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, ver) {
-		c.w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	writeJSON(c.w, http.StatusOK, d)
 }
 
 // respondUser answers a write with the user as now committed.
@@ -158,7 +113,7 @@ func (h *handler) createUser(c *call) {
 		if err := identity.PutUser(tx, qualify(tx.State, u)); err != nil {
 			return err
 		}
-		return metaOf(tx.State).put(tx, userKind, id, objMeta{LastModified: tx.Op.Now})
+		return scimmeta.Of(tx.State).Put(tx, scimmeta.UserKind, id, scimmeta.Meta{LastModified: tx.Op.Now})
 	})
 	if err != nil {
 		c.fail(err)
@@ -178,7 +133,7 @@ func updateUser(c *call, patch bool, change func(cur doc) (doc, error)) {
 		if !ok {
 			return notFound("User", id)
 		}
-		v := &userView{s: tx.State, u: &cur, base: c.base, meta: metaOf(tx.State)}
+		v := &userView{s: tx.State, u: &cur, base: c.base, meta: scimmeta.Of(tx.State)}
 		d := v.doc()
 		if ifMatch != "" && !etagMatches(ifMatch, userVersion(d)) {
 			return errPrecondition()
@@ -198,8 +153,8 @@ func updateUser(c *call, patch bool, change func(cur doc) (doc, error)) {
 		if err := identity.PutUser(tx, qualify(tx.State, u)); err != nil {
 			return err
 		}
-		m := metaOf(tx.State)
-		return m.put(tx, userKind, id, objMeta{LastModified: tx.Op.Now})
+		m := scimmeta.Of(tx.State)
+		return m.Put(tx, scimmeta.UserKind, id, scimmeta.Meta{LastModified: tx.Op.Now})
 	})
 	if err != nil {
 		c.fail(err)
@@ -251,7 +206,7 @@ func (h *handler) deleteUser(c *call) {
 			return notFound("User", id)
 		}
 		if ifMatch != "" {
-			v := &userView{s: tx.State, u: &cur, base: c.base, meta: metaOf(tx.State)}
+			v := &userView{s: tx.State, u: &cur, base: c.base, meta: scimmeta.Of(tx.State)}
 			if !etagMatches(ifMatch, userVersion(v.doc())) {
 				return errPrecondition()
 			}
@@ -259,7 +214,7 @@ func (h *handler) deleteUser(c *call) {
 		if err := deleteditems.DeleteUser(tx, id); err != nil {
 			return err
 		}
-		metaOf(tx.State).drop(tx, userKind, id)
+		scimmeta.Of(tx.State).Drop(tx, scimmeta.UserKind, id)
 		return nil
 	})
 	if err != nil {

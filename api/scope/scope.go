@@ -181,3 +181,13 @@ func Deny(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	}
 	respond.Denied(w, r)
 }
+
+// Require reports whether the principal may perform the action in the
+// tenant (auth.Can); when it may not, it answers the request with Deny.
+func Require(w http.ResponseWriter, r *http.Request, p *auth.Principal, a auth.Action, tenantID string) bool {
+	if auth.Can(p, a, tenantID) {
+		return true
+	}
+	Deny(w, r, p)
+	return false
+}

@@ -40,11 +40,6 @@ const (
 	MaxNamesBody  = 256 << 20 // the concealed-name mapping
 )
 
-var (
-	writers = []string{auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator}
-	readers = []string{auth.RoleGlobalAdministrator, auth.RoleLicenseAdministrator, auth.RoleGlobalReader, auth.RoleReportsReader}
-)
-
 // Register mounts the usage API.
 func Register(s *server.Server) {
 	h := &handler{s}
@@ -61,14 +56,13 @@ type handler struct{ s *server.Server }
 
 // tenantFor resolves the tenant and checks the principal's roles; it
 // answers the request itself when it returns false.
-func (h *handler) tenantFor(w http.ResponseWriter, r *http.Request, roles []string) (*tenant.Tenant, *auth.Principal, bool) {
+func (h *handler) tenantFor(w http.ResponseWriter, r *http.Request, a auth.Action) (*tenant.Tenant, *auth.Principal, bool) {
 	t, p, err := h.s.Tenant(r)
 	if err != nil {
 		respond.Error(w, r, err)
 		return nil, nil, false
 	}
-	if !p.IsPartner() && !p.Has(roles...) {
-		scope.Deny(w, r, p) // 404 for allotment owners, 403 for the others
+	if !scope.Require(w, r, p, a, t.ID) { // 404 for allotment owners, 403 for the others
 		return nil, nil, false
 	}
 	return t, p, true
@@ -167,7 +161,7 @@ func (h *handler) ingest(w http.ResponseWriter, r *http.Request, t *tenant.Tenan
 }
 
 func (h *handler) postBatch(w http.ResponseWriter, r *http.Request, kind usage.BatchKind) {
-	t, p, ok := h.tenantFor(w, r, writers)
+	t, p, ok := h.tenantFor(w, r, auth.ManageLicensing)
 	if !ok {
 		return
 	}
@@ -200,7 +194,7 @@ func (h *handler) postEvents(w http.ResponseWriter, r *http.Request) {
 // usage report CSV as the body (text/csv) or as the file of a
 // multipart/form-data upload.
 func (h *handler) postReport(w http.ResponseWriter, r *http.Request) {
-	t, p, ok := h.tenantFor(w, r, writers)
+	t, p, ok := h.tenantFor(w, r, auth.ManageLicensing)
 	if !ok {
 		return
 	}
@@ -273,7 +267,7 @@ func filePart(body io.Reader, boundary string) (io.Reader, error) {
 
 // listReports: GET /allot/v1/usage/reports — the reports imported.
 func (h *handler) listReports(w http.ResponseWriter, r *http.Request) {
-	t, _, ok := h.tenantFor(w, r, readers)
+	t, _, ok := h.tenantFor(w, r, auth.ReadLicenseUsage)
 	if !ok {
 		return
 	}
@@ -288,7 +282,7 @@ func (h *handler) listReports(w http.ResponseWriter, r *http.Request) {
 // putConcealedNames: PUT /allot/v1/usage/concealed-names — replaces the
 // mapping from concealed report names to users.
 func (h *handler) putConcealedNames(w http.ResponseWriter, r *http.Request) {
-	t, p, ok := h.tenantFor(w, r, writers)
+	t, p, ok := h.tenantFor(w, r, auth.ManageLicensing)
 	if !ok {
 		return
 	}
@@ -316,11 +310,11 @@ func (h *handler) putConcealedNames(w http.ResponseWriter, r *http.Request) {
 // YYYY-MM-DD] — the user's aggregated usage; the day windows end on asOf
 // (default: today, UTC).
 func (h *handler) getUser(w http.ResponseWriter, r *http.Request) {
-	t, _, ok := h.tenantFor(w, r, readers)
+	t, _, ok := h.tenantFor(w, r, auth.ReadLicenseUsage)
 	if !ok {
 		return
 	}
-	asOf := usage.DayOf(time.Now())
+	asOf := usage.DayOf(h.s.RT.Now())
 	if v := r.URL.Query().Get("asOf"); v != "" {
 		d, err := time.Parse(time.DateOnly, v)
 		if err != nil {
@@ -341,7 +335,7 @@ func (h *handler) getUser(w http.ResponseWriter, r *http.Request) {
 
 // listFeatures: GET /allot/v1/usage/features — the feature map.
 func (h *handler) listFeatures(w http.ResponseWriter, r *http.Request) {
-	if _, _, ok := h.tenantFor(w, r, readers); !ok {
+	if _, _, ok := h.tenantFor(w, r, auth.ReadLicenseUsage); !ok {
 		return
 	}
 	respond.JSON(w, http.StatusOK, map[string]any{"value": usage.Features()})

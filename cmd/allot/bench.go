@@ -14,6 +14,7 @@ import (
 
 	"allot/bundle"
 	"allot/catalog"
+	"allot/internal/memtune"
 	"allot/licensing"
 	"allot/synth"
 )
@@ -51,6 +52,7 @@ licensing engine, free the generator's data, then time a full recompute and
 report the engine's heap and the process's peak resident memory during it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			memtune.Enable(serverMemoryPolicy) // the process owns GC tuning (internal/memtune)
 			out := cmd.OutOrStdout()
 			start := time.Now()
 			t := synth.Generate(catalog.Default(), cfg())
@@ -105,6 +107,7 @@ report the engine's heap and the process's peak resident memory during it.`,
 		Short: "Write a synthetic tenant as a bundle (for allot import tenant)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			memtune.Enable(serverMemoryPolicy) // the process owns GC tuning (internal/memtune)
 			t := synth.Generate(catalog.Default(), cfg())
 			e := licensing.New(catalog.Default(), licensing.Settings{DefaultUsageLocation: "US"})
 			if err := t.LoadInto(e); err != nil {

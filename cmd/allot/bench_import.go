@@ -23,6 +23,7 @@ import (
 
 	"allot/bundle"
 	"allot/catalog"
+	"allot/internal/memtune"
 	"allot/licensing"
 	"allot/store"
 	"allot/synth"
@@ -61,6 +62,7 @@ closed, reopened from the database, and every user's license records are
 compared with those of the import (a SHA-256 over all of them).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			memtune.Enable(serverMemoryPolicy) // the process owns GC tuning (internal/memtune)
 			out := cmd.OutOrStdout()
 			ctx := cmd.Context()
 			dir := bundleDir

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"allot/api/partner"
 	"allot/catalog"
 	"allot/licensing"
+	"allot/subscription"
 	"allot/tenant"
 )
 
@@ -42,12 +42,12 @@ func seedTenant(t *testing.T, tn *tenant.Tenant) {
 	o365, _ := catalog.Default().SKU("ENTERPRISEPACK")
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	err := tn.Do(context.Background(), licensing.Op{Now: now}, func(tx *tenant.Tx) error {
-		if err := partner.PutSubscription(tx, partner.Subscription{ID: "s1", SKUID: e3.ID, SKUPartNumber: "SPE_E3", OfferID: "SPE_E3", FriendlyName: e3.DisplayName, Quantity: 5,
-			Status: partner.StatusActive, CreationDate: now}); err != nil {
+		if err := subscription.Put(tx, subscription.Subscription{ID: "s1", SKUID: e3.ID, SKUPartNumber: "SPE_E3", OfferID: "SPE_E3", FriendlyName: e3.DisplayName, Quantity: 5,
+			Status: subscription.StatusActive, CreationDate: now}); err != nil {
 			return err
 		}
-		if err := partner.PutSubscription(tx, partner.Subscription{ID: "s2", SKUID: o365.ID, SKUPartNumber: "ENTERPRISEPACK", OfferID: "ENTERPRISEPACK", FriendlyName: o365.DisplayName, Quantity: 2,
-			Status: partner.StatusActive, CreationDate: now}); err != nil {
+		if err := subscription.Put(tx, subscription.Subscription{ID: "s2", SKUID: o365.ID, SKUPartNumber: "ENTERPRISEPACK", OfferID: "ENTERPRISEPACK", FriendlyName: o365.DisplayName, Quantity: 2,
+			Status: subscription.StatusActive, CreationDate: now}); err != nil {
 			return err
 		}
 		for _, u := range []licensing.User{

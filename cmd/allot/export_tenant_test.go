@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"allot/api/partner"
 	"allot/catalog"
 	"allot/licensing"
+	"allot/subscription"
 	"allot/tenant"
 )
 
@@ -22,8 +22,8 @@ func TestExportTenantWritesSubscriptionStatusAndDates(t *testing.T) {
 	e3, _ := catalog.Default().SKU("SPE_E3")
 	grace := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	err = tn.Do(ctx, licensing.Op{Now: time.Now()}, func(tx *tenant.Tx) error {
-		return partner.PutSubscription(tx, partner.Subscription{ID: "s1", SKUID: e3.ID, SKUPartNumber: "SPE_E3", Quantity: 5,
-			Status: partner.StatusExpired, CreationDate: grace.AddDate(-1, 0, 0), GraceEndDate: &grace})
+		return subscription.Put(tx, subscription.Subscription{ID: "s1", SKUID: e3.ID, SKUPartNumber: "SPE_E3", Quantity: 5,
+			Status: subscription.StatusExpired, CreationDate: grace.AddDate(-1, 0, 0), GraceEndDate: &grace})
 	})
 	if err != nil {
 		t.Fatal(err)

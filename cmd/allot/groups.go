@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"allot/api/admin"
+	"allot/rules"
 	"allot/tenant"
 )
 
@@ -28,9 +28,9 @@ Exit status: 0 valid, 1 invalid or failed, 2 usage error.`,
 			if tenantID == "" {
 				return usageError{fmt.Errorf("--tenant is required")}
 			}
-			var res admin.RuleCheck
+			var res rules.Check
 			err := withTenantReadOnly(cmd.Context(), db, tenantID, func(t *tenant.Tenant) error {
-				t.Read(func(s *tenant.State) { res = admin.CheckRule(s, args[0], time.Now()) })
+				t.Read(func(s *tenant.State) { res = s.Engine.CheckRule(args[0], time.Now()) })
 				return nil
 			})
 			if err != nil {
@@ -50,7 +50,7 @@ Exit status: 0 valid, 1 invalid or failed, 2 usage error.`,
 	rootCmd.AddCommand(groupsCmd)
 }
 
-func printRuleCheck(w io.Writer, res admin.RuleCheck, asJSON bool) {
+func printRuleCheck(w io.Writer, res rules.Check, asJSON bool) {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

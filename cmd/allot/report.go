@@ -12,6 +12,7 @@ import (
 
 	"allot/catalog"
 	"allot/position"
+	"allot/position/snapshotstore"
 	"allot/tenant"
 	"allot/usage"
 )
@@ -81,7 +82,7 @@ written to standard output unless --out names a file.`,
 			_ = bar.Set(100)
 			var p *position.Position
 			t.Read(func(s *tenant.State) {
-				p, err = position.Of(s, position.Options{AsOf: day, WindowDays: window, Now: now,
+				p, err = snapshotstore.Position(s, position.Options{AsOf: day, WindowDays: window, Now: now,
 					Progress: func(done, total int) { _ = bar.Set(100 + 800*done/max(total, 1)) }})
 			})
 			if err != nil {

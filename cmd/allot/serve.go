@@ -25,6 +25,7 @@ import (
 	"allot/api/server"
 	"allot/catalog"
 	"allot/identity"
+	"allot/internal/memtune"
 	"allot/tenant"
 	"allot/web"
 )
@@ -71,6 +72,7 @@ load answers 503 and the others are served.`,
 		Args:        cobra.NoArgs,
 		Annotations: createsDatabase,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			memtune.Enable(serverMemoryPolicy) // the process owns GC tuning (internal/memtune)
 			trusted, err := server.ParseProxies(proxies)
 			if err != nil {
 				return usageError{err}
@@ -219,3 +221,8 @@ func serve(ctx context.Context, o serveOptions) error {
 	log.Info("stopped")
 	return nil
 }
+
+// serverMemoryPolicy is the process memory policy of allot serve and allot
+// bench: pause the GC during bulk work, collect before the findings'
+// snapshot (internal/memtune has the figures).
+var serverMemoryPolicy = memtune.Policy{PauseGC: true, CollectFirst: true}

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"allot/api/admin"
 	"allot/licensing"
+	"allot/settings"
 	"allot/tenant"
 )
 
@@ -34,7 +34,7 @@ re-derives every license it affects in the same command, and is audited.`,
 			if tenantID == "" {
 				return usageError{fmt.Errorf("--tenant is required")}
 			}
-			var in admin.SettingsPatch
+			var in settings.Patch
 			if cmd.Flags().Changed("default-usage-location") {
 				in.DefaultUsageLocation = &location
 			}
@@ -56,9 +56,9 @@ re-derives every license it affects in the same command, and is audited.`,
 			return onTenant(ctx, st, tenantID, func(rt *tenant.Runtime, t *tenant.Tenant) error {
 				var out licensing.Settings
 				var err error
-				if in == (admin.SettingsPatch{}) {
+				if in == (settings.Patch{}) {
 					t.Read(func(s *tenant.State) { out = s.Engine.Settings() })
-				} else if out, err = admin.ChangeSettings(ctx, rt, t, licensing.Op{Actor: "allot CLI", Now: time.Now().UTC()}, in); err != nil {
+				} else if out, err = settings.Change(ctx, rt, t, licensing.Op{Actor: "allot CLI", Now: time.Now().UTC()}, in); err != nil {
 					return err
 				}
 				printSettings(cmd.OutOrStdout(), out, asJSON)

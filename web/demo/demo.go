@@ -16,11 +16,11 @@ import (
 	"time"
 
 	"allot"
-	"allot/api/partner"
 	"allot/auth"
 	"allot/identity"
 	"allot/licensing"
 	"allot/store"
+	"allot/subscription"
 	"allot/tenant"
 )
 
@@ -146,11 +146,11 @@ func (d *data) apply(tx *tenant.Tx) error {
 			return fmt.Errorf("the catalog has no %s", p.part)
 		}
 		p.skuID = sku.ID
-		sub := partner.Subscription{ID: p.subID, OfferID: p.part, SKUID: sku.ID, SKUPartNumber: sku.PartNumber, FriendlyName: sku.DisplayName,
+		sub := subscription.Subscription{ID: p.subID, OfferID: p.part, SKUID: sku.ID, SKUPartNumber: sku.PartNumber, FriendlyName: sku.DisplayName,
 			Quantity: p.allotted + 1, Status: "active", CreationDate: p.bought, LastModifiedDate: p.bought,
-			Attributes: partner.Attributes{ObjectType: "Subscription"}}
+			Attributes: subscription.Attributes{ObjectType: "Subscription"}}
 		p.sub = sub
-		if err := partner.PutSubscription(tx, sub); err != nil {
+		if err := subscription.Put(tx, sub); err != nil {
 			return err
 		}
 	}
@@ -172,7 +172,7 @@ func (d *data) apply(tx *tenant.Tx) error {
 			q = max(1, demand-p.short+p.allotted)
 		}
 		p.sub.Quantity, p.sub.LastModifiedDate = q, tx.Op.Now
-		if err := partner.PutSubscription(tx, p.sub); err != nil {
+		if err := subscription.Put(tx, p.sub); err != nil {
 			return err
 		}
 	}

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"allot/api/partner"
 	"allot/licensing"
+	"allot/subscription"
 )
 
 // data is the generated demo organisation, ready to import.
@@ -34,7 +34,7 @@ type product struct {
 	subID    string
 	bought   time.Time
 	skuID    string
-	sub      partner.Subscription
+	sub      subscription.Subscription
 }
 
 // Allotment ids of the demo.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"allot/position"
+	"allot/position/snapshotstore"
 	"allot/prices"
 	"allot/tenant"
 )
@@ -31,6 +32,6 @@ func priceList(tx *tenant.Tx, d *data) error {
 // snapshot takes the demo's first license position snapshot, so that the
 // dashboard shows required and used seats from the start.
 func snapshot(ctx context.Context, t *tenant.Tenant, now time.Time) error {
-	_, _, err := position.Take(ctx, t, "demo-"+now.Format("20060102"), position.OriginOnDemand, "allot demo", now)
+	_, _, err := snapshotstore.Take(ctx, t, "demo-"+now.Format("20060102"), position.OriginOnDemand, "allot demo", now)
 	return err
 }

@@ -1,4 +1,4 @@
-package licensing
+package memtune
 
 import (
 	"runtime"
@@ -59,5 +59,35 @@ func waitGOGC(t *testing.T, want int) {
 		}
 		runtime.GC()
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Bulk work leaves the process's GC settings alone unless the process
+// enabled the policy (library use and tests), and pauses the collector
+// when it did.
+func TestBulkWorkPausesOnlyUnderThePolicy(t *testing.T) {
+	runtime.GC()
+	before := gogc(t)
+	if before <= 0 {
+		t.Skip("GOGC is off in this process")
+	}
+	defer Enable(Policy{})
+	Enable(Policy{})
+	done := BulkWork(PauseMinUsers)
+	if got := gogc(t); got != before {
+		t.Fatalf("without the policy, bulk work set GOGC %d → %d", before, got)
+	}
+	done()
+	Enable(Policy{PauseGC: true})
+	done = BulkWork(PauseMinUsers - 1)
+	if got := gogc(t); got != before {
+		t.Fatalf("bulk work below PauseMinUsers set GOGC %d → %d", before, got)
+	}
+	done()
+	done = BulkWork(PauseMinUsers)
+	paused := gogc(t)
+	done()
+	if paused == before {
+		t.Fatalf("under the policy, bulk work left GOGC at %d", before)
 	}
 }

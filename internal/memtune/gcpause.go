@@ -1,4 +1,4 @@
-package licensing
+package memtune
 
 import (
 	"runtime"
@@ -27,9 +27,6 @@ import (
 // temporary percentage whose goal is twice the current heap — what GOGC=100
 // gives once a cycle has marked it — and restores the saved percentage when
 // that next cycle has completed.
-
-// gcPauseMinUsers is the tenant size from which a recompute pauses the GC.
-const gcPauseMinUsers = 50000
 
 var gcPause struct {
 	sync.Mutex

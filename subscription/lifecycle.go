@@ -1,4 +1,4 @@
-package partner
+package subscription
 
 import (
 	"fmt"
@@ -48,8 +48,8 @@ const (
 	DisabledPeriod = 90 * 24 * time.Hour
 )
 
-// validStatus reports whether a partner may set the status.
-func validStatus(s string) bool {
+// ValidStatus reports whether a partner may set the status.
+func ValidStatus(s string) bool {
 	switch s {
 	case StatusActive, StatusExpired, StatusSuspended, StatusDisabled, StatusDeleted:
 		return true
@@ -57,8 +57,8 @@ func validStatus(s string) bool {
 	return false
 }
 
-// addUnits adds a subscription's quantity to the units of its state.
-func addUnits(u *licensing.Units, s Subscription) {
+// AddUnits adds a subscription's quantity to the units of its state.
+func AddUnits(u *licensing.Units, s Subscription) {
 	switch s.Status {
 	case StatusActive:
 		u.Enabled += s.Quantity
@@ -71,9 +71,9 @@ func addUnits(u *licensing.Units, s Subscription) {
 	}
 }
 
-// setStatus moves a subscription to a status at now and sets the dates of
+// SetStatus moves a subscription to a status at now and sets the dates of
 // its next transition.
-func setStatus(s *Subscription, status string, now time.Time) {
+func SetStatus(s *Subscription, status string, now time.Time) {
 	if s.Status == status {
 		return
 	}
@@ -96,9 +96,9 @@ func setStatus(s *Subscription, status string, now time.Time) {
 	}
 }
 
-// advance applies every transition due at now, each at the date it was
+// Advance applies every transition due at now, each at the date it was
 // due, and reports whether the subscription changed.
-func advance(s *Subscription, now time.Time) bool {
+func Advance(s *Subscription, now time.Time) bool {
 	changed := false
 	for {
 		switch {
@@ -111,12 +111,12 @@ func advance(s *Subscription, now time.Time) bool {
 				}
 				s.CommitmentEndDate = &end
 			} else {
-				setStatus(s, StatusExpired, at)
+				SetStatus(s, StatusExpired, at)
 			}
 		case s.Status == StatusExpired && s.GraceEndDate != nil && !s.GraceEndDate.After(now):
-			setStatus(s, StatusDisabled, *s.GraceEndDate)
+			SetStatus(s, StatusDisabled, *s.GraceEndDate)
 		case s.Status == StatusDisabled && s.DeletionDate != nil && !s.DeletionDate.After(now):
-			setStatus(s, StatusDeleted, *s.DeletionDate)
+			SetStatus(s, StatusDeleted, *s.DeletionDate)
 		default:
 			return changed
 		}
@@ -125,28 +125,28 @@ func advance(s *Subscription, now time.Time) bool {
 	}
 }
 
-// AdvanceSubscriptions applies the lifecycle transitions due at tx.Op.Now to
+// AdvanceAll applies the lifecycle transitions due at tx.Op.Now to
 // every subscription of the tenant (the maintenance task).
-func AdvanceSubscriptions(tx *tenant.Tx) error {
-	subs, err := subscriptions(tx.State)
+func AdvanceAll(tx *tenant.Tx) error {
+	subs, err := List(tx.State)
 	if err != nil {
 		return err
 	}
 	for _, s := range subs {
 		before := s.Status
-		if !advance(&s, tx.Op.Now) {
+		if !Advance(&s, tx.Op.Now) {
 			continue
 		}
-		if err := PutSubscription(tx, s); err != nil {
+		if err := Put(tx, s); err != nil {
 			return fmt.Errorf("subscription %s: %w", s.ID, err)
 		}
-		auditStatus(tx, s, before)
+		AuditStatus(tx, s, before)
 	}
 	return nil
 }
 
-// auditStatus records a subscription's status change.
-func auditStatus(tx *tenant.Tx, s Subscription, before string) {
+// AuditStatus records a subscription's status change.
+func AuditStatus(tx *tenant.Tx, s Subscription, before string) {
 	if s.Status == before {
 		return
 	}
@@ -155,9 +155,9 @@ func auditStatus(tx *tenant.Tx, s Subscription, before string) {
 		Detail: fmt.Sprintf(`{"subscriptionId":%q,"oldStatus":%q,"newStatus":%q}`, s.ID, before, s.Status)})
 }
 
-// checkTransition refuses what Partner Center refuses: nothing comes back
+// CheckTransition refuses what Partner Center refuses: nothing comes back
 // from deleted.
-func checkTransition(from, to string) error {
+func CheckTransition(from, to string) error {
 	if from == StatusDeleted && to != StatusDeleted {
 		return allot.Errorf(allot.ECONFLICT, "The subscription is deleted and cannot change status.")
 	}
@@ -166,24 +166,15 @@ func checkTransition(from, to string) error {
 
 func init() {
 	tenant.RegisterMaintenance(tenant.MaintenanceTask{Name: "subscription lifecycle", Actor: "subscription lifecycle",
-		Why: "scheduled subscription lifecycle", Run: AdvanceSubscriptions})
+		Why: "scheduled subscription lifecycle", Run: AdvanceAll})
 }
 
-// withStatus fills a subscription's capabilityStatus from its status.
-func withStatus(s Subscription) Subscription {
+// WithStatus fills a subscription's capabilityStatus from its status.
+func WithStatus(s Subscription) Subscription {
 	var u licensing.Units
 	q := s
 	q.Quantity = 1
-	addUnits(&u, q)
+	AddUnits(&u, q)
 	s.CapabilityStatus = licensing.StatusOf(u)
 	return s
-}
-
-// utcPtr copies a time in UTC, truncated to seconds (nil stays nil).
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	v := t.UTC().Truncate(time.Second)
-	return &v
 }

@@ -1,7 +1,0 @@
-//go:build !linux
-
-package licensing
-
-import "unsafe"
-
-func adviseHugePages(unsafe.Pointer, uintptr) {}
