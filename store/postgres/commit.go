@@ -357,14 +357,6 @@ type auditRow struct {
 	entry    *audit.Entry
 }
 
-// body stores a nil body as an empty one (the column is NOT NULL).
-func body(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
-}
-
 // validate checks what the schema cannot and returns the number of rows the
 // changes write.
 func validate(changes []store.Change) (int, error) {

@@ -121,13 +121,12 @@ type Part struct {
 // snapshot parts. Add the objects, then call Flush; emit receives each part
 // once it is complete.
 type Parts struct {
-	emit   func(Part) error
-	buf    []byte
-	n      int
-	first  store.Object
-	last   store.Object
-	total  int
-	closed bool
+	emit  func(Part) error
+	buf   []byte
+	n     int
+	first store.Object
+	last  store.Object
+	total int
 }
 
 // NewParts returns a part writer that hands each part to emit.
