@@ -240,8 +240,8 @@ func AddTenantDomain(ctx context.Context, rt *tenant.Runtime, t *tenant.Tenant, 
 
 // CreateTenant creates a customer tenant whose domain (info.Domain,
 // required) belongs to no other tenant, with that domain as its initial
-// and default domain, in the tenant's first command.
-func CreateTenant(ctx context.Context, rt *tenant.Runtime, info store.Tenant, settings licensing.Settings) (*tenant.Tenant, error) {
+// and default domain, in the tenant's first command, audited under actor.
+func CreateTenant(ctx context.Context, rt *tenant.Runtime, actor string, info store.Tenant, settings licensing.Settings) (*tenant.Tenant, error) {
 	clean, err := cleanDomain(info.Domain)
 	if err != nil {
 		return nil, err
@@ -254,7 +254,7 @@ func CreateTenant(ctx context.Context, rt *tenant.Runtime, info store.Tenant, se
 	} else if ok {
 		return nil, allot.Errorf(allot.ECONFLICT, "A customer with the domain %s already exists.", clean)
 	}
-	return rt.Create(ctx, info, settings, func(tx *tenant.Tx) error {
+	return rt.CreateBy(ctx, actor, info, settings, func(tx *tenant.Tx) error {
 		_, err := AddDomain(tx, clean, true)
 		return err
 	})

@@ -188,8 +188,15 @@ func (r *Runtime) start(ctx context.Context, t *Tenant) error {
 
 // Create stores a new tenant with its licensing settings and starts it.
 // ECONFLICT if the id exists. The tenant's first command sets the settings
-// and then runs init, if given (e.g. the tenant's first domain).
+// and then runs init, if given (e.g. the tenant's first domain); its audit
+// entries name the actor "partner" (CreateBy names the caller).
 func (r *Runtime) Create(ctx context.Context, info store.Tenant, settings licensing.Settings, init ...func(*Tx) error) (*Tenant, error) {
+	return r.CreateBy(ctx, "partner", info, settings, init...)
+}
+
+// CreateBy is Create with the actor its first command is audited under
+// (the partner API passes its principal, as every later call does).
+func (r *Runtime) CreateBy(ctx context.Context, actor string, info store.Tenant, settings licensing.Settings, init ...func(*Tx) error) (*Tenant, error) {
 	if info.CreatedAt.IsZero() {
 		info.CreatedAt = r.now()
 	}
@@ -206,7 +213,7 @@ func (r *Runtime) Create(ctx context.Context, info store.Tenant, settings licens
 	r.mu.Lock()
 	r.tenants[info.ID] = t
 	r.mu.Unlock()
-	err := t.Do(ctx, licensing.Op{Actor: "partner", Now: info.CreatedAt}, func(tx *Tx) error {
+	err := t.Do(ctx, licensing.Op{Actor: actor, Now: info.CreatedAt}, func(tx *Tx) error {
 		if err := tx.Engine.SetSettings(tx.Op, settings); err != nil {
 			return err
 		}

@@ -82,7 +82,8 @@ func toCustomer(t store.Tenant) Customer {
 }
 
 func (h *handler) createCustomer(w http.ResponseWriter, r *http.Request) {
-	if _, ok := partnerOnly(w, r); !ok {
+	p, ok := partnerOnly(w, r)
+	if !ok {
 		return
 	}
 	var in struct {
@@ -124,7 +125,7 @@ func (h *handler) createCustomer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info := store.Tenant{ID: id, CompanyName: name, Domain: strings.TrimSpace(in.CompanyProfile.Domain), DefaultUsageLocation: loc, CreatedAt: h.s.RT.Now()}
-	t, err := identity.CreateTenant(r.Context(), h.s.RT, info, licensing.Settings{DefaultUsageLocation: loc})
+	t, err := identity.CreateTenant(r.Context(), h.s.RT, p.Actor(), info, licensing.Settings{DefaultUsageLocation: loc})
 	if err != nil {
 		respond.Error(w, r, err)
 		return

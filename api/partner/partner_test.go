@@ -10,6 +10,7 @@ import (
 	"allot/api/admin"
 	"allot/api/apitest"
 	"allot/api/partner"
+	"allot/audit"
 	"allot/catalog"
 	"allot/licensing"
 	"allot/tenant"
@@ -187,4 +188,29 @@ func TestTokens(t *testing.T) {
 	e.Must(204, "DELETE", "/allot/v1/tenants/"+a+"/tokens/"+created["id"].(string), ga, nil)
 	e.Must(401, "GET", "/allot/v1/tenants/"+a+"/tokens", secret, nil)
 	e.Must(404, "DELETE", "/allot/v1/tenants/"+a+"/tokens/nope", ga, nil)
+}
+
+// Every audit entry a partner administrator causes names it the same way,
+// from the customer's creation on (its first command used to say
+// "partner").
+func TestPartnerCallsAreAuditedUnderOneName(t *testing.T) {
+	e := env(t)
+	id := e.Customer("Contoso", "US")
+	e.Subscribe(id, "SPE_E3", 5)
+	entries, err := e.Store.QueryAudit(context.Background(), audit.Query{TenantID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actors := map[string]int{}
+	for _, a := range entries {
+		actors[a.Actor]++
+	}
+	if len(entries) < 2 || len(actors) != 1 {
+		t.Fatalf("%d entries by %v, want one actor", len(entries), actors)
+	}
+	for actor := range actors {
+		if actor == "partner" {
+			t.Fatalf("entries are by %q, not the principal", actor)
+		}
+	}
 }
