@@ -109,8 +109,9 @@ func TestAssignLicenseRequiresBothParameters(t *testing.T) {
 	f.Must(200, "POST", "/v1.0/users/"+ann+"/assignLicense", f.admin, map[string]any{"addLicenses": []any{map[string]any{"skuId": e3}}, "removeLicenses": []any{}})
 }
 
-// TestGroupExpandMembers: GET /groups/{id}?$expand=members lists up to 20
-// members (with their own $select); other relationships are refused.
+// TestGroupExpandMembers: GET /groups/{id}?$expand=members and GET
+// /groups?$expand=members list up to 20 members per group (with their own
+// $select); other relationships are refused.
 func TestGroupExpandMembers(t *testing.T) {
 	f := newFixture(t)
 	g := f.group("All")
@@ -133,5 +134,13 @@ func TestGroupExpandMembers(t *testing.T) {
 	}
 	wantError(t, f.Call("GET", "/v1.0/groups/"+g+"?$expand=owners", f.admin, nil), 400, "BadRequest", "owners")
 	wantError(t, f.Call("GET", "/v1.0/groups/"+g+"?$expand=members(", f.admin, nil), 400, "BadRequest", "$expand")
-	wantError(t, f.Call("GET", "/v1.0/groups?$expand=members", f.admin, nil), 400, "Request_BadRequest", "$expand")
+	// The list expands each group's members the same way.
+	f.group("Empty")
+	r = f.Must(200, "GET", "/v1.0/groups?$expand=members($select=id)&$orderby=displayName", f.admin, nil)
+	groups := values(r)
+	if len(groups) != 2 || groups[0]["displayName"] != "All" || len(groups[0]["members"].([]any)) != 20 ||
+		len(groups[1]["members"].([]any)) != 0 {
+		t.Fatalf("GET /groups?$expand=members: %s", r.Body)
+	}
+	wantError(t, f.Call("GET", "/v1.0/groups?$expand=owners", f.admin, nil), 400, "BadRequest", "owners")
 }

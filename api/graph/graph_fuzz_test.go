@@ -42,6 +42,7 @@ func FuzzGraph(fz *testing.F) {
 		{Method: "GET", Path: "/v1.0/groups/{group0}/members/microsoft.graph.user?$count=true&$select=id"},
 		{Method: "GET", Path: "/v1.0/groups/{group0}/members/microsoft.graph.user/$count"},
 		{Method: "GET", Path: "/v1.0/groups/{group0}?$expand=members($select=id,displayName)"},
+		{Method: "GET", Path: "/v1.0/groups?$expand=members($select=id)&$top=2"},
 		{Method: "POST", Path: "/v1.0/groups/{group0}/assignLicense", Body: `{"addLicenses":[]}`},
 		{Method: "GET", Path: "/v1.0/subscribedSkus", Token: 1},
 		{Method: "GET", Path: "/v1.0/subscribedSkus/" + e3},

@@ -61,8 +61,26 @@ var groupOrders = map[string]orderDef[licensing.Group]{
 		key: func(g *licensing.Group) string { return strings.ToLower(g.DisplayName) }},
 }
 
+// listGroups answers GET /groups, with $expand=members as on one group
+// (each group's first maxExpanded members).
 func (h *handler) listGroups(w http.ResponseWriter, r *http.Request, c *call) {
-	writeList(w, r, c, groupCollection)
+	ex, err := groupExpand(c.q.Expand)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	if ex == nil {
+		writeList(w, r, c, groupCollection)
+		return
+	}
+	usel, gsel, err := relSelection(ex.Select)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	writeListExpanded(w, r, c, groupCollection, func(b []byte, v view, id string) []byte {
+		return appendExpandedMembers(b, v.State, v.sc, id, usel, gsel)
+	})
 }
 
 func writeGroup(w http.ResponseWriter, r *http.Request, c *call, id string, status int) {

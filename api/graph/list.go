@@ -299,6 +299,13 @@ func (p *listPlan[T]) matcher(s *tenant.State) func(id string) bool {
 
 // writeList runs a listing and writes the page.
 func writeList[T any](w http.ResponseWriter, r *http.Request, c *call, col *collection[T]) {
+	writeListExpanded(w, r, c, col, nil)
+}
+
+// writeListExpanded is writeList with expand, when not nil, appending an
+// expanded relationship (,"members":[…]) to each object of the page.
+func writeListExpanded[T any](w http.ResponseWriter, r *http.Request, c *call, col *collection[T],
+	expand func(b []byte, v view, id string) []byte) {
 	p, err := prepare(col, c.q)
 	if err != nil {
 		fail(w, r, err)
@@ -337,6 +344,9 @@ func writeList[T any](w http.ResponseWriter, r *http.Request, c *call, col *coll
 				b = append(b, ',')
 			}
 			b = col.res.appendObject(b, v, &obj, p.sel, false)
+			if expand != nil {
+				b = append(expand(b[:len(b)-1], v, id), '}')
+			}
 		}
 		b = append(b, "]}"...)
 	})

@@ -35,6 +35,8 @@ var (
 	qNone   = odata.Options{}
 	// qGroup: a group is read with $select and $expand=members.
 	qGroup = odata.Options{Select: true, Expand: true}
+	// qGroupList: groups are listed with $expand=members too.
+	qGroupList = odata.Options{Select: true, Filter: true, Top: true, Count: true, OrderBy: true, Search: true, SkipToken: true, Expand: true}
 	// qDeleted: deleted items are listed by id ($orderby and $search are
 	// refused).
 	qDeleted = odata.Options{Select: true, Filter: true, Top: true, Count: true, SkipToken: true}
@@ -81,7 +83,7 @@ var routes = []route{
 		Perm: auth.RestoreDeletedItems, Query: qNone, Status: 204, handle: (*handler).purgeDeletedItem},
 
 	{Method: "GET", Path: "/v1.0/groups", Op: "listGroups", Tag: "groups", Summary: "List groups",
-		Perm: auth.ReadDirectory, Scoped: true, Query: qList, Status: 200, Resp: "groupCollection", handle: (*handler).listGroups},
+		Perm: auth.ReadDirectory, Scoped: true, Query: qGroupList, Status: 200, Resp: "groupCollection", handle: (*handler).listGroups},
 	{Method: "GET", Path: "/v1.0/groups/$count", Op: "countGroups", Tag: "groups", Summary: "Count groups (text/plain; needs ConsistencyLevel: eventual)",
 		Perm: auth.ReadDirectory, Scoped: true, Query: qCount, Status: 200, handle: (*handler).countGroups},
 	{Method: "POST", Path: "/v1.0/groups", Op: "createGroup", Tag: "groups", Summary: "Create a group",
