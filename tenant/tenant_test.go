@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -65,7 +66,13 @@ func fingerprint(e *licensing.Engine) string {
 		out = append(out, p.SKU.ID, p.Units, p.Consumed, p.Waiting, e.WaitingRoom(p.SKU.ID))
 	}
 	out = append(out, e.Settings())
-	return fmt.Sprintf("%+v", out)
+	// JSON, not %+v: rare parts of a record are behind pointers (kept
+	// sources), whose addresses differ between equal copies.
+	b, err := json.Marshal(out)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
 
 func seed(t *testing.T, rt *Runtime) *Tenant {

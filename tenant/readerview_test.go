@@ -1,0 +1,120 @@
+package tenant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"allot/licensing"
+	"allot/store"
+)
+
+// After every batch, what readers see is exactly the writer's state: random
+// commands — several at once, so that they share batches, some refused
+// after changing the state (the discard path) — and after each round the
+// readers' copy and a snapshot of the writer's copy, taken between two
+// batches at the same commit, have the same engine state and objects.
+func TestReadersSeeTheWriterStateAfterEveryBatch(t *testing.T) {
+	st := openSQLite(t)
+	rt := newRuntime(t, st)
+	tn := seed(t, rt)
+	ctx := context.Background()
+	rnd := rand.New(rand.NewPCG(5, 17))
+	e3, e5 := sku(t, "SPE_E3"), sku(t, "SPE_E5")
+	skus := []string{e3, e5}
+	groups := []string{gid(1), gid(2), gid(3)}
+	refused := errors.New("refused after a change")
+	command := func(r *rand.Rand) func(*Tx) error {
+		u := uid(1 + r.IntN(40))
+		g := groups[r.IntN(len(groups))]
+		s := skus[r.IntN(len(skus))]
+		switch r.IntN(8) {
+		case 0:
+			loc := []string{"US", "DE", ""}[r.IntN(3)]
+			return func(tx *Tx) error {
+				return tx.Engine.PutUser(tx.Op, licensing.User{ID: u, UserPrincipalName: u + "@contoso.example", UsageLocation: loc, AccountEnabled: true})
+			}
+		case 1:
+			return func(tx *Tx) error { return tx.Engine.AddMembers(tx.Op, g, []string{u}) }
+		case 2:
+			return func(tx *Tx) error { return tx.Engine.RemoveMembers(tx.Op, g, []string{u}) }
+		case 3:
+			return func(tx *Tx) error {
+				return tx.Engine.AssignGroupLicenses(tx.Op, g, []licensing.AssignedLicense{{SKUID: s}}, nil)
+			}
+		case 4:
+			return func(tx *Tx) error { return tx.Engine.AssignGroupLicenses(tx.Op, g, nil, []string{s}) }
+		case 5:
+			n := r.IntN(12)
+			return func(tx *Tx) error { return tx.Engine.SetUnits(tx.Op, s, licensing.Units{Enabled: n}) }
+		case 6:
+			return func(tx *Tx) error { return tx.Engine.DeleteUser(tx.Op, u) }
+		default:
+			id := fmt.Sprint("note-", r.IntN(5))
+			fail := r.IntN(3) == 0
+			return func(tx *Tx) error {
+				if err := tx.Put(store.KindSetting, id, map[string]string{"by": u}); err != nil {
+					return err
+				}
+				if fail {
+					return refused // changed an object, then refused: discarded
+				}
+				return nil
+			}
+		}
+	}
+	for _, g := range groups[1:] {
+		if err := tn.Do(ctx, licensing.Op{Actor: "test"}, func(tx *Tx) error {
+			return tx.Engine.PutGroup(tx.Op, licensing.Group{ID: g, DisplayName: g, SecurityEnabled: true})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for round := range 150 {
+		var wg sync.WaitGroup
+		for range 1 + rnd.IntN(8) {
+			fn := command(rand.New(rand.NewPCG(uint64(round), rnd.Uint64())))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_ = tn.Do(ctx, licensing.Op{Actor: "test"}, fn) // refusals are part of the test
+			}()
+		}
+		wg.Wait()
+		snap, err := tn.Snapshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var readers, commit string
+		tn.Read(func(s *State) {
+			readers = fingerprint(s.Engine) + objectsFingerprint(s)
+			commit = fmt.Sprint(s.Commit())
+		})
+		if fmt.Sprint(snap.Commit()) != commit {
+			t.Fatalf("round %d: the snapshot is of commit %d, readers see %s", round, snap.Commit(), commit)
+		}
+		if w := fingerprint(snap.Engine) + objectsFingerprint(snap); w != readers {
+			i := 0
+			for i < len(w) && i < len(readers) && w[i] == readers[i] {
+				i++
+			}
+			from := max(0, i-300)
+			t.Fatalf("round %d: readers' state differs from the writer's at byte %d:\nwriter  …%s\nreaders …%s", round, i,
+				w[from:min(len(w), i+200)], readers[from:min(len(readers), i+200)])
+		}
+	}
+}
+
+// objectsFingerprint lists a state's non-engine objects of the kinds the
+// test writes.
+func objectsFingerprint(s *State) string {
+	out := ""
+	for _, id := range s.IDs(store.KindSetting) {
+		b, _ := s.Object(store.KindSetting, id)
+		out += id + "=" + string(b) + ";"
+	}
+	return out
+}
