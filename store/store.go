@@ -16,6 +16,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"allot/audit"
@@ -164,4 +165,28 @@ type Store interface {
 // object: LoadObjects and GetObject answer the same before and after.
 type Compactor interface {
 	Compact(ctx context.Context, tenantID string) error
+}
+
+// Validate checks what a backend's schema cannot — every change has a
+// tenant, every mutation a kind and an id, every audit entry the change's
+// tenant (or none) — and returns the number of rows the changes write.
+func Validate(changes []Change) (int, error) {
+	n := 0
+	for i, c := range changes {
+		if c.TenantID == "" {
+			return 0, fmt.Errorf("change %d has no tenant id", i)
+		}
+		for j, m := range c.Mutations {
+			if m.Kind == "" || m.ID == "" {
+				return 0, fmt.Errorf("change %d (tenant %q): mutation %d needs a kind and an id", i, c.TenantID, j)
+			}
+		}
+		for _, e := range c.Audit {
+			if e.TenantID != "" && e.TenantID != c.TenantID {
+				return 0, fmt.Errorf("change %d (tenant %q): audit seq %d belongs to tenant %q", i, c.TenantID, e.Seq, e.TenantID)
+			}
+		}
+		n += len(c.Mutations) + len(c.Audit)
+	}
+	return n, nil
 }

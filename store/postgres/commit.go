@@ -44,7 +44,7 @@ var auditColumns = []string{"tenant_id", "seq", "at", "actor", "action", "user_i
 // TenantID is set and differs from its Change's are refused before anything
 // is sent.
 func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
-	n, err := validate(changes)
+	n, err := store.Validate(changes)
 	if err != nil {
 		return fmt.Errorf("store/postgres: commit: %w", err)
 	}
@@ -136,7 +136,7 @@ func copyAudit(ctx context.Context, tx pgx.Tx, changes []store.Change) error {
 // an import fills) merged with the stream. A streamed key that exists fails
 // the commit with an error wrapping store.ErrConflict.
 func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]store.Object, error)) error {
-	if _, err := validate([]store.Change{c}); err != nil {
+	if _, err := store.Validate([]store.Change{c}); err != nil {
 		return fmt.Errorf("store/postgres: commit: %w", err)
 	}
 	if err := s.life.enter(); err != nil {
@@ -148,25 +148,15 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 		if err := s.owner.fenceTx(ctx, tx); err != nil {
 			return err
 		}
-		h, err := readHead(ctx, tx, c.TenantID)
+		h, err := (stateTx{tx}).Head(ctx, c.TenantID)
 		if err != nil {
 			return err
 		}
-		l, err := foldLog(ctx, tx, c.TenantID, h)
+		cur, err := statelog.Current(ctx, stateTx{tx}, c.TenantID, h, c.Mutations)
 		if err != nil {
 			return err
 		}
-		for _, m := range c.Mutations {
-			l.Add(m)
-		}
-		var cur []store.Object
-		if err := statelog.Merge(base(ctx, tx, c.TenantID, h), l, func(o store.Object) error {
-			cur = append(cur, o)
-			return nil
-		}); err != nil {
-			return err
-		}
-		seq := h.last + 1
+		seq := h.Last + 1
 		w := &partWriter{tenantID: c.TenantID, seq: seq}
 		parts := statelog.NewParts(func(p statelog.Part) error { return w.add(ctx, tx, p) })
 		if err := statelog.MergeStream(cur, next, parts); err != nil {
@@ -185,10 +175,10 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 		if err := w.flush(ctx, tx); err != nil {
 			return err
 		}
-		if err := installSnapshot(ctx, tx, c.TenantID, seq, h.snap < 0); err != nil {
+		if err := installSnapshot(ctx, tx, c.TenantID, seq, h.Snap < 0); err != nil {
 			return err
 		}
-		if err := writeHead(ctx, tx, c.TenantID, head{snap: seq, last: seq}); err != nil {
+		if err := writeHead(ctx, tx, c.TenantID, statelog.Head{Snap: seq, Last: seq}); err != nil {
 			return err
 		}
 		b := &pgx.Batch{}
@@ -272,32 +262,32 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 	s.compactMu.Lock() // one compaction at a time
 	defer s.compactMu.Unlock()
 	var (
-		h       head
+		h       statelog.Head
 		created any
 		parts   [][]any
 	)
 	skip := false
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var err error
-		if h, err = readHead(ctx, tx, tenantID); err != nil {
+		if h, err = (stateTx{tx}).Head(ctx, tenantID); err != nil {
 			return err
 		}
-		if h.last == h.snap {
+		if h.Last == h.Snap {
 			skip = true
 			return nil
 		}
 		if err := tx.QueryRow(ctx, `SELECT created_at FROM tenants WHERE tenant_id = $1`, tenantID).Scan(&created); err != nil {
 			return err
 		}
-		l, err := foldLog(ctx, tx, tenantID, h)
+		l, err := statelog.Fold(ctx, stateTx{tx}, tenantID, h)
 		if err != nil {
 			return err
 		}
 		w := statelog.NewParts(func(p statelog.Part) error {
-			parts = append(parts, []any{tenantID, h.last, int64(len(parts)), string(p.FirstKind), p.FirstID, p.Data})
+			parts = append(parts, []any{tenantID, h.Last, int64(len(parts)), string(p.FirstKind), p.FirstID, p.Data})
 			return nil
 		})
-		if err := statelog.Merge(base(ctx, tx, tenantID, h), l, w.Add); err != nil {
+		if err := statelog.Merge(statelog.Base(ctx, stateTx{tx}, tenantID, h), l, w.Add); err != nil {
 			return err
 		}
 		return w.Flush()
@@ -315,19 +305,19 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM state_heads WHERE tenant_id = $1 FOR UPDATE`, tenantID); err != nil {
 			return err
 		}
-		cur, err := readHead(ctx, tx, tenantID)
+		cur, err := (stateTx{tx}).Head(ctx, tenantID)
 		if err != nil {
 			return err
 		}
 		var nowCreated any
 		err = tx.QueryRow(ctx, `SELECT created_at FROM tenants WHERE tenant_id = $1`, tenantID).Scan(&nowCreated)
-		if errors.Is(err, pgx.ErrNoRows) || cur.snap != h.snap || cur.last < h.last || fmt.Sprint(nowCreated) != fmt.Sprint(created) {
+		if errors.Is(err, pgx.ErrNoRows) || cur.Snap != h.Snap || cur.Last < h.Last || fmt.Sprint(nowCreated) != fmt.Sprint(created) {
 			return nil // replaced or deleted meanwhile: install nothing
 		}
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM state_snapshots WHERE tenant_id = $1 AND seq = $2`, tenantID, h.last); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM state_snapshots WHERE tenant_id = $1 AND seq = $2`, tenantID, h.Last); err != nil {
 			return err
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"state_snapshots"}, []string{"tenant_id", "seq", "part", "first_kind", "first_id", "data"},
@@ -336,13 +326,13 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 		}
 		var rest int64
 		if err := tx.QueryRow(ctx, `SELECT coalesce(sum(length(data)), 0) FROM state_changes WHERE tenant_id = $1 AND seq > $2`,
-			tenantID, h.last).Scan(&rest); err != nil {
+			tenantID, h.Last).Scan(&rest); err != nil {
 			return err
 		}
-		if err := installSnapshot(ctx, tx, tenantID, h.last, h.snap < 0); err != nil {
+		if err := installSnapshot(ctx, tx, tenantID, h.Last, h.Snap < 0); err != nil {
 			return err
 		}
-		return writeHead(ctx, tx, tenantID, head{snap: h.last, last: cur.last, logBytes: rest})
+		return writeHead(ctx, tx, tenantID, statelog.Head{Snap: h.Last, Last: cur.Last, LogBytes: rest})
 	})
 	if err != nil {
 		return classify(fmt.Errorf("store/postgres: compact tenant %q: %w", tenantID, ownerError(err)))
@@ -355,27 +345,4 @@ var _ store.Compactor = (*Store)(nil)
 type auditRow struct {
 	tenantID string
 	entry    *audit.Entry
-}
-
-// validate checks what the schema cannot and returns the number of rows the
-// changes write.
-func validate(changes []store.Change) (int, error) {
-	n := 0
-	for i, c := range changes {
-		if c.TenantID == "" {
-			return 0, fmt.Errorf("change %d has no tenant id", i)
-		}
-		for j, m := range c.Mutations {
-			if m.Kind == "" || m.ID == "" {
-				return 0, fmt.Errorf("change %d (tenant %q): mutation %d needs a kind and an id", i, c.TenantID, j)
-			}
-		}
-		for _, e := range c.Audit {
-			if e.TenantID != "" && e.TenantID != c.TenantID {
-				return 0, fmt.Errorf("change %d (tenant %q): audit seq %d belongs to tenant %q", i, c.TenantID, e.Seq, e.TenantID)
-			}
-		}
-		n += len(c.Mutations) + len(c.Audit)
-	}
-	return n, nil
 }

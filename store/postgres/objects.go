@@ -16,92 +16,104 @@ import (
 // tenant without a snapshot has the objects rows of earlier versions as its
 // base; its first snapshot deletes them.
 
-// head is a tenant's row of state_heads. snap is the snapshot in use, -1
-// for none (the legacy objects rows are the base): a tenant without a row
-// has snap -1 and no records.
-type head struct {
-	snap, last, logBytes int64
-}
+// stateTx reads the layout's tables in one transaction (statelog.Tx).
+type stateTx struct{ tx pgx.Tx }
 
-func readHead(ctx context.Context, tx pgx.Tx, tenantID string) (head, error) {
-	h := head{snap: -1}
-	err := tx.QueryRow(ctx, `SELECT snapshot_seq, last_seq, log_bytes FROM state_heads WHERE tenant_id = $1`, tenantID).
-		Scan(&h.snap, &h.last, &h.logBytes)
+var _ statelog.Tx = stateTx{}
+
+func (t stateTx) Head(ctx context.Context, tenantID string) (statelog.Head, error) {
+	h := statelog.NoHead
+	err := t.tx.QueryRow(ctx, `SELECT snapshot_seq, last_seq, log_bytes FROM state_heads WHERE tenant_id = $1`, tenantID).
+		Scan(&h.Snap, &h.Last, &h.LogBytes)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return head{snap: -1}, nil
+		return statelog.NoHead, nil
 	}
 	return h, err
 }
 
-func writeHead(ctx context.Context, tx pgx.Tx, tenantID string, h head) error {
-	_, err := tx.Exec(ctx, `INSERT INTO state_heads (tenant_id, snapshot_seq, last_seq, log_bytes) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (tenant_id) DO UPDATE SET snapshot_seq = excluded.snapshot_seq, last_seq = excluded.last_seq, log_bytes = excluded.log_bytes`,
-		tenantID, h.snap, h.last, h.logBytes)
-	return err
-}
-
-// foldLog folds the tenant's records after the head's snapshot.
-func foldLog(ctx context.Context, tx pgx.Tx, tenantID string, h head) (*statelog.Log, error) {
-	l := &statelog.Log{}
-	rows, err := tx.Query(ctx, `SELECT seq, data FROM state_changes WHERE tenant_id = $1 AND seq > $2 ORDER BY seq`, tenantID, h.snap)
+func (t stateTx) Records(ctx context.Context, tenantID string, after int64, fn func(int64, []byte) error) error {
+	rows, err := t.tx.Query(ctx, `SELECT seq, data FROM state_changes WHERE tenant_id = $1 AND seq > $2 ORDER BY seq`, tenantID, after)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var seq int64
 		var data []byte
 		if err := rows.Scan(&seq, &data); err != nil {
-			return nil, err
-		}
-		if err := l.Fold(data); err != nil {
-			return nil, fmt.Errorf("record %d: %w", seq, err)
-		}
-	}
-	return l, rows.Err()
-}
-
-// base streams the tenant's base objects in key order: the head's snapshot,
-// or the legacy objects rows.
-func base(ctx context.Context, tx pgx.Tx, tenantID string, h head) func(func(store.Object) error) error {
-	if h.snap >= 0 {
-		return func(fn func(store.Object) error) error {
-			rows, err := tx.Query(ctx, `SELECT data FROM state_snapshots WHERE tenant_id = $1 AND seq = $2 ORDER BY part`, tenantID, h.snap)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var data []byte
-				if err := rows.Scan(&data); err != nil {
-					return err
-				}
-				if err := statelog.DecodePart(data, fn); err != nil {
-					return err
-				}
-			}
-			return rows.Err()
-		}
-	}
-	return func(fn func(store.Object) error) error {
-		rows, err := tx.Query(ctx, `SELECT kind, id, body FROM objects WHERE tenant_id = $1 ORDER BY kind, id`, tenantID)
-		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		var kind string
-		for rows.Next() {
-			var o store.Object
-			if err := rows.Scan(&kind, &o.ID, &o.Body); err != nil {
-				return err
-			}
-			o.Kind = store.Kind(kind)
-			if err := fn(o); err != nil {
-				return err
-			}
+		if err := fn(seq, data); err != nil {
+			return err
 		}
-		return rows.Err()
 	}
+	return rows.Err()
+}
+
+func (t stateTx) Parts(ctx context.Context, tenantID string, seq int64, fn func([]byte) error) error {
+	rows, err := t.tx.Query(ctx, `SELECT data FROM state_snapshots WHERE tenant_id = $1 AND seq = $2 ORDER BY part`, tenantID, seq)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			return err
+		}
+		if err := fn(data); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (t stateTx) PartFor(ctx context.Context, tenantID string, seq int64, kind store.Kind, id string) ([]byte, bool, error) {
+	var data []byte
+	err := t.tx.QueryRow(ctx, `SELECT data FROM state_snapshots WHERE tenant_id = $1 AND seq = $2
+		AND (first_kind, first_id) <= ($3, $4) ORDER BY first_kind DESC, first_id DESC LIMIT 1`,
+		tenantID, seq, string(kind), id).Scan(&data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	return data, err == nil, err
+}
+
+func (t stateTx) Legacy(ctx context.Context, tenantID string, fn func(store.Object) error) error {
+	rows, err := t.tx.Query(ctx, `SELECT kind, id, body FROM objects WHERE tenant_id = $1 ORDER BY kind, id`, tenantID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var kind string
+	for rows.Next() {
+		var o store.Object
+		if err := rows.Scan(&kind, &o.ID, &o.Body); err != nil {
+			return err
+		}
+		o.Kind = store.Kind(kind)
+		if err := fn(o); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (t stateTx) LegacyObject(ctx context.Context, tenantID string, kind store.Kind, id string) ([]byte, bool, error) {
+	var body []byte
+	err := t.tx.QueryRow(ctx, `SELECT body FROM objects WHERE tenant_id = $1 AND kind = $2 AND id = $3`,
+		tenantID, string(kind), id).Scan(&body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	return body, err == nil, err
+}
+
+func writeHead(ctx context.Context, tx pgx.Tx, tenantID string, h statelog.Head) error {
+	_, err := tx.Exec(ctx, `INSERT INTO state_heads (tenant_id, snapshot_seq, last_seq, log_bytes) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (tenant_id) DO UPDATE SET snapshot_seq = excluded.snapshot_seq, last_seq = excluded.last_seq, log_bytes = excluded.log_bytes`,
+		tenantID, h.Snap, h.Last, h.LogBytes)
+	return err
 }
 
 // readTx runs fn in one read-only REPEATABLE READ transaction: everything
@@ -124,15 +136,7 @@ func (s *Store) readTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 func (s *Store) LoadObjects(ctx context.Context, tenantID string, fn func(store.Object) error) error {
 	var fnErr error
 	err := s.readTx(ctx, func(tx pgx.Tx) error {
-		h, err := readHead(ctx, tx, tenantID)
-		if err != nil {
-			return err
-		}
-		l, err := foldLog(ctx, tx, tenantID, h)
-		if err != nil {
-			return err
-		}
-		return statelog.Merge(base(ctx, tx, tenantID, h), l, func(o store.Object) error {
+		return statelog.Load(ctx, stateTx{tx}, tenantID, func(o store.Object) error {
 			if err := fn(o); err != nil {
 				fnErr = err
 				return err
@@ -149,50 +153,16 @@ func (s *Store) LoadObjects(ctx context.Context, tenantID string, fn func(store.
 	return nil
 }
 
-// GetObject returns one object or store.ErrNotFound: the last record after
-// the snapshot that touches it, else the one snapshot part that can hold it
-// (or the legacy row).
+// GetObject returns one object or store.ErrNotFound (statelog.Get).
 func (s *Store) GetObject(ctx context.Context, tenantID string, kind store.Kind, id string) (store.Object, error) {
-	o := store.Object{Kind: kind, ID: id}
-	found := false
+	var (
+		o     store.Object
+		found bool
+	)
 	err := s.readTx(ctx, func(tx pgx.Tx) error {
-		h, err := readHead(ctx, tx, tenantID)
-		if err != nil {
-			return err
-		}
-		l, err := foldLog(ctx, tx, tenantID, h)
-		if err != nil {
-			return err
-		}
-		if m, ok := l.Get(kind, id); ok {
-			o.Body, found = m.Body, !m.Delete
-			return nil
-		}
-		if h.snap < 0 {
-			err := tx.QueryRow(ctx, `SELECT body FROM objects WHERE tenant_id = $1 AND kind = $2 AND id = $3`,
-				tenantID, string(kind), id).Scan(&o.Body)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			found = err == nil
-			return err
-		}
-		var data []byte
-		err = tx.QueryRow(ctx, `SELECT data FROM state_snapshots WHERE tenant_id = $1 AND seq = $2
-			AND (first_kind, first_id) <= ($3, $4) ORDER BY first_kind DESC, first_id DESC LIMIT 1`,
-			tenantID, h.snap, string(kind), id).Scan(&data)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return statelog.DecodePart(data, func(p store.Object) error {
-			if p.Kind == kind && p.ID == id {
-				o.Body, found = p.Body, true
-			}
-			return nil
-		})
+		var err error
+		o, found, err = statelog.Get(ctx, stateTx{tx}, tenantID, kind, id)
+		return err
 	})
 	if err != nil {
 		return store.Object{}, fmt.Errorf("store/postgres: get object %s %q of tenant %q: %w", kind, id, tenantID, err)

@@ -20,7 +20,7 @@ import (
 // audit entry whose TenantID is set and differs from its Change's are
 // refused before anything is written.
 func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
-	n, err := validate(changes)
+	n, err := store.Validate(changes)
 	if err != nil {
 		return fmt.Errorf("store/sqlite: commit: %w", err)
 	}
@@ -33,20 +33,20 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 			records[i] = statelog.EncodeRecord(c.Mutations)
 		}
 	}
-	heads := map[string]head{}
+	heads := map[string]statelog.Head{}
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		for i, c := range changes {
 			if records[i] != nil {
 				h, ok := heads[c.TenantID]
 				if !ok {
 					var err error
-					if h, err = readHead(ctx, tx, c.TenantID); err != nil {
+					if h, err = (stateTx{tx}).Head(ctx, c.TenantID); err != nil {
 						return fmt.Errorf("store/sqlite: commit: %w", err)
 					}
 				}
-				h.last++
-				h.logBytes += int64(len(records[i]))
-				if _, err := tx.StmtContext(ctx, s.stmt.insertChange).ExecContext(ctx, c.TenantID, h.last, records[i]); err != nil {
+				h.Last++
+				h.LogBytes += int64(len(records[i]))
+				if _, err := tx.StmtContext(ctx, s.stmt.insertChange).ExecContext(ctx, c.TenantID, h.Last, records[i]); err != nil {
 					return fmt.Errorf("store/sqlite: commit: record of tenant %q: %w", c.TenantID, err)
 				}
 				heads[c.TenantID] = h
@@ -66,7 +66,7 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 		return err
 	}
 	for id, h := range heads {
-		s.compactor.Consider(id, h.last-h.snap, h.logBytes)
+		s.compactor.Consider(id, h.Last-h.Snap, h.LogBytes)
 	}
 	return nil
 }
@@ -97,30 +97,20 @@ func (s *Store) insertAudit(ctx context.Context, tx *sql.Tx, c store.Change) err
 // stream. A streamed key that exists fails the commit with an error
 // wrapping store.ErrConflict.
 func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]store.Object, error)) error {
-	if _, err := validate([]store.Change{c}); err != nil {
+	if _, err := store.Validate([]store.Change{c}); err != nil {
 		return fmt.Errorf("store/sqlite: commit: %w", err)
 	}
 	var streamErr error
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		h, err := readHead(ctx, tx, c.TenantID)
+		h, err := (stateTx{tx}).Head(ctx, c.TenantID)
 		if err != nil {
 			return fmt.Errorf("store/sqlite: commit: %w", err)
 		}
-		l, err := foldLog(ctx, tx, c.TenantID, h)
+		cur, err := statelog.Current(ctx, stateTx{tx}, c.TenantID, h, c.Mutations)
 		if err != nil {
 			return fmt.Errorf("store/sqlite: commit: %w", err)
 		}
-		for _, m := range c.Mutations {
-			l.Add(m)
-		}
-		var cur []store.Object
-		if err := statelog.Merge(base(ctx, tx, c.TenantID, h), l, func(o store.Object) error {
-			cur = append(cur, o)
-			return nil
-		}); err != nil {
-			return fmt.Errorf("store/sqlite: commit: %w", err)
-		}
-		seq := h.last + 1
+		seq := h.Last + 1
 		w := &snapshotWriter{ctx: ctx, tx: tx, stmt: tx.StmtContext(ctx, s.stmt.insertPart), tenantID: c.TenantID, seq: seq}
 		parts := statelog.NewParts(w.put)
 		if err := statelog.MergeStream(cur, next, parts); err != nil {
@@ -136,10 +126,10 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 		if err := parts.Flush(); err != nil {
 			return fmt.Errorf("store/sqlite: commit: objects of tenant %q: %w", c.TenantID, err)
 		}
-		if err := s.installSnapshot(ctx, tx, c.TenantID, seq, h.snap < 0); err != nil {
+		if err := s.installSnapshot(ctx, tx, c.TenantID, seq, h.Snap < 0); err != nil {
 			return err
 		}
-		if err := writeHead(ctx, tx, c.TenantID, head{snap: seq, last: seq}); err != nil {
+		if err := writeHead(ctx, tx, c.TenantID, statelog.Head{Snap: seq, Last: seq}); err != nil {
 			return fmt.Errorf("store/sqlite: commit: %w", err)
 		}
 		return s.insertAudit(ctx, tx, c)
@@ -185,27 +175,4 @@ func (s *Store) installSnapshot(ctx context.Context, tx *sql.Tx, tenantID string
 		}
 	}
 	return nil
-}
-
-// validate checks what the schema cannot and returns the number of rows the
-// changes write.
-func validate(changes []store.Change) (int, error) {
-	n := 0
-	for i, c := range changes {
-		if c.TenantID == "" {
-			return 0, fmt.Errorf("change %d has no tenant id", i)
-		}
-		for j, m := range c.Mutations {
-			if m.Kind == "" || m.ID == "" {
-				return 0, fmt.Errorf("change %d (tenant %q): mutation %d needs a kind and an id", i, c.TenantID, j)
-			}
-		}
-		for _, e := range c.Audit {
-			if e.TenantID != "" && e.TenantID != c.TenantID {
-				return 0, fmt.Errorf("change %d (tenant %q): audit seq %d belongs to tenant %q", i, c.TenantID, e.Seq, e.TenantID)
-			}
-		}
-		n += len(c.Mutations) + len(c.Audit)
-	}
-	return n, nil
 }

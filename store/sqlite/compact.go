@@ -31,7 +31,7 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
 	var (
-		h       head
+		h       statelog.Head
 		created int64
 		parts   []statelog.Part
 		written int64
@@ -39,7 +39,7 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 	// dropLeftovers deletes parts at the new snapshot's number that an
 	// interrupted compaction left (the number is not the head's snapshot).
 	dropLeftovers := func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM state_snapshots WHERE tenant_id = ? AND seq = ?`, tenantID, h.last)
+		_, err := tx.ExecContext(ctx, `DELETE FROM state_snapshots WHERE tenant_id = ? AND seq = ?`, tenantID, h.Last)
 		return err
 	}
 	flush := func() error {
@@ -54,7 +54,7 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 			}
 			st := tx.StmtContext(ctx, s.stmt.insertPart)
 			for _, p := range parts {
-				if _, err := st.ExecContext(ctx, tenantID, h.last, written, string(p.FirstKind), p.FirstID, p.Data); err != nil {
+				if _, err := st.ExecContext(ctx, tenantID, h.Last, written, string(p.FirstKind), p.FirstID, p.Data); err != nil {
 					return err
 				}
 				written++
@@ -67,17 +67,17 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 	skip := false
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if h, err = readHead(ctx, tx, tenantID); err != nil {
+		if h, err = (stateTx{tx}).Head(ctx, tenantID); err != nil {
 			return err
 		}
-		if h.last == h.snap {
+		if h.Last == h.Snap {
 			skip = true
 			return nil
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT created_at FROM tenants WHERE tenant_id = ?`, tenantID).Scan(&created); err != nil {
 			return err
 		}
-		l, err := foldLog(ctx, tx, tenantID, h)
+		l, err := statelog.Fold(ctx, stateTx{tx}, tenantID, h)
 		if err != nil {
 			return err
 		}
@@ -88,7 +88,7 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 			}
 			return nil
 		})
-		if err := statelog.Merge(base(ctx, tx, tenantID, h), l, w.Add); err != nil {
+		if err := statelog.Merge(statelog.Base(ctx, stateTx{tx}, tenantID, h), l, w.Add); err != nil {
 			return err
 		}
 		if err := w.Flush(); err != nil {
@@ -103,15 +103,15 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 		return nil
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		cur, err := readHead(ctx, tx, tenantID)
+		cur, err := (stateTx{tx}).Head(ctx, tenantID)
 		if err != nil {
 			return err
 		}
 		var nowCreated int64
 		err = tx.QueryRowContext(ctx, `SELECT created_at FROM tenants WHERE tenant_id = ?`, tenantID).Scan(&nowCreated)
-		if err == sql.ErrNoRows || cur.snap != h.snap || cur.last < h.last || nowCreated != created {
+		if err == sql.ErrNoRows || cur.Snap != h.Snap || cur.Last < h.Last || nowCreated != created {
 			// Replaced or deleted meanwhile: drop what was written.
-			_, err := tx.ExecContext(ctx, `DELETE FROM state_snapshots WHERE tenant_id = ? AND seq = ? AND seq <> ?`, tenantID, h.last, cur.snap)
+			_, err := tx.ExecContext(ctx, `DELETE FROM state_snapshots WHERE tenant_id = ? AND seq = ? AND seq <> ?`, tenantID, h.Last, cur.Snap)
 			return err
 		}
 		if err != nil {
@@ -124,13 +124,13 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 		}
 		var rest int64
 		if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(length(data)), 0) FROM state_changes WHERE tenant_id = ? AND seq > ?`,
-			tenantID, h.last).Scan(&rest); err != nil {
+			tenantID, h.Last).Scan(&rest); err != nil {
 			return err
 		}
-		if err := s.installSnapshot(ctx, tx, tenantID, h.last, h.snap < 0); err != nil {
+		if err := s.installSnapshot(ctx, tx, tenantID, h.Last, h.Snap < 0); err != nil {
 			return err
 		}
-		return writeHead(ctx, tx, tenantID, head{snap: h.last, last: cur.last, logBytes: rest})
+		return writeHead(ctx, tx, tenantID, statelog.Head{Snap: h.Last, Last: cur.Last, LogBytes: rest})
 	})
 }
 

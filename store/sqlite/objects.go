@@ -21,152 +21,110 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// head is a tenant's row of state_heads. snap is the snapshot in use, -1
-// for none (the legacy objects rows are the base): a tenant without a row
-// has snap -1 and no records.
-type head struct {
-	snap, last, logBytes int64
-}
+// stateTx reads the layout's tables in one transaction (statelog.Tx).
+type stateTx struct{ q querier }
 
-func readHead(ctx context.Context, q querier, tenantID string) (head, error) {
-	h := head{snap: -1}
-	err := q.QueryRowContext(ctx, `SELECT snapshot_seq, last_seq, log_bytes FROM state_heads WHERE tenant_id = ?`, tenantID).
-		Scan(&h.snap, &h.last, &h.logBytes)
+var _ statelog.Tx = stateTx{}
+
+func (t stateTx) Head(ctx context.Context, tenantID string) (statelog.Head, error) {
+	h := statelog.NoHead
+	err := t.q.QueryRowContext(ctx, `SELECT snapshot_seq, last_seq, log_bytes FROM state_heads WHERE tenant_id = ?`, tenantID).
+		Scan(&h.Snap, &h.Last, &h.LogBytes)
 	if errors.Is(err, sql.ErrNoRows) {
-		return head{snap: -1}, nil
+		return statelog.NoHead, nil
 	}
 	return h, err
 }
 
-func writeHead(ctx context.Context, tx *sql.Tx, tenantID string, h head) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO state_heads (tenant_id, snapshot_seq, last_seq, log_bytes) VALUES (?, ?, ?, ?)
-		ON CONFLICT (tenant_id) DO UPDATE SET snapshot_seq = excluded.snapshot_seq, last_seq = excluded.last_seq, log_bytes = excluded.log_bytes`,
-		tenantID, h.snap, h.last, h.logBytes)
-	return err
-}
-
-// foldLog folds the tenant's records after the head's snapshot.
-func foldLog(ctx context.Context, q querier, tenantID string, h head) (*statelog.Log, error) {
-	l := &statelog.Log{}
-	rows, err := q.QueryContext(ctx, `SELECT seq, data FROM state_changes WHERE tenant_id = ? AND seq > ? ORDER BY seq`, tenantID, h.snap)
+func (t stateTx) Records(ctx context.Context, tenantID string, after int64, fn func(int64, []byte) error) error {
+	rows, err := t.q.QueryContext(ctx, `SELECT seq, data FROM state_changes WHERE tenant_id = ? AND seq > ? ORDER BY seq`, tenantID, after)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var seq int64
 		var data []byte
 		if err := rows.Scan(&seq, &data); err != nil {
-			return nil, err
-		}
-		if err := l.Fold(data); err != nil {
-			return nil, fmt.Errorf("record %d: %w", seq, err)
-		}
-	}
-	return l, rows.Err()
-}
-
-// base streams the tenant's base objects in key order: the head's snapshot,
-// or the legacy objects rows.
-func base(ctx context.Context, q querier, tenantID string, h head) func(func(store.Object) error) error {
-	if h.snap >= 0 {
-		return func(fn func(store.Object) error) error {
-			rows, err := q.QueryContext(ctx, `SELECT part, data FROM state_snapshots WHERE tenant_id = ? AND seq = ? ORDER BY part`, tenantID, h.snap)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			return decodeParts(rows, fn)
-		}
-	}
-	return func(fn func(store.Object) error) error {
-		rows, err := q.QueryContext(ctx, `SELECT kind, id, body FROM objects WHERE tenant_id = ? ORDER BY kind, id`, tenantID)
-		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		var (
-			kindRaw sql.RawBytes
-			kind    store.Kind // a tenant has few kinds: reuse the string
-		)
-		for rows.Next() {
-			var o store.Object
-			if err := rows.Scan(&kindRaw, &o.ID, &o.Body); err != nil {
-				return err
-			}
-			if string(kindRaw) != string(kind) {
-				kind = store.Kind(kindRaw)
-			}
-			o.Kind = kind
-			if err := fn(o); err != nil {
-				return err
-			}
+		if err := fn(seq, data); err != nil {
+			return err
 		}
-		return rows.Err()
 	}
+	return rows.Err()
 }
 
-// decodeParts decodes the parts rows return (part, data), in order. The
-// next part is read and decompressed by a second goroutine while fn takes
-// the objects of the current one.
-func decodeParts(rows *sql.Rows, fn func(store.Object) error) error {
-	type decoded struct {
-		objs []store.Object
-		err  error
+func (t stateTx) Parts(ctx context.Context, tenantID string, seq int64, fn func([]byte) error) error {
+	rows, err := t.q.QueryContext(ctx, `SELECT data FROM state_snapshots WHERE tenant_id = ? AND seq = ? ORDER BY part`, tenantID, seq)
+	if err != nil {
+		return err
 	}
-	datas := make(chan []byte, 2)
-	out := make(chan decoded, 2)
-	stop := make(chan struct{})
-	readerDone := make(chan struct{})
-	defer func() {
-		close(stop)
-		<-readerDone // rows belong to the caller again
-	}()
-	go func() {
-		defer close(out)
-		for data := range datas {
-			var d decoded
-			d.err = statelog.DecodePart(data, func(o store.Object) error {
-				d.objs = append(d.objs, o)
-				return nil
-			})
-			select {
-			case out <- d:
-			case <-stop:
-				return
-			}
+	defer rows.Close()
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			return err
 		}
-	}()
-	var readErr error
-	go func() {
-		defer close(readerDone)
-		defer close(datas)
-		for rows.Next() {
-			var part int64
-			var data []byte
-			if readErr = rows.Scan(&part, &data); readErr != nil {
-				return
-			}
-			select {
-			case datas <- data:
-			case <-stop:
-				return
-			}
-		}
-		readErr = rows.Err()
-	}()
-	for d := range out {
-		if d.err != nil {
-			return d.err
-		}
-		for _, o := range d.objs {
-			if err := fn(o); err != nil {
-				return err
-			}
+		if err := fn(data); err != nil {
+			return err
 		}
 	}
-	<-readerDone
-	return readErr
+	return rows.Err()
+}
+
+func (t stateTx) PartFor(ctx context.Context, tenantID string, seq int64, kind store.Kind, id string) ([]byte, bool, error) {
+	var data []byte
+	err := t.q.QueryRowContext(ctx, `SELECT data FROM state_snapshots WHERE tenant_id = ? AND seq = ?
+		AND (first_kind < ? OR (first_kind = ? AND first_id <= ?)) ORDER BY first_kind DESC, first_id DESC LIMIT 1`,
+		tenantID, seq, string(kind), string(kind), id).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	return data, err == nil, err
+}
+
+func (t stateTx) Legacy(ctx context.Context, tenantID string, fn func(store.Object) error) error {
+	rows, err := t.q.QueryContext(ctx, `SELECT kind, id, body FROM objects WHERE tenant_id = ? ORDER BY kind, id`, tenantID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var (
+		kindRaw sql.RawBytes
+		kind    store.Kind // a tenant has few kinds: reuse the string
+	)
+	for rows.Next() {
+		var o store.Object
+		if err := rows.Scan(&kindRaw, &o.ID, &o.Body); err != nil {
+			return err
+		}
+		if string(kindRaw) != string(kind) {
+			kind = store.Kind(kindRaw)
+		}
+		o.Kind = kind
+		if err := fn(o); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (t stateTx) LegacyObject(ctx context.Context, tenantID string, kind store.Kind, id string) ([]byte, bool, error) {
+	var body []byte
+	err := t.q.QueryRowContext(ctx, `SELECT body FROM objects WHERE tenant_id = ? AND kind = ? AND id = ?`,
+		tenantID, string(kind), id).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	return body, err == nil, err
+}
+
+func writeHead(ctx context.Context, tx *sql.Tx, tenantID string, h statelog.Head) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO state_heads (tenant_id, snapshot_seq, last_seq, log_bytes) VALUES (?, ?, ?, ?)
+		ON CONFLICT (tenant_id) DO UPDATE SET snapshot_seq = excluded.snapshot_seq, last_seq = excluded.last_seq, log_bytes = excluded.log_bytes`,
+		tenantID, h.Snap, h.Last, h.LogBytes)
+	return err
 }
 
 // readTx runs fn in one read transaction: everything it reads is one
@@ -192,15 +150,7 @@ func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 func (s *Store) LoadObjects(ctx context.Context, tenantID string, fn func(store.Object) error) error {
 	var fnErr error
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		h, err := readHead(ctx, tx, tenantID)
-		if err != nil {
-			return err
-		}
-		l, err := foldLog(ctx, tx, tenantID, h)
-		if err != nil {
-			return err
-		}
-		return statelog.Merge(base(ctx, tx, tenantID, h), l, func(o store.Object) error {
+		return statelog.Load(ctx, stateTx{tx}, tenantID, func(o store.Object) error {
 			if err := fn(o); err != nil {
 				fnErr = err
 				return err
@@ -217,50 +167,16 @@ func (s *Store) LoadObjects(ctx context.Context, tenantID string, fn func(store.
 	return nil
 }
 
-// GetObject returns one object or store.ErrNotFound: the last record after
-// the snapshot that touches it, else the one snapshot part that can hold it
-// (or the legacy row).
+// GetObject returns one object or store.ErrNotFound (statelog.Get).
 func (s *Store) GetObject(ctx context.Context, tenantID string, kind store.Kind, id string) (store.Object, error) {
-	o := store.Object{Kind: kind, ID: id}
-	found := false
+	var (
+		o     store.Object
+		found bool
+	)
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		h, err := readHead(ctx, tx, tenantID)
-		if err != nil {
-			return err
-		}
-		l, err := foldLog(ctx, tx, tenantID, h)
-		if err != nil {
-			return err
-		}
-		if m, ok := l.Get(kind, id); ok {
-			o.Body, found = m.Body, !m.Delete
-			return nil
-		}
-		if h.snap < 0 {
-			err := tx.QueryRowContext(ctx, `SELECT body FROM objects WHERE tenant_id = ? AND kind = ? AND id = ?`,
-				tenantID, string(kind), id).Scan(&o.Body)
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil
-			}
-			found = err == nil
-			return err
-		}
-		var data []byte
-		err = tx.QueryRowContext(ctx, `SELECT data FROM state_snapshots WHERE tenant_id = ? AND seq = ?
-			AND (first_kind < ? OR (first_kind = ? AND first_id <= ?)) ORDER BY first_kind DESC, first_id DESC LIMIT 1`,
-			tenantID, h.snap, string(kind), string(kind), id).Scan(&data)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return statelog.DecodePart(data, func(p store.Object) error {
-			if p.Kind == kind && p.ID == id {
-				o.Body, found = p.Body, true
-			}
-			return nil
-		})
+		var err error
+		o, found, err = statelog.Get(ctx, stateTx{tx}, tenantID, kind, id)
+		return err
 	})
 	if err != nil {
 		return store.Object{}, fmt.Errorf("store/sqlite: get object %s %q of tenant %q: %w", kind, id, tenantID, err)
