@@ -1,0 +1,219 @@
+package tenant
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"allot/catalog"
+	"allot/licensing"
+	"allot/store"
+)
+
+// buildState builds a tenant's state from the store without writing
+// anything: the records that break an invariant are left out and returned
+// as problems, and the engine is recomputed (its delta is the start-up
+// repair). Only a store that cannot be read is an error. The steps:
+// decode every stored record (storedRecords.read), build the catalog with
+// the tenant's custom products, load the records into a new engine in
+// dependency order (storedRecords.loadInto), hand the other objects to
+// their extensions or keep them, and recompute.
+func (r *Runtime) buildState(ctx context.Context, tenantID string, now time.Time) (*State, int64, []Problem, error) {
+	var recs storedRecords
+	if err := r.store.LoadObjects(ctx, tenantID, func(o store.Object) error {
+		recs.read(o)
+		return nil
+	}); err != nil {
+		return nil, 0, nil, err
+	}
+	cat := r.cat
+	if len(recs.products) > 0 {
+		var err error
+		if cat, err = r.cat.WithCustom(recs.products); err != nil {
+			return nil, 0, nil, fmt.Errorf("custom products: %w", err)
+		}
+	}
+	e := licensing.New(cat, recs.settings)
+	recs.loadInto(e)
+	seq, err := r.store.MaxAuditSeq(ctx, tenantID)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	st := newState(e)
+	recs.keepOthers(st)
+	e.Recompute(licensing.Op{Now: now, Why: "start-up"})
+	return st, seq, recs.problems, nil
+}
+
+// storedRecords are a tenant's stored records, decoded, on their way into
+// an engine, with the problems found so far (records left out).
+type storedRecords struct {
+	users    chunked[rec[licensing.User]]
+	groups   chunked[rec[licensing.Group]]
+	members  chunked[rec[[2]string]]
+	gls, dls chunked[rec[licensing.LicenseSource]]
+	lics     chunked[rec[licensing.License]]
+	units    map[string]licensing.Units
+	allots   []licensing.Allotment
+	products []catalog.SKU
+	settings licensing.Settings
+	other    []store.Object
+	problems []Problem
+}
+
+// bad leaves a record out, as a problem.
+func (rs *storedRecords) bad(kind store.Kind, id string, why string) {
+	rs.problems = append(rs.problems, deleteProblem(kind, id, why))
+}
+
+// read decodes one stored object into its place; one that cannot be
+// decoded is a problem.
+func (rs *storedRecords) read(o store.Object) {
+	var err error
+	switch o.Kind {
+	case store.KindUser:
+		var u licensing.User
+		if u, err = decodeBody(o.Body, licensing.DecodeUser); err == nil {
+			rs.users.add(rec[licensing.User]{o.ID, u})
+		}
+	case store.KindGroup:
+		var g licensing.Group
+		if g, err = decodeBody(o.Body, licensing.DecodeGroup); err == nil {
+			rs.groups.add(rec[licensing.Group]{o.ID, g})
+		}
+	case store.KindMember:
+		g, m, ok := strings.Cut(o.ID, "/")
+		if !ok {
+			rs.bad(o.Kind, o.ID, "a membership id must be groupId/memberId")
+			return
+		}
+		rs.members.add(rec[[2]string]{o.ID, [2]string{g, m}})
+	case store.KindGroupLicense, store.KindDirectLicense:
+		var l licensing.LicenseSource
+		if l, err = decodeBody(o.Body, licensing.DecodeLicenseSource); err == nil {
+			if o.Kind == store.KindGroupLicense {
+				rs.gls.add(rec[licensing.LicenseSource]{o.ID, l})
+			} else {
+				rs.dls.add(rec[licensing.LicenseSource]{o.ID, l})
+			}
+		}
+	case store.KindLicense:
+		var l licensing.License
+		if l, err = decodeBody(o.Body, licensing.DecodeLicense); err == nil {
+			rs.lics.add(rec[licensing.License]{o.ID, l})
+		}
+	default:
+		err = rs.readOther(o)
+	}
+	if err != nil {
+		rs.bad(o.Kind, o.ID, "the stored record cannot be decoded: "+err.Error())
+	}
+}
+
+// readOther decodes the objects that are not the engine's bulk records:
+// custom products, allotments, units, the licensing settings, and
+// everything else (kept for the extensions and the state's objects).
+func (rs *storedRecords) readOther(o store.Object) error {
+	switch o.Kind {
+	case store.KindProduct:
+		var p catalog.SKU
+		if err := json.Unmarshal(o.Body, &p); err != nil {
+			return err
+		}
+		rs.products = append(rs.products, p)
+		rs.other = append(rs.other, o)
+	case store.KindAllotment:
+		var a licensing.Allotment
+		if err := json.Unmarshal(o.Body, &a); err != nil {
+			return err
+		}
+		rs.allots = append(rs.allots, a)
+	case store.KindUnits:
+		var u licensing.Units
+		if err := json.Unmarshal(o.Body, &u); err != nil {
+			return err
+		}
+		if rs.units == nil {
+			rs.units = map[string]licensing.Units{}
+		}
+		rs.units[o.ID] = u
+	case store.KindSetting:
+		if o.ID == settingsID {
+			return json.Unmarshal(o.Body, &rs.settings)
+		}
+		rs.other = append(rs.other, o)
+	default:
+		rs.other = append(rs.other, o)
+	}
+	return nil
+}
+
+// loadInto loads the records into e in dependency order (units and
+// allotments, users, groups, memberships, sources, license records),
+// freeing them as it goes; a record the engine refuses is a problem. An
+// allotment the units cannot hold is lowered, as a problem.
+func (rs *storedRecords) loadInto(e *licensing.Engine) {
+	for _, id := range sortedKeys(rs.units) {
+		if err := e.LoadUnits(id, rs.units[id]); err != nil {
+			rs.bad(store.KindUnits, id, err.Error())
+		}
+	}
+	stored := map[string]int{}
+	for _, a := range rs.allots {
+		stored[a.ID] = a.AllottedUnits
+		if err := e.LoadAllotment(a); err != nil {
+			rs.bad(store.KindAllotment, a.ID, err.Error())
+		}
+	}
+	rs.users.drain(func(u *rec[licensing.User]) {
+		if err := e.LoadUser(u.v); err != nil {
+			rs.bad(store.KindUser, u.id, err.Error())
+		}
+	})
+	rs.groups.drain(func(g *rec[licensing.Group]) {
+		if err := e.LoadGroup(g.v); err != nil {
+			rs.bad(store.KindGroup, g.id, err.Error())
+		}
+	})
+	rs.members.drain(func(m *rec[[2]string]) {
+		if err := e.LoadMember(m.v[0], m.v[1]); err != nil {
+			rs.bad(store.KindMember, m.id, err.Error())
+		}
+	})
+	sources := func(kind store.Kind, list *chunked[rec[licensing.LicenseSource]], load func(string, licensing.LicenseSource) error) {
+		list.drain(func(x *rec[licensing.LicenseSource]) {
+			owner, _, _ := strings.Cut(x.id, "/")
+			if err := load(owner, x.v); err != nil {
+				rs.bad(kind, x.id, err.Error())
+			}
+		})
+	}
+	sources(store.KindGroupLicense, &rs.gls, e.LoadGroupLicense)
+	sources(store.KindDirectLicense, &rs.dls, e.LoadDirectLicense)
+	rs.lics.drain(func(l *rec[licensing.License]) {
+		if err := e.LoadLicense(l.v); err != nil {
+			rs.bad(store.KindLicense, l.id, err.Error())
+		}
+	})
+	for _, a := range e.FitAllotments() {
+		rs.problems = append(rs.problems, lowerAllotmentProblem(a, stored[a.ID]))
+	}
+}
+
+// keepOthers hands the other objects to their extensions, or keeps them as
+// the state's objects; one an extension refuses is a problem.
+func (rs *storedRecords) keepOthers(st *State) {
+	for _, o := range rs.other {
+		owned, err := st.loadExtObject(o)
+		if err != nil {
+			rs.bad(o.Kind, o.ID, "the stored record cannot be loaded: "+err.Error())
+			continue
+		}
+		if !owned {
+			st.put(o.Kind, o.ID, o.Body)
+		}
+	}
+	rs.other = nil
+}
