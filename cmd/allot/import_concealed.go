@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"allot"
-	"allot/catalog"
 	"allot/licensing"
 	"allot/tenant"
 	"allot/usage"
@@ -63,21 +61,9 @@ the whole mapping: it replaces the previous one. Then import the report again
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			ctx := cmd.Context()
-			st, err := openStore(ctx, db)
-			if err != nil {
-				return fmt.Errorf("opening database: %w", err)
-			}
-			defer st.Close()
-			rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
-			if err != nil {
-				return fmt.Errorf("loading tenants: %w", err)
-			}
-			defer rt.Close(context.Background())
-			t, ok := rt.Get(tid)
-			if !ok {
-				return fmt.Errorf("tenant %s does not exist", tid)
-			}
-			err = t.Do(ctx, licensing.Op{Actor: "allot import (CLI)"}, func(tx *tenant.Tx) error { return usage.SetConcealedNames(tx, names) })
+			err = withTenant(ctx, db, tid, func(t *tenant.Tenant) error {
+				return t.Do(ctx, licensing.Op{Actor: "allot import (CLI)"}, func(tx *tenant.Tx) error { return usage.SetConcealedNames(tx, names) })
+			})
 			if err != nil {
 				return err
 			}

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"allot/audit"
-	"allot/catalog"
 	"allot/licensing"
 	"allot/prices"
 	"allot/tenant"
@@ -55,29 +54,18 @@ same currency. A bad row is reported with its line and nothing is changed.`,
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			ctx := cmd.Context()
-			st, err := openStore(ctx, db)
-			if err != nil {
-				return fmt.Errorf("opening database: %w", err)
-			}
-			defer st.Close()
-			rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
-			if err != nil {
-				return fmt.Errorf("loading tenants: %w", err)
-			}
-			defer rt.Close(ctx)
-			t, ok := rt.Get(tenantID)
-			if !ok {
-				return fmt.Errorf("tenant %s does not exist", tenantID)
-			}
-			l.UpdatedAt = time.Now().UTC()
-			l.TenantKind, l.MayBuy = tenantKind, mayBuy
-			t.Read(func(s *tenant.State) { err = l.Check(s.Engine.Catalog()) })
-			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], lines.Rewrite(err))
-			}
-			err = t.Do(ctx, licensing.Op{Actor: "allot prices import (CLI)", Now: l.UpdatedAt}, func(tx *tenant.Tx) error {
-				tx.Audit(audit.Entry{Action: "Set price list", Detail: fmt.Sprintf("%s, %d products, from %s", l.Currency, len(l.Prices), args[0])})
-				return prices.Put(tx, l)
+			err = withTenant(ctx, db, tenantID, func(t *tenant.Tenant) error {
+				l.UpdatedAt = time.Now().UTC()
+				l.TenantKind, l.MayBuy = tenantKind, mayBuy
+				var err error
+				t.Read(func(s *tenant.State) { err = l.Check(s.Engine.Catalog()) })
+				if err != nil {
+					return fmt.Errorf("%s: %w", args[0], lines.Rewrite(err))
+				}
+				return t.Do(ctx, licensing.Op{Actor: "allot prices import (CLI)", Now: l.UpdatedAt}, func(tx *tenant.Tx) error {
+					tx.Audit(audit.Entry{Action: "Set price list", Detail: fmt.Sprintf("%s, %d products, from %s", l.Currency, len(l.Prices), args[0])})
+					return prices.Put(tx, l)
+				})
 			})
 			if err != nil {
 				return err

@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"allot/catalog"
 	"allot/position"
 	"allot/tenant"
 	"allot/usage"
@@ -75,27 +74,18 @@ nothing.`,
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			ctx := cmd.Context()
-			st, err := openStoreReadOnly(ctx, db)
-			if err != nil {
-				return fmt.Errorf("opening database: %w", err)
-			}
-			defer st.Close()
-			rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
-			if err != nil {
-				return fmt.Errorf("loading tenants: %w", err)
-			}
-			defer rt.Close(ctx)
-			t, ok := rt.Get(tenantID)
-			if !ok {
-				return fmt.Errorf("tenant %s does not exist", tenantID)
-			}
 			n := 0
 			newID := func() string { n++; return fmt.Sprintf("whatif-%d", n) }
 			whatif.Prepare(cmds, newID)
 			var res *whatif.Result
 			start := time.Now()
-			t.Read(func(s *tenant.State) {
-				res, _, err = whatif.Try(s, cmds, whatif.Options{AsOf: day, WindowDays: window, Now: now, Actor: "allot whatif (CLI)", NewID: newID})
+			err = withTenantReadOnly(ctx, db, tenantID, func(t *tenant.Tenant) error {
+				start = time.Now()
+				var err error
+				t.Read(func(s *tenant.State) {
+					res, _, err = whatif.Try(s, cmds, whatif.Options{AsOf: day, WindowDays: window, Now: now, Actor: "allot whatif (CLI)", NewID: newID})
+				})
+				return err
 			})
 			if err != nil {
 				return err
