@@ -12,30 +12,8 @@ import (
 	"allot/catalog"
 	"allot/licensing"
 	"allot/store"
+	"allot/store/storetest"
 )
-
-// gatedStore holds LoadObjects of the tenants in gates until their channel
-// is closed (or the load's context ends), and fails the loads of the
-// tenants in fail.
-type gatedStore struct {
-	store.Store
-	gates map[string]chan struct{}
-	fail  map[string]error
-}
-
-func (g *gatedStore) LoadObjects(ctx context.Context, id string, fn func(store.Object) error) error {
-	if err := g.fail[id]; err != nil {
-		return err
-	}
-	if gate := g.gates[id]; gate != nil {
-		select {
-		case <-gate:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return g.Store.LoadObjects(ctx, id, fn)
-}
 
 // storeWithTenants makes a database with the given tenants, one user each.
 func storeWithTenants(t *testing.T, ids ...string) store.Store {
@@ -74,7 +52,7 @@ func timeout(d time.Duration) context.Context {
 func TestBackgroundLoadServesTheOthersWhileOneLoads(t *testing.T) {
 	ctx := context.Background()
 	gate := make(chan struct{})
-	st := &gatedStore{Store: storeWithTenants(t, "a-small", "b-big", "c-small"), gates: map[string]chan struct{}{"b-big": gate}}
+	st := &storetest.Gated{Store: storeWithTenants(t, "a-small", "b-big", "c-small"), Gates: map[string]chan struct{}{"b-big": gate}}
 	opened := make(chan *Runtime, 1)
 	go func() {
 		rt, err := Open(ctx, st, catalog.Default(), Options{Background: true, LoadConcurrency: 1})
@@ -161,7 +139,7 @@ func TestBackgroundLoadServesTheOthersWhileOneLoads(t *testing.T) {
 func TestFailedLoadIsReportedAndTheOthersAreServed(t *testing.T) {
 	ctx := context.Background()
 	base := storeWithTenants(t, "a-fine", "b-broken", "c-fine")
-	st := &gatedStore{Store: base, fail: map[string]error{"b-broken": errors.New("disk says no")}}
+	st := &storetest.Gated{Store: base, Fail: map[string]error{"b-broken": errors.New("disk says no")}}
 	rt, err := Open(ctx, st, catalog.Default(), Options{Background: true})
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +174,7 @@ func TestCloseWhileLoading(t *testing.T) {
 	ctx := context.Background()
 	gate := make(chan struct{})
 	defer close(gate)
-	st := &gatedStore{Store: storeWithTenants(t, "a", "b", "c"), gates: map[string]chan struct{}{"a": gate, "b": gate, "c": gate}}
+	st := &storetest.Gated{Store: storeWithTenants(t, "a", "b", "c"), Gates: map[string]chan struct{}{"a": gate, "b": gate, "c": gate}}
 	rt, err := Open(ctx, st, catalog.Default(), Options{Background: true})
 	if err != nil {
 		t.Fatal(err)
@@ -216,7 +194,7 @@ func TestCloseWhileLoading(t *testing.T) {
 func TestEachLoaded(t *testing.T) {
 	ctx := context.Background()
 	gate := make(chan struct{})
-	st := &gatedStore{Store: storeWithTenants(t, "a", "b", "c"), gates: map[string]chan struct{}{"b": gate}}
+	st := &storetest.Gated{Store: storeWithTenants(t, "a", "b", "c"), Gates: map[string]chan struct{}{"b": gate}}
 	rt, err := Open(ctx, st, catalog.Default(), Options{Background: true})
 	if err != nil {
 		t.Fatal(err)

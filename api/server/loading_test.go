@@ -20,30 +20,9 @@ import (
 	"allot/catalog"
 	"allot/store"
 	"allot/store/sqlite"
+	"allot/store/storetest"
 	"allot/tenant"
 )
-
-// gatedStore holds LoadObjects of the tenants in gates until their channel
-// is closed (or the load's context ends) and fails those in fail.
-type gatedStore struct {
-	store.Store
-	gates map[string]chan struct{}
-	fail  map[string]error
-}
-
-func (g *gatedStore) LoadObjects(ctx context.Context, id string, fn func(store.Object) error) error {
-	if err := g.fail[id]; err != nil {
-		return err
-	}
-	if gate := g.gates[id]; gate != nil {
-		select {
-		case <-gate:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return g.Store.LoadObjects(ctx, id, fn)
-}
 
 // serveEnv runs the partner API and Graph over st with a runtime opened
 // with opts.
@@ -93,8 +72,8 @@ func TestServingWhileTenantsLoad(t *testing.T) {
 	}
 
 	gate := make(chan struct{})
-	st := &gatedStore{Store: base, gates: map[string]chan struct{}{big: gate},
-		fail: map[string]error{broken: errors.New("the stored state cannot be read")}}
+	st := &storetest.Gated{Store: base, Gates: map[string]chan struct{}{big: gate},
+		Fail: map[string]error{broken: errors.New("the stored state cannot be read")}}
 	opened := make(chan *apitest.Env, 1)
 	go func() {
 		env, _ := serveEnv(t, st, tenant.Options{Background: true}, 200*time.Millisecond)
