@@ -25,7 +25,8 @@ func importSubscriptionID(skuID string) string { return "import-" + skuID }
 //
 // The import is a bulk command (tenant.Tenant.DoBulk): into a tenant without
 // users and groups its records are streamed to the store, and the runtime's
-// second copy of the tenant replays it only when the next command comes.
+// readers' copy is replaced by the writer's (no second copy is built until
+// the next command comes).
 func Apply(ctx context.Context, t *tenant.Tenant, b *Bundle, actor string, now time.Time) (licensing.ImportStats, error) {
 	var stats licensing.ImportStats
 	err := t.DoBulk(ctx, licensing.Op{Actor: actor, Now: now, Why: "tenant import"}, func(tx *tenant.Tx) error {
@@ -54,9 +55,7 @@ func Apply(ctx context.Context, t *tenant.Tenant, b *Bundle, actor string, now t
 		}
 		data.Units = nil
 		st, err := tx.Engine.Import(tx.Op, data)
-		if tx.Writing() { // a replay may run after Apply returned
-			stats = st
-		}
+		stats = st
 		return b.placed(tx.Engine.Catalog(), err)
 	})
 	return stats, err

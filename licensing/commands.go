@@ -508,6 +508,7 @@ func (e *Engine) AssignUserLicenses(op Op, userID string, add []AssignedLicense,
 		} else {
 			a.AssignedAt = now
 			u.direct = append(u.direct, a)
+			sortSources(u.direct) // as a load orders them
 		}
 		mark(&e.delta.DirectLicenses, Key2{u.ID, a.SKUID}, true)
 	}

@@ -54,7 +54,8 @@ func init() {
 			v.(*Store).set(o.Kind, o.ID, m)
 			return nil
 		},
-		Clone: func(v any) any { return v.(*Store).clone() },
+		Remove: func(v any, kind store.Kind, id string) { v.(*Store).forget(kind, id) },
+		Clone:  func(v any) any { return v.(*Store).clone() },
 	})
 }
 
@@ -108,8 +109,7 @@ func (m *Store) unindex(id, ext string) {
 	}
 }
 
-// Put records an object's SCIM data in the copy and, on the writer's copy,
-// in the store.
+// Put records an object's SCIM data in the copy and in the store.
 func (m *Store) Put(tx *tenant.Tx, kind store.Kind, id string, v Meta) error {
 	m.set(kind, id, v)
 	return tx.Persist(kind, id, v)
@@ -117,12 +117,19 @@ func (m *Store) Put(tx *tenant.Tx, kind store.Kind, id string, v Meta) error {
 
 // Drop forgets a deleted object.
 func (m *Store) Drop(tx *tenant.Tx, kind store.Kind, id string) {
+	if _, ok := m.objs[kind][id]; ok {
+		m.forget(kind, id)
+		tx.Unpersist(kind, id)
+	}
+}
+
+// forget removes an object's SCIM data from the copy.
+func (m *Store) forget(kind store.Kind, id string) {
 	if old, ok := m.objs[kind][id]; ok {
 		if kind == GroupKind {
 			m.unindex(id, old.ExternalID)
 		}
 		delete(m.objs[kind], id)
-		tx.Unpersist(kind, id)
 	}
 }
 

@@ -278,9 +278,7 @@ func TestBulkCommandKeepsItsPlaceInTheQueue(t *testing.T) {
 	go func() { // holds the writer so that the others queue up
 		defer wg.Done()
 		tn.Do(context.Background(), licensing.Op{}, func(tx *Tx) error {
-			if tx.Writing() {
-				<-block
-			}
+			<-block
 			return nil
 		})
 	}()
@@ -294,11 +292,9 @@ func TestBulkCommandKeepsItsPlaceInTheQueue(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			fn := func(tx *Tx) error {
-				if tx.Writing() {
-					mu.Lock()
-					order = append(order, name)
-					mu.Unlock()
-				}
+				mu.Lock()
+				order = append(order, name)
+				mu.Unlock()
 				return nil
 			}
 			var err error

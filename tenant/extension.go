@@ -9,9 +9,13 @@ import (
 )
 
 // An extension is typed tenant state owned by another package (usage
-// aggregates, allotments, …): kept in both copies of every tenant like the
-// engine, changed only by commands (which run on both copies), persisted
-// as store objects of the kinds it declares, and rebuilt from them at load.
+// aggregates, SCIM metadata, position snapshots): changed only by commands
+// (on the writer's copy), persisted as store objects of the kinds it
+// declares, and rebuilt from them: at load, object by object (Load), and
+// on the readers' copy from each committed change's objects (Load for an
+// object written, Remove for one deleted). So what a command persists
+// must be all a reader needs: an extension's value built from its stored
+// objects must answer every query as the value the commands changed.
 type ExtensionType struct {
 	// Name identifies the extension (State.Ext(name)).
 	Name string
@@ -19,8 +23,12 @@ type ExtensionType struct {
 	Kinds []store.Kind
 	// New returns an empty value of the extension for one copy.
 	New func() any
-	// Load adds one stored object to a value made by New.
+	// Load adds one stored object to a value made by New, or replaces
+	// the object of that kind and id that the value holds.
 	Load func(v any, o store.Object) error
+	// Remove forgets a deleted object (nil: the extension keeps nothing
+	// of deleted objects in memory).
+	Remove func(v any, kind store.Kind, id string)
 	// Clone returns an independent copy of a value, for State.Snapshot:
 	// nothing either changes afterwards may show in the other.
 	Clone func(v any) any
@@ -88,12 +96,9 @@ func (s *State) loadExtObject(o store.Object) (bool, error) {
 }
 
 // Persist writes an extension's object to the store without keeping its
-// JSON in memory (the extension holds the typed value). On the readers'
-// copy it does nothing.
+// JSON in memory (the extension holds the typed value); the readers' copy
+// loads it from the committed change (ExtensionType.Load).
 func (tx *Tx) Persist(kind store.Kind, id string, v any) error {
-	if !tx.writing {
-		return nil
-	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -104,12 +109,5 @@ func (tx *Tx) Persist(kind store.Kind, id string, v any) error {
 
 // Unpersist deletes an extension's object from the store.
 func (tx *Tx) Unpersist(kind store.Kind, id string) {
-	if tx.writing {
-		tx.muts = append(tx.muts, store.Mutation{Kind: kind, ID: id, Delete: true})
-	}
+	tx.muts = append(tx.muts, store.Mutation{Kind: kind, ID: id, Delete: true})
 }
-
-// Writing reports whether the command runs on the writer's copy (first
-// run) rather than the readers' replay. Commands must not behave
-// differently on it except to skip work that only matters once.
-func (tx *Tx) Writing() bool { return tx.writing }

@@ -15,8 +15,11 @@ import (
 // After every batch, what readers see is exactly the writer's state: random
 // commands — several at once, so that they share batches, some refused
 // after changing the state (the discard path) — and after each round the
-// readers' copy and a snapshot of the writer's copy, taken between two
-// batches at the same commit, have the same engine state and objects.
+// readers' copy (which applies each committed change, State.apply) and a
+// snapshot of the writer's copy, taken between two batches at the same
+// commit, have the same engine state — down to what the engine derives
+// (licensing.Diff: seats, waiting rooms, error counts, claim flags, rules)
+// — and the same objects.
 func TestReadersSeeTheWriterStateAfterEveryBatch(t *testing.T) {
 	st := openSQLite(t)
 	rt := newRuntime(t, st)
@@ -25,13 +28,13 @@ func TestReadersSeeTheWriterStateAfterEveryBatch(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(5, 17))
 	e3, e5 := sku(t, "SPE_E3"), sku(t, "SPE_E5")
 	skus := []string{e3, e5}
-	groups := []string{gid(1), gid(2), gid(3)}
+	groups := []string{gid(1), gid(2), gid(3), gid(4)}
 	refused := errors.New("refused after a change")
 	command := func(r *rand.Rand) func(*Tx) error {
 		u := uid(1 + r.IntN(40))
 		g := groups[r.IntN(len(groups))]
 		s := skus[r.IntN(len(skus))]
-		switch r.IntN(8) {
+		switch r.IntN(16) {
 		case 0:
 			loc := []string{"US", "DE", ""}[r.IntN(3)]
 			return func(tx *Tx) error {
@@ -52,6 +55,35 @@ func TestReadersSeeTheWriterStateAfterEveryBatch(t *testing.T) {
 			return func(tx *Tx) error { return tx.Engine.SetUnits(tx.Op, s, licensing.Units{Enabled: n}) }
 		case 6:
 			return func(tx *Tx) error { return tx.Engine.DeleteUser(tx.Op, u) }
+		case 8: // all-or-none groups bundle their products
+			mode := []string{licensing.ModeAllOrNone, licensing.ModePerProduct}[r.IntN(2)]
+			return func(tx *Tx) error {
+				return tx.Engine.PutGroup(tx.Op, licensing.Group{ID: g, DisplayName: g, SecurityEnabled: true, AssignmentMode: mode})
+			}
+		case 9:
+			return func(tx *Tx) error {
+				return tx.Engine.AssignUserLicenses(tx.Op, u, []licensing.AssignedLicense{{SKUID: s}}, nil)
+			}
+		case 10:
+			return func(tx *Tx) error { return tx.Engine.AssignUserLicenses(tx.Op, u, nil, []string{s}) }
+		case 11: // nested groups and the default location change everyone's sources
+			nested, loc := r.IntN(2) == 0, []string{"US", ""}[r.IntN(2)]
+			return func(tx *Tx) error {
+				return tx.Engine.SetSettings(tx.Op, licensing.Settings{DefaultUsageLocation: loc, NestedGroups: nested})
+			}
+		case 12:
+			parent := groups[r.IntN(len(groups))]
+			return func(tx *Tx) error { return tx.Engine.AddMembers(tx.Op, parent, []string{g}) }
+		case 13: // an allotment of E5, and seats through it
+			n := r.IntN(4)
+			return func(tx *Tx) error {
+				if _, ok := tx.Engine.AllotmentByID("allot-1"); !ok || n == 0 {
+					return tx.Engine.PutAllotment(tx.Op, licensing.Allotment{ID: "allot-1", DisplayName: "Pilot", SKUID: e5, AllottedUnits: n, AssignableTo: "user,group"})
+				}
+				return tx.Engine.AssignThroughAllotment(tx.Op, "allot-1", u, nil)
+			}
+		case 14:
+			return func(tx *Tx) error { return tx.Engine.RemoveFromAllotment(tx.Op, "allot-1", u) }
 		default:
 			id := fmt.Sprint("note-", r.IntN(5))
 			fail := r.IntN(3) == 0
@@ -88,11 +120,15 @@ func TestReadersSeeTheWriterStateAfterEveryBatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var readers, commit string
+		var readers, commit, diff string
 		tn.Read(func(s *State) {
 			readers = fingerprint(s.Engine) + objectsFingerprint(s)
 			commit = fmt.Sprint(s.Commit())
+			diff = licensing.Diff(snap.Engine, s.Engine)
 		})
+		if diff != "" {
+			t.Fatalf("round %d: the readers' engine differs from the writer's: %s", round, diff)
+		}
 		if fmt.Sprint(snap.Commit()) != commit {
 			t.Fatalf("round %d: the snapshot is of commit %d, readers see %s", round, snap.Commit(), commit)
 		}

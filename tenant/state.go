@@ -179,17 +179,18 @@ func (s *State) put(kind store.Kind, id string, body []byte) {
 
 func (s *State) del(kind store.Kind, id string) { delete(s.objects[kind], id) }
 
-// Tx is what a command sees: one copy of the tenant's state. Commands change
-// the engine through its methods and other objects through Put and Delete.
-// A command runs twice — on the writer's copy, then, once committed, on the
-// readers' copy — so it must be a deterministic function of the state and
-// of values computed before it (ids, times): no clock, no randomness inside.
+// Tx is what a command sees: the writer's copy of the tenant's state.
+// Commands change the engine through its methods and other objects through
+// Put and Delete (extensions: Persist, Unpersist). A command runs once; the
+// readers' copy follows from the committed change (State.apply). A command
+// that is refused after it changed something is run again with the rest
+// of its batch without it (see Tenant.Do), so a command should be a
+// function of the state and of values computed before it (ids, times).
 type Tx struct {
 	*State
-	Op      licensing.Op
-	writing bool // true on the writer's copy: record mutations
-	muts    []store.Mutation
-	audit   []audit.Entry
+	Op    licensing.Op
+	muts  []store.Mutation
+	audit []audit.Entry
 }
 
 // changed reports whether the command behind tx changed anything: an
@@ -207,31 +208,25 @@ func (tx *Tx) Put(kind store.Kind, id string, v any) error {
 		return err
 	}
 	tx.State.put(kind, id, b)
-	if tx.writing {
-		tx.muts = append(tx.muts, store.Mutation{Kind: kind, ID: id, Body: b})
-	}
+	tx.muts = append(tx.muts, store.Mutation{Kind: kind, ID: id, Body: b})
 	return nil
 }
 
 // Delete removes a non-engine object.
 func (tx *Tx) Delete(kind store.Kind, id string) {
 	tx.State.del(kind, id)
-	if tx.writing {
-		tx.muts = append(tx.muts, store.Mutation{Kind: kind, ID: id, Delete: true})
-	}
+	tx.muts = append(tx.muts, store.Mutation{Kind: kind, ID: id, Delete: true})
 }
 
 // Audit records an audit entry for a change outside the engine.
 func (tx *Tx) Audit(e audit.Entry) {
-	if tx.writing {
-		if e.At.IsZero() {
-			e.At = tx.Op.Now
-		}
-		if e.Actor == "" {
-			e.Actor = tx.Op.Actor
-		}
-		tx.audit = append(tx.audit, e)
+	if e.At.IsZero() {
+		e.At = tx.Op.Now
 	}
+	if e.Actor == "" {
+		e.Actor = tx.Op.Actor
+	}
+	tx.audit = append(tx.audit, e)
 }
 
 // Snapshot returns an independent copy of the state. Tenant.Snapshot uses

@@ -5,11 +5,13 @@
 //
 // Each tenant has two copies of its state. The writer's copy runs commands
 // as they arrive and may be ahead of the store; the readers' copy is exactly
-// the last committed state. After a batch commits, the writer replays the
-// batch's commands on the readers' copy under a short write lock — the engine
-// is deterministic, so both copies stay identical (a test checks it).
-// Readers therefore never see uncommitted state and never wait for a commit;
-// they wait at most for the replay of one batch in memory.
+// the last committed state. After a batch commits, the readers' copy applies
+// the batch's committed change — the records the store now holds, the same
+// data a restart loads — under a short write lock (State.apply); no command
+// runs twice, and a test checks after every batch that both copies are the
+// same, down to what the engine derives. Readers therefore never see
+// uncommitted state and never wait for a commit; they wait at most for one
+// change to be applied in memory.
 package tenant
 
 import (
@@ -76,13 +78,13 @@ type command struct {
 	err  error
 	done chan struct{}
 	// discarded: fn returned an error after changing the state; its
-	// changes were dropped and it is not replayed (see process).
+	// changes were dropped and it is not run again (see process).
 	discarded bool
 }
 
 // Do runs fn as one command of the tenant: serialised with every other
 // write, on the writer's copy of the state, then committed with the other
-// commands of its batch and replayed on the readers' copy. It returns fn's
+// commands of its batch, whose change the readers' copy applies. It returns fn's
 // error, or the commit's. When Do returns nil the change is durable and
 // visible to readers. fn must be deterministic (see Tx).
 //
@@ -101,16 +103,15 @@ func (t *Tenant) Do(ctx context.Context, op licensing.Op, fn func(*Tx) error) er
 
 // DoBulk is Do for a command that changes much of the tenant at once (an
 // import): it runs in a batch of its own and, when its change is large, it
-// is published by swapping the two copies instead of being replayed on the
+// is published by swapping the two copies instead of being applied to the
 // readers' copy before the acknowledgement; before the tenant's next
 // command (never, if the runtime closes first) the other copy is replaced
 // by a snapshot of the published one. Into a tenant without users and
 // groups, the change's new engine records are streamed to the store
 // (store.CommitBulk) rather than built in memory first.
 //
-// A small change is replayed on the readers' copy like any command: on
-// that run (tx.Writing() is false) fn must not write anything the caller
-// reads, and its result is ignored. A bulk command that returns an error is
+// A small change is applied to the readers' copy like any other. A bulk
+// command that returns an error is
 // all or nothing even if it changed the state before failing: nothing is
 // committed and the writer's copy is rebuilt from the store. Everything
 // else is as for Do.
@@ -157,8 +158,8 @@ func (t *Tenant) Snapshot(ctx context.Context) (*State, error) {
 }
 
 // Read calls fn with the last committed state. fn must not change the state
-// or keep references to it after returning, and should be quick: the next
-// batch's replay waits for it.
+// or keep references to it after returning, and should be quick: applying
+// the next batch's change waits for it.
 func (t *Tenant) Read(fn func(s *State)) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -254,7 +255,7 @@ func (t *Tenant) process(batch []*command) {
 		if c.discarded {
 			continue
 		}
-		tx := &Tx{State: t.writer, Op: c.op, writing: true}
+		tx := &Tx{State: t.writer, Op: c.op}
 		clock := t.writer.Engine.Clock()
 		c.err = t.call(c.fn, tx)
 		if errors.Is(c.err, errPanic) {
@@ -296,7 +297,14 @@ func (t *Tenant) process(batch []*command) {
 	}
 	seq := t.seq
 	big := engineObjects(&d) >= bulkMin
-	var err error
+	// swap: publish the writer's copy instead of applying the change to
+	// the readers' (see DoBulk); a change streamed to the store
+	// (commitBulk) is not in memory to apply.
+	swap := big && (fresh || (len(batch) == 1 && batch[0].bulk))
+	var (
+		err    error
+		change store.Change
+	)
 	observe := func(cstart time.Time) {
 		t.rt.metrics.commitSeconds.Observe(time.Since(cstart).Seconds())
 		t.rt.metrics.batchSize.Observe(float64(len(batch)))
@@ -306,7 +314,6 @@ func (t *Tenant) process(batch []*command) {
 		err = t.commitBulk(d, muts, extra)
 		observe(cstart)
 	} else {
-		var change store.Change
 		change, err = t.serialize(d, muts, extra, true)
 		if err == nil && (len(change.Mutations) > 0 || len(change.Audit) > 0) {
 			cstart := time.Now()
@@ -324,45 +331,51 @@ func (t *Tenant) process(batch []*command) {
 	}
 	t.rt.noteCommit(nil)
 	t.writer.Engine.Recycle(&d) // serialized and committed: its memory serves the next batch
-	if big && len(batch) == 1 && batch[0].bulk {
-		// Durable: publish the writer's copy as the readers' and replace
-		// the old readers' copy later (catchUp). Its indexes are built
-		// before it is published, so no reader builds one.
-		t.writer.buildIndexes()
-		t.mu.Lock()
-		old := t.reader
-		t.reader, t.writer = t.writer, old
-		t.reader.commit = old.commit + 1
-		t.mu.Unlock()
-		old.dropIndexes()
-		t.behind = true
-		t.rt.metrics.commands.Add(1)
-		t.rt.metrics.applySeconds.Observe(time.Since(start).Seconds())
-		close(batch[0].done)
-		return
+	if swap {
+		t.publishBySwap()
+	} else {
+		t.publish(&change)
 	}
-	// Durable: replay on the readers' copy, then acknowledge.
-	t.mu.Lock()
-	for i, c := range batch {
-		if c.discarded {
-			continue
-		}
-		tx := &Tx{State: t.reader, Op: c.op}
-		rerr := t.call(c.fn, tx)
-		if (rerr == nil) != (c.err == nil) {
-			t.rt.log.Error("replay diverged from the writer", "tenant", t.ID, "command", i, "writer", c.err, "reader", rerr)
-		}
-	}
-	rd := t.reader.Engine.TakeDelta()
-	t.reader.commit++
-	t.reader.updateIndexes(rd)
-	t.reader.Engine.Recycle(&rd)
-	t.mu.Unlock()
 	t.rt.metrics.commands.Add(float64(len(batch)))
 	t.rt.metrics.applySeconds.Observe(time.Since(start).Seconds())
 	for _, c := range batch {
 		close(c.done)
 	}
+}
+
+// publishBySwap publishes the writer's copy, which is the last commit, as
+// the readers' and replaces the old readers' copy later (catchUp). Its
+// indexes are built before it is published, so no reader builds one.
+func (t *Tenant) publishBySwap() {
+	t.writer.buildIndexes()
+	t.mu.Lock()
+	old := t.reader
+	t.reader, t.writer = t.writer, old
+	t.reader.commit = old.commit + 1
+	t.mu.Unlock()
+	old.dropIndexes()
+	t.behind = true
+}
+
+// publish applies a committed change to the readers' copy and passes what
+// changed to its read models. A change the copy cannot apply (a bug: it
+// is logged) makes the copy a snapshot of the writer's, which is the same
+// commit between two batches.
+func (t *Tenant) publish(c *store.Change) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	rd, err := t.reader.apply(c, t.writer.Engine.Clock(), t.rt.cat)
+	if err != nil {
+		t.rt.log.Error("the readers' copy could not apply a committed change; replacing it by a snapshot of the writer's", "tenant", t.ID, "err", err)
+		commit := t.reader.commit
+		t.reader = t.writer.Snapshot()
+		t.reader.commit = commit + 1
+		t.reader.buildIndexes()
+		return
+	}
+	t.reader.commit++
+	t.reader.updateIndexes(rd)
+	t.reader.Engine.Recycle(&rd)
 }
 
 // delete removes the tenant from the store and the runtime if check

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -51,12 +52,21 @@ func uid(n int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", n) 
 func gid(n int) string { return fmt.Sprintf("00000000-0000-4000-9000-%012d", n) }
 
 // fingerprint renders what readers can see of an engine.
+// fingerprint is the engine's state as its queries answer it, users in id
+// order (the engine's own order of users is not part of its state: a
+// loaded engine and one that followed the commands list them differently).
 func fingerprint(e *licensing.Engine) string {
 	var out []any
+	var ids []string
 	e.ForEachUser(func(u *licensing.User) bool {
-		out = append(out, *u, e.Licenses(u.ID), e.DirectLicenses(u.ID), e.GroupsOf(u.ID))
+		ids = append(ids, u.ID)
 		return true
 	})
+	slices.Sort(ids)
+	for _, id := range ids {
+		u, _ := e.User(id)
+		out = append(out, u, e.Licenses(id), e.DirectLicenses(id), e.GroupsOf(id))
+	}
 	for _, g := range e.GroupIDs() {
 		gr, _ := e.Group(g)
 		us, gs := e.Members(g)

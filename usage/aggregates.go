@@ -20,11 +20,10 @@ type Aggregates struct {
 
 	meta    meta
 	ids     idRing                 // recent event ids (idempotency)
-	names   map[[16]byte]string    // concealed report name hash → userPrincipalName
+	names   conceal                // concealed report name hash → userPrincipalName
 	dirty   [maxShards / 64]uint64 // fine shards changed since the last checkpoint
 	batch   batchState             // scratch of the running command
 	touched []int32                // users changed by the running command
-	newIDs  *[]uint64              // if set, aggregate appends the event ids it remembers
 	feats   slab[featUse]          // storage of the users' feature slices
 	acts    slab[activation]       // storage of the users' activation slices
 }
@@ -332,7 +331,7 @@ func (a *Aggregates) touch(i int32) {
 }
 
 func newAggregates() *Aggregates {
-	return &Aggregates{byID: map[string]int32{}, names: map[[16]byte]string{}}
+	return &Aggregates{byID: map[string]int32{}}
 }
 
 // Of returns the usage aggregates of a tenant copy. Call it inside
@@ -341,9 +340,8 @@ func Of(s *tenant.State) *Aggregates { return s.Ext(extName).(*Aggregates) }
 
 // skuIdx is an interned SKU id (never persisted: blobs name SKUs by id).
 // The table is process-wide so that an index means the same SKU in both
-// copies of a tenant, whichever copy interned it (the readers' copy replays
-// the writer's resolved seats, and a rebuilt writer's copy keeps serving
-// beside the old readers' copy); it holds each SKU id the process has seen
+// copies of a tenant, whichever copy interned it (a rebuilt writer's copy
+// keeps serving beside the old readers' copy); it holds each SKU id the process has seen
 // once (Microsoft's catalog and the tenants' custom products: tens of
 // bytes each). A 32-bit index costs nothing over 16 bits (an activation is
 // 12 bytes either way) and cannot run out before memory does.

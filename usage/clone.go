@@ -14,7 +14,7 @@ import (
 func (a *Aggregates) clone() *Aggregates {
 	c := &Aggregates{
 		byID:  maps.Clone(a.byID),
-		names: maps.Clone(a.names),
+		names: a.names.clone(),
 		meta:  a.meta,
 		dirty: a.dirty,
 	}

@@ -3,7 +3,6 @@ package usage
 import (
 	"encoding/hex"
 	"fmt"
-	"maps"
 	"sort"
 	"strings"
 
@@ -54,17 +53,17 @@ func CheckConcealedNames(in []ConcealedName) (map[[16]byte]string, error) {
 func SetConcealedNames(tx *tenant.Tx, names map[[16]byte]string) error {
 	a := Of(tx.State)
 	old := a.names
-	a.names = maps.Clone(names) // each copy owns its map
-	if !tx.Writing() {
-		return nil
+	a.names = conceal{}
+	for h, upn := range names {
+		a.names.set(h, upn)
 	}
 	var buckets [256][][2]string
 	for h, upn := range names {
 		buckets[h[0]] = append(buckets[h[0]], [2]string{hex.EncodeToString(h[:]), upn})
 	}
 	var had [256]bool
-	for h := range old {
-		had[h[0]] = true
+	for i := range old {
+		had[i] = len(old[i]) > 0
 	}
 	for i, b := range buckets {
 		id := fmt.Sprintf("%02x", i)
@@ -83,4 +82,31 @@ func SetConcealedNames(tx *tenant.Tx, names map[[16]byte]string) error {
 }
 
 // ConcealedNames returns how many concealed names the tenant maps.
-func (a *Aggregates) ConcealedNames() int { return len(a.names) }
+func (a *Aggregates) ConcealedNames() int {
+	n := 0
+	for i := range a.names {
+		n += len(a.names[i])
+	}
+	return n
+}
+
+// conceal is the concealed-name mapping, in the 256 buckets it is stored
+// in (by the hash's first byte), so that a stored bucket replaces its
+// names alone.
+type conceal [256]map[[16]byte]string
+
+func (c *conceal) get(h [16]byte) (string, bool) {
+	upn, ok := c[h[0]][h]
+	return upn, ok
+}
+
+func (c *conceal) set(h [16]byte, upn string) {
+	if c[h[0]] == nil {
+		c[h[0]] = make(map[[16]byte]string)
+	}
+	c[h[0]][h] = upn
+}
+
+// clone copies the mapping (its buckets are replaced, never changed in
+// place, once a command is done: SetConcealedNames, load).
+func (c *conceal) clone() conceal { return *c }

@@ -72,11 +72,11 @@
 //
 // # Cost
 //
-// A command runs twice (writer, then the readers' replay): large inputs
-// are resolved against the engine on all processors, and the replay of
-// an event batch does not aggregate its events again but sets the users
-// it changed to the writer's result (batchPatch; a report, about one
-// observation per user, is aggregated again). Shard and delta bodies
+// A command runs once, on the writer's copy; the readers' copy loads the
+// objects it persisted (a delta of the users it changed, or the shards of
+// a checkpoint, the event-id chunks, the meta object) from the committed
+// change, as a restart does. Large inputs are resolved against the engine
+// on all processors. Shard and delta bodies
 // are rendered once, straight into their base64 JSON, and stored with
 // Tx.PersistRaw. Report CSVs are read without a string per record
 // (csvread.go).

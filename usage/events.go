@@ -41,7 +41,6 @@ type Batch struct {
 
 	scratch [5][]byte
 	res     resolver
-	patch   batchPatch // what the writer's run did, for the readers' replay
 }
 
 type item struct {

@@ -20,8 +20,7 @@ type idRing struct {
 	chunks [MaxEventIDs / idChunk][]uint64 // allocated on first write
 	head   uint32                          // next position to write
 	set    idSet
-	// stale: set does not index the chunks (the readers' copy, whose
-	// replays place ids without looking them up); rebuilt on first use.
+	// stale: set does not index the chunks; rebuilt on first use.
 	stale bool
 	dirty []uint32 // chunks written by the running command
 }
@@ -50,25 +49,6 @@ func (r *idRing) seen(h uint64) bool {
 	}
 	r.head = (r.head + 1) % MaxEventIDs
 	return false
-}
-
-// place remembers h, known to be new, at the head without indexing it:
-// what seen does for a new id, minus the hash set, which it leaves stale.
-// The readers' replay of a batch places the ids the writer remembered.
-func (r *idRing) place(h uint64) {
-	if h == 0 {
-		h = 1
-	}
-	r.stale, r.set = true, idSet{}
-	c, off := r.head/idChunk, r.head%idChunk
-	if r.chunks[c] == nil {
-		r.chunks[c] = make([]uint64, idChunk)
-	}
-	r.chunks[c][off] = h
-	if n := len(r.dirty); n == 0 || r.dirty[n-1] != c {
-		r.dirty = append(r.dirty, c)
-	}
-	r.head = (r.head + 1) % MaxEventIDs
 }
 
 // rebuild indexes the chunks again.

@@ -2,7 +2,6 @@ package usage
 
 import (
 	"math/rand"
-	"reflect"
 	"testing"
 )
 
@@ -52,30 +51,5 @@ func TestIDRingForgetsTheOldestIDsPastItsBound(t *testing.T) {
 	r.seen(5)
 	if r.set.has(99) || !r.seen(5) || r.seen(6) {
 		t.Fatal("the overwritten id is still remembered")
-	}
-}
-
-// The readers' replay places ids without indexing them; the ring then
-// answers like one that looked every id up.
-func TestPlacedIDsAreFoundOnceIndexed(t *testing.T) {
-	var placed, looked idRing
-	for i := uint64(0); i < 5000; i++ {
-		h := fnv64('e', []byte{byte(i), byte(i >> 8)})
-		placed.place(h)
-		if looked.seen(h) {
-			t.Fatalf("id %d seen before", i)
-		}
-	}
-	if !placed.stale || placed.head != looked.head || !reflect.DeepEqual(placed.chunks, looked.chunks) || !reflect.DeepEqual(placed.dirty, looked.dirty) {
-		t.Fatal("placing differs from seeing")
-	}
-	for i := uint64(0); i < 5000; i++ {
-		h := fnv64('e', []byte{byte(i), byte(i >> 8)})
-		if !placed.seen(h) {
-			t.Fatalf("placed id %d not found", i)
-		}
-	}
-	if placed.stale || placed.set.n != looked.set.n || placed.seen(12345) || looked.seen(12345) {
-		t.Fatalf("after use: stale %v, %d ids indexed, %d", placed.stale, placed.set.n, looked.set.n)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"allot/licensing"
@@ -24,16 +23,11 @@ type who struct {
 	count        int   // unmatched rows or events
 }
 
-// resolver resolves the users a command's input names. A command runs
-// twice: on the writer's copy, then, once committed, replayed on the
-// readers' copy, whose engine is then in exactly the state the writer's
-// was. So the engine lookups of the first run (user, seats held) are kept
-// and reused by the replay; only the aggregates' own index is looked up
-// in each copy.
+// resolver resolves the users a command's input names (the engine
+// lookups: user, seats held), in buffers reused by the next command.
 type resolver struct {
 	entries []resolved
 	held    []heldLic
-	replay  bool
 }
 
 type resolved struct {
@@ -50,8 +44,7 @@ const parallelResolve = 8192
 // key and id of name i (both empty: resolve nothing, the row is skipped).
 // Each name is resolved by id when the input has one, else by
 // userPrincipalName or id, a concealed hash going through the tenant's
-// mapping; with it, the seats the user holds. On the readers' replay the
-// writer's answers are kept.
+// mapping; with it, the seats the user holds.
 //
 // The lookups only read the engine and the aggregates (nothing changes
 // them during a command), so a large input is resolved by several
@@ -59,10 +52,6 @@ const parallelResolve = 8192
 // index, and the held seats are concatenated in range order: the result
 // is the same however the work is scheduled.
 func (c *resolver) prepare(tx *tenant.Tx, a *Aggregates, n int, name func(i int) (key, id string)) {
-	c.replay = !tx.Writing() && len(c.entries) == n
-	if c.replay {
-		return
-	}
 	e := tx.Engine
 	c.held = c.held[:0]
 	if cap(c.entries) < n {
@@ -151,7 +140,7 @@ func (a *Aggregates) lookup(e *licensing.Engine, key, id string) (uid string, co
 		return "", false
 	}
 	if h, ok := parseConcealed(key); ok {
-		upn, ok := a.names[h]
+		upn, ok := a.names.get(h)
 		if !ok {
 			return "", true
 		}
@@ -173,7 +162,7 @@ func (a *Aggregates) lookup(e *licensing.Engine, key, id string) (uid string, co
 // Tenant.Do (all of it is one command: all or nothing). Events dated more
 // than a day after the command's time are rejected; events whose id was
 // seen recently are counted as duplicates and skipped. A batch is applied
-// by one command at a time (the replay reuses the first run's lookups).
+// by one command at a time (its lookups use the batch's buffers).
 func (b *Batch) Apply(tx *tenant.Tx) (Result, error) {
 	a := Of(tx.State)
 	a.begin()
@@ -189,122 +178,14 @@ func (b *Batch) Apply(tx *tenant.Tx) (Result, error) {
 	for i := range b.users {
 		whos[i] = b.res.resolve(a, i)
 	}
-	if b.res.replay && b.patch.seq == a.batch.seq && b.patch.seq != 0 {
-		// The readers' copy is now exactly where the writer's was before
-		// this command: set the users to the writer's result instead of
-		// aggregating every event again.
-		a.applyPatch(&b.patch)
-		patchReplays.Add(1)
-		return b.patch.result, a.finish(tx, false)
-	}
-	b.patch.seq = 0
-	if tx.Writing() {
-		b.patch.newIDs = b.patch.newIDs[:0]
-		a.newIDs = &b.patch.newIDs
-	}
 	a.aggregate(b, whos, b.res.held, limit, &r)
-	a.newIDs = nil
 	for i := range whos {
 		if w := &whos[i]; w.agg < 0 && w.count > 0 {
 			r.unmatched(Unmatched{Line: int(b.userLine[i]), User: b.users[i], Concealed: w.concealed, Count: w.count})
 		}
 	}
 	r.done()
-	if tx.Writing() {
-		a.recordPatch(&b.patch, r)
-	}
 	return r, a.finish(tx, false)
-}
-
-// patchReplays counts the replays done with a patch (tests check that the
-// path is taken).
-var patchReplays atomic.Int64
-
-// batchPatch is what a batch's command did to the aggregates on the
-// writer's copy: the changed users' new values and the event ids it
-// remembered, in order. The readers' replay of the same command starts
-// from the same state (that is the runtime's invariant: the replay runs
-// once the writer's batch is committed, on a copy that was identical to
-// the writer's before it), so setting the same users to the same values
-// gives the same state as aggregating every event again, for a fraction
-// of the work.
-type batchPatch struct {
-	seq    uint64       // the command's sequence number; 0: none
-	users  []patchUser  // the changed users, in the order they changed
-	lens   [][2]int32   // their numbers of features and activations
-	feats  []featUse    // the users' feature slices, one after another
-	acts   []activation // the users' activation slices, one after another
-	newIDs []uint64     // event-id hashes remembered, in order
-	result Result
-}
-
-// patchUser is a changed user's value, less the slices (in batchPatch).
-type patchUser struct {
-	id     string
-	agg    int32 // the user's index on the writer's copy (see applyPatch)
-	signIn signInAgg
-	mbx    mailbox
-}
-
-// recordPatch records the running command's changes (after aggregate).
-func (a *Aggregates) recordPatch(p *batchPatch, r Result) {
-	p.seq, p.result = a.batch.seq, r
-	nf, na := 0, 0
-	for _, i := range a.touched {
-		u := a.users.at(i)
-		nf, na = nf+len(u.feats), na+len(u.acts)
-	}
-	p.users, p.lens = make([]patchUser, 0, len(a.touched)), make([][2]int32, 0, len(a.touched))
-	p.feats, p.acts = make([]featUse, 0, nf), make([]activation, 0, na)
-	for _, i := range a.touched {
-		u := a.users.at(i)
-		p.feats = append(p.feats, u.feats...)
-		p.acts = append(p.acts, u.acts...)
-		p.lens = append(p.lens, [2]int32{int32(len(u.feats)), int32(len(u.acts))})
-		p.users = append(p.users, patchUser{id: u.id, agg: i, signIn: u.signIn, mbx: u.mbx})
-	}
-}
-
-// applyPatch replays a recorded command on this copy: the users it changed
-// take their recorded values (in the same order, so the bookkeeping of
-// finish is the same) and the event ids are remembered.
-func (a *Aggregates) applyPatch(p *batchPatch) {
-	feats, acts := p.feats, p.acts
-	for k := range p.users {
-		v := &p.users[k]
-		// Both copies add users in the same order, so the writer's index
-		// is normally this copy's too: checked, else looked up.
-		i := v.agg
-		if int(i) >= a.users.len() || a.users.at(i).id != v.id {
-			i = a.user(v.id)
-		}
-		u := a.users.at(i)
-		nf, na := int(p.lens[k][0]), int(p.lens[k][1])
-		u.signIn, u.mbx = v.signIn, v.mbx
-		// As on the writer: a user's first slice is carved from the slabs,
-		// a grown one comes from the heap (so that outgrown ones are freed).
-		switch {
-		case cap(u.feats) >= nf:
-		case u.feats == nil:
-			u.feats = a.feats.carve(nf)
-		default:
-			u.feats = make([]featUse, 0, nf+2)
-		}
-		switch {
-		case cap(u.acts) >= na:
-		case u.acts == nil:
-			u.acts = a.acts.carve(na)
-		default:
-			u.acts = make([]activation, 0, na+1)
-		}
-		u.feats = append(u.feats[:0], feats[:nf]...)
-		u.acts = append(u.acts[:0], acts[:na]...)
-		feats, acts = feats[nf:], acts[na:]
-		a.touch(i)
-	}
-	for _, h := range p.newIDs {
-		a.ids.place(h)
-	}
 }
 
 // aggregate applies the batch's events to resolved users (the pure part of
@@ -325,9 +206,6 @@ func (a *Aggregates) aggregate(b *Batch, whos []who, held []heldLic, limit stamp
 			if a.ids.seen(it.idh) {
 				r.Duplicates++
 				continue
-			}
-			if a.newIDs != nil {
-				*a.newIDs = append(*a.newIDs, it.idh)
 			}
 		}
 		u := a.users.at(w.agg)

@@ -277,16 +277,15 @@ func TestParallelResolutionMatchesSerial(t *testing.T) {
 	par.assertReloadEqual()
 }
 
-// The readers' replay of an event batch sets the users to the writer's
-// result (batchPatch): the readers' copy must be what aggregating the
-// events gives — what the store holds, and what a copy that aggregates
-// everything at once holds — with duplicates, unmatched users, future
-// events, sign-ins and new users among the batches.
-func TestReplayedBatchesMatchTheWritersAggregation(t *testing.T) {
+// The readers' copy follows the writer's from each committed change's
+// objects (deltas, checkpoints, event-id chunks, meta): it must be what
+// aggregating the events gives — what the store holds, and what a copy
+// that aggregates everything at once holds — with duplicates, unmatched
+// users, future events, sign-ins and new users among the batches.
+func TestReadersCopyOfBatchesMatchesTheWritersAggregation(t *testing.T) {
 	e := newEnv(t)
 	e.addUsers(at("2024-01-01T00:00:00Z"), 300, "SPE_E3")
 	now := at("2024-07-01T00:00:00Z")
-	before := patchReplays.Load()
 	var all []string
 	for batch := 0; batch < 6; batch++ {
 		var lines []string
@@ -320,9 +319,6 @@ func TestReplayedBatchesMatchTheWritersAggregation(t *testing.T) {
 				return nil
 			})
 		}
-	}
-	if got := patchReplays.Load() - before; got < 12 {
-		t.Fatalf("%d replays took the patch, want every batch's", got)
 	}
 	// The store (written from the writer's copy) loads into what the
 	// readers' copy holds, ring of event ids included.

@@ -57,11 +57,12 @@ const (
 
 func init() {
 	tenant.RegisterExtension(tenant.ExtensionType{
-		Name:  extName,
-		Kinds: []store.Kind{kindShard, kindDelta, kindMeta, kindIDs, kindNames, kindRep},
-		New:   func() any { return newAggregates() },
-		Load:  func(v any, o store.Object) error { return v.(*Aggregates).load(o) },
-		Clone: func(v any) any { return v.(*Aggregates).clone() },
+		Name:   extName,
+		Kinds:  []store.Kind{kindShard, kindDelta, kindMeta, kindIDs, kindNames, kindRep},
+		New:    func() any { return newAggregates() },
+		Load:   func(v any, o store.Object) error { return v.(*Aggregates).load(o) },
+		Remove: func(v any, kind store.Kind, id string) { v.(*Aggregates).remove(kind, id) },
+		Clone:  func(v any) any { return v.(*Aggregates).clone() },
 	})
 }
 
@@ -127,14 +128,22 @@ func (a *Aggregates) markDirty(id string) {
 	a.dirty[s/64] |= 1 << (s % 64)
 }
 
-// load adds one stored object (at tenant load).
+// load adds one stored object, or replaces the one of its kind and id:
+// at tenant load, and on the readers' copy for each object a committed
+// change wrote (ExtensionType.Load).
 func (a *Aggregates) load(o store.Object) error {
 	switch o.Kind {
 	case kindMeta:
-		if err := json.Unmarshal(o.Body, &a.meta); err != nil {
+		m := meta{Reports: a.meta.Reports} // reports are objects of their own
+		if err := json.Unmarshal(o.Body, &m); err != nil {
 			return err
 		}
+		a.meta = m
 		a.ids.head = a.meta.IDHead % MaxEventIDs
+		if len(m.Deltas) == 0 {
+			// A checkpoint: every change is in the shards.
+			a.dirty = [maxShards / 64]uint64{}
+		}
 		return nil
 	case kindShard, kindDelta:
 		var b blobBody
@@ -147,25 +156,41 @@ func (a *Aggregates) load(o store.Object) error {
 				a.markDirty(u.id)
 			}
 			i, ok := a.byID[u.id]
-			if ok && a.users.at(i).ver > u.ver {
+			if !ok {
+				// The decoder's slices are scratch: copy them into the slabs.
+				v := *u
+				v.feats = append(a.feats.carve(len(u.feats)), u.feats...)
+				v.acts = append(a.acts.carve(len(u.acts)), u.acts...)
+				a.byID[u.id] = a.users.add(v)
 				return
 			}
-			// The decoder's slices are scratch: copy them into the slabs.
-			v := *u
-			v.feats = append(a.feats.carve(len(u.feats)), u.feats...)
-			v.acts = append(a.acts.carve(len(u.acts)), u.acts...)
-			if ok {
-				*a.users.at(i) = v
+			x := a.users.at(i)
+			if x.ver > u.ver {
 				return
 			}
-			a.byID[u.id] = a.users.add(v)
+			// As a command does: a slice that fits is reused, one that
+			// grew comes from the heap (so that outgrown ones are freed).
+			feats, acts := x.feats, x.acts
+			if cap(feats) < len(u.feats) {
+				feats = make([]featUse, 0, len(u.feats)+2)
+			}
+			if cap(acts) < len(u.acts) {
+				acts = make([]activation, 0, len(u.acts)+1)
+			}
+			*x = *u
+			x.feats = append(feats[:0], u.feats...)
+			x.acts = append(acts[:0], u.acts...)
 		})
 	case kindRep:
 		var r ImportedReport
 		if err := json.Unmarshal(o.Body, &r); err != nil {
 			return err
 		}
-		a.meta.Reports = append(a.meta.Reports, r)
+		if i := a.meta.report(r.Report, r.ReportRefreshDate); i >= 0 {
+			a.meta.Reports[i] = r
+		} else {
+			a.meta.Reports = append(a.meta.Reports, r)
+		}
 		return nil
 	case kindIDs:
 		var b idsBody
@@ -187,14 +212,33 @@ func (a *Aggregates) load(o store.Object) error {
 		if err := json.Unmarshal(o.Body, &b); err != nil {
 			return err
 		}
+		a.forgetNames(o.ID)
 		for _, p := range b.Names {
 			if h, ok := parseConcealed(p[0]); ok {
-				a.names[h] = p[1]
+				a.names.set(h, p[1])
 			}
 		}
 		return nil
 	}
 	return nil
+}
+
+// remove forgets a deleted object (ExtensionType.Remove): the mapping's
+// bucket of a deleted concealed-names object. The other kinds are deleted
+// when what they hold lives on elsewhere (deltas and shards replaced by a
+// checkpoint), so memory keeps it.
+func (a *Aggregates) remove(kind store.Kind, id string) {
+	if kind == kindNames {
+		a.forgetNames(id)
+	}
+}
+
+// forgetNames drops the concealed names of one stored bucket (the hash's
+// first byte, in hex).
+func (a *Aggregates) forgetNames(bucket string) {
+	if b, err := strconv.ParseUint(bucket, 16, 8); err == nil {
+		a.names[b] = nil
+	}
 }
 
 // batchState is the scratch of the running command.
@@ -211,8 +255,8 @@ func (a *Aggregates) begin() {
 
 // finish persists what the running command changed: the changed users (as
 // a delta, or through a checkpoint), the event-id chunks written, and the
-// meta object. On the readers' replay it updates the same bookkeeping
-// without encoding anything.
+// meta object. The readers' copy loads these objects from the committed
+// change (load).
 func (a *Aggregates) finish(tx *tenant.Tx, metaChanged bool) error {
 	if len(a.touched) == 0 && len(a.ids.dirty) == 0 && !metaChanged {
 		return nil
@@ -229,25 +273,21 @@ func (a *Aggregates) finish(tx *tenant.Tx, metaChanged bool) error {
 				return err
 			}
 		} else {
-			if tx.Writing() {
-				e := newEncoder()
-				e.users = make([]byte, 0, 64*len(a.touched))
-				for _, i := range a.touched {
-					e.add(a.users.at(i))
-				}
-				if err := tx.PersistRaw(kindDelta, seqID(seq), blobJSON(seq, e)); err != nil {
-					return err
-				}
+			e := newEncoder()
+			e.users = make([]byte, 0, 64*len(a.touched))
+			for _, i := range a.touched {
+				e.add(a.users.at(i))
+			}
+			if err := tx.PersistRaw(kindDelta, seqID(seq), blobJSON(seq, e)); err != nil {
+				return err
 			}
 			a.meta.Deltas = append(a.meta.Deltas, seq)
 			a.meta.Pending += len(a.touched)
 		}
 	}
-	if tx.Writing() {
-		for _, c := range a.ids.dirty {
-			if err := tx.PersistRaw(kindIDs, strconv.Itoa(int(c)), idsJSON(a.ids.chunks[c])); err != nil {
-				return err
-			}
+	for _, c := range a.ids.dirty {
+		if err := tx.PersistRaw(kindIDs, strconv.Itoa(int(c)), idsJSON(a.ids.chunks[c])); err != nil {
+			return err
 		}
 	}
 	return tx.Persist(kindMeta, metaID, &a.meta)
@@ -257,7 +297,7 @@ func (a *Aggregates) finish(tx *tenant.Tx, metaChanged bool) error {
 // them when the number of shards changes) and deletes the deltas.
 func (a *Aggregates) checkpoint(tx *tenant.Tx) error {
 	n := shardsFor(a.users.len())
-	if tx.Writing() {
+	{
 		// A shard is written when one of its fine shards changed (all of
 		// them when the count changes), with every user it holds; a dirty
 		// shard left without users is written empty.

@@ -15,7 +15,7 @@ import "allot/tenant"
 // imported data yet (grantDates, Engine.SetGrantDates). Each activity date counts as
 // a use of the workload's feature on that day and as activity for
 // activation; mailbox facts replace older ones only. A report is applied by
-// one command at a time (the replay reuses the first run's lookups).
+// one command at a time (its lookups use the report's buffers).
 func (r *Report) Apply(tx *tenant.Tx, force bool) (Result, error) {
 	a := Of(tx.State)
 	res := Result{Report: r.Kind}
@@ -40,10 +40,6 @@ func (r *Report) Apply(tx *tenant.Tx, force bool) (Result, error) {
 		}
 		return row.user, row.userID
 	})
-	// The replay aggregates the rows again: unlike an event batch, a
-	// report has about one row per user, and recording the writer's
-	// result for the replay (batchPatch) cost more than it saved in
-	// BenchmarkReportNextDay1M.
 	r.aggregate(tx, a, &res, limit, EvidenceReport(r.Kind))
 	if res.Accepted == 0 && res.UnmatchedCount > 0 {
 		// Nothing matched: nothing is recorded, so that the same report

@@ -126,10 +126,8 @@ func (h *handler) ingest(w http.ResponseWriter, r *http.Request, t *tenant.Tenan
 	apply func(tx *tenant.Tx) (usage.Result, error)) {
 	var res usage.Result
 	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor()}, func(tx *tenant.Tx) error {
-		out, err := apply(tx)
-		if tx.Writing() {
-			res = out
-		}
+		var err error
+		res, err = apply(tx)
 		return err
 	})
 	if err != nil {

@@ -142,8 +142,8 @@ compared with those of the import (a SHA-256 over all of them).`,
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
 			if memProfile != "" {
-				// In use now: the tenant's state and the bundle (still
-				// referenced for the other copy's replay).
+				// In use now: the tenant's state and what the import
+				// left referenced.
 				f, err := os.Create(memProfile)
 				if err != nil {
 					return err

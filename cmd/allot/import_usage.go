@@ -263,10 +263,8 @@ func readChunk(r *bufio.Reader, buf []byte, whole bool) ([]byte, error) {
 func (imp *importer) apply(fn func(tx *tenant.Tx) (usage.Result, error)) (usage.Result, error) {
 	var res usage.Result
 	err := imp.t.Do(imp.ctx, licensing.Op{Actor: "allot import (CLI)"}, func(tx *tenant.Tx) error {
-		out, err := fn(tx)
-		if tx.Writing() {
-			res = out
-		}
+		var err error
+		res, err = fn(tx)
 		return err
 	})
 	return res, err

@@ -55,6 +55,12 @@ func init() {
 			v.(*snapshots).put(s)
 			return nil
 		},
+		Remove: func(v any, kind store.Kind, id string) {
+			if kind == KindSnapshot {
+				ss := v.(*snapshots)
+				ss.list = slices.DeleteFunc(ss.list, func(x position.Snapshot) bool { return x.ID == id })
+			}
+		},
 		// Snapshots are replaced whole, never changed in place.
 		Clone: func(v any) any { return &snapshots{list: slices.Clone(v.(*snapshots).list)} },
 	})
