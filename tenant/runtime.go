@@ -38,6 +38,14 @@ type Options struct {
 	// LoadConcurrency is how many tenants load at once (default 2). Each
 	// load holds its tenant's records twice at its peak.
 	LoadConcurrency int
+	// IdleWriter is how long a tenant keeps its writer's copy of the state
+	// after its last command (default 5 minutes; negative: for good). A
+	// loaded tenant starts with one copy, the readers'; its first command
+	// makes the writer's copy (a snapshot of the readers', about a second
+	// at a million users), and a tenant not written for IdleWriter goes
+	// back to one copy. So a process holds two copies only of the tenants
+	// being written.
+	IdleWriter time.Duration
 }
 
 // Runtime owns the loaded tenants of one process.
@@ -115,6 +123,9 @@ func Open(ctx context.Context, st store.Store, cat *catalog.Catalog, opts Option
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.IdleWriter == 0 {
+		opts.IdleWriter = 5 * time.Minute
+	}
 	if opts.LoadConcurrency <= 0 {
 		opts.LoadConcurrency = 2
 	}
@@ -166,14 +177,14 @@ func (r *Runtime) start(ctx context.Context, t *Tenant) error {
 	if err != nil {
 		return err
 	}
-	// The readers' copy is a clone of the writer's: the same state as a
-	// second load from the store, at a fraction of the time and peak memory.
-	rd := w.Snapshot()
-	rd.buildIndexes() // read models exist before the first reader comes
+	// The loaded state is the readers' copy; the writer's is made from it
+	// by the first command (catchUp), so a tenant that is only read holds
+	// one copy.
+	w.buildIndexes() // read models exist before the first reader comes
 	t.mu.Lock()
-	t.reader = rd
+	t.reader = w
 	t.mu.Unlock()
-	t.writer, t.seq = w, seq
+	t.seq, t.behind = seq, true
 	if len(problems) > 0 {
 		r.log.Error("tenant served read-only: its stored state is inconsistent; run allot doctor", "tenant", t.ID,
 			"problems", len(problems), "first", problems[0].String())

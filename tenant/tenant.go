@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -42,10 +43,16 @@ type Tenant struct {
 
 	writer *State // owned by the writer goroutine
 	seq    int64  // last audit sequence number, writer-owned
-	// behind: a bulk batch was published by swapping the copies, and the
-	// writer's copy is the old readers' copy (see DoBulk, catchUp);
-	// writer-owned.
+	// behind: the writer has no copy of its own that is the last commit:
+	// the tenant was just loaded, or was idle (Options.IdleWriter), and
+	// writer is nil, or a bulk batch was published by swapping the copies
+	// and writer is the old readers' copy (see DoBulk). catchUp makes it
+	// anew before the next command. Writer-owned.
 	behind bool
+	idle   *time.Timer // Options.IdleWriter; writer-owned
+	// written is when the writer last ran a command other than a snapshot
+	// (which needs no writer's copy); writer-owned.
+	written time.Time
 	// gone: the tenant was deleted (Runtime.Delete); every later command
 	// is answered ENOTFOUND. Writer-owned.
 	gone bool
@@ -72,6 +79,9 @@ type command struct {
 	// instead of running fn; the snapshot is returned in state.
 	snap  bool
 	state *State
+	// writerCopy: when the snapshot was made, the writer had a copy of
+	// its own (see Tenant.behind; for tests).
+	writerCopy bool
 	// drop deletes the tenant (Runtime.Delete) if it returns nil for the
 	// last committed state.
 	drop func(*State) error
@@ -185,7 +195,7 @@ func (t *Tenant) run() {
 		next = nil
 		if c == nil {
 			var ok bool
-			if c, ok = <-t.cmds; !ok {
+			if c, ok = t.next(); !ok {
 				return
 			}
 		}
@@ -194,16 +204,23 @@ func (t *Tenant) run() {
 			close(c.done)
 			continue
 		}
-		t.catchUp()
-		if c.drop != nil {
-			c.err = t.delete(c.drop)
+		if c.snap {
+			// Between batches the readers' copy is the last commit; so
+			// is the writer's, unless it is behind.
+			src := t.writer
+			if t.behind {
+				src = t.reader // only this goroutine changes it
+			}
+			c.state = src.Snapshot()
+			c.state.commit = t.reader.commit
+			c.writerCopy = !t.behind
 			close(c.done)
 			continue
 		}
-		if c.snap {
-			// Between batches the writer's copy is the last commit.
-			c.state = t.writer.Snapshot()
-			c.state.commit = t.reader.commit
+		t.catchUp()
+		t.written = time.Now()
+		if c.drop != nil {
+			c.err = t.delete(c.drop)
 			close(c.done)
 			continue
 		}
@@ -228,11 +245,39 @@ func (t *Tenant) run() {
 	}
 }
 
-// catchUp brings the writer's copy level with the readers' after a bulk
-// change was published by swapping copies: the writer's copy (the old
-// readers') is dropped and replaced by a snapshot of the readers' copy,
-// which is exactly the last commit. Only the writer goroutine changes the
-// readers' copy, so it can read it here without the lock, as readers do.
+// next waits for the next command. While it waits longer than
+// Options.IdleWriter, the writer's copy is dropped: the tenant holds one
+// copy until its next command (catchUp).
+func (t *Tenant) next() (*command, bool) {
+	d := t.rt.opts.IdleWriter
+	if t.behind || d < 0 {
+		c, ok := <-t.cmds
+		return c, ok
+	}
+	d -= time.Since(t.written)
+	if t.idle == nil {
+		t.idle = time.NewTimer(d)
+	} else {
+		t.idle.Reset(d)
+	}
+	select {
+	case c, ok := <-t.cmds:
+		t.idle.Stop()
+		return c, ok
+	case <-t.idle.C:
+		t.writer, t.behind = nil, true
+		t.rt.log.Debug("idle tenant: the writer's copy is dropped", "tenant", t.ID)
+		c, ok := <-t.cmds
+		return c, ok
+	}
+}
+
+// catchUp makes the writer's copy the last commit again when it is behind
+// (just loaded, idle, or after a bulk change was published by swapping
+// copies): the writer's copy, if any, is dropped and replaced by a
+// snapshot of the readers' copy, which is exactly the last commit. Only
+// the writer goroutine changes the readers' copy, so it can read it here
+// without the lock, as readers do.
 func (t *Tenant) catchUp() {
 	if !t.behind {
 		return
@@ -241,7 +286,11 @@ func (t *Tenant) catchUp() {
 	start := time.Now()
 	t.writer = nil // let the collector have it while the snapshot is made
 	t.writer = t.reader.Snapshot()
-	t.rt.log.Info("writer's copy caught up with a bulk change", "tenant", t.ID, "seconds", time.Since(start).Seconds())
+	level := slog.LevelDebug
+	if time.Since(start) > 100*time.Millisecond {
+		level = slog.LevelInfo
+	}
+	t.rt.log.Log(context.Background(), level, "writer's copy made from the readers'", "tenant", t.ID, "seconds", time.Since(start).Seconds())
 }
 
 // process runs, commits and publishes one batch.
