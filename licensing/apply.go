@@ -126,11 +126,53 @@ func (a *Applier) CatalogChanged() { a.everyone = true }
 // Finish applies the recorded change and advances the engine's clock to
 // clock (the clock of the engine that made the change). What it changed
 // is in the engine's delta, as a command's would be (without audit
-// entries), for the read models that follow the engine.
+// entries), for the read models that follow the engine. The steps, in
+// dependency order: settings, units and allotments; users and groups;
+// memberships; sources; license records; then what goes (groups, users,
+// allotments, each once nothing refers to it), and last the claim flags of
+// the users the change concerns.
 func (a *Applier) Finish(clock time.Time) error {
+	t := &touches{users: map[*user]struct{}{}}
+	steps := []func(*touches) error{a.finishPools, a.finishDirectory, a.finishMembers, a.finishSources, a.finishLicenses, a.finishDeletes}
+	for _, step := range steps {
+		if err := step(t); err != nil {
+			return err
+		}
+	}
 	e := a.e
-	touched := map[*user]struct{}{}
-	var touchedGroups []*group
+	if a.everyone {
+		for _, u := range e.all {
+			t.users[u] = struct{}{}
+		}
+	} else {
+		for _, g := range t.groups {
+			if e.groups[g.ID] != g {
+				continue // deleted
+			}
+			for _, u := range e.usersUnder(g) {
+				t.users[u] = struct{}{}
+			}
+		}
+	}
+	for u := range t.users {
+		e.w.deriveFlags(u, clock)
+	}
+	if clock.After(e.clock) {
+		e.clock = clock
+	}
+	return nil
+}
+
+// touches collects the users and groups whose records a change set: the
+// users whose claim flags it may change, directly or through a group.
+type touches struct {
+	users  map[*user]struct{}
+	groups []*group
+}
+
+// finishPools applies the settings, units and the allotments written.
+func (a *Applier) finishPools(*touches) error {
+	e := a.e
 	if a.settings != nil {
 		e.settings = *a.settings
 		e.delta.Settings = true
@@ -145,25 +187,33 @@ func (a *Applier) Finish(clock time.Time) error {
 		mark(&e.delta.Pools, r.sku, true)
 	}
 	for _, r := range a.allots {
-		if r.a == nil {
-			continue
-		}
-		if err := a.putAllotment(*r.a); err != nil {
-			return err
+		if r.a != nil {
+			if err := a.putAllotment(*r.a); err != nil {
+				return err
+			}
 		}
 	}
+	return nil
+}
+
+// finishDirectory applies the users and groups written.
+func (a *Applier) finishDirectory(t *touches) error {
 	for _, r := range a.users {
 		if r.u != nil {
-			touched[a.putUser(*r.u)] = struct{}{}
+			t.users[a.putUser(*r.u)] = struct{}{}
 		}
 	}
 	for _, r := range a.groups {
 		if r.g != nil {
-			touchedGroups = append(touchedGroups, a.putGroup(*r.g))
+			t.groups = append(t.groups, a.putGroup(*r.g))
 		}
 	}
-	// Memberships: removals first, so that a change that moves a member
-	// never meets it twice.
+	return nil
+}
+
+// finishMembers applies the memberships: removals first, so that a change
+// that moves a member never meets it twice.
+func (a *Applier) finishMembers(t *touches) error {
 	for _, put := range []bool{false, true} {
 		for _, r := range a.members {
 			if r.put != put {
@@ -174,12 +224,18 @@ func (a *Applier) Finish(clock time.Time) error {
 				return err
 			}
 			if u != nil {
-				touched[u] = struct{}{}
-			} else if g := e.groups[r.member]; g != nil {
-				touchedGroups = append(touchedGroups, g)
+				t.users[u] = struct{}{}
+			} else if g := a.e.groups[r.member]; g != nil {
+				t.groups = append(t.groups, g)
 			}
 		}
 	}
+	return nil
+}
+
+// finishSources applies the groups' and users' license sources.
+func (a *Applier) finishSources(t *touches) error {
+	e := a.e
 	for _, r := range a.gls {
 		g, ok := e.groups[r.owner]
 		if !ok {
@@ -187,7 +243,7 @@ func (a *Applier) Finish(clock time.Time) error {
 		}
 		g.licenses = setSource(g.licenses, r.key, r.s)
 		mark(&e.delta.GroupLicenses, Key2{r.owner, r.key}, r.s != nil)
-		touchedGroups = append(touchedGroups, g)
+		t.groups = append(t.groups, g)
 	}
 	for _, r := range a.dls {
 		u, ok := e.users[r.owner]
@@ -196,10 +252,14 @@ func (a *Applier) Finish(clock time.Time) error {
 		}
 		u.direct = setSource(u.direct, r.key, r.s)
 		mark(&e.delta.DirectLicenses, Key2{r.owner, r.key}, r.s != nil)
-		touched[u] = struct{}{}
+		t.users[u] = struct{}{}
 	}
-	// License records: deletions first (a user's record of an allotment
-	// that goes, …), then the records written.
+	return nil
+}
+
+// finishLicenses applies the license records: deletions first (a user's
+// record of an allotment that goes, …), then the records written.
+func (a *Applier) finishLicenses(t *touches) error {
 	for _, put := range []bool{false, true} {
 		for _, r := range a.lics {
 			if (r.l != nil) != put {
@@ -209,9 +269,15 @@ func (a *Applier) Finish(clock time.Time) error {
 			if err != nil {
 				return err
 			}
-			touched[u] = struct{}{}
+			t.users[u] = struct{}{}
 		}
 	}
+	return nil
+}
+
+// finishDeletes removes the groups, users and allotments that go.
+func (a *Applier) finishDeletes(t *touches) error {
+	e := a.e
 	for _, r := range a.groups {
 		if r.g == nil {
 			if err := a.deleteGroup(r.id); err != nil {
@@ -225,7 +291,7 @@ func (a *Applier) Finish(clock time.Time) error {
 			if !ok {
 				return fmt.Errorf("deleted user %s does not exist", r.id)
 			}
-			delete(touched, u)
+			delete(t.users, u)
 			if err := a.deleteUser(u); err != nil {
 				return err
 			}
@@ -237,26 +303,6 @@ func (a *Applier) Finish(clock time.Time) error {
 				return err
 			}
 		}
-	}
-	if a.everyone {
-		for _, u := range e.all {
-			touched[u] = struct{}{}
-		}
-	} else {
-		for _, g := range touchedGroups {
-			if e.groups[g.ID] != g {
-				continue // deleted
-			}
-			for _, u := range e.usersUnder(g) {
-				touched[u] = struct{}{}
-			}
-		}
-	}
-	for u := range touched {
-		e.w.deriveFlags(u, clock)
-	}
-	if clock.After(e.clock) {
-		e.clock = clock
 	}
 	return nil
 }
@@ -572,6 +618,11 @@ func Diff(a, b *Engine) string {
 			return "dynamic rule index differs at group " + id
 		}
 	}
+	return diffPools(a, b)
+}
+
+// diffPools compares the pools and allotments of two engines.
+func diffPools(a, b *Engine) string {
 	if len(a.pools) != len(b.pools) || len(a.allotments) != len(b.allotments) {
 		return fmt.Sprintf("%d pools, %d allotments vs %d, %d", len(a.pools), len(a.allotments), len(b.pools), len(b.allotments))
 	}
