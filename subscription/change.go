@@ -19,8 +19,8 @@ type Order struct {
 }
 
 // Create checks an order and stores the new subscription with the id
-// given (chosen before the command: a command must be deterministic, the
-// readers' copy replays it), active from tx.Op.Now (a term that already ended applies at
+// given (chosen by the caller before the command, as every id is, so that
+// the command itself is deterministic), active from tx.Op.Now (a term that already ended applies at
 // once); a refused order (EINVALID: a quantity outside 1 to MaxQuantity,
 // an unknown product) changes nothing.
 func Create(tx *tenant.Tx, id string, in Order) (Subscription, error) {

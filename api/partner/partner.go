@@ -219,7 +219,7 @@ func (h *handler) createSubscription(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var sub Subscription
-	id := auth.NewID() // chosen outside the command, which the readers' copy replays
+	id := auth.NewID() // chosen before the command: commands are deterministic
 	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: h.s.RT.Now()}, func(tx *tenant.Tx) error {
 		var err error
 		sub, err = subscription.Create(tx, id, subscription.Order{OfferID: in.OfferID, Quantity: in.Quantity,
