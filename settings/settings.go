@@ -46,54 +46,17 @@ func CheckLeaveAttribute(name string) (string, error) {
 }
 
 // Change validates a patch and applies it as one command on the
-// tenant (licensing.Engine.SetSettings re-derives the licenses), then keeps
-// the tenant record's default usage location in step. A bad or empty patch
-// is refused (EINVALID) and changes nothing.
+// tenant (Apply), then keeps the tenant record's default usage location in
+// step. A bad or empty patch is refused (EINVALID) and changes nothing.
 func Change(ctx context.Context, rt *tenant.Runtime, t *tenant.Tenant, op licensing.Op, in Patch) (licensing.Settings, error) {
-	if in.DefaultUsageLocation == nil && in.ExcludeGuests == nil && in.NestedGroups == nil && in.LeaveAttribute == nil {
-		return licensing.Settings{}, allot.Errorf(allot.EINVALID, "Nothing to change: send defaultUsageLocation, excludeGuestsFromGroupLicensing, nestedGroupLicensing and/or leaveAttribute.")
-	}
-	var leave string
-	if in.LeaveAttribute != nil {
-		var err error
-		if leave, err = CheckLeaveAttribute(*in.LeaveAttribute); err != nil {
-			return licensing.Settings{}, err
-		}
-	}
-	var loc string
-	if in.DefaultUsageLocation != nil {
-		loc = strings.ToUpper(strings.TrimSpace(*in.DefaultUsageLocation))
-		if !licensing.ValidUsageLocation(loc) {
-			return licensing.Settings{}, allot.Errorf(allot.EINVALID, "defaultUsageLocation %q is not an ISO 3166 two-letter country code.", *in.DefaultUsageLocation)
-		}
+	if err := Check(in); err != nil {
+		return licensing.Settings{}, err
 	}
 	var out licensing.Settings
 	err := t.Do(ctx, op, func(tx *tenant.Tx) error {
-		s := tx.Engine.Settings()
-		var changes []string
-		if loc != "" && loc != s.DefaultUsageLocation {
-			changes = append(changes, "defaultUsageLocation "+s.DefaultUsageLocation+" → "+loc)
-			s.DefaultUsageLocation = loc
-		}
-		if in.ExcludeGuests != nil && *in.ExcludeGuests != s.ExcludeGuests {
-			changes = append(changes, "excludeGuestsFromGroupLicensing "+onOff(s.ExcludeGuests)+" → "+onOff(*in.ExcludeGuests))
-			s.ExcludeGuests = *in.ExcludeGuests
-		}
-		if in.NestedGroups != nil && *in.NestedGroups != s.NestedGroups {
-			changes = append(changes, "nestedGroupLicensing "+onOff(s.NestedGroups)+" → "+onOff(*in.NestedGroups))
-			s.NestedGroups = *in.NestedGroups
-		}
-		if in.LeaveAttribute != nil && leave != s.LeaveAttribute {
-			changes = append(changes, "leaveAttribute "+quoted(s.LeaveAttribute)+" → "+quoted(leave))
-			s.LeaveAttribute = leave
-		}
-		out = s
-		if len(changes) == 0 {
-			return nil
-		}
-		o := tx.Op
-		o.Why = strings.Join(changes, "; ")
-		return tx.Engine.SetSettings(o, s)
+		var err error
+		out, err = Apply(tx, in)
+		return err
 	})
 	if err != nil {
 		return licensing.Settings{}, err
@@ -105,6 +68,67 @@ func Change(ctx context.Context, rt *tenant.Runtime, t *tenant.Tenant, op licens
 		}
 	}
 	return out, nil
+}
+
+// Check validates a patch without a tenant: something to change, a leave
+// attribute Entra has, a usage location that is an ISO 3166 code.
+func Check(in Patch) error {
+	_, _, err := check(in)
+	return err
+}
+
+func check(in Patch) (loc, leave string, err error) {
+	if in.DefaultUsageLocation == nil && in.ExcludeGuests == nil && in.NestedGroups == nil && in.LeaveAttribute == nil {
+		return "", "", allot.Errorf(allot.EINVALID, "Nothing to change: send defaultUsageLocation, excludeGuestsFromGroupLicensing, nestedGroupLicensing and/or leaveAttribute.")
+	}
+	if in.LeaveAttribute != nil {
+		if leave, err = CheckLeaveAttribute(*in.LeaveAttribute); err != nil {
+			return "", "", err
+		}
+	}
+	if in.DefaultUsageLocation != nil {
+		loc = strings.ToUpper(strings.TrimSpace(*in.DefaultUsageLocation))
+		if !licensing.ValidUsageLocation(loc) {
+			return "", "", allot.Errorf(allot.EINVALID, "defaultUsageLocation %q is not an ISO 3166 two-letter country code.", *in.DefaultUsageLocation)
+		}
+	}
+	return loc, leave, nil
+}
+
+// Apply validates a patch (Check) and applies it in a command
+// (licensing.Engine.SetSettings re-derives the licenses; the audit entry's
+// reason lists each change with its old and new value). It returns the
+// settings after the change; a refused patch changes nothing. Change
+// calls it on the tenant; the what-if (package whatif) on a snapshot.
+func Apply(tx *tenant.Tx, in Patch) (licensing.Settings, error) {
+	loc, leave, err := check(in)
+	if err != nil {
+		return licensing.Settings{}, err
+	}
+	s := tx.Engine.Settings()
+	var changes []string
+	if loc != "" && loc != s.DefaultUsageLocation {
+		changes = append(changes, "defaultUsageLocation "+s.DefaultUsageLocation+" → "+loc)
+		s.DefaultUsageLocation = loc
+	}
+	if in.ExcludeGuests != nil && *in.ExcludeGuests != s.ExcludeGuests {
+		changes = append(changes, "excludeGuestsFromGroupLicensing "+onOff(s.ExcludeGuests)+" → "+onOff(*in.ExcludeGuests))
+		s.ExcludeGuests = *in.ExcludeGuests
+	}
+	if in.NestedGroups != nil && *in.NestedGroups != s.NestedGroups {
+		changes = append(changes, "nestedGroupLicensing "+onOff(s.NestedGroups)+" → "+onOff(*in.NestedGroups))
+		s.NestedGroups = *in.NestedGroups
+	}
+	if in.LeaveAttribute != nil && leave != s.LeaveAttribute {
+		changes = append(changes, "leaveAttribute "+quoted(s.LeaveAttribute)+" → "+quoted(leave))
+		s.LeaveAttribute = leave
+	}
+	if len(changes) == 0 {
+		return s, nil
+	}
+	o := tx.Op
+	o.Why = strings.Join(changes, "; ")
+	return s, tx.Engine.SetSettings(o, s)
 }
 
 func quoted(s string) string { return strconv.Quote(s) }

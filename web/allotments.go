@@ -46,6 +46,9 @@ type allotmentData struct {
 	Waiting     []waitingView
 	WaitPager   pager
 	CanAssign   bool // may add and remove assignments
+	// F is the edit form (name, units, owners): the stored values, or the
+	// values of a refused save.
+	F *formState
 }
 
 type assignmentView struct {
@@ -68,10 +71,20 @@ type waitingView struct {
 // waiting room, oldest first. Outside a delegated owner's scope it
 // answers 404.
 func (h *handler) allotment(w http.ResponseWriter, r *http.Request, v *viewer) {
+	offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+	d, found := h.allotmentData(r, v, max(0, offset))
+	if !found {
+		h.notFound(w, r, v)
+		return
+	}
+	h.render(w, r, v, http.StatusOK, "allotment", pageData{Title: d.A.DisplayName, Nav: "allotments", Data: d})
+}
+
+// allotmentData reads what the allotment page shows, with the edit form
+// filled from the stored allotment; false outside the viewer's scope.
+func (h *handler) allotmentData(r *http.Request, v *viewer, offset int) (allotmentData, bool) {
 	var d allotmentData
 	found := false
-	offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
-	offset = max(0, offset)
 	v.T.Read(func(s *tenant.State) {
 		e := s.Engine
 		id := r.PathValue("id")
@@ -81,6 +94,8 @@ func (h *handler) allotment(w http.ResponseWriter, r *http.Request, v *viewer) {
 		}
 		found = true
 		d.A = allotmentRowOf(e, a)
+		d.F = &formState{Values: map[string]string{"displayName": a.DisplayName, "allottedUnits": strconv.Itoa(a.AllottedUnits),
+			"owners": strings.Join(a.Owners, "\n")}}
 		d.CanAssign = v.CanAllotments() || v.Limited
 		for _, as := range e.AllotmentAssignments(id) {
 			av := assignmentView{TargetID: as.TargetID, IsGroup: as.TargetIsGroup, Disabled: len(as.DisabledPlans), AssignedAt: as.AssignedAt}
@@ -95,11 +110,7 @@ func (h *handler) allotment(w http.ResponseWriter, r *http.Request, v *viewer) {
 		}
 		d.Waiting, d.WaitPager = waitingPage(r, e, e.AllotmentWaiting(id), offset)
 	})
-	if !found {
-		h.notFound(w, r, v)
-		return
-	}
-	h.render(w, r, v, http.StatusOK, "allotment", pageData{Title: d.A.DisplayName, Nav: "allotments", Data: d})
+	return d, found
 }
 
 // waitingPage is one page of a waiting room (oldest first) from offset.

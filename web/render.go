@@ -68,7 +68,8 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, v *viewer, stat
 var funcs = template.FuncMap{
 	"num":     num,
 	"when":    when,
-	"date":    func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
+	"date":    func(t time.Time) template.HTML { return day(t.UTC().Format(time.DateOnly)) },
+	"day":     day,
 	"plural":  plural,
 	"pct":     pct,
 	"query":   withQuery,
@@ -78,6 +79,7 @@ var funcs = template.FuncMap{
 	"short":   shortID,
 	"joinStr": strings.Join,
 	"list":    func(v ...any) []any { return v },
+	"field":   field,
 	"chartPair": func(c chart, class string) any {
 		return struct {
 			Chart chart
@@ -120,6 +122,16 @@ func when(t time.Time) template.HTML {
 	}
 	t = t.UTC()
 	return template.HTML(fmt.Sprintf(`<time datetime="%s">%s</time>`, t.Format(time.RFC3339), t.Format("2006-01-02 15:04 UTC")))
+}
+
+// day renders a calendar date (YYYY-MM-DD, a day without a time or zone)
+// as a <time> element; the page's script shows it in the viewer's locale,
+// without moving it to another day. Anything else is shown as it is.
+func day(d string) template.HTML {
+	if _, err := time.Parse(time.DateOnly, d); err != nil {
+		return template.HTML(template.HTMLEscapeString(d))
+	}
+	return template.HTML(`<time datetime="` + d + `" data-day>` + d + `</time>`)
 }
 
 // plural returns "1 user" or "3 users" (with thousands separators).

@@ -28,7 +28,17 @@ const (
 	cookieFlash   = "allot_flash"   // the outcome of the last form, shown once
 )
 
-const cookiePath = "/admin"
+// cookiePath is where the browser sends the cookies: the whole site, so
+// that the reports the admin center links to (/allot/v1/position.html and
+// .csv, registered with server.HandleBrowsable) can be opened in the
+// signed-in browser. Only those read-only GET routes accept the session;
+// every other API route takes bearer tokens only, and SameSite=Strict keeps
+// the cookies off requests that start on another site.
+const cookiePath = "/"
+
+// legacyCookiePath is where earlier versions set the cookies; sign-in and
+// sign-out clear them there too.
+const legacyCookiePath = "/admin"
 
 // sessionTTL is how long a sign-in lasts.
 const sessionTTL = 12 * time.Hour
@@ -134,6 +144,31 @@ func (h *handler) setCookie(w http.ResponseWriter, r *http.Request, name, value 
 
 func (h *handler) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
 	h.setCookie(w, r, name, "", -1)
+}
+
+// clearLegacy clears the session and tenant cookies of earlier versions.
+func (h *handler) clearLegacy(w http.ResponseWriter, r *http.Request) {
+	for _, name := range []string{cookieSession, cookieTenant} {
+		http.SetCookie(w, &http.Cookie{Name: name, Path: legacyCookiePath, MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure(r)})
+	}
+}
+
+// browserSession is the server's Browser hook: the principal of the
+// request's session and the tenant it works on (a partner
+// administrator's chosen customer), or nil.
+func (h *handler) browserSession(r *http.Request) (*auth.Principal, string) {
+	p, _ := h.session(r)
+	if p == nil {
+		return nil, ""
+	}
+	if !p.IsPartner() {
+		return p, p.TenantID
+	}
+	c, err := r.Cookie(cookieTenant)
+	if err != nil {
+		return p, ""
+	}
+	return p, c.Value
 }
 
 // secure reports whether the viewer reached allot over HTTPS (directly or
@@ -245,6 +280,7 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.clearCookie(w, r, cookiePre)
+	h.clearLegacy(w, r)
 	h.setCookie(w, r, cookieSession, sid, int(sessionTTL/time.Second))
 	if p.IsPartner() {
 		next = "/admin/tenants"
@@ -271,6 +307,7 @@ func (h *handler) signOut(w http.ResponseWriter, r *http.Request) {
 	}
 	h.clearCookie(w, r, cookieSession)
 	h.clearCookie(w, r, cookieTenant)
+	h.clearLegacy(w, r)
 	http.Redirect(w, r, "/admin/signin", http.StatusSeeOther)
 }
 

@@ -43,11 +43,15 @@ func (h *handler) saveSettings(w http.ResponseWriter, r *http.Request, v *viewer
 		h.fail(w, r, v, http.StatusForbidden, "Only Global and License Administrators can change the licensing settings.")
 		return
 	}
+	_, err := settings.Change(r.Context(), h.s.RT, v.T, v.op(h.now(), "admin center"), settingsPatchOf(r))
+	h.done(w, r, "/admin/settings", err, "Settings saved; licenses were re-evaluated.")
+}
+
+// settingsPatchOf reads the settings form (the save and the what-if).
+func settingsPatchOf(r *http.Request) settings.Patch {
 	loc := r.PostFormValue("defaultUsageLocation")
 	exclude := r.PostFormValue("excludeGuests") == "on"
 	nested := r.PostFormValue("nestedGroups") == "on"
 	leave := r.PostFormValue("leaveAttribute")
-	_, err := settings.Change(r.Context(), h.s.RT, v.T, v.op(h.now(), "admin center"),
-		settings.Patch{DefaultUsageLocation: &loc, ExcludeGuests: &exclude, NestedGroups: &nested, LeaveAttribute: &leave})
-	h.done(w, r, "/admin/settings", err, "Settings saved; licenses were re-evaluated.")
+	return settings.Patch{DefaultUsageLocation: &loc, ExcludeGuests: &exclude, NestedGroups: &nested, LeaveAttribute: &leave}
 }

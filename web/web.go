@@ -59,6 +59,7 @@ type handler struct {
 // assets under /admin/static/, and a redirect from / to /admin/.
 func Register(s *server.Server) {
 	h := newHandler(s)
+	s.Browser = h.browserSession
 	s.HandlePublic("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin/", http.StatusFound)
 	})
@@ -79,18 +80,31 @@ func Register(s *server.Server) {
 	s.HandlePublic("GET /admin/products", h.page(auth.ReadReports, h.products))
 	s.HandlePublic("GET /admin/products/{sku}", h.page(auth.ReadReports, h.product))
 	s.HandlePublic("GET /admin/users", h.page(auth.ReadDirectory, h.users))
+	s.HandlePublic("GET /admin/users/new", h.page(auth.WriteUsers, h.newUserPage))
+	s.HandlePublic("POST /admin/users", h.page(auth.WriteUsers, h.createUser))
 	s.HandlePublic("GET /admin/users/{id}", h.page(auth.BrowseScoped, h.user))
+	s.HandlePublic("GET /admin/users/{id}/edit", h.page(auth.UpdateUsageLocation, h.editUserPage))
+	s.HandlePublic("POST /admin/users/{id}/edit", h.page(auth.UpdateUsageLocation, h.updateUser))
 	s.HandlePublic("POST /admin/users/{id}/licenses", h.page(auth.AssignUserLicense, h.assignUserLicense))
 	s.HandlePublic("POST /admin/users/{id}/licenses/remove", h.page(auth.AssignUserLicense, h.removeUserLicense))
 	s.HandlePublic("GET /admin/groups", h.page(auth.ReadDirectory, h.groups))
+	s.HandlePublic("GET /admin/groups/new", h.page(auth.WriteGroups, h.newGroupPage))
+	s.HandlePublic("POST /admin/groups", h.page(auth.WriteGroups, h.createGroup))
 	s.HandlePublic("GET /admin/groups/{id}", h.page(auth.BrowseScoped, h.group))
+	s.HandlePublic("GET /admin/groups/{id}/edit", h.page(auth.WriteGroups, h.editGroupPage))
+	s.HandlePublic("POST /admin/groups/{id}/edit", h.page(auth.WriteGroups, h.updateGroup))
+	s.HandlePublic("POST /admin/groups/{id}/members", h.page(auth.WriteGroups, h.addGroupMember))
+	s.HandlePublic("POST /admin/groups/{id}/members/remove", h.page(auth.WriteGroups, h.removeGroupMember))
 	s.HandlePublic("POST /admin/groups/{id}/licenses", h.page(auth.AssignGroupLicense, h.assignGroupLicense))
 	s.HandlePublic("POST /admin/groups/{id}/licenses/remove", h.page(auth.AssignGroupLicense, h.removeGroupLicense))
 	s.HandlePublic("POST /admin/groups/{id}/mode", h.page(auth.AssignGroupLicense, h.setAssignmentMode))
 	s.HandlePublic("POST /admin/groups/{id}/rule", h.page(auth.WriteGroups, h.saveRule))
 	s.HandlePublic("POST /admin/rules/validate", h.page(auth.ReadDirectory, h.validateRule))
 	s.HandlePublic("GET /admin/allotments", h.page(auth.BrowseScoped, h.allotments))
+	s.HandlePublic("GET /admin/allotments/new", h.page(auth.ManageLicensing, h.newAllotmentPage))
+	s.HandlePublic("POST /admin/allotments", h.page(auth.ManageLicensing, h.createAllotment))
 	s.HandlePublic("GET /admin/allotments/{id}", h.page(auth.BrowseScoped, h.allotment))
+	s.HandlePublic("POST /admin/allotments/{id}/edit", h.page(auth.ManageLicensing, h.updateAllotment))
 	s.HandlePublic("POST /admin/allotments/{id}/units", h.page(auth.ManageLicensing, h.setAllottedUnits))
 	s.HandlePublic("POST /admin/allotments/{id}/assignments", h.page(auth.BrowseScoped, h.addAllotmentAssignment))
 	s.HandlePublic("POST /admin/allotments/{id}/assignments/remove", h.page(auth.BrowseScoped, h.removeAllotmentAssignment))
@@ -102,6 +116,12 @@ func Register(s *server.Server) {
 	s.HandlePublic("POST /admin/whatif", h.page(auth.ReadReports, h.whatIfPage))
 	s.HandlePublic("GET /admin/settings", h.page(auth.ReadReports, h.settingsPage))
 	s.HandlePublic("POST /admin/settings", h.page(auth.ReadReports, h.saveSettings))
+	s.HandlePublic("GET /admin/tokens", h.page(auth.ManageTenant, h.tokensPage))
+	s.HandlePublic("POST /admin/tokens", h.page(auth.ManageTenant, h.createToken))
+	s.HandlePublic("POST /admin/tokens/{id}/revoke", h.page(auth.ManageTenant, h.revokeToken))
+	s.HandlePublic("GET /admin/subscriptions", h.page(auth.ManageTenant, h.subscriptionsPage))
+	s.HandlePublic("POST /admin/subscriptions", h.page(auth.ManageTenant, h.createSubscription))
+	s.HandlePublic("POST /admin/subscriptions/{id}", h.page(auth.ManageTenant, h.changeSubscription))
 }
 
 func newHandler(s *server.Server) *handler {
@@ -136,6 +156,17 @@ func (v *viewer) CanWriteGroups() bool { return v.can(auth.WriteGroups) }
 func (v *viewer) CanAllotments() bool  { return v.can(auth.ManageLicensing) }
 func (v *viewer) CanReports() bool     { return v.can(auth.ReadReports) }
 func (v *viewer) CanDirectory() bool   { return v.can(auth.ReadDirectory) }
+func (v *viewer) CanWriteUsers() bool  { return v.can(auth.WriteUsers) }
+func (v *viewer) CanEditUser() bool    { return v.can(auth.UpdateUsageLocation) }
+func (v *viewer) CanTokens() bool      { return v.can(auth.ManageTenant) }
+
+// CanSubscriptions: the partner administrator buys and changes the
+// customer's subscriptions (the partner API's).
+func (v *viewer) CanSubscriptions() bool { return v.P.IsPartner() }
+
+// CanPosition: the license position report (position.html, .csv), whole
+// or, for a delegated owner, of its allotments (as GET /allot/v1/position).
+func (v *viewer) CanPosition() bool { return v.can(auth.ReadLicenseUsage) || v.Limited }
 
 // Name is the principal's display name.
 func (v *viewer) Name() string { return v.P.DisplayName }

@@ -9,13 +9,16 @@ import (
 	"allot/api/cloudlicensing"
 	"allot/api/graph"
 	"allot/api/partner"
+	"allot/api/position"
+	"allot/api/server"
 	"allot/web"
 )
 
 // FuzzWeb: the admin center's pages and forms keep the invariants of
 // apitest.Fuzz.Check, signed in (with the form's CSRF token) as each role.
 func FuzzWeb(fz *testing.F) {
-	w := apitest.NewFuzz(fz, partner.Register, admin.Register, cloudlicensing.Register, graph.Register, web.Register)
+	w := apitest.NewFuzz(fz, partner.Register, admin.Register, cloudlicensing.Register, graph.Register, web.Register,
+		func(s *server.Server) { positionapi.Mount(s, positionapi.Options{}) })
 	type session struct {
 		cookies []*http.Cookie
 		csrf    string
@@ -50,8 +53,27 @@ func FuzzWeb(fz *testing.F) {
 		{Method: "GET", Path: "/admin/tenants", Token: 1},
 		{Method: "POST", Path: "/admin/tenants", CT: f, Token: 1, Body: "tenant={tenant}"},
 		{Method: "GET", Path: "/admin/signin", Token: 4},
+		{Method: "GET", Path: "/admin/users/new"},
+		{Method: "POST", Path: "/admin/users", CT: f, Body: "displayName=Zoe&userPrincipalName=zoe%40contoso.example&mailNickname=zoe&accountEnabled=on"},
+		{Method: "POST", Path: "/admin/users/{user0}/edit", CT: f, Body: "displayName=Zed&usageLocation=DE"},
+		{Method: "POST", Path: "/admin/groups", CT: f, Body: "displayName=G&mailNickname=g&membership=dynamic&membershipRule=user.city+-eq+%22x%22"},
+		{Method: "POST", Path: "/admin/groups/{group0}/edit", CT: f, Body: "displayName=G2&mailNickname=g2"},
+		{Method: "POST", Path: "/admin/groups/{group0}/members", CT: f, Body: "member={user1}"},
+		{Method: "POST", Path: "/admin/groups/{group0}/members/remove", CT: f, Body: "member={user1}"},
+		{Method: "POST", Path: "/admin/allotments", CT: f, Body: "displayName=A&skuId=" + e3 + "&allottedUnits=2&owners=Ann%0ABob"},
+		{Method: "POST", Path: "/admin/allotments/{allotment}/edit", CT: f, Body: "displayName=A&allottedUnits=-1&owners=x"},
+		{Method: "GET", Path: "/admin/tokens"},
+		{Method: "POST", Path: "/admin/tokens", CT: f, Body: "displayName=t&roles=GlobalReader"},
+		{Method: "POST", Path: "/admin/tokens/x/revoke", CT: f},
+		{Method: "GET", Path: "/admin/subscriptions", Token: 1},
+		{Method: "POST", Path: "/admin/subscriptions", CT: f, Token: 1, Body: "offerId=SPE_E3&quantity=5"},
+		{Method: "POST", Path: "/admin/subscriptions/x", CT: f, Token: 1, Body: "quantity=0&status=active"},
+		{Method: "POST", Path: "/admin/whatif", CT: f, Body: "op=setSettings&defaultUsageLocation=US"},
+		{Method: "POST", Path: "/admin/whatif", CT: f, Body: "op=putAllotment&allotment={allotment}&allottedUnits=9"},
+		{Method: "POST", Path: "/admin/whatif", CT: f, Body: "op=setUserLicenses&user={user0}&sku=" + e3},
+		{Method: "GET", Path: "/allot/v1/position.html"},
 	}
-	w.Surface(fz, []string{"/admin/"}, seeds, func(r *apitest.Request, tok uint8) {
+	w.Surface(fz, []string{"/admin/", "/allot/v1/position."}, seeds, func(r *apitest.Request, tok uint8) {
 		// The admin center signs in with cookies, not bearer tokens.
 		r.Header.Del("Authorization")
 		r.Header.Del("X-Allot-Tenant")

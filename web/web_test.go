@@ -191,7 +191,7 @@ func TestEveryPageShowsItsContent(t *testing.T) {
 		{"/admin/groups", []string{"Groups", "M365 E3 – Staff", "Dynamic"}},
 		{"/admin/groups/" + e5Group, []string{"Membership rule", `user.department -in [&#34;Sales&#34;,&#34;Marketing&#34;]`, "Licenses", "Members", "Assign a product"}},
 		{"/admin/allotments", []string{"Finance – Power BI", "Marketing – Visio"}},
-		{"/admin/allotments/" + info.OwnedAllotment, []string{"Finance – Power BI", "Finance analysts", "Waiting room", "Set units"}},
+		{"/admin/allotments/" + info.OwnedAllotment, []string{"Finance – Power BI", "Finance analysts", "Waiting room", "Save allotment"}},
 		{"/admin/errors", []string{"License errors", "ProhibitedInUsageLocationViolation", "DependencyViolation"}},
 		{"/admin/waiting", []string{"Waiting rooms", "Microsoft 365 E5", "Allotment Finance – Power BI"}},
 		{"/admin/waiting?sku=" + e5, []string{"waiting, oldest first", waiterUPN}},
@@ -325,7 +325,7 @@ func TestReadersSeeButCannotChange(t *testing.T) {
 		if r.Status != 200 {
 			t.Fatalf("reader GET %s = %d", path, r.Status)
 		}
-		for _, form := range []string{"Assign a product", "Save rule", "Set units", "Remove ", `action="/admin/groups/` + g + `/mode"`, "<textarea"} {
+		for _, form := range []string{"Assign a product", "Save rule", "Save allotment", "Remove ", `action="/admin/groups/` + g + `/mode"`, "<textarea"} {
 			if strings.Contains(r.Body, form) {
 				t.Errorf("reader sees the form %q on %s", form, path)
 			}
@@ -599,7 +599,7 @@ func TestAllotmentOwnerSeesOnlyTheirAllotment(t *testing.T) {
 	}
 	page := c.get("/admin/allotments/" + info.OwnedAllotment)
 	mustContain(t, page, "Finance analysts", "Remove Finance analysts")
-	if strings.Contains(page.Body, "Set units") {
+	if strings.Contains(page.Body, "Save allotment") {
 		t.Error("the owner may not change units, but sees the form")
 	}
 	token := csrf(t, page.Body)

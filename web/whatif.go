@@ -13,8 +13,8 @@ import (
 )
 
 // The what-if page (POST /admin/whatif): the "What if?" buttons beside the
-// group license and membership rule forms and on the findings page post
-// their form here with op set; the change is tried on a snapshot of the
+// group and user license forms, the membership rule, allotment and
+// settings forms, and on the findings page post their form here with op set; the change is tried on a snapshot of the
 // tenant (package whatif, as POST /allot/v1/whatif) and the difference
 // shown. Nothing is changed. Delegated allotment owners cannot ask (the
 // commands reach beyond their allotments).
@@ -69,6 +69,49 @@ func (h *handler) whatIfPage(w http.ResponseWriter, r *http.Request, v *viewer) 
 			c.AddLicenses = []licensing.AssignedLicense{{SKUID: skuID}}
 			d.Title = "What if the product is assigned to the group"
 		}
+	case whatif.OpSetUserLicenses:
+		u := r.PostFormValue("user")
+		d.Back = "/admin/users/" + u
+		c = whatif.Command{Op: op, UserID: u}
+		skuID := r.PostFormValue("sku")
+		var sku *catalog.SKU
+		ok := false
+		var cur *licensing.LicenseSource
+		v.T.Read(func(s *tenant.State) {
+			sku, ok = s.Engine.Catalog().SKU(skuID)
+			if ok {
+				cur = directOf(s.Engine, u, sku.ID)
+			}
+		})
+		if ok {
+			dis := []string{}
+			if r.PostFormValue("plans") == "1" {
+				dis = disabledFrom(sku, r.PostForm["plan"])
+			} else if cur != nil {
+				dis = cur.DisabledPlans
+			}
+			c.AddLicenses = []licensing.AssignedLicense{{SKUID: sku.ID, DisabledPlans: dis}}
+			d.Title = "What if " + sku.PartNumber + " is assigned to the user"
+		} else {
+			c.AddLicenses = []licensing.AssignedLicense{{SKUID: skuID}}
+			d.Title = "What if the product is assigned to the user"
+		}
+	case whatif.OpPutAllotment:
+		id := r.PostFormValue("allotment")
+		d.Back = "/admin/allotments/" + id
+		units, err := unitsOf(r.PostFormValue("allottedUnits"))
+		if err != nil {
+			h.failErr(w, r, v, err)
+			return
+		}
+		c = whatif.Command{Op: op, Allotment: &licensing.Allotment{ID: id, DisplayName: r.PostFormValue("displayName"), AllottedUnits: units,
+			Owners: ownersOf(r.PostFormValue("owners"))}}
+		d.Title = "What if the allotment has " + plural(units, "unit", "units")
+	case whatif.OpSetSettings:
+		d.Back = "/admin/settings"
+		p := settingsPatchOf(r)
+		c = whatif.Command{Op: op, Settings: &p}
+		d.Title = "What if the settings change"
 	case whatif.OpSetMembershipRule:
 		g := r.PostFormValue("group")
 		d.Back = "/admin/groups/" + g
@@ -76,7 +119,7 @@ func (h *handler) whatIfPage(w http.ResponseWriter, r *http.Request, v *viewer) 
 		c = whatif.Command{Op: op, GroupID: g, MembershipRule: &rule}
 		d.Title = "What if the group's rule changes"
 	default:
-		h.fail(w, r, v, http.StatusBadRequest, "Choose what to try: the fixes, a group's license or a group's rule.")
+		h.fail(w, r, v, http.StatusBadRequest, "Choose what to try: the fixes, a group's or user's license, a group's rule, an allotment or the settings.")
 		return
 	}
 	cmds := []whatif.Command{c}

@@ -37,6 +37,7 @@ import (
 	"allot/position"
 	"allot/position/snapshotstore"
 	"allot/prices"
+	"allot/settings"
 	"allot/subscription"
 	"allot/tenant"
 	"allot/usage"
@@ -50,6 +51,7 @@ const (
 	OpPutAllotment      = "putAllotment"      // allotment (beta allotments API)
 	OpSetMembershipRule = "setMembershipRule" // groupId, membershipRule (Graph PATCH group)
 	OpApplyFixes        = "applyFixes"        // kinds (optional): the position's fixes
+	OpSetSettings       = "setSettings"       // settings: the tenant's licensing settings (PATCH /allot/v1/settings)
 )
 
 // MaxCommands bounds one what-if.
@@ -70,6 +72,8 @@ type Command struct {
 	By             int                  `json:"by,omitempty"`
 	Allotment      *licensing.Allotment `json:"allotment,omitempty"`
 	MembershipRule *string              `json:"membershipRule,omitempty"`
+	// Settings is the change of the licensing settings (setSettings).
+	Settings *settings.Patch `json:"settings,omitempty"`
 	// Kinds restricts applyFixes to these finding kinds (all when empty).
 	Kinds []string `json:"kinds,omitempty"`
 	// SubscriptionID names the subscription changeUnits creates when the
@@ -218,6 +222,13 @@ func Check(cmds []Command) error {
 			if c.GroupID == "" || c.MembershipRule == nil {
 				return bad("groupId and membershipRule are required.")
 			}
+		case OpSetSettings:
+			if c.Settings == nil {
+				return bad("settings is required.")
+			}
+			if err := settings.Check(*c.Settings); err != nil {
+				return bad("%s", allot.ErrorMessage(err))
+			}
 		case OpApplyFixes:
 			for _, k := range c.Kinds {
 				if !slices.Contains(position.Kinds, k) {
@@ -233,7 +244,7 @@ func Check(cmds []Command) error {
 	return nil
 }
 
-var ops = []string{OpSetGroupLicenses, OpSetUserLicenses, OpChangeUnits, OpPutAllotment, OpSetMembershipRule, OpApplyFixes}
+var ops = []string{OpSetGroupLicenses, OpSetUserLicenses, OpChangeUnits, OpPutAllotment, OpSetMembershipRule, OpSetSettings, OpApplyFixes}
 
 // Try runs the commands on before's copy and answers the difference.
 // before is a snapshot (Tenant.Snapshot) and is not changed; the state
@@ -365,6 +376,9 @@ func Run(tx *tenant.Tx, c Command) error {
 			return err
 		}
 		return identity.PutGroup(tx, g)
+	case OpSetSettings:
+		_, err := settings.Apply(tx, *c.Settings)
+		return err
 	}
 	return allot.Errorf(allot.EINVALID, "op %q cannot be run directly.", c.Op)
 }

@@ -15,6 +15,7 @@ import (
 	"allot/catalog"
 	"allot/licensing"
 	"allot/prices"
+	"allot/settings"
 	"allot/store"
 	"allot/store/sqlite"
 	"allot/tenant"
@@ -267,5 +268,69 @@ func TestWhatIfCommands(t *testing.T) {
 		if _, _, err := whatif.Try(snap, bad, o); err == nil {
 			t.Fatalf("%+v was accepted", bad)
 		}
+	}
+}
+
+// setSettings tries a change of the licensing settings as PATCH
+// /allot/v1/settings makes it (settings.Apply): excluding guests takes the
+// guest's group source away in the copy, nothing in the tenant; applying
+// the same command for real gives the same state; a bad patch is refused
+// before anything runs.
+func TestWhatIfOfSettingsPredictsApplyingThem(t *testing.T) {
+	tn := scenario(t)
+	ctx := context.Background()
+	// dee, the guest, joins the licensed group.
+	if err := tn.Do(ctx, licensing.Op{Actor: "test", Now: asOf}, func(tx *tenant.Tx) error {
+		return tx.Engine.AddMembers(tx.Op, "staff", []string{"dee"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := tn.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	c := whatif.Command{Op: whatif.OpSetSettings, Settings: &settings.Patch{ExcludeGuests: &yes}}
+	o := whatif.Options{AsOf: usage.DayOf(asOf), Now: asOf.Add(time.Hour), Actor: "test"}
+	res, after, err := whatif.Try(snap, []whatif.Command{c}, o)
+	if err != nil || res.Commands[0].Error != nil {
+		t.Fatalf("%v %+v", err, res.Commands)
+	}
+	guestFromGroup := func(s *tenant.State) bool {
+		for _, line := range strings.Split(dump(s), "\n") {
+			if strings.HasPrefix(line, "dee ") && strings.Contains(line, "[staff ") {
+				return true
+			}
+		}
+		return false
+	}
+	if !after.Engine.Settings().ExcludeGuests || guestFromGroup(after) || !guestFromGroup(snap) {
+		t.Fatalf("the what-if's copy: excludeGuests %v, guest licensed by the group %v (before %v)",
+			after.Engine.Settings().ExcludeGuests, guestFromGroup(after), guestFromGroup(snap))
+	}
+	var live string
+	tn.Read(func(s *tenant.State) {
+		live = dump(s)
+		if s.Engine.Settings().ExcludeGuests {
+			t.Fatal("the what-if changed the tenant")
+		}
+	})
+	if live != dump(snap) {
+		t.Fatal("the what-if changed its snapshot")
+	}
+	if err := tn.Do(ctx, licensing.Op{Actor: "test", Now: asOf.Add(time.Hour)}, func(tx *tenant.Tx) error { return whatif.Run(tx, c) }); err != nil {
+		t.Fatal(err)
+	}
+	tn.Read(func(s *tenant.State) {
+		if got, want := dump(s), dump(after); got != want {
+			t.Fatalf("applied:\n%s\npredicted:\n%s", got, want)
+		}
+	})
+	bad := "U1"
+	if _, _, err := whatif.Try(snap, []whatif.Command{{Op: whatif.OpSetSettings, Settings: &settings.Patch{DefaultUsageLocation: &bad}}}, o); err == nil {
+		t.Fatal("a bad usage location was accepted")
+	}
+	if _, _, err := whatif.Try(snap, []whatif.Command{{Op: whatif.OpSetSettings}}, o); err == nil {
+		t.Fatal("setSettings without settings was accepted")
 	}
 }

@@ -4,22 +4,18 @@
 package admin
 
 import (
-	"errors"
 	"net/http"
-	"slices"
 	"time"
-	"unicode/utf8"
 
 	"allot"
 	"allot/api/respond"
 	"allot/api/scope"
 	"allot/api/server"
-	"allot/audit"
 	"allot/auth"
-	"allot/identity"
 	"allot/licensing"
 	"allot/store"
 	"allot/tenant"
+	"allot/tokens"
 )
 
 // Register mounts the admin API.
@@ -93,49 +89,8 @@ func (h *handler) createToken(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	if err := auth.ValidateRoles(in.Roles, in.AllotmentIDs); err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	if n := utf8.RuneCountInString(in.DisplayName); n > identity.MaxDisplayName {
-		respond.Error(w, r, allot.Errorf(allot.EINVALID, "displayName has %d characters; the most allowed is %d.", n, identity.MaxDisplayName))
-		return
-	}
-	var missing string
-	t.Read(func(s *tenant.State) {
-		for _, id := range in.AllotmentIDs {
-			if _, ok := s.Engine.AllotmentByID(id); !ok && missing == "" {
-				missing = id
-			}
-		}
-	})
-	if missing != "" {
-		respond.Error(w, r, allot.Errorf(allot.EINVALID, "Allotment %s does not exist.", missing))
-		return
-	}
-	now := h.s.RT.Now()
-	tok, secret, err := auth.Create(r.Context(), h.s.Store, t.ID, in.DisplayName, in.Roles, in.AllotmentIDs, "", now)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	err = t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: now}, func(tx *tenant.Tx) error {
-		tx.Audit(audit.Entry{Action: "Create API token", Detail: tok.ID + " " + tok.DisplayName})
-		// The owner's name is listed on its allotments, so that people
-		// can see who manages them.
-		for _, id := range tok.AllotmentIDs {
-			a, ok := tx.Engine.AllotmentByID(id)
-			if !ok || slices.Contains(a.Owners, tok.DisplayName) {
-				continue
-			}
-			next := a.Allotment
-			next.Owners = append(append([]string(nil), a.Owners...), tok.DisplayName)
-			if err := identity.PutAllotment(tx, next); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	tok, secret, err := tokens.Create(r.Context(), h.s.Store, t, licensing.Op{Actor: p.Actor(), Now: h.s.RT.Now()},
+		tokens.Request{DisplayName: in.DisplayName, Roles: in.Roles, AllotmentIDs: in.AllotmentIDs})
 	if err != nil {
 		respond.Error(w, r, err)
 		return
@@ -165,19 +120,9 @@ func (h *handler) revokeToken(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id := r.PathValue("id")
-	now := h.s.RT.Now()
-	if err := h.s.Store.RevokeToken(r.Context(), t.ID, id, now); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			err = allot.Errorf(allot.ENOTFOUND, "Token %s does not exist.", id)
-		}
+	if err := tokens.Revoke(r.Context(), h.s.Store, h.s.Auth, t, licensing.Op{Actor: p.Actor(), Now: h.s.RT.Now()}, r.PathValue("id")); err != nil {
 		respond.Error(w, r, err)
 		return
 	}
-	h.s.Auth.Forget(id)
-	_ = t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: now}, func(tx *tenant.Tx) error {
-		tx.Audit(audit.Entry{Action: "Revoke API token", Detail: id})
-		return nil
-	})
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -218,25 +218,13 @@ func (h *handler) createSubscription(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	if in.Quantity == nil || *in.Quantity < 1 || *in.Quantity > subscription.MaxQuantity {
-		respond.Error(w, r, allot.Errorf(allot.EINVALID, "quantity must be a whole number from 1 to %d.", subscription.MaxQuantity))
-		return
-	}
-	var sku *catalog.SKU
-	ok = false
-	t.Read(func(s *tenant.State) { sku, ok = s.Engine.Catalog().SKU(in.OfferID) })
-	if !ok {
-		respond.Error(w, r, allot.Errorf(allot.EINVALID, "offerId %q is not a known product (use a skuPartNumber such as SPE_E3, or a skuId).", in.OfferID))
-		return
-	}
-	now := h.s.RT.Now()
-	sub := Subscription{ID: auth.NewID(), OfferID: in.OfferID, SKUID: sku.ID, SKUPartNumber: sku.PartNumber, FriendlyName: sku.DisplayName,
-		Quantity: *in.Quantity, Status: subscription.StatusActive, CreationDate: now, LastModifiedDate: now, Attributes: Attributes{ObjectType: "Subscription"},
-		CommitmentEndDate: utcPtr(in.CommitmentEndDate), AutoRenewEnabled: in.AutoRenewEnabled}
-	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: now}, func(tx *tenant.Tx) error {
-		// A term that already ended applies at once.
-		subscription.Advance(&sub, tx.Op.Now)
-		return subscription.Put(tx, sub)
+	var sub Subscription
+	id := auth.NewID() // chosen before the command: commands are deterministic
+	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: h.s.RT.Now()}, func(tx *tenant.Tx) error {
+		var err error
+		sub, err = subscription.Create(tx, id, subscription.Order{OfferID: in.OfferID, Quantity: in.Quantity,
+			CommitmentEndDate: in.CommitmentEndDate, AutoRenewEnabled: in.AutoRenewEnabled})
+		return err
 	})
 	if err != nil {
 		respond.Error(w, r, err)
@@ -303,76 +291,22 @@ func (h *handler) patchSubscription(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	if in.Quantity == nil && in.Status == nil && in.CommitmentEndDate == nil && in.AutoRenewEnabled == nil {
-		respond.Error(w, r, allot.Errorf(allot.EINVALID, "Nothing to change: send quantity, status, commitmentEndDate and/or autoRenewEnabled."))
-		return
-	}
-	if in.Quantity != nil && (*in.Quantity < 1 || *in.Quantity > subscription.MaxQuantity) {
-		respond.Error(w, r, allot.Errorf(allot.EINVALID, "quantity must be a whole number from 1 to %d; suspend the subscription to stop its units.", subscription.MaxQuantity))
-		return
-	}
-	if in.Status != nil && !subscription.ValidStatus(*in.Status) {
-		respond.Error(w, r, allot.Errorf(allot.EINVALID, "status %q is not supported: use active, expired, suspended, disabled or deleted.", *in.Status))
-		return
-	}
-	if in.SuspensionReasons != nil && (in.Status == nil || *in.Status != subscription.StatusSuspended) {
-		respond.Error(w, r, allot.Errorf(allot.EINVALID, "suspensionReasons can only be sent with status suspended."))
+	patch := subscription.Patch{Quantity: in.Quantity, Status: in.Status, CommitmentEndDate: in.CommitmentEndDate,
+		AutoRenewEnabled: in.AutoRenewEnabled, SuspensionReasons: in.SuspensionReasons}
+	if err := subscription.CheckPatch(patch); err != nil {
+		respond.Error(w, r, err)
 		return
 	}
 	id := r.PathValue("subId")
-	now := h.s.RT.Now()
 	var out Subscription
-	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: now}, func(tx *tenant.Tx) error {
-		var sub Subscription
-		found, err := tx.Decode(store.KindSubscription, id, &sub)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return allot.Errorf(allot.ENOTFOUND, "Subscription %s does not exist.", id)
-		}
-		before := sub.Status
-		if in.Status != nil {
-			if err := subscription.CheckTransition(sub.Status, *in.Status); err != nil {
-				return err
-			}
-		}
-		if in.Quantity != nil {
-			sub.Quantity = *in.Quantity
-		}
-		if in.CommitmentEndDate != nil {
-			sub.CommitmentEndDate = utcPtr(in.CommitmentEndDate)
-		}
-		if in.AutoRenewEnabled != nil {
-			sub.AutoRenewEnabled = *in.AutoRenewEnabled
-		}
-		if in.Status != nil {
-			subscription.SetStatus(&sub, *in.Status, tx.Op.Now)
-			if *in.Status == subscription.StatusSuspended && in.SuspensionReasons != nil {
-				sub.SuspensionReasons = in.SuspensionReasons
-			}
-		}
-		subscription.Advance(&sub, tx.Op.Now)
-		sub.LastModifiedDate = tx.Op.Now
-		out = sub
-		if err := subscription.Put(tx, sub); err != nil {
-			return err
-		}
-		subscription.AuditStatus(tx, sub, before)
-		return nil
+	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: h.s.RT.Now()}, func(tx *tenant.Tx) error {
+		var err error
+		out, err = subscription.Change(tx, id, patch)
+		return err
 	})
 	if err != nil {
 		respond.Error(w, r, err)
 		return
 	}
 	respond.JSON(w, http.StatusOK, subscription.WithStatus(out))
-}
-
-// utcPtr copies a time in UTC, truncated to seconds (nil stays nil).
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	v := t.UTC().Truncate(time.Second)
-	return &v
 }

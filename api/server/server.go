@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -45,6 +46,12 @@ type Server struct {
 	// loading waits for it (TenantByID) before it is answered 503 with
 	// Retry-After (default DefaultTenantWait); set before serving.
 	TenantWait time.Duration
+	// Browser, when set (the admin center sets it), signs a browser in from
+	// its session cookie on the routes registered with HandleBrowsable: it
+	// returns the session's principal and the tenant the session works on
+	// (for a partner administrator, the customer chosen in the admin
+	// center), or nil when the request has no live session.
+	Browser func(r *http.Request) (*auth.Principal, string)
 
 	mux      *http.ServeMux
 	routes   []string // every registered pattern, for Routes
@@ -83,6 +90,44 @@ func (s *Server) Handle(pattern string, h http.HandlerFunc) {
 	s.mux.Handle(pattern, s.authenticated(h))
 }
 
+// HandleBrowsable registers a read-only GET route that, besides a bearer
+// token, accepts the admin center's signed-in browser (Server.Browser),
+// so that a report can be opened from a page's link. It is for GET routes
+// only: a write never accepts the session cookie (the admin center's forms
+// carry a CSRF token; the APIs take bearer tokens). A request with an
+// Authorization header is authenticated by its token alone.
+func (s *Server) HandleBrowsable(pattern string, h http.HandlerFunc) {
+	if !strings.HasPrefix(pattern, "GET ") {
+		panic("server: HandleBrowsable is for GET routes: " + pattern)
+	}
+	s.routes = append(s.routes, pattern)
+	s.mux.Handle(pattern, s.browsable(s.authenticated(h)))
+}
+
+// browsable signs a request without an Authorization header in from the
+// browser session, when there is one: the handler sees the session's
+// principal (and, for a partner administrator, the chosen customer in
+// TenantHeader) as if it had sent a token.
+func (s *Server) browsable(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" || s.Browser == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		p, tenantID := s.Browser(r)
+		if p == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		r = r.Clone(context.WithValue(r.Context(), browserKey{}, p))
+		if p.IsPartner() && r.Header.Get(TenantHeader) == "" {
+			r.Header.Set(TenantHeader, tenantID)
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
 // HandlePublic registers a route that needs no token.
 func (s *Server) HandlePublic(pattern string, h http.HandlerFunc) {
 	s.routes = append(s.routes, pattern)
@@ -97,6 +142,10 @@ func (s *Server) Routes() []string {
 
 func (s *Server) authenticated(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := r.Context().Value(browserKey{}).(*auth.Principal); ok {
+			h(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
+			return
+		}
 		p, err := s.Auth.Authenticate(r.Context(), r.Header.Get("Authorization"))
 		if err != nil {
 			if !errors.Is(err, auth.ErrUnauthenticated) {
@@ -110,6 +159,9 @@ func (s *Server) authenticated(h http.HandlerFunc) http.Handler {
 		h(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
 	})
 }
+
+// browserKey carries the principal of a request browsable signed in.
+type browserKey struct{}
 
 // Handler returns the whole HTTP handler with middleware: forwarded headers
 // are applied from trusted proxies and removed from other clients

@@ -40,6 +40,7 @@ commands), each one of
   {"op":"changeUnits","sku":"SPE_E3","by":-50}
   {"op":"putAllotment","allotment":{"id":…,"displayName":…,"skuId":…,"allottedUnits":10}}
   {"op":"setMembershipRule","groupId":…,"membershipRule":"user.department -eq \"Sales\""}
+  {"op":"setSettings","settings":{"excludeGuestsFromGroupLicensing":true}}
   {"op":"applyFixes","kinds":["idle","neverActivated"]}   (kinds optional: every fix)
 Commands run in order; a refused one is reported with its error and changes
 nothing.`,

@@ -4,20 +4,25 @@
 (function () {
   "use strict";
 
-  // Times are rendered in UTC as <time datetime="…Z">; show them in the
-  // viewer's zone, keeping UTC in the tooltip.
+  // One date format: times are rendered in UTC as <time datetime="…Z">
+  // (ISO, "2006-01-02 15:04 UTC", without JavaScript); show them in the
+  // viewer's locale and zone, keeping UTC in the tooltip. Calendar days
+  // (<time data-day datetime="YYYY-MM-DD">) get the same date style and stay
+  // on their day (formatted in UTC, where the date was given).
   function localTimes(root) {
-    var fmt;
+    var fmt, dayFmt;
     try {
       fmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+      dayFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: "UTC" });
     } catch (e) {
       return;
     }
     root.querySelectorAll("time[datetime]").forEach(function (el) {
-      var d = new Date(el.getAttribute("datetime"));
+      var day = el.hasAttribute("data-day");
+      var d = new Date(el.getAttribute("datetime") + (day ? "T00:00:00Z" : ""));
       if (isNaN(d.getTime())) return;
       if (!el.title) el.title = el.textContent;
-      el.textContent = fmt.format(d);
+      el.textContent = (day ? dayFmt : fmt).format(d);
     });
   }
 
