@@ -1,6 +1,7 @@
 // Package server is the HTTP infrastructure of allot serve: middleware
 // (request ids, panics, logs, metrics, authentication, body limits), health
-// endpoints and metrics. The API surfaces (partner, Graph, admin, SCIM, web)
+// endpoints and metrics, and the API's description (/openapi.json and
+// /docs/api, built from the routes registered with Route: docs.go). The API surfaces (partner, Graph, admin, SCIM, web)
 // register their routes on a Server; the server knows none of them.
 package server
 
