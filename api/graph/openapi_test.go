@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -457,4 +458,66 @@ func TestOpenAPILint(t *testing.T) {
 		t.Fatalf("redocly lint: %v\n%s", err, out)
 	}
 	t.Logf("redocly lint:\n%s", out)
+}
+
+// decodingRefusals are the messages of a body a handler could not read
+// (respond.Decode, Graph's property tables, SCIM's invalidSyntax).
+var decodingRefusals = []string{"is not supported", "Invalid value for property", "not valid JSON", "The request body must",
+	"Unsupported content type", "request body is empty", "does not exist as a declared property", "Invalid value specified for property",
+	"invalidSyntax", "must hold exactly one JSON value", "Invalid batch payload"}
+
+// Every documented example, sent to its route on a running server, is read
+// by the handler: the answer is never a refusal to read the body (the
+// object the path names may not exist: 404 is fine) and never a 5xx.
+func TestOpenAPIExamplesReachHandlers(t *testing.T) {
+	e := apitest.New(t, allSurfaces...)
+	tenantID := e.Customer("Contoso", "US")
+	e.Subscribe(tenantID, "SPE_E3", 5)
+	admin := e.Token(tenantID, "GlobalAdministrator")
+	const none = "00000000-0000-4000-8000-000000000000"
+	statuses := map[int]int{}
+	for _, rt := range e.Server.Operations() {
+		op := rt.Op
+		if op.Example == "" {
+			continue
+		}
+		method, path, _ := strings.Cut(rt.Pattern, " ")
+		token := admin
+		path = strings.ReplaceAll(path, "{tenantId}", tenantID)
+		if strings.HasPrefix(path, "/partner/") {
+			token = apitest.PartnerToken
+			path = strings.Replace(path, "{id}", tenantID, 1)
+		}
+		path = regexp.MustCompile(`\{[A-Za-z]+\}`).ReplaceAllString(path, none)
+		path = strings.ReplaceAll(path, "$", "%24")
+		ct := op.BodyType
+		if ct == "" {
+			ct = "application/json"
+		}
+		r := e.Call(method, path, token, op.Example, "Content-Type: "+ct)
+		statuses[r.Status]++
+		if r.Status == 400 || r.Status == 409 {
+			t.Logf("%s: %d %s", rt.Pattern, r.Status, r.Body)
+		}
+		if r.Status >= 500 {
+			t.Errorf("%s: %d %s", rt.Pattern, r.Status, r.Body)
+			continue
+		}
+		if r.Status == 400 || r.Status == 415 {
+			for _, m := range decodingRefusals {
+				if strings.Contains(string(r.Body), m) {
+					t.Errorf("%s: the documented example is refused: %d %s", rt.Pattern, r.Status, r.Body)
+				}
+			}
+		}
+		// The same example with an extra property: a handler that refuses
+		// unknown properties names it; none answers 5xx.
+		if strings.HasPrefix(op.Example, "{") {
+			bad := e.Call(method, path, token, strings.Replace(op.Example, "{", `{"allotNoSuchProperty":1,`, 1), "Content-Type: "+ct)
+			if bad.Status >= 500 {
+				t.Errorf("%s with an unknown property: %d %s", rt.Pattern, bad.Status, bad.Body)
+			}
+		}
+	}
+	t.Logf("statuses of the examples: %v", statuses)
 }
