@@ -23,11 +23,11 @@ var graphSchemas = buildGraphSchemas()
 // op is the route's description for /openapi.json.
 func (rt *route) op() openapi.Op {
 	op := openapi.Op{ID: rt.Op, Tag: rt.Tag, Summary: rt.Summary, Status: rt.Status, Example: rt.Example,
-		Body: schemaOf(rt.Body), Response: schemaOf(rt.Resp), Errors: rt.Errors}
+		Body: schemaOf(rt.Body), BodyOptional: rt.BodyOptional, Response: schemaOf(rt.Resp), Errors: rt.Errors}
 	if op.Errors == nil {
 		op.Errors = []int{http.StatusForbidden, http.StatusNotFound, http.StatusTooManyRequests}
 	}
-	if rt.Resp == nil && rt.Status == http.StatusOK && rt.Query == qCount || rt.Resp == nil && isCount(rt.Path) {
+	if rt.Resp == nil && isCount(rt.Path) {
 		op.Response, op.ResponseType = openapi.Schema{Schema: map[string]any{"type": "integer", "minimum": 0}}, "text/plain"
 	}
 	op.Params = queryParams(rt.Query)

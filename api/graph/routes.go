@@ -29,8 +29,10 @@ type route struct {
 	// handler's decoding).
 	Body    any
 	Example string
-	Status  int // success status
-	Resp    any // response body: as Body
+	// BodyOptional: the route also runs without a body.
+	BodyOptional bool
+	Status       int // success status
+	Resp         any // response body: as Body
 	// Errors are the error statuses besides 400/401/503 (default 403, 404,
 	// 429).
 	Errors []int
@@ -87,7 +89,7 @@ var routes = []route{
 	{Method: "GET", Path: "/v1.0/directory/deletedItems/{id}", Op: "getDeletedItem", Tag: "deletedItems", Summary: "Get a deleted user or group",
 		Perm: auth.ReadDirectory, Query: qSelect, Status: 200, Resp: "directoryObject", handle: (*handler).getDeletedItem},
 	{Method: "POST", Path: "/v1.0/directory/deletedItems/{id}/restore", Op: "restoreDeletedItem", Tag: "deletedItems", Summary: "Restore a deleted user (memberships, licenses) or group",
-		Perm: auth.RestoreDeletedItems, Query: qNone, Body: restoreBody{}, Example: `{"newUserPrincipalName":"AdeleV2@contoso.onmicrosoft.com","autoReconcileProxyConflict":true}`, Status: 200, Resp: "directoryObject", handle: (*handler).restoreDeletedItem},
+		Perm: auth.RestoreDeletedItems, Query: qNone, BodyOptional: true, Body: restoreBody{}, Example: `{"newUserPrincipalName":"AdeleV2@contoso.onmicrosoft.com","autoReconcileProxyConflict":true}`, Status: 200, Resp: "directoryObject", handle: (*handler).restoreDeletedItem},
 	{Method: "DELETE", Path: "/v1.0/directory/deletedItems/{id}", Op: "purgeDeletedItem", Tag: "deletedItems", Summary: "Permanently delete a deleted user or group",
 		Perm: auth.RestoreDeletedItems, Query: qNone, Status: 204, handle: (*handler).purgeDeletedItem},
 

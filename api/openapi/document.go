@@ -137,7 +137,7 @@ func operation(g *Schemas, method, path string, op Op, errSchema map[string]any)
 		if op.Example != "" {
 			media["example"] = exampleValue(ct, op.Example)
 		}
-		out["requestBody"] = map[string]any{"required": true, "content": map[string]any{ct: media}}
+		out["requestBody"] = map[string]any{"required": !op.BodyOptional, "content": map[string]any{ct: media}}
 	}
 	status := op.Status
 	if status == 0 {

@@ -24,6 +24,8 @@ type Op struct {
 	// a body. BodyType is its media type (default application/json).
 	Body     any
 	BodyType string
+	// BodyOptional: the operation also runs without a body.
+	BodyOptional bool
 	// Example is a request body exactly as a client sends it (raw JSON for
 	// JSON bodies); the tests decode it into Body's type with unknown
 	// fields refused.
