@@ -19,6 +19,7 @@ var httpInfrastructure = map[string]bool{
 	"allot/api/server":  true,
 	"allot/api/scope":   true,
 	"allot/api/odata":   true,
+	"allot/api/openapi": true,
 	"allot/api/apitest": true,
 }
 

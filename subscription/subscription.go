@@ -28,7 +28,7 @@ type Subscription struct {
 	SKUPartNumber    string     `json:"skuPartNumber"`
 	FriendlyName     string     `json:"friendlyName"`
 	Quantity         int        `json:"quantity"`
-	Status           string     `json:"status"` // active | expired | suspended | disabled | deleted (lifecycle.go)
+	Status           string     `json:"status" enum:"active,expired,suspended,disabled,deleted"` // active | expired | suspended | disabled | deleted (lifecycle.go)
 	CreationDate     time.Time  `json:"creationDate"`
 	LastModifiedDate time.Time  `json:"lastModifiedDate"`
 	Attributes       Attributes `json:"attributes"`
@@ -45,7 +45,7 @@ type Subscription struct {
 	DeletionDate *time.Time `json:"deletionDate,omitempty"`
 	// CapabilityStatus is the Graph status of the subscription's units
 	// (filled in answers, not stored).
-	CapabilityStatus string `json:"capabilityStatus,omitempty"`
+	CapabilityStatus string `json:"capabilityStatus,omitempty" enum:"Enabled,Warning,Suspended,LockedOut,Deleted"`
 }
 
 // MaxQuantity bounds one subscription's quantity. Partner Center bounds

@@ -17,8 +17,8 @@ import (
 
 // ConcealedName maps one concealed report name to the user it hides.
 type ConcealedName struct {
-	Hash              string `json:"hash"`
-	UserPrincipalName string `json:"userPrincipalName"`
+	Hash              string `json:"hash" required:"true" pattern:"^[0-9A-Fa-f]{32}$" doc:"The concealed name as the report shows it (32 hexadecimal digits)"`
+	UserPrincipalName string `json:"userPrincipalName" required:"true" doc:"The user it hides"`
 }
 
 // MaxConcealedNames bounds one mapping.

@@ -59,7 +59,7 @@ const MaxCommands = 1000
 
 // Command is one change to try.
 type Command struct {
-	Op             string                      `json:"op"`
+	Op             string                      `json:"op" required:"true" enum:"setGroupLicenses,setUserLicenses,changeUnits,putAllotment,setMembershipRule,setSettings,applyFixes"`
 	GroupID        string                      `json:"groupId,omitempty"`
 	UserID         string                      `json:"userId,omitempty"`
 	AddLicenses    []licensing.AssignedLicense `json:"addLicenses,omitempty"`

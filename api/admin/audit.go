@@ -40,9 +40,9 @@ func (h *handler) auditLog(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	out := map[string]any{"value": entries}
+	out := auditPage{Value: entries}
 	if entries == nil {
-		out["value"] = []audit.Entry{}
+		out.Value = []audit.Entry{}
 	}
 	if len(entries) == aq.Limit {
 		next := *r.URL
@@ -54,7 +54,7 @@ func (h *handler) auditLog(w http.ResponseWriter, r *http.Request) {
 			nq.Set("after", last)
 		}
 		next.RawQuery = nq.Encode()
-		out["@odata.nextLink"] = next.RequestURI()
+		out.NextLink = next.RequestURI()
 	}
 	respond.JSON(w, http.StatusOK, out)
 }
@@ -208,4 +208,10 @@ func auditFilter(n odata.Node, aq *audit.Query, set func(string, *string, string
 		return set(prop, dst, lit.Text)
 	}
 	return bad()
+}
+
+// auditPage is a page of the audit log.
+type auditPage struct {
+	Value    []audit.Entry `json:"value"`
+	NextLink string        `json:"@odata.nextLink,omitempty" doc:"The next page (absent on the last)"`
 }

@@ -66,5 +66,13 @@ func (h *handler) importTenant(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	respond.JSON(w, http.StatusOK, map[string]any{"users": stats.Users, "groups": stats.Groups, "members": stats.Members, "licenses": stats.Licenses})
+	respond.JSON(w, http.StatusOK, importResult{Users: stats.Users, Groups: stats.Groups, Members: stats.Members, Licenses: stats.Licenses})
+}
+
+// importResult answers an import: how many of each were imported.
+type importResult struct {
+	Users    int `json:"users"`
+	Groups   int `json:"groups"`
+	Members  int `json:"members"`
+	Licenses int `json:"licenses"`
 }

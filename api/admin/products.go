@@ -49,7 +49,7 @@ func (h *handler) listProducts(w http.ResponseWriter, r *http.Request) {
 	if out == nil {
 		out = []*catalog.SKU{}
 	}
-	respond.JSON(w, http.StatusOK, map[string]any{"value": out})
+	respond.JSON(w, http.StatusOK, valueList[*catalog.SKU]{Value: out})
 }
 
 func (h *handler) getProduct(w http.ResponseWriter, r *http.Request) {
@@ -80,16 +80,7 @@ func (h *handler) createProduct(w http.ResponseWriter, r *http.Request) {
 	if !scope.Require(w, r, p, auth.ManageTenant, t.ID) {
 		return
 	}
-	var in struct {
-		SKUPartNumber string `json:"skuPartNumber"`
-		DisplayName   string `json:"displayName"`
-		AppliesTo     string `json:"appliesTo"`
-		ServicePlans  []struct {
-			ServicePlanID   string `json:"servicePlanId"`
-			ServicePlanName string `json:"servicePlanName"`
-			FriendlyName    string `json:"friendlyName"`
-		} `json:"servicePlans"`
-	}
+	var in productCreate
 	if err := respond.Decode(r, &in, 0, true); err != nil {
 		respond.Error(w, r, err)
 		return
@@ -144,4 +135,16 @@ func invalidProduct(err error) error {
 		msgs = append(msgs, err.Error())
 	}
 	return allot.Errorf(allot.EINVALID, "Invalid product: %s", strings.Join(msgs, "; "))
+}
+
+// productCreate is the body of POST /allot/v1/catalog/products: a custom product.
+type productCreate struct {
+	SKUPartNumber string `json:"skuPartNumber"`
+	DisplayName   string `json:"displayName"`
+	AppliesTo     string `json:"appliesTo"`
+	ServicePlans  []struct {
+		ServicePlanID   string `json:"servicePlanId"`
+		ServicePlanName string `json:"servicePlanName"`
+		FriendlyName    string `json:"friendlyName"`
+	} `json:"servicePlans"`
 }

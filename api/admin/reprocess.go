@@ -41,5 +41,11 @@ func (h *handler) reprocessGroup(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	respond.JSON(w, http.StatusOK, map[string]any{"id": id, "reprocessedUsers": n})
+	respond.JSON(w, http.StatusOK, reprocessResult{ID: id, ReprocessedUsers: n})
+}
+
+// reprocessResult answers POST /allot/v1/groups/{id}/reprocessLicenseAssignment.
+type reprocessResult struct {
+	ID               string `json:"id"`
+	ReprocessedUsers int    `json:"reprocessedUsers"`
 }

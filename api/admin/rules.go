@@ -23,9 +23,7 @@ func (h *handler) validateRule(w http.ResponseWriter, r *http.Request) {
 	if !scope.Require(w, r, p, auth.ReadDirectory, t.ID) {
 		return
 	}
-	var in struct {
-		Rule string `json:"rule"`
-	}
+	var in ruleRequest
 	if err := respond.Decode(r, &in, 0, true); err != nil {
 		respond.Error(w, r, err)
 		return
@@ -33,4 +31,9 @@ func (h *handler) validateRule(w http.ResponseWriter, r *http.Request) {
 	var out RuleCheck
 	t.Read(func(s *tenant.State) { out = s.Engine.CheckRule(in.Rule, h.s.RT.Now()) })
 	respond.JSON(w, http.StatusOK, out)
+}
+
+// ruleRequest is the body of POST /allot/v1/rules/validate.
+type ruleRequest struct {
+	Rule string `json:"rule"`
 }

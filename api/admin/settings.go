@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 
+	"allot/api/openapi"
 	"allot/api/respond"
 	"allot/api/scope"
 	"allot/api/server"
@@ -23,8 +24,12 @@ import (
 type SettingsPatch = settings.Patch
 
 func registerSettings(s *server.Server, h *handler) {
-	s.Handle("GET /allot/v1/settings", h.getSettings)
-	s.Handle("PATCH /allot/v1/settings", h.patchSettings)
+	s.Route("GET /allot/v1/settings", openapi.Op{ID: "getSettings", Tag: "admin", Summary: "The tenant's licensing settings",
+		Params: []openapi.Param{server.TenantParam}, Response: licensing.Settings{}, Errors: []int{http.StatusForbidden}}, h.getSettings)
+	s.Route("PATCH /allot/v1/settings", openapi.Op{ID: "updateSettings", Tag: "admin", Summary: "Change the licensing settings (licenses are re-evaluated at once)",
+		Params: []openapi.Param{server.TenantParam}, Body: SettingsPatch{},
+		Example:  `{"defaultUsageLocation":"US","excludeGuestsFromGroupLicensing":true,"leaveAttribute":"extensionAttribute3"}`,
+		Response: licensing.Settings{}, Errors: []int{http.StatusForbidden}}, h.patchSettings)
 }
 
 func (h *handler) getSettings(w http.ResponseWriter, r *http.Request) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"allot"
+	"allot/api/openapi"
 	"allot/api/respond"
 	"allot/api/scope"
 	"allot/api/server"
@@ -27,20 +28,52 @@ const base = "/beta/admin/cloudLicensing"
 // Register mounts the API.
 func Register(s *server.Server) {
 	h := &handler{s}
-	s.Handle("GET "+base+"/allotments", h.listAllotments)
-	s.Handle("POST "+base+"/allotments", h.createAllotment)
-	s.Handle("GET "+base+"/allotments/{id}", h.getAllotment)
-	s.Handle("PATCH "+base+"/allotments/{id}", h.patchAllotment)
-	s.Handle("DELETE "+base+"/allotments/{id}", h.deleteAllotment)
-	s.Handle("GET "+base+"/allotments/{id}/waitingMembers", h.waitingMembers)
-	s.Handle("GET "+base+"/allotments/{id}/assignments", h.allotmentAssignments)
-	s.Handle("POST "+base+"/allotments/{id}/reprocessAssignments", h.reprocess)
-	s.Handle("GET "+base+"/assignments", h.listAssignments)
-	s.Handle("POST "+base+"/assignments", h.createAssignment)
-	s.Handle("GET "+base+"/assignments/{id}", h.getAssignment)
-	s.Handle("PATCH "+base+"/assignments/{id}", h.patchAssignment)
-	s.Handle("DELETE "+base+"/assignments/{id}", h.deleteAssignment)
-	s.Handle("GET /beta/users/{id}/cloudLicensing/usageRights", h.usageRights)
+	tp := []openapi.Param{server.TenantParam}
+	errs := []int{http.StatusForbidden, http.StatusNotFound}
+	werrs := []int{http.StatusForbidden, http.StatusNotFound, http.StatusConflict}
+	op := func(id, summary string, o openapi.Op) openapi.Op {
+		o.ID, o.Tag, o.Summary, o.Params = id, "allotments", summary, append(tp, o.Params...)
+		if o.Errors == nil {
+			o.Errors = errs
+		}
+		return o
+	}
+	s.Route("GET "+base+"/allotments", op("listAllotments", "List allotments", openapi.Op{Response: allotmentList{}}), h.listAllotments)
+	s.Route("POST "+base+"/allotments", op("createAllotment", "Create an allotment (units of one product carved out of the subscription)", openapi.Op{
+		Body: allotmentBody{}, Example: `{"displayName":"Sales E3","skuPartNumber":"SPE_E3","allottedUnits":20,"assignableTo":"user,group","owners":["Sales licensing"]}`,
+		Status: http.StatusCreated, Response: Allotment{}, Errors: werrs}), h.createAllotment)
+	s.Route("GET "+base+"/allotments/{id}", op("getAllotment", "Get an allotment", openapi.Op{Response: Allotment{}}), h.getAllotment)
+	s.Route("PATCH "+base+"/allotments/{id}", op("updateAllotment", "Update an allotment (displayName, allottedUnits, assignableTo, owners)", openapi.Op{
+		Body: allotmentBody{}, Example: `{"allottedUnits":25}`, Response: Allotment{}, Errors: werrs}), h.patchAllotment)
+	s.Route("DELETE "+base+"/allotments/{id}", op("deleteAllotment", "Delete an allotment", openapi.Op{Status: http.StatusNoContent, Errors: werrs}), h.deleteAllotment)
+	s.Route("GET "+base+"/allotments/{id}/waitingMembers", op("listWaitingMembers", "Users waiting for a unit of an allotment (oldest first)",
+		openapi.Op{Response: valueList[WaitingMember]{}}), h.waitingMembers)
+	s.Route("GET "+base+"/allotments/{id}/assignments", op("listAllotmentAssignments", "Assignments through an allotment",
+		openapi.Op{Response: valueList[Assignment]{}}), h.allotmentAssignments)
+	s.Route("POST "+base+"/allotments/{id}/reprocessAssignments", op("reprocessAllotment", "Reprocess an allotment's assignments",
+		openapi.Op{Status: http.StatusNoContent}), h.reprocess)
+	s.Route("GET "+base+"/assignments", op("listAssignments", "List assignments", openapi.Op{Response: valueList[Assignment]{}}), h.listAssignments)
+	s.Route("POST "+base+"/assignments", op("createAssignment", "Assign an allotment to a user or group", openapi.Op{
+		Body:    assignmentCreate{},
+		Example: `{"allotment@odata.bind":"https://graph.microsoft.com/beta/admin/cloudLicensing/allotments/3c9d2a1e-5b7f-4e0a-9c8d-1f2e3a4b5c6d","assignedTo@odata.bind":"https://graph.microsoft.com/beta/users/AdeleV@contoso.onmicrosoft.com","disabledServicePlanIds":[]}`,
+		Status:  http.StatusCreated, Response: Assignment{}, Errors: werrs}), h.createAssignment)
+	s.Route("GET "+base+"/assignments/{id}", op("getAssignment", "Get an assignment ({allotmentId}_{userId or groupId})", openapi.Op{Response: Assignment{}}), h.getAssignment)
+	s.Route("PATCH "+base+"/assignments/{id}", op("updateAssignment", "Change an assignment's disabled plans", openapi.Op{
+		Body: assignmentUpdate{}, Example: `{"disabledServicePlanIds":["efb87545-963c-4e0d-99df-69c6916d9eb0"]}`, Response: Assignment{}, Errors: werrs}), h.patchAssignment)
+	s.Route("DELETE "+base+"/assignments/{id}", op("deleteAssignment", "Delete an assignment", openapi.Op{Status: http.StatusNoContent, Errors: werrs}), h.deleteAssignment)
+	s.Route("GET /beta/users/{id}/cloudLicensing/usageRights", op("listUsageRights", "A user's combined usage rights per product", openapi.Op{
+		Params: []openapi.Param{{Name: "id", In: "path", Description: "The user's id or userPrincipalName"}}, Response: valueList[UsageRight]{}}), h.usageRights)
+}
+
+// valueList is a list answer: {"value": [...]}.
+type valueList[T any] struct {
+	Value []T `json:"value"`
+}
+
+// allotmentList answers GET /beta/admin/cloudLicensing/allotments.
+type allotmentList struct {
+	Context string      `json:"@odata.context"`
+	Value   []Allotment `json:"value"`
 }
 
 type handler struct{ s *server.Server }
@@ -173,7 +206,7 @@ func (h *handler) listAllotments(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	})
-	respond.JSON(w, http.StatusOK, map[string]any{"@odata.context": "https://graph.microsoft.com/beta/$metadata#admin/cloudLicensing/allotments", "value": out})
+	respond.JSON(w, http.StatusOK, allotmentList{Context: "https://graph.microsoft.com/beta/$metadata#admin/cloudLicensing/allotments", Value: out})
 }
 
 func (h *handler) getAllotment(w http.ResponseWriter, r *http.Request) {
@@ -199,13 +232,15 @@ func (h *handler) getAllotment(w http.ResponseWriter, r *http.Request) {
 	respond.JSON(w, http.StatusOK, out)
 }
 
+// allotmentBody is the body of POST and PATCH of an allotment (PATCH
+// cannot change the product).
 type allotmentBody struct {
 	DisplayName   *string  `json:"displayName"`
-	SKUID         string   `json:"skuId"`
+	SKUID         string   `json:"skuId" doc:"The product (or skuPartNumber); POST only"`
 	SKUPartNumber string   `json:"skuPartNumber"`
 	AllottedUnits *int     `json:"allottedUnits"`
-	AssignableTo  *string  `json:"assignableTo"`
-	Owners        []string `json:"owners"`
+	AssignableTo  *string  `json:"assignableTo" doc:"user, group or user,group"`
+	Owners        []string `json:"owners" doc:"Names of the people or tokens that manage it (shown)"`
 }
 
 func (h *handler) createAllotment(w http.ResponseWriter, r *http.Request) {
@@ -348,7 +383,7 @@ func (h *handler) waitingMembers(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	respond.JSON(w, http.StatusOK, map[string]any{"value": out})
+	respond.JSON(w, http.StatusOK, valueList[WaitingMember]{Value: out})
 }
 
 func (h *handler) allotmentAssignments(w http.ResponseWriter, r *http.Request) {
@@ -371,7 +406,7 @@ func (h *handler) allotmentAssignments(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	respond.JSON(w, http.StatusOK, map[string]any{"value": out})
+	respond.JSON(w, http.StatusOK, valueList[Assignment]{Value: out})
 }
 
 func (h *handler) listAssignments(w http.ResponseWriter, r *http.Request) {
@@ -391,7 +426,7 @@ func (h *handler) listAssignments(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	})
-	respond.JSON(w, http.StatusOK, map[string]any{"value": out})
+	respond.JSON(w, http.StatusOK, valueList[Assignment]{Value: out})
 }
 
 // lookupAssignment finds an assignment by id within the principal's scope.
@@ -446,11 +481,7 @@ func (h *handler) createAssignment(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var in struct {
-		AllotmentBind  string   `json:"allotment@odata.bind"`
-		AssignedToBind string   `json:"assignedTo@odata.bind"`
-		Disabled       []string `json:"disabledServicePlanIds"`
-	}
+	var in assignmentCreate
 	if err := respond.Decode(r, &in, 0, true); err != nil {
 		respond.Error(w, r, err)
 		return
@@ -496,9 +527,7 @@ func (h *handler) patchAssignment(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var in struct {
-		Disabled []string `json:"disabledServicePlanIds"`
-	}
+	var in assignmentUpdate
 	if err := respond.Decode(r, &in, 0, true); err != nil {
 		respond.Error(w, r, err)
 		return
@@ -618,5 +647,17 @@ func (h *handler) usageRights(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	respond.JSON(w, http.StatusOK, map[string]any{"value": out})
+	respond.JSON(w, http.StatusOK, valueList[UsageRight]{Value: out})
+}
+
+// assignmentCreate is the body of POST /beta/admin/cloudLicensing/assignments.
+type assignmentCreate struct {
+	AllotmentBind  string   `json:"allotment@odata.bind"`
+	AssignedToBind string   `json:"assignedTo@odata.bind"`
+	Disabled       []string `json:"disabledServicePlanIds"`
+}
+
+// assignmentUpdate is the body of PATCH /beta/admin/cloudLicensing/assignments/{id}.
+type assignmentUpdate struct {
+	Disabled []string `json:"disabledServicePlanIds"`
 }

@@ -24,6 +24,16 @@ type batchRequest struct {
 	DependsOn []string          `json:"dependsOn"`
 }
 
+// batchPayload is a JSON batch request.
+type batchPayload struct {
+	Requests []batchRequest `json:"requests" doc:"Up to 20 requests"`
+}
+
+// batchAnswer is a JSON batch response.
+type batchAnswer struct {
+	Responses []batchResponse `json:"responses"`
+}
+
 type batchResponse struct {
 	ID      string            `json:"id"`
 	Status  int               `json:"status"`
@@ -41,9 +51,7 @@ func batchError(w http.ResponseWriter, r *http.Request, msg string) {
 // after what they depend on. A request whose dependency failed is answered
 // 424 without being run. Responses come in the order of the requests.
 func (h *handler) batch(w http.ResponseWriter, r *http.Request, c *call) {
-	var in struct {
-		Requests []batchRequest `json:"requests"`
-	}
+	var in batchPayload
 	if err := respond.Decode(r, &in, 4<<20, false); err != nil || in.Requests == nil {
 		batchError(w, r, "Invalid batch payload format.")
 		return
@@ -101,7 +109,7 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request, c *call) {
 	for i := range done {
 		<-done[i]
 	}
-	body, _ := json.Marshal(map[string]any{"responses": out})
+	body, _ := json.Marshal(batchAnswer{Responses: out})
 	writeJSON(w, http.StatusOK, body)
 }
 

@@ -50,21 +50,9 @@ func (h *handler) createDomain(w http.ResponseWriter, r *http.Request, c *call) 
 		fail(w, r, err)
 		return
 	}
-	var id string
-	for k, v := range body {
-		if k != "id" {
-			fail(w, r, noSuchProperty(names[k]))
-			return
-		}
-		s, ok := decodeStr(v)
-		if !ok {
-			fail(w, r, invalidValue(names[k], "Domain"))
-			return
-		}
-		id = s
-	}
-	if id == "" {
-		fail(w, r, required("id"))
+	id, err := domainCreateID(body, names)
+	if err != nil {
+		fail(w, r, err)
 		return
 	}
 	d, err := identity.AddTenantDomain(r.Context(), h.s.RT, c.t, licensing.Op{Actor: c.p.Actor()}, id)
@@ -82,15 +70,9 @@ func (h *handler) updateDomain(w http.ResponseWriter, r *http.Request, c *call) 
 		fail(w, r, err)
 		return
 	}
-	for k, v := range body {
-		if k != "isdefault" {
-			fail(w, r, badRequest("Property '%s' of a domain cannot be changed here; only isDefault can.", names[k]))
-			return
-		}
-		if string(v) != "true" {
-			fail(w, r, badRequest("isDefault can only be set to true (make another domain the default instead)."))
-			return
-		}
+	if err := checkDomainUpdate(body, names); err != nil {
+		fail(w, r, err)
+		return
 	}
 	id := r.PathValue("id")
 	err = c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor()}, func(tx *tenant.Tx) error {
@@ -123,4 +105,37 @@ func (h *handler) deleteDomain(w http.ResponseWriter, r *http.Request, c *call) 
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// domainCreateID reads the body of POST /v1.0/domains: only id.
+func domainCreateID(body map[string]json.RawMessage, names map[string]string) (string, error) {
+	var id string
+	for k, v := range body {
+		if k != "id" {
+			return "", noSuchProperty(names[k])
+		}
+		s, ok := decodeStr(v)
+		if !ok {
+			return "", invalidValue(names[k], "Domain")
+		}
+		id = s
+	}
+	if id == "" {
+		return "", required("id")
+	}
+	return id, nil
+}
+
+// checkDomainUpdate checks the body of PATCH /v1.0/domains/{id}: only
+// isDefault, and only true.
+func checkDomainUpdate(body map[string]json.RawMessage, names map[string]string) error {
+	for k, v := range body {
+		if k != "isdefault" {
+			return badRequest("Property '%s' of a domain cannot be changed here; only isDefault can.", names[k])
+		}
+		if string(v) != "true" {
+			return badRequest("isDefault can only be set to true (make another domain the default instead).")
+		}
+	}
+	return nil
 }

@@ -44,7 +44,7 @@ type Options struct {
 // low enough to stop a runaway script.
 var DefaultOptions = Options{Rate: 2000, Burst: 4000}
 
-// Register mounts the Graph surface and /openapi.json with DefaultOptions.
+// Register mounts the Graph surface with DefaultOptions.
 func Register(s *server.Server) { RegisterWith(s, DefaultOptions) }
 
 // RegisterWith mounts the Graph surface with explicit options.
@@ -53,9 +53,8 @@ func RegisterWith(s *server.Server, opts Options) {
 	h.root = s.Handler()
 	for i := range routes {
 		rt := &routes[i]
-		s.Handle(rt.Method+" "+rt.Path, h.wrap(rt))
+		s.Route(rt.Method+" "+rt.Path, rt.op(), h.wrap(rt))
 	}
-	s.HandlePublic("GET /openapi.json", h.openAPI)
 	// Anything else under /v1.0 answers in Graph's words rather than with
 	// the mux's plain-text 404/405, which the SDKs cannot parse.
 	s.Handle("/v1.0/", h.unmatched)

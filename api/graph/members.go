@@ -371,18 +371,13 @@ func (h *handler) addMember(w http.ResponseWriter, r *http.Request, c *call) {
 		fail(w, r, err)
 		return
 	}
-	ref, _ := in["@odata.id"].(string)
-	if ref == "" {
-		fail(w, r, required("@odata.id"))
-		return
-	}
-	memberID, ok := referencedID(ref)
-	if !ok {
-		fail(w, r, badRequest("Invalid object identifier '%s'.", ref))
+	memberID, err := referenceBody(in)
+	if err != nil {
+		fail(w, r, err)
 		return
 	}
 	groupID := r.PathValue("id")
-	err := c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor()}, func(tx *tenant.Tx) error {
+	err = c.t.Do(r.Context(), licensing.Op{Actor: c.p.Actor()}, func(tx *tenant.Tx) error {
 		g, err := memberChange(tx, c, groupID)
 		if err != nil {
 			return err
@@ -473,4 +468,18 @@ func appendDirectoryObject(b []byte, s view, id string, comma bool, usel, gsel [
 		return userResource.appendObject(b, s, &u, usel, true), true
 	}
 	return b, false
+}
+
+// referenceBody reads the body of POST …/members/$ref: the member's
+// @odata.id.
+func referenceBody(in map[string]any) (string, error) {
+	ref, _ := in["@odata.id"].(string)
+	if ref == "" {
+		return "", required("@odata.id")
+	}
+	memberID, ok := referencedID(ref)
+	if !ok {
+		return "", badRequest("Invalid object identifier '%s'.", ref)
+	}
+	return memberID, nil
 }

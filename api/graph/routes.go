@@ -9,7 +9,7 @@ import (
 
 // route is one operation of the Graph surface. The table below is the only
 // place routes are declared: Register mounts it, wrap authorises with it,
-// and the OpenAPI document is generated from it.
+// and the OpenAPI document is generated from it (route.op, openapi.go).
 type route struct {
 	Method, Path string
 	Op           string // OpenAPI operationId
@@ -22,9 +22,20 @@ type route struct {
 	// allotments reach (api/scope); other routes answer them 404.
 	Scoped bool
 	Query  odata.Options // accepted query options; others are refused
-	Body   string        // request body schema ("" for none)
-	Status int           // success status
-	Resp   string        // response body schema ("" for none)
+	// Body is the request body: a name of graphSchemas (Graph's resources,
+	// validated by their property tables) or a value of the Go type the
+	// handler decodes into; nil or "" for none. Example is a body as a
+	// client sends it (TestGraphExamplesDecode runs it through the
+	// handler's decoding).
+	Body    any
+	Example string
+	// BodyOptional: the route also runs without a body.
+	BodyOptional bool
+	Status       int // success status
+	Resp         any // response body: as Body
+	// Errors are the error statuses besides 400/401/503 (default 403, 404,
+	// 429).
+	Errors []int
 	handle func(h *handler, w http.ResponseWriter, r *http.Request, c *call)
 }
 
@@ -53,15 +64,15 @@ var routes = []route{
 	{Method: "GET", Path: "/v1.0/users/$count", Op: "countUsers", Tag: "users", Summary: "Count users (text/plain; needs ConsistencyLevel: eventual)",
 		Perm: auth.ReadDirectory, Scoped: true, Query: qCount, Status: 200, handle: (*handler).countUsers},
 	{Method: "POST", Path: "/v1.0/users", Op: "createUser", Tag: "users", Summary: "Create a user",
-		Perm: auth.WriteUsers, Query: qNone, Body: "user", Status: 201, Resp: "user", handle: (*handler).createUser},
+		Perm: auth.WriteUsers, Query: qNone, Body: "user", Example: `{"accountEnabled":true,"displayName":"Adele Vance","mailNickname":"AdeleV","userPrincipalName":"AdeleV@contoso.onmicrosoft.com","usageLocation":"US","passwordProfile":{"forceChangePasswordNextSignIn":true,"password":"xWwvJ]6NMw+bWH-d"}}`, Status: 201, Resp: "user", handle: (*handler).createUser},
 	{Method: "GET", Path: "/v1.0/users/{id}", Op: "getUser", Tag: "users", Summary: "Get a user by id or userPrincipalName",
 		Perm: auth.ReadDirectory, Scoped: true, Query: qSelect, Status: 200, Resp: "user", handle: (*handler).getUser},
 	{Method: "PATCH", Path: "/v1.0/users/{id}", Op: "updateUser", Tag: "users", Summary: "Update a user",
-		Perm: auth.UpdateUsageLocation, Query: qNone, Body: "user", Status: 204, handle: (*handler).updateUser},
+		Perm: auth.UpdateUsageLocation, Query: qNone, Body: "user", Example: `{"usageLocation":"DE","department":"Sales"}`, Status: 204, handle: (*handler).updateUser},
 	{Method: "DELETE", Path: "/v1.0/users/{id}", Op: "deleteUser", Tag: "users", Summary: "Delete a user (releases its seats; restorable for 30 days)",
 		Perm: auth.WriteUsers, Query: qNone, Status: 204, handle: (*handler).deleteUser},
 	{Method: "POST", Path: "/v1.0/users/{id}/assignLicense", Op: "assignUserLicense", Tag: "licenses", Summary: "Add and remove direct licenses of a user",
-		Perm: auth.AssignUserLicense, Query: qNone, Body: "assignLicense", Status: 200, Resp: "user", handle: (*handler).assignUserLicense},
+		Perm: auth.AssignUserLicense, Query: qNone, Body: assignLicenseBody{}, Example: `{"addLicenses":[{"skuId":"c7df2760-2c81-4ef7-b578-5b5392b571df","disabledPlans":[]}],"removeLicenses":[]}`, Status: 200, Resp: "user", handle: (*handler).assignUserLicense},
 	{Method: "GET", Path: "/v1.0/users/{id}/licenseDetails", Op: "listLicenseDetails", Tag: "licenses", Summary: "List the licenses a user holds (direct and inherited)",
 		Perm: auth.ReadDirectory, Scoped: true, Query: qNone, Status: 200, Resp: "licenseDetailsCollection", handle: (*handler).listLicenseDetails},
 	{Method: "POST", Path: "/v1.0/users/{id}/reprocessLicenseAssignment", Op: "reprocessUserLicenseAssignment", Tag: "licenses", Summary: "Recompute a user's licenses",
@@ -78,7 +89,7 @@ var routes = []route{
 	{Method: "GET", Path: "/v1.0/directory/deletedItems/{id}", Op: "getDeletedItem", Tag: "deletedItems", Summary: "Get a deleted user or group",
 		Perm: auth.ReadDirectory, Query: qSelect, Status: 200, Resp: "directoryObject", handle: (*handler).getDeletedItem},
 	{Method: "POST", Path: "/v1.0/directory/deletedItems/{id}/restore", Op: "restoreDeletedItem", Tag: "deletedItems", Summary: "Restore a deleted user (memberships, licenses) or group",
-		Perm: auth.RestoreDeletedItems, Query: qNone, Body: "restoreRequest", Status: 200, Resp: "directoryObject", handle: (*handler).restoreDeletedItem},
+		Perm: auth.RestoreDeletedItems, Query: qNone, BodyOptional: true, Body: restoreBody{}, Example: `{"newUserPrincipalName":"AdeleV2@contoso.onmicrosoft.com","autoReconcileProxyConflict":true}`, Status: 200, Resp: "directoryObject", handle: (*handler).restoreDeletedItem},
 	{Method: "DELETE", Path: "/v1.0/directory/deletedItems/{id}", Op: "purgeDeletedItem", Tag: "deletedItems", Summary: "Permanently delete a deleted user or group",
 		Perm: auth.RestoreDeletedItems, Query: qNone, Status: 204, handle: (*handler).purgeDeletedItem},
 
@@ -87,15 +98,15 @@ var routes = []route{
 	{Method: "GET", Path: "/v1.0/groups/$count", Op: "countGroups", Tag: "groups", Summary: "Count groups (text/plain; needs ConsistencyLevel: eventual)",
 		Perm: auth.ReadDirectory, Scoped: true, Query: qCount, Status: 200, handle: (*handler).countGroups},
 	{Method: "POST", Path: "/v1.0/groups", Op: "createGroup", Tag: "groups", Summary: "Create a group",
-		Perm: auth.WriteGroups, Query: qNone, Body: "group", Status: 201, Resp: "group", handle: (*handler).createGroup},
+		Perm: auth.WriteGroups, Query: qNone, Body: "group", Example: `{"displayName":"Sales licenses","mailEnabled":false,"mailNickname":"sales-licenses","securityEnabled":true,"groupTypes":[]}`, Status: 201, Resp: "group", handle: (*handler).createGroup},
 	{Method: "GET", Path: "/v1.0/groups/{id}", Op: "getGroup", Tag: "groups", Summary: "Get a group ($expand=members lists up to 20 members)",
 		Perm: auth.ReadDirectory, Scoped: true, Query: qGroup, Status: 200, Resp: "group", handle: (*handler).getGroup},
 	{Method: "PATCH", Path: "/v1.0/groups/{id}", Op: "updateGroup", Tag: "groups", Summary: "Update a group (members@odata.bind adds up to 20 members)",
-		Perm: auth.WriteGroups, Query: qNone, Body: "group", Status: 204, handle: (*handler).updateGroup},
+		Perm: auth.WriteGroups, Query: qNone, Body: "group", Example: `{"description":"Everyone in Sales","members@odata.bind":["https://graph.microsoft.com/v1.0/directoryObjects/5f2c1a7e-0d1b-4a3e-9a40-2a6e0c0f4b11"]}`, Status: 204, handle: (*handler).updateGroup},
 	{Method: "DELETE", Path: "/v1.0/groups/{id}", Op: "deleteGroup", Tag: "groups", Summary: "Delete a group without licenses",
 		Perm: auth.WriteGroups, Query: qNone, Status: 204, handle: (*handler).deleteGroup},
 	{Method: "POST", Path: "/v1.0/groups/{id}/assignLicense", Op: "assignGroupLicense", Tag: "licenses", Summary: "Add and remove licenses of a group",
-		Perm: auth.AssignGroupLicense, Query: qNone, Body: "assignLicense", Status: 202, Resp: "group", handle: (*handler).assignGroupLicense},
+		Perm: auth.AssignGroupLicense, Query: qNone, Body: assignLicenseBody{}, Example: `{"addLicenses":[{"skuId":"c7df2760-2c81-4ef7-b578-5b5392b571df","disabledPlans":[]}],"removeLicenses":[]}`, Status: 202, Resp: "group", handle: (*handler).assignGroupLicense},
 	{Method: "GET", Path: "/v1.0/groups/{id}/members", Op: "listGroupMembers", Tag: "groups", Summary: "Direct members of a group (users and groups)",
 		Perm: auth.ReadDirectory, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listMembers},
 	{Method: "GET", Path: "/v1.0/groups/{id}/members/$count", Op: "countGroupMembers", Tag: "groups", Summary: "Count a group's direct members (text/plain; needs ConsistencyLevel: eventual)",
@@ -111,7 +122,7 @@ var routes = []route{
 	{Method: "GET", Path: "/v1.0/groups/{id}/transitiveMembers", Op: "listGroupTransitiveMembers", Tag: "groups", Summary: "Members of a group, directly or through member groups",
 		Perm: auth.ReadDirectory, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listTransitiveMembers},
 	{Method: "POST", Path: "/v1.0/groups/{id}/members/$ref", Op: "addGroupMember", Tag: "groups", Summary: "Add a member",
-		Perm: auth.WriteGroups, Scoped: true, Query: qNone, Body: "reference", Status: 204, handle: (*handler).addMember},
+		Perm: auth.WriteGroups, Scoped: true, Query: qNone, Body: "reference", Example: `{"@odata.id":"https://graph.microsoft.com/v1.0/directoryObjects/5f2c1a7e-0d1b-4a3e-9a40-2a6e0c0f4b11"}`, Status: 204, handle: (*handler).addMember},
 	{Method: "DELETE", Path: "/v1.0/groups/{id}/members/{memberId}/$ref", Op: "removeGroupMember", Tag: "groups", Summary: "Remove a member",
 		Perm: auth.WriteGroups, Scoped: true, Query: qNone, Status: 204, handle: (*handler).removeMember},
 	{Method: "GET", Path: "/v1.0/groups/{id}/membersWithLicenseErrors", Op: "listMembersWithLicenseErrors", Tag: "licenses", Summary: "Members with a license from the group in error",
@@ -120,14 +131,14 @@ var routes = []route{
 	{Method: "GET", Path: "/v1.0/domains", Op: "listDomains", Tag: "domains", Summary: "List the tenant's domains (the names userPrincipalNames may end in)",
 		Perm: auth.ReadDirectory, Query: qNone, Status: 200, Resp: "domainCollection", handle: (*handler).listDomains},
 	{Method: "POST", Path: "/v1.0/domains", Op: "createDomain", Tag: "domains", Summary: "Add a domain (verified at once; a domain belongs to one tenant)",
-		Perm: auth.ManageTenant, Query: qNone, Body: "domain", Status: 201, Resp: "domain", handle: (*handler).createDomain},
+		Perm: auth.ManageTenant, Query: qNone, Body: "domain", Example: `{"id":"contoso.com"}`, Status: 201, Resp: "domain", handle: (*handler).createDomain},
 	{Method: "GET", Path: "/v1.0/domains/{id}", Op: "getDomain", Tag: "domains", Summary: "Get a domain",
 		Perm: auth.ReadDirectory, Query: qNone, Status: 200, Resp: "domain", handle: (*handler).getDomain},
 	{Method: "PATCH", Path: "/v1.0/domains/{id}", Op: "updateDomain", Tag: "domains", Summary: "Make a domain the default (isDefault: true)",
-		Perm: auth.ManageTenant, Query: qNone, Body: "domain", Status: 204, handle: (*handler).updateDomain},
+		Perm: auth.ManageTenant, Query: qNone, Body: "domain", Example: `{"isDefault":true}`, Status: 204, handle: (*handler).updateDomain},
 	{Method: "DELETE", Path: "/v1.0/domains/{id}", Op: "deleteDomain", Tag: "domains", Summary: "Delete a domain no user name uses (not the initial or default one)",
 		Perm: auth.ManageTenant, Query: qNone, Status: 204, handle: (*handler).deleteDomain},
 
 	{Method: "POST", Path: "/v1.0/$batch", Op: "batch", Tag: "batch", Summary: "JSON batching: up to 20 requests, with dependsOn",
-		Perm: auth.SendBatch, Scoped: true, Query: qNone, Body: "batchRequest", Status: 200, Resp: "batchResponse", handle: (*handler).batch},
+		Perm: auth.SendBatch, Scoped: true, Query: qNone, Body: batchPayload{}, Example: `{"requests":[{"id":"1","method":"GET","url":"/users?$select=id,displayName"},{"id":"2","method":"POST","url":"/users/AdeleV@contoso.onmicrosoft.com/assignLicense","headers":{"Content-Type":"application/json"},"body":{"addLicenses":[],"removeLicenses":[]},"dependsOn":["1"]}]}`, Status: 200, Resp: batchAnswer{}, handle: (*handler).batch},
 }

@@ -23,6 +23,12 @@ func decodeObject(r *http.Request) (map[string]json.RawMessage, map[string]strin
 	if err := respond.Decode(r, &raw, 0, false); err != nil {
 		return nil, nil, err
 	}
+	return normalizeObject(raw)
+}
+
+// normalizeObject keys a decoded body by lower-case property name and drops
+// "@odata.*" annotations (decodeObject).
+func normalizeObject(raw map[string]json.RawMessage) (map[string]json.RawMessage, map[string]string, error) {
 	if raw == nil {
 		return nil, nil, badRequest("The request body must be a JSON object.")
 	}

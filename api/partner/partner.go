@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"allot"
+	"allot/api/openapi"
 	"allot/api/respond"
 	"allot/api/server"
 	"allot/auth"
@@ -54,14 +55,28 @@ type Subscription = subscription.Subscription
 // Register mounts the partner API.
 func Register(s *server.Server) {
 	h := &handler{s}
-	s.Handle("POST /partner/v1/customers", h.createCustomer)
-	s.Handle("GET /partner/v1/customers", h.listCustomers)
-	s.Handle("GET /partner/v1/customers/{id}", h.getCustomer)
-	s.Handle("DELETE /partner/v1/customers/{id}", h.deleteCustomer)
-	s.Handle("POST /partner/v1/customers/{id}/subscriptions", h.createSubscription)
-	s.Handle("GET /partner/v1/customers/{id}/subscriptions", h.listSubscriptions)
-	s.Handle("GET /partner/v1/customers/{id}/subscriptions/{subId}", h.getSubscription)
-	s.Handle("PATCH /partner/v1/customers/{id}/subscriptions/{subId}", h.patchSubscription)
+	const c, sub = "/partner/v1/customers", "/partner/v1/customers/{id}/subscriptions"
+	errs := []int{http.StatusForbidden, http.StatusNotFound}
+	s.Route("POST "+c, openapi.Op{ID: "createCustomer", Tag: "partner", Summary: "Create a customer tenant",
+		Body: customerCreate{}, Example: `{"companyProfile":{"companyName":"Contoso","domain":"contoso.onmicrosoft.com"},"defaultUsageLocation":"US"}`,
+		Status: http.StatusCreated, Response: Customer{}, Errors: []int{http.StatusForbidden, http.StatusConflict}}, h.createCustomer)
+	s.Route("GET "+c, openapi.Op{ID: "listCustomers", Tag: "partner", Summary: "List customer tenants",
+		Response: Collection[Customer]{}, Errors: []int{http.StatusForbidden}}, h.listCustomers)
+	s.Route("GET "+c+"/{id}", openapi.Op{ID: "getCustomer", Tag: "partner", Summary: "Get a customer tenant", Response: Customer{}, Errors: errs}, h.getCustomer)
+	s.Route("DELETE "+c+"/{id}", openapi.Op{ID: "deleteCustomer", Tag: "partner",
+		Summary: "Delete a customer tenant (409 while it holds subscriptions, unless ?cascade=true)",
+		Params:  []openapi.Param{{Name: "cascade", Type: "boolean", Default: false, Description: "true: delete its subscriptions, users, groups and audit log with it"}},
+		Status:  http.StatusNoContent, Errors: []int{http.StatusForbidden, http.StatusNotFound, http.StatusConflict}}, h.deleteCustomer)
+	s.Route("POST "+sub, openapi.Op{ID: "createSubscription", Tag: "partner", Summary: "Buy units of a product",
+		Body: subscriptionCreate{}, Example: `{"offerId":"ENTERPRISEPACK","quantity":25,"commitmentEndDate":"2027-12-31T00:00:00Z","autoRenewEnabled":true}`,
+		Status: http.StatusCreated, Response: Subscription{}, Errors: []int{http.StatusForbidden, http.StatusNotFound, http.StatusConflict}}, h.createSubscription)
+	s.Route("GET "+sub, openapi.Op{ID: "listSubscriptions", Tag: "partner", Summary: "List a customer's subscriptions",
+		Response: Collection[Subscription]{}, Errors: errs}, h.listSubscriptions)
+	s.Route("GET "+sub+"/{subId}", openapi.Op{ID: "getSubscription", Tag: "partner", Summary: "Get a subscription", Response: Subscription{}, Errors: errs}, h.getSubscription)
+	s.Route("PATCH "+sub+"/{subId}", openapi.Op{ID: "updateSubscription", Tag: "partner",
+		Summary: "Change a subscription's quantity, status (active, expired, suspended, disabled, deleted), commitmentEndDate or autoRenewEnabled",
+		Body:    subscriptionUpdate{}, Example: `{"quantity":30,"status":"active"}`,
+		Response: Subscription{}, Errors: []int{http.StatusForbidden, http.StatusNotFound, http.StatusConflict}}, h.patchSubscription)
 }
 
 type handler struct{ s *server.Server }
@@ -86,14 +101,7 @@ func (h *handler) createCustomer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var in struct {
-		ID             string `json:"id"`
-		CompanyProfile struct {
-			CompanyName string `json:"companyName"`
-			Domain      string `json:"domain"`
-		} `json:"companyProfile"`
-		DefaultUsageLocation string `json:"defaultUsageLocation"`
-	}
+	var in customerCreate
 	if err := respond.Decode(r, &in, 0, true); err != nil {
 		respond.Error(w, r, err)
 		return
@@ -207,13 +215,7 @@ func (h *handler) createSubscription(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := auth.FromContext(r.Context())
-	var in struct {
-		OfferID  string `json:"offerId"`
-		Quantity *int   `json:"quantity"`
-
-		CommitmentEndDate *time.Time `json:"commitmentEndDate"`
-		AutoRenewEnabled  bool       `json:"autoRenewEnabled"`
-	}
+	var in subscriptionCreate
 	if err := respond.Decode(r, &in, 0, true); err != nil {
 		respond.Error(w, r, err)
 		return
@@ -279,14 +281,7 @@ func (h *handler) patchSubscription(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := auth.FromContext(r.Context())
-	var in struct {
-		Quantity *int    `json:"quantity"`
-		Status   *string `json:"status"`
-
-		CommitmentEndDate *time.Time `json:"commitmentEndDate"`
-		AutoRenewEnabled  *bool      `json:"autoRenewEnabled"`
-		SuspensionReasons []string   `json:"suspensionReasons"`
-	}
+	var in subscriptionUpdate
 	if err := respond.Decode(r, &in, 0, true); err != nil {
 		respond.Error(w, r, err)
 		return
@@ -309,4 +304,33 @@ func (h *handler) patchSubscription(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	respond.JSON(w, http.StatusOK, subscription.WithStatus(out))
+}
+
+// customerCreate is the body of POST /partner/v1/customers.
+type customerCreate struct {
+	ID             string `json:"id" doc:"The tenant id (a GUID); made up when absent"`
+	CompanyProfile struct {
+		CompanyName string `json:"companyName" required:"true"`
+		Domain      string `json:"domain" required:"true" doc:"The tenant's first domain, e.g. contoso.onmicrosoft.com"`
+	} `json:"companyProfile" required:"true"`
+	DefaultUsageLocation string `json:"defaultUsageLocation" required:"true" doc:"ISO 3166-1 alpha-2 country code"`
+}
+
+// subscriptionCreate is the body of POST /partner/v1/customers/{id}/subscriptions.
+type subscriptionCreate struct {
+	OfferID  string `json:"offerId" required:"true" doc:"The product: skuId or skuPartNumber"`
+	Quantity *int   `json:"quantity" required:"true" doc:"Units, 1 to 1,000,000"`
+
+	CommitmentEndDate *time.Time `json:"commitmentEndDate" doc:"End of the term (none when absent)"`
+	AutoRenewEnabled  bool       `json:"autoRenewEnabled" doc:"Renew at commitmentEndDate instead of expiring"`
+}
+
+// subscriptionUpdate is the body of PATCH /partner/v1/customers/{id}/subscriptions/{subId}: the properties to change.
+type subscriptionUpdate struct {
+	Quantity *int    `json:"quantity"`
+	Status   *string `json:"status" enum:"active,expired,suspended,disabled,deleted"`
+
+	CommitmentEndDate *time.Time `json:"commitmentEndDate"`
+	AutoRenewEnabled  *bool      `json:"autoRenewEnabled"`
+	SuspensionReasons []string   `json:"suspensionReasons" doc:"Why a partner suspended it (e.g. Nonpayment)"`
 }

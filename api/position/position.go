@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"allot"
+	"allot/api/openapi"
 	"allot/api/respond"
 	"allot/api/scope"
 	"allot/api/server"
@@ -30,6 +31,7 @@ import (
 	"allot/position/snapshotstore"
 	"allot/tenant"
 	"allot/usage"
+	"allot/whatif"
 )
 
 // Options tune Mount.
@@ -54,16 +56,43 @@ func Mount(s *server.Server, o Options) {
 		o.Interval = time.Hour
 	}
 	h := &handler{s: s, now: o.Now}
-	s.Handle("GET /allot/v1/prices", h.getPrices)
-	s.Handle("PUT /allot/v1/prices", h.putPrices)
-	s.Handle("GET /allot/v1/position", h.getJSON)
-	s.HandleBrowsable("GET /allot/v1/position.csv", h.getCSV)
-	s.HandleBrowsable("GET /allot/v1/position.html", h.getHTML)
-	s.Handle("POST /allot/v1/position/snapshots", h.postSnapshot)
-	s.Handle("GET /allot/v1/position/snapshots", h.listSnapshots)
-	s.Handle("GET /allot/v1/position/snapshots/{id}", h.getSnapshot)
-	s.Handle("GET /allot/v1/position/diff", h.diff)
-	s.Handle("POST /allot/v1/whatif", h.whatIf)
+	tp := []openapi.Param{server.TenantParam}
+	posParams := []openapi.Param{server.TenantParam,
+		{Name: "asOf", Description: "The day the position is for (YYYY-MM-DD; default today, not in the future)"},
+		{Name: "windowDays", Type: "integer", Description: "Days of usage that count as use, 1 to 90 (default 30)"}}
+	errs := []int{http.StatusForbidden, http.StatusNotFound, http.StatusTooManyRequests}
+	s.Route("GET /allot/v1/prices", openapi.Op{ID: "getPrices", Tag: "position", Summary: "The tenant's price list ({\"currency\":null,\"prices\":[]} when there is none)",
+		Params: tp, Response: priceListBody{}, Errors: errs[:2]}, h.getPrices)
+	s.Route("PUT /allot/v1/prices", openapi.Op{ID: "putPrices", Tag: "position", Summary: "Replace the tenant's price list",
+		Description: "Errors name the entry (prices[i].field, mayBuy[i]).",
+		Params:      tp, Body: priceListPut{},
+		Example:  `{"currency":"EUR","prices":[{"skuPartNumber":"SPE_E3","monthlyUnitPrice":33.75,"term":"P1Y"},{"skuId":"06ebc4ee-1bb5-47dd-8120-11324bc54e06","monthlyUnitPrice":54.75}],"tenantKind":"commercial","mayBuy":[]}`,
+		Response: priceListBody{}, Errors: errs[:2]}, h.putPrices)
+	s.Route("GET /allot/v1/position", openapi.Op{ID: "getPosition", Tag: "position", Summary: "The effective license position (JSON)",
+		Description: "Allotment owners get the position of their allotments (scopedToAllotments). One position is computed at a time per server: 429 with Retry-After while another is being computed.",
+		Params:      posParams, Response: position.Position{}, Errors: errs}, h.getJSON)
+	s.RouteBrowsable("GET /allot/v1/position.csv", openapi.Op{ID: "getPositionCSV", Tag: "position", Summary: "The effective license position's findings (CSV, one row each)",
+		Params: posParams, Response: openapi.Schema{Schema: map[string]any{"type": "string"}}, ResponseType: "text/csv", Errors: errs}, h.getCSV)
+	s.RouteBrowsable("GET /allot/v1/position.html", openapi.Op{ID: "getPositionHTML", Tag: "position", Summary: "The effective license position (printable HTML)",
+		Params: posParams, Response: openapi.Schema{Schema: map[string]any{"type": "string"}}, ResponseType: "text/html", Errors: errs}, h.getHTML)
+	s.Route("POST /allot/v1/position/snapshots", openapi.Op{ID: "createPositionSnapshot", Tag: "position", Summary: "Keep a snapshot of today's position",
+		Params: tp, Status: http.StatusCreated, Response: snapshotInfo{}, Errors: errs}, h.postSnapshot)
+	s.Route("GET /allot/v1/position/snapshots", openapi.Op{ID: "listPositionSnapshots", Tag: "position", Summary: "List position snapshots (oldest first)",
+		Params: tp, Response: snapshotList{}, Errors: errs[:2]}, h.listSnapshots)
+	s.Route("GET /allot/v1/position/snapshots/{id}", openapi.Op{ID: "getPositionSnapshot", Tag: "position", Summary: "Get a position snapshot",
+		Params: tp, Response: snapshotInfo{}, Errors: errs[:2]}, h.getSnapshot)
+	s.Route("GET /allot/v1/position/diff", openapi.Op{ID: "diffPosition", Tag: "position", Summary: "Compare two positions (drift)",
+		Params: append([]openapi.Param{{Name: "from", Required: true, Description: "A snapshot id, a date (YYYY-MM-DD: the last snapshot as of that day) or now"},
+			{Name: "to", Description: "As from (default now: the live position)"}}, posParams...),
+		Response: position.Diff{}, Errors: errs}, h.diff)
+	s.Route("POST /allot/v1/whatif", openapi.Op{ID: "whatIf", Tag: "position",
+		Summary: "Try commands on a snapshot of the tenant (nothing changes) and answer the difference",
+		Description: "Gains, losses, users who start waiting, errors that appear, seats and monthly cost before and after. " +
+			"Commands: setGroupLicenses (groupId, addLicenses, removeLicenses), setUserLicenses (userId, …), changeUnits (sku, by), " +
+			"putAllotment (allotment), setMembershipRule (groupId, membershipRule), applyFixes (kinds: the position's fixes).",
+		Params: posParams, Body: whatIfRequest{},
+		Example:  `{"commands":[{"op":"changeUnits","sku":"SPE_E3","by":-5},{"op":"setGroupLicenses","groupId":"5f2c1a7e-0d1b-4a3e-9a40-2a6e0c0f4b11","addLicenses":[{"skuId":"06ebc4ee-1bb5-47dd-8120-11324bc54e06","disabledPlans":[]}],"removeLicenses":[]}]}`,
+		Response: whatif.Result{}, Errors: errs}, h.whatIf)
 	if o.Daily {
 		go h.daily(o.Interval, s.Log)
 	}

@@ -66,12 +66,7 @@ func (h *handler) putPrices(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var body struct {
-		Currency   string         `json:"currency"`
-		Prices     []prices.Price `json:"prices"`
-		TenantKind string         `json:"tenantKind"`
-		MayBuy     []string       `json:"mayBuy"`
-	}
+	var body priceListPut
 	if err := respond.Decode(r, &body, 4<<20, true); err != nil {
 		respond.Error(w, r, err)
 		return
@@ -92,4 +87,12 @@ func (h *handler) putPrices(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	respond.JSON(w, http.StatusOK, toBody(&l))
+}
+
+// priceListPut is the body of PUT /allot/v1/prices: the whole price list (it replaces the previous one).
+type priceListPut struct {
+	Currency   string         `json:"currency" required:"true" doc:"ISO 4217 code (EUR, USD, …)"`
+	Prices     []prices.Price `json:"prices" required:"true" doc:"One entry per product: skuId or skuPartNumber, monthlyUnitPrice, term (P1M, P1Y, P3Y)"`
+	TenantKind string         `json:"tenantKind" enum:"commercial,education,government,nonprofit" doc:"What the tenant may buy (default commercial)"`
+	MayBuy     []string       `json:"mayBuy" doc:"skuIds or part numbers the cheapest covers may choose; empty: everything of the tenant's kind"`
 }

@@ -23,6 +23,11 @@ type snapshotInfo struct {
 	SKUs     []position.SnapshotSKU `json:"skus,omitempty"`
 }
 
+// snapshotList answers GET /allot/v1/position/snapshots.
+type snapshotList struct {
+	Value []snapshotInfo `json:"value"`
+}
+
 func info(s position.Snapshot, full bool) snapshotInfo {
 	out := snapshotInfo{ID: s.ID, AsOf: s.AsOf, TakenAt: s.TakenAt.Format("2006-01-02T15:04:05Z"), Origin: s.Origin, Currency: s.Currency, Totals: s.Totals}
 	if full {
@@ -63,7 +68,7 @@ func (h *handler) listSnapshots(w http.ResponseWriter, r *http.Request) {
 	for i, s := range snaps {
 		out[i] = info(s, false)
 	}
-	respond.JSON(w, http.StatusOK, map[string]any{"value": out})
+	respond.JSON(w, http.StatusOK, snapshotList{Value: out})
 }
 
 // getSnapshot: GET /allot/v1/position/snapshots/{id}.

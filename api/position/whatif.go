@@ -27,9 +27,7 @@ func (h *handler) whatIf(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	var in struct {
-		Commands []whatif.Command `json:"commands"`
-	}
+	var in whatIfRequest
 	if err := respond.Decode(r, &in, MaxWhatIfBody, true); err != nil {
 		respond.Error(w, r, err)
 		return
@@ -57,4 +55,9 @@ func (h *handler) whatIf(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	respond.JSON(w, http.StatusOK, res)
+}
+
+// whatIfRequest is the body of POST /allot/v1/whatif.
+type whatIfRequest struct {
+	Commands []whatif.Command `json:"commands" required:"true" doc:"1 to 1,000 commands, tried in order"`
 }

@@ -413,6 +413,11 @@ func searchQuery(c *call, rt *ResourceType) (*query, error) {
 	if err != nil {
 		return nil, err
 	}
+	return searchFrom(rt, body)
+}
+
+// searchFrom reads a decoded SearchRequest body.
+func searchFrom(rt *ResourceType, body map[string]any) (*query, error) {
 	var p listParams
 	list := func(v any) string {
 		switch x := v.(type) {

@@ -1,6 +1,7 @@
 // Package server is the HTTP infrastructure of allot serve: middleware
 // (request ids, panics, logs, metrics, authentication, body limits), health
-// endpoints and metrics. The API surfaces (partner, Graph, admin, SCIM, web)
+// endpoints and metrics, and the API's description (/openapi.json and
+// /docs/api, built from the routes registered with Route: docs.go). The API surfaces (partner, Graph, admin, SCIM, web)
 // register their routes on a Server; the server knows none of them.
 package server
 
@@ -20,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"allot"
+	"allot/api/openapi"
 	"allot/api/respond"
 	"allot/auth"
 	"allot/store"
@@ -54,7 +56,9 @@ type Server struct {
 	Browser func(r *http.Request) (*auth.Principal, string)
 
 	mux      *http.ServeMux
-	routes   []string // every registered pattern, for Routes
+	routes   []string        // every registered pattern, for Routes
+	ops      []openapi.Route // the described ones (Route, RoutePublic)
+	docs     apiDocs
 	registry *prometheus.Registry
 	ready    atomic.Bool
 	requests *prometheus.CounterVec
@@ -75,6 +79,9 @@ func New(rt *tenant.Runtime, st store.Store, log *slog.Logger, reg *prometheus.R
 	})
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	s.ops = append(s.ops, ownOps...)
+	s.mux.HandleFunc("GET /openapi.json", s.openAPIJSON)
+	s.mux.HandleFunc("GET /docs/api", s.openAPIPage)
 	s.ready.Store(true)
 	return s
 }
@@ -137,7 +144,7 @@ func (s *Server) HandlePublic(pattern string, h http.HandlerFunc) {
 // Routes returns every pattern registered so far ("GET /healthz", …), in
 // registration order: what the OpenAPI document must cover.
 func (s *Server) Routes() []string {
-	return append([]string{"GET /healthz", "GET /readyz", "GET /metrics"}, s.routes...)
+	return append([]string{"GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json", "GET /docs/api"}, s.routes...)
 }
 
 func (s *Server) authenticated(h http.HandlerFunc) http.Handler {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"allot"
+	"allot/api/openapi"
 	"allot/api/respond"
 	"allot/api/scope"
 	"allot/api/server"
@@ -43,13 +44,110 @@ const (
 // Register mounts the usage API.
 func Register(s *server.Server) {
 	h := &handler{s}
-	s.Handle("POST /allot/v1/signins", h.postSignIns)
-	s.Handle("POST /allot/v1/usage/events", h.postEvents)
-	s.Handle("POST /allot/v1/usage/reports", h.postReport)
-	s.Handle("GET /allot/v1/usage/reports", h.listReports)
-	s.Handle("PUT /allot/v1/usage/concealed-names", h.putConcealedNames)
-	s.Handle("GET /allot/v1/usage/users/{id}", h.getUser)
-	s.Handle("GET /allot/v1/usage/features", h.listFeatures)
+	tp := []openapi.Param{server.TenantParam}
+	errs := []int{http.StatusForbidden, http.StatusNotFound}
+	s.Route("POST /allot/v1/signins", openapi.Op{ID: "postSignIns", Tag: "usage", Summary: "Record sign-in events (activation)",
+		Description: "JSON lines (one object per line), a JSON array, or `{\"value\":[…]}`; Microsoft Graph signIn objects (userPrincipalName or userId, createdDateTime, isInteractive) are read as well. Lines that cannot be read are reported by line number and the rest is read; a batch with no accepted line is 400 with the same report.",
+		Params:      tp, Body: batchBody[signInLine](), Decode: batchDecoder(usage.SignIns),
+		Example: `[{"id":"e1","user":"AdeleV@contoso.onmicrosoft.com","at":"2026-11-30T08:12:00Z","application":"Outlook","interactive":true},` +
+			`{"id":"e2","userId":"5f2c1a7e-0d1b-4a3e-9a40-2a6e0c0f4b11","createdDateTime":"2026-11-30T09:00:00Z","isInteractive":false}]`,
+		Response: usage.Result{}, Errors: errs}, h.postSignIns)
+	s.Route("POST /allot/v1/usage/events", openapi.Op{ID: "postUsageEvents", Tag: "usage", Summary: "Ingest feature-usage events (JSON lines)",
+		Description: "JSON lines, a JSON array or `{\"value\":[…]}` of `{id, user, feature, at}` (features: GET /allot/v1/usage/features). A batch with no accepted line is 400 with the per-line report.",
+		Params:      tp, Body: batchBody[featureEventLine](), Decode: batchDecoder(usage.FeatureEvents),
+		Example:  `[{"id":"f1","user":"AdeleV@contoso.onmicrosoft.com","feature":"exchangeMailbox","at":"2026-11-30T08:15:00Z"}]`,
+		Response: usage.Result{}, Errors: errs}, h.postEvents)
+	s.Route("POST /allot/v1/usage/reports", openapi.Op{ID: "postUsageReport", Tag: "usage",
+		Summary: "Ingest a Microsoft 365 usage report CSV (body text/csv, or a multipart/form-data file)",
+		Description: "A report (type and Report Refresh Date) is recorded once: importing it again answers duplicate unless force=true. " +
+			"A report none of whose rows matches a user is not recorded (notRecorded, message).",
+		Params: []openapi.Param{server.TenantParam,
+			{Name: "report", Description: "The report type (Graph reports function, e.g. getOffice365ActiveUserDetail); recognised from the header when absent"},
+			{Name: "force", Type: "boolean", Default: false, Description: "true: read again a report recorded before (same type and Report Refresh Date), e.g. after a concealed-name mapping was added; every aggregate is idempotent"}},
+		Body:     openapi.Schema{Schema: map[string]any{"type": "string", "description": "The report's CSV as the Microsoft 365 admin center or Graph's reports API exports it"}},
+		BodyType: "text/csv", Decode: reportDecoder,
+		Example: "\ufeffReport Refresh Date,User Principal Name,Display Name,Is Deleted,Deleted Date,Has Exchange License,Has OneDrive License,Has SharePoint License,Has Skype For Business License,Has Yammer License,Has Teams License,Exchange Last Activity Date,OneDrive Last Activity Date,SharePoint Last Activity Date,Skype For Business Last Activity Date,Yammer Last Activity Date,Teams Last Activity Date,Exchange License Assign Date,OneDrive License Assign Date,SharePoint License Assign Date,Skype For Business License Assign Date,Yammer License Assign Date,Teams License Assign Date,Assigned Products\n" +
+			"2026-11-30,AdeleV@contoso.onmicrosoft.com,Adele Vance,False,,True,True,True,False,False,True,2026-11-29,2026-11-28,,,,2026-11-29,2024-03-01,2024-03-01,2024-03-01,,,2024-03-01,MICROSOFT 365 E3\n",
+		Response: usage.Result{}, Errors: errs}, h.postReport)
+	s.Route("GET /allot/v1/usage/reports", openapi.Op{ID: "listUsageReports", Tag: "usage", Summary: "List ingested usage reports",
+		Params: tp, Response: valueList[usage.ImportedReport]{}, Errors: errs}, h.listReports)
+	s.Route("PUT /allot/v1/usage/concealed-names", openapi.Op{ID: "putConcealedNames", Tag: "usage",
+		Summary: "Replace the mapping of concealed (hashed) report names to users (allot import concealed-names FILE does the same offline)",
+		Params:  tp, Body: concealedNames{}, Example: `{"value":[{"hash":"0123456789ABCDEF0123456789ABCDEF","userPrincipalName":"AdeleV@contoso.onmicrosoft.com"}]}`,
+		Response: concealedNamesResult{}, Errors: errs}, h.putConcealedNames)
+	s.Route("GET /allot/v1/usage/users/{id}", openapi.Op{ID: "getUserUsage", Tag: "usage", Summary: "A user's aggregated usage",
+		Params: []openapi.Param{server.TenantParam, {Name: "id", In: "path", Description: "The user's id or userPrincipalName"},
+			{Name: "asOf", Description: "The day the windows end on (YYYY-MM-DD; default today, UTC)"}},
+		Response: usage.UserReport{}, Errors: errs}, h.getUser)
+	s.Route("GET /allot/v1/usage/features", openapi.Op{ID: "listFeatures", Tag: "usage", Summary: "The feature map: features and the plans they need",
+		Params: tp, Response: valueList[usage.Feature]{}, Errors: errs}, h.listFeatures)
+}
+
+// valueList is a list answer: {"value": [...]}.
+type valueList[T any] struct {
+	Value []T `json:"value"`
+}
+
+// concealedNames is the body of PUT /allot/v1/usage/concealed-names.
+type concealedNames struct {
+	Value []usage.ConcealedName `json:"value" required:"true" doc:"The whole mapping (it replaces the previous one); an empty array removes it. At most 2,000,000."`
+}
+
+// concealedNamesResult answers it.
+type concealedNamesResult struct {
+	Mapped int `json:"mapped"`
+}
+
+// signInLine and featureEventLine are the objects of a batch, as
+// usage.Batch reads them (it ignores other properties).
+type signInLine struct {
+	ID          string    `json:"id" doc:"The event's id: a line seen before is a duplicate"`
+	User        string    `json:"user" doc:"userPrincipalName or id (also read: userPrincipalName, userId)"`
+	At          time.Time `json:"at" doc:"When (also read: createdDateTime)"`
+	Application string    `json:"application" doc:"Accepted and not kept"`
+	Interactive bool      `json:"interactive" doc:"Also read: isInteractive"`
+}
+
+type featureEventLine struct {
+	ID      string    `json:"id"`
+	User    string    `json:"user" doc:"userPrincipalName or id"`
+	Feature string    `json:"feature" doc:"A feature of GET /allot/v1/usage/features"`
+	At      time.Time `json:"at"`
+}
+
+// batchBody is the schema of a batch of T: JSON lines of T (shown as one
+// object; sent as application/x-ndjson), a JSON array of T, or {"value":
+// [T…]} (sent as application/json, as documented).
+func batchBody[T any]() openapi.Schema {
+	var zero T
+	item := openapi.Inline(zero)
+	return openapi.Schema{Schema: map[string]any{"anyOf": []any{
+		item,
+		map[string]any{"type": "array", "items": item},
+		map[string]any{"type": "object", "properties": map[string]any{"value": map[string]any{"type": "array", "items": item}}},
+	}, "description": "JSON lines of such objects, a JSON array of them, or {\"value\": [...]}"}}
+}
+
+// batchDecoder is the handler's reading of a batch: every line must be
+// accepted by the parser.
+func batchDecoder(kind usage.BatchKind) func([]byte) error {
+	return func(body []byte) error {
+		b := usage.NewBatch(kind)
+		b.Parse(body, 1)
+		if len(b.Rejected) > 0 {
+			return fmt.Errorf("line %d: %s", b.Rejected[0].Line, b.Rejected[0].Reason)
+		}
+		if b.Len() == 0 {
+			return fmt.Errorf("no line")
+		}
+		return nil
+	}
+}
+
+// reportDecoder is the handler's reading of a usage report.
+func reportDecoder(body []byte) error {
+	_, err := usage.ParseReport(bytes.NewReader(body), "")
+	return err
 }
 
 type handler struct{ s *server.Server }
@@ -274,7 +372,7 @@ func (h *handler) listReports(w http.ResponseWriter, r *http.Request) {
 	if reps == nil {
 		reps = []usage.ImportedReport{}
 	}
-	respond.JSON(w, http.StatusOK, map[string]any{"value": reps})
+	respond.JSON(w, http.StatusOK, valueList[usage.ImportedReport]{Value: reps})
 }
 
 // putConcealedNames: PUT /allot/v1/usage/concealed-names — replaces the
@@ -284,9 +382,7 @@ func (h *handler) putConcealedNames(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var in struct {
-		Value []usage.ConcealedName `json:"value"`
-	}
+	var in concealedNames
 	if err := respond.Decode(r, &in, MaxNamesBody, false); err != nil {
 		respond.Error(w, r, err)
 		return
@@ -301,7 +397,7 @@ func (h *handler) putConcealedNames(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	respond.JSON(w, http.StatusOK, map[string]int{"mapped": len(names)})
+	respond.JSON(w, http.StatusOK, concealedNamesResult{Mapped: len(names)})
 }
 
 // getUser: GET /allot/v1/usage/users/{id or userPrincipalName}[?asOf=
@@ -336,5 +432,5 @@ func (h *handler) listFeatures(w http.ResponseWriter, r *http.Request) {
 	if _, _, ok := h.tenantFor(w, r, auth.ReadLicenseUsage); !ok {
 		return
 	}
-	respond.JSON(w, http.StatusOK, map[string]any{"value": usage.Features()})
+	respond.JSON(w, http.StatusOK, valueList[usage.Feature]{Value: usage.Features()})
 }

@@ -56,6 +56,7 @@ Its token is shown this once; keep it somewhere safe:
 
   Admin center:  %s/admin/   (sign in with the token)
   API:           curl -H 'Authorization: Bearer %s' %s/partner/v1/customers
+  API reference: %s/docs/api   (OpenAPI 3.1: %s/openapi.json)
 
 Next:
   1. Create a customer:    POST %s/partner/v1/customers
@@ -65,7 +66,7 @@ Next:
                            and use that token with Graph (%s/v1.0/…) or the admin center.
 Lost the token? Stop allot, then: allot token create --partner --db %s
 
-`, t.ID, secret, base, secret, base, base, base, base, base, db)
+`, t.ID, secret, base, secret, base, base, base, base, base, base, base, db)
 	return nil
 }
 

@@ -35,7 +35,8 @@ func TestFirstRunPrintsAPartnerTokenOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	secret := regexp.MustCompile(`(?m)^    (\S+)$`).FindStringSubmatch(out.String())
-	if secret == nil || !strings.Contains(out.String(), "https://127.0.0.1:8443/admin/") || !strings.Contains(out.String(), "/partner/v1/customers") {
+	if secret == nil || !strings.Contains(out.String(), "https://127.0.0.1:8443/admin/") || !strings.Contains(out.String(), "/partner/v1/customers") ||
+		!strings.Contains(out.String(), "https://127.0.0.1:8443/docs/api") {
 		t.Fatalf("first run printed:\n%s", out.String())
 	}
 	p, err := auth.NewAuthenticator(st).Authenticate(ctx, "Bearer "+secret[1])

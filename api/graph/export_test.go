@@ -1,0 +1,19 @@
+package graph
+
+// RouteDocs exposes the route table's descriptions to the external tests.
+func RouteDocs() []struct {
+	Method, Path string
+	Body, Resp   any
+} {
+	out := make([]struct {
+		Method, Path string
+		Body, Resp   any
+	}, len(routes))
+	for i, r := range routes {
+		out[i].Method, out[i].Path, out[i].Body, out[i].Resp = r.Method, r.Path, r.Body, r.Resp
+	}
+	return out
+}
+
+// SchemaNames exposes graphSchemaNames.
+func SchemaNames() []string { return graphSchemaNames() }
