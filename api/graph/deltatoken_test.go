@@ -2,6 +2,7 @@ package graph
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -43,6 +44,20 @@ func FuzzDeltaToken(f *testing.F) {
 		}
 		if again := tok.encode("t"); again != s {
 			t.Fatalf("accepted %q but it encodes as %q", s, again)
+		}
+	})
+}
+
+// FuzzReportCall: the report function segment parser never panics, and
+// what it accepts has the shape name(param=value).
+func FuzzReportCall(f *testing.F) {
+	for _, s := range []string{"getOffice365ActiveUserDetail(period='D7')", "getMailboxUsageDetail(date=2026-01-01)", "x(", "(=)", "a(b='')", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		name, param, _, ok := parseReportCall(s)
+		if ok && (len(name)+len(param) > len(s) || !strings.HasSuffix(s, ")")) {
+			t.Fatalf("%q parsed as %q %q", s, name, param)
 		}
 	})
 }

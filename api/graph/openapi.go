@@ -268,6 +268,7 @@ func openAPIDocument(registered ...string) map[string]any {
 			"serviceStatus": map[string]any{"type": "array", "items": plan}, "skuId": str, "skuPartNumber": str,
 			"status": map[string]any{"type": "string", "enum": []string{"Enabled", "Warning", "Suspended", "LockedOut", "Deleted"}}, "totalLicenses": integer}),
 		"companySubscriptionCollection": coll("companySubscription"),
+		"adminReportSettings":           obj(map[string]any{"id": str, "displayConcealedNames": boolean}),
 		"licenseDetails":                obj(map[string]any{"id": str, "skuId": str, "skuPartNumber": str, "servicePlans": map[string]any{"type": "array", "items": plan}}),
 		"licenseDetailsCollection":      coll("licenseDetails"),
 		"assignLicense":                 obj(map[string]any{"addLicenses": map[string]any{"type": "array", "items": assigned}, "removeLicenses": strs}),

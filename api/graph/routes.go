@@ -136,6 +136,13 @@ var routes = []route{
 	{Method: "DELETE", Path: "/v1.0/domains/{id}", Op: "deleteDomain", Tag: "domains", Summary: "Delete a domain no user name uses (not the initial or default one)",
 		Perm: auth.ManageTenant, Query: qNone, Status: 204, handle: (*handler).deleteDomain},
 
+	{Method: "GET", Path: "/v1.0/reports/{call}", Op: "getReport", Tag: "reports", Summary: "A usage report as CSV: getOffice365ActiveUserDetail, getMailboxUsageDetail, getEmailActivityUserDetail, getOneDriveActivityUserDetail, getSharePointActivityUserDetail, getTeamsUserActivityUserDetail, getYammerActivityUserDetail, each (period='D7|D30|D90|D180') or (date=YYYY-MM-DD); served directly (200), where Graph redirects (302) to a download",
+		Perm: auth.ReadLicenseUsage, Query: qNone, Status: 200, handle: (*handler).getReport},
+	{Method: "GET", Path: "/v1.0/admin/reportSettings", Op: "getReportSettings", Tag: "reports", Summary: "Whether reports conceal user names (displayConcealedNames)",
+		Perm: auth.ReadLicenseUsage, Query: qNone, Status: 200, Resp: "adminReportSettings", handle: (*handler).getReportSettings},
+	{Method: "PATCH", Path: "/v1.0/admin/reportSettings", Op: "updateReportSettings", Tag: "reports", Summary: "Conceal user names in reports or show them",
+		Perm: auth.ManageTenant, Query: qNone, Body: "adminReportSettings", Status: 204, handle: (*handler).updateReportSettings},
+
 	{Method: "POST", Path: "/v1.0/$batch", Op: "batch", Tag: "batch", Summary: "JSON batching: up to 20 requests, with dependsOn",
 		Perm: auth.SendBatch, Scoped: true, Query: qNone, Body: "batchRequest", Status: 200, Resp: "batchResponse", handle: (*handler).batch},
 }
