@@ -14,6 +14,7 @@ package graph
 import (
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -54,6 +55,16 @@ func RegisterWith(s *server.Server, opts Options) {
 	for i := range routes {
 		rt := &routes[i]
 		s.Route(rt.Method+" "+rt.Path, rt.op(), h.wrap(rt))
+		// The delta functions' other spellings: the fully qualified name
+		// the Graph SDKs call, with or without the parentheses.
+		if base, ok := strings.CutSuffix(rt.Path, "/delta"); ok {
+			for k, alias := range []string{"/delta()", "/microsoft.graph.delta", "/microsoft.graph.delta()"} {
+				op := rt.op()
+				op.ID = fmt.Sprintf("%s_%d", op.ID, k+1)
+				op.Summary += " (as " + strings.TrimPrefix(alias, "/") + ")"
+				s.Route(rt.Method+" "+base+alias, op, h.wrap(rt))
+			}
+		}
 	}
 	// Anything else under /v1.0 answers in Graph's words rather than with
 	// the mux's plain-text 404/405, which the SDKs cannot parse.

@@ -65,6 +65,13 @@ var graphDecoders = map[string]func([]byte) error{
 		}
 		return err
 	},
+	"updateReportSettings": func(b []byte) error {
+		body, names, err := objectBytes(b)
+		if err == nil {
+			_, err = reportSettingsBody(body, names)
+		}
+		return err
+	},
 	"updateDomain": func(b []byte) error {
 		body, names, err := objectBytes(b)
 		if err == nil {
@@ -135,6 +142,7 @@ func queryParams(q odata.Options) []openapi.Param {
 	add(q.Search, "$search", `"property:value" terms (needs ConsistencyLevel: eventual)`, "")
 	add(q.Expand, "$expand", "members (up to 20 members), optionally members($select=…)", "")
 	add(q.SkipToken, "$skiptoken", "Opaque; follow @odata.nextLink", "")
+	add(q.DeltaToken, "$deltatoken", "Opaque; follow @odata.deltaLink, or \"latest\" for a deltaLink to the current state", "")
 	if q.Count || q.Search || q == qCount {
 		out = append(out, openapi.Param{Name: "ConsistencyLevel", In: "header", Enum: []string{"eventual"},
 			Description: "eventual: needed by $count and $search"})
@@ -183,6 +191,13 @@ func buildGraphSchemas() map[string]openapi.Schema {
 			groupProps[p.name] = str
 		}
 	}
+	removed := obj(map[string]any{"reason": map[string]any{"type": "string", "enum": []string{"changed", "deleted"}}})
+	deltaColl := func(item string) map[string]any {
+		entry := map[string]any{"allOf": []any{ref(item), obj(map[string]any{"@removed": removed,
+			"members@delta": map[string]any{"type": "array", "items": obj(map[string]any{"@odata.type": str, "id": str, "@removed": removed})}})}}
+		return obj(map[string]any{"@odata.context": str, "@odata.nextLink": str, "@odata.deltaLink": str,
+			"value": map[string]any{"type": "array", "items": entry}})
+	}
 	schemas := map[string]any{
 		"user":                      obj(userProps),
 		"userCollection":            coll("user"),
@@ -200,7 +215,15 @@ func buildGraphSchemas() map[string]openapi.Schema {
 		"reference":                obj(map[string]any{"@odata.id": str}),
 		"domain": obj(map[string]any{"id": str, "authenticationType": str, "isAdminManaged": boolean, "isDefault": boolean,
 			"isInitial": boolean, "isRoot": boolean, "isVerified": boolean, "supportedServices": strs}),
-		"domainCollection": coll("domain"),
+		"domainCollection":     coll("domain"),
+		"userDeltaCollection":  deltaColl("user"),
+		"groupDeltaCollection": deltaColl("group"),
+		"companySubscription": obj(map[string]any{"commerceSubscriptionId": str, "createdDateTime": dateTime, "id": str, "isTrial": boolean,
+			"nextLifecycleDateTime": dateTime, "ownerId": str, "ownerTenantId": str, "ownerType": str,
+			"serviceStatus": map[string]any{"type": "array", "items": plan}, "skuId": str, "skuPartNumber": str,
+			"status": map[string]any{"type": "string", "enum": []string{"Enabled", "Warning", "Suspended", "LockedOut", "Deleted"}}, "totalLicenses": integer}),
+		"companySubscriptionCollection": coll("companySubscription"),
+		"adminReportSettings":           obj(map[string]any{"id": str, "displayConcealedNames": boolean}),
 	}
 	out := map[string]openapi.Schema{}
 	for name, s := range schemas {
