@@ -124,7 +124,7 @@ func (s *Store) AcquireLease(ctx context.Context, tenantID string) (store.Lease,
 			token = CASE WHEN l.owner = excluded.owner AND l.expires_at > clock_timestamp() THEN l.token ELSE l.token + 1 END,
 			acquired_at = CASE WHEN l.owner = excluded.owner AND l.expires_at > clock_timestamp() THEN l.acquired_at ELSE excluded.acquired_at END,
 			owner = excluded.owner, expires_at = excluded.expires_at
-		WHERE l.owner = excluded.owner OR l.expires_at <= clock_timestamp()
+		WHERE l.tenant_id = excluded.tenant_id AND (l.owner = excluded.owner OR l.expires_at <= clock_timestamp())
 		RETURNING owner, token, `+leaseTTLSQL, tenantID, s.leases.owner, s.leases.ttl.Microseconds()), tenantID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		held, err := s.LeaseOf(ctx, tenantID)
