@@ -116,6 +116,9 @@ func (k *Keeper) Token(ctx context.Context, tenantID string) (int64, error) {
 	if e.token != 0 && now.Before(e.valid) {
 		return e.token, nil
 	}
+	// The tenant's writer waits for this: never longer than half a lease.
+	ctx, cancel := context.WithTimeout(ctx, k.ttl/2)
+	defer cancel()
 	if e.token != 0 {
 		// Its time here ran out (this process was paused, or renewals
 		// failed): renew before writing anything.
