@@ -227,3 +227,7 @@ func count(c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+func (f *fake) DeleteTenantFenced(context.Context, string, int64) error {
+	return errors.New("not in this fake")
+}

@@ -92,4 +92,9 @@ type Leaser interface {
 	// or not: see TTL), or ErrNotFound if it never had one: the owner to
 	// name to a client, or to forward a write to.
 	LeaseOf(ctx context.Context, tenantID string) (Lease, error)
+	// DeleteTenantFenced is DeleteTenant under the tenant's lease: it
+	// fails with ErrFenced, deleting nothing, unless fence is the
+	// tenant's current token. (A store with leases refuses DeleteTenant,
+	// which carries no token, with ErrFenced.)
+	DeleteTenantFenced(ctx context.Context, tenantID string, fence int64) error
 }

@@ -71,6 +71,25 @@ func (t *Tenant) refresh(fence int64) error {
 	return nil
 }
 
+// deleteStored deletes the tenant from the store, under its lease when
+// the runtime has Leases (a deletion refused for a stale token is answered
+// like a fenced commit).
+func (t *Tenant) deleteStored() error {
+	ctx := context.Background()
+	if t.rt.opts.Leases == nil {
+		return t.rt.store.DeleteTenant(ctx, t.ID)
+	}
+	l, ok := t.rt.store.(store.Leaser)
+	if !ok {
+		return allot.Errorf(allot.EINTERNAL, "The store does not support tenant leases.")
+	}
+	err := l.DeleteTenantFenced(ctx, t.ID, t.fence)
+	if t.fenced(err) {
+		return commitFailure(err)
+	}
+	return err
+}
+
 // fenced reports whether a failed commit was refused for a stale fencing
 // token, and if so tells the leases and forgets the token, so that the
 // tenant is read again before this process writes it next.

@@ -2,9 +2,11 @@ package tenant
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"allot"
 	"allot/catalog"
@@ -97,6 +99,26 @@ func (s fencingStore) CommitBulk(ctx context.Context, c store.Change, next func(
 	return s.Store.CommitBulk(ctx, c, next)
 }
 
+// The rest of store.Leaser: only DeleteTenantFenced is used by the runtime.
+func (s fencingStore) Owner() string           { return "" }
+func (s fencingStore) LeaseTTL() time.Duration { return time.Hour }
+func (s fencingStore) AcquireLease(context.Context, string) (store.Lease, error) {
+	return store.Lease{}, errors.New("not in this fake")
+}
+func (s fencingStore) RenewLease(context.Context, string, int64) (store.Lease, error) {
+	return store.Lease{}, errors.New("not in this fake")
+}
+func (s fencingStore) ReleaseLease(context.Context, string, int64) error { return nil }
+func (s fencingStore) LeaseOf(context.Context, string) (store.Lease, error) {
+	return store.Lease{}, store.ErrNotFound
+}
+func (s fencingStore) DeleteTenantFenced(ctx context.Context, id string, fence int64) error {
+	if err := s.check(store.Change{TenantID: id, Fence: fence}); err != nil {
+		return err
+	}
+	return s.Store.DeleteTenant(ctx, id)
+}
+
 // Two runtimes on one store, each writing the tenant while it holds the
 // lease: each reads the tenant again when its token changed, so neither
 // writes from a stale copy, audit numbers continue, and a runtime that
@@ -187,5 +209,40 @@ func TestLeasesHandTheTenantBetweenRuntimes(t *testing.T) {
 	}
 	if err := put(a, uid(9004)); err != nil {
 		t.Fatalf("the holder's next write: %v", err)
+	}
+}
+
+// A deletion goes through the tenant's lease: a paused holder's is fenced
+// and deletes nothing; the holder's deletes the tenant.
+func TestDeletionUnderALease(t *testing.T) {
+	ctx := context.Background()
+	table := &leaseTable{}
+	st := fencingStore{openSQLite(t), table}
+	la, lb := &fakeLeases{name: "A", table: table}, &fakeLeases{name: "B", table: table}
+	open := func(l Leases) *Runtime {
+		rt, err := Open(ctx, st, catalog.Default(), Options{Leases: l})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { rt.Close(ctx) })
+		return rt
+	}
+	table.take("B")
+	b := open(lb)
+	seed(t, b)
+	a := open(la)
+	table.take("A") // B is paused and still believes it holds token 1
+	err := b.Delete(ctx, tid, func(*State) error { return nil })
+	if allot.ErrorCode(err) != allot.EUNAVAILABLE || lb.fenced != 1 {
+		t.Fatalf("the paused holder's deletion: %v (fenced %d), want EUNAVAILABLE, fenced once", err, lb.fenced)
+	}
+	if _, err := st.GetTenant(ctx, tid); err != nil {
+		t.Fatalf("the tenant after the fenced deletion: %v", err)
+	}
+	if err := a.Delete(ctx, tid, func(*State) error { return nil }); err != nil {
+		t.Fatalf("the holder's deletion: %v", err)
+	}
+	if _, err := st.GetTenant(ctx, tid); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the tenant after the holder's deletion: %v", err)
 	}
 }

@@ -445,7 +445,7 @@ func (t *Tenant) delete(check func(*State) error) error {
 	if err := check(t.writer); err != nil {
 		return err
 	}
-	if err := t.rt.store.DeleteTenant(context.Background(), t.ID); err != nil {
+	if err := t.deleteStored(); err != nil { // under the tenant's lease: lease.go
 		return err
 	}
 	t.gone = true

@@ -187,6 +187,17 @@ func (s *Store) LeaseOf(ctx context.Context, tenantID string) (store.Lease, erro
 	return l, err
 }
 
+// DeleteTenantFenced implements store.Leaser.
+func (s *Store) DeleteTenantFenced(ctx context.Context, tenantID string, fence int64) error {
+	if s.leases == nil {
+		return errNotShared
+	}
+	if fence == 0 {
+		return fmt.Errorf("store/postgres: delete tenant %q: no lease token: %w", tenantID, store.ErrFenced)
+	}
+	return s.deleteTenant(ctx, tenantID, fence)
+}
+
 // fenceChanges queues each change's lease check (lease_fence) on b. A
 // shared store refuses a change without a token before anything is sent;
 // a store that owns the database checks only the tokens it is given.

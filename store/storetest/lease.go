@@ -267,10 +267,31 @@ func RunLeases(t *testing.T, open func() (store.Store, error)) {
 				t.Errorf("renewing an older token: %v, want ErrFenced", err)
 			}
 		}
-		// Deleting the tenant keeps its token sequence.
-		if err := a.DeleteTenant(ctx, id); err != nil {
+		// Deleting the tenant: only under its current token (the plain
+		// DeleteTenant carries none); it keeps its token sequence.
+		cur, err := la.AcquireLease(ctx, id)
+		if err != nil {
 			t.Fatal(err)
 		}
+		if err := a.DeleteTenant(ctx, id); !errors.Is(err, store.ErrFenced) {
+			t.Errorf("DeleteTenant without a token on a store with leases: %v, want ErrFenced", err)
+		}
+		if err := la.DeleteTenantFenced(ctx, id, cur.Token-1); !errors.Is(err, store.ErrFenced) {
+			t.Errorf("DeleteTenantFenced with a stale token: %v, want ErrFenced", err)
+		}
+		if _, err := a.GetTenant(ctx, id); err != nil {
+			t.Fatalf("the tenant after refused deletions: %v", err)
+		}
+		if err := la.DeleteTenantFenced(ctx, id, cur.Token); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.GetTenant(ctx, id); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("the tenant after its deletion: %v", err)
+		}
+		if err := la.ReleaseLease(ctx, id, cur.Token); err != nil {
+			t.Fatal(err)
+		}
+		last = cur.Token
 		newID := id
 		if err := a.CreateTenant(ctx, store.Tenant{ID: newID, CompanyName: "again", Domain: "again.example", CreatedAt: time.Now().UTC().Truncate(time.Second)}); err != nil {
 			t.Fatal(err)
