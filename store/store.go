@@ -81,6 +81,12 @@ type Change struct {
 	TenantID  string
 	Mutations []Mutation    // applied in order
 	Audit     []audit.Entry // appended; Seq must be unique within the tenant
+	// Fence is the fencing token of the tenant's lease (Leaser) this
+	// change is written under; 0 when the process owns the whole
+	// database. A store with leases refuses the whole commit with
+	// ErrFenced unless Fence is the tenant's current token; a store of
+	// one writer process (SQLite, PostgreSQL without leases) ignores it.
+	Fence int64
 }
 
 // Token is a stored API credential. The secret is never stored, only Hash.

@@ -77,6 +77,8 @@ func (r *Runtime) Writable(ctx context.Context) error {
 func commitFailure(err error) error {
 	f := store.FaultOf(err)
 	switch {
+	case errors.Is(err, store.ErrFenced):
+		return allot.Errorf(allot.EUNAVAILABLE, "The change was not saved because another allot process has taken this tenant over; nothing was applied. Try again in a few seconds.")
 	case f != nil && errors.Is(f.Class, store.ErrUnavailable):
 		return allot.Errorf(allot.EUNAVAILABLE, "The change could not be saved because %s; nothing was applied. Try again in a few seconds.", f.Reason)
 	case f != nil:

@@ -46,6 +46,10 @@ type Options struct {
 	// back to one copy. So a process holds two copies only of the tenants
 	// being written.
 	IdleWriter time.Duration
+	// Leases gates every tenant's writes when several processes share
+	// the store (store.Leaser; lease.go); nil: this process is the only
+	// writer of the database.
+	Leases Leases
 }
 
 // Runtime owns the loaded tenants of one process.
@@ -346,6 +350,13 @@ func (r *Runtime) loadState(ctx context.Context, tenantID string) (*State, int64
 
 // loadStateAt is loadState with the time of the load's recompute.
 func (r *Runtime) loadStateAt(ctx context.Context, tenantID string, now time.Time) (*State, int64, []Problem, error) {
+	return r.loadStateFenced(ctx, tenantID, now, 0)
+}
+
+// loadStateFenced is loadStateAt for a process that shares the store
+// (Options.Leases) and holds the tenant's lease with token fence (0: it
+// does not, and keeps a repair in memory like a read-only store).
+func (r *Runtime) loadStateFenced(ctx context.Context, tenantID string, now time.Time, fence int64) (*State, int64, []Problem, error) {
 	st, seq, problems, err := r.buildState(ctx, tenantID, now)
 	if err != nil {
 		return nil, 0, nil, err
@@ -356,8 +367,8 @@ func (r *Runtime) loadStateAt(ctx context.Context, tenantID string, now time.Tim
 	}
 	// A read-only store (a CLI export beside a running server) keeps the
 	// repair in memory: the owner of the database stores it.
-	if (len(d.Licenses) > 0 || len(d.Audit) > 0) && !store.IsReadOnly(r.store) {
-		t := &Tenant{ID: tenantID, writer: st, seq: seq}
+	if (len(d.Licenses) > 0 || len(d.Audit) > 0) && !store.IsReadOnly(r.store) && (r.opts.Leases == nil || fence != 0) {
+		t := &Tenant{ID: tenantID, writer: st, seq: seq, fence: fence}
 		change, err := t.serialize(d, nil, nil, true)
 		if err != nil {
 			return nil, 0, nil, err

@@ -131,7 +131,7 @@ const settingsID = "licensing"
 // license records are left out (commitBulk streams them).
 func (t *Tenant) serialize(d licensing.Delta, muts []store.Mutation, extra []audit.Entry, records bool) (store.Change, error) {
 	e := t.writer.Engine
-	c := store.Change{TenantID: t.ID}
+	c := store.Change{TenantID: t.ID, Fence: t.fence}
 	put := func(kind store.Kind, id string, v any) error {
 		b, err := json.Marshal(v)
 		if err != nil {

@@ -56,6 +56,10 @@ type Tenant struct {
 	// gone: the tenant was deleted (Runtime.Delete); every later command
 	// is answered ENOTFOUND. Writer-owned.
 	gone bool
+	// fence: the lease token under which the writer's and readers'
+	// copies are the store's state (Options.Leases; lease.go); 0 without
+	// leases. Writer-owned.
+	fence int64
 
 	cmds    chan *command
 	stopped chan struct{} // closed when the writer stopped, or when a load failed (no writer)
@@ -217,6 +221,11 @@ func (t *Tenant) run() {
 			close(c.done)
 			continue
 		}
+		if err := t.lease(c); err != nil { // several processes share the store: lease.go
+			c.err = err
+			close(c.done)
+			continue
+		}
 		t.catchUp()
 		t.written = time.Now()
 		if c.drop != nil {
@@ -374,7 +383,9 @@ func (t *Tenant) process(batch []*command) {
 		t.seq = seq
 		t.rt.log.Error("commit failed; reloading tenant", "tenant", t.ID, "err", err)
 		answer := commitFailure(err)
-		t.rt.noteCommit(answer)
+		if !t.fenced(err) { // a lost lease says nothing of the store's health: lease.go
+			t.rt.noteCommit(answer)
+		}
 		t.fail(batch, answer)
 		return
 	}
@@ -434,7 +445,7 @@ func (t *Tenant) delete(check func(*State) error) error {
 	if err := check(t.writer); err != nil {
 		return err
 	}
-	if err := t.rt.store.DeleteTenant(context.Background(), t.ID); err != nil {
+	if err := t.deleteStored(); err != nil { // under the tenant's lease: lease.go
 		return err
 	}
 	t.gone = true
@@ -491,7 +502,7 @@ func (t *Tenant) reloadWriter(failed func()) {
 	t.writer = nil // let the collector have it while the new one loads
 	clock := t.reader.Engine.Clock()
 	for {
-		st, seq, problems, lerr := t.rt.loadStateAt(context.Background(), t.ID, clock)
+		st, seq, problems, lerr := t.rt.loadStateFenced(context.Background(), t.ID, clock, t.fence)
 		if lerr == nil {
 			t.writer, t.seq = st, seq
 			if len(problems) > 0 {

@@ -26,6 +26,9 @@ import (
 	"allot/catalog"
 	"allot/identity"
 	"allot/internal/memtune"
+	"allot/lease"
+	"allot/store"
+	"allot/store/postgres"
 	"allot/tenant"
 	"allot/web"
 )
@@ -36,6 +39,7 @@ func init() {
 	var tlsOpts tlsOptions
 	var proxies []string
 	var load loadOptions
+	var ha haOptions
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the allot server (Graph, partner and admin APIs)",
@@ -68,7 +72,17 @@ The server answers at once: tenants load in the background,
 server listens; /readyz names the tenants still loading or that failed to
 load. A request for a tenant still loading waits for it up to
 --tenant-wait, then gets 503 with Retry-After; a tenant that failed to
-load answers 503 and the others are served.`,
+load answers 503 and the others are served.
+
+--ha (or ALLOT_HA=1; PostgreSQL only) lets several allot serve processes
+share one database: each tenant is written by the process holding its
+lease, acquired at its first write when no other process holds it and
+renewed in the background; a process that stops renewing for --lease-ttl
+(or ALLOT_LEASE_TTL, default 10s) loses its tenants to the next process
+written to. A write for a tenant another process holds answers 503 with
+Retry-After, naming that process. Reads on a process that does not hold
+the tenant show the tenant as this process last wrote or loaded it
+(docs/SCALING.md). Without --ha, one process owns the whole database.`,
 		Args:        cobra.NoArgs,
 		Annotations: createsDatabase,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -77,7 +91,10 @@ load answers 503 and the others are served.`,
 			if err != nil {
 				return usageError{err}
 			}
-			return serve(cmd.Context(), serveOptions{addr: addr, db: db, demo: demoMode, tls: tlsOpts, trusted: trusted, load: load})
+			if err := ha.check(db); err != nil {
+				return usageError{err}
+			}
+			return serve(cmd.Context(), serveOptions{addr: addr, db: db, demo: demoMode, tls: tlsOpts, trusted: trusted, load: load, ha: ha})
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (HOST:PORT)")
@@ -89,6 +106,8 @@ load answers 503 and the others are served.`,
 	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", nil, "reverse proxy address or CIDR whose X-Forwarded-For/-Proto/-Host are honoured (repeatable)")
 	cmd.Flags().IntVar(&load.concurrency, "load-concurrency", 2, "tenants loaded at once at start-up (each holds its records twice at its peak)")
 	cmd.Flags().DurationVar(&load.wait, "tenant-wait", server.DefaultTenantWait, "how long a request for a tenant still loading waits before it is answered 503")
+	cmd.Flags().BoolVar(&ha.on, "ha", os.Getenv("ALLOT_HA") == "1", "share the PostgreSQL database with other allot serve processes: tenant leases with fencing (env ALLOT_HA=1)")
+	cmd.Flags().StringVar(&ha.ttl, "lease-ttl", envOr("ALLOT_LEASE_TTL", postgres.DefaultLeaseTTL.String()), "with --ha: how long a tenant stays with a process that stopped renewing its lease (env ALLOT_LEASE_TTL)")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -99,6 +118,36 @@ type serveOptions struct {
 	tls      tlsOptions
 	trusted  []netip.Prefix
 	load     loadOptions
+	ha       haOptions
+}
+
+// haOptions: several processes sharing one PostgreSQL database (--ha).
+type haOptions struct {
+	on  bool
+	ttl string // a time.Duration
+}
+
+// check validates the options for --db.
+func (o haOptions) check(db string) error {
+	if !o.on {
+		return nil
+	}
+	if !isPostgres(db) {
+		return fmt.Errorf("--ha needs a PostgreSQL --db (postgres://…): a SQLite database has one writer process")
+	}
+	d, err := time.ParseDuration(o.ttl)
+	if err != nil || d < time.Second || d > time.Hour {
+		return fmt.Errorf("--lease-ttl %q: want a duration from 1s to 1h, such as 10s", o.ttl)
+	}
+	return nil
+}
+
+// envOr is the environment variable name, or def when it is empty.
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }
 
 // loadOptions: how allot serve loads its tenants.
@@ -128,8 +177,22 @@ func serve(ctx context.Context, o serveOptions) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	st, err := createStore(ctx, db) // serve creates a new database on purpose
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	var st store.Store
+	var leases *lease.Keeper
+	if o.ha.on {
+		// Other processes name this one by its identity and address.
+		ttl, _ := time.ParseDuration(o.ha.ttl) // checked
+		ps, err := postgres.OpenShared(ctx, db, postgres.SharedOptions{TTL: ttl, Owner: postgres.ProcessIdentity() + " at " + ln.Addr().String()})
+		if err != nil {
+			return fmt.Errorf("opening database: %w", err)
+		}
+		st = ps
+	} else if st, err = createStore(ctx, db); err != nil { // serve creates a new database on purpose
 		return fmt.Errorf("opening database: %w", err)
 	}
 	defer st.Close()
@@ -143,8 +206,14 @@ func serve(ctx context.Context, o serveOptions) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Tenants load in the background; each is served once loaded.
-	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: log, Registerer: reg,
-		Background: true, LoadConcurrency: o.load.concurrency})
+	topts := tenant.Options{Logger: log, Registerer: reg, Background: true, LoadConcurrency: o.load.concurrency}
+	if o.ha.on {
+		leases = lease.New(st.(store.Leaser), lease.Options{Logger: log, Registerer: reg})
+		defer leases.Close(context.Background()) // on an error return; after the drain below otherwise
+		topts.Leases = leases
+		log.Info("sharing the database with other allot processes (tenant leases)", "owner", leases.Owner(), "lease-ttl", o.ha.ttl)
+	}
+	rt, err := tenant.Open(ctx, st, catalog.Default(), topts)
 	if err != nil {
 		return fmt.Errorf("loading tenants: %w", err)
 	}
@@ -167,10 +236,6 @@ func serve(ctx context.Context, o serveOptions) error {
 	registerSurfaces(s)
 	web.Register(s)
 
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
 	// Timeouts and a connection cap: stalled or idle clients cannot hold
 	// the server's file descriptors (see server.Timeouts).
 	ln = server.LimitListener(ln, server.MaxConns())
@@ -217,6 +282,9 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	if err := rt.Close(sctx); err != nil {
 		return fmt.Errorf("draining tenants: %w", err)
+	}
+	if leases != nil {
+		leases.Close(sctx) // the tenants go to the other processes at once
 	}
 	log.Info("stopped")
 	return nil

@@ -62,6 +62,10 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 	var lens []*logLen
 	b := &pgx.Batch{}
 	s.owner.fence(b) // first: see owner.go
+	// then the tenants' leases: lease.go
+	if err := s.fenceChanges(b, changes); err != nil {
+		return err
+	}
 	audits := 0
 	for _, c := range changes {
 		if len(c.Mutations) > 0 {
@@ -146,6 +150,9 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 	var streamErr error
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := s.owner.fenceTx(ctx, tx); err != nil {
+			return err
+		}
+		if err := s.fenceChangeTx(ctx, tx, c); err != nil { // the tenant's lease: lease.go
 			return err
 		}
 		h, err := (stateTx{tx}).Head(ctx, c.TenantID)

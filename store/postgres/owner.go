@@ -26,6 +26,15 @@ import (
 // fail instead of writing over the new owner's state from a stale copy in
 // memory; if nobody else took it, the store takes the lock again and goes
 // on.
+//
+// A store opened with OpenShared (lease.go) takes the same lock in shared
+// mode: shared stores run together, and exclude an Open store (and are
+// excluded by it). Its commits are fenced per tenant by lease tokens
+// instead of the generation, so its fence here does nothing; it still
+// increments the generation when it starts, which fences an Open store
+// that lost its lock meanwhile. An Open store, when it acquires the
+// database, increments every tenant lease's token and ends the lease, which
+// fences the shared stores that lost their lock meanwhile.
 
 // ownerKey is the advisory lock of the schema's owner.
 const ownerKey = `hashtextextended('allot.owner:' || coalesce(current_schema(), ''), 0)`
@@ -54,6 +63,7 @@ type owner struct {
 	cfg        *pgx.ConnConfig
 	generation int64
 	holder     string
+	shared     bool // OpenShared: the lock is taken in shared mode
 
 	mu     sync.Mutex
 	conn   *pgx.Conn // holds the advisory lock; nil while lost
@@ -68,8 +78,11 @@ const ownerWait = 2 * time.Second
 
 // acquireOwner takes the schema's owner lock on a new connection, or returns
 // an error wrapping store.ErrInUse naming the owner.
-func acquireOwner(ctx context.Context, pool *pgxpool.Pool, cfg *pgx.ConnConfig) (*owner, error) {
-	o := &owner{cfg: cfg.Copy(), holder: store.OwnerDescription(time.Now()), stop: make(chan struct{}), done: make(chan struct{})}
+func acquireOwner(ctx context.Context, pool *pgxpool.Pool, cfg *pgx.ConnConfig, shared bool) (*owner, error) {
+	o := &owner{cfg: cfg.Copy(), holder: store.OwnerDescription(time.Now()), shared: shared, stop: make(chan struct{}), done: make(chan struct{})}
+	if shared {
+		o.holder = "allot processes sharing it (tenant leases), the last started being " + o.holder
+	}
 	conn, err := pgx.ConnectConfig(ctx, o.cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store/postgres: owner lock: %w", err)
@@ -79,7 +92,7 @@ func acquireOwner(ctx context.Context, pool *pgxpool.Pool, cfg *pgx.ConnConfig) 
 	// moment after its connection closed: try for a short while.
 	var got bool
 	for deadline := time.Now().Add(ownerWait); ; {
-		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+ownerKey+`)`).Scan(&got); err != nil {
+		if err := conn.QueryRow(ctx, o.lockSQL()).Scan(&got); err != nil {
 			conn.Close(ctx)
 			return nil, fmt.Errorf("store/postgres: owner lock: %w", err)
 		}
@@ -104,6 +117,13 @@ func acquireOwner(ctx context.Context, pool *pgxpool.Pool, cfg *pgx.ConnConfig) 
 		RETURNING generation`, o.holder).Scan(&o.generation); err != nil {
 		conn.Close(ctx)
 		return nil, fmt.Errorf("store/postgres: owner lease: %w", err)
+	}
+	if !shared {
+		// Fence the shared stores that lost their lock (see above).
+		if _, err := conn.Exec(ctx, `UPDATE tenant_leases SET token = token + 1, owner = $1, expires_at = clock_timestamp()`, o.holder); err != nil {
+			conn.Close(ctx)
+			return nil, fmt.Errorf("store/postgres: owner lease: %w", err)
+		}
 	}
 	o.conn = conn
 	go o.watch()
@@ -153,7 +173,11 @@ func (o *owner) reacquire() {
 	}
 	var got bool
 	var gen int64
-	err = conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+ownerKey+`)`).Scan(&got)
+	err = conn.QueryRow(ctx, o.lockSQL()).Scan(&got)
+	if err == nil && got && o.shared {
+		o.conn = conn // tokens fence this store's commits, not the generation
+		return
+	}
 	if err == nil && got {
 		err = conn.QueryRow(ctx, `SELECT generation FROM owner_lease WHERE id = 1`).Scan(&gen)
 	}
@@ -168,13 +192,28 @@ func (o *owner) reacquire() {
 	}
 }
 
-// fence queues the ownership check at the start of a batch.
+// lockSQL tries the owner lock in this owner's mode.
+func (o *owner) lockSQL() string {
+	if o.shared {
+		return `SELECT pg_try_advisory_lock_shared(` + ownerKey + `)`
+	}
+	return `SELECT pg_try_advisory_lock(` + ownerKey + `)`
+}
+
+// fence queues the ownership check at the start of a batch (none for a
+// shared owner: see above).
 func (o *owner) fence(b *pgx.Batch) {
+	if o.shared {
+		return
+	}
 	b.Queue(`SELECT owner_fence($1)`, o.generation)
 }
 
 // fenceTx runs the ownership check first in tx.
 func (o *owner) fenceTx(ctx context.Context, tx pgx.Tx) error {
+	if o.shared {
+		return nil
+	}
 	_, err := tx.Exec(ctx, `SELECT owner_fence($1)`, o.generation)
 	return err
 }
@@ -199,6 +238,7 @@ func (o *owner) release() {
 // the database cannot be written by this process any more (another one
 // owns it), which only a restart of this process resolves.
 func ownerError(err error) error {
+	err = leaseError(err) // a tenant's lease, lease.go
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == errFenced {
 		return &store.Fault{Class: store.ErrUnwritable, Reason: "another allot process has taken this database over; restart this one",

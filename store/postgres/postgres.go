@@ -47,7 +47,9 @@ import (
 type Store struct {
 	pool  *pgxpool.Pool
 	owner *owner // nil on a read-only store (owner.go)
-	life  lifecycle
+	// leases is set on a store opened with OpenShared (lease.go).
+	leases *leases
+	life   lifecycle
 	// compactor folds long logs into snapshots (Compact); nil on a
 	// read-only store.
 	compactor *statelog.Compactor
@@ -61,6 +63,11 @@ var _ store.Store = (*Store)(nil)
 // another Open of it fails with an error wrapping store.ErrInUse (owner.go);
 // readers use OpenReadOnly.
 func Open(ctx context.Context, url string) (*Store, error) {
+	return open(ctx, url, nil)
+}
+
+// open is Open, or OpenShared when ls is set.
+func open(ctx context.Context, url string, ls *leases) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("store/postgres: %w", err)
@@ -82,12 +89,12 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("store/postgres: %w", err)
 	}
-	o, err := acquireOwner(ctx, pool, cfg.ConnConfig)
+	o, err := acquireOwner(ctx, pool, cfg.ConnConfig, ls != nil)
 	if err != nil {
 		pool.Close()
 		return nil, err
 	}
-	s := &Store{pool: pool, owner: o}
+	s := &Store{pool: pool, owner: o, leases: ls}
 	s.compactor = statelog.StartCompactor(s.Compact)
 	rows, err := pool.Query(ctx, statelog.LegacyTenantsSQL)
 	if err == nil {

@@ -63,7 +63,7 @@ func TestEveryKeyLeadsWithTenantID(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"objects", "audit", "tokens", "state_changes", "state_snapshots", "state_heads", "sessions"} {
+	for _, want := range []string{"objects", "audit", "tokens", "state_changes", "state_snapshots", "state_heads", "sessions", "tenant_leases"} {
 		if !strings.Contains(" "+strings.Join(tables, " ")+" ", " "+want+" ") {
 			t.Errorf("no key of %s was checked (tables seen: %v)", want, tables)
 		}

@@ -12,12 +12,13 @@ import (
 // distributed database (Citus) routes it to one tenant's shard — except the
 // few that deliberately span tenants, named here with their reason.
 func TestEveryQueryIsTenantScoped(t *testing.T) {
-	tables := []string{"objects", "audit", "tokens", "sessions", "state_heads", "state_changes", "state_snapshots"}
+	tables := []string{"objects", "audit", "tokens", "sessions", "state_heads", "state_changes", "state_snapshots", "tenant_leases"}
 	spans := map[string]string{
 		"FROM tokens WHERE hash":          "a presented secret is looked up by its hash alone",
 		"FROM sessions WHERE hash":        "a session cookie is looked up by its hash alone",
 		"FROM sessions WHERE expires":     "expired sessions are removed for every tenant at once",
 		"DELETE FROM sessions WHERE hash": "a signed-out cookie is removed by its hash alone",
+		"UPDATE tenant_leases SET token = token + 1, owner = $1, expires_at = clock_timestamp()": "a process taking the whole database over ends every tenant's lease (owner.go)",
 	}
 	literal := regexp.MustCompile("(?s)`[^`]*`")
 	statement := regexp.MustCompile(`(?i)\b(SELECT|INSERT|UPDATE|DELETE|COPY|FROM)\b`)

@@ -56,11 +56,20 @@ func (s *Store) UpdateTenant(ctx context.Context, t store.Tenant) error {
 // DeleteTenant removes a tenant with its objects, audit log and tokens in
 // one transaction. Returns store.ErrNotFound if the tenant is missing.
 func (s *Store) DeleteTenant(ctx context.Context, id string) error {
+	return s.deleteTenant(ctx, id, 0)
+}
+
+// deleteTenant is DeleteTenant, under the tenant's lease token fence on a
+// shared store (lease.go).
+func (s *Store) deleteTenant(ctx context.Context, id string, fence int64) error {
 	if err := s.life.enter(); err != nil {
 		return err
 	}
 	defer s.life.leave()
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := s.fenceChangeTx(ctx, tx, store.Change{TenantID: id, Fence: fence}); err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, `DELETE FROM tenants WHERE tenant_id = $1`, id)
 		if err != nil {
 			return fmt.Errorf("store/postgres: delete tenant %q: %w", id, err)
@@ -75,6 +84,7 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 		}
 		return nil
 	})
+	return leaseError(err)
 }
 
 const tenantColumns = `tenant_id, company_name, domain, default_usage_location, settings, created_at`

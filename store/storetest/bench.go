@@ -53,13 +53,28 @@ func (l latencies) report(b *testing.B) {
 
 // BenchCommitSmall commits one Change of 3 mutations and 1 audit entry per
 // Commit: the latency of one command acknowledged on its own.
-func BenchCommitSmall(b *testing.B, s store.Store) {
+func BenchCommitSmall(b *testing.B, s store.Store) { benchCommitSmall(b, s, benchTenant(), 0) }
+
+// BenchCommitSmallFenced is BenchCommitSmall on a store with tenant
+// leases (store.Leaser): each Commit carries the lease's fencing token,
+// which the store checks in the commit's transaction.
+func BenchCommitSmallFenced(b *testing.B, s store.Store) {
 	tenant := benchTenant()
+	l, err := s.(store.Leaser).AcquireLease(context.Background(), tenant)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchCommitSmall(b, s, tenant, l.Token)
+}
+
+func benchCommitSmall(b *testing.B, s store.Store, tenant string, fence int64) {
 	var lat latencies
 	seq := int64(0)
 	for b.Loop() {
 		seq++
-		ch := []store.Change{smallChange(tenant, seq)}
+		c := smallChange(tenant, seq)
+		c.Fence = fence
+		ch := []store.Change{c}
 		start := time.Now()
 		if err := s.Commit(context.Background(), ch); err != nil {
 			b.Fatal(err)

@@ -1,0 +1,383 @@
+package crashtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// haRounds is the number of owner pauses and kills of the HA test.
+func haRounds() int {
+	if long() {
+		return 20
+	}
+	return 5
+}
+
+// haTTL is the lease time of the HA test's servers (ALLOT_HA_TEST_TTL,
+// default 2s: the rounds wait for leases to expire).
+func haTTL(t testing.TB) time.Duration {
+	if v := os.Getenv("ALLOT_HA_TEST_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("ALLOT_HA_TEST_TTL: %v", err)
+		}
+		return d
+	}
+	return 2 * time.Second
+}
+
+// ownDatabase creates a database with a unique name on the server of
+// ALLOT_TEST_POSTGRES (skipping without it, unless required) and returns
+// its URL; it is dropped at cleanup.
+func ownDatabase(t testing.TB) string {
+	t.Helper()
+	base := postgresURL(t) // skips without a server
+	_ = base
+	admin := os.Getenv("ALLOT_TEST_POSTGRES")
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "allot_ha_" + hex.EncodeToString(b)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if c, err := pgx.Connect(context.Background(), admin); err == nil {
+			if _, err := c.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+				t.Errorf("drop database %s: %v", name, err)
+			}
+			c.Close(context.Background())
+		}
+	})
+	u.Path = "/" + name
+	return u.String()
+}
+
+// haPace is each writer's pause between writes: the verification reads
+// every acknowledged write back, within Graph's per-token throttling.
+const haPace = 40 * time.Millisecond
+
+// haAck is one acknowledged write of the HA workload.
+type haAck struct {
+	at     time.Time
+	server *server
+}
+
+// haTenant is a world written through every server of a cluster.
+type haTenant struct {
+	*world
+	a    acks
+	mu   sync.Mutex
+	last haAck // the latest acknowledged write
+}
+
+// cluster is the allot serve processes sharing one database.
+type cluster struct {
+	t       *testing.T
+	db      string
+	env     []string
+	mu      sync.Mutex
+	servers []*server
+}
+
+func (c *cluster) start() *server {
+	s := startServe(c.t, c.db, c.env, nil)
+	c.mu.Lock()
+	c.servers = append(c.servers, s)
+	c.mu.Unlock()
+	return s
+}
+
+// live returns the servers, the one at i first.
+func (c *cluster) pick(i int) *server {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.servers[i%len(c.servers)]
+}
+
+func (c *cluster) replace(old, by *server) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, s := range c.servers {
+		if s == old {
+			c.servers[i] = by
+		}
+	}
+}
+
+func (c *cluster) size() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.servers)
+}
+
+// write runs workers on w that send each write to one server and move to
+// the next on a refusal (503: another process holds the tenant) or a
+// transport error, until stop closes.
+func (c *cluster) write(w *haTenant, workers int, prefix string, stop <-chan struct{}, refused *atomic.Int64) {
+	var wg sync.WaitGroup
+	var seq atomic.Int64
+	for k := range workers {
+		wg.Go(func() {
+			at := k
+			ack := func(s *server) {
+				w.mu.Lock()
+				w.last = haAck{time.Now(), s}
+				w.mu.Unlock()
+				w.a.n.Add(1)
+			}
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				s := c.pick(at)
+				i := seq.Add(1)
+				st, body := s.haCall("POST", "/v1.0/users", w.admin, userBody(fmt.Sprintf("%s%d", prefix, i), w.domain))
+				if st != 201 {
+					if st == 503 {
+						refused.Add(1)
+					}
+					at++
+					time.Sleep(20 * time.Millisecond)
+					continue
+				}
+				var u struct{ ID string }
+				_ = json.Unmarshal(body, &u)
+				w.a.mu.Lock()
+				w.a.users = append(w.a.users, u.ID)
+				w.a.mu.Unlock()
+				ack(s)
+				time.Sleep(haPace)
+				if i%3 == 2 {
+					st, _ = s.haCall("POST", "/v1.0/users/"+u.ID+"/assignLicense", w.admin, map[string]any{"addLicenses": []any{map[string]any{"skuId": e3}}, "removeLicenses": []any{}})
+					if st == 200 {
+						w.a.mu.Lock()
+						w.a.direct = append(w.a.direct, u.ID)
+						w.a.mu.Unlock()
+						ack(s)
+					}
+				} else {
+					g := w.g
+					if i%3 == 1 {
+						g = w.h
+					}
+					st, _ = s.haCall("POST", "/v1.0/groups/"+g+"/members/$ref", w.admin, map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + u.ID})
+					if st == 204 {
+						w.a.mu.Lock()
+						w.a.members[u.ID] = g
+						w.a.mu.Unlock()
+						ack(s)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// owner returns the server whose address the tenant's lease names.
+func (c *cluster) owner(t *testing.T, tenantID string) (*server, string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, c.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var owner string
+	var live bool
+	if err := conn.QueryRow(ctx, `SELECT owner, expires_at > clock_timestamp() FROM tenant_leases WHERE tenant_id = $1`, tenantID).Scan(&owner, &live); err != nil {
+		t.Fatalf("the lease of %s: %v", tenantID, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.servers {
+		if live && strings.Contains(owner, " at "+strings.TrimPrefix(s.URL, "http://")+"/") {
+			return s, owner
+		}
+	}
+	return nil, owner
+}
+
+// metric returns a counter of the server's /metrics (0 if absent).
+func (s *server) metric(name string) float64 {
+	_, body := s.call("GET", "/metrics", "", nil)
+	m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(body)
+	if m == nil {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return v
+}
+
+// Several allot serve --ha processes on one PostgreSQL database, written
+// through all of them: each round pauses (SIGSTOP) or kills (SIGKILL) the
+// process holding a tenant's lease. Another process takes the tenant over
+// once the lease expired; the paused one, woken, writes nothing (its writes
+// are refused, naming the new owner, and the loss is counted and logged);
+// afterwards every acknowledged write is in the database and no seat is
+// oversubscribed.
+func TestHAOwnerPausedOrKilledLosesNothingAcknowledged(t *testing.T) {
+	db := ownDatabase(t)
+	ttl := haTTL(t)
+	c := &cluster{t: t, db: db, env: []string{"ALLOT_HA=1", "ALLOT_LEASE_TTL=" + ttl.String()}}
+	first := c.start()
+	var tenants []*haTenant
+	for i := range 3 {
+		w := newWorld(t, first, fmt.Sprintf("Ha%d", i))
+		tenants = append(tenants, &haTenant{world: w, a: acks{members: map[string]string{}}})
+	}
+	// The others start once the tenants exist (a process learns of the
+	// tenants when it starts: docs/SCALING.md).
+	c.start()
+	c.start()
+
+	stop := make(chan struct{})
+	var writers sync.WaitGroup
+	var refused atomic.Int64
+	for i, w := range tenants {
+		writers.Go(func() { c.write(w, 2, fmt.Sprintf("w%d-", i), stop, &refused) })
+	}
+	waitAcks := func(w *haTenant, n int64) {
+		t.Helper()
+		target := w.a.n.Load() + n
+		for deadline := time.Now().Add(time.Minute); w.a.n.Load() < target; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("tenant %s: no acknowledged write for a minute", w.tenant)
+			}
+		}
+	}
+	for _, w := range tenants {
+		waitAcks(w, 5)
+	}
+	var pauses, kills []time.Duration
+	fenced := 0.0
+	for r := range haRounds() {
+		w := tenants[r%len(tenants)]
+		waitAcks(w, 3)
+		old, owner := c.owner(t, w.tenant)
+		if old == nil {
+			t.Fatalf("round %d: the lease of %s names %q, no running server", r, w.tenant, owner)
+		}
+		kill := r%2 == 1
+		t0 := time.Now()
+		if kill {
+			old.kill()
+		} else if err := old.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		// The next acknowledged write of the tenant, on another process.
+		var took time.Duration
+		for deadline := t0.Add(ttl + time.Minute); ; time.Sleep(2 * time.Millisecond) {
+			w.mu.Lock()
+			last := w.last
+			w.mu.Unlock()
+			if last.at.After(t0) && last.server != old {
+				took = last.at.Sub(t0)
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: tenant %s was not taken over within %s of losing its owner", r, w.tenant, ttl+time.Minute)
+			}
+		}
+		if took < ttl/2 { // the last renewal was at most TTL/3 before the stop
+			t.Errorf("round %d: another process wrote tenant %s %s after its owner stopped, before the lease (%s) could expire", r, w.tenant, took, ttl)
+		}
+		if kill {
+			kills = append(kills, took)
+			c.replace(old, c.startAlone())
+			continue
+		}
+		pauses = append(pauses, took)
+		newOwner, _ := c.owner(t, w.tenant)
+		if err := old.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+		st, body := old.call("POST", "/v1.0/users", w.admin, userBody(fmt.Sprintf("stale%d", r), w.domain))
+		if st != 503 {
+			t.Errorf("round %d: the woken old owner's write of %s: %d %s, want 503", r, w.tenant, st, body)
+		} else if newOwner != nil && !strings.Contains(string(body), strings.TrimPrefix(newOwner.URL, "http://")) {
+			t.Errorf("round %d: the refusal %s does not name the new owner %s", r, body, newOwner.URL)
+		}
+		lost, fence := old.metric("allot_lease_lost_total"), old.metric("allot_lease_fenced_total")
+		if lost+fence < 1 {
+			t.Errorf("round %d: the woken old owner counted no lost lease (lost %v, fenced %v)", r, lost, fence)
+		}
+		if !strings.Contains(old.output(), "tenant lease lost") {
+			t.Errorf("round %d: the woken old owner did not log the lost lease", r)
+		}
+		fenced += fence
+	}
+	close(stop)
+	writers.Wait()
+	for i := range c.size() {
+		c.pick(i).stop()
+	}
+	// A fresh process reads everything from the database.
+	check := startServe(t, db, c.env, nil)
+	f := figures{kills: len(pauses) + len(kills)}
+	for _, w := range tenants {
+		f.acked += int(w.a.n.Load())
+		f.violations += w.verify(t, check, &w.a)
+	}
+	f.log(t, "ha")
+	sort.Slice(pauses, func(i, j int) bool { return pauses[i] < pauses[j] })
+	sort.Slice(kills, func(i, j int) bool { return kills[i] < kills[j] })
+	t.Logf("FIGURES ha failover (lease %s): after SIGSTOP %v; after SIGKILL %v; writes refused 503 %d; commits fenced in the database %v",
+		ttl, pauses, kills, refused.Load(), fenced)
+}
+
+// haClient gives up on a request after a few seconds: a paused server
+// would hold a writer for the whole pause, and it moves to another.
+var haClient = &http.Client{Timeout: time.Second}
+
+// haCall is call with haClient.
+func (s *server) haCall(method, path, token string, body any) (int, []byte) {
+	data, _ := json.Marshal(body)
+	req, err := http.NewRequest(method, s.URL+path, bytes.NewReader(data))
+	if err != nil {
+		return 0, []byte(err.Error())
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := haClient.Do(req)
+	if err != nil {
+		return 0, []byte(err.Error())
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, out
+}
+
+// startAlone starts one more server of the cluster without adding it.
+func (c *cluster) startAlone() *server { return startServe(c.t, c.db, c.env, nil) }
