@@ -47,7 +47,7 @@ func (t *Tenant) lease(c *command) error {
 	return nil
 }
 
-// refresh replaces both copies of the tenant by the store's state, read
+// refresh replaces the tenant's state by the store's, read
 // under token fence, and makes fence the token the copies are current
 // under. On error nothing changes (the copies stay, under the old token).
 // Writer goroutine only.
@@ -57,15 +57,16 @@ func (t *Tenant) refresh(fence int64) error {
 	if err != nil {
 		return err
 	}
-	rd := st.Snapshot()
-	rd.buildIndexes()
+	// The state read is the readers' copy; the writer's is made from it
+	// by the batch that follows (catchUp).
+	st.buildIndexes()
 	t.mu.Lock()
 	old := t.reader
-	rd.commit = old.commit + 1
-	t.reader = rd
+	st.commit = old.commit + 1
+	t.reader = st
 	t.mu.Unlock()
 	old.dropIndexes()
-	t.writer, t.seq, t.fence, t.behind = st, seq, fence, false
+	t.writer, t.seq, t.fence, t.behind = nil, seq, fence, true
 	t.setProblems(problems)
 	t.rt.log.Info("tenant read again under a new lease", "tenant", t.ID, "token", fence, "seconds", time.Since(start).Seconds())
 	return nil
