@@ -11,7 +11,7 @@ import (
 
 // Seat limits in the cheapest covers (catalog.SeatLimit: Microsoft 365
 // Business Basic, Standard, Premium and Apps for business are sold up to
-// 300 seats a tenant). A limit binds across users, so the covers are
+// 300 seats a tenant in all). A limit binds across users, so the covers are
 // decided in two steps:
 //
 //  1. Every user's cover is computed without the capped products (the
