@@ -21,7 +21,7 @@ const (
 )
 
 // SeatLimit is a cap on the seats a tenant may buy of a set of products
-// together (today each of Microsoft's limits names one product).
+// together (Microsoft's 300 seats is one cap across its Business plans).
 type SeatLimit struct {
 	SKUs     []string `json:"skus"` // skuIds
 	MaxSeats int      `json:"maxSeats"`

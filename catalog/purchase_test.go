@@ -5,18 +5,19 @@ import (
 	"testing"
 )
 
-// Microsoft 365 for business plans are capped at 300 seats per tenant, each
-// limit with its source; the audiences are recognised by whole words.
+// Microsoft 365 for business plans are capped at 300 seats per tenant, one
+// cap across the family (Microsoft's Business FAQ), with its source; the
+// audiences are recognised by whole words.
 func TestPurchaseRulesOfMicrosoftsCatalog(t *testing.T) {
 	c := Default()
 	for _, part := range []string{"SPB", "O365_BUSINESS_PREMIUM", "O365_BUSINESS_ESSENTIALS", "O365_BUSINESS"} {
 		s, _ := c.SKU(part)
 		l, ok := c.SeatLimitOf(s.ID)
-		if !ok || l.MaxSeats != 300 || !strings.Contains(l.Source, "learn.microsoft.com") && !strings.Contains(l.Source, "as Business Standard") {
+		if !ok || l.MaxSeats != 300 || len(l.SKUs) != 4 || !strings.Contains(l.Source, "learn.microsoft.com") || !strings.Contains(l.Source, "total across all of our Business family") {
 			t.Errorf("%s: limit %+v %v", part, l, ok)
 		}
 	}
-	if len(c.SeatLimits()) != 4 {
+	if len(c.SeatLimits()) != 1 {
 		t.Fatalf("limits %+v", c.SeatLimits())
 	}
 	if s, _ := c.SKU("SPE_E3"); func() bool { _, ok := c.SeatLimitOf(s.ID); return ok }() {

@@ -4,13 +4,14 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"allot/prices"
 )
 
 // Seat limits in the cheapest covers (catalog.SeatLimit: Microsoft 365
 // Business Basic, Standard, Premium and Apps for business are sold up to
-// 300 seats a tenant). A limit binds across users, so the covers are
+// 300 seats a tenant in all). A limit binds across users, so the covers are
 // decided in two steps:
 //
 //  1. Every user's cover is computed without the capped products (the
@@ -28,6 +29,14 @@ import (
 //
 // Everything but the cover findings (counts, other findings) is the same
 // either way: required does not depend on covers.
+//
+// A limit already used up by the seats of users who are not candidates
+// takes no candidate: once every limit is (capGate), a user holding no
+// capped product is not solved with them — being a candidate or not, the
+// user changes neither the seats held nor what step 2 takes, and the note
+// is decided once a candidate of each limit was seen. Users holding a
+// capped product are always solved (whether they are candidates decides
+// whether their seats count).
 
 // capCand is a user whose cover with capped products costs less.
 type capCand struct {
@@ -58,8 +67,65 @@ func (r *run) capBar() int64 {
 	return max(bar, 0)
 }
 
+// capGate is what the workers of one computation share about the seat
+// limits while they run: the seats held so far by users who are not
+// candidates (capHeld's, summed over the workers; it only grows) and
+// whether a candidate of the limit was seen. Once every limit is closed
+// (held ≥ max: step 2 can take no candidate) and has a candidate (its note
+// is given), solving another user who holds no capped product can change
+// nothing in the position.
+type capGate struct {
+	held []atomic.Int64
+	seen []atomic.Bool
+	max  []int64
+	shut atomic.Bool // every limit closed and seen (then it stays so)
+}
+
+// capGateOff disables the gate (tests compare with and without it);
+// capSkips counts the users it spared a solve (tests check that it did).
+var (
+	capGateOff bool
+	capSkips   atomic.Int64
+)
+
+func newCapGate(limits []capLimit) *capGate {
+	g := &capGate{held: make([]atomic.Int64, len(limits)), seen: make([]atomic.Bool, len(limits)), max: make([]int64, len(limits))}
+	for l, lim := range limits {
+		g.max[l] = int64(lim.max)
+	}
+	return g
+}
+
+// closed reports whether every limit is used up and has a candidate.
+func (g *capGate) closed() bool {
+	if g == nil || capGateOff {
+		return false
+	}
+	if g.shut.Load() {
+		return true
+	}
+	for l := range g.max {
+		if g.held[l].Load() < g.max[l] || !g.seen[l].Load() {
+			return false
+		}
+	}
+	g.shut.Store(true)
+	return true
+}
+
+// holdsCapped reports whether the current user has a seat of a capped
+// product (removed or not).
+func (r *run) holdsCapped() bool {
+	for i := range r.cur.seats {
+		if r.cur.seats[i].si.capped >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // maxCappedInCover bounds the capped products of one cover a candidate
-// records (covers have one, Microsoft's limits naming one product each).
+// records (a cover has one: the capped products are alternatives).
 const maxCappedInCover = 4
 
 func (cd *capCand) capped() []int32 { return cd.skus[:cd.nskus] }
@@ -130,6 +196,10 @@ func (r *run) capCandidate(ent *memoEntry, held []int32) {
 	if full.cost-lb < r.capBar() {
 		return
 	}
+	if r.gate.closed() && !r.holdsCapped() {
+		capSkips.Add(1)
+		return
+	}
 	m.withCaps = true
 	with := m.cover(reqs, held)
 	m.withCaps = false
@@ -145,6 +215,11 @@ func (r *run) capCandidate(ent *memoEntry, held []int32) {
 	}
 	if cd.nskus == 0 {
 		return
+	}
+	if r.gate != nil {
+		for _, s := range cd.capped() {
+			r.gate.seen[m.skus[s].capped].Store(true)
+		}
 	}
 	c.capCand = true
 	r.caps = append(r.caps, cd)
@@ -180,10 +255,15 @@ func applyCaps(pos *Position, runs []*run, seg *segment) {
 	}
 	var taken []capCand
 	out := make([]bool, len(m.limits)) // a candidate of the limit was left out
+	need := make([]int, len(m.limits)) // seats of each limit a candidate's cover takes
 	for _, cd := range cands {
-		ok := true
+		clear(need)
 		for _, s := range cd.capped() {
-			ok = ok && left[m.skus[s].capped] > 0
+			need[m.skus[s].capped]++
+		}
+		ok := true
+		for l, n := range need {
+			ok = ok && n <= left[l]
 		}
 		if !ok {
 			for _, s := range cd.capped() {
@@ -219,7 +299,11 @@ func applyCaps(pos *Position, runs []*run, seg *segment) {
 		for _, s := range m.limits[l].skus {
 			names = append(names, m.skus[s].name())
 		}
-		pos.Notes = append(pos.Notes, "Microsoft sells at most "+itoa(m.limits[l].max)+" seats of "+strings.Join(names, " or ")+
+		of := names[0]
+		if n := len(names); n > 1 {
+			of = strings.Join(names[:n-1], ", ") + " and " + names[n-1] + " together"
+		}
+		pos.Notes = append(pos.Notes, "Microsoft sells at most "+itoa(m.limits[l].max)+" seats of "+of+
 			" to a tenant: the cheapest covers give them to the users they save most on; the other users who would save with them get their next best cover.")
 	}
 }

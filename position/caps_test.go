@@ -1,8 +1,10 @@
 package position_test
 
 import (
+	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"allot/position"
 )
@@ -69,5 +71,48 @@ func TestCoversChooseOnlyWhatTheTenantMayBuy(t *testing.T) {
 	e.priceList(func(l *pricesList) { l.TenantKind = "education"; l.MayBuy = []string{"SPE_E5"} })
 	if f, ok := findings(e.position(), position.OverAssigned)["bob"]; ok {
 		t.Fatalf("may buy E5 only: %+v", f.Fix)
+	}
+}
+
+// The gate of the seat limits (a user holding no capped product is not
+// solved with them once every limit is used up and has a candidate) is a
+// shortcut: on random tenants with binding limits, computed by one worker
+// or several taking small chunks, the position is the same with and
+// without it.
+func TestTheSeatLimitGateChangesNothing(t *testing.T) {
+	pl := loadPrices(t)
+	n := 60
+	if testing.Short() {
+		n = 15
+	}
+	render := func(p *position.Position) []byte {
+		p.Totals.CoverProblems = 0 // the distinct problems solved: fewer with the gate
+		var b bytes.Buffer
+		if err := p.WriteJSON(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	skips0 := position.CapSkips()
+	for seed := int64(1); seed <= int64(n); seed++ {
+		e, u, asOf := randomTenant(t, seed)
+		restore := position.SeatLimitMax(1 + int(seed)%4)
+		in := position.Input{Engine: e, Usage: u, Prices: pl, AsOf: asOf, Now: time.Unix(0, 0)}
+		off := position.CapGate(false)
+		want := render(position.Compute(in))
+		off()
+		for _, split := range [][2]int{{1, 1}, {1, 3}} {
+			r1, r2 := position.Split(1, split[1]), position.ChunkUsers(1+int(seed)%5)
+			got := render(position.Compute(in))
+			r1()
+			r2()
+			if !bytes.Equal(got, want) {
+				t.Fatalf("seed %d, %d workers: the position differs with the gate:\n%s", seed, split[1], firstDiff(got, want))
+			}
+		}
+		restore()
+	}
+	if position.CapSkips() == skips0 {
+		t.Fatal("the gate never spared a solve: the test compares nothing")
 	}
 }

@@ -62,8 +62,9 @@ type run struct {
 	capBars  []int64   // capBar's, per limit; nil until every limit has max candidates
 	capPrune int       // pruneCaps when caps grows to this
 	capReqs  []int32
-	capHeld  []int  // seats of each limit's products held by users not candidates, no finding removing them
-	idAllot  string // the allotment of the seat a finding being added is about (its id)
+	capHeld  []int    // seats of each limit's products held by users not candidates, no finding removing them
+	gate     *capGate // shared by the workers (caps.go); nil without limits
+	idAllot  string   // the allotment of the seat a finding being added is about (its id)
 
 	cur       userCtx
 	reqBuf    []int32
@@ -162,12 +163,17 @@ func Compute(in Input) *Position {
 		shared = newSharedMemo(n/8, n/15)
 	}
 	runs := make([]*run, workers)
+	var gate *capGate
 	segs := make([]segment, (n+chunkUsers-1)/chunkUsers)
 	var next, done atomic.Int64
 	var wg sync.WaitGroup
 	busy, taken := make([]time.Duration, workers), make([]int, workers)
 	for w := range runs {
 		runs[w] = newRun(in, pools, reports, shared, n/workers)
+		if w == 0 && len(runs[0].m.limits) > 0 {
+			gate = newCapGate(runs[0].m.limits)
+		}
+		runs[w].gate = gate
 		wg.Add(1)
 		go func(r *run, w int) {
 			t0 := time.Now()

@@ -31,3 +31,13 @@ func SeatLimitMax(n int) (restore func()) {
 	seatLimitOverride = n
 	return func() { seatLimitOverride = o }
 }
+
+// CapGate turns the seat limits' gate (caps.go) on or off until restore
+// is called; CapSkips is the number of users it spared a solve so far.
+func CapGate(on bool) (restore func()) {
+	o := capGateOff
+	capGateOff = !on
+	return func() { capGateOff = o }
+}
+
+func CapSkips() int64 { return capSkips.Load() }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"allot/api/scope"
+	"allot/auth"
 	"allot/catalog"
 	"allot/licensing"
 	"allot/position"
@@ -70,13 +72,15 @@ func randomTenant(t *testing.T, seed int64) (*licensing.Engine, *synthUsage, usa
 // used = the used seats; required = used + kept + new + waiting + unheld ≥
 // used; the seats removed by findings are the findings (one seat each,
 // counted once); totals are the sums of the rows and findings; required
-// does not change with prices.
+// does not change with prices. The positions of delegated allotment
+// owners (scoped to their allotments) hold the same identities.
 func TestAccountingIdentitiesHoldOnRandomTenants(t *testing.T) {
 	pl := loadPrices(t)
 	n := 500
 	if testing.Short() {
 		n = 60
 	}
+	scopedRows, scopedFindings := 0, 0
 	for seed := int64(1); seed <= int64(n); seed++ {
 		e, u, asOf := randomTenant(t, seed)
 		// Every third tenant with seat limits that bind (1–3 seats).
@@ -90,6 +94,25 @@ func TestAccountingIdentitiesHoldOnRandomTenants(t *testing.T) {
 			p := position.Compute(position.Input{Engine: e, Usage: u, Prices: list, AsOf: asOf, Now: time.Unix(0, 0)})
 			checkIdentities(t, fmt.Sprintf("seed %d, prices %v", seed, list != nil), e, p)
 			rows[k] = p.SKUs
+			// The positions of delegated allotment owners (the owner of one
+			// allotment, and one of all of them), as the API scopes them.
+			var owners [][]string
+			var all []string
+			for _, a := range e.Allotments() {
+				all = append(all, a.ID)
+			}
+			if len(all) > 0 {
+				owners = append(owners, []string{all[int(seed)%len(all)]})
+			}
+			if len(all) > 1 {
+				owners = append(owners, all)
+			}
+			for _, ids := range owners {
+				sp := position.Compute(position.Input{Engine: e, Usage: u, Prices: list, AsOf: asOf, Now: time.Unix(0, 0), Scope: ownerScope(e, ids)})
+				checkIdentities(t, fmt.Sprintf("seed %d, prices %v, owner of %v", seed, list != nil, ids), e, sp)
+				scopedRows += len(sp.SKUs)
+				scopedFindings += sp.FindingCount()
+			}
 		}
 		req := map[string]int{}
 		for _, r := range rows[0] {
@@ -101,6 +124,9 @@ func TestAccountingIdentitiesHoldOnRandomTenants(t *testing.T) {
 			}
 		}
 		restore()
+	}
+	if scopedRows == 0 || scopedFindings == 0 {
+		t.Fatalf("the owners' positions had %d rows and %d findings: nothing was checked", scopedRows, scopedFindings)
 	}
 }
 
@@ -198,6 +224,9 @@ func checkIdentities(t *testing.T, name string, e *licensing.Engine, p *position
 			fail("savings %v / %v, cost of fixes %v / %v", *p.Totals.MonthlySavings, savings, *p.Totals.AdditionalCost, extra)
 		}
 	}
+	if p.Scoped {
+		return
+	}
 	// Every pool has its row.
 	for _, pool := range e.Pools() {
 		found := false
@@ -208,4 +237,18 @@ func checkIdentities(t *testing.T, name string, e *licensing.Engine, p *position
 			fail("no row for %s", pool.SKU.PartNumber)
 		}
 	}
+}
+
+// ownerScope is the position scope of a delegated owner of the allotments
+// ids, as the API builds it (api/scope).
+func ownerScope(e *licensing.Engine, ids []string) *position.Scope {
+	pr := &auth.Principal{TenantID: "t", Roles: []string{auth.RoleAllotmentOwner}, AllotmentIDs: ids}
+	sc := scope.Of(pr, e)
+	ps := &position.Scope{User: sc.User, License: sc.Licenses, SKU: func(id string) bool { return sc.SKU(e, id) }}
+	for _, id := range ids {
+		if a, ok := e.AllotmentByID(id); ok {
+			ps.Allotments = append(ps.Allotments, a)
+		}
+	}
+	return ps
 }

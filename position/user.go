@@ -470,6 +470,9 @@ func (r *run) count() {
 		r.cats[s][cat]++
 		if l := st.si.capped; l >= 0 && st.removedBy == 0 && !c.capCand {
 			r.capHeld[l]++
+			if r.gate != nil {
+				r.gate.held[l].Add(1)
+			}
 		}
 		switch cat {
 		case catUsed:

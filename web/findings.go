@@ -127,6 +127,17 @@ func (c *positionCache) state(id string, snapshot snapshotFunc, commit uint64, n
 	return st
 }
 
+// of returns the tenant's latest computed position if it is of the given
+// commit and day (nil otherwise).
+func (c *positionCache) of(id string, commit uint64, asOf usage.Day) *position.Position {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if sl := c.m[id]; sl != nil && sl.last != nil && sl.last.commit == commit && sl.last.asOf == asOf {
+		return sl.last.p
+	}
+	return nil
+}
+
 // compute computes a tenant's position and keeps it (run in its own
 // goroutine; sl.running is set).
 func (c *positionCache) compute(id string, sl *positionSlot, snapshot snapshotFunc, now time.Time) {

@@ -134,7 +134,11 @@ func (h *handler) whatIfPage(w http.ResponseWriter, r *http.Request, v *viewer) 
 		return
 	}
 	now := h.now().UTC()
-	res, _, err := whatif.Try(snap, cmds, whatif.Options{AsOf: usage.DayOf(now), Now: now, Actor: v.P.Actor(), NewID: auth.NewID})
+	// The snapshot is this request's own: the commands run on it (one copy
+	// of the tenant, not two); applyFixes reuses the findings page's
+	// position when it is of the same commit and day.
+	res, err := whatif.TryIn(snap, cmds, whatif.Options{AsOf: usage.DayOf(now), Now: now, Actor: v.P.Actor(), NewID: auth.NewID,
+		Position: positions.of(v.T.ID, snap.Commit(), usage.DayOf(now))})
 	if err != nil {
 		h.failErr(w, r, v, err)
 		return

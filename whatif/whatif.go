@@ -177,6 +177,11 @@ type Options struct {
 	Actor      string
 	// NewID makes the ids of subscriptions bought by changeUnits.
 	NewID func() string
+	// Position, when set, is the position of the state the commands start
+	// from, computed with AsOf and WindowDays (a cached one of the same
+	// commit): applyFixes uses it while no command has changed the state
+	// instead of computing it again.
+	Position *position.Position
 }
 
 // Check validates commands before anything runs (EINVALID names the first
@@ -254,13 +259,116 @@ func Try(before *tenant.State, cmds []Command, o Options) (*Result, *tenant.Stat
 		return nil, nil, err
 	}
 	after := before.Snapshot()
+	res, err := try(after, stateBefore{before}, cmds, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, after, nil
+}
+
+// TryIn is Try on the caller's own copy s (a Tenant.Snapshot that nothing
+// else uses): the commands change s itself, which is then the state after
+// them. What the answer compares of the state before — every license
+// record's usable, waiting and error states, and every product's seats —
+// is kept before the first command runs, a small part of a second copy
+// of the tenant (TestTryInAnswersAsTry).
+func TryIn(s *tenant.State, cmds []Command, o Options) (*Result, error) {
+	if err := Check(cmds); err != nil {
+		return nil, err
+	}
+	return try(s, keep(s), cmds, o)
+}
+
+// before is what the difference reads of the state before the commands.
+type before interface {
+	license(k licensing.Key2) recState
+	upn(userID string) (string, bool)
+	side(pl *prices.List) Side
+}
+
+// stateBefore reads a copy of the state before.
+type stateBefore struct{ s *tenant.State }
+
+func (b stateBefore) license(k licensing.Key2) recState {
+	l, ok := b.s.Engine.LicenseByKey(k[0], k[1])
+	return stateOf(l, ok)
+}
+
+func (b stateBefore) upn(id string) (string, bool) {
+	u, ok := b.s.Engine.User(id)
+	return u.UserPrincipalName, ok
+}
+
+func (b stateBefore) side(pl *prices.List) Side { return side(b.s, pl) }
+
+// kept is what keep keeps of a state: the states of its license records
+// by key, and its products' seats (priced when the difference is made, at
+// the price list after the commands, as Try prices both sides).
+type kept struct {
+	recs  map[licensing.Key2]recState
+	seats []poolSeats
+}
+
+type poolSeats struct {
+	sku              *catalog.SKU
+	units            licensing.Units
+	assigned, waited int
+}
+
+// keep reads what the difference needs of s before the commands run.
+func keep(s *tenant.State) *kept {
+	e := s.Engine
+	k := &kept{recs: make(map[licensing.Key2]recState, e.UserCount()+e.UserCount()/2)}
+	e.ForEachUserLicenses(func(u *licensing.User, ls licensing.UserLicenses) bool {
+		for i := 0; i < ls.Len(); i++ {
+			l := ls.At(i)
+			key := l.SKUID
+			if l.AllotmentID != "" {
+				key += "/" + l.AllotmentID
+			}
+			k.recs[licensing.Key2{u.ID, key}] = stateOf(*l, true)
+		}
+		return true
+	})
+	waiting := map[string]int{}
+	for _, a := range e.Allotments() {
+		waiting[a.SKUID] += a.Waiting
+	}
+	for _, p := range e.Pools() {
+		k.seats = append(k.seats, poolSeats{sku: p.SKU, units: p.Units, assigned: p.Consumed, waited: p.Waiting + waiting[p.SKU.ID]})
+	}
+	return k
+}
+
+func (k *kept) license(key licensing.Key2) recState { return k.recs[key] }
+
+// upn: the commands neither delete users nor rename them; the answer
+// takes the name after.
+func (k *kept) upn(string) (string, bool) { return "", false }
+
+func (k *kept) side(pl *prices.List) Side {
+	pools := make([]licensing.PoolInfo, len(k.seats))
+	for i, p := range k.seats {
+		pools[i] = licensing.PoolInfo{SKU: p.sku, Units: p.units, Consumed: p.assigned, Waiting: p.waited}
+	}
+	return sideOf(pools, nil, pl)
+}
+
+// try runs the commands on after (changed in place) and answers the
+// difference with pre, the state before.
+func try(after *tenant.State, pre before, cmds []Command, o Options) (*Result, error) {
 	after.Engine.TakeDelta() // start recording from here
 	res := &Result{Commands: []Outcome{}}
+	changed := false // a command ran: o.Position is no longer after's
 	for _, c := range cmds {
 		if c.Op == OpApplyFixes {
-			fixes, skipped, n, err := Expand(after, c.Kinds, o)
+			var pos *position.Position
+			if !changed {
+				pos = o.Position
+			}
+			fixes, skipped, n, err := expand(after, c.Kinds, o, pos)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			res.Skipped = append(res.Skipped, skipped...)
 			res.SkippedCount += n
@@ -274,25 +382,28 @@ func Try(before *tenant.State, cmds []Command, o Options) (*Result, *tenant.Stat
 					}
 				} else {
 					out.Applied++
+					changed = true
 				}
 			}
 			res.Commands = append(res.Commands, out)
 			continue
 		}
-		res.Commands = append(res.Commands, run(after, c, o))
+		out := run(after, c, o)
+		changed = changed || out.Error == nil
+		res.Commands = append(res.Commands, out)
 	}
 	d := after.Engine.TakeDelta()
-	res.diff(before, after, d.Licenses)
+	res.diff(pre, after, d.Licenses)
 	pl, _, err := prices.Of(after)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if pl != nil {
 		cur := pl.Currency
 		res.Currency = &cur
 	}
-	res.Before, res.After = side(before, pl), side(after, pl)
-	return res, after, nil
+	res.Before, res.After = pre.side(pl), side(after, pl)
+	return res, nil
 }
 
 // run applies one command to s as a command of its own (the engine checks
@@ -471,9 +582,17 @@ func changeUnits(tx *tenant.Tx, c Command) error {
 // Graph assignLicense call), each step in the position's order of
 // findings.
 func Expand(s *tenant.State, kinds []string, o Options) ([]Command, []Skipped, int, error) {
-	pos, err := snapshotstore.Position(s, position.Options{AsOf: o.AsOf, WindowDays: o.WindowDays, Now: o.Now})
-	if err != nil {
-		return nil, nil, 0, err
+	return expand(s, kinds, o, nil)
+}
+
+// expand is Expand with the position of s when the caller has it (nil:
+// computed here).
+func expand(s *tenant.State, kinds []string, o Options, pos *position.Position) ([]Command, []Skipped, int, error) {
+	if pos == nil {
+		var err error
+		if pos, err = snapshotstore.Position(s, position.Options{AsOf: o.AsOf, WindowDays: o.WindowDays, Now: o.Now}); err != nil {
+			return nil, nil, 0, err
+		}
 	}
 	nskipped := 0
 	cat := s.Engine.Catalog()
@@ -588,7 +707,7 @@ func stateOf(l licensing.License, found bool) recState {
 
 // diff compares the license records the commands changed (keys: user,
 // pool key).
-func (res *Result) diff(before, after *tenant.State, keys []licensing.Key2) {
+func (res *Result) diff(pre before, after *tenant.State, keys []licensing.Key2) {
 	res.Gains, res.Losses, res.StartsWaiting, res.Errors = []Change{}, []Change{}, []Change{}, []Change{}
 	seen := make(map[licensing.Key2]bool, len(keys))
 	sort.Slice(keys, func(i, j int) bool {
@@ -603,21 +722,22 @@ func (res *Result) diff(before, after *tenant.State, keys []licensing.Key2) {
 			continue
 		}
 		seen[k] = true
-		lb, okb := before.Engine.LicenseByKey(k[0], k[1])
 		la, oka := after.Engine.LicenseByKey(k[0], k[1])
-		b, a := stateOf(lb, okb), stateOf(la, oka)
-		rec := la
+		b, a := pre.license(k), stateOf(la, oka)
+		sku, allot := la.SKUID, la.AllotmentID
 		if !oka {
-			rec = lb
+			// A record that is gone: its key is the pool key, "skuId" or
+			// "skuId/allotmentId".
+			sku, allot, _ = strings.Cut(k[1], "/")
 		}
-		ch := Change{UserID: k[0], SKUID: rec.SKUID, AllotmentID: rec.AllotmentID}
-		if s, ok := cat.SKU(rec.SKUID); ok {
+		ch := Change{UserID: k[0], SKUID: sku, AllotmentID: allot}
+		if s, ok := cat.SKU(sku); ok {
 			ch.SKUPartNumber = s.PartNumber
 		}
 		if u, ok := after.Engine.User(k[0]); ok {
 			ch.UserPrincipalName = u.UserPrincipalName
-		} else if u, ok := before.Engine.User(k[0]); ok {
-			ch.UserPrincipalName = u.UserPrincipalName
+		} else if upn, ok := pre.upn(k[0]); ok {
+			ch.UserPrincipalName = upn
 		}
 		add := func(list *[]Change, n *int, c Change) {
 			*n++
@@ -660,15 +780,21 @@ func (res *Result) diff(before, after *tenant.State, keys []licensing.Key2) {
 // side is the seats and cost of every product the tenant has units of or
 // seats in.
 func side(s *tenant.State, pl *prices.List) Side {
-	var sd Side
-	sd.SKUs = []Seats{}
 	waiting := map[string]int{}
 	for _, a := range s.Engine.Allotments() {
 		waiting[a.SKUID] += a.Waiting
 	}
+	return sideOf(s.Engine.Pools(), waiting, pl)
+}
+
+// sideOf is side from the pools and the users waiting in allotments by
+// product.
+func sideOf(pools []licensing.PoolInfo, waiting map[string]int, pl *prices.List) Side {
+	var sd Side
+	sd.SKUs = []Seats{}
 	var total int64
 	priced := pl != nil
-	for _, p := range s.Engine.Pools() {
+	for _, p := range pools {
 		st := Seats{SKUID: p.SKU.ID, SKUPartNumber: p.SKU.PartNumber, Owned: p.Units.Total(), Assigned: p.Consumed, Waiting: p.Waiting + waiting[p.SKU.ID]}
 		if st.Owned == 0 && st.Assigned == 0 && st.Waiting == 0 {
 			continue

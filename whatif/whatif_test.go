@@ -1,10 +1,13 @@
 package whatif_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -14,6 +17,8 @@ import (
 
 	"allot/catalog"
 	"allot/licensing"
+	"allot/position"
+	"allot/position/snapshotstore"
 	"allot/prices"
 	"allot/settings"
 	"allot/store"
@@ -267,6 +272,94 @@ func TestWhatIfCommands(t *testing.T) {
 	for _, bad := range [][]whatif.Command{nil, {{Op: "nope"}}, {{Op: whatif.OpChangeUnits, SKU: "SPE_E3"}}, {{Op: whatif.OpApplyFixes, Kinds: []string{"x"}}}} {
 		if _, _, err := whatif.Try(snap, bad, o); err == nil {
 			t.Fatalf("%+v was accepted", bad)
+		}
+	}
+}
+
+// TryIn (the commands run on the caller's copy, the state before kept as
+// the answer needs it) and a position given for applyFixes answer exactly
+// as Try (a second copy, the position computed again), for the commands of
+// the tests above and random sequences of every kind of command.
+func TestTryInAnswersAsTry(t *testing.T) {
+	tn := scenario(t)
+	ctx := context.Background()
+	users := []string{"ann", "bob", "cid", "dee", "eve", "fay", "gus", "hal", "nobody"}
+	skus := []string{"SPE_E3", "SPE_E5", "SPB"}
+	rule := `user.userPrincipalName -startsWith "b"`
+	lists := [][]whatif.Command{
+		{{Op: whatif.OpApplyFixes}},
+		{{Op: whatif.OpApplyFixes, Kinds: []string{position.OverAssigned}}, {Op: whatif.OpApplyFixes}},
+		{{Op: whatif.OpChangeUnits, SKU: "SPE_E3", By: -3}, {Op: whatif.OpApplyFixes}},
+		{{Op: whatif.OpChangeUnits, SKU: "SPE_E5", By: 2}, {Op: whatif.OpApplyFixes}},
+	}
+	rnd := rand.New(rand.NewSource(7))
+	for i := 0; i < 40; i++ {
+		var cmds []whatif.Command
+		for j := 0; j < 1+rnd.Intn(5); j++ {
+			sku := skus[rnd.Intn(len(skus))]
+			switch rnd.Intn(6) {
+			case 0:
+				cmds = append(cmds, whatif.Command{Op: whatif.OpChangeUnits, SKU: sku, By: rnd.Intn(7) - 3 | 1})
+			case 1:
+				c := whatif.Command{Op: whatif.OpSetUserLicenses, UserID: users[rnd.Intn(len(users))]}
+				if rnd.Intn(2) == 0 {
+					c.AddLicenses = []licensing.AssignedLicense{{SKUID: sku}}
+				} else {
+					c.RemoveLicenses = []string{sku}
+				}
+				cmds = append(cmds, c)
+			case 2:
+				c := whatif.Command{Op: whatif.OpSetGroupLicenses, GroupID: "staff"}
+				if rnd.Intn(2) == 0 {
+					c.AddLicenses = []licensing.AssignedLicense{{SKUID: sku}}
+				} else {
+					c.RemoveLicenses = []string{sku}
+				}
+				cmds = append(cmds, c)
+			case 3:
+				cmds = append(cmds, whatif.Command{Op: whatif.OpPutAllotment, Allotment: &licensing.Allotment{ID: "a" + fmt.Sprint(rnd.Intn(2)), DisplayName: "Lab", SKUID: sku, AllottedUnits: rnd.Intn(3)}})
+			case 4:
+				cmds = append(cmds, whatif.Command{Op: whatif.OpSetMembershipRule, GroupID: "staff", MembershipRule: &rule})
+			default:
+				cmds = append(cmds, whatif.Command{Op: whatif.OpApplyFixes})
+			}
+		}
+		lists = append(lists, cmds)
+	}
+	for i, cmds := range lists {
+		opts := func() whatif.Options {
+			n := 0
+			return whatif.Options{AsOf: usage.DayOf(asOf), Now: asOf.Add(time.Hour), Actor: "test", NewID: func() string { n++; return fmt.Sprintf("sub-%d", n) }}
+		}
+		snap, err := tn.Snapshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantAfter, err := whatif.Try(snap, cmds, opts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := opts()
+		if i%2 == 0 {
+			if o.Position, err = snapshotstore.Position(snap, position.Options{AsOf: o.AsOf, WindowDays: o.WindowDays, Now: o.Now}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		own, err := tn.Snapshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := whatif.TryIn(own, cmds, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dump(own) != dump(wantAfter) {
+			t.Fatalf("list %d %+v: the state after differs", i, cmds)
+		}
+		a, _ := json.Marshal(got)
+		b, _ := json.Marshal(want)
+		if !bytes.Equal(a, b) {
+			t.Fatalf("list %d %+v:\nTryIn %s\nTry   %s", i, cmds, a, b)
 		}
 	}
 }

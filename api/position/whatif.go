@@ -46,7 +46,9 @@ func (h *handler) whatIf(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	res, _, err := whatif.Try(snap, in.Commands, whatif.Options{AsOf: o.AsOf, WindowDays: o.WindowDays, Now: o.Now, Actor: p.Actor(), NewID: auth.NewID})
+	// The snapshot is this request's own: the commands run on it (one
+	// copy of the tenant, not two).
+	res, err := whatif.TryIn(snap, in.Commands, whatif.Options{AsOf: o.AsOf, WindowDays: o.WindowDays, Now: o.Now, Actor: p.Actor(), NewID: auth.NewID})
 	if err != nil {
 		if allot.ErrorCode(err) == allot.EINTERNAL {
 			h.s.Log.Error("what-if", "err", err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -22,7 +23,7 @@ import (
 func init() { rootCmd.AddCommand(newWhatIfCmd()) }
 
 func newWhatIfCmd() *cobra.Command {
-	var db, tenantID, asOf string
+	var db, tenantID, asOf, cpuprofile string
 	var window int
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -82,6 +83,17 @@ nothing.`,
 			start := time.Now()
 			err = withTenantReadOnly(ctx, db, tenantID, func(t *tenant.Tenant) error {
 				start = time.Now()
+				if cpuprofile != "" {
+					f, err := os.Create(cpuprofile)
+					if err != nil {
+						return err
+					}
+					defer f.Close()
+					if err := pprof.StartCPUProfile(f); err != nil {
+						return err
+					}
+					defer pprof.StopCPUProfile()
+				}
 				var err error
 				t.Read(func(s *tenant.State) {
 					res, _, err = whatif.Try(s, cmds, whatif.Options{AsOf: day, WindowDays: window, Now: now, Actor: "allot whatif (CLI)", NewID: newID})
@@ -106,6 +118,7 @@ nothing.`,
 	cmd.Flags().StringVar(&asOf, "as-of", "", "the day the position's fixes are computed for, YYYY-MM-DD (default today)")
 	cmd.Flags().IntVar(&window, "window", position.DefaultWindowDays, "usage window in days (1-90) for the position's fixes")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the answer as POST /allot/v1/whatif gives it")
+	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the what-if (after loading the tenant) to this file")
 	return cmd
 }
 
