@@ -9,6 +9,7 @@ import (
 	"allot/api/scope"
 	"allot/licensing"
 	"allot/tenant"
+	"allot/userprop"
 )
 
 // Filters compile a $filter tree into a predicate over one resource, with
@@ -456,40 +457,43 @@ func (c *compiler[T]) elementPred(v string, body odata.Node, f *field[T]) (func(
 	return nil, c.unsupported(f.name)
 }
 
-// userSchema is what Graph lets $filter read on users.
+// userSchema is what Graph lets $filter read on users: the registry's
+// filterable properties (package userprop).
 var userSchema = &schema[licensing.User]{
 	resource: "User",
-	fields: fieldMap(
-		&field[licensing.User]{name: "id", str: func(u *licensing.User) string { return u.ID }},
-		&field[licensing.User]{name: "userPrincipalName", str: func(u *licensing.User) string { return u.UserPrincipalName }, startsWith: true, endsWith: true},
-		&field[licensing.User]{name: "displayName", str: func(u *licensing.User) string { return u.DisplayName }, startsWith: true},
-		&field[licensing.User]{name: "mail", str: func(u *licensing.User) string { return u.Mail }, startsWith: true, endsWith: true},
-		&field[licensing.User]{name: "givenName", str: func(u *licensing.User) string { return u.GivenName }, startsWith: true},
-		&field[licensing.User]{name: "surname", str: func(u *licensing.User) string { return u.Surname }, startsWith: true},
-		&field[licensing.User]{name: "jobTitle", str: func(u *licensing.User) string { return u.JobTitle }, startsWith: true},
-		&field[licensing.User]{name: "department", str: func(u *licensing.User) string { return u.Department }, startsWith: true},
-		&field[licensing.User]{name: "companyName", str: func(u *licensing.User) string { return u.CompanyName }, startsWith: true},
-		&field[licensing.User]{name: "country", str: func(u *licensing.User) string { return u.Country }, startsWith: true},
-		&field[licensing.User]{name: "city", str: func(u *licensing.User) string { return u.City }, startsWith: true},
-		&field[licensing.User]{name: "employeeId", str: func(u *licensing.User) string { return u.EmployeeID }, startsWith: true},
-		&field[licensing.User]{name: "usageLocation", str: func(u *licensing.User) string { return u.UsageLocation }},
-		&field[licensing.User]{name: "userType", str: func(u *licensing.User) string { return u.UserType }},
-		&field[licensing.User]{name: "kind", str: func(u *licensing.User) string { return u.Kind }},
-		&field[licensing.User]{name: "mailNickname", str: func(u *licensing.User) string { return attr(u, "mailNickname") }, startsWith: true},
-		&field[licensing.User]{name: "state", str: func(u *licensing.User) string { return attr(u, "state") }, startsWith: true},
-		&field[licensing.User]{name: "officeLocation", str: func(u *licensing.User) string { return attr(u, "officeLocation") }, startsWith: true},
-		&field[licensing.User]{name: "employeeType", str: func(u *licensing.User) string { return attr(u, "employeeType") }, startsWith: true},
-		&field[licensing.User]{name: "accountEnabled", kind: kBool, boolean: func(u *licensing.User) bool { return u.AccountEnabled }},
-		&field[licensing.User]{name: "createdDateTime", kind: kTime, tm: func(u *licensing.User) time.Time { return u.CreatedAt }},
-		&field[licensing.User]{name: "employeeHireDate", kind: kTime, advanced: true, tm: func(u *licensing.User) time.Time {
-			t, _ := parseTime(u.EmployeeHireDate)
-			return t
-		}},
-		&field[licensing.User]{name: "proxyAddresses", kind: kStrings, strs: func(u *licensing.User) []string { return u.ProxyAddresses }, endsWith: true},
-		&field[licensing.User]{name: "otherMails", kind: kStrings, strs: func(u *licensing.User) []string { return u.OtherMails }, endsWith: true},
-	),
-	lambda:  userLambda,
-	special: userSpecial,
+	fields:   userFields(),
+	lambda:   userLambda,
+	special:  userSpecial,
+}
+
+func userFields() map[string]*field[licensing.User] {
+	var fs []*field[licensing.User]
+	for i := range userprop.Users {
+		p := &userprop.Users[i]
+		f := &field[licensing.User]{name: p.Name, advanced: p.FilterAdvanced}
+		switch p.Type {
+		case userprop.Bool:
+			f.kind, f.boolean = kBool, p.GetBool
+		case userprop.Time:
+			f.kind, f.tm = kTime, p.GetTime
+		case userprop.Strings:
+			f.kind, f.strs, f.endsWith = kStrings, p.GetStrings, true
+		case userprop.Date:
+			f.kind, f.tm = kTime, func(u *licensing.User) time.Time {
+				t, _ := parseTime(p.Get(u))
+				return t
+			}
+		default:
+			if p.Filter == userprop.NoFilter {
+				continue
+			}
+			f.str = p.Get
+			f.startsWith = p.Filter >= userprop.StartsWith
+			f.endsWith = p.Filter == userprop.StartsEndsWith
+		}
+		fs = append(fs, f)
+	}
+	return fieldMap(fs...)
 }
 
 func fieldMap[T any](fs ...*field[T]) map[string]*field[T] {
