@@ -86,14 +86,8 @@ func respondGroup(c *call, id string, status int, withBody bool) {
 }
 
 func (h *handler) createGroup(c *call) {
-	body, err := decodeBody(c.r)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	d := doc{}
-	if err := applyObject(groupType, d, opReplace, body); err != nil {
-		c.fail(err)
+	d, ok := readDoc(c, groupType)
+	if !ok {
 		return
 	}
 	id := auth.NewID()
@@ -166,12 +160,11 @@ func updateGroup(c *call, change func(tx *tenant.Tx, cur *licensing.Group, m sci
 }
 
 func (h *handler) replaceGroup(c *call) {
-	body, err := decodeBody(c.r)
-	if err != nil {
-		c.fail(err)
+	body, ok := readBody(c)
+	if !ok {
 		return
 	}
-	err = updateGroup(c, func(tx *tenant.Tx, cur *licensing.Group, _ scimmeta.Meta) (groupSpec, []string, []string, error) {
+	err := updateGroup(c, func(tx *tenant.Tx, cur *licensing.Group, _ scimmeta.Meta) (groupSpec, []string, []string, error) {
 		d := doc{}
 		if err := applyObject(groupType, d, opReplace, body); err != nil {
 			return groupSpec{}, nil, nil, err
@@ -196,18 +189,12 @@ func (h *handler) replaceGroup(c *call) {
 // representation. It answers 204 with the ETag, or 200 with the group
 // when the request asks for it (patchWantsBody).
 func (h *handler) patchGroup(c *call) {
-	body, err := decodeBody(c.r)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	ops, err := decodePatch(body)
-	if err != nil {
-		c.fail(err)
+	ops, ok := readPatch(c)
+	if !ok {
 		return
 	}
 	changes, fast := memberChanges(ops)
-	err = updateGroup(c, func(tx *tenant.Tx, cur *licensing.Group, m scimmeta.Meta) (groupSpec, []string, []string, error) {
+	err := updateGroup(c, func(tx *tenant.Tx, cur *licensing.Group, m scimmeta.Meta) (groupSpec, []string, []string, error) {
 		if fast {
 			add, rm := netMembers(tx.Engine, cur.ID, changes)
 			return groupSpec{group: *cur, externalID: m.ExternalID}, add, rm, nil
@@ -239,29 +226,17 @@ func (h *handler) patchGroup(c *call) {
 // deleteGroup deletes a group. One that still has licenses is refused
 // (400 mutability, the engine's message): remove its licenses first.
 func (h *handler) deleteGroup(c *call) {
-	id := c.r.PathValue("id")
-	ifMatch := c.r.Header.Get("If-Match")
-	err := c.t.Do(c.r.Context(), c.op(), func(tx *tenant.Tx) error {
-		cur, ok := tx.Engine.Group(id)
-		if !ok {
-			return notFound("Group", id)
-		}
-		ms := scimmeta.Of(tx.State)
-		if ifMatch != "" && !etagMatches(ifMatch, groupVersion(tx.Engine, &cur, ms.Get(scimmeta.GroupKind, id).ExternalID)) {
-			return errPrecondition()
-		}
-		if n := len(tx.Engine.GroupLicenses(id)); n > 0 {
-			return badRequest(typeMutability, "The group %s has %d license(s) assigned; remove the group's licenses before deleting it.", cur.DisplayName, n)
-		}
-		if err := deleteditems.DeleteGroup(tx, id); err != nil {
-			return err
-		}
-		ms.Drop(tx, scimmeta.GroupKind, id)
-		return nil
-	})
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	c.w.WriteHeader(http.StatusNoContent)
+	deleteResource(c, deletion{rt: groupType, kind: scimmeta.GroupKind,
+		exists: func(tx *tenant.Tx, id string) bool { _, ok := tx.Engine.Group(id); return ok },
+		version: func(tx *tenant.Tx, id string) string {
+			cur, _ := tx.Engine.Group(id)
+			return groupVersion(tx.Engine, &cur, scimmeta.Of(tx.State).Get(scimmeta.GroupKind, id).ExternalID)
+		},
+		remove: func(tx *tenant.Tx, id string) error {
+			if n := len(tx.Engine.GroupLicenses(id)); n > 0 {
+				g, _ := tx.Engine.Group(id)
+				return badRequest(typeMutability, "The group %s has %d license(s) assigned; remove the group's licenses before deleting it.", g.DisplayName, n)
+			}
+			return deleteditems.DeleteGroup(tx, id)
+		}})
 }

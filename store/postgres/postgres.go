@@ -78,7 +78,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("store/postgres: connect: %w", err)
 	}
-	if err := migrate(ctx, pool); err != nil {
+	if err := migrateDB(ctx, pool); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("store/postgres: %w", err)
 	}
