@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"slices"
 
-	"allot/auth"
 	"allot/deleteditems"
 	"allot/identity"
 	"allot/licensing"
@@ -86,33 +85,24 @@ func respondGroup(c *call, id string, status int, withBody bool) {
 }
 
 func (h *handler) createGroup(c *call) {
-	d, ok := readDoc(c, groupType)
-	if !ok {
-		return
-	}
-	id := auth.NewID()
-	spec, err := groupFromDoc(d, licensing.Group{ID: id, SecurityEnabled: true})
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	err = c.t.Do(c.r.Context(), c.op(), func(tx *tenant.Tx) error {
-		if err := checkMembers(tx.Engine, &spec.group, false, spec.members, nil); err != nil {
-			return err
+	createResource(c, groupType, func(d doc, id string) (func(tx *tenant.Tx) error, error) {
+		spec, err := groupFromDoc(d, licensing.Group{ID: id, SecurityEnabled: true})
+		if err != nil {
+			return nil, err
 		}
-		if err := identity.PutGroup(tx, spec.group); err != nil {
-			return err
-		}
-		if err := applyMembers(tx, id, spec.members, nil); err != nil {
-			return err
-		}
-		return scimmeta.Of(tx.State).Put(tx, scimmeta.GroupKind, id, scimmeta.Meta{ExternalID: spec.externalID, LastModified: tx.Op.Now})
-	})
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	respondGroup(c, id, http.StatusCreated, true)
+		return func(tx *tenant.Tx) error {
+			if err := checkMembers(tx.Engine, &spec.group, false, spec.members, nil); err != nil {
+				return err
+			}
+			if err := identity.PutGroup(tx, spec.group); err != nil {
+				return err
+			}
+			if err := applyMembers(tx, id, spec.members, nil); err != nil {
+				return err
+			}
+			return scimmeta.Of(tx.State).Put(tx, scimmeta.GroupKind, id, scimmeta.Meta{ExternalID: spec.externalID, LastModified: tx.Op.Now})
+		}, nil
+	}, func(id string) { respondGroup(c, id, http.StatusCreated, true) })
 }
 
 // updateGroup runs a change of an existing group as one command. change

@@ -3,6 +3,7 @@ package scim
 import (
 	"net/http"
 
+	"allot/auth"
 	"allot/scimmeta"
 	"allot/store"
 	"allot/tenant"
@@ -25,6 +26,28 @@ func readDoc(c *call, rt *ResourceType) (d doc, ok bool) {
 		return nil, false
 	}
 	return d, true
+}
+
+// createResource answers a POST: the body as a fresh representation of rt
+// and a new id make the command build returns (a representation it
+// refuses is answered), which runs; then respond answers with the new
+// resource.
+func createResource(c *call, rt *ResourceType, build func(d doc, id string) (func(tx *tenant.Tx) error, error), respond func(id string)) {
+	d, ok := readDoc(c, rt)
+	if !ok {
+		return
+	}
+	id := auth.NewID()
+	cmd, err := build(d, id)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	if err := c.t.Do(c.r.Context(), c.op(), cmd); err != nil {
+		c.fail(err)
+		return
+	}
+	respond(id)
 }
 
 // readBody reads a replace body, whose representation is built inside the

@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"slices"
 
-	"allot/auth"
 	"allot/deleteditems"
 	"allot/identity"
 	"allot/licensing"
@@ -93,27 +92,18 @@ func respondUser(c *call, id string, status int) {
 }
 
 func (h *handler) createUser(c *call) {
-	d, ok := readDoc(c, userType)
-	if !ok {
-		return
-	}
-	id := auth.NewID()
-	u, err := userFromDoc(d, licensing.User{ID: id, AccountEnabled: true})
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	err = c.t.Do(c.r.Context(), c.op(), func(tx *tenant.Tx) error {
-		if err := identity.PutUser(tx, qualify(tx.State, u)); err != nil {
-			return err
+	createResource(c, userType, func(d doc, id string) (func(tx *tenant.Tx) error, error) {
+		u, err := userFromDoc(d, licensing.User{ID: id, AccountEnabled: true})
+		if err != nil {
+			return nil, err
 		}
-		return scimmeta.Of(tx.State).Put(tx, scimmeta.UserKind, id, scimmeta.Meta{LastModified: tx.Op.Now})
-	})
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	respondUser(c, id, http.StatusCreated)
+		return func(tx *tenant.Tx) error {
+			if err := identity.PutUser(tx, qualify(tx.State, u)); err != nil {
+				return err
+			}
+			return scimmeta.Of(tx.State).Put(tx, scimmeta.UserKind, id, scimmeta.Meta{LastModified: tx.Op.Now})
+		}, nil
+	}, func(id string) { respondUser(c, id, http.StatusCreated) })
 }
 
 // updateUser runs a change of an existing user as one command: it checks
