@@ -149,6 +149,21 @@ func updateGroup(c *call, change func(tx *tenant.Tx, cur *licensing.Group, m sci
 	})
 }
 
+// specFromDoc is the group d now represents and the members to add and
+// remove to reach its members; err is the error of making d (returned as
+// it is).
+func specFromDoc(tx *tenant.Tx, cur *licensing.Group, d doc, err error) (groupSpec, []string, []string, error) {
+	if err != nil {
+		return groupSpec{}, nil, nil, err
+	}
+	spec, err := groupFromDoc(d, *cur)
+	if err != nil {
+		return groupSpec{}, nil, nil, err
+	}
+	add, rm := memberDiff(tx.Engine, cur.ID, spec.members)
+	return spec, add, rm, nil
+}
+
 func (h *handler) replaceGroup(c *call) {
 	body, ok := readBody(c)
 	if !ok {
@@ -156,15 +171,7 @@ func (h *handler) replaceGroup(c *call) {
 	}
 	err := updateGroup(c, func(tx *tenant.Tx, cur *licensing.Group, _ scimmeta.Meta) (groupSpec, []string, []string, error) {
 		d := doc{}
-		if err := applyObject(groupType, d, opReplace, body); err != nil {
-			return groupSpec{}, nil, nil, err
-		}
-		spec, err := groupFromDoc(d, *cur)
-		if err != nil {
-			return groupSpec{}, nil, nil, err
-		}
-		add, rm := memberDiff(tx.Engine, cur.ID, spec.members)
-		return spec, add, rm, nil
+		return specFromDoc(tx, cur, d, applyObject(groupType, d, opReplace, body))
 	})
 	if err != nil {
 		c.fail(err)
@@ -191,15 +198,7 @@ func (h *handler) patchGroup(c *call) {
 		}
 		v := &groupView{s: tx.State, g: cur, base: c.base, meta: scimmeta.Of(tx.State)}
 		d := v.doc(true)
-		if err := applyPatch(groupType, d, ops); err != nil {
-			return groupSpec{}, nil, nil, err
-		}
-		spec, err := groupFromDoc(d, *cur)
-		if err != nil {
-			return groupSpec{}, nil, nil, err
-		}
-		add, rm := memberDiff(tx.Engine, cur.ID, spec.members)
-		return spec, add, rm, nil
+		return specFromDoc(tx, cur, d, applyPatch(groupType, d, ops))
 	})
 	if err != nil {
 		c.fail(err)
