@@ -2,9 +2,9 @@ package scim
 
 import (
 	"net/http"
-	"slices"
 
 	"allot/deleteditems"
+	"allot/directory"
 	"allot/identity"
 	"allot/licensing"
 	"allot/scimmeta"
@@ -21,28 +21,35 @@ func renderGroup(s *tenant.State, g *licensing.Group, base string, proj projecti
 	return proj.apply(d), ver
 }
 
-// listGroups answers a page of the groups a query matches, by id. A
-// filter that does not read members is evaluated without rendering them.
+// listGroups answers a page of the groups a query matches, by id. The
+// directory read model's planner takes the page (directory.Index.List):
+// an "id", "externalId" filter term is a point lookup, anything else a
+// walk of the groups in id order. A filter that does not read members is
+// evaluated without rendering them.
 func listGroups(c *call, q *query) {
 	resp := listResponse{Schemas: []string{schemaListResponse}, StartIndex: q.start, Resources: []doc{}}
 	c.t.Read(func(s *tenant.State) {
 		e := s.Engine
-		ids, ok := candidates(s, groupType, q.filter)
-		if !ok {
-			ids = e.GroupIDs()
-		}
-		slices.Sort(ids)
-		pg := &page{q: q}
+		x := directory.Of(s)
 		view := &groupView{s: s, base: c.base, meta: scimmeta.Of(s)}
-		for _, id := range ids {
-			g, ok := e.Group(id)
-			if view.g = &g; ok && (q.pred == nil || q.pred(view.get)) {
-				pg.offer(id)
+		dq := directory.Query{
+			Order: directory.Order{Name: "id", Set: x.GroupsByID(), KeyOf: func(id string) directory.Key { return directory.Key{K: id} }},
+			Limit: max(1, offsetLimit(q)),
+		}
+		if ids, ok := candidates(s, groupType, q.filter); ok {
+			dq.Ranges = []directory.Range{{IDs: append([]string{}, ids...)}}
+		}
+		if q.pred != nil {
+			dq.Match = func(id string) bool {
+				g, ok := e.Group(id)
+				view.g = &g
+				return ok && q.pred(view.get)
 			}
 		}
-		resp.TotalResults = pg.seen
-		for _, id := range pg.items {
-			g, _ := e.Group(id)
+		pg := x.List(dq, true)
+		resp.TotalResults = pg.Total
+		for _, k := range offsetPage(q, pg.Keys) {
+			g, _ := e.Group(directory.IDOf(k))
 			d, _ := renderGroup(s, &g, c.base, q.proj)
 			resp.Resources = append(resp.Resources, d)
 		}

@@ -346,6 +346,18 @@ func (p *page) offer(id string) {
 	}
 }
 
+// offsetLimit is how many matches a listing in order takes to answer a
+// page of offset paging: those before startIndex and the page.
+func offsetLimit(q *query) int { return q.start - 1 + q.count }
+
+// offsetPage is the page of offset paging among the first matches in
+// order (at most offsetLimit of them): from startIndex (1-based), at most
+// count.
+func offsetPage[K any](q *query, first []K) []K {
+	from := min(q.start-1, len(first))
+	return first[from:min(from+q.count, len(first))]
+}
+
 // candidates narrows a filter to the users or groups it can only match,
 // through the indexes: "id eq", "userName eq" and "externalId eq" terms,
 // combined through and/or. ok false: the filter needs a scan.
