@@ -131,7 +131,6 @@ func str[T any](name string, def bool, get func(x *T) string) prop[T] {
 	return prop[T]{name: name, def: def, app: func(b []byte, _ view, x *T) []byte { return appendStrOrNull(b, get(x)) }}
 }
 
-
 // userResource is Graph's user with allot's "kind" extension: the plain
 // properties of the user-property registry (package userprop) and the
 // computed ones below. Properties are in Graph's order: the default ones
