@@ -281,25 +281,7 @@ func (c *compiler[T]) compare(n *odata.Compare) (pred[T], error) {
 		}
 	}
 	if lit.Kind == odata.LitNull {
-		if n.Op != "eq" && n.Op != "ne" {
-			return nil, c.unsupported(f.name)
-		}
-		if err := c.needAdvanced(n.Op); err != nil {
-			return nil, err
-		}
-		isNull := func(x *T) bool {
-			switch f.kind {
-			case kString:
-				return f.str(x) == ""
-			case kTime:
-				return f.tm(x).IsZero()
-			case kStrings:
-				return len(f.strs(x)) == 0
-			}
-			return false
-		}
-		want := n.Op == "eq"
-		return func(_ *tenant.State, x *T) bool { return isNull(x) == want }, nil
+		return c.compareNull(f, n.Op)
 	}
 	neg := n.Op == "ne"
 	switch f.kind {
@@ -322,36 +304,65 @@ func (c *compiler[T]) compare(n *odata.Compare) (pred[T], error) {
 		want := lit.Text == "true"
 		return func(_ *tenant.State, x *T) bool { return (f.boolean(x) == want) != neg }, nil
 	case kTime:
-		if lit.Kind != odata.LitDateTime {
-			return nil, incompatible("Edm.DateTimeOffset", edmOf(lit), opKinds[n.Op])
-		}
-		t, err := parseTime(lit.Text)
-		if err != nil {
-			return nil, &odata.Error{Code: "BadRequest", Msg: fmt.Sprintf("Invalid filter clause: '%s' is not a valid date and time.", lit.Text)}
-		}
-		op := n.Op
-		return func(_ *tenant.State, x *T) bool {
-			v := f.tm(x)
-			if v.IsZero() {
-				return op == "ne"
-			}
-			switch op {
-			case "eq":
-				return v.Equal(t)
-			case "ne":
-				return !v.Equal(t)
-			case "gt":
-				return v.After(t)
-			case "ge":
-				return !v.Before(t)
-			case "lt":
-				return v.Before(t)
-			default:
-				return !v.After(t)
-			}
-		}, nil
+		return compareTime[T](f, n.Op, lit)
 	}
 	return nil, c.unsupported(f.name)
+}
+
+// compareNull compiles "f eq null" and "f ne null" (advanced queries): an
+// empty string, a zero time or an empty collection is null.
+func (c *compiler[T]) compareNull(f *field[T], op string) (pred[T], error) {
+	if op != "eq" && op != "ne" {
+		return nil, c.unsupported(f.name)
+	}
+	if err := c.needAdvanced(op); err != nil {
+		return nil, err
+	}
+	isNull := func(x *T) bool {
+		switch f.kind {
+		case kString:
+			return f.str(x) == ""
+		case kTime:
+			return f.tm(x).IsZero()
+		case kStrings:
+			return len(f.strs(x)) == 0
+		}
+		return false
+	}
+	want := op == "eq"
+	return func(_ *tenant.State, x *T) bool { return isNull(x) == want }, nil
+}
+
+// compareTime compiles a comparison of a time property with a date and
+// time; an object without the time matches only ne.
+func compareTime[T any](f *field[T], op string, lit *odata.Literal) (pred[T], error) {
+	if lit.Kind != odata.LitDateTime {
+		return nil, incompatible("Edm.DateTimeOffset", edmOf(lit), opKinds[op])
+	}
+	t, err := parseTime(lit.Text)
+	if err != nil {
+		return nil, &odata.Error{Code: "BadRequest", Msg: fmt.Sprintf("Invalid filter clause: '%s' is not a valid date and time.", lit.Text)}
+	}
+	return func(_ *tenant.State, x *T) bool {
+		v := f.tm(x)
+		if v.IsZero() {
+			return op == "ne"
+		}
+		switch op {
+		case "eq":
+			return v.Equal(t)
+		case "ne":
+			return !v.Equal(t)
+		case "gt":
+			return v.After(t)
+		case "ge":
+			return !v.Before(t)
+		case "lt":
+			return v.Before(t)
+		default:
+			return !v.After(t)
+		}
+	}, nil
 }
 
 func parseTime(s string) (time.Time, error) {
