@@ -61,6 +61,7 @@ import (
 	"allot"
 	"allot/catalog"
 	"allot/licensing"
+	"allot/userprop"
 )
 
 // Bundle is a parsed bundle, not yet validated against a tenant.
@@ -387,39 +388,50 @@ func (b *Bundle) readAllotments(t *table, cat *catalog.Catalog) error {
 	}
 }
 
-// userColumns are the users.csv columns with their own User field.
-var userColumns = map[string]func(*licensing.User, string) error{
-	"id":                func(u *licensing.User, v string) error { u.ID = v; return nil },
-	"userprincipalname": func(u *licensing.User, v string) error { u.UserPrincipalName = v; return nil },
-	"displayname":       func(u *licensing.User, v string) error { u.DisplayName = v; return nil },
-	"department":        func(u *licensing.User, v string) error { u.Department = v; return nil },
-	"country":           func(u *licensing.User, v string) error { u.Country = v; return nil },
-	"usagelocation":     func(u *licensing.User, v string) error { u.UsageLocation = strings.ToUpper(v); return nil },
-	"usertype":          func(u *licensing.User, v string) error { u.UserType = v; return nil },
-	"accountenabled": func(u *licensing.User, v string) error {
-		if v == "" {
-			u.AccountEnabled = true
+// userColumns are the users.csv columns with their own User field: the
+// registry's Column properties (package userprop), keyed by lower-case
+// name. Every other column is kept in User.Attributes.
+var userColumns = func() map[string]func(*licensing.User, string) error {
+	m := map[string]func(*licensing.User, string) error{}
+	for i := range userprop.Users {
+		if p := &userprop.Users[i]; p.Column {
+			m[p.Key()] = columnSetter(p)
+		}
+	}
+	return m
+}()
+
+// columnSetter reads a users.csv cell: a Bool is true or false (empty is
+// true, a user is enabled unless the file says otherwise), a Strings
+// collection is separated by ";", a Time is RFC 3339.
+func columnSetter(p *userprop.Property) func(*licensing.User, string) error {
+	switch p.Type {
+	case userprop.Bool:
+		return func(u *licensing.User, v string) error {
+			if v == "" {
+				p.SetBool(u, true)
+				return nil
+			}
+			b, err := strconv.ParseBool(strings.ToLower(v))
+			if err != nil {
+				return fmt.Errorf("%s %q is not true or false", p.Name, v)
+			}
+			p.SetBool(u, b)
 			return nil
 		}
-		b, err := strconv.ParseBool(strings.ToLower(v))
-		if err != nil {
-			return fmt.Errorf("accountEnabled %q is not true or false", v)
+	case userprop.Strings:
+		return func(u *licensing.User, v string) error { p.SetStrings(u, splitList(v)); return nil }
+	case userprop.Time:
+		return func(u *licensing.User, v string) error {
+			var t time.Time
+			if err := parseTime(v, &t); err != nil {
+				return err
+			}
+			p.SetTime(u, t)
+			return nil
 		}
-		u.AccountEnabled = b
-		return nil
-	},
-	"jobtitle":         func(u *licensing.User, v string) error { u.JobTitle = v; return nil },
-	"city":             func(u *licensing.User, v string) error { u.City = v; return nil },
-	"companyname":      func(u *licensing.User, v string) error { u.CompanyName = v; return nil },
-	"employeeid":       func(u *licensing.User, v string) error { u.EmployeeID = v; return nil },
-	"employeehiredate": func(u *licensing.User, v string) error { u.EmployeeHireDate = v; return nil },
-	"mail":             func(u *licensing.User, v string) error { u.Mail = v; return nil },
-	"givenname":        func(u *licensing.User, v string) error { u.GivenName = v; return nil },
-	"surname":          func(u *licensing.User, v string) error { u.Surname = v; return nil },
-	"kind":             func(u *licensing.User, v string) error { u.Kind = v; return nil },
-	"proxyaddresses":   func(u *licensing.User, v string) error { u.ProxyAddresses = splitList(v); return nil },
-	"othermails":       func(u *licensing.User, v string) error { u.OtherMails = splitList(v); return nil },
-	"createddatetime":  func(u *licensing.User, v string) error { return parseTime(v, &u.CreatedAt) },
+	}
+	return func(u *licensing.User, v string) error { p.Set(u, v); return nil }
 }
 
 func splitList(v string) []string {

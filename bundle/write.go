@@ -14,6 +14,7 @@ import (
 	"allot/identity"
 	"allot/licensing"
 	"allot/subscription"
+	"allot/userprop"
 )
 
 // Write exports a tenant's state as a bundle into dir (created if needed),
@@ -85,6 +86,19 @@ func ts(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
+// cell is a users.csv cell, as columnSetter reads it back.
+func cell(p *userprop.Property, u *licensing.User) string {
+	switch p.Type {
+	case userprop.Bool:
+		return strconv.FormatBool(p.GetBool(u))
+	case userprop.Strings:
+		return strings.Join(p.GetStrings(u), ";")
+	case userprop.Time:
+		return ts(p.GetTime(u))
+	}
+	return p.Get(u)
+}
+
 // export renders every file of the bundle.
 func export(e *licensing.Engine, subs []subscription.Subscription) map[string][][]string {
 	cat := e.Catalog()
@@ -118,8 +132,13 @@ func export(e *licensing.Engine, subs []subscription.Subscription) map[string][]
 	})
 	sort.Slice(users, func(i, j int) bool { return users[i].ID < users[j].ID })
 	attrCols := sortedKeys(attrs)
-	hdr := []string{"id", "userPrincipalName", "displayName", "department", "country", "usageLocation", "userType", "accountEnabled",
-		"jobTitle", "city", "companyName", "employeeId", "employeeHireDate", "mail", "givenName", "surname", "kind", "proxyAddresses", "otherMails", "createdDateTime"}
+	var hdr []string
+	var cols []*userprop.Property
+	for i := range userprop.Users {
+		if p := &userprop.Users[i]; p.Column {
+			hdr, cols = append(hdr, p.Name), append(cols, p)
+		}
+	}
 	// Attribute columns in Graph's spelling (mailNickname), as import and
 	// the documentation name them; import reads headers case-insensitively.
 	for _, k := range attrCols {
@@ -127,9 +146,10 @@ func export(e *licensing.Engine, subs []subscription.Subscription) map[string][]
 	}
 	rows := [][]string{hdr}
 	for _, u := range users {
-		row := []string{u.ID, u.UserPrincipalName, u.DisplayName, u.Department, u.Country, u.UsageLocation, u.UserType, strconv.FormatBool(u.AccountEnabled),
-			u.JobTitle, u.City, u.CompanyName, u.EmployeeID, u.EmployeeHireDate, u.Mail, u.GivenName, u.Surname, u.Kind,
-			strings.Join(u.ProxyAddresses, ";"), strings.Join(u.OtherMails, ";"), ts(u.CreatedAt)}
+		row := make([]string, 0, len(hdr))
+		for _, p := range cols {
+			row = append(row, cell(p, &u))
+		}
 		for _, k := range attrCols {
 			row = append(row, u.Attributes[k])
 		}

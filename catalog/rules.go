@@ -273,84 +273,116 @@ func defaultRules(c *Catalog) (*Rules, error) { return loadRules(planRulesJSON, 
 // An exclusion group makes every pair of its plans exclusive, except the
 // pairs listed under allowTogether (each with its own source).
 func loadRules(data []byte, c *Catalog) (*Rules, error) {
-	var f ruleFile
+	l := ruleLoader{c: c, r: &Rules{}}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
+	if err := dec.Decode(&l.f); err != nil {
 		return nil, fmt.Errorf("plan rules: %w", err)
 	}
-	var errs []error
-	fail := func(where, format string, a ...any) {
-		errs = append(errs, fmt.Errorf("plan rules: %s: %s", where, fmt.Sprintf(format, a...)))
+	l.dependencies()
+	l.exclusions()
+	l.locationRestrictions()
+	l.allotmentIneligible()
+	if len(l.errs) > 0 {
+		return nil, errors.Join(l.errs...)
 	}
-	planRef := func(where, ref string) string {
-		name, id, ok := parseRef(ref)
-		if !ok {
-			fail(where, "%q is not of the form \"NAME (GUID)\"", ref)
-			return ""
-		}
-		p, found := c.plans[id]
-		if !found {
-			fail(where, "service plan %s (%s) is not in the catalog", name, id)
-			return ""
-		}
-		if !strings.EqualFold(p.Name, name) {
-			fail(where, "service plan %s is %s in the catalog, not %s", id, p.Name, name)
-			return ""
-		}
-		return id
-	}
-	skuRef := func(where, ref string) string {
-		name, id, ok := parseRef(ref)
-		if !ok {
-			fail(where, "%q is not of the form \"PARTNUMBER (GUID)\"", ref)
-			return ""
-		}
-		s, found := c.byID[id]
-		if !found {
-			fail(where, "product %s (%s) is not in the catalog", name, id)
-			return ""
-		}
-		if !strings.EqualFold(s.PartNumber, name) {
-			fail(where, "product %s is %s in the catalog, not %s", id, s.PartNumber, name)
-			return ""
-		}
-		return id
-	}
-	needSource := func(where, src string) {
-		if strings.TrimSpace(src) == "" {
-			fail(where, "rule has no source")
-		}
-	}
+	return l.r, nil
+}
 
-	r := &Rules{}
-	for i, d := range f.Dependencies {
+// ruleLoader reads a rule file's sections into r, collecting every error.
+type ruleLoader struct {
+	f    ruleFile
+	c    *Catalog
+	r    *Rules
+	errs []error
+}
+
+func (l *ruleLoader) fail(where, format string, a ...any) {
+	l.errs = append(l.errs, fmt.Errorf("plan rules: %s: %s", where, fmt.Sprintf(format, a...)))
+}
+
+// planRef resolves "NAME (GUID)" to a service plan of the catalog with
+// that name ("" and an error otherwise).
+func (l *ruleLoader) planRef(where, ref string) string {
+	return l.ref(where, ref, "NAME", "service plan", func(id string) (string, bool) {
+		p, ok := l.c.plans[id]
+		if !ok {
+			return "", false
+		}
+		return p.Name, true
+	})
+}
+
+// skuRef resolves "PARTNUMBER (GUID)" to a product of the catalog with
+// that part number ("" and an error otherwise).
+func (l *ruleLoader) skuRef(where, ref string) string {
+	return l.ref(where, ref, "PARTNUMBER", "product", func(id string) (string, bool) {
+		s, ok := l.c.byID[id]
+		if !ok {
+			return "", false
+		}
+		return s.PartNumber, true
+	})
+}
+
+func (l *ruleLoader) ref(where, ref, form, what string, nameOf func(id string) (string, bool)) string {
+	name, id, ok := parseRef(ref)
+	if !ok {
+		l.fail(where, "%q is not of the form \"%s (GUID)\"", ref, form)
+		return ""
+	}
+	known, found := nameOf(id)
+	if !found {
+		l.fail(where, "%s %s (%s) is not in the catalog", what, name, id)
+		return ""
+	}
+	if !strings.EqualFold(known, name) {
+		l.fail(where, "%s %s is %s in the catalog, not %s", what, id, known, name)
+		return ""
+	}
+	return id
+}
+
+func (l *ruleLoader) needSource(where, src string) {
+	if strings.TrimSpace(src) == "" {
+		l.fail(where, "rule has no source")
+	}
+}
+
+// dependencies: each plan requires any of the listed plans.
+func (l *ruleLoader) dependencies() {
+	for i, d := range l.f.Dependencies {
 		where := fmt.Sprintf("dependencies[%d]", i)
-		needSource(where, d.Source)
+		l.needSource(where, d.Source)
 		if len(d.Plans) == 0 || len(d.RequiresAnyOf) == 0 {
-			fail(where, "needs plans and requiresAnyOf")
+			l.fail(where, "needs plans and requiresAnyOf")
 		}
 		var req []string
 		for k, ref := range d.RequiresAnyOf {
-			if id := planRef(fmt.Sprintf("%s.requiresAnyOf[%d]", where, k), ref); id != "" {
+			if id := l.planRef(fmt.Sprintf("%s.requiresAnyOf[%d]", where, k), ref); id != "" {
 				req = append(req, id)
 			}
 		}
 		for k, ref := range d.Plans {
-			if id := planRef(fmt.Sprintf("%s.plans[%d]", where, k), ref); id != "" {
-				r.Dependencies = append(r.Dependencies, Dependency{Plan: id, RequiresAnyOf: req, Source: d.Source})
+			if id := l.planRef(fmt.Sprintf("%s.plans[%d]", where, k), ref); id != "" {
+				l.r.Dependencies = append(l.r.Dependencies, Dependency{Plan: id, RequiresAnyOf: req, Source: d.Source})
 			}
 		}
 	}
 
+}
+
+// exclusions: every pair of a group's plans is exclusive, except the
+// pairs allowed together; a pair is listed once.
+func (l *ruleLoader) exclusions() {
 	seenPair := map[planPair]bool{}
-	for i, g := range f.Exclusions {
+	for i, g := range l.f.Exclusions {
 		where := fmt.Sprintf("exclusions[%d] (%s)", i, g.Service)
-		needSource(where, g.Source)
+		l.needSource(where, g.Source)
 		var ids []string
 		member := map[string]bool{}
 		for k, ref := range g.Plans {
-			if id := planRef(fmt.Sprintf("%s.plans[%d]", where, k), ref); id != "" {
+			if id := l.planRef(fmt.Sprintf("%s.plans[%d]", where, k), ref); id != "" {
 				ids = append(ids, id)
 				member[id] = true
 			}
@@ -358,17 +390,17 @@ func loadRules(data []byte, c *Catalog) (*Rules, error) {
 		allowed := map[planPair]bool{}
 		for k, a := range g.AllowTogether {
 			aw := fmt.Sprintf("%s.allowTogether[%d]", where, k)
-			needSource(aw, a.Source)
+			l.needSource(aw, a.Source)
 			if len(a.Plans) != 2 {
-				fail(aw, "needs exactly two plans")
+				l.fail(aw, "needs exactly two plans")
 				continue
 			}
-			x, y := planRef(aw+".plans[0]", a.Plans[0]), planRef(aw+".plans[1]", a.Plans[1])
+			x, y := l.planRef(aw+".plans[0]", a.Plans[0]), l.planRef(aw+".plans[1]", a.Plans[1])
 			if x == "" || y == "" {
 				continue
 			}
 			if !member[x] || !member[y] {
-				fail(aw, "both plans must be in the group")
+				l.fail(aw, "both plans must be in the group")
 				continue
 			}
 			allowed[planPair{x, y}], allowed[planPair{y, x}] = true, true
@@ -380,53 +412,58 @@ func loadRules(data []byte, c *Catalog) (*Rules, error) {
 					continue
 				}
 				seenPair[p], seenPair[planPair{p.b, p.a}] = true, true
-				r.Exclusions = append(r.Exclusions, Exclusion{Plans: [2]string{p.a, p.b}, Source: g.Source})
+				l.r.Exclusions = append(l.r.Exclusions, Exclusion{Plans: [2]string{p.a, p.b}, Source: g.Source})
 			}
 		}
 	}
 
-	for i, lr := range f.LocationRestrictions {
+}
+
+// locationRestrictions: the countries where each product may be used.
+func (l *ruleLoader) locationRestrictions() {
+	for i, lr := range l.f.LocationRestrictions {
 		where := fmt.Sprintf("locationRestrictions[%d]", i)
-		needSource(where, lr.Source)
+		l.needSource(where, lr.Source)
 		countries := make([]string, 0, len(lr.Countries))
 		for k, cc := range lr.Countries {
 			if !isCountryCode(cc) {
-				fail(fmt.Sprintf("%s.countries[%d]", where, k), "%q is not an upper-case ISO 3166 alpha-2 code", cc)
+				l.fail(fmt.Sprintf("%s.countries[%d]", where, k), "%q is not an upper-case ISO 3166 alpha-2 code", cc)
 				continue
 			}
 			countries = append(countries, cc)
 		}
 		for k, ref := range lr.SKUs {
-			if id := skuRef(fmt.Sprintf("%s.skus[%d]", where, k), ref); id != "" {
-				r.LocationRestrictions = append(r.LocationRestrictions, LocationRestriction{SKU: id, Countries: countries, Source: lr.Source})
+			if id := l.skuRef(fmt.Sprintf("%s.skus[%d]", where, k), ref); id != "" {
+				l.r.LocationRestrictions = append(l.r.LocationRestrictions, LocationRestriction{SKU: id, Countries: countries, Source: lr.Source})
 			}
 		}
 	}
 
-	needSource("allotmentIneligible.heuristic", f.AllotmentIneligible.Heuristic)
+}
+
+// allotmentIneligible: products allotments may not hold, each once with a
+// reason, sorted by id.
+func (l *ruleLoader) allotmentIneligible() {
+	l.needSource("allotmentIneligible.heuristic", l.f.AllotmentIneligible.Heuristic)
 	seenSKU := map[string]bool{}
-	for i, in := range f.AllotmentIneligible.SKUs {
+	for i, in := range l.f.AllotmentIneligible.SKUs {
 		where := fmt.Sprintf("allotmentIneligible.skus[%d]", i)
 		if strings.TrimSpace(in.Reason) == "" {
-			fail(where, "no reason")
+			l.fail(where, "no reason")
 		}
-		id := skuRef(where, in.SKU)
+		id := l.skuRef(where, in.SKU)
 		if id == "" {
 			continue
 		}
 		if seenSKU[id] {
-			fail(where, "product %s listed twice", id)
+			l.fail(where, "product %s listed twice", id)
 			continue
 		}
 		seenSKU[id] = true
-		r.AllotmentIneligible = append(r.AllotmentIneligible, Ineligible{SKU: id, Reason: in.Reason, Source: f.AllotmentIneligible.Heuristic})
+		l.r.AllotmentIneligible = append(l.r.AllotmentIneligible, Ineligible{SKU: id, Reason: in.Reason, Source: l.f.AllotmentIneligible.Heuristic})
 	}
-	sort.Slice(r.AllotmentIneligible, func(i, j int) bool { return r.AllotmentIneligible[i].SKU < r.AllotmentIneligible[j].SKU })
+	sort.Slice(l.r.AllotmentIneligible, func(i, j int) bool { return l.r.AllotmentIneligible[i].SKU < l.r.AllotmentIneligible[j].SKU })
 
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return r, nil
 }
 
 // parseRef splits "NAME (GUID)" into its parts; the GUID is the text in the

@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"allot/catalog"
+	"allot/internal/tenanttest"
 	"allot/licensing"
 	"allot/synth"
-	"allot/tenant"
 )
 
 // TestUpdateEqualsBuild runs random commands (users renamed, moved,
@@ -22,73 +21,15 @@ import (
 // that the index kept up to date from the deltas equals one built from the
 // state, and that a group's members are the engine's.
 func TestUpdateEqualsBuild(t *testing.T) {
-	cat := catalog.Default()
-	st := synth.Generate(cat, synth.Config{Users: 400, Groups: 12, SKUs: 16, Seed: 3})
-	e := licensing.New(cat, licensing.Settings{DefaultUsageLocation: "US"})
-	if err := st.LoadInto(e); err != nil {
-		t.Fatal(err)
-	}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	e.Recompute(licensing.Op{Now: now})
-	e.TakeDelta()
-	s := &tenant.State{Engine: e}
+	s, st := tenanttest.Synthetic(t, synth.Config{Users: 400, Groups: 12, SKUs: 16, Seed: 3}, now)
+	e := s.Engine
 	x := Build(s)
 	r := rand.New(rand.NewSource(11))
-	depts := []string{"Sales", "sales", "Legal", ""}
 	next := 0
 	for step := 0; step < 400; step++ {
 		now = now.Add(time.Minute)
-		op := licensing.Op{Actor: "test", Now: now}
-		var ids []string
-		e.ForEachUser(func(u *licensing.User) bool { ids = append(ids, u.ID); return true })
-		gids := e.GroupIDs()
-		id, g := ids[r.Intn(len(ids))], gids[r.Intn(len(gids))]
-		u, _ := e.User(id)
-		sku := st.SKUs[r.Intn(len(st.SKUs))].ID
-		switch r.Intn(10) {
-		case 0:
-			u.Department, u.Mail = depts[r.Intn(len(depts))], fmt.Sprintf("m%d@contoso.example", r.Intn(5))
-			_ = e.PutUser(op, u)
-		case 1:
-			u.UserPrincipalName, u.DisplayName = fmt.Sprintf("renamed%d@contoso.example", step), fmt.Sprintf("Renamed %d", step)
-			_ = e.PutUser(op, u)
-		case 2:
-			_ = e.DeleteUser(op, id)
-		case 3:
-			next++
-			_ = e.PutUser(op, licensing.User{ID: synth.GUID('u', 900000+next), UserPrincipalName: fmt.Sprintf("new%d@contoso.example", next),
-				DisplayName: "New", UsageLocation: "US", Department: depts[r.Intn(len(depts))]})
-		case 4:
-			_ = e.AssignUserLicenses(op, id, []licensing.AssignedLicense{{SKUID: sku}}, nil)
-		case 5:
-			if e.IsMember(g, id) {
-				_ = e.RemoveMembers(op, g, []string{id})
-			} else {
-				_ = e.AddMembers(op, g, []string{id})
-			}
-		case 6:
-			c := gids[r.Intn(len(gids))]
-			if e.IsMember(g, c) {
-				_ = e.RemoveMembers(op, g, []string{c})
-			} else if c != g {
-				_ = e.AddMembers(op, g, []string{c}) // refused when it makes a cycle
-			}
-		case 7:
-			grp, _ := e.Group(g)
-			grp.DisplayName = fmt.Sprintf("Group %d", r.Intn(50))
-			_ = e.PutGroup(op, grp)
-		case 8:
-			if len(gids) > 4 && r.Intn(4) == 0 {
-				_ = e.DeleteGroup(op, g)
-			} else {
-				_ = e.AssignGroupLicenses(op, g, []licensing.AssignedLicense{{SKUID: sku}}, nil)
-			}
-		case 9:
-			p, _ := e.Pool(sku)
-			units := p.Units
-			units.Enabled = max(0, units.Enabled+r.Intn(41)-20)
-			_ = e.SetUnits(op, sku, units)
-		}
+		tenanttest.Churn(r, e, st, licensing.Op{Actor: "test", Now: now}, step, &next)
 		x.Update(s, e.TakeDelta())
 		if step%20 == 0 || step == 399 {
 			if diff := compare(x, Build(s)); diff != "" {

@@ -24,6 +24,7 @@ import (
 
 	"allot"
 	"allot/licensing"
+	"allot/userprop"
 )
 
 // Lengths, in characters, from Microsoft's documentation: the user name
@@ -227,35 +228,31 @@ func CheckUsageLocation(loc string) error {
 	return allot.Errorf(allot.EINVALID, "Invalid value specified for property 'usageLocation' of resource 'User'. %q is not an ISO 3166-1 alpha-2 country code.", clip(loc))
 }
 
-// userText is each bounded string property of a user.
-var userText = []struct {
-	prop string
-	max  int
-	get  func(u *licensing.User) *string
-}{
-	{"displayName", MaxDisplayName, func(u *licensing.User) *string { return &u.DisplayName }},
-	{"givenName", MaxGivenName, func(u *licensing.User) *string { return &u.GivenName }},
-	{"surname", MaxSurname, func(u *licensing.User) *string { return &u.Surname }},
-	{"jobTitle", MaxJobTitle, func(u *licensing.User) *string { return &u.JobTitle }},
-	{"department", MaxDepartment, func(u *licensing.User) *string { return &u.Department }},
-	{"companyName", MaxCompanyName, func(u *licensing.User) *string { return &u.CompanyName }},
-	{"city", MaxCity, func(u *licensing.User) *string { return &u.City }},
-	{"country", MaxCountry, func(u *licensing.User) *string { return &u.Country }},
-	{"employeeId", MaxEmployeeID, func(u *licensing.User) *string { return &u.EmployeeID }},
-	{"mail", MaxMail, func(u *licensing.User) *string { return &u.Mail }},
-}
+// userText is each bounded string property of a user with a field of its
+// own: the registry's (package userprop, Property.Max).
+var userText = func() []*userprop.Property {
+	var out []*userprop.Property
+	for i := range userprop.Users {
+		if p := &userprop.Users[i]; p.Max > 0 && !p.Attribute {
+			out = append(out, p)
+		}
+	}
+	return out
+}()
 
 // attributeNames are the Graph spellings of User.Attributes keys, for
 // messages.
-var attributeNames = map[string]string{"mailnickname": "mailNickname", "mobilephone": "mobilePhone", "officelocation": "officeLocation",
-	"preferredlanguage": "preferredLanguage", "postalcode": "postalCode", "streetaddress": "streetAddress", "employeetype": "employeeType",
-	"businessphones": "businessPhones", "faxnumber": "faxNumber", "externalid": "externalId"}
+// (the registry's Attribute properties, and the attributes SCIM keeps).
+var attributeNames = map[string]string{"businessphones": "businessPhones", "faxnumber": "faxNumber", "externalid": "externalId"}
 
 // AttributeName is the Graph spelling of a User.Attributes key
 // ("mailnickname" → "mailNickname"): the column name exports write.
 func AttributeName(key string) string { return attributeName(key) }
 
 func attributeName(key string) string {
+	if p, ok := userprop.Lookup(key); ok && p.Attribute {
+		return p.Name
+	}
 	if n, ok := attributeNames[key]; ok {
 		return n
 	}
@@ -267,8 +264,8 @@ func attributeName(key string) string {
 
 // attributeMax is the bound of a property kept in User.Attributes.
 func attributeMax(key string) int {
-	if key == "mailnickname" {
-		return MaxMailNickname
+	if p, ok := userprop.Lookup(key); ok && p.Attribute && p.Max > 0 {
+		return p.Max
 	}
 	return MaxAttribute
 }
@@ -296,12 +293,12 @@ func CheckUser(u *licensing.User, old *licensing.User, domains []string) error {
 		}
 	}
 	for _, f := range userText {
-		if !changed(f.get) {
+		if !changed(f.Field) {
 			continue
 		}
-		p := f.get(u)
+		p := f.Field(u)
 		*p = Norm(*p)
-		if err := checkText(f.prop, "User", *p, f.max); err != nil {
+		if err := checkText(f.Name, "User", *p, f.Max); err != nil {
 			return err
 		}
 	}

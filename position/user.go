@@ -101,6 +101,37 @@ func (r *run) user(u *licensing.User, ls licensing.UserLicenses) {
 	c.u, c.seats, c.needs, c.nscr, c.waits, c.analysed, c.capCand = u, c.seats[:0], c.needs[:0], 0, c.waits[:0], false, false
 	c.all, c.kept = c.set(m), c.set(m)
 	r.seq++
+	r.seatsOf(u, ls)
+	if len(c.seats) > 0 && !r.coverOnly {
+		r.licensed++
+	}
+	c.hasU = false
+	if r.usageKnown {
+		c.hasU = r.readUsage(u.ID, &c.uu)
+	}
+	if !c.hasU {
+		c.uu = usage.UserUsage{}
+	}
+	r.activity()
+	if c.active && !r.coverOnly {
+		r.active++
+	}
+	shared := u.Kind == licensing.KindSharedMailbox || c.uu.Mailbox.RecipientType == "SharedMailbox"
+	room := u.Kind == licensing.KindRoom || c.uu.Mailbox.RecipientType == "RoomMailbox" || c.uu.Mailbox.RecipientType == "EquipmentMailbox"
+	c.room = room
+	if c.active && !shared && !room {
+		r.requirements(false)
+	}
+	r.findings(u, shared, room)
+	if !r.coverOnly {
+		r.count()
+	}
+}
+
+// seatsOf collects the user's seats in the scope (the waiting claims
+// apart), their enabled plans, and the license errors.
+func (r *run) seatsOf(u *licensing.User, ls licensing.UserLicenses) {
+	m, c := r.m, &r.cur
 	for i := 0; i < ls.Len(); i++ {
 		l := ls.At(i)
 		if !r.in.Scope.license(l.AllotmentID) {
@@ -132,26 +163,13 @@ func (r *run) user(u *licensing.User, ls licensing.UserLicenses) {
 		}
 		c.seats = append(c.seats, st)
 	}
-	if len(c.seats) > 0 && !r.coverOnly {
-		r.licensed++
-	}
-	c.hasU = false
-	if r.usageKnown {
-		c.hasU = r.readUsage(u.ID, &c.uu)
-	}
-	if !c.hasU {
-		c.uu = usage.UserUsage{}
-	}
-	r.activity()
-	if c.active && !r.coverOnly {
-		r.active++
-	}
-	shared := u.Kind == licensing.KindSharedMailbox || c.uu.Mailbox.RecipientType == "SharedMailbox"
-	room := u.Kind == licensing.KindRoom || c.uu.Mailbox.RecipientType == "RoomMailbox" || c.uu.Mailbox.RecipientType == "EquipmentMailbox"
-	c.room = room
-	if c.active && !shared && !room {
-		r.requirements(false)
-	}
+}
+
+// findings decides the user's findings from the kind of account: a room's
+// none, a disabled account's or a guest's seats, a shared mailbox's, and
+// for everyone else inactivity and what the usage needs.
+func (r *run) findings(u *licensing.User, shared, room bool) {
+	c := &r.cur
 	switch {
 	case room:
 		// Room and equipment accounts hold Teams Rooms licenses that no
@@ -176,9 +194,6 @@ func (r *run) user(u *licensing.User, ls licensing.UserLicenses) {
 			}
 			r.needsAndCover(kind)
 		}
-	}
-	if !r.coverOnly {
-		r.count()
 	}
 }
 

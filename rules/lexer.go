@@ -102,41 +102,19 @@ func lex(src string) ([]token, *Error) {
 			i = end
 			toks = append(toks, token{kind: tokString, pos: start, end: i, val: val})
 		case r == '`':
-			// Microsoft's documentation writes a value that contains double
-			// quotes as `"Sales`": a bare value in which a backtick escapes
-			// the next character.
-			if i+1 >= len(src) || src[i+1] != '"' {
-				return nil, newError(src, start, "`", "a backtick escapes a double quote inside a string, like \"say `\"hi`\"\"")
+			tok, err := lexBacktick(src, i)
+			if err != nil {
+				return nil, err
 			}
-			var b strings.Builder
-			for i < len(src) {
-				r, n := utf8.DecodeRuneInString(src[i:])
-				if isDelimiter(r) && r != '"' {
-					break
-				}
-				if r == '`' && i+1 < len(src) {
-					_, n = utf8.DecodeRuneInString(src[i+1:])
-					i++
-				}
-				b.WriteString(src[i : i+n])
-				i += n
-			}
-			toks = append(toks, token{kind: tokString, pos: start, end: i, val: b.String()})
+			i = tok.end
+			toks = append(toks, tok)
 		case isDash(r) || r == '+':
-			next, _ := utf8.DecodeRuneInString(src[i+n:])
-			switch {
-			case r != '+' && isWordStart(next) && next != '_' && next != '$':
-				i += n
-				for i < len(src) && isWordStart(rune(src[i])) && src[i] != '_' && src[i] != '$' {
-					i++
-				}
-				toks = append(toks, token{kind: tokOp, pos: start, end: i, val: strings.ToLower(src[start+n : i])})
-			case isDigit(next):
-				i = lexBare(src, i+n)
-				toks = append(toks, token{kind: tokNumber, pos: start, end: i, val: src[start:i]})
-			default:
-				return nil, newError(src, start, describeRune(r), "expected an operator like -eq (a hyphen followed by its name)")
+			tok, err := lexSigned(src, i, r, n)
+			if err != nil {
+				return nil, err
 			}
+			i = tok.end
+			toks = append(toks, tok)
 		case isDigit(r):
 			i = lexBare(src, i)
 			toks = append(toks, token{kind: tokNumber, pos: start, end: i, val: src[start:i]})
@@ -153,6 +131,49 @@ func lex(src string) ([]token, *Error) {
 	}
 	toks = append(toks, token{kind: tokEOF, pos: len(src), end: len(src)})
 	return toks, nil
+}
+
+// lexBacktick reads a bare value starting with a backtick: Microsoft's
+// documentation writes a value that contains double quotes as `"Sales`",
+// a bare value in which a backtick escapes the next character.
+func lexBacktick(src string, i int) (token, *Error) {
+	start := i
+	if i+1 >= len(src) || src[i+1] != '"' {
+		return token{}, newError(src, start, "`", "a backtick escapes a double quote inside a string, like \"say `\"hi`\"\"")
+	}
+	var b strings.Builder
+	for i < len(src) {
+		r, n := utf8.DecodeRuneInString(src[i:])
+		if isDelimiter(r) && r != '"' {
+			break
+		}
+		if r == '`' && i+1 < len(src) {
+			_, n = utf8.DecodeRuneInString(src[i+1:])
+			i++
+		}
+		b.WriteString(src[i : i+n])
+		i += n
+	}
+	return token{kind: tokString, pos: start, end: i, val: b.String()}, nil
+}
+
+// lexSigned reads what starts with a dash (r, n bytes long) or a plus: an
+// operator (-eq, in lower case) or a signed number.
+func lexSigned(src string, i int, r rune, n int) (token, *Error) {
+	start := i
+	next, _ := utf8.DecodeRuneInString(src[i+n:])
+	switch {
+	case r != '+' && isWordStart(next) && next != '_' && next != '$':
+		i += n
+		for i < len(src) && isWordStart(rune(src[i])) && src[i] != '_' && src[i] != '$' {
+			i++
+		}
+		return token{kind: tokOp, pos: start, end: i, val: strings.ToLower(src[start+n : i])}, nil
+	case isDigit(next):
+		i = lexBare(src, i+n)
+		return token{kind: tokNumber, pos: start, end: i, val: src[start:i]}, nil
+	}
+	return token{}, newError(src, start, describeRune(r), "expected an operator like -eq (a hyphen followed by its name)")
 }
 
 // lexDoubleQuoted reads the "…" string starting at src[i]. A backtick

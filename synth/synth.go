@@ -93,12 +93,35 @@ func (c *Config) defaults() {
 	}
 }
 
-// Generate builds a tenant from the catalog.
+// Generate builds a tenant from the catalog: its products, users, groups
+// and memberships, group and direct licenses, and units, in that order
+// (each step draws from the one random source, so a seed gives one
+// tenant).
 func Generate(cat *catalog.Catalog, cfg Config) *Tenant {
 	cfg.defaults()
-	rnd := rand.New(rand.NewSource(cfg.Seed))
-	t := &Tenant{GroupLicenses: map[string][]licensing.LicenseSource{}, DirectLicenses: map[string][]licensing.LicenseSource{}, Units: map[string]licensing.Units{}}
+	g := &generator{cat: cat, cfg: cfg, rnd: rand.New(rand.NewSource(cfg.Seed)), at: cfg.Start,
+		t: &Tenant{GroupLicenses: map[string][]licensing.LicenseSource{}, DirectLicenses: map[string][]licensing.LicenseSource{}, Units: map[string]licensing.Units{}}}
+	g.products()
+	g.users()
+	g.groups()
+	g.memberships()
+	g.groupLicenses()
+	g.directLicenses()
+	g.units()
+	return g.t
+}
 
+// generator is one run of Generate.
+type generator struct {
+	cat *catalog.Catalog
+	cfg Config
+	rnd *rand.Rand
+	t   *Tenant
+	at  time.Time // the last license's AssignedAt
+}
+
+func (gen *generator) products() {
+	cat, cfg, t := gen.cat, gen.cfg, gen.t
 	// Products: preferred ones, then others in catalog order.
 	seen := map[string]bool{}
 	for _, p := range preferred {
@@ -116,7 +139,10 @@ func Generate(cat *catalog.Catalog, cfg Config) *Tenant {
 			seen[s.ID] = true
 		}
 	}
+}
 
+func (gen *generator) users() {
+	cfg, rnd, t := gen.cfg, gen.rnd, gen.t
 	t.Users = make([]licensing.User, cfg.Users)
 	for i := range t.Users {
 		dep := departments[rnd.Intn(len(departments))]
@@ -139,7 +165,10 @@ func Generate(cat *catalog.Catalog, cfg Config) *Tenant {
 		}
 		t.Users[i] = u
 	}
+}
 
+func (gen *generator) groups() {
+	cfg, t := gen.cfg, gen.t
 	t.Groups = make([]licensing.Group, cfg.Groups)
 	for i := range t.Groups {
 		t.Groups[i] = licensing.Group{ID: GUID('g', i+1), DisplayName: fmt.Sprintf("Group %05d", i+1), SecurityEnabled: true, AssignmentMode: licensing.ModePerProduct}
@@ -147,7 +176,10 @@ func Generate(cat *catalog.Catalog, cfg Config) *Tenant {
 			t.Groups[i].AssignmentMode = licensing.ModeAllOrNone
 		}
 	}
+}
 
+func (gen *generator) memberships() {
+	cfg, rnd, t := gen.cfg, gen.rnd, gen.t
 	// Zipf-sized groups: group k gets weight 1/(k+1)^s; memberships are drawn
 	// so that the total is Users × MembershipsPerUser and no user is in one
 	// group twice.
@@ -171,10 +203,12 @@ func Generate(cat *catalog.Catalog, cfg Config) *Tenant {
 			t.Members = append(t.Members, [2]string{t.Groups[k].ID, t.Users[userOrder[(start+j)%cfg.Users]].ID})
 		}
 	}
+}
 
+func (gen *generator) groupLicenses() {
+	cat, cfg, rnd, t := gen.cat, gen.cfg, gen.rnd, gen.t
 	// Group licenses: base products on the big groups, add-ons with their
 	// prerequisite (an Exchange plan) in the same group.
-	at := cfg.Start
 	exchange, _ := cat.SKU("EXCHANGESTANDARD")
 	assigned := 0
 	for k := 0; assigned < cfg.GroupLicenses && k < 10*cfg.Groups; k++ {
@@ -183,11 +217,11 @@ func Generate(cat *catalog.Catalog, cfg Config) *Tenant {
 		if hasSKU(t.GroupLicenses[g], s.ID) {
 			continue
 		}
-		at = at.Add(time.Minute)
-		t.GroupLicenses[g] = append(t.GroupLicenses[g], licensing.LicenseSource{SKUID: s.ID, AssignedAt: at})
+		gen.at = gen.at.Add(time.Minute)
+		t.GroupLicenses[g] = append(t.GroupLicenses[g], licensing.LicenseSource{SKUID: s.ID, AssignedAt: gen.at})
 		assigned++
 		if needsExchange(cat, s) && exchange != nil && !hasSKU(t.GroupLicenses[g], exchange.ID) && assigned < cfg.GroupLicenses {
-			t.GroupLicenses[g] = append(t.GroupLicenses[g], licensing.LicenseSource{SKUID: exchange.ID, AssignedAt: at})
+			t.GroupLicenses[g] = append(t.GroupLicenses[g], licensing.LicenseSource{SKUID: exchange.ID, AssignedAt: gen.at})
 			assigned++
 		}
 	}
@@ -195,17 +229,24 @@ func Generate(cat *catalog.Catalog, cfg Config) *Tenant {
 		ls := t.GroupLicenses[g]
 		sort.Slice(ls, func(i, j int) bool { return ls[i].SKUID < ls[j].SKUID })
 	}
+}
+
+func (gen *generator) directLicenses() {
+	cat, cfg, rnd, t := gen.cat, gen.cfg, gen.rnd, gen.t
 	for i := range t.Users {
 		if rnd.Float64() < cfg.DirectShare && t.Users[i].UsageLocation != "" {
 			s := t.SKUs[zipfIndex(rnd, len(t.SKUs))]
 			if needsExchange(cat, s) {
 				continue
 			}
-			at = at.Add(time.Second)
-			t.DirectLicenses[t.Users[i].ID] = []licensing.LicenseSource{{SKUID: s.ID, AssignedAt: at}}
+			gen.at = gen.at.Add(time.Second)
+			t.DirectLicenses[t.Users[i].ID] = []licensing.LicenseSource{{SKUID: s.ID, AssignedAt: gen.at}}
 		}
 	}
+}
 
+func (gen *generator) units() {
+	cfg, rnd, t := gen.cfg, gen.rnd, gen.t
 	// Units: demand per SKU, some SKUs 5% short.
 	demand := map[string]map[string]bool{}
 	add := func(sku, user string) {
@@ -234,7 +275,6 @@ func Generate(cat *catalog.Catalog, cfg Config) *Tenant {
 		}
 		t.Units[s.ID] = licensing.Units{Enabled: units, Status: "Enabled"}
 	}
-	return t
 }
 
 func zipfIndex(rnd *rand.Rand, n int) int {

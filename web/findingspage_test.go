@@ -6,8 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"allot/catalog"
-	"allot/licensing"
+	"allot/internal/tenanttest"
 	"allot/synth"
 	"allot/tenant"
 )
@@ -17,16 +16,8 @@ import (
 // computation or from a walk of the position's findings, and the pages
 // together list each kind's findings once.
 func TestFindingsPagesFromCacheEqualThoseWalked(t *testing.T) {
-	cat := catalog.Default()
-	st := synth.Generate(cat, synth.Config{Users: 3000, Groups: 30, SKUs: 20, Seed: 4})
-	e := licensing.New(cat, licensing.Settings{DefaultUsageLocation: "US"})
-	if err := st.LoadInto(e); err != nil {
-		t.Fatal(err)
-	}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	e.Recompute(licensing.Op{Now: now})
-	e.TakeDelta()
-	s := &tenant.State{Engine: e}
+	s, _ := tenanttest.Synthetic(t, synth.Config{Users: 3000, Groups: 30, SKUs: 20, Seed: 4}, now)
 	defer func(n int) { findingsCachedRows = n }(findingsCachedRows)
 	findingsCachedRows = 30 // less than a page: cached pages, a partly cached one, walked ones
 	cp, err := computePosition(func() (*tenant.State, error) { return s, nil }, now)

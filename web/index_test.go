@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"math/rand"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"allot/catalog"
 	"allot/directory"
 	"allot/internal/sortedset"
+	"allot/internal/tenanttest"
 	"allot/licensing"
 	"allot/synth"
 	"allot/tenant"
@@ -20,61 +20,16 @@ import (
 // after each that every users query, count and member list the index
 // answers equals what a full scan of the engine gives.
 func TestIndexFollowsEveryChange(t *testing.T) {
-	cat := catalog.Default()
-	st := synth.Generate(cat, synth.Config{Users: 400, Groups: 12, SKUs: 16, Seed: 3})
-	e := licensing.New(cat, licensing.Settings{DefaultUsageLocation: "US"})
-	if err := st.LoadInto(e); err != nil {
-		t.Fatal(err)
-	}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	e.Recompute(licensing.Op{Now: now})
-	e.TakeDelta()
-	s := &tenant.State{Engine: e}
+	s, st := tenanttest.Synthetic(t, synth.Config{Users: 400, Groups: 12, SKUs: 16, Seed: 3}, now)
+	e := s.Engine
 	x := directoryOf(s)
 	groupIDs := e.GroupIDs()
 	r := rand.New(rand.NewSource(9))
-	depts := []string{"Sales", "Legal", "sales", "Finance", ""}
-	next := 100000
+	next := 0
 	for step := 0; step < 300; step++ {
 		now = now.Add(time.Minute)
-		op := licensing.Op{Actor: "test", Now: now}
-		var ids []string
-		e.ForEachUser(func(u *licensing.User) bool { ids = append(ids, u.ID); return true })
-		id := ids[r.Intn(len(ids))]
-		u, _ := e.User(id)
-		sku := st.SKUs[r.Intn(len(st.SKUs))].ID
-		switch r.Intn(8) {
-		case 0:
-			u.Department = depts[r.Intn(len(depts))]
-			_ = e.PutUser(op, u)
-		case 1:
-			u.UserPrincipalName = fmt.Sprintf("renamed%d@contoso.example", step)
-			u.DisplayName = fmt.Sprintf("Renamed %d", step)
-			_ = e.PutUser(op, u)
-		case 2:
-			_ = e.DeleteUser(op, id)
-		case 3:
-			next++
-			_ = e.PutUser(op, licensing.User{ID: synth.GUID('u', next), UserPrincipalName: fmt.Sprintf("new%d@contoso.example", next),
-				DisplayName: "New", UsageLocation: "US", Department: depts[r.Intn(len(depts))]})
-		case 4:
-			_ = e.AssignUserLicenses(op, id, []licensing.AssignedLicense{{SKUID: sku}}, nil)
-		case 5:
-			g := groupIDs[r.Intn(len(groupIDs))]
-			if u.ID != "" && !slices.Contains(e.GroupsOf(id), g) {
-				_ = e.AddMembers(op, g, []string{id})
-			} else {
-				_ = e.RemoveMembers(op, g, []string{id})
-			}
-		case 6:
-			p, _ := e.Pool(sku)
-			units := p.Units
-			units.Enabled = max(0, units.Enabled+r.Intn(41)-20)
-			_ = e.SetUnits(op, sku, units)
-		case 7:
-			g := groupIDs[r.Intn(len(groupIDs))]
-			_ = e.AssignGroupLicenses(op, g, []licensing.AssignedLicense{{SKUID: sku}}, nil)
-		}
+		tenanttest.Churn(r, e, st, licensing.Op{Actor: "test", Now: now}, step, &next)
 		x.Update(s, e.TakeDelta())
 		if step%10 == 0 || step == 299 {
 			sku := st.SKUs[r.Intn(len(st.SKUs))].ID

@@ -12,6 +12,7 @@ import (
 	"allot/licensing"
 	"allot/tenant"
 	"allot/usage"
+	"allot/userprop"
 )
 
 const pageSize = 50
@@ -169,7 +170,10 @@ func disabledFrom(sku *catalog.SKU, enabled []string) []string {
 }
 
 type userData struct {
-	User       licensing.User
+	User licensing.User
+	// Facts are the user's properties the registry labels for this page
+	// (package userprop, Property.Label), in its order.
+	Facts      []fact
 	Groups     []namedLink
 	Licenses   []licenseView
 	Direct     []directView
@@ -210,6 +214,20 @@ type licenseForm struct {
 	Plans                          []planToggle
 }
 
+// fact is one labelled property of the user page ("" shown as a dash).
+type fact struct{ Label, Value string }
+
+// userFacts are the registry's labelled properties of u.
+func userFacts(u *licensing.User) []fact {
+	var out []fact
+	for i := range userprop.Users {
+		if p := &userprop.Users[i]; p.Label != "" {
+			out = append(out, fact{p.Label, p.Get(u)})
+		}
+	}
+	return out
+}
+
 // findUser resolves an id or userPrincipalName.
 func findUser(e *licensing.Engine, idOrUPN string) (licensing.User, bool) {
 	if u, ok := e.User(idOrUPN); ok {
@@ -232,6 +250,7 @@ func (h *handler) user(w http.ResponseWriter, r *http.Request, v *viewer) {
 		}
 		found = true
 		d.User = u
+		d.Facts = userFacts(&u)
 		d.Groups = userGroups(s.Engine, sc, u.ID)
 		userLicenses(s, v, sc, u.ID, &d)
 		if v.CanAssignUser() {

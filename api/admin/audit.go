@@ -59,78 +59,25 @@ func (h *handler) auditLog(w http.ResponseWriter, r *http.Request) {
 	respond.JSON(w, http.StatusOK, out)
 }
 
-// parseAuditQuery turns the request's parameters into a store query.
+// parseAuditQuery turns the request's parameters into a store query, in
+// steps: only known parameters, the plain equalities, the bounds and page
+// size, the order, then $filter (whose terms must agree with the plain
+// parameters).
 func parseAuditQuery(q url.Values, t *tenant.Tenant) (audit.Query, error) {
-	known := map[string]bool{}
-	for _, p := range audit.QueryParams {
-		known[p.Name] = true
-	}
-	var unknown []string
-	for k := range q {
-		if !known[k] {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		names := make([]string, len(audit.QueryParams))
-		for i, p := range audit.QueryParams {
-			names[i] = p.Name
-		}
-		return audit.Query{}, allot.Errorf(allot.EINVALID, "Unknown query parameter %q for the audit log; use %s.", unknown[0], strings.Join(names, ", "))
+	if err := onlyAuditParams(q); err != nil {
+		return audit.Query{}, err
 	}
 	aq := audit.Query{TenantID: t.ID, Limit: 100, Newest: true}
-	set := func(name string, dst *string, v string) error {
-		if v == "" {
-			return nil
-		}
-		if *dst != "" && *dst != v {
-			return allot.Errorf(allot.EINVALID, "%s is given twice with different values (%q and %q).", name, *dst, v)
-		}
-		*dst = v
-		return nil
-	}
-	setTime := func(name string, dst *time.Time, v time.Time) error {
-		if !dst.IsZero() && !dst.Equal(v) {
-			return allot.Errorf(allot.EINVALID, "%s is given twice with different values.", name)
-		}
-		*dst = v
-		return nil
-	}
 	for _, f := range []struct {
 		name string
 		dst  *string
 	}{{"userId", &aq.UserID}, {"groupId", &aq.GroupID}, {"skuId", &aq.SKUID}, {"activity", &aq.Activity}, {"actor", &aq.Actor}} {
-		if err := set(f.name, f.dst, q.Get(f.name)); err != nil {
+		if err := setOnce(f.name, f.dst, q.Get(f.name)); err != nil {
 			return aq, err
 		}
 	}
-	for name, dst := range map[string]*time.Time{"from": &aq.From, "to": &aq.To} {
-		if v := q.Get(name); v != "" {
-			tm, err := time.Parse(time.RFC3339Nano, v)
-			if err != nil {
-				return aq, allot.Errorf(allot.EINVALID, "%s must be an RFC 3339 time, e.g. 2026-01-31T00:00:00Z.", name)
-			}
-			*dst = tm
-		}
-	}
-	for name, dst := range map[string]*int64{"after": &aq.AfterSeq, "before": &aq.BeforeSeq} {
-		if v := q.Get(name); v != "" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n < 0 {
-				return aq, allot.Errorf(allot.EINVALID, "%s must be a sequence number.", name)
-			}
-			*dst = n
-		}
-	}
-	for _, name := range []string{"top", "$top"} {
-		if v := q.Get(name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 1000 {
-				return aq, allot.Errorf(allot.EINVALID, "%s must be between 1 and 1000.", name)
-			}
-			aq.Limit = n
-		}
+	if err := auditBounds(q, &aq); err != nil {
+		return aq, err
 	}
 	switch ob := strings.ToLower(strings.Join(strings.Fields(q.Get("$orderby")), " ")); ob {
 	case "", "at desc", "seq desc", "at", "seq":
@@ -145,7 +92,7 @@ func parseAuditQuery(q url.Values, t *tenant.Tenant) (audit.Query, error) {
 		if err != nil {
 			return aq, allot.Errorf(allot.EINVALID, "Invalid $filter: %s", allot.ErrorMessage(err))
 		}
-		if err := auditFilter(n, &aq, set, setTime); err != nil {
+		if err := auditFilter(n, &aq, setOnce, setTimeOnce); err != nil {
 			return aq, err
 		}
 	}
@@ -157,6 +104,85 @@ func parseAuditQuery(q url.Values, t *tenant.Tenant) (audit.Query, error) {
 		})
 	}
 	return aq, nil
+}
+
+// onlyAuditParams refuses a parameter the audit log does not know (the
+// first by name), naming the ones it does.
+func onlyAuditParams(q url.Values) error {
+	known := map[string]bool{}
+	for _, p := range audit.QueryParams {
+		known[p.Name] = true
+	}
+	var unknown []string
+	for k := range q {
+		if !known[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	sort.Strings(unknown)
+	names := make([]string, len(audit.QueryParams))
+	for i, p := range audit.QueryParams {
+		names[i] = p.Name
+	}
+	return allot.Errorf(allot.EINVALID, "Unknown query parameter %q for the audit log; use %s.", unknown[0], strings.Join(names, ", "))
+}
+
+// setOnce sets a condition from a parameter or a $filter term: v empty
+// sets nothing; two different values are refused.
+func setOnce(name string, dst *string, v string) error {
+	if v == "" {
+		return nil
+	}
+	if *dst != "" && *dst != v {
+		return allot.Errorf(allot.EINVALID, "%s is given twice with different values (%q and %q).", name, *dst, v)
+	}
+	*dst = v
+	return nil
+}
+
+// setTimeOnce is setOnce for a time bound.
+func setTimeOnce(name string, dst *time.Time, v time.Time) error {
+	if !dst.IsZero() && !dst.Equal(v) {
+		return allot.Errorf(allot.EINVALID, "%s is given twice with different values.", name)
+	}
+	*dst = v
+	return nil
+}
+
+// auditBounds reads from and to (RFC 3339), after and before (sequence
+// numbers) and top or $top (1 to 1000).
+func auditBounds(q url.Values, aq *audit.Query) error {
+	for name, dst := range map[string]*time.Time{"from": &aq.From, "to": &aq.To} {
+		if v := q.Get(name); v != "" {
+			tm, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return allot.Errorf(allot.EINVALID, "%s must be an RFC 3339 time, e.g. 2026-01-31T00:00:00Z.", name)
+			}
+			*dst = tm
+		}
+	}
+	for name, dst := range map[string]*int64{"after": &aq.AfterSeq, "before": &aq.BeforeSeq} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				return allot.Errorf(allot.EINVALID, "%s must be a sequence number.", name)
+			}
+			*dst = n
+		}
+	}
+	for _, name := range []string{"top", "$top"} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 1000 {
+				return allot.Errorf(allot.EINVALID, "%s must be between 1 and 1000.", name)
+			}
+			aq.Limit = n
+		}
+	}
+	return nil
 }
 
 // auditFilter applies a $filter: a conjunction of property eq 'string' and

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,13 +24,9 @@ import (
 // Graph's shapes: a deleted user or group is the user or group with its
 // deletedDateTime.
 
-type deletedUser struct {
-	u  licensing.User
-	at time.Time
-}
-
-type deletedGroup struct {
-	g  licensing.Group
+// deleted is a deleted user or group with its deletedDateTime.
+type deleted[T any] struct {
+	x  T
 	at time.Time
 }
 
@@ -44,11 +41,16 @@ func adapt[T, W any](r *resource[T], get func(w *W) *T, extra ...prop[W]) *resou
 	return newResource(r.typeName, append(props, extra...))
 }
 
-var deletedUserResource = adapt(userResource, func(x *deletedUser) *licensing.User { return &x.u },
-	prop[deletedUser]{name: "deletedDateTime", def: true, app: func(b []byte, _ view, x *deletedUser) []byte { return appendTime(b, x.at) }})
+// deletedResource is r with deletedDateTime.
+func deletedResource[T any](r *resource[T]) *resource[deleted[T]] {
+	return adapt(r, func(x *deleted[T]) *T { return &x.x },
+		prop[deleted[T]]{name: "deletedDateTime", def: true, app: func(b []byte, _ view, x *deleted[T]) []byte { return appendTime(b, x.at) }})
+}
 
-var deletedGroupResource = adapt(groupResource, func(x *deletedGroup) *licensing.Group { return &x.g },
-	prop[deletedGroup]{name: "deletedDateTime", def: true, app: func(b []byte, _ view, x *deletedGroup) []byte { return appendTime(b, x.at) }})
+var (
+	deletedUserResource  = deletedResource(userResource)
+	deletedGroupResource = deletedResource(groupResource)
+)
 
 // filterOf compiles $filter with the rules and messages of /users or
 // /groups (nil: no filter).
@@ -61,39 +63,45 @@ func filterOf[T any](sc *schema[T], q *odata.Query) (pred[T], error) {
 }
 
 func (h *handler) listDeletedUsers(w http.ResponseWriter, r *http.Request, c *call) {
-	match, err := filterOf(userSchema, c.q)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	writeDeletedList(w, r, c, deletedUserResource, "directory/deletedItems/microsoft.graph.user", func(s *tenant.State) ([]deletedUser, error) {
-		us, err := deleteditems.Users(s)
-		out := make([]deletedUser, 0, len(us))
-		for i := range us {
-			if match == nil || match(s, &us[i].User) {
-				out = append(out, deletedUser{us[i].User, us[i].DeletedAt})
+	listDeleted(w, r, c, userSchema, deletedUserResource, "directory/deletedItems/microsoft.graph.user",
+		func(s *tenant.State) ([]deleted[licensing.User], error) {
+			us, err := deleteditems.Users(s)
+			out := make([]deleted[licensing.User], len(us))
+			for i := range us {
+				out[i] = deleted[licensing.User]{us[i].User, us[i].DeletedAt}
 			}
-		}
-		return out, err
-	}, func(x *deletedUser) string { return x.u.ID })
+			return out, err
+		}, func(u *licensing.User) string { return u.ID })
 }
 
 func (h *handler) listDeletedGroups(w http.ResponseWriter, r *http.Request, c *call) {
-	match, err := filterOf(groupSchema, c.q)
+	listDeleted(w, r, c, groupSchema, deletedGroupResource, "directory/deletedItems/microsoft.graph.group",
+		func(s *tenant.State) ([]deleted[licensing.Group], error) {
+			gs, err := deleteditems.Groups(s)
+			out := make([]deleted[licensing.Group], len(gs))
+			for i := range gs {
+				out[i] = deleted[licensing.Group]{gs[i].Group, gs[i].DeletedAt}
+			}
+			return out, err
+		}, func(g *licensing.Group) string { return g.ID })
+}
+
+// listDeleted lists the deleted users or groups load finds that $filter
+// (compiled with the rules and messages of /users or /groups) matches.
+func listDeleted[T any](w http.ResponseWriter, r *http.Request, c *call, sc *schema[T], res *resource[deleted[T]], context string,
+	load func(s *tenant.State) ([]deleted[T], error), id func(x *T) string) {
+	match, err := filterOf(sc, c.q)
 	if err != nil {
 		fail(w, r, err)
 		return
 	}
-	writeDeletedList(w, r, c, deletedGroupResource, "directory/deletedItems/microsoft.graph.group", func(s *tenant.State) ([]deletedGroup, error) {
-		gs, err := deleteditems.Groups(s)
-		out := make([]deletedGroup, 0, len(gs))
-		for i := range gs {
-			if match == nil || match(s, &gs[i].Group) {
-				out = append(out, deletedGroup{gs[i].Group, gs[i].DeletedAt})
-			}
+	writeDeletedList(w, r, c, res, context, func(s *tenant.State) ([]deleted[T], error) {
+		items, err := load(s)
+		if match != nil {
+			items = slices.DeleteFunc(items, func(x deleted[T]) bool { return !match(s, &x.x) })
 		}
-		return out, err
-	}, func(x *deletedGroup) string { return x.g.ID })
+		return items, err
+	}, func(x *deleted[T]) string { return id(&x.x) })
 }
 
 // writeDeletedList writes a page of deleted items, by id: $select, $top,
@@ -173,6 +181,15 @@ func appendTyped[T any](b []byte, r *http.Request, res *resource[T], s *tenant.S
 	return append(b, '}')
 }
 
+// appendDeleted writes one deleted item with $select.
+func appendDeleted[T any](b []byte, r *http.Request, c *call, res *resource[deleted[T]], s *tenant.State, x deleted[T]) ([]byte, error) {
+	sel, err := res.selection(c.q.Select)
+	if err != nil {
+		return b, err
+	}
+	return appendTyped(b, r, res, s, &x, sel), nil
+}
+
 func (h *handler) getDeletedItem(w http.ResponseWriter, r *http.Request, c *call) {
 	id := r.PathValue("id")
 	bp := getBuf()
@@ -186,22 +203,10 @@ func (h *handler) getDeletedItem(w http.ResponseWriter, r *http.Request, c *call
 			return
 		}
 		if it.User != nil {
-			x := deletedUser{it.User.User, it.User.DeletedAt}
-			sel, serr := deletedUserResource.selection(c.q.Select)
-			if serr != nil {
-				err = serr
-				return
-			}
-			b = appendTyped(b, r, deletedUserResource, s, &x, sel)
+			b, err = appendDeleted(b, r, c, deletedUserResource, s, deleted[licensing.User]{it.User.User, it.User.DeletedAt})
 			return
 		}
-		x := deletedGroup{it.Group.Group, it.Group.DeletedAt}
-		sel, serr := deletedGroupResource.selection(c.q.Select)
-		if serr != nil {
-			err = serr
-			return
-		}
-		b = appendTyped(b, r, deletedGroupResource, s, &x, sel)
+		b, err = appendDeleted(b, r, c, deletedGroupResource, s, deleted[licensing.Group]{it.Group.Group, it.Group.DeletedAt})
 	})
 	*bp = b
 	switch {

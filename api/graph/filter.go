@@ -9,6 +9,7 @@ import (
 	"allot/api/scope"
 	"allot/licensing"
 	"allot/tenant"
+	"allot/userprop"
 )
 
 // Filters compile a $filter tree into a predicate over one resource, with
@@ -280,25 +281,7 @@ func (c *compiler[T]) compare(n *odata.Compare) (pred[T], error) {
 		}
 	}
 	if lit.Kind == odata.LitNull {
-		if n.Op != "eq" && n.Op != "ne" {
-			return nil, c.unsupported(f.name)
-		}
-		if err := c.needAdvanced(n.Op); err != nil {
-			return nil, err
-		}
-		isNull := func(x *T) bool {
-			switch f.kind {
-			case kString:
-				return f.str(x) == ""
-			case kTime:
-				return f.tm(x).IsZero()
-			case kStrings:
-				return len(f.strs(x)) == 0
-			}
-			return false
-		}
-		want := n.Op == "eq"
-		return func(_ *tenant.State, x *T) bool { return isNull(x) == want }, nil
+		return c.compareNull(f, n.Op)
 	}
 	neg := n.Op == "ne"
 	switch f.kind {
@@ -321,36 +304,65 @@ func (c *compiler[T]) compare(n *odata.Compare) (pred[T], error) {
 		want := lit.Text == "true"
 		return func(_ *tenant.State, x *T) bool { return (f.boolean(x) == want) != neg }, nil
 	case kTime:
-		if lit.Kind != odata.LitDateTime {
-			return nil, incompatible("Edm.DateTimeOffset", edmOf(lit), opKinds[n.Op])
-		}
-		t, err := parseTime(lit.Text)
-		if err != nil {
-			return nil, &odata.Error{Code: "BadRequest", Msg: fmt.Sprintf("Invalid filter clause: '%s' is not a valid date and time.", lit.Text)}
-		}
-		op := n.Op
-		return func(_ *tenant.State, x *T) bool {
-			v := f.tm(x)
-			if v.IsZero() {
-				return op == "ne"
-			}
-			switch op {
-			case "eq":
-				return v.Equal(t)
-			case "ne":
-				return !v.Equal(t)
-			case "gt":
-				return v.After(t)
-			case "ge":
-				return !v.Before(t)
-			case "lt":
-				return v.Before(t)
-			default:
-				return !v.After(t)
-			}
-		}, nil
+		return compareTime[T](f, n.Op, lit)
 	}
 	return nil, c.unsupported(f.name)
+}
+
+// compareNull compiles "f eq null" and "f ne null" (advanced queries): an
+// empty string, a zero time or an empty collection is null.
+func (c *compiler[T]) compareNull(f *field[T], op string) (pred[T], error) {
+	if op != "eq" && op != "ne" {
+		return nil, c.unsupported(f.name)
+	}
+	if err := c.needAdvanced(op); err != nil {
+		return nil, err
+	}
+	isNull := func(x *T) bool {
+		switch f.kind {
+		case kString:
+			return f.str(x) == ""
+		case kTime:
+			return f.tm(x).IsZero()
+		case kStrings:
+			return len(f.strs(x)) == 0
+		}
+		return false
+	}
+	want := op == "eq"
+	return func(_ *tenant.State, x *T) bool { return isNull(x) == want }, nil
+}
+
+// compareTime compiles a comparison of a time property with a date and
+// time; an object without the time matches only ne.
+func compareTime[T any](f *field[T], op string, lit *odata.Literal) (pred[T], error) {
+	if lit.Kind != odata.LitDateTime {
+		return nil, incompatible("Edm.DateTimeOffset", edmOf(lit), opKinds[op])
+	}
+	t, err := parseTime(lit.Text)
+	if err != nil {
+		return nil, &odata.Error{Code: "BadRequest", Msg: fmt.Sprintf("Invalid filter clause: '%s' is not a valid date and time.", lit.Text)}
+	}
+	return func(_ *tenant.State, x *T) bool {
+		v := f.tm(x)
+		if v.IsZero() {
+			return op == "ne"
+		}
+		switch op {
+		case "eq":
+			return v.Equal(t)
+		case "ne":
+			return !v.Equal(t)
+		case "gt":
+			return v.After(t)
+		case "ge":
+			return !v.Before(t)
+		case "lt":
+			return v.Before(t)
+		default:
+			return !v.After(t)
+		}
+	}, nil
 }
 
 func parseTime(s string) (time.Time, error) {
@@ -456,40 +468,43 @@ func (c *compiler[T]) elementPred(v string, body odata.Node, f *field[T]) (func(
 	return nil, c.unsupported(f.name)
 }
 
-// userSchema is what Graph lets $filter read on users.
+// userSchema is what Graph lets $filter read on users: the registry's
+// filterable properties (package userprop).
 var userSchema = &schema[licensing.User]{
 	resource: "User",
-	fields: fieldMap(
-		&field[licensing.User]{name: "id", str: func(u *licensing.User) string { return u.ID }},
-		&field[licensing.User]{name: "userPrincipalName", str: func(u *licensing.User) string { return u.UserPrincipalName }, startsWith: true, endsWith: true},
-		&field[licensing.User]{name: "displayName", str: func(u *licensing.User) string { return u.DisplayName }, startsWith: true},
-		&field[licensing.User]{name: "mail", str: func(u *licensing.User) string { return u.Mail }, startsWith: true, endsWith: true},
-		&field[licensing.User]{name: "givenName", str: func(u *licensing.User) string { return u.GivenName }, startsWith: true},
-		&field[licensing.User]{name: "surname", str: func(u *licensing.User) string { return u.Surname }, startsWith: true},
-		&field[licensing.User]{name: "jobTitle", str: func(u *licensing.User) string { return u.JobTitle }, startsWith: true},
-		&field[licensing.User]{name: "department", str: func(u *licensing.User) string { return u.Department }, startsWith: true},
-		&field[licensing.User]{name: "companyName", str: func(u *licensing.User) string { return u.CompanyName }, startsWith: true},
-		&field[licensing.User]{name: "country", str: func(u *licensing.User) string { return u.Country }, startsWith: true},
-		&field[licensing.User]{name: "city", str: func(u *licensing.User) string { return u.City }, startsWith: true},
-		&field[licensing.User]{name: "employeeId", str: func(u *licensing.User) string { return u.EmployeeID }, startsWith: true},
-		&field[licensing.User]{name: "usageLocation", str: func(u *licensing.User) string { return u.UsageLocation }},
-		&field[licensing.User]{name: "userType", str: func(u *licensing.User) string { return u.UserType }},
-		&field[licensing.User]{name: "kind", str: func(u *licensing.User) string { return u.Kind }},
-		&field[licensing.User]{name: "mailNickname", str: func(u *licensing.User) string { return attr(u, "mailNickname") }, startsWith: true},
-		&field[licensing.User]{name: "state", str: func(u *licensing.User) string { return attr(u, "state") }, startsWith: true},
-		&field[licensing.User]{name: "officeLocation", str: func(u *licensing.User) string { return attr(u, "officeLocation") }, startsWith: true},
-		&field[licensing.User]{name: "employeeType", str: func(u *licensing.User) string { return attr(u, "employeeType") }, startsWith: true},
-		&field[licensing.User]{name: "accountEnabled", kind: kBool, boolean: func(u *licensing.User) bool { return u.AccountEnabled }},
-		&field[licensing.User]{name: "createdDateTime", kind: kTime, tm: func(u *licensing.User) time.Time { return u.CreatedAt }},
-		&field[licensing.User]{name: "employeeHireDate", kind: kTime, advanced: true, tm: func(u *licensing.User) time.Time {
-			t, _ := parseTime(u.EmployeeHireDate)
-			return t
-		}},
-		&field[licensing.User]{name: "proxyAddresses", kind: kStrings, strs: func(u *licensing.User) []string { return u.ProxyAddresses }, endsWith: true},
-		&field[licensing.User]{name: "otherMails", kind: kStrings, strs: func(u *licensing.User) []string { return u.OtherMails }, endsWith: true},
-	),
-	lambda:  userLambda,
-	special: userSpecial,
+	fields:   userFields(),
+	lambda:   userLambda,
+	special:  userSpecial,
+}
+
+func userFields() map[string]*field[licensing.User] {
+	var fs []*field[licensing.User]
+	for i := range userprop.Users {
+		p := &userprop.Users[i]
+		f := &field[licensing.User]{name: p.Name, advanced: p.FilterAdvanced}
+		switch p.Type {
+		case userprop.Bool:
+			f.kind, f.boolean = kBool, p.GetBool
+		case userprop.Time:
+			f.kind, f.tm = kTime, p.GetTime
+		case userprop.Strings:
+			f.kind, f.strs, f.endsWith = kStrings, p.GetStrings, true
+		case userprop.Date:
+			f.kind, f.tm = kTime, func(u *licensing.User) time.Time {
+				t, _ := parseTime(p.Get(u))
+				return t
+			}
+		default:
+			if p.Filter == userprop.NoFilter {
+				continue
+			}
+			f.str = p.Get
+			f.startsWith = p.Filter >= userprop.StartsWith
+			f.endsWith = p.Filter == userprop.StartsEndsWith
+		}
+		fs = append(fs, f)
+	}
+	return fieldMap(fs...)
 }
 
 func fieldMap[T any](fs ...*field[T]) map[string]*field[T] {

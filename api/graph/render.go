@@ -13,6 +13,7 @@ import (
 	"allot/licensing"
 	"allot/tenant"
 	"allot/usage"
+	"allot/userprop"
 )
 
 // view is what properties are written from: the tenant's state and the
@@ -131,49 +132,57 @@ func str[T any](name string, def bool, get func(x *T) string) prop[T] {
 	return prop[T]{name: name, def: def, app: func(b []byte, _ view, x *T) []byte { return appendStrOrNull(b, get(x)) }}
 }
 
-func attr(u *licensing.User, name string) string { return u.Attributes[strings.ToLower(name)] }
+// userResource is Graph's user with allot's "kind" extension: the plain
+// properties of the user-property registry (package userprop) and the
+// computed ones below. Properties are in Graph's order: the default ones
+// by name with id last, then the others by name.
+var userResource = newResource("microsoft.graph.user", userProps())
 
-func attrProp(name string, def bool) prop[licensing.User] {
-	return str(name, def, func(u *licensing.User) string { return attr(u, name) })
+func userProps() []prop[licensing.User] {
+	props := []prop[licensing.User]{
+		{name: "businessPhones", def: true, app: func(b []byte, _ view, u *licensing.User) []byte { return append(b, "[]"...) }},
+		{name: "assignedLicenses", app: appendAssignedLicenses},
+		{name: "assignedPlans", app: appendAssignedPlans},
+		{name: "licenseAssignmentStates", app: appendLicenseAssignmentStates},
+		{name: "onPremisesExtensionAttributes", app: appendExtensionAttributes},
+		{name: "signInActivity", app: appendSignInActivity},
+	}
+	for i := range userprop.Users {
+		props = append(props, registryProp(&userprop.Users[i]))
+	}
+	slices.SortStableFunc(props, func(a, b prop[licensing.User]) int {
+		if a.def != b.def {
+			if a.def {
+				return -1
+			}
+			return 1
+		}
+		if (a.name == "id") != (b.name == "id") {
+			if a.name == "id" {
+				return 1
+			}
+			return -1
+		}
+		return strings.Compare(strings.ToLower(a.name), strings.ToLower(b.name))
+	})
+	return props
 }
 
-// userResource is Graph's user with allot's "kind" extension.
-var userResource = newResource("microsoft.graph.user", []prop[licensing.User]{
-	{name: "businessPhones", def: true, app: func(b []byte, _ view, u *licensing.User) []byte { return append(b, "[]"...) }},
-	str("displayName", true, func(u *licensing.User) string { return u.DisplayName }),
-	str("givenName", true, func(u *licensing.User) string { return u.GivenName }),
-	str("jobTitle", true, func(u *licensing.User) string { return u.JobTitle }),
-	str("mail", true, func(u *licensing.User) string { return u.Mail }),
-	attrProp("mobilePhone", true),
-	attrProp("officeLocation", true),
-	attrProp("preferredLanguage", true),
-	str("surname", true, func(u *licensing.User) string { return u.Surname }),
-	str("userPrincipalName", true, func(u *licensing.User) string { return u.UserPrincipalName }),
-	str("id", true, func(u *licensing.User) string { return u.ID }),
-	{name: "accountEnabled", app: func(b []byte, _ view, u *licensing.User) []byte { return appendBool(b, u.AccountEnabled) }},
-	{name: "assignedLicenses", app: appendAssignedLicenses},
-	{name: "assignedPlans", app: appendAssignedPlans},
-	str("city", false, func(u *licensing.User) string { return u.City }),
-	str("companyName", false, func(u *licensing.User) string { return u.CompanyName }),
-	str("country", false, func(u *licensing.User) string { return u.Country }),
-	{name: "createdDateTime", app: func(b []byte, _ view, u *licensing.User) []byte { return appendTime(b, u.CreatedAt) }},
-	str("department", false, func(u *licensing.User) string { return u.Department }),
-	str("employeeHireDate", false, func(u *licensing.User) string { return u.EmployeeHireDate }),
-	str("employeeId", false, func(u *licensing.User) string { return u.EmployeeID }),
-	attrProp("employeeType", false),
-	str("kind", false, func(u *licensing.User) string { return u.Kind }),
-	{name: "licenseAssignmentStates", app: appendLicenseAssignmentStates},
-	attrProp("mailNickname", false),
-	{name: "onPremisesExtensionAttributes", app: appendExtensionAttributes},
-	{name: "otherMails", app: func(b []byte, _ view, u *licensing.User) []byte { return appendStrings(b, u.OtherMails) }},
-	attrProp("postalCode", false),
-	{name: "proxyAddresses", app: func(b []byte, _ view, u *licensing.User) []byte { return appendStrings(b, u.ProxyAddresses) }},
-	attrProp("state", false),
-	attrProp("streetAddress", false),
-	str("usageLocation", false, func(u *licensing.User) string { return u.UsageLocation }),
-	str("userType", false, func(u *licensing.User) string { return u.UserType }),
-	{name: "signInActivity", app: appendSignInActivity},
-})
+// registryProp renders one registry property by its type.
+func registryProp(p *userprop.Property) prop[licensing.User] {
+	var app func(b []byte, _ view, u *licensing.User) []byte
+	switch p.Type {
+	case userprop.Bool:
+		app = func(b []byte, _ view, u *licensing.User) []byte { return appendBool(b, p.GetBool(u)) }
+	case userprop.Time:
+		app = func(b []byte, _ view, u *licensing.User) []byte { return appendTime(b, p.GetTime(u)) }
+	case userprop.Strings:
+		app = func(b []byte, _ view, u *licensing.User) []byte { return appendStrings(b, p.GetStrings(u)) }
+	default:
+		app = func(b []byte, _ view, u *licensing.User) []byte { return appendStrOrNull(b, p.Get(u)) }
+	}
+	return prop[licensing.User]{name: p.Name, def: p.GraphDefault, app: app}
+}
 
 // appendSignInActivity writes Graph's signInActivity from the sign-ins
 // allot has received (usage ingestion): lastSignInDateTime is the last

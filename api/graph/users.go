@@ -9,6 +9,7 @@ import (
 	"allot/directory"
 	"allot/licensing"
 	"allot/tenant"
+	"allot/userprop"
 )
 
 var userCollection = &collection[licensing.User]{
@@ -17,16 +18,22 @@ var userCollection = &collection[licensing.User]{
 	orders:  userOrders,
 	access:  userAccess,
 	visible: func(sc *scope.Scope, u *licensing.User) bool { return sc.User(u.ID) },
-	search: map[string]func(u *licensing.User) string{
-		"displayname":       func(u *licensing.User) string { return u.DisplayName },
-		"userprincipalname": func(u *licensing.User) string { return u.UserPrincipalName },
-		"mail":              func(u *licensing.User) string { return u.Mail },
-		"givenname":         func(u *licensing.User) string { return u.GivenName },
-		"surname":           func(u *licensing.User) string { return u.Surname },
-		"mailnickname":      func(u *licensing.User) string { return attr(u, "mailNickname") },
-	},
+	search:  userSearch(),
 }
 
+// userSearch is what $search may match: the registry's Search properties.
+func userSearch() map[string]func(u *licensing.User) string {
+	m := map[string]func(u *licensing.User) string{}
+	for i := range userprop.Users {
+		if p := &userprop.Users[i]; p.Search {
+			m[p.Key()] = p.Get
+		}
+	}
+	return m
+}
+
+// userOrders are the orders the directory read model keeps: one for each
+// Sortable property of the registry (TestEverySortablePropertyHasAnOrder).
 var userOrders = map[string]orderDef[licensing.User]{
 	"": {name: "id", set: (*directory.Index).UsersByID},
 	"displayname": {name: "displayName", set: (*directory.Index).UsersByName,

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"encoding/json"
+	"errors"
 	"maps"
 	"net/http"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"allot/identity"
 	"allot/licensing"
 	"allot/tenant"
+	"allot/userprop"
 )
 
 // decodeObject reads a JSON object body keyed by lower-case property name
@@ -84,30 +86,9 @@ func decodeStrs(v json.RawMessage) ([]string, bool) {
 	return ss, true
 }
 
-// userStringFields are the plain string properties a client may set.
-var userStringFields = map[string]func(u *licensing.User) *string{
-	"displayname":       func(u *licensing.User) *string { return &u.DisplayName },
-	"userprincipalname": func(u *licensing.User) *string { return &u.UserPrincipalName },
-	"givenname":         func(u *licensing.User) *string { return &u.GivenName },
-	"surname":           func(u *licensing.User) *string { return &u.Surname },
-	"jobtitle":          func(u *licensing.User) *string { return &u.JobTitle },
-	"department":        func(u *licensing.User) *string { return &u.Department },
-	"companyname":       func(u *licensing.User) *string { return &u.CompanyName },
-	"country":           func(u *licensing.User) *string { return &u.Country },
-	"city":              func(u *licensing.User) *string { return &u.City },
-	"employeeid":        func(u *licensing.User) *string { return &u.EmployeeID },
-	"employeehiredate":  func(u *licensing.User) *string { return &u.EmployeeHireDate },
-	"mail":              func(u *licensing.User) *string { return &u.Mail },
-	"usagelocation":     func(u *licensing.User) *string { return &u.UsageLocation },
-	"usertype":          func(u *licensing.User) *string { return &u.UserType },
-	"kind":              func(u *licensing.User) *string { return &u.Kind },
-}
-
-// userAttributeFields are Graph properties kept in User.Attributes.
-var userAttributeFields = map[string]bool{"mailnickname": true, "mobilephone": true, "officelocation": true,
-	"preferredlanguage": true, "state": true, "postalcode": true, "streetaddress": true, "employeetype": true}
-
-var userReadOnly = map[string]bool{"id": true, "createddatetime": true, "assignedlicenses": true, "assignedplans": true,
+// userReadOnly are the computed properties a client may not set (the
+// registry's plain ones say so themselves: userprop.Property.ReadOnly).
+var userReadOnly = map[string]bool{"assignedlicenses": true, "assignedplans": true,
 	"licenseassignmentstates": true, "licensedetails": true}
 
 // applyUser applies a create or update body to u. u.Attributes is cloned
@@ -126,44 +107,11 @@ func applyUser(u *licensing.User, body map[string]json.RawMessage, names map[str
 	}
 	for k, v := range body {
 		name := names[k]
+		p, plain := userprop.Lookup(k)
 		switch {
-		case userStringFields[k] != nil:
-			s, ok := decodeStr(v)
-			if !ok {
+		case plain && !p.ReadOnly:
+			if err := setProperty(u, p, v); err != nil {
 				return invalidValue(name, "User")
-			}
-			if k == "usagelocation" {
-				s = strings.ToUpper(s)
-			}
-			if k == "employeehiredate" && s != "" {
-				t, err := parseTime(s)
-				if err != nil {
-					return invalidValue(name, "User")
-				}
-				s = t.UTC().Format(time.RFC3339)
-			}
-			*userStringFields[k](u) = s
-		case userAttributeFields[k]:
-			s, ok := decodeStr(v)
-			if !ok {
-				return invalidValue(name, "User")
-			}
-			setAttr(k, s)
-		case k == "accountenabled":
-			var b bool
-			if err := json.Unmarshal(v, &b); err != nil || string(v) == "null" {
-				return invalidValue(name, "User")
-			}
-			u.AccountEnabled = b
-		case k == "proxyaddresses" || k == "othermails":
-			ss, ok := decodeStrs(v)
-			if !ok {
-				return invalidValue(name, "User")
-			}
-			if k == "proxyaddresses" {
-				u.ProxyAddresses = ss
-			} else {
-				u.OtherMails = ss
 			}
 		case k == "onpremisesextensionattributes":
 			var ext map[string]*string
@@ -187,7 +135,7 @@ func applyUser(u *licensing.User, body map[string]json.RawMessage, names map[str
 		case k == "passwordprofile" || k == "businessphones":
 			// Accepted for compatibility: allot has no sign-in and keeps no
 			// passwords or phone numbers.
-		case userReadOnly[k]:
+		case userReadOnly[k] || plain:
 			return readOnly(name)
 		default:
 			return noSuchProperty(name)
@@ -195,6 +143,46 @@ func applyUser(u *licensing.User, body map[string]json.RawMessage, names map[str
 	}
 	return nil
 }
+
+// setProperty sets a registry property from its JSON value: a string (or
+// null) for String properties, an RFC 3339 instant for Date ones (stored in
+// UTC, seconds), true or false for Bool ones, an array of strings (or null)
+// for Strings ones. A value of another shape is an error and changes
+// nothing.
+func setProperty(u *licensing.User, p *userprop.Property, v json.RawMessage) error {
+	switch p.Type {
+	case userprop.Bool:
+		var b bool
+		if err := json.Unmarshal(v, &b); err != nil || string(v) == "null" {
+			return errBadValue
+		}
+		p.SetBool(u, b)
+	case userprop.Strings:
+		ss, ok := decodeStrs(v)
+		if !ok {
+			return errBadValue
+		}
+		p.SetStrings(u, ss)
+	case userprop.String, userprop.Date:
+		s, ok := decodeStr(v)
+		if !ok {
+			return errBadValue
+		}
+		if p.Type == userprop.Date && s != "" {
+			t, err := parseTime(s)
+			if err != nil {
+				return errBadValue
+			}
+			s = t.UTC().Format(time.RFC3339)
+		}
+		p.Set(u, s)
+	default:
+		return errBadValue
+	}
+	return nil
+}
+
+var errBadValue = errors.New("not a value of the property's type")
 
 func (h *handler) createUser(w http.ResponseWriter, r *http.Request, c *call) {
 	body, names, err := decodeObject(r)

@@ -220,85 +220,98 @@ func dateTimeAt(s string, i int) int {
 	return j - i
 }
 
+// punct are the one-character tokens.
+var punct = map[byte]tokKind{'(': tLParen, ')': tRParen, ',': tComma, ':': tColon, '/': tSlash}
+
+// lex splits src into tokens, ending with tEOF; the first lexical error
+// stops it.
 func lex(src string) ([]token, *Error) {
 	var toks []token
 	i := 0
 	for i < len(src) {
 		c := src[i]
+		if k, ok := punct[c]; ok {
+			toks = append(toks, token{k, string(c), i})
+			i++
+			continue
+		}
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			i++
-		case c == '(':
-			toks = append(toks, token{tLParen, "(", i})
-			i++
-		case c == ')':
-			toks = append(toks, token{tRParen, ")", i})
-			i++
-		case c == ',':
-			toks = append(toks, token{tComma, ",", i})
-			i++
-		case c == ':':
-			toks = append(toks, token{tColon, ":", i})
-			i++
-		case c == '/':
-			toks = append(toks, token{tSlash, "/", i})
-			i++
-		case c == '\'':
-			start := i
-			i++
-			var b strings.Builder
-			closed := false
-			for i < len(src) {
-				if src[i] == '\'' {
-					if i+1 < len(src) && src[i+1] == '\'' {
-						b.WriteByte('\'')
-						i += 2
-						continue
-					}
-					i++
-					closed = true
-					break
-				}
-				b.WriteByte(src[i])
-				i++
-			}
-			if !closed {
-				return nil, syntaxErr(src, start, "unterminated string literal")
-			}
-			toks = append(toks, token{tString, b.String(), start})
+			continue
 		case guidAt(src, i):
 			toks = append(toks, token{tGUID, strings.ToLower(src[i : i+36]), i})
 			i += 36
+			continue
 		case dateTimeAt(src, i) > 0:
 			n := dateTimeAt(src, i)
 			toks = append(toks, token{tDateTime, src[i : i+n], i})
 			i += n
+			continue
+		}
+		var t token
+		var err *Error
+		switch {
+		case c == '\'':
+			t, i, err = lexString(src, i)
 		case c == '-' || (c >= '0' && c <= '9'):
-			start := i
-			i++
-			for i < len(src) && (src[i] >= '0' && src[i] <= '9' || src[i] == '.') {
-				i++
-			}
-			text := src[start:i]
-			if _, err := strconv.ParseFloat(text, 64); err != nil {
-				return nil, syntaxErr(src, start, "invalid number '%s'", text)
-			}
-			if i < len(src) && isIdentStart(src[i]) {
-				return nil, syntaxErr(src, i, "unexpected character '%c'", src[i])
-			}
-			toks = append(toks, token{tNumber, text, start})
+			t, i, err = lexNumber(src, i)
 		case isIdentStart(c):
 			start := i
 			for i < len(src) && isIdentPart(src[i]) {
 				i++
 			}
-			toks = append(toks, token{tIdent, src[start:i], start})
+			t = token{tIdent, src[start:i], start}
 		default:
-			return nil, syntaxErr(src, i, "character '%s' is not valid", string(rune(c)))
+			err = syntaxErr(src, i, "character '%s' is not valid", string(rune(c)))
 		}
+		if err != nil {
+			return nil, err
+		}
+		toks = append(toks, t)
 	}
 	toks = append(toks, token{tEOF, "", len(src)})
 	return toks, nil
+}
+
+// lexString reads the '…' literal at src[i] (two quotes stand for one) and
+// returns it with the offset after it.
+func lexString(src string, i int) (token, int, *Error) {
+	start := i
+	i++
+	var b strings.Builder
+	for i < len(src) {
+		if src[i] == '\'' {
+			if i+1 < len(src) && src[i+1] == '\'' {
+				b.WriteByte('\'')
+				i += 2
+				continue
+			}
+			return token{tString, b.String(), start}, i + 1, nil
+		}
+		b.WriteByte(src[i])
+		i++
+	}
+	return token{}, i, syntaxErr(src, start, "unterminated string literal")
+}
+
+// lexNumber reads the number at src[i] (an optional minus, digits and
+// dots) and returns it with the offset after it; a letter right after it
+// is an error.
+func lexNumber(src string, i int) (token, int, *Error) {
+	start := i
+	i++
+	for i < len(src) && (src[i] >= '0' && src[i] <= '9' || src[i] == '.') {
+		i++
+	}
+	text := src[start:i]
+	if _, err := strconv.ParseFloat(text, 64); err != nil {
+		return token{}, i, syntaxErr(src, start, "invalid number '%s'", text)
+	}
+	if i < len(src) && isIdentStart(src[i]) {
+		return token{}, i, syntaxErr(src, i, "unexpected character '%c'", src[i])
+	}
+	return token{tNumber, text, start}, i, nil
 }
 
 type parser struct {

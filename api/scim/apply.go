@@ -33,75 +33,102 @@ func put(m map[string]any, k string, v any) {
 // element its eq terms describe (identity providers add
 // emails[type eq "work"].value to users without one), else noTarget.
 func set(d doc, t target, op string, v any) error {
-	a := t.attr
 	c := container(d, t.ext, true)
-	if !a.MultiValued {
-		switch {
-		case t.sub != nil:
-			nv, err := coerce(t.sub, v)
-			if err != nil {
-				return err
-			}
-			m, _ := c[a.Name].(map[string]any)
-			if m == nil {
-				m = map[string]any{}
-			}
-			put(m, t.sub.Name, nv)
-			put(c, a.Name, m)
-		case a.Type == tComplex:
-			nv, err := coerce(a, v)
-			if err != nil {
-				return err
-			}
-			if nv == nil {
-				if op == opReplace {
-					delete(c, a.Name)
-				}
-				break
-			}
-			m, _ := c[a.Name].(map[string]any)
-			if m == nil {
-				m = map[string]any{}
-			}
-			for k, x := range nv.(map[string]any) {
-				m[k] = x
-			}
-			put(c, a.Name, m)
-		default:
-			nv, err := coerce(a, v)
-			if err != nil {
-				return err
-			}
-			put(c, a.Name, nv)
-		}
-		cleanup(d, t.ext)
-		return nil
+	var err error
+	switch {
+	case !t.attr.MultiValued:
+		err = setSingle(c, t, op, v)
+	case t.filter == nil && t.sub == nil:
+		err = setValues(c, t, op, v)
+	default:
+		err = setElements(c, t, v)
 	}
-	arr, _ := c[a.Name].([]any)
-	if t.filter == nil && t.sub == nil {
+	if err != nil {
+		return err
+	}
+	cleanup(d, t.ext)
+	return nil
+}
+
+// setSingle sets a single-valued attribute or one of its sub-attributes
+// (complex values merge; a null complex value removes it on replace).
+func setSingle(c map[string]any, t target, op string, v any) error {
+	a := t.attr
+	switch {
+	case t.sub != nil:
+		nv, err := coerce(t.sub, v)
+		if err != nil {
+			return err
+		}
+		m, _ := c[a.Name].(map[string]any)
+		if m == nil {
+			m = map[string]any{}
+		}
+		put(m, t.sub.Name, nv)
+		put(c, a.Name, m)
+	case a.Type == tComplex:
 		nv, err := coerce(a, v)
 		if err != nil {
 			return err
 		}
-		vals, _ := nv.([]any)
-		if op == opReplace {
-			arr = nil
-		}
-		for _, x := range vals {
-			if i := indexOf(a, arr, x); i >= 0 {
-				m, _ := arr[i].(map[string]any)
-				xm, _ := x.(map[string]any)
-				for k, y := range xm {
-					m[k] = y
-				}
-				continue
+		if nv == nil {
+			if op == opReplace {
+				delete(c, a.Name)
 			}
-			arr = append(arr, x)
+			return nil
 		}
-		put(c, a.Name, primaryOnce(arr, vals))
-		cleanup(d, t.ext)
-		return nil
+		m, _ := c[a.Name].(map[string]any)
+		if m == nil {
+			m = map[string]any{}
+		}
+		for k, x := range nv.(map[string]any) {
+			m[k] = x
+		}
+		put(c, a.Name, m)
+	default:
+		nv, err := coerce(a, v)
+		if err != nil {
+			return err
+		}
+		put(c, a.Name, nv)
 	}
+	return nil
+}
+
+// setValues adds values to a multi-valued attribute (replace: instead of
+// its values); a value equal to one there merges into it.
+func setValues(c map[string]any, t target, op string, v any) error {
+	a := t.attr
+	arr, _ := c[a.Name].([]any)
+	nv, err := coerce(a, v)
+	if err != nil {
+		return err
+	}
+	vals, _ := nv.([]any)
+	if op == opReplace {
+		arr = nil
+	}
+	for _, x := range vals {
+		if i := indexOf(a, arr, x); i >= 0 {
+			m, _ := arr[i].(map[string]any)
+			xm, _ := x.(map[string]any)
+			for k, y := range xm {
+				m[k] = y
+			}
+			continue
+		}
+		arr = append(arr, x)
+	}
+	put(c, a.Name, primaryOnce(arr, vals))
+	return nil
+}
+
+// setElements sets the elements of a multi-valued attribute the path's
+// filter selects (or a sub-attribute of them); none selected creates the
+// element its eq terms describe, else noTarget.
+func setElements(c map[string]any, t target, v any) error {
+	a := t.attr
+	arr, _ := c[a.Name].([]any)
 	var nv any
 	var err error
 	if t.sub != nil {
@@ -147,7 +174,6 @@ func set(d doc, t target, op string, v any) error {
 		fresh = []any{nm}
 	}
 	put(c, a.Name, dropEmpty(primaryOnce(arr, fresh)))
-	cleanup(d, t.ext)
 	return nil
 }
 

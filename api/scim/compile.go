@@ -271,6 +271,36 @@ func compileCompare(sc scope, e *compareExpr) (pred, error) {
 	if d.Type == tComplex {
 		return nil, fmt.Errorf("%s is complex: compare one of its sub-attributes", r)
 	}
+	val, err := comparand(r, d, e)
+	if err != nil {
+		return nil, err
+	}
+	op, caseExact := e.op, d.CaseExact
+	if w, ok := val.(string); ok && !caseExact {
+		val = lower(w)
+	}
+	return func(g getter) bool {
+		match := false
+		for _, v := range r.values(g) {
+			if compareValue(v, op, val, caseExact) {
+				match = true
+				break
+			}
+		}
+		if op == "ne" {
+			// ne is "not eq": compareValue answered eq.
+			return !match
+		}
+		return match
+	}, nil
+}
+
+// comparand checks a comparison's value against the attribute's type and
+// converts it: a boolean (or "true"/"false") for booleans with eq/ne, a
+// number for numbers (no co/sw/ew), an RFC 3339 time for dateTimes, and for
+// strings and references a string (a bare number as written, a boolean as
+// text).
+func comparand(r ref, d *Attribute, e *compareExpr) (any, error) {
 	val := e.val
 	switch d.Type {
 	case tBoolean:
@@ -315,24 +345,7 @@ func compileCompare(sc scope, e *compareExpr) (pred, error) {
 			val = strconv.FormatBool(v)
 		}
 	}
-	op, caseExact := e.op, d.CaseExact
-	if w, ok := val.(string); ok && !caseExact {
-		val = lower(w)
-	}
-	return func(g getter) bool {
-		match := false
-		for _, v := range r.values(g) {
-			if compareValue(v, op, val, caseExact) {
-				match = true
-				break
-			}
-		}
-		if op == "ne" {
-			// ne is "not eq": compareValue answered eq.
-			return !match
-		}
-		return match
-	}, nil
+	return val, nil
 }
 
 // compareValue applies op (ne is evaluated as eq; the caller negates) to a

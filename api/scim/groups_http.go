@@ -2,10 +2,9 @@ package scim
 
 import (
 	"net/http"
-	"slices"
 
-	"allot/auth"
 	"allot/deleteditems"
+	"allot/directory"
 	"allot/identity"
 	"allot/licensing"
 	"allot/scimmeta"
@@ -22,28 +21,35 @@ func renderGroup(s *tenant.State, g *licensing.Group, base string, proj projecti
 	return proj.apply(d), ver
 }
 
-// listGroups answers a page of the groups a query matches, by id. A
-// filter that does not read members is evaluated without rendering them.
+// listGroups answers a page of the groups a query matches, by id. The
+// directory read model's planner takes the page (directory.Index.List):
+// an "id", "externalId" filter term is a point lookup, anything else a
+// walk of the groups in id order. A filter that does not read members is
+// evaluated without rendering them.
 func listGroups(c *call, q *query) {
 	resp := listResponse{Schemas: []string{schemaListResponse}, StartIndex: q.start, Resources: []doc{}}
 	c.t.Read(func(s *tenant.State) {
 		e := s.Engine
-		ids, ok := candidates(s, groupType, q.filter)
-		if !ok {
-			ids = e.GroupIDs()
-		}
-		slices.Sort(ids)
-		pg := &page{q: q}
+		x := directory.Of(s)
 		view := &groupView{s: s, base: c.base, meta: scimmeta.Of(s)}
-		for _, id := range ids {
-			g, ok := e.Group(id)
-			if view.g = &g; ok && (q.pred == nil || q.pred(view.get)) {
-				pg.offer(id)
+		dq := directory.Query{
+			Order: directory.Order{Name: "id", Set: x.GroupsByID(), KeyOf: func(id string) directory.Key { return directory.Key{K: id} }},
+			Limit: max(1, offsetLimit(q)),
+		}
+		if ids, ok := candidates(s, groupType, q.filter); ok {
+			dq.Ranges = []directory.Range{{IDs: append([]string{}, ids...)}}
+		}
+		if q.pred != nil {
+			dq.Match = func(id string) bool {
+				g, ok := e.Group(id)
+				view.g = &g
+				return ok && q.pred(view.get)
 			}
 		}
-		resp.TotalResults = pg.seen
-		for _, id := range pg.items {
-			g, _ := e.Group(id)
+		pg := x.List(dq, true)
+		resp.TotalResults = pg.Total
+		for _, k := range offsetPage(q, pg.Keys) {
+			g, _ := e.Group(directory.IDOf(k))
 			d, _ := renderGroup(s, &g, c.base, q.proj)
 			resp.Resources = append(resp.Resources, d)
 		}
@@ -86,39 +92,24 @@ func respondGroup(c *call, id string, status int, withBody bool) {
 }
 
 func (h *handler) createGroup(c *call) {
-	body, err := decodeBody(c.r)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	d := doc{}
-	if err := applyObject(groupType, d, opReplace, body); err != nil {
-		c.fail(err)
-		return
-	}
-	id := auth.NewID()
-	spec, err := groupFromDoc(d, licensing.Group{ID: id, SecurityEnabled: true})
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	err = c.t.Do(c.r.Context(), c.op(), func(tx *tenant.Tx) error {
-		if err := checkMembers(tx.Engine, &spec.group, false, spec.members, nil); err != nil {
-			return err
+	createResource(c, groupType, func(d doc, id string) (func(tx *tenant.Tx) error, error) {
+		spec, err := groupFromDoc(d, licensing.Group{ID: id, SecurityEnabled: true})
+		if err != nil {
+			return nil, err
 		}
-		if err := identity.PutGroup(tx, spec.group); err != nil {
-			return err
-		}
-		if err := applyMembers(tx, id, spec.members, nil); err != nil {
-			return err
-		}
-		return scimmeta.Of(tx.State).Put(tx, scimmeta.GroupKind, id, scimmeta.Meta{ExternalID: spec.externalID, LastModified: tx.Op.Now})
-	})
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	respondGroup(c, id, http.StatusCreated, true)
+		return func(tx *tenant.Tx) error {
+			if err := checkMembers(tx.Engine, &spec.group, false, spec.members, nil); err != nil {
+				return err
+			}
+			if err := identity.PutGroup(tx, spec.group); err != nil {
+				return err
+			}
+			if err := applyMembers(tx, id, spec.members, nil); err != nil {
+				return err
+			}
+			return scimmeta.Of(tx.State).Put(tx, scimmeta.GroupKind, id, scimmeta.Meta{ExternalID: spec.externalID, LastModified: tx.Op.Now})
+		}, nil
+	}, func(id string) { respondGroup(c, id, http.StatusCreated, true) })
 }
 
 // updateGroup runs a change of an existing group as one command. change
@@ -165,23 +156,29 @@ func updateGroup(c *call, change func(tx *tenant.Tx, cur *licensing.Group, m sci
 	})
 }
 
-func (h *handler) replaceGroup(c *call) {
-	body, err := decodeBody(c.r)
+// specFromDoc is the group d now represents and the members to add and
+// remove to reach its members; err is the error of making d (returned as
+// it is).
+func specFromDoc(tx *tenant.Tx, cur *licensing.Group, d doc, err error) (groupSpec, []string, []string, error) {
 	if err != nil {
-		c.fail(err)
+		return groupSpec{}, nil, nil, err
+	}
+	spec, err := groupFromDoc(d, *cur)
+	if err != nil {
+		return groupSpec{}, nil, nil, err
+	}
+	add, rm := memberDiff(tx.Engine, cur.ID, spec.members)
+	return spec, add, rm, nil
+}
+
+func (h *handler) replaceGroup(c *call) {
+	body, ok := readBody(c)
+	if !ok {
 		return
 	}
-	err = updateGroup(c, func(tx *tenant.Tx, cur *licensing.Group, _ scimmeta.Meta) (groupSpec, []string, []string, error) {
+	err := updateGroup(c, func(tx *tenant.Tx, cur *licensing.Group, _ scimmeta.Meta) (groupSpec, []string, []string, error) {
 		d := doc{}
-		if err := applyObject(groupType, d, opReplace, body); err != nil {
-			return groupSpec{}, nil, nil, err
-		}
-		spec, err := groupFromDoc(d, *cur)
-		if err != nil {
-			return groupSpec{}, nil, nil, err
-		}
-		add, rm := memberDiff(tx.Engine, cur.ID, spec.members)
-		return spec, add, rm, nil
+		return specFromDoc(tx, cur, d, applyObject(groupType, d, opReplace, body))
 	})
 	if err != nil {
 		c.fail(err)
@@ -196,33 +193,19 @@ func (h *handler) replaceGroup(c *call) {
 // representation. It answers 204 with the ETag, or 200 with the group
 // when the request asks for it (patchWantsBody).
 func (h *handler) patchGroup(c *call) {
-	body, err := decodeBody(c.r)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	ops, err := decodePatch(body)
-	if err != nil {
-		c.fail(err)
+	ops, ok := readPatch(c)
+	if !ok {
 		return
 	}
 	changes, fast := memberChanges(ops)
-	err = updateGroup(c, func(tx *tenant.Tx, cur *licensing.Group, m scimmeta.Meta) (groupSpec, []string, []string, error) {
+	err := updateGroup(c, func(tx *tenant.Tx, cur *licensing.Group, m scimmeta.Meta) (groupSpec, []string, []string, error) {
 		if fast {
 			add, rm := netMembers(tx.Engine, cur.ID, changes)
 			return groupSpec{group: *cur, externalID: m.ExternalID}, add, rm, nil
 		}
 		v := &groupView{s: tx.State, g: cur, base: c.base, meta: scimmeta.Of(tx.State)}
 		d := v.doc(true)
-		if err := applyPatch(groupType, d, ops); err != nil {
-			return groupSpec{}, nil, nil, err
-		}
-		spec, err := groupFromDoc(d, *cur)
-		if err != nil {
-			return groupSpec{}, nil, nil, err
-		}
-		add, rm := memberDiff(tx.Engine, cur.ID, spec.members)
-		return spec, add, rm, nil
+		return specFromDoc(tx, cur, d, applyPatch(groupType, d, ops))
 	})
 	if err != nil {
 		c.fail(err)
@@ -239,29 +222,17 @@ func (h *handler) patchGroup(c *call) {
 // deleteGroup deletes a group. One that still has licenses is refused
 // (400 mutability, the engine's message): remove its licenses first.
 func (h *handler) deleteGroup(c *call) {
-	id := c.r.PathValue("id")
-	ifMatch := c.r.Header.Get("If-Match")
-	err := c.t.Do(c.r.Context(), c.op(), func(tx *tenant.Tx) error {
-		cur, ok := tx.Engine.Group(id)
-		if !ok {
-			return notFound("Group", id)
-		}
-		ms := scimmeta.Of(tx.State)
-		if ifMatch != "" && !etagMatches(ifMatch, groupVersion(tx.Engine, &cur, ms.Get(scimmeta.GroupKind, id).ExternalID)) {
-			return errPrecondition()
-		}
-		if n := len(tx.Engine.GroupLicenses(id)); n > 0 {
-			return badRequest(typeMutability, "The group %s has %d license(s) assigned; remove the group's licenses before deleting it.", cur.DisplayName, n)
-		}
-		if err := deleteditems.DeleteGroup(tx, id); err != nil {
-			return err
-		}
-		ms.Drop(tx, scimmeta.GroupKind, id)
-		return nil
-	})
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	c.w.WriteHeader(http.StatusNoContent)
+	deleteResource(c, deletion{rt: groupType, kind: scimmeta.GroupKind,
+		exists: func(tx *tenant.Tx, id string) bool { _, ok := tx.Engine.Group(id); return ok },
+		version: func(tx *tenant.Tx, id string) string {
+			cur, _ := tx.Engine.Group(id)
+			return groupVersion(tx.Engine, &cur, scimmeta.Of(tx.State).Get(scimmeta.GroupKind, id).ExternalID)
+		},
+		remove: func(tx *tenant.Tx, id string) error {
+			if n := len(tx.Engine.GroupLicenses(id)); n > 0 {
+				g, _ := tx.Engine.Group(id)
+				return badRequest(typeMutability, "The group %s has %d license(s) assigned; remove the group's licenses before deleting it.", g.DisplayName, n)
+			}
+			return deleteditems.DeleteGroup(tx, id)
+		}})
 }

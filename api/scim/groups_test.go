@@ -1,8 +1,10 @@
 package scim_test
 
 import (
+	"fmt"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -206,4 +208,40 @@ func TestDeleteGroup(t *testing.T) {
 		t.Fatalf("user still in a deleted group: %v", r["groups"])
 	}
 	scimError(t, w.scim(404, "DELETE", "/Groups/"+g, nil), "404", "")
+}
+
+// Groups are listed by id through the directory read model: every offset
+// page (startIndex 1-based, count 0 to beyond the end) is the slice of the
+// id-ordered matches, and totalResults counts them all, with and without a
+// filter (walked) and with an id lookup (collected).
+func TestGroupPagesAreSlicesOfTheIDOrder(t *testing.T) {
+	w := setup(t)
+	var all []string
+	for i := range 7 {
+		all = append(all, w.createGroup(fmt.Sprintf("P%d", i)))
+	}
+	slices.Sort(all)
+	for _, f := range []struct {
+		filter string
+		want   []string
+	}{
+		{"", all},
+		{`displayName sw "P"`, all},
+		{`id eq "` + all[3] + `" or id eq "` + all[1] + `" or id eq "missing"`, []string{all[1], all[3]}},
+	} {
+		for start := 0; start <= 9; start++ {
+			for _, count := range []int{0, 1, 2, 3, 8} {
+				q := fmt.Sprintf("/Groups?excludedAttributes=members&startIndex=%d&count=%d", start, count)
+				if f.filter != "" {
+					q += "&filter=" + url.QueryEscape(f.filter)
+				}
+				p := obj(t, w.scim(200, "GET", q, nil))
+				from := min(max(start, 1)-1, len(f.want))
+				want := f.want[from:min(from+count, len(f.want))]
+				if got := ids(p); !slices.Equal(got, want) || p["totalResults"] != float64(len(f.want)) || p["itemsPerPage"] != float64(len(want)) {
+					t.Fatalf("%s: %v (total %v), want %v of %d", q, got, p["totalResults"], want, len(f.want))
+				}
+			}
+		}
+	}
 }

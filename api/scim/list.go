@@ -346,40 +346,25 @@ func (p *page) offer(id string) {
 	}
 }
 
+// offsetLimit is how many matches a listing in order takes to answer a
+// page of offset paging: those before startIndex and the page.
+func offsetLimit(q *query) int { return q.start - 1 + q.count }
+
+// offsetPage is the page of offset paging among the first matches in
+// order (at most offsetLimit of them): from startIndex (1-based), at most
+// count.
+func offsetPage[K any](q *query, first []K) []K {
+	from := min(q.start-1, len(first))
+	return first[from:min(from+q.count, len(first))]
+}
+
 // candidates narrows a filter to the users or groups it can only match,
 // through the indexes: "id eq", "userName eq" and "externalId eq" terms,
 // combined through and/or. ok false: the filter needs a scan.
 func candidates(s *tenant.State, rt *ResourceType, e expr) (ids []string, ok bool) {
 	switch e := e.(type) {
 	case *compareExpr:
-		v, isStr := e.val.(string)
-		if e.op != "eq" || !isStr {
-			return nil, false
-		}
-		r, err := resolve(rt, e.path)
-		if err != nil || r.ext != "" || r.attr == nil || r.sub != nil {
-			return nil, false
-		}
-		switch {
-		case r.attr == attrID:
-			if rt == userType {
-				if _, ok := s.Engine.User(v); ok {
-					return []string{v}, true
-				}
-			} else if s.Engine.IsGroup(v) {
-				return []string{v}, true
-			}
-			return nil, true
-		case r.attr == attrExternalID && rt == userType:
-			return slices.Clone(userExtIndex(s).lookup(v)), true
-		case r.attr == attrExternalID:
-			return slices.Clone(scimmeta.Of(s).GroupsByExternalID(v)), true
-		case rt == userType && r.attr.Name == "userName":
-			if u, ok := s.Engine.UserByUPN(identity.Qualify(s, v)); ok {
-				return []string{u.ID}, true
-			}
-			return nil, true
-		}
+		return lookup(s, rt, e)
 	case *logicalExpr:
 		l, lok := candidates(s, rt, e.l)
 		r, rok := candidates(s, rt, e.r)
@@ -401,6 +386,40 @@ func candidates(s *tenant.State, rt *ResourceType, e expr) (ids []string, ok boo
 			slices.Sort(out)
 			return slices.Compact(out), true
 		}
+	}
+	return nil, false
+}
+
+// lookup answers one "eq" term of id, externalId or (users) userName from
+// the indexes; ok false: the term needs a scan.
+func lookup(s *tenant.State, rt *ResourceType, e *compareExpr) (ids []string, ok bool) {
+	v, isStr := e.val.(string)
+	if e.op != "eq" || !isStr {
+		return nil, false
+	}
+	r, err := resolve(rt, e.path)
+	if err != nil || r.ext != "" || r.attr == nil || r.sub != nil {
+		return nil, false
+	}
+	switch {
+	case r.attr == attrID:
+		if rt == userType {
+			if _, ok := s.Engine.User(v); ok {
+				return []string{v}, true
+			}
+		} else if s.Engine.IsGroup(v) {
+			return []string{v}, true
+		}
+		return nil, true
+	case r.attr == attrExternalID && rt == userType:
+		return slices.Clone(userExtIndex(s).lookup(v)), true
+	case r.attr == attrExternalID:
+		return slices.Clone(scimmeta.Of(s).GroupsByExternalID(v)), true
+	case rt == userType && r.attr.Name == "userName":
+		if u, ok := s.Engine.UserByUPN(identity.Qualify(s, v)); ok {
+			return []string{u.ID}, true
+		}
+		return nil, true
 	}
 	return nil, false
 }

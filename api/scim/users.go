@@ -9,6 +9,7 @@ import (
 	"allot/licensing"
 	"allot/scimmeta"
 	"allot/tenant"
+	"allot/userprop"
 )
 
 // The mapping between the SCIM User (core, enterprise and allot
@@ -52,10 +53,6 @@ type userField struct {
 	set            func(u *licensing.User, v string)
 }
 
-func field(ext, attr, sub string, p func(u *licensing.User) *string) userField {
-	return userField{ext, attr, sub, func(u *licensing.User) string { return *p(u) }, func(u *licensing.User, v string) { *p(u) = v }}
-}
-
 func stored(ext, attr, sub, key string) userField {
 	return userField{ext, attr, sub, func(u *licensing.User) string { return u.Attributes[key] }, func(u *licensing.User, v string) { setAttr(u, key, v) }}
 }
@@ -71,28 +68,37 @@ func setAttr(u *licensing.User, key, v string) {
 	u.Attributes[key] = v
 }
 
-var userFields = []userField{
+// userFields are the string attributes of a SCIM user: the registry's
+// plain mappings (package userprop, Property.SCIM) and the SCIM-only
+// attributes kept under "scim:" keys.
+var userFields = append([]userField{
 	stored("", "externalId", "", keyExternalID),
 	{"", "userName", "", userName, setUserName},
 	stored("", "name", "formatted", "scim:name.formatted"),
-	field("", "name", "familyName", func(u *licensing.User) *string { return &u.Surname }),
-	field("", "name", "givenName", func(u *licensing.User) *string { return &u.GivenName }),
 	stored("", "name", "middleName", "scim:name.middlename"),
 	stored("", "name", "honorificPrefix", "scim:name.honorificprefix"),
 	stored("", "name", "honorificSuffix", "scim:name.honorificsuffix"),
-	field("", "displayName", "", func(u *licensing.User) *string { return &u.DisplayName }),
 	stored("", "nickName", "", "scim:nickname"),
 	stored("", "profileUrl", "", "scim:profileurl"),
-	field("", "title", "", func(u *licensing.User) *string { return &u.JobTitle }),
-	stored("", "preferredLanguage", "", "preferredlanguage"),
 	stored("", "locale", "", "scim:locale"),
 	stored("", "timezone", "", "scim:timezone"),
-	field(schemaEnterprise, "employeeNumber", "", func(u *licensing.User) *string { return &u.EmployeeID }),
 	stored(schemaEnterprise, "costCenter", "", "scim:costcenter"),
-	field(schemaEnterprise, "organization", "", func(u *licensing.User) *string { return &u.CompanyName }),
 	stored(schemaEnterprise, "division", "", "scim:division"),
-	field(schemaEnterprise, "department", "", func(u *licensing.User) *string { return &u.Department }),
 	stored(schemaEnterprise, "manager", "value", keyManager),
+}, registryFields()...)
+
+// registryFields are the user properties the registry maps to a SCIM
+// attribute.
+func registryFields() []userField {
+	var out []userField
+	for i := range userprop.Users {
+		p := &userprop.Users[i]
+		if p.SCIM.Attr == "" || p.SCIM.Type != "" {
+			continue
+		}
+		out = append(out, userField{p.SCIM.Ext, p.SCIM.Attr, p.SCIM.Sub, p.Get, p.Set})
+	}
+	return out
 }
 
 // keyUserName keeps a userName sent without a domain, as sent.
@@ -139,22 +145,28 @@ func qualify(s *tenant.State, u licensing.User) licensing.User {
 // phoneKeys: phone types kept in Graph properties.
 var phoneKeys = map[string]string{"work": "businessphones", "mobile": "mobilephone", "fax": "faxnumber"}
 
-// workAddress: sub-attributes of the work address kept in Graph
-// properties; the others go to keyAddress+"work."+sub.
-var workAddress = map[string]userField{
-	"streetAddress": stored("", "addresses", "streetAddress", "streetaddress"),
-	"locality":      field("", "addresses", "locality", func(u *licensing.User) *string { return &u.City }),
-	"region":        stored("", "addresses", "region", "state"),
-	"postalCode":    stored("", "addresses", "postalCode", "postalcode"),
-	"country":       field("", "addresses", "country", func(u *licensing.User) *string { return &u.Country }),
-}
+// workAddress: sub-attributes of the work address kept in user properties
+// (the registry's, Property.SCIM with Type "work"); the others go to
+// keyAddress+"work."+sub.
+var workAddress = func() map[string]userField {
+	m := map[string]userField{}
+	for i := range userprop.Users {
+		if p := &userprop.Users[i]; p.SCIM.Attr == "addresses" && p.SCIM.Type == "work" {
+			m[p.SCIM.Sub] = userField{"", "addresses", p.SCIM.Sub, p.Get, p.Set}
+		}
+	}
+	return m
+}()
 
 // managedKey reports whether SCIM owns a User.Attributes key (a PUT
 // clears it when absent).
 func managedKey(k string) bool {
 	switch k {
-	case keyExternalID, keyManager, "preferredlanguage", "businessphones", "mobilephone", "faxnumber", "streetaddress", "state", "postalcode":
+	case keyExternalID, keyManager, "businessphones", "mobilephone", "faxnumber":
 		return true
+	}
+	if p, ok := userprop.Lookup(k); ok && p.Attribute && p.SCIM.Attr != "" {
+		return true // preferredLanguage, the work address's
 	}
 	return strings.HasPrefix(k, keyScim)
 }

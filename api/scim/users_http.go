@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"slices"
 
-	"allot/auth"
 	"allot/deleteditems"
 	"allot/identity"
 	"allot/licensing"
@@ -93,33 +92,18 @@ func respondUser(c *call, id string, status int) {
 }
 
 func (h *handler) createUser(c *call) {
-	body, err := decodeBody(c.r)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	d := doc{}
-	if err := applyObject(userType, d, opReplace, body); err != nil {
-		c.fail(err)
-		return
-	}
-	id := auth.NewID()
-	u, err := userFromDoc(d, licensing.User{ID: id, AccountEnabled: true})
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	err = c.t.Do(c.r.Context(), c.op(), func(tx *tenant.Tx) error {
-		if err := identity.PutUser(tx, qualify(tx.State, u)); err != nil {
-			return err
+	createResource(c, userType, func(d doc, id string) (func(tx *tenant.Tx) error, error) {
+		u, err := userFromDoc(d, licensing.User{ID: id, AccountEnabled: true})
+		if err != nil {
+			return nil, err
 		}
-		return scimmeta.Of(tx.State).Put(tx, scimmeta.UserKind, id, scimmeta.Meta{LastModified: tx.Op.Now})
-	})
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	respondUser(c, id, http.StatusCreated)
+		return func(tx *tenant.Tx) error {
+			if err := identity.PutUser(tx, qualify(tx.State, u)); err != nil {
+				return err
+			}
+			return scimmeta.Of(tx.State).Put(tx, scimmeta.UserKind, id, scimmeta.Meta{LastModified: tx.Op.Now})
+		}, nil
+	}, func(id string) { respondUser(c, id, http.StatusCreated) })
 }
 
 // updateUser runs a change of an existing user as one command: it checks
@@ -172,9 +156,8 @@ func errPrecondition() error {
 }
 
 func (h *handler) replaceUser(c *call) {
-	body, err := decodeBody(c.r)
-	if err != nil {
-		c.fail(err)
+	body, ok := readBody(c)
+	if !ok {
 		return
 	}
 	updateUser(c, false, func(doc) (doc, error) {
@@ -184,42 +167,20 @@ func (h *handler) replaceUser(c *call) {
 }
 
 func (h *handler) patchUser(c *call) {
-	body, err := decodeBody(c.r)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	ops, err := decodePatch(body)
-	if err != nil {
-		c.fail(err)
+	ops, ok := readPatch(c)
+	if !ok {
 		return
 	}
 	updateUser(c, true, func(d doc) (doc, error) { return d, applyPatch(userType, d, ops) })
 }
 
 func (h *handler) deleteUser(c *call) {
-	id := c.r.PathValue("id")
-	ifMatch := c.r.Header.Get("If-Match")
-	err := c.t.Do(c.r.Context(), c.op(), func(tx *tenant.Tx) error {
-		cur, ok := tx.Engine.User(id)
-		if !ok {
-			return notFound("User", id)
-		}
-		if ifMatch != "" {
+	deleteResource(c, deletion{rt: userType, kind: scimmeta.UserKind,
+		exists: func(tx *tenant.Tx, id string) bool { _, ok := tx.Engine.User(id); return ok },
+		version: func(tx *tenant.Tx, id string) string {
+			cur, _ := tx.Engine.User(id)
 			v := &userView{s: tx.State, u: &cur, base: c.base, meta: scimmeta.Of(tx.State)}
-			if !etagMatches(ifMatch, userVersion(v.doc())) {
-				return errPrecondition()
-			}
-		}
-		if err := deleteditems.DeleteUser(tx, id); err != nil {
-			return err
-		}
-		scimmeta.Of(tx.State).Drop(tx, scimmeta.UserKind, id)
-		return nil
-	})
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	c.w.WriteHeader(http.StatusNoContent)
+			return userVersion(v.doc())
+		},
+		remove: deleteditems.DeleteUser})
 }

@@ -4,16 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"allot/audit"
+	"allot/store/auditsql"
 )
-
-// defaultAuditLimit is the page size of a Query whose Limit is 0.
-const defaultAuditLimit = 1000
 
 // MaxAuditSeq returns the highest audit Seq of the tenant, 0 if none.
 func (s *Store) MaxAuditSeq(ctx context.Context, tenantID string) (int64, error) {
@@ -29,9 +26,9 @@ func (s *Store) MaxAuditSeq(ctx context.Context, tenantID string) (int64, error)
 }
 
 // QueryAudit returns the tenant's entries matching q in Seq order
-// (descending when q.Newest), at most
-// q.Limit of them (1000 when Limit is 0 or negative). q.TenantID is required:
-// the audit log is never read across tenants.
+// (descending when q.Newest), at most q.Limit of them
+// (auditsql.DefaultLimit when Limit is 0 or negative). q.TenantID is
+// required: the audit log is never read across tenants.
 func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Entry, error) {
 	if q.TenantID == "" {
 		return nil, errors.New("store/postgres: audit query needs a tenant id")
@@ -41,54 +38,8 @@ func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Entry, e
 	}
 	defer s.life.leave()
 
-	var b strings.Builder
-	b.WriteString(`SELECT seq, at, actor, action, user_id, group_id, sku_id, why, detail FROM audit WHERE tenant_id = $1`)
-	args := []any{q.TenantID}
-	where := func(cond string, arg any) {
-		args = append(args, arg)
-		fmt.Fprintf(&b, " AND "+cond, len(args))
-	}
-	if q.UserID != "" {
-		where("user_id = $%d", q.UserID)
-	}
-	if q.GroupID != "" {
-		where("group_id = $%d", q.GroupID)
-	}
-	if q.SKUID != "" {
-		where("sku_id = $%d", q.SKUID)
-	}
-	for _, f := range [...][2]string{{"action", q.Activity}, {"actor", q.Actor}} {
-		col, name := f[0], f[1]
-		if name == "" {
-			continue
-		}
-		args = append(args, audit.Aliases(name))
-		fmt.Fprintf(&b, " AND %s = ANY($%d)", col, len(args))
-	}
-	if !q.From.IsZero() {
-		where("at >= $%d", ceilMicro(q.From))
-	}
-	if !q.To.IsZero() {
-		where("at < $%d", ceilMicro(q.To))
-	}
-	if q.AfterSeq != 0 {
-		where("seq > $%d", q.AfterSeq)
-	}
-	if q.BeforeSeq != 0 {
-		where("seq < $%d", q.BeforeSeq)
-	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = defaultAuditLimit
-	}
-	args = append(args, limit)
-	order := ""
-	if q.Newest {
-		order = " DESC"
-	}
-	fmt.Fprintf(&b, " ORDER BY seq%s LIMIT $%d", order, len(args))
-
-	rows, err := s.pool.Query(ctx, b.String(), args...)
+	query, args := auditsql.Build(auditsql.Dialect{Numbered: true, AnyOf: true, Instant: func(t time.Time) any { return ceilMicro(t) }}, q)
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store/postgres: query audit of %q: %w", q.TenantID, err)
 	}

@@ -4,14 +4,11 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"allot/store/migrate"
 )
 
 // migrationFiles are the schema changes, applied in the order of the number
@@ -22,41 +19,6 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadMigrations reads the migrations of fsys in version order.
-func loadMigrations(fsys fs.FS) ([]migration, error) {
-	names, err := fs.Glob(fsys, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	seen := map[int]string{}
-	for _, name := range names {
-		base := path.Base(name)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive number and '_'", base)
-		}
-		if prev, dup := seen[v]; dup {
-			return nil, fmt.Errorf("migrations %s and %s have the same version", prev, base)
-		}
-		seen[v] = base
-		b, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	return ms, nil
-}
-
 // lockKey is the advisory lock that serialises migrations of one schema:
 // processes starting together wait for the first to finish, and allot
 // instances in different schemas of one database do not wait for each other.
@@ -65,8 +27,8 @@ const lockKey = `hashtextextended('allot.migrate:' || coalesce(current_schema(),
 // migrate applies the pending migrations, each in its own transaction
 // together with its schema_migrations row, while holding the advisory lock.
 // It refuses a database whose schema is newer than this binary knows.
-func migrate(ctx context.Context, pool *pgxpool.Pool) (err error) {
-	ms, err := loadMigrations(migrationFiles)
+func migrateDB(ctx context.Context, pool *pgxpool.Pool) (err error) {
+	ms, err := migrate.Load(migrationFiles)
 	if err != nil {
 		return err
 	}
@@ -104,26 +66,23 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) (err error) {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	done := map[int]bool{}
-	latest := ms[len(ms)-1].version
+	newest := int64(0)
 	for _, v := range applied {
-		if int(v) > latest {
-			return fmt.Errorf("database schema version %d is newer than this allot knows (%d); upgrade allot", v, latest)
-		}
-		done[int(v)] = true
+		done[int(v)], newest = true, max(newest, int64(v))
 	}
-	for _, m := range ms {
-		if done[m.version] {
-			continue
+	if err := migrate.CheckNewest(ms, newest); err != nil {
+		return err
+	}
+	return migrate.Run(ms, func(m migrate.File) error {
+		if done[m.Version] {
+			return nil
 		}
-		if err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
+		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name)
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)
 			return err
-		}); err != nil {
-			return fmt.Errorf("migration %s: %w", m.name, err)
-		}
-	}
-	return nil
+		})
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"allot/store"
+	"allot/store/migrate"
 )
 
 // Ownership on PostgreSQL (see store.ErrInUse). The writer holds a
@@ -270,7 +271,7 @@ func OpenReadOnly(ctx context.Context, url string) (store.Store, error) {
 // checkSchema fails unless the schema is exactly the newest this binary
 // knows.
 func checkSchema(ctx context.Context, pool *pgxpool.Pool) error {
-	ms, err := loadMigrations(migrationFiles)
+	ms, err := migrate.Load(migrationFiles)
 	if err != nil {
 		return err
 	}
@@ -278,15 +279,9 @@ func checkSchema(ctx context.Context, pool *pgxpool.Pool) error {
 	if err := pool.QueryRow(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&newest); err != nil {
 		return fmt.Errorf("not an allot database: %w", err)
 	}
-	v := int32(0)
+	v := int64(0)
 	if newest != nil {
-		v = *newest
+		v = int64(*newest)
 	}
-	switch latest := int32(ms[len(ms)-1].version); {
-	case v > latest:
-		return fmt.Errorf("database schema version %d is newer than this allot knows (%d); upgrade allot", v, latest)
-	case v < latest:
-		return fmt.Errorf("database schema version %d is older than this allot's (%d): start allot serve (or any writing command) once to migrate it", v, latest)
-	}
-	return nil
+	return migrate.CheckCurrent(ms, v)
 }

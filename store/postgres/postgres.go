@@ -85,7 +85,7 @@ func open(ctx context.Context, url string, ls *leases) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("store/postgres: connect: %w", err)
 	}
-	if err := migrate(ctx, pool); err != nil {
+	if err := migrateDB(ctx, pool); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("store/postgres: %w", err)
 	}

@@ -5,13 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
+	"time"
 
 	"allot/audit"
+	"allot/store/auditsql"
 )
-
-// defaultAuditLimit is the page size of a Query whose Limit is 0.
-const defaultAuditLimit = 1000
 
 // MaxAuditSeq returns the highest audit Seq of the tenant, 0 if none.
 func (s *Store) MaxAuditSeq(ctx context.Context, tenantID string) (int64, error) {
@@ -28,9 +26,9 @@ func (s *Store) MaxAuditSeq(ctx context.Context, tenantID string) (int64, error)
 }
 
 // QueryAudit returns the tenant's entries matching q in Seq order
-// (descending when q.Newest), at most
-// q.Limit of them (1000 when Limit is 0 or negative). q.TenantID is required:
-// the audit log is never read across tenants.
+// (descending when q.Newest), at most q.Limit of them
+// (auditsql.DefaultLimit when Limit is 0 or negative). q.TenantID is
+// required: the audit log is never read across tenants.
 func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Entry, error) {
 	if q.TenantID == "" {
 		return nil, errors.New("store/sqlite: audit query needs a tenant id")
@@ -40,58 +38,8 @@ func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Entry, e
 	}
 	defer s.life.leave()
 
-	var b strings.Builder
-	b.WriteString(`SELECT seq, at, actor, action, user_id, group_id, sku_id, why, detail FROM audit WHERE tenant_id = ?`)
-	args := []any{q.TenantID}
-	where := func(cond string, arg any) {
-		b.WriteString(" AND ")
-		b.WriteString(cond)
-		args = append(args, arg)
-	}
-	if q.UserID != "" {
-		where("user_id = ?", q.UserID)
-	}
-	if q.GroupID != "" {
-		where("group_id = ?", q.GroupID)
-	}
-	if q.SKUID != "" {
-		where("sku_id = ?", q.SKUID)
-	}
-	for _, f := range [...][2]string{{"action", q.Activity}, {"actor", q.Actor}} {
-		col, name := f[0], f[1]
-		if name == "" {
-			continue
-		}
-		names := audit.Aliases(name)
-		b.WriteString(" AND " + col + " IN (?" + strings.Repeat(",?", len(names)-1) + ")")
-		for _, n := range names {
-			args = append(args, n)
-		}
-	}
-	if !q.From.IsZero() {
-		where("at >= ?", ceilMicros(q.From))
-	}
-	if !q.To.IsZero() {
-		where("at < ?", ceilMicros(q.To))
-	}
-	if q.AfterSeq != 0 {
-		where("seq > ?", q.AfterSeq)
-	}
-	if q.BeforeSeq != 0 {
-		where("seq < ?", q.BeforeSeq)
-	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = defaultAuditLimit
-	}
-	if q.Newest {
-		b.WriteString(" ORDER BY seq DESC LIMIT ?")
-	} else {
-		b.WriteString(" ORDER BY seq LIMIT ?")
-	}
-	args = append(args, limit)
-
-	rows, err := s.readers.QueryContext(ctx, b.String(), args...)
+	query, args := auditsql.Build(auditsql.Dialect{Instant: func(t time.Time) any { return ceilMicros(t) }}, q)
+	rows, err := s.readers.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store/sqlite: query audit of %q: %w", q.TenantID, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"allot/store"
+	"allot/store/migrate"
 )
 
 // ownerLock is the writer's ownership of a database file: an exclusive
@@ -123,7 +124,7 @@ func (r readOnlyStore) Backup(ctx context.Context, path string) error {
 // checkSchema fails unless the database's schema is exactly the newest this
 // binary knows.
 func checkSchema(ctx context.Context, db *sql.DB) error {
-	ms, err := loadMigrations(migrationFiles)
+	ms, err := migrate.Load(migrationFiles)
 	if err != nil {
 		return err
 	}
@@ -131,11 +132,5 @@ func checkSchema(ctx context.Context, db *sql.DB) error {
 	if err := db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&newest); err != nil {
 		return fmt.Errorf("not an allot database: %w", err)
 	}
-	switch latest := int64(ms[len(ms)-1].version); {
-	case newest.Int64 > latest:
-		return fmt.Errorf("database schema version %d is newer than this allot knows (%d); upgrade allot", newest.Int64, latest)
-	case newest.Int64 < latest:
-		return fmt.Errorf("database schema version %d is older than this allot's (%d): start allot serve (or any writing command) once to migrate it", newest.Int64, latest)
-	}
-	return nil
+	return migrate.CheckCurrent(ms, newest.Int64)
 }

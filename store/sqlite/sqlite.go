@@ -116,7 +116,7 @@ func open(abs string) (*Store, error) {
 	// another process or store is opening it too: retry until the timeout.
 	deadline := time.Now().Add(busyTimeout)
 	for {
-		err = migrate(ctx, s.writer)
+		err = migrateDB(ctx, s.writer)
 		if err == nil || !isBusy(err) || time.Now().After(deadline) {
 			break
 		}

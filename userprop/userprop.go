@@ -1,0 +1,285 @@
+// Package userprop is the one list of a directory user's properties that
+// every surface reads: Graph (rendering, $select, $filter, create and
+// update), SCIM (the plain attribute mappings), the membership-rule
+// attribute names, the users.csv columns of tenant bundles and Graph JSON
+// import, the documented lengths identity checks, and the facts the admin
+// center's user page shows.
+//
+// Adding a user property is one entry in Users, plus, when it has a field of
+// its own in licensing.User, that field and its storage codec
+// (licensing/codec.go; docs/STORAGE.md). A property without a field of its
+// own (Attribute) is kept in licensing.User.Attributes under its lower-case
+// name and needs no codec change.
+//
+// What stays with a surface is what is not a plain property: Graph's
+// computed properties (assignedLicenses, licenseAssignmentStates, …), SCIM's
+// multi-valued and conditional attributes (emails, addresses, userName,
+// active, userType), and the rule language itself (package rules accepts
+// every property Microsoft Entra documents; the engine evaluates them).
+package userprop
+
+import (
+	"strings"
+	"time"
+
+	"allot/licensing"
+)
+
+// Type is what a property holds.
+type Type uint8
+
+const (
+	String  Type = iota // a string; "" is unset (Graph null)
+	Date                // a string holding an RFC 3339 instant ("" unset)
+	Bool                // a boolean
+	Time                // a time.Time (zero unset)
+	Strings             // a string collection
+)
+
+// Filter is how Graph's $filter may compare a String or Date property.
+type Filter uint8
+
+const (
+	NoFilter       Filter = iota // not filterable
+	Eq                           // eq, ne, in (and ranges on dates)
+	StartsWith                   // Eq and startsWith
+	StartsEndsWith               // StartsWith and endsWith (advanced queries)
+)
+
+// SCIMPath is where a SCIM User keeps a property: an attribute of the core
+// schema (Ext "") or of the extension schema Ext, or a sub-attribute of it;
+// with Type, the sub-attribute of the element of that type of a
+// multi-valued attribute (addresses[type eq "work"].locality).
+type SCIMPath struct{ Ext, Attr, Sub, Type string }
+
+// EnterpriseUser is the SCIM enterprise extension (RFC 7643 section 4.3).
+const EnterpriseUser = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+// Property is one user property and what each surface does with it.
+type Property struct {
+	// Name is the Graph JSON name ("employeeId"); bundle columns and rule
+	// attributes use it too unless said otherwise below.
+	Name string
+	Type Type
+	// Attribute: kept in licensing.User.Attributes under Key (no field of
+	// its own, no codec change). Only for String properties.
+	Attribute bool
+
+	str  func(*licensing.User) *string // String, Date fields
+	bool func(*licensing.User) *bool
+	time func(*licensing.User) *time.Time
+	strs func(*licensing.User) *[]string
+
+	// Max is the documented length of a String property (Microsoft Graph
+	// user resource type); 0 is identity.MaxAttribute for attributes and
+	// unbounded here for fields checked by their own rule (the
+	// userPrincipalName, usageLocation).
+	Max int
+	// Upper: values are stored in upper case (usageLocation).
+	Upper bool
+	// GraphDefault: returned by Graph without $select.
+	GraphDefault bool
+	// ReadOnly: a client may not set it (Graph 400, bundles still load it).
+	ReadOnly bool
+	// Filter is what Graph's $filter allows on a String/Date property;
+	// Bool, Time and Strings properties are always filterable as their
+	// type allows. FilterAdvanced: any use needs the advanced query
+	// parameters (ConsistencyLevel: eventual).
+	Filter         Filter
+	FilterAdvanced bool
+	// Search: Graph's $search may match it (a "property:words" term).
+	Search bool
+	// Sortable: Graph's $orderby and the admin center may order by it (the
+	// directory read model keeps an order for it).
+	Sortable bool
+	// SCIM is the plain string mapping of a SCIM User ("" Attr: none, or
+	// mapped by the SCIM surface's own rules).
+	SCIM SCIMPath
+	// Rule is the attribute name after "user." in a membership rule
+	// ("" when rules cannot read the property).
+	Rule string
+	// Column: a users.csv column of its own (bundle import and export, in
+	// the order of Users). Attribute properties travel in the attribute
+	// columns every bundle keeps.
+	Column bool
+	// MicrosoftGraph: a Microsoft Graph property, read from Graph JSON
+	// exports (false for allot's own extensions).
+	MicrosoftGraph bool
+	// Label is the name the admin center's user page shows it under (""
+	// not shown there).
+	Label string
+}
+
+// Key is the lower-case name: the key surfaces look names up by, and the key
+// of an Attribute property in licensing.User.Attributes.
+func (p *Property) Key() string { return strings.ToLower(p.Name) }
+
+// Get returns a String or Date property's value ("" for other types).
+func (p *Property) Get(u *licensing.User) string {
+	switch {
+	case p.Attribute:
+		return u.Attributes[p.Key()]
+	case p.str != nil:
+		return *p.str(u)
+	}
+	return ""
+}
+
+// Set sets a String or Date property (in upper case when Upper). An
+// Attribute property's map is written in place: a caller that shares
+// u.Attributes with the engine's copy clones it first; "" removes the
+// key.
+func (p *Property) Set(u *licensing.User, v string) {
+	if p.Upper {
+		v = strings.ToUpper(v)
+	}
+	switch {
+	case p.Attribute:
+		if v == "" {
+			delete(u.Attributes, p.Key())
+			return
+		}
+		if u.Attributes == nil {
+			u.Attributes = map[string]string{}
+		}
+		u.Attributes[p.Key()] = v
+	case p.str != nil:
+		*p.str(u) = v
+	}
+}
+
+// Field returns a pointer to a String or Date property's own field (nil for
+// Attribute properties and other types).
+func (p *Property) Field(u *licensing.User) *string {
+	if p.str == nil {
+		return nil
+	}
+	return p.str(u)
+}
+
+// GetBool, GetTime and GetStrings read a Bool, Time or Strings property
+// (the zero value for a property of another type).
+func (p *Property) GetBool(u *licensing.User) bool {
+	if p.bool == nil {
+		return false
+	}
+	return *p.bool(u)
+}
+
+func (p *Property) GetTime(u *licensing.User) time.Time {
+	if p.time == nil {
+		return time.Time{}
+	}
+	return *p.time(u)
+}
+
+func (p *Property) GetStrings(u *licensing.User) []string {
+	if p.strs == nil {
+		return nil
+	}
+	return *p.strs(u)
+}
+
+// SetBool, SetTime and SetStrings write a Bool, Time or Strings property
+// (nothing for a property of another type).
+func (p *Property) SetBool(u *licensing.User, v bool) {
+	if p.bool != nil {
+		*p.bool(u) = v
+	}
+}
+
+func (p *Property) SetTime(u *licensing.User, v time.Time) {
+	if p.time != nil {
+		*p.time(u) = v
+	}
+}
+
+func (p *Property) SetStrings(u *licensing.User, v []string) {
+	if p.strs != nil {
+		*p.strs(u) = v
+	}
+}
+
+func workAddress(sub string) SCIMPath { return SCIMPath{Attr: "addresses", Sub: sub, Type: "work"} }
+
+func str(name string, f func(*licensing.User) *string, p Property) Property {
+	p.Name, p.Type, p.str, p.MicrosoftGraph = name, String, f, true
+	return p
+}
+
+func attr(name string, p Property) Property {
+	p.Name, p.Type, p.Attribute, p.MicrosoftGraph = name, String, true, true
+	if p.Rule == "-" {
+		p.Rule = ""
+	} else {
+		p.Rule = name
+	}
+	return p
+}
+
+// Users is every plain user property, in the column order of users.csv.
+var Users = []Property{
+	str("id", func(u *licensing.User) *string { return &u.ID }, Property{GraphDefault: true, ReadOnly: true, Filter: Eq, Rule: "objectId", Column: true}),
+	str("userPrincipalName", func(u *licensing.User) *string { return &u.UserPrincipalName }, Property{GraphDefault: true,
+		Filter: StartsEndsWith, Sortable: true, Search: true, Rule: "userPrincipalName", Column: true}),
+	str("displayName", func(u *licensing.User) *string { return &u.DisplayName }, Property{Max: 256, GraphDefault: true,
+		Filter: StartsWith, Sortable: true, Search: true, SCIM: SCIMPath{Attr: "displayName"}, Rule: "displayName", Column: true}),
+	str("department", func(u *licensing.User) *string { return &u.Department }, Property{Max: 64, Filter: StartsWith,
+		SCIM: SCIMPath{Ext: EnterpriseUser, Attr: "department"}, Rule: "department", Column: true, Label: "Department"}),
+	str("country", func(u *licensing.User) *string { return &u.Country }, Property{Max: 128, Filter: StartsWith, Rule: "country",
+		SCIM: workAddress("country"), Column: true, Label: "Country"}),
+	str("usageLocation", func(u *licensing.User) *string { return &u.UsageLocation }, Property{Upper: true, Filter: Eq,
+		Rule: "usageLocation", Column: true}),
+	str("userType", func(u *licensing.User) *string { return &u.UserType }, Property{Filter: Eq, Rule: "userType", Column: true}),
+	{Name: "accountEnabled", Type: Bool, bool: func(u *licensing.User) *bool { return &u.AccountEnabled }, Rule: "accountEnabled",
+		Column: true, MicrosoftGraph: true},
+	str("jobTitle", func(u *licensing.User) *string { return &u.JobTitle }, Property{Max: 128, GraphDefault: true, Filter: StartsWith,
+		SCIM: SCIMPath{Attr: "title"}, Rule: "jobTitle", Column: true, Label: "Job title"}),
+	str("city", func(u *licensing.User) *string { return &u.City }, Property{Max: 128, Filter: StartsWith, Rule: "city",
+		SCIM: workAddress("locality"), Column: true}),
+	str("companyName", func(u *licensing.User) *string { return &u.CompanyName }, Property{Max: 64, Filter: StartsWith,
+		SCIM: SCIMPath{Ext: EnterpriseUser, Attr: "organization"}, Rule: "companyName", Column: true}),
+	str("employeeId", func(u *licensing.User) *string { return &u.EmployeeID }, Property{Max: 16, Filter: StartsWith,
+		SCIM: SCIMPath{Ext: EnterpriseUser, Attr: "employeeNumber"}, Rule: "employeeId", Column: true, Label: "Employee ID"}),
+	{Name: "employeeHireDate", Type: Date, str: func(u *licensing.User) *string { return &u.EmployeeHireDate }, Filter: Eq,
+		FilterAdvanced: true, Rule: "employeeHireDate", Column: true, MicrosoftGraph: true},
+	str("mail", func(u *licensing.User) *string { return &u.Mail }, Property{Max: 256, GraphDefault: true, Filter: StartsEndsWith,
+		Search: true, Rule: "mail", Column: true}),
+	str("givenName", func(u *licensing.User) *string { return &u.GivenName }, Property{Max: 64, GraphDefault: true, Filter: StartsWith, Search: true,
+		SCIM: SCIMPath{Attr: "name", Sub: "givenName"}, Rule: "givenName", Column: true}),
+	str("surname", func(u *licensing.User) *string { return &u.Surname }, Property{Max: 64, GraphDefault: true, Filter: StartsWith, Search: true,
+		SCIM: SCIMPath{Attr: "name", Sub: "familyName"}, Rule: "surname", Column: true}),
+	{Name: "kind", Type: String, str: func(u *licensing.User) *string { return &u.Kind }, Filter: Eq, Column: true},
+	{Name: "proxyAddresses", Type: Strings, strs: func(u *licensing.User) *[]string { return &u.ProxyAddresses }, Rule: "proxyAddresses",
+		Column: true, MicrosoftGraph: true},
+	{Name: "otherMails", Type: Strings, strs: func(u *licensing.User) *[]string { return &u.OtherMails }, Rule: "otherMails",
+		Column: true, MicrosoftGraph: true},
+	{Name: "createdDateTime", Type: Time, time: func(u *licensing.User) *time.Time { return &u.CreatedAt }, ReadOnly: true,
+		Column: true, MicrosoftGraph: true},
+
+	attr("mailNickname", Property{Max: 64, Filter: StartsWith, Search: true}),
+	// Entra's rules read the mobile number as user.mobile, a property of
+	// its own: not this one.
+	attr("mobilePhone", Property{GraphDefault: true, Rule: "-"}),
+	// Entra's rules read the office as user.physicalDeliveryOfficeName.
+	attr("officeLocation", Property{GraphDefault: true, Filter: StartsWith, Rule: "-"}),
+	attr("preferredLanguage", Property{GraphDefault: true, SCIM: SCIMPath{Attr: "preferredLanguage"}}),
+	attr("postalCode", Property{SCIM: workAddress("postalCode")}),
+	attr("state", Property{Filter: StartsWith, SCIM: workAddress("region")}),
+	attr("streetAddress", Property{SCIM: workAddress("streetAddress")}),
+	attr("employeeType", Property{Filter: StartsWith}),
+}
+
+var byKey = func() map[string]*Property {
+	m := make(map[string]*Property, len(Users))
+	for i := range Users {
+		m[Users[i].Key()] = &Users[i]
+	}
+	return m
+}()
+
+// Lookup finds a property by name, in any case.
+func Lookup(name string) (*Property, bool) {
+	p, ok := byKey[strings.ToLower(name)]
+	return p, ok
+}
