@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"allot/m365"
 	"encoding/json"
 	"maps"
 	"net/http"
@@ -243,6 +244,9 @@ func (h *handler) updateUser(w http.ResponseWriter, r *http.Request, c *call) {
 		u, ok := findUser(tx.State, ref)
 		if !ok {
 			return notFound(ref)
+		}
+		if err := m365.CheckPatch(tx.State, "user", u.ID, names); err != nil {
+			return err
 		}
 		if err := applyUser(&u, body, names); err != nil {
 			return err
