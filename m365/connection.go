@@ -48,8 +48,8 @@ type Connection struct {
 	Secret        []byte    `json:"secret"`
 	GraphURL      string    `json:"graphUrl"`
 	AuthorityHost string    `json:"authorityHost"`
-	Apply         bool      `json:"apply"`          // plan/apply out is allowed
-	SyncEvery     Duration  `json:"syncEvery"`      // 0: no scheduled sync
+	Apply         bool      `json:"apply"`     // plan/apply out is allowed
+	SyncEvery     Duration  `json:"syncEvery"` // 0: no scheduled sync
 	CreatedAt     time.Time `json:"createdDateTime"`
 }
 

@@ -28,15 +28,15 @@ type SyncState struct {
 	LastSuccess *time.Time `json:"lastSuccessDateTime,omitempty"`
 	// Interrupted: a sync started and neither finished nor failed (the
 	// process stopped); the next sync starts again from the last cursor.
-	Interrupted         bool    `json:"interrupted,omitempty"`
-	LastError           string  `json:"lastError,omitempty"`
-	Users               int     `json:"users"`  // users read by the last sync
-	Groups              int     `json:"groups"` // groups read by the last sync
-	Removed             int     `json:"removed"`
-	Requests            int64   `json:"requests"`
-	Throttled           int64   `json:"throttled"`
-	ThrottleWaitSeconds float64 `json:"throttleWaitSeconds"`
-	SignInActivity      bool    `json:"signInActivity"` // the service served users' signInActivity
+	Interrupted         bool          `json:"interrupted,omitempty"`
+	LastError           string        `json:"lastError,omitempty"`
+	Users               int           `json:"users"`  // users read by the last sync
+	Groups              int           `json:"groups"` // groups read by the last sync
+	Removed             int           `json:"removed"`
+	Requests            int64         `json:"requests"`
+	Throttled           int64         `json:"throttled"`
+	ThrottleWaitSeconds float64       `json:"throttleWaitSeconds"`
+	SignInActivity      bool          `json:"signInActivity"` // the service served users' signInActivity
 	Running             *ProgressView `json:"running,omitempty"`
 }
 

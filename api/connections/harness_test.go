@@ -103,19 +103,19 @@ func newThrottler(t *testing.T, target string, every int64) *throttler {
 // throttling proxy, a token endpoint, and a local allot with the
 // connections API.
 type world struct {
-	t       *testing.T
-	remote  *apitest.Env
-	rid     string
-	radmin  string
-	local   *apitest.Env
-	lid     string
-	ladmin  string
-	tokens  *tokenServer
-	proxy   *throttler
-	mgr     *m365.Manager
-	waits   atomic.Int64 // Retry-After seconds asked
-	logs    *strings.Builder
-	logMu   sync.Mutex
+	t      *testing.T
+	remote *apitest.Env
+	rid    string
+	radmin string
+	local  *apitest.Env
+	lid    string
+	ladmin string
+	tokens *tokenServer
+	proxy  *throttler
+	mgr    *m365.Manager
+	waits  atomic.Int64 // Retry-After seconds asked
+	logs   *strings.Builder
+	logMu  sync.Mutex
 }
 
 func newWorld(t *testing.T, throttleEvery int64) *world {
@@ -201,8 +201,8 @@ func directory(t *testing.T, env *apitest.Env, tok string, keepUser func(string)
 	var us struct {
 		Value []struct {
 			ID, UserPrincipalName, DisplayName, Department, UsageLocation string
-			AccountEnabled                                               bool
-			AssignedLicenses                                             []struct{ SkuID string }
+			AccountEnabled                                                bool
+			AssignedLicenses                                              []struct{ SkuID string }
 		}
 	}
 	env.Must(200, "GET", "/v1.0/users?$select=id,userPrincipalName,displayName,department,usageLocation,accountEnabled,assignedLicenses&$top=999", tok, nil).Decode(t, &us)
