@@ -20,6 +20,9 @@ type Manager struct {
 	Log *slog.Logger
 	// MaxConcurrent bounds the syncs running at once (default 2).
 	MaxConcurrent int
+	// Base is the context background syncs run under (the server's: its
+	// end stops them); nil: context.Background.
+	Base context.Context
 
 	once sync.Once
 	sem  chan struct{}
@@ -49,10 +52,14 @@ func (m *Manager) init() {
 	})
 }
 
-// StartSync starts a sync of a connection in the background; false when
-// one (or an apply) is already running for it.
-func (m *Manager) StartSync(ctx context.Context, t *tenant.Tenant, connID, actor string) (bool, error) {
+// StartSync starts a sync of a connection in the background, under
+// Base; false when one (or an apply) is already running for it.
+func (m *Manager) StartSync(t *tenant.Tenant, connID, actor string) (bool, error) {
 	m.init()
+	ctx := m.Base
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if _, err := read(t, connID); err != nil {
 		return false, err
 	}
@@ -212,7 +219,7 @@ func (m *Manager) ScheduleOnce(ctx context.Context) {
 			}
 		})
 		for _, id := range dueIDs {
-			if _, err := m.StartSync(ctx, t, id, "Microsoft 365 sync (scheduled)"); err != nil {
+			if _, err := m.StartSync(t, id, "Microsoft 365 sync (scheduled)"); err != nil {
 				m.Log.Warn("starting a scheduled Microsoft 365 sync", "tenant", t.ID, "connection", id, "err", err.Error())
 			}
 		}

@@ -173,7 +173,7 @@ func (h *handler) sync(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	started, err := h.m.StartSync(context0(r), t, id, p.Actor())
+	started, err := h.m.StartSync(t, id, p.Actor())
 	if err != nil {
 		respond.Error(w, r, err)
 		return

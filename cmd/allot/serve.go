@@ -1,6 +1,8 @@
 package main
 
 import (
+	"allot/api/connections"
+	"allot/m365"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -31,7 +33,7 @@ import (
 )
 
 func init() {
-	var addr, db string
+	var addr, db, keyFile string
 	var demoMode bool
 	var tlsOpts tlsOptions
 	var proxies []string
@@ -77,7 +79,11 @@ load answers 503 and the others are served.`,
 			if err != nil {
 				return usageError{err}
 			}
-			return serve(cmd.Context(), serveOptions{addr: addr, db: db, demo: demoMode, tls: tlsOpts, trusted: trusted, load: load})
+			sealer, err := m365.SealerFromEnv(keyFile)
+			if err != nil {
+				return usageError{err}
+			}
+			return serve(cmd.Context(), serveOptions{addr: addr, db: db, demo: demoMode, tls: tlsOpts, trusted: trusted, load: load, sealer: sealer})
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (HOST:PORT)")
@@ -89,6 +95,7 @@ load answers 503 and the others are served.`,
 	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", nil, "reverse proxy address or CIDR whose X-Forwarded-For/-Proto/-Host are honoured (repeatable)")
 	cmd.Flags().IntVar(&load.concurrency, "load-concurrency", 2, "tenants loaded at once at start-up (each holds its records twice at its peak)")
 	cmd.Flags().DurationVar(&load.wait, "tenant-wait", server.DefaultTenantWait, "how long a request for a tenant still loading waits before it is answered 503")
+	cmd.Flags().StringVar(&keyFile, "secret-key-file", "", "file with the key Microsoft 365 connection secrets are encrypted with (default: $"+m365.KeyEnv+"; without one, connections cannot be created)")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -99,6 +106,7 @@ type serveOptions struct {
 	tls      tlsOptions
 	trusted  []netip.Prefix
 	load     loadOptions
+	sealer   *m365.Sealer // Microsoft 365 connection secrets
 }
 
 // loadOptions: how allot serve loads its tenants.
@@ -166,6 +174,12 @@ func serve(ctx context.Context, o serveOptions) error {
 	positionapi.Register(s)
 	registerSurfaces(s)
 	web.Register(s)
+	// Microsoft 365 connections: syncs run in the background, each a
+	// tenant command; the schedule checks every minute.
+	m365.RegisterMetrics(reg)
+	mgr := &m365.Manager{RT: rt, Env: &m365.Env{Sealer: o.sealer, RT: rt}, Log: log, Base: ctx}
+	connections.Register(s, mgr)
+	go mgr.Schedule(ctx, time.Minute)
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
