@@ -2,6 +2,7 @@ package m365
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -404,6 +405,13 @@ func Apply(ctx context.Context, t *tenant.Tenant, env *Env, connID, actor string
 		}
 		body := map[string]any{"addLicenses": addBody(call.Add), "removeLicenses": call.Remove}
 		callErr := cl.Do(ctx, http.MethodPost, "/users/"+url.PathEscape(call.UserID)+"/assignLicense", body, nil)
+		var refused *Error
+		if callErr != nil && !errors.As(callErr, &refused) {
+			// No answer (stopped, unreachable): the call may have been
+			// carried out. The pending records stay; the next plan reads
+			// Microsoft 365 and settles them.
+			return res, callErr
+		}
 		detail, _ := json.Marshal(map[string]any{"addLicenses": call.Add, "removeLicenses": call.Remove, "why": call.Why})
 		err = t.Do(context.WithoutCancel(ctx), op(), func(tx *tenant.Tx) error {
 			for _, a := range call.Add {
