@@ -75,6 +75,8 @@ type Index struct {
 
 	mu     sync.Mutex
 	totals map[string]int // CachedTotal: totals computed since the last commit
+
+	ch changes // change tracking for delta queries (changes.go)
 }
 
 // User is what the index knows of a user: its keys (lower case) and a
@@ -104,7 +106,7 @@ func Build(s *tenant.State) *Index {
 	x := &Index{users: make(map[string]*User, n), usersByMail: map[string][]string{},
 		bySKU: map[string]*Set{}, byDept: map[string]*Set{}, deptNames: map[string]string{}, deptKeys: map[string]string{}, errBySKU: map[string]*Set{},
 		errCodes: map[string]int{}, groups: map[string]string{}, members: map[string]*Set{}, memberGroups: map[string]*Set{},
-		totals: map[string]int{}}
+		totals: map[string]int{}, ch: newChanges()}
 	ids, upns, names := make([]Key, 0, n), make([]Key, 0, n), make([]Key, 0, n)
 	depts, skus, errSKUs := map[string][]Key{}, map[string][]Key{}, map[string][]Key{}
 	var errs, waits []Key
@@ -247,6 +249,7 @@ func (x *Index) Update(s *tenant.State, d licensing.Delta) {
 	x.mu.Lock()
 	clear(x.totals)
 	x.mu.Unlock()
+	defer x.recordChanges(s, d)
 	for id := range d.Users {
 		if old := x.users[id]; old != nil {
 			x.unlink(id, old)

@@ -54,6 +54,13 @@ func RegisterWith(s *server.Server, opts Options) {
 	for i := range routes {
 		rt := &routes[i]
 		s.Handle(rt.Method+" "+rt.Path, h.wrap(rt))
+		// The delta functions' other spellings: the fully qualified name
+		// the Graph SDKs call, with or without the parentheses.
+		if base, ok := strings.CutSuffix(rt.Path, "/delta"); ok {
+			for _, alias := range []string{"/delta()", "/microsoft.graph.delta", "/microsoft.graph.delta()"} {
+				s.Handle(rt.Method+" "+base+alias, h.wrap(rt))
+			}
+		}
 	}
 	s.HandlePublic("GET /openapi.json", h.openAPI)
 	// Anything else under /v1.0 answers in Graph's words rather than with

@@ -165,6 +165,7 @@ func openAPIDocument(registered ...string) map[string]any {
 			add(q.OrderBy, "$orderby", "displayName or userPrincipalName, asc or desc")
 			add(q.Search, "$search", `"property:value" terms (needs ConsistencyLevel: eventual)`)
 			add(q.SkipToken, "$skiptoken", "Opaque; follow @odata.nextLink")
+			add(q.DeltaToken, "$deltatoken", "Opaque; follow @odata.deltaLink, or \"latest\" for a deltaLink to the current state")
 			if q.Count || q.Search {
 				params = append(params, map[string]any{"name": "ConsistencyLevel", "in": "header", "schema": map[string]any{"type": "string", "enum": []string{"eventual"}}})
 			}
@@ -213,6 +214,13 @@ func openAPIDocument(registered ...string) map[string]any {
 		return obj(map[string]any{"@odata.context": str, "@odata.count": integer, "@odata.nextLink": str,
 			"value": map[string]any{"type": "array", "items": ref(item)}})
 	}
+	removed := obj(map[string]any{"reason": map[string]any{"type": "string", "enum": []string{"changed", "deleted"}}})
+	deltaColl := func(item string) map[string]any {
+		entry := map[string]any{"allOf": []any{ref(item), obj(map[string]any{"@removed": removed,
+			"members@delta": map[string]any{"type": "array", "items": obj(map[string]any{"@odata.type": str, "id": str, "@removed": removed})}})}}
+		return obj(map[string]any{"@odata.context": str, "@odata.nextLink": str, "@odata.deltaLink": str,
+			"value": map[string]any{"type": "array", "items": entry}})
+	}
 	assigned := obj(map[string]any{"skuId": str, "disabledPlans": strs})
 	plan := obj(map[string]any{"servicePlanId": str, "servicePlanName": str, "provisioningStatus": str, "appliesTo": str})
 	userProps := map[string]any{"assignedLicenses": map[string]any{"type": "array", "items": assigned},
@@ -244,6 +252,8 @@ func openAPIDocument(registered ...string) map[string]any {
 		"userCollection":            coll("user"),
 		"group":                     obj(groupProps),
 		"groupCollection":           coll("group"),
+		"userDeltaCollection":       deltaColl("user"),
+		"groupDeltaCollection":      deltaColl("group"),
 		"directoryObject":           map[string]any{"oneOf": []any{ref("user"), ref("group")}},
 		"directoryObjectCollection": coll("directoryObject"),
 		"subscribedSku": obj(map[string]any{"accountId": str, "accountName": str, "appliesTo": str, "capabilityStatus": str,

@@ -17,7 +17,10 @@ type Query struct {
 	OrderBy   []OrderBy
 	Search    *Search // nil when absent
 	SkipToken string
-	Expand    []Expand // nil when absent
+	// DeltaToken is $deltatoken (delta functions only): a state token
+	// from an @odata.deltaLink, or "latest".
+	DeltaToken string
+	Expand     []Expand // nil when absent
 	// Eventual is set when the request carries ConsistencyLevel: eventual.
 	Eventual bool
 }
@@ -30,7 +33,7 @@ type OrderBy struct {
 
 // Options says which query options an endpoint accepts.
 type Options struct {
-	Select, Filter, Top, Count, OrderBy, Search, SkipToken, Expand bool
+	Select, Filter, Top, Count, OrderBy, Search, SkipToken, Expand, DeltaToken bool
 }
 
 // Expand is one item of $expand: a navigation property and the $select
@@ -114,6 +117,8 @@ func Parse(values url.Values, opts Options, eventual bool) (*Query, error) {
 			q.Expand = ex
 		case name == "$skiptoken" && opts.SkipToken:
 			q.SkipToken = v
+		case name == "$deltatoken" && opts.DeltaToken:
+			q.DeltaToken = v
 		default:
 			return nil, Unsupported(key)
 		}

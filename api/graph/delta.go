@@ -1,0 +1,334 @@
+package graph
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"allot/api/odata"
+	"allot/api/respond"
+	"allot/deleteditems"
+	"allot/directory"
+	"allot/licensing"
+	"allot/store"
+	"allot/tenant"
+)
+
+// Delta queries (GET /v1.0/users/delta, /v1.0/groups/delta), as Graph
+// documents them ("Use delta query to track changes in Microsoft Graph
+// data"; user: delta; group: delta):
+//
+//   - Without a state token, a round starts: every object that exists,
+//     paged with @odata.nextLink ($skiptoken); the last page carries
+//     @odata.deltaLink ($deltatoken). $deltatoken=latest answers at once
+//     with an empty value and a deltaLink to the current state.
+//   - Calling a deltaLink starts a round of the objects changed since it
+//     was issued: their current state, or {"id","@removed":{"reason"}}
+//     for an object that is gone — "changed" when it is in the deleted
+//     items (it can be restored), "deleted" when it is gone for good.
+//   - Groups carry "members@delta" (by default, and when $select names
+//     members): in the first round every member; afterwards the members
+//     added since, and those removed with "@removed":{"reason":"deleted"}.
+//   - Query options are given once, in the first request; the links carry
+//     them. $select may be given again with a link and then replaces them.
+//   - An object may be sent more than once in a round and again in the
+//     next one (a change while the round is paged); applying the pages in
+//     order always leaves the client with the current state.
+//   - A token this server cannot serve — issued before a restart, before a
+//     bulk import replaced the directory, or older than the deletions it
+//     remembers (directory.MaxTombstones) — gets 410 Gone, code
+//     syncStateNotFound, with a Location header to start a new round; a
+//     token that is not one of ours for this tenant gets 400.
+//
+// Page size: 100 objects, or the Prefer header's odata.maxpagesize (1–999).
+
+// deltaPage is the default number of objects per page.
+const deltaPage = 100
+
+// qDelta: the options a delta function takes.
+var qDelta = odata.Options{Select: true, SkipToken: true, DeltaToken: true}
+
+// deltaKind is what differs between users/delta and groups/delta.
+type deltaKind[T any] struct {
+	code    byte // token kind
+	path    string
+	context string // @odata.context collection
+	res     *resource[T]
+	get     func(s *tenant.State, id string) (T, bool)
+	ids     func(x *directory.Index) *directory.Set
+	changes func(x *directory.Index) *directory.Set
+	deleted store.Kind // the deleted items' kind (reason "changed")
+	members bool       // members@delta
+}
+
+var userDelta = &deltaKind[licensing.User]{code: 'u', path: "/v1.0/users/delta", context: "users", res: userResource,
+	get: func(s *tenant.State, id string) (licensing.User, bool) { return s.Engine.User(id) },
+	ids: (*directory.Index).UsersByID, changes: (*directory.Index).UserChanges, deleted: deleteditems.KindUser}
+
+var groupDelta = &deltaKind[licensing.Group]{code: 'g', path: "/v1.0/groups/delta", context: "groups", res: groupResource,
+	get: func(s *tenant.State, id string) (licensing.Group, bool) { return s.Engine.Group(id) },
+	ids: (*directory.Index).GroupsByID, changes: (*directory.Index).GroupChanges, deleted: deleteditems.KindGroup, members: true}
+
+func (h *handler) usersDelta(w http.ResponseWriter, r *http.Request, c *call) {
+	serveDelta(w, r, c, userDelta)
+}
+
+func (h *handler) groupsDelta(w http.ResponseWriter, r *http.Request, c *call) {
+	serveDelta(w, r, c, groupDelta)
+}
+
+var (
+	errDeltaToken = &odata.Error{Code: "Request_BadRequest", Msg: "The delta or skip token is not valid. Use the @odata.nextLink or @odata.deltaLink of a previous response as it is."}
+	errDeltaBoth  = &odata.Error{Code: "Request_BadRequest", Msg: "$deltatoken and $skiptoken cannot be used together."}
+)
+
+// deltaSelection resolves a delta request's $select: the resource's
+// properties (id always, as Graph always returns it) and, for groups,
+// whether members@delta is wanted.
+func deltaSelection[T any](k *deltaKind[T], sel []string) (props []int, members bool, err error) {
+	if sel == nil {
+		return k.res.defaults, k.members, nil
+	}
+	var rest []string
+	for _, s := range sel {
+		if k.members && strings.EqualFold(s, "members") {
+			members = true
+			continue
+		}
+		rest = append(rest, s)
+	}
+	if len(rest) == 0 {
+		rest = []string{"id"}
+	}
+	props, err = k.res.selection(rest)
+	if err != nil {
+		return nil, false, err
+	}
+	if id := k.res.byName["id"]; !slices.Contains(props, id) {
+		props = append([]int{id}, props...)
+	}
+	return props, members, nil
+}
+
+// maxPageSize reads Prefer: odata.maxpagesize=n (1–999; otherwise the
+// default), and says whether it applied.
+func maxPageSize(r *http.Request) (int, bool) {
+	for _, v := range r.Header.Values("Prefer") {
+		for _, p := range strings.Split(v, ",") {
+			name, val, ok := strings.Cut(strings.TrimSpace(p), "=")
+			if !ok || !strings.EqualFold(strings.TrimSpace(name), "odata.maxpagesize") {
+				continue
+			}
+			n, err := strconv.Atoi(strings.Trim(strings.TrimSpace(val), `"`))
+			if err == nil && n >= 1 && n <= odata.MaxTop {
+				return n, true
+			}
+		}
+	}
+	return deltaPage, false
+}
+
+// resync answers a token that cannot be served: 410 Gone, and where to
+// start a new round.
+func resync(w http.ResponseWriter, r *http.Request, path string, sel []string) {
+	loc := baseURL(r) + path
+	if sel != nil {
+		loc += "?" + strings.ReplaceAll(url.Values{"$select": {strings.Join(sel, ",")}}.Encode(), "%24", "$")
+	}
+	w.Header().Set("Location", loc)
+	respond.Status(w, r, http.StatusGone, "syncStateNotFound", "The sync state generation is not found. The delta token is expired and data must be synchronized again.")
+}
+
+// deltaLinkURL is the link carrying a token: path?$skiptoken= or
+// ?$deltatoken=.
+func deltaLinkURL(r *http.Request, path, param, token string) string {
+	return baseURL(r) + path + "?" + param + "=" + token
+}
+
+func serveDelta[T any](w http.ResponseWriter, r *http.Request, c *call, k *deltaKind[T]) {
+	q := c.q
+	if q.DeltaToken != "" && q.SkipToken != "" {
+		fail(w, r, errDeltaBoth)
+		return
+	}
+	var tok *deltaToken
+	latest := strings.EqualFold(q.DeltaToken, "latest")
+	if raw := q.DeltaToken + q.SkipToken; raw != "" && !latest {
+		t, err := decodeDeltaToken(raw, c.t.ID)
+		switch {
+		case errors.Is(err, errTokenStale):
+			sel := t.sel
+			if _, _, err := deltaSelection(k, sel); err != nil || t.kind != k.code {
+				sel = nil // unverified: only a valid selection is passed on
+			}
+			resync(w, r, k.path, sel)
+			return
+		case err != nil, t.kind != k.code,
+			q.DeltaToken != "" && t.phase != 'l', q.SkipToken != "" && t.phase == 'l':
+			fail(w, r, errDeltaToken)
+			return
+		}
+		tok = t
+	}
+	sel := q.Select
+	if sel == nil && tok != nil {
+		sel = tok.sel
+	}
+	props, withMembers, err := deltaSelection(k, sel)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	size, applied := maxPageSize(r)
+	bp := getBuf()
+	defer putBuf(bp)
+	b := *bp
+	gone := false
+	c.t.Read(func(s *tenant.State) {
+		x := directory.Of(s)
+		if tok != nil && (tok.epoch != x.Epoch() || tok.seq < x.Floor() || tok.seq > x.Seq()) {
+			gone = true
+			return
+		}
+		b = appendContext(b, r, k.context+selectSuffix(sel))
+		next := &deltaToken{kind: k.code, proc: deltaProc, epoch: x.Epoch(), sel: sel}
+		if latest {
+			next.phase, next.seq = 'l', x.Seq()
+			b = append(b, `,"@odata.deltaLink":`...)
+			b = appendStr(b, deltaLinkURL(r, k.path, "$deltatoken", next.encode(c.t.ID)))
+			b = append(b, `,"value":[]}`...)
+			return
+		}
+		// The keys of this page, and whether more follow.
+		var keys []directory.Key
+		initial := tok == nil || tok.phase == 'i'
+		collect := func(k directory.Key) bool {
+			keys = append(keys, k)
+			return len(keys) <= size
+		}
+		var since uint64 // a changes round: the number the client has
+		switch {
+		case tok == nil:
+			next.seq = x.Seq()
+			k.ids(x).Ascend(nil, collect)
+		case initial:
+			next.seq = tok.seq
+			k.ids(x).Ascend(&directory.Key{K: tok.curID}, collect)
+		case tok.phase == 'l':
+			since = tok.seq
+			after := directory.AfterSeq(since)
+			k.changes(x).Ascend(&after, collect)
+		default:
+			since = tok.seq
+			k.changes(x).Ascend(&directory.Key{K: directory.SeqKey(tok.curSeq), ID: tok.curID}, collect)
+		}
+		more := len(keys) > size
+		if more {
+			keys = keys[:size]
+			last := keys[len(keys)-1]
+			if initial {
+				next.phase, next.curID = 'i', last.K
+			} else {
+				next.phase, next.seq, next.curID = 'c', since, last.ID
+				next.curSeq, _ = strconv.ParseUint(last.K, 16, 64)
+			}
+			b = append(b, `,"@odata.nextLink":`...)
+			b = appendStr(b, deltaLinkURL(r, k.path, "$skiptoken", next.encode(c.t.ID)))
+		} else {
+			next.phase, next.curID = 'l', ""
+			if !initial {
+				// Every change up to now was visited in this round: an
+				// object changed while it was paged moved to a later key.
+				next.seq = x.Seq()
+			}
+			b = append(b, `,"@odata.deltaLink":`...)
+			b = appendStr(b, deltaLinkURL(r, k.path, "$deltatoken", next.encode(c.t.ID)))
+		}
+		b = append(b, `,"value":[`...)
+		v := view{State: s}
+		for i, key := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			id := directory.IDOf(key)
+			obj, ok := k.get(s, id)
+			if !ok {
+				reason := "deleted"
+				if _, soft := s.Object(k.deleted, id); soft {
+					reason = "changed"
+				}
+				b = append(b, `{"id":`...)
+				b = appendStr(b, id)
+				b = append(b, `,"@removed":{"reason":"`...)
+				b = append(b, reason...)
+				b = append(b, `"}}`...)
+				continue
+			}
+			b = k.res.appendObject(b, v, &obj, props, false)
+			if withMembers {
+				b = appendMembersDelta(b[:len(b)-1], s, x, id, initial, since)
+				b = append(b, '}')
+			}
+		}
+		b = append(b, "]}"...)
+	})
+	*bp = b
+	if gone {
+		resync(w, r, k.path, sel)
+		return
+	}
+	if applied {
+		w.Header().Set("Preference-Applied", "odata.maxpagesize="+strconv.Itoa(size))
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
+// appendMembersDelta writes ,"members@delta":[…]: every member in an
+// initial round, else the memberships changed after since (removed ones
+// with @removed), by id.
+func appendMembersDelta(b []byte, s *tenant.State, x *directory.Index, groupID string, initial bool, since uint64) []byte {
+	type entry struct {
+		id      string
+		group   bool
+		removed bool
+	}
+	var es []entry
+	if initial {
+		us, gs := s.Engine.Members(groupID)
+		for _, id := range us {
+			es = append(es, entry{id: id})
+		}
+		for _, id := range gs {
+			es = append(es, entry{id: id, group: true})
+		}
+	} else {
+		x.MemberChanges(groupID, since, func(m string, present bool) {
+			_, deletedGroup := s.Object(deleteditems.KindGroup, m)
+			es = append(es, entry{id: m, group: s.Engine.IsGroup(m) || deletedGroup, removed: !present})
+		})
+	}
+	if len(es) == 0 && !initial {
+		return b
+	}
+	slices.SortFunc(es, func(a, c entry) int { return strings.Compare(a.id, c.id) })
+	b = append(b, `,"members@delta":[`...)
+	for i, e := range es {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if e.group {
+			b = append(b, `{"@odata.type":"#microsoft.graph.group","id":`...)
+		} else {
+			b = append(b, `{"@odata.type":"#microsoft.graph.user","id":`...)
+		}
+		b = appendStr(b, e.id)
+		if e.removed {
+			b = append(b, `,"@removed":{"reason":"deleted"}`...)
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
