@@ -107,6 +107,14 @@ func deltaSelection[T any](k *deltaKind[T], sel []string) (props []int, members 
 	if err != nil {
 		return nil, false, err
 	}
+	// Sign-ins are not directory changes, so a delta round would not
+	// carry them: refused when named, left out of "*".
+	for _, s := range rest {
+		if strings.EqualFold(s, "signInActivity") {
+			return nil, false, &odata.Error{Code: "Request_UnsupportedQuery", Msg: "Property 'signInActivity' is not supported in a delta query."}
+		}
+	}
+	props = slices.DeleteFunc(slices.Clone(props), func(i int) bool { return k.res.props[i].name == "signInActivity" })
 	if id := k.res.byName["id"]; !slices.Contains(props, id) {
 		props = append([]int{id}, props...)
 	}

@@ -230,7 +230,9 @@ func openAPIDocument(registered ...string) map[string]any {
 		"accountEnabled": boolean, "createdDateTime": dateTime, "deletedDateTime": dateTime, "businessPhones": strs, "proxyAddresses": strs, "otherMails": strs,
 		"onPremisesExtensionAttributes": map[string]any{"type": "object", "additionalProperties": str},
 		"passwordProfile":               obj(map[string]any{"password": str, "forceChangePasswordNextSignIn": boolean}),
-		"kind":                          map[string]any{"type": "string", "enum": []string{"person", "sharedMailbox", "serviceAccount", "room"}}}
+		"signInActivity": obj(map[string]any{"lastSignInDateTime": dateTime, "lastSignInRequestId": str, "lastNonInteractiveSignInDateTime": dateTime,
+			"lastNonInteractiveSignInRequestId": str, "lastSuccessfulSignInDateTime": dateTime, "lastSuccessfulSignInRequestId": str}),
+		"kind": map[string]any{"type": "string", "enum": []string{"person", "sharedMailbox", "serviceAccount", "room"}}}
 	for _, p := range userResource.props {
 		if _, ok := userProps[p.name]; !ok {
 			userProps[p.name] = str

@@ -11,6 +11,7 @@ import (
 	"allot/api/odata"
 	"allot/api/scope"
 	"allot/licensing"
+	"allot/usage"
 	"allot/tenant"
 )
 
@@ -171,7 +172,34 @@ var userResource = newResource("microsoft.graph.user", []prop[licensing.User]{
 	attrProp("streetAddress", false),
 	str("usageLocation", false, func(u *licensing.User) string { return u.UsageLocation }),
 	str("userType", false, func(u *licensing.User) string { return u.UserType }),
+	{name: "signInActivity", app: appendSignInActivity},
 })
+
+// appendSignInActivity writes Graph's signInActivity from the sign-ins
+// allot has received (usage ingestion): lastSignInDateTime is the last
+// interactive sign-in, lastNonInteractiveSignInDateTime the last sign-in
+// when it was not interactive (allot keeps the last sign-in and the last
+// interactive one, so an earlier non-interactive sign-in is not known:
+// null), lastSuccessfulSignInDateTime the last sign-in (allot receives
+// successful sign-ins only). Request ids are not kept: null. A user
+// without sign-ins has every property null.
+func appendSignInActivity(b []byte, s view, u *licensing.User) []byte {
+	var f usage.SignInFacts
+	if v, ok := usage.Of(s.State).View(u.ID); ok {
+		f = v.SignIns()
+	}
+	var nonInteractive time.Time
+	if f.Last.After(f.LastInteractive) {
+		nonInteractive = f.Last
+	}
+	b = append(b, `{"lastSignInDateTime":`...)
+	b = appendTime(b, f.LastInteractive)
+	b = append(b, `,"lastSignInRequestId":null,"lastNonInteractiveSignInDateTime":`...)
+	b = appendTime(b, nonInteractive)
+	b = append(b, `,"lastNonInteractiveSignInRequestId":null,"lastSuccessfulSignInDateTime":`...)
+	b = appendTime(b, f.Last)
+	return append(b, `,"lastSuccessfulSignInRequestId":null}`...)
+}
 
 func appendExtensionAttributes(b []byte, _ view, u *licensing.User) []byte {
 	b = append(b, '{')
