@@ -11,8 +11,8 @@ import (
 	"allot/api/odata"
 	"allot/api/scope"
 	"allot/licensing"
-	"allot/usage"
 	"allot/tenant"
+	"allot/usage"
 )
 
 // view is what properties are written from: the tenant's state and the
