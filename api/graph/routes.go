@@ -73,6 +73,10 @@ var routes = []route{
 	{Method: "GET", Path: "/v1.0/users/{id}/transitiveMemberOf", Op: "listUserTransitiveMemberOf", Tag: "users", Summary: "Groups the user is a member of, directly or through groups",
 		Perm: auth.ReadDirectory, Scoped: true, Query: qRel, Status: 200, Resp: "directoryObjectCollection", handle: (*handler).listTransitiveMemberOf},
 
+	{Method: "GET", Path: "/v1.0/directory/subscriptions", Op: "listCompanySubscriptions", Tag: "licenses", Summary: "The tenant's subscriptions (companySubscription: status, term, licenses)",
+		Perm: auth.ReadDirectory, Query: qSelect, Status: 200, Resp: "companySubscriptionCollection", handle: (*handler).listCompanySubscriptions},
+	{Method: "GET", Path: "/v1.0/directory/subscriptions/{id}", Op: "getCompanySubscription", Tag: "licenses", Summary: "Get a subscription by id",
+		Perm: auth.ReadDirectory, Query: qSelect, Status: 200, Resp: "companySubscription", handle: (*handler).getCompanySubscription},
 	{Method: "GET", Path: "/v1.0/directory/deletedItems/microsoft.graph.user", Op: "listDeletedUsers", Tag: "deletedItems", Summary: "Users deleted in the last 30 days",
 		Perm: auth.ReadDirectory, Query: qDeleted, Status: 200, Resp: "userCollection", handle: (*handler).listDeletedUsers},
 	{Method: "GET", Path: "/v1.0/directory/deletedItems/microsoft.graph.group", Op: "listDeletedGroups", Tag: "deletedItems", Summary: "Microsoft 365 groups deleted in the last 30 days",
