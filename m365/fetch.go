@@ -198,7 +198,7 @@ func (f *fetcher) members(ctx context.Context, groupIDs []string) (map[string][]
 func (f *fetcher) deltaLatest(ctx context.Context, collection string) (string, error) {
 	sel := groupSelect
 	if collection == "users" {
-		sel = f.userFields()
+		sel = userSelect // signInActivity is not a directory change: delta queries refuse it
 	}
 	var link string
 	err := f.c.Pages(ctx, "/"+collection+"/delta?$select="+sel+"&$deltatoken=latest", func(_ []json.RawMessage, _, delta string) error {

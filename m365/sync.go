@@ -264,9 +264,7 @@ func Sync(ctx context.Context, t *tenant.Tenant, env *Env, connID string, p *Pro
 	var removed int
 	before := func(tx *tenant.Tx) error {
 		n, err := r.remove(tx, connID)
-		if tx.Writing() {
-			removed = n
-		}
+		removed = n
 		return err
 	}
 	after := func(tx *tenant.Tx) error {
@@ -285,9 +283,7 @@ func Sync(ctx context.Context, t *tenant.Tenant, env *Env, connID string, p *Pro
 		rc.Users, rc.Groups, rc.SignInActivity = len(r.users), len(r.groups), f.signIns
 		rc.Requests, rc.Throttled, rc.ThrottleWaitSeconds = cl.Stats.Requests.Load(), cl.Stats.Throttled.Load(), secondsOf(cl.Stats.WaitNanos.Load())
 		rc.UsersDelta, rc.GroupsDelta = r.usersDelta, r.groupsDelta
-		if tx.Writing() {
-			rc.Removed = removed
-		}
+		rc.Removed = removed
 		if err := tx.Put(KindSyncState, connID, rc); err != nil {
 			return err
 		}

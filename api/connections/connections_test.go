@@ -109,7 +109,14 @@ func TestSyncPlanApply(t *testing.T) {
 	w.remote.Must(204, "PATCH", "/v1.0/users/"+u1, w.radmin, map[string]any{"department": "Marketing", "displayName": "Ann B."})
 	w.remote.Must(200, "POST", "/v1.0/users/"+u3+"/assignLicense", w.radmin, map[string]any{"addLicenses": []any{}, "removeLicenses": []string{o365E3}})
 	u6 := w.ruser("fay@fabrikam.example")
-	w.sync(conn)
+	before := w.proxy.n.Load()
+	res := w.sync(conn)["result"].(map[string]any)
+	// Changed: u1 (properties), u2 and u4 (their inherited licenses), u3
+	// (its direct license), u6 (new); u5 is removed.
+	if res["kind"] != "delta" || res["users"].(float64) != 5 {
+		t.Fatalf("second sync: %v, want a delta sync reading the 5 changed users", res)
+	}
+	t.Logf("delta sync: %d requests", w.proxy.n.Load()-before)
 	check("second sync")
 	if r := w.local.Call("GET", "/v1.0/users/"+u5, w.ladmin, nil); r.Status != 404 {
 		t.Errorf("a user deleted in Microsoft 365 is still in allot: %d", r.Status)
