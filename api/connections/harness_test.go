@@ -76,6 +76,7 @@ type throttler struct {
 	throttled atomic.Int64
 	mu        sync.Mutex
 	paths     []string
+	onRequest atomic.Pointer[func(n int64)] // called with each request's number
 }
 
 func newThrottler(t *testing.T, target string, every int64) *throttler {
@@ -86,7 +87,11 @@ func newThrottler(t *testing.T, target string, every int64) *throttler {
 		th.mu.Lock()
 		th.paths = append(th.paths, r.Method+" "+r.URL.Path)
 		th.mu.Unlock()
-		if th.every > 0 && th.n.Add(1)%th.every == 0 {
+		n := th.n.Add(1)
+		if f := th.onRequest.Load(); f != nil {
+			(*f)(n)
+		}
+		if th.every > 0 && n%th.every == 0 {
 			th.throttled.Add(1)
 			w.Header().Set("Retry-After", "2")
 			w.WriteHeader(http.StatusTooManyRequests)
