@@ -99,11 +99,11 @@ func ReadOnlyError(kind, id, field string) error {
 
 // Result is what one sync did.
 type Result struct {
-	Kind     string `json:"kind"`
-	Users    int    `json:"users"`
-	Groups   int    `json:"groups"`
-	Removed  int    `json:"removed"`
-	Imported licensing.ImportStats
+	Kind     string                `json:"kind"`
+	Users    int                   `json:"users"`
+	Groups   int                   `json:"groups"`
+	Removed  int                   `json:"removed"`
+	Imported licensing.ImportStats `json:"imported"`
 }
 
 // Env is what syncs and applies need besides the tenant.
@@ -321,12 +321,6 @@ func putRecord(ctx context.Context, t *tenant.Tenant, actor string, now time.Tim
 func (f *fetcher) readFull(ctx context.Context, p *Progress) (*remote, error) {
 	r := &remote{full: true}
 	var err error
-	p.setPhase("reading users")
-	// The users' listing first: it settles whether signInActivity is served
-	// before the users' deltaLink is taken with the same $select.
-	if r.users, err = f.users(ctx); err != nil {
-		return nil, err
-	}
 	if r.usersDelta, err = f.deltaLatest(ctx, "users"); err != nil {
 		return nil, err
 	}
@@ -335,6 +329,10 @@ func (f *fetcher) readFull(ctx context.Context, p *Progress) (*remote, error) {
 	}
 	if r.usersDelta == "" || r.groupsDelta == "" {
 		r.usersDelta, r.groupsDelta = "", ""
+	}
+	p.setPhase("reading users")
+	if r.users, err = f.users(ctx); err != nil {
+		return nil, err
 	}
 	p.setPhase("reading groups")
 	if r.groups, err = f.groups(ctx); err != nil {
