@@ -119,8 +119,6 @@ type world struct {
 	proxy  *throttler
 	mgr    *m365.Manager
 	waits  atomic.Int64 // Retry-After seconds asked
-	logs   *strings.Builder
-	logMu  sync.Mutex
 }
 
 func newWorld(t *testing.T, throttleEvery int64) *world {

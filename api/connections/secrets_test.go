@@ -104,8 +104,7 @@ func TestSecretNeverShown(t *testing.T) {
 // TestNoKeyNoSecret: without a secret key a connection is refused with a
 // message that says how to configure one, and nothing is stored.
 func TestNoKeyNoSecret(t *testing.T) {
-	var env *apitest.Env
-	env = apitest.New(t, partner.Register, admin.Register, graph.Register, func(s *server.Server) {
+	env := apitest.New(t, partner.Register, admin.Register, graph.Register, func(s *server.Server) {
 		connections.Register(s, &m365.Manager{RT: s.RT, Env: &m365.Env{Sealer: &m365.Sealer{}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	})
 	id := env.Customer("Contoso", "US")
