@@ -28,8 +28,21 @@ func importSubscriptionID(skuID string) string { return "import-" + skuID }
 // readers' copy is replaced by the writer's (no second copy is built until
 // the next command comes).
 func Apply(ctx context.Context, t *tenant.Tenant, b *Bundle, actor string, now time.Time) (licensing.ImportStats, error) {
+	return ApplyWithin(ctx, t, b, actor, now, nil, nil)
+}
+
+// ApplyWithin is Apply with the caller's own changes in the same command:
+// before runs first (on the state the bundle is then validated against),
+// after once the bundle is imported; an error of either refuses the whole
+// command. nil functions are skipped.
+func ApplyWithin(ctx context.Context, t *tenant.Tenant, b *Bundle, actor string, now time.Time, before, after func(*tenant.Tx) error) (licensing.ImportStats, error) {
 	var stats licensing.ImportStats
 	err := t.DoBulk(ctx, licensing.Op{Actor: actor, Now: now, Why: "tenant import"}, func(tx *tenant.Tx) error {
+		if before != nil {
+			if err := before(tx); err != nil {
+				return err
+			}
+		}
 		data, err := b.Validate(tx.Engine)
 		if err != nil {
 			return err
@@ -56,7 +69,13 @@ func Apply(ctx context.Context, t *tenant.Tenant, b *Bundle, actor string, now t
 		data.Units = nil
 		st, err := tx.Engine.Import(tx.Op, data)
 		stats = st
-		return b.placed(tx.Engine.Catalog(), err)
+		if err != nil {
+			return b.placed(tx.Engine.Catalog(), err)
+		}
+		if after != nil {
+			return after(tx)
+		}
+		return nil
 	})
 	return stats, err
 }

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"allot/m365"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -393,6 +394,9 @@ func (h *handler) updateGroup(w http.ResponseWriter, r *http.Request, c *call) {
 		g, ok := tx.Engine.Group(id)
 		if !ok {
 			return notFound(id)
+		}
+		if err := m365.CheckPatch(tx.State, "group", id, names); err != nil {
+			return err
 		}
 		g.GroupTypes = append([]string(nil), g.GroupTypes...)
 		binds, err := applyGroup(&g, body, names)

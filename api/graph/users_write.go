@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"allot/m365"
 	"encoding/json"
 	"errors"
 	"maps"
@@ -237,6 +238,9 @@ func (h *handler) updateUser(w http.ResponseWriter, r *http.Request, c *call) {
 		u, ok := findUser(tx.State, ref)
 		if !ok {
 			return notFound(ref)
+		}
+		if err := m365.CheckPatch(tx.State, "user", u.ID, names); err != nil {
+			return err
 		}
 		if err := applyUser(&u, body, names); err != nil {
 			return err

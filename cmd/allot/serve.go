@@ -1,6 +1,8 @@
 package main
 
 import (
+	"allot/api/connections"
+	"allot/m365"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -34,7 +36,7 @@ import (
 )
 
 func init() {
-	var addr, db string
+	var addr, db, keyFile string
 	var demoMode bool
 	var tlsOpts tlsOptions
 	var proxies []string
@@ -94,7 +96,11 @@ the tenant show the tenant as this process last wrote or loaded it
 			if err := ha.check(db); err != nil {
 				return usageError{err}
 			}
-			return serve(cmd.Context(), serveOptions{addr: addr, db: db, demo: demoMode, tls: tlsOpts, trusted: trusted, load: load, ha: ha})
+			sealer, err := m365.SealerFromEnv(keyFile)
+			if err != nil {
+				return usageError{err}
+			}
+			return serve(cmd.Context(), serveOptions{addr: addr, db: db, demo: demoMode, tls: tlsOpts, trusted: trusted, load: load, ha: ha, sealer: sealer})
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (HOST:PORT)")
@@ -108,6 +114,7 @@ the tenant show the tenant as this process last wrote or loaded it
 	cmd.Flags().DurationVar(&load.wait, "tenant-wait", server.DefaultTenantWait, "how long a request for a tenant still loading waits before it is answered 503")
 	cmd.Flags().BoolVar(&ha.on, "ha", os.Getenv("ALLOT_HA") == "1", "share the PostgreSQL database with other allot serve processes: tenant leases with fencing (env ALLOT_HA=1)")
 	cmd.Flags().StringVar(&ha.ttl, "lease-ttl", envOr("ALLOT_LEASE_TTL", postgres.DefaultLeaseTTL.String()), "with --ha: how long a tenant stays with a process that stopped renewing its lease (env ALLOT_LEASE_TTL)")
+	cmd.Flags().StringVar(&keyFile, "secret-key-file", "", "file with the key Microsoft 365 connection secrets are encrypted with (default: $"+m365.KeyEnv+"; without one, connections cannot be created)")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -119,6 +126,7 @@ type serveOptions struct {
 	trusted  []netip.Prefix
 	load     loadOptions
 	ha       haOptions
+	sealer   *m365.Sealer // Microsoft 365 connection secrets
 }
 
 // haOptions: several processes sharing one PostgreSQL database (--ha).
@@ -235,6 +243,12 @@ func serve(ctx context.Context, o serveOptions) error {
 	positionapi.Register(s)
 	registerSurfaces(s)
 	web.Register(s)
+	// Microsoft 365 connections: syncs run in the background, each a
+	// tenant command; the schedule checks every minute.
+	m365.RegisterMetrics(reg)
+	mgr := &m365.Manager{RT: rt, Env: &m365.Env{Sealer: o.sealer, RT: rt}, Log: log, Base: ctx}
+	connections.Register(s, mgr)
+	go mgr.Schedule(ctx, time.Minute)
 
 	// Timeouts and a connection cap: stalled or idle clients cannot hold
 	// the server's file descriptors (see server.Timeouts).

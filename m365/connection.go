@@ -1,0 +1,240 @@
+// Package m365 connects an allot tenant to a Microsoft 365 tenant through
+// Microsoft Graph: connections (an Entra tenant and an app registration,
+// the secret sealed at rest), the sync of the directory and licenses into
+// allot (full, then delta queries), and the plan and application of the
+// assignLicense calls that bring the Microsoft tenant to allot's decision
+// for the licenses allot manages.
+//
+// Everything it keeps is tenant objects (tenant.Tx.Put) of the kinds
+// below, changed by commands only; the synced directory goes through the
+// tenant's normal commands (bundle.Apply, the engine's commands).
+package m365
+
+import (
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"allot"
+	"allot/store"
+	"allot/tenant"
+)
+
+// The kinds of tenant object this package keeps.
+const (
+	KindConnection store.Kind = "m365Connection" // id: connection id
+	KindSyncState  store.Kind = "m365SyncState"  // id: connection id
+	KindSynced     store.Kind = "m365Synced"     // id: "user/<id>" or "group/<id>": an object Entra owns
+	KindApplied    store.Kind = "m365Applied"    // id: "<connection id>/<user id>/<skuId>": a direct license allot assigned in Microsoft 365
+)
+
+// Defaults of a connection.
+const (
+	DefaultGraphURL      = "https://graph.microsoft.com"
+	DefaultAuthorityHost = "https://login.microsoftonline.com/"
+	DefaultSyncEvery     = time.Hour
+)
+
+// Connection is an allot tenant's link to a Microsoft 365 tenant: the
+// Entra tenant, the app registration that reads (and, with Apply, writes
+// licenses in) it, and where Graph and the authority are. Secret is the
+// client secret sealed by a Sealer; it never leaves this package.
+type Connection struct {
+	ID            string    `json:"id"`
+	DisplayName   string    `json:"displayName,omitempty"`
+	EntraTenantID string    `json:"entraTenantId"`
+	ClientID      string    `json:"clientId"`
+	Secret        []byte    `json:"secret"`
+	GraphURL      string    `json:"graphUrl"`
+	AuthorityHost string    `json:"authorityHost"`
+	Apply         bool      `json:"apply"`     // plan/apply out is allowed
+	SyncEvery     Duration  `json:"syncEvery"` // 0: no scheduled sync
+	CreatedAt     time.Time `json:"createdDateTime"`
+}
+
+// View is a connection as every API and CLI shows it: no secret, with its
+// sync state.
+type View struct {
+	ID            string    `json:"id"`
+	TenantID      string    `json:"tenantId"`
+	DisplayName   string    `json:"displayName,omitempty"`
+	EntraTenantID string    `json:"entraTenantId"`
+	ClientID      string    `json:"clientId"`
+	HasSecret     bool      `json:"hasSecret"`
+	GraphURL      string    `json:"graphUrl"`
+	AuthorityHost string    `json:"authorityHost"`
+	Apply         bool      `json:"apply"`
+	SyncEvery     Duration  `json:"syncEvery"`
+	CreatedAt     time.Time `json:"createdDateTime"`
+	Sync          SyncState `json:"sync"`
+}
+
+// Duration is a time.Duration written as Go's duration text ("1h0m0s").
+type Duration time.Duration
+
+// MarshalText writes the duration as Go's duration text.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText reads Go's duration text ("1h", "30m"); "" is 0.
+func (d *Duration) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*d = 0
+		return nil
+	}
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return allot.Errorf(allot.EINVALID, "syncEvery: %q is not a duration such as 1h or 30m.", string(b))
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Input is what creating a connection takes.
+type Input struct {
+	DisplayName   string    `json:"displayName"`
+	EntraTenantID string    `json:"entraTenantId"`
+	ClientID      string    `json:"clientId"`
+	ClientSecret  string    `json:"clientSecret"`
+	GraphURL      string    `json:"graphUrl"`
+	AuthorityHost string    `json:"authorityHost"`
+	Apply         bool      `json:"apply"`
+	SyncEvery     *Duration `json:"syncEvery"`
+}
+
+// validate checks and normalises an input.
+func (in *Input) validate() error {
+	in.EntraTenantID = strings.TrimSpace(in.EntraTenantID)
+	in.ClientID = strings.TrimSpace(in.ClientID)
+	switch {
+	case in.EntraTenantID == "" || len(in.EntraTenantID) > 256 || strings.ContainsAny(in.EntraTenantID, "/?#\\ \t\r\n"):
+		return allot.Errorf(allot.EINVALID, "entraTenantId is required: the Microsoft Entra tenant id (a GUID) or its domain.")
+	case in.ClientID == "" || len(in.ClientID) > 256:
+		return allot.Errorf(allot.EINVALID, "clientId is required: the application (client) id of the app registration.")
+	case in.ClientSecret == "":
+		return allot.Errorf(allot.EINVALID, "clientSecret is required.")
+	case len(in.ClientSecret) > 1024:
+		return allot.Errorf(allot.EINVALID, "clientSecret is longer than 1024 characters.")
+	case len(in.DisplayName) > 256:
+		return allot.Errorf(allot.EINVALID, "displayName is longer than 256 characters.")
+	}
+	var err error
+	if in.GraphURL, err = baseURL("graphUrl", in.GraphURL, DefaultGraphURL); err != nil {
+		return err
+	}
+	if in.AuthorityHost, err = baseURL("authorityHost", in.AuthorityHost, DefaultAuthorityHost); err != nil {
+		return err
+	}
+	if !strings.HasSuffix(in.AuthorityHost, "/") {
+		in.AuthorityHost += "/"
+	}
+	in.GraphURL = strings.TrimRight(in.GraphURL, "/")
+	if in.SyncEvery != nil && (*in.SyncEvery < 0 || (*in.SyncEvery > 0 && time.Duration(*in.SyncEvery) < time.Minute)) {
+		return allot.Errorf(allot.EINVALID, "syncEvery must be 0 (no scheduled sync) or at least 1m.")
+	}
+	return nil
+}
+
+// baseURL checks an absolute http(s) URL without query or fragment.
+func baseURL(name, v, def string) (string, error) {
+	if v == "" {
+		return def, nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", allot.Errorf(allot.EINVALID, "%s must be an absolute https URL without query, such as %s.", name, def)
+	}
+	return v, nil
+}
+
+// View returns the connection as shown (without its secret).
+func (c *Connection) View(tenantID string, st SyncState) View {
+	return View{ID: c.ID, TenantID: tenantID, DisplayName: c.DisplayName, EntraTenantID: c.EntraTenantID, ClientID: c.ClientID,
+		HasSecret: len(c.Secret) > 0, GraphURL: c.GraphURL, AuthorityHost: c.AuthorityHost, Apply: c.Apply,
+		SyncEvery: c.SyncEvery, CreatedAt: c.CreatedAt, Sync: st}
+}
+
+// NewConnection validates an input and seals its secret: the connection
+// to Put. It refuses without a key (ErrNoKey), before anything is stored.
+func NewConnection(in Input, id string, sealer *Sealer, now time.Time) (*Connection, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	if !sealer.HasKey() {
+		return nil, ErrNoKey
+	}
+	sealed, err := sealer.Seal(id, in.ClientSecret)
+	if err != nil {
+		return nil, err
+	}
+	every := Duration(DefaultSyncEvery)
+	if in.SyncEvery != nil {
+		every = *in.SyncEvery
+	}
+	return &Connection{ID: id, DisplayName: in.DisplayName, EntraTenantID: in.EntraTenantID, ClientID: in.ClientID, Secret: sealed,
+		GraphURL: in.GraphURL, AuthorityHost: in.AuthorityHost, Apply: in.Apply, SyncEvery: every, CreatedAt: now.UTC()}, nil
+}
+
+// Put stores a connection (a command). A tenant has at most one connection
+// per Entra tenant.
+func Put(tx *tenant.Tx, c *Connection) error {
+	for _, o := range List(tx.State) {
+		if o.ID != c.ID && strings.EqualFold(o.EntraTenantID, c.EntraTenantID) {
+			return allot.Errorf(allot.ECONFLICT, "Connection %s already connects this tenant to Microsoft Entra tenant %s.", o.ID, o.EntraTenantID)
+		}
+	}
+	if err := tx.Put(KindConnection, c.ID, c); err != nil {
+		return err
+	}
+	tx.Audit(auditEntry("Create Microsoft 365 connection", c.ID, "entraTenantId="+c.EntraTenantID+" clientId="+c.ClientID))
+	return nil
+}
+
+// Get returns a connection of the tenant.
+func Get(s *tenant.State, id string) (*Connection, error) {
+	var c Connection
+	ok, err := s.Decode(KindConnection, id, &c)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, allot.Errorf(allot.ENOTFOUND, "Connection %s does not exist.", id)
+	}
+	return &c, nil
+}
+
+// List returns the tenant's connections by id.
+func List(s *tenant.State) []*Connection {
+	var out []*Connection
+	for _, id := range s.IDs(KindConnection) {
+		if c, err := Get(s, id); err == nil {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Delete removes a connection with its sync state and its records of
+// applied licenses (a command). The synced objects stay, no longer
+// marked: they become allot's own.
+func Delete(tx *tenant.Tx, id string) error {
+	if _, err := Get(tx.State, id); err != nil {
+		return err
+	}
+	tx.Delete(KindConnection, id)
+	tx.Delete(KindSyncState, id)
+	for _, k := range tx.IDs(KindApplied) {
+		if strings.HasPrefix(k, id+"/") {
+			tx.Delete(KindApplied, k)
+		}
+	}
+	for _, k := range tx.IDs(KindSynced) {
+		var m syncedMark
+		if ok, _ := tx.Decode(KindSynced, k, &m); ok && m.Conn == id {
+			tx.Delete(KindSynced, k)
+		}
+	}
+	tx.Audit(auditEntry("Delete Microsoft 365 connection", id, ""))
+	return nil
+}

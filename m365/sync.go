@@ -1,0 +1,775 @@
+package m365
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"allot"
+	"allot/audit"
+	"allot/bundle"
+	"allot/deleteditems"
+	"allot/identity"
+	"allot/licensing"
+	"allot/tenant"
+)
+
+// SyncState is what the last sync of a connection did, as shown.
+type SyncState struct {
+	Kind        string     `json:"kind,omitempty"` // "full" or "delta"
+	StartedAt   *time.Time `json:"startedDateTime,omitempty"`
+	FinishedAt  *time.Time `json:"finishedDateTime,omitempty"`
+	LastSuccess *time.Time `json:"lastSuccessDateTime,omitempty"`
+	// Interrupted: a sync started and neither finished nor failed (the
+	// process stopped); the next sync starts again from the last cursor.
+	Interrupted         bool          `json:"interrupted,omitempty"`
+	LastError           string        `json:"lastError,omitempty"`
+	Users               int           `json:"users"`  // users read by the last sync
+	Groups              int           `json:"groups"` // groups read by the last sync
+	Removed             int           `json:"removed"`
+	Requests            int64         `json:"requests"`
+	Throttled           int64         `json:"throttled"`
+	ThrottleWaitSeconds float64       `json:"throttleWaitSeconds"`
+	SignInActivity      bool          `json:"signInActivity"` // the service served users' signInActivity
+	Running             *ProgressView `json:"running,omitempty"`
+}
+
+// syncRecord is the stored state of a connection's syncs: what is shown,
+// and the cursors (deltaLinks), which are stored only with the changes
+// they lead to, in the same command.
+type syncRecord struct {
+	SyncState
+	UsersDelta  string `json:"usersDelta,omitempty"`
+	GroupsDelta string `json:"groupsDelta,omitempty"`
+}
+
+// syncedMark marks a user or group that a connection syncs from Entra
+// (its Entra-owned properties are read-only in allot). Direct lists the
+// products Entra assigns the user directly (not those allot applied):
+// the direct licenses the sync may remove.
+type syncedMark struct {
+	Conn   string   `json:"conn"`
+	Direct []string `json:"direct,omitempty"`
+}
+
+// State returns a connection's sync state.
+func State(s *tenant.State, connID string) SyncState {
+	var r syncRecord
+	if ok, _ := s.Decode(KindSyncState, connID, &r); !ok {
+		return SyncState{}
+	}
+	return r.SyncState
+}
+
+// IsSyncedUser reports whether a user is synced from Microsoft Entra by a
+// connection (its Entra-owned properties are read-only).
+func IsSyncedUser(s *tenant.State, id string) bool {
+	_, ok := s.Object(KindSynced, "user/"+id)
+	return ok
+}
+
+// IsSyncedGroup reports whether a group is synced from Microsoft Entra.
+func IsSyncedGroup(s *tenant.State, id string) bool {
+	_, ok := s.Object(KindSynced, "group/"+id)
+	return ok
+}
+
+// EntraOwnedUserFields are the user properties a sync brings from Entra
+// (Graph names): read-only in allot on a synced user.
+var EntraOwnedUserFields = []string{"userPrincipalName", "displayName", "accountEnabled", "userType", "usageLocation", "department",
+	"jobTitle", "country", "city", "companyName", "employeeId", "mail", "givenName", "surname", "mailNickname",
+	"onPremisesExtensionAttributes", "proxyAddresses", "otherMails", "employeeHireDate"}
+
+// EntraOwnedGroupFields are the group properties a sync brings from Entra.
+var EntraOwnedGroupFields = []string{"displayName", "description", "mailNickname", "mailEnabled", "securityEnabled", "groupTypes",
+	"membershipRule", "membershipRuleProcessingState"}
+
+// ReadOnlyError is the refusal of a change to an Entra-owned property of a
+// synced object.
+func ReadOnlyError(kind, id, field string) error {
+	return allot.Errorf(allot.EINVALID, "Property '%s' of %s %s is synced from Microsoft Entra and is read-only in allot; change it in Microsoft 365 "+
+		"(the next sync brings it).", field, kind, id)
+}
+
+// Result is what one sync did.
+type Result struct {
+	Kind     string                `json:"kind"`
+	Users    int                   `json:"users"`
+	Groups   int                   `json:"groups"`
+	Removed  int                   `json:"removed"`
+	Imported licensing.ImportStats `json:"imported"`
+}
+
+// Env is what syncs and applies need besides the tenant.
+type Env struct {
+	Sealer  *Sealer
+	Options ClientOptions
+	Now     func() time.Time
+	// Sleep replaces the client's waits (tests); nil: real time.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// RT is the runtime the tenants are in: a domain synced from Entra is
+	// refused when another tenant of it has the domain
+	// (identity.AddTenantDomain).
+	RT *tenant.Runtime
+}
+
+func (e *Env) now() time.Time {
+	if e.Now != nil {
+		return e.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// client opens the connection's secret and returns its Graph client.
+func (e *Env) client(c *Connection) (*Client, error) {
+	secret, err := e.Sealer.Open(c.ID, c.Secret)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := NewClient(c, secret, e.Options)
+	if err != nil {
+		return nil, err
+	}
+	cl.Sleep = e.Sleep
+	return cl, nil
+}
+
+// Test gets a token and reads the organization's subscribedSkus: what a
+// sync needs first. It changes nothing.
+func Test(ctx context.Context, t *tenant.Tenant, env *Env, connID string) (int, error) {
+	c, err := read(t, connID)
+	if err != nil {
+		return 0, err
+	}
+	cl, err := env.client(c)
+	if err != nil {
+		return 0, err
+	}
+	var p struct {
+		Value []json.RawMessage `json:"value"`
+	}
+	if err := cl.Do(ctx, "GET", "/subscribedSkus", nil, &p); err != nil {
+		return 0, err
+	}
+	return len(p.Value), nil
+}
+
+func read(t *tenant.Tenant, connID string) (*Connection, error) {
+	var c *Connection
+	var err error
+	t.Read(func(s *tenant.State) { c, err = Get(s, connID) })
+	return c, err
+}
+
+// remote is what one sync read: every object (full) or the changed ones
+// (delta), and the removed ones.
+type remote struct {
+	full          bool
+	skus          []byte
+	users         []json.RawMessage
+	groups        []json.RawMessage
+	members       map[string][]string
+	removedUsers  []string
+	removedGroups []string
+	usersDelta    string
+	groupsDelta   string
+	domains       []string // verified domains
+}
+
+// Sync brings the Microsoft tenant's directory and licenses into the
+// allot tenant: a full sync the first time (and when a deltaLink
+// expired), then the changes since the stored deltaLinks. Each sync is
+// applied as one command (bundle.ApplyWithin: the removals, the import of
+// what was read, the marks and the new cursor), so a sync killed at any
+// point leaves the tenant at the previous sync and the next one starts
+// from the previous cursor. Progress is reported to p (may be nil).
+func Sync(ctx context.Context, t *tenant.Tenant, env *Env, connID string, p *Progress, actor string) (res Result, err error) {
+	if p == nil {
+		p = &Progress{}
+	}
+	c, err := read(t, connID)
+	if err != nil {
+		return res, err
+	}
+	cl, err := env.client(c)
+	if err != nil {
+		return res, err
+	}
+	p.client = cl
+	var rec syncRecord
+	applied := map[string]bool{} // "userId/skuId" of licenses allot applied
+	t.Read(func(s *tenant.State) {
+		_, _ = s.Decode(KindSyncState, connID, &rec)
+		for _, a := range appliedOf(s, connID) {
+			applied[a.UserID+"/"+strings.ToLower(a.SKUID)] = true
+		}
+	})
+	start := env.now()
+	if err := putRecord(ctx, t, actor, start, connID, func(r *syncRecord) {
+		r.StartedAt, r.FinishedAt, r.Interrupted = &start, nil, false
+	}); err != nil {
+		return res, err
+	}
+	kind := "full"
+	defer func() {
+		result := "ok"
+		if err != nil {
+			result = "error"
+			msg := err.Error()
+			end := env.now()
+			if perr := putRecord(context.WithoutCancel(ctx), t, actor, end, connID, func(r *syncRecord) {
+				r.Kind, r.FinishedAt, r.LastError = kind, &end, msg
+				r.Requests, r.Throttled, r.ThrottleWaitSeconds = cl.Stats.Requests.Load(), cl.Stats.Throttled.Load(), secondsOf(cl.Stats.WaitNanos.Load())
+			}); perr != nil {
+				err = errors.Join(err, perr)
+			}
+		}
+		syncsTotal.WithLabelValues(kind, result).Inc()
+	}()
+	f := &fetcher{c: cl, progress: p, signIns: true}
+	var r *remote
+	if rec.UsersDelta != "" && rec.GroupsDelta != "" {
+		kind = "delta"
+		p.setPhase("reading changes")
+		r, err = f.readDelta(ctx, &rec)
+		if errors.Is(err, errExpired) {
+			kind, err = "full", nil
+			r = nil
+		}
+		if err != nil {
+			return res, err
+		}
+	}
+	if r == nil {
+		if r, err = f.readFull(ctx, p); err != nil {
+			return res, err
+		}
+	}
+	p.setPhase("applying")
+	if err := syncDomains(ctx, t, env, r.domains, actor); err != nil {
+		return res, err
+	}
+	b, marks, err := r.bundle(connID, applied)
+	if err != nil {
+		return res, err
+	}
+	res = Result{Kind: kind, Users: len(r.users), Groups: len(r.groups)}
+	now := env.now()
+	var removed int
+	before := func(tx *tenant.Tx) error {
+		n, err := r.remove(tx, connID)
+		removed = n
+		return err
+	}
+	after := func(tx *tenant.Tx) error {
+		for id, m := range marks {
+			var cur syncedMark
+			if ok, _ := tx.Decode(KindSynced, id, &cur); ok && cur.Conn == m.Conn && slices.Equal(cur.Direct, m.Direct) {
+				continue
+			}
+			if err := tx.Put(KindSynced, id, m); err != nil {
+				return err
+			}
+		}
+		var rc syncRecord
+		_, _ = tx.Decode(KindSyncState, connID, &rc)
+		rc.Kind, rc.FinishedAt, rc.LastSuccess, rc.LastError, rc.Interrupted = kind, &now, &now, "", false
+		rc.Users, rc.Groups, rc.SignInActivity = len(r.users), len(r.groups), f.signIns
+		rc.Requests, rc.Throttled, rc.ThrottleWaitSeconds = cl.Stats.Requests.Load(), cl.Stats.Throttled.Load(), secondsOf(cl.Stats.WaitNanos.Load())
+		rc.UsersDelta, rc.GroupsDelta = r.usersDelta, r.groupsDelta
+		rc.Removed = removed
+		if err := tx.Put(KindSyncState, connID, rc); err != nil {
+			return err
+		}
+		tx.Audit(auditEntry("Sync from Microsoft 365", connID, fmt.Sprintf("%s sync: %d users, %d groups read", kind, len(r.users), len(r.groups))))
+		return nil
+	}
+	stats, err := bundle.ApplyWithin(ctx, t, b, actor, now, before, after)
+	if err != nil {
+		return res, fmt.Errorf("applying the sync: %w", err)
+	}
+	res.Imported, res.Removed = stats, removed
+	p.setPhase("done")
+	return res, nil
+}
+
+func secondsOf(n int64) float64 { return float64(n) / 1e9 }
+
+// putRecord changes a connection's stored sync record in a command of its
+// own.
+func putRecord(ctx context.Context, t *tenant.Tenant, actor string, now time.Time, connID string, fn func(*syncRecord)) error {
+	return t.Do(ctx, licensing.Op{Actor: actor, Now: now, Why: "Microsoft 365 sync"}, func(tx *tenant.Tx) error {
+		if _, err := Get(tx.State, connID); err != nil {
+			return err
+		}
+		var r syncRecord
+		_, _ = tx.Decode(KindSyncState, connID, &r)
+		fn(&r)
+		return tx.Put(KindSyncState, connID, r)
+	})
+}
+
+// readFull reads the whole directory. The deltaLinks are taken first, so
+// that a change made while the directory is read comes again in the next
+// delta sync (applying it twice changes nothing).
+func (f *fetcher) readFull(ctx context.Context, p *Progress) (*remote, error) {
+	r := &remote{full: true}
+	var err error
+	if r.usersDelta, err = f.deltaLatest(ctx, "users"); err != nil {
+		return nil, err
+	}
+	if r.groupsDelta, err = f.deltaLatest(ctx, "groups"); err != nil {
+		return nil, err
+	}
+	if r.usersDelta == "" || r.groupsDelta == "" {
+		r.usersDelta, r.groupsDelta = "", ""
+	}
+	p.setPhase("reading users")
+	if r.users, err = f.users(ctx); err != nil {
+		return nil, err
+	}
+	p.setPhase("reading groups")
+	if r.groups, err = f.groups(ctx); err != nil {
+		return nil, err
+	}
+	p.setPhase("reading members")
+	if r.members, err = f.members(ctx, idsOf(r.groups)); err != nil {
+		return nil, err
+	}
+	if r.skus, err = f.skus(ctx); err != nil {
+		return nil, err
+	}
+	if r.domains, err = f.domains(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// readDelta reads what changed since the stored deltaLinks: the changed
+// objects are read again whole (by id, in JSON batches), so a delta
+// page's partial objects are never taken for whole ones.
+func (f *fetcher) readDelta(ctx context.Context, rec *syncRecord) (*remote, error) {
+	r := &remote{}
+	f.signIns = rec.SignInActivity
+	cu, ru, nu, err := f.changes(ctx, rec.UsersDelta)
+	if err != nil {
+		return nil, err
+	}
+	cg, rg, ng, err := f.changes(ctx, rec.GroupsDelta)
+	if err != nil {
+		return nil, err
+	}
+	r.usersDelta, r.groupsDelta = nu, ng
+	if nu == "" || ng == "" {
+		return nil, errExpired
+	}
+	var gone []string
+	if r.users, gone, err = f.byID(ctx, "users", f.userFields(), cu); err != nil {
+		return nil, err
+	}
+	f.progress.addUsers(len(r.users))
+	r.removedUsers = append(ru, gone...)
+	if r.groups, gone, err = f.byID(ctx, "groups", groupSelect, cg); err != nil {
+		return nil, err
+	}
+	f.progress.addGroups(len(r.groups))
+	r.removedGroups = append(rg, gone...)
+	if r.members, err = f.members(ctx, idsOf(r.groups)); err != nil {
+		return nil, err
+	}
+	if r.skus, err = f.skus(ctx); err != nil {
+		return nil, err
+	}
+	if r.domains, err = f.domains(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// syncDomains adds the Microsoft tenant's verified domains that the allot
+// tenant lacks (its users' userPrincipalNames must be in them), each as
+// the domains API adds one. Domains are never removed by a sync.
+func syncDomains(ctx context.Context, t *tenant.Tenant, env *Env, names []string, actor string) error {
+	var missing []string
+	t.Read(func(s *tenant.State) {
+		for _, n := range names {
+			if _, ok := identity.GetDomain(s, n); !ok {
+				missing = append(missing, n)
+			}
+		}
+	})
+	for _, n := range missing {
+		op := licensing.Op{Actor: actor, Now: env.now(), Why: "Microsoft 365 sync"}
+		var err error
+		if env.RT != nil {
+			_, err = identity.AddTenantDomain(ctx, env.RT, t, op, n)
+		} else {
+			err = t.Do(ctx, op, func(tx *tenant.Tx) error { _, err := identity.AddDomain(tx, n, false); return err })
+		}
+		if err != nil {
+			return fmt.Errorf("adding domain %s of the Microsoft tenant: %w", n, err)
+		}
+	}
+	return nil
+}
+
+func idsOf(objs []json.RawMessage) []string {
+	ids := make([]string, 0, len(objs))
+	for _, o := range objs {
+		var d deltaItem
+		if json.Unmarshal(o, &d) == nil && d.ID != "" {
+			ids = append(ids, d.ID)
+		}
+	}
+	return ids
+}
+
+// remoteLicense is a license as Graph lists it on a user or group.
+type remoteLicense struct {
+	SKUID         string   `json:"skuId"`
+	DisabledPlans []string `json:"disabledPlans"`
+}
+
+type remoteState struct {
+	SKUID           string  `json:"skuId"`
+	AssignedByGroup *string `json:"assignedByGroup"`
+}
+
+// bundle turns what was read into the Graph JSON pages bundle.FromGraph
+// takes (the one mapping of Graph objects, grant dates included, that
+// allot import graph uses), with the members, and leaves out of each user
+// the direct licenses allot applied (they are allot's decision, not
+// Entra's). It returns the marks to put.
+func (r *remote) bundle(connID string, applied map[string]bool) (*bundle.Bundle, map[string]syncedMark, error) {
+	marks := make(map[string]syncedMark, len(r.users)+len(r.groups))
+	users := make([]json.RawMessage, 0, len(r.users))
+	for _, raw := range r.users {
+		var u map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &u); err != nil {
+			return nil, nil, allot.Errorf(allot.EINVALID, "Microsoft Graph returned a user that is not an object: %v", err)
+		}
+		var id string
+		_ = json.Unmarshal(u["id"], &id)
+		if id == "" {
+			return nil, nil, allot.Errorf(allot.EINVALID, "Microsoft Graph returned a user without an id.")
+		}
+		var ls []remoteLicense
+		var states []json.RawMessage
+		_ = json.Unmarshal(u["assignedLicenses"], &ls)
+		_ = json.Unmarshal(u["licenseAssignmentStates"], &states)
+		direct := map[string]bool{}
+		keptStates := states[:0:0]
+		for _, s := range states {
+			var st remoteState
+			_ = json.Unmarshal(s, &st)
+			isDirect := st.AssignedByGroup == nil || *st.AssignedByGroup == ""
+			if isDirect && applied[id+"/"+strings.ToLower(st.SKUID)] {
+				continue
+			}
+			if isDirect {
+				direct[strings.ToLower(st.SKUID)] = true
+			}
+			keptStates = append(keptStates, s)
+		}
+		keptLs := ls[:0:0]
+		for _, l := range ls {
+			k := strings.ToLower(l.SKUID)
+			if applied[id+"/"+k] && !stateHas(keptStates, k) {
+				continue
+			}
+			if len(states) == 0 {
+				direct[k] = true
+			}
+			keptLs = append(keptLs, l)
+		}
+		if len(states) > 0 {
+			u["licenseAssignmentStates"], _ = json.Marshal(keptStates)
+		}
+		u["assignedLicenses"], _ = json.Marshal(keptLs)
+		b, _ := json.Marshal(u)
+		users = append(users, b)
+		marks["user/"+id] = syncedMark{Conn: connID, Direct: sortedSet(direct)}
+	}
+	groups := make([]json.RawMessage, 0, len(r.groups))
+	for _, raw := range r.groups {
+		var g map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &g); err != nil {
+			return nil, nil, allot.Errorf(allot.EINVALID, "Microsoft Graph returned a group that is not an object: %v", err)
+		}
+		var id string
+		_ = json.Unmarshal(g["id"], &id)
+		ms := make([]map[string]string, 0, len(r.members[id]))
+		for _, m := range r.members[id] {
+			ms = append(ms, map[string]string{"id": m})
+		}
+		g["members"], _ = json.Marshal(ms)
+		b, _ := json.Marshal(g)
+		groups = append(groups, b)
+		marks["group/"+id] = syncedMark{Conn: connID}
+	}
+	up, _ := json.Marshal(map[string]any{"value": users})
+	gp, _ := json.Marshal(map[string]any{"value": groups})
+	b, err := bundle.FromGraph(map[string][]byte{"users": up}, map[string][]byte{"groups": gp}, map[string][]byte{"subscribedSkus": r.skus})
+	return b, marks, err
+}
+
+func stateHas(states []json.RawMessage, sku string) bool {
+	for _, s := range states {
+		var st remoteState
+		if json.Unmarshal(s, &st) == nil && strings.EqualFold(st.SKUID, sku) {
+			return true
+		}
+	}
+	return false
+}
+
+// remove applies what the sync read as gone, before the import: synced
+// users and groups that Entra no longer has (deleted as Graph deletes
+// them, into the deleted items), members that left the groups read, group
+// licenses Entra removed, and the direct licenses Entra removed from the
+// users read. Objects and licenses that are allot's own are never
+// touched.
+func (r *remote) remove(tx *tenant.Tx, connID string) (int, error) {
+	n := 0
+	mine := func(id string) bool {
+		var m syncedMark
+		ok, _ := tx.Decode(KindSynced, id, &m)
+		return ok && m.Conn == connID
+	}
+	goneUsers, goneGroups := r.removedUsers, r.removedGroups
+	if r.full {
+		seenU, seenG := setOf(idsOf(r.users)), setOf(idsOf(r.groups))
+		for _, k := range tx.IDs(KindSynced) {
+			kind, id, _ := strings.Cut(k, "/")
+			if !mine(k) {
+				continue
+			}
+			if kind == "user" && !seenU[id] {
+				goneUsers = append(goneUsers, id)
+			}
+			if kind == "group" && !seenG[id] {
+				goneGroups = append(goneGroups, id)
+			}
+		}
+	}
+	for _, id := range goneGroups {
+		if !mine("group/" + id) {
+			continue
+		}
+		if tx.Engine.IsGroup(id) {
+			if err := deleteditems.DeleteGroup(tx, id); err != nil {
+				return n, fmt.Errorf("removing group %s: %w", id, err)
+			}
+			n++
+		}
+		tx.Delete(KindSynced, "group/"+id)
+	}
+	for _, id := range goneUsers {
+		if !mine("user/" + id) {
+			continue
+		}
+		if _, ok := tx.Engine.User(id); ok {
+			if err := deleteditems.DeleteUser(tx, id); err != nil {
+				return n, fmt.Errorf("removing user %s: %w", id, err)
+			}
+			n++
+		}
+		tx.Delete(KindSynced, "user/"+id)
+	}
+	// Members and licenses of the groups read.
+	for _, raw := range r.groups {
+		var g struct {
+			ID       string          `json:"id"`
+			Licenses []remoteLicense `json:"assignedLicenses"`
+		}
+		_ = json.Unmarshal(raw, &g)
+		if !mine("group/"+g.ID) || !tx.Engine.IsGroup(g.ID) {
+			continue
+		}
+		if lg, _ := tx.Engine.Group(g.ID); !lg.IsDynamic() {
+			want := setOf(r.members[g.ID])
+			us, gs := tx.Engine.Members(g.ID)
+			var drop []string
+			for _, m := range append(us, gs...) {
+				if !want[m] {
+					drop = append(drop, m)
+				}
+			}
+			if len(drop) > 0 {
+				sort.Strings(drop)
+				if err := tx.Engine.RemoveMembers(tx.Op, g.ID, drop); err != nil {
+					return n, fmt.Errorf("removing members of group %s: %w", g.ID, err)
+				}
+				n += len(drop)
+			}
+		}
+		want := map[string]bool{}
+		for _, l := range g.Licenses {
+			want[strings.ToLower(l.SKUID)] = true
+		}
+		var drop []string
+		for _, l := range tx.Engine.GroupLicenses(g.ID) {
+			if l.AllotmentID == "" && !want[strings.ToLower(l.SKUID)] {
+				drop = append(drop, l.SKUID)
+			}
+		}
+		if len(drop) > 0 {
+			if err := tx.Engine.AssignGroupLicenses(tx.Op, g.ID, nil, drop); err != nil {
+				return n, fmt.Errorf("removing licenses of group %s: %w", g.ID, err)
+			}
+			n += len(drop)
+		}
+	}
+	// Direct licenses Entra removed from the users read.
+	for _, raw := range r.users {
+		var u struct {
+			ID     string          `json:"id"`
+			States []remoteState   `json:"licenseAssignmentStates"`
+			Ls     []remoteLicense `json:"assignedLicenses"`
+		}
+		_ = json.Unmarshal(raw, &u)
+		var m syncedMark
+		if ok, _ := tx.Decode(KindSynced, "user/"+u.ID, &m); !ok || m.Conn != connID {
+			continue
+		}
+		has := map[string]bool{}
+		for _, s := range u.States {
+			if s.AssignedByGroup == nil || *s.AssignedByGroup == "" {
+				has[strings.ToLower(s.SKUID)] = true
+			}
+		}
+		if len(u.States) == 0 {
+			for _, l := range u.Ls {
+				has[strings.ToLower(l.SKUID)] = true
+			}
+		}
+		var drop []string
+		for _, l := range tx.Engine.DirectLicenses(u.ID) {
+			k := strings.ToLower(l.SKUID)
+			if l.AllotmentID == "" && slices.Contains(m.Direct, k) && !has[k] {
+				drop = append(drop, l.SKUID)
+			}
+		}
+		if len(drop) > 0 {
+			if err := tx.Engine.AssignUserLicenses(tx.Op, u.ID, nil, drop); err != nil {
+				return n, fmt.Errorf("removing licenses of user %s: %w", u.ID, err)
+			}
+			n += len(drop)
+		}
+	}
+	return n, nil
+}
+
+func setOf(ids []string) map[string]bool {
+	m := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func auditEntry(action, connID, detail string) audit.Entry {
+	return audit.Entry{Action: action, Why: "Microsoft 365 connection " + connID, Detail: detail}
+}
+
+// Progress is a running sync's progress, safe for concurrent use.
+type Progress struct {
+	mu     sync.Mutex
+	phase  string
+	users  int
+	groups int
+	client *Client
+	// OnChange, when set, is called after every change (the CLI draws it).
+	OnChange func(ProgressView)
+}
+
+// ProgressView is a snapshot of a Progress.
+type ProgressView struct {
+	Phase     string `json:"phase"`
+	Users     int    `json:"usersRead"`
+	Groups    int    `json:"groupsRead"`
+	Requests  int64  `json:"requests"`
+	Throttled int64  `json:"throttled"`
+}
+
+// View returns the progress so far.
+func (p *Progress) View() ProgressView {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v := ProgressView{Phase: p.phase, Users: p.users, Groups: p.groups}
+	if p.client != nil {
+		v.Requests, v.Throttled = p.client.Stats.Requests.Load(), p.client.Stats.Throttled.Load()
+	}
+	return v
+}
+
+func (p *Progress) changed() {
+	if p.OnChange != nil {
+		p.OnChange(p.View())
+	}
+}
+
+func (p *Progress) setPhase(s string) {
+	p.mu.Lock()
+	p.phase = s
+	p.mu.Unlock()
+	p.changed()
+}
+
+func (p *Progress) addUsers(n int) {
+	syncObjects.WithLabelValues("user").Add(float64(n))
+	p.mu.Lock()
+	p.users += n
+	p.mu.Unlock()
+	p.changed()
+}
+
+func (p *Progress) addGroups(n int) {
+	syncObjects.WithLabelValues("group").Add(float64(n))
+	p.mu.Lock()
+	p.groups += n
+	p.mu.Unlock()
+	p.changed()
+}
+
+// CheckPatch refuses a change of an Entra-owned property of a synced user
+// (kind "user") or group (kind "group"): names are the request's property
+// names by lower-case name. The first such property in alphabetical order
+// is named.
+func CheckPatch(s *tenant.State, kind, id string, names map[string]string) error {
+	owned := EntraOwnedUserFields
+	if kind == "group" {
+		owned = EntraOwnedGroupFields
+	}
+	if _, ok := s.Object(KindSynced, kind+"/"+id); !ok {
+		return nil
+	}
+	keys := make([]string, 0, len(names))
+	for k := range names {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, f := range owned {
+			if strings.EqualFold(k, f) {
+				return ReadOnlyError(kind, id, names[k])
+			}
+		}
+	}
+	return nil
+}
