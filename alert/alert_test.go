@@ -151,8 +151,10 @@ func TestVerifyDetectsBadSignatures(t *testing.T) {
 		t.Fatalf("good signature refused: %v", err)
 	}
 	cases := map[string]func() error{
-		"other secret":  func() error { return alert.Verify("other", "1800000000", good, body, now, time.Minute) },
-		"changed body":  func() error { return alert.Verify("secret", "1800000000", good, []byte(`{"id":"2","type":"test"}`), now, time.Minute) },
+		"other secret": func() error { return alert.Verify("other", "1800000000", good, body, now, time.Minute) },
+		"changed body": func() error {
+			return alert.Verify("secret", "1800000000", good, []byte(`{"id":"2","type":"test"}`), now, time.Minute)
+		},
 		"old timestamp": func() error { return alert.Verify("secret", "1800000000", good, body, now.Add(time.Hour), time.Minute) },
 		"moved timestamp": func() error {
 			return alert.Verify("secret", "1800000001", good, body, now, time.Minute)
