@@ -13,6 +13,7 @@ import (
 
 	"allot"
 	"allot/licensing"
+	"allot/position"
 	"allot/store"
 	"allot/tenant"
 )
@@ -153,9 +154,22 @@ func poke(c chan struct{}) {
 // service ran) and then, until ctx ends, evaluates tenants after their
 // commits and at their timed checks, and delivers queued jobs.
 func (s *Service) Start(ctx context.Context, rt *tenant.Runtime) {
-	s.Attach(rt)
+	s.mu.Lock()
+	s.rt = rt
+	s.mu.Unlock()
+	go rt.EachLoaded(ctx, func(t *tenant.Tenant) { s.markAll(t.ID) })
 	go s.evalLoop(ctx)
 	go s.deliverLoop(ctx)
+}
+
+// markAll queues a full evaluation of a tenant.
+func (s *Service) markAll(id string) {
+	s.mu.Lock()
+	x := s.dirty[id]
+	x.All = true
+	s.dirty[id] = x
+	s.mu.Unlock()
+	poke(s.wake)
 }
 
 // Attach gives the service its runtime and marks every tenant for a full
@@ -670,3 +684,15 @@ func (s *Service) Forget(tenantID string) {
 }
 
 var errNoEndpoint = errors.New("the endpoint no longer exists")
+
+// ReportComputed evaluates the position rules with a tenant-wide position
+// just computed: the idle seats' monthly cost is what removing them saves
+// (Totals.SavingsByKind["idle"], from the price list), the under-licensed
+// users the position's underLicensed findings.
+func (s *Service) ReportComputed(ctx context.Context, t *tenant.Tenant, pos *position.Position) error {
+	currency := ""
+	if pos.Currency != nil {
+		currency = *pos.Currency
+	}
+	return s.ReportPosition(ctx, t, pos.Totals.SavingsByKind[position.Idle], currency, pos.Totals.FindingsByKind[position.UnderLicensed])
+}

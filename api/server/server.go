@@ -5,6 +5,7 @@
 package server
 
 import (
+	"allot/alert"
 	"context"
 	"errors"
 	"log/slog"
@@ -45,6 +46,10 @@ type Server struct {
 	// loading waits for it (TenantByID) before it is answered 503 with
 	// Retry-After (default DefaultTenantWait); set before serving.
 	TenantWait time.Duration
+	// Alerts evaluates alert rules and delivers alerts (nil: alerts are
+	// off, as in tests that do not need them); surfaces report import
+	// outcomes to it. Set before serving.
+	Alerts *alert.Service
 
 	mux      *http.ServeMux
 	routes   []string // every registered pattern, for Routes

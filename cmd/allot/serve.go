@@ -36,6 +36,7 @@ func init() {
 	var tlsOpts tlsOptions
 	var proxies []string
 	var load loadOptions
+	var alerts alertOptions
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the allot server (Graph, partner and admin APIs)",
@@ -77,7 +78,7 @@ load answers 503 and the others are served.`,
 			if err != nil {
 				return usageError{err}
 			}
-			return serve(cmd.Context(), serveOptions{addr: addr, db: db, demo: demoMode, tls: tlsOpts, trusted: trusted, load: load})
+			return serve(cmd.Context(), serveOptions{addr: addr, db: db, demo: demoMode, tls: tlsOpts, trusted: trusted, load: load, alerts: alerts})
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (HOST:PORT)")
@@ -88,6 +89,7 @@ load answers 503 and the others are served.`,
 	cmd.Flags().BoolVar(&tlsOpts.selfSigned, "tls-self-signed", false, "serve HTTPS with a new self-signed certificate for localhost (a local trial; prints its fingerprint)")
 	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", nil, "reverse proxy address or CIDR whose X-Forwarded-For/-Proto/-Host are honoured (repeatable)")
 	cmd.Flags().IntVar(&load.concurrency, "load-concurrency", 2, "tenants loaded at once at start-up (each holds its records twice at its peak)")
+	alerts.flags(cmd)
 	cmd.Flags().DurationVar(&load.wait, "tenant-wait", server.DefaultTenantWait, "how long a request for a tenant still loading waits before it is answered 503")
 	rootCmd.AddCommand(cmd)
 }
@@ -99,6 +101,7 @@ type serveOptions struct {
 	tls      tlsOptions
 	trusted  []netip.Prefix
 	load     loadOptions
+	alerts   alertOptions
 }
 
 // loadOptions: how allot serve loads its tenants.
@@ -143,11 +146,16 @@ func serve(ctx context.Context, o serveOptions) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Tenants load in the background; each is served once loaded.
+	alerts, err := o.alerts.service(st, log)
+	if err != nil {
+		return err
+	}
 	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: log, Registerer: reg,
-		Background: true, LoadConcurrency: o.load.concurrency})
+		Background: true, LoadConcurrency: o.load.concurrency, AfterCommit: alerts.AfterCommit})
 	if err != nil {
 		return fmt.Errorf("loading tenants: %w", err)
 	}
+	alerts.Start(ctx, rt)
 	log.Info("tenants loading in the background", "count", len(rt.Loading()))
 	go rt.EachLoaded(ctx, func(t *tenant.Tenant) {
 		if err := identity.AdoptPartnerDomain(ctx, rt, t); err != nil && ctx.Err() == nil {
@@ -160,6 +168,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	s.TrustedProxies = o.trusted
 	s.HSTS = !o.tls.selfSigned
 	s.TenantWait = o.load.wait
+	s.Alerts = alerts
 	partner.Register(s)
 	admin.Register(s)
 	cloudlicensing.Register(s)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	alertsapi "allot/api/alerts"
 	"allot/api/graph"
 	"allot/api/scim"
 	"allot/api/server"
@@ -11,6 +12,7 @@ import (
 // (Graph, SCIM, web) as they are built.
 func registerSurfaces(s *server.Server) {
 	graph.Register(s)
+	alertsapi.Register(s)
 	scim.Register(s)
 	usageapi.Register(s)
 }
