@@ -46,4 +46,3 @@ func (o alertOptions) service(st store.Store, log *slog.Logger) (*alert.Service,
 	}
 	return alert.New(cfg), nil
 }
-
