@@ -88,3 +88,26 @@ type AlertStore interface {
 	// most limit.
 	AlertAttempts(ctx context.Context, tenantID, endpointID string, limit int) ([]AlertAttempt, error)
 }
+
+// AlertsOf returns the alert store of s, if it keeps alerts; through a
+// read-only store (ReadOnly) its writes fail with ErrReadOnly.
+func AlertsOf(s Store) (AlertStore, bool) {
+	if ro, ok := s.(readOnly); ok {
+		as, ok := ro.Store.(AlertStore)
+		if !ok {
+			return nil, false
+		}
+		return readOnlyAlerts{as}, true
+	}
+	as, ok := s.(AlertStore)
+	return as, ok
+}
+
+type readOnlyAlerts struct{ AlertStore }
+
+func (readOnlyAlerts) RecordAlerts(context.Context, []AlertState, []AlertJob) error {
+	return ErrReadOnly
+}
+func (readOnlyAlerts) FinishAttempt(context.Context, AlertJob, AlertAttempt) error {
+	return ErrReadOnly
+}

@@ -62,7 +62,7 @@ func (h *handler) tenant(w http.ResponseWriter, r *http.Request, a auth.Action) 
 }
 
 func (h *handler) alertStore(w http.ResponseWriter, r *http.Request) (store.AlertStore, bool) {
-	as, ok := h.s.Store.(store.AlertStore)
+	as, ok := store.AlertsOf(h.s.Store)
 	if !ok {
 		respond.Error(w, r, allot.Errorf(allot.EUNAVAILABLE, "This store keeps no alerts."))
 	}

@@ -27,7 +27,7 @@ func (o *alertOptions) flags(cmd *cobra.Command) {
 
 // service returns the alert service of allot serve over st.
 func (o alertOptions) service(st store.Store, log *slog.Logger) (*alert.Service, error) {
-	as, ok := st.(store.AlertStore)
+	as, ok := store.AlertsOf(st)
 	if !ok {
 		return nil, fmt.Errorf("the store keeps no alerts")
 	}
