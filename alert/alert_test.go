@@ -9,6 +9,7 @@ import (
 	"allot/alert"
 	"allot/licensing"
 	"allot/store"
+	"allot/subscription"
 	"allot/tenant"
 )
 
@@ -178,5 +179,57 @@ func TestReceiverDetectsWrongSecret(t *testing.T) {
 	e.settle()
 	if rcv.bad != 1 || len(rcv.got()) != 0 {
 		t.Fatalf("bad %d, events %v", rcv.bad, types(rcv.got()))
+	}
+}
+
+// Subscriptions: one that ends without renewing alerts N days before its
+// end, found by the timed check (no commit in between); one that renews
+// alerts only while it has seats nobody holds.
+func TestSubscriptionTermAlerts(t *testing.T) {
+	st, _ := stores(t)["sqlite"](t)
+	e := newEnv(t, st, alert.Config{})
+	rcv := newReceiver(t, "k")
+	end := e.clk.Now().Add(10 * 24 * time.Hour)
+	e.do(func(tx *tenant.Tx) error {
+		if err := subscription.Put(tx, subscription.Subscription{ID: "s-end", SKUID: e.sku, Quantity: 1, FriendlyName: "E3 ending",
+			CreationDate: tx.Op.Now, CommitmentEndDate: &end}); err != nil {
+			return err
+		}
+		return subscription.Put(tx, subscription.Subscription{ID: "s-renew", SKUID: e.sku, Quantity: 2, FriendlyName: "E3 renewing",
+			CreationDate: tx.Op.Now.Add(time.Second), CommitmentEndDate: &end, AutoRenewEnabled: true, TermDuration: "P1Y", BillingCycle: "annual"})
+	})
+	e.do(func(tx *tenant.Tx) error {
+		if err := alert.PutEndpoint(tx, alert.Endpoint{ID: "hook", Type: alert.Webhook, URL: rcv.srv.URL, Secret: "k"}); err != nil {
+			return err
+		}
+		if err := alert.PutRule(tx, alert.Rule{ID: "ending", Condition: alert.SubscriptionEnding, Days: 7, Endpoints: []string{"hook"}}); err != nil {
+			return err
+		}
+		return alert.PutRule(tx, alert.Rule{ID: "renewing", Condition: alert.SubscriptionRenewing, Days: 7, Endpoints: []string{"hook"}})
+	})
+	e.settle()
+	if got := rcv.got(); len(got) != 0 {
+		t.Fatalf("10 days before the end: %v", types(got))
+	}
+	e.clk.Add(3*24*time.Hour + time.Minute) // inside the 7 days, no commit
+	e.settle()
+	got := rcv.got()
+	subjects := []string{}
+	for _, ev := range got {
+		subjects = append(subjects, ev.RuleID+" "+ev.Subject)
+	}
+	slices.Sort(subjects)
+	if !slices.Equal(subjects, []string{"ending subscription/s-end", "renewing subscription/s-renew"}) {
+		t.Fatalf("alerts %v", subjects)
+	}
+	// Every seat held: nothing could be cut before the renewal.
+	e.do(func(tx *tenant.Tx) error { return tx.Engine.AddMembers(tx.Op, "g1", []string{"u1", "u2"}) })
+	e.do(func(tx *tenant.Tx) error {
+		return tx.Engine.PutUser(tx.Op, licensing.User{ID: "u3", UserPrincipalName: "u3@contoso.example", UsageLocation: "US", AccountEnabled: true})
+	})
+	e.do(func(tx *tenant.Tx) error { return tx.Engine.AddMembers(tx.Op, "g1", []string{"u3"}) })
+	e.settle()
+	if got := rcv.got(); len(got) != 3 || got[2].Type != alert.Resolved || got[2].RuleID != "renewing" {
+		t.Fatalf("after every seat is held: %v", types(got))
 	}
 }

@@ -211,10 +211,17 @@ func (h *handler) createSubscription(w http.ResponseWriter, r *http.Request) {
 		OfferID  string `json:"offerId"`
 		Quantity *int   `json:"quantity"`
 
-		CommitmentEndDate *time.Time `json:"commitmentEndDate"`
-		AutoRenewEnabled  bool       `json:"autoRenewEnabled"`
+		CommitmentEndDate  *time.Time `json:"commitmentEndDate"`
+		AutoRenewEnabled   bool       `json:"autoRenewEnabled"`
+		EffectiveStartDate *time.Time `json:"effectiveStartDate"`
+		TermDuration       string     `json:"termDuration"`
+		BillingCycle       string     `json:"billingCycle"`
 	}
 	if err := respond.Decode(r, &in, 0, true); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	if err := subscription.CheckTerm(in.TermDuration, in.BillingCycle); err != nil {
 		respond.Error(w, r, err)
 		return
 	}
@@ -232,7 +239,8 @@ func (h *handler) createSubscription(w http.ResponseWriter, r *http.Request) {
 	now := h.s.RT.Now()
 	sub := Subscription{ID: auth.NewID(), OfferID: in.OfferID, SKUID: sku.ID, SKUPartNumber: sku.PartNumber, FriendlyName: sku.DisplayName,
 		Quantity: *in.Quantity, Status: subscription.StatusActive, CreationDate: now, LastModifiedDate: now, Attributes: Attributes{ObjectType: "Subscription"},
-		CommitmentEndDate: utcPtr(in.CommitmentEndDate), AutoRenewEnabled: in.AutoRenewEnabled}
+		CommitmentEndDate: utcPtr(in.CommitmentEndDate), AutoRenewEnabled: in.AutoRenewEnabled,
+		EffectiveStartDate: utcPtr(in.EffectiveStartDate), TermDuration: in.TermDuration, BillingCycle: in.BillingCycle}
 	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: now}, func(tx *tenant.Tx) error {
 		// A term that already ended applies at once.
 		subscription.Advance(&sub, tx.Op.Now)
@@ -295,16 +303,24 @@ func (h *handler) patchSubscription(w http.ResponseWriter, r *http.Request) {
 		Quantity *int    `json:"quantity"`
 		Status   *string `json:"status"`
 
-		CommitmentEndDate *time.Time `json:"commitmentEndDate"`
-		AutoRenewEnabled  *bool      `json:"autoRenewEnabled"`
-		SuspensionReasons []string   `json:"suspensionReasons"`
+		CommitmentEndDate  *time.Time `json:"commitmentEndDate"`
+		AutoRenewEnabled   *bool      `json:"autoRenewEnabled"`
+		SuspensionReasons  []string   `json:"suspensionReasons"`
+		EffectiveStartDate *time.Time `json:"effectiveStartDate"`
+		TermDuration       *string    `json:"termDuration"`
+		BillingCycle       *string    `json:"billingCycle"`
 	}
 	if err := respond.Decode(r, &in, 0, true); err != nil {
 		respond.Error(w, r, err)
 		return
 	}
-	if in.Quantity == nil && in.Status == nil && in.CommitmentEndDate == nil && in.AutoRenewEnabled == nil {
-		respond.Error(w, r, allot.Errorf(allot.EINVALID, "Nothing to change: send quantity, status, commitmentEndDate and/or autoRenewEnabled."))
+	if in.Quantity == nil && in.Status == nil && in.CommitmentEndDate == nil && in.AutoRenewEnabled == nil &&
+		in.EffectiveStartDate == nil && in.TermDuration == nil && in.BillingCycle == nil {
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "Nothing to change: send quantity, status, commitmentEndDate, autoRenewEnabled, effectiveStartDate, termDuration and/or billingCycle."))
+		return
+	}
+	if err := subscription.CheckTerm(deref(in.TermDuration), deref(in.BillingCycle)); err != nil {
+		respond.Error(w, r, err)
 		return
 	}
 	if in.Quantity != nil && (*in.Quantity < 1 || *in.Quantity > subscription.MaxQuantity) {
@@ -346,6 +362,15 @@ func (h *handler) patchSubscription(w http.ResponseWriter, r *http.Request) {
 		if in.AutoRenewEnabled != nil {
 			sub.AutoRenewEnabled = *in.AutoRenewEnabled
 		}
+		if in.EffectiveStartDate != nil {
+			sub.EffectiveStartDate = utcPtr(in.EffectiveStartDate)
+		}
+		if in.TermDuration != nil {
+			sub.TermDuration = *in.TermDuration
+		}
+		if in.BillingCycle != nil {
+			sub.BillingCycle = *in.BillingCycle
+		}
 		if in.Status != nil {
 			subscription.SetStatus(&sub, *in.Status, tx.Op.Now)
 			if *in.Status == subscription.StatusSuspended && in.SuspensionReasons != nil {
@@ -375,4 +400,12 @@ func utcPtr(t *time.Time) *time.Time {
 	}
 	v := t.UTC().Truncate(time.Second)
 	return &v
+}
+
+// deref is *p, or "" for nil.
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
