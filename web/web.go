@@ -102,6 +102,7 @@ func Register(s *server.Server) {
 	s.HandlePublic("POST /admin/whatif", h.page(auth.ReadReports, h.whatIfPage))
 	s.HandlePublic("GET /admin/settings", h.page(auth.ReadReports, h.settingsPage))
 	s.HandlePublic("POST /admin/settings", h.page(auth.ReadReports, h.saveSettings))
+	registerAlerts(s, h)
 }
 
 func newHandler(s *server.Server) *handler {
