@@ -54,7 +54,7 @@ func TestErrorOpensAndResolves(t *testing.T) {
 			if !slices.Equal(types(got), []string{alert.Opened}) {
 				t.Fatalf("after the error: %v, want one %s", types(got), alert.Opened)
 			}
-			if got[0].RuleID != "errors" || got[0].Subject != "tenant" || got[0].Summary != "1 users have license errors (CountViolation)." {
+			if got[0].RuleID != "errors" || got[0].Subject != "tenant" || got[0].Summary != "1 license assignments in the tenant are in error (CountViolation)." {
 				t.Errorf("event: %+v", got[0])
 			}
 			e.do(func(tx *tenant.Tx) error { return tx.Engine.RemoveMembers(tx.Op, "g1", []string{"u2"}) })

@@ -15,6 +15,7 @@ import (
 	"allot/licensing"
 	"allot/position"
 	"allot/store"
+	"allot/subscription"
 	"allot/tenant"
 )
 
@@ -84,7 +85,8 @@ type Service struct {
 	dirty  map[string]Touched
 	due    map[string]time.Time // tenant → the next timed check
 	states map[string]map[stateKey]store.AlertState
-	rules  map[string][]Rule // decoded rules per tenant, dropped when they change
+	rules  map[string][]Rule                      // decoded rules per tenant, dropped when they change
+	subs   map[string][]subscription.Subscription // decoded subscriptions per tenant, likewise
 
 	wake    chan struct{}
 	jobWake chan struct{}
@@ -114,7 +116,7 @@ func New(cfg Config) *Service {
 		cfg.Poll = time.Second
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, dirty: map[string]Touched{}, due: map[string]time.Time{},
-		states: map[string]map[stateKey]store.AlertState{}, rules: map[string][]Rule{},
+		states: map[string]map[stateKey]store.AlertState{}, rules: map[string][]Rule{}, subs: map[string][]subscription.Subscription{},
 		wake: make(chan struct{}, 1), jobWake: make(chan struct{}, 1)}
 	if s.cfg.Deliver == nil {
 		s.cfg.Deliver = s.deliver
@@ -138,6 +140,9 @@ func (s *Service) AfterCommit(tenantID string, d *licensing.Delta, objects []sto
 	s.dirty[tenantID] = x
 	if t.Rules || t.All {
 		delete(s.rules, tenantID)
+	}
+	if t.Subscriptions || t.All {
+		delete(s.subs, tenantID)
 	}
 	s.mu.Unlock()
 	poke(s.wake)
@@ -314,13 +319,24 @@ func (s *Service) Evaluate(ctx context.Context, t *tenant.Tenant, touched Touche
 		if rerr != nil {
 			return
 		}
+		facts := NewFacts(st)
+		s.mu.Lock()
+		if subs, ok := s.subs[t.ID]; ok {
+			facts.subs, facts.subsRead = subs, true
+		}
+		s.mu.Unlock()
 		for _, r := range rules {
 			if r.Disabled || !(touched.Affects(r) || (touched.Time && timed(r.Condition))) {
 				continue
 			}
-			f, n := Evaluate(st, r, now)
+			f, n := facts.Evaluate(r, now)
 			results = append(results, result{r, f})
 			next = earliest(next, n)
+		}
+		if facts.subsRead && facts.subsErr == nil {
+			s.mu.Lock()
+			s.subs[t.ID] = facts.subs
+			s.mu.Unlock()
 		}
 	})
 	if rerr != nil {
@@ -678,6 +694,7 @@ func (s *Service) Forget(tenantID string) {
 	s.mu.Lock()
 	delete(s.states, tenantID)
 	delete(s.rules, tenantID)
+	delete(s.subs, tenantID)
 	delete(s.due, tenantID)
 	delete(s.dirty, tenantID)
 	s.mu.Unlock()

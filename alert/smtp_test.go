@@ -134,7 +134,7 @@ func TestEmailOverSTARTTLS(t *testing.T) {
 		t.Errorf("envelope: tls %v from %q to %v", m.tls, m.from, m.to)
 	}
 	for _, want := range []string{"Subject: [allot] Alert: Sales group errors", "text/plain", "text/html", "multipart/alternative",
-		`1 members of group "Sales" have license errors.`, "X-Allot-Event-Id: "} {
+		`1 license assignments from group "Sales" are in error.`, "X-Allot-Event-Id: "} {
 		if !strings.Contains(m.data, want) {
 			t.Errorf("message lacks %q:\n%s", want, m.data)
 		}
