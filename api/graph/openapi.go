@@ -69,6 +69,8 @@ var otherRoutes = []docRoute{
 	{"GET", "/allot/v1/alerts", "listAlerts", "alerts", "The tenant's alerts, open and resolved", false, "", "", 200},
 	{"GET", "/allot/v1/alerts/jobs", "listAlertJobs", "alerts", "Queued notifications (state=pending, done or dead: the dead-letter list; $top)", false, "", "", 200},
 	{"POST", "/allot/v1/alerts/jobs/{id}/retry", "retryAlertJob", "alerts", "Queue a dead notification again", false, "", "", 202},
+	{"GET", "/allot/v1/chargeback", "getChargeback", "position", "Monthly license cost per department, companyName, jobTitle, country, city, usageLocation, allotment or user attribute (by=…), from the price list: each held seat at its product's unit price, seats nobody holds as (unassigned)", false, "", "", 200},
+	{"GET", "/allot/v1/chargeback.csv", "getChargebackCSV", "position", "The chargeback as CSV (one line per part and product, then the total)", false, "", "", 200},
 	{"GET", "/beta/admin/cloudLicensing/allotments", "listAllotments", "allotments", "List allotments", false, "", "", 200},
 	{"POST", "/beta/admin/cloudLicensing/allotments", "createAllotment", "allotments", "Create an allotment", false, "", "", 201},
 	{"GET", "/beta/admin/cloudLicensing/allotments/{id}", "getAllotment", "allotments", "Get an allotment", false, "", "", 200},

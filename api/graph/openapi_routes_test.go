@@ -7,6 +7,7 @@ import (
 	"allot/api/admin"
 	alertsapi "allot/api/alerts"
 	"allot/api/apitest"
+	chargebackapi "allot/api/chargeback"
 	"allot/api/cloudlicensing"
 	"allot/api/graph"
 	"allot/api/partner"
@@ -20,7 +21,7 @@ import (
 // mounts and checks that /openapi.json has a path item and method for each
 // registered route.
 func TestOpenAPICoversEveryRegisteredRoute(t *testing.T) {
-	e := apitest.New(t, partner.Register, admin.Register, cloudlicensing.Register, graph.Register, scim.Register, usageapi.Register, positionapi.Register, alertsapi.Register, web.Register)
+	e := apitest.New(t, partner.Register, admin.Register, cloudlicensing.Register, graph.Register, scim.Register, usageapi.Register, positionapi.Register, alertsapi.Register, chargebackapi.Register, web.Register)
 	var doc struct {
 		Paths map[string]map[string]any `json:"paths"`
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	alertsapi "allot/api/alerts"
+	chargebackapi "allot/api/chargeback"
 	"allot/api/graph"
 	"allot/api/scim"
 	"allot/api/server"
@@ -13,6 +14,7 @@ import (
 func registerSurfaces(s *server.Server) {
 	graph.Register(s)
 	alertsapi.Register(s)
+	chargebackapi.Register(s)
 	scim.Register(s)
 	usageapi.Register(s)
 }
