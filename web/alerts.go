@@ -164,9 +164,7 @@ func (h *handler) addAlertEndpoint(w http.ResponseWriter, r *http.Request, v *vi
 	f := r.PostForm
 	e := alert.Endpoint{ID: strings.TrimSpace(f.Get("id")), DisplayName: strings.TrimSpace(f.Get("displayName")), Type: f.Get("type"),
 		URL: strings.TrimSpace(f.Get("url"))}
-	for _, a := range strings.FieldsFunc(f.Get("to"), func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\r' }) {
-		e.To = append(e.To, a)
-	}
+	e.To = strings.FieldsFunc(f.Get("to"), func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\r' })
 	if e.Type == alert.Email {
 		e.URL = ""
 	} else {
