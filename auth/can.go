@@ -80,6 +80,15 @@ const (
 	// OpenAdminCenter: the admin center's home page: the readers of reports
 	// and AllotmentOwner.
 	OpenAdminCenter
+	// ReadAlerts: the tenant's alert rules, endpoints (without secrets),
+	// alerts and delivery logs: the readers of reports (Entra's
+	// Reports Reader reads alert-like report data; the directory readers
+	// read everything).
+	ReadAlerts
+	// ManageAlerts: create, change and delete alert rules and endpoints,
+	// send a test, queue a dead notification again (Global and License
+	// Administrators, who manage the tenant's licensing).
+	ManageAlerts
 )
 
 var (
@@ -105,6 +114,8 @@ var roleTable = map[Action][]string{
 	SendBatch:           TenantRoles,
 	BrowseScoped:        append(slices.Clone(directoryReaders), RoleAllotmentOwner),
 	OpenAdminCenter:     append(slices.Clone(directoryReaders), RoleReportsReader, RoleAllotmentOwner),
+	ReadAlerts:          append(slices.Clone(directoryReaders), RoleReportsReader),
+	ManageAlerts:        {RoleGlobalAdministrator, RoleLicenseAdministrator},
 }
 
 // Can reports whether a principal may perform an action in a tenant. A

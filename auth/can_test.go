@@ -32,6 +32,8 @@ func TestCanMatrix(t *testing.T) {
 		SendBatch:           "A  A  A  A   A  A  A",
 		BrowseScoped:        "A  A  A  A   A  -  A",
 		OpenAdminCenter:     "A  A  A  A   A  A  A",
+		ReadAlerts:          "A  A  A  A   A  A  -",
+		ManageAlerts:        "A  A  -  -   -  -  -",
 	}
 	if len(matrix) != len(roleTable) {
 		t.Fatalf("the matrix has %d actions, the table %d", len(matrix), len(roleTable))

@@ -398,6 +398,33 @@ func (e *Engine) WaitingRoom(skuID string) []License {
 	return waitingOf(p)
 }
 
+// OldestWaiting returns the oldest waiting claim of a SKU's pool outside
+// allotments (allotmentID "") or of an allotment, and how many claims wait
+// there; false when none does. O(1): the waiting room is a heap.
+func (e *Engine) OldestWaiting(skuID, allotmentID string) (License, int, bool) {
+	p := e.pools[strings.ToLower(skuID)]
+	if allotmentID != "" {
+		a, ok := e.allotments[allotmentID]
+		if !ok {
+			return License{}, 0, false
+		}
+		p = a.pool
+	}
+	if p == nil || len(p.waiting) == 0 {
+		return License{}, 0, false
+	}
+	return p.waiting[0].License, len(p.waiting), true
+}
+
+// GroupErrorCount is the number of the group's member sources in Error
+// (one per member and product): what HasMembersWithLicenseErrors tests.
+func (e *Engine) GroupErrorCount(groupID string) int {
+	if g, ok := e.groups[groupID]; ok {
+		return g.errorCount
+	}
+	return 0
+}
+
 // waitingOf returns a pool's waiting claims, oldest first.
 func waitingOf(p *pool) []License {
 	ls := make([]*license, len(p.waiting))

@@ -16,6 +16,11 @@ type Order struct {
 	Quantity          *int
 	CommitmentEndDate *time.Time
 	AutoRenewEnabled  bool
+	// The term (see Subscription): when it started (default: now), its
+	// length and how it is billed ("" for the defaults).
+	EffectiveStartDate *time.Time
+	TermDuration       string
+	BillingCycle       string
 }
 
 // Create checks an order and stores the new subscription with the id
@@ -24,6 +29,9 @@ type Order struct {
 // once); a refused order (EINVALID: a quantity outside 1 to MaxQuantity,
 // an unknown product) changes nothing.
 func Create(tx *tenant.Tx, id string, in Order) (Subscription, error) {
+	if err := CheckTerm(in.TermDuration, in.BillingCycle); err != nil {
+		return Subscription{}, err
+	}
 	if in.Quantity == nil || *in.Quantity < 1 || *in.Quantity > MaxQuantity {
 		return Subscription{}, allot.Errorf(allot.EINVALID, "quantity must be a whole number from 1 to %d.", MaxQuantity)
 	}
@@ -34,7 +42,8 @@ func Create(tx *tenant.Tx, id string, in Order) (Subscription, error) {
 	now := tx.Op.Now
 	sub := Subscription{ID: id, OfferID: in.OfferID, SKUID: sku.ID, SKUPartNumber: sku.PartNumber, FriendlyName: sku.DisplayName,
 		Quantity: *in.Quantity, Status: StatusActive, CreationDate: now, LastModifiedDate: now, Attributes: Attributes{ObjectType: "Subscription"},
-		CommitmentEndDate: utcPtr(in.CommitmentEndDate), AutoRenewEnabled: in.AutoRenewEnabled}
+		CommitmentEndDate: utcPtr(in.CommitmentEndDate), AutoRenewEnabled: in.AutoRenewEnabled,
+		EffectiveStartDate: utcPtr(in.EffectiveStartDate), TermDuration: in.TermDuration, BillingCycle: in.BillingCycle}
 	Advance(&sub, now)
 	return sub, Put(tx, sub)
 }
@@ -46,14 +55,22 @@ type Patch struct {
 	CommitmentEndDate *time.Time
 	AutoRenewEnabled  *bool
 	SuspensionReasons []string
+	// The term (see Subscription).
+	EffectiveStartDate *time.Time
+	TermDuration       *string
+	BillingCycle       *string
 }
 
 // CheckPatch validates a change without a tenant: something to change, a
 // quantity from 1 to MaxQuantity, a status a partner may set, and
 // suspension reasons only with status suspended.
 func CheckPatch(in Patch) error {
-	if in.Quantity == nil && in.Status == nil && in.CommitmentEndDate == nil && in.AutoRenewEnabled == nil {
-		return allot.Errorf(allot.EINVALID, "Nothing to change: send quantity, status, commitmentEndDate and/or autoRenewEnabled.")
+	if in.Quantity == nil && in.Status == nil && in.CommitmentEndDate == nil && in.AutoRenewEnabled == nil &&
+		in.EffectiveStartDate == nil && in.TermDuration == nil && in.BillingCycle == nil {
+		return allot.Errorf(allot.EINVALID, "Nothing to change: send quantity, status, commitmentEndDate, autoRenewEnabled, effectiveStartDate, termDuration and/or billingCycle.")
+	}
+	if err := CheckTerm(deref(in.TermDuration), deref(in.BillingCycle)); err != nil {
+		return err
 	}
 	if in.Quantity != nil && (*in.Quantity < 1 || *in.Quantity > MaxQuantity) {
 		return allot.Errorf(allot.EINVALID, "quantity must be a whole number from 1 to %d; suspend the subscription to stop its units.", MaxQuantity)
@@ -99,6 +116,15 @@ func Change(tx *tenant.Tx, id string, in Patch) (Subscription, error) {
 	if in.AutoRenewEnabled != nil {
 		sub.AutoRenewEnabled = *in.AutoRenewEnabled
 	}
+	if in.EffectiveStartDate != nil {
+		sub.EffectiveStartDate = utcPtr(in.EffectiveStartDate)
+	}
+	if in.TermDuration != nil {
+		sub.TermDuration = *in.TermDuration
+	}
+	if in.BillingCycle != nil {
+		sub.BillingCycle = *in.BillingCycle
+	}
 	if in.Status != nil {
 		SetStatus(&sub, *in.Status, tx.Op.Now)
 		if *in.Status == StatusSuspended && in.SuspensionReasons != nil {
@@ -132,4 +158,12 @@ func Get(s *tenant.State, id string) (Subscription, error) {
 		err = allot.Errorf(allot.ENOTFOUND, "Subscription %s does not exist.", id)
 	}
 	return sub, err
+}
+
+// deref is *s, or "" for nil.
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

@@ -105,11 +105,11 @@ func Advance(s *Subscription, now time.Time) bool {
 		case s.Status == StatusActive && s.CommitmentEndDate != nil && !s.CommitmentEndDate.After(now):
 			at := *s.CommitmentEndDate
 			if s.AutoRenewEnabled {
-				end := at
+				start, end := at, s.renew(at)
 				for !end.After(now) {
-					end = end.AddDate(1, 0, 0)
+					start, end = end, s.renew(end)
 				}
-				s.CommitmentEndDate = &end
+				s.EffectiveStartDate, s.CommitmentEndDate = &start, &end
 			} else {
 				SetStatus(s, StatusExpired, at)
 			}

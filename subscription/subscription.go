@@ -6,6 +6,7 @@
 package subscription
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -37,6 +38,15 @@ type Subscription struct {
 	// (AutoRenewEnabled) or expires. Nil: no end.
 	CommitmentEndDate *time.Time `json:"commitmentEndDate"`
 	AutoRenewEnabled  bool       `json:"autoRenewEnabled"`
+	// The term, as Partner Center's subscription resource has it:
+	// EffectiveStartDate starts the current term (nil in records written
+	// before it existed: TermStart reads CreationDate), TermDuration is its
+	// length (ISO 8601: P1M, P1Y or P3Y; "" reads as P1Y) and the renewal
+	// adds it, BillingCycle how it is billed (monthly, annual, triennial,
+	// oneTime, none; "" unknown).
+	EffectiveStartDate *time.Time `json:"effectiveStartDate,omitempty"`
+	TermDuration       string     `json:"termDuration,omitempty"`
+	BillingCycle       string     `json:"billingCycle,omitempty"`
 	// SuspensionReasons says why a partner suspended it (e.g. "Nonpayment").
 	SuspensionReasons []string `json:"suspensionReasons,omitempty"`
 	// GraceEndDate (expired) and DeletionDate (disabled) are when the next
@@ -64,6 +74,9 @@ func Put(tx *tenant.Tx, sub Subscription) error {
 	}
 	if !ValidStatus(sub.Status) {
 		return allot.Errorf(allot.EINVALID, "status %q is not supported: use active, expired, suspended, disabled or deleted.", sub.Status)
+	}
+	if err := CheckTerm(sub.TermDuration, sub.BillingCycle); err != nil {
+		return err
 	}
 	subs, err := List(tx.State)
 	if err != nil {
@@ -106,4 +119,42 @@ func List(s *tenant.State) ([]Subscription, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].CreationDate.Before(out[j].CreationDate) })
 	return out, nil
+}
+
+// Term lengths and billing cycles Partner Center uses.
+var (
+	TermDurations = []string{"P1M", "P1Y", "P3Y"}
+	BillingCycles = []string{"monthly", "annual", "triennial", "oneTime", "none"}
+)
+
+// CheckTerm checks a term duration and a billing cycle ("" for either is
+// allowed: unknown).
+func CheckTerm(termDuration, billingCycle string) error {
+	if termDuration != "" && !slices.Contains(TermDurations, termDuration) {
+		return allot.Errorf(allot.EINVALID, "termDuration %q is not supported: use P1M, P1Y or P3Y.", termDuration)
+	}
+	if billingCycle != "" && !slices.Contains(BillingCycles, billingCycle) {
+		return allot.Errorf(allot.EINVALID, "billingCycle %q is not supported: use monthly, annual, triennial, oneTime or none.", billingCycle)
+	}
+	return nil
+}
+
+// TermStart is when the current term began: EffectiveStartDate, or the
+// creation date for records written before it existed.
+func (s Subscription) TermStart() time.Time {
+	if s.EffectiveStartDate != nil {
+		return *s.EffectiveStartDate
+	}
+	return s.CreationDate
+}
+
+// renew returns the end of the term after one that ends at end.
+func (s Subscription) renew(end time.Time) time.Time {
+	switch s.TermDuration {
+	case "P1M":
+		return end.AddDate(0, 1, 0)
+	case "P3Y":
+		return end.AddDate(3, 0, 0)
+	}
+	return end.AddDate(1, 0, 0)
 }

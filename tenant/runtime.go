@@ -50,6 +50,16 @@ type Options struct {
 	// the store (store.Leaser; lease.go); nil: this process is the only
 	// writer of the database.
 	Leases Leases
+	// AfterCommit, if set, is called on a tenant's writer goroutine after
+	// each batch is published to readers, with what the readers' copy
+	// applied (d) and the committed change's mutations (objects: engine
+	// records and the commands' object writes); d and objects are nil when
+	// the copy was replaced instead (a bulk change published by swapping
+	// the copies, or a rebuilt copy): then anything may have changed. It
+	// runs while readers are locked out: it must return quickly and must
+	// not keep d or objects (package alert queues the tenant for
+	// evaluation).
+	AfterCommit func(tenantID string, d *licensing.Delta, objects []store.Mutation)
 }
 
 // Runtime owns the loaded tenants of one process.

@@ -415,6 +415,9 @@ func (t *Tenant) publishBySwap() {
 	t.mu.Unlock()
 	old.dropIndexes()
 	t.behind = true
+	if t.rt.opts.AfterCommit != nil {
+		t.rt.opts.AfterCommit(t.ID, nil, nil)
+	}
 }
 
 // publish applies a committed change to the readers' copy and passes what
@@ -431,10 +434,16 @@ func (t *Tenant) publish(c *store.Change) {
 		t.reader = t.writer.Snapshot()
 		t.reader.commit = commit + 1
 		t.reader.buildIndexes()
+		if t.rt.opts.AfterCommit != nil {
+			t.rt.opts.AfterCommit(t.ID, nil, nil)
+		}
 		return
 	}
 	t.reader.commit++
 	t.reader.updateIndexes(rd)
+	if t.rt.opts.AfterCommit != nil {
+		t.rt.opts.AfterCommit(t.ID, &rd, c.Mutations)
+	}
 	t.reader.Engine.Recycle(&rd)
 }
 

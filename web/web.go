@@ -122,6 +122,7 @@ func Register(s *server.Server) {
 	s.HandlePublic("GET /admin/subscriptions", h.page(auth.ManageTenant, h.subscriptionsPage))
 	s.HandlePublic("POST /admin/subscriptions", h.page(auth.ManageTenant, h.createSubscription))
 	s.HandlePublic("POST /admin/subscriptions/{id}", h.page(auth.ManageTenant, h.changeSubscription))
+	registerAlerts(s, h)
 }
 
 func newHandler(s *server.Server) *handler {

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"allot/api/scope"
 	"allot/auth"
 	"allot/bundle"
+	"allot/tenant"
 )
 
 // maxBundle limits an uploaded tenant bundle.
@@ -58,10 +60,12 @@ func (h *handler) importTenant(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := bundle.ReadZipAt(f, size, h.s.RT.Catalog())
 	if err != nil {
+		h.reportImport(r, t, err)
 		respond.Error(w, r, err)
 		return
 	}
 	stats, err := bundle.Apply(r.Context(), t, b, p.Actor(), h.s.RT.Now())
+	h.reportImport(r, t, err)
 	if err != nil {
 		respond.Error(w, r, err)
 		return
@@ -75,4 +79,14 @@ type importResult struct {
 	Groups   int `json:"groups"`
 	Members  int `json:"members"`
 	Licenses int `json:"licenses"`
+}
+
+// reportImport tells the alert rules that watch imports how one ended.
+func (h *handler) reportImport(r *http.Request, t *tenant.Tenant, failure error) {
+	if h.s.Alerts == nil {
+		return
+	}
+	if err := h.s.Alerts.ReportOperation(context.WithoutCancel(r.Context()), t, "import", failure); err != nil {
+		h.s.Log.Error("alert evaluation of an import failed", "tenant", t.ID, "err", err)
+	}
 }

@@ -225,7 +225,8 @@ func (h *handler) createSubscription(w http.ResponseWriter, r *http.Request) {
 	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: h.s.RT.Now()}, func(tx *tenant.Tx) error {
 		var err error
 		sub, err = subscription.Create(tx, id, subscription.Order{OfferID: in.OfferID, Quantity: in.Quantity,
-			CommitmentEndDate: in.CommitmentEndDate, AutoRenewEnabled: in.AutoRenewEnabled})
+			CommitmentEndDate: in.CommitmentEndDate, AutoRenewEnabled: in.AutoRenewEnabled,
+			EffectiveStartDate: in.EffectiveStartDate, TermDuration: in.TermDuration, BillingCycle: in.BillingCycle})
 		return err
 	})
 	if err != nil {
@@ -287,7 +288,8 @@ func (h *handler) patchSubscription(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	patch := subscription.Patch{Quantity: in.Quantity, Status: in.Status, CommitmentEndDate: in.CommitmentEndDate,
-		AutoRenewEnabled: in.AutoRenewEnabled, SuspensionReasons: in.SuspensionReasons}
+		AutoRenewEnabled: in.AutoRenewEnabled, SuspensionReasons: in.SuspensionReasons,
+		EffectiveStartDate: in.EffectiveStartDate, TermDuration: in.TermDuration, BillingCycle: in.BillingCycle}
 	if err := subscription.CheckPatch(patch); err != nil {
 		respond.Error(w, r, err)
 		return
@@ -321,8 +323,11 @@ type subscriptionCreate struct {
 	OfferID  string `json:"offerId" required:"true" doc:"The product: skuId or skuPartNumber"`
 	Quantity *int   `json:"quantity" required:"true" doc:"Units, 1 to 1,000,000"`
 
-	CommitmentEndDate *time.Time `json:"commitmentEndDate" doc:"End of the term (none when absent)"`
-	AutoRenewEnabled  bool       `json:"autoRenewEnabled" doc:"Renew at commitmentEndDate instead of expiring"`
+	CommitmentEndDate  *time.Time `json:"commitmentEndDate" doc:"End of the term (none when absent)"`
+	AutoRenewEnabled   bool       `json:"autoRenewEnabled" doc:"Renew at commitmentEndDate instead of expiring"`
+	EffectiveStartDate *time.Time `json:"effectiveStartDate" doc:"Start of the current term (default: now)"`
+	TermDuration       string     `json:"termDuration" enum:"P1M,P1Y,P3Y" doc:"Length of a term (default P1Y)"`
+	BillingCycle       string     `json:"billingCycle" enum:"monthly,annual,triennial,oneTime,none" doc:"How the term is billed"`
 }
 
 // subscriptionUpdate is the body of PATCH /partner/v1/customers/{id}/subscriptions/{subId}: the properties to change.
@@ -330,7 +335,18 @@ type subscriptionUpdate struct {
 	Quantity *int    `json:"quantity"`
 	Status   *string `json:"status" enum:"active,expired,suspended,disabled,deleted"`
 
-	CommitmentEndDate *time.Time `json:"commitmentEndDate"`
-	AutoRenewEnabled  *bool      `json:"autoRenewEnabled"`
-	SuspensionReasons []string   `json:"suspensionReasons" doc:"Why a partner suspended it (e.g. Nonpayment)"`
+	CommitmentEndDate  *time.Time `json:"commitmentEndDate"`
+	AutoRenewEnabled   *bool      `json:"autoRenewEnabled"`
+	SuspensionReasons  []string   `json:"suspensionReasons" doc:"Why a partner suspended it (e.g. Nonpayment)"`
+	EffectiveStartDate *time.Time `json:"effectiveStartDate"`
+	TermDuration       *string    `json:"termDuration" enum:"P1M,P1Y,P3Y"`
+	BillingCycle       *string    `json:"billingCycle" enum:"monthly,annual,triennial,oneTime,none"`
+}
+
+// deref is *p, or "" for nil.
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }

@@ -6,6 +6,7 @@
 package server
 
 import (
+	"allot/alert"
 	"context"
 	"errors"
 	"log/slog"
@@ -54,6 +55,10 @@ type Server struct {
 	// (for a partner administrator, the customer chosen in the admin
 	// center), or nil when the request has no live session.
 	Browser func(r *http.Request) (*auth.Principal, string)
+	// Alerts evaluates alert rules and delivers alerts (nil: alerts are
+	// off, as in tests that do not need them); surfaces report import
+	// outcomes to it. Set before serving.
+	Alerts *alert.Service
 
 	mux      *http.ServeMux
 	routes   []string        // every registered pattern, for Routes

@@ -42,6 +42,7 @@ func init() {
 	var proxies []string
 	var load loadOptions
 	var ha haOptions
+	var alerts alertOptions
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the allot server (Graph, partner and admin APIs)",
@@ -100,7 +101,7 @@ the tenant show the tenant as this process last wrote or loaded it
 			if err != nil {
 				return usageError{err}
 			}
-			return serve(cmd.Context(), serveOptions{addr: addr, db: db, demo: demoMode, tls: tlsOpts, trusted: trusted, load: load, ha: ha, sealer: sealer})
+			return serve(cmd.Context(), serveOptions{addr: addr, db: db, demo: demoMode, tls: tlsOpts, trusted: trusted, load: load, ha: ha, sealer: sealer, alerts: alerts})
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (HOST:PORT)")
@@ -111,6 +112,7 @@ the tenant show the tenant as this process last wrote or loaded it
 	cmd.Flags().BoolVar(&tlsOpts.selfSigned, "tls-self-signed", false, "serve HTTPS with a new self-signed certificate for localhost (a local trial; prints its fingerprint)")
 	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", nil, "reverse proxy address or CIDR whose X-Forwarded-For/-Proto/-Host are honoured (repeatable)")
 	cmd.Flags().IntVar(&load.concurrency, "load-concurrency", 2, "tenants loaded at once at start-up (each holds its records twice at its peak)")
+	alerts.flags(cmd)
 	cmd.Flags().DurationVar(&load.wait, "tenant-wait", server.DefaultTenantWait, "how long a request for a tenant still loading waits before it is answered 503")
 	cmd.Flags().BoolVar(&ha.on, "ha", os.Getenv("ALLOT_HA") == "1", "share the PostgreSQL database with other allot serve processes: tenant leases with fencing (env ALLOT_HA=1)")
 	cmd.Flags().StringVar(&ha.ttl, "lease-ttl", envOr("ALLOT_LEASE_TTL", postgres.DefaultLeaseTTL.String()), "with --ha: how long a tenant stays with a process that stopped renewing its lease (env ALLOT_LEASE_TTL)")
@@ -127,6 +129,7 @@ type serveOptions struct {
 	load     loadOptions
 	ha       haOptions
 	sealer   *m365.Sealer // Microsoft 365 connection secrets
+	alerts   alertOptions
 }
 
 // haOptions: several processes sharing one PostgreSQL database (--ha).
@@ -214,7 +217,11 @@ func serve(ctx context.Context, o serveOptions) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Tenants load in the background; each is served once loaded.
-	topts := tenant.Options{Logger: log, Registerer: reg, Background: true, LoadConcurrency: o.load.concurrency}
+	alerts, err := o.alerts.service(st, log)
+	if err != nil {
+		return err
+	}
+	topts := tenant.Options{Logger: log, Registerer: reg, Background: true, LoadConcurrency: o.load.concurrency, AfterCommit: alerts.AfterCommit}
 	if o.ha.on {
 		leases = lease.New(st.(store.Leaser), lease.Options{Logger: log, Registerer: reg})
 		defer leases.Close(context.Background()) // on an error return; after the drain below otherwise
@@ -225,6 +232,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return fmt.Errorf("loading tenants: %w", err)
 	}
+	alerts.Start(ctx, rt)
 	log.Info("tenants loading in the background", "count", len(rt.Loading()))
 	go rt.EachLoaded(ctx, func(t *tenant.Tenant) {
 		if err := identity.AdoptPartnerDomain(ctx, rt, t); err != nil && ctx.Err() == nil {
@@ -237,6 +245,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	s.TrustedProxies = o.trusted
 	s.HSTS = !o.tls.selfSigned
 	s.TenantWait = o.load.wait
+	s.Alerts = alerts
 	partner.Register(s)
 	admin.Register(s)
 	cloudlicensing.Register(s)

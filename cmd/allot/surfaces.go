@@ -1,6 +1,8 @@
 package main
 
 import (
+	alertsapi "allot/api/alerts"
+	chargebackapi "allot/api/chargeback"
 	"allot/api/graph"
 	"allot/api/scim"
 	"allot/api/server"
@@ -11,6 +13,8 @@ import (
 // (Graph, SCIM, web) as they are built.
 func registerSurfaces(s *server.Server) {
 	graph.Register(s)
+	alertsapi.Register(s)
+	chargebackapi.Register(s)
 	scim.Register(s)
 	usageapi.Register(s)
 }

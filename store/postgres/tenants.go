@@ -77,7 +77,7 @@ func (s *Store) deleteTenant(ctx context.Context, id string, fence int64) error 
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("store/postgres: tenant %q: %w", id, store.ErrNotFound)
 		}
-		for _, table := range []string{"objects", "state_heads", "state_changes", "state_snapshots", "audit", "tokens"} {
+		for _, table := range []string{"objects", "state_heads", "state_changes", "state_snapshots", "audit", "tokens", "alert_states", "alert_jobs", "alert_attempts"} {
 			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE tenant_id = $1`, id); err != nil {
 				return fmt.Errorf("store/postgres: delete tenant %q: %s: %w", id, table, err)
 			}

@@ -1,0 +1,715 @@
+package alert
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"allot"
+	"allot/licensing"
+	"allot/position"
+	"allot/store"
+	"allot/subscription"
+	"allot/tenant"
+)
+
+// Event is what an endpoint receives (the JSON body of a webhook; Slack,
+// Teams and email render it). ID is the same for every endpoint of one
+// notification: a receiver that may see a delivery twice (delivery is at
+// least once) drops repeated ids.
+type Event struct {
+	ID         string     `json:"id"`
+	Type       string     `json:"type"` // alert.opened | alert.repeated | alert.resolved | test
+	TenantID   string     `json:"tenantId"`
+	RuleID     string     `json:"ruleId,omitempty"`
+	RuleName   string     `json:"ruleName,omitempty"`
+	Condition  Condition  `json:"condition,omitempty"`
+	Subject    string     `json:"subject,omitempty"`
+	Summary    string     `json:"summary"`
+	OpenedAt   *time.Time `json:"openedAt,omitempty"`
+	ResolvedAt *time.Time `json:"resolvedAt,omitempty"`
+	At         time.Time  `json:"at"`
+}
+
+// Event types.
+const (
+	Opened   = "alert.opened"
+	Repeated = "alert.repeated"
+	Resolved = "alert.resolved"
+	TestType = "test"
+)
+
+// Config configures a Service.
+type Config struct {
+	Store  store.AlertStore
+	Now    func() time.Time // default time.Now
+	Logger *slog.Logger     // default slog.Default()
+	// Deliver sends one event to one endpoint (default: DeliverHTTP for
+	// webhook, Slack and Teams endpoints, SMTP for email).
+	Deliver func(ctx context.Context, e Endpoint, ev Event, body []byte) Result
+	// SMTP is the mail server email endpoints use (none: email endpoints'
+	// jobs fail and are retried, then dead-lettered).
+	SMTP *SMTP
+	// Backoff is the wait before attempt n+1 after n failed attempts
+	// (default 30 s doubled each time, at most 6 h).
+	Backoff func(n int) time.Duration
+	// MaxAttempts: a job that failed this often is dead (default 12).
+	MaxAttempts int
+	// Poll is how often the queue is read when nothing wakes it
+	// (default 1 s).
+	Poll time.Duration
+}
+
+// Result is one delivery attempt's outcome.
+type Result struct {
+	OK     bool
+	Status int
+	Err    string
+}
+
+// Service evaluates the rules of the tenants of a runtime after their
+// commits and delivers the alerts. Create it before the runtime (its
+// AfterCommit is the runtime's hook) and Start it once the runtime is open.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+
+	mu     sync.Mutex
+	rt     *tenant.Runtime
+	dirty  map[string]Touched
+	due    map[string]time.Time // tenant → the next timed check
+	states map[string]map[stateKey]store.AlertState
+	rules  map[string][]Rule                      // decoded rules per tenant, dropped when they change
+	subs   map[string][]subscription.Subscription // decoded subscriptions per tenant, likewise
+
+	wake    chan struct{}
+	jobWake chan struct{}
+	evalMu  sync.Mutex // one evaluation at a time
+}
+
+type stateKey struct{ rule, subject string }
+
+// New returns a service.
+func New(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Backoff == nil {
+		cfg.Backoff = func(n int) time.Duration {
+			d := 30 * time.Second << min(n-1, 20)
+			return min(d, 6*time.Hour)
+		}
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 12
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger, dirty: map[string]Touched{}, due: map[string]time.Time{},
+		states: map[string]map[stateKey]store.AlertState{}, rules: map[string][]Rule{}, subs: map[string][]subscription.Subscription{},
+		wake: make(chan struct{}, 1), jobWake: make(chan struct{}, 1)}
+	if s.cfg.Deliver == nil {
+		s.cfg.Deliver = s.deliver
+	}
+	return s
+}
+
+func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
+
+// AfterCommit is the runtime's hook (tenant.Options.AfterCommit): it
+// notes what the batch touched and wakes the evaluator. It costs a few
+// map operations per committed batch.
+func (s *Service) AfterCommit(tenantID string, d *licensing.Delta, objects []store.Mutation) {
+	t := TouchedBy(d, objects)
+	if t.Empty() {
+		return
+	}
+	s.mu.Lock()
+	x := s.dirty[tenantID]
+	x.Merge(t)
+	s.dirty[tenantID] = x
+	if t.Rules || t.All {
+		delete(s.rules, tenantID)
+	}
+	if t.Subscriptions || t.All {
+		delete(s.subs, tenantID)
+	}
+	s.mu.Unlock()
+	poke(s.wake)
+}
+
+func poke(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// Start evaluates every tenant of rt once (what happened while no
+// service ran) and then, until ctx ends, evaluates tenants after their
+// commits and at their timed checks, and delivers queued jobs.
+func (s *Service) Start(ctx context.Context, rt *tenant.Runtime) {
+	s.mu.Lock()
+	s.rt = rt
+	s.mu.Unlock()
+	go rt.EachLoaded(ctx, func(t *tenant.Tenant) { s.markAll(t.ID) })
+	go s.evalLoop(ctx)
+	go s.deliverLoop(ctx)
+}
+
+// markAll queues a full evaluation of a tenant.
+func (s *Service) markAll(id string) {
+	s.mu.Lock()
+	x := s.dirty[id]
+	x.All = true
+	s.dirty[id] = x
+	s.mu.Unlock()
+	poke(s.wake)
+}
+
+// Attach gives the service its runtime and marks every tenant for a full
+// evaluation, without starting its loops: RunPending and DeliverDue then
+// do their work when called (tests, tools).
+func (s *Service) Attach(rt *tenant.Runtime) {
+	s.mu.Lock()
+	s.rt = rt
+	for _, info := range rt.List() {
+		x := s.dirty[info.ID]
+		x.All = true
+		s.dirty[info.ID] = x
+	}
+	s.mu.Unlock()
+	poke(s.wake)
+}
+
+func (s *Service) evalLoop(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		s.RunPending(ctx)
+		wait := time.Hour
+		s.mu.Lock()
+		now := s.now()
+		for _, at := range s.due {
+			wait = min(wait, max(at.Sub(now), 10*time.Millisecond))
+		}
+		s.mu.Unlock()
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// RunPending evaluates the tenants that committed since the last call and
+// those whose timed check is due.
+func (s *Service) RunPending(ctx context.Context) {
+	s.mu.Lock()
+	rt := s.rt
+	work := s.dirty
+	s.dirty = map[string]Touched{}
+	now := s.now()
+	for id, at := range s.due {
+		if !at.After(now) {
+			x := work[id]
+			x.Time = true
+			work[id] = x
+			delete(s.due, id)
+		}
+	}
+	s.mu.Unlock()
+	if rt == nil {
+		return
+	}
+	ids := make([]string, 0, len(work))
+	for id := range work {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		t, ok := rt.Get(id)
+		if !ok {
+			continue
+		}
+		if err := s.Evaluate(ctx, t, work[id]); err != nil {
+			s.log.Error("alert evaluation failed; it runs again at the next commit", "tenant", id, "err", err)
+			s.mu.Lock()
+			x := s.dirty[id]
+			x.Merge(work[id])
+			s.dirty[id] = x
+			s.due[id] = s.now().Add(time.Minute)
+			s.mu.Unlock()
+		}
+	}
+}
+
+func (s *Service) rulesOf(t *tenant.Tenant, st *tenant.State) ([]Rule, error) {
+	s.mu.Lock()
+	rs, ok := s.rules[t.ID]
+	s.mu.Unlock()
+	if ok {
+		return rs, nil
+	}
+	rs, err := Rules(st)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.rules[t.ID] = rs
+	s.mu.Unlock()
+	return rs, nil
+}
+
+func (s *Service) statesOf(ctx context.Context, tenantID string) (map[stateKey]store.AlertState, error) {
+	s.mu.Lock()
+	m, ok := s.states[tenantID]
+	s.mu.Unlock()
+	if ok {
+		return m, nil
+	}
+	list, err := s.cfg.Store.AlertStates(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	m = make(map[stateKey]store.AlertState, len(list))
+	for _, a := range list {
+		m[stateKey{a.RuleID, a.Subject}] = a
+	}
+	s.mu.Lock()
+	s.states[tenantID] = m
+	s.mu.Unlock()
+	return m, nil
+}
+
+// Evaluate evaluates the rules of a tenant that touched affects (and,
+// with touched.Time, those that change with time), records the alerts that
+// open, repeat or resolve and queues their notifications, in one store
+// transaction.
+func (s *Service) Evaluate(ctx context.Context, t *tenant.Tenant, touched Touched) error {
+	s.evalMu.Lock()
+	defer s.evalMu.Unlock()
+	now := s.now()
+	states, err := s.statesOf(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	type result struct {
+		rule   Rule
+		firing []Firing
+	}
+	var results []result
+	var rules []Rule
+	var next time.Time
+	var rerr error
+	t.Read(func(st *tenant.State) {
+		rules, rerr = s.rulesOf(t, st)
+		if rerr != nil {
+			return
+		}
+		facts := NewFacts(st)
+		s.mu.Lock()
+		if subs, ok := s.subs[t.ID]; ok {
+			facts.subs, facts.subsRead = subs, true
+		}
+		s.mu.Unlock()
+		for _, r := range rules {
+			if r.Disabled || !(touched.Affects(r) || (touched.Time && timed(r.Condition))) {
+				continue
+			}
+			f, n := facts.Evaluate(r, now)
+			results = append(results, result{r, f})
+			next = earliest(next, n)
+		}
+		if facts.subsRead && facts.subsErr == nil {
+			s.mu.Lock()
+			s.subs[t.ID] = facts.subs
+			s.mu.Unlock()
+		}
+	})
+	if rerr != nil {
+		return rerr
+	}
+	p := plan{now: now, tenantID: t.ID, states: states}
+	for _, res := range results {
+		p.reconcile(res.rule, res.firing)
+	}
+	p.timers(rules)
+	next = earliest(next, p.next)
+	if err := s.commitPlan(ctx, &p); err != nil {
+		return err
+	}
+	if !next.IsZero() {
+		s.mu.Lock()
+		if at, ok := s.due[t.ID]; !ok || next.Before(at) {
+			s.due[t.ID] = next
+		}
+		s.mu.Unlock()
+		poke(s.wake)
+	}
+	return nil
+}
+
+func timed(c Condition) bool {
+	return c == WaitingTooLong || c == SubscriptionEnding || c == SubscriptionRenewing
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+// commitPlan stores the plan's changed states and jobs, then updates the
+// cache.
+func (s *Service) commitPlan(ctx context.Context, p *plan) error {
+	if len(p.changed) == 0 {
+		return nil
+	}
+	var jobs []store.AlertJob
+	for _, n := range p.notices {
+		for _, ep := range n.rule.Endpoints {
+			jobs = append(jobs, newJob(p.tenantID, ep, n.event, p.now))
+		}
+	}
+	if err := s.cfg.Store.RecordAlerts(ctx, p.changed, jobs); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	m := s.states[p.tenantID]
+	for _, a := range p.changed {
+		m[stateKey{a.RuleID, a.Subject}] = a
+	}
+	s.mu.Unlock()
+	if len(jobs) > 0 {
+		poke(s.jobWake)
+	}
+	return nil
+}
+
+func newJob(tenantID, endpointID string, ev Event, now time.Time) store.AlertJob {
+	body, _ := json.Marshal(ev) // an Event always marshals
+	return store.AlertJob{TenantID: tenantID, ID: ev.ID + "." + endpointID, EndpointID: endpointID, Payload: body,
+		State: store.JobPending, RunAt: now, CreatedAt: now, UpdatedAt: now}
+}
+
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// plan is what one evaluation changes.
+type plan struct {
+	now      time.Time
+	tenantID string
+	states   map[stateKey]store.AlertState // read only
+	changed  []store.AlertState
+	notices  []notice
+	next     time.Time
+	seen     map[stateKey]bool
+}
+
+type notice struct {
+	rule  Rule
+	event Event
+}
+
+func (p *plan) set(a store.AlertState) {
+	if p.seen == nil {
+		p.seen = map[stateKey]bool{}
+	}
+	k := stateKey{a.RuleID, a.Subject}
+	for i := range p.changed {
+		if p.changed[i].RuleID == a.RuleID && p.changed[i].Subject == a.Subject {
+			p.changed[i] = a
+			return
+		}
+	}
+	p.seen[k] = true
+	p.changed = append(p.changed, a)
+}
+
+func (p *plan) get(k stateKey) (store.AlertState, bool) {
+	for _, a := range p.changed {
+		if a.RuleID == k.rule && a.Subject == k.subject {
+			return a, true
+		}
+	}
+	a, ok := p.states[k]
+	return a, ok
+}
+
+func (p *plan) notify(r Rule, a store.AlertState, typ string) {
+	ev := Event{ID: newID(), Type: typ, TenantID: p.tenantID, RuleID: r.ID, RuleName: r.DisplayName, Condition: r.Condition,
+		Subject: a.Subject, Summary: a.Summary, At: p.now}
+	opened := a.OpenedAt
+	ev.OpenedAt = &opened
+	if typ == Resolved {
+		res := a.ResolvedAt
+		ev.ResolvedAt = &res
+	}
+	p.notices = append(p.notices, notice{r, ev})
+}
+
+// reconcile moves a rule's alerts to what its evaluation found: new
+// subjects open (and are notified), open ones whose condition cleared
+// start their quiet period or resolve (and are notified).
+func (p *plan) reconcile(r Rule, firing []Firing) {
+	now := p.now
+	hold := map[string]bool{}
+	for _, f := range firing {
+		hold[f.Subject] = true
+		a, ok := p.get(stateKey{r.ID, f.Subject})
+		switch {
+		case !ok || !a.Open:
+			a = store.AlertState{TenantID: p.tenantID, RuleID: r.ID, Subject: f.Subject, Open: true, OpenedAt: now,
+				NotifiedAt: now, Notices: 1, Summary: f.Summary, ResolvedAt: a.ResolvedAt}
+			p.set(a)
+			p.notify(r, a, Opened)
+		case !a.ClearSince.IsZero() || a.Summary != f.Summary:
+			a.ClearSince, a.Summary = time.Time{}, f.Summary
+			p.set(a)
+		}
+	}
+	for k, a := range p.states {
+		if k.rule != r.ID || !a.Open || hold[k.subject] {
+			continue
+		}
+		a, _ = p.get(k)
+		if a.ClearSince.IsZero() {
+			a.ClearSince = now
+			p.set(a)
+		}
+	}
+}
+
+// timers resolves the alerts whose quiet period has passed, repeats those
+// due, closes those of rules that are gone or disabled, and notes the next
+// time one of these is due.
+func (p *plan) timers(rules []Rule) {
+	byID := make(map[string]Rule, len(rules))
+	for _, r := range rules {
+		byID[r.ID] = r
+	}
+	keys := make([]stateKey, 0, len(p.states))
+	for k := range p.states {
+		keys = append(keys, k)
+	}
+	for _, a := range p.changed {
+		if _, ok := p.states[stateKey{a.RuleID, a.Subject}]; !ok {
+			keys = append(keys, stateKey{a.RuleID, a.Subject})
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].rule != keys[j].rule {
+			return keys[i].rule < keys[j].rule
+		}
+		return keys[i].subject < keys[j].subject
+	})
+	for _, k := range keys {
+		a, _ := p.get(k)
+		if !a.Open {
+			continue
+		}
+		r, ok := byID[k.rule]
+		if !ok || r.Disabled {
+			// Nobody is told: the rule that would name the recipients is gone.
+			a.Open, a.ResolvedAt, a.ClearSince = false, p.now, time.Time{}
+			p.set(a)
+			continue
+		}
+		if !a.ClearSince.IsZero() {
+			at := a.ClearSince.Add(time.Duration(r.QuietMinutes) * time.Minute)
+			if !p.now.Before(at) {
+				a.Open, a.ResolvedAt, a.ClearSince, a.NotifiedAt = false, p.now, time.Time{}, p.now
+				p.set(a)
+				p.notify(r, a, Resolved)
+			} else {
+				p.next = earliest(p.next, at)
+			}
+			continue
+		}
+		if r.RepeatMinutes > 0 && (r.MaxRepeats == 0 || a.Notices-1 < r.MaxRepeats) {
+			at := a.NotifiedAt.Add(time.Duration(r.RepeatMinutes) * time.Minute)
+			if !p.now.Before(at) {
+				a.NotifiedAt = p.now
+				a.Notices++
+				p.set(a)
+				p.notify(r, a, Repeated)
+				at = p.now.Add(time.Duration(r.RepeatMinutes) * time.Minute)
+				if r.MaxRepeats != 0 && a.Notices-1 >= r.MaxRepeats {
+					continue
+				}
+			}
+			p.next = earliest(p.next, at)
+		}
+	}
+}
+
+// ReportOperation records the outcome of a sync or import of a tenant
+// (source "import" or "sync"): a failure opens the alerts of the
+// OperationFailed rules that watch the source, a success resolves them.
+func (s *Service) ReportOperation(ctx context.Context, t *tenant.Tenant, source string, failure error) error {
+	var f []Firing
+	if failure != nil {
+		msg := failure.Error()
+		if len(msg) > 500 {
+			msg = msg[:500] + "…"
+		}
+		f = []Firing{{Subject: source, Summary: "The " + source + " failed: " + msg}}
+	}
+	return s.report(ctx, t, func(r Rule) ([]Firing, bool) {
+		if r.Condition != OperationFailed || (r.Source != "" && r.Source != source) {
+			return nil, false
+		}
+		return f, true
+	}, source)
+}
+
+// ReportPosition evaluates the position rules with a computed position's
+// figures: the idle seats' monthly cost and the users who hold nothing
+// that meets their needs.
+func (s *Service) ReportPosition(ctx context.Context, t *tenant.Tenant, idleMonthlyCost float64, currency string, underLicensed int) error {
+	return s.report(ctx, t, func(r Rule) ([]Firing, bool) {
+		switch {
+		case r.Condition == IdleSeatsCost && idleMonthlyCost > r.Threshold:
+			return []Firing{{Subject: "position", Summary: "Idle seats cost " + money(idleMonthlyCost, currency) + " a month (above " + money(r.Threshold, currency) + ")."}}, true
+		case r.Condition == UnderLicensed && float64(underLicensed) > r.Threshold:
+			return []Firing{{Subject: "position", Summary: itoa(underLicensed) + " users hold no license that meets their needs."}}, true
+		case r.Condition == IdleSeatsCost || r.Condition == UnderLicensed:
+			return nil, true
+		}
+		return nil, false
+	}, "")
+}
+
+// report reconciles the rules eval accepts with what it found; only the
+// subject only (when not "") is resolved by an absence.
+func (s *Service) report(ctx context.Context, t *tenant.Tenant, eval func(Rule) ([]Firing, bool), only string) error {
+	s.evalMu.Lock()
+	defer s.evalMu.Unlock()
+	var rules []Rule
+	var rerr error
+	t.Read(func(st *tenant.State) { rules, rerr = s.rulesOf(t, st) })
+	if rerr != nil {
+		return rerr
+	}
+	states, err := s.statesOf(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	p := plan{now: s.now(), tenantID: t.ID, states: states}
+	for _, r := range rules {
+		if r.Disabled {
+			continue
+		}
+		f, ok := eval(r)
+		if !ok {
+			continue
+		}
+		if only != "" && len(f) == 0 {
+			// A success resolves this source's alert, not another's.
+			sub := map[stateKey]store.AlertState{}
+			for k, a := range states {
+				if k.rule == r.ID && k.subject == only {
+					sub[k] = a
+				}
+			}
+			q := plan{now: p.now, tenantID: t.ID, states: sub, changed: p.changed, notices: p.notices}
+			q.reconcile(r, nil)
+			p.changed, p.notices = q.changed, q.notices
+			continue
+		}
+		p.reconcile(r, f)
+	}
+	p.timers(rules)
+	if err := s.commitPlan(ctx, &p); err != nil {
+		return err
+	}
+	if !p.next.IsZero() {
+		s.mu.Lock()
+		if at, ok := s.due[t.ID]; !ok || p.next.Before(at) {
+			s.due[t.ID] = p.next
+		}
+		s.mu.Unlock()
+		poke(s.wake)
+	}
+	return nil
+}
+
+// Test queues a test notification to an endpoint and returns its job.
+func (s *Service) Test(ctx context.Context, t *tenant.Tenant, endpointID string) (store.AlertJob, error) {
+	var ok bool
+	t.Read(func(st *tenant.State) { _, ok = EndpointOf(st, endpointID) })
+	if !ok {
+		return store.AlertJob{}, allot.Errorf(allot.ENOTFOUND, "Alert endpoint %q does not exist.", endpointID)
+	}
+	now := s.now()
+	ev := Event{ID: newID(), Type: TestType, TenantID: t.ID, Summary: "A test notification from allot: this endpoint receives alerts.", At: now}
+	j := newJob(t.ID, endpointID, ev, now)
+	if err := s.cfg.Store.RecordAlerts(ctx, nil, []store.AlertJob{j}); err != nil {
+		return store.AlertJob{}, err
+	}
+	poke(s.jobWake)
+	return j, nil
+}
+
+// Retry queues a dead job again (ENOTFOUND if it is not dead).
+func (s *Service) Retry(ctx context.Context, tenantID, jobID string) error {
+	jobs, err := s.cfg.Store.AlertJobs(ctx, tenantID, store.JobDead, 1000)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		if j.ID == jobID {
+			now := s.now()
+			j.State, j.Attempts, j.RunAt, j.UpdatedAt = store.JobPending, 0, now, now
+			if err := s.cfg.Store.FinishAttempt(ctx, j, store.AlertAttempt{TenantID: tenantID, EndpointID: j.EndpointID, JobID: j.ID,
+				At: now, Error: "queued again by an administrator"}); err != nil {
+				return err
+			}
+			poke(s.jobWake)
+			return nil
+		}
+	}
+	return allot.Errorf(allot.ENOTFOUND, "No dead alert job %q.", jobID)
+}
+
+// Forget drops what the service keeps of a tenant (after a delete).
+func (s *Service) Forget(tenantID string) {
+	s.mu.Lock()
+	delete(s.states, tenantID)
+	delete(s.rules, tenantID)
+	delete(s.subs, tenantID)
+	delete(s.due, tenantID)
+	delete(s.dirty, tenantID)
+	s.mu.Unlock()
+}
+
+var errNoEndpoint = errors.New("the endpoint no longer exists")
+
+// ReportComputed evaluates the position rules with a tenant-wide position
+// just computed: the idle seats' monthly cost is what removing them saves
+// (Totals.SavingsByKind["idle"], from the price list), the under-licensed
+// users the position's underLicensed findings.
+func (s *Service) ReportComputed(ctx context.Context, t *tenant.Tenant, pos *position.Position) error {
+	currency := ""
+	if pos.Currency != nil {
+		currency = *pos.Currency
+	}
+	return s.ReportPosition(ctx, t, pos.Totals.SavingsByKind[position.Idle], currency, pos.Totals.FindingsByKind[position.UnderLicensed])
+}

@@ -1,0 +1,507 @@
+// Package alerts is the alerts API under /allot/v1/alerts: a tenant's
+// alert rules and endpoints (package alert), its alerts, each endpoint's
+// delivery log and test, and the dead-letter list. Reading needs
+// auth.ReadAlerts, changing auth.ManageAlerts. Endpoint secrets are shown
+// once, in the answer that created them (or set a new one).
+package alerts
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"allot"
+	"allot/alert"
+	"allot/api/respond"
+	"allot/api/scope"
+	"allot/api/server"
+	"allot/auth"
+	"allot/licensing"
+	"allot/store"
+	"allot/tenant"
+)
+
+// MaxBody bounds a rule's or an endpoint's JSON body.
+const MaxBody = 64 << 10
+
+// Register mounts the alerts API.
+func Register(s *server.Server) {
+	h := &handler{s}
+	s.Handle("GET /allot/v1/alerts/rules", h.listRules)
+	s.Handle("POST /allot/v1/alerts/rules", h.createRule)
+	s.Handle("GET /allot/v1/alerts/rules/{id}", h.getRule)
+	s.Handle("PUT /allot/v1/alerts/rules/{id}", h.putRule)
+	s.Handle("DELETE /allot/v1/alerts/rules/{id}", h.deleteRule)
+	s.Handle("GET /allot/v1/alerts/endpoints", h.listEndpoints)
+	s.Handle("POST /allot/v1/alerts/endpoints", h.createEndpoint)
+	s.Handle("GET /allot/v1/alerts/endpoints/{id}", h.getEndpoint)
+	s.Handle("PUT /allot/v1/alerts/endpoints/{id}", h.putEndpoint)
+	s.Handle("DELETE /allot/v1/alerts/endpoints/{id}", h.deleteEndpoint)
+	s.Handle("POST /allot/v1/alerts/endpoints/{id}/test", h.testEndpoint)
+	s.Handle("GET /allot/v1/alerts/endpoints/{id}/deliveries", h.deliveries)
+	s.Handle("GET /allot/v1/alerts", h.listAlerts)
+	s.Handle("GET /allot/v1/alerts/jobs", h.listJobs)
+	s.Handle("POST /allot/v1/alerts/jobs/{id}/retry", h.retryJob)
+}
+
+type handler struct{ s *server.Server }
+
+func (h *handler) tenant(w http.ResponseWriter, r *http.Request, a auth.Action) (*tenant.Tenant, *auth.Principal, bool) {
+	t, p, err := h.s.Tenant(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return nil, nil, false
+	}
+	if !scope.Require(w, r, p, a, t.ID) {
+		return nil, nil, false
+	}
+	return t, p, true
+}
+
+func (h *handler) alertStore(w http.ResponseWriter, r *http.Request) (store.AlertStore, bool) {
+	as, ok := store.AlertsOf(h.s.Store)
+	if !ok {
+		respond.Error(w, r, allot.Errorf(allot.EUNAVAILABLE, "This store keeps no alerts."))
+	}
+	return as, ok
+}
+
+func (h *handler) listRules(w http.ResponseWriter, r *http.Request) {
+	t, _, ok := h.tenant(w, r, auth.ReadAlerts)
+	if !ok {
+		return
+	}
+	var rules []alert.Rule
+	var err error
+	t.Read(func(s *tenant.State) { rules, err = alert.Rules(s) })
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{"value": rules})
+}
+
+func (h *handler) getRule(w http.ResponseWriter, r *http.Request) {
+	t, _, ok := h.tenant(w, r, auth.ReadAlerts)
+	if !ok {
+		return
+	}
+	var rule alert.Rule
+	var found bool
+	t.Read(func(s *tenant.State) { found, _ = s.Decode(alert.KindRule, r.PathValue("id"), &rule) })
+	if !found {
+		respond.Error(w, r, allot.Errorf(allot.ENOTFOUND, "Alert rule %q does not exist.", r.PathValue("id")))
+		return
+	}
+	respond.JSON(w, http.StatusOK, rule)
+}
+
+// DecodeRule reads a rule's body and checks it alone: EINVALID for
+// anything wrong. id is the path's id ("" for POST): the body's id may be
+// left out, and must not differ.
+func DecodeRule(r *http.Request, id string) (alert.Rule, error) {
+	var rule alert.Rule
+	if err := respond.Decode(r, &rule, MaxBody, true); err != nil {
+		return alert.Rule{}, err
+	}
+	if rule.Endpoints == nil {
+		rule.Endpoints = []string{}
+	}
+	if err := pathID(&rule.ID, id); err != nil {
+		return alert.Rule{}, err
+	}
+	return rule, rule.Validate()
+}
+
+func pathID(body *string, path string) error {
+	if path == "" || *body == path {
+		return nil
+	}
+	if *body != "" {
+		return allot.Errorf(allot.EINVALID, "The body's id %q is not the path's %q.", *body, path)
+	}
+	*body = path
+	return nil
+}
+
+func (h *handler) createRule(w http.ResponseWriter, r *http.Request) {
+	h.writeRule(w, r, "")
+}
+
+func (h *handler) putRule(w http.ResponseWriter, r *http.Request) {
+	h.writeRule(w, r, r.PathValue("id"))
+}
+
+// writeRule creates (POST: the id must be new) or replaces (PUT) a rule.
+func (h *handler) writeRule(w http.ResponseWriter, r *http.Request, id string) {
+	t, p, ok := h.tenant(w, r, auth.ManageAlerts)
+	if !ok {
+		return
+	}
+	rule, err := DecodeRule(r, id)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	err = t.Do(r.Context(), op(p), func(tx *tenant.Tx) error {
+		exists, _ := tx.State.Decode(alert.KindRule, rule.ID, &alert.Rule{})
+		if id == "" && exists {
+			return allot.Errorf(allot.ECONFLICT, "Alert rule %q exists: PUT /allot/v1/alerts/rules/%s replaces it.", rule.ID, rule.ID)
+		}
+		if !exists {
+			status = http.StatusCreated
+		}
+		return alert.PutRule(tx, rule)
+	})
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, status, rule)
+}
+
+func (h *handler) deleteRule(w http.ResponseWriter, r *http.Request) {
+	t, p, ok := h.tenant(w, r, auth.ManageAlerts)
+	if !ok {
+		return
+	}
+	if err := t.Do(r.Context(), op(p), func(tx *tenant.Tx) error { return alert.DeleteRule(tx, r.PathValue("id")) }); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func op(p *auth.Principal) licensing.Op {
+	return licensing.Op{Actor: p.Actor(), Now: time.Now().UTC()}
+}
+
+// EndpointView is an endpoint as answers show it: the secret only when it
+// was just set.
+type EndpointView struct {
+	alert.Endpoint
+	HasSecret bool `json:"hasSecret"`
+}
+
+func viewOf(e alert.Endpoint, showSecret bool) EndpointView {
+	v := EndpointView{Endpoint: e, HasSecret: e.Secret != ""}
+	if !showSecret {
+		v.Secret = ""
+	}
+	return v
+}
+
+func (h *handler) listEndpoints(w http.ResponseWriter, r *http.Request) {
+	t, _, ok := h.tenant(w, r, auth.ReadAlerts)
+	if !ok {
+		return
+	}
+	var eps []alert.Endpoint
+	var err error
+	t.Read(func(s *tenant.State) { eps, err = alert.Endpoints(s) })
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	out := make([]EndpointView, len(eps))
+	for i, e := range eps {
+		out[i] = viewOf(e, false)
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{"value": out})
+}
+
+func (h *handler) getEndpoint(w http.ResponseWriter, r *http.Request) {
+	t, _, ok := h.tenant(w, r, auth.ReadAlerts)
+	if !ok {
+		return
+	}
+	var e alert.Endpoint
+	var found bool
+	t.Read(func(s *tenant.State) { e, found = alert.EndpointOf(s, r.PathValue("id")) })
+	if !found {
+		respond.Error(w, r, allot.Errorf(allot.ENOTFOUND, "Alert endpoint %q does not exist.", r.PathValue("id")))
+		return
+	}
+	respond.JSON(w, http.StatusOK, viewOf(e, false))
+}
+
+// DecodeEndpoint reads an endpoint's body and checks it alone (id as
+// DecodeRule's).
+func DecodeEndpoint(r *http.Request, id string) (alert.Endpoint, error) {
+	var e alert.Endpoint
+	if err := respond.Decode(r, &e, MaxBody, true); err != nil {
+		return alert.Endpoint{}, err
+	}
+	if err := pathID(&e.ID, id); err != nil {
+		return alert.Endpoint{}, err
+	}
+	return e, e.Validate()
+}
+
+// newSecret is a webhook secret: 32 random bytes, base64url.
+func newSecret() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return "whsec_" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func (h *handler) createEndpoint(w http.ResponseWriter, r *http.Request) {
+	h.writeEndpoint(w, r, "")
+}
+
+func (h *handler) putEndpoint(w http.ResponseWriter, r *http.Request) {
+	h.writeEndpoint(w, r, r.PathValue("id"))
+}
+
+// writeEndpoint creates (POST) or replaces (PUT) an endpoint. A new
+// webhook without a secret gets a generated one; a replaced one keeps its
+// secret unless the body sets one.
+func (h *handler) writeEndpoint(w http.ResponseWriter, r *http.Request, id string) {
+	t, p, ok := h.tenant(w, r, auth.ManageAlerts)
+	if !ok {
+		return
+	}
+	e, err := DecodeEndpoint(r, id)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	generated := newSecret()
+	showSecret := e.Secret != ""
+	status := http.StatusOK
+	err = t.Do(r.Context(), op(p), func(tx *tenant.Tx) error {
+		old, exists := alert.EndpointOf(tx.State, e.ID)
+		if id == "" && exists {
+			return allot.Errorf(allot.ECONFLICT, "Alert endpoint %q exists: PUT /allot/v1/alerts/endpoints/%s replaces it.", e.ID, e.ID)
+		}
+		if !exists {
+			status = http.StatusCreated
+		}
+		if e.Type == alert.Webhook && e.Secret == "" && (!exists || old.Secret == "") {
+			e.Secret = generated
+			showSecret = true
+		}
+		return alert.PutEndpoint(tx, e)
+	})
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, status, viewOf(e, showSecret))
+}
+
+func (h *handler) deleteEndpoint(w http.ResponseWriter, r *http.Request) {
+	t, p, ok := h.tenant(w, r, auth.ManageAlerts)
+	if !ok {
+		return
+	}
+	if err := t.Do(r.Context(), op(p), func(tx *tenant.Tx) error { return alert.DeleteEndpoint(tx, r.PathValue("id")) }); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) service(w http.ResponseWriter, r *http.Request) (*alert.Service, bool) {
+	if h.s.Alerts == nil {
+		respond.Error(w, r, allot.Errorf(allot.EUNAVAILABLE, "Alerts are not running in this server."))
+		return nil, false
+	}
+	return h.s.Alerts, true
+}
+
+// JobView is a queued notification as answers show it.
+type JobView struct {
+	ID         string          `json:"id"`
+	EndpointID string          `json:"endpointId"`
+	State      string          `json:"state"`
+	Attempts   int             `json:"attempts"`
+	NextTry    *time.Time      `json:"nextAttemptDateTime,omitempty"`
+	Created    time.Time       `json:"createdDateTime"`
+	LastError  string          `json:"lastError,omitempty"`
+	Event      json.RawMessage `json:"event"`
+}
+
+func jobView(j store.AlertJob) JobView {
+	v := JobView{ID: j.ID, EndpointID: j.EndpointID, State: j.State, Attempts: j.Attempts, Created: j.CreatedAt, LastError: j.LastError, Event: j.Payload}
+	if j.State == store.JobPending {
+		at := j.RunAt
+		v.NextTry = &at
+	}
+	return v
+}
+
+func (h *handler) testEndpoint(w http.ResponseWriter, r *http.Request) {
+	t, _, ok := h.tenant(w, r, auth.ManageAlerts)
+	if !ok {
+		return
+	}
+	svc, ok := h.service(w, r)
+	if !ok {
+		return
+	}
+	j, err := svc.Test(r.Context(), t, r.PathValue("id"))
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusAccepted, jobView(j))
+}
+
+// limitParam reads $top (default 100, at most 1000).
+func limitParam(r *http.Request) (int, error) {
+	q := r.URL.Query()
+	for k := range q {
+		if k != "$top" && k != "state" {
+			return 0, allot.Errorf(allot.EINVALID, "Query parameter %q is not supported.", k)
+		}
+	}
+	v := q.Get("$top")
+	if v == "" {
+		return 100, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, allot.Errorf(allot.EINVALID, "$top must be a number from 1 to 1000.")
+	}
+	return n, nil
+}
+
+// AttemptView is one delivery attempt.
+type AttemptView struct {
+	JobID   string    `json:"jobId"`
+	At      time.Time `json:"dateTime"`
+	Attempt int       `json:"attempt"`
+	OK      bool      `json:"succeeded"`
+	Status  int       `json:"httpStatus,omitempty"`
+	Error   string    `json:"error,omitempty"`
+	Millis  int64     `json:"durationMs"`
+}
+
+func (h *handler) deliveries(w http.ResponseWriter, r *http.Request) {
+	t, _, ok := h.tenant(w, r, auth.ReadAlerts)
+	if !ok {
+		return
+	}
+	as, ok := h.alertStore(w, r)
+	if !ok {
+		return
+	}
+	n, err := limitParam(r)
+	if err == nil && r.URL.Query().Has("state") {
+		err = allot.Errorf(allot.EINVALID, "Query parameter \"state\" is not supported here.")
+	}
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	var found bool
+	t.Read(func(s *tenant.State) { _, found = alert.EndpointOf(s, r.PathValue("id")) })
+	if !found {
+		respond.Error(w, r, allot.Errorf(allot.ENOTFOUND, "Alert endpoint %q does not exist.", r.PathValue("id")))
+		return
+	}
+	list, err := as.AlertAttempts(r.Context(), t.ID, r.PathValue("id"), n)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	out := make([]AttemptView, len(list))
+	for i, a := range list {
+		out[i] = AttemptView{JobID: a.JobID, At: a.At, Attempt: a.Attempt, OK: a.OK, Status: a.Status, Error: a.Error, Millis: a.Millis}
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{"value": out})
+}
+
+// AlertView is one alert.
+type AlertView struct {
+	RuleID     string     `json:"ruleId"`
+	Subject    string     `json:"subject"`
+	Status     string     `json:"status"` // open | resolved
+	Summary    string     `json:"summary"`
+	OpenedAt   time.Time  `json:"openedDateTime"`
+	ResolvedAt *time.Time `json:"resolvedDateTime,omitempty"`
+	Notices    int        `json:"notifications"`
+}
+
+func (h *handler) listAlerts(w http.ResponseWriter, r *http.Request) {
+	t, _, ok := h.tenant(w, r, auth.ReadAlerts)
+	if !ok {
+		return
+	}
+	as, ok := h.alertStore(w, r)
+	if !ok {
+		return
+	}
+	if len(r.URL.Query()) > 0 {
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "This resource takes no query parameters."))
+		return
+	}
+	list, err := as.AlertStates(r.Context(), t.ID)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	out := make([]AlertView, 0, len(list))
+	for _, a := range list {
+		v := AlertView{RuleID: a.RuleID, Subject: a.Subject, Status: "open", Summary: a.Summary, OpenedAt: a.OpenedAt, Notices: a.Notices}
+		if !a.Open {
+			v.Status = "resolved"
+			at := a.ResolvedAt
+			v.ResolvedAt = &at
+		}
+		out = append(out, v)
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{"value": out})
+}
+
+func (h *handler) listJobs(w http.ResponseWriter, r *http.Request) {
+	t, _, ok := h.tenant(w, r, auth.ReadAlerts)
+	if !ok {
+		return
+	}
+	as, ok := h.alertStore(w, r)
+	if !ok {
+		return
+	}
+	n, err := limitParam(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	state := r.URL.Query().Get("state")
+	if state != "" && state != store.JobPending && state != store.JobDone && state != store.JobDead {
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "state must be pending, done or dead."))
+		return
+	}
+	list, err := as.AlertJobs(r.Context(), t.ID, state, n)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	out := make([]JobView, len(list))
+	for i, j := range list {
+		out[i] = jobView(j)
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{"value": out})
+}
+
+func (h *handler) retryJob(w http.ResponseWriter, r *http.Request) {
+	t, _, ok := h.tenant(w, r, auth.ManageAlerts)
+	if !ok {
+		return
+	}
+	svc, ok := h.service(w, r)
+	if !ok {
+		return
+	}
+	if err := svc.Retry(r.Context(), t.ID, r.PathValue("id")); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
