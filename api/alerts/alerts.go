@@ -15,6 +15,7 @@ import (
 
 	"allot"
 	"allot/alert"
+	"allot/api/openapi"
 	"allot/api/respond"
 	"allot/api/scope"
 	"allot/api/server"
@@ -30,21 +31,56 @@ const MaxBody = 64 << 10
 // Register mounts the alerts API.
 func Register(s *server.Server) {
 	h := &handler{s}
-	s.Handle("GET /allot/v1/alerts/rules", h.listRules)
-	s.Handle("POST /allot/v1/alerts/rules", h.createRule)
-	s.Handle("GET /allot/v1/alerts/rules/{id}", h.getRule)
-	s.Handle("PUT /allot/v1/alerts/rules/{id}", h.putRule)
-	s.Handle("DELETE /allot/v1/alerts/rules/{id}", h.deleteRule)
-	s.Handle("GET /allot/v1/alerts/endpoints", h.listEndpoints)
-	s.Handle("POST /allot/v1/alerts/endpoints", h.createEndpoint)
-	s.Handle("GET /allot/v1/alerts/endpoints/{id}", h.getEndpoint)
-	s.Handle("PUT /allot/v1/alerts/endpoints/{id}", h.putEndpoint)
-	s.Handle("DELETE /allot/v1/alerts/endpoints/{id}", h.deleteEndpoint)
-	s.Handle("POST /allot/v1/alerts/endpoints/{id}/test", h.testEndpoint)
-	s.Handle("GET /allot/v1/alerts/endpoints/{id}/deliveries", h.deliveries)
-	s.Handle("GET /allot/v1/alerts", h.listAlerts)
-	s.Handle("GET /allot/v1/alerts/jobs", h.listJobs)
-	s.Handle("POST /allot/v1/alerts/jobs/{id}/retry", h.retryJob)
+	tp := []openapi.Param{server.TenantParam}
+	top := openapi.Param{Name: "$top", Type: "integer", Default: 100, Description: "At most this many, newest first (1 to 1000)"}
+	nf := []int{http.StatusForbidden, http.StatusNotFound}
+	const ruleExample = `{"displayName":"Seat shortage errors","condition":"licenseErrors","errors":["CountViolation"],"threshold":5,"endpoints":["ops-webhook"],"quietMinutes":30}`
+	// Endpoints first: a rule names the endpoints it sends to.
+	const endpointExample = `{"displayName":"Operations webhook","type":"webhook","url":"https://ops.contoso.example/hooks/allot"}`
+	s.Route("GET /allot/v1/alerts/endpoints", openapi.Op{ID: "listAlertEndpoints", Tag: "alerts", Summary: "List the tenant's alert endpoints (secrets not shown)",
+		Params: tp, Response: valueList[EndpointView]{}, Errors: []int{http.StatusForbidden}}, h.listEndpoints)
+	s.Route("POST /allot/v1/alerts/endpoints", openapi.Op{ID: "createAlertEndpoint", Tag: "alerts",
+		Summary:     "Create an alert endpoint (a webhook's secret is shown once, in this answer)",
+		Description: "A webhook created without a secret gets a generated one (`whsec_…`), which only this answer shows. 409 if the id exists.",
+		Params:      tp, Body: alert.Endpoint{}, Example: `{"id":"ops-webhook",` + endpointExample[1:],
+		Status: http.StatusCreated, Response: EndpointView{}, Errors: []int{http.StatusForbidden, http.StatusConflict}}, h.createEndpoint)
+	s.Route("GET /allot/v1/alerts/endpoints/{id}", openapi.Op{ID: "getAlertEndpoint", Tag: "alerts", Summary: "Get an alert endpoint (its secret not shown)",
+		Params: tp, Response: EndpointView{}, Errors: nf}, h.getEndpoint)
+	s.Route("PUT /allot/v1/alerts/endpoints/{id}", openapi.Op{ID: "putAlertEndpoint", Tag: "alerts", Summary: "Create or replace an alert endpoint (201 when created)",
+		Description: "The body's id may be left out; when given it must be the path's. A replaced webhook keeps its secret unless the body sets one; a secret set or generated is shown in this answer only.",
+		Params:      tp, Body: alert.Endpoint{}, Example: endpointExample, Response: EndpointView{}, Errors: []int{http.StatusForbidden, http.StatusConflict}}, h.putEndpoint)
+	s.Route("DELETE /allot/v1/alerts/endpoints/{id}", openapi.Op{ID: "deleteAlertEndpoint", Tag: "alerts", Summary: "Delete an alert endpoint",
+		Params: tp, Status: http.StatusNoContent, Errors: []int{http.StatusForbidden, http.StatusNotFound, http.StatusConflict}}, h.deleteEndpoint)
+	s.Route("GET /allot/v1/alerts/rules", openapi.Op{ID: "listAlertRules", Tag: "alerts", Summary: "List the tenant's alert rules",
+		Params: tp, Response: valueList[alert.Rule]{}, Errors: []int{http.StatusForbidden}}, h.listRules)
+	s.Route("POST /allot/v1/alerts/rules", openapi.Op{ID: "createAlertRule", Tag: "alerts", Summary: "Create an alert rule (409 if its id exists)",
+		Description: "The rule's groupId, allotmentId and endpoints must exist and its skuId have units (400 otherwise); a tenant has at most 500 rules (409).",
+		Params:      tp, Body: alert.Rule{}, Example: `{"id":"seat-shortage",` + ruleExample[1:],
+		Status: http.StatusCreated, Response: alert.Rule{}, Errors: []int{http.StatusForbidden, http.StatusConflict}}, h.createRule)
+	s.Route("GET /allot/v1/alerts/rules/{id}", openapi.Op{ID: "getAlertRule", Tag: "alerts", Summary: "Get an alert rule",
+		Params: tp, Response: alert.Rule{}, Errors: nf}, h.getRule)
+	s.Route("PUT /allot/v1/alerts/rules/{id}", openapi.Op{ID: "putAlertRule", Tag: "alerts", Summary: "Create or replace an alert rule (201 when created)",
+		Description: "The body's id may be left out; when given it must be the path's.",
+		Params:      tp, Body: alert.Rule{}, Example: ruleExample, Response: alert.Rule{}, Errors: []int{http.StatusForbidden, http.StatusConflict}}, h.putRule)
+	s.Route("DELETE /allot/v1/alerts/rules/{id}", openapi.Op{ID: "deleteAlertRule", Tag: "alerts", Summary: "Delete an alert rule",
+		Params: tp, Status: http.StatusNoContent, Errors: nf}, h.deleteRule)
+	s.Route("POST /allot/v1/alerts/endpoints/{id}/test", openapi.Op{ID: "testAlertEndpoint", Tag: "alerts", Summary: "Queue a test notification to an endpoint",
+		Params: tp, Status: http.StatusAccepted, Response: JobView{}, Errors: nf}, h.testEndpoint)
+	s.Route("GET /allot/v1/alerts/endpoints/{id}/deliveries", openapi.Op{ID: "listAlertDeliveries", Tag: "alerts", Summary: "An endpoint's delivery attempts (newest first)",
+		Params: []openapi.Param{server.TenantParam, top}, Response: valueList[AttemptView]{}, Errors: nf}, h.deliveries)
+	s.Route("GET /allot/v1/alerts", openapi.Op{ID: "listAlerts", Tag: "alerts", Summary: "The tenant's alerts, open and resolved",
+		Params: tp, Response: valueList[AlertView]{}, Errors: []int{http.StatusForbidden}}, h.listAlerts)
+	s.Route("GET /allot/v1/alerts/jobs", openapi.Op{ID: "listAlertJobs", Tag: "alerts", Summary: "The notification queue (state=dead: the dead-letter list)",
+		Params: []openapi.Param{server.TenantParam, top,
+			{Name: "state", Enum: []string{store.JobPending, store.JobDone, store.JobDead}, Description: "Only the jobs in this state"}},
+		Response: valueList[JobView]{}, Errors: []int{http.StatusForbidden}}, h.listJobs)
+	s.Route("POST /allot/v1/alerts/jobs/{id}/retry", openapi.Op{ID: "retryAlertJob", Tag: "alerts", Summary: "Deliver a queued or dead notification again now",
+		Params: tp, Status: http.StatusAccepted, Errors: nf}, h.retryJob)
+}
+
+// valueList is a list answer: {"value": [...]}.
+type valueList[T any] struct {
+	Value []T `json:"value"`
 }
 
 type handler struct{ s *server.Server }
@@ -81,7 +117,7 @@ func (h *handler) listRules(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	respond.JSON(w, http.StatusOK, map[string]any{"value": rules})
+	respond.JSON(w, http.StatusOK, valueList[alert.Rule]{rules})
 }
 
 func (h *handler) getRule(w http.ResponseWriter, r *http.Request) {
@@ -211,7 +247,7 @@ func (h *handler) listEndpoints(w http.ResponseWriter, r *http.Request) {
 	for i, e := range eps {
 		out[i] = viewOf(e, false)
 	}
-	respond.JSON(w, http.StatusOK, map[string]any{"value": out})
+	respond.JSON(w, http.StatusOK, valueList[EndpointView]{out})
 }
 
 func (h *handler) getEndpoint(w http.ResponseWriter, r *http.Request) {
@@ -414,7 +450,7 @@ func (h *handler) deliveries(w http.ResponseWriter, r *http.Request) {
 	for i, a := range list {
 		out[i] = AttemptView{JobID: a.JobID, At: a.At, Attempt: a.Attempt, OK: a.OK, Status: a.Status, Error: a.Error, Millis: a.Millis}
 	}
-	respond.JSON(w, http.StatusOK, map[string]any{"value": out})
+	respond.JSON(w, http.StatusOK, valueList[AttemptView]{out})
 }
 
 // AlertView is one alert.
@@ -456,7 +492,7 @@ func (h *handler) listAlerts(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, v)
 	}
-	respond.JSON(w, http.StatusOK, map[string]any{"value": out})
+	respond.JSON(w, http.StatusOK, valueList[AlertView]{out})
 }
 
 func (h *handler) listJobs(w http.ResponseWriter, r *http.Request) {
@@ -487,7 +523,7 @@ func (h *handler) listJobs(w http.ResponseWriter, r *http.Request) {
 	for i, j := range list {
 		out[i] = jobView(j)
 	}
-	respond.JSON(w, http.StatusOK, map[string]any{"value": out})
+	respond.JSON(w, http.StatusOK, valueList[JobView]{out})
 }
 
 func (h *handler) retryJob(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"allot"
+	"allot/api/openapi"
 	"allot/api/respond"
 	"allot/api/scope"
 	"allot/api/server"
@@ -18,8 +19,16 @@ import (
 // Register mounts the chargeback API.
 func Register(s *server.Server) {
 	h := &handler{s}
-	s.Handle("GET /allot/v1/chargeback", h.get(false))
-	s.Handle("GET /allot/v1/chargeback.csv", h.get(true))
+	params := []openapi.Param{server.TenantParam, {Name: "by", Required: true,
+		Description: "What to group the users by: department, companyName, jobTitle, country, city, usageLocation, allotment, or a user attribute such as extensionAttribute1"}}
+	errs := []int{http.StatusForbidden}
+	s.Route("GET /allot/v1/chargeback", openapi.Op{ID: "getChargeback", Tag: "position",
+		Summary:     "Monthly license cost per department, company, user attribute or allotment (JSON)",
+		Description: "Priced by the tenant's price list (400 without one); products it does not price are listed in unpricedProducts.",
+		Params:      params, Response: chargeback.Report{}, Errors: errs}, h.get(false))
+	s.Route("GET /allot/v1/chargeback.csv", openapi.Op{ID: "getChargebackCSV", Tag: "position",
+		Summary: "Monthly license cost per department, company, user attribute or allotment (CSV)",
+		Params:  params, Response: openapi.Schema{Schema: map[string]any{"type": "string"}}, ResponseType: "text/csv", Errors: errs}, h.get(true))
 }
 
 type handler struct{ s *server.Server }

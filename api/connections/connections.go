@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"allot"
+	"allot/api/openapi"
 	"allot/api/respond"
 	"allot/api/scope"
 	"allot/api/server"
@@ -23,15 +24,50 @@ import (
 // by the caller).
 func Register(s *server.Server, m *m365.Manager) {
 	h := &handler{s: s, m: m}
-	s.Handle("POST /allot/v1/connections", h.create)
-	s.Handle("GET /allot/v1/connections", h.list)
-	s.Handle("GET /allot/v1/connections/{id}", h.get)
-	s.Handle("DELETE /allot/v1/connections/{id}", h.delete)
-	s.Handle("POST /allot/v1/connections/{id}/test", h.test)
-	s.Handle("POST /allot/v1/connections/{id}/sync", h.sync)
-	s.Handle("GET /allot/v1/connections/{id}/plan", h.plan)
-	s.Handle("POST /allot/v1/connections/{id}/apply", h.apply)
-	s.Handle("GET /partner/v1/connections", h.health)
+	tp := []openapi.Param{server.TenantParam}
+	nf := []int{http.StatusForbidden, http.StatusNotFound}
+	upstreamErrs := []int{http.StatusForbidden, http.StatusNotFound, http.StatusBadGateway}
+	s.Route("POST /allot/v1/connections", openapi.Op{ID: "createConnection", Tag: "connections", Summary: "Connect the tenant to a Microsoft 365 tenant (an Entra app registration)",
+		Description: "The client secret is sealed with the server's key (400 when none is configured) and never shown again. A tenant has at most one connection per Entra tenant (409).",
+		Params:      tp, Body: m365.Input{},
+		Example: `{"displayName":"Contoso production","entraTenantId":"contoso.onmicrosoft.com","clientId":"5b1f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d","clientSecret":"app-secret-value","apply":false,"syncEvery":"1h"}`,
+		Status:  http.StatusCreated, Response: m365.View{}, Errors: []int{http.StatusForbidden, http.StatusConflict}}, h.create)
+	s.Route("GET /allot/v1/connections", openapi.Op{ID: "listConnections", Tag: "connections", Summary: "List the tenant's Microsoft 365 connections and their sync state",
+		Params: tp, Response: valueList[m365.View]{}, Errors: []int{http.StatusForbidden}}, h.list)
+	s.Route("GET /allot/v1/connections/{id}", openapi.Op{ID: "getConnection", Tag: "connections", Summary: "Get a connection: its last sync, error and a running sync's progress",
+		Params: tp, Response: m365.View{}, Errors: nf}, h.get)
+	s.Route("DELETE /allot/v1/connections/{id}", openapi.Op{ID: "deleteConnection", Tag: "connections", Summary: "Delete a connection (the synced objects stay)",
+		Params: tp, Status: http.StatusNoContent, Errors: nf}, h.delete)
+	s.Route("POST /allot/v1/connections/{id}/test", openapi.Op{ID: "testConnection", Tag: "connections", Summary: "Sign in to Microsoft 365 and read its subscribed products",
+		Params: tp, Response: testResult{}, Errors: upstreamErrs}, h.test)
+	s.Route("POST /allot/v1/connections/{id}/sync", openapi.Op{ID: "syncConnection", Tag: "connections", Summary: "Start a sync in (202 with the connection and its progress)",
+		Description: "With `wait=true` the sync runs to its end and the answer is 200 with `{\"started\": bool, \"result\": {…}}` (a sync already running is waited for). Without it, a sync or apply already running is 409.",
+		Params:      []openapi.Param{server.TenantParam, {Name: "wait", Type: "boolean", Default: false, Description: "true: run the sync and answer its result (200)"}},
+		Status:      http.StatusAccepted, Response: m365.View{}, Errors: []int{http.StatusForbidden, http.StatusNotFound, http.StatusConflict, http.StatusBadGateway}}, h.sync)
+	s.Route("GET /allot/v1/connections/{id}/plan", openapi.Op{ID: "planConnection", Tag: "connections", Summary: "The license changes an apply would make in Microsoft 365",
+		Params: tp, Response: m365.PlanResult{}, Errors: upstreamErrs}, h.plan)
+	s.Route("POST /allot/v1/connections/{id}/apply", openapi.Op{ID: "applyConnection", Tag: "connections", Summary: "Make the planned license changes in Microsoft 365",
+		Description: "When Microsoft 365 refuses a call the apply stops there and answers 409 with the same body, its `stopped` naming the call.",
+		Params:      tp, Response: m365.ApplyResult{}, Errors: []int{http.StatusForbidden, http.StatusNotFound, http.StatusConflict, http.StatusBadGateway}}, h.apply)
+	s.Route("GET /partner/v1/connections", openapi.Op{ID: "listPartnerConnections", Tag: "connections", Summary: "Every tenant's Microsoft 365 connections and their health (partner administrator)",
+		Response: valueList[m365.View]{}, Errors: []int{http.StatusForbidden}}, h.health)
+}
+
+// valueList is a list answer: {"value": [...]}.
+type valueList[T any] struct {
+	Value []T `json:"value"`
+}
+
+// testResult is the answer of a connection's test.
+type testResult struct {
+	OK             bool `json:"ok"`
+	SubscribedSKUs int  `json:"subscribedSkus" doc:"How many products Microsoft 365 lists (subscribedSkus)"`
+}
+
+// syncResult is the answer of a sync with wait=true.
+type syncResult struct {
+	Started bool        `json:"started" doc:"false: a sync already running was waited for"`
+	Result  m365.Result `json:"result"`
 }
 
 type handler struct {
@@ -106,7 +142,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 			out = append(out, h.m.View(s, t.ID, c))
 		}
 	})
-	respond.JSON(w, http.StatusOK, map[string]any{"value": out})
+	respond.JSON(w, http.StatusOK, valueList[m365.View]{out})
 }
 
 func (h *handler) get(w http.ResponseWriter, r *http.Request) {
@@ -157,7 +193,7 @@ func (h *handler) test(w http.ResponseWriter, r *http.Request) {
 		upstream(w, r, err)
 		return
 	}
-	respond.JSON(w, http.StatusOK, map[string]any{"ok": true, "subscribedSkus": n})
+	respond.JSON(w, http.StatusOK, testResult{OK: true, SubscribedSKUs: n})
 }
 
 // sync starts a sync (202 with the connection and its progress), or with
@@ -184,7 +220,7 @@ func (h *handler) sync(w http.ResponseWriter, r *http.Request) {
 			upstream(w, r, err)
 			return
 		}
-		respond.JSON(w, http.StatusOK, map[string]any{"started": started, "result": res})
+		respond.JSON(w, http.StatusOK, syncResult{Started: started, Result: res})
 		return
 	}
 	var v m365.View
@@ -246,5 +282,5 @@ func (h *handler) health(w http.ResponseWriter, r *http.Request) {
 	if out == nil {
 		out = []m365.View{}
 	}
-	respond.JSON(w, http.StatusOK, map[string]any{"value": out})
+	respond.JSON(w, http.StatusOK, valueList[m365.View]{out})
 }

@@ -8,7 +8,9 @@ import (
 	"go/parser"
 	"go/token"
 	"html"
+	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,15 +21,22 @@ import (
 	"strings"
 	"testing"
 
+	"allot/alert"
 	"allot/api/admin"
+	alertsapi "allot/api/alerts"
 	"allot/api/apitest"
+	chargebackapi "allot/api/chargeback"
 	"allot/api/cloudlicensing"
+	"allot/api/connections"
 	"allot/api/graph"
 	"allot/api/openapi"
 	"allot/api/partner"
 	positionapi "allot/api/position"
 	"allot/api/scim"
+	"allot/api/server"
 	usageapi "allot/api/usage"
+	"allot/m365"
+	"allot/store"
 	"allot/web"
 )
 
@@ -133,7 +142,27 @@ func registeredPatterns(t *testing.T, root string) map[string]string {
 
 // allSurfaces are the surfaces allot serve mounts.
 var allSurfaces = []apitest.Mount{partner.Register, admin.Register, cloudlicensing.Register, graph.Register, scim.Register,
-	usageapi.Register, positionapi.Register, web.Register}
+	usageapi.Register, positionapi.Register, mountAlerts, chargebackapi.Register, mountConnections, web.Register}
+
+// mountAlerts mounts the alerts API with a service over the server's store
+// (its loops not started: nothing is delivered).
+func mountAlerts(s *server.Server) {
+	svc := alert.New(alert.Config{Store: s.Store.(store.AlertStore)})
+	svc.Attach(s.RT)
+	s.Alerts = svc
+	alertsapi.Register(s)
+}
+
+// mountConnections mounts the connections API with a sealing key, so that
+// a documented connection is created (no request leaves the process: none
+// is synced).
+func mountConnections(s *server.Server) {
+	sealer, err := m365.NewSealer(make([]byte, 32))
+	if err != nil {
+		panic(err)
+	}
+	connections.Register(s, &m365.Manager{RT: s.RT, Env: &m365.Env{Sealer: sealer, RT: s.RT}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+}
 
 type openAPIDoc struct {
 	OpenAPI    string                                      `json:"openapi"`
@@ -288,6 +317,11 @@ var bodiless = map[string]bool{
 	"POST /allot/v1/groups/{id}/reprocessLicenseAssignment":                true,
 	"POST /beta/admin/cloudLicensing/allotments/{id}/reprocessAssignments": true,
 	"POST /allot/v1/position/snapshots":                                    true,
+	"POST /allot/v1/alerts/endpoints/{id}/test":                            true,
+	"POST /allot/v1/alerts/jobs/{id}/retry":                                true,
+	"POST /allot/v1/connections/{id}/test":                                 true,
+	"POST /allot/v1/connections/{id}/sync":                                 true,
+	"POST /allot/v1/connections/{id}/apply":                                true,
 }
 
 // Every operation that takes a body documents it: every POST, PUT and
