@@ -343,10 +343,3 @@ type subscriptionUpdate struct {
 	BillingCycle       *string    `json:"billingCycle" enum:"monthly,annual,triennial,oneTime,none"`
 }
 
-// deref is *p, or "" for nil.
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
