@@ -342,4 +342,3 @@ type subscriptionUpdate struct {
 	TermDuration       *string    `json:"termDuration" enum:"P1M,P1Y,P3Y"`
 	BillingCycle       *string    `json:"billingCycle" enum:"monthly,annual,triennial,oneTime,none"`
 }
-
