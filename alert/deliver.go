@@ -18,6 +18,7 @@ import (
 
 	mail "github.com/wneessen/go-mail"
 
+	"allot"
 	"allot/store"
 	"allot/tenant"
 )
@@ -99,24 +100,39 @@ func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	loading := map[string]bool{} // tenants not served yet: their jobs wait
 	for _, j := range jobs {
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
 		}
-		s.attempt(ctx, j)
+		if !loading[j.TenantID] && !s.attempt(ctx, j) {
+			loading[j.TenantID] = true
+		}
 	}
 	return len(jobs), nil
 }
 
-func (s *Service) attempt(ctx context.Context, j store.AlertJob) {
+// attempt tries one job; false if its tenant is not served yet (the job
+// stays due, untouched).
+func (s *Service) attempt(ctx context.Context, j store.AlertJob) bool {
 	s.mu.Lock()
 	rt := s.rt
 	s.mu.Unlock()
 	var ep Endpoint
 	found := false
 	if rt != nil {
-		if t, ok := rt.Get(j.TenantID); ok {
+		// A tenant still loading (serve answers before every tenant is
+		// loaded) is waited for a moment; if it is not served yet, the
+		// job stays due and is tried again: its endpoint is unknown, not
+		// gone. Only a tenant that does not exist makes it dead.
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		t, err := rt.Wait(wctx, j.TenantID)
+		cancel()
+		switch {
+		case err == nil:
 			t.Read(func(st *tenant.State) { ep, found = EndpointOf(st, j.EndpointID) })
+		case allot.ErrorCode(err) != allot.ENOTFOUND:
+			return false
 		}
 	}
 	start := time.Now()
@@ -152,6 +168,7 @@ func (s *Service) attempt(ctx context.Context, j store.AlertJob) {
 	if !res.OK {
 		s.log.Warn("alert delivery failed", "tenant", j.TenantID, "endpoint", j.EndpointID, "job", j.ID, "attempt", j.Attempts, "state", j.State, "err", res.Err)
 	}
+	return true
 }
 
 // deliver is the default Config.Deliver.
