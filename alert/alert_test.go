@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"allot/alert"
+	"allot/catalog"
 	"allot/licensing"
 	"allot/store"
+	"allot/store/storetest"
 	"allot/subscription"
 	"allot/tenant"
 )
@@ -231,5 +233,47 @@ func TestSubscriptionTermAlerts(t *testing.T) {
 	e.settle()
 	if got := rcv.got(); len(got) != 3 || got[2].Type != alert.Resolved || got[2].RuleID != "renewing" {
 		t.Fatalf("after every seat is held: %v", types(got))
+	}
+}
+
+// A job due for a tenant that is still loading (allot serve answers before
+// every tenant is loaded) waits: its endpoint is unknown, not gone. Once
+// the tenant is served the alert is delivered, once.
+func TestJobOfATenantStillLoadingWaits(t *testing.T) {
+	st, _ := stores(t)["sqlite"](t)
+	e := newEnv(t, st, alert.Config{})
+	rcv := newReceiver(t, "s3cret")
+	putRuleAndEndpoint(e, rcv.srv.URL, "s3cret", alert.Rule{ID: "errors", DisplayName: "License errors", Condition: alert.LicenseErrors,
+		Errors: []string{"CountViolation"}})
+	e.do(func(tx *tenant.Tx) error { return tx.Engine.AddMembers(tx.Op, "g1", []string{"u1", "u2"}) })
+	e.svc.RunPending(context.Background()) // the alert is accepted: a job is queued, not delivered
+	if err := e.rt.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	gate := make(chan struct{})
+	gated := &storetest.Gated{Store: st, Gates: map[string]chan struct{}{"contoso": gate}}
+	svc := alert.New(alert.Config{Store: st.(store.AlertStore), Now: e.clk.Now, Logger: quiet(), Backoff: func(int) time.Duration { return time.Second }})
+	rt, err := tenant.Open(context.Background(), gated, catalog.Default(), tenant.Options{Logger: quiet(), Now: e.clk.Now, Background: true, AfterCommit: svc.AfterCommit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(context.Background())
+	svc.Attach(rt)
+	if _, err := svc.DeliverDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := rcv.got(); len(got) != 0 {
+		t.Fatalf("delivered before the tenant was loaded: %v", types(got))
+	}
+	close(gate)
+	if err := rt.WaitLoaded(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.DeliverDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := rcv.got(); !slices.Equal(types(got), []string{alert.Opened}) {
+		t.Fatalf("after the load: %v, want one %s", types(got), alert.Opened)
 	}
 }
