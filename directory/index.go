@@ -99,7 +99,10 @@ var IndexKey = tenant.NewIndexKey("directory", Build)
 // (or on a snapshot).
 func Of(s *tenant.State) *Index { return tenant.IndexOf(s, IndexKey) }
 
-// Build derives the index from a state, using both cores for the sorts.
+// Build derives the index from a state, using both cores: each half of the
+// engine's users is summarised on its own goroutine (records and keys
+// only, nothing shared), then one pass files them into the maps and sets
+// in the engine's order, and the large sorts run side by side.
 func Build(s *tenant.State) *Index {
 	e := s.Engine
 	n := e.UserCount()
@@ -107,19 +110,51 @@ func Build(s *tenant.State) *Index {
 		bySKU: map[string]*Set{}, byDept: map[string]*Set{}, deptNames: map[string]string{}, deptKeys: map[string]string{}, errBySKU: map[string]*Set{},
 		errCodes: map[string]int{}, groups: map[string]string{}, members: map[string]*Set{}, memberGroups: map[string]*Set{},
 		totals: map[string]int{}, ch: newChanges()}
+	type summary struct {
+		id   string
+		r    *User
+		dept string // the department as given (trimmed); its key is r.Dept
+	}
+	recs := make([]summary, n)
+	summarizeRange := func(from, to int) {
+		i := from
+		e.ForEachUserLicensesIn(from, to, func(u *licensing.User, ls licensing.UserLicenses) bool {
+			r := &User{UPN: strings.ToLower(u.UserPrincipalName), Name: strings.ToLower(u.DisplayName), Mail: strings.ToLower(u.Mail)}
+			d := strings.TrimSpace(u.Department)
+			if d != "" {
+				r.Dept = strings.ToLower(d)
+			}
+			summarizeView(r, ls.Len(), ls.At)
+			recs[i] = summary{u.ID, r, d}
+			i++
+			return true
+		})
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { summarizeRange(0, n/2) })
+	summarizeRange(n/2, n)
+	wg.Wait()
+
 	ids, upns, names := make([]Key, 0, n), make([]Key, 0, n), make([]Key, 0, n)
 	depts, skus, errSKUs := map[string][]Key{}, map[string][]Key{}, map[string][]Key{}
 	var errs, waits []Key
-	e.ForEachUser(func(u *licensing.User) bool {
-		r := x.userOf(u)
-		summarize(r, e.Licenses(u.ID))
-		x.users[u.ID] = r
-		k := Key{K: u.ID}
+	for i := range recs {
+		id, r := recs[i].id, recs[i].r
+		if r.Dept != "" { // one string per department key, the first spelling its name
+			if v, ok := x.deptKeys[r.Dept]; ok {
+				r.Dept = v
+			} else {
+				x.deptKeys[r.Dept] = r.Dept
+				x.deptNames[r.Dept] = recs[i].dept
+			}
+		}
+		x.users[id] = r
+		k := Key{K: id}
 		ids = append(ids, k)
-		upns = append(upns, Key{K: r.UPN, ID: u.ID})
-		names = append(names, Key{K: r.Name, ID: u.ID})
+		upns = append(upns, Key{K: r.UPN, ID: id})
+		names = append(names, Key{K: r.Name, ID: id})
 		if r.Mail != "" {
-			x.usersByMail[r.Mail] = append(x.usersByMail[r.Mail], u.ID)
+			x.usersByMail[r.Mail] = append(x.usersByMail[r.Mail], id)
 		}
 		if r.Dept != "" {
 			depts[r.Dept] = append(depts[r.Dept], k)
@@ -137,11 +172,10 @@ func Build(s *tenant.State) *Index {
 			waits = append(waits, k)
 		}
 		x.count(r, 1)
-		return true
-	})
+	}
+	recs = nil
 	// The three large sorts run side by side; the filter sets are small
 	// or follow the engine's order.
-	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); x.usersByUPN = sortedset.New(upns) }()
 	go func() { defer wg.Done(); x.usersByName = sortedset.New(names) }()
@@ -199,8 +233,15 @@ func (x *Index) userOf(u *licensing.User) *User {
 
 // summarize derives a user's license summary from its license records.
 func summarize(r *User, ls []licensing.License) {
+	summarizeView(r, len(ls), func(i int) *licensing.License { return &ls[i] })
+}
+
+// summarizeView is summarize over n records read by at (the engine's
+// records in place, without copying them: licensing.UserLicenses).
+func summarizeView(r *User, n int, at func(int) *licensing.License) {
 	r.SKUs, r.ErrSKUs, r.ErrCodes, r.ErrGroups, r.Waiting, r.Held = nil, nil, nil, nil, false, false
-	for _, l := range ls {
+	for i := range n {
+		l := at(i)
 		if !slices.Contains(r.SKUs, l.SKUID) {
 			r.SKUs = append(r.SKUs, l.SKUID)
 		}

@@ -149,8 +149,38 @@ func (e *Engine) LoadLicense(l License) error {
 	if !l.Claimed {
 		l.Held = false
 	}
+	e.internLicense(u, p, &l)
 	u.addLicense(&license{License: l, user: u, pool: p, waitIdx: -1})
 	return nil
+}
+
+// internLicense makes a loaded record's ids share the engine's strings:
+// the user's id, the SKU's and the allotment's, and each source's group.
+// Decoding gives every record its own copies (a million users' records
+// held ~8 million separate id strings, 400 MB); the values do not change.
+func (e *Engine) internLicense(u *user, p *pool, l *License) {
+	l.UserID = u.ID
+	l.SKUID = internAs(l.SKUID, p.sku.ID)
+	if p.allot != nil {
+		l.AllotmentID = internAs(l.AllotmentID, p.allot.ID)
+	}
+	for i := range l.Sources {
+		s := &l.Sources[i]
+		if g := e.groups[s.AssignedByGroup]; g != nil && s.AssignedByGroup != "" {
+			s.AssignedByGroup = g.ID
+		}
+		if p.allot != nil {
+			s.AllotmentID = internAs(s.AllotmentID, p.allot.ID)
+		}
+	}
+}
+
+// internAs returns canonical when it equals s, else s.
+func internAs(s, canonical string) string {
+	if s == canonical {
+		return canonical
+	}
+	return s
 }
 
 // Recompute derives every license of the tenant from scratch: sources,

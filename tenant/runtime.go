@@ -13,6 +13,7 @@ import (
 
 	"allot"
 	"allot/catalog"
+	"allot/internal/memtune"
 	"allot/licensing"
 	"allot/store"
 )
@@ -207,6 +208,7 @@ func (r *Runtime) start(ctx context.Context, t *Tenant) error {
 	go t.run()
 	t.serving.Store(true)
 	close(t.loaded)
+	memtune.AfterLoad(w.Engine.UserCount())
 	return nil
 }
 

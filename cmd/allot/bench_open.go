@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"allot/catalog"
+	"allot/internal/memtune"
 	"allot/tenant"
 )
 
@@ -15,8 +16,8 @@ import (
 // tenant into memory, as allot serve does before it serves them.
 func benchOpenCmd() *cobra.Command {
 	var (
-		db, cpuProfile string
-		repeat         int
+		db, cpuProfile, memProfile string
+		repeat                     int
 	)
 	c := &cobra.Command{
 		Use:   "open",
@@ -28,6 +29,7 @@ live heap afterwards. --repeat loads it that many times (each from a closed
 runtime).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			memtune.Enable(serverMemoryPolicy) // what allot serve does (internal/memtune)
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
 			stop, err := startCPUProfile(cpuProfile)
@@ -60,6 +62,11 @@ runtime).`,
 				fmt.Fprintf(out, "open %d: %d tenants loaded in wall %s, CPU %s, peak RSS %.0f MiB, RSS %.0f MiB, heap in use %.0f MiB, live heap after a collection %.0f MiB; load average %s\n",
 					i+1, len(rt.List()), wall.Round(time.Millisecond), cpu.Round(time.Millisecond),
 					peak/(1<<20), before/(1<<20), float64(ms.HeapInuse)/(1<<20), float64(live.HeapAlloc)/(1<<20), loadAverage())
+				if i == 0 {
+					if err := writeHeapProfile(memProfile); err != nil {
+						return err
+					}
+				}
 				rt.Close(ctx)
 				st.Close()
 			}
@@ -68,6 +75,7 @@ runtime).`,
 	}
 	c.Flags().StringVar(&db, "db", defaultDB, "SQLite file path or postgres:// URL of the database to open")
 	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the loads to this file")
+	c.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile (live after the first load, and every allocation of it) to this file")
 	c.Flags().IntVar(&repeat, "repeat", 1, "load the database this many times")
 	return c
 }

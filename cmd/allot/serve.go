@@ -316,4 +316,4 @@ func serve(ctx context.Context, o serveOptions) error {
 // serverMemoryPolicy is the process memory policy of allot serve and allot
 // bench: pause the GC during bulk work, collect before the findings'
 // snapshot (internal/memtune has the figures).
-var serverMemoryPolicy = memtune.Policy{PauseGC: true, CollectFirst: true}
+var serverMemoryPolicy = memtune.Policy{PauseGC: true, CollectFirst: true, ReturnAfterLoad: true}
