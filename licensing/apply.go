@@ -509,6 +509,7 @@ func (a *Applier) license(r licenseRec) (*user, error) {
 	} else {
 		l.License = *r.l
 	}
+	e.internLicense(u, p, &l.License) // as a load does: the decoded ids are copies
 	if l.Held {
 		p.consumed++
 	} else if l.Claimed {
