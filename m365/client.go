@@ -18,7 +18,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"allot"
 )
@@ -73,7 +72,8 @@ var microsoftAuthorities = map[string]bool{
 	"login.partner.microsoftonline.cn": true,
 }
 
-// NewClient returns a client for a connection with its opened secret.
+// NewClient returns a client for a connection with its opened secret (a
+// client secret, or a certificate's PEM: see Connection.Credential).
 func NewClient(c *Connection, secret string, o ClientOptions) (*Client, error) {
 	var hc *http.Client
 	if o.Transport != nil {
@@ -85,12 +85,8 @@ func NewClient(c *Connection, secret string, o ClientOptions) (*Client, error) {
 	if err != nil {
 		return nil, allot.Errorf(allot.EINVALID, "authorityHost: %v", err)
 	}
-	copts := &azidentity.ClientSecretCredentialOptions{
-		DisableInstanceDiscovery: o.DisableInstanceDiscovery || !microsoftAuthorities[strings.ToLower(auth.Hostname())],
-	}
-	copts.Cloud = cloud.Configuration{ActiveDirectoryAuthorityHost: c.AuthorityHost}
-	copts.Transport = hc
-	cred, err := azidentity.NewClientSecretCredential(c.EntraTenantID, c.ClientID, secret, copts)
+	co := azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: c.AuthorityHost}, Transport: hc}
+	cred, err := credential(c, secret, co, o.DisableInstanceDiscovery || !microsoftAuthorities[strings.ToLower(auth.Hostname())])
 	if err != nil {
 		return nil, allot.Errorf(allot.EINVALID, "The connection's credentials are not usable: %s", sanitize(err.Error(), secret))
 	}

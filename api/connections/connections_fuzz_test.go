@@ -31,6 +31,8 @@ func FuzzConnections(fz *testing.F) {
 		{Method: "POST", Path: "/allot/v1/connections", Body: `{"entraTenantId":"contoso.onmicrosoft.com","clientId":"app","clientSecret":"s","graphUrl":"http://127.0.0.1:9","authorityHost":"https://127.0.0.1:9","syncEvery":"0s"}`},
 		{Method: "POST", Path: "/allot/v1/connections", Body: `{"entraTenantId":"x","clientId":"y","clientSecret":"z","syncEvery":"1h","apply":true,"displayName":"d"}`},
 		{Method: "POST", Path: "/allot/v1/connections", Body: `{"entraTenantId":"a/b","clientId":"","clientSecret":""}`},
+		{Method: "POST", Path: "/allot/v1/connections", Body: `{"entraTenantId":"x","clientId":"y","clientCertificate":"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n","sendCertificateChain":true}`},
+		{Method: "POST", Path: "/allot/v1/connections", Body: `{"entraTenantId":"x","clientId":"y","clientCertificate":"MIIKBAIBAzCCCc4GCSqGSIb3DQEHAaCCCb8Egg==","clientCertificatePassword":"p"}`},
 		{Method: "GET", Path: "/allot/v1/connections"},
 		{Method: "GET", Path: "/allot/v1/connections/x"},
 		{Method: "DELETE", Path: "/allot/v1/connections/x"},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,19 +59,22 @@ func init() {
 	}
 
 	var in m365.Input
-	var secretFile, syncEvery string
+	var secretFile, certFile, syncEvery string
 	connect := common(&cobra.Command{
 		Use:   "connect",
 		Short: "Connect the tenant to a Microsoft Entra tenant through an app registration",
 		Long: `Store a connection: the Microsoft Entra tenant, the app registration's client id
-and client secret (read from --client-secret-file or $ALLOT_M365_CLIENT_SECRET,
-never from the command line), and where Graph and the authority are. The
-secret is encrypted with the secret key ($` + m365.KeyEnv + ` or --secret-key-file);
-without a key nothing is stored. Read-only permissions are enough to sync
+and its credential — a client secret (read from --client-secret-file or
+$ALLOT_M365_CLIENT_SECRET, never from the command line) or a certificate with its
+private key (--client-certificate-file: PEM, or a .pfx whose password is in
+$ALLOT_M365_CERTIFICATE_PASSWORD) — and where Graph and the authority are. The
+secret or private key is encrypted with the secret key ($` + m365.KeyEnv + ` or
+--secret-key-file); without a key nothing is stored. Read-only permissions are enough to sync
 (User.Read.All, Group.Read.All, Directory.Read.All, AuditLog.Read.All);
 --apply also needs LicenseAssignment.ReadWrite.All.`,
 		Example: `  ALLOT_M365_CLIENT_SECRET=… allot m365 connect --tenant 7c1e… --entra-tenant contoso.onmicrosoft.com --client-id 0f1e…
-  allot m365 connect --tenant 7c1e… --entra-tenant 72f9… --client-id 0f1e… --client-secret-file app.secret --apply --sync-every 30m`,
+  allot m365 connect --tenant 7c1e… --entra-tenant 72f9… --client-id 0f1e… --client-secret-file app.secret --apply --sync-every 30m
+  ALLOT_M365_CERTIFICATE_PASSWORD=… allot m365 connect --tenant 7c1e… --entra-tenant 72f9… --client-id 0f1e… --client-certificate-file app.pfx`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			secret := os.Getenv("ALLOT_M365_CLIENT_SECRET")
@@ -81,8 +85,23 @@ without a key nothing is stored. Read-only permissions are enough to sync
 				}
 				secret = strings.TrimSpace(string(b))
 			}
-			if secret == "" {
-				return usageError{fmt.Errorf("the client secret is required: --client-secret-file or $ALLOT_M365_CLIENT_SECRET")}
+			in.ClientCertificate, in.ClientCertificatePassword = "", ""
+			if certFile != "" {
+				b, err := os.ReadFile(certFile)
+				if err != nil {
+					return usageError{fmt.Errorf("--client-certificate-file: %w", err)}
+				}
+				if strings.Contains(string(b), "-----BEGIN") {
+					in.ClientCertificate = string(b)
+				} else {
+					in.ClientCertificate = base64.StdEncoding.EncodeToString(b)
+				}
+				in.ClientCertificatePassword = os.Getenv("ALLOT_M365_CERTIFICATE_PASSWORD")
+				if secretFile == "" {
+					secret = ""
+				}
+			} else if secret == "" {
+				return usageError{fmt.Errorf("a credential is required: --client-secret-file or $ALLOT_M365_CLIENT_SECRET, or --client-certificate-file")}
 			}
 			in.ClientSecret = secret
 			if cmd.Flags().Changed("sync-every") {
@@ -111,6 +130,8 @@ without a key nothing is stored. Read-only permissions are enough to sync
 	connect.Flags().StringVar(&in.EntraTenantID, "entra-tenant", "", "the Microsoft Entra tenant id or domain")
 	connect.Flags().StringVar(&in.ClientID, "client-id", "", "the app registration's application (client) id")
 	connect.Flags().StringVar(&secretFile, "client-secret-file", "", "file holding the client secret")
+	connect.Flags().StringVar(&certFile, "client-certificate-file", "", "file holding the certificate with its private key (PEM, or .pfx with $ALLOT_M365_CERTIFICATE_PASSWORD)")
+	connect.Flags().BoolVar(&in.SendCertificateChain, "send-certificate-chain", false, "send the certificate chain with token requests (subject name/issuer authentication)")
 	connect.Flags().StringVar(&in.GraphURL, "graph-url", "", "Microsoft Graph's base URL (default "+m365.DefaultGraphURL+"; national clouds differ)")
 	connect.Flags().StringVar(&in.AuthorityHost, "authority-host", "", "the Entra authority host (default "+m365.DefaultAuthorityHost+")")
 	connect.Flags().BoolVar(&in.Apply, "apply", false, "allow allot m365 apply to assign licenses in Microsoft 365")
@@ -264,6 +285,9 @@ func printView(w io.Writer, v m365.View, asJSON bool) error {
 	}
 	fmt.Fprintf(w, "%s  entra tenant %s  client %s  apply %v  sync every %s  last sync %s", v.ID, v.EntraTenantID, v.ClientID, v.Apply,
 		time.Duration(v.SyncEvery), last)
+	if v.Certificate != nil {
+		fmt.Fprintf(w, "  certificate %s (until %s)", v.Certificate.Thumbprint, v.Certificate.NotAfter.Format("2006-01-02"))
+	}
 	if v.Sync.LastError != "" {
 		fmt.Fprintf(w, "  last error: %s", v.Sync.LastError)
 	}
