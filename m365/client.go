@@ -201,10 +201,39 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	if err != nil {
 		return err
 	}
+	data, err := c.do(ctx, method, u, body)
+	if err != nil {
+		return err
+	}
+	if out == nil || len(data) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return allot.Errorf(allot.EINVALID, "Microsoft Graph's answer to %s is not the expected JSON: %v", redactURL(u), err)
+	}
+	return nil
+}
+
+// Raw GETs path and returns the answer's body as it is (a report's CSV).
+// Graph answers a report with 302 and a short-lived download URL, which
+// the HTTP client follows (without the Authorization header, which Go
+// drops on a redirect to another host).
+func (c *Client) Raw(ctx context.Context, path string) ([]byte, error) {
+	u, err := c.abs(path)
+	if err != nil {
+		return nil, err
+	}
+	return c.do(ctx, http.MethodGet, u, nil)
+}
+
+// do sends one request to u, throttled and retried as Do says, and
+// returns the body of its success.
+func (c *Client) do(ctx context.Context, method, u string, body any) ([]byte, error) {
+	var err error
 	var payload []byte
 	if body != nil {
 		if payload, err = json.Marshal(body); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	maxAttempts := c.MaxAttempts
@@ -219,13 +248,13 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	for attempt := 1; ; attempt++ {
 		status, hdr, data, err := c.send(ctx, method, u, payload)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 			c.Stats.Throttled.Add(1)
 			throttledTotal.Inc()
 			if attempt >= maxAttempts {
-				return graphError(status, data, u)
+				return nil, graphError(status, data, u)
 			}
 			d, ok := retryAfter(hdr.Get("Retry-After"), time.Now())
 			if !ok {
@@ -235,7 +264,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 			d = min(d, maxWait)
 			start := time.Now()
 			if err := c.sleep(ctx, d); err != nil {
-				return err
+				return nil, err
 			}
 			w := time.Since(start)
 			c.Stats.WaitNanos.Add(int64(w))
@@ -243,15 +272,9 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 			continue
 		}
 		if status/100 != 2 {
-			return graphError(status, data, u)
+			return nil, graphError(status, data, u)
 		}
-		if out == nil || len(data) == 0 {
-			return nil
-		}
-		if err := json.Unmarshal(data, out); err != nil {
-			return allot.Errorf(allot.EINVALID, "Microsoft Graph's answer to %s is not the expected JSON: %v", redactURL(u), err)
-		}
-		return nil
+		return data, nil
 	}
 }
 

@@ -57,7 +57,18 @@ type Connection struct {
 	AuthorityHost        string       `json:"authorityHost"`
 	Apply                bool         `json:"apply"`     // plan/apply out is allowed
 	SyncEvery            Duration     `json:"syncEvery"` // 0: no scheduled sync
-	CreatedAt            time.Time    `json:"createdDateTime"`
+	// ReportsEvery schedules the usage reports sync (nil, in connections
+	// stored before it: DefaultReportsEvery; 0: none).
+	ReportsEvery *Duration `json:"reportsEvery,omitempty"`
+	CreatedAt    time.Time `json:"createdDateTime"`
+}
+
+// reportsEvery is the schedule of the connection's usage reports sync.
+func (c *Connection) reportsEvery() time.Duration {
+	if c.ReportsEvery == nil {
+		return DefaultReportsEvery
+	}
+	return time.Duration(*c.ReportsEvery)
 }
 
 // View is a connection as every API and CLI shows it: no secret, with its
@@ -78,6 +89,7 @@ type View struct {
 	AuthorityHost string       `json:"authorityHost"`
 	Apply         bool         `json:"apply"`
 	SyncEvery     Duration     `json:"syncEvery"`
+	ReportsEvery  Duration     `json:"reportsEvery"`
 	CreatedAt     time.Time    `json:"createdDateTime"`
 	Sync          SyncState    `json:"sync"`
 }
@@ -120,6 +132,9 @@ type Input struct {
 	AuthorityHost        string    `json:"authorityHost"`
 	Apply                bool      `json:"apply"`
 	SyncEvery            *Duration `json:"syncEvery"`
+	// ReportsEvery schedules the usage reports sync (default 24h; 0s:
+	// none; at least 1h).
+	ReportsEvery *Duration `json:"reportsEvery"`
 }
 
 // validate checks and normalises an input.
@@ -156,6 +171,9 @@ func (in *Input) validate() error {
 	if in.SyncEvery != nil && (*in.SyncEvery < 0 || (*in.SyncEvery > 0 && time.Duration(*in.SyncEvery) < time.Minute)) {
 		return allot.Errorf(allot.EINVALID, "syncEvery must be 0 (no scheduled sync) or at least 1m.")
 	}
+	if in.ReportsEvery != nil && (*in.ReportsEvery < 0 || (*in.ReportsEvery > 0 && time.Duration(*in.ReportsEvery) < time.Hour)) {
+		return allot.Errorf(allot.EINVALID, "reportsEvery must be 0 (no scheduled reports sync) or at least 1h (Microsoft refreshes the reports daily).")
+	}
 	return nil
 }
 
@@ -179,7 +197,7 @@ func (c *Connection) View(tenantID string, st SyncState) View {
 	}
 	return View{ID: c.ID, TenantID: tenantID, DisplayName: c.DisplayName, EntraTenantID: c.EntraTenantID, ClientID: c.ClientID,
 		Credential: cred, HasSecret: len(c.Secret) > 0, Certificate: c.Certificate, GraphURL: c.GraphURL, AuthorityHost: c.AuthorityHost, Apply: c.Apply,
-		SyncEvery: c.SyncEvery, CreatedAt: c.CreatedAt, Sync: st}
+		SyncEvery: c.SyncEvery, ReportsEvery: Duration(c.reportsEvery()), CreatedAt: c.CreatedAt, Sync: st}
 }
 
 // NewConnection validates an input and seals its secret or certificate:
@@ -209,9 +227,13 @@ func NewConnection(in Input, id string, sealer *Sealer, now time.Time) (*Connect
 	if in.SyncEvery != nil {
 		every = *in.SyncEvery
 	}
+	reports := Duration(DefaultReportsEvery)
+	if in.ReportsEvery != nil {
+		reports = *in.ReportsEvery
+	}
 	return &Connection{ID: id, DisplayName: in.DisplayName, EntraTenantID: in.EntraTenantID, ClientID: in.ClientID,
 		Credential: kind, Secret: sealed, Certificate: cert, SendCertificateChain: in.SendCertificateChain,
-		GraphURL: in.GraphURL, AuthorityHost: in.AuthorityHost, Apply: in.Apply, SyncEvery: every, CreatedAt: now.UTC()}, nil
+		GraphURL: in.GraphURL, AuthorityHost: in.AuthorityHost, Apply: in.Apply, SyncEvery: every, ReportsEvery: &reports, CreatedAt: now.UTC()}, nil
 }
 
 // Put stores a connection (a command). A tenant has at most one connection

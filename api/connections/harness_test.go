@@ -26,6 +26,7 @@ import (
 	"allot/api/graph"
 	"allot/api/partner"
 	"allot/api/server"
+	apiusage "allot/api/usage"
 	"allot/m365"
 )
 
@@ -227,7 +228,7 @@ type world struct {
 
 func newWorld(t *testing.T, throttleEvery int64) *world {
 	w := &world{t: t}
-	w.remote = apitest.New(t, partner.Register, admin.Register, graph.Register)
+	w.remote = apitest.New(t, partner.Register, admin.Register, graph.Register, apiusage.Register)
 	w.rid = w.remote.Customer("Fabrikam", "US")
 	w.remote.Subscribe(w.rid, "SPE_E3", 5)
 	w.remote.Subscribe(w.rid, "ENTERPRISEPACK", 2)
@@ -247,7 +248,7 @@ func newWorld(t *testing.T, throttleEvery int64) *world {
 			w.waits.Add(int64(d / time.Second))
 			return ctx.Err()
 		}}
-	w.local = apitest.New(t, partner.Register, admin.Register, graph.Register, func(s *server.Server) {
+	w.local = apitest.New(t, partner.Register, admin.Register, graph.Register, apiusage.Register, func(s *server.Server) {
 		env.RT = s.RT
 		w.mgr = &m365.Manager{RT: s.RT, Env: env, Log: s.Log}
 		connections.Register(s, w.mgr)

@@ -59,7 +59,7 @@ func init() {
 	}
 
 	var in m365.Input
-	var secretFile, certFile, syncEvery string
+	var secretFile, certFile, syncEvery, reportsEvery string
 	connect := common(&cobra.Command{
 		Use:   "connect",
 		Short: "Connect the tenant to a Microsoft Entra tenant through an app registration",
@@ -111,6 +111,14 @@ secret or private key is encrypted with the secret key ($` + m365.KeyEnv + ` or
 				}
 				in.SyncEvery = &d
 			}
+			in.ReportsEvery = nil
+			if cmd.Flags().Changed("reports-every") {
+				var d m365.Duration
+				if err := d.UnmarshalText([]byte(reportsEvery)); err != nil {
+					return usageError{err}
+				}
+				in.ReportsEvery = &d
+			}
 			return run(cmd, func(rt *tenant.Runtime, t *tenant.Tenant, e *m365.Env) error {
 				now := time.Now().UTC()
 				c, err := m365.NewConnection(in, auth.NewID(), e.Sealer, now)
@@ -137,6 +145,7 @@ secret or private key is encrypted with the secret key ($` + m365.KeyEnv + ` or
 	connect.Flags().BoolVar(&in.Apply, "apply", false, "allow allot m365 apply to assign licenses in Microsoft 365")
 	connect.Flags().StringVar(&in.DisplayName, "name", "", "a display name")
 	connect.Flags().StringVar(&syncEvery, "sync-every", "1h", "how often allot serve syncs the directory (0: never)")
+	connect.Flags().StringVar(&reportsEvery, "reports-every", "24h", "how often allot serve imports the usage reports (0: never)")
 
 	list := common(&cobra.Command{
 		Use: "list", Short: "List the tenant's connections and their last sync", Args: cobra.NoArgs,
@@ -205,6 +214,40 @@ as after the previous one; run it again.`,
 		},
 	})
 
+	reportsCmd := common(&cobra.Command{
+		Use:   "reports CONNECTION",
+		Short: "Import Microsoft 365's usage reports (and read its concealed-names setting)",
+		Long: `Read the Microsoft tenant's report settings and the usage reports allot's
+usage importer understands (period D7), and import each into the tenant's
+usage as allot import usage does. A report imported before (same type and
+refresh date) changes nothing. While Microsoft 365 conceals user names in
+reports (displayConcealedNames), rows match only through the tenant's
+concealed-name mapping. allot serve runs this daily (--reports-every).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return run(cmd, func(rt *tenant.Runtime, t *tenant.Tenant, e *m365.Env) error {
+				res, err := m365.SyncReports(cmd.Context(), t, e, args[0], nil, "allot CLI")
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
+				}
+				for _, r := range res.Reports {
+					switch {
+					case r.Skipped != "":
+						fmt.Fprintf(cmd.OutOrStdout(), "%s: skipped: %s\n", r.Report, r.Skipped)
+					case r.Duplicate:
+						fmt.Fprintf(cmd.OutOrStdout(), "%s %s: imported before\n", r.Report, r.RefreshDate)
+					default:
+						fmt.Fprintf(cmd.OutOrStdout(), "%s %s: %d rows, %d accepted, %d unmatched, %d concealed\n", r.Report, r.RefreshDate, r.Rows, r.Accepted, r.Unmatched, r.Concealed)
+					}
+				}
+				return nil
+			})
+		},
+	})
+
 	planCmd := common(&cobra.Command{
 		Use: "plan CONNECTION", Short: "List the assignLicense calls that bring Microsoft 365 to allot's decision", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -261,7 +304,7 @@ as after the previous one; run it again.`,
 	})
 	// Each subcommand has its own flags; reset shared values between runs
 	// in one process (tests) is not needed: cobra parses every run.
-	m365Cmd.AddCommand(connect, list, test, syncCmd, planCmd, applyCmd, deleteCmd)
+	m365Cmd.AddCommand(connect, list, test, syncCmd, reportsCmd, planCmd, applyCmd, deleteCmd)
 	rootCmd.AddCommand(m365Cmd)
 	for _, c := range []string{"connect", "sync", "apply", "delete"} {
 		inUseHints["allot m365 "+c] = m365Hints[c]
@@ -290,6 +333,12 @@ func printView(w io.Writer, v m365.View, asJSON bool) error {
 	}
 	if v.Sync.LastError != "" {
 		fmt.Fprintf(w, "  last error: %s", v.Sync.LastError)
+	}
+	if r := v.Sync.Reports; r != nil && r.LastSuccess != nil {
+		fmt.Fprintf(w, "  reports %s", r.LastSuccess.Format(time.RFC3339))
+		if r.Concealed != nil && *r.Concealed {
+			fmt.Fprint(w, " (names concealed)")
+		}
 	}
 	fmt.Fprintln(w)
 	return nil
