@@ -127,7 +127,7 @@ func SyncReports(ctx context.Context, t *tenant.Tenant, env *Env, connID string,
 		}
 		rep, err := usage.ParseReport(bytes.NewReader(data), name)
 		if err != nil {
-			return res, fmt.Errorf("Microsoft Graph's %s: %w", name, err)
+			return res, fmt.Errorf("reading the report %s that Microsoft Graph answered: %w", name, err)
 		}
 		var ur usage.Result
 		err = t.Do(ctx, licensing.Op{Actor: actor, Now: env.now(), Why: "Microsoft 365 usage report " + name}, func(tx *tenant.Tx) error {

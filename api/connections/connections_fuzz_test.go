@@ -38,6 +38,8 @@ func FuzzConnections(fz *testing.F) {
 		{Method: "DELETE", Path: "/allot/v1/connections/x"},
 		{Method: "POST", Path: "/allot/v1/connections/x/test"},
 		{Method: "POST", Path: "/allot/v1/connections/x/sync?wait=maybe"},
+		{Method: "POST", Path: "/allot/v1/connections/x/reports?wait=true"},
+		{Method: "POST", Path: "/allot/v1/connections", Body: `{"entraTenantId":"x","clientId":"y","clientSecret":"z","reportsEvery":"2h"}`},
 		{Method: "GET", Path: "/allot/v1/connections/x/plan"},
 		{Method: "POST", Path: "/allot/v1/connections/x/apply"},
 		{Token: 1, Method: "GET", Path: "/partner/v1/connections"},
