@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"strconv"
@@ -393,4 +394,36 @@ func WriteTenant(path string, s *tenant.State) error {
 		subs = append(subs, sub)
 	}
 	return write(path, s.Engine, subs)
+}
+
+// UseSubscriptions gives the units of the products of subs (subscriptions
+// with their ids, as a Microsoft 365 sync reads Graph's
+// /directory/subscriptions) by these subscriptions, in place of the rows
+// without an id that subscribedSkus' prepaidUnits gave those products: a
+// product's units are counted once. Products that subs do not list keep
+// their prepaidUnits rows. at names the source in errors.
+func (b *Bundle) UseSubscriptions(subs []subscription.Subscription, at string) {
+	listed := map[string]string{} // lower-case skuId → the key used
+	for _, s := range subs {
+		listed[strings.ToLower(s.SKUID)] = s.SKUID
+	}
+	kept := b.subs[:0]
+	for _, r := range b.subs {
+		if _, ok := listed[strings.ToLower(r.SKUID)]; ok && r.ID == "" {
+			continue
+		}
+		kept = append(kept, r)
+	}
+	b.subs = kept
+	for k := range b.Data.Units {
+		if _, ok := listed[strings.ToLower(k)]; ok {
+			delete(b.Data.Units, k)
+		}
+	}
+	for i, s := range subs {
+		where := fmt.Sprintf("%s: value[%d]", at, i)
+		b.subs = append(b.subs, subRow{at: where, Subscription: s})
+		b.Data.Units[s.SKUID] += heldUnits(s)
+		b.subLine[s.SKUID] = where
+	}
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"allot"
 )
@@ -73,7 +72,8 @@ var microsoftAuthorities = map[string]bool{
 	"login.partner.microsoftonline.cn": true,
 }
 
-// NewClient returns a client for a connection with its opened secret.
+// NewClient returns a client for a connection with its opened secret (a
+// client secret, or a certificate's PEM: see Connection.Credential).
 func NewClient(c *Connection, secret string, o ClientOptions) (*Client, error) {
 	var hc *http.Client
 	if o.Transport != nil {
@@ -85,12 +85,8 @@ func NewClient(c *Connection, secret string, o ClientOptions) (*Client, error) {
 	if err != nil {
 		return nil, allot.Errorf(allot.EINVALID, "authorityHost: %v", err)
 	}
-	copts := &azidentity.ClientSecretCredentialOptions{
-		DisableInstanceDiscovery: o.DisableInstanceDiscovery || !microsoftAuthorities[strings.ToLower(auth.Hostname())],
-	}
-	copts.Cloud = cloud.Configuration{ActiveDirectoryAuthorityHost: c.AuthorityHost}
-	copts.Transport = hc
-	cred, err := azidentity.NewClientSecretCredential(c.EntraTenantID, c.ClientID, secret, copts)
+	co := azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: c.AuthorityHost}, Transport: hc}
+	cred, err := credential(c, secret, co, o.DisableInstanceDiscovery || !microsoftAuthorities[strings.ToLower(auth.Hostname())])
 	if err != nil {
 		return nil, allot.Errorf(allot.EINVALID, "The connection's credentials are not usable: %s", sanitize(err.Error(), secret))
 	}
@@ -205,10 +201,39 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	if err != nil {
 		return err
 	}
+	data, err := c.do(ctx, method, u, body)
+	if err != nil {
+		return err
+	}
+	if out == nil || len(data) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return allot.Errorf(allot.EINVALID, "Microsoft Graph's answer to %s is not the expected JSON: %v", redactURL(u), err)
+	}
+	return nil
+}
+
+// Raw GETs path and returns the answer's body as it is (a report's CSV).
+// Graph answers a report with 302 and a short-lived download URL, which
+// the HTTP client follows (without the Authorization header, which Go
+// drops on a redirect to another host).
+func (c *Client) Raw(ctx context.Context, path string) ([]byte, error) {
+	u, err := c.abs(path)
+	if err != nil {
+		return nil, err
+	}
+	return c.do(ctx, http.MethodGet, u, nil)
+}
+
+// do sends one request to u, throttled and retried as Do says, and
+// returns the body of its success.
+func (c *Client) do(ctx context.Context, method, u string, body any) ([]byte, error) {
+	var err error
 	var payload []byte
 	if body != nil {
 		if payload, err = json.Marshal(body); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	maxAttempts := c.MaxAttempts
@@ -223,13 +248,13 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	for attempt := 1; ; attempt++ {
 		status, hdr, data, err := c.send(ctx, method, u, payload)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 			c.Stats.Throttled.Add(1)
 			throttledTotal.Inc()
 			if attempt >= maxAttempts {
-				return graphError(status, data, u)
+				return nil, graphError(status, data, u)
 			}
 			d, ok := retryAfter(hdr.Get("Retry-After"), time.Now())
 			if !ok {
@@ -239,7 +264,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 			d = min(d, maxWait)
 			start := time.Now()
 			if err := c.sleep(ctx, d); err != nil {
-				return err
+				return nil, err
 			}
 			w := time.Since(start)
 			c.Stats.WaitNanos.Add(int64(w))
@@ -247,15 +272,9 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 			continue
 		}
 		if status/100 != 2 {
-			return graphError(status, data, u)
+			return nil, graphError(status, data, u)
 		}
-		if out == nil || len(data) == 0 {
-			return nil
-		}
-		if err := json.Unmarshal(data, out); err != nil {
-			return allot.Errorf(allot.EINVALID, "Microsoft Graph's answer to %s is not the expected JSON: %v", redactURL(u), err)
-		}
-		return nil
+		return data, nil
 	}
 }
 

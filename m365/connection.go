@@ -39,35 +39,59 @@ const (
 // Connection is an allot tenant's link to a Microsoft 365 tenant: the
 // Entra tenant, the app registration that reads (and, with Apply, writes
 // licenses in) it, and where Graph and the authority are. Secret is the
-// client secret sealed by a Sealer; it never leaves this package.
+// credential sealed by a Sealer — the client secret, or with Credential
+// "certificate" the certificate and its private key as PEM; it never
+// leaves this package.
 type Connection struct {
-	ID            string    `json:"id"`
-	DisplayName   string    `json:"displayName,omitempty"`
-	EntraTenantID string    `json:"entraTenantId"`
-	ClientID      string    `json:"clientId"`
-	Secret        []byte    `json:"secret"`
-	GraphURL      string    `json:"graphUrl"`
-	AuthorityHost string    `json:"authorityHost"`
-	Apply         bool      `json:"apply"`     // plan/apply out is allowed
-	SyncEvery     Duration  `json:"syncEvery"` // 0: no scheduled sync
-	CreatedAt     time.Time `json:"createdDateTime"`
+	ID            string `json:"id"`
+	DisplayName   string `json:"displayName,omitempty"`
+	EntraTenantID string `json:"entraTenantId"`
+	ClientID      string `json:"clientId"`
+	// Credential is CredentialSecret or CredentialCertificate ("" in a
+	// connection stored before certificates: a secret).
+	Credential           string       `json:"credential,omitempty"`
+	Secret               []byte       `json:"secret"`
+	Certificate          *Certificate `json:"certificate,omitempty"`
+	SendCertificateChain bool         `json:"sendCertificateChain,omitempty"`
+	GraphURL             string       `json:"graphUrl"`
+	AuthorityHost        string       `json:"authorityHost"`
+	Apply                bool         `json:"apply"`     // plan/apply out is allowed
+	SyncEvery            Duration     `json:"syncEvery"` // 0: no scheduled sync
+	// ReportsEvery schedules the usage reports sync (nil, in connections
+	// stored before it: DefaultReportsEvery; 0: none).
+	ReportsEvery *Duration `json:"reportsEvery,omitempty"`
+	CreatedAt    time.Time `json:"createdDateTime"`
+}
+
+// reportsEvery is the schedule of the connection's usage reports sync.
+func (c *Connection) reportsEvery() time.Duration {
+	if c.ReportsEvery == nil {
+		return DefaultReportsEvery
+	}
+	return time.Duration(*c.ReportsEvery)
 }
 
 // View is a connection as every API and CLI shows it: no secret, with its
 // sync state.
 type View struct {
-	ID            string    `json:"id"`
-	TenantID      string    `json:"tenantId"`
-	DisplayName   string    `json:"displayName,omitempty"`
-	EntraTenantID string    `json:"entraTenantId"`
-	ClientID      string    `json:"clientId"`
-	HasSecret     bool      `json:"hasSecret"`
-	GraphURL      string    `json:"graphUrl"`
-	AuthorityHost string    `json:"authorityHost"`
-	Apply         bool      `json:"apply"`
-	SyncEvery     Duration  `json:"syncEvery"`
-	CreatedAt     time.Time `json:"createdDateTime"`
-	Sync          SyncState `json:"sync"`
+	ID            string `json:"id"`
+	TenantID      string `json:"tenantId"`
+	DisplayName   string `json:"displayName,omitempty"`
+	EntraTenantID string `json:"entraTenantId"`
+	ClientID      string `json:"clientId"`
+	// Credential is "clientSecret" or "certificate"; HasSecret says a
+	// credential is stored; Certificate describes a certificate's public
+	// part (never its key).
+	Credential    string       `json:"credential"`
+	HasSecret     bool         `json:"hasSecret"`
+	Certificate   *Certificate `json:"certificate,omitempty"`
+	GraphURL      string       `json:"graphUrl"`
+	AuthorityHost string       `json:"authorityHost"`
+	Apply         bool         `json:"apply"`
+	SyncEvery     Duration     `json:"syncEvery"`
+	ReportsEvery  Duration     `json:"reportsEvery"`
+	CreatedAt     time.Time    `json:"createdDateTime"`
+	Sync          SyncState    `json:"sync"`
 }
 
 // Duration is a time.Duration written as Go's duration text ("1h0m0s").
@@ -92,14 +116,25 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // Input is what creating a connection takes.
 type Input struct {
-	DisplayName   string    `json:"displayName"`
-	EntraTenantID string    `json:"entraTenantId"`
-	ClientID      string    `json:"clientId"`
-	ClientSecret  string    `json:"clientSecret"`
-	GraphURL      string    `json:"graphUrl"`
-	AuthorityHost string    `json:"authorityHost"`
-	Apply         bool      `json:"apply"`
-	SyncEvery     *Duration `json:"syncEvery"`
+	DisplayName   string `json:"displayName"`
+	EntraTenantID string `json:"entraTenantId"`
+	ClientID      string `json:"clientId"`
+	ClientSecret  string `json:"clientSecret"`
+	// ClientCertificate is, instead of a secret, the certificate with
+	// its private key: PEM text, or the base64 of a .pfx opened with
+	// ClientCertificatePassword. Only its public part is ever shown.
+	ClientCertificate         string `json:"clientCertificate"`
+	ClientCertificatePassword string `json:"clientCertificatePassword"`
+	// SendCertificateChain sends the certificate chain (x5c) with each
+	// token request, as subject name/issuer authentication needs.
+	SendCertificateChain bool      `json:"sendCertificateChain"`
+	GraphURL             string    `json:"graphUrl"`
+	AuthorityHost        string    `json:"authorityHost"`
+	Apply                bool      `json:"apply"`
+	SyncEvery            *Duration `json:"syncEvery"`
+	// ReportsEvery schedules the usage reports sync (default 24h; 0s:
+	// none; at least 1h).
+	ReportsEvery *Duration `json:"reportsEvery"`
 }
 
 // validate checks and normalises an input.
@@ -111,8 +146,12 @@ func (in *Input) validate() error {
 		return allot.Errorf(allot.EINVALID, "entraTenantId is required: the Microsoft Entra tenant id (a GUID) or its domain.")
 	case in.ClientID == "" || len(in.ClientID) > 256:
 		return allot.Errorf(allot.EINVALID, "clientId is required: the application (client) id of the app registration.")
-	case in.ClientSecret == "":
-		return allot.Errorf(allot.EINVALID, "clientSecret is required.")
+	case in.ClientSecret == "" && in.ClientCertificate == "":
+		return allot.Errorf(allot.EINVALID, "clientSecret or clientCertificate is required.")
+	case in.ClientSecret != "" && in.ClientCertificate != "":
+		return allot.Errorf(allot.EINVALID, "Give clientSecret or clientCertificate, not both.")
+	case in.ClientCertificate == "" && (in.ClientCertificatePassword != "" || in.SendCertificateChain):
+		return allot.Errorf(allot.EINVALID, "clientCertificatePassword and sendCertificateChain go with clientCertificate.")
 	case len(in.ClientSecret) > 1024:
 		return allot.Errorf(allot.EINVALID, "clientSecret is longer than 1024 characters.")
 	case len(in.DisplayName) > 256:
@@ -132,6 +171,9 @@ func (in *Input) validate() error {
 	if in.SyncEvery != nil && (*in.SyncEvery < 0 || (*in.SyncEvery > 0 && time.Duration(*in.SyncEvery) < time.Minute)) {
 		return allot.Errorf(allot.EINVALID, "syncEvery must be 0 (no scheduled sync) or at least 1m.")
 	}
+	if in.ReportsEvery != nil && (*in.ReportsEvery < 0 || (*in.ReportsEvery > 0 && time.Duration(*in.ReportsEvery) < time.Hour)) {
+		return allot.Errorf(allot.EINVALID, "reportsEvery must be 0 (no scheduled reports sync) or at least 1h (Microsoft refreshes the reports daily).")
+	}
 	return nil
 }
 
@@ -149,21 +191,35 @@ func baseURL(name, v, def string) (string, error) {
 
 // View returns the connection as shown (without its secret).
 func (c *Connection) View(tenantID string, st SyncState) View {
+	cred := c.Credential
+	if cred == "" {
+		cred = CredentialSecret
+	}
 	return View{ID: c.ID, TenantID: tenantID, DisplayName: c.DisplayName, EntraTenantID: c.EntraTenantID, ClientID: c.ClientID,
-		HasSecret: len(c.Secret) > 0, GraphURL: c.GraphURL, AuthorityHost: c.AuthorityHost, Apply: c.Apply,
-		SyncEvery: c.SyncEvery, CreatedAt: c.CreatedAt, Sync: st}
+		Credential: cred, HasSecret: len(c.Secret) > 0, Certificate: c.Certificate, GraphURL: c.GraphURL, AuthorityHost: c.AuthorityHost, Apply: c.Apply,
+		SyncEvery: c.SyncEvery, ReportsEvery: Duration(c.reportsEvery()), CreatedAt: c.CreatedAt, Sync: st}
 }
 
-// NewConnection validates an input and seals its secret: the connection
-// to Put. It refuses without a key (ErrNoKey), before anything is stored.
+// NewConnection validates an input and seals its secret or certificate:
+// the connection to Put. It refuses without a key (ErrNoKey), before
+// anything is stored.
 func NewConnection(in Input, id string, sealer *Sealer, now time.Time) (*Connection, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
+	kind, clear := CredentialSecret, in.ClientSecret
+	var cert *Certificate
+	if in.ClientCertificate != "" {
+		text, info, err := parseCertificate(in.ClientCertificate, in.ClientCertificatePassword)
+		if err != nil {
+			return nil, err
+		}
+		kind, clear, cert = CredentialCertificate, text, &info
+	}
 	if !sealer.HasKey() {
 		return nil, ErrNoKey
 	}
-	sealed, err := sealer.Seal(id, in.ClientSecret)
+	sealed, err := sealer.Seal(id, clear)
 	if err != nil {
 		return nil, err
 	}
@@ -171,8 +227,13 @@ func NewConnection(in Input, id string, sealer *Sealer, now time.Time) (*Connect
 	if in.SyncEvery != nil {
 		every = *in.SyncEvery
 	}
-	return &Connection{ID: id, DisplayName: in.DisplayName, EntraTenantID: in.EntraTenantID, ClientID: in.ClientID, Secret: sealed,
-		GraphURL: in.GraphURL, AuthorityHost: in.AuthorityHost, Apply: in.Apply, SyncEvery: every, CreatedAt: now.UTC()}, nil
+	reports := Duration(DefaultReportsEvery)
+	if in.ReportsEvery != nil {
+		reports = *in.ReportsEvery
+	}
+	return &Connection{ID: id, DisplayName: in.DisplayName, EntraTenantID: in.EntraTenantID, ClientID: in.ClientID,
+		Credential: kind, Secret: sealed, Certificate: cert, SendCertificateChain: in.SendCertificateChain,
+		GraphURL: in.GraphURL, AuthorityHost: in.AuthorityHost, Apply: in.Apply, SyncEvery: every, ReportsEvery: &reports, CreatedAt: now.UTC()}, nil
 }
 
 // Put stores a connection (a command). A tenant has at most one connection
@@ -186,7 +247,11 @@ func Put(tx *tenant.Tx, c *Connection) error {
 	if err := tx.Put(KindConnection, c.ID, c); err != nil {
 		return err
 	}
-	tx.Audit(auditEntry("Create Microsoft 365 connection", c.ID, "entraTenantId="+c.EntraTenantID+" clientId="+c.ClientID))
+	detail := "entraTenantId=" + c.EntraTenantID + " clientId=" + c.ClientID
+	if c.Certificate != nil {
+		detail += " certificate=" + c.Certificate.Thumbprint
+	}
+	tx.Audit(auditEntry("Create Microsoft 365 connection", c.ID, detail))
 	return nil
 }
 

@@ -55,6 +55,19 @@ func (m *Manager) init() {
 // StartSync starts a sync of a connection in the background, under
 // Base; false when one (or an apply) is already running for it.
 func (m *Manager) StartSync(t *tenant.Tenant, connID, actor string) (bool, error) {
+	return m.start(t, connID, actor, "sync", Sync)
+}
+
+// StartReports starts a usage reports sync of a connection in the
+// background (SyncReports); false when a job is already running for it.
+func (m *Manager) StartReports(t *tenant.Tenant, connID, actor string) (bool, error) {
+	return m.start(t, connID, actor, "reports", SyncReports)
+}
+
+// start runs a job of a connection in the background, under Base, within
+// MaxConcurrent; false when one is already running for it.
+func (m *Manager) start(t *tenant.Tenant, connID, actor, kind string,
+	fn func(context.Context, *tenant.Tenant, *Env, string, *Progress, string) (Result, error)) (bool, error) {
 	m.init()
 	ctx := m.Base
 	if ctx == nil {
@@ -69,7 +82,7 @@ func (m *Manager) StartSync(t *tenant.Tenant, connID, actor string) (bool, error
 		m.mu.Unlock()
 		return false, nil
 	}
-	j := &job{kind: "sync", p: &Progress{}, done: make(chan struct{})}
+	j := &job{kind: kind, p: &Progress{}, done: make(chan struct{})}
 	m.jobs[key] = j
 	m.mu.Unlock()
 	go func() {
@@ -86,11 +99,12 @@ func (m *Manager) StartSync(t *tenant.Tenant, connID, actor string) (bool, error
 			return
 		}
 		defer func() { <-m.sem }()
-		j.res, j.err = Sync(ctx, t, m.Env, connID, j.p, actor)
+		j.res, j.err = fn(ctx, t, m.Env, connID, j.p, actor)
 		if j.err != nil {
-			m.Log.Warn("Microsoft 365 sync failed", "tenant", t.ID, "connection", connID, "err", j.err.Error())
+			m.Log.Warn("Microsoft 365 "+kind+" failed", "tenant", t.ID, "connection", connID, "err", j.err.Error())
 		} else {
-			m.Log.Info("Microsoft 365 sync", "tenant", t.ID, "connection", connID, "kind", j.res.Kind, "users", j.res.Users, "groups", j.res.Groups)
+			m.Log.Info("Microsoft 365 "+kind, "tenant", t.ID, "connection", connID, "kind", j.res.Kind, "users", j.res.Users, "groups", j.res.Groups,
+				"reports", len(j.res.Reports))
 		}
 	}()
 	return true, nil
@@ -185,8 +199,9 @@ func due(c *Connection, st SyncState, now time.Time) bool {
 }
 
 // Schedule starts each connection's sync when it is due (every
-// Connection.SyncEvery after the last one finished), checking every tick,
-// until ctx ends.
+// Connection.SyncEvery after the last one finished) and its usage reports
+// sync (every ReportsEvery, daily by default) when no directory sync is
+// due, checking every tick, until ctx ends.
 func (m *Manager) Schedule(ctx context.Context, tick time.Duration) {
 	m.init()
 	t := time.NewTicker(tick)
@@ -210,17 +225,27 @@ func (m *Manager) ScheduleOnce(ctx context.Context) {
 		if !ok {
 			continue
 		}
-		var dueIDs []string
+		var dueIDs, reportIDs []string
 		t.Read(func(s *tenant.State) {
 			for _, c := range List(s) {
-				if due(c, State(s, c.ID), now) {
+				st := State(s, c.ID)
+				if due(c, st, now) {
 					dueIDs = append(dueIDs, c.ID)
+				} else if reportsDue(c, st, now) {
+					reportIDs = append(reportIDs, c.ID)
 				}
 			}
 		})
 		for _, id := range dueIDs {
 			if _, err := m.StartSync(t, id, "Microsoft 365 sync (scheduled)"); err != nil {
 				m.Log.Warn("starting a scheduled Microsoft 365 sync", "tenant", t.ID, "connection", id, "err", err.Error())
+			}
+		}
+		// A connection's reports wait for its directory sync (one job per
+		// connection): they start at a later tick.
+		for _, id := range reportIDs {
+			if _, err := m.StartReports(t, id, "Microsoft 365 reports sync (scheduled)"); err != nil {
+				m.Log.Warn("starting a scheduled Microsoft 365 reports sync", "tenant", t.ID, "connection", id, "err", err.Error())
 			}
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"allot/deleteditems"
 	"allot/identity"
 	"allot/licensing"
+	"allot/subscription"
 	"allot/tenant"
 )
 
@@ -38,6 +39,8 @@ type SyncState struct {
 	ThrottleWaitSeconds float64       `json:"throttleWaitSeconds"`
 	SignInActivity      bool          `json:"signInActivity"` // the service served users' signInActivity
 	Running             *ProgressView `json:"running,omitempty"`
+	// Reports is the last reports sync (usage reports, SyncReports).
+	Reports *ReportsState `json:"reports,omitempty"`
 }
 
 // syncRecord is the stored state of a connection's syncs: what is shown,
@@ -47,6 +50,9 @@ type syncRecord struct {
 	SyncState
 	UsersDelta  string `json:"usersDelta,omitempty"`
 	GroupsDelta string `json:"groupsDelta,omitempty"`
+	// Subscriptions are the ids of the subscriptions the last sync read
+	// from /directory/subscriptions: one no longer listed is deleted.
+	Subscriptions []string `json:"subscriptions,omitempty"`
 }
 
 // syncedMark marks a user or group that a connection syncs from Entra
@@ -104,6 +110,8 @@ type Result struct {
 	Groups   int                   `json:"groups"`
 	Removed  int                   `json:"removed"`
 	Imported licensing.ImportStats `json:"imported"`
+	// Reports are the reports of a reports sync (Kind "reports").
+	Reports []ReportResult `json:"reports,omitempty"`
 }
 
 // Env is what syncs and applies need besides the tenant.
@@ -180,6 +188,10 @@ type remote struct {
 	usersDelta    string
 	groupsDelta   string
 	domains       []string // verified domains
+	// subs are /directory/subscriptions, when the service serves them
+	// (subsOK): the products' units and terms instead of prepaidUnits.
+	subs   []subscription.Subscription
+	subsOK bool
 }
 
 // Sync brings the Microsoft tenant's directory and licenses into the
@@ -204,8 +216,13 @@ func Sync(ctx context.Context, t *tenant.Tenant, env *Env, connID string, p *Pro
 	p.client = cl
 	var rec syncRecord
 	applied := map[string]bool{} // "userId/skuId" of licenses allot applied
+	stored := map[string]subscription.Subscription{}
 	t.Read(func(s *tenant.State) {
 		_, _ = s.Decode(KindSyncState, connID, &rec)
+		subs, _ := subscription.List(s)
+		for _, sub := range subs {
+			stored[sub.ID] = sub
+		}
 		for _, a := range appliedOf(s, connID) {
 			applied[a.UserID+"/"+strings.ToLower(a.SKUID)] = true
 		}
@@ -259,6 +276,24 @@ func Sync(ctx context.Context, t *tenant.Tenant, env *Env, connID string, p *Pro
 	if err != nil {
 		return res, err
 	}
+	var subIDs []string
+	if r.subsOK {
+		subs := withTerms(r.subs, stored)
+		listed := map[string]bool{}
+		for _, s := range subs {
+			listed[s.ID] = true
+			subIDs = append(subIDs, s.ID)
+		}
+		for _, id := range rec.Subscriptions {
+			if cur, ok := stored[id]; ok && !listed[id] && cur.Status != subscription.StatusDeleted {
+				cur.Status = subscription.StatusDeleted
+				subs = append(subs, cur)
+			}
+		}
+		b.UseSubscriptions(subs, "directory/subscriptions")
+	} else {
+		subIDs = rec.Subscriptions
+	}
 	res = Result{Kind: kind, Users: len(r.users), Groups: len(r.groups)}
 	now := env.now()
 	var removed int
@@ -283,6 +318,7 @@ func Sync(ctx context.Context, t *tenant.Tenant, env *Env, connID string, p *Pro
 		rc.Users, rc.Groups, rc.SignInActivity = len(r.users), len(r.groups), f.signIns
 		rc.Requests, rc.Throttled, rc.ThrottleWaitSeconds = cl.Stats.Requests.Load(), cl.Stats.Throttled.Load(), secondsOf(cl.Stats.WaitNanos.Load())
 		rc.UsersDelta, rc.GroupsDelta = r.usersDelta, r.groupsDelta
+		rc.Subscriptions = subIDs
 		rc.Removed = removed
 		if err := tx.Put(KindSyncState, connID, rc); err != nil {
 			return err
@@ -345,6 +381,9 @@ func (f *fetcher) readFull(ctx context.Context, p *Progress) (*remote, error) {
 	if r.skus, err = f.skus(ctx); err != nil {
 		return nil, err
 	}
+	if r.subs, r.subsOK, err = f.subscriptions(ctx); err != nil {
+		return nil, err
+	}
 	if r.domains, err = f.domains(ctx); err != nil {
 		return nil, err
 	}
@@ -384,6 +423,9 @@ func (f *fetcher) readDelta(ctx context.Context, rec *syncRecord) (*remote, erro
 		return nil, err
 	}
 	if r.skus, err = f.skus(ctx); err != nil {
+		return nil, err
+	}
+	if r.subs, r.subsOK, err = f.subscriptions(ctx); err != nil {
 		return nil, err
 	}
 	if r.domains, err = f.domains(ctx); err != nil {

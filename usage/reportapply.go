@@ -144,11 +144,13 @@ func (m *meta) report(kind, refreshDate string) int {
 }
 
 // mailboxFacts records a mailbox report row's facts unless a newer report
-// already gave them.
+// already gave them. A row without any (storage, recipient type and
+// archive all empty, as a report written for a user whose mailbox is
+// unknown has) gives none: the facts stay unknown.
 func (u *userAgg) mailboxFacts(row *reportRow) bool {
 	m := &u.mbx
 	changed := false
-	if row.refresh >= m.storageDay {
+	if row.refresh >= m.storageDay && (row.storage >= 0 || row.rtype != 0 || row.archive == 0 || row.archive == 1) {
 		old := *m
 		m.storageDay = row.refresh
 		if row.storage >= 0 {

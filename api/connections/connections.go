@@ -44,6 +44,10 @@ func Register(s *server.Server, m *m365.Manager) {
 		Description: "With `wait=true` the sync runs to its end and the answer is 200 with `{\"started\": bool, \"result\": {…}}` (a sync already running is waited for). Without it, a sync or apply already running is 409.",
 		Params:      []openapi.Param{server.TenantParam, {Name: "wait", Type: "boolean", Default: false, Description: "true: run the sync and answer its result (200)"}},
 		Status:      http.StatusAccepted, Response: m365.View{}, Errors: []int{http.StatusForbidden, http.StatusNotFound, http.StatusConflict, http.StatusBadGateway}}, h.sync)
+	s.Route("POST /allot/v1/connections/{id}/reports", openapi.Op{ID: "syncConnectionReports", Tag: "connections", Summary: "Start a sync of the usage reports and report settings (202 with the connection and its progress)",
+		Description: "Reads `/admin/reportSettings` and the usage reports (period D7) that allot's usage importer understands, and imports each into the tenant's usage; a report imported before changes nothing. With `wait=true` it runs to its end and the answer is 200 with `{\"started\": bool, \"result\": {…}}`. Scheduled every `reportsEvery` (default 24h).",
+		Params:      []openapi.Param{server.TenantParam, {Name: "wait", Type: "boolean", Default: false, Description: "true: run the reports sync and answer its result (200)"}},
+		Status:      http.StatusAccepted, Response: m365.View{}, Errors: []int{http.StatusForbidden, http.StatusNotFound, http.StatusConflict, http.StatusBadGateway}}, h.reports)
 	s.Route("GET /allot/v1/connections/{id}/plan", openapi.Op{ID: "planConnection", Tag: "connections", Summary: "The license changes an apply would make in Microsoft 365",
 		Params: tp, Response: m365.PlanResult{}, Errors: upstreamErrs}, h.plan)
 	s.Route("POST /allot/v1/connections/{id}/apply", openapi.Op{ID: "applyConnection", Tag: "connections", Summary: "Make the planned license changes in Microsoft 365",
@@ -198,7 +202,12 @@ func (h *handler) test(w http.ResponseWriter, r *http.Request) {
 
 // sync starts a sync (202 with the connection and its progress), or with
 // ?wait=true runs it and answers its result.
-func (h *handler) sync(w http.ResponseWriter, r *http.Request) {
+func (h *handler) sync(w http.ResponseWriter, r *http.Request) { h.startJob(w, r, h.m.StartSync) }
+
+// reports starts a usage reports sync, as sync does a directory sync.
+func (h *handler) reports(w http.ResponseWriter, r *http.Request) { h.startJob(w, r, h.m.StartReports) }
+
+func (h *handler) startJob(w http.ResponseWriter, r *http.Request, start func(*tenant.Tenant, string, string) (bool, error)) {
 	t, p, ok := h.tenantFor(w, r, auth.ManageLicensing)
 	if !ok {
 		return
@@ -209,7 +218,7 @@ func (h *handler) sync(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	started, err := h.m.StartSync(t, id, p.Actor())
+	started, err := start(t, id, p.Actor())
 	if err != nil {
 		respond.Error(w, r, err)
 		return

@@ -2,6 +2,12 @@ package connections_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -20,6 +26,7 @@ import (
 	"allot/api/graph"
 	"allot/api/partner"
 	"allot/api/server"
+	apiusage "allot/api/usage"
 	"allot/m365"
 )
 
@@ -35,11 +42,93 @@ const (
 // tokenServer is a local OAuth2 authority over TLS (Entra's v2.0
 // endpoints as MSAL reads them: the OpenID configuration, then the token
 // endpoint for client credentials). It issues the remote allot's token to
-// the right client id and secret.
+// the right client id with the right secret, or with a client assertion
+// (RFC 7523) signed by the key of a registered certificate.
 type tokenServer struct {
 	*httptest.Server
-	token  string
-	issued atomic.Int64
+	token      string
+	issued     atomic.Int64
+	assertions atomic.Int64 // tokens issued for a client assertion
+	mu         sync.Mutex
+	certs      []*x509.Certificate // the app registration's certificates
+}
+
+// register adds a certificate to the app registration.
+func (ts *tokenServer) register(c *x509.Certificate) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.certs = append(ts.certs, c)
+}
+
+// checkAssertion validates a client assertion as Entra does: a JWT whose
+// header names a registered certificate by its thumbprint (x5t#S256, or
+// x5t for SHA-1), signed PS256 or RS256 by that certificate's key, with
+// aud the token endpoint, iss and sub the client id, and a valid time.
+func (ts *tokenServer) checkAssertion(jwt, audience string) error {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return fmt.Errorf("AADSTS50027: JWT token is invalid or malformed.")
+	}
+	dec := func(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "=")) }
+	hb, err1 := dec(parts[0])
+	pb, err2 := dec(parts[1])
+	sig, err3 := dec(parts[2])
+	var h map[string]any
+	var c struct {
+		Aud, Iss, Sub string
+		Exp, Nbf      int64
+	}
+	if err1 != nil || err2 != nil || err3 != nil || json.Unmarshal(hb, &h) != nil || json.Unmarshal(pb, &c) != nil {
+		return fmt.Errorf("AADSTS50027: JWT token is invalid or malformed.")
+	}
+	thumb := func(key string) []byte {
+		s, _ := h[key].(string)
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawURLEncoding, base64.RawStdEncoding} {
+			if b, err := enc.DecodeString(s); err == nil {
+				return b
+			}
+		}
+		return nil
+	}
+	ts.mu.Lock()
+	var cert *x509.Certificate
+	for _, rc := range ts.certs {
+		s256 := sha256.Sum256(rc.Raw)
+		s1 := sha1.Sum(rc.Raw)
+		if t := thumb("x5t#S256"); t != nil && string(t) == string(s256[:]) {
+			cert = rc
+		} else if t := thumb("x5t"); t != nil && string(t) == string(s1[:]) {
+			cert = rc
+		}
+	}
+	ts.mu.Unlock()
+	if cert == nil {
+		return fmt.Errorf("AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application.")
+	}
+	pub := cert.PublicKey.(*rsa.PublicKey)
+	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	var err error
+	switch h["alg"] {
+	case "PS256":
+		err = rsa.VerifyPSS(pub, crypto.SHA256, sum[:], sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto})
+	case "RS256":
+		err = rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig)
+	default:
+		err = fmt.Errorf("alg %v", h["alg"])
+	}
+	if err != nil {
+		return fmt.Errorf("AADSTS700027: Client assertion failed signature validation.")
+	}
+	now := time.Now().Unix()
+	switch {
+	case c.Aud != audience:
+		return fmt.Errorf("AADSTS700016: the assertion's audience %q is not this token endpoint %q.", c.Aud, audience)
+	case c.Iss != appID || c.Sub != appID:
+		return fmt.Errorf("AADSTS700021: Client assertion application identifier doesn't match 'client_id' parameter.")
+	case c.Exp < now || c.Nbf > now+300:
+		return fmt.Errorf("AADSTS700024: Client assertion is not within its valid time range.")
+	}
+	return nil
 }
 
 func newTokenServer(t *testing.T, accessToken string) *tokenServer {
@@ -52,10 +141,26 @@ func newTokenServer(t *testing.T, accessToken string) *tokenServer {
 	})
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", func(w http.ResponseWriter, r *http.Request) {
 		_ = r.ParseForm()
-		if r.PathValue("tenant") != entraID || r.Form.Get("client_id") != appID || r.Form.Get("client_secret") != secret ||
-			r.Form.Get("grant_type") != "client_credentials" {
+		refuse := func(msg string) {
 			w.WriteHeader(http.StatusUnauthorized)
-			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."})
+			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client", "error_description": msg})
+		}
+		if r.PathValue("tenant") != entraID || r.Form.Get("client_id") != appID || r.Form.Get("grant_type") != "client_credentials" {
+			refuse("AADSTS700016: Application not found in the directory.")
+			return
+		}
+		if a := r.Form.Get("client_assertion"); a != "" {
+			if r.Form.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" || r.Form.Get("client_secret") != "" {
+				refuse("AADSTS50027: client_assertion_type is not jwt-bearer.")
+				return
+			}
+			if err := ts.checkAssertion(a, "https://"+r.Host+"/"+r.PathValue("tenant")+"/oauth2/v2.0/token"); err != nil {
+				refuse(err.Error())
+				return
+			}
+			ts.assertions.Add(1)
+		} else if r.Form.Get("client_secret") != secret {
+			refuse("AADSTS7000215: Invalid client secret provided.")
 			return
 		}
 		ts.issued.Add(1)
@@ -123,7 +228,7 @@ type world struct {
 
 func newWorld(t *testing.T, throttleEvery int64) *world {
 	w := &world{t: t}
-	w.remote = apitest.New(t, partner.Register, admin.Register, graph.Register)
+	w.remote = apitest.New(t, partner.Register, admin.Register, graph.Register, apiusage.Register)
 	w.rid = w.remote.Customer("Fabrikam", "US")
 	w.remote.Subscribe(w.rid, "SPE_E3", 5)
 	w.remote.Subscribe(w.rid, "ENTERPRISEPACK", 2)
@@ -143,7 +248,7 @@ func newWorld(t *testing.T, throttleEvery int64) *world {
 			w.waits.Add(int64(d / time.Second))
 			return ctx.Err()
 		}}
-	w.local = apitest.New(t, partner.Register, admin.Register, graph.Register, func(s *server.Server) {
+	w.local = apitest.New(t, partner.Register, admin.Register, graph.Register, apiusage.Register, func(s *server.Server) {
 		env.RT = s.RT
 		w.mgr = &m365.Manager{RT: s.RT, Env: env, Log: s.Log}
 		connections.Register(s, w.mgr)

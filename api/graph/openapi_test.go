@@ -321,6 +321,7 @@ var bodiless = map[string]bool{
 	"POST /allot/v1/alerts/jobs/{id}/retry":                                true,
 	"POST /allot/v1/connections/{id}/test":                                 true,
 	"POST /allot/v1/connections/{id}/sync":                                 true,
+	"POST /allot/v1/connections/{id}/reports":                              true,
 	"POST /allot/v1/connections/{id}/apply":                                true,
 }
 

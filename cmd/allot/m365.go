@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,19 +59,22 @@ func init() {
 	}
 
 	var in m365.Input
-	var secretFile, syncEvery string
+	var secretFile, certFile, syncEvery, reportsEvery string
 	connect := common(&cobra.Command{
 		Use:   "connect",
 		Short: "Connect the tenant to a Microsoft Entra tenant through an app registration",
 		Long: `Store a connection: the Microsoft Entra tenant, the app registration's client id
-and client secret (read from --client-secret-file or $ALLOT_M365_CLIENT_SECRET,
-never from the command line), and where Graph and the authority are. The
-secret is encrypted with the secret key ($` + m365.KeyEnv + ` or --secret-key-file);
-without a key nothing is stored. Read-only permissions are enough to sync
+and its credential — a client secret (read from --client-secret-file or
+$ALLOT_M365_CLIENT_SECRET, never from the command line) or a certificate with its
+private key (--client-certificate-file: PEM, or a .pfx whose password is in
+$ALLOT_M365_CERTIFICATE_PASSWORD) — and where Graph and the authority are. The
+secret or private key is encrypted with the secret key ($` + m365.KeyEnv + ` or
+--secret-key-file); without a key nothing is stored. Read-only permissions are enough to sync
 (User.Read.All, Group.Read.All, Directory.Read.All, AuditLog.Read.All);
 --apply also needs LicenseAssignment.ReadWrite.All.`,
 		Example: `  ALLOT_M365_CLIENT_SECRET=… allot m365 connect --tenant 7c1e… --entra-tenant contoso.onmicrosoft.com --client-id 0f1e…
-  allot m365 connect --tenant 7c1e… --entra-tenant 72f9… --client-id 0f1e… --client-secret-file app.secret --apply --sync-every 30m`,
+  allot m365 connect --tenant 7c1e… --entra-tenant 72f9… --client-id 0f1e… --client-secret-file app.secret --apply --sync-every 30m
+  ALLOT_M365_CERTIFICATE_PASSWORD=… allot m365 connect --tenant 7c1e… --entra-tenant 72f9… --client-id 0f1e… --client-certificate-file app.pfx`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			secret := os.Getenv("ALLOT_M365_CLIENT_SECRET")
@@ -81,8 +85,23 @@ without a key nothing is stored. Read-only permissions are enough to sync
 				}
 				secret = strings.TrimSpace(string(b))
 			}
-			if secret == "" {
-				return usageError{fmt.Errorf("the client secret is required: --client-secret-file or $ALLOT_M365_CLIENT_SECRET")}
+			in.ClientCertificate, in.ClientCertificatePassword = "", ""
+			if certFile != "" {
+				b, err := os.ReadFile(certFile)
+				if err != nil {
+					return usageError{fmt.Errorf("--client-certificate-file: %w", err)}
+				}
+				if strings.Contains(string(b), "-----BEGIN") {
+					in.ClientCertificate = string(b)
+				} else {
+					in.ClientCertificate = base64.StdEncoding.EncodeToString(b)
+				}
+				in.ClientCertificatePassword = os.Getenv("ALLOT_M365_CERTIFICATE_PASSWORD")
+				if secretFile == "" {
+					secret = ""
+				}
+			} else if secret == "" {
+				return usageError{fmt.Errorf("a credential is required: --client-secret-file or $ALLOT_M365_CLIENT_SECRET, or --client-certificate-file")}
 			}
 			in.ClientSecret = secret
 			if cmd.Flags().Changed("sync-every") {
@@ -91,6 +110,14 @@ without a key nothing is stored. Read-only permissions are enough to sync
 					return usageError{err}
 				}
 				in.SyncEvery = &d
+			}
+			in.ReportsEvery = nil
+			if cmd.Flags().Changed("reports-every") {
+				var d m365.Duration
+				if err := d.UnmarshalText([]byte(reportsEvery)); err != nil {
+					return usageError{err}
+				}
+				in.ReportsEvery = &d
 			}
 			return run(cmd, func(rt *tenant.Runtime, t *tenant.Tenant, e *m365.Env) error {
 				now := time.Now().UTC()
@@ -111,11 +138,14 @@ without a key nothing is stored. Read-only permissions are enough to sync
 	connect.Flags().StringVar(&in.EntraTenantID, "entra-tenant", "", "the Microsoft Entra tenant id or domain")
 	connect.Flags().StringVar(&in.ClientID, "client-id", "", "the app registration's application (client) id")
 	connect.Flags().StringVar(&secretFile, "client-secret-file", "", "file holding the client secret")
+	connect.Flags().StringVar(&certFile, "client-certificate-file", "", "file holding the certificate with its private key (PEM, or .pfx with $ALLOT_M365_CERTIFICATE_PASSWORD)")
+	connect.Flags().BoolVar(&in.SendCertificateChain, "send-certificate-chain", false, "send the certificate chain with token requests (subject name/issuer authentication)")
 	connect.Flags().StringVar(&in.GraphURL, "graph-url", "", "Microsoft Graph's base URL (default "+m365.DefaultGraphURL+"; national clouds differ)")
 	connect.Flags().StringVar(&in.AuthorityHost, "authority-host", "", "the Entra authority host (default "+m365.DefaultAuthorityHost+")")
 	connect.Flags().BoolVar(&in.Apply, "apply", false, "allow allot m365 apply to assign licenses in Microsoft 365")
 	connect.Flags().StringVar(&in.DisplayName, "name", "", "a display name")
 	connect.Flags().StringVar(&syncEvery, "sync-every", "1h", "how often allot serve syncs the directory (0: never)")
+	connect.Flags().StringVar(&reportsEvery, "reports-every", "24h", "how often allot serve imports the usage reports (0: never)")
 
 	list := common(&cobra.Command{
 		Use: "list", Short: "List the tenant's connections and their last sync", Args: cobra.NoArgs,
@@ -184,6 +214,40 @@ as after the previous one; run it again.`,
 		},
 	})
 
+	reportsCmd := common(&cobra.Command{
+		Use:   "reports CONNECTION",
+		Short: "Import Microsoft 365's usage reports (and read its concealed-names setting)",
+		Long: `Read the Microsoft tenant's report settings and the usage reports allot's
+usage importer understands (period D7), and import each into the tenant's
+usage as allot import usage does. A report imported before (same type and
+refresh date) changes nothing. While Microsoft 365 conceals user names in
+reports (displayConcealedNames), rows match only through the tenant's
+concealed-name mapping. allot serve runs this daily (--reports-every).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return run(cmd, func(rt *tenant.Runtime, t *tenant.Tenant, e *m365.Env) error {
+				res, err := m365.SyncReports(cmd.Context(), t, e, args[0], nil, "allot CLI")
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
+				}
+				for _, r := range res.Reports {
+					switch {
+					case r.Skipped != "":
+						fmt.Fprintf(cmd.OutOrStdout(), "%s: skipped: %s\n", r.Report, r.Skipped)
+					case r.Duplicate:
+						fmt.Fprintf(cmd.OutOrStdout(), "%s %s: imported before\n", r.Report, r.RefreshDate)
+					default:
+						fmt.Fprintf(cmd.OutOrStdout(), "%s %s: %d rows, %d accepted, %d unmatched, %d concealed\n", r.Report, r.RefreshDate, r.Rows, r.Accepted, r.Unmatched, r.Concealed)
+					}
+				}
+				return nil
+			})
+		},
+	})
+
 	planCmd := common(&cobra.Command{
 		Use: "plan CONNECTION", Short: "List the assignLicense calls that bring Microsoft 365 to allot's decision", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -240,7 +304,7 @@ as after the previous one; run it again.`,
 	})
 	// Each subcommand has its own flags; reset shared values between runs
 	// in one process (tests) is not needed: cobra parses every run.
-	m365Cmd.AddCommand(connect, list, test, syncCmd, planCmd, applyCmd, deleteCmd)
+	m365Cmd.AddCommand(connect, list, test, syncCmd, reportsCmd, planCmd, applyCmd, deleteCmd)
 	rootCmd.AddCommand(m365Cmd)
 	for _, c := range []string{"connect", "sync", "apply", "delete"} {
 		inUseHints["allot m365 "+c] = m365Hints[c]
@@ -264,8 +328,17 @@ func printView(w io.Writer, v m365.View, asJSON bool) error {
 	}
 	fmt.Fprintf(w, "%s  entra tenant %s  client %s  apply %v  sync every %s  last sync %s", v.ID, v.EntraTenantID, v.ClientID, v.Apply,
 		time.Duration(v.SyncEvery), last)
+	if v.Certificate != nil {
+		fmt.Fprintf(w, "  certificate %s (until %s)", v.Certificate.Thumbprint, v.Certificate.NotAfter.Format("2006-01-02"))
+	}
 	if v.Sync.LastError != "" {
 		fmt.Fprintf(w, "  last error: %s", v.Sync.LastError)
+	}
+	if r := v.Sync.Reports; r != nil && r.LastSuccess != nil {
+		fmt.Fprintf(w, "  reports %s", r.LastSuccess.Format(time.RFC3339))
+		if r.Concealed != nil && *r.Concealed {
+			fmt.Fprint(w, " (names concealed)")
+		}
 	}
 	fmt.Fprintln(w)
 	return nil
