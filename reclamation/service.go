@@ -138,16 +138,16 @@ func (s *Service) Create(ctx context.Context, t *tenant.Tenant, spec Spec, actor
 
 // Audit activities of campaigns.
 const (
-	ActivityCreate  = "Create reclamation campaign"
-	ActivityApprove = "Approve reclamation campaign"
-	ActivityStart   = "Start reclamation campaign"
-	ActivityNotices = "Send reclamation notices"
-	ActivityKeep    = "Keep license (reclamation)"
-	ActivityReclaim = "Reclaim license"
-	ActivitySkip    = "Skip license reclamation"
-	ActivityFinish  = "Complete reclamation campaign"
-	ActivityCancel  = "Cancel reclamation campaign"
-	ActivityRestore = "Restore reclaimed license"
+	ActivityCreate   = "Create reclamation campaign"
+	ActivityApprove  = "Approve reclamation campaign"
+	ActivityStart    = "Start reclamation campaign"
+	ActivityNotices  = "Send reclamation notices"
+	ActivityKeep     = "Keep license (reclamation)"
+	ActivityReclaim  = "Reclaim license"
+	ActivitySkip     = "Skip license reclamation"
+	ActivityFinish   = "Complete reclamation campaign"
+	ActivityCancel   = "Cancel reclamation campaign"
+	ActivityRestore  = "Restore reclaimed license"
 	ActivityRestored = "Restore reclamation campaign"
 )
 
@@ -167,8 +167,9 @@ func (s *Service) change(ctx context.Context, t *tenant.Tenant, id, actor string
 		if err := fn(tx, &c); err != nil {
 			return err
 		}
+		err = save(tx, &c)
 		out = c
-		return save(tx, &c)
+		return err
 	})
 	return out, err
 }
@@ -784,4 +785,3 @@ func (s *Service) notice(tenantID string, c *Campaign, ms []Member) (alert.Mail,
 	m.Subject, m.Text, m.HTML = noticeBodies(c, ms, s.LinkFor(tenantID, c, ms[0].UserID))
 	return m, true
 }
-
