@@ -12,8 +12,8 @@ import (
 	"allot/catalog"
 	"allot/licensing"
 	"allot/prices"
-	"allot/tenant"
 	"allot/reclamation"
+	"allot/tenant"
 )
 
 // TestCampaignEndToEnd: a campaign over a small tenant with a fake clock.
