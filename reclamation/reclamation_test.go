@@ -11,6 +11,7 @@ import (
 	"allot/audit"
 	"allot/catalog"
 	"allot/licensing"
+	"allot/m365"
 	"allot/prices"
 	"allot/reclamation"
 	"allot/tenant"
@@ -244,6 +245,19 @@ func TestPreviewFiltersAndExclusions(t *testing.T) {
 	}
 	if c.Members != 0 || c.Excluded != 2 || len(ms) != 2 || !strings.Contains(ms[0].Excluded, "Licensed (g)") {
 		t.Fatalf("group filter: %+v %+v", c, ms)
+	}
+	// u3's license is Entra's (a synced user's direct license): excluded.
+	e.do(func(tx *tenant.Tx) error {
+		return tx.Put(m365.KindSynced, "user/u3", map[string]any{"conn": "c1", "direct": []string{e.sku}})
+	})
+	_, ms, err = e.svc.Create(ctx, e.tn, reclamation.Spec{ID: "e"}, "admin A", "tokA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if (m.UserID == "u3") != strings.Contains(m.Excluded, "Microsoft 365 (Entra)") {
+			t.Errorf("%s: excluded %q", m.UserID, m.Excluded)
+		}
 	}
 	if _, _, err := e.svc.Create(ctx, e.tn, reclamation.Spec{ID: "n", Kinds: []string{"disabledHoldingLicense"}}, "admin A", "tokA"); err != nil {
 		t.Fatal(err)
