@@ -246,6 +246,9 @@ func TestPreviewFiltersAndExclusions(t *testing.T) {
 	if c.Members != 0 || c.Excluded != 2 || len(ms) != 2 || !strings.Contains(ms[0].Excluded, "Licensed (g)") {
 		t.Fatalf("group filter: %+v %+v", c, ms)
 	}
+	if _, err := e.svc.StartCampaign(ctx, e.tn, "g", "admin A"); allot.ErrorCode(err) != allot.ECONFLICT {
+		t.Errorf("start of a campaign without members: %v", err)
+	}
 	// u3's license is Entra's (a synced user's direct license): excluded.
 	e.do(func(tx *tenant.Tx) error {
 		return tx.Put(m365.KindSynced, "user/u3", map[string]any{"conn": "c1", "direct": []string{e.sku}})
@@ -337,4 +340,41 @@ func catalogSKU(ref string) (string, bool) {
 		return "", false
 	}
 	return s.ID, true
+}
+
+// TestSurvivesRestart: a running campaign whose notices went out is
+// completed by a new runtime and service over the same database (the
+// state is all in the tenant's objects), and no notice is sent again.
+func TestSurvivesRestart(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, _, err := e.svc.Create(ctx, e.tn, reclamation.Spec{ID: "r", GraceDays: 2}, "admin A", "tokA"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.StartCampaign(ctx, e.tn, "r", "admin A"); err != nil {
+		t.Fatal(err)
+	}
+	e.step()
+	sent := len(e.mb.got())
+	if err := e.rt.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Add(3 * 24 * time.Hour)
+	rt, err := tenant.Open(ctx, e.st, catalog.Default(), tenant.Options{Logger: quiet(), Now: e.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close(ctx) })
+	e.alerts.Attach(rt)
+	svc := reclamation.New(reclamation.Config{Alerts: e.alerts, Key: testKey, BaseURL: "https://allot.test", Now: e.clk.Now, Logger: quiet()})
+	svc.Attach(rt)
+	e.svc, e.rt = svc, rt
+	e.tn, _ = rt.Get("contoso")
+	e.step()
+	if c := e.campaign("r"); c.Status != reclamation.Completed || c.Counts.Removed != 4 {
+		t.Fatalf("after the restart: %+v", c.Counts)
+	}
+	if n := len(e.mb.got()); n != sent || sent != 4 {
+		t.Fatalf("%d notices before the restart, %d after", sent, n)
+	}
 }

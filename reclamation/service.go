@@ -214,6 +214,9 @@ func (s *Service) StartCampaign(ctx context.Context, t *tenant.Tenant, id, actor
 		if c.Status != Draft {
 			return conflict(c, "start")
 		}
+		if c.Members == 0 {
+			return allot.Errorf(allot.ECONFLICT, "Reclamation campaign %q has no members: there is nothing to take back.", c.ID)
+		}
 		c.StartedBy, c.StartedAt = actor, tx.Op.Now
 		tx.Audit(audit.Entry{Action: ActivityStart, Why: c.DisplayName, Detail: detail(map[string]any{"campaignId": c.ID,
 			"awaitingApproval": c.RequireApproval && c.ApprovedAt.IsZero()})})
