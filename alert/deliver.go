@@ -129,6 +129,8 @@ func (s *Service) attempt(ctx context.Context, j store.AlertJob) bool {
 		t, err := rt.Wait(wctx, j.TenantID)
 		cancel()
 		switch {
+		case err == nil && j.EndpointID == MailEndpoint:
+			found = true // a message of QueueMail: it names its recipients
 		case err == nil:
 			t.Read(func(st *tenant.State) { ep, found = EndpointOf(st, j.EndpointID) })
 		case allot.ErrorCode(err) != allot.ENOTFOUND:
@@ -138,7 +140,9 @@ func (s *Service) attempt(ctx context.Context, j store.AlertJob) bool {
 	start := time.Now()
 	var res Result
 	var ev Event
-	if !found {
+	if j.EndpointID == MailEndpoint && found {
+		res = s.sendQueuedMail(ctx, j.ID, j.Payload)
+	} else if !found {
 		res = Result{Err: errNoEndpoint.Error()}
 	} else if err := json.Unmarshal(j.Payload, &ev); err != nil {
 		res = Result{Err: "the queued event is not readable: " + err.Error()}
@@ -300,6 +304,12 @@ func MailBodies(ev Event) (text, htmlBody string) {
 }
 
 func sendMail(ctx context.Context, cfg *SMTP, e Endpoint, ev Event) Result {
+	text, htmlBody := MailBodies(ev)
+	return sendMessage(ctx, cfg, Mail{To: e.To, Subject: "[allot] " + Title(ev), Text: text, HTML: htmlBody}, ev.ID)
+}
+
+// sendMessage sends one message through cfg; id is its X-Allot-Event-Id.
+func sendMessage(ctx context.Context, cfg *SMTP, msg Mail, id string) Result {
 	if cfg == nil || cfg.Host == "" {
 		return Result{Err: "no SMTP server is configured (allot serve --smtp-host)"}
 	}
@@ -307,16 +317,22 @@ func sendMail(ctx context.Context, cfg *SMTP, e Endpoint, ev Event) Result {
 	if err := m.From(cfg.From); err != nil {
 		return Result{Err: "from: " + err.Error()}
 	}
-	if err := m.To(e.To...); err != nil {
+	if err := m.To(msg.To...); err != nil {
 		return Result{Err: "to: " + err.Error()}
 	}
-	m.Subject("[allot] " + Title(ev))
+	if len(msg.Cc) > 0 {
+		if err := m.Cc(msg.Cc...); err != nil {
+			return Result{Err: "cc: " + err.Error()}
+		}
+	}
+	m.Subject(msg.Subject)
 	m.SetMessageID()
 	m.SetDate()
-	m.SetGenHeader(mail.Header("X-Allot-Event-Id"), ev.ID)
-	text, htmlBody := MailBodies(ev)
-	m.SetBodyString(mail.TypeTextPlain, text)
-	m.AddAlternativeString(mail.TypeTextHTML, htmlBody)
+	m.SetGenHeader(mail.Header("X-Allot-Event-Id"), id)
+	m.SetBodyString(mail.TypeTextPlain, msg.Text)
+	if msg.HTML != "" {
+		m.AddAlternativeString(mail.TypeTextHTML, msg.HTML)
+	}
 	opts := []mail.Option{mail.WithTimeout(20 * time.Second)}
 	port := cfg.Port
 	switch cfg.TLS {

@@ -89,6 +89,14 @@ const (
 	// send a test, queue a dead notification again (Global and License
 	// Administrators, who manage the tenant's licensing).
 	ManageAlerts
+	// ReadReclamation: the tenant's reclamation campaigns and their
+	// members (users, products, findings): the readers of the license
+	// position (ReadLicenseUsage's roles).
+	ReadReclamation
+	// ManageReclamation: create, start, approve, cancel and restore
+	// reclamation campaigns, which remove and give back users' licenses
+	// (users/assignLicense: Global and License Administrators).
+	ManageReclamation
 )
 
 var (
@@ -116,6 +124,8 @@ var roleTable = map[Action][]string{
 	OpenAdminCenter:     append(slices.Clone(directoryReaders), RoleReportsReader, RoleAllotmentOwner),
 	ReadAlerts:          append(slices.Clone(directoryReaders), RoleReportsReader),
 	ManageAlerts:        {RoleGlobalAdministrator, RoleLicenseAdministrator},
+	ReadReclamation:     usageReaders,
+	ManageReclamation:   {RoleGlobalAdministrator, RoleLicenseAdministrator},
 }
 
 // Can reports whether a principal may perform an action in a tenant. A

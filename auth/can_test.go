@@ -34,6 +34,8 @@ func TestCanMatrix(t *testing.T) {
 		OpenAdminCenter:     "A  A  A  A   A  A  A",
 		ReadAlerts:          "A  A  A  A   A  A  -",
 		ManageAlerts:        "A  A  -  -   -  -  -",
+		ReadReclamation:     "A  A  -  -   A  A  -",
+		ManageReclamation:   "A  A  -  -   -  -  -",
 	}
 	if len(matrix) != len(roleTable) {
 		t.Fatalf("the matrix has %d actions, the table %d", len(matrix), len(roleTable))

@@ -66,6 +66,18 @@ func NewSealer(key []byte) (*Sealer, error) {
 // SealerFromEnv returns the sealer of --secret-key-file when file is set,
 // else of ALLOT_SECRET_KEY, else the zero Sealer (which refuses secrets).
 func SealerFromEnv(file string) (*Sealer, error) {
+	key, err := KeyFromEnv(file)
+	if err != nil {
+		return nil, err
+	}
+	return NewSealer(key)
+}
+
+// KeyFromEnv reads the server's secret key: of --secret-key-file when file
+// is set, else of ALLOT_SECRET_KEY; nil when neither gives one. Connection
+// secrets are sealed with it, and other features derive their keys from
+// it (reclamation.LinkKey).
+func KeyFromEnv(file string) ([]byte, error) {
 	text := os.Getenv(KeyEnv)
 	src := KeyEnv
 	if file != "" {
@@ -76,13 +88,13 @@ func SealerFromEnv(file string) (*Sealer, error) {
 		text, src = string(b), file
 	}
 	if strings.TrimSpace(text) == "" {
-		return &Sealer{}, nil
+		return nil, nil
 	}
 	key, err := ParseKey(text)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src, err)
 	}
-	return NewSealer(key)
+	return key, nil
 }
 
 // HasKey reports whether the sealer can seal and open secrets.

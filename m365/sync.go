@@ -86,6 +86,27 @@ func IsSyncedGroup(s *tenant.State, id string) bool {
 	return ok
 }
 
+// SyncedUser reports whether a connection syncs the user, and which.
+func SyncedUser(s *tenant.State, userID string) (connID string, ok bool) {
+	var m syncedMark
+	if found, _ := s.Decode(KindSynced, "user/"+userID, &m); !found {
+		return "", false
+	}
+	return m.Conn, true
+}
+
+// EntraDirect reports whether Entra assigns the product (a skuId) to a
+// synced user directly: a license allot did not apply, which the sync
+// brings back if allot removes it and plan/apply never removes in
+// Microsoft 365.
+func EntraDirect(s *tenant.State, userID, skuID string) bool {
+	var m syncedMark
+	if found, _ := s.Decode(KindSynced, "user/"+userID, &m); !found {
+		return false
+	}
+	return slices.Contains(m.Direct, strings.ToLower(skuID))
+}
+
 // EntraOwnedUserFields are the user properties a sync brings from Entra
 // (Graph names): read-only in allot on a synced user.
 var EntraOwnedUserFields = []string{"userPrincipalName", "displayName", "accountEnabled", "userType", "usageLocation", "department",

@@ -32,10 +32,12 @@ import (
 	"allot/api/openapi"
 	"allot/api/partner"
 	positionapi "allot/api/position"
+	reclamationapi "allot/api/reclamation"
 	"allot/api/scim"
 	"allot/api/server"
 	usageapi "allot/api/usage"
 	"allot/m365"
+	"allot/reclamation"
 	"allot/store"
 	"allot/web"
 )
@@ -142,7 +144,15 @@ func registeredPatterns(t *testing.T, root string) map[string]string {
 
 // allSurfaces are the surfaces allot serve mounts.
 var allSurfaces = []apitest.Mount{partner.Register, admin.Register, cloudlicensing.Register, graph.Register, scim.Register,
-	usageapi.Register, positionapi.Register, mountAlerts, chargebackapi.Register, mountConnections, web.Register}
+	usageapi.Register, positionapi.Register, mountAlerts, chargebackapi.Register, mountConnections, mountReclamation, web.Register}
+
+// mountReclamation mounts the reclamation API with a service (its loop
+// not started) over the server's alert queue.
+func mountReclamation(s *server.Server) {
+	svc := reclamation.New(reclamation.Config{Alerts: alert.New(alert.Config{Store: s.Store.(store.AlertStore)}), Key: make([]byte, 32)})
+	svc.Attach(s.RT)
+	reclamationapi.Register(s, svc)
+}
 
 // mountAlerts mounts the alerts API with a service over the server's store
 // (its loops not started: nothing is delivered).
@@ -323,6 +333,11 @@ var bodiless = map[string]bool{
 	"POST /allot/v1/connections/{id}/sync":                                 true,
 	"POST /allot/v1/connections/{id}/reports":                              true,
 	"POST /allot/v1/connections/{id}/apply":                                true,
+	"POST /allot/v1/reclamation/campaigns/{id}/approve":                    true,
+	"POST /allot/v1/reclamation/campaigns/{id}/start":                      true,
+	"POST /allot/v1/reclamation/campaigns/{id}/cancel":                     true,
+	"POST /allot/v1/reclamation/campaigns/{id}/restore":                    true,
+	"POST /allot/v1/reclamation/keep":                                      true, // the token is in the query
 }
 
 // Every operation that takes a body documents it: every POST, PUT and

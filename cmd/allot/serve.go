@@ -24,6 +24,7 @@ import (
 	"allot/api/cloudlicensing"
 	"allot/api/partner"
 	positionapi "allot/api/position"
+	reclamationapi "allot/api/reclamation"
 	"allot/api/server"
 	"allot/catalog"
 	"allot/identity"
@@ -43,6 +44,7 @@ func init() {
 	var load loadOptions
 	var ha haOptions
 	var alerts alertOptions
+	var reclaim reclaimOptions
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the allot server (Graph, partner and admin APIs)",
@@ -97,11 +99,16 @@ the tenant show the tenant as this process last wrote or loaded it
 			if err := ha.check(db); err != nil {
 				return usageError{err}
 			}
-			sealer, err := m365.SealerFromEnv(keyFile)
+			key, err := m365.KeyFromEnv(keyFile)
 			if err != nil {
 				return usageError{err}
 			}
-			return serve(cmd.Context(), serveOptions{addr: addr, db: db, demo: demoMode, tls: tlsOpts, trusted: trusted, load: load, ha: ha, sealer: sealer, alerts: alerts})
+			sealer, err := m365.NewSealer(key)
+			if err != nil {
+				return usageError{err}
+			}
+			reclaim.key = key
+			return serve(cmd.Context(), serveOptions{addr: addr, db: db, demo: demoMode, tls: tlsOpts, trusted: trusted, load: load, ha: ha, sealer: sealer, alerts: alerts, reclaim: reclaim})
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (HOST:PORT)")
@@ -113,6 +120,7 @@ the tenant show the tenant as this process last wrote or loaded it
 	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", nil, "reverse proxy address or CIDR whose X-Forwarded-For/-Proto/-Host are honoured (repeatable)")
 	cmd.Flags().IntVar(&load.concurrency, "load-concurrency", 2, "tenants loaded at once at start-up (each holds its records twice at its peak)")
 	alerts.flags(cmd)
+	reclaim.flags(cmd)
 	cmd.Flags().DurationVar(&load.wait, "tenant-wait", server.DefaultTenantWait, "how long a request for a tenant still loading waits before it is answered 503")
 	cmd.Flags().BoolVar(&ha.on, "ha", os.Getenv("ALLOT_HA") == "1", "share the PostgreSQL database with other allot serve processes: tenant leases with fencing (env ALLOT_HA=1)")
 	cmd.Flags().StringVar(&ha.ttl, "lease-ttl", envOr("ALLOT_LEASE_TTL", postgres.DefaultLeaseTTL.String()), "with --ha: how long a tenant stays with a process that stopped renewing its lease (env ALLOT_LEASE_TTL)")
@@ -130,6 +138,7 @@ type serveOptions struct {
 	ha       haOptions
 	sealer   *m365.Sealer // Microsoft 365 connection secrets
 	alerts   alertOptions
+	reclaim  reclaimOptions
 }
 
 // haOptions: several processes sharing one PostgreSQL database (--ha).
@@ -233,6 +242,8 @@ func serve(ctx context.Context, o serveOptions) error {
 		return fmt.Errorf("loading tenants: %w", err)
 	}
 	alerts.Start(ctx, rt)
+	reclaimSvc := o.reclaim.service(alerts, publicURL(o, ln), log)
+	reclaimSvc.Start(ctx, rt)
 	log.Info("tenants loading in the background", "count", len(rt.Loading()))
 	go rt.EachLoaded(ctx, func(t *tenant.Tenant) {
 		if err := identity.AdoptPartnerDomain(ctx, rt, t); err != nil && ctx.Err() == nil {
@@ -257,6 +268,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	m365.RegisterMetrics(reg)
 	mgr := &m365.Manager{RT: rt, Env: &m365.Env{Sealer: o.sealer, RT: rt}, Log: log, Base: ctx}
 	connections.Register(s, mgr)
+	reclamationapi.Register(s, reclaimSvc)
 	go mgr.Schedule(ctx, time.Minute)
 
 	// Timeouts and a connection cap: stalled or idle clients cannot hold

@@ -1,0 +1,304 @@
+package reclamation_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net"
+	"net/mail"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"allot/alert"
+	"allot/catalog"
+	"allot/licensing"
+	"allot/prices"
+	"allot/reclamation"
+	"allot/store"
+	"allot/store/sqlite"
+	"allot/tenant"
+	"allot/usage"
+)
+
+// mailbox is a local SMTP server (emersion/go-smtp, as the alert tests
+// use) that keeps what it receives.
+type mailbox struct {
+	mu   sync.Mutex
+	msgs []mailMsg
+	addr string
+}
+
+type mailMsg struct {
+	to   []string
+	data string
+}
+
+type mailSession struct {
+	mb  *mailbox
+	msg mailMsg
+}
+
+func (s *mailSession) Reset()                               { s.msg = mailMsg{} }
+func (s *mailSession) Logout() error                        { return nil }
+func (s *mailSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.msg.to = append(s.msg.to, to)
+	return nil
+}
+func (s *mailSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.msg.data = string(b)
+	s.mb.mu.Lock()
+	s.mb.msgs = append(s.mb.msgs, s.msg)
+	s.mb.mu.Unlock()
+	return nil
+}
+
+func newMailbox(t *testing.T) *mailbox {
+	mb := &mailbox{}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &mailSession{mb: mb}, nil }))
+	srv.Domain = "localhost"
+	srv.AllowInsecureAuth = true
+	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb.addr = ln.Addr().String()
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return mb
+}
+
+func (mb *mailbox) got() []mailMsg {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	return slices.Clone(mb.msgs)
+}
+
+func (mb *mailbox) smtpConfig() *alert.SMTP {
+	host, port, _ := net.SplitHostPort(mb.addr)
+	p, _ := strconv.Atoi(port)
+	return &alert.SMTP{Host: host, Port: p, From: "allot@contoso.example", TLS: "none"}
+}
+
+// textOf returns a message's headers and its text/plain part, decoded.
+func textOf(t *testing.T, data string) (mail.Header, string) {
+	t.Helper()
+	m, err := mail.ReadMessage(strings.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	decode := func(enc string, r io.Reader) string {
+		if strings.EqualFold(enc, "quoted-printable") {
+			r = quotedprintable.NewReader(r)
+		}
+		b, _ := io.ReadAll(r)
+		return string(b)
+	}
+	if !strings.HasPrefix(mt, "multipart/") {
+		return m.Header, decode(m.Header.Get("Content-Transfer-Encoding"), m.Body)
+	}
+	mr := multipart.NewReader(m.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			t.Fatalf("no text part: %v", err)
+		}
+		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/plain") {
+			return m.Header, decode(p.Header.Get("Content-Transfer-Encoding"), p)
+		}
+	}
+}
+
+var linkRE = regexp.MustCompile(`https://allot\.test/allot/v1/reclamation/keep\?token=([A-Za-z0-9_.-]+)`)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// env is a runtime with the alert and reclamation services over SQLite,
+// a fake clock and a tenant "contoso": users u1…u4 idle holders of
+// ENTERPRISEPACK (u3 with a plan disabled, u4 through the allotment
+// "sales"), u5 an active holder, u1's manager attribute naming boss.
+type env struct {
+	t      *testing.T
+	st     store.Store
+	clk    *clock
+	alerts *alert.Service
+	svc    *reclamation.Service
+	rt     *tenant.Runtime
+	tn     *tenant.Tenant
+	mb     *mailbox
+	sku    string
+	plan   string // the plan u3 has disabled
+}
+
+var testKey = reclamation.LinkKey([]byte("0123456789abcdef0123456789abcdef"))
+
+func newEnv(t *testing.T) *env {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "allot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	clk := &clock{t: time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC)}
+	mb := newMailbox(t)
+	alerts := alert.New(alert.Config{Store: st, Now: clk.Now, Logger: quiet(), SMTP: mb.smtpConfig(), Backoff: func(int) time.Duration { return time.Second }})
+	rt, err := tenant.Open(context.Background(), st, catalog.Default(), tenant.Options{Logger: quiet(), Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close(context.Background()) })
+	alerts.Attach(rt)
+	svc := reclamation.New(reclamation.Config{Alerts: alerts, Key: testKey, BaseURL: "https://allot.test", Now: clk.Now, Logger: quiet()})
+	svc.Attach(rt)
+	e := &env{t: t, st: st, clk: clk, alerts: alerts, svc: svc, rt: rt, mb: mb}
+	sku, _ := catalog.Default().SKU("ENTERPRISEPACK")
+	e.sku, e.plan = sku.ID, sku.Plans[0].ID
+	tn, err := rt.Create(context.Background(), store.Tenant{ID: "contoso", CompanyName: "Contoso", DefaultUsageLocation: "US"}, licensing.Settings{DefaultUsageLocation: "US"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.tn = tn
+	e.do(func(tx *tenant.Tx) error {
+		if err := tx.Engine.SetUnits(tx.Op, e.sku, licensing.Units{Enabled: 10}); err != nil {
+			return err
+		}
+		if err := tx.Engine.PutAllotment(tx.Op, licensing.Allotment{ID: "sales", DisplayName: "Sales", SKUID: e.sku, AllottedUnits: 2, AssignableTo: "user,group"}); err != nil {
+			return err
+		}
+		for i := 1; i <= 5; i++ {
+			id := fmt.Sprintf("u%d", i)
+			u := licensing.User{ID: id, UserPrincipalName: id + "@contoso.example", DisplayName: "User " + id, Mail: id + "@contoso.example",
+				AccountEnabled: true, UserType: "Member", UsageLocation: "US"}
+			if id == "u1" {
+				u.Attributes = map[string]string{"manager": "boss@contoso.example"}
+			}
+			if err := tx.Engine.PutUser(tx.Op, u); err != nil {
+				return err
+			}
+			var err error
+			switch id {
+			case "u3":
+				err = tx.Engine.AssignUserLicenses(tx.Op, id, []licensing.AssignedLicense{{SKUID: e.sku, DisabledPlans: []string{e.plan}}}, nil)
+			case "u4":
+				err = tx.Engine.AssignThroughAllotment(tx.Op, "sales", id, nil)
+			default:
+				err = tx.Engine.AssignUserLicenses(tx.Op, id, []licensing.AssignedLicense{{SKUID: e.sku, DisabledPlans: []string{}}}, nil)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return prices.Put(tx, prices.List{Currency: "EUR", Prices: []prices.Price{{SKUID: e.sku, SKUPartNumber: "ENTERPRISEPACK", MonthlyUnitPrice: 23}}})
+	})
+	// Sixty days later: u1…u4 last signed in on the second day, u5 today.
+	first := clk.Now().Add(24 * time.Hour)
+	clk.Add(60 * 24 * time.Hour)
+	var lines []string
+	for i := 1; i <= 5; i++ {
+		at := first
+		if i == 5 {
+			at = clk.Now().Add(-time.Hour)
+		}
+		lines = append(lines, fmt.Sprintf(`{"id":"s%d","user":"u%d@contoso.example","at":%q,"application":"Outlook","interactive":true}`, i, i, at.Format(time.RFC3339)))
+	}
+	e.do(func(tx *tenant.Tx) error {
+		_, err := usage.ParseSignIns([]byte(strings.Join(lines, "\n"))).Apply(tx)
+		return err
+	})
+	return e
+}
+
+func (e *env) do(fn func(tx *tenant.Tx) error) {
+	e.t.Helper()
+	if err := e.tn.Do(context.Background(), licensing.Op{Actor: "test", Now: e.clk.Now()}, fn); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// step runs the reclamation step and then delivers the queue.
+func (e *env) step() {
+	e.t.Helper()
+	ctx := context.Background()
+	if err := e.svc.Step(ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	for range 20 {
+		n, err := e.alerts.DeliverDue(ctx)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+}
+
+// direct returns a user's direct sources of the product.
+func (e *env) direct(user string) []licensing.LicenseSource {
+	var out []licensing.LicenseSource
+	e.tn.Read(func(s *tenant.State) {
+		for _, src := range s.Engine.DirectLicenses(user) {
+			if src.SKUID == e.sku {
+				out = append(out, src)
+			}
+		}
+	})
+	return out
+}
+
+func (e *env) members(id string) map[string]reclamation.Member {
+	out := map[string]reclamation.Member{}
+	e.tn.Read(func(s *tenant.State) {
+		ms, err := reclamation.Members(s, id)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		for _, m := range ms {
+			out[m.UserID] = m
+		}
+	})
+	return out
+}
+
+func (e *env) campaign(id string) reclamation.Campaign {
+	var c reclamation.Campaign
+	var err error
+	e.tn.Read(func(s *tenant.State) { c, err = reclamation.Get(s, id) })
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
