@@ -124,8 +124,8 @@ type groupData struct {
 	// a writer of groups, or an owner of every license the group
 	// carries: api/scope MayChangeMembers).
 	CanMembers bool
-	Assignable   []skuRow
-	Form         *licenseForm
+	Assignable []skuRow
+	Form       *licenseForm
 	// Rule editing: the rule shown in the editor and the result of checking
 	// it (on a preview or a refused save).
 	Rule      string
