@@ -229,6 +229,7 @@ func TestBrowserForms(t *testing.T) {
 		s.open("/admin/groups/" + fin + "?member=" + url.QueryEscape(outUPN))
 		s.clickAndWait(`form[action$="/members/remove"] button`)
 		s.waitText(".flash.ok", "Member removed from the group.")
+		s.fill("#member-form", "member", outID)
 		s.do(chromedp.SetValue(chromedp.CSS(`#member-form input[name=csrf]`), "forged"))
 		s.submit("#member-form")
 		if h := s.text("main h1"); !strings.Contains(h, "Forbidden") {
@@ -306,7 +307,7 @@ func TestBrowserForms(t *testing.T) {
 			})
 		})
 		s.open("/admin/users/" + held)
-		if n := eval[int](s, `document.querySelectorAll("main td small time").length`); n == 0 {
+		if n := eval[int](s, `document.querySelectorAll("main .explain time").length`); n == 0 {
 			t.Error("the explanation of a held license shows no <time>")
 		}
 		for _, page := range []string{"/admin/users/" + held, "/admin/audit", "/admin/findings"} {
