@@ -62,8 +62,8 @@ func (h *handler) createAllotment(w http.ResponseWriter, r *http.Request, v *vie
 	f := formOf(r, allotmentFormFields...)
 	id := auth.NewID()
 	err := func() error {
-		if strings.TrimSpace(f.V("displayName")) == "" {
-			return required("displayName")
+		if err := f.requireFilled("displayName"); err != nil {
+			return err
 		}
 		units, err := unitsOf(f.V("allottedUnits"))
 		if err != nil {

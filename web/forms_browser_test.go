@@ -349,11 +349,16 @@ func TestBrowserForms(t *testing.T) {
 			{"/admin/allotments/" + info.OwnedAllotment, "#allotment-form"},
 			{"/admin/tokens", "#token-form"},
 			{"/admin/settings", `form[action="/admin/settings"]`},
+			{"/admin/groups/" + groupID(t, env, "Finance analysts"), "#member-form"},
+			{"/admin/groups/" + groupID(t, env, "Finance analysts") + "?license=" + skuID(t, env, "SPE_E3"), "#license-form"},
 		}
 		s := admin
 		s.t = t
 		for _, f := range forms {
 			s.open(f.page)
+			if f.form == "#member-form" {
+				s.fill(f.form, "member", "nobody@contoso.example") // required
+			}
 			s.do(chromedp.SetValue(chromedp.CSS(f.form+` input[name=csrf]`), "forged"))
 			s.submit(f.form)
 			if h := s.text("main h1"); !strings.Contains(h, "Forbidden") {
@@ -364,7 +369,7 @@ func TestBrowserForms(t *testing.T) {
 		reader.signIn(info.ReaderToken)
 		reader.open("/admin/users")
 		for _, action := range []string{"/admin/users", "/admin/groups", "/admin/allotments", "/admin/allotments/" + info.OwnedAllotment + "/edit",
-			"/admin/tokens", "/admin/settings", "/admin/groups/x/members"} {
+			"/admin/tokens", "/admin/settings", "/admin/groups/x/members", "/admin/groups/x/members/remove", "/admin/groups/x/licenses"} {
 			js := `fetch(` + jsString(action) + `, {method: "POST", headers: {"Content-Type": "application/x-www-form-urlencoded"},
 				body: "csrf=" + encodeURIComponent(document.querySelector('meta[name="csrf-token"]').content) + "&displayName=x&mailNickname=x&allottedUnits=1&roles=GlobalReader"}).then(r => r.status)`
 			ctx, cancel := context.WithTimeout(reader.ctx, stepTimeout)

@@ -29,11 +29,11 @@ type groupFormData struct {
 }
 
 func (h *handler) renderGroupForm(w http.ResponseWriter, r *http.Request, v *viewer, status int, d groupFormData) {
-	title := "New group"
+	name := ""
 	if d.Group != nil {
-		title = "Edit " + d.Group.DisplayName
+		name = d.Group.DisplayName
 	}
-	h.render(w, r, v, status, "groupform", pageData{Title: title, Nav: "groups", Data: d})
+	h.render(w, r, v, status, "groupform", pageData{Title: formTitle("group", name, d.Group != nil), Nav: "groups", Data: d})
 }
 
 func (h *handler) newGroupPage(w http.ResponseWriter, r *http.Request, v *viewer) {
@@ -55,10 +55,8 @@ func (h *handler) createGroup(w http.ResponseWriter, r *http.Request, v *viewer)
 		g.MembershipRuleProcessingState = "On"
 	}
 	err := func() error {
-		for _, p := range []string{"displayName", "mailNickname"} {
-			if strings.TrimSpace(f.V(p)) == "" {
-				return required(p)
-			}
+		if err := f.requireFilled("displayName", "mailNickname"); err != nil {
+			return err
 		}
 		if dynamic && strings.TrimSpace(g.MembershipRule) == "" {
 			return required("membershipRule")
@@ -96,8 +94,8 @@ func (h *handler) updateGroup(w http.ResponseWriter, r *http.Request, v *viewer)
 			return notFoundErr("Group %s does not exist.", id)
 		}
 		shown = g
-		if strings.TrimSpace(f.V("displayName")) == "" {
-			return required("displayName")
+		if err := f.requireFilled("displayName"); err != nil {
+			return err
 		}
 		g.GroupTypes = slices.Clone(g.GroupTypes)
 		g.DisplayName, g.MailNickname, g.Description = f.V("displayName"), f.V("mailNickname"), f.V("description")

@@ -82,6 +82,9 @@ var funcs = template.FuncMap{
 	"joinStr": strings.Join,
 	"list":    func(v ...any) []any { return v },
 	"field":   field,
+	"licenseForm": func(kind, id string, f *licenseForm, assignable []skuRow, v *viewer) licenseFormView {
+		return licenseFormView{Kind: kind, ID: id, Form: f, Assignable: assignable, V: v}
+	},
 	"chartPair": func(c chart, class string) any {
 		return struct {
 			Chart chart
