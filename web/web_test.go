@@ -919,7 +919,7 @@ func TestDashboardShowsThePositionSnapshot(t *testing.T) {
 	c := newClientSignedIn(t, env, info.AdminToken)
 	r := c.get("/admin/")
 	mustContain(t, r, "the license position as of", "Required", "Used")
-	if strings.Contains(r.Body, `<td class="n muted">—</td>`) {
+	if strings.Contains(r.Body, `class="n muted">—</td>`) {
 		t.Error("required and used are still empty with a snapshot")
 	}
 	// Without a snapshot they say how to get one.
