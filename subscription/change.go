@@ -87,7 +87,8 @@ func CheckPatch(in Patch) error {
 // Change applies a patch to the stored subscription id at tx.Op.Now
 // (CheckPatch, then the status transition Partner Center allows, then the
 // units: lowering them below the seats in use is refused by the engine),
-// and records a status change in the audit log. A refused change (EINVALID,
+// and records a change of status or quantity in the audit log (before and
+// after: AuditChange). A refused change (EINVALID,
 // ENOTFOUND, ECONFLICT) changes nothing.
 func Change(tx *tenant.Tx, id string, in Patch) (Subscription, error) {
 	if err := CheckPatch(in); err != nil {
@@ -101,7 +102,7 @@ func Change(tx *tenant.Tx, id string, in Patch) (Subscription, error) {
 	if !found {
 		return Subscription{}, allot.Errorf(allot.ENOTFOUND, "Subscription %s does not exist.", id)
 	}
-	before := sub.Status
+	before, beforeQuantity := sub.Status, sub.Quantity
 	if in.Status != nil {
 		if err := CheckTransition(sub.Status, *in.Status); err != nil {
 			return Subscription{}, err
@@ -136,7 +137,7 @@ func Change(tx *tenant.Tx, id string, in Patch) (Subscription, error) {
 	if err := Put(tx, sub); err != nil {
 		return Subscription{}, err
 	}
-	AuditStatus(tx, sub, before)
+	AuditChange(tx, sub, before, beforeQuantity)
 	return sub, nil
 }
 

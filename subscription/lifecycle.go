@@ -2,6 +2,7 @@ package subscription
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"allot"
@@ -145,14 +146,35 @@ func AdvanceAll(tx *tenant.Tx) error {
 	return nil
 }
 
-// AuditStatus records a subscription's status change.
+// AuditStatus records a subscription's status change (the lifecycle:
+// the quantity stays).
 func AuditStatus(tx *tenant.Tx, s Subscription, before string) {
-	if s.Status == before {
+	AuditChange(tx, s, before, s.Quantity)
+}
+
+// AuditChange records what a change did to a subscription: its status and
+// its quantity, each with the value before and after (Detail: JSON with
+// subscriptionId and oldStatus/newStatus, oldQuantity/newQuantity for what
+// changed); nothing when neither changed. The SKU's units that follow are
+// recorded by the engine ("Update subscription units").
+func AuditChange(tx *tenant.Tx, s Subscription, beforeStatus string, beforeQuantity int) {
+	statusChanged, quantityChanged := s.Status != beforeStatus, s.Quantity != beforeQuantity
+	if !statusChanged && !quantityChanged {
 		return
 	}
+	var why []string
+	detail := fmt.Sprintf(`{"subscriptionId":%q`, s.ID)
+	if statusChanged {
+		why = append(why, fmt.Sprintf("%s → %s", beforeStatus, s.Status))
+		detail += fmt.Sprintf(`,"oldStatus":%q,"newStatus":%q`, beforeStatus, s.Status)
+	}
+	if quantityChanged {
+		why = append(why, fmt.Sprintf("quantity %d → %d", beforeQuantity, s.Quantity))
+		detail += fmt.Sprintf(`,"oldQuantity":%d,"newQuantity":%d`, beforeQuantity, s.Quantity)
+	}
 	tx.Audit(audit.Entry{Action: "Update subscription", SKUID: s.SKUID,
-		Why:    fmt.Sprintf("subscription %s (%s, %d units) %s → %s", s.ID, s.SKUPartNumber, s.Quantity, before, s.Status),
-		Detail: fmt.Sprintf(`{"subscriptionId":%q,"oldStatus":%q,"newStatus":%q}`, s.ID, before, s.Status)})
+		Why:    fmt.Sprintf("subscription %s (%s, %d units) %s", s.ID, s.SKUPartNumber, s.Quantity, strings.Join(why, ", ")),
+		Detail: detail + "}"})
 }
 
 // CheckTransition refuses what Partner Center refuses: nothing comes back

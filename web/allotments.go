@@ -96,7 +96,7 @@ func (h *handler) allotmentData(r *http.Request, v *viewer, offset int) (allotme
 		d.A = allotmentRowOf(e, a)
 		d.F = &formState{Values: map[string]string{"displayName": a.DisplayName, "allottedUnits": strconv.Itoa(a.AllottedUnits),
 			"owners": strings.Join(a.Owners, "\n")}}
-		d.CanAssign = v.CanAllotments() || v.Limited
+		d.CanAssign = v.CanEditAllotments()
 		for _, as := range e.AllotmentAssignments(id) {
 			av := assignmentView{TargetID: as.TargetID, IsGroup: as.TargetIsGroup, Disabled: len(as.DisabledPlans), AssignedAt: as.AssignedAt}
 			if as.TargetIsGroup {
@@ -169,7 +169,7 @@ func (h *handler) setAllottedUnits(w http.ResponseWriter, r *http.Request, v *vi
 func (h *handler) addAllotmentAssignment(w http.ResponseWriter, r *http.Request, v *viewer) {
 	id := r.PathValue("id")
 	target := strings.TrimSpace(r.PostFormValue("target"))
-	if !v.CanAllotments() && !v.Limited {
+	if !v.CanEditAllotments() {
 		h.deny(w, r, v)
 		return
 	}
@@ -231,7 +231,7 @@ func groupIDByName(e *licensing.Engine, name string) (string, bool) {
 func (h *handler) removeAllotmentAssignment(w http.ResponseWriter, r *http.Request, v *viewer) {
 	id := r.PathValue("id")
 	target := r.PostFormValue("target")
-	if !v.CanAllotments() && !v.Limited {
+	if !v.CanEditAllotments() {
 		h.deny(w, r, v)
 		return
 	}

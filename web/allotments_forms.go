@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"allot/api/scope"
 	"allot/auth"
 	"allot/identity"
 	"allot/licensing"
@@ -15,7 +16,7 @@ import (
 // The allotment forms (Global and License Administrators, as the beta
 // allotments API's POST and PATCH): create an allotment of a product the
 // tenant owns, with its units and owners; change its name, units and
-// owners. Both write through identity.PutAllotment (the engine checks the
+// owners (a delegated owner: the name and owners of its own). Both write through identity.PutAllotment (the engine checks the
 // units against the product's and what users hold).
 
 var allotmentFormFields = []string{"displayName", "skuId", "allottedUnits", "owners"}
@@ -61,8 +62,8 @@ func (h *handler) createAllotment(w http.ResponseWriter, r *http.Request, v *vie
 	f := formOf(r, allotmentFormFields...)
 	id := auth.NewID()
 	err := func() error {
-		if strings.TrimSpace(f.V("displayName")) == "" {
-			return required("displayName")
+		if err := f.requireFilled("displayName"); err != nil {
+			return err
 		}
 		units, err := unitsOf(f.V("allottedUnits"))
 		if err != nil {
@@ -78,26 +79,39 @@ func (h *handler) createAllotment(w http.ResponseWriter, r *http.Request, v *vie
 	h.done(w, r, "/admin/allotments/"+id, nil, "Allotment "+f.V("displayName")+" created.")
 }
 
-// updateAllotment saves an allotment's name, units and owners. A refused
+// updateAllotment saves an allotment's name, units and owners; a delegated
+// owner's form has no units, and it may change the name and owners only
+// (api/scope MayChangeAllotment, as the allotments API's PATCH). A refused
 // change shows the allotment's page again with the form as typed.
 func (h *handler) updateAllotment(w http.ResponseWriter, r *http.Request, v *viewer) {
+	if !v.CanEditAllotments() {
+		h.deny(w, r, v)
+		return
+	}
 	f := formOf(r, allotmentFormFields...)
 	id := r.PathValue("id")
-	err := func() error {
-		units, err := unitsOf(f.V("allottedUnits"))
+	_, withUnits := r.PostForm["allottedUnits"]
+	props := []string{"displayName", "owners"}
+	if withUnits {
+		props = append(props, "allottedUnits")
+	}
+	err := v.T.Do(r.Context(), v.op(h.now(), "admin center"), func(tx *tenant.Tx) error {
+		a, err := inScope(tx, v, id)
 		if err != nil {
 			return err
 		}
-		return v.T.Do(r.Context(), v.op(h.now(), "admin center"), func(tx *tenant.Tx) error {
-			a, err := inScope(tx, v, id)
-			if err != nil {
+		if err := scope.MayChangeAllotment(v.P, v.T.ID, props...); err != nil {
+			return err
+		}
+		next := a.Allotment
+		next.DisplayName, next.Owners = f.V("displayName"), ownersOf(f.V("owners"))
+		if withUnits {
+			if next.AllottedUnits, err = unitsOf(f.V("allottedUnits")); err != nil {
 				return err
 			}
-			next := a.Allotment
-			next.DisplayName, next.AllottedUnits, next.Owners = f.V("displayName"), units, ownersOf(f.V("owners"))
-			return identity.PutAllotment(tx, next)
-		})
-	}()
+		}
+		return identity.PutAllotment(tx, next)
+	})
 	if err != nil {
 		status := f.refuse(err, allotmentFormFields...)
 		if status == http.StatusNotFound {

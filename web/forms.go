@@ -107,6 +107,27 @@ func required(prop string) error {
 	return allot.Errorf(allot.EINVALID, "Property %s value is required but is empty or missing.", prop)
 }
 
+// requireFilled refuses the form (required) at the first of the named
+// fields left empty or blank; nil when all are filled. Every create and
+// edit form checks its required fields with it before its command runs.
+func (f *formState) requireFilled(names ...string) error {
+	for _, n := range names {
+		if strings.TrimSpace(f.V(n)) == "" {
+			return required(n)
+		}
+	}
+	return nil
+}
+
+// formTitle is the title of a create or edit form: "New user", or "Edit
+// " and the name of what is edited.
+func formTitle(kind, name string, editing bool) string {
+	if editing {
+		return "Edit " + name
+	}
+	return "New " + kind
+}
+
 // fieldView is what the "field" template renders: a labelled input with
 // its value, help and error.
 type fieldView struct {

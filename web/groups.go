@@ -120,8 +120,12 @@ type groupData struct {
 	MemberDesc   bool
 	MemberPager  pager
 	MemberGroups []namedLink
-	Assignable   []skuRow
-	Form         *licenseForm
+	// CanMembers: the viewer may add and remove members (a static group;
+	// a writer of groups, or an owner of every license the group
+	// carries: api/scope MayChangeMembers).
+	CanMembers bool
+	Assignable []skuRow
+	Form       *licenseForm
 	// Rule editing: the rule shown in the editor and the result of checking
 	// it (on a preview or a refused save).
 	Rule      string
@@ -176,6 +180,8 @@ func (h *handler) groupData(r *http.Request, v *viewer, rule string, check *rule
 		if sc != nil {
 			d.Row = scopedGroupRow(e, sc, d.Row)
 		}
+		_, allowed := sc.MayChangeMembers(e, id)
+		d.CanMembers = v.CanManageMembers() && allowed && !g.IsDynamic()
 		has := map[string]licensing.LicenseSource{}
 		for _, l := range e.GroupLicenses(id) {
 			if !sc.Licenses(l.AllotmentID) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"allot"
+	"allot/api/scope"
 	"allot/auth"
 	"allot/identity"
 	"allot/licensing"
@@ -15,7 +16,8 @@ import (
 // The group forms (Groups and User Administrators, as Graph's POST and
 // PATCH /v1.0/groups and its members): create a static or dynamic group,
 // change a group's name, description and mail nickname, and add or remove
-// members of a static group. Groups are written through identity.PutGroup
+// members of a static group (delegated allotment owners too, in the groups
+// their allotments license: api/scope). Groups are written through identity.PutGroup
 // (the engine checks the rule) and members through Engine.AddMembers and
 // RemoveMembers, which refuse members of a dynamic group.
 
@@ -27,11 +29,11 @@ type groupFormData struct {
 }
 
 func (h *handler) renderGroupForm(w http.ResponseWriter, r *http.Request, v *viewer, status int, d groupFormData) {
-	title := "New group"
+	name := ""
 	if d.Group != nil {
-		title = "Edit " + d.Group.DisplayName
+		name = d.Group.DisplayName
 	}
-	h.render(w, r, v, status, "groupform", pageData{Title: title, Nav: "groups", Data: d})
+	h.render(w, r, v, status, "groupform", pageData{Title: formTitle("group", name, d.Group != nil), Nav: "groups", Data: d})
 }
 
 func (h *handler) newGroupPage(w http.ResponseWriter, r *http.Request, v *viewer) {
@@ -53,10 +55,8 @@ func (h *handler) createGroup(w http.ResponseWriter, r *http.Request, v *viewer)
 		g.MembershipRuleProcessingState = "On"
 	}
 	err := func() error {
-		for _, p := range []string{"displayName", "mailNickname"} {
-			if strings.TrimSpace(f.V(p)) == "" {
-				return required(p)
-			}
+		if err := f.requireFilled("displayName", "mailNickname"); err != nil {
+			return err
 		}
 		if dynamic && strings.TrimSpace(g.MembershipRule) == "" {
 			return required("membershipRule")
@@ -94,8 +94,8 @@ func (h *handler) updateGroup(w http.ResponseWriter, r *http.Request, v *viewer)
 			return notFoundErr("Group %s does not exist.", id)
 		}
 		shown = g
-		if strings.TrimSpace(f.V("displayName")) == "" {
-			return required("displayName")
+		if err := f.requireFilled("displayName"); err != nil {
+			return err
 		}
 		g.GroupTypes = slices.Clone(g.GroupTypes)
 		g.DisplayName, g.MailNickname, g.Description = f.V("displayName"), f.V("mailNickname"), f.V("description")
@@ -112,19 +112,45 @@ func (h *handler) updateGroup(w http.ResponseWriter, r *http.Request, v *viewer)
 	h.done(w, r, "/admin/groups/"+id, nil, "Group saved.")
 }
 
+// memberChange checks, inside a command, that the viewer may change the
+// members of the group: 404 when it does not exist or is outside a
+// delegated owner's scope, 403 when it is in scope but also carries
+// licenses from outside the owner's allotments (api/scope
+// MayChangeMembers, as Graph's members/$ref).
+func memberChange(tx *tenant.Tx, v *viewer, id string) error {
+	visible, allowed := scope.Of(v.P, tx.Engine).MayChangeMembers(tx.Engine, id)
+	if !tx.Engine.IsGroup(id) || !visible {
+		return notFoundErr("Group %s does not exist or is not visible to you.", id)
+	}
+	if !allowed {
+		return scope.ErrForeignLicenses
+	}
+	return nil
+}
+
 // addGroupMember adds a user (by userPrincipalName or object id) or a
-// group (by object id) to a static group.
+// group (by object id) to a static group. A delegated owner adds users
+// only: by object id, or by userPrincipalName among the users it sees
+// (api/scope FindUser, as Graph's members/$ref).
 func (h *handler) addGroupMember(w http.ResponseWriter, r *http.Request, v *viewer) {
+	if !v.CanManageMembers() {
+		h.deny(w, r, v)
+		return
+	}
 	id := r.PathValue("id")
 	ref := strings.TrimSpace(r.PostFormValue("member"))
 	var name string
 	err := v.T.Do(r.Context(), v.op(h.now(), "admin center"), func(tx *tenant.Tx) error {
-		e := tx.Engine
-		if !e.IsGroup(id) {
-			return notFoundErr("Group %s does not exist.", id)
+		if err := memberChange(tx, v, id); err != nil {
+			return err
 		}
+		e := tx.Engine
 		mid := ""
-		if u, ok := findUser(e, ref); ok {
+		if sc := scope.Of(v.P, e); sc != nil {
+			if u, ok := sc.FindUser(e, ref); ok {
+				mid, name = u.ID, u.UserPrincipalName
+			}
+		} else if u, ok := findUser(e, ref); ok {
 			mid, name = u.ID, u.UserPrincipalName
 		} else if g, ok := e.Group(ref); ok {
 			mid, name = g.ID, g.DisplayName
@@ -137,13 +163,18 @@ func (h *handler) addGroupMember(w http.ResponseWriter, r *http.Request, v *view
 	h.done(w, r, "/admin/groups/"+id, err, name+" added to the group.")
 }
 
-// removeGroupMember removes a member of a static group.
+// removeGroupMember removes a member of a static group (the writers of
+// groups; a delegated owner, of a group it may change).
 func (h *handler) removeGroupMember(w http.ResponseWriter, r *http.Request, v *viewer) {
+	if !v.CanManageMembers() {
+		h.deny(w, r, v)
+		return
+	}
 	id := r.PathValue("id")
 	member := r.PostFormValue("member")
 	err := v.T.Do(r.Context(), v.op(h.now(), "admin center"), func(tx *tenant.Tx) error {
-		if !tx.Engine.IsGroup(id) {
-			return notFoundErr("Group %s does not exist.", id)
+		if err := memberChange(tx, v, id); err != nil {
+			return err
 		}
 		if member == "" {
 			return allot.Errorf(allot.EINVALID, "Choose the member to remove.")

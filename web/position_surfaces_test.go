@@ -26,7 +26,7 @@ func rowFigures(t *testing.T, page string) map[string]map[string]int {
 	t.Helper()
 	out := map[string]map[string]int{}
 	rowRE := regexp.MustCompile(`(?s)<tr data-sku="([^"]+)">(.*?)</tr>`)
-	cellRE := regexp.MustCompile(`<td class="n" data-([a-z-]+)>([0-9,]+)`)
+	cellRE := regexp.MustCompile(`<td (?:data-label="[^"]*" )?class="n" data-([a-z-]+)>([0-9,]+)`)
 	for _, m := range rowRE.FindAllStringSubmatch(page, -1) {
 		f := map[string]int{}
 		for _, c := range cellRE.FindAllStringSubmatch(m[2], -1) {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -68,6 +69,7 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, v *viewer, stat
 var funcs = template.FuncMap{
 	"num":     num,
 	"when":    when,
+	"timed":   timed,
 	"date":    func(t time.Time) template.HTML { return day(t.UTC().Format(time.DateOnly)) },
 	"day":     day,
 	"plural":  plural,
@@ -80,6 +82,9 @@ var funcs = template.FuncMap{
 	"joinStr": strings.Join,
 	"list":    func(v ...any) []any { return v },
 	"field":   field,
+	"licenseForm": func(kind, id string, f *licenseForm, assignable []skuRow, v *viewer) licenseFormView {
+		return licenseFormView{Kind: kind, ID: id, Form: f, Assignable: assignable, V: v}
+	},
 	"chartPair": func(c chart, class string) any {
 		return struct {
 			Chart chart
@@ -132,6 +137,66 @@ func day(d string) template.HTML {
 		return template.HTML(template.HTMLEscapeString(d))
 	}
 	return template.HTML(`<time datetime="` + d + `" data-day>` + d + `</time>`)
+}
+
+// instantRE finds the times in server-written text: RFC 3339 instants
+// ("2026-03-01T09:30:00Z", as the engine's explanations and the audit's
+// details write them) and calendar days ("2026-03-01", as the findings
+// write grant dates).
+var instantRE = regexp.MustCompile(`\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2}))?`)
+
+// timed renders server-written text — an explanation, a finding's
+// evidence, an audit entry's detail, a refusal — as escaped text whose
+// times are <time> elements (when, day), so that the page's script shows
+// them in the viewer's locale and zone like every other date. A match
+// inside a longer token (an id, a version) or that is no valid time stays
+// text.
+func timed(s string) template.HTML {
+	var b strings.Builder
+	last := 0
+	for _, m := range instantRE.FindAllStringIndex(s, -1) {
+		if m[0] > 0 && isWordByte(s[m[0]-1]) || continues(s[m[1]:]) {
+			continue
+		}
+		tok := s[m[0]:m[1]]
+		var out template.HTML
+		if len(tok) == len(time.DateOnly) {
+			if _, err := time.Parse(time.DateOnly, tok); err != nil {
+				continue
+			}
+			out = day(tok)
+		} else {
+			t, err := time.Parse(time.RFC3339Nano, tok)
+			if err != nil {
+				continue
+			}
+			out = when(t)
+		}
+		b.WriteString(template.HTMLEscapeString(s[last:m[0]]))
+		b.WriteString(string(out))
+		last = m[1]
+	}
+	b.WriteString(template.HTMLEscapeString(s[last:]))
+	return template.HTML(b.String())
+}
+
+// isWordByte: a byte that continues a token (letters, digits, '-', '.',
+// ':'), so that a time-like part of it is not a time.
+func isWordByte(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '.' || c == ':' || c == '_'
+}
+
+// continues reports whether the text after a time-like match continues
+// its token: a letter, digit, '-' or '_', or a '.' or ':' before one (a
+// '.' that ends a sentence does not).
+func continues(rest string) bool {
+	if rest == "" {
+		return false
+	}
+	if c := rest[0]; c == '.' || c == ':' {
+		return len(rest) > 1 && isWordByte(rest[1]) && rest[1] != '.' && rest[1] != ':'
+	}
+	return isWordByte(rest[0])
 }
 
 // plural returns "1 user" or "3 users" (with thousands separators).

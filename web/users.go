@@ -214,6 +214,16 @@ type licenseForm struct {
 	Plans                          []planToggle
 }
 
+// licenseFormView is what the "license-form" partial renders on a user's
+// or a group's page: the form of the chosen product's plans (Form), or the
+// chooser of a product to assign (Assignable). Kind is "user" or "group".
+type licenseFormView struct {
+	Kind, ID   string
+	Form       *licenseForm
+	Assignable []skuRow
+	V          *viewer
+}
+
 // fact is one labelled property of the user page ("" shown as a dash).
 type fact struct{ Label, Value string }
 

@@ -64,11 +64,11 @@ func applyUserForm(u *licensing.User, f *formState) {
 
 func (h *handler) renderUserForm(w http.ResponseWriter, r *http.Request, v *viewer, status int, d userFormData) {
 	v.T.Read(func(s *tenant.State) { d.Domains = identity.DomainNames(s) })
-	title := "New user"
+	name := ""
 	if d.User != nil {
-		title = "Edit " + d.User.DisplayName
+		name = d.User.DisplayName
 	}
-	h.render(w, r, v, status, "userform", pageData{Title: title, Nav: "users", Data: d})
+	h.render(w, r, v, status, "userform", pageData{Title: formTitle("user", name, d.User != nil), Nav: "users", Data: d})
 }
 
 // newUserPage shows the empty form, the account enabled.
@@ -84,10 +84,8 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request, v *viewer) 
 	u := licensing.User{ID: auth.NewID(), CreatedAt: now}
 	applyUserForm(&u, f)
 	err := func() error {
-		for _, p := range []string{"displayName", "userPrincipalName", "mailNickname"} {
-			if strings.TrimSpace(f.V(p)) == "" {
-				return required(p)
-			}
+		if err := f.requireFilled("displayName", "userPrincipalName", "mailNickname"); err != nil {
+			return err
 		}
 		return v.T.Do(r.Context(), v.op(now, "admin center"), func(tx *tenant.Tx) error { return identity.PutUser(tx, u) })
 	}()

@@ -93,8 +93,8 @@ func Register(s *server.Server) {
 	s.HandlePublic("GET /admin/groups/{id}", h.page(auth.BrowseScoped, h.group))
 	s.HandlePublic("GET /admin/groups/{id}/edit", h.page(auth.WriteGroups, h.editGroupPage))
 	s.HandlePublic("POST /admin/groups/{id}/edit", h.page(auth.WriteGroups, h.updateGroup))
-	s.HandlePublic("POST /admin/groups/{id}/members", h.page(auth.WriteGroups, h.addGroupMember))
-	s.HandlePublic("POST /admin/groups/{id}/members/remove", h.page(auth.WriteGroups, h.removeGroupMember))
+	s.HandlePublic("POST /admin/groups/{id}/members", h.page(auth.BrowseScoped, h.addGroupMember))
+	s.HandlePublic("POST /admin/groups/{id}/members/remove", h.page(auth.BrowseScoped, h.removeGroupMember))
 	s.HandlePublic("POST /admin/groups/{id}/licenses", h.page(auth.AssignGroupLicense, h.assignGroupLicense))
 	s.HandlePublic("POST /admin/groups/{id}/licenses/remove", h.page(auth.AssignGroupLicense, h.removeGroupLicense))
 	s.HandlePublic("POST /admin/groups/{id}/mode", h.page(auth.AssignGroupLicense, h.setAssignmentMode))
@@ -104,7 +104,7 @@ func Register(s *server.Server) {
 	s.HandlePublic("GET /admin/allotments/new", h.page(auth.ManageLicensing, h.newAllotmentPage))
 	s.HandlePublic("POST /admin/allotments", h.page(auth.ManageLicensing, h.createAllotment))
 	s.HandlePublic("GET /admin/allotments/{id}", h.page(auth.BrowseScoped, h.allotment))
-	s.HandlePublic("POST /admin/allotments/{id}/edit", h.page(auth.ManageLicensing, h.updateAllotment))
+	s.HandlePublic("POST /admin/allotments/{id}/edit", h.page(auth.BrowseScoped, h.updateAllotment))
 	s.HandlePublic("POST /admin/allotments/{id}/units", h.page(auth.ManageLicensing, h.setAllottedUnits))
 	s.HandlePublic("POST /admin/allotments/{id}/assignments", h.page(auth.BrowseScoped, h.addAllotmentAssignment))
 	s.HandlePublic("POST /admin/allotments/{id}/assignments/remove", h.page(auth.BrowseScoped, h.removeAllotmentAssignment))
@@ -160,6 +160,16 @@ func (v *viewer) CanDirectory() bool   { return v.can(auth.ReadDirectory) }
 func (v *viewer) CanWriteUsers() bool  { return v.can(auth.WriteUsers) }
 func (v *viewer) CanEditUser() bool    { return v.can(auth.UpdateUsageLocation) }
 func (v *viewer) CanTokens() bool      { return v.can(auth.ManageTenant) }
+
+// CanManageMembers: the group forms of members are open to the writers of
+// groups and to delegated allotment owners (who may change the members of
+// the groups their allotments license: api/scope MayChangeMembers).
+func (v *viewer) CanManageMembers() bool { return v.CanWriteGroups() || v.Limited }
+
+// CanEditAllotments: the allotment form is open to the administrators of
+// licensing and to delegated owners (their allotments' name and owners:
+// api/scope MayChangeAllotment).
+func (v *viewer) CanEditAllotments() bool { return v.CanAllotments() || v.Limited }
 
 // CanSubscriptions: the partner administrator buys and changes the
 // customer's subscriptions (the partner API's).

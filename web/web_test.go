@@ -599,8 +599,11 @@ func TestAllotmentOwnerSeesOnlyTheirAllotment(t *testing.T) {
 	}
 	page := c.get("/admin/allotments/" + info.OwnedAllotment)
 	mustContain(t, page, "Finance analysts", "Remove Finance analysts")
-	if strings.Contains(page.Body, "Save allotment") {
-		t.Error("the owner may not change units, but sees the form")
+	// The owner's allotment form changes the name and owners (as the
+	// allotments API's PATCH), not the units.
+	mustContain(t, page, "Save allotment")
+	if strings.Contains(page.Body, `name="allottedUnits"`) {
+		t.Error("the owner may not change units, but the form has them")
 	}
 	token := csrf(t, page.Body)
 	for _, p := range []struct {
@@ -611,6 +614,9 @@ func TestAllotmentOwnerSeesOnlyTheirAllotment(t *testing.T) {
 		{"/admin/allotments/" + info.OtherAllotment + "/assignments", url.Values{"target": {fin}}},
 		{"/admin/allotments/" + info.OwnedAllotment + "/units", url.Values{"units": {"45"}}},
 		{"/admin/groups/" + fin + "/licenses", url.Values{"sku": {skuID(t, env, "SPE_E3")}}},
+		{"/admin/allotments/" + info.OtherAllotment + "/edit", url.Values{"displayName": {"Mine"}}},
+		{"/admin/groups/" + other + "/members", url.Values{"member": {inScope}}},
+		{"/admin/groups/" + other + "/members/remove", url.Values{"member": {outScope}}},
 	} {
 		p.form.Set("csrf", token)
 		if r := c.post(p.path, p.form); r.Status != http.StatusNotFound && !strings.Contains(r.Body, "does not exist or is not visible") {
@@ -623,6 +629,12 @@ func TestAllotmentOwnerSeesOnlyTheirAllotment(t *testing.T) {
 		}
 		if len(e.AllotmentAssignments(info.OtherAllotment)) != 1 {
 			t.Error("owner changed another allotment's assignments")
+		}
+		if a, _ := e.AllotmentByID(info.OtherAllotment); a.DisplayName == "Mine" {
+			t.Error("owner renamed another allotment")
+		}
+		if us, _ := e.Members(other); !slices.Contains(us, outScope) || slices.Contains(us, inScope) {
+			t.Error("owner changed the members of a group outside its scope")
 		}
 	})
 	// The owner's group page shows the licenses of its allotment only: not
@@ -907,7 +919,7 @@ func TestDashboardShowsThePositionSnapshot(t *testing.T) {
 	c := newClientSignedIn(t, env, info.AdminToken)
 	r := c.get("/admin/")
 	mustContain(t, r, "the license position as of", "Required", "Used")
-	if strings.Contains(r.Body, `<td class="n muted">—</td>`) {
+	if strings.Contains(r.Body, `class="n muted">—</td>`) {
 		t.Error("required and used are still empty with a snapshot")
 	}
 	// Without a snapshot they say how to get one.

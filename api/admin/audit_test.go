@@ -199,6 +199,16 @@ func TestAuditRecordsBeforeAndAfterOfUnitsAndSettings(t *testing.T) {
 	if d := detail("Update tenant settings"); d["oldValue"]["defaultUsageLocation"] != "US" || d["newValue"]["defaultUsageLocation"] != "DE" {
 		t.Fatalf("settings change: %v", d)
 	}
+	// The subscription's own quantity, before and after, by its id.
+	var body struct {
+		Value []struct{ Detail string } `json:"value"`
+	}
+	e.Must(200, "GET", "/allot/v1/audit?$top=1&activity="+url.QueryEscape("Update subscription"), reader, nil).Decode(t, &body)
+	var d map[string]any
+	if len(body.Value) != 1 || json.Unmarshal([]byte(body.Value[0].Detail), &d) != nil ||
+		d["subscriptionId"] != sub || d["oldQuantity"] != 5.0 || d["newQuantity"] != 7.0 {
+		t.Fatalf("quantity change: %+v", body.Value)
+	}
 }
 
 // Every parameter the handler accepts is in the OpenAPI document (and the

@@ -300,15 +300,21 @@ func (h *handler) patchAllotment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	isAdmin := auth.Can(p, auth.ManageLicensing, t.ID)
+	var props []string // the properties the body changes
+	for name, set := range map[string]bool{"displayName": in.DisplayName != nil, "owners": in.Owners != nil, "allottedUnits": in.AllottedUnits != nil,
+		"skuId": in.SKUID != "" || in.SKUPartNumber != "", "assignableTo": in.AssignableTo != nil} {
+		if set {
+			props = append(props, name)
+		}
+	}
 	var out Allotment
 	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor()}, func(tx *tenant.Tx) error {
 		cur, found := tx.Engine.AllotmentByID(id)
 		if !found || !scope.Of(p, tx.Engine).Allotment(id) {
 			return notFound("allotment", id)
 		}
-		if !isAdmin && (in.AllottedUnits != nil || in.SKUID != "" || in.SKUPartNumber != "" || in.AssignableTo != nil) {
-			return allot.NewError(allot.EFORBIDDEN, "Only a Global or License Administrator can change an allotment's product, units or assignableTo.")
+		if err := scope.MayChangeAllotment(p, t.ID, props...); err != nil {
+			return err
 		}
 		next := cur.Allotment
 		if in.DisplayName != nil {

@@ -17,3 +17,15 @@ func RouteDocs() []struct {
 
 // SchemaNames exposes graphSchemaNames.
 func SchemaNames() []string { return graphSchemaNames() }
+
+// ResourceProps are the names of the properties of Graph's user and group
+// as rendered.
+func ResourceProps() (user, group []string) {
+	for _, p := range userResource.props {
+		user = append(user, p.name)
+	}
+	for _, p := range groupResource.props {
+		group = append(group, p.name)
+	}
+	return user, group
+}

@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 
-	"allot"
 	"allot/api/odata"
 	"allot/api/respond"
 	"allot/api/scope"
@@ -446,7 +445,7 @@ func memberChange(tx *tenant.Tx, c *call, groupID string) (licensing.Group, erro
 		return g, notFound(groupID)
 	}
 	if !allowed {
-		return g, allot.NewError(allot.EFORBIDDEN, "Insufficient privileges to complete the operation: the group also carries licenses that do not come from your allotments.")
+		return g, scope.ErrForeignLicenses
 	}
 	return g, nil
 }

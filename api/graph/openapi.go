@@ -8,6 +8,7 @@ import (
 	"allot/api/odata"
 	"allot/api/openapi"
 	"allot/licensing"
+	"allot/userprop"
 )
 
 // The OpenAPI description of the Graph surface. Graph's resources (user,
@@ -177,18 +178,44 @@ func buildGraphSchemas() map[string]openapi.Schema {
 		"onPremisesExtensionAttributes": map[string]any{"type": "object", "additionalProperties": str},
 		"passwordProfile":               obj(map[string]any{"password": str, "forceChangePasswordNextSignIn": boolean}),
 		"kind":                          map[string]any{"type": "string", "enum": []string{"person", "sharedMailbox", "serviceAccount", "room"}}}
+	userProps["signInActivity"] = obj(map[string]any{"lastSignInDateTime": dateTime, "lastSignInRequestId": str,
+		"lastNonInteractiveSignInDateTime": dateTime, "lastNonInteractiveSignInRequestId": str,
+		"lastSuccessfulSignInDateTime": dateTime, "lastSuccessfulSignInRequestId": str})
+	// The plain properties, by their type in the registry (userprop).
+	for i := range userprop.Users {
+		p := &userprop.Users[i]
+		if _, ok := userProps[p.Name]; ok {
+			continue
+		}
+		switch p.Type {
+		case userprop.Bool:
+			userProps[p.Name] = boolean
+		case userprop.Date, userprop.Time:
+			userProps[p.Name] = dateTime
+		case userprop.Strings:
+			userProps[p.Name] = strs
+		default:
+			userProps[p.Name] = str
+		}
+	}
+	// Every property the resource renders has its schema above
+	// (TestGraphResourceSchemasTypeEveryProperty); a new computed one
+	// without is undescribed rather than guessed.
 	for _, p := range userResource.props {
 		if _, ok := userProps[p.name]; !ok {
-			userProps[p.name] = str
+			userProps[p.name] = map[string]any{"description": "undescribed"}
 		}
 	}
 	groupProps := map[string]any{"assignedLicenses": map[string]any{"type": "array", "items": assigned},
 		"licenseProcessingState": obj(map[string]any{"state": str}), "createdDateTime": dateTime, "deletedDateTime": dateTime, "groupTypes": strs,
 		"mailEnabled": boolean, "securityEnabled": boolean, "members@odata.bind": strs,
 		"assignmentMode": map[string]any{"type": "string", "enum": []string{"perProduct", "allOrNone"}}}
+	for _, name := range []string{"id", "description", "displayName", "mail", "mailNickname", "membershipRule", "membershipRuleProcessingState"} {
+		groupProps[name] = str
+	}
 	for _, p := range groupResource.props {
 		if _, ok := groupProps[p.name]; !ok {
-			groupProps[p.name] = str
+			groupProps[p.name] = map[string]any{"description": "undescribed"}
 		}
 	}
 	removed := obj(map[string]any{"reason": map[string]any{"type": "string", "enum": []string{"changed", "deleted"}}})

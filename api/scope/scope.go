@@ -15,8 +15,8 @@ import (
 	"slices"
 	"strings"
 
+	"allot"
 	"allot/api/respond"
-
 	"allot/auth"
 	"allot/licensing"
 )
@@ -153,6 +153,36 @@ func (s *Scope) MayChangeMembers(e *licensing.Engine, groupID string) (visible, 
 		return false, false
 	}
 	return true, s.OwnsGroup(e, groupID)
+}
+
+// ErrForeignLicenses is the refusal of a member change in a group in scope
+// that also carries licenses from outside the owner's allotments
+// (MayChangeMembers: visible, not allowed).
+var ErrForeignLicenses = allot.NewError(allot.EFORBIDDEN,
+	"Insufficient privileges to complete the operation: the group also carries licenses that do not come from your allotments.")
+
+// ownerAllotmentProps are the properties of an allotment in scope that its
+// delegated owner may change: its name and its owners. Its product, units
+// and assignableTo are an administrator's (auth.ManageLicensing): they
+// decide how many of the tenant's seats the owner may hand out.
+var ownerAllotmentProps = []string{"displayName", "owners"}
+
+// MayChangeAllotment decides whether the principal may change the named
+// properties (API names) of an allotment it reaches (check Allotment
+// first): an administrator with auth.ManageLicensing any, an allotment
+// owner its displayName and owners only. The refusal is EFORBIDDEN (the
+// allotment is visible to the owner, so 403, not 404). The beta
+// allotments API's PATCH and the admin center's allotment form ask it.
+func MayChangeAllotment(p *auth.Principal, tenantID string, props ...string) error {
+	if auth.Can(p, auth.ManageLicensing, tenantID) {
+		return nil
+	}
+	for _, prop := range props {
+		if p == nil || !Limited(p) || !slices.Contains(ownerAllotmentProps, prop) {
+			return allot.NewError(allot.EFORBIDDEN, "Only a Global or License Administrator can change an allotment's product, units or assignableTo.")
+		}
+	}
+	return nil
 }
 
 // FindUser resolves a user reference as the principal may: by object id

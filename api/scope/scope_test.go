@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"allot"
 	"allot/api/scope"
 	"allot/auth"
 	"allot/catalog"
@@ -102,4 +103,31 @@ func TestOwnerDecisions(t *testing.T) {
 	var none *scope.Scope
 	check("nil scope may assign pool", none.MayAssign(e, "pool"), true)
 	check("nil scope sees general-pool licenses", none.Licenses(""), true)
+}
+
+// TestMayChangeAllotment: an owner changes its allotment's name and owners
+// only (403 for the product, units and assignableTo); an administrator of
+// licensing anything; a reader nothing.
+func TestMayChangeAllotment(t *testing.T) {
+	owner := &auth.Principal{TenantID: "t", Roles: []string{auth.RoleAllotmentOwner}, AllotmentIDs: []string{"A"}}
+	admin := &auth.Principal{TenantID: "t", Roles: []string{auth.RoleLicenseAdministrator}}
+	reader := &auth.Principal{TenantID: "t", Roles: []string{auth.RoleGlobalReader}}
+	for _, c := range []struct {
+		p     *auth.Principal
+		props []string
+		ok    bool
+	}{
+		{owner, []string{"displayName", "owners"}, true},
+		{owner, []string{"displayName", "allottedUnits"}, false},
+		{owner, []string{"skuId"}, false},
+		{owner, []string{"assignableTo"}, false},
+		{admin, []string{"displayName", "owners", "allottedUnits", "skuId", "assignableTo"}, true},
+		{reader, []string{"displayName"}, false},
+		{nil, []string{"owners"}, false},
+	} {
+		err := scope.MayChangeAllotment(c.p, "t", c.props...)
+		if (err == nil) != c.ok || err != nil && allot.ErrorCode(err) != allot.EFORBIDDEN {
+			t.Errorf("%v may change %v: %v, want allowed=%v", c.p, c.props, err, c.ok)
+		}
+	}
 }
