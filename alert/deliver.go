@@ -132,7 +132,7 @@ func (s *Service) attempt(ctx context.Context, j store.AlertJob) bool {
 		case err == nil && j.EndpointID == MailEndpoint:
 			found = true // a message of QueueMail: it names its recipients
 		case err == nil:
-			t.Read(func(st *tenant.State) { ep, found = EndpointOf(st, j.EndpointID) })
+			t.Read(func(st *tenant.State) { ep, found = s.endpointOf(st, j.EndpointID) })
 		case allot.ErrorCode(err) != allot.ENOTFOUND:
 			return false
 		}
@@ -144,6 +144,10 @@ func (s *Service) attempt(ctx context.Context, j store.AlertJob) bool {
 		res = s.sendQueuedMail(ctx, j.ID, j.Payload)
 	} else if !found {
 		res = Result{Err: errNoEndpoint.Error()}
+	} else if ep.Type == Raw {
+		dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		res = post(dctx, ep.URL, j.Payload, nil)
+		cancel()
 	} else if err := json.Unmarshal(j.Payload, &ev); err != nil {
 		res = Result{Err: "the queued event is not readable: " + err.Error()}
 	} else {
