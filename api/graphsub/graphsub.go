@@ -72,17 +72,17 @@ func Register(s *server.Server) {
 	h := &handler{s}
 	const example = `{"changeType":"updated,deleted","notificationUrl":"https://webhook.contoso.example/api/notify","lifecycleNotificationUrl":"https://webhook.contoso.example/api/lifecycle","resource":"users","expirationDateTime":"2026-01-20T18:23:45.935Z","clientState":"secretClientValue"}`
 	nf := []int{http.StatusForbidden, http.StatusNotFound}
-	s.Route("POST /v1.0/subscriptions", openapi.Op{ID: "createSubscription", Tag: "graph", Summary: "Create a change-notification subscription to users or groups",
+	s.Route("POST /v1.0/subscriptions", openapi.Op{ID: "createGraphSubscription", Tag: "graph", Summary: "Create a change-notification subscription to users or groups",
 		Description: "Before it is created, the notificationUrl (and the lifecycleNotificationUrl, if set) must answer a POST with a `validationToken` query parameter within 10 seconds with 200 OK, `text/plain` and the token as the body; otherwise 400. resource: `users`, `users/{id}`, `groups`, `groups/{id}`; changeType: `updated`, `deleted` (users and groups are notified as Graph documents: created, changed and soft-deleted objects as `updated`, objects deleted for good as `deleted`); expirationDateTime at most 41760 minutes ahead.",
 		Body:        graphsub.Request{}, Example: example, Status: http.StatusCreated, Response: View{}, Errors: []int{http.StatusForbidden, http.StatusConflict}}, h.create)
-	s.Route("GET /v1.0/subscriptions", openapi.Op{ID: "listSubscriptions", Tag: "graph", Summary: "List the tenant's active subscriptions",
+	s.Route("GET /v1.0/subscriptions", openapi.Op{ID: "listGraphSubscriptions", Tag: "graph", Summary: "List the tenant's active subscriptions",
 		Response: List{}, Errors: []int{http.StatusForbidden}}, h.list)
-	s.Route("GET /v1.0/subscriptions/{id}", openapi.Op{ID: "getSubscription", Tag: "graph", Summary: "Get a subscription (404 once expired)",
+	s.Route("GET /v1.0/subscriptions/{id}", openapi.Op{ID: "getGraphSubscription", Tag: "graph", Summary: "Get a subscription (404 once expired)",
 		Response: View{}, Errors: nf}, h.get)
-	s.Route("PATCH /v1.0/subscriptions/{id}", openapi.Op{ID: "updateSubscription", Tag: "graph", Summary: "Renew a subscription (expirationDateTime) or change its notification URLs",
+	s.Route("PATCH /v1.0/subscriptions/{id}", openapi.Op{ID: "updateGraphSubscription", Tag: "graph", Summary: "Renew a subscription (expirationDateTime) or change its notification URLs",
 		Description: "A new notificationUrl or lifecycleNotificationUrl is validated as on create.",
 		Body:        graphsub.Request{}, Example: `{"expirationDateTime":"2026-01-22T11:00:00Z"}`, Response: View{}, Errors: nf}, h.update)
-	s.Route("DELETE /v1.0/subscriptions/{id}", openapi.Op{ID: "deleteSubscription", Tag: "graph", Summary: "Delete a subscription",
+	s.Route("DELETE /v1.0/subscriptions/{id}", openapi.Op{ID: "deleteGraphSubscription", Tag: "graph", Summary: "Delete a subscription",
 		Status: http.StatusNoContent, Errors: nf}, h.delete)
 }
 
