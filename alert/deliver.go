@@ -232,6 +232,8 @@ func Title(ev Event) string {
 		return "Still open: " + name(ev)
 	case Resolved:
 		return "Resolved: " + name(ev)
+	case ReportType:
+		return "Report: " + ev.RuleName
 	}
 	return "allot test notification"
 }
@@ -309,7 +311,7 @@ func MailBodies(ev Event) (text, htmlBody string) {
 
 func sendMail(ctx context.Context, cfg *SMTP, e Endpoint, ev Event) Result {
 	text, htmlBody := MailBodies(ev)
-	return sendMessage(ctx, cfg, Mail{To: e.To, Subject: "[allot] " + Title(ev), Text: text, HTML: htmlBody}, ev.ID)
+	return sendMessage(ctx, cfg, Mail{To: e.To, Subject: "[allot] " + Title(ev), Text: text, HTML: htmlBody, Attachments: ev.Attachments}, ev.ID)
 }
 
 // sendMessage sends one message through cfg; id is its X-Allot-Event-Id.
@@ -336,6 +338,11 @@ func sendMessage(ctx context.Context, cfg *SMTP, msg Mail, id string) Result {
 	m.SetBodyString(mail.TypeTextPlain, msg.Text)
 	if msg.HTML != "" {
 		m.AddAlternativeString(mail.TypeTextHTML, msg.HTML)
+	}
+	for _, a := range msg.Attachments {
+		if err := m.AttachReader(a.Name, bytes.NewReader(a.Data), mail.WithFileContentType(mail.ContentType(a.ContentType))); err != nil {
+			return Result{Err: "attachment: " + err.Error()}
+		}
 	}
 	opts := []mail.Option{mail.WithTimeout(20 * time.Second)}
 	port := cfg.Port

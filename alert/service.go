@@ -36,7 +36,20 @@ type Event struct {
 	OpenedAt   *time.Time `json:"openedAt,omitempty"`
 	ResolvedAt *time.Time `json:"resolvedAt,omitempty"`
 	At         time.Time  `json:"at"`
+	// Attachments go with an email (a scheduled report: package
+	// reportsched); webhooks, Slack and Teams do not carry them.
+	Attachments []Attachment `json:"attachments,omitempty"`
 }
+
+// Attachment is a file attached to an email.
+type Attachment struct {
+	Name        string `json:"name"`
+	ContentType string `json:"contentType"`
+	Data        []byte `json:"data"`
+}
+
+// ReportType is the type of a scheduled report's event.
+const ReportType = "report"
 
 // Event types.
 const (

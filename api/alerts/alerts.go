@@ -21,6 +21,7 @@ import (
 	"allot/api/server"
 	"allot/auth"
 	"allot/licensing"
+	"allot/reportsched"
 	"allot/store"
 	"allot/tenant"
 )
@@ -64,6 +65,21 @@ func Register(s *server.Server) {
 		Params:      tp, Body: alert.Rule{}, Example: ruleExample, Response: alert.Rule{}, Errors: []int{http.StatusForbidden, http.StatusConflict}}, rules.writeHandler(h, true))
 	s.Route("DELETE /allot/v1/alerts/rules/{id}", openapi.Op{ID: "deleteAlertRule", Tag: "alerts", Summary: "Delete an alert rule",
 		Params: tp, Status: http.StatusNoContent, Errors: nf}, rules.deleteHandler(h))
+	// Scheduled reports (package reportsched): mailed through the same
+	// queue and SMTP server.
+	const schedExample = `{"displayName":"Weekly position","report":"position","format":"html","frequency":"weekly","weekday":"monday","at":"07:30","timeZone":"Europe/Berlin","to":["cfo@contoso.example"]}`
+	s.Route("GET /allot/v1/reports/schedules", openapi.Op{ID: "listReportSchedules", Tag: "alerts", Summary: "List the tenant's report schedules",
+		Params: tp, Response: valueList[reportsched.Schedule]{}, Errors: []int{http.StatusForbidden}}, schedules.listHandler(h))
+	s.Route("POST /allot/v1/reports/schedules", openapi.Op{ID: "createReportSchedule", Tag: "alerts", Summary: "Create a report schedule (409 if its id exists)",
+		Description: "The position (html or csv) or the chargeback (csv, grouped by `by`) is emailed daily, weekly (weekday) or monthly (day 1 to 28) at `at` in `timeZone` to `to`, through the alert emails' SMTP server.",
+		Params:      tp, Body: reportsched.Schedule{}, Example: `{"id":"weekly-position",` + schedExample[1:],
+		Status: http.StatusCreated, Response: reportsched.Schedule{}, Errors: []int{http.StatusForbidden, http.StatusConflict}}, schedules.writeHandler(h, false))
+	s.Route("GET /allot/v1/reports/schedules/{id}", openapi.Op{ID: "getReportSchedule", Tag: "alerts", Summary: "Get a report schedule",
+		Params: tp, Response: reportsched.Schedule{}, Errors: nf}, schedules.getHandler(h))
+	s.Route("PUT /allot/v1/reports/schedules/{id}", openapi.Op{ID: "putReportSchedule", Tag: "alerts", Summary: "Create or replace a report schedule (201 when created)",
+		Params: tp, Body: reportsched.Schedule{}, Example: schedExample, Response: reportsched.Schedule{}, Errors: []int{http.StatusForbidden, http.StatusConflict}}, schedules.writeHandler(h, true))
+	s.Route("DELETE /allot/v1/reports/schedules/{id}", openapi.Op{ID: "deleteReportSchedule", Tag: "alerts", Summary: "Delete a report schedule",
+		Params: tp, Status: http.StatusNoContent, Errors: nf}, schedules.deleteHandler(h))
 	s.Route("POST /allot/v1/alerts/endpoints/{id}/test", openapi.Op{ID: "testAlertEndpoint", Tag: "alerts", Summary: "Queue a test notification to an endpoint",
 		Params: tp, Status: http.StatusAccepted, Response: JobView{}, Errors: nf}, h.testEndpoint)
 	s.Route("GET /allot/v1/alerts/endpoints/{id}/deliveries", openapi.Op{ID: "listAlertDeliveries", Tag: "alerts", Summary: "An endpoint's delivery attempts (newest first)",
@@ -240,6 +256,34 @@ var rules = &objects[alert.Rule]{
 		return r, alert.PutRule(tx, r)
 	},
 	view: func(r alert.Rule) any { return r },
+}
+
+// schedules are the report schedules' handlers.
+var schedules = &objects[reportsched.Schedule]{
+	name: "Report schedule", path: "/allot/v1/reports/schedules/",
+	list: reportsched.Schedules,
+	get:  reportsched.Get,
+	decode: func(r *http.Request, id string) (reportsched.Schedule, error) {
+		var s reportsched.Schedule
+		if err := respond.Decode(r, &s, MaxBody, true); err != nil {
+			return s, err
+		}
+		if err := pathID(&s.ID, id); err != nil {
+			return s, err
+		}
+		s.CreatedAt = time.Time{} // set by Put
+		return s, s.Validate()
+	},
+	id:  func(s reportsched.Schedule) string { return s.ID },
+	del: reportsched.Delete,
+	put: func(tx *tenant.Tx, s reportsched.Schedule, _ reportsched.Schedule, _ bool) (any, error) {
+		if err := reportsched.Put(tx, s); err != nil {
+			return nil, err
+		}
+		s, _ = reportsched.Get(tx.State, s.ID)
+		return s, nil
+	},
+	view: func(s reportsched.Schedule) any { return s },
 }
 
 // endpoints are the alert endpoints' handlers. A new webhook without a

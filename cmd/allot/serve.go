@@ -32,6 +32,7 @@ import (
 	"allot/internal/memtune"
 	"allot/lease"
 	"allot/licensing"
+	"allot/reportsched"
 	"allot/store"
 	"allot/store/postgres"
 	"allot/tenant"
@@ -234,6 +235,8 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	// Graph change notifications go through the alerts' job queue.
 	notifier := graphsub.New(graphsub.Config{Alerts: alerts, Logger: log})
+	reports := &reportsched.Runner{Alerts: alerts, Log: log} // scheduled reports, mailed through the same queue
+	reports.Register()
 	afterCommit := func(id string, d *licensing.Delta, objects []store.Mutation) {
 		alerts.AfterCommit(id, d, objects)
 		notifier.AfterCommit(id, d, objects)
@@ -253,6 +256,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	reclaimSvc := o.reclaim.service(alerts, publicURL(o, ln), log)
 	reclaimSvc.Start(ctx, rt)
 	notifier.Start(ctx, rt)
+	go reports.Run(ctx, rt, time.Minute)
 	log.Info("tenants loading in the background", "count", len(rt.Loading()))
 	go rt.EachLoaded(ctx, func(t *tenant.Tenant) {
 		if err := identity.AdoptPartnerDomain(ctx, rt, t); err != nil && ctx.Err() == nil {
