@@ -114,6 +114,13 @@ func contextURL(r *http.Request, what string) string {
 	return server.Scheme(r) + "://" + r.Host + "/v1.0/$metadata#" + what
 }
 
+// entity is one subscription as an answer shows it, with its context.
+func entity(r *http.Request, s graphsub.Subscription) View {
+	v := viewOf(s)
+	v.Context = contextURL(r, "subscriptions/$entity")
+	return v
+}
+
 func (h *handler) now() time.Time { return h.s.RT.Now() }
 
 func op(p *auth.Principal, now time.Time) licensing.Op {
@@ -165,9 +172,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	v := viewOf(sub)
-	v.Context = contextURL(r, "subscriptions/$entity")
-	respond.JSON(w, http.StatusCreated, v)
+	respond.JSON(w, http.StatusCreated, entity(r, sub))
 }
 
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
@@ -203,9 +208,7 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, graphsub.NotFound(r.PathValue("id")))
 		return
 	}
-	v := viewOf(sub)
-	v.Context = contextURL(r, "subscriptions/$entity")
-	respond.JSON(w, http.StatusOK, v)
+	respond.JSON(w, http.StatusOK, entity(r, sub))
 }
 
 func (h *handler) update(w http.ResponseWriter, r *http.Request) {
@@ -256,9 +259,7 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	v := viewOf(sub)
-	v.Context = contextURL(r, "subscriptions/$entity")
-	respond.JSON(w, http.StatusOK, v)
+	respond.JSON(w, http.StatusOK, entity(r, sub))
 }
 
 func (h *handler) delete(w http.ResponseWriter, r *http.Request) {
