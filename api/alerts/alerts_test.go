@@ -156,8 +156,11 @@ func FuzzAlertsAPI(fz *testing.F) {
 		{Method: "GET", Path: "/allot/v1/alerts/endpoints/ops/deliveries?$top=5"},
 		{Method: "GET", Path: "/allot/v1/alerts/jobs?state=dead"},
 		{Method: "GET", Path: "/allot/v1/alerts"},
+		{Method: "POST", Path: "/allot/v1/reports/schedules", Body: `{"id":"w","report":"position","format":"csv","frequency":"weekly","weekday":"monday","at":"07:30","timeZone":"Europe/Berlin","to":["a@contoso.example"]}`},
+		{Method: "PUT", Path: "/allot/v1/reports/schedules/m", Body: `{"report":"chargeback","format":"csv","by":"department","frequency":"monthly","day":28,"at":"23:59","to":["a@contoso.example"]}`},
+		{Method: "DELETE", Path: "/allot/v1/reports/schedules/w"},
 	}
-	w.Surface(fz, []string{"/allot/v1/alerts"}, seeds, nil)
+	w.Surface(fz, []string{"/allot/v1/alerts", "/allot/v1/reports"}, seeds, nil)
 }
 
 var timeNow = time.Now
