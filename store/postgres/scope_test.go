@@ -20,7 +20,7 @@ func TestEveryQueryIsTenantScoped(t *testing.T) {
 		"FROM sessions WHERE expires":     "expired sessions are removed for every tenant at once",
 		"DELETE FROM sessions WHERE hash": "a signed-out cookie is removed by its hash alone",
 		"UPDATE tenant_leases SET token = token + 1, owner = $1, expires_at = clock_timestamp()": "a process taking the whole database over ends every tenant's lease (owner.go)",
-		"FROM alert_jobs WHERE state = ? AND run_at <= ?": "the delivery loop reads every tenant's due jobs in one query per poll (store/alertsql)",
+		"FROM alert_jobs WHERE state = ? AND run_at <= ?":                                        "the delivery loop reads every tenant's due jobs in one query per poll (store/alertsql)",
 	}
 	literal := regexp.MustCompile("(?s)`[^`]*`")
 	statement := regexp.MustCompile(`(?i)\b(SELECT|INSERT|UPDATE|DELETE|COPY|FROM)\b`)
