@@ -132,7 +132,7 @@ func (s *Service) attempt(ctx context.Context, j store.AlertJob) bool {
 		case err == nil && j.EndpointID == MailEndpoint:
 			found = true // a message of QueueMail: it names its recipients
 		case err == nil:
-			t.Read(func(st *tenant.State) { ep, found = EndpointOf(st, j.EndpointID) })
+			t.Read(func(st *tenant.State) { ep, found = s.endpointOf(st, j.EndpointID) })
 		case allot.ErrorCode(err) != allot.ENOTFOUND:
 			return false
 		}
@@ -144,6 +144,10 @@ func (s *Service) attempt(ctx context.Context, j store.AlertJob) bool {
 		res = s.sendQueuedMail(ctx, j.ID, j.Payload)
 	} else if !found {
 		res = Result{Err: errNoEndpoint.Error()}
+	} else if ep.Type == Raw {
+		dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		res = post(dctx, ep.URL, j.Payload, nil)
+		cancel()
 	} else if err := json.Unmarshal(j.Payload, &ev); err != nil {
 		res = Result{Err: "the queued event is not readable: " + err.Error()}
 	} else {
@@ -228,6 +232,8 @@ func Title(ev Event) string {
 		return "Still open: " + name(ev)
 	case Resolved:
 		return "Resolved: " + name(ev)
+	case ReportType:
+		return "Report: " + ev.RuleName
 	}
 	return "allot test notification"
 }
@@ -305,7 +311,7 @@ func MailBodies(ev Event) (text, htmlBody string) {
 
 func sendMail(ctx context.Context, cfg *SMTP, e Endpoint, ev Event) Result {
 	text, htmlBody := MailBodies(ev)
-	return sendMessage(ctx, cfg, Mail{To: e.To, Subject: "[allot] " + Title(ev), Text: text, HTML: htmlBody}, ev.ID)
+	return sendMessage(ctx, cfg, Mail{To: e.To, Subject: "[allot] " + Title(ev), Text: text, HTML: htmlBody, Attachments: ev.Attachments}, ev.ID)
 }
 
 // sendMessage sends one message through cfg; id is its X-Allot-Event-Id.
@@ -332,6 +338,11 @@ func sendMessage(ctx context.Context, cfg *SMTP, msg Mail, id string) Result {
 	m.SetBodyString(mail.TypeTextPlain, msg.Text)
 	if msg.HTML != "" {
 		m.AddAlternativeString(mail.TypeTextHTML, msg.HTML)
+	}
+	for _, a := range msg.Attachments {
+		if err := m.AttachReader(a.Name, bytes.NewReader(a.Data), mail.WithFileContentType(mail.ContentType(a.ContentType))); err != nil {
+			return Result{Err: "attachment: " + err.Error()}
+		}
 	}
 	opts := []mail.Option{mail.WithTimeout(20 * time.Second)}
 	port := cfg.Port

@@ -27,6 +27,8 @@ type Mail struct {
 	Subject string   `json:"subject"`
 	Text    string   `json:"text"`
 	HTML    string   `json:"html,omitempty"`
+	// Attachments are files attached to the message.
+	Attachments []Attachment `json:"attachments,omitempty"`
 }
 
 // QueueMail queues a message for the tenant under the job id id, to be

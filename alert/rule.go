@@ -112,6 +112,10 @@ const (
 	Slack   = "slack"   // a Slack incoming webhook
 	Teams   = "teams"   // a Microsoft Teams incoming webhook (workflow)
 	Email   = "email"   // SMTP, to To
+	// Raw is a target of another package (RegisterTarget): its jobs'
+	// payloads are POSTed to URL as they are, as JSON, unsigned. It is
+	// never stored as an alert endpoint (Validate refuses it).
+	Raw = "raw"
 )
 
 // Endpoint is where a rule's alerts go.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,7 +36,20 @@ type Event struct {
 	OpenedAt   *time.Time `json:"openedAt,omitempty"`
 	ResolvedAt *time.Time `json:"resolvedAt,omitempty"`
 	At         time.Time  `json:"at"`
+	// Attachments go with an email (a scheduled report: package
+	// reportsched); webhooks, Slack and Teams do not carry them.
+	Attachments []Attachment `json:"attachments,omitempty"`
 }
+
+// Attachment is a file attached to an email.
+type Attachment struct {
+	Name        string `json:"name"`
+	ContentType string `json:"contentType"`
+	Data        []byte `json:"data"`
+}
+
+// ReportType is the type of a scheduled report's event.
+const ReportType = "report"
 
 // Event types.
 const (
@@ -87,6 +101,8 @@ type Service struct {
 	states map[string]map[stateKey]store.AlertState
 	rules  map[string][]Rule                      // decoded rules per tenant, dropped when they change
 	subs   map[string][]subscription.Subscription // decoded subscriptions per tenant, likewise
+
+	targets map[string]func(st *tenant.State, id string) (Endpoint, bool) // RegisterTarget
 
 	wake    chan struct{}
 	jobWake chan struct{}
@@ -688,6 +704,51 @@ func (s *Service) Retry(ctx context.Context, tenantID, jobID string) error {
 	}
 	return allot.Errorf(allot.ENOTFOUND, "No dead alert job %q.", jobID)
 }
+
+// RegisterTarget lets another package deliver through the queue: a job
+// whose EndpointID starts with prefix is delivered to the endpoint
+// resolve returns from the tenant's state at the time of the attempt
+// (false: it is gone, and the job is dead). Package graphsub registers its
+// Graph change notifications so. Call it before Start.
+func (s *Service) RegisterTarget(prefix string, resolve func(st *tenant.State, id string) (Endpoint, bool)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.targets == nil {
+		s.targets = map[string]func(*tenant.State, string) (Endpoint, bool){}
+	}
+	s.targets[prefix] = resolve
+}
+
+// endpointOf resolves a job's endpoint: a registered target's, or an
+// alert endpoint.
+func (s *Service) endpointOf(st *tenant.State, id string) (Endpoint, bool) {
+	s.mu.Lock()
+	targets := s.targets
+	s.mu.Unlock()
+	for prefix, resolve := range targets {
+		if strings.HasPrefix(id, prefix) {
+			return resolve(st, id)
+		}
+	}
+	return EndpointOf(st, id)
+}
+
+// Enqueue queues jobs (for a registered target) in one transaction:
+// once it returns nil they are delivered at least once. A job whose id
+// is queued already is refused with store.ErrConflict (the whole call).
+func (s *Service) Enqueue(ctx context.Context, jobs []store.AlertJob) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	if err := s.cfg.Store.RecordAlerts(ctx, nil, jobs); err != nil {
+		return err
+	}
+	poke(s.jobWake)
+	return nil
+}
+
+// Now is the service's clock (Config.Now), in UTC.
+func (s *Service) Now() time.Time { return s.now() }
 
 // Forget drops what the service keeps of a tenant (after a delete).
 func (s *Service) Forget(tenantID string) {

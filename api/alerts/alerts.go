@@ -21,6 +21,7 @@ import (
 	"allot/api/server"
 	"allot/auth"
 	"allot/licensing"
+	"allot/reportsched"
 	"allot/store"
 	"allot/tenant"
 )
@@ -38,32 +39,47 @@ func Register(s *server.Server) {
 	// Endpoints first: a rule names the endpoints it sends to.
 	const endpointExample = `{"displayName":"Operations webhook","type":"webhook","url":"https://ops.contoso.example/hooks/allot"}`
 	s.Route("GET /allot/v1/alerts/endpoints", openapi.Op{ID: "listAlertEndpoints", Tag: "alerts", Summary: "List the tenant's alert endpoints (secrets not shown)",
-		Params: tp, Response: valueList[EndpointView]{}, Errors: []int{http.StatusForbidden}}, h.listEndpoints)
+		Params: tp, Response: valueList[EndpointView]{}, Errors: []int{http.StatusForbidden}}, endpoints.listHandler(h))
 	s.Route("POST /allot/v1/alerts/endpoints", openapi.Op{ID: "createAlertEndpoint", Tag: "alerts",
 		Summary:     "Create an alert endpoint (a webhook's secret is shown once, in this answer)",
 		Description: "A webhook created without a secret gets a generated one (`whsec_…`), which only this answer shows. 409 if the id exists.",
 		Params:      tp, Body: alert.Endpoint{}, Example: `{"id":"ops-webhook",` + endpointExample[1:],
-		Status: http.StatusCreated, Response: EndpointView{}, Errors: []int{http.StatusForbidden, http.StatusConflict}}, h.createEndpoint)
+		Status: http.StatusCreated, Response: EndpointView{}, Errors: []int{http.StatusForbidden, http.StatusConflict}}, endpoints.writeHandler(h, false))
 	s.Route("GET /allot/v1/alerts/endpoints/{id}", openapi.Op{ID: "getAlertEndpoint", Tag: "alerts", Summary: "Get an alert endpoint (its secret not shown)",
-		Params: tp, Response: EndpointView{}, Errors: nf}, h.getEndpoint)
+		Params: tp, Response: EndpointView{}, Errors: nf}, endpoints.getHandler(h))
 	s.Route("PUT /allot/v1/alerts/endpoints/{id}", openapi.Op{ID: "putAlertEndpoint", Tag: "alerts", Summary: "Create or replace an alert endpoint (201 when created)",
 		Description: "The body's id may be left out; when given it must be the path's. A replaced webhook keeps its secret unless the body sets one; a secret set or generated is shown in this answer only.",
-		Params:      tp, Body: alert.Endpoint{}, Example: endpointExample, Response: EndpointView{}, Errors: []int{http.StatusForbidden, http.StatusConflict}}, h.putEndpoint)
+		Params:      tp, Body: alert.Endpoint{}, Example: endpointExample, Response: EndpointView{}, Errors: []int{http.StatusForbidden, http.StatusConflict}}, endpoints.writeHandler(h, true))
 	s.Route("DELETE /allot/v1/alerts/endpoints/{id}", openapi.Op{ID: "deleteAlertEndpoint", Tag: "alerts", Summary: "Delete an alert endpoint",
-		Params: tp, Status: http.StatusNoContent, Errors: []int{http.StatusForbidden, http.StatusNotFound, http.StatusConflict}}, h.deleteEndpoint)
+		Params: tp, Status: http.StatusNoContent, Errors: []int{http.StatusForbidden, http.StatusNotFound, http.StatusConflict}}, endpoints.deleteHandler(h))
 	s.Route("GET /allot/v1/alerts/rules", openapi.Op{ID: "listAlertRules", Tag: "alerts", Summary: "List the tenant's alert rules",
-		Params: tp, Response: valueList[alert.Rule]{}, Errors: []int{http.StatusForbidden}}, h.listRules)
+		Params: tp, Response: valueList[alert.Rule]{}, Errors: []int{http.StatusForbidden}}, rules.listHandler(h))
 	s.Route("POST /allot/v1/alerts/rules", openapi.Op{ID: "createAlertRule", Tag: "alerts", Summary: "Create an alert rule (409 if its id exists)",
 		Description: "The rule's groupId, allotmentId and endpoints must exist and its skuId have units (400 otherwise); a tenant has at most 500 rules (409).",
 		Params:      tp, Body: alert.Rule{}, Example: `{"id":"seat-shortage",` + ruleExample[1:],
-		Status: http.StatusCreated, Response: alert.Rule{}, Errors: []int{http.StatusForbidden, http.StatusConflict}}, h.createRule)
+		Status: http.StatusCreated, Response: alert.Rule{}, Errors: []int{http.StatusForbidden, http.StatusConflict}}, rules.writeHandler(h, false))
 	s.Route("GET /allot/v1/alerts/rules/{id}", openapi.Op{ID: "getAlertRule", Tag: "alerts", Summary: "Get an alert rule",
-		Params: tp, Response: alert.Rule{}, Errors: nf}, h.getRule)
+		Params: tp, Response: alert.Rule{}, Errors: nf}, rules.getHandler(h))
 	s.Route("PUT /allot/v1/alerts/rules/{id}", openapi.Op{ID: "putAlertRule", Tag: "alerts", Summary: "Create or replace an alert rule (201 when created)",
 		Description: "The body's id may be left out; when given it must be the path's.",
-		Params:      tp, Body: alert.Rule{}, Example: ruleExample, Response: alert.Rule{}, Errors: []int{http.StatusForbidden, http.StatusConflict}}, h.putRule)
+		Params:      tp, Body: alert.Rule{}, Example: ruleExample, Response: alert.Rule{}, Errors: []int{http.StatusForbidden, http.StatusConflict}}, rules.writeHandler(h, true))
 	s.Route("DELETE /allot/v1/alerts/rules/{id}", openapi.Op{ID: "deleteAlertRule", Tag: "alerts", Summary: "Delete an alert rule",
-		Params: tp, Status: http.StatusNoContent, Errors: nf}, h.deleteRule)
+		Params: tp, Status: http.StatusNoContent, Errors: nf}, rules.deleteHandler(h))
+	// Scheduled reports (package reportsched): mailed through the same
+	// queue and SMTP server.
+	const schedExample = `{"displayName":"Weekly position","report":"position","format":"html","frequency":"weekly","weekday":"monday","at":"07:30","timeZone":"Europe/Berlin","to":["cfo@contoso.example"]}`
+	s.Route("GET /allot/v1/reports/schedules", openapi.Op{ID: "listReportSchedules", Tag: "alerts", Summary: "List the tenant's report schedules",
+		Params: tp, Response: valueList[reportsched.Schedule]{}, Errors: []int{http.StatusForbidden}}, schedules.listHandler(h))
+	s.Route("POST /allot/v1/reports/schedules", openapi.Op{ID: "createReportSchedule", Tag: "alerts", Summary: "Create a report schedule (409 if its id exists)",
+		Description: "The position (html or csv) or the chargeback (csv, grouped by `by`) is emailed daily, weekly (weekday) or monthly (day 1 to 28) at `at` in `timeZone` to `to`, through the alert emails' SMTP server.",
+		Params:      tp, Body: reportsched.Schedule{}, Example: `{"id":"weekly-position",` + schedExample[1:],
+		Status: http.StatusCreated, Response: reportsched.Schedule{}, Errors: []int{http.StatusForbidden, http.StatusConflict}}, schedules.writeHandler(h, false))
+	s.Route("GET /allot/v1/reports/schedules/{id}", openapi.Op{ID: "getReportSchedule", Tag: "alerts", Summary: "Get a report schedule",
+		Params: tp, Response: reportsched.Schedule{}, Errors: nf}, schedules.getHandler(h))
+	s.Route("PUT /allot/v1/reports/schedules/{id}", openapi.Op{ID: "putReportSchedule", Tag: "alerts", Summary: "Create or replace a report schedule (201 when created)",
+		Params: tp, Body: reportsched.Schedule{}, Example: schedExample, Response: reportsched.Schedule{}, Errors: []int{http.StatusForbidden, http.StatusConflict}}, schedules.writeHandler(h, true))
+	s.Route("DELETE /allot/v1/reports/schedules/{id}", openapi.Op{ID: "deleteReportSchedule", Tag: "alerts", Summary: "Delete a report schedule",
+		Params: tp, Status: http.StatusNoContent, Errors: nf}, schedules.deleteHandler(h))
 	s.Route("POST /allot/v1/alerts/endpoints/{id}/test", openapi.Op{ID: "testAlertEndpoint", Tag: "alerts", Summary: "Queue a test notification to an endpoint",
 		Params: tp, Status: http.StatusAccepted, Response: JobView{}, Errors: nf}, h.testEndpoint)
 	s.Route("GET /allot/v1/alerts/endpoints/{id}/deliveries", openapi.Op{ID: "listAlertDeliveries", Tag: "alerts", Summary: "An endpoint's delivery attempts (newest first)",
@@ -97,6 +113,16 @@ func (h *handler) tenant(w http.ResponseWriter, r *http.Request, a auth.Action) 
 	return t, p, true
 }
 
+// stored is the tenant a reader of alerts names and the alert store.
+func (h *handler) stored(w http.ResponseWriter, r *http.Request) (*tenant.Tenant, store.AlertStore, bool) {
+	t, _, ok := h.tenant(w, r, auth.ReadAlerts)
+	if !ok {
+		return nil, nil, false
+	}
+	as, ok := h.alertStore(w, r)
+	return t, as, ok
+}
+
 func (h *handler) alertStore(w http.ResponseWriter, r *http.Request) (store.AlertStore, bool) {
 	as, ok := store.AlertsOf(h.s.Store)
 	if !ok {
@@ -105,34 +131,180 @@ func (h *handler) alertStore(w http.ResponseWriter, r *http.Request) (store.Aler
 	return as, ok
 }
 
-func (h *handler) listRules(w http.ResponseWriter, r *http.Request) {
-	t, _, ok := h.tenant(w, r, auth.ReadAlerts)
-	if !ok {
-		return
-	}
-	var rules []alert.Rule
-	var err error
-	t.Read(func(s *tenant.State) { rules, err = alert.Rules(s) })
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	respond.JSON(w, http.StatusOK, valueList[alert.Rule]{rules})
+// objects is what the handlers of one kind of alert object (rules,
+// endpoints) need: reading, decoding, writing and showing it. Both kinds
+// share list, get, create (POST: a new id), replace (PUT) and delete.
+type objects[T any] struct {
+	name   string // "Alert rule"
+	path   string // its collection's path, for the 409 message
+	list   func(*tenant.State) ([]T, error)
+	get    func(*tenant.State, string) (T, bool)
+	decode func(r *http.Request, pathID string) (T, error)
+	id     func(T) string
+	del    func(*tenant.Tx, string) error
+	// put writes v (a command); old is the stored object if exists. It
+	// returns what the answer shows.
+	put func(tx *tenant.Tx, v T, old T, exists bool) (any, error)
+	// view is what list and get show of an object.
+	view func(T) any
 }
 
-func (h *handler) getRule(w http.ResponseWriter, r *http.Request) {
-	t, _, ok := h.tenant(w, r, auth.ReadAlerts)
-	if !ok {
-		return
+func (o *objects[T]) listHandler(h *handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		t, _, ok := h.tenant(w, r, auth.ReadAlerts)
+		if !ok {
+			return
+		}
+		var vs []T
+		var err error
+		t.Read(func(s *tenant.State) { vs, err = o.list(s) })
+		if err != nil {
+			respond.Error(w, r, err)
+			return
+		}
+		out := make([]any, len(vs))
+		for i, v := range vs {
+			out[i] = o.view(v)
+		}
+		respond.JSON(w, http.StatusOK, valueList[any]{out})
 	}
-	var rule alert.Rule
-	var found bool
-	t.Read(func(s *tenant.State) { found, _ = s.Decode(alert.KindRule, r.PathValue("id"), &rule) })
-	if !found {
-		respond.Error(w, r, allot.Errorf(allot.ENOTFOUND, "Alert rule %q does not exist.", r.PathValue("id")))
-		return
+}
+
+func (o *objects[T]) getHandler(h *handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		t, _, ok := h.tenant(w, r, auth.ReadAlerts)
+		if !ok {
+			return
+		}
+		var v T
+		var found bool
+		t.Read(func(s *tenant.State) { v, found = o.get(s, r.PathValue("id")) })
+		if !found {
+			respond.Error(w, r, allot.Errorf(allot.ENOTFOUND, "%s %q does not exist.", o.name, r.PathValue("id")))
+			return
+		}
+		respond.JSON(w, http.StatusOK, o.view(v))
 	}
-	respond.JSON(w, http.StatusOK, rule)
+}
+
+// writeHandler creates (put false: POST, the id must be new) or replaces
+// (put true: PUT, the path's id) an object.
+func (o *objects[T]) writeHandler(h *handler, put bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		t, p, ok := h.tenant(w, r, auth.ManageAlerts)
+		if !ok {
+			return
+		}
+		id := ""
+		if put {
+			id = r.PathValue("id")
+		}
+		v, err := o.decode(r, id)
+		if err != nil {
+			respond.Error(w, r, err)
+			return
+		}
+		status := http.StatusOK
+		var answer any
+		err = t.Do(r.Context(), op(p), func(tx *tenant.Tx) error {
+			old, exists := o.get(tx.State, o.id(v))
+			if !put && exists {
+				return allot.Errorf(allot.ECONFLICT, "%s %q exists: PUT %s%s replaces it.", o.name, o.id(v), o.path, o.id(v))
+			}
+			if !exists {
+				status = http.StatusCreated
+			}
+			var err error
+			answer, err = o.put(tx, v, old, exists)
+			return err
+		})
+		if err != nil {
+			respond.Error(w, r, err)
+			return
+		}
+		respond.JSON(w, status, answer)
+	}
+}
+
+func (o *objects[T]) deleteHandler(h *handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		t, p, ok := h.tenant(w, r, auth.ManageAlerts)
+		if !ok {
+			return
+		}
+		if err := t.Do(r.Context(), op(p), func(tx *tenant.Tx) error { return o.del(tx, r.PathValue("id")) }); err != nil {
+			respond.Error(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// rules are the alert rules' handlers.
+var rules = &objects[alert.Rule]{
+	name: "Alert rule", path: "/allot/v1/alerts/rules/",
+	list: alert.Rules,
+	get: func(s *tenant.State, id string) (alert.Rule, bool) {
+		var r alert.Rule
+		ok, err := s.Decode(alert.KindRule, id, &r)
+		return r, ok && err == nil
+	},
+	decode: DecodeRule,
+	id:     func(r alert.Rule) string { return r.ID },
+	del:    alert.DeleteRule,
+	put: func(tx *tenant.Tx, r alert.Rule, _ alert.Rule, _ bool) (any, error) {
+		return r, alert.PutRule(tx, r)
+	},
+	view: func(r alert.Rule) any { return r },
+}
+
+// schedules are the report schedules' handlers.
+var schedules = &objects[reportsched.Schedule]{
+	name: "Report schedule", path: "/allot/v1/reports/schedules/",
+	list: reportsched.Schedules,
+	get:  reportsched.Get,
+	decode: func(r *http.Request, id string) (reportsched.Schedule, error) {
+		var s reportsched.Schedule
+		if err := respond.Decode(r, &s, MaxBody, true); err != nil {
+			return s, err
+		}
+		if err := pathID(&s.ID, id); err != nil {
+			return s, err
+		}
+		s.CreatedAt = time.Time{} // set by Put
+		return s, s.Validate()
+	},
+	id:  func(s reportsched.Schedule) string { return s.ID },
+	del: reportsched.Delete,
+	put: func(tx *tenant.Tx, s reportsched.Schedule, _ reportsched.Schedule, _ bool) (any, error) {
+		if err := reportsched.Put(tx, s); err != nil {
+			return nil, err
+		}
+		s, _ = reportsched.Get(tx.State, s.ID)
+		return s, nil
+	},
+	view: func(s reportsched.Schedule) any { return s },
+}
+
+// endpoints are the alert endpoints' handlers. A new webhook without a
+// secret gets a generated one; a replaced one keeps its secret unless the
+// body sets one; a secret set or generated is shown in that answer only.
+var endpoints = &objects[alert.Endpoint]{
+	name: "Alert endpoint", path: "/allot/v1/alerts/endpoints/",
+	list:   alert.Endpoints,
+	get:    alert.EndpointOf,
+	decode: DecodeEndpoint,
+	id:     func(e alert.Endpoint) string { return e.ID },
+	del:    alert.DeleteEndpoint,
+	put: func(tx *tenant.Tx, e alert.Endpoint, old alert.Endpoint, exists bool) (any, error) {
+		showSecret := e.Secret != ""
+		if e.Type == alert.Webhook && e.Secret == "" && (!exists || old.Secret == "") {
+			e.Secret = newSecret()
+			showSecret = true
+		}
+		return viewOf(e, showSecret), alert.PutEndpoint(tx, e)
+	},
+	view: func(e alert.Endpoint) any { return viewOf(e, false) },
 }
 
 // DecodeRule reads a rule's body and checks it alone: EINVALID for
@@ -163,55 +335,6 @@ func pathID(body *string, path string) error {
 	return nil
 }
 
-func (h *handler) createRule(w http.ResponseWriter, r *http.Request) {
-	h.writeRule(w, r, "")
-}
-
-func (h *handler) putRule(w http.ResponseWriter, r *http.Request) {
-	h.writeRule(w, r, r.PathValue("id"))
-}
-
-// writeRule creates (POST: the id must be new) or replaces (PUT) a rule.
-func (h *handler) writeRule(w http.ResponseWriter, r *http.Request, id string) {
-	t, p, ok := h.tenant(w, r, auth.ManageAlerts)
-	if !ok {
-		return
-	}
-	rule, err := DecodeRule(r, id)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	status := http.StatusOK
-	err = t.Do(r.Context(), op(p), func(tx *tenant.Tx) error {
-		exists, _ := tx.State.Decode(alert.KindRule, rule.ID, &alert.Rule{})
-		if id == "" && exists {
-			return allot.Errorf(allot.ECONFLICT, "Alert rule %q exists: PUT /allot/v1/alerts/rules/%s replaces it.", rule.ID, rule.ID)
-		}
-		if !exists {
-			status = http.StatusCreated
-		}
-		return alert.PutRule(tx, rule)
-	})
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	respond.JSON(w, status, rule)
-}
-
-func (h *handler) deleteRule(w http.ResponseWriter, r *http.Request) {
-	t, p, ok := h.tenant(w, r, auth.ManageAlerts)
-	if !ok {
-		return
-	}
-	if err := t.Do(r.Context(), op(p), func(tx *tenant.Tx) error { return alert.DeleteRule(tx, r.PathValue("id")) }); err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
 func op(p *auth.Principal) licensing.Op {
 	return licensing.Op{Actor: p.Actor(), Now: time.Now().UTC()}
 }
@@ -229,40 +352,6 @@ func viewOf(e alert.Endpoint, showSecret bool) EndpointView {
 		v.Secret = ""
 	}
 	return v
-}
-
-func (h *handler) listEndpoints(w http.ResponseWriter, r *http.Request) {
-	t, _, ok := h.tenant(w, r, auth.ReadAlerts)
-	if !ok {
-		return
-	}
-	var eps []alert.Endpoint
-	var err error
-	t.Read(func(s *tenant.State) { eps, err = alert.Endpoints(s) })
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	out := make([]EndpointView, len(eps))
-	for i, e := range eps {
-		out[i] = viewOf(e, false)
-	}
-	respond.JSON(w, http.StatusOK, valueList[EndpointView]{out})
-}
-
-func (h *handler) getEndpoint(w http.ResponseWriter, r *http.Request) {
-	t, _, ok := h.tenant(w, r, auth.ReadAlerts)
-	if !ok {
-		return
-	}
-	var e alert.Endpoint
-	var found bool
-	t.Read(func(s *tenant.State) { e, found = alert.EndpointOf(s, r.PathValue("id")) })
-	if !found {
-		respond.Error(w, r, allot.Errorf(allot.ENOTFOUND, "Alert endpoint %q does not exist.", r.PathValue("id")))
-		return
-	}
-	respond.JSON(w, http.StatusOK, viewOf(e, false))
 }
 
 // DecodeEndpoint reads an endpoint's body and checks it alone (id as
@@ -283,63 +372,6 @@ func newSecret() string {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	return "whsec_" + base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-func (h *handler) createEndpoint(w http.ResponseWriter, r *http.Request) {
-	h.writeEndpoint(w, r, "")
-}
-
-func (h *handler) putEndpoint(w http.ResponseWriter, r *http.Request) {
-	h.writeEndpoint(w, r, r.PathValue("id"))
-}
-
-// writeEndpoint creates (POST) or replaces (PUT) an endpoint. A new
-// webhook without a secret gets a generated one; a replaced one keeps its
-// secret unless the body sets one.
-func (h *handler) writeEndpoint(w http.ResponseWriter, r *http.Request, id string) {
-	t, p, ok := h.tenant(w, r, auth.ManageAlerts)
-	if !ok {
-		return
-	}
-	e, err := DecodeEndpoint(r, id)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	generated := newSecret()
-	showSecret := e.Secret != ""
-	status := http.StatusOK
-	err = t.Do(r.Context(), op(p), func(tx *tenant.Tx) error {
-		old, exists := alert.EndpointOf(tx.State, e.ID)
-		if id == "" && exists {
-			return allot.Errorf(allot.ECONFLICT, "Alert endpoint %q exists: PUT /allot/v1/alerts/endpoints/%s replaces it.", e.ID, e.ID)
-		}
-		if !exists {
-			status = http.StatusCreated
-		}
-		if e.Type == alert.Webhook && e.Secret == "" && (!exists || old.Secret == "") {
-			e.Secret = generated
-			showSecret = true
-		}
-		return alert.PutEndpoint(tx, e)
-	})
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	respond.JSON(w, status, viewOf(e, showSecret))
-}
-
-func (h *handler) deleteEndpoint(w http.ResponseWriter, r *http.Request) {
-	t, p, ok := h.tenant(w, r, auth.ManageAlerts)
-	if !ok {
-		return
-	}
-	if err := t.Do(r.Context(), op(p), func(tx *tenant.Tx) error { return alert.DeleteEndpoint(tx, r.PathValue("id")) }); err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func (h *handler) service(w http.ResponseWriter, r *http.Request) (*alert.Service, bool) {
@@ -419,11 +451,7 @@ type AttemptView struct {
 }
 
 func (h *handler) deliveries(w http.ResponseWriter, r *http.Request) {
-	t, _, ok := h.tenant(w, r, auth.ReadAlerts)
-	if !ok {
-		return
-	}
-	as, ok := h.alertStore(w, r)
+	t, as, ok := h.stored(w, r)
 	if !ok {
 		return
 	}
@@ -465,11 +493,7 @@ type AlertView struct {
 }
 
 func (h *handler) listAlerts(w http.ResponseWriter, r *http.Request) {
-	t, _, ok := h.tenant(w, r, auth.ReadAlerts)
-	if !ok {
-		return
-	}
-	as, ok := h.alertStore(w, r)
+	t, as, ok := h.stored(w, r)
 	if !ok {
 		return
 	}
@@ -496,11 +520,7 @@ func (h *handler) listAlerts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) listJobs(w http.ResponseWriter, r *http.Request) {
-	t, _, ok := h.tenant(w, r, auth.ReadAlerts)
-	if !ok {
-		return
-	}
-	as, ok := h.alertStore(w, r)
+	t, as, ok := h.stored(w, r)
 	if !ok {
 		return
 	}

@@ -156,10 +156,38 @@ func FuzzAlertsAPI(fz *testing.F) {
 		{Method: "GET", Path: "/allot/v1/alerts/endpoints/ops/deliveries?$top=5"},
 		{Method: "GET", Path: "/allot/v1/alerts/jobs?state=dead"},
 		{Method: "GET", Path: "/allot/v1/alerts"},
+		{Method: "POST", Path: "/allot/v1/reports/schedules", Body: `{"id":"w","report":"position","format":"csv","frequency":"weekly","weekday":"monday","at":"07:30","timeZone":"Europe/Berlin","to":["a@contoso.example"]}`},
+		{Method: "PUT", Path: "/allot/v1/reports/schedules/m", Body: `{"report":"chargeback","format":"csv","by":"department","frequency":"monthly","day":28,"at":"23:59","to":["a@contoso.example"]}`},
+		{Method: "DELETE", Path: "/allot/v1/reports/schedules/w"},
 	}
-	w.Surface(fz, []string{"/allot/v1/alerts"}, seeds, nil)
+	w.Surface(fz, []string{"/allot/v1/alerts", "/allot/v1/reports"}, seeds, nil)
 }
 
 var timeNow = time.Now
 
 const fiveMinutes = 5 * time.Minute
+
+func TestReportSchedulesAPI(t *testing.T) {
+	e := apitest.New(t, partner.Register, admin.Register, mount)
+	tn := e.Customer("Contoso", "US")
+	la := e.Token(tn, "LicenseAdministrator")
+	rr := e.Token(tn, "ReportsReader")
+	body := map[string]any{"id": "weekly", "report": "position", "format": "html", "frequency": "weekly", "weekday": "monday",
+		"at": "07:30", "timeZone": "Europe/Berlin", "to": []string{"cfo@contoso.example"}}
+	r := e.Must(201, "POST", "/allot/v1/reports/schedules", la, body)
+	if r.JSON()["createdDateTime"] == nil {
+		t.Errorf("created: %s", r.Body)
+	}
+	e.Must(409, "POST", "/allot/v1/reports/schedules", la, body)
+	e.Must(403, "POST", "/allot/v1/reports/schedules", rr, body)
+	e.Must(200, "GET", "/allot/v1/reports/schedules/weekly", rr, nil)
+	body["timeZone"] = "Nowhere/Else"
+	e.Must(400, "PUT", "/allot/v1/reports/schedules/weekly", la, body)
+	body["timeZone"] = "UTC"
+	e.Must(200, "PUT", "/allot/v1/reports/schedules/weekly", la, body)
+	if v := e.Must(200, "GET", "/allot/v1/reports/schedules", rr, nil).JSON()["value"].([]any); len(v) != 1 || v[0].(map[string]any)["timeZone"] != "UTC" {
+		t.Errorf("list: %v", v)
+	}
+	e.Must(204, "DELETE", "/allot/v1/reports/schedules/weekly", la, nil)
+	e.Must(404, "GET", "/allot/v1/reports/schedules/weekly", rr, nil)
+}

@@ -20,6 +20,7 @@ import (
 
 	"allot/api/server"
 	"allot/catalog"
+	"allot/licensing"
 	"allot/store"
 	"allot/store/sqlite"
 	"allot/tenant"
@@ -52,6 +53,20 @@ func New(t testing.TB, mounts ...Mount) *Env {
 // time.Now).
 func NewWithClock(t testing.TB, now func() time.Time, mounts ...Mount) *Env {
 	t.Helper()
+	return NewWith(t, Options{Now: now}, mounts...)
+}
+
+// Options are a test server's runtime options (tenant.Options' Now and
+// AfterCommit).
+type Options struct {
+	Now         func() time.Time
+	AfterCommit func(tenantID string, d *licensing.Delta, objects []store.Mutation)
+}
+
+// NewWith is New with runtime options.
+func NewWith(t testing.TB, o Options, mounts ...Mount) *Env {
+	t.Helper()
+	now := o.Now
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "allot.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +77,7 @@ func NewWithClock(t testing.TB, now func() time.Time, mounts ...Mount) *Env {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
-	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: log, Registerer: reg, Now: now})
+	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: log, Registerer: reg, Now: now, AfterCommit: o.AfterCommit})
 	if err != nil {
 		t.Fatal(err)
 	}

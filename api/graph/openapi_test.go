@@ -29,6 +29,7 @@ import (
 	"allot/api/cloudlicensing"
 	"allot/api/connections"
 	"allot/api/graph"
+	graphsubapi "allot/api/graphsub"
 	"allot/api/openapi"
 	"allot/api/partner"
 	positionapi "allot/api/position"
@@ -143,7 +144,7 @@ func registeredPatterns(t *testing.T, root string) map[string]string {
 }
 
 // allSurfaces are the surfaces allot serve mounts.
-var allSurfaces = []apitest.Mount{partner.Register, admin.Register, cloudlicensing.Register, graph.Register, scim.Register,
+var allSurfaces = []apitest.Mount{partner.Register, admin.Register, cloudlicensing.Register, graph.Register, graphsubapi.Register, scim.Register,
 	usageapi.Register, positionapi.Register, mountAlerts, chargebackapi.Register, mountConnections, mountReclamation, web.Register}
 
 // mountReclamation mounts the reclamation API with a service (its loop

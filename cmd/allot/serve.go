@@ -27,9 +27,12 @@ import (
 	reclamationapi "allot/api/reclamation"
 	"allot/api/server"
 	"allot/catalog"
+	"allot/graphsub"
 	"allot/identity"
 	"allot/internal/memtune"
 	"allot/lease"
+	"allot/licensing"
+	"allot/reportsched"
 	"allot/store"
 	"allot/store/postgres"
 	"allot/tenant"
@@ -230,7 +233,15 @@ func serve(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	topts := tenant.Options{Logger: log, Registerer: reg, Background: true, LoadConcurrency: o.load.concurrency, AfterCommit: alerts.AfterCommit}
+	// Graph change notifications go through the alerts' job queue.
+	notifier := graphsub.New(graphsub.Config{Alerts: alerts, Logger: log})
+	reports := &reportsched.Runner{Alerts: alerts, Log: log} // scheduled reports, mailed through the same queue
+	reports.Register()
+	afterCommit := func(id string, d *licensing.Delta, objects []store.Mutation) {
+		alerts.AfterCommit(id, d, objects)
+		notifier.AfterCommit(id, d, objects)
+	}
+	topts := tenant.Options{Logger: log, Registerer: reg, Background: true, LoadConcurrency: o.load.concurrency, AfterCommit: afterCommit}
 	if o.ha.on {
 		leases = lease.New(st.(store.Leaser), lease.Options{Logger: log, Registerer: reg})
 		defer leases.Close(context.Background()) // on an error return; after the drain below otherwise
@@ -244,6 +255,8 @@ func serve(ctx context.Context, o serveOptions) error {
 	alerts.Start(ctx, rt)
 	reclaimSvc := o.reclaim.service(alerts, publicURL(o, ln), log)
 	reclaimSvc.Start(ctx, rt)
+	notifier.Start(ctx, rt)
+	go reports.Run(ctx, rt, time.Minute)
 	log.Info("tenants loading in the background", "count", len(rt.Loading()))
 	go rt.EachLoaded(ctx, func(t *tenant.Tenant) {
 		if err := identity.AdoptPartnerDomain(ctx, rt, t); err != nil && ctx.Err() == nil {

@@ -4,6 +4,7 @@ import (
 	alertsapi "allot/api/alerts"
 	chargebackapi "allot/api/chargeback"
 	"allot/api/graph"
+	graphsubapi "allot/api/graphsub"
 	"allot/api/scim"
 	"allot/api/server"
 	usageapi "allot/api/usage"
@@ -13,6 +14,7 @@ import (
 // (Graph, SCIM, web) as they are built.
 func registerSurfaces(s *server.Server) {
 	graph.Register(s)
+	graphsubapi.Register(s)
 	alertsapi.Register(s)
 	chargebackapi.Register(s)
 	scim.Register(s)

@@ -2,32 +2,37 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"allot/store"
+	"allot/store/alertsql"
 )
 
 var _ store.AlertStore = (*Store)(nil)
 
+// The statements of store/alertsql in PostgreSQL's placeholders.
+var (
+	upsertState = alertsql.Bind(alertsql.UpsertState)
+	insertJob   = alertsql.Bind(alertsql.InsertJob)
+	statesQ     = alertsql.Bind(alertsql.States)
+	dueJobsQ    = alertsql.Bind(alertsql.DueJobs)
+	jobsQ       = alertsql.Bind(alertsql.Jobs)
+	finishJob   = alertsql.Bind(alertsql.FinishJob)
+	logAttempt  = alertsql.Bind(alertsql.LogAttempt)
+	attemptsQ   = alertsql.Bind(alertsql.Attempts)
+)
+
 // RecordAlerts writes alert states and queues jobs in one transaction
-// (store.AlertStore).
+// (store.AlertStore). The SQL is store/alertsql's.
 func (s *Store) RecordAlerts(ctx context.Context, states []store.AlertState, jobs []store.AlertJob) error {
 	if len(states) == 0 && len(jobs) == 0 {
 		return nil
 	}
-	for _, a := range states {
-		if a.TenantID == "" || a.RuleID == "" {
-			return errors.New("store/postgres: an alert needs a tenant id and a rule id")
-		}
-	}
-	for _, j := range jobs {
-		if j.TenantID == "" || j.ID == "" || j.EndpointID == "" {
-			return errors.New("store/postgres: an alert job needs a tenant id, an id and an endpoint id")
-		}
+	if err := alertsql.Check(states, jobs); err != nil {
+		return fmt.Errorf("store/postgres: %w", err)
 	}
 	if err := s.life.enter(); err != nil {
 		return err
@@ -35,24 +40,12 @@ func (s *Store) RecordAlerts(ctx context.Context, states []store.AlertState, job
 	defer s.life.leave()
 	return classify(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		for _, a := range states {
-			if _, err := tx.Exec(ctx, `INSERT INTO alert_states (tenant_id, rule_id, subject, open, opened_at, clear_since, resolved_at, notified_at, notices, summary)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-				ON CONFLICT (tenant_id, rule_id, subject) DO UPDATE SET open = excluded.open, opened_at = excluded.opened_at,
-				clear_since = excluded.clear_since, resolved_at = excluded.resolved_at, notified_at = excluded.notified_at,
-				notices = excluded.notices, summary = excluded.summary`,
-				a.TenantID, a.RuleID, a.Subject, a.Open, micros(a.OpenedAt), micros(a.ClearSince), micros(a.ResolvedAt),
-				micros(a.NotifiedAt), a.Notices, a.Summary); err != nil {
+			if _, err := tx.Exec(ctx, upsertState, alertsql.StateArgs(a)...); err != nil {
 				return fmt.Errorf("store/postgres: record alert: %w", err)
 			}
 		}
 		for _, j := range jobs {
-			state := j.State
-			if state == "" {
-				state = store.JobPending
-			}
-			_, err := tx.Exec(ctx, `INSERT INTO alert_jobs (tenant_id, id, endpoint_id, payload, state, attempts, run_at, created_at, updated_at, last_error)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-				j.TenantID, j.ID, j.EndpointID, j.Payload, state, j.Attempts, micros(j.RunAt), micros(j.CreatedAt), micros(j.UpdatedAt), j.LastError)
+			_, err := tx.Exec(ctx, insertJob, alertsql.JobArgs(j)...)
 			if isUniqueViolation(err) {
 				return fmt.Errorf("store/postgres: alert job %q: %w", j.ID, store.ErrConflict)
 			}
@@ -64,74 +57,40 @@ func (s *Store) RecordAlerts(ctx context.Context, states []store.AlertState, job
 	}))
 }
 
-// AlertStates returns a tenant's alerts ordered by rule and subject.
-func (s *Store) AlertStates(ctx context.Context, tenantID string) ([]store.AlertState, error) {
+// query runs a read of the alert tables and scans its rows.
+func query[T any](s *Store, ctx context.Context, what, q string, args []any, scan func(alertsql.Rows) (T, error)) (T, error) {
+	var zero T
 	if err := s.life.enter(); err != nil {
-		return nil, err
+		return zero, err
 	}
 	defer s.life.leave()
-	rows, err := s.pool.Query(ctx, `SELECT rule_id, subject, open, opened_at, clear_since, resolved_at, notified_at, notices, summary
-		FROM alert_states WHERE tenant_id = $1 ORDER BY rule_id, subject`, tenantID)
+	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store/postgres: alert states: %w", err)
+		return zero, fmt.Errorf("store/postgres: %s: %w", what, err)
 	}
 	defer rows.Close()
-	var out []store.AlertState
-	for rows.Next() {
-		a := store.AlertState{TenantID: tenantID}
-		var opened, clear, resolved, notified int64
-		if err := rows.Scan(&a.RuleID, &a.Subject, &a.Open, &opened, &clear, &resolved, &notified, &a.Notices, &a.Summary); err != nil {
-			return nil, fmt.Errorf("store/postgres: alert states: %w", err)
-		}
-		a.OpenedAt, a.ClearSince, a.ResolvedAt, a.NotifiedAt = fromMicros(opened), fromMicros(clear), fromMicros(resolved), fromMicros(notified)
-		out = append(out, a)
+	out, err := scan(rows)
+	if err != nil {
+		return zero, fmt.Errorf("store/postgres: %s: %w", what, err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
-const jobColumns = `tenant_id, id, endpoint_id, payload, state, attempts, run_at, created_at, updated_at, last_error`
-
-func scanJobs(rows pgx.Rows) ([]store.AlertJob, error) {
-	defer rows.Close()
-	var out []store.AlertJob
-	for rows.Next() {
-		var j store.AlertJob
-		var run, created, updated int64
-		if err := rows.Scan(&j.TenantID, &j.ID, &j.EndpointID, &j.Payload, &j.State, &j.Attempts, &run, &created, &updated, &j.LastError); err != nil {
-			return nil, fmt.Errorf("store/postgres: alert jobs: %w", err)
-		}
-		j.RunAt, j.CreatedAt, j.UpdatedAt = fromMicros(run), fromMicros(created), fromMicros(updated)
-		out = append(out, j)
-	}
-	return out, rows.Err()
+// AlertStates returns a tenant's alerts ordered by rule and subject.
+func (s *Store) AlertStates(ctx context.Context, tenantID string) ([]store.AlertState, error) {
+	return query(s, ctx, "alert states", statesQ, []any{tenantID}, func(r alertsql.Rows) ([]store.AlertState, error) {
+		return alertsql.ScanStates(r, tenantID)
+	})
 }
 
 // DueAlertJobs returns pending jobs due at now, oldest RunAt first.
 func (s *Store) DueAlertJobs(ctx context.Context, now time.Time, limit int) ([]store.AlertJob, error) {
-	if err := s.life.enter(); err != nil {
-		return nil, err
-	}
-	defer s.life.leave()
-	rows, err := s.pool.Query(ctx, `SELECT `+jobColumns+` FROM alert_jobs WHERE state = $1 AND run_at <= $2 ORDER BY run_at, tenant_id, id LIMIT $3`,
-		store.JobPending, micros(now), limit)
-	if err != nil {
-		return nil, fmt.Errorf("store/postgres: due alert jobs: %w", err)
-	}
-	return scanJobs(rows)
+	return query(s, ctx, "due alert jobs", dueJobsQ, alertsql.DueArgs(now, limit), alertsql.ScanJobs)
 }
 
 // AlertJobs returns a tenant's jobs in a state ("" for all), newest first.
 func (s *Store) AlertJobs(ctx context.Context, tenantID, state string, limit int) ([]store.AlertJob, error) {
-	if err := s.life.enter(); err != nil {
-		return nil, err
-	}
-	defer s.life.leave()
-	rows, err := s.pool.Query(ctx, `SELECT `+jobColumns+` FROM alert_jobs WHERE tenant_id = $1 AND ($2::text = '' OR state = $3) ORDER BY created_at DESC, id DESC LIMIT $4`,
-		tenantID, state, state, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store/postgres: alert jobs: %w", err)
-	}
-	return scanJobs(rows)
+	return query(s, ctx, "alert jobs", jobsQ, alertsql.JobsArgs(tenantID, state, limit), alertsql.ScanJobs)
 }
 
 // FinishAttempt stores a job's new state and logs the attempt.
@@ -141,17 +100,14 @@ func (s *Store) FinishAttempt(ctx context.Context, j store.AlertJob, a store.Ale
 	}
 	defer s.life.leave()
 	return classify(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE alert_jobs SET state = $1, attempts = $2, run_at = $3, updated_at = $4, last_error = $5 WHERE tenant_id = $6 AND id = $7`,
-			j.State, j.Attempts, micros(j.RunAt), micros(j.UpdatedAt), j.LastError, j.TenantID, j.ID)
+		tag, err := tx.Exec(ctx, finishJob, alertsql.FinishArgs(j)...)
 		if err != nil {
 			return fmt.Errorf("store/postgres: finish alert job: %w", err)
 		}
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("store/postgres: alert job %q: %w", j.ID, store.ErrNotFound)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO alert_attempts (tenant_id, endpoint_id, seq, job_id, at, attempt, ok, status, error, millis)
-			VALUES ($1, $2, (SELECT coalesce(max(seq), 0) + 1 FROM alert_attempts WHERE tenant_id = $3 AND endpoint_id = $4), $5, $6, $7, $8, $9, $10, $11)`,
-			a.TenantID, a.EndpointID, a.TenantID, a.EndpointID, a.JobID, micros(a.At), a.Attempt, a.OK, a.Status, a.Error, a.Millis); err != nil {
+		if _, err := tx.Exec(ctx, logAttempt, alertsql.AttemptArgs(a)...); err != nil {
 			return fmt.Errorf("store/postgres: log alert attempt: %w", err)
 		}
 		return nil
@@ -160,30 +116,7 @@ func (s *Store) FinishAttempt(ctx context.Context, j store.AlertJob, a store.Ale
 
 // AlertAttempts returns an endpoint's delivery log, newest first.
 func (s *Store) AlertAttempts(ctx context.Context, tenantID, endpointID string, limit int) ([]store.AlertAttempt, error) {
-	if err := s.life.enter(); err != nil {
-		return nil, err
-	}
-	defer s.life.leave()
-	rows, err := s.pool.Query(ctx, `SELECT job_id, at, attempt, ok, status, error, millis FROM alert_attempts
-		WHERE tenant_id = $1 AND endpoint_id = $2 ORDER BY seq DESC LIMIT $3`, tenantID, endpointID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store/postgres: alert attempts: %w", err)
-	}
-	defer rows.Close()
-	var out []store.AlertAttempt
-	for rows.Next() {
-		a := store.AlertAttempt{TenantID: tenantID, EndpointID: endpointID}
-		var at int64
-		if err := rows.Scan(&a.JobID, &at, &a.Attempt, &a.OK, &a.Status, &a.Error, &a.Millis); err != nil {
-			return nil, fmt.Errorf("store/postgres: alert attempts: %w", err)
-		}
-		a.At = fromMicros(at)
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return query(s, ctx, "alert attempts", attemptsQ, []any{tenantID, endpointID, limit}, func(r alertsql.Rows) ([]store.AlertAttempt, error) {
+		return alertsql.ScanAttempts(r, tenantID, endpointID)
+	})
 }
-
-// micros and fromMicros: alert times are stored as microseconds since the
-// Unix epoch, as the SQLite store keeps them.
-func micros(t time.Time) int64      { return t.UnixMicro() }
-func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
