@@ -336,7 +336,7 @@ func newAggregates() *Aggregates {
 
 // Of returns the usage aggregates of a tenant copy. Call it inside
 // Tenant.Read (or a command) and do not keep the result beyond.
-func Of(s *tenant.State) *Aggregates { return s.Ext(extName).(*Aggregates) }
+func Of(s *tenant.State) *Aggregates { return tenant.Ext(s, Extension) }
 
 // skuIdx is an interned SKU id (never persisted: blobs name SKUs by id).
 // The table is process-wide so that an index means the same SKU in both

@@ -55,16 +55,16 @@ const (
 	metaID        = "state"
 )
 
-func init() {
-	tenant.RegisterExtension(tenant.ExtensionType{
-		Name:   extName,
-		Kinds:  []store.Kind{kindShard, kindDelta, kindMeta, kindIDs, kindNames, kindRep},
-		New:    func() any { return newAggregates() },
-		Load:   func(v any, o store.Object) error { return v.(*Aggregates).load(o) },
-		Remove: func(v any, kind store.Kind, id string) { v.(*Aggregates).remove(kind, id) },
-		Clone:  func(v any) any { return v.(*Aggregates).clone() },
-	})
-}
+// Extension is the usage aggregates as a tenant extension; a runtime that
+// ingests or reports usage lists it in tenant.Options.Extensions.
+var Extension = tenant.NewExtension(tenant.ExtensionType[*Aggregates]{
+	Name:   extName,
+	Kinds:  []store.Kind{kindShard, kindDelta, kindMeta, kindIDs, kindNames, kindRep},
+	New:    newAggregates,
+	Load:   (*Aggregates).load,
+	Remove: (*Aggregates).remove,
+	Clone:  (*Aggregates).clone,
+})
 
 // meta is the stored usageMeta/state object.
 type meta struct {
