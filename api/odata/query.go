@@ -63,67 +63,110 @@ func Parse(values url.Values, opts Options, eventual bool) (*Query, error) {
 		if !strings.HasPrefix(key, "$") {
 			continue
 		}
-		name := strings.ToLower(key)
 		if len(vals) > 1 {
 			return nil, &Error{Code: "BadRequest", Msg: fmt.Sprintf("Query option '%s' was specified more than once, but it must be specified at most once.", key)}
 		}
-		v := vals[0]
-		switch {
-		case name == "$select" && opts.Select:
-			for _, s := range strings.Split(v, ",") {
-				s = strings.TrimSpace(s)
-				if s == "" {
-					return nil, &Error{Code: "BadRequest", Msg: "Syntax error: character ',' is not valid in $select."}
-				}
-				q.Select = append(q.Select, s)
-			}
-		case name == "$filter" && opts.Filter:
-			n, err := ParseFilter(v)
-			if err != nil {
-				return nil, err
-			}
-			q.Filter, q.FilterRaw = n, v
-		case name == "$top" && opts.Top:
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil || n < 1 || n > MaxTop {
-				return nil, &Error{Code: "Request_UnsupportedQuery", Msg: fmt.Sprintf("Invalid page size specified: '%s'. Must be between 1 and %d inclusive.", v, MaxTop)}
-			}
-			q.Top = n
-		case name == "$count" && opts.Count:
-			switch strings.ToLower(strings.TrimSpace(v)) {
-			case "true":
-				q.Count = true
-			case "false":
-			default:
-				return nil, &Error{Code: "BadRequest", Msg: fmt.Sprintf("'%s' is not a valid count option.", v)}
-			}
-		case name == "$orderby" && opts.OrderBy:
-			ob, err := parseOrderBy(v)
-			if err != nil {
-				return nil, err
-			}
-			q.OrderBy = ob
-		case name == "$search" && opts.Search:
-			s, err := ParseSearch(v)
-			if err != nil {
-				return nil, err
-			}
-			q.Search = s
-		case name == "$expand" && opts.Expand:
-			ex, err := parseExpand(v)
-			if err != nil {
-				return nil, err
-			}
-			q.Expand = ex
-		case name == "$skiptoken" && opts.SkipToken:
-			q.SkipToken = v
-		case name == "$deltatoken" && opts.DeltaToken:
-			q.DeltaToken = v
-		default:
+		o, ok := queryOptions[strings.ToLower(key)]
+		if !ok || !o.allowed(opts) {
 			return nil, Unsupported(key)
+		}
+		if err := o.read(q, vals[0]); err != nil {
+			return nil, err
 		}
 	}
 	return q, nil
+}
+
+// queryOption is one OData query option: whether an endpoint's Options
+// allow it, and how its value is read into a query (an error is Graph's
+// answer to a bad value).
+type queryOption struct {
+	allowed func(Options) bool
+	read    func(q *Query, v string) error
+}
+
+// queryOptions are the options Parse knows, by lower-case name.
+var queryOptions = map[string]queryOption{
+	"$select":     {func(o Options) bool { return o.Select }, readSelect},
+	"$filter":     {func(o Options) bool { return o.Filter }, readFilter},
+	"$top":        {func(o Options) bool { return o.Top }, readTop},
+	"$count":      {func(o Options) bool { return o.Count }, readCount},
+	"$orderby":    {func(o Options) bool { return o.OrderBy }, readOrderBy},
+	"$search":     {func(o Options) bool { return o.Search }, readSearch},
+	"$expand":     {func(o Options) bool { return o.Expand }, readExpand},
+	"$skiptoken":  {func(o Options) bool { return o.SkipToken }, func(q *Query, v string) error { q.SkipToken = v; return nil }},
+	"$deltatoken": {func(o Options) bool { return o.DeltaToken }, func(q *Query, v string) error { q.DeltaToken = v; return nil }},
+}
+
+// readSelect reads a comma-separated property list; an empty item is a
+// syntax error.
+func readSelect(q *Query, v string) error {
+	for _, s := range strings.Split(v, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			return &Error{Code: "BadRequest", Msg: "Syntax error: character ',' is not valid in $select."}
+		}
+		q.Select = append(q.Select, s)
+	}
+	return nil
+}
+
+func readFilter(q *Query, v string) error {
+	n, err := ParseFilter(v)
+	if err != nil {
+		return err
+	}
+	q.Filter, q.FilterRaw = n, v
+	return nil
+}
+
+// readTop reads a page size between 1 and MaxTop.
+func readTop(q *Query, v string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 1 || n > MaxTop {
+		return &Error{Code: "Request_UnsupportedQuery", Msg: fmt.Sprintf("Invalid page size specified: '%s'. Must be between 1 and %d inclusive.", v, MaxTop)}
+	}
+	q.Top = n
+	return nil
+}
+
+// readCount reads true or false (any case).
+func readCount(q *Query, v string) error {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true":
+		q.Count = true
+	case "false":
+	default:
+		return &Error{Code: "BadRequest", Msg: fmt.Sprintf("'%s' is not a valid count option.", v)}
+	}
+	return nil
+}
+
+func readOrderBy(q *Query, v string) error {
+	ob, err := parseOrderBy(v)
+	if err != nil {
+		return err
+	}
+	q.OrderBy = ob
+	return nil
+}
+
+func readSearch(q *Query, v string) error {
+	s, err := ParseSearch(v)
+	if err != nil {
+		return err
+	}
+	q.Search = s
+	return nil
+}
+
+func readExpand(q *Query, v string) error {
+	ex, err := parseExpand(v)
+	if err != nil {
+		return err
+	}
+	q.Expand = ex
+	return nil
 }
 
 // parseExpand reads "a,b($select=x,y)": items separated by commas outside
