@@ -151,7 +151,7 @@ func (a *Aggregates) load(o store.Object) error {
 			return err
 		}
 		delta := o.Kind == kindDelta
-		return decodeBlob(b.Data, func(u *userAgg) {
+		return decodeBlob(b.Data, a.skus, func(u *userAgg) {
 			if delta {
 				a.markDirty(u.id)
 			}
@@ -273,7 +273,7 @@ func (a *Aggregates) finish(tx *tenant.Tx, metaChanged bool) error {
 				return err
 			}
 		} else {
-			e := newEncoder()
+			e := newEncoder(a.skus)
 			e.users = make([]byte, 0, 64*len(a.touched))
 			for _, i := range a.touched {
 				e.add(a.users.at(i))
@@ -359,7 +359,7 @@ func (a *Aggregates) encodeShards(n int, write []bool) [][]byte {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e := newEncoder() // one per worker: its buffers serve every shard
+			e := newEncoder(a.skus) // one per worker: its buffers serve every shard
 			for s := w; s < n; s += workers {
 				if !write[s] {
 					continue
