@@ -166,11 +166,7 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 			v = h.m.View(s, t.ID, c)
 		}
 	})
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	respond.JSON(w, http.StatusOK, v)
+	respond.Result(w, r, http.StatusOK, v, err)
 }
 
 func (h *handler) delete(w http.ResponseWriter, r *http.Request) {

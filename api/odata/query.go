@@ -88,12 +88,12 @@ type queryOption struct {
 // queryOptions are the options Parse knows, by lower-case name.
 var queryOptions = map[string]queryOption{
 	"$select":     {func(o Options) bool { return o.Select }, readSelect},
-	"$filter":     {func(o Options) bool { return o.Filter }, readFilter},
+	"$filter":     {func(o Options) bool { return o.Filter }, parsed(ParseFilter, func(q *Query, n Node, raw string) { q.Filter, q.FilterRaw = n, raw })},
 	"$top":        {func(o Options) bool { return o.Top }, readTop},
 	"$count":      {func(o Options) bool { return o.Count }, readCount},
-	"$orderby":    {func(o Options) bool { return o.OrderBy }, readOrderBy},
-	"$search":     {func(o Options) bool { return o.Search }, readSearch},
-	"$expand":     {func(o Options) bool { return o.Expand }, readExpand},
+	"$orderby":    {func(o Options) bool { return o.OrderBy }, parsed(parseOrderBy, func(q *Query, x []OrderBy, _ string) { q.OrderBy = x })},
+	"$search":     {func(o Options) bool { return o.Search }, parsed(ParseSearch, func(q *Query, x *Search, _ string) { q.Search = x })},
+	"$expand":     {func(o Options) bool { return o.Expand }, parsed(parseExpand, func(q *Query, x []Expand, _ string) { q.Expand = x })},
 	"$skiptoken":  {func(o Options) bool { return o.SkipToken }, func(q *Query, v string) error { q.SkipToken = v; return nil }},
 	"$deltatoken": {func(o Options) bool { return o.DeltaToken }, func(q *Query, v string) error { q.DeltaToken = v; return nil }},
 }
@@ -108,15 +108,6 @@ func readSelect(q *Query, v string) error {
 		}
 		q.Select = append(q.Select, s)
 	}
-	return nil
-}
-
-func readFilter(q *Query, v string) error {
-	n, err := ParseFilter(v)
-	if err != nil {
-		return err
-	}
-	q.Filter, q.FilterRaw = n, v
 	return nil
 }
 
@@ -142,31 +133,18 @@ func readCount(q *Query, v string) error {
 	return nil
 }
 
-func readOrderBy(q *Query, v string) error {
-	ob, err := parseOrderBy(v)
-	if err != nil {
-		return err
+// parsed is the read step of an option whose value a parser reads: the
+// parser's error is the answer, else set stores its result (and the raw
+// value) in the query.
+func parsed[T any](parse func(string) (T, error), set func(q *Query, x T, raw string)) func(*Query, string) error {
+	return func(q *Query, v string) error {
+		x, err := parse(v)
+		if err != nil {
+			return err
+		}
+		set(q, x, v)
+		return nil
 	}
-	q.OrderBy = ob
-	return nil
-}
-
-func readSearch(q *Query, v string) error {
-	s, err := ParseSearch(v)
-	if err != nil {
-		return err
-	}
-	q.Search = s
-	return nil
-}
-
-func readExpand(q *Query, v string) error {
-	ex, err := parseExpand(v)
-	if err != nil {
-		return err
-	}
-	q.Expand = ex
-	return nil
 }
 
 // parseExpand reads "a,b($select=x,y)": items separated by commas outside
