@@ -8,6 +8,7 @@ import (
 
 	"allot/alert"
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/store"
 	"allot/store/storetest"
@@ -254,7 +255,7 @@ func TestJobOfATenantStillLoadingWaits(t *testing.T) {
 	gate := make(chan struct{})
 	gated := &storetest.Gated{Store: st, Gates: map[string]chan struct{}{"contoso": gate}}
 	svc := alert.New(alert.Config{Store: st.(store.AlertStore), Now: e.clk.Now, Logger: quiet(), Backoff: func(int) time.Duration { return time.Second }})
-	rt, err := tenant.Open(context.Background(), gated, catalog.Default(), tenant.Options{Logger: quiet(), Now: e.clk.Now, Background: true, AfterCommit: svc.AfterCommit})
+	rt, err := tenant.Open(context.Background(), gated, catalog.Default(), tenantopts.With(tenant.Options{Logger: quiet(), Now: e.clk.Now, Background: true, AfterCommit: svc.AfterCommit}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"allot/alert"
 	"allot/bundle"
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/store"
 	"allot/store/sqlite"
@@ -84,7 +85,7 @@ func newBenchWorld(b *testing.B) *benchWorld {
 		}
 	}
 	ctx := context.Background()
-	rt, err := tenant.Open(ctx, db, cat, tenant.Options{Logger: quiet(), AfterCommit: hook})
+	rt, err := tenant.Open(ctx, db, cat, tenantopts.With(tenant.Options{Logger: quiet(), AfterCommit: hook}))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"allot/alert"
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/store"
 	"allot/store/postgres"
@@ -113,7 +114,7 @@ func newEnv(t *testing.T, st store.Store, cfg alert.Config) *env {
 		cfg.Backoff = func(int) time.Duration { return time.Second }
 	}
 	svc := alert.New(cfg)
-	rt, err := tenant.Open(context.Background(), st, catalog.Default(), tenant.Options{Logger: quiet(), Now: clk.Now, AfterCommit: svc.AfterCommit})
+	rt, err := tenant.Open(context.Background(), st, catalog.Default(), tenantopts.With(tenant.Options{Logger: quiet(), Now: clk.Now, AfterCommit: svc.AfterCommit}))
 	if err != nil {
 		t.Fatal(err)
 	}

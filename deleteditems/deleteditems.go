@@ -232,11 +232,11 @@ func Expire(tx *tenant.Tx) error {
 // PurgeAt is when a deleted item is deleted permanently.
 func PurgeAt(deleted time.Time) time.Time { return deleted.Add(Retention) }
 
-func init() {
-	tenant.RegisterMaintenance(tenant.MaintenanceTask{
-		Name:  "deleted items",
-		Actor: "system",
-		Why:   "deleted items older than 30 days are deleted permanently",
-		Run:   Expire,
-	})
+// Maintenance purges deleted items past their retention (Expire); a runtime
+// lists it in tenant.Options.Maintenance.
+var Maintenance = tenant.MaintenanceTask{
+	Name:  "deleted items",
+	Actor: "system",
+	Why:   "deleted items older than 30 days are deleted permanently",
+	Run:   Expire,
 }

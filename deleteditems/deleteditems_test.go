@@ -9,6 +9,7 @@ import (
 
 	"allot/catalog"
 	"allot/deleteditems"
+	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/store"
 	"allot/store/sqlite"
@@ -34,7 +35,7 @@ type env struct {
 
 func (e *env) open() *tenant.Tenant {
 	e.t.Helper()
-	rt, err := tenant.Open(context.Background(), e.st, catalog.Default(), tenant.Options{})
+	rt, err := tenant.Open(context.Background(), e.st, catalog.Default(), tenantopts.With(tenant.Options{}))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func TestDeleteAndRestoreSurviveRestarts(t *testing.T) {
 	}
 	t.Cleanup(func() { st.Close() })
 	e := &env{t: t, st: st, now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-	rt, err := tenant.Open(context.Background(), st, catalog.Default(), tenant.Options{})
+	rt, err := tenant.Open(context.Background(), st, catalog.Default(), tenantopts.With(tenant.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}

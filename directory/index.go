@@ -90,9 +90,9 @@ type User struct {
 	Waiting, Held         bool     // a record waits for a seat; a record holds one
 }
 
-// IndexKey registers the index with the tenant runtime, which builds it
-// before a state is published to readers (tenant.IndexOf(s, IndexKey), or
-// Of).
+// IndexKey declares the index; a runtime opened with it in
+// tenant.Options.Indexes builds it before a state is published to readers
+// (tenant.IndexOf(s, IndexKey), or Of).
 var IndexKey = tenant.NewIndexKey("directory", Build)
 
 // Of returns the directory index of a state. Call it inside Tenant.Read

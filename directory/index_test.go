@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"allot/internal/tenanttest"
+	"allot/internal/readmodeltest"
 	"allot/licensing"
 	"allot/synth"
 )
@@ -22,14 +22,14 @@ import (
 // state, and that a group's members are the engine's.
 func TestUpdateEqualsBuild(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	s, st := tenanttest.Synthetic(t, synth.Config{Users: 400, Groups: 12, SKUs: 16, Seed: 3}, now)
+	s, st := readmodeltest.Synthetic(t, synth.Config{Users: 400, Groups: 12, SKUs: 16, Seed: 3}, now)
 	e := s.Engine
 	x := Build(s)
 	r := rand.New(rand.NewSource(11))
 	next := 0
 	for step := 0; step < 400; step++ {
 		now = now.Add(time.Minute)
-		tenanttest.Churn(r, e, st, licensing.Op{Actor: "test", Now: now}, step, &next)
+		readmodeltest.Churn(r, e, st, licensing.Op{Actor: "test", Now: now}, step, &next)
 		x.Update(s, e.TakeDelta())
 		if step%20 == 0 || step == 399 {
 			if diff := compare(x, Build(s)); diff != "" {

@@ -11,6 +11,7 @@ import (
 	"allot/alert"
 	"allot/catalog"
 	"allot/graphsub"
+	"allot/internal/tenantopts"
 	"allot/internal/tenanttest"
 	"allot/licensing"
 	"allot/store"
@@ -22,8 +23,8 @@ func open(t *testing.T, st store.Store, now func() time.Time) (*tenant.Runtime, 
 	t.Helper()
 	svc := alert.New(alert.Config{Store: st.(store.AlertStore), Now: now})
 	n := graphsub.New(graphsub.Config{Alerts: svc, Now: now})
-	rt, err := tenant.Open(context.Background(), st, catalog.Default(), tenant.Options{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: now, AfterCommit: n.AfterCommit})
+	rt, err := tenant.Open(context.Background(), st, catalog.Default(), tenantopts.With(tenant.Options{
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: now, AfterCommit: n.AfterCommit}))
 	if err != nil {
 		t.Fatal(err)
 	}

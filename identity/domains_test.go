@@ -11,6 +11,7 @@ import (
 
 	"allot"
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/store"
 	"allot/store/sqlite"
@@ -47,7 +48,7 @@ func TestDataFromAnEarlierVersionLoadsAndGetsItsPartnerDomain(t *testing.T) {
 		licensing.User{ID: "u2", UserPrincipalName: "jos\u00e9@contoso.example"},
 		licensing.User{ID: "u3", UserPrincipalName: "jose\u0301@contoso.example"})
 	put("fabrikam")
-	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	if err != nil {
 		t.Fatalf("a store from an earlier version does not load: %v", err)
 	}

@@ -351,87 +351,151 @@ func sourceKey(l *LicenseSource) string {
 	return l.SKUID
 }
 
+// importMerge imports d into a tenant that has data: each part that differs
+// from what the tenant has is applied with the ordinary command (units,
+// allotments, users, groups, memberships, group and direct licenses, in
+// that order, each step a function below), everything at the import's
+// instant; then the claims get the times of d's seats (restoreClaims). The
+// stats count what changed. The first error stops the import (the caller's
+// command is refused as a whole).
 func (e *Engine) importMerge(op Op, d ImportData) (ImportStats, error) {
 	var st ImportStats
 	now := e.tick(op.Now)
-	why := "tenant import by " + actorOf(op)
-	for sku, n := range d.Units {
+	at := Op{Actor: op.Actor, Now: now}
+	if err := e.mergeUnits(at, d.Units); err != nil {
+		return st, err
+	}
+	if err := e.mergeAllotments(at, d.Allotments); err != nil {
+		return st, err
+	}
+	at.Why = "tenant import by " + actorOf(op)
+	var err error
+	if st.Users, err = e.mergeUsers(at, d.Users); err != nil {
+		return st, err
+	}
+	if st.Groups, err = e.mergeGroups(at, d.Groups); err != nil {
+		return st, err
+	}
+	if st.Members, err = e.mergeMembers(at, d.Members); err != nil {
+		return st, err
+	}
+	if st.Licenses, err = e.mergeSources(op, d.GroupLicenses, d.DirectLicenses); err != nil {
+		return st, err
+	}
+	e.restoreClaims(d.Seats, e.clock)
+	return st, nil
+}
+
+// mergeUnits sets the enabled units of each SKU whose units differ.
+func (e *Engine) mergeUnits(at Op, units map[string]int) error {
+	for sku, n := range units {
 		if p, ok := e.pools[sku]; ok && p.units.Enabled == n {
 			continue
 		}
-		if err := e.SetUnits(Op{Actor: op.Actor, Now: now}, sku, Units{Enabled: n, Status: "Enabled"}); err != nil {
-			return st, err
+		if err := e.SetUnits(at, sku, Units{Enabled: n, Status: "Enabled"}); err != nil {
+			return err
 		}
 	}
-	for _, a := range d.Allotments {
+	return nil
+}
+
+// mergeAllotments puts each allotment whose units or name differ.
+func (e *Engine) mergeAllotments(at Op, as []Allotment) error {
+	for _, a := range as {
 		if cur, ok := e.allotments[a.ID]; ok && cur.AllottedUnits == a.AllottedUnits && cur.DisplayName == a.DisplayName {
 			continue
 		}
-		if err := e.PutAllotment(Op{Actor: op.Actor, Now: now}, a); err != nil {
-			return st, err
+		if err := e.PutAllotment(at, a); err != nil {
+			return err
 		}
 	}
-	for _, in := range d.Users {
+	return nil
+}
+
+// mergeUsers puts each user that is new or differs; n is how many.
+func (e *Engine) mergeUsers(at Op, users []User) (n int, err error) {
+	for _, in := range users {
 		if u, ok := e.users[in.ID]; ok && sameUser(u.User, &in) {
 			continue
 		}
-		if err := e.PutUser(Op{Actor: op.Actor, Now: now, Why: why}, in); err != nil {
-			return st, fmt.Errorf("user %s: %w", in.ID, err)
+		if err := e.PutUser(at, in); err != nil {
+			return n, fmt.Errorf("user %s: %w", in.ID, err)
 		}
-		st.Users++
+		n++
 	}
-	for _, in := range d.Groups {
+	return n, nil
+}
+
+// mergeGroups puts each group that is new or differs; n is how many.
+func (e *Engine) mergeGroups(at Op, groups []Group) (n int, err error) {
+	for _, in := range groups {
 		if g, ok := e.groups[in.ID]; ok && sameGroup(&g.Group, &in) {
 			continue
 		}
-		if err := e.PutGroup(Op{Actor: op.Actor, Now: now, Why: why}, in); err != nil {
-			return st, fmt.Errorf("group %s: %w", in.ID, err)
+		if err := e.PutGroup(at, in); err != nil {
+			return n, fmt.Errorf("group %s: %w", in.ID, err)
 		}
-		st.Groups++
+		n++
 	}
-	for _, m := range d.Members {
+	return n, nil
+}
+
+// mergeMembers adds each (group, member) pair the tenant lacks; a dynamic
+// group's members are its rule's and are left alone. n is how many.
+func (e *Engine) mergeMembers(at Op, members [][2]string) (n int, err error) {
+	for _, m := range members {
 		g := e.groups[m[0]]
 		if g == nil {
-			return st, allot.Errorf(allot.EINVALID, "group %s does not exist", m[0])
+			return n, allot.Errorf(allot.EINVALID, "group %s does not exist", m[0])
 		}
-		if g.IsDynamic() {
+		if g.IsDynamic() || e.hasMember(g, m[1]) {
 			continue
 		}
-		if u, ok := e.users[m[1]]; ok && u.inGroup(g) {
-			continue
+		if err := e.AddMembers(at, m[0], []string{m[1]}); err != nil {
+			return n, err
 		}
-		if c, ok := e.groups[m[1]]; ok {
-			if _, in := g.memberGroups[c]; in {
-				continue
-			}
-		}
-		if err := e.AddMembers(Op{Actor: op.Actor, Now: now, Why: why}, m[0], []string{m[1]}); err != nil {
-			return st, err
-		}
-		st.Members++
+		n++
 	}
-	for _, s := range d.GroupLicenses {
+	return n, nil
+}
+
+// hasMember reports whether id (a user or a group) is a direct member of g.
+func (e *Engine) hasMember(g *group, id string) bool {
+	if u, ok := e.users[id]; ok && u.inGroup(g) {
+		return true
+	}
+	if c, ok := e.groups[id]; ok {
+		if _, in := g.memberGroups[c]; in {
+			return true
+		}
+	}
+	return false
+}
+
+// mergeSources imports each group and then direct license source the
+// tenant lacks or has with other disabled plans; n is how many.
+func (e *Engine) mergeSources(op Op, gls, dls []OwnedSource) (n int, err error) {
+	for _, s := range gls {
 		g := e.groups[s.Owner]
 		if i, ok := g.licenseIn(s.SKUID, s.AllotmentID); ok && equalStrings(g.licenses[i].DisabledPlans, s.DisabledPlans) {
 			continue
 		}
 		if err := e.importSource(op, g, nil, s.LicenseSource); err != nil {
-			return st, err
+			return n, err
 		}
-		st.Licenses++
+		n++
 	}
-	for _, s := range d.DirectLicenses {
+	for _, s := range dls {
 		u := e.users[s.Owner]
 		if i, ok := u.directIn(s.SKUID, s.AllotmentID); ok && equalStrings(u.direct[i].DisabledPlans, s.DisabledPlans) {
 			continue
 		}
 		if err := e.importSource(op, nil, u, s.LicenseSource); err != nil {
-			return st, err
+			return n, err
 		}
-		st.Licenses++
+		n++
 	}
-	e.restoreClaims(d.Seats, e.clock)
-	return st, nil
+	return n, nil
 }
 
 // restoreClaims gives the claims of an import into an existing tenant the

@@ -215,10 +215,30 @@ func precedes(a, b *srcEntry) bool {
 // settled greedily in precedence order: a source is accepted unless it
 // enables one side of an exclusion whose other side an accepted source
 // enables. Only sources that enable exactly one side of a pair take part (a
-// product that contains both plans does not conflict with itself).
+// product that contains both plans does not conflict with itself). Steps:
+// the usage location (blockProhibited, with an all-or-none group's later
+// sources), whether any exclusion can conflict (mayConflict), then the
+// greedy settlement (blockExclusions).
 func (w *worker) block(srcs []srcEntry, loc string) {
+	allOrNone := w.blockProhibited(srcs, loc)
+	w.scratch.allOrNone = allOrNone
+	if allOrNone {
+		for i := range srcs {
+			if srcs[i].blocked == ErrProhibitedInUsageLoc {
+				w.blockGroupAfter(srcs, i, nil)
+			}
+		}
+	}
+	if w.mayConflict(srcs) {
+		w.blockExclusions(srcs, allOrNone)
+	}
+}
+
+// blockProhibited clears every source's block and blocks those whose
+// product the usage location prohibits; it reports whether a current
+// source comes from an all-or-none group.
+func (w *worker) blockProhibited(srcs []srcEntry, loc string) (allOrNone bool) {
 	e := w.e
-	allOrNone := false
 	var last *pool
 	prohibited := false
 	for i := range srcs {
@@ -236,16 +256,12 @@ func (w *worker) block(srcs []srcEntry, loc string) {
 			}
 		}
 	}
-	w.scratch.allOrNone = allOrNone
-	if allOrNone {
-		for i := range srcs {
-			if srcs[i].blocked == ErrProhibitedInUsageLoc {
-				w.blockGroupAfter(srcs, i, nil)
-			}
-		}
-	}
-	// Fast path: unless two usable sources enable opposite sides of one
-	// exclusion, nothing conflicts.
+	return allOrNone
+}
+
+// mayConflict is block's fast path: false unless two unblocked sources
+// enable opposite sides of one exclusion.
+func (w *worker) mayConflict(srcs []srcEntry) bool {
 	parts := w.scratch.parts[:0]
 	conflict := false
 	for i := range srcs {
@@ -253,7 +269,7 @@ func (w *worker) block(srcs []srcEntry, loc string) {
 		if s.blocked != "" {
 			continue
 		}
-		for _, x := range e.plan.exclBySKU[s.pool.sku.ID] {
+		for _, x := range w.e.plan.exclBySKU[s.pool.sku.ID] {
 			e0 := x.p0 != "" && !containsString(s.state.DisabledPlans, x.p0)
 			e1 := x.p1 != "" && !containsString(s.state.DisabledPlans, x.p1)
 			if e0 == e1 {
@@ -268,9 +284,15 @@ func (w *worker) block(srcs []srcEntry, loc string) {
 		}
 	}
 	w.scratch.parts = parts[:0]
-	if !conflict {
-		return
-	}
+	return conflict
+}
+
+// blockExclusions settles exclusions greedily in precedence order: a
+// source that takes part is accepted unless it conflicts with an accepted
+// one (neither replacing the other); else it is blocked as mutually
+// exclusive, with its all-or-none group's later sources.
+func (w *worker) blockExclusions(srcs []srcEntry, allOrNone bool) {
+	e := w.e
 	order := w.scratch.order[:0]
 	for i := range srcs {
 		order = append(order, int32(i))

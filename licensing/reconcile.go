@@ -272,23 +272,14 @@ func (u *user) hasKept() bool {
 // reclaim derives the user's sources and adjusts the seat claims. With bulk
 // set (full recompute from loaded records), a new claim starts at the
 // earliest AssignedAt of its sources instead of now, and pools are not
-// touched: Recompute seats the claims of all users afterwards.
+// touched: Recompute seats the claims of all users afterwards. Steps: the
+// sources with blocked and kept decided (settleSources); per SKU (srcs are
+// sorted by pool), the user's record of it, existing or new (licenseFor,
+// which drops the records of SKUs without sources on the way), and its
+// claim (setClaim); the records of SKUs left without sources dropped; the
+// new records merged into the sorted list (mergeLicenses); bundles marked.
 func (w *worker) reclaim(u *user, now time.Time, bulk bool) {
-	e := w.e
-	srcs := w.gatherSources(u, now, false)
-	loc := e.usageLocation(u)
-	w.block(srcs, loc) // what retain reads: the current sources alone
-	if w.retain(u, srcs) {
-		// A kept source that cannot be used (usage location, exclusion)
-		// goes: it would keep nothing.
-		for {
-			srcs = w.gatherSources(u, now, true)
-			w.block(srcs, loc)
-			if !w.dropBlockedKept(u, srcs) {
-				break
-			}
-		}
-	}
+	srcs := w.settleSources(u, now)
 	n := 0 // licenses kept, compacted at the front of u.licenses
 	old := u.licenses
 	oi := 0
@@ -296,51 +287,12 @@ func (w *worker) reclaim(u *user, now time.Time, bulk bool) {
 	defer func() { clear(fresh); w.scratch.fresh = fresh[:0] }()
 	for i := 0; i < len(srcs); {
 		p := srcs[i].pool
-		j := i
-		earliest := time.Time{}
-		usable := false
-		for ; j < len(srcs) && srcs[j].pool == p; j++ {
-			if at := srcs[j].state.AssignedAt; !at.IsZero() && (earliest.IsZero() || at.Before(earliest)) {
-				earliest = at
-			}
-			usable = usable || srcs[j].blocked == ""
-		}
-		// Licenses of SKUs without sources any more are dropped.
-		for oi < len(old) && old[oi].pool.key < p.key {
-			w.dropLicense(u, old[oi])
-			oi++
-		}
-		var l *license
-		isNew := false
-		if oi < len(old) && old[oi].pool == p {
-			l = old[oi]
-			oi++
-		} else {
-			l = w.newLicense()
-			*l = license{License: License{UserID: u.ID, SKUID: p.sku.ID}, user: u, pool: p, waitIdx: -1}
-			if p.allot != nil {
-				l.AllotmentID = p.allot.ID
-			}
+		j, earliest, usable := skuSources(srcs, i)
+		l, isNew := w.licenseFor(u, p, old, &oi)
+		w.setClaim(l, usable, earliest, now, bulk)
+		if isNew {
 			fresh = append(fresh, l)
-			isNew = true
-		}
-		l.eligible = usable
-		switch {
-		case l.eligible && !l.Claimed:
-			since := now
-			if bulk && !earliest.IsZero() {
-				since = earliest
-			}
-			l.Claimed, l.Since = true, since
-			if !bulk {
-				p.waiting.push(l)
-				e.pending.pools[p] = struct{}{}
-			}
-			w.dirtyLicense(l)
-		case !l.eligible && l.Claimed:
-			w.unclaim(l)
-		}
-		if !isNew {
+		} else {
 			old[n] = l // compact in place: n <= oi
 			n++
 		}
@@ -350,11 +302,98 @@ func (w *worker) reclaim(u *user, now time.Time, bulk bool) {
 		w.dropLicense(u, old[oi])
 	}
 	clear(old[n:]) // records dropped or moved: let them go
-	u.licenses = old[:n]
-	if len(fresh) > 0 && cap(old) >= n+len(fresh) {
-		// Merge the new records in place, from the back (both lists are
-		// sorted by pool key).
-		all := old[:n+len(fresh)]
+	u.licenses = mergeLicenses(old[:n], fresh)
+	w.markBundled(u, srcs)
+}
+
+// settleSources gathers the user's sources and decides which are blocked
+// and which gone ones are kept; a kept source that cannot be used (usage
+// location, exclusion) goes, as it would keep nothing, until none does.
+func (w *worker) settleSources(u *user, now time.Time) []srcEntry {
+	srcs := w.gatherSources(u, now, false)
+	loc := w.e.usageLocation(u)
+	w.block(srcs, loc) // what retain reads: the current sources alone
+	if w.retain(u, srcs) {
+		for {
+			srcs = w.gatherSources(u, now, true)
+			w.block(srcs, loc)
+			if !w.dropBlockedKept(u, srcs) {
+				break
+			}
+		}
+	}
+	return srcs
+}
+
+// skuSources reads the run of sources of one SKU starting at srcs[i]: it
+// returns where the run ends, the earliest AssignedAt among them (zero
+// when none has one) and whether any of them is not blocked.
+func skuSources(srcs []srcEntry, i int) (end int, earliest time.Time, usable bool) {
+	p := srcs[i].pool
+	j := i
+	for ; j < len(srcs) && srcs[j].pool == p; j++ {
+		if at := srcs[j].state.AssignedAt; !at.IsZero() && (earliest.IsZero() || at.Before(earliest)) {
+			earliest = at
+		}
+		usable = usable || srcs[j].blocked == ""
+	}
+	return j, earliest, usable
+}
+
+// licenseFor returns the user's record of pool p: old[*oi] when it is p's
+// (advancing *oi), else a new one (isNew). Records in old before p (sorted
+// by pool key) are of SKUs without sources any more: they are dropped.
+func (w *worker) licenseFor(u *user, p *pool, old []*license, oi *int) (l *license, isNew bool) {
+	for *oi < len(old) && old[*oi].pool.key < p.key {
+		w.dropLicense(u, old[*oi])
+		*oi++
+	}
+	if *oi < len(old) && old[*oi].pool == p {
+		l = old[*oi]
+		*oi++
+		return l, false
+	}
+	l = w.newLicense()
+	*l = license{License: License{UserID: u.ID, SKUID: p.sku.ID}, user: u, pool: p, waitIdx: -1}
+	if p.allot != nil {
+		l.AllotmentID = p.allot.ID
+	}
+	return l, true
+}
+
+// setClaim makes a record claim a seat exactly when one of its sources is
+// usable: a new claim is timed now (bulk: at its sources' earliest
+// AssignedAt, if any) and, outside bulk, waits in the pool's waiting room;
+// a record without usable sources releases its claim.
+func (w *worker) setClaim(l *license, usable bool, earliest, now time.Time, bulk bool) {
+	l.eligible = usable
+	switch {
+	case l.eligible && !l.Claimed:
+		since := now
+		if bulk && !earliest.IsZero() {
+			since = earliest
+		}
+		l.Claimed, l.Since = true, since
+		if !bulk {
+			l.pool.waiting.push(l)
+			w.e.pending.pools[l.pool] = struct{}{}
+		}
+		w.dirtyLicense(l)
+	case !l.eligible && l.Claimed:
+		w.unclaim(l)
+	}
+}
+
+// mergeLicenses merges fresh into kept, both sorted by pool key: in
+// place, from the back, when kept's array has room, else in one
+// allocation.
+func mergeLicenses(kept, fresh []*license) []*license {
+	n := len(kept)
+	if len(fresh) == 0 {
+		return kept
+	}
+	if cap(kept) >= n+len(fresh) {
+		all := kept[:n+len(fresh)]
 		i, j := n-1, len(fresh)-1
 		for k := len(all) - 1; j >= 0; k-- {
 			if i >= 0 && all[i].pool.key > fresh[j].pool.key {
@@ -365,23 +404,20 @@ func (w *worker) reclaim(u *user, now time.Time, bulk bool) {
 				j--
 			}
 		}
-		u.licenses = all
-	} else if len(fresh) > 0 {
-		// Merge the new records in one allocation (both lists are sorted).
-		merged := make([]*license, 0, n+len(fresh))
-		i, j := 0, 0
-		for i < n || j < len(fresh) {
-			if j == len(fresh) || (i < n && u.licenses[i].pool.key < fresh[j].pool.key) {
-				merged = append(merged, u.licenses[i])
-				i++
-			} else {
-				merged = append(merged, fresh[j])
-				j++
-			}
-		}
-		u.licenses = merged
+		return all
 	}
-	w.markBundled(u, srcs)
+	merged := make([]*license, 0, n+len(fresh))
+	i, j := 0, 0
+	for i < n || j < len(fresh) {
+		if j == len(fresh) || (i < n && kept[i].pool.key < fresh[j].pool.key) {
+			merged = append(merged, kept[i])
+			i++
+		} else {
+			merged = append(merged, fresh[j])
+			j++
+		}
+	}
+	return merged
 }
 
 // dropLicense forgets a license whose last source is gone.

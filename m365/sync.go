@@ -396,19 +396,24 @@ func (f *fetcher) readFull(ctx context.Context, p *Progress) (*remote, error) {
 		return nil, err
 	}
 	p.setPhase("reading members")
+	return r, f.readRest(ctx, r)
+}
+
+// readRest reads, for the groups r has read, their members, and the
+// tenant's products, subscriptions and domains (both reads end with them).
+func (f *fetcher) readRest(ctx context.Context, r *remote) error {
+	var err error
 	if r.members, err = f.members(ctx, idsOf(r.groups)); err != nil {
-		return nil, err
+		return err
 	}
 	if r.skus, err = f.skus(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	if r.subs, r.subsOK, err = f.subscriptions(ctx); err != nil {
-		return nil, err
+		return err
 	}
-	if r.domains, err = f.domains(ctx); err != nil {
-		return nil, err
-	}
-	return r, nil
+	r.domains, err = f.domains(ctx)
+	return err
 }
 
 // readDelta reads what changed since the stored deltaLinks: the changed
@@ -440,19 +445,7 @@ func (f *fetcher) readDelta(ctx context.Context, rec *syncRecord) (*remote, erro
 	}
 	f.progress.addGroups(len(r.groups))
 	r.removedGroups = append(rg, gone...)
-	if r.members, err = f.members(ctx, idsOf(r.groups)); err != nil {
-		return nil, err
-	}
-	if r.skus, err = f.skus(ctx); err != nil {
-		return nil, err
-	}
-	if r.subs, r.subsOK, err = f.subscriptions(ctx); err != nil {
-		return nil, err
-	}
-	if r.domains, err = f.domains(ctx); err != nil {
-		return nil, err
-	}
-	return r, nil
+	return r, f.readRest(ctx, r)
 }
 
 // syncDomains adds the Microsoft tenant's verified domains that the allot

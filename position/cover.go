@@ -116,11 +116,40 @@ func grow[T any](s []T, n int) []T {
 	return s
 }
 
-// init builds and reduces the problem; false if it is infeasible.
+// init builds and reduces the problem; false if it is infeasible. The m
+// elements are covered by len(weights) sets whose element masks (w words
+// each) are masks[i*w:i*w+w]; the reduction clears dropped elements from
+// them. Steps: the sets in play and feasibility (liveSets), the reduction
+// to a fixed point (dropDominatedSets, dropDominatedElements), then the
+// reduced problem renumbered into the solver's fields (renumber).
 func (s *coverSolver) init(m int, masks []uint64, weights []int64) bool {
 	w := (m + 63) / 64
 	n := len(weights)
 	mask := func(i int32) []uint64 { return masks[int(i)*w : int(i)*w+w] }
+	if !s.liveSets(m, n, w, mask) {
+		return false
+	}
+	// Reduce to a fixed point: drop dominated sets, then redundant
+	// elements, and again while anything changed.
+	s.alive = grow(s.alive, m)
+	for e := range s.alive {
+		s.alive[e] = true
+	}
+	s.pop = grow(s.pop, n)
+	for {
+		s.dropDominatedSets(mask, weights)
+		if !s.dropDominatedElements(m, mask) {
+			break
+		}
+	}
+	s.renumber(m, mask, weights)
+	s.masks = s.masks[:0]
+	return true
+}
+
+// liveSets puts the non-empty sets in s.sets and reports whether together
+// they cover every element.
+func (s *coverSolver) liveSets(m, n, w int, mask func(int32) []uint64) bool {
 	s.sets = s.sets[:0] // the sets still in play
 	covered := grow(s.masks, w)
 	for i := 0; i < n; i++ {
@@ -134,75 +163,77 @@ func (s *coverSolver) init(m int, masks []uint64, weights []int64) bool {
 			return false
 		}
 	}
-	// Reduce to a fixed point: drop dominated sets, then redundant
-	// elements, and again while anything changed.
-	s.alive = grow(s.alive, m)
-	for e := range s.alive {
-		s.alive[e] = true
+	return true
+}
+
+// dropDominatedSets: in order of weight, then size, then index, a set is
+// dropped when an earlier kept set covers all its elements.
+func (s *coverSolver) dropDominatedSets(mask func(int32) []uint64, weights []int64) {
+	for _, i := range s.sets {
+		s.pop[i] = popMask(mask(i))
 	}
-	s.pop = grow(s.pop, n)
-	for {
-		// Set dominance: in order of weight, then size, then index, a set
-		// is dropped when an earlier kept set covers all its elements.
-		for _, i := range s.sets {
-			s.pop[i] = popMask(mask(i))
+	pop := s.pop
+	slices.SortFunc(s.sets, func(a, b int32) int {
+		switch {
+		case weights[a] != weights[b]:
+			return cmpInt64(weights[a], weights[b])
+		case pop[a] != pop[b]:
+			return pop[b] - pop[a]
 		}
-		pop := s.pop
-		slices.SortFunc(s.sets, func(a, b int32) int {
-			switch {
-			case weights[a] != weights[b]:
-				return cmpInt64(weights[a], weights[b])
-			case pop[a] != pop[b]:
-				return pop[b] - pop[a]
-			}
-			return int(a - b)
-		})
-		kept := s.sets[:0]
-		for _, i := range s.sets {
-			dominated := false
-			for _, j := range kept {
-				if subsetMask(mask(i), mask(j)) {
-					dominated = true
-					break
-				}
-			}
-			if !dominated {
-				kept = append(kept, i)
-			}
-		}
-		s.sets = kept
-		// Element dominance: if every set covering a also covers b, any
-		// cover of a covers b, so b is redundant (of two equal ones the
-		// later goes).
-		nw := (len(s.sets) + 63) / 64
-		s.cols = grow(s.cols, m*nw)
-		for k, i := range s.sets {
-			eachBit(mask(i), func(e int) { s.cols[e*nw+k/64] |= 1 << uint(k%64) })
-		}
-		col := func(e int) []uint64 { return s.cols[e*nw : e*nw+nw] }
-		changed := false
-		for b := 0; b < m; b++ {
-			if !s.alive[b] {
-				continue
-			}
-			for a := 0; a < m; a++ {
-				if a == b || !s.alive[a] || !subsetMask(col(a), col(b)) {
-					continue
-				}
-				if a > b && equalMask(col(a), col(b)) {
-					continue // b stays; a goes when its turn comes
-				}
-				s.alive[b], changed = false, true
-				for _, i := range s.sets {
-					mask(i)[b/64] &^= 1 << uint(b%64)
-				}
+		return int(a - b)
+	})
+	kept := s.sets[:0]
+	for _, i := range s.sets {
+		dominated := false
+		for _, j := range kept {
+			if subsetMask(mask(i), mask(j)) {
+				dominated = true
 				break
 			}
 		}
-		if !changed {
+		if !dominated {
+			kept = append(kept, i)
+		}
+	}
+	s.sets = kept
+}
+
+// dropDominatedElements: if every set covering a also covers b, any cover
+// of a covers b, so b is redundant (of two equal ones the later goes); it
+// is marked dead and cleared from the masks. It reports whether any was.
+func (s *coverSolver) dropDominatedElements(m int, mask func(int32) []uint64) bool {
+	nw := (len(s.sets) + 63) / 64
+	s.cols = grow(s.cols, m*nw)
+	for k, i := range s.sets {
+		eachBit(mask(i), func(e int) { s.cols[e*nw+k/64] |= 1 << uint(k%64) })
+	}
+	col := func(e int) []uint64 { return s.cols[e*nw : e*nw+nw] }
+	changed := false
+	for b := 0; b < m; b++ {
+		if !s.alive[b] {
+			continue
+		}
+		for a := 0; a < m; a++ {
+			if a == b || !s.alive[a] || !subsetMask(col(a), col(b)) {
+				continue
+			}
+			if a > b && equalMask(col(a), col(b)) {
+				continue // b stays; a goes when its turn comes
+			}
+			s.alive[b], changed = false, true
+			for _, i := range s.sets {
+				mask(i)[b/64] &^= 1 << uint(b%64)
+			}
 			break
 		}
 	}
+	return changed
+}
+
+// renumber sets up the reduced problem: the alive elements renumbered
+// (s.idx), the kept sets' masks, weights and original indexes, the sets
+// covering each element, and an empty search.
+func (s *coverSolver) renumber(m int, mask func(int32) []uint64, weights []int64) {
 	// Renumber the alive elements.
 	s.idx = grow(s.idx, m)
 	rm := 0
@@ -249,8 +280,6 @@ func (s *coverSolver) init(m int, masks []uint64, weights []int64) bool {
 			s.elemSets[r] = append(s.elemSets[r], int32(k))
 		})
 	}
-	s.masks = s.masks[:0]
-	return true
 }
 
 func cmpInt64(a, b int64) int {

@@ -62,15 +62,46 @@ func (f *heldFix) is(held []int32, cost int64) bool {
 	return f.cost == cost && int(f.nheld) == len(held) && slices.Equal(f.held[:f.nheld], held)
 }
 
-// coverEntry is cover's memo entry for reqs and held.
+// coverEntry is cover's memo entry for reqs and held: the requirements'
+// classes (coverClasses) less those met by forced products
+// (forcedProducts), in a canonical order, key the memo with the held
+// products that can meet them and the forced products (memoKey); on a
+// miss the rest's solution (shared between workers, restSolution) plus the
+// forced products is the entry.
 func (m *model) coverEntry(reqs []int32, held []int32) *memoEntry {
+	cls := m.coverClasses(reqs)
+	forced := m.forcedProducts(cls)
+	cls = m.unmetClasses(cls, forced)
+	m.sortClasses(cls)
+	m.clsBuf = cls
+	restKey := m.memoKey(cls, held, forced)
+	fk, fixed := fixedKey(m.buf)
+	if fixed {
+		if x, ok := m.memoFixed[fk]; ok {
+			return x
+		}
+	} else if x, ok := m.memo[string(m.buf)]; ok {
+		return x
+	}
+	ent := m.newEntry(m.restSolution(cls, held, restKey), forced)
+	if fixed {
+		m.memoFixed[fk] = ent
+	} else {
+		m.memo[string(m.buf)] = ent
+	}
+	return ent
+}
+
+// coverClasses returns the distinct classes of reqs (in m.clsBuf), less
+// each class b for which another class a has cands(a) ⊆ cands(b): a cover
+// of a covers b.
+func (m *model) coverClasses(reqs []int32) []int32 {
 	cls := m.clsBuf[:0]
 	for _, r := range reqs {
 		if c := m.classOfReq(m.reqs[r]); c >= 0 && !slices.Contains(cls, c) {
 			cls = append(cls, c)
 		}
 	}
-	// Drop b when some other a has cands(a) ⊆ cands(b).
 	keep := cls[:0]
 	for i, b := range cls {
 		redundant := false
@@ -84,8 +115,12 @@ func (m *model) coverEntry(reqs []int32, held []int32) *memoEntry {
 			keep = append(keep, b)
 		}
 	}
-	cls = keep
-	// Forced products, and the classes they leave.
+	return keep
+}
+
+// forcedProducts returns the products that are a class's only candidate,
+// sorted (in m.forcedBuf).
+func (m *model) forcedProducts(cls []int32) []int32 {
 	forced := m.forcedBuf[:0]
 	for _, c := range cls {
 		if cs := m.classes[c].cands; len(cs) == 1 && !slices.Contains(forced, cs[0]) {
@@ -94,33 +129,48 @@ func (m *model) coverEntry(reqs []int32, held []int32) *memoEntry {
 	}
 	slices.Sort(forced)
 	m.forcedBuf = forced
-	if len(forced) > 0 {
-		rest := cls[:0]
-		for _, c := range cls {
-			met := false
-			for _, f := range forced {
-				i := m.pricedIx[f]
-				if m.classes[c].bits[i/64]&(1<<uint(i%64)) != 0 {
-					met = true
-					break
-				}
-			}
-			if !met {
-				rest = append(rest, c)
+	return forced
+}
+
+// unmetClasses returns the classes of cls (in place) that no forced product
+// meets.
+func (m *model) unmetClasses(cls, forced []int32) []int32 {
+	if len(forced) == 0 {
+		return cls
+	}
+	rest := cls[:0]
+	for _, c := range cls {
+		met := false
+		for _, f := range forced {
+			i := m.pricedIx[f]
+			if m.classes[c].bits[i/64]&(1<<uint(i%64)) != 0 {
+				met = true
+				break
 			}
 		}
-		cls = rest
+		if !met {
+			rest = append(rest, c)
+		}
 	}
-	// A canonical order (by products, not by interning order): the search,
-	// and so the choice among equal covers, is the same in every worker.
-	// (Classes have distinct products, so the order is total; a user has
-	// few: insertion sort.)
+	return rest
+}
+
+// sortClasses puts classes in a canonical order (by products, not by
+// interning order): the search, and so the choice among equal covers, is
+// the same in every worker. (Classes have distinct products, so the order
+// is total; a user has few: insertion sort.)
+func (m *model) sortClasses(cls []int32) {
 	for i := 1; i < len(cls); i++ {
 		for j := i; j > 0 && slices.Compare(m.classes[cls[j]].bits, m.classes[cls[j-1]].bits) < 0; j-- {
 			cls[j], cls[j-1] = cls[j-1], cls[j]
 		}
 	}
-	m.clsBuf = cls
+}
+
+// memoKey writes the memo key into m.buf: the classes, a separator, the
+// held priced products that are a candidate of one of them, a separator
+// and the forced products. It returns where the held products end.
+func (m *model) memoKey(cls, held, forced []int32) (restKey int) {
 	m.buf = m.buf[:0]
 	for _, c := range cls {
 		m.buf = binary.LittleEndian.AppendUint32(m.buf, uint32(c))
@@ -138,22 +188,19 @@ func (m *model) coverEntry(reqs []int32, held []int32) *memoEntry {
 			}
 		}
 	}
-	restKey := len(m.buf)
+	restKey = len(m.buf)
 	m.buf = binary.LittleEndian.AppendUint32(m.buf, ^uint32(0))
 	for _, f := range forced {
 		m.buf = binary.LittleEndian.AppendUint32(m.buf, uint32(f))
 	}
-	fk, fixed := fixedKey(m.buf)
-	if fixed {
-		if x, ok := m.memoFixed[fk]; ok {
-			return x
-		}
-	} else if x, ok := m.memo[string(m.buf)]; ok {
-		return x
-	}
-	// The rest's solution is shared between workers, by a key that does
-	// not depend on a worker's interning order: the classes' products and
-	// the held products (product indexes are the same in every worker).
+	return restKey
+}
+
+// restSolution is the cheapest cover of the classes cls with held (solve),
+// shared between workers by a key that does not depend on a worker's
+// interning order: the classes' products and the held products of m.buf
+// up to restKey (product indexes are the same in every worker).
+func (m *model) restSolution(cls, held []int32, restKey int) *mix {
 	rk := binary.LittleEndian.AppendUint32(m.rkey[:0], uint32(len(cls)))
 	for _, c := range cls {
 		for _, w := range m.classes[c].bits {
@@ -166,6 +213,12 @@ func (m *model) coverEntry(reqs []int32, held []int32) *memoEntry {
 	if !ok {
 		rest = m.shared.put(rk, m.solve(cls, held))
 	}
+	return rest
+}
+
+// newEntry is the memo entry of the rest's cover plus the forced products
+// (their prices added), with the products inline when they fit.
+func (m *model) newEntry(rest *mix, forced []int32) *memoEntry {
 	x := rest
 	if len(forced) > 0 {
 		x = &mix{exact: rest.exact, skus: append(slices.Clone(rest.skus), forced...), cost: rest.cost}
@@ -177,11 +230,6 @@ func (m *model) coverEntry(reqs []int32, held []int32) *memoEntry {
 	ent := &memoEntry{x: *x}
 	if len(x.skus) <= len(ent.skus) {
 		ent.x.skus = ent.skus[:copy(ent.skus[:], x.skus)]
-	}
-	if fixed {
-		m.memoFixed[fk] = ent
-	} else {
-		m.memo[string(m.buf)] = ent
 	}
 	return ent
 }

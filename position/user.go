@@ -425,78 +425,102 @@ func catOfKind(k int) int {
 // plans among those the tenant has units of that meets it (unheldFor).
 func (r *run) count() {
 	c := &r.cur
-	m := r.m
 	for i := range c.seats {
 		c.seats[i].use = false
 	}
 	for _, n := range c.needs {
-		rq := m.reqs[n.req]
-		met := false
-		for i := range c.seats {
-			st := &c.seats[i]
-			if st.full && !m.meets(rq, st.si.ix) || !st.full && !st.enabled.intersects(rq.plans) {
-				continue
-			}
-			met = true
-			st.use = st.use || st.removedBy == 0
-		}
-		if met || !c.analysed {
-			continue
-		}
-		counted := false
-		for _, w := range c.waits {
-			if m.meets(rq, w.si.ix) {
-				r.grow(w.si.ix)
-				if r.waitAt[w.si.ix] != r.seq {
-					r.waitAt[w.si.ix] = r.seq
-					r.reqWaiting[w.si.ix]++
-				}
-				counted = true
-				break
-			}
-		}
-		if s := r.unheldFor(rq); !counted && s >= 0 {
-			r.grow(s)
-			if r.unheldAt[s] != r.seq {
-				r.unheldAt[s] = r.seq
-				r.reqUnheld[s]++
-			}
+		rq := r.m.reqs[n.req]
+		if !r.markMeetingSeats(rq) && c.analysed {
+			r.countUnmet(rq)
 		}
 	}
 	for i := range c.seats {
 		st := &c.seats[i]
-		s := st.si.ix
-		r.grow(s)
-		cat := catUnused
-		switch {
-		case st.removedBy != 0:
-			cat = catOfKind(int(st.removedBy) - 1)
-		case r.reqAt[s] == r.seq:
-			// a second seat of the product: unused
-		case st.leave:
-			cat = catKept // idle, kept by rule: its user is on leave
-		case st.use:
-			cat = catUsed
-		case c.room || !r.usageKnown || !st.si.measurable && c.active:
-			cat = catKept
-		case usage.DayOf(st.since) > r.asOf-usage.Day(r.window):
-			cat = catNew
+		r.grow(st.si.ix)
+		r.countSeat(st, r.seatCategory(st))
+	}
+}
+
+// markMeetingSeats marks the seats that meet rq as in use (unless a finding
+// removes them) and reports whether any seat meets it.
+func (r *run) markMeetingSeats(rq *requirement) bool {
+	met := false
+	for i := range r.cur.seats {
+		st := &r.cur.seats[i]
+		if st.full && !r.m.meets(rq, st.si.ix) || !st.full && !st.enabled.intersects(rq.plans) {
+			continue
 		}
-		r.cats[s][cat]++
-		if l := st.si.capped; l >= 0 && st.removedBy == 0 && !c.capCand {
-			r.capHeld[l]++
-			if r.gate != nil {
-				r.gate.held[l].Add(1)
+		met = true
+		st.use = st.use || st.removedBy == 0
+	}
+	return met
+}
+
+// countUnmet counts a requirement no seat meets, once per user and
+// product: for the first product the user waits for that meets it, else
+// for unheldFor's product.
+func (r *run) countUnmet(rq *requirement) {
+	for _, w := range r.cur.waits {
+		if r.m.meets(rq, w.si.ix) {
+			r.grow(w.si.ix)
+			if r.waitAt[w.si.ix] != r.seq {
+				r.waitAt[w.si.ix] = r.seq
+				r.reqWaiting[w.si.ix]++
 			}
+			return
 		}
-		switch cat {
-		case catUsed:
-			r.used[s]++
-			fallthrough
-		case catKept, catNew:
-			r.reqAt[s] = r.seq
-			r.required[s]++
+	}
+	if s := r.unheldFor(rq); s >= 0 {
+		r.grow(s)
+		if r.unheldAt[s] != r.seq {
+			r.unheldAt[s] = r.seq
+			r.reqUnheld[s]++
 		}
+	}
+}
+
+// seatCategory is a seat's category (see count), in this order: removed by
+// a finding, a second seat of its product (unused), its user on leave
+// (kept), in use, kept (a waiting room, no usage data, or a product no
+// usage can show held by an active user), new, else unused.
+func (r *run) seatCategory(st *seat) int {
+	c := &r.cur
+	switch {
+	case st.removedBy != 0:
+		return catOfKind(int(st.removedBy) - 1)
+	case r.reqAt[st.si.ix] == r.seq:
+		return catUnused // a second seat of the product
+	case st.leave:
+		return catKept // idle, kept by rule: its user is on leave
+	case st.use:
+		return catUsed
+	case c.room || !r.usageKnown || !st.si.measurable && c.active:
+		return catKept
+	case usage.DayOf(st.since) > r.asOf-usage.Day(r.window):
+		return catNew
+	}
+	return catUnused
+}
+
+// countSeat adds a seat of category cat to its product's counts: the
+// category, the capped products' holders (and the gate's), and used and
+// required seats (one required seat per user and product).
+func (r *run) countSeat(st *seat, cat int) {
+	s := st.si.ix
+	r.cats[s][cat]++
+	if l := st.si.capped; l >= 0 && st.removedBy == 0 && !r.cur.capCand {
+		r.capHeld[l]++
+		if r.gate != nil {
+			r.gate.held[l].Add(1)
+		}
+	}
+	switch cat {
+	case catUsed:
+		r.used[s]++
+		fallthrough
+	case catKept, catNew:
+		r.reqAt[s] = r.seq
+		r.required[s]++
 	}
 }
 

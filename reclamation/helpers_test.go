@@ -23,6 +23,7 @@ import (
 
 	"allot/alert"
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/prices"
 	"allot/reclamation"
@@ -175,7 +176,7 @@ func newEnv(t *testing.T) *env {
 	clk := &clock{t: time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC)}
 	mb := newMailbox(t)
 	alerts := alert.New(alert.Config{Store: st, Now: clk.Now, Logger: quiet(), SMTP: mb.smtpConfig(), Backoff: func(int) time.Duration { return time.Second }})
-	rt, err := tenant.Open(context.Background(), st, catalog.Default(), tenant.Options{Logger: quiet(), Now: clk.Now})
+	rt, err := tenant.Open(context.Background(), st, catalog.Default(), tenantopts.With(tenant.Options{Logger: quiet(), Now: clk.Now}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"allot"
 	"allot/audit"
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/m365"
 	"allot/prices"
@@ -360,7 +361,7 @@ func TestSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clk.Add(3 * 24 * time.Hour)
-	rt, err := tenant.Open(ctx, e.st, catalog.Default(), tenant.Options{Logger: quiet(), Now: e.clk.Now})
+	rt, err := tenant.Open(ctx, e.st, catalog.Default(), tenantopts.With(tenant.Options{Logger: quiet(), Now: e.clk.Now}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -548,10 +548,10 @@ func (p *parser) parseList(opText string) operand {
 
 // check verifies that the operator and value suit the property, and prepares
 // typed values (dates, numbers, regular expressions). ot and vt are the
-// operator and value tokens, for positions.
+// operator and value tokens, for positions. Each property type has its
+// step; a problem is reported (p.report) and leaves the value unprepared.
 func (p *parser) check(n *node, ref propRef, ot, vt token, opText string) {
-	v := &n.val
-	if v.kind == valNull && n.op != opEq {
+	if n.val.kind == valNull && n.op != opEq {
 		p.report(vt, "null can only be compared with -eq or -ne")
 		return
 	}
@@ -559,84 +559,117 @@ func (p *parser) check(n *node, ref propRef, ot, vt token, opText string) {
 	case typePlans:
 		p.report(ot, `user.assignedPlans can only be used with -any or -all, e.g. user.assignedPlans -any (assignedPlan.capabilityStatus -eq "Enabled")`)
 	case typeBool:
-		if n.op != opEq {
-			p.report(ot, "%s can't be used with %s, which is true or false; use -eq or -ne", opText, ref.display)
-			return
-		}
-		switch v.kind {
-		case valBool, valNull:
-		case valString:
-			if l := strings.ToLower(v.text); l == "true" || l == "false" {
-				v.kind, v.text = valBool, l
-				return
-			}
-			fallthrough
-		default:
-			p.report(vt, "%s is true or false; expected true, false or null after %s", ref.display, opText)
-		}
+		p.checkBool(n, ref, ot, vt, opText)
 	case typeDate:
-		switch n.op {
-		case opEq, opLe, opGe:
-		default:
-			p.report(ot, "%s can't be used with %s, which is a date; use -le, -ge, -eq or -ne", opText, ref.display)
-			return
-		}
-		switch v.kind {
-		case valNow, valNull:
-		case valString, valNumber:
-			if t, ok := parseTime(v.text); ok {
-				v.kind, v.at = valDate, t
-				return
-			}
-			fallthrough
-		default:
-			p.report(vt, `expected a date like "2020-06-10T18:13:20Z" or system.now after %s`, opText)
-		}
+		p.checkDate(n, ref, ot, vt, opText)
 	default: // strings, string collections and their items
-		if n.op == opLe || n.op == opGe {
-			if !ref.info.custom {
-				p.report(ot, "%s compares dates and numbers: it works with user.employeeHireDate and custom extension properties, not %s", opText, ref.display)
-				return
-			}
-			switch v.kind {
-			case valNow:
-			case valString, valNumber:
-				if f, err := strconv.ParseFloat(strings.TrimSpace(v.text), 64); err == nil && !math.IsNaN(f) {
-					v.numeric, v.num = true, f
-				} else if t, ok := parseTime(v.text); ok {
-					v.kind, v.at = valDate, t
-				} else {
-					p.report(vt, "expected a number or a date after %s", opText)
-				}
-			default:
-				p.report(vt, "expected a number or a date after %s", opText)
-			}
-			return
-		}
-		if v.kind == valNow && !(ref.info.custom && n.op == opEq) {
-			p.report(vt, "system.now can only be compared with user.employeeHireDate or a custom extension property")
-			return
-		}
-		if n.op == opMatch {
-			// Report the error against the pattern as written, then compile
-			// the case-insensitive form that evaluation uses.
-			re, err := regexp.Compile(v.text)
-			if err == nil {
-				re, err = regexp.Compile("(?i)" + v.text)
-			}
-			if err != nil {
-				msg := err.Error()
-				if se, ok := errors.AsType[*syntax.Error](err); ok {
-					msg = fmt.Sprintf("%s: %s", se.Code, se.Expr)
-				}
-				p.report(vt, "invalid regular expression after %s: %s", opText, msg)
-				return
-			}
-			v.re = re
-			v.pre, v.suf = regexAffixes(v.text)
-			v.preOnly = v.pre != "" && regexIsPrefix(v.text)
-		}
+		p.checkString(n, ref, ot, vt, opText)
 	}
+}
+
+// checkBool: a true-or-false property takes -eq or -ne with true, false
+// (a string of either, any case, becomes a boolean) or null.
+func (p *parser) checkBool(n *node, ref propRef, ot, vt token, opText string) {
+	v := &n.val
+	if n.op != opEq {
+		p.report(ot, "%s can't be used with %s, which is true or false; use -eq or -ne", opText, ref.display)
+		return
+	}
+	switch v.kind {
+	case valBool, valNull:
+	case valString:
+		if l := strings.ToLower(v.text); l == "true" || l == "false" {
+			v.kind, v.text = valBool, l
+			return
+		}
+		fallthrough
+	default:
+		p.report(vt, "%s is true or false; expected true, false or null after %s", ref.display, opText)
+	}
+}
+
+// checkDate: a date property takes -le, -ge, -eq or -ne with a date (parsed
+// into v.at), system.now or null.
+func (p *parser) checkDate(n *node, ref propRef, ot, vt token, opText string) {
+	v := &n.val
+	switch n.op {
+	case opEq, opLe, opGe:
+	default:
+		p.report(ot, "%s can't be used with %s, which is a date; use -le, -ge, -eq or -ne", opText, ref.display)
+		return
+	}
+	switch v.kind {
+	case valNow, valNull:
+	case valString, valNumber:
+		if t, ok := parseTime(v.text); ok {
+			v.kind, v.at = valDate, t
+			return
+		}
+		fallthrough
+	default:
+		p.report(vt, `expected a date like "2020-06-10T18:13:20Z" or system.now after %s`, opText)
+	}
+}
+
+// checkString: a string property (or collection, or item) compares as
+// text; -le and -ge only on custom extension properties (checkOrdered);
+// system.now only -eq/-ne with a custom extension property; -match
+// compiles its pattern (checkMatch).
+func (p *parser) checkString(n *node, ref propRef, ot, vt token, opText string) {
+	if n.op == opLe || n.op == opGe {
+		if !ref.info.custom {
+			p.report(ot, "%s compares dates and numbers: it works with user.employeeHireDate and custom extension properties, not %s", opText, ref.display)
+			return
+		}
+		p.checkOrdered(&n.val, vt, opText)
+		return
+	}
+	if n.val.kind == valNow && !(ref.info.custom && n.op == opEq) {
+		p.report(vt, "system.now can only be compared with user.employeeHireDate or a custom extension property")
+		return
+	}
+	if n.op == opMatch {
+		p.checkMatch(&n.val, vt, opText)
+	}
+}
+
+// checkOrdered prepares the value -le or -ge compares a custom extension
+// property with: system.now, a number (v.numeric) or a date (v.at).
+func (p *parser) checkOrdered(v *operand, vt token, opText string) {
+	switch v.kind {
+	case valNow:
+	case valString, valNumber:
+		if f, err := strconv.ParseFloat(strings.TrimSpace(v.text), 64); err == nil && !math.IsNaN(f) {
+			v.numeric, v.num = true, f
+		} else if t, ok := parseTime(v.text); ok {
+			v.kind, v.at = valDate, t
+		} else {
+			p.report(vt, "expected a number or a date after %s", opText)
+		}
+	default:
+		p.report(vt, "expected a number or a date after %s", opText)
+	}
+}
+
+// checkMatch compiles a -match pattern: the error is reported against the
+// pattern as written, then the case-insensitive form that evaluation uses
+// is kept with its literal affixes.
+func (p *parser) checkMatch(v *operand, vt token, opText string) {
+	re, err := regexp.Compile(v.text)
+	if err == nil {
+		re, err = regexp.Compile("(?i)" + v.text)
+	}
+	if err != nil {
+		msg := err.Error()
+		if se, ok := errors.AsType[*syntax.Error](err); ok {
+			msg = fmt.Sprintf("%s: %s", se.Code, se.Expr)
+		}
+		p.report(vt, "invalid regular expression after %s: %s", opText, msg)
+		return
+	}
+	v.re = re
+	v.pre, v.suf = regexAffixes(v.text)
+	v.preOnly = v.pre != "" && regexIsPrefix(v.text)
 }
 
 // regexAffixes returns the literal text that every match of pattern (a valid

@@ -41,23 +41,23 @@ type Store struct {
 	byExt map[string][]string // group externalId -> group ids, sorted
 }
 
-func init() {
-	tenant.RegisterExtension(tenant.ExtensionType{
-		Name:  extName,
-		Kinds: []store.Kind{UserKind, GroupKind},
-		New:   func() any { return newStore() },
-		Load: func(v any, o store.Object) error {
-			var m Meta
-			if err := json.Unmarshal(o.Body, &m); err != nil {
-				return err
-			}
-			v.(*Store).set(o.Kind, o.ID, m)
-			return nil
-		},
-		Remove: func(v any, kind store.Kind, id string) { v.(*Store).forget(kind, id) },
-		Clone:  func(v any) any { return v.(*Store).clone() },
-	})
-}
+// Extension is the SCIM data as a tenant extension; a runtime that serves
+// SCIM lists it in tenant.Options.Extensions.
+var Extension = tenant.NewExtension(tenant.ExtensionType[*Store]{
+	Name:  extName,
+	Kinds: []store.Kind{UserKind, GroupKind},
+	New:   newStore,
+	Load: func(v *Store, o store.Object) error {
+		var m Meta
+		if err := json.Unmarshal(o.Body, &m); err != nil {
+			return err
+		}
+		v.set(o.Kind, o.ID, m)
+		return nil
+	},
+	Remove: (*Store).forget,
+	Clone:  (*Store).clone,
+})
 
 // clone copies the store for a tenant snapshot (the id lists of byExt are
 // changed in place, so they are copied too).
@@ -77,7 +77,7 @@ func newStore() *Store {
 }
 
 // Of is the extension's value in a copy of the tenant.
-func Of(s *tenant.State) *Store { return s.Ext(extName).(*Store) }
+func Of(s *tenant.State) *Store { return tenant.Ext(s, Extension) }
 
 // Get is an object's SCIM data (zero when it has none).
 func (m *Store) Get(kind store.Kind, id string) Meta { return m.objs[kind][id] }

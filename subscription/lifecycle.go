@@ -186,10 +186,10 @@ func CheckTransition(from, to string) error {
 	return nil
 }
 
-func init() {
-	tenant.RegisterMaintenance(tenant.MaintenanceTask{Name: "subscription lifecycle", Actor: "subscription lifecycle",
-		Why: "scheduled subscription lifecycle", Run: AdvanceAll})
-}
+// Maintenance advances every subscription's lifecycle (AdvanceAll); a
+// runtime lists it in tenant.Options.Maintenance.
+var Maintenance = tenant.MaintenanceTask{Name: "subscription lifecycle", Actor: "subscription lifecycle",
+	Why: "scheduled subscription lifecycle", Run: AdvanceAll}
 
 // WithStatus fills a subscription's capabilityStatus from its status.
 func WithStatus(s Subscription) Subscription {

@@ -99,22 +99,19 @@ func (s *State) applyObject(m *store.Mutation) {
 // applyExtObject hands an object to the extension that owns its kind, or
 // keeps it as a plain object.
 func (s *State) applyExtObject(m *store.Mutation) error {
-	extMu.RLock()
-	name, ok := extByKind[m.Kind]
-	t := extTypes[name]
-	extMu.RUnlock()
-	if !ok {
+	t := s.reg.owner(m.Kind)
+	if t == nil {
 		s.applyObject(m)
 		return nil
 	}
-	v := s.Ext(name)
+	v := s.ext(t)
 	if m.Delete {
-		if t.Remove != nil {
-			t.Remove(v, m.Kind, m.ID)
+		if t.remove != nil {
+			t.remove(v, m.Kind, m.ID)
 		}
 		return nil
 	}
-	return t.Load(v, store.Object{Kind: m.Kind, ID: m.ID, Body: m.Body})
+	return t.load(v, store.Object{Kind: m.Kind, ID: m.ID, Body: m.Body})
 }
 
 // applyRecord decodes one of the engine's bulk records into the applier.

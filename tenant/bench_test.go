@@ -63,7 +63,7 @@ func containsByte(s string, c byte) bool {
 // benchTenant creates a tenant with a licensed group and 10,000 users.
 func benchTenant(b *testing.B, st store.Store) (*Runtime, *Tenant) {
 	ctx := context.Background()
-	rt, err := Open(ctx, st, catalog.Default(), Options{})
+	rt, err := Open(ctx, st, catalog.Default(), testOptions(Options{}))
 	if err != nil {
 		b.Fatal(err)
 	}

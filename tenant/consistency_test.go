@@ -155,7 +155,7 @@ func inconsistentTenant(t *testing.T, st store.Store) {
 	breakTenant(t, st, tid, e3)
 	stored := objectsOf(t, st, tid)
 
-	rt2, err := Open(ctx, st, catalog.Default(), Options{})
+	rt2, err := Open(ctx, st, catalog.Default(), testOptions(Options{}))
 	if err != nil {
 		t.Fatalf("the server refused to start: %v", err)
 	}

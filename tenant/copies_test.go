@@ -21,7 +21,7 @@ func TestATenantHoldsTwoCopiesOnlyWhileItIsWritten(t *testing.T) {
 	if err := rt.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	rt2, err := Open(context.Background(), st, catalog.Default(), Options{IdleWriter: 50 * time.Millisecond})
+	rt2, err := Open(context.Background(), st, catalog.Default(), testOptions(Options{IdleWriter: 50 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}

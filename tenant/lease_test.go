@@ -130,7 +130,7 @@ func TestLeasesHandTheTenantBetweenRuntimes(t *testing.T) {
 	st := fencingStore{openSQLite(t), table}
 	la, lb := &fakeLeases{name: "A", table: table}, &fakeLeases{name: "B", table: table}
 	open := func(l Leases) *Runtime {
-		rt, err := Open(ctx, st, catalog.Default(), Options{Leases: l})
+		rt, err := Open(ctx, st, catalog.Default(), testOptions(Options{Leases: l}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,7 +220,7 @@ func TestDeletionUnderALease(t *testing.T) {
 	st := fencingStore{openSQLite(t), table}
 	la, lb := &fakeLeases{name: "A", table: table}, &fakeLeases{name: "B", table: table}
 	open := func(l Leases) *Runtime {
-		rt, err := Open(ctx, st, catalog.Default(), Options{Leases: l})
+		rt, err := Open(ctx, st, catalog.Default(), testOptions(Options{Leases: l}))
 		if err != nil {
 			t.Fatal(err)
 		}

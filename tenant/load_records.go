@@ -41,7 +41,7 @@ func (r *Runtime) buildState(ctx context.Context, tenantID string, now time.Time
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	st := newState(e)
+	st := newState(e, r.reg)
 	recs.keepOthers(st)
 	e.Recompute(licensing.Op{Now: now, Why: "start-up"})
 	return st, seq, recs.problems, nil

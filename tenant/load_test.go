@@ -55,7 +55,7 @@ func TestBackgroundLoadServesTheOthersWhileOneLoads(t *testing.T) {
 	st := &storetest.Gated{Store: storeWithTenants(t, "a-small", "b-big", "c-small"), Gates: map[string]chan struct{}{"b-big": gate}}
 	opened := make(chan *Runtime, 1)
 	go func() {
-		rt, err := Open(ctx, st, catalog.Default(), Options{Background: true, LoadConcurrency: 1})
+		rt, err := Open(ctx, st, catalog.Default(), testOptions(Options{Background: true, LoadConcurrency: 1}))
 		if err != nil {
 			t.Error(err)
 		}
@@ -140,7 +140,7 @@ func TestFailedLoadIsReportedAndTheOthersAreServed(t *testing.T) {
 	ctx := context.Background()
 	base := storeWithTenants(t, "a-fine", "b-broken", "c-fine")
 	st := &storetest.Gated{Store: base, Fail: map[string]error{"b-broken": errors.New("disk says no")}}
-	rt, err := Open(ctx, st, catalog.Default(), Options{Background: true})
+	rt, err := Open(ctx, st, catalog.Default(), testOptions(Options{Background: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestFailedLoadIsReportedAndTheOthersAreServed(t *testing.T) {
 	if got := rt.List(); len(got) != 3 {
 		t.Fatalf("List() = %v", got)
 	}
-	if _, err := Open(ctx, st, catalog.Default(), Options{}); err == nil || !strings.Contains(err.Error(), "loading tenant b-broken") {
+	if _, err := Open(ctx, st, catalog.Default(), testOptions(Options{})); err == nil || !strings.Contains(err.Error(), "loading tenant b-broken") {
 		t.Fatalf("synchronous Open = %v", err)
 	}
 }
@@ -175,7 +175,7 @@ func TestCloseWhileLoading(t *testing.T) {
 	gate := make(chan struct{})
 	defer close(gate)
 	st := &storetest.Gated{Store: storeWithTenants(t, "a", "b", "c"), Gates: map[string]chan struct{}{"a": gate, "b": gate, "c": gate}}
-	rt, err := Open(ctx, st, catalog.Default(), Options{Background: true})
+	rt, err := Open(ctx, st, catalog.Default(), testOptions(Options{Background: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestEachLoaded(t *testing.T) {
 	ctx := context.Background()
 	gate := make(chan struct{})
 	st := &storetest.Gated{Store: storeWithTenants(t, "a", "b", "c"), Gates: map[string]chan struct{}{"b": gate}}
-	rt, err := Open(ctx, st, catalog.Default(), Options{Background: true})
+	rt, err := Open(ctx, st, catalog.Default(), testOptions(Options{Background: true}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,21 +9,15 @@ import (
 )
 
 // MaintenanceTask is periodic work another package runs on every tenant
-// (e.g. the partner API's subscription lifecycle). Run is a command: it
-// reads the time from tx.Op.Now only, so a pass is deterministic for the
-// time it is given.
+// (e.g. the partner API's subscription lifecycle), listed in
+// Options.Maintenance. Run is a command: it reads the time from tx.Op.Now
+// only, so a pass is deterministic for the time it is given.
 type MaintenanceTask struct {
 	Name  string // for logs
 	Actor string // the audit actor; "" is group-based licensing
 	Why   string // the audit reason of the command
 	Run   func(tx *Tx) error
 }
-
-var maintenance []MaintenanceTask
-
-// RegisterMaintenance declares a maintenance task; call it from an init
-// function. Tasks run in registration order after the date rules.
-func RegisterMaintenance(t MaintenanceTask) { maintenance = append(maintenance, t) }
 
 // Maintain runs periodic work on every tenant until ctx ends, every
 // interval (MaintainAt with the runtime's clock).
@@ -43,8 +37,9 @@ func (r *Runtime) Maintain(ctx context.Context, every time.Duration) {
 // MaintainAt runs one maintenance pass on every tenant as of now: dynamic
 // membership rules that read system.now (hire dates relative to today) are
 // re-evaluated, as Entra does on its own schedule, then every registered
-// task runs, each as one command per tenant. Errors are logged; one
-// tenant's failure does not stop the others.
+// task of Options.Maintenance runs, in its order, each as one command
+// per tenant. Errors are logged; one tenant's failure does not stop the
+// others.
 func (r *Runtime) MaintainAt(ctx context.Context, now time.Time) {
 	for _, info := range r.List() {
 		t, ok := r.Get(info.ID)
@@ -56,7 +51,7 @@ func (r *Runtime) MaintainAt(ctx context.Context, now time.Time) {
 		if err != nil && ctx.Err() == nil {
 			r.log.Error("re-evaluating date rules", "tenant", info.ID, "err", err)
 		}
-		for _, m := range maintenance {
+		for _, m := range r.reg.maintenance {
 			actor := m.Actor
 			if actor == "" {
 				actor = audit.ActorGroupLicensing

@@ -61,6 +61,18 @@ type Options struct {
 	// not keep d or objects (package alert queues the tenant for
 	// evaluation).
 	AfterCommit func(tenantID string, d *licensing.Delta, objects []store.Mutation)
+	// Extensions are the tenant extensions the runtime keeps (typed state
+	// of other packages, ExtensionType): a stored object of a kind one of
+	// them declares loads into it; any other is a plain object. Ext
+	// panics for an extension not listed here.
+	Extensions []Extension
+	// Indexes are the read models built on every readers' copy and kept
+	// from each committed delta (Index); IndexOf panics for one not
+	// listed here.
+	Indexes []IndexDecl
+	// Maintenance are the periodic tasks MaintainAt runs on every tenant,
+	// in this order.
+	Maintenance []MaintenanceTask
 }
 
 // Runtime owns the loaded tenants of one process.
@@ -68,6 +80,7 @@ type Runtime struct {
 	store   store.Store
 	cat     *catalog.Catalog
 	opts    Options
+	reg     *registry
 	log     *slog.Logger
 	metrics metrics
 
@@ -144,7 +157,11 @@ func Open(ctx context.Context, st store.Store, cat *catalog.Catalog, opts Option
 	if opts.LoadConcurrency <= 0 {
 		opts.LoadConcurrency = 2
 	}
-	r := &Runtime{store: st, cat: cat, opts: opts, log: opts.Logger, metrics: newMetrics(opts.Registerer), tenants: map[string]*Tenant{}}
+	reg, err := newRegistry(opts)
+	if err != nil {
+		return nil, err
+	}
+	r := &Runtime{store: st, cat: cat, opts: opts, reg: reg, log: opts.Logger, metrics: newMetrics(opts.Registerer), tenants: map[string]*Tenant{}}
 	// Loads outlive Open's context when they run in the background; Close
 	// ends them.
 	r.loadCtx, r.cancelLoad = context.WithCancel(context.WithoutCancel(ctx))

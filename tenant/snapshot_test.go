@@ -18,7 +18,7 @@ func TestSnapshotKeepsTheStateOfItsCommit(t *testing.T) {
 	bump := func() {
 		t.Helper()
 		err := tn.Do(ctx, licensing.Op{Actor: "test"}, func(tx *Tx) error {
-			c := tx.Ext("test-counters").(counters)
+			c := Ext(tx.State, countersKey)
 			c["a"]++
 			if err := tx.Put("testObject", "o", c["a"]); err != nil {
 				return err
@@ -71,7 +71,7 @@ func TestSnapshotKeepsTheStateOfItsCommit(t *testing.T) {
 	if got := fingerprint(snap.Engine); got != engine {
 		t.Fatalf("a later commit shows in the snapshot's engine:\n%s\n%s", got, engine)
 	}
-	if got := snap.Ext("test-counters").(counters)["a"]; got != 1 {
+	if got := Ext(snap, countersKey)["a"]; got != 1 {
 		t.Fatalf("snapshot's extension counter = %d, want 1", got)
 	}
 	if got, _ := snap.Object("testObject", "o"); string(body) != "1" || string(got) != string(body) {

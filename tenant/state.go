@@ -3,7 +3,6 @@ package tenant
 import (
 	"encoding/json"
 	"maps"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -21,8 +20,12 @@ type State struct {
 	objects map[store.Kind]map[string][]byte
 
 	idxMu   sync.Mutex
-	indexes map[string]Index
-	exts    map[string]any
+	indexes map[*indexType]Index
+	exts    map[*extType]any
+
+	// reg is what the state's runtime was opened with (nil for a state
+	// made outside a runtime).
+	reg *registry
 
 	// commit is the number of batches the tenant had published when this
 	// state was that of its readers, or when the snapshot was made.
@@ -36,24 +39,28 @@ func (s *State) Commit() uint64 { return s.commit }
 
 // Index is a read-side structure derived from a tenant's state (the
 // directory's users sorted by a property, lookups by attribute, …): a read
-// model. Every registered index (NewIndexKey) is built on the readers' copy
-// before that copy is published — when the tenant is loaded and when a bulk
-// change is published by swapping the copies — and then kept up to date:
-// after every committed batch, Update receives the batch's delta while
-// readers are locked out. So no request ever builds one. Update must not
-// call IndexOf, and must not keep d or its maps and slices: the engine
-// reuses them for a later delta (Engine.Recycle).
+// model. Every index of the runtime (Options.Indexes) is built on the
+// readers' copy before that copy is published — when the tenant is loaded
+// and when a bulk change is published by swapping the copies — and then
+// kept up to date: after every committed batch, Update receives the
+// batch's delta while readers are locked out. So no request ever builds
+// one. Update must not call IndexOf, and must not keep d or its maps and
+// slices: the engine reuses them for a later delta (Engine.Recycle).
 type Index interface {
 	Update(s *State, d licensing.Delta)
 }
 
-// IndexKey names a registered index of type T and says how to build it.
-// Declare one per index as a package variable (NewIndexKey) and read the
-// index with IndexOf: the type is checked by the compiler, not by a cast.
-type IndexKey[T Index] struct {
-	name  string
-	build func(*State) T
-}
+// IndexKey is a declared index of type T and how to build it. Declare one
+// per index as a package variable (NewIndexKey), list it in
+// Options.Indexes and read the index with IndexOf: the type is checked by
+// the compiler, not by a cast.
+type IndexKey[T Index] struct{ t *indexType }
+
+// IndexDecl is a declared index of any type (an *IndexKey), the element of
+// Options.Indexes.
+type IndexDecl interface{ indexType() *indexType }
+
+func (k *IndexKey[T]) indexType() *indexType { return k.t }
 
 // indexType is what the runtime needs of a key to build its index.
 type indexType struct {
@@ -61,51 +68,44 @@ type indexType struct {
 	build func(*State) Index
 }
 
-var (
-	indexMu    sync.RWMutex
-	indexTypes []indexType
-)
-
-// NewIndexKey registers an index: name identifies it (unique; it panics
-// on a duplicate, a programming error), build derives it from a state.
-// Every state published to readers from then on has it.
+// NewIndexKey declares an index: name identifies it in errors (unique in a
+// runtime), build derives it from a state. Declaring registers nothing: a
+// runtime keeps the index when Options.Indexes lists the key.
 func NewIndexKey[T Index](name string, build func(*State) T) *IndexKey[T] {
-	indexMu.Lock()
-	defer indexMu.Unlock()
-	for _, t := range indexTypes {
-		if t.name == name {
-			panic("tenant: index registered twice: " + name)
-		}
-	}
-	indexTypes = append(indexTypes, indexType{name, func(s *State) Index { return build(s) }})
-	return &IndexKey[T]{name: name, build: build}
+	return &IndexKey[T]{t: &indexType{name, func(s *State) Index { return build(s) }}}
 }
 
 // IndexOf returns the index k of a state. On the readers' copy (inside
 // Tenant.Read) it is always there already; on a copy nothing publishes (a
 // Tenant.Snapshot, a state a test makes) it is built on first use and not
-// updated afterwards.
+// updated afterwards. On a state of a runtime not opened with k in
+// Options.Indexes it panics (a wiring error: nothing would keep the index
+// up to date).
 func IndexOf[T Index](s *State, k *IndexKey[T]) T {
 	s.idxMu.Lock()
 	defer s.idxMu.Unlock()
-	if x, ok := s.indexes[k.name]; ok {
-		return x.(T) // stored under k.name only by IndexOf and buildIndexes, from k's build
+	if x, ok := s.indexes[k.t]; ok {
+		return x.(T) // stored under k.t only by IndexOf and buildIndexes, from k.t.build
+	}
+	if !s.reg.hasIndex(k.t) {
+		panic("tenant: index " + k.t.name + " is not in the runtime's Options.Indexes")
 	}
 	if s.indexes == nil {
-		s.indexes = make(map[string]Index)
+		s.indexes = make(map[*indexType]Index)
 	}
-	x := k.build(s)
-	s.indexes[k.name] = x
-	return x
+	x := k.t.build(s)
+	s.indexes[k.t] = x
+	return x.(T)
 }
 
-// buildIndexes builds every registered index of s anew (each one's build
-// may use every core). The runtime calls it on a copy before publishing
-// it to readers, while no reader can see the copy.
+// buildIndexes builds every index of the state's runtime anew (each one's
+// build may use every core). The runtime calls it on a copy before
+// publishing it to readers, while no reader can see the copy.
 func (s *State) buildIndexes() {
-	indexMu.RLock()
-	types := slices.Clone(indexTypes)
-	indexMu.RUnlock()
+	var types []*indexType
+	if s.reg != nil {
+		types = s.reg.indexes
+	}
 	xs := make([]Index, len(types))
 	var wg sync.WaitGroup
 	for i, t := range types {
@@ -113,9 +113,9 @@ func (s *State) buildIndexes() {
 		go func() { defer wg.Done(); xs[i] = t.build(s) }()
 	}
 	wg.Wait()
-	built := make(map[string]Index, len(types))
+	built := make(map[*indexType]Index, len(types))
 	for i, t := range types {
-		built[t.name] = xs[i]
+		built[t] = xs[i]
 	}
 	s.idxMu.Lock()
 	s.indexes = built
@@ -138,8 +138,8 @@ func (s *State) updateIndexes(d licensing.Delta) {
 	}
 }
 
-func newState(e *licensing.Engine) *State {
-	return &State{Engine: e, objects: make(map[store.Kind]map[string][]byte)}
+func newState(e *licensing.Engine, reg *registry) *State {
+	return &State{Engine: e, objects: make(map[store.Kind]map[string][]byte), reg: reg}
 }
 
 // Object returns the JSON of a non-engine object.
@@ -239,7 +239,7 @@ func (tx *Tx) Audit(e audit.Entry) {
 // second engine costs in memory while it is kept; at a million users,
 // about a second to take.
 func (s *State) Snapshot() *State {
-	c := newState(s.Engine.Clone())
+	c := newState(s.Engine.Clone(), s.reg)
 	c.commit = s.commit
 	for kind, m := range s.objects {
 		c.objects[kind] = maps.Clone(m) // bodies are replaced, never written
@@ -248,12 +248,10 @@ func (s *State) Snapshot() *State {
 	exts := maps.Clone(s.exts)
 	s.idxMu.Unlock()
 	if len(exts) > 0 {
-		c.exts = make(map[string]any, len(exts))
-		extMu.RLock()
-		for name, v := range exts {
-			c.exts[name] = extTypes[name].Clone(v)
+		c.exts = make(map[*extType]any, len(exts))
+		for t, v := range exts {
+			c.exts[t] = t.clone(v)
 		}
-		extMu.RUnlock()
 	}
 	return c
 }

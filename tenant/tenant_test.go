@@ -33,7 +33,7 @@ const tid = "11111111-1111-1111-1111-111111111111"
 
 func newRuntime(t testing.TB, st store.Store) *Runtime {
 	t.Helper()
-	rt, err := Open(context.Background(), st, catalog.Default(), Options{})
+	rt, err := Open(context.Background(), st, catalog.Default(), testOptions(Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +257,7 @@ func TestFailedCommitKeepsBothCopiesOnOneClock(t *testing.T) {
 	var mu sync.Mutex
 	clock := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
-	rt, err := Open(context.Background(), fs, catalog.Default(), Options{Now: now})
+	rt, err := Open(context.Background(), fs, catalog.Default(), testOptions(Options{Now: now}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -501,7 +501,7 @@ func TestDeletedUserAssignedThroughAnAllotmentStaysDeleted(t *testing.T) {
 	if err := rt.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rt2, err := Open(ctx, st, catalog.Default(), Options{})
+	rt2, err := Open(ctx, st, catalog.Default(), testOptions(Options{}))
 	if err != nil {
 		t.Fatalf("the tenant does not load after the deletion: %v", err)
 	}

@@ -1,7 +1,11 @@
 package usage
 
 import (
+	"maps"
+	"slices"
 	"sync"
+
+	"allot"
 
 	"allot/tenant"
 )
@@ -26,6 +30,7 @@ type Aggregates struct {
 	touched []int32                // users changed by the running command
 	feats   slab[featUse]          // storage of the users' feature slices
 	acts    slab[activation]       // storage of the users' activation slices
+	skus    *skuTable              // the SKU ids the activations name
 }
 
 // slab hands out small slices carved from large blocks, so that a million
@@ -331,50 +336,78 @@ func (a *Aggregates) touch(i int32) {
 }
 
 func newAggregates() *Aggregates {
-	return &Aggregates{byID: map[string]int32{}}
+	return &Aggregates{byID: map[string]int32{}, skus: newSKUTable()}
 }
 
 // Of returns the usage aggregates of a tenant copy. Call it inside
 // Tenant.Read (or a command) and do not keep the result beyond.
-func Of(s *tenant.State) *Aggregates { return s.Ext(extName).(*Aggregates) }
+func Of(s *tenant.State) *Aggregates { return tenant.Ext(s, Extension) }
 
-// skuIdx is an interned SKU id (never persisted: blobs name SKUs by id).
-// The table is process-wide so that an index means the same SKU in both
-// copies of a tenant, whichever copy interned it (a rebuilt writer's copy
-// keeps serving beside the old readers' copy); it holds each SKU id the process has seen
-// once (Microsoft's catalog and the tenants' custom products: tens of
-// bytes each). A 32-bit index costs nothing over 16 bits (an activation is
-// 12 bytes either way) and cannot run out before memory does.
+// skuIdx is an interned SKU id (never persisted: blobs name SKUs by id),
+// an index into the skus table of the aggregates that hold it. A 32-bit
+// index costs nothing over 16 bits (an activation is 12 bytes either way).
 type skuIdx uint32
 
-var (
-	skuMu  sync.RWMutex
-	skuTab = []string{""}
-	skuMap = map[string]skuIdx{}
-)
+// MaxSKUs is the most distinct products one tenant's usage data may name
+// (the products its users held when their usage was recorded: Microsoft's
+// catalog has about a thousand); beyond it ingesting is refused with an
+// error, and stored data that names more does not load.
+var MaxSKUs = 1 << 16
 
-func internSKU(id string) skuIdx {
-	skuMu.RLock()
-	i, ok := skuMap[id]
-	skuMu.RUnlock()
-	if ok {
-		return i
-	}
-	skuMu.Lock()
-	defer skuMu.Unlock()
-	if i, ok := skuMap[id]; ok {
-		return i
-	}
-	skuTab = append(skuTab, id)
-	i = skuIdx(len(skuTab) - 1)
-	skuMap[id] = i
-	return i
+// skuTable interns the SKU ids of one copy of a tenant's aggregates. It
+// only grows, by the products the tenant's users held, and is copied with
+// the aggregates (clone keeps every index), so each tenant copy has its
+// own and no tenant's products grow another's. Ingest interns from
+// several goroutines at once; readers only read.
+type skuTable struct {
+	mu  sync.RWMutex
+	ids []string // index 0 unused
+	idx map[string]skuIdx
 }
 
-func (i skuIdx) id() string {
-	skuMu.RLock()
-	defer skuMu.RUnlock()
-	return skuTab[i]
+func newSKUTable() *skuTable { return &skuTable{ids: []string{""}, idx: map[string]skuIdx{}} }
+
+// intern returns id's index, adding it; an error when the table already
+// holds MaxSKUs products.
+func (t *skuTable) intern(id string) (skuIdx, error) {
+	t.mu.RLock()
+	i, ok := t.idx[id]
+	t.mu.RUnlock()
+	if ok {
+		return i, nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if i, ok := t.idx[id]; ok {
+		return i, nil
+	}
+	if len(t.ids) > MaxSKUs {
+		return 0, allot.Errorf(allot.EINVALID, "The tenant's usage data names more than %d distinct products (the limit per tenant); %s is refused.", MaxSKUs, id)
+	}
+	t.ids = append(t.ids, id)
+	i = skuIdx(len(t.ids) - 1)
+	t.idx[id] = i
+	return i, nil
+}
+
+// id returns the SKU id of an index of this table.
+func (t *skuTable) id(i skuIdx) string {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.ids[i]
+}
+
+// len is the number of SKUs interned.
+func (t *skuTable) len() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.ids) - 1
+}
+
+func (t *skuTable) clone() *skuTable {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return &skuTable{ids: slices.Clone(t.ids), idx: maps.Clone(t.idx)}
 }
 
 // equalFoldASCII compares ASCII strings case-insensitively without

@@ -433,7 +433,7 @@ func BenchmarkMemoryPerUser(b *testing.B) {
 		a.begin()
 		feats := []featureIdx{featureNamed("exchangeMailbox"), featureNamed("teams"), featureNamed("oneDriveFiles"),
 			featureNamed("sharePointSites"), featureNamed("teamsChat"), featureNamed("officeDesktopApps")}
-		held := []heldLic{{sku: internSKU("05e9a617-0261-4cee-bb44-138d3ef5d965"), held: 1000}}
+		held := []heldLic{{sku: mustIntern(a.skus, "05e9a617-0261-4cee-bb44-138d3ef5d965"), held: 1000}}
 		base, _ := stampOf(benchEnd)
 		for i := 0; i < users; i++ {
 			idx := a.user(uid(i))

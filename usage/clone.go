@@ -17,6 +17,7 @@ func (a *Aggregates) clone() *Aggregates {
 		names: a.names.clone(),
 		meta:  a.meta,
 		dirty: a.dirty,
+		skus:  a.skus.clone(),
 	}
 	c.meta.Deltas = slices.Clone(a.meta.Deltas)
 	c.meta.Reports = slices.Clone(a.meta.Reports)

@@ -53,13 +53,18 @@
 //
 // # Storage
 //
-// The aggregates are a tenant extension (tenant.RegisterExtension), kept in
-// both copies of the tenant, rebuilt at load, persisted as a few objects
+// The aggregates are a tenant extension (usage.Extension, listed in
+// tenant.Options.Extensions), kept in both copies of the tenant, rebuilt at load, persisted as a few objects
 // (persist.go): per command one delta object with the users it changed, and
 // at checkpoints the changed shards (about 256 users each). A store commits
 // around 10⁵ objects per second, so one object per user would cap a report
 // import at that rate; compact binary blobs keep a user at about 70 bytes on
 // disk and a million-row report at one commit of about 4,000 objects.
+// In memory, features and plans are 16-bit indexes into tables built once
+// from the embedded feature map and Microsoft's catalog (they never grow),
+// and the products an activation names are indexes into each copy's own
+// SKU table, which grows only by that tenant's products, up to MaxSKUs (an
+// ingest beyond it is refused with an error).
 //
 // # Reading
 //

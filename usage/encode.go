@@ -35,6 +35,7 @@ const (
 // encoder encodes users into a blob. It can be reused (reset) for the
 // next blob: its buffers are kept.
 type encoder struct {
+	skuTab  *skuTable // what the SKU indexes mean
 	users   []byte
 	n       int
 	feats   []featureIdx // the blob's feature dictionary
@@ -44,7 +45,7 @@ type encoder struct {
 	head    []byte       // scratch of blob
 }
 
-func newEncoder() *encoder { return &encoder{} }
+func newEncoder(skus *skuTable) *encoder { return &encoder{skuTab: skus} }
 
 // reset empties the encoder for the next blob, keeping its buffers.
 func (e *encoder) reset() {
@@ -140,7 +141,7 @@ func (e *encoder) header() []byte {
 	}
 	b = binary.AppendUvarint(b, uint64(len(e.skus)))
 	for _, s := range e.skus {
-		b = appendString(b, s.id())
+		b = appendString(b, e.skuTab.id(s))
 	}
 	b = binary.AppendUvarint(b, uint64(e.n))
 	e.head = b
@@ -263,7 +264,7 @@ func (d *decoder) u32() uint32 {
 // decodeBlob calls fn for every user of a blob; the user's slices are
 // reused for the next one (fn copies what it keeps). Features and SKUs that
 // are no longer known are dropped from the user.
-func decodeBlob(blob []byte, fn func(u *userAgg)) error {
+func decodeBlob(blob []byte, skuTab *skuTable, fn func(u *userAgg)) error {
 	d := &decoder{b: blob}
 	version := d.byte1()
 	if version != 1 && version != blobVersion {
@@ -276,7 +277,10 @@ func decodeBlob(blob []byte, fn func(u *userAgg)) error {
 	}
 	skus := make([]skuIdx, d.uvarint()%(1<<20))
 	for i := range skus {
-		skus[i] = internSKU(string(d.bytes(d.uvarint())))
+		var err error
+		if skus[i], err = skuTab.intern(string(d.bytes(d.uvarint()))); err != nil {
+			return err
+		}
 	}
 	n := d.uvarint()
 	var u userAgg

@@ -151,7 +151,7 @@ func TestVersion1BlobsLoadWithoutEvidence(t *testing.T) {
 	b = binary.AppendUvarint(b, 0)
 	b = binary.AppendUvarint(b, 0) // no activations
 	var got []userAgg
-	if err := decodeBlob(b, func(u *userAgg) {
+	if err := decodeBlob(b, newSKUTable(), func(u *userAgg) {
 		v := *u
 		v.feats = append([]featUse(nil), u.feats...)
 		got = append(got, v)
@@ -167,10 +167,10 @@ func TestVersion1BlobsLoadWithoutEvidence(t *testing.T) {
 	a.begin()
 	u := a.users.at(a.user("someone"))
 	u.observe(featureNamed("copilot"), 800000000, stamp(800000000).day(), EvidenceEvent|EvidenceReport(ReportM365Apps))
-	enc := newEncoder()
+	enc := newEncoder(a.skus)
 	enc.add(u)
 	got = got[:0]
-	if err := decodeBlob(enc.blob(), func(u *userAgg) { got = append(got, userAgg{feats: append([]featUse(nil), u.feats...)}) }); err != nil {
+	if err := decodeBlob(enc.blob(), newSKUTable(), func(u *userAgg) { got = append(got, userAgg{feats: append([]featUse(nil), u.feats...)}) }); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 1 || got[0].feats[0].src != EvidenceEvent|EvidenceReport(ReportM365Apps) {

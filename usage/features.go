@@ -48,9 +48,11 @@ const (
 // service plan directly; its key is "plan:" + servicePlanId.
 const planFeaturePrefix = "plan:"
 
-// featureIdx is an interned feature: an index into the process-wide feature
-// table (0 = none). Curated features keep the order of the data file and
-// never change; plan pseudo-features are appended as events name them.
+// featureIdx is an interned feature: an index into the feature tables (0 =
+// none): the curated features in the order of the data file (ft), then one
+// pseudo-feature per service plan of Microsoft's catalog (planFeatures).
+// Both tables are built once from embedded data and never change, so they
+// are the same in every tenant and grow with nothing a tenant sends.
 // Indexes are never persisted (stored aggregates name features by key).
 type featureIdx uint16
 
@@ -62,9 +64,9 @@ type featureInfo struct {
 	pix      []planIdx // the same plans, interned (walk.go)
 }
 
-// planIdx is an interned servicePlanId (process-wide; never persisted):
-// the curated map's plans first (ft.planIDs), then plans that events named
-// directly (planExtra).
+// planIdx is an interned servicePlanId (never persisted): the curated map's
+// plans first (ft.planIDs), then the catalog's other plans
+// (planFeatures().extra); fixed like featureIdx.
 type planIdx uint16
 
 // ft is the curated feature map, built during package initialisation (a
@@ -81,13 +83,61 @@ type featureTables struct {
 	workload map[string]featureIdx // the feature a report's workload activity counts as
 }
 
-var (
-	planMu     sync.RWMutex
-	planTab    []featureInfo // index i is featureIdx(len(ft.tab)+i)
-	planByKey  = map[string]featureIdx{}
-	planByName = map[string]featureIdx{} // every spelling events used, as given
-	planExtra  []string                  // servicePlanIds of planIdx len(ft.planIDs)+i
-)
+// planFeatureTable is the pseudo-features of Microsoft's service plans
+// (catalog.Default()), one per plan: an event may name a plan instead of a
+// curated feature.
+type planFeatureTable struct {
+	tab   []featureInfo         // index i is featureIdx(len(ft.tab)+i)
+	byID  map[string]featureIdx // lower-case servicePlanId
+	exact map[string]featureIdx // servicePlanName and servicePlanId as the catalog spells them
+	extra []string              // servicePlanIds of planIdx len(ft.planIDs)+i
+}
+
+// planFeatures returns the plan pseudo-features, built on first use (the
+// catalog is parsed then) and immutable afterwards: no lock, no growth.
+var planFeatures = sync.OnceValue(func() *planFeatureTable {
+	t, err := buildPlanFeatures(catalog.Default())
+	if err != nil {
+		panic("usage: " + err.Error()) // the embedded catalog is a defect; TestPlanFeaturesFit
+	}
+	return t
+})
+
+// buildPlanFeatures interns every plan as a pseudo-feature; an error when
+// the features or plans do not fit their 16-bit indexes.
+func buildPlanFeatures(cat *catalog.Catalog) (*planFeatureTable, error) {
+	plans := cat.Plans()
+	if n := len(ft.tab) + len(plans); n > 1<<16 || len(ft.planIDs)+len(plans) > 1<<16 {
+		return nil, fmt.Errorf("%d features and plans do not fit a 16-bit index", n)
+	}
+	t := &planFeatureTable{byID: make(map[string]featureIdx, len(plans)), exact: make(map[string]featureIdx, 2*len(plans))}
+	for _, p := range plans {
+		id := strings.ToLower(p.ID)
+		if _, dup := t.byID[id]; dup {
+			continue
+		}
+		pi, ok := ft.planIdx[id]
+		if !ok {
+			pi = planIdx(len(ft.planIDs) + len(t.extra))
+			t.extra = append(t.extra, id)
+		}
+		t.tab = append(t.tab, featureInfo{key: planFeaturePrefix + p.ID, name: p.Name, plans: []string{id}, pix: []planIdx{pi}})
+		i := featureIdx(len(ft.tab) + len(t.tab) - 1)
+		t.byID[id] = i
+		// A spelling that names a curated feature in another case is that
+		// feature (lookupFeature); a name two plans share is the plan the
+		// catalog resolves it to.
+		if _, curated := ft.fold[id]; !curated {
+			t.exact[p.ID] = i
+		}
+		if _, curated := ft.fold[strings.ToLower(p.Name)]; !curated {
+			if cp, ok := cat.Plan(p.Name); ok && cp == p {
+				t.exact[p.Name] = i
+			}
+		}
+	}
+	return t, nil
+}
 
 var camelCase = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
 
@@ -179,62 +229,33 @@ func CheckFeatures(cat *catalog.Catalog) error {
 }
 
 // lookupFeature resolves what an event names: a curated feature id (any
-// case) or a service plan (servicePlanName or servicePlanId, any case).
-// name may alias a reused buffer: it is copied before being kept.
+// case) or a service plan of the catalog (servicePlanName or
+// servicePlanId, any case). name may alias a reused buffer; nothing keeps
+// it.
 func lookupFeature(name []byte) (featureIdx, bool) {
 	if i, ok := ft.key[string(name)]; ok {
 		return i, true
 	}
-	planMu.RLock()
-	i, ok := planByName[string(name)]
-	planMu.RUnlock()
-	if ok {
+	pf := planFeatures()
+	if i, ok := pf.exact[string(name)]; ok {
 		return i, true
 	}
 	s := string(name)
 	if i, ok := ft.fold[strings.ToLower(s)]; ok {
 		return i, true
 	}
-	p, ok := catalog.Default().Plan(s)
+	return planFeature(pf, s)
+}
+
+// planFeature returns the pseudo-feature of a catalog plan named by id or
+// name (any case).
+func planFeature(pf *planFeatureTable, idOrName string) (featureIdx, bool) {
+	p, ok := catalog.Default().Plan(idOrName)
 	if !ok {
 		return 0, false
 	}
-	i = internPlanFeature(p)
-	planMu.Lock()
-	if len(planByName) < 1<<16 { // spellings are few; the bound only stops abuse
-		planByName[s] = i
-	}
-	planMu.Unlock()
-	return i, true
-}
-
-// internPlanFeature returns the pseudo-feature of a service plan.
-func internPlanFeature(p *catalog.Plan) featureIdx {
-	key := planFeaturePrefix + p.ID
-	planMu.RLock()
-	i, ok := planByKey[key]
-	planMu.RUnlock()
-	if ok {
-		return i
-	}
-	planMu.Lock()
-	defer planMu.Unlock()
-	if i, ok := planByKey[key]; ok {
-		return i
-	}
-	if len(ft.tab)+len(planTab) >= 1<<16 {
-		panic("usage: too many features") // the catalog has far fewer plans
-	}
-	id := strings.ToLower(p.ID)
-	pi, ok := ft.planIdx[id]
-	if !ok {
-		pi = planIdx(len(ft.planIDs) + len(planExtra))
-		planExtra = append(planExtra, id)
-	}
-	planTab = append(planTab, featureInfo{key: key, name: p.Name, plans: []string{id}, pix: []planIdx{pi}})
-	i = featureIdx(len(ft.tab) + len(planTab) - 1)
-	planByKey[key] = i
-	return i
+	i, ok := pf.byID[strings.ToLower(p.ID)]
+	return i, ok
 }
 
 // featureByKey resolves a stored feature key; false if it is no longer
@@ -244,9 +265,7 @@ func featureByKey(key string) (featureIdx, bool) {
 		return i, true
 	}
 	if id, found := strings.CutPrefix(key, planFeaturePrefix); found {
-		if p, ok := catalog.Default().Plan(id); ok {
-			return internPlanFeature(p), true
-		}
+		return planFeature(planFeatures(), id)
 	}
 	return 0, false
 }
@@ -255,9 +274,7 @@ func (i featureIdx) info() featureInfo {
 	if int(i) < len(ft.tab) {
 		return ft.tab[i]
 	}
-	planMu.RLock()
-	defer planMu.RUnlock()
-	return planTab[int(i)-len(ft.tab)]
+	return planFeatures().tab[int(i)-len(ft.tab)]
 }
 
 // isPlanFeature reports whether the feature is an event naming a plan.

@@ -88,16 +88,16 @@ func FuzzDecodeBlob(f *testing.F) {
 	u := a.users.at(a.user(uid(1)))
 	u.observe(featureNamed("copilot"), 800000000, 9259, EvidenceEvent)
 	u.recordSignIn(800000000, true)
-	u.activity([]heldLic{{sku: internSKU("05e9a617-0261-4cee-bb44-138d3ef5d965"), held: 700000000}}, 800000000, false)
+	u.activity([]heldLic{{sku: mustIntern(a.skus, "05e9a617-0261-4cee-bb44-138d3ef5d965"), held: 700000000}}, 800000000, false)
 	u.mbx = mailbox{storage: 12, storageDay: 9259, rtype: 2, flags: mbxArchive}
 	a.user("not-a-guid")
-	e := newEncoder()
+	e := newEncoder(a.skus)
 	for i := int32(0); i < int32(a.users.len()); i++ {
 		e.add(a.users.at(i))
 	}
 	f.Add(e.blob())
 	f.Fuzz(func(t *testing.T, blob []byte) {
-		_ = decodeBlob(blob, func(u *userAgg) {
+		_ = decodeBlob(blob, newSKUTable(), func(u *userAgg) {
 			for _, fu := range u.feats {
 				_ = fu.f.info()
 			}

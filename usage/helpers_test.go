@@ -57,7 +57,8 @@ func openRuntime(t testing.TB, st store.Store) *tenant.Runtime {
 	// commands at explicit times after it (the engine times claims at
 	// strictly increasing instants).
 	rt, err := tenant.Open(context.Background(), st, catalog.Default(),
-		tenant.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return testEpoch }})
+		tenant.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return testEpoch },
+			Extensions: []tenant.Extension{Extension}})
 	if err != nil {
 		t.Fatal(err)
 	}

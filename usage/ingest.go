@@ -28,6 +28,28 @@ type who struct {
 type resolver struct {
 	entries []resolved
 	held    []heldLic
+
+	errMu sync.Mutex
+	err   error // the first error of prepare (a product beyond MaxSKUs)
+}
+
+// fail records an error of prepare (from any of its goroutines); the first
+// one is kept.
+func (c *resolver) fail(err error) {
+	c.errMu.Lock()
+	defer c.errMu.Unlock()
+	if c.err == nil {
+		c.err = err
+	}
+}
+
+// failed returns prepare's error and forgets it.
+func (c *resolver) failed() error {
+	c.errMu.Lock()
+	defer c.errMu.Unlock()
+	err := c.err
+	c.err = nil
+	return err
 }
 
 type resolved struct {
@@ -107,7 +129,12 @@ func (c *resolver) resolveRange(a *Aggregates, e *licensing.Engine, from, to int
 				if !ok {
 					h = 1
 				}
-				held = append(held, heldLic{sku: internSKU(l.SKUID), held: h})
+				sku, err := a.skus.intern(l.SKUID)
+				if err != nil {
+					c.fail(err)
+					continue
+				}
+				held = append(held, heldLic{sku: sku, held: h})
 			}
 		}
 		r.held1 = int32(len(held))
@@ -175,6 +202,9 @@ func (b *Batch) Apply(tx *tenant.Tx) (Result, error) {
 	a.reserve(len(b.users))
 	whos := make([]who, len(b.users))
 	b.res.prepare(tx, a, len(b.users), func(i int) (string, string) { return b.users[i], "" })
+	if err := b.res.failed(); err != nil {
+		return Result{}, err
+	}
 	for i := range b.users {
 		whos[i] = b.res.resolve(a, i)
 	}

@@ -55,16 +55,16 @@ const (
 	metaID        = "state"
 )
 
-func init() {
-	tenant.RegisterExtension(tenant.ExtensionType{
-		Name:   extName,
-		Kinds:  []store.Kind{kindShard, kindDelta, kindMeta, kindIDs, kindNames, kindRep},
-		New:    func() any { return newAggregates() },
-		Load:   func(v any, o store.Object) error { return v.(*Aggregates).load(o) },
-		Remove: func(v any, kind store.Kind, id string) { v.(*Aggregates).remove(kind, id) },
-		Clone:  func(v any) any { return v.(*Aggregates).clone() },
-	})
-}
+// Extension is the usage aggregates as a tenant extension; a runtime that
+// ingests or reports usage lists it in tenant.Options.Extensions.
+var Extension = tenant.NewExtension(tenant.ExtensionType[*Aggregates]{
+	Name:   extName,
+	Kinds:  []store.Kind{kindShard, kindDelta, kindMeta, kindIDs, kindNames, kindRep},
+	New:    newAggregates,
+	Load:   (*Aggregates).load,
+	Remove: (*Aggregates).remove,
+	Clone:  (*Aggregates).clone,
+})
 
 // meta is the stored usageMeta/state object.
 type meta struct {
@@ -151,7 +151,7 @@ func (a *Aggregates) load(o store.Object) error {
 			return err
 		}
 		delta := o.Kind == kindDelta
-		return decodeBlob(b.Data, func(u *userAgg) {
+		return decodeBlob(b.Data, a.skus, func(u *userAgg) {
 			if delta {
 				a.markDirty(u.id)
 			}
@@ -273,7 +273,7 @@ func (a *Aggregates) finish(tx *tenant.Tx, metaChanged bool) error {
 				return err
 			}
 		} else {
-			e := newEncoder()
+			e := newEncoder(a.skus)
 			e.users = make([]byte, 0, 64*len(a.touched))
 			for _, i := range a.touched {
 				e.add(a.users.at(i))
@@ -359,7 +359,7 @@ func (a *Aggregates) encodeShards(n int, write []bool) [][]byte {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e := newEncoder() // one per worker: its buffers serve every shard
+			e := newEncoder(a.skus) // one per worker: its buffers serve every shard
 			for s := w; s < n; s += workers {
 				if !write[s] {
 					continue

@@ -14,7 +14,7 @@ func TestRawBodiesAreWhatEncodingJSONWrites(t *testing.T) {
 	rnd := rand.New(rand.NewSource(9))
 	a := newAggregates()
 	a.begin()
-	held := []heldLic{{sku: internSKU("05e9a617-0261-4cee-bb44-138d3ef5d965"), held: 700000000}}
+	held := []heldLic{{sku: mustIntern(a.skus, "05e9a617-0261-4cee-bb44-138d3ef5d965"), held: 700000000}}
 	for i := 0; i < 40; i++ {
 		id := uid(i)
 		if i%3 == 0 {
@@ -30,9 +30,9 @@ func TestRawBodiesAreWhatEncodingJSONWrites(t *testing.T) {
 			u.activity(held, 800000001, false)
 		}
 	}
-	reused := newEncoder()
+	reused := newEncoder(a.skus)
 	for n := 0; n <= a.users.len(); n++ { // every length of users, so every header alignment
-		fresh := newEncoder()
+		fresh := newEncoder(a.skus)
 		reused.reset()
 		for i := 0; i < n; i++ {
 			fresh.add(a.users.at(int32(i)))
@@ -53,7 +53,7 @@ func TestRawBodiesAreWhatEncodingJSONWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 		m := 0
-		if err := decodeBlob(back.Data, func(u *userAgg) {
+		if err := decodeBlob(back.Data, newSKUTable(), func(u *userAgg) {
 			if u.id != a.users.at(int32(m)).id {
 				t.Fatalf("user %d decoded as %s", m, u.id)
 			}

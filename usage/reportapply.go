@@ -40,6 +40,9 @@ func (r *Report) Apply(tx *tenant.Tx, force bool) (Result, error) {
 		}
 		return row.user, row.userID
 	})
+	if err := r.res.failed(); err != nil {
+		return Result{}, err
+	}
 	r.aggregate(tx, a, &res, limit, EvidenceReport(r.Kind))
 	if res.Accepted == 0 && res.UnmatchedCount > 0 {
 		// Nothing matched: nothing is recorded, so that the same report

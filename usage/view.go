@@ -70,14 +70,14 @@ func (a *Aggregates) User(userID string) (UserUsage, bool) {
 	if !ok {
 		return UserUsage{}, false
 	}
-	return a.users.at(i).view(), true
+	return a.users.at(i).view(a.skus), true
 }
 
 // ForEachUser calls fn with every user's aggregates, in no particular
 // order, until fn returns false.
 func (a *Aggregates) ForEachUser(fn func(UserUsage) bool) {
 	for i := int32(0); i < int32(a.users.len()); i++ {
-		if !fn(a.users.at(i).view()) {
+		if !fn(a.users.at(i).view(a.skus)) {
 			return
 		}
 	}
@@ -96,7 +96,7 @@ func (a *Aggregates) Reports() []ImportedReport {
 	return out
 }
 
-func (u *userAgg) view() UserUsage {
+func (u *userAgg) view(skus *skuTable) UserUsage {
 	v := UserUsage{UserID: u.id}
 	s := &u.signIn
 	v.SignIns = SignInFacts{First: s.first.Time(), Last: s.last.Time(), LastInteractive: s.interactive.Time(), Days: s.days()}
@@ -107,7 +107,7 @@ func (u *userAgg) view() UserUsage {
 	v.Mailbox = u.mbx.facts()
 	v.Activations = make([]Activation, len(u.acts))
 	for i, a := range u.acts {
-		v.Activations[i] = Activation{SKUID: a.sku.id(), Granted: a.held.Time(), Activated: a.at.Time()}
+		v.Activations[i] = Activation{SKUID: skus.id(a.sku), Granted: a.held.Time(), Activated: a.at.Time()}
 	}
 	return v
 }

@@ -14,13 +14,15 @@ package usage
 //     same readers' copy at once; the runtime changes that copy only while
 //     readers are locked out.
 //   - No allocation: values are built on the stack and passed by value.
-//     (The one exception: the first read of a plan that an event named
-//     directly by servicePlanName takes a read lock on the process-wide
-//     plan table — still no allocation.)
+//     (An activation's SKU id is read from the aggregates' SKU table under
+//     its read lock — still no allocation.)
 
 // UserView is a read-only handle on one user's aggregates (see the
 // contract above). The zero UserView has no aggregates.
-type UserView struct{ u *userAgg }
+type UserView struct {
+	u    *userAgg
+	skus *skuTable
+}
 
 // View returns the handle on a user's aggregates; false if nothing was
 // ever recorded for the user. One map lookup; no allocation.
@@ -29,7 +31,7 @@ func (a *Aggregates) View(userID string) (UserView, bool) {
 	if !ok {
 		return UserView{}, false
 	}
-	return UserView{a.users.at(i)}, true
+	return UserView{a.users.at(i), a.skus}, true
 }
 
 // ForEachView calls fn with every user's aggregates, in no particular
@@ -42,7 +44,7 @@ func (a *Aggregates) ForEachView(fn func(UserView) bool) {
 			if c*userChunk+i >= n {
 				return
 			}
-			if !fn(UserView{&chunk[i]}) {
+			if !fn(UserView{&chunk[i], a.skus}) {
 				return
 			}
 		}
@@ -107,7 +109,7 @@ func (v UserView) ForEachActivation(fn func(Activation) bool) {
 		return
 	}
 	for _, a := range v.u.acts {
-		if !fn(Activation{SKUID: a.sku.id(), Granted: a.held.Time(), Activated: a.at.Time()}) {
+		if !fn(Activation{SKUID: v.skus.id(a.sku), Granted: a.held.Time(), Activated: a.at.Time()}) {
 			return
 		}
 	}
@@ -256,7 +258,5 @@ func (p planIdx) id() string {
 	if int(p) < len(ft.planIDs) {
 		return ft.planIDs[p]
 	}
-	planMu.RLock()
-	defer planMu.RUnlock()
-	return planExtra[int(p)-len(ft.planIDs)]
+	return planFeatures().extra[int(p)-len(ft.planIDs)]
 }

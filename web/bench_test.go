@@ -25,6 +25,7 @@ import (
 	"allot/auth"
 	"allot/catalog"
 	"allot/directory"
+	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/prices"
 	"allot/store"
@@ -120,7 +121,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rt, err := tenant.Open(ctx, db, cat, tenant.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	rt, err := tenant.Open(ctx, db, cat, tenantopts.With(tenant.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	if err != nil {
 		b.Fatal(err)
 	}

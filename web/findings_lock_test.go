@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/position"
 	"allot/position/snapshotstore"
@@ -27,7 +28,7 @@ func TestFindingsComputationDoesNotHoldTheTenant(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rt, err := tenant.Open(ctx, db, catalog.Default(), tenant.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	rt, err := tenant.Open(ctx, db, catalog.Default(), tenantopts.With(tenant.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	if err != nil {
 		t.Fatal(err)
 	}

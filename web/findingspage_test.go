@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"allot/internal/tenanttest"
+	"allot/internal/readmodeltest"
 	"allot/synth"
 	"allot/tenant"
 )
@@ -17,7 +17,7 @@ import (
 // together list each kind's findings once.
 func TestFindingsPagesFromCacheEqualThoseWalked(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	s, _ := tenanttest.Synthetic(t, synth.Config{Users: 3000, Groups: 30, SKUs: 20, Seed: 4}, now)
+	s, _ := readmodeltest.Synthetic(t, synth.Config{Users: 3000, Groups: 30, SKUs: 20, Seed: 4}, now)
 	defer func(n int) { findingsCachedRows = n }(findingsCachedRows)
 	findingsCachedRows = 30 // less than a page: cached pages, a partly cached one, walked ones
 	cp, err := computePosition(func() (*tenant.State, error) { return s, nil }, now)

@@ -9,8 +9,8 @@ import (
 
 	"allot/catalog"
 	"allot/directory"
+	"allot/internal/readmodeltest"
 	"allot/internal/sortedset"
-	"allot/internal/tenanttest"
 	"allot/licensing"
 	"allot/synth"
 	"allot/tenant"
@@ -21,7 +21,7 @@ import (
 // answers equals what a full scan of the engine gives.
 func TestIndexFollowsEveryChange(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	s, st := tenanttest.Synthetic(t, synth.Config{Users: 400, Groups: 12, SKUs: 16, Seed: 3}, now)
+	s, st := readmodeltest.Synthetic(t, synth.Config{Users: 400, Groups: 12, SKUs: 16, Seed: 3}, now)
 	e := s.Engine
 	x := directoryOf(s)
 	groupIDs := e.GroupIDs()
@@ -29,7 +29,7 @@ func TestIndexFollowsEveryChange(t *testing.T) {
 	next := 0
 	for step := 0; step < 300; step++ {
 		now = now.Add(time.Minute)
-		tenanttest.Churn(r, e, st, licensing.Op{Actor: "test", Now: now}, step, &next)
+		readmodeltest.Churn(r, e, st, licensing.Op{Actor: "test", Now: now}, step, &next)
 		x.Update(s, e.TakeDelta())
 		if step%10 == 0 || step == 299 {
 			sku := st.SKUs[r.Intn(len(st.SKUs))].ID

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/position"
 	"allot/position/snapshotstore"
@@ -46,8 +47,8 @@ func scenario(t *testing.T) *tenant.Tenant {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now: func() time.Time { return grant.Add(-time.Hour) }})
+	rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now: func() time.Time { return grant.Add(-time.Hour) }}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"allot/api/server"
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/store"
 	"allot/store/sqlite"
@@ -77,7 +78,7 @@ func NewWith(t testing.TB, o Options, mounts ...Mount) *Env {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
-	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: log, Registerer: reg, Now: now, AfterCommit: o.AfterCommit})
+	rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: log, Registerer: reg, Now: now, AfterCommit: o.AfterCommit}))
 	if err != nil {
 		t.Fatal(err)
 	}

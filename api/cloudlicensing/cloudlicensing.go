@@ -225,11 +225,7 @@ func (h *handler) getAllotment(w http.ResponseWriter, r *http.Request) {
 		}
 		out = toAllotment(s.Engine.Catalog(), a)
 	})
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	respond.JSON(w, http.StatusOK, out)
+	respond.Result(w, r, http.StatusOK, out, err)
 }
 
 // allotmentBody is the body of POST and PATCH of an allotment (PATCH
@@ -282,11 +278,7 @@ func (h *handler) createAllotment(w http.ResponseWriter, r *http.Request) {
 		out = toAllotment(tx.Engine.Catalog(), info)
 		return nil
 	})
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	respond.JSON(w, http.StatusCreated, out)
+	respond.Result(w, r, http.StatusCreated, out, err)
 }
 
 func (h *handler) patchAllotment(w http.ResponseWriter, r *http.Request) {
@@ -339,11 +331,7 @@ func (h *handler) patchAllotment(w http.ResponseWriter, r *http.Request) {
 		out = toAllotment(tx.Engine.Catalog(), info)
 		return nil
 	})
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	respond.JSON(w, http.StatusOK, out)
+	respond.Result(w, r, http.StatusOK, out, err)
 }
 
 func (h *handler) deleteAllotment(w http.ResponseWriter, r *http.Request) {
@@ -461,11 +449,7 @@ func (h *handler) getAssignment(w http.ResponseWriter, r *http.Request) {
 			out = toAssignment(s.Engine, a)
 		}
 	})
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	respond.JSON(w, http.StatusOK, out)
+	respond.Result(w, r, http.StatusOK, out, err)
 }
 
 // bindID takes the object id out of an @odata.bind value such as
@@ -521,11 +505,7 @@ func (h *handler) createAssignment(w http.ResponseWriter, r *http.Request) {
 		out = toAssignment(tx.Engine, a)
 		return err
 	})
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	respond.JSON(w, http.StatusCreated, out)
+	respond.Result(w, r, http.StatusCreated, out, err)
 }
 
 func (h *handler) patchAssignment(w http.ResponseWriter, r *http.Request) {
@@ -552,11 +532,7 @@ func (h *handler) patchAssignment(w http.ResponseWriter, r *http.Request) {
 		out = toAssignment(tx.Engine, a)
 		return err
 	})
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	respond.JSON(w, http.StatusOK, out)
+	respond.Result(w, r, http.StatusOK, out, err)
 }
 
 func (h *handler) deleteAssignment(w http.ResponseWriter, r *http.Request) {

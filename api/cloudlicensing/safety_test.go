@@ -8,6 +8,7 @@ import (
 
 	"allot/api/graph"
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/tenant"
 )
 
@@ -22,7 +23,7 @@ func TestDeletedUserAssignedThroughAnAllotmentLeavesALoadableDatabase(t *testing
 		"allotment@odata.bind":  base + "/allotments/" + w.a,
 		"assignedTo@odata.bind": "users/" + w.users[1]})
 	e.Must(204, "DELETE", "/v1.0/users/"+w.users[1], ga, nil)
-	rt, err := tenant.Open(context.Background(), e.Store, catalog.Default(), tenant.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	rt, err := tenant.Open(context.Background(), e.Store, catalog.Default(), tenantopts.With(tenant.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	if err != nil {
 		t.Fatalf("the database no longer opens: %v", err)
 	}

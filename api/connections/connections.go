@@ -92,6 +92,14 @@ func (h *handler) tenantFor(w http.ResponseWriter, r *http.Request, a auth.Actio
 	return t, p, true
 }
 
+// now is the syncs' clock (m365.Env.Now) when set, else the runtime's.
+func (h *handler) now() time.Time {
+	if h.m.Env.Now != nil {
+		return h.m.Env.Now().UTC()
+	}
+	return h.s.RT.Now()
+}
+
 // upstream answers a failure of Microsoft Graph or Entra: 502 with its
 // message (not the caller's fault); allot's own refusals keep their status.
 func upstream(w http.ResponseWriter, r *http.Request, err error) {
@@ -113,11 +121,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	now := h.m.Env.Now
-	at := time.Now().UTC()
-	if now != nil {
-		at = now().UTC()
-	}
+	at := h.now()
 	c, err := m365.NewConnection(in, auth.NewID(), h.m.Env.Sealer, at)
 	if err != nil {
 		respond.Error(w, r, err)
@@ -162,11 +166,7 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 			v = h.m.View(s, t.ID, c)
 		}
 	})
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	respond.JSON(w, http.StatusOK, v)
+	respond.Result(w, r, http.StatusOK, v, err)
 }
 
 func (h *handler) delete(w http.ResponseWriter, r *http.Request) {
@@ -176,7 +176,7 @@ func (h *handler) delete(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	err := h.m.Exclusive(t.ID, id, func() error {
-		return t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: time.Now().UTC(), Why: "delete Microsoft 365 connection"}, func(tx *tenant.Tx) error {
+		return t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: h.now(), Why: "delete Microsoft 365 connection"}, func(tx *tenant.Tx) error {
 			return m365.Delete(tx, id)
 		})
 	})

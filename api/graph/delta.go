@@ -156,30 +156,44 @@ func deltaLinkURL(r *http.Request, path, param, token string) string {
 	return baseURL(r) + path + "?" + param + "=" + token
 }
 
-func serveDelta[T any](w http.ResponseWriter, r *http.Request, c *call, k *deltaKind[T]) {
+// requestToken reads a delta request's token: none (tok nil) for a first
+// round, "latest" for a deltaLink without the data, else a $skiptoken of a
+// round being paged or a $deltatoken of a finished one, of this kind and
+// tenant. ok is false when the request was answered: 400 for both tokens
+// or a bad one, 410 (resync) for a stale one.
+func requestToken[T any](w http.ResponseWriter, r *http.Request, c *call, k *deltaKind[T]) (tok *deltaToken, latest, ok bool) {
 	q := c.q
 	if q.DeltaToken != "" && q.SkipToken != "" {
 		fail(w, r, errDeltaBoth)
-		return
+		return nil, false, false
 	}
-	var tok *deltaToken
-	latest := strings.EqualFold(q.DeltaToken, "latest")
-	if raw := q.DeltaToken + q.SkipToken; raw != "" && !latest {
-		t, err := decodeDeltaToken(raw, c.t.ID)
-		switch {
-		case errors.Is(err, errTokenStale):
-			sel := t.sel
-			if _, _, err := deltaSelection(k, sel); err != nil || t.kind != k.code {
-				sel = nil // unverified: only a valid selection is passed on
-			}
-			resync(w, r, k.path, sel)
-			return
-		case err != nil, t.kind != k.code,
-			q.DeltaToken != "" && t.phase != 'l', q.SkipToken != "" && t.phase == 'l':
-			fail(w, r, errDeltaToken)
-			return
+	latest = strings.EqualFold(q.DeltaToken, "latest")
+	raw := q.DeltaToken + q.SkipToken
+	if raw == "" || latest {
+		return nil, latest, true
+	}
+	t, err := decodeDeltaToken(raw, c.t.ID)
+	switch {
+	case errors.Is(err, errTokenStale):
+		sel := t.sel
+		if _, _, err := deltaSelection(k, sel); err != nil || t.kind != k.code {
+			sel = nil // unverified: only a valid selection is passed on
 		}
-		tok = t
+		resync(w, r, k.path, sel)
+		return nil, false, false
+	case err != nil, t.kind != k.code,
+		q.DeltaToken != "" && t.phase != 'l', q.SkipToken != "" && t.phase == 'l':
+		fail(w, r, errDeltaToken)
+		return nil, false, false
+	}
+	return t, false, true
+}
+
+func serveDelta[T any](w http.ResponseWriter, r *http.Request, c *call, k *deltaKind[T]) {
+	q := c.q
+	tok, latest, ok := requestToken(w, r, c, k)
+	if !ok {
+		return
 	}
 	sel := q.Select
 	if sel == nil && tok != nil {

@@ -23,6 +23,7 @@ import (
 	"allot/api/partner"
 	"allot/api/server"
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/store/sqlite"
 	"allot/tenant"
 )
@@ -337,7 +338,7 @@ func TestDeltaAfterRestart(t *testing.T) {
 		}
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
 		reg := prometheus.NewRegistry()
-		rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: log, Registerer: reg})
+		rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: log, Registerer: reg}))
 		if err != nil {
 			t.Fatal(err)
 		}

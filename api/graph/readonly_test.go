@@ -17,6 +17,7 @@ import (
 	"allot/api/partner"
 	"allot/api/server"
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/store"
 	"allot/store/sqlite"
 	"allot/tenant"
@@ -38,7 +39,7 @@ func TestWriteToAReadOnlyTenantIsAConflictNamingTheRepair(t *testing.T) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	start := func(mounts ...func(*server.Server)) (*apitest.Env, func()) {
-		rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: log, Registerer: prometheus.NewRegistry()})
+		rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: log, Registerer: prometheus.NewRegistry()}))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -63,67 +63,88 @@ func Parse(values url.Values, opts Options, eventual bool) (*Query, error) {
 		if !strings.HasPrefix(key, "$") {
 			continue
 		}
-		name := strings.ToLower(key)
 		if len(vals) > 1 {
 			return nil, &Error{Code: "BadRequest", Msg: fmt.Sprintf("Query option '%s' was specified more than once, but it must be specified at most once.", key)}
 		}
-		v := vals[0]
-		switch {
-		case name == "$select" && opts.Select:
-			for _, s := range strings.Split(v, ",") {
-				s = strings.TrimSpace(s)
-				if s == "" {
-					return nil, &Error{Code: "BadRequest", Msg: "Syntax error: character ',' is not valid in $select."}
-				}
-				q.Select = append(q.Select, s)
-			}
-		case name == "$filter" && opts.Filter:
-			n, err := ParseFilter(v)
-			if err != nil {
-				return nil, err
-			}
-			q.Filter, q.FilterRaw = n, v
-		case name == "$top" && opts.Top:
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil || n < 1 || n > MaxTop {
-				return nil, &Error{Code: "Request_UnsupportedQuery", Msg: fmt.Sprintf("Invalid page size specified: '%s'. Must be between 1 and %d inclusive.", v, MaxTop)}
-			}
-			q.Top = n
-		case name == "$count" && opts.Count:
-			switch strings.ToLower(strings.TrimSpace(v)) {
-			case "true":
-				q.Count = true
-			case "false":
-			default:
-				return nil, &Error{Code: "BadRequest", Msg: fmt.Sprintf("'%s' is not a valid count option.", v)}
-			}
-		case name == "$orderby" && opts.OrderBy:
-			ob, err := parseOrderBy(v)
-			if err != nil {
-				return nil, err
-			}
-			q.OrderBy = ob
-		case name == "$search" && opts.Search:
-			s, err := ParseSearch(v)
-			if err != nil {
-				return nil, err
-			}
-			q.Search = s
-		case name == "$expand" && opts.Expand:
-			ex, err := parseExpand(v)
-			if err != nil {
-				return nil, err
-			}
-			q.Expand = ex
-		case name == "$skiptoken" && opts.SkipToken:
-			q.SkipToken = v
-		case name == "$deltatoken" && opts.DeltaToken:
-			q.DeltaToken = v
-		default:
+		o, ok := queryOptions[strings.ToLower(key)]
+		if !ok || !o.allowed(opts) {
 			return nil, Unsupported(key)
+		}
+		if err := o.read(q, vals[0]); err != nil {
+			return nil, err
 		}
 	}
 	return q, nil
+}
+
+// queryOption is one OData query option: whether an endpoint's Options
+// allow it, and how its value is read into a query (an error is Graph's
+// answer to a bad value).
+type queryOption struct {
+	allowed func(Options) bool
+	read    func(q *Query, v string) error
+}
+
+// queryOptions are the options Parse knows, by lower-case name.
+var queryOptions = map[string]queryOption{
+	"$select":     {func(o Options) bool { return o.Select }, readSelect},
+	"$filter":     {func(o Options) bool { return o.Filter }, parsed(ParseFilter, func(q *Query, n Node, raw string) { q.Filter, q.FilterRaw = n, raw })},
+	"$top":        {func(o Options) bool { return o.Top }, readTop},
+	"$count":      {func(o Options) bool { return o.Count }, readCount},
+	"$orderby":    {func(o Options) bool { return o.OrderBy }, parsed(parseOrderBy, func(q *Query, x []OrderBy, _ string) { q.OrderBy = x })},
+	"$search":     {func(o Options) bool { return o.Search }, parsed(ParseSearch, func(q *Query, x *Search, _ string) { q.Search = x })},
+	"$expand":     {func(o Options) bool { return o.Expand }, parsed(parseExpand, func(q *Query, x []Expand, _ string) { q.Expand = x })},
+	"$skiptoken":  {func(o Options) bool { return o.SkipToken }, func(q *Query, v string) error { q.SkipToken = v; return nil }},
+	"$deltatoken": {func(o Options) bool { return o.DeltaToken }, func(q *Query, v string) error { q.DeltaToken = v; return nil }},
+}
+
+// readSelect reads a comma-separated property list; an empty item is a
+// syntax error.
+func readSelect(q *Query, v string) error {
+	for _, s := range strings.Split(v, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			return &Error{Code: "BadRequest", Msg: "Syntax error: character ',' is not valid in $select."}
+		}
+		q.Select = append(q.Select, s)
+	}
+	return nil
+}
+
+// readTop reads a page size between 1 and MaxTop.
+func readTop(q *Query, v string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 1 || n > MaxTop {
+		return &Error{Code: "Request_UnsupportedQuery", Msg: fmt.Sprintf("Invalid page size specified: '%s'. Must be between 1 and %d inclusive.", v, MaxTop)}
+	}
+	q.Top = n
+	return nil
+}
+
+// readCount reads true or false (any case).
+func readCount(q *Query, v string) error {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true":
+		q.Count = true
+	case "false":
+	default:
+		return &Error{Code: "BadRequest", Msg: fmt.Sprintf("'%s' is not a valid count option.", v)}
+	}
+	return nil
+}
+
+// parsed is the read step of an option whose value a parser reads: the
+// parser's error is the answer, else set stores its result (and the raw
+// value) in the query.
+func parsed[T any](parse func(string) (T, error), set func(q *Query, x T, raw string)) func(*Query, string) error {
+	return func(q *Query, v string) error {
+		x, err := parse(v)
+		if err != nil {
+			return err
+		}
+		set(q, x, v)
+		return nil
+	}
 }
 
 // parseExpand reads "a,b($select=x,y)": items separated by commas outside

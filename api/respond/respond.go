@@ -153,6 +153,16 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 	Status(w, r, status, graphCodes[status], msg)
 }
 
+// Result answers a handler's outcome: err as Error when it is not nil,
+// else v as JSON with status.
+func Result(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	JSON(w, status, v)
+}
+
 // RetryAfter is the Retry-After of a 503 (seconds).
 const RetryAfter = "5"
 

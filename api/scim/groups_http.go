@@ -16,7 +16,7 @@ import (
 func renderGroup(s *tenant.State, g *licensing.Group, base string, proj projection) (doc, string) {
 	v := &groupView{s: s, g: g, base: base, meta: scimmeta.Of(s)}
 	d := v.doc(proj.wants("members"))
-	ver := groupVersionCache(s).of(s, g)
+	ver := scimmeta.CachedGroupVersion(s, g)
 	d["meta"] = v.metaValue(etag(ver))
 	return proj.apply(d), ver
 }
@@ -75,7 +75,7 @@ func respondGroup(c *call, id string, status int, withBody bool) {
 		case withBody:
 			d, ver = renderGroup(s, &g, c.base, proj)
 		default:
-			ver = groupVersionCache(s).of(s, &g)
+			ver = scimmeta.CachedGroupVersion(s, &g)
 		}
 	})
 	if ver != "" {
@@ -127,7 +127,7 @@ func updateGroup(c *call, change func(tx *tenant.Tx, cur *licensing.Group, m sci
 		}
 		ms := scimmeta.Of(tx.State)
 		m := ms.Get(scimmeta.GroupKind, id)
-		if ifMatch != "" && !etagMatches(ifMatch, groupVersion(tx.Engine, &cur, m.ExternalID)) {
+		if ifMatch != "" && !etagMatches(ifMatch, scimmeta.GroupVersion(tx.Engine, &cur, m.ExternalID)) {
 			return errPrecondition()
 		}
 		spec, add, rm, err := change(tx, &cur, m)
@@ -226,7 +226,7 @@ func (h *handler) deleteGroup(c *call) {
 		exists: func(tx *tenant.Tx, id string) bool { _, ok := tx.Engine.Group(id); return ok },
 		version: func(tx *tenant.Tx, id string) string {
 			cur, _ := tx.Engine.Group(id)
-			return groupVersion(tx.Engine, &cur, scimmeta.Of(tx.State).Get(scimmeta.GroupKind, id).ExternalID)
+			return scimmeta.GroupVersion(tx.Engine, &cur, scimmeta.Of(tx.State).Get(scimmeta.GroupKind, id).ExternalID)
 		},
 		remove: func(tx *tenant.Tx, id string) error {
 			if n := len(tx.Engine.GroupLicenses(id)); n > 0 {

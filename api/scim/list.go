@@ -412,7 +412,7 @@ func lookup(s *tenant.State, rt *ResourceType, e *compareExpr) (ids []string, ok
 		}
 		return nil, true
 	case r.attr == attrExternalID && rt == userType:
-		return slices.Clone(userExtIndex(s).lookup(v)), true
+		return scimmeta.UsersWithExternalID(s, v), true
 	case r.attr == attrExternalID:
 		return slices.Clone(scimmeta.Of(s).GroupsByExternalID(v)), true
 	case rt == userType && r.attr.Name == "userName":

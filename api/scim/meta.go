@@ -5,8 +5,6 @@ import (
 	"hash/fnv"
 	"strconv"
 	"strings"
-
-	"allot/licensing"
 )
 
 // Versions are weak entity tags (RFC 7644 §3.14) derived from content, so
@@ -18,26 +16,6 @@ func userVersion(d doc) string {
 	b, _ := json.Marshal(d) // maps marshal with sorted keys: deterministic
 	h := fnv.New64a()
 	h.Write(b)
-	return strconv.FormatUint(h.Sum64(), 16)
-}
-
-// groupVersion hashes what a group's representation is made of:
-// displayName, externalId and member ids (cheaper than rendering the
-// members).
-func groupVersion(e *licensing.Engine, g *licensing.Group, externalID string) string {
-	h := fnv.New64a()
-	h.Write([]byte(g.DisplayName))
-	h.Write([]byte{0})
-	h.Write([]byte(externalID))
-	users, groups := e.Members(g.ID)
-	for _, id := range users {
-		h.Write([]byte{0, 'u'})
-		h.Write([]byte(id))
-	}
-	for _, id := range groups {
-		h.Write([]byte{0, 'g'})
-		h.Write([]byte(id))
-	}
 	return strconv.FormatUint(h.Sum64(), 16)
 }
 

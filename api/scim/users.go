@@ -38,7 +38,7 @@ import (
 // Keys of User.Attributes that SCIM writes. Graph property names are
 // lower case, as User.Attributes documents.
 const (
-	keyExternalID = "externalid"
+	keyExternalID = scimmeta.ExternalIDAttribute
 	keyManager    = "manager"
 	keyScim       = "scim:"
 	keyPhone      = "scim:phone."   // + type, for types without a Graph property

@@ -18,6 +18,7 @@ import (
 	"allot/api/partner"
 	"allot/api/server"
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/store"
 	"allot/store/sqlite"
 	"allot/store/storetest"
@@ -32,7 +33,7 @@ func serveEnv(t *testing.T, st store.Store, opts tenant.Options, wait time.Durat
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
 	opts.Logger, opts.Registerer = log, reg
-	rt, err := tenant.Open(ctx, st, catalog.Default(), opts)
+	rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(opts))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"allot/api/server"
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/store"
 	"allot/store/sqlite"
@@ -31,7 +32,7 @@ func TestReadyzReportsReadOnlyTenants(t *testing.T) {
 	}
 	defer st.Close()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: log})
+	rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: log}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func TestReadyzReportsReadOnlyTenants(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	rt, err = tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: log, Registerer: reg})
+	rt, err = tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: log, Registerer: reg}))
 	if err != nil {
 		t.Fatalf("the server would not start: %v", err)
 	}

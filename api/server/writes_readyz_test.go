@@ -20,6 +20,7 @@ import (
 	"allot/api/partner"
 	"allot/api/server"
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/store"
 	"allot/store/sqlite"
 	"allot/tenant"
@@ -65,7 +66,7 @@ func TestReadyzReportsFailingWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rt, err := tenant.Open(ctx, fs, catalog.Default(), tenant.Options{Logger: log})
+	rt, err := tenant.Open(ctx, fs, catalog.Default(), tenantopts.With(tenant.Options{Logger: log}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +122,7 @@ func TestReadyzStaysUnreadyWhileTheDatabaseFilesAreImmutable(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: log})
+	rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: log}))
 	if err != nil {
 		t.Fatal(err)
 	}

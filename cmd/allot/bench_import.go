@@ -24,6 +24,7 @@ import (
 	"allot/bundle"
 	"allot/catalog"
 	"allot/internal/memtune"
+	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/store"
 	"allot/synth"
@@ -98,7 +99,7 @@ compared with those of the import (a SHA-256 over all of them).`,
 			if err != nil {
 				return err
 			}
-			rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
+			rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: quietLogger()}))
 			if err != nil {
 				st.Close()
 				return err
@@ -187,7 +188,7 @@ compared with those of the import (a SHA-256 over all of them).`,
 				return err
 			}
 			defer st.Close()
-			rt, err = tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
+			rt, err = tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: quietLogger()}))
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 
 	"allot/catalog"
 	"allot/internal/memtune"
+	"allot/internal/tenantopts"
 	"allot/tenant"
 )
 
@@ -47,7 +48,7 @@ runtime).`,
 				if err != nil {
 					return err
 				}
-				rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger(), Background: true})
+				rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: quietLogger(), Background: true}))
 				if err != nil {
 					st.Close()
 					return err

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/tenant"
 
 	"allot/store"
@@ -93,7 +94,7 @@ func withTenant(ctx context.Context, db, tenantID string, fn func(t *tenant.Tena
 // onTenant opens the tenant runtime on st, runs fn on the tenant and closes
 // the runtime; a tenant that does not exist is an error naming how to make it.
 func onTenant(ctx context.Context, st store.Store, tenantID string, fn func(rt *tenant.Runtime, t *tenant.Tenant) error) error {
-	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
+	rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: quietLogger()}))
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"allot/auth"
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/store/sqlite"
 	"allot/tenant"
 )
@@ -25,7 +26,7 @@ func TestDemoCreatesTheTenantOnceAndPrintsWorkingTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	if err != nil {
 		t.Fatal(err)
 	}

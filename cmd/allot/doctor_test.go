@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/store"
 	"allot/store/sqlite"
@@ -28,7 +29,7 @@ func TestDoctorListsAndRepairsABrokenDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
+	rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: quietLogger()}))
 	if err != nil {
 		t.Fatal(err)
 	}

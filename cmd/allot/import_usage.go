@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/tenant"
 	"allot/usage"
@@ -118,7 +119,7 @@ func runImport(cmd *cobra.Command, f *importFlags, files []string, kind usage.Ba
 		return fmt.Errorf("opening database: %w", err)
 	}
 	defer st.Close()
-	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
+	rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: quietLogger()}))
 	if err != nil {
 		return fmt.Errorf("loading tenants: %w", err)
 	}

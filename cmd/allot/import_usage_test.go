@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/store"
 	"allot/store/sqlite"
@@ -34,7 +35,7 @@ func TestImportUsageAndSignInsThroughTheRuntime(t *testing.T) {
 		}
 		defer st.Close()
 		ctx := context.Background()
-		rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger(), Now: func() time.Time { return grant.Add(-time.Hour) }})
+		rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: quietLogger(), Now: func() time.Time { return grant.Add(-time.Hour) }}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,7 +121,7 @@ func TestImportUsageAndSignInsThroughTheRuntime(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	rt, err := tenant.Open(context.Background(), st, catalog.Default(), tenant.Options{Logger: quietLogger()})
+	rt, err := tenant.Open(context.Background(), st, catalog.Default(), tenantopts.With(tenant.Options{Logger: quietLogger()}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +158,7 @@ func BenchmarkImportUsageEvents(b *testing.B) {
 		}
 		defer st.Close()
 		ctx := context.Background()
-		rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger(), Now: func() time.Time { return now.AddDate(-1, 0, 0) }})
+		rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: quietLogger(), Now: func() time.Time { return now.AddDate(-1, 0, 0) }}))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/store"
 	"allot/store/sqlite"
@@ -27,7 +28,7 @@ func newOfflineTenant(t *testing.T) (db string, st *sqlite.Store, rt *tenant.Run
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	rt, err = tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
+	rt, err = tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: quietLogger()}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/position"
 	"allot/position/snapshotstore"
 	"allot/tenant"
@@ -69,7 +70,7 @@ written to standard output unless --out names a file.`,
 				return fmt.Errorf("opening database: %w", err)
 			}
 			defer st.Close()
-			rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
+			rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: quietLogger()}))
 			if err != nil {
 				return fmt.Errorf("loading tenants: %w", err)
 			}

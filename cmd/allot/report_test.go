@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/position"
 	"allot/store"
@@ -31,7 +32,7 @@ func TestPricesImportAndReportPosition(t *testing.T) {
 		}
 		defer st.Close()
 		ctx := context.Background()
-		rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
+		rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: quietLogger()}))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -30,6 +30,7 @@ import (
 	"allot/graphsub"
 	"allot/identity"
 	"allot/internal/memtune"
+	"allot/internal/tenantopts"
 	"allot/lease"
 	"allot/licensing"
 	"allot/reportsched"
@@ -241,7 +242,9 @@ func serve(ctx context.Context, o serveOptions) error {
 		alerts.AfterCommit(id, d, objects)
 		notifier.AfterCommit(id, d, objects)
 	}
-	topts := tenant.Options{Logger: log, Registerer: reg, Background: true, LoadConcurrency: o.load.concurrency, AfterCommit: afterCommit}
+	// The tenant extensions, read models and maintenance tasks are
+	// internal/tenantopts's list.
+	topts := tenantopts.With(tenant.Options{Logger: log, Registerer: reg, Background: true, LoadConcurrency: o.load.concurrency, AfterCommit: afterCommit})
 	if o.ha.on {
 		leases = lease.New(st.(store.Leaser), lease.Options{Logger: log, Registerer: reg})
 		defer leases.Close(context.Background()) // on an error return; after the drain below otherwise

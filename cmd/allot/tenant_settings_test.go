@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/store/sqlite"
 	"allot/tenant"
@@ -61,7 +62,7 @@ func TestTenantSettingsCommandChangesSettingsAndLicenses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	rt, err = tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: quietLogger()})
+	rt, err = tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: quietLogger()}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/store/sqlite"
 	"allot/tenant"
@@ -64,7 +65,7 @@ func TestWhatIfCommandPrintsTheDifference(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st2.Close()
-	rt2, err := tenant.Open(ctx, st2, catalog.Default(), tenant.Options{Logger: quietLogger()})
+	rt2, err := tenant.Open(ctx, st2, catalog.Default(), tenantopts.With(tenant.Options{Logger: quietLogger()}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"allot/api/partner"
 	apiserver "allot/api/server"
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/store"
 	"allot/store/sqlite"
 	"allot/tenant"
@@ -70,7 +71,7 @@ func inProcess(t *testing.T, st store.Store) (*server, func()) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
-	rt, err := tenant.Open(context.Background(), st, catalog.Default(), tenant.Options{Logger: log, Registerer: reg})
+	rt, err := tenant.Open(context.Background(), st, catalog.Default(), tenantopts.With(tenant.Options{Logger: log, Registerer: reg}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,24 +1,24 @@
 // Package tenanttest is the test set-up the packages above the tenant
 // runtime share: a SQLite store in the test's directory and a runtime over
-// it with a quiet log, both closed when the test ends, and a tenant in it.
-// (HTTP surfaces use api/apitest, which adds a server.)
+// it with a quiet log and allot's extensions, indexes and maintenance
+// tasks (internal/tenantopts), both closed when the test ends, and a
+// tenant in it. (HTTP surfaces use api/apitest, which adds a server; the
+// read-model tests' synthetic state is internal/readmodeltest.)
 package tenanttest
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
-	"math/rand"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"allot/catalog"
+	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/store"
 	"allot/store/sqlite"
-	"allot/synth"
 	"allot/tenant"
 )
 
@@ -34,14 +34,14 @@ func Store(t testing.TB) store.Store {
 	return st
 }
 
-// Runtime opens a runtime over st with Microsoft's catalog, a quiet log and
-// the clock now (nil: time.Now), closed when the test ends (before the
+// Runtime opens a runtime over st with Microsoft's catalog, a quiet log,
+// allot's extensions, indexes and maintenance tasks and the clock now (nil: time.Now), closed when the test ends (before the
 // store: cleanups run last-registered first). A test that closes the
 // runtime itself opens it with tenant.Open.
 func Runtime(t testing.TB, st store.Store, now func() time.Time) *tenant.Runtime {
 	t.Helper()
 	rt, err := tenant.Open(context.Background(), st, catalog.Default(),
-		tenant.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: now})
+		tenantopts.With(tenant.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: now}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,84 +57,4 @@ func Tenant(t testing.TB, rt *tenant.Runtime, id string) *tenant.Tenant {
 		t.Fatal(err)
 	}
 	return tn
-}
-
-// Synthetic generates a synthetic tenant (synth.Generate with Microsoft's
-// catalog and cfg), loads it into an engine with default usage location
-// US, recomputes it at now and takes the delta: the state the read-model
-// tests and benchmarks start from, outside any runtime.
-func Synthetic(t testing.TB, cfg synth.Config, now time.Time) (*tenant.State, *synth.Tenant) {
-	t.Helper()
-	cat := catalog.Default()
-	st := synth.Generate(cat, cfg)
-	e := licensing.New(cat, licensing.Settings{DefaultUsageLocation: "US"})
-	if err := st.LoadInto(e); err != nil {
-		t.Fatal(err)
-	}
-	e.Recompute(licensing.Op{Now: now, Actor: "test"})
-	e.TakeDelta()
-	return &tenant.State{Engine: e}, st
-}
-
-// Churn runs one random command on e of the kinds a directory changes by:
-// a user's department and mail changed, a user renamed, deleted or
-// created (with a new id from *next), a license of one of st's products
-// assigned to a user or a group, a user or group added to or removed from a group (a group cycle
-// is refused), a group renamed or deleted, a product's units changed. The
-// command may be refused; the caller takes the delta.
-func Churn(r *rand.Rand, e *licensing.Engine, st *synth.Tenant, op licensing.Op, step int, next *int) {
-	depts := []string{"Sales", "sales", "Legal", "Finance", ""}
-	var ids []string
-	e.ForEachUser(func(u *licensing.User) bool { ids = append(ids, u.ID); return true })
-	gids := e.GroupIDs()
-	if len(ids) == 0 || len(gids) == 0 {
-		return
-	}
-	id, g := ids[r.Intn(len(ids))], gids[r.Intn(len(gids))]
-	u, _ := e.User(id)
-	sku := st.SKUs[r.Intn(len(st.SKUs))].ID
-	switch r.Intn(10) {
-	case 0:
-		u.Department, u.Mail = depts[r.Intn(len(depts))], fmt.Sprintf("m%d@contoso.example", r.Intn(5))
-		_ = e.PutUser(op, u)
-	case 1:
-		u.UserPrincipalName, u.DisplayName = fmt.Sprintf("renamed%d@contoso.example", step), fmt.Sprintf("Renamed %d", step)
-		_ = e.PutUser(op, u)
-	case 2:
-		_ = e.DeleteUser(op, id)
-	case 3:
-		*next++
-		_ = e.PutUser(op, licensing.User{ID: synth.GUID('u', 900000+*next), UserPrincipalName: fmt.Sprintf("new%d@contoso.example", *next),
-			DisplayName: "New", UsageLocation: "US", Department: depts[r.Intn(len(depts))]})
-	case 4:
-		_ = e.AssignUserLicenses(op, id, []licensing.AssignedLicense{{SKUID: sku}}, nil)
-	case 5:
-		if e.IsMember(g, id) {
-			_ = e.RemoveMembers(op, g, []string{id})
-		} else {
-			_ = e.AddMembers(op, g, []string{id})
-		}
-	case 6:
-		c := gids[r.Intn(len(gids))]
-		if e.IsMember(g, c) {
-			_ = e.RemoveMembers(op, g, []string{c})
-		} else if c != g {
-			_ = e.AddMembers(op, g, []string{c}) // refused when it makes a cycle
-		}
-	case 7:
-		grp, _ := e.Group(g)
-		grp.DisplayName = fmt.Sprintf("Group %d", r.Intn(50))
-		_ = e.PutGroup(op, grp)
-	case 8:
-		if len(gids) > 4 && r.Intn(4) == 0 {
-			_ = e.DeleteGroup(op, g)
-		} else {
-			_ = e.AssignGroupLicenses(op, g, []licensing.AssignedLicense{{SKUID: sku}}, nil)
-		}
-	case 9:
-		p, _ := e.Pool(sku)
-		units := p.Units
-		units.Enabled = max(0, units.Enabled+r.Intn(41)-20)
-		_ = e.SetUnits(op, sku, units)
-	}
 }

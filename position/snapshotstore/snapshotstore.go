@@ -39,32 +39,31 @@ const (
 
 type snapshots struct{ list []position.Snapshot } // by TakenAt, then id
 
-func init() {
-	tenant.RegisterExtension(tenant.ExtensionType{
-		Name:  extName,
-		Kinds: []store.Kind{KindSnapshot, KindSnapshotFindings},
-		New:   func() any { return &snapshots{} },
-		Load: func(v any, o store.Object) error {
-			if o.Kind != KindSnapshot {
-				return nil // findings stay in the store
-			}
-			var s position.Snapshot
-			if err := json.Unmarshal(o.Body, &s); err != nil {
-				return err
-			}
-			v.(*snapshots).put(s)
-			return nil
-		},
-		Remove: func(v any, kind store.Kind, id string) {
-			if kind == KindSnapshot {
-				ss := v.(*snapshots)
-				ss.list = slices.DeleteFunc(ss.list, func(x position.Snapshot) bool { return x.ID == id })
-			}
-		},
-		// Snapshots are replaced whole, never changed in place.
-		Clone: func(v any) any { return &snapshots{list: slices.Clone(v.(*snapshots).list)} },
-	})
-}
+// Extension is the tenant's snapshots as a tenant extension; a runtime
+// that serves the position lists it in tenant.Options.Extensions.
+var Extension = tenant.NewExtension(tenant.ExtensionType[*snapshots]{
+	Name:  extName,
+	Kinds: []store.Kind{KindSnapshot, KindSnapshotFindings},
+	New:   func() *snapshots { return &snapshots{} },
+	Load: func(ss *snapshots, o store.Object) error {
+		if o.Kind != KindSnapshot {
+			return nil // findings stay in the store
+		}
+		var s position.Snapshot
+		if err := json.Unmarshal(o.Body, &s); err != nil {
+			return err
+		}
+		ss.put(s)
+		return nil
+	},
+	Remove: func(ss *snapshots, kind store.Kind, id string) {
+		if kind == KindSnapshot {
+			ss.list = slices.DeleteFunc(ss.list, func(x position.Snapshot) bool { return x.ID == id })
+		}
+	},
+	// Snapshots are replaced whole, never changed in place.
+	Clone: func(ss *snapshots) *snapshots { return &snapshots{list: slices.Clone(ss.list)} },
+})
 
 func (ss *snapshots) put(s position.Snapshot) {
 	ss.list = slices.DeleteFunc(ss.list, func(x position.Snapshot) bool { return x.ID == s.ID })
@@ -81,7 +80,7 @@ func (ss *snapshots) put(s position.Snapshot) {
 // List returns the tenant's snapshots, oldest first. Call inside
 // Tenant.Read; the slice is the caller's.
 func List(s *tenant.State) []position.Snapshot {
-	return slices.Clone(s.Ext(extName).(*snapshots).list)
+	return slices.Clone(tenant.Ext(s, Extension).list)
 }
 
 type storedFindings struct {
@@ -94,7 +93,7 @@ type storedFindings struct {
 // run it inside Tenant.Do with values computed before. A snapshot with the
 // same id is replaced; beyond MaxSnapshots the oldest are deleted.
 func Save(tx *tenant.Tx, snap position.Snapshot, findings []byte, count int) error {
-	ss := tx.Ext(extName).(*snapshots)
+	ss := tenant.Ext(tx.State, Extension)
 	ss.put(snap)
 	if err := tx.Persist(KindSnapshot, snap.ID, snap); err != nil {
 		return err

@@ -1,13 +1,50 @@
-package scim
+package scimmeta
 
 import (
+	"hash/fnv"
 	"slices"
+	"strconv"
 	"sync"
 
 	"allot/licensing"
-	"allot/scimmeta"
 	"allot/tenant"
 )
+
+// ExternalIDAttribute is the key of licensing.User.Attributes under which
+// SCIM keeps a user's externalId (Graph property names are lower case).
+const ExternalIDAttribute = "externalid"
+
+// UsersWithExternalID returns the users whose externalId is ext (exact
+// match), sorted; the slice is the caller's. Call it inside Tenant.Read.
+func UsersWithExternalID(s *tenant.State, ext string) []string {
+	return slices.Clone(tenant.IndexOf(s, UserIndex).lookup(ext))
+}
+
+// CachedGroupVersion is GroupVersion of a group of the readers' copy,
+// computed once per change of the group (the groupVersions cache).
+func CachedGroupVersion(s *tenant.State, g *licensing.Group) string {
+	return tenant.IndexOf(s, GroupVersionIndex).of(s, g)
+}
+
+// GroupVersion hashes what a group's SCIM representation is made of:
+// displayName, externalId and member ids (cheaper than rendering the
+// members), so any change through SCIM or Graph changes it.
+func GroupVersion(e *licensing.Engine, g *licensing.Group, externalID string) string {
+	h := fnv.New64a()
+	h.Write([]byte(g.DisplayName))
+	h.Write([]byte{0})
+	h.Write([]byte(externalID))
+	users, groups := e.Members(g.ID)
+	for _, id := range users {
+		h.Write([]byte{0, 'u'})
+		h.Write([]byte(id))
+	}
+	for _, id := range groups {
+		h.Write([]byte{0, 'g'})
+		h.Write([]byte(id))
+	}
+	return strconv.FormatUint(h.Sum64(), 16)
+}
 
 // usersByExternalID is a read-side index (tenant.Index) of users by
 // externalId, so that the existence check identity providers make before
@@ -19,16 +56,16 @@ type usersByExternalID struct {
 	of  map[string]string   // user id -> externalId
 }
 
-var extIndexKey = tenant.NewIndexKey("scim/usersByExternalId", func(s *tenant.State) *usersByExternalID {
+// UserIndex is the index of users by externalId; a runtime that serves
+// SCIM lists it in tenant.Options.Indexes.
+var UserIndex = tenant.NewIndexKey("scim/usersByExternalId", func(s *tenant.State) *usersByExternalID {
 	x := &usersByExternalID{ids: map[string][]string{}, of: map[string]string{}}
 	s.Engine.ForEachUser(func(u *licensing.User) bool {
-		x.add(u.ID, u.Attributes[keyExternalID])
+		x.add(u.ID, u.Attributes[ExternalIDAttribute])
 		return true
 	})
 	return x
 })
-
-func userExtIndex(s *tenant.State) *usersByExternalID { return tenant.IndexOf(s, extIndexKey) }
 
 func (x *usersByExternalID) add(id, ext string) {
 	if ext == "" {
@@ -62,12 +99,12 @@ func (x *usersByExternalID) remove(id string) {
 func (x *usersByExternalID) Update(s *tenant.State, d licensing.Delta) {
 	for id := range d.Users {
 		u, ok := s.Engine.User(id)
-		if ok && u.Attributes[keyExternalID] == x.of[id] {
+		if ok && u.Attributes[ExternalIDAttribute] == x.of[id] {
 			continue
 		}
 		x.remove(id)
 		if ok {
-			x.add(id, u.Attributes[keyExternalID])
+			x.add(id, u.Attributes[ExternalIDAttribute])
 		}
 	}
 }
@@ -87,11 +124,11 @@ type groupVersions struct {
 	v  map[string]string
 }
 
-var versionIndexKey = tenant.NewIndexKey("scim/groupVersions", func(*tenant.State) *groupVersions {
+// GroupVersionIndex is the cache of group versions; a runtime that serves
+// SCIM lists it in tenant.Options.Indexes.
+var GroupVersionIndex = tenant.NewIndexKey("scim/groupVersions", func(*tenant.State) *groupVersions {
 	return &groupVersions{v: map[string]string{}}
 })
-
-func groupVersionCache(s *tenant.State) *groupVersions { return tenant.IndexOf(s, versionIndexKey) }
 
 // of returns the version of a group of the readers' copy.
 func (x *groupVersions) of(s *tenant.State, g *licensing.Group) string {
@@ -99,7 +136,7 @@ func (x *groupVersions) of(s *tenant.State, g *licensing.Group) string {
 	defer x.mu.Unlock()
 	v, ok := x.v[g.ID]
 	if !ok {
-		v = groupVersion(s.Engine, g, scimmeta.Of(s).Get(scimmeta.GroupKind, g.ID).ExternalID)
+		v = GroupVersion(s.Engine, g, Of(s).Get(GroupKind, g.ID).ExternalID)
 		x.v[g.ID] = v
 	}
 	return v
