@@ -10,8 +10,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"math/big"
 	"os"
@@ -135,7 +135,9 @@ func TestCertificateCredential(t *testing.T) {
 	if w.tokens.assertions.Load() == 0 {
 		t.Fatal("no token was issued for a client assertion")
 	}
-	var us struct{ Value []struct{ UserPrincipalName string } }
+	var us struct {
+		Value []struct{ UserPrincipalName string }
+	}
 	w.local.Must(200, "GET", "/v1.0/users?$select=userPrincipalName", w.ladmin, nil).Decode(t, &us)
 	found := false
 	for _, u := range us.Value {
