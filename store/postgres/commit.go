@@ -39,7 +39,7 @@ const (
 		), ins AS (
 			INSERT INTO state_changes (tenant_id, seq, data) SELECT $1, last_seq, $2 FROM h
 		)
-		SELECT last_seq - snapshot_seq, log_bytes, last_seq, pg_notify('`+notifyChannel+`', last_seq || ' ' || $1)::text FROM h`
+		SELECT last_seq - snapshot_seq, log_bytes, last_seq, pg_notify('` + notifyChannel + `', last_seq || ' ' || $1)::text FROM h`
 	sqlInsertAudit = `INSERT INTO audit (tenant_id, seq, at, actor, action, user_id, group_id, sku_id, why, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 )
