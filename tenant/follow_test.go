@@ -32,7 +32,9 @@ func (s *followStore) Changes(ctx context.Context, id string, after int64, fn fu
 	return s.cl().Changes(ctx, id, after, fn)
 }
 
-func (s *followStore) LogSeq(ctx context.Context, id string) (int64, error) { return s.cl().LogSeq(ctx, id) }
+func (s *followStore) LogSeq(ctx context.Context, id string) (int64, error) {
+	return s.cl().LogSeq(ctx, id)
+}
 
 // followPair is two runtimes on one store: a writes the tenant (it holds
 // the lease), b follows.

@@ -94,7 +94,7 @@ type command struct {
 	// follow: a follower step (follow.go) instead of fn.
 	follow bool
 	err    error
-	done chan struct{}
+	done   chan struct{}
 	// discarded: fn returned an error after changing the state; its
 	// changes were dropped and it is not run again (see process).
 	discarded bool
