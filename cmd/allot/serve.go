@@ -12,9 +12,9 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"strings"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
