@@ -53,6 +53,9 @@ const (
 	// ForwardedByHeader marks a write one process forwarded to another
 	// (its value names the sender).
 	ForwardedByHeader = "X-Allot-Forwarded-By"
+	// ForwardedToHeader on a forwarded write's answer names the process
+	// that served it (the owner's lease identity).
+	ForwardedToHeader = "X-Allot-Forwarded-To"
 )
 
 // Cluster is what a server sharing its database with other processes
@@ -176,7 +179,7 @@ func (s *Server) waitSeq(w http.ResponseWriter, r *http.Request, id, v string) b
 	ctx, cancel := context.WithTimeout(r.Context(), wait)
 	defer cancel()
 	if err := t.WaitSeq(ctx, seq); err != nil {
-		if allot.ErrorCode(err) == "" {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			err = allot.Errorf(allot.EUNAVAILABLE, "This allot server has not yet applied change %d of tenant %s (it has %d); try again in a moment, or read from the server that acknowledged the write.", seq, id, t.LogSeq())
 		}
 		respond.Error(w, r, err)
@@ -258,7 +261,7 @@ func (c *Cluster) forward(w http.ResponseWriter, r *http.Request, s *Server, id 
 		if replayable {
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
-		err := c.send(w, r, s, target)
+		err := c.send(w, r, s, target, l.Owner)
 		if err == nil {
 			return true
 		}
@@ -295,7 +298,7 @@ func (c *Cluster) forward(w http.ResponseWriter, r *http.Request, s *Server, id 
 
 // send proxies one request to target; an error means no answer was
 // passed back (and none was written to w).
-func (c *Cluster) send(w http.ResponseWriter, r *http.Request, s *Server, target string) error {
+func (c *Cluster) send(w http.ResponseWriter, r *http.Request, s *Server, target, owner string) error {
 	u, err := url.Parse(target)
 	if err != nil {
 		return err
@@ -314,6 +317,10 @@ func (c *Cluster) send(w http.ResponseWriter, r *http.Request, s *Server, target
 			pr.Out.Header.Set(ForwardedByHeader, c.Leases.Owner())
 		},
 		Transport: c.client.Transport,
+		ModifyResponse: func(resp *http.Response) error {
+			resp.Header.Set(ForwardedToHeader, owner)
+			return nil
+		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			sendErr = err
 		},
