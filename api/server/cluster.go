@@ -37,7 +37,9 @@ import (
 //   - A successful write's answer carries SeqHeader: the log number of the
 //     tenant's state after it (or later). A read carrying MinSeqHeader
 //     waits until this process's copy has applied that number, at most
-//     Cluster.ReadWait, then answers 503 with Retry-After.
+//     Cluster.ReadWait, then answers 503 with Retry-After. (A process
+//     that owns the database has every change it acknowledged: a higher
+//     number is 400.)
 //
 // Requests are tied to a tenant as the surfaces resolve them: a partner
 // route's {id} under /customers/, a {tenantId} path value, the partner
@@ -171,6 +173,12 @@ func (s *Server) waitSeq(w http.ResponseWriter, r *http.Request, id, v string) b
 	t, ok := s.RT.Get(id)
 	if !ok {
 		return true // the handler answers for a missing or loading tenant
+	}
+	if s.Cluster == nil && seq > t.LogSeq() {
+		// The only writer process acknowledged no such change (a write's
+		// number is published before its answer).
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "Tenant %s has no change %d yet (its last is %d): send the %s a write of it was answered with.", id, seq, t.LogSeq(), SeqHeader))
+		return false
 	}
 	wait := 5 * time.Second
 	if s.Cluster != nil && s.Cluster.ReadWait > 0 {
