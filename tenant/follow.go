@@ -343,9 +343,10 @@ func (r *Runtime) Follow(ctx context.Context, o FollowOptions) {
 }
 
 // notified handles a store's notification: a tenant whose readers are
-// behind seq gets a follower step (a notification of a change it has, its
-// own or one it applied already, is ignored); an unknown tenant, or ""
-// (notifications were lost), goes to wake for Follow's loop.
+// behind seq gets a follower step (a notification of a change it has, or
+// of a tenant this process holds the lease of — its own commit — is
+// ignored); an unknown tenant, or "" (notifications were lost), goes to
+// wake for Follow's loop.
 func (r *Runtime) notified(id string, seq int64, wake chan<- string) {
 	t := r.lookup(id)
 	if id == "" || t == nil {
@@ -354,6 +355,9 @@ func (r *Runtime) notified(id string, seq int64, wake chan<- string) {
 		default: // the poll finds it
 		}
 		return
+	}
+	if h, ok := r.opts.Leases.(holder); ok && h.Holds(id) {
+		return // its own commit (nobody else commits under its lease)
 	}
 	if t.serving.Load() && seq > t.LogSeq() {
 		t.poke()
