@@ -404,25 +404,7 @@ func TestHAOwnerPausedOrKilledLosesNothingAcknowledged(t *testing.T) {
 // would hold a writer for the whole pause, and it moves to another.
 var haClient = &http.Client{Timeout: time.Second}
 
-// haCall is call with haClient.
-func (s *server) haCall(method, path, token string, body any) (int, []byte) {
-	data, _ := json.Marshal(body)
-	req, err := http.NewRequest(method, s.URL+path, bytes.NewReader(data))
-	if err != nil {
-		return 0, []byte(err.Error())
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := haClient.Do(req)
-	if err != nil {
-		return 0, []byte(err.Error())
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, out
-}
-
-// haCallH is haCall that also returns the answer's headers.
+// haCallH is call with haClient, also returning the answer's headers.
 func (s *server) haCallH(method, path, token string, body any, headers ...string) (int, []byte, http.Header) {
 	var rd io.Reader
 	if body != nil {
