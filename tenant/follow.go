@@ -408,19 +408,22 @@ func (r *Runtime) adopt(ctx context.Context, id string) {
 		return
 	}
 	t := r.newTenant(info)
+	// Under closeMu: Close either sees the tenant in the map (and closes
+	// its commands) or adopt sees the runtime closing.
 	r.closeMu.RLock()
-	closing := r.closing
-	r.closeMu.RUnlock()
-	if closing {
+	if r.closing {
+		r.closeMu.RUnlock()
 		return
 	}
 	r.mu.Lock()
 	if r.tenants[info.ID] != nil {
 		r.mu.Unlock()
+		r.closeMu.RUnlock()
 		return
 	}
 	r.tenants[info.ID] = t // Wait waits for its load
 	r.mu.Unlock()
+	r.closeMu.RUnlock()
 	if err := r.start(r.loadCtx, t); err != nil {
 		t.loadErr = err
 		close(t.stopped)
