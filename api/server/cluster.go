@@ -170,9 +170,9 @@ func (s *Server) waitSeq(w http.ResponseWriter, r *http.Request, id, v string) b
 		respond.Error(w, r, allot.Errorf(allot.EINVALID, "The %s header must be a log number (a non-negative integer, as a write's %s answer header gives), not %q.", MinSeqHeader, SeqHeader, v))
 		return false
 	}
-	t, ok := s.RT.Get(id)
-	if !ok {
-		return true // the handler answers for a missing or loading tenant
+	t, err := s.TenantByID(r, id) // a tenant still loading is waited for
+	if err != nil {
+		return true // the handler answers for a missing, loading or failed tenant
 	}
 	if s.Cluster == nil && seq > t.LogSeq() {
 		// The only writer process acknowledged no such change (a write's

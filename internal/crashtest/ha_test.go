@@ -387,7 +387,7 @@ func TestHAOwnerPausedOrKilledLosesNothingAcknowledged(t *testing.T) {
 	}
 	f.log(t, "ha")
 	if v := ryw.violations.Load(); v > 0 {
-		t.Errorf("%d reads with X-Allot-Min-Seq on another process did not see the write", v)
+		t.Errorf("%d reads with X-Allot-Min-Seq on another process did not see the write: %s", v, strings.Join(ryw.details, "\n"))
 	}
 	if ryw.seen.Load() == 0 {
 		t.Error("no read with X-Allot-Min-Seq was checked")
@@ -438,19 +438,36 @@ func (s *server) haCallH(method, path, token string, body any, headers ...string
 // paused) is allowed, 404 is a violation.
 type rywCount struct {
 	seen, late, violations atomic.Int64
+	mu                     sync.Mutex
+	details                []string // the first violations
+}
+
+func (c *rywCount) violation(format string, a ...any) {
+	c.violations.Add(1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.details) < 10 {
+		c.details = append(c.details, fmt.Sprintf(format, a...))
+	}
 }
 
 func (c *rywCount) check(s *server, w *haTenant, userID, seq string) {
 	if seq == "" {
-		c.violations.Add(1) // a write's answer without its number
+		c.violation("user %s acknowledged without X-Allot-Seq", userID)
 		return
 	}
-	st, _, _ := s.haCallH("GET", "/v1.0/users/"+userID, w.admin, nil, "X-Allot-Min-Seq: "+seq)
+	st, body, hdr := s.haCallH("GET", "/v1.0/users/"+userID, w.admin, nil, "X-Allot-Min-Seq: "+seq)
 	switch st {
 	case 200:
 		c.seen.Add(1)
 	case 404:
-		c.violations.Add(1)
+		var lines []string
+		for _, l := range strings.Split(s.output(), "\n") {
+			if strings.Contains(l, w.tenant) && !strings.Contains(l, `"msg":"request"`) {
+				lines = append(lines, l)
+			}
+		}
+		c.violation("user %s (seq %s) read on %s: 404 %s %v; its log of the tenant:\n%s", userID, seq, s.URL, body, hdr, strings.Join(lines, "\n"))
 	default:
 		c.late.Add(1)
 	}
