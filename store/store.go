@@ -87,6 +87,10 @@ type Change struct {
 	// ErrFenced unless Fence is the tenant's current token; a store of
 	// one writer process (SQLite, PostgreSQL without leases) ignores it.
 	Fence int64
+	// Seq is set by Commit, when it returns nil, to the log number of the
+	// change's record (store/statelog; ChangeLog), or 0 for a change
+	// without mutations (which writes no record). Ignored on input.
+	Seq int64
 }
 
 // Token is a stored API credential. The secret is never stored, only Hash.

@@ -67,6 +67,9 @@ func (s *State) apply(c *store.Change, clock time.Time, base *catalog.Catalog) (
 	if err := a.Finish(clock); err != nil {
 		return licensing.Delta{}, err
 	}
+	if c.Seq > 0 {
+		s.logSeq = c.Seq
+	}
 	return s.Engine.TakeDelta(), nil
 }
 

@@ -40,7 +40,7 @@ func (t *Tenant) lease(c *command) error {
 	if tok == t.fence {
 		return nil
 	}
-	if err := t.refresh(tok); err != nil {
+	if err := t.takeOver(tok); err != nil { // catch up from the log, or refresh: follow.go
 		t.rt.log.Error("reading the tenant again under its new lease failed", "tenant", t.ID, "err", err)
 		return allot.Errorf(allot.EUNAVAILABLE, "Tenant %s could not be read from the database; nothing was applied. Try again in a few seconds.", t.ID)
 	}

@@ -22,10 +22,11 @@ import (
 // their extensions or keep them, and recompute.
 func (r *Runtime) buildState(ctx context.Context, tenantID string, now time.Time) (*State, int64, []Problem, error) {
 	var recs storedRecords
-	if err := r.store.LoadObjects(ctx, tenantID, func(o store.Object) error {
+	logSeq, err := r.loadObjects(ctx, tenantID, func(o store.Object) error {
 		recs.read(o)
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, 0, nil, err
 	}
 	cat := r.cat
@@ -42,6 +43,7 @@ func (r *Runtime) buildState(ctx context.Context, tenantID string, now time.Time
 		return nil, 0, nil, err
 	}
 	st := newState(e, r.reg)
+	st.logSeq = logSeq
 	recs.keepOthers(st)
 	e.Recompute(licensing.Op{Now: now, Why: "start-up"})
 	return st, seq, recs.problems, nil

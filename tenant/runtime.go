@@ -83,6 +83,7 @@ type Runtime struct {
 	reg     *registry
 	log     *slog.Logger
 	metrics metrics
+	follow  followMetrics // follow.go
 
 	mu      sync.RWMutex
 	tenants map[string]*Tenant
@@ -161,7 +162,7 @@ func Open(ctx context.Context, st store.Store, cat *catalog.Catalog, opts Option
 	if err != nil {
 		return nil, err
 	}
-	r := &Runtime{store: st, cat: cat, opts: opts, reg: reg, log: opts.Logger, metrics: newMetrics(opts.Registerer), tenants: map[string]*Tenant{}}
+	r := &Runtime{store: st, cat: cat, opts: opts, reg: reg, log: opts.Logger, metrics: newMetrics(opts.Registerer), follow: newFollowMetrics(opts.Registerer), tenants: map[string]*Tenant{}}
 	// Loads outlive Open's context when they run in the background; Close
 	// ends them.
 	r.loadCtx, r.cancelLoad = context.WithCancel(context.WithoutCancel(ctx))
@@ -253,9 +254,11 @@ func (r *Runtime) CreateBy(ctx context.Context, actor string, info store.Tenant,
 	if err := r.start(ctx, t); err != nil {
 		return nil, err
 	}
-	r.mu.Lock()
-	r.tenants[info.ID] = t
-	r.mu.Unlock()
+	if t = r.register(t); !t.serving.Load() { // a follower adopted it meanwhile: follow.go
+		if _, err := r.Wait(ctx, t.ID); err != nil {
+			return nil, err
+		}
+	}
 	err := t.Do(ctx, licensing.Op{Actor: actor, Now: info.CreatedAt}, func(tx *Tx) error {
 		if err := tx.Engine.SetSettings(tx.Op, settings); err != nil {
 			return err

@@ -30,6 +30,11 @@ type State struct {
 	// commit is the number of batches the tenant had published when this
 	// state was that of its readers, or when the snapshot was made.
 	commit uint64
+	// logSeq is the log number of the last committed change this state
+	// includes (store.ChangeLog; 0: none), -1 if unknown (the store keeps
+	// no numbered log). Set at load, by apply, and on the writer's copy
+	// after each commit (follow.go).
+	logSeq int64
 }
 
 // Commit says which of the tenant's commits this state is: the number of
@@ -241,6 +246,7 @@ func (tx *Tx) Audit(e audit.Entry) {
 func (s *State) Snapshot() *State {
 	c := newState(s.Engine.Clone(), s.reg)
 	c.commit = s.commit
+	c.logSeq = s.logSeq
 	for kind, m := range s.objects {
 		c.objects[kind] = maps.Clone(m) // bodies are replaced, never written
 	}

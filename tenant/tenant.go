@@ -61,6 +61,8 @@ type Tenant struct {
 	// leases. Writer-owned.
 	fence int64
 
+	follow followState // follow.go
+
 	cmds    chan *command
 	stopped chan struct{} // closed when the writer stopped, or when a load failed (no writer)
 
@@ -89,8 +91,10 @@ type command struct {
 	// drop deletes the tenant (Runtime.Delete) if it returns nil for the
 	// last committed state.
 	drop func(*State) error
-	err  error
-	done chan struct{}
+	// follow: a follower step (follow.go) instead of fn.
+	follow bool
+	err    error
+	done   chan struct{}
 	// discarded: fn returned an error after changing the state; its
 	// changes were dropped and it is not run again (see process).
 	discarded bool
@@ -208,6 +212,11 @@ func (t *Tenant) run() {
 			close(c.done)
 			continue
 		}
+		if c.follow { // follow.go
+			t.followLog()
+			close(c.done)
+			continue
+		}
 		if c.snap {
 			// Between batches the readers' copy is the last commit; so
 			// is the writer's, unless it is behind.
@@ -241,7 +250,7 @@ func (t *Tenant) run() {
 				if !ok {
 					break drain
 				}
-				if c2.bulk || c2.snap || c2.drop != nil {
+				if c2.bulk || c2.snap || c2.drop != nil || c2.follow {
 					next = c2
 					break drain
 				}
@@ -371,12 +380,20 @@ func (t *Tenant) process(batch []*command) {
 		cstart := time.Now()
 		err = t.commitBulk(d, muts, extra)
 		observe(cstart)
+		if err == nil {
+			t.committed(&change, true)
+		}
 	} else {
 		change, err = t.serialize(d, muts, extra, true)
 		if err == nil && (len(change.Mutations) > 0 || len(change.Audit) > 0) {
 			cstart := time.Now()
-			err = t.rt.store.Commit(context.Background(), []store.Change{change})
+			cs := []store.Change{change}
+			err = t.rt.store.Commit(context.Background(), cs)
 			observe(cstart)
+			if err == nil {
+				change.Seq = cs[0].Seq
+				t.committed(&change, false)
+			}
 		}
 	}
 	if err != nil {
@@ -396,6 +413,7 @@ func (t *Tenant) process(batch []*command) {
 	} else {
 		t.publish(&change)
 	}
+	t.follow.advance()
 	t.rt.metrics.commands.Add(float64(len(batch)))
 	t.rt.metrics.applySeconds.Observe(time.Since(start).Seconds())
 	for _, c := range batch {

@@ -59,6 +59,9 @@ type Server struct {
 	// off, as in tests that do not need them); surfaces report import
 	// outcomes to it. Set before serving.
 	Alerts *alert.Service
+	// Cluster is set when the database is shared with other processes
+	// (--ha): writes go to each tenant's owner (cluster.go).
+	Cluster *Cluster
 
 	mux      *http.ServeMux
 	routes   []string        // every registered pattern, for Routes
@@ -155,7 +158,7 @@ func (s *Server) Routes() []string {
 func (s *Server) authenticated(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p, ok := r.Context().Value(browserKey{}).(*auth.Principal); ok {
-			h(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
+			s.clustered(w, r.WithContext(auth.WithPrincipal(r.Context(), p)), h) // cluster.go
 			return
 		}
 		p, err := s.Auth.Authenticate(r.Context(), r.Header.Get("Authorization"))
@@ -168,7 +171,7 @@ func (s *Server) authenticated(h http.HandlerFunc) http.Handler {
 			respond.Status(w, r, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty or invalid.")
 			return
 		}
-		h(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
+		s.clustered(w, r.WithContext(auth.WithPrincipal(r.Context(), p)), h) // cluster.go
 	})
 }
 

@@ -11,8 +11,10 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -88,9 +90,13 @@ share one database: each tenant is written by the process holding its
 lease, acquired at its first write when no other process holds it and
 renewed in the background; a process that stops renewing for --lease-ttl
 (or ALLOT_LEASE_TTL, default 10s) loses its tenants to the next process
-written to. A write for a tenant another process holds answers 503 with
-Retry-After, naming that process. Reads on a process that does not hold
-the tenant show the tenant as this process last wrote or loaded it
+written to. A write for a tenant another process holds is forwarded to
+that process (at its --advertise-url, default its listen address) with
+the client's own credentials; if that process is gone, the write waits
+for its lease to end and is served here. Every process serves reads of
+every tenant from a copy that follows the tenant's log (PostgreSQL
+LISTEN/NOTIFY, and a poll); a write's answer carries X-Allot-Seq, and a
+read sent with X-Allot-Min-Seq waits until this process has that change
 (docs/SCALING.md). Without --ha, one process owns the whole database.`,
 		Args:        cobra.NoArgs,
 		Annotations: createsDatabase,
@@ -127,6 +133,7 @@ the tenant show the tenant as this process last wrote or loaded it
 	reclaim.flags(cmd)
 	cmd.Flags().DurationVar(&load.wait, "tenant-wait", server.DefaultTenantWait, "how long a request for a tenant still loading waits before it is answered 503")
 	cmd.Flags().BoolVar(&ha.on, "ha", os.Getenv("ALLOT_HA") == "1", "share the PostgreSQL database with other allot serve processes: tenant leases with fencing (env ALLOT_HA=1)")
+	cmd.Flags().StringVar(&ha.advertise, "advertise-url", os.Getenv("ALLOT_ADVERTISE_URL"), "with --ha: the URL the other processes forward writes of this process's tenants to (default: the listen address; env ALLOT_ADVERTISE_URL)")
 	cmd.Flags().StringVar(&ha.ttl, "lease-ttl", envOr("ALLOT_LEASE_TTL", postgres.DefaultLeaseTTL.String()), "with --ha: how long a tenant stays with a process that stopped renewing its lease (env ALLOT_LEASE_TTL)")
 	cmd.Flags().StringVar(&keyFile, "secret-key-file", "", "file with the key Microsoft 365 connection secrets are encrypted with (default: $"+m365.KeyEnv+"; without one, connections cannot be created)")
 	rootCmd.AddCommand(cmd)
@@ -149,6 +156,9 @@ type serveOptions struct {
 type haOptions struct {
 	on  bool
 	ttl string // a time.Duration
+	// advertise is the URL other processes forward this one's tenants'
+	// writes to (default: http(s)://<listen address>).
+	advertise string
 }
 
 // check validates the options for --db.
@@ -162,6 +172,12 @@ func (o haOptions) check(db string) error {
 	d, err := time.ParseDuration(o.ttl)
 	if err != nil || d < time.Second || d > time.Hour {
 		return fmt.Errorf("--lease-ttl %q: want a duration from 1s to 1h, such as 10s", o.ttl)
+	}
+	if o.advertise != "" {
+		u, err := url.Parse(o.advertise)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || strings.Contains(o.advertise, " ") {
+			return fmt.Errorf("--advertise-url %q: want the URL other allot processes reach this one at, such as http://10.0.0.5:8080", o.advertise)
+		}
 	}
 	return nil
 }
@@ -211,7 +227,11 @@ func serve(ctx context.Context, o serveOptions) error {
 	if o.ha.on {
 		// Other processes name this one by its identity and address.
 		ttl, _ := time.ParseDuration(o.ha.ttl) // checked
-		ps, err := postgres.OpenShared(ctx, db, postgres.SharedOptions{TTL: ttl, Owner: postgres.ProcessIdentity() + " at " + ln.Addr().String()})
+		at := ln.Addr().String()
+		if o.ha.advertise != "" {
+			at = strings.TrimRight(o.ha.advertise, "/")
+		}
+		ps, err := postgres.OpenShared(ctx, db, postgres.SharedOptions{TTL: ttl, Owner: postgres.ProcessIdentity() + " at " + at})
 		if err != nil {
 			return fmt.Errorf("opening database: %w", err)
 		}
@@ -255,6 +275,21 @@ func serve(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return fmt.Errorf("loading tenants: %w", err)
 	}
+	if leases != nil {
+		// Followers: this process's copies of the tenants others write
+		// follow their logs (tenant/follow.go); they stop before the
+		// store closes.
+		fctx, fcancel := context.WithCancel(ctx)
+		fdone := make(chan struct{})
+		go func() {
+			defer close(fdone)
+			rt.Follow(fctx, tenant.FollowOptions{})
+		}()
+		defer func() {
+			fcancel()
+			<-fdone
+		}()
+	}
 	alerts.Start(ctx, rt)
 	reclaimSvc := o.reclaim.service(alerts, publicURL(o, ln), log)
 	reclaimSvc.Start(ctx, rt)
@@ -273,6 +308,12 @@ func serve(ctx context.Context, o serveOptions) error {
 	s.HSTS = !o.tls.selfSigned
 	s.TenantWait = o.load.wait
 	s.Alerts = alerts
+	if leases != nil {
+		s.Cluster = &server.Cluster{Leases: st.(store.Leaser), Holds: leases.Holds}
+		if tlsCfg != nil {
+			s.Cluster.Scheme = "https"
+		}
+	}
 	partner.Register(s)
 	admin.Register(s)
 	cloudlicensing.Register(s)

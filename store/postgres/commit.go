@@ -27,7 +27,19 @@ const (
 		), ins AS (
 			INSERT INTO state_changes (tenant_id, seq, data) SELECT $1, last_seq, $2 FROM h
 		)
-		SELECT last_seq - snapshot_seq, log_bytes FROM h`
+		SELECT last_seq - snapshot_seq, log_bytes, last_seq FROM h`
+	// sqlAppendRecordNotify is sqlAppendRecord that also tells the other
+	// processes sharing the database (changelog.go): the notification is
+	// delivered when the commit's transaction commits, and not at all if
+	// it does not.
+	sqlAppendRecordNotify = `WITH h AS (
+			INSERT INTO state_heads AS s (tenant_id, snapshot_seq, last_seq, log_bytes) VALUES ($1, -1, 1, $3)
+			ON CONFLICT (tenant_id) DO UPDATE SET last_seq = s.last_seq + 1, log_bytes = s.log_bytes + $3
+			RETURNING last_seq, snapshot_seq, log_bytes
+		), ins AS (
+			INSERT INTO state_changes (tenant_id, seq, data) SELECT $1, last_seq, $2 FROM h
+		)
+		SELECT last_seq - snapshot_seq, log_bytes, last_seq, pg_notify('` + notifyChannel + `', last_seq || ' ' || $1)::text FROM h`
 	sqlInsertAudit = `INSERT INTO audit (tenant_id, seq, at, actor, action, user_id, group_id, sku_id, why, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 )
@@ -56,8 +68,9 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 	}
 	defer s.life.leave()
 	type logLen struct {
-		tenantID        string
-		records, nbytes int64
+		i                    int // in changes
+		tenantID             string
+		records, nbytes, seq int64
 	}
 	var lens []*logLen
 	b := &pgx.Batch{}
@@ -67,13 +80,21 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 		return err
 	}
 	audits := 0
-	for _, c := range changes {
+	appendSQL := sqlAppendRecord
+	if s.leases != nil {
+		appendSQL = sqlAppendRecordNotify
+	}
+	for i, c := range changes {
 		if len(c.Mutations) > 0 {
-			l := &logLen{tenantID: c.TenantID}
+			l := &logLen{i: i, tenantID: c.TenantID}
 			lens = append(lens, l)
 			data := statelog.EncodeRecord(c.Mutations)
-			b.Queue(sqlAppendRecord, c.TenantID, data, int64(len(data))).QueryRow(func(row pgx.Row) error {
-				return row.Scan(&l.records, &l.nbytes)
+			b.Queue(appendSQL, c.TenantID, data, int64(len(data))).QueryRow(func(row pgx.Row) error {
+				if s.leases != nil {
+					var void string
+					return row.Scan(&l.records, &l.nbytes, &l.seq, &void)
+				}
+				return row.Scan(&l.records, &l.nbytes, &l.seq)
 			})
 		}
 		audits += len(c.Audit)
@@ -94,6 +115,9 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 	}
 	if err != nil {
 		return classify(fmt.Errorf("store/postgres: commit: %w", ownerError(err)))
+	}
+	for _, l := range lens {
+		changes[l.i].Seq = l.seq
 	}
 	if s.compactor != nil {
 		for _, l := range lens {
@@ -190,6 +214,9 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 		}
 		b := &pgx.Batch{}
 		queueAudit(b, []store.Change{c})
+		if s.leases != nil {
+			b.Queue(`SELECT pg_notify('`+notifyChannel+`', $1)`, fmt.Sprint(seq, " ", c.TenantID))
+		}
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if streamErr != nil {

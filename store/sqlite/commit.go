@@ -34,7 +34,9 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 		}
 	}
 	heads := map[string]statelog.Head{}
+	seqs := make([]int64, len(changes))
 	err = s.write(ctx, func(tx *sql.Tx) error {
+		clear(heads) // a retried write starts again
 		for i, c := range changes {
 			if records[i] != nil {
 				h, ok := heads[c.TenantID]
@@ -50,6 +52,7 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 					return fmt.Errorf("store/sqlite: commit: record of tenant %q: %w", c.TenantID, err)
 				}
 				heads[c.TenantID] = h
+				seqs[i] = h.Last
 			}
 			if err := s.insertAudit(ctx, tx, c); err != nil {
 				return err
@@ -64,6 +67,9 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 	})
 	if err != nil {
 		return err
+	}
+	for i, seq := range seqs {
+		changes[i].Seq = seq
 	}
 	for id, h := range heads {
 		s.compactor.Consider(id, h.Last-h.Snap, h.LogBytes)

@@ -48,6 +48,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		fn   func(t *testing.T, open func(t *testing.T) store.Store)
 	}{
 		{"TenantsRoundTrip", testTenantsRoundTrip},
+		{"ChangeLogNumbersAndReadsBack", testChangeLogNumbersAndReadsBack},
+		{"ChangeLogCompactedPast", testChangeLogCompactedPast},
 		{"CreateTenantTwiceConflicts", testCreateTenantTwiceConflicts},
 		{"MissingTenantIsNotFound", testMissingTenantIsNotFound},
 		{"UpdateTenantReplacesFieldsButCreatedAt", testUpdateTenant},

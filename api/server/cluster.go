@@ -1,0 +1,351 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"allot"
+	"allot/api/respond"
+	"allot/auth"
+	"allot/store"
+)
+
+// Several allot processes on one database (allot serve --ha; docs/SCALING.md).
+// Each tenant is written by the process holding its lease; every process
+// reads every tenant from its own copy, which follows the tenant's log
+// (tenant/follow.go). Around every authenticated route:
+//
+//   - A write (any method but GET, HEAD, OPTIONS) of a tenant whose lease
+//     another live process holds is forwarded to that process over HTTP, as
+//     it came (the client's own bearer token or session cookie, which the
+//     owner authenticates itself: no new trust between processes), and its
+//     answer is passed back. If the owner cannot be reached (nothing
+//     listens: it is gone), the write waits until its lease ends, at most
+//     one lease time, and is then served here (this process takes the
+//     tenant over) or forwarded to the new owner. A forwarded request
+//     carries ForwardedByHeader and is never forwarded again.
+//   - A successful write's answer carries SeqHeader: the log number of the
+//     tenant's state after it (or later). A read carrying MinSeqHeader
+//     waits until this process's copy has applied that number, at most
+//     Cluster.ReadWait, then answers 503 with Retry-After. (A process
+//     that owns the database has every change it acknowledged: a higher
+//     number is 400.)
+//
+// Requests are tied to a tenant as the surfaces resolve them: a partner
+// route's {id} under /customers/, a {tenantId} path value, the partner
+// administrator's X-Allot-Tenant header, else the token's own tenant. A
+// write that names no tenant (creating a customer) is served here.
+
+// Headers of read-your-writes and forwarding.
+const (
+	// SeqHeader answers a write with the tenant's log number after it.
+	SeqHeader = "X-Allot-Seq"
+	// MinSeqHeader asks a read to see at least that log number.
+	MinSeqHeader = "X-Allot-Min-Seq"
+	// ForwardedByHeader marks a write one process forwarded to another
+	// (its value names the sender).
+	ForwardedByHeader = "X-Allot-Forwarded-By"
+	// ForwardedToHeader on a forwarded write's answer names the process
+	// that served it (the owner's lease identity).
+	ForwardedToHeader = "X-Allot-Forwarded-To"
+)
+
+// Cluster is what a server sharing its database with other processes
+// needs (Server.Cluster; nil for a process that owns the database).
+type Cluster struct {
+	// Leases finds a tenant's owner (store.Leaser.LeaseOf).
+	Leases store.Leaser
+	// Holds reports whether this process holds the tenant's lease
+	// (lease.Keeper.Holds): its writes are served here without asking
+	// the database.
+	Holds func(tenantID string) bool
+	// Scheme is used for an owner whose address has none ("http" or
+	// "https"; default "http").
+	Scheme string
+	// Client sends forwarded writes (default: a client whose responses
+	// must start within ForwardTimeout).
+	Client *http.Client
+	// ForwardTimeout bounds the wait for the owner's answer to start
+	// (default 30 s).
+	ForwardTimeout time.Duration
+	// ReadWait bounds how long a read with MinSeqHeader waits (default
+	// 5 s).
+	ReadWait time.Duration
+
+	once   sync.Once
+	client *http.Client
+}
+
+// forwardBuffer is the largest body a forwarded write keeps to send again
+// (to the new owner, or to itself) when the owner cannot be reached;
+// a larger one is streamed once.
+const forwardBuffer = 8 << 20
+
+// OwnerURL returns the base URL of the owner named in a lease's owner
+// identity (what follows its last " at ": an --advertise-url, or the
+// listen address), or "" if it names none.
+func OwnerURL(owner, scheme string) string {
+	i := strings.LastIndex(owner, " at ")
+	if i < 0 {
+		return ""
+	}
+	addr := strings.TrimSpace(owner[i+len(" at "):])
+	if j := strings.IndexByte(addr, '/'); j >= 0 && !strings.Contains(addr, "://") {
+		addr = addr[:j] // the identity's random suffix
+	}
+	if addr == "" {
+		return ""
+	}
+	if strings.Contains(addr, "://") {
+		return strings.TrimRight(addr, "/")
+	}
+	if scheme == "" {
+		scheme = "http"
+	}
+	return scheme + "://" + addr
+}
+
+// requestTenant is the tenant a request acts on, "" if it names none.
+func requestTenant(r *http.Request, p *auth.Principal) string {
+	if strings.Contains(r.Pattern, "/customers/{id}") {
+		return r.PathValue("id")
+	}
+	if strings.Contains(r.Pattern, "{tenantId}") {
+		return r.PathValue("tenantId")
+	}
+	if p == nil {
+		return ""
+	}
+	if p.IsPartner() {
+		return r.Header.Get(TenantHeader)
+	}
+	return p.TenantID
+}
+
+func isWrite(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return true
+}
+
+// clustered runs h for an authenticated request with the rules above.
+func (s *Server) clustered(w http.ResponseWriter, r *http.Request, h http.HandlerFunc) {
+	id := requestTenant(r, auth.FromContext(r.Context()))
+	if id == "" {
+		h(w, r)
+		return
+	}
+	if !isWrite(r.Method) {
+		if v := r.Header.Get(MinSeqHeader); v != "" && !s.waitSeq(w, r, id, v) {
+			return
+		}
+		h(w, r)
+		return
+	}
+	if c := s.Cluster; c != nil && r.Header.Get(ForwardedByHeader) == "" {
+		if done := c.forward(w, r, s, id); done {
+			return
+		}
+	}
+	h(&seqWriter{ResponseWriter: w, s: s, id: id}, r)
+}
+
+// waitSeq waits for the tenant's copy to reach the header's number; it
+// answers the request (400, 503) and returns false if it does not.
+func (s *Server) waitSeq(w http.ResponseWriter, r *http.Request, id, v string) bool {
+	seq, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || seq < 0 {
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "The %s header must be a log number (a non-negative integer, as a write's %s answer header gives), not %q.", MinSeqHeader, SeqHeader, v))
+		return false
+	}
+	t, err := s.TenantByID(r, id) // a tenant still loading is waited for
+	if err != nil {
+		return true // the handler answers for a missing, loading or failed tenant
+	}
+	if s.Cluster == nil && seq > t.LogSeq() {
+		// The only writer process acknowledged no such change (a write's
+		// number is published before its answer).
+		respond.Error(w, r, allot.Errorf(allot.EINVALID, "Tenant %s has no change %d yet (its last is %d): send the %s a write of it was answered with.", id, seq, t.LogSeq(), SeqHeader))
+		return false
+	}
+	wait := 5 * time.Second
+	if s.Cluster != nil && s.Cluster.ReadWait > 0 {
+		wait = s.Cluster.ReadWait
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), wait)
+	defer cancel()
+	if err := t.WaitSeq(ctx, seq); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			err = allot.Errorf(allot.EUNAVAILABLE, "This allot server has not yet applied change %d of tenant %s (it has %d); try again in a moment, or read from the server that acknowledged the write.", seq, id, t.LogSeq())
+		}
+		respond.Error(w, r, err)
+		return false
+	}
+	return true
+}
+
+// seqWriter adds SeqHeader to a successful write's answer.
+type seqWriter struct {
+	http.ResponseWriter
+	s     *Server
+	id    string
+	wrote bool
+}
+
+func (w *seqWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.wrote = true
+		if code >= 200 && code < 300 {
+			if t, ok := w.s.RT.Get(w.id); ok {
+				if seq := t.LogSeq(); seq >= 0 {
+					w.Header().Set(SeqHeader, strconv.FormatInt(seq, 10))
+				}
+			}
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *seqWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *seqWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// owner returns the URL of the tenant's owner when another live process
+// holds its lease, "" when this process should serve the write.
+func (c *Cluster) owner(ctx context.Context, id string) (string, store.Lease, error) {
+	if c.Holds != nil && c.Holds(id) {
+		return "", store.Lease{}, nil
+	}
+	l, err := c.Leases.LeaseOf(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", store.Lease{}, nil
+	}
+	if err != nil {
+		return "", store.Lease{}, err
+	}
+	if l.TTL <= 0 || l.Owner == c.Leases.Owner() {
+		return "", l, nil
+	}
+	return OwnerURL(l.Owner, c.Scheme), l, nil
+}
+
+// forward sends a write to the tenant's owner, if another process holds
+// it, and reports whether the request was answered.
+func (c *Cluster) forward(w http.ResponseWriter, r *http.Request, s *Server, id string) bool {
+	target, l, err := c.owner(r.Context(), id)
+	if err != nil {
+		return false // the write's own lease check answers (503)
+	}
+	if target == "" {
+		return false
+	}
+	var body []byte
+	replayable := r.Body == nil || r.Body == http.NoBody || (r.ContentLength >= 0 && r.ContentLength <= forwardBuffer)
+	if replayable && r.Body != nil && r.Body != http.NoBody {
+		if body, err = io.ReadAll(r.Body); err != nil {
+			respond.Error(w, r, err)
+			return true
+		}
+	}
+	deadline := time.Now().Add(c.Leases.LeaseTTL() + time.Second)
+	for {
+		if replayable {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		err := c.send(w, r, s, target, l.Owner)
+		if err == nil {
+			return true
+		}
+		var dial *net.OpError
+		gone := errors.As(err, &dial) && dial.Op == "dial"
+		if !gone || !replayable || time.Now().After(deadline) {
+			s.Log.Warn("forwarding a write to the tenant's owner failed", "tenant", id, "owner", l.Owner, "err", err)
+			respond.Error(w, r, allot.Errorf(allot.EUNAVAILABLE, "Tenant %s is written by another allot process (%s), which did not answer; nothing was applied here. Try again in a few seconds.", id, l.Owner))
+			return true
+		}
+		// Nothing listens: the owner is gone. Wait for its lease to end
+		// (then serve the write here), or for a new owner.
+		for {
+			select {
+			case <-r.Context().Done():
+				return true
+			case <-time.After(100 * time.Millisecond):
+			}
+			next, nl, err := c.owner(r.Context(), id)
+			if err == nil && (next == "" || nl.Token != l.Token) {
+				target, l = next, nl
+				break
+			}
+			if time.Now().After(deadline) {
+				break
+			}
+		}
+		if target == "" {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			return false
+		}
+	}
+}
+
+// send proxies one request to target; an error means no answer was
+// passed back (and none was written to w).
+func (c *Cluster) send(w http.ResponseWriter, r *http.Request, s *Server, target, owner string) error {
+	u, err := url.Parse(target)
+	if err != nil {
+		return err
+	}
+	c.once.Do(func() {
+		c.client = c.Client
+		if c.client == nil {
+			c.client = defaultForwardClient(c.ForwardTimeout)
+		}
+	})
+	var sendErr error
+	p := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(u)
+			pr.Out.Host = pr.In.Host // the client's host, for the links the owner writes
+			pr.Out.Header.Set(ForwardedByHeader, c.Leases.Owner())
+		},
+		Transport: c.client.Transport,
+		ModifyResponse: func(resp *http.Response) error {
+			resp.Header.Set(ForwardedToHeader, owner)
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			sendErr = err
+		},
+		ErrorLog: nil,
+	}
+	p.ServeHTTP(w, r)
+	return sendErr
+}
+
+// defaultForwardClient waits at most timeout (default 30 s) for an
+// owner's answer to start.
+func defaultForwardClient(timeout time.Duration) *http.Client {
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = timeout
+	t.DialContext = (&net.Dialer{Timeout: 2 * time.Second}).DialContext
+	return &http.Client{Transport: t}
+}
