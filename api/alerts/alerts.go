@@ -206,7 +206,7 @@ func (o *objects[T]) writeHandler(h *handler, put bool) http.HandlerFunc {
 		}
 		status := http.StatusOK
 		var answer any
-		err = t.Do(r.Context(), op(p), func(tx *tenant.Tx) error {
+		err = t.Do(r.Context(), h.op(p), func(tx *tenant.Tx) error {
 			old, exists := o.get(tx.State, o.id(v))
 			if !put && exists {
 				return allot.Errorf(allot.ECONFLICT, "%s %q exists: PUT %s%s replaces it.", o.name, o.id(v), o.path, o.id(v))
@@ -232,7 +232,7 @@ func (o *objects[T]) deleteHandler(h *handler) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		if err := t.Do(r.Context(), op(p), func(tx *tenant.Tx) error { return o.del(tx, r.PathValue("id")) }); err != nil {
+		if err := t.Do(r.Context(), h.op(p), func(tx *tenant.Tx) error { return o.del(tx, r.PathValue("id")) }); err != nil {
 			respond.Error(w, r, err)
 			return
 		}
@@ -335,8 +335,9 @@ func pathID(body *string, path string) error {
 	return nil
 }
 
-func op(p *auth.Principal) licensing.Op {
-	return licensing.Op{Actor: p.Actor(), Now: time.Now().UTC()}
+// op is a command of p at the runtime's clock (a test's fake clock too).
+func (h *handler) op(p *auth.Principal) licensing.Op {
+	return licensing.Op{Actor: p.Actor(), Now: h.s.RT.Now()}
 }
 
 // EndpointView is an endpoint as answers show it: the secret only when it
