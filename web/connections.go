@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"allot"
+	"allot/api/server"
 	"allot/auth"
 	"allot/m365"
-	"allot/api/server"
 	"allot/tenant"
 )
 
