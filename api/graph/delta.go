@@ -32,6 +32,11 @@ import (
 //   - Groups carry "members@delta" (by default, and when $select names
 //     members): in the first round every member; afterwards the members
 //     added since, and those removed with "@removed":{"reason":"deleted"}.
+//     A page carries at most deltaMembersPage entries: a group whose
+//     members do not fit is sent with those that do, and again at the
+//     start of the next page with the rest (by member id; the token names
+//     the group and the last member sent) — "paging through members in a
+//     large group" of Graph's groups delta guide; clients merge them.
 //   - Query options are given once, in the first request; the links carry
 //     them. $select may be given again with a link and then replaces them.
 //   - An object may be sent more than once in a round and again in the
