@@ -303,3 +303,6 @@ func Delete(tx *tenant.Tx, id string) error {
 	tx.Audit(auditEntry("Delete Microsoft 365 connection", id, ""))
 	return nil
 }
+
+// String writes the duration as Go's duration text ("1h0m0s").
+func (d Duration) String() string { return time.Duration(d).String() }

@@ -36,6 +36,7 @@ import (
 	"allot/api/server"
 	"allot/auth"
 	"allot/licensing"
+	"allot/m365"
 	"allot/store"
 	"allot/tenant"
 )
@@ -53,12 +54,25 @@ type handler struct {
 	csrfKey  []byte
 	now      func() time.Time
 	sessions sessions
+	// m365 runs the Microsoft 365 connections' syncs (WithM365); nil:
+	// the connections page is not served.
+	m365 *m365.Manager
+}
+
+// WithM365 returns a Register that serves the Microsoft 365 connections
+// page too (connections.go), whose buttons start syncs through m, the
+// manager /allot/v1/connections uses.
+func WithM365(m *m365.Manager) func(*server.Server) {
+	return func(s *server.Server) { register(s, m) }
 }
 
 // Register mounts the admin center on s: the pages under /admin/, their
 // assets under /admin/static/, and a redirect from / to /admin/.
-func Register(s *server.Server) {
+func Register(s *server.Server) { register(s, nil) }
+
+func register(s *server.Server, m *m365.Manager) {
 	h := newHandler(s)
+	h.m365 = m
 	s.Browser = h.browserSession
 	s.HandlePublic("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin/", http.StatusFound)
@@ -123,6 +137,9 @@ func Register(s *server.Server) {
 	s.HandlePublic("POST /admin/subscriptions", h.page(auth.ManageTenant, h.createSubscription))
 	s.HandlePublic("POST /admin/subscriptions/{id}", h.page(auth.ManageTenant, h.changeSubscription))
 	registerAlerts(s, h)
+	if h.m365 != nil {
+		registerConnections(s, h)
+	}
 }
 
 func newHandler(s *server.Server) *handler {
@@ -143,6 +160,8 @@ type viewer struct {
 	CSRF       string
 	// Limited: a delegated allotment owner (see api/scope).
 	Limited bool
+	// m365: the connections page is served (WithM365).
+	m365 bool
 }
 
 // can reports whether the viewer may use pages or forms needing an action
@@ -234,7 +253,7 @@ func (h *handler) page(need auth.Action, fn func(http.ResponseWriter, *http.Requ
 			h.failErr(w, r, nil, err)
 			return
 		}
-		v := &viewer{P: p, T: t, TenantName: t.Info().CompanyName, CSRF: h.csrfToken(secret), Limited: !p.IsPartner() && scope.Limited(p)}
+		v := &viewer{P: p, T: t, TenantName: t.Info().CompanyName, CSRF: h.csrfToken(secret), Limited: !p.IsPartner() && scope.Limited(p), m365: h.m365 != nil}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 			if _, tooLarge := respond.TooLarge(r.ParseForm()); tooLarge {

@@ -11,13 +11,15 @@ import (
 	"allot/api/partner"
 	"allot/api/position"
 	"allot/api/server"
+	"allot/m365"
 	"allot/web"
 )
 
 // FuzzWeb: the admin center's pages and forms keep the invariants of
 // apitest.Fuzz.Check, signed in (with the form's CSRF token) as each role.
 func FuzzWeb(fz *testing.F) {
-	w := apitest.NewFuzz(fz, partner.Register, admin.Register, cloudlicensing.Register, graph.Register, web.Register,
+	w := apitest.NewFuzz(fz, partner.Register, admin.Register, cloudlicensing.Register, graph.Register,
+		func(s *server.Server) { web.WithM365(&m365.Manager{RT: s.RT, Env: &m365.Env{RT: s.RT}})(s) },
 		func(s *server.Server) { positionapi.Mount(s, positionapi.Options{}) })
 	type session struct {
 		cookies []*http.Cookie
@@ -48,6 +50,9 @@ func FuzzWeb(fz *testing.F) {
 		{Method: "POST", Path: "/admin/allotments/{allotment}/assignments/remove", CT: f, Body: "assignment=x"},
 		{Method: "GET", Path: "/admin/products/" + e3},
 		{Method: "GET", Path: "/admin/errors"},
+		{Method: "GET", Path: "/admin/connections"},
+		{Method: "POST", Path: "/admin/connections/x/sync", CT: f},
+		{Method: "POST", Path: "/admin/connections/x/test", CT: f},
 		{Method: "GET", Path: "/admin/waiting"},
 		{Method: "GET", Path: "/admin/audit?user={user0}"},
 		{Method: "GET", Path: "/admin/tenants", Token: 1},

@@ -32,6 +32,11 @@ import (
 //   - Groups carry "members@delta" (by default, and when $select names
 //     members): in the first round every member; afterwards the members
 //     added since, and those removed with "@removed":{"reason":"deleted"}.
+//     A page carries at most deltaMembersPage entries: a group whose
+//     members do not fit is sent with those that do, and again at the
+//     start of the next page with the rest (by member id; the token names
+//     the group and the last member sent) — "paging through members in a
+//     large group" of Graph's groups delta guide; clients merge them.
 //   - Query options are given once, in the first request; the links carry
 //     them. $select may be given again with a link and then replaces them.
 //   - An object may be sent more than once in a round and again in the
@@ -224,9 +229,18 @@ func serveDelta[T any](w http.ResponseWriter, r *http.Request, c *call, k *delta
 			b = append(b, `,"value":[]}`...)
 			return
 		}
-		// The keys of this page, and whether more follow.
+		// The keys of this page, and whether more follow. A page that
+		// resumes a group's members starts with that group again.
 		var keys []directory.Key
 		initial := tok == nil || tok.phase == 'i'
+		resume := tok != nil && tok.memAfter != ""
+		if resume {
+			if initial {
+				keys = append(keys, directory.Key{K: tok.curID})
+			} else {
+				keys = append(keys, directory.Key{K: directory.SeqKey(tok.curSeq), ID: tok.curID})
+			}
+		}
 		collect := func(k directory.Key) bool {
 			keys = append(keys, k)
 			return len(keys) <= size
@@ -250,6 +264,46 @@ func serveDelta[T any](w http.ResponseWriter, r *http.Request, c *call, k *delta
 		more := len(keys) > size
 		if more {
 			keys = keys[:size]
+		}
+		// members@delta of the page's groups, within deltaMembersPage: a
+		// group whose members do not fit is sent with those that do and
+		// ends the page (the next one sends it again with the rest).
+		var members [][]memberEntry
+		memAfter := ""
+		if withMembers {
+			budget := deltaMembersPage
+			for i, key := range keys {
+				id := directory.IDOf(key)
+				if _, ok := k.get(s, id); !ok {
+					members = append(members, nil)
+					continue
+				}
+				es := memberEntries(s, x, id, initial, since)
+				if resume && i == 0 {
+					n, _ := slices.BinarySearchFunc(es, tok.memAfter, func(e memberEntry, after string) int {
+						if e.id <= after {
+							return -1
+						}
+						return 1
+					})
+					es = es[n:]
+				}
+				if len(es) > 0 && budget == 0 && i > 0 {
+					keys, more = keys[:i], true
+					break
+				}
+				if len(es) > budget {
+					es = es[:budget]
+					memAfter = es[len(es)-1].id
+					members = append(members, es)
+					keys, more = keys[:i+1], true
+					break
+				}
+				budget -= len(es)
+				members = append(members, es)
+			}
+		}
+		if more {
 			last := keys[len(keys)-1]
 			if initial {
 				next.phase, next.curID = 'i', last.K
@@ -257,6 +311,7 @@ func serveDelta[T any](w http.ResponseWriter, r *http.Request, c *call, k *delta
 				next.phase, next.seq, next.curID = 'c', since, last.ID
 				next.curSeq, _ = strconv.ParseUint(last.K, 16, 64)
 			}
+			next.memAfter = memAfter
 			b = append(b, `,"@odata.nextLink":`...)
 			b = appendStr(b, deltaLinkURL(r, k.path, "$skiptoken", next.encode(c.t.ID)))
 		} else {
@@ -290,8 +345,8 @@ func serveDelta[T any](w http.ResponseWriter, r *http.Request, c *call, k *delta
 				continue
 			}
 			b = k.res.appendObject(b, v, &obj, props, false)
-			if withMembers {
-				b = appendMembersDelta(b[:len(b)-1], s, x, id, initial, since)
+			if withMembers && (initial || len(members[i]) > 0) {
+				b = appendMembersDelta(b[:len(b)-1], members[i])
 				b = append(b, '}')
 			}
 		}
@@ -308,34 +363,43 @@ func serveDelta[T any](w http.ResponseWriter, r *http.Request, c *call, k *delta
 	writeJSON(w, http.StatusOK, b)
 }
 
-// appendMembersDelta writes ,"members@delta":[…]: every member in an
+// deltaMembersPage is the most members@delta entries a page carries
+// (Graph pages a large group's members: the group comes again on the next
+// pages with the rest; clients merge them).
+var deltaMembersPage = 1000
+
+// memberEntry is an entry of members@delta.
+type memberEntry struct {
+	id      string
+	group   bool
+	removed bool
+}
+
+// memberEntries are a group's members@delta, by id: every member in an
 // initial round, else the memberships changed after since (removed ones
-// with @removed), by id.
-func appendMembersDelta(b []byte, s *tenant.State, x *directory.Index, groupID string, initial bool, since uint64) []byte {
-	type entry struct {
-		id      string
-		group   bool
-		removed bool
-	}
-	var es []entry
+// with @removed).
+func memberEntries(s *tenant.State, x *directory.Index, groupID string, initial bool, since uint64) []memberEntry {
+	var es []memberEntry
 	if initial {
 		us, gs := s.Engine.Members(groupID)
 		for _, id := range us {
-			es = append(es, entry{id: id})
+			es = append(es, memberEntry{id: id})
 		}
 		for _, id := range gs {
-			es = append(es, entry{id: id, group: true})
+			es = append(es, memberEntry{id: id, group: true})
 		}
 	} else {
 		x.MemberChanges(groupID, since, func(m string, present bool) {
 			_, deletedGroup := s.Object(deleteditems.KindGroup, m)
-			es = append(es, entry{id: m, group: s.Engine.IsGroup(m) || deletedGroup, removed: !present})
+			es = append(es, memberEntry{id: m, group: s.Engine.IsGroup(m) || deletedGroup, removed: !present})
 		})
 	}
-	if len(es) == 0 && !initial {
-		return b
-	}
-	slices.SortFunc(es, func(a, c entry) int { return strings.Compare(a.id, c.id) })
+	slices.SortFunc(es, func(a, c memberEntry) int { return strings.Compare(a.id, c.id) })
+	return es
+}
+
+// appendMembersDelta writes ,"members@delta":[…] of the entries.
+func appendMembersDelta(b []byte, es []memberEntry) []byte {
 	b = append(b, `,"members@delta":[`...)
 	for i, e := range es {
 		if i > 0 {

@@ -540,3 +540,76 @@ func (f *fixture) membersOf(g string) (users, groups []string) {
 	}
 	return users, groups
 }
+
+// TestGroupsDeltaMembersPaged: a group's members@delta is paged as Graph
+// pages a large group's (the group comes again on the next pages with
+// the rest of its members, each page within the limit), in the first
+// round and in a changes round; a client merging the pages ends with the
+// group's members.
+func TestGroupsDeltaMembersPaged(t *testing.T) {
+	graph.SetDeltaMembersPage(t, 2)
+	f := newFixture(t)
+	g := f.group("Sales")
+	small := f.group("Small")
+	var us []string
+	for i := range 8 {
+		us = append(us, f.user(fmt.Sprintf("u%d@contoso.example", i), fmt.Sprintf("U%d", i)))
+	}
+	for _, u := range us[:5] {
+		f.addMember(g, u)
+	}
+	f.addMember(small, us[7])
+	want := func(ids ...string) map[string]bool {
+		m := map[string]bool{}
+		for _, id := range ids {
+			m[id] = true
+		}
+		return m
+	}
+	// pages checks a round's pages: at most 2 entries each, and how many
+	// times each group came.
+	pages := func(link string) (seen map[string]int, deltaLink string) {
+		seen = map[string]int{}
+		for {
+			m := f.Must(200, "GET", link, f.admin, nil).JSON()
+			n := 0
+			for _, v := range m["value"].([]any) {
+				o := v.(map[string]any)
+				seen[o["id"].(string)]++
+				if md, ok := o["members@delta"].([]any); ok {
+					n += len(md)
+				}
+			}
+			if n > 2 {
+				t.Fatalf("a page carries %d members@delta entries: %v", n, m)
+			}
+			if next, ok := m["@odata.nextLink"].(string); ok {
+				link = pathOf(t, next)
+				continue
+			}
+			return seen, pathOf(t, m["@odata.deltaLink"].(string))
+		}
+	}
+	start := "/v1.0/groups/delta?$select=displayName,members"
+	if seen, _ := pages(start); seen[g] != 3 || seen[small] != 1 {
+		t.Fatalf("first round: the groups came %v times, want Sales 3 (5 members by 2), Small 1", seen)
+	}
+	c := newDeltaClient(f, start)
+	c.sync(t)
+	if !reflect.DeepEqual(c.members[g], want(us[:5]...)) || !reflect.DeepEqual(c.members[small], want(us[7])) {
+		t.Fatalf("members after the first round: %v, %v", c.members[g], c.members[small])
+	}
+	dl := c.next
+	f.Must(204, "DELETE", "/v1.0/groups/"+g+"/members/"+us[0]+"/$ref", f.admin, nil)
+	f.Must(204, "DELETE", "/v1.0/groups/"+g+"/members/"+us[3]+"/$ref", f.admin, nil)
+	f.addMember(g, us[5])
+	f.addMember(g, us[6])
+	f.addMember(g, us[7])
+	if seen, _ := pages(dl); seen[g] != 3 {
+		t.Fatalf("changes round: Sales came %d times, want 3 (5 changes by 2)", seen[g])
+	}
+	c.sync(t)
+	if !reflect.DeepEqual(c.members[g], want(us[1], us[2], us[4], us[5], us[6], us[7])) {
+		t.Fatalf("members after the changes round: %v", c.members[g])
+	}
+}

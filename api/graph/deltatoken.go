@@ -36,6 +36,10 @@ type deltaToken struct {
 	curSeq uint64
 	curID  string
 	sel    []string // $select of the first request (nil: none)
+	// memAfter (groups): the object at the cursor was sent with part of
+	// its members@delta, up to this member id; the next page sends it
+	// again with the members after it, then the objects after the cursor.
+	memAfter string
 }
 
 const (
@@ -75,6 +79,10 @@ func (t *deltaToken) encode(tenantID string) string {
 		b = append(b, 1)
 	} else {
 		b = append(b, 0)
+	}
+	if t.memAfter != "" {
+		b = binary.AppendUvarint(b, uint64(len(t.memAfter)))
+		b = append(b, t.memAfter...)
 	}
 	b = append(b, deltaMAC(tenantID, b)...)
 	return base64.RawURLEncoding.EncodeToString(b)
@@ -116,14 +124,23 @@ func decodeDeltaToken(s, tenantID string) (*deltaToken, error) {
 	}
 	id, ok1 := str()
 	sel, ok2 := str()
-	if !ok1 || !ok2 || len(p) != 1 || p[0] > 1 {
+	if !ok1 || !ok2 || len(p) < 1 || p[0] > 1 {
 		return nil, errTokenInvalid
+	}
+	hasSel := p[0] == 1
+	p = p[1:]
+	if len(p) > 0 { // memAfter (written only when set)
+		m, ok := str()
+		if !ok || m == "" || len(p) != 0 || b[1] != 'g' || b[2] == 'l' {
+			return nil, errTokenInvalid
+		}
+		t.memAfter = m
 	}
 	if t.kind != 'u' && t.kind != 'g' || t.phase != 'i' && t.phase != 'c' && t.phase != 'l' {
 		return nil, errTokenInvalid
 	}
 	t.curID = id
-	if p[0] == 1 {
+	if hasSel {
 		t.sel = strings.Split(sel, ",")
 	}
 	if t.proc != deltaProc {

@@ -29,3 +29,11 @@ func ResourceProps() (user, group []string) {
 	}
 	return user, group
 }
+
+// SetDeltaMembersPage sets the members@delta entries per page until the
+// test ends.
+func SetDeltaMembersPage(t interface{ Cleanup(func()) }, n int) {
+	old := deltaMembersPage
+	deltaMembersPage = n
+	t.Cleanup(func() { deltaMembersPage = old })
+}

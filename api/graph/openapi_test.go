@@ -145,7 +145,7 @@ func registeredPatterns(t *testing.T, root string) map[string]string {
 
 // allSurfaces are the surfaces allot serve mounts.
 var allSurfaces = []apitest.Mount{partner.Register, admin.Register, cloudlicensing.Register, graph.Register, graphsubapi.Register, scim.Register,
-	usageapi.Register, positionapi.Register, mountAlerts, chargebackapi.Register, mountConnections, mountReclamation, web.Register}
+	usageapi.Register, positionapi.Register, mountAlerts, chargebackapi.Register, mountConnections, mountReclamation}
 
 // mountReclamation mounts the reclamation API with a service (its loop
 // not started) over the server's alert queue.
@@ -166,13 +166,16 @@ func mountAlerts(s *server.Server) {
 
 // mountConnections mounts the connections API with a sealing key, so that
 // a documented connection is created (no request leaves the process: none
-// is synced).
+// is synced), and the admin center with its connections page, as allot
+// serve does.
 func mountConnections(s *server.Server) {
 	sealer, err := m365.NewSealer(make([]byte, 32))
 	if err != nil {
 		panic(err)
 	}
-	connections.Register(s, &m365.Manager{RT: s.RT, Env: &m365.Env{Sealer: sealer, RT: s.RT}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	mgr := &m365.Manager{RT: s.RT, Env: &m365.Env{Sealer: sealer, RT: s.RT}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	connections.Register(s, mgr)
+	web.WithM365(mgr)(s)
 }
 
 type openAPIDoc struct {

@@ -319,11 +319,12 @@ func serve(ctx context.Context, o serveOptions) error {
 	cloudlicensing.Register(s)
 	positionapi.Register(s)
 	registerSurfaces(s)
-	web.Register(s)
 	// Microsoft 365 connections: syncs run in the background, each a
-	// tenant command; the schedule checks every minute.
+	// tenant command; the schedule checks every minute. The admin
+	// center's connections page starts them through the same manager.
 	m365.RegisterMetrics(reg)
 	mgr := &m365.Manager{RT: rt, Env: &m365.Env{Sealer: o.sealer, RT: rt}, Log: log, Base: ctx}
+	web.WithM365(mgr)(s)
 	connections.Register(s, mgr)
 	reclamationapi.Register(s, reclaimSvc)
 	go mgr.Schedule(ctx, time.Minute)
