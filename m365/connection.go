@@ -47,7 +47,8 @@ type Connection struct {
 	DisplayName   string `json:"displayName,omitempty"`
 	EntraTenantID string `json:"entraTenantId"`
 	ClientID      string `json:"clientId"`
-	// Credential is CredentialSecret or CredentialCertificate ("" in a
+	// Credential is CredentialSecret, CredentialCertificate or
+	// CredentialWorkloadIdentity (nothing sealed in Secret) ("" in a
 	// connection stored before certificates: a secret).
 	Credential           string       `json:"credential,omitempty"`
 	Secret               []byte       `json:"secret"`
@@ -79,7 +80,7 @@ type View struct {
 	DisplayName   string `json:"displayName,omitempty"`
 	EntraTenantID string `json:"entraTenantId"`
 	ClientID      string `json:"clientId"`
-	// Credential is "clientSecret" or "certificate"; HasSecret says a
+	// Credential is "clientSecret", "certificate" or "workloadIdentity"; HasSecret says a
 	// credential is stored; Certificate describes a certificate's public
 	// part (never its key).
 	Credential    string       `json:"credential"`
@@ -128,6 +129,13 @@ type Input struct {
 	// SendCertificateChain sends the certificate chain (x5c) with each
 	// token request, as subject name/issuer authentication needs.
 	SendCertificateChain bool      `json:"sendCertificateChain"`
+	// WorkloadIdentity signs in, instead of with a secret or a certificate,
+	// with the identity the platform gives this process: a federated token
+	// in the file AZURE_FEDERATED_TOKEN_FILE names (Azure Kubernetes
+	// Service's workload identity, and other platforms that follow it),
+	// trusted by the app registration's federated credential. Nothing
+	// secret is stored.
+	WorkloadIdentity bool `json:"workloadIdentity"`
 	GraphURL             string    `json:"graphUrl"`
 	AuthorityHost        string    `json:"authorityHost"`
 	Apply                bool      `json:"apply"`
@@ -146,10 +154,10 @@ func (in *Input) validate() error {
 		return allot.Errorf(allot.EINVALID, "entraTenantId is required: the Microsoft Entra tenant id (a GUID) or its domain.")
 	case in.ClientID == "" || len(in.ClientID) > 256:
 		return allot.Errorf(allot.EINVALID, "clientId is required: the application (client) id of the app registration.")
-	case in.ClientSecret == "" && in.ClientCertificate == "":
-		return allot.Errorf(allot.EINVALID, "clientSecret or clientCertificate is required.")
-	case in.ClientSecret != "" && in.ClientCertificate != "":
-		return allot.Errorf(allot.EINVALID, "Give clientSecret or clientCertificate, not both.")
+	case in.ClientSecret == "" && in.ClientCertificate == "" && !in.WorkloadIdentity:
+		return allot.Errorf(allot.EINVALID, "clientSecret, clientCertificate or workloadIdentity is required.")
+	case (in.ClientSecret != "" && in.ClientCertificate != "") || (in.WorkloadIdentity && (in.ClientSecret != "" || in.ClientCertificate != "")):
+		return allot.Errorf(allot.EINVALID, "Give one of clientSecret, clientCertificate and workloadIdentity.")
 	case in.ClientCertificate == "" && (in.ClientCertificatePassword != "" || in.SendCertificateChain):
 		return allot.Errorf(allot.EINVALID, "clientCertificatePassword and sendCertificateChain go with clientCertificate.")
 	case len(in.ClientSecret) > 1024:
@@ -216,12 +224,17 @@ func NewConnection(in Input, id string, sealer *Sealer, now time.Time) (*Connect
 		}
 		kind, clear, cert = CredentialCertificate, text, &info
 	}
-	if !sealer.HasKey() {
-		return nil, ErrNoKey
-	}
-	sealed, err := sealer.Seal(id, clear)
-	if err != nil {
-		return nil, err
+	var sealed []byte
+	if in.WorkloadIdentity { // nothing secret to store
+		kind = CredentialWorkloadIdentity
+	} else {
+		if !sealer.HasKey() {
+			return nil, ErrNoKey
+		}
+		var err error
+		if sealed, err = sealer.Seal(id, clear); err != nil {
+			return nil, err
+		}
 	}
 	every := Duration(DefaultSyncEvery)
 	if in.SyncEvery != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
+	"os"
 	"strings"
 	"time"
 
@@ -21,7 +22,14 @@ import (
 const (
 	CredentialSecret      = "clientSecret" // a client secret
 	CredentialCertificate = "certificate"  // a certificate (a client assertion signed with its private key)
+	// CredentialWorkloadIdentity: the platform's federated token (a client
+	// assertion read from the file AZURE_FEDERATED_TOKEN_FILE names).
+	CredentialWorkloadIdentity = "workloadIdentity"
 )
+
+// FederatedTokenFileEnv names the file of the platform's federated token
+// (set by Azure Kubernetes Service's workload identity webhook).
+const FederatedTokenFileEnv = "AZURE_FEDERATED_TOKEN_FILE"
 
 // maxCertificate bounds the certificate input (PEM text or base64 PFX).
 const maxCertificate = 32 << 10
@@ -98,6 +106,14 @@ func certificateInfo(c *x509.Certificate) Certificate {
 // credential returns the azidentity credential of a connection with its
 // opened sealed value (a client secret, or the PEM of parseCertificate).
 func credential(c *Connection, opened string, co azcore.ClientOptions, noDiscovery bool) (azcore.TokenCredential, error) {
+	if c.Credential == CredentialWorkloadIdentity {
+		file := os.Getenv(FederatedTokenFileEnv)
+		if file == "" {
+			return nil, allot.Errorf(allot.EUNAVAILABLE, "Connection %s signs in with the platform's workload identity, and this process has none: %s is not set (on Azure Kubernetes Service, enable workload identity for allot's pod).", c.ID, FederatedTokenFileEnv)
+		}
+		return azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
+			ClientOptions: co, TenantID: c.EntraTenantID, ClientID: c.ClientID, TokenFilePath: file, DisableInstanceDiscovery: noDiscovery})
+	}
 	if c.Credential == CredentialCertificate {
 		certs, key, err := azidentity.ParseCertificates([]byte(opened), nil)
 		if err != nil {

@@ -157,9 +157,12 @@ func (e *Env) now() time.Time {
 
 // client opens the connection's secret and returns its Graph client.
 func (e *Env) client(c *Connection) (*Client, error) {
-	secret, err := e.Sealer.Open(c.ID, c.Secret)
-	if err != nil {
-		return nil, err
+	var secret string
+	if c.Credential != CredentialWorkloadIdentity { // the only credential without a sealed value
+		var err error
+		if secret, err = e.Sealer.Open(c.ID, c.Secret); err != nil {
+			return nil, err
+		}
 	}
 	cl, err := NewClient(c, secret, e.Options)
 	if err != nil {

@@ -51,6 +51,10 @@ type tokenServer struct {
 	assertions atomic.Int64 // tokens issued for a client assertion
 	mu         sync.Mutex
 	certs      []*x509.Certificate // the app registration's certificates
+	// federated is the token the app registration's federated credential
+	// trusts (workload identity); "" trusts none.
+	federated     atomic.Pointer[string]
+	federatedUsed atomic.Int64 // tokens issued for it
 }
 
 // register adds a certificate to the app registration.
@@ -152,6 +156,12 @@ func newTokenServer(t *testing.T, accessToken string) *tokenServer {
 		if a := r.Form.Get("client_assertion"); a != "" {
 			if r.Form.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" || r.Form.Get("client_secret") != "" {
 				refuse("AADSTS50027: client_assertion_type is not jwt-bearer.")
+				return
+			}
+			if f := ts.federated.Load(); f != nil && *f != "" && a == *f {
+				ts.federatedUsed.Add(1)
+				ts.issued.Add(1)
+				json.NewEncoder(w).Encode(map[string]any{"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": ts.token})
 				return
 			}
 			if err := ts.checkAssertion(a, "https://"+r.Host+"/"+r.PathValue("tenant")+"/oauth2/v2.0/token"); err != nil {

@@ -67,7 +67,9 @@ func init() {
 and its credential — a client secret (read from --client-secret-file or
 $ALLOT_M365_CLIENT_SECRET, never from the command line) or a certificate with its
 private key (--client-certificate-file: PEM, or a .pfx whose password is in
-$ALLOT_M365_CERTIFICATE_PASSWORD) — and where Graph and the authority are. The
+$ALLOT_M365_CERTIFICATE_PASSWORD), or the platform's workload identity
+(--workload-identity: the federated token in $AZURE_FEDERATED_TOKEN_FILE, as
+Azure Kubernetes Service provides it) — and where Graph and the authority are. The
 secret or private key is encrypted with the secret key ($` + m365.KeyEnv + ` or
 --secret-key-file); without a key nothing is stored. Read-only permissions are enough to sync
 (User.Read.All, Group.Read.All, Directory.Read.All, AuditLog.Read.All);
@@ -100,8 +102,11 @@ secret or private key is encrypted with the secret key ($` + m365.KeyEnv + ` or
 				if secretFile == "" {
 					secret = ""
 				}
-			} else if secret == "" {
-				return usageError{fmt.Errorf("a credential is required: --client-secret-file or $ALLOT_M365_CLIENT_SECRET, or --client-certificate-file")}
+			} else if secret == "" && !in.WorkloadIdentity {
+				return usageError{fmt.Errorf("a credential is required: --client-secret-file or $ALLOT_M365_CLIENT_SECRET, --client-certificate-file, or --workload-identity")}
+			}
+			if in.WorkloadIdentity && secretFile == "" {
+				secret = "" // the environment's secret is not a second credential
 			}
 			in.ClientSecret = secret
 			if cmd.Flags().Changed("sync-every") {
@@ -139,6 +144,7 @@ secret or private key is encrypted with the secret key ($` + m365.KeyEnv + ` or
 	connect.Flags().StringVar(&in.ClientID, "client-id", "", "the app registration's application (client) id")
 	connect.Flags().StringVar(&secretFile, "client-secret-file", "", "file holding the client secret")
 	connect.Flags().StringVar(&certFile, "client-certificate-file", "", "file holding the certificate with its private key (PEM, or .pfx with $ALLOT_M365_CERTIFICATE_PASSWORD)")
+	connect.Flags().BoolVar(&in.WorkloadIdentity, "workload-identity", false, "sign in with the platform's workload identity (the federated token file $"+m365.FederatedTokenFileEnv+" names; nothing secret is stored)")
 	connect.Flags().BoolVar(&in.SendCertificateChain, "send-certificate-chain", false, "send the certificate chain with token requests (subject name/issuer authentication)")
 	connect.Flags().StringVar(&in.GraphURL, "graph-url", "", "Microsoft Graph's base URL (default "+m365.DefaultGraphURL+"; national clouds differ)")
 	connect.Flags().StringVar(&in.AuthorityHost, "authority-host", "", "the Entra authority host (default "+m365.DefaultAuthorityHost+")")
