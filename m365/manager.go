@@ -23,6 +23,11 @@ type Manager struct {
 	// Base is the context background syncs run under (the server's: its
 	// end stops them); nil: context.Background.
 	Base context.Context
+	// SyncEnded, if set, is told how each directory sync of a tenant ended
+	// (err nil: it succeeded), after the sync and not for one the end of
+	// Base stopped: the alert rules on failed syncs (alert.OperationFailed
+	// with source "sync") open and resolve on it.
+	SyncEnded func(ctx context.Context, t *tenant.Tenant, err error)
 
 	once sync.Once
 	sem  chan struct{}
@@ -100,6 +105,9 @@ func (m *Manager) start(t *tenant.Tenant, connID, actor, kind string,
 		}
 		defer func() { <-m.sem }()
 		j.res, j.err = fn(ctx, t, m.Env, connID, j.p, actor)
+		if kind == "sync" && m.SyncEnded != nil && ctx.Err() == nil {
+			m.SyncEnded(context.WithoutCancel(ctx), t, j.err)
+		}
 		if j.err != nil {
 			m.Log.Warn("Microsoft 365 "+kind+" failed", "tenant", t.ID, "connection", connID, "err", j.err.Error())
 		} else {

@@ -324,6 +324,13 @@ func serve(ctx context.Context, o serveOptions) error {
 	// center's connections page starts them through the same manager.
 	m365.RegisterMetrics(reg)
 	mgr := &m365.Manager{RT: rt, Env: &m365.Env{Sealer: o.sealer, RT: rt}, Log: log, Base: ctx}
+	if alerts != nil { // a failed sync opens the rules on failed syncs; the next success resolves them
+		mgr.SyncEnded = func(ctx context.Context, t *tenant.Tenant, err error) {
+			if aerr := alerts.ReportOperation(ctx, t, "sync", err); aerr != nil {
+				log.Error("alert evaluation of a Microsoft 365 sync failed", "tenant", t.ID, "err", aerr)
+			}
+		}
+	}
 	web.WithM365(mgr)(s)
 	connections.Register(s, mgr)
 	reclamationapi.Register(s, reclaimSvc)
