@@ -128,18 +128,18 @@ type Input struct {
 	ClientCertificatePassword string `json:"clientCertificatePassword"`
 	// SendCertificateChain sends the certificate chain (x5c) with each
 	// token request, as subject name/issuer authentication needs.
-	SendCertificateChain bool      `json:"sendCertificateChain"`
+	SendCertificateChain bool `json:"sendCertificateChain"`
 	// WorkloadIdentity signs in, instead of with a secret or a certificate,
 	// with the identity the platform gives this process: a federated token
 	// in the file AZURE_FEDERATED_TOKEN_FILE names (Azure Kubernetes
 	// Service's workload identity, and other platforms that follow it),
 	// trusted by the app registration's federated credential. Nothing
 	// secret is stored.
-	WorkloadIdentity bool `json:"workloadIdentity"`
-	GraphURL             string    `json:"graphUrl"`
-	AuthorityHost        string    `json:"authorityHost"`
-	Apply                bool      `json:"apply"`
-	SyncEvery            *Duration `json:"syncEvery"`
+	WorkloadIdentity bool      `json:"workloadIdentity"`
+	GraphURL         string    `json:"graphUrl"`
+	AuthorityHost    string    `json:"authorityHost"`
+	Apply            bool      `json:"apply"`
+	SyncEvery        *Duration `json:"syncEvery"`
 	// ReportsEvery schedules the usage reports sync (default 24h; 0s:
 	// none; at least 1h).
 	ReportsEvery *Duration `json:"reportsEvery"`
