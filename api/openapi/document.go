@@ -118,6 +118,10 @@ func operation(g *Schemas, method, path string, op Op, errSchema map[string]any)
 			params = append(params, param(p))
 		}
 	}
+	read := method == http.MethodGet || method == http.MethodHead
+	if !op.Public && read {
+		params = append(params, minSeqParam)
+	}
 	out := map[string]any{"operationId": OperationID(method, pathParam.ReplaceAllString(path, "$1"), op), "summary": op.Summary}
 	if op.Tag != "" {
 		out["tags"] = []string{op.Tag}
@@ -151,6 +155,9 @@ func operation(g *Schemas, method, path string, op Op, errSchema map[string]any)
 		}
 		ok["content"] = map[string]any{ct: map[string]any{"schema": g.Of(op.Response)}}
 	}
+	if !op.Public && !read {
+		ok["headers"] = map[string]any{seqHeader: seqHeaderDoc}
+	}
 	responses := map[string]any{strconv.Itoa(status): ok}
 	errs := map[int]bool{}
 	for _, e := range op.Errors {
@@ -160,7 +167,7 @@ func operation(g *Schemas, method, path string, op Op, errSchema map[string]any)
 		errs[http.StatusUnauthorized] = true
 		errs[http.StatusServiceUnavailable] = true
 	}
-	if op.Body != nil || len(op.Params) > 0 {
+	if op.Body != nil || len(op.Params) > 0 || (!op.Public && read) {
 		errs[http.StatusBadRequest] = true
 	}
 	if op.Body != nil {
@@ -190,6 +197,23 @@ func operation(g *Schemas, method, path string, op Op, errSchema map[string]any)
 	}
 	return out
 }
+
+// The read-your-writes headers of every request of one tenant (api/server
+// cluster.go): a write's success answer carries the log number of the
+// tenant's state it left; a read may ask to see at least that number.
+const seqHeader = "X-Allot-Seq"
+
+var (
+	seqHeaderDoc = map[string]any{
+		"description": "On a request of one tenant: the tenant's log number once this write is committed. Send it as X-Allot-Min-Seq on a later read (to any allot process sharing the database) to read this write.",
+		"schema":      map[string]any{"type": "integer", "minimum": 0},
+	}
+	minSeqParam = map[string]any{
+		"name": "X-Allot-Min-Seq", "in": "header", "required": false,
+		"description": "On a request of one tenant: answer only from a state that includes this log number (a write's X-Allot-Seq): the request waits up to 5 s for it, then gets 503 with Retry-After. A value that is not a non-negative integer, or past the log of a single-writer process, is 400.",
+		"schema":      map[string]any{"type": "integer", "minimum": 0},
+	}
+)
 
 // errorText says when each error status is answered.
 var errorText = map[int]string{

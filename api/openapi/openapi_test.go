@@ -154,12 +154,17 @@ func TestDocumentOperation(t *testing.T) {
 		t.Fatalf("paths: %v (pages and catch-alls are left out)", d.Paths)
 	}
 	get := d.Paths["/things/{id}/parts/{partId}"]["get"]
-	if get.OperationID != "getThingsIdPartsPartId" || len(get.Parameters) != 3 {
+	if get.OperationID != "getThingsIdPartsPartId" || len(get.Parameters) != 4 {
 		t.Fatalf("get: %+v", get)
 	}
 	if get.Parameters[0]["description"] != "The thing" || get.Parameters[1]["name"] != "partId" || get.Parameters[1]["required"] != true ||
 		get.Parameters[2]["in"] != "query" {
 		t.Errorf("parameters: %v", get.Parameters)
+	}
+	// The read-your-writes headers (api/server cluster.go): a read of a
+	// tenant may ask for a log number, a write answers with it.
+	if p := get.Parameters[3]; p["name"] != "X-Allot-Min-Seq" || p["in"] != "header" || p["required"] != false {
+		t.Errorf("the read's sequence header: %v", p)
 	}
 	for _, c := range []string{"200", "400", "401", "404", "503"} {
 		if get.Responses[c] == nil {
@@ -170,8 +175,11 @@ func TestDocumentOperation(t *testing.T) {
 	if post.OperationID != "createThing" || post.RequestBody == nil || post.Responses["201"] == nil || post.Responses["413"] == nil {
 		t.Errorf("post: %+v", post)
 	}
+	if h, _ := post.Responses["201"].(map[string]any)["headers"].(map[string]any); h["X-Allot-Seq"] == nil {
+		t.Errorf("the write's answer does not document X-Allot-Seq: %v", post.Responses["201"])
+	}
 	open := d.Paths["/open"]["get"]
-	if open.Security == nil || len(*open.Security) != 0 || open.Responses["401"] != nil {
+	if open.Security == nil || len(*open.Security) != 0 || open.Responses["401"] != nil || len(open.Parameters) != 0 {
 		t.Errorf("public operation: %+v", open)
 	}
 }
