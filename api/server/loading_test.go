@@ -125,6 +125,13 @@ func TestServingWhileTenantsLoad(t *testing.T) {
 		if waited := time.Since(start); waited < 200*time.Millisecond {
 			t.Fatalf("GET %s answered after %v, before the tenant wait", path(big), waited)
 		}
+		// A read that asks for a log number waits for the load first,
+		// like any other (it answered 404 before: the wait for the number
+		// looked for a tenant that was not served yet).
+		r = e.Call("GET", path(big), apitest.PartnerToken, nil, as(big), server.MinSeqHeader+": 1")
+		if r.Status != 503 || r.ErrorCode() != "serviceNotAvailable" || !strings.Contains(r.ErrorMessage(), "still loading") {
+			t.Fatalf("GET %s with %s of a loading tenant: %d %s", path(big), server.MinSeqHeader, r.Status, r.Body)
+		}
 		r = e.Call("GET", path(broken), apitest.PartnerToken, nil, as(broken))
 		if r.Status != 503 || r.ErrorCode() != "serviceNotAvailable" || !strings.Contains(r.ErrorMessage(), "could not be loaded") {
 			t.Fatalf("GET %s of a tenant that failed to load: %d %s", path(broken), r.Status, r.Body)
@@ -155,6 +162,12 @@ func TestServingWhileTenantsLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Must(200, "GET", "/v1.0/users", apitest.PartnerToken, nil, as(big))
+	w := e.Must(201, "POST", "/v1.0/domains", apitest.PartnerToken, map[string]any{"id": "big-later.example"}, as(big))
+	if seq := w.Header.Get(server.SeqHeader); seq == "" {
+		t.Fatalf("a write of the loaded tenant answered no %s", server.SeqHeader)
+	} else {
+		e.Must(200, "GET", "/v1.0/users", apitest.PartnerToken, nil, as(big), server.MinSeqHeader+": "+seq)
+	}
 	r = e.Must(200, "GET", "/readyz", "", nil)
 	ready.Loading, ready.Failed = nil, nil
 	r.Decode(t, &ready)
