@@ -196,21 +196,31 @@ type loadOptions struct {
 	wait        time.Duration
 }
 
-func serve(ctx context.Context, o serveOptions) error {
-	addr, db := o.addr, o.db
+// checkStart checks the options serve needs before it opens anything
+// (a usage error otherwise) and builds the TLS configuration, nil without
+// TLS, with the certificate's fingerprint.
+func (o serveOptions) checkStart() (*tls.Config, string, error) {
 	if o.load.concurrency < 1 {
-		return usageError{fmt.Errorf("--load-concurrency must be at least 1")}
+		return nil, "", usageError{fmt.Errorf("--load-concurrency must be at least 1")}
 	}
 	if o.load.wait <= 0 {
-		return usageError{fmt.Errorf("--tenant-wait must be positive")}
+		return nil, "", usageError{fmt.Errorf("--tenant-wait must be positive")}
 	}
-	var tlsCfg *tls.Config
-	var fingerprint string
-	if o.tls.enabled() {
-		var err error
-		if tlsCfg, fingerprint, err = o.tls.config(time.Now()); err != nil {
-			return usageError{err}
-		}
+	if !o.tls.enabled() {
+		return nil, "", nil
+	}
+	tlsCfg, fingerprint, err := o.tls.config(time.Now())
+	if err != nil {
+		return nil, "", usageError{err}
+	}
+	return tlsCfg, fingerprint, nil
+}
+
+func serve(ctx context.Context, o serveOptions) error {
+	addr, db := o.addr, o.db
+	tlsCfg, fingerprint, err := o.checkStart()
+	if err != nil {
+		return err
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	slog.SetDefault(log)
