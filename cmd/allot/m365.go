@@ -335,8 +335,9 @@ func nonEmpty(a, b string) string {
 // connectInput completes in, the connection allot m365 connect stores,
 // from its flags: the credential (a secret from secretFile or
 // $ALLOT_M365_CLIENT_SECRET, or the certificate in certFile with
-// $ALLOT_M365_CERTIFICATE_PASSWORD) and the sync and reports periods when
-// their flags were given. A missing credential or an unreadable file or
+// $ALLOT_M365_CERTIFICATE_PASSWORD, or none with --workload-identity) and
+// the sync and reports periods when their flags were given. A missing
+// credential or an unreadable file or
 // period is a usage error.
 func connectInput(cmd *cobra.Command, in *m365.Input, secretFile, certFile, syncEvery, reportsEvery string) error {
 	secret := os.Getenv("ALLOT_M365_CLIENT_SECRET")
