@@ -144,7 +144,9 @@ func invalid(format string, args ...any) error {
 	return allot.Errorf(allot.EINVALID, format, args...)
 }
 
-// Validate checks a rule alone (CheckRefs checks what it names).
+// Validate checks a rule alone (CheckRefs checks what it names): its id
+// and name, the numbers' ranges, the fields its condition takes and its
+// endpoints, in that order, returning the first problem as EINVALID.
 func (r *Rule) Validate() error {
 	if !idPattern.MatchString(r.ID) {
 		return invalid("id %q is not valid: use 1 to 64 letters, digits, '.', '_' or '-'.", r.ID)
@@ -155,6 +157,18 @@ func (r *Rule) Validate() error {
 	if !slices.Contains(Conditions, r.Condition) {
 		return invalid("condition %q is not supported: use one of %s.", r.Condition, joinConditions())
 	}
+	if err := r.validateRanges(); err != nil {
+		return err
+	}
+	if err := r.validateCondition(); err != nil {
+		return err
+	}
+	return r.validateEndpoints()
+}
+
+// validateRanges checks that the rule's numbers are in range, whatever
+// its condition.
+func (r *Rule) validateRanges() error {
 	if r.Threshold < 0 || r.ThresholdPercent < 0 || r.ThresholdPercent > 100 || r.Hours < 0 || r.Days < 0 {
 		return invalid("threshold, thresholdPercent (0 to 100), hours and days must not be negative.")
 	}
@@ -167,62 +181,81 @@ func (r *Rule) Validate() error {
 	if r.RepeatMinutes > 0 && r.RepeatMinutes < 5 {
 		return invalid("repeatMinutes must be at least 5.")
 	}
-	only := func(cond Condition, fields ...string) error {
-		set := map[string]bool{"groupId": r.GroupID != "", "skuId": r.SKUID != "", "allotmentId": r.AllotmentID != "",
-			"errors": len(r.Errors) > 0, "source": r.Source != "", "threshold": r.Threshold != 0,
-			"thresholdPercent": r.ThresholdPercent != 0, "hours": r.Hours != 0, "days": r.Days != 0}
-		names := make([]string, 0, len(set))
-		for k := range set {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		for _, k := range names {
-			if set[k] && !slices.Contains(fields, k) {
-				return invalid("%s does not apply to condition %s (it takes %s).", k, cond, strings.Join(fields, ", "))
-			}
-		}
-		return nil
+	return nil
+}
+
+// only returns an error naming the first set field (in name order) that
+// is not in fields, the fields condition cond takes.
+func (r *Rule) only(cond Condition, fields ...string) error {
+	set := map[string]bool{"groupId": r.GroupID != "", "skuId": r.SKUID != "", "allotmentId": r.AllotmentID != "",
+		"errors": len(r.Errors) > 0, "source": r.Source != "", "threshold": r.Threshold != 0,
+		"thresholdPercent": r.ThresholdPercent != 0, "hours": r.Hours != 0, "days": r.Days != 0}
+	names := make([]string, 0, len(set))
+	for k := range set {
+		names = append(names, k)
 	}
+	sort.Strings(names)
+	for _, k := range names {
+		if set[k] && !slices.Contains(fields, k) {
+			return invalid("%s does not apply to condition %s (it takes %s).", k, cond, strings.Join(fields, ", "))
+		}
+	}
+	return nil
+}
+
+// validateCondition checks that the rule sets only the fields its
+// condition takes, and those the condition needs.
+func (r *Rule) validateCondition() error {
 	var err error
 	switch r.Condition {
 	case LicenseErrors:
-		err = only(r.Condition, "groupId", "errors", "threshold")
-		for _, e := range r.Errors {
-			if !slices.Contains(ErrorCodes, e) {
-				return invalid("error %q is not a license error code: use %s.", e, strings.Join(ErrorCodes, ", "))
-			}
-		}
-		if err == nil && r.Threshold != float64(int(r.Threshold)) {
-			err = invalid("threshold of %s is a number of users.", r.Condition)
-		}
+		err = r.validateLicenseErrors()
 	case WaitingTooLong:
-		err = only(r.Condition, "skuId", "allotmentId", "hours")
+		err = r.only(r.Condition, "skuId", "allotmentId", "hours")
 		if err == nil && r.SKUID != "" && r.AllotmentID != "" {
 			err = invalid("name skuId or allotmentId, not both.")
 		}
 	case FreeSeatsLow:
-		err = only(r.Condition, "skuId", "threshold", "thresholdPercent")
+		err = r.only(r.Condition, "skuId", "threshold", "thresholdPercent")
 		if err == nil && (r.Threshold == 0) == (r.ThresholdPercent == 0) {
 			err = invalid("freeSeatsLow needs threshold (seats) or thresholdPercent, one of them.")
 		}
 	case AllotmentFull:
-		err = only(r.Condition, "allotmentId")
+		err = r.only(r.Condition, "allotmentId")
 	case SubscriptionEnding, SubscriptionRenewing:
-		err = only(r.Condition, "skuId", "days")
+		err = r.only(r.Condition, "skuId", "days")
 		if err == nil && r.Days == 0 {
 			err = invalid("%s needs days (1 or more).", r.Condition)
 		}
 	case IdleSeatsCost, UnderLicensed:
-		err = only(r.Condition, "threshold")
+		err = r.only(r.Condition, "threshold")
 	case OperationFailed:
-		err = only(r.Condition, "source")
+		err = r.only(r.Condition, "source")
 		if err == nil && r.Source != "" && r.Source != "import" && r.Source != "sync" {
 			err = invalid("source %q is not supported: use import or sync, or none for both.", r.Source)
 		}
 	}
-	if err != nil {
-		return err
+	return err
+}
+
+// validateLicenseErrors checks a licenseErrors rule: an unknown error
+// code is reported before a field the condition does not take.
+func (r *Rule) validateLicenseErrors() error {
+	err := r.only(r.Condition, "groupId", "errors", "threshold")
+	for _, e := range r.Errors {
+		if !slices.Contains(ErrorCodes, e) {
+			return invalid("error %q is not a license error code: use %s.", e, strings.Join(ErrorCodes, ", "))
+		}
 	}
+	if err == nil && r.Threshold != float64(int(r.Threshold)) {
+		err = invalid("threshold of %s is a number of users.", r.Condition)
+	}
+	return err
+}
+
+// validateEndpoints checks that the rule names 1 to MaxEndpoints
+// endpoints with valid ids (CheckRefs checks they exist).
+func (r *Rule) validateEndpoints() error {
 	if len(r.Endpoints) == 0 || len(r.Endpoints) > MaxEndpoints {
 		return invalid("endpoints must name 1 to %d endpoints.", MaxEndpoints)
 	}

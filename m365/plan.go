@@ -221,18 +221,12 @@ func Plan(ctx context.Context, t *tenant.Tenant, env *Env, connID string) (*Plan
 	return plan(ctx, t, cl, c)
 }
 
+// plan computes the calls for connection c from the users' licenses in
+// Microsoft 365 (read through cl) and allot's decisions in t: one call per
+// user with something to add or remove, removals first, and the records
+// of users or licenses gone from Microsoft 365 to forget.
 func plan(ctx context.Context, t *tenant.Tenant, cl *Client, c *Connection) (*PlanResult, error) {
-	remoteUsers := map[string]remoteUser{}
-	err := cl.Pages(ctx, fmt.Sprintf("/users?$select=id,assignedLicenses,licenseAssignmentStates&$top=%d", pageSize), func(items []json.RawMessage, _, _ string) error {
-		for _, it := range items {
-			var u remoteUser
-			if err := json.Unmarshal(it, &u); err != nil {
-				return err
-			}
-			remoteUsers[u.ID] = u
-		}
-		return nil
-	})
+	remoteUsers, err := fetchRemoteUsers(ctx, cl)
 	if err != nil {
 		return nil, err
 	}
@@ -268,52 +262,7 @@ func plan(ctx context.Context, t *tenant.Tenant, cl *Client, c *Connection) (*Pl
 	out := &PlanResult{ConnectionID: c.ID, Calls: []Call{}}
 	for _, uid := range sortedSet(users) {
 		ru, exists := remoteUsers[uid]
-		direct, any := map[string][]string{}, map[string]bool{}
-		for _, l := range ru.Licenses {
-			any[strings.ToLower(l.SKUID)] = true
-		}
-		for _, s := range ru.States {
-			if s.AssignedByGroup == nil || *s.AssignedByGroup == "" {
-				direct[strings.ToLower(s.SKUID)] = nil
-			}
-		}
-		for _, l := range ru.Licenses {
-			if _, ok := direct[strings.ToLower(l.SKUID)]; ok || len(ru.States) == 0 {
-				direct[strings.ToLower(l.SKUID)] = l.DisabledPlans
-			}
-		}
-		call := Call{UserID: uid, UserPrincipalName: upns[uid], Add: []License{}, Remove: []string{}}
-		skus := map[string]bool{}
-		for k := range want[uid] {
-			skus[k] = true
-		}
-		for k := range mine[uid] {
-			skus[k] = true
-		}
-		for _, sku := range sortedSet(skus) {
-			w, desired := want[uid][sku]
-			rec, ours := mine[uid][sku]
-			rdis, rdirect := direct[sku]
-			switch {
-			case !exists && ours:
-				call.forget = append(call.forget, sku) // the user is gone from Microsoft 365
-			case !exists:
-			case desired && ours && rdirect && samePlans(rdis, w.disabled):
-			case desired && ours && rdirect:
-				call.Add = append(call.Add, License{SKUID: sku, SKUPartNumber: cat(sku), DisabledPlans: w.disabled})
-				call.Why = append(call.Why, cat(sku)+": "+w.why+" with other disabled plans")
-			case desired && !ours && any[sku]:
-				// Licensed in Microsoft 365 by Entra's own assignment: not allot's.
-			case desired:
-				call.Add = append(call.Add, License{SKUID: sku, SKUPartNumber: cat(sku), DisabledPlans: w.disabled})
-				call.Why = append(call.Why, cat(sku)+": "+w.why)
-			case ours && rdirect && !rec.Pending || ours && rec.Pending && rdirect:
-				call.Remove = append(call.Remove, sku)
-				call.Why = append(call.Why, cat(sku)+": no seat from a source allot manages (waiting, or the source is gone)")
-			case ours:
-				call.forget = append(call.forget, sku)
-			}
-		}
+		call := planUser(uid, upns[uid], ru, exists, want[uid], mine[uid], cat)
 		for _, f := range call.forget {
 			out.Forget = append(out.Forget, uid+"/"+f)
 		}
@@ -334,6 +283,89 @@ func plan(ctx context.Context, t *tenant.Tenant, cl *Client, c *Connection) (*Pl
 	out.Calls = calls
 	out.Forget = slices.Clip(out.Forget)
 	return out, nil
+}
+
+// fetchRemoteUsers reads every user's licenses and license states from
+// Graph, by user id.
+func fetchRemoteUsers(ctx context.Context, cl *Client) (map[string]remoteUser, error) {
+	remoteUsers := map[string]remoteUser{}
+	err := cl.Pages(ctx, fmt.Sprintf("/users?$select=id,assignedLicenses,licenseAssignmentStates&$top=%d", pageSize), func(items []json.RawMessage, _, _ string) error {
+		for _, it := range items {
+			var u remoteUser
+			if err := json.Unmarshal(it, &u); err != nil {
+				return err
+			}
+			remoteUsers[u.ID] = u
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return remoteUsers, nil
+}
+
+// directLicenses returns the user's licenses assigned directly (not by a
+// group) in Microsoft 365, lower-case SKU id → disabled plans, and every
+// license the user has by any path. Without license states every license
+// counts as direct.
+func directLicenses(ru remoteUser) (direct map[string][]string, any map[string]bool) {
+	direct, any = map[string][]string{}, map[string]bool{}
+	for _, l := range ru.Licenses {
+		any[strings.ToLower(l.SKUID)] = true
+	}
+	for _, s := range ru.States {
+		if s.AssignedByGroup == nil || *s.AssignedByGroup == "" {
+			direct[strings.ToLower(s.SKUID)] = nil
+		}
+	}
+	for _, l := range ru.Licenses {
+		if _, ok := direct[strings.ToLower(l.SKUID)]; ok || len(ru.States) == 0 {
+			direct[strings.ToLower(l.SKUID)] = l.DisabledPlans
+		}
+	}
+	return direct, any
+}
+
+// planUser is the call for one user: ru is the user in Microsoft 365
+// (exists false when it is gone), want allot's decision and mine the
+// licenses allot assigned, both by lower-case SKU id; cat names a SKU.
+// A license allot wants but Entra assigned itself is left alone.
+func planUser(uid, upn string, ru remoteUser, exists bool, want map[string]wanted, mine map[string]appliedRec, cat func(string) string) Call {
+	direct, any := directLicenses(ru)
+	call := Call{UserID: uid, UserPrincipalName: upn, Add: []License{}, Remove: []string{}}
+	skus := map[string]bool{}
+	for k := range want {
+		skus[k] = true
+	}
+	for k := range mine {
+		skus[k] = true
+	}
+	for _, sku := range sortedSet(skus) {
+		w, desired := want[sku]
+		rec, ours := mine[sku]
+		rdis, rdirect := direct[sku]
+		switch {
+		case !exists && ours:
+			call.forget = append(call.forget, sku) // the user is gone from Microsoft 365
+		case !exists:
+		case desired && ours && rdirect && samePlans(rdis, w.disabled):
+		case desired && ours && rdirect:
+			call.Add = append(call.Add, License{SKUID: sku, SKUPartNumber: cat(sku), DisabledPlans: w.disabled})
+			call.Why = append(call.Why, cat(sku)+": "+w.why+" with other disabled plans")
+		case desired && !ours && any[sku]:
+			// Licensed in Microsoft 365 by Entra's own assignment: not allot's.
+		case desired:
+			call.Add = append(call.Add, License{SKUID: sku, SKUPartNumber: cat(sku), DisabledPlans: w.disabled})
+			call.Why = append(call.Why, cat(sku)+": "+w.why)
+		case ours && rdirect && !rec.Pending || ours && rec.Pending && rdirect:
+			call.Remove = append(call.Remove, sku)
+			call.Why = append(call.Why, cat(sku)+": no seat from a source allot manages (waiting, or the source is gone)")
+		case ours:
+			call.forget = append(call.forget, sku)
+		}
+	}
+	return call
 }
 
 // ApplyResult is what an apply did.

@@ -595,12 +595,40 @@ func stateHas(states []json.RawMessage, sku string) bool {
 // users read. Objects and licenses that are allot's own are never
 // touched.
 func (r *remote) remove(tx *tenant.Tx, connID string) (int, error) {
-	n := 0
 	mine := func(id string) bool {
 		var m syncedMark
 		ok, _ := tx.Decode(KindSynced, id, &m)
 		return ok && m.Conn == connID
 	}
+	n, err := r.removeGone(tx, mine)
+	if err != nil {
+		return n, err
+	}
+	// Members and licenses of the groups read.
+	for _, raw := range r.groups {
+		k, err := removeFromGroup(tx, raw, r.members, mine)
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	// Direct licenses Entra removed from the users read.
+	for _, raw := range r.users {
+		k, err := removeUserLicenses(tx, raw, connID)
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// removeGone deletes the synced groups and users (mine says which marks
+// are this connection's) that Entra no longer has: those the delta read
+// as removed, and on a full read also those it did not read. It returns
+// how many it deleted.
+func (r *remote) removeGone(tx *tenant.Tx, mine func(string) bool) (int, error) {
+	n := 0
 	goneUsers, goneGroups := r.removedUsers, r.removedGroups
 	if r.full {
 		seenU, seenG := setOf(idsOf(r.users)), setOf(idsOf(r.groups))
@@ -641,88 +669,99 @@ func (r *remote) remove(tx *tenant.Tx, connID string) (int, error) {
 		}
 		tx.Delete(KindSynced, "user/"+id)
 	}
-	// Members and licenses of the groups read.
-	for _, raw := range r.groups {
-		var g struct {
-			ID       string          `json:"id"`
-			Licenses []remoteLicense `json:"assignedLicenses"`
-		}
-		_ = json.Unmarshal(raw, &g)
-		if !mine("group/"+g.ID) || !tx.Engine.IsGroup(g.ID) {
-			continue
-		}
-		if lg, _ := tx.Engine.Group(g.ID); !lg.IsDynamic() {
-			want := setOf(r.members[g.ID])
-			us, gs := tx.Engine.Members(g.ID)
-			var drop []string
-			for _, m := range append(us, gs...) {
-				if !want[m] {
-					drop = append(drop, m)
-				}
-			}
-			if len(drop) > 0 {
-				sort.Strings(drop)
-				if err := tx.Engine.RemoveMembers(tx.Op, g.ID, drop); err != nil {
-					return n, fmt.Errorf("removing members of group %s: %w", g.ID, err)
-				}
-				n += len(drop)
-			}
-		}
-		want := map[string]bool{}
-		for _, l := range g.Licenses {
-			want[strings.ToLower(l.SKUID)] = true
-		}
+	return n, nil
+}
+
+// removeFromGroup removes from one synced group read (raw, its Graph
+// JSON) the members it no longer has in members (assigned groups only)
+// and the group licenses Entra removed, leaving allotment licenses
+// alone. It returns how many members and licenses it removed.
+func removeFromGroup(tx *tenant.Tx, raw json.RawMessage, members map[string][]string, mine func(string) bool) (int, error) {
+	n := 0
+	var g struct {
+		ID       string          `json:"id"`
+		Licenses []remoteLicense `json:"assignedLicenses"`
+	}
+	_ = json.Unmarshal(raw, &g)
+	if !mine("group/"+g.ID) || !tx.Engine.IsGroup(g.ID) {
+		return 0, nil
+	}
+	if lg, _ := tx.Engine.Group(g.ID); !lg.IsDynamic() {
+		want := setOf(members[g.ID])
+		us, gs := tx.Engine.Members(g.ID)
 		var drop []string
-		for _, l := range tx.Engine.GroupLicenses(g.ID) {
-			if l.AllotmentID == "" && !want[strings.ToLower(l.SKUID)] {
-				drop = append(drop, l.SKUID)
+		for _, m := range append(us, gs...) {
+			if !want[m] {
+				drop = append(drop, m)
 			}
 		}
 		if len(drop) > 0 {
-			if err := tx.Engine.AssignGroupLicenses(tx.Op, g.ID, nil, drop); err != nil {
-				return n, fmt.Errorf("removing licenses of group %s: %w", g.ID, err)
+			sort.Strings(drop)
+			if err := tx.Engine.RemoveMembers(tx.Op, g.ID, drop); err != nil {
+				return n, fmt.Errorf("removing members of group %s: %w", g.ID, err)
 			}
 			n += len(drop)
 		}
 	}
-	// Direct licenses Entra removed from the users read.
-	for _, raw := range r.users {
-		var u struct {
-			ID     string          `json:"id"`
-			States []remoteState   `json:"licenseAssignmentStates"`
-			Ls     []remoteLicense `json:"assignedLicenses"`
+	want := map[string]bool{}
+	for _, l := range g.Licenses {
+		want[strings.ToLower(l.SKUID)] = true
+	}
+	var drop []string
+	for _, l := range tx.Engine.GroupLicenses(g.ID) {
+		if l.AllotmentID == "" && !want[strings.ToLower(l.SKUID)] {
+			drop = append(drop, l.SKUID)
 		}
-		_ = json.Unmarshal(raw, &u)
-		var m syncedMark
-		if ok, _ := tx.Decode(KindSynced, "user/"+u.ID, &m); !ok || m.Conn != connID {
-			continue
+	}
+	if len(drop) > 0 {
+		if err := tx.Engine.AssignGroupLicenses(tx.Op, g.ID, nil, drop); err != nil {
+			return n, fmt.Errorf("removing licenses of group %s: %w", g.ID, err)
 		}
-		has := map[string]bool{}
-		for _, s := range u.States {
-			if s.AssignedByGroup == nil || *s.AssignedByGroup == "" {
-				has[strings.ToLower(s.SKUID)] = true
-			}
-		}
-		if len(u.States) == 0 {
-			for _, l := range u.Ls {
-				has[strings.ToLower(l.SKUID)] = true
-			}
-		}
-		var drop []string
-		for _, l := range tx.Engine.DirectLicenses(u.ID) {
-			k := strings.ToLower(l.SKUID)
-			if l.AllotmentID == "" && slices.Contains(m.Direct, k) && !has[k] {
-				drop = append(drop, l.SKUID)
-			}
-		}
-		if len(drop) > 0 {
-			if err := tx.Engine.AssignUserLicenses(tx.Op, u.ID, nil, drop); err != nil {
-				return n, fmt.Errorf("removing licenses of user %s: %w", u.ID, err)
-			}
-			n += len(drop)
-		}
+		n += len(drop)
 	}
 	return n, nil
+}
+
+// removeUserLicenses removes from one synced user read (raw, its Graph
+// JSON) the direct licenses the sync assigned that Entra no longer
+// assigns directly; licenses from an allotment or assigned in allot are
+// kept. It returns how many it removed.
+func removeUserLicenses(tx *tenant.Tx, raw json.RawMessage, connID string) (int, error) {
+	var u struct {
+		ID     string          `json:"id"`
+		States []remoteState   `json:"licenseAssignmentStates"`
+		Ls     []remoteLicense `json:"assignedLicenses"`
+	}
+	_ = json.Unmarshal(raw, &u)
+	var m syncedMark
+	if ok, _ := tx.Decode(KindSynced, "user/"+u.ID, &m); !ok || m.Conn != connID {
+		return 0, nil
+	}
+	has := map[string]bool{}
+	for _, s := range u.States {
+		if s.AssignedByGroup == nil || *s.AssignedByGroup == "" {
+			has[strings.ToLower(s.SKUID)] = true
+		}
+	}
+	if len(u.States) == 0 {
+		for _, l := range u.Ls {
+			has[strings.ToLower(l.SKUID)] = true
+		}
+	}
+	var drop []string
+	for _, l := range tx.Engine.DirectLicenses(u.ID) {
+		k := strings.ToLower(l.SKUID)
+		if l.AllotmentID == "" && slices.Contains(m.Direct, k) && !has[k] {
+			drop = append(drop, l.SKUID)
+		}
+	}
+	if len(drop) == 0 {
+		return 0, nil
+	}
+	if err := tx.Engine.AssignUserLicenses(tx.Op, u.ID, nil, drop); err != nil {
+		return 0, fmt.Errorf("removing licenses of user %s: %w", u.ID, err)
+	}
+	return len(drop), nil
 }
 
 func setOf(ids []string) map[string]bool {

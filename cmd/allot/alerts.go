@@ -25,37 +25,58 @@ import (
 // test notification and a retry go through its API.
 func init() {
 	alerts := &cobra.Command{Use: "alerts", Short: "Alert rules, endpoints, alerts and deliveries of a tenant"}
-	var db, tenantID string
-	var asJSON bool
-	common := func(c *cobra.Command) *cobra.Command {
-		c.Flags().StringVar(&db, "db", defaultDB, "SQLite file path or postgres:// URL")
-		c.Flags().StringVar(&tenantID, "tenant", "", "tenant id")
-		c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-		return c
-	}
-	need := func() error {
-		if tenantID == "" {
-			return usageError{fmt.Errorf("--tenant is required")}
-		}
-		return nil
-	}
-	cliOp := func() licensing.Op { return licensing.Op{Actor: "allot CLI", Now: time.Now().UTC()} }
+	f := &alertFlags{}
+	alerts.AddCommand(f.rulesCmd(), f.endpointsCmd(), f.listCmd(), f.jobsCmd(), f.deliveriesCmd())
+	rootCmd.AddCommand(alerts)
+	inUseHints["allot alerts rules put"] = "PUT /allot/v1/alerts/rules/{id}"
+	inUseHints["allot alerts rules delete"] = "DELETE /allot/v1/alerts/rules/{id}"
+	inUseHints["allot alerts endpoints put"] = "PUT /allot/v1/alerts/endpoints/{id}"
+	inUseHints["allot alerts endpoints delete"] = "DELETE /allot/v1/alerts/endpoints/{id}"
+}
 
+// alertFlags are the flags every allot alerts command takes (common adds
+// them), shared by the commands as one set.
+type alertFlags struct {
+	db, tenantID string
+	asJSON       bool
+}
+
+// common adds --db, --tenant and --json to c.
+func (f *alertFlags) common(c *cobra.Command) *cobra.Command {
+	c.Flags().StringVar(&f.db, "db", defaultDB, "SQLite file path or postgres:// URL")
+	c.Flags().StringVar(&f.tenantID, "tenant", "", "tenant id")
+	c.Flags().BoolVar(&f.asJSON, "json", false, "print JSON")
+	return c
+}
+
+// need is a usage error when --tenant is missing.
+func (f *alertFlags) need() error {
+	if f.tenantID == "" {
+		return usageError{fmt.Errorf("--tenant is required")}
+	}
+	return nil
+}
+
+// alertCLIOp is the operation the offline alert commands commit as.
+func alertCLIOp() licensing.Op { return licensing.Op{Actor: "allot CLI", Now: time.Now().UTC()} }
+
+// rulesCmd is allot alerts rules: list, put and delete.
+func (f *alertFlags) rulesCmd() *cobra.Command {
 	rules := &cobra.Command{Use: "rules", Short: "List, put or delete alert rules"}
-	rules.AddCommand(common(&cobra.Command{
+	rules.AddCommand(f.common(&cobra.Command{
 		Use: "list", Short: "List the tenant's alert rules", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := need(); err != nil {
+			if err := f.need(); err != nil {
 				return err
 			}
-			return withTenantReadOnly(cmd.Context(), db, tenantID, func(t *tenant.Tenant) error {
+			return withTenantReadOnly(cmd.Context(), f.db, f.tenantID, func(t *tenant.Tenant) error {
 				var rs []alert.Rule
 				var err error
 				t.Read(func(s *tenant.State) { rs, err = alert.Rules(s) })
 				if err != nil {
 					return err
 				}
-				if asJSON {
+				if f.asJSON {
 					return printJSON(cmd.OutOrStdout(), rs)
 				}
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
@@ -67,7 +88,7 @@ func init() {
 			})
 		},
 	}))
-	rules.AddCommand(common(&cobra.Command{
+	rules.AddCommand(f.common(&cobra.Command{
 		Use:   "put FILE",
 		Short: "Create or replace an alert rule from a JSON file (- for standard input)",
 		Long: `Create or replace an alert rule from JSON, the body of
@@ -78,7 +99,7 @@ its parameters, endpoints, quietMinutes, repeatMinutes, maxRepeats.`,
 		Example: `  echo '{"id":"errors","condition":"licenseErrors","errors":["DependencyViolation"],"endpoints":["ops"]}' | allot alerts rules put --tenant 7c1e… -`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := need(); err != nil {
+			if err := f.need(); err != nil {
 				return err
 			}
 			var r alert.Rule
@@ -88,8 +109,8 @@ its parameters, endpoints, quietMinutes, repeatMinutes, maxRepeats.`,
 			if err := r.Validate(); err != nil {
 				return err
 			}
-			return withTenant(cmd.Context(), db, tenantID, func(t *tenant.Tenant) error {
-				if err := t.Do(cmd.Context(), cliOp(), func(tx *tenant.Tx) error { return alert.PutRule(tx, r) }); err != nil {
+			return withTenant(cmd.Context(), f.db, f.tenantID, func(t *tenant.Tenant) error {
+				if err := t.Do(cmd.Context(), alertCLIOp(), func(tx *tenant.Tx) error { return alert.PutRule(tx, r) }); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "alert rule %s stored\n", r.ID)
@@ -97,26 +118,30 @@ its parameters, endpoints, quietMinutes, repeatMinutes, maxRepeats.`,
 			})
 		},
 	}))
-	rules.AddCommand(common(&cobra.Command{
+	rules.AddCommand(f.common(&cobra.Command{
 		Use: "delete ID", Short: "Delete an alert rule", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := need(); err != nil {
+			if err := f.need(); err != nil {
 				return err
 			}
-			return withTenant(cmd.Context(), db, tenantID, func(t *tenant.Tenant) error {
-				return t.Do(cmd.Context(), cliOp(), func(tx *tenant.Tx) error { return alert.DeleteRule(tx, args[0]) })
+			return withTenant(cmd.Context(), f.db, f.tenantID, func(t *tenant.Tenant) error {
+				return t.Do(cmd.Context(), alertCLIOp(), func(tx *tenant.Tx) error { return alert.DeleteRule(tx, args[0]) })
 			})
 		},
 	}))
+	return rules
+}
 
+// endpointsCmd is allot alerts endpoints: list, put and delete.
+func (f *alertFlags) endpointsCmd() *cobra.Command {
 	endpoints := &cobra.Command{Use: "endpoints", Short: "List, put or delete alert endpoints"}
-	endpoints.AddCommand(common(&cobra.Command{
+	endpoints.AddCommand(f.common(&cobra.Command{
 		Use: "list", Short: "List the tenant's alert endpoints (without secrets)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := need(); err != nil {
+			if err := f.need(); err != nil {
 				return err
 			}
-			return withTenantReadOnly(cmd.Context(), db, tenantID, func(t *tenant.Tenant) error {
+			return withTenantReadOnly(cmd.Context(), f.db, f.tenantID, func(t *tenant.Tenant) error {
 				var eps []alert.Endpoint
 				var err error
 				t.Read(func(s *tenant.State) { eps, err = alert.Endpoints(s) })
@@ -126,7 +151,7 @@ its parameters, endpoints, quietMinutes, repeatMinutes, maxRepeats.`,
 				for i := range eps {
 					eps[i].Secret = ""
 				}
-				if asJSON {
+				if f.asJSON {
 					return printJSON(cmd.OutOrStdout(), eps)
 				}
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
@@ -142,7 +167,7 @@ its parameters, endpoints, quietMinutes, repeatMinutes, maxRepeats.`,
 			})
 		},
 	}))
-	endpoints.AddCommand(common(&cobra.Command{
+	endpoints.AddCommand(f.common(&cobra.Command{
 		Use:   "put FILE",
 		Short: "Create or replace an alert endpoint from a JSON file (- for standard input)",
 		Long: `Create or replace an alert endpoint from JSON (id, displayName, type webhook,
@@ -150,7 +175,7 @@ slack, teams or email, url or to, secret). A new webhook endpoint without a
 secret gets one, printed once; a replaced one keeps its secret.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := need(); err != nil {
+			if err := f.need(); err != nil {
 				return err
 			}
 			var e alert.Endpoint
@@ -164,8 +189,8 @@ secret gets one, printed once; a replaced one keeps its secret.`,
 			_, _ = rand.Read(b[:])
 			generated := "whsec_" + base64.RawURLEncoding.EncodeToString(b[:])
 			shown := ""
-			return withTenant(cmd.Context(), db, tenantID, func(t *tenant.Tenant) error {
-				err := t.Do(cmd.Context(), cliOp(), func(tx *tenant.Tx) error {
+			return withTenant(cmd.Context(), f.db, f.tenantID, func(t *tenant.Tenant) error {
+				err := t.Do(cmd.Context(), alertCLIOp(), func(tx *tenant.Tx) error {
 					if old, ok := alert.EndpointOf(tx.State, e.ID); e.Type == alert.Webhook && e.Secret == "" && (!ok || old.Secret == "") {
 						e.Secret, shown = generated, generated
 					}
@@ -182,30 +207,34 @@ secret gets one, printed once; a replaced one keeps its secret.`,
 			})
 		},
 	}))
-	endpoints.AddCommand(common(&cobra.Command{
+	endpoints.AddCommand(f.common(&cobra.Command{
 		Use: "delete ID", Short: "Delete an alert endpoint no rule sends to", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := need(); err != nil {
+			if err := f.need(); err != nil {
 				return err
 			}
-			return withTenant(cmd.Context(), db, tenantID, func(t *tenant.Tenant) error {
-				return t.Do(cmd.Context(), cliOp(), func(tx *tenant.Tx) error { return alert.DeleteEndpoint(tx, args[0]) })
+			return withTenant(cmd.Context(), f.db, f.tenantID, func(t *tenant.Tenant) error {
+				return t.Do(cmd.Context(), alertCLIOp(), func(tx *tenant.Tx) error { return alert.DeleteEndpoint(tx, args[0]) })
 			})
 		},
 	}))
+	return endpoints
+}
 
-	list := common(&cobra.Command{
+// listCmd is allot alerts list: the tenant's alerts, open and resolved.
+func (f *alertFlags) listCmd() *cobra.Command {
+	return f.common(&cobra.Command{
 		Use: "list", Short: "List the tenant's alerts, open and resolved", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := need(); err != nil {
+			if err := f.need(); err != nil {
 				return err
 			}
-			return withAlertStore(cmd, db, func(as store.AlertStore) error {
-				states, err := as.AlertStates(cmd.Context(), tenantID)
+			return withAlertStore(cmd, f.db, func(as store.AlertStore) error {
+				states, err := as.AlertStates(cmd.Context(), f.tenantID)
 				if err != nil {
 					return err
 				}
-				if asJSON {
+				if f.asJSON {
 					return printJSON(cmd.OutOrStdout(), states)
 				}
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
@@ -221,22 +250,26 @@ secret gets one, printed once; a replaced one keeps its secret.`,
 			})
 		},
 	})
+}
+
+// jobsCmd is allot alerts jobs: the queued notifications.
+func (f *alertFlags) jobsCmd() *cobra.Command {
 	var state string
-	jobs := common(&cobra.Command{
+	jobs := f.common(&cobra.Command{
 		Use: "jobs", Short: "List the tenant's queued notifications (--state dead: the dead-letter list)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := need(); err != nil {
+			if err := f.need(); err != nil {
 				return err
 			}
 			if state != "" && state != store.JobPending && state != store.JobDone && state != store.JobDead {
 				return usageError{fmt.Errorf("--state must be pending, done or dead")}
 			}
-			return withAlertStore(cmd, db, func(as store.AlertStore) error {
-				js, err := as.AlertJobs(cmd.Context(), tenantID, state, 1000)
+			return withAlertStore(cmd, f.db, func(as store.AlertStore) error {
+				js, err := as.AlertJobs(cmd.Context(), f.tenantID, state, 1000)
 				if err != nil {
 					return err
 				}
-				if asJSON {
+				if f.asJSON {
 					return printJSON(cmd.OutOrStdout(), js)
 				}
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
@@ -249,18 +282,23 @@ secret gets one, printed once; a replaced one keeps its secret.`,
 		},
 	})
 	jobs.Flags().StringVar(&state, "state", "", "pending, done or dead")
-	deliveries := common(&cobra.Command{
+	return jobs
+}
+
+// deliveriesCmd is allot alerts deliveries: an endpoint's delivery log.
+func (f *alertFlags) deliveriesCmd() *cobra.Command {
+	return f.common(&cobra.Command{
 		Use: "deliveries ENDPOINT", Short: "Show an endpoint's delivery log, newest first", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := need(); err != nil {
+			if err := f.need(); err != nil {
 				return err
 			}
-			return withAlertStore(cmd, db, func(as store.AlertStore) error {
-				log, err := as.AlertAttempts(cmd.Context(), tenantID, args[0], 1000)
+			return withAlertStore(cmd, f.db, func(as store.AlertStore) error {
+				log, err := as.AlertAttempts(cmd.Context(), f.tenantID, args[0], 1000)
 				if err != nil {
 					return err
 				}
-				if asJSON {
+				if f.asJSON {
 					return printJSON(cmd.OutOrStdout(), log)
 				}
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
@@ -272,12 +310,6 @@ secret gets one, printed once; a replaced one keeps its secret.`,
 			})
 		},
 	})
-	alerts.AddCommand(rules, endpoints, list, jobs, deliveries)
-	rootCmd.AddCommand(alerts)
-	inUseHints["allot alerts rules put"] = "PUT /allot/v1/alerts/rules/{id}"
-	inUseHints["allot alerts rules delete"] = "DELETE /allot/v1/alerts/rules/{id}"
-	inUseHints["allot alerts endpoints put"] = "PUT /allot/v1/alerts/endpoints/{id}"
-	inUseHints["allot alerts endpoints delete"] = "DELETE /allot/v1/alerts/endpoints/{id}"
 }
 
 // withAlertStore runs fn on the database's alert tables, read-only.

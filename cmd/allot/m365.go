@@ -79,53 +79,11 @@ secret or private key is encrypted with the secret key ($` + m365.KeyEnv + ` or
   ALLOT_M365_CERTIFICATE_PASSWORD=… allot m365 connect --tenant 7c1e… --entra-tenant 72f9… --client-id 0f1e… --client-certificate-file app.pfx`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			secret := os.Getenv("ALLOT_M365_CLIENT_SECRET")
-			if secretFile != "" {
-				b, err := os.ReadFile(secretFile)
-				if err != nil {
-					return usageError{fmt.Errorf("--client-secret-file: %w", err)}
-				}
-				secret = strings.TrimSpace(string(b))
-			}
-			in.ClientCertificate, in.ClientCertificatePassword = "", ""
-			if certFile != "" {
-				b, err := os.ReadFile(certFile)
-				if err != nil {
-					return usageError{fmt.Errorf("--client-certificate-file: %w", err)}
-				}
-				if strings.Contains(string(b), "-----BEGIN") {
-					in.ClientCertificate = string(b)
-				} else {
-					in.ClientCertificate = base64.StdEncoding.EncodeToString(b)
-				}
-				in.ClientCertificatePassword = os.Getenv("ALLOT_M365_CERTIFICATE_PASSWORD")
-				if secretFile == "" {
-					secret = ""
-				}
-			} else if secret == "" && !in.WorkloadIdentity {
-				return usageError{fmt.Errorf("a credential is required: --client-secret-file or $ALLOT_M365_CLIENT_SECRET, --client-certificate-file, or --workload-identity")}
-			}
-			if in.WorkloadIdentity && secretFile == "" {
-				secret = "" // the environment's secret is not a second credential
-			}
-			in.ClientSecret = secret
-			if cmd.Flags().Changed("sync-every") {
-				var d m365.Duration
-				if err := d.UnmarshalText([]byte(syncEvery)); err != nil {
-					return usageError{err}
-				}
-				in.SyncEvery = &d
-			}
-			in.ReportsEvery = nil
-			if cmd.Flags().Changed("reports-every") {
-				var d m365.Duration
-				if err := d.UnmarshalText([]byte(reportsEvery)); err != nil {
-					return usageError{err}
-				}
-				in.ReportsEvery = &d
+			if err := connectInput(cmd, &in, secretFile, certFile, syncEvery, reportsEvery); err != nil {
+				return err
 			}
 			return run(cmd, func(rt *tenant.Runtime, t *tenant.Tenant, e *m365.Env) error {
-				now := time.Now().UTC()
+				now := rt.Now().UTC()
 				c, err := m365.NewConnection(in, auth.NewID(), e.Sealer, now)
 				if err != nil {
 					return err
@@ -302,7 +260,7 @@ concealed-name mapping. allot serve runs this daily (--reports-every).`,
 		Use: "delete CONNECTION", Short: "Delete a connection (the synced users and groups stay, as allot's own)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return run(cmd, func(rt *tenant.Runtime, t *tenant.Tenant, e *m365.Env) error {
-				return t.Do(cmd.Context(), licensing.Op{Actor: "allot CLI", Now: time.Now().UTC(), Why: "delete Microsoft 365 connection"}, func(tx *tenant.Tx) error {
+				return t.Do(cmd.Context(), licensing.Op{Actor: "allot CLI", Now: rt.Now().UTC(), Why: "delete Microsoft 365 connection"}, func(tx *tenant.Tx) error {
 					return m365.Delete(tx, args[0])
 				})
 			})
@@ -372,4 +330,60 @@ func nonEmpty(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// connectInput completes in, the connection allot m365 connect stores,
+// from its flags: the credential (a secret from secretFile or
+// $ALLOT_M365_CLIENT_SECRET, or the certificate in certFile with
+// $ALLOT_M365_CERTIFICATE_PASSWORD, or none with --workload-identity) and
+// the sync and reports periods when their flags were given. A missing
+// credential or an unreadable file or
+// period is a usage error.
+func connectInput(cmd *cobra.Command, in *m365.Input, secretFile, certFile, syncEvery, reportsEvery string) error {
+	secret := os.Getenv("ALLOT_M365_CLIENT_SECRET")
+	if secretFile != "" {
+		b, err := os.ReadFile(secretFile)
+		if err != nil {
+			return usageError{fmt.Errorf("--client-secret-file: %w", err)}
+		}
+		secret = strings.TrimSpace(string(b))
+	}
+	in.ClientCertificate, in.ClientCertificatePassword = "", ""
+	if certFile != "" {
+		b, err := os.ReadFile(certFile)
+		if err != nil {
+			return usageError{fmt.Errorf("--client-certificate-file: %w", err)}
+		}
+		if strings.Contains(string(b), "-----BEGIN") {
+			in.ClientCertificate = string(b)
+		} else {
+			in.ClientCertificate = base64.StdEncoding.EncodeToString(b)
+		}
+		in.ClientCertificatePassword = os.Getenv("ALLOT_M365_CERTIFICATE_PASSWORD")
+		if secretFile == "" {
+			secret = ""
+		}
+	} else if secret == "" && !in.WorkloadIdentity {
+		return usageError{fmt.Errorf("a credential is required: --client-secret-file or $ALLOT_M365_CLIENT_SECRET, --client-certificate-file, or --workload-identity")}
+	}
+	if in.WorkloadIdentity && secretFile == "" {
+		secret = "" // the environment's secret is not a second credential
+	}
+	in.ClientSecret = secret
+	if cmd.Flags().Changed("sync-every") {
+		var d m365.Duration
+		if err := d.UnmarshalText([]byte(syncEvery)); err != nil {
+			return usageError{err}
+		}
+		in.SyncEvery = &d
+	}
+	in.ReportsEvery = nil
+	if cmd.Flags().Changed("reports-every") {
+		var d m365.Duration
+		if err := d.UnmarshalText([]byte(reportsEvery)); err != nil {
+			return usageError{err}
+		}
+		in.ReportsEvery = &d
+	}
+	return nil
 }

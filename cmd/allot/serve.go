@@ -196,21 +196,56 @@ type loadOptions struct {
 	wait        time.Duration
 }
 
-func serve(ctx context.Context, o serveOptions) error {
-	addr, db := o.addr, o.db
+// checkStart checks the options serve needs before it opens anything
+// (a usage error otherwise) and builds the TLS configuration, nil without
+// TLS, with the certificate's fingerprint.
+func (o serveOptions) checkStart() (*tls.Config, string, error) {
 	if o.load.concurrency < 1 {
-		return usageError{fmt.Errorf("--load-concurrency must be at least 1")}
+		return nil, "", usageError{fmt.Errorf("--load-concurrency must be at least 1")}
 	}
 	if o.load.wait <= 0 {
-		return usageError{fmt.Errorf("--tenant-wait must be positive")}
+		return nil, "", usageError{fmt.Errorf("--tenant-wait must be positive")}
 	}
-	var tlsCfg *tls.Config
-	var fingerprint string
-	if o.tls.enabled() {
-		var err error
-		if tlsCfg, fingerprint, err = o.tls.config(time.Now()); err != nil {
-			return usageError{err}
+	if !o.tls.enabled() {
+		return nil, "", nil
+	}
+	tlsCfg, fingerprint, err := o.tls.config(time.Now())
+	if err != nil {
+		return nil, "", usageError{err}
+	}
+	return tlsCfg, fingerprint, nil
+}
+
+// openStore opens the database serve runs on: with --ha a shared
+// PostgreSQL store whose owner identity names this process and the
+// address others reach it at (ln's, or --advertise), else the database,
+// created when missing.
+func (o serveOptions) openStore(ctx context.Context, ln net.Listener) (store.Store, error) {
+	if !o.ha.on {
+		st, err := createStore(ctx, o.db) // serve creates a new database on purpose
+		if err != nil {
+			return nil, fmt.Errorf("opening database: %w", err)
 		}
+		return st, nil
+	}
+	// Other processes name this one by its identity and address.
+	ttl, _ := time.ParseDuration(o.ha.ttl) // checked
+	at := ln.Addr().String()
+	if o.ha.advertise != "" {
+		at = strings.TrimRight(o.ha.advertise, "/")
+	}
+	ps, err := postgres.OpenShared(ctx, o.db, postgres.SharedOptions{TTL: ttl, Owner: postgres.ProcessIdentity() + " at " + at})
+	if err != nil {
+		return nil, fmt.Errorf("opening database: %w", err)
+	}
+	return ps, nil
+}
+
+func serve(ctx context.Context, o serveOptions) error {
+	addr, db := o.addr, o.db
+	tlsCfg, fingerprint, err := o.checkStart()
+	if err != nil {
+		return err
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	slog.SetDefault(log)
@@ -222,22 +257,10 @@ func serve(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	defer ln.Close()
-	var st store.Store
 	var leases *lease.Keeper
-	if o.ha.on {
-		// Other processes name this one by its identity and address.
-		ttl, _ := time.ParseDuration(o.ha.ttl) // checked
-		at := ln.Addr().String()
-		if o.ha.advertise != "" {
-			at = strings.TrimRight(o.ha.advertise, "/")
-		}
-		ps, err := postgres.OpenShared(ctx, db, postgres.SharedOptions{TTL: ttl, Owner: postgres.ProcessIdentity() + " at " + at})
-		if err != nil {
-			return fmt.Errorf("opening database: %w", err)
-		}
-		st = ps
-	} else if st, err = createStore(ctx, db); err != nil { // serve creates a new database on purpose
-		return fmt.Errorf("opening database: %w", err)
+	st, err := o.openStore(ctx, ln)
+	if err != nil {
+		return err
 	}
 	defer st.Close()
 	if created, err := server.Bootstrap(ctx, st, os.Getenv("ALLOT_BOOTSTRAP_TOKEN"), time.Now()); errors.Is(err, server.ErrBootstrapRevoked) {

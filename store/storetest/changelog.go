@@ -65,6 +65,15 @@ func testChangeLogNumbersAndReadsBack(t *testing.T, open func(*testing.T) store.
 	if c[0].Seq != 3 {
 		t.Fatalf("Seq of the next commit = %d, want 3", c[0].Seq)
 	}
+	checkChangeLogReadsBack(t, cl)
+
+}
+
+// checkChangeLogReadsBack checks what testChangeLogNumbersAndReadsBack
+// committed reads back: tenant t1 has records 1 to 3 (the second putting
+// u1 and deleting u0) and two objects.
+func checkChangeLogReadsBack(t *testing.T, cl store.ChangeLog) {
+	t.Helper()
 	got, last, err := readChanges(t, cl, "t1", 0)
 	if err != nil || last != 3 || len(got) != 3 {
 		t.Fatalf("Changes after 0 = %d records, last %d, %v; want 3, 3", len(got), last, err)
