@@ -229,79 +229,20 @@ func serveDelta[T any](w http.ResponseWriter, r *http.Request, c *call, k *delta
 			b = append(b, `,"value":[]}`...)
 			return
 		}
-		// The keys of this page, and whether more follow. A page that
-		// resumes a group's members starts with that group again.
-		var keys []directory.Key
+		// The keys of this page, and whether more follow.
 		initial := tok == nil || tok.phase == 'i'
 		resume := tok != nil && tok.memAfter != ""
-		if resume {
-			if initial {
-				keys = append(keys, directory.Key{K: tok.curID})
-			} else {
-				keys = append(keys, directory.Key{K: directory.SeqKey(tok.curSeq), ID: tok.curID})
-			}
-		}
-		collect := func(k directory.Key) bool {
-			keys = append(keys, k)
-			return len(keys) <= size
-		}
-		var since uint64 // a changes round: the number the client has
-		switch {
-		case tok == nil:
-			next.seq = x.Seq()
-			k.ids(x).Ascend(nil, collect)
-		case initial:
-			next.seq = tok.seq
-			k.ids(x).Ascend(&directory.Key{K: tok.curID}, collect)
-		case tok.phase == 'l':
-			since = tok.seq
-			after := directory.AfterSeq(since)
-			k.changes(x).Ascend(&after, collect)
-		default:
-			since = tok.seq
-			k.changes(x).Ascend(&directory.Key{K: directory.SeqKey(tok.curSeq), ID: tok.curID}, collect)
-		}
+		keys, since := pageKeys(x, k, tok, next, size)
 		more := len(keys) > size
 		if more {
 			keys = keys[:size]
 		}
-		// members@delta of the page's groups, within deltaMembersPage: a
-		// group whose members do not fit is sent with those that do and
-		// ends the page (the next one sends it again with the rest).
 		var members [][]memberEntry
 		memAfter := ""
 		if withMembers {
-			budget := deltaMembersPage
-			for i, key := range keys {
-				id := directory.IDOf(key)
-				if _, ok := k.get(s, id); !ok {
-					members = append(members, nil)
-					continue
-				}
-				es := memberEntries(s, x, id, initial, since)
-				if resume && i == 0 {
-					n, _ := slices.BinarySearchFunc(es, tok.memAfter, func(e memberEntry, after string) int {
-						if e.id <= after {
-							return -1
-						}
-						return 1
-					})
-					es = es[n:]
-				}
-				if len(es) > 0 && budget == 0 && i > 0 {
-					keys, more = keys[:i], true
-					break
-				}
-				if len(es) > budget {
-					es = es[:budget]
-					memAfter = es[len(es)-1].id
-					members = append(members, es)
-					keys, more = keys[:i+1], true
-					break
-				}
-				budget -= len(es)
-				members = append(members, es)
-			}
+			var cut bool
+			keys, members, memAfter, cut = pageMembers(s, x, k, keys, tok, initial, resume, since)
+			more = more || cut
 		}
 		if more {
 			last := keys[len(keys)-1]
@@ -417,4 +358,78 @@ func appendMembersDelta(b []byte, es []memberEntry) []byte {
 		b = append(b, '}')
 	}
 	return append(b, ']')
+}
+
+// pageMembers returns the members@delta of a page's groups, within
+// deltaMembersPage: a group whose members do not fit is sent with those
+// that do and ends the page (the next one sends it again with the rest,
+// after memAfter, its last member sent). A page that resumes a group
+// (resume: its first key) starts after tok.memAfter. cut says the page was
+// shortened (more follow); keys is the page's keys, shortened with it.
+func pageMembers[T any](s *tenant.State, x *directory.Index, k *deltaKind[T], keys []directory.Key, tok *deltaToken,
+	initial, resume bool, since uint64) (_ []directory.Key, members [][]memberEntry, memAfter string, cut bool) {
+	budget := deltaMembersPage
+	for i, key := range keys {
+		id := directory.IDOf(key)
+		if _, ok := k.get(s, id); !ok {
+			members = append(members, nil)
+			continue
+		}
+		es := memberEntries(s, x, id, initial, since)
+		if resume && i == 0 {
+			n, _ := slices.BinarySearchFunc(es, tok.memAfter, func(e memberEntry, after string) int {
+				if e.id <= after {
+					return -1
+				}
+				return 1
+			})
+			es = es[n:]
+		}
+		if len(es) > 0 && budget == 0 && i > 0 {
+			return keys[:i], members, "", true
+		}
+		if len(es) > budget {
+			es = es[:budget]
+			return keys[:i+1], append(members, es), es[len(es)-1].id, true
+		}
+		budget -= len(es)
+		members = append(members, es)
+	}
+	return keys, members, "", false
+}
+
+// pageKeys collects the keys of a delta page, up to size+1 (one more says
+// more follow), for a first request (tok nil), a first round resumed, or a
+// changes round after the number the client has (since, returned; 0 in a
+// first round). It sets next.seq for a first round. A page that resumes a
+// group's members starts with that group again.
+func pageKeys[T any](x *directory.Index, k *deltaKind[T], tok *deltaToken, next *deltaToken, size int) (keys []directory.Key, since uint64) {
+	initial := tok == nil || tok.phase == 'i'
+	if tok != nil && tok.memAfter != "" {
+		if initial {
+			keys = append(keys, directory.Key{K: tok.curID})
+		} else {
+			keys = append(keys, directory.Key{K: directory.SeqKey(tok.curSeq), ID: tok.curID})
+		}
+	}
+	collect := func(k directory.Key) bool {
+		keys = append(keys, k)
+		return len(keys) <= size
+	}
+	switch {
+	case tok == nil:
+		next.seq = x.Seq()
+		k.ids(x).Ascend(nil, collect)
+	case initial:
+		next.seq = tok.seq
+		k.ids(x).Ascend(&directory.Key{K: tok.curID}, collect)
+	case tok.phase == 'l':
+		since = tok.seq
+		after := directory.AfterSeq(since)
+		k.changes(x).Ascend(&after, collect)
+	default:
+		since = tok.seq
+		k.changes(x).Ascend(&directory.Key{K: directory.SeqKey(tok.curSeq), ID: tok.curID}, collect)
+	}
+	return keys, since
 }

@@ -143,6 +143,18 @@ func operation(g *Schemas, method, path string, op Op, errSchema map[string]any)
 		}
 		out["requestBody"] = map[string]any{"required": !op.BodyOptional, "content": map[string]any{ct: media}}
 	}
+	out["responses"] = responsesOf(g, op, read, errSchema)
+	if op.Public {
+		out["security"] = []any{}
+	}
+	return out
+}
+
+// responsesOf is an operation's responses: its success (with the write's
+// sequence header), and the error statuses it declares or that every
+// operation of its kind can answer (401 and 503 with a token, 400 with a
+// body or parameters, 413 with a body).
+func responsesOf(g *Schemas, op Op, read bool, errSchema map[string]any) map[string]any {
 	status := op.Status
 	if status == 0 {
 		status = http.StatusOK
@@ -191,11 +203,7 @@ func operation(g *Schemas, method, path string, op Op, errSchema map[string]any)
 		}
 		responses[strconv.Itoa(c)] = e
 	}
-	out["responses"] = responses
-	if op.Public {
-		out["security"] = []any{}
-	}
-	return out
+	return responses
 }
 
 // The read-your-writes headers of every request of one tenant (api/server
