@@ -72,7 +72,7 @@ func SyncReports(ctx context.Context, t *tenant.Tenant, env *Env, connID string,
 	if err != nil {
 		return res, err
 	}
-	p.client = cl
+	p.setClient(cl)
 	start := env.now()
 	putReports := func(fn func(*ReportsState)) error {
 		return putRecord(context.WithoutCancel(ctx), t, actor, env.now(), connID, func(r *syncRecord) {

@@ -237,7 +237,7 @@ func Sync(ctx context.Context, t *tenant.Tenant, env *Env, connID string, p *Pro
 	if err != nil {
 		return res, err
 	}
-	p.client = cl
+	p.setClient(cl)
 	var rec syncRecord
 	applied := map[string]bool{} // "userId/skuId" of licenses allot applied
 	stored := map[string]subscription.Subscription{}
@@ -820,6 +820,13 @@ func (p *Progress) changed() {
 	if p.OnChange != nil {
 		p.OnChange(p.View())
 	}
+}
+
+// setClient makes the client's request counts part of the progress.
+func (p *Progress) setClient(c *Client) {
+	p.mu.Lock()
+	p.client = c
+	p.mu.Unlock()
 }
 
 func (p *Progress) setPhase(s string) {
