@@ -36,17 +36,46 @@ type Dialect struct {
 // (DefaultLimit when 0 or negative). q.TenantID must be set: the caller
 // refuses a query without one.
 func Build(d Dialect, q audit.Query) (string, []any) {
-	var b strings.Builder
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		if d.Numbered {
-			return fmt.Sprintf("$%d", len(args))
-		}
-		return "?"
+	a := &Args{d: d}
+	where := Where(a, q, "")
+	return `SELECT ` + Columns + ` FROM audit WHERE ` + where + Order(q, "") + ` LIMIT ` + a.Add(Limit(q)), a.List()
+}
+
+// Args collects the arguments of one statement, numbering its
+// placeholders as the dialect does.
+type Args struct {
+	d    Dialect
+	list []any
+}
+
+// NewArgs starts the arguments of a statement in dialect d.
+func NewArgs(d Dialect) *Args { return &Args{d: d} }
+
+// Add appends v and returns its placeholder.
+func (a *Args) Add(v any) string {
+	a.list = append(a.list, v)
+	if a.d.Numbered {
+		return fmt.Sprintf("$%d", len(a.list))
 	}
-	b.WriteString(`SELECT ` + Columns + ` FROM audit WHERE tenant_id = ` + arg(q.TenantID))
-	where := func(cond string, v any) { b.WriteString(" AND " + cond + " " + arg(v)) }
+	return "?"
+}
+
+// List is the arguments in placeholder order.
+func (a *Args) List() []any { return a.list }
+
+// Where returns q's conditions, joined by AND, on the columns of the audit
+// table named alias ("" for none): the tenant first, then every filter
+// that is set.
+func Where(a *Args, q audit.Query, alias string) string {
+	col := func(c string) string {
+		if alias == "" {
+			return c
+		}
+		return alias + "." + c
+	}
+	var b strings.Builder
+	b.WriteString(col("tenant_id") + " = " + a.Add(q.TenantID))
+	where := func(cond string, v any) { b.WriteString(" AND " + col(cond) + " " + a.Add(v)) }
 	if q.UserID != "" {
 		where("user_id =", q.UserID)
 	}
@@ -57,26 +86,26 @@ func Build(d Dialect, q audit.Query) (string, []any) {
 		where("sku_id =", q.SKUID)
 	}
 	for _, f := range [...][2]string{{"action", q.Activity}, {"actor", q.Actor}} {
-		col, name := f[0], f[1]
+		c, name := col(f[0]), f[1]
 		if name == "" {
 			continue
 		}
 		names := audit.Aliases(name)
-		if d.AnyOf {
-			b.WriteString(" AND " + col + " = ANY(" + arg(names) + ")")
+		if a.d.AnyOf {
+			b.WriteString(" AND " + c + " = ANY(" + a.Add(names) + ")")
 			continue
 		}
 		ps := make([]string, len(names))
 		for i, n := range names {
-			ps[i] = arg(n)
+			ps[i] = a.Add(n)
 		}
-		b.WriteString(" AND " + col + " IN (" + strings.Join(ps, ",") + ")")
+		b.WriteString(" AND " + c + " IN (" + strings.Join(ps, ",") + ")")
 	}
 	if !q.From.IsZero() {
-		where("at >=", d.Instant(q.From))
+		where("at >=", a.d.Instant(q.From))
 	}
 	if !q.To.IsZero() {
-		where("at <", d.Instant(q.To))
+		where("at <", a.d.Instant(q.To))
 	}
 	if q.AfterSeq != 0 {
 		where("seq >", q.AfterSeq)
@@ -84,14 +113,25 @@ func Build(d Dialect, q audit.Query) (string, []any) {
 	if q.BeforeSeq != 0 {
 		where("seq <", q.BeforeSeq)
 	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = DefaultLimit
+	return b.String()
+}
+
+// Order is q's ORDER BY clause on alias's seq (with a leading space).
+func Order(q audit.Query, alias string) string {
+	c := "seq"
+	if alias != "" {
+		c = alias + ".seq"
 	}
-	order := ""
 	if q.Newest {
-		order = " DESC"
+		return " ORDER BY " + c + " DESC"
 	}
-	b.WriteString(" ORDER BY seq" + order + " LIMIT " + arg(limit))
-	return b.String(), args
+	return " ORDER BY " + c
+}
+
+// Limit is q's page size: q.Limit, or DefaultLimit when 0 or negative.
+func Limit(q audit.Query) int {
+	if q.Limit <= 0 {
+		return DefaultLimit
+	}
+	return q.Limit
 }

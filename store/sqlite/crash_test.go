@@ -112,6 +112,20 @@ func TestCrashLosesNothingCommitted(t *testing.T) {
 		if last < acked {
 			t.Fatalf("round %d: commit %d was acknowledged, the store has only up to %d", round, acked, last)
 		}
+		// Each entry exactly once through the audit index file too (a
+		// time range is looked up there), whatever the kill interrupted.
+		es, err := s.QueryAudit(ctx, audit.Query{TenantID: "t1", From: time.Unix(0, 0), Limit: int(last) + 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, e := range es {
+			if e.Seq != int64(i+1) {
+				t.Fatalf("round %d: audit entry %d has seq %d (want 1..%d, each once)", round, i, e.Seq, last)
+			}
+		}
+		if int64(len(es)) != last {
+			t.Fatalf("round %d: %d audit entries by time, want %d", round, len(es), last)
+		}
 		users, bulk := int64(0), int64(0)
 		if err := s.LoadObjects(ctx, "t1", func(o store.Object) error {
 			switch o.Kind {

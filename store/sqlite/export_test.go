@@ -1,5 +1,7 @@
 package sqlite
 
+import "context"
+
 // SetWALLimit sets the log size over which the checkpointer truncates the
 // log (walLimit).
 func SetWALLimit(s *Store, n int64) { s.ckpt.limit.Store(n) }
@@ -22,3 +24,19 @@ func WriterQueryInt(s *Store, q string) (int64, error) {
 	err := s.writer.QueryRow(q).Scan(&n)
 	return n, err
 }
+
+// PauseAuditIndex stops the audit index file's background rounds.
+func PauseAuditIndex(s *Store) { s.auditIdx.paused.Store(true) }
+
+// CatchUpAuditIndex indexes every committed audit row now.
+func CatchUpAuditIndex(s *Store) error { return s.auditIdx.catchUp(context.Background()) }
+
+// AuditIndexProgress is the last audit id the index file holds.
+func AuditIndexProgress(s *Store) (int64, error) {
+	var n int64
+	err := s.auditIdx.db.QueryRow(`SELECT last_id FROM progress`).Scan(&n)
+	return n, err
+}
+
+// AuditIndexPath is the index file of the database at path.
+func AuditIndexPath(path string) string { return indexPath(path) }

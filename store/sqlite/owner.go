@@ -93,8 +93,12 @@ func OpenReadOnly(path string) (store.Store, error) {
 		// immutable file instead.
 		source += "&mode=ro&immutable=1"
 	}
-	s.readers, err = sql.Open("sqlite", source)
-	if err != nil {
+	if indexExists(abs) && !strings.Contains(source, "immutable=1") {
+		// The audit index file of the process that writes the database
+		// (auditindex.go); without it, audit queries read the audit
+		// table alone.
+		s.readers, s.indexAttached = sql.OpenDB(attachIndex{dsn: source, index: indexPath(abs)}), true
+	} else if s.readers, err = sql.Open("sqlite", source); err != nil {
 		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
 	}
 	if err := checkSchema(context.Background(), s.readers); err != nil {

@@ -59,6 +59,10 @@ type Store struct {
 	compactor *statelog.Compactor
 	compactMu sync.Mutex // one Compact at a time
 	owner     *ownerLock // this process owns the file (owner.go)
+	// auditIdx fills the audit index file (auditindex.go); nil on a
+	// read-only store. indexAttached: the readers have it as "idx".
+	auditIdx      *auditIndexer
+	indexAttached bool
 
 	life lifecycle
 }
@@ -131,20 +135,23 @@ func open(abs string) (*Store, error) {
 		return nil, fmt.Errorf("store/sqlite: %s: %w", abs, err)
 	}
 
-	s.readers, err = sql.Open("sqlite", dsn(abs, connReader))
-	if err != nil {
+	// The audit index file (auditindex.go) first: the readers attach it.
+	if s.auditIdx, err = openAuditIndexer(ctx, abs); err != nil {
 		s.writer.Close()
 		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
 	}
+	s.readers, s.indexAttached = sql.OpenDB(attachIndex{dsn: dsn(abs, connReader), index: indexPath(abs)}), true
 	// No cap on readers: a LoadObjects callback may read the store again, and
 	// a capped pool could then deadlock. WAL readers do not block each other.
 	s.readers.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)))
 	if err := s.readers.PingContext(ctx); err != nil {
+		s.auditIdx.close()
 		s.writer.Close()
 		s.readers.Close()
 		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
 	}
 	if s.ckpt, err = startCheckpointer(abs, &s.writeMu); err != nil {
+		s.auditIdx.close()
 		s.writer.Close()
 		s.readers.Close()
 		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
@@ -204,6 +211,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	return errors.Join(
+		s.auditIdx.close(),
 		s.ckpt.close(),
 		s.stmt.insertChange.Close(), s.stmt.insertPart.Close(), s.stmt.insertAudit.Close(),
 		s.readers.Close(), s.writer.Close(), s.owner.release())

@@ -52,7 +52,7 @@ func (s *Store) UpdateTenant(ctx context.Context, t store.Tenant) error {
 // DeleteTenant removes a tenant with its objects, audit log and tokens in
 // one transaction. Returns store.ErrNotFound if the tenant is missing.
 func (s *Store) DeleteTenant(ctx context.Context, id string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM tenants WHERE tenant_id = ?`, id)
 		if err != nil {
 			return fmt.Errorf("store/sqlite: delete tenant %q: %w", id, err)
@@ -69,6 +69,13 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 		}
 		return nil
 	})
+	if err == nil && s.auditIdx != nil {
+		// The index file's rows of the tenant. Best effort: the tenant is
+		// deleted, and a stale index row is harmless (every condition is
+		// checked on the audit row too).
+		_ = s.auditIdx.forget(ctx, id)
+	}
+	return err
 }
 
 const tenantColumns = `tenant_id, company_name, domain, default_usage_location, settings, created_at`
@@ -147,5 +154,6 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return classify(fmt.Errorf("store/sqlite: commit: %w", err))
 	}
 	s.ckpt.wrote()
+	s.auditIdx.wrote()
 	return nil
 }

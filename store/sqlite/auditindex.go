@@ -1,0 +1,318 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"modernc.org/sqlite"
+)
+
+// The audit log's indexes live in a file of their own.
+//
+// The audit table (in the database file) keeps every entry, its (tenant_id,
+// seq) key and an id that is never reused (AUTOINCREMENT): that is all a
+// commit writes. The lookups by user, group, SKU and time are tables of a
+// second SQLite file beside the database (indexPath), with its own write
+// lock and log, which an indexer goroutine fills behind the commits, in
+// batches of up to indexBatch rows taken in id order: a commit never waits
+// for it, and a batch writes each index page it touches once.
+//
+// Contracts:
+//   - The index file is derived data: it records the last id it holds
+//     (progress) and whose rows they are (the database's
+//     audit_index_owner id). A file that belongs to another database, or
+//     claims ids the database never gave (a restored backup), is emptied
+//     and built again from the audit table. Backups need only the
+//     database file.
+//   - It runs with synchronous=NORMAL: a power cut can lose its last
+//     batches, never make it inconsistent, and it then takes them again.
+//   - Readers (QueryAudit) read the index file's progress first, then the
+//     database: entries up to it through the indexes, the rest (the ids
+//     after it) from the audit table itself, in one transaction of a
+//     connection that has the index file attached as "idx". An entry is
+//     therefore read exactly once, and an acknowledged one always.
+//   - Rows of a deleted tenant are deleted from the index file after the
+//     tenant; until then, and for a tenant made again under the same id,
+//     every condition is checked on the audit row too, so a stale index
+//     row only costs a lookup.
+
+// indexBatch is how many audit rows the indexer takes per transaction.
+const indexBatch = 4096
+
+// indexDelay is how long the indexer waits after a commit, so that a burst
+// of commits is indexed in one batch.
+const indexDelay = 100 * time.Millisecond
+
+// indexSchema is the index file's tables. user_version 1.
+const indexSchema = `
+CREATE TABLE IF NOT EXISTS progress (
+    one     INTEGER PRIMARY KEY CHECK (one = 1),
+    owner   TEXT    NOT NULL,  -- the database's audit_index_owner id
+    last_id INTEGER NOT NULL   -- every audit row with id <= last_id is indexed
+);
+CREATE TABLE IF NOT EXISTS by_user  (tenant_id TEXT NOT NULL, ref TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (tenant_id, ref, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS by_group (tenant_id TEXT NOT NULL, ref TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (tenant_id, ref, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS by_sku   (tenant_id TEXT NOT NULL, ref TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (tenant_id, ref, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS by_at    (tenant_id TEXT NOT NULL, at INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (tenant_id, at, seq)) WITHOUT ROWID;
+PRAGMA user_version = 1;
+`
+
+// indexPath is the index file of the database file at abs.
+func indexPath(abs string) string { return abs + ".audit-index" }
+
+// auditIndexer fills the index file.
+type auditIndexer struct {
+	db   *sql.DB // the index file, one connection
+	main *sql.DB // a reader of the database, one connection
+	mu   sync.Mutex
+	wake chan struct{} // buffered, 1
+	stop chan struct{}
+	// paused stops the background rounds (tests that need rows left
+	// unindexed); catchUp still works.
+	paused atomic.Bool
+	done   sync.WaitGroup
+}
+
+// openAuditIndexer opens (creating or rebuilding as needed) the index file
+// of the (migrated) database at abs and starts filling it.
+func openAuditIndexer(ctx context.Context, abs string) (*auditIndexer, error) {
+	main, err := sql.Open("sqlite", dsn(abs, connReader))
+	if err != nil {
+		return nil, err
+	}
+	main.SetMaxOpenConns(1)
+	q := url.Values{}
+	q.Set("_busy_timeout", fmt.Sprint(busyTimeout.Milliseconds()))
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "NORMAL")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", (&url.URL{Scheme: "file", Path: indexPath(abs), RawQuery: q.Encode()}).String())
+	if err != nil {
+		main.Close()
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	x := &auditIndexer{db: db, main: main, wake: make(chan struct{}, 1), stop: make(chan struct{})}
+	if err := x.prepare(ctx); err != nil {
+		db.Close()
+		main.Close()
+		return nil, fmt.Errorf("audit index %s: %w", indexPath(abs), err)
+	}
+	x.done.Add(1)
+	go x.run()
+	x.wrote()
+	return x, nil
+}
+
+// prepare creates the tables and empties them when they are not this
+// database's (another owner, or ids it never gave).
+func (x *auditIndexer) prepare(ctx context.Context) error {
+	if _, err := x.db.ExecContext(ctx, indexSchema); err != nil {
+		return err
+	}
+	var owner string
+	var issued int64
+	err := x.main.QueryRowContext(ctx, `SELECT (SELECT id FROM audit_index_owner),
+		coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'audit'), 0)`).Scan(&owner, &issued)
+	if err != nil {
+		return err
+	}
+	var have string
+	var last int64
+	err = x.db.QueryRowContext(ctx, `SELECT owner, last_id FROM progress`).Scan(&have, &last)
+	if err == nil && have == owner && last <= issued {
+		return nil
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	tx, err := x.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, t := range []string{"progress", "by_user", "by_group", "by_sku", "by_at"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO progress (one, owner, last_id) VALUES (1, ?, 0)`, owner); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// wrote tells the indexer that audit rows may have been committed.
+func (x *auditIndexer) wrote() {
+	if x == nil {
+		return
+	}
+	select {
+	case x.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (x *auditIndexer) run() {
+	defer x.done.Done()
+	for {
+		select {
+		case <-x.stop:
+			return
+		case <-x.wake:
+		}
+		select {
+		case <-x.stop:
+			return
+		case <-time.After(indexDelay):
+		}
+		// An error (the disk full, say) leaves the rows to the next
+		// round; readers take unindexed rows from the audit table.
+		if !x.paused.Load() {
+			_ = x.catchUp(context.Background())
+		}
+	}
+}
+
+// catchUp indexes every audit row committed so far.
+func (x *auditIndexer) catchUp(ctx context.Context) error {
+	for {
+		n, err := x.batch(ctx)
+		if err != nil || n < indexBatch {
+			return err
+		}
+	}
+}
+
+// batch indexes the next audit rows after progress, and returns how many.
+func (x *auditIndexer) batch(ctx context.Context) (int, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	tx, err := x.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var last int64
+	if err := tx.QueryRowContext(ctx, `SELECT last_id FROM progress`).Scan(&last); err != nil {
+		return 0, err
+	}
+	rows, err := x.main.QueryContext(ctx, `SELECT id, tenant_id, seq, at, user_id, group_id, sku_id FROM audit WHERE id > ? ORDER BY id LIMIT ?`, last, indexBatch)
+	if err != nil {
+		return 0, err
+	}
+	type row struct {
+		id, seq, at      int64
+		tenant           string
+		user, group, sku sql.NullString
+	}
+	var rs []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.tenant, &r.seq, &r.at, &r.user, &r.group, &r.sku); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		rs = append(rs, r)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, err
+	}
+	if len(rs) == 0 {
+		return 0, nil
+	}
+	var stmts [4]*sql.Stmt
+	for i, t := range []string{"by_user", "by_group", "by_sku"} {
+		if stmts[i], err = tx.PrepareContext(ctx, `INSERT OR IGNORE INTO `+t+` (tenant_id, ref, seq) VALUES (?, ?, ?)`); err != nil {
+			return 0, err
+		}
+		defer stmts[i].Close()
+	}
+	if stmts[3], err = tx.PrepareContext(ctx, `INSERT OR IGNORE INTO by_at (tenant_id, at, seq) VALUES (?, ?, ?)`); err != nil {
+		return 0, err
+	}
+	defer stmts[3].Close()
+	for _, r := range rs {
+		for i, ref := range []sql.NullString{r.user, r.group, r.sku} {
+			if ref.Valid {
+				if _, err := stmts[i].ExecContext(ctx, r.tenant, ref.String, r.seq); err != nil {
+					return 0, err
+				}
+			}
+		}
+		if _, err := stmts[3].ExecContext(ctx, r.tenant, r.at, r.seq); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE progress SET last_id = ?`, rs[len(rs)-1].id); err != nil {
+		return 0, err
+	}
+	return len(rs), tx.Commit()
+}
+
+// forget deletes a deleted tenant's index rows.
+func (x *auditIndexer) forget(ctx context.Context, tenantID string) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	tx, err := x.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, t := range []string{"by_user", "by_group", "by_sku", "by_at"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE tenant_id = ?`, tenantID); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func (x *auditIndexer) close() error {
+	if x == nil {
+		return nil
+	}
+	close(x.stop)
+	x.done.Wait()
+	return errors.Join(x.db.Close(), x.main.Close())
+}
+
+// attachIndex is a connector for the database's readers that attaches the
+// index file as "idx" to each connection (read-only: the readers never
+// write it).
+type attachIndex struct {
+	dsn   string // the reader's
+	index string // the index file's path
+}
+
+func (c attachIndex) Driver() driver.Driver { return &sqlite.Driver{} }
+
+func (c attachIndex) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Driver().Open(c.dsn)
+	if err != nil {
+		return nil, err
+	}
+	u := url.URL{Scheme: "file", Path: c.index, RawQuery: "mode=ro"}
+	_, err = conn.(driver.ExecerContext).ExecContext(ctx, `ATTACH DATABASE ? AS idx`, []driver.NamedValue{{Ordinal: 1, Value: u.String()}})
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("attach the audit index: %w", err)
+	}
+	return conn, nil
+}
+
+// indexExists reports whether the database at abs has an index file.
+func indexExists(abs string) bool {
+	_, err := os.Stat(indexPath(abs))
+	return err == nil
+}

@@ -1,0 +1,334 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"testing"
+	"time"
+
+	"allot/audit"
+	"allot/store"
+	"allot/store/sqlite"
+)
+
+var auditBase = time.Date(2026, 3, 1, 10, 0, 0, 123456789, time.UTC)
+
+// commitAuditWorld commits changes from..from+n-1 of tenant t1 (two
+// entries each: users, groups, SKUs, actors under a legacy name, times)
+// and t2, a few changes per commit.
+func commitAuditWorld(t *testing.T, s *sqlite.Store, from, n int) {
+	t.Helper()
+	var changes []store.Change
+	flush := func() {
+		if err := s.Commit(context.Background(), changes); err != nil {
+			t.Fatal(err)
+		}
+		changes = nil
+	}
+	for i := from; i < from+n; i++ {
+		seq := int64(2*i + 1)
+		actor := "admin@contoso"
+		if i%3 == 0 {
+			actor = "group-based licensing" // legacy: Canonical and Aliases apply
+		}
+		at := auditBase.Add(time.Duration(i) * time.Minute)
+		changes = append(changes, store.Change{TenantID: "t1", Audit: []audit.Entry{
+			{Seq: seq, At: at, Actor: actor, Action: "Add member to group", UserID: fmt.Sprintf("u%d", i%4), GroupID: fmt.Sprintf("g%d", i%3)},
+			{Seq: seq + 1, At: at.Add(time.Microsecond), Actor: audit.ActorGroupLicensing, Action: audit.ActivityChangeUserLicense,
+				UserID: fmt.Sprintf("u%d", i%4), GroupID: fmt.Sprintf("g%d", i%3), SKUID: fmt.Sprintf("s%d", i%2), Why: "member added", Detail: "before: none"},
+		}})
+		changes = append(changes, store.Change{TenantID: "t2", Audit: []audit.Entry{{Seq: int64(i + 1), At: at, Actor: "x", Action: "y", UserID: "u1", GroupID: "g1", SKUID: "s1"}}})
+		if len(changes) >= 6 {
+			flush()
+		}
+	}
+	flush()
+}
+
+// auditQueryCases are queries over every filter, order, page size and
+// Seq bound.
+func auditQueryCases() []audit.Query {
+	var qs []audit.Query
+	for _, q := range []audit.Query{
+		{}, {UserID: "u1"}, {GroupID: "g2"}, {SKUID: "s0"}, {UserID: "u2", SKUID: "s0"}, {UserID: "nobody"},
+		{Activity: audit.ActivityChangeUserLicense}, {Actor: audit.ActorGroupLicensing}, {UserID: "u3", Actor: "admin@contoso"},
+		{From: auditBase.Add(5 * time.Minute)}, {To: auditBase.Add(7*time.Minute + 500)}, {From: auditBase.Add(3 * time.Minute), To: auditBase.Add(29 * time.Minute), GroupID: "g1"},
+		{From: auditBase.Add(3 * time.Minute), To: auditBase.Add(29 * time.Minute)},
+		{AfterSeq: 10}, {BeforeSeq: 20}, {AfterSeq: 5, BeforeSeq: 50, UserID: "u3"},
+	} {
+		for _, newest := range []bool{false, true} {
+			for _, limit := range []int{0, 3, 7} {
+				q.TenantID, q.Newest, q.Limit = "t1", newest, limit
+				qs = append(qs, q)
+			}
+		}
+	}
+	return qs
+}
+
+func answers(t *testing.T, s store.Store) [][]audit.Entry {
+	t.Helper()
+	var out [][]audit.Entry
+	for _, q := range auditQueryCases() {
+		es, err := s.QueryAudit(context.Background(), q)
+		if err != nil {
+			t.Fatalf("%+v: %v", q, err)
+		}
+		out = append(out, es)
+	}
+	return out
+}
+
+// want computes every case's answer from all the entries, in Go.
+func want(t *testing.T, s store.Store) [][]audit.Entry {
+	t.Helper()
+	all, err := s.QueryAudit(context.Background(), audit.Query{TenantID: "t1", Limit: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]audit.Entry
+	for _, q := range auditQueryCases() {
+		var es []audit.Entry
+		for _, e := range all {
+			if ok := (q.UserID == "" || e.UserID == q.UserID) && (q.GroupID == "" || e.GroupID == q.GroupID) &&
+				(q.SKUID == "" || e.SKUID == q.SKUID) && (q.Activity == "" || e.Action == q.Activity) &&
+				(q.Actor == "" || e.Actor == q.Actor) && (q.From.IsZero() || !e.At.Before(q.From)) &&
+				(q.To.IsZero() || e.At.Before(q.To)) && (q.AfterSeq == 0 || e.Seq > q.AfterSeq) &&
+				(q.BeforeSeq == 0 || e.Seq < q.BeforeSeq); ok {
+				es = append(es, e)
+			}
+		}
+		sort.Slice(es, func(i, j int) bool { return (es[i].Seq < es[j].Seq) != q.Newest })
+		limit := q.Limit
+		if limit <= 0 {
+			limit = 1000
+		}
+		out = append(out, es[:min(limit, len(es))])
+	}
+	return out
+}
+
+func sameAnswers(t *testing.T, what string, got, want [][]audit.Entry) {
+	t.Helper()
+	qs := auditQueryCases()
+	for i := range qs {
+		if len(got[i]) == 0 && len(want[i]) == 0 {
+			continue
+		}
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("%s, query %+v:\n got  %v\n want %v", what, qs[i], got[i], want[i])
+		}
+	}
+}
+
+// Audit queries answer the same whether the index file holds none, some
+// or all of the rows, and on a read-only store with or without the file.
+func TestAuditIndexAnswersAsTheTable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "allot.db")
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sqlite.PauseAuditIndex(s)
+	commitAuditWorld(t, s, 0, 12)
+	if n, err := sqlite.AuditIndexProgress(s); err != nil || n != 0 {
+		t.Fatalf("progress %d, %v before any round; want 0", n, err)
+	}
+	w := want(t, s)
+	nonEmpty := 0
+	for _, es := range w {
+		if len(es) > 0 {
+			nonEmpty++
+		}
+	}
+	if nonEmpty < len(w)-6 { // only the "nobody" cases may be empty
+		t.Fatalf("the world answers only %d of %d queries", nonEmpty, len(w))
+	}
+	sameAnswers(t, "nothing indexed", answers(t, s), w)
+
+	if err := sqlite.CatchUpAuditIndex(s); err != nil {
+		t.Fatal(err)
+	}
+	commitAuditWorld(t, s, 12, 12)
+	w = want(t, s)
+	sameAnswers(t, "half indexed", answers(t, s), w)
+	ro, err := sqlite.OpenReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameAnswers(t, "read-only, half indexed", answers(t, ro), w)
+	ro.Close()
+
+	if err := sqlite.CatchUpAuditIndex(s); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := sqlite.AuditIndexProgress(s); err != nil || n != 24*3 {
+		t.Fatalf("progress %d, %v after catching up; want %d (every row)", n, err, 24*3)
+	}
+	sameAnswers(t, "all indexed", answers(t, s), w)
+	if err := os.Rename(sqlite.AuditIndexPath(path), sqlite.AuditIndexPath(path)+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if ro, err = sqlite.OpenReadOnly(path); err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	sameAnswers(t, "read-only, no index file", answers(t, ro), w)
+}
+
+// An index file that is not the database's is built again: none, one of
+// another database, one ahead of the database (a restored backup).
+func TestAuditIndexIsRebuiltWhenNotTheDatabases(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "allot.db")
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commitAuditWorld(t, s, 0, 6)
+	backup := filepath.Join(dir, "backup.db")
+	if err := s.Backup(context.Background(), backup); err != nil {
+		t.Fatal(err)
+	}
+	commitAuditWorld(t, s, 6, 6)
+	if err := sqlite.CatchUpAuditIndex(s); err != nil {
+		t.Fatal(err)
+	}
+	wantAll := want(t, s)
+	s.Close()
+	other := filepath.Join(dir, "other.db")
+	o, err := sqlite.Open(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commitAuditWorld(t, o, 0, 30)
+	if err := sqlite.CatchUpAuditIndex(o); err != nil {
+		t.Fatal(err)
+	}
+	o.Close()
+
+	reopen := func(db, what string, wantProgress int64, w [][]audit.Entry) {
+		t.Helper()
+		s, err := sqlite.Open(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		sqlite.PauseAuditIndex(s)
+		if n, err := sqlite.AuditIndexProgress(s); err != nil || n != 0 {
+			t.Fatalf("%s: progress %d, %v at open; want 0 (emptied)", what, n, err)
+		}
+		sameAnswers(t, what+", emptied", answers(t, s), w)
+		if err := sqlite.CatchUpAuditIndex(s); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := sqlite.AuditIndexProgress(s); n != wantProgress {
+			t.Fatalf("%s: progress %d after catching up, want %d", what, n, wantProgress)
+		}
+		sameAnswers(t, what+", rebuilt", answers(t, s), w)
+	}
+	copyFile(t, sqlite.AuditIndexPath(other), sqlite.AuditIndexPath(path))
+	reopen(path, "another database's index", 36, wantAll)
+
+	// The backup beside the newer index file of its own database.
+	copyFile(t, sqlite.AuditIndexPath(path), sqlite.AuditIndexPath(backup))
+	b, err := sqlite.Open(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantBackup := want(t, b)
+	b.Close()
+	if len(wantBackup[0]) != 12 {
+		t.Fatalf("the backup has %d entries of t1, want 12", len(wantBackup[0]))
+	}
+	copyFile(t, sqlite.AuditIndexPath(path), sqlite.AuditIndexPath(backup))
+	reopen(backup, "a restored backup beside a newer index", 18, wantBackup)
+
+	if err := os.Remove(sqlite.AuditIndexPath(path)); err != nil {
+		t.Fatal(err)
+	}
+	reopen(path, "no index file", 36, wantAll)
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sfx := range []string{"-wal", "-shm"} {
+		os.Remove(to + sfx)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A database written before the index file existed (schema 5: audit with
+// its indexes in the same file) opens with every entry, answering as it
+// did.
+func TestAuditMigratesToTheIndexFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "allot.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("migrations/000[1-5]_*.sql")
+	if len(files) != 5 {
+		t.Fatalf("migrations 1-5: %v", files)
+	}
+	for i, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(string(b)); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if _, err := db.Exec(`INSERT INTO schema_migrations VALUES (?, ?, 0)`, i+1, filepath.Base(f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 40 {
+		_, err := db.Exec(`INSERT INTO audit (tenant_id, seq, at, actor, action, user_id, group_id, sku_id, why, detail) VALUES ('t1', ?, ?, 'a', 'b', ?, NULL, NULL, '', '')`,
+			i+1, auditBase.Add(time.Duration(i)*time.Second).UnixMicro(), fmt.Sprintf("u%d", i%5))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := sqlite.CatchUpAuditIndex(s); err != nil {
+		t.Fatal(err)
+	}
+	es, err := s.QueryAudit(context.Background(), audit.Query{TenantID: "t1", UserID: "u3", Newest: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []int64
+	for _, e := range es {
+		seqs = append(seqs, e.Seq)
+	}
+	if !reflect.DeepEqual(seqs, []int64{39, 34, 29, 24, 19, 14, 9, 4}) {
+		t.Fatalf("u3's entries after the migration: %v", seqs)
+	}
+	if err := s.Commit(context.Background(), []store.Change{{TenantID: "t1", Audit: []audit.Entry{{Seq: 41, At: time.Now(), Actor: "a", Action: "b", UserID: "u3"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.MaxAuditSeq(context.Background(), "t1"); n != 41 {
+		t.Fatalf("MaxAuditSeq %d, want 41", n)
+	}
+}
