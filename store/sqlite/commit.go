@@ -42,7 +42,7 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 				h, ok := heads[c.TenantID]
 				if !ok {
 					var err error
-					if h, err = (stateTx{tx}).Head(ctx, c.TenantID); err != nil {
+					if h, err = s.head(ctx, tx, c.TenantID); err != nil {
 						return fmt.Errorf("store/sqlite: commit: %w", err)
 					}
 				}
@@ -59,7 +59,7 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 			}
 		}
 		for id, h := range heads {
-			if err := writeHead(ctx, tx, id, h); err != nil {
+			if _, err := tx.StmtContext(ctx, s.stmt.writeHead).ExecContext(ctx, id, h.Snap, h.Last, h.LogBytes); err != nil {
 				return fmt.Errorf("store/sqlite: commit: %w", err)
 			}
 		}
@@ -75,6 +75,17 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 		s.compactor.Consider(id, h.Last-h.Snap, h.LogBytes)
 	}
 	return nil
+}
+
+// head is stateTx.Head with the writer's prepared statement (a commit's
+// hot path: parsing the SQL was 4 % of a single writer's CPU).
+func (s *Store) head(ctx context.Context, tx *sql.Tx, tenantID string) (statelog.Head, error) {
+	h := statelog.NoHead
+	err := tx.StmtContext(ctx, s.stmt.readHead).QueryRowContext(ctx, tenantID).Scan(&h.Snap, &h.Last, &h.LogBytes)
+	if errors.Is(err, sql.ErrNoRows) {
+		return statelog.NoHead, nil
+	}
+	return h, err
 }
 
 // insertAudit writes one change's audit entries.

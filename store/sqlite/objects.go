@@ -28,7 +28,7 @@ var _ statelog.Tx = stateTx{}
 
 func (t stateTx) Head(ctx context.Context, tenantID string) (statelog.Head, error) {
 	h := statelog.NoHead
-	err := t.q.QueryRowContext(ctx, `SELECT snapshot_seq, last_seq, log_bytes FROM state_heads WHERE tenant_id = ?`, tenantID).
+	err := t.q.QueryRowContext(ctx, readHeadSQL, tenantID).
 		Scan(&h.Snap, &h.Last, &h.LogBytes)
 	if errors.Is(err, sql.ErrNoRows) {
 		return statelog.NoHead, nil
@@ -120,10 +120,14 @@ func (t stateTx) LegacyObject(ctx context.Context, tenantID string, kind store.K
 	return body, err == nil, err
 }
 
+const (
+	readHeadSQL  = `SELECT snapshot_seq, last_seq, log_bytes FROM state_heads WHERE tenant_id = ?`
+	writeHeadSQL = `INSERT INTO state_heads (tenant_id, snapshot_seq, last_seq, log_bytes) VALUES (?, ?, ?, ?)
+		ON CONFLICT (tenant_id) DO UPDATE SET snapshot_seq = excluded.snapshot_seq, last_seq = excluded.last_seq, log_bytes = excluded.log_bytes`
+)
+
 func writeHead(ctx context.Context, tx *sql.Tx, tenantID string, h statelog.Head) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO state_heads (tenant_id, snapshot_seq, last_seq, log_bytes) VALUES (?, ?, ?, ?)
-		ON CONFLICT (tenant_id) DO UPDATE SET snapshot_seq = excluded.snapshot_seq, last_seq = excluded.last_seq, log_bytes = excluded.log_bytes`,
-		tenantID, h.Snap, h.Last, h.LogBytes)
+	_, err := tx.ExecContext(ctx, writeHeadSQL, tenantID, h.Snap, h.Last, h.LogBytes)
 	return err
 }
 

@@ -74,6 +74,8 @@ type statements struct {
 	insertChange *sql.Stmt
 	insertPart   *sql.Stmt
 	insertAudit  *sql.Stmt
+	readHead     *sql.Stmt
+	writeHead    *sql.Stmt
 }
 
 // Open opens (creating if needed) the database file at path, applies any
@@ -187,6 +189,8 @@ func (s *Store) prepare(ctx context.Context) error {
 		stmt **sql.Stmt
 		sql  string
 	}{
+		{&s.stmt.readHead, readHeadSQL},
+		{&s.stmt.writeHead, writeHeadSQL},
 		{&s.stmt.insertChange, `INSERT INTO state_changes (tenant_id, seq, data) VALUES (?, ?, ?)`},
 		{&s.stmt.insertPart, `INSERT INTO state_snapshots (tenant_id, seq, part, first_kind, first_id, data) VALUES (?, ?, ?, ?, ?, ?)`},
 		{&s.stmt.insertAudit, `INSERT INTO audit (tenant_id, seq, at, actor, action, user_id, group_id, sku_id, why, detail)
@@ -213,7 +217,7 @@ func (s *Store) Close() error {
 	return errors.Join(
 		s.auditIdx.close(),
 		s.ckpt.close(),
-		s.stmt.insertChange.Close(), s.stmt.insertPart.Close(), s.stmt.insertAudit.Close(),
+		s.stmt.insertChange.Close(), s.stmt.insertPart.Close(), s.stmt.insertAudit.Close(), s.stmt.readHead.Close(), s.stmt.writeHead.Close(),
 		s.readers.Close(), s.writer.Close(), s.owner.release())
 }
 
