@@ -53,25 +53,9 @@ func reopenable(t *testing.T) map[string]func(t *testing.T) func() store.Store {
 		return m
 	}
 	m["postgres"] = func(t *testing.T) func() store.Store {
-		ctx := context.Background()
-		schema := fmt.Sprintf("graph_delta_%d", time.Now().UnixNano())
-		adm, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := adm.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			adm.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-			adm.Close(ctx)
-		})
-		sep := "?"
-		if strings.Contains(url, "?") {
-			sep = "&"
-		}
+		url := pgSchema(t, url)
 		return func() store.Store {
-			st, err := postgres.Open(ctx, url+sep+"search_path="+schema)
+			st, err := postgres.Open(context.Background(), url)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,10 +65,33 @@ func reopenable(t *testing.T) map[string]func(t *testing.T) func() store.Store {
 	return m
 }
 
+// pgSchema makes a fresh schema in the PostgreSQL database at url (dropped
+// at the end of the test) and returns the url that works in it.
+func pgSchema(t *testing.T, url string) string {
+	ctx := context.Background()
+	schema := fmt.Sprintf("graph_delta_%d", time.Now().UnixNano())
+	adm, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		adm.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+		adm.Close(ctx)
+	})
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return url + sep + "search_path=" + schema
+}
+
 // serveOn starts allot (runtime, server with the partner, admin and Graph
 // surfaces) on a store; stop closes it all, store included (also at the
 // end of the test, if not stopped before).
-func serveOn(t *testing.T, st store.Store) (f *fixture, stop func()) {
+func serveOn(t testing.TB, st store.Store) (f *fixture, stop func()) {
 	ctx := context.Background()
 	if _, err := server.Bootstrap(ctx, st, apitest.PartnerToken, time.Now()); err != nil {
 		t.Fatal(err)
