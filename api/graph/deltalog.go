@@ -193,21 +193,21 @@ func logPage[T any](s *tenant.State, x *directory.Index, k *deltaKind[T], tok *d
 		walk = lc.groupWalk
 	}
 	pg := &page{next: &deltaToken{}}
-	start, resume := 0, false
+	resume := false
 	if tok.phase == 'r' {
 		cur := logEntry{tok.curSeq, tok.curID}
-		start, _ = slices.BinarySearchFunc(walk, cur, func(e, cur logEntry) int {
+		start, _ := slices.BinarySearchFunc(walk, cur, func(e, cur logEntry) int {
 			if compareLogEntries(e, cur) <= 0 {
 				return -1
 			}
 			return 1
 		})
-		if resume = tok.memAfter != ""; resume {
-			walk = append([]logEntry{cur}, walk[start:]...)
-			start = 0
+		resume = tok.memAfter != ""
+		walk = walk[start:]
+		if resume { // the group at the cursor again, then what follows
+			walk = append([]logEntry{cur}, walk[:min(len(walk), size)]...)
 		}
 	}
-	walk = walk[start:]
 	if len(walk) > size {
 		walk, pg.more = walk[:size], true
 	}
