@@ -27,7 +27,9 @@ import (
 // haGraphNode starts one allot process of a cluster on a shared
 // PostgreSQL schema (leases, a runtime that follows the tenants it does
 // not write, writes forwarded to their owner) with the Graph surface.
-func haGraphNode(t *testing.T, url string) *fixture {
+// stopFollowing ends its follower loop (its copies then move only when a
+// request waits for them).
+func haGraphNode(t *testing.T, url string) (f *fixture, stopFollowing func()) {
 	ctx := context.Background()
 	hs := httptest.NewUnstartedServer(nil)
 	st, err := postgres.OpenShared(ctx, url, postgres.SharedOptions{TTL: 5 * time.Second, Owner: postgres.ProcessIdentity() + " at " + hs.Listener.Addr().String()})
@@ -56,29 +58,34 @@ func haGraphNode(t *testing.T, url string) *fixture {
 		defer close(done)
 		rt.Follow(fctx, tenant.FollowOptions{Poll: 100 * time.Millisecond})
 	}()
-	t.Cleanup(func() {
-		hs.Close()
+	stopFollowing = func() {
 		cancel()
 		<-done
+	}
+	t.Cleanup(func() {
+		hs.Close()
+		stopFollowing() // again: a no-op
 		rt.Close(ctx)
 		keeper.Close(ctx)
 		st.Close()
 	})
-	return &fixture{Env: &apitest.Env{T: t, URL: hs.URL, Store: st, RT: rt, Server: s, HTTP: hs}}
+	return &fixture{Env: &apitest.Env{T: t, URL: hs.URL, Store: st, RT: rt, Server: s, HTTP: hs}}, stopFollowing
 }
 
 // TestDeltaOnFollower: two allot processes share a PostgreSQL database;
 // a deltaLink issued by the tenant's writer is served by the other process
-// (a follower, rebuilding the round from the change log, waiting for its
-// copy when it is behind), with exactly the changes made after it, and
-// the follower's deltaLink is served by the writer.
+// (a follower, rebuilding the round from the change log), with exactly
+// the changes made after it; the follower's deltaLink is served by the
+// writer; and a follower whose copy is behind a token's number waits for
+// it (without its follower loop: the request makes it catch up).
 func TestDeltaOnFollower(t *testing.T) {
 	url := os.Getenv("ALLOT_TEST_POSTGRES")
 	if url == "" {
 		t.Skip("ALLOT_TEST_POSTGRES is not set")
 	}
 	url = pgSchema(t, url)
-	a, b := haGraphNode(t, url), haGraphNode(t, url)
+	a, _ := haGraphNode(t, url)
+	b, stopB := haGraphNode(t, url)
 	a.tenant = a.Customer("Contoso", "US")
 	a.admin = a.Token(a.tenant, "GlobalAdministrator")
 	b.tenant, b.admin = a.tenant, a.admin
@@ -95,13 +102,32 @@ func TestDeltaOnFollower(t *testing.T) {
 	_, dl := deltaIDs(t, a, "/v1.0/users/delta?$select=displayName")
 	a.Must(204, "PATCH", "/v1.0/users/"+u1, a.admin, map[string]any{"displayName": "A2"})
 	c := a.user("c@contoso.example", "C")
-	// At once on the follower: it waits for its copy if it is behind.
+	// On the follower, once its copy has the changes (a follower serves
+	// the changes its copy has; a client that must see a write sends
+	// X-Allot-Min-Seq).
+	ta, _ := a.RT.Get(a.tenant)
+	tb, _ := b.RT.Get(a.tenant)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := tb.WaitSeq(ctx, ta.LogSeq()); err != nil {
+		t.Fatal(err)
+	}
 	ids, dl2 := deltaIDs(t, b, dl)
 	if want := sorted(u1, c); !slices.Equal(ids, want) {
 		t.Fatalf("the follower served %v, want %v", ids, want)
 	}
 	d := a.user("d@contoso.example", "D")
-	if ids, _ := deltaIDs(t, a, dl2); !slices.Equal(ids, []string{d}) {
+	ids, dl3 := deltaIDs(t, a, dl2)
+	if !slices.Equal(ids, []string{d}) {
 		t.Fatalf("the writer served the follower's deltaLink as %v, want %s", ids, d)
+	}
+	// The follower no longer follows on its own: a deltaLink issued after
+	// a change it has not applied waits for its copy to catch up.
+	stopB()
+	e := a.user("e@contoso.example", "E")
+	_, dl4 := deltaIDs(t, a, dl3)
+	g := a.user("g@contoso.example", "G")
+	if ids, _ := deltaIDs(t, b, dl4); !slices.Equal(ids, []string{g}) {
+		t.Fatalf("a follower behind the token served %v, want %s (not %s)", ids, g, e)
 	}
 }

@@ -129,7 +129,10 @@ type logKey struct {
 	after uint64
 }
 
-const logCacheSize = 8
+// logCacheSize bounds the entries kept; an entry holds the ids the log
+// names after its number (bounded by the log a compaction leaves:
+// statelog.CompactRecords records or CompactBytes bytes).
+const logCacheSize = 4
 
 var logCache struct {
 	mu    sync.Mutex
