@@ -42,6 +42,12 @@ type State struct {
 // readers' copy (inside Tenant.Read) and for a Tenant.Snapshot.
 func (s *State) Commit() uint64 { return s.commit }
 
+// LogSeq is the log number of the last committed change this state
+// includes (store.ChangeLog; 0: none), or -1 if the store keeps no
+// numbered log: what a reader pairs with what it read of the state (Graph's
+// delta tokens). Tenant.LogSeq is the same number of the readers' copy.
+func (s *State) LogSeq() int64 { return s.logSeq }
+
 // Index is a read-side structure derived from a tenant's state (the
 // directory's users sorted by a property, lookups by attribute, …): a read
 // model. Every index of the runtime (Options.Indexes) is built on the

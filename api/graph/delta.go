@@ -1,12 +1,14 @@
 package graph
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"allot/api/odata"
 	"allot/api/respond"
@@ -42,11 +44,17 @@ import (
 //   - An object may be sent more than once in a round and again in the
 //     next one (a change while the round is paged); applying the pages in
 //     order always leaves the client with the current state.
-//   - A token this server cannot serve — issued before a restart, before a
-//     bulk import replaced the directory, or older than the deletions it
-//     remembers (directory.MaxTombstones) — gets 410 Gone, code
-//     syncStateNotFound, with a Location header to start a new round; a
-//     token that is not one of ours for this tenant gets 400.
+//   - A token holds a number of the tenant's change log, so it outlives
+//     the process that issued it and is served by any process (followers
+//     included): from the directory index when the token's hint names it
+//     (its build and number: the fast path), else rebuilt from the change
+//     log (deltalog.go). A token whose changes the log no longer has
+//     (compacted into a snapshot, a bulk import, a tenant made again) gets
+//     410 Gone, code syncStateNotFound, with a Location header to start a
+//     new round — Graph's answer to an expired token; a token that is not
+//     one of ours for this tenant gets 400. A token ahead of this
+//     process's copy of the tenant (a follower behind its writer) waits for
+//     the copy to catch up, or gets 503 with Retry-After.
 //
 // Page size: 100 objects, or the Prefer header's odata.maxpagesize (1–999).
 
@@ -78,11 +86,11 @@ var groupDelta = &deltaKind[licensing.Group]{code: 'g', path: "/v1.0/groups/delt
 	ids: (*directory.Index).GroupsByID, changes: (*directory.Index).GroupChanges, deleted: deleteditems.KindGroup, members: true}
 
 func (h *handler) usersDelta(w http.ResponseWriter, r *http.Request, c *call) {
-	serveDelta(w, r, c, userDelta)
+	serveDelta(h, w, r, c, userDelta)
 }
 
 func (h *handler) groupsDelta(w http.ResponseWriter, r *http.Request, c *call) {
-	serveDelta(w, r, c, groupDelta)
+	serveDelta(h, w, r, c, groupDelta)
 }
 
 var (
@@ -165,7 +173,7 @@ func deltaLinkURL(r *http.Request, path, param, token string) string {
 // round, "latest" for a deltaLink without the data, else a $skiptoken of a
 // round being paged or a $deltatoken of a finished one, of this kind and
 // tenant. ok is false when the request was answered: 400 for both tokens
-// or a bad one, 410 (resync) for a stale one.
+// or a bad one, 410 (resync) for one of an earlier version.
 func requestToken[T any](w http.ResponseWriter, r *http.Request, c *call, k *deltaKind[T]) (tok *deltaToken, latest, ok bool) {
 	q := c.q
 	if q.DeltaToken != "" && q.SkipToken != "" {
@@ -194,13 +202,23 @@ func requestToken[T any](w http.ResponseWriter, r *http.Request, c *call, k *del
 	return t, false, true
 }
 
-func serveDelta[T any](w http.ResponseWriter, r *http.Request, c *call, k *deltaKind[T]) {
-	q := c.q
+// page is one delta page to write: the ids of its objects, their
+// members@delta (groups with members), and the token of the link it ends
+// with (a nextLink when more, else a deltaLink).
+type page struct {
+	ids     []string
+	members [][]memberEntry
+	initial bool // a first round: groups carry every member
+	more    bool
+	next    *deltaToken
+}
+
+func serveDelta[T any](h *handler, w http.ResponseWriter, r *http.Request, c *call, k *deltaKind[T]) {
 	tok, latest, ok := requestToken(w, r, c, k)
 	if !ok {
 		return
 	}
-	sel := q.Select
+	sel := c.q.Select
 	if sel == nil && tok != nil {
 		sel = tok.sel
 	}
@@ -209,99 +227,217 @@ func serveDelta[T any](w http.ResponseWriter, r *http.Request, c *call, k *delta
 		fail(w, r, err)
 		return
 	}
+	if tok != nil && !caughtUp(h, w, r, c, k.path, tok, sel) {
+		return
+	}
 	size, applied := maxPageSize(r)
 	bp := getBuf()
 	defer putBuf(bp)
 	b := *bp
-	gone := false
+	write := func(s *tenant.State, pg *page) {
+		pg.next.kind, pg.next.sel = k.code, sel
+		b = appendContext(b, r, k.context+selectSuffix(sel))
+		b = appendDeltaLink(b, r, c, k.path, pg)
+		b = appendDeltaValues(b, s, k, pg, props, withMembers)
+	}
+	served := false
 	c.t.Read(func(s *tenant.State) {
 		x := directory.Of(s)
-		if tok != nil && (tok.epoch != x.Epoch() || tok.seq < x.Floor() || tok.seq > x.Seq()) {
-			gone = true
-			return
+		if tok != nil && tok.phase != 'i' && !fastPath(x, tok) {
+			return // rebuilt from the change log, below
 		}
-		b = appendContext(b, r, k.context+selectSuffix(sel))
-		next := &deltaToken{kind: k.code, proc: deltaProc, epoch: x.Epoch(), sel: sel}
+		served = true
 		if latest {
-			next.phase, next.seq = 'l', x.Seq()
-			b = append(b, `,"@odata.deltaLink":`...)
-			b = appendStr(b, deltaLinkURL(r, k.path, "$deltatoken", next.encode(c.t.ID)))
-			b = append(b, `,"value":[]}`...)
+			write(s, &page{next: latestToken(s, x)})
 			return
 		}
-		// The keys of this page, and whether more follow.
-		initial := tok == nil || tok.phase == 'i'
-		resume := tok != nil && tok.memAfter != ""
-		keys, since := pageKeys(x, k, tok, next, size)
-		more := len(keys) > size
-		if more {
-			keys = keys[:size]
-		}
-		var members [][]memberEntry
-		memAfter := ""
-		if withMembers {
-			var cut bool
-			keys, members, memAfter, cut = pageMembers(s, x, k, keys, tok, initial, resume, since)
-			more = more || cut
-		}
-		if more {
-			last := keys[len(keys)-1]
-			if initial {
-				next.phase, next.curID = 'i', last.K
-			} else {
-				next.phase, next.seq, next.curID = 'c', since, last.ID
-				next.curSeq, _ = strconv.ParseUint(last.K, 16, 64)
-			}
-			next.memAfter = memAfter
-			b = append(b, `,"@odata.nextLink":`...)
-			b = appendStr(b, deltaLinkURL(r, k.path, "$skiptoken", next.encode(c.t.ID)))
-		} else {
-			next.phase, next.curID = 'l', ""
-			if !initial {
-				// Every change up to now was visited in this round: an
-				// object changed while it was paged moved to a later key.
-				next.seq = x.Seq()
-			}
-			b = append(b, `,"@odata.deltaLink":`...)
-			b = appendStr(b, deltaLinkURL(r, k.path, "$deltatoken", next.encode(c.t.ID)))
-		}
-		b = append(b, `,"value":[`...)
-		v := view{State: s}
-		for i, key := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			id := directory.IDOf(key)
-			obj, ok := k.get(s, id)
-			if !ok {
-				reason := "deleted"
-				if _, soft := s.Object(k.deleted, id); soft {
-					reason = "changed"
-				}
-				b = append(b, `{"id":`...)
-				b = appendStr(b, id)
-				b = append(b, `,"@removed":{"reason":"`...)
-				b = append(b, reason...)
-				b = append(b, `"}}`...)
-				continue
-			}
-			b = k.res.appendObject(b, v, &obj, props, false)
-			if withMembers && (initial || len(members[i]) > 0) {
-				b = appendMembersDelta(b[:len(b)-1], members[i])
-				b = append(b, '}')
-			}
-		}
-		b = append(b, "]}"...)
+		write(s, indexPage(s, x, k, tok, size, withMembers))
 	})
-	*bp = b
-	if gone {
-		resync(w, r, k.path, sel)
-		return
+	if !served {
+		lc, err := logChangesFor(r.Context(), h, c.t, tok)
+		switch {
+		case errors.Is(err, store.ErrCompacted):
+			resync(w, r, k.path, sel)
+			return
+		case err != nil:
+			fail(w, r, err)
+			return
+		}
+		c.t.Read(func(s *tenant.State) {
+			write(s, logPage(s, directory.Of(s), k, tok, lc, size, withMembers))
+		})
 	}
+	*bp = b
 	if applied {
 		w.Header().Set("Preference-Applied", "odata.maxpagesize="+strconv.Itoa(size))
 	}
 	writeJSON(w, http.StatusOK, b)
+}
+
+// logNumber is a state's log number for a token (0 when the store keeps
+// no numbered log: such a token is served by the fast path only).
+func logNumber(s *tenant.State) uint64 { return uint64(max(s.LogSeq(), 0)) }
+
+// latestToken is the deltaLink of the current state, with the index's
+// hint.
+func latestToken(s *tenant.State, x *directory.Index) *deltaToken {
+	return &deltaToken{phase: 'l', log: logNumber(s), epoch: x.Epoch(), idx: x.Seq()}
+}
+
+// fastPath says whether the directory index can serve a changes round of
+// tok: the token's hint names this build of the index, and the index
+// still has every change after the hint's number.
+func fastPath(x *directory.Index, tok *deltaToken) bool {
+	return deltaFastPath && tok.phase != 'r' && tok.epoch == x.Epoch() && tok.idx >= x.Floor() && tok.idx <= x.Seq()
+}
+
+// deltaFastPath: whether the directory index serves the tokens it can
+// (tests turn it off to serve every changes round from the log).
+var deltaFastPath = true
+
+// deltaWait bounds how long a token ahead of this process's copy of the
+// tenant waits for it.
+var deltaWait = 5 * time.Second
+
+// caughtUp makes sure this process's copy of the tenant includes the log
+// number the token was issued at (a follower may be behind the process
+// that issued it): it waits for it, and answers 410 (resync) when the
+// tenant's log does not reach the number (the tenant was made again, or
+// the token was made up), 503 with Retry-After when the copy does not
+// catch up in time. It returns false when it answered.
+func caughtUp(h *handler, w http.ResponseWriter, r *http.Request, c *call, path string, tok *deltaToken, sel []string) bool {
+	need := tok.log
+	if tok.phase == 'r' {
+		need = max(need, tok.curSeq) // the page before read the log up to it
+	}
+	have := c.t.LogSeq()
+	if have < 0 || need <= uint64(have) {
+		return true
+	}
+	cl, ok := h.s.Store.(store.ChangeLog)
+	if !ok {
+		resync(w, r, path, sel)
+		return false
+	}
+	last, err := cl.LogSeq(r.Context(), c.t.ID)
+	if err != nil {
+		fail(w, r, err)
+		return false
+	}
+	if need > uint64(max(last, 0)) {
+		resync(w, r, path, sel)
+		return false
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), deltaWait)
+	defer cancel()
+	if err := c.t.WaitSeq(ctx, int64(need)); err != nil {
+		w.Header().Set("Retry-After", "1")
+		respond.Status(w, r, http.StatusServiceUnavailable, "serviceNotAvailable",
+			"This server has not yet applied the changes the token was issued at; retry in a moment.")
+		return false
+	}
+	return true
+}
+
+// indexPage is a page served from the directory index: a first round
+// (tok nil or 'i', walked by id), or a changes round whose token the
+// index can serve (fastPath).
+func indexPage[T any](s *tenant.State, x *directory.Index, k *deltaKind[T], tok *deltaToken, size int, withMembers bool) *page {
+	pg := &page{initial: tok == nil || tok.phase == 'i', next: &deltaToken{}}
+	resume := tok != nil && tok.memAfter != ""
+	keys, since := pageKeys(x, k, tok, size)
+	pg.more = len(keys) > size
+	if pg.more {
+		keys = keys[:size]
+	}
+	memAfter := ""
+	if withMembers {
+		entries := func(id string) []memberEntry { return indexMembers(s, x, id, pg.initial, since) }
+		var (
+			kept int
+			cut  bool
+		)
+		kept, pg.members, memAfter, cut = pageMembers(s, k, keyIDs(keys), tok, resume, entries)
+		keys, pg.more = keys[:kept], pg.more || cut
+	}
+	pg.ids = keyIDs(keys)
+	n := pg.next
+	switch {
+	case pg.initial:
+		// The round's start: its number, and the index's hint with it.
+		if tok == nil {
+			*n = *latestToken(s, x)
+		} else {
+			n.log, n.epoch, n.idx = tok.log, tok.epoch, tok.idx
+		}
+		if pg.more {
+			n.phase, n.curID = 'i', pg.ids[len(pg.ids)-1]
+		} else {
+			n.phase = 'l'
+		}
+	case pg.more:
+		last := keys[len(keys)-1]
+		n.phase, n.log, n.epoch, n.idx, n.curID = 'c', tok.log, x.Epoch(), since, last.ID
+		n.curSeq, _ = strconv.ParseUint(last.K, 16, 64)
+	default:
+		// Every change up to now was visited in this round: an object
+		// changed while it was paged moved to a later key.
+		*n = *latestToken(s, x)
+	}
+	n.memAfter = memAfter
+	return pg
+}
+
+// keyIDs are the object ids of index keys.
+func keyIDs(keys []directory.Key) []string {
+	ids := make([]string, len(keys))
+	for i, key := range keys {
+		ids[i] = directory.IDOf(key)
+	}
+	return ids
+}
+
+// appendDeltaLink writes a page's link: ,"@odata.nextLink" or
+// ,"@odata.deltaLink".
+func appendDeltaLink(b []byte, r *http.Request, c *call, path string, pg *page) []byte {
+	if pg.more {
+		b = append(b, `,"@odata.nextLink":`...)
+		return appendStr(b, deltaLinkURL(r, path, "$skiptoken", pg.next.encode(c.t.ID)))
+	}
+	pg.next.curID, pg.next.curSeq, pg.next.memAfter = "", 0, ""
+	b = append(b, `,"@odata.deltaLink":`...)
+	return appendStr(b, deltaLinkURL(r, path, "$deltatoken", pg.next.encode(c.t.ID)))
+}
+
+// appendDeltaValues writes ,"value":[…]} of a page: each object in its
+// current state (with its members@delta), or removed.
+func appendDeltaValues[T any](b []byte, s *tenant.State, k *deltaKind[T], pg *page, props []int, withMembers bool) []byte {
+	b = append(b, `,"value":[`...)
+	v := view{State: s}
+	for i, id := range pg.ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		obj, ok := k.get(s, id)
+		if !ok {
+			reason := "deleted"
+			if _, soft := s.Object(k.deleted, id); soft {
+				reason = "changed"
+			}
+			b = append(b, `{"id":`...)
+			b = appendStr(b, id)
+			b = append(b, `,"@removed":{"reason":"`...)
+			b = append(b, reason...)
+			b = append(b, `"}}`...)
+			continue
+		}
+		b = k.res.appendObject(b, v, &obj, props, false)
+		if withMembers && (pg.initial || len(pg.members[i]) > 0) {
+			b = appendMembersDelta(b[:len(b)-1], pg.members[i])
+			b = append(b, '}')
+		}
+	}
+	return append(b, "]}"...)
 }
 
 // deltaMembersPage is the most members@delta entries a page carries
@@ -316,10 +452,10 @@ type memberEntry struct {
 	removed bool
 }
 
-// memberEntries are a group's members@delta, by id: every member in an
-// initial round, else the memberships changed after since (removed ones
-// with @removed).
-func memberEntries(s *tenant.State, x *directory.Index, groupID string, initial bool, since uint64) []memberEntry {
+// indexMembers are a group's members@delta from the directory index, by
+// id: every member in a first round, else the memberships changed after
+// the index number since (removed ones with @removed).
+func indexMembers(s *tenant.State, x *directory.Index, groupID string, initial bool, since uint64) []memberEntry {
 	var es []memberEntry
 	if initial {
 		us, gs := s.Engine.Members(groupID)
@@ -331,12 +467,18 @@ func memberEntries(s *tenant.State, x *directory.Index, groupID string, initial 
 		}
 	} else {
 		x.MemberChanges(groupID, since, func(m string, present bool) {
-			_, deletedGroup := s.Object(deleteditems.KindGroup, m)
-			es = append(es, memberEntry{id: m, group: s.Engine.IsGroup(m) || deletedGroup, removed: !present})
+			es = append(es, deltaMemberEntry(s, m, present))
 		})
 	}
 	slices.SortFunc(es, func(a, c memberEntry) int { return strings.Compare(a.id, c.id) })
 	return es
+}
+
+// deltaMemberEntry is the entry of a changed membership: a group member when
+// m is a group (or a group in the deleted items), removed unless present.
+func deltaMemberEntry(s *tenant.State, m string, present bool) memberEntry {
+	_, deletedGroup := s.Object(deleteditems.KindGroup, m)
+	return memberEntry{id: m, group: s.Engine.IsGroup(m) || deletedGroup, removed: !present}
 }
 
 // appendMembersDelta writes ,"members@delta":[…] of the entries.
@@ -360,22 +502,22 @@ func appendMembersDelta(b []byte, es []memberEntry) []byte {
 	return append(b, ']')
 }
 
-// pageMembers returns the members@delta of a page's groups, within
-// deltaMembersPage: a group whose members do not fit is sent with those
-// that do and ends the page (the next one sends it again with the rest,
-// after memAfter, its last member sent). A page that resumes a group
-// (resume: its first key) starts after tok.memAfter. cut says the page was
-// shortened (more follow); keys is the page's keys, shortened with it.
-func pageMembers[T any](s *tenant.State, x *directory.Index, k *deltaKind[T], keys []directory.Key, tok *deltaToken,
-	initial, resume bool, since uint64) (_ []directory.Key, members [][]memberEntry, memAfter string, cut bool) {
+// pageMembers returns the members@delta (entries, by id) of a page's
+// groups, within deltaMembersPage: a group whose members do not fit is
+// sent with those that do and ends the page (the next one sends it again
+// with the rest, after memAfter, its last member sent). A page that
+// resumes a group (resume: its first id) starts after tok.memAfter. cut
+// says the page was shortened (more follow); the page's first n ids
+// remain, n returned with the entries.
+func pageMembers[T any](s *tenant.State, k *deltaKind[T], ids []string, tok *deltaToken, resume bool,
+	entries func(id string) []memberEntry) (n int, members [][]memberEntry, memAfter string, cut bool) {
 	budget := deltaMembersPage
-	for i, key := range keys {
-		id := directory.IDOf(key)
+	for i, id := range ids {
 		if _, ok := k.get(s, id); !ok {
 			members = append(members, nil)
 			continue
 		}
-		es := memberEntries(s, x, id, initial, since)
+		es := entries(id)
 		if resume && i == 0 {
 			n, _ := slices.BinarySearchFunc(es, tok.memAfter, func(e memberEntry, after string) int {
 				if e.id <= after {
@@ -386,24 +528,24 @@ func pageMembers[T any](s *tenant.State, x *directory.Index, k *deltaKind[T], ke
 			es = es[n:]
 		}
 		if len(es) > 0 && budget == 0 && i > 0 {
-			return keys[:i], members, "", true
+			return i, members, "", true
 		}
 		if len(es) > budget {
 			es = es[:budget]
-			return keys[:i+1], append(members, es), es[len(es)-1].id, true
+			return i + 1, append(members, es), es[len(es)-1].id, true
 		}
 		budget -= len(es)
 		members = append(members, es)
 	}
-	return keys, members, "", false
+	return len(ids), members, "", false
 }
 
-// pageKeys collects the keys of a delta page, up to size+1 (one more says
+// pageKeys collects the index keys of a page, up to size+1 (one more says
 // more follow), for a first request (tok nil), a first round resumed, or a
-// changes round after the number the client has (since, returned; 0 in a
-// first round). It sets next.seq for a first round. A page that resumes a
-// group's members starts with that group again.
-func pageKeys[T any](x *directory.Index, k *deltaKind[T], tok *deltaToken, next *deltaToken, size int) (keys []directory.Key, since uint64) {
+// changes round after the index number the client has (since, returned;
+// 0 in a first round). A page that resumes a group's members starts with
+// that group again.
+func pageKeys[T any](x *directory.Index, k *deltaKind[T], tok *deltaToken, size int) (keys []directory.Key, since uint64) {
 	initial := tok == nil || tok.phase == 'i'
 	if tok != nil && tok.memAfter != "" {
 		if initial {
@@ -418,17 +560,15 @@ func pageKeys[T any](x *directory.Index, k *deltaKind[T], tok *deltaToken, next 
 	}
 	switch {
 	case tok == nil:
-		next.seq = x.Seq()
 		k.ids(x).Ascend(nil, collect)
 	case initial:
-		next.seq = tok.seq
 		k.ids(x).Ascend(&directory.Key{K: tok.curID}, collect)
 	case tok.phase == 'l':
-		since = tok.seq
+		since = tok.idx
 		after := directory.AfterSeq(since)
 		k.changes(x).Ascend(&after, collect)
 	default:
-		since = tok.seq
+		since = tok.idx
 		k.changes(x).Ascend(&directory.Key{K: directory.SeqKey(tok.curSeq), ID: tok.curID}, collect)
 	}
 	return keys, since

@@ -1,31 +1,15 @@
 package graph_test
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
-	"net/http/httptest"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"allot/api/admin"
-	"allot/api/apitest"
 	"allot/api/graph"
-	"allot/api/partner"
-	"allot/api/server"
-	"allot/catalog"
-	"allot/internal/tenantopts"
-	"allot/store/sqlite"
-	"allot/tenant"
 )
 
 // deltaClient keeps a copy of users or groups from delta rounds, as a
@@ -134,7 +118,9 @@ func fullMembers(t *testing.T, f *fixture, groups map[string]map[string]any) map
 	return out
 }
 
-func TestUsersDeltaRounds(t *testing.T) {
+func TestUsersDeltaRounds(t *testing.T) { bothPaths(t, testUsersDeltaRounds) }
+
+func testUsersDeltaRounds(t *testing.T) {
 	f := newFixture(t)
 	a := f.user("a@contoso.example", "A")
 	b := f.user("b@contoso.example", "B")
@@ -277,7 +263,9 @@ func flip(s string) string {
 	return string(b)
 }
 
-func TestGroupsDeltaMembers(t *testing.T) {
+func TestGroupsDeltaMembers(t *testing.T) { bothPaths(t, testGroupsDeltaMembers) }
+
+func testGroupsDeltaMembers(t *testing.T) {
 	f := newFixture(t)
 	u1, u2, u3 := f.user("a@contoso.example", "A"), f.user("b@contoso.example", "B"), f.user("c@contoso.example", "C")
 	g := f.group("Sales")
@@ -323,58 +311,6 @@ func TestGroupsDeltaMembers(t *testing.T) {
 	}
 }
 
-// TestDeltaAfterRestart: a token issued before the server restarted gets
-// the resync answer (410 with a Location to start over), never data.
-func TestDeltaAfterRestart(t *testing.T) {
-	dir := t.TempDir()
-	open := func() *fixture {
-		st, err := sqlite.Open(filepath.Join(dir, "allot.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx := context.Background()
-		if _, err := server.Bootstrap(ctx, st, apitest.PartnerToken, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		reg := prometheus.NewRegistry()
-		rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: log, Registerer: reg}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := server.New(rt, st, log, reg)
-		partner.Register(s)
-		admin.Register(s)
-		graph.Register(s)
-		hs := httptest.NewServer(s.Handler())
-		e := &apitest.Env{T: t, URL: hs.URL, Store: st, RT: rt, Server: s, HTTP: hs}
-		t.Cleanup(func() { hs.Close(); rt.Close(context.Background()); st.Close() })
-		return &fixture{Env: e}
-	}
-	f := open()
-	f.tenant = f.Customer("Contoso", "US")
-	f.admin = f.Token(f.tenant, "GlobalAdministrator")
-	f.user("a@contoso.example", "A")
-	dl := pathOf(t, f.Must(200, "GET", "/v1.0/users/delta?$select=displayName", f.admin, nil).JSON()["@odata.deltaLink"].(string))
-	f.HTTP.Close()
-	f.RT.Close(context.Background())
-	f.Store.Close()
-
-	g := open()
-	g.tenant, g.admin = f.tenant, f.admin
-	r := g.Call("GET", dl, g.admin, nil)
-	wantError(t, r, 410, "syncStateNotFound", "The delta token is expired")
-	if loc := r.Header.Get("Location"); !strings.HasSuffix(loc, "/v1.0/users/delta?$select=displayName") {
-		t.Fatalf("Location %q", loc)
-	}
-	// Starting over works.
-	c := newDeltaClient(g, pathOf(t, r.Header.Get("Location")))
-	c.sync(t)
-	if len(c.objs) != 1 {
-		t.Fatalf("after resync: %v", c.objs)
-	}
-}
-
 // TestDeltaPropertyClientCopyEqualsListing: over random command sequences,
 // with commands between the pages of a round, a client that applies every
 // page of users/delta and groups/delta holds exactly what a fresh full
@@ -384,9 +320,22 @@ func TestDeltaPropertyClientCopyEqualsListing(t *testing.T) {
 	if testing.Short() {
 		seeds = 2
 	}
-	for seed := range seeds {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) { deltaProperty(t, uint64(seed)) })
-	}
+	bothPaths(t, func(t *testing.T) {
+		for seed := range seeds {
+			t.Run(fmt.Sprint(seed), func(t *testing.T) { deltaProperty(t, uint64(seed)) })
+		}
+	})
+}
+
+// bothPaths runs a test with the directory index's fast path of delta
+// rounds, and without it (every changes round rebuilt from the change
+// log, as a process that did not issue the tokens serves them).
+func bothPaths(t *testing.T, test func(t *testing.T)) {
+	t.Run("index", test)
+	t.Run("log", func(t *testing.T) {
+		graph.SetDeltaFastPath(t, false)
+		test(t)
+	})
 }
 
 func deltaProperty(t *testing.T, seed uint64) {
@@ -546,7 +495,9 @@ func (f *fixture) membersOf(g string) (users, groups []string) {
 // the rest of its members, each page within the limit), in the first
 // round and in a changes round; a client merging the pages ends with the
 // group's members.
-func TestGroupsDeltaMembersPaged(t *testing.T) {
+func TestGroupsDeltaMembersPaged(t *testing.T) { bothPaths(t, testGroupsDeltaMembersPaged) }
+
+func testGroupsDeltaMembersPaged(t *testing.T) {
 	graph.SetDeltaMembersPage(t, 2)
 	f := newFixture(t)
 	g := f.group("Sales")

@@ -1,9 +1,8 @@
 package graph
 
 import (
-	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -13,26 +12,38 @@ import (
 // A delta state token ($skiptoken of an @odata.nextLink, $deltatoken of
 // an @odata.deltaLink) is opaque to clients: base64url of
 //
-//	version(1) kind(1) phase(1) process(8) epoch(8) seq(8)
-//	cursorSeq(8) len+cursorID len+select selectSet(1) mac(16)
+//	version(1)=2 kind(1) phase(1) log(8) epoch(8) idx(8) cursorSeq(8)
+//	len+cursorID len+select selectSet(1) [len+memAfter] check(16)
 //
-// The MAC (HMAC-SHA-256, truncated to 16 bytes) covers the tenant's id and
-// every byte before it, under a key drawn at random when the process
-// starts: a token is bound to its tenant, and any change to it is
-// detected. A token of an earlier process cannot be verified, and its
-// change history is gone with that process (the directory index keeps it
-// in memory), so it is answered with the resync answer, never with data.
+// Its position is a number of the tenant's change log (store.ChangeLog),
+// which every process serving the tenant shares and which outlives a
+// restart, so any process serves it — from its directory index when the
+// token's hint (epoch, idx) names that index (the fast path), else from
+// the change log (deltalog.go). check is SHA-256 of the tenant's id and
+// every byte before it, truncated: a token edited, cut, or of another
+// tenant is refused (400). It is a check, not a secret: a token grants
+// nothing, the caller's authorisation to read the directory does, and a
+// token made up by hand gets at most changes the caller may read anyway.
+//
+// A version-1 token (a process of an earlier version, bound to that
+// process) is answered with the resync answer, never with data.
 type deltaToken struct {
-	kind  byte // 'u' users, 'g' groups
-	phase byte // 'i' initial round (walk by id), 'c' changes round (walk by change number), 'l' deltaLink
-	proc  uint64
-	epoch uint64 // the directory index's build (directory.Index.Epoch)
-	// seq: in the initial round, the number the round started at; in a
-	// changes round and in a deltaLink, the number the client is
-	// synchronised to (changes after it are sent).
-	seq uint64
-	// The cursor: the last object sent (initial: its id; changes round:
-	// its change key).
+	kind byte // 'u' users, 'g' groups
+	// phase: 'i' initial round (walk by id), 'c' changes round walked in
+	// the directory index, 'r' changes round rebuilt from the change log
+	// (both walk by change number, then id), 'l' deltaLink.
+	phase byte
+	// log is a number of the tenant's change log: in an initial round the
+	// number it started at; in a changes round and in a deltaLink the
+	// number the client is synchronised to (changes after it are sent).
+	log uint64
+	// epoch, idx: the fast path's hint — a build of the directory index
+	// (directory.Index.Epoch) and its number that was paired with log
+	// ('c': the index number the round sends changes after). 0, 0: none.
+	epoch, idx uint64
+	// The cursor: the last object sent ('c': its change key in the
+	// index, curSeq and curID; 'r': the log number of its last change and
+	// its id; 'i': its id).
 	curSeq uint64
 	curID  string
 	sel    []string // $select of the first request (nil: none)
@@ -43,111 +54,159 @@ type deltaToken struct {
 }
 
 const (
-	deltaTokenVersion = 1
-	macLen            = 16
+	deltaTokenVersion = 2
+	checkLen          = 16
+	maxDeltaToken     = 8192
 )
 
-// Process identity and key of the delta tokens (see deltaToken).
-var deltaProc, deltaKey = func() (uint64, []byte) {
-	b := make([]byte, 40)
-	if _, err := rand.Read(b); err != nil {
-		panic("graph: no randomness for the delta token key: " + err.Error())
-	}
-	return binary.BigEndian.Uint64(b[:8]) | 1, b[8:]
-}()
-
-func deltaMAC(tenantID string, payload []byte) []byte {
-	m := hmac.New(sha256.New, deltaKey)
-	m.Write([]byte(tenantID))
-	m.Write([]byte{0})
-	m.Write(payload)
-	return m.Sum(nil)[:macLen]
+func deltaCheck(tenantID string, payload []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte(tenantID))
+	h.Write([]byte{0})
+	h.Write(payload)
+	return h.Sum(nil)[:checkLen]
 }
 
 func (t *deltaToken) encode(tenantID string) string {
 	b := []byte{deltaTokenVersion, t.kind, t.phase}
-	b = binary.BigEndian.AppendUint64(b, t.proc)
-	b = binary.BigEndian.AppendUint64(b, t.epoch)
-	b = binary.BigEndian.AppendUint64(b, t.seq)
-	b = binary.BigEndian.AppendUint64(b, t.curSeq)
-	b = binary.AppendUvarint(b, uint64(len(t.curID)))
-	b = append(b, t.curID...)
-	sel := strings.Join(t.sel, ",")
-	b = binary.AppendUvarint(b, uint64(len(sel)))
-	b = append(b, sel...)
+	for _, v := range []uint64{t.log, t.epoch, t.idx, t.curSeq} {
+		b = binary.BigEndian.AppendUint64(b, v)
+	}
+	b = appendLenStr(b, t.curID)
+	b = appendLenStr(b, strings.Join(t.sel, ","))
 	if t.sel != nil {
 		b = append(b, 1)
 	} else {
 		b = append(b, 0)
 	}
 	if t.memAfter != "" {
-		b = binary.AppendUvarint(b, uint64(len(t.memAfter)))
-		b = append(b, t.memAfter...)
+		b = appendLenStr(b, t.memAfter)
 	}
-	b = append(b, deltaMAC(tenantID, b)...)
+	b = append(b, deltaCheck(tenantID, b)...)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func appendLenStr(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
 }
 
 var (
 	errTokenInvalid = errors.New("invalid delta token")
-	// errTokenStale: a well-formed token this process cannot serve.
+	// errTokenStale: a well-formed token of an earlier version.
 	errTokenStale = errors.New("stale delta token")
 )
 
+// tokenReader reads a token's length-prefixed strings.
+type tokenReader struct {
+	p  []byte
+	ok bool
+}
+
+func (r *tokenReader) str() string {
+	n, k := binary.Uvarint(r.p)
+	if k <= 0 || n > uint64(len(r.p)-k) || k != len(binary.AppendUvarint(nil, n)) {
+		r.ok = false
+		return ""
+	}
+	v := string(r.p[k : k+int(n)])
+	r.p = r.p[k+int(n):]
+	return v
+}
+
 // decodeDeltaToken reads a token: errTokenInvalid when it is not one of
-// ours for this tenant (malformed, or changed: 400), errTokenStale when it
-// was issued by an earlier process (resync).
+// ours for this tenant (malformed, edited, another tenant's: 400),
+// errTokenStale with what it says (unverified) when it is a version-1
+// token (resync).
 func decodeDeltaToken(s, tenantID string) (*deltaToken, error) {
-	if len(s) > 8192 {
+	if len(s) > maxDeltaToken {
 		return nil, errTokenInvalid
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) < 3+8*4+2+1+macLen || b[0] != deltaTokenVersion {
+	if err != nil || len(b) < 3 {
 		return nil, errTokenInvalid
 	}
-	payload, mac := b[:len(b)-macLen], b[len(b)-macLen:]
+	switch b[0] {
+	case 1:
+		return decodeV1(b)
+	case deltaTokenVersion:
+	default:
+		return nil, errTokenInvalid
+	}
+	if len(b) < 3+8*4+2+1+checkLen {
+		return nil, errTokenInvalid
+	}
+	payload, check := b[:len(b)-checkLen], b[len(b)-checkLen:]
+	if subtle.ConstantTimeCompare(check, deltaCheck(tenantID, payload)) != 1 {
+		return nil, errTokenInvalid
+	}
 	t := &deltaToken{kind: b[1], phase: b[2]}
 	p := b[3:]
-	t.proc = binary.BigEndian.Uint64(p)
-	t.epoch = binary.BigEndian.Uint64(p[8:])
-	t.seq = binary.BigEndian.Uint64(p[16:])
-	t.curSeq = binary.BigEndian.Uint64(p[24:])
-	p = p[32 : len(p)-macLen]
-	str := func() (string, bool) {
-		n, k := binary.Uvarint(p)
-		if k <= 0 || n > uint64(len(p)-k) {
-			return "", false
-		}
-		v := string(p[k : k+int(n)])
-		p = p[k+int(n):]
-		return v, true
+	for _, v := range []*uint64{&t.log, &t.epoch, &t.idx, &t.curSeq} {
+		*v = binary.BigEndian.Uint64(p)
+		p = p[8:]
 	}
-	id, ok1 := str()
-	sel, ok2 := str()
-	if !ok1 || !ok2 || len(p) < 1 || p[0] > 1 {
+	r := &tokenReader{p: p[:len(p)-checkLen], ok: true}
+	t.curID = r.str()
+	sel := r.str()
+	if !r.ok || len(r.p) < 1 || r.p[0] > 1 || r.p[0] == 0 && sel != "" {
 		return nil, errTokenInvalid
 	}
-	hasSel := p[0] == 1
-	p = p[1:]
-	if len(p) > 0 { // memAfter (written only when set)
-		m, ok := str()
-		if !ok || m == "" || len(p) != 0 || b[1] != 'g' || b[2] == 'l' {
-			return nil, errTokenInvalid
-		}
-		t.memAfter = m
-	}
-	if t.kind != 'u' && t.kind != 'g' || t.phase != 'i' && t.phase != 'c' && t.phase != 'l' {
-		return nil, errTokenInvalid
-	}
-	t.curID = id
-	if hasSel {
+	if r.p[0] == 1 {
 		t.sel = strings.Split(sel, ",")
 	}
-	if t.proc != deltaProc {
-		return t, errTokenStale // t: what it says, unverified
+	r.p = r.p[1:]
+	if len(r.p) > 0 { // memAfter (written only when set)
+		t.memAfter = r.str()
+		if !r.ok || t.memAfter == "" || len(r.p) != 0 {
+			return nil, errTokenInvalid
+		}
 	}
-	if !hmac.Equal(mac, deltaMAC(tenantID, payload)) {
+	if !t.valid() {
 		return nil, errTokenInvalid
 	}
 	return t, nil
+}
+
+// valid checks the fields of a token against its kind and phase (what
+// encode writes for each).
+func (t *deltaToken) valid() bool {
+	switch {
+	case t.kind != 'u' && t.kind != 'g',
+		t.memAfter != "" && (t.kind != 'g' || t.phase == 'l'),
+		(t.epoch == 0) != (t.idx == 0):
+		return false
+	}
+	switch t.phase {
+	case 'i':
+		return t.curSeq == 0 && t.curID != ""
+	case 'c':
+		return t.epoch != 0 && t.curID != ""
+	case 'r':
+		return t.epoch == 0 && t.curSeq > t.log && t.curID != ""
+	case 'l':
+		return t.curSeq == 0 && t.curID == ""
+	}
+	return false
+}
+
+// decodeV1 reads what a version-1 token says (kind and $select, to start
+// a new round with them): it was bound to the process that issued it.
+//
+//	1 kind phase process(8) epoch(8) seq(8) cursorSeq(8) len+cursorID len+select selectSet(1) … mac(16)
+func decodeV1(b []byte) (*deltaToken, error) {
+	if len(b) < 3+8*4+2+1+16 {
+		return nil, errTokenInvalid
+	}
+	r := &tokenReader{p: b[3+32 : len(b)-16], ok: true}
+	r.str()
+	sel := r.str()
+	if !r.ok || len(r.p) < 1 || r.p[0] > 1 || b[1] != 'u' && b[1] != 'g' {
+		return nil, errTokenInvalid
+	}
+	t := &deltaToken{kind: b[1], phase: b[2]}
+	if r.p[0] == 1 {
+		t.sel = strings.Split(sel, ",")
+	}
+	return t, errTokenStale
 }

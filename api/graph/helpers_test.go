@@ -100,7 +100,7 @@ func wantError(t *testing.T, r apitest.Response, status int, code, msg string) {
 }
 
 // pathOf strips the scheme and host of an absolute link.
-func pathOf(t *testing.T, link string) string {
+func pathOf(t testing.TB, link string) string {
 	t.Helper()
 	u, err := url.Parse(link)
 	if err != nil {

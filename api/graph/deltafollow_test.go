@@ -1,0 +1,133 @@
+package graph_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"allot/api/admin"
+	"allot/api/apitest"
+	"allot/api/graph"
+	"allot/api/partner"
+	"allot/api/server"
+	"allot/catalog"
+	"allot/internal/tenantopts"
+	"allot/lease"
+	"allot/store/postgres"
+	"allot/tenant"
+)
+
+// haGraphNode starts one allot process of a cluster on a shared
+// PostgreSQL schema (leases, a runtime that follows the tenants it does
+// not write, writes forwarded to their owner) with the Graph surface.
+// stopFollowing ends its follower loop (its copies then move only when a
+// request waits for them).
+func haGraphNode(t *testing.T, url string) (f *fixture, stopFollowing func()) {
+	ctx := context.Background()
+	hs := httptest.NewUnstartedServer(nil)
+	st, err := postgres.OpenShared(ctx, url, postgres.SharedOptions{TTL: 5 * time.Second, Owner: postgres.ProcessIdentity() + " at " + hs.Listener.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.Bootstrap(ctx, st, apitest.PartnerToken, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	keeper := lease.New(st, lease.Options{Logger: log})
+	rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: log, Leases: keeper}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := server.New(rt, st, log, prometheus.NewRegistry())
+	s.Cluster = &server.Cluster{Leases: st, Holds: keeper.Holds, ReadWait: 5 * time.Second}
+	partner.Register(s)
+	admin.Register(s)
+	graph.Register(s)
+	hs.Config.Handler = s.Handler()
+	hs.Start()
+	fctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rt.Follow(fctx, tenant.FollowOptions{Poll: 100 * time.Millisecond})
+	}()
+	stopFollowing = func() {
+		cancel()
+		<-done
+	}
+	t.Cleanup(func() {
+		hs.Close()
+		stopFollowing() // again: a no-op
+		rt.Close(ctx)
+		keeper.Close(ctx)
+		st.Close()
+	})
+	return &fixture{Env: &apitest.Env{T: t, URL: hs.URL, Store: st, RT: rt, Server: s, HTTP: hs}}, stopFollowing
+}
+
+// TestDeltaOnFollower: two allot processes share a PostgreSQL database;
+// a deltaLink issued by the tenant's writer is served by the other process
+// (a follower, rebuilding the round from the change log), with exactly
+// the changes made after it; the follower's deltaLink is served by the
+// writer; and a follower whose copy is behind a token's number waits for
+// it (without its follower loop: the request makes it catch up).
+func TestDeltaOnFollower(t *testing.T) {
+	url := os.Getenv("ALLOT_TEST_POSTGRES")
+	if url == "" {
+		t.Skip("ALLOT_TEST_POSTGRES is not set")
+	}
+	url = pgSchema(t, url)
+	a, _ := haGraphNode(t, url)
+	b, stopB := haGraphNode(t, url)
+	a.tenant = a.Customer("Contoso", "US")
+	a.admin = a.Token(a.tenant, "GlobalAdministrator")
+	b.tenant, b.admin = a.tenant, a.admin
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, ok := b.RT.Get(a.tenant); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the follower never learned of the new tenant")
+		}
+	}
+	u1 := a.user("a@contoso.example", "A")
+	a.user("b@contoso.example", "B")
+	_, dl := deltaIDs(t, a, "/v1.0/users/delta?$select=displayName")
+	a.Must(204, "PATCH", "/v1.0/users/"+u1, a.admin, map[string]any{"displayName": "A2"})
+	c := a.user("c@contoso.example", "C")
+	// On the follower, once its copy has the changes (a follower serves
+	// the changes its copy has; a client that must see a write sends
+	// X-Allot-Min-Seq).
+	ta, _ := a.RT.Get(a.tenant)
+	tb, _ := b.RT.Get(a.tenant)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := tb.WaitSeq(ctx, ta.LogSeq()); err != nil {
+		t.Fatal(err)
+	}
+	ids, dl2 := deltaIDs(t, b, dl)
+	if want := sorted(u1, c); !slices.Equal(ids, want) {
+		t.Fatalf("the follower served %v, want %v", ids, want)
+	}
+	d := a.user("d@contoso.example", "D")
+	ids, dl3 := deltaIDs(t, a, dl2)
+	if !slices.Equal(ids, []string{d}) {
+		t.Fatalf("the writer served the follower's deltaLink as %v, want %s", ids, d)
+	}
+	// The follower no longer follows on its own: a deltaLink issued after
+	// a change it has not applied waits for its copy to catch up.
+	stopB()
+	e := a.user("e@contoso.example", "E")
+	_, dl4 := deltaIDs(t, a, dl3)
+	g := a.user("g@contoso.example", "G")
+	if ids, _ := deltaIDs(t, b, dl4); !slices.Equal(ids, []string{g}) {
+		t.Fatalf("a follower behind the token served %v, want %s (not %s)", ids, g, e)
+	}
+}
