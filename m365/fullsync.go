@@ -133,8 +133,12 @@ func (sc *syncRun) startFull(ctx context.Context, res *Result) (*fullCursor, err
 }
 
 // putCursor changes the stored record in a command (the request counts
-// of this run with it).
+// of this run with it); a connection deleted meanwhile refuses the
+// command, which stops the sync.
 func (sc *syncRun) putCursor(tx *tenant.Tx, fn func(*syncRecord)) error {
+	if _, err := Get(tx.State, sc.connID); err != nil {
+		return err
+	}
 	var rc syncRecord
 	_, _ = tx.Decode(KindSyncState, sc.connID, &rc)
 	fn(&rc)
