@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,12 +47,10 @@ func TestFullSyncResumes(t *testing.T) {
 	lt, _ := w.local.RT.Get(w.lid)
 	// The first sync stops when it asks for the third page of users.
 	ctx, cancel := context.WithCancel(context.Background())
-	userPages := 0
+	var userPages atomic.Int64
 	stop := func(uri string) {
-		if strings.HasPrefix(uri, "/v1.0/users?") && strings.Contains(uri, "userPrincipalName") {
-			if userPages++; userPages == 3 {
-				cancel()
-			}
+		if strings.HasPrefix(uri, "/v1.0/users?") && strings.Contains(uri, "userPrincipalName") && userPages.Add(1) == 3 {
+			cancel()
 		}
 	}
 	w.proxy.onURI.Store(&stop)
@@ -107,4 +106,59 @@ func TestFullSyncResumes(t *testing.T) {
 		t.Fatalf("the sync after the full one: %v", res)
 	}
 	check("delta sync")
+}
+
+// TestFullSyncFallbacks: a service that refuses users' signInActivity
+// (400, as Graph does without Entra ID P1) gets a full sync without it;
+// a stored nextLink the service no longer accepts starts its stage again
+// from the first page; both end with the remote's directory.
+func TestFullSyncFallbacks(t *testing.T) {
+	w := newWorld(t, 0)
+	w.proxy.top.Store(3)
+	for i := range 10 {
+		w.ruser(fmt.Sprintf("u%02d@fabrikam.example", i))
+	}
+	noSignIns := func(uri string) bool { return strings.Contains(uri, "signInActivity") }
+	w.proxy.refuse.Store(&noSignIns)
+	conn := w.connect(false)
+	lt, _ := w.local.RT.Get(w.lid)
+	ctx, cancel := context.WithCancel(context.Background())
+	var pages atomic.Int64
+	stop := func(uri string) {
+		// the refused first page, then two pages
+		if strings.HasPrefix(uri, "/v1.0/users?") && strings.Contains(uri, "userPrincipalName") && pages.Add(1) == 3 {
+			cancel()
+		}
+	}
+	w.proxy.onURI.Store(&stop)
+	if _, err := m365.Sync(ctx, lt, w.mgr.Env, conn, nil, "test"); err == nil {
+		t.Fatal("the stopped sync did not fail")
+	}
+	cancel()
+	w.proxy.onURI.Store(nil)
+	var st m365.SyncState
+	lt.Read(func(s *tenant.State) { st = m365.State(s, conn) })
+	if st.FullSync == nil || st.FullSync.Stage != "users" || st.FullSync.Users != 3 {
+		t.Fatalf("after the stopped sync: %+v", st.FullSync)
+	}
+	// The stored nextLink (the first users page with a skiptoken asked
+	// for) is refused.
+	var refused atomic.Int64
+	refuseLink := func(uri string) bool {
+		if strings.HasPrefix(uri, "/v1.0/users?") && strings.Contains(uri, "skiptoken") && refused.CompareAndSwap(0, 1) {
+			return true
+		}
+		return noSignIns(uri)
+	}
+	w.proxy.refuse.Store(&refuseLink)
+	res := w.sync(conn)["result"].(map[string]any)
+	if res["kind"] != "full" || res["resumed"] != true || res["users"] != float64(10) || refused.Load() != 1 {
+		t.Fatalf("the sync after the stopped one: %v (%d refused)", res, refused.Load())
+	}
+	lt.Read(func(s *tenant.State) { st = m365.State(s, conn) })
+	if st.SignInActivity || st.FullSync != nil {
+		t.Fatalf("state after the sync: signInActivity %v, fullSync %+v", st.SignInActivity, st.FullSync)
+	}
+	rd, ld := directory(t, w.remote, w.radmin, nil), directory(t, w.local, w.ladmin, nil)
+	equalMaps(t, "user", ld.Users, rd.Users)
 }

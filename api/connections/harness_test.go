@@ -198,6 +198,9 @@ type throttler struct {
 	uris []string // each request's method and URI after the rewrite
 	// onURI, when set, is called with each request's URI (after the rewrite).
 	onURI atomic.Pointer[func(uri string)]
+	// refuse, when set, answers 400 (as Graph does to a property or token
+	// it does not take) to the requests whose URI it reports.
+	refuse atomic.Pointer[func(uri string) bool]
 }
 
 func newThrottler(t *testing.T, target string, every int64) *throttler {
@@ -217,6 +220,11 @@ func newThrottler(t *testing.T, target string, every int64) *throttler {
 		th.mu.Unlock()
 		if f := th.onURI.Load(); f != nil {
 			(*f)(r.URL.RequestURI())
+		}
+		if f := th.refuse.Load(); f != nil && (*f)(r.URL.RequestURI()) {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"error":{"code":"Request_BadRequest","message":"Refused by the test's proxy."}}`)
+			return
 		}
 		n := th.n.Add(1)
 		if f := th.onRequest.Load(); f != nil {
