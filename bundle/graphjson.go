@@ -201,6 +201,26 @@ func FromGraph(users, groups, skus map[string][]byte) (*Bundle, error) {
 	return b, nil
 }
 
+// GraphSeatDates returns the seat dates a Graph JSON page of users
+// ({"value":[…]}) gives, as FromGraph takes them (graphSeatDates: the
+// users' assignedPlans' assignedDateTime and licenseAssignmentStates'
+// lastUpdatedDateTime), resolved against the catalog cat: what
+// licensing.Engine.SetGrantDates takes for seats granted after the users
+// were imported (a membership read later).
+func GraphSeatDates(cat *catalog.Catalog, users []byte) ([]licensing.SeatDate, error) {
+	var p graphPage[graphUser]
+	if err := json.Unmarshal(users, &p); err != nil {
+		return nil, allot.Errorf(allot.EINVALID, "not a users response: %v", err)
+	}
+	var out []licensing.SeatDate
+	for _, u := range p.Value {
+		if gd := datesOf(u); gd != nil && u.ID != "" {
+			out = append(out, graphSeatDates(cat, gd)...)
+		}
+	}
+	return out, nil
+}
+
 // directLicenses separates a Graph user's direct licenses from inherited
 // ones.
 func directLicenses(u graphUser, groups []string, groupSKUs map[string]map[string]bool) []licensing.LicenseSource {

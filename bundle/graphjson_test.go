@@ -103,3 +103,32 @@ func TestGraphJSONDatesTheSeats(t *testing.T) {
 		}
 	})
 }
+
+// TestGraphSeatDates: a page of Graph users gives each held product's
+// grant date as FromGraph takes it (the latest assignedDateTime of the
+// product's own plans); a page that is not a users response is refused.
+func TestGraphSeatDates(t *testing.T) {
+	cat := catalog.Default()
+	e3 := sku("SPE_E3")
+	s, _ := cat.SKU(e3)
+	page := `{"value":[{"id":"u1","assignedLicenses":[{"skuId":"` + e3 + `"}],
+		"assignedPlans":[{"assignedDateTime":"2024-03-01T10:00:00Z","capabilityStatus":"Enabled","servicePlanId":"` + s.Plans[0].ID + `"}]},
+		{"id":"u2","assignedLicenses":[]}]}`
+	dates, err := GraphSeatDates(cat, []byte(page))
+	if err != nil || len(dates) != 1 || dates[0].UserID != "u1" || dates[0].SKUID != s.ID || !dates[0].GrantedAt.Equal(time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)) {
+		t.Fatalf("GraphSeatDates = %+v, %v", dates, err)
+	}
+	if _, err := GraphSeatDates(cat, []byte(`{"value":{}}`)); err == nil {
+		t.Fatal("a page that is not a users response was taken")
+	}
+}
+
+// FuzzGraphSeatDates: any bytes give dates or an error, never a panic.
+func FuzzGraphSeatDates(f *testing.F) {
+	cat := catalog.Default()
+	f.Add([]byte(`{"value":[{"id":"u1","assignedLicenses":[{"skuId":"x"}],"licenseAssignmentStates":[{"skuId":"x","lastUpdatedDateTime":"2024-01-01T00:00:00Z"}]}]}`))
+	f.Add([]byte(`{"value":[{"id":"","assignedPlans":[{"assignedDateTime":"bad"}]}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = GraphSeatDates(cat, b)
+	})
+}

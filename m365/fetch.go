@@ -59,36 +59,6 @@ func (f *fetcher) skus(ctx context.Context) ([]byte, error) {
 	return json.Marshal(map[string]any{"value": all})
 }
 
-// users reads every user.
-func (f *fetcher) users(ctx context.Context) ([]json.RawMessage, error) {
-	var all []json.RawMessage
-	read := func() error {
-		all = all[:0]
-		return f.c.Pages(ctx, fmt.Sprintf("/users?$select=%s&$top=%d", f.userFields(), pageSize), func(items []json.RawMessage, _, _ string) error {
-			all = append(all, items...)
-			f.progress.addUsers(len(items))
-			return nil
-		})
-	}
-	err := read()
-	if err != nil && f.signIns && refusesProperty(err) {
-		f.signIns = false
-		err = read()
-	}
-	return all, err
-}
-
-// groups reads every group (members come from members).
-func (f *fetcher) groups(ctx context.Context) ([]json.RawMessage, error) {
-	var all []json.RawMessage
-	err := f.c.Pages(ctx, fmt.Sprintf("/groups?$select=%s&$top=%d", groupSelect, pageSize), func(items []json.RawMessage, _, _ string) error {
-		all = append(all, items...)
-		f.progress.addGroups(len(items))
-		return nil
-	})
-	return all, err
-}
-
 // byID reads objects by id ("/users/{id}?…") in JSON batches of 20;
 // objects that no longer exist (404) are left out and returned as gone.
 func (f *fetcher) byID(ctx context.Context, collection, sel string, ids []string) (found []json.RawMessage, gone []string, err error) {

@@ -2,6 +2,8 @@ package m365
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,6 +85,17 @@ type PlanResult struct {
 	ConnectionID string   `json:"connectionId"`
 	Calls        []Call   `json:"calls"`
 	Forget       []string `json:"forget,omitempty"` // "userId/skuId" of records allot drops (no call)
+}
+
+// Digest identifies a plan's calls and forgotten records (hex of their
+// SHA-256): two plans with the same digest make the same changes.
+func (p *PlanResult) Digest() string {
+	b, _ := json.Marshal(struct {
+		Calls  []Call
+		Forget []string
+	}{p.Calls, p.Forget})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }
 
 // wanted is allot's decision for one user and product.
@@ -386,6 +399,14 @@ type ApplyResult struct {
 // and is idempotent: run again, it plans from the current state of both
 // sides. The connection must allow it (Connection.Apply).
 func Apply(ctx context.Context, t *tenant.Tenant, env *Env, connID, actor string) (*ApplyResult, error) {
+	return ApplyPlanned(ctx, t, env, connID, actor, "")
+}
+
+// ApplyPlanned is Apply refusing (ECONFLICT, nothing sent) when digest is
+// not "" and the plan made at the time of the apply is not the one shown
+// (PlanResult.Digest): what the admin center's Apply button runs after
+// showing the plan.
+func ApplyPlanned(ctx context.Context, t *tenant.Tenant, env *Env, connID, actor, digest string) (*ApplyResult, error) {
 	c, err := read(t, connID)
 	if err != nil {
 		return nil, err
@@ -400,6 +421,9 @@ func Apply(ctx context.Context, t *tenant.Tenant, env *Env, connID, actor string
 	p, err := plan(ctx, t, cl, c)
 	if err != nil {
 		return nil, err
+	}
+	if digest != "" && p.Digest() != digest {
+		return nil, allot.Errorf(allot.ECONFLICT, "The plan changed since it was shown (Microsoft 365 or allot changed meanwhile); nothing was applied. Review the plan again.")
 	}
 	res := &ApplyResult{Applied: []Call{}}
 	op := func() licensing.Op { return licensing.Op{Actor: actor, Now: env.now(), Why: "Microsoft 365 apply"} }

@@ -23,7 +23,7 @@ const DefaultReportsEvery = 24 * time.Hour
 // importer aggregates; a report already imported — same type and refresh
 // date — changes nothing).
 var ReportNames = []string{usage.ReportActiveUser, usage.ReportMailboxUsage, usage.ReportEmailActivity,
-	usage.ReportOneDriveActivity, usage.ReportSharePointActivity, usage.ReportTeamsActivity, usage.ReportYammerActivity}
+	usage.ReportOneDriveActivity, usage.ReportSharePointActivity, usage.ReportTeamsActivity, usage.ReportYammerActivity, usage.ReportM365Apps}
 
 // ReportsState is what the last reports sync of a connection did.
 type ReportsState struct {

@@ -41,6 +41,18 @@ type SyncState struct {
 	Running             *ProgressView `json:"running,omitempty"`
 	// Reports is the last reports sync (usage reports, SyncReports).
 	Reports *ReportsState `json:"reports,omitempty"`
+	// FullSync is how far a full sync that has not finished got (the
+	// next sync goes on from there); nil when none is under way.
+	FullSync *FullProgress `json:"fullSync,omitempty"`
+}
+
+// FullProgress is what a full sync that has not finished has applied:
+// its stage ("groups", "users", "members" or "finish") and the users and
+// groups applied so far.
+type FullProgress struct {
+	Stage  string `json:"stage"`
+	Users  int    `json:"usersApplied"`
+	Groups int    `json:"groupsApplied"`
 }
 
 // syncRecord is the stored state of a connection's syncs: what is shown,
@@ -53,6 +65,12 @@ type syncRecord struct {
 	// Subscriptions are the ids of the subscriptions the last sync read
 	// from /directory/subscriptions: one no longer listed is deleted.
 	Subscriptions []string `json:"subscriptions,omitempty"`
+	// Gen is the generation of the last full sync that finished: the
+	// marks a sync puts carry the generation (syncedMark.Gen).
+	Gen int64 `json:"gen,omitempty"`
+	// Full is the cursor of a full sync that has not finished (nil when
+	// none): the next sync goes on from it.
+	Full *fullCursor `json:"full,omitempty"`
 }
 
 // syncedMark marks a user or group that a connection syncs from Entra
@@ -62,6 +80,11 @@ type syncRecord struct {
 type syncedMark struct {
 	Conn   string   `json:"conn"`
 	Direct []string `json:"direct,omitempty"`
+	// Gen is the generation of the full sync that last read the object
+	// (or, for an object a delta sync read, of the last finished full
+	// sync): when a full sync finishes, the connection's marks of an
+	// older generation are of objects Entra no longer has.
+	Gen int64 `json:"gen,omitempty"`
 }
 
 // State returns a connection's sync state.
@@ -70,7 +93,11 @@ func State(s *tenant.State, connID string) SyncState {
 	if ok, _ := s.Decode(KindSyncState, connID, &r); !ok {
 		return SyncState{}
 	}
-	return r.SyncState
+	st := r.SyncState
+	if r.Full != nil {
+		st.FullSync = &FullProgress{Stage: r.Full.Stage, Users: r.Full.Users, Groups: r.Full.Groups}
+	}
+	return st
 }
 
 // IsSyncedUser reports whether a user is synced from Microsoft Entra by a
@@ -131,6 +158,9 @@ type Result struct {
 	Groups   int                   `json:"groups"`
 	Removed  int                   `json:"removed"`
 	Imported licensing.ImportStats `json:"imported"`
+	// Resumed: a full sync that went on from the stored cursor of one
+	// stopped before (Imported counts only what this run applied).
+	Resumed bool `json:"resumed,omitempty"`
 	// Reports are the reports of a reports sync (Kind "reports").
 	Reports []ReportResult `json:"reports,omitempty"`
 }
@@ -199,10 +229,9 @@ func read(t *tenant.Tenant, connID string) (*Connection, error) {
 	return c, err
 }
 
-// remote is what one sync read: every object (full) or the changed ones
-// (delta), and the removed ones.
+// remote is what one sync read, or one page of a full sync: the objects
+// read (whole), and the removed ones.
 type remote struct {
-	full          bool
 	skus          []byte
 	users         []json.RawMessage
 	groups        []json.RawMessage
@@ -220,11 +249,15 @@ type remote struct {
 
 // Sync brings the Microsoft tenant's directory and licenses into the
 // allot tenant: a full sync the first time (and when a deltaLink
-// expired), then the changes since the stored deltaLinks. Each sync is
-// applied as one command (bundle.ApplyWithin: the removals, the import of
-// what was read, the marks and the new cursor), so a sync killed at any
-// point leaves the tenant at the previous sync and the next one starts
-// from the previous cursor. Progress is reported to p (may be nil).
+// expired), then the changes since the stored deltaLinks.
+//
+// A delta sync is applied as one command (bundle.ApplyWithin: the
+// removals, the import of what was read, the marks and the new cursor),
+// so a delta sync killed at any point leaves the tenant at the previous
+// sync and the next one starts from the previous cursor. A full sync is
+// applied page by page as it is read (fullSync), each page in one command
+// with the stored cursor of the full sync: killed, the next sync goes on
+// from the first page not applied. Progress is reported to p (may be nil).
 func Sync(ctx context.Context, t *tenant.Tenant, env *Env, connID string, p *Progress, actor string) (res Result, err error) {
 	if p == nil {
 		p = &Progress{}
@@ -238,17 +271,16 @@ func Sync(ctx context.Context, t *tenant.Tenant, env *Env, connID string, p *Pro
 		return res, err
 	}
 	p.setClient(cl)
-	var rec syncRecord
-	applied := map[string]bool{} // "userId/skuId" of licenses allot applied
-	stored := map[string]subscription.Subscription{}
+	sc := &syncRun{t: t, env: env, connID: connID, actor: actor, cl: cl, p: p, applied: map[string]bool{}, stored: map[string]subscription.Subscription{},
+		f: &fetcher{c: cl, progress: p, signIns: true}}
 	t.Read(func(s *tenant.State) {
-		_, _ = s.Decode(KindSyncState, connID, &rec)
+		_, _ = s.Decode(KindSyncState, connID, &sc.rec)
 		subs, _ := subscription.List(s)
 		for _, sub := range subs {
-			stored[sub.ID] = sub
+			sc.stored[sub.ID] = sub
 		}
 		for _, a := range appliedOf(s, connID) {
-			applied[a.UserID+"/"+strings.ToLower(a.SKUID)] = true
+			sc.applied[a.UserID+"/"+strings.ToLower(a.SKUID)] = true
 		}
 	})
 	start := env.now()
@@ -273,89 +305,124 @@ func Sync(ctx context.Context, t *tenant.Tenant, env *Env, connID string, p *Pro
 		}
 		syncsTotal.WithLabelValues(kind, result).Inc()
 	}()
-	f := &fetcher{c: cl, progress: p, signIns: true}
-	var r *remote
-	if rec.UsersDelta != "" && rec.GroupsDelta != "" {
+	if sc.rec.Full == nil && sc.rec.UsersDelta != "" && sc.rec.GroupsDelta != "" {
 		kind = "delta"
 		p.setPhase("reading changes")
-		r, err = f.readDelta(ctx, &rec)
-		if errors.Is(err, errExpired) {
-			kind, err = "full", nil
-			r = nil
-		}
-		if err != nil {
+		r, err := sc.f.readDelta(ctx, &sc.rec)
+		switch {
+		case errors.Is(err, errExpired):
+			kind = "full"
+		case err != nil:
 			return res, err
+		default:
+			return sc.applyDelta(ctx, r)
 		}
 	}
-	if r == nil {
-		if r, err = f.readFull(ctx, p); err != nil {
-			return res, err
+	return sc.full(ctx)
+}
+
+// syncRun is one sync of a connection: what it read of the tenant
+// before it started, and its client.
+type syncRun struct {
+	t       *tenant.Tenant
+	env     *Env
+	connID  string
+	actor   string
+	cl      *Client
+	p       *Progress
+	f       *fetcher
+	rec     syncRecord                           // the stored record when the sync started
+	applied map[string]bool                      // "userId/skuId" of licenses allot applied
+	stored  map[string]subscription.Subscription // the tenant's subscriptions by id
+}
+
+// stats writes the client's request counts into a record.
+func (sc *syncRun) stats(rc *syncRecord) {
+	rc.Requests, rc.Throttled, rc.ThrottleWaitSeconds = sc.cl.Stats.Requests.Load(), sc.cl.Stats.Throttled.Load(), secondsOf(sc.cl.Stats.WaitNanos.Load())
+}
+
+// useSubscriptions gives the bundle the subscriptions read (with the
+// terms allot keeps and the deleted ones no longer listed) when the
+// service serves them; it returns the ids to store as listed.
+func (sc *syncRun) useSubscriptions(b *bundle.Bundle, r *remote) []string {
+	if !r.subsOK {
+		return sc.rec.Subscriptions
+	}
+	var subIDs []string
+	subs := withTerms(r.subs, sc.stored)
+	listed := map[string]bool{}
+	for _, s := range subs {
+		listed[s.ID] = true
+		subIDs = append(subIDs, s.ID)
+	}
+	for _, id := range sc.rec.Subscriptions {
+		if cur, ok := sc.stored[id]; ok && !listed[id] && cur.Status != subscription.StatusDeleted {
+			cur.Status = subscription.StatusDeleted
+			subs = append(subs, cur)
 		}
 	}
-	p.setPhase("applying")
-	if err := syncDomains(ctx, t, env, r.domains, actor); err != nil {
+	b.UseSubscriptions(subs, "directory/subscriptions")
+	return subIDs
+}
+
+// putMarks puts the marks that differ from the stored ones.
+func putMarks(tx *tenant.Tx, marks map[string]syncedMark) error {
+	for id, m := range marks {
+		var cur syncedMark
+		if ok, _ := tx.Decode(KindSynced, id, &cur); ok && cur.Conn == m.Conn && cur.Gen == m.Gen && slices.Equal(cur.Direct, m.Direct) {
+			continue
+		}
+		if err := tx.Put(KindSynced, id, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyDelta applies what a delta sync read as one command.
+func (sc *syncRun) applyDelta(ctx context.Context, r *remote) (res Result, err error) {
+	const kind = "delta"
+	sc.p.setPhase("applying")
+	if err := syncDomains(ctx, sc.t, sc.env, r.domains, sc.actor); err != nil {
 		return res, err
 	}
-	b, marks, err := r.bundle(connID, applied)
+	b, marks, err := r.bundle(sc.connID, sc.applied, sc.rec.Gen)
 	if err != nil {
 		return res, err
 	}
-	var subIDs []string
-	if r.subsOK {
-		subs := withTerms(r.subs, stored)
-		listed := map[string]bool{}
-		for _, s := range subs {
-			listed[s.ID] = true
-			subIDs = append(subIDs, s.ID)
-		}
-		for _, id := range rec.Subscriptions {
-			if cur, ok := stored[id]; ok && !listed[id] && cur.Status != subscription.StatusDeleted {
-				cur.Status = subscription.StatusDeleted
-				subs = append(subs, cur)
-			}
-		}
-		b.UseSubscriptions(subs, "directory/subscriptions")
-	} else {
-		subIDs = rec.Subscriptions
-	}
+	subIDs := sc.useSubscriptions(b, r)
 	res = Result{Kind: kind, Users: len(r.users), Groups: len(r.groups)}
-	now := env.now()
+	now := sc.env.now()
 	var removed int
 	before := func(tx *tenant.Tx) error {
-		n, err := r.remove(tx, connID)
+		n, err := r.remove(tx, sc.connID)
 		removed = n
 		return err
 	}
 	after := func(tx *tenant.Tx) error {
-		for id, m := range marks {
-			var cur syncedMark
-			if ok, _ := tx.Decode(KindSynced, id, &cur); ok && cur.Conn == m.Conn && slices.Equal(cur.Direct, m.Direct) {
-				continue
-			}
-			if err := tx.Put(KindSynced, id, m); err != nil {
-				return err
-			}
+		if err := putMarks(tx, marks); err != nil {
+			return err
 		}
 		var rc syncRecord
-		_, _ = tx.Decode(KindSyncState, connID, &rc)
+		_, _ = tx.Decode(KindSyncState, sc.connID, &rc)
 		rc.Kind, rc.FinishedAt, rc.LastSuccess, rc.LastError, rc.Interrupted = kind, &now, &now, "", false
-		rc.Users, rc.Groups, rc.SignInActivity = len(r.users), len(r.groups), f.signIns
-		rc.Requests, rc.Throttled, rc.ThrottleWaitSeconds = cl.Stats.Requests.Load(), cl.Stats.Throttled.Load(), secondsOf(cl.Stats.WaitNanos.Load())
+		rc.Users, rc.Groups, rc.SignInActivity = len(r.users), len(r.groups), sc.f.signIns
+		sc.stats(&rc)
 		rc.UsersDelta, rc.GroupsDelta = r.usersDelta, r.groupsDelta
 		rc.Subscriptions = subIDs
 		rc.Removed = removed
-		if err := tx.Put(KindSyncState, connID, rc); err != nil {
+		if err := tx.Put(KindSyncState, sc.connID, rc); err != nil {
 			return err
 		}
-		tx.Audit(auditEntry("Sync from Microsoft 365", connID, fmt.Sprintf("%s sync: %d users, %d groups read", kind, len(r.users), len(r.groups))))
+		tx.Audit(auditEntry("Sync from Microsoft 365", sc.connID, fmt.Sprintf("%s sync: %d users, %d groups read", kind, len(r.users), len(r.groups))))
 		return nil
 	}
-	stats, err := bundle.ApplyWithin(ctx, t, b, actor, now, before, after)
+	stats, err := bundle.ApplyWithin(ctx, sc.t, b, sc.actor, now, before, after)
 	if err != nil {
 		return res, fmt.Errorf("applying the sync: %w", err)
 	}
 	res.Imported, res.Removed = stats, removed
-	p.setPhase("done")
+	sc.p.setPhase("done")
 	return res, nil
 }
 
@@ -375,35 +442,8 @@ func putRecord(ctx context.Context, t *tenant.Tenant, actor string, now time.Tim
 	})
 }
 
-// readFull reads the whole directory. The deltaLinks are taken first, so
-// that a change made while the directory is read comes again in the next
-// delta sync (applying it twice changes nothing).
-func (f *fetcher) readFull(ctx context.Context, p *Progress) (*remote, error) {
-	r := &remote{full: true}
-	var err error
-	if r.usersDelta, err = f.deltaLatest(ctx, "users"); err != nil {
-		return nil, err
-	}
-	if r.groupsDelta, err = f.deltaLatest(ctx, "groups"); err != nil {
-		return nil, err
-	}
-	if r.usersDelta == "" || r.groupsDelta == "" {
-		r.usersDelta, r.groupsDelta = "", ""
-	}
-	p.setPhase("reading users")
-	if r.users, err = f.users(ctx); err != nil {
-		return nil, err
-	}
-	p.setPhase("reading groups")
-	if r.groups, err = f.groups(ctx); err != nil {
-		return nil, err
-	}
-	p.setPhase("reading members")
-	return r, f.readRest(ctx, r)
-}
-
 // readRest reads, for the groups r has read, their members, and the
-// tenant's products, subscriptions and domains (both reads end with them).
+// tenant's products, subscriptions and domains.
 func (f *fetcher) readRest(ctx context.Context, r *remote) error {
 	var err error
 	if r.members, err = f.members(ctx, idsOf(r.groups)); err != nil {
@@ -505,55 +545,16 @@ type remoteState struct {
 // allot import graph uses), with the members, and leaves out of each user
 // the direct licenses allot applied (they are allot's decision, not
 // Entra's). It returns the marks to put.
-func (r *remote) bundle(connID string, applied map[string]bool) (*bundle.Bundle, map[string]syncedMark, error) {
+func (r *remote) bundle(connID string, applied map[string]bool, gen int64) (*bundle.Bundle, map[string]syncedMark, error) {
 	marks := make(map[string]syncedMark, len(r.users)+len(r.groups))
 	users := make([]json.RawMessage, 0, len(r.users))
 	for _, raw := range r.users {
-		var u map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &u); err != nil {
-			return nil, nil, allot.Errorf(allot.EINVALID, "Microsoft Graph returned a user that is not an object: %v", err)
+		b, id, direct, err := ownLicenses(raw, applied)
+		if err != nil {
+			return nil, nil, err
 		}
-		var id string
-		_ = json.Unmarshal(u["id"], &id)
-		if id == "" {
-			return nil, nil, allot.Errorf(allot.EINVALID, "Microsoft Graph returned a user without an id.")
-		}
-		var ls []remoteLicense
-		var states []json.RawMessage
-		_ = json.Unmarshal(u["assignedLicenses"], &ls)
-		_ = json.Unmarshal(u["licenseAssignmentStates"], &states)
-		direct := map[string]bool{}
-		keptStates := states[:0:0]
-		for _, s := range states {
-			var st remoteState
-			_ = json.Unmarshal(s, &st)
-			isDirect := st.AssignedByGroup == nil || *st.AssignedByGroup == ""
-			if isDirect && applied[id+"/"+strings.ToLower(st.SKUID)] {
-				continue
-			}
-			if isDirect {
-				direct[strings.ToLower(st.SKUID)] = true
-			}
-			keptStates = append(keptStates, s)
-		}
-		keptLs := ls[:0:0]
-		for _, l := range ls {
-			k := strings.ToLower(l.SKUID)
-			if applied[id+"/"+k] && !stateHas(keptStates, k) {
-				continue
-			}
-			if len(states) == 0 {
-				direct[k] = true
-			}
-			keptLs = append(keptLs, l)
-		}
-		if len(states) > 0 {
-			u["licenseAssignmentStates"], _ = json.Marshal(keptStates)
-		}
-		u["assignedLicenses"], _ = json.Marshal(keptLs)
-		b, _ := json.Marshal(u)
 		users = append(users, b)
-		marks["user/"+id] = syncedMark{Conn: connID, Direct: sortedSet(direct)}
+		marks["user/"+id] = syncedMark{Conn: connID, Direct: direct, Gen: gen}
 	}
 	groups := make([]json.RawMessage, 0, len(r.groups))
 	for _, raw := range r.groups {
@@ -563,19 +564,75 @@ func (r *remote) bundle(connID string, applied map[string]bool) (*bundle.Bundle,
 		}
 		var id string
 		_ = json.Unmarshal(g["id"], &id)
-		ms := make([]map[string]string, 0, len(r.members[id]))
-		for _, m := range r.members[id] {
-			ms = append(ms, map[string]string{"id": m})
+		if r.members != nil {
+			ms := make([]map[string]string, 0, len(r.members[id]))
+			for _, m := range r.members[id] {
+				ms = append(ms, map[string]string{"id": m})
+			}
+			g["members"], _ = json.Marshal(ms)
 		}
-		g["members"], _ = json.Marshal(ms)
 		b, _ := json.Marshal(g)
 		groups = append(groups, b)
-		marks["group/"+id] = syncedMark{Conn: connID}
+		marks["group/"+id] = syncedMark{Conn: connID, Gen: gen}
 	}
 	up, _ := json.Marshal(map[string]any{"value": users})
 	gp, _ := json.Marshal(map[string]any{"value": groups})
-	b, err := bundle.FromGraph(map[string][]byte{"users": up}, map[string][]byte{"groups": gp}, map[string][]byte{"subscribedSkus": r.skus})
+	skus := map[string][]byte{}
+	if r.skus != nil {
+		skus["subscribedSkus"] = r.skus
+	}
+	b, err := bundle.FromGraph(map[string][]byte{"users": up}, map[string][]byte{"groups": gp}, skus)
 	return b, marks, err
+}
+
+// ownLicenses returns a Graph user (raw) without the direct licenses
+// allot applied (applied: "userId/skuId"), with its id and the products
+// Entra assigns it directly (lower case, sorted).
+func ownLicenses(raw json.RawMessage, applied map[string]bool) (json.RawMessage, string, []string, error) {
+	var u map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &u); err != nil {
+		return nil, "", nil, allot.Errorf(allot.EINVALID, "Microsoft Graph returned a user that is not an object: %v", err)
+	}
+	var id string
+	_ = json.Unmarshal(u["id"], &id)
+	if id == "" {
+		return nil, "", nil, allot.Errorf(allot.EINVALID, "Microsoft Graph returned a user without an id.")
+	}
+	var ls []remoteLicense
+	var states []json.RawMessage
+	_ = json.Unmarshal(u["assignedLicenses"], &ls)
+	_ = json.Unmarshal(u["licenseAssignmentStates"], &states)
+	direct := map[string]bool{}
+	keptStates := states[:0:0]
+	for _, s := range states {
+		var st remoteState
+		_ = json.Unmarshal(s, &st)
+		isDirect := st.AssignedByGroup == nil || *st.AssignedByGroup == ""
+		if isDirect && applied[id+"/"+strings.ToLower(st.SKUID)] {
+			continue
+		}
+		if isDirect {
+			direct[strings.ToLower(st.SKUID)] = true
+		}
+		keptStates = append(keptStates, s)
+	}
+	keptLs := ls[:0:0]
+	for _, l := range ls {
+		k := strings.ToLower(l.SKUID)
+		if applied[id+"/"+k] && !stateHas(keptStates, k) {
+			continue
+		}
+		if len(states) == 0 {
+			direct[k] = true
+		}
+		keptLs = append(keptLs, l)
+	}
+	if len(states) > 0 {
+		u["licenseAssignmentStates"], _ = json.Marshal(keptStates)
+	}
+	u["assignedLicenses"], _ = json.Marshal(keptLs)
+	b, _ := json.Marshal(u)
+	return b, id, sortedSet(direct), nil
 }
 
 func stateHas(states []json.RawMessage, sku string) bool {
@@ -595,18 +652,19 @@ func stateHas(states []json.RawMessage, sku string) bool {
 // users read. Objects and licenses that are allot's own are never
 // touched.
 func (r *remote) remove(tx *tenant.Tx, connID string) (int, error) {
-	mine := func(id string) bool {
-		var m syncedMark
-		ok, _ := tx.Decode(KindSynced, id, &m)
-		return ok && m.Conn == connID
-	}
+	mine := mineOf(tx, connID)
 	n, err := r.removeGone(tx, mine)
 	if err != nil {
 		return n, err
 	}
 	// Members and licenses of the groups read.
 	for _, raw := range r.groups {
-		k, err := removeFromGroup(tx, raw, r.members, mine)
+		k, err := removeGroupMembers(tx, raw, r.members, mine)
+		n += k
+		if err != nil {
+			return n, err
+		}
+		k, err = removeGroupLicenses(tx, raw, mine)
 		n += k
 		if err != nil {
 			return n, err
@@ -624,27 +682,17 @@ func (r *remote) remove(tx *tenant.Tx, connID string) (int, error) {
 }
 
 // removeGone deletes the synced groups and users (mine says which marks
-// are this connection's) that Entra no longer has: those the delta read
-// as removed, and on a full read also those it did not read. It returns
-// how many it deleted.
+// are this connection's) that a delta read as removed. It returns how
+// many it deleted.
 func (r *remote) removeGone(tx *tenant.Tx, mine func(string) bool) (int, error) {
+	return removeObjects(tx, mine, r.removedUsers, r.removedGroups)
+}
+
+// removeObjects deletes synced groups and users of the connection (mine
+// says which marks are its) and their marks, groups first. It returns how
+// many it deleted.
+func removeObjects(tx *tenant.Tx, mine func(string) bool, goneUsers, goneGroups []string) (int, error) {
 	n := 0
-	goneUsers, goneGroups := r.removedUsers, r.removedGroups
-	if r.full {
-		seenU, seenG := setOf(idsOf(r.users)), setOf(idsOf(r.groups))
-		for _, k := range tx.IDs(KindSynced) {
-			kind, id, _ := strings.Cut(k, "/")
-			if !mine(k) {
-				continue
-			}
-			if kind == "user" && !seenU[id] {
-				goneUsers = append(goneUsers, id)
-			}
-			if kind == "group" && !seenG[id] {
-				goneGroups = append(goneGroups, id)
-			}
-		}
-	}
 	for _, id := range goneGroups {
 		if !mine("group/" + id) {
 			continue
@@ -672,11 +720,42 @@ func (r *remote) removeGone(tx *tenant.Tx, mine func(string) bool) (int, error) 
 	return n, nil
 }
 
-// removeFromGroup removes from one synced group read (raw, its Graph
-// JSON) the members it no longer has in members (assigned groups only)
-// and the group licenses Entra removed, leaving allotment licenses
-// alone. It returns how many members and licenses it removed.
-func removeFromGroup(tx *tenant.Tx, raw json.RawMessage, members map[string][]string, mine func(string) bool) (int, error) {
+// removeGroupMembers removes from one synced group read (raw, its Graph
+// JSON) the members it no longer has in members (assigned groups only).
+// It returns how many it removed.
+func removeGroupMembers(tx *tenant.Tx, raw json.RawMessage, members map[string][]string, mine func(string) bool) (int, error) {
+	var g struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(raw, &g)
+	if !mine("group/"+g.ID) || !tx.Engine.IsGroup(g.ID) {
+		return 0, nil
+	}
+	if lg, _ := tx.Engine.Group(g.ID); lg.IsDynamic() {
+		return 0, nil
+	}
+	want := setOf(members[g.ID])
+	us, gs := tx.Engine.Members(g.ID)
+	var drop []string
+	for _, m := range append(us, gs...) {
+		if !want[m] {
+			drop = append(drop, m)
+		}
+	}
+	if len(drop) == 0 {
+		return 0, nil
+	}
+	sort.Strings(drop)
+	if err := tx.Engine.RemoveMembers(tx.Op, g.ID, drop); err != nil {
+		return 0, fmt.Errorf("removing members of group %s: %w", g.ID, err)
+	}
+	return len(drop), nil
+}
+
+// removeGroupLicenses removes from one synced group read (raw, its Graph
+// JSON) the group licenses Entra removed, leaving allotment licenses
+// alone. It returns how many it removed.
+func removeGroupLicenses(tx *tenant.Tx, raw json.RawMessage, mine func(string) bool) (int, error) {
 	n := 0
 	var g struct {
 		ID       string          `json:"id"`
@@ -685,23 +764,6 @@ func removeFromGroup(tx *tenant.Tx, raw json.RawMessage, members map[string][]st
 	_ = json.Unmarshal(raw, &g)
 	if !mine("group/"+g.ID) || !tx.Engine.IsGroup(g.ID) {
 		return 0, nil
-	}
-	if lg, _ := tx.Engine.Group(g.ID); !lg.IsDynamic() {
-		want := setOf(members[g.ID])
-		us, gs := tx.Engine.Members(g.ID)
-		var drop []string
-		for _, m := range append(us, gs...) {
-			if !want[m] {
-				drop = append(drop, m)
-			}
-		}
-		if len(drop) > 0 {
-			sort.Strings(drop)
-			if err := tx.Engine.RemoveMembers(tx.Op, g.ID, drop); err != nil {
-				return n, fmt.Errorf("removing members of group %s: %w", g.ID, err)
-			}
-			n += len(drop)
-		}
 	}
 	want := map[string]bool{}
 	for _, l := range g.Licenses {
@@ -762,6 +824,16 @@ func removeUserLicenses(tx *tenant.Tx, raw json.RawMessage, connID string) (int,
 		return 0, fmt.Errorf("removing licenses of user %s: %w", u.ID, err)
 	}
 	return len(drop), nil
+}
+
+// mineOf says which marks ("user/<id>", "group/<id>") are the
+// connection's.
+func mineOf(tx *tenant.Tx, connID string) func(string) bool {
+	return func(id string) bool {
+		var m syncedMark
+		ok, _ := tx.Decode(KindSynced, id, &m)
+		return ok && m.Conn == connID
+	}
 }
 
 func setOf(ids []string) map[string]bool {
@@ -832,6 +904,15 @@ func (p *Progress) setClient(c *Client) {
 func (p *Progress) setPhase(s string) {
 	p.mu.Lock()
 	p.phase = s
+	p.mu.Unlock()
+	p.changed()
+}
+
+// setCounts sets the users and groups read so far (a full sync going on
+// from its stored cursor starts from what it had applied).
+func (p *Progress) setCounts(users, groups int) {
+	p.mu.Lock()
+	p.users, p.groups = users, groups
 	p.mu.Unlock()
 	p.changed()
 }

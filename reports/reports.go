@@ -83,7 +83,7 @@ func ParsePeriod(s string) (Period, error) {
 
 // Names are the reports Build writes.
 var Names = []string{usage.ReportActiveUser, usage.ReportMailboxUsage, usage.ReportEmailActivity,
-	usage.ReportOneDriveActivity, usage.ReportSharePointActivity, usage.ReportTeamsActivity, usage.ReportYammerActivity}
+	usage.ReportOneDriveActivity, usage.ReportSharePointActivity, usage.ReportTeamsActivity, usage.ReportYammerActivity, usage.ReportM365Apps}
 
 // Request is one report to write.
 type Request struct {
@@ -330,6 +330,8 @@ func writerFor(report string) ([]string, func(r *userRow, cat *catalog.Catalog) 
 			return []string{r.refresh.String(), r.upn, r.name, "False", "", day(usage.DayOf(r.u.CreatedAt), !r.u.CreatedAt.IsZero()),
 				day(lad, ok), "", storage, "", "", "", "", "", "", archive, rtype, period}
 		}
+	case usage.ReportM365Apps:
+		return appsReport()
 	}
 	// The per-workload activity reports: the workload's last activity (of
 	// any of its features) and the products; allot keeps no counts (empty).
@@ -367,5 +369,58 @@ func writerFor(report string) ([]string, func(r *userRow, cat *catalog.Catalog) 
 			period = strconv.Itoa(r.period.Days)
 		}
 		return append(rec, r.products(cat), period)
+	}
+}
+
+// appsApps are the apps of getM365AppUserDetail's columns, in order.
+var appsApps = []string{"Outlook", "Word", "Excel", "PowerPoint", "OneNote", "Teams"}
+
+// appsReport is getM365AppUserDetail: a row for each user seen using the
+// Microsoft 365 apps (the features officeDesktopApps, officeMobileApps,
+// officeWebApps), Last Activity Date the latest of them. allot keeps
+// whether the desktop apps were used, not on which system: Windows says it
+// (Yes/No) and Mac is empty, as are Last Activation Date and the per-app
+// columns (allot keeps no per-app use), which the usage importer does not
+// read.
+func appsReport() ([]string, func(r *userRow, cat *catalog.Catalog) []string) {
+	h := []string{"Report Refresh Date", "User Principal Name", "Last Activation Date", "Last Activity Date", "Report Period",
+		"Windows", "Mac", "Mobile", "Web"}
+	h = append(h, appsApps...)
+	for _, platform := range []string{"Windows", "Mac", "Mobile", "Web"} {
+		for _, a := range appsApps {
+			h = append(h, a+" ("+platform+")")
+		}
+	}
+	yesNo := func(ok bool) string {
+		if ok {
+			return "Yes"
+		}
+		return "No"
+	}
+	return h, func(r *userRow, cat *catalog.Catalog) []string {
+		desktop, okD := r.feature("officeDesktopApps")
+		mobile, okM := r.feature("officeMobileApps")
+		web, okW := r.feature("officeWebApps")
+		if !okD && !okM && !okW {
+			return nil
+		}
+		var lad usage.Day
+		for _, d := range []struct {
+			d  usage.Day
+			ok bool
+		}{{desktop, okD}, {mobile, okM}, {web, okW}} {
+			if d.ok {
+				lad = max(lad, d.d)
+			}
+		}
+		period := ""
+		if r.period.Days > 0 {
+			period = strconv.Itoa(r.period.Days)
+		}
+		rec := []string{r.refresh.String(), r.upn, "", lad.String(), period, yesNo(okD), "", yesNo(okM), yesNo(okW)}
+		for i := len(rec); i < len(h); i++ {
+			rec = append(rec, "")
+		}
+		return rec
 	}
 }

@@ -53,6 +53,8 @@ func FuzzWeb(fz *testing.F) {
 		{Method: "GET", Path: "/admin/connections"},
 		{Method: "POST", Path: "/admin/connections/x/sync", CT: f},
 		{Method: "POST", Path: "/admin/connections/x/test", CT: f},
+		{Method: "GET", Path: "/admin/connections/x/plan"},
+		{Method: "POST", Path: "/admin/connections/x/apply", CT: f, Body: "plan=0123456789abcdef"},
 		{Method: "GET", Path: "/admin/waiting"},
 		{Method: "GET", Path: "/admin/audit?user={user0}"},
 		{Method: "GET", Path: "/admin/tenants", Token: 1},

@@ -192,6 +192,15 @@ type throttler struct {
 	mu        sync.Mutex
 	paths     []string
 	onRequest atomic.Pointer[func(n int64)] // called with each request's number
+	// top, when set, is the page size the proxy asks of users and groups
+	// instead of the connector's $top=999 (Graph may page smaller).
+	top  atomic.Int64
+	uris []string // each request's method and URI after the rewrite
+	// onURI, when set, is called with each request's URI (after the rewrite).
+	onURI atomic.Pointer[func(uri string)]
+	// refuse, when set, answers 400 (as Graph does to a property or token
+	// it does not take) to the requests whose URI it reports.
+	refuse atomic.Pointer[func(uri string) bool]
 }
 
 func newThrottler(t *testing.T, target string, every int64) *throttler {
@@ -199,9 +208,24 @@ func newThrottler(t *testing.T, target string, every int64) *throttler {
 	p := httputil.NewSingleHostReverseProxy(u)
 	th := &throttler{every: every}
 	th.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if top := th.top.Load(); top > 0 {
+			for _, k := range []string{"$top=999", "%24top=999"} {
+				r.URL.RawQuery = strings.ReplaceAll(r.URL.RawQuery, k, fmt.Sprintf("$top=%d", top))
+			}
+			r.RequestURI = ""
+		}
 		th.mu.Lock()
 		th.paths = append(th.paths, r.Method+" "+r.URL.Path)
+		th.uris = append(th.uris, r.Method+" "+r.URL.RequestURI())
 		th.mu.Unlock()
+		if f := th.onURI.Load(); f != nil {
+			(*f)(r.URL.RequestURI())
+		}
+		if f := th.refuse.Load(); f != nil && (*f)(r.URL.RequestURI()) {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"error":{"code":"Request_BadRequest","message":"Refused by the test's proxy."}}`)
+			return
+		}
 		n := th.n.Add(1)
 		if f := th.onRequest.Load(); f != nil {
 			(*f)(n)

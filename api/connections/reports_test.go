@@ -24,7 +24,15 @@ func TestSyncReports(t *testing.T) {
 		day + ",bob@fabrikam.example,bob,False,,True,False,False,False,False,True," + prev + ",,,,,,2024-03-01,,,,,2024-03-01,MICROSOFT 365 E3\n"
 	mailbox := "Report Refresh Date,User Principal Name,Display Name,Is Deleted,Deleted Date,Created Date,Last Activity Date,Item Count,Storage Used (Byte),Issue Warning Quota (Byte),Prohibit Send Quota (Byte),Prohibit Send/Receive Quota (Byte),Deleted Item Count,Deleted Item Size (Byte),Deleted Item Quota (Byte),Has Archive,Recipient Type,Report Period\n" +
 		day + ",adele@fabrikam.example,adele,False,,2021-03-04," + day + ",8420,2146435072,105226698752,106300440576,107374182400,12,40960,32212254720,False,UserMailbox,7\n"
-	for _, csv := range []string{active, mailbox} {
+	apps := "Report Refresh Date,User Principal Name,Last Activation Date,Last Activity Date,Report Period,Windows,Mac,Mobile,Web," +
+		"Outlook,Word,Excel,PowerPoint,OneNote,Teams," +
+		"Outlook (Windows),Word (Windows),Excel (Windows),PowerPoint (Windows),OneNote (Windows),Teams (Windows)," +
+		"Outlook (Mac),Word (Mac),Excel (Mac),PowerPoint (Mac),OneNote (Mac),Teams (Mac)," +
+		"Outlook (Mobile),Word (Mobile),Excel (Mobile),PowerPoint (Mobile),OneNote (Mobile),Teams (Mobile)," +
+		"Outlook (Web),Word (Web),Excel (Web),PowerPoint (Web),OneNote (Web),Teams (Web)\n" +
+		day + ",adele@fabrikam.example,2024-01-10," + day + ",7,Yes,No,Yes,Yes,Yes,Yes,Yes,No,No,Yes" + strings.Repeat(",No", 24) + "\n" +
+		day + ",bob@fabrikam.example,," + prev + ",7,No,No,No,Yes" + strings.Repeat(",No", 30) + "\n"
+	for _, csv := range []string{active, mailbox, apps} {
 		w.remote.Must(200, "POST", "/allot/v1/usage/reports", w.radmin, csv, "Content-Type: text/csv")
 	}
 	conn := w.connect(false)
@@ -32,7 +40,7 @@ func TestSyncReports(t *testing.T) {
 
 	res := w.local.Must(200, "POST", "/allot/v1/connections/"+conn+"/reports?wait=true", w.ladmin, nil).JSON()["result"].(map[string]any)
 	reps := res["reports"].([]any)
-	if len(reps) != 7 {
+	if len(reps) != 8 {
 		t.Fatalf("reports read: %v", res)
 	}
 	first := reps[0].(map[string]any)
@@ -51,11 +59,11 @@ func TestSyncReports(t *testing.T) {
 	if first["accepted"] != float64(2) || first["unmatched"] != float64(0) {
 		t.Fatalf("the shown report was not imported: %v", first)
 	}
-	for _, name := range []string{"getOffice365ActiveUserDetail", "getMailboxUsageDetail", "getEmailActivityUserDetail", "getTeamsUserActivityUserDetail"} {
+	for _, name := range []string{"getOffice365ActiveUserDetail", "getMailboxUsageDetail", "getEmailActivityUserDetail", "getTeamsUserActivityUserDetail", "getM365AppUserDetail"} {
 		path := "/v1.0/reports/" + name + "(period='D7')"
 		want := string(w.remote.Must(200, "GET", path, w.radmin, nil).Body)
 		got := string(w.local.Must(200, "GET", path, w.ladmin, nil).Body)
-		if name == "getOffice365ActiveUserDetail" && !strings.Contains(want, "adele@fabrikam.example") {
+		if (name == "getOffice365ActiveUserDetail" || name == "getM365AppUserDetail") && !strings.Contains(want, "adele@fabrikam.example") {
 			t.Fatalf("the remote's report has no rows (the comparison would prove nothing):\n%s", want)
 		}
 		if got != want {

@@ -17,6 +17,14 @@ const activeHeader = "Report Refresh Date,User Principal Name,Display Name,Is De
 
 const mailboxHeader = "Report Refresh Date,User Principal Name,Display Name,Is Deleted,Deleted Date,Created Date,Last Activity Date,Item Count,Storage Used (Byte),Issue Warning Quota (Byte),Prohibit Send Quota (Byte),Prohibit Send/Receive Quota (Byte),Deleted Item Count,Deleted Item Size (Byte),Deleted Item Quota (Byte),Has Archive,Recipient Type,Report Period\n"
 
+// appsHeader is getM365AppUserDetail's header (36 columns).
+const appsHeader = "Report Refresh Date,User Principal Name,Last Activation Date,Last Activity Date,Report Period,Windows,Mac,Mobile,Web," +
+	"Outlook,Word,Excel,PowerPoint,OneNote,Teams," +
+	"Outlook (Windows),Word (Windows),Excel (Windows),PowerPoint (Windows),OneNote (Windows),Teams (Windows)," +
+	"Outlook (Mac),Word (Mac),Excel (Mac),PowerPoint (Mac),OneNote (Mac),Teams (Mac)," +
+	"Outlook (Mobile),Word (Mobile),Excel (Mobile),PowerPoint (Mobile),OneNote (Mobile),Teams (Mobile)," +
+	"Outlook (Web),Word (Web),Excel (Web),PowerPoint (Web),OneNote (Web),Teams (Web)\n"
+
 // reportTenant is a tenant with three users (two licensed) and usage
 // imported from Microsoft-shaped CSVs.
 func reportTenant(t *testing.T, withUsage bool) (*fixture, map[string]string) {
@@ -42,7 +50,10 @@ func reportTenant(t *testing.T, withUsage bool) (*fixture, map[string]string) {
 	mailbox := mailboxHeader +
 		d1 + ",ann@contoso.example,Ann,False,,2020-01-01," + d3 + ",10,123456,1,2,3,0,0,0,True,UserMailbox,30\n" +
 		d1 + ",cid@contoso.example,Cid,False,,2020-01-01,,3,1000,1,2,3,0,0,0,False,SharedMailbox,30\n"
-	for _, csv := range []string{active, mailbox} {
+	apps := appsHeader +
+		d1 + ",ann@contoso.example,2024-01-10," + d3 + ",7,Yes,No,Yes,No" + strings.Repeat(",", 30) + "\n" +
+		d1 + ",bob@contoso.example,," + d5 + ",7,No,No,No,Yes" + strings.Repeat(",", 30) + "\n"
+	for _, csv := range []string{active, mailbox, apps} {
 		r := f.Must(200, "POST", "/allot/v1/usage/reports", f.admin, csv, "Content-Type: text/csv").JSON()
 		if r["accepted"].(float64) == 0 {
 			t.Fatalf("source report not taken: %v", r)
@@ -74,6 +85,11 @@ func factsOf(t *testing.T, f *fixture, ids map[string]string) map[string]usageFa
 					fx.Workloads[w] = d.String()
 				}
 			}
+			for _, id := range []string{"officeDesktopApps", "officeMobileApps", "officeWebApps"} {
+				if f, ok := u.Feature(id); ok {
+					fx.Workloads[id] = usage.DayOf(f.Last).String()
+				}
+			}
 			out[upn] = fx
 		}
 	})
@@ -86,7 +102,8 @@ func factsOf(t *testing.T, f *fixture, ids map[string]string) map[string]usageFa
 func TestReportsRoundTrip(t *testing.T) {
 	a, aIDs := reportTenant(t, true)
 	want := factsOf(t, a, aIDs)
-	if want["ann@contoso.example"].Workloads[usage.WorkloadTeams] == "" || !want["cid@contoso.example"].Mailbox.Known {
+	if want["ann@contoso.example"].Workloads[usage.WorkloadTeams] == "" || !want["cid@contoso.example"].Mailbox.Known ||
+		want["ann@contoso.example"].Workloads["officeMobileApps"] == "" || want["bob@contoso.example"].Workloads["officeWebApps"] == "" {
 		t.Fatalf("the source data did not arrive: %+v", want)
 	}
 	fetch := func(call string) string {
@@ -97,7 +114,7 @@ func TestReportsRoundTrip(t *testing.T) {
 		return string(r.Body)
 	}
 	names := []string{"getOffice365ActiveUserDetail", "getMailboxUsageDetail", "getEmailActivityUserDetail", "getOneDriveActivityUserDetail",
-		"getSharePointActivityUserDetail", "getTeamsUserActivityUserDetail", "getYammerActivityUserDetail"}
+		"getSharePointActivityUserDetail", "getTeamsUserActivityUserDetail", "getYammerActivityUserDetail", "getM365AppUserDetail"}
 
 	// Names shown.
 	a.Must(204, "PATCH", "/v1.0/admin/reportSettings", a.admin, map[string]any{"displayConcealedNames": false})

@@ -147,7 +147,7 @@ var routes = []route{
 	{Method: "DELETE", Path: "/v1.0/domains/{id}", Op: "deleteDomain", Tag: "domains", Summary: "Delete a domain no user name uses (not the initial or default one)",
 		Perm: auth.ManageTenant, Query: qNone, Status: 204, handle: (*handler).deleteDomain},
 
-	{Method: "GET", Path: "/v1.0/reports/{call}", Op: "getReport", Tag: "reports", Summary: "A usage report as CSV: getOffice365ActiveUserDetail, getMailboxUsageDetail, getEmailActivityUserDetail, getOneDriveActivityUserDetail, getSharePointActivityUserDetail, getTeamsUserActivityUserDetail, getYammerActivityUserDetail, each (period='D7|D30|D90|D180') or (date=YYYY-MM-DD); served directly (200), where Graph redirects (302) to a download",
+	{Method: "GET", Path: "/v1.0/reports/{call}", Op: "getReport", Tag: "reports", Summary: "A usage report as CSV: getOffice365ActiveUserDetail, getMailboxUsageDetail, getEmailActivityUserDetail, getOneDriveActivityUserDetail, getSharePointActivityUserDetail, getTeamsUserActivityUserDetail, getYammerActivityUserDetail, getM365AppUserDetail, each (period='D7|D30|D90|D180') or (date=YYYY-MM-DD); served directly (200), where Graph redirects (302) to a download",
 		Perm: auth.ReadLicenseUsage, Query: qNone, Status: 200, handle: (*handler).getReport},
 	{Method: "GET", Path: "/v1.0/admin/reportSettings", Op: "getReportSettings", Tag: "reports", Summary: "Whether reports conceal user names (displayConcealedNames)",
 		Perm: auth.ReadLicenseUsage, Query: qNone, Status: 200, Resp: "adminReportSettings", handle: (*handler).getReportSettings},

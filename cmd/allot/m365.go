@@ -152,9 +152,11 @@ secret or private key is encrypted with the secret key ($` + m365.KeyEnv + ` or
 		Use:   "sync CONNECTION",
 		Short: "Sync users, groups, members, licenses and products from Microsoft 365",
 		Long: `Read the Microsoft tenant's directory and licenses and apply them to the allot
-tenant as one command: a full sync the first time, then the changes since
-the last one (Graph delta queries). A sync that is stopped leaves the tenant
-as after the previous one; run it again.`,
+tenant: a full sync the first time, applied page by page with its stored
+cursor, then the changes since the last one (Graph delta queries), applied
+as one command. A stopped delta sync leaves the tenant as after the
+previous one; a stopped full sync keeps the pages it applied. Run it
+again: it goes on from where it stopped.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return run(cmd, func(rt *tenant.Runtime, t *tenant.Tenant, e *m365.Env) error {
@@ -171,8 +173,12 @@ as after the previous one; run it again.`,
 				if asJSON {
 					return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
 				}
+				kind := res.Kind
+				if res.Resumed {
+					kind += " (resumed)"
+				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s sync: %d users and %d groups read; %d removed; imported %d users, %d groups, %d memberships, %d licenses\n",
-					res.Kind, res.Users, res.Groups, res.Removed, res.Imported.Users, res.Imported.Groups, res.Imported.Members, res.Imported.Licenses)
+					kind, res.Users, res.Groups, res.Removed, res.Imported.Users, res.Imported.Groups, res.Imported.Members, res.Imported.Licenses)
 				return nil
 			})
 		},
