@@ -101,6 +101,9 @@ type Service struct {
 	states map[string]map[stateKey]store.AlertState
 	rules  map[string][]Rule                      // decoded rules per tenant, dropped when they change
 	subs   map[string][]subscription.Subscription // decoded subscriptions per tenant, likewise
+	// counts kept between evaluations per tenant (Facts.groupCodes); the
+	// inner maps are used under evalMu only.
+	groups map[string]groupCounts
 
 	targets map[string]func(st *tenant.State, id string) (Endpoint, bool) // RegisterTarget
 
@@ -133,7 +136,7 @@ func New(cfg Config) *Service {
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, dirty: map[string]Touched{}, due: map[string]time.Time{},
 		states: map[string]map[stateKey]store.AlertState{}, rules: map[string][]Rule{}, subs: map[string][]subscription.Subscription{},
-		wake: make(chan struct{}, 1), jobWake: make(chan struct{}, 1)}
+		groups: map[string]groupCounts{}, wake: make(chan struct{}, 1), jobWake: make(chan struct{}, 1)}
 	if s.cfg.Deliver == nil {
 		s.cfg.Deliver = s.deliver
 	}
@@ -340,7 +343,14 @@ func (s *Service) Evaluate(ctx context.Context, t *tenant.Tenant, touched Touche
 		if subs, ok := s.subs[t.ID]; ok {
 			facts.subs, facts.subsRead = subs, true
 		}
+		counts := s.groups[t.ID]
+		if counts == nil {
+			counts = groupCounts{}
+			s.groups[t.ID] = counts
+		}
 		s.mu.Unlock()
+		counts.update(st.Engine, touched)
+		facts.groupCodes = counts
 		for _, r := range rules {
 			if r.Disabled || !(touched.Affects(r) || (touched.Time && timed(r.Condition))) {
 				continue
@@ -756,6 +766,7 @@ func (s *Service) Forget(tenantID string) {
 	delete(s.states, tenantID)
 	delete(s.rules, tenantID)
 	delete(s.subs, tenantID)
+	delete(s.groups, tenantID)
 	delete(s.due, tenantID)
 	delete(s.dirty, tenantID)
 	s.mu.Unlock()
