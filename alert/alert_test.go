@@ -3,6 +3,7 @@ package alert_test
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -276,5 +277,34 @@ func TestJobOfATenantStillLoadingWaits(t *testing.T) {
 	}
 	if got := rcv.got(); !slices.Equal(types(got), []string{alert.Opened}) {
 		t.Fatalf("after the load: %v, want one %s", types(got), alert.Opened)
+	}
+}
+
+// Config.Acts: a process delivers the jobs of the tenants it acts for
+// only (several processes on one database); the others' stay queued for
+// them, untouched.
+func TestDeliversOnlyForTheTenantsItActsFor(t *testing.T) {
+	st, _ := stores(t)["sqlite"](t)
+	var acts atomic.Bool
+	e := newEnv(t, st, alert.Config{Acts: func(_ context.Context, id string) bool { return id == "contoso" && acts.Load() }})
+	rcv := newReceiver(t, "s3cret")
+	putRuleAndEndpoint(e, rcv.srv.URL, "s3cret", alert.Rule{ID: "errors", Condition: alert.LicenseErrors})
+	ctx := context.Background()
+	if _, err := e.svc.Test(ctx, e.tn, "hook"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.svc.DeliverDue(ctx); err != nil || n != 0 {
+		t.Fatalf("delivered %d (%v) for a tenant it does not act for", n, err)
+	}
+	jobs, err := st.(store.AlertStore).AlertJobs(ctx, "contoso", store.JobPending, 10)
+	if err != nil || len(jobs) != 1 || jobs[0].Attempts != 0 {
+		t.Fatalf("the job after another process's turn: %+v %v", jobs, err)
+	}
+	acts.Store(true)
+	if n, err := e.svc.DeliverDue(ctx); err != nil || n != 1 {
+		t.Fatalf("delivered %d (%v), want the one job", n, err)
+	}
+	if got := rcv.got(); len(got) != 1 || got[0].Type != alert.TestType {
+		t.Fatalf("received %v", types(got))
 	}
 }

@@ -127,7 +127,9 @@ func TestGroupErrorCountsFollowTheCommits(t *testing.T) {
 	}
 	do(func(tx *tenant.Tx) error { return tx.Engine.SetUnits(tx.Op, sku.ID, licensing.Units{Enabled: 10}) })
 	check(0)
-	do(func(tx *tenant.Tx) error { return tx.Engine.SetUnitsReleasing(tx.Op, sku.ID, licensing.Units{Enabled: 1}) })
+	do(func(tx *tenant.Tx) error {
+		return tx.Engine.SetUnitsReleasing(tx.Op, sku.ID, licensing.Units{Enabled: 1})
+	})
 	check(2)
 	// Too many users, or a bulk change: the count is made again.
 	svc.AfterCommit("contoso", nil, nil)

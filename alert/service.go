@@ -78,6 +78,12 @@ type Config struct {
 	// Poll is how often the queue is read when nothing wakes it
 	// (default 1 s).
 	Poll time.Duration
+	// Acts reports whether this process delivers a tenant's jobs now.
+	// With several processes on one database (allot serve --ha) it is the
+	// tenant's lease (lease.Keeper.Acts), so one process delivers a job;
+	// the others leave it in the queue. nil: this process delivers every
+	// tenant's jobs.
+	Acts func(ctx context.Context, tenantID string) bool
 }
 
 // Result is one delivery attempt's outcome.

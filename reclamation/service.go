@@ -34,6 +34,12 @@ type Config struct {
 	Logger  *slog.Logger     // default slog.Default()
 	// Poll is how often running campaigns are checked (default 1 min).
 	Poll time.Duration
+	// Acts reports whether this process runs a tenant's campaigns now.
+	// With several processes on one database (allot serve --ha) it is the
+	// tenant's lease (lease.Keeper.Acts): exactly one process steps a
+	// tenant, and the steps' commands are fenced by that lease. nil: this
+	// process runs every tenant's campaigns.
+	Acts func(ctx context.Context, tenantID string) bool
 }
 
 // Service runs campaigns: the API's operations (with the service's
@@ -263,7 +269,8 @@ func (s *Service) Cancel(ctx context.Context, t *tenant.Tenant, id, actor string
 	})
 }
 
-// Step advances every running campaign of every tenant.
+// Step advances every running campaign of every tenant this process acts
+// for (Config.Acts).
 func (s *Service) Step(ctx context.Context) error {
 	s.mu.Lock()
 	rt := s.rt
@@ -274,7 +281,7 @@ func (s *Service) Step(ctx context.Context) error {
 	var first error
 	for _, info := range rt.List() {
 		t, ok := rt.Get(info.ID)
-		if !ok {
+		if !ok || !s.acts(ctx, t) {
 			continue
 		}
 		if err := s.StepTenant(ctx, t); err != nil && first == nil {
@@ -282,6 +289,24 @@ func (s *Service) Step(ctx context.Context) error {
 		}
 	}
 	return first
+}
+
+// acts reports whether this process steps t's campaigns: it has running
+// ones (read first, so a process asks for no lease of a tenant without
+// them) and Config.Acts agrees.
+func (s *Service) acts(ctx context.Context, t *tenant.Tenant) bool {
+	if s.cfg.Acts == nil {
+		return true
+	}
+	running := false
+	t.Read(func(st *tenant.State) {
+		all, err := Campaigns(st)
+		running = err != nil // a step reports the error
+		for _, c := range all {
+			running = running || c.Status == Running
+		}
+	})
+	return running && s.cfg.Acts(ctx, t.ID)
 }
 
 // StepTenant advances a tenant's running campaigns: queues the notices of
