@@ -441,15 +441,22 @@ func (s *Service) finish(ctx context.Context, t *tenant.Tenant, id string) error
 	if err != nil || c.Status != Running || c.NoticesAt.IsZero() || now.Before(c.GraceEndsAt) {
 		return err
 	}
+	// Each user's notified products: a user's command decodes their
+	// members by key (a campaign may have 50,000).
 	var users []string
+	skus := map[string][]string{}
 	for _, m := range ms {
-		if m.State == MemberNotified && (len(users) == 0 || users[len(users)-1] != m.UserID) && !slices.Contains(users, m.UserID) {
+		if m.State != MemberNotified {
+			continue
+		}
+		if skus[m.UserID] == nil {
 			users = append(users, m.UserID)
 		}
+		skus[m.UserID] = append(skus[m.UserID], m.SKUID)
 	}
 	for _, uid := range users {
 		err := t.Do(ctx, licensing.Op{Actor: actorOf(&c), Now: s.Now()}, func(tx *tenant.Tx) error {
-			return reclaimUser(tx, id, uid)
+			return reclaimUser(tx, id, uid, skus[uid])
 		})
 		if err == nil {
 			continue
@@ -461,7 +468,7 @@ func (s *Service) finish(ctx context.Context, t *tenant.Tenant, id string) error
 		// the user keeps the license, said so.
 		note := "not removed: " + allot.ErrorMessage(err)
 		if err := t.Do(ctx, licensing.Op{Actor: actorOf(&c), Now: s.Now()}, func(tx *tenant.Tx) error {
-			return skipUser(tx, id, uid, note)
+			return skipUser(tx, id, uid, skus[uid], note)
 		}); err != nil {
 			return err
 		}
@@ -500,18 +507,31 @@ func userMembers(st *tenant.State, campaignID, userID, state string) []Member {
 	return out
 }
 
+// notifiedMembers returns a user's members of a campaign, of the products
+// skus, that are still notified in st (decoded by key).
+func notifiedMembers(st *tenant.State, campaignID, userID string, skus []string) []Member {
+	var out []Member
+	for _, sku := range skus {
+		var m Member
+		if ok, _ := st.Decode(KindMember, memberKey(campaignID, userID, sku), &m); ok && m.State == MemberNotified {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // reclaimUser removes (or downgrades) the licenses of a user's notified
-// members, inside a command, when the campaign still runs. Each license
+// members of the products skus, inside a command, when the campaign still runs. Each license
 // is removed as it is now if it is still as the campaign found it: direct
 // sources of the product and no group source; otherwise the member is
 // skipped with the reason.
-func reclaimUser(tx *tenant.Tx, campaignID, userID string) error {
+func reclaimUser(tx *tenant.Tx, campaignID, userID string, skus []string) error {
 	c, err := Get(tx.State, campaignID)
 	if err != nil || c.Status != Running {
 		return err
 	}
 	e := tx.Engine
-	for _, m := range userMembers(tx.State, campaignID, userID, MemberNotified) {
+	for _, m := range notifiedMembers(tx.State, campaignID, userID, skus) {
 		key := memberKey(c.ID, m.UserID, m.SKUID)
 		skip := func(note string) error {
 			m.State, m.Note = MemberSkipped, note
@@ -572,13 +592,14 @@ func reclaimUser(tx *tenant.Tx, campaignID, userID string) error {
 	return nil
 }
 
-// skipUser marks a user's notified members skipped with a note.
-func skipUser(tx *tenant.Tx, campaignID, userID, note string) error {
+// skipUser marks a user's notified members of the products skus skipped
+// with a note.
+func skipUser(tx *tenant.Tx, campaignID, userID string, skus []string, note string) error {
 	c, err := Get(tx.State, campaignID)
 	if err != nil || c.Status != Running {
 		return err
 	}
-	for _, m := range userMembers(tx.State, campaignID, userID, MemberNotified) {
+	for _, m := range notifiedMembers(tx.State, campaignID, userID, skus) {
 		m.State, m.Note = MemberSkipped, note
 		tx.Audit(audit.Entry{Action: ActivitySkip, UserID: m.UserID, SKUID: m.SKUID, Why: "reclamation campaign " + c.DisplayName, Detail: note})
 		if err := tx.Put(KindMember, memberKey(c.ID, m.UserID, m.SKUID), m); err != nil {
