@@ -3,6 +3,8 @@ package alert_test
 import (
 	"context"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -276,5 +278,80 @@ func TestJobOfATenantStillLoadingWaits(t *testing.T) {
 	}
 	if got := rcv.got(); !slices.Equal(types(got), []string{alert.Opened}) {
 		t.Fatalf("after the load: %v, want one %s", types(got), alert.Opened)
+	}
+}
+
+// Config.Acts: a process delivers the jobs of the tenants it acts for
+// only (several processes on one database); the others' stay queued for
+// them, untouched.
+func TestDeliversOnlyForTheTenantsItActsFor(t *testing.T) {
+	st, _ := stores(t)["sqlite"](t)
+	var acts atomic.Bool
+	e := newEnv(t, st, alert.Config{Acts: func(_ context.Context, id string) bool { return id == "contoso" && acts.Load() }})
+	rcv := newReceiver(t, "s3cret")
+	putRuleAndEndpoint(e, rcv.srv.URL, "s3cret", alert.Rule{ID: "errors", Condition: alert.LicenseErrors})
+	ctx := context.Background()
+	if _, err := e.svc.Test(ctx, e.tn, "hook"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.svc.DeliverDue(ctx); err != nil || n != 0 {
+		t.Fatalf("delivered %d (%v) for a tenant it does not act for", n, err)
+	}
+	jobs, err := st.(store.AlertStore).AlertJobs(ctx, "contoso", store.JobPending, 10)
+	if err != nil || len(jobs) != 1 || jobs[0].Attempts != 0 {
+		t.Fatalf("the job after another process's turn: %+v %v", jobs, err)
+	}
+	acts.Store(true)
+	if n, err := e.svc.DeliverDue(ctx); err != nil || n != 1 {
+		t.Fatalf("delivered %d (%v), want the one job", n, err)
+	}
+	if got := rcv.got(); len(got) != 1 || got[0].Type != alert.TestType {
+		t.Fatalf("received %v", types(got))
+	}
+}
+
+// An open alert whose count alone moves is not written at every commit:
+// the stored summary follows at most once a minute (a timed check writes
+// it), while the alert's changes are stored at once.
+func TestSummaryAloneIsStoredAtMostOnceAMinute(t *testing.T) {
+	st, _ := stores(t)["sqlite"](t)
+	e := newEnv(t, st, alert.Config{})
+	rcv := newReceiver(t, "s3cret")
+	putRuleAndEndpoint(e, rcv.srv.URL, "s3cret", alert.Rule{ID: "errors", Condition: alert.LicenseErrors})
+	e.do(func(tx *tenant.Tx) error {
+		return tx.Engine.PutUser(tx.Op, licensing.User{ID: "u3", UserPrincipalName: "u3@contoso.example", UsageLocation: "US", AccountEnabled: true})
+	})
+	ctx := context.Background()
+	stored := func() store.AlertState {
+		t.Helper()
+		states, err := st.(store.AlertStore).AlertStates(ctx, "contoso")
+		if err != nil || len(states) != 1 {
+			t.Fatalf("states %+v, %v", states, err)
+		}
+		return states[0]
+	}
+	e.do(func(tx *tenant.Tx) error { return tx.Engine.AddMembers(tx.Op, "g1", []string{"u1", "u2"}) })
+	e.settle()
+	if a := stored(); !a.Open || !strings.HasPrefix(a.Summary, "1 license assignments") {
+		t.Fatalf("opened: %+v", a)
+	}
+	e.do(func(tx *tenant.Tx) error { return tx.Engine.AddMembers(tx.Op, "g1", []string{"u3"}) })
+	e.settle()
+	if a := stored(); !strings.HasPrefix(a.Summary, "1 license assignments") {
+		t.Fatalf("the count moved: stored at once (%q), want at most once a minute", a.Summary)
+	}
+	e.clk.Add(time.Minute)
+	e.settle() // the timed check
+	if a := stored(); !strings.HasPrefix(a.Summary, "2 license assignments") {
+		t.Fatalf("a minute later: %q, want the new count", a.Summary)
+	}
+	// The condition clears: stored at once, without waiting.
+	e.do(func(tx *tenant.Tx) error { return tx.Engine.RemoveMembers(tx.Op, "g1", []string{"u2", "u3"}) })
+	e.settle()
+	if a := stored(); a.Open && a.ClearSince.IsZero() {
+		t.Fatalf("cleared: %+v, want resolved or clearing", a)
+	}
+	if got := types(rcv.got()); len(got) == 0 || got[0] != alert.Opened || slices.Contains(got, alert.Repeated) {
+		t.Fatalf("events %v", got)
 	}
 }

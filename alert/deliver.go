@@ -92,24 +92,41 @@ func (s *Service) deliverLoop(ctx context.Context) {
 	}
 }
 
-// DeliverDue delivers the jobs due now, each once, and returns how many
-// it attempted. A failed attempt is retried after Backoff; after
-// MaxAttempts the job is dead (the dead-letter list, Retry).
+// DeliverDue delivers the jobs due now of the tenants this process acts
+// for (Config.Acts), each once, and returns how many it attempted. A
+// failed attempt is retried after Backoff; after MaxAttempts the job is
+// dead (the dead-letter list, Retry).
 func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 	jobs, err := s.cfg.Store.DueAlertJobs(ctx, s.now(), 100)
 	if err != nil {
 		return 0, err
 	}
-	loading := map[string]bool{} // tenants not served yet: their jobs wait
+	// Tenants whose jobs wait: not served yet, or another process acts
+	// for them.
+	skip := map[string]bool{}
+	acts := func(id string) bool {
+		if s.cfg.Acts == nil {
+			return true
+		}
+		if _, seen := skip[id]; !seen {
+			skip[id] = !s.cfg.Acts(ctx, id)
+		}
+		return !skip[id]
+	}
+	n := 0
 	for _, j := range jobs {
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
 		}
-		if !loading[j.TenantID] && !s.attempt(ctx, j) {
-			loading[j.TenantID] = true
+		if skip[j.TenantID] || !acts(j.TenantID) {
+			continue
+		}
+		n++
+		if !s.attempt(ctx, j) {
+			skip[j.TenantID] = true
 		}
 	}
-	return len(jobs), nil
+	return n, nil
 }
 
 // attempt tries one job; false if its tenant is not served yet (the job

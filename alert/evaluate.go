@@ -31,20 +31,31 @@ type Touched struct {
 	// Time: a timed check is due (waiting rooms, subscription terms,
 	// repeats and quiet periods).
 	Time bool
+	// Users are the users whose license records changed, which counts
+	// kept between evaluations are brought up to date with; ManyUsers:
+	// more than maxTouchedUsers of them, or not known (with All), so such
+	// counts are made again.
+	Users     map[string]bool
+	ManyUsers bool
 }
+
+// maxTouchedUsers bounds Touched.Users: past it, the counts kept between
+// evaluations are made again (one walk) rather than updated user by user.
+const maxTouchedUsers = 10_000
 
 // TouchedBy reads a committed batch: its engine delta (nil: anything
 // changed) and object writes. It keeps nothing of d or objects.
 func TouchedBy(d *licensing.Delta, objects []store.Mutation) Touched {
 	var t Touched
 	if d == nil {
-		t.All = true
+		t.All, t.ManyUsers = true, true
 		return t
 	}
 	if len(d.Licenses) > 0 {
 		t.Licenses = true
 		for _, k := range d.Licenses {
 			t.addPool(k[1])
+			t.addUser(k[0])
 		}
 	}
 	for k := range d.Pools {
@@ -71,8 +82,28 @@ func (t *Touched) addPool(k string) {
 	t.Pools[strings.ToLower(k)] = true
 }
 
+func (t *Touched) addUser(id string) {
+	if t.ManyUsers || t.Users[id] {
+		return
+	}
+	if len(t.Users) >= maxTouchedUsers {
+		t.Users, t.ManyUsers = nil, true
+		return
+	}
+	if t.Users == nil {
+		t.Users = map[string]bool{}
+	}
+	t.Users[id] = true
+}
+
 // Merge adds u to t.
 func (t *Touched) Merge(u Touched) {
+	if u.ManyUsers || u.All {
+		t.Users, t.ManyUsers = nil, true
+	}
+	for id := range u.Users {
+		t.addUser(id)
+	}
 	t.All = t.All || u.All
 	t.Licenses = t.Licenses || u.Licenses
 	t.Subscriptions = t.Subscriptions || u.Subscriptions
@@ -138,7 +169,7 @@ type Facts struct {
 	pools      []licensing.PoolInfo
 	allots     []licensing.AllotmentInfo
 	allotCons  map[string]int
-	groupCodes map[string]int
+	groupCodes groupCounts
 	read       bool
 	subs       []subscription.Subscription
 	subsRead   bool
@@ -209,19 +240,10 @@ func (f *Facts) licenseErrors(r Rule) []Firing {
 		subject = "group/" + r.GroupID
 		n = s.Engine.GroupErrorCount(r.GroupID)
 		if n > 0 && len(r.Errors) > 0 {
-			key := r.GroupID + "\x00" + strings.Join(r.Errors, ",")
-			c, ok := f.groupCodes[key]
-			if !ok {
-				c = 0
-				for _, id := range s.Engine.MembersWithLicenseErrors(r.GroupID) {
-					c += groupErrors(s.Engine, id, r.GroupID, r.Errors)
-				}
-				if f.groupCodes == nil {
-					f.groupCodes = map[string]int{}
-				}
-				f.groupCodes[key] = c
+			if f.groupCodes == nil {
+				f.groupCodes = groupCounts{}
 			}
-			n = c
+			n = f.groupCodes.count(s.Engine, r.GroupID, r.Errors)
 		}
 	} else {
 		for code, c := range directory.Of(s).ErrorCodes() {
@@ -242,6 +264,57 @@ func (f *Facts) licenseErrors(r Rule) []Firing {
 		codes = " (" + strings.Join(r.Errors, ", ") + ")"
 	}
 	return []Firing{{Subject: subject, Summary: fmt.Sprintf("%d license assignments %s are in error%s.", n, where, codes)}}
+}
+
+// groupCounts are the counts of a group's sources in Error with some
+// codes, by group and codes: made by one walk of the group's members in
+// error, then kept up to date between evaluations from the users each
+// commit touched (update), so an evaluation costs what the commits
+// touched, not the group's size.
+type groupCounts map[string]*groupCount
+
+type groupCount struct {
+	group string
+	codes []string
+	n     int
+	users map[string]int // the users with such sources, and how many
+}
+
+func (g groupCounts) count(e *licensing.Engine, groupID string, codes []string) int {
+	key := groupID + "\x00" + strings.Join(codes, ",")
+	c, ok := g[key]
+	if !ok {
+		c = &groupCount{group: groupID, codes: slices.Clone(codes), users: map[string]int{}}
+		for _, id := range e.MembersWithLicenseErrors(groupID) {
+			if k := groupErrors(e, id, groupID, codes); k > 0 {
+				c.users[id] = k
+				c.n += k
+			}
+		}
+		g[key] = c
+	}
+	return c.n
+}
+
+// update brings the counts to e after the changes t: each touched user's
+// sources are counted again; counts t cannot update (ManyUsers, All) are
+// dropped, to be made again when a rule asks.
+func (g groupCounts) update(e *licensing.Engine, t Touched) {
+	if t.ManyUsers || t.All {
+		clear(g)
+		return
+	}
+	for _, c := range g {
+		for id := range t.Users {
+			k := groupErrors(e, id, c.group, c.codes)
+			c.n += k - c.users[id]
+			if k > 0 {
+				c.users[id] = k
+			} else {
+				delete(c.users, id)
+			}
+		}
+	}
 }
 
 // groupErrors counts a user's sources from a group in Error with a code.

@@ -78,6 +78,12 @@ type Config struct {
 	// Poll is how often the queue is read when nothing wakes it
 	// (default 1 s).
 	Poll time.Duration
+	// Acts reports whether this process delivers a tenant's jobs now.
+	// With several processes on one database (allot serve --ha) it is the
+	// tenant's lease (lease.Keeper.Acts), so one process delivers a job;
+	// the others leave it in the queue. nil: this process delivers every
+	// tenant's jobs.
+	Acts func(ctx context.Context, tenantID string) bool
 }
 
 // Result is one delivery attempt's outcome.
@@ -101,6 +107,11 @@ type Service struct {
 	states map[string]map[stateKey]store.AlertState
 	rules  map[string][]Rule                      // decoded rules per tenant, dropped when they change
 	subs   map[string][]subscription.Subscription // decoded subscriptions per tenant, likewise
+	// counts kept between evaluations per tenant (Facts.groupCodes); the
+	// inner maps are used under evalMu only.
+	groups map[string]groupCounts
+	// summaries held back per tenant (commitPlan); used under evalMu.
+	summaries map[string]*summaries
 
 	targets map[string]func(st *tenant.State, id string) (Endpoint, bool) // RegisterTarget
 
@@ -133,7 +144,7 @@ func New(cfg Config) *Service {
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, dirty: map[string]Touched{}, due: map[string]time.Time{},
 		states: map[string]map[stateKey]store.AlertState{}, rules: map[string][]Rule{}, subs: map[string][]subscription.Subscription{},
-		wake: make(chan struct{}, 1), jobWake: make(chan struct{}, 1)}
+		groups: map[string]groupCounts{}, summaries: map[string]*summaries{}, wake: make(chan struct{}, 1), jobWake: make(chan struct{}, 1)}
 	if s.cfg.Deliver == nil {
 		s.cfg.Deliver = s.deliver
 	}
@@ -340,7 +351,14 @@ func (s *Service) Evaluate(ctx context.Context, t *tenant.Tenant, touched Touche
 		if subs, ok := s.subs[t.ID]; ok {
 			facts.subs, facts.subsRead = subs, true
 		}
+		counts := s.groups[t.ID]
+		if counts == nil {
+			counts = groupCounts{}
+			s.groups[t.ID] = counts
+		}
 		s.mu.Unlock()
+		counts.update(st.Engine, touched)
+		facts.groupCodes = counts
 		for _, r := range rules {
 			if r.Disabled || !(touched.Affects(r) || (touched.Time && timed(r.Condition))) {
 				continue
@@ -363,10 +381,10 @@ func (s *Service) Evaluate(ctx context.Context, t *tenant.Tenant, touched Touche
 		p.reconcile(res.rule, res.firing)
 	}
 	p.timers(rules)
-	next = earliest(next, p.next)
 	if err := s.commitPlan(ctx, &p); err != nil {
 		return err
 	}
+	next = earliest(next, p.next)
 	if !next.IsZero() {
 		s.mu.Lock()
 		if at, ok := s.due[t.ID]; !ok || next.Before(at) {
@@ -389,10 +407,32 @@ func earliest(a, b time.Time) time.Time {
 	return a
 }
 
-// commitPlan stores the plan's changed states and jobs, then updates the
-// cache.
+// summaryEvery: an open alert whose summary alone changed (its count
+// moved) is stored at most this often, or with the tenant's next other
+// alert write. Its evaluation keeps the new summary in memory; a commit
+// that moves a count thus writes nothing to the store.
+const summaryEvery = time.Minute
+
+// summaries are a tenant's alert summaries held back (summaryEvery):
+// when each state was last stored, and those whose stored summary is
+// behind. Used under evalMu only.
+type summaries struct {
+	savedAt map[stateKey]time.Time
+	unsaved map[stateKey]store.AlertState
+}
+
+// commitPlan stores the plan's changed states (those whose summary alone
+// changed are held back: summaryEvery) and jobs, then updates the cache;
+// p.next gets the time the oldest held-back summary is due.
 func (s *Service) commitPlan(ctx context.Context, p *plan) error {
-	if len(p.changed) == 0 {
+	s.mu.Lock()
+	sm := s.summaries[p.tenantID]
+	if sm == nil {
+		sm = &summaries{savedAt: map[stateKey]time.Time{}, unsaved: map[stateKey]store.AlertState{}}
+		s.summaries[p.tenantID] = sm
+	}
+	s.mu.Unlock()
+	if len(p.changed) == 0 && len(sm.unsaved) == 0 {
 		return nil
 	}
 	var jobs []store.AlertJob
@@ -401,8 +441,38 @@ func (s *Service) commitPlan(ctx context.Context, p *plan) error {
 			jobs = append(jobs, newJob(p.tenantID, ep, n.event, p.now))
 		}
 	}
-	if err := s.cfg.Store.RecordAlerts(ctx, p.changed, jobs); err != nil {
-		return err
+	held := func(k stateKey) bool { return p.now.Before(sm.savedAt[k].Add(summaryEvery)) }
+	var write []store.AlertState
+	for _, a := range p.changed {
+		k := stateKey{a.RuleID, a.Subject}
+		delete(sm.unsaved, k) // a is newer
+		if !p.real[k] && held(k) {
+			sm.unsaved[k] = a
+			continue
+		}
+		write = append(write, a)
+	}
+	var flushed []store.AlertState
+	for k, a := range sm.unsaved {
+		if len(write) > 0 || len(jobs) > 0 || !held(k) {
+			flushed = append(flushed, a)
+			delete(sm.unsaved, k)
+		}
+	}
+	write = append(write, flushed...)
+	if len(write) > 0 || len(jobs) > 0 {
+		if err := s.cfg.Store.RecordAlerts(ctx, write, jobs); err != nil {
+			for _, a := range flushed { // the cache has them already
+				sm.unsaved[stateKey{a.RuleID, a.Subject}] = a
+			}
+			return err
+		}
+	}
+	for _, a := range write {
+		sm.savedAt[stateKey{a.RuleID, a.Subject}] = p.now
+	}
+	for k := range sm.unsaved {
+		p.next = earliest(p.next, sm.savedAt[k].Add(summaryEvery))
 	}
 	s.mu.Lock()
 	m := s.states[p.tenantID]
@@ -437,6 +507,8 @@ type plan struct {
 	notices  []notice
 	next     time.Time
 	seen     map[stateKey]bool
+	// real: states changed by more than their summary (stored at once).
+	real map[stateKey]bool
 }
 
 type notice struct {
@@ -445,6 +517,16 @@ type notice struct {
 }
 
 func (p *plan) set(a store.AlertState) {
+	if p.real == nil {
+		p.real = map[stateKey]bool{}
+	}
+	p.real[stateKey{a.RuleID, a.Subject}] = true
+	p.setSummary(a)
+}
+
+// setSummary records a state whose summary alone changed (unless set
+// changes it too).
+func (p *plan) setSummary(a store.AlertState) {
 	if p.seen == nil {
 		p.seen = map[stateKey]bool{}
 	}
@@ -496,9 +578,12 @@ func (p *plan) reconcile(r Rule, firing []Firing) {
 				NotifiedAt: now, Notices: 1, Summary: f.Summary, ResolvedAt: a.ResolvedAt}
 			p.set(a)
 			p.notify(r, a, Opened)
-		case !a.ClearSince.IsZero() || a.Summary != f.Summary:
+		case !a.ClearSince.IsZero():
 			a.ClearSince, a.Summary = time.Time{}, f.Summary
 			p.set(a)
+		case a.Summary != f.Summary:
+			a.Summary = f.Summary
+			p.setSummary(a)
 		}
 	}
 	for k, a := range p.states {
@@ -645,9 +730,9 @@ func (s *Service) report(ctx context.Context, t *tenant.Tenant, eval func(Rule) 
 					sub[k] = a
 				}
 			}
-			q := plan{now: p.now, tenantID: t.ID, states: sub, changed: p.changed, notices: p.notices}
+			q := plan{now: p.now, tenantID: t.ID, states: sub, changed: p.changed, notices: p.notices, real: p.real}
 			q.reconcile(r, nil)
-			p.changed, p.notices = q.changed, q.notices
+			p.changed, p.notices, p.real = q.changed, q.notices, q.real
 			continue
 		}
 		p.reconcile(r, f)
@@ -756,6 +841,8 @@ func (s *Service) Forget(tenantID string) {
 	delete(s.states, tenantID)
 	delete(s.rules, tenantID)
 	delete(s.subs, tenantID)
+	delete(s.groups, tenantID)
+	delete(s.summaries, tenantID)
 	delete(s.due, tenantID)
 	delete(s.dirty, tenantID)
 	s.mu.Unlock()

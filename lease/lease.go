@@ -109,6 +109,21 @@ func (k *Keeper) entry(tenantID string) *entry {
 // error is an EUNAVAILABLE *allot.Error naming that process (answered 503
 // with Retry-After); a database failure is returned as it is.
 func (k *Keeper) Token(ctx context.Context, tenantID string) (int64, error) {
+	return k.token(ctx, tenantID, true)
+}
+
+// Acts reports whether this process acts for the tenant now: it holds the
+// tenant's lease, or has just taken it because nobody held it. Periodic
+// work of a tenant that one process must do alone (reclamation campaigns'
+// steps, alert deliveries) runs where Acts is true; whatever it writes
+// goes through the tenant's commands, fenced by the same lease. A tenant
+// another process holds is not counted as a refused batch.
+func (k *Keeper) Acts(ctx context.Context, tenantID string) bool {
+	_, err := k.token(ctx, tenantID, false)
+	return err == nil
+}
+
+func (k *Keeper) token(ctx context.Context, tenantID string, count bool) (int64, error) {
 	e := k.entry(tenantID)
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -134,7 +149,9 @@ func (k *Keeper) Token(ctx context.Context, tenantID string) (int64, error) {
 		}
 	}
 	if now.Before(e.otherUntil) {
-		k.refused.Inc()
+		if count {
+			k.refused.Inc()
+		}
 		return 0, heldBy(e.other, e.otherUntil.Sub(now))
 	}
 	l, err := k.l.AcquireLease(ctx, tenantID)
@@ -142,7 +159,9 @@ func (k *Keeper) Token(ctx context.Context, tenantID string) (int64, error) {
 	switch {
 	case errors.As(err, &le):
 		e.other, e.otherUntil = le.Lease, now.Add(le.Lease.TTL)
-		k.refused.Inc()
+		if count {
+			k.refused.Inc()
+		}
 		return 0, heldBy(le.Lease, le.Lease.TTL)
 	case err != nil:
 		return 0, unavailable(tenantID, err)

@@ -231,3 +231,27 @@ func count(c prometheus.Counter) float64 {
 func (f *fake) DeleteTenantFenced(context.Context, string, int64) error {
 	return errors.New("not in this fake")
 }
+
+// Acts: a keeper acts for a tenant nobody holds (taking its lease, which
+// its writes then use) and not for one another keeper holds; the
+// refusals are not counted as refused batches.
+func TestActsTakesAFreeTenantOnly(t *testing.T) {
+	ctx := context.Background()
+	d := &db{now: time.Unix(1e9, 0), rows: map[string]*store.Lease{}}
+	a, _ := newKeeper(t, d, "process-a")
+	b, _ := newKeeper(t, d, "process-b")
+	if !a.Acts(ctx, "t1") || !a.Holds("t1") {
+		t.Fatal("a does not act for a tenant nobody holds")
+	}
+	if tok, err := a.Token(ctx, "t1"); err != nil || tok != 1 {
+		t.Fatalf("a's write after Acts: %d, %v; want the lease Acts took", tok, err)
+	}
+	for range 2 {
+		if b.Acts(ctx, "t1") || b.Holds("t1") {
+			t.Fatal("b acts for a tenant a holds")
+		}
+	}
+	if n := count(b.refused); n != 0 {
+		t.Errorf("refused = %v, want 0 (Acts refuses no batch)", n)
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"allot/alert"
 	"allot/catalog"
 	"allot/internal/tenantopts"
+	"allot/lease"
 	"allot/licensing"
 	"allot/prices"
 	"allot/reclamation"
@@ -173,23 +174,44 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	clk := &clock{t: time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC)}
-	mb := newMailbox(t)
-	alerts := alert.New(alert.Config{Store: st, Now: clk.Now, Logger: quiet(), SMTP: mb.smtpConfig(), Backoff: func(int) time.Duration { return time.Second }})
-	rt, err := tenant.Open(context.Background(), st, catalog.Default(), tenantopts.With(tenant.Options{Logger: quiet(), Now: clk.Now}))
+	e := openEnv(t, st, &clock{t: time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC)}, newMailbox(t), nil)
+	e.seed()
+	return e
+}
+
+// openEnv opens a runtime over st with the alert and reclamation services
+// (not started: tests call step). With leases, the runtime writes under
+// them and both services act for the tenants whose lease this process
+// holds or takes (several processes on one database).
+func openEnv(t *testing.T, st store.Store, clk *clock, mb *mailbox, leases *lease.Keeper) *env {
+	acfg := alert.Config{Store: st.(store.AlertStore), Now: clk.Now, Logger: quiet(), SMTP: mb.smtpConfig(), Backoff: func(int) time.Duration { return time.Second }}
+	rcfg := reclamation.Config{Key: testKey, BaseURL: "https://allot.test", Now: clk.Now, Logger: quiet()}
+	opts := tenant.Options{Logger: quiet(), Now: clk.Now}
+	if leases != nil {
+		acfg.Acts, rcfg.Acts, opts.Leases = leases.Acts, leases.Acts, leases
+	}
+	alerts := alert.New(acfg)
+	rt, err := tenant.Open(context.Background(), st, catalog.Default(), tenantopts.With(opts))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rt.Close(context.Background()) })
 	alerts.Attach(rt)
-	svc := reclamation.New(reclamation.Config{Alerts: alerts, Key: testKey, BaseURL: "https://allot.test", Now: clk.Now, Logger: quiet()})
+	rcfg.Alerts = alerts
+	svc := reclamation.New(rcfg)
 	svc.Attach(rt)
 	e := &env{t: t, st: st, clk: clk, alerts: alerts, svc: svc, rt: rt, mb: mb}
 	sku, _ := catalog.Default().SKU("ENTERPRISEPACK")
 	e.sku, e.plan = sku.ID, sku.Plans[0].ID
-	tn, err := rt.Create(context.Background(), store.Tenant{ID: "contoso", CompanyName: "Contoso", DefaultUsageLocation: "US"}, licensing.Settings{DefaultUsageLocation: "US"})
+	return e
+}
+
+// seed creates the tenant "contoso" (see env).
+func (e *env) seed() {
+	clk := e.clk
+	tn, err := e.rt.Create(context.Background(), store.Tenant{ID: "contoso", CompanyName: "Contoso", DefaultUsageLocation: "US"}, licensing.Settings{DefaultUsageLocation: "US"})
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	e.tn = tn
 	e.do(func(tx *tenant.Tx) error {
@@ -239,7 +261,6 @@ func newEnv(t *testing.T) *env {
 		_, err := usage.ParseSignIns([]byte(strings.Join(lines, "\n"))).Apply(tx)
 		return err
 	})
-	return e
 }
 
 func (e *env) do(fn func(tx *tenant.Tx) error) {

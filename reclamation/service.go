@@ -34,6 +34,12 @@ type Config struct {
 	Logger  *slog.Logger     // default slog.Default()
 	// Poll is how often running campaigns are checked (default 1 min).
 	Poll time.Duration
+	// Acts reports whether this process runs a tenant's campaigns now.
+	// With several processes on one database (allot serve --ha) it is the
+	// tenant's lease (lease.Keeper.Acts): exactly one process steps a
+	// tenant, and the steps' commands are fenced by that lease. nil: this
+	// process runs every tenant's campaigns.
+	Acts func(ctx context.Context, tenantID string) bool
 }
 
 // Service runs campaigns: the API's operations (with the service's
@@ -263,7 +269,8 @@ func (s *Service) Cancel(ctx context.Context, t *tenant.Tenant, id, actor string
 	})
 }
 
-// Step advances every running campaign of every tenant.
+// Step advances every running campaign of every tenant this process acts
+// for (Config.Acts).
 func (s *Service) Step(ctx context.Context) error {
 	s.mu.Lock()
 	rt := s.rt
@@ -274,7 +281,7 @@ func (s *Service) Step(ctx context.Context) error {
 	var first error
 	for _, info := range rt.List() {
 		t, ok := rt.Get(info.ID)
-		if !ok {
+		if !ok || !s.acts(ctx, t) {
 			continue
 		}
 		if err := s.StepTenant(ctx, t); err != nil && first == nil {
@@ -282,6 +289,24 @@ func (s *Service) Step(ctx context.Context) error {
 		}
 	}
 	return first
+}
+
+// acts reports whether this process steps t's campaigns: it has running
+// ones (read first, so a process asks for no lease of a tenant without
+// them) and Config.Acts agrees.
+func (s *Service) acts(ctx context.Context, t *tenant.Tenant) bool {
+	if s.cfg.Acts == nil {
+		return true
+	}
+	running := false
+	t.Read(func(st *tenant.State) {
+		all, err := Campaigns(st)
+		running = err != nil // a step reports the error
+		for _, c := range all {
+			running = running || c.Status == Running
+		}
+	})
+	return running && s.cfg.Acts(ctx, t.ID)
 }
 
 // StepTenant advances a tenant's running campaigns: queues the notices of
@@ -416,15 +441,22 @@ func (s *Service) finish(ctx context.Context, t *tenant.Tenant, id string) error
 	if err != nil || c.Status != Running || c.NoticesAt.IsZero() || now.Before(c.GraceEndsAt) {
 		return err
 	}
+	// Each user's notified products: a user's command decodes their
+	// members by key (a campaign may have 50,000).
 	var users []string
+	skus := map[string][]string{}
 	for _, m := range ms {
-		if m.State == MemberNotified && (len(users) == 0 || users[len(users)-1] != m.UserID) && !slices.Contains(users, m.UserID) {
+		if m.State != MemberNotified {
+			continue
+		}
+		if skus[m.UserID] == nil {
 			users = append(users, m.UserID)
 		}
+		skus[m.UserID] = append(skus[m.UserID], m.SKUID)
 	}
 	for _, uid := range users {
 		err := t.Do(ctx, licensing.Op{Actor: actorOf(&c), Now: s.Now()}, func(tx *tenant.Tx) error {
-			return reclaimUser(tx, id, uid)
+			return reclaimUser(tx, id, uid, skus[uid])
 		})
 		if err == nil {
 			continue
@@ -436,7 +468,7 @@ func (s *Service) finish(ctx context.Context, t *tenant.Tenant, id string) error
 		// the user keeps the license, said so.
 		note := "not removed: " + allot.ErrorMessage(err)
 		if err := t.Do(ctx, licensing.Op{Actor: actorOf(&c), Now: s.Now()}, func(tx *tenant.Tx) error {
-			return skipUser(tx, id, uid, note)
+			return skipUser(tx, id, uid, skus[uid], note)
 		}); err != nil {
 			return err
 		}
@@ -475,18 +507,31 @@ func userMembers(st *tenant.State, campaignID, userID, state string) []Member {
 	return out
 }
 
+// notifiedMembers returns a user's members of a campaign, of the products
+// skus, that are still notified in st (decoded by key).
+func notifiedMembers(st *tenant.State, campaignID, userID string, skus []string) []Member {
+	var out []Member
+	for _, sku := range skus {
+		var m Member
+		if ok, _ := st.Decode(KindMember, memberKey(campaignID, userID, sku), &m); ok && m.State == MemberNotified {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // reclaimUser removes (or downgrades) the licenses of a user's notified
-// members, inside a command, when the campaign still runs. Each license
+// members of the products skus, inside a command, when the campaign still runs. Each license
 // is removed as it is now if it is still as the campaign found it: direct
 // sources of the product and no group source; otherwise the member is
 // skipped with the reason.
-func reclaimUser(tx *tenant.Tx, campaignID, userID string) error {
+func reclaimUser(tx *tenant.Tx, campaignID, userID string, skus []string) error {
 	c, err := Get(tx.State, campaignID)
 	if err != nil || c.Status != Running {
 		return err
 	}
 	e := tx.Engine
-	for _, m := range userMembers(tx.State, campaignID, userID, MemberNotified) {
+	for _, m := range notifiedMembers(tx.State, campaignID, userID, skus) {
 		key := memberKey(c.ID, m.UserID, m.SKUID)
 		skip := func(note string) error {
 			m.State, m.Note = MemberSkipped, note
@@ -547,13 +592,14 @@ func reclaimUser(tx *tenant.Tx, campaignID, userID string) error {
 	return nil
 }
 
-// skipUser marks a user's notified members skipped with a note.
-func skipUser(tx *tenant.Tx, campaignID, userID, note string) error {
+// skipUser marks a user's notified members of the products skus skipped
+// with a note.
+func skipUser(tx *tenant.Tx, campaignID, userID string, skus []string, note string) error {
 	c, err := Get(tx.State, campaignID)
 	if err != nil || c.Status != Running {
 		return err
 	}
-	for _, m := range userMembers(tx.State, campaignID, userID, MemberNotified) {
+	for _, m := range notifiedMembers(tx.State, campaignID, userID, skus) {
 		m.State, m.Note = MemberSkipped, note
 		tx.Audit(audit.Entry{Action: ActivitySkip, UserID: m.UserID, SKUID: m.SKUID, Why: "reclamation campaign " + c.DisplayName, Detail: note})
 		if err := tx.Put(KindMember, memberKey(c.ID, m.UserID, m.SKUID), m); err != nil {

@@ -272,8 +272,17 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// With --ha, tenant leases: a tenant's commands, campaign steps and
+	// alert deliveries run on the process that holds its lease.
+	var acts func(ctx context.Context, tenantID string) bool
+	if o.ha.on {
+		leases = lease.New(st.(store.Leaser), lease.Options{Logger: log, Registerer: reg})
+		defer leases.Close(context.Background()) // on an error return; after the drain below otherwise
+		acts = leases.Acts
+		log.Info("sharing the database with other allot processes (tenant leases)", "owner", leases.Owner(), "lease-ttl", o.ha.ttl)
+	}
 	// Tenants load in the background; each is served once loaded.
-	alerts, err := o.alerts.service(st, log)
+	alerts, err := o.alerts.service(st, log, acts)
 	if err != nil {
 		return err
 	}
@@ -288,11 +297,8 @@ func serve(ctx context.Context, o serveOptions) error {
 	// The tenant extensions, read models and maintenance tasks are
 	// internal/tenantopts's list.
 	topts := tenantopts.With(tenant.Options{Logger: log, Registerer: reg, Background: true, LoadConcurrency: o.load.concurrency, AfterCommit: afterCommit})
-	if o.ha.on {
-		leases = lease.New(st.(store.Leaser), lease.Options{Logger: log, Registerer: reg})
-		defer leases.Close(context.Background()) // on an error return; after the drain below otherwise
+	if leases != nil {
 		topts.Leases = leases
-		log.Info("sharing the database with other allot processes (tenant leases)", "owner", leases.Owner(), "lease-ttl", o.ha.ttl)
 	}
 	rt, err := tenant.Open(ctx, st, catalog.Default(), topts)
 	if err != nil {
@@ -314,7 +320,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		}()
 	}
 	alerts.Start(ctx, rt)
-	reclaimSvc := o.reclaim.service(alerts, publicURL(o, ln), log)
+	reclaimSvc := o.reclaim.service(alerts, publicURL(o, ln), log, acts)
 	reclaimSvc.Start(ctx, rt)
 	notifier.Start(ctx, rt)
 	go reports.Run(ctx, rt, time.Minute)

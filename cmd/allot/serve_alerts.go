@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -25,13 +26,14 @@ func (o *alertOptions) flags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.smtpTLS, "smtp-tls", "starttls", "starttls (required), opportunistic, tls (implicit, port 465) or none")
 }
 
-// service returns the alert service of allot serve over st.
-func (o alertOptions) service(st store.Store, log *slog.Logger) (*alert.Service, error) {
+// service returns the alert service of allot serve over st; acts (nil:
+// every tenant) picks the tenants whose jobs this process delivers.
+func (o alertOptions) service(st store.Store, log *slog.Logger, acts func(context.Context, string) bool) (*alert.Service, error) {
 	as, ok := store.AlertsOf(st)
 	if !ok {
 		return nil, fmt.Errorf("the store keeps no alerts")
 	}
-	cfg := alert.Config{Store: as, Logger: log}
+	cfg := alert.Config{Store: as, Logger: log, Acts: acts}
 	if o.smtpHost != "" {
 		switch o.smtpTLS {
 		case "starttls", "opportunistic", "tls", "none":

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"strings"
@@ -35,7 +36,8 @@ func publicURL(o serveOptions, ln net.Listener) string {
 
 // service returns the reclamation service of allot serve: notices through
 // the alert service's queue, links signed with a key derived from the
-// server's secret key (without one, campaigns cannot start).
-func (o reclaimOptions) service(alerts *alert.Service, base string, log *slog.Logger) *reclamation.Service {
-	return reclamation.New(reclamation.Config{Alerts: alerts, Key: reclamation.LinkKey(o.key), BaseURL: base, Logger: log})
+// server's secret key (without one, campaigns cannot start); acts (nil:
+// every tenant) picks the tenants whose campaigns this process steps.
+func (o reclaimOptions) service(alerts *alert.Service, base string, log *slog.Logger, acts func(context.Context, string) bool) *reclamation.Service {
+	return reclamation.New(reclamation.Config{Alerts: alerts, Key: reclamation.LinkKey(o.key), BaseURL: base, Logger: log, Acts: acts})
 }
