@@ -73,8 +73,8 @@ func (f formValues) Checked(name, value string) bool {
 	return slices.Contains(f.Values[name], value)
 }
 
-// Saving formats a monthly saving in a currency ("—" when unpriced).
-func Saving(v *float64, currency string) string {
+// monthly formats a monthly saving in a currency ("—" when unpriced).
+func monthly(v *float64, currency string) string {
 	if v == nil {
 		return "—"
 	}
@@ -232,8 +232,8 @@ var memberStates = []stateCount{
 	{State: reclamation.MemberExcluded, Title: "Excluded"},
 }
 
-// StateTitle names a member state for people.
-func StateTitle(state string) string {
+// stateTitle names a member state for people.
+func stateTitle(state string) string {
 	for _, s := range memberStates {
 		if s.State == state {
 			return s.Title
@@ -303,10 +303,11 @@ func (d *campaignData) members(r *http.Request, ms []reclamation.Member, offset 
 		}
 	}
 	d.Pager = pager{Total: len(shown), One: "member", Many: "members"}
+	offset = min(offset, len(shown))
 	end := min(len(shown), offset+membersPageSize)
 	for i := offset; i < end; i++ {
 		m := shown[i]
-		d.Members = append(d.Members, memberRow{Member: m, Finding: position.KindTitle(m.Kind), Saving: Saving(m.MonthlySaving, d.C.Currency)})
+		d.Members = append(d.Members, memberRow{Member: m, Finding: position.KindTitle(m.Kind), Saving: monthly(m.MonthlySaving, d.C.Currency)})
 	}
 	if offset > 0 {
 		d.Pager.First = withQuery(r.URL, "offset", "")

@@ -82,8 +82,8 @@ var funcs = template.FuncMap{
 	"joinStr":    strings.Join,
 	"list":       func(v ...any) []any { return v },
 	"field":      field,
-	"saving":     Saving,
-	"stateTitle": StateTitle,
+	"saving":     monthly,
+	"stateTitle": stateTitle,
 	"licenseForm": func(kind, id string, f *licenseForm, assignable []skuRow, v *viewer) licenseFormView {
 		return licenseFormView{Kind: kind, ID: id, Form: f, Assignable: assignable, V: v}
 	},
