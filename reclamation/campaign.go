@@ -82,6 +82,9 @@ const (
 	MaxCampaigns      = 200
 	MaxMembers        = 50_000
 	DefaultManagerKey = "manager"
+	// DefaultReminderDays is the reminder's lead of a campaign that names
+	// none (and whose grace period is longer).
+	DefaultReminderDays = 3
 )
 
 // Spec is what an administrator asks for: which findings, what to do and
@@ -117,6 +120,13 @@ type Spec struct {
 	ManagerAttribute string `json:"managerAttribute,omitempty"`
 	// Message is added to each notice (plain text).
 	Message string `json:"message,omitempty"`
+	// ReminderDaysBefore: this many days before the grace period ends,
+	// users who have not kept their license get a reminder (once). 0: no
+	// reminder; absent: DefaultReminderDays when the grace period is
+	// longer than that, none otherwise. It must be shorter than the grace
+	// period. Validate fills it, so a stored campaign always has it; one
+	// stored before reminders existed (nil) sends none.
+	ReminderDaysBefore *int `json:"reminderDaysBefore,omitempty" doc:"Days before the grace period ends when users who have not kept their license get a reminder (once); 0: none; default 3 when graceDays is over 3, else none; less than graceDays"`
 }
 
 // Campaign is a campaign's state (its members are separate objects).
@@ -144,6 +154,8 @@ type Campaign struct {
 	StartedAt   time.Time `json:"startedDateTime,omitzero"`
 	NoticesAt   time.Time `json:"noticesDateTime,omitzero"`
 	GraceEndsAt time.Time `json:"graceEndsDateTime,omitzero"`
+	// RemindersAt is when the reminders were queued (zero: not yet).
+	RemindersAt time.Time `json:"remindersDateTime,omitzero"`
 	CompletedAt time.Time `json:"completedDateTime,omitzero"`
 	CancelledBy string    `json:"cancelledBy,omitempty"`
 	CancelledAt time.Time `json:"cancelledDateTime,omitzero"`
@@ -207,8 +219,11 @@ type Member struct {
 	Removed    []licensing.LicenseSource `json:"removed,omitempty"`
 	AddedSKUID string                    `json:"addedSkuId,omitempty"`
 	KeptAt     time.Time                 `json:"keptDateTime,omitzero"`
-	RemovedAt  time.Time                 `json:"removedDateTime,omitzero"`
-	RestoredAt time.Time                 `json:"restoredDateTime,omitzero"`
+	// RemindedAt: when the reminder was queued for the member (zero:
+	// none, e.g. kept before, or no address).
+	RemindedAt time.Time `json:"remindedDateTime,omitzero"`
+	RemovedAt  time.Time `json:"removedDateTime,omitzero"`
+	RestoredAt time.Time `json:"restoredDateTime,omitzero"`
 }
 
 func memberKey(campaign, user, sku string) string { return campaign + "/" + user + "/" + sku }
@@ -261,6 +276,9 @@ func (s *Spec) Validate() error {
 	if s.GraceDays < 1 || s.GraceDays > MaxGraceDays {
 		return invalid("graceDays must be 1 to %d.", MaxGraceDays)
 	}
+	if err := s.defaultReminder(); err != nil {
+		return err
+	}
 	if s.ManagerAttribute != "" && !s.NotifyManager {
 		return invalid("managerAttribute applies with notifyManager.")
 	}
@@ -276,6 +294,32 @@ func (s *Spec) Validate() error {
 		}
 	}
 	return nil
+}
+
+// defaultReminder checks ReminderDaysBefore against the grace period (set
+// before) and fills its default.
+func (s *Spec) defaultReminder() error {
+	if s.ReminderDaysBefore == nil {
+		d := 0
+		if s.GraceDays > DefaultReminderDays {
+			d = DefaultReminderDays
+		}
+		s.ReminderDaysBefore = &d
+		return nil
+	}
+	if d := *s.ReminderDaysBefore; d < 0 || d >= s.GraceDays {
+		return invalid("reminderDaysBefore must be 0 (no reminder) to %d (less than graceDays).", s.GraceDays-1)
+	}
+	return nil
+}
+
+// reminderAt is when a running campaign's reminders go out (zero: none,
+// or the notices are not out yet).
+func (c *Campaign) reminderAt() time.Time {
+	if c.ReminderDaysBefore == nil || *c.ReminderDaysBefore <= 0 || c.GraceEndsAt.IsZero() {
+		return time.Time{}
+	}
+	return c.GraceEndsAt.Add(-time.Duration(*c.ReminderDaysBefore) * 24 * time.Hour)
 }
 
 func newID() string {

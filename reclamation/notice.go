@@ -8,10 +8,11 @@ import (
 	"allot/position"
 )
 
-// noticeBodies returns a user's notice: subject, text and HTML. It names
-// each product, why (the finding), what happens when (removal or the
-// cheaper product, the date), and the keep link.
-func noticeBodies(c *Campaign, ms []Member, link string) (subject, text, htmlBody string) {
+// noticeBodies returns a user's notice, or with reminder the reminder
+// before the grace period ends: subject, text and HTML. It names each
+// product, why (the finding), what happens when (removal or the cheaper
+// product, the date), and the keep link.
+func noticeBodies(c *Campaign, ms []Member, link string, reminder bool) (subject, text, htmlBody string) {
 	when := c.GraceEndsAt.UTC().Format("Monday 2 January 2006, 15:04 UTC")
 	var products []string
 	for _, m := range ms {
@@ -22,12 +23,18 @@ func noticeBodies(c *Campaign, ms []Member, link string) (subject, text, htmlBod
 		verb = "replaced by a cheaper license"
 	}
 	subject = "Your license of " + strings.Join(products, ", ") + " will be " + verb + " on " + c.GraceEndsAt.UTC().Format("2 January 2006")
+	if reminder {
+		subject = "Reminder: " + subject
+	}
 	var lines []string
 	name := ms[0].DisplayName
 	if name == "" {
 		name = ms[0].UserPrincipalName
 	}
 	lines = append(lines, "Hello "+name+",", "")
+	if reminder {
+		lines = append(lines, "This is a reminder: you have not confirmed that you need these licenses yet.", "")
+	}
 	lines = append(lines, "A review of your organisation's licenses found that you hold licenses you do not seem to use:")
 	for _, m := range ms {
 		lines = append(lines, "  - "+m.SKUPartNumber+": "+strings.ToLower(position.KindTitle(m.Kind)[:1])+position.KindTitle(m.Kind)[1:])

@@ -379,3 +379,144 @@ func TestSurvivesRestart(t *testing.T) {
 		t.Fatalf("%d notices before the restart, %d after", sent, n)
 	}
 }
+
+// TestReminders: a user who has not kept the license gets one reminder
+// reminderDaysBefore (default 3) days before the grace period ends, with
+// the same keep link; a user who kept it gets none; the reminders are
+// audited and go out once — not again at the next step, nor when the
+// record of them is lost after queueing (a crash), nor after a restart.
+// A step that first runs after the end sends no reminder.
+func TestReminders(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, bad := range []int{-1, 7, 8} {
+		if _, _, err := e.svc.Create(ctx, e.tn, reclamation.Spec{ID: "bad", GraceDays: 7, ReminderDaysBefore: &bad}, "admin A", "tokA"); allot.ErrorCode(err) != allot.EINVALID {
+			t.Errorf("reminderDaysBefore %d with graceDays 7: %v", bad, err)
+		}
+	}
+	for grace, want := range map[int]int{2: 0, 3: 0, 4: 3, 14: 3} {
+		s := reclamation.Spec{GraceDays: grace}
+		if err := s.Validate(); err != nil || *s.ReminderDaysBefore != want {
+			t.Errorf("graceDays %d: reminderDaysBefore %v (%v), want %d", grace, s.ReminderDaysBefore, err, want)
+		}
+	}
+	c, _, err := e.svc.Create(ctx, e.tn, reclamation.Spec{ID: "rm", GraceDays: 7, NotifyManager: true}, "admin A", "tokA")
+	if err != nil || c.ReminderDaysBefore == nil || *c.ReminderDaysBefore != 3 {
+		t.Fatalf("create: %+v %v", c.ReminderDaysBefore, err)
+	}
+	if _, err := e.svc.StartCampaign(ctx, e.tn, "rm", "admin A"); err != nil {
+		t.Fatal(err)
+	}
+	e.step()
+	var keepU2 string
+	for _, m := range e.mb.got() {
+		if h, text := textOf(t, m.data); h.Get("To") == "<u2@contoso.example>" {
+			keepU2 = linkRE.FindStringSubmatch(text)[1]
+		}
+	}
+	if len(e.mb.got()) != 4 || keepU2 == "" {
+		t.Fatalf("%d notices", len(e.mb.got()))
+	}
+	if _, _, err := e.svc.Keep(ctx, keepU2); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Add(4*24*time.Hour - time.Minute) // a minute before the reminders are due
+	e.step()
+	if n := len(e.mb.got()); n != 4 {
+		t.Fatalf("%d messages before the reminders are due", n)
+	}
+	e.clk.Add(time.Minute)
+	e.step()
+	e.step()
+	msgs := e.mb.got()[4:]
+	var to []string
+	for _, m := range msgs {
+		h, text := textOf(t, m.data)
+		to = append(to, h.Get("To"))
+		link := linkRE.FindStringSubmatch(text)
+		if !strings.HasPrefix(h.Get("Subject"), "Reminder: ") || !strings.Contains(text, "This is a reminder") || link == nil {
+			t.Errorf("reminder to %s: %s\n%s", h.Get("To"), h.Get("Subject"), text)
+			continue
+		}
+		if h.Get("To") == "<u1@contoso.example>" && !slices.Contains(m.to, "boss@contoso.example") {
+			t.Errorf("u1's reminder does not go to the manager: %v", m.to)
+		}
+		if h.Get("To") == "<u3@contoso.example>" {
+			if _, kept, err := e.svc.Keep(ctx, link[1]); err != nil || kept[0].State != reclamation.MemberKept {
+				t.Errorf("keep through the reminder's link: %+v %v", kept, err)
+			}
+		}
+	}
+	slices.Sort(to)
+	if !slices.Equal(to, []string{"<u1@contoso.example>", "<u3@contoso.example>", "<u4@contoso.example>"}) {
+		t.Fatalf("reminders to %v, want u1, u3 and u4 (u2 kept the license)", to)
+	}
+	c = e.campaign("rm")
+	ms := e.members("rm")
+	if c.RemindersAt.IsZero() || ms["u1"].RemindedAt.IsZero() || !ms["u2"].RemindedAt.IsZero() {
+		t.Fatalf("recorded: campaign %v, u1 %v, u2 %v", c.RemindersAt, ms["u1"].RemindedAt, ms["u2"].RemindedAt)
+	}
+	entries, err := e.st.QueryAudit(ctx, audit.Query{TenantID: "contoso", Activity: reclamation.ActivityRemind})
+	if err != nil || len(entries) != 1 || !strings.Contains(entries[0].Detail, `"reminders":3`) {
+		t.Fatalf("audit: %+v %v", entries, err)
+	}
+
+	// The record lost after queueing (a crash): the next step queues the
+	// same job ids again, which sends nothing.
+	e.do(func(tx *tenant.Tx) error {
+		c, err := reclamation.Get(tx.State, "rm")
+		if err != nil {
+			return err
+		}
+		c.RemindersAt = time.Time{}
+		return tx.Put(reclamation.KindCampaign, c.ID, c)
+	})
+	e.step()
+	if n := len(e.mb.got()); n != 7 {
+		t.Fatalf("%d messages after a lost record, want 7", n)
+	}
+	if e.campaign("rm").RemindersAt.IsZero() {
+		t.Fatal("the step did not record the reminders again")
+	}
+
+	// A restart sends nothing again; the end removes u1's and u4's.
+	if err := e.rt.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := tenant.Open(ctx, e.st, catalog.Default(), tenantopts.With(tenant.Options{Logger: quiet(), Now: e.clk.Now}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close(ctx) })
+	e.alerts.Attach(rt)
+	e.svc = reclamation.New(reclamation.Config{Alerts: e.alerts, Key: testKey, BaseURL: "https://allot.test", Now: e.clk.Now, Logger: quiet()})
+	e.svc.Attach(rt)
+	e.rt = rt
+	e.tn, _ = rt.Get("contoso")
+	e.step()
+	e.clk.Add(3 * 24 * time.Hour)
+	e.step()
+	if n := len(e.mb.got()); n != 7 {
+		t.Fatalf("%d messages after the restart, want 7", n)
+	}
+	if c := e.campaign("rm"); c.Status != reclamation.Completed || c.Counts.Removed != 2 || c.Counts.Kept != 2 {
+		t.Fatalf("completed: %+v", c.Counts)
+	}
+
+	// A campaign whose first step after the notices comes after its end
+	// sends no reminder.
+	one := 1
+	if _, _, err := e.svc.Create(ctx, e.tn, reclamation.Spec{ID: "late", GraceDays: 2, ReminderDaysBefore: &one, SKUs: []string{"ENTERPRISEPACK"}}, "admin A", "tokA"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.StartCampaign(ctx, e.tn, "late", "admin A"); err != nil {
+		t.Fatal(err)
+	}
+	e.step()
+	sent := len(e.mb.got())
+	e.clk.Add(3 * 24 * time.Hour)
+	e.step()
+	if c := e.campaign("late"); c.Status != reclamation.Completed || !c.RemindersAt.IsZero() || len(e.mb.got()) != sent {
+		t.Fatalf("late: %s, reminders %v, %d messages after the end", c.Status, c.RemindersAt, len(e.mb.got())-sent)
+	}
+}

@@ -148,6 +148,7 @@ const (
 	ActivityApprove  = "Approve reclamation campaign"
 	ActivityStart    = "Start reclamation campaign"
 	ActivityNotices  = "Send reclamation notices"
+	ActivityRemind   = "Send reclamation reminders"
 	ActivityKeep     = "Keep license (reclamation)"
 	ActivityReclaim  = "Reclaim license"
 	ActivitySkip     = "Skip license reclamation"
@@ -333,6 +334,9 @@ func (s *Service) StepTenant(ctx context.Context, t *tenant.Tenant) error {
 		if err := s.notices(ctx, t, c); err != nil {
 			return err
 		}
+		if err := s.reminders(ctx, t, c.ID); err != nil {
+			return err
+		}
 		if err := s.finish(ctx, t, c.ID); err != nil {
 			return err
 		}
@@ -376,19 +380,11 @@ func (s *Service) notices(ctx context.Context, t *tenant.Tenant, c Campaign) err
 			return err
 		}
 	}
-	byUser := map[string][]Member{}
-	var users []string
-	for _, m := range pending {
-		if byUser[m.UserID] == nil {
-			users = append(users, m.UserID)
-		}
-		byUser[m.UserID] = append(byUser[m.UserID], m)
-	}
-	sort.Strings(users)
+	groups, users := byUser(pending)
 	sent, unsent := 0, 0
 	for _, uid := range users {
-		ms := byUser[uid]
-		msg, ok := s.notice(t.ID, &c, ms)
+		ms := groups[uid]
+		msg, ok := s.notice(t.ID, &c, ms, false)
 		if !ok {
 			unsent++
 			continue
@@ -420,6 +416,86 @@ func (s *Service) notices(ctx context.Context, t *tenant.Tenant, c Campaign) err
 		}
 		tx.Audit(audit.Entry{Action: ActivityNotices, Why: c.DisplayName, Detail: detail(map[string]any{"campaignId": c.ID,
 			"members": n, "notices": sent, "withoutAddress": unsent, "graceEnds": c.GraceEndsAt})})
+		return nil
+	})
+	return err
+}
+
+// byUser groups members by user, users sorted.
+func byUser(ms []Member) (map[string][]Member, []string) {
+	out := map[string][]Member{}
+	var users []string
+	for _, m := range ms {
+		if out[m.UserID] == nil {
+			users = append(users, m.UserID)
+		}
+		out[m.UserID] = append(out[m.UserID], m)
+	}
+	sort.Strings(users)
+	return out, users
+}
+
+// reminders queues the reminders of a running campaign once its reminder
+// time (ReminderDaysBefore before the grace period's end) has come and
+// before the end: one per user whose members are still notified (not
+// kept). As with the notices, the reminders are queued under idempotent
+// job ids ("remind.<campaign>.<user>") before the campaign records them
+// (RemindersAt, each member's RemindedAt, audited) in one command, so a
+// crash in between queues nothing twice and a restart sends none again.
+func (s *Service) reminders(ctx context.Context, t *tenant.Tenant, id string) error {
+	var c Campaign
+	var due []Member
+	var err error
+	t.Read(func(st *tenant.State) {
+		if c, err = Get(st, id); err != nil {
+			return
+		}
+		var ms []Member
+		ms, err = Members(st, id)
+		for _, m := range ms {
+			if m.State == MemberNotified {
+				due = append(due, m)
+			}
+		}
+	})
+	now := s.Now()
+	at := c.reminderAt()
+	if err != nil || c.Status != Running || at.IsZero() || !c.RemindersAt.IsZero() || now.Before(at) || !now.Before(c.GraceEndsAt) {
+		return err
+	}
+	if err := s.canNotify(); err != nil {
+		return err
+	}
+	groups, users := byUser(due)
+	reminded := map[string]bool{}
+	for _, uid := range users {
+		msg, ok := s.notice(t.ID, &c, groups[uid], true)
+		if !ok {
+			continue
+		}
+		if _, err := s.cfg.Alerts.QueueMail(ctx, t.ID, "remind."+c.ID+"."+uid, msg, now); err != nil {
+			return err
+		}
+		reminded[uid] = true
+	}
+	_, err = s.change(ctx, t, c.ID, actorOf(&c), func(tx *tenant.Tx, c *Campaign) error {
+		if c.Status != Running || !c.RemindersAt.IsZero() {
+			return nil
+		}
+		c.RemindersAt = tx.Op.Now
+		for _, m := range due {
+			var cur Member
+			key := memberKey(c.ID, m.UserID, m.SKUID)
+			if ok, _ := tx.State.Decode(KindMember, key, &cur); !ok || cur.State != MemberNotified || !reminded[m.UserID] {
+				continue
+			}
+			cur.RemindedAt = tx.Op.Now
+			if err := tx.Put(KindMember, key, cur); err != nil {
+				return err
+			}
+		}
+		tx.Audit(audit.Entry{Action: ActivityRemind, Why: c.DisplayName, Detail: detail(map[string]any{"campaignId": c.ID,
+			"reminders": len(reminded), "withoutAddress": len(users) - len(reminded), "graceEnds": c.GraceEndsAt})})
 		return nil
 	})
 	return err
@@ -818,8 +894,9 @@ func (s *Service) Keep(ctx context.Context, token string) (Campaign, []Member, e
 	return c, out, err
 }
 
-// notice is the message of a user's members ("" recipients: none).
-func (s *Service) notice(tenantID string, c *Campaign, ms []Member) (alert.Mail, bool) {
+// notice is the message of a user's members, the notice or the reminder
+// (false: the member has no address).
+func (s *Service) notice(tenantID string, c *Campaign, ms []Member, reminder bool) (alert.Mail, bool) {
 	to, cc := ms[0].Mail, ms[0].ManagerMail
 	if to == "" {
 		to, cc = cc, ""
@@ -831,6 +908,6 @@ func (s *Service) notice(tenantID string, c *Campaign, ms []Member) (alert.Mail,
 	if cc != "" && cc != to {
 		m.Cc = []string{cc}
 	}
-	m.Subject, m.Text, m.HTML = noticeBodies(c, ms, s.LinkFor(tenantID, c, ms[0].UserID))
+	m.Subject, m.Text, m.HTML = noticeBodies(c, ms, s.LinkFor(tenantID, c, ms[0].UserID), reminder)
 	return m, true
 }

@@ -173,6 +173,30 @@ func (s *Schedule) Slot(now time.Time) time.Time {
 	return time.Time{}
 }
 
+// Next returns the first time after now the schedule runs at (the zero
+// time if none in the next 400 days or the schedule is invalid), in UTC;
+// pages show it as the next run. A time of day that a clock change skips
+// is normalised as in Slot.
+func (s *Schedule) Next(now time.Time) time.Time {
+	loc, err := s.location()
+	if err != nil || !atPattern.MatchString(s.At) {
+		return time.Time{}
+	}
+	hh, _ := strconv.Atoi(s.At[:2])
+	mm, _ := strconv.Atoi(s.At[3:])
+	local := now.In(loc)
+	for i := 0; i < 400; i++ {
+		d := time.Date(local.Year(), local.Month(), local.Day()+i, 0, 0, 0, 0, loc)
+		if !s.matches(d) {
+			continue
+		}
+		if t := time.Date(d.Year(), d.Month(), d.Day(), hh, mm, 0, 0, loc); t.After(now) {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
 // Schedules returns a tenant's schedules by id.
 func Schedules(st *tenant.State) ([]Schedule, error) {
 	ids := st.IDs(Kind)

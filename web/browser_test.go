@@ -128,9 +128,19 @@ func (s *session) waitText(sel, want string) {
 	js := `(() => { const e = document.querySelector(` + jsString(sel) + `); return !!e && e.textContent.includes(` + jsString(want) + `); })()`
 	ctx, cancel := context.WithTimeout(s.ctx, stepTimeout)
 	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
-		got, _ := chromedp.Run(s.ctx, chromedp.Evaluate[string](`(document.querySelector(`+jsString(sel)+`)||{}).textContent||""`))
-		s.t.Fatalf("browser: %s never contained %q (got %q) at %s", sel, want, strings.TrimSpace(got), s.location())
+	// Evaluated in a loop rather than with chromedp.Poll, which gives up
+	// at the first error: while a form's answer loads, the page being
+	// replaced cannot evaluate, which is expected.
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err == nil && ok {
+			return
+		}
+		if ctx.Err() != nil {
+			got, _ := chromedp.Run(s.ctx, chromedp.Evaluate[string](`(document.querySelector(`+jsString(sel)+`)||{}).textContent||""`))
+			s.t.Fatalf("browser: %s never contained %q (got %q) at %s", sel, want, strings.TrimSpace(got), s.location())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -37,6 +37,7 @@ import (
 	"allot/auth"
 	"allot/licensing"
 	"allot/m365"
+	"allot/reclamation"
 	"allot/store"
 	"allot/tenant"
 )
@@ -57,22 +58,42 @@ type handler struct {
 	// m365 runs the Microsoft 365 connections' syncs (WithM365); nil:
 	// the connections page is not served.
 	m365 *m365.Manager
+	// reclaim runs reclamation campaigns (Options.Reclamation); nil: the
+	// campaigns pages are not served.
+	reclaim *reclamation.Service
+}
+
+// Options are the admin center's optional parts: each page that acts
+// through a service is served when its service is given (the service the
+// matching API uses, so the page applies the same rules).
+type Options struct {
+	// M365 serves the Microsoft 365 connections page (connections.go),
+	// whose buttons start syncs through the manager /allot/v1/connections
+	// uses.
+	M365 *m365.Manager
+	// Reclamation serves the reclamation campaigns pages
+	// (reclamation.go) through the service /allot/v1/reclamation uses.
+	Reclamation *reclamation.Service
+}
+
+// Mount returns a Register that serves the optional parts o names too.
+func Mount(o Options) func(*server.Server) {
+	return func(s *server.Server) { register(s, o) }
 }
 
 // WithM365 returns a Register that serves the Microsoft 365 connections
-// page too (connections.go), whose buttons start syncs through m, the
-// manager /allot/v1/connections uses.
+// page too (Mount with Options.M365).
 func WithM365(m *m365.Manager) func(*server.Server) {
-	return func(s *server.Server) { register(s, m) }
+	return Mount(Options{M365: m})
 }
 
 // Register mounts the admin center on s: the pages under /admin/, their
 // assets under /admin/static/, and a redirect from / to /admin/.
-func Register(s *server.Server) { register(s, nil) }
+func Register(s *server.Server) { register(s, Options{}) }
 
-func register(s *server.Server, m *m365.Manager) {
+func register(s *server.Server, o Options) {
 	h := newHandler(s)
-	h.m365 = m
+	h.m365, h.reclaim = o.M365, o.Reclamation
 	s.Browser = h.browserSession
 	s.HandlePublic("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin/", http.StatusFound)
@@ -137,8 +158,12 @@ func register(s *server.Server, m *m365.Manager) {
 	s.HandlePublic("POST /admin/subscriptions", h.page(auth.ManageTenant, h.createSubscription))
 	s.HandlePublic("POST /admin/subscriptions/{id}", h.page(auth.ManageTenant, h.changeSubscription))
 	registerAlerts(s, h)
+	registerSchedules(s, h)
 	if h.m365 != nil {
 		registerConnections(s, h)
+	}
+	if h.reclaim != nil {
+		registerReclamation(s, h)
 	}
 }
 
@@ -162,6 +187,8 @@ type viewer struct {
 	Limited bool
 	// m365: the connections page is served (WithM365).
 	m365 bool
+	// reclaim: the reclamation pages are served (Options.Reclamation).
+	reclaim bool
 }
 
 // can reports whether the viewer may use pages or forms needing an action
@@ -253,7 +280,8 @@ func (h *handler) page(need auth.Action, fn func(http.ResponseWriter, *http.Requ
 			h.failErr(w, r, nil, err)
 			return
 		}
-		v := &viewer{P: p, T: t, TenantName: t.Info().CompanyName, CSRF: h.csrfToken(secret), Limited: !p.IsPartner() && scope.Limited(p), m365: h.m365 != nil}
+		v := &viewer{P: p, T: t, TenantName: t.Info().CompanyName, CSRF: h.csrfToken(secret), Limited: !p.IsPartner() && scope.Limited(p), m365: h.m365 != nil,
+			reclaim: h.reclaim != nil}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 			if _, tooLarge := respond.TooLarge(r.ParseForm()); tooLarge {

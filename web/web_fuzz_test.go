@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"testing"
 
+	"allot/alert"
 	"allot/api/admin"
 	"allot/api/apitest"
 	"allot/api/cloudlicensing"
@@ -12,6 +13,8 @@ import (
 	"allot/api/position"
 	"allot/api/server"
 	"allot/m365"
+	"allot/reclamation"
+	"allot/store"
 	"allot/web"
 )
 
@@ -19,7 +22,13 @@ import (
 // apitest.Fuzz.Check, signed in (with the form's CSRF token) as each role.
 func FuzzWeb(fz *testing.F) {
 	w := apitest.NewFuzz(fz, partner.Register, admin.Register, cloudlicensing.Register, graph.Register,
-		func(s *server.Server) { web.WithM365(&m365.Manager{RT: s.RT, Env: &m365.Env{RT: s.RT}})(s) },
+		func(s *server.Server) {
+			alerts := alert.New(alert.Config{Store: s.Store.(store.AlertStore)})
+			alerts.Attach(s.RT)
+			rs := reclamation.New(reclamation.Config{Alerts: alerts, Key: reclaimKey, BaseURL: "https://allot.test"})
+			rs.Attach(s.RT)
+			web.Mount(web.Options{M365: &m365.Manager{RT: s.RT, Env: &m365.Env{RT: s.RT}}, Reclamation: rs})(s)
+		},
 		func(s *server.Server) { positionapi.Mount(s, positionapi.Options{}) })
 	type session struct {
 		cookies []*http.Cookie
@@ -79,6 +88,18 @@ func FuzzWeb(fz *testing.F) {
 		{Method: "POST", Path: "/admin/whatif", CT: f, Body: "op=putAllotment&allotment={allotment}&allottedUnits=9"},
 		{Method: "POST", Path: "/admin/whatif", CT: f, Body: "op=setUserLicenses&user={user0}&sku=" + e3},
 		{Method: "GET", Path: "/allot/v1/position.html"},
+		{Method: "GET", Path: "/admin/reclamation"},
+		{Method: "POST", Path: "/admin/reclamation", CT: f, Body: "id=c1&displayName=Idle&kind=idle&kind=neverActivated&sku=" + e3 + "&graceDays=7&reminderDaysBefore=2&requireApproval=on&action=remove"},
+		{Method: "POST", Path: "/admin/reclamation", CT: f, Body: "id=c2&action=downgrade&downgradeTo=" + e3 + "&notifyManager=on&managerAttribute=manager&graceDays=x"},
+		{Method: "GET", Path: "/admin/reclamation/c1?state=pending&offset=100"},
+		{Method: "POST", Path: "/admin/reclamation/c1/start", CT: f},
+		{Method: "POST", Path: "/admin/reclamation/c1/approve", CT: f},
+		{Method: "POST", Path: "/admin/reclamation/c1/cancel", CT: f},
+		{Method: "POST", Path: "/admin/reclamation/c1/restore", CT: f},
+		{Method: "GET", Path: "/admin/schedules"},
+		{Method: "POST", Path: "/admin/schedules", CT: f, Body: "id=w&report=position-html&frequency=weekly&weekday=monday&at=07%3A30&timeZone=Europe%2FBerlin&to=a%40contoso.example"},
+		{Method: "POST", Path: "/admin/schedules", CT: f, Body: "id=m&report=chargeback-csv&by=department&frequency=monthly&day=1&at=06%3A00&to=a%40contoso.example"},
+		{Method: "POST", Path: "/admin/schedules/w/delete", CT: f},
 	}
 	w.Surface(fz, []string{"/admin/", "/allot/v1/position."}, seeds, func(r *apitest.Request, tok uint8) {
 		// The admin center signs in with cookies, not bearer tokens.

@@ -145,14 +145,14 @@ func registeredPatterns(t *testing.T, root string) map[string]string {
 
 // allSurfaces are the surfaces allot serve mounts.
 var allSurfaces = []apitest.Mount{partner.Register, admin.Register, cloudlicensing.Register, graph.Register, graphsubapi.Register, scim.Register,
-	usageapi.Register, positionapi.Register, mountAlerts, chargebackapi.Register, mountConnections, mountReclamation}
+	usageapi.Register, positionapi.Register, mountAlerts, chargebackapi.Register, mountConnections}
 
-// mountReclamation mounts the reclamation API with a service (its loop
-// not started) over the server's alert queue.
-func mountReclamation(s *server.Server) {
+// newReclamation is a reclamation service (its loop not started) over the
+// server's alert queue.
+func newReclamation(s *server.Server) *reclamation.Service {
 	svc := reclamation.New(reclamation.Config{Alerts: alert.New(alert.Config{Store: s.Store.(store.AlertStore)}), Key: make([]byte, 32)})
 	svc.Attach(s.RT)
-	reclamationapi.Register(s, svc)
+	return svc
 }
 
 // mountAlerts mounts the alerts API with a service over the server's store
@@ -166,8 +166,8 @@ func mountAlerts(s *server.Server) {
 
 // mountConnections mounts the connections API with a sealing key, so that
 // a documented connection is created (no request leaves the process: none
-// is synced), and the admin center with its connections page, as allot
-// serve does.
+// is synced), the reclamation API, and the admin center with its
+// connections and reclamation pages, as allot serve does.
 func mountConnections(s *server.Server) {
 	sealer, err := m365.NewSealer(make([]byte, 32))
 	if err != nil {
@@ -175,7 +175,9 @@ func mountConnections(s *server.Server) {
 	}
 	mgr := &m365.Manager{RT: s.RT, Env: &m365.Env{Sealer: sealer, RT: s.RT}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	connections.Register(s, mgr)
-	web.WithM365(mgr)(s)
+	rs := newReclamation(s)
+	reclamationapi.Register(s, rs)
+	web.Mount(web.Options{M365: mgr, Reclamation: rs})(s)
 }
 
 type openAPIDoc struct {

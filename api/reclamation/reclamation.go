@@ -44,8 +44,9 @@ func Register(s *server.Server, svc *reclamation.Service) {
 		Summary: "Create a reclamation campaign from the position's findings (the answer is the preview)",
 		Description: "Builds the campaign from today's license position: the findings of `kinds` (idle, neverActivated, disabledHoldingLicense, overAssigned; " +
 			"default the first three), restricted to `skus` and the members of `groupId`. Each (user, product) is a member, or excluded with the reason " +
-			"(licensed through a group, assigned in Entra, …). The campaign is a draft until started; nothing is sent or removed before.",
-		Params: tp, Body: reclamation.Spec{}, Example: `{"displayName":"Idle E3 seats","kinds":["idle","neverActivated"],"skus":["ENTERPRISEPACK"],"graceDays":14,"requireApproval":true,"notifyManager":true}`,
+			"(licensed through a group, assigned in Entra, …). The campaign is a draft until started; nothing is sent or removed before. " +
+			"Users who have not kept their license by `reminderDaysBefore` days before the grace period ends get one reminder (0: none; default 3 when `graceDays` is over 3).",
+		Params: tp, Body: reclamation.Spec{}, Example: `{"displayName":"Idle E3 seats","kinds":["idle","neverActivated"],"skus":["ENTERPRISEPACK"],"graceDays":14,"reminderDaysBefore":3,"requireApproval":true,"notifyManager":true}`,
 		Status: http.StatusCreated, Response: CampaignView{}, Errors: []int{http.StatusForbidden, http.StatusConflict}}, h.create)
 	s.Route("GET "+base, openapi.Op{ID: "listReclamationCampaigns", Tag: "reclamation", Summary: "List the tenant's reclamation campaigns (newest first)",
 		Params: tp, Response: valueList[reclamation.Campaign]{}, Errors: []int{http.StatusForbidden}}, h.list)

@@ -360,7 +360,7 @@ func serve(ctx context.Context, o serveOptions) error {
 			}
 		}
 	}
-	web.WithM365(mgr)(s)
+	web.Mount(web.Options{M365: mgr, Reclamation: reclaimSvc})(s)
 	connections.Register(s, mgr)
 	reclamationapi.Register(s, reclaimSvc)
 	go mgr.Schedule(ctx, time.Minute)

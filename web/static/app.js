@@ -110,8 +110,24 @@
     });
   }
 
+  // A time zone field left empty starts with the viewer's zone (the
+  // server takes UTC when it is sent empty).
+  function localZone(root) {
+    var zone;
+    try {
+      zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    } catch (e) {
+      return;
+    }
+    if (!zone) return;
+    root.querySelectorAll("input[data-local-zone]").forEach(function (el) {
+      if (!el.value) el.value = zone;
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     localTimes(document);
+    localZone(document);
     document.querySelectorAll("form[data-rule-editor]").forEach(ruleEditor);
   });
 })();
