@@ -73,13 +73,13 @@ func NewWith(t testing.TB, o Options, mounts ...Mount) *Env {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if _, err := server.Bootstrap(ctx, st, PartnerToken, time.Now()); err != nil {
-		t.Fatal(err)
-	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
 	rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: log, Registerer: reg, Now: now, AfterCommit: o.AfterCommit}))
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.Bootstrap(ctx, st, PartnerToken, rt.Now()); err != nil {
 		t.Fatal(err)
 	}
 	s := server.New(rt, st, log, reg)
