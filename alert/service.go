@@ -261,26 +261,17 @@ func (s *Service) RunPending(ctx context.Context) {
 	if rt == nil {
 		return
 	}
-	ids := make([]string, 0, len(work))
-	for id := range work {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		t, ok := rt.Get(id)
-		if !ok {
-			continue
-		}
-		if err := s.Evaluate(ctx, t, work[id]); err != nil {
-			s.log.Error("alert evaluation failed; it runs again at the next commit", "tenant", id, "err", err)
+	tenant.EachOf(rt, work, func(t *tenant.Tenant, w Touched) {
+		if err := s.Evaluate(ctx, t, w); err != nil {
+			s.log.Error("alert evaluation failed; it runs again at the next commit", "tenant", t.ID, "err", err)
 			s.mu.Lock()
-			x := s.dirty[id]
-			x.Merge(work[id])
-			s.dirty[id] = x
-			s.due[id] = s.now().Add(time.Minute)
+			x := s.dirty[t.ID]
+			x.Merge(w)
+			s.dirty[t.ID] = x
+			s.due[t.ID] = s.now().Add(time.Minute)
 			s.mu.Unlock()
 		}
-	}
+	})
 }
 
 func (s *Service) rulesOf(t *tenant.Tenant, st *tenant.State) ([]Rule, error) {

@@ -20,6 +20,7 @@ import (
 	"allot/position"
 	"allot/prices"
 	"allot/tenant"
+	"allot/userprop"
 )
 
 // Unassigned is the row of the seats nobody holds; Unset the row of users
@@ -28,10 +29,6 @@ const (
 	Unassigned = "(unassigned)"
 	Unset      = "(none)"
 )
-
-// Properties a report may group by besides the users' other attributes
-// (licensing.User.Attributes, by lower-case Graph name).
-var Properties = []string{"department", "companyName", "jobTitle", "country", "city", "usageLocation", "allotment"}
 
 // Report is a chargeback.
 type Report struct {
@@ -61,7 +58,8 @@ type Product struct {
 	MonthlyCost float64 `json:"monthlyCost"`
 }
 
-// CheckBy checks a grouping: a property above or an attribute name.
+// CheckBy checks a grouping: "allotment", a property of the user-property
+// registry (package userprop) or an attribute name.
 func CheckBy(by string) error {
 	if by == "" {
 		return allot.Errorf(allot.EINVALID, "by is required: department, companyName, jobTitle, country, city, usageLocation, allotment, or a user attribute such as extensionAttribute1.")
@@ -198,23 +196,11 @@ func Compute(s *tenant.State, by string) (*Report, error) {
 	return r, nil
 }
 
-// keyFunc reads the grouping value of a user; "(none)" when empty.
+// keyFunc reads the grouping value of a user (a property of the
+// user-property registry, else the attribute of that name); "(none)" when
+// empty.
 func keyFunc(by string) func(u *licensing.User) string {
-	get := func(u *licensing.User) string { return u.Attributes[strings.ToLower(by)] }
-	switch strings.ToLower(by) {
-	case "department":
-		get = func(u *licensing.User) string { return u.Department }
-	case "companyname":
-		get = func(u *licensing.User) string { return u.CompanyName }
-	case "jobtitle":
-		get = func(u *licensing.User) string { return u.JobTitle }
-	case "country":
-		get = func(u *licensing.User) string { return u.Country }
-	case "city":
-		get = func(u *licensing.User) string { return u.City }
-	case "usagelocation":
-		get = func(u *licensing.User) string { return u.UsageLocation }
-	}
+	get := userprop.Read(by)
 	return func(u *licensing.User) string {
 		if v := strings.TrimSpace(get(u)); v != "" {
 			return v

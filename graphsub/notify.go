@@ -316,29 +316,20 @@ func (n *Notifier) RunPending(ctx context.Context) {
 	if rt == nil {
 		return
 	}
-	ids := make([]string, 0, len(work))
-	for id := range work {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		t, ok := rt.Get(id)
-		if !ok {
-			continue
-		}
-		if err := n.notify(ctx, t, work[id]); err != nil {
-			n.log.Error("graph change notifications: queueing failed; retried at the next commit", "tenant", id, "err", err)
+	tenant.EachOf(rt, work, func(t *tenant.Tenant, w *pending) {
+		if err := n.notify(ctx, t, w); err != nil {
+			n.log.Error("graph change notifications: queueing failed; retried at the next commit", "tenant", t.ID, "err", err)
 			n.mu.Lock()
-			p := n.pending[id]
+			p := n.pending[t.ID]
 			if p == nil {
-				n.pending[id] = work[id]
+				n.pending[t.ID] = w
 			} else {
-				p.changes = append(work[id].changes, p.changes...)
-				p.missed = p.missed || work[id].missed
+				p.changes = append(w.changes, p.changes...)
+				p.missed = p.missed || w.missed
 			}
 			n.mu.Unlock()
 		}
-	}
+	})
 }
 
 func (n *Notifier) notify(ctx context.Context, t *tenant.Tenant, p *pending) error {

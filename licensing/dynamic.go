@@ -2,13 +2,13 @@ package licensing
 
 import (
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"allot"
 	"allot/audit"
 	"allot/rules"
+	"allot/userprop"
 )
 
 // Dynamic groups: the engine keeps the members of every dynamic group whose
@@ -34,58 +34,20 @@ type subject struct {
 	u *user
 }
 
-func boolString(b bool) string { return strconv.FormatBool(b) }
-
-// Value implements rules.Subject.
+// Value implements rules.Subject: a property of the user-property registry
+// by its rule name (userprop.ByRule), else the attribute of that name.
 func (s subject) Value(prop string) (string, bool) {
-	u := s.u.User
-	var v string
-	switch prop {
-	case "objectid", "id":
-		v = u.ID
-	case "userprincipalname":
-		v = u.UserPrincipalName
-	case "displayname":
-		v = u.DisplayName
-	case "accountenabled":
-		return boolString(u.AccountEnabled), true
-	case "usertype":
-		v = u.UserType
-	case "usagelocation":
-		v = u.UsageLocation
-	case "department":
-		v = u.Department
-	case "jobtitle":
-		v = u.JobTitle
-	case "country":
-		v = u.Country
-	case "city":
-		v = u.City
-	case "companyname":
-		v = u.CompanyName
-	case "employeeid":
-		v = u.EmployeeID
-	case "employeehiredate":
-		v = u.EmployeeHireDate
-	case "mail":
-		v = u.Mail
-	case "givenname":
-		v = u.GivenName
-	case "surname":
-		v = u.Surname
-	default:
-		v = u.Attributes[prop]
+	if p, ok := userprop.ByRule(prop); ok {
+		return p.RuleValue(s.u.User)
 	}
+	v := s.u.Attributes[prop]
 	return v, v != ""
 }
 
 // Values implements rules.Subject.
 func (s subject) Values(prop string) []string {
-	switch prop {
-	case "proxyaddresses":
-		return s.u.ProxyAddresses
-	case "othermails":
-		return s.u.OtherMails
+	if p, ok := userprop.ByRule(prop); ok {
+		return p.GetStrings(s.u.User)
 	}
 	return nil
 }
@@ -241,20 +203,11 @@ func (e *Engine) reevaluateUser(u *user, old *User, now time.Time) {
 // differ between two versions of a user.
 func changedProperties(a, b *User) []string {
 	var out []string
-	sa, sb := subject{u: &user{User: a}}, subject{u: &user{User: b}}
-	for _, p := range []string{"userprincipalname", "displayname", "accountenabled", "usertype", "usagelocation", "department",
-		"jobtitle", "country", "city", "companyname", "employeeid", "employeehiredate", "mail", "givenname", "surname"} {
-		va, _ := sa.Value(p)
-		vb, _ := sb.Value(p)
-		if va != vb {
-			out = append(out, p)
+	for i := range userprop.Users {
+		// Attribute properties are compared with the other attributes below.
+		if p := &userprop.Users[i]; p.Rule != "" && !p.Attribute && !p.Equal(a, b) {
+			out = append(out, p.RuleKey())
 		}
-	}
-	if !equalStrings(a.ProxyAddresses, b.ProxyAddresses) {
-		out = append(out, "proxyaddresses")
-	}
-	if !equalStrings(a.OtherMails, b.OtherMails) {
-		out = append(out, "othermails")
 	}
 	keys := map[string]bool{}
 	for k := range a.Attributes {

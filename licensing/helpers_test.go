@@ -164,36 +164,52 @@ func wantErr(t *testing.T, err error, msg string) {
 	}
 }
 
-// checkInvariants verifies the engine's bookkeeping against its records.
+// checkInvariants verifies the engine's bookkeeping against its records:
+// the users' licenses, then the pools, the allotments and the groups'
+// error counts (the first broken one is the error).
 func checkInvariants(e *Engine) error {
-	held := map[*pool]int{}
-	waiting := map[*pool]int{}
-	groupErrors := map[string]int{}
+	held, waiting, groupErrors, err := checkUserLicenses(e)
+	if err != nil {
+		return err
+	}
+	for _, p := range e.allPools() {
+		if err := checkPool(e, p, held[p], waiting[p]); err != nil {
+			return err
+		}
+	}
+	if err := checkAllotments(e); err != nil {
+		return err
+	}
+	for id, g := range e.groups {
+		if g.errorCount != groupErrors[id] {
+			return fmt.Errorf("group %s: errorCount %d, actual %d", id, g.errorCount, groupErrors[id])
+		}
+	}
+	return nil
+}
+
+// checkUserLicenses checks every user's licenses (indexed, sorted, with
+// sources, held only when claimed, holders out of and waiters in their
+// pool's waiting room) and counts the holders and waiters of each pool and
+// the error sources of each group.
+func checkUserLicenses(e *Engine) (held, waiting map[*pool]int, groupErrors map[string]int, err error) {
+	held, waiting, groupErrors = map[*pool]int{}, map[*pool]int{}, map[string]int{}
 	for _, u := range e.all {
 		if e.users[u.ID] != u {
-			return fmt.Errorf("user %s: index out of date", u.ID)
+			return nil, nil, nil, fmt.Errorf("user %s: index out of date", u.ID)
 		}
 		for i, l := range u.licenses {
 			if i > 0 && u.licenses[i-1].pool.key >= l.pool.key {
-				return fmt.Errorf("user %s: licenses not sorted", u.ID)
+				return nil, nil, nil, fmt.Errorf("user %s: licenses not sorted", u.ID)
 			}
-			if len(l.Sources) == 0 {
-				return fmt.Errorf("user %s sku %s: license without sources", u.ID, l.SKUID)
-			}
-			if l.Held && !l.Claimed {
-				return fmt.Errorf("user %s sku %s: held without claim", u.ID, l.SKUID)
+			if err := checkLicense(u, l); err != nil {
+				return nil, nil, nil, err
 			}
 			if l.Held {
 				held[l.pool]++
-				if l.waitIdx != -1 {
-					return fmt.Errorf("user %s sku %s: holder in waiting room", u.ID, l.SKUID)
-				}
 			}
 			if l.Waiting() {
 				waiting[l.pool]++
-				if l.waitIdx < 0 || l.waitIdx >= len(l.pool.waiting) || l.pool.waiting[l.waitIdx] != l {
-					return fmt.Errorf("user %s sku %s: waiting index broken", u.ID, l.SKUID)
-				}
 			}
 			for _, s := range l.Sources {
 				if s.AssignedByGroup != "" && s.State == StateError {
@@ -202,43 +218,71 @@ func checkInvariants(e *Engine) error {
 			}
 		}
 	}
-	for _, p := range e.allPools() {
-		if p.consumed != held[p] {
-			return fmt.Errorf("pool %s: consumed %d, holders %d", p.sku.PartNumber, p.consumed, held[p])
-		}
-		if p.consumed > p.capacity() || p.capacity() < 0 {
-			return fmt.Errorf("pool %s oversubscribed: %d of %d", p.key, p.consumed, p.capacity())
-		}
-		if len(p.waiting) != waiting[p] {
-			return fmt.Errorf("pool %s: heap %d, waiting %d", p.sku.PartNumber, len(p.waiting), waiting[p])
-		}
-		if p.free() > 0 {
-			// Only bundled claims whose siblings cannot all be seated may
-			// wait while a seat is free.
-			for _, l := range p.waiting {
-				if !l.bundled {
-					return fmt.Errorf("pool %s: %d free seats while %s waits", p.sku.PartNumber, p.free(), l.UserID)
-				}
-				srcs := e.w.gatherSources(l.user, e.clock, true)
-				e.w.block(srcs, e.usageLocation(l.user))
-				if _, _, ok := e.w.coClaims(l.user, l, srcs, false); ok {
-					return fmt.Errorf("pool %s: %d free seats while bundled %s waits and could be seated with its group's other products", p.sku.PartNumber, p.free(), l.UserID)
-				}
+	return held, waiting, groupErrors, nil
+}
+
+// checkLicense checks one license's sources, claim and waiting-room index.
+func checkLicense(u *user, l *license) error {
+	if len(l.Sources) == 0 {
+		return fmt.Errorf("user %s sku %s: license without sources", u.ID, l.SKUID)
+	}
+	if l.Held && !l.Claimed {
+		return fmt.Errorf("user %s sku %s: held without claim", u.ID, l.SKUID)
+	}
+	if l.Held && l.waitIdx != -1 {
+		return fmt.Errorf("user %s sku %s: holder in waiting room", u.ID, l.SKUID)
+	}
+	if l.Waiting() && (l.waitIdx < 0 || l.waitIdx >= len(l.pool.waiting) || l.pool.waiting[l.waitIdx] != l) {
+		return fmt.Errorf("user %s sku %s: waiting index broken", u.ID, l.SKUID)
+	}
+	return nil
+}
+
+// checkPool checks a pool against its holders and waiters: consumption,
+// capacity, the waiting room, who may wait while a seat is free, and that
+// every bundled holder's all-or-none group can use its seat.
+func checkPool(e *Engine, p *pool, held, waiting int) error {
+	if p.consumed != held {
+		return fmt.Errorf("pool %s: consumed %d, holders %d", p.sku.PartNumber, p.consumed, held)
+	}
+	if p.consumed > p.capacity() || p.capacity() < 0 {
+		return fmt.Errorf("pool %s oversubscribed: %d of %d", p.key, p.consumed, p.capacity())
+	}
+	if len(p.waiting) != waiting {
+		return fmt.Errorf("pool %s: heap %d, waiting %d", p.sku.PartNumber, len(p.waiting), waiting)
+	}
+	if p.free() > 0 {
+		// Only bundled claims whose siblings cannot all be seated may
+		// wait while a seat is free.
+		for _, l := range p.waiting {
+			if !l.bundled {
+				return fmt.Errorf("pool %s: %d free seats while %s waits", p.sku.PartNumber, p.free(), l.UserID)
 			}
-		}
-		for _, u := range e.all {
-			for _, l := range u.licenses {
-				if !l.Held || !l.bundled {
-					continue
-				}
-				srcs := e.w.gatherSources(u, e.clock, true)
-				e.w.block(srcs, e.usageLocation(u))
-				if _, _, ok := e.w.coClaims(u, l, srcs, true); !ok && l.pool == p {
-					return fmt.Errorf("pool %s: %s holds a seat its all-or-none group cannot use", p.key, u.ID)
-				}
+			srcs := e.w.gatherSources(l.user, e.clock, true)
+			e.w.block(srcs, e.usageLocation(l.user))
+			if _, _, ok := e.w.coClaims(l.user, l, srcs, false); ok {
+				return fmt.Errorf("pool %s: %d free seats while bundled %s waits and could be seated with its group's other products", p.sku.PartNumber, p.free(), l.UserID)
 			}
 		}
 	}
+	for _, u := range e.all {
+		for _, l := range u.licenses {
+			if !l.Held || !l.bundled {
+				continue
+			}
+			srcs := e.w.gatherSources(u, e.clock, true)
+			e.w.block(srcs, e.usageLocation(u))
+			if _, _, ok := e.w.coClaims(u, l, srcs, true); !ok && l.pool == p {
+				return fmt.Errorf("pool %s: %s holds a seat its all-or-none group cannot use", p.key, u.ID)
+			}
+		}
+	}
+	return nil
+}
+
+// checkAllotments checks the allotments' pools and sums against each SKU's
+// units, and that no SKU is oversubscribed across its pools.
+func checkAllotments(e *Engine) error {
 	sum := map[string]int{}
 	for _, a := range e.allotments {
 		sum[a.SKUID] += a.AllottedUnits
@@ -261,11 +305,6 @@ func checkInvariants(e *Engine) error {
 		}
 		if total > p.units.Total() {
 			return fmt.Errorf("sku %s oversubscribed across pools: %d of %d", sku, total, p.units.Total())
-		}
-	}
-	for id, g := range e.groups {
-		if g.errorCount != groupErrors[id] {
-			return fmt.Errorf("group %s: errorCount %d, actual %d", id, g.errorCount, groupErrors[id])
 		}
 	}
 	return nil

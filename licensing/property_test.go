@@ -93,7 +93,7 @@ func (r *propRun) randLicense() AssignedLicense {
 // step runs one random command; refused commands are part of the test too
 // (they must change nothing, which the invariants and reload check).
 func (r *propRun) step() {
-	e, rnd := r.f.e, r.rnd
+	rnd := r.rnd
 	op := r.f.op()
 	if rnd.Intn(3) == 0 {
 		op.Now = op.Now.Add(-time.Duration(rnd.Intn(5)) * time.Second) // clocks go backwards sometimes
@@ -103,231 +103,322 @@ func (r *propRun) step() {
 	r.pureAdd = false
 	switch k := rnd.Intn(100); {
 	case k < 12:
-		id := r.pickUser()
-		n := id[len(id)-3:]
-		locs := []string{"US", "DE", "", "KP"}
-		depts := []string{"Sales", "HR", "IT", ""}
-		u := User{ID: id, UserPrincipalName: "u" + n + "@t", AccountEnabled: rnd.Intn(5) > 0, UsageLocation: locs[rnd.Intn(len(locs))], Department: depts[rnd.Intn(len(depts))]}
-		if rnd.Intn(6) == 0 {
-			u.UserType = "Guest"
-		}
-		what, err = "putUser "+id, e.PutUser(op, u)
+		what, err = r.putUser(op)
 	case k < 15:
-		// Soft delete and restore, as /directory/deletedItems does: the
-		// restore brings back memberships and direct licenses, which wait
-		// for seats when none are free.
-		if id := pickDeleted(r, r.deletedUsers); id != "" && rnd.Intn(2) == 0 {
-			what, err = "restoreUser "+id, e.RestoreUser(op, r.deletedUsers[id])
-			if err == nil {
-				r.restored = id
-			}
-			if err == nil || allot.ErrorCode(err) == allot.ECONFLICT {
-				delete(r.deletedUsers, id) // restored, or its id was taken again
-			}
-			break
-		}
-		id := r.pickUser()
-		d, ok := e.DeletedUserOf(id)
-		what, err = "deleteUser "+id, e.DeleteUser(op, id)
-		if err == nil && ok {
-			if r.deletedUsers == nil {
-				r.deletedUsers = map[string]DeletedUser{}
-			}
-			r.deletedUsers[id] = d
-		}
+		what, err = r.deleteOrRestoreUser(op)
 	case k < 20:
-		id := r.pickGroup()
-		modes := []string{ModePerProduct, ModeAllOrNone}
-		g := Group{ID: id, DisplayName: "G" + id[len(id)-2:], SecurityEnabled: true, AssignmentMode: modes[rnd.Intn(2)]}
-		if rnd.Intn(3) == 0 {
-			ruleTemplates := []string{`user.department -eq "Sales"`, `user.department -in ["HR","IT"]`, `user.usageLocation -eq "US" -or user.accountEnabled -eq false`, `-not (user.department -eq null)`}
-			states := []string{"On", "On", "Paused"}
-			g.GroupTypes = []string{"DynamicMembership"}
-			g.MembershipRule = ruleTemplates[rnd.Intn(len(ruleTemplates))]
-			g.MembershipRuleProcessingState = states[rnd.Intn(len(states))]
-		}
-		what, err = "putGroup "+id, e.PutGroup(op, g)
+		what, err = r.putGroup(op)
 	case k < 22:
-		if id := pickDeleted(r, r.deletedGroups); id != "" && rnd.Intn(2) == 0 {
-			what, err = "restoreGroup "+id, e.RestoreGroup(op, r.deletedGroups[id])
-			if err == nil {
-				r.restored = id
-			}
-			if err == nil || allot.ErrorCode(err) == allot.ECONFLICT {
-				delete(r.deletedGroups, id)
-			}
-			break
-		}
-		id := r.pickGroup()
-		if rnd.Intn(2) == 0 {
-			// Retire the group: remove its licenses, then delete it (users
-			// whose other licenses depend on them keep them, as direct
-			// licenses once the group is gone).
-			var rm []string
-			for _, gl := range e.GroupLicenses(id) {
-				if gl.AllotmentID != "" {
-					_ = e.RemoveFromAllotment(op, gl.AllotmentID, id)
-				} else {
-					rm = append(rm, gl.SKUID)
-				}
-			}
-			if len(rm) > 0 {
-				_ = e.AssignGroupLicenses(op, id, nil, rm)
-			}
-		}
-		what, err = "deleteGroup "+id, e.DeleteGroup(op, id)
+		what, err = r.deleteOrRestoreGroup(op)
 	case k < 45:
-		g := r.pickGroup()
-		var ms []string
-		for i := rnd.Intn(3) + 1; i > 0; i-- {
-			if rnd.Intn(8) == 0 {
-				ms = append(ms, r.pickGroup())
-			} else {
-				ms = append(ms, r.pickUser())
-			}
-		}
-		r.pureAdd = true
-		what, err = fmt.Sprintf("addMembers %s %v", g, ms), e.AddMembers(op, g, ms)
+		what, err = r.addMembers(op)
 	case k < 60:
-		g := r.pickGroup()
-		ms := []string{r.pickUser()}
-		if rnd.Intn(8) == 0 {
-			ms = []string{r.pickGroup()}
-		}
-		what, err = fmt.Sprintf("removeMembers %s %v", g, ms), e.RemoveMembers(op, g, ms)
+		what, err = r.removeMembers(op)
 	case k < 72:
-		g := r.pickGroup()
-		var add []AssignedLicense
-		var rm []string
-		if rnd.Intn(3) > 0 {
-			add = append(add, r.randLicense())
-			if rnd.Intn(3) == 0 {
-				add = append(add, r.randLicense())
-			}
-		}
-		if rnd.Intn(3) == 0 {
-			rm = append(rm, r.pickSKU())
-		}
-		if ls := e.GroupLicenses(g); len(ls) > 0 && rnd.Intn(3) == 0 {
-			// A product change: one of the group's products for another.
-			rm = []string{ls[rnd.Intn(len(ls))].SKUID}
-			add = []AssignedLicense{r.randLicense()}
-		}
-		r.pureAdd = len(rm) == 0
-		for _, a := range add {
-			for _, gl := range e.GroupLicenses(g) {
-				if gl.SKUID == a.SKUID { // replaced (also one through an allotment)
-					r.pureAdd = false
-				}
-			}
-			// A product the group is still removing (kept for some users)
-			// comes back with the new definition: a change, not an add.
-			for _, u := range e.all {
-				for _, l := range u.licenses {
-					if l.SKUID == a.SKUID && containsKept(l.Retained(), g) {
-						r.pureAdd = false
-					}
-				}
-			}
-		}
-		what, err = fmt.Sprintf("groupLicenses %s +%v -%v", g, add, rm), e.AssignGroupLicenses(op, g, add, rm)
+		what, err = r.groupLicenses(op)
 	case k < 82:
-		u := r.pickUser()
-		var add []AssignedLicense
-		var rm []string
-		if rnd.Intn(3) > 0 {
-			add = append(add, r.randLicense())
-		} else {
-			rm = append(rm, r.pickSKU())
-		}
-		if uu, ok := e.users[u]; ok && len(add) > 0 {
-			_, has := uu.directFor(add[0].SKUID)
-			r.pureAdd = !has
-		}
-		what, err = fmt.Sprintf("userLicenses %s +%v -%v", u, add, rm), e.AssignUserLicenses(op, u, add, rm)
+		what, err = r.userLicenses(op)
 	case k < 85:
-		sku := r.pickSKU()
-		n := rnd.Intn(12)
-		what, err = fmt.Sprintf("units %s %d", sku, n), e.SetUnits(op, sku, Units{Enabled: n})
+		what, err = r.setUnits(op)
 	case k < 88:
-		// Subscription lifecycle: units move between enabled, warning
-		// (grace), suspended and locked out; a deletion releases seats.
-		sku := r.pickSKU()
-		var u Units
-		for i := rnd.Intn(3); i >= 0; i-- {
-			n := rnd.Intn(8)
-			switch rnd.Intn(4) {
-			case 0:
-				u.Enabled += n
-			case 1:
-				u.Warning += n
-			case 2:
-				u.Suspended += n
-			default:
-				u.LockedOut += n
-			}
-		}
-		if rnd.Intn(2) == 0 {
-			before := holdersOf(e, sku)
-			what, err = fmt.Sprintf("lifecycle units %s %+v", sku, u), e.SetUnits(op, sku, u)
-			// Units changing state never take a seat away.
-			if after := holdersOf(e, sku); err == nil {
-				for id := range before {
-					if !after[id] {
-						r.lost = append(r.lost, fmt.Sprintf("%s lost its %s seat when units became %+v", id, sku, u))
-					}
-				}
-			}
-		} else {
-			what, err = fmt.Sprintf("lifecycle units releasing %s %+v", sku, u), e.SetUnitsReleasing(op, sku, u)
-		}
+		what, err = r.unitsLifecycle(op)
 	case k < 94:
-		// Allotments: two per SKU at most, random units and assignments.
-		aid := fmt.Sprintf("allot-%d", rnd.Intn(4))
-		switch rnd.Intn(5) {
-		case 0:
-			n := rnd.Intn(5)
-			what, err = fmt.Sprintf("putAllotment %s %d", aid, n), e.PutAllotment(op, Allotment{ID: aid, DisplayName: "A" + aid, SKUID: propSKUs[rnd.Intn(2)], AllottedUnits: n})
-		case 1:
-			what, err = "deleteAllotment "+aid, e.DeleteAllotment(op, aid)
-		case 2, 3:
-			target := r.pickUser()
-			if rnd.Intn(2) == 0 {
-				target = r.pickGroup()
-			}
-			if uu, ok := e.users[target]; ok {
-				_, has := uu.directIn(propSKUs[0], aid)
-				_, has2 := uu.directIn(propSKUs[1], aid)
-				r.pureAdd = !has && !has2
-			} else if g, ok := e.groups[target]; ok {
-				_, has := g.licenseIn(propSKUs[0], aid)
-				_, has2 := g.licenseIn(propSKUs[1], aid)
-				r.pureAdd = !has && !has2
-			}
-			what, err = fmt.Sprintf("assignThroughAllotment %s %s", aid, target), e.AssignThroughAllotment(op, aid, target, nil)
-		default:
-			target := r.pickUser()
-			if rnd.Intn(2) == 0 {
-				target = r.pickGroup()
-			}
-			what, err = fmt.Sprintf("removeFromAllotment %s %s", aid, target), e.RemoveFromAllotment(op, aid, target)
-		}
+		what, err = r.allotmentCommand(op)
 	case k < 97:
-		s := e.Settings()
-		s.NestedGroups = rnd.Intn(2) == 0
-		s.ExcludeGuests = rnd.Intn(3) == 0
-		what, err = fmt.Sprintf("settings %+v", s), e.SetSettings(op, s)
+		what, err = r.settingsCommand(op)
 	default:
-		if rnd.Intn(2) == 0 {
-			id := r.pickUser()
-			what, err = "reprocessUser "+id, e.ReprocessUser(op, id)
-		} else {
-			id := r.pickGroup()
-			what, err = "reprocessGroup "+id, e.ReprocessGroup(op, id)
-		}
+		what, err = r.reprocess(op)
 	}
 	fmt.Fprintf(&r.log, "%s -> %v\n", what, err)
 	r.keepDeletedGroups()
+}
+
+// putUser puts a user with random properties.
+func (r *propRun) putUser(op Op) (what string, err error) {
+	e, rnd := r.f.e, r.rnd
+	id := r.pickUser()
+	n := id[len(id)-3:]
+	locs := []string{"US", "DE", "", "KP"}
+	depts := []string{"Sales", "HR", "IT", ""}
+	u := User{ID: id, UserPrincipalName: "u" + n + "@t", AccountEnabled: rnd.Intn(5) > 0, UsageLocation: locs[rnd.Intn(len(locs))], Department: depts[rnd.Intn(len(depts))]}
+	if rnd.Intn(6) == 0 {
+		u.UserType = "Guest"
+	}
+	what, err = "putUser "+id, e.PutUser(op, u)
+	return
+}
+
+// deleteOrRestoreUser soft-deletes a user, or restores one deleted earlier.
+func (r *propRun) deleteOrRestoreUser(op Op) (what string, err error) {
+	e, rnd := r.f.e, r.rnd
+	// Soft delete and restore, as /directory/deletedItems does: the
+	// restore brings back memberships and direct licenses, which wait
+	// for seats when none are free.
+	if id := pickDeleted(r, r.deletedUsers); id != "" && rnd.Intn(2) == 0 {
+		what, err = "restoreUser "+id, e.RestoreUser(op, r.deletedUsers[id])
+		if err == nil {
+			r.restored = id
+		}
+		if err == nil || allot.ErrorCode(err) == allot.ECONFLICT {
+			delete(r.deletedUsers, id) // restored, or its id was taken again
+		}
+		return
+	}
+	id := r.pickUser()
+	d, ok := e.DeletedUserOf(id)
+	what, err = "deleteUser "+id, e.DeleteUser(op, id)
+	if err == nil && ok {
+		if r.deletedUsers == nil {
+			r.deletedUsers = map[string]DeletedUser{}
+		}
+		r.deletedUsers[id] = d
+	}
+	return
+}
+
+// putGroup puts a group, dynamic sometimes.
+func (r *propRun) putGroup(op Op) (what string, err error) {
+	e, rnd := r.f.e, r.rnd
+	id := r.pickGroup()
+	modes := []string{ModePerProduct, ModeAllOrNone}
+	g := Group{ID: id, DisplayName: "G" + id[len(id)-2:], SecurityEnabled: true, AssignmentMode: modes[rnd.Intn(2)]}
+	if rnd.Intn(3) == 0 {
+		ruleTemplates := []string{`user.department -eq "Sales"`, `user.department -in ["HR","IT"]`, `user.usageLocation -eq "US" -or user.accountEnabled -eq false`, `-not (user.department -eq null)`}
+		states := []string{"On", "On", "Paused"}
+		g.GroupTypes = []string{"DynamicMembership"}
+		g.MembershipRule = ruleTemplates[rnd.Intn(len(ruleTemplates))]
+		g.MembershipRuleProcessingState = states[rnd.Intn(len(states))]
+	}
+	what, err = "putGroup "+id, e.PutGroup(op, g)
+	return
+}
+
+// deleteOrRestoreGroup deletes a group (retiring its licenses first, sometimes), or restores one deleted earlier.
+func (r *propRun) deleteOrRestoreGroup(op Op) (what string, err error) {
+	e, rnd := r.f.e, r.rnd
+	if id := pickDeleted(r, r.deletedGroups); id != "" && rnd.Intn(2) == 0 {
+		what, err = "restoreGroup "+id, e.RestoreGroup(op, r.deletedGroups[id])
+		if err == nil {
+			r.restored = id
+		}
+		if err == nil || allot.ErrorCode(err) == allot.ECONFLICT {
+			delete(r.deletedGroups, id)
+		}
+		return
+	}
+	id := r.pickGroup()
+	if rnd.Intn(2) == 0 {
+		// Retire the group: remove its licenses, then delete it (users
+		// whose other licenses depend on them keep them, as direct
+		// licenses once the group is gone).
+		var rm []string
+		for _, gl := range e.GroupLicenses(id) {
+			if gl.AllotmentID != "" {
+				_ = e.RemoveFromAllotment(op, gl.AllotmentID, id)
+			} else {
+				rm = append(rm, gl.SKUID)
+			}
+		}
+		if len(rm) > 0 {
+			_ = e.AssignGroupLicenses(op, id, nil, rm)
+		}
+	}
+	what, err = "deleteGroup "+id, e.DeleteGroup(op, id)
+	return
+}
+
+// addMembers adds users and groups to a group.
+func (r *propRun) addMembers(op Op) (what string, err error) {
+	e, rnd := r.f.e, r.rnd
+	g := r.pickGroup()
+	var ms []string
+	for i := rnd.Intn(3) + 1; i > 0; i-- {
+		if rnd.Intn(8) == 0 {
+			ms = append(ms, r.pickGroup())
+		} else {
+			ms = append(ms, r.pickUser())
+		}
+	}
+	r.pureAdd = true
+	what, err = fmt.Sprintf("addMembers %s %v", g, ms), e.AddMembers(op, g, ms)
+	return
+}
+
+// removeMembers removes a user or a group from a group.
+func (r *propRun) removeMembers(op Op) (what string, err error) {
+	e, rnd := r.f.e, r.rnd
+	g := r.pickGroup()
+	ms := []string{r.pickUser()}
+	if rnd.Intn(8) == 0 {
+		ms = []string{r.pickGroup()}
+	}
+	what, err = fmt.Sprintf("removeMembers %s %v", g, ms), e.RemoveMembers(op, g, ms)
+	return
+}
+
+// groupLicenses changes a group's licenses.
+func (r *propRun) groupLicenses(op Op) (what string, err error) {
+	e, rnd := r.f.e, r.rnd
+	g := r.pickGroup()
+	var add []AssignedLicense
+	var rm []string
+	if rnd.Intn(3) > 0 {
+		add = append(add, r.randLicense())
+		if rnd.Intn(3) == 0 {
+			add = append(add, r.randLicense())
+		}
+	}
+	if rnd.Intn(3) == 0 {
+		rm = append(rm, r.pickSKU())
+	}
+	if ls := e.GroupLicenses(g); len(ls) > 0 && rnd.Intn(3) == 0 {
+		// A product change: one of the group's products for another.
+		rm = []string{ls[rnd.Intn(len(ls))].SKUID}
+		add = []AssignedLicense{r.randLicense()}
+	}
+	r.pureAdd = len(rm) == 0
+	for _, a := range add {
+		for _, gl := range e.GroupLicenses(g) {
+			if gl.SKUID == a.SKUID { // replaced (also one through an allotment)
+				r.pureAdd = false
+			}
+		}
+		// A product the group is still removing (kept for some users)
+		// comes back with the new definition: a change, not an add.
+		for _, u := range e.all {
+			for _, l := range u.licenses {
+				if l.SKUID == a.SKUID && containsKept(l.Retained(), g) {
+					r.pureAdd = false
+				}
+			}
+		}
+	}
+	what, err = fmt.Sprintf("groupLicenses %s +%v -%v", g, add, rm), e.AssignGroupLicenses(op, g, add, rm)
+	return
+}
+
+// userLicenses changes a user's direct licenses.
+func (r *propRun) userLicenses(op Op) (what string, err error) {
+	e, rnd := r.f.e, r.rnd
+	u := r.pickUser()
+	var add []AssignedLicense
+	var rm []string
+	if rnd.Intn(3) > 0 {
+		add = append(add, r.randLicense())
+	} else {
+		rm = append(rm, r.pickSKU())
+	}
+	if uu, ok := e.users[u]; ok && len(add) > 0 {
+		_, has := uu.directFor(add[0].SKUID)
+		r.pureAdd = !has
+	}
+	what, err = fmt.Sprintf("userLicenses %s +%v -%v", u, add, rm), e.AssignUserLicenses(op, u, add, rm)
+	return
+}
+
+// setUnits sets a SKU's enabled units.
+func (r *propRun) setUnits(op Op) (what string, err error) {
+	e, rnd := r.f.e, r.rnd
+	sku := r.pickSKU()
+	n := rnd.Intn(12)
+	what, err = fmt.Sprintf("units %s %d", sku, n), e.SetUnits(op, sku, Units{Enabled: n})
+	return
+}
+
+// unitsLifecycle moves a SKU's units between states.
+func (r *propRun) unitsLifecycle(op Op) (what string, err error) {
+	e, rnd := r.f.e, r.rnd
+	// Subscription lifecycle: units move between enabled, warning
+	// (grace), suspended and locked out; a deletion releases seats.
+	sku := r.pickSKU()
+	var u Units
+	for i := rnd.Intn(3); i >= 0; i-- {
+		n := rnd.Intn(8)
+		switch rnd.Intn(4) {
+		case 0:
+			u.Enabled += n
+		case 1:
+			u.Warning += n
+		case 2:
+			u.Suspended += n
+		default:
+			u.LockedOut += n
+		}
+	}
+	if rnd.Intn(2) == 0 {
+		before := holdersOf(e, sku)
+		what, err = fmt.Sprintf("lifecycle units %s %+v", sku, u), e.SetUnits(op, sku, u)
+		// Units changing state never take a seat away.
+		if after := holdersOf(e, sku); err == nil {
+			for id := range before {
+				if !after[id] {
+					r.lost = append(r.lost, fmt.Sprintf("%s lost its %s seat when units became %+v", id, sku, u))
+				}
+			}
+		}
+	} else {
+		what, err = fmt.Sprintf("lifecycle units releasing %s %+v", sku, u), e.SetUnitsReleasing(op, sku, u)
+	}
+	return
+}
+
+// allotmentCommand puts, deletes or assigns through an allotment.
+func (r *propRun) allotmentCommand(op Op) (what string, err error) {
+	e, rnd := r.f.e, r.rnd
+	// Allotments: two per SKU at most, random units and assignments.
+	aid := fmt.Sprintf("allot-%d", rnd.Intn(4))
+	switch rnd.Intn(5) {
+	case 0:
+		n := rnd.Intn(5)
+		what, err = fmt.Sprintf("putAllotment %s %d", aid, n), e.PutAllotment(op, Allotment{ID: aid, DisplayName: "A" + aid, SKUID: propSKUs[rnd.Intn(2)], AllottedUnits: n})
+	case 1:
+		what, err = "deleteAllotment "+aid, e.DeleteAllotment(op, aid)
+	case 2, 3:
+		target := r.pickUser()
+		if rnd.Intn(2) == 0 {
+			target = r.pickGroup()
+		}
+		if uu, ok := e.users[target]; ok {
+			_, has := uu.directIn(propSKUs[0], aid)
+			_, has2 := uu.directIn(propSKUs[1], aid)
+			r.pureAdd = !has && !has2
+		} else if g, ok := e.groups[target]; ok {
+			_, has := g.licenseIn(propSKUs[0], aid)
+			_, has2 := g.licenseIn(propSKUs[1], aid)
+			r.pureAdd = !has && !has2
+		}
+		what, err = fmt.Sprintf("assignThroughAllotment %s %s", aid, target), e.AssignThroughAllotment(op, aid, target, nil)
+	default:
+		target := r.pickUser()
+		if rnd.Intn(2) == 0 {
+			target = r.pickGroup()
+		}
+		what, err = fmt.Sprintf("removeFromAllotment %s %s", aid, target), e.RemoveFromAllotment(op, aid, target)
+	}
+	return
+}
+
+// settingsCommand changes the settings.
+func (r *propRun) settingsCommand(op Op) (what string, err error) {
+	e, rnd := r.f.e, r.rnd
+	s := e.Settings()
+	s.NestedGroups = rnd.Intn(2) == 0
+	s.ExcludeGuests = rnd.Intn(3) == 0
+	what, err = fmt.Sprintf("settings %+v", s), e.SetSettings(op, s)
+	return
+}
+
+// reprocess reprocesses a user or a group.
+func (r *propRun) reprocess(op Op) (what string, err error) {
+	e, rnd := r.f.e, r.rnd
+	if rnd.Intn(2) == 0 {
+		id := r.pickUser()
+		what, err = "reprocessUser "+id, e.ReprocessUser(op, id)
+	} else {
+		id := r.pickGroup()
+		what, err = "reprocessGroup "+id, e.ReprocessGroup(op, id)
+	}
+	return
 }
 
 // keepDeletedGroups keeps what restoring a group needs, as the deleted

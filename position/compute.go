@@ -11,6 +11,7 @@ import (
 	"allot/licensing"
 	"allot/prices"
 	"allot/usage"
+	"allot/userprop"
 )
 
 // run is one worker of a computation: the chunks of users it takes, with
@@ -36,8 +37,8 @@ type run struct {
 	}
 	empty    planSet
 	idleText [2]string
-	// leaveAttr is the tenant's leave attribute (lower case; "" none).
-	leaveAttr string
+	// leave reads the tenant's leave attribute (userprop.Read; nil none).
+	leave     func(*licensing.User) string
 	leaveName string // as the settings spell it
 
 	// Per product (by skuInfo.ix).
@@ -105,7 +106,7 @@ func newRun(in Input, pools []licensing.PoolInfo, reports bool, shared *sharedMe
 		"no sign-in or feature use in the last " + itoa(IdleLongDays) + " days"}
 	r.part.asOf, r.part.window, r.part.idleLong = r.asOf, r.window, r.idleText[1]
 	if a := in.Engine.Settings().LeaveAttribute; a != "" {
-		r.leaveAttr, r.leaveName = strings.ToLower(a), a
+		r.leave, r.leaveName = userprop.Read(a), a
 	}
 	for _, p := range pools {
 		r.grow(r.m.sku(p.SKU).ix)

@@ -330,8 +330,8 @@ func (r *run) ev(source, feature, detail string, last time.Time, days int) erec 
 func (r *run) inactivity() {
 	c := &r.cur
 	leave := ""
-	if r.leaveAttr != "" {
-		if v := c.u.Attributes[r.leaveAttr]; licensing.OnLeave(v) {
+	if r.leave != nil {
+		if v := r.leave(c.u); licensing.OnLeave(v) {
 			leave = v
 		}
 	}

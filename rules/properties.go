@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"allot/userprop"
 )
 
 // propType is what a user property holds, which decides the operators and
@@ -28,7 +30,10 @@ type propInfo struct {
 }
 
 // userProperties are the user properties Microsoft Entra accepts in dynamic
-// membership rules, keyed by their lower-case name.
+// membership rules, keyed by their lower-case name: those of the
+// user-property registry that name a rule attribute (userprop.Property.Rule,
+// of the registry's type), and the others Entra documents, which a subject
+// keeps as plain attributes.
 var userProperties = func() map[string]propInfo {
 	m := map[string]propInfo{}
 	add := func(typ propType, names ...string) {
@@ -36,24 +41,33 @@ var userProperties = func() map[string]propInfo {
 			m[strings.ToLower(n)] = propInfo{name: n, key: strings.ToLower(n), typ: typ}
 		}
 	}
-	add(typeBool, "accountEnabled", "dirSyncEnabled")
-	add(typeDate, "employeeHireDate")
+	for i := range userprop.Users {
+		if p := &userprop.Users[i]; p.Rule != "" {
+			add(registryType[p.Type], p.Rule)
+		}
+	}
+	add(typeBool, "dirSyncEnabled")
 	add(typeString,
-		"city", "companyName", "country", "department", "displayName", "employeeId",
-		"employeeType", "facsimileTelephoneNumber", "givenName", "jobTitle", "mail",
-		"mailNickName", "mobile", "objectId", "onPremisesDistinguishedName",
+		"facsimileTelephoneNumber", "mobile", "onPremisesDistinguishedName",
 		"onPremisesSamAccountName", "onPremisesSecurityIdentifier", "passwordPolicies",
-		"physicalDeliveryOfficeName", "postalCode", "preferredLanguage", "sipProxyAddress",
-		"state", "streetAddress", "surname", "telephoneNumber", "usageLocation",
-		"userPrincipalName", "userType")
+		"physicalDeliveryOfficeName", "sipProxyAddress", "telephoneNumber")
 	for i := 1; i <= 15; i++ {
 		add(typeString, "extensionAttribute"+strconv.Itoa(i))
 	}
-	add(typeStrings, "otherMails", "proxyAddresses")
 	add(typePlans, "assignedPlans")
 	add(typeUnsupported, "memberOf")
 	return m
 }()
+
+// registryType is the rule type of a registry property's type (a Time
+// compares as a date).
+var registryType = [...]propType{
+	userprop.String:  typeString,
+	userprop.Date:    typeDate,
+	userprop.Bool:    typeBool,
+	userprop.Time:    typeDate,
+	userprop.Strings: typeStrings,
+}
 
 // customExtension matches a directory extension property name such as
 // extension_c272a57b722d4eb29bfe327874ae79cb_OfficeNumber: the application id

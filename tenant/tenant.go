@@ -184,6 +184,10 @@ func (t *Tenant) Read(fn func(s *State)) {
 	fn(t.reader)
 }
 
+// Now is the runtime's clock (Runtime.Now): the time of what a caller
+// stores or shows for this tenant.
+func (t *Tenant) Now() time.Time { return t.rt.now() }
+
 // Info returns the tenant's record.
 func (t *Tenant) Info() store.Tenant {
 	t.mu.RLock()

@@ -1,28 +1,34 @@
-// Package userprop is the one list of a directory user's properties that
-// every surface reads: Graph (rendering, $select, $filter, create and
-// update), SCIM (the plain attribute mappings), the membership-rule
-// attribute names, the users.csv columns of tenant bundles and Graph JSON
-// import, the documented lengths identity checks, and the facts the admin
-// center's user page shows.
+// Package userprop is the directory user (User; licensing.User is the same
+// type) and the one list of its properties that every surface reads: Graph
+// (rendering, $select, $filter, create and update), SCIM (the plain
+// attribute mappings), the membership-rule language (package rules accepts
+// every property with a Rule, of its Type) and the engine's evaluation of
+// rules (ByRule, RuleValue, Equal), the users.csv columns of tenant bundles
+// and Graph JSON import, the documented lengths identity checks, the facts
+// the admin center's user page shows, and the properties a tenant names
+// (chargeback groupings, the position's leave attribute: Read). It imports
+// no other package of the module, so that the rules below the engine can
+// read it.
 //
 // Adding a user property is one entry in Users, plus, when it has a field of
-// its own in licensing.User, that field and its storage codec
-// (licensing/codec.go; docs/STORAGE.md). A property without a field of its
-// own (Attribute) is kept in licensing.User.Attributes under its lower-case
-// name and needs no codec change.
+// its own in User, that field and its storage codec (licensing/codec.go;
+// docs/STORAGE.md). A property without a field of its own (Attribute) is
+// kept in User.Attributes under its lower-case name and needs no codec
+// change.
 //
 // What stays with a surface is what is not a plain property: Graph's
 // computed properties (assignedLicenses, licenseAssignmentStates, …), SCIM's
 // multi-valued and conditional attributes (emails, addresses, userName,
-// active, userType), and the rule language itself (package rules accepts
-// every property Microsoft Entra documents; the engine evaluates them).
+// active, userType), and the properties Entra's rules document that allot
+// keeps only as attributes (extensionAttribute1…15, mobile, …: package
+// rules).
 package userprop
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 	"time"
-
-	"allot/licensing"
 )
 
 // Type is what a property holds.
@@ -61,14 +67,14 @@ type Property struct {
 	// attributes use it too unless said otherwise below.
 	Name string
 	Type Type
-	// Attribute: kept in licensing.User.Attributes under Key (no field of
+	// Attribute: kept in User.Attributes under Key (no field of
 	// its own, no codec change). Only for String properties.
 	Attribute bool
 
-	str  func(*licensing.User) *string // String, Date fields
-	bool func(*licensing.User) *bool
-	time func(*licensing.User) *time.Time
-	strs func(*licensing.User) *[]string
+	str  func(*User) *string // String, Date fields
+	bool func(*User) *bool
+	time func(*User) *time.Time
+	strs func(*User) *[]string
 
 	// Max is the documented length of a String property (Microsoft Graph
 	// user resource type); 0 is identity.MaxAttribute for attributes and
@@ -108,14 +114,63 @@ type Property struct {
 	// Label is the name the admin center's user page shows it under (""
 	// not shown there).
 	Label string
+
+	key, ruleKey string // lower-case Name and Rule, set once (index)
 }
 
 // Key is the lower-case name: the key surfaces look names up by, and the key
-// of an Attribute property in licensing.User.Attributes.
-func (p *Property) Key() string { return strings.ToLower(p.Name) }
+// of an Attribute property in User.Attributes.
+func (p *Property) Key() string {
+	if p.key == "" {
+		return strings.ToLower(p.Name)
+	}
+	return p.key
+}
+
+// RuleKey is the lower-case Rule: the name package rules passes to a rule
+// subject (licensing's evaluation looks it up with ByRule).
+func (p *Property) RuleKey() string {
+	if p.ruleKey == "" {
+		return strings.ToLower(p.Rule)
+	}
+	return p.ruleKey
+}
+
+// RuleValue is the value a membership rule compares for a single-valued
+// property: a String or Date property's text (false when unset), a Bool's
+// "true" or "false", a Time's RFC 3339 instant (false when zero). A Strings
+// property has none (a rule reads it with GetStrings).
+func (p *Property) RuleValue(u *User) (string, bool) {
+	switch p.Type {
+	case Bool:
+		return strconv.FormatBool(p.GetBool(u)), true
+	case Time:
+		if t := p.GetTime(u); !t.IsZero() {
+			return t.UTC().Format(time.RFC3339), true
+		}
+		return "", false
+	case Strings:
+		return "", false
+	}
+	v := p.Get(u)
+	return v, v != ""
+}
+
+// Equal reports whether two users hold the same value of the property.
+func (p *Property) Equal(a, b *User) bool {
+	switch p.Type {
+	case Bool:
+		return p.GetBool(a) == p.GetBool(b)
+	case Time:
+		return p.GetTime(a).Equal(p.GetTime(b))
+	case Strings:
+		return slices.Equal(p.GetStrings(a), p.GetStrings(b))
+	}
+	return p.Get(a) == p.Get(b)
+}
 
 // Get returns a String or Date property's value ("" for other types).
-func (p *Property) Get(u *licensing.User) string {
+func (p *Property) Get(u *User) string {
 	switch {
 	case p.Attribute:
 		return u.Attributes[p.Key()]
@@ -129,7 +184,7 @@ func (p *Property) Get(u *licensing.User) string {
 // Attribute property's map is written in place: a caller that shares
 // u.Attributes with the engine's copy clones it first; "" removes the
 // key.
-func (p *Property) Set(u *licensing.User, v string) {
+func (p *Property) Set(u *User, v string) {
 	if p.Upper {
 		v = strings.ToUpper(v)
 	}
@@ -150,7 +205,7 @@ func (p *Property) Set(u *licensing.User, v string) {
 
 // Field returns a pointer to a String or Date property's own field (nil for
 // Attribute properties and other types).
-func (p *Property) Field(u *licensing.User) *string {
+func (p *Property) Field(u *User) *string {
 	if p.str == nil {
 		return nil
 	}
@@ -159,21 +214,21 @@ func (p *Property) Field(u *licensing.User) *string {
 
 // GetBool, GetTime and GetStrings read a Bool, Time or Strings property
 // (the zero value for a property of another type).
-func (p *Property) GetBool(u *licensing.User) bool {
+func (p *Property) GetBool(u *User) bool {
 	if p.bool == nil {
 		return false
 	}
 	return *p.bool(u)
 }
 
-func (p *Property) GetTime(u *licensing.User) time.Time {
+func (p *Property) GetTime(u *User) time.Time {
 	if p.time == nil {
 		return time.Time{}
 	}
 	return *p.time(u)
 }
 
-func (p *Property) GetStrings(u *licensing.User) []string {
+func (p *Property) GetStrings(u *User) []string {
 	if p.strs == nil {
 		return nil
 	}
@@ -182,19 +237,19 @@ func (p *Property) GetStrings(u *licensing.User) []string {
 
 // SetBool, SetTime and SetStrings write a Bool, Time or Strings property
 // (nothing for a property of another type).
-func (p *Property) SetBool(u *licensing.User, v bool) {
+func (p *Property) SetBool(u *User, v bool) {
 	if p.bool != nil {
 		*p.bool(u) = v
 	}
 }
 
-func (p *Property) SetTime(u *licensing.User, v time.Time) {
+func (p *Property) SetTime(u *User, v time.Time) {
 	if p.time != nil {
 		*p.time(u) = v
 	}
 }
 
-func (p *Property) SetStrings(u *licensing.User, v []string) {
+func (p *Property) SetStrings(u *User, v []string) {
 	if p.strs != nil {
 		*p.strs(u) = v
 	}
@@ -202,16 +257,19 @@ func (p *Property) SetStrings(u *licensing.User, v []string) {
 
 func workAddress(sub string) SCIMPath { return SCIMPath{Attr: "addresses", Sub: sub, Type: "work"} }
 
-func str(name string, f func(*licensing.User) *string, p Property) Property {
+func str(name string, f func(*User) *string, p Property) Property {
 	p.Name, p.Type, p.str, p.MicrosoftGraph = name, String, f, true
 	return p
 }
 
+// attr is an Attribute property; rules read it under its name unless Rule
+// says otherwise ("-": not at all).
 func attr(name string, p Property) Property {
 	p.Name, p.Type, p.Attribute, p.MicrosoftGraph = name, String, true, true
-	if p.Rule == "-" {
+	switch p.Rule {
+	case "-":
 		p.Rule = ""
-	} else {
+	case "":
 		p.Rule = name
 	}
 	return p
@@ -219,45 +277,46 @@ func attr(name string, p Property) Property {
 
 // Users is every plain user property, in the column order of users.csv.
 var Users = []Property{
-	str("id", func(u *licensing.User) *string { return &u.ID }, Property{GraphDefault: true, ReadOnly: true, Filter: Eq, Rule: "objectId", Column: true}),
-	str("userPrincipalName", func(u *licensing.User) *string { return &u.UserPrincipalName }, Property{GraphDefault: true,
+	str("id", func(u *User) *string { return &u.ID }, Property{GraphDefault: true, ReadOnly: true, Filter: Eq, Rule: "objectId", Column: true}),
+	str("userPrincipalName", func(u *User) *string { return &u.UserPrincipalName }, Property{GraphDefault: true,
 		Filter: StartsEndsWith, Sortable: true, Search: true, Rule: "userPrincipalName", Column: true}),
-	str("displayName", func(u *licensing.User) *string { return &u.DisplayName }, Property{Max: 256, GraphDefault: true,
+	str("displayName", func(u *User) *string { return &u.DisplayName }, Property{Max: 256, GraphDefault: true,
 		Filter: StartsWith, Sortable: true, Search: true, SCIM: SCIMPath{Attr: "displayName"}, Rule: "displayName", Column: true}),
-	str("department", func(u *licensing.User) *string { return &u.Department }, Property{Max: 64, Filter: StartsWith,
+	str("department", func(u *User) *string { return &u.Department }, Property{Max: 64, Filter: StartsWith,
 		SCIM: SCIMPath{Ext: EnterpriseUser, Attr: "department"}, Rule: "department", Column: true, Label: "Department"}),
-	str("country", func(u *licensing.User) *string { return &u.Country }, Property{Max: 128, Filter: StartsWith, Rule: "country",
+	str("country", func(u *User) *string { return &u.Country }, Property{Max: 128, Filter: StartsWith, Rule: "country",
 		SCIM: workAddress("country"), Column: true, Label: "Country"}),
-	str("usageLocation", func(u *licensing.User) *string { return &u.UsageLocation }, Property{Upper: true, Filter: Eq,
+	str("usageLocation", func(u *User) *string { return &u.UsageLocation }, Property{Upper: true, Filter: Eq,
 		Rule: "usageLocation", Column: true}),
-	str("userType", func(u *licensing.User) *string { return &u.UserType }, Property{Filter: Eq, Rule: "userType", Column: true}),
-	{Name: "accountEnabled", Type: Bool, bool: func(u *licensing.User) *bool { return &u.AccountEnabled }, Rule: "accountEnabled",
+	str("userType", func(u *User) *string { return &u.UserType }, Property{Filter: Eq, Rule: "userType", Column: true}),
+	{Name: "accountEnabled", Type: Bool, bool: func(u *User) *bool { return &u.AccountEnabled }, Rule: "accountEnabled",
 		Column: true, MicrosoftGraph: true},
-	str("jobTitle", func(u *licensing.User) *string { return &u.JobTitle }, Property{Max: 128, GraphDefault: true, Filter: StartsWith,
+	str("jobTitle", func(u *User) *string { return &u.JobTitle }, Property{Max: 128, GraphDefault: true, Filter: StartsWith,
 		SCIM: SCIMPath{Attr: "title"}, Rule: "jobTitle", Column: true, Label: "Job title"}),
-	str("city", func(u *licensing.User) *string { return &u.City }, Property{Max: 128, Filter: StartsWith, Rule: "city",
+	str("city", func(u *User) *string { return &u.City }, Property{Max: 128, Filter: StartsWith, Rule: "city",
 		SCIM: workAddress("locality"), Column: true}),
-	str("companyName", func(u *licensing.User) *string { return &u.CompanyName }, Property{Max: 64, Filter: StartsWith,
+	str("companyName", func(u *User) *string { return &u.CompanyName }, Property{Max: 64, Filter: StartsWith,
 		SCIM: SCIMPath{Ext: EnterpriseUser, Attr: "organization"}, Rule: "companyName", Column: true}),
-	str("employeeId", func(u *licensing.User) *string { return &u.EmployeeID }, Property{Max: 16, Filter: StartsWith,
+	str("employeeId", func(u *User) *string { return &u.EmployeeID }, Property{Max: 16, Filter: StartsWith,
 		SCIM: SCIMPath{Ext: EnterpriseUser, Attr: "employeeNumber"}, Rule: "employeeId", Column: true, Label: "Employee ID"}),
-	{Name: "employeeHireDate", Type: Date, str: func(u *licensing.User) *string { return &u.EmployeeHireDate }, Filter: Eq,
+	{Name: "employeeHireDate", Type: Date, str: func(u *User) *string { return &u.EmployeeHireDate }, Filter: Eq,
 		FilterAdvanced: true, Rule: "employeeHireDate", Column: true, MicrosoftGraph: true},
-	str("mail", func(u *licensing.User) *string { return &u.Mail }, Property{Max: 256, GraphDefault: true, Filter: StartsEndsWith,
+	str("mail", func(u *User) *string { return &u.Mail }, Property{Max: 256, GraphDefault: true, Filter: StartsEndsWith,
 		Search: true, Rule: "mail", Column: true}),
-	str("givenName", func(u *licensing.User) *string { return &u.GivenName }, Property{Max: 64, GraphDefault: true, Filter: StartsWith, Search: true,
+	str("givenName", func(u *User) *string { return &u.GivenName }, Property{Max: 64, GraphDefault: true, Filter: StartsWith, Search: true,
 		SCIM: SCIMPath{Attr: "name", Sub: "givenName"}, Rule: "givenName", Column: true}),
-	str("surname", func(u *licensing.User) *string { return &u.Surname }, Property{Max: 64, GraphDefault: true, Filter: StartsWith, Search: true,
+	str("surname", func(u *User) *string { return &u.Surname }, Property{Max: 64, GraphDefault: true, Filter: StartsWith, Search: true,
 		SCIM: SCIMPath{Attr: "name", Sub: "familyName"}, Rule: "surname", Column: true}),
-	{Name: "kind", Type: String, str: func(u *licensing.User) *string { return &u.Kind }, Filter: Eq, Column: true},
-	{Name: "proxyAddresses", Type: Strings, strs: func(u *licensing.User) *[]string { return &u.ProxyAddresses }, Rule: "proxyAddresses",
+	{Name: "kind", Type: String, str: func(u *User) *string { return &u.Kind }, Filter: Eq, Column: true},
+	{Name: "proxyAddresses", Type: Strings, strs: func(u *User) *[]string { return &u.ProxyAddresses }, Rule: "proxyAddresses",
 		Column: true, MicrosoftGraph: true},
-	{Name: "otherMails", Type: Strings, strs: func(u *licensing.User) *[]string { return &u.OtherMails }, Rule: "otherMails",
+	{Name: "otherMails", Type: Strings, strs: func(u *User) *[]string { return &u.OtherMails }, Rule: "otherMails",
 		Column: true, MicrosoftGraph: true},
-	{Name: "createdDateTime", Type: Time, time: func(u *licensing.User) *time.Time { return &u.CreatedAt }, ReadOnly: true,
+	{Name: "createdDateTime", Type: Time, time: func(u *User) *time.Time { return &u.CreatedAt }, ReadOnly: true,
 		Column: true, MicrosoftGraph: true},
 
-	attr("mailNickname", Property{Max: 64, Filter: StartsWith, Search: true}),
+	// Entra's rules spell it user.mailNickName.
+	attr("mailNickname", Property{Max: 64, Filter: StartsWith, Search: true, Rule: "mailNickName"}),
 	// Entra's rules read the mobile number as user.mobile, a property of
 	// its own: not this one.
 	attr("mobilePhone", Property{GraphDefault: true, Rule: "-"}),
@@ -270,16 +329,40 @@ var Users = []Property{
 	attr("employeeType", Property{Filter: StartsWith}),
 }
 
-var byKey = func() map[string]*Property {
-	m := make(map[string]*Property, len(Users))
+// byKey and byRule index Users by lower-case Name and Rule.
+var byKey, byRule = func() (map[string]*Property, map[string]*Property) {
+	names, rules := make(map[string]*Property, len(Users)), make(map[string]*Property, len(Users))
 	for i := range Users {
-		m[Users[i].Key()] = &Users[i]
+		p := &Users[i]
+		p.key, p.ruleKey = strings.ToLower(p.Name), strings.ToLower(p.Rule)
+		names[p.key] = p
+		if p.Rule != "" {
+			rules[p.ruleKey] = p
+		}
 	}
-	return m
+	return names, rules
 }()
 
 // Lookup finds a property by name, in any case.
 func Lookup(name string) (*Property, bool) {
 	p, ok := byKey[strings.ToLower(name)]
 	return p, ok
+}
+
+// ByRule finds a property by its lower-case rule attribute name (RuleKey):
+// "objectid" is id, "mailnickname" mailNickname.
+func ByRule(key string) (*Property, bool) {
+	p, ok := byRule[key]
+	return p, ok
+}
+
+// Read returns a reader of the property a tenant names by its Graph name in
+// any case (a chargeback grouping, the leave attribute): a String or Date
+// property's value, else the attribute of that lower-case name.
+func Read(name string) func(*User) string {
+	if p, ok := Lookup(name); ok && (p.Type == String || p.Type == Date) {
+		return p.Get
+	}
+	key := strings.ToLower(name)
+	return func(u *User) string { return u.Attributes[key] }
 }

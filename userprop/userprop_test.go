@@ -9,6 +9,7 @@ import (
 
 	"allot/catalog"
 	"allot/licensing"
+	"allot/rules"
 	"allot/userprop"
 )
 
@@ -122,5 +123,114 @@ func TestRegistryIsWellFormed(t *testing.T) {
 	}
 	if _, ok := userprop.Lookup("employeeid"); !ok {
 		t.Fatal("employeeId is not registered")
+	}
+}
+
+// Package rules reads the registry: every property that names a rule
+// attribute is accepted under that name with the registry's type (only a
+// multi-valued property takes -any, only a Bool refuses -startsWith, only a
+// Date needs a date), and its canonical spelling is the registry's Rule.
+func TestRulesKnowEveryRegistryProperty(t *testing.T) {
+	n := 0
+	for i := range userprop.Users {
+		p := &userprop.Users[i]
+		if p.Rule == "" {
+			continue
+		}
+		n++
+		ref := "user." + strings.ToUpper(p.Rule)
+		ok := map[userprop.Type]string{userprop.String: ref + ` -startsWith "a"`, userprop.Bool: ref + ` -eq true`,
+			userprop.Date: ref + ` -ge 2020-01-01T00:00:00Z`, userprop.Time: ref + ` -ge 2020-01-01T00:00:00Z`,
+			userprop.Strings: ref + ` -any (_ -startsWith "a")`}[p.Type]
+		r, err := rules.Parse(ok)
+		if err != nil {
+			t.Errorf("%s: %q: %v", p.Name, ok, err)
+			continue
+		}
+		if !strings.Contains(r.String(), "user."+p.Rule+" ") {
+			t.Errorf("%s: %q reads as %q, not user.%s", p.Name, ok, r, p.Rule)
+		}
+		bad := map[userprop.Type]string{userprop.String: ref + ` -any (_ -eq "a")`, userprop.Bool: ref + ` -startsWith "a"`,
+			userprop.Date: ref + ` -eq "a"`, userprop.Time: ref + ` -eq "a"`, userprop.Strings: ref + ` -startsWith "a"`}[p.Type]
+		if p.Type == userprop.Strings {
+			continue // a collection compares with -eq etc. as Entra allows
+		}
+		if _, err := rules.Parse(bad); err == nil {
+			t.Errorf("%s: %q is accepted: rules do not read it as a %v", p.Name, bad, p.Type)
+		}
+	}
+	if n < 20 {
+		t.Fatalf("only %d rule properties", n)
+	}
+}
+
+// The engine's rule evaluation reads every registry property rules may
+// name, of every type: a dynamic group holds the user while the rule
+// matches the property's value and drops the user after a change of only
+// that property.
+func TestTheEngineEvaluatesEveryRegistryRuleProperty(t *testing.T) {
+	e := licensing.New(catalog.Default(), licensing.Settings{DefaultUsageLocation: "US"})
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	op := func() licensing.Op { now = now.Add(time.Second); return licensing.Op{Now: now} }
+	if err := e.PutUser(op(), licensing.User{ID: "u1", UserPrincipalName: "u1@contoso.example", DisplayName: "U One", AccountEnabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for i := range userprop.Users {
+		p := &userprop.Users[i]
+		var rule string
+		var set, change func(*licensing.User)
+		switch {
+		case p.Rule == "" || p.Type == userprop.String:
+			continue // String: TestEveryRuleAttributeIsTheRegistryValue
+		case p.Type == userprop.Bool:
+			rule = "user." + p.Rule + " -eq false"
+			set, change = func(u *licensing.User) { p.SetBool(u, false) }, func(u *licensing.User) { p.SetBool(u, true) }
+		case p.Type == userprop.Date:
+			rule = "user." + p.Rule + " -le 2021-01-01T00:00:00Z"
+			set = func(u *licensing.User) { p.Set(u, "2020-06-01T00:00:00Z") }
+			change = func(u *licensing.User) { p.Set(u, "2022-06-01T00:00:00Z") }
+		case p.Type == userprop.Strings:
+			rule = "user." + p.Rule + ` -any (_ -eq "smtp:r@contoso.example")`
+			set = func(u *licensing.User) { p.SetStrings(u, []string{"smtp:r@contoso.example"}) }
+			change = func(u *licensing.User) { p.SetStrings(u, []string{"smtp:s@contoso.example"}) }
+		default:
+			t.Fatalf("%s: a rule property of a type this test does not know", p.Name)
+		}
+		for step, f := range []func(*licensing.User){set, nil, change} {
+			if f != nil {
+				u, _ := e.User("u1")
+				f(&u)
+				if err := e.PutUser(op(), u); err != nil {
+					t.Fatalf("%s: %v", p.Name, err)
+				}
+			}
+			if step == 1 {
+				g := licensing.Group{ID: "g-" + p.Key(), DisplayName: "G " + p.Name, SecurityEnabled: true,
+					GroupTypes: []string{"DynamicMembership"}, MembershipRule: rule, MembershipRuleProcessingState: "On"}
+				if err := e.PutGroup(op(), g); err != nil {
+					t.Fatalf("%s: rule %q: %v", p.Name, rule, err)
+				}
+			}
+			users, _ := e.Members("g-" + p.Key())
+			if want := step == 1; step > 0 && (len(users) == 1) != want {
+				t.Errorf("%s: rule %q holds %v after step %d", p.Name, rule, users, step)
+			}
+		}
+		n++
+	}
+	if n < 4 {
+		t.Fatalf("only %d non-string rule properties tested", n)
+	}
+}
+
+// Read reads a registry property by its Graph name in any case, and any
+// other name as an attribute.
+func TestReadIsTheRegistryValueElseTheAttribute(t *testing.T) {
+	u := &licensing.User{EmployeeID: "E1", UserType: "Guest", Attributes: map[string]string{"extensionattribute3": "CC-7", "mailnickname": "nick"}}
+	for name, want := range map[string]string{"employeeId": "E1", "USERTYPE": "Guest", "extensionAttribute3": "CC-7", "mailNickname": "nick", "nothing": ""} {
+		if got := userprop.Read(name)(u); got != want {
+			t.Errorf("Read(%q) = %q, want %q", name, got, want)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"allot/api/apitest"
 	"allot/catalog"
 	"allot/licensing"
 	"allot/position"
@@ -52,6 +53,24 @@ func TestTheDemoPositionIsTheSameEverywhereAndSpeaksPlainly(t *testing.T) {
 	}
 	c := newClient(t, env)
 	c.signIn(info.AdminToken)
+	p, explanations := demoPosition(t, env)
+	out := writePosition(t, p)
+	dash, products, report := rowFigures(t, c.get("/admin").Body), rowFigures(t, c.get("/admin/products").Body), rowFigures(t, out.html.String())
+	if len(dash) == 0 || len(products) == 0 {
+		t.Fatal("no rows on the dashboard or the products page")
+	}
+	checkSameFigures(t, &out.decoded, dash, products, report)
+	t.Logf("%d products, dashboard %d, products page %d, report %d, %d findings, %d explanations", len(out.decoded.SKUs), len(dash), len(products), len(report), len(out.decoded.Findings), len(explanations))
+	checkSameFindings(t, out)
+	texts := textsForPeople(t, &out.decoded, explanations)
+	texts = append(texts, c.get("/admin").Body, c.get("/admin/products").Body, c.get("/admin/findings").Body)
+	checkPlainWords(t, texts)
+}
+
+// demoPosition is the position of the demo tenant's last snapshot day, and
+// the explanation of every license the demo's users hold (as JSON).
+func demoPosition(t *testing.T, env *apitest.Env) (*position.Position, []string) {
+	t.Helper()
 	tn, _ := env.RT.Get(demo.TenantID)
 	var p *position.Position
 	var explanations []string
@@ -62,6 +81,7 @@ func TestTheDemoPositionIsTheSameEverywhereAndSpeaksPlainly(t *testing.T) {
 		}
 		at, _ := time.Parse(time.DateOnly, snaps[len(snaps)-1].AsOf)
 		asOf := usage.DayOf(at)
+		var err error
 		if p, err = snapshotstore.Position(s, position.Options{AsOf: asOf, Now: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
@@ -76,24 +96,39 @@ func TestTheDemoPositionIsTheSameEverywhereAndSpeaksPlainly(t *testing.T) {
 			return true
 		})
 	})
-	var js, cs, hs bytes.Buffer
-	if err := p.WriteJSON(&js); err != nil {
+	return p, explanations
+}
+
+// writtenPosition is a position as JSON (and decoded again), CSV and HTML.
+type writtenPosition struct {
+	json, csv, html bytes.Buffer
+	decoded         position.Position
+}
+
+func writePosition(t *testing.T, p *position.Position) *writtenPosition {
+	t.Helper()
+	out := &writtenPosition{}
+	if err := p.WriteJSON(&out.json); err != nil {
 		t.Fatal(err)
 	}
-	if err := position.WriteCSV(&cs, p); err != nil {
+	if err := position.WriteCSV(&out.csv, p); err != nil {
 		t.Fatal(err)
 	}
-	if err := position.WriteHTML(&hs, p, position.HTMLOptions{MaxFindings: 1 << 20}); err != nil {
+	if err := position.WriteHTML(&out.html, p, position.HTMLOptions{MaxFindings: 1 << 20}); err != nil {
 		t.Fatal(err)
 	}
-	var decoded position.Position
-	if err := json.Unmarshal(js.Bytes(), &decoded); err != nil {
+	if err := json.Unmarshal(out.json.Bytes(), &out.decoded); err != nil {
 		t.Fatal(err)
 	}
-	dash, products, report := rowFigures(t, c.get("/admin").Body), rowFigures(t, c.get("/admin/products").Body), rowFigures(t, hs.String())
-	if len(dash) == 0 || len(products) == 0 {
-		t.Fatal("no rows on the dashboard or the products page")
-	}
+	return out
+}
+
+// checkSameFigures: every product's owned, assigned, free and
+// allotted-unused seats are the position's on the dashboard, the products
+// page and the HTML report; required and used on the dashboard and the
+// report, waiting on the report.
+func checkSameFigures(t *testing.T, decoded *position.Position, dash, products, report map[string]map[string]int) {
+	t.Helper()
 	for _, r := range decoded.SKUs {
 		want := map[string]int{"owned": r.Owned, "assigned": r.Assigned, "free": r.Free, "allotted-unused": r.AllottedUnused}
 		for name, got := range map[string]map[string]int{"dashboard": dash[r.SKUID], "products page": products[r.SKUID], "HTML report": report[r.SKUID]} {
@@ -116,9 +151,13 @@ func TestTheDemoPositionIsTheSameEverywhereAndSpeaksPlainly(t *testing.T) {
 			t.Errorf("HTML, %s: %v, position %+v", r.SKUPartNumber, h, r)
 		}
 	}
-	t.Logf("%d products, dashboard %d, products page %d, report %d, %d findings, %d explanations", len(decoded.SKUs), len(dash), len(products), len(report), len(decoded.Findings), len(explanations))
-	// The findings: the same in JSON, CSV and HTML.
-	rows, err := csv.NewReader(&cs).ReadAll()
+}
+
+// checkSameFindings: the findings are the same in JSON, CSV and HTML.
+func checkSameFindings(t *testing.T, out *writtenPosition) {
+	t.Helper()
+	decoded := &out.decoded
+	rows, err := csv.NewReader(&out.csv).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,11 +168,17 @@ func TestTheDemoPositionIsTheSameEverywhereAndSpeaksPlainly(t *testing.T) {
 		if rows[i+1][0] != f.ID || rows[i+1][7] != strings.TrimPrefix(f.Fix.Description, "'") && rows[i+1][7] != "'"+f.Fix.Description {
 			t.Fatalf("finding %d: CSV %v, JSON %+v", i, rows[i+1], f)
 		}
-		if !strings.Contains(hs.String(), `data-finding="`+f.ID+`"`) {
+		if !strings.Contains(out.html.String(), `data-finding="`+f.ID+`"`) {
 			t.Fatalf("finding %s not in the HTML report", f.ID)
 		}
 	}
-	// Words for people.
+}
+
+// textsForPeople are the words the position, the explanations and the
+// catalog's rules and usage features show; a finding has a title of its
+// own, and a commercial tenant's evidence names no government plan.
+func textsForPeople(t *testing.T, decoded *position.Position, explanations []string) []string {
+	t.Helper()
 	var texts []string
 	texts = append(texts, decoded.Notes...)
 	for _, f := range decoded.Findings {
@@ -159,7 +204,12 @@ func TestTheDemoPositionIsTheSameEverywhereAndSpeaksPlainly(t *testing.T) {
 	for _, f := range usage.Features() {
 		texts = append(texts, f.Note)
 	}
-	texts = append(texts, c.get("/admin").Body, c.get("/admin/products").Body, c.get("/admin/findings").Body)
+	return texts
+}
+
+// checkPlainWords: no text carries internal notes, or "1 users".
+func checkPlainWords(t *testing.T, texts []string) {
+	t.Helper()
 	internal := regexp.MustCompile(`(?i)\bseed 0\d\d|hidden note|\bSPEC S\d|\bSPEC\.md|DESIGN\.md|REFERENCE\.md`)
 	plurals := regexp.MustCompile(`\b1 (users|units|seats|days|licenses|products)\b`)
 	for _, s := range texts {

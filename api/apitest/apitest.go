@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,6 +39,8 @@ type Env struct {
 	RT     *tenant.Runtime
 	Server *server.Server
 	HTTP   *httptest.Server
+
+	stop func() // Serve's
 }
 
 // Mounts registers the surfaces on a server; set by packages' tests
@@ -57,42 +60,97 @@ func NewWithClock(t testing.TB, now func() time.Time, mounts ...Mount) *Env {
 	return NewWith(t, Options{Now: now}, mounts...)
 }
 
-// Options are a test server's runtime options (tenant.Options' Now and
-// AfterCommit).
+// Options are a test server's runtime options: Runtime's, with Now and
+// AfterCommit when set (and a discarding logger and a registry of its own
+// when Runtime has none).
 type Options struct {
 	Now         func() time.Time
 	AfterCommit func(tenantID string, d *licensing.Delta, objects []store.Mutation)
+	Runtime     tenant.Options
 }
 
 // NewWith is New with runtime options.
 func NewWith(t testing.TB, o Options, mounts ...Mount) *Env {
 	t.Helper()
-	now := o.Now
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "allot.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { st.Close() })
+	return Serve(t, st, o, mounts...)
+}
+
+// Serve starts a server over st, which the caller closes: a runtime with
+// o's options (and every extension, internal/tenantopts), the partner
+// administrator bootstrapped at the runtime's clock, the surfaces mounted.
+// Env.Stop closes the HTTP server and the runtime, so that a test can
+// serve the same store again (a restart); the test's cleanup stops it too.
+func Serve(t testing.TB, st store.Store, o Options, mounts ...Mount) *Env {
+	t.Helper()
 	ctx := context.Background()
-	if _, err := server.Bootstrap(ctx, st, PartnerToken, time.Now()); err != nil {
-		t.Fatal(err)
+	opts := o.Runtime
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	reg := prometheus.NewRegistry()
-	rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: log, Registerer: reg, Now: now, AfterCommit: o.AfterCommit}))
+	if opts.Registerer == nil {
+		opts.Registerer = prometheus.NewRegistry()
+	}
+	if o.Now != nil {
+		opts.Now = o.Now
+	}
+	if o.AfterCommit != nil {
+		opts.AfterCommit = o.AfterCommit
+	}
+	rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(opts))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := server.New(rt, st, log, reg)
+	if _, err := server.Bootstrap(ctx, st, PartnerToken, rt.Now()); err != nil {
+		_ = rt.Close(ctx)
+		t.Fatal(err)
+	}
+	reg, _ := opts.Registerer.(*prometheus.Registry)
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	s := server.New(rt, st, opts.Logger, reg)
 	for _, m := range mounts {
 		m(s)
 	}
 	hs := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
+	e := &Env{T: t, URL: hs.URL, Store: st, RT: rt, Server: s, HTTP: hs}
+	e.stop = sync.OnceFunc(func() {
 		hs.Close()
-		rt.Close(context.Background())
-		st.Close()
+		_ = rt.Close(ctx)
 	})
-	return &Env{T: t, URL: hs.URL, Store: st, RT: rt, Server: s, HTTP: hs}
+	t.Cleanup(e.stop)
+	return e
+}
+
+// Contoso is a running server (New) with one customer tenant, Contoso in
+// the US, and a Global Administrator's token for it: the set-up most
+// surfaces' tests start from. The mounts must include the partner API and
+// the admin API (which create the tenant and the token).
+type Contoso struct {
+	*Env
+	ID    string // the tenant's id
+	Admin string // a GlobalAdministrator token of the tenant
+}
+
+// NewContoso starts a server with the given surfaces mounted and creates
+// the Contoso tenant and its administrator's token.
+func NewContoso(t testing.TB, mounts ...Mount) *Contoso {
+	t.Helper()
+	e := New(t, mounts...)
+	id := e.Customer("Contoso", "US")
+	return &Contoso{Env: e, ID: id, Admin: e.Token(id, "GlobalAdministrator")}
+}
+
+// Stop closes the HTTP server and the runtime (not the store).
+func (e *Env) Stop() {
+	if e.stop != nil {
+		e.stop()
+	}
 }
 
 // Response is a decoded response.

@@ -13,6 +13,7 @@ import (
 	"allot/api/graph"
 	"allot/api/partner"
 	positionapi "allot/api/position"
+	"allot/userprop"
 )
 
 const e3 = "05e9a617-0261-4cee-bb44-138d3ef5d965" // SPE_E3
@@ -82,4 +83,45 @@ func FuzzChargeback(fz *testing.F) {
 		{Method: "GET", Path: "/allot/v1/chargeback?by=extensionAttribute1"},
 	}
 	w.Surface(fz, []string{"/allot/v1/chargeback"}, seeds, nil)
+}
+
+// A chargeback may group by every String property of the user-property
+// registry (package userprop), read where the directory keeps it: the
+// user's own field (employeeId, userType, …) or an attribute
+// (mailNickname, state, …).
+func TestChargebackGroupsByEveryRegistryProperty(t *testing.T) {
+	e := apitest.New(t, partner.Register, admin.Register, graph.Register, positionapi.Register, chargebackapi.Register)
+	tn := e.Customer("Contoso", "US")
+	e.Subscribe(tn, "SPE_E3", 1)
+	ga := e.Token(tn, "GlobalAdministrator")
+	e.Must(200, "PUT", "/allot/v1/prices", ga, map[string]any{"currency": "EUR", "prices": []any{map[string]any{"skuPartNumber": "SPE_E3", "monthlyUnitPrice": 10, "term": "P1Y"}}})
+	u := map[string]any{"accountEnabled": true, "passwordProfile": map[string]any{"password": "x"}}
+	want := map[string]string{}
+	for i := range userprop.Users {
+		p := &userprop.Users[i]
+		if p.Type != userprop.String || p.ReadOnly {
+			continue
+		}
+		v := map[string]string{"userPrincipalName": "cb@contoso.example", "usageLocation": "DE", "userType": "Guest", "kind": "room",
+			"mail": "cb.mail@contoso.example"}[p.Name]
+		if v == "" {
+			v = "c-" + p.Name
+		}
+		u[p.Name], want[p.Name] = v, v
+	}
+	id := e.Must(201, "POST", "/v1.0/users", ga, u).JSON()["id"].(string)
+	e.Must(200, "POST", "/v1.0/users/"+id+"/assignLicense", ga, map[string]any{"addLicenses": []any{map[string]any{"skuId": e3}}, "removeLicenses": []any{}})
+	if len(want) < 15 {
+		t.Fatalf("only %d registry properties", len(want))
+	}
+	for name, v := range want {
+		r := e.Must(200, "GET", "/allot/v1/chargeback?by="+name, ga, nil).JSON()
+		var keys []string
+		for _, x := range r["rows"].([]any) {
+			keys = append(keys, x.(map[string]any)["key"].(string))
+		}
+		if len(keys) != 1 || keys[0] != v {
+			t.Errorf("by=%s: rows %v, want [%s]", name, keys, v)
+		}
+	}
 }

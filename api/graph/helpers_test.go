@@ -34,11 +34,10 @@ func newFixture(t *testing.T, mounts ...apitest.Mount) *fixture {
 	if len(mounts) == 0 {
 		mounts = []apitest.Mount{graph.Register}
 	}
-	e := apitest.New(t, append([]apitest.Mount{partner.Register, admin.Register}, mounts...)...)
-	id := e.Customer("Contoso", "US")
-	e.Subscribe(id, "SPE_E3", 5)
-	e.Subscribe(id, "ENTERPRISEPACK", 2)
-	return &fixture{Env: e, tenant: id, admin: e.Token(id, "GlobalAdministrator")}
+	c := apitest.NewContoso(t, append([]apitest.Mount{partner.Register, admin.Register}, mounts...)...)
+	c.Subscribe(c.ID, "SPE_E3", 5)
+	c.Subscribe(c.ID, "ENTERPRISEPACK", 2)
+	return &fixture{Env: c.Env, tenant: c.ID, admin: c.Admin}
 }
 
 func throttled(rate float64, burst int) apitest.Mount {

@@ -2,25 +2,15 @@ package graph_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"path/filepath"
 	"testing"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"allot/api/admin"
 	"allot/api/apitest"
 	"allot/api/graph"
 	"allot/api/partner"
-	"allot/api/server"
-	"allot/catalog"
-	"allot/internal/tenantopts"
 	"allot/store"
 	"allot/store/sqlite"
-	"allot/tenant"
 )
 
 // A write to a tenant served read-only (its stored data is inconsistent) is
@@ -34,21 +24,9 @@ func TestWriteToAReadOnlyTenantIsAConflictNamingTheRepair(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if _, err := server.Bootstrap(ctx, st, apitest.PartnerToken, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	start := func(mounts ...func(*server.Server)) (*apitest.Env, func()) {
-		rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: log, Registerer: prometheus.NewRegistry()}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := server.New(rt, st, log, prometheus.NewRegistry())
-		for _, m := range mounts {
-			m(s)
-		}
-		hs := httptest.NewServer(s.Handler())
-		return &apitest.Env{T: t, URL: hs.URL, Store: st, RT: rt, Server: s, HTTP: hs}, func() { hs.Close(); rt.Close(ctx) }
+	start := func(mounts ...apitest.Mount) (*apitest.Env, func()) {
+		e := apitest.Serve(t, st, apitest.Options{}, mounts...)
+		return e, e.Stop
 	}
 	e, stop := start(partner.Register, admin.Register)
 	id := e.Customer("Contoso", "US")

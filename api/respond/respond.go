@@ -33,6 +33,23 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
+type clockKey struct{}
+
+// WithClock stores the clock of the request's runtime (tenant.Runtime.Now)
+// in the context: the time errors are dated with (Now).
+func WithClock(ctx context.Context, now func() time.Time) context.Context {
+	return context.WithValue(ctx, clockKey{}, now)
+}
+
+// Now is the time of the context's clock (WithClock), in UTC; the wall
+// clock when the context has none (a handler used outside a server).
+func Now(ctx context.Context) time.Time {
+	if now, ok := ctx.Value(clockKey{}).(func() time.Time); ok {
+		return now().UTC()
+	}
+	return time.Now().UTC()
+}
+
 // JSON writes v with the status.
 func JSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -72,7 +89,7 @@ func Status(w http.ResponseWriter, r *http.Request, status int, code, message st
 		crid = rid
 	}
 	JSON(w, status, GraphError{GraphErrorDetail{Code: code, Message: message, InnerError: InnerError{
-		Date: time.Now().UTC().Format("2006-01-02T15:04:05"), RequestID: rid, ClientRequestID: crid}}})
+		Date: Now(r.Context()).Format("2006-01-02T15:04:05"), RequestID: rid, ClientRequestID: crid}}})
 }
 
 // StatusOf is the HTTP status of an error — the one (error, status) table

@@ -38,10 +38,9 @@ type benchEnv struct {
 }
 
 func newBenchEnv(b *testing.B) *benchEnv {
-	e := apitest.New(b, partner.Register, admin.Register, scim.Register)
-	id := e.Customer("Contoso", "US")
-	tn, _ := e.RT.Get(id)
-	return &benchEnv{Env: e, token: e.Token(id, "GlobalAdministrator"), tn: tn,
+	c := apitest.NewContoso(b, partner.Register, admin.Register, scim.Register)
+	tn, _ := c.RT.Get(c.ID)
+	return &benchEnv{Env: c.Env, token: c.Admin, tn: tn,
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * benchClients}}}
 }
 

@@ -28,10 +28,9 @@ type world struct {
 
 func setup(t *testing.T) *world {
 	t.Helper()
-	e := apitest.New(t, partner.Register, admin.Register, scim.Register)
-	w := &world{Env: e, t: t, tenant: e.Customer("Contoso", "US")}
-	w.token = e.Token(w.tenant, "GlobalAdministrator")
-	w.tn, _ = e.RT.Get(w.tenant)
+	c := apitest.NewContoso(t, partner.Register, admin.Register, scim.Register)
+	w := &world{Env: c.Env, t: t, tenant: c.ID, token: c.Admin}
+	w.tn, _ = c.RT.Get(w.tenant)
 	return w
 }
 

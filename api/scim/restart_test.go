@@ -1,25 +1,14 @@
 package scim_test
 
 import (
-	"context"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"path/filepath"
 	"testing"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"allot/api/admin"
 	"allot/api/apitest"
 	"allot/api/partner"
 	"allot/api/scim"
-	"allot/api/server"
-	"allot/catalog"
-	"allot/internal/tenantopts"
 	"allot/store/sqlite"
-	"allot/tenant"
 )
 
 // What SCIM keeps beside the engine (a group's externalId, lastModified)
@@ -31,23 +20,8 @@ func TestSCIMDataSurvivesARestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx := context.Background()
-		if _, err := server.Bootstrap(ctx, st, apitest.PartnerToken, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		reg := prometheus.NewRegistry()
-		rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: log, Registerer: reg}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := server.New(rt, st, log, reg)
-		for _, m := range []apitest.Mount{partner.Register, admin.Register, scim.Register} {
-			m(s)
-		}
-		hs := httptest.NewServer(s.Handler())
-		e := &apitest.Env{T: t, URL: hs.URL, Store: st, RT: rt, Server: s, HTTP: hs}
-		return e, func() { hs.Close(); rt.Close(ctx); st.Close() }
+		e := apitest.Serve(t, st, apitest.Options{}, partner.Register, admin.Register, scim.Register)
+		return e, func() { e.Stop(); st.Close() }
 	}
 	e, stop := start()
 	tid := e.Customer("Contoso", "US")

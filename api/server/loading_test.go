@@ -3,9 +3,6 @@ package server_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,8 +14,6 @@ import (
 	"allot/api/graph"
 	"allot/api/partner"
 	"allot/api/server"
-	"allot/catalog"
-	"allot/internal/tenantopts"
 	"allot/store"
 	"allot/store/sqlite"
 	"allot/store/storetest"
@@ -26,24 +21,14 @@ import (
 )
 
 // serveEnv runs the partner API and Graph over st with a runtime opened
-// with opts.
+// with opts, requests for a loading tenant waiting wait.
 func serveEnv(t *testing.T, st store.Store, opts tenant.Options, wait time.Duration) (*apitest.Env, *prometheus.Registry) {
 	t.Helper()
-	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
-	opts.Logger, opts.Registerer = log, reg
-	rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(opts))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := server.New(rt, st, log, reg)
-	s.TenantWait = wait
-	partner.Register(s)
-	graph.Register(s)
-	hs := httptest.NewServer(s.Handler())
-	t.Cleanup(func() { hs.Close(); rt.Close(ctx) })
-	return &apitest.Env{T: t, URL: hs.URL, Store: st, RT: rt, Server: s, HTTP: hs}, reg
+	opts.Registerer = reg
+	e := apitest.Serve(t, st, apitest.Options{Runtime: opts}, partner.Register, graph.Register)
+	e.Server.TenantWait = wait
+	return e, reg
 }
 
 // While one tenant loads in the background the server answers: /healthz at
@@ -61,9 +46,6 @@ func TestServingWhileTenantsLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { base.Close() })
-	if _, err := server.Bootstrap(ctx, base, apitest.PartnerToken, time.Now()); err != nil {
-		t.Fatal(err)
-	}
 	e, _ := serveEnv(t, base, tenant.Options{}, 0)
 	small, big, broken := e.Customer("Small", "US"), e.Customer("Big", "US"), e.Customer("Broken", "US")
 	e.Must(201, "POST", "/v1.0/domains", apitest.PartnerToken, map[string]any{"id": "big-extra.example"}, server.TenantHeader+": "+big)

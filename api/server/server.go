@@ -196,7 +196,11 @@ func (s *Server) Handler() http.Handler {
 		if rid == "" || len(rid) > 64 {
 			rid = auth.NewID()
 		}
-		r = r.WithContext(respond.WithRequestID(r.Context(), rid))
+		ctx := respond.WithRequestID(r.Context(), rid)
+		if s.RT != nil {
+			ctx = respond.WithClock(ctx, s.RT.Now)
+		}
+		r = r.WithContext(ctx)
 		w.Header().Set("request-id", rid)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		if s.HSTS && Scheme(r) == "https" {

@@ -26,9 +26,8 @@ import (
 // Every response says nosniff: JSON, errors, the admin center's HTML and
 // its static files, health and metrics.
 func TestEveryResponseIsNosniff(t *testing.T) {
-	e := apitest.New(t, partner.Register, admin.Register, graph.Register, web.Register)
-	id := e.Customer("Contoso", "US")
-	ga := e.Token(id, "GlobalAdministrator")
+	c := apitest.NewContoso(t, partner.Register, admin.Register, graph.Register, web.Register)
+	e, ga := c.Env, c.Admin
 	for _, c := range []struct{ path, token string }{
 		{"/healthz", ""}, {"/readyz", ""}, {"/metrics", ""},
 		{"/v1.0/users", ga}, {"/v1.0/users", ""}, {"/v1.0/users/nobody", ga}, {"/no/such/route", ""},

@@ -20,9 +20,8 @@ import (
 // own APIs, 405 with Allow for a known path and another method, SCIM's
 // error schema under /scim/v2.
 func TestUnknownRoutesAnswerInTheAPIErrorShape(t *testing.T) {
-	e := apitest.New(t, partner.Register, admin.Register, graph.Register, cloudlicensing.Register, usageapi.Register, scim.Register)
-	id := e.Customer("Contoso", "US")
-	ga := e.Token(id, "GlobalAdministrator")
+	c := apitest.NewContoso(t, partner.Register, admin.Register, graph.Register, cloudlicensing.Register, usageapi.Register, scim.Register)
+	e, id, ga := c.Env, c.ID, c.Admin
 	for _, c := range []struct {
 		method, path, token string
 		status              int

@@ -4,26 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"allot/api/apitest"
 	"allot/api/partner"
-	"allot/api/server"
-	"allot/catalog"
-	"allot/internal/tenantopts"
 	"allot/store"
 	"allot/store/sqlite"
-	"allot/tenant"
 )
 
 // faultyStore fails every Commit and ProbeWrite with fault while it is set.
@@ -60,21 +50,9 @@ func TestReadyzReportsFailingWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { st.Close() })
 	fs := &faultyStore{Store: st}
-	ctx := context.Background()
-	if _, err := server.Bootstrap(ctx, fs, apitest.PartnerToken, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rt, err := tenant.Open(ctx, fs, catalog.Default(), tenantopts.With(tenant.Options{Logger: log}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := server.New(rt, fs, log, prometheus.NewRegistry())
-	partner.Register(s)
-	hs := httptest.NewServer(s.Handler())
-	t.Cleanup(func() { hs.Close(); rt.Close(ctx); st.Close() })
-	e := &apitest.Env{T: t, URL: hs.URL, Store: fs, RT: rt, Server: s, HTTP: hs}
+	e := apitest.Serve(t, fs, apitest.Options{}, partner.Register)
 
 	id := e.Customer("Contoso", "US")
 	e.Must(200, "GET", "/readyz", "", nil)
@@ -117,18 +95,8 @@ func TestReadyzStaysUnreadyWhileTheDatabaseFilesAreImmutable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	if _, err := server.Bootstrap(ctx, st, apitest.PartnerToken, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: log}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := server.New(rt, st, log, prometheus.NewRegistry())
-	partner.Register(s)
-	hs := httptest.NewServer(s.Handler())
+	t.Cleanup(func() { st.Close() })
+	e := apitest.Serve(t, st, apitest.Options{}, partner.Register)
 	// Not the -shm file: SQLite maps it, and a write fault on an immutable
 	// mapping is a SIGBUS, not an error.
 	files := []string{path, path + "-wal"}
@@ -139,8 +107,7 @@ func TestReadyzStaysUnreadyWhileTheDatabaseFilesAreImmutable(t *testing.T) {
 		}
 		return nil
 	}
-	t.Cleanup(func() { _ = chattr("-i"); hs.Close(); rt.Close(ctx); st.Close() })
-	e := &apitest.Env{T: t, URL: hs.URL, Store: st, RT: rt, Server: s, HTTP: hs}
+	t.Cleanup(func() { _ = chattr("-i"); e.Stop() })
 
 	id := e.Customer("Contoso", "US")
 	e.Must(200, "GET", "/readyz", "", nil)

@@ -57,8 +57,8 @@ func (f *alertFlags) need() error {
 	return nil
 }
 
-// alertCLIOp is the operation the offline alert commands commit as.
-func alertCLIOp() licensing.Op { return licensing.Op{Actor: "allot CLI", Now: time.Now().UTC()} }
+// alertCLIOp is the operation the offline alert commands commit as on t.
+func alertCLIOp(t *tenant.Tenant) licensing.Op { return licensing.Op{Actor: "allot CLI", Now: t.Now()} }
 
 // rulesCmd is allot alerts rules: list, put and delete.
 func (f *alertFlags) rulesCmd() *cobra.Command {
@@ -110,7 +110,7 @@ its parameters, endpoints, quietMinutes, repeatMinutes, maxRepeats.`,
 				return err
 			}
 			return withTenant(cmd.Context(), f.db, f.tenantID, func(t *tenant.Tenant) error {
-				if err := t.Do(cmd.Context(), alertCLIOp(), func(tx *tenant.Tx) error { return alert.PutRule(tx, r) }); err != nil {
+				if err := t.Do(cmd.Context(), alertCLIOp(t), func(tx *tenant.Tx) error { return alert.PutRule(tx, r) }); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "alert rule %s stored\n", r.ID)
@@ -125,7 +125,7 @@ its parameters, endpoints, quietMinutes, repeatMinutes, maxRepeats.`,
 				return err
 			}
 			return withTenant(cmd.Context(), f.db, f.tenantID, func(t *tenant.Tenant) error {
-				return t.Do(cmd.Context(), alertCLIOp(), func(tx *tenant.Tx) error { return alert.DeleteRule(tx, args[0]) })
+				return t.Do(cmd.Context(), alertCLIOp(t), func(tx *tenant.Tx) error { return alert.DeleteRule(tx, args[0]) })
 			})
 		},
 	}))
@@ -190,7 +190,7 @@ secret gets one, printed once; a replaced one keeps its secret.`,
 			generated := "whsec_" + base64.RawURLEncoding.EncodeToString(b[:])
 			shown := ""
 			return withTenant(cmd.Context(), f.db, f.tenantID, func(t *tenant.Tenant) error {
-				err := t.Do(cmd.Context(), alertCLIOp(), func(tx *tenant.Tx) error {
+				err := t.Do(cmd.Context(), alertCLIOp(t), func(tx *tenant.Tx) error {
 					if old, ok := alert.EndpointOf(tx.State, e.ID); e.Type == alert.Webhook && e.Secret == "" && (!ok || old.Secret == "") {
 						e.Secret, shown = generated, generated
 					}
@@ -214,7 +214,7 @@ secret gets one, printed once; a replaced one keeps its secret.`,
 				return err
 			}
 			return withTenant(cmd.Context(), f.db, f.tenantID, func(t *tenant.Tenant) error {
-				return t.Do(cmd.Context(), alertCLIOp(), func(tx *tenant.Tx) error { return alert.DeleteEndpoint(tx, args[0]) })
+				return t.Do(cmd.Context(), alertCLIOp(t), func(tx *tenant.Tx) error { return alert.DeleteEndpoint(tx, args[0]) })
 			})
 		},
 	}))

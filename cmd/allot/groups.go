@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -30,7 +29,7 @@ Exit status: 0 valid, 1 invalid or failed, 2 usage error.`,
 			}
 			var res rules.Check
 			err := withTenantReadOnly(cmd.Context(), db, tenantID, func(t *tenant.Tenant) error {
-				t.Read(func(s *tenant.State) { res = s.Engine.CheckRule(args[0], time.Now()) })
+				t.Read(func(s *tenant.State) { res = s.Engine.CheckRule(args[0], t.Now()) })
 				return nil
 			})
 			if err != nil {

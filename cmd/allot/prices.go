@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -55,7 +54,7 @@ same currency. A bad row is reported with its line and nothing is changed.`,
 			}
 			ctx := cmd.Context()
 			err = withTenant(ctx, db, tenantID, func(t *tenant.Tenant) error {
-				l.UpdatedAt = time.Now().UTC()
+				l.UpdatedAt = t.Now()
 				l.TenantKind, l.MayBuy = tenantKind, mayBuy
 				var err error
 				t.Read(func(s *tenant.State) { err = l.Check(s.Engine.Catalog()) })

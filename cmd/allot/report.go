@@ -50,8 +50,7 @@ written to standard output unless --out names a file.`,
 			if format != "json" && format != "csv" && format != "html" {
 				return usageError{fmt.Errorf("--format must be json, csv or html, not %q", format)}
 			}
-			now := time.Now().UTC()
-			day := usage.DayOf(now)
+			var day usage.Day // --as-of, else the day of the runtime's clock
 			if asOf != "" {
 				d, err := position.ParseDay(asOf)
 				if err != nil {
@@ -78,6 +77,10 @@ written to standard output unless --out names a file.`,
 			t, ok := rt.Get(tenantID)
 			if !ok {
 				return fmt.Errorf("tenant %s does not exist", tenantID)
+			}
+			now := rt.Now()
+			if asOf == "" {
+				day = usage.DayOf(now)
 			}
 			bar.Describe("computing the position")
 			_ = bar.Set(100)

@@ -384,7 +384,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	if o.tls.selfSigned {
 		fmt.Fprintf(os.Stderr, "TLS: self-signed certificate for localhost, 127.0.0.1 and ::1 (new at every start), SHA-256 fingerprint\n  %s\n", fingerprint)
 	}
-	if err := firstRun(ctx, st, os.Stdout, base, db, time.Now()); err != nil {
+	if err := firstRun(ctx, st, os.Stdout, base, db, rt.Now()); err != nil {
 		_ = srv.Close()
 		return err
 	}

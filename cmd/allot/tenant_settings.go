@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -58,7 +57,7 @@ re-derives every license it affects in the same command, and is audited.`,
 				var err error
 				if in == (settings.Patch{}) {
 					t.Read(func(s *tenant.State) { out = s.Engine.Settings() })
-				} else if out, err = settings.Change(ctx, rt, t, licensing.Op{Actor: "allot CLI", Now: time.Now().UTC()}, in); err != nil {
+				} else if out, err = settings.Change(ctx, rt, t, licensing.Op{Actor: "allot CLI", Now: rt.Now()}, in); err != nil {
 					return err
 				}
 				printSettings(cmd.OutOrStdout(), out, asJSON)

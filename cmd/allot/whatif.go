@@ -52,8 +52,7 @@ nothing.`,
 			if tenantID == "" {
 				return usageError{fmt.Errorf("--tenant is required")}
 			}
-			now := time.Now().UTC()
-			day := usage.DayOf(now)
+			var day usage.Day // --as-of, else the day of the runtime's clock
 			if asOf != "" {
 				d, err := position.ParseDay(asOf)
 				if err != nil {
@@ -83,6 +82,10 @@ nothing.`,
 			start := time.Now()
 			err = withTenantReadOnly(ctx, db, tenantID, func(t *tenant.Tenant) error {
 				start = time.Now()
+				now := t.Now()
+				if asOf == "" {
+					day = usage.DayOf(now)
+				}
 				if cpuprofile != "" {
 					f, err := os.Create(cpuprofile)
 					if err != nil {

@@ -29,67 +29,15 @@ var (
 )
 
 // LoadObjectsAt is LoadObjects plus the log number of the state read, in
-// the same REPEATABLE READ transaction.
+// the same REPEATABLE READ transaction (statelog.LoadAt).
 func (s *Store) LoadObjectsAt(ctx context.Context, tenantID string, fn func(store.Object) error) (int64, error) {
-	var (
-		fnErr error
-		seq   int64
-	)
-	err := s.readTx(ctx, func(tx pgx.Tx) error {
-		h, err := (stateTx{tx}).Head(ctx, tenantID)
-		if err != nil {
-			return err
-		}
-		seq = max(h.Last, 0)
-		return statelog.Load(ctx, stateTx{tx}, tenantID, func(o store.Object) error {
-			if err := fn(o); err != nil {
-				fnErr = err
-				return err
-			}
-			return nil
-		})
-	})
-	if fnErr != nil {
-		return 0, fnErr
-	}
-	if err != nil {
-		return 0, fmt.Errorf("store/postgres: load objects of %q: %w", tenantID, err)
-	}
-	return seq, nil
+	return statelog.LoadAt(ctx, s.stateRead(ctx), "store/postgres", tenantID, fn)
 }
 
 // Changes reads the tenant's records after after (statelog.Changes) in one
-// REPEATABLE READ transaction.
+// REPEATABLE READ transaction (statelog.ChangesAt).
 func (s *Store) Changes(ctx context.Context, tenantID string, after int64, fn func(int64, []store.Mutation) error) (int64, error) {
-	var (
-		last  int64
-		fnErr error
-	)
-	err := s.readTx(ctx, func(tx pgx.Tx) error {
-		var one int
-		if err := tx.QueryRow(ctx, `SELECT 1 FROM tenants WHERE tenant_id = $1`, tenantID).Scan(&one); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				return fmt.Errorf("tenant %q: %w", tenantID, store.ErrNotFound)
-			}
-			return err
-		}
-		var err error
-		last, err = statelog.Changes(ctx, stateTx{tx}, tenantID, after, func(seq int64, muts []store.Mutation) error {
-			if err := fn(seq, muts); err != nil {
-				fnErr = err
-				return err
-			}
-			return nil
-		})
-		return err
-	})
-	if fnErr != nil {
-		return last, fnErr
-	}
-	if err != nil {
-		return last, fmt.Errorf("store/postgres: changes of %q: %w", tenantID, err)
-	}
-	return last, nil
+	return statelog.ChangesAt(ctx, s.stateRead(ctx), "store/postgres", tenantID, after, fn)
 }
 
 // LogSeq returns the tenant's last record's number.

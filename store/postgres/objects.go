@@ -21,6 +21,15 @@ type stateTx struct{ tx pgx.Tx }
 
 var _ statelog.Tx = stateTx{}
 
+func (t stateTx) Exists(ctx context.Context, tenantID string) (bool, error) {
+	var one int
+	err := t.tx.QueryRow(ctx, `SELECT 1 FROM tenants WHERE tenant_id = $1`, tenantID).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 func (t stateTx) Head(ctx context.Context, tenantID string) (statelog.Head, error) {
 	h := statelog.NoHead
 	err := t.tx.QueryRow(ctx, `SELECT snapshot_seq, last_seq, log_bytes FROM state_heads WHERE tenant_id = $1`, tenantID).
@@ -134,23 +143,15 @@ func (s *Store) readTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 // until it ends, so a fn that calls the store needs a pool larger than the
 // number of loads running at once (pool_max_conns in the URL).
 func (s *Store) LoadObjects(ctx context.Context, tenantID string, fn func(store.Object) error) error {
-	var fnErr error
-	err := s.readTx(ctx, func(tx pgx.Tx) error {
-		return statelog.Load(ctx, stateTx{tx}, tenantID, func(o store.Object) error {
-			if err := fn(o); err != nil {
-				fnErr = err
-				return err
-			}
-			return nil
-		})
-	})
-	if fnErr != nil {
-		return fnErr
+	_, err := statelog.LoadAt(ctx, s.stateRead(ctx), "store/postgres", tenantID, fn)
+	return err
+}
+
+// stateRead is the layout's view of readTx (statelog.Read).
+func (s *Store) stateRead(ctx context.Context) statelog.Read {
+	return func(fn func(statelog.Tx) error) error {
+		return s.readTx(ctx, func(tx pgx.Tx) error { return fn(stateTx{tx}) })
 	}
-	if err != nil {
-		return fmt.Errorf("store/postgres: load objects of %q: %w", tenantID, err)
-	}
-	return nil
 }
 
 // GetObject returns one object or store.ErrNotFound (statelog.Get).

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"allot/store"
@@ -17,67 +16,15 @@ import (
 var _ store.ChangeLog = (*Store)(nil)
 
 // LoadObjectsAt is LoadObjects plus the log number of the state read, in
-// the same read transaction.
+// the same read transaction (statelog.LoadAt).
 func (s *Store) LoadObjectsAt(ctx context.Context, tenantID string, fn func(store.Object) error) (int64, error) {
-	var (
-		fnErr error
-		seq   int64
-	)
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		h, err := (stateTx{tx}).Head(ctx, tenantID)
-		if err != nil {
-			return err
-		}
-		seq = max(h.Last, 0)
-		return statelog.Load(ctx, stateTx{tx}, tenantID, func(o store.Object) error {
-			if err := fn(o); err != nil {
-				fnErr = err
-				return err
-			}
-			return nil
-		})
-	})
-	if fnErr != nil {
-		return 0, fnErr
-	}
-	if err != nil {
-		return 0, fmt.Errorf("store/sqlite: load objects of %q: %w", tenantID, err)
-	}
-	return seq, nil
+	return statelog.LoadAt(ctx, s.stateRead(ctx), "store/sqlite", tenantID, fn)
 }
 
 // Changes reads the tenant's records after after (statelog.Changes) in one
-// read transaction.
+// read transaction (statelog.ChangesAt).
 func (s *Store) Changes(ctx context.Context, tenantID string, after int64, fn func(int64, []store.Mutation) error) (int64, error) {
-	var (
-		last  int64
-		fnErr error
-	)
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM tenants WHERE tenant_id = ?`, tenantID).Scan(&one); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("tenant %q: %w", tenantID, store.ErrNotFound)
-			}
-			return err
-		}
-		var err error
-		last, err = statelog.Changes(ctx, stateTx{tx}, tenantID, after, func(seq int64, muts []store.Mutation) error {
-			if err := fn(seq, muts); err != nil {
-				fnErr = err
-				return err
-			}
-			return nil
-		})
-		return err
-	})
-	if fnErr != nil {
-		return last, fnErr
-	}
-	if err != nil {
-		return last, fmt.Errorf("store/sqlite: changes of %q: %w", tenantID, err)
-	}
-	return last, nil
+	return statelog.ChangesAt(ctx, s.stateRead(ctx), "store/sqlite", tenantID, after, fn)
 }
 
 // LogSeq returns the tenant's last record's number.

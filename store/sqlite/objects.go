@@ -26,6 +26,15 @@ type stateTx struct{ q querier }
 
 var _ statelog.Tx = stateTx{}
 
+func (t stateTx) Exists(ctx context.Context, tenantID string) (bool, error) {
+	var one int
+	err := t.q.QueryRowContext(ctx, `SELECT 1 FROM tenants WHERE tenant_id = ?`, tenantID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 func (t stateTx) Head(ctx context.Context, tenantID string) (statelog.Head, error) {
 	h := statelog.NoHead
 	err := t.q.QueryRowContext(ctx, readHeadSQL, tenantID).
@@ -152,23 +161,15 @@ func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // seen. fn may keep the Body it is given. An error from fn stops the load
 // and is returned as it is.
 func (s *Store) LoadObjects(ctx context.Context, tenantID string, fn func(store.Object) error) error {
-	var fnErr error
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		return statelog.Load(ctx, stateTx{tx}, tenantID, func(o store.Object) error {
-			if err := fn(o); err != nil {
-				fnErr = err
-				return err
-			}
-			return nil
-		})
-	})
-	if fnErr != nil {
-		return fnErr
+	_, err := statelog.LoadAt(ctx, s.stateRead(ctx), "store/sqlite", tenantID, fn)
+	return err
+}
+
+// stateRead is the layout's view of readTx (statelog.Read).
+func (s *Store) stateRead(ctx context.Context) statelog.Read {
+	return func(fn func(statelog.Tx) error) error {
+		return s.readTx(ctx, func(tx *sql.Tx) error { return fn(stateTx{tx}) })
 	}
-	if err != nil {
-		return fmt.Errorf("store/sqlite: load objects of %q: %w", tenantID, err)
-	}
-	return nil
 }
 
 // GetObject returns one object or store.ErrNotFound (statelog.Get).

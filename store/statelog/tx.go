@@ -21,6 +21,8 @@ var NoHead = Head{Snap: -1}
 // Tx is what the layout reads, inside one transaction of a backend (so
 // that everything read is one state of the database).
 type Tx interface {
+	// Exists reports whether the tenant exists (has a tenants row).
+	Exists(ctx context.Context, tenantID string) (bool, error)
 	// Head returns the tenant's head, NoHead without a row.
 	Head(ctx context.Context, tenantID string) (Head, error)
 	// Records calls fn with the tenant's records after the given number,

@@ -70,7 +70,7 @@ func Ensure(ctx context.Context, rt *tenant.Runtime, st store.Store, opts Option
 		return info, werr
 	}
 	if werr != nil {
-		now := time.Now().UTC().Truncate(time.Second)
+		now := rt.Now().Truncate(time.Second)
 		var err error
 		t, err = rt.Create(ctx, store.Tenant{ID: TenantID, CompanyName: "Contoso (demo)", Domain: "contoso.example",
 			DefaultUsageLocation: "US", CreatedAt: now.AddDate(0, 0, -400)}, licensing.Settings{DefaultUsageLocation: "US"},
@@ -102,22 +102,21 @@ func Ensure(ctx context.Context, rt *tenant.Runtime, st store.Store, opts Option
 	}
 	t.Read(func(s *tenant.State) { info.Users = s.Engine.UserCount() })
 	var err error
-	if info.AdminToken, err = freshToken(ctx, st, adminTokenName, []string{auth.RoleGlobalAdministrator}, nil); err != nil {
+	if info.AdminToken, err = freshToken(ctx, st, rt.Now(), adminTokenName, []string{auth.RoleGlobalAdministrator}, nil); err != nil {
 		return info, err
 	}
-	if info.ReaderToken, err = freshToken(ctx, st, readerTokenName, []string{auth.RoleGlobalReader}, nil); err != nil {
+	if info.ReaderToken, err = freshToken(ctx, st, rt.Now(), readerTokenName, []string{auth.RoleGlobalReader}, nil); err != nil {
 		return info, err
 	}
-	if info.OwnerToken, err = freshToken(ctx, st, ownerTokenName, []string{auth.RoleAllotmentOwner}, []string{allotFinanceID}); err != nil {
+	if info.OwnerToken, err = freshToken(ctx, st, rt.Now(), ownerTokenName, []string{auth.RoleAllotmentOwner}, []string{allotFinanceID}); err != nil {
 		return info, err
 	}
 	return info, nil
 }
 
 // freshToken revokes the tenant's earlier tokens of that name and creates
-// a new one.
-func freshToken(ctx context.Context, st store.Store, name string, roles, allotments []string) (string, error) {
-	now := time.Now().UTC()
+// a new one, both at now.
+func freshToken(ctx context.Context, st store.Store, now time.Time, name string, roles, allotments []string) (string, error) {
 	ts, err := st.ListTokens(ctx, TenantID)
 	if err != nil {
 		return "", err
