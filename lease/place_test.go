@@ -210,7 +210,6 @@ func (p *placer) HandOverLease(_ context.Context, id string, token int64, to str
 	return p.d.view(l), nil
 }
 
-
 func TestHandOverWaitsForAdmittedWritesAndTheNewHolderTakesTheLease(t *testing.T) {
 	ctx := context.Background()
 	d := &db{now: time.Unix(1e9, 0), rows: map[string]*store.Lease{}}

@@ -95,8 +95,8 @@ type command struct {
 	follow bool
 	// between runs instead of fn, between two batches (Tenant.Between).
 	between func() error
-	err    error
-	done   chan struct{}
+	err     error
+	done    chan struct{}
 	// discarded: fn returned an error after changing the state; its
 	// changes were dropped and it is not run again (see process).
 	discarded bool

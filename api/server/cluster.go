@@ -69,6 +69,13 @@ type Cluster struct {
 	// (lease.Keeper.Holds): its writes are served here without asking
 	// the database.
 	Holds func(tenantID string) bool
+	// Enter admits a write to be served here (lease.Keeper.Enter) and
+	// returns the function to call once it is answered; it refuses while
+	// the tenant is handed to another process, or when this process would
+	// not take it (its limit of tenants): the write waits, at most one
+	// lease time, for the tenant's next holder and is forwarded there.
+	// Nil: every write that is not forwarded is served here.
+	Enter func(tenantID string) (leave func(), ok bool)
 	// Scheme is used for an owner whose address has none ("http" or
 	// "https"; default "http").
 	Scheme string
@@ -154,12 +161,55 @@ func (s *Server) clustered(w http.ResponseWriter, r *http.Request, h http.Handle
 		h(w, r)
 		return
 	}
-	if c := s.Cluster; c != nil && r.Header.Get(ForwardedByHeader) == "" {
-		if done := c.forward(w, r, s, id); done {
+	if c := s.Cluster; c != nil && r.Header.Get(ForwardedByHeader) != "" && c.Enter != nil {
+		// Forwarded here: served here (never forwarded again); a
+		// hand-over of the tenant waits for it.
+		if leave, ok := c.Enter(id); ok {
+			defer leave()
+		}
+	} else if c != nil {
+		leave, done := c.route(w, r, s, id)
+		if done {
 			return
+		}
+		if leave != nil {
+			defer leave()
 		}
 	}
 	h(&seqWriter{ResponseWriter: w, s: s, id: id}, r)
+}
+
+// route forwards a write to the tenant's owner, or admits it to be served
+// here (leave, to call once answered, may be nil), and reports whether the
+// request was answered. While this process hands the tenant over (or would
+// not take it), the write waits for the next holder, polling the lease,
+// at most one lease time; then it is served here, where the lease check
+// answers.
+func (c *Cluster) route(w http.ResponseWriter, r *http.Request, s *Server, id string) (leave func(), done bool) {
+	deadline := time.Now().Add(c.Leases.LeaseTTL())
+	for {
+		target, l, err := c.owner(r.Context(), id)
+		if err != nil {
+			return nil, false // the write's own lease check answers (503)
+		}
+		if target != "" {
+			return nil, c.forward(w, r, s, id, target, l)
+		}
+		if c.Enter == nil {
+			return nil, false
+		}
+		if leave, ok := c.Enter(id); ok {
+			return leave, false
+		}
+		if time.Now().After(deadline) {
+			return nil, false
+		}
+		select {
+		case <-r.Context().Done():
+			return nil, true
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // waitSeq waits for the tenant's copy to reach the header's number; it
@@ -231,7 +281,7 @@ func (w *seqWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // holds its lease, "" when this process should serve the write.
 func (c *Cluster) owner(ctx context.Context, id string) (string, store.Lease, error) {
 	if c.Holds != nil && c.Holds(id) {
-		return "", store.Lease{}, nil
+		return "", store.Lease{}, nil // (being handed over: Enter refuses)
 	}
 	l, err := c.Leases.LeaseOf(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -246,17 +296,12 @@ func (c *Cluster) owner(ctx context.Context, id string) (string, store.Lease, er
 	return OwnerURL(l.Owner, c.Scheme), l, nil
 }
 
-// forward sends a write to the tenant's owner, if another process holds
-// it, and reports whether the request was answered.
-func (c *Cluster) forward(w http.ResponseWriter, r *http.Request, s *Server, id string) bool {
-	target, l, err := c.owner(r.Context(), id)
-	if err != nil {
-		return false // the write's own lease check answers (503)
-	}
-	if target == "" {
-		return false
-	}
+// forward sends a write to the tenant's owner at target (l: its lease)
+// and reports whether the request was answered (false: the owner is gone
+// and the write is to be served here).
+func (c *Cluster) forward(w http.ResponseWriter, r *http.Request, s *Server, id, target string, l store.Lease) bool {
 	var body []byte
+	var err error
 	replayable := r.Body == nil || r.Body == http.NoBody || (r.ContentLength >= 0 && r.ContentLength <= forwardBuffer)
 	if replayable && r.Body != nil && r.Body != http.NoBody {
 		if body, err = io.ReadAll(r.Body); err != nil {
