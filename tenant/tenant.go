@@ -37,9 +37,12 @@ type Tenant struct {
 	ID string
 	rt *Runtime
 
-	mu     sync.RWMutex
-	info   store.Tenant // guarded by mu
-	reader *State       // guarded by mu; its commit counts the published batches
+	mu   sync.RWMutex
+	info store.Tenant // guarded by mu
+	// infoSet is when this process last replaced info (UpdateInfo;
+	// guarded by mu): a list of tenants read before it is older.
+	infoSet time.Time
+	reader  *State // guarded by mu; its commit counts the published batches
 
 	writer *State // owned by the writer goroutine
 	seq    int64  // last audit sequence number, writer-owned
