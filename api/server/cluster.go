@@ -161,22 +161,40 @@ func (s *Server) clustered(w http.ResponseWriter, r *http.Request, h http.Handle
 		h(w, r)
 		return
 	}
-	if c := s.Cluster; c != nil && r.Header.Get(ForwardedByHeader) != "" && c.Enter != nil {
-		// Forwarded here: served here (never forwarded again); a
-		// hand-over of the tenant waits for it.
-		if leave, ok := c.Enter(id); ok {
-			defer leave()
-		}
-	} else if c != nil {
-		leave, done := c.route(w, r, s, id)
-		if done {
-			return
-		}
-		if leave != nil {
-			defer leave()
-		}
+	leave, done := s.RouteWrite(w, r, id)
+	if done {
+		return
+	}
+	if leave != nil {
+		defer leave()
 	}
 	h(&seqWriter{ResponseWriter: w, s: s, id: id}, r)
+}
+
+// RouteWrite applies the forwarding rules above to a write of tenant
+// tenantID, for the authenticated routes and for routes that authenticate
+// requests themselves (the admin center's forms, whose session cookie and
+// CSRF token the owner checks again): it forwards the request, as it came
+// and with its body unread, to the process holding the tenant's lease and
+// reports done once the answer is passed back; otherwise the request is
+// to be served here, and leave (if not nil) is to be called once it is
+// answered (a hand-over of the tenant waits for it). A request that is
+// not a write, of no tenant, on a server without a Cluster, is served
+// here; one forwarded to this process is never forwarded again.
+func (s *Server) RouteWrite(w http.ResponseWriter, r *http.Request, tenantID string) (leave func(), done bool) {
+	c := s.Cluster
+	if c == nil || tenantID == "" || !isWrite(r.Method) {
+		return nil, false
+	}
+	if r.Header.Get(ForwardedByHeader) != "" {
+		if c.Enter != nil {
+			if leave, ok := c.Enter(tenantID); ok {
+				return leave, false
+			}
+		}
+		return nil, false
+	}
+	return c.route(w, r, s, tenantID)
 }
 
 // route forwards a write to the tenant's owner, or admits it to be served
