@@ -339,6 +339,9 @@ func serve(ctx context.Context, o serveOptions) error {
 		pdone := make(chan struct{})
 		go func() {
 			defer close(pdone)
+			// Joining once its tenants are loaded: a tenant handed
+			// over is written at once, not after its load.
+			rt.EachLoaded(fctx, func(*tenant.Tenant) {})
 			leases.Place(fctx, st.(store.Placement), lease.PlaceOptions{Between: func(ctx context.Context, id string, fn func() error) error {
 				t, ok := rt.Get(id)
 				if !ok {
