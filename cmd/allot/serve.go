@@ -326,35 +326,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		return fmt.Errorf("loading tenants: %w", err)
 	}
 	if leases != nil {
-		// Followers: this process's copies of the tenants others write
-		// follow their logs (tenant/follow.go); they stop before the
-		// store closes.
-		fctx, fcancel := context.WithCancel(ctx)
-		fdone := make(chan struct{})
-		go func() {
-			defer close(fdone)
-			rt.Follow(fctx, tenant.FollowOptions{})
-		}()
-		// Placement: the tenants spread over the processes (lease/place.go).
-		pdone := make(chan struct{})
-		go func() {
-			defer close(pdone)
-			// Joining once its tenants are loaded: a tenant handed
-			// over is written at once, not after its load.
-			rt.EachLoaded(fctx, func(*tenant.Tenant) {})
-			leases.Place(fctx, st.(store.Placement), lease.PlaceOptions{Between: func(ctx context.Context, id string, fn func() error) error {
-				t, ok := rt.Get(id)
-				if !ok {
-					return fn() // not serving yet: no command runs
-				}
-				return t.Between(ctx, fn)
-			}})
-		}()
-		defer func() {
-			fcancel()
-			<-fdone
-			<-pdone
-		}()
+		defer runCluster(ctx, rt, leases, st.(store.Placement))() // stops before the store closes
 	}
 	alerts.Start(ctx, rt)
 	reclaimSvc := o.reclaim.service(alerts, publicURL(o, ln), log, acts)
@@ -454,6 +426,38 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// runCluster runs what a process sharing the database (--ha) runs beside
+// serving until the returned stop is called (before the store closes):
+// followers, whose copies of the tenants others write follow their logs
+// (tenant/follow.go), and placement, which spreads the tenants over the
+// processes (lease/place.go).
+func runCluster(ctx context.Context, rt *tenant.Runtime, leases *lease.Keeper, st store.Placement) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	fdone, pdone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(fdone)
+		rt.Follow(ctx, tenant.FollowOptions{})
+	}()
+	go func() {
+		defer close(pdone)
+		// Joining once its tenants are loaded: a tenant handed over is
+		// written at once, not after its load.
+		rt.EachLoaded(ctx, func(*tenant.Tenant) {})
+		leases.Place(ctx, st, lease.PlaceOptions{Between: func(ctx context.Context, id string, fn func() error) error {
+			t, ok := rt.Get(id)
+			if !ok {
+				return fn() // not serving yet: no command runs
+			}
+			return t.Between(ctx, fn)
+		}})
+	}()
+	return func() {
+		cancel()
+		<-fdone
+		<-pdone
+	}
 }
 
 // serverMemoryPolicy is the process memory policy of allot serve and allot
