@@ -278,10 +278,11 @@ func (h *handler) page(need auth.Action, fn func(http.ResponseWriter, *http.Requ
 			// Several processes (allot serve --ha): the form goes, as it
 			// came (cookies, CSRF token), to the process that writes
 			// the tenant, which answers it.
-			leave, done := h.s.RouteWrite(w, r, t.ID)
+			rw, leave, done := h.s.RouteWrite(w, r, t.ID)
 			if done {
 				return
 			}
+			w = rw
 			if leave != nil {
 				defer leave()
 			}

@@ -33,7 +33,9 @@ import (
 //     listens: it is gone), the write waits until its lease ends, at most
 //     one lease time, and is then served here (this process takes the
 //     tenant over) or forwarded to the new owner. A forwarded request
-//     carries ForwardedByHeader and is never forwarded again.
+//     carries ForwardedByHeader and is not forwarded again, unless it
+//     arrives while this process hands the tenant over (placement): then
+//     it goes on to the next holder, which serves it.
 //   - A successful write's answer carries SeqHeader: the log number of the
 //     tenant's state after it (or later). A read carrying MinSeqHeader
 //     waits until this process's copy has applied that number, at most
@@ -161,14 +163,14 @@ func (s *Server) clustered(w http.ResponseWriter, r *http.Request, h http.Handle
 		h(w, r)
 		return
 	}
-	leave, done := s.RouteWrite(w, r, id)
+	w, leave, done := s.RouteWrite(w, r, id)
 	if done {
 		return
 	}
 	if leave != nil {
 		defer leave()
 	}
-	h(&seqWriter{ResponseWriter: w, s: s, id: id}, r)
+	h(w, r)
 }
 
 // RouteWrite applies the forwarding rules above to a write of tenant
@@ -176,25 +178,38 @@ func (s *Server) clustered(w http.ResponseWriter, r *http.Request, h http.Handle
 // requests themselves (the admin center's forms, whose session cookie and
 // CSRF token the owner checks again): it forwards the request, as it came
 // and with its body unread, to the process holding the tenant's lease and
-// reports done once the answer is passed back; otherwise the request is
-// to be served here, and leave (if not nil) is to be called once it is
-// answered (a hand-over of the tenant waits for it). A request that is
+// reports done once the answer is passed back (after this process's copy
+// of the tenant caught up with the write, at most Cluster.ReadWait);
+// otherwise the request is to be served here, answered through the
+// returned writer (which adds SeqHeader to a success), and leave (if not
+// nil) is to be called once it is answered (a hand-over of the tenant
+// waits for it). A request that is
 // not a write, of no tenant, on a server without a Cluster, is served
-// here; one forwarded to this process is never forwarded again.
-func (s *Server) RouteWrite(w http.ResponseWriter, r *http.Request, tenantID string) (leave func(), done bool) {
+// here; one forwarded to this process is served here too, unless it
+// arrives while this process hands the tenant over: then it goes on to
+// the next holder, which serves it.
+func (s *Server) RouteWrite(w http.ResponseWriter, r *http.Request, tenantID string) (http.ResponseWriter, func(), bool) {
+	if tenantID == "" || !isWrite(r.Method) {
+		return w, nil, false
+	}
+	sw := &seqWriter{ResponseWriter: w, s: s, id: tenantID}
 	c := s.Cluster
-	if c == nil || tenantID == "" || !isWrite(r.Method) {
-		return nil, false
+	if c == nil {
+		return sw, nil, false
 	}
 	if r.Header.Get(ForwardedByHeader) != "" {
-		if c.Enter != nil {
-			if leave, ok := c.Enter(tenantID); ok {
-				return leave, false
-			}
+		if c.Enter == nil {
+			return sw, nil, false
 		}
-		return nil, false
+		if leave, ok := c.Enter(tenantID); ok {
+			return sw, leave, false
+		}
+		// Sent here as the tenant's holder while this process hands the
+		// tenant over: one more hop, to the next holder (which serves
+		// it, as it is forwarded).
 	}
-	return c.route(w, r, s, tenantID)
+	leave, done := c.route(w, r, s, tenantID)
+	return sw, leave, done
 }
 
 // route forwards a write to the tenant's owner, or admits it to be served
@@ -264,7 +279,8 @@ func (s *Server) waitSeq(w http.ResponseWriter, r *http.Request, id, v string) b
 	return true
 }
 
-// seqWriter adds SeqHeader to a successful write's answer.
+// seqWriter adds SeqHeader to a successful write's answer (2xx, or the
+// redirect a form answers with).
 type seqWriter struct {
 	http.ResponseWriter
 	s     *Server
@@ -275,7 +291,7 @@ type seqWriter struct {
 func (w *seqWriter) WriteHeader(code int) {
 	if !w.wrote {
 		w.wrote = true
-		if code >= 200 && code < 300 {
+		if code >= 200 && code < 400 { // a form's redirect after its write too
 			if t, ok := w.s.RT.Get(w.id); ok {
 				if seq := t.LogSeq(); seq >= 0 {
 					w.Header().Set(SeqHeader, strconv.FormatInt(seq, 10))
@@ -332,7 +348,7 @@ func (c *Cluster) forward(w http.ResponseWriter, r *http.Request, s *Server, id,
 		if replayable {
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
-		err := c.send(w, r, s, target, l.Owner)
+		err := c.send(w, r, s, id, target, l.Owner)
 		if err == nil {
 			return true
 		}
@@ -369,7 +385,7 @@ func (c *Cluster) forward(w http.ResponseWriter, r *http.Request, s *Server, id,
 
 // send proxies one request to target; an error means no answer was
 // passed back (and none was written to w).
-func (c *Cluster) send(w http.ResponseWriter, r *http.Request, s *Server, target, owner string) error {
+func (c *Cluster) send(w http.ResponseWriter, r *http.Request, s *Server, id, target, owner string) error {
 	u, err := url.Parse(target)
 	if err != nil {
 		return err
@@ -390,6 +406,7 @@ func (c *Cluster) send(w http.ResponseWriter, r *http.Request, s *Server, target
 		Transport: c.client.Transport,
 		ModifyResponse: func(resp *http.Response) error {
 			resp.Header.Set(ForwardedToHeader, owner)
+			c.caughtUp(r.Context(), s, id, resp.Header.Get(SeqHeader))
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -399,6 +416,28 @@ func (c *Cluster) send(w http.ResponseWriter, r *http.Request, s *Server, target
 	}
 	p.ServeHTTP(w, r)
 	return sendErr
+}
+
+// caughtUp waits, at most ReadWait, until this process's copy of the
+// tenant has the change a forwarded write was answered with (seq, the
+// owner's SeqHeader), so that the client's next read here — the page a
+// form redirects to — sees its write.
+func (c *Cluster) caughtUp(ctx context.Context, s *Server, id, seq string) {
+	n, err := strconv.ParseInt(seq, 10, 64)
+	if err != nil || n <= 0 {
+		return
+	}
+	t, ok := s.RT.Get(id)
+	if !ok {
+		return
+	}
+	wait := 5 * time.Second
+	if c.ReadWait > 0 {
+		wait = c.ReadWait
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	_ = t.WaitSeq(ctx, n) // late: the answer goes back anyway
 }
 
 // defaultForwardClient waits at most timeout (default 30 s) for an
