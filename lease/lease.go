@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,12 +43,16 @@ type Keeper struct {
 
 	mu      sync.Mutex
 	tenants map[string]*entry
+	// max is the limit of leases held at once (0: none); held counts
+	// them (entries with a token).
+	max  int64
+	held atomic.Int64
 
 	stop chan struct{}
 	done chan struct{}
 	once sync.Once
 
-	acquired, lost, refused, fenced prometheus.Counter
+	acquired, lost, refused, fenced, handed prometheus.Counter
 }
 
 // entry is one tenant's lease as this process knows it.
@@ -59,12 +64,36 @@ type entry struct {
 	// (refusals are answered without asking the database again).
 	other      store.Lease
 	otherUntil time.Time
+	// otherFresh: until then the refusal is answered from other without
+	// the database (a quarter lease at most: a lease handed to this
+	// process meanwhile is found soon).
+	otherFresh time.Time
+	// yielding: the lease is being handed to another process (place.go);
+	// inflight counts the writes admitted to be served here (Enter).
+	yielding bool
+	inflight int
+}
+
+// setToken records the token e is held under (0: not held), keeping
+// the count of held leases (e.mu held).
+func (k *Keeper) setToken(e *entry, token int64) {
+	switch {
+	case e.token == 0 && token != 0:
+		k.held.Add(1)
+	case e.token != 0 && token == 0:
+		k.held.Add(-1)
+	}
+	e.token = token
 }
 
 // Options tune a Keeper.
 type Options struct {
 	Logger     *slog.Logger          // default slog.Default()
 	Registerer prometheus.Registerer // the keeper's metrics; default none
+	// MaxTenants limits the leases this process holds at once (0: no
+	// limit): beyond it, a tenant nobody holds is not acquired (its
+	// writes wait for another process to take it: Enter).
+	MaxTenants int
 }
 
 // New starts a keeper of l's leases; Close stops it.
@@ -72,15 +101,16 @@ func New(l store.Leaser, o Options) *Keeper {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	k := &Keeper{l: l, ttl: l.LeaseTTL(), log: o.Logger, now: time.Now, tenants: map[string]*entry{},
+	k := &Keeper{l: l, ttl: l.LeaseTTL(), log: o.Logger, now: time.Now, tenants: map[string]*entry{}, max: int64(max(o.MaxTenants, 0)),
 		stop: make(chan struct{}), done: make(chan struct{}),
 		acquired: prometheus.NewCounter(prometheus.CounterOpts{Name: "allot_lease_acquired_total", Help: "Tenant leases this process acquired (a new fencing token each)."}),
 		lost:     prometheus.NewCounter(prometheus.CounterOpts{Name: "allot_lease_lost_total", Help: "Tenant leases this process lost: not renewed in time, or taken over by another process."}),
 		refused:  prometheus.NewCounter(prometheus.CounterOpts{Name: "allot_lease_refused_total", Help: "Batches of commands refused because another process holds the tenant's lease."}),
 		fenced:   prometheus.NewCounter(prometheus.CounterOpts{Name: "allot_lease_fenced_total", Help: "Commits the database refused because their fencing token was stale (another process took the tenant over)."}),
+		handed:   prometheus.NewCounter(prometheus.CounterOpts{Name: "allot_lease_handed_over_total", Help: "Tenant leases this process handed to another process to even out the placement."}),
 	}
 	if o.Registerer != nil {
-		o.Registerer.MustRegister(k.acquired, k.lost, k.refused, k.fenced)
+		o.Registerer.MustRegister(k.acquired, k.lost, k.refused, k.fenced, k.handed)
 	}
 	go k.renew()
 	return k
@@ -148,17 +178,23 @@ func (k *Keeper) token(ctx context.Context, tenantID string, count bool) (int64,
 			return 0, unavailable(tenantID, err)
 		}
 	}
-	if now.Before(e.otherUntil) {
+	if now.Before(e.otherUntil) && now.Before(e.otherFresh) {
 		if count {
 			k.refused.Inc()
 		}
 		return 0, heldBy(e.other, e.otherUntil.Sub(now))
 	}
+	if k.full() {
+		if count {
+			k.refused.Inc()
+		}
+		return 0, allot.Errorf(allot.EUNAVAILABLE, "This allot process writes its limit of %d tenants (--max-tenants) and does not take tenant %s; another process takes it within a few seconds, or send the request to another process.", k.max, tenantID)
+	}
 	l, err := k.l.AcquireLease(ctx, tenantID)
 	var le *store.LeasedError
 	switch {
 	case errors.As(err, &le):
-		e.other, e.otherUntil = le.Lease, now.Add(le.Lease.TTL)
+		k.remember(e, le.Lease, now)
 		if count {
 			k.refused.Inc()
 		}
@@ -166,11 +202,65 @@ func (k *Keeper) token(ctx context.Context, tenantID string, count bool) (int64,
 	case err != nil:
 		return 0, unavailable(tenantID, err)
 	}
-	e.token, e.valid = l.Token, now.Add(l.TTL-k.margin())
+	k.took(tenantID, e, l, now)
+	return l.Token, nil
+}
+
+// took records an acquired lease l in e (e.mu held).
+func (k *Keeper) took(tenantID string, e *entry, l store.Lease, now time.Time) {
+	k.setToken(e, l.Token)
+	e.valid = now.Add(l.TTL - k.margin())
 	e.other, e.otherUntil = store.Lease{}, time.Time{}
 	k.acquired.Inc()
 	k.log.Info("tenant lease acquired", "tenant", tenantID, "token", l.Token, "owner", l.Owner)
-	return l.Token, nil
+}
+
+// remember caches another holder's lease l in e (e.mu held).
+func (k *Keeper) remember(e *entry, l store.Lease, now time.Time) {
+	e.other, e.otherUntil, e.otherFresh = l, now.Add(l.TTL), now.Add(min(l.TTL, k.ttl/4))
+}
+
+// full reports whether this process holds its limit of leases.
+func (k *Keeper) full() bool { return k.max > 0 && k.held.Load() >= k.max }
+
+// Held returns the tenants whose lease this process holds now (as Holds
+// tells), sorted.
+func (k *Keeper) Held() []string {
+	k.mu.Lock()
+	ids := make([]string, 0, len(k.tenants))
+	for id := range k.tenants {
+		ids = append(ids, id)
+	}
+	k.mu.Unlock()
+	sort.Strings(ids)
+	held := ids[:0]
+	for _, id := range ids {
+		if k.Holds(id) {
+			held = append(held, id)
+		}
+	}
+	return held
+}
+
+// Enter admits a write of the tenant to be served by this process and
+// returns the function to call when it has been answered. It refuses
+// (ok false) while the tenant's lease is being handed to another process,
+// and for a tenant this process does not hold while it holds its limit of
+// leases: the write is to be forwarded to the tenant's next holder
+// instead. A hand-over waits for the writes admitted before it.
+func (k *Keeper) Enter(tenantID string) (leave func(), ok bool) {
+	e := k.entry(tenantID)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.yielding || (e.token == 0 && k.full()) {
+		return nil, false
+	}
+	e.inflight++
+	return func() {
+		e.mu.Lock()
+		e.inflight--
+		e.mu.Unlock()
+	}, true
 }
 
 // Holds reports whether this process holds the tenant's lease now (as far
@@ -205,7 +295,8 @@ func (k *Keeper) Fenced(tenantID string, err error) {
 func (k *Keeper) loseLocked(tenantID string, e *entry, why string) {
 	k.lost.Inc()
 	k.log.Warn("tenant lease lost; this process stops writing the tenant", "tenant", tenantID, "token", e.token, "why", why)
-	e.token, e.valid = 0, time.Time{}
+	k.setToken(e, 0)
+	e.valid = time.Time{}
 }
 
 // renew renews every held lease every TTL/3 until Close.
@@ -270,7 +361,7 @@ func (k *Keeper) Close(ctx context.Context) {
 			if err := k.l.ReleaseLease(ctx, id, e.token); err != nil {
 				k.log.Warn("releasing a tenant lease", "tenant", id, "err", err)
 			}
-			e.token = 0
+			k.setToken(e, 0)
 		}
 		e.mu.Unlock()
 	}

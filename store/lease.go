@@ -98,3 +98,46 @@ type Leaser interface {
 	// which carries no token, with ErrFenced.)
 	DeleteTenantFenced(ctx context.Context, tenantID string, fence int64) error
 }
+
+// Placement spreads tenants over the processes sharing a database (allot
+// serve --ha): every process registers itself (Heartbeat) and renews its
+// registration like a lease; each reads where every tenant is (Placement)
+// and moves or takes leases to even them out (package lease). A store that
+// implements it implements Leaser.
+type Placement interface {
+	Leaser
+	// Heartbeat registers this owner as a live process for LeaseTTL from
+	// now (on the database's clock), with its limit of tenant leases
+	// (maxTenants; 0: none), or renews its registration.
+	Heartbeat(ctx context.Context, maxTenants int) error
+	// Deregister removes this owner's registration at once (a graceful
+	// stop): the others count it gone without waiting for it to expire.
+	Deregister(ctx context.Context) error
+	// Placement returns the live processes (registration unexpired),
+	// sorted by owner, and every tenant with the holder of its unexpired
+	// lease ("" when nobody holds it), sorted by tenant, read at one
+	// moment of the database.
+	Placement(ctx context.Context) ([]Process, []Placed, error)
+	// HandOverLease gives the lease this owner holds with token to the
+	// live process to, under a new token (token+1) and for LeaseTTL from
+	// now: the new holder finds it its own (AcquireLease keeps the token)
+	// without waiting for an expiry. It fails with ErrFenced if token is
+	// no longer this owner's (nothing changes), and with ErrNotFound if
+	// to is not a live process. Like a takeover, it waits for a commit
+	// in progress under token, and a commit under token after it is
+	// refused.
+	HandOverLease(ctx context.Context, tenantID string, token int64, to string) (Lease, error)
+}
+
+// Process is a live process of the placement: its owner identity
+// (Leaser.Owner) and its limit of tenant leases (0: none).
+type Process struct {
+	Owner      string
+	MaxTenants int
+}
+
+// Placed is a tenant and the holder of its unexpired lease ("" for none).
+type Placed struct {
+	TenantID string
+	Owner    string
+}

@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -379,6 +380,7 @@ func (r *Runtime) followAll(ctx context.Context) {
 			t.poke()
 		}
 	}
+	listed := time.Now()
 	infos, err := r.store.ListTenants(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -387,10 +389,32 @@ func (r *Runtime) followAll(ctx context.Context) {
 		return
 	}
 	for _, info := range infos {
-		if r.lookup(info.ID) == nil {
+		if t := r.lookup(info.ID); t == nil {
 			r.adopt(ctx, info.ID)
+		} else {
+			t.followInfo(info, listed)
 		}
 	}
+}
+
+// followInfo replaces the tenant's record (company name, domain, …) by
+// the store's, listed at listed, when another process changed it (a
+// tenant record is written by any process, outside the tenant's log); a
+// record this process replaced after listed is newer and kept.
+func (t *Tenant) followInfo(info store.Tenant, listed time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.infoSet.After(listed) || sameInfo(t.info, info) {
+		return
+	}
+	t.info = info
+	t.rt.log.Info("tenant record changed by another process", "tenant", t.ID)
+}
+
+// sameInfo reports whether two tenant records are equal.
+func sameInfo(a, b store.Tenant) bool {
+	return a.ID == b.ID && a.CompanyName == b.CompanyName && a.Domain == b.Domain &&
+		a.DefaultUsageLocation == b.DefaultUsageLocation && bytes.Equal(a.Settings, b.Settings) && a.CreatedAt.Equal(b.CreatedAt)
 }
 
 // adopt loads a tenant another process created and serves it (it is

@@ -304,3 +304,35 @@ func TestWaitSeqEndsWithItsContext(t *testing.T) {
 		t.Fatalf("WaitSeq of a change it has: %v", err)
 	}
 }
+
+// A tenant record (company name, domain) changed by another process is
+// not in the tenant's log: the follower's poll finds it; a record this
+// process replaced after the list was read is kept.
+func TestFollowerSeesTheTenantRecordChangedElsewhere(t *testing.T) {
+	p := newFollowPair(t)
+	ctx := context.Background()
+	tb := tenantOf(t, p.b)
+	info := tenantOf(t, p.a).Info()
+	info.CompanyName, info.Domain = "Renamed Ltd", "renamed.example"
+	if err := p.a.UpdateInfo(ctx, info); err != nil {
+		t.Fatal(err)
+	}
+	if tb.Info().CompanyName == "Renamed Ltd" {
+		t.Fatal("the follower had the new record before a poll")
+	}
+	p.b.followAll(ctx)
+	if got := tb.Info(); got.CompanyName != "Renamed Ltd" || got.Domain != "renamed.example" {
+		t.Fatalf("the follower's record after a poll: %+v", got)
+	}
+	// A list read before this process's own change does not undo it.
+	before := time.Now().Add(-time.Second)
+	mine := info
+	mine.CompanyName = "Mine"
+	if err := p.b.UpdateInfo(ctx, mine); err != nil {
+		t.Fatal(err)
+	}
+	tb.followInfo(info, before)
+	if got := tb.Info().CompanyName; got != "Mine" {
+		t.Errorf("a record listed before this process's change replaced it: %q", got)
+	}
+}

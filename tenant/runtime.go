@@ -284,7 +284,7 @@ func (r *Runtime) UpdateInfo(ctx context.Context, info store.Tenant) error {
 		return err
 	}
 	t.mu.Lock()
-	t.info = info
+	t.info, t.infoSet = info, time.Now()
 	t.mu.Unlock()
 	return nil
 }

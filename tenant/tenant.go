@@ -37,9 +37,12 @@ type Tenant struct {
 	ID string
 	rt *Runtime
 
-	mu     sync.RWMutex
-	info   store.Tenant // guarded by mu
-	reader *State       // guarded by mu; its commit counts the published batches
+	mu   sync.RWMutex
+	info store.Tenant // guarded by mu
+	// infoSet is when this process last replaced info (UpdateInfo;
+	// guarded by mu): a list of tenants read before it is older.
+	infoSet time.Time
+	reader  *State // guarded by mu; its commit counts the published batches
 
 	writer *State // owned by the writer goroutine
 	seq    int64  // last audit sequence number, writer-owned
@@ -93,8 +96,10 @@ type command struct {
 	drop func(*State) error
 	// follow: a follower step (follow.go) instead of fn.
 	follow bool
-	err    error
-	done   chan struct{}
+	// between runs instead of fn, between two batches (Tenant.Between).
+	between func() error
+	err     error
+	done    chan struct{}
 	// discarded: fn returned an error after changing the state; its
 	// changes were dropped and it is not run again (see process).
 	discarded bool
@@ -138,7 +143,7 @@ func (t *Tenant) DoBulk(ctx context.Context, op licensing.Op, fn func(*Tx) error
 }
 
 func (t *Tenant) do(ctx context.Context, c *command) error {
-	if ps := t.Problems(); len(ps) > 0 && !c.snap {
+	if ps := t.Problems(); len(ps) > 0 && !c.snap && c.between == nil {
 		return errReadOnly(t.ID, ps)
 	}
 	if c.op.Now.IsZero() {
@@ -173,6 +178,17 @@ func (t *Tenant) Snapshot(ctx context.Context) (*State, error) {
 		return nil, err
 	}
 	return c.state, nil
+}
+
+// Between runs fn on the tenant's writer goroutine between two batches:
+// no command of the tenant runs, and none of its commits is in progress,
+// while fn runs; the commands queued before it have ended. It returns
+// fn's error, or ctx's if the tenant's queue stays full until ctx ends,
+// ErrClosed if the runtime is closing, ENOTFOUND for a deleted tenant.
+// fn must not call the tenant's commands (they would wait for it). Used
+// to hand the tenant's lease to another process (package lease).
+func (t *Tenant) Between(ctx context.Context, fn func() error) error {
+	return t.do(ctx, &command{between: fn})
 }
 
 // Read calls fn with the last committed state. fn must not change the state
@@ -221,6 +237,11 @@ func (t *Tenant) run() {
 			close(c.done)
 			continue
 		}
+		if c.between != nil {
+			c.err = c.between()
+			close(c.done)
+			continue
+		}
 		if c.snap {
 			// Between batches the readers' copy is the last commit; so
 			// is the writer's, unless it is behind.
@@ -254,7 +275,7 @@ func (t *Tenant) run() {
 				if !ok {
 					break drain
 				}
-				if c2.bulk || c2.snap || c2.drop != nil || c2.follow {
+				if c2.bulk || c2.snap || c2.drop != nil || c2.follow || c2.between != nil {
 					next = c2
 					break drain
 				}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -514,4 +515,50 @@ func TestDeletedUserAssignedThroughAnAllotmentStaysDeleted(t *testing.T) {
 			t.Fatal("the deleted user came back")
 		}
 	})
+}
+
+// Between runs its function on the writer between two batches: after the
+// command running when it was queued has committed, before a command
+// queued after it.
+func TestBetweenRunsBetweenBatches(t *testing.T) {
+	rt := newRuntime(t, openSQLite(t))
+	tn := seed(t, rt)
+	ctx := context.Background()
+	var mu sync.Mutex
+	var order []string
+	note := func(s string) { mu.Lock(); order = append(order, s); mu.Unlock() }
+	started, release := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_ = tn.Do(ctx, licensing.Op{}, func(tx *Tx) error {
+			close(started)
+			<-release
+			note("first")
+			return nil
+		})
+	})
+	<-started
+	wg.Go(func() {
+		if err := tn.Between(ctx, func() error { note("between"); return nil }); err != nil {
+			t.Error(err)
+		}
+	})
+	queued := func(n int) {
+		for len(tn.cmds) < n {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	queued(1) // Between, behind the first
+	wg.Go(func() {
+		_ = tn.Do(ctx, licensing.Op{}, func(tx *Tx) error { note("second"); return nil })
+	})
+	queued(2)
+	close(release)
+	wg.Wait()
+	if got := strings.Join(order, " "); got != "first between second" {
+		t.Errorf("order %q, want first between second", got)
+	}
+	if err := tn.Between(ctx, func() error { return errors.New("refused") }); err == nil || err.Error() != "refused" {
+		t.Errorf("Between's error: %v, want fn's", err)
+	}
 }

@@ -259,7 +259,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	env.auditEntries = int(seq)
 
 	env.h = &handler{s: &server.Server{Store: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, pages: parseTemplates(),
-		csrfKey: make([]byte, 32), now: func() time.Time { return benchNow }}
+		now: func() time.Time { return benchNow }}
 	env.v = &viewer{P: &auth.Principal{DisplayName: "bench", Roles: []string{auth.RoleGlobalAdministrator}}, T: t,
 		TenantName: "Bench", CSRF: "x"}
 	b.Logf("%d users: engine %s, usage and prices %s, index %s, %d audit entries", n, env.setup.Round(time.Millisecond),

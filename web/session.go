@@ -199,12 +199,16 @@ func (h *handler) session(r *http.Request) (*auth.Principal, string) {
 	return p, c.Value
 }
 
-// csrfToken is the session's form token: an HMAC of the session id
-// under a key of this process, so that a page of another site can neither
-// read nor compute it.
+// csrfToken is the session's form token: an HMAC under the session's
+// secret (the cookie's value, or the sign-in form's pre-session id), so
+// that a page of another site, which can neither read the cookie nor the
+// page, cannot compute it; and every allot process sharing the database
+// (allot serve --ha) computes the same one, so a form rendered by one
+// process is accepted by another (a form forwarded to the tenant's owner,
+// or sent to another process behind a load balancer).
 func (h *handler) csrfToken(secret string) string {
-	m := hmac.New(sha256.New, h.csrfKey)
-	m.Write([]byte("csrf\x00" + secret))
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte("allot admin center form"))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 

@@ -21,7 +21,6 @@
 package web
 
 import (
-	"crypto/rand"
 	"embed"
 	"html/template"
 	"io/fs"
@@ -52,7 +51,6 @@ var staticFS embed.FS
 type handler struct {
 	s        *server.Server
 	pages    map[string]*template.Template
-	csrfKey  []byte
 	now      func() time.Time
 	sessions sessions
 	// m365 runs the Microsoft 365 connections' syncs (WithM365); nil:
@@ -168,11 +166,7 @@ func register(s *server.Server, o Options) {
 }
 
 func newHandler(s *server.Server) *handler {
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	h := &handler{s: s, pages: parseTemplates(), csrfKey: key, now: s.RT.Now}
+	h := &handler{s: s, pages: parseTemplates(), now: s.RT.Now}
 	h.sessions.st, _ = s.Store.(store.SessionStore)
 	return h
 }
@@ -279,6 +273,19 @@ func (h *handler) page(need auth.Action, fn func(http.ResponseWriter, *http.Requ
 			}
 			h.failErr(w, r, nil, err)
 			return
+		}
+		if r.Method == http.MethodPost {
+			// Several processes (allot serve --ha): the form goes, as it
+			// came (cookies, CSRF token), to the process that writes
+			// the tenant, which answers it.
+			rw, leave, done := h.s.RouteWrite(w, r, t.ID)
+			if done {
+				return
+			}
+			w = rw
+			if leave != nil {
+				defer leave()
+			}
 		}
 		v := &viewer{P: p, T: t, TenantName: t.Info().CompanyName, CSRF: h.csrfToken(secret), Limited: !p.IsPartner() && scope.Limited(p), m365: h.m365 != nil,
 			reclaim: h.reclaim != nil}

@@ -33,7 +33,9 @@ import (
 //     listens: it is gone), the write waits until its lease ends, at most
 //     one lease time, and is then served here (this process takes the
 //     tenant over) or forwarded to the new owner. A forwarded request
-//     carries ForwardedByHeader and is never forwarded again.
+//     carries ForwardedByHeader and is not forwarded again, unless it
+//     arrives while this process hands the tenant over (placement): then
+//     it goes on to the next holder, which serves it.
 //   - A successful write's answer carries SeqHeader: the log number of the
 //     tenant's state after it (or later). A read carrying MinSeqHeader
 //     waits until this process's copy has applied that number, at most
@@ -69,6 +71,13 @@ type Cluster struct {
 	// (lease.Keeper.Holds): its writes are served here without asking
 	// the database.
 	Holds func(tenantID string) bool
+	// Enter admits a write to be served here (lease.Keeper.Enter) and
+	// returns the function to call once it is answered; it refuses while
+	// the tenant is handed to another process, or when this process would
+	// not take it (its limit of tenants): the write waits, at most one
+	// lease time, for the tenant's next holder and is forwarded there.
+	// Nil: every write that is not forwarded is served here.
+	Enter func(tenantID string) (leave func(), ok bool)
 	// Scheme is used for an owner whose address has none ("http" or
 	// "https"; default "http").
 	Scheme string
@@ -154,12 +163,86 @@ func (s *Server) clustered(w http.ResponseWriter, r *http.Request, h http.Handle
 		h(w, r)
 		return
 	}
-	if c := s.Cluster; c != nil && r.Header.Get(ForwardedByHeader) == "" {
-		if done := c.forward(w, r, s, id); done {
-			return
+	w, leave, done := s.RouteWrite(w, r, id)
+	if done {
+		return
+	}
+	if leave != nil {
+		defer leave()
+	}
+	h(w, r)
+}
+
+// RouteWrite applies the forwarding rules above to a write of tenant
+// tenantID, for the authenticated routes and for routes that authenticate
+// requests themselves (the admin center's forms, whose session cookie and
+// CSRF token the owner checks again): it forwards the request, as it came
+// and with its body unread, to the process holding the tenant's lease and
+// reports done once the answer is passed back (after this process's copy
+// of the tenant caught up with the write, at most Cluster.ReadWait);
+// otherwise the request is to be served here, answered through the
+// returned writer (which adds SeqHeader to a success), and leave (if not
+// nil) is to be called once it is answered (a hand-over of the tenant
+// waits for it). A request that is
+// not a write, of no tenant, on a server without a Cluster, is served
+// here; one forwarded to this process is served here too, unless it
+// arrives while this process hands the tenant over: then it goes on to
+// the next holder, which serves it.
+func (s *Server) RouteWrite(w http.ResponseWriter, r *http.Request, tenantID string) (http.ResponseWriter, func(), bool) {
+	if tenantID == "" || !isWrite(r.Method) {
+		return w, nil, false
+	}
+	sw := &seqWriter{ResponseWriter: w, s: s, id: tenantID}
+	c := s.Cluster
+	if c == nil {
+		return sw, nil, false
+	}
+	if r.Header.Get(ForwardedByHeader) != "" {
+		if c.Enter == nil {
+			return sw, nil, false
+		}
+		if leave, ok := c.Enter(tenantID); ok {
+			return sw, leave, false
+		}
+		// Sent here as the tenant's holder while this process hands the
+		// tenant over: one more hop, to the next holder (which serves
+		// it, as it is forwarded).
+	}
+	leave, done := c.route(w, r, s, tenantID)
+	return sw, leave, done
+}
+
+// route forwards a write to the tenant's owner, or admits it to be served
+// here (leave, to call once answered, may be nil), and reports whether the
+// request was answered. While this process hands the tenant over (or would
+// not take it), the write waits for the next holder, polling the lease,
+// at most one lease time; then it is served here, where the lease check
+// answers.
+func (c *Cluster) route(w http.ResponseWriter, r *http.Request, s *Server, id string) (leave func(), done bool) {
+	deadline := time.Now().Add(c.Leases.LeaseTTL())
+	for {
+		target, l, err := c.owner(r.Context(), id)
+		if err != nil {
+			return nil, false // the write's own lease check answers (503)
+		}
+		if target != "" {
+			return nil, c.forward(w, r, s, id, target, l)
+		}
+		if c.Enter == nil {
+			return nil, false
+		}
+		if leave, ok := c.Enter(id); ok {
+			return leave, false
+		}
+		if time.Now().After(deadline) {
+			return nil, false
+		}
+		select {
+		case <-r.Context().Done():
+			return nil, true
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	h(&seqWriter{ResponseWriter: w, s: s, id: id}, r)
 }
 
 // waitSeq waits for the tenant's copy to reach the header's number; it
@@ -196,7 +279,8 @@ func (s *Server) waitSeq(w http.ResponseWriter, r *http.Request, id, v string) b
 	return true
 }
 
-// seqWriter adds SeqHeader to a successful write's answer.
+// seqWriter adds SeqHeader to a successful write's answer (2xx, or the
+// redirect a form answers with).
 type seqWriter struct {
 	http.ResponseWriter
 	s     *Server
@@ -207,7 +291,7 @@ type seqWriter struct {
 func (w *seqWriter) WriteHeader(code int) {
 	if !w.wrote {
 		w.wrote = true
-		if code >= 200 && code < 300 {
+		if code >= 200 && code < 400 { // a form's redirect after its write too
 			if t, ok := w.s.RT.Get(w.id); ok {
 				if seq := t.LogSeq(); seq >= 0 {
 					w.Header().Set(SeqHeader, strconv.FormatInt(seq, 10))
@@ -231,7 +315,7 @@ func (w *seqWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // holds its lease, "" when this process should serve the write.
 func (c *Cluster) owner(ctx context.Context, id string) (string, store.Lease, error) {
 	if c.Holds != nil && c.Holds(id) {
-		return "", store.Lease{}, nil
+		return "", store.Lease{}, nil // (being handed over: Enter refuses)
 	}
 	l, err := c.Leases.LeaseOf(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -246,17 +330,12 @@ func (c *Cluster) owner(ctx context.Context, id string) (string, store.Lease, er
 	return OwnerURL(l.Owner, c.Scheme), l, nil
 }
 
-// forward sends a write to the tenant's owner, if another process holds
-// it, and reports whether the request was answered.
-func (c *Cluster) forward(w http.ResponseWriter, r *http.Request, s *Server, id string) bool {
-	target, l, err := c.owner(r.Context(), id)
-	if err != nil {
-		return false // the write's own lease check answers (503)
-	}
-	if target == "" {
-		return false
-	}
+// forward sends a write to the tenant's owner at target (l: its lease)
+// and reports whether the request was answered (false: the owner is gone
+// and the write is to be served here).
+func (c *Cluster) forward(w http.ResponseWriter, r *http.Request, s *Server, id, target string, l store.Lease) bool {
 	var body []byte
+	var err error
 	replayable := r.Body == nil || r.Body == http.NoBody || (r.ContentLength >= 0 && r.ContentLength <= forwardBuffer)
 	if replayable && r.Body != nil && r.Body != http.NoBody {
 		if body, err = io.ReadAll(r.Body); err != nil {
@@ -269,7 +348,7 @@ func (c *Cluster) forward(w http.ResponseWriter, r *http.Request, s *Server, id 
 		if replayable {
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
-		err := c.send(w, r, s, target, l.Owner)
+		err := c.send(w, r, s, id, target, l.Owner)
 		if err == nil {
 			return true
 		}
@@ -306,7 +385,7 @@ func (c *Cluster) forward(w http.ResponseWriter, r *http.Request, s *Server, id 
 
 // send proxies one request to target; an error means no answer was
 // passed back (and none was written to w).
-func (c *Cluster) send(w http.ResponseWriter, r *http.Request, s *Server, target, owner string) error {
+func (c *Cluster) send(w http.ResponseWriter, r *http.Request, s *Server, id, target, owner string) error {
 	u, err := url.Parse(target)
 	if err != nil {
 		return err
@@ -327,6 +406,7 @@ func (c *Cluster) send(w http.ResponseWriter, r *http.Request, s *Server, target
 		Transport: c.client.Transport,
 		ModifyResponse: func(resp *http.Response) error {
 			resp.Header.Set(ForwardedToHeader, owner)
+			c.caughtUp(r.Context(), s, id, resp.Header.Get(SeqHeader))
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -336,6 +416,28 @@ func (c *Cluster) send(w http.ResponseWriter, r *http.Request, s *Server, target
 	}
 	p.ServeHTTP(w, r)
 	return sendErr
+}
+
+// caughtUp waits, at most ReadWait, until this process's copy of the
+// tenant has the change a forwarded write was answered with (seq, the
+// owner's SeqHeader), so that the client's next read here — the page a
+// form redirects to — sees its write.
+func (c *Cluster) caughtUp(ctx context.Context, s *Server, id, seq string) {
+	n, err := strconv.ParseInt(seq, 10, 64)
+	if err != nil || n <= 0 {
+		return
+	}
+	t, ok := s.RT.Get(id)
+	if !ok {
+		return
+	}
+	wait := 5 * time.Second
+	if c.ReadWait > 0 {
+		wait = c.ReadWait
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	_ = t.WaitSeq(ctx, n) // late: the answer goes back anyway
 }
 
 // defaultForwardClient waits at most timeout (default 30 s) for an

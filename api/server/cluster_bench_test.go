@@ -20,12 +20,19 @@ import (
 // runtimes (ALLOT_HA_FIGURES=1; docs/BENCHMARKS.md): the follower's lag
 // (a commit returned on the owner → the follower's copy has it) under
 // sustained commits, and the overhead of a forwarded write (a write sent
-// to the follower vs to the owner).
+// to the follower vs to the owner). ALLOT_HA_FIGURES_TENANTS (8),
+// ALLOT_HA_FIGURES_COMMITTERS per tenant (2), ALLOT_HA_FIGURES_SECONDS (10)
+// and ALLOT_HA_FIGURES_POOL (connections per process) set the load.
 func TestHAFigures(t *testing.T) {
 	if os.Getenv("ALLOT_HA_FIGURES") != "1" {
 		t.Skip("figures: set ALLOT_HA_FIGURES=1")
 	}
 	url := haSchema(t)
+	if v, err := strconv.Atoi(os.Getenv("ALLOT_HA_FIGURES_POOL")); err == nil && v > 0 {
+		// Connections per process (pgxpool's default is 4 here: at most
+		// four commits at once).
+		url += "&pool_max_conns=" + strconv.Itoa(v)
+	}
 	a := newHANode(t, url, 10*time.Second)
 	b := newHANode(t, url, 10*time.Second)
 	tenants := 8
@@ -96,8 +103,12 @@ func TestHAFigures(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	start := time.Now()
+	committers := 2
+	if v, err := strconv.Atoi(os.Getenv("ALLOT_HA_FIGURES_COMMITTERS")); err == nil && v > 0 {
+		committers = v
+	}
 	for k, p := range ps {
-		for w := range 2 {
+		for w := range committers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -134,6 +135,7 @@ read sent with X-Allot-Min-Seq waits until this process has that change
 	cmd.Flags().DurationVar(&load.wait, "tenant-wait", server.DefaultTenantWait, "how long a request for a tenant still loading waits before it is answered 503")
 	cmd.Flags().BoolVar(&ha.on, "ha", os.Getenv("ALLOT_HA") == "1", "share the PostgreSQL database with other allot serve processes: tenant leases with fencing (env ALLOT_HA=1)")
 	cmd.Flags().StringVar(&ha.advertise, "advertise-url", os.Getenv("ALLOT_ADVERTISE_URL"), "with --ha: the URL the other processes forward writes of this process's tenants to (default: the listen address; env ALLOT_ADVERTISE_URL)")
+	cmd.Flags().StringVar(&ha.maxTenants, "max-tenants", envOr("ALLOT_MAX_TENANTS", "0"), "with --ha: the most tenants this process writes at once (0: no limit); the processes spread the tenants evenly within their limits (env ALLOT_MAX_TENANTS)")
 	cmd.Flags().StringVar(&ha.ttl, "lease-ttl", envOr("ALLOT_LEASE_TTL", postgres.DefaultLeaseTTL.String()), "with --ha: how long a tenant stays with a process that stopped renewing its lease (env ALLOT_LEASE_TTL)")
 	cmd.Flags().StringVar(&keyFile, "secret-key-file", "", "file with the key Microsoft 365 connection secrets are encrypted with (default: $"+m365.KeyEnv+"; without one, connections cannot be created)")
 	rootCmd.AddCommand(cmd)
@@ -156,9 +158,24 @@ type serveOptions struct {
 type haOptions struct {
 	on  bool
 	ttl string // a time.Duration
+	// maxTenants limits the tenant leases this process holds (0: none;
+	// a non-negative integer: check).
+	maxTenants string
 	// advertise is the URL other processes forward this one's tenants'
 	// writes to (default: http(s)://<listen address>).
 	advertise string
+}
+
+// max is --max-tenants.
+func (o haOptions) max() (int, error) {
+	if strings.TrimSpace(o.maxTenants) == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(o.maxTenants))
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("--max-tenants %q: want the most tenants this process writes at once, a whole number (0: no limit)", o.maxTenants)
+	}
+	return n, nil
 }
 
 // check validates the options for --db.
@@ -172,6 +189,9 @@ func (o haOptions) check(db string) error {
 	d, err := time.ParseDuration(o.ttl)
 	if err != nil || d < time.Second || d > time.Hour {
 		return fmt.Errorf("--lease-ttl %q: want a duration from 1s to 1h, such as 10s", o.ttl)
+	}
+	if _, err := o.max(); err != nil {
+		return err
 	}
 	if o.advertise != "" {
 		u, err := url.Parse(o.advertise)
@@ -276,7 +296,8 @@ func serve(ctx context.Context, o serveOptions) error {
 	// alert deliveries run on the process that holds its lease.
 	var acts func(ctx context.Context, tenantID string) bool
 	if o.ha.on {
-		leases = lease.New(st.(store.Leaser), lease.Options{Logger: log, Registerer: reg})
+		maxTenants, _ := o.ha.max() // checked
+		leases = lease.New(st.(store.Leaser), lease.Options{Logger: log, Registerer: reg, MaxTenants: maxTenants})
 		defer leases.Close(context.Background()) // on an error return; after the drain below otherwise
 		acts = leases.Acts
 		log.Info("sharing the database with other allot processes (tenant leases)", "owner", leases.Owner(), "lease-ttl", o.ha.ttl)
@@ -305,19 +326,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		return fmt.Errorf("loading tenants: %w", err)
 	}
 	if leases != nil {
-		// Followers: this process's copies of the tenants others write
-		// follow their logs (tenant/follow.go); they stop before the
-		// store closes.
-		fctx, fcancel := context.WithCancel(ctx)
-		fdone := make(chan struct{})
-		go func() {
-			defer close(fdone)
-			rt.Follow(fctx, tenant.FollowOptions{})
-		}()
-		defer func() {
-			fcancel()
-			<-fdone
-		}()
+		defer runCluster(ctx, rt, leases, st.(store.Placement))() // stops before the store closes
 	}
 	alerts.Start(ctx, rt)
 	reclaimSvc := o.reclaim.service(alerts, publicURL(o, ln), log, acts)
@@ -338,7 +347,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	s.TenantWait = o.load.wait
 	s.Alerts = alerts
 	if leases != nil {
-		s.Cluster = &server.Cluster{Leases: st.(store.Leaser), Holds: leases.Holds}
+		s.Cluster = &server.Cluster{Leases: st.(store.Leaser), Holds: leases.Holds, Enter: leases.Enter}
 		if tlsCfg != nil {
 			s.Cluster.Scheme = "https"
 		}
@@ -417,6 +426,38 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// runCluster runs what a process sharing the database (--ha) runs beside
+// serving until the returned stop is called (before the store closes):
+// followers, whose copies of the tenants others write follow their logs
+// (tenant/follow.go), and placement, which spreads the tenants over the
+// processes (lease/place.go).
+func runCluster(ctx context.Context, rt *tenant.Runtime, leases *lease.Keeper, st store.Placement) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	fdone, pdone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(fdone)
+		rt.Follow(ctx, tenant.FollowOptions{})
+	}()
+	go func() {
+		defer close(pdone)
+		// Joining once its tenants are loaded: a tenant handed over is
+		// written at once, not after its load.
+		rt.EachLoaded(ctx, func(*tenant.Tenant) {})
+		leases.Place(ctx, st, lease.PlaceOptions{Between: func(ctx context.Context, id string, fn func() error) error {
+			t, ok := rt.Get(id)
+			if !ok {
+				return fn() // not serving yet: no command runs
+			}
+			return t.Between(ctx, fn)
+		}})
+	}()
+	return func() {
+		cancel()
+		<-fdone
+		<-pdone
+	}
 }
 
 // serverMemoryPolicy is the process memory policy of allot serve and allot

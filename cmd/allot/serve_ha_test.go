@@ -19,6 +19,8 @@ func TestServeHAFlagsAreChecked(t *testing.T) {
 		{[]string{"serve", "--ha", "--db", "postgres://127.0.0.1:1/x", "--lease-ttl", "500ms", "--addr", "127.0.0.1:0"}, "--lease-ttl"},
 		{[]string{"serve", "--ha", "--db", "postgres://127.0.0.1:1/x", "--lease-ttl", "ten", "--addr", "127.0.0.1:0"}, "--lease-ttl"},
 		{[]string{"serve", "--ha", "--db", "postgres://127.0.0.1:1/x", "--lease-ttl", "2h", "--addr", "127.0.0.1:0"}, "--lease-ttl"},
+		{[]string{"serve", "--ha", "--db", "postgres://127.0.0.1:1/x", "--max-tenants", "-1", "--addr", "127.0.0.1:0"}, "--max-tenants"},
+		{[]string{"serve", "--ha", "--db", "postgres://127.0.0.1:1/x", "--max-tenants", "many", "--addr", "127.0.0.1:0"}, "--max-tenants"},
 	} {
 		_, err := runAllot(t, c.args...)
 		var ue usageError

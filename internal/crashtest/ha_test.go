@@ -406,6 +406,12 @@ var haClient = &http.Client{Timeout: time.Second}
 
 // haCallH is call with haClient, also returning the answer's headers.
 func (s *server) haCallH(method, path, token string, body any, headers ...string) (int, []byte, http.Header) {
+	return callWith(haClient, s, method, path, token, body, headers...)
+}
+
+// callWith sends a request to s with client; headers are "Name: value".
+// A transport error gives status 0.
+func callWith(client *http.Client, s *server, method, path, token string, body any, headers ...string) (int, []byte, http.Header) {
 	var rd io.Reader
 	if body != nil {
 		data, _ := json.Marshal(body)
@@ -423,7 +429,7 @@ func (s *server) haCallH(method, path, token string, body any, headers ...string
 		k, v, _ := strings.Cut(h, ":")
 		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
 	}
-	resp, err := haClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, []byte(err.Error()), nil
 	}

@@ -26,6 +26,7 @@ func TestEveryKeyLeadsWithTenantID(t *testing.T) {
 		"schema_migrations": "the schema's version, one row per migration",
 		"write_probe":       "one row the write probe bumps",
 		"owner_lease":       "one row: the process that owns the schema",
+		"processes":         "one row per process sharing the database (tenant placement)",
 		"tokens_hash_key":   "a token is looked up by the hash of its secret alone",
 		"sessions_hash_key": "a session is looked up by the hash of its cookie alone",
 	}

@@ -25,6 +25,152 @@ func RunLeases(t *testing.T, open func() (store.Store, error)) {
 	t.Run("RenewalKeepsTheTokenAndTheLease", su.renewalKeepsTheTokenAndTheLease)
 	t.Run("ReleaseHandsOverAtOnceAndTokensOnlyGrow", su.releaseHandsOverAtOnceAndTokensOnlyGrow)
 	t.Run("ConcurrentAcquisitionsHaveOneWinner", su.concurrentAcquisitionsHaveOneWinner)
+	t.Run("PlacementListsLiveProcessesAndHolders", su.placementListsLiveProcessesAndHolders)
+	t.Run("HandOverGivesTheLeaseAtOnceAndFencesTheGiver", su.handOverGivesTheLeaseAtOnceAndFencesTheGiver)
+}
+
+// placer is the store.Placement of a store the suite opened, or the
+// subtest is skipped (placement is optional to a Leaser).
+func placer(t *testing.T, s store.Store) store.Placement {
+	t.Helper()
+	p, ok := s.(store.Placement)
+	if !ok {
+		t.Skipf("%T has no tenant placement", s)
+	}
+	return p
+}
+
+// placementOf is Placement filtered to the given tenants and owners.
+func (su *leaseSuite) placementOf(t *testing.T, p store.Placement, owners []string, tenants ...string) (map[string]int, map[string]string) {
+	t.Helper()
+	procs, placed, err := p.Placement(su.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := map[string]int{}
+	for i, pr := range procs {
+		if i > 0 && procs[i-1].Owner >= pr.Owner {
+			t.Errorf("processes not sorted by owner: %q before %q", procs[i-1].Owner, pr.Owner)
+		}
+		for _, o := range owners {
+			if pr.Owner == o {
+				live[o] = pr.MaxTenants
+			}
+		}
+	}
+	holders := map[string]string{}
+	for i, pl := range placed {
+		if i > 0 && placed[i-1].TenantID >= pl.TenantID {
+			t.Errorf("tenants not sorted: %q before %q", placed[i-1].TenantID, pl.TenantID)
+		}
+		for _, id := range tenants {
+			if pl.TenantID == id {
+				holders[id] = pl.Owner
+			}
+		}
+	}
+	return live, holders
+}
+
+func (su *leaseSuite) placementListsLiveProcessesAndHolders(t *testing.T) {
+	ctx := su.ctx
+	a, la := su.opened(t)
+	b, lb := su.opened(t)
+	pa, pb := placer(t, a), placer(t, b)
+	owners := []string{la.Owner(), lb.Owner()}
+	free, held := su.newTenant(t, a), su.newTenant(t, a)
+	if err := pa.Heartbeat(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := pb.Heartbeat(ctx, 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := pb.Heartbeat(ctx, -1); err == nil {
+		t.Error("a heartbeat with a negative limit was accepted")
+	}
+	if _, err := la.AcquireLease(ctx, held); err != nil {
+		t.Fatal(err)
+	}
+	live, holders := su.placementOf(t, pa, owners, free, held)
+	if len(live) != 2 || live[la.Owner()] != 0 || live[lb.Owner()] != 5 {
+		t.Errorf("live processes %v: want both, limits 0 and 5", live)
+	}
+	if len(holders) != 2 || holders[free] != "" || holders[held] != la.Owner() {
+		t.Errorf("holders %v: want %s free and %s held by %q", holders, free, held, la.Owner())
+	}
+	// A process that stops renewing is gone after the lease time; one
+	// that deregisters at once. An expired lease has no holder.
+	if err := pb.Deregister(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if live, _ := su.placementOf(t, pa, owners); len(live) != 1 || live[la.Owner()] != 0 {
+		t.Errorf("after b deregistered: %v, want a alone", live)
+	}
+	su.expire(t, la, held)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		live, holders := su.placementOf(t, pb, owners, held)
+		if len(live) == 0 && holders[held] == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a process that stopped renewing is still live (%v), or an expired lease held (%v)", live, holders)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (su *leaseSuite) handOverGivesTheLeaseAtOnceAndFencesTheGiver(t *testing.T) {
+	ctx := su.ctx
+	a, la := su.opened(t)
+	b, lb := su.opened(t)
+	pa, pb := placer(t, a), placer(t, b)
+	id := su.newTenant(t, a)
+	got, err := la.AcquireLease(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// To a process that is not registered: refused, nothing changes.
+	if _, err := pa.HandOverLease(ctx, id, got.Token, lb.Owner()); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("handing over to an unregistered process: %v, want ErrNotFound", err)
+	}
+	if err := pb.Heartbeat(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pa.HandOverLease(ctx, id, got.Token-1, lb.Owner()); !errors.Is(err, store.ErrFenced) {
+		t.Errorf("handing over with a stale token: %v, want ErrFenced", err)
+	}
+	if _, err := pb.HandOverLease(ctx, id, got.Token, lb.Owner()); !errors.Is(err, store.ErrFenced) {
+		t.Errorf("handing over a lease another process holds: %v, want ErrFenced", err)
+	}
+	moved, err := pa.HandOverLease(ctx, id, got.Token, lb.Owner())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved.Owner != lb.Owner() || moved.Token != got.Token+1 || moved.TTL <= 0 {
+		t.Fatalf("handed over: %+v, want owner %q, token %d, time left", moved, lb.Owner(), got.Token+1)
+	}
+	// The new holder finds it its own (same token), at once.
+	mine, err := lb.AcquireLease(ctx, id)
+	if err != nil || mine.Token != moved.Token {
+		t.Errorf("the new holder acquiring it: %+v, %v; want token %d", mine, err, moved.Token)
+	}
+	// The giver can neither commit, nor renew, nor take it back.
+	if err := a.Commit(ctx, []store.Change{leaseChange(id, got.Token, "after-handover")}); !errors.Is(err, store.ErrFenced) {
+		t.Errorf("a commit under the handed-over token: %v, want ErrFenced", err)
+	}
+	if su.has(t, a, id, "after-handover") {
+		t.Error("the fenced commit wrote its user")
+	}
+	if _, err := la.RenewLease(ctx, id, got.Token); !errors.Is(err, store.ErrFenced) {
+		t.Errorf("renewing the handed-over lease: %v, want ErrFenced", err)
+	}
+	if _, err := la.AcquireLease(ctx, id); !errors.Is(err, store.ErrLeased) {
+		t.Errorf("the giver acquiring it again: %v, want ErrLeased", err)
+	}
+	if err := b.Commit(ctx, []store.Change{leaseChange(id, mine.Token, "by-new-holder")}); err != nil {
+		t.Errorf("the new holder's commit: %v", err)
+	}
 }
 
 // leaseSuite holds what RunLeases's subtests share: the opener and the
