@@ -122,12 +122,21 @@ type chunks[T any] struct {
 
 const chunkBits = 14
 
+// firstChunk is the first chunk's capacity: it grows (by copying) to a
+// full chunk, so that a small position allocates little.
+const firstChunk = 64
+
 // add appends vs, contiguous within one chunk, and returns the index of
-// the first (indexes encode chunk<<chunkBits | offset).
+// the first (indexes encode chunk<<chunkBits | offset). A chunk holds at
+// most 1<<chunkBits elements (len(vs) must not exceed it).
 func (c *chunks[T]) add(vs ...T) int32 {
 	last := len(c.c) - 1
-	if last < 0 || len(c.c[last])+len(vs) > cap(c.c[last]) {
-		c.c = append(c.c, make([]T, 0, max(1<<chunkBits, len(vs))))
+	if last < 0 || len(c.c[last])+len(vs) > 1<<chunkBits {
+		n := 1 << chunkBits
+		if last < 0 {
+			n = firstChunk
+		}
+		c.c = append(c.c, make([]T, 0, max(n, len(vs))))
 		last++
 	}
 	i := int32(last<<chunkBits | len(c.c[last]))
@@ -160,7 +169,7 @@ type part struct {
 	lastUI int32
 	groups []string
 	grpIx  map[string]int32
-	fixes  []Fix
+	fixes  chunks[Fix] // in chunks: a large position has a fix for one user in a few, never copied
 	evs    chunks[erec]
 	texts  []string
 	txtIx  map[string]int32
@@ -286,7 +295,7 @@ func (s *segment) end() {
 
 // materialise fills f from a record (f's evidence slice is reused).
 func (p *part) materialise(kind int, r *frec, f *Finding) {
-	*f = Finding{ID: hexID(r.id), Kind: Kinds[kind], Title: kindTitles[Kinds[kind]], Evidence: f.Evidence[:0], Fix: p.fixes[r.fix]}
+	*f = Finding{ID: hexID(r.id), Kind: Kinds[kind], Title: kindTitles[Kinds[kind]], Evidence: f.Evidence[:0], Fix: *p.fixes.at(r.fix)}
 	if r.user >= 0 {
 		u := p.users.at(r.user)
 		f.UserID, f.UserPrincipalName = u.id, u.upn
