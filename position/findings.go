@@ -122,8 +122,9 @@ type chunks[T any] struct {
 
 const chunkBits = 14
 
-// firstChunk is the first chunk's capacity: it grows (by copying) to a
-// full chunk, so that a small position allocates little.
+// firstChunk is the first chunk's capacity: it grows (by copying, 8
+// times at a time) to a full chunk, so that a small position allocates
+// little.
 const firstChunk = 64
 
 // add appends vs, contiguous within one chunk, and returns the index of
@@ -138,6 +139,9 @@ func (c *chunks[T]) add(vs ...T) int32 {
 		}
 		c.c = append(c.c, make([]T, 0, max(n, len(vs))))
 		last++
+	}
+	if k := c.c[last]; len(k)+len(vs) > cap(k) {
+		c.c[last] = append(make([]T, 0, min(max(8*cap(k), len(k)+len(vs)), 1<<chunkBits)), k...)
 	}
 	i := int32(last<<chunkBits | len(c.c[last]))
 	c.c[last] = append(c.c[last], vs...)
