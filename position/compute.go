@@ -97,7 +97,6 @@ func newRun(in Input, pools []licensing.PoolInfo, reports bool, shared *sharedMe
 		// Measured on synthetic tenants: a distinct cover for about one
 		// user in ten, a new overAssigned fix for one in fifteen.
 		r.m.memoFixed = make(map[memoKey]*memoEntry, users/10)
-		r.m.memoRaw = make(map[memoKey]*memoEntry, users/10)
 		r.overFixes = make(map[overKey]fixOut, users/15)
 	}
 	r.part = newPart(r.m)

@@ -69,68 +69,6 @@ func (f *heldFix) is(held []int32, cost int64) bool {
 // miss the rest's solution (shared between workers, restSolution) plus the
 // forced products is the entry.
 func (m *model) coverEntry(reqs []int32, held []int32) *memoEntry {
-	// Users with the same requirements and products held have the same
-	// entry: look it up by them first (rawKey), before reducing them.
-	rk, raw := m.rawKey(reqs, held)
-	if raw {
-		if x, ok := m.memoRaw[rk]; ok {
-			return x
-		}
-	}
-	ent := m.classEntry(reqs, held)
-	if raw {
-		m.memoRaw[rk] = ent
-	}
-	return ent
-}
-
-// rawKey is coverEntry's key by its arguments: the view (withCaps), the
-// requirements sorted, a separator and the products held (sorted by the
-// caller), packed as fixedKey packs; false when they do not fit.
-func (m *model) rawKey(reqs []int32, held []int32) (k memoKey, ok bool) {
-	n := 1 + len(reqs) + 1 + len(held)
-	if n > 4*len(k) {
-		return k, false
-	}
-	for i := range k {
-		k[i] = ^uint64(0) - 0x0001_0001_0001_0001 // 0xfffe in each value
-	}
-	sorted := append(m.rawBuf[:0], reqs...)
-	slices.Sort(sorted)
-	m.rawBuf = sorted
-	put := func(i int, v int32) bool {
-		if v < 0 || v >= 0xfffe {
-			return false
-		}
-		sh := uint(16 * (i % 4))
-		k[i/4] = k[i/4]&^(0xffff<<sh) | uint64(v)<<sh
-		return true
-	}
-	view := int32(0)
-	if m.withCaps {
-		view = 1
-	}
-	put(0, view)
-	i := 1
-	for _, q := range sorted {
-		if !put(i, q) {
-			return k, false
-		}
-		i++
-	}
-	k[i/4] |= 0xffff << uint(16*(i%4)) // the separator
-	i++
-	for _, h := range held {
-		if !put(i, h) {
-			return k, false
-		}
-		i++
-	}
-	return k, true
-}
-
-// classEntry is coverEntry by the requirements' cover classes.
-func (m *model) classEntry(reqs []int32, held []int32) *memoEntry {
 	cls := m.coverClasses(reqs)
 	forced := m.forcedProducts(cls)
 	cls = m.unmetClasses(cls, forced)

@@ -75,8 +75,6 @@ type model struct {
 
 	memo      map[string]*memoEntry // keys too long for memoFixed
 	memoFixed map[memoKey]*memoEntry
-	memoRaw   map[memoKey]*memoEntry // the same entries by coverEntry's arguments (rawKey)
-	rawBuf    []int32
 	shared    *sharedMemo // the rest problems' solutions, shared by the workers
 	rkey      []byte
 	forcedBuf []int32
@@ -152,7 +150,7 @@ type coverClass struct {
 
 func newModel(cat *catalog.Catalog, pl *prices.List, reports bool, shared *sharedMemo) *model {
 	m := &model{cat: cat, planIx: map[string]int32{}, skuIx: map[string]int32{}, reqByKey: map[string]int32{},
-		byFeature: map[string]int32{}, deps: map[int32][]int32{}, memo: map[string]*memoEntry{}, memoFixed: map[memoKey]*memoEntry{}, memoRaw: map[memoKey]*memoEntry{}, reportsSeen: reports,
+		byFeature: map[string]int32{}, deps: map[int32][]int32{}, memo: map[string]*memoEntry{}, memoFixed: map[memoKey]*memoEntry{}, reportsSeen: reports,
 		classByKy: map[string]int32{}, pricedIx: map[int32]int{}, shared: shared}
 	for _, p := range cat.Plans() {
 		m.planIx[p.ID] = int32(len(m.plans))
@@ -414,6 +412,6 @@ func (m *model) classOf(cands []int32) int32 {
 // scratch); a position keeps its models for the products and the
 // requirements' plans that its findings name.
 func (m *model) release() {
-	m.memo, m.memoFixed, m.memoRaw, m.shared, m.classByKy, m.reqByKey, m.byFeature, m.planIx = nil, nil, nil, nil, nil, nil, nil, nil
-	m.solver, m.small, m.buf, m.rawBuf, m.rkey, m.clsBuf, m.forcedBuf, m.local, m.order, m.masks, m.weights = coverSolver{}, smallCover{}, nil, nil, nil, nil, nil, nil, nil, nil, nil
+	m.memo, m.memoFixed, m.shared, m.classByKy, m.reqByKey, m.byFeature, m.planIx = nil, nil, nil, nil, nil, nil, nil
+	m.solver, m.small, m.buf, m.rkey, m.clsBuf, m.forcedBuf, m.local, m.order, m.masks, m.weights = coverSolver{}, smallCover{}, nil, nil, nil, nil, nil, nil, nil, nil
 }
