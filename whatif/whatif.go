@@ -636,15 +636,12 @@ func expand(s *tenant.State, kinds []string, o Options, pos *position.Position) 
 	cat := s.Engine.Catalog()
 	var buys, removes, swaps []Command
 	var skipped []Skipped
-	want := func(k string) bool { return len(kinds) == 0 || slices.Contains(kinds, k) }
 	perUser := map[string]*Command{}
 	var order []string
 	// Findings in the position's order (kinds, then users in directory
-	// order), read in place: a large position is never copied.
-	pos.EachFinding(func(f *position.Finding) bool {
-		if !want(f.Kind) {
-			return true
-		}
+	// order), read in place without their evidence: a large position is
+	// never copied.
+	pos.EachFix(kinds, func(f *position.Finding) bool {
 		skip := func(reason string) {
 			if nskipped++; len(skipped) < MaxListed {
 				skipped = append(skipped, Skipped{FindingID: f.ID, Kind: f.Kind, UserID: f.UserID, SKU: f.SKUPartNumber, Reason: reason})
