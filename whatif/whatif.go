@@ -642,9 +642,12 @@ func expand(s *tenant.State, kinds []string, o Options, pos *position.Position) 
 	// order), read in place without their evidence: a large position is
 	// never copied.
 	pos.EachFix(kinds, func(f *position.Finding) bool {
-		skip := func(reason string) {
+		// skip counts a fix not applied; its reason is written for the
+		// first MaxListed only (a large position skips hundreds of
+		// thousands).
+		skip := func(format string, args ...any) {
 			if nskipped++; len(skipped) < MaxListed {
-				skipped = append(skipped, Skipped{FindingID: f.ID, Kind: f.Kind, UserID: f.UserID, SKU: f.SKUPartNumber, Reason: reason})
+				skipped = append(skipped, Skipped{FindingID: f.ID, Kind: f.Kind, UserID: f.UserID, SKU: f.SKUPartNumber, Reason: fmt.Sprintf(format, args...)})
 			}
 		}
 		if f.Kind == position.SeatsRunningOut {
@@ -656,20 +659,23 @@ func expand(s *tenant.State, kinds []string, o Options, pos *position.Position) 
 			return true
 		}
 		if f.UserID == "" || (len(f.Fix.Add) == 0 && len(f.Fix.Remove) == 0) {
-			skip("no license change to apply: " + f.Fix.Description)
+			skip("no license change to apply: %s", f.Fix.Description)
 			return true
 		}
-		direct := s.Engine.DirectLicenses(f.UserID)
+		var direct []licensing.LicenseSource
+		if len(f.Fix.Remove) > 0 {
+			direct = s.Engine.DirectLicenses(f.UserID)
+		}
 		var remove []string
 		var add []licensing.AssignedLicense
 		for _, part := range f.Fix.Remove {
 			sku, found := cat.SKU(part)
 			if !found {
-				skip(fmt.Sprintf("unknown product %s", part))
+				skip("unknown product %s", part)
 				return true
 			}
 			if !slices.ContainsFunc(direct, func(l licensing.LicenseSource) bool { return l.SKUID == sku.ID && l.AllotmentID == "" }) {
-				skip(fmt.Sprintf("%s is not assigned to the user directly (inherited from a group or drawn from an allotment): change the group or the allotment", sku.PartNumber))
+				skip("%s is not assigned to the user directly (inherited from a group or drawn from an allotment): change the group or the allotment", sku.PartNumber)
 				return true
 			}
 			remove = append(remove, sku.ID)
@@ -677,7 +683,7 @@ func expand(s *tenant.State, kinds []string, o Options, pos *position.Position) 
 		for _, part := range f.Fix.Add {
 			sku, found := cat.SKU(part)
 			if !found {
-				skip(fmt.Sprintf("unknown product %s", part))
+				skip("unknown product %s", part)
 				return true
 			}
 			add = append(add, licensing.AssignedLicense{SKUID: sku.ID})
