@@ -317,7 +317,7 @@ func (r *run) tombstone(kind int, at int32) {
 	}
 	f.nev = -1
 	r.part.dropped[kind]++
-	if d := r.part.fixes[f.fix].MonthlyDelta; d != nil {
+	if d := r.part.fixes.at(f.fix).MonthlyDelta; d != nil {
 		if *d < 0 {
 			r.savings[kind] += prices.ToUnits(*d)
 		} else {

@@ -1,6 +1,7 @@
 package position
 
 import (
+	"slices"
 	"strconv"
 	"time"
 
@@ -122,13 +123,26 @@ type chunks[T any] struct {
 
 const chunkBits = 14
 
+// firstChunk is the first chunk's capacity: it grows (by copying, 8
+// times at a time) to a full chunk, so that a small position allocates
+// little.
+const firstChunk = 64
+
 // add appends vs, contiguous within one chunk, and returns the index of
-// the first (indexes encode chunk<<chunkBits | offset).
+// the first (indexes encode chunk<<chunkBits | offset). A chunk holds at
+// most 1<<chunkBits elements (len(vs) must not exceed it).
 func (c *chunks[T]) add(vs ...T) int32 {
 	last := len(c.c) - 1
-	if last < 0 || len(c.c[last])+len(vs) > cap(c.c[last]) {
-		c.c = append(c.c, make([]T, 0, max(1<<chunkBits, len(vs))))
+	if last < 0 || len(c.c[last])+len(vs) > 1<<chunkBits {
+		n := 1 << chunkBits
+		if last < 0 {
+			n = firstChunk
+		}
+		c.c = append(c.c, make([]T, 0, max(n, len(vs))))
 		last++
+	}
+	if k := c.c[last]; len(k)+len(vs) > cap(k) {
+		c.c[last] = append(make([]T, 0, min(max(8*cap(k), len(k)+len(vs)), 1<<chunkBits)), k...)
 	}
 	i := int32(last<<chunkBits | len(c.c[last]))
 	c.c[last] = append(c.c[last], vs...)
@@ -160,7 +174,7 @@ type part struct {
 	lastUI int32
 	groups []string
 	grpIx  map[string]int32
-	fixes  []Fix
+	fixes  chunks[Fix] // in chunks: a large position has a fix for one user in a few, never copied
 	evs    chunks[erec]
 	texts  []string
 	txtIx  map[string]int32
@@ -284,9 +298,11 @@ func (s *segment) end() {
 	}
 }
 
-// materialise fills f from a record (f's evidence slice is reused).
-func (p *part) materialise(kind int, r *frec, f *Finding) {
-	*f = Finding{ID: hexID(r.id), Kind: Kinds[kind], Title: kindTitles[Kinds[kind]], Evidence: f.Evidence[:0], Fix: p.fixes[r.fix]}
+// head fills f from a record but for its evidence (none) and what is
+// derived from it (basis, range, on leave); f's evidence slice is kept
+// for reuse.
+func (p *part) head(kind int, r *frec, f *Finding) {
+	*f = Finding{ID: hexID(r.id), Kind: Kinds[kind], Title: kindTitles[Kinds[kind]], Evidence: f.Evidence[:0], Fix: *p.fixes.at(r.fix)}
 	if r.user >= 0 {
 		u := p.users.at(r.user)
 		f.UserID, f.UserPrincipalName = u.id, u.upn
@@ -298,6 +314,11 @@ func (p *part) materialise(kind int, r *frec, f *Finding) {
 	if r.group >= 0 {
 		f.GroupID = p.groups[r.group]
 	}
+}
+
+// materialise fills f from a record (f's evidence slice is reused).
+func (p *part) materialise(kind int, r *frec, f *Finding) {
+	p.head(kind, r, f)
 	for j := int32(0); j < r.nev; j++ {
 		e := p.evs.at(r.ev + j)
 		ev := Evidence{Source: sources[e.source()], ActiveDays: e.days()}
@@ -374,10 +395,31 @@ func (p *Position) FindingCount() int {
 // EachFinding calls fn with every finding, grouped by kind (in Kinds
 // order), users in directory order, until fn returns false. For a computed
 // position fn gets a value reused for the next call: copy what it keeps.
-func (p *Position) EachFinding(fn func(f *Finding) bool) {
+func (p *Position) EachFinding(fn func(f *Finding) bool) { p.eachFinding(nil, false, fn) }
+
+// EachFix is EachFinding for callers that act on the fixes: only the
+// findings of the kinds given (every kind when none), without their
+// evidence — Evidence is empty, and Basis, EvidenceFrom, EvidenceTo and
+// OnLeave are not set (they derive from it) — which is most of the cost
+// of going through a large position.
+func (p *Position) EachFix(kinds []string, fn func(f *Finding) bool) {
+	p.eachFinding(kinds, true, fn)
+}
+
+func (p *Position) eachFinding(kinds []string, brief bool, fn func(f *Finding) bool) {
+	want := func(k string) bool { return len(kinds) == 0 || slices.Contains(kinds, k) }
 	if p.compact == nil {
 		for i := range p.Findings {
-			if !fn(&p.Findings[i]) {
+			if !want(p.Findings[i].Kind) {
+				continue
+			}
+			f := &p.Findings[i]
+			if brief {
+				head := *f
+				head.Evidence, head.Basis, head.EvidenceFrom, head.EvidenceTo, head.OnLeave = nil, "", "", "", false
+				f = &head
+			}
+			if !fn(f) {
 				return
 			}
 		}
@@ -385,6 +427,9 @@ func (p *Position) EachFinding(fn func(f *Finding) bool) {
 	}
 	var f Finding
 	for k := range Kinds {
+		if !want(Kinds[k]) {
+			continue
+		}
 		for _, sg := range p.compact.segs {
 			pt := sg.p
 			if pt == nil || sg.lo[k] == sg.hi[k] {
@@ -394,7 +439,11 @@ func (p *Position) EachFinding(fn func(f *Finding) bool) {
 				if r.nev < 0 {
 					return true // dropped
 				}
-				pt.materialise(k, r, &f)
+				if brief {
+					pt.head(k, r, &f)
+				} else {
+					pt.materialise(k, r, &f)
+				}
 				if !fn(&f) {
 					return false
 				}

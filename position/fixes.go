@@ -34,8 +34,7 @@ func money(units int64) *float64 {
 
 // fix adds a fix to the part's table and returns its index.
 func (r *run) fix(f Fix) int32 {
-	r.part.fixes = append(r.part.fixes, f)
-	return int32(len(r.part.fixes) - 1)
+	return r.part.fixes.add(f)
 }
 
 // fixFor returns the index of the fix built once per key.
@@ -109,7 +108,7 @@ func (r *run) add(kind string, u *licensing.User, si *skuInfo, groupID string, f
 		r.lastAdd.kind, r.lastAdd.at, r.lastAdd.ok = k, int32(p.byKind[k].n), true
 	}
 	p.byKind[k].add(f)
-	if d := p.fixes[fix].MonthlyDelta; d != nil {
+	if d := p.fixes.at(fix).MonthlyDelta; d != nil {
 		if *d < 0 {
 			r.savings[k] -= prices.ToUnits(*d)
 		} else {

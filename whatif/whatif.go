@@ -280,7 +280,10 @@ func TryIn(s *tenant.State, cmds []Command, o Options) (*Result, error) {
 }
 
 // before is what the difference reads of the state before the commands.
+// changed is called once, before license, with the keys the commands
+// changed (license is asked about those only).
 type before interface {
+	changed(keys []licensing.Key2)
 	license(k licensing.Key2) recState
 	upn(userID string) (string, bool)
 	side(pl *prices.List) Side
@@ -288,6 +291,8 @@ type before interface {
 
 // stateBefore reads a copy of the state before.
 type stateBefore struct{ s *tenant.State }
+
+func (b stateBefore) changed([]licensing.Key2) {}
 
 func (b stateBefore) license(k licensing.Key2) recState {
 	l, ok := b.s.Engine.LicenseByKey(k[0], k[1])
@@ -301,12 +306,23 @@ func (b stateBefore) upn(id string) (string, bool) {
 
 func (b stateBefore) side(pl *prices.List) Side { return side(b.s, pl) }
 
-// kept is what keep keeps of a state: the states of its license records
-// by key, and its products' seats (priced when the difference is made, at
-// the price list after the commands, as Try prices both sides).
+// kept is what keep keeps of a state: the states of its license records,
+// user by user in the engine's order (flat lists: no map of a million
+// keys to build for the few the commands change), and its products'
+// seats (priced when the difference is made, at the price list after the
+// commands, as Try prices both sides).
 type kept struct {
-	recs  map[licensing.Key2]recState
+	ids   []string  // the users, in the engine's order
+	offs  []int32   // user i's records are recs[offs[i]:offs[i+1]]
+	recs  []keptRec // in the engine's order of each user's records
 	seats []poolSeats
+	byKey map[licensing.Key2]recState // the changed users' records (changed)
+}
+
+// keptRec is a license record's pool (product and allotment) and state.
+type keptRec struct {
+	sku, allotment string
+	st             recState
 }
 
 type poolSeats struct {
@@ -318,18 +334,18 @@ type poolSeats struct {
 // keep reads what the difference needs of s before the commands run.
 func keep(s *tenant.State) *kept {
 	e := s.Engine
-	k := &kept{recs: make(map[licensing.Key2]recState, e.UserCount()+e.UserCount()/2)}
+	n := e.UserCount()
+	k := &kept{ids: make([]string, 0, n), offs: make([]int32, 0, n+1), recs: make([]keptRec, 0, n+n/2)}
 	e.ForEachUserLicenses(func(u *licensing.User, ls licensing.UserLicenses) bool {
+		k.ids = append(k.ids, u.ID)
+		k.offs = append(k.offs, int32(len(k.recs)))
 		for i := 0; i < ls.Len(); i++ {
 			l := ls.At(i)
-			key := l.SKUID
-			if l.AllotmentID != "" {
-				key += "/" + l.AllotmentID
-			}
-			k.recs[licensing.Key2{u.ID, key}] = stateOf(*l, true)
+			k.recs = append(k.recs, keptRec{sku: l.SKUID, allotment: l.AllotmentID, st: stateOfRec(l)})
 		}
 		return true
 	})
+	k.offs = append(k.offs, int32(len(k.recs)))
 	waiting := map[string]int{}
 	for _, a := range e.Allotments() {
 		waiting[a.SKUID] += a.Waiting
@@ -340,7 +356,29 @@ func keep(s *tenant.State) *kept {
 	return k
 }
 
-func (k *kept) license(key licensing.Key2) recState { return k.recs[key] }
+// changed indexes the records the users of keys had before, by key (the
+// pool key: "skuId" or "skuId/allotmentId").
+func (k *kept) changed(keys []licensing.Key2) {
+	users := make(map[string]bool, len(keys))
+	for _, key := range keys {
+		users[key[0]] = true
+	}
+	k.byKey = make(map[licensing.Key2]recState, len(keys))
+	for i, id := range k.ids {
+		if !users[id] {
+			continue
+		}
+		for _, r := range k.recs[k.offs[i]:k.offs[i+1]] {
+			key := r.sku
+			if r.allotment != "" {
+				key += "/" + r.allotment
+			}
+			k.byKey[licensing.Key2{id, key}] = r.st
+		}
+	}
+}
+
+func (k *kept) license(key licensing.Key2) recState { return k.byKey[key] }
 
 // upn: the commands neither delete users nor rename them; the answer
 // takes the name after.
@@ -598,18 +636,18 @@ func expand(s *tenant.State, kinds []string, o Options, pos *position.Position) 
 	cat := s.Engine.Catalog()
 	var buys, removes, swaps []Command
 	var skipped []Skipped
-	want := func(k string) bool { return len(kinds) == 0 || slices.Contains(kinds, k) }
 	perUser := map[string]*Command{}
 	var order []string
 	// Findings in the position's order (kinds, then users in directory
-	// order), read in place: a large position is never copied.
-	pos.EachFinding(func(f *position.Finding) bool {
-		if !want(f.Kind) {
-			return true
-		}
-		skip := func(reason string) {
+	// order), read in place without their evidence: a large position is
+	// never copied.
+	pos.EachFix(kinds, func(f *position.Finding) bool {
+		// skip counts a fix not applied; its reason is written for the
+		// first MaxListed only (a large position skips hundreds of
+		// thousands).
+		skip := func(format string, args ...any) {
 			if nskipped++; len(skipped) < MaxListed {
-				skipped = append(skipped, Skipped{FindingID: f.ID, Kind: f.Kind, UserID: f.UserID, SKU: f.SKUPartNumber, Reason: reason})
+				skipped = append(skipped, Skipped{FindingID: f.ID, Kind: f.Kind, UserID: f.UserID, SKU: f.SKUPartNumber, Reason: fmt.Sprintf(format, args...)})
 			}
 		}
 		if f.Kind == position.SeatsRunningOut {
@@ -621,20 +659,23 @@ func expand(s *tenant.State, kinds []string, o Options, pos *position.Position) 
 			return true
 		}
 		if f.UserID == "" || (len(f.Fix.Add) == 0 && len(f.Fix.Remove) == 0) {
-			skip("no license change to apply: " + f.Fix.Description)
+			skip("no license change to apply: %s", f.Fix.Description)
 			return true
 		}
-		direct := s.Engine.DirectLicenses(f.UserID)
+		var direct []licensing.LicenseSource
+		if len(f.Fix.Remove) > 0 {
+			direct = s.Engine.DirectLicenses(f.UserID)
+		}
 		var remove []string
 		var add []licensing.AssignedLicense
 		for _, part := range f.Fix.Remove {
 			sku, found := cat.SKU(part)
 			if !found {
-				skip(fmt.Sprintf("unknown product %s", part))
+				skip("unknown product %s", part)
 				return true
 			}
 			if !slices.ContainsFunc(direct, func(l licensing.LicenseSource) bool { return l.SKUID == sku.ID && l.AllotmentID == "" }) {
-				skip(fmt.Sprintf("%s is not assigned to the user directly (inherited from a group or drawn from an allotment): change the group or the allotment", sku.PartNumber))
+				skip("%s is not assigned to the user directly (inherited from a group or drawn from an allotment): change the group or the allotment", sku.PartNumber)
 				return true
 			}
 			remove = append(remove, sku.ID)
@@ -642,7 +683,7 @@ func expand(s *tenant.State, kinds []string, o Options, pos *position.Position) 
 		for _, part := range f.Fix.Add {
 			sku, found := cat.SKU(part)
 			if !found {
-				skip(fmt.Sprintf("unknown product %s", part))
+				skip("unknown product %s", part)
 				return true
 			}
 			add = append(add, licensing.AssignedLicense{SKUID: sku.ID})
@@ -689,10 +730,15 @@ type recState struct {
 }
 
 func stateOf(l licensing.License, found bool) recState {
-	var r recState
 	if !found {
-		return r
+		return recState{}
 	}
+	return stateOfRec(&l)
+}
+
+// stateOfRec is stateOf of a record found (read in place).
+func stateOfRec(l *licensing.License) recState {
+	var r recState
 	r.usable, r.waiting = l.Usable(), l.Waiting()
 	for _, s := range l.Sources {
 		if s.Error != "" && s.Error != "None" {
@@ -710,6 +756,7 @@ func stateOf(l licensing.License, found bool) recState {
 func (res *Result) diff(pre before, after *tenant.State, keys []licensing.Key2) {
 	res.Gains, res.Losses, res.StartsWaiting, res.Errors = []Change{}, []Change{}, []Change{}, []Change{}
 	seen := make(map[licensing.Key2]bool, len(keys))
+	pre.changed(keys)
 	sort.Slice(keys, func(i, j int) bool {
 		if keys[i][0] != keys[j][0] {
 			return keys[i][0] < keys[j][0]

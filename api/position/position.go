@@ -188,6 +188,10 @@ func (h *handler) compute(w http.ResponseWriter, r *http.Request) (*position.Pos
 		respond.Error(w, r, err)
 		return nil, nil, false
 	}
+	computed.Add(1)
+	if o.Scope == nil {
+		lastPosition.put(t, snap.Commit(), o, pos)
+	}
 	if h.s.Alerts != nil && o.Scope == nil && len(r.URL.Query()) == 0 {
 		// The tenant-wide position of today with the default window: the findings rules' facts.
 		if err := h.s.Alerts.ReportComputed(r.Context(), t, pos); err != nil {

@@ -6,6 +6,8 @@ import (
 	"allot"
 	"allot/api/respond"
 	"allot/auth"
+	"allot/position"
+	"allot/position/snapshotstore"
 	"allot/whatif"
 )
 
@@ -46,9 +48,24 @@ func (h *handler) whatIf(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
+	// The position of the snapshot, when the first command applies its
+	// fixes: the one the API computed last if it is of the same copy of
+	// the tenant (lastPosition), else computed here and kept for the next.
+	var pos *position.Position
+	if in.Commands[0].Op == whatif.OpApplyFixes {
+		if pos = lastPosition.get(t, snap.Commit(), o); pos == nil {
+			if pos, err = snapshotstore.Position(snap, o); err != nil {
+				respond.Error(w, r, err)
+				return
+			}
+			computed.Add(1)
+			lastPosition.put(t, snap.Commit(), o, pos)
+		}
+	}
 	// The snapshot is this request's own: the commands run on it (one
 	// copy of the tenant, not two).
-	res, err := whatif.TryIn(snap, in.Commands, whatif.Options{AsOf: o.AsOf, WindowDays: o.WindowDays, Now: o.Now, Actor: p.Actor(), NewID: auth.NewID})
+	res, err := whatif.TryIn(snap, in.Commands, whatif.Options{AsOf: o.AsOf, WindowDays: o.WindowDays, Now: o.Now, Actor: p.Actor(), NewID: auth.NewID,
+		Position: pos})
 	if err != nil {
 		if allot.ErrorCode(err) == allot.EINTERNAL {
 			h.s.Log.Error("what-if", "err", err)
