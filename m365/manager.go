@@ -32,7 +32,9 @@ type Manager struct {
 	once sync.Once
 	sem  chan struct{}
 	mu   sync.Mutex
-	jobs map[string]*job // tenantId/connId
+	jobs map[string]*job // tenantId/connId: the running job
+	last map[string]*job // tenantId/connId: the job started last (running or ended)
+	runs map[string]int  // tenantId/connId: jobs started
 }
 
 type job struct {
@@ -51,6 +53,8 @@ func (m *Manager) init() {
 		}
 		m.sem = make(chan struct{}, n)
 		m.jobs = map[string]*job{}
+		m.last = map[string]*job{}
+		m.runs = map[string]int{}
 		if m.Log == nil {
 			m.Log = slog.Default()
 		}
@@ -87,8 +91,7 @@ func (m *Manager) start(t *tenant.Tenant, connID, actor, kind string,
 		m.mu.Unlock()
 		return false, nil
 	}
-	j := &job{kind: kind, p: &Progress{}, done: make(chan struct{})}
-	m.jobs[key] = j
+	j := m.begin(key, kind)
 	m.mu.Unlock()
 	go func() {
 		defer func() {
@@ -118,12 +121,22 @@ func (m *Manager) start(t *tenant.Tenant, connID, actor, kind string,
 	return true, nil
 }
 
-// Wait waits for the running job of a connection (if any) and returns its
-// result.
+// begin records a new job of a connection as running; m.mu is held.
+func (m *Manager) begin(key, kind string) *job {
+	j := &job{kind: kind, p: &Progress{}, done: make(chan struct{})}
+	m.jobs[key] = j
+	m.last[key] = j
+	m.runs[key]++
+	return j
+}
+
+// Wait waits for the job of a connection started last — running, or
+// already ended — and returns its result; a zero Result and nil when no
+// job has run for it in this process.
 func (m *Manager) Wait(ctx context.Context, tenantID, connID string) (Result, error) {
 	m.init()
 	m.mu.Lock()
-	j := m.jobs[tenantID+"/"+connID]
+	j := m.last[tenantID+"/"+connID]
 	m.mu.Unlock()
 	if j == nil {
 		return Result{}, nil
@@ -136,6 +149,15 @@ func (m *Manager) Wait(ctx context.Context, tenantID, connID string) (Result, er
 	}
 }
 
+// Runs is the number of jobs (syncs, report syncs, applies) started for a
+// connection in this process.
+func (m *Manager) Runs(tenantID, connID string) int {
+	m.init()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.runs[tenantID+"/"+connID]
+}
+
 // Exclusive runs fn (an apply) while no other job runs for the connection.
 func (m *Manager) Exclusive(tenantID, connID string, fn func() error) error {
 	m.init()
@@ -145,8 +167,7 @@ func (m *Manager) Exclusive(tenantID, connID string, fn func() error) error {
 		m.mu.Unlock()
 		return allot.Errorf(allot.ECONFLICT, "A sync or apply of connection %s is running; try again when it has finished.", connID)
 	}
-	j := &job{kind: "apply", p: &Progress{}, done: make(chan struct{})}
-	m.jobs[key] = j
+	j := m.begin(key, "apply")
 	m.mu.Unlock()
 	defer func() {
 		m.mu.Lock()
