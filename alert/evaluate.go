@@ -353,10 +353,10 @@ func (f *Facts) waiting(r Rule, now time.Time) ([]Firing, time.Time) {
 	var out []Firing
 	var next time.Time
 	check := func(subject, where string, oldest licensing.License, n int) {
-		crosses := oldest.Since.Add(limit)
+		crosses := oldest.Since.Time().Add(limit)
 		if now.After(crosses) {
 			out = append(out, Firing{Subject: subject, Summary: fmt.Sprintf("%d users wait for a seat in %s; the first since %s (more than %d hours).",
-				n, where, oldest.Since.UTC().Format(time.RFC3339), r.Hours)})
+				n, where, oldest.Since.Time().Format(time.RFC3339), r.Hours)})
 			return
 		}
 		if next.IsZero() || crosses.Before(next) {

@@ -252,6 +252,9 @@ func TestBadBundlesNameFileAndLineAndChangeNothing(t *testing.T) {
 		{"license without subscription", map[string]string{"groups.csv": "id,displayName\ng1,G\n", "group_licenses.csv": "groupId,skuPartNumber\ng1,SPE_E5\n"}, "group_licenses.csv:2: the tenant has no subscription for SPE_E5"},
 		{"bad plan", map[string]string{"subscriptions.csv": "skuPartNumber,quantity\nSPE_E3,1\n", "groups.csv": "id,displayName\ng1,G\n", "group_licenses.csv": "groupId,skuPartNumber,disabledPlans\ng1,SPE_E3,NOT_A_PLAN\n"}, "group_licenses.csv:2: disabled plan"},
 		{"bad time", map[string]string{"subscriptions.csv": "skuPartNumber,quantity\nSPE_E3,1\n", "users.csv": "id,userPrincipalName\nu1,a@c.example\n", "direct_licenses.csv": "userId,skuPartNumber,assignedAt\nu1,SPE_E3,yesterday\n"}, "direct_licenses.csv:2: assignedAt"},
+		// Seat dates are held to the nanosecond in the years 1678 to 2262
+		// (licensing.Instant): a date outside them is refused, not wrapped.
+		{"time out of range", map[string]string{"subscriptions.csv": "skuPartNumber,quantity\nSPE_E3,1\n", "users.csv": "id,userPrincipalName\nu1,a@c.example\n", "direct_licenses.csv": "userId,skuPartNumber,assignedAt\nu1,SPE_E3,3000-01-01T00:00:00Z\n"}, "direct_licenses.csv:2: assignedAt \"3000-01-01T00:00:00Z\" is outside the years 1678 to 2262"},
 		{"broken csv", map[string]string{"users.csv": "id,userPrincipalName\n\"u1,a@c.example\n"}, "users.csv:"},
 	}
 	for _, c := range cases {

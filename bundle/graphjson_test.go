@@ -94,11 +94,11 @@ func TestGraphJSONDatesTheSeats(t *testing.T) {
 	day := func(s string) time.Time { d, _ := time.Parse(time.RFC3339, s); return d }
 	tn.Read(func(s *tenant.State) {
 		l, _ := s.Engine.License("u1", e3)
-		if !l.GrantDate().Equal(day("2023-01-05T10:00:00Z")) || !l.Sources[0].LastUpdated.Equal(day("2023-02-01T00:00:00Z")) {
+		if !l.GrantDate().Equal(day("2023-01-05T10:00:00Z")) || !l.Sources[0].LastUpdated.Time().Equal(day("2023-02-01T00:00:00Z")) {
 			t.Fatalf("E3: grant %v lastUpdated %v", l.GrantDate(), l.Sources[0].LastUpdated)
 		}
 		l, _ = s.Engine.License("u1", ems)
-		if !l.GrantDate().Equal(day("2023-03-01T00:00:00Z")) || !l.Sources[0].LastUpdated.Equal(day("2023-03-01T00:00:00Z")) {
+		if !l.GrantDate().Equal(day("2023-03-01T00:00:00Z")) || !l.Sources[0].LastUpdated.Time().Equal(day("2023-03-01T00:00:00Z")) {
 			t.Fatalf("EMS (dated by its state): grant %v lastUpdated %v", l.GrantDate(), l.Sources[0].LastUpdated)
 		}
 	})

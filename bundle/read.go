@@ -452,7 +452,20 @@ func parseTime(v string, dst *time.Time) error {
 	if err != nil {
 		return fmt.Errorf("%q is not an RFC 3339 time such as 2025-01-31T09:00:00Z", v)
 	}
+	if _, ok := licensing.InstantIn(t); !ok {
+		return fmt.Errorf("%q is outside the years 1678 to 2262", v)
+	}
 	*dst = t.UTC()
+	return nil
+}
+
+// parseInstant is parseTime into an Instant.
+func parseInstant(v string, dst *licensing.Instant) error {
+	var t time.Time
+	if err := parseTime(v, &t); err != nil {
+		return err
+	}
+	*dst = licensing.InstantOf(t)
 	return nil
 }
 
@@ -593,7 +606,7 @@ func (b *Bundle) readSeats(t *table, cat *catalog.Catalog) error {
 			return err
 		}
 		l := licensing.License{UserID: b.intern(t.get("userId")), SKUID: b.internName(t.get("skuPartNumber")), AllotmentID: b.internName(t.get("allotmentId")), Claimed: true}
-		if err := parseTime(t.get("claimedAt"), &l.Since); err != nil || l.Since.IsZero() {
+		if err := parseInstant(t.get("claimedAt"), &l.Since); err != nil || l.Since.IsZero() {
 			return t.errf("claimedAt %q is not an RFC 3339 time", t.get("claimedAt"))
 		}
 		held, err := strconv.ParseBool(strings.ToLower(t.get("held")))
@@ -601,7 +614,7 @@ func (b *Bundle) readSeats(t *table, cat *catalog.Catalog) error {
 			return t.errf("held %q is not true or false", t.get("held"))
 		}
 		l.Held = held
-		if err := parseTime(t.get("heldSince"), &l.HeldSince); err != nil {
+		if err := parseInstant(t.get("heldSince"), &l.HeldSince); err != nil {
 			return t.errf("heldSince %v", err)
 		}
 		b.Data.Seats = append(b.Data.Seats, l)

@@ -182,7 +182,7 @@ func export(e *licensing.Engine, subs []subscription.Subscription) map[string][]
 		}
 		for _, l := range e.Licenses(u.ID) {
 			if l.Claimed {
-				seats = append(seats, []string{u.ID, part(l.SKUID), l.AllotmentID, ts(l.Since), strconv.FormatBool(l.Held), ts(l.HeldSince)})
+				seats = append(seats, []string{u.ID, part(l.SKUID), l.AllotmentID, ts(l.Since.Time()), strconv.FormatBool(l.Held), ts(l.HeldSince.Time())})
 			}
 		}
 	}

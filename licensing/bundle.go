@@ -127,7 +127,7 @@ func (w *worker) markBundled(u *user, srcs []srcEntry) {
 		if !bundled || !l.Held || usable {
 			continue
 		}
-		l.Held, l.HeldSince, l.GrantedAt = false, time.Time{}, time.Time{}
+		l.Held, l.HeldSince, l.GrantedAt = false, 0, 0
 		w.dirtyLicense(l)
 		if e.bulk {
 			continue
@@ -140,7 +140,7 @@ func (w *worker) markBundled(u *user, srcs []srcEntry) {
 
 // admit gives a waiting claim a seat.
 func (e *Engine) admit(l *license, now time.Time) {
-	l.Held, l.HeldSince = true, now
+	l.Held, l.HeldSince = true, InstantOf(now)
 	l.pool.consumed++
 	e.dirtyLicense(l)
 	e.touchState(l.user, audit.ActorGroupLicensing, e.admittedWhy(l.pool, l))

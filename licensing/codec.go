@@ -423,22 +423,22 @@ func AppendLicenseBinary(dst []byte, l *License) []byte {
 	set(licUserID, l.UserID != "")
 	set(licSKUID, l.SKUID != "")
 	set(licClaimed, l.Claimed)
-	set(licSince, !isZeroTime(l.Since))
+	set(licSince, !l.Since.IsZero())
 	set(licHeld, l.Held)
-	set(licHeldSince, !isZeroTime(l.HeldSince))
+	set(licHeldSince, !l.HeldSince.IsZero())
 	set(licSources, l.Sources != nil)
 	set(licAllotmentID, l.AllotmentID != "")
 	set(licRetained, len(l.Retained()) > 0)
-	set(licGrantedAt, !isZeroTime(l.GrantedAt))
+	set(licGrantedAt, !l.GrantedAt.IsZero())
 	e := encoder{b: append(dst, BinaryFormat), sec: timeBase}
 	e.uvarint(m)
 	e.strIf(m&licUserID, l.UserID)
 	e.strIf(m&licSKUID, l.SKUID)
 	if m&licSince != 0 {
-		e.time(l.Since)
+		e.instant(l.Since)
 	}
 	if m&licHeldSince != 0 {
-		e.time(l.HeldSince)
+		e.instant(l.HeldSince)
 	}
 	if m&licSources != 0 {
 		e.sourceStates(l.Sources)
@@ -448,7 +448,7 @@ func AppendLicenseBinary(dst []byte, l *License) []byte {
 		e.sourceStates(l.Retained())
 	}
 	if m&licGrantedAt != 0 {
-		e.time(l.GrantedAt)
+		e.instant(l.GrantedAt)
 	}
 	return e.b
 }
@@ -465,11 +465,11 @@ func DecodeLicense(b []byte) (License, error) {
 	l.SKUID = d.strIf(m & licSKUID)
 	l.Claimed = m&licClaimed != 0
 	if m&licSince != 0 {
-		l.Since = d.time()
+		l.Since = d.instantUTC()
 	}
 	l.Held = m&licHeld != 0
 	if m&licHeldSince != 0 {
-		l.HeldSince = d.time()
+		l.HeldSince = d.instantUTC()
 	}
 	if m&licSources != 0 {
 		l.Sources = d.sourceStates(0)
@@ -479,7 +479,7 @@ func DecodeLicense(b []byte) (License, error) {
 		l.KeptSources = &KeptSources{Kept: d.sourceStates(1)}
 	}
 	if m&licGrantedAt != 0 {
-		l.GrantedAt = d.time()
+		l.GrantedAt = d.instantUTC()
 	}
 	if err := d.finish(); err != nil {
 		return License{}, fmt.Errorf("license: %w", err)
@@ -605,8 +605,8 @@ func (e *encoder) sourceState(s *SourceState) {
 	}
 	set(ssState, s.State != "")
 	set(ssError, s.Error != "")
-	set(ssLastUpdated, !isZeroTime(s.LastUpdated))
-	set(ssAssignedAt, !isZeroTime(s.AssignedAt))
+	set(ssLastUpdated, !s.LastUpdated.IsZero())
+	set(ssAssignedAt, !s.AssignedAt.IsZero())
 	set(ssAppliesSince, s.AppliesSince != 0)
 	set(ssDisabledPlans, s.DisabledPlans != nil)
 	set(ssAssignedByGroup, s.AssignedByGroup != "")
@@ -617,10 +617,10 @@ func (e *encoder) sourceState(s *SourceState) {
 	e.strIf(m&ssState, s.State)
 	e.strIf(m&ssError, s.Error)
 	if m&ssLastUpdated != 0 {
-		e.time(s.LastUpdated)
+		e.instant(s.LastUpdated)
 	}
 	if m&ssAssignedAt != 0 {
-		e.time(s.AssignedAt)
+		e.instant(s.AssignedAt)
 	}
 	if m&ssAppliesSince != 0 {
 		e.instant(s.AppliesSince)
@@ -906,6 +906,22 @@ func (d *decoder) instant() Instant {
 	return i
 }
 
+// instantUTC reads a present time into an Instant, in UTC whatever
+// offset it was written with (records written while these fields were
+// time.Time kept the offset of the time they were given).
+func (d *decoder) instantUTC() Instant {
+	t := d.time()
+	if d.err != nil {
+		return 0
+	}
+	i, ok := InstantIn(t)
+	if !ok {
+		d.fail(errors.New("instant out of range"))
+		return 0
+	}
+	return i
+}
+
 func (d *decoder) sourceStates(min int) []SourceState {
 	n := d.count(min)
 	if d.err != nil {
@@ -923,10 +939,10 @@ func (d *decoder) sourceState(s *SourceState) {
 	s.State = d.strIf(m & ssState)
 	s.Error = d.strIf(m & ssError)
 	if m&ssLastUpdated != 0 {
-		s.LastUpdated = d.time()
+		s.LastUpdated = d.instantUTC()
 	}
 	if m&ssAssignedAt != 0 {
-		s.AssignedAt = d.time()
+		s.AssignedAt = d.instantUTC()
 	}
 	if m&ssAppliesSince != 0 {
 		s.AppliesSince = d.instant()

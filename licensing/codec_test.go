@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"allot"
+	"allot/catalog"
 )
 
 // codec is one record type's binary and JSON forms, for the generic tests.
@@ -295,8 +298,8 @@ func TestBinaryCodecKnowsEveryField(t *testing.T) {
 // after its record, another format byte, or a non-canonical encoding.
 func TestBinaryDecodeRefusesBadBodies(t *testing.T) {
 	now := time.Date(2025, 6, 1, 12, 0, 0, 7, time.UTC)
-	l := License{UserID: "u1", SKUID: "6fd2c87f-b296-42f0-b197-1e91e994b900", Claimed: true, Since: now, Held: true, HeldSince: now,
-		Sources: []SourceState{{State: StateActive, Error: ErrNone, LastUpdated: now, AssignedAt: now, AppliesSince: InstantOf(now), DisabledPlans: []string{}}}}
+	l := License{UserID: "u1", SKUID: "6fd2c87f-b296-42f0-b197-1e91e994b900", Claimed: true, Since: InstantOf(now), Held: true, HeldSince: InstantOf(now),
+		Sources: []SourceState{{State: StateActive, Error: ErrNone, LastUpdated: InstantOf(now), AssignedAt: InstantOf(now), AppliesSince: InstantOf(now), DisabledPlans: []string{}}}}
 	b := AppendLicenseBinary(nil, &l)
 	for i := range len(b) {
 		if _, err := DecodeLicense(b[:i]); err == nil {
@@ -377,3 +380,58 @@ func FuzzDecodeUser(f *testing.F)          { fuzzCodec(f, codecs[0]) }
 func FuzzDecodeGroup(f *testing.F)         { fuzzCodec(f, codecs[1]) }
 func FuzzDecodeLicenseSource(f *testing.F) { fuzzCodec(f, codecs[2]) }
 func FuzzDecodeLicense(f *testing.F)       { fuzzCodec(f, codecs[3]) }
+
+// TestTimesWrittenWithAnOffsetReadAsInstants: license records written
+// while Since, HeldSince, GrantedAt and a source's dates were time.Time
+// kept the offset they were given; they read back as the same instants.
+func TestTimesWrittenWithAnOffsetReadAsInstants(t *testing.T) {
+	at := time.Date(2025, 3, 1, 10, 0, 0, 7, time.FixedZone("", 2*3600))
+	e := encoder{b: []byte{BinaryFormat}, sec: timeBase}
+	e.uvarint(licUserID | licSince | licHeld | licHeldSince | licGrantedAt)
+	e.str("u1")
+	e.time(at)
+	e.time(at.Add(time.Hour))
+	e.time(at.Add(-time.Hour))
+	l, err := DecodeLicense(e.b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Since != InstantOf(at) || !l.Since.Time().Equal(at) || l.HeldSince.Time() != at.Add(time.Hour).UTC() || l.GrantedAt.Time() != at.Add(-time.Hour).UTC() {
+		t.Fatalf("decoded %v %v %v", l.Since, l.HeldSince, l.GrantedAt)
+	}
+	var j License
+	if err := json.Unmarshal([]byte(`{"userId":"u1","since":"2025-03-01T10:00:00.000000007+02:00","held":false,"heldSince":"0001-01-01T00:00:00Z","sources":null}`), &j); err != nil {
+		t.Fatal(err)
+	}
+	if j.Since != InstantOf(at) || !j.HeldSince.IsZero() {
+		t.Fatalf("from JSON: %v %v", j.Since, j.HeldSince)
+	}
+	if err := json.Unmarshal([]byte(`{"since":"2300-01-01T00:00:00Z"}`), &j); err == nil {
+		t.Fatal("a time an Instant cannot hold was read")
+	}
+}
+
+// TestImportRefusesDatesAnInstantCannotHold: the import's check refuses
+// a source's or a seat's date outside the years 1678 to 2262 and changes
+// nothing; SetGrantDates leaves such a date out.
+func TestImportRefusesDatesAnInstantCannotHold(t *testing.T) {
+	e := New(catalog.Default(), Settings{})
+	far := time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, d := range []ImportData{
+		{Users: []User{{ID: "u1", UserPrincipalName: "u1@c.example", AccountEnabled: true, UsageLocation: "US"}},
+			DirectLicenses: []OwnedSource{{Owner: "u1", LicenseSource: LicenseSource{SKUID: "05e9a617-0261-4cee-bb44-138d3ef5d965", AssignedAt: far}}}},
+		{SeatDates: []SeatDate{{UserID: "u1", SKUID: "05e9a617-0261-4cee-bb44-138d3ef5d965", GrantedAt: far}}},
+		{SeatDates: []SeatDate{{UserID: "u1", SKUID: "05e9a617-0261-4cee-bb44-138d3ef5d965", Updated: map[string]time.Time{"": far.AddDate(-700, 0, 0)}}}},
+	} {
+		_, err := e.Import(Op{Now: time.Now().UTC()}, d)
+		if allot.ErrorCode(err) != allot.EINVALID || !strings.Contains(err.Error(), "outside the years 1678 to 2262") {
+			t.Fatalf("import: %v", err)
+		}
+		if len(e.users) != 0 {
+			t.Fatal("a refused import changed the engine")
+		}
+	}
+	if n := e.SetGrantDates([]SeatDate{{UserID: "u1", SKUID: "05e9a617-0261-4cee-bb44-138d3ef5d965", GrantedAt: far}}); n != 0 {
+		t.Fatalf("SetGrantDates dated %d records with a date out of range", n)
+	}
+}

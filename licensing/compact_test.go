@@ -80,7 +80,7 @@ func TestAppliesSinceInEightBytesRoundTripsAsATime(t *testing.T) {
 		}
 	}
 	at := time.Date(2026, 12, 5, 22, 0, 0, 1, time.UTC)
-	s := SourceState{AssignedAt: at.Add(time.Hour), AppliesSince: InstantOf(at)}
+	s := SourceState{AssignedAt: InstantOf(at.Add(time.Hour)), AppliesSince: InstantOf(at)}
 	if !s.Precedence().Equal(at) || s.Precedence().Location() != time.UTC {
 		t.Fatalf("precedence %v, want %v", s.Precedence(), at)
 	}

@@ -113,11 +113,11 @@ func (e *Engine) Explain(userID, skuID string) (Explanation, error) {
 	// one nearest to admission.
 	l := primaryRecord(recs)
 	if l.Held {
-		t := l.HeldSince
+		t := l.HeldSince.Time()
 		x.HoldsSeat, x.HeldSince = true, &t
 	}
 	if l.Waiting() {
-		t := l.Since
+		t := l.Since.Time()
 		x.Waiting, x.WaitingSince = true, &t
 		x.WaitingPosition, x.WaitingCount = waitingPosition(l), len(l.pool.waiting)
 		if a := l.pool.allot; a != nil {
@@ -130,7 +130,7 @@ func (e *Engine) Explain(userID, skuID string) (Explanation, error) {
 		if a := r.pool.allot; a != nil {
 			seat := AllotmentSeat{AllotmentID: a.ID, DisplayName: a.DisplayName, AllottedUnits: a.AllottedUnits, ConsumedUnits: r.pool.consumed, HoldsUnit: r.Held}
 			if r.Waiting() {
-				t := r.Since
+				t := r.Since.Time()
 				seat.WaitingSince, seat.WaitingPosition, seat.WaitingCount = &t, waitingPosition(r), len(r.pool.waiting)
 			}
 			x.Allotments = append(x.Allotments, seat)
@@ -146,7 +146,7 @@ func (e *Engine) Explain(userID, skuID string) (Explanation, error) {
 		l := r
 		for _, s := range l.Sources {
 			es := ExplainedSource{AssignedByGroup: s.AssignedByGroup, AllotmentID: s.AllotmentID, State: s.State, Error: s.Error,
-				DisabledPlans: s.DisabledPlans, AssignedAt: s.AssignedAt, LastUpdated: s.LastUpdated}
+				DisabledPlans: s.DisabledPlans, AssignedAt: s.AssignedAt.Time(), LastUpdated: s.LastUpdated.Time()}
 			if s.AssignedByGroup == "" {
 				es.Via = "direct assignment"
 			} else {

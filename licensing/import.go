@@ -86,9 +86,44 @@ func (e *Engine) Import(op Op, d ImportData) (ImportStats, error) {
 	}
 	if err == nil {
 		// Only the seats this import granted take the data's dates.
-		e.applySeatDates(d.SeatDates, func(l *license) bool { return l.HeldSince.After(start) })
+		e.applySeatDates(d.SeatDates, func(l *license) bool { return l.HeldSince.After(InstantOf(start)) })
 	}
 	return st, err
+}
+
+// checkImportDates refuses a time the engine cannot hold (an Instant:
+// the years 1678 to 2262) in the data's licenses and seat dates: a date
+// outside them is a defect of the file, not one to keep rounded.
+func checkImportDates(d *ImportData) error {
+	bad := func(part string, i int, key string, t time.Time) error {
+		if _, ok := InstantIn(t); ok {
+			return nil
+		}
+		return &ImportError{Part: part, Index: i, Key: key, Err: allot.Errorf(allot.EINVALID,
+			"The date %s is outside the years 1678 to 2262.", t.Format(time.RFC3339))}
+	}
+	for _, p := range []struct {
+		name string
+		srcs []OwnedSource
+	}{{"groupLicenses", d.GroupLicenses}, {"directLicenses", d.DirectLicenses}} {
+		for i := range p.srcs {
+			if err := bad(p.name, i, p.srcs[i].Owner, p.srcs[i].AssignedAt); err != nil {
+				return err
+			}
+		}
+	}
+	for i := range d.SeatDates {
+		sd := &d.SeatDates[i]
+		if err := bad("seatDates", i, sd.UserID, sd.GrantedAt); err != nil {
+			return err
+		}
+		for _, t := range sd.Updated {
+			if err := bad("seatDates", i, sd.UserID, t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // SetGrantDates dates seats that have no grant date from imported data yet
@@ -96,7 +131,18 @@ func (e *Engine) Import(op Op, d ImportData) (ImportStats, error) {
 // after the date takes it as GrantedAt; Updated is applied as in Import. It
 // changes nothing else and returns how many records changed. Run it as a
 // command (it marks the records in the delta).
+//
+// A date an Instant cannot hold (before 1678, after 2262) dates nothing.
 func (e *Engine) SetGrantDates(dates []SeatDate) int {
+	if checkImportDates(&ImportData{SeatDates: dates}) != nil {
+		kept := make([]SeatDate, 0, len(dates))
+		for _, sd := range dates {
+			if checkImportDates(&ImportData{SeatDates: []SeatDate{sd}}) == nil {
+				kept = append(kept, sd)
+			}
+		}
+		dates = kept
+	}
 	return e.applySeatDates(dates, func(l *license) bool { return l.GrantedAt.IsZero() })
 }
 
@@ -116,21 +162,21 @@ func (e *Engine) applySeatDates(dates []SeatDate, ok func(*license) bool) int {
 				continue
 			}
 			ch := false
-			if !sd.GrantedAt.IsZero() && sd.GrantedAt.Before(l.HeldSince) && !sd.GrantedAt.Equal(l.GrantedAt) {
-				l.GrantedAt = sd.GrantedAt.UTC()
+			if !sd.GrantedAt.IsZero() && sd.GrantedAt.Before(l.HeldSince.Time()) && !sd.GrantedAt.Equal(l.GrantedAt.Time()) {
+				l.GrantedAt = InstantOf(sd.GrantedAt.UTC())
 				ch = true
 			}
 			var srcs []SourceState
 			for j := range l.Sources {
 				s := &l.Sources[j]
 				t, has := sd.Updated[s.AssignedByGroup]
-				if !has || t.IsZero() || !t.Before(s.LastUpdated) {
+				if !has || t.IsZero() || !t.Before(s.LastUpdated.Time()) {
 					continue
 				}
 				if srcs == nil { // a record's Sources are shared with clones: copy
 					srcs = append([]SourceState(nil), l.Sources...)
 				}
-				srcs[j].LastUpdated = t.UTC()
+				srcs[j].LastUpdated = InstantOf(t.UTC())
 			}
 			if srcs != nil {
 				l.Sources = srcs
@@ -168,6 +214,9 @@ func (e *ImportError) Unwrap() error { return e.Err }
 // and importers run it before their own writes to report the file and
 // line of a refusal.
 func (e *Engine) CheckImport(d *ImportData) error {
+	if err := checkImportDates(d); err != nil {
+		return err
+	}
 	enabled := func(skuID string) (int, bool) {
 		if n, ok := d.Units[skuID]; ok {
 			return n, true
@@ -321,7 +370,7 @@ func (e *Engine) importEmpty(op Op, d ImportData) (ImportStats, error) {
 	for _, l := range d.Seats {
 		// The claim exactly; the seat goes to the oldest claims in the
 		// recompute below, and keeps its heldSince if it was held.
-		l.Held, l.HeldSince, l.GrantedAt = false, time.Time{}, time.Time{}
+		l.Held, l.HeldSince, l.GrantedAt = false, 0, 0
 		if err := e.LoadLicense(l); err != nil {
 			return st, err
 		}
@@ -579,7 +628,7 @@ func (e *Engine) reseat(p *pool, held int) {
 	seats := min(len(claims), p.capacity(), max(p.consumed, p.assignable(), held))
 	for i, l := range claims {
 		if i >= seats && l.Held {
-			l.Held, l.HeldSince, l.GrantedAt = false, time.Time{}, time.Time{}
+			l.Held, l.HeldSince, l.GrantedAt = false, 0, 0
 			p.consumed--
 			p.waiting.push(l)
 			e.dirtyLicense(l)

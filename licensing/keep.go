@@ -3,7 +3,6 @@ package licensing
 import (
 	"slices"
 	"strings"
-	"time"
 
 	"allot/audit"
 )
@@ -49,7 +48,7 @@ func (w *worker) retain(u *user, srcs []srcEntry) bool {
 				return
 			}
 			k := *c
-			k.State, k.Error, k.LastUpdated = "", "", time.Time{}
+			k.State, k.Error, k.LastUpdated = "", "", 0
 			k.SetKept("", nil)
 			if by := w.replacedBy(c, l); len(by) > 0 && w.replacementWaits(u, srcs, c.AssignedByGroup, by) {
 				k.SetKept(KeptForReplacement, by)

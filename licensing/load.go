@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"time"
 
 	"allot"
 	"allot/audit"
@@ -311,7 +310,7 @@ func (e *Engine) shrink(p *pool) []*license {
 		if p.consumed <= p.capacity() {
 			break
 		}
-		l.Held, l.HeldSince, l.GrantedAt = false, time.Time{}, time.Time{}
+		l.Held, l.HeldSince, l.GrantedAt = false, 0, 0
 		p.consumed--
 		p.waiting.push(l)
 		e.dirtyLicense(l)

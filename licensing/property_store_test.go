@@ -146,7 +146,7 @@ func (r *propRun) randomImport(op Op) (ImportData, error) {
 		// Some seats say they were held: an import keeps that many seats
 		// held (to the oldest claims) even beyond the assignable units.
 		d.Seats = append(d.Seats, License{UserID: id, SKUID: sku, AllotmentID: src.AllotmentID, Claimed: true, Held: rnd.Intn(2) == 0,
-			Since: op.Now.Add(-time.Duration(rnd.Intn(1000)) * time.Minute).Truncate(time.Microsecond)})
+			Since: InstantOf(op.Now.Add(-time.Duration(rnd.Intn(1000)) * time.Minute).Truncate(time.Microsecond))})
 	}
 	_, err := e.Import(op, d)
 	return d, err

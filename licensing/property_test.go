@@ -460,7 +460,7 @@ func checkOldestFirst(e *Engine, bundled map[*pool]bool, stepStart time.Time) er
 			if l == nil || !l.Claimed {
 				continue
 			}
-			if l.Held && (!bundled[p] || !l.HeldSince.Before(stepStart)) && (youngestHolder == nil || waitLess(youngestHolder, l)) {
+			if l.Held && (!bundled[p] || !l.HeldSince.Before(InstantOf(stepStart))) && (youngestHolder == nil || waitLess(youngestHolder, l)) {
 				youngestHolder = l
 			}
 			if !l.Held && !l.bundled && (oldestWaiter == nil || waitLess(l, oldestWaiter)) {

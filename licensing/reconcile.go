@@ -207,7 +207,7 @@ func (w *worker) gatherSources(u *user, now time.Time, kept bool) []srcEntry {
 	for i := range u.direct {
 		d := &u.direct[i]
 		if p := e.sourcePool(d); p != nil {
-			dst = append(dst, srcEntry{pool: p, state: SourceState{AllotmentID: d.AllotmentID, DisabledPlans: d.DisabledPlans, AssignedAt: d.AssignedAt, AppliesSince: w.appliesSince(u, p, "", now)}})
+			dst = append(dst, srcEntry{pool: p, state: SourceState{AllotmentID: d.AllotmentID, DisabledPlans: d.DisabledPlans, AssignedAt: InstantOf(d.AssignedAt), AppliesSince: w.appliesSince(u, p, "", now)}})
 		}
 	}
 	if !(e.settings.ExcludeGuests && u.IsGuest()) {
@@ -220,7 +220,7 @@ func (w *worker) gatherSources(u *user, now time.Time, kept bool) []srcEntry {
 			for i := range g.licenses {
 				gl := &g.licenses[i]
 				if p := e.sourcePool(gl); p != nil {
-					dst = append(dst, srcEntry{pool: p, state: SourceState{AssignedByGroup: g.ID, AllotmentID: gl.AllotmentID, DisabledPlans: gl.DisabledPlans, AssignedAt: gl.AssignedAt, AppliesSince: w.appliesSince(u, p, g.ID, now)}})
+					dst = append(dst, srcEntry{pool: p, state: SourceState{AssignedByGroup: g.ID, AllotmentID: gl.AllotmentID, DisabledPlans: gl.DisabledPlans, AssignedAt: InstantOf(gl.AssignedAt), AppliesSince: w.appliesSince(u, p, g.ID, now)}})
 				}
 			}
 		}
@@ -332,8 +332,8 @@ func skuSources(srcs []srcEntry, i int) (end int, earliest time.Time, usable boo
 	p := srcs[i].pool
 	j := i
 	for ; j < len(srcs) && srcs[j].pool == p; j++ {
-		if at := srcs[j].state.AssignedAt; !at.IsZero() && (earliest.IsZero() || at.Before(earliest)) {
-			earliest = at
+		if at := srcs[j].state.AssignedAt; !at.IsZero() && (earliest.IsZero() || at.Before(InstantOf(earliest))) {
+			earliest = at.Time()
 		}
 		usable = usable || srcs[j].blocked == ""
 	}
@@ -373,7 +373,7 @@ func (w *worker) setClaim(l *license, usable bool, earliest, now time.Time, bulk
 		if bulk && !earliest.IsZero() {
 			since = earliest
 		}
-		l.Claimed, l.Since = true, since
+		l.Claimed, l.Since = true, InstantOf(since)
 		if !bulk {
 			l.pool.waiting.push(l)
 			w.e.pending.pools[l.pool] = struct{}{}
@@ -436,8 +436,8 @@ func (w *worker) unclaim(l *license) {
 		return
 	}
 	if w.e.bulk {
-		l.Held, l.HeldSince, l.GrantedAt = false, time.Time{}, time.Time{}
-		l.Claimed, l.Since = false, time.Time{}
+		l.Held, l.HeldSince, l.GrantedAt = false, 0, 0
+		l.Claimed, l.Since = false, 0
 		w.dirtyLicense(l)
 		return
 	}
@@ -445,11 +445,11 @@ func (w *worker) unclaim(l *license) {
 	p := l.pool
 	if l.Held {
 		p.consumed--
-		l.Held, l.HeldSince, l.GrantedAt = false, time.Time{}, time.Time{}
+		l.Held, l.HeldSince, l.GrantedAt = false, 0, 0
 	} else if l.waitIdx >= 0 {
 		p.waiting.remove(l.waitIdx)
 	}
-	l.Claimed, l.Since = false, time.Time{}
+	l.Claimed, l.Since = false, 0
 	e.pending.pools[p] = struct{}{}
 	w.dirtyLicense(l)
 }
@@ -477,7 +477,7 @@ func (e *Engine) admittedWhy(p *pool, l *license) string {
 	b := append(e.why[:0], "a seat of "...)
 	b = append(b, p.sku.PartNumber...)
 	b = append(b, " became free; admitted from the waiting room (waiting since "...)
-	b = l.Since.AppendFormat(b, time.RFC3339)
+	b = l.Since.Time().AppendFormat(b, time.RFC3339)
 	b = append(b, ')')
 	e.why = b
 	return string(b)
@@ -513,7 +513,7 @@ func (e *Engine) fillAll(pools []*pool, now time.Time) {
 		n := admit[i]
 		for _, l := range p.waiting[:n] {
 			l.waitIdx = -1
-			l.Held, l.HeldSince = true, now
+			l.Held, l.HeldSince = true, InstantOf(now)
 			e.dirtyLicense(l)
 		}
 		p.consumed += n
@@ -637,7 +637,7 @@ func (e *Engine) statesChanged(l *license, next []SourceState, now time.Time) bo
 			old.AppliesSince == n.AppliesSince && old.KeptReason() == n.KeptReason() && equalStrings(old.KeptReplacedBy(), n.KeptReplacedBy()) {
 			n.LastUpdated = old.LastUpdated
 		} else {
-			n.LastUpdated = now
+			n.LastUpdated = InstantOf(now)
 			changed = true
 		}
 	}

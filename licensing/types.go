@@ -170,15 +170,15 @@ func StatusOf(u Units) string {
 
 // SourceState is one entry of user.licenseAssignmentStates.
 type SourceState struct {
-	AssignedByGroup string    `json:"assignedByGroup,omitempty"` // "" = direct
-	AllotmentID     string    `json:"allotmentId,omitempty"`     // the allotment the source draws from
-	DisabledPlans   []string  `json:"disabledPlans"`
-	State           string    `json:"state"`
-	Error           string    `json:"error"`
-	LastUpdated     time.Time `json:"lastUpdatedDateTime"`
+	AssignedByGroup string   `json:"assignedByGroup,omitempty"` // "" = direct
+	AllotmentID     string   `json:"allotmentId,omitempty"`     // the allotment the source draws from
+	DisabledPlans   []string `json:"disabledPlans"`
+	State           string   `json:"state"`
+	Error           string   `json:"error"`
+	LastUpdated     Instant  `json:"lastUpdatedDateTime"`
 	// AssignedAt is when the source (direct license or group license) was
 	// created; it orders the waiting room for bulk loads.
-	AssignedAt time.Time `json:"assignedDateTime"`
+	AssignedAt Instant `json:"assignedDateTime"`
 	// AppliesSince is when the source began to apply to this user (the
 	// command that gave it: a membership, a group license, a direct
 	// assignment). It decides which of two mutually exclusive sources
@@ -264,8 +264,31 @@ func (i Instant) Time() time.Time {
 	return time.Unix(0, int64(uint64(i)^instantBias)).UTC()
 }
 
+// InstantIn is t as an Instant, and whether an Instant holds it (the
+// zero time, or a time in the years 1678 to 2262): where a time comes
+// from outside (a file, a request), a false is the caller's clear error.
+func InstantIn(t time.Time) (Instant, bool) {
+	i := InstantOf(t)
+	return i, t.IsZero() || i.Time().Equal(t)
+}
+
 // IsZero reports whether the instant is the zero time.
 func (i Instant) IsZero() bool { return i == 0 }
+
+// Before reports whether i is before j (the zero Instant is before all).
+func (i Instant) Before(j Instant) bool { return i < j }
+
+// After reports whether i is after j.
+func (i Instant) After(j Instant) bool { return i > j }
+
+// Equal reports whether i and j are the same instant.
+func (i Instant) Equal(j Instant) bool { return i == j }
+
+// Format is the instant formatted as time.Time.Format does, in UTC.
+func (i Instant) Format(layout string) string { return i.Time().Format(layout) }
+
+// String is the instant as time.Time.String writes it, in UTC.
+func (i Instant) String() string { return i.Time().String() }
 
 // MarshalJSON writes the instant as time.Time does (RFC 3339).
 func (i Instant) MarshalJSON() ([]byte, error) { return i.Time().MarshalJSON() }
@@ -298,7 +321,7 @@ func (s *SourceState) Precedence() time.Time {
 	if !s.AppliesSince.IsZero() {
 		return s.AppliesSince.Time()
 	}
-	return s.AssignedAt
+	return s.AssignedAt.Time()
 }
 
 // Usable reports whether a source's plans are enabled (Active, or
@@ -317,11 +340,11 @@ type License struct {
 	AllotmentID string `json:"allotmentId,omitempty"`
 	// Claimed: the user wants a seat (has an eligible source). Since is when
 	// the claim began; claims are served oldest first.
-	Claimed bool      `json:"claimed"`
-	Since   time.Time `json:"since"`
+	Claimed bool    `json:"claimed"`
+	Since   Instant `json:"since"`
 	// Held: the user holds a seat since HeldSince.
-	Held      bool      `json:"held"`
-	HeldSince time.Time `json:"heldSince"`
+	Held      bool    `json:"held"`
+	HeldSince Instant `json:"heldSince"`
 	// GrantedAt is when imported data (a bundle's assignedAt, Graph's
 	// assignedPlans[].assignedDateTime or lastUpdatedDateTime, a usage
 	// report's License Assign Date) says the user was granted this seat,
@@ -330,7 +353,7 @@ type License struct {
 	// seat is released. It is only a date: Since still orders the waiting
 	// room and HeldSince still identifies the grant (activations). Read
 	// with GrantDate.
-	GrantedAt time.Time     `json:"grantedDateTime,omitzero"`
+	GrantedAt Instant       `json:"grantedDateTime,omitzero"`
 	Sources   []SourceState `json:"sources"` // direct first, then by group id
 	// KeptSources lists the sources that are gone but kept
 	// (SourceState.KeptReason); they are part of Sources too, with their
@@ -370,9 +393,9 @@ func (l *License) GrantDate() time.Time {
 		return time.Time{}
 	}
 	if !l.GrantedAt.IsZero() && l.GrantedAt.Before(l.HeldSince) {
-		return l.GrantedAt
+		return l.GrantedAt.Time()
 	}
-	return l.HeldSince
+	return l.HeldSince.Time()
 }
 
 // Waiting reports whether the user waits for a seat.

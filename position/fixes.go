@@ -216,7 +216,7 @@ func (r *run) licenseErrors(u *licensing.User, si *skuInfo, l *licensing.License
 			return f
 		})
 		ev := mkErec(sourceIx(SourceLicense), -1, detail, 0)
-		r.part.setLast(&ev, s.LastUpdated.UnixNano())
+		r.part.setLast(&ev, s.LastUpdated.Time().UnixNano())
 		r.evBuf = append(r.evBuf[:0], ev)
 		r.idAllot = l.AllotmentID
 		r.add(LicenseErrors, u, si, s.AssignedByGroup, fix, r.evBuf)

@@ -150,7 +150,7 @@ func (r *run) seatsOf(u *licensing.User, ls licensing.UserLicenses) {
 			}
 			continue
 		}
-		st := seat{si: si, since: l.GrantDate(), held: l.HeldSince, via: viaOf(l.Sources), allot: l.AllotmentID}
+		st := seat{si: si, since: l.GrantDate(), held: l.HeldSince.Time(), via: viaOf(l.Sources), allot: l.AllotmentID}
 		st.enabled, st.full = r.enabled(si, l.Sources)
 		st.kept = m.hasList && (!si.priced || !si.measurable)
 		if usage.DayOf(st.since) > r.asOf-usage.Day(RunOutDays) && !r.coverOnly {

@@ -125,7 +125,7 @@ func (c *resolver) resolveRange(a *Aggregates, e *licensing.Engine, from, to int
 				if !l.Held {
 					continue
 				}
-				h, ok := stampOf(l.HeldSince)
+				h, ok := stampOf(l.HeldSince.Time())
 				if !ok {
 					h = 1
 				}

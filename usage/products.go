@@ -153,7 +153,7 @@ func (r *Report) grantDates(tx *tenant.Tx) []licensing.SeatDate {
 				continue
 			}
 			at := last.Time()
-			if at.Before(l.HeldSince) && l.GrantedAt.IsZero() {
+			if at.Before(l.HeldSince.Time()) && l.GrantedAt.IsZero() {
 				out = append(out, licensing.SeatDate{UserID: uid, SKUID: l.SKUID, AllotmentID: l.AllotmentID, GrantedAt: at})
 			}
 		}

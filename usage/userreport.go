@@ -38,7 +38,7 @@ func licenses(s *tenant.State, userID string, u UserUsage) []LicenseUsage {
 		if sku, ok := s.Engine.Catalog().SKU(l.SKUID); ok {
 			lu.SKUPartNumber = sku.PartNumber
 		}
-		held := l.HeldSince.Truncate(time.Second)
+		held := l.HeldSince.Time().Truncate(time.Second)
 		for _, a := range u.Activations {
 			if a.SKUID == l.SKUID && a.Granted.Equal(held) {
 				t := a.Activated

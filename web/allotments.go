@@ -121,7 +121,7 @@ func waitingPage(r *http.Request, e *licensing.Engine, room []licensing.License,
 	for i := offset; i < end; i++ {
 		l := room[i]
 		u, _ := e.User(l.UserID)
-		out = append(out, waitingView{Position: i + 1, UserID: l.UserID, UPN: u.UserPrincipalName, Name: u.DisplayName, Since: l.Since})
+		out = append(out, waitingView{Position: i + 1, UserID: l.UserID, UPN: u.UserPrincipalName, Name: u.DisplayName, Since: l.Since.Time()})
 	}
 	if offset > 0 {
 		pg.First = withQuery(r.URL, "offset", "")

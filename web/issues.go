@@ -92,7 +92,7 @@ func (h *handler) errorsPage(w http.ResponseWriter, r *http.Request, v *viewer) 
 						continue
 					}
 					es := errorSource{SKUID: l.SKUID, PartNumber: partNumber(e.Catalog(), l.SKUID), GroupID: src.AssignedByGroup,
-						Error: src.Error, State: src.State, Since: src.LastUpdated}
+						Error: src.Error, State: src.State, Since: src.LastUpdated.Time()}
 					if g, ok := e.Group(src.AssignedByGroup); ok {
 						es.GroupName = g.DisplayName
 					}

@@ -370,7 +370,7 @@ func (h *handler) waitingMembers(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, l := range s.Engine.AllotmentWaiting(id) {
-			out = append(out, WaitingMember{ID: l.UserID, WaitingSinceDateTime: l.Since})
+			out = append(out, WaitingMember{ID: l.UserID, WaitingSinceDateTime: l.Since.Time()})
 		}
 	})
 	if err != nil {

@@ -378,7 +378,7 @@ func appendLicenseAssignmentStates(b []byte, s view, u *licensing.User) []byte {
 			b = append(b, `,"error":`...)
 			b = appendStr(b, src.Error)
 			b = append(b, `,"lastUpdatedDateTime":`...)
-			b = appendTime(b, src.LastUpdated)
+			b = appendTime(b, src.LastUpdated.Time())
 			b = append(b, `,"skuId":`...)
 			b = appendStr(b, l.SKUID)
 			b = append(b, `,"state":`...)
