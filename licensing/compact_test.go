@@ -8,14 +8,15 @@ import (
 
 // The kept reason and list live out of line (one pointer per source state)
 // but marshal exactly as the fields they were: a record stored before and
-// one stored now read and write the same JSON.
+// one stored now read and write the same JSON (the same keys; their order
+// is the struct's, "held" next to "claimed" since the record was packed).
 func TestLicenseRecordJSONKeepsItsShapeWithKeptSourcesOutOfLine(t *testing.T) {
 	at := time.Date(2026, 12, 5, 22, 0, 0, 123000, time.UTC)
 	stored := []string{
 		// a record without kept sources (almost every one)
-		`{"userId":"u1","skuId":"s1","claimed":true,"since":"2026-12-05T22:00:00.000123Z","held":true,"heldSince":"2026-12-05T22:00:00.000123Z","sources":[{"assignedByGroup":"g1","disabledPlans":null,"state":"Active","error":"None","lastUpdatedDateTime":"2026-12-05T22:00:00.000123Z","assignedDateTime":"2026-12-05T22:00:00.000123Z","appliesDateTime":"2026-12-05T22:00:00.000123Z"}]}`,
+		`{"userId":"u1","skuId":"s1","claimed":true,"held":true,"since":"2026-12-05T22:00:00.000123Z","heldSince":"2026-12-05T22:00:00.000123Z","sources":[{"assignedByGroup":"g1","disabledPlans":null,"state":"Active","error":"None","lastUpdatedDateTime":"2026-12-05T22:00:00.000123Z","assignedDateTime":"2026-12-05T22:00:00.000123Z","appliesDateTime":"2026-12-05T22:00:00.000123Z"}]}`,
 		// a record keeping a replaced source and a needed one
-		`{"userId":"u1","skuId":"s1","allotmentId":"a1","claimed":true,"since":"2026-12-05T22:00:00.000123Z","held":true,"heldSince":"2026-12-05T22:00:00.000123Z","sources":[{"assignedByGroup":"g1","allotmentId":"a1","disabledPlans":["p1"],"state":"ActiveWithError","error":"None","lastUpdatedDateTime":"2026-12-05T22:00:00.000123Z","assignedDateTime":"0001-01-01T00:00:00Z","kept":"replacement","replacedBy":["s2","s3/a2"]},{"assignedByGroup":"g2","disabledPlans":[],"state":"ActiveWithError","error":"None","lastUpdatedDateTime":"0001-01-01T00:00:00Z","assignedDateTime":"0001-01-01T00:00:00Z","kept":"dependency"}],"keptSources":[{"assignedByGroup":"g1","allotmentId":"a1","disabledPlans":["p1"],"state":"","error":"","lastUpdatedDateTime":"0001-01-01T00:00:00Z","assignedDateTime":"0001-01-01T00:00:00Z","kept":"replacement","replacedBy":["s2","s3/a2"]}]}`,
+		`{"userId":"u1","skuId":"s1","allotmentId":"a1","claimed":true,"held":true,"since":"2026-12-05T22:00:00.000123Z","heldSince":"2026-12-05T22:00:00.000123Z","sources":[{"assignedByGroup":"g1","allotmentId":"a1","disabledPlans":["p1"],"state":"ActiveWithError","error":"None","lastUpdatedDateTime":"2026-12-05T22:00:00.000123Z","assignedDateTime":"0001-01-01T00:00:00Z","kept":"replacement","replacedBy":["s2","s3/a2"]},{"assignedByGroup":"g2","disabledPlans":[],"state":"ActiveWithError","error":"None","lastUpdatedDateTime":"0001-01-01T00:00:00Z","assignedDateTime":"0001-01-01T00:00:00Z","kept":"dependency"}],"keptSources":[{"assignedByGroup":"g1","allotmentId":"a1","disabledPlans":["p1"],"state":"","error":"","lastUpdatedDateTime":"0001-01-01T00:00:00Z","assignedDateTime":"0001-01-01T00:00:00Z","kept":"replacement","replacedBy":["s2","s3/a2"]}]}`,
 	}
 	for _, in := range stored {
 		var l License

@@ -340,10 +340,12 @@ type License struct {
 	AllotmentID string `json:"allotmentId,omitempty"`
 	// Claimed: the user wants a seat (has an eligible source). Since is when
 	// the claim began; claims are served oldest first.
-	Claimed bool    `json:"claimed"`
-	Since   Instant `json:"since"`
-	// Held: the user holds a seat since HeldSince.
+	Claimed bool `json:"claimed"`
+	// Held: the user holds a seat since HeldSince. (Held sits next to
+	// Claimed, so that the two share one word: the record is 8 bytes
+	// shorter, and the engine's license record one size class smaller.)
 	Held      bool    `json:"held"`
+	Since     Instant `json:"since"`
 	HeldSince Instant `json:"heldSince"`
 	// GrantedAt is when imported data (a bundle's assignedAt, Graph's
 	// assignedPlans[].assignedDateTime or lastUpdatedDateTime, a usage
