@@ -84,10 +84,43 @@ type Index struct {
 type User struct {
 	UPN, Name, Mail, Dept string
 	SKUs                  []string // products with a license record
-	ErrSKUs               []string // products with a source in Error
-	ErrCodes              []string // skuId + "\x00" + error code, one per pair in error
-	ErrGroups             []string // groups whose license to the user is in error
-	Waiting, Held         bool     // a record waits for a seat; a record holds one
+	// errs is the user's licenses in error, nil for a user without one
+	// (almost every user): one pointer instead of three slices, 64 bytes
+	// less per user (the record is 112 bytes, not 176). Read with
+	// ErrSKUs, ErrCodes, ErrGroups.
+	errs          *userErrors
+	Waiting, Held bool // a record waits for a seat; a record holds one
+}
+
+type userErrors struct {
+	skus   []string // products with a source in Error
+	codes  []string // skuId + "\x00" + error code, one per pair in error
+	groups []string // groups whose license to the user is in error
+}
+
+// ErrSKUs is the products of which the user has a source in Error.
+func (r *User) ErrSKUs() []string {
+	if r.errs == nil {
+		return nil
+	}
+	return r.errs.skus
+}
+
+// ErrCodes is one skuId + "\x00" + error code per (product, error code)
+// of the user's sources in Error.
+func (r *User) ErrCodes() []string {
+	if r.errs == nil {
+		return nil
+	}
+	return r.errs.codes
+}
+
+// ErrGroups is the groups whose license to the user is in Error.
+func (r *User) ErrGroups() []string {
+	if r.errs == nil {
+		return nil
+	}
+	return r.errs.groups
 }
 
 // IndexKey declares the index; a runtime opened with it in
@@ -162,10 +195,10 @@ func Build(s *tenant.State) *Index {
 		for _, sku := range r.SKUs {
 			skus[sku] = append(skus[sku], k)
 		}
-		for _, sku := range r.ErrSKUs {
+		for _, sku := range r.ErrSKUs() {
 			errSKUs[sku] = append(errSKUs[sku], k)
 		}
-		if len(r.ErrSKUs) > 0 {
+		if len(r.ErrSKUs()) > 0 {
 			errs = append(errs, k)
 		}
 		if r.Waiting {
@@ -239,7 +272,8 @@ func summarize(r *User, ls []licensing.License) {
 // summarizeView is summarize over n records read by at (the engine's
 // records in place, without copying them: licensing.UserLicenses).
 func summarizeView(r *User, n int, at func(int) *licensing.License) {
-	r.SKUs, r.ErrSKUs, r.ErrCodes, r.ErrGroups, r.Waiting, r.Held = nil, nil, nil, nil, false, false
+	r.SKUs, r.errs, r.Waiting, r.Held = nil, nil, false, false
+	var ue userErrors
 	for i := range n {
 		l := at(i)
 		if !slices.Contains(r.SKUs, l.SKUID) {
@@ -251,23 +285,26 @@ func summarizeView(r *User, n int, at func(int) *licensing.License) {
 			if s.State != licensing.StateError {
 				continue
 			}
-			if !slices.Contains(r.ErrSKUs, l.SKUID) {
-				r.ErrSKUs = append(r.ErrSKUs, l.SKUID)
+			if !slices.Contains(ue.skus, l.SKUID) {
+				ue.skus = append(ue.skus, l.SKUID)
 			}
-			if code := l.SKUID + "\x00" + s.Error; !slices.Contains(r.ErrCodes, code) {
-				r.ErrCodes = append(r.ErrCodes, code)
+			if code := l.SKUID + "\x00" + s.Error; !slices.Contains(ue.codes, code) {
+				ue.codes = append(ue.codes, code)
 			}
-			if s.AssignedByGroup != "" && !slices.Contains(r.ErrGroups, s.AssignedByGroup) {
-				r.ErrGroups = append(r.ErrGroups, s.AssignedByGroup)
+			if s.AssignedByGroup != "" && !slices.Contains(ue.groups, s.AssignedByGroup) {
+				ue.groups = append(ue.groups, s.AssignedByGroup)
 			}
 		}
+	}
+	if ue.skus != nil {
+		r.errs = &userErrors{ue.skus, ue.codes, ue.groups} // ue stays on the stack
 	}
 }
 
 // count adds (sign 1) or removes (sign -1) a user's summary from the
 // counters.
 func (x *Index) count(r *User, sign int) {
-	for _, c := range r.ErrCodes {
+	for _, c := range r.ErrCodes() {
 		_, code, _ := strings.Cut(c, "\x00")
 		x.errCodes[code] += sign
 		if x.errCodes[code] == 0 {
@@ -372,10 +409,10 @@ func (x *Index) link(id string, r *User) {
 	for _, sku := range r.SKUs {
 		setIn(x.bySKU, sku).Insert(k)
 	}
-	for _, sku := range r.ErrSKUs {
+	for _, sku := range r.ErrSKUs() {
 		setIn(x.errBySKU, sku).Insert(k)
 	}
-	if len(r.ErrSKUs) > 0 {
+	if len(r.ErrSKUs()) > 0 {
 		x.errUsers.Insert(k)
 	}
 	if r.Waiting {
@@ -396,7 +433,7 @@ func (x *Index) unlink(id string, r *User) {
 	for _, sku := range r.SKUs {
 		x.bySKU[sku].Delete(k)
 	}
-	for _, sku := range r.ErrSKUs {
+	for _, sku := range r.ErrSKUs() {
 		x.errBySKU[sku].Delete(k)
 	}
 	x.errUsers.Delete(k)

@@ -79,7 +79,7 @@ func checkIndex(t *testing.T, e *licensing.Engine, x *directory.Index, sku strin
 		want := e.MembersWithLicenseErrors(g)
 		var got []string
 		e.ForEachUser(func(u *licensing.User) bool {
-			if slices.Contains(x.User(u.ID).ErrGroups, g) {
+			if slices.Contains(x.User(u.ID).ErrGroups(), g) {
 				got = append(got, u.ID)
 			}
 			return true

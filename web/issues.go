@@ -51,10 +51,10 @@ func (h *handler) errorsPage(w http.ResponseWriter, r *http.Request, v *viewer) 
 			if r == nil {
 				return false
 			}
-			if d.SKU != "" && !slices.Contains(r.ErrSKUs, d.SKU) {
+			if d.SKU != "" && !slices.Contains(r.ErrSKUs(), d.SKU) {
 				return false
 			}
-			if d.Code != "" && !slices.ContainsFunc(r.ErrCodes, func(c string) bool {
+			if d.Code != "" && !slices.ContainsFunc(r.ErrCodes(), func(c string) bool {
 				return strings.HasSuffix(c, "\x00"+d.Code) && (d.SKU == "" || strings.HasPrefix(c, d.SKU+"\x00"))
 			}) {
 				return false
@@ -73,7 +73,7 @@ func (h *handler) errorsPage(w http.ResponseWriter, r *http.Request, v *viewer) 
 			// membersWithLicenseErrors), from the index: a walk of the
 			// users in error, not of the group.
 			byKeep := keep
-			keep = func(id string) bool { return byKeep(id) && slices.Contains(x.User(id).ErrGroups, d.Group) }
+			keep = func(id string) bool { return byKeep(id) && slices.Contains(x.User(id).ErrGroups(), d.Group) }
 		}
 		// The users in error (of the product), in userPrincipalName order.
 		dq := directory.Query{Order: userOrder(x, "upn"), Desc: d.Desc, After: cursorKey(qs.Get("after"), "upn", d.Desc),

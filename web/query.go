@@ -151,7 +151,7 @@ func userMatch(x *directory.Index, q userQuery) func(id string) bool {
 		}
 		switch q.State {
 		case "error":
-			return len(r.ErrSKUs) > 0
+			return len(r.ErrSKUs()) > 0
 		case "waiting":
 			return r.Waiting
 		case "idle":

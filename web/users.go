@@ -37,7 +37,7 @@ func userRowOf(e *licensing.Engine, x *directory.Index, id string) (userRow, boo
 			row.Licenses = append(row.Licenses, partNumber(e.Catalog(), sku))
 		}
 		slices.Sort(row.Licenses)
-		row.Error, row.Waiting = len(r.ErrSKUs) > 0, r.Waiting
+		row.Error, row.Waiting = len(r.ErrSKUs()) > 0, r.Waiting
 	}
 	return row, true
 }
