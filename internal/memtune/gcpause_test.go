@@ -91,3 +91,40 @@ func TestBulkWorkPausesOnlyUnderThePolicy(t *testing.T) {
 		t.Fatalf("under the policy, bulk work left GOGC at %d", before)
 	}
 }
+
+// Loads raise the percentage to LoadPercent under the policy only; a pause
+// during a load returns to the load's percentage, not to the saved one;
+// the saved setting is back (through a bridge when the heap grew) once the
+// last load ends.
+func TestLoadingRaisesThePercentageUntilTheLastLoadEnds(t *testing.T) {
+	runtime.GC()
+	before := gogc(t)
+	if before <= 0 || before >= LoadPercent {
+		t.Skipf("GOGC is %d in this process", before)
+	}
+	defer Enable(Policy{})
+	Enable(Policy{})
+	Loading()()
+	if got := gogc(t); got != before {
+		t.Fatalf("without the policy, a load set GOGC %d → %d", before, got)
+	}
+	Enable(Policy{RaiseDuringLoad: true})
+	first, second := Loading(), Loading()
+	if got := gogc(t); got != LoadPercent {
+		t.Fatalf("during a load GOGC = %d, want %d", got, LoadPercent)
+	}
+	resume := pauseGC()
+	if got := gogc(t); got >= 0 {
+		t.Fatalf("a pause during a load left GOGC %d", got)
+	}
+	resume()
+	if got := gogc(t); got != LoadPercent {
+		t.Fatalf("after a pause during a load GOGC = %d, want the load's %d", got, LoadPercent)
+	}
+	first()
+	if got := gogc(t); got != LoadPercent {
+		t.Fatalf("with one load left GOGC = %d, want %d", got, LoadPercent)
+	}
+	second()
+	waitGOGC(t, before)
+}
