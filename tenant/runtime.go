@@ -206,17 +206,14 @@ func (r *Runtime) start(ctx context.Context, t *Tenant) error {
 	// that a command whose time is older than the load runs at the same
 	// time on both.
 	now := r.now()
-	loaded := memtune.Loading()
 	w, seq, problems, err := r.loadStateAt(ctx, t.ID, now)
 	if err != nil {
-		loaded()
 		return err
 	}
 	// The loaded state is the readers' copy; the writer's is made from it
 	// by the first command (catchUp), so a tenant that is only read holds
 	// one copy.
 	w.buildIndexes() // read models exist before the first reader comes
-	loaded()
 	t.mu.Lock()
 	t.reader = w
 	t.mu.Unlock()

@@ -30,8 +30,7 @@ import (
 
 var gcPause struct {
 	sync.Mutex
-	n            int   // pauses in progress
-	loads        int   // loads in progress (loadGC): the percentage is raised
+	n            int
 	savedPercent int   // the percentage in force before the first pause
 	savedLimit   int64 // the memory limit in force before the first pause
 	// bridging: a temporary percentage set by a resume is in force; gen
@@ -54,9 +53,7 @@ func pauseGC() (resume func()) {
 		}
 		debug.SetMemoryLimit(limit)
 		percent := debug.SetGCPercent(-1)
-		// Neither a bridge's percentage nor a load's raised one is the
-		// setting to restore.
-		if !gcPause.bridging && gcPause.loads == 0 {
+		if !gcPause.bridging { // a bridge's percentage is not the setting to restore
 			gcPause.savedPercent = percent
 		}
 		gcPause.bridging = false
@@ -69,54 +66,6 @@ func pauseGC() (resume func()) {
 		gcPause.n--
 		if gcPause.n == 0 {
 			debug.SetMemoryLimit(gcPause.savedLimit)
-			if gcPause.loads > 0 {
-				debug.SetGCPercent(loadPercent(gcPause.savedPercent))
-				return
-			}
-			resumeGC()
-		}
-	}
-}
-
-// LoadPercent is the percentage in force while tenants load (unless the
-// collector is off or set higher): a load builds a heap that almost all
-// stays live, from nothing to gigabytes, and at 100 % the collector marks
-// it again at every doubling. Measured on the 1M-user tenant (`allot bench
-// open`, alternating with the build before, load average 10–12): served
-// after 11.0 and 11.8 s against 12.4 and 12.5 s, CPU 17.2–17.9 s against
-// 20.0–20.2 s; peak RSS 4.9–5.0 GB against 4.4–4.6 GB; the same RSS once
-// loaded (2.42 GB).
-const LoadPercent = 400
-
-func loadPercent(saved int) int {
-	if saved < 0 || saved > LoadPercent {
-		return saved
-	}
-	return LoadPercent
-}
-
-// loadGC raises the percentage (LoadPercent) until the returned function
-// is called; loads are counted, and the saved setting comes back (through
-// a bridge, as after a pause) when the last ends. A pause during a load
-// returns to the load's percentage.
-func loadGC() (done func()) {
-	gcPause.Lock()
-	defer gcPause.Unlock()
-	if gcPause.loads == 0 && gcPause.n == 0 {
-		percent := debug.SetGCPercent(-1)
-		if !gcPause.bridging {
-			gcPause.savedPercent = percent
-		}
-		debug.SetGCPercent(loadPercent(gcPause.savedPercent))
-		gcPause.bridging = false
-		gcPause.gen++
-	}
-	gcPause.loads++
-	return func() {
-		gcPause.Lock()
-		defer gcPause.Unlock()
-		gcPause.loads--
-		if gcPause.loads == 0 && gcPause.n == 0 {
 			resumeGC()
 		}
 	}
@@ -174,7 +123,7 @@ func armAfterNextCycle(gen uint64) {
 	runtime.SetFinalizer(s, func(s *gcSentinel) {
 		gcPause.Lock()
 		defer gcPause.Unlock()
-		if gcPause.bridging && gcPause.gen == s.gen && gcPause.n == 0 && gcPause.loads == 0 {
+		if gcPause.bridging && gcPause.gen == s.gen && gcPause.n == 0 {
 			debug.SetGCPercent(gcPause.savedPercent)
 			gcPause.bridging = false
 		}

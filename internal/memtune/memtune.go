@@ -38,9 +38,6 @@ type Policy struct {
 	// ReturnAfterLoad collects and returns the freed memory to the
 	// operating system once a large tenant is loaded (AfterLoad).
 	ReturnAfterLoad bool
-	// RaiseDuringLoad raises the collector's percentage while tenants
-	// load (Loading, LoadPercent).
-	RaiseDuringLoad bool
 }
 
 var policy atomic.Pointer[Policy]
@@ -67,16 +64,6 @@ func BulkWork(users int) (done func()) {
 		return func() {}
 	}
 	return pauseGC()
-}
-
-// Loading is called when a tenant's load starts (its size is not known
-// yet); call the returned function when the load ends. Under a policy with
-// RaiseDuringLoad the collector runs at LoadPercent meanwhile.
-func Loading() (done func()) {
-	if !Current().RaiseDuringLoad {
-		return func() {}
-	}
-	return loadGC()
 }
 
 // AfterLoad is called once a tenant of users users is loaded and served.
