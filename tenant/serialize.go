@@ -370,8 +370,11 @@ func encodeRecords(e *licensing.Engine, emit func([]store.Object) bool) error {
 	// order of their parts, and sort by key only if that order is not the
 	// key order already (an id with a byte below '/').
 	type pair struct{ a, b string }
-	var lp []pair
-	var lr []*licensing.License
+	nl := 0
+	for _, r := range users {
+		nl += r.ls.Len()
+	}
+	lp, lr := make([]pair, 0, nl), make([]*licensing.License, 0, nl) // sized: no copies as they grow
 	for _, r := range users {
 		for i := range r.ls.Len() {
 			l := r.ls.At(i)
@@ -385,8 +388,11 @@ func encodeRecords(e *licensing.Engine, emit func([]store.Object) bool) error {
 		return err
 	}
 	lp, lr = nil, nil
-	var mp []pair
-	var mb [][]byte
+	nm := 0
+	for _, g := range groups {
+		nm += e.MemberCount(g)
+	}
+	mp, mb := make([]pair, 0, nm), make([][]byte, 0, nm)
 	for _, g := range groups {
 		us, gs := e.Members(g)
 		for _, u := range us {
