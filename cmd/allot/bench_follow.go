@@ -214,7 +214,7 @@ func runFollowBench(ctx context.Context, out io.Writer, o followBench) error {
 		printForwards(out, "at rest", direct, forwarded)
 	}
 
-	pg, err := pgx.Connect(ctx, db)
+	pg, err := pgx.Connect(ctx, plainConn(db))
 	if err != nil {
 		return err
 	}

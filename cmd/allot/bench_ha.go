@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -41,7 +42,7 @@ import (
 // benchSchema creates a schema of its own on the database at db and
 // returns the URL that uses it, and the function that drops it.
 func benchSchema(ctx context.Context, db string) (string, func(), error) {
-	admin, err := pgx.Connect(ctx, db)
+	admin, err := pgx.Connect(ctx, plainConn(db))
 	if err != nil {
 		return "", nil, err
 	}
@@ -61,6 +62,23 @@ func benchSchema(ctx context.Context, db string) (string, func(), error) {
 		admin.Close(c)
 	}
 	return db + sep + "search_path=" + schema, drop, nil
+}
+
+// plainConn is db without the pool's parameters (pool_max_conns, …),
+// which a single connection refuses.
+func plainConn(db string) string {
+	u, err := url.Parse(db)
+	if err != nil {
+		return db
+	}
+	q := u.Query()
+	for k := range q {
+		if strings.HasPrefix(k, "pool_") {
+			q.Del(k)
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // benchNode is one HA process's serving part, built as allot serve --ha
