@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strings"
@@ -208,6 +209,9 @@ func failoverRun(ctx context.Context, out io.Writer, pg *pgx.Conn, procs *[2]*se
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// The kill falls at a random point of the owner's renewal period
+	// (every third of the lease time), as a crash would.
+	time.Sleep(rand.N(ttl / 3))
 	t0 := time.Now()
 	procs[k].kill()
 	failed := 0

@@ -28,18 +28,6 @@ const (
 			INSERT INTO state_changes (tenant_id, seq, data) SELECT $1, last_seq, $2 FROM h
 		)
 		SELECT last_seq - snapshot_seq, log_bytes, last_seq FROM h`
-	// sqlAppendRecordNotify is sqlAppendRecord that also tells the other
-	// processes sharing the database (changelog.go): the notification is
-	// delivered when the commit's transaction commits, and not at all if
-	// it does not.
-	sqlAppendRecordNotify = `WITH h AS (
-			INSERT INTO state_heads AS s (tenant_id, snapshot_seq, last_seq, log_bytes) VALUES ($1, -1, 1, $3)
-			ON CONFLICT (tenant_id) DO UPDATE SET last_seq = s.last_seq + 1, log_bytes = s.log_bytes + $3
-			RETURNING last_seq, snapshot_seq, log_bytes
-		), ins AS (
-			INSERT INTO state_changes (tenant_id, seq, data) SELECT $1, last_seq, $2 FROM h
-		)
-		SELECT last_seq - snapshot_seq, log_bytes, last_seq, pg_notify('` + notifyChannel + `', last_seq || ' ' || $1)::text FROM h`
 	sqlInsertAudit = `INSERT INTO audit (tenant_id, seq, at, actor, action, user_id, group_id, sku_id, why, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 )
@@ -80,20 +68,12 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 		return err
 	}
 	audits := 0
-	appendSQL := sqlAppendRecord
-	if s.leases != nil {
-		appendSQL = sqlAppendRecordNotify
-	}
 	for i, c := range changes {
 		if len(c.Mutations) > 0 {
 			l := &logLen{i: i, tenantID: c.TenantID}
 			lens = append(lens, l)
 			data := statelog.EncodeRecord(c.Mutations)
-			b.Queue(appendSQL, c.TenantID, data, int64(len(data))).QueryRow(func(row pgx.Row) error {
-				if s.leases != nil {
-					var void string
-					return row.Scan(&l.records, &l.nbytes, &l.seq, &void)
-				}
+			b.Queue(sqlAppendRecord, c.TenantID, data, int64(len(data))).QueryRow(func(row pgx.Row) error {
 				return row.Scan(&l.records, &l.nbytes, &l.seq)
 			})
 		}
@@ -118,6 +98,9 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 	}
 	for _, l := range lens {
 		changes[l.i].Seq = l.seq
+		if s.notify != nil { // the other processes: notify.go
+			s.notify.tell(l.tenantID, l.seq)
+		}
 	}
 	if s.compactor != nil {
 		for _, l := range lens {
@@ -172,6 +155,7 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 	}
 	defer s.life.leave()
 	var streamErr error
+	var bulkSeq int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := s.owner.fenceTx(ctx, tx); err != nil {
 			return err
@@ -214,9 +198,7 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 		}
 		b := &pgx.Batch{}
 		queueAudit(b, []store.Change{c})
-		if s.leases != nil {
-			b.Queue(`SELECT pg_notify('`+notifyChannel+`', $1)`, fmt.Sprint(seq, " ", c.TenantID))
-		}
+		bulkSeq = seq
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if streamErr != nil {
@@ -230,6 +212,9 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 	}
 	if err != nil {
 		return classify(fmt.Errorf("store/postgres: commit: %w", ownerError(err)))
+	}
+	if s.notify != nil {
+		s.notify.tell(c.TenantID, bulkSeq)
 	}
 	return nil
 }
