@@ -79,9 +79,13 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 		}
 		audits += len(c.Audit)
 	}
+	told := make([]string, 0, len(lens)) // tenants whose log grew: notify.go
+	for _, l := range lens {
+		told = append(told, l.tenantID)
+	}
 	if audits < bulkRows {
 		queueAudit(b, changes)
-		err = s.pool.SendBatch(ctx, b).Close()
+		err = s.sendCommit(ctx, b, told)
 	} else {
 		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 			if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -89,6 +93,9 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 			}
 			return copyAudit(ctx, tx, changes)
 		})
+		if err == nil {
+			s.notifyCommitted(ctx, told)
+		}
 	}
 	if isUniqueViolation(err, "audit_pkey") {
 		return fmt.Errorf("store/postgres: commit: audit seq already exists: %w: %w", store.ErrConflict, err)
@@ -98,9 +105,6 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 	}
 	for _, l := range lens {
 		changes[l.i].Seq = l.seq
-		if s.notify != nil { // the other processes: notify.go
-			s.notify.tell(l.tenantID, l.seq)
-		}
 	}
 	if s.compactor != nil {
 		for _, l := range lens {
@@ -155,7 +159,6 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 	}
 	defer s.life.leave()
 	var streamErr error
-	var bulkSeq int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := s.owner.fenceTx(ctx, tx); err != nil {
 			return err
@@ -198,7 +201,6 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 		}
 		b := &pgx.Batch{}
 		queueAudit(b, []store.Change{c})
-		bulkSeq = seq
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if streamErr != nil {
@@ -213,9 +215,7 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 	if err != nil {
 		return classify(fmt.Errorf("store/postgres: commit: %w", ownerError(err)))
 	}
-	if s.notify != nil {
-		s.notify.tell(c.TenantID, bulkSeq)
-	}
+	s.notifyCommitted(ctx, []string{c.TenantID})
 	return nil
 }
 

@@ -3,100 +3,67 @@ package postgres
 import (
 	"context"
 	"log/slog"
-	"strconv"
-	"sync"
-	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// The notifications of a shared store's commits (changelog.go) are sent
-// after the commit, not in its transaction: PostgreSQL serialises the
-// commits of every transaction that notified, WAL flush included (the
-// notification queue's lock on the database, held until the commit
-// ends), which capped the commits of all tenants together at about one
-// flush each — ~900 a second on this project's test machine against ~2,700
-// without (docs/BENCHMARKS.md, session 9). A notifier goroutine sends the
-// pending notifications in one statement in a transaction of its own with
-// synchronous_commit off (it writes nothing durable: the queue lives in
-// memory, and the listeners read the log itself), so the lock is held for
-// microseconds and never across a flush. Several commits of one tenant
-// pending together are told as one, with the highest number; a
-// notification is still sent only for a change that committed. It may be
-// lost if the process ends between the commit and the send, or if the
-// send fails: the followers' poll finds the change (tenant/follow.go).
+// A shared store notifies the other processes of a commit (changelog.go)
+// in a transaction of its own, right after the commit's, in the same
+// round trip: PostgreSQL serialises the commits of every transaction that
+// sent a notification, WAL flush included (the notification queue's lock
+// on the database is held until the commit ends), which capped the
+// commits of all tenants together at about one flush each — ~900 a second
+// on this project's test machine, against ~2,700 without
+// (docs/BENCHMARKS.md, session 9). The notifying transaction writes
+// nothing durable (the queue lives in memory; the listeners read the log
+// itself), so it commits with synchronous_commit off: the lock is held for
+// microseconds and never across a flush. A notification is still sent
+// only for a change that committed (after its COMMIT in the pipeline); it
+// carries the tenant's number when it is sent (its last record, which
+// under the tenant's lease is the commit's own). It is lost if the
+// process or the connection fails between the two transactions: the
+// followers' poll finds the change (tenant/follow.go).
 
-// sqlNotify sends one notification per payload ($1), in a transaction
-// that commits without waiting for its WAL flush.
-const sqlNotify = `SELECT count(pg_notify('` + notifyChannel + `', p))
-	FROM (SELECT set_config('synchronous_commit', 'off', true)) AS c, unnest($1::text[]) AS p`
+// sqlNotify notifies, for each tenant of $1, its last record's number, in
+// a transaction that commits without waiting for its WAL flush.
+const sqlNotify = `SELECT count(pg_notify('` + notifyChannel + `', h.last_seq || ' ' || h.tenant_id))
+	FROM (SELECT set_config('synchronous_commit', 'off', true)) AS c, state_heads AS h
+	WHERE h.tenant_id = ANY($1::text[])`
 
-// notifier sends the notifications of committed changes (above).
-type notifier struct {
-	pool    *pgxpool.Pool
-	mu      sync.Mutex
-	pending map[string]int64 // tenant → highest number to tell
-	wake    chan struct{}    // buffered 1: something is pending
-	stop    chan struct{}
-	done    chan struct{}
-}
-
-func startNotifier(pool *pgxpool.Pool) *notifier {
-	n := &notifier{pool: pool, pending: map[string]int64{}, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	go n.run()
-	return n
-}
-
-// tell queues the notification of tenant's change seq (committed).
-func (n *notifier) tell(tenantID string, seq int64) {
-	n.mu.Lock()
-	if seq > n.pending[tenantID] {
-		n.pending[tenantID] = seq
+// sendCommit sends a commit's batch b as one transaction and, on a shared
+// store when tenants' logs grew (told), the notification after it, in one
+// round trip. A failed notification after a successful commit is logged,
+// not returned.
+func (s *Store) sendCommit(ctx context.Context, b *pgx.Batch, told []string) error {
+	if s.leases == nil || len(told) == 0 {
+		return s.pool.SendBatch(ctx, b).Close()
 	}
-	n.mu.Unlock()
-	select {
-	case n.wake <- struct{}{}:
-	default:
+	committed := false
+	nb := &pgx.Batch{}
+	nb.Queue("BEGIN")
+	nb.QueuedQueries = append(nb.QueuedQueries, b.QueuedQueries...)
+	nb.Queue("COMMIT").Exec(func(pgconn.CommandTag) error {
+		committed = true
+		return nil
+	})
+	nb.Queue(sqlNotify, told)
+	err := s.pool.SendBatch(ctx, nb).Close()
+	if err != nil && committed {
+		slog.Warn("store/postgres: notifying other processes of a commit failed; they find it at their next poll", "tenants", told, "err", err)
+		return nil
 	}
+	return err
 }
 
-func (n *notifier) run() {
-	defer close(n.done)
-	for {
-		select {
-		case <-n.wake:
-			n.send()
-		case <-n.stop:
-			n.send()
-			return
-		}
-	}
-}
-
-// send sends what is pending, in one statement; what is told meanwhile
-// waits for the next.
-func (n *notifier) send() {
-	n.mu.Lock()
-	p := n.pending
-	if len(p) == 0 {
-		n.mu.Unlock()
+// notifyCommitted notifies the commit of told's tenants (a commit sent
+// otherwise than by sendCommit: one that copies its rows). Errors are
+// logged.
+func (s *Store) notifyCommitted(ctx context.Context, told []string) {
+	if s.leases == nil || len(told) == 0 {
 		return
 	}
-	n.pending = map[string]int64{}
-	n.mu.Unlock()
-	payloads := make([]string, 0, len(p))
-	for id, seq := range p {
-		payloads = append(payloads, strconv.FormatInt(seq, 10)+" "+id)
+	if _, err := s.pool.Exec(ctx, sqlNotify, told); err != nil {
+		slog.Warn("store/postgres: notifying other processes of a commit failed; they find it at their next poll", "tenants", told, "err", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := n.pool.Exec(ctx, sqlNotify, payloads); err != nil {
-		slog.Warn("store/postgres: notifying other processes of commits failed; they find the changes at their next poll", "tenants", len(payloads), "err", err)
-	}
-}
-
-// close sends what is pending and stops (before the pool closes).
-func (n *notifier) close() {
-	close(n.stop)
-	<-n.done
 }

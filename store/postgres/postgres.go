@@ -54,9 +54,6 @@ type Store struct {
 	// read-only store.
 	compactor *statelog.Compactor
 	compactMu sync.Mutex // one Compact at a time
-	// notify sends a shared store's notifications of commits (notify.go);
-	// nil on a store that owns the database.
-	notify *notifier
 }
 
 var _ store.Store = (*Store)(nil)
@@ -98,9 +95,6 @@ func open(ctx context.Context, url string, ls *leases) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{pool: pool, owner: o, leases: ls}
-	if ls != nil {
-		s.notify = startNotifier(pool)
-	}
 	s.compactor = statelog.StartCompactor(s.Compact)
 	rows, err := pool.Query(ctx, statelog.LegacyTenantsSQL)
 	if err == nil {
@@ -124,9 +118,6 @@ func (s *Store) Close() error {
 		s.compactor.Close()
 	}
 	if s.life.close() {
-		if s.notify != nil {
-			s.notify.close()
-		}
 		s.owner.release()
 		s.pool.Close()
 	}
