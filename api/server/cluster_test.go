@@ -208,7 +208,7 @@ func TestAForwardedWriteIsAnsweredAtOnceAndReadWhereItWasSent(t *testing.T) {
 	a := newHANode(t, url, 5*time.Second)
 	id := a.env.Customer("Contoso", "US")
 	b := newHANodeFollowing(t, url, 5*time.Second, false) // loads the tenant at its start
-	b.env.Server.Cluster.ReadWait = 10 * time.Second     // a loaded machine: no flake
+	b.env.Server.Cluster.ReadWait = 10 * time.Second      // a loaded machine: no flake
 	tb, ok := b.rt.Get(id)
 	if !ok {
 		t.Fatal("the second process did not load the tenant")
