@@ -207,11 +207,11 @@ func runFollowBench(ctx context.Context, out io.Writer, o followBench) error {
 	fmt.Fprintf(out, "owner %s, follower %s (pid %d), %d tenants; load average %s\n", owner.URL, child.URL, child.cmd.Process.Pid, o.tenants, loadavg())
 
 	if o.forwards > 0 {
-		direct, forwarded, err := forwardSamples(ctx, owner.URL, child.URL, token, fwd, o.forwards, nil)
+		f, err := forwardSamples(ctx, owner.URL, child.URL, token, fwd, o.forwards, nil)
 		if err != nil {
 			return err
 		}
-		printForwards(out, "at rest", direct, forwarded)
+		printForwards(out, "at rest", f)
 	}
 
 	pg, err := pgx.Connect(ctx, plainConn(db))
@@ -248,13 +248,13 @@ func runFollowLoad(ctx context.Context, out io.Writer, o followBench, owner *ben
 	dur := time.Duration(o.seconds * float64(time.Second))
 	stopFwd := make(chan struct{})
 	type fwdResult struct {
-		direct, forwarded []time.Duration
-		err               error
+		f   fwdTimes
+		err error
 	}
 	fwdDone := make(chan fwdResult, 1)
 	go func() {
-		d, f, err := forwardSamples(ctx, owner.URL, child.URL, token, fwd, 0, stopFwd)
-		fwdDone <- fwdResult{d, f, err}
+		f, err := forwardSamples(ctx, owner.URL, child.URL, token, fwd, 0, stopFwd)
+		fwdDone <- fwdResult{f, err}
 	}()
 	commands, late, err := offerLoad(ctx, lts, o, start, dur)
 	elapsed := time.Since(start)
@@ -288,7 +288,7 @@ func runFollowLoad(ctx context.Context, out io.Writer, o followBench, owner *ben
 		(u1-u0+s1-s0).Seconds()/wall, (u1 - u0).Seconds(), (s1 - s0).Seconds(),
 		(rep.CPUUser+rep.CPUSys).Seconds()/wall, rep.CPUUser.Seconds(), rep.CPUSys.Seconds(),
 		cpuSince(pg0, pg1).Seconds()/wall, len(pg1), load0, load1)
-	printForwards(out, "under the load", fr.direct, fr.forwarded)
+	printForwards(out, "under the load", fr.f)
 	return nil
 }
 
@@ -383,41 +383,59 @@ func followLags(lts []*loadTenant, rep followerReport) ([]time.Duration, int) {
 	return lags, unseen
 }
 
+// fwdTimes are the latencies forwardSamples measures.
+type fwdTimes struct {
+	// direct: a write sent to the owner; forwarded: the same sent to the
+	// follower; then read: the tenant read on the follower right after
+	// the forwarded write's answer (no header: read-your-writes where the
+	// write was sent, as a form's redirect reads).
+	direct, forwarded, read []time.Duration
+}
+
 // forwardSamples times the same write sent to the owner and to the
-// follower, alternately: n of each, or until stop is closed. Each answer
-// through the follower must name the owner in ForwardedToHeader.
-func forwardSamples(ctx context.Context, ownerURL, followerURL, token, id string, n int, stop <-chan struct{}) (direct, forwarded []time.Duration, err error) {
+// follower, alternately, and a read on the follower after each forwarded
+// one: n of each, or until stop is closed. Each answer through the
+// follower must name the owner in ForwardedToHeader.
+func forwardSamples(ctx context.Context, ownerURL, followerURL, token, id string, n int, stop <-chan struct{}) (fwdTimes, error) {
+	var f fwdTimes
 	for i := 0; n == 0 || i < n; i++ {
 		if stop != nil {
 			select {
 			case <-stop:
-				return direct, forwarded, nil
+				return f, nil
 			default:
 			}
 		}
 		t0 := time.Now()
 		if _, err := subscribe(ctx, ownerURL, token, id); err != nil {
-			return nil, nil, err
+			return f, err
 		}
-		direct = append(direct, time.Since(t0))
+		f.direct = append(f.direct, time.Since(t0))
 		t0 = time.Now()
 		h, err := subscribe(ctx, followerURL, token, id)
 		if err != nil {
-			return nil, nil, err
+			return f, err
 		}
-		forwarded = append(forwarded, time.Since(t0))
+		f.forwarded = append(f.forwarded, time.Since(t0))
 		if h.Get(server.ForwardedToHeader) == "" {
-			return nil, nil, fmt.Errorf("a write sent to the follower was not forwarded (no %s)", server.ForwardedToHeader)
+			return f, fmt.Errorf("a write sent to the follower was not forwarded (no %s)", server.ForwardedToHeader)
 		}
+		t0 = time.Now()
+		code, b, _, err := call(ctx, "GET", followerURL+"/partner/v1/customers/"+id, token, nil)
+		if err != nil || code != 200 {
+			return f, fmt.Errorf("reading the tenant on the follower: %d %s %v", code, b, err)
+		}
+		f.read = append(f.read, time.Since(t0))
 	}
-	return direct, forwarded, nil
+	return f, nil
 }
 
-func printForwards(out io.Writer, when string, direct, forwarded []time.Duration) {
-	sortDurations(direct)
-	sortDurations(forwarded)
-	fmt.Fprintf(out, "partner API write %s (%d each, alternating): to the owner p50 %s p99 %s; through the follower (forwarded) p50 %s p99 %s\n",
-		when, len(direct), ms(pct(direct, 0.5)), ms(pct(direct, 0.99)), ms(pct(forwarded, 0.5)), ms(pct(forwarded, 0.99)))
+func printForwards(out io.Writer, when string, f fwdTimes) {
+	sortDurations(f.direct)
+	sortDurations(f.forwarded)
+	sortDurations(f.read)
+	fmt.Fprintf(out, "partner API write %s (%d each, alternating): to the owner p50 %s p99 %s; through the follower (forwarded) p50 %s p99 %s; the tenant read on the follower right after p50 %s p99 %s\n",
+		when, len(f.direct), ms(pct(f.direct, 0.5)), ms(pct(f.direct, 0.99)), ms(pct(f.forwarded, 0.5)), ms(pct(f.forwarded, 0.99)), ms(pct(f.read, 0.5)), ms(pct(f.read, 0.99)))
 }
 
 // runFollower is the child: a follower node that reports, between the
