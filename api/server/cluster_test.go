@@ -18,6 +18,7 @@ import (
 	"allot/api/apitest"
 	"allot/api/partner"
 	"allot/api/server"
+	"allot/auth"
 	"allot/catalog"
 	"allot/lease"
 	"allot/store"
@@ -201,8 +202,9 @@ func TestWritesAreForwardedToTheOwnerAndReadsWaitForTheirSeq(t *testing.T) {
 // A write forwarded from a process is answered as soon as the owner
 // answered it, not once the forwarding process's copy has it; the next
 // read of the tenant there, without X-Allot-Min-Seq, waits until its copy
-// has it. The forwarding process runs no follower here: only that wait
-// brings its copy up to date, so the read would miss the write without it.
+// has it; another principal's read there does not wait. The forwarding
+// process runs no follower here: only that wait brings its copy up to
+// date, so the read would miss the write without it.
 func TestAForwardedWriteIsAnsweredAtOnceAndReadWhereItWasSent(t *testing.T) {
 	url := haSchema(t)
 	a := newHANode(t, url, 5*time.Second)
@@ -223,6 +225,15 @@ func TestAForwardedWriteIsAnsweredAtOnceAndReadWhereItWasSent(t *testing.T) {
 	}
 	if got := tb.LogSeq(); got >= seq {
 		t.Fatalf("the forwarded write was answered after the forwarding process's copy reached %d (it has %d): it waited", seq, got)
+	}
+	// Another principal's read there does not wait for it.
+	const other = "allot_test_other_partner_secret"
+	if _, _, err := auth.Create(context.Background(), a.st, store.PartnerTenant, "another partner administrator", []string{auth.RolePartnerAdministrator}, nil, other, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	b.env.Must(200, "GET", "/partner/v1/customers/"+id+"/subscriptions", other, nil)
+	if got := tb.LogSeq(); got >= seq {
+		t.Fatalf("another principal's read waited for the forwarded write (the copy has %d of %d)", got, seq)
 	}
 	subs := b.env.Must(200, "GET", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, nil)
 	if !strings.Contains(string(subs.Body), "ENTERPRISEPACK") {
