@@ -40,14 +40,18 @@ type ChangeLog interface {
 }
 
 // ChangeNotifier is a store that tells other processes when a tenant's log
-// grows (PostgreSQL: LISTEN/NOTIFY, the notification sent in the commit's
-// own transaction, so it arrives only once the commit is visible).
+// grows (PostgreSQL: LISTEN/NOTIFY, the notification sent once the commit
+// is done, so it arrives only once the commit is visible).
 type ChangeNotifier interface {
 	// Notifications calls fn with the tenant and the record's number of
-	// each commit with mutations by any process (this one included),
-	// until ctx ends; it returns ctx's error. A notification may come more
-	// than once, or late; after a lost connection (when some may have
-	// been missed) fn is called with tenantID "" and seq 0: check every
-	// tenant. fn runs on one goroutine and must return quickly.
+	// the commits with mutations by any process (this one included),
+	// until ctx ends; it returns ctx's error. Several commits of a tenant
+	// in quick succession may be told as one (the highest number: the log
+	// has every record up to it). A notification may come more than once,
+	// or late, and may be lost when the committing process ends right
+	// after its commit: a follower polls too. After a lost connection
+	// (when some may have been missed) fn is called with tenantID "" and
+	// seq 0: check every tenant. fn runs on one goroutine and must return
+	// quickly.
 	Notifications(ctx context.Context, fn func(tenantID string, seq int64)) error
 }

@@ -73,6 +73,12 @@ func (t *Tenant) LogSeq() int64 {
 	return t.reader.logSeq
 }
 
+// Advanced returns a channel closed the next time the readers' copy's log
+// number grows (a change applied after this process's commit or from the
+// log). Unlike WaitSeq it does not ask the follower to look at the log:
+// an observer (allot bench follow) sees when the follower got there.
+func (t *Tenant) Advanced() <-chan struct{} { return t.follow.wait() }
+
 // WaitSeq waits until the readers' copy includes the change numbered seq
 // (LogSeq ≥ seq), asking the follower to look at the log at once. It
 // returns ctx's error if ctx ends first, and an EUNAVAILABLE error if the

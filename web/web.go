@@ -286,6 +286,9 @@ func (h *handler) page(need auth.Action, fn func(http.ResponseWriter, *http.Requ
 			if leave != nil {
 				defer leave()
 			}
+		} else {
+			// After a form this process forwarded: the page shows it.
+			h.s.ReadForwarded(r, t.ID)
 		}
 		v := &viewer{P: p, T: t, TenantName: t.Info().CompanyName, CSRF: h.csrfToken(secret), Limited: !p.IsPartner() && scope.Limited(p), m365: h.m365 != nil,
 			reclaim: h.reclaim != nil}

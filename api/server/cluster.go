@@ -42,6 +42,13 @@ import (
 //     Cluster.ReadWait, then answers 503 with Retry-After. (A process
 //     that owns the database has every change it acknowledged: a higher
 //     number is 400.)
+//   - A forwarded write is answered as soon as the owner answered it; the
+//     same principal's next read of the tenant on the forwarding process,
+//     with or without MinSeqHeader, first waits (at most
+//     Cluster.ReadWait) until this process's copy has the number of every
+//     write it forwarded for that principal (ReadForwarded), so a client
+//     reads its own write where it sent it — the page an admin center form
+//     redirects to included.
 //
 // Requests are tied to a tenant as the surfaces resolve them: a partner
 // route's {id} under /customers/, a {tenantId} path value, the partner
@@ -87,12 +94,33 @@ type Cluster struct {
 	// ForwardTimeout bounds the wait for the owner's answer to start
 	// (default 30 s).
 	ForwardTimeout time.Duration
-	// ReadWait bounds how long a read with MinSeqHeader waits (default
-	// 5 s).
+	// ReadWait bounds how long a read with MinSeqHeader, or after a write
+	// this process forwarded (ReadForwarded), waits (default 5 s).
 	ReadWait time.Duration
 
 	once   sync.Once
 	client *http.Client
+	// seen: per tenant and principal, the highest log number a write
+	// forwarded from this process was answered with; that principal's
+	// next read of the tenant here waits for it (ReadForwarded).
+	seenMu sync.Mutex
+	seen   map[seenKey]int64
+}
+
+// seenKey is a tenant and the principal (its token id) that wrote it
+// through this process.
+type seenKey struct{ tenant, principal string }
+
+// maxSeen is the number of forwarded writes' numbers kept above which
+// those this process's copies have reached are dropped.
+const maxSeen = 4096
+
+func keyOf(r *http.Request, tenantID string) seenKey {
+	k := seenKey{tenant: tenantID}
+	if p := auth.FromContext(r.Context()); p != nil {
+		k.principal = p.TokenID
+	}
+	return k
 }
 
 // forwardBuffer is the largest body a forwarded write keeps to send again
@@ -160,6 +188,7 @@ func (s *Server) clustered(w http.ResponseWriter, r *http.Request, h http.Handle
 		if v := r.Header.Get(MinSeqHeader); v != "" && !s.waitSeq(w, r, id, v) {
 			return
 		}
+		s.ReadForwarded(r, id)
 		h(w, r)
 		return
 	}
@@ -178,8 +207,8 @@ func (s *Server) clustered(w http.ResponseWriter, r *http.Request, h http.Handle
 // requests themselves (the admin center's forms, whose session cookie and
 // CSRF token the owner checks again): it forwards the request, as it came
 // and with its body unread, to the process holding the tenant's lease and
-// reports done once the answer is passed back (after this process's copy
-// of the tenant caught up with the write, at most Cluster.ReadWait);
+// reports done once the answer is passed back (the next read of the tenant
+// here waits for this process's copy to have the write: ReadForwarded);
 // otherwise the request is to be served here, answered through the
 // returned writer (which adds SeqHeader to a success), and leave (if not
 // nil) is to be called once it is answered (a hand-over of the tenant
@@ -406,7 +435,7 @@ func (c *Cluster) send(w http.ResponseWriter, r *http.Request, s *Server, id, ta
 		Transport: c.client.Transport,
 		ModifyResponse: func(resp *http.Response) error {
 			resp.Header.Set(ForwardedToHeader, owner)
-			c.caughtUp(r.Context(), s, id, resp.Header.Get(SeqHeader))
+			c.forwarded(s, keyOf(r, id), resp.Header.Get(SeqHeader))
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -418,26 +447,76 @@ func (c *Cluster) send(w http.ResponseWriter, r *http.Request, s *Server, id, ta
 	return sendErr
 }
 
-// caughtUp waits, at most ReadWait, until this process's copy of the
-// tenant has the change a forwarded write was answered with (seq, the
-// owner's SeqHeader), so that the client's next read here — the page a
-// form redirects to — sees its write.
-func (c *Cluster) caughtUp(ctx context.Context, s *Server, id, seq string) {
+// forwarded notes that a write forwarded from this process for k's
+// principal was answered with the tenant's log number seq (the owner's
+// SeqHeader): the answer goes back at once, and that principal's next read
+// of the tenant here waits until this process's copy has it
+// (ReadForwarded).
+func (c *Cluster) forwarded(s *Server, k seenKey, seq string) {
 	n, err := strconv.ParseInt(seq, 10, 64)
 	if err != nil || n <= 0 {
 		return
 	}
-	t, ok := s.RT.Get(id)
+	c.seenMu.Lock()
+	defer c.seenMu.Unlock()
+	if c.seen == nil {
+		c.seen = map[seenKey]int64{}
+	}
+	if n > c.seen[k] {
+		c.seen[k] = n
+	}
+	if len(c.seen) > maxSeen {
+		for k, n := range c.seen {
+			if t, ok := s.RT.Get(k.tenant); !ok || t.LogSeq() >= n {
+				delete(c.seen, k)
+			}
+		}
+	}
+}
+
+// ReadForwarded waits, at most Cluster.ReadWait, until this process's
+// copy of the tenant has every change that a write the request's
+// principal sent through this process (forwarded to the owner) was
+// answered with, so that a client reads its own write where it sent it
+// without MinSeqHeader: the page an admin center form redirects to, an API
+// client's next request. Other principals' reads do not wait. It returns
+// at once when the copy has them (always, on a server without a Cluster);
+// when the wait runs out the read is served from the copy as it is. Every
+// read of an authenticated route calls it; a route that authenticates
+// itself (web) calls it, with the principal in the request's context,
+// before reading the tenant.
+func (s *Server) ReadForwarded(r *http.Request, tenantID string) {
+	c := s.Cluster
+	if c == nil {
+		return
+	}
+	k := keyOf(r, tenantID)
+	c.seenMu.Lock()
+	n := c.seen[k]
+	c.seenMu.Unlock()
+	if n == 0 {
+		return
+	}
+	t, ok := s.RT.Get(tenantID)
 	if !ok {
 		return
 	}
-	wait := 5 * time.Second
-	if c.ReadWait > 0 {
-		wait = c.ReadWait
+	if t.LogSeq() < n {
+		wait := 5 * time.Second
+		if c.ReadWait > 0 {
+			wait = c.ReadWait
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), wait)
+		defer cancel()
+		if t.WaitSeq(ctx, n) != nil {
+			return // late: the read is served anyway
+		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	_ = t.WaitSeq(ctx, n) // late: the answer goes back anyway
+	c.seenMu.Lock()
+	if c.seen[k] <= t.LogSeq() {
+		delete(c.seen, k)
+	}
+	c.seenMu.Unlock()
 }
 
 // defaultForwardClient waits at most timeout (default 30 s) for an

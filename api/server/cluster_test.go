@@ -18,6 +18,7 @@ import (
 	"allot/api/apitest"
 	"allot/api/partner"
 	"allot/api/server"
+	"allot/auth"
 	"allot/catalog"
 	"allot/lease"
 	"allot/store"
@@ -78,6 +79,13 @@ func haSchema(t *testing.T) string {
 }
 
 func newHANode(t *testing.T, url string, ttl time.Duration) *haNode {
+	return newHANodeFollowing(t, url, ttl, true)
+}
+
+// newHANodeFollowing is newHANode whose runtime follows the log (Follow:
+// notifications and a poll) only if follow is set; without, its copies
+// catch up only when a read waits for a number (WaitSeq).
+func newHANodeFollowing(t *testing.T, url string, ttl time.Duration, follow bool) *haNode {
 	ctx := context.Background()
 	hs := httptest.NewUnstartedServer(nil)
 	st, err := postgres.OpenShared(ctx, url, postgres.SharedOptions{TTL: ttl, Owner: postgres.ProcessIdentity() + " at " + hs.Listener.Addr().String()})
@@ -102,7 +110,9 @@ func newHANode(t *testing.T, url string, ttl time.Duration) *haNode {
 	n := &haNode{st: st, keeper: keeper, rt: rt, hs: hs, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(n.done)
-		rt.Follow(fctx, tenant.FollowOptions{Poll: 100 * time.Millisecond})
+		if follow {
+			rt.Follow(fctx, tenant.FollowOptions{Poll: 100 * time.Millisecond})
+		}
 	}()
 	n.env = &apitest.Env{T: t, URL: hs.URL, Store: st, RT: rt, Server: s, HTTP: hs}
 	t.Cleanup(func() {
@@ -186,5 +196,50 @@ func TestWritesAreForwardedToTheOwnerAndReadsWaitForTheirSeq(t *testing.T) {
 	subs = b.env.Must(200, "GET", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, nil, server.MinSeqHeader+": "+r.Header.Get(server.SeqHeader))
 	if strings.Count(string(subs.Body), `"offerId":"ENTERPRISEPACK"`) != 2 {
 		t.Fatalf("the new owner's subscriptions: %s", subs.Body)
+	}
+}
+
+// A write forwarded from a process is answered as soon as the owner
+// answered it, not once the forwarding process's copy has it; the next
+// read of the tenant there, without X-Allot-Min-Seq, waits until its copy
+// has it; another principal's read there does not wait. The forwarding
+// process runs no follower here: only that wait brings its copy up to
+// date, so the read would miss the write without it.
+func TestAForwardedWriteIsAnsweredAtOnceAndReadWhereItWasSent(t *testing.T) {
+	url := haSchema(t)
+	a := newHANode(t, url, 5*time.Second)
+	id := a.env.Customer("Contoso", "US")
+	b := newHANodeFollowing(t, url, 5*time.Second, false) // loads the tenant at its start
+	b.env.Server.Cluster.ReadWait = 10 * time.Second      // a loaded machine: no flake
+	tb, ok := b.rt.Get(id)
+	if !ok {
+		t.Fatal("the second process did not load the tenant")
+	}
+	r := b.env.Must(201, "POST", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, map[string]any{"offerId": "ENTERPRISEPACK", "quantity": 5})
+	if r.Header.Get(server.ForwardedToHeader) == "" {
+		t.Fatal("the write was not forwarded")
+	}
+	seq, err := strconv.ParseInt(r.Header.Get(server.SeqHeader), 10, 64)
+	if err != nil || seq < 1 {
+		t.Fatalf("a forwarded write's %s = %q", server.SeqHeader, r.Header.Get(server.SeqHeader))
+	}
+	if got := tb.LogSeq(); got >= seq {
+		t.Fatalf("the forwarded write was answered after the forwarding process's copy reached %d (it has %d): it waited", seq, got)
+	}
+	// Another principal's read there does not wait for it.
+	const other = "allot_test_other_partner_secret"
+	if _, _, err := auth.Create(context.Background(), a.st, store.PartnerTenant, "another partner administrator", []string{auth.RolePartnerAdministrator}, nil, other, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	b.env.Must(200, "GET", "/partner/v1/customers/"+id+"/subscriptions", other, nil)
+	if got := tb.LogSeq(); got >= seq {
+		t.Fatalf("another principal's read waited for the forwarded write (the copy has %d of %d)", got, seq)
+	}
+	subs := b.env.Must(200, "GET", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, nil)
+	if !strings.Contains(string(subs.Body), "ENTERPRISEPACK") {
+		t.Fatalf("a read on the process that forwarded the write does not see it: %s", subs.Body)
+	}
+	if got := tb.LogSeq(); got < seq {
+		t.Fatalf("after the read the forwarding process's copy has %d, want %d", got, seq)
 	}
 }

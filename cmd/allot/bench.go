@@ -122,7 +122,7 @@ report the engine's heap and the process's peak resident memory during it.`,
 		},
 	}
 	flags(generate)
-	benchCmd.AddCommand(recompute, generate, benchImportCmd(), benchOpenCmd())
+	benchCmd.AddCommand(recompute, generate, benchImportCmd(), benchOpenCmd(), benchFollowCmd(), benchFailoverCmd())
 	rootCmd.AddCommand(benchCmd)
 }
 

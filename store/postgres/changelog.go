@@ -16,9 +16,10 @@ import (
 
 // The change log read back by followers (store.ChangeLog) and the
 // notifications that wake them (store.ChangeNotifier). A shared store
-// (OpenShared) sends NOTIFY notifyChannel, payload "<seq> <tenant id>", in
-// the transaction of every commit with mutations (commit.go); a store that
-// owns the database has no one to tell and sends nothing.
+// (OpenShared) sends NOTIFY notifyChannel, payload "<seq> <tenant id>",
+// after every commit with mutations (notify.go: in a transaction of its
+// own, several commits of a tenant told as one); a store that owns the
+// database has no one to tell and sends nothing.
 
 // notifyChannel is the LISTEN/NOTIFY channel of committed changes.
 const notifyChannel = "allot_changes"

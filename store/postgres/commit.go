@@ -28,18 +28,6 @@ const (
 			INSERT INTO state_changes (tenant_id, seq, data) SELECT $1, last_seq, $2 FROM h
 		)
 		SELECT last_seq - snapshot_seq, log_bytes, last_seq FROM h`
-	// sqlAppendRecordNotify is sqlAppendRecord that also tells the other
-	// processes sharing the database (changelog.go): the notification is
-	// delivered when the commit's transaction commits, and not at all if
-	// it does not.
-	sqlAppendRecordNotify = `WITH h AS (
-			INSERT INTO state_heads AS s (tenant_id, snapshot_seq, last_seq, log_bytes) VALUES ($1, -1, 1, $3)
-			ON CONFLICT (tenant_id) DO UPDATE SET last_seq = s.last_seq + 1, log_bytes = s.log_bytes + $3
-			RETURNING last_seq, snapshot_seq, log_bytes
-		), ins AS (
-			INSERT INTO state_changes (tenant_id, seq, data) SELECT $1, last_seq, $2 FROM h
-		)
-		SELECT last_seq - snapshot_seq, log_bytes, last_seq, pg_notify('` + notifyChannel + `', last_seq || ' ' || $1)::text FROM h`
 	sqlInsertAudit = `INSERT INTO audit (tenant_id, seq, at, actor, action, user_id, group_id, sku_id, why, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 )
@@ -80,28 +68,24 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 		return err
 	}
 	audits := 0
-	appendSQL := sqlAppendRecord
-	if s.leases != nil {
-		appendSQL = sqlAppendRecordNotify
-	}
 	for i, c := range changes {
 		if len(c.Mutations) > 0 {
 			l := &logLen{i: i, tenantID: c.TenantID}
 			lens = append(lens, l)
 			data := statelog.EncodeRecord(c.Mutations)
-			b.Queue(appendSQL, c.TenantID, data, int64(len(data))).QueryRow(func(row pgx.Row) error {
-				if s.leases != nil {
-					var void string
-					return row.Scan(&l.records, &l.nbytes, &l.seq, &void)
-				}
+			b.Queue(sqlAppendRecord, c.TenantID, data, int64(len(data))).QueryRow(func(row pgx.Row) error {
 				return row.Scan(&l.records, &l.nbytes, &l.seq)
 			})
 		}
 		audits += len(c.Audit)
 	}
+	told := make([]string, 0, len(lens)) // tenants whose log grew: notify.go
+	for _, l := range lens {
+		told = append(told, l.tenantID)
+	}
 	if audits < bulkRows {
 		queueAudit(b, changes)
-		err = s.pool.SendBatch(ctx, b).Close()
+		err = s.sendCommit(ctx, b, told)
 	} else {
 		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 			if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -109,6 +93,9 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 			}
 			return copyAudit(ctx, tx, changes)
 		})
+		if err == nil {
+			s.notifyCommitted(ctx, told)
+		}
 	}
 	if isUniqueViolation(err, "audit_pkey") {
 		return fmt.Errorf("store/postgres: commit: audit seq already exists: %w: %w", store.ErrConflict, err)
@@ -214,9 +201,6 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 		}
 		b := &pgx.Batch{}
 		queueAudit(b, []store.Change{c})
-		if s.leases != nil {
-			b.Queue(`SELECT pg_notify('`+notifyChannel+`', $1)`, fmt.Sprint(seq, " ", c.TenantID))
-		}
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if streamErr != nil {
@@ -231,6 +215,7 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 	if err != nil {
 		return classify(fmt.Errorf("store/postgres: commit: %w", ownerError(err)))
 	}
+	s.notifyCommitted(ctx, []string{c.TenantID})
 	return nil
 }
 
