@@ -36,8 +36,9 @@ type failoverBench struct {
 func benchFailoverCmd() *cobra.Command {
 	var o failoverBench
 	c := &cobra.Command{
-		Use:   "failover",
-		Short: "Measure failover on PostgreSQL: the owner SIGKILLed → the next write acknowledged through another allot serve --ha",
+		Use:         "failover",
+		Annotations: createsDatabase, // a schema of its own
+		Short:       "Measure failover on PostgreSQL: the owner SIGKILLed → the next write acknowledged through another allot serve --ha",
 		Long: `Start two allot serve --ha processes on a schema of their own in the PostgreSQL
 database --db, create a tenant, and --runs times: write it through the process
 that does not own it, SIGKILL the owner, and time until a write sent to the
@@ -53,7 +54,7 @@ See docs/BENCHMARKS.md.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.db, "db", os.Getenv("ALLOT_TEST_POSTGRES"), "PostgreSQL URL (a schema of its own is created and dropped)")
+	f.StringVar(&o.db, "db", "", "PostgreSQL URL (a schema of its own is created and dropped)")
 	f.IntVar(&o.runs, "runs", 5, "owners killed")
 	f.DurationVar(&o.ttl, "lease-ttl", 10*time.Second, "the processes' --lease-ttl")
 	f.BoolVar(&o.keep, "keep", false, "keep the schema")

@@ -51,8 +51,9 @@ type followBench struct {
 func benchFollowCmd() *cobra.Command {
 	var o followBench
 	c := &cobra.Command{
-		Use:   "follow",
-		Short: "Measure a follower's lag, each process's CPU and a forwarded write on PostgreSQL (two processes)",
+		Use:         "follow",
+		Annotations: createsDatabase, // a schema of its own
+		Short:       "Measure a follower's lag, each process's CPU and a forwarded write on PostgreSQL (two processes)",
 		Long: `Start an owner (this process) and a follower (a child process) on a schema of
 their own in the PostgreSQL database --db, create --tenants tenants on the owner,
 then commit one command at a time per slot at --rate commands per second for
@@ -73,7 +74,7 @@ docs/BENCHMARKS.md.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.db, "db", os.Getenv("ALLOT_TEST_POSTGRES"), "PostgreSQL URL (a schema of its own is created and dropped)")
+	f.StringVar(&o.db, "db", "", "PostgreSQL URL (a schema of its own is created and dropped)")
 	f.IntVar(&o.tenants, "tenants", 64, "tenants the load is spread over")
 	f.IntVar(&o.inflight, "inflight", 32, "commands in flight at most")
 	f.Float64Var(&o.rate, "rate", 1000, "commands per second offered (0: as fast as they complete)")

@@ -49,7 +49,8 @@ func createStore(ctx context.Context, db string) (store.Store, error) {
 }
 
 // createsDatabase annotates the commands that create their --db on purpose
-// (allot serve, allot bench import); requireDatabaseFlag lets them through.
+// (allot serve, allot bench import; allot bench follow and failover make a
+// schema of their own); requireDatabaseFlag lets them through.
 var createsDatabase = map[string]string{"allot/creates-database": "true"}
 
 // requireDatabaseFlag runs before every command (rootCmd's
