@@ -19,6 +19,7 @@ import (
 	"allot/licensing"
 	"allot/subscription"
 	"allot/tenant"
+	"allot/userprop"
 )
 
 // SyncState is what the last sync of a connection did, as shown.
@@ -134,11 +135,20 @@ func EntraDirect(s *tenant.State, userID, skuID string) bool {
 	return slices.Contains(m.Direct, strings.ToLower(skuID))
 }
 
-// EntraOwnedUserFields are the user properties a sync brings from Entra
-// (Graph names): read-only in allot on a synced user.
-var EntraOwnedUserFields = []string{"userPrincipalName", "displayName", "accountEnabled", "userType", "usageLocation", "department",
-	"jobTitle", "country", "city", "companyName", "employeeId", "mail", "givenName", "surname", "mailNickname",
-	"onPremisesExtensionAttributes", "proxyAddresses", "otherMails", "employeeHireDate"}
+// EntraOwnedUserFields are the user properties Entra owns on a synced user
+// (Graph names): read-only in allot. They are the user-property registry's
+// Entra properties (userprop.Property.Entra), in its order, and
+// onPremisesExtensionAttributes, the complex property that holds Entra's
+// extension attributes (kept as attributes, outside the registry).
+var EntraOwnedUserFields = func() []string {
+	var names []string
+	for i := range userprop.Users {
+		if userprop.Users[i].Entra {
+			names = append(names, userprop.Users[i].Name)
+		}
+	}
+	return append(names, "onPremisesExtensionAttributes")
+}()
 
 // EntraOwnedGroupFields are the group properties a sync brings from Entra.
 var EntraOwnedGroupFields = []string{"displayName", "description", "mailNickname", "mailEnabled", "securityEnabled", "groupTypes",
