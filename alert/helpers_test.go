@@ -3,26 +3,21 @@ package alert_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"allot/alert"
 	"allot/catalog"
+	"allot/internal/pgtest"
 	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/store"
-	"allot/store/postgres"
 	"allot/store/sqlite"
 	"allot/tenant"
 )
@@ -40,39 +35,11 @@ func stores(t *testing.T) map[string]func(t *testing.T) (store.Store, string) {
 		t.Cleanup(func() { st.Close() })
 		return st, path
 	}}
-	url := os.Getenv("ALLOT_TEST_POSTGRES")
-	if url == "" {
-		if os.Getenv("ALLOT_REQUIRE_POSTGRES") != "" {
-			t.Fatal("ALLOT_REQUIRE_POSTGRES is set but ALLOT_TEST_POSTGRES is not")
-		}
+	url, ok := pgtest.Enabled(t)
+	if !ok {
 		return m
 	}
-	m["postgres"] = func(t *testing.T) (store.Store, string) {
-		ctx := context.Background()
-		schema := fmt.Sprintf("alerts_%d", time.Now().UnixNano())
-		admin, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-			t.Fatal(err)
-		}
-		sep := "?"
-		if strings.Contains(url, "?") {
-			sep = "&"
-		}
-		dsn := url + sep + "search_path=" + schema
-		st, err := postgres.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			st.Close()
-			admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-			admin.Close(ctx)
-		})
-		return st, dsn
-	}
+	m["postgres"] = func(t *testing.T) (store.Store, string) { return pgtest.Open(t, url) }
 	return m
 }
 

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"allot/internal/pgtest"
 )
 
 // haRounds is the number of owner pauses and kills of the HA test.
@@ -50,9 +52,7 @@ func haTTL(t testing.TB) time.Duration {
 // its URL; it is dropped at cleanup.
 func ownDatabase(t testing.TB) string {
 	t.Helper()
-	base := postgresURL(t) // skips without a server
-	_ = base
-	admin := os.Getenv("ALLOT_TEST_POSTGRES")
+	admin := pgtest.URL(t) // skips without a server
 	u, err := url.Parse(admin)
 	if err != nil {
 		t.Fatal(err)
