@@ -157,9 +157,25 @@ func TestSubscriptionHandshakeAndNotifications(t *testing.T) {
 	exp := f.clk.now().Add(24 * time.Hour).Format(time.RFC3339)
 	body := map[string]any{"changeType": "updated,deleted", "notificationUrl": rc.URL + "/notify", "lifecycleNotificationUrl": rc.URL + "/lifecycle",
 		"resource": "/users", "expirationDateTime": exp, "clientState": "secret-state"}
+	id := handshake(t, f, rc, body)
+	graphsChecks(t, f, body)
+	createdAndDeletedNotified(t, f, rc, id)
+	renewalAndLifecycle(t, f, rc, id)
 
-	// The handshake: a failing endpoint refuses the subscription, and
-	// nothing is stored.
+	// Expired: no notification, and the subscription is gone.
+	f.clk.add(time.Hour)
+	f.user("bob@contoso.example")
+	f.flush()
+	if got := rc.take(); len(got) != 0 {
+		t.Errorf("an expired subscription was notified: %+v", got)
+	}
+	f.Must(404, "GET", "/v1.0/subscriptions/"+id, f.admin, nil)
+	f.Must(404, "DELETE", "/v1.0/subscriptions/"+id, f.admin, nil)
+}
+
+// handshake: a failing endpoint refuses the subscription, and nothing is
+// stored; an answering one gets it created. It returns its id.
+func handshake(t *testing.T, f *fixture, rc *receiver, body map[string]any) string {
 	rc.set("status")
 	wantError(t, f.Call("POST", "/v1.0/subscriptions", f.admin, body), 400, "ValidationError",
 		"Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.")
@@ -177,8 +193,12 @@ func TestSubscriptionHandshakeAndNotifications(t *testing.T) {
 		t.Fatalf("created: %s", r.Body)
 	}
 	f.Must(200, "GET", "/v1.0/subscriptions/"+id, f.admin, nil)
+	return id
+}
 
-	// Graph's checks.
+// graphsChecks: Graph's checks of a subscription body, each a change of
+// body.
+func graphsChecks(t *testing.T, f *fixture, body map[string]any) {
 	for _, c := range []struct {
 		change    map[string]any
 		code, msg string
@@ -206,8 +226,12 @@ func TestSubscriptionHandshakeAndNotifications(t *testing.T) {
 		wantError(t, f.Call("POST", "/v1.0/subscriptions", f.admin, b), 400, c.code, c.msg)
 	}
 	wantError(t, f.Call("POST", "/v1.0/subscriptions", f.admin, map[string]any{"resource": "users", "bogus": 1}), 400, "Request_BadRequest", "bogus")
+}
 
-	// A user created: one notification, with the clientState.
+// createdAndDeletedNotified: a user created is one notification, with the
+// clientState; deleted (soft: to deleted items) is "updated", deleted for
+// good "deleted".
+func createdAndDeletedNotified(t *testing.T, f *fixture, rc *receiver, id string) {
 	uid := f.user("ann@contoso.example")
 	f.flush()
 	got := rc.take()
@@ -231,11 +255,13 @@ func TestSubscriptionHandshakeAndNotifications(t *testing.T) {
 	if got := rc.take(); len(got) != 1 || got[0].ChangeType != "deleted" || got[0].ResourceData.ID != uid {
 		t.Errorf("permanent delete: %+v", got)
 	}
+}
 
-	// Renewal (PATCH) moves the expiration; within an hour of it a
-	// reauthorizationRequired goes to the lifecycle URL, once.
+// renewalAndLifecycle: renewal (PATCH) moves the expiration; within an
+// hour of it a reauthorizationRequired goes to the lifecycle URL, once.
+func renewalAndLifecycle(t *testing.T, f *fixture, rc *receiver, id string) {
 	newExp := f.clk.now().Add(48 * time.Hour).Truncate(time.Second)
-	r = f.Must(200, "PATCH", "/v1.0/subscriptions/"+id, f.admin, map[string]any{"expirationDateTime": newExp.Format(time.RFC3339)})
+	r := f.Must(200, "PATCH", "/v1.0/subscriptions/"+id, f.admin, map[string]any{"expirationDateTime": newExp.Format(time.RFC3339)})
 	if r.JSON()["expirationDateTime"] != newExp.Format(time.RFC3339) {
 		t.Errorf("renewed: %s", r.Body)
 	}
@@ -243,20 +269,10 @@ func TestSubscriptionHandshakeAndNotifications(t *testing.T) {
 	f.clk.add(47*time.Hour + 30*time.Minute)
 	f.flush()
 	f.flush()
-	got = rc.take()
+	got := rc.take()
 	if len(got) != 1 || got[0].LifecycleEvent != "reauthorizationRequired" || got[0].SubscriptionID != id {
 		t.Errorf("lifecycle: %+v", got)
 	}
-
-	// Expired: no notification, and the subscription is gone.
-	f.clk.add(time.Hour)
-	f.user("bob@contoso.example")
-	f.flush()
-	if got := rc.take(); len(got) != 0 {
-		t.Errorf("an expired subscription was notified: %+v", got)
-	}
-	f.Must(404, "GET", "/v1.0/subscriptions/"+id, f.admin, nil)
-	f.Must(404, "DELETE", "/v1.0/subscriptions/"+id, f.admin, nil)
 }
 
 func TestSubscriptionFiltersAndDelete(t *testing.T) {
