@@ -179,7 +179,8 @@ type Result struct {
 type Env struct {
 	Sealer  *Sealer
 	Options ClientOptions
-	Now     func() time.Time
+	// Now dates syncs and applies (nil: RT's clock).
+	Now func() time.Time
 	// Sleep replaces the client's waits (tests); nil: real time.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// RT is the runtime the tenants are in: a domain synced from Entra is
@@ -188,9 +189,13 @@ type Env struct {
 	RT *tenant.Runtime
 }
 
+// now is Now, else the runtime's clock (RT), else the wall clock.
 func (e *Env) now() time.Time {
-	if e.Now != nil {
+	switch {
+	case e.Now != nil:
 		return e.Now().UTC()
+	case e.RT != nil:
+		return e.RT.Now().UTC()
 	}
 	return time.Now().UTC()
 }
