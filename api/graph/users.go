@@ -132,25 +132,15 @@ func writeUser(w http.ResponseWriter, r *http.Request, c *call, ref string, stat
 		fail(w, r, err)
 		return
 	}
-	bp := getBuf()
-	defer putBuf(bp)
-	b := *bp
-	found := false
-	c.t.Read(func(s *tenant.State) {
+	writeFound(w, r, c, ref, status, func(s *tenant.State, b []byte) ([]byte, bool) {
 		u, ok := findUser(s, ref)
 		sc := c.scope(s)
 		if !ok || !sc.User(u.ID) {
-			return
+			return b, false
 		}
-		found = true
 		b = appendEntity(b, r, userResource, view{s, sc}, &u, idx, "users"+selectSuffix(sel)+"/$entity")
+		return b, true
 	})
-	*bp = b
-	if !found {
-		fail(w, r, notFound(ref))
-		return
-	}
-	writeJSON(w, status, b)
 }
 
 func (h *handler) getUser(w http.ResponseWriter, r *http.Request, c *call) {
