@@ -16,6 +16,7 @@ import (
 	"allot/catalog"
 	"allot/internal/pgtest"
 	"allot/internal/tenantopts"
+	"allot/internal/testclock"
 	"allot/licensing"
 	"allot/store"
 	"allot/store/sqlite"
@@ -43,18 +44,8 @@ func stores(t *testing.T) map[string]func(t *testing.T) (store.Store, string) {
 	return m
 }
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// clock is the tests' settable clock.
+type clock = testclock.Clock
 
 // env is a runtime with an alert service over a store.
 type env struct {
@@ -73,7 +64,7 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 // drives it with RunPending and DeliverDue) and a tenant "contoso" with 1
 // seat of a product.
 func newEnv(t *testing.T, st store.Store, cfg alert.Config) *env {
-	clk := &clock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
 	cfg.Store = st.(store.AlertStore)
 	cfg.Now = clk.Now
 	cfg.Logger = quiet()

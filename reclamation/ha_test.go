@@ -8,7 +8,9 @@ import (
 
 	"allot/audit"
 	"allot/internal/pgtest"
+	"allot/internal/smtptest"
 	"allot/internal/tenanttest"
+	"allot/internal/testclock"
 	"allot/lease"
 	"allot/reclamation"
 	"allot/store/postgres"
@@ -42,8 +44,8 @@ func newHANode(t *testing.T, url string, clk *clock, mb *mailbox) *haNode {
 func TestHAOneProcessStepsACampaign(t *testing.T) {
 	url := pgtest.Schema(t)
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC)}
-	mb := newMailbox(t)
+	clk := testclock.New(time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC))
+	mb := smtptest.New(t, false)
 	a := newHANode(t, url, clk, mb)
 	a.seed() // a writes the tenant: it holds the lease
 	b := newHANode(t, url, clk, mb)
@@ -103,7 +105,7 @@ func TestHAOneProcessStepsACampaign(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if got := len(mb.got()); got != 4 {
+	if got := len(mb.Got()); got != 4 {
 		t.Fatalf("%d notices sent, want 4 (one per member)", got)
 	}
 
@@ -143,7 +145,7 @@ func TestHAOneProcessStepsACampaign(t *testing.T) {
 	if _, err := b.alerts.DeliverDue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := len(mb.got()); got != 4 {
+	if got := len(mb.Got()); got != 4 {
 		t.Errorf("%d notices sent after the takeover, want still 4", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"allot"
 	"allot/audit"
 	"allot/catalog"
+	"allot/internal/smtptest"
 	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/m365"
@@ -58,7 +59,7 @@ func previewQ4(t *testing.T, e *env) {
 		t.Fatalf("preview %+v saving %v", c, c.MonthlySaving)
 	}
 	e.step()
-	if n := len(e.mb.got()); n != 0 {
+	if n := len(e.mb.Got()); n != 0 {
 		t.Fatalf("a draft sent %d notices", n)
 	}
 }
@@ -72,20 +73,20 @@ func startQ4(t *testing.T, e *env) map[string]string {
 	}
 	e.step()
 	e.step() // again: nothing is sent twice
-	msgs := e.mb.got()
+	msgs := e.mb.Got()
 	if len(msgs) != 4 {
 		t.Fatalf("%d notices", len(msgs))
 	}
 	tokens := map[string]string{}
 	for _, m := range msgs {
-		h, text := textOf(t, m.data)
+		h, text := smtptest.Text(t, m.Data)
 		to := h.Get("To")
 		u := strings.TrimSuffix(strings.Trim(to, "<>"), "@contoso.example")
 		if !strings.Contains(h.Get("Subject"), "ENTERPRISEPACK") || !strings.Contains(text, "idle for 30 days or more") {
 			t.Errorf("notice to %s: %s\n%s", to, h.Get("Subject"), text)
 		}
-		if u == "u1" != slices.Contains(m.to, "boss@contoso.example") {
-			t.Errorf("notice to %s: envelope %v (only u1's goes to the manager)", to, m.to)
+		if u == "u1" != slices.Contains(m.To, "boss@contoso.example") {
+			t.Errorf("notice to %s: envelope %v (only u1's goes to the manager)", to, m.To)
 		}
 		link := linkRE.FindStringSubmatch(text)
 		if link == nil {
@@ -205,14 +206,14 @@ func TestApprovalRequired(t *testing.T) {
 		t.Fatalf("start: %+v %v", c.Status, err)
 	}
 	e.step()
-	if n := len(e.mb.got()); n != 0 {
+	if n := len(e.mb.Got()); n != 0 {
 		t.Fatalf("%d notices before approval", n)
 	}
 	if _, err := e.svc.Approve(ctx, e.tn, "a", "admin A again", "tokA"); allot.ErrorCode(err) != allot.EFORBIDDEN {
 		t.Fatalf("the creator approved: %v", err)
 	}
 	e.step()
-	if n := len(e.mb.got()); n != 0 || e.campaign("a").Status != reclamation.AwaitingApproval {
+	if n := len(e.mb.Got()); n != 0 || e.campaign("a").Status != reclamation.AwaitingApproval {
 		t.Fatalf("%d notices after the creator's refused approval", n)
 	}
 	if c, err = e.svc.Approve(ctx, e.tn, "a", "admin B", "tokB"); err != nil || c.Status != reclamation.Running || c.ApprovedBy != "admin B" {
@@ -222,7 +223,7 @@ func TestApprovalRequired(t *testing.T) {
 		t.Errorf("a second approval: %v", err)
 	}
 	e.step()
-	if n := len(e.mb.got()); n != 4 {
+	if n := len(e.mb.Got()); n != 4 {
 		t.Fatalf("%d notices after approval", n)
 	}
 }
@@ -391,7 +392,7 @@ func TestSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.step()
-	sent := len(e.mb.got())
+	sent := len(e.mb.Got())
 	if err := e.rt.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +411,7 @@ func TestSurvivesRestart(t *testing.T) {
 	if c := e.campaign("r"); c.Status != reclamation.Completed || c.Counts.Removed != 4 {
 		t.Fatalf("after the restart: %+v", c.Counts)
 	}
-	if n := len(e.mb.got()); n != sent || sent != 4 {
+	if n := len(e.mb.Got()); n != sent || sent != 4 {
 		t.Fatalf("%d notices before the restart, %d after", sent, n)
 	}
 }
@@ -460,13 +461,13 @@ func startRm(t *testing.T, e *env) string {
 	}
 	e.step()
 	var keepU2 string
-	for _, m := range e.mb.got() {
-		if h, text := textOf(t, m.data); h.Get("To") == "<u2@contoso.example>" {
+	for _, m := range e.mb.Got() {
+		if h, text := smtptest.Text(t, m.Data); h.Get("To") == "<u2@contoso.example>" {
 			keepU2 = linkRE.FindStringSubmatch(text)[1]
 		}
 	}
-	if len(e.mb.got()) != 4 || keepU2 == "" {
-		t.Fatalf("%d notices", len(e.mb.got()))
+	if len(e.mb.Got()) != 4 || keepU2 == "" {
+		t.Fatalf("%d notices", len(e.mb.Got()))
 	}
 	return keepU2
 }
@@ -482,24 +483,24 @@ func remindersToWhoDidNotKeep(t *testing.T, e *env, keepU2 string) {
 	}
 	e.clk.Add(4*24*time.Hour - time.Minute) // a minute before the reminders are due
 	e.step()
-	if n := len(e.mb.got()); n != 4 {
+	if n := len(e.mb.Got()); n != 4 {
 		t.Fatalf("%d messages before the reminders are due", n)
 	}
 	e.clk.Add(time.Minute)
 	e.step()
 	e.step()
-	msgs := e.mb.got()[4:]
+	msgs := e.mb.Got()[4:]
 	var to []string
 	for _, m := range msgs {
-		h, text := textOf(t, m.data)
+		h, text := smtptest.Text(t, m.Data)
 		to = append(to, h.Get("To"))
 		link := linkRE.FindStringSubmatch(text)
 		if !strings.HasPrefix(h.Get("Subject"), "Reminder: ") || !strings.Contains(text, "This is a reminder") || link == nil {
 			t.Errorf("reminder to %s: %s\n%s", h.Get("To"), h.Get("Subject"), text)
 			continue
 		}
-		if h.Get("To") == "<u1@contoso.example>" && !slices.Contains(m.to, "boss@contoso.example") {
-			t.Errorf("u1's reminder does not go to the manager: %v", m.to)
+		if h.Get("To") == "<u1@contoso.example>" && !slices.Contains(m.To, "boss@contoso.example") {
+			t.Errorf("u1's reminder does not go to the manager: %v", m.To)
 		}
 		if h.Get("To") == "<u3@contoso.example>" {
 			if _, kept, err := e.svc.Keep(ctx, link[1]); err != nil || kept[0].State != reclamation.MemberKept {
@@ -534,7 +535,7 @@ func lostRecordSendsNothingAgain(t *testing.T, e *env) {
 		return tx.Put(reclamation.KindCampaign, c.ID, c)
 	})
 	e.step()
-	if n := len(e.mb.got()); n != 7 {
+	if n := len(e.mb.Got()); n != 7 {
 		t.Fatalf("%d messages after a lost record, want 7", n)
 	}
 	if e.campaign("rm").RemindersAt.IsZero() {
@@ -562,7 +563,7 @@ func restartSendsNothingAgain(t *testing.T, e *env) {
 	e.step()
 	e.clk.Add(3 * 24 * time.Hour)
 	e.step()
-	if n := len(e.mb.got()); n != 7 {
+	if n := len(e.mb.Got()); n != 7 {
 		t.Fatalf("%d messages after the restart, want 7", n)
 	}
 	if c := e.campaign("rm"); c.Status != reclamation.Completed || c.Counts.Removed != 2 || c.Counts.Kept != 2 {
@@ -582,10 +583,10 @@ func lateCampaignSendsNoReminder(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	e.step()
-	sent := len(e.mb.got())
+	sent := len(e.mb.Got())
 	e.clk.Add(3 * 24 * time.Hour)
 	e.step()
-	if c := e.campaign("late"); c.Status != reclamation.Completed || !c.RemindersAt.IsZero() || len(e.mb.got()) != sent {
-		t.Fatalf("late: %s, reminders %v, %d messages after the end", c.Status, c.RemindersAt, len(e.mb.got())-sent)
+	if c := e.campaign("late"); c.Status != reclamation.Completed || !c.RemindersAt.IsZero() || len(e.mb.Got()) != sent {
+		t.Fatalf("late: %s, reminders %v, %d messages after the end", c.Status, c.RemindersAt, len(e.mb.Got())-sent)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"allot/api/partner"
 	reclamationapi "allot/api/reclamation"
 	"allot/api/server"
+	"allot/internal/testclock"
 	"allot/licensing"
 	"allot/reclamation"
 	"allot/store"
@@ -24,17 +24,8 @@ import (
 	"allot/usage"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// clock is the tests' settable clock.
+type clock = testclock.Clock
 
 var testKey = reclamation.LinkKey([]byte("0123456789abcdef0123456789abcdef"))
 
@@ -55,7 +46,7 @@ func mounter(clk func() time.Time) (apitest.Mount, **reclamation.Service) {
 // principal, the keep link's pages (a bad one changes nothing), the end
 // of the grace period and restore, through HTTP.
 func TestCampaignAPI(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC))
 	mount, svcp := mounter(clk.Now)
 	e := apitest.NewWithClock(t, clk.Now, partner.Register, admin.Register, mount)
 	svc := *svcp
