@@ -46,24 +46,7 @@ var userOrders = map[string]orderDef[licensing.User]{
 // lookups, displayName and userPrincipalName prefixes, and holders of a
 // SKU (assignedLicenses/any(x:x/skuId eq G)).
 func userAccess(s *tenant.State, x *directory.Index, n odata.Node) *directory.Range {
-	lookup := func(prop string, vals []string) *directory.Range {
-		ids := []string{}
-		for _, v := range vals {
-			switch prop {
-			case "id":
-				ids = append(ids, v)
-			case "userprincipalname":
-				if u, ok := s.Engine.UserByUPN(v); ok {
-					ids = append(ids, u.ID)
-				}
-			case "mail":
-				ids = append(ids, x.UsersByMail(v)...)
-			default:
-				return nil
-			}
-		}
-		return &directory.Range{IDs: ids}
-	}
+	lookup := func(prop string, vals []string) *directory.Range { return userLookup(s, x, prop, vals) }
 	switch n := n.(type) {
 	case *odata.Compare:
 		p, ok := n.Left.(*odata.Path)
@@ -104,6 +87,27 @@ func userAccess(s *tenant.State, x *directory.Index, n odata.Node) *directory.Ra
 		}
 	}
 	return nil
+}
+
+// userLookup is the range of the users whose property prop (lower case:
+// id, userprincipalname or mail) is one of vals; nil for another property.
+func userLookup(s *tenant.State, x *directory.Index, prop string, vals []string) *directory.Range {
+	ids := []string{}
+	for _, v := range vals {
+		switch prop {
+		case "id":
+			ids = append(ids, v)
+		case "userprincipalname":
+			if u, ok := s.Engine.UserByUPN(v); ok {
+				ids = append(ids, u.ID)
+			}
+		case "mail":
+			ids = append(ids, x.UsersByMail(v)...)
+		default:
+			return nil
+		}
+	}
+	return &directory.Range{IDs: ids}
 }
 
 func (h *handler) listUsers(w http.ResponseWriter, r *http.Request, c *call) {
