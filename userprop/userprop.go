@@ -110,8 +110,8 @@ type Property struct {
 	// the order of Users). Attribute properties travel in the attribute
 	// columns every bundle keeps.
 	Column bool
-	// MicrosoftGraph: a Microsoft Graph property, read from Graph JSON
-	// exports (false for allot's own extensions).
+	// MicrosoftGraph: a Microsoft Graph property (false for allot's own
+	// extensions); the Graph JSON import reads those Entra owns (Entra).
 	MicrosoftGraph bool
 	// Label is the name the admin center's user page shows it under (""
 	// not shown there).
@@ -119,8 +119,10 @@ type Property struct {
 	// Form: the admin center's user form (create and edit) has an input
 	// for it, named as the property (nil: not on the form).
 	Form *Input
-	// Entra: a Microsoft 365 sync owns it on a synced user, where it is
-	// read-only in allot (m365.EntraOwnedUserFields, m365.CheckPatch).
+	// Entra: Microsoft Entra owns it: a Microsoft 365 sync reads it (its
+	// $select), the Graph JSON import takes it (bundle.FromGraph), and it
+	// is read-only in allot on a synced user (m365.EntraOwnedUserFields,
+	// m365.CheckPatch).
 	Entra bool
 
 	key, ruleKey string // lower-case Name and Rule, set once (index)
