@@ -3,26 +3,22 @@ package alert_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"allot/alert"
 	"allot/catalog"
+	"allot/internal/pgtest"
 	"allot/internal/tenantopts"
+	"allot/internal/testclock"
 	"allot/licensing"
 	"allot/store"
-	"allot/store/postgres"
 	"allot/store/sqlite"
 	"allot/tenant"
 )
@@ -40,54 +36,16 @@ func stores(t *testing.T) map[string]func(t *testing.T) (store.Store, string) {
 		t.Cleanup(func() { st.Close() })
 		return st, path
 	}}
-	url := os.Getenv("ALLOT_TEST_POSTGRES")
-	if url == "" {
-		if os.Getenv("ALLOT_REQUIRE_POSTGRES") != "" {
-			t.Fatal("ALLOT_REQUIRE_POSTGRES is set but ALLOT_TEST_POSTGRES is not")
-		}
+	url, ok := pgtest.Enabled(t)
+	if !ok {
 		return m
 	}
-	m["postgres"] = func(t *testing.T) (store.Store, string) {
-		ctx := context.Background()
-		schema := fmt.Sprintf("alerts_%d", time.Now().UnixNano())
-		admin, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-			t.Fatal(err)
-		}
-		sep := "?"
-		if strings.Contains(url, "?") {
-			sep = "&"
-		}
-		dsn := url + sep + "search_path=" + schema
-		st, err := postgres.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			st.Close()
-			admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-			admin.Close(ctx)
-		})
-		return st, dsn
-	}
+	m["postgres"] = func(t *testing.T) (store.Store, string) { return pgtest.Open(t, url) }
 	return m
 }
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// clock is the tests' settable clock.
+type clock = testclock.Clock
 
 // env is a runtime with an alert service over a store.
 type env struct {
@@ -106,7 +64,7 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 // drives it with RunPending and DeliverDue) and a tenant "contoso" with 1
 // seat of a product.
 func newEnv(t *testing.T, st store.Store, cfg alert.Config) *env {
-	clk := &clock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
 	cfg.Store = st.(store.AlertStore)
 	cfg.Now = clk.Now
 	cfg.Logger = quiet()

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"allot/alert"
+	"allot/internal/smtptest"
 	"allot/store"
 )
 
@@ -15,9 +16,9 @@ import (
 func TestQueueMail(t *testing.T) {
 	for name, open := range stores(t) {
 		t.Run(name, func(t *testing.T) {
-			mb := newMailbox(t, false)
+			mb := smtptest.New(t, false)
 			st, _ := open(t)
-			e := newEnv(t, st, alert.Config{SMTP: mb.smtpConfig("none")})
+			e := newEnv(t, st, alert.Config{SMTP: smtpConfig(mb, "none")})
 			ctx := context.Background()
 			m := alert.Mail{To: []string{"u1@contoso.example"}, Cc: []string{"boss@contoso.example"}, Subject: "Your license", Text: "Keep it: https://x"}
 			for i, want := range []bool{true, false} {
@@ -30,8 +31,8 @@ func TestQueueMail(t *testing.T) {
 				t.Fatal("a bad address was queued")
 			}
 			e.settle()
-			msgs := mb.got()
-			if len(msgs) != 1 || len(msgs[0].to) != 2 || !strings.Contains(msgs[0].data, "Subject: Your license") || !strings.Contains(msgs[0].data, "X-Allot-Event-Id: notice.1") {
+			msgs := mb.Got()
+			if len(msgs) != 1 || len(msgs[0].To) != 2 || !strings.Contains(msgs[0].Data, "Subject: Your license") || !strings.Contains(msgs[0].Data, "X-Allot-Event-Id: notice.1") {
 				t.Fatalf("messages %+v", msgs)
 			}
 			log, err := st.(store.AlertStore).AlertAttempts(ctx, "contoso", alert.MailEndpoint, 10)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"allot/alert"
+	"allot/internal/smtptest"
 	"allot/reportsched"
 	"allot/tenant"
 )
@@ -15,9 +16,9 @@ import (
 // its time zone) comes, and not again until the next slot; a new schedule
 // does not mail slots before it was created.
 func TestScheduledReportIsMailedAtItsSlot(t *testing.T) {
-	mb := newMailbox(t, true)
+	mb := smtptest.New(t, true)
 	st, _ := stores(t)["sqlite"](t)
-	e := newEnv(t, st, alert.Config{SMTP: mb.smtpConfig("starttls")})
+	e := newEnv(t, st, alert.Config{SMTP: smtpConfig(mb, "starttls")})
 	r := &reportsched.Runner{Alerts: e.svc, Now: e.clk.Now}
 	r.Register()
 	// The clock starts Tuesday 2026-12-01 09:00 UTC = 10:00 in Berlin.
@@ -28,7 +29,7 @@ func TestScheduledReportIsMailedAtItsSlot(t *testing.T) {
 	run := func() int {
 		r.RunOnce(context.Background(), e.rt)
 		e.settle()
-		return len(mb.got())
+		return len(mb.Got())
 	}
 	if n := run(); n != 0 {
 		t.Fatalf("%d mails before the first slot (the last Wednesday's is before the schedule)", n)
@@ -41,10 +42,10 @@ func TestScheduledReportIsMailedAtItsSlot(t *testing.T) {
 	if n := run(); n != 1 {
 		t.Fatalf("%d mails at the slot", n)
 	}
-	m := mb.got()[0]
+	m := mb.Got()[0]
 	for _, want := range []string{"Subject: [allot] Report: Weekly position", "cfo@contoso.example", "position-2026-12-02.csv", "text/csv"} {
-		if !strings.Contains(m.data, want) && !strings.Contains(strings.Join(m.to, ","), want) {
-			t.Errorf("mail lacks %q:\n%.2000s", want, m.data)
+		if !strings.Contains(m.Data, want) && !strings.Contains(strings.Join(m.To, ","), want) {
+			t.Errorf("mail lacks %q:\n%.2000s", want, m.Data)
 		}
 	}
 	e.clk.Add(6 * 24 * time.Hour)
@@ -55,7 +56,7 @@ func TestScheduledReportIsMailedAtItsSlot(t *testing.T) {
 	r2 := &reportsched.Runner{Alerts: e.svc, Now: e.clk.Now}
 	r2.RunOnce(context.Background(), e.rt)
 	e.settle()
-	if n := len(mb.got()); n != 1 {
+	if n := len(mb.Got()); n != 1 {
 		t.Fatalf("%d mails after a restart", n)
 	}
 	e.clk.Add(24 * time.Hour)

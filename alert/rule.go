@@ -8,14 +8,13 @@ package alert
 
 import (
 	"fmt"
-	"net/mail"
 	"net/url"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
 	"allot"
+	"allot/objcheck"
 	"allot/store"
 	"allot/tenant"
 )
@@ -130,29 +129,25 @@ type Endpoint struct {
 	Secret string `json:"secret,omitempty"`
 }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-
 // Limits of a rule and an endpoint.
 const (
-	MaxName      = 256
+	MaxName      = objcheck.MaxName
 	MaxEndpoints = 20
 	MaxRules     = 500
 	maxMinutes   = 366 * 24 * 60
 )
 
-func invalid(format string, args ...any) error {
-	return allot.Errorf(allot.EINVALID, format, args...)
-}
+var invalid = objcheck.Invalid
 
 // Validate checks a rule alone (CheckRefs checks what it names): its id
 // and name, the numbers' ranges, the fields its condition takes and its
 // endpoints, in that order, returning the first problem as EINVALID.
 func (r *Rule) Validate() error {
-	if !idPattern.MatchString(r.ID) {
-		return invalid("id %q is not valid: use 1 to 64 letters, digits, '.', '_' or '-'.", r.ID)
+	if err := objcheck.ID(r.ID); err != nil {
+		return err
 	}
-	if len(r.DisplayName) > MaxName {
-		return invalid("displayName is longer than %d characters.", MaxName)
+	if err := objcheck.DisplayName(r.DisplayName); err != nil {
+		return err
 	}
 	if !slices.Contains(Conditions, r.Condition) {
 		return invalid("condition %q is not supported: use one of %s.", r.Condition, joinConditions())
@@ -260,7 +255,7 @@ func (r *Rule) validateEndpoints() error {
 		return invalid("endpoints must name 1 to %d endpoints.", MaxEndpoints)
 	}
 	for _, id := range r.Endpoints {
-		if !idPattern.MatchString(id) {
+		if !objcheck.IsID(id) {
 			return invalid("endpoint id %q is not valid.", id)
 		}
 	}
@@ -301,11 +296,11 @@ func (r *Rule) CheckRefs(s *tenant.State) error {
 
 // Validate checks an endpoint.
 func (e *Endpoint) Validate() error {
-	if !idPattern.MatchString(e.ID) {
-		return invalid("id %q is not valid: use 1 to 64 letters, digits, '.', '_' or '-'.", e.ID)
+	if err := objcheck.ID(e.ID); err != nil {
+		return err
 	}
-	if len(e.DisplayName) > MaxName {
-		return invalid("displayName is longer than %d characters.", MaxName)
+	if err := objcheck.DisplayName(e.DisplayName); err != nil {
+		return err
 	}
 	switch e.Type {
 	case Webhook, Slack, Teams:
@@ -323,14 +318,8 @@ func (e *Endpoint) Validate() error {
 		if e.URL != "" {
 			return invalid("url is for webhook, slack and teams endpoints.")
 		}
-		if len(e.To) == 0 || len(e.To) > 50 {
-			return invalid("to must list 1 to 50 addresses.")
-		}
-		for _, a := range e.To {
-			addr, err := mail.ParseAddress(a)
-			if err != nil || addr.Name != "" || addr.Address != a {
-				return invalid("%q is not an email address.", a)
-			}
+		if err := objcheck.Addresses(e.To); err != nil {
+			return err
 		}
 	default:
 		return invalid("type %q is not supported: use webhook, slack, teams or email.", e.Type)

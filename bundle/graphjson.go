@@ -9,6 +9,7 @@ import (
 	"allot"
 	"allot/catalog"
 	"allot/licensing"
+	"allot/userprop"
 )
 
 // Graph JSON import: the responses an administrator can save from a real
@@ -57,30 +58,87 @@ type graphDates struct {
 	times  []time.Time          // states[i]'s lastUpdatedDateTime
 }
 
+// graphUser is a Graph user: what the import reads besides the
+// user-property registry's properties (raw keeps the whole object for
+// those: registryProps).
 type graphUser struct {
-	ID                string         `json:"id"`
-	UserPrincipalName string         `json:"userPrincipalName"`
-	DisplayName       string         `json:"displayName"`
-	AccountEnabled    *bool          `json:"accountEnabled"`
-	UserType          string         `json:"userType"`
-	UsageLocation     string         `json:"usageLocation"`
-	Department        string         `json:"department"`
-	JobTitle          string         `json:"jobTitle"`
-	Country           string         `json:"country"`
-	City              string         `json:"city"`
-	CompanyName       string         `json:"companyName"`
-	EmployeeID        string         `json:"employeeId"`
-	EmployeeHireDate  string         `json:"employeeHireDate"`
-	Mail              string         `json:"mail"`
-	GivenName         string         `json:"givenName"`
-	Surname           string         `json:"surname"`
-	ProxyAddresses    []string       `json:"proxyAddresses"`
-	OtherMails        []string       `json:"otherMails"`
-	CreatedDateTime   string         `json:"createdDateTime"`
-	Licenses          []graphLicense `json:"assignedLicenses"`
-	States            []graphState   `json:"licenseAssignmentStates"`
-	Plans             []graphPlan    `json:"assignedPlans"`
-	Extensions        map[string]any `json:"onPremisesExtensionAttributes"`
+	ID              string         `json:"id"`
+	AccountEnabled  *bool          `json:"accountEnabled"`
+	CreatedDateTime string         `json:"createdDateTime"`
+	Licenses        []graphLicense `json:"assignedLicenses"`
+	States          []graphState   `json:"licenseAssignmentStates"`
+	Plans           []graphPlan    `json:"assignedPlans"`
+	Extensions      map[string]any `json:"onPremisesExtensionAttributes"`
+
+	raw []byte
+}
+
+func (u *graphUser) UnmarshalJSON(b []byte) error {
+	type plain graphUser // the fields above, without this method
+	if err := json.Unmarshal(b, (*plain)(u)); err != nil {
+		return err
+	}
+	u.raw = append([]byte(nil), b...)
+	return nil
+}
+
+// registryProps sets on lu the registry's properties Microsoft Entra owns
+// (userprop.Property.Entra: the properties a sync reads) that the user
+// object has, found by name (else in any case, as encoding/json finds
+// struct fields); accountEnabled is read with the fixed fields (absent:
+// enabled).
+func (u *graphUser) registryProps(lu *licensing.User) error {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(u.raw, &members); err != nil {
+		return err
+	}
+	byKey := make(map[string]json.RawMessage, len(members))
+	for k, v := range members {
+		byKey[strings.ToLower(k)] = v
+	}
+	for i := range userprop.Users {
+		p := &userprop.Users[i]
+		if !p.Entra || p.Type == userprop.Bool {
+			continue
+		}
+		raw, ok := members[p.Name]
+		if !ok {
+			raw, ok = byKey[p.Key()]
+		}
+		if !ok {
+			continue
+		}
+		if err := setProp(p, lu, raw); err != nil {
+			return fmt.Errorf("%s: %w", p.Name, err)
+		}
+	}
+	return nil
+}
+
+// setProp sets a String, Date or Strings property from its JSON value as
+// it stands (no case change; an empty attribute is left unset).
+func setProp(p *userprop.Property, lu *licensing.User, raw json.RawMessage) error {
+	if p.Type == userprop.Strings {
+		var v []string
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return err
+		}
+		p.SetStrings(lu, v)
+		return nil
+	}
+	var v string
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return err
+	}
+	if f := p.Field(lu); f != nil {
+		*f = v
+	} else if p.Attribute && v != "" {
+		if lu.Attributes == nil {
+			lu.Attributes = map[string]string{}
+		}
+		lu.Attributes[p.Key()] = v
+	}
+	return nil
 }
 
 type graphGroup struct {
@@ -167,10 +225,10 @@ func FromGraph(users, groups, skus map[string][]byte) (*Bundle, error) {
 		}
 		for i, u := range p.Value {
 			at := fmt.Sprintf("%s: value[%d]", name, i)
-			lu := licensing.User{ID: u.ID, UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName, AccountEnabled: true,
-				UserType: u.UserType, UsageLocation: u.UsageLocation, Department: u.Department, JobTitle: u.JobTitle, Country: u.Country,
-				City: u.City, CompanyName: u.CompanyName, EmployeeID: u.EmployeeID, EmployeeHireDate: u.EmployeeHireDate, Mail: u.Mail,
-				GivenName: u.GivenName, Surname: u.Surname, ProxyAddresses: u.ProxyAddresses, OtherMails: u.OtherMails}
+			lu := licensing.User{ID: u.ID, AccountEnabled: true}
+			if err := u.registryProps(&lu); err != nil {
+				return nil, allot.Errorf(allot.EINVALID, "%s: not a users response: %v", at, err)
+			}
 			if u.AccountEnabled != nil {
 				lu.AccountEnabled = *u.AccountEnabled
 			}

@@ -2,12 +2,14 @@ package bundle
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"allot/catalog"
 	"allot/tenant"
+	"allot/userprop"
 )
 
 func TestImportFromGraphJSON(t *testing.T) {
@@ -131,4 +133,60 @@ func FuzzGraphSeatDates(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = GraphSeatDates(cat, b)
 	})
+}
+
+// The Graph JSON import (and so a Microsoft 365 sync, which applies what
+// it reads through it) reads every property the user-property registry
+// says Entra owns, whatever its type, as it stands; a property added to the
+// registry as Entra's is read without a change here.
+func TestFromGraphReadsEveryEntraProperty(t *testing.T) {
+	user := map[string]any{"id": "u1", "accountEnabled": false}
+	for i := range userprop.Users {
+		p := &userprop.Users[i]
+		if !p.Entra {
+			continue
+		}
+		switch p.Type {
+		case userprop.String:
+			user[p.Name] = "v-" + p.Name
+		case userprop.Date:
+			user[p.Name] = "2024-05-06T07:08:09Z"
+		case userprop.Strings:
+			user[p.Name] = []string{"a-" + p.Name, "b-" + p.Name}
+		}
+	}
+	body, _ := json.Marshal(map[string]any{"value": []any{user}})
+	b, err := FromGraph(map[string][]byte{"users.json": body}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Data.Users) != 1 {
+		t.Fatalf("users %+v", b.Data.Users)
+	}
+	u := &b.Data.Users[0]
+	n := 0
+	for i := range userprop.Users {
+		p := &userprop.Users[i]
+		if !p.Entra {
+			continue
+		}
+		n++
+		var got, want any
+		switch p.Type {
+		case userprop.Bool:
+			got, want = p.GetBool(u), false
+		case userprop.Strings:
+			got, want = strings.Join(p.GetStrings(u), ","), "a-"+p.Name+",b-"+p.Name
+		case userprop.Date:
+			got, want = p.Get(u), "2024-05-06T07:08:09Z"
+		default:
+			got, want = p.Get(u), "v-"+p.Name
+		}
+		if got != want {
+			t.Errorf("%s: read %v, want %v", p.Name, got, want)
+		}
+	}
+	if n < 15 {
+		t.Fatalf("only %d Entra properties", n)
+	}
 }

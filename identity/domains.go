@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"allot"
 	"allot/audit"
@@ -294,7 +293,7 @@ func AdoptPartnerDomain(ctx context.Context, rt *tenant.Runtime, t *tenant.Tenan
 	} else if taken && owner != info.ID {
 		return nil
 	}
-	err = t.Do(ctx, licensing.Op{Actor: "allot (start-up)", Now: time.Now().UTC(), Why: "the partner domain becomes the tenant's first domain"}, func(tx *tenant.Tx) error {
+	err = t.Do(ctx, licensing.Op{Actor: "allot (start-up)", Now: t.Now().UTC(), Why: "the partner domain becomes the tenant's first domain"}, func(tx *tenant.Tx) error {
 		if len(tx.IDs(store.KindDomain)) > 0 {
 			return nil
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"allot"
+	"allot/audit"
 	"allot/catalog"
 	"allot/internal/tenantopts"
 	"allot/licensing"
@@ -48,7 +49,9 @@ func TestDataFromAnEarlierVersionLoadsAndGetsItsPartnerDomain(t *testing.T) {
 		licensing.User{ID: "u2", UserPrincipalName: "jos\u00e9@contoso.example"},
 		licensing.User{ID: "u3", UserPrincipalName: "jose\u0301@contoso.example"})
 	put("fabrikam")
-	rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	clock := now.Add(90 * 24 * time.Hour) // the runtime's clock, far from the wall clock
+	rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now: func() time.Time { return clock }}))
 	if err != nil {
 		t.Fatalf("a store from an earlier version does not load: %v", err)
 	}
@@ -56,6 +59,16 @@ func TestDataFromAnEarlierVersionLoadsAndGetsItsPartnerDomain(t *testing.T) {
 	for i := 0; i < 2; i++ { // the second run changes nothing
 		if err := AdoptPartnerDomains(ctx, rt); err != nil {
 			t.Fatal(err)
+		}
+	}
+	// The adoption is dated by the runtime's clock.
+	entries, err := st.QueryAudit(ctx, audit.Query{TenantID: "contoso", Actor: "allot (start-up)"})
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("the adoption's audit entries: %v %v", entries, err)
+	}
+	for _, e := range entries {
+		if !e.At.Equal(clock) {
+			t.Errorf("the adoption is dated %v, not by the runtime's clock (%v)", e.At, clock)
 		}
 	}
 	tn, _ := rt.Get("contoso")

@@ -12,6 +12,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"allot"
+	"allot/internal/testclock"
 	"allot/store"
 )
 
@@ -99,25 +100,15 @@ func (d *db) advance(by time.Duration) {
 	d.mu.Unlock()
 }
 
-// clock is a keeper's local clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) advance(by time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(by)
-	c.mu.Unlock()
-}
+// clock is the tests' settable clock.
+type clock = testclock.Clock
 
 func newKeeper(t *testing.T, d *db, owner string) (*Keeper, *clock) {
 	// An hour's lease: the background renewal (every 20 min) stays out of
 	// the test, which drives both clocks itself.
 	k := New(&fake{d: d, owner: owner, ttl: time.Hour}, Options{})
-	c := &clock{t: time.Now()}
-	k.now = c.now
+	c := testclock.New(time.Now())
+	k.now = c.Now
 	t.Cleanup(func() { k.Close(context.Background()) })
 	return k, c
 }
@@ -162,16 +153,16 @@ func TestAPausedKeeperRenewsBeforeWritingAndLosesATakenTenant(t *testing.T) {
 	}
 	// a is paused past its lease; nobody takes the tenant: it renews,
 	// same token.
-	ca.advance(2 * time.Hour)
+	ca.Add(2 * time.Hour)
 	d.advance(2 * time.Hour)
 	calls := d.calls
 	if again, err := a.Token(ctx, "t1"); err != nil || again != tok || d.calls != calls+1 {
 		t.Fatalf("after a pause nobody used: %d, %v (%d calls), want token %d after one renewal", again, err, d.calls-calls, tok)
 	}
 	// Paused again, and b takes the tenant over meanwhile.
-	ca.advance(2 * time.Hour)
+	ca.Add(2 * time.Hour)
 	d.advance(2 * time.Hour)
-	cb.advance(2 * time.Hour)
+	cb.Add(2 * time.Hour)
 	tb, err := b.Token(ctx, "t1")
 	if err != nil || tb <= tok {
 		t.Fatalf("the takeover: %d, %v; want a token above %d", tb, err, tok)

@@ -145,25 +145,11 @@ type Input struct {
 	ReportsEvery *Duration `json:"reportsEvery"`
 }
 
-// validate checks and normalises an input.
+// validate checks and normalises an input: its identity and credential
+// (validateCredential), its endpoints and its schedules, in that order.
 func (in *Input) validate() error {
-	in.EntraTenantID = strings.TrimSpace(in.EntraTenantID)
-	in.ClientID = strings.TrimSpace(in.ClientID)
-	switch {
-	case in.EntraTenantID == "" || len(in.EntraTenantID) > 256 || strings.ContainsAny(in.EntraTenantID, "/?#\\ \t\r\n"):
-		return allot.Errorf(allot.EINVALID, "entraTenantId is required: the Microsoft Entra tenant id (a GUID) or its domain.")
-	case in.ClientID == "" || len(in.ClientID) > 256:
-		return allot.Errorf(allot.EINVALID, "clientId is required: the application (client) id of the app registration.")
-	case in.ClientSecret == "" && in.ClientCertificate == "" && !in.WorkloadIdentity:
-		return allot.Errorf(allot.EINVALID, "clientSecret, clientCertificate or workloadIdentity is required.")
-	case (in.ClientSecret != "" && in.ClientCertificate != "") || (in.WorkloadIdentity && (in.ClientSecret != "" || in.ClientCertificate != "")):
-		return allot.Errorf(allot.EINVALID, "Give one of clientSecret, clientCertificate and workloadIdentity.")
-	case in.ClientCertificate == "" && (in.ClientCertificatePassword != "" || in.SendCertificateChain):
-		return allot.Errorf(allot.EINVALID, "clientCertificatePassword and sendCertificateChain go with clientCertificate.")
-	case len(in.ClientSecret) > 1024:
-		return allot.Errorf(allot.EINVALID, "clientSecret is longer than 1024 characters.")
-	case len(in.DisplayName) > 256:
-		return allot.Errorf(allot.EINVALID, "displayName is longer than 256 characters.")
+	if err := in.validateCredential(); err != nil {
+		return err
 	}
 	var err error
 	if in.GraphURL, err = baseURL("graphUrl", in.GraphURL, DefaultGraphURL); err != nil {
@@ -181,6 +167,31 @@ func (in *Input) validate() error {
 	}
 	if in.ReportsEvery != nil && (*in.ReportsEvery < 0 || (*in.ReportsEvery > 0 && time.Duration(*in.ReportsEvery) < time.Hour)) {
 		return allot.Errorf(allot.EINVALID, "reportsEvery must be 0 (no scheduled reports sync) or at least 1h (Microsoft refreshes the reports daily).")
+	}
+	return nil
+}
+
+// validateCredential checks (and trims) the Entra tenant and client ids,
+// that exactly one credential is given with only its own options, and the
+// lengths of the secret and the name.
+func (in *Input) validateCredential() error {
+	in.EntraTenantID = strings.TrimSpace(in.EntraTenantID)
+	in.ClientID = strings.TrimSpace(in.ClientID)
+	switch {
+	case in.EntraTenantID == "" || len(in.EntraTenantID) > 256 || strings.ContainsAny(in.EntraTenantID, "/?#\\ \t\r\n"):
+		return allot.Errorf(allot.EINVALID, "entraTenantId is required: the Microsoft Entra tenant id (a GUID) or its domain.")
+	case in.ClientID == "" || len(in.ClientID) > 256:
+		return allot.Errorf(allot.EINVALID, "clientId is required: the application (client) id of the app registration.")
+	case in.ClientSecret == "" && in.ClientCertificate == "" && !in.WorkloadIdentity:
+		return allot.Errorf(allot.EINVALID, "clientSecret, clientCertificate or workloadIdentity is required.")
+	case (in.ClientSecret != "" && in.ClientCertificate != "") || (in.WorkloadIdentity && (in.ClientSecret != "" || in.ClientCertificate != "")):
+		return allot.Errorf(allot.EINVALID, "Give one of clientSecret, clientCertificate and workloadIdentity.")
+	case in.ClientCertificate == "" && (in.ClientCertificatePassword != "" || in.SendCertificateChain):
+		return allot.Errorf(allot.EINVALID, "clientCertificatePassword and sendCertificateChain go with clientCertificate.")
+	case len(in.ClientSecret) > 1024:
+		return allot.Errorf(allot.EINVALID, "clientSecret is longer than 1024 characters.")
+	case len(in.DisplayName) > 256:
+		return allot.Errorf(allot.EINVALID, "displayName is longer than 256 characters.")
 	}
 	return nil
 }

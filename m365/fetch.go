@@ -7,14 +7,19 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 )
 
-// What a sync reads of each object (Graph property names; see
-// bundle.FromGraph for how they become allot's).
+// userSelect is what a sync reads of a user (Graph property names; see
+// bundle.FromGraph for how they become allot's): its id, every property
+// Entra owns on a synced user (EntraOwnedUserFields: the user-property
+// registry's Entra properties), its creation time, and its licenses with
+// their states and plans.
+var userSelect = "id," + strings.Join(EntraOwnedUserFields, ",") + ",createdDateTime,assignedLicenses,licenseAssignmentStates,assignedPlans"
+
+// What a sync reads of each object besides userSelect.
 const (
-	userSelect = "id,userPrincipalName,displayName,accountEnabled,userType,usageLocation,department,jobTitle,country,city," +
-		"companyName,employeeId,mail,givenName,surname,createdDateTime,assignedLicenses,licenseAssignmentStates,assignedPlans"
 	signInSelect = ",signInActivity"
 	groupSelect  = "id,displayName,description,mailNickname,mailEnabled,securityEnabled,groupTypes,membershipRule," +
 		"membershipRuleProcessingState,assignedLicenses"

@@ -19,6 +19,7 @@ import (
 	"allot/licensing"
 	"allot/subscription"
 	"allot/tenant"
+	"allot/userprop"
 )
 
 // SyncState is what the last sync of a connection did, as shown.
@@ -134,11 +135,20 @@ func EntraDirect(s *tenant.State, userID, skuID string) bool {
 	return slices.Contains(m.Direct, strings.ToLower(skuID))
 }
 
-// EntraOwnedUserFields are the user properties a sync brings from Entra
-// (Graph names): read-only in allot on a synced user.
-var EntraOwnedUserFields = []string{"userPrincipalName", "displayName", "accountEnabled", "userType", "usageLocation", "department",
-	"jobTitle", "country", "city", "companyName", "employeeId", "mail", "givenName", "surname", "mailNickname",
-	"onPremisesExtensionAttributes", "proxyAddresses", "otherMails", "employeeHireDate"}
+// EntraOwnedUserFields are the user properties Entra owns on a synced user
+// (Graph names): read-only in allot. They are the user-property registry's
+// Entra properties (userprop.Property.Entra), in its order, and
+// onPremisesExtensionAttributes, the complex property that holds Entra's
+// extension attributes (kept as attributes, outside the registry).
+var EntraOwnedUserFields = func() []string {
+	var names []string
+	for i := range userprop.Users {
+		if userprop.Users[i].Entra {
+			names = append(names, userprop.Users[i].Name)
+		}
+	}
+	return append(names, "onPremisesExtensionAttributes")
+}()
 
 // EntraOwnedGroupFields are the group properties a sync brings from Entra.
 var EntraOwnedGroupFields = []string{"displayName", "description", "mailNickname", "mailEnabled", "securityEnabled", "groupTypes",
@@ -169,7 +179,8 @@ type Result struct {
 type Env struct {
 	Sealer  *Sealer
 	Options ClientOptions
-	Now     func() time.Time
+	// Now dates syncs and applies (nil: RT's clock).
+	Now func() time.Time
 	// Sleep replaces the client's waits (tests); nil: real time.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// RT is the runtime the tenants are in: a domain synced from Entra is
@@ -178,9 +189,13 @@ type Env struct {
 	RT *tenant.Runtime
 }
 
+// now is Now, else the runtime's clock (RT), else the wall clock.
 func (e *Env) now() time.Time {
-	if e.Now != nil {
+	switch {
+	case e.Now != nil:
 		return e.Now().UTC()
+	case e.RT != nil:
+		return e.RT.Now().UTC()
 	}
 	return time.Now().UTC()
 }

@@ -133,50 +133,106 @@ func TestAccountingIdentitiesHoldOnRandomTenants(t *testing.T) {
 func checkIdentities(t *testing.T, name string, e *licensing.Engine, p *position.Position) {
 	t.Helper()
 	fail := func(format string, a ...any) { t.Helper(); t.Fatalf(name+": "+format, a...) }
-	removed := map[string]*position.SeatUse{}
-	var savings, extra float64
-	byKind := map[string]int{}
-	seen := map[string]bool{}
+	fs := sumFindings(fail, p)
+	tot := checkRows(fail, p, fs.removed)
+	if p.Totals.Owned != tot.Owned || p.Totals.Assigned != tot.Assigned || p.Totals.Required != tot.Required || p.Totals.Used != tot.Used || p.Totals.Waiting != tot.Waiting {
+		fail("totals %+v, rows sum to %+v", p.Totals, tot)
+	}
+	n := 0
+	for k, c := range p.Totals.FindingsByKind {
+		if c != fs.byKind[k] {
+			fail("findings of kind %s: total %d, listed %d", k, c, fs.byKind[k])
+		}
+		n += c
+	}
+	if n != p.Totals.Findings || n != p.FindingCount() || n != len(fs.seen) {
+		fail("findings: total %d, by kind %d, listed %d", p.Totals.Findings, n, len(fs.seen))
+	}
+	if p.Currency != nil {
+		if math.Abs(*p.Totals.MonthlySavings-fs.savings) > 1e-6 || math.Abs(*p.Totals.AdditionalCost-fs.extra) > 1e-6 {
+			fail("savings %v / %v, cost of fixes %v / %v", *p.Totals.MonthlySavings, fs.savings, *p.Totals.AdditionalCost, fs.extra)
+		}
+	}
+	if p.Scoped {
+		return
+	}
+	// Every pool has its row.
+	for _, pool := range e.Pools() {
+		found := false
+		for _, r := range p.SKUs {
+			found = found || r.SKUID == pool.SKU.ID
+		}
+		if !found {
+			fail("no row for %s", pool.SKU.PartNumber)
+		}
+	}
+}
+
+// findingSums is what a position's findings add up to: the seats their
+// fixes remove per product, the monthly savings and extra cost of the
+// fixes, the count per kind, the ids listed.
+type findingSums struct {
+	removed        map[string]*position.SeatUse
+	savings, extra float64
+	byKind         map[string]int
+	seen           map[string]bool
+}
+
+// sumFindings adds up p's findings, failing on one listed twice or
+// without a fix or evidence.
+func sumFindings(fail func(string, ...any), p *position.Position) findingSums {
+	fs := findingSums{removed: map[string]*position.SeatUse{}, byKind: map[string]int{}, seen: map[string]bool{}}
 	p.EachFinding(func(f *position.Finding) bool {
-		if seen[f.ID] {
+		if fs.seen[f.ID] {
 			fail("finding %s twice: %+v", f.ID, *f)
 		}
-		seen[f.ID] = true
-		byKind[f.Kind]++
+		fs.seen[f.ID] = true
+		fs.byKind[f.Kind]++
 		if d := f.Fix.MonthlyDelta; d != nil {
 			if *d < 0 {
-				savings -= *d
+				fs.savings -= *d
 			} else {
-				extra += *d
+				fs.extra += *d
 			}
 		}
-		s := removed[f.SKUID]
+		s := fs.removed[f.SKUID]
 		if s == nil {
 			s = &position.SeatUse{}
-			removed[f.SKUID] = s
+			fs.removed[f.SKUID] = s
 		}
-		isRemoval := len(f.Fix.Add) == 0 && len(f.Fix.Remove) == 1 && f.Fix.Remove[0] == f.SKUPartNumber
-		switch f.Kind {
-		case position.Idle:
-			s.Idle++
-		case position.NeverActivated:
-			s.NeverActivated++
-		case position.DisabledHoldingLicense:
-			s.Disabled++
-		case position.GuestLicensed:
-			s.Guest++
-		case position.SharedMailbox:
-			if isRemoval {
-				s.SharedMailbox++
-			}
-		default:
-			isRemoval = false
-		}
+		countRemoved(s, f)
 		if f.Fix.Description == "" || len(f.Evidence) == 0 {
 			fail("finding without fix or evidence: %+v", f)
 		}
 		return true
 	})
+	return fs
+}
+
+// countRemoved counts the seat a finding's fix removes in s, by kind (a
+// shared mailbox's only when its fix removes the product).
+func countRemoved(s *position.SeatUse, f *position.Finding) {
+	isRemoval := len(f.Fix.Add) == 0 && len(f.Fix.Remove) == 1 && f.Fix.Remove[0] == f.SKUPartNumber
+	switch f.Kind {
+	case position.Idle:
+		s.Idle++
+	case position.NeverActivated:
+		s.NeverActivated++
+	case position.DisabledHoldingLicense:
+		s.Disabled++
+	case position.GuestLicensed:
+		s.Guest++
+	case position.SharedMailbox:
+		if isRemoval {
+			s.SharedMailbox++
+		}
+	}
+}
+
+// checkRows checks each product's row of p (its seats add up, the
+// required and surplus figures follow, the seats removed are the
+// findings') and returns the rows' sums.
+func checkRows(fail func(string, ...any), p *position.Position, removed map[string]*position.SeatUse) position.Totals {
 	var tot position.Totals
 	for _, r := range p.SKUs {
 		if r.Owned+r.InGrace+r.Suspended != r.Assigned+r.Free+r.AllottedUnused {
@@ -206,37 +262,7 @@ func checkIdentities(t *testing.T, name string, e *licensing.Engine, p *position
 		tot.Used += r.Used
 		tot.Waiting += r.Waiting
 	}
-	if p.Totals.Owned != tot.Owned || p.Totals.Assigned != tot.Assigned || p.Totals.Required != tot.Required || p.Totals.Used != tot.Used || p.Totals.Waiting != tot.Waiting {
-		fail("totals %+v, rows sum to %+v", p.Totals, tot)
-	}
-	n := 0
-	for k, c := range p.Totals.FindingsByKind {
-		if c != byKind[k] {
-			fail("findings of kind %s: total %d, listed %d", k, c, byKind[k])
-		}
-		n += c
-	}
-	if n != p.Totals.Findings || n != p.FindingCount() || n != len(seen) {
-		fail("findings: total %d, by kind %d, listed %d", p.Totals.Findings, n, len(seen))
-	}
-	if p.Currency != nil {
-		if math.Abs(*p.Totals.MonthlySavings-savings) > 1e-6 || math.Abs(*p.Totals.AdditionalCost-extra) > 1e-6 {
-			fail("savings %v / %v, cost of fixes %v / %v", *p.Totals.MonthlySavings, savings, *p.Totals.AdditionalCost, extra)
-		}
-	}
-	if p.Scoped {
-		return
-	}
-	// Every pool has its row.
-	for _, pool := range e.Pools() {
-		found := false
-		for _, r := range p.SKUs {
-			found = found || r.SKUID == pool.SKU.ID
-		}
-		if !found {
-			fail("no row for %s", pool.SKU.PartNumber)
-		}
-	}
+	return tot
 }
 
 // ownerScope is the position scope of a delegated owner of the allotments

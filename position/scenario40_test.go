@@ -80,7 +80,24 @@ func TestScenarioOfFortyUsersComputedByHand(t *testing.T) {
 	}
 	p := e.position()
 
-	// Rows.
+	checkFortyRows(t, p)
+	checkFortyFindings(t, p)
+
+	// Money: savings 35 + 35 + 14 + 7 × 36 = 336; cost of fixes 4; owned
+	// units 22 + 3·57 + 34·36 + 4·15 + 4 = 1,481.
+	tt := p.Totals
+	if *tt.MonthlySavings != 336 || *tt.AdditionalCost != 4 || *tt.MonthlyCost != 1481 || tt.Findings != 12 ||
+		tt.Owned != 43 || tt.Assigned != 38 || tt.Required != 33 || tt.Used != 29 || tt.Waiting != 1 || tt.Users != 40 {
+		t.Errorf("totals %+v savings %v cost of fixes %v cost %v", tt, *tt.MonthlySavings, *tt.AdditionalCost, *tt.MonthlyCost)
+	}
+	if !strings.Contains(strings.Join(p.Notes, " "), "at most 4 seats of Microsoft 365 Business Premium (SPB) to a tenant: the cheapest covers give them to the users they save most on; the other users who would save with them get their next best cover") {
+		t.Errorf("notes %q", p.Notes)
+	}
+}
+
+// checkFortyRows: each product's row of the forty users' position, figure
+// by figure, its seats, and E3's costs.
+func checkFortyRows(t *testing.T, p *position.Position) {
 	type fig struct{ owned, assigned, free, allottedUnused, used, required, waiting, reqWaiting, reqUnheld, surplus, shortfall int }
 	want := map[string]fig{
 		"SPB":              {1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0},
@@ -106,7 +123,11 @@ func TestScenarioOfFortyUsersComputedByHand(t *testing.T) {
 	if r := row(t, p, "SPE_E3"); *r.MonthlyCost != 34*36 || r.Costs.Required != 26*36 || r.Costs.Surplus != 8*36 {
 		t.Errorf("E3 costs %+v", r.Costs)
 	}
+}
 
+// checkFortyFindings: the forty users' findings (kind, user, product,
+// monthly delta, fix) and two fixes' descriptions.
+func checkFortyFindings(t *testing.T, p *position.Position) {
 	// Findings: kind, user, product, monthly delta, added, removed.
 	var got []string
 	for _, f := range p.AllFindings() {
@@ -142,16 +163,5 @@ func TestScenarioOfFortyUsersComputedByHand(t *testing.T) {
 	}
 	if f := findings(p, position.OverAssigned)["a04"]; f.Fix.Description != "Replace Microsoft 365 E3 (SPE_E3) with Microsoft 365 Business Premium (SPB): Microsoft 365 Business Premium (SPB) covers what the user used in the last 30 days." {
 		t.Errorf("a04's fix %q", f.Fix.Description)
-	}
-
-	// Money: savings 35 + 35 + 14 + 7 × 36 = 336; cost of fixes 4; owned
-	// units 22 + 3·57 + 34·36 + 4·15 + 4 = 1,481.
-	tt := p.Totals
-	if *tt.MonthlySavings != 336 || *tt.AdditionalCost != 4 || *tt.MonthlyCost != 1481 || tt.Findings != 12 ||
-		tt.Owned != 43 || tt.Assigned != 38 || tt.Required != 33 || tt.Used != 29 || tt.Waiting != 1 || tt.Users != 40 {
-		t.Errorf("totals %+v savings %v cost of fixes %v cost %v", tt, *tt.MonthlySavings, *tt.AdditionalCost, *tt.MonthlyCost)
-	}
-	if !strings.Contains(strings.Join(p.Notes, " "), "at most 4 seats of Microsoft 365 Business Premium (SPB) to a tenant: the cheapest covers give them to the users they save most on; the other users who would save with them get their next best cover") {
-		t.Errorf("notes %q", p.Notes)
 	}
 }

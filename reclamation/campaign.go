@@ -30,6 +30,7 @@ import (
 
 	"allot"
 	"allot/licensing"
+	"allot/objcheck"
 	"allot/position"
 	"allot/store"
 	"allot/tenant"
@@ -75,7 +76,7 @@ var DefaultKinds = []string{position.Idle, position.NeverActivated, position.Dis
 
 // Limits.
 const (
-	MaxName           = 256
+	MaxName           = objcheck.MaxName
 	MaxMessage        = 2000
 	MaxGraceDays      = 90
 	DefaultGraceDays  = 14
@@ -228,23 +229,20 @@ type Member struct {
 
 func memberKey(campaign, user, sku string) string { return campaign + "/" + user + "/" + sku }
 
-var (
-	idPattern   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-	attrPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
-)
+var attrPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 
-func invalid(format string, args ...any) error {
-	return allot.Errorf(allot.EINVALID, format, args...)
-}
+var invalid = objcheck.Invalid
 
 // Validate checks a spec alone and fills its defaults (Check resolves
 // what it names in a tenant).
 func (s *Spec) Validate() error {
-	if s.ID != "" && !idPattern.MatchString(s.ID) {
-		return invalid("id %q is not valid: use 1 to 64 letters, digits, '.', '_' or '-'.", s.ID)
+	if s.ID != "" {
+		if err := objcheck.ID(s.ID); err != nil {
+			return err
+		}
 	}
-	if len(s.DisplayName) > MaxName {
-		return invalid("displayName is longer than %d characters.", MaxName)
+	if err := objcheck.DisplayName(s.DisplayName); err != nil {
+		return err
 	}
 	if len(s.Message) > MaxMessage {
 		return invalid("message is longer than %d characters.", MaxMessage)

@@ -2,87 +2,37 @@ package reclamation_test
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"allot/audit"
+	"allot/internal/pgtest"
+	"allot/internal/smtptest"
+	"allot/internal/tenanttest"
+	"allot/internal/testclock"
 	"allot/lease"
 	"allot/reclamation"
 	"allot/store/postgres"
 	"allot/tenant"
 )
 
-// haSchema is a PostgreSQL schema of the test's own (skipped without
-// ALLOT_TEST_POSTGRES).
-func haSchema(t *testing.T) string {
-	url := os.Getenv("ALLOT_TEST_POSTGRES")
-	if url == "" {
-		t.Skip("ALLOT_TEST_POSTGRES is not set")
-	}
-	ctx := context.Background()
-	schema := fmt.Sprintf("reclaim_ha_%d", time.Now().UnixNano())
-	admin, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-		admin.Close(ctx)
-	})
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	return url + sep + "search_path=" + schema
-}
-
-// haNode is one allot process of several on one PostgreSQL database: a
-// shared store, its tenant leases, a runtime that follows the others'
-// commits, and the alert and reclamation services acting for the tenants
-// whose lease it holds.
+// haNode is one allot process of several on one PostgreSQL database
+// (tenanttest.Process: a shared store, its tenant leases, a runtime that
+// follows the others' commits) with the alert and reclamation services
+// acting for the tenants whose lease it holds.
 type haNode struct {
 	*env
-	st     *postgres.Store
-	keeper *lease.Keeper
-	stop   func()
+	proc *tenanttest.Process
 }
 
 func newHANode(t *testing.T, url string, clk *clock, mb *mailbox) *haNode {
-	ctx := context.Background()
-	st, err := postgres.OpenShared(ctx, url, postgres.SharedOptions{TTL: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keeper := lease.New(st, lease.Options{Logger: quiet()})
-	e := openEnv(t, st, clk, mb, keeper)
-	fctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		e.rt.Follow(fctx, tenant.FollowOptions{Poll: 50 * time.Millisecond})
-	}()
-	n := &haNode{env: e, st: st, keeper: keeper}
-	var once sync.Once
-	// stop ends the process as a kill does: its leases are not released,
-	// they run out.
-	n.stop = func() {
-		once.Do(func() {
-			cancel()
-			<-done
-			e.rt.Close(ctx)
-			st.Close()
-		})
-	}
-	t.Cleanup(n.stop)
+	n := &haNode{}
+	n.proc = tenanttest.StartProcess(t, url, tenanttest.ProcessOptions{Poll: 50 * time.Millisecond,
+		Runtime: func(st *postgres.Store, leases *lease.Keeper) *tenant.Runtime {
+			n.env = openEnv(t, st, clk, mb, leases)
+			return n.rt
+		}})
 	return n
 }
 
@@ -92,10 +42,10 @@ func newHANode(t *testing.T, url string, clk *clock, mb *mailbox) *haNode {
 // other process takes the campaign over when the holder dies and removes
 // each license once.
 func TestHAOneProcessStepsACampaign(t *testing.T) {
-	url := haSchema(t)
+	url := pgtest.Schema(t)
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC)}
-	mb := newMailbox(t)
+	clk := testclock.New(time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC))
+	mb := smtptest.New(t, false)
 	a := newHANode(t, url, clk, mb)
 	a.seed() // a writes the tenant: it holds the lease
 	b := newHANode(t, url, clk, mb)
@@ -155,13 +105,13 @@ func TestHAOneProcessStepsACampaign(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if got := len(mb.got()); got != 4 {
+	if got := len(mb.Got()); got != 4 {
 		t.Fatalf("%d notices sent, want 4 (one per member)", got)
 	}
 
 	// a dies holding the lease; after the grace period b takes the
 	// tenant over once the lease ran out, and removes the licenses.
-	a.stop()
+	a.proc.Kill() // as a kill: its leases are not released, they run out
 	clk.Add(8 * 24 * time.Hour)
 	deadline = time.Now().Add(15 * time.Second)
 	for b.campaign("q4").Status != reclamation.Completed {
@@ -173,7 +123,7 @@ func TestHAOneProcessStepsACampaign(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if !b.keeper.Holds("contoso") {
+	if !b.proc.Leases.Holds("contoso") {
 		t.Error("b completed the campaign without the tenant's lease")
 	}
 	c := b.campaign("q4")
@@ -195,7 +145,7 @@ func TestHAOneProcessStepsACampaign(t *testing.T) {
 	if _, err := b.alerts.DeliverDue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := len(mb.got()); got != 4 {
+	if got := len(mb.Got()); got != 4 {
 		t.Errorf("%d notices sent after the takeover, want still 4", got)
 	}
 }

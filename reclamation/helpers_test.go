@@ -5,25 +5,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
-	"net"
-	"net/mail"
 	"path/filepath"
 	"regexp"
-	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"allot/alert"
 	"allot/catalog"
+	"allot/internal/smtptest"
 	"allot/internal/tenantopts"
+	"allot/internal/testclock"
 	"allot/lease"
 	"allot/licensing"
 	"allot/prices"
@@ -34,118 +26,18 @@ import (
 	"allot/usage"
 )
 
-// mailbox is a local SMTP server (emersion/go-smtp, as the alert tests
-// use) that keeps what it receives.
-type mailbox struct {
-	mu   sync.Mutex
-	msgs []mailMsg
-	addr string
-}
+// mailbox is the tests' local SMTP server (internal/smtptest).
+type mailbox = smtptest.Mailbox
 
-type mailMsg struct {
-	to   []string
-	data string
-}
-
-type mailSession struct {
-	mb  *mailbox
-	msg mailMsg
-}
-
-func (s *mailSession) Reset()                               { s.msg = mailMsg{} }
-func (s *mailSession) Logout() error                        { return nil }
-func (s *mailSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.msg.to = append(s.msg.to, to)
-	return nil
-}
-func (s *mailSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.msg.data = string(b)
-	s.mb.mu.Lock()
-	s.mb.msgs = append(s.mb.msgs, s.msg)
-	s.mb.mu.Unlock()
-	return nil
-}
-
-func newMailbox(t *testing.T) *mailbox {
-	mb := &mailbox{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &mailSession{mb: mb}, nil }))
-	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb.addr = ln.Addr().String()
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return mb
-}
-
-func (mb *mailbox) got() []mailMsg {
-	mb.mu.Lock()
-	defer mb.mu.Unlock()
-	return slices.Clone(mb.msgs)
-}
-
-func (mb *mailbox) smtpConfig() *alert.SMTP {
-	host, port, _ := net.SplitHostPort(mb.addr)
-	p, _ := strconv.Atoi(port)
-	return &alert.SMTP{Host: host, Port: p, From: "allot@contoso.example", TLS: "none"}
-}
-
-// textOf returns a message's headers and its text/plain part, decoded.
-func textOf(t *testing.T, data string) (mail.Header, string) {
-	t.Helper()
-	m, err := mail.ReadMessage(strings.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	decode := func(enc string, r io.Reader) string {
-		if strings.EqualFold(enc, "quoted-printable") {
-			r = quotedprintable.NewReader(r)
-		}
-		b, _ := io.ReadAll(r)
-		return string(b)
-	}
-	if !strings.HasPrefix(mt, "multipart/") {
-		return m.Header, decode(m.Header.Get("Content-Transfer-Encoding"), m.Body)
-	}
-	mr := multipart.NewReader(m.Body, params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if err != nil {
-			t.Fatalf("no text part: %v", err)
-		}
-		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/plain") {
-			return m.Header, decode(p.Header.Get("Content-Transfer-Encoding"), p)
-		}
-	}
+// smtpConfig is the alert service's SMTP settings for mb (no TLS).
+func smtpConfig(mb *mailbox) *alert.SMTP {
+	return &alert.SMTP{Host: mb.Host, Port: mb.Port, From: "allot@contoso.example", TLS: "none"}
 }
 
 var linkRE = regexp.MustCompile(`https://allot\.test/allot/v1/reclamation/keep\?token=([A-Za-z0-9_.-]+)`)
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// clock is the tests' settable clock.
+type clock = testclock.Clock
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
@@ -174,7 +66,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e := openEnv(t, st, &clock{t: time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC)}, newMailbox(t), nil)
+	e := openEnv(t, st, testclock.New(time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC)), smtptest.New(t, false), nil)
 	e.seed()
 	return e
 }
@@ -184,7 +76,7 @@ func newEnv(t *testing.T) *env {
 // them and both services act for the tenants whose lease this process
 // holds or takes (several processes on one database).
 func openEnv(t *testing.T, st store.Store, clk *clock, mb *mailbox, leases *lease.Keeper) *env {
-	acfg := alert.Config{Store: st.(store.AlertStore), Now: clk.Now, Logger: quiet(), SMTP: mb.smtpConfig(), Backoff: func(int) time.Duration { return time.Second }}
+	acfg := alert.Config{Store: st.(store.AlertStore), Now: clk.Now, Logger: quiet(), SMTP: smtpConfig(mb), Backoff: func(int) time.Duration { return time.Second }}
 	rcfg := reclamation.Config{Key: testKey, BaseURL: "https://allot.test", Now: clk.Now, Logger: quiet()}
 	opts := tenant.Options{Logger: quiet(), Now: clk.Now}
 	if leases != nil {

@@ -10,6 +10,7 @@ import (
 	"allot"
 	"allot/audit"
 	"allot/catalog"
+	"allot/internal/smtptest"
 	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/m365"
@@ -27,11 +28,22 @@ import (
 // exactly (u3's disabled plan, u4's allotment).
 func TestCampaignEndToEnd(t *testing.T) {
 	e := newEnv(t)
-	ctx := context.Background()
 	before := map[string][]licensing.LicenseSource{}
 	for _, u := range []string{"u1", "u3", "u4"} {
 		before[u] = e.direct(u)
 	}
+	previewQ4(t, e)
+	tokens := startQ4(t, e)
+	forgedLinksChangeNothing(t, e, tokens)
+	u2KeepsTwice(t, e, tokens["u2"])
+	othersLoseAfterGrace(t, e, tokens)
+	restoreAsBefore(t, e, before)
+}
+
+// previewQ4 creates the campaign q4: a draft over the four idle holders
+// that sends nothing.
+func previewQ4(t *testing.T, e *env) {
+	ctx := context.Background()
 	c, ms, err := e.svc.Create(ctx, e.tn, reclamation.Spec{ID: "q4", DisplayName: "Q4 idle seats", NotifyManager: true, GraceDays: 7}, "admin A", "tokA")
 	if err != nil {
 		t.Fatal(err)
@@ -47,28 +59,34 @@ func TestCampaignEndToEnd(t *testing.T) {
 		t.Fatalf("preview %+v saving %v", c, c.MonthlySaving)
 	}
 	e.step()
-	if n := len(e.mb.got()); n != 0 {
+	if n := len(e.mb.Got()); n != 0 {
 		t.Fatalf("a draft sent %d notices", n)
 	}
-	if c, err = e.svc.StartCampaign(ctx, e.tn, "q4", "admin A"); err != nil || c.Status != reclamation.Running {
+}
+
+// startQ4 starts q4 and returns the keep links' tokens of its notices by
+// user: one notice each, u1's copied to the manager.
+func startQ4(t *testing.T, e *env) map[string]string {
+	c, err := e.svc.StartCampaign(context.Background(), e.tn, "q4", "admin A")
+	if err != nil || c.Status != reclamation.Running {
 		t.Fatalf("start: %+v %v", c, err)
 	}
 	e.step()
 	e.step() // again: nothing is sent twice
-	msgs := e.mb.got()
+	msgs := e.mb.Got()
 	if len(msgs) != 4 {
 		t.Fatalf("%d notices", len(msgs))
 	}
 	tokens := map[string]string{}
 	for _, m := range msgs {
-		h, text := textOf(t, m.data)
+		h, text := smtptest.Text(t, m.Data)
 		to := h.Get("To")
 		u := strings.TrimSuffix(strings.Trim(to, "<>"), "@contoso.example")
 		if !strings.Contains(h.Get("Subject"), "ENTERPRISEPACK") || !strings.Contains(text, "idle for 30 days or more") {
 			t.Errorf("notice to %s: %s\n%s", to, h.Get("Subject"), text)
 		}
-		if u == "u1" != slices.Contains(m.to, "boss@contoso.example") {
-			t.Errorf("notice to %s: envelope %v (only u1's goes to the manager)", to, m.to)
+		if u == "u1" != slices.Contains(m.To, "boss@contoso.example") {
+			t.Errorf("notice to %s: envelope %v (only u1's goes to the manager)", to, m.To)
 		}
 		link := linkRE.FindStringSubmatch(text)
 		if link == nil {
@@ -80,8 +98,13 @@ func TestCampaignEndToEnd(t *testing.T) {
 	if c.GraceEndsAt.Sub(c.NoticesAt) != 7*24*time.Hour || c.Counts.Notified != 4 {
 		t.Fatalf("after the notices: %+v", c)
 	}
+	return tokens
+}
 
-	// A forged or altered link changes nothing.
+// forgedLinksChangeNothing: a forged or altered link changes nothing.
+func forgedLinksChangeNothing(t *testing.T, e *env, tokens map[string]string) {
+	ctx := context.Background()
+	c := e.campaign("q4")
 	good := tokens["u2"]
 	for _, bad := range []string{"", "x", good[:len(good)-2] + "AA", strings.Replace(good, ".", "..", 1), tokens["u2"] + "x"} {
 		if _, _, err := e.svc.Keep(ctx, bad); allot.ErrorCode(err) != allot.EINVALID {
@@ -95,8 +118,12 @@ func TestCampaignEndToEnd(t *testing.T) {
 	if m := e.members("q4"); m["u1"].State != reclamation.MemberNotified || m["u2"].State != reclamation.MemberNotified {
 		t.Fatalf("a bad link changed members: %+v", m)
 	}
+}
 
-	// u2 keeps the license, twice.
+// u2KeepsTwice: u2 keeps the license with its link, twice; the second
+// click changes nothing.
+func u2KeepsTwice(t *testing.T, e *env, good string) {
+	ctx := context.Background()
 	e.clk.Add(24 * time.Hour)
 	for range 2 {
 		_, kept, err := e.svc.Keep(ctx, good)
@@ -111,8 +138,13 @@ func TestCampaignEndToEnd(t *testing.T) {
 	if len(entries) != 1 {
 		t.Errorf("%d keep audit entries, want 1 (the second click changes nothing)", len(entries))
 	}
+}
 
-	// Before the end nothing is removed; after it, the others lose theirs.
+// othersLoseAfterGrace: before the end of the grace period nothing is
+// removed; after it, everyone but u2 (and the active u5) loses the
+// license, and the links have expired.
+func othersLoseAfterGrace(t *testing.T, e *env, tokens map[string]string) {
+	ctx := context.Background()
 	e.clk.Add(5 * 24 * time.Hour)
 	e.step()
 	if len(e.direct("u1")) != 1 {
@@ -123,7 +155,7 @@ func TestCampaignEndToEnd(t *testing.T) {
 		t.Errorf("keep after the grace period: %v", err)
 	}
 	e.step()
-	c = e.campaign("q4")
+	c := e.campaign("q4")
 	if c.Status != reclamation.Completed || c.Counts.Removed != 3 || c.Counts.Kept != 1 {
 		t.Fatalf("completed: %+v", c)
 	}
@@ -132,16 +164,20 @@ func TestCampaignEndToEnd(t *testing.T) {
 			t.Errorf("%s has %d direct licenses, want %d", u, got, want)
 		}
 	}
-	entries, _ = e.st.QueryAudit(ctx, audit.Query{TenantID: "contoso", Activity: reclamation.ActivityReclaim})
+	entries, _ := e.st.QueryAudit(ctx, audit.Query{TenantID: "contoso", Activity: reclamation.ActivityReclaim})
 	if len(entries) != 3 {
 		t.Errorf("%d reclaim audit entries", len(entries))
 	}
-	if _, _, err := e.svc.Keep(ctx, good); err != reclamation.ErrExpiredLink {
+	if _, _, err := e.svc.Keep(ctx, tokens["u2"]); err != reclamation.ErrExpiredLink {
 		t.Errorf("keep on a completed campaign: %v", err)
 	}
+}
 
-	// Restore: each license as it was.
-	if c, err = e.svc.Restore(ctx, e.tn, "q4", "admin B"); err != nil || c.Status != reclamation.Restored || c.Counts.Restored != 3 {
+// restoreAsBefore: restoring q4 brings each license back as it was
+// (before), once.
+func restoreAsBefore(t *testing.T, e *env, before map[string][]licensing.LicenseSource) {
+	ctx := context.Background()
+	if c, err := e.svc.Restore(ctx, e.tn, "q4", "admin B"); err != nil || c.Status != reclamation.Restored || c.Counts.Restored != 3 {
 		t.Fatalf("restore: %+v %v", c, err)
 	}
 	for _, u := range []string{"u1", "u3", "u4"} {
@@ -170,14 +206,14 @@ func TestApprovalRequired(t *testing.T) {
 		t.Fatalf("start: %+v %v", c.Status, err)
 	}
 	e.step()
-	if n := len(e.mb.got()); n != 0 {
+	if n := len(e.mb.Got()); n != 0 {
 		t.Fatalf("%d notices before approval", n)
 	}
 	if _, err := e.svc.Approve(ctx, e.tn, "a", "admin A again", "tokA"); allot.ErrorCode(err) != allot.EFORBIDDEN {
 		t.Fatalf("the creator approved: %v", err)
 	}
 	e.step()
-	if n := len(e.mb.got()); n != 0 || e.campaign("a").Status != reclamation.AwaitingApproval {
+	if n := len(e.mb.Got()); n != 0 || e.campaign("a").Status != reclamation.AwaitingApproval {
 		t.Fatalf("%d notices after the creator's refused approval", n)
 	}
 	if c, err = e.svc.Approve(ctx, e.tn, "a", "admin B", "tokB"); err != nil || c.Status != reclamation.Running || c.ApprovedBy != "admin B" {
@@ -187,7 +223,7 @@ func TestApprovalRequired(t *testing.T) {
 		t.Errorf("a second approval: %v", err)
 	}
 	e.step()
-	if n := len(e.mb.got()); n != 4 {
+	if n := len(e.mb.Got()); n != 4 {
 		t.Fatalf("%d notices after approval", n)
 	}
 }
@@ -356,7 +392,7 @@ func TestSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.step()
-	sent := len(e.mb.got())
+	sent := len(e.mb.Got())
 	if err := e.rt.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +411,7 @@ func TestSurvivesRestart(t *testing.T) {
 	if c := e.campaign("r"); c.Status != reclamation.Completed || c.Counts.Removed != 4 {
 		t.Fatalf("after the restart: %+v", c.Counts)
 	}
-	if n := len(e.mb.got()); n != sent || sent != 4 {
+	if n := len(e.mb.Got()); n != sent || sent != 4 {
 		t.Fatalf("%d notices before the restart, %d after", sent, n)
 	}
 }
@@ -388,9 +424,19 @@ func TestSurvivesRestart(t *testing.T) {
 // A step that first runs after the end sends no reminder.
 func TestReminders(t *testing.T) {
 	e := newEnv(t)
-	ctx := context.Background()
+	reminderDaysChecked(t, e)
+	keepU2 := startRm(t, e)
+	remindersToWhoDidNotKeep(t, e, keepU2)
+	lostRecordSendsNothingAgain(t, e)
+	restartSendsNothingAgain(t, e)
+	lateCampaignSendsNoReminder(t, e)
+}
+
+// reminderDaysChecked: reminderDaysBefore must be shorter than the grace
+// period, and its default is 3 days when the grace period is longer.
+func reminderDaysChecked(t *testing.T, e *env) {
 	for _, bad := range []int{-1, 7, 8} {
-		if _, _, err := e.svc.Create(ctx, e.tn, reclamation.Spec{ID: "bad", GraceDays: 7, ReminderDaysBefore: &bad}, "admin A", "tokA"); allot.ErrorCode(err) != allot.EINVALID {
+		if _, _, err := e.svc.Create(context.Background(), e.tn, reclamation.Spec{ID: "bad", GraceDays: 7, ReminderDaysBefore: &bad}, "admin A", "tokA"); allot.ErrorCode(err) != allot.EINVALID {
 			t.Errorf("reminderDaysBefore %d with graceDays 7: %v", bad, err)
 		}
 	}
@@ -400,6 +446,12 @@ func TestReminders(t *testing.T) {
 			t.Errorf("graceDays %d: reminderDaysBefore %v (%v), want %d", grace, s.ReminderDaysBefore, err, want)
 		}
 	}
+}
+
+// startRm starts the campaign rm (reminders 3 days before a grace period
+// of 7) and returns u2's keep link's token from its notice.
+func startRm(t *testing.T, e *env) string {
+	ctx := context.Background()
 	c, _, err := e.svc.Create(ctx, e.tn, reclamation.Spec{ID: "rm", GraceDays: 7, NotifyManager: true}, "admin A", "tokA")
 	if err != nil || c.ReminderDaysBefore == nil || *c.ReminderDaysBefore != 3 {
 		t.Fatalf("create: %+v %v", c.ReminderDaysBefore, err)
@@ -409,37 +461,46 @@ func TestReminders(t *testing.T) {
 	}
 	e.step()
 	var keepU2 string
-	for _, m := range e.mb.got() {
-		if h, text := textOf(t, m.data); h.Get("To") == "<u2@contoso.example>" {
+	for _, m := range e.mb.Got() {
+		if h, text := smtptest.Text(t, m.Data); h.Get("To") == "<u2@contoso.example>" {
 			keepU2 = linkRE.FindStringSubmatch(text)[1]
 		}
 	}
-	if len(e.mb.got()) != 4 || keepU2 == "" {
-		t.Fatalf("%d notices", len(e.mb.got()))
+	if len(e.mb.Got()) != 4 || keepU2 == "" {
+		t.Fatalf("%d notices", len(e.mb.Got()))
 	}
+	return keepU2
+}
+
+// remindersToWhoDidNotKeep: u2 keeps the license; when the reminders are
+// due (not a minute before) u1 (and the manager), u3 and u4 get one, once,
+// and u3 keeps the license through its link; the campaign, the members
+// and the audit record it.
+func remindersToWhoDidNotKeep(t *testing.T, e *env, keepU2 string) {
+	ctx := context.Background()
 	if _, _, err := e.svc.Keep(ctx, keepU2); err != nil {
 		t.Fatal(err)
 	}
 	e.clk.Add(4*24*time.Hour - time.Minute) // a minute before the reminders are due
 	e.step()
-	if n := len(e.mb.got()); n != 4 {
+	if n := len(e.mb.Got()); n != 4 {
 		t.Fatalf("%d messages before the reminders are due", n)
 	}
 	e.clk.Add(time.Minute)
 	e.step()
 	e.step()
-	msgs := e.mb.got()[4:]
+	msgs := e.mb.Got()[4:]
 	var to []string
 	for _, m := range msgs {
-		h, text := textOf(t, m.data)
+		h, text := smtptest.Text(t, m.Data)
 		to = append(to, h.Get("To"))
 		link := linkRE.FindStringSubmatch(text)
 		if !strings.HasPrefix(h.Get("Subject"), "Reminder: ") || !strings.Contains(text, "This is a reminder") || link == nil {
 			t.Errorf("reminder to %s: %s\n%s", h.Get("To"), h.Get("Subject"), text)
 			continue
 		}
-		if h.Get("To") == "<u1@contoso.example>" && !slices.Contains(m.to, "boss@contoso.example") {
-			t.Errorf("u1's reminder does not go to the manager: %v", m.to)
+		if h.Get("To") == "<u1@contoso.example>" && !slices.Contains(m.To, "boss@contoso.example") {
+			t.Errorf("u1's reminder does not go to the manager: %v", m.To)
 		}
 		if h.Get("To") == "<u3@contoso.example>" {
 			if _, kept, err := e.svc.Keep(ctx, link[1]); err != nil || kept[0].State != reclamation.MemberKept {
@@ -451,7 +512,7 @@ func TestReminders(t *testing.T) {
 	if !slices.Equal(to, []string{"<u1@contoso.example>", "<u3@contoso.example>", "<u4@contoso.example>"}) {
 		t.Fatalf("reminders to %v, want u1, u3 and u4 (u2 kept the license)", to)
 	}
-	c = e.campaign("rm")
+	c := e.campaign("rm")
 	ms := e.members("rm")
 	if c.RemindersAt.IsZero() || ms["u1"].RemindedAt.IsZero() || !ms["u2"].RemindedAt.IsZero() {
 		t.Fatalf("recorded: campaign %v, u1 %v, u2 %v", c.RemindersAt, ms["u1"].RemindedAt, ms["u2"].RemindedAt)
@@ -460,9 +521,11 @@ func TestReminders(t *testing.T) {
 	if err != nil || len(entries) != 1 || !strings.Contains(entries[0].Detail, `"reminders":3`) {
 		t.Fatalf("audit: %+v %v", entries, err)
 	}
+}
 
-	// The record lost after queueing (a crash): the next step queues the
-	// same job ids again, which sends nothing.
+// lostRecordSendsNothingAgain: the record lost after queueing (a crash):
+// the next step queues the same job ids again, which sends nothing.
+func lostRecordSendsNothingAgain(t *testing.T, e *env) {
 	e.do(func(tx *tenant.Tx) error {
 		c, err := reclamation.Get(tx.State, "rm")
 		if err != nil {
@@ -472,14 +535,18 @@ func TestReminders(t *testing.T) {
 		return tx.Put(reclamation.KindCampaign, c.ID, c)
 	})
 	e.step()
-	if n := len(e.mb.got()); n != 7 {
+	if n := len(e.mb.Got()); n != 7 {
 		t.Fatalf("%d messages after a lost record, want 7", n)
 	}
 	if e.campaign("rm").RemindersAt.IsZero() {
 		t.Fatal("the step did not record the reminders again")
 	}
+}
 
-	// A restart sends nothing again; the end removes u1's and u4's.
+// restartSendsNothingAgain: a restart sends nothing again; the end removes
+// u1's and u4's licenses.
+func restartSendsNothingAgain(t *testing.T, e *env) {
+	ctx := context.Background()
 	if err := e.rt.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -496,15 +563,18 @@ func TestReminders(t *testing.T) {
 	e.step()
 	e.clk.Add(3 * 24 * time.Hour)
 	e.step()
-	if n := len(e.mb.got()); n != 7 {
+	if n := len(e.mb.Got()); n != 7 {
 		t.Fatalf("%d messages after the restart, want 7", n)
 	}
 	if c := e.campaign("rm"); c.Status != reclamation.Completed || c.Counts.Removed != 2 || c.Counts.Kept != 2 {
 		t.Fatalf("completed: %+v", c.Counts)
 	}
+}
 
-	// A campaign whose first step after the notices comes after its end
-	// sends no reminder.
+// lateCampaignSendsNoReminder: a campaign whose first step after the
+// notices comes after its end sends no reminder.
+func lateCampaignSendsNoReminder(t *testing.T, e *env) {
+	ctx := context.Background()
 	one := 1
 	if _, _, err := e.svc.Create(ctx, e.tn, reclamation.Spec{ID: "late", GraceDays: 2, ReminderDaysBefore: &one, SKUs: []string{"ENTERPRISEPACK"}}, "admin A", "tokA"); err != nil {
 		t.Fatal(err)
@@ -513,10 +583,10 @@ func TestReminders(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.step()
-	sent := len(e.mb.got())
+	sent := len(e.mb.Got())
 	e.clk.Add(3 * 24 * time.Hour)
 	e.step()
-	if c := e.campaign("late"); c.Status != reclamation.Completed || !c.RemindersAt.IsZero() || len(e.mb.got()) != sent {
-		t.Fatalf("late: %s, reminders %v, %d messages after the end", c.Status, c.RemindersAt, len(e.mb.got())-sent)
+	if c := e.campaign("late"); c.Status != reclamation.Completed || !c.RemindersAt.IsZero() || len(e.mb.Got()) != sent {
+		t.Fatalf("late: %s, reminders %v, %d messages after the end", c.Status, c.RemindersAt, len(e.mb.Got())-sent)
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/mail"
 	"regexp"
 	"slices"
 	"sort"
@@ -27,6 +26,7 @@ import (
 	"allot"
 	"allot/alert"
 	"allot/chargeback"
+	"allot/objcheck"
 	"allot/position"
 	"allot/position/snapshotstore"
 	"allot/store"
@@ -64,20 +64,19 @@ type Schedule struct {
 }
 
 var (
-	idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 	atPattern = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 	weekdays  = []string{"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"}
 )
 
-func invalid(format string, args ...any) error { return allot.Errorf(allot.EINVALID, format, args...) }
+var invalid = objcheck.Invalid
 
 // Validate checks a schedule alone.
 func (s *Schedule) Validate() error {
-	if !idPattern.MatchString(s.ID) {
-		return invalid("id %q is not valid: use 1 to 64 letters, digits, '.', '_' or '-'.", s.ID)
+	if err := objcheck.ID(s.ID); err != nil {
+		return err
 	}
-	if len(s.DisplayName) > 256 {
-		return invalid("displayName is longer than 256 characters.")
+	if err := objcheck.DisplayName(s.DisplayName); err != nil {
+		return err
 	}
 	switch {
 	case s.Report == "position" && (s.Format == "html" || s.Format == "csv"):
@@ -115,16 +114,7 @@ func (s *Schedule) Validate() error {
 	if _, err := s.location(); err != nil {
 		return invalid("timeZone %q is not a known time zone (an IANA name such as Europe/Berlin).", s.TimeZone)
 	}
-	if len(s.To) == 0 || len(s.To) > 50 {
-		return invalid("to must list 1 to 50 addresses.")
-	}
-	for _, a := range s.To {
-		addr, err := mail.ParseAddress(a)
-		if err != nil || addr.Name != "" || addr.Address != a {
-			return invalid("%q is not an email address.", a)
-		}
-	}
-	return nil
+	return objcheck.Addresses(s.To)
 }
 
 func (s *Schedule) location() (*time.Location, error) {

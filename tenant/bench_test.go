@@ -3,61 +3,28 @@ package tenant
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
 	"allot/catalog"
+	"allot/internal/pgtest"
 	"allot/licensing"
 	"allot/store"
-	"allot/store/postgres"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // benchStores returns the stores to benchmark: SQLite always, PostgreSQL
 // when ALLOT_TEST_POSTGRES is set (in a fresh schema).
 func benchStores(b *testing.B) map[string]func(b *testing.B) store.Store {
 	m := map[string]func(b *testing.B) store.Store{"sqlite": func(b *testing.B) store.Store { return openSQLite(b) }}
-	if url := os.Getenv("ALLOT_TEST_POSTGRES"); url != "" {
+	if url, ok := pgtest.Enabled(b); ok {
 		m["postgres"] = func(b *testing.B) store.Store {
-			ctx := context.Background()
-			schema := fmt.Sprintf("bench_%d", time.Now().UnixNano())
-			admin, err := pgx.Connect(ctx, url)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-				b.Fatal(err)
-			}
-			sep := "?"
-			if containsByte(url, '?') {
-				sep = "&"
-			}
-			st, err := postgres.Open(ctx, url+sep+"search_path="+schema)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() {
-				st.Close()
-				admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-				admin.Close(ctx)
-			})
+			st, _ := pgtest.Open(b, url)
 			return st
 		}
 	}
 	return m
-}
-
-func containsByte(s string, c byte) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return true
-		}
-	}
-	return false
 }
 
 // benchTenant creates a tenant with a licensed group and 10,000 users.

@@ -4,18 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"allot"
 	"allot/catalog"
+	"allot/internal/pgtest"
 	"allot/licensing"
 	"allot/store"
-	"allot/store/postgres"
 )
 
 // objectsOf lists a tenant's stored objects by "kind id".
@@ -100,42 +97,21 @@ func breakTenant(t *testing.T, st store.Store, tenantID string, e3 string) {
 // other tenants are served; Check lists its problems, Repair repairs them,
 // and the repaired tenant is what the read-only tenant showed.
 func TestInconsistentTenantIsReadOnlyOthersServedAndRepairFixesIt(t *testing.T) {
-	for name, open := range testStores() {
+	for name, open := range testStores(t) {
 		t.Run(name, func(t *testing.T) { inconsistentTenant(t, open(t)) })
 	}
 }
 
 // testStores are the backends to run on: SQLite, and PostgreSQL (in a
 // fresh schema) when ALLOT_TEST_POSTGRES is set.
-func testStores() map[string]func(t *testing.T) store.Store {
+func testStores(t *testing.T) map[string]func(t *testing.T) store.Store {
 	m := map[string]func(t *testing.T) store.Store{"sqlite": func(t *testing.T) store.Store { return openSQLite(t) }}
-	url := os.Getenv("ALLOT_TEST_POSTGRES")
-	if url == "" {
+	url, ok := pgtest.Enabled(t)
+	if !ok {
 		return m
 	}
 	m["postgres"] = func(t *testing.T) store.Store {
-		ctx := context.Background()
-		schema := fmt.Sprintf("consistency_%d", time.Now().UnixNano())
-		admin, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-			t.Fatal(err)
-		}
-		sep := "?"
-		if strings.Contains(url, "?") {
-			sep = "&"
-		}
-		st, err := postgres.Open(ctx, url+sep+"search_path="+schema)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			st.Close()
-			admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-			admin.Close(ctx)
-		})
+		st, _ := pgtest.Open(t, url)
 		return st
 	}
 	return m

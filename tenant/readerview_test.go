@@ -30,74 +30,7 @@ func TestReadersSeeTheWriterStateAfterEveryBatch(t *testing.T) {
 	skus := []string{e3, e5}
 	groups := []string{gid(1), gid(2), gid(3), gid(4)}
 	refused := errors.New("refused after a change")
-	command := func(r *rand.Rand) func(*Tx) error {
-		u := uid(1 + r.IntN(40))
-		g := groups[r.IntN(len(groups))]
-		s := skus[r.IntN(len(skus))]
-		switch r.IntN(16) {
-		case 0:
-			loc := []string{"US", "DE", ""}[r.IntN(3)]
-			return func(tx *Tx) error {
-				return tx.Engine.PutUser(tx.Op, licensing.User{ID: u, UserPrincipalName: u + "@contoso.example", UsageLocation: loc, AccountEnabled: true})
-			}
-		case 1:
-			return func(tx *Tx) error { return tx.Engine.AddMembers(tx.Op, g, []string{u}) }
-		case 2:
-			return func(tx *Tx) error { return tx.Engine.RemoveMembers(tx.Op, g, []string{u}) }
-		case 3:
-			return func(tx *Tx) error {
-				return tx.Engine.AssignGroupLicenses(tx.Op, g, []licensing.AssignedLicense{{SKUID: s}}, nil)
-			}
-		case 4:
-			return func(tx *Tx) error { return tx.Engine.AssignGroupLicenses(tx.Op, g, nil, []string{s}) }
-		case 5:
-			n := r.IntN(12)
-			return func(tx *Tx) error { return tx.Engine.SetUnits(tx.Op, s, licensing.Units{Enabled: n}) }
-		case 6:
-			return func(tx *Tx) error { return tx.Engine.DeleteUser(tx.Op, u) }
-		case 8: // all-or-none groups bundle their products
-			mode := []string{licensing.ModeAllOrNone, licensing.ModePerProduct}[r.IntN(2)]
-			return func(tx *Tx) error {
-				return tx.Engine.PutGroup(tx.Op, licensing.Group{ID: g, DisplayName: g, SecurityEnabled: true, AssignmentMode: mode})
-			}
-		case 9:
-			return func(tx *Tx) error {
-				return tx.Engine.AssignUserLicenses(tx.Op, u, []licensing.AssignedLicense{{SKUID: s}}, nil)
-			}
-		case 10:
-			return func(tx *Tx) error { return tx.Engine.AssignUserLicenses(tx.Op, u, nil, []string{s}) }
-		case 11: // nested groups and the default location change everyone's sources
-			nested, loc := r.IntN(2) == 0, []string{"US", ""}[r.IntN(2)]
-			return func(tx *Tx) error {
-				return tx.Engine.SetSettings(tx.Op, licensing.Settings{DefaultUsageLocation: loc, NestedGroups: nested})
-			}
-		case 12:
-			parent := groups[r.IntN(len(groups))]
-			return func(tx *Tx) error { return tx.Engine.AddMembers(tx.Op, parent, []string{g}) }
-		case 13: // an allotment of E5, and seats through it
-			n := r.IntN(4)
-			return func(tx *Tx) error {
-				if _, ok := tx.Engine.AllotmentByID("allot-1"); !ok || n == 0 {
-					return tx.Engine.PutAllotment(tx.Op, licensing.Allotment{ID: "allot-1", DisplayName: "Pilot", SKUID: e5, AllottedUnits: n, AssignableTo: "user,group"})
-				}
-				return tx.Engine.AssignThroughAllotment(tx.Op, "allot-1", u, nil)
-			}
-		case 14:
-			return func(tx *Tx) error { return tx.Engine.RemoveFromAllotment(tx.Op, "allot-1", u) }
-		default:
-			id := fmt.Sprint("note-", r.IntN(5))
-			fail := r.IntN(3) == 0
-			return func(tx *Tx) error {
-				if err := tx.Put(store.KindSetting, id, map[string]string{"by": u}); err != nil {
-					return err
-				}
-				if fail {
-					return refused // changed an object, then refused: discarded
-				}
-				return nil
-			}
-		}
-	}
+	command := func(r *rand.Rand) func(*Tx) error { return randomCommand(r, skus, groups, e5, refused) }
 	for _, g := range groups[1:] {
 		if err := tn.Do(ctx, licensing.Op{Actor: "test"}, func(tx *Tx) error {
 			return tx.Engine.PutGroup(tx.Op, licensing.Group{ID: g, DisplayName: g, SecurityEnabled: true})
@@ -153,4 +86,77 @@ func objectsFingerprint(s *State) string {
 		out += id + "=" + string(b) + ";"
 	}
 	return out
+}
+
+// randomCommand draws one command of the readers' test from r: users,
+// members, group and user licenses, units, deletes, all-or-none groups,
+// settings, nested groups, an allotment, and other objects (refused after a
+// change, one time in three).
+func randomCommand(r *rand.Rand, skus, groups []string, e5 string, refused error) func(*Tx) error {
+	u := uid(1 + r.IntN(40))
+	g := groups[r.IntN(len(groups))]
+	s := skus[r.IntN(len(skus))]
+	switch r.IntN(16) {
+	case 0:
+		loc := []string{"US", "DE", ""}[r.IntN(3)]
+		return func(tx *Tx) error {
+			return tx.Engine.PutUser(tx.Op, licensing.User{ID: u, UserPrincipalName: u + "@contoso.example", UsageLocation: loc, AccountEnabled: true})
+		}
+	case 1:
+		return func(tx *Tx) error { return tx.Engine.AddMembers(tx.Op, g, []string{u}) }
+	case 2:
+		return func(tx *Tx) error { return tx.Engine.RemoveMembers(tx.Op, g, []string{u}) }
+	case 3:
+		return func(tx *Tx) error {
+			return tx.Engine.AssignGroupLicenses(tx.Op, g, []licensing.AssignedLicense{{SKUID: s}}, nil)
+		}
+	case 4:
+		return func(tx *Tx) error { return tx.Engine.AssignGroupLicenses(tx.Op, g, nil, []string{s}) }
+	case 5:
+		n := r.IntN(12)
+		return func(tx *Tx) error { return tx.Engine.SetUnits(tx.Op, s, licensing.Units{Enabled: n}) }
+	case 6:
+		return func(tx *Tx) error { return tx.Engine.DeleteUser(tx.Op, u) }
+	case 8: // all-or-none groups bundle their products
+		mode := []string{licensing.ModeAllOrNone, licensing.ModePerProduct}[r.IntN(2)]
+		return func(tx *Tx) error {
+			return tx.Engine.PutGroup(tx.Op, licensing.Group{ID: g, DisplayName: g, SecurityEnabled: true, AssignmentMode: mode})
+		}
+	case 9:
+		return func(tx *Tx) error {
+			return tx.Engine.AssignUserLicenses(tx.Op, u, []licensing.AssignedLicense{{SKUID: s}}, nil)
+		}
+	case 10:
+		return func(tx *Tx) error { return tx.Engine.AssignUserLicenses(tx.Op, u, nil, []string{s}) }
+	case 11: // nested groups and the default location change everyone's sources
+		nested, loc := r.IntN(2) == 0, []string{"US", ""}[r.IntN(2)]
+		return func(tx *Tx) error {
+			return tx.Engine.SetSettings(tx.Op, licensing.Settings{DefaultUsageLocation: loc, NestedGroups: nested})
+		}
+	case 12:
+		parent := groups[r.IntN(len(groups))]
+		return func(tx *Tx) error { return tx.Engine.AddMembers(tx.Op, parent, []string{g}) }
+	case 13: // an allotment of E5, and seats through it
+		n := r.IntN(4)
+		return func(tx *Tx) error {
+			if _, ok := tx.Engine.AllotmentByID("allot-1"); !ok || n == 0 {
+				return tx.Engine.PutAllotment(tx.Op, licensing.Allotment{ID: "allot-1", DisplayName: "Pilot", SKUID: e5, AllottedUnits: n, AssignableTo: "user,group"})
+			}
+			return tx.Engine.AssignThroughAllotment(tx.Op, "allot-1", u, nil)
+		}
+	case 14:
+		return func(tx *Tx) error { return tx.Engine.RemoveFromAllotment(tx.Op, "allot-1", u) }
+	default:
+		id := fmt.Sprint("note-", r.IntN(5))
+		fail := r.IntN(3) == 0
+		return func(tx *Tx) error {
+			if err := tx.Put(store.KindSetting, id, map[string]string{"by": u}); err != nil {
+				return err
+			}
+			if fail {
+				return refused // changed an object, then refused: discarded
+			}
+			return nil
+		}
+	}
 }

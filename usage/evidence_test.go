@@ -38,6 +38,25 @@ func TestEvidenceSaysWhichReportOrEventsShowedAUse(t *testing.T) {
 		}
 		return fu
 	}
+	checkFeatureEvidence(t, feature, activeUser, mailbox)
+	checkPlanEvidence(t, e, activeUser, mailbox)
+
+	// Evidence is idempotent and survives deltas, checkpoints and reloads.
+	snap := e.snapshot()
+	e.report(now.Add(time.Hour), "Report Refresh Date,User Principal Name,Exchange Last Activity Date,OneDrive Last Activity Date,Teams Last Activity Date\n"+
+		"2024-06-30,user1@contoso.example,2024-06-29,,2024-06-28\n", true)
+	if d := diffSnapshots(snap, e.snapshot()); d != "" {
+		t.Fatalf("a forced re-import changed the aggregates:\n%s", d)
+	}
+	e.assertReloadEqual()
+	if got := feature(3, "exchangeMailbox").Evidence; got != activeUser|EvidenceEvent|mailbox {
+		t.Fatalf("after reload %v", got.Sources())
+	}
+}
+
+// checkFeatureEvidence: each feature's evidence names the reports and the
+// events that showed its use.
+func checkFeatureEvidence(t *testing.T, feature func(int, string) FeatureUse, activeUser, mailbox Evidence) {
 	for _, c := range []struct {
 		user    int
 		feature string
@@ -64,9 +83,12 @@ func TestEvidenceSaysWhichReportOrEventsShowedAUse(t *testing.T) {
 	if got := feature(2, "teamsChat").Evidence; got.Report() || !got.Event() {
 		t.Fatalf("user2 teamsChat %v", got.Sources())
 	}
+}
 
-	// A plan's evidence is the union of its features'; the user report shows
-	// it per plan, feature and workload.
+// checkPlanEvidence: a plan's evidence is the union of its features'; the
+// user report shows it per plan, feature and workload.
+func checkPlanEvidence(t *testing.T, e *env, activeUser, mailbox Evidence) {
+	want := []EvidenceSource{{SourceReport, ReportActiveUser}, {SourceReport, ReportMailboxUsage}, {SourceEvent, ""}}
 	exo := "efb87545-963c-4e0d-99df-69c6916d9eb0" // EXCHANGE_S_ENTERPRISE
 	p, ok := e.user(uid(3)).Plan(exo)
 	if !ok || p.Evidence != activeUser|EvidenceEvent|mailbox || p.PlanID != exo {
@@ -95,18 +117,6 @@ func TestEvidenceSaysWhichReportOrEventsShowedAUse(t *testing.T) {
 		if pr.Evidence == nil || (pr.LastUse == nil) != (len(pr.Evidence) == 0) {
 			t.Fatalf("plan %s: evidence %+v with lastUse %v", pr.ServicePlanID, pr.Evidence, pr.LastUse)
 		}
-	}
-
-	// Evidence is idempotent and survives deltas, checkpoints and reloads.
-	snap := e.snapshot()
-	e.report(now.Add(time.Hour), "Report Refresh Date,User Principal Name,Exchange Last Activity Date,OneDrive Last Activity Date,Teams Last Activity Date\n"+
-		"2024-06-30,user1@contoso.example,2024-06-29,,2024-06-28\n", true)
-	if d := diffSnapshots(snap, e.snapshot()); d != "" {
-		t.Fatalf("a forced re-import changed the aggregates:\n%s", d)
-	}
-	e.assertReloadEqual()
-	if got := feature(3, "exchangeMailbox").Evidence; got != activeUser|EvidenceEvent|mailbox {
-		t.Fatalf("after reload %v", got.Sources())
 	}
 }
 

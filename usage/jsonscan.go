@@ -220,29 +220,39 @@ func (s *scanner) skip() error {
 		default:
 			return s.errf("invalid character %q", c)
 		}
-		// After a value: close containers or move to the next member.
-		for {
-			if len(stack) == 0 {
-				return nil
-			}
-			top := stack[len(stack)-1]
-			c := s.ws()
-			if c == ',' {
-				s.i++
-				if top == '{' {
-					if err := s.key(&scratch); err != nil {
-						return err
-					}
-				}
-				break
-			}
-			if (top == '{' && c == '}') || (top == '[' && c == ']') {
-				s.i++
-				stack = stack[:len(stack)-1]
-				continue
-			}
-			return s.errf("expected ',' or a closing bracket")
+		var done bool
+		var err error
+		if stack, done, err = s.afterValue(stack, &scratch); err != nil || done {
+			return err
 		}
+	}
+}
+
+// afterValue closes the containers a value ends and moves to the next
+// member or element; done: the outermost value has ended. It returns the
+// containers still open.
+func (s *scanner) afterValue(stack []byte, scratch *[]byte) (open []byte, done bool, err error) {
+	for {
+		if len(stack) == 0 {
+			return stack, true, nil
+		}
+		top := stack[len(stack)-1]
+		c := s.ws()
+		if c == ',' {
+			s.i++
+			if top == '{' {
+				if err := s.key(scratch); err != nil {
+					return stack, false, err
+				}
+			}
+			return stack, false, nil
+		}
+		if (top == '{' && c == '}') || (top == '[' && c == ']') {
+			s.i++
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		return stack, false, s.errf("expected ',' or a closing bracket")
 	}
 }
 

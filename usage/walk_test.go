@@ -93,47 +93,12 @@ func TestWalkMatchesTheCopyingReads(t *testing.T) {
 		if !ok {
 			t.Fatalf("ForEachView gave %s that User does not know", v.UserID())
 		}
-		// Features, sign-ins, mailbox, activations: as the copying view.
-		var feats []FeatureUse
-		v.ForEachFeatureUse(func(f FeatureUse) bool { feats = append(feats, f); return true })
-		if len(feats) != len(u.Features) || (len(feats) > 0 && !reflect.DeepEqual(feats, u.Features)) {
-			t.Fatalf("%s: features %+v, want %+v", u.UserID, feats, u.Features)
-		}
-		if v.SignIns() != u.SignIns || v.Mailbox() != u.Mailbox {
-			t.Fatalf("%s: facts differ", u.UserID)
-		}
-		var acts []Activation
-		v.ForEachActivation(func(x Activation) bool { acts = append(acts, x); return true })
-		if len(acts) != len(u.Activations) {
-			t.Fatalf("%s: activations %+v", u.UserID, acts)
-		}
-		// Plans: every plan a used feature grants, once, equal to Plan().
-		want := map[string]bool{}
-		for _, f := range u.Features {
-			for _, p := range f.Plans {
-				want[p] = true
-			}
-		}
-		got := plansOf(v)
-		if len(got) != len(want) {
-			t.Fatalf("%s: %d plans, want %d", u.UserID, len(got), len(want))
-		}
-		for p := range want {
-			exp, _ := u.Plan(p)
-			if g, ok := got[p]; !ok || !reflect.DeepEqual(g, exp) {
-				t.Fatalf("%s plan %s: %+v, want %+v", u.UserID, p, g, exp)
-			}
-		}
+		checkViewFacts(t, v, u)
+		got, want := checkViewPlans(t, v, u)
 		if len(want) > walkPlans {
 			slow++
 		}
-		for _, f := range u.Features {
-			if fi, _ := featureByKey("plan:" + f.Plans[0]); f.Workload == "" && int(fi) >= 0 {
-				for _, p := range fi.info().pix {
-					large = large || int(p) >= walkSlots
-				}
-			}
-		}
+		large = large || largePlanIndex(u)
 		// The Aggregates forms find the same.
 		var viaA []PlanUse
 		if !a.ForEachPlanUse(u.UserID, func(p PlanUse) bool { viaA = append(viaA, p); return true }) || len(viaA) != len(got) {
@@ -158,6 +123,63 @@ func TestWalkMatchesTheCopyingReads(t *testing.T) {
 	if zero.Valid() || zero.UserID() != "" || zero.SignIns() != (SignInFacts{}) {
 		t.Fatal("the zero view has aggregates")
 	}
+}
+
+// checkViewFacts: a view's features, sign-ins, mailbox and activations are
+// the copying view's.
+func checkViewFacts(t *testing.T, v UserView, u UserUsage) {
+	t.Helper()
+	var feats []FeatureUse
+	v.ForEachFeatureUse(func(f FeatureUse) bool { feats = append(feats, f); return true })
+	if len(feats) != len(u.Features) || (len(feats) > 0 && !reflect.DeepEqual(feats, u.Features)) {
+		t.Fatalf("%s: features %+v, want %+v", u.UserID, feats, u.Features)
+	}
+	if v.SignIns() != u.SignIns || v.Mailbox() != u.Mailbox {
+		t.Fatalf("%s: facts differ", u.UserID)
+	}
+	var acts []Activation
+	v.ForEachActivation(func(x Activation) bool { acts = append(acts, x); return true })
+	if len(acts) != len(u.Activations) {
+		t.Fatalf("%s: activations %+v", u.UserID, acts)
+	}
+}
+
+// checkViewPlans: a view's plans are every plan a used feature grants,
+// once, each equal to the copying view's Plan(); it returns them and the
+// plans wanted.
+func checkViewPlans(t *testing.T, v UserView, u UserUsage) (got map[string]PlanUse, want map[string]bool) {
+	t.Helper()
+	want = map[string]bool{}
+	for _, f := range u.Features {
+		for _, p := range f.Plans {
+			want[p] = true
+		}
+	}
+	got = plansOf(v)
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d plans, want %d", u.UserID, len(got), len(want))
+	}
+	for p := range want {
+		exp, _ := u.Plan(p)
+		if g, ok := got[p]; !ok || !reflect.DeepEqual(g, exp) {
+			t.Fatalf("%s plan %s: %+v, want %+v", u.UserID, p, g, exp)
+		}
+	}
+	return got, want
+}
+
+// largePlanIndex reports whether a plan-granting feature of u's has a plan
+// index past the walk's slots (the walk's slow path).
+func largePlanIndex(u UserUsage) bool {
+	large := false
+	for _, f := range u.Features {
+		if fi, _ := featureByKey("plan:" + f.Plans[0]); f.Workload == "" && int(fi) >= 0 {
+			for _, p := range fi.info().pix {
+				large = large || int(p) >= walkSlots
+			}
+		}
+	}
+	return large
 }
 
 func TestWalkStopsWhenTold(t *testing.T) {

@@ -5,8 +5,10 @@
 // every property with a Rule, of its Type) and the engine's evaluation of
 // rules (ByRule, RuleValue, Equal), the users.csv columns of tenant bundles
 // and Graph JSON import, the documented lengths identity checks, the facts
-// the admin center's user page shows, and the properties a tenant names
-// (chargeback groupings, the position's leave attribute: Read). It imports
+// the admin center's user page shows and the inputs of its user form, the
+// properties a Microsoft 365 sync owns on a synced user (m365), and the
+// properties a tenant names (chargeback groupings, the position's leave
+// attribute: Read). It imports
 // no other package of the module, so that the rules below the engine can
 // read it.
 //
@@ -108,14 +110,45 @@ type Property struct {
 	// the order of Users). Attribute properties travel in the attribute
 	// columns every bundle keeps.
 	Column bool
-	// MicrosoftGraph: a Microsoft Graph property, read from Graph JSON
-	// exports (false for allot's own extensions).
+	// MicrosoftGraph: a Microsoft Graph property (false for allot's own
+	// extensions); the Graph JSON import reads those Entra owns (Entra).
 	MicrosoftGraph bool
 	// Label is the name the admin center's user page shows it under (""
 	// not shown there).
 	Label string
+	// Form: the admin center's user form (create and edit) has an input
+	// for it, named as the property (nil: not on the form).
+	Form *Input
+	// Entra: Microsoft Entra owns it: a Microsoft 365 sync reads it (its
+	// $select), the Graph JSON import takes it (bundle.FromGraph), and it
+	// is read-only in allot on a synced user (m365.EntraOwnedUserFields,
+	// m365.CheckPatch).
+	Entra bool
 
 	key, ruleKey string // lower-case Name and Rule, set once (index)
+}
+
+// Input is how the admin center's user form asks for a property: a text
+// input for a String property, a checkbox for a Bool.
+type Input struct {
+	Label string
+	// Order is the input's place on the form, smaller first.
+	Order int
+	// Required: the form refuses it empty (what Graph's create requires).
+	Required bool
+	// Max is the input's length limit where the property's Max is 0 (a
+	// property whose length its own rule checks).
+	Max int
+	// Help is the hint shown under the input.
+	Help string
+}
+
+// FormMax is the length limit of the property's form input (0: none).
+func (p *Property) FormMax() int {
+	if p.Max > 0 || p.Form == nil {
+		return p.Max
+	}
+	return p.Form.Max
 }
 
 // Key is the lower-case name: the key surfaces look names up by, and the key
@@ -279,44 +312,53 @@ func attr(name string, p Property) Property {
 var Users = []Property{
 	str("id", func(u *User) *string { return &u.ID }, Property{GraphDefault: true, ReadOnly: true, Filter: Eq, Rule: "objectId", Column: true}),
 	str("userPrincipalName", func(u *User) *string { return &u.UserPrincipalName }, Property{GraphDefault: true,
-		Filter: StartsEndsWith, Sortable: true, Search: true, Rule: "userPrincipalName", Column: true}),
+		Filter: StartsEndsWith, Sortable: true, Search: true, Rule: "userPrincipalName", Column: true, Entra: true,
+		Form: &Input{Label: "User name (userPrincipalName)", Order: 2, Required: true, Max: 113}}),
 	str("displayName", func(u *User) *string { return &u.DisplayName }, Property{Max: 256, GraphDefault: true,
-		Filter: StartsWith, Sortable: true, Search: true, SCIM: SCIMPath{Attr: "displayName"}, Rule: "displayName", Column: true}),
+		Filter: StartsWith, Sortable: true, Search: true, SCIM: SCIMPath{Attr: "displayName"}, Rule: "displayName", Column: true, Entra: true,
+		Form: &Input{Label: "Display name", Order: 1, Required: true}}),
 	str("department", func(u *User) *string { return &u.Department }, Property{Max: 64, Filter: StartsWith,
-		SCIM: SCIMPath{Ext: EnterpriseUser, Attr: "department"}, Rule: "department", Column: true, Label: "Department"}),
+		SCIM: SCIMPath{Ext: EnterpriseUser, Attr: "department"}, Rule: "department", Column: true, Label: "Department", Entra: true,
+		Form: &Input{Label: "Department", Order: 7}}),
 	str("country", func(u *User) *string { return &u.Country }, Property{Max: 128, Filter: StartsWith, Rule: "country",
-		SCIM: workAddress("country"), Column: true, Label: "Country"}),
+		SCIM: workAddress("country"), Column: true, Label: "Country", Entra: true, Form: &Input{Label: "Country or region", Order: 10}}),
 	str("usageLocation", func(u *User) *string { return &u.UsageLocation }, Property{Upper: true, Filter: Eq,
-		Rule: "usageLocation", Column: true}),
-	str("userType", func(u *User) *string { return &u.UserType }, Property{Filter: Eq, Rule: "userType", Column: true}),
+		Rule: "usageLocation", Column: true, Entra: true, Form: &Input{Label: "Usage location", Order: 11, Max: 2,
+			Help: "ISO 3166 two-letter code (e.g. US, DE). Direct licenses need one; groups use the tenant default."}}),
+	str("userType", func(u *User) *string { return &u.UserType }, Property{Filter: Eq, Rule: "userType", Column: true, Entra: true}),
 	{Name: "accountEnabled", Type: Bool, bool: func(u *User) *bool { return &u.AccountEnabled }, Rule: "accountEnabled",
-		Column: true, MicrosoftGraph: true},
+		Column: true, MicrosoftGraph: true, Entra: true, Form: &Input{Label: "Sign-in allowed (accountEnabled)", Order: 12}},
 	str("jobTitle", func(u *User) *string { return &u.JobTitle }, Property{Max: 128, GraphDefault: true, Filter: StartsWith,
-		SCIM: SCIMPath{Attr: "title"}, Rule: "jobTitle", Column: true, Label: "Job title"}),
+		SCIM: SCIMPath{Attr: "title"}, Rule: "jobTitle", Column: true, Label: "Job title", Entra: true,
+		Form: &Input{Label: "Job title", Order: 6}}),
 	str("city", func(u *User) *string { return &u.City }, Property{Max: 128, Filter: StartsWith, Rule: "city",
-		SCIM: workAddress("locality"), Column: true}),
+		SCIM: workAddress("locality"), Column: true, Entra: true, Form: &Input{Label: "City", Order: 9}}),
 	str("companyName", func(u *User) *string { return &u.CompanyName }, Property{Max: 64, Filter: StartsWith,
-		SCIM: SCIMPath{Ext: EnterpriseUser, Attr: "organization"}, Rule: "companyName", Column: true}),
+		SCIM: SCIMPath{Ext: EnterpriseUser, Attr: "organization"}, Rule: "companyName", Column: true, Entra: true,
+		Form: &Input{Label: "Company", Order: 8}}),
 	str("employeeId", func(u *User) *string { return &u.EmployeeID }, Property{Max: 16, Filter: StartsWith,
-		SCIM: SCIMPath{Ext: EnterpriseUser, Attr: "employeeNumber"}, Rule: "employeeId", Column: true, Label: "Employee ID"}),
+		SCIM: SCIMPath{Ext: EnterpriseUser, Attr: "employeeNumber"}, Rule: "employeeId", Column: true, Label: "Employee ID", Entra: true}),
 	{Name: "employeeHireDate", Type: Date, str: func(u *User) *string { return &u.EmployeeHireDate }, Filter: Eq,
-		FilterAdvanced: true, Rule: "employeeHireDate", Column: true, MicrosoftGraph: true},
+		FilterAdvanced: true, Rule: "employeeHireDate", Column: true, MicrosoftGraph: true, Entra: true},
 	str("mail", func(u *User) *string { return &u.Mail }, Property{Max: 256, GraphDefault: true, Filter: StartsEndsWith,
-		Search: true, Rule: "mail", Column: true}),
+		Search: true, Rule: "mail", Column: true, Entra: true}),
 	str("givenName", func(u *User) *string { return &u.GivenName }, Property{Max: 64, GraphDefault: true, Filter: StartsWith, Search: true,
-		SCIM: SCIMPath{Attr: "name", Sub: "givenName"}, Rule: "givenName", Column: true}),
+		SCIM: SCIMPath{Attr: "name", Sub: "givenName"}, Rule: "givenName", Column: true, Entra: true,
+		Form: &Input{Label: "First name", Order: 4}}),
 	str("surname", func(u *User) *string { return &u.Surname }, Property{Max: 64, GraphDefault: true, Filter: StartsWith, Search: true,
-		SCIM: SCIMPath{Attr: "name", Sub: "familyName"}, Rule: "surname", Column: true}),
+		SCIM: SCIMPath{Attr: "name", Sub: "familyName"}, Rule: "surname", Column: true, Entra: true,
+		Form: &Input{Label: "Last name", Order: 5}}),
 	{Name: "kind", Type: String, str: func(u *User) *string { return &u.Kind }, Filter: Eq, Column: true},
 	{Name: "proxyAddresses", Type: Strings, strs: func(u *User) *[]string { return &u.ProxyAddresses }, Rule: "proxyAddresses",
-		Column: true, MicrosoftGraph: true},
+		Column: true, MicrosoftGraph: true, Entra: true},
 	{Name: "otherMails", Type: Strings, strs: func(u *User) *[]string { return &u.OtherMails }, Rule: "otherMails",
-		Column: true, MicrosoftGraph: true},
+		Column: true, MicrosoftGraph: true, Entra: true},
 	{Name: "createdDateTime", Type: Time, time: func(u *User) *time.Time { return &u.CreatedAt }, ReadOnly: true,
 		Column: true, MicrosoftGraph: true},
 
 	// Entra's rules spell it user.mailNickName.
-	attr("mailNickname", Property{Max: 64, Filter: StartsWith, Search: true, Rule: "mailNickName"}),
+	attr("mailNickname", Property{Max: 64, Filter: StartsWith, Search: true, Rule: "mailNickName", Entra: true,
+		Form: &Input{Label: "Mail nickname", Order: 3, Required: true}}),
 	// Entra's rules read the mobile number as user.mobile, a property of
 	// its own: not this one.
 	attr("mobilePhone", Property{GraphDefault: true, Rule: "-"}),

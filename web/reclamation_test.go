@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"allot/api/apitest"
 	"allot/api/partner"
 	"allot/api/server"
+	"allot/internal/testclock"
 	"allot/licensing"
 	"allot/prices"
 	"allot/reclamation"
@@ -25,18 +25,8 @@ import (
 	"allot/web"
 )
 
-// testClock is a settable clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// testClock is the tests' settable clock.
+type testClock = testclock.Clock
 
 // reclaimEnv is a server with the admin center and a reclamation
 // service on a fake clock, and a tenant whose users u1…u3 hold
@@ -55,7 +45,7 @@ type reclaimEnv struct {
 var reclaimKey = reclamation.LinkKey([]byte("0123456789abcdef0123456789abcdef"))
 
 func newReclaimEnv(t *testing.T) *reclaimEnv {
-	clk := &testClock{t: time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC))
 	re := &reclaimEnv{clk: clk}
 	mount := func(s *server.Server) {
 		re.alerts = alert.New(alert.Config{Store: s.Store.(store.AlertStore), Now: clk.Now})

@@ -1,8 +1,11 @@
 package web
 
 import (
+	"cmp"
 	"maps"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 
 	"allot"
@@ -10,6 +13,7 @@ import (
 	"allot/identity"
 	"allot/licensing"
 	"allot/tenant"
+	"allot/userprop"
 )
 
 // The user forms: create a user (User Administrators, as POST /v1.0/users)
@@ -17,9 +21,39 @@ import (
 // everything, License Administrators only the usage location). Both write
 // through identity.PutUser.
 
-// userFormFields are the form's inputs, named as the Graph properties.
-var userFormFields = []string{"displayName", "userPrincipalName", "mailNickname", "givenName", "surname", "jobTitle", "department",
-	"companyName", "city", "country", "usageLocation", "accountEnabled"}
+// userInputs are the form's inputs: the user-property registry's
+// properties with a form input (userprop.Property.Form), in form order,
+// named as the Graph properties.
+var userInputs = func() []*userprop.Property {
+	var ps []*userprop.Property
+	for i := range userprop.Users {
+		if userprop.Users[i].Form != nil {
+			ps = append(ps, &userprop.Users[i])
+		}
+	}
+	slices.SortStableFunc(ps, func(a, b *userprop.Property) int { return cmp.Compare(a.Form.Order, b.Form.Order) })
+	return ps
+}()
+
+// userFormFields are the names of the form's inputs.
+var userFormFields = func() []string {
+	names := make([]string, len(userInputs))
+	for i, p := range userInputs {
+		names[i] = p.Name
+	}
+	return names
+}()
+
+// userRequired are the inputs the form refuses empty.
+var userRequired = func() []string {
+	var names []string
+	for _, p := range userInputs {
+		if p.Form.Required {
+			names = append(names, p.Name)
+		}
+	}
+	return names
+}()
 
 type userFormData struct {
 	F    *formState
@@ -27,43 +61,78 @@ type userFormData struct {
 	// OnlyLocation: the viewer may change the usage location only.
 	OnlyLocation bool
 	Domains      []string
+	// Fields are the text inputs and Checks the checkboxes, in form order
+	// (inputs).
+	Fields, Checks []fieldView
 }
 
-// userFormOf fills a form from a stored user.
+// inputs builds the form's inputs from the registry: each disabled for a
+// viewer who may change the usage location only (but that one), and the
+// userPrincipalName's offering the tenant's domains.
+func (d *userFormData) inputs() {
+	for _, p := range userInputs {
+		var opts []string
+		if p.Form.Required {
+			opts = append(opts, "required")
+		}
+		if m := p.FormMax(); m > 0 {
+			opts = append(opts, "max="+strconv.Itoa(m))
+		}
+		if d.OnlyLocation && p.Name != "usageLocation" {
+			opts = append(opts, "disabled")
+		}
+		help := p.Form.Help
+		if p.Name == "userPrincipalName" {
+			opts = append(opts, "list=domains")
+			help = "alias@domain, with one of the tenant's domains: " + strings.Join(d.Domains, ", ")
+		}
+		if help != "" {
+			opts = append(opts, "help="+help)
+		}
+		fv := field(d.F, p.Name, p.Form.Label, opts...)
+		if p.Type == userprop.Bool {
+			d.Checks = append(d.Checks, fv)
+		} else {
+			d.Fields = append(d.Fields, fv)
+		}
+	}
+}
+
+// userFormOf fills a form from a stored user (a checkbox is "on" when set).
 func userFormOf(u licensing.User) *formState {
-	f := &formState{Values: map[string]string{
-		"displayName": u.DisplayName, "userPrincipalName": u.UserPrincipalName, "mailNickname": u.Attributes["mailnickname"],
-		"givenName": u.GivenName, "surname": u.Surname, "jobTitle": u.JobTitle, "department": u.Department, "companyName": u.CompanyName,
-		"city": u.City, "country": u.Country, "usageLocation": u.UsageLocation}}
-	if u.AccountEnabled {
-		f.Values["accountEnabled"] = "on"
+	f := &formState{Values: map[string]string{}}
+	for _, p := range userInputs {
+		switch {
+		case p.Type != userprop.Bool:
+			f.Values[p.Name] = p.Get(&u)
+		case p.GetBool(&u):
+			f.Values[p.Name] = "on"
+		}
 	}
 	return f
 }
 
 // applyUserForm sets u's properties from the form, as Graph's create and
-// update bodies set them (usageLocation in upper case; an empty
-// mailNickname removes it).
+// update bodies set them (a code such as the usageLocation without blanks
+// and in upper case; an empty attribute such as mailNickname removed).
 func applyUserForm(u *licensing.User, f *formState) {
-	u.DisplayName = f.V("displayName")
-	u.UserPrincipalName = f.V("userPrincipalName")
-	u.GivenName, u.Surname, u.JobTitle = f.V("givenName"), f.V("surname"), f.V("jobTitle")
-	u.Department, u.CompanyName, u.City, u.Country = f.V("department"), f.V("companyName"), f.V("city"), f.V("country")
-	u.UsageLocation = strings.ToUpper(strings.TrimSpace(f.V("usageLocation")))
-	u.AccountEnabled = f.V("accountEnabled") == "on"
 	u.Attributes = maps.Clone(u.Attributes)
-	if nick := f.V("mailNickname"); nick != "" {
-		if u.Attributes == nil {
-			u.Attributes = map[string]string{}
+	for _, p := range userInputs {
+		v := f.V(p.Name)
+		switch {
+		case p.Type == userprop.Bool:
+			p.SetBool(u, v == "on")
+		case p.Upper:
+			p.Set(u, strings.TrimSpace(v))
+		default:
+			p.Set(u, v)
 		}
-		u.Attributes["mailnickname"] = nick
-	} else {
-		delete(u.Attributes, "mailnickname")
 	}
 }
 
 func (h *handler) renderUserForm(w http.ResponseWriter, r *http.Request, v *viewer, status int, d userFormData) {
 	v.T.Read(func(s *tenant.State) { d.Domains = identity.DomainNames(s) })
+	d.inputs()
 	name := ""
 	if d.User != nil {
 		name = d.User.DisplayName
@@ -84,7 +153,7 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request, v *viewer) 
 	u := licensing.User{ID: auth.NewID(), CreatedAt: now}
 	applyUserForm(&u, f)
 	err := func() error {
-		if err := f.requireFilled("displayName", "userPrincipalName", "mailNickname"); err != nil {
+		if err := f.requireFilled(userRequired...); err != nil {
 			return err
 		}
 		return v.T.Do(r.Context(), v.op(now, "admin center"), func(tx *tenant.Tx) error { return identity.PutUser(tx, u) })

@@ -555,16 +555,41 @@ func itoa(n int) string {
 
 func TestAllotmentOwnerSeesOnlyTheirAllotment(t *testing.T) {
 	env, info := demoEnv(t, 300)
-	c := newClientSignedIn(t, env, info.OwnerToken)
-	fin := groupID(t, env, "Finance analysts")
-	other := groupID(t, env, "Marketing leads")
-	var inScope, outScope string
+	o := &ownerView{t: t, env: env, info: info, c: newClientSignedIn(t, env, info.OwnerToken),
+		fin: groupID(t, env, "Finance analysts"), other: groupID(t, env, "Marketing leads")}
 	read(t, env, func(e *licensing.Engine) {
-		us, _ := e.Members(fin)
-		inScope = us[0]
-		os, _ := e.Members(other)
-		outScope = os[0]
+		us, _ := e.Members(o.fin)
+		o.inScope = us[0]
+		os, _ := e.Members(o.other)
+		o.outScope = os[0]
 	})
+	o.pagesInScopeOnly()
+	o.writesOutsideScopeRefused()
+	o.groupPageShowsTheAllotmentsLicensesOnly()
+	o.everyLinkOpens()
+	o.assignmentFormRefusesTheUnknown()
+	// Within scope the owner manages assignments.
+	r := o.c.post("/admin/allotments/"+info.OwnedAllotment+"/assignments/remove", url.Values{"csrf": {o.token}, "target": {o.fin}})
+	mustContain(t, r, "Assignment removed.")
+}
+
+// ownerView is the admin center as the demo's allotment owner sees it: the
+// group its allotment licenses (fin), a group outside its scope (other), a
+// member of each (inScope, outScope), and a form token of its session.
+type ownerView struct {
+	t                             *testing.T
+	env                           *apitest.Env
+	info                          demo.Info
+	c                             *client
+	fin, other, inScope, outScope string
+	token                         string
+}
+
+// pagesInScopeOnly: the owner lands on its allotments, its navigation
+// leaves out the tenant's pages, and everything outside its allotment
+// answers 404.
+func (o *ownerView) pagesInScopeOnly() {
+	t, c, info, fin, other, inScope, outScope := o.t, o.c, o.info, o.fin, o.other, o.inScope, o.outScope
 	r := c.get("/admin/")
 	if r.URL != "/admin/allotments" {
 		t.Fatalf("owner's home = %s, want /admin/allotments", r.URL)
@@ -597,6 +622,13 @@ func TestAllotmentOwnerSeesOnlyTheirAllotment(t *testing.T) {
 			t.Errorf("owner GET %s = %d, want %d", path, r.Status, want)
 		}
 	}
+}
+
+// writesOutsideScopeRefused: the owner's allotment page offers its name and
+// owners, not its units; every write outside the scope answers 404 and
+// changes nothing.
+func (o *ownerView) writesOutsideScopeRefused() {
+	t, c, env, info, fin, other, inScope, outScope := o.t, o.c, o.env, o.info, o.fin, o.other, o.inScope, o.outScope
 	page := c.get("/admin/allotments/" + info.OwnedAllotment)
 	mustContain(t, page, "Finance analysts", "Remove Finance analysts")
 	// The owner's allotment form changes the name and owners (as the
@@ -606,6 +638,7 @@ func TestAllotmentOwnerSeesOnlyTheirAllotment(t *testing.T) {
 		t.Error("the owner may not change units, but the form has them")
 	}
 	token := csrf(t, page.Body)
+	o.token = token
 	for _, p := range []struct {
 		path string
 		form url.Values
@@ -637,9 +670,13 @@ func TestAllotmentOwnerSeesOnlyTheirAllotment(t *testing.T) {
 			t.Error("owner changed the members of a group outside its scope")
 		}
 	})
-	// The owner's group page shows the licenses of its allotment only: not
-	// the group's or its members' other licenses, and no link to a group
-	// it cannot open.
+}
+
+// groupPageShowsTheAllotmentsLicensesOnly: the owner's group page shows
+// the licenses of its allotment only: not the group's or its members'
+// other licenses, and no link to a group it cannot open.
+func (o *ownerView) groupPageShowsTheAllotmentsLicensesOnly() {
+	t, c, env, info, fin := o.t, o.c, o.env, o.info, o.fin
 	var otherParts []string
 	read(t, env, func(e *licensing.Engine) {
 		a, _ := e.AllotmentByID(info.OwnedAllotment)
@@ -662,7 +699,11 @@ func TestAllotmentOwnerSeesOnlyTheirAllotment(t *testing.T) {
 			t.Fatalf("the owner's group page shows %s, a license from outside the allotment", part)
 		}
 	}
-	// Every link on the owner's pages opens.
+}
+
+// everyLinkOpens: every link on the owner's pages opens.
+func (o *ownerView) everyLinkOpens() {
+	t, c, info, fin, inScope := o.t, o.c, o.info, o.fin, o.inScope
 	for _, page := range []string{"/admin/groups/" + fin, "/admin/users/" + inScope, "/admin/allotments/" + info.OwnedAllotment} {
 		body := c.get(page).Body
 		for _, m := range regexp.MustCompile(`href="(/admin/[^"#]*)"`).FindAllStringSubmatch(body, -1) {
@@ -672,9 +713,14 @@ func TestAllotmentOwnerSeesOnlyTheirAllotment(t *testing.T) {
 			}
 		}
 	}
-	// The assignment form: a group licensed from elsewhere, and a user
-	// outside the scope named by userPrincipalName, are as unknown as a
-	// name nobody has; nothing is assigned.
+}
+
+// assignmentFormRefusesTheUnknown: in the assignment form, a group
+// licensed from elsewhere, and a user outside the scope named by
+// userPrincipalName, are as unknown as a name nobody has; nothing is
+// assigned.
+func (o *ownerView) assignmentFormRefusesTheUnknown() {
+	t, c, env, info, outScope, token := o.t, o.c, o.env, o.info, o.outScope, o.token
 	var licensed, outUPN string
 	read(t, env, func(e *licensing.Engine) {
 		for _, g := range e.GroupIDs() {
@@ -700,9 +746,6 @@ func TestAllotmentOwnerSeesOnlyTheirAllotment(t *testing.T) {
 			}
 		}
 	})
-	// Within scope the owner manages assignments.
-	r = c.post("/admin/allotments/"+info.OwnedAllotment+"/assignments/remove", url.Values{"csrf": {token}, "target": {fin}})
-	mustContain(t, r, "Assignment removed.")
 }
 
 func TestRaisingAllottedUnitsAdmitsWaitingUsersOldestFirst(t *testing.T) {

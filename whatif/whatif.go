@@ -194,57 +194,66 @@ func Check(cmds []Command) error {
 		return allot.Errorf(allot.EINVALID, "At most %d commands can be tried at once.", MaxCommands)
 	}
 	for i, c := range cmds {
-		bad := func(format string, args ...any) error {
-			return allot.Errorf(allot.EINVALID, "commands[%d]: "+format, append([]any{i}, args...)...)
+		if err := checkCommand(i, c); err != nil {
+			return err
 		}
-		switch c.Op {
-		case OpSetGroupLicenses:
-			if c.GroupID == "" {
-				return bad("groupId is required.")
-			}
-			if len(c.AddLicenses) == 0 && len(c.RemoveLicenses) == 0 {
-				return bad("addLicenses or removeLicenses is required.")
-			}
-		case OpSetUserLicenses:
-			if c.UserID == "" {
-				return bad("userId is required.")
-			}
-			if len(c.AddLicenses) == 0 && len(c.RemoveLicenses) == 0 {
-				return bad("addLicenses or removeLicenses is required.")
-			}
-		case OpChangeUnits:
-			if c.SKU == "" || c.By == 0 {
-				return bad("sku and a non-zero by are required.")
-			}
-			if c.By > subscription.MaxQuantity || c.By < -subscription.MaxQuantity {
-				return bad("by must be between -%d and %d.", subscription.MaxQuantity, subscription.MaxQuantity)
-			}
-		case OpPutAllotment:
-			if c.Allotment == nil || c.Allotment.ID == "" {
-				return bad("allotment with an id is required.")
-			}
-		case OpSetMembershipRule:
-			if c.GroupID == "" || c.MembershipRule == nil {
-				return bad("groupId and membershipRule are required.")
-			}
-		case OpSetSettings:
-			if c.Settings == nil {
-				return bad("settings is required.")
-			}
-			if err := settings.Check(*c.Settings); err != nil {
-				return bad("%s", allot.ErrorMessage(err))
-			}
-		case OpApplyFixes:
-			for _, k := range c.Kinds {
-				if !slices.Contains(position.Kinds, k) {
-					return bad("%q is not a finding kind (%s).", k, strings.Join(position.Kinds, ", "))
-				}
-			}
-		case "":
-			return bad("op is required: %s.", strings.Join(ops, ", "))
-		default:
-			return bad("op %q is not one of %s.", c.Op, strings.Join(ops, ", "))
+	}
+	return nil
+}
+
+// checkCommand checks command i: its op is known and it has the fields
+// the op needs.
+func checkCommand(i int, c Command) error {
+	bad := func(format string, args ...any) error {
+		return allot.Errorf(allot.EINVALID, "commands[%d]: "+format, append([]any{i}, args...)...)
+	}
+	switch c.Op {
+	case OpSetGroupLicenses:
+		if c.GroupID == "" {
+			return bad("groupId is required.")
 		}
+		if len(c.AddLicenses) == 0 && len(c.RemoveLicenses) == 0 {
+			return bad("addLicenses or removeLicenses is required.")
+		}
+	case OpSetUserLicenses:
+		if c.UserID == "" {
+			return bad("userId is required.")
+		}
+		if len(c.AddLicenses) == 0 && len(c.RemoveLicenses) == 0 {
+			return bad("addLicenses or removeLicenses is required.")
+		}
+	case OpChangeUnits:
+		if c.SKU == "" || c.By == 0 {
+			return bad("sku and a non-zero by are required.")
+		}
+		if c.By > subscription.MaxQuantity || c.By < -subscription.MaxQuantity {
+			return bad("by must be between -%d and %d.", subscription.MaxQuantity, subscription.MaxQuantity)
+		}
+	case OpPutAllotment:
+		if c.Allotment == nil || c.Allotment.ID == "" {
+			return bad("allotment with an id is required.")
+		}
+	case OpSetMembershipRule:
+		if c.GroupID == "" || c.MembershipRule == nil {
+			return bad("groupId and membershipRule are required.")
+		}
+	case OpSetSettings:
+		if c.Settings == nil {
+			return bad("settings is required.")
+		}
+		if err := settings.Check(*c.Settings); err != nil {
+			return bad("%s", allot.ErrorMessage(err))
+		}
+	case OpApplyFixes:
+		for _, k := range c.Kinds {
+			if !slices.Contains(position.Kinds, k) {
+				return bad("%q is not a finding kind (%s).", k, strings.Join(position.Kinds, ", "))
+			}
+		}
+	case "":
+		return bad("op is required: %s.", strings.Join(ops, ", "))
+	default:
+		return bad("op %q is not one of %s.", c.Op, strings.Join(ops, ", "))
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package connections_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -76,27 +75,7 @@ func TestSyncPlanApply(t *testing.T) {
 		t.Fatalf("test: %s", r.Body)
 	}
 	w.sync(conn)
-	synced := func(id string) bool { return true }
-	check := func(step string) {
-		t.Helper()
-		rd := directory(t, w.remote, w.radmin, nil)
-		ld := directory(t, w.local, w.ladmin, func(id string) bool { _, ok := rd.Users[id]; return ok && synced(id) })
-		if len(rd.Users) < 4 || len(rd.Groups) < 1 {
-			t.Fatalf("%s: the remote has %d users and %d groups", step, len(rd.Users), len(rd.Groups))
-		}
-		t.Logf("%s: %d users, %d groups compared: %v", step, len(rd.Users), len(rd.Groups), rd.Groups)
-		equalMaps(t, step+": user", ld.Users, rd.Users)
-		lg := map[string]string{}
-		for id, v := range ld.Groups {
-			if _, ok := rd.Groups[id]; ok {
-				lg[id] = v
-			}
-		}
-		equalMaps(t, step+": group", lg, rd.Groups)
-		equalMaps(t, step+": grant date", grantDates(t, w.local.RT, w.lid, func(id string) bool { _, ok := rd.Users[id]; return ok }),
-			grantDates(t, w.remote.RT, w.rid, nil))
-	}
-	check("first sync")
+	checkSynced(t, w, "first sync")
 	t.Logf("first sync: %d requests through the proxy, %d throttled, %d tokens issued", w.proxy.n.Load(), w.proxy.throttled.Load(), w.tokens.issued.Load())
 	if w.proxy.throttled.Load() == 0 || w.waits.Load() == 0 {
 		t.Fatalf("the proxy throttled %d requests, the client waited %d s: the test did not exercise throttling", w.proxy.throttled.Load(), w.waits.Load())
@@ -117,12 +96,40 @@ func TestSyncPlanApply(t *testing.T) {
 		t.Fatalf("second sync: %v, want a delta sync reading the 5 changed users", res)
 	}
 	t.Logf("delta sync: %d requests", w.proxy.n.Load()-before)
-	check("second sync")
+	checkSynced(t, w, "second sync")
 	if r := w.local.Call("GET", "/v1.0/users/"+u5, w.ladmin, nil); r.Status != 404 {
 		t.Errorf("a user deleted in Microsoft 365 is still in allot: %d", r.Status)
 	}
 
-	// Entra-owned properties of synced objects are read-only.
+	syncedPropertiesReadOnly(t, w, u1, g)
+	planAndApply(t, w, conn, []string{u1, u2, u3, u4, u6})
+}
+
+// checkSynced: the local directory, licenses and grant dates of the users
+// and groups the remote has equal the remote's.
+func checkSynced(t *testing.T, w *world, step string) {
+	t.Helper()
+	rd := directory(t, w.remote, w.radmin, nil)
+	ld := directory(t, w.local, w.ladmin, func(id string) bool { _, ok := rd.Users[id]; return ok })
+	if len(rd.Users) < 4 || len(rd.Groups) < 1 {
+		t.Fatalf("%s: the remote has %d users and %d groups", step, len(rd.Users), len(rd.Groups))
+	}
+	t.Logf("%s: %d users, %d groups compared: %v", step, len(rd.Users), len(rd.Groups), rd.Groups)
+	equalMaps(t, step+": user", ld.Users, rd.Users)
+	lg := map[string]string{}
+	for id, v := range ld.Groups {
+		if _, ok := rd.Groups[id]; ok {
+			lg[id] = v
+		}
+	}
+	equalMaps(t, step+": group", lg, rd.Groups)
+	equalMaps(t, step+": grant date", grantDates(t, w.local.RT, w.lid, func(id string) bool { _, ok := rd.Users[id]; return ok }),
+		grantDates(t, w.remote.RT, w.rid, nil))
+}
+
+// syncedPropertiesReadOnly: Entra-owned properties of a synced user (u1)
+// and group (g) are read-only.
+func syncedPropertiesReadOnly(t *testing.T, w *world, u1, g string) {
 	r := w.local.Call("PATCH", "/v1.0/users/"+u1, w.ladmin, map[string]any{"displayName": "Not Ann"})
 	if r.Status != 400 || !strings.Contains(r.ErrorMessage(), "synced from Microsoft Entra") {
 		t.Fatalf("PATCH of a synced user's displayName: %d %s", r.Status, r.Body)
@@ -131,9 +138,15 @@ func TestSyncPlanApply(t *testing.T) {
 	if r.Status != 400 {
 		t.Fatalf("PATCH of a synced group's description: %d %s", r.Status, r.Body)
 	}
+}
 
-	// allot manages a group of its own: ENTERPRISEPACK (2 units) for u2,
-	// u4 and u6 in the order they join: two get seats, u6 waits.
+// planAndApply: allot manages a group of its own: ENTERPRISEPACK (2
+// units) for u2, u4 and u6 (users[1], [3], [4]) in the order they join:
+// two get seats, u6 waits; the plan says so, apply makes the remote hold
+// what allot decided, and a sync after it keeps the decision; a member
+// leaving frees the seat for u6.
+func planAndApply(t *testing.T, w *world, conn string, users []string) {
+	u2, u4, u6 := users[1], users[3], users[4]
 	a := w.rgroup(w.local, w.ladmin, "allot pilot")
 	w.local.Must(202, "POST", "/v1.0/groups/"+a+"/assignLicense", w.ladmin, map[string]any{"addLicenses": []any{map[string]any{"skuId": o365E3, "disabledPlans": []string{}}}, "removeLicenses": []string{}})
 	for _, u := range []string{u2, u4, u6} {
@@ -160,7 +173,7 @@ func TestSyncPlanApply(t *testing.T) {
 		out := map[string]bool{}
 		tt, _ := env.Get(id)
 		tt.Read(func(s *tenant.State) {
-			for _, u := range []string{u1, u2, u3, u4, u6} {
+			for _, u := range users {
 				if l, ok := s.Engine.License(u, o365E3); ok && l.Usable() {
 					out[u] = true
 				}
@@ -184,5 +197,4 @@ func TestSyncPlanApply(t *testing.T) {
 		t.Fatalf("remote ENTERPRISEPACK holders after u2 left the allot group: %v", got)
 	}
 	equalMaps(t, "ENTERPRISEPACK after the second apply", got, holders(w.local.RT, w.lid))
-	_ = context.Background
 }

@@ -281,29 +281,21 @@ func (h *handler) restoreDeletedItem(w http.ResponseWriter, r *http.Request, c *
 		fail(w, r, err)
 		return
 	}
-	bp := getBuf()
-	defer putBuf(bp)
-	b := *bp
-	found := false
-	c.t.Read(func(s *tenant.State) {
+	// Not found: changed again between the restore and this read.
+	writeFound(w, r, c, id, http.StatusOK, func(s *tenant.State, b []byte) ([]byte, bool) {
 		if it.User != nil {
 			u, ok := s.Engine.User(id)
-			if found = ok; ok {
-				b = appendTyped(b, r, userResource, s, &u, userResource.defaults)
+			if !ok {
+				return b, false
 			}
-			return
+			return appendTyped(b, r, userResource, s, &u, userResource.defaults), true
 		}
 		g, ok := s.Engine.Group(id)
-		if found = ok; ok {
-			b = appendTyped(b, r, groupResource, s, &g, groupResource.defaults)
+		if !ok {
+			return b, false
 		}
+		return appendTyped(b, r, groupResource, s, &g, groupResource.defaults), true
 	})
-	*bp = b
-	if !found { // changed again between the restore and this read
-		fail(w, r, notFound(id))
-		return
-	}
-	writeJSON(w, http.StatusOK, b)
 }
 
 func (h *handler) purgeDeletedItem(w http.ResponseWriter, r *http.Request, c *call) {

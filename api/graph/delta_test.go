@@ -338,144 +338,184 @@ func bothPaths(t *testing.T, test func(t *testing.T)) {
 	})
 }
 
+// deltaRun is one seed of the delta property: the directory it changes
+// through Graph (users, groups, and the deleted ones), and two clients
+// that apply every page of users/delta and groups/delta.
+type deltaRun struct {
+	t                                          *testing.T
+	f                                          *fixture
+	seed                                       uint64
+	rng                                        *rand.Rand
+	users, groups, deletedUsers, deletedGroups []string
+	n, refused, checks                         int
+	uc, gc                                     *deltaClient
+}
+
 func deltaProperty(t *testing.T, seed uint64) {
 	f := newFixture(t)
-	rng := rand.New(rand.NewPCG(seed, 7))
-	var users, groups, deletedUsers, deletedGroups []string
-	n, refused := 0, 0
-	pick := func(xs []string) string { return xs[rng.IntN(len(xs))] }
-	remove := func(xs []string, x string) []string {
-		return slices.DeleteFunc(xs, func(v string) bool { return v == x })
-	}
-	call := func(want []int, method, path string, body any) map[string]any {
-		r := f.Call(method, path, f.admin, body)
-		if r.Status >= 500 || !slices.Contains(want, r.Status) && r.Status < 400 {
-			t.Fatalf("%s %s: %d %s", method, path, r.Status, r.Body)
-		}
-		if r.Status >= 400 {
-			refused++
-		}
-		if r.Status < 300 && len(r.Body) > 0 {
-			return r.JSON()
-		}
-		return nil
-	}
-	step := func() {
-		n++
-		switch op := rng.IntN(12); {
-		case op < 2 || len(users) == 0:
-			users = append(users, f.user(fmt.Sprintf("u%d@contoso.example", n), fmt.Sprintf("User %d", n)))
-		case op == 2:
-			call([]int{204}, "PATCH", "/v1.0/users/"+pick(users), map[string]any{"displayName": fmt.Sprintf("Renamed %d", n)})
-		case op == 3:
-			u := pick(users)
-			call([]int{204}, "DELETE", "/v1.0/users/"+u, nil)
-			users, deletedUsers = remove(users, u), append(deletedUsers, u)
-		case op == 4 && len(deletedUsers) > 0:
-			u := pick(deletedUsers)
-			if rng.IntN(2) == 0 {
-				if call([]int{200}, "POST", "/v1.0/directory/deletedItems/"+u+"/restore", map[string]any{}) != nil {
-					users = append(users, u)
-				}
-			} else {
-				call([]int{204}, "DELETE", "/v1.0/directory/deletedItems/"+u, nil)
-			}
-			deletedUsers = remove(deletedUsers, u)
-		case op == 5 || len(groups) == 0:
-			kind := map[string]any{"displayName": fmt.Sprintf("G%d", n), "mailEnabled": false, "mailNickname": fmt.Sprintf("g%d", n), "securityEnabled": true}
-			if rng.IntN(2) == 0 {
-				kind["groupTypes"] = []string{"Unified"}
-				kind["mailEnabled"] = true
-			}
-			groups = append(groups, call([]int{201}, "POST", "/v1.0/groups", kind)["id"].(string))
-		case op == 6 || op == 7:
-			m := pick(users)
-			if rng.IntN(4) == 0 {
-				m = pick(groups)
-			}
-			call([]int{204}, "POST", "/v1.0/groups/"+pick(groups)+"/members/$ref", map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + m})
-		case op == 8:
-			g := pick(groups)
-			us, gs := f.membersOf(g)
-			if ms := append(us, gs...); len(ms) > 0 {
-				call([]int{204}, "DELETE", "/v1.0/groups/"+g+"/members/"+pick(ms)+"/$ref", nil)
-			}
-		case op == 9:
-			g := pick(groups)
-			if call([]int{204}, "DELETE", "/v1.0/groups/"+g, nil) != nil || true {
-				if f.Call("GET", "/v1.0/groups/"+g, f.admin, nil).Status == 404 {
-					groups = remove(groups, g)
-					deletedGroups = append(deletedGroups, g)
-				}
-			}
-		case op == 10 && len(deletedGroups) > 0:
-			g := pick(deletedGroups)
-			if call([]int{200}, "POST", "/v1.0/directory/deletedItems/"+g+"/restore", map[string]any{}) != nil {
-				groups = append(groups, g)
-			}
-			deletedGroups = remove(deletedGroups, g)
-		default:
-			sku := e3
-			if rng.IntN(2) == 0 {
-				sku = o365E3
-			}
-			if rng.IntN(3) == 0 {
-				call([]int{202}, "POST", "/v1.0/groups/"+pick(groups)+"/assignLicense", map[string]any{"addLicenses": []any{map[string]any{"skuId": sku, "disabledPlans": []string{}}}, "removeLicenses": []string{}})
-			} else {
-				call([]int{200}, "POST", "/v1.0/users/"+pick(users)+"/assignLicense", map[string]any{"addLicenses": []any{map[string]any{"skuId": sku, "disabledPlans": []string{}}}, "removeLicenses": []string{}})
-			}
-		}
-	}
-	uc := newDeltaClient(f, "/v1.0/users/delta?$select=id,displayName,userPrincipalName,assignedLicenses,licenseAssignmentStates", "Prefer: odata.maxpagesize=2")
-	gc := newDeltaClient(f, "/v1.0/groups/delta?$select=id,displayName,assignedLicenses,members", "Prefer: odata.maxpagesize=1")
-	checks := 0
-	check := func(when string) {
-		t.Helper()
-		checks++
-		wantU := listAll(t, f, "/v1.0/users?$select=id,displayName,userPrincipalName,assignedLicenses,licenseAssignmentStates&$top=999")
-		if !reflect.DeepEqual(uc.objs, wantU) {
-			t.Fatalf("seed %d %s: users copy differs from the listing:\ncopy %v\nlist %v", seed, when, uc.objs, wantU)
-		}
-		wantG := listAll(t, f, "/v1.0/groups?$select=id,displayName,assignedLicenses&$top=999")
-		if !reflect.DeepEqual(gc.objs, wantG) {
-			t.Fatalf("seed %d %s: groups copy differs from the listing:\ncopy %v\nlist %v", seed, when, gc.objs, wantG)
-		}
-		wantM := fullMembers(t, f, wantG)
-		for id, ms := range wantM {
-			got := gc.members[id]
-			if len(ms) == 0 && len(got) == 0 {
-				continue
-			}
-			if !reflect.DeepEqual(got, ms) {
-				t.Fatalf("seed %d %s: members of %s: copy %v, listing %v", seed, when, id, got, ms)
-			}
-		}
-	}
+	r := &deltaRun{t: t, f: f, seed: seed, rng: rand.New(rand.NewPCG(seed, 7))}
+	r.uc = newDeltaClient(f, "/v1.0/users/delta?$select=id,displayName,userPrincipalName,assignedLicenses,licenseAssignmentStates", "Prefer: odata.maxpagesize=2")
+	r.gc = newDeltaClient(f, "/v1.0/groups/delta?$select=id,displayName,assignedLicenses,members", "Prefer: odata.maxpagesize=1")
 	for range 30 {
-		step()
+		r.step()
 	}
 	for i := range 120 {
 		// A few commands, then a page of each client; a round of changes
 		// that ends with no command after its last page must leave the
 		// copies equal to the listings.
-		for range rng.IntN(4) {
-			step()
+		for range r.rng.IntN(4) {
+			r.step()
 		}
-		ud := uc.page(t)
-		gd := gc.page(t)
-		if ud && gd && uc.rounds > 1 && gc.rounds > 1 {
-			check(fmt.Sprintf("after step %d", i))
+		ud := r.uc.page(t)
+		gd := r.gc.page(t)
+		if ud && gd && r.uc.rounds > 1 && r.gc.rounds > 1 {
+			r.check(fmt.Sprintf("after step %d", i))
 		}
 	}
-	uc.sync(t)
-	gc.sync(t)
-	uc.sync(t) // a round of changes with nothing changing meanwhile
-	gc.sync(t)
-	check("at the end")
-	if checks < 3 || refused > n/2 {
-		t.Fatalf("seed %d: too little exercised: %d checks, %d of %d commands refused", seed, checks, refused, n)
+	r.uc.sync(t)
+	r.gc.sync(t)
+	r.uc.sync(t) // a round of changes with nothing changing meanwhile
+	r.gc.sync(t)
+	r.check("at the end")
+	if r.checks < 3 || r.refused > r.n/2 {
+		t.Fatalf("seed %d: too little exercised: %d checks, %d of %d commands refused", seed, r.checks, r.refused, r.n)
 	}
-	t.Logf("seed %d: %d commands (%d refused), %d checks, %d users, %d groups, %d deleted users, %d deleted groups", seed, n, refused, checks, len(users), len(groups), len(deletedUsers), len(deletedGroups))
+	t.Logf("seed %d: %d commands (%d refused), %d checks, %d users, %d groups, %d deleted users, %d deleted groups", seed, r.n, r.refused, r.checks,
+		len(r.users), len(r.groups), len(r.deletedUsers), len(r.deletedGroups))
+}
+
+func (r *deltaRun) pick(xs []string) string { return xs[r.rng.IntN(len(xs))] }
+
+func remove(xs []string, x string) []string {
+	return slices.DeleteFunc(xs, func(v string) bool { return v == x })
+}
+
+// call sends a command; an answer not in want is a refusal (counted), but
+// never a 5xx. It returns the body of a 2xx answer.
+func (r *deltaRun) call(want []int, method, path string, body any) map[string]any {
+	resp := r.f.Call(method, path, r.f.admin, body)
+	if resp.Status >= 500 || !slices.Contains(want, resp.Status) && resp.Status < 400 {
+		r.t.Fatalf("%s %s: %d %s", method, path, resp.Status, resp.Body)
+	}
+	if resp.Status >= 400 {
+		r.refused++
+	}
+	if resp.Status < 300 && len(resp.Body) > 0 {
+		return resp.JSON()
+	}
+	return nil
+}
+
+// step draws and sends one command.
+func (r *deltaRun) step() {
+	r.n++
+	switch op := r.rng.IntN(12); {
+	case op < 2 || len(r.users) == 0:
+		r.users = append(r.users, r.f.user(fmt.Sprintf("u%d@contoso.example", r.n), fmt.Sprintf("User %d", r.n)))
+	case op == 2:
+		r.call([]int{204}, "PATCH", "/v1.0/users/"+r.pick(r.users), map[string]any{"displayName": fmt.Sprintf("Renamed %d", r.n)})
+	case op == 3:
+		u := r.pick(r.users)
+		r.call([]int{204}, "DELETE", "/v1.0/users/"+u, nil)
+		r.users, r.deletedUsers = remove(r.users, u), append(r.deletedUsers, u)
+	case op == 4 && len(r.deletedUsers) > 0:
+		r.restoreOrPurgeUser()
+	case op == 5 || len(r.groups) == 0:
+		r.addGroup()
+	case op == 6 || op == 7:
+		m := r.pick(r.users)
+		if r.rng.IntN(4) == 0 {
+			m = r.pick(r.groups)
+		}
+		r.call([]int{204}, "POST", "/v1.0/groups/"+r.pick(r.groups)+"/members/$ref", map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + m})
+	case op == 8:
+		g := r.pick(r.groups)
+		us, gs := r.f.membersOf(g)
+		if ms := append(us, gs...); len(ms) > 0 {
+			r.call([]int{204}, "DELETE", "/v1.0/groups/"+g+"/members/"+r.pick(ms)+"/$ref", nil)
+		}
+	case op == 9:
+		r.deleteGroup()
+	case op == 10 && len(r.deletedGroups) > 0:
+		g := r.pick(r.deletedGroups)
+		if r.call([]int{200}, "POST", "/v1.0/directory/deletedItems/"+g+"/restore", map[string]any{}) != nil {
+			r.groups = append(r.groups, g)
+		}
+		r.deletedGroups = remove(r.deletedGroups, g)
+	default:
+		r.assignLicense()
+	}
+}
+
+// restoreOrPurgeUser restores a deleted user or deletes it for good.
+func (r *deltaRun) restoreOrPurgeUser() {
+	u := r.pick(r.deletedUsers)
+	if r.rng.IntN(2) == 0 {
+		if r.call([]int{200}, "POST", "/v1.0/directory/deletedItems/"+u+"/restore", map[string]any{}) != nil {
+			r.users = append(r.users, u)
+		}
+	} else {
+		r.call([]int{204}, "DELETE", "/v1.0/directory/deletedItems/"+u, nil)
+	}
+	r.deletedUsers = remove(r.deletedUsers, u)
+}
+
+// addGroup creates a security or a Microsoft 365 group.
+func (r *deltaRun) addGroup() {
+	kind := map[string]any{"displayName": fmt.Sprintf("G%d", r.n), "mailEnabled": false, "mailNickname": fmt.Sprintf("g%d", r.n), "securityEnabled": true}
+	if r.rng.IntN(2) == 0 {
+		kind["groupTypes"] = []string{"Unified"}
+		kind["mailEnabled"] = true
+	}
+	r.groups = append(r.groups, r.call([]int{201}, "POST", "/v1.0/groups", kind)["id"].(string))
+}
+
+// deleteGroup deletes a group; it is deleted once Graph no longer finds it.
+func (r *deltaRun) deleteGroup() {
+	g := r.pick(r.groups)
+	r.call([]int{204}, "DELETE", "/v1.0/groups/"+g, nil)
+	if r.f.Call("GET", "/v1.0/groups/"+g, r.f.admin, nil).Status == 404 {
+		r.groups = remove(r.groups, g)
+		r.deletedGroups = append(r.deletedGroups, g)
+	}
+}
+
+// assignLicense assigns E3 or Office 365 E3 to a group or a user.
+func (r *deltaRun) assignLicense() {
+	sku := e3
+	if r.rng.IntN(2) == 0 {
+		sku = o365E3
+	}
+	add := map[string]any{"addLicenses": []any{map[string]any{"skuId": sku, "disabledPlans": []string{}}}, "removeLicenses": []string{}}
+	if r.rng.IntN(3) == 0 {
+		r.call([]int{202}, "POST", "/v1.0/groups/"+r.pick(r.groups)+"/assignLicense", add)
+	} else {
+		r.call([]int{200}, "POST", "/v1.0/users/"+r.pick(r.users)+"/assignLicense", add)
+	}
+}
+
+// check compares the clients' copies with fresh full listings.
+func (r *deltaRun) check(when string) {
+	t, f, seed := r.t, r.f, r.seed
+	t.Helper()
+	r.checks++
+	wantU := listAll(t, f, "/v1.0/users?$select=id,displayName,userPrincipalName,assignedLicenses,licenseAssignmentStates&$top=999")
+	if !reflect.DeepEqual(r.uc.objs, wantU) {
+		t.Fatalf("seed %d %s: users copy differs from the listing:\ncopy %v\nlist %v", seed, when, r.uc.objs, wantU)
+	}
+	wantG := listAll(t, f, "/v1.0/groups?$select=id,displayName,assignedLicenses&$top=999")
+	if !reflect.DeepEqual(r.gc.objs, wantG) {
+		t.Fatalf("seed %d %s: groups copy differs from the listing:\ncopy %v\nlist %v", seed, when, r.gc.objs, wantG)
+	}
+	for id, ms := range fullMembers(t, f, wantG) {
+		got := r.gc.members[id]
+		if len(ms) == 0 && len(got) == 0 {
+			continue
+		}
+		if !reflect.DeepEqual(got, ms) {
+			t.Fatalf("seed %d %s: members of %s: copy %v, listing %v", seed, when, id, got, ms)
+		}
+	}
 }
 
 // membersOf lists a group's direct members (users, groups).

@@ -2,74 +2,27 @@ package graph_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net/http/httptest"
-	"os"
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"allot/api/admin"
 	"allot/api/apitest"
 	"allot/api/graph"
 	"allot/api/partner"
-	"allot/api/server"
-	"allot/catalog"
-	"allot/internal/tenantopts"
-	"allot/lease"
-	"allot/store/postgres"
-	"allot/tenant"
+	"allot/internal/pgtest"
+	"allot/internal/tenanttest"
 )
 
 // haGraphNode starts one allot process of a cluster on a shared
-// PostgreSQL schema (leases, a runtime that follows the tenants it does
-// not write, writes forwarded to their owner) with the Graph surface.
-// stopFollowing ends its follower loop (its copies then move only when a
-// request waits for them).
+// PostgreSQL schema (apitest.ServeShared: leases, a runtime that follows
+// the tenants it does not write, writes forwarded to their owner) with the
+// Graph surface. stopFollowing ends its follower loop (its copies then
+// move only when a request waits for them).
 func haGraphNode(t *testing.T, url string) (f *fixture, stopFollowing func()) {
-	ctx := context.Background()
-	hs := httptest.NewUnstartedServer(nil)
-	st, err := postgres.OpenShared(ctx, url, postgres.SharedOptions{TTL: 5 * time.Second, Owner: postgres.ProcessIdentity() + " at " + hs.Listener.Addr().String()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := server.Bootstrap(ctx, st, apitest.PartnerToken, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	keeper := lease.New(st, lease.Options{Logger: log})
-	rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: log, Leases: keeper}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := server.New(rt, st, log, prometheus.NewRegistry())
-	s.Cluster = &server.Cluster{Leases: st, Holds: keeper.Holds, ReadWait: 5 * time.Second}
-	partner.Register(s)
-	admin.Register(s)
-	graph.Register(s)
-	hs.Config.Handler = s.Handler()
-	hs.Start()
-	fctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		rt.Follow(fctx, tenant.FollowOptions{Poll: 100 * time.Millisecond})
-	}()
-	stopFollowing = func() {
-		cancel()
-		<-done
-	}
-	t.Cleanup(func() {
-		hs.Close()
-		stopFollowing() // again: a no-op
-		rt.Close(ctx)
-		keeper.Close(ctx)
-		st.Close()
-	})
-	return &fixture{Env: &apitest.Env{T: t, URL: hs.URL, Store: st, RT: rt, Server: s, HTTP: hs}}, stopFollowing
+	sh := apitest.ServeShared(t, url, apitest.SharedOptions{Process: tenanttest.ProcessOptions{TTL: 5 * time.Second}, ReadWait: 5 * time.Second},
+		partner.Register, admin.Register, graph.Register)
+	return &fixture{Env: sh.Env}, sh.Process.StopFollowing
 }
 
 // TestDeltaOnFollower: two allot processes share a PostgreSQL database;
@@ -79,11 +32,7 @@ func haGraphNode(t *testing.T, url string) (f *fixture, stopFollowing func()) {
 // writer; and a follower whose copy is behind a token's number waits for
 // it (without its follower loop: the request makes it catch up).
 func TestDeltaOnFollower(t *testing.T) {
-	url := os.Getenv("ALLOT_TEST_POSTGRES")
-	if url == "" {
-		t.Skip("ALLOT_TEST_POSTGRES is not set")
-	}
-	url = pgSchema(t, url)
+	url := pgtest.Schema(t)
 	a, _ := haGraphNode(t, url)
 	b, stopB := haGraphNode(t, url)
 	a.tenant = a.Customer("Contoso", "US")

@@ -3,32 +3,22 @@ package graph_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"allot/api/admin"
 	"allot/api/apitest"
 	"allot/api/graph"
 	"allot/api/partner"
-	"allot/api/server"
-	"allot/catalog"
-	"allot/internal/tenantopts"
+	"allot/internal/pgtest"
 	"allot/store"
 	"allot/store/postgres"
 	"allot/store/sqlite"
-	"allot/tenant"
 )
 
 // reopenable are the backends a test can close and open again on the same
@@ -48,12 +38,12 @@ func reopenable(t *testing.T) map[string]func(t *testing.T) func() store.Store {
 			}
 		},
 	}
-	url := os.Getenv("ALLOT_TEST_POSTGRES")
-	if url == "" {
+	url, ok := pgtest.Enabled(t)
+	if !ok {
 		return m
 	}
 	m["postgres"] = func(t *testing.T) func() store.Store {
-		url := pgSchema(t, url)
+		url := pgtest.SchemaOn(t, url)
 		return func() store.Store {
 			st, err := postgres.Open(context.Background(), url)
 			if err != nil {
@@ -65,59 +55,17 @@ func reopenable(t *testing.T) map[string]func(t *testing.T) func() store.Store {
 	return m
 }
 
-// pgSchema makes a fresh schema in the PostgreSQL database at url (dropped
-// at the end of the test) and returns the url that works in it.
-func pgSchema(t *testing.T, url string) string {
-	ctx := context.Background()
-	schema := fmt.Sprintf("graph_delta_%d", time.Now().UnixNano())
-	adm, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := adm.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		adm.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-		adm.Close(ctx)
-	})
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	return url + sep + "search_path=" + schema
-}
-
-// serveOn starts allot (runtime, server with the partner, admin and Graph
-// surfaces) on a store; stop closes it all, store included (also at the
-// end of the test, if not stopped before).
+// serveOn starts allot (apitest.Serve: runtime, server with the
+// partner, admin and Graph surfaces) on a store; stop closes it all, store
+// included (also at the end of the test, if not stopped before).
 func serveOn(t testing.TB, st store.Store) (f *fixture, stop func()) {
-	ctx := context.Background()
-	if _, err := server.Bootstrap(ctx, st, apitest.PartnerToken, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	reg := prometheus.NewRegistry()
-	rt, err := tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: log, Registerer: reg}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := server.New(rt, st, log, reg)
-	partner.Register(s)
-	admin.Register(s)
-	graph.Register(s)
-	hs := httptest.NewServer(s.Handler())
-	stopped := false
-	stop = func() {
-		if !stopped {
-			stopped = true
-			hs.Close()
-			rt.Close(context.Background())
-			st.Close()
-		}
-	}
+	e := apitest.Serve(t, st, apitest.Options{}, partner.Register, admin.Register, graph.Register)
+	stop = sync.OnceFunc(func() {
+		e.Stop()
+		st.Close()
+	})
 	t.Cleanup(stop)
-	return &fixture{Env: &apitest.Env{T: t, URL: hs.URL, Store: st, RT: rt, Server: s, HTTP: hs}}, stop
+	return &fixture{Env: e}, stop
 }
 
 // deltaIDs calls a deltaLink and follows the round to its end: the ids

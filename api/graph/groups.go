@@ -108,29 +108,19 @@ func writeGroup(w http.ResponseWriter, r *http.Request, c *call, id string, stat
 			}
 		}
 	}
-	bp := getBuf()
-	defer putBuf(bp)
-	b := *bp
-	found := false
-	c.t.Read(func(s *tenant.State) {
+	writeFound(w, r, c, id, status, func(s *tenant.State, b []byte) ([]byte, bool) {
 		g, ok := s.Engine.Group(id)
 		sc := c.scope(s)
 		if !ok || !sc.Group(id) {
-			return
+			return b, false
 		}
-		found = true
 		b = appendEntity(b, r, groupResource, view{s, sc}, &g, idx, "groups"+selectSuffix(sel)+"/$entity")
 		if expand != nil {
 			b = appendExpandedMembers(b[:len(b)-1], s, sc, id, usel, gsel)
 			b = append(b, '}')
 		}
+		return b, true
 	})
-	*bp = b
-	if !found {
-		fail(w, r, notFound(id))
-		return
-	}
-	writeJSON(w, status, b)
 }
 
 func (h *handler) getGroup(w http.ResponseWriter, r *http.Request, c *call) {

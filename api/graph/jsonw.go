@@ -1,10 +1,13 @@
 package graph
 
 import (
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"allot/tenant"
 )
 
 // Hot read paths (licenseDetails, subscribedSkus, user lists) write JSON by
@@ -21,6 +24,24 @@ func putBuf(b *[]byte) {
 	}
 	*b = (*b)[:0]
 	bufPool.Put(b)
+}
+
+// writeFound answers a read of one object: fill, run on the readers' copy,
+// appends its body to a pooled buffer and reports whether the object is
+// there (and visible); if not, the answer is 404 naming ref, else status
+// with the body.
+func writeFound(w http.ResponseWriter, r *http.Request, c *call, ref string, status int, fill func(s *tenant.State, b []byte) ([]byte, bool)) {
+	bp := getBuf()
+	defer putBuf(bp)
+	b := *bp
+	found := false
+	c.t.Read(func(s *tenant.State) { b, found = fill(s, b) })
+	*bp = b
+	if !found {
+		fail(w, r, notFound(ref))
+		return
+	}
+	writeJSON(w, status, b)
 }
 
 const hexDigits = "0123456789abcdef"

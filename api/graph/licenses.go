@@ -136,42 +136,27 @@ func (h *handler) getSubscribedSku(w http.ResponseWriter, r *http.Request, c *ca
 		}
 		skuID = s
 	}
-	bp := getBuf()
-	defer putBuf(bp)
-	b := *bp
-	found := false
-	c.t.Read(func(s *tenant.State) {
+	writeFound(w, r, c, id, http.StatusOK, func(s *tenant.State, b []byte) ([]byte, bool) {
 		p, ok := s.Engine.Pool(skuID)
 		if !ok || !strings.EqualFold(p.SKU.ID, skuID) || c.limited {
-			return
+			return b, false
 		}
-		found = true
 		x := subscribedSku{pool: p, tenantID: info.ID, account: info.CompanyName}
 		b = appendEntity(b, r, skuResource, view{s, nil}, &x, sel, "subscribedSkus"+selectSuffix(c.q.Select)+"/$entity")
+		return b, true
 	})
-	*bp = b
-	if !found {
-		fail(w, r, notFound(id))
-		return
-	}
-	writeJSON(w, http.StatusOK, b)
 }
 
 // licenseDetails lists the licenses the user holds a seat of, direct or
 // inherited; plans not enabled by any active source are "Disabled".
 func (h *handler) listLicenseDetails(w http.ResponseWriter, r *http.Request, c *call) {
 	ref := r.PathValue("id")
-	bp := getBuf()
-	defer putBuf(bp)
-	b := *bp
-	found := false
-	c.t.Read(func(s *tenant.State) {
+	writeFound(w, r, c, ref, http.StatusOK, func(s *tenant.State, b []byte) ([]byte, bool) {
 		u, ok := findUser(s, ref)
 		sc := c.scope(s)
 		if !ok || !sc.User(u.ID) {
-			return
+			return b, false
 		}
-		found = true
 		b = appendContext(b, r, "users('"+u.ID+"')/licenseDetails")
 		b = append(b, `,"value":[`...)
 		n := 0
@@ -207,13 +192,8 @@ func (h *handler) listLicenseDetails(w http.ResponseWriter, r *http.Request, c *
 			b = append(b, "]}"...)
 		})
 		b = append(b, "]}"...)
+		return b, true
 	})
-	*bp = b
-	if !found {
-		fail(w, r, notFound(ref))
-		return
-	}
-	writeJSON(w, http.StatusOK, b)
 }
 
 // licenseDetailsID is a stable id for a (user, SKU) license detail.

@@ -48,31 +48,11 @@ func writeRelation(w http.ResponseWriter, r *http.Request, c *call, context stri
 		fail(w, r, err)
 		return
 	}
-	top := c.q.Top
-	if top == 0 {
-		top = defaultPage
-	}
-	var after string
-	if c.q.SkipToken != "" {
-		cur, err := directory.ParseCursor(c.q.SkipToken)
-		if err != nil || cur.Order != "rel" {
-			fail(w, r, &odata.Error{Code: "Request_BadRequest", Msg: "The skip token is not valid. Use the @odata.nextLink returned by the previous page as it is."})
-			return
-		}
-		after = cur.K
-	}
-	count := c.q.Count && c.q.Eventual
-	bp := getBuf()
-	defer putBuf(bp)
-	b := *bp
-	found := false
-	c.t.Read(func(s *tenant.State) {
+	serveRelPage(w, r, c, context, usel, gsel, func(s *tenant.State, sc *scope.Scope, p relPaging) ([]string, bool, func() int, bool) {
 		users, groups, ok := load(s)
 		if !ok {
-			return
+			return nil, false, nil, false
 		}
-		found = true
-		sc := c.scope(s)
 		items := make([]string, 0, len(users)+len(groups))
 		for _, id := range users {
 			if sc.User(id) {
@@ -85,29 +65,72 @@ func writeRelation(w http.ResponseWriter, r *http.Request, c *call, context stri
 			}
 		}
 		sort.Strings(items)
-		start := sort.Search(len(items), func(i int) bool { return items[i] > after })
-		if after == "" {
+		start := sort.Search(len(items), func(i int) bool { return items[i] > p.after })
+		if p.after == "" {
 			start = 0
 		}
 		page := items[start:]
 		more := false
-		if len(page) > top {
-			page, more = page[:top], true
+		if len(page) > p.top {
+			page, more = page[:p.top], true
 		}
+		return page, more, func() int { return len(items) }, true
+	})
+}
+
+// relPaging is a relationship request's paging: the page size, the id the
+// page resumes after (from the skip token, a "rel" cursor), and whether
+// @odata.count is asked for.
+type relPaging struct {
+	top   int
+	after string
+	count bool
+}
+
+// serveRelPage answers a page of a relationship: page, run on the readers'
+// copy with the caller's scope, returns the page's ids, whether more
+// follow, the total (called only for @odata.count), or false when the
+// source object is not there (404). The page is written as Graph writes
+// it: context, count, nextLink after the page's last id, the objects.
+func serveRelPage(w http.ResponseWriter, r *http.Request, c *call, context string, usel, gsel []int,
+	page func(s *tenant.State, sc *scope.Scope, p relPaging) (ids []string, more bool, total func() int, ok bool)) {
+	p := relPaging{top: c.q.Top, count: c.q.Count && c.q.Eventual}
+	if p.top == 0 {
+		p.top = defaultPage
+	}
+	if c.q.SkipToken != "" {
+		cur, err := directory.ParseCursor(c.q.SkipToken)
+		if err != nil || cur.Order != "rel" {
+			fail(w, r, skipTokenError)
+			return
+		}
+		p.after = cur.K
+	}
+	bp := getBuf()
+	defer putBuf(bp)
+	b := *bp
+	found := false
+	c.t.Read(func(s *tenant.State) {
+		sc := c.scope(s)
+		ids, more, total, ok := page(s, sc, p)
+		if !ok {
+			return
+		}
+		found = true
 		b = appendContext(b, r, context)
-		if count {
+		if p.count {
 			b = append(b, `,"@odata.count":`...)
-			b = appendInt(b, len(items))
+			b = appendInt(b, total())
 		}
 		if more {
 			b = append(b, `,"@odata.nextLink":`...)
-			b = appendStr(b, nextLink(r, directory.Cursor{Order: "rel", K: page[len(page)-1]}))
+			b = appendStr(b, nextLink(r, directory.Cursor{Order: "rel", K: ids[len(ids)-1]}))
 		}
 		b = append(b, `,"value":[`...)
 		n := 0
-		for _, it := range page {
+		for _, id := range ids {
 			var ok bool
-			if b, ok = appendDirectoryObject(b, view{s, sc}, it, n > 0, usel, gsel); ok {
+			if b, ok = appendDirectoryObject(b, view{s, sc}, id, n > 0, usel, gsel); ok {
 				n++
 			}
 		}
@@ -232,81 +255,41 @@ func writeRelationSet(w http.ResponseWriter, r *http.Request, c *call, context s
 		fail(w, r, err)
 		return
 	}
-	top := c.q.Top
-	if top == 0 {
-		top = defaultPage
-	}
-	var after string
-	if c.q.SkipToken != "" {
-		cur, err := directory.ParseCursor(c.q.SkipToken)
-		if err != nil || cur.Order != "rel" {
-			fail(w, r, skipTokenError)
-			return
-		}
-		after = cur.K
-	}
-	count := c.q.Count && c.q.Eventual
-	bp := getBuf()
-	defer putBuf(bp)
-	b := *bp
-	found := false
-	c.t.Read(func(s *tenant.State) {
+	serveRelPage(w, r, c, context, usel, gsel, func(s *tenant.State, sc *scope.Scope, p relPaging) ([]string, bool, func() int, bool) {
 		group, ok := load(s)
 		if !ok {
-			return
+			return nil, false, nil, false
 		}
 		x := directory.Of(s)
-		found = true
-		sc := c.scope(s)
 		visible := relVisible(s, sc, kind)
 		var page []string
 		more := false
-		x.ScanMembers(group, after, func(id string) bool {
+		x.ScanMembers(group, p.after, func(id string) bool {
 			if !visible(id) {
 				return true
 			}
-			if len(page) == top {
+			if len(page) == p.top {
 				more = true
 				return false
 			}
 			page = append(page, id)
 			return true
 		})
-		b = appendContext(b, r, context)
-		if count {
-			n := x.MemberCount(group)
-			if sc != nil || kind != anyObject {
-				n = 0
-				x.ScanMembers(group, "", func(id string) bool {
-					if visible(id) {
-						n++
-					}
-					return true
-				})
+		total := func() int {
+			if sc == nil && kind == anyObject {
+				return x.MemberCount(group)
 			}
-			b = append(b, `,"@odata.count":`...)
-			b = appendInt(b, n)
+			n := 0
+			x.ScanMembers(group, "", func(id string) bool {
+				if visible(id) {
+					n++
+				}
+				return true
+			})
+			return n
 		}
-		if more {
-			b = append(b, `,"@odata.nextLink":`...)
-			b = appendStr(b, nextLink(r, directory.Cursor{Order: "rel", K: page[len(page)-1]}))
-		}
-		b = append(b, `,"value":[`...)
-		n := 0
-		for _, id := range page {
-			var ok bool
-			if b, ok = appendDirectoryObject(b, view{s, sc}, id, n > 0, usel, gsel); ok {
-				n++
-			}
-		}
-		b = append(b, "]}"...)
+		return page, more, total, true
 	})
-	*bp = b
-	if !found {
-		fail(w, r, notFound(r.PathValue("id")))
-		return
-	}
-	writeJSON(w, http.StatusOK, b)
 }
 
 func (h *handler) listMembersWithLicenseErrors(w http.ResponseWriter, r *http.Request, c *call) {

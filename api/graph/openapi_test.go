@@ -69,71 +69,10 @@ func registeredPatterns(t *testing.T, root string) map[string]string {
 		t.Fatal(err)
 	}
 	for dir, files := range dirs {
-		consts := map[string]string{}
-		for _, f := range files {
-			for _, decl := range f.Decls {
-				gd, ok := decl.(*ast.GenDecl)
-				if !ok || gd.Tok != token.CONST {
-					continue
-				}
-				for _, spec := range gd.Specs {
-					vs := spec.(*ast.ValueSpec)
-					for i, name := range vs.Names {
-						if i < len(vs.Values) {
-							if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-								consts[name.Name], _ = strconv.Unquote(lit.Value)
-							}
-						}
-					}
-				}
-			}
-		}
-		var eval func(e ast.Expr) (string, bool)
-		eval = func(e ast.Expr) (string, bool) {
-			switch e := e.(type) {
-			case *ast.BasicLit:
-				if e.Kind == token.STRING {
-					s, err := strconv.Unquote(e.Value)
-					return s, err == nil
-				}
-			case *ast.Ident:
-				s, ok := consts[e.Name]
-				return s, ok
-			case *ast.BinaryExpr:
-				if e.Op == token.ADD {
-					a, ok1 := eval(e.X)
-					b, ok2 := eval(e.Y)
-					return a + b, ok1 && ok2
-				}
-			case *ast.ParenExpr:
-				return eval(e.X)
-			}
-			return "", false
-		}
+		consts := stringConsts(files)
 		for _, f := range files {
 			ast.Inspect(f, func(n ast.Node) bool {
-				call, ok := n.(*ast.CallExpr)
-				if !ok || len(call.Args) < 2 {
-					return true
-				}
-				sel, ok := call.Fun.(*ast.SelectorExpr)
-				if !ok {
-					return true
-				}
-				switch sel.Sel.Name {
-				case "Handle", "HandlePublic", "HandleFunc":
-					if len(call.Args) != 2 {
-						return true
-					}
-				case "Route", "RoutePublic":
-					if len(call.Args) != 3 {
-						return true
-					}
-				default:
-					return true
-				}
-				p, ok := eval(call.Args[0])
-				if ok && strings.Contains(p, " /") {
+				if p, ok := routePattern(n, consts); ok && strings.Contains(p, " /") {
 					out[p] = dir
 				}
 				return true
@@ -141,6 +80,82 @@ func registeredPatterns(t *testing.T, root string) map[string]string {
 		}
 	}
 	return out
+}
+
+// stringConsts are a package's string constants declared with a literal.
+func stringConsts(files []*ast.File) map[string]string {
+	consts := map[string]string{}
+	for _, f := range files {
+		for _, decl := range f.Decls {
+			gd, ok := decl.(*ast.GenDecl)
+			if !ok || gd.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, name := range vs.Names {
+					if i >= len(vs.Values) {
+						continue
+					}
+					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+						consts[name.Name], _ = strconv.Unquote(lit.Value)
+					}
+				}
+			}
+		}
+	}
+	return consts
+}
+
+// constString evaluates a constant string expression: literals, the
+// package's constants (consts), and their sums in parentheses or not.
+func constString(e ast.Expr, consts map[string]string) (string, bool) {
+	switch e := e.(type) {
+	case *ast.BasicLit:
+		if e.Kind == token.STRING {
+			s, err := strconv.Unquote(e.Value)
+			return s, err == nil
+		}
+	case *ast.Ident:
+		s, ok := consts[e.Name]
+		return s, ok
+	case *ast.BinaryExpr:
+		if e.Op == token.ADD {
+			a, ok1 := constString(e.X, consts)
+			b, ok2 := constString(e.Y, consts)
+			return a + b, ok1 && ok2
+		}
+	case *ast.ParenExpr:
+		return constString(e.X, consts)
+	}
+	return "", false
+}
+
+// routePattern is the pattern a node registers: a call of Handle,
+// HandlePublic or HandleFunc with two arguments, or of Route or
+// RoutePublic with three, whose first is a constant string expression.
+func routePattern(n ast.Node, consts map[string]string) (string, bool) {
+	call, ok := n.(*ast.CallExpr)
+	if !ok || len(call.Args) < 2 {
+		return "", false
+	}
+	sel, ok := call.Fun.(*ast.SelectorExpr)
+	if !ok {
+		return "", false
+	}
+	switch sel.Sel.Name {
+	case "Handle", "HandlePublic", "HandleFunc":
+		if len(call.Args) != 2 {
+			return "", false
+		}
+	case "Route", "RoutePublic":
+		if len(call.Args) != 3 {
+			return "", false
+		}
+	default:
+		return "", false
+	}
+	return constString(call.Args[0], consts)
 }
 
 // allSurfaces are the surfaces allot serve mounts.

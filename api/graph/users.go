@@ -46,24 +46,7 @@ var userOrders = map[string]orderDef[licensing.User]{
 // lookups, displayName and userPrincipalName prefixes, and holders of a
 // SKU (assignedLicenses/any(x:x/skuId eq G)).
 func userAccess(s *tenant.State, x *directory.Index, n odata.Node) *directory.Range {
-	lookup := func(prop string, vals []string) *directory.Range {
-		ids := []string{}
-		for _, v := range vals {
-			switch prop {
-			case "id":
-				ids = append(ids, v)
-			case "userprincipalname":
-				if u, ok := s.Engine.UserByUPN(v); ok {
-					ids = append(ids, u.ID)
-				}
-			case "mail":
-				ids = append(ids, x.UsersByMail(v)...)
-			default:
-				return nil
-			}
-		}
-		return &directory.Range{IDs: ids}
-	}
+	lookup := func(prop string, vals []string) *directory.Range { return userLookup(s, x, prop, vals) }
 	switch n := n.(type) {
 	case *odata.Compare:
 		p, ok := n.Left.(*odata.Path)
@@ -106,6 +89,27 @@ func userAccess(s *tenant.State, x *directory.Index, n odata.Node) *directory.Ra
 	return nil
 }
 
+// userLookup is the range of the users whose property prop (lower case:
+// id, userprincipalname or mail) is one of vals; nil for another property.
+func userLookup(s *tenant.State, x *directory.Index, prop string, vals []string) *directory.Range {
+	ids := []string{}
+	for _, v := range vals {
+		switch prop {
+		case "id":
+			ids = append(ids, v)
+		case "userprincipalname":
+			if u, ok := s.Engine.UserByUPN(v); ok {
+				ids = append(ids, u.ID)
+			}
+		case "mail":
+			ids = append(ids, x.UsersByMail(v)...)
+		default:
+			return nil
+		}
+	}
+	return &directory.Range{IDs: ids}
+}
+
 func (h *handler) listUsers(w http.ResponseWriter, r *http.Request, c *call) {
 	writeList(w, r, c, userCollection)
 }
@@ -132,25 +136,15 @@ func writeUser(w http.ResponseWriter, r *http.Request, c *call, ref string, stat
 		fail(w, r, err)
 		return
 	}
-	bp := getBuf()
-	defer putBuf(bp)
-	b := *bp
-	found := false
-	c.t.Read(func(s *tenant.State) {
+	writeFound(w, r, c, ref, status, func(s *tenant.State, b []byte) ([]byte, bool) {
 		u, ok := findUser(s, ref)
 		sc := c.scope(s)
 		if !ok || !sc.User(u.ID) {
-			return
+			return b, false
 		}
-		found = true
 		b = appendEntity(b, r, userResource, view{s, sc}, &u, idx, "users"+selectSuffix(sel)+"/$entity")
+		return b, true
 	})
-	*bp = b
-	if !found {
-		fail(w, r, notFound(ref))
-		return
-	}
-	writeJSON(w, status, b)
 }
 
 func (h *handler) getUser(w http.ResponseWriter, r *http.Request, c *call) {

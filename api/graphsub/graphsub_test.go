@@ -20,22 +20,13 @@ import (
 	"allot/api/partner"
 	"allot/api/server"
 	"allot/graphsub"
+	"allot/internal/testclock"
 	"allot/licensing"
 	"allot/store"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// clock is the tests' settable clock.
+type clock = testclock.Clock
 
 // receiver is a local notification endpoint: it answers the validation
 // handshake as told and records the notifications it receives.
@@ -106,12 +97,12 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T) *fixture {
-	clk := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	f := &fixture{clk: clk}
 	var hook atomic.Pointer[graphsub.Notifier]
 	mount := func(s *server.Server) {
-		f.alerts = alert.New(alert.Config{Store: s.Store.(store.AlertStore), Now: clk.now})
-		f.n = graphsub.New(graphsub.Config{Alerts: f.alerts, Now: clk.now})
+		f.alerts = alert.New(alert.Config{Store: s.Store.(store.AlertStore), Now: clk.Now})
+		f.n = graphsub.New(graphsub.Config{Alerts: f.alerts, Now: clk.Now})
 		f.alerts.Attach(s.RT)
 		f.n.Attach(s.RT)
 		hook.Store(f.n)
@@ -123,7 +114,7 @@ func newFixture(t *testing.T) *fixture {
 			n.AfterCommit(id, d, o)
 		}
 	}
-	f.Env = apitest.NewWith(t, apitest.Options{Now: clk.now, AfterCommit: after}, partner.Register, admin.Register, graph.Register, mount)
+	f.Env = apitest.NewWith(t, apitest.Options{Now: clk.Now, AfterCommit: after}, partner.Register, admin.Register, graph.Register, mount)
 	f.tenant = f.Customer("Contoso", "US")
 	f.admin = f.Token(f.tenant, "GlobalAdministrator")
 	return f
@@ -154,12 +145,28 @@ func wantError(t *testing.T, r apitest.Response, status int, code, msg string) {
 func TestSubscriptionHandshakeAndNotifications(t *testing.T) {
 	f := newFixture(t)
 	rc := newReceiver(t)
-	exp := f.clk.now().Add(24 * time.Hour).Format(time.RFC3339)
+	exp := f.clk.Now().Add(24 * time.Hour).Format(time.RFC3339)
 	body := map[string]any{"changeType": "updated,deleted", "notificationUrl": rc.URL + "/notify", "lifecycleNotificationUrl": rc.URL + "/lifecycle",
 		"resource": "/users", "expirationDateTime": exp, "clientState": "secret-state"}
+	id := handshake(t, f, rc, body)
+	graphsChecks(t, f, body)
+	createdAndDeletedNotified(t, f, rc, id)
+	renewalAndLifecycle(t, f, rc, id)
 
-	// The handshake: a failing endpoint refuses the subscription, and
-	// nothing is stored.
+	// Expired: no notification, and the subscription is gone.
+	f.clk.Add(time.Hour)
+	f.user("bob@contoso.example")
+	f.flush()
+	if got := rc.take(); len(got) != 0 {
+		t.Errorf("an expired subscription was notified: %+v", got)
+	}
+	f.Must(404, "GET", "/v1.0/subscriptions/"+id, f.admin, nil)
+	f.Must(404, "DELETE", "/v1.0/subscriptions/"+id, f.admin, nil)
+}
+
+// handshake: a failing endpoint refuses the subscription, and nothing is
+// stored; an answering one gets it created. It returns its id.
+func handshake(t *testing.T, f *fixture, rc *receiver, body map[string]any) string {
 	rc.set("status")
 	wantError(t, f.Call("POST", "/v1.0/subscriptions", f.admin, body), 400, "ValidationError",
 		"Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.")
@@ -177,14 +184,18 @@ func TestSubscriptionHandshakeAndNotifications(t *testing.T) {
 		t.Fatalf("created: %s", r.Body)
 	}
 	f.Must(200, "GET", "/v1.0/subscriptions/"+id, f.admin, nil)
+	return id
+}
 
-	// Graph's checks.
+// graphsChecks: Graph's checks of a subscription body, each a change of
+// body.
+func graphsChecks(t *testing.T, f *fixture, body map[string]any) {
 	for _, c := range []struct {
 		change    map[string]any
 		code, msg string
 	}{
-		{map[string]any{"expirationDateTime": f.clk.now().Add(-time.Minute).Format(time.RFC3339)}, "ExtensionError", "in the future"},
-		{map[string]any{"expirationDateTime": f.clk.now().Add(41761 * time.Minute).Format(time.RFC3339)}, "ExtensionError", "Subscription expiration can only be 41760 minutes in the future."},
+		{map[string]any{"expirationDateTime": f.clk.Now().Add(-time.Minute).Format(time.RFC3339)}, "ExtensionError", "in the future"},
+		{map[string]any{"expirationDateTime": f.clk.Now().Add(41761 * time.Minute).Format(time.RFC3339)}, "ExtensionError", "Subscription expiration can only be 41760 minutes in the future."},
 		{map[string]any{"expirationDateTime": nil}, "InvalidRequest", "expirationDateTime is a required property for subscription creation."},
 		{map[string]any{"changeType": "updated,renamed"}, "InvalidRequest", "changeType"},
 		{map[string]any{"resource": "me/messages"}, "InvalidRequest", "Resource"},
@@ -206,8 +217,12 @@ func TestSubscriptionHandshakeAndNotifications(t *testing.T) {
 		wantError(t, f.Call("POST", "/v1.0/subscriptions", f.admin, b), 400, c.code, c.msg)
 	}
 	wantError(t, f.Call("POST", "/v1.0/subscriptions", f.admin, map[string]any{"resource": "users", "bogus": 1}), 400, "Request_BadRequest", "bogus")
+}
 
-	// A user created: one notification, with the clientState.
+// createdAndDeletedNotified: a user created is one notification, with the
+// clientState; deleted (soft: to deleted items) is "updated", deleted for
+// good "deleted".
+func createdAndDeletedNotified(t *testing.T, f *fixture, rc *receiver, id string) {
 	uid := f.user("ann@contoso.example")
 	f.flush()
 	got := rc.take()
@@ -217,7 +232,7 @@ func TestSubscriptionHandshakeAndNotifications(t *testing.T) {
 	n := got[0]
 	if n.SubscriptionID != id || n.ChangeType != "updated" || n.ClientState == nil || *n.ClientState != "secret-state" ||
 		n.Resource != "Users/"+uid || n.ResourceData == nil || n.ResourceData.ID != uid || n.ResourceData.ODataType != "#Microsoft.Graph.User" ||
-		n.ResourceData.ODataID != "Users/"+uid || n.TenantID != f.tenant || !n.SubscriptionExpirationDateTime.Equal(f.clk.now().Add(24*time.Hour)) {
+		n.ResourceData.ODataID != "Users/"+uid || n.TenantID != f.tenant || !n.SubscriptionExpirationDateTime.Equal(f.clk.Now().Add(24*time.Hour)) {
 		t.Errorf("notification: %+v %+v", n, n.ResourceData)
 	}
 	// Deleted (soft: to deleted items) is "updated"; deleted for good, "deleted".
@@ -231,38 +246,30 @@ func TestSubscriptionHandshakeAndNotifications(t *testing.T) {
 	if got := rc.take(); len(got) != 1 || got[0].ChangeType != "deleted" || got[0].ResourceData.ID != uid {
 		t.Errorf("permanent delete: %+v", got)
 	}
+}
 
-	// Renewal (PATCH) moves the expiration; within an hour of it a
-	// reauthorizationRequired goes to the lifecycle URL, once.
-	newExp := f.clk.now().Add(48 * time.Hour).Truncate(time.Second)
-	r = f.Must(200, "PATCH", "/v1.0/subscriptions/"+id, f.admin, map[string]any{"expirationDateTime": newExp.Format(time.RFC3339)})
+// renewalAndLifecycle: renewal (PATCH) moves the expiration; within an
+// hour of it a reauthorizationRequired goes to the lifecycle URL, once.
+func renewalAndLifecycle(t *testing.T, f *fixture, rc *receiver, id string) {
+	newExp := f.clk.Now().Add(48 * time.Hour).Truncate(time.Second)
+	r := f.Must(200, "PATCH", "/v1.0/subscriptions/"+id, f.admin, map[string]any{"expirationDateTime": newExp.Format(time.RFC3339)})
 	if r.JSON()["expirationDateTime"] != newExp.Format(time.RFC3339) {
 		t.Errorf("renewed: %s", r.Body)
 	}
 	wantError(t, f.Call("PATCH", "/v1.0/subscriptions/"+id, f.admin, map[string]any{"resource": "groups"}), 400, "InvalidRequest", "Only expirationDateTime")
-	f.clk.add(47*time.Hour + 30*time.Minute)
+	f.clk.Add(47*time.Hour + 30*time.Minute)
 	f.flush()
 	f.flush()
-	got = rc.take()
+	got := rc.take()
 	if len(got) != 1 || got[0].LifecycleEvent != "reauthorizationRequired" || got[0].SubscriptionID != id {
 		t.Errorf("lifecycle: %+v", got)
 	}
-
-	// Expired: no notification, and the subscription is gone.
-	f.clk.add(time.Hour)
-	f.user("bob@contoso.example")
-	f.flush()
-	if got := rc.take(); len(got) != 0 {
-		t.Errorf("an expired subscription was notified: %+v", got)
-	}
-	f.Must(404, "GET", "/v1.0/subscriptions/"+id, f.admin, nil)
-	f.Must(404, "DELETE", "/v1.0/subscriptions/"+id, f.admin, nil)
 }
 
 func TestSubscriptionFiltersAndDelete(t *testing.T) {
 	f := newFixture(t)
 	rc := newReceiver(t)
-	exp := f.clk.now().Add(time.Hour * 5).Format(time.RFC3339)
+	exp := f.clk.Now().Add(time.Hour * 5).Format(time.RFC3339)
 	g := f.Must(201, "POST", "/v1.0/groups", f.admin, map[string]any{"displayName": "Sales", "mailEnabled": false, "mailNickname": "sales", "securityEnabled": true}).JSON()["id"].(string)
 	groups := f.Must(201, "POST", "/v1.0/subscriptions", f.admin, map[string]any{"changeType": "updated", "notificationUrl": rc.URL,
 		"resource": "groups/" + g, "expirationDateTime": exp}).JSON()["id"].(string)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"allot/api/partner"
 	reclamationapi "allot/api/reclamation"
 	"allot/api/server"
+	"allot/internal/testclock"
 	"allot/licensing"
 	"allot/reclamation"
 	"allot/store"
@@ -24,17 +24,8 @@ import (
 	"allot/usage"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// clock is the tests' settable clock.
+type clock = testclock.Clock
 
 var testKey = reclamation.LinkKey([]byte("0123456789abcdef0123456789abcdef"))
 
@@ -55,7 +46,7 @@ func mounter(clk func() time.Time) (apitest.Mount, **reclamation.Service) {
 // principal, the keep link's pages (a bad one changes nothing), the end
 // of the grace period and restore, through HTTP.
 func TestCampaignAPI(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC))
 	mount, svcp := mounter(clk.Now)
 	e := apitest.NewWithClock(t, clk.Now, partner.Register, admin.Register, mount)
 	svc := *svcp
@@ -65,6 +56,29 @@ func TestCampaignAPI(t *testing.T) {
 	la := e.Token(tn, "LicenseAdministrator")
 	rr := e.Token(tn, "ReportsReader")
 	ua := e.Token(tn, "UserAdministrator")
+	seedIdleUsers(t, e, tn, clk)
+	c := &campaignAPI{t: t, e: e, svc: svc, tn: tn, ga: ga, la: la, rr: rr}
+	c.rolesAndPreview(ua)
+	v := c.approvalQueuesTheNotices()
+	good := c.keepLinkPages(v)
+	c.endAndRestore(clk, good)
+}
+
+// campaignAPI is TestCampaignAPI's server, reclamation service, tenant and
+// tokens (Global, License Administrator, Reports Reader).
+type campaignAPI struct {
+	t          *testing.T
+	e          *apitest.Env
+	svc        *reclamation.Service
+	tn         string
+	ga, la, rr string
+}
+
+const campaignsPath = "/allot/v1/reclamation/campaigns"
+
+// seedIdleUsers gives the tenant u1, u2 and u3 with a license each; 60
+// days later u1 has signed in once, at the start.
+func seedIdleUsers(t *testing.T, e *apitest.Env, tn string, clk *clock) {
 	tt, _ := e.RT.Get(tn)
 	do := func(fn func(tx *tenant.Tx) error) {
 		t.Helper()
@@ -98,9 +112,12 @@ func TestCampaignAPI(t *testing.T) {
 			first.Format(time.RFC3339)))).Apply(tx)
 		return err
 	})
-	const base = "/allot/v1/reclamation/campaigns"
+}
 
-	// Roles and bad input.
+// rolesAndPreview: roles and bad input are refused; a campaign's creation
+// answers its preview; ids are unique.
+func (c *campaignAPI) rolesAndPreview(ua string) {
+	t, e, la, rr, base := c.t, c.e, c.la, c.rr, campaignsPath
 	e.Must(403, "POST", base, ua, map[string]any{})
 	e.Must(403, "POST", base, rr, map[string]any{})
 	e.Must(400, "POST", base, la, map[string]any{"kinds": []string{"underLicensed"}})
@@ -118,10 +135,14 @@ func TestCampaignAPI(t *testing.T) {
 	e.Must(200, "GET", base+"/c1", rr, nil)
 	e.Must(404, "GET", base+"/nope", rr, nil)
 	e.Must(403, "POST", base+"/c1/start", rr, nil)
+}
 
-	// Approval: the creator cannot; nothing is queued before another
-	// administrator approves.
-	r = e.Must(200, "POST", base+"/c1/start", la, nil)
+// approvalQueuesTheNotices: the creator cannot approve; nothing is queued
+// before another administrator approves. It returns the running campaign.
+func (c *campaignAPI) approvalQueuesTheNotices() reclamationapi.CampaignView {
+	t, e, svc, tn, ga, la, base := c.t, c.e, c.svc, c.tn, c.ga, c.la, campaignsPath
+	var v reclamationapi.CampaignView
+	r := e.Must(200, "POST", base+"/c1/start", la, nil)
 	if !strings.Contains(string(r.Body), `"status":"awaitingApproval"`) {
 		t.Fatalf("start: %s", r.Body)
 	}
@@ -142,8 +163,14 @@ func TestCampaignAPI(t *testing.T) {
 		t.Fatalf("%d notices queued after approval", len(jobs))
 	}
 	e.Must(200, "GET", base+"/c1", la, nil).Decode(t, &v)
+	return v
+}
 
-	// The keep link: a bad token is a 400 page and changes nothing.
+// keepLinkPages: a bad keep link is a 400 page and changes nothing; the
+// good one's page keeps nothing until posted, twice. It returns u2's good
+// token.
+func (c *campaignAPI) keepLinkPages(v reclamationapi.CampaignView) string {
+	t, e, tn, la, base := c.t, c.e, c.tn, c.la, campaignsPath
 	keep := reclamation.KeepPath + "?token="
 	good := reclamation.Sign(testKey, reclamation.Token{TenantID: tn, CampaignID: "c1", UserID: "u2", Expires: v.GraceEndsAt})
 	for _, bad := range []string{"", "abc", good + "A", url.QueryEscape(reclamation.Sign(testKey, reclamation.Token{TenantID: tn, CampaignID: "c1", UserID: "u2", Expires: v.GraceEndsAt.Add(time.Hour)}))} {
@@ -162,7 +189,7 @@ func TestCampaignAPI(t *testing.T) {
 	if after.Counts != v.Counts {
 		t.Fatalf("bad links changed the campaign: %+v → %+v", v.Counts, after.Counts)
 	}
-	r = e.Call("GET", keep+good, "", nil)
+	r := e.Call("GET", keep+good, "", nil)
 	if r.Status != 200 || !strings.Contains(string(r.Body), `<form method="post"`) {
 		t.Fatalf("keep page: %d %s", r.Status, r.Body)
 	}
@@ -175,12 +202,21 @@ func TestCampaignAPI(t *testing.T) {
 			t.Fatalf("keep: %d %s", r.Status, r.Body)
 		}
 	}
-	// The end of the grace period, then restore.
+	return good
+}
+
+// endAndRestore: after the grace period the link has expired and the
+// others' licenses are removed; a completed campaign cannot be cancelled,
+// and restore brings the licenses back.
+func (c *campaignAPI) endAndRestore(clk *clock, good string) {
+	t, e, svc, la, base := c.t, c.e, c.svc, c.la, campaignsPath
+	keep := reclamation.KeepPath + "?token="
+	var after reclamationapi.CampaignView
 	clk.Add(4 * 24 * time.Hour)
 	if err := svc.Step(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if r = e.Call("POST", keep+good, "", nil); r.Status != 400 {
+	if r := e.Call("POST", keep+good, "", nil); r.Status != 400 {
 		t.Errorf("keep after the end: %d", r.Status)
 	}
 	e.Must(200, "GET", base+"/c1", la, nil).Decode(t, &after)

@@ -27,8 +27,7 @@ func renderGroup(s *tenant.State, g *licensing.Group, base string, proj projecti
 // walk of the groups in id order. A filter that does not read members is
 // evaluated without rendering them.
 func listGroups(c *call, q *query) {
-	resp := listResponse{Schemas: []string{schemaListResponse}, StartIndex: q.start, Resources: []doc{}}
-	c.t.Read(func(s *tenant.State) {
+	writeList(c, q, func(s *tenant.State, resp *listResponse) {
 		e := s.Engine
 		x := directory.Of(s)
 		view := &groupView{s: s, base: c.base, meta: scimmeta.Of(s)}
@@ -54,8 +53,6 @@ func listGroups(c *call, q *query) {
 			resp.Resources = append(resp.Resources, d)
 		}
 	})
-	resp.ItemsPerPage = len(resp.Resources)
-	writeJSON(c.w, http.StatusOK, resp)
 }
 
 // respondGroup answers a write with the group as now committed; with

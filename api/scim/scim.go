@@ -280,6 +280,16 @@ func baseURL(r *http.Request) string {
 	return scheme + "://" + r.Host + prefix
 }
 
+// writeList answers a list request: fill, run on the readers' copy, adds
+// the page's resources and the total to a ListResponse that starts at
+// q's startIndex; itemsPerPage is the resources it added.
+func writeList(c *call, q *query, fill func(s *tenant.State, resp *listResponse)) {
+	resp := listResponse{Schemas: []string{schemaListResponse}, StartIndex: q.start, Resources: []doc{}}
+	c.t.Read(func(s *tenant.State) { fill(s, &resp) })
+	resp.ItemsPerPage = len(resp.Resources)
+	writeJSON(c.w, http.StatusOK, resp)
+}
+
 // writeJSON writes a SCIM response body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", contentType)

@@ -26,8 +26,7 @@ func renderUser(s *tenant.State, u *licensing.User, base string, proj projection
 // the engine's order (creation order, until deletions move the last user
 // into the gap), or by id when the filter is answered from an index.
 func listUsers(c *call, q *query) {
-	resp := listResponse{Schemas: []string{schemaListResponse}, StartIndex: q.start, Resources: []doc{}}
-	c.t.Read(func(s *tenant.State) {
+	writeList(c, q, func(s *tenant.State, resp *listResponse) {
 		e := s.Engine
 		pg := &page{q: q}
 		view := &userView{s: s, base: c.base, meta: scimmeta.Of(s)}
@@ -58,8 +57,6 @@ func listUsers(c *call, q *query) {
 			resp.Resources = append(resp.Resources, d)
 		}
 	})
-	resp.ItemsPerPage = len(resp.Resources)
-	writeJSON(c.w, http.StatusOK, resp)
 }
 
 // respondUser answers a write with the user as now committed.

@@ -2,131 +2,33 @@ package server_test
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"log/slog"
-	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/prometheus/client_golang/prometheus"
-
 	"allot/api/apitest"
 	"allot/api/partner"
 	"allot/api/server"
 	"allot/auth"
-	"allot/catalog"
-	"allot/lease"
+	"allot/internal/pgtest"
+	"allot/internal/tenanttest"
 	"allot/store"
-	"allot/store/postgres"
-	"allot/tenant"
 )
 
-// haNode is one allot process of a cluster test: a shared store, its
-// leases, a runtime that follows, and a server that forwards.
-type haNode struct {
-	st     *postgres.Store
-	keeper *lease.Keeper
-	rt     *tenant.Runtime
-	hs     *httptest.Server
-	env    *apitest.Env
-	cancel context.CancelFunc
-	done   chan struct{}
-	closed bool
-}
-
-// crash stops the node without releasing its leases, as a killed process
-// does: nothing listens any more and its leases are no longer renewed.
-func (n *haNode) crash() {
-	if n.closed {
-		return
-	}
-	n.closed = true
-	n.hs.Close()
-	n.cancel()
-	<-n.done
-	n.st.Close() // renewals fail from now on
-	n.rt.Close(context.Background())
-}
-
-func haSchema(t *testing.T) string {
-	url := os.Getenv("ALLOT_TEST_POSTGRES")
-	if url == "" {
-		t.Skip("ALLOT_TEST_POSTGRES is not set")
-	}
-	ctx := context.Background()
-	schema := fmt.Sprintf("cluster_%d", time.Now().UnixNano())
-	admin, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-		admin.Close(ctx)
-	})
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	return url + sep + "search_path=" + schema
-}
-
-func newHANode(t *testing.T, url string, ttl time.Duration) *haNode {
+// newHANode starts one allot process of a cluster test on the schema at
+// url with the partner API, leases of the given TTL, and reads that wait
+// 300 ms at most for a commit their copy lacks.
+func newHANode(t *testing.T, url string, ttl time.Duration) *apitest.Shared {
 	return newHANodeFollowing(t, url, ttl, true)
 }
 
 // newHANodeFollowing is newHANode whose runtime follows the log (Follow:
 // notifications and a poll) only if follow is set; without, its copies
 // catch up only when a read waits for a number (WaitSeq).
-func newHANodeFollowing(t *testing.T, url string, ttl time.Duration, follow bool) *haNode {
-	ctx := context.Background()
-	hs := httptest.NewUnstartedServer(nil)
-	st, err := postgres.OpenShared(ctx, url, postgres.SharedOptions{TTL: ttl, Owner: postgres.ProcessIdentity() + " at " + hs.Listener.Addr().String()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := server.Bootstrap(ctx, st, apitest.PartnerToken, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	keeper := lease.New(st, lease.Options{Logger: log})
-	rt, err := tenant.Open(ctx, st, catalog.Default(), tenant.Options{Logger: log, Leases: keeper})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := server.New(rt, st, log, prometheus.NewRegistry())
-	s.Cluster = &server.Cluster{Leases: st, Holds: keeper.Holds, ReadWait: 300 * time.Millisecond}
-	partner.Register(s)
-	hs.Config.Handler = s.Handler()
-	hs.Start()
-	fctx, cancel := context.WithCancel(ctx)
-	n := &haNode{st: st, keeper: keeper, rt: rt, hs: hs, cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(n.done)
-		if follow {
-			rt.Follow(fctx, tenant.FollowOptions{Poll: 100 * time.Millisecond})
-		}
-	}()
-	n.env = &apitest.Env{T: t, URL: hs.URL, Store: st, RT: rt, Server: s, HTTP: hs}
-	t.Cleanup(func() {
-		if n.closed {
-			return
-		}
-		hs.Close()
-		cancel()
-		<-n.done
-		rt.Close(ctx)
-		keeper.Close(ctx)
-		st.Close()
-	})
-	return n
+func newHANodeFollowing(t *testing.T, url string, ttl time.Duration, follow bool) *apitest.Shared {
+	return apitest.ServeShared(t, url, apitest.SharedOptions{Process: tenanttest.ProcessOptions{TTL: ttl, NoFollow: !follow}, ReadWait: 300 * time.Millisecond},
+		partner.Register)
 }
 
 // Two processes on one PostgreSQL: a write sent to the process that does
@@ -136,64 +38,64 @@ func newHANodeFollowing(t *testing.T, url string, ttl time.Duration, follow bool
 // Once the owner is gone, a write waits for its lease to end and is served
 // by the process it was sent to, which then owns the tenant.
 func TestWritesAreForwardedToTheOwnerAndReadsWaitForTheirSeq(t *testing.T) {
-	url := haSchema(t)
+	url := pgtest.Schema(t)
 	ttl := time.Second
 	a := newHANode(t, url, ttl)
 	b := newHANode(t, url, ttl)
-	id := a.env.Customer("Contoso", "US")
+	id := a.Customer("Contoso", "US")
 	ctx := context.Background()
 	leaseOwner := func() store.Lease {
-		l, err := a.st.LeaseOf(ctx, id)
+		l, err := a.Process.Store.LeaseOf(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return l
 	}
-	if !strings.Contains(leaseOwner().Owner, " at "+a.hs.Listener.Addr().String()+"/") {
+	if !strings.Contains(leaseOwner().Owner, " at "+a.HTTP.Listener.Addr().String()+"/") {
 		t.Fatalf("the creator does not own the tenant: %+v", leaseOwner())
 	}
 	// b learns of the tenant (notification or poll) before it is written
 	// through b.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, ok := b.rt.Get(id); ok {
+		if _, ok := b.RT.Get(id); ok {
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the other process never learned of the new tenant")
 		}
 	}
-	r := b.env.Must(201, "POST", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, map[string]any{"offerId": "ENTERPRISEPACK", "quantity": 5})
+	r := b.Must(201, "POST", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, map[string]any{"offerId": "ENTERPRISEPACK", "quantity": 5})
 	seq := r.Header.Get(server.SeqHeader)
 	if n, err := strconv.ParseInt(seq, 10, 64); err != nil || n < 1 {
 		t.Fatalf("a forwarded write's %s = %q", server.SeqHeader, seq)
 	}
-	if !strings.Contains(leaseOwner().Owner, " at "+a.hs.Listener.Addr().String()+"/") {
+	if !strings.Contains(leaseOwner().Owner, " at "+a.HTTP.Listener.Addr().String()+"/") {
 		t.Fatal("forwarding moved the lease: the write was not served by the owner")
 	}
-	if b.keeper.Holds(id) {
+	if b.Process.Leases.Holds(id) {
 		t.Fatal("the forwarding process took a lease")
 	}
-	subs := b.env.Must(200, "GET", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, nil, server.MinSeqHeader+": "+seq)
+	subs := b.Must(200, "GET", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, nil, server.MinSeqHeader+": "+seq)
 	if !strings.Contains(string(subs.Body), "ENTERPRISEPACK") {
 		t.Fatalf("a read with %s %s on the follower does not see the write: %s", server.MinSeqHeader, seq, subs.Body)
 	}
 	for _, bad := range []string{"abc", "-1", "1.5", "99999999999999999999"} {
-		b.env.Must(400, "GET", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, nil, server.MinSeqHeader+": "+bad)
+		b.Must(400, "GET", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, nil, server.MinSeqHeader+": "+bad)
 	}
-	late := b.env.Must(503, "GET", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, nil, server.MinSeqHeader+": 1000000")
+	late := b.Must(503, "GET", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, nil, server.MinSeqHeader+": 1000000")
 	if late.Header.Get("Retry-After") == "" {
 		t.Error("a read that could not catch up in time has no Retry-After")
 	}
 	// The owner crashes: the next write through b waits for the lease,
 	// then b serves it and owns the tenant.
-	a.crash()
+	a.Kill()
 	start := time.Now()
-	r = b.env.Must(201, "POST", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, map[string]any{"offerId": "ENTERPRISEPACK", "quantity": 2})
+	r = b.Must(201, "POST", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, map[string]any{"offerId": "ENTERPRISEPACK", "quantity": 2})
 	t.Logf("write served after the owner crashed in %s (lease %s)", time.Since(start), ttl)
-	if !b.keeper.Holds(id) {
+	if !b.Process.Leases.Holds(id) {
 		t.Fatal("the process that served the write after the owner crashed does not hold the lease")
 	}
-	subs = b.env.Must(200, "GET", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, nil, server.MinSeqHeader+": "+r.Header.Get(server.SeqHeader))
+	subs = b.Must(200, "GET", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, nil, server.MinSeqHeader+": "+r.Header.Get(server.SeqHeader))
 	if strings.Count(string(subs.Body), `"offerId":"ENTERPRISEPACK"`) != 2 {
 		t.Fatalf("the new owner's subscriptions: %s", subs.Body)
 	}
@@ -206,16 +108,16 @@ func TestWritesAreForwardedToTheOwnerAndReadsWaitForTheirSeq(t *testing.T) {
 // process runs no follower here: only that wait brings its copy up to
 // date, so the read would miss the write without it.
 func TestAForwardedWriteIsAnsweredAtOnceAndReadWhereItWasSent(t *testing.T) {
-	url := haSchema(t)
+	url := pgtest.Schema(t)
 	a := newHANode(t, url, 5*time.Second)
-	id := a.env.Customer("Contoso", "US")
+	id := a.Customer("Contoso", "US")
 	b := newHANodeFollowing(t, url, 5*time.Second, false) // loads the tenant at its start
-	b.env.Server.Cluster.ReadWait = 10 * time.Second      // a loaded machine: no flake
-	tb, ok := b.rt.Get(id)
+	b.Server.Cluster.ReadWait = 10 * time.Second          // a loaded machine: no flake
+	tb, ok := b.RT.Get(id)
 	if !ok {
 		t.Fatal("the second process did not load the tenant")
 	}
-	r := b.env.Must(201, "POST", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, map[string]any{"offerId": "ENTERPRISEPACK", "quantity": 5})
+	r := b.Must(201, "POST", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, map[string]any{"offerId": "ENTERPRISEPACK", "quantity": 5})
 	if r.Header.Get(server.ForwardedToHeader) == "" {
 		t.Fatal("the write was not forwarded")
 	}
@@ -228,14 +130,14 @@ func TestAForwardedWriteIsAnsweredAtOnceAndReadWhereItWasSent(t *testing.T) {
 	}
 	// Another principal's read there does not wait for it.
 	const other = "allot_test_other_partner_secret"
-	if _, _, err := auth.Create(context.Background(), a.st, store.PartnerTenant, "another partner administrator", []string{auth.RolePartnerAdministrator}, nil, other, time.Now()); err != nil {
+	if _, _, err := auth.Create(context.Background(), a.Process.Store, store.PartnerTenant, "another partner administrator", []string{auth.RolePartnerAdministrator}, nil, other, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	b.env.Must(200, "GET", "/partner/v1/customers/"+id+"/subscriptions", other, nil)
+	b.Must(200, "GET", "/partner/v1/customers/"+id+"/subscriptions", other, nil)
 	if got := tb.LogSeq(); got >= seq {
 		t.Fatalf("another principal's read waited for the forwarded write (the copy has %d of %d)", got, seq)
 	}
-	subs := b.env.Must(200, "GET", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, nil)
+	subs := b.Must(200, "GET", "/partner/v1/customers/"+id+"/subscriptions", apitest.PartnerToken, nil)
 	if !strings.Contains(string(subs.Body), "ENTERPRISEPACK") {
 		t.Fatalf("a read on the process that forwarded the write does not see it: %s", subs.Body)
 	}

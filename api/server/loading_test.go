@@ -68,7 +68,6 @@ func TestServingWhileTenantsLoad(t *testing.T) {
 		close(gate)
 		t.Fatal("the server did not start while a tenant was loading")
 	}
-	as := func(id string) string { return server.TenantHeader + ": " + id }
 	e.Must(200, "GET", "/healthz", "", nil)
 	// Small loads beside big (two at a time): wait for it, not for big.
 	if _, err := e.RT.Wait(ctx, small); err != nil {
@@ -80,11 +79,7 @@ func TestServingWhileTenantsLoad(t *testing.T) {
 		}
 	}
 	r := e.Must(200, "GET", "/readyz", "", nil)
-	var ready struct {
-		Status  string            `json:"status"`
-		Loading []string          `json:"loadingTenants"`
-		Failed  map[string]string `json:"failedTenants"`
-	}
+	var ready readyzBody
 	r.Decode(t, &ready)
 	if ready.Status != "loading" || len(ready.Loading) != 1 || ready.Loading[0] != big ||
 		!strings.Contains(ready.Failed[broken], "cannot be read") {
@@ -92,14 +87,50 @@ func TestServingWhileTenantsLoad(t *testing.T) {
 	}
 	e.Must(200, "GET", "/v1.0/users", apitest.PartnerToken, nil, as(small))
 	e.Must(200, "GET", "/partner/v1/customers/"+small, apitest.PartnerToken, nil)
+	unloadedTenantsAnswer503(t, e, big, broken)
+	listsAndConflictsWhileLoading(t, e, big)
 
+	close(gate)
+	if _, err := e.RT.Wait(ctx, big); err != nil {
+		t.Fatal(err)
+	}
+	e.Must(200, "GET", "/v1.0/users", apitest.PartnerToken, nil, as(big))
+	w := e.Must(201, "POST", "/v1.0/domains", apitest.PartnerToken, map[string]any{"id": "big-later.example"}, as(big))
+	if seq := w.Header.Get(server.SeqHeader); seq == "" {
+		t.Fatalf("a write of the loaded tenant answered no %s", server.SeqHeader)
+	} else {
+		e.Must(200, "GET", "/v1.0/users", apitest.PartnerToken, nil, as(big), server.MinSeqHeader+": "+seq)
+	}
+	r = e.Must(200, "GET", "/readyz", "", nil)
+	ready.Loading, ready.Failed = nil, nil
+	r.Decode(t, &ready)
+	if ready.Status != "degraded" || len(ready.Loading) != 0 || len(ready.Failed) != 1 {
+		t.Fatalf("/readyz once loaded: %s", r.Body)
+	}
+}
+
+// readyzBody is /readyz's answer.
+type readyzBody struct {
+	Status  string            `json:"status"`
+	Loading []string          `json:"loadingTenants"`
+	Failed  map[string]string `json:"failedTenants"`
+}
+
+// as is the header that names the tenant a partner's request is for.
+func as(id string) string { return server.TenantHeader + ": " + id }
+
+// unloadedTenantsAnswer503: a request for the loading tenant (big) waits
+// the tenant wait and gets 503 serviceNotAvailable with Retry-After, also
+// one that asks for a log number; one for the tenant whose load failed
+// (broken) gets 503 saying so.
+func unloadedTenantsAnswer503(t *testing.T, e *apitest.Env, big, broken string) {
 	paths := []func(id string) string{
 		func(string) string { return "/v1.0/users" },
 		func(id string) string { return "/partner/v1/customers/" + id },
 	}
 	for _, path := range paths {
 		start := time.Now()
-		r = e.Call("GET", path(big), apitest.PartnerToken, nil, as(big))
+		r := e.Call("GET", path(big), apitest.PartnerToken, nil, as(big))
 		if r.Status != 503 || r.Header.Get("Retry-After") == "" || r.ErrorCode() != "serviceNotAvailable" ||
 			!strings.Contains(r.ErrorMessage(), "still loading") {
 			t.Fatalf("GET %s of a loading tenant: %d %v %s", path(big), r.Status, r.Header, r.Body)
@@ -119,6 +150,12 @@ func TestServingWhileTenantsLoad(t *testing.T) {
 			t.Fatalf("GET %s of a tenant that failed to load: %d %s", path(broken), r.Status, r.Body)
 		}
 	}
+}
+
+// listsAndConflictsWhileLoading: while big loads, the customer list has
+// every tenant, its id and its domain cannot be taken, another tenant can
+// be created, and the metrics count the loading and the failed tenant.
+func listsAndConflictsWhileLoading(t *testing.T, e *apitest.Env, big string) {
 	var list struct {
 		Items []struct {
 			ID string `json:"id"`
@@ -137,23 +174,5 @@ func TestServingWhileTenantsLoad(t *testing.T) {
 	m := e.Must(200, "GET", "/metrics", "", nil)
 	if !strings.Contains(string(m.Body), "allot_tenants_loading 1") || !strings.Contains(string(m.Body), "allot_tenants_failed 1") {
 		t.Fatalf("metrics while loading:\n%s", m.Body)
-	}
-
-	close(gate)
-	if _, err := e.RT.Wait(ctx, big); err != nil {
-		t.Fatal(err)
-	}
-	e.Must(200, "GET", "/v1.0/users", apitest.PartnerToken, nil, as(big))
-	w := e.Must(201, "POST", "/v1.0/domains", apitest.PartnerToken, map[string]any{"id": "big-later.example"}, as(big))
-	if seq := w.Header.Get(server.SeqHeader); seq == "" {
-		t.Fatalf("a write of the loaded tenant answered no %s", server.SeqHeader)
-	} else {
-		e.Must(200, "GET", "/v1.0/users", apitest.PartnerToken, nil, as(big), server.MinSeqHeader+": "+seq)
-	}
-	r = e.Must(200, "GET", "/readyz", "", nil)
-	ready.Loading, ready.Failed = nil, nil
-	r.Decode(t, &ready)
-	if ready.Status != "degraded" || len(ready.Loading) != 0 || len(ready.Failed) != 1 {
-		t.Fatalf("/readyz once loaded: %s", r.Body)
 	}
 }

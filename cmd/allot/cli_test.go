@@ -181,7 +181,30 @@ func TestCLIMessagesNameFlags(t *testing.T) {
 func TestReadCommandsAndBackup(t *testing.T) {
 	db, st, rt, tn := newOfflineTenant(t)
 	seedTenant(t, tn)
+	readCommands(t, db)
 
+	// The store stays open for writing: a backup is taken beside it.
+	backup := filepath.Join(t.TempDir(), "copy.db")
+	if out, err := runAllot(t, "backup", "--db", db, backup); err != nil {
+		t.Fatalf("backup: %v\n%s", err, out)
+	}
+	if _, err := runAllot(t, "backup", "--db", db, backup); err == nil || !strings.Contains(err.Error(), "exists already") {
+		t.Fatalf("backup over an existing file: %v", err)
+	}
+	out, err := runAllot(t, "users", "--db", backup, "--tenant", testTenantID)
+	if err != nil || !strings.Contains(out, "bob@c.example") {
+		t.Fatalf("users of the backup: %v\n%s", err, out)
+	}
+	if _, err = runAllot(t, "backup", "--db", "postgres://u@127.0.0.1/x", "x.dump"); err == nil || !strings.Contains(err.Error(), "pg_dump") {
+		t.Fatalf("backup of PostgreSQL: %v", err)
+	}
+	rt.Close(context.Background())
+	st.Close()
+}
+
+// readCommands: users, licenses, allotments and explain read the seeded
+// tenant of the database db, and refuse a command without --tenant.
+func readCommands(t *testing.T, db string) {
 	out, err := runAllot(t, "users", "--db", db, "--tenant", testTenantID)
 	if err != nil || !strings.Contains(out, "ann@c.example") || !strings.Contains(out, "ENTERPRISEPACK") || !strings.Contains(out, "SPE_E3") {
 		t.Fatalf("users: %v\n%s", err, out)
@@ -213,22 +236,4 @@ func TestReadCommandsAndBackup(t *testing.T) {
 	if _, err = runAllot(t, "users", "--db", db); err == nil || !strings.Contains(err.Error(), "--tenant") {
 		t.Fatalf("users without --tenant: %v", err)
 	}
-
-	// The store stays open for writing: a backup is taken beside it.
-	backup := filepath.Join(t.TempDir(), "copy.db")
-	if out, err = runAllot(t, "backup", "--db", db, backup); err != nil {
-		t.Fatalf("backup: %v\n%s", err, out)
-	}
-	if _, err = runAllot(t, "backup", "--db", db, backup); err == nil || !strings.Contains(err.Error(), "exists already") {
-		t.Fatalf("backup over an existing file: %v", err)
-	}
-	out, err = runAllot(t, "users", "--db", backup, "--tenant", testTenantID)
-	if err != nil || !strings.Contains(out, "bob@c.example") {
-		t.Fatalf("users of the backup: %v\n%s", err, out)
-	}
-	if _, err = runAllot(t, "backup", "--db", "postgres://u@127.0.0.1/x", "x.dump"); err == nil || !strings.Contains(err.Error(), "pg_dump") {
-		t.Fatalf("backup of PostgreSQL: %v", err)
-	}
-	rt.Close(context.Background())
-	st.Close()
 }

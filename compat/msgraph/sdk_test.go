@@ -81,19 +81,7 @@ func TestOfficialSDKAgainstAllot(t *testing.T) {
 	gc := client(t, srv.url, token)
 	ctx := context.Background()
 
-	// subscribedSkus
-	skus, err := gc.SubscribedSkus().Get(ctx, nil)
-	check(t, "list subscribedSkus", err)
-	found := map[string]int32{}
-	for _, s := range skus.GetValue() {
-		found[ptrStr(s.GetSkuPartNumber())] = *s.GetPrepaidUnits().GetEnabled()
-		if len(s.GetServicePlans()) == 0 || s.GetSkuId() == nil {
-			t.Fatalf("sku %s without plans or id", ptrStr(s.GetSkuPartNumber()))
-		}
-	}
-	if found["SPE_E3"] != 10 || found["ENTERPRISEPACK"] != 2 {
-		t.Fatalf("subscribedSkus: %v", found)
-	}
+	checkSubscribedSkus(t, ctx, gc)
 
 	// Users.
 	var ids []string
@@ -199,7 +187,31 @@ func TestOfficialSDKAgainstAllot(t *testing.T) {
 		t.Fatalf("removing an inherited license: %v", err)
 	}
 
-	// Page through users with $top, following @odata.nextLink.
+	pageThroughUsers(t, ctx, gc)
+
+	checkAnyFilter(t, ctx, gc, ids)
+}
+
+// checkSubscribedSkus: the SDK lists the tenant's products with their
+// plans, ids and enabled units.
+func checkSubscribedSkus(t *testing.T, ctx context.Context, gc *msgraphsdk.GraphServiceClient) {
+	skus, err := gc.SubscribedSkus().Get(ctx, nil)
+	check(t, "list subscribedSkus", err)
+	found := map[string]int32{}
+	for _, s := range skus.GetValue() {
+		found[ptrStr(s.GetSkuPartNumber())] = *s.GetPrepaidUnits().GetEnabled()
+		if len(s.GetServicePlans()) == 0 || s.GetSkuId() == nil {
+			t.Fatalf("sku %s without plans or id", ptrStr(s.GetSkuPartNumber()))
+		}
+	}
+	if found["SPE_E3"] != 10 || found["ENTERPRISEPACK"] != 2 {
+		t.Fatalf("subscribedSkus: %v", found)
+	}
+}
+
+// pageThroughUsers: the SDK pages through the five users with $top,
+// following @odata.nextLink, each user once.
+func pageThroughUsers(t *testing.T, ctx context.Context, gc *msgraphsdk.GraphServiceClient) {
 	seen := map[string]bool{}
 	page, err := gc.Users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Top: ptr(int32(2)), Select: []string{"id", "displayName"}}})
@@ -223,8 +235,11 @@ func TestOfficialSDKAgainstAllot(t *testing.T) {
 	if len(seen) != 5 || pages != 3 {
 		t.Fatalf("paging: %d users in %d pages", len(seen), pages)
 	}
+}
 
-	// Filter with any().
+// checkAnyFilter: $filter with any() on assignedLicenses finds the two
+// members of the licensed group (ids[:2]).
+func checkAnyFilter(t *testing.T, ctx context.Context, gc *msgraphsdk.GraphServiceClient, ids []string) {
 	holders, err := gc.Users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Filter: ptr("assignedLicenses/any(x:x/skuId eq " + skuE3 + ")")}})
 	check(t, "filter with any()", err)

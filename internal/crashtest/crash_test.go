@@ -1,6 +1,7 @@
 package crashtest
 
 import (
+	"allot/internal/pgtest"
 	"archive/zip"
 	"bytes"
 	"fmt"
@@ -33,7 +34,7 @@ func rounds() int {
 func backends(t *testing.T) map[string]func(t *testing.T) string {
 	return map[string]func(t *testing.T) string{
 		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "allot.db") },
-		"postgres": func(t *testing.T) string { return postgresURL(t) },
+		"postgres": func(t *testing.T) string { return pgtest.Schema(t) },
 	}
 }
 

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"allot/internal/pgtest"
 )
 
 // haRounds is the number of owner pauses and kills of the HA test.
@@ -50,9 +52,7 @@ func haTTL(t testing.TB) time.Duration {
 // its URL; it is dropped at cleanup.
 func ownDatabase(t testing.TB) string {
 	t.Helper()
-	base := postgresURL(t) // skips without a server
-	_ = base
-	admin := os.Getenv("ALLOT_TEST_POSTGRES")
+	admin := pgtest.URL(t) // skips without a server
 	u, err := url.Parse(admin)
 	if err != nil {
 		t.Fatal(err)
@@ -281,24 +281,15 @@ func TestHAOwnerPausedOrKilledLosesNothingAcknowledged(t *testing.T) {
 	for i, w := range tenants {
 		writers.Go(func() { c.write(w, 2, fmt.Sprintf("w%d-", i), stop, &refused, ryw) })
 	}
-	waitAcks := func(w *haTenant, n int64) {
-		t.Helper()
-		target := w.a.n.Load() + n
-		for deadline := time.Now().Add(time.Minute); w.a.n.Load() < target; time.Sleep(5 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("tenant %s: no acknowledged write for a minute", w.tenant)
-			}
-		}
-	}
 	for _, w := range tenants {
-		waitAcks(w, 5)
+		waitAcks(t, w, 5)
 	}
 	var pauses, kills []time.Duration
 	fenced := 0.0
 	forwarded := 0
 	for r := range haRounds() {
 		w := tenants[r%len(tenants)]
-		waitAcks(w, 3)
+		waitAcks(t, w, 3)
 		old, owner := c.owner(t, w.tenant)
 		if old == nil {
 			t.Fatalf("round %d: the lease of %s names %q, no running server", r, w.tenant, owner)
@@ -310,20 +301,7 @@ func TestHAOwnerPausedOrKilledLosesNothingAcknowledged(t *testing.T) {
 		} else if err := old.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 			t.Fatal(err)
 		}
-		// The next acknowledged write of the tenant, on another process.
-		var took time.Duration
-		for deadline := t0.Add(ttl + time.Minute); ; time.Sleep(2 * time.Millisecond) {
-			w.mu.Lock()
-			last := w.last
-			w.mu.Unlock()
-			if last.at.After(t0) && !last.by(old) {
-				took = last.at.Sub(t0)
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("round %d: tenant %s was not taken over within %s of losing its owner", r, w.tenant, ttl+time.Minute)
-			}
-		}
+		took := waitTakeover(t, r, w, old, t0, ttl)
 		if took < ttl/2 { // the last renewal was at most TTL/3 before the stop
 			t.Errorf("round %d: another process wrote tenant %s %s after its owner stopped, before the lease (%s) could expire", r, w.tenant, took, ttl)
 		}
@@ -337,39 +315,9 @@ func TestHAOwnerPausedOrKilledLosesNothingAcknowledged(t *testing.T) {
 		if err := old.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 			t.Fatal(err)
 		}
-		// Served here (as a forwarded write is, never forwarded again),
-		// the woken old owner's write is refused, naming the new owner.
-		st, body := old.call("POST", "/v1.0/users", w.admin, userBody(fmt.Sprintf("stale%d", r), w.domain), "X-Allot-Forwarded-By: crashtest")
-		for try := 0; try < 5 && st == 503 && strings.Contains(string(body), "could not be checked"); try++ {
-			// The woken process's renewal timed out (a loaded machine): the
-			// refusal names no owner yet; ask again.
-			time.Sleep(ttl / 4)
-			st, body = old.call("POST", "/v1.0/users", w.admin, userBody(fmt.Sprintf("stale%d-%d", r, try), w.domain), "X-Allot-Forwarded-By: crashtest")
-		}
-		if st != 503 {
-			t.Errorf("round %d: the woken old owner's write of %s: %d %s, want 503", r, w.tenant, st, body)
-		} else if newOwner != nil && !strings.Contains(string(body), strings.TrimPrefix(newOwner.URL, "http://")) {
-			t.Errorf("round %d: the refusal %s does not name the new owner %s", r, body, newOwner.URL)
-		}
-		// Sent as a client sends it, it is forwarded to the new owner.
-		if st, body, hdr := old.haCallH("POST", "/v1.0/users", w.admin, userBody(fmt.Sprintf("fwd%d", r), w.domain)); st == 201 {
-			var u struct{ ID string }
-			_ = json.Unmarshal(body, &u)
-			w.a.mu.Lock()
-			w.a.users = append(w.a.users, u.ID)
-			w.a.mu.Unlock()
-			w.a.n.Add(1)
+		fwd, fence := wokenOwnerWrites(t, r, w, old, newOwner, ttl, ryw)
+		if fwd {
 			forwarded++
-			ryw.check(old, w, u.ID, hdr.Get("X-Allot-Seq"))
-		} else if st != 503 && st != 0 {
-			t.Errorf("round %d: a client's write on the woken old owner: %d %s, want 201 (forwarded) or 503", r, st, body)
-		}
-		lost, fence := old.metric("allot_lease_lost_total"), old.metric("allot_lease_fenced_total")
-		if lost+fence < 1 {
-			t.Errorf("round %d: the woken old owner counted no lost lease (lost %v, fenced %v)", r, lost, fence)
-		}
-		if !strings.Contains(old.output(), "tenant lease lost") {
-			t.Errorf("round %d: the woken old owner did not log the lost lease", r)
 		}
 		fenced += fence
 	}
@@ -398,6 +346,77 @@ func TestHAOwnerPausedOrKilledLosesNothingAcknowledged(t *testing.T) {
 	sort.Slice(kills, func(i, j int) bool { return kills[i] < kills[j] })
 	t.Logf("FIGURES ha failover (lease %s): after SIGSTOP %v; after SIGKILL %v; writes refused 503 %d; commits fenced in the database %v",
 		ttl, pauses, kills, refused.Load(), fenced)
+}
+
+// waitAcks waits for n more acknowledged writes of w's tenant.
+func waitAcks(t *testing.T, w *haTenant, n int64) {
+	t.Helper()
+	target := w.a.n.Load() + n
+	for deadline := time.Now().Add(time.Minute); w.a.n.Load() < target; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("tenant %s: no acknowledged write for a minute", w.tenant)
+		}
+	}
+}
+
+// waitTakeover waits for the next acknowledged write of w's tenant on
+// another process than old, stopped at t0 in round r, and returns how long
+// after t0 it came.
+func waitTakeover(t *testing.T, r int, w *haTenant, old *server, t0 time.Time, ttl time.Duration) time.Duration {
+	for deadline := t0.Add(ttl + time.Minute); ; time.Sleep(2 * time.Millisecond) {
+		w.mu.Lock()
+		last := w.last
+		w.mu.Unlock()
+		if last.at.After(t0) && !last.by(old) {
+			return last.at.Sub(t0)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("round %d: tenant %s was not taken over within %s of losing its owner", r, w.tenant, ttl+time.Minute)
+		}
+	}
+}
+
+// wokenOwnerWrites: the old owner of w's tenant, woken in round r, refuses
+// a write served there (naming newOwner), forwards a client's write to the
+// new owner (forwarded), and counts and logs the lost lease; fence is its
+// count of commits fenced in the database.
+func wokenOwnerWrites(t *testing.T, r int, w *haTenant, old, newOwner *server, ttl time.Duration, ryw *rywCount) (forwarded bool, fence float64) {
+	// Served here (as a forwarded write is, never forwarded again),
+	// the woken old owner's write is refused, naming the new owner.
+	st, body := old.call("POST", "/v1.0/users", w.admin, userBody(fmt.Sprintf("stale%d", r), w.domain), "X-Allot-Forwarded-By: crashtest")
+	for try := 0; try < 5 && st == 503 && strings.Contains(string(body), "could not be checked"); try++ {
+		// The woken process's renewal timed out (a loaded machine): the
+		// refusal names no owner yet; ask again.
+		time.Sleep(ttl / 4)
+		st, body = old.call("POST", "/v1.0/users", w.admin, userBody(fmt.Sprintf("stale%d-%d", r, try), w.domain), "X-Allot-Forwarded-By: crashtest")
+	}
+	if st != 503 {
+		t.Errorf("round %d: the woken old owner's write of %s: %d %s, want 503", r, w.tenant, st, body)
+	} else if newOwner != nil && !strings.Contains(string(body), strings.TrimPrefix(newOwner.URL, "http://")) {
+		t.Errorf("round %d: the refusal %s does not name the new owner %s", r, body, newOwner.URL)
+	}
+	// Sent as a client sends it, it is forwarded to the new owner.
+	if st, body, hdr := old.haCallH("POST", "/v1.0/users", w.admin, userBody(fmt.Sprintf("fwd%d", r), w.domain)); st == 201 {
+		var u struct{ ID string }
+		_ = json.Unmarshal(body, &u)
+		w.a.mu.Lock()
+		w.a.users = append(w.a.users, u.ID)
+		w.a.mu.Unlock()
+		w.a.n.Add(1)
+		forwarded = true
+		ryw.check(old, w, u.ID, hdr.Get("X-Allot-Seq"))
+	} else if st != 503 && st != 0 {
+		t.Errorf("round %d: a client's write on the woken old owner: %d %s, want 201 (forwarded) or 503", r, st, body)
+	}
+	var lost float64
+	lost, fence = old.metric("allot_lease_lost_total"), old.metric("allot_lease_fenced_total")
+	if lost+fence < 1 {
+		t.Errorf("round %d: the woken old owner counted no lost lease (lost %v, fenced %v)", r, lost, fence)
+	}
+	if !strings.Contains(old.output(), "tenant lease lost") {
+		t.Errorf("round %d: the woken old owner did not log the lost lease", r)
+	}
+	return forwarded, fence
 }
 
 // haClient gives up on a request after a few seconds: a paused server

@@ -3,9 +3,6 @@ package crashtest
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,8 +15,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // partnerSecret is the bootstrap partner administrator of every server.
@@ -238,48 +233,4 @@ func cli(t testing.TB, args ...string) (stdout, stderr string, code int) {
 		t.Fatal(err)
 	}
 	return o.String(), e.String(), 0
-}
-
-// postgresURL is the shared test server (ALLOT_TEST_POSTGRES) in a new
-// schema of its own, dropped at cleanup; it skips without the variable
-// unless ALLOT_REQUIRE_POSTGRES is set.
-func postgresURL(t testing.TB) string {
-	t.Helper()
-	base := os.Getenv("ALLOT_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("ALLOT_REQUIRE_POSTGRES") != "" {
-			t.Fatal("ALLOT_TEST_POSTGRES is not set")
-		}
-		t.Skip("ALLOT_TEST_POSTGRES is not set")
-	}
-	return schemaOn(t, base)
-}
-
-// schemaOn creates a fresh schema on the server at base and returns base
-// with search_path set to it.
-func schemaOn(t testing.TB, base string) string {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer conn.Close(ctx)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "crash_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if c, err := pgx.Connect(context.Background(), base); err == nil {
-			c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
 }

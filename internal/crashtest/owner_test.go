@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"allot/internal/pgtest"
 	"allot/store"
 	"allot/store/sqlite"
 )
@@ -19,7 +20,7 @@ func TestCLIWritesAreRefusedWhileServeOwnsTheDatabase(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "allot.db")
 			if backend == "postgres" {
-				db = postgresURL(t)
+				db = pgtest.Schema(t)
 			}
 			srv := startServe(t, db, nil, nil)
 			tid, admin := srv.customer("Contoso", 5)

@@ -34,10 +34,10 @@ func (s *Store) RecordAlerts(ctx context.Context, states []store.AlertState, job
 	if err := alertsql.Check(states, jobs); err != nil {
 		return fmt.Errorf("store/postgres: %w", err)
 	}
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	return classify(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		for _, a := range states {
 			if _, err := tx.Exec(ctx, upsertState, alertsql.StateArgs(a)...); err != nil {
@@ -60,10 +60,10 @@ func (s *Store) RecordAlerts(ctx context.Context, states []store.AlertState, job
 // query runs a read of the alert tables and scans its rows.
 func query[T any](s *Store, ctx context.Context, what, q string, args []any, scan func(alertsql.Rows) (T, error)) (T, error) {
 	var zero T
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return zero, err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return zero, fmt.Errorf("store/postgres: %s: %w", what, err)
@@ -95,10 +95,10 @@ func (s *Store) AlertJobs(ctx context.Context, tenantID, state string, limit int
 
 // FinishAttempt stores a job's new state and logs the attempt.
 func (s *Store) FinishAttempt(ctx context.Context, j store.AlertJob, a store.AlertAttempt) error {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	return classify(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, finishJob, alertsql.FinishArgs(j)...)
 		if err != nil {

@@ -14,10 +14,10 @@ import (
 
 // MaxAuditSeq returns the highest audit Seq of the tenant, 0 if none.
 func (s *Store) MaxAuditSeq(ctx context.Context, tenantID string) (int64, error) {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return 0, err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	var seq int64
 	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM audit WHERE tenant_id = $1`, tenantID).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("store/postgres: max audit seq of %q: %w", tenantID, err)
@@ -33,10 +33,10 @@ func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Entry, e
 	if q.TenantID == "" {
 		return nil, errors.New("store/postgres: audit query needs a tenant id")
 	}
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return nil, err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 
 	query, args := auditsql.Build(auditsql.Dialect{Numbered: true, AnyOf: true, Instant: func(t time.Time) any { return ceilMicro(t) }}, q)
 	rows, err := s.pool.Query(ctx, query, args...)

@@ -43,10 +43,10 @@ func (s *Store) Changes(ctx context.Context, tenantID string, after int64, fn fu
 
 // LogSeq returns the tenant's last record's number.
 func (s *Store) LogSeq(ctx context.Context, tenantID string) (int64, error) {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return 0, err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	var seq int64
 	err := s.pool.QueryRow(ctx, `SELECT last_seq FROM state_heads WHERE tenant_id = $1`, tenantID).Scan(&seq)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -84,10 +84,10 @@ func (s *Store) Notifications(ctx context.Context, fn func(tenantID string, seq 
 
 // listen holds one connection listening until it fails or ctx ends.
 func (s *Store) listen(ctx context.Context, fn func(string, int64), first bool) error {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	c, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err

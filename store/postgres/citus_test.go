@@ -26,8 +26,28 @@ func TestCitusDDLInTheDocNamesEveryTable(t *testing.T) {
 		t.Fatal("docs/SCALING.md has no ```sql block after <!-- citus-ddl -->")
 	}
 	ddl := string(block[1])
-	distributed := map[string]bool{}
-	reference := map[string]bool{}
+	distributed, reference := citusTables(t, ddl)
+
+	openStore(t) // migrates the schema and makes owner_lease
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, schemaURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	checkEveryTableNamed(t, conn, distributed, reference)
+	checkUniqueIndexesOfDistributed(t, conn, distributed)
+	// The lease check of every commit runs on the tenant's shard.
+	if !regexp.MustCompile(`create_distributed_function\('lease_fence\(text,\s*bigint\)', 'tenant', colocate_with => 'tenant_leases'\)`).MatchString(ddl) {
+		t.Error("the DDL does not distribute lease_fence with tenant_leases")
+	}
+}
+
+// citusTables reads the tables the DDL distributes (by tenant_id,
+// colocated with tenants) and makes reference tables, each named once.
+func citusTables(t *testing.T, ddl string) (distributed, reference map[string]bool) {
+	distributed = map[string]bool{}
+	reference = map[string]bool{}
 	for _, m := range regexp.MustCompile(`create_distributed_table\('(\w+)', 'tenant_id'(, colocate_with => '(\w+)')?\)`).FindAllStringSubmatch(ddl, -1) {
 		if distributed[m[1]] {
 			t.Errorf("%s is distributed twice", m[1])
@@ -46,14 +66,14 @@ func TestCitusDDLInTheDocNamesEveryTable(t *testing.T) {
 	if n := len(regexp.MustCompile(`create_(distributed|reference)_table`).FindAllString(ddl, -1)); n != len(distributed)+len(reference) {
 		t.Errorf("%d create_…_table calls, %d understood: each must be create_distributed_table('<t>', 'tenant_id'[, colocate_with => 'tenants']) or create_reference_table('<t>')", n, len(distributed)+len(reference))
 	}
+	return distributed, reference
+}
 
-	openStore(t) // migrates the schema and makes owner_lease
+// checkEveryTableNamed: every table of the migrated schema is distributed
+// (only one with tenant_id) or a reference table, and the DDL names no
+// other.
+func checkEveryTableNamed(t *testing.T, conn *pgx.Conn, distributed, reference map[string]bool) {
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, schemaURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
 	rows, err := conn.Query(ctx, `SELECT c.relname, EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped)
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')`)
@@ -91,10 +111,14 @@ func TestCitusDDLInTheDocNamesEveryTable(t *testing.T) {
 	if len(tables) < 10 {
 		t.Fatalf("only %d tables in the schema (%v): the query no longer finds them", len(tables), tables)
 	}
-	// Citus requires a distributed table's unique indexes to include the
-	// distribution column: a table with one that does not (a hash looked
-	// up across tenants) must be a reference table.
-	rows, err = conn.Query(ctx, `SELECT t.relname, i.relname FROM pg_index ix
+}
+
+// checkUniqueIndexesOfDistributed: Citus requires a distributed table's
+// unique indexes to include the distribution column: a table with one that
+// does not (a hash looked up across tenants) must be a reference table.
+func checkUniqueIndexesOfDistributed(t *testing.T, conn *pgx.Conn, distributed map[string]bool) {
+	ctx := context.Background()
+	rows, err := conn.Query(ctx, `SELECT t.relname, i.relname FROM pg_index ix
 		JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class t ON t.oid = ix.indrelid
 		JOIN pg_namespace n ON n.oid = t.relnamespace
 		WHERE n.nspname = current_schema() AND ix.indisunique
@@ -118,9 +142,5 @@ func TestCitusDDLInTheDocNamesEveryTable(t *testing.T) {
 	}
 	if crossTenant < 2 {
 		t.Errorf("%d unique indexes without tenant_id found; the token and session hashes are two: the query no longer finds them", crossTenant)
-	}
-	// The lease check of every commit runs on the tenant's shard.
-	if !regexp.MustCompile(`create_distributed_function\('lease_fence\(text,\s*bigint\)', 'tenant', colocate_with => 'tenant_leases'\)`).MatchString(ddl) {
-		t.Error("the DDL does not distribute lease_fence with tenant_leases")
 	}
 }

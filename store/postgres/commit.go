@@ -51,10 +51,10 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 	if n == 0 {
 		return nil
 	}
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	type logLen struct {
 		i                    int // in changes
 		tenantID             string
@@ -154,10 +154,10 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 	if _, err := store.Validate([]store.Change{c}); err != nil {
 		return fmt.Errorf("store/postgres: commit: %w", err)
 	}
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	var streamErr error
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := s.owner.fenceTx(ctx, tx); err != nil {
@@ -274,10 +274,10 @@ func installSnapshot(ctx context.Context, tx pgx.Tx, tenantID string, seq int64,
 // wrong (a bulk commit replaced its state, it was deleted), nothing is
 // installed. Compact is safe to call at any time.
 func (s *Store) Compact(ctx context.Context, tenantID string) error {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	s.compactMu.Lock() // one compaction at a time
 	defer s.compactMu.Unlock()
 	var (

@@ -49,10 +49,10 @@ func classify(err error) error {
 // ProbeWrite commits store.ProbeSQL, a real write that changes no data
 // (store.WriteProber).
 func (s *Store) ProbeWrite(ctx context.Context) error {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	b := &pgx.Batch{}
 	if s.owner != nil {
 		s.owner.fence(b) // a writer that lost its database cannot write (owner.go)

@@ -114,10 +114,10 @@ func (s *Store) AcquireLease(ctx context.Context, tenantID string) (store.Lease,
 	if s.leases == nil {
 		return store.Lease{}, errNotShared
 	}
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return store.Lease{}, err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	l, err := scanLease(s.pool.QueryRow(ctx, `INSERT INTO tenant_leases AS l (tenant_id, owner, token, expires_at, acquired_at)
 		VALUES ($1, $2, 1, clock_timestamp() + $3::bigint * interval '1 microsecond', clock_timestamp())
 		ON CONFLICT (tenant_id) DO UPDATE SET
@@ -144,10 +144,10 @@ func (s *Store) RenewLease(ctx context.Context, tenantID string, token int64) (s
 	if s.leases == nil {
 		return store.Lease{}, errNotShared
 	}
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return store.Lease{}, err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	l, err := scanLease(s.pool.QueryRow(ctx, `UPDATE tenant_leases SET expires_at = clock_timestamp() + $4::bigint * interval '1 microsecond'
 		WHERE tenant_id = $1 AND token = $2 AND owner = $3
 		RETURNING owner, token, `+leaseTTLSQL, tenantID, token, s.leases.owner, s.leases.ttl.Microseconds()), tenantID)
@@ -165,10 +165,10 @@ func (s *Store) ReleaseLease(ctx context.Context, tenantID string, token int64) 
 	if s.leases == nil {
 		return errNotShared
 	}
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	_, err := s.pool.Exec(ctx, `UPDATE tenant_leases SET expires_at = clock_timestamp()
 		WHERE tenant_id = $1 AND token = $2 AND owner = $3 AND expires_at > clock_timestamp()`, tenantID, token, s.leases.owner)
 	return classify(err)
@@ -176,10 +176,10 @@ func (s *Store) ReleaseLease(ctx context.Context, tenantID string, token int64) 
 
 // LeaseOf implements store.Leaser.
 func (s *Store) LeaseOf(ctx context.Context, tenantID string) (store.Lease, error) {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return store.Lease{}, err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	l, err := scanLease(s.pool.QueryRow(ctx, `SELECT owner, token, `+leaseTTLSQL+` FROM tenant_leases WHERE tenant_id = $1`, tenantID), tenantID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Lease{}, store.ErrNotFound

@@ -2,45 +2,21 @@ package postgres_test
 
 import (
 	"context"
-	"errors"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
 	"allot/store"
 	"allot/store/postgres"
+	"allot/store/storetest"
 )
 
 // Several processes starting at once on an empty schema: the advisory lock
 // lets one migrate, the others wait and find the schema done.
 func TestOpenConcurrentlyMigratesOnce(t *testing.T) {
 	url := schemaURL(t)
-	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	for i := range errs {
-		wg.Go(func() {
-			s, err := postgres.Open(context.Background(), url)
-			if err == nil {
-				err = s.Close()
-			}
-			errs[i] = err
-		})
-	}
-	wg.Wait()
-	opened := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			opened++
-		case !errors.Is(err, store.ErrInUse): // one owner at a time
-			t.Fatalf("Open: %v", err)
-		}
-	}
-	if opened == 0 {
-		t.Fatal("no Open succeeded")
-	}
+	storetest.OpenAtOnce(t, 4, func() (store.Store, error) { return postgres.Open(context.Background(), url) })
 	conn := connect(t, url)
 	var n int
 	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM schema_migrations WHERE version = 1`).Scan(&n); err != nil || n != 1 {

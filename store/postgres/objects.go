@@ -128,10 +128,10 @@ func writeHead(ctx context.Context, tx pgx.Tx, tenantID string, h statelog.Head)
 // readTx runs fn in one read-only REPEATABLE READ transaction: everything
 // it reads is one consistent state of the database.
 func (s *Store) readTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
 }
 

@@ -265,7 +265,7 @@ func OpenReadOnly(ctx context.Context, url string) (store.Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("store/postgres: %w", err)
 	}
-	return store.ReadOnly(&Store{pool: pool}), nil
+	return store.ReadOnly(&Store{pool: pool, life: store.Lifecycle{Closed: errClosed}}), nil
 }
 
 // checkSchema fails unless the schema is exactly the newest this binary

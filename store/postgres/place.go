@@ -23,10 +23,10 @@ func (s *Store) Heartbeat(ctx context.Context, maxTenants int) error {
 	if maxTenants < 0 {
 		return fmt.Errorf("store/postgres: heartbeat: a negative limit of tenants (%d)", maxTenants)
 	}
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	_, err := s.pool.Exec(ctx, `INSERT INTO processes AS p (owner, max_tenants, expires_at, started_at)
 		VALUES ($1, $2, clock_timestamp() + $3::bigint * interval '1 microsecond', clock_timestamp())
 		ON CONFLICT (owner) DO UPDATE SET max_tenants = excluded.max_tenants, expires_at = excluded.expires_at`,
@@ -46,10 +46,10 @@ func (s *Store) Deregister(ctx context.Context) error {
 	if s.leases == nil {
 		return errNotShared
 	}
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	_, err := s.pool.Exec(ctx, `DELETE FROM processes WHERE owner = $1`, s.leases.owner)
 	return classify(err)
 }
@@ -57,10 +57,10 @@ func (s *Store) Deregister(ctx context.Context) error {
 // Placement implements store.Placement: both lists are read in one
 // read-only REPEATABLE READ transaction.
 func (s *Store) Placement(ctx context.Context) ([]store.Process, []store.Placed, error) {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return nil, nil, err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	var procs []store.Process
 	var placed []store.Placed
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
@@ -98,10 +98,10 @@ func (s *Store) HandOverLease(ctx context.Context, tenantID string, token int64,
 	if s.leases == nil {
 		return store.Lease{}, errNotShared
 	}
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return store.Lease{}, err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	l, err := scanLease(s.pool.QueryRow(ctx, `UPDATE tenant_leases SET owner = $4, token = token + 1,
 			expires_at = clock_timestamp() + $5::bigint * interval '1 microsecond', acquired_at = clock_timestamp()
 		WHERE tenant_id = $1 AND token = $2 AND owner = $3

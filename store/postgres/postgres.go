@@ -49,7 +49,7 @@ type Store struct {
 	owner *owner // nil on a read-only store (owner.go)
 	// leases is set on a store opened with OpenShared (lease.go).
 	leases *leases
-	life   lifecycle
+	life   store.Lifecycle
 	// compactor folds long logs into snapshots (Compact); nil on a
 	// read-only store.
 	compactor *statelog.Compactor
@@ -94,7 +94,7 @@ func open(ctx context.Context, url string, ls *leases) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	s := &Store{pool: pool, owner: o, leases: ls}
+	s := &Store{pool: pool, owner: o, leases: ls, life: store.Lifecycle{Closed: errClosed}}
 	s.compactor = statelog.StartCompactor(s.Compact)
 	rows, err := pool.Query(ctx, statelog.LegacyTenantsSQL)
 	if err == nil {
@@ -117,7 +117,7 @@ func (s *Store) Close() error {
 	if s.compactor != nil {
 		s.compactor.Close()
 	}
-	if s.life.close() {
+	if s.life.Close() {
 		s.owner.release()
 		s.pool.Close()
 	}
@@ -133,40 +133,6 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 
 // errClosed is returned by every method called after Close.
 var errClosed = errors.New("store/postgres: store is closed")
-
-// lifecycle lets Close wait for the operations in progress and refuse new ones.
-type lifecycle struct {
-	mu       sync.Mutex
-	closed   bool
-	inflight sync.WaitGroup
-}
-
-// enter registers an operation; the caller must call leave when it is done.
-func (l *lifecycle) enter() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		return errClosed
-	}
-	l.inflight.Add(1)
-	return nil
-}
-
-func (l *lifecycle) leave() { l.inflight.Done() }
-
-// close refuses new operations and waits for those in progress. It reports
-// whether this call closed it.
-func (l *lifecycle) close() bool {
-	l.mu.Lock()
-	was := l.closed
-	l.closed = true
-	l.mu.Unlock()
-	if was {
-		return false
-	}
-	l.inflight.Wait()
-	return true
-}
 
 // isUniqueViolation reports whether err is a violation of a primary key or
 // unique constraint: of one of constraints, or of any when none is given.

@@ -2,15 +2,10 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"sync"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
+	"allot/internal/pgtest"
 	"allot/store"
 	"allot/store/postgres"
 	"allot/store/storetest"
@@ -19,24 +14,10 @@ import (
 // The tests run against the PostgreSQL at $ALLOT_TEST_POSTGRES, e.g.
 // postgres://postgres@127.0.0.1:5432/test?sslmode=disable, and are skipped
 // without it, unless $ALLOT_REQUIRE_POSTGRES is set (CI): then they fail.
-// Each test gets a fresh schema, dropped afterwards.
-const (
-	envURL     = "ALLOT_TEST_POSTGRES"
-	envRequire = "ALLOT_REQUIRE_POSTGRES"
-)
+// Each test gets a fresh schema, dropped afterwards (internal/pgtest).
 
 // baseURL returns $ALLOT_TEST_POSTGRES or skips (fails in CI) without it.
-func baseURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv(envURL)
-	if u == "" {
-		if os.Getenv(envRequire) != "" {
-			t.Fatalf("%s is set but %s is not", envRequire, envURL)
-		}
-		t.Skipf("%s is not set", envURL)
-	}
-	return u
-}
+func baseURL(t testing.TB) string { return pgtest.URL(t) }
 
 // schemaURLs gives each (sub)test one schema, so that a second open in the
 // same test reopens it.
@@ -49,41 +30,10 @@ func schemaURL(t testing.TB) string {
 	if u, ok := schemaURLs.Load(t); ok {
 		return u.(string)
 	}
-	base := baseURL(t)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", envURL, err)
-	}
-	defer conn.Close(ctx)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "allot_test_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("%s: %v", envURL, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	schemaURLs.Store(t, u.String())
+	u := pgtest.Schema(t)
+	schemaURLs.Store(t, u)
 	t.Cleanup(func() { schemaURLs.Delete(t) })
-	return u.String()
+	return u
 }
 
 func openStore(t testing.TB) *postgres.Store {

@@ -16,10 +16,10 @@ func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
 	if t.ID == "" {
 		return errors.New("store/postgres: tenant has no id")
 	}
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	_, err := s.pool.Exec(ctx, `INSERT INTO tenants
 		(tenant_id, company_name, domain, default_usage_location, settings, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -36,10 +36,10 @@ func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
 // UpdateTenant replaces the tenant's fields except CreatedAt, which keeps the
 // value CreateTenant stored. Returns store.ErrNotFound if the tenant is missing.
 func (s *Store) UpdateTenant(ctx context.Context, t store.Tenant) error {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	tag, err := s.pool.Exec(ctx, `UPDATE tenants
 		SET company_name = $2, domain = $3, default_usage_location = $4, settings = $5
 		WHERE tenant_id = $1`,
@@ -62,10 +62,10 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 // deleteTenant is DeleteTenant, under the tenant's lease token fence on a
 // shared store (lease.go).
 func (s *Store) deleteTenant(ctx context.Context, id string, fence int64) error {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := s.fenceChangeTx(ctx, tx, store.Change{TenantID: id, Fence: fence}); err != nil {
 			return err
@@ -101,10 +101,10 @@ func scanTenant(row pgx.Row) (store.Tenant, error) {
 
 // GetTenant returns the tenant or store.ErrNotFound.
 func (s *Store) GetTenant(ctx context.Context, id string) (store.Tenant, error) {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return store.Tenant{}, err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	t, err := scanTenant(s.pool.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE tenant_id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Tenant{}, fmt.Errorf("store/postgres: tenant %q: %w", id, store.ErrNotFound)
@@ -117,10 +117,10 @@ func (s *Store) GetTenant(ctx context.Context, id string) (store.Tenant, error) 
 
 // ListTenants returns every tenant ordered by id.
 func (s *Store) ListTenants(ctx context.Context) ([]store.Tenant, error) {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return nil, err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	rows, err := s.pool.Query(ctx, `SELECT `+tenantColumns+` FROM tenants ORDER BY tenant_id`)
 	if err != nil {
 		return nil, fmt.Errorf("store/postgres: list tenants: %w", err)

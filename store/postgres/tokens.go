@@ -18,10 +18,10 @@ func (s *Store) CreateToken(ctx context.Context, t store.Token) error {
 	if t.TenantID == "" || t.ID == "" || t.Hash == "" {
 		return errors.New("store/postgres: a token needs a tenant id, an id and a hash")
 	}
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	_, err := s.pool.Exec(ctx, `INSERT INTO tokens
 		(tenant_id, id, display_name, roles, allotment_ids, hash, created_at, revoked_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -55,10 +55,10 @@ func scanToken(row pgx.Row) (store.Token, error) {
 // TokenByHash returns the token with that hash, revoked or not, or
 // store.ErrNotFound.
 func (s *Store) TokenByHash(ctx context.Context, hash string) (store.Token, error) {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return store.Token{}, err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = $1`, hash))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Token{}, fmt.Errorf("store/postgres: token by hash: %w", store.ErrNotFound)
@@ -71,10 +71,10 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (store.Token, erro
 
 // ListTokens returns the tenant's tokens ordered by creation time, then id.
 func (s *Store) ListTokens(ctx context.Context, tenantID string) ([]store.Token, error) {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return nil, err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	rows, err := s.pool.Query(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE tenant_id = $1 ORDER BY created_at, id`, tenantID)
 	if err != nil {
 		return nil, fmt.Errorf("store/postgres: list tokens of %q: %w", tenantID, err)
@@ -90,10 +90,10 @@ func (s *Store) ListTokens(ctx context.Context, tenantID string) ([]store.Token,
 // token keeps the first revocation time and is not an error. Returns
 // store.ErrNotFound if the tenant has no such token.
 func (s *Store) RevokeToken(ctx context.Context, tenantID, id string, at time.Time) error {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	tag, err := s.pool.Exec(ctx, `UPDATE tokens SET revoked_at = coalesce(revoked_at, $3) WHERE tenant_id = $1 AND id = $2`,
 		tenantID, id, at)
 	if err != nil {

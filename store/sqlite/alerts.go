@@ -43,10 +43,10 @@ func (s *Store) RecordAlerts(ctx context.Context, states []store.AlertState, job
 // query runs a read of the alert tables and scans its rows.
 func query[T any](s *Store, ctx context.Context, what, q string, args []any, scan func(alertsql.Rows) (T, error)) (T, error) {
 	var zero T
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return zero, err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	rows, err := s.readers.QueryContext(ctx, q, args...)
 	if err != nil {
 		return zero, fmt.Errorf("store/sqlite: %s: %w", what, err)

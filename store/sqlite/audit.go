@@ -15,10 +15,10 @@ import (
 
 // MaxAuditSeq returns the highest audit Seq of the tenant, 0 if none.
 func (s *Store) MaxAuditSeq(ctx context.Context, tenantID string) (int64, error) {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return 0, err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	var seq int64
 	err := s.readers.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit WHERE tenant_id = ?`, tenantID).Scan(&seq)
 	if err != nil {
@@ -35,10 +35,10 @@ func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Entry, e
 	if q.TenantID == "" {
 		return nil, errors.New("store/sqlite: audit query needs a tenant id")
 	}
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return nil, err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 
 	tx, err := s.readers.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {

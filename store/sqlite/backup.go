@@ -16,10 +16,10 @@ import (
 // holds either nothing or a complete backup. path must not exist (the error
 // then wraps fs.ErrExist) and its directory must.
 func (s *Store) Backup(ctx context.Context, path string) error {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 
 	abs, err := filepath.Abs(path)
 	if err != nil {

@@ -22,10 +22,10 @@ const snapshotBatch = 8
 // (a bulk commit replaced its state, it was deleted), the snapshot is
 // dropped. Compact is safe to call at any time.
 func (s *Store) Compact(ctx context.Context, tenantID string) error {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	// One compaction at a time (the background one and a caller's would
 	// write the same parts).
 	s.compactMu.Lock()

@@ -2,44 +2,20 @@ package sqlite_test
 
 import (
 	"database/sql"
-	"errors"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	_ "modernc.org/sqlite"
 
 	"allot/store"
 	"allot/store/sqlite"
+	"allot/store/storetest"
 )
 
 func TestOpenConcurrentlyMigratesOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "allot.db")
-	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	for i := range errs {
-		wg.Go(func() {
-			s, err := sqlite.Open(path)
-			if err == nil {
-				err = s.Close()
-			}
-			errs[i] = err
-		})
-	}
-	wg.Wait()
-	opened := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			opened++
-		case !errors.Is(err, store.ErrInUse): // one owner at a time
-			t.Fatalf("Open: %v", err)
-		}
-	}
-	if opened == 0 {
-		t.Fatal("no Open succeeded")
-	}
+	storetest.OpenAtOnce(t, 4, func() (store.Store, error) { return sqlite.Open(path) })
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)

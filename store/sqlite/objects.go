@@ -143,10 +143,10 @@ func writeHead(ctx context.Context, tx *sql.Tx, tenantID string, h statelog.Head
 // readTx runs fn in one read transaction: everything it reads is one
 // consistent state of the database.
 func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	tx, err := s.readers.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return err

@@ -85,7 +85,7 @@ func OpenReadOnly(path string) (store.Store, error) {
 	if _, err := os.Stat(abs); err != nil {
 		return nil, fmt.Errorf("store/sqlite: %w", err)
 	}
-	s := &Store{path: abs}
+	s := &Store{path: abs, life: store.Lifecycle{Closed: errClosed}}
 	source := dsn(abs, connReader)
 	if syscall.Access(filepath.Dir(abs), 2 /* W_OK */) == syscall.EROFS {
 		// On a read-only file system nobody can write the file, and SQLite
@@ -112,7 +112,7 @@ func OpenReadOnly(path string) (store.Store, error) {
 type readOnlyStore struct{ *Store }
 
 func (r readOnlyStore) Close() error {
-	if !r.life.close() {
+	if !r.life.Close() {
 		return nil
 	}
 	return r.readers.Close()

@@ -32,10 +32,10 @@ func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
 
 // SessionByHash returns a session, expired or not, or store.ErrNotFound.
 func (s *Store) SessionByHash(ctx context.Context, hash string) (store.Session, error) {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return store.Session{}, err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	ss := store.Session{Hash: hash}
 	var created, expires int64
 	err := s.readers.QueryRowContext(ctx, `SELECT tenant_id, token_hash, created_at, expires_at FROM sessions WHERE hash = ?`, hash).

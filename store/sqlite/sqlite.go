@@ -64,7 +64,7 @@ type Store struct {
 	auditIdx      *auditIndexer
 	indexAttached bool
 
-	life lifecycle
+	life store.Lifecycle
 }
 
 var _ store.Store = (*Store)(nil)
@@ -103,7 +103,7 @@ func Open(path string) (*Store, error) {
 
 func open(abs string) (*Store, error) {
 	var err error
-	s := &Store{path: abs}
+	s := &Store{path: abs, life: store.Lifecycle{Closed: errClosed}}
 
 	// The writer is opened first: it switches the file to WAL mode before any
 	// reader connects.
@@ -211,7 +211,7 @@ func (s *Store) Close() error {
 	if s.compactor != nil {
 		s.compactor.Close() // cancels a compaction in progress
 	}
-	if !s.life.close() {
+	if !s.life.Close() {
 		return nil
 	}
 	return errors.Join(
@@ -262,40 +262,6 @@ func dsn(abs string, role connRole) string {
 
 // errClosed is returned by every method called after Close.
 var errClosed = errors.New("store/sqlite: store is closed")
-
-// lifecycle lets Close wait for the operations in progress and refuse new ones.
-type lifecycle struct {
-	mu       sync.Mutex
-	closed   bool
-	inflight sync.WaitGroup
-}
-
-// enter registers an operation; the caller must call leave when it is done.
-func (l *lifecycle) enter() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		return errClosed
-	}
-	l.inflight.Add(1)
-	return nil
-}
-
-func (l *lifecycle) leave() { l.inflight.Done() }
-
-// close refuses new operations and waits for those in progress. It reports
-// whether this call closed it.
-func (l *lifecycle) close() bool {
-	l.mu.Lock()
-	was := l.closed
-	l.closed = true
-	l.mu.Unlock()
-	if was {
-		return false
-	}
-	l.inflight.Wait()
-	return true
-}
 
 // isBusy reports whether err is SQLITE_BUSY (any extended code).
 func isBusy(err error) bool {

@@ -92,10 +92,10 @@ func scanTenant(row interface{ Scan(...any) error }) (store.Tenant, error) {
 
 // GetTenant returns the tenant or store.ErrNotFound.
 func (s *Store) GetTenant(ctx context.Context, id string) (store.Tenant, error) {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return store.Tenant{}, err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	t, err := scanTenant(s.readers.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE tenant_id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Tenant{}, fmt.Errorf("store/sqlite: tenant %q: %w", id, store.ErrNotFound)
@@ -108,10 +108,10 @@ func (s *Store) GetTenant(ctx context.Context, id string) (store.Tenant, error) 
 
 // ListTenants returns every tenant ordered by id.
 func (s *Store) ListTenants(ctx context.Context) ([]store.Tenant, error) {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return nil, err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	rows, err := s.readers.QueryContext(ctx, `SELECT `+tenantColumns+` FROM tenants ORDER BY tenant_id`)
 	if err != nil {
 		return nil, fmt.Errorf("store/sqlite: list tenants: %w", err)
@@ -135,10 +135,10 @@ func (s *Store) ListTenants(ctx context.Context) ([]store.Tenant, error) {
 // it. An error from fn rolls back and is returned as it is, but classified
 // (store.Fault) when SQLite says whether retrying can help.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return &store.Fault{Class: store.ErrUnavailable, Reason: "the database is closing", Err: err}
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 

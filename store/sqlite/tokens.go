@@ -74,10 +74,10 @@ func scanToken(row interface{ Scan(...any) error }) (store.Token, error) {
 // TokenByHash returns the token with that hash, revoked or not, or
 // store.ErrNotFound.
 func (s *Store) TokenByHash(ctx context.Context, hash string) (store.Token, error) {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return store.Token{}, err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	t, err := scanToken(s.readers.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Token{}, fmt.Errorf("store/sqlite: token by hash: %w", store.ErrNotFound)
@@ -90,10 +90,10 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (store.Token, erro
 
 // ListTokens returns the tenant's tokens ordered by creation time, then id.
 func (s *Store) ListTokens(ctx context.Context, tenantID string) ([]store.Token, error) {
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return nil, err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	rows, err := s.readers.QueryContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE tenant_id = ? ORDER BY created_at, id`, tenantID)
 	if err != nil {
 		return nil, fmt.Errorf("store/sqlite: list tokens of %q: %w", tenantID, err)
