@@ -167,7 +167,7 @@ func runFailoverBench(ctx context.Context, out io.Writer, o failoverBench) error
 		return err
 	}
 	defer pg.Close(ctx)
-	fmt.Fprintf(out, "two allot serve --ha, lease %s, tenant %s; load average %s\n", o.ttl, id, loadavg())
+	fmt.Fprintf(out, "two allot serve --ha, lease %s, tenant %s; load average %s\n", o.ttl, id, loadAverage())
 	var times []time.Duration
 	for run := 1; run <= o.runs; run++ {
 		d, err := failoverRun(ctx, out, pg, &procs, db, token, id, o.ttl, run)
@@ -178,7 +178,7 @@ func runFailoverBench(ctx context.Context, out io.Writer, o failoverBench) error
 	}
 	sortDurations(times)
 	fmt.Fprintf(out, "failover (SIGKILL of the owner → the next write acknowledged by the other process), %d runs, lease %s: p50 %s, max %s, min %s; load average %s\n",
-		len(times), o.ttl, ms(pct(times, 0.5)), ms(pct(times, 1)), ms(times[0]), loadavg())
+		len(times), o.ttl, ms(pct(times, 0.5)), ms(pct(times, 1)), ms(times[0]), loadAverage())
 	return nil
 }
 
@@ -229,7 +229,7 @@ func failoverRun(ctx context.Context, out io.Writer, pg *pgx.Conn, procs *[2]*se
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	fmt.Fprintf(out, "run %d: owner killed → write acknowledged by the other process after %s (%d writes failed meanwhile); load average %s\n", run, ms(d), failed, loadavg())
+	fmt.Fprintf(out, "run %d: owner killed → write acknowledged by the other process after %s (%d writes failed meanwhile); load average %s\n", run, ms(d), failed, loadAverage())
 	p, err := startServeChild(db, token, ttl)
 	if err != nil {
 		return 0, err

@@ -205,7 +205,7 @@ func runFollowBench(ctx context.Context, out io.Writer, o followBench) error {
 		return err
 	}
 	defer func() { _ = child.cmd.Process.Kill(); _ = child.wait() }()
-	fmt.Fprintf(out, "owner %s, follower %s (pid %d), %d tenants; load average %s\n", owner.URL, child.URL, child.cmd.Process.Pid, o.tenants, loadavg())
+	fmt.Fprintf(out, "owner %s, follower %s (pid %d), %d tenants; load average %s\n", owner.URL, child.URL, child.cmd.Process.Pid, o.tenants, loadAverage())
 
 	if o.forwards > 0 {
 		f, err := forwardSamples(ctx, owner.URL, child.URL, token, fwd, o.forwards, nil)
@@ -239,7 +239,7 @@ func runFollowLoad(ctx context.Context, out io.Writer, o followBench, owner *ben
 	if err != nil {
 		return err
 	}
-	load0 := loadavg()
+	load0 := loadAverage()
 	u0, s0 := cpuSelf()
 	pg0, err := pgProcesses(ctx, pg)
 	if err != nil {
@@ -263,7 +263,7 @@ func runFollowLoad(ctx context.Context, out io.Writer, o followBench, owner *ben
 	fr := <-fwdDone
 	u1, s1 := cpuSelf()
 	pg1, _ := pgProcesses(ctx, pg)
-	load1 := loadavg()
+	load1 := loadAverage()
 	stopProfile()
 	if err != nil {
 		return err
