@@ -285,7 +285,6 @@ func sortDurations(d []time.Duration) {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
 
-
 // lineReader reads the control lines between a benchmark and its child.
 func lineReader(r io.Reader) *bufio.Scanner {
 	sc := bufio.NewScanner(r)
