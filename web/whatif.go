@@ -128,17 +128,18 @@ func (h *handler) whatIfPage(w http.ResponseWriter, r *http.Request, v *viewer) 
 		return
 	}
 	whatif.Prepare(cmds, auth.NewID)
-	snap, err := v.T.Snapshot(r.Context())
-	if err != nil {
-		h.failErr(w, r, v, err)
-		return
-	}
 	now := h.now().UTC()
-	// The snapshot is this request's own: the commands run on it (one copy
-	// of the tenant, not two); applyFixes reuses the findings page's
-	// position when it is of the same commit and day.
-	res, err := whatif.TryIn(snap, cmds, whatif.Options{AsOf: usage.DayOf(now), Now: now, Actor: v.P.Actor(), NewID: auth.NewID,
-		Position: positions.of(v.T.ID, snap.Commit(), usage.DayOf(now))})
+	// The commands run on the tenant's writer's copy, which is set back
+	// afterwards (tenant.Tenant.Try: no copy of the tenant); applyFixes
+	// reuses the findings page's position when it is of the same commit
+	// and day.
+	var res *whatif.Result
+	err := v.T.Try(r.Context(), func(before, after *tenant.State) error {
+		var err error
+		res, err = whatif.TryOn(before, after, cmds, whatif.Options{AsOf: usage.DayOf(now), Now: now, Actor: v.P.Actor(), NewID: auth.NewID,
+			Position: positions.of(v.T.ID, before.Commit(), usage.DayOf(now))})
+		return err
+	})
 	if err != nil {
 		h.failErr(w, r, v, err)
 		return
