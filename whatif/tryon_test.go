@@ -87,7 +87,9 @@ func randomTenant(t *testing.T, rnd *rand.Rand, logs slog.Handler) (tn *tenant.T
 	owned := randomParts[:2+rnd.Intn(len(randomParts)-2)]
 	for _, p := range owned {
 		n := rnd.Intn(12)
-		do(func(tx *tenant.Tx) error { return tx.Engine.SetUnits(tx.Op, sku(p), licensing.Units{Enabled: n, Status: "Enabled"}) })
+		do(func(tx *tenant.Tx) error {
+			return tx.Engine.SetUnits(tx.Op, sku(p), licensing.Units{Enabled: n, Status: "Enabled"})
+		})
 	}
 	for i := range 5 + rnd.Intn(26) {
 		u := licensing.User{ID: fmt.Sprintf("u%02d", i), UserPrincipalName: fmt.Sprintf("u%02d@contoso.example", i), DisplayName: fmt.Sprint("U", i),
