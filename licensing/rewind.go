@@ -103,30 +103,7 @@ func DiffChanged(a, b *Engine, d *Delta) string {
 		return fmt.Sprintf("%d/%d/%d users, %d groups vs %d/%d/%d, %d", len(a.users), len(a.byUPN), len(a.all), len(a.groups),
 			len(b.users), len(b.byUPN), len(b.all), len(b.groups))
 	}
-	users, groups := map[string]bool{}, map[string]bool{}
-	for id := range d.Users {
-		users[id] = true
-	}
-	for id := range d.Groups {
-		groups[id] = true
-	}
-	for k := range d.Members {
-		groups[k[0]] = true
-		if _, ok := a.groups[k[1]]; ok {
-			groups[k[1]] = true
-		} else {
-			users[k[1]] = true
-		}
-	}
-	for k := range d.GroupLicenses {
-		groups[k[0]] = true
-	}
-	for k := range d.DirectLicenses {
-		users[k[0]] = true
-	}
-	for _, k := range d.Licenses {
-		users[k[0]] = true
-	}
+	users, groups := named(a, d)
 	for id := range users {
 		u, v := a.users[id], b.users[id]
 		switch {
@@ -158,6 +135,36 @@ func DiffChanged(a, b *Engine, d *Delta) string {
 		}
 	}
 	return diffPoolCounts(a, b)
+}
+
+// named is the ids of the users and groups a delta names (a member is a
+// group if e has a group of its id).
+func named(e *Engine, d *Delta) (users, groups map[string]bool) {
+	users, groups = map[string]bool{}, map[string]bool{}
+	for id := range d.Users {
+		users[id] = true
+	}
+	for id := range d.Groups {
+		groups[id] = true
+	}
+	for k := range d.Members {
+		groups[k[0]] = true
+		if _, ok := e.groups[k[1]]; ok {
+			groups[k[1]] = true
+		} else {
+			users[k[1]] = true
+		}
+	}
+	for k := range d.GroupLicenses {
+		groups[k[0]] = true
+	}
+	for k := range d.DirectLicenses {
+		users[k[0]] = true
+	}
+	for _, k := range d.Licenses {
+		users[k[0]] = true
+	}
+	return users, groups
 }
 
 // diffPoolCounts compares the pools and allotments of two engines as
