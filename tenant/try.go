@@ -128,7 +128,14 @@ func (t *Tenant) runTry(fn func(before, after *State) error) (err error) {
 	d := w.Engine.TakeDelta()
 	why := errors.New("it panicked")
 	if !panicked {
-		why = t.setBack(w, &d, undo, had)
+		why = func() (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("the set-back panicked: %v\n%s", r, debug.Stack())
+				}
+			}()
+			return t.setBack(w, &d, undo, had)
+		}()
 	}
 	if why != nil {
 		level := slog.LevelError // a bug
