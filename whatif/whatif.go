@@ -415,10 +415,11 @@ func (k *kept) side(pl *prices.List) Side {
 }
 
 // try runs the commands on after (changed in place) and answers the
-// difference with pre, the state before. peek leaves the commands' delta
-// in after's engine (TryOn), else it is taken.
+// difference with pre, the state before. peek leaves the engine's delta
+// in after's engine (TryOn: every change since before, which the set-back
+// needs), else it is taken before and after the commands.
 func try(after *tenant.State, pre before, cmds []Command, o Options, peek bool) (*Result, error) {
-	if !after.Engine.PeekDelta().Empty() {
+	if !peek {
 		after.Engine.TakeDelta() // start recording from here
 	}
 	res := &Result{Commands: []Outcome{}}
