@@ -14,9 +14,10 @@ import (
 
 // The what-if page (POST /admin/whatif): the "What if?" buttons beside the
 // group and user license forms, the membership rule, allotment and
-// settings forms, and on the findings page post their form here with op set; the change is tried on a snapshot of the
-// tenant (package whatif, as POST /allot/v1/whatif) and the difference
-// shown. Nothing is changed. Delegated allotment owners cannot ask (the
+// settings forms, and on the findings page post their form here with op
+// set; the change is tried on the tenant's writer's copy, set back
+// afterwards (tenant.Tenant.Try, package whatif, as POST
+// /allot/v1/whatif), and the difference shown. Nothing is changed. Delegated allotment owners cannot ask (the
 // commands reach beyond their allotments).
 
 type whatIfData struct {

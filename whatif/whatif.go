@@ -1,9 +1,11 @@
 // Package whatif answers "what would happen if…" before anyone commits:
 // a list of commands (a group's licenses, a subscription's units, an
 // allotment, a dynamic rule, a user's licenses, the position's fixes) runs
-// on a snapshot of the tenant (tenant.Tenant.Snapshot: an independent
-// copy; the live tenant is never touched) through the same domain
-// functions the API's handlers call, and the answer is the difference:
+// on the tenant's writer's copy, which is set back afterwards (TryOn in
+// tenant.Tenant.Try: no copy of the tenant; nothing is committed), or on
+// a snapshot of the tenant (Try, TryIn: tenant.Tenant.Snapshot, an
+// independent copy), through the same domain functions the API's
+// handlers call, and the answer is the difference:
 // who gains a license, who loses one, who starts waiting for a seat,
 // which license errors appear, and the seats and monthly cost per product
 // before and after.
