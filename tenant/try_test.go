@@ -95,6 +95,7 @@ func copiesOf(t *testing.T, tn *Tenant, what string) {
 // (licensing.Diff), and the same as a snapshot taken before the Try; a
 // full recompute of it changes no record; fn saw its own changes; and the
 // next commands commit as usual (the readers see the writer's state).
+// Readers read the tenant throughout.
 func TestTrySetsTheWriterBackExactly(t *testing.T) {
 	rounds := 120
 	if testing.Short() {
@@ -118,6 +119,20 @@ func TestTrySetsTheWriterBackExactly(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Readers read all along (the Try reads the readers' copy too).
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	readers.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				tn.Read(func(s *State) { _ = fingerprint(s.Engine) })
+			}
+		}
+	})
+	defer func() { close(stop); readers.Wait() }()
 	rnd := rand.New(rand.NewPCG(9, 3))
 	tried, changed := 0, 0
 	for round := range rounds {
