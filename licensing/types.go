@@ -10,6 +10,9 @@
 // safe for concurrent use. Every command either applies completely or
 // returns an *allot.Error and changes nothing. What a command changed is
 // collected and handed out by TakeDelta so that the runtime can persist it.
+// Commands can be undone in place, given an engine that did not run them
+// (a what-if without a copy: PeekDelta, an Applier, Rewind, DiffChanged;
+// see rewind.go).
 package licensing
 
 import (

@@ -99,7 +99,8 @@ func check(in Patch) (loc, leave string, err error) {
 // (licensing.Engine.SetSettings re-derives the licenses; the audit entry's
 // reason lists each change with its old and new value). It returns the
 // settings after the change; a refused patch changes nothing. Change
-// calls it on the tenant; the what-if (package whatif) on a snapshot.
+// calls it on the tenant; the what-if (package whatif) on a copy it sets
+// back.
 func Apply(tx *tenant.Tx, in Patch) (licensing.Settings, error) {
 	loc, leave, err := check(in)
 	if err != nil {

@@ -192,11 +192,13 @@ func (tx *Tx) Persist(kind store.Kind, id string, v any) error {
 	if err != nil {
 		return err
 	}
+	tx.State.undo.noteExt()
 	tx.muts = append(tx.muts, store.Mutation{Kind: kind, ID: id, Body: b})
 	return nil
 }
 
 // Unpersist deletes an extension's object from the store.
 func (tx *Tx) Unpersist(kind store.Kind, id string) {
+	tx.State.undo.noteExt()
 	tx.muts = append(tx.muts, store.Mutation{Kind: kind, ID: id, Delete: true})
 }

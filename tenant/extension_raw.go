@@ -18,6 +18,7 @@ func (tx *Tx) PersistRaw(kind store.Kind, id string, body []byte) error {
 	if len(body) == 0 {
 		return fmt.Errorf("tenant: PersistRaw %s %s: empty body", kind, id)
 	}
+	tx.State.undo.noteExt()
 	tx.muts = append(tx.muts, store.Mutation{Kind: kind, ID: id, Body: body})
 	return nil
 }

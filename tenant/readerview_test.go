@@ -30,7 +30,7 @@ func TestReadersSeeTheWriterStateAfterEveryBatch(t *testing.T) {
 	skus := []string{e3, e5}
 	groups := []string{gid(1), gid(2), gid(3), gid(4)}
 	refused := errors.New("refused after a change")
-	command := func(r *rand.Rand) func(*Tx) error { return randomCommand(r, skus, groups, e5, refused) }
+	command := func(r *rand.Rand) func(*Tx) error { return randomCommand(r, skus, groups, e5, refused, true) }
 	for _, g := range groups[1:] {
 		if err := tn.Do(ctx, licensing.Op{Actor: "test"}, func(tx *Tx) error {
 			return tx.Engine.PutGroup(tx.Op, licensing.Group{ID: g, DisplayName: g, SecurityEnabled: true})
@@ -91,8 +91,9 @@ func objectsFingerprint(s *State) string {
 // randomCommand draws one command of the readers' test from r: users,
 // members, group and user licenses, units, deletes, all-or-none groups,
 // settings, nested groups, an allotment, and other objects (refused after a
-// change, one time in three).
-func randomCommand(r *rand.Rand, skus, groups []string, e5 string, refused error) func(*Tx) error {
+// change, one time in three). Users are deleted only with deletes (else
+// that draw removes a member).
+func randomCommand(r *rand.Rand, skus, groups []string, e5 string, refused error, deletes bool) func(*Tx) error {
 	u := uid(1 + r.IntN(40))
 	g := groups[r.IntN(len(groups))]
 	s := skus[r.IntN(len(skus))]
@@ -116,6 +117,9 @@ func randomCommand(r *rand.Rand, skus, groups []string, e5 string, refused error
 		n := r.IntN(12)
 		return func(tx *Tx) error { return tx.Engine.SetUnits(tx.Op, s, licensing.Units{Enabled: n}) }
 	case 6:
+		if !deletes {
+			return func(tx *Tx) error { return tx.Engine.RemoveMembers(tx.Op, g, []string{u}) }
+		}
 		return func(tx *Tx) error { return tx.Engine.DeleteUser(tx.Op, u) }
 	case 8: // all-or-none groups bundle their products
 		mode := []string{licensing.ModeAllOrNone, licensing.ModePerProduct}[r.IntN(2)]

@@ -130,25 +130,48 @@ const settingsID = "licensing"
 // records, the engine's users, groups, members, license sources and
 // license records are left out (commitBulk streams them).
 func (t *Tenant) serialize(d licensing.Delta, muts []store.Mutation, extra []audit.Entry, records bool) (store.Change, error) {
-	e := t.writer.Engine
 	c := store.Change{TenantID: t.ID, Fence: t.fence}
+	if records {
+		c.Mutations = slices.Grow(c.Mutations, engineObjects(&d)+len(muts))
+	}
+	var err error
+	if c.Mutations, err = appendEngine(c.Mutations, t.writer.Engine, &d, records); err != nil {
+		return c, err
+	}
+	c.Mutations = append(c.Mutations, muts...)
+	for _, list := range [][]audit.Entry{d.Audit, extra} {
+		for _, a := range list {
+			t.seq++
+			a.TenantID, a.Seq = t.ID, t.seq
+			c.Audit = append(c.Audit, a)
+		}
+	}
+	return c, nil
+}
+
+// appendEngine appends to ms the mutations that bring a store (or a copy
+// of the state: State.apply) to e's values of what d names: the current
+// value of each object, or its deletion when e has none. Without records,
+// the engine's users, groups, members, license sources and license
+// records are left out. Units of a SKU e has no pool of are left out too
+// (units are never deleted).
+func appendEngine(ms []store.Mutation, e *licensing.Engine, d *licensing.Delta, records bool) ([]store.Mutation, error) {
 	put := func(kind store.Kind, id string, v any) error {
 		b, err := json.Marshal(v)
 		if err != nil {
 			return fmt.Errorf("encoding %s %s: %w", kind, id, err)
 		}
-		c.Mutations = append(c.Mutations, store.Mutation{Kind: kind, ID: id, Body: b})
+		ms = append(ms, store.Mutation{Kind: kind, ID: id, Body: b})
 		return nil
 	}
 	var bs bodies
 	putBody := func(kind store.Kind, id string, body []byte) {
-		c.Mutations = append(c.Mutations, store.Mutation{Kind: kind, ID: id, Body: body})
+		ms = append(ms, store.Mutation{Kind: kind, ID: id, Body: body})
 	}
 	del := func(kind store.Kind, id string) {
-		c.Mutations = append(c.Mutations, store.Mutation{Kind: kind, ID: id, Delete: true})
+		ms = append(ms, store.Mutation{Kind: kind, ID: id, Delete: true})
 	}
 	if records {
-		c.Mutations = slices.Grow(c.Mutations, engineObjects(&d)+len(muts))
 		for _, id := range sortedKeys(d.Users) {
 			if u, ok := e.User(id); ok {
 				putBody(store.KindUser, id, bs.user(&u))
@@ -200,14 +223,14 @@ func (t *Tenant) serialize(d licensing.Delta, muts []store.Mutation, extra []aud
 	for _, id := range sortedKeys(d.Pools) {
 		if p, ok := e.Pool(id); ok {
 			if err := put(store.KindUnits, id, p.Units); err != nil {
-				return c, err
+				return ms, err
 			}
 		}
 	}
 	for _, id := range sortedKeys(d.Allotments) {
 		if a, ok := e.AllotmentByID(id); ok {
 			if err := put(store.KindAllotment, id, a.Allotment); err != nil {
-				return c, err
+				return ms, err
 			}
 		} else {
 			del(store.KindAllotment, id)
@@ -215,18 +238,10 @@ func (t *Tenant) serialize(d licensing.Delta, muts []store.Mutation, extra []aud
 	}
 	if d.Settings {
 		if err := put(store.KindSetting, settingsID, e.Settings()); err != nil {
-			return c, err
+			return ms, err
 		}
 	}
-	c.Mutations = append(c.Mutations, muts...)
-	for _, list := range [][]audit.Entry{d.Audit, extra} {
-		for _, a := range list {
-			t.seq++
-			a.TenantID, a.Seq = t.ID, t.seq
-			c.Audit = append(c.Audit, a)
-		}
-	}
-	return c, nil
+	return ms, nil
 }
 
 func memberBodyOf(e *licensing.Engine, memberID string) []byte {

@@ -30,6 +30,10 @@ type State struct {
 	// commit is the number of batches the tenant had published when this
 	// state was that of its readers, or when the snapshot was made.
 	commit uint64
+	// undo, while a what-if runs on this copy (Tenant.Try), records the
+	// objects it changes; nil otherwise.
+	undo *undoLog
+
 	// logSeq is the log number of the last committed change this state
 	// includes (store.ChangeLog; 0: none), -1 if unknown (the store keeps
 	// no numbered log). Set at load, by apply, and on the writer's copy
@@ -180,6 +184,7 @@ func (s *State) IDs(kind store.Kind) []string {
 }
 
 func (s *State) put(kind store.Kind, id string, body []byte) {
+	s.undo.note(s, kind, id)
 	m := s.objects[kind]
 	if m == nil {
 		m = make(map[string][]byte)
@@ -188,7 +193,10 @@ func (s *State) put(kind store.Kind, id string, body []byte) {
 	m[id] = body
 }
 
-func (s *State) del(kind store.Kind, id string) { delete(s.objects[kind], id) }
+func (s *State) del(kind store.Kind, id string) {
+	s.undo.note(s, kind, id)
+	delete(s.objects[kind], id)
+}
 
 // Tx is what a command sees: the writer's copy of the tenant's state.
 // Commands change the engine through its methods and other objects through

@@ -98,8 +98,11 @@ type command struct {
 	follow bool
 	// between runs instead of fn, between two batches (Tenant.Between).
 	between func() error
-	err     error
-	done    chan struct{}
+	// try runs instead of fn on the writer's copy, which is then set
+	// back (Tenant.Try).
+	try  func(before, after *State) error
+	err  error
+	done chan struct{}
 	// discarded: fn returned an error after changing the state; its
 	// changes were dropped and it is not run again (see process).
 	discarded bool
@@ -143,7 +146,7 @@ func (t *Tenant) DoBulk(ctx context.Context, op licensing.Op, fn func(*Tx) error
 }
 
 func (t *Tenant) do(ctx context.Context, c *command) error {
-	if ps := t.Problems(); len(ps) > 0 && !c.snap && c.between == nil {
+	if ps := t.Problems(); len(ps) > 0 && !c.snap && c.between == nil && c.try == nil {
 		return errReadOnly(t.ID, ps)
 	}
 	if c.op.Now.IsZero() {
@@ -242,6 +245,11 @@ func (t *Tenant) run() {
 			close(c.done)
 			continue
 		}
+		if c.try != nil {
+			c.err = t.runTry(c.try)
+			close(c.done)
+			continue
+		}
 		if c.snap {
 			// Between batches the readers' copy is the last commit; so
 			// is the writer's, unless it is behind.
@@ -275,7 +283,7 @@ func (t *Tenant) run() {
 				if !ok {
 					break drain
 				}
-				if c2.bulk || c2.snap || c2.drop != nil || c2.follow || c2.between != nil {
+				if c2.bulk || c2.snap || c2.drop != nil || c2.follow || c2.between != nil || c2.try != nil {
 					next = c2
 					break drain
 				}

@@ -14,9 +14,10 @@ import (
 
 // The what-if page (POST /admin/whatif): the "What if?" buttons beside the
 // group and user license forms, the membership rule, allotment and
-// settings forms, and on the findings page post their form here with op set; the change is tried on a snapshot of the
-// tenant (package whatif, as POST /allot/v1/whatif) and the difference
-// shown. Nothing is changed. Delegated allotment owners cannot ask (the
+// settings forms, and on the findings page post their form here with op
+// set; the change is tried on the tenant's writer's copy, set back
+// afterwards (tenant.Tenant.Try, package whatif, as POST
+// /allot/v1/whatif), and the difference shown. Nothing is changed. Delegated allotment owners cannot ask (the
 // commands reach beyond their allotments).
 
 type whatIfData struct {
@@ -128,17 +129,18 @@ func (h *handler) whatIfPage(w http.ResponseWriter, r *http.Request, v *viewer) 
 		return
 	}
 	whatif.Prepare(cmds, auth.NewID)
-	snap, err := v.T.Snapshot(r.Context())
-	if err != nil {
-		h.failErr(w, r, v, err)
-		return
-	}
 	now := h.now().UTC()
-	// The snapshot is this request's own: the commands run on it (one copy
-	// of the tenant, not two); applyFixes reuses the findings page's
-	// position when it is of the same commit and day.
-	res, err := whatif.TryIn(snap, cmds, whatif.Options{AsOf: usage.DayOf(now), Now: now, Actor: v.P.Actor(), NewID: auth.NewID,
-		Position: positions.of(v.T.ID, snap.Commit(), usage.DayOf(now))})
+	// The commands run on the tenant's writer's copy, which is set back
+	// afterwards (tenant.Tenant.Try: no copy of the tenant); applyFixes
+	// reuses the findings page's position when it is of the same commit
+	// and day.
+	var res *whatif.Result
+	err := v.T.Try(r.Context(), func(before, after *tenant.State) error {
+		var err error
+		res, err = whatif.TryOn(before, after, cmds, whatif.Options{AsOf: usage.DayOf(now), Now: now, Actor: v.P.Actor(), NewID: auth.NewID,
+			Position: positions.of(v.T.ID, before.Commit(), usage.DayOf(now))})
+		return err
+	})
 	if err != nil {
 		h.failErr(w, r, v, err)
 		return

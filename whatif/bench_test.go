@@ -5,7 +5,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand"
 	"os"
@@ -45,7 +44,7 @@ var benchNow = time.Date(2026, 1, 31, 12, 0, 0, 0, time.UTC)
 // position/testdata. The runtime's tenant is empty; its readers' copy is
 // given the synthetic engine before anything reads it, and nothing is ever
 // committed to it.
-func benchState(b *testing.B) *tenant.State {
+func benchState(b *testing.B) (*tenant.State, *tenant.Tenant, time.Time) {
 	n := *benchUsers
 	cat := catalog.Default()
 	tn := synth.Generate(cat, synth.Config{Users: n, Seed: 1})
@@ -62,7 +61,7 @@ func benchState(b *testing.B) *tenant.State {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	rt, err := tenant.Open(ctx, db, cat, tenantopts.With(tenant.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	rt, err := tenant.Open(ctx, db, cat, tenantopts.With(tenant.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), IdleWriter: benchIdle}))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -71,6 +70,7 @@ func benchState(b *testing.B) *tenant.State {
 	if err != nil {
 		b.Fatal(err)
 	}
+	created := time.Now()
 	var s *tenant.State
 	t.Read(func(st *tenant.State) { s = st })
 	s.Engine = e
@@ -118,8 +118,14 @@ func benchState(b *testing.B) *tenant.State {
 		b.Fatal(err)
 	}
 	e.TakeDelta()
-	return s
+	return s, t, created
 }
+
+// benchIdle is the runtime's Options.IdleWriter in BenchmarkWhatIf1M: the
+// writer's copy of the benchmark's tenant (made empty by Create) is
+// dropped once the tenant was idle that long, and the first Try makes it
+// anew from the readers' copy, which benchState filled.
+const benchIdle = 60 * time.Second
 
 // BenchmarkWhatIf1M times what POST /allot/v1/whatif does on a large
 // tenant, in its parts: the copy of the tenant the API takes
@@ -128,8 +134,15 @@ func benchState(b *testing.B) *tenant.State {
 // position (applyFixes) computed by the what-if itself, or given the
 // position of the state (as the admin center gives its cached one). The
 // position is computed once per run for the latter, apart.
+//
+// The tryOn/… cases do the same on the tenant's own writer's copy
+// (Tenant.Try and TryOn, set back afterwards: no copy of the tenant):
+// "try-s" is the whole Try, "tryon-s" the what-if inside it, the rest is
+// the set-back (and the hand-over to the tenant's writer goroutine); "catchup-s" is the first Try of the run, which makes the
+// writer's copy (dropped while the tenant was idle) from the readers' —
+// what the first what-if on an idle tenant costs.
 func BenchmarkWhatIf1M(b *testing.B) {
-	s := benchState(b)
+	s, tn, created := benchState(b)
 	o := whatif.Options{AsOf: usage.DayOf(benchNow), Now: benchNow, Actor: "bench"}
 	var pos *position.Position
 	cases := []struct {
@@ -141,17 +154,20 @@ func BenchmarkWhatIf1M(b *testing.B) {
 		{"applyFixes", []whatif.Command{{Op: whatif.OpApplyFixes}}, false},
 		{"applyFixesGivenPosition", []whatif.Command{{Op: whatif.OpApplyFixes}}, true},
 	}
+	positionOf := func(b *testing.B) *position.Position {
+		if pos == nil {
+			var err error
+			if pos, err = snapshotstore.Position(s, position.Options{AsOf: o.AsOf, Now: o.Now}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return pos
+	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			opt := o
 			if c.pos {
-				if pos == nil {
-					var err error
-					if pos, err = snapshotstore.Position(s, position.Options{AsOf: o.AsOf, Now: o.Now}); err != nil {
-						b.Fatal(err)
-					}
-				}
-				opt.Position = pos
+				opt.Position = positionOf(b)
 			}
 			var snapWall, snapCPU, tryWall, tryCPU time.Duration
 			var res *whatif.Result
@@ -175,6 +191,56 @@ func BenchmarkWhatIf1M(b *testing.B) {
 			b.ReportMetric(snapCPU.Seconds()/n, "snapshot-cpu-s")
 			b.ReportMetric(tryWall.Seconds()/n, "tryin-s")
 			b.ReportMetric(tryCPU.Seconds()/n, "tryin-cpu-s")
+			b.ReportMetric(float64(len(res.Expanded)), "commands")
+			b.ReportMetric(float64(res.GainsCount+res.LossesCount+res.StartsCount), "changes")
+		})
+	}
+	caughtUp, catchUp := false, time.Duration(0) // the first Try's
+	for _, c := range cases {
+		b.Run("tryOn/"+c.name, func(b *testing.B) {
+			ctx := context.Background()
+			opt := o
+			if c.pos {
+				opt.Position = positionOf(b)
+			}
+			if !caughtUp {
+				time.Sleep(time.Until(created.Add(benchIdle + time.Second))) // the writer's copy is dropped
+				w0 := time.Now()
+				if err := tn.Try(ctx, func(_, _ *tenant.State) error { return nil }); err != nil {
+					b.Fatal(err)
+				}
+				catchUp = time.Since(w0)
+				caughtUp = true
+			}
+			var tryWall, tryCPU, inWall, inCPU time.Duration
+			var res *whatif.Result
+			for b.Loop() {
+				res = nil
+				runtime.GC()
+				w0, c0 := time.Now(), cpuTime()
+				err := tn.Try(ctx, func(before, after *tenant.State) error {
+					w1, c1 := time.Now(), cpuTime()
+					var err error
+					res, err = whatif.TryOn(before, after, c.cmds, opt)
+					inWall += time.Since(w1)
+					inCPU += cpuTime() - c1
+					return err
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				tryWall += time.Since(w0)
+				tryCPU += cpuTime() - c0
+			}
+			n := float64(b.N)
+			b.ReportMetric(tryWall.Seconds()/n, "try-s")
+			b.ReportMetric(tryCPU.Seconds()/n, "try-cpu-s")
+			b.ReportMetric(inWall.Seconds()/n, "tryon-s")
+			b.ReportMetric(inCPU.Seconds()/n, "tryon-cpu-s")
+			if catchUp > 0 {
+				b.ReportMetric(catchUp.Seconds(), "catchup-s")
+				catchUp = 0
+			}
 			b.ReportMetric(float64(len(res.Expanded)), "commands")
 			b.ReportMetric(float64(res.GainsCount+res.LossesCount+res.StartsCount), "changes")
 		})

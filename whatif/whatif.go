@@ -1,9 +1,11 @@
 // Package whatif answers "what would happen if…" before anyone commits:
 // a list of commands (a group's licenses, a subscription's units, an
 // allotment, a dynamic rule, a user's licenses, the position's fixes) runs
-// on a snapshot of the tenant (tenant.Tenant.Snapshot: an independent
-// copy; the live tenant is never touched) through the same domain
-// functions the API's handlers call, and the answer is the difference:
+// on the tenant's writer's copy, which is set back afterwards (TryOn in
+// tenant.Tenant.Try: no copy of the tenant; nothing is committed), or on
+// a snapshot of the tenant (Try, TryIn: tenant.Tenant.Snapshot, an
+// independent copy), through the same domain functions the API's
+// handlers call, and the answer is the difference:
 // who gains a license, who loses one, who starts waiting for a seat,
 // which license errors appear, and the seats and monthly cost per product
 // before and after.
@@ -268,7 +270,7 @@ func Try(before *tenant.State, cmds []Command, o Options) (*Result, *tenant.Stat
 		return nil, nil, err
 	}
 	after := before.Snapshot()
-	res, err := try(after, stateBefore{before}, cmds, o)
+	res, err := try(after, stateBefore{before}, cmds, o, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -285,7 +287,20 @@ func TryIn(s *tenant.State, cmds []Command, o Options) (*Result, error) {
 	if err := Check(cmds); err != nil {
 		return nil, err
 	}
-	return try(s, keep(s), cmds, o)
+	return try(s, keep(s), cmds, o, false)
+}
+
+// TryOn is Try on a tenant's own copies, inside tenant.Tenant.Try: the
+// commands run on after (the writer's copy, which Tenant.Try sets back
+// once TryOn returns) and the difference is read from before (the
+// readers' copy, the same state): no copy of the tenant is made, and the
+// answer is Try's (TestTryOnAnswersAsTry). The engine's delta of the
+// commands is left in after's engine for the set-back.
+func TryOn(before, after *tenant.State, cmds []Command, o Options) (*Result, error) {
+	if err := Check(cmds); err != nil {
+		return nil, err
+	}
+	return try(after, stateBefore{before}, cmds, o, true)
 }
 
 // before is what the difference reads of the state before the commands.
@@ -402,9 +417,13 @@ func (k *kept) side(pl *prices.List) Side {
 }
 
 // try runs the commands on after (changed in place) and answers the
-// difference with pre, the state before.
-func try(after *tenant.State, pre before, cmds []Command, o Options) (*Result, error) {
-	after.Engine.TakeDelta() // start recording from here
+// difference with pre, the state before. peek leaves the engine's delta
+// in after's engine (TryOn: every change since before, which the set-back
+// needs), else it is taken before and after the commands.
+func try(after *tenant.State, pre before, cmds []Command, o Options, peek bool) (*Result, error) {
+	if !peek {
+		after.Engine.TakeDelta() // start recording from here
+	}
 	res := &Result{Commands: []Outcome{}}
 	changed := false // a command ran: o.Position is no longer after's
 	for _, c := range cmds {
@@ -439,8 +458,14 @@ func try(after *tenant.State, pre before, cmds []Command, o Options) (*Result, e
 		changed = changed || out.Error == nil
 		res.Commands = append(res.Commands, out)
 	}
-	d := after.Engine.TakeDelta()
-	res.diff(pre, after, d.Licenses)
+	var keys []licensing.Key2
+	if peek {
+		keys = slices.Clone(after.Engine.PeekDelta().Licenses) // diff sorts them
+	} else {
+		d := after.Engine.TakeDelta()
+		keys = d.Licenses
+	}
+	res.diff(pre, after, keys)
 	pl, _, err := prices.Of(after)
 	if err != nil {
 		return nil, err

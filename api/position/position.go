@@ -9,7 +9,7 @@
 // delegated Allotment Owner gets the position restricted to their
 // allotments (their units, their users' findings) and 404 for the price
 // list and the snapshots. Anyone else gets 403. POST /allot/v1/whatif
-// (whatif.go) tries commands on a snapshot; readers of the position may
+// (whatif.go) tries commands and sets the tenant back; readers of the position may
 // ask, allotment owners may not.
 package positionapi
 

@@ -8,6 +8,7 @@ import (
 	"allot/auth"
 	"allot/position"
 	"allot/position/snapshotstore"
+	"allot/tenant"
 	"allot/whatif"
 )
 
@@ -15,10 +16,11 @@ import (
 const MaxWhatIfBody = 1 << 20
 
 // whatIf: POST /allot/v1/whatif[?asOf=YYYY-MM-DD][&windowDays=N] —
-// {"commands":[…]} tried on a snapshot of the tenant (package whatif):
-// the live tenant is never changed. Readers of the position may ask (the
-// answer shows nothing the position and the directory do not); delegated
-// allotment owners may not (the commands reach beyond their allotments).
+// {"commands":[…]} tried on the tenant's writer's copy and set back
+// (package whatif, tenant.Tenant.Try): nothing is committed. Readers of
+// the position may ask (the answer shows nothing the position and the
+// directory do not); delegated allotment owners may not (the commands
+// reach beyond their allotments).
 func (h *handler) whatIf(w http.ResponseWriter, r *http.Request) {
 	t, p, ok := h.access(w, r, auth.ReadLicenseUsage, false)
 	if !ok {
@@ -43,29 +45,29 @@ func (h *handler) whatIf(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	snap, err := t.Snapshot(r.Context())
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	// The position of the snapshot, when the first command applies its
-	// fixes: the one the API computed last if it is of the same copy of
-	// the tenant (lastPosition), else computed here and kept for the next.
-	var pos *position.Position
-	if in.Commands[0].Op == whatif.OpApplyFixes {
-		if pos = lastPosition.get(t, snap.Commit(), o); pos == nil {
-			if pos, err = snapshotstore.Position(snap, o); err != nil {
-				respond.Error(w, r, err)
-				return
+	// The commands run on the tenant's writer's copy, which is set back
+	// afterwards (tenant.Tenant.Try): no copy of the tenant is made. The
+	// position of the state before, when the first command applies its
+	// fixes: the one the API computed last if it is of the same commit
+	// (lastPosition), else computed here and kept for the next.
+	var res *whatif.Result
+	err = t.Try(r.Context(), func(before, after *tenant.State) error {
+		var pos *position.Position
+		if in.Commands[0].Op == whatif.OpApplyFixes {
+			if pos = lastPosition.get(t, before.Commit(), o); pos == nil {
+				var err error
+				if pos, err = snapshotstore.Position(before, o); err != nil {
+					return err
+				}
+				computed.Add(1)
+				lastPosition.put(t, before.Commit(), o, pos)
 			}
-			computed.Add(1)
-			lastPosition.put(t, snap.Commit(), o, pos)
 		}
-	}
-	// The snapshot is this request's own: the commands run on it (one
-	// copy of the tenant, not two).
-	res, err := whatif.TryIn(snap, in.Commands, whatif.Options{AsOf: o.AsOf, WindowDays: o.WindowDays, Now: o.Now, Actor: p.Actor(), NewID: auth.NewID,
-		Position: pos})
+		var err error
+		res, err = whatif.TryOn(before, after, in.Commands, whatif.Options{AsOf: o.AsOf, WindowDays: o.WindowDays, Now: o.Now, Actor: p.Actor(), NewID: auth.NewID,
+			Position: pos})
+		return err
+	})
 	if err != nil {
 		if allot.ErrorCode(err) == allot.EINTERNAL {
 			h.s.Log.Error("what-if", "err", err)
