@@ -106,8 +106,14 @@ func (s *Store) queryAudit(ctx context.Context, tx *sql.Tx, q audit.Query) ([]au
 		if !q.To.IsZero() {
 			to = floorDiv(ceilMicros(q.To)-1, 1e6)
 		}
-		head = `SELECT r.id, r.data FROM audit_rows r WHERE r.id IN (SELECT x.row FROM idx.by_at x WHERE x.tenant_id = ? AND x.sec >= ? AND x.sec <= ?)
-			AND r.tenant_id = ? AND r.id <= ?` + bounds + order
+		// The rows of the seconds in range first (CROSS JOIN keeps the
+		// planner from walking the tenant's rows in seq order instead),
+		// sorted by seq without their data, which is read in that order.
+		head = `SELECT d.id, d.data FROM (SELECT r.id AS id, r.last_seq AS last_seq
+				FROM (SELECT DISTINCT x.row AS row FROM idx.by_at x WHERE x.tenant_id = ? AND x.sec >= ? AND x.sec <= ?) m
+				CROSS JOIN audit_rows r ON r.id = m.row
+				WHERE r.tenant_id = ? AND r.id <= ?` + bounds + order + `) o
+			CROSS JOIN audit_rows d ON d.id = o.id` + strings.ReplaceAll(order, "r.", "o.")
 		headArgs = append([]any{q.TenantID, from, to, q.TenantID, upTo}, args...)
 	} else {
 		xorder := ` ORDER BY x.last_seq, x.row`
