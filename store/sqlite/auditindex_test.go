@@ -595,3 +595,40 @@ func nullIfEmpty(s string) any {
 	}
 	return s
 }
+
+// An entry merged into the tenant's highest, indexed row is found by its
+// user before and after the index file takes the merged row (the merged
+// row's id is a new one, never the old row's).
+func TestAuditMergeIntoTheHighestIndexedRow(t *testing.T) {
+	s, err := sqlite.Open(filepath.Join(t.TempDir(), "allot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sqlite.PauseAuditIndex(s)
+	ctx := context.Background()
+	e := func(seq int64, user string) audit.Entry {
+		return audit.Entry{Seq: seq, At: auditBase, Actor: "a", Action: "b", UserID: user}
+	}
+	if err := s.Commit(ctx, []store.Change{{TenantID: "t1", Audit: []audit.Entry{e(10, "u1"), e(20, "u1")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlite.CatchUpAuditIndex(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(ctx, []store.Change{{TenantID: "t1", Audit: []audit.Entry{e(15, "u2")}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, when := range []string{"merged, not indexed", "merged, indexed"} {
+		es, err := s.QueryAudit(ctx, audit.Query{TenantID: "t1", UserID: "u2"})
+		if err != nil || len(es) != 1 || es[0].Seq != 15 {
+			t.Fatalf("%s: u2's entries %v, %v; want seq 15", when, es, err)
+		}
+		if err := sqlite.CatchUpAuditIndex(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, _ := sqlite.AuditIndexProgress(s); n != 2 {
+		t.Fatalf("progress %d, want 2 (the merged row has id 2)", n)
+	}
+}

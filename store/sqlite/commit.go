@@ -16,7 +16,8 @@ import (
 // Commit applies every change in one transaction and returns once the
 // transaction is fsynced to the WAL: each change with mutations becomes one
 // record of its tenant's log (numbered after the last), and its audit
-// entries rows of audit_rows (auditrow.go). On error nothing of any change is applied. An audit
+// entries rows of audit_rows (auditrow.go). On error nothing of any change
+// is applied. An audit
 // entry whose Seq the tenant already has (in the store or earlier in
 // changes) fails the commit with an error that wraps store.ErrConflict. A
 // Change without a TenantID, a Mutation without a Kind or an ID, and an
@@ -155,22 +156,45 @@ func (s *Store) insertTenantAudit(ctx context.Context, tx *sql.Tx, tenantID stri
 		return fmt.Errorf("store/sqlite: commit: audit of tenant %q: %w", tenantID, err)
 	}
 	if len(stale) > 0 {
-		slices.SortStableFunc(es, func(a, b audit.Entry) int { return cmp.Compare(a.Seq, b.Seq) })
-		for i := 1; i < len(es); i++ {
-			if es[i].Seq == es[i-1].Seq {
-				return conflict(es[i].Seq)
-			}
-		}
-		for _, id := range stale {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM audit_rows WHERE id = ?`, id); err != nil {
-				return fmt.Errorf("store/sqlite: commit: audit of tenant %q: %w", tenantID, err)
-			}
-		}
+		return mergeAuditRows(ctx, tx, tenantID, es, stale, conflict)
 	}
 	ins := tx.StmtContext(ctx, s.stmt.insertAudit)
 	for len(es) > 0 {
 		n := min(len(es), auditRowMax)
 		if _, err := ins.ExecContext(ctx, tenantID, es[0].Seq, es[n-1].Seq, encodeAuditRow(es[:n])); err != nil {
+			return fmt.Errorf("store/sqlite: commit: audit of tenant %q: %w", tenantID, err)
+		}
+		es = es[n:]
+	}
+	return nil
+}
+
+// mergeAuditRows replaces the tenant's rows stale by rows of es (the new
+// entries and stale's). The new rows get ids above every id given so far,
+// never a deleted row's (the highest may be among stale): the audit index
+// file takes rows by id and would take a reused id for indexed.
+func mergeAuditRows(ctx context.Context, tx *sql.Tx, tenantID string, es []audit.Entry, stale []int64, conflict func(int64) error) error {
+	slices.SortStableFunc(es, func(a, b audit.Entry) int { return cmp.Compare(a.Seq, b.Seq) })
+	for i := 1; i < len(es); i++ {
+		if es[i].Seq == es[i-1].Seq {
+			return conflict(es[i].Seq)
+		}
+	}
+	var top int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM audit_rows`).Scan(&top); err != nil {
+		return fmt.Errorf("store/sqlite: commit: audit of tenant %q: %w", tenantID, err)
+	}
+	for _, id := range stale {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM audit_rows WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("store/sqlite: commit: audit of tenant %q: %w", tenantID, err)
+		}
+	}
+	for len(es) > 0 {
+		n := min(len(es), auditRowMax)
+		top++
+		_, err := tx.ExecContext(ctx, `INSERT INTO audit_rows (id, tenant_id, first_seq, last_seq, data) VALUES (?, ?, ?, ?, ?)`,
+			top, tenantID, es[0].Seq, es[n-1].Seq, encodeAuditRow(es[:n]))
+		if err != nil {
 			return fmt.Errorf("store/sqlite: commit: audit of tenant %q: %w", tenantID, err)
 		}
 		es = es[n:]
