@@ -15,9 +15,9 @@ import (
 
 // Commit applies every change in one transaction and returns once the
 // transaction is fsynced to the WAL: each change with mutations becomes one
-// record of its tenant's log (numbered after the last), and its audit
-// entries rows of audit_rows (auditrow.go). On error nothing of any change
-// is applied. An audit
+// record of its tenant's log (numbered after the last), and the audit
+// entries of each tenant one row of audit_rows (auditrow.go; several past
+// auditRowMax entries). On error nothing of any change is applied. An audit
 // entry whose Seq the tenant already has (in the store or earlier in
 // changes) fails the commit with an error that wraps store.ErrConflict. A
 // Change without a TenantID, a Mutation without a Kind or an ID, and an
