@@ -3,6 +3,7 @@ package tenant
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
