@@ -6,8 +6,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
-	"time"
+	"strings"
 
 	"allot/audit"
 	"allot/store/auditsql"
@@ -20,7 +21,7 @@ func (s *Store) MaxAuditSeq(ctx context.Context, tenantID string) (int64, error)
 	}
 	defer s.life.Leave()
 	var seq int64
-	err := s.readers.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit WHERE tenant_id = ?`, tenantID).Scan(&seq)
+	err := s.readers.QueryRowContext(ctx, `SELECT coalesce(max(last_seq), 0) FROM audit_rows WHERE tenant_id = ?`, tenantID).Scan(&seq)
 	if err != nil {
 		return 0, fmt.Errorf("store/sqlite: max audit seq of %q: %w", tenantID, err)
 	}
@@ -52,14 +53,15 @@ func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Entry, e
 	return es, nil
 }
 
-// auditDialect is SQLite's: "?" placeholders, instants in microseconds.
-var auditDialect = auditsql.Dialect{Instant: func(t time.Time) any { return ceilMicros(t) }}
-
 // queryAudit answers q in tx (auditindex.go): with a filter an index file
 // table serves, the rows up to the index file's progress through it and
-// the later ones from the audit table; otherwise from the audit table
-// alone, in its (tenant_id, seq) order.
+// the later ones from audit_rows; otherwise from audit_rows alone, in the
+// tenant's seq order. Rows are read in q's order until limit entries
+// match: a tenant's rows have disjoint seq ranges, so the entries come in
+// seq order too.
 func (s *Store) queryAudit(ctx context.Context, tx *sql.Tx, q audit.Query) ([]audit.Entry, error) {
+	limit := auditsql.Limit(q)
+	m := newAuditMatcher(q)
 	table, ref := indexFor(q)
 	upTo := int64(0)
 	if table != "" && s.indexAttached {
@@ -68,40 +70,146 @@ func (s *Store) queryAudit(ctx context.Context, tx *sql.Tx, q audit.Query) ([]au
 			return nil, err
 		}
 	}
+	// The rows that can hold entries of q's seq bounds: last_seq > AfterSeq
+	// and last_seq <= the first last_seq at or above BeforeSeq.
+	bounds, args := ``, []any{}
+	if q.AfterSeq != 0 {
+		bounds += ` AND r.last_seq > ?`
+		args = append(args, q.AfterSeq)
+	}
+	if q.BeforeSeq != 0 {
+		var top sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT min(last_seq) FROM audit_rows WHERE tenant_id = ? AND last_seq >= ?`, q.TenantID, q.BeforeSeq).Scan(&top)
+		if err != nil {
+			return nil, err
+		}
+		if top.Valid {
+			bounds += ` AND r.last_seq <= ?`
+			args = append(args, top.Int64)
+		}
+	}
+	order := ` ORDER BY r.last_seq`
+	if q.Newest {
+		order += ` DESC`
+	}
 	if upTo == 0 {
-		query, args := auditsql.Build(auditDialect, q)
-		return scanAudit(ctx, tx, q.TenantID, query, args)
+		query := `SELECT r.id, r.data FROM audit_rows r WHERE r.tenant_id = ?` + bounds + order
+		return m.collect(ctx, tx, query, append([]any{q.TenantID}, args...), limit)
 	}
-	limit := auditsql.Limit(q)
-	a := auditsql.NewArgs(auditDialect)
 	var head string
+	var headArgs []any
 	if table == "by_at" {
-		head = `SELECT ` + auditColumns + ` FROM idx.by_at x JOIN audit a ON a.tenant_id = x.tenant_id AND a.seq = x.seq
-			WHERE x.tenant_id = ` + a.Add(q.TenantID) + atRange(a, q) + ` AND a.id <= ` + a.Add(upTo) +
-			` AND ` + auditsql.Where(a, q, "a") + auditsql.Order(q, "a") + ` LIMIT ` + a.Add(limit)
+		from, to := int64(math.MinInt64), int64(math.MaxInt64)
+		if !q.From.IsZero() {
+			from = floorDiv(ceilMicros(q.From), 1e6)
+		}
+		if !q.To.IsZero() {
+			to = floorDiv(ceilMicros(q.To)-1, 1e6)
+		}
+		// The rows of the seconds in range first (CROSS JOIN keeps the
+		// planner from walking the tenant's rows in seq order instead),
+		// sorted by seq without their data, which is read in that order.
+		head = `SELECT d.id, d.data FROM (SELECT r.id AS id, r.last_seq AS last_seq
+				FROM (SELECT DISTINCT x.row AS row FROM idx.by_at x WHERE x.tenant_id = ? AND x.sec >= ? AND x.sec <= ?) m
+				CROSS JOIN audit_rows r ON r.id = m.row
+				WHERE r.tenant_id = ? AND r.id <= ?` + bounds + order + `) o
+			CROSS JOIN audit_rows d ON d.id = o.id` + strings.ReplaceAll(order, "r.", "o.")
+		headArgs = append([]any{q.TenantID, from, to, q.TenantID, upTo}, args...)
 	} else {
-		head = `SELECT ` + auditColumns + ` FROM idx.` + table + ` x JOIN audit a ON a.tenant_id = x.tenant_id AND a.seq = x.seq
-			WHERE x.tenant_id = ` + a.Add(q.TenantID) + ` AND x.ref = ` + a.Add(ref) + seqRange(a, q) + ` AND a.id <= ` + a.Add(upTo) +
-			` AND ` + auditsql.Where(a, q, "a") + auditsql.Order(q, "x") + ` LIMIT ` + a.Add(limit)
+		xorder := ` ORDER BY x.last_seq, x.row`
+		if q.Newest {
+			xorder = ` ORDER BY x.last_seq DESC, x.row DESC`
+		}
+		head = `SELECT r.id, r.data FROM idx.` + table + ` x JOIN audit_rows r ON r.id = x.row
+			WHERE x.tenant_id = ? AND x.ref = ? AND r.tenant_id = ? AND r.id <= ?` + strings.ReplaceAll(bounds, "r.last_seq", "x.last_seq") + xorder
+		headArgs = append([]any{q.TenantID, ref, q.TenantID, upTo}, args...)
 	}
-	es, err := scanAudit(ctx, tx, q.TenantID, head, a.List())
+	es, err := m.collect(ctx, tx, head, headArgs, limit)
 	if err != nil {
 		return nil, err
 	}
-	// The rows after the progress: few, found by id (NOT INDEXED keeps
-	// the planner from walking the tenant's whole log by seq instead).
-	a = auditsql.NewArgs(auditDialect)
-	tail := `SELECT ` + auditColumns + ` FROM audit AS a NOT INDEXED WHERE a.id > ` + a.Add(upTo) +
-		` AND ` + auditsql.Where(a, q, "a") + auditsql.Order(q, "a") + ` LIMIT ` + a.Add(limit)
-	later, err := scanAudit(ctx, tx, q.TenantID, tail, a.List())
+	// The rows after the progress: few, found by id.
+	tail := `SELECT r.id, r.data FROM audit_rows r NOT INDEXED WHERE r.id > ? AND r.tenant_id = ?` + bounds + order
+	later, err := m.collect(ctx, tx, tail, append([]any{upTo, q.TenantID}, args...), math.MaxInt)
 	if err != nil {
 		return nil, err
 	}
 	return mergeAudit(es, later, q.Newest, limit), nil
 }
 
-// auditColumns are auditsql.Columns of the audit table named a.
-const auditColumns = `a.seq, a.at, a.actor, a.action, a.user_id, a.group_id, a.sku_id, a.why, a.detail`
+// auditMatcher checks q's conditions on decoded entries.
+type auditMatcher struct {
+	q                audit.Query
+	activity, actors []string
+	from, to         int64 // microseconds; to exclusive
+}
+
+func newAuditMatcher(q audit.Query) *auditMatcher {
+	m := &auditMatcher{q: q, from: math.MinInt64, to: math.MaxInt64}
+	if q.Activity != "" {
+		m.activity = audit.Aliases(q.Activity)
+	}
+	if q.Actor != "" {
+		m.actors = audit.Aliases(q.Actor)
+	}
+	if !q.From.IsZero() {
+		m.from = ceilMicros(q.From)
+	}
+	if !q.To.IsZero() {
+		m.to = ceilMicros(q.To)
+	}
+	return m
+}
+
+// match reports whether the stored entry e (before audit.Canonical) is one
+// of q's.
+func (m *auditMatcher) match(e *audit.Entry) bool {
+	q := m.q
+	at := micros(e.At)
+	return (q.UserID == "" || e.UserID == q.UserID) &&
+		(q.GroupID == "" || e.GroupID == q.GroupID) &&
+		(q.SKUID == "" || e.SKUID == q.SKUID) &&
+		(m.activity == nil || slices.Contains(m.activity, e.Action)) &&
+		(m.actors == nil || slices.Contains(m.actors, e.Actor)) &&
+		at >= m.from && at < m.to &&
+		(q.AfterSeq == 0 || e.Seq > q.AfterSeq) &&
+		(q.BeforeSeq == 0 || e.Seq < q.BeforeSeq)
+}
+
+// collect runs a query that selects (id, data) of audit rows in q's order
+// and returns the matching entries, in q's order, until it has limit.
+func (m *auditMatcher) collect(ctx context.Context, tx *sql.Tx, query string, args []any, limit int) ([]audit.Entry, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var es []audit.Entry
+	for len(es) < limit && rows.Next() {
+		var id int64
+		var data []byte
+		if err := rows.Scan(&id, &data); err != nil {
+			return nil, err
+		}
+		row, err := decodeAuditRow(m.q.TenantID, data)
+		if err != nil {
+			return nil, fmt.Errorf("audit row %d: %w", id, err)
+		}
+		if m.q.Newest {
+			slices.Reverse(row)
+		}
+		for i := range row {
+			if e := &row[i]; m.match(e) {
+				audit.Canonical(e)
+				es = append(es, *e)
+				if len(es) == limit {
+					break
+				}
+			}
+		}
+	}
+	return es, rows.Err()
+}
 
 // indexFor returns the index file table that serves q (and the id it
 // looks up), "" when none does: a user, group or SKU, else a time range.
@@ -119,65 +227,18 @@ func indexFor(q audit.Query) (table, ref string) {
 	return "", ""
 }
 
-// seqRange is q's Seq bounds on the index row x.
-func seqRange(a *auditsql.Args, q audit.Query) string {
-	var b string
-	if q.AfterSeq != 0 {
-		b += ` AND x.seq > ` + a.Add(q.AfterSeq)
-	}
-	if q.BeforeSeq != 0 {
-		b += ` AND x.seq < ` + a.Add(q.BeforeSeq)
-	}
-	return b
-}
-
-// atRange is q's time bounds on the index row x.
-func atRange(a *auditsql.Args, q audit.Query) string {
-	var b string
-	if !q.From.IsZero() {
-		b += ` AND x.at >= ` + a.Add(ceilMicros(q.From))
-	}
-	if !q.To.IsZero() {
-		b += ` AND x.at < ` + a.Add(ceilMicros(q.To))
-	}
-	return b
-}
-
-// indexedUpTo is the id up to which the attached index file holds the
-// audit table's rows; 0 when it holds none or is not this database's
-// (then the audit table answers alone).
+// indexedUpTo is the id up to which the attached index file holds
+// audit_rows; 0 when it holds none or is not this database's (then
+// audit_rows answers alone).
 func indexedUpTo(ctx context.Context, tx *sql.Tx) (int64, error) {
 	var last int64
 	err := tx.QueryRowContext(ctx, `SELECT p.last_id FROM idx.progress p
 		WHERE p.owner = (SELECT id FROM main.audit_index_owner)
-		AND p.last_id <= coalesce((SELECT seq FROM main.sqlite_sequence WHERE name = 'audit'), 0)`).Scan(&last)
+		AND p.last_id <= coalesce((SELECT max(id) FROM main.audit_rows), 0)`).Scan(&last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
 	return last, err
-}
-
-// scanAudit runs a query that selects auditColumns.
-func scanAudit(ctx context.Context, tx *sql.Tx, tenantID, query string, args []any) ([]audit.Entry, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var es []audit.Entry
-	for rows.Next() {
-		e := audit.Entry{TenantID: tenantID}
-		var at int64
-		var user, group, sku sql.NullString
-		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &user, &group, &sku, &e.Why, &e.Detail); err != nil {
-			return nil, err
-		}
-		e.At = fromMicros(at)
-		e.UserID, e.GroupID, e.SKUID = user.String, group.String, sku.String
-		audit.Canonical(&e)
-		es = append(es, e)
-	}
-	return es, rows.Err()
 }
 
 // mergeAudit returns the first limit entries of a and b (each in q's

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,52 +18,65 @@ import (
 
 // The audit log's indexes live in a file of their own.
 //
-// The audit table (in the database file) keeps every entry, its (tenant_id,
-// seq) key and an id that is never reused (AUTOINCREMENT): that is all a
-// commit writes. The lookups by user, group, SKU and time are tables of a
-// second SQLite file beside the database (indexPath), with its own write
-// lock and log, which an indexer goroutine fills behind the commits, in
-// batches of up to indexBatch rows taken in id order: a commit never waits
-// for it, and a batch writes each index page it touches once.
+// The audit_rows table (in the database file) keeps every entry, one row
+// per tenant and commit (auditrow.go), keyed by (tenant_id, last_seq), with
+// an id that is never reused: that is all a commit writes. The lookups by
+// user, group, SKU and time are tables of a second SQLite file beside the
+// database (indexPath), with its own write lock and log, which an indexer
+// goroutine fills behind the commits, in batches of up to indexBatch rows
+// taken in id order: a commit never waits for it, and a batch writes each
+// index page it touches once. An index row names an audit row, not an
+// entry: (tenant, user, the row's last_seq, row id) once for all the
+// row's entries of that user; likewise groups and SKUs, and times by the
+// second (tenant, second, row id).
 //
 // Contracts:
 //   - The index file is derived data: it records the last id it holds
 //     (progress) and whose rows they are (the database's
 //     audit_index_owner id). A file that belongs to another database, or
-//     claims ids the database never gave (a restored backup), is emptied
-//     and built again from the audit table. Backups need only the
-//     database file.
+//     claims ids the database never gave (a restored backup), or has
+//     another layout (user_version), is emptied and built again from
+//     audit_rows. Backups need only the database file.
 //   - It runs with synchronous=NORMAL: a power cut can lose its last
 //     batches, never make it inconsistent, and it then takes them again.
 //   - Readers (QueryAudit) read the index file's progress first, then the
-//     database: entries up to it through the indexes, the rest (the ids
-//     after it) from the audit table itself, in one transaction of a
+//     database: rows up to it through the indexes, the rest (the ids
+//     after it) from audit_rows itself, in one transaction of a
 //     connection that has the index file attached as "idx". An entry is
-//     therefore read exactly once, and an acknowledged one always.
-//   - Rows of a deleted tenant are deleted from the index file after the
-//     tenant; until then, and for a tenant made again under the same id,
-//     every condition is checked on the audit row too, so a stale index
-//     row only costs a lookup.
+//     therefore read exactly once, and an acknowledged one always. Every
+//     condition is checked on the decoded entry.
+//   - An index row may name a row that is gone (a deleted tenant's, or a
+//     row merged into a new one: commit.go's insertAudit): the join finds
+//     nothing, and a merged row's entries are read under its new id.
+//     Rows of a deleted tenant are deleted from the index file after the
+//     tenant.
 
-// indexBatch is how many audit rows the indexer takes per transaction.
-const indexBatch = 4096
+// indexBatch is how many audit rows the indexer takes per transaction (a
+// row holds up to auditRowMax entries).
+const indexBatch = 512
 
 // indexDelay is how long the indexer waits after a commit, so that a burst
 // of commits is indexed in one batch.
 const indexDelay = 100 * time.Millisecond
 
-// indexSchema is the index file's tables. user_version 1.
+// indexVersion is the index file's layout (its user_version).
+const indexVersion = 2
+
+// indexTables are the index file's lookup tables.
+var indexTables = []string{"by_user", "by_group", "by_sku", "by_at"}
+
+// indexSchema is the index file's tables, layout indexVersion.
 const indexSchema = `
 CREATE TABLE IF NOT EXISTS progress (
     one     INTEGER PRIMARY KEY CHECK (one = 1),
     owner   TEXT    NOT NULL,  -- the database's audit_index_owner id
-    last_id INTEGER NOT NULL   -- every audit row with id <= last_id is indexed
+    last_id INTEGER NOT NULL   -- every audit_rows row with id <= last_id is indexed
 );
-CREATE TABLE IF NOT EXISTS by_user  (tenant_id TEXT NOT NULL, ref TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (tenant_id, ref, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS by_group (tenant_id TEXT NOT NULL, ref TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (tenant_id, ref, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS by_sku   (tenant_id TEXT NOT NULL, ref TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (tenant_id, ref, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS by_at    (tenant_id TEXT NOT NULL, at INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (tenant_id, at, seq)) WITHOUT ROWID;
-PRAGMA user_version = 1;
+CREATE TABLE IF NOT EXISTS by_user  (tenant_id TEXT NOT NULL, ref TEXT NOT NULL, last_seq INTEGER NOT NULL, row INTEGER NOT NULL, PRIMARY KEY (tenant_id, ref, last_seq, row)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS by_group (tenant_id TEXT NOT NULL, ref TEXT NOT NULL, last_seq INTEGER NOT NULL, row INTEGER NOT NULL, PRIMARY KEY (tenant_id, ref, last_seq, row)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS by_sku   (tenant_id TEXT NOT NULL, ref TEXT NOT NULL, last_seq INTEGER NOT NULL, row INTEGER NOT NULL, PRIMARY KEY (tenant_id, ref, last_seq, row)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS by_at    (tenant_id TEXT NOT NULL, sec INTEGER NOT NULL, row INTEGER NOT NULL, PRIMARY KEY (tenant_id, sec, row)) WITHOUT ROWID;
+PRAGMA user_version = 2;
 `
 
 // indexPath is the index file of the database file at abs.
@@ -116,15 +130,26 @@ func openAuditIndexer(ctx context.Context, abs string) (*auditIndexer, error) {
 }
 
 // prepare creates the tables and empties them when they are not this
-// database's (another owner, or ids it never gave).
+// database's (another owner, ids it never gave, another layout).
 func (x *auditIndexer) prepare(ctx context.Context) error {
+	var version int
+	if err := x.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return err
+	}
+	if version != indexVersion {
+		for _, t := range append([]string{"progress"}, indexTables...) {
+			if _, err := x.db.ExecContext(ctx, `DROP TABLE IF EXISTS `+t); err != nil {
+				return err
+			}
+		}
+	}
 	if _, err := x.db.ExecContext(ctx, indexSchema); err != nil {
 		return err
 	}
 	var owner string
 	var issued int64
 	err := x.main.QueryRowContext(ctx, `SELECT (SELECT id FROM audit_index_owner),
-		coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'audit'), 0)`).Scan(&owner, &issued)
+		coalesce((SELECT max(id) FROM audit_rows), 0)`).Scan(&owner, &issued)
 	if err != nil {
 		return err
 	}
@@ -142,7 +167,7 @@ func (x *auditIndexer) prepare(ctx context.Context) error {
 		return err
 	}
 	defer tx.Rollback()
-	for _, t := range []string{"progress", "by_user", "by_group", "by_sku", "by_at"} {
+	for _, t := range append([]string{"progress"}, indexTables...) {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
 			return err
 		}
@@ -208,57 +233,98 @@ func (x *auditIndexer) batch(ctx context.Context) (int, error) {
 	if err := tx.QueryRowContext(ctx, `SELECT last_id FROM progress`).Scan(&last); err != nil {
 		return 0, err
 	}
-	rows, err := x.main.QueryContext(ctx, `SELECT id, tenant_id, seq, at, user_id, group_id, sku_id FROM audit WHERE id > ? ORDER BY id LIMIT ?`, last, indexBatch)
-	if err != nil {
+	rs, err := x.read(ctx, last)
+	if err != nil || len(rs) == 0 {
 		return 0, err
-	}
-	type row struct {
-		id, seq, at      int64
-		tenant           string
-		user, group, sku sql.NullString
-	}
-	var rs []row
-	for rows.Next() {
-		var r row
-		if err := rows.Scan(&r.id, &r.tenant, &r.seq, &r.at, &r.user, &r.group, &r.sku); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		rs = append(rs, r)
-	}
-	if err := rows.Close(); err != nil {
-		return 0, err
-	}
-	if len(rs) == 0 {
-		return 0, nil
 	}
 	var stmts [4]*sql.Stmt
-	for i, t := range []string{"by_user", "by_group", "by_sku"} {
-		if stmts[i], err = tx.PrepareContext(ctx, `INSERT OR IGNORE INTO `+t+` (tenant_id, ref, seq) VALUES (?, ?, ?)`); err != nil {
+	for i, t := range indexTables {
+		q := `INSERT OR IGNORE INTO ` + t + ` (tenant_id, ref, last_seq, row) VALUES (?, ?, ?, ?)`
+		if t == "by_at" {
+			q = `INSERT OR IGNORE INTO by_at (tenant_id, sec, row) VALUES (?, ?, ?)`
+		}
+		if stmts[i], err = tx.PrepareContext(ctx, q); err != nil {
 			return 0, err
 		}
 		defer stmts[i].Close()
 	}
-	if stmts[3], err = tx.PrepareContext(ctx, `INSERT OR IGNORE INTO by_at (tenant_id, at, seq) VALUES (?, ?, ?)`); err != nil {
-		return 0, err
-	}
-	defer stmts[3].Close()
 	for _, r := range rs {
-		for i, ref := range []sql.NullString{r.user, r.group, r.sku} {
-			if ref.Valid {
-				if _, err := stmts[i].ExecContext(ctx, r.tenant, ref.String, r.seq); err != nil {
+		for i, refs := range [][]string{r.users, r.groups, r.skus} {
+			for _, ref := range refs {
+				if _, err := stmts[i].ExecContext(ctx, r.tenant, ref, r.lastSeq, r.id); err != nil {
 					return 0, err
 				}
 			}
 		}
-		if _, err := stmts[3].ExecContext(ctx, r.tenant, r.at, r.seq); err != nil {
-			return 0, err
+		for _, sec := range r.secs {
+			if _, err := stmts[3].ExecContext(ctx, r.tenant, sec, r.id); err != nil {
+				return 0, err
+			}
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE progress SET last_id = ?`, rs[len(rs)-1].id); err != nil {
 		return 0, err
 	}
 	return len(rs), tx.Commit()
+}
+
+// indexKeys are what the index file holds of one audit row: its distinct
+// users, groups, SKUs and seconds.
+type indexKeys struct {
+	id, lastSeq         int64
+	tenant              string
+	users, groups, skus []string
+	secs                []int64
+}
+
+// read returns the keys of the next indexBatch audit rows after id last.
+// A row that does not decode is indexed under nothing (readers find it by
+// its tenant's seq order only, and report the error there).
+func (x *auditIndexer) read(ctx context.Context, last int64) ([]indexKeys, error) {
+	rows, err := x.main.QueryContext(ctx, `SELECT id, tenant_id, last_seq, data FROM audit_rows WHERE id > ? ORDER BY id LIMIT ?`, last, indexBatch)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []indexKeys
+	for rows.Next() {
+		var k indexKeys
+		var data []byte
+		if err := rows.Scan(&k.id, &k.tenant, &k.lastSeq, &data); err != nil {
+			return nil, err
+		}
+		if k.tenant != "" { // "": the placeholder that keeps the highest id
+			if es, err := decodeAuditRow(k.tenant, data); err == nil {
+				for _, e := range es {
+					k.users = addRef(k.users, e.UserID)
+					k.groups = addRef(k.groups, e.GroupID)
+					k.skus = addRef(k.skus, e.SKUID)
+					if sec := floorDiv(micros(e.At), 1e6); !slices.Contains(k.secs, sec) {
+						k.secs = append(k.secs, sec)
+					}
+				}
+			}
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// addRef adds a non-empty id to a set.
+func addRef(set []string, id string) []string {
+	if id == "" || slices.Contains(set, id) {
+		return set
+	}
+	return append(set, id)
+}
+
+// floorDiv is a/b rounded down.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
 }
 
 // forget deletes a deleted tenant's index rows.
@@ -270,7 +336,7 @@ func (x *auditIndexer) forget(ctx context.Context, tenantID string) error {
 		return err
 	}
 	defer tx.Rollback()
-	for _, t := range []string{"by_user", "by_group", "by_sku", "by_at"} {
+	for _, t := range indexTables {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE tenant_id = ?`, tenantID); err != nil {
 			return err
 		}

@@ -1,12 +1,15 @@
 package sqlite_test
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -91,6 +94,12 @@ func want(t *testing.T, s store.Store) [][]audit.Entry {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return wantFrom(all)
+}
+
+// wantFrom computes every case's answer from t1's entries all (with
+// Microsoft's names), in Go.
+func wantFrom(all []audit.Entry) [][]audit.Entry {
 	var out [][]audit.Entry
 	for _, q := range auditQueryCases() {
 		var es []audit.Entry
@@ -168,8 +177,9 @@ func TestAuditIndexAnswersAsTheTable(t *testing.T) {
 	if err := sqlite.CatchUpAuditIndex(s); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := sqlite.AuditIndexProgress(s); err != nil || n != 24*3 {
-		t.Fatalf("progress %d, %v after catching up; want %d (every row)", n, err, 24*3)
+	// 8 commits of 3 changes of each tenant: a row of each per commit.
+	if n, err := sqlite.AuditIndexProgress(s); err != nil || n != 8*2 {
+		t.Fatalf("progress %d, %v after catching up; want %d (every row)", n, err, 8*2)
 	}
 	sameAnswers(t, "all indexed", answers(t, s), w)
 	if err := os.Rename(sqlite.AuditIndexPath(path), sqlite.AuditIndexPath(path)+".away"); err != nil {
@@ -234,7 +244,8 @@ func TestAuditIndexIsRebuiltWhenNotTheDatabases(t *testing.T) {
 		sameAnswers(t, what+", rebuilt", answers(t, s), w)
 	}
 	copyFile(t, sqlite.AuditIndexPath(other), sqlite.AuditIndexPath(path))
-	reopen(path, "another database's index", 36, wantAll)
+	// 4 commits of 3 changes of each tenant: a row of each per commit.
+	reopen(path, "another database's index", 8, wantAll)
 
 	// The backup beside the newer index file of its own database.
 	copyFile(t, sqlite.AuditIndexPath(path), sqlite.AuditIndexPath(backup))
@@ -248,12 +259,12 @@ func TestAuditIndexIsRebuiltWhenNotTheDatabases(t *testing.T) {
 		t.Fatalf("the backup has %d entries of t1, want 12", len(wantBackup[0]))
 	}
 	copyFile(t, sqlite.AuditIndexPath(path), sqlite.AuditIndexPath(backup))
-	reopen(backup, "a restored backup beside a newer index", 18, wantBackup)
+	reopen(backup, "a restored backup beside a newer index", 4, wantBackup)
 
 	if err := os.Remove(sqlite.AuditIndexPath(path)); err != nil {
 		t.Fatal(err)
 	}
-	reopen(path, "no index file", 36, wantAll)
+	reopen(path, "no index file", 8, wantAll)
 }
 
 func copyFile(t *testing.T, from, to string) {
@@ -330,5 +341,294 @@ func TestAuditMigratesToTheIndexFile(t *testing.T) {
 	}
 	if n, _ := s.MaxAuditSeq(context.Background(), "t1"); n != 41 {
 		t.Fatalf("MaxAuditSeq %d, want 41", n)
+	}
+}
+
+// worldEntries are the entries commitAuditWorld commits to t1 for
+// from..from+n-1, as QueryAudit returns them.
+func worldEntries(from, n int) []audit.Entry {
+	var es []audit.Entry
+	for i := from; i < from+n; i++ {
+		seq := int64(2*i + 1)
+		actor := "admin@contoso"
+		if i%3 == 0 {
+			actor = audit.ActorGroupLicensing
+		}
+		at := auditBase.Add(time.Duration(i) * time.Minute).Truncate(time.Microsecond)
+		es = append(es,
+			audit.Entry{TenantID: "t1", Seq: seq, At: at, Actor: actor, Action: "Add member to group", UserID: fmt.Sprintf("u%d", i%4), GroupID: fmt.Sprintf("g%d", i%3)},
+			audit.Entry{TenantID: "t1", Seq: seq + 1, At: at.Add(time.Microsecond), Actor: audit.ActorGroupLicensing, Action: audit.ActivityChangeUserLicense,
+				UserID: fmt.Sprintf("u%d", i%4), GroupID: fmt.Sprintf("g%d", i%3), SKUID: fmt.Sprintf("s%d", i%2), Why: "member added", Detail: "before: none"})
+	}
+	return es
+}
+
+// Entries committed out of order (into the seq range of stored rows,
+// indexed or not) answer as if committed in order; a seq the tenant has,
+// in any row, is a conflict and changes nothing.
+func TestAuditOutOfOrderCommitsAnswerTheSame(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "allot.db")
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sqlite.PauseAuditIndex(s)
+	all := worldEntries(0, 24)
+	var odd, even []audit.Entry // by i: every other change
+	for k := 0; k < len(all); k += 2 {
+		if k/2%2 == 0 {
+			even = append(even, all[k], all[k+1])
+		} else {
+			odd = append(odd, all[k], all[k+1])
+		}
+	}
+	commit := func(es []audit.Entry) error {
+		return s.Commit(context.Background(), []store.Change{{TenantID: "t1", Audit: es}})
+	}
+	// The even changes in two rows, indexed; the odd ones fall in their
+	// ranges, some in one commit with entries out of order.
+	for _, es := range [][]audit.Entry{even[:12], even[12:]} {
+		if err := commit(es); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sqlite.CatchUpAuditIndex(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := commit([]audit.Entry{odd[3], odd[2], odd[1], odd[0]}); err != nil {
+		t.Fatal(err)
+	}
+	sameAnswers(t, "merged into an indexed row, not indexed", answers(t, s), wantFrom(sortedBySeq(append(slices.Clone(even), odd[:4]...))))
+	for _, dup := range [][]audit.Entry{{odd[4], even[5]}, {odd[4], odd[1]}, {odd[4], odd[4]}} {
+		if err := commit(dup); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("commit of seqs %d, %d = %v, want ErrConflict", dup[0].Seq, dup[1].Seq, err)
+		}
+	}
+	if err := sqlite.CatchUpAuditIndex(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := commit(odd[4:]); err != nil {
+		t.Fatal(err)
+	}
+	w := wantFrom(all)
+	sameAnswers(t, "partly indexed", answers(t, s), w)
+	if err := sqlite.CatchUpAuditIndex(s); err != nil {
+		t.Fatal(err)
+	}
+	sameAnswers(t, "indexed", answers(t, s), w)
+	if n, err := s.MaxAuditSeq(context.Background(), "t1"); err != nil || n != all[len(all)-1].Seq {
+		t.Fatalf("MaxAuditSeq = %d, %v; want %d", n, err, all[len(all)-1].Seq)
+	}
+}
+
+func sortedBySeq(es []audit.Entry) []audit.Entry {
+	slices.SortFunc(es, func(a, b audit.Entry) int { return cmp.Compare(a.Seq, b.Seq) })
+	return es
+}
+
+// A deleted tenant's rows leave their ids unused: rows committed after the
+// deletion (the tenant made again, or another) are indexed and found.
+func TestAuditDeletedTenantsIDsAreNotGivenAgain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "allot.db")
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sqlite.PauseAuditIndex(s)
+	ctx := context.Background()
+	for _, id := range []string{"t0", "t1"} {
+		if err := s.CreateTenant(ctx, store.Tenant{ID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commitAuditWorld(t, s, 0, 12) // t1's rows have the highest ids
+	if err := sqlite.CatchUpAuditIndex(s); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := sqlite.AuditIndexProgress(s)
+	for round := range 2 {
+		if err := s.DeleteTenant(ctx, "t1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateTenant(ctx, store.Tenant{ID: "t1"}); err != nil {
+			t.Fatal(err)
+		}
+		if es, err := s.QueryAudit(ctx, audit.Query{TenantID: "t1", UserID: "u1"}); err != nil || len(es) != 0 {
+			t.Fatalf("round %d: the deleted tenant's entries: %v, %v", round, es, err)
+		}
+		if err := s.Commit(ctx, []store.Change{{TenantID: "t1", Audit: worldEntries(0, 1)}}); err != nil {
+			t.Fatal(err)
+		}
+		sameAnswers(t, fmt.Sprintf("round %d: made again, not indexed", round), answers(t, s), wantFrom(worldEntries(0, 1)))
+		if err := sqlite.CatchUpAuditIndex(s); err != nil {
+			t.Fatal(err)
+		}
+		sameAnswers(t, fmt.Sprintf("round %d: made again, indexed", round), answers(t, s), wantFrom(worldEntries(0, 1)))
+		after, _ := sqlite.AuditIndexProgress(s)
+		if after != before+1 {
+			t.Fatalf("round %d: progress %d after one more row, want %d (ids after the deleted ones)", round, after, before+1)
+		}
+		before = after
+		if err := s.DeleteTenant(ctx, "t1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateTenant(ctx, store.Tenant{ID: "t1"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Commit(ctx, []store.Change{{TenantID: "t1", Audit: worldEntries(0, 12)}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := sqlite.CatchUpAuditIndex(s); err != nil {
+			t.Fatal(err)
+		}
+		before++
+	}
+	// Reopened, the index file is still the database's.
+	s.Close()
+	if s, err = sqlite.Open(path); err != nil {
+		t.Fatal(err)
+	}
+	sqlite.PauseAuditIndex(s)
+	if n, _ := sqlite.AuditIndexProgress(s); n != before {
+		t.Fatalf("progress %d after reopening, want %d (kept)", n, before)
+	}
+	sameAnswers(t, "reopened", answers(t, s), wantFrom(worldEntries(0, 12)))
+}
+
+// A database of layout 6 (one audit row per entry, schema migrations 1-6)
+// migrates to audit_rows keeping every entry: every query answers as the
+// entries say, before and after the index file takes them, and the log
+// goes on.
+func TestAuditMigratesEntryRowsToAuditRows(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "allot.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("migrations/000[1-6]_*.sql")
+	if len(files) != 6 {
+		t.Fatalf("migrations 1-6: %v", files)
+	}
+	for i, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(string(b)); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if _, err := db.Exec(`INSERT INTO schema_migrations VALUES (?, ?, 0)`, i+1, filepath.Base(f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// t1's entries (600: more than a row holds), stored in an order other
+	// than seq's and with the legacy actor name; t2's and t3's beside.
+	all := worldEntries(0, 300)
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	insert := func(tenant string, e audit.Entry) {
+		t.Helper()
+		actor := e.Actor
+		if actor == audit.ActorGroupLicensing && e.Seq%4 == 1 {
+			actor = "group-based licensing"
+		}
+		_, err := tx.Exec(`INSERT INTO audit (tenant_id, seq, at, actor, action, user_id, group_id, sku_id, why, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			tenant, e.Seq, e.At.UnixMicro(), actor, e.Action, nullIfEmpty(e.UserID), nullIfEmpty(e.GroupID), nullIfEmpty(e.SKUID), e.Why, e.Detail)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k := len(all) - 1; k >= 0; k -= 2 {
+		insert("t1", all[k])
+		insert("t2", all[k])
+	}
+	for k := 0; k < len(all); k += 2 {
+		insert("t1", all[k])
+		insert("t3", all[k])
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sqlite.PauseAuditIndex(s)
+	w := wantFrom(all)
+	sameAnswers(t, "migrated, not indexed", answers(t, s), w)
+	if err := sqlite.CatchUpAuditIndex(s); err != nil {
+		t.Fatal(err)
+	}
+	sameAnswers(t, "migrated, indexed", answers(t, s), w)
+	for tenant, n := range map[string]int{"t1": 600, "t2": 300, "t3": 300} {
+		es, err := s.QueryAudit(context.Background(), audit.Query{TenantID: tenant, Limit: 1000})
+		if err != nil || len(es) != n {
+			t.Fatalf("%s: %d entries, %v; want %d", tenant, len(es), err, n)
+		}
+	}
+	next := worldEntries(300, 1)
+	if err := s.Commit(context.Background(), []store.Change{{TenantID: "t1", Audit: next}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(context.Background(), []store.Change{{TenantID: "t1", Audit: all[5:6]}}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a migrated seq again: %v, want ErrConflict", err)
+	}
+	if n, _ := s.MaxAuditSeq(context.Background(), "t1"); n != next[1].Seq {
+		t.Fatalf("MaxAuditSeq %d, want %d", n, next[1].Seq)
+	}
+	sameAnswers(t, "migrated, then a commit", answers(t, s), wantFrom(append(all, next...)))
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// An entry merged into the tenant's highest, indexed row is found by its
+// user before and after the index file takes the merged row (the merged
+// row's id is a new one, never the old row's).
+func TestAuditMergeIntoTheHighestIndexedRow(t *testing.T) {
+	s, err := sqlite.Open(filepath.Join(t.TempDir(), "allot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sqlite.PauseAuditIndex(s)
+	ctx := context.Background()
+	e := func(seq int64, user string) audit.Entry {
+		return audit.Entry{Seq: seq, At: auditBase, Actor: "a", Action: "b", UserID: user}
+	}
+	if err := s.Commit(ctx, []store.Change{{TenantID: "t1", Audit: []audit.Entry{e(10, "u1"), e(20, "u1")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlite.CatchUpAuditIndex(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(ctx, []store.Change{{TenantID: "t1", Audit: []audit.Entry{e(15, "u2")}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, when := range []string{"merged, not indexed", "merged, indexed"} {
+		es, err := s.QueryAudit(ctx, audit.Query{TenantID: "t1", UserID: "u2"})
+		if err != nil || len(es) != 1 || es[0].Seq != 15 {
+			t.Fatalf("%s: u2's entries %v, %v; want seq 15", when, es, err)
+		}
+		if err := sqlite.CatchUpAuditIndex(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, _ := sqlite.AuditIndexProgress(s); n != 2 {
+		t.Fatalf("progress %d, want 2 (the merged row has id 2)", n)
 	}
 }

@@ -1,19 +1,23 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
+	"allot/audit"
 	"allot/store"
 	"allot/store/statelog"
 )
 
 // Commit applies every change in one transaction and returns once the
 // transaction is fsynced to the WAL: each change with mutations becomes one
-// record of its tenant's log (numbered after the last), and its audit
-// entries rows of audit. On error nothing of any change is applied. An audit
+// record of its tenant's log (numbered after the last), and the audit
+// entries of each tenant one row of audit_rows (auditrow.go; several past
+// auditRowMax entries). On error nothing of any change is applied. An audit
 // entry whose Seq the tenant already has (in the store or earlier in
 // changes) fails the commit with an error that wraps store.ErrConflict. A
 // Change without a TenantID, a Mutation without a Kind or an ID, and an
@@ -54,9 +58,9 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 				heads[c.TenantID] = h
 				seqs[i] = h.Last
 			}
-			if err := s.insertAudit(ctx, tx, c); err != nil {
-				return err
-			}
+		}
+		if err := s.insertAudit(ctx, tx, changes); err != nil {
+			return err
 		}
 		for id, h := range heads {
 			if _, err := tx.StmtContext(ctx, s.stmt.writeHead).ExecContext(ctx, id, h.Snap, h.Last, h.LogBytes); err != nil {
@@ -88,21 +92,112 @@ func (s *Store) head(ctx context.Context, tx *sql.Tx, tenantID string) (statelog
 	return h, err
 }
 
-// insertAudit writes one change's audit entries.
-func (s *Store) insertAudit(ctx context.Context, tx *sql.Tx, c store.Change) error {
-	var ins *sql.Stmt
-	for _, e := range c.Audit {
-		if ins == nil {
-			ins = tx.StmtContext(ctx, s.stmt.insertAudit)
+// insertAuditRowSQL writes one row of audit_rows (auditrow.go).
+const insertAuditRowSQL = `INSERT INTO audit_rows (tenant_id, first_seq, last_seq, data) VALUES (?, ?, ?, ?)`
+
+// insertAudit writes the audit entries of changes: per tenant, its entries
+// in seq order as rows of up to auditRowMax entries. Entries that fall
+// within the seq range of a stored row of the tenant (never the runtime's
+// case: it numbers entries upwards) are merged with it, so that the
+// tenant's rows keep disjoint ranges: the stored row is deleted and written
+// again under a new id.
+func (s *Store) insertAudit(ctx context.Context, tx *sql.Tx, changes []store.Change) error {
+	var order []string
+	byTenant := map[string][]audit.Entry{}
+	for _, c := range changes {
+		if len(c.Audit) == 0 {
+			continue
 		}
-		_, err := ins.ExecContext(ctx, c.TenantID, e.Seq, micros(e.At), e.Actor, e.Action,
-			nullString(e.UserID), nullString(e.GroupID), nullString(e.SKUID), e.Why, e.Detail)
-		if isConstraint(err) {
-			return fmt.Errorf("store/sqlite: commit: audit seq %d of tenant %q: %w", e.Seq, c.TenantID, store.ErrConflict)
+		if _, ok := byTenant[c.TenantID]; !ok {
+			order = append(order, c.TenantID)
 		}
+		byTenant[c.TenantID] = append(byTenant[c.TenantID], c.Audit...)
+	}
+	for _, tenantID := range order {
+		if err := s.insertTenantAudit(ctx, tx, tenantID, byTenant[tenantID]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) insertTenantAudit(ctx context.Context, tx *sql.Tx, tenantID string, es []audit.Entry) error {
+	es = slices.Clone(es)
+	slices.SortStableFunc(es, func(a, b audit.Entry) int { return cmp.Compare(a.Seq, b.Seq) })
+	conflict := func(seq int64) error {
+		return fmt.Errorf("store/sqlite: commit: audit seq %d of tenant %q: %w", seq, tenantID, store.ErrConflict)
+	}
+	for i := 1; i < len(es); i++ {
+		if es[i].Seq == es[i-1].Seq {
+			return conflict(es[i].Seq)
+		}
+	}
+	rows, err := tx.StmtContext(ctx, s.stmt.overlapAudit).QueryContext(ctx, tenantID, es[0].Seq, es[len(es)-1].Seq)
+	if err != nil {
+		return fmt.Errorf("store/sqlite: commit: audit of tenant %q: %w", tenantID, err)
+	}
+	var stale []int64
+	for rows.Next() {
+		var id int64
+		var data []byte
+		if err := rows.Scan(&id, &data); err != nil {
+			rows.Close()
+			return fmt.Errorf("store/sqlite: commit: audit of tenant %q: %w", tenantID, err)
+		}
+		old, err := decodeAuditRow(tenantID, data)
 		if err != nil {
-			return fmt.Errorf("store/sqlite: commit: audit seq %d of tenant %q: %w", e.Seq, c.TenantID, err)
+			rows.Close()
+			return fmt.Errorf("store/sqlite: commit: audit row %d: %w", id, err)
 		}
+		stale = append(stale, id)
+		es = append(es, old...)
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("store/sqlite: commit: audit of tenant %q: %w", tenantID, err)
+	}
+	if len(stale) > 0 {
+		return mergeAuditRows(ctx, tx, tenantID, es, stale, conflict)
+	}
+	ins := tx.StmtContext(ctx, s.stmt.insertAudit)
+	for len(es) > 0 {
+		n := min(len(es), auditRowMax)
+		if _, err := ins.ExecContext(ctx, tenantID, es[0].Seq, es[n-1].Seq, encodeAuditRow(es[:n])); err != nil {
+			return fmt.Errorf("store/sqlite: commit: audit of tenant %q: %w", tenantID, err)
+		}
+		es = es[n:]
+	}
+	return nil
+}
+
+// mergeAuditRows replaces the tenant's rows stale by rows of es (the new
+// entries and stale's). The new rows get ids above every id given so far,
+// never a deleted row's (the highest may be among stale): the audit index
+// file takes rows by id and would take a reused id for indexed.
+func mergeAuditRows(ctx context.Context, tx *sql.Tx, tenantID string, es []audit.Entry, stale []int64, conflict func(int64) error) error {
+	slices.SortStableFunc(es, func(a, b audit.Entry) int { return cmp.Compare(a.Seq, b.Seq) })
+	for i := 1; i < len(es); i++ {
+		if es[i].Seq == es[i-1].Seq {
+			return conflict(es[i].Seq)
+		}
+	}
+	var top int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM audit_rows`).Scan(&top); err != nil {
+		return fmt.Errorf("store/sqlite: commit: audit of tenant %q: %w", tenantID, err)
+	}
+	for _, id := range stale {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM audit_rows WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("store/sqlite: commit: audit of tenant %q: %w", tenantID, err)
+		}
+	}
+	for len(es) > 0 {
+		n := min(len(es), auditRowMax)
+		top++
+		_, err := tx.ExecContext(ctx, `INSERT INTO audit_rows (id, tenant_id, first_seq, last_seq, data) VALUES (?, ?, ?, ?, ?)`,
+			top, tenantID, es[0].Seq, es[n-1].Seq, encodeAuditRow(es[:n]))
+		if err != nil {
+			return fmt.Errorf("store/sqlite: commit: audit of tenant %q: %w", tenantID, err)
+		}
+		es = es[n:]
 	}
 	return nil
 }
@@ -149,7 +244,7 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 		if err := writeHead(ctx, tx, c.TenantID, statelog.Head{Snap: seq, Last: seq}); err != nil {
 			return fmt.Errorf("store/sqlite: commit: %w", err)
 		}
-		return s.insertAudit(ctx, tx, c)
+		return s.insertAudit(ctx, tx, []store.Change{c})
 	})
 	if streamErr != nil {
 		return streamErr

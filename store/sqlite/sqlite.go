@@ -73,7 +73,8 @@ var _ store.Store = (*Store)(nil)
 type statements struct {
 	insertChange *sql.Stmt
 	insertPart   *sql.Stmt
-	insertAudit  *sql.Stmt
+	insertAudit  *sql.Stmt // a row of audit_rows
+	overlapAudit *sql.Stmt // the rows of a tenant a seq range overlaps
 	readHead     *sql.Stmt
 	writeHead    *sql.Stmt
 }
@@ -193,8 +194,8 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmt.writeHead, writeHeadSQL},
 		{&s.stmt.insertChange, `INSERT INTO state_changes (tenant_id, seq, data) VALUES (?, ?, ?)`},
 		{&s.stmt.insertPart, `INSERT INTO state_snapshots (tenant_id, seq, part, first_kind, first_id, data) VALUES (?, ?, ?, ?, ?, ?)`},
-		{&s.stmt.insertAudit, `INSERT INTO audit (tenant_id, seq, at, actor, action, user_id, group_id, sku_id, why, detail)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&s.stmt.insertAudit, insertAuditRowSQL},
+		{&s.stmt.overlapAudit, `SELECT id, data FROM audit_rows WHERE tenant_id = ? AND last_seq >= ? AND first_seq <= ?`},
 	} {
 		st, err := s.writer.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -217,7 +218,7 @@ func (s *Store) Close() error {
 	return errors.Join(
 		s.auditIdx.close(),
 		s.ckpt.close(),
-		s.stmt.insertChange.Close(), s.stmt.insertPart.Close(), s.stmt.insertAudit.Close(), s.stmt.readHead.Close(), s.stmt.writeHead.Close(),
+		s.stmt.insertChange.Close(), s.stmt.insertPart.Close(), s.stmt.insertAudit.Close(), s.stmt.overlapAudit.Close(), s.stmt.readHead.Close(), s.stmt.writeHead.Close(),
 		s.readers.Close(), s.writer.Close(), s.owner.release())
 }
 
@@ -298,11 +299,3 @@ func ceilMicros(t time.Time) int64 {
 
 // fromMicros converts a stored time back to a UTC time.Time.
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
-
-// nullString stores "" as NULL.
-func nullString(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}

@@ -62,10 +62,13 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 		} else if n == 0 {
 			return fmt.Errorf("store/sqlite: tenant %q: %w", id, store.ErrNotFound)
 		}
-		for _, table := range []string{"objects", "state_heads", "state_changes", "state_snapshots", "audit", "tokens", "alert_states", "alert_jobs", "alert_attempts"} {
+		for _, table := range []string{"objects", "state_heads", "state_changes", "state_snapshots", "tokens", "alert_states", "alert_jobs", "alert_attempts"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE tenant_id = ?`, id); err != nil {
 				return fmt.Errorf("store/sqlite: delete tenant %q: %s: %w", id, table, err)
 			}
+		}
+		if err := deleteAuditRows(ctx, tx, id); err != nil {
+			return fmt.Errorf("store/sqlite: delete tenant %q: audit: %w", id, err)
 		}
 		return nil
 	})
@@ -75,6 +78,29 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 		// checked on the audit row too).
 		_ = s.auditIdx.forget(ctx, id)
 	}
+	return err
+}
+
+// deleteAuditRows deletes the tenant's audit rows. The highest id is never
+// given again (the audit index file's progress counts on it): when the
+// tenant had it, an empty row of tenant "" keeps it (replacing the one an
+// earlier deletion kept).
+func deleteAuditRows(ctx context.Context, tx *sql.Tx, tenantID string) error {
+	const top = `SELECT coalesce(max(id), 0) FROM audit_rows`
+	var before, after int64
+	if err := tx.QueryRowContext(ctx, top).Scan(&before); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM audit_rows WHERE tenant_id = ?`, tenantID); err != nil {
+		return err
+	}
+	if err := tx.QueryRowContext(ctx, top).Scan(&after); err != nil || after == before {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM audit_rows WHERE tenant_id = ''`); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO audit_rows (id, tenant_id, first_seq, last_seq, data) VALUES (?, '', 0, 0, x'')`, before)
 	return err
 }
 
