@@ -107,9 +107,6 @@ type Service struct {
 	states map[string]map[stateKey]store.AlertState
 	rules  map[string][]Rule                      // decoded rules per tenant, dropped when they change
 	subs   map[string][]subscription.Subscription // decoded subscriptions per tenant, likewise
-	// counts kept between evaluations per tenant (Facts.groupCodes); the
-	// inner maps are used under evalMu only.
-	groups map[string]groupCounts
 	// summaries held back per tenant (commitPlan); used under evalMu.
 	summaries map[string]*summaries
 
@@ -144,7 +141,7 @@ func New(cfg Config) *Service {
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, dirty: map[string]Touched{}, due: map[string]time.Time{},
 		states: map[string]map[stateKey]store.AlertState{}, rules: map[string][]Rule{}, subs: map[string][]subscription.Subscription{},
-		groups: map[string]groupCounts{}, summaries: map[string]*summaries{}, wake: make(chan struct{}, 1), jobWake: make(chan struct{}, 1)}
+		summaries: map[string]*summaries{}, wake: make(chan struct{}, 1), jobWake: make(chan struct{}, 1)}
 	if s.cfg.Deliver == nil {
 		s.cfg.Deliver = s.deliver
 	}
@@ -154,21 +151,22 @@ func New(cfg Config) *Service {
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 
 // AfterCommit is the runtime's hook (tenant.Options.AfterCommit): it
-// notes what the batch touched and wakes the evaluator. It costs a few
-// map operations per committed batch.
+// notes what the batch touched in the tenant's pending work and wakes the
+// evaluator. It runs on the tenant's writer goroutine: it costs a few map
+// operations per committed batch, and evaluates nothing.
 func (s *Service) AfterCommit(tenantID string, d *licensing.Delta, objects []store.Mutation) {
-	t := TouchedBy(d, objects)
-	if t.Empty() {
-		return
-	}
 	s.mu.Lock()
 	x := s.dirty[tenantID]
-	x.Merge(t)
+	rules, subs := x.add(d, objects)
+	if x.Empty() {
+		s.mu.Unlock()
+		return
+	}
 	s.dirty[tenantID] = x
-	if t.Rules || t.All {
+	if rules {
 		delete(s.rules, tenantID)
 	}
-	if t.Subscriptions || t.All {
+	if subs {
 		delete(s.subs, tenantID)
 	}
 	s.mu.Unlock()
@@ -324,48 +322,50 @@ func (s *Service) Evaluate(ctx context.Context, t *tenant.Tenant, touched Touche
 	if err != nil {
 		return err
 	}
-	type result struct {
-		rule   Rule
-		firing []Firing
-	}
-	var results []result
-	var rules []Rule
-	var next time.Time
+	// Under the read lock: the rules, and a copy of what the rules to
+	// evaluate read (Facts.Prepare). The rules are evaluated, and their
+	// summaries written, after it is released.
+	var rules, due []Rule
+	var facts *Facts
 	var rerr error
 	t.Read(func(st *tenant.State) {
 		rules, rerr = s.rulesOf(t, st)
 		if rerr != nil {
 			return
 		}
-		facts := NewFacts(st)
+		facts = NewFacts(st)
 		s.mu.Lock()
 		if subs, ok := s.subs[t.ID]; ok {
 			facts.subs, facts.subsRead = subs, true
 		}
-		counts := s.groups[t.ID]
-		if counts == nil {
-			counts = groupCounts{}
-			s.groups[t.ID] = counts
-		}
 		s.mu.Unlock()
-		counts.update(st.Engine, touched)
-		facts.groupCodes = counts
 		for _, r := range rules {
 			if r.Disabled || !(touched.Affects(r) || (touched.Time && timed(r.Condition))) {
 				continue
 			}
-			f, n := facts.Evaluate(r, now)
-			results = append(results, result{r, f})
-			next = earliest(next, n)
+			facts.Prepare(r)
+			due = append(due, r)
 		}
-		if facts.subsRead && facts.subsErr == nil {
-			s.mu.Lock()
-			s.subs[t.ID] = facts.subs
-			s.mu.Unlock()
-		}
+		facts.Detach()
 	})
 	if rerr != nil {
 		return rerr
+	}
+	if facts.subsRead && facts.subsErr == nil {
+		s.mu.Lock()
+		s.subs[t.ID] = facts.subs
+		s.mu.Unlock()
+	}
+	type result struct {
+		rule   Rule
+		firing []Firing
+	}
+	results := make([]result, 0, len(due))
+	var next time.Time
+	for _, r := range due {
+		f, n := facts.Evaluate(r, now)
+		results = append(results, result{r, f})
+		next = earliest(next, n)
 	}
 	p := plan{now: now, tenantID: t.ID, states: states}
 	for _, res := range results {
@@ -832,7 +832,6 @@ func (s *Service) Forget(tenantID string) {
 	delete(s.states, tenantID)
 	delete(s.rules, tenantID)
 	delete(s.subs, tenantID)
-	delete(s.groups, tenantID)
 	delete(s.summaries, tenantID)
 	delete(s.due, tenantID)
 	delete(s.dirty, tenantID)
