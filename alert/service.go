@@ -78,11 +78,12 @@ type Config struct {
 	// Poll is how often the queue is read when nothing wakes it
 	// (default 1 s).
 	Poll time.Duration
-	// Acts reports whether this process delivers a tenant's jobs now.
-	// With several processes on one database (allot serve --ha) it is the
-	// tenant's lease (lease.Keeper.Acts), so one process delivers a job;
-	// the others leave it in the queue. nil: this process delivers every
-	// tenant's jobs.
+	// Acts reports whether this process acts for a tenant now: delivers
+	// its jobs, and evaluates it at start-up. With several processes on
+	// one database (allot serve --ha) it is the tenant's lease
+	// (lease.Keeper.Acts), so one process delivers a job and one evaluates
+	// a tenant (after its commits: the writer, which holds the lease); the
+	// others leave them alone. nil: this process acts for every tenant.
 	Acts func(ctx context.Context, tenantID string) bool
 }
 
@@ -109,6 +110,10 @@ type Service struct {
 	subs   map[string][]subscription.Subscription // decoded subscriptions per tenant, likewise
 	// summaries held back per tenant (commitPlan); used under evalMu.
 	summaries map[string]*summaries
+	// deferred: tenants whose start-up evaluation was left to the process
+	// that acts for them (Config.Acts); evaluated in full after this
+	// process's first commit of theirs (it took them over).
+	deferred map[string]bool
 
 	targets map[string]func(st *tenant.State, id string) (Endpoint, bool) // RegisterTarget
 
@@ -141,7 +146,7 @@ func New(cfg Config) *Service {
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, dirty: map[string]Touched{}, due: map[string]time.Time{},
 		states: map[string]map[stateKey]store.AlertState{}, rules: map[string][]Rule{}, subs: map[string][]subscription.Subscription{},
-		summaries: map[string]*summaries{}, wake: make(chan struct{}, 1), jobWake: make(chan struct{}, 1)}
+		summaries: map[string]*summaries{}, deferred: map[string]bool{}, wake: make(chan struct{}, 1), jobWake: make(chan struct{}, 1)}
 	if s.cfg.Deliver == nil {
 		s.cfg.Deliver = s.deliver
 	}
@@ -158,6 +163,10 @@ func (s *Service) AfterCommit(tenantID string, d *licensing.Delta, objects []sto
 	s.mu.Lock()
 	x := s.dirty[tenantID]
 	rules, subs := x.add(d, objects)
+	if s.deferred[tenantID] {
+		delete(s.deferred, tenantID)
+		x.All = true
+	}
 	if x.Empty() {
 		s.mu.Unlock()
 		return
@@ -181,15 +190,43 @@ func poke(c chan struct{}) {
 }
 
 // Start evaluates every tenant of rt once (what happened while no
-// service ran) and then, until ctx ends, evaluates tenants after their
-// commits and at their timed checks, and delivers queued jobs.
+// service ran: startUp) and then, until ctx ends, evaluates tenants after
+// their commits and at their timed checks, and delivers queued jobs.
 func (s *Service) Start(ctx context.Context, rt *tenant.Runtime) {
 	s.mu.Lock()
 	s.rt = rt
 	s.mu.Unlock()
-	go rt.EachLoaded(ctx, func(t *tenant.Tenant) { s.markAll(t.ID) })
+	go s.startUp(ctx, rt)
 	go s.evalLoop(ctx)
 	go s.deliverLoop(ctx)
+}
+
+// startUp queues a full evaluation of each tenant of rt as it loads —
+// with Config.Acts, only of the tenants this process acts for and that
+// have rules (asking for a tenant without rules would take its lease for
+// nothing). The others' evaluation is left to the process that acts for
+// them; should this process take one over, its first commit here
+// evaluates it in full (AfterCommit).
+func (s *Service) startUp(ctx context.Context, rt *tenant.Runtime) {
+	rt.EachLoaded(ctx, func(t *tenant.Tenant) {
+		if s.cfg.Acts != nil {
+			rules := true
+			t.Read(func(st *tenant.State) {
+				rs, err := Rules(st)
+				rules = err != nil || len(rs) > 0
+			})
+			if !rules {
+				return
+			}
+			if !s.cfg.Acts(ctx, t.ID) {
+				s.mu.Lock()
+				s.deferred[t.ID] = true
+				s.mu.Unlock()
+				return
+			}
+		}
+		s.markAll(t.ID)
+	})
 }
 
 // markAll queues a full evaluation of a tenant.
@@ -835,6 +872,7 @@ func (s *Service) Forget(tenantID string) {
 	delete(s.summaries, tenantID)
 	delete(s.due, tenantID)
 	delete(s.dirty, tenantID)
+	delete(s.deferred, tenantID)
 	s.mu.Unlock()
 }
 
