@@ -110,9 +110,9 @@ type Service struct {
 	subs   map[string][]subscription.Subscription // decoded subscriptions per tenant, likewise
 	// summaries held back per tenant (commitPlan); used under evalMu.
 	summaries map[string]*summaries
-	// deferred: tenants whose start-up evaluation was left to the process
-	// that acts for them (Config.Acts); evaluated in full after this
-	// process's first commit of theirs (it took them over).
+	// deferred: tenants whose evaluation was left to the process that
+	// acts for them (Config.Acts, RunPending); evaluated in full after
+	// this process's first commit of theirs (it took them over).
 	deferred map[string]bool
 
 	targets map[string]func(st *tenant.State, id string) (Endpoint, bool) // RegisterTarget
@@ -202,11 +202,9 @@ func (s *Service) Start(ctx context.Context, rt *tenant.Runtime) {
 }
 
 // startUp queues a full evaluation of each tenant of rt as it loads —
-// with Config.Acts, only of the tenants this process acts for and that
-// have rules (asking for a tenant without rules would take its lease for
-// nothing). The others' evaluation is left to the process that acts for
-// them; should this process take one over, its first commit here
-// evaluates it in full (AfterCommit).
+// with Config.Acts, of each tenant with rules (RunPending then evaluates
+// only those this process acts for; asking for a tenant without rules
+// would take its lease for nothing).
 func (s *Service) startUp(ctx context.Context, rt *tenant.Runtime) {
 	rt.EachLoaded(ctx, func(t *tenant.Tenant) {
 		if s.cfg.Acts != nil {
@@ -216,12 +214,6 @@ func (s *Service) startUp(ctx context.Context, rt *tenant.Runtime) {
 				rules = err != nil || len(rs) > 0
 			})
 			if !rules {
-				return
-			}
-			if !s.cfg.Acts(ctx, t.ID) {
-				s.mu.Lock()
-				s.deferred[t.ID] = true
-				s.mu.Unlock()
 				return
 			}
 		}
@@ -277,7 +269,11 @@ func (s *Service) evalLoop(ctx context.Context) {
 }
 
 // RunPending evaluates the tenants that committed since the last call and
-// those whose timed check is due.
+// those whose timed check is due — with Config.Acts, those this process
+// acts for. The work of the others (a start-up evaluation, a timed check
+// of a tenant another process took over) is left to the process that
+// acts for them; should this process take one over, its first commit
+// there evaluates it in full (AfterCommit).
 func (s *Service) RunPending(ctx context.Context) {
 	s.mu.Lock()
 	rt := s.rt
@@ -297,6 +293,12 @@ func (s *Service) RunPending(ctx context.Context) {
 		return
 	}
 	tenant.EachOf(rt, work, func(t *tenant.Tenant, w Touched) {
+		if s.cfg.Acts != nil && !s.cfg.Acts(ctx, t.ID) {
+			s.mu.Lock()
+			s.deferred[t.ID] = true
+			s.mu.Unlock()
+			return
+		}
 		if err := s.Evaluate(ctx, t, w); err != nil {
 			s.log.Error("alert evaluation failed; it runs again at the next commit", "tenant", t.ID, "err", err)
 			s.mu.Lock()
