@@ -78,6 +78,12 @@ type Config struct {
 	// Poll is how often the queue is read when nothing wakes it
 	// (default 1 s).
 	Poll time.Duration
+	// Coalesce: after an evaluation round, the evaluator waits this long
+	// before the next one (default 20 ms; negative: not at all), so the
+	// commits of a burst are evaluated together — one evaluation per
+	// Coalesce instead of one per commit — while the first commit after a
+	// quiet spell is evaluated at once.
+	Coalesce time.Duration
 	// Acts reports whether this process acts for a tenant now: delivers
 	// its jobs, and evaluates it at start-up. With several processes on
 	// one database (allot serve --ha) it is the tenant's lease
@@ -143,6 +149,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
+	}
+	if cfg.Coalesce == 0 {
+		cfg.Coalesce = 20 * time.Millisecond
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, dirty: map[string]Touched{}, due: map[string]time.Time{},
 		states: map[string]map[stateKey]store.AlertState{}, rules: map[string][]Rule{}, subs: map[string][]subscription.Subscription{},
@@ -251,6 +260,14 @@ func (s *Service) evalLoop(ctx context.Context) {
 	defer timer.Stop()
 	for {
 		s.RunPending(ctx)
+		if s.cfg.Coalesce > 0 {
+			timer.Reset(s.cfg.Coalesce)
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+		}
 		wait := time.Hour
 		s.mu.Lock()
 		now := s.now()
