@@ -120,10 +120,10 @@ func (s *Store) FinishAttempts(ctx context.Context, done []store.FinishedAttempt
 	if len(done) == 0 {
 		return nil
 	}
-	if err := s.life.enter(); err != nil {
+	if err := s.life.Enter(); err != nil {
 		return err
 	}
-	defer s.life.leave()
+	defer s.life.Leave()
 	return classify(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		for _, d := range done {
 			tag, err := tx.Exec(ctx, finishJob, alertsql.FinishArgs(d.Job)...)
