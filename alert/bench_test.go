@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/trace"
 	"slices"
 	"sort"
 	"strconv"
@@ -249,6 +250,7 @@ func BenchmarkMembershipChangeRules(b *testing.B) {
 	var lat []time.Duration
 	var cpu [2]time.Duration
 	var blockCPU time.Duration
+	stopTrace := benchTrace(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		hook := i/block%2 == 1
@@ -260,12 +262,14 @@ func BenchmarkMembershipChangeRules(b *testing.B) {
 		var add bool
 		w.tn.Read(func(s *tenant.State) { add = !s.Engine.IsMember(w.group, u) })
 		start := time.Now()
+		region := trace.StartRegion(ctx, "change")
 		err := w.tn.Do(ctx, licensing.Op{Actor: "bench", Now: time.Now()}, func(tx *tenant.Tx) error {
 			if add {
 				return tx.Engine.AddMembers(tx.Op, w.group, []string{u})
 			}
 			return tx.Engine.RemoveMembers(tx.Op, w.group, []string{u})
 		})
+		region.End()
 		d := time.Since(start)
 		if err != nil {
 			b.Fatal(err)
@@ -291,6 +295,7 @@ func BenchmarkMembershipChangeRules(b *testing.B) {
 		lat = nil
 	}
 	b.StopTimer()
+	stopTrace()
 	w.on.Store(false)
 	b.ReportMetric(us(pct(off, 50)), "off-p50-µs")
 	b.ReportMetric(us(pct(off, 99)), "off-p99-µs")
@@ -308,6 +313,30 @@ func BenchmarkMembershipChangeRules(b *testing.B) {
 	if len(off) > 0 && len(on) > 0 {
 		b.ReportMetric(us(cpu[0]/time.Duration(len(off))), "off-CPU-µs/op")
 		b.ReportMetric(us(cpu[1]/time.Duration(len(on))), "rules-CPU-µs/op")
+	}
+}
+
+// benchTrace starts an execution trace of the measured changes into the
+// file ALLOT_BENCH_TRACE (none: no trace) and returns what stops it: the
+// world's import stays out of it (go test -trace would hold it too). Each
+// change is a region "change" (go tool trace: User-defined regions).
+func benchTrace(b *testing.B) (stop func()) {
+	path := os.Getenv("ALLOT_BENCH_TRACE")
+	if path == "" || trace.IsEnabled() {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := trace.Start(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		trace.Stop()
+		if err := f.Close(); err != nil {
+			b.Error(err)
+		}
 	}
 }
 

@@ -96,6 +96,12 @@ func (s *Service) deliverLoop(ctx context.Context) {
 // for (Config.Acts), each once, and returns how many it attempted. A
 // failed attempt is retried after Backoff; after MaxAttempts the job is
 // dead (the dead-letter list, Retry).
+//
+// The outcomes are stored together (store.AlertStore.FinishAttempts): one
+// transaction per round, or per second of a slow round, instead of one
+// per job — a burst of notifications (100 rules opening at once) does not
+// take the database's write lock, and flush its log, once per job between
+// the tenants' commits.
 func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 	jobs, err := s.cfg.Store.DueAlertJobs(ctx, s.now(), 100)
 	if err != nil {
@@ -113,6 +119,9 @@ func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 		}
 		return !skip[id]
 	}
+	var done []store.FinishedAttempt
+	var since time.Time
+	defer func() { s.record(ctx, done) }()
 	n := 0
 	for _, j := range jobs {
 		if ctx.Err() != nil {
@@ -122,16 +131,42 @@ func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 			continue
 		}
 		n++
-		if !s.attempt(ctx, j) {
+		d, ok := s.attempt(ctx, j)
+		if !ok {
 			skip[j.TenantID] = true
+			continue
+		}
+		if len(done) == 0 {
+			since = time.Now()
+		}
+		done = append(done, d)
+		if time.Since(since) >= recordEvery {
+			s.record(ctx, done)
+			done = done[:0]
 		}
 	}
 	return n, nil
 }
 
-// attempt tries one job; false if its tenant is not served yet (the job
-// stays due, untouched).
-func (s *Service) attempt(ctx context.Context, j store.AlertJob) bool {
+// recordEvery: a round of deliveries stores its outcomes at least this
+// often (DeliverDue).
+const recordEvery = time.Second
+
+// record stores delivery outcomes (DeliverDue).
+func (s *Service) record(ctx context.Context, done []store.FinishedAttempt) {
+	if len(done) == 0 {
+		return
+	}
+	if err := s.cfg.Store.FinishAttempts(context.WithoutCancel(ctx), done); err != nil {
+		// Delivered (or not) but not recorded: the jobs run again, which
+		// at-least-once delivery allows (receivers drop repeated ids).
+		s.log.Error("alert delivery: recording the attempts failed", "jobs", len(done), "err", err)
+	}
+}
+
+// attempt tries one job and returns its outcome to store; false if its
+// tenant is not served yet (the job stays due, untouched).
+func (s *Service) attempt(ctx context.Context, j store.AlertJob) (store.FinishedAttempt, bool) {
 	s.mu.Lock()
 	rt := s.rt
 	s.mu.Unlock()
@@ -151,7 +186,7 @@ func (s *Service) attempt(ctx context.Context, j store.AlertJob) bool {
 		case err == nil:
 			t.Read(func(st *tenant.State) { ep, found = s.endpointOf(st, j.EndpointID) })
 		case allot.ErrorCode(err) != allot.ENOTFOUND:
-			return false
+			return store.FinishedAttempt{}, false
 		}
 	}
 	start := time.Now()
@@ -185,15 +220,10 @@ func (s *Service) attempt(ctx context.Context, j store.AlertJob) bool {
 	}
 	a := store.AlertAttempt{TenantID: j.TenantID, EndpointID: j.EndpointID, JobID: j.ID, At: now, Attempt: j.Attempts,
 		OK: res.OK, Status: res.Status, Error: res.Err, Millis: time.Since(start).Milliseconds()}
-	if err := s.cfg.Store.FinishAttempt(context.WithoutCancel(ctx), j, a); err != nil {
-		// Delivered (or not) but not recorded: the job runs again, which
-		// at-least-once delivery allows (receivers drop repeated ids).
-		s.log.Error("alert delivery: recording an attempt failed", "tenant", j.TenantID, "job", j.ID, "err", err)
-	}
 	if !res.OK {
 		s.log.Warn("alert delivery failed", "tenant", j.TenantID, "endpoint", j.EndpointID, "job", j.ID, "attempt", j.Attempts, "state", j.State, "err", res.Err)
 	}
-	return true
+	return store.FinishedAttempt{Job: j, Attempt: a}, true
 }
 
 // deliver is the default Config.Deliver.

@@ -2,6 +2,7 @@ package alert
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -31,31 +32,29 @@ type Touched struct {
 	// Time: a timed check is due (waiting rooms, subscription terms,
 	// repeats and quiet periods).
 	Time bool
-	// Users are the users whose license records changed, which counts
-	// kept between evaluations are brought up to date with; ManyUsers:
-	// more than maxTouchedUsers of them, or not known (with All), so such
-	// counts are made again.
-	Users     map[string]bool
-	ManyUsers bool
 }
-
-// maxTouchedUsers bounds Touched.Users: past it, the counts kept between
-// evaluations are made again (one walk) rather than updated user by user.
-const maxTouchedUsers = 10_000
 
 // TouchedBy reads a committed batch: its engine delta (nil: anything
 // changed) and object writes. It keeps nothing of d or objects.
 func TouchedBy(d *licensing.Delta, objects []store.Mutation) Touched {
 	var t Touched
+	t.add(d, objects)
+	return t
+}
+
+// add adds what a committed batch touched to t (the service adds each
+// batch to the tenant's pending work in place: no allocation per batch
+// once the pending work has its pool map) and reports whether the batch
+// changed the rules or the subscriptions.
+func (t *Touched) add(d *licensing.Delta, objects []store.Mutation) (rules, subs bool) {
 	if d == nil {
-		t.All, t.ManyUsers = true, true
-		return t
+		t.All = true
+		return true, true
 	}
 	if len(d.Licenses) > 0 {
 		t.Licenses = true
 		for _, k := range d.Licenses {
 			t.addPool(k[1])
-			t.addUser(k[0])
 		}
 	}
 	for k := range d.Pools {
@@ -67,43 +66,29 @@ func TouchedBy(d *licensing.Delta, objects []store.Mutation) Touched {
 	for _, m := range objects {
 		switch m.Kind {
 		case store.KindSubscription:
-			t.Subscriptions = true
+			subs = true
 		case KindRule, KindEndpoint:
-			t.Rules = true
+			rules = true
 		}
 	}
-	return t
+	t.Subscriptions = t.Subscriptions || subs
+	t.Rules = t.Rules || rules
+	return rules, subs
 }
 
 func (t *Touched) addPool(k string) {
+	k = strings.ToLower(k) // the engine's keys are: no copy
+	if t.Pools[k] {
+		return
+	}
 	if t.Pools == nil {
 		t.Pools = map[string]bool{}
 	}
-	t.Pools[strings.ToLower(k)] = true
-}
-
-func (t *Touched) addUser(id string) {
-	if t.ManyUsers || t.Users[id] {
-		return
-	}
-	if len(t.Users) >= maxTouchedUsers {
-		t.Users, t.ManyUsers = nil, true
-		return
-	}
-	if t.Users == nil {
-		t.Users = map[string]bool{}
-	}
-	t.Users[id] = true
+	t.Pools[k] = true
 }
 
 // Merge adds u to t.
 func (t *Touched) Merge(u Touched) {
-	if u.ManyUsers || u.All {
-		t.Users, t.ManyUsers = nil, true
-	}
-	for id := range u.Users {
-		t.addUser(id)
-	}
 	t.All = t.All || u.All
 	t.Licenses = t.Licenses || u.Licenses
 	t.Subscriptions = t.Subscriptions || u.Subscriptions
@@ -163,33 +148,92 @@ func (t Touched) Affects(r Rule) bool {
 
 // Facts memoizes what several rules read within one evaluation of a
 // tenant (the pools, the allotments, a group's errors by code), so 100
-// rules cost little more than one. Valid inside one Tenant.Read only.
+// rules cost little more than one.
+//
+// Used directly (NewFacts, then Evaluate) it reads the state as the rules
+// ask, inside the caller's Tenant.Read. The service instead copies what
+// the rules will read under the read lock (Prepare, then Detach), and
+// evaluates the rules and writes their summaries after releasing it: an
+// evaluation holds the tenant's readers, and so the writer's next publish,
+// only for that copy — O(rules + products), never a walk of users.
 type Facts struct {
-	s          *tenant.State
-	pools      []licensing.PoolInfo
-	allots     []licensing.AllotmentInfo
-	allotCons  map[string]int
-	groupCodes groupCounts
-	read       bool
+	s         *tenant.State // nil once detached
+	pools     []licensing.PoolInfo
+	allots    []licensing.AllotmentInfo
+	allotCons map[string]int
+	read      bool
+	// tenantErrors: the directory index's error counts by code (a copy).
+	tenantErrors map[string]int
+	groups       map[string]groupFacts // by group id and codes (groupKey)
+	// oldest: the oldest waiting claim of each waiting room that has one,
+	// by "sku/<id>" and "allotment/<id>".
+	oldest     map[string]waitingRoom
+	oldestRead bool
+	byPool     map[string]poolLookup // Engine.Pool by the subscriptions' product ids
 	subs       []subscription.Subscription
 	subsRead   bool
 	subsErr    error
 }
 
+type groupFacts struct {
+	name   string
+	errors int // sources in Error (with the rule's codes, if any)
+}
+
+// waitingRoom: when its oldest claim was made, and how many wait.
+type waitingRoom struct {
+	since time.Time
+	n     int
+}
+
+type poolLookup struct {
+	p  licensing.PoolInfo
+	ok bool
+}
+
+// NewFacts starts an evaluation of s.
+func NewFacts(s *tenant.State) *Facts { return &Facts{s: s} }
+
+// Prepare reads from the state what r will read when evaluated.
+func (f *Facts) Prepare(r Rule) {
+	switch r.Condition {
+	case LicenseErrors:
+		if r.GroupID != "" {
+			f.group(r.GroupID, r.Errors)
+		} else {
+			f.errorCodes()
+		}
+	case WaitingTooLong:
+		f.load()
+		f.waitingRooms()
+	case FreeSeatsLow, AllotmentFull:
+		f.load()
+	case SubscriptionEnding, SubscriptionRenewing:
+		f.load()
+		if subs, err := f.subscriptions(); err == nil {
+			for _, sub := range subs {
+				f.pool(sub.SKUID)
+			}
+		}
+	}
+}
+
+// Detach ends the facts' reading of the state: Evaluate then answers from
+// what Prepare read (and nothing more), so it may run after the caller's
+// Tenant.Read has returned.
+func (f *Facts) Detach() { f.s = nil }
+
 // subscriptions returns the tenant's subscriptions, decoded once.
 func (f *Facts) subscriptions() ([]subscription.Subscription, error) {
-	if !f.subsRead {
+	if !f.subsRead && f.s != nil {
 		f.subsRead = true
 		f.subs, f.subsErr = subscription.List(f.s)
 	}
 	return f.subs, f.subsErr
 }
 
-// NewFacts starts an evaluation of s.
-func NewFacts(s *tenant.State) *Facts { return &Facts{s: s} }
-
 func (f *Facts) load() {
-	if f.read {
+	if f.read || f.s == nil {
 		return
 	}
 	f.read = true
@@ -199,6 +243,82 @@ func (f *Facts) load() {
 	for _, a := range f.allots {
 		f.allotCons[a.SKUID] += a.ConsumedUnits
 	}
+}
+
+// errorCodes: the tenant's license assignments in Error by code.
+func (f *Facts) errorCodes() map[string]int {
+	if f.tenantErrors == nil && f.s != nil {
+		f.tenantErrors = maps.Clone(directory.Of(f.s).ErrorCodes())
+		if f.tenantErrors == nil {
+			f.tenantErrors = map[string]int{}
+		}
+	}
+	return f.tenantErrors
+}
+
+func groupKey(groupID string, codes []string) string {
+	return groupID + "\x00" + strings.Join(codes, ",")
+}
+
+// group: a group's name and its member sources in Error (with one of the
+// codes, if any): the engine's counts, O(1).
+func (f *Facts) group(groupID string, codes []string) groupFacts {
+	k := groupKey(groupID, codes)
+	if g, ok := f.groups[k]; ok || f.s == nil {
+		return g
+	}
+	g := groupFacts{name: groupName(f.s, groupID)}
+	if len(codes) > 0 {
+		g.errors = f.s.Engine.GroupErrorCountOf(groupID, codes...)
+	} else {
+		g.errors = f.s.Engine.GroupErrorCount(groupID)
+	}
+	if f.groups == nil {
+		f.groups = map[string]groupFacts{}
+	}
+	f.groups[k] = g
+	return g
+}
+
+// waitingRooms reads the oldest claim of every waiting room that has
+// one (O(1) each: the engine's heap).
+func (f *Facts) waitingRooms() map[string]waitingRoom {
+	if f.oldestRead || f.s == nil {
+		return f.oldest
+	}
+	f.oldestRead = true
+	f.load()
+	f.oldest = map[string]waitingRoom{}
+	for _, a := range f.allots {
+		if a.Waiting == 0 {
+			continue
+		}
+		if l, n, ok := f.s.Engine.OldestWaiting(a.SKUID, a.ID); ok {
+			f.oldest["allotment/"+a.ID] = waitingRoom{l.Since.Time(), n}
+		}
+	}
+	for _, p := range f.pools {
+		if p.Waiting == 0 {
+			continue
+		}
+		if l, n, ok := f.s.Engine.OldestWaiting(p.SKU.ID, ""); ok {
+			f.oldest["sku/"+p.SKU.ID] = waitingRoom{l.Since.Time(), n}
+		}
+	}
+	return f.oldest
+}
+
+// pool is Engine.Pool, memoized.
+func (f *Facts) pool(skuID string) (licensing.PoolInfo, bool) {
+	if p, ok := f.byPool[skuID]; ok || f.s == nil {
+		return p.p, p.ok
+	}
+	p, ok := f.s.Engine.Pool(skuID)
+	if f.byPool == nil {
+		f.byPool = map[string]poolLookup{}
+	}
+	f.byPool[skuID] = poolLookup{p, ok}
+	return p, ok
 }
 
 // Evaluate returns the subjects for which a rule's condition holds in s at
@@ -228,25 +348,18 @@ func (f *Facts) Evaluate(r Rule, now time.Time) ([]Firing, time.Time) {
 
 // licenseErrors counts the license assignments (user, product) with a
 // source in Error — Graph's licenseAssignmentStates in error, which
-// membersWithLicenseErrors lists: of a group (the engine's count, or with
-// codes a walk of the group's members in error, once per evaluation), or
-// tenant-wide from the directory index's counters.
+// membersWithLicenseErrors lists: of a group (the engine's counts, in all
+// or by code), or tenant-wide from the directory index's counters.
 func (f *Facts) licenseErrors(r Rule) []Firing {
-	s := f.s
 	threshold := max(1, int(r.Threshold))
 	var n int
 	subject := "tenant"
+	where := "in the tenant"
 	if r.GroupID != "" {
-		subject = "group/" + r.GroupID
-		n = s.Engine.GroupErrorCount(r.GroupID)
-		if n > 0 && len(r.Errors) > 0 {
-			if f.groupCodes == nil {
-				f.groupCodes = groupCounts{}
-			}
-			n = f.groupCodes.count(s.Engine, r.GroupID, r.Errors)
-		}
+		g := f.group(r.GroupID, r.Errors)
+		n, subject, where = g.errors, "group/"+r.GroupID, "from group "+g.name
 	} else {
-		for code, c := range directory.Of(s).ErrorCodes() {
+		for code, c := range f.errorCodes() {
 			if len(r.Errors) == 0 || slices.Contains(r.Errors, code) {
 				n += c
 			}
@@ -255,79 +368,11 @@ func (f *Facts) licenseErrors(r Rule) []Firing {
 	if n < threshold {
 		return nil
 	}
-	where := "in the tenant"
-	if r.GroupID != "" {
-		where = "from group " + groupName(s, r.GroupID)
-	}
 	codes := ""
 	if len(r.Errors) > 0 {
 		codes = " (" + strings.Join(r.Errors, ", ") + ")"
 	}
 	return []Firing{{Subject: subject, Summary: fmt.Sprintf("%d license assignments %s are in error%s.", n, where, codes)}}
-}
-
-// groupCounts are the counts of a group's sources in Error with some
-// codes, by group and codes: made by one walk of the group's members in
-// error, then kept up to date between evaluations from the users each
-// commit touched (update), so an evaluation costs what the commits
-// touched, not the group's size.
-type groupCounts map[string]*groupCount
-
-type groupCount struct {
-	group string
-	codes []string
-	n     int
-	users map[string]int // the users with such sources, and how many
-}
-
-func (g groupCounts) count(e *licensing.Engine, groupID string, codes []string) int {
-	key := groupID + "\x00" + strings.Join(codes, ",")
-	c, ok := g[key]
-	if !ok {
-		c = &groupCount{group: groupID, codes: slices.Clone(codes), users: map[string]int{}}
-		for _, id := range e.MembersWithLicenseErrors(groupID) {
-			if k := groupErrors(e, id, groupID, codes); k > 0 {
-				c.users[id] = k
-				c.n += k
-			}
-		}
-		g[key] = c
-	}
-	return c.n
-}
-
-// update brings the counts to e after the changes t: each touched user's
-// sources are counted again; counts t cannot update (ManyUsers, All) are
-// dropped, to be made again when a rule asks.
-func (g groupCounts) update(e *licensing.Engine, t Touched) {
-	if t.ManyUsers || t.All {
-		clear(g)
-		return
-	}
-	for _, c := range g {
-		for id := range t.Users {
-			k := groupErrors(e, id, c.group, c.codes)
-			c.n += k - c.users[id]
-			if k > 0 {
-				c.users[id] = k
-			} else {
-				delete(c.users, id)
-			}
-		}
-	}
-}
-
-// groupErrors counts a user's sources from a group in Error with a code.
-func groupErrors(e *licensing.Engine, userID, groupID string, codes []string) int {
-	n := 0
-	for _, l := range e.Licenses(userID) {
-		for _, src := range l.Sources {
-			if src.AssignedByGroup == groupID && src.State == licensing.StateError && slices.Contains(codes, src.Error) {
-				n++
-			}
-		}
-	}
-	return n
 }
 
 func groupName(s *tenant.State, id string) string {
@@ -352,34 +397,35 @@ func (f *Facts) waiting(r Rule, now time.Time) ([]Firing, time.Time) {
 	limit := time.Duration(r.Hours) * time.Hour
 	var out []Firing
 	var next time.Time
-	check := func(subject, where string, oldest licensing.License, n int) {
-		crosses := oldest.Since.Time().Add(limit)
+	check := func(subject, where string, w waitingRoom) {
+		crosses := w.since.Add(limit)
 		if now.After(crosses) {
 			out = append(out, Firing{Subject: subject, Summary: fmt.Sprintf("%d users wait for a seat in %s; the first since %s (more than %d hours).",
-				n, where, oldest.Since.Time().Format(time.RFC3339), r.Hours)})
+				w.n, where, w.since.UTC().Format(time.RFC3339), r.Hours)})
 			return
 		}
 		if next.IsZero() || crosses.Before(next) {
 			next = crosses.Add(time.Second)
 		}
 	}
+	rooms := f.waitingRooms()
 	if r.AllotmentID != "" || r.SKUID == "" {
 		for _, a := range f.allots {
-			if (r.AllotmentID != "" && a.ID != r.AllotmentID) || a.Waiting == 0 {
+			if r.AllotmentID != "" && a.ID != r.AllotmentID {
 				continue
 			}
-			if l, n, ok := f.s.Engine.OldestWaiting(a.SKUID, a.ID); ok {
-				check("allotment/"+a.ID, fmt.Sprintf("allotment %q", a.DisplayName), l, n)
+			if w, ok := rooms["allotment/"+a.ID]; ok {
+				check("allotment/"+a.ID, fmt.Sprintf("allotment %q", a.DisplayName), w)
 			}
 		}
 	}
 	if r.AllotmentID == "" {
 		for _, p := range f.pools {
-			if (r.SKUID != "" && !strings.EqualFold(p.SKU.ID, r.SKUID)) || p.Waiting == 0 {
+			if r.SKUID != "" && !strings.EqualFold(p.SKU.ID, r.SKUID) {
 				continue
 			}
-			if l, n, ok := f.s.Engine.OldestWaiting(p.SKU.ID, ""); ok {
-				check("sku/"+p.SKU.ID, skuName(p), l, n)
+			if w, ok := rooms["sku/"+p.SKU.ID]; ok {
+				check("sku/"+p.SKU.ID, skuName(p), w)
 			}
 		}
 	}
@@ -430,7 +476,6 @@ func (f *Facts) allotmentsFull(r Rule) []Firing {
 // subscriptionTerms: subscriptions whose term ends within the rule's days
 // (ending: not renewing; renewing: renewing with seats nobody holds).
 func (f *Facts) subscriptionTerms(r Rule, now time.Time) ([]Firing, time.Time) {
-	s := f.s
 	f.load()
 	subs, err := f.subscriptions()
 	if err != nil {
@@ -476,7 +521,7 @@ func (f *Facts) subscriptionTerms(r Rule, now time.Time) ([]Firing, time.Time) {
 				Summary: fmt.Sprintf("Subscription %q (%d seats) ends on %s and will not renew.", name, sub.Quantity, end.UTC().Format("2006-01-02"))})
 			continue
 		}
-		p, ok := s.Engine.Pool(sub.SKUID)
+		p, ok := f.pool(sub.SKUID)
 		if !ok {
 			continue
 		}

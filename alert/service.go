@@ -78,11 +78,18 @@ type Config struct {
 	// Poll is how often the queue is read when nothing wakes it
 	// (default 1 s).
 	Poll time.Duration
-	// Acts reports whether this process delivers a tenant's jobs now.
-	// With several processes on one database (allot serve --ha) it is the
-	// tenant's lease (lease.Keeper.Acts), so one process delivers a job;
-	// the others leave it in the queue. nil: this process delivers every
-	// tenant's jobs.
+	// Coalesce: after an evaluation round, the evaluator waits this long
+	// before the next one (default 20 ms; negative: not at all), so the
+	// commits of a burst are evaluated together — one evaluation per
+	// Coalesce instead of one per commit — while the first commit after a
+	// quiet spell is evaluated at once.
+	Coalesce time.Duration
+	// Acts reports whether this process acts for a tenant now: delivers
+	// its jobs, and evaluates it at start-up. With several processes on
+	// one database (allot serve --ha) it is the tenant's lease
+	// (lease.Keeper.Acts), so one process delivers a job and one evaluates
+	// a tenant (after its commits: the writer, which holds the lease); the
+	// others leave them alone. nil: this process acts for every tenant.
 	Acts func(ctx context.Context, tenantID string) bool
 }
 
@@ -107,11 +114,12 @@ type Service struct {
 	states map[string]map[stateKey]store.AlertState
 	rules  map[string][]Rule                      // decoded rules per tenant, dropped when they change
 	subs   map[string][]subscription.Subscription // decoded subscriptions per tenant, likewise
-	// counts kept between evaluations per tenant (Facts.groupCodes); the
-	// inner maps are used under evalMu only.
-	groups map[string]groupCounts
 	// summaries held back per tenant (commitPlan); used under evalMu.
 	summaries map[string]*summaries
+	// deferred: tenants whose evaluation was left to the process that
+	// acts for them (Config.Acts, RunPending); evaluated in full after
+	// this process's first commit of theirs (it took them over).
+	deferred map[string]bool
 
 	targets map[string]func(st *tenant.State, id string) (Endpoint, bool) // RegisterTarget
 
@@ -142,9 +150,12 @@ func New(cfg Config) *Service {
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
 	}
+	if cfg.Coalesce == 0 {
+		cfg.Coalesce = 20 * time.Millisecond
+	}
 	s := &Service{cfg: cfg, log: cfg.Logger, dirty: map[string]Touched{}, due: map[string]time.Time{},
 		states: map[string]map[stateKey]store.AlertState{}, rules: map[string][]Rule{}, subs: map[string][]subscription.Subscription{},
-		groups: map[string]groupCounts{}, summaries: map[string]*summaries{}, wake: make(chan struct{}, 1), jobWake: make(chan struct{}, 1)}
+		summaries: map[string]*summaries{}, deferred: map[string]bool{}, wake: make(chan struct{}, 1), jobWake: make(chan struct{}, 1)}
 	if s.cfg.Deliver == nil {
 		s.cfg.Deliver = s.deliver
 	}
@@ -154,21 +165,26 @@ func New(cfg Config) *Service {
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 
 // AfterCommit is the runtime's hook (tenant.Options.AfterCommit): it
-// notes what the batch touched and wakes the evaluator. It costs a few
-// map operations per committed batch.
+// notes what the batch touched in the tenant's pending work and wakes the
+// evaluator. It runs on the tenant's writer goroutine: it costs a few map
+// operations per committed batch, and evaluates nothing.
 func (s *Service) AfterCommit(tenantID string, d *licensing.Delta, objects []store.Mutation) {
-	t := TouchedBy(d, objects)
-	if t.Empty() {
-		return
-	}
 	s.mu.Lock()
 	x := s.dirty[tenantID]
-	x.Merge(t)
+	rules, subs := x.add(d, objects)
+	if s.deferred[tenantID] {
+		delete(s.deferred, tenantID)
+		x.All = true
+	}
+	if x.Empty() {
+		s.mu.Unlock()
+		return
+	}
 	s.dirty[tenantID] = x
-	if t.Rules || t.All {
+	if rules {
 		delete(s.rules, tenantID)
 	}
-	if t.Subscriptions || t.All {
+	if subs {
 		delete(s.subs, tenantID)
 	}
 	s.mu.Unlock()
@@ -183,15 +199,35 @@ func poke(c chan struct{}) {
 }
 
 // Start evaluates every tenant of rt once (what happened while no
-// service ran) and then, until ctx ends, evaluates tenants after their
-// commits and at their timed checks, and delivers queued jobs.
+// service ran: startUp) and then, until ctx ends, evaluates tenants after
+// their commits and at their timed checks, and delivers queued jobs.
 func (s *Service) Start(ctx context.Context, rt *tenant.Runtime) {
 	s.mu.Lock()
 	s.rt = rt
 	s.mu.Unlock()
-	go rt.EachLoaded(ctx, func(t *tenant.Tenant) { s.markAll(t.ID) })
+	go s.startUp(ctx, rt)
 	go s.evalLoop(ctx)
 	go s.deliverLoop(ctx)
+}
+
+// startUp queues a full evaluation of each tenant of rt as it loads —
+// with Config.Acts, of each tenant with rules (RunPending then evaluates
+// only those this process acts for; asking for a tenant without rules
+// would take its lease for nothing).
+func (s *Service) startUp(ctx context.Context, rt *tenant.Runtime) {
+	rt.EachLoaded(ctx, func(t *tenant.Tenant) {
+		if s.cfg.Acts != nil {
+			rules := true
+			t.Read(func(st *tenant.State) {
+				rs, err := Rules(st)
+				rules = err != nil || len(rs) > 0
+			})
+			if !rules {
+				return
+			}
+		}
+		s.markAll(t.ID)
+	})
 }
 
 // markAll queues a full evaluation of a tenant.
@@ -224,6 +260,14 @@ func (s *Service) evalLoop(ctx context.Context) {
 	defer timer.Stop()
 	for {
 		s.RunPending(ctx)
+		if s.cfg.Coalesce > 0 {
+			timer.Reset(s.cfg.Coalesce)
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+		}
 		wait := time.Hour
 		s.mu.Lock()
 		now := s.now()
@@ -242,7 +286,11 @@ func (s *Service) evalLoop(ctx context.Context) {
 }
 
 // RunPending evaluates the tenants that committed since the last call and
-// those whose timed check is due.
+// those whose timed check is due — with Config.Acts, those this process
+// acts for. The work of the others (a start-up evaluation, a timed check
+// of a tenant another process took over) is left to the process that
+// acts for them; should this process take one over, its first commit
+// there evaluates it in full (AfterCommit).
 func (s *Service) RunPending(ctx context.Context) {
 	s.mu.Lock()
 	rt := s.rt
@@ -262,6 +310,12 @@ func (s *Service) RunPending(ctx context.Context) {
 		return
 	}
 	tenant.EachOf(rt, work, func(t *tenant.Tenant, w Touched) {
+		if s.cfg.Acts != nil && !s.cfg.Acts(ctx, t.ID) {
+			s.mu.Lock()
+			s.deferred[t.ID] = true
+			s.mu.Unlock()
+			return
+		}
 		if err := s.Evaluate(ctx, t, w); err != nil {
 			s.log.Error("alert evaluation failed; it runs again at the next commit", "tenant", t.ID, "err", err)
 			s.mu.Lock()
@@ -324,48 +378,50 @@ func (s *Service) Evaluate(ctx context.Context, t *tenant.Tenant, touched Touche
 	if err != nil {
 		return err
 	}
-	type result struct {
-		rule   Rule
-		firing []Firing
-	}
-	var results []result
-	var rules []Rule
-	var next time.Time
+	// Under the read lock: the rules, and a copy of what the rules to
+	// evaluate read (Facts.Prepare). The rules are evaluated, and their
+	// summaries written, after it is released.
+	var rules, due []Rule
+	var facts *Facts
 	var rerr error
 	t.Read(func(st *tenant.State) {
 		rules, rerr = s.rulesOf(t, st)
 		if rerr != nil {
 			return
 		}
-		facts := NewFacts(st)
+		facts = NewFacts(st)
 		s.mu.Lock()
 		if subs, ok := s.subs[t.ID]; ok {
 			facts.subs, facts.subsRead = subs, true
 		}
-		counts := s.groups[t.ID]
-		if counts == nil {
-			counts = groupCounts{}
-			s.groups[t.ID] = counts
-		}
 		s.mu.Unlock()
-		counts.update(st.Engine, touched)
-		facts.groupCodes = counts
 		for _, r := range rules {
 			if r.Disabled || !(touched.Affects(r) || (touched.Time && timed(r.Condition))) {
 				continue
 			}
-			f, n := facts.Evaluate(r, now)
-			results = append(results, result{r, f})
-			next = earliest(next, n)
+			facts.Prepare(r)
+			due = append(due, r)
 		}
-		if facts.subsRead && facts.subsErr == nil {
-			s.mu.Lock()
-			s.subs[t.ID] = facts.subs
-			s.mu.Unlock()
-		}
+		facts.Detach()
 	})
 	if rerr != nil {
 		return rerr
+	}
+	if facts.subsRead && facts.subsErr == nil {
+		s.mu.Lock()
+		s.subs[t.ID] = facts.subs
+		s.mu.Unlock()
+	}
+	type result struct {
+		rule   Rule
+		firing []Firing
+	}
+	results := make([]result, 0, len(due))
+	var next time.Time
+	for _, r := range due {
+		f, n := facts.Evaluate(r, now)
+		results = append(results, result{r, f})
+		next = earliest(next, n)
 	}
 	p := plan{now: now, tenantID: t.ID, states: states}
 	for _, res := range results {
@@ -832,10 +888,10 @@ func (s *Service) Forget(tenantID string) {
 	delete(s.states, tenantID)
 	delete(s.rules, tenantID)
 	delete(s.subs, tenantID)
-	delete(s.groups, tenantID)
 	delete(s.summaries, tenantID)
 	delete(s.due, tenantID)
 	delete(s.dirty, tenantID)
+	delete(s.deferred, tenantID)
 	s.mu.Unlock()
 }
 

@@ -724,8 +724,8 @@ func diffGroup(g, h *group) string {
 	if fmt.Sprint(gl) != fmt.Sprint(hl) {
 		return fmt.Sprintf("licenses %v vs %v", g.licenses, h.licenses)
 	}
-	if g.errorCount != h.errorCount {
-		return fmt.Sprintf("error count %d vs %d", g.errorCount, h.errorCount)
+	if g.errors != h.errors {
+		return fmt.Sprintf("error counts %+v vs %+v", g.errors, h.errors)
 	}
 	if len(g.members) != len(h.members) || len(g.memberGroups) != len(h.memberGroups) || len(g.parents) != len(h.parents) {
 		return "member counts differ"

@@ -68,7 +68,7 @@ func (e *Engine) Clone() *Engine {
 
 	groups := make(map[*group]*group, len(e.groups))
 	for id, g := range e.groups {
-		cg := &group{Group: g.Group, licenses: slices.Clone(g.licenses), errorCount: g.errorCount,
+		cg := &group{Group: g.Group, licenses: slices.Clone(g.licenses), errors: g.errors,
 			members: make(map[*user]struct{}, len(g.members))}
 		c.groups[id] = cg
 		groups[g] = cg

@@ -76,9 +76,42 @@ type group struct {
 	memberGroups map[*group]struct{}
 	parents      map[*group]struct{}
 	licenses     []LicenseSource // sorted by SKU id
-	// errorCount is the number of member sources of this group in Error
-	// (hasMembersWithLicenseErrors).
-	errorCount int
+	// errors counts the member sources of this group in Error
+	// (hasMembersWithLicenseErrors), in all and by error code.
+	errors errorTally
+}
+
+// errorTally counts sources in Error: in all (n) and by error code
+// (byCode, indexed by errorSlot).
+type errorTally struct {
+	n      int
+	byCode [len(errorCodes) + 1]int32
+}
+
+// errorCodes are the error codes a tally counts apart; any other code is
+// counted in the last slot, which no code's count reads.
+var errorCodes = [...]string{ErrCountViolation, ErrMutuallyExclusive, ErrDependency, ErrProhibitedInUsageLoc, ErrUniqueness, ErrOther}
+
+// errorSlot is code's index in errorTally.byCode.
+func errorSlot(code string) int {
+	for i, c := range errorCodes {
+		if c == code {
+			return i
+		}
+	}
+	return len(errorCodes)
+}
+
+func (t *errorTally) add(code string, delta int) {
+	t.n += delta
+	t.byCode[errorSlot(code)] += int32(delta)
+}
+
+func (t *errorTally) merge(u *errorTally) {
+	t.n += u.n
+	for i, c := range u.byCode {
+		t.byCode[i] += c
+	}
 }
 
 // license is the engine's record of one (user, SKU).

@@ -57,7 +57,21 @@ func TestCountViolationAdmitsOldestWaiterWhenSeatFrees(t *testing.T) {
 	if !f.e.HasMembersWithLicenseErrors(g) || len(f.e.MembersWithLicenseErrors(g)) != 3 {
 		t.Fatalf("group should report 3 members with license errors, got %v", f.e.MembersWithLicenseErrors(g))
 	}
+	// The counts by code (a code named twice counts once; an unknown code
+	// counts nothing).
+	for _, c := range []struct {
+		codes []string
+		want  int
+	}{{[]string{ErrCountViolation}, 3}, {[]string{ErrDependency}, 0}, {[]string{ErrCountViolation, ErrCountViolation, ErrDependency}, 3},
+		{[]string{"NotACode"}, 0}, {nil, 0}} {
+		if got := f.e.GroupErrorCountOf(g, c.codes...); got != c.want {
+			t.Fatalf("GroupErrorCountOf(%v) = %d, want %d", c.codes, got, c.want)
+		}
+	}
 	f.remove(g, us[0]) // frees a seat: user 3 (oldest waiter) gets it
+	if got := f.e.GroupErrorCountOf(g, ErrCountViolation); got != 2 {
+		t.Fatalf("CountViolation after a seat freed: %d, want 2", got)
+	}
 	if !f.holds(us[2], skuE3) || f.holds(us[3], skuE3) {
 		t.Fatalf("oldest waiter not admitted first")
 	}

@@ -181,8 +181,8 @@ func checkInvariants(e *Engine) error {
 		return err
 	}
 	for id, g := range e.groups {
-		if g.errorCount != groupErrors[id] {
-			return fmt.Errorf("group %s: errorCount %d, actual %d", id, g.errorCount, groupErrors[id])
+		if g.errors != groupErrors[id] {
+			return fmt.Errorf("group %s: error counts %+v, actual %+v", id, g.errors, groupErrors[id])
 		}
 	}
 	return nil
@@ -192,8 +192,8 @@ func checkInvariants(e *Engine) error {
 // sources, held only when claimed, holders out of and waiters in their
 // pool's waiting room) and counts the holders and waiters of each pool and
 // the error sources of each group.
-func checkUserLicenses(e *Engine) (held, waiting map[*pool]int, groupErrors map[string]int, err error) {
-	held, waiting, groupErrors = map[*pool]int{}, map[*pool]int{}, map[string]int{}
+func checkUserLicenses(e *Engine) (held, waiting map[*pool]int, groupErrors map[string]errorTally, err error) {
+	held, waiting, groupErrors = map[*pool]int{}, map[*pool]int{}, map[string]errorTally{}
 	for _, u := range e.all {
 		if e.users[u.ID] != u {
 			return nil, nil, nil, fmt.Errorf("user %s: index out of date", u.ID)
@@ -213,7 +213,9 @@ func checkUserLicenses(e *Engine) (held, waiting map[*pool]int, groupErrors map[
 			}
 			for _, s := range l.Sources {
 				if s.AssignedByGroup != "" && s.State == StateError {
-					groupErrors[s.AssignedByGroup]++
+					t := groupErrors[s.AssignedByGroup]
+					t.add(s.Error, 1)
+					groupErrors[s.AssignedByGroup] = t
 				}
 			}
 		}
@@ -335,7 +337,7 @@ func dump(e *Engine) string {
 		fmt.Fprintf(&b, "pool %s units=%d capacity=%d consumed=%d waiting=%d\n", p.key, p.units.Enabled, p.capacity(), p.consumed, len(p.waiting))
 	}
 	for _, g := range e.GroupIDs() {
-		fmt.Fprintf(&b, "group %s errors=%d\n", g, e.groups[g].errorCount)
+		fmt.Fprintf(&b, "group %s errors=%d by code %v\n", g, e.groups[g].errors.n, e.groups[g].errors.byCode)
 	}
 	return b.String()
 }

@@ -276,11 +276,11 @@ func (e *Engine) Recompute(op Op) {
 		w.tallyErrors(u)
 	})
 	for _, g := range e.groups {
-		g.errorCount = 0
+		g.errors = errorTally{}
 	}
 	for _, w := range ws {
-		for g, n := range w.errors {
-			g.errorCount += n
+		for g, t := range w.errors {
+			g.errors.merge(t)
 		}
 		w.errors = nil
 	}

@@ -420,9 +420,29 @@ func (e *Engine) OldestWaiting(skuID, allotmentID string) (License, int, bool) {
 // (one per member and product): what HasMembersWithLicenseErrors tests.
 func (e *Engine) GroupErrorCount(groupID string) int {
 	if g, ok := e.groups[groupID]; ok {
-		return g.errorCount
+		return g.errors.n
 	}
 	return 0
+}
+
+// GroupErrorCountOf is the number of the group's member sources in Error
+// with one of the error codes (ErrCountViolation, …; a code named twice
+// counts once), in O(len(codes)): the engine keeps the counts by code
+// as it keeps GroupErrorCount.
+func (e *Engine) GroupErrorCountOf(groupID string, codes ...string) int {
+	g, ok := e.groups[groupID]
+	if !ok {
+		return 0
+	}
+	var seen [len(errorCodes) + 1]bool
+	n := 0
+	for _, c := range codes {
+		if i := errorSlot(c); i < len(errorCodes) && !seen[i] {
+			seen[i] = true
+			n += int(g.errors.byCode[i])
+		}
+	}
+	return n
 }
 
 // waitingOf returns a pool's waiting claims, oldest first.
@@ -452,14 +472,14 @@ func waitingPosition(l *license) int {
 // has a source from the group in Error.
 func (e *Engine) HasMembersWithLicenseErrors(groupID string) bool {
 	g, ok := e.groups[groupID]
-	return ok && g.errorCount > 0
+	return ok && g.errors.n > 0
 }
 
 // MembersWithLicenseErrors returns the users with a source from the group
 // in Error, sorted by id.
 func (e *Engine) MembersWithLicenseErrors(groupID string) []string {
 	g, ok := e.groups[groupID]
-	if !ok || g.errorCount == 0 {
+	if !ok || g.errors.n == 0 {
 		return nil
 	}
 	var ids []string

@@ -32,7 +32,7 @@ type worker struct {
 	// (seats held, claims waiting in user order) and sources in error per
 	// group. Merged by Recompute in worker order.
 	seats  map[*pool]*seatTally
-	errors map[*group]int
+	errors map[*group]*errorTally
 }
 
 type seatTally struct {
@@ -71,10 +71,17 @@ func (w *worker) tallySeats(u *user) {
 // error tallies.
 func (w *worker) tallyErrors(u *user) {
 	if w.errors == nil {
-		w.errors = make(map[*group]int)
+		w.errors = make(map[*group]*errorTally)
 	}
 	for _, l := range u.licenses {
-		w.e.forEachGroupInError(l.Sources, func(g *group) { w.errors[g]++ })
+		w.e.forEachGroupInError(l.Sources, func(g *group, code string) {
+			t := w.errors[g]
+			if t == nil {
+				t = &errorTally{}
+				w.errors[g] = t
+			}
+			t.add(code, 1)
+		})
 	}
 }
 

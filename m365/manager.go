@@ -28,6 +28,12 @@ type Manager struct {
 	// Base stopped: the alert rules on failed syncs (alert.OperationFailed
 	// with source "sync") open and resolve on it.
 	SyncEnded func(ctx context.Context, t *tenant.Tenant, err error)
+	// Acts reports whether this process runs a tenant's scheduled syncs
+	// now. With several processes on one database (allot serve --ha) it
+	// is the tenant's lease (lease.Keeper.Acts): one process syncs a
+	// tenant, the others leave its schedule alone. It is asked only for a
+	// tenant with a sync due. nil: this process syncs every tenant.
+	Acts func(ctx context.Context, tenantID string) bool
 
 	once sync.Once
 	sem  chan struct{}
@@ -245,7 +251,8 @@ func (m *Manager) Schedule(ctx context.Context, tick time.Duration) {
 	}
 }
 
-// ScheduleOnce starts the syncs that are due now.
+// ScheduleOnce starts the syncs that are due now, of the tenants this
+// process acts for (Acts).
 func (m *Manager) ScheduleOnce(ctx context.Context) {
 	m.init()
 	now := m.Env.now()
@@ -265,6 +272,9 @@ func (m *Manager) ScheduleOnce(ctx context.Context) {
 				}
 			}
 		})
+		if len(dueIDs)+len(reportIDs) == 0 || (m.Acts != nil && !m.Acts(ctx, t.ID)) {
+			continue
+		}
 		for _, id := range dueIDs {
 			if _, err := m.StartSync(t, id, "Microsoft 365 sync (scheduled)"); err != nil {
 				m.Log.Warn("starting a scheduled Microsoft 365 sync", "tenant", t.ID, "connection", id, "err", err.Error())

@@ -62,6 +62,12 @@ type AlertAttempt struct {
 	Millis     int64
 }
 
+// FinishedAttempt is a job's new state and its attempt (FinishAttempts).
+type FinishedAttempt struct {
+	Job     AlertJob
+	Attempt AlertAttempt
+}
+
 // AlertStore is implemented by the stores that keep alerts and their
 // delivery queue in the same database as the tenants (so a backup holds
 // them, and they migrate with the schema). Both backends implement it;
@@ -81,6 +87,12 @@ type AlertStore interface {
 	// LastError, UpdatedAt) and appends the attempt to its endpoint's log,
 	// in one transaction. ErrNotFound if the job does not exist.
 	FinishAttempt(ctx context.Context, j AlertJob, a AlertAttempt) error
+	// FinishAttempts is FinishAttempt for several jobs in one transaction
+	// (a delivery round's outcomes: one commit, where one per job would
+	// take the database's write lock and flush its log once per job). A
+	// job that does not exist (its tenant was deleted) is skipped, its
+	// attempt not logged; the others are stored.
+	FinishAttempts(ctx context.Context, done []FinishedAttempt) error
 	// AlertJobs returns a tenant's jobs in a state ("" for all), newest
 	// first, at most limit.
 	AlertJobs(ctx context.Context, tenantID, state string, limit int) ([]AlertJob, error)
@@ -109,5 +121,8 @@ func (readOnlyAlerts) RecordAlerts(context.Context, []AlertState, []AlertJob) er
 	return ErrReadOnly
 }
 func (readOnlyAlerts) FinishAttempt(context.Context, AlertJob, AlertAttempt) error {
+	return ErrReadOnly
+}
+func (readOnlyAlerts) FinishAttempts(context.Context, []FinishedAttempt) error {
 	return ErrReadOnly
 }

@@ -292,8 +292,9 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	// With --ha, tenant leases: a tenant's commands, campaign steps and
-	// alert deliveries run on the process that holds its lease.
+	// With --ha, tenant leases: a tenant's commands, campaign steps, alert
+	// deliveries and start-up evaluation, and scheduled Microsoft 365
+	// syncs run on the process that holds its lease.
 	var acts func(ctx context.Context, tenantID string) bool
 	if o.ha.on {
 		maxTenants, _ := o.ha.max() // checked
@@ -361,7 +362,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	// tenant command; the schedule checks every minute. The admin
 	// center's connections page starts them through the same manager.
 	m365.RegisterMetrics(reg)
-	mgr := &m365.Manager{RT: rt, Env: &m365.Env{Sealer: o.sealer, RT: rt}, Log: log, Base: ctx}
+	mgr := &m365.Manager{RT: rt, Env: &m365.Env{Sealer: o.sealer, RT: rt}, Log: log, Base: ctx, Acts: acts}
 	if alerts != nil { // a failed sync opens the rules on failed syncs; the next success resolves them
 		mgr.SyncEnded = func(ctx context.Context, t *tenant.Tenant, err error) {
 			if aerr := alerts.ReportOperation(ctx, t, "sync", err); aerr != nil {

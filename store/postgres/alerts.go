@@ -114,6 +114,33 @@ func (s *Store) FinishAttempt(ctx context.Context, j store.AlertJob, a store.Ale
 	}))
 }
 
+// FinishAttempts stores several jobs' new states and logs their
+// attempts in one transaction, skipping the jobs that do not exist.
+func (s *Store) FinishAttempts(ctx context.Context, done []store.FinishedAttempt) error {
+	if len(done) == 0 {
+		return nil
+	}
+	if err := s.life.Enter(); err != nil {
+		return err
+	}
+	defer s.life.Leave()
+	return classify(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, d := range done {
+			tag, err := tx.Exec(ctx, finishJob, alertsql.FinishArgs(d.Job)...)
+			if err != nil {
+				return fmt.Errorf("store/postgres: finish alert job: %w", err)
+			}
+			if tag.RowsAffected() == 0 {
+				continue
+			}
+			if _, err := tx.Exec(ctx, logAttempt, alertsql.AttemptArgs(d.Attempt)...); err != nil {
+				return fmt.Errorf("store/postgres: log alert attempt: %w", err)
+			}
+		}
+		return nil
+	}))
+}
+
 // AlertAttempts returns an endpoint's delivery log, newest first.
 func (s *Store) AlertAttempts(ctx context.Context, tenantID, endpointID string, limit int) ([]store.AlertAttempt, error) {
 	return query(s, ctx, "alert attempts", attemptsQ, []any{tenantID, endpointID, limit}, func(r alertsql.Rows) ([]store.AlertAttempt, error) {

@@ -95,6 +95,31 @@ func (s *Store) FinishAttempt(ctx context.Context, j store.AlertJob, a store.Ale
 	})
 }
 
+// FinishAttempts stores several jobs' new states and logs their
+// attempts in one transaction, skipping the jobs that do not exist.
+func (s *Store) FinishAttempts(ctx context.Context, done []store.FinishedAttempt) error {
+	if len(done) == 0 {
+		return nil
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		for _, d := range done {
+			res, err := tx.ExecContext(ctx, alertsql.FinishJob, alertsql.FinishArgs(d.Job)...)
+			if err != nil {
+				return fmt.Errorf("store/sqlite: finish alert job: %w", err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("store/sqlite: finish alert job: %w", err)
+			} else if n == 0 {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, alertsql.LogAttempt, alertsql.AttemptArgs(d.Attempt)...); err != nil {
+				return fmt.Errorf("store/sqlite: log alert attempt: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
 // AlertAttempts returns an endpoint's delivery log, newest first.
 func (s *Store) AlertAttempts(ctx context.Context, tenantID, endpointID string, limit int) ([]store.AlertAttempt, error) {
 	return query(s, ctx, "alert attempts", alertsql.Attempts, []any{tenantID, endpointID, limit}, func(r alertsql.Rows) ([]store.AlertAttempt, error) {

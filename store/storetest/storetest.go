@@ -92,6 +92,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CommitBulkStreamErrorAppliesNothing", testCommitBulkStreamErrorAppliesNothing},
 		{"Backup", testBackup},
 		{"StateMatchesModelThroughCompactions", testStateMatchesModelThroughCompactions},
+		{"FinishAttempts", testFinishAttempts},
 	}
 	// Each subtest has a database of its own, so they run in parallel: most
 	// of their time is spent waiting for fsync and the server.
