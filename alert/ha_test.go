@@ -2,19 +2,15 @@ package alert
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"allot/catalog"
+	"allot/internal/pgtest"
 	"allot/internal/tenantopts"
+	"allot/internal/tenanttest"
 	"allot/lease"
 	"allot/licensing"
 	"allot/store"
@@ -22,78 +18,29 @@ import (
 	"allot/tenant"
 )
 
-// haURL is a PostgreSQL schema of the test's own (skipped without
-// ALLOT_TEST_POSTGRES).
-func haURL(t *testing.T) string {
-	url := os.Getenv("ALLOT_TEST_POSTGRES")
-	if url == "" {
-		t.Skip("ALLOT_TEST_POSTGRES is not set")
-	}
-	ctx := context.Background()
-	schema := fmt.Sprintf("alert_ha_%d", time.Now().UnixNano())
-	admin, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-		admin.Close(ctx)
-	})
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	return url + sep + "search_path=" + schema
-}
-
-// haNode is one allot serve --ha process: a shared PostgreSQL store, its
-// tenant leases, a runtime following the others' commits, and an alert
-// service acting for the tenants whose lease it holds. Its loops are not
-// started: the test runs startUp and RunPending itself.
+// haNode is one allot serve --ha process (tenanttest.Process) with an
+// alert service acting for the tenants whose lease it holds. Its loops
+// are not started: the test runs startUp and RunPending itself.
 type haNode struct {
-	st     *postgres.Store
-	keeper *lease.Keeper
-	rt     *tenant.Runtime
-	svc    *Service
-	stop   func()
+	*tenanttest.Process
+	svc *Service
 }
 
 func newHANode(t *testing.T, url string, now func() time.Time) *haNode {
-	ctx := context.Background()
-	st, err := postgres.OpenShared(ctx, url, postgres.SharedOptions{TTL: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &haNode{st: st, keeper: lease.New(st, lease.Options{Logger: discard()})}
-	n.svc = New(Config{Store: st, Now: now, Logger: discard(), Acts: n.keeper.Acts})
-	n.rt, err = tenant.Open(ctx, st, catalog.Default(), tenantopts.With(tenant.Options{Logger: discard(), Now: now,
-		Leases: n.keeper, AfterCommit: n.svc.AfterCommit}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := &haNode{}
+	n.Process = tenanttest.StartProcess(t, url, tenanttest.ProcessOptions{Poll: 50 * time.Millisecond,
+		Runtime: func(st *postgres.Store, keeper *lease.Keeper) *tenant.Runtime {
+			n.svc = New(Config{Store: st, Now: now, Logger: discard(), Acts: keeper.Acts})
+			rt, err := tenant.Open(context.Background(), st, catalog.Default(), tenantopts.With(tenant.Options{Logger: discard(), Now: now,
+				Leases: keeper, AfterCommit: n.svc.AfterCommit}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rt
+		}})
 	n.svc.mu.Lock()
-	n.svc.rt = n.rt
+	n.svc.rt = n.RT
 	n.svc.mu.Unlock()
-	fctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		n.rt.Follow(fctx, tenant.FollowOptions{Poll: 50 * time.Millisecond})
-	}()
-	var once sync.Once
-	// stop ends the process as a kill does: its leases run out.
-	n.stop = func() {
-		once.Do(func() {
-			cancel()
-			<-done
-			n.rt.Close(ctx)
-			st.Close()
-		})
-	}
-	t.Cleanup(n.stop)
 	return n
 }
 
@@ -110,13 +57,13 @@ func (n *haNode) do(t *testing.T, tn *tenant.Tenant, now time.Time, fn func(tx *
 // over, its first commit evaluates the tenant in full: a change the dead
 // holder committed but never evaluated is seen.
 func TestHAStartUpEvaluationByTheLeaseHolder(t *testing.T) {
-	url := haURL(t)
+	url := pgtest.Schema(t)
 	ctx := context.Background()
 	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	now := func() time.Time { return at }
 	a := newHANode(t, url, now)
 	sku, _ := catalog.Default().SKU("ENTERPRISEPACK")
-	tnA, err := a.rt.Create(ctx, store.Tenant{ID: "contoso", CompanyName: "Contoso", DefaultUsageLocation: "US"}, licensing.Settings{DefaultUsageLocation: "US"})
+	tnA, err := a.RT.Create(ctx, store.Tenant{ID: "contoso", CompanyName: "Contoso", DefaultUsageLocation: "US"}, licensing.Settings{DefaultUsageLocation: "US"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +96,7 @@ func TestHAStartUpEvaluationByTheLeaseHolder(t *testing.T) {
 	var tnB *tenant.Tenant
 	for {
 		var ok bool
-		if tnB, ok = b.rt.Get("contoso"); ok {
+		if tnB, ok = b.RT.Get("contoso"); ok {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -159,26 +106,26 @@ func TestHAStartUpEvaluationByTheLeaseHolder(t *testing.T) {
 	}
 	stored := func() (states []store.AlertState, jobs []store.AlertJob) {
 		t.Helper()
-		if states, err = b.st.AlertStates(ctx, "contoso"); err != nil {
+		if states, err = b.Store.AlertStates(ctx, "contoso"); err != nil {
 			t.Fatal(err)
 		}
-		if jobs, err = b.st.AlertJobs(ctx, "contoso", "", 10); err != nil {
+		if jobs, err = b.Store.AlertJobs(ctx, "contoso", "", 10); err != nil {
 			t.Fatal(err)
 		}
 		return states, jobs
 	}
 
 	// b starts up: the tenant is a's.
-	b.svc.startUp(ctx, b.rt)
+	b.svc.startUp(ctx, b.RT)
 	b.svc.RunPending(ctx)
 	if states, jobs := stored(); len(states) != 0 || len(jobs) != 0 {
 		t.Fatalf("the process without the lease evaluated the tenant: %+v, %d jobs", states, len(jobs))
 	}
-	if b.keeper.Holds("contoso") || !a.keeper.Holds("contoso") {
-		t.Fatalf("b's start-up moved the lease: a holds %v, b %v", a.keeper.Holds("contoso"), b.keeper.Holds("contoso"))
+	if b.Leases.Holds("contoso") || !a.Leases.Holds("contoso") {
+		t.Fatalf("b's start-up moved the lease: a holds %v, b %v", a.Leases.Holds("contoso"), b.Leases.Holds("contoso"))
 	}
 	// a starts up: it evaluates the tenant, the alert opens.
-	a.svc.startUp(ctx, a.rt)
+	a.svc.startUp(ctx, a.RT)
 	a.svc.RunPending(ctx)
 	states, jobs := stored()
 	if len(states) != 1 || !states[0].Open || len(jobs) != 1 {
@@ -189,7 +136,7 @@ func TestHAStartUpEvaluationByTheLeaseHolder(t *testing.T) {
 	// over with a change that touches no license.
 	at = at.Add(time.Minute)
 	a.do(t, tnA, at, func(tx *tenant.Tx) error { return tx.Engine.SetUnits(tx.Op, sku.ID, licensing.Units{Enabled: 2}) })
-	a.stop()
+	a.Kill()
 	deadline = time.Now().Add(15 * time.Second)
 	for {
 		err := tnB.Do(ctx, licensing.Op{Actor: "test", Now: at}, func(tx *tenant.Tx) error {
