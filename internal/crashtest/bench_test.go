@@ -1,12 +1,13 @@
 package crashtest
 
 import (
-	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"allot/internal/pgtest"
 )
 
 // allot bench follow and allot bench failover (docs/BENCHMARKS.md, issue
@@ -15,10 +16,7 @@ import (
 // the follower was forwarded (the bench checks X-Allot-Forwarded-To), and
 // a write was acknowledged by the other process after the owner's kill.
 func TestHABenchmarksRun(t *testing.T) {
-	base := os.Getenv("ALLOT_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("ALLOT_TEST_POSTGRES is not set")
-	}
+	base := pgtest.URL(t) // skipped without it, failed where CI requires it
 	bin := allotBinary(t)
 	out, err := exec.Command(bin, "bench", "follow", "--db", base, "--tenants", "4", "--inflight", "4",
 		"--rate", "200", "--seconds", "2", "--forwards", "3").CombinedOutput()
