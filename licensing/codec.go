@@ -455,10 +455,18 @@ func AppendLicenseBinary(dst []byte, l *License) []byte {
 
 // DecodeLicense decodes a binary license body (AppendLicenseBinary).
 func DecodeLicense(b []byte) (License, error) {
+	l, _, err := decodeLicense(b)
+	return l, err
+}
+
+// decodeLicense is DecodeLicense, and how many of the record's dates were
+// written with a UTC offset (not canonical any more: AppendLicenseBinary
+// writes them in UTC).
+func decodeLicense(b []byte) (License, int, error) {
 	var l License
 	d, err := newDecoder(b)
 	if err != nil {
-		return l, fmt.Errorf("license: %w", err)
+		return l, 0, fmt.Errorf("license: %w", err)
 	}
 	m := d.bitmap(licBits)
 	l.UserID = d.strIf(m & licUserID)
@@ -482,9 +490,9 @@ func DecodeLicense(b []byte) (License, error) {
 		l.GrantedAt = d.instantUTC()
 	}
 	if err := d.finish(); err != nil {
-		return License{}, fmt.Errorf("license: %w", err)
+		return License{}, 0, fmt.Errorf("license: %w", err)
 	}
-	return l, nil
+	return l, d.offsets, nil
 }
 
 // isZeroTime reports whether t is absent from a body: the zero time in
@@ -647,6 +655,9 @@ type decoder struct {
 	// its raw strings are parts of it (one allocation instead of one per
 	// string, and none of them aliases the body).
 	text string
+	// offsets counts the Instants read from times written with a UTC
+	// offset (instantUTC): the one legacy form a record may have.
+	offsets int
 }
 
 func newDecoder(b []byte) (decoder, error) {
@@ -913,6 +924,9 @@ func (d *decoder) instantUTC() Instant {
 	t := d.time()
 	if d.err != nil {
 		return 0
+	}
+	if _, off := t.Zone(); off != 0 {
+		d.offsets++
 	}
 	i, ok := InstantIn(t)
 	if !ok {
