@@ -1,9 +1,7 @@
 package web
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"math/rand"
@@ -25,14 +23,13 @@ import (
 	"allot/auth"
 	"allot/catalog"
 	"allot/directory"
+	"allot/internal/benchusage"
 	"allot/internal/tenantopts"
 	"allot/licensing"
-	"allot/prices"
 	"allot/store"
 	"allot/store/sqlite"
 	"allot/synth"
 	"allot/tenant"
-	"allot/usage"
 )
 
 // The admin center benchmarks run the page handlers themselves — what a
@@ -189,49 +186,15 @@ func (env *benchEnv) allotBigGroup(b *testing.B, e *licensing.Engine, op licensi
 // ingestUsage gives most users sign-ins and feature events, through the
 // usage package's own ingestion, and the tenant a price list.
 func (env *benchEnv) ingestUsage(b *testing.B, s *tenant.State) {
-	e := s.Engine
 	tx := &tenant.Tx{State: s, Op: licensing.Op{Now: benchNow, Actor: "bench"}}
 	rnd := rand.New(rand.NewSource(1))
-	var signIns, events bytes.Buffer
 	features := []string{"exchangeMailbox", "teamsChat", "teamsMeeting", "oneDriveFiles", "sharePointSites", "officeDesktopApps"}
-	ev := 0
-	e.ForEachUser(func(u *licensing.User) bool {
+	sample := func(u *licensing.User) {
 		if env.sampleUPN == "" && u.UserPrincipalName > "user00012" {
 			env.sampleUPN = u.UserPrincipalName
 		}
-		var at time.Time
-		switch x := rnd.Intn(100); {
-		case x < 70:
-			at = benchNow.Add(-time.Duration(rnd.Intn(29*24)) * time.Hour)
-		case x < 82:
-			at = benchNow.AddDate(0, 0, -35-rnd.Intn(55))
-		default:
-			return true
-		}
-		ev++
-		fmt.Fprintf(&signIns, `{"id":"s%d","user":%q,"at":%q,"application":"Outlook","interactive":true}`+"\n", ev, u.UserPrincipalName, at.Format(time.RFC3339))
-		if rnd.Intn(2) == 0 {
-			ev++
-			fmt.Fprintf(&events, `{"id":"e%d","user":%q,"feature":%q,"at":%q}`+"\n", ev, u.UserPrincipalName, features[rnd.Intn(len(features))], at.Format(time.RFC3339))
-		}
-		return true
-	})
-	if _, err := usage.ParseSignIns(signIns.Bytes()).Apply(tx); err != nil {
-		b.Fatal(err)
 	}
-	if _, err := usage.ParseEvents(events.Bytes()).Apply(tx); err != nil {
-		b.Fatal(err)
-	}
-	f, err := os.Open(filepath.Join("..", "position", "testdata", "prices-usd.csv"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	pl, _, err := prices.ParseCSV(f)
-	f.Close()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := prices.Put(tx, pl); err != nil {
+	if err := benchusage.Ingest(tx, rnd, benchNow, features, filepath.Join("..", "position", "testdata", "prices-usd.csv"), sample); err != nil {
 		b.Fatal(err)
 	}
 }

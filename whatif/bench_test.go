@@ -1,10 +1,8 @@
 package whatif_test
 
 import (
-	"bytes"
 	"context"
 	"flag"
-	"fmt"
 	"log/slog"
 	"math/rand"
 	"os"
@@ -15,11 +13,11 @@ import (
 	"time"
 
 	"allot/catalog"
+	"allot/internal/benchusage"
 	"allot/internal/tenantopts"
 	"allot/licensing"
 	"allot/position"
 	"allot/position/snapshotstore"
-	"allot/prices"
 	"allot/store"
 	"allot/store/sqlite"
 	"allot/synth"
@@ -77,44 +75,9 @@ func benchState(b *testing.B) (*tenant.State, *tenant.Tenant, time.Time) {
 
 	tx := &tenant.Tx{State: s, Op: licensing.Op{Now: benchNow, Actor: "bench"}}
 	rnd := rand.New(rand.NewSource(1))
-	var signIns, events bytes.Buffer
 	features := []string{"exchangeMailbox", "teamsChat", "teamsMeeting", "oneDriveFiles", "sharePointSites", "officeDesktopApps",
 		"intuneDeviceManagement", "powerBIPro", "visioDesktopApp", "copilot"}
-	ev := 0
-	e.ForEachUser(func(u *licensing.User) bool {
-		var at time.Time
-		switch x := rnd.Intn(100); {
-		case x < 70:
-			at = benchNow.Add(-time.Duration(rnd.Intn(29*24)) * time.Hour)
-		case x < 82:
-			at = benchNow.AddDate(0, 0, -35-rnd.Intn(55))
-		default:
-			return true
-		}
-		ev++
-		fmt.Fprintf(&signIns, `{"id":"s%d","user":%q,"at":%q,"application":"Outlook","interactive":true}`+"\n", ev, u.UserPrincipalName, at.Format(time.RFC3339))
-		if rnd.Intn(2) == 0 {
-			ev++
-			fmt.Fprintf(&events, `{"id":"e%d","user":%q,"feature":%q,"at":%q}`+"\n", ev, u.UserPrincipalName, features[rnd.Intn(len(features))], at.Format(time.RFC3339))
-		}
-		return true
-	})
-	if _, err := usage.ParseSignIns(signIns.Bytes()).Apply(tx); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := usage.ParseEvents(events.Bytes()).Apply(tx); err != nil {
-		b.Fatal(err)
-	}
-	f, err := os.Open(filepath.Join("..", "position", "testdata", "prices-usd.csv"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	pl, _, err := prices.ParseCSV(f)
-	f.Close()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := prices.Put(tx, pl); err != nil {
+	if err := benchusage.Ingest(tx, rnd, benchNow, features, filepath.Join("..", "position", "testdata", "prices-usd.csv"), nil); err != nil {
 		b.Fatal(err)
 	}
 	e.TakeDelta()
