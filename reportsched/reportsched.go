@@ -143,24 +143,7 @@ func (s *Schedule) matches(d time.Time) bool {
 // time of day that a clock change skips runs at the time Go's time.Date
 // normalises it to.
 func (s *Schedule) Slot(now time.Time) time.Time {
-	loc, err := s.location()
-	if err != nil || !atPattern.MatchString(s.At) {
-		return time.Time{}
-	}
-	hh, _ := strconv.Atoi(s.At[:2])
-	mm, _ := strconv.Atoi(s.At[3:])
-	local := now.In(loc)
-	for i := 0; i < 400; i++ {
-		d := time.Date(local.Year(), local.Month(), local.Day()-i, 0, 0, 0, 0, loc)
-		if !s.matches(d) {
-			continue
-		}
-		t := time.Date(d.Year(), d.Month(), d.Day(), hh, mm, 0, 0, loc)
-		if !t.After(now) {
-			return t.UTC()
-		}
-	}
-	return time.Time{}
+	return s.scan(now, -1, func(t time.Time) bool { return !t.After(now) })
 }
 
 // Next returns the first time after now the schedule runs at (the zero
@@ -168,6 +151,13 @@ func (s *Schedule) Slot(now time.Time) time.Time {
 // pages show it as the next run. A time of day that a clock change skips
 // is normalised as in Slot.
 func (s *Schedule) Next(now time.Time) time.Time {
+	return s.scan(now, 1, func(t time.Time) bool { return t.After(now) })
+}
+
+// scan walks the days from now's (in the schedule's zone) step days at a
+// time, 400 of them, and returns in UTC the first run time of a matching
+// day that ok accepts; the zero time if none or the schedule is invalid.
+func (s *Schedule) scan(now time.Time, step int, ok func(time.Time) bool) time.Time {
 	loc, err := s.location()
 	if err != nil || !atPattern.MatchString(s.At) {
 		return time.Time{}
@@ -176,11 +166,11 @@ func (s *Schedule) Next(now time.Time) time.Time {
 	mm, _ := strconv.Atoi(s.At[3:])
 	local := now.In(loc)
 	for i := 0; i < 400; i++ {
-		d := time.Date(local.Year(), local.Month(), local.Day()+i, 0, 0, 0, 0, loc)
+		d := time.Date(local.Year(), local.Month(), local.Day()+step*i, 0, 0, 0, 0, loc)
 		if !s.matches(d) {
 			continue
 		}
-		if t := time.Date(d.Year(), d.Month(), d.Day(), hh, mm, 0, 0, loc); t.After(now) {
+		if t := time.Date(d.Year(), d.Month(), d.Day(), hh, mm, 0, 0, loc); ok(t) {
 			return t.UTC()
 		}
 	}
