@@ -113,17 +113,24 @@ func checkImportDates(d *ImportData) error {
 		}
 	}
 	for i := range d.SeatDates {
-		sd := &d.SeatDates[i]
-		if err := bad("seatDates", i, sd.UserID, sd.GrantedAt); err != nil {
-			return err
-		}
-		for _, t := range sd.Updated {
-			if err := bad("seatDates", i, sd.UserID, t); err != nil {
-				return err
-			}
+		if t, ok := d.SeatDates[i].outOfRange(); ok {
+			return bad("seatDates", i, d.SeatDates[i].UserID, t)
 		}
 	}
 	return nil
+}
+
+// outOfRange returns a date of sd an Instant cannot hold, if it has one.
+func (sd *SeatDate) outOfRange() (time.Time, bool) {
+	if _, ok := InstantIn(sd.GrantedAt); !ok {
+		return sd.GrantedAt, true
+	}
+	for _, t := range sd.Updated {
+		if _, ok := InstantIn(t); !ok {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // SetGrantDates dates seats that have no grant date from imported data yet
@@ -134,15 +141,13 @@ func checkImportDates(d *ImportData) error {
 //
 // A date an Instant cannot hold (before 1678, after 2262) dates nothing.
 func (e *Engine) SetGrantDates(dates []SeatDate) int {
-	if checkImportDates(&ImportData{SeatDates: dates}) != nil {
-		kept := make([]SeatDate, 0, len(dates))
-		for _, sd := range dates {
-			if checkImportDates(&ImportData{SeatDates: []SeatDate{sd}}) == nil {
-				kept = append(kept, sd)
-			}
+	kept := dates[:0:0]
+	for i := range dates {
+		if _, bad := dates[i].outOfRange(); !bad {
+			kept = append(kept, dates[i])
 		}
-		dates = kept
 	}
+	dates = kept
 	return e.applySeatDates(dates, func(l *license) bool { return l.GrantedAt.IsZero() })
 }
 
