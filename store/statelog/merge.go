@@ -1,6 +1,7 @@
 package statelog
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -145,7 +146,7 @@ func (p *Parts) Add(o store.Object) error {
 		return fmt.Errorf("%w: %s %q after %s %q", ErrOrder, o.Kind, o.ID, p.last.Kind, p.last.ID)
 	}
 	if p.n == 0 {
-		p.buf = append(p.buf[:0], 0, 0, 0)
+		p.buf = append(p.buf[:0], make([]byte, partHead)...)
 		p.first = store.Object{Kind: o.Kind, ID: o.ID}
 	}
 	p.buf = appendString(p.buf, string(o.Kind))
@@ -163,16 +164,25 @@ func (p *Parts) Add(o store.Object) error {
 // Total is the number of objects added.
 func (p *Parts) Total() int { return p.total }
 
+// partHead is the room a part's buffer keeps in front of its objects: the
+// blob's header and the count, which is known only at the end.
+const partHead = 3 + binary.MaxVarintLen64
+
 func (p *Parts) flush() error {
 	if p.n == 0 {
 		return nil
 	}
-	// The count goes first: rebuild the payload with it in front.
-	body := p.buf[3:]
-	out := make([]byte, 3, 3+binary.MaxVarintLen64+len(body))
-	out = binary.AppendUvarint(out, uint64(p.n))
-	out = append(out, body...)
-	part := Part{FirstKind: p.first.Kind, FirstID: p.first.ID, Data: seal(tagPart, out, true), Objects: p.n}
+	// The count goes right before the objects and the header before it, so
+	// that the payload is never copied to put the count first.
+	var cnt [binary.MaxVarintLen64]byte
+	c := binary.PutUvarint(cnt[:], uint64(p.n))
+	start := partHead - c - 3
+	copy(p.buf[start+3:], cnt[:c])
+	data := seal(tagPart, p.buf[start:], true)
+	if data[2] == 0 { // not compressed: seal returned the buffer, which the next part reuses
+		data = bytes.Clone(data)
+	}
+	part := Part{FirstKind: p.first.Kind, FirstID: p.first.ID, Data: data, Objects: p.n}
 	p.n = 0
 	return p.emit(part)
 }

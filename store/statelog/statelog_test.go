@@ -183,3 +183,40 @@ func FuzzDecodePart(f *testing.F) {
 		_ = DecodePart(b, func(store.Object) error { return nil })
 	})
 }
+
+// Parts emitted one after another keep their bytes: a part too small to
+// compress is its writer's buffer until copied, and the writer reuses the
+// buffer for the next part.
+func TestSmallPartsKeepTheirBytes(t *testing.T) {
+	var parts []Part
+	p := NewParts(func(x Part) error { parts = append(parts, x); return nil })
+	var want [][]store.Object
+	for i := range 4 {
+		var objs []store.Object
+		for j := range 3 {
+			o := store.Object{Kind: "k", ID: fmt.Sprintf("id%d-%d", i, j), Body: []byte{byte(i), byte(j)}}
+			objs = append(objs, o)
+			if err := p.Add(o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, objs)
+	}
+	for i, part := range parts {
+		if part.Data[2] != 0 {
+			t.Fatalf("part %d was compressed; the test needs parts under compressMin", i)
+		}
+		var got []store.Object
+		if err := DecodePart(part.Data, func(o store.Object) error { got = append(got, o); return nil }); err != nil {
+			t.Fatalf("part %d: %v", i, err)
+		}
+		if !slices.EqualFunc(got, want[i], func(a, b store.Object) bool {
+			return a.Kind == b.Kind && a.ID == b.ID && bytes.Equal(a.Body, b.Body)
+		}) {
+			t.Fatalf("part %d decodes to %v, want %v", i, got, want[i])
+		}
+	}
+}
