@@ -19,6 +19,19 @@ import (
 // LoadSettings sets the tenant settings.
 func (e *Engine) LoadSettings(s Settings) { e.settings = s }
 
+// Reserve sizes the engine's maps for a load of about users users and
+// groups groups, so that they are not rebuilt as they grow. A hint only.
+func (e *Engine) Reserve(users, groups int) {
+	if len(e.users) == 0 && users > 0 {
+		e.users = make(map[string]*user, users)
+		e.byUPN = make(map[string]*user, users)
+		e.all = slices.Grow(e.all, users)
+	}
+	if len(e.groups) == 0 && groups > 0 {
+		e.groups = make(map[string]*group, groups)
+	}
+}
+
 // LoadUser adds a stored user.
 func (e *Engine) LoadUser(in User) error {
 	if in.ID == "" {
@@ -67,6 +80,32 @@ func (e *Engine) LoadMember(groupID, memberID string) error {
 	if !ok {
 		return allot.Errorf(allot.ENOTFOUND, "membership of missing group %s", groupID)
 	}
+	return e.loadMember(g, memberID)
+}
+
+// LoadMembers adds stored memberships of one group: LoadMember for each of
+// memberIDs, with the group looked up once and its member set sized for
+// them. bad is called with each member that is refused (all of them when
+// the group is missing), with LoadMember's error.
+func (e *Engine) LoadMembers(groupID string, memberIDs []string, bad func(memberID string, err error)) {
+	g, ok := e.groups[groupID]
+	if !ok {
+		for _, m := range memberIDs {
+			bad(m, allot.Errorf(allot.ENOTFOUND, "membership of missing group %s", groupID))
+		}
+		return
+	}
+	if len(g.members) == 0 && len(memberIDs) > 8 {
+		g.members = make(map[*user]struct{}, len(memberIDs))
+	}
+	for _, m := range memberIDs {
+		if err := e.loadMember(g, m); err != nil {
+			bad(m, err)
+		}
+	}
+}
+
+func (e *Engine) loadMember(g *group, memberID string) error {
 	if u, ok := e.users[memberID]; ok {
 		if !u.inGroup(g) {
 			g.members[u] = struct{}{}
@@ -76,10 +115,10 @@ func (e *Engine) LoadMember(groupID, memberID string) error {
 	}
 	c, ok := e.groups[memberID]
 	if !ok {
-		return allot.Errorf(allot.ENOTFOUND, "member %s of group %s does not exist", memberID, groupID)
+		return allot.Errorf(allot.ENOTFOUND, "member %s of group %s does not exist", memberID, g.ID)
 	}
 	if c == g || e.isAncestor(c, g) {
-		return allot.Errorf(allot.EINVALID, "stored membership %s in %s makes a cycle", memberID, groupID)
+		return allot.Errorf(allot.EINVALID, "stored membership %s in %s makes a cycle", memberID, g.ID)
 	}
 	g.memberGroups[c] = struct{}{}
 	c.parents[g] = struct{}{}

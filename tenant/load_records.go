@@ -21,11 +21,12 @@ import (
 // dependency order (storedRecords.loadInto), hand the other objects to
 // their extensions or keep them, and recompute.
 func (r *Runtime) buildState(ctx context.Context, tenantID string, now time.Time) (*State, int64, []Problem, error) {
-	var recs storedRecords
+	recs := newStoredRecords()
 	logSeq, err := r.loadObjects(ctx, tenantID, func(o store.Object) error {
 		recs.read(o)
 		return nil
 	})
+	recs.decoded()
 	if err != nil {
 		return nil, 0, nil, err
 	}
@@ -52,17 +53,42 @@ func (r *Runtime) buildState(ctx context.Context, tenantID string, now time.Time
 // storedRecords are a tenant's stored records, decoded, on their way into
 // an engine, with the problems found so far (records left out).
 type storedRecords struct {
-	users    chunked[rec[licensing.User]]
+	dec      decoders
+	users    bulk[licensing.User]
 	groups   chunked[rec[licensing.Group]]
-	members  chunked[rec[[2]string]]
+	members  []memberRun
 	gls, dls chunked[rec[licensing.LicenseSource]]
-	lics     chunked[rec[licensing.License]]
+	lics     bulk[licensing.License]
 	units    map[string]licensing.Units
 	allots   []licensing.Allotment
 	products []catalog.SKU
 	settings licensing.Settings
 	other    []store.Object
 	problems []Problem
+}
+
+// memberRun is the stored memberships of one group, in stored order (a
+// group's memberships are consecutive in key order).
+type memberRun struct {
+	group   string
+	members []string
+}
+
+func newStoredRecords() *storedRecords {
+	return &storedRecords{
+		users: bulk[licensing.User]{kind: store.KindUser, decode: licensing.DecodeUser},
+		lics:  bulk[licensing.License]{kind: store.KindLicense, decode: licensing.DecodeLicense},
+	}
+}
+
+// decoded waits for the background decoding of the bulk records and takes
+// the problems it found.
+func (rs *storedRecords) decoded() {
+	rs.users.send(&rs.dec)
+	rs.lics.send(&rs.dec)
+	rs.dec.wait()
+	rs.problems = append(rs.problems, rs.users.problems()...)
+	rs.problems = append(rs.problems, rs.lics.problems()...)
 }
 
 // bad leaves a record out, as a problem.
@@ -76,10 +102,7 @@ func (rs *storedRecords) read(o store.Object) {
 	var err error
 	switch o.Kind {
 	case store.KindUser:
-		var u licensing.User
-		if u, err = decodeBody(o.Body, licensing.DecodeUser); err == nil {
-			rs.users.add(rec[licensing.User]{o.ID, u})
-		}
+		rs.users.add(&rs.dec, o.ID, o.Body)
 	case store.KindGroup:
 		var g licensing.Group
 		if g, err = decodeBody(o.Body, licensing.DecodeGroup); err == nil {
@@ -91,7 +114,11 @@ func (rs *storedRecords) read(o store.Object) {
 			rs.bad(o.Kind, o.ID, "a membership id must be groupId/memberId")
 			return
 		}
-		rs.members.add(rec[[2]string]{o.ID, [2]string{g, m}})
+		if n := len(rs.members); n > 0 && rs.members[n-1].group == g {
+			rs.members[n-1].members = append(rs.members[n-1].members, m)
+		} else {
+			rs.members = append(rs.members, memberRun{g, []string{m}})
+		}
 	case store.KindGroupLicense, store.KindDirectLicense:
 		var l licensing.LicenseSource
 		if l, err = decodeBody(o.Body, licensing.DecodeLicenseSource); err == nil {
@@ -102,10 +129,7 @@ func (rs *storedRecords) read(o store.Object) {
 			}
 		}
 	case store.KindLicense:
-		var l licensing.License
-		if l, err = decodeBody(o.Body, licensing.DecodeLicense); err == nil {
-			rs.lics.add(rec[licensing.License]{o.ID, l})
-		}
+		rs.lics.add(&rs.dec, o.ID, o.Body)
 	default:
 		err = rs.readOther(o)
 	}
@@ -157,6 +181,7 @@ func (rs *storedRecords) readOther(o store.Object) error {
 // freeing them as it goes; a record the engine refuses is a problem. An
 // allotment the units cannot hold is lowered, as a problem.
 func (rs *storedRecords) loadInto(e *licensing.Engine) {
+	e.Reserve(rs.users.n, rs.groups.n)
 	for _, id := range sortedKeys(rs.units) {
 		if err := e.LoadUnits(id, rs.units[id]); err != nil {
 			rs.bad(store.KindUnits, id, err.Error())
@@ -179,11 +204,13 @@ func (rs *storedRecords) loadInto(e *licensing.Engine) {
 			rs.bad(store.KindGroup, g.id, err.Error())
 		}
 	})
-	rs.members.drain(func(m *rec[[2]string]) {
-		if err := e.LoadMember(m.v[0], m.v[1]); err != nil {
-			rs.bad(store.KindMember, m.id, err.Error())
-		}
-	})
+	for i, run := range rs.members {
+		e.LoadMembers(run.group, run.members, func(m string, err error) {
+			rs.bad(store.KindMember, key2(run.group, m), err.Error())
+		})
+		rs.members[i] = memberRun{}
+	}
+	rs.members = nil
 	sources := func(kind store.Kind, list *chunked[rec[licensing.LicenseSource]], load func(string, licensing.LicenseSource) error) {
 		list.drain(func(x *rec[licensing.LicenseSource]) {
 			owner, _, _ := strings.Cut(x.id, "/")

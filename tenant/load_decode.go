@@ -1,0 +1,124 @@
+package tenant
+
+import (
+	"runtime"
+	"sync"
+
+	"allot/store"
+)
+
+// The bulk records of a load (users and license records: millions in a
+// large tenant) are decoded off the goroutine that reads the store, in
+// chunks, by as many workers as there are cores, while the reading goes
+// on. The chunks keep the stored order, and so do the problems of records
+// that cannot be decoded.
+
+// decoders runs decoding jobs on a few goroutines; at most a few jobs wait,
+// so the reading is held back rather than buffering the tenant twice.
+type decoders struct {
+	jobs chan func()
+	wg   sync.WaitGroup
+}
+
+func (d *decoders) run(job func()) {
+	if d.jobs == nil {
+		n := max(1, runtime.GOMAXPROCS(0))
+		d.jobs = make(chan func(), 2*n)
+		for range n {
+			d.wg.Go(func() {
+				for j := range d.jobs {
+					j()
+				}
+			})
+		}
+	}
+	d.jobs <- job
+}
+
+// wait returns once every job has run; run may not be called after.
+func (d *decoders) wait() {
+	if d.jobs != nil {
+		close(d.jobs)
+		d.wg.Wait()
+		d.jobs = nil
+	}
+}
+
+// rawRec is a stored record not yet decoded.
+type rawRec struct {
+	id   string
+	body []byte
+}
+
+// decodedChunk is a chunk of bulk records once decoded (recs and bad are
+// set by its job, read after decoders.wait).
+type decodedChunk[T any] struct {
+	recs []rec[T]
+	bad  []Problem
+}
+
+// bulk collects the stored records of one kind, decoded in the background
+// a chunk at a time.
+type bulk[T any] struct {
+	kind   store.Kind
+	decode func([]byte) (T, error)
+	raw    []rawRec
+	chunks []*decodedChunk[T]
+	n      int // records taken
+}
+
+// add takes one stored record; a full chunk goes to the decoders.
+func (b *bulk[T]) add(d *decoders, id string, body []byte) {
+	if b.raw == nil {
+		b.raw = make([]rawRec, 0, chunkLen)
+	}
+	b.raw = append(b.raw, rawRec{id, body})
+	b.n++
+	if len(b.raw) == chunkLen {
+		b.send(d)
+	}
+}
+
+// send hands the records taken so far to the decoders.
+func (b *bulk[T]) send(d *decoders) {
+	if len(b.raw) == 0 {
+		return
+	}
+	raw := b.raw
+	b.raw = nil
+	c := &decodedChunk[T]{}
+	b.chunks = append(b.chunks, c)
+	d.run(func() {
+		c.recs = make([]rec[T], 0, len(raw))
+		for _, r := range raw {
+			v, err := decodeBody(r.body, b.decode)
+			if err != nil {
+				c.bad = append(c.bad, deleteProblem(b.kind, r.id, "the stored record cannot be decoded: "+err.Error()))
+				continue
+			}
+			c.recs = append(c.recs, rec[T]{r.id, v})
+		}
+	})
+}
+
+// problems returns the records that could not be decoded, in stored
+// order; call after decoders.wait.
+func (b *bulk[T]) problems() []Problem {
+	var out []Problem
+	for _, c := range b.chunks {
+		out = append(out, c.bad...)
+	}
+	return out
+}
+
+// drain yields the decoded records in stored order and lets each chunk go
+// once yielded (fn must not keep the pointer); call after decoders.wait.
+func (b *bulk[T]) drain(fn func(*rec[T])) {
+	for k, c := range b.chunks {
+		for i := range c.recs {
+			fn(&c.recs[i])
+		}
+		b.chunks[k] = nil
+	}
+	b.chunks = nil
+}
