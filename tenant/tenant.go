@@ -409,9 +409,20 @@ func (t *Tenant) process(batch []*command) {
 		t.rt.metrics.commitSeconds.Observe(time.Since(cstart).Seconds())
 		t.rt.metrics.batchSize.Observe(float64(len(batch)))
 	}
+	indexed := false
 	if big && fresh {
 		cstart := time.Now()
+		// The read models of the copy that will be published are built
+		// while the store writes: both only read the writer's engine, and
+		// the store's work leaves a core free. A failed commit replaces the
+		// writer's copy (fail), indexes and all.
+		var built sync.WaitGroup
+		if swap {
+			built.Go(t.writer.buildIndexes)
+			indexed = true
+		}
 		err = t.commitBulk(d, muts, extra)
+		built.Wait()
 		observe(cstart)
 		if err == nil {
 			t.committed(&change, true)
@@ -442,7 +453,7 @@ func (t *Tenant) process(batch []*command) {
 	t.rt.noteCommit(nil)
 	t.writer.Engine.Recycle(&d) // serialized and committed: its memory serves the next batch
 	if swap {
-		t.publishBySwap()
+		t.publishBySwap(indexed)
 	} else {
 		t.publish(&change)
 	}
@@ -456,9 +467,12 @@ func (t *Tenant) process(batch []*command) {
 
 // publishBySwap publishes the writer's copy, which is the last commit, as
 // the readers' and replaces the old readers' copy later (catchUp). Its
-// indexes are built before it is published, so no reader builds one.
-func (t *Tenant) publishBySwap() {
-	t.writer.buildIndexes()
+// indexes are built before it is published (here, unless indexed says they
+// were built already), so no reader builds one.
+func (t *Tenant) publishBySwap(indexed bool) {
+	if !indexed {
+		t.writer.buildIndexes()
+	}
 	t.mu.Lock()
 	old := t.reader
 	t.reader, t.writer = t.writer, old
