@@ -39,3 +39,34 @@ func TestPairsEmitInJoinedKeyOrder(t *testing.T) {
 		t.Fatalf("emitted %q, want the four keys in byte order", got)
 	}
 }
+
+// inKeyOrder emits every index once, with its own key, over several of its
+// key chunks, in order or not.
+func TestInKeyOrderEmitsEachIndexWithItsKey(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	for _, sorted := range []bool{true, false} {
+		pairs := make([][2]string, 3000)
+		for i := range pairs {
+			pairs[i] = [2]string{string(rune('a' + rnd.IntN(20))), strings.Repeat("x", rnd.IntN(5)) + string(rune('0'+rnd.IntN(10)))}
+		}
+		if sorted {
+			slices.SortFunc(pairs, func(x, y [2]string) int { return strings.Compare(x[0]+"/"+x[1], y[0]+"/"+y[1]) })
+			pairs = slices.CompactFunc(pairs, func(x, y [2]string) bool { return x == y })
+		}
+		seen := make([]bool, len(pairs))
+		var keys []string
+		if err := inKeyOrder(len(pairs), func(i int) (string, string) { return pairs[i][0], pairs[i][1] }, func(i int, key string) error {
+			if want := pairs[i][0] + "/" + pairs[i][1]; key != want || seen[i] {
+				t.Fatalf("index %d emitted with key %q (seen before: %v), want %q once", i, key, seen[i], want)
+			}
+			seen[i] = true
+			keys = append(keys, key)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.IsSorted(keys) || slices.Contains(seen, false) {
+			t.Fatalf("sorted input %v: keys not in order or an index not emitted", sorted)
+		}
+	}
+}

@@ -463,14 +463,35 @@ func inKeyOrder(n int, pair func(int) (string, string), emit func(i int, key str
 			break
 		}
 	}
-	for k := range n {
-		i := k
+	// The keys are built keyChunk at a time into one string, each key a
+	// part of it: one allocation per chunk instead of one per key (a large
+	// tenant has millions of memberships and license records).
+	const keyChunk = 1024
+	var (
+		buf  []byte
+		ends [keyChunk]int
+	)
+	index := func(k int) int {
 		if len(order) > 0 {
-			i = order[k]
+			return order[k]
 		}
-		a, b := pair(i)
-		if err := emit(i, key2(a, b)); err != nil {
-			return err
+		return k
+	}
+	for from := 0; from < n; from += keyChunk {
+		to := min(from+keyChunk, n)
+		buf = buf[:0]
+		for k := from; k < to; k++ {
+			a, b := pair(index(k))
+			buf = append(append(append(buf, a...), '/'), b...)
+			ends[k-from] = len(buf)
+		}
+		keys, start := string(buf), 0
+		for k := from; k < to; k++ {
+			end := ends[k-from]
+			if err := emit(index(k), keys[start:end]); err != nil {
+				return err
+			}
+			start = end
 		}
 	}
 	return nil
