@@ -171,6 +171,41 @@ func Build(s *tenant.State) *Index {
 	ids, upns, names := make([]Key, 0, n), make([]Key, 0, n), make([]Key, 0, n)
 	depts, skus, errSKUs := map[string][]Key{}, map[string][]Key{}, map[string][]Key{}
 	var errs, waits []Key
+	// Each list is sized before it is filled: a list grown by append to a
+	// million keys is allocated and copied several times over.
+	sized := func(lists map[string][]Key, key string, n int) { lists[key] = make([]Key, 0, n) }
+	{
+		nDept, nSKU, nErr := map[string]int{}, map[string]int{}, map[string]int{}
+		nErrs, nWaits := 0, 0
+		for i := range recs {
+			r := recs[i].r
+			if r.Dept != "" {
+				nDept[r.Dept]++
+			}
+			for _, sku := range r.SKUs {
+				nSKU[sku]++
+			}
+			for _, sku := range r.ErrSKUs() {
+				nErr[sku]++
+			}
+			if len(r.ErrSKUs()) > 0 {
+				nErrs++
+			}
+			if r.Waiting {
+				nWaits++
+			}
+		}
+		for k, c := range nDept {
+			sized(depts, k, c)
+		}
+		for k, c := range nSKU {
+			sized(skus, k, c)
+		}
+		for k, c := range nErr {
+			sized(errSKUs, k, c)
+		}
+		errs, waits = make([]Key, 0, nErrs), make([]Key, 0, nWaits)
+	}
 	for i := range recs {
 		id, r := recs[i].id, recs[i].r
 		if r.Dept != "" { // one string per department key, the first spelling its name

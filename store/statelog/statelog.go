@@ -28,6 +28,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -263,6 +264,14 @@ func DecodeRecord(b []byte, fn func(store.Mutation) error) error {
 	return nil
 }
 
+// partEntry is an object of a part being decoded, its kind and id still
+// bytes of the payload.
+type partEntry struct{ kind, id, body []byte }
+
+// partEntries are DecodePart's lists of entries, reused: a part has up to
+// PartObjects of them.
+var partEntries = sync.Pool{New: func() any { return new([]partEntry) }}
+
 // DecodePart calls fn with each object of a snapshot part, in key order.
 // Bodies are not shared with b.
 func DecodePart(b []byte, fn func(store.Object) error) error {
@@ -279,35 +288,38 @@ func DecodePart(b []byte, fn func(store.Object) error) error {
 	// part of it: one allocation per part instead of one per object (a
 	// large load decodes millions of ids). Only the ids are copied: a kept
 	// id holds the part's ids alive, never its bodies.
-	type entry struct {
-		kind []byte
-		id   int // the id's end in ids
-		body []byte
-	}
-	es := make([]entry, 0, min(n, uint64(len(r.b)/3)))
-	var ids []byte
+	esp := partEntries.Get().(*[]partEntry)
+	defer func() { clear(*esp); partEntries.Put(esp) }()
+	es := (*esp)[:0]
+	total := 0
 	for i := uint64(0); i < n && r.err == nil; i++ {
 		kind, id, body := r.bytes(), r.bytes(), r.bytes()
 		if r.err != nil {
 			break
 		}
-		ids = append(ids, id...)
-		es = append(es, entry{kind, len(ids), body})
+		total += len(id)
+		es = append(es, partEntry{kind, id, body})
 	}
+	*esp = es
 	if r.err != nil {
 		return r.err
 	}
 	if len(r.b) != 0 {
 		return corrupt("%d bytes after the last object", len(r.b))
 	}
-	all := string(ids)
+	var ids strings.Builder
+	ids.Grow(total)
+	for _, e := range es {
+		ids.Write(e.id)
+	}
+	all := ids.String()
 	ks := kinds{}
 	var prevKind store.Kind
 	var prevID string
 	start := 0
 	for i, e := range es {
-		o := store.Object{Kind: ks.of(e.kind), ID: all[start:e.id], Body: e.body}
-		start = e.id
+		o := store.Object{Kind: ks.of(e.kind), ID: all[start : start+len(e.id)], Body: e.body}
+		start += len(e.id)
 		if o.Kind == "" || o.ID == "" {
 			return corrupt("an object without a kind or an id")
 		}
