@@ -167,6 +167,10 @@ func Build(s *tenant.State) *Index {
 	wg.Go(func() { summarizeRange(0, n/2) })
 	summarizeRange(n/2, n)
 	wg.Wait()
+	// The groups are indexed on their own goroutine meanwhile: they touch
+	// none of the maps and sets the users fill.
+	var groups sync.WaitGroup
+	groups.Go(func() { x.buildGroups(e) })
 
 	ids, upns, names := make([]Key, 0, n), make([]Key, 0, n), make([]Key, 0, n)
 	depts, skus, errSKUs := map[string][]Key{}, map[string][]Key{}, map[string][]Key{}
@@ -258,8 +262,8 @@ func Build(s *tenant.State) *Index {
 	for sku, ks := range errSKUs {
 		x.errBySKU[sku] = sortedset.New(ks)
 	}
-	x.buildGroups(e)
 	wg.Wait()
+	groups.Wait()
 	return x
 }
 
