@@ -34,19 +34,42 @@ func (e *Engine) Reserve(users, groups int) {
 
 // LoadUser adds a stored user.
 func (e *Engine) LoadUser(in User) error {
+	return e.LoadUserRecord(NewUserRecord(in))
+}
+
+// UserRecord is a stored user on its way into an engine: the engine's
+// record and the user's properties in one allocation, so that a load can
+// decode a user where the engine keeps it (NewUserRecord, then
+// LoadUserRecord) instead of decoding it and copying it (LoadUser).
+type UserRecord struct {
+	u user
+	v User
+}
+
+// DecodeUserRecord decodes a binary user body (DecodeUser) into a new
+// UserRecord.
+func DecodeUserRecord(b []byte) (*UserRecord, error) {
+	r := &UserRecord{}
+	var err error
+	r.v, err = DecodeUser(b)
+	return r, err
+}
+
+// NewUserRecord returns a record of u to load (LoadUserRecord).
+func NewUserRecord(u User) *UserRecord { return &UserRecord{v: u} }
+
+// LoadUserRecord adds a stored user decoded into r, which the engine keeps
+// (r must not be used again).
+func (e *Engine) LoadUserRecord(r *UserRecord) error {
+	in := &r.v
 	if in.ID == "" {
 		return allot.Errorf(allot.EINVALID, "stored user without id")
 	}
 	if _, dup := e.users[in.ID]; dup {
 		return allot.Errorf(allot.ECONFLICT, "user %s loaded twice", in.ID)
 	}
-	// The user and its properties in one allocation.
-	r := &struct {
-		u user
-		v User
-	}{v: in}
 	u := &r.u
-	u.User, u.idx = &r.v, len(e.all)
+	u.User, u.idx = in, len(e.all)
 	e.users[in.ID] = u
 	e.all = append(e.all, u)
 	// Stored data may hold two users whose names are one key (an earlier

@@ -61,7 +61,7 @@ type decodedChunk[T any] struct {
 // a chunk at a time.
 type bulk[T any] struct {
 	kind   store.Kind
-	decode func([]byte) (T, error)
+	decode func([]byte) (T, error) // a stored body, binary or JSON
 	raw    []rawRec
 	chunks []*decodedChunk[T]
 	n      int // records taken
@@ -91,7 +91,7 @@ func (b *bulk[T]) send(d *decoders) {
 	d.run(func() {
 		c.recs = make([]rec[T], 0, len(raw))
 		for _, r := range raw {
-			v, err := decodeBody(r.body, b.decode)
+			v, err := b.decode(r.body)
 			if err != nil {
 				c.bad = append(c.bad, deleteProblem(b.kind, r.id, "the stored record cannot be decoded: "+err.Error()))
 				continue

@@ -54,7 +54,7 @@ func (r *Runtime) buildState(ctx context.Context, tenantID string, now time.Time
 // an engine, with the problems found so far (records left out).
 type storedRecords struct {
 	dec      decoders
-	users    bulk[licensing.User]
+	users    bulk[*licensing.UserRecord]
 	groups   chunked[rec[licensing.Group]]
 	members  []memberRun
 	gls, dls chunked[rec[licensing.LicenseSource]]
@@ -76,8 +76,10 @@ type memberRun struct {
 
 func newStoredRecords() *storedRecords {
 	return &storedRecords{
-		users: bulk[licensing.User]{kind: store.KindUser, decode: licensing.DecodeUser},
-		lics:  bulk[licensing.License]{kind: store.KindLicense, decode: licensing.DecodeLicense},
+		users: bulk[*licensing.UserRecord]{kind: store.KindUser, decode: decodeUserRecord},
+		lics: bulk[licensing.License]{kind: store.KindLicense, decode: func(b []byte) (licensing.License, error) {
+			return decodeBody(b, licensing.DecodeLicense)
+		}},
 	}
 }
 
@@ -194,8 +196,8 @@ func (rs *storedRecords) loadInto(e *licensing.Engine) {
 			rs.bad(store.KindAllotment, a.ID, err.Error())
 		}
 	}
-	rs.users.drain(func(u *rec[licensing.User]) {
-		if err := e.LoadUser(u.v); err != nil {
+	rs.users.drain(func(u *rec[*licensing.UserRecord]) {
+		if err := e.LoadUserRecord(u.v); err != nil {
 			rs.bad(store.KindUser, u.id, err.Error())
 		}
 	})

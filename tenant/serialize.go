@@ -77,6 +77,19 @@ func DecodeRecord(kind store.Kind, body []byte) (any, error) {
 
 // decodeBody decodes a stored body of an engine record: binary with
 // decode, or JSON.
+// decodeUserRecord decodes a stored user body, binary or JSON, into a
+// record an engine can keep (licensing.LoadUserRecord).
+func decodeUserRecord(body []byte) (*licensing.UserRecord, error) {
+	if licensing.IsBinary(body) {
+		return licensing.DecodeUserRecord(body)
+	}
+	var u licensing.User
+	if err := json.Unmarshal(body, &u); err != nil {
+		return nil, err
+	}
+	return licensing.NewUserRecord(u), nil
+}
+
 func decodeBody[T any](body []byte, decode func([]byte) (T, error)) (T, error) {
 	if licensing.IsBinary(body) {
 		return decode(body)
