@@ -196,6 +196,31 @@ func (e *Engine) LoadDirectLicense(userID string, l LicenseSource) error {
 
 // LoadLicense adds a stored license record (claim and states).
 func (e *Engine) LoadLicense(l License) error {
+	return e.LoadLicenseRecord(&LicenseRecord{l: license{License: l}})
+}
+
+// LicenseRecord is a stored license record on its way into an engine, in
+// the allocation the engine keeps (DecodeLicenseRecord, then
+// LoadLicenseRecord), as UserRecord is for users.
+type LicenseRecord struct{ l license }
+
+// NewLicenseRecord returns a record of l to load (LoadLicenseRecord).
+func NewLicenseRecord(l License) *LicenseRecord { return &LicenseRecord{l: license{License: l}} }
+
+// DecodeLicenseRecord decodes a binary license body (DecodeLicense) into a
+// new LicenseRecord.
+func DecodeLicenseRecord(b []byte) (*LicenseRecord, error) {
+	r := &LicenseRecord{}
+	var err error
+	r.l.License, err = DecodeLicense(b)
+	return r, err
+}
+
+// LoadLicenseRecord adds a stored license record decoded into r, which the
+// engine keeps (r must not be used again). Its user and its pool (the SKU's,
+// or its allotment's) must be loaded.
+func (e *Engine) LoadLicenseRecord(r *LicenseRecord) error {
+	l := &r.l.License
 	u, ok := e.users[l.UserID]
 	if !ok {
 		return allot.Errorf(allot.ENOTFOUND, "license record of missing user %s", l.UserID)
@@ -210,8 +235,9 @@ func (e *Engine) LoadLicense(l License) error {
 	if !l.Claimed {
 		l.Held = false
 	}
-	e.internLicense(u, p, &l)
-	u.addLicense(&license{License: l, user: u, pool: p, waitIdx: -1})
+	e.internLicense(u, p, l)
+	r.l.user, r.l.pool, r.l.waitIdx = u, p, -1
+	u.addLicense(&r.l)
 	return nil
 }
 

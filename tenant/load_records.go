@@ -58,7 +58,7 @@ type storedRecords struct {
 	groups   chunked[rec[licensing.Group]]
 	members  []memberRun
 	gls, dls chunked[rec[licensing.LicenseSource]]
-	lics     bulk[licensing.License]
+	lics     bulk[*licensing.LicenseRecord]
 	units    map[string]licensing.Units
 	allots   []licensing.Allotment
 	products []catalog.SKU
@@ -77,9 +77,7 @@ type memberRun struct {
 func newStoredRecords() *storedRecords {
 	return &storedRecords{
 		users: bulk[*licensing.UserRecord]{kind: store.KindUser, decode: decodeUserRecord},
-		lics: bulk[licensing.License]{kind: store.KindLicense, decode: func(b []byte) (licensing.License, error) {
-			return decodeBody(b, licensing.DecodeLicense)
-		}},
+		lics:  bulk[*licensing.LicenseRecord]{kind: store.KindLicense, decode: decodeLicenseRecord},
 	}
 }
 
@@ -223,8 +221,8 @@ func (rs *storedRecords) loadInto(e *licensing.Engine) {
 	}
 	sources(store.KindGroupLicense, &rs.gls, e.LoadGroupLicense)
 	sources(store.KindDirectLicense, &rs.dls, e.LoadDirectLicense)
-	rs.lics.drain(func(l *rec[licensing.License]) {
-		if err := e.LoadLicense(l.v); err != nil {
+	rs.lics.drain(func(l *rec[*licensing.LicenseRecord]) {
+		if err := e.LoadLicenseRecord(l.v); err != nil {
 			rs.bad(store.KindLicense, l.id, err.Error())
 		}
 	})

@@ -90,6 +90,19 @@ func decodeUserRecord(body []byte) (*licensing.UserRecord, error) {
 	return licensing.NewUserRecord(u), nil
 }
 
+// decodeLicenseRecord decodes a stored license record body, binary or
+// JSON, into a record an engine can keep (licensing.LoadLicenseRecord).
+func decodeLicenseRecord(body []byte) (*licensing.LicenseRecord, error) {
+	if licensing.IsBinary(body) {
+		return licensing.DecodeLicenseRecord(body)
+	}
+	var l licensing.License
+	if err := json.Unmarshal(body, &l); err != nil {
+		return nil, err
+	}
+	return licensing.NewLicenseRecord(l), nil
+}
+
 func decodeBody[T any](body []byte, decode func([]byte) (T, error)) (T, error) {
 	if licensing.IsBinary(body) {
 		return decode(body)
