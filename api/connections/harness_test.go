@@ -261,8 +261,13 @@ type world struct {
 }
 
 func newWorld(t *testing.T, throttleEvery int64) *world {
+	return newWorldAt(t, throttleEvery, nil)
+}
+
+// newWorldAt is newWorld with the remote tenant's clock (nil: time.Now).
+func newWorldAt(t *testing.T, throttleEvery int64, remoteNow func() time.Time) *world {
 	w := &world{t: t}
-	w.remote = apitest.New(t, partner.Register, admin.Register, graph.Register, apiusage.Register)
+	w.remote = apitest.NewWithClock(t, remoteNow, partner.Register, admin.Register, graph.Register, apiusage.Register)
 	w.rid = w.remote.Customer("Fabrikam", "US")
 	w.remote.Subscribe(w.rid, "SPE_E3", 5)
 	w.remote.Subscribe(w.rid, "ENTERPRISEPACK", 2)
