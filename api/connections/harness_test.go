@@ -55,6 +55,32 @@ type tokenServer struct {
 	// trusts (workload identity); "" trusts none.
 	federated     atomic.Pointer[string]
 	federatedUsed atomic.Int64 // tokens issued for it
+	// others are the further customer tenants the app registration is
+	// consented in (GDAP-style: one app, many tenants), Entra tenant id →
+	// the access token issued there.
+	others map[string]string
+}
+
+// consent makes the app registration usable in another Entra tenant,
+// where it gets accessToken.
+func (ts *tokenServer) consent(entraTenant, accessToken string) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if ts.others == nil {
+		ts.others = map[string]string{}
+	}
+	ts.others[entraTenant] = accessToken
+}
+
+// tokenFor is the access token the app gets in an Entra tenant ("" when
+// it is not consented there).
+func (ts *tokenServer) tokenFor(entraTenant string) string {
+	if entraTenant == entraID {
+		return ts.token
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.others[entraTenant]
 }
 
 // register adds a certificate to the app registration.
@@ -149,7 +175,8 @@ func newTokenServer(t *testing.T, accessToken string) *tokenServer {
 			w.WriteHeader(http.StatusUnauthorized)
 			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client", "error_description": msg})
 		}
-		if r.PathValue("tenant") != entraID || r.Form.Get("client_id") != appID || r.Form.Get("grant_type") != "client_credentials" {
+		access := ts.tokenFor(r.PathValue("tenant"))
+		if access == "" || r.Form.Get("client_id") != appID || r.Form.Get("grant_type") != "client_credentials" {
 			refuse("AADSTS700016: Application not found in the directory.")
 			return
 		}
@@ -174,7 +201,7 @@ func newTokenServer(t *testing.T, accessToken string) *tokenServer {
 			return
 		}
 		ts.issued.Add(1)
-		json.NewEncoder(w).Encode(map[string]any{"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": ts.token})
+		json.NewEncoder(w).Encode(map[string]any{"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": access})
 	})
 	ts.Server = httptest.NewTLSServer(mux)
 	t.Cleanup(ts.Close)
