@@ -228,6 +228,10 @@ type throttler struct {
 	// refuse, when set, answers 400 (as Graph does to a property or token
 	// it does not take) to the requests whose URI it reports.
 	refuse atomic.Pointer[func(uri string) bool]
+	// noAnswer, when set, is asked of each request's URI: "after" sends
+	// the request on and drops the connection without its answer (Graph
+	// did it, allot never hears), "before" drops it unsent, "" passes.
+	noAnswer atomic.Pointer[func(uri string) string]
 }
 
 func newThrottler(t *testing.T, target string, every int64) *throttler {
@@ -252,6 +256,18 @@ func newThrottler(t *testing.T, target string, every int64) *throttler {
 			w.WriteHeader(http.StatusBadRequest)
 			fmt.Fprint(w, `{"error":{"code":"Request_BadRequest","message":"Refused by the test's proxy."}}`)
 			return
+		}
+		if f := th.noAnswer.Load(); f != nil {
+			if how := (*f)(r.URL.RequestURI()); how != "" {
+				if how == "after" {
+					p.ServeHTTP(httptest.NewRecorder(), r)
+				}
+				conn, _, err := w.(http.Hijacker).Hijack()
+				if err == nil {
+					conn.Close()
+				}
+				return
+			}
 		}
 		n := th.n.Add(1)
 		if f := th.onRequest.Load(); f != nil {

@@ -152,3 +152,69 @@ func appliedRecords(t *testing.T, w *world) []string {
 	tn.Read(func(s *tenant.State) { out = s.IDs(m365.KindApplied) })
 	return out
 }
+
+// TestApplyWithoutAnAnswer: an assignLicense whose answer never comes
+// (the connection dropped) stops the apply with its pending record kept.
+// When Graph did carry it out, the next plan reads Microsoft 365, has
+// nothing to do, and the license stays allot's — removed by allot when
+// the decision changes; when Graph did not, the next plan makes the call
+// again. Nothing is lost and nothing assigned twice.
+func TestApplyWithoutAnAnswer(t *testing.T) {
+	w := newWorld(t, 0)
+	ann, bob := w.ruser("ann@fabrikam.example"), w.ruser("bob@fabrikam.example")
+	conn := w.connect(true)
+	w.sync(conn)
+	pilot := w.rgroup(w.local, w.ladmin, "allot E3 pilot")
+	w.local.Must(202, "POST", "/v1.0/groups/"+pilot+"/assignLicense", w.ladmin, map[string]any{"addLicenses": []any{map[string]any{"skuId": e3, "disabledPlans": []string{}}}, "removeLicenses": []string{}})
+	plan := func() m365.PlanResult {
+		t.Helper()
+		var p m365.PlanResult
+		w.local.Must(200, "GET", "/allot/v1/connections/"+conn+"/plan", w.ladmin, nil).Decode(t, &p)
+		return p
+	}
+	for _, how := range []string{"after", "before"} {
+		user := ann
+		if how == "before" {
+			user = bob
+		}
+		addMember(w.local, w.ladmin, pilot, user)
+		drop := func(uri string) string {
+			if strings.HasSuffix(uri, "/assignLicense") {
+				return how
+			}
+			return ""
+		}
+		w.proxy.noAnswer.Store(&drop)
+		if r := w.local.Call("POST", "/allot/v1/connections/"+conn+"/apply", w.ladmin, nil); r.Status/100 != 5 {
+			t.Fatalf("%s: apply without an answer: %d %s", how, r.Status, r.Body)
+		}
+		w.proxy.noAnswer.Store(nil)
+		if recs := appliedRecords(t, w); len(recs) != 1 && how == "after" || len(recs) != 2 && how == "before" {
+			t.Fatalf("%s: records %v: the pending record was not kept", how, recs)
+		}
+		p := plan()
+		switch {
+		case how == "after" && len(p.Calls) != 0:
+			t.Fatalf("Graph carried the call out, yet the plan is %+v", p)
+		case how == "before" && (len(p.Calls) != 1 || p.Calls[0].UserID != bob || len(p.Calls[0].Add) != 1):
+			t.Fatalf("Graph never got the call, yet the plan is %+v", p)
+		}
+		w.local.Must(200, "POST", "/allot/v1/connections/"+conn+"/apply", w.ladmin, nil)
+	}
+	if held := remoteHolders(t, w, e3); held != sorted([]string{ann, bob}) {
+		t.Fatalf("SPE_E3 in Microsoft 365: %s, want ann's and bob's", held)
+	}
+	// ann's license (pending when its answer was lost) is allot's: it goes
+	// when she leaves the group.
+	removeMember(w.local, w.ladmin, pilot, ann)
+	if p := plan(); len(p.Calls) != 1 || p.Calls[0].UserID != ann || len(p.Calls[0].Remove) != 1 {
+		t.Fatalf("plan after ann left: %+v", p)
+	}
+	w.local.Must(200, "POST", "/allot/v1/connections/"+conn+"/apply", w.ladmin, nil)
+	if held := remoteHolders(t, w, e3); held != bob {
+		t.Fatalf("SPE_E3 in Microsoft 365: %s, want bob's", held)
+	}
+	if p := plan(); len(p.Calls) != 0 {
+		t.Fatalf("final plan: %+v", p)
+	}
+}
