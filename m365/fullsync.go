@@ -273,7 +273,7 @@ func (sc *syncRun) applyPage(ctx context.Context, cur *fullCursor, items []json.
 	if err != nil {
 		return err
 	}
-	var removed int
+	var removed, signIns int
 	st, err := bundle.ApplyWithin(ctx, sc.t, b, sc.actor, sc.env.now(), func(tx *tenant.Tx) error {
 		n, err := remove(tx)
 		removed = n
@@ -282,6 +282,11 @@ func (sc *syncRun) applyPage(ctx context.Context, cur *fullCursor, items []json.
 		if err := putMarks(tx, marks); err != nil {
 			return err
 		}
+		n, err := applySignIns(tx, r.users)
+		if err != nil {
+			return err
+		}
+		signIns = n
 		after.Removed = cur.Removed + removed
 		return sc.putCursor(tx, func(rc *syncRecord) { rc.Full = &after })
 	})
@@ -289,6 +294,7 @@ func (sc *syncRun) applyPage(ctx context.Context, cur *fullCursor, items []json.
 		return fmt.Errorf("applying the sync (%s): %w", cur.Stage, err)
 	}
 	addStats(&res.Imported, st)
+	res.SignIns += signIns
 	*cur = after
 	return nil
 }

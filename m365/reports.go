@@ -3,6 +3,7 @@ package m365
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -141,8 +142,45 @@ func SyncReports(ctx context.Context, t *tenant.Tenant, env *Env, connID string,
 		res.Reports = append(res.Reports, ReportResult{Report: name, RefreshDate: ur.ReportRefreshDate, Rows: rep.Rows,
 			Accepted: ur.Accepted, Unmatched: ur.UnmatchedCount, Concealed: ur.ConcealedCount, Duplicate: ur.Duplicate, Message: ur.Message})
 	}
+	p.setPhase("reading signInActivity")
+	sr, err := syncSignIns(ctx, t, cl, env, actor)
+	if err != nil {
+		return res, err
+	}
+	res.Reports = append(res.Reports, sr)
 	p.setPhase("done")
 	return res, nil
+}
+
+// SignInActivityReport names, among a reports sync's results, the read of
+// every user's signInActivity (a delta sync reads it only of the users
+// that changed in the directory, and a sign-in is not a directory change).
+const SignInActivityReport = "signInActivity"
+
+// syncSignIns reads every user's signInActivity page by page and adds the
+// sign-ins it says to the tenant's usage, one command per page (a sign-in
+// known before changes nothing, so a stopped read is simply run again).
+// A service that refuses the property (it needs AuditLog.Read.All and
+// Entra ID P1 or P2) makes the result skipped.
+func syncSignIns(ctx context.Context, t *tenant.Tenant, cl *Client, env *Env, actor string) (ReportResult, error) {
+	rr := ReportResult{Report: SignInActivityReport}
+	err := cl.Pages(ctx, fmt.Sprintf("/users?$select=id,signInActivity&$top=%d", pageSize), func(items []json.RawMessage, _, _ string) error {
+		var n int
+		err := t.Do(ctx, licensing.Op{Actor: actor, Now: env.now(), Why: "Microsoft 365 signInActivity"}, func(tx *tenant.Tx) error {
+			var err error
+			n, err = applySignIns(tx, items)
+			return err
+		})
+		if err == nil {
+			rr.Rows += len(items)
+			rr.Accepted += n
+		}
+		return err
+	})
+	if refusesProperty(err) || refused(err) {
+		return ReportResult{Report: SignInActivityReport, Skipped: err.Error()}, nil
+	}
+	return rr, err
 }
 
 // refused reports an answer that refuses a request the connection may

@@ -173,6 +173,9 @@ type Result struct {
 	Resumed bool `json:"resumed,omitempty"`
 	// Reports are the reports of a reports sync (Kind "reports").
 	Reports []ReportResult `json:"reports,omitempty"`
+	// SignIns counts the sign-ins the users' signInActivity added to the
+	// tenant's usage (signins.go); one known before is not counted.
+	SignIns int `json:"signIns,omitempty"`
 }
 
 // Env is what syncs and applies need besides the tenant.
@@ -418,6 +421,11 @@ func (sc *syncRun) applyDelta(ctx context.Context, r *remote) (res Result, err e
 		if err := putMarks(tx, marks); err != nil {
 			return err
 		}
+		n, err := applySignIns(tx, r.users)
+		if err != nil {
+			return err
+		}
+		res.SignIns = n
 		var rc syncRecord
 		_, _ = tx.Decode(KindSyncState, sc.connID, &rc)
 		rc.Kind, rc.FinishedAt, rc.LastSuccess, rc.LastError, rc.Interrupted = kind, &now, &now, "", false

@@ -140,3 +140,46 @@ func TestConnectionsPage(t *testing.T) {
 	p = c.get("/admin/connections")
 	mustContain(t, p, "failing", "Directory error", "Insufficient privileges", "Reports sync")
 }
+
+// TestPartnerSeesEveryConnectionsHealth: the partner administrator's
+// customer picker shows each customer's Microsoft 365 connections with
+// their health — a failing one with its error, one never synced — and
+// nothing for a customer without any; no secret is shown.
+func TestPartnerSeesEveryConnectionsHealth(t *testing.T) {
+	ms := fakeMicrosoft(t)
+	sealer, err := m365.NewSealer(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mgr *m365.Manager
+	env := apitest.New(t, partner.Register, admin.Register, func(s *server.Server) {
+		mgr = &m365.Manager{RT: s.RT, Env: &m365.Env{Sealer: sealer, RT: s.RT, Options: m365.ClientOptions{Transport: ms.Client().Transport}},
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		connections.Register(s, mgr)
+		web.WithM365(mgr)(s)
+	})
+	fabrikam := env.Customer("Fabrikam", "US")
+	env.Customer("Northwind", "US")
+	tok := env.Token(fabrikam, "GlobalAdministrator")
+	create := func(name, secret string) string {
+		return env.Must(201, "POST", "/allot/v1/connections", tok, map[string]any{"displayName": name, "entraTenantId": strings.ToLower(strings.ReplaceAll(name, " ", "-")),
+			"clientId": "11111111-2222-3333-4444-555555555555", "clientSecret": secret, "graphUrl": ms.URL, "authorityHost": ms.URL}).JSON()["id"].(string)
+	}
+	create("Fabrikam production", "s3cret-right")
+	staging := create("Fabrikam staging", "s3cret-wrong")
+	if r := env.Call("POST", "/allot/v1/connections/"+staging+"/sync?wait=true", tok, nil); r.Status != http.StatusBadGateway {
+		t.Fatalf("sync with a wrong secret: %d %s", r.Status, r.Body)
+	}
+
+	r := newClient(t, env).signIn(apitest.PartnerToken)
+	if r.URL != "/admin/tenants" {
+		t.Fatalf("partner sign-in landed on %s", r.URL)
+	}
+	mustContain(t, r, "Fabrikam production", "never synced", "Fabrikam staging", "failing", "AADSTS7000215", "Northwind")
+	if strings.Contains(r.Body, "s3cret") {
+		t.Error("the partner's page shows a secret")
+	}
+	if n := strings.Count(r.Body, "Microsoft 365 <span"); n != 2 {
+		t.Errorf("%d connections listed, want Fabrikam's 2 (Northwind has none)", n)
+	}
+}

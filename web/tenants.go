@@ -6,6 +6,7 @@ import (
 	"allot"
 
 	"allot/auth"
+	"allot/m365"
 	"allot/store"
 )
 
@@ -41,11 +42,22 @@ type tenantsData struct {
 	CSRF      string
 	Name      string
 	Customers []store.Tenant
+	// Connections are the customers' Microsoft 365 connections by tenant
+	// id (the partner's view of every connection's health, as GET
+	// /partner/v1/connections); nil without WithM365.
+	Connections map[string][]m365.View
 }
 
-// tenantsPage lets a partner administrator choose the customer to work on.
+// tenantsPage lets a partner administrator choose the customer to work
+// on, with each customer's Microsoft 365 connections and their health.
 func (h *handler) tenantsPage(w http.ResponseWriter, r *http.Request, p *auth.Principal, secret string) {
 	d := tenantsData{CSRF: h.csrfToken(secret), Name: p.DisplayName, Customers: h.s.RT.List()}
+	if h.m365 != nil {
+		d.Connections = map[string][]m365.View{}
+		for _, v := range h.m365.Health() {
+			d.Connections[v.TenantID] = append(d.Connections[v.TenantID], v)
+		}
+	}
 	h.render(w, r, nil, http.StatusOK, "tenants", pageData{Title: "Choose a customer", Data: d})
 }
 

@@ -55,6 +55,32 @@ type tokenServer struct {
 	// trusts (workload identity); "" trusts none.
 	federated     atomic.Pointer[string]
 	federatedUsed atomic.Int64 // tokens issued for it
+	// others are the further customer tenants the app registration is
+	// consented in (GDAP-style: one app, many tenants), Entra tenant id →
+	// the access token issued there.
+	others map[string]string
+}
+
+// consent makes the app registration usable in another Entra tenant,
+// where it gets accessToken.
+func (ts *tokenServer) consent(entraTenant, accessToken string) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if ts.others == nil {
+		ts.others = map[string]string{}
+	}
+	ts.others[entraTenant] = accessToken
+}
+
+// tokenFor is the access token the app gets in an Entra tenant ("" when
+// it is not consented there).
+func (ts *tokenServer) tokenFor(entraTenant string) string {
+	if entraTenant == entraID {
+		return ts.token
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.others[entraTenant]
 }
 
 // register adds a certificate to the app registration.
@@ -149,7 +175,8 @@ func newTokenServer(t *testing.T, accessToken string) *tokenServer {
 			w.WriteHeader(http.StatusUnauthorized)
 			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client", "error_description": msg})
 		}
-		if r.PathValue("tenant") != entraID || r.Form.Get("client_id") != appID || r.Form.Get("grant_type") != "client_credentials" {
+		access := ts.tokenFor(r.PathValue("tenant"))
+		if access == "" || r.Form.Get("client_id") != appID || r.Form.Get("grant_type") != "client_credentials" {
 			refuse("AADSTS700016: Application not found in the directory.")
 			return
 		}
@@ -174,7 +201,7 @@ func newTokenServer(t *testing.T, accessToken string) *tokenServer {
 			return
 		}
 		ts.issued.Add(1)
-		json.NewEncoder(w).Encode(map[string]any{"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": ts.token})
+		json.NewEncoder(w).Encode(map[string]any{"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": access})
 	})
 	ts.Server = httptest.NewTLSServer(mux)
 	t.Cleanup(ts.Close)
@@ -201,6 +228,10 @@ type throttler struct {
 	// refuse, when set, answers 400 (as Graph does to a property or token
 	// it does not take) to the requests whose URI it reports.
 	refuse atomic.Pointer[func(uri string) bool]
+	// noAnswer, when set, is asked of each request's URI: "after" sends
+	// the request on and drops the connection without its answer (Graph
+	// did it, allot never hears), "before" drops it unsent, "" passes.
+	noAnswer atomic.Pointer[func(uri string) string]
 }
 
 func newThrottler(t *testing.T, target string, every int64) *throttler {
@@ -225,6 +256,18 @@ func newThrottler(t *testing.T, target string, every int64) *throttler {
 			w.WriteHeader(http.StatusBadRequest)
 			fmt.Fprint(w, `{"error":{"code":"Request_BadRequest","message":"Refused by the test's proxy."}}`)
 			return
+		}
+		if f := th.noAnswer.Load(); f != nil {
+			if how := (*f)(r.URL.RequestURI()); how != "" {
+				if how == "after" {
+					p.ServeHTTP(httptest.NewRecorder(), r)
+				}
+				conn, _, err := w.(http.Hijacker).Hijack()
+				if err == nil {
+					conn.Close()
+				}
+				return
+			}
 		}
 		n := th.n.Add(1)
 		if f := th.onRequest.Load(); f != nil {
@@ -261,8 +304,13 @@ type world struct {
 }
 
 func newWorld(t *testing.T, throttleEvery int64) *world {
+	return newWorldAt(t, throttleEvery, nil)
+}
+
+// newWorldAt is newWorld with the remote tenant's clock (nil: time.Now).
+func newWorldAt(t *testing.T, throttleEvery int64, remoteNow func() time.Time) *world {
 	w := &world{t: t}
-	w.remote = apitest.New(t, partner.Register, admin.Register, graph.Register, apiusage.Register)
+	w.remote = apitest.NewWithClock(t, remoteNow, partner.Register, admin.Register, graph.Register, apiusage.Register)
 	w.rid = w.remote.Customer("Fabrikam", "US")
 	w.remote.Subscribe(w.rid, "SPE_E3", 5)
 	w.remote.Subscribe(w.rid, "ENTERPRISEPACK", 2)

@@ -37,7 +37,7 @@ func init() {
 		if err != nil {
 			return nil, usageError{err}
 		}
-		return &m365.Env{Sealer: sealer, RT: rt}, nil
+		return &m365.Env{Sealer: sealer, RT: rt, Options: m365ClientOptions}, nil
 	}
 	run := func(cmd *cobra.Command, fn func(rt *tenant.Runtime, t *tenant.Tenant, e *m365.Env) error) error {
 		if tenantID == "" {
@@ -280,6 +280,11 @@ concealed-name mapping. allot serve runs this daily (--reports-every).`,
 		inUseHints["allot m365 "+c] = m365Hints[c]
 	}
 }
+
+// m365ClientOptions are the Graph client's transport settings of the
+// allot m365 commands: the defaults (tests give a transport that trusts
+// their TLS authority).
+var m365ClientOptions m365.ClientOptions
 
 var m365Hints = map[string]string{
 	"connect": "POST /allot/v1/connections",
