@@ -501,7 +501,15 @@ func (f *fetcher) readDelta(ctx context.Context, rec *syncRecord) (*remote, erro
 		return nil, errExpired
 	}
 	var gone []string
-	if r.users, gone, err = f.byID(ctx, "users", f.userFields(), cu); err != nil {
+	r.users, gone, err = f.byID(ctx, "users", f.userFields(), cu)
+	if err != nil && f.signIns && refusesProperty(err) {
+		// The service no longer gives signInActivity (the licence or the
+		// permission was withdrawn since the full sync that read it): the
+		// users without it, as a full sync does.
+		f.signIns = false
+		r.users, gone, err = f.byID(ctx, "users", f.userFields(), cu)
+	}
+	if err != nil {
 		return nil, err
 	}
 	f.progress.addUsers(len(r.users))

@@ -162,3 +162,37 @@ func TestFullSyncFallbacks(t *testing.T) {
 	rd, ld := directory(t, w.remote, w.radmin, nil), directory(t, w.local, w.ladmin, nil)
 	equalMaps(t, "user", ld.Users, rd.Users)
 }
+
+// TestDeltaSyncWithoutSignInsWhenRefused: a service that gave users'
+// signInActivity to the full sync and refuses it later (the licence or the
+// permission withdrawn) gets a delta sync without it, not a failed sync.
+func TestDeltaSyncWithoutSignInsWhenRefused(t *testing.T) {
+	w := newWorld(t, 0)
+	var users []string
+	for i := range 4 {
+		users = append(users, w.ruser(fmt.Sprintf("s%02d@fabrikam.example", i)))
+	}
+	conn := w.connect(false)
+	if res := w.sync(conn)["result"].(map[string]any); res["kind"] != "full" {
+		t.Fatalf("the first sync: %v", res)
+	}
+	lt, _ := w.local.RT.Get(w.lid)
+	var st m365.SyncState
+	lt.Read(func(s *tenant.State) { st = m365.State(s, conn) })
+	if !st.SignInActivity {
+		t.Fatal("the full sync did not read signInActivity")
+	}
+	noSignIns := func(uri string) bool { return strings.Contains(uri, "signInActivity") }
+	w.proxy.refuse.Store(&noSignIns)
+	w.remote.Must(204, "PATCH", "/v1.0/users/"+users[1], w.radmin, map[string]any{"displayName": "Renamed"})
+	res := w.sync(conn)
+	if r, _ := res["result"].(map[string]any); r == nil || r["kind"] != "delta" {
+		t.Fatalf("the sync after signInActivity was refused: %v", res)
+	}
+	lt.Read(func(s *tenant.State) { st = m365.State(s, conn) })
+	if st.SignInActivity {
+		t.Fatal("the state still says signInActivity is read")
+	}
+	rd, ld := directory(t, w.remote, w.radmin, nil), directory(t, w.local, w.ladmin, nil)
+	equalMaps(t, "user", ld.Users, rd.Users)
+}

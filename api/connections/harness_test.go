@@ -1,6 +1,7 @@
 package connections_test
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rsa"
@@ -10,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -234,6 +236,32 @@ type throttler struct {
 	noAnswer atomic.Pointer[func(uri string) string]
 }
 
+// refuseInBatch makes the requests of a JSON batch that refuse reports
+// ask for a property no Graph has, so that the service answers them 400
+// inside the batch, as Graph answers a property it does not take.
+func refuseInBatch(r *http.Request, refuse func(uri string) bool) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
+	var b struct {
+		Requests []map[string]any `json:"requests"`
+	}
+	if json.Unmarshal(body, &b) == nil {
+		for _, q := range b.Requests {
+			if u, ok := q["url"].(string); ok && refuse("/v1.0"+u) {
+				q["url"] = u + ",refusedByTheTestsProxy"
+			}
+		}
+		if nb, err := json.Marshal(b); err == nil {
+			body = nb
+		}
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	r.Header.Set("Content-Length", fmt.Sprint(len(body)))
+}
+
 func newThrottler(t *testing.T, target string, every int64) *throttler {
 	u, _ := url.Parse(target)
 	p := httputil.NewSingleHostReverseProxy(u)
@@ -251,6 +279,9 @@ func newThrottler(t *testing.T, target string, every int64) *throttler {
 		th.mu.Unlock()
 		if f := th.onURI.Load(); f != nil {
 			(*f)(r.URL.RequestURI())
+		}
+		if f := th.refuse.Load(); f != nil && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/$batch") {
+			refuseInBatch(r, *f)
 		}
 		if f := th.refuse.Load(); f != nil && (*f)(r.URL.RequestURI()) {
 			w.WriteHeader(http.StatusBadRequest)
