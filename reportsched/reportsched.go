@@ -5,7 +5,9 @@
 // and queues it as an email job in the alert queue (alert.Service.Enqueue:
 // durable, retried, through the SMTP server of the alert emails). The job
 // id names the schedule and the slot, so a slot is mailed once even across
-// restarts; after downtime only the latest missed slot is sent.
+// restarts; after downtime only the latest missed slot is sent. With
+// several processes on one database (allot serve --ha) only the one that
+// acts for the tenant (Runner.Acts, its lease holder) renders and queues.
 package reportsched
 
 import (
@@ -233,6 +235,13 @@ type Runner struct {
 	Alerts *alert.Service
 	Now    func() time.Time // default time.Now
 	Log    *slog.Logger
+	// Acts, if set, reports whether this process acts for a tenant
+	// (lease.Keeper.Acts under allot serve --ha): a tenant's due reports
+	// are rendered and queued only where it is true, so several processes
+	// on one database mail a slot once, from the lease holder's state. It
+	// is asked only for a tenant with a report due and not yet queued by
+	// this process, so a process takes no tenant's lease for nothing.
+	Acts func(ctx context.Context, tenantID string) bool
 
 	mu   sync.Mutex
 	sent map[string]bool // job ids queued by this process
@@ -299,6 +308,9 @@ func (r *Runner) RunOnce(ctx context.Context, rt *tenant.Runtime) {
 				}
 			}
 		})
+		if len(due) > 0 && r.Acts != nil && !r.Acts(ctx, t.ID) {
+			continue // the process that acts for the tenant mails them
+		}
 		for _, s := range due {
 			if err := r.send(ctx, t, s, s.Slot(now), now); err != nil && r.Log != nil {
 				r.Log.Error("scheduled report failed; tried again at the next check", "tenant", t.ID, "schedule", s.ID, "err", err)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"allot/internal/memtune"
@@ -74,6 +75,9 @@ type computedPosition struct {
 	// kinds under "": EachFinding cannot seek, so a page further on walks
 	// the findings before it.
 	rows map[string][]findingRow
+	// reported: its figures were given to the alert rules (reportComputed;
+	// a pointer: a copy of the position shares it).
+	reported *atomic.Bool
 }
 
 // findingsCachedRows is how many rows of each kind are kept ready: the
@@ -160,7 +164,7 @@ type snapshotFunc func() (*tenant.State, error)
 // computePosition computes the position of a snapshot of the tenant as of
 // the day of now, and counts its findings by kind.
 func computePosition(snapshot snapshotFunc, now time.Time) (*computedPosition, error) {
-	cp := &computedPosition{asOf: usage.DayOf(now)}
+	cp := &computedPosition{asOf: usage.DayOf(now), reported: new(atomic.Bool)}
 	memtune.CollectBeforeSnapshot()
 	start := time.Now()
 	snap, err := snapshot()
@@ -276,8 +280,25 @@ const findingsPageSize = 100
 // evidence and fixes, by kind, 100 a page.
 func (h *handler) findingsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	st := positions.state(v.T.ID, snapshotOf(v.T), commit(v.T), h.now().UTC(), false, findingsWait)
+	h.reportComputed(r, v, st)
 	d := findingsPageData(r, st)
 	h.render(w, r, v, http.StatusOK, "findings", pageData{Title: "Findings", Nav: "findings", Data: d})
+}
+
+// reportComputed gives the alert rules on the position's findings
+// (idleSeatsCost, underLicensedUsers: alert.Service.ReportComputed) the
+// figures of a tenant-wide position the page computed, once per
+// computation — as GET /allot/v1/position does with the one it computes.
+// The page's position is of today with the default window, what the
+// API's plain request computes.
+func (h *handler) reportComputed(r *http.Request, v *viewer, st positionState) {
+	cp := st.cur
+	if cp == nil || cp.reported == nil || h.s.Alerts == nil || !cp.reported.CompareAndSwap(false, true) {
+		return
+	}
+	if err := h.s.Alerts.ReportComputed(context.WithoutCancel(r.Context()), v.T, cp.p); err != nil {
+		h.s.Log.Error("alert evaluation of the position failed", "tenant", v.T.ID, "err", err)
+	}
 }
 
 // findingsPageData is the page of findings the request asks for.
@@ -347,6 +368,7 @@ func findingsPageData(r *http.Request, st positionState) findingsData {
 // computation runs already).
 func (h *handler) refreshFindings(w http.ResponseWriter, r *http.Request, v *viewer) {
 	st := positions.state(v.T.ID, snapshotOf(v.T), commit(v.T), h.now().UTC(), true, findingsWait)
+	h.reportComputed(r, v, st)
 	msg := "The license position was computed again."
 	if st.computing {
 		msg = "The license position is being computed again; this page shows it when it is done."

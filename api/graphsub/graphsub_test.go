@@ -1,8 +1,11 @@
 package graphsub_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -298,4 +301,50 @@ func TestSubscriptionFiltersAndDelete(t *testing.T) {
 	}
 	// Only readers of the directory subscribe.
 	f.Must(403, "GET", "/v1.0/subscriptions", f.Token(f.tenant, "ReportsReader"), nil)
+}
+
+// A bulk change whose users and groups are not known one by one (an
+// import through the API large enough to be published by swapping the
+// tenant's copies: 20,000 engine records, tenant.DoBulk) sends a "missed"
+// lifecycle notification to each subscription with a
+// lifecycleNotificationUrl (resync with delta), and nothing to one
+// without.
+func TestLargeImportSendsMissed(t *testing.T) {
+	f := newFixture(t)
+	rc, plain := newReceiver(t), newReceiver(t)
+	exp := f.clk.Now().Add(24 * time.Hour).Format(time.RFC3339)
+	id := f.Must(201, "POST", "/v1.0/subscriptions", f.admin, map[string]any{"changeType": "updated", "notificationUrl": rc.URL + "/notify",
+		"lifecycleNotificationUrl": rc.URL + "/lifecycle", "resource": "users", "expirationDateTime": exp}).JSON()["id"].(string)
+	f.Must(201, "POST", "/v1.0/subscriptions", f.admin, map[string]any{"changeType": "updated", "notificationUrl": plain.URL,
+		"resource": "users", "expirationDateTime": exp})
+	var users strings.Builder
+	users.WriteString("id,userPrincipalName,usageLocation\n")
+	for i := range 20_000 {
+		fmt.Fprintf(&users, "u%d,u%d@contoso.example,US\n", i, i)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, body := range map[string]string{
+		"subscriptions.csv": "skuPartNumber,quantity\nSPE_E3,5\n",
+		"users.csv":         users.String(),
+	} {
+		w, _ := zw.Create(name)
+		w.Write([]byte(body))
+	}
+	zw.Close()
+	f.Must(200, "POST", "/allot/v1/tenants/"+f.tenant+"/import", f.admin, buf.Bytes(), "Content-Type: application/zip")
+	f.flush()
+	got := rc.take()
+	var missed int
+	for _, n := range got {
+		if n.LifecycleEvent == "missed" && n.SubscriptionID == id {
+			missed++
+		}
+	}
+	if missed != 1 {
+		t.Errorf("after an import: %+v, want one missed lifecycle notification", got)
+	}
+	if got := plain.take(); len(got) != 0 {
+		t.Errorf("a subscription without a lifecycle URL got %+v", got)
+	}
 }

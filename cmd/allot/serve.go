@@ -293,8 +293,8 @@ func serve(ctx context.Context, o serveOptions) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// With --ha, tenant leases: a tenant's commands, campaign steps, alert
-	// deliveries and start-up evaluation, and scheduled Microsoft 365
-	// syncs run on the process that holds its lease.
+	// deliveries and start-up evaluation, scheduled reports and scheduled
+	// Microsoft 365 syncs run on the process that holds its lease.
 	var acts func(ctx context.Context, tenantID string) bool
 	if o.ha.on {
 		maxTenants, _ := o.ha.max() // checked
@@ -310,7 +310,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	// Graph change notifications go through the alerts' job queue.
 	notifier := graphsub.New(graphsub.Config{Alerts: alerts, Logger: log})
-	reports := &reportsched.Runner{Alerts: alerts, Log: log} // scheduled reports, mailed through the same queue
+	reports := &reportsched.Runner{Alerts: alerts, Log: log, Acts: acts} // scheduled reports, mailed through the same queue
 	reports.Register()
 	afterCommit := func(id string, d *licensing.Delta, objects []store.Mutation) {
 		alerts.AfterCommit(id, d, objects)
