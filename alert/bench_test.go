@@ -271,7 +271,8 @@ func (w *benchWorld) putRules(ctx context.Context) error {
 // each kind of block, the evaluations and deliveries included
 // (off-CPU-µs/op, rules-CPU-µs/op). The log states the verdict on the
 // 10 % bound: met when the interval's upper end is at most +10 %, missed
-// when its lower end is above +10 %, undecided otherwise.
+// when its lower end is above +10 %, undecided otherwise (and with fewer
+// than minPairs pairs).
 func BenchmarkMembershipChangeRules(b *testing.B) {
 	w := newBenchWorld(b)
 	ctx := context.Background()
@@ -418,6 +419,8 @@ func reportPairs(b *testing.B, pairs []blockPair, cpu [2]time.Duration) {
 	b.ReportMetric(us(cpu[1]/time.Duration(len(on))), "rules-CPU-µs/op")
 	verdict := "undecided (the interval holds +10 %)"
 	switch {
+	case len(pairs) < minPairs:
+		verdict = fmt.Sprintf("undecided (fewer than %d pairs of blocks: no interval to judge by)", minPairs)
 	case hi99 <= 10:
 		verdict = "met"
 	case lo99 > 10:
@@ -426,6 +429,10 @@ func reportPairs(b *testing.B, pairs []blockPair, cpu [2]time.Duration) {
 	b.Logf("%d changes in %d pairs of blocks: p99 %+.1f %% with the rules (90 %% interval %+.1f … %+.1f %%); the 10 %% bound is %s",
 		len(off)+len(on), len(pairs), d99, lo99, hi99, verdict)
 }
+
+// minPairs is the fewest pairs of blocks whose resampled interval the
+// verdict trusts (a single pair's "interval" is one value).
+const minPairs = 10
 
 // blockPair is a block of changes with the hook off and its neighbour
 // with it on.
