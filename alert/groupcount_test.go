@@ -127,7 +127,7 @@ func walkGroupErrors(e *licensing.Engine, groupID, code string) int {
 	for _, id := range e.MembersWithLicenseErrors(groupID) {
 		for _, l := range e.Licenses(id) {
 			for _, src := range l.Sources {
-				if src.AssignedByGroup == groupID && src.State == licensing.StateError && src.Error == code {
+				if src.AssignedByGroup == groupID && src.State == licensing.StateError && src.Error.String() == code {
 					n++
 				}
 			}

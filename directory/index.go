@@ -327,7 +327,7 @@ func summarizeView(r *User, n int, at func(int) *licensing.License) {
 			if !slices.Contains(ue.skus, l.SKUID) {
 				ue.skus = append(ue.skus, l.SKUID)
 			}
-			if code := l.SKUID + "\x00" + s.Error; !slices.Contains(ue.codes, code) {
+			if code := l.SKUID + "\x00" + s.Error.String(); !slices.Contains(ue.codes, code) {
 				ue.codes = append(ue.codes, code)
 			}
 			if s.AssignedByGroup != "" && !slices.Contains(ue.groups, s.AssignedByGroup) {

@@ -557,7 +557,7 @@ func (w *worker) deriveFlags(u *user, now time.Time) {
 		l.eligible, l.bundled = false, false
 	}
 	for i := range srcs {
-		if srcs[i].blocked == "" {
+		if srcs[i].blocked == ErrUnset {
 			if l := u.licenseOf(srcs[i].pool); l != nil {
 				l.eligible = true
 			}

@@ -45,7 +45,7 @@ func (w *worker) sourceSiblings(u *user, srcs []srcEntry, s *srcEntry, dst []*li
 	at := s.state.Precedence()
 	for i := range srcs {
 		o := &srcs[i]
-		if o.pool == s.pool || o.blocked != "" || o.state.AssignedByGroup != gid || o.state.KeptReason() != "" || at.Before(o.state.Precedence()) {
+		if o.pool == s.pool || o.blocked != ErrUnset || o.state.AssignedByGroup != gid || o.state.KeptReason() != "" || at.Before(o.state.Precedence()) {
 			continue
 		}
 		if m := u.licenseOf(o.pool); m != nil && !slices.Contains(dst, m) {
@@ -65,7 +65,7 @@ func (w *worker) coClaims(u *user, l *license, srcs []srcEntry, held bool) (co [
 	found := false
 	for i := range srcs {
 		s := &srcs[i]
-		if s.pool != l.pool || s.blocked != "" {
+		if s.pool != l.pool || s.blocked != ErrUnset {
 			continue
 		}
 		found = true

@@ -98,8 +98,9 @@ func IsBinary(body []byte) bool { return len(body) > 0 && body[0] == BinaryForma
 // words is the dictionary of format 1: the engine's vocabulary, written as
 // one byte. Frozen: changing it is a new format.
 var words = [...]string{
-	StateActive, StateActiveWithError, StateDisabled, StateError,
-	ErrNone, ErrCountViolation, ErrMutuallyExclusive, ErrDependency, ErrProhibitedInUsageLoc, ErrUniqueness, ErrOther,
+	"Active", "ActiveWithError", "Disabled", "Error", // the source states (SourceStatus)
+	"None", "CountViolation", "MutuallyExclusiveViolation", "DependencyViolation", // the source errors (SourceErrorCode)
+	"ProhibitedInUsageLocationViolation", "UniquenessViolation", "Other",
 	ModePerProduct, ModeAllOrNone,
 	KindPerson, KindSharedMailbox, KindServiceAccount, KindRoom,
 	"Member", "Guest",
@@ -611,8 +612,8 @@ func (e *encoder) sourceState(s *SourceState) {
 			m |= bit
 		}
 	}
-	set(ssState, s.State != "")
-	set(ssError, s.Error != "")
+	set(ssState, s.State != StateUnset)
+	set(ssError, s.Error != ErrUnset)
 	set(ssLastUpdated, !s.LastUpdated.IsZero())
 	set(ssAssignedAt, !s.AssignedAt.IsZero())
 	set(ssAppliesSince, s.AppliesSince != 0)
@@ -622,8 +623,8 @@ func (e *encoder) sourceState(s *SourceState) {
 	set(ssKept, s.KeptReason() != "")
 	set(ssReplacedBy, len(s.KeptReplacedBy()) > 0)
 	e.uvarint(m)
-	e.strIf(m&ssState, s.State)
-	e.strIf(m&ssError, s.Error)
+	e.strIf(m&ssState, s.State.String())
+	e.strIf(m&ssError, s.Error.String())
 	if m&ssLastUpdated != 0 {
 		e.instant(s.LastUpdated)
 	}
@@ -812,6 +813,26 @@ func (d *decoder) strIf(bit uint64) string {
 	return s
 }
 
+// status reads a present source state: one of SourceStatus's words.
+func (d *decoder) status(bit uint64) SourceStatus {
+	w := d.strIf(bit)
+	v, ok := ParseSourceStatus(w)
+	if !ok && d.err == nil {
+		d.fail(fmt.Errorf("unknown source state %q", w))
+	}
+	return v
+}
+
+// errorCode reads a present source error: one of SourceErrorCode's words.
+func (d *decoder) errorCode(bit uint64) SourceErrorCode {
+	w := d.strIf(bit)
+	v, ok := ParseSourceErrorCode(w)
+	if !ok && d.err == nil {
+		d.fail(fmt.Errorf("unknown source error %q", w))
+	}
+	return v
+}
+
 // strs reads a list of strings of at least min elements; the list is
 // never nil.
 func (d *decoder) strs(min int) []string {
@@ -950,8 +971,8 @@ func (d *decoder) sourceStates(min int) []SourceState {
 
 func (d *decoder) sourceState(s *SourceState) {
 	m := d.bitmap(ssBits)
-	s.State = d.strIf(m & ssState)
-	s.Error = d.strIf(m & ssError)
+	s.State = d.status(m & ssState)
+	s.Error = d.errorCode(m & ssError)
 	if m&ssLastUpdated != 0 {
 		s.LastUpdated = d.instantUTC()
 	}

@@ -58,6 +58,12 @@ func (g *gen) fill(v reflect.Value, path string) {
 			v.SetUint(uint64(InstantOf(t)))
 		}
 		return
+	case reflect.TypeFor[SourceStatus]():
+		v.SetUint(uint64(g.r.Intn(len(statusWords))))
+		return
+	case reflect.TypeFor[SourceErrorCode]():
+		v.SetUint(uint64(g.r.Intn(len(errorWords))))
+		return
 	}
 	switch v.Kind() {
 	case reflect.String:
@@ -217,6 +223,12 @@ func variants(t *testing.T, typ reflect.Type, path string) (out []variant) {
 	case reflect.TypeFor[Instant]():
 		leaf(InstantOf(time.Date(2025, 6, 1, 12, 0, 0, 5, time.UTC)))
 		return
+	case reflect.TypeFor[SourceStatus]():
+		leaf(StateActive)
+		return
+	case reflect.TypeFor[SourceErrorCode]():
+		leaf(ErrCountViolation)
+		return
 	}
 	switch typ.Kind() {
 	case reflect.String:
@@ -322,6 +334,11 @@ func TestBinaryDecodeRefusesBadBodies(t *testing.T) {
 		"time flag, no change": {1, licSince, 1, 0},
 		"nanoseconds ≥ 1e9":    binary.AppendVarint([]byte{1, licSince, 2}, 1e9),
 		"huge list":            {1, 64, 0xff, 0xff, 0x03},
+		// A source's state and error are words of their own sets.
+		"unknown source state":   append([]byte{1, licSources, 1, ssState, 7 << 1}, "Pending"...),
+		"error word as a state":  {1, licSources, 1, ssState, byte(3 + 2*wordIndex["None"])},
+		"unknown source error":   append([]byte{1, licSources, 1, ssError, 4 << 1}, "Oops"...),
+		"state word as an error": {1, licSources, 1, ssError, byte(3 + 2*wordIndex["Active"])},
 	} {
 		if _, err := DecodeLicense(body); err == nil {
 			t.Errorf("%s: decodes", name)

@@ -859,12 +859,12 @@ func (e *Engine) auditDetail(op Op, action, userID, groupID, skuID, detail strin
 
 // countErrors adjusts the error counts of the groups of sources by delta.
 func (e *Engine) countErrors(ss []SourceState, delta int) {
-	e.forEachGroupInError(ss, func(g *group, code string) { g.errors.add(code, delta) })
+	e.forEachGroupInError(ss, func(g *group, code SourceErrorCode) { g.errors.add(code, delta) })
 }
 
 // forEachGroupInError calls fn with the group and the error code of every
 // group source in Error.
-func (e *Engine) forEachGroupInError(ss []SourceState, fn func(g *group, code string)) {
+func (e *Engine) forEachGroupInError(ss []SourceState, fn func(g *group, code SourceErrorCode)) {
 	for k := range ss {
 		if s := &ss[k]; s.AssignedByGroup != "" && s.State == StateError {
 			if g := e.groups[s.AssignedByGroup]; g != nil {

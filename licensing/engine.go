@@ -90,10 +90,10 @@ type errorTally struct {
 
 // errorCodes are the error codes a tally counts apart; any other code is
 // counted in the last slot, which no code's count reads.
-var errorCodes = [...]string{ErrCountViolation, ErrMutuallyExclusive, ErrDependency, ErrProhibitedInUsageLoc, ErrUniqueness, ErrOther}
+var errorCodes = [...]SourceErrorCode{ErrCountViolation, ErrMutuallyExclusive, ErrDependency, ErrProhibitedInUsageLoc, ErrUniqueness, ErrOther}
 
 // errorSlot is code's index in errorTally.byCode.
-func errorSlot(code string) int {
+func errorSlot(code SourceErrorCode) int {
 	for i, c := range errorCodes {
 		if c == code {
 			return i
@@ -102,7 +102,7 @@ func errorSlot(code string) int {
 	return len(errorCodes)
 }
 
-func (t *errorTally) add(code string, delta int) {
+func (t *errorTally) add(code SourceErrorCode, delta int) {
 	t.n += delta
 	t.byCode[errorSlot(code)] += int32(delta)
 }

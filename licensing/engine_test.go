@@ -62,14 +62,14 @@ func TestCountViolationAdmitsOldestWaiterWhenSeatFrees(t *testing.T) {
 	for _, c := range []struct {
 		codes []string
 		want  int
-	}{{[]string{ErrCountViolation}, 3}, {[]string{ErrDependency}, 0}, {[]string{ErrCountViolation, ErrCountViolation, ErrDependency}, 3},
+	}{{[]string{"CountViolation"}, 3}, {[]string{"DependencyViolation"}, 0}, {[]string{"CountViolation", "CountViolation", "DependencyViolation"}, 3},
 		{[]string{"NotACode"}, 0}, {nil, 0}} {
 		if got := f.e.GroupErrorCountOf(g, c.codes...); got != c.want {
 			t.Fatalf("GroupErrorCountOf(%v) = %d, want %d", c.codes, got, c.want)
 		}
 	}
 	f.remove(g, us[0]) // frees a seat: user 3 (oldest waiter) gets it
-	if got := f.e.GroupErrorCountOf(g, ErrCountViolation); got != 2 {
+	if got := f.e.GroupErrorCountOf(g, "CountViolation"); got != 2 {
 		t.Fatalf("CountViolation after a seat freed: %d, want 2", got)
 	}
 	if !f.holds(us[2], skuE3) || f.holds(us[3], skuE3) {

@@ -145,7 +145,7 @@ func (e *Engine) Explain(userID, skuID string) (Explanation, error) {
 	for _, r := range recs {
 		l := r
 		for _, s := range l.Sources {
-			es := ExplainedSource{AssignedByGroup: s.AssignedByGroup, AllotmentID: s.AllotmentID, State: s.State, Error: s.Error,
+			es := ExplainedSource{AssignedByGroup: s.AssignedByGroup, AllotmentID: s.AllotmentID, State: s.State.String(), Error: s.Error.String(),
 				DisabledPlans: s.DisabledPlans, AssignedAt: s.AssignedAt.Time(), LastUpdated: s.LastUpdated.Time()}
 			if s.AssignedByGroup == "" {
 				es.Via = "direct assignment"
@@ -255,7 +255,7 @@ func (e *Engine) reasonFor(u *user, l *license, s *SourceState, x *Explanation) 
 		return keptReason(s)
 	}
 	switch s.Error {
-	case ErrNone, "":
+	case ErrNone, ErrUnset:
 		if l.Held {
 			return "active: the user holds a seat"
 		}
@@ -309,7 +309,7 @@ func (e *Engine) reasonFor(u *user, l *license, s *SourceState, x *Explanation) 
 	if g := e.groups[s.AssignedByGroup]; g != nil && g.AssignmentMode == ModeAllOrNone {
 		return fmt.Sprintf("group %s assigns its products all or none, and another of its products is in error (%s) for this user", g.DisplayName, s.Error)
 	}
-	return s.Error
+	return s.Error.String()
 }
 
 func containsPlanOf(sku interface{ HasPlan(string) bool }, s *SourceState, plan string) bool {

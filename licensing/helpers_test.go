@@ -139,7 +139,7 @@ func (f *fixture) states(user, sku string) string {
 	}
 	var parts []string
 	for _, s := range l.Sources {
-		parts = append(parts, s.State+"/"+s.Error)
+		parts = append(parts, s.State.String()+"/"+s.Error.String())
 	}
 	return strings.Join(parts, ",")
 }

@@ -48,7 +48,7 @@ func (w *worker) retain(u *user, srcs []srcEntry) bool {
 				return
 			}
 			k := *c
-			k.State, k.Error, k.LastUpdated = "", "", 0
+			k.State, k.Error, k.LastUpdated = StateUnset, ErrUnset, 0
 			k.SetKept("", nil)
 			if by := w.replacedBy(c, l); len(by) > 0 && w.replacementWaits(u, srcs, c.AssignedByGroup, by) {
 				k.SetKept(KeptForReplacement, by)
@@ -108,7 +108,7 @@ func (w *worker) replacementWaits(u *user, srcs []srcEntry, group string, by []s
 		if s.state.AssignedByGroup != group || !slices.Contains(by, s.pool.key) || s.blocked == ErrProhibitedInUsageLoc {
 			continue
 		}
-		if l := u.licenseOf(s.pool); l == nil || !l.Held || s.blocked != "" {
+		if l := u.licenseOf(s.pool); l == nil || !l.Held || s.blocked != ErrUnset {
 			return true
 		}
 	}
@@ -122,7 +122,7 @@ func (w *worker) neededByDependent(u *user, srcs []srcEntry, l *license, c *Sour
 	e := w.e
 	for i := range srcs {
 		s := &srcs[i]
-		if !s.pool.ruled || s.blocked != "" {
+		if !s.pool.ruled || s.blocked != ErrUnset {
 			continue
 		}
 		for _, rp := range s.pool.relevant {
@@ -145,7 +145,7 @@ func (w *worker) neededByDependent(u *user, srcs []srcEntry, l *license, c *Sour
 func (w *worker) provided(u *user, srcs []srcEntry, plans []string) bool {
 	for i := range srcs {
 		s := &srcs[i]
-		if l := u.licenseOf(s.pool); l != nil && l.Held && s.blocked == "" && enablesAny(s.pool, &s.state, plans) {
+		if l := u.licenseOf(s.pool); l != nil && l.Held && s.blocked == ErrUnset && enablesAny(s.pool, &s.state, plans) {
 			return true
 		}
 	}
@@ -242,7 +242,7 @@ func (w *worker) blockProhibited(srcs []srcEntry, loc string) (allOrNone bool) {
 	prohibited := false
 	for i := range srcs {
 		s := &srcs[i]
-		s.blocked = ""
+		s.blocked = ErrUnset
 		if s.pool != last { // sources are sorted by pool
 			last, prohibited = s.pool, e.prohibited(s.pool.sku.ID, loc)
 		}
@@ -265,7 +265,7 @@ func (w *worker) mayConflict(srcs []srcEntry) bool {
 	conflict := false
 	for i := range srcs {
 		s := &srcs[i]
-		if s.blocked != "" {
+		if s.blocked != ErrUnset {
 			continue
 		}
 		for _, x := range w.e.plan.exclBySKU[s.pool.sku.ID] {
@@ -308,7 +308,7 @@ func (w *worker) blockExclusions(srcs []srcEntry, allOrNone bool) {
 	accepted := w.scratch.accepted[:0]
 	for _, i := range order {
 		s := &srcs[i]
-		if s.blocked != "" || !e.takesPart(s) {
+		if s.blocked != ErrUnset || !e.takesPart(s) {
 			continue
 		}
 		conflict := false
@@ -351,7 +351,7 @@ func (w *worker) blockGroupAfter(srcs []srcEntry, i int, accepted *[]int32) {
 	at := s.state.Precedence()
 	for j := range srcs {
 		o := &srcs[j]
-		if j == i || o.blocked != "" || o.state.AssignedByGroup != gid || o.state.KeptReason() != "" || o.state.Precedence().Before(at) {
+		if j == i || o.blocked != ErrUnset || o.state.AssignedByGroup != gid || o.state.KeptReason() != "" || o.state.Precedence().Before(at) {
 			continue
 		}
 		o.blocked = s.blocked
@@ -489,7 +489,7 @@ func keptReason(s *SourceState) string {
 	case KeptForDependency:
 		return "removal failed with DependencyViolation: another license of the user depends on a plan only this one enables, so it stays (plans enabled) until that dependency is fixed; deleting the group assigns it directly"
 	}
-	return s.Error
+	return s.Error.String()
 }
 
 // dropBlockedKept removes the kept sources that block found blocked from
@@ -498,7 +498,7 @@ func (w *worker) dropBlockedKept(u *user, srcs []srcEntry) bool {
 	dropped := false
 	for i := range srcs {
 		s := &srcs[i]
-		if s.state.KeptReason() == "" || s.blocked == "" {
+		if s.state.KeptReason() == "" || s.blocked == ErrUnset {
 			continue
 		}
 		l := u.licenseOf(s.pool)

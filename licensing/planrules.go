@@ -237,7 +237,7 @@ func (e *Engine) allOrNoneStep(u *user, rows [][]SourceState) bool {
 }
 
 func (e *Engine) allOrNoneGroup(gid string, rows [][]SourceState, changed *bool) {
-	failed, at, found := "", time.Time{}, false
+	failed, at, found := ErrUnset, time.Time{}, false
 	for i := range rows {
 		for k := range rows[i] {
 			s := &rows[i][k]

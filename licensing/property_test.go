@@ -617,12 +617,12 @@ func TestPropertyExercisesEveryState(t *testing.T) {
 						seen["bundled claim seated"] = true
 					}
 					for _, src := range l.Sources {
-						seen[src.State+"/"+src.Error] = true
+						seen[src.State.String()+"/"+src.Error.String()] = true
 						if g := f.e.groups[src.AssignedByGroup]; g != nil && g.IsDynamic() && l.Held {
 							seen["licensed through a dynamic group"] = true
 						}
 						if src.AllotmentID != "" {
-							seen["allotment "+src.State+"/"+src.Error] = true
+							seen["allotment "+src.State.String()+"/"+src.Error.String()] = true
 						}
 					}
 				}

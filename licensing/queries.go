@@ -436,7 +436,8 @@ func (e *Engine) GroupErrorCountOf(groupID string, codes ...string) int {
 	}
 	var seen [len(errorCodes) + 1]bool
 	n := 0
-	for _, c := range codes {
+	for _, w := range codes {
+		c, _ := ParseSourceErrorCode(w) // a word that is no code counts none
 		if i := errorSlot(c); i < len(errorCodes) && !seen[i] {
 			seen[i] = true
 			n += int(g.errors.byCode[i])

@@ -173,7 +173,7 @@ type srcEntry struct {
 	// seats (decided from the user's sources alone, see block):
 	// ProhibitedInUsageLocationViolation or MutuallyExclusiveViolation.
 	// A license whose sources are all blocked claims no seat.
-	blocked string
+	blocked SourceErrorCode
 }
 
 func srcLess(a, b *srcEntry) bool {
@@ -335,7 +335,7 @@ func skuSources(srcs []srcEntry, i int) (end int, earliest time.Time, usable boo
 		if at := srcs[j].state.AssignedAt; !at.IsZero() && (earliest.IsZero() || at.Before(InstantOf(earliest))) {
 			earliest = at.Time()
 		}
-		usable = usable || srcs[j].blocked == ""
+		usable = usable || srcs[j].blocked == ErrUnset
 	}
 	return j, earliest, usable
 }
@@ -549,7 +549,7 @@ func (w *worker) restate(u *user, now time.Time, r reason) {
 		for ; k < len(srcs) && srcs[k].pool == l.pool; k++ {
 			s := srcs[k].state
 			switch {
-			case srcs[k].blocked != "":
+			case srcs[k].blocked != ErrUnset:
 				s.State, s.Error = StateError, srcs[k].blocked
 			case !l.Held:
 				s.State, s.Error = StateError, ErrCountViolation
@@ -690,10 +690,10 @@ func summarize(b *strings.Builder, ss []SourceState) {
 			b.WriteString(s.AssignedByGroup)
 			b.WriteByte(' ')
 		}
-		b.WriteString(s.State)
-		if s.Error != ErrNone && s.Error != "" {
+		b.WriteString(s.State.String())
+		if s.Error != ErrNone && s.Error != ErrUnset {
 			b.WriteByte('/')
-			b.WriteString(s.Error)
+			b.WriteString(s.Error.String())
 		}
 	}
 }

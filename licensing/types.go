@@ -23,25 +23,6 @@ import (
 	"allot/userprop"
 )
 
-// Source states (Graph licenseAssignmentState.state).
-const (
-	StateActive          = "Active"
-	StateActiveWithError = "ActiveWithError"
-	StateDisabled        = "Disabled"
-	StateError           = "Error"
-)
-
-// Source errors (Graph licenseAssignmentState.error).
-const (
-	ErrNone                 = "None"
-	ErrCountViolation       = "CountViolation"
-	ErrMutuallyExclusive    = "MutuallyExclusiveViolation"
-	ErrDependency           = "DependencyViolation"
-	ErrProhibitedInUsageLoc = "ProhibitedInUsageLocationViolation"
-	ErrUniqueness           = "UniquenessViolation"
-	ErrOther                = "Other"
-)
-
 // Group assignment modes.
 const (
 	ModePerProduct = "perProduct" // default: each product of a group stands alone
@@ -173,12 +154,12 @@ func StatusOf(u Units) string {
 
 // SourceState is one entry of user.licenseAssignmentStates.
 type SourceState struct {
-	AssignedByGroup string   `json:"assignedByGroup,omitempty"` // "" = direct
-	AllotmentID     string   `json:"allotmentId,omitempty"`     // the allotment the source draws from
-	DisabledPlans   []string `json:"disabledPlans"`
-	State           string   `json:"state"`
-	Error           string   `json:"error"`
-	LastUpdated     Instant  `json:"lastUpdatedDateTime"`
+	AssignedByGroup string          `json:"assignedByGroup,omitempty"` // "" = direct
+	AllotmentID     string          `json:"allotmentId,omitempty"`     // the allotment the source draws from
+	DisabledPlans   []string        `json:"disabledPlans"`
+	State           SourceStatus    `json:"state"`
+	Error           SourceErrorCode `json:"error"`
+	LastUpdated     Instant         `json:"lastUpdatedDateTime"`
 	// AssignedAt is when the source (direct license or group license) was
 	// created; it orders the waiting room for bulk loads.
 	AssignedAt Instant `json:"assignedDateTime"`

@@ -74,7 +74,7 @@ func (w *worker) tallyErrors(u *user) {
 		w.errors = make(map[*group]*errorTally)
 	}
 	for _, l := range u.licenses {
-		w.e.forEachGroupInError(l.Sources, func(g *group, code string) {
+		w.e.forEachGroupInError(l.Sources, func(g *group, code SourceErrorCode) {
 			t := w.errors[g]
 			if t == nil {
 				t = &errorTally{}

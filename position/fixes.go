@@ -173,7 +173,7 @@ func (r *run) licenseErrors(u *licensing.User, si *skuInfo, l *licensing.License
 			continue
 		}
 		g := r.part.group(s.AssignedByGroup)
-		key := textKey{kind: LicenseErrors, a: g, b: si.ix, s: s.Error}
+		key := textKey{kind: LicenseErrors, a: g, b: si.ix, s: s.Error.String()}
 		detail, ok := r.textByKey[key]
 		if !ok {
 			name := s.AssignedByGroup
@@ -190,7 +190,7 @@ func (r *run) licenseErrors(u *licensing.User, si *skuInfo, l *licensing.License
 		if l.AllotmentID != "" && s.Error == licensing.ErrCountViolation {
 			free = r.generalFree(si)
 		}
-		fix := r.fixFor(textKey{kind: "fix" + LicenseErrors, a: int32(min(free, 1)), b: si.ix, s: s.Error}, func() Fix {
+		fix := r.fixFor(textKey{kind: "fix" + LicenseErrors, a: int32(min(free, 1)), b: si.ix, s: s.Error.String()}, func() Fix {
 			name := si.name()
 			f := Fix{}
 			switch s.Error {
@@ -704,7 +704,7 @@ func (m *model) parts(ss []int32) string {
 }
 
 // errorWords says a license error in words, with its code.
-func errorWords(code string) string {
+func errorWords(code licensing.SourceErrorCode) string {
 	switch code {
 	case licensing.ErrCountViolation:
 		return "no free seat (CountViolation)"
@@ -715,7 +715,7 @@ func errorWords(code string) string {
 	case licensing.ErrProhibitedInUsageLoc:
 		return "not available in the user's usage location (ProhibitedInUsageLocationViolation)"
 	}
-	return code
+	return code.String()
 }
 
 // name is how a text names the product: its display name and part number.

@@ -116,10 +116,10 @@ func indexRows(e *licensing.Engine) (all []urow, codes map[string]int, licensed,
 			for _, s := range l.Sources {
 				if s.State == licensing.StateError {
 					ur.err = true
-					c := l.SKUID + "/" + s.Error
+					c := l.SKUID + "/" + s.Error.String()
 					if !slices.Contains(ur.codes, c) {
 						ur.codes = append(ur.codes, c)
-						codes[s.Error]++
+						codes[s.Error.String()]++
 					}
 				}
 			}

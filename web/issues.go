@@ -34,8 +34,8 @@ type errorsData struct {
 	Codes                       []string
 }
 
-var errorCodes = []string{licensing.ErrCountViolation, licensing.ErrDependency, licensing.ErrMutuallyExclusive,
-	licensing.ErrProhibitedInUsageLoc, licensing.ErrUniqueness, licensing.ErrOther}
+var errorCodes = []string{licensing.ErrCountViolation.String(), licensing.ErrDependency.String(), licensing.ErrMutuallyExclusive.String(),
+	licensing.ErrProhibitedInUsageLoc.String(), licensing.ErrUniqueness.String(), licensing.ErrOther.String()}
 
 // errorsPage lists the users with a license source in Error, by user name,
 // filtered by product, error code or group.
@@ -92,7 +92,7 @@ func (h *handler) errorsPage(w http.ResponseWriter, r *http.Request, v *viewer) 
 						continue
 					}
 					es := errorSource{SKUID: l.SKUID, PartNumber: partNumber(e.Catalog(), l.SKUID), GroupID: src.AssignedByGroup,
-						Error: src.Error, State: src.State, Since: src.LastUpdated.Time()}
+						Error: src.Error.String(), State: src.State.String(), Since: src.LastUpdated.Time()}
 					if g, ok := e.Group(src.AssignedByGroup); ok {
 						es.GroupName = g.DisplayName
 					}

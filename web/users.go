@@ -323,7 +323,7 @@ func userLicenses(s *tenant.State, v *viewer, sc *scope.Scope, userID string, d 
 				sv.DisabledName = append(sv.DisabledName, planName(e.Catalog(), id))
 			}
 			lv.Sources = append(lv.Sources, sv)
-			if src.State == licensing.StateError {
+			if src.State == licensing.StateError.String() { // an ExplainedSource's state is its word
 				d.ErrorCount++
 			}
 		}

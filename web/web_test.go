@@ -871,7 +871,7 @@ func linkRel(body, rel string) string {
 func TestErrorsAndWaitingRoomsListTheEnginesState(t *testing.T) {
 	env, info := demoEnv(t, 600)
 	c := newClientSignedIn(t, env, info.AdminToken)
-	r := c.get("/admin/errors?code=" + licensing.ErrProhibitedInUsageLoc)
+	r := c.get("/admin/errors?code=" + licensing.ErrProhibitedInUsageLoc.String())
 	ids := userLinks(r.Body)
 	if len(ids) == 0 {
 		t.Fatal("no users with ProhibitedInUsageLocationViolation listed")

@@ -775,11 +775,11 @@ func stateOfRec(l *licensing.License) recState {
 	var r recState
 	r.usable, r.waiting = l.Usable(), l.Waiting()
 	for _, s := range l.Sources {
-		if s.Error != "" && s.Error != "None" {
+		if s.Error != licensing.ErrUnset && s.Error != licensing.ErrNone {
 			if r.errs == nil {
 				r.errs = map[string]string{}
 			}
-			r.errs[s.AssignedByGroup] = s.Error
+			r.errs[s.AssignedByGroup] = s.Error.String()
 		}
 	}
 	return r

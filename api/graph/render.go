@@ -376,13 +376,13 @@ func appendLicenseAssignmentStates(b []byte, s view, u *licensing.User) []byte {
 			b = append(b, `,"disabledPlans":`...)
 			b = appendStrings(b, src.DisabledPlans)
 			b = append(b, `,"error":`...)
-			b = appendStr(b, src.Error)
+			b = appendStr(b, src.Error.String())
 			b = append(b, `,"lastUpdatedDateTime":`...)
 			b = appendTime(b, src.LastUpdated.Time())
 			b = append(b, `,"skuId":`...)
 			b = appendStr(b, l.SKUID)
 			b = append(b, `,"state":`...)
-			b = appendStr(b, src.State)
+			b = appendStr(b, src.State.String())
 			b = append(b, '}')
 		}
 	}
