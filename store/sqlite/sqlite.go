@@ -56,7 +56,7 @@ type Store struct {
 	// tails: the end of each tenant's log and audit as the writer last
 	// wrote it (tails.go); guarded by writeMu.
 	tails map[string]tail
-	ckpt    *checkpointer
+	ckpt  *checkpointer
 	// compactor folds long logs into snapshots (compact.go); nil on a
 	// read-only store.
 	compactor *statelog.Compactor
