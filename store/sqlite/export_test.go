@@ -52,3 +52,14 @@ func WriterQueryString(s *Store, q string) (string, error) {
 	err := s.writer.QueryRow(q).Scan(&v)
 	return v, err
 }
+
+// PauseCheckpoints empties the log (a TRUNCATE checkpoint) and stops the
+// checkpointer's rounds until the store closes: the log then holds every
+// frame written since.
+func PauseCheckpoints(s *Store) error {
+	s.ckpt.paused.Store(true)
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	_, _, err := s.ckpt.checkpoint("TRUNCATE")
+	return err
+}
