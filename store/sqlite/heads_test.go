@@ -31,29 +31,7 @@ func TestHeadsOfSession9MigrateToSnapshotOnly(t *testing.T) {
 	gunzipTo(t, "testdata/session10-heads.db.gz", path)
 	ctx := context.Background()
 
-	// What session 9's heads said, read from its own table.
-	old := map[string][3]int64{} // tenant → snapshot, last, bytes
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := db.Query(`SELECT tenant_id, snapshot_seq, last_seq, log_bytes FROM state_heads`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var id string
-		var h [3]int64
-		if err := rows.Scan(&id, &h[0], &h[1], &h[2]); err != nil {
-			t.Fatal(err)
-		}
-		old[id] = h
-	}
-	rows.Close()
-	db.Close()
-	if len(old) != 3 || old["compacted"][0] <= 0 || old["log"][0] != -1 || old["bulk"][0] != 1 {
-		t.Fatalf("the fixture's heads are %v; want bulk, compacted and log", old)
-	}
+	old := session9Heads(t, path) // tenant → snapshot, last, bytes
 	tenants := []string{"bulk", "compacted", "log", "empty"}
 
 	s, err := sqlite.Open(path)
@@ -61,31 +39,12 @@ func TestHeadsOfSession9MigrateToSnapshotOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { s.Close() }()
-	cols, err := sqlite.WriterQueryString(s, `SELECT group_concat(name, ',') FROM pragma_table_info('state_heads')`)
-	if err != nil || cols != "tenant_id,snapshot_seq" {
-		t.Fatalf("state_heads after the migration has columns %q (%v)", cols, err)
-	}
-	snaps, err := sqlite.WriterQueryString(s, `SELECT group_concat(tenant_id || '=' || snapshot_seq, ',') FROM (SELECT * FROM state_heads ORDER BY tenant_id)`)
-	if want := fmt.Sprintf("bulk=1,compacted=%d", old["compacted"][0]); err != nil || snaps != want {
-		t.Fatalf("state_heads rows %q (%v), want %q (a snapshot of -1 is no row)", snaps, err, want)
-	}
-	render := func(tenant string) (string, int64) {
-		t.Helper()
-		var b strings.Builder
-		seq, err := s.LoadObjectsAt(ctx, tenant, func(o store.Object) error {
-			fmt.Fprintf(&b, "%s/%s=%s ", o.Kind, o.ID, o.Body)
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b.String(), seq
-	}
+	checkSnapshotOnlyHeads(t, s, old["compacted"][0])
 	loaded := map[string]string{}
 	for _, id := range tenants {
 		want := old[id][1] // 0 for "empty"
 		got, err := s.LogSeq(ctx, id)
-		objs, at := render(id)
+		objs, at := renderTenant(t, s, id)
 		if err != nil || got != want || at != want {
 			t.Fatalf("tenant %s: LogSeq %d (%v), loaded at %d; session 9's head said %d", id, got, err, at, want)
 		}
@@ -99,26 +58,8 @@ func TestHeadsOfSession9MigrateToSnapshotOnly(t *testing.T) {
 	// seq follows too. A seq a tenant has is refused, before and after
 	// the writer knows the tenant.
 	for _, id := range tenants {
-		next := old[id][1] + 1
-		if id == "log" {
-			dup := headsChange(id, 3)
-			if err := s.Commit(ctx, []store.Change{dup}); !errors.Is(err, store.ErrConflict) {
-				t.Fatalf("tenant %s: audit seq 3 again: %v, want ErrConflict", id, err)
-			}
-		}
-		cs := []store.Change{headsChange(id, next)}
-		if err := s.Commit(ctx, cs); err != nil {
-			t.Fatalf("tenant %s: %v", id, err)
-		}
-		if cs[0].Seq != next {
-			t.Fatalf("tenant %s: the next commit is record %d, want %d", id, cs[0].Seq, next)
-		}
-		dup := headsChange(id, next)
-		if err := s.Commit(ctx, []store.Change{dup}); !errors.Is(err, store.ErrConflict) {
-			t.Fatalf("tenant %s: audit seq %d again: %v, want ErrConflict", id, next, err)
-		}
-		objs, _ := render(id)
-		loaded[id] = objs
+		commitNextRefusingSeen(t, s, id, old[id][1]+1)
+		loaded[id], _ = renderTenant(t, s, id)
 	}
 
 	// Reopened, compacted, reopened: the same numbers and objects.
@@ -139,11 +80,93 @@ func TestHeadsOfSession9MigrateToSnapshotOnly(t *testing.T) {
 		}
 		for _, id := range tenants {
 			want := old[id][1] + 1
-			objs, at := render(id)
+			objs, at := renderTenant(t, s, id)
 			if got, err := s.LogSeq(ctx, id); err != nil || got != want || at != want || objs != loaded[id] {
 				t.Fatalf("round %d, tenant %s: LogSeq %d (%v), loaded at %d, want %d; objects\n%s\nwant\n%s", round, id, got, err, at, want, objs, loaded[id])
 			}
 		}
+	}
+}
+
+// commitNextRefusingSeen commits the tenant's change next (record and
+// audit seq next) and checks that it is record next and that audit seqs
+// the tenant has are refused: next, and for "log" 3 before the writer
+// knows the tenant.
+func commitNextRefusingSeen(t *testing.T, s *sqlite.Store, id string, next int64) {
+	t.Helper()
+	ctx := context.Background()
+	if id == "log" {
+		if err := s.Commit(ctx, []store.Change{headsChange(id, 3)}); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("tenant %s: audit seq 3 again: %v, want ErrConflict", id, err)
+		}
+	}
+	cs := []store.Change{headsChange(id, next)}
+	if err := s.Commit(ctx, cs); err != nil {
+		t.Fatalf("tenant %s: %v", id, err)
+	}
+	if cs[0].Seq != next {
+		t.Fatalf("tenant %s: the next commit is record %d, want %d", id, cs[0].Seq, next)
+	}
+	if err := s.Commit(ctx, []store.Change{headsChange(id, next)}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("tenant %s: audit seq %d again: %v, want ErrConflict", id, next, err)
+	}
+}
+
+// renderTenant loads the tenant's objects as one string, and the number
+// they are as of.
+func renderTenant(t *testing.T, s *sqlite.Store, tenant string) (string, int64) {
+	t.Helper()
+	var b strings.Builder
+	seq, err := s.LoadObjectsAt(context.Background(), tenant, func(o store.Object) error {
+		fmt.Fprintf(&b, "%s/%s=%s ", o.Kind, o.ID, o.Body)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String(), seq
+}
+
+// session9Heads reads the state_heads rows of a database of session 9.
+func session9Heads(t *testing.T, path string) map[string][3]int64 {
+	t.Helper()
+	old := map[string][3]int64{}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT tenant_id, snapshot_seq, last_seq, log_bytes FROM state_heads`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var h [3]int64
+		if err := rows.Scan(&id, &h[0], &h[1], &h[2]); err != nil {
+			t.Fatal(err)
+		}
+		old[id] = h
+	}
+	if len(old) != 3 || old["compacted"][0] <= 0 || old["log"][0] != -1 || old["bulk"][0] != 1 {
+		t.Fatalf("the fixture's heads are %v; want bulk, compacted and log", old)
+	}
+	return old
+}
+
+// checkSnapshotOnlyHeads checks that state_heads has the columns of
+// migration 9 and a row for each snapshot (bulk's at 1, compacted's at
+// compacted), none for a snapshot of -1.
+func checkSnapshotOnlyHeads(t *testing.T, s *sqlite.Store, compacted int64) {
+	t.Helper()
+	cols, err := sqlite.WriterQueryString(s, `SELECT group_concat(name, ',') FROM pragma_table_info('state_heads')`)
+	if err != nil || cols != "tenant_id,snapshot_seq" {
+		t.Fatalf("state_heads after the migration has columns %q (%v)", cols, err)
+	}
+	snaps, err := sqlite.WriterQueryString(s, `SELECT group_concat(tenant_id || '=' || snapshot_seq, ',') FROM (SELECT * FROM state_heads ORDER BY tenant_id)`)
+	if want := fmt.Sprintf("bulk=1,compacted=%d", compacted); err != nil || snaps != want {
+		t.Fatalf("state_heads rows %q (%v), want %q (a snapshot of -1 is no row)", snaps, err, want)
 	}
 }
 
