@@ -45,6 +45,7 @@ type checkpointer struct {
 	wal     string        // the log file's path
 	writeMu *sync.Mutex   // the store's write lock, held for TRUNCATE
 	limit   atomic.Int64  // walLimit (tests set less)
+	paused  atomic.Bool   // no checkpoints (a benchmark that counts the log's frames)
 	written chan struct{} // a write happened (buffered, 1)
 	stop    chan struct{}
 	done    sync.WaitGroup
@@ -86,6 +87,9 @@ func (c *checkpointer) run() {
 		case <-c.stop:
 			return
 		case <-time.After(checkpointDelay):
+		}
+		if c.paused.Load() {
+			continue
 		}
 		// An error (SQLITE_BUSY while a backup holds the database, say) is
 		// harmless: the next write tries again.

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"allot/audit"
@@ -37,59 +38,38 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 			records[i] = statelog.EncodeRecord(c.Mutations)
 		}
 	}
-	heads := map[string]statelog.Head{}
+	staged := map[string]tail{}
 	seqs := make([]int64, len(changes))
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		clear(heads) // a retried write starts again
+	err = s.writeThen(ctx, func(tx *sql.Tx) error {
+		clear(staged) // a retried write starts again
 		for i, c := range changes {
-			if records[i] != nil {
-				h, ok := heads[c.TenantID]
-				if !ok {
-					var err error
-					if h, err = s.head(ctx, tx, c.TenantID); err != nil {
-						return fmt.Errorf("store/sqlite: commit: %w", err)
-					}
-				}
-				h.Last++
-				h.LogBytes += int64(len(records[i]))
-				if _, err := tx.StmtContext(ctx, s.stmt.insertChange).ExecContext(ctx, c.TenantID, h.Last, records[i]); err != nil {
-					return fmt.Errorf("store/sqlite: commit: record of tenant %q: %w", c.TenantID, err)
-				}
-				heads[c.TenantID] = h
-				seqs[i] = h.Last
+			if records[i] == nil {
+				continue
 			}
-		}
-		if err := s.insertAudit(ctx, tx, changes); err != nil {
-			return err
-		}
-		for id, h := range heads {
-			if _, err := tx.StmtContext(ctx, s.stmt.writeHead).ExecContext(ctx, id, h.Snap, h.Last, h.LogBytes); err != nil {
+			t, err := s.tailOf(ctx, tx, staged, c.TenantID)
+			if err != nil {
 				return fmt.Errorf("store/sqlite: commit: %w", err)
 			}
+			t.head.Last++
+			t.head.LogBytes += int64(len(records[i]))
+			if _, err := tx.StmtContext(ctx, s.stmt.insertChange).ExecContext(ctx, c.TenantID, t.head.Last, records[i]); err != nil {
+				return fmt.Errorf("store/sqlite: commit: record of tenant %q: %w", c.TenantID, err)
+			}
+			staged[c.TenantID] = t
+			seqs[i] = t.head.Last
 		}
-		return nil
-	})
+		return s.insertAudit(ctx, tx, changes, staged)
+	}, func() { maps.Copy(s.tails, staged) })
 	if err != nil {
 		return err
 	}
 	for i, seq := range seqs {
 		changes[i].Seq = seq
 	}
-	for id, h := range heads {
-		s.compactor.Consider(id, h.Last-h.Snap, h.LogBytes)
+	for id, t := range staged {
+		s.compactor.Consider(id, t.head.Last-t.head.Snap, t.head.LogBytes)
 	}
 	return nil
-}
-
-// head is stateTx.Head with the writer's prepared statement (a commit's
-// hot path: parsing the SQL was 4 % of a single writer's CPU).
-func (s *Store) head(ctx context.Context, tx *sql.Tx, tenantID string) (statelog.Head, error) {
-	h := statelog.NoHead
-	err := tx.StmtContext(ctx, s.stmt.readHead).QueryRowContext(ctx, tenantID).Scan(&h.Snap, &h.Last, &h.LogBytes)
-	if errors.Is(err, sql.ErrNoRows) {
-		return statelog.NoHead, nil
-	}
-	return h, err
 }
 
 // insertAuditRowSQL writes one row of audit_rows (auditrow.go).
@@ -101,7 +81,7 @@ const insertAuditRowSQL = `INSERT INTO audit_rows (tenant_id, first_seq, last_se
 // case: it numbers entries upwards) are merged with it, so that the
 // tenant's rows keep disjoint ranges: the stored row is deleted and written
 // again under a new id.
-func (s *Store) insertAudit(ctx context.Context, tx *sql.Tx, changes []store.Change) error {
+func (s *Store) insertAudit(ctx context.Context, tx *sql.Tx, changes []store.Change, staged map[string]tail) error {
 	var order []string
 	byTenant := map[string][]audit.Entry{}
 	for _, c := range changes {
@@ -114,15 +94,17 @@ func (s *Store) insertAudit(ctx context.Context, tx *sql.Tx, changes []store.Cha
 		byTenant[c.TenantID] = append(byTenant[c.TenantID], c.Audit...)
 	}
 	for _, tenantID := range order {
-		if err := s.insertTenantAudit(ctx, tx, tenantID, byTenant[tenantID]); err != nil {
+		if err := s.insertTenantAudit(ctx, tx, tenantID, byTenant[tenantID], staged); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Store) insertTenantAudit(ctx context.Context, tx *sql.Tx, tenantID string, es []audit.Entry) error {
-	es = slices.Clone(es)
+// insertTenantAudit writes the tenant's entries es (the caller's own
+// slice). Stored rows are looked at only when es starts at or below the
+// tenant's audit top (tails.go): above it, no stored row can overlap.
+func (s *Store) insertTenantAudit(ctx context.Context, tx *sql.Tx, tenantID string, es []audit.Entry, staged map[string]tail) error {
 	slices.SortStableFunc(es, func(a, b audit.Entry) int { return cmp.Compare(a.Seq, b.Seq) })
 	conflict := func(seq int64) error {
 		return fmt.Errorf("store/sqlite: commit: audit seq %d of tenant %q: %w", seq, tenantID, store.ErrConflict)
@@ -132,31 +114,21 @@ func (s *Store) insertTenantAudit(ctx context.Context, tx *sql.Tx, tenantID stri
 			return conflict(es[i].Seq)
 		}
 	}
-	rows, err := tx.StmtContext(ctx, s.stmt.overlapAudit).QueryContext(ctx, tenantID, es[0].Seq, es[len(es)-1].Seq)
+	t, err := s.tailOf(ctx, tx, staged, tenantID)
 	if err != nil {
 		return fmt.Errorf("store/sqlite: commit: audit of tenant %q: %w", tenantID, err)
 	}
-	var stale []int64
-	for rows.Next() {
-		var id int64
-		var data []byte
-		if err := rows.Scan(&id, &data); err != nil {
-			rows.Close()
-			return fmt.Errorf("store/sqlite: commit: audit of tenant %q: %w", tenantID, err)
-		}
-		old, err := decodeAuditRow(tenantID, data)
+	first, last, top := es[0].Seq, es[len(es)-1].Seq, t.auditTop
+	t.auditTop = max(top, last)
+	staged[tenantID] = t
+	if first <= top {
+		stale, err := s.overlappingAudit(ctx, tx, tenantID, first, last, &es)
 		if err != nil {
-			rows.Close()
-			return fmt.Errorf("store/sqlite: commit: audit row %d: %w", id, err)
+			return err
 		}
-		stale = append(stale, id)
-		es = append(es, old...)
-	}
-	if err := rows.Close(); err != nil {
-		return fmt.Errorf("store/sqlite: commit: audit of tenant %q: %w", tenantID, err)
-	}
-	if len(stale) > 0 {
-		return mergeAuditRows(ctx, tx, tenantID, es, stale, conflict)
+		if len(stale) > 0 {
+			return mergeAuditRows(ctx, tx, tenantID, es, stale, conflict)
+		}
 	}
 	ins := tx.StmtContext(ctx, s.stmt.insertAudit)
 	for len(es) > 0 {
@@ -167,6 +139,34 @@ func (s *Store) insertTenantAudit(ctx context.Context, tx *sql.Tx, tenantID stri
 		es = es[n:]
 	}
 	return nil
+}
+
+// overlappingAudit returns the ids of the tenant's stored rows that
+// overlap the seqs first..last and appends their entries to es.
+func (s *Store) overlappingAudit(ctx context.Context, tx *sql.Tx, tenantID string, first, last int64, es *[]audit.Entry) ([]int64, error) {
+	rows, err := tx.StmtContext(ctx, s.stmt.overlapAudit).QueryContext(ctx, tenantID, first, last)
+	if err != nil {
+		return nil, fmt.Errorf("store/sqlite: commit: audit of tenant %q: %w", tenantID, err)
+	}
+	defer rows.Close()
+	var stale []int64
+	for rows.Next() {
+		var id int64
+		var data []byte
+		if err := rows.Scan(&id, &data); err != nil {
+			return nil, fmt.Errorf("store/sqlite: commit: audit of tenant %q: %w", tenantID, err)
+		}
+		old, err := decodeAuditRow(tenantID, data)
+		if err != nil {
+			return nil, fmt.Errorf("store/sqlite: commit: audit row %d: %w", id, err)
+		}
+		stale = append(stale, id)
+		*es = append(*es, old...)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store/sqlite: commit: audit of tenant %q: %w", tenantID, err)
+	}
+	return stale, nil
 }
 
 // mergeAuditRows replaces the tenant's rows stale by rows of es (the new
@@ -213,7 +213,7 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 		return fmt.Errorf("store/sqlite: commit: %w", err)
 	}
 	var streamErr error
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writeThen(ctx, func(tx *sql.Tx) error {
 		h, err := (stateTx{tx}).Head(ctx, c.TenantID)
 		if err != nil {
 			return fmt.Errorf("store/sqlite: commit: %w", err)
@@ -241,11 +241,11 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 		if err := s.installSnapshot(ctx, tx, c.TenantID, seq, h.Snap < 0); err != nil {
 			return err
 		}
-		if err := writeHead(ctx, tx, c.TenantID, statelog.Head{Snap: seq, Last: seq}); err != nil {
+		if err := writeSnapshotHead(ctx, tx, c.TenantID, seq); err != nil {
 			return fmt.Errorf("store/sqlite: commit: %w", err)
 		}
-		return s.insertAudit(ctx, tx, []store.Change{c})
-	})
+		return s.insertAudit(ctx, tx, []store.Change{c}, map[string]tail{})
+	}, func() { s.forgetTails(c.TenantID) })
 	if streamErr != nil {
 		return streamErr
 	}

@@ -102,7 +102,7 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 		}
 		return nil
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.writeThen(ctx, func(tx *sql.Tx) error {
 		cur, err := (stateTx{tx}).Head(ctx, tenantID)
 		if err != nil {
 			return err
@@ -122,16 +122,11 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 				return err
 			}
 		}
-		var rest int64
-		if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(length(data)), 0) FROM state_changes WHERE tenant_id = ? AND seq > ?`,
-			tenantID, h.Last).Scan(&rest); err != nil {
-			return err
-		}
 		if err := s.installSnapshot(ctx, tx, tenantID, h.Last, h.Snap < 0); err != nil {
 			return err
 		}
-		return writeHead(ctx, tx, tenantID, statelog.Head{Snap: h.Last, Last: cur.Last, LogBytes: rest})
-	})
+		return writeSnapshotHead(ctx, tx, tenantID, h.Last)
+	}, func() { s.forgetTails(tenantID) })
 }
 
 var _ store.Compactor = (*Store)(nil)

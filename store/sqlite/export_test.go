@@ -7,10 +7,12 @@ import "context"
 func SetWALLimit(s *Store, n int64) { s.ckpt.limit.Store(n) }
 
 // WriterExec runs a statement on the writer connection (a PRAGMA that
-// makes the database refuse writes, say).
+// makes the database refuse writes, say). The writer then forgets what it
+// knew of the tenants' logs (tails.go): the statement may have changed them.
 func WriterExec(s *Store, q string) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	s.forgetTails("")
 	_, err := s.writer.Exec(q)
 	return err
 }
@@ -40,3 +42,24 @@ func AuditIndexProgress(s *Store) (int64, error) {
 
 // AuditIndexPath is the index file of the database at path.
 func AuditIndexPath(path string) string { return indexPath(path) }
+
+// WriterQueryString runs a query that answers one string on the writer
+// connection.
+func WriterQueryString(s *Store, q string) (string, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var v string
+	err := s.writer.QueryRow(q).Scan(&v)
+	return v, err
+}
+
+// PauseCheckpoints empties the log (a TRUNCATE checkpoint) and stops the
+// checkpointer's rounds until the store closes: the log then holds every
+// frame written since.
+func PauseCheckpoints(s *Store) error {
+	s.ckpt.paused.Store(true)
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	_, _, err := s.ckpt.checkpoint("TRUNCATE")
+	return err
+}

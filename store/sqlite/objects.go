@@ -35,13 +35,11 @@ func (t stateTx) Exists(ctx context.Context, tenantID string) (bool, error) {
 	return err == nil, err
 }
 
+// Head derives the tenant's head from state_heads and state_changes
+// (headSQL, tails.go).
 func (t stateTx) Head(ctx context.Context, tenantID string) (statelog.Head, error) {
-	h := statelog.NoHead
-	err := t.q.QueryRowContext(ctx, readHeadSQL, tenantID).
-		Scan(&h.Snap, &h.Last, &h.LogBytes)
-	if errors.Is(err, sql.ErrNoRows) {
-		return statelog.NoHead, nil
-	}
+	var h statelog.Head
+	err := t.q.QueryRowContext(ctx, headSQL, tenantID).Scan(&h.Snap, &h.Last, &h.LogBytes)
 	return h, err
 }
 
@@ -129,14 +127,11 @@ func (t stateTx) LegacyObject(ctx context.Context, tenantID string, kind store.K
 	return body, err == nil, err
 }
 
-const (
-	readHeadSQL  = `SELECT snapshot_seq, last_seq, log_bytes FROM state_heads WHERE tenant_id = ?`
-	writeHeadSQL = `INSERT INTO state_heads (tenant_id, snapshot_seq, last_seq, log_bytes) VALUES (?, ?, ?, ?)
-		ON CONFLICT (tenant_id) DO UPDATE SET snapshot_seq = excluded.snapshot_seq, last_seq = excluded.last_seq, log_bytes = excluded.log_bytes`
-)
-
-func writeHead(ctx context.Context, tx *sql.Tx, tenantID string, h statelog.Head) error {
-	_, err := tx.ExecContext(ctx, writeHeadSQL, tenantID, h.Snap, h.Last, h.LogBytes)
+// writeSnapshotHead installs snapshot seq as the tenant's (state_heads
+// keeps nothing else: tails.go).
+func writeSnapshotHead(ctx context.Context, tx *sql.Tx, tenantID string, seq int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO state_heads (tenant_id, snapshot_seq) VALUES (?, ?)
+		ON CONFLICT (tenant_id) DO UPDATE SET snapshot_seq = excluded.snapshot_seq`, tenantID, seq)
 	return err
 }
 

@@ -53,7 +53,10 @@ type Store struct {
 	// database lock. It is held for the whole of a write transaction.
 	writeMu sync.Mutex
 	stmt    statements // prepared on writer
-	ckpt    *checkpointer
+	// tails: the end of each tenant's log and audit as the writer last
+	// wrote it (tails.go); guarded by writeMu.
+	tails map[string]tail
+	ckpt  *checkpointer
 	// compactor folds long logs into snapshots (compact.go); nil on a
 	// read-only store.
 	compactor *statelog.Compactor
@@ -75,8 +78,7 @@ type statements struct {
 	insertPart   *sql.Stmt
 	insertAudit  *sql.Stmt // a row of audit_rows
 	overlapAudit *sql.Stmt // the rows of a tenant a seq range overlaps
-	readHead     *sql.Stmt
-	writeHead    *sql.Stmt
+	readTail     *sql.Stmt // tailSQL
 }
 
 // Open opens (creating if needed) the database file at path, applies any
@@ -104,7 +106,7 @@ func Open(path string) (*Store, error) {
 
 func open(abs string) (*Store, error) {
 	var err error
-	s := &Store{path: abs, life: store.Lifecycle{Closed: errClosed}}
+	s := &Store{path: abs, life: store.Lifecycle{Closed: errClosed}, tails: map[string]tail{}}
 
 	// The writer is opened first: it switches the file to WAL mode before any
 	// reader connects.
@@ -190,8 +192,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		stmt **sql.Stmt
 		sql  string
 	}{
-		{&s.stmt.readHead, readHeadSQL},
-		{&s.stmt.writeHead, writeHeadSQL},
+		{&s.stmt.readTail, tailSQL},
 		{&s.stmt.insertChange, `INSERT INTO state_changes (tenant_id, seq, data) VALUES (?, ?, ?)`},
 		{&s.stmt.insertPart, `INSERT INTO state_snapshots (tenant_id, seq, part, first_kind, first_id, data) VALUES (?, ?, ?, ?, ?, ?)`},
 		{&s.stmt.insertAudit, insertAuditRowSQL},
@@ -218,7 +219,7 @@ func (s *Store) Close() error {
 	return errors.Join(
 		s.auditIdx.close(),
 		s.ckpt.close(),
-		s.stmt.insertChange.Close(), s.stmt.insertPart.Close(), s.stmt.insertAudit.Close(), s.stmt.overlapAudit.Close(), s.stmt.readHead.Close(), s.stmt.writeHead.Close(),
+		s.stmt.insertChange.Close(), s.stmt.insertPart.Close(), s.stmt.insertAudit.Close(), s.stmt.overlapAudit.Close(), s.stmt.readTail.Close(),
 		s.readers.Close(), s.writer.Close(), s.owner.release())
 }
 

@@ -52,7 +52,7 @@ func (s *Store) UpdateTenant(ctx context.Context, t store.Tenant) error {
 // DeleteTenant removes a tenant with its objects, audit log and tokens in
 // one transaction. Returns store.ErrNotFound if the tenant is missing.
 func (s *Store) DeleteTenant(ctx context.Context, id string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writeThen(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM tenants WHERE tenant_id = ?`, id)
 		if err != nil {
 			return fmt.Errorf("store/sqlite: delete tenant %q: %w", id, err)
@@ -71,7 +71,7 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 			return fmt.Errorf("store/sqlite: delete tenant %q: audit: %w", id, err)
 		}
 		return nil
-	})
+	}, func() { s.forgetTails(id) })
 	if err == nil && s.auditIdx != nil {
 		// The index file's rows of the tenant. Best effort: the tenant is
 		// deleted, and a stale index row is harmless (every condition is
@@ -161,6 +161,14 @@ func (s *Store) ListTenants(ctx context.Context) ([]store.Tenant, error) {
 // it. An error from fn rolls back and is returned as it is, but classified
 // (store.Fault) when SQLite says whether retrying can help.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.writeThen(ctx, fn, nil)
+}
+
+// writeThen is write, and calls committed (when not nil) once the
+// transaction committed, still holding writeMu: where the writer's memory
+// of the database (tails.go) takes what the transaction wrote. A failed
+// write forgets everything the writer knew of the tenants.
+func (s *Store) writeThen(ctx context.Context, fn func(tx *sql.Tx) error, committed func()) error {
 	if err := s.life.Enter(); err != nil {
 		return &store.Fault{Class: store.ErrUnavailable, Reason: "the database is closing", Err: err}
 	}
@@ -170,14 +178,20 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
+		s.forgetTails("")
 		return classify(fmt.Errorf("store/sqlite: begin: %w", err))
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
+		s.forgetTails("")
 		return classify(err)
 	}
 	if err := tx.Commit(); err != nil {
+		s.forgetTails("")
 		return classify(fmt.Errorf("store/sqlite: commit: %w", err))
+	}
+	if committed != nil {
+		committed()
 	}
 	s.ckpt.wrote()
 	s.auditIdx.wrote()

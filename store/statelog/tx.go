@@ -7,15 +7,18 @@ import (
 	"allot/store"
 )
 
-// Head is a tenant's row of state_heads: Snap is the snapshot in use, -1
-// for none (the legacy objects rows are the base; a tenant without a row
-// has none either and no records), Last the last record's number, LogBytes
-// the bytes of the records after the snapshot.
+// Head is where a tenant's log stands: Snap is the snapshot in use, -1 for
+// none (the legacy objects rows are the base), Last the last record's
+// number (the snapshot's when no record follows it, 0 for a tenant with
+// neither), LogBytes the bytes of the records after the snapshot.
+// PostgreSQL keeps all three in the tenant's state_heads row; SQLite keeps
+// only the snapshot there and derives the rest from the log
+// (store/sqlite/tails.go).
 type Head struct {
 	Snap, Last, LogBytes int64
 }
 
-// NoHead is the head of a tenant without a row.
+// NoHead is the head of a tenant without a snapshot or a record.
 var NoHead = Head{Snap: -1}
 
 // Tx is what the layout reads, inside one transaction of a backend (so
@@ -23,7 +26,8 @@ var NoHead = Head{Snap: -1}
 type Tx interface {
 	// Exists reports whether the tenant exists (has a tenants row).
 	Exists(ctx context.Context, tenantID string) (bool, error)
-	// Head returns the tenant's head, NoHead without a row.
+	// Head returns the tenant's head, NoHead for a tenant without a
+	// snapshot or a record.
 	Head(ctx context.Context, tenantID string) (Head, error)
 	// Records calls fn with the tenant's records after the given number,
 	// in order.
