@@ -16,6 +16,7 @@ import (
 
 	"allot"
 	"allot/audit"
+	"allot/chargeback"
 	"allot/licensing"
 	"allot/position"
 	"allot/prices"
@@ -153,6 +154,9 @@ func Take(ctx context.Context, t *tenant.Tenant, id, origin, actor string, now t
 		return position.Snapshot{}, nil, err
 	}
 	snap := position.NewSnapshot(id, origin, now, p)
+	if snap.Chargeback, err = chargeback.SnapshotCosts(state); err != nil {
+		return position.Snapshot{}, nil, err
+	}
 	blob := position.EncodeFindings(position.Refs(p))
 	n := p.FindingCount()
 	err = t.Do(ctx, licensing.Op{Actor: actor, Now: now}, func(tx *tenant.Tx) error {
