@@ -28,7 +28,8 @@ func Register(s *server.Server) {
 		Summary:     "Monthly license cost per department, company, user attribute or allotment (JSON)",
 		Description: "Priced by the tenant's price list (400 without one); products it does not price are listed in unpricedProducts.",
 		Params:      params, Response: chargeback.Report{}, Errors: errs}, h.get(false))
-	s.Route("GET /allot/v1/chargeback.csv", openapi.Op{ID: "getChargebackCSV", Tag: "position",
+	// Browsable: the admin center's chargeback page links to it.
+	s.RouteBrowsable("GET /allot/v1/chargeback.csv", openapi.Op{ID: "getChargebackCSV", Tag: "position",
 		Summary: "Monthly license cost per department, company, user attribute or allotment (CSV)",
 		Params:  params, Response: openapi.Schema{Schema: map[string]any{"type": "string"}}, ResponseType: "text/csv", Errors: errs}, h.get(true))
 	s.Route("GET /allot/v1/chargeback/trend", openapi.Op{ID: "getChargebackTrend", Tag: "position",
