@@ -27,7 +27,8 @@ import (
 
 // How snapshots are stored: each is two tenant objects with the snapshot's
 // id — KindSnapshot, the summary (kept in memory by the tenant extension,
-// a few kilobytes), and KindSnapshotFindings, the packed finding
+// a few kilobytes, with the chargeback per group of the tenant's trend
+// groupings: chargeback.SnapshotCosts), and KindSnapshotFindings, the packed finding
 // references (position.EncodeFindings), which stay in the store and are read only
 // to compare (LoadFindings). At most MaxSnapshots are kept: saving one
 // more deletes the oldest.
