@@ -43,7 +43,7 @@ func Register(s *server.Server) {
 	s.Route("PUT /allot/v1/chargeback/settings", openapi.Op{ID: "putChargebackSettings", Tag: "position",
 		Summary:     "Set the groupings whose cost per group each position snapshot keeps",
 		Description: "trendBy: 0 to 5 groupings (department, companyName, allotment, a user attribute such as extensionAttribute3 for a cost center); empty restores department, companyName and allotment. Snapshots taken from then on keep them.",
-		Params:      []openapi.Param{server.TenantParam}, Body: chargeback.Settings{}, Response: chargeback.Settings{}, Errors: []int{http.StatusBadRequest, http.StatusForbidden}}, h.putSettings)
+		Params:      []openapi.Param{server.TenantParam}, Body: chargeback.Settings{}, Example: `{"trendBy":["department","extensionAttribute3"]}`, Response: chargeback.Settings{}, Errors: []int{http.StatusBadRequest, http.StatusForbidden}}, h.putSettings)
 }
 
 type handler struct{ s *server.Server }
