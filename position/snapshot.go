@@ -25,6 +25,32 @@ type Snapshot struct {
 	WindowDays int           `json:"windowDays"`
 	SKUs       []SnapshotSKU `json:"skus"`
 	Totals     SnapTotals    `json:"totals"`
+	// Chargeback is the monthly cost per group of the tenant's trend
+	// groupings (package chargeback fills it when the snapshot is taken);
+	// absent in snapshots taken before it was kept, and without a price
+	// list.
+	Chargeback []SnapshotCosts `json:"chargeback,omitempty"`
+}
+
+// SnapshotCostsVersion is the version of SnapshotCosts written now; a
+// reader skips versions it does not know.
+const SnapshotCostsVersion = 1
+
+// SnapshotCosts is a chargeback as a snapshot keeps it, for the trend: the
+// monthly cost and seats per group of one grouping (by).
+type SnapshotCosts struct {
+	Version  int         `json:"v"`
+	By       string      `json:"by"`
+	Currency string      `json:"currency"`
+	Total    float64     `json:"monthlyCost"`
+	Groups   []GroupCost `json:"groups"`
+}
+
+// GroupCost is a group's seats and monthly cost in a snapshot.
+type GroupCost struct {
+	Key         string  `json:"key"`
+	Seats       int     `json:"seats"`
+	MonthlyCost float64 `json:"monthlyCost"`
 }
 
 // Snapshot origins.

@@ -447,7 +447,7 @@ func browserFormPhone(t *testing.T, browser context.Context, env *apitest.Env, i
 	for _, page := range []string{"/admin/users?q=" + url.QueryEscape("verylong"), "/admin/users/" + uid, "/admin/groups?q=verylong", "/admin/groups/" + gid,
 		"/admin/allotments", "/admin/tokens", "/admin/", "/admin/users/" + uid + "/edit",
 		"/admin/users/" + heldUser, "/admin/groups/" + groupID(t, env, "Finance analysts"), "/admin/allotments/" + info.OwnedAllotment,
-		"/admin/products", "/admin/products/" + e3, "/admin/errors", "/admin/waiting", "/admin/audit", "/admin/findings", "/admin/alerts"} {
+		"/admin/products", "/admin/products/" + e3, "/admin/errors", "/admin/waiting", "/admin/audit", "/admin/findings", "/admin/alerts", "/admin/chargeback?by=allotment"} {
 		s.open(page)
 		w := eval[int](s, `Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)`)
 		if w > 375 {

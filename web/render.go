@@ -83,6 +83,7 @@ var funcs = template.FuncMap{
 	"list":       func(v ...any) []any { return v },
 	"field":      field,
 	"saving":     monthly,
+	"money":      func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) },
 	"stateTitle": stateTitle,
 	"licenseForm": func(kind, id string, f *licenseForm, assignable []skuRow, v *viewer) licenseFormView {
 		return licenseFormView{Kind: kind, ID: id, Form: f, Assignable: assignable, V: v}

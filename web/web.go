@@ -157,6 +157,7 @@ func register(s *server.Server, o Options) {
 	s.HandlePublic("POST /admin/subscriptions/{id}", h.page(auth.ManageTenant, h.changeSubscription))
 	registerAlerts(s, h)
 	registerSchedules(s, h)
+	registerChargeback(s, h)
 	if h.m365 != nil {
 		registerConnections(s, h)
 	}

@@ -65,6 +65,8 @@ func FuzzWeb(fz *testing.F) {
 		{Method: "GET", Path: "/admin/connections/x/plan"},
 		{Method: "POST", Path: "/admin/connections/x/apply", CT: f, Body: "plan=0123456789abcdef"},
 		{Method: "GET", Path: "/admin/waiting"},
+		{Method: "GET", Path: "/admin/chargeback?by=department"},
+		{Method: "GET", Path: "/admin/chargeback?by=allotment"},
 		{Method: "GET", Path: "/admin/audit?user={user0}"},
 		{Method: "GET", Path: "/admin/tenants", Token: 1},
 		{Method: "POST", Path: "/admin/tenants", CT: f, Token: 1, Body: "tenant={tenant}"},

@@ -5,6 +5,7 @@
 package chargeback
 
 import (
+	"context"
 	"net/http"
 
 	"allot"
@@ -14,6 +15,7 @@ import (
 	"allot/api/server"
 	"allot/auth"
 	"allot/chargeback"
+	"allot/tenant"
 )
 
 // Register mounts the chargeback API.
@@ -26,9 +28,22 @@ func Register(s *server.Server) {
 		Summary:     "Monthly license cost per department, company, user attribute or allotment (JSON)",
 		Description: "Priced by the tenant's price list (400 without one); products it does not price are listed in unpricedProducts.",
 		Params:      params, Response: chargeback.Report{}, Errors: errs}, h.get(false))
-	s.Route("GET /allot/v1/chargeback.csv", openapi.Op{ID: "getChargebackCSV", Tag: "position",
+	// Browsable: the admin center's chargeback page links to it.
+	s.RouteBrowsable("GET /allot/v1/chargeback.csv", openapi.Op{ID: "getChargebackCSV", Tag: "position",
 		Summary: "Monthly license cost per department, company, user attribute or allotment (CSV)",
 		Params:  params, Response: openapi.Schema{Schema: map[string]any{"type": "string"}}, ResponseType: "text/csv", Errors: errs}, h.get(true))
+	s.Route("GET /allot/v1/chargeback/trend", openapi.Op{ID: "getChargebackTrend", Tag: "position",
+		Summary: "Monthly license cost per group over the position snapshots",
+		Description: "One point per snapshot that kept the grouping (the trend groupings of GET /allot/v1/chargeback/settings, taken with a price list); " +
+			"each group's seats and cost at each point. 400 when no snapshot kept the grouping and the settings do not list it.",
+		Params: params, Response: chargeback.TrendReport{}, Errors: errs}, h.trend)
+	s.Route("GET /allot/v1/chargeback/settings", openapi.Op{ID: "getChargebackSettings", Tag: "position",
+		Summary: "The groupings whose cost per group each position snapshot keeps, for the trend",
+		Params:  []openapi.Param{server.TenantParam}, Response: chargeback.Settings{}, Errors: errs}, h.getSettings)
+	s.Route("PUT /allot/v1/chargeback/settings", openapi.Op{ID: "putChargebackSettings", Tag: "position",
+		Summary:     "Set the groupings whose cost per group each position snapshot keeps",
+		Description: "trendBy: 0 to 5 groupings (department, companyName, allotment, a user attribute such as extensionAttribute3 for a cost center); empty restores department, companyName and allotment. Snapshots taken from then on keep them.",
+		Params:      []openapi.Param{server.TenantParam}, Body: chargeback.Settings{}, Example: `{"trendBy":["department","extensionAttribute3"]}`, Response: chargeback.Settings{}, Errors: []int{http.StatusBadRequest, http.StatusForbidden}}, h.putSettings)
 }
 
 type handler struct{ s *server.Server }
@@ -46,33 +61,12 @@ func (h *handler) get(csv bool) http.HandlerFunc {
 		if !scope.Require(w, r, p, auth.ReadLicenseUsage, t.ID) {
 			return
 		}
-		q := r.URL.Query()
-		for k := range q {
-			if k != "by" {
-				respond.Error(w, r, allot.Errorf(allot.EINVALID, "Unknown query parameter %q: use by=department, companyName, allotment or a user attribute.", k))
-				return
-			}
-		}
-		by := q.Get("by")
-		if err := chargeback.CheckBy(by); err != nil {
-			respond.Error(w, r, err)
-			return
-		}
-		select {
-		case computing <- struct{}{}:
-		case <-r.Context().Done():
-			respond.Error(w, r, allot.Errorf(allot.EINVALID, "The request was cancelled while it waited for another chargeback report."))
-			return
-		}
-		defer func() { <-computing }()
-		// A snapshot, not Tenant.Read: the walk over every user takes long
-		// at a million users and would hold commits up.
-		snap, err := t.Snapshot(r.Context())
+		by, err := byParam(r)
 		if err != nil {
 			respond.Error(w, r, err)
 			return
 		}
-		rep, err := chargeback.Compute(snap, by)
+		rep, err := ReportOf(r.Context(), t, by)
 		if err != nil {
 			respond.Error(w, r, err)
 			return
@@ -85,4 +79,26 @@ func (h *handler) get(csv bool) http.HandlerFunc {
 		}
 		respond.JSON(w, http.StatusOK, rep)
 	}
+}
+
+// ReportOf computes the chargeback of a tenant grouped by by, as GET
+// /allot/v1/chargeback answers it (the admin center's page shows the
+// same): one report at a time in the process, on a tenant snapshot.
+func ReportOf(ctx context.Context, t *tenant.Tenant, by string) (*chargeback.Report, error) {
+	if err := chargeback.CheckBy(by); err != nil {
+		return nil, err
+	}
+	select {
+	case computing <- struct{}{}:
+	case <-ctx.Done():
+		return nil, allot.Errorf(allot.EINVALID, "The request was cancelled while it waited for another chargeback report.")
+	}
+	defer func() { <-computing }()
+	// A snapshot, not Tenant.Read: the walk over every user takes long
+	// at a million users and would hold commits up.
+	snap, err := t.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return chargeback.Compute(snap, by)
 }

@@ -16,6 +16,7 @@ import (
 
 	"allot"
 	"allot/audit"
+	"allot/chargeback"
 	"allot/licensing"
 	"allot/position"
 	"allot/prices"
@@ -26,7 +27,8 @@ import (
 
 // How snapshots are stored: each is two tenant objects with the snapshot's
 // id — KindSnapshot, the summary (kept in memory by the tenant extension,
-// a few kilobytes), and KindSnapshotFindings, the packed finding
+// a few kilobytes, with the chargeback per group of the tenant's trend
+// groupings: chargeback.SnapshotCosts), and KindSnapshotFindings, the packed finding
 // references (position.EncodeFindings), which stay in the store and are read only
 // to compare (LoadFindings). At most MaxSnapshots are kept: saving one
 // more deletes the oldest.
@@ -153,6 +155,9 @@ func Take(ctx context.Context, t *tenant.Tenant, id, origin, actor string, now t
 		return position.Snapshot{}, nil, err
 	}
 	snap := position.NewSnapshot(id, origin, now, p)
+	if snap.Chargeback, err = chargeback.SnapshotCosts(state); err != nil {
+		return position.Snapshot{}, nil, err
+	}
 	blob := position.EncodeFindings(position.Refs(p))
 	n := p.FindingCount()
 	err = t.Do(ctx, licensing.Op{Actor: actor, Now: now}, func(tx *tenant.Tx) error {

@@ -1,0 +1,140 @@
+package chargeback
+
+import (
+	"net/http"
+	"strings"
+
+	"allot"
+	"allot/api/respond"
+	"allot/api/scope"
+	"allot/audit"
+	"allot/auth"
+	"allot/chargeback"
+	"allot/licensing"
+	"allot/position"
+	"allot/position/snapshotstore"
+	"allot/tenant"
+)
+
+// trend: GET /allot/v1/chargeback/trend?by= — the cost per group at each
+// position snapshot that kept the grouping (chargeback.Trend).
+func (h *handler) trend(w http.ResponseWriter, r *http.Request) {
+	t, p, err := h.s.Tenant(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	if !scope.Require(w, r, p, auth.ReadLicenseUsage, t.ID) {
+		return
+	}
+	by, err := byParam(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	rep, err := TrendOf(t, by)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, rep)
+}
+
+// TrendOf is the trend of grouping by of a tenant, as GET
+// /allot/v1/chargeback/trend answers it (the admin center's page shows
+// the same): EINVALID when no snapshot kept by and the tenant's settings
+// do not list it.
+func TrendOf(t *tenant.Tenant, by string) (chargeback.TrendReport, error) {
+	var snaps []position.Snapshot
+	var st chargeback.Settings
+	var err error
+	t.Read(func(s *tenant.State) {
+		snaps = snapshotstore.List(s)
+		st, err = chargeback.SettingsOf(s)
+	})
+	if err != nil {
+		return chargeback.TrendReport{}, err
+	}
+	if !chargeback.Kept(snaps, by) && !containsFold(st.TrendBy, by) {
+		return chargeback.TrendReport{}, allot.Errorf(allot.EINVALID,
+			"No snapshot keeps the cost per %s: the snapshots keep %s (PUT /allot/v1/chargeback/settings to keep others from the next snapshot on).",
+			by, strings.Join(st.TrendBy, ", "))
+	}
+	return chargeback.Trend(snaps, by), nil
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// byParam reads the only query parameter, by.
+func byParam(r *http.Request) (string, error) {
+	q := r.URL.Query()
+	for k := range q {
+		if k != "by" {
+			return "", allot.Errorf(allot.EINVALID, "Unknown query parameter %q: use by=department, companyName, allotment or a user attribute.", k)
+		}
+	}
+	by := q.Get("by")
+	return by, chargeback.CheckBy(by)
+}
+
+// getSettings: GET /allot/v1/chargeback/settings.
+func (h *handler) getSettings(w http.ResponseWriter, r *http.Request) {
+	t, p, err := h.s.Tenant(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	if !scope.Require(w, r, p, auth.ReadLicenseUsage, t.ID) {
+		return
+	}
+	var st chargeback.Settings
+	t.Read(func(s *tenant.State) { st, err = chargeback.SettingsOf(s) })
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, st)
+}
+
+// putSettings: PUT /allot/v1/chargeback/settings {"trendBy": [...]} — for
+// those who manage licensing, as the price list.
+func (h *handler) putSettings(w http.ResponseWriter, r *http.Request) {
+	t, p, err := h.s.Tenant(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	if !scope.Require(w, r, p, auth.ManageLicensing, t.ID) {
+		return
+	}
+	var st chargeback.Settings
+	if err := respond.Decode(r, &st, 64<<10, true); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	if err := chargeback.CheckSettings(st); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	err = t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: h.s.RT.Now()}, func(tx *tenant.Tx) error {
+		tx.Audit(audit.Entry{Action: "Set chargeback settings", Detail: "trend by " + strings.Join(st.TrendBy, ", ")})
+		return chargeback.PutSettings(tx, st)
+	})
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	t.Read(func(s *tenant.State) { st, err = chargeback.SettingsOf(s) })
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, st)
+}
