@@ -6,19 +6,19 @@ import (
 	"strconv"
 
 	"allot"
-	chargebackapi "allot/api/chargeback"
 	"allot/api/server"
 	"allot/auth"
 	"allot/chargeback"
+	"allot/position/snapshotstore"
 )
 
 // The chargeback page (/admin/chargeback?by=…): the tenant's monthly
 // license cost per department, company, allotment or any user attribute
 // the tenant picks (a cost center), from the price list — the report of
 // GET /allot/v1/chargeback, computed by the same function
-// (chargebackapi.ReportOf), for the same readers (auth.ReadLicenseUsage),
+// (chargeback.ReportOf), for the same readers (auth.ReadLicenseUsage),
 // with a link to its CSV — and the trend of that grouping over the
-// position snapshots that kept it (chargebackapi.TrendOf, as GET
+// position snapshots that kept it (snapshotstore.ChargebackTrend, as GET
 // /allot/v1/chargeback/trend).
 
 func registerChargeback(s *server.Server, h *handler) {
@@ -62,7 +62,7 @@ func (h *handler) chargebackPage(w http.ResponseWriter, r *http.Request, v *view
 	}
 	d := chargebackData{By: by, Groupings: chargebackGroupings, CSV: "/allot/v1/chargeback.csv?" + url.Values{"by": {by}}.Encode()}
 	status := http.StatusOK
-	rep, err := chargebackapi.ReportOf(r.Context(), v.T, by)
+	rep, err := chargeback.ReportOf(r.Context(), v.T, by)
 	switch {
 	case allot.ErrorCode(err) == allot.EINVALID:
 		d.Err, status = allot.ErrorMessage(err), http.StatusBadRequest
@@ -78,7 +78,7 @@ func (h *handler) chargebackPage(w http.ResponseWriter, r *http.Request, v *view
 
 // trendOf is the page's trend table: the latest trendColumns points.
 func trendOf(v *viewer, by string) chargebackTrend {
-	t, err := chargebackapi.TrendOf(v.T, by)
+	t, err := snapshotstore.ChargebackTrend(v.T, by)
 	if err != nil {
 		return chargebackTrend{Err: allot.ErrorMessage(err)}
 	}

@@ -5,17 +5,14 @@
 package chargeback
 
 import (
-	"context"
 	"net/http"
 
-	"allot"
 	"allot/api/openapi"
 	"allot/api/respond"
 	"allot/api/scope"
 	"allot/api/server"
 	"allot/auth"
 	"allot/chargeback"
-	"allot/tenant"
 )
 
 // Register mounts the chargeback API.
@@ -48,9 +45,6 @@ func Register(s *server.Server) {
 
 type handler struct{ s *server.Server }
 
-// One report at a time: each walks every user of a snapshot.
-var computing = make(chan struct{}, 1)
-
 func (h *handler) get(csv bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		t, p, err := h.s.Tenant(r)
@@ -66,7 +60,7 @@ func (h *handler) get(csv bool) http.HandlerFunc {
 			respond.Error(w, r, err)
 			return
 		}
-		rep, err := ReportOf(r.Context(), t, by)
+		rep, err := chargeback.ReportOf(r.Context(), t, by)
 		if err != nil {
 			respond.Error(w, r, err)
 			return
@@ -79,26 +73,4 @@ func (h *handler) get(csv bool) http.HandlerFunc {
 		}
 		respond.JSON(w, http.StatusOK, rep)
 	}
-}
-
-// ReportOf computes the chargeback of a tenant grouped by by, as GET
-// /allot/v1/chargeback answers it (the admin center's page shows the
-// same): one report at a time in the process, on a tenant snapshot.
-func ReportOf(ctx context.Context, t *tenant.Tenant, by string) (*chargeback.Report, error) {
-	if err := chargeback.CheckBy(by); err != nil {
-		return nil, err
-	}
-	select {
-	case computing <- struct{}{}:
-	case <-ctx.Done():
-		return nil, allot.Errorf(allot.EINVALID, "The request was cancelled while it waited for another chargeback report.")
-	}
-	defer func() { <-computing }()
-	// A snapshot, not Tenant.Read: the walk over every user takes long
-	// at a million users and would hold commits up.
-	snap, err := t.Snapshot(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return chargeback.Compute(snap, by)
 }

@@ -11,7 +11,6 @@ import (
 	"allot/auth"
 	"allot/chargeback"
 	"allot/licensing"
-	"allot/position"
 	"allot/position/snapshotstore"
 	"allot/tenant"
 )
@@ -32,44 +31,12 @@ func (h *handler) trend(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	rep, err := TrendOf(t, by)
+	rep, err := snapshotstore.ChargebackTrend(t, by)
 	if err != nil {
 		respond.Error(w, r, err)
 		return
 	}
 	respond.JSON(w, http.StatusOK, rep)
-}
-
-// TrendOf is the trend of grouping by of a tenant, as GET
-// /allot/v1/chargeback/trend answers it (the admin center's page shows
-// the same): EINVALID when no snapshot kept by and the tenant's settings
-// do not list it.
-func TrendOf(t *tenant.Tenant, by string) (chargeback.TrendReport, error) {
-	var snaps []position.Snapshot
-	var st chargeback.Settings
-	var err error
-	t.Read(func(s *tenant.State) {
-		snaps = snapshotstore.List(s)
-		st, err = chargeback.SettingsOf(s)
-	})
-	if err != nil {
-		return chargeback.TrendReport{}, err
-	}
-	if !chargeback.Kept(snaps, by) && !containsFold(st.TrendBy, by) {
-		return chargeback.TrendReport{}, allot.Errorf(allot.EINVALID,
-			"No snapshot keeps the cost per %s: the snapshots keep %s (PUT /allot/v1/chargeback/settings to keep others from the next snapshot on).",
-			by, strings.Join(st.TrendBy, ", "))
-	}
-	return chargeback.Trend(snaps, by), nil
-}
-
-func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // byParam reads the only query parameter, by.
