@@ -1,15 +1,13 @@
 package tenant
 
 import (
-	"compress/gzip"
+	"allot/internal/testfile"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -27,7 +25,7 @@ import (
 // same objects and license state load afterwards.
 func TestDatabaseOfThePreviousVersionOpensAndMigrates(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "allot.db")
-	gunzip(t, "testdata/session4-demo.db.gz", path)
+	testfile.Gunzip(t, "testdata/session4-demo.db.gz", path)
 
 	// What the previous version stored, read from its own table.
 	legacy := map[string]map[string]string{} // tenant → kind/id → body
@@ -133,29 +131,6 @@ func TestDatabaseOfThePreviousVersionOpensAndMigrates(t *testing.T) {
 		if got := licenseState(t, x); got != want {
 			t.Fatalf("tenant %s: license state %s from the snapshot, %s from the legacy rows", tn, got, want)
 		}
-	}
-}
-
-func gunzip(t *testing.T, from, to string) {
-	t.Helper()
-	f, err := os.Open(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := os.Create(to)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, zr); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -1,13 +1,11 @@
 package sqlite_test
 
 import (
-	"compress/gzip"
+	"allot/internal/testfile"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,7 +26,7 @@ import (
 // compaction and a reopen change nothing that loads.
 func TestHeadsOfSession9MigrateToSnapshotOnly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "allot.db")
-	gunzipTo(t, "testdata/session10-heads.db.gz", path)
+	testfile.Gunzip(t, "testdata/session10-heads.db.gz", path)
 	ctx := context.Background()
 
 	old := session9Heads(t, path) // tenant → snapshot, last, bytes
@@ -177,28 +175,5 @@ func headsChange(tenant string, k int64) store.Change {
 	return store.Change{TenantID: tenant,
 		Mutations: []store.Mutation{{Kind: store.KindUser, ID: u, Body: []byte(fmt.Sprintf(`{"v":%d}`, k))}},
 		Audit:     []audit.Entry{{Seq: k, At: time.Unix(1_700_000_000+k, 0), Actor: "gen", Action: "put", UserID: u}},
-	}
-}
-
-func gunzipTo(t *testing.T, from, to string) {
-	t.Helper()
-	f, err := os.Open(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := os.Create(to)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, zr); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
 	}
 }
