@@ -1,9 +1,11 @@
 package licensing
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -378,33 +380,34 @@ func reloadWith(t testing.TB, e *Engine, now time.Time, withLicenses bool, worke
 			t.Fatal(err)
 		}
 	}
-	for _, id := range e.GroupIDs() {
-		us, gs := e.Members(id)
-		for _, m := range append(us, gs...) {
-			if err := n.LoadMember(id, m); err != nil {
-				t.Fatal(err)
+	// The two sides the runtime loads concurrently (Engine.LoadMembers):
+	// memberships and group licenses beside direct licenses and license
+	// records (the race detector watches them in CI).
+	var groupErr, userErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for _, id := range e.GroupIDs() {
+			us, gs := e.Members(id)
+			n.LoadMembers(id, append(us, gs...), func(m string, err error) { groupErr = cmp.Or(groupErr, err) })
+			for _, gl := range e.GroupLicenses(id) {
+				groupErr = cmp.Or(groupErr, n.LoadGroupLicense(id, gl))
 			}
 		}
-		for _, gl := range e.GroupLicenses(id) {
-			if err := n.LoadGroupLicense(id, gl); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	})
 	for _, u := range e.all {
 		for _, d := range u.direct {
-			if err := n.LoadDirectLicense(u.ID, d); err != nil {
-				t.Fatal(err)
-			}
+			userErr = cmp.Or(userErr, n.LoadDirectLicense(u.ID, d))
 		}
 		if !withLicenses {
 			continue
 		}
 		for _, l := range u.licenses {
-			if err := n.LoadLicense(l.License); err != nil {
-				t.Fatal(err)
-			}
+			userErr = cmp.Or(userErr, n.LoadLicense(l.License))
 		}
+	}
+	wg.Wait()
+	if err := cmp.Or(groupErr, userErr); err != nil {
+		t.Fatal(err)
 	}
 	defer func(w int) { recomputeWorkers = w }(recomputeWorkers)
 	recomputeWorkers = workers

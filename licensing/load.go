@@ -110,6 +110,16 @@ func (e *Engine) LoadMember(groupID, memberID string) error {
 // memberIDs, with the group looked up once and its member set sized for
 // them. bad is called with each member that is refused (all of them when
 // the group is missing), with LoadMember's error.
+//
+// The Load methods are not safe for concurrent use, but for one pairing
+// a load may use: once every unit, allotment, user and group is loaded,
+// one goroutine may load the memberships and group licenses (LoadMember,
+// LoadMembers, LoadGroupLicense) while another loads the direct licenses
+// and license records (LoadDirectLicense, LoadLicense,
+// LoadLicenseRecord). The two sides only read the engine's maps of users,
+// groups, pools and allotments, and write apart: a group's members,
+// member groups, parents and licenses and a user's groups on one side; a
+// user's direct licenses and license records on the other.
 func (e *Engine) LoadMembers(groupID string, memberIDs []string, bad func(memberID string, err error)) {
 	g, ok := e.groups[groupID]
 	if !ok {

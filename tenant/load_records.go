@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"allot/catalog"
@@ -177,8 +178,8 @@ func (rs *storedRecords) readOther(o store.Object) error {
 }
 
 // loadInto loads the records into e in dependency order (units and
-// allotments, users, groups, memberships, sources, license records),
-// freeing them as it goes; a record the engine refuses is a problem. An
+// allotments, users, groups; then memberships and group licenses beside
+// direct licenses and license records), freeing them as it goes; a record the engine refuses is a problem. An
 // allotment the units cannot hold is lowered, as a problem.
 func (rs *storedRecords) loadInto(e *licensing.Engine) {
 	e.Reserve(rs.users.n, rs.groups.n)
@@ -204,31 +205,47 @@ func (rs *storedRecords) loadInto(e *licensing.Engine) {
 			rs.bad(store.KindGroup, g.id, err.Error())
 		}
 	})
-	for i, run := range rs.members {
-		e.LoadMembers(run.group, run.members, func(m string, err error) {
-			rs.bad(store.KindMember, key2(run.group, m), err.Error())
-		})
-		rs.members[i] = memberRun{}
-	}
-	rs.members = nil
-	sources := func(kind store.Kind, list *chunked[rec[licensing.LicenseSource]], load func(string, licensing.LicenseSource) error) {
-		list.drain(func(x *rec[licensing.LicenseSource]) {
-			owner, _, _ := strings.Cut(x.id, "/")
-			if err := load(owner, x.v); err != nil {
-				rs.bad(kind, x.id, err.Error())
-			}
-		})
-	}
-	sources(store.KindGroupLicense, &rs.gls, e.LoadGroupLicense)
-	sources(store.KindDirectLicense, &rs.dls, e.LoadDirectLicense)
+	// The memberships and group licenses, and the users' direct licenses
+	// and license records, load side by side: they write parts of the
+	// engine apart (Engine.LoadMembers documents it); each side's
+	// problems are kept in its own list and added in the order a serial
+	// load finds them.
+	var groupSide, userSide []Problem
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i, run := range rs.members {
+			e.LoadMembers(run.group, run.members, func(m string, err error) {
+				groupSide = append(groupSide, deleteProblem(store.KindMember, key2(run.group, m), err.Error()))
+			})
+			rs.members[i] = memberRun{}
+		}
+		rs.members = nil
+		groupSide = loadSources(store.KindGroupLicense, &rs.gls, e.LoadGroupLicense, groupSide)
+	})
+	userSide = loadSources(store.KindDirectLicense, &rs.dls, e.LoadDirectLicense, userSide)
 	rs.lics.drain(func(l *rec[*licensing.LicenseRecord]) {
 		if err := e.LoadLicenseRecord(l.v); err != nil {
-			rs.bad(store.KindLicense, l.id, err.Error())
+			userSide = append(userSide, deleteProblem(store.KindLicense, l.id, err.Error()))
 		}
 	})
+	wg.Wait()
+	rs.problems = append(append(rs.problems, groupSide...), userSide...)
 	for _, a := range e.FitAllotments() {
 		rs.problems = append(rs.problems, lowerAllotmentProblem(a, stored[a.ID]))
 	}
+}
+
+// loadSources loads the stored license sources of one kind (ids
+// "owner/skuId") with load, adding a problem to problems for each it
+// refuses.
+func loadSources(kind store.Kind, list *chunked[rec[licensing.LicenseSource]], load func(string, licensing.LicenseSource) error, problems []Problem) []Problem {
+	list.drain(func(x *rec[licensing.LicenseSource]) {
+		owner, _, _ := strings.Cut(x.id, "/")
+		if err := load(owner, x.v); err != nil {
+			problems = append(problems, deleteProblem(kind, x.id, err.Error()))
+		}
+	})
+	return problems
 }
 
 // keepOthers hands the other objects to their extensions, or keeps them as

@@ -3,6 +3,8 @@ package statelog
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"allot/store"
 )
@@ -57,9 +59,10 @@ func Fold(ctx context.Context, tx Tx, tenantID string, h Head) (*Log, error) {
 }
 
 // Base streams the tenant's base objects in key order: the head's
-// snapshot, or the legacy rows. A snapshot's next part is read and
-// decompressed by a second goroutine while fn takes the current one's
-// objects.
+// snapshot, or the legacy rows. A snapshot's parts are read in the
+// transaction by one goroutine and decompressed and decoded by
+// decodeWorkers others, each part on whichever is free, while fn takes
+// the objects of the parts before, in order.
 func Base(ctx context.Context, tx Tx, tenantID string, h Head) func(func(store.Object) error) error {
 	if h.Snap < 0 {
 		return func(fn func(store.Object) error) error { return tx.Legacy(ctx, tenantID, fn) }
@@ -69,51 +72,70 @@ func Base(ctx context.Context, tx Tx, tenantID string, h Head) func(func(store.O
 			objs []store.Object
 			err  error
 		}
-		datas := make(chan []byte, 2)
-		out := make(chan decoded, 2)
-		// The decoded parts' slices go back to the decoder once their
+		type job struct {
+			data []byte
+			out  chan decoded // one decoded part, buffered
+		}
+		jobs := make(chan job, decodeWorkers)
+		// The parts' results in stored order: the reader queues a part's
+		// channel here before a worker has it, so fn sees the parts in
+		// order whichever worker ends first.
+		order := make(chan chan decoded, 2*decodeWorkers)
+		// The decoded parts' slices go back to the workers once their
 		// objects were passed on (a part holds up to 8,192 of them; new
 		// slices per part were a sixth of a large load's allocations).
-		free := make(chan []store.Object, 4)
+		free := make(chan []store.Object, 2*decodeWorkers+2)
 		stop := make(chan struct{})
 		readDone := make(chan struct{})
 		var readErr error
 		go func() { // the parts, read in the transaction
 			defer close(readDone)
-			defer close(datas)
+			defer close(order)
+			defer close(jobs)
 			readErr = tx.Parts(ctx, tenantID, h.Snap, func(data []byte) error {
+				j := job{data, make(chan decoded, 1)}
 				select {
-				case datas <- data:
+				case order <- j.out:
+				case <-stop:
+					return errStopped
+				}
+				select {
+				case jobs <- j:
 					return nil
 				case <-stop:
 					return errStopped
 				}
 			})
 		}()
-		go func() { // decoded
-			defer close(out)
-			for data := range datas {
-				var d decoded
-				select {
-				case d.objs = <-free:
-				default:
+		var workers sync.WaitGroup
+		for range decodeWorkers {
+			workers.Go(func() {
+				for j := range jobs {
+					var d decoded
+					select {
+					case d.objs = <-free:
+					default:
+					}
+					d.err = DecodePart(j.data, func(o store.Object) error {
+						d.objs = append(d.objs, o)
+						return nil
+					})
+					j.out <- d // buffered: never blocks
 				}
-				d.err = DecodePart(data, func(o store.Object) error {
-					d.objs = append(d.objs, o)
-					return nil
-				})
-				select {
-				case out <- d:
-				case <-stop:
-					return
-				}
-			}
-		}()
+			})
+		}
 		defer func() {
 			close(stop)
 			<-readDone // the transaction is the caller's again
+			workers.Wait()
 		}()
-		for d := range out {
+		for out := range order {
+			var d decoded
+			select {
+			case d = <-out:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 			if d.err != nil {
 				return d.err
 			}
@@ -132,6 +154,9 @@ func Base(ctx context.Context, tx Tx, tenantID string, h Head) func(func(store.O
 		return readErr
 	}
 }
+
+// decodeWorkers is how many parts Base decodes at once.
+var decodeWorkers = max(1, min(runtime.GOMAXPROCS(0), 4))
 
 var errStopped = fmt.Errorf("statelog: stopped")
 
