@@ -221,13 +221,21 @@ func Build(s *tenant.State) *Index {
 			}
 		}
 		x.users[id] = r
-		k := Key{K: id}
-		ids = append(ids, k)
 		upns = append(upns, Key{K: r.UPN, ID: id})
 		names = append(names, Key{K: r.Name, ID: id})
 		if r.Mail != "" {
 			x.usersByMail[r.Mail] = append(x.usersByMail[r.Mail], id)
 		}
+		x.count(r, 1)
+	}
+	// The sets ordered by id are filled in id order, so that none of them
+	// needs a sort: the engine's order is the stored order (by id) after a
+	// restart, but an import's is the bundle's.
+	recs = byID(recs, func(s summary) string { return s.id })
+	for i := range recs {
+		id, r := recs[i].id, recs[i].r
+		k := Key{K: id}
+		ids = append(ids, k)
 		if r.Dept != "" {
 			depts[r.Dept] = append(depts[r.Dept], k)
 		}
@@ -243,7 +251,6 @@ func Build(s *tenant.State) *Index {
 		if r.Waiting {
 			waits = append(waits, k)
 		}
-		x.count(r, 1)
 	}
 	recs = nil
 	// The three large sorts run side by side; the filter sets are small
@@ -251,16 +258,17 @@ func Build(s *tenant.State) *Index {
 	wg.Add(2)
 	go func() { defer wg.Done(); x.usersByUPN = sortedset.New(upns) }()
 	go func() { defer wg.Done(); x.usersByName = sortedset.New(names) }()
-	x.usersByID = sortedset.New(ids)
-	x.errUsers, x.waiting = sortedset.New(errs), sortedset.New(waits)
+	// Filled in id order (byID above) from unique ids: in order already.
+	x.usersByID = sortedset.FromSorted(ids)
+	x.errUsers, x.waiting = sortedset.FromSorted(errs), sortedset.FromSorted(waits)
 	for d, ks := range depts {
-		x.byDept[d] = sortedset.New(ks)
+		x.byDept[d] = sortedset.FromSorted(ks)
 	}
 	for sku, ks := range skus {
-		x.bySKU[sku] = sortedset.New(ks)
+		x.bySKU[sku] = sortedset.FromSorted(ks)
 	}
 	for sku, ks := range errSKUs {
-		x.errBySKU[sku] = sortedset.New(ks)
+		x.errBySKU[sku] = sortedset.FromSorted(ks)
 	}
 	wg.Wait()
 	groups.Wait()

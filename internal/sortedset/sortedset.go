@@ -55,7 +55,14 @@ func New(keys []Key) *Set {
 	if !slices.IsSortedFunc(keys, Compare) {
 		slices.SortFunc(keys, Compare)
 	}
-	keys = slices.Compact(keys)
+	return FromSorted(slices.Compact(keys))
+}
+
+// FromSorted builds a set from keys that are in Compare's order without
+// duplicates, unchecked (New checks and sorts): for a caller that built
+// them in order. It keeps the slice: the caller must not use it
+// afterwards.
+func FromSorted(keys []Key) *Set {
 	s := &Set{n: len(keys)}
 	for len(keys) > 0 {
 		n := min(chunkLoad, len(keys))

@@ -1,0 +1,52 @@
+package directory
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+)
+
+// byID returns list in the byte order of id(element) (ids are unique),
+// list itself when it is in that order already. The sort compares each
+// id's first eight bytes as an integer kept beside its index, and the
+// ids themselves only where those tie: at a million ids scattered over
+// the heap, comparing the strings costs a cache miss each.
+func byID[T any](list []T, id func(T) string) []T {
+	if slices.IsSortedFunc(list, func(a, b T) int { return strings.Compare(id(a), id(b)) }) {
+		return list
+	}
+	type entry struct {
+		head uint64
+		i    int
+	}
+	es := make([]entry, len(list))
+	for i, x := range list {
+		es[i] = entry{head8(id(x)), i}
+	}
+	slices.SortFunc(es, func(a, b entry) int {
+		if a.head != b.head {
+			return cmp.Compare(a.head, b.head)
+		}
+		return strings.Compare(id(list[a.i]), id(list[b.i]))
+	})
+	out := make([]T, len(list))
+	for j, e := range es {
+		out[j] = list[e.i]
+	}
+	return out
+}
+
+// head8 is s's first eight bytes as a big-endian integer, zero-padded: a
+// smaller head8 means a smaller string (where two heads differ, the first
+// byte that differs is a byte of the larger string, and the smaller's is
+// smaller or its string has ended there); equal heads decide nothing.
+func head8(s string) uint64 {
+	var h uint64
+	for j := range 8 {
+		h <<= 8
+		if j < len(s) {
+			h |= uint64(s[j])
+		}
+	}
+	return h
+}

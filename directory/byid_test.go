@@ -1,0 +1,50 @@
+package directory
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// byID orders as a plain sort by id does, whatever the ids share: the
+// first eight bytes, a prefix, zero bytes, or nothing at all.
+func TestByIDOrdersAsAPlainSort(t *testing.T) {
+	pieces := []string{"", "\x00", "a", "ab", "abcdefgh", "abcdefgh\x00", "\xff", "é"}
+	for seed := range uint64(30) {
+		r := rand.New(rand.NewPCG(seed, 11))
+		seen := map[string]bool{}
+		var ids []string
+		for len(ids) < 2000 {
+			var b strings.Builder
+			for range r.IntN(5) {
+				b.WriteString(pieces[r.IntN(len(pieces))])
+			}
+			fmt.Fprint(&b, r.IntN(100))
+			if s := b.String(); !seen[s] {
+				seen[s] = true
+				ids = append(ids, s)
+			}
+		}
+		want := slices.Sorted(slices.Values(ids))
+		got := byID(ids, func(s string) string { return s })
+		if !slices.Equal(got, want) {
+			t.Fatalf("seed %d: byID disagrees with sort", seed)
+		}
+		if same := byID(want, func(s string) string { return s }); &same[0] != &want[0] {
+			t.Fatalf("seed %d: a sorted list was copied", seed)
+		}
+	}
+}
+
+func TestHead8NeverContradictsTheStringOrder(t *testing.T) {
+	words := []string{"", "\x00", "\x00\x00", "a", "a\x00", "ab", "abcdefgh", "abcdefgh\x00", "abcdefgi", "abcdefg", "\xff\xff", "b"}
+	for _, a := range words {
+		for _, b := range words {
+			if ha, hb := head8(a), head8(b); ha < hb && !(a < b) {
+				t.Errorf("head8(%q) < head8(%q) but %q >= %q", a, b, a, b)
+			}
+		}
+	}
+}
