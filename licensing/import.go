@@ -334,6 +334,7 @@ func (e *Engine) importEmpty(op Op, d ImportData) (ImportStats, error) {
 		}
 		mark(&e.delta.Allotments, a.ID, true)
 	}
+	e.Reserve(len(d.Users), len(d.Groups)) // maps sized once, not grown a million times
 	e.delta.Users = make(map[string]bool, len(d.Users))
 	for _, u := range d.Users {
 		if u.UserType == "" {
@@ -353,6 +354,7 @@ func (e *Engine) importEmpty(op Op, d ImportData) (ImportStats, error) {
 		}
 		mark(&e.delta.Groups, g.ID, true)
 	}
+	e.sizeMemberSets(d.Members)
 	e.delta.Members = make(map[Key2]bool, len(d.Members))
 	for _, m := range d.Members {
 		if err := e.LoadMember(m[0], m[1]); err != nil {
@@ -743,4 +745,20 @@ func sameGroup(a, b *Group) bool {
 		a.MailEnabled == b.MailEnabled && a.SecurityEnabled == b.SecurityEnabled && equalStrings(a.GroupTypes, b.GroupTypes) &&
 		a.MembershipRule == b.MembershipRule && (b.MembershipRuleProcessingState == "" || a.MembershipRuleProcessingState == b.MembershipRuleProcessingState) &&
 		(b.AssignmentMode == "" || a.AssignmentMode == b.AssignmentMode)
+}
+
+// sizeMemberSets sizes the member set of each loaded group for the
+// memberships members will add to it (an upper bound: a member group
+// lands in the group's other set), so that a group of many members is
+// not rehashed as it grows.
+func (e *Engine) sizeMemberSets(members [][2]string) {
+	n := make(map[string]int, len(e.groups))
+	for _, m := range members {
+		n[m[0]]++
+	}
+	for id, c := range n {
+		if g := e.groups[id]; g != nil && len(g.members) == 0 && c > 8 {
+			g.members = make(map[*user]struct{}, c)
+		}
+	}
 }
