@@ -174,8 +174,10 @@ func (v *validation) members() error {
 		if !ok {
 			return allot.Errorf(allot.EINVALID, "%s: group %s does not exist", b.memberLine.at(i), m[0])
 		}
-		if _, isGroup := v.groupOf(m[1]); !v.isUser(m[1]) && !isGroup {
-			return allot.Errorf(allot.EINVALID, "%s: member %s is neither a user nor a group", b.memberLine.at(i), m[1])
+		if !v.isUser(m[1]) { // most members are users: the groups are asked only for the others
+			if _, isGroup := v.groupOf(m[1]); !isGroup {
+				return allot.Errorf(allot.EINVALID, "%s: member %s is neither a user nor a group", b.memberLine.at(i), m[1])
+			}
 		}
 		if _, dup := seen[m]; dup {
 			return allot.Errorf(allot.EINVALID, "%s: membership %s in %s is listed twice", b.memberLine.at(i), m[1], m[0])
