@@ -3,6 +3,7 @@ package licensing
 import (
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"allot"
@@ -335,7 +336,17 @@ func (e *Engine) importEmpty(op Op, d ImportData) (ImportStats, error) {
 		mark(&e.delta.Allotments, a.ID, true)
 	}
 	e.Reserve(len(d.Users), len(d.Groups)) // maps sized once, not grown a million times
-	e.delta.Users = make(map[string]bool, len(d.Users))
+	// The delta's sets of users and memberships are filled on a goroutine
+	// of their own while the engine loads them: both are every one given
+	// (an error refuses the whole import, delta and all).
+	var deltaSets sync.WaitGroup
+	defer deltaSets.Wait()
+	users := make(map[string]bool, len(d.Users))
+	deltaSets.Go(func() {
+		for _, u := range d.Users {
+			users[u.ID] = true
+		}
+	})
 	for _, u := range d.Users {
 		if u.UserType == "" {
 			u.UserType = "Member"
@@ -346,7 +357,6 @@ func (e *Engine) importEmpty(op Op, d ImportData) (ImportStats, error) {
 		if err := e.LoadUser(u); err != nil {
 			return st, err
 		}
-		e.delta.Users[u.ID] = true
 	}
 	for _, g := range d.Groups {
 		if err := e.LoadGroup(g); err != nil {
@@ -355,13 +365,19 @@ func (e *Engine) importEmpty(op Op, d ImportData) (ImportStats, error) {
 		mark(&e.delta.Groups, g.ID, true)
 	}
 	e.sizeMemberSets(d.Members)
-	e.delta.Members = make(map[Key2]bool, len(d.Members))
+	members := make(map[Key2]bool, len(d.Members))
+	deltaSets.Go(func() {
+		for _, m := range d.Members {
+			members[Key2{m[0], m[1]}] = true
+		}
+	})
 	for _, m := range d.Members {
 		if err := e.LoadMember(m[0], m[1]); err != nil {
 			return st, err
 		}
-		e.delta.Members[Key2{m[0], m[1]}] = true
 	}
+	deltaSets.Wait()
+	e.delta.Users, e.delta.Members = users, members
 	for _, s := range d.GroupLicenses {
 		if err := e.LoadGroupLicense(s.Owner, s.LicenseSource); err != nil {
 			return st, err
