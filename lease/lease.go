@@ -72,6 +72,9 @@ type entry struct {
 	// inflight counts the writes admitted to be served here (Enter).
 	yielding bool
 	inflight int
+	// handedUntil: this process handed the lease to another, whose lease
+	// runs until then (unless this process takes the tenant again).
+	handedUntil time.Time
 }
 
 // setToken records the token e is held under (0: not held), keeping
@@ -210,7 +213,7 @@ func (k *Keeper) token(ctx context.Context, tenantID string, count bool) (int64,
 func (k *Keeper) took(tenantID string, e *entry, l store.Lease, now time.Time) {
 	k.setToken(e, l.Token)
 	e.valid = now.Add(l.TTL - k.margin())
-	e.other, e.otherUntil = store.Lease{}, time.Time{}
+	e.other, e.otherUntil, e.handedUntil = store.Lease{}, time.Time{}, time.Time{}
 	k.acquired.Inc()
 	k.log.Info("tenant lease acquired", "tenant", tenantID, "token", l.Token, "owner", l.Owner)
 }
@@ -244,7 +247,9 @@ func (k *Keeper) Held() []string {
 
 // Enter admits a write of the tenant to be served by this process and
 // returns the function to call when it has been answered. It refuses
-// (ok false) while the tenant's lease is being handed to another process,
+// (ok false) while the tenant's lease is being handed to another process
+// and, once handed, while the lease given lasts (a write forwarded here by
+// a process that read the lease before the hand-over arrives after it),
 // and for a tenant this process does not hold while it holds its limit of
 // leases: the write is to be forwarded to the tenant's next holder
 // instead. A hand-over waits for the writes admitted before it.
@@ -252,7 +257,7 @@ func (k *Keeper) Enter(tenantID string) (leave func(), ok bool) {
 	e := k.entry(tenantID)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.yielding || (e.token == 0 && k.full()) {
+	if e.yielding || (e.token == 0 && (k.full() || k.now().Before(e.handedUntil))) {
 		return nil, false
 	}
 	e.inflight++

@@ -317,6 +317,7 @@ func (k *Keeper) HandOver(ctx context.Context, st store.Placement, tenantID, to 
 		k.setToken(e, 0)
 		e.valid = time.Time{}
 		k.remember(e, l, now)
+		e.handedUntil = now.Add(l.TTL)
 		k.handed.Inc()
 		return nil
 	}

@@ -215,8 +215,9 @@ func (s *Server) clustered(w http.ResponseWriter, r *http.Request, h http.Handle
 // waits for it). A request that is
 // not a write, of no tenant, on a server without a Cluster, is served
 // here; one forwarded to this process is served here too, unless it
-// arrives while this process hands the tenant over: then it goes on to
-// the next holder, which serves it.
+// arrives while this process hands the tenant over, or after it handed it
+// over while the lease it gave lasts (lease.Keeper.Enter): then it goes
+// on to the next holder, which serves it.
 func (s *Server) RouteWrite(w http.ResponseWriter, r *http.Request, tenantID string) (http.ResponseWriter, func(), bool) {
 	if tenantID == "" || !isWrite(r.Method) {
 		return w, nil, false
