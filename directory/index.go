@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 
+	"allot/internal/idsort"
 	"allot/internal/sortedset"
 	"allot/licensing"
 	"allot/tenant"
@@ -231,7 +232,7 @@ func Build(s *tenant.State) *Index {
 	// The sets ordered by id are filled in id order, so that none of them
 	// needs a sort: the engine's order is the stored order (by id) after a
 	// restart, but an import's is the bundle's.
-	recs = byID(recs, func(s summary) string { return s.id })
+	recs = idsort.By(recs, func(s summary) string { return s.id })
 	for i := range recs {
 		id, r := recs[i].id, recs[i].r
 		k := Key{K: id}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"allot/catalog"
+	"allot/internal/idsort"
 )
 
 // Reads. Slices returned share the engine's immutable values (source state
@@ -112,13 +113,16 @@ func (e *Engine) Members(groupID string) (users, groups []string) {
 	if !ok {
 		return nil, nil
 	}
+	if len(g.members) > 0 {
+		users = make([]string, 0, len(g.members))
+	}
 	for u := range g.members {
 		users = append(users, u.ID)
 	}
 	for c := range g.memberGroups {
 		groups = append(groups, c.ID)
 	}
-	sort.Strings(users)
+	idsort.Strings(users)
 	sort.Strings(groups)
 	return users, groups
 }

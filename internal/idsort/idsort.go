@@ -1,4 +1,9 @@
-package directory
+// Package idsort sorts large lists of ids (GUID strings) quickly: each
+// id's first eight bytes are compared as an integer kept beside its index,
+// and the ids themselves only where those tie. At a million ids scattered
+// over the heap, comparing the strings costs a cache miss each; the
+// directory index and the engine's member lists sort that many.
+package idsort
 
 import (
 	"cmp"
@@ -6,12 +11,9 @@ import (
 	"strings"
 )
 
-// byID returns list in the byte order of id(element) (ids are unique),
-// list itself when it is in that order already. The sort compares each
-// id's first eight bytes as an integer kept beside its index, and the
-// ids themselves only where those tie: at a million ids scattered over
-// the heap, comparing the strings costs a cache miss each.
-func byID[T any](list []T, id func(T) string) []T {
+// By returns list in the byte order of id(element) (ids are unique), list
+// itself when it is in that order already, else a new slice.
+func By[T any](list []T, id func(T) string) []T {
 	if slices.IsSortedFunc(list, func(a, b T) int { return strings.Compare(id(a), id(b)) }) {
 		return list
 	}
@@ -34,6 +36,15 @@ func byID[T any](list []T, id func(T) string) []T {
 		out[j] = list[e.i]
 	}
 	return out
+}
+
+// Strings sorts ids in place in byte order (as sort.Strings does).
+func Strings(ids []string) {
+	if len(ids) < 64 {
+		slices.Sort(ids)
+		return
+	}
+	copy(ids, By(ids, func(s string) string { return s }))
 }
 
 // head8 is s's first eight bytes as a big-endian integer, zero-padded: a

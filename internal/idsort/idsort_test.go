@@ -1,4 +1,4 @@
-package directory
+package idsort
 
 import (
 	"fmt"
@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-// byID orders as a plain sort by id does, whatever the ids share: the
+// By orders as a plain sort by id does, whatever the ids share: the
 // first eight bytes, a prefix, zero bytes, or nothing at all.
-func TestByIDOrdersAsAPlainSort(t *testing.T) {
+func TestByOrdersAsAPlainSort(t *testing.T) {
 	pieces := []string{"", "\x00", "a", "ab", "abcdefgh", "abcdefgh\x00", "\xff", "é"}
 	for seed := range uint64(30) {
 		r := rand.New(rand.NewPCG(seed, 11))
@@ -28,11 +28,11 @@ func TestByIDOrdersAsAPlainSort(t *testing.T) {
 			}
 		}
 		want := slices.Sorted(slices.Values(ids))
-		got := byID(ids, func(s string) string { return s })
+		got := By(ids, func(s string) string { return s })
 		if !slices.Equal(got, want) {
-			t.Fatalf("seed %d: byID disagrees with sort", seed)
+			t.Fatalf("seed %d: By disagrees with sort", seed)
 		}
-		if same := byID(want, func(s string) string { return s }); &same[0] != &want[0] {
+		if same := By(want, func(s string) string { return s }); &same[0] != &want[0] {
 			t.Fatalf("seed %d: a sorted list was copied", seed)
 		}
 	}
@@ -45,6 +45,21 @@ func TestHead8NeverContradictsTheStringOrder(t *testing.T) {
 			if ha, hb := head8(a), head8(b); ha < hb && !(a < b) {
 				t.Errorf("head8(%q) < head8(%q) but %q >= %q", a, b, a, b)
 			}
+		}
+	}
+}
+
+func TestStringsSortsAsSortStrings(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{0, 1, 63, 64, 1000} {
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("%08x-%d", r.Uint32()%1000, i)
+		}
+		want := slices.Sorted(slices.Values(ids))
+		Strings(ids)
+		if !slices.Equal(ids, want) {
+			t.Fatalf("%d ids: Strings disagrees with a plain sort", n)
 		}
 	}
 }
