@@ -463,15 +463,21 @@ func DecodeLicense(b []byte) (License, error) {
 // decodeLicense is DecodeLicense, and how many of the record's dates were
 // written with a UTC offset (not canonical any more: AppendLicenseBinary
 // writes them in UTC).
-func decodeLicense(b []byte) (License, int, error) {
+func decodeLicense(b []byte) (License, int, error) { return decodeLicenseShared(b, nil) }
+
+// decodeLicenseShared is decodeLicense taking the strings of the GUIDs
+// that repeat across records (product, allotment, a source's group and
+// allotment) from shared, and keeping new ones there (nil: none).
+func decodeLicenseShared(b []byte, shared map[[16]byte]string) (License, int, error) {
 	var l License
 	d, err := newDecoder(b)
 	if err != nil {
 		return l, 0, fmt.Errorf("license: %w", err)
 	}
+	d.shared = shared
 	m := d.bitmap(licBits)
 	l.UserID = d.strIf(m & licUserID)
-	l.SKUID = d.strIf(m & licSKUID)
+	l.SKUID = d.sharedStrIf(m & licSKUID)
 	l.Claimed = m&licClaimed != 0
 	if m&licSince != 0 {
 		l.Since = d.instantUTC()
@@ -483,7 +489,7 @@ func decodeLicense(b []byte) (License, int, error) {
 	if m&licSources != 0 {
 		l.Sources = d.sourceStates(0)
 	}
-	l.AllotmentID = d.strIf(m & licAllotmentID)
+	l.AllotmentID = d.sharedStrIf(m & licAllotmentID)
 	if m&licRetained != 0 {
 		l.KeptSources = &KeptSources{Kept: d.sourceStates(1)}
 	}
@@ -659,6 +665,9 @@ type decoder struct {
 	// offsets counts the Instants read from times written with a UTC
 	// offset (instantUTC): the one legacy form a record may have.
 	offsets int
+	// shared, when set, keeps the strings of GUIDs read by sharedStrIf
+	// (a LicenseDecoder's, across its records).
+	shared map[[16]byte]string
 }
 
 func newDecoder(b []byte) (decoder, error) {
@@ -753,7 +762,15 @@ func (d *decoder) count(min int) int {
 	return int(n)
 }
 
-func (d *decoder) str() string {
+func (d *decoder) str() string { return d.strShared(false) }
+
+// maxSharedGUIDs bounds a decoder's shared GUID strings (products,
+// allotments and groups: a tenant's groups are the most).
+const maxSharedGUIDs = 1 << 16
+
+// strShared reads a string; with share, a GUID's string is taken from and
+// kept in d.shared (when set) instead of a new one per record.
+func (d *decoder) strShared(share bool) string {
 	h := d.uvarint()
 	if d.err != nil {
 		return ""
@@ -788,8 +805,19 @@ func (d *decoder) str() string {
 			d.fail(errTruncated)
 			return ""
 		}
-		s := formatGUID(d.b[d.i : d.i+16])
+		raw := d.b[d.i : d.i+16]
 		d.i += 16
+		if !share || d.shared == nil {
+			return formatGUID(raw)
+		}
+		g := [16]byte(raw)
+		if s, ok := d.shared[g]; ok {
+			return s
+		}
+		s := formatGUID(raw)
+		if len(d.shared) < maxSharedGUIDs {
+			d.shared[g] = s
+		}
 		return s
 	default:
 		k := (h - 3) / 2
@@ -802,11 +830,17 @@ func (d *decoder) str() string {
 }
 
 // strIf reads a present string field: not "".
-func (d *decoder) strIf(bit uint64) string {
+func (d *decoder) strIf(bit uint64) string { return d.strIfShared(bit, false) }
+
+// sharedStrIf is strIf for a field whose values repeat across records (a
+// product, an allotment, a group): see strShared.
+func (d *decoder) sharedStrIf(bit uint64) string { return d.strIfShared(bit, true) }
+
+func (d *decoder) strIfShared(bit uint64, share bool) string {
 	if bit == 0 {
 		return ""
 	}
-	s := d.str()
+	s := d.strShared(share)
 	if s == "" && d.err == nil {
 		d.fail(errors.New("empty string written as present"))
 	}
@@ -985,8 +1019,8 @@ func (d *decoder) sourceState(s *SourceState) {
 	if m&ssDisabledPlans != 0 {
 		s.DisabledPlans = d.strs(0)
 	}
-	s.AssignedByGroup = d.strIf(m & ssAssignedByGroup)
-	s.AllotmentID = d.strIf(m & ssAllotmentID)
+	s.AssignedByGroup = d.sharedStrIf(m & ssAssignedByGroup)
+	s.AllotmentID = d.sharedStrIf(m & ssAllotmentID)
 	if m&(ssKept|ssReplacedBy) != 0 {
 		k := &KeptState{Kept: d.strIf(m & ssKept)}
 		if m&ssReplacedBy != 0 {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"allot"
 	"allot/catalog"
@@ -461,5 +462,47 @@ func TestImportRefusesDatesAnInstantCannotHold(t *testing.T) {
 	}
 	if n := e.SetGrantDates([]SeatDate{{UserID: "u1", SKUID: "05e9a617-0261-4cee-bb44-138d3ef5d965", GrantedAt: far}}); n != 0 {
 		t.Fatalf("SetGrantDates dated %d records with a date out of range", n)
+	}
+}
+
+// A LicenseDecoder decodes what DecodeLicense does, and its records share
+// one string per product and group (the bodies and the decoder's strings
+// stay apart: overwriting a body changes nothing decoded).
+func TestLicenseDecoderDecodesAsDecodeLicenseAndSharesGUIDs(t *testing.T) {
+	c := codecs[3]
+	g := &gen{t: t, r: rand.New(rand.NewSource(5))}
+	var d LicenseDecoder
+	for range 300 {
+		g.times = g.times[:0]
+		x := reflect.New(c.typ)
+		g.fill(x.Elem(), c.name)
+		b := c.encode(nil, x.Interface())
+		want, werr := DecodeLicense(b)
+		got, gerr := d.Decode(b)
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("DecodeLicense: %v; LicenseDecoder: %v", werr, gerr)
+		}
+		for i := range b {
+			b[i] = 0
+		}
+		if werr == nil && !reflect.DeepEqual(got.l.License, want) {
+			t.Fatalf("LicenseDecoder decoded %+v, DecodeLicense %+v", got.l.License, want)
+		}
+	}
+	sku, group := "6fd2c87f-b296-42f0-b197-1e91e994b900", "00000000-0000-4000-8000-00000000000a"
+	l := License{UserID: "00000000-0000-4000-8000-000000000001", SKUID: sku, Claimed: true,
+		Sources: []SourceState{{State: StateActive, AssignedByGroup: group}}}
+	a, err1 := d.Decode(AppendLicenseBinary(nil, &l))
+	l.UserID = "00000000-0000-4000-8000-000000000002"
+	b, err2 := d.Decode(AppendLicenseBinary(nil, &l))
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	same := func(x, y string) bool { return unsafe.StringData(x) == unsafe.StringData(y) }
+	if !same(a.l.SKUID, b.l.SKUID) || !same(a.l.Sources[0].AssignedByGroup, b.l.Sources[0].AssignedByGroup) {
+		t.Error("two records of one decoder do not share their product's and group's strings")
+	}
+	if same(a.l.UserID, b.l.UserID) || a.l.UserID == b.l.UserID {
+		t.Error("the users' ids are shared")
 	}
 }

@@ -220,9 +220,30 @@ func NewLicenseRecord(l License) *LicenseRecord { return &LicenseRecord{l: licen
 // DecodeLicenseRecord decodes a binary license body (DecodeLicense) into a
 // new LicenseRecord.
 func DecodeLicenseRecord(b []byte) (*LicenseRecord, error) {
+	var d LicenseDecoder
+	return d.decode(b, nil)
+}
+
+// LicenseDecoder decodes binary license bodies into LicenseRecords as
+// DecodeLicenseRecord does, with one string per distinct product,
+// allotment and group among the records it decodes (a load's records
+// name a few dozen products and the groups; a string each was garbage
+// once the engine interns them). The zero value is ready; not for
+// concurrent use.
+type LicenseDecoder struct{ shared map[[16]byte]string }
+
+// Decode decodes one body.
+func (d *LicenseDecoder) Decode(b []byte) (*LicenseRecord, error) {
+	if d.shared == nil {
+		d.shared = make(map[[16]byte]string, 64)
+	}
+	return d.decode(b, d.shared)
+}
+
+func (d *LicenseDecoder) decode(b []byte, shared map[[16]byte]string) (*LicenseRecord, error) {
 	r := &LicenseRecord{}
 	var err error
-	r.l.License, err = DecodeLicense(b)
+	r.l.License, _, err = decodeLicenseShared(b, shared)
 	return r, err
 }
 

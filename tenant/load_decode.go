@@ -62,6 +62,9 @@ type decodedChunk[T any] struct {
 type bulk[T any] struct {
 	kind   store.Kind
 	decode func([]byte) (T, error) // a stored body, binary or JSON
+	// newDecode, when set, makes the decode function of each chunk
+	// instead (one that keeps state across the chunk's records).
+	newDecode func() func([]byte) (T, error)
 	raw    []rawRec
 	chunks []*decodedChunk[T]
 	n      int // records taken
@@ -88,10 +91,14 @@ func (b *bulk[T]) send(d *decoders) {
 	b.raw = nil
 	c := &decodedChunk[T]{}
 	b.chunks = append(b.chunks, c)
+	decode := b.decode
+	if b.newDecode != nil {
+		decode = b.newDecode()
+	}
 	d.run(func() {
 		c.recs = make([]rec[T], 0, len(raw))
 		for _, r := range raw {
-			v, err := b.decode(r.body)
+			v, err := decode(r.body)
 			if err != nil {
 				c.bad = append(c.bad, deleteProblem(b.kind, r.id, "the stored record cannot be decoded: "+err.Error()))
 				continue

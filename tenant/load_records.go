@@ -78,7 +78,15 @@ type memberRun struct {
 func newStoredRecords() *storedRecords {
 	return &storedRecords{
 		users: bulk[*licensing.UserRecord]{kind: store.KindUser, decode: decodeUserRecord},
-		lics:  bulk[*licensing.LicenseRecord]{kind: store.KindLicense, decode: decodeLicenseRecord},
+		lics: bulk[*licensing.LicenseRecord]{kind: store.KindLicense, newDecode: func() func([]byte) (*licensing.LicenseRecord, error) {
+			var d licensing.LicenseDecoder // a chunk's records share their products' and groups' strings
+			return func(body []byte) (*licensing.LicenseRecord, error) {
+				if licensing.IsBinary(body) {
+					return d.Decode(body)
+				}
+				return decodeLicenseRecord(body)
+			}
+		}},
 	}
 }
 
