@@ -65,9 +65,9 @@ type bulk[T any] struct {
 	// newDecode, when set, makes the decode function of each chunk
 	// instead (one that keeps state across the chunk's records).
 	newDecode func() func([]byte) (T, error)
-	raw    []rawRec
-	chunks []*decodedChunk[T]
-	n      int // records taken
+	raw       []rawRec
+	chunks    []*decodedChunk[T]
+	n         int // records taken
 }
 
 // add takes one stored record; a full chunk goes to the decoders.
