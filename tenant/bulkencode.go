@@ -1,0 +1,326 @@
+package tenant
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+
+	"allot/licensing"
+	"allot/store"
+)
+
+// errStopped ends encodeRecords when its consumer has stopped.
+var errStopped = errors.New("tenant: record stream stopped")
+
+// encodeRecords encodes every engine record, in key order of the store
+// (kind, then id, byte order: directLicense, group, groupLicense, license,
+// member, user), and hands them to emit in batches of at most streamBatch,
+// in that order. emit false stops it. It walks the engine, not a delta: it
+// serves a bulk commit into a tenant that had no records, where every record
+// that exists is new. The batches are encoded by workers goroutines (which
+// only read the engine), and emit is called on one goroutine at a time.
+func encodeRecords(e *licensing.Engine, workers int, emit func([]store.Object) bool) error {
+	s := newBatchStream(max(workers, 1), emit)
+	err := queueRecords(e, s)
+	if serr := s.close(); err == nil {
+		err = serr
+	}
+	return err
+}
+
+// userRef is a user and its license records (the engine's own: read only).
+type userRef struct {
+	u  *licensing.User
+	ls licensing.UserLicenses
+}
+
+// idPair is a pair of ids whose stored id is a/b.
+type idPair struct{ a, b string }
+
+// memberList is every membership of an engine: pairs (group, member), the
+// stored body of each and the order of their keys (keyOrder).
+type memberList struct {
+	pairs  []idPair
+	bodies [][]byte
+	order  []int
+}
+
+// queueRecords queues the batches of encodeRecords on s, in key order.
+func queueRecords(e *licensing.Engine, s *batchStream) error {
+	groups := e.GroupIDs()
+	// The memberships are gathered (the engine keeps them in maps) while
+	// the users are sorted and the first kinds encoded.
+	members := make(chan memberList, 1)
+	go func() { members <- gatherMembers(e, groups) }()
+
+	// Users by id; ids joined with a suffix ("userId/skuId") sort like the
+	// pairs unless an id holds a byte below '/', which keyOrder handles.
+	users := make([]userRef, 0, e.UserCount())
+	e.ForEachUserLicenses(func(u *licensing.User, ls licensing.UserLicenses) bool {
+		users = append(users, userRef{u, ls})
+		return true
+	})
+	slices.SortFunc(users, func(a, b userRef) int { return strings.Compare(a.u.ID, b.u.ID) })
+
+	type src struct {
+		key string
+		l   licensing.LicenseSource
+	}
+	var direct []src
+	for _, r := range users {
+		for _, l := range e.DirectLicenses(r.u.ID) {
+			direct = append(direct, src{key2(r.u.ID, poolKey(l)), l})
+		}
+	}
+	keyed(direct, func(x src) string { return x.key })
+	if !s.each(len(direct), func(bs *bodies, i int) store.Object {
+		return store.Object{Kind: store.KindDirectLicense, ID: direct[i].key, Body: bs.source(&direct[i].l)}
+	}) {
+		return errStopped
+	}
+	if !s.each(len(groups), func(bs *bodies, i int) store.Object {
+		g, _ := e.Group(groups[i]) // every id of GroupIDs is a group: the engine does not change meanwhile
+		return store.Object{Kind: store.KindGroup, ID: groups[i], Body: bs.group(&g)}
+	}) {
+		return errStopped
+	}
+	var gls []src
+	for _, id := range groups {
+		for _, l := range e.GroupLicenses(id) {
+			gls = append(gls, src{key2(id, poolKey(l)), l})
+		}
+	}
+	keyed(gls, func(x src) string { return x.key })
+	if !s.each(len(gls), func(bs *bodies, i int) store.Object {
+		return store.Object{Kind: store.KindGroupLicense, ID: gls[i].key, Body: bs.source(&gls[i].l)}
+	}) {
+		return errStopped
+	}
+	// License records and memberships are the bulk: in the order of their
+	// parts, sorted by key only if that order is not the key order already
+	// (an id with a byte below '/').
+	nl := 0
+	for _, r := range users {
+		nl += r.ls.Len()
+	}
+	lp, lr := make([]idPair, 0, nl), make([]*licensing.License, 0, nl) // sized: no copies as they grow
+	for _, r := range users {
+		for i := range r.ls.Len() {
+			l := r.ls.At(i)
+			lp = append(lp, idPair{l.UserID, licensePoolKey(l)})
+			lr = append(lr, l)
+		}
+	}
+	if !s.joined(store.KindLicense, lp, keyOrder(lp), func(bs *bodies, i int) []byte { return bs.license(lr[i]) }) {
+		return errStopped
+	}
+	ms := <-members
+	if !s.joined(store.KindMember, ms.pairs, ms.order, func(_ *bodies, i int) []byte { return ms.bodies[i] }) {
+		return errStopped
+	}
+	if !s.each(len(users), func(bs *bodies, i int) store.Object {
+		return store.Object{Kind: store.KindUser, ID: users[i].u.ID, Body: bs.user(users[i].u)}
+	}) {
+		return errStopped
+	}
+	return nil
+}
+
+// gatherMembers lists the memberships of the groups (sorted ids), each
+// group's users and then its member groups.
+func gatherMembers(e *licensing.Engine, groups []string) memberList {
+	n := 0
+	for _, g := range groups {
+		n += e.MemberCount(g)
+	}
+	ms := memberList{pairs: make([]idPair, 0, n), bodies: make([][]byte, 0, n)}
+	for _, g := range groups {
+		us, gs := e.Members(g)
+		for _, u := range us {
+			ms.pairs, ms.bodies = append(ms.pairs, idPair{g, u}), append(ms.bodies, userMemberBody)
+		}
+		for _, c := range gs {
+			ms.pairs, ms.bodies = append(ms.pairs, idPair{g, c}), append(ms.bodies, groupMemberBody)
+		}
+	}
+	ms.order = keyOrder(ms.pairs)
+	return ms
+}
+
+// keyOrder is the order of the pairs' keys a/b: nil when it is the index
+// order — the usual case, checked without building a key — else the
+// indexes sorted by key.
+func keyOrder(ps []idPair) []int {
+	for i := 1; i < len(ps); i++ {
+		if cmpJoined(ps[i-1].a, ps[i-1].b, ps[i].a, ps[i].b) >= 0 {
+			order := make([]int, len(ps))
+			for j := range order {
+				order[j] = j
+			}
+			slices.SortFunc(order, func(x, y int) int {
+				return cmpJoined(ps[x].a, ps[x].b, ps[y].a, ps[y].b)
+			})
+			return order
+		}
+	}
+	return nil
+}
+
+// joinKeys returns the keys a/b of the pairs at positions from..to-1 of
+// order (nil: the index order), as parts of one string: one allocation,
+// and no copy, for all of them (a large tenant has millions of memberships
+// and license records).
+func joinKeys(ps []idPair, order []int, from, to int) []string {
+	at := func(k int) *idPair {
+		if order != nil {
+			return &ps[order[k]]
+		}
+		return &ps[k]
+	}
+	size := 0
+	for k := from; k < to; k++ {
+		p := at(k)
+		size += len(p.a) + 1 + len(p.b)
+	}
+	var sb strings.Builder
+	sb.Grow(size)
+	for k := from; k < to; k++ {
+		p := at(k)
+		sb.WriteString(p.a)
+		sb.WriteByte('/')
+		sb.WriteString(p.b)
+	}
+	all, start := sb.String(), 0
+	keys := make([]string, to-from)
+	for k := from; k < to; k++ {
+		p := at(k)
+		end := start + len(p.a) + 1 + len(p.b)
+		keys[k-from] = all[start:end]
+		start = end
+	}
+	return keys
+}
+
+// batchStream encodes batches of objects on worker goroutines and hands
+// them to emit in the order they were queued. A few batches at most are
+// queued or encoded and not yet emitted, so that memory holds a few batches,
+// not all of them.
+type batchStream struct {
+	work    chan batchJob
+	queue   chan chan []store.Object // the batches, in order
+	stopped chan struct{}            // closed once emit returned false
+	done    chan struct{}            // closed when the last batch is emitted
+	workers sync.WaitGroup
+}
+
+type batchJob struct {
+	encode func() []store.Object
+	out    chan<- []store.Object
+}
+
+func newBatchStream(workers int, emit func([]store.Object) bool) *batchStream {
+	s := &batchStream{
+		work:    make(chan batchJob),
+		queue:   make(chan chan []store.Object, 2*workers+2),
+		stopped: make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	for range workers {
+		s.workers.Go(func() {
+			for j := range s.work {
+				j.out <- j.encode()
+			}
+		})
+	}
+	go func() {
+		defer close(s.done)
+		for out := range s.queue {
+			if !emit(<-out) {
+				close(s.stopped)
+				return
+			}
+		}
+	}()
+	return s
+}
+
+// add queues a batch that encode makes; false once emit has stopped.
+func (s *batchStream) add(encode func() []store.Object) bool {
+	out := make(chan []store.Object, 1) // a batch emit does not take leaves no goroutine behind
+	select {
+	case s.queue <- out:
+	case <-s.stopped:
+		return false
+	}
+	select {
+	case s.work <- batchJob{encode, out}:
+		return true
+	case <-s.stopped:
+		return false
+	}
+}
+
+// close waits for the queued batches and returns errStopped if emit stopped.
+func (s *batchStream) close() error {
+	close(s.queue)
+	close(s.work)
+	s.workers.Wait()
+	<-s.done
+	select {
+	case <-s.stopped:
+		return errStopped
+	default:
+		return nil
+	}
+}
+
+// each queues the objects 0..n-1 that obj encodes, in batches.
+func (s *batchStream) each(n int, obj func(bs *bodies, i int) store.Object) bool {
+	for from := 0; from < n; from += streamBatch {
+		to := min(from+streamBatch, n)
+		if !s.add(func() []store.Object {
+			var bs bodies
+			batch := make([]store.Object, 0, to-from)
+			for i := from; i < to; i++ {
+				batch = append(batch, obj(&bs, i))
+			}
+			return batch
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
+// joined queues objects of kind whose ids are the keys a/b of the pairs, in
+// order (keyOrder), with the bodies body encodes (i: the pair's index).
+func (s *batchStream) joined(kind store.Kind, ps []idPair, order []int, body func(bs *bodies, i int) []byte) bool {
+	for from := 0; from < len(ps); from += streamBatch {
+		to := min(from+streamBatch, len(ps))
+		if !s.add(func() []store.Object {
+			var bs bodies
+			keys := joinKeys(ps, order, from, to)
+			batch := make([]store.Object, 0, to-from)
+			for k := from; k < to; k++ {
+				i := k
+				if order != nil {
+					i = order[k]
+				}
+				batch = append(batch, store.Object{Kind: kind, ID: keys[k-from], Body: body(&bs, i)})
+			}
+			return batch
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
+// keyed puts xs in byte order of their keys: mostly they already are (built
+// from sorted ids), so a check is all it usually costs.
+func keyed[T any](xs []T, key func(T) string) {
+	if !slices.IsSortedFunc(xs, func(a, b T) int { return strings.Compare(key(a), key(b)) }) {
+		slices.SortFunc(xs, func(a, b T) int { return strings.Compare(key(a), key(b)) })
+	}
+}
