@@ -1,6 +1,8 @@
 package tenant
 
 import (
+	"cmp"
+	"encoding/binary"
 	"errors"
 	"slices"
 	"strings"
@@ -56,12 +58,7 @@ func queueRecords(e *licensing.Engine, s *batchStream) error {
 
 	// Users by id; ids joined with a suffix ("userId/skuId") sort like the
 	// pairs unless an id holds a byte below '/', which keyOrder handles.
-	users := make([]userRef, 0, e.UserCount())
-	e.ForEachUserLicenses(func(u *licensing.User, ls licensing.UserLicenses) bool {
-		users = append(users, userRef{u, ls})
-		return true
-	})
-	slices.SortFunc(users, func(a, b userRef) int { return strings.Compare(a.u.ID, b.u.ID) })
+	users := sortedUsers(e)
 
 	type src struct {
 		key string
@@ -125,6 +122,42 @@ func queueRecords(e *licensing.Engine, s *batchStream) error {
 		return errStopped
 	}
 	return nil
+}
+
+// sortedUsers lists the users of e by id. The sort compares the first
+// eight bytes of the ids, kept with each user, before the ids: it reads
+// the ids themselves (two pointers away) only on a tie, rare among a
+// million GUIDs.
+func sortedUsers(e *licensing.Engine) []userRef {
+	type ref struct {
+		head uint64 // the id's first eight bytes, big-endian, zero-padded: ordered as the ids
+		userRef
+	}
+	refs := make([]ref, 0, e.UserCount())
+	e.ForEachUserLicenses(func(u *licensing.User, ls licensing.UserLicenses) bool {
+		refs = append(refs, ref{idHead(u.ID), userRef{u, ls}})
+		return true
+	})
+	slices.SortFunc(refs, func(a, b ref) int {
+		if c := cmp.Compare(a.head, b.head); c != 0 {
+			return c
+		}
+		return strings.Compare(a.u.ID, b.u.ID)
+	})
+	users := make([]userRef, len(refs))
+	for i := range refs {
+		users[i] = refs[i].userRef
+	}
+	return users
+}
+
+// idHead is the first eight bytes of id as a big-endian number, zero-padded:
+// idHead(a) < idHead(b) implies a < b, and a < b implies idHead(a) <=
+// idHead(b).
+func idHead(id string) uint64 {
+	var b [8]byte
+	copy(b[:], id)
+	return binary.BigEndian.Uint64(b[:])
 }
 
 // gatherMembers lists the memberships of the groups (sorted ids), each
