@@ -31,34 +31,33 @@ func encodeRecords(e *licensing.Engine, workers int, emit func([]store.Object) b
 	return err
 }
 
-// userRef is a user and its license records (the engine's own: read only).
+// userRef is a user and the view of its records (the engine's own: read
+// only).
 type userRef struct {
-	u  *licensing.User
-	ls licensing.UserLicenses
+	u *licensing.User
+	v licensing.UserView
 }
 
 // idPair is a pair of ids whose stored id is a/b.
 type idPair struct{ a, b string }
 
-// memberList is every membership of an engine: pairs (group, member), the
-// stored body of each and the order of their keys (keyOrder).
+// memberList is every membership of an engine: pairs (group, member),
+// whether each member is a group and the order of their keys (keyOrder).
 type memberList struct {
-	pairs  []idPair
-	bodies [][]byte
-	order  []int
+	pairs   []idPair
+	isGroup []bool
+	order   []int
 }
 
 // queueRecords queues the batches of encodeRecords on s, in key order.
 func queueRecords(e *licensing.Engine, s *batchStream) error {
 	groups := e.GroupIDs()
-	// The memberships are gathered (the engine keeps them in maps) while
-	// the users are sorted and the first kinds encoded.
-	members := make(chan memberList, 1)
-	go func() { members <- gatherMembers(e, groups) }()
-
 	// Users by id; ids joined with a suffix ("userId/skuId") sort like the
 	// pairs unless an id holds a byte below '/', which keyOrder handles.
 	users := sortedUsers(e)
+	// The memberships are gathered while the first kinds are encoded.
+	members := make(chan memberList, 1)
+	go func() { members <- gatherMembers(e, groups, users) }()
 
 	type src struct {
 		key string
@@ -66,7 +65,7 @@ func queueRecords(e *licensing.Engine, s *batchStream) error {
 	}
 	var direct []src
 	for _, r := range users {
-		for _, l := range e.DirectLicenses(r.u.ID) {
+		for _, l := range r.v.DirectLicenses() {
 			direct = append(direct, src{key2(r.u.ID, poolKey(l)), l})
 		}
 	}
@@ -99,12 +98,13 @@ func queueRecords(e *licensing.Engine, s *batchStream) error {
 	// (an id with a byte below '/').
 	nl := 0
 	for _, r := range users {
-		nl += r.ls.Len()
+		nl += r.v.Licenses().Len()
 	}
 	lp, lr := make([]idPair, 0, nl), make([]*licensing.License, 0, nl) // sized: no copies as they grow
 	for _, r := range users {
-		for i := range r.ls.Len() {
-			l := r.ls.At(i)
+		ls := r.v.Licenses()
+		for i := range ls.Len() {
+			l := ls.At(i)
 			lp = append(lp, idPair{l.UserID, licensePoolKey(l)})
 			lr = append(lr, l)
 		}
@@ -113,7 +113,12 @@ func queueRecords(e *licensing.Engine, s *batchStream) error {
 		return errStopped
 	}
 	ms := <-members
-	if !s.joined(store.KindMember, ms.pairs, ms.order, func(_ *bodies, i int) []byte { return ms.bodies[i] }) {
+	if !s.joined(store.KindMember, ms.pairs, ms.order, func(_ *bodies, i int) []byte {
+		if ms.isGroup[i] {
+			return groupMemberBody
+		}
+		return userMemberBody
+	}) {
 		return errStopped
 	}
 	if !s.each(len(users), func(bs *bodies, i int) store.Object {
@@ -134,8 +139,9 @@ func sortedUsers(e *licensing.Engine) []userRef {
 		userRef
 	}
 	refs := make([]ref, 0, e.UserCount())
-	e.ForEachUserLicenses(func(u *licensing.User, ls licensing.UserLicenses) bool {
-		refs = append(refs, ref{idHead(u.ID), userRef{u, ls}})
+	e.ForEachUserView(func(v licensing.UserView) bool {
+		u := v.User()
+		refs = append(refs, ref{idHead(u.ID), userRef{u, v}})
 		return true
 	})
 	slices.SortFunc(refs, func(a, b ref) int {
@@ -161,21 +167,41 @@ func idHead(id string) uint64 {
 }
 
 // gatherMembers lists the memberships of the groups (sorted ids), each
-// group's users and then its member groups.
-func gatherMembers(e *licensing.Engine, groups []string) memberList {
+// group's users and then its member groups. The user members are taken
+// from the users' side, users sorted by id: each group's come in id order,
+// with no lookup of a user and no sort (the engine keeps a group's members
+// in a map). Only a group with member groups is asked for its members.
+func gatherMembers(e *licensing.Engine, groups []string, users []userRef) memberList {
+	at := make(map[string]int, len(groups))
+	counts := make([]int, len(groups)) // all members, users and groups
 	n := 0
-	for _, g := range groups {
-		n += e.MemberCount(g)
+	for i, g := range groups {
+		at[g] = i
+		counts[i] = e.MemberCount(g)
+		n += counts[i]
 	}
-	ms := memberList{pairs: make([]idPair, 0, n), bodies: make([][]byte, 0, n)}
-	for _, g := range groups {
-		us, gs := e.Members(g)
-		for _, u := range us {
-			ms.pairs, ms.bodies = append(ms.pairs, idPair{g, u}), append(ms.bodies, userMemberBody)
+	byGroup := make([][]string, len(groups))
+	for i := range byGroup {
+		byGroup[i] = make([]string, 0, counts[i])
+	}
+	for _, r := range users {
+		for j := range r.v.GroupCount() {
+			i := at[r.v.GroupID(j)]
+			byGroup[i] = append(byGroup[i], r.u.ID)
 		}
-		for _, c := range gs {
-			ms.pairs, ms.bodies = append(ms.pairs, idPair{g, c}), append(ms.bodies, groupMemberBody)
+	}
+	ms := memberList{pairs: make([]idPair, 0, n), isGroup: make([]bool, 0, n)}
+	for i, g := range groups {
+		for _, u := range byGroup[i] {
+			ms.pairs, ms.isGroup = append(ms.pairs, idPair{g, u}), append(ms.isGroup, false)
 		}
+		if len(byGroup[i]) < counts[i] { // member groups too
+			_, gs := e.Members(g)
+			for _, c := range gs {
+				ms.pairs, ms.isGroup = append(ms.pairs, idPair{g, c}), append(ms.isGroup, true)
+			}
+		}
+		byGroup[i] = nil
 	}
 	ms.order = keyOrder(ms.pairs)
 	return ms
