@@ -18,11 +18,12 @@ var errStopped = errors.New("tenant: record stream stopped")
 // encodeRecords encodes every engine record, in key order of the store
 // (kind, then id, byte order: directLicense, group, groupLicense, license,
 // member, user), and hands them to emit in batches of at most streamBatch,
-// in that order. emit false stops it. It walks the engine, not a delta: it
+// in that order. emit false stops it. A batch's memory serves a later batch
+// once freed (recBatch.free): free it when done with its objects. It walks the engine, not a delta: it
 // serves a bulk commit into a tenant that had no records, where every record
 // that exists is new. The batches are encoded by workers goroutines (which
 // only read the engine), and emit is called on one goroutine at a time.
-func encodeRecords(e *licensing.Engine, workers int, emit func([]store.Object) bool) error {
+func encodeRecords(e *licensing.Engine, workers int, emit func(*recBatch) bool) error {
 	s := newBatchStream(max(workers, 1), emit)
 	err := queueRecords(e, s)
 	if serr := s.close(); err == nil {
@@ -226,11 +227,11 @@ func keyOrder(ps []idPair) []int {
 	return nil
 }
 
-// joinKeys returns the keys a/b of the pairs at positions from..to-1 of
-// order (nil: the index order), as parts of one string: one allocation,
-// and no copy, for all of them (a large tenant has millions of memberships
-// and license records).
-func joinKeys(ps []idPair, order []int, from, to int) []string {
+// joinKeys appends to dst the keys a/b of the pairs at positions
+// from..to-1 of order (nil: the index order), as parts of one string: one
+// allocation, and no copy, for all of them (a large tenant has millions of
+// memberships and license records).
+func joinKeys(dst []string, ps []idPair, order []int, from, to int) []string {
 	at := func(k int) *idPair {
 		if order != nil {
 			return &ps[order[k]]
@@ -251,14 +252,51 @@ func joinKeys(ps []idPair, order []int, from, to int) []string {
 		sb.WriteString(p.b)
 	}
 	all, start := sb.String(), 0
-	keys := make([]string, to-from)
 	for k := from; k < to; k++ {
 		p := at(k)
 		end := start + len(p.a) + 1 + len(p.b)
-		keys[k-from] = all[start:end]
+		dst = append(dst, all[start:end])
 		start = end
 	}
-	return keys
+	return dst
+}
+
+// recBatch is a batch of encoded records and the memory they are in, which
+// a later batch reuses once freed: the objects' slice, the headers of their
+// keys (not the keys: a store may keep a key) and the bodies' first block.
+type recBatch struct {
+	objs  []store.Object
+	keys  []string
+	arena []byte
+	need  int // the bytes of the bodies
+}
+
+// freeBatches holds freed batches (*recBatch).
+var freeBatches sync.Pool
+
+func newRecBatch(n int) *recBatch {
+	b, _ := freeBatches.Get().(*recBatch)
+	if b == nil {
+		b = &recBatch{}
+	}
+	b.objs = slices.Grow(b.objs, n)
+	return b
+}
+
+// bodies returns a writer of bodies that starts in the batch's arena.
+func (b *recBatch) bodies() bodies { return bodies{buf: b.arena[:0]} }
+
+// free hands the batch's memory to later batches: its objects must not be
+// used any more (a store is done with a batch when it asks for the next).
+func (b *recBatch) free() {
+	clear(b.objs)
+	b.objs = b.objs[:0]
+	clear(b.keys)
+	b.keys = b.keys[:0]
+	if b.need > cap(b.arena) { // a batch's bodies as large fit in one block next time
+		b.arena = make([]byte, 0, b.need+b.need/8+bodyRoom)
+	}
+	freeBatches.Put(b)
 }
 
 // batchStream encodes batches of objects on worker goroutines and hands
@@ -267,21 +305,21 @@ func joinKeys(ps []idPair, order []int, from, to int) []string {
 // not all of them.
 type batchStream struct {
 	work    chan batchJob
-	queue   chan chan []store.Object // the batches, in order
+	queue   chan chan *recBatch // the batches, in order
 	stopped chan struct{}            // closed once emit returned false
 	done    chan struct{}            // closed when the last batch is emitted
 	workers sync.WaitGroup
 }
 
 type batchJob struct {
-	encode func() []store.Object
-	out    chan<- []store.Object
+	encode func() *recBatch
+	out    chan<- *recBatch
 }
 
-func newBatchStream(workers int, emit func([]store.Object) bool) *batchStream {
+func newBatchStream(workers int, emit func(*recBatch) bool) *batchStream {
 	s := &batchStream{
 		work:    make(chan batchJob),
-		queue:   make(chan chan []store.Object, 2*workers+2),
+		queue:   make(chan chan *recBatch, 2*workers+2),
 		stopped: make(chan struct{}),
 		done:    make(chan struct{}),
 	}
@@ -305,8 +343,8 @@ func newBatchStream(workers int, emit func([]store.Object) bool) *batchStream {
 }
 
 // add queues a batch that encode makes; false once emit has stopped.
-func (s *batchStream) add(encode func() []store.Object) bool {
-	out := make(chan []store.Object, 1) // a batch emit does not take leaves no goroutine behind
+func (s *batchStream) add(encode func() *recBatch) bool {
+	out := make(chan *recBatch, 1) // a batch emit does not take leaves no goroutine behind
 	select {
 	case s.queue <- out:
 	case <-s.stopped:
@@ -338,13 +376,14 @@ func (s *batchStream) close() error {
 func (s *batchStream) each(n int, obj func(bs *bodies, i int) store.Object) bool {
 	for from := 0; from < n; from += streamBatch {
 		to := min(from+streamBatch, n)
-		if !s.add(func() []store.Object {
-			var bs bodies
-			batch := make([]store.Object, 0, to-from)
+		if !s.add(func() *recBatch {
+			b := newRecBatch(to - from)
+			bs := b.bodies()
 			for i := from; i < to; i++ {
-				batch = append(batch, obj(&bs, i))
+				b.objs = append(b.objs, obj(&bs, i))
 			}
-			return batch
+			b.need = bs.size
+			return b
 		}) {
 			return false
 		}
@@ -357,18 +396,19 @@ func (s *batchStream) each(n int, obj func(bs *bodies, i int) store.Object) bool
 func (s *batchStream) joined(kind store.Kind, ps []idPair, order []int, body func(bs *bodies, i int) []byte) bool {
 	for from := 0; from < len(ps); from += streamBatch {
 		to := min(from+streamBatch, len(ps))
-		if !s.add(func() []store.Object {
-			var bs bodies
-			keys := joinKeys(ps, order, from, to)
-			batch := make([]store.Object, 0, to-from)
+		if !s.add(func() *recBatch {
+			b := newRecBatch(to - from)
+			bs := b.bodies()
+			b.keys = joinKeys(b.keys[:0], ps, order, from, to)
 			for k := from; k < to; k++ {
 				i := k
 				if order != nil {
 					i = order[k]
 				}
-				batch = append(batch, store.Object{Kind: kind, ID: keys[k-from], Body: body(&bs, i)})
+				b.objs = append(b.objs, store.Object{Kind: kind, ID: b.keys[k-from], Body: body(&bs, i)})
 			}
-			return batch
+			b.need = bs.size
+			return b
 		}) {
 			return false
 		}

@@ -9,7 +9,6 @@ import (
 
 	"allot/catalog"
 	"allot/licensing"
-	"allot/store"
 	"allot/synth"
 )
 
@@ -23,7 +22,7 @@ func BenchmarkEncodeRecords(b *testing.B) {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
 			cpu0 := processCPU()
 			for b.Loop() {
-				if err := encodeRecords(e, workers, func([]store.Object) bool { return true }); err != nil {
+				if err := encodeRecords(e, workers, func(b *recBatch) bool { b.free(); return true }); err != nil {
 					b.Fatal(err)
 				}
 			}

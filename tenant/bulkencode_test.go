@@ -86,7 +86,7 @@ func wantRecords(e *licensing.Engine) []store.Object {
 
 // encodeRecords streams every record of the engine once, in key order,
 // with the body its codec gives, in batches of at most streamBatch, with
-// one worker or several.
+// one worker or several, batches freed and reused.
 func TestEncodeRecordsStreamsEveryRecordInKeyOrder(t *testing.T) {
 	e := encodedEngine(t)
 	want := wantRecords(e)
@@ -95,11 +95,14 @@ func TestEncodeRecordsStreamsEveryRecordInKeyOrder(t *testing.T) {
 	}
 	for _, workers := range []int{1, 3} {
 		var got []store.Object
-		if err := encodeRecords(e, workers, func(b []store.Object) bool {
-			if len(b) == 0 || len(b) > streamBatch {
-				t.Fatalf("%d workers: a batch of %d objects", workers, len(b))
+		if err := encodeRecords(e, workers, func(b *recBatch) bool {
+			if len(b.objs) == 0 || len(b.objs) > streamBatch {
+				t.Fatalf("%d workers: a batch of %d objects", workers, len(b.objs))
 			}
-			got = append(got, b...)
+			for _, o := range b.objs {
+				got = append(got, store.Object{Kind: o.Kind, ID: o.ID, Body: bytes.Clone(o.Body)})
+			}
+			b.free() // its memory serves the next batches
 			return true
 		}); err != nil {
 			t.Fatal(err)
@@ -121,7 +124,7 @@ func TestEncodeRecordsStopsWithItsConsumer(t *testing.T) {
 	e := encodedEngine(t)
 	for _, workers := range []int{1, 3} {
 		calls := 0
-		err := encodeRecords(e, workers, func([]store.Object) bool {
+		err := encodeRecords(e, workers, func(*recBatch) bool {
 			calls++
 			return calls < 3
 		})

@@ -28,7 +28,7 @@ func TestPairsEmitInJoinedKeyOrder(t *testing.T) {
 		}
 	}
 	pairs := []idPair{{"a", "x"}, {"a-b", "x"}, {"b", "y"}, {"b", "z"}}
-	got := joinKeys(pairs, keyOrder(pairs), 0, len(pairs))
+	got := joinKeys(nil, pairs, keyOrder(pairs), 0, len(pairs))
 	if !slices.IsSorted(got) || len(got) != 4 {
 		t.Fatalf("emitted %q, want the four keys in byte order", got)
 	}
@@ -55,7 +55,7 @@ func TestJoinedKeysGiveEachIndexWithItsKey(t *testing.T) {
 		var keys []string
 		for from := 0; from < len(pairs); from += 1000 {
 			to := min(from+1000, len(pairs))
-			for k, key := range joinKeys(pairs, order, from, to) {
+			for k, key := range joinKeys(nil, pairs, order, from, to) {
 				i := from + k
 				if order != nil {
 					i = order[i]

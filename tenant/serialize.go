@@ -118,16 +118,21 @@ func decodeBody[T any](body []byte, decode func([]byte) (T, error)) (T, error) {
 type bodies struct {
 	buf  []byte
 	next int // the size of the next block
+	size int // the bytes handed out
 }
 
+// bodyRoom is the room a block must have left for the next body.
+const bodyRoom = 256
+
 func (b *bodies) add(encode func(dst []byte) []byte) []byte {
-	const minBlock, maxBlock, room = 1 << 10, 64 << 10, 256
-	if cap(b.buf)-len(b.buf) < room {
+	const minBlock, maxBlock = 1 << 10, 64 << 10
+	if cap(b.buf)-len(b.buf) < bodyRoom {
 		b.next = min(max(2*b.next, minBlock), maxBlock)
 		b.buf = make([]byte, 0, b.next)
 	}
 	start := len(b.buf)
 	b.buf = encode(b.buf)
+	b.size += len(b.buf) - start
 	return b.buf[start:len(b.buf):len(b.buf)]
 }
 
@@ -297,13 +302,13 @@ const streamBatch = 4096
 // skipped. They are encoded in key order (kind, then id) by other
 // goroutines, one per processor, while the store writes the previous
 // batches, so that memory holds a few batches of encoded records, not all of
-// them.
+// them, and a batch the store is done with is reused.
 func (t *Tenant) commitBulk(d licensing.Delta, muts []store.Mutation, extra []audit.Entry) error {
 	c, err := t.serialize(d, muts, extra, false)
 	if err != nil {
 		return err
 	}
-	ch := make(chan []store.Object, 4)
+	ch := make(chan *recBatch, 4)
 	stop := make(chan struct{})
 	var (
 		wg   sync.WaitGroup
@@ -314,7 +319,7 @@ func (t *Tenant) commitBulk(d licensing.Delta, muts []store.Mutation, extra []au
 	go func() {
 		defer wg.Done()
 		defer close(ch)
-		perr = encodeRecords(e, runtime.GOMAXPROCS(0), func(b []store.Object) bool {
+		perr = encodeRecords(e, runtime.GOMAXPROCS(0), func(b *recBatch) bool {
 			select {
 			case ch <- b:
 				return true
@@ -323,12 +328,18 @@ func (t *Tenant) commitBulk(d licensing.Delta, muts []store.Mutation, extra []au
 			}
 		})
 	}()
+	var last *recBatch // the store is done with it when it asks for the next
 	err = t.rt.store.CommitBulk(context.Background(), c, func() ([]store.Object, error) {
+		if last != nil {
+			last.free()
+			last = nil
+		}
 		b, ok := <-ch
 		if !ok {
 			return nil, perr
 		}
-		return b, nil
+		last = b
+		return b.objs, nil
 	})
 	close(stop)
 	wg.Wait()
