@@ -306,8 +306,8 @@ func (b *recBatch) free() {
 type batchStream struct {
 	work    chan batchJob
 	queue   chan chan *recBatch // the batches, in order
-	stopped chan struct{}            // closed once emit returned false
-	done    chan struct{}            // closed when the last batch is emitted
+	stopped chan struct{}       // closed once emit returned false
+	done    chan struct{}       // closed when the last batch is emitted
 	workers sync.WaitGroup
 }
 
