@@ -187,8 +187,9 @@ func gatherMembers(e *licensing.Engine, groups []string, users []userRef) member
 	}
 	for _, r := range users {
 		for j := range r.v.GroupCount() {
-			i := at[r.v.GroupID(j)]
-			byGroup[i] = append(byGroup[i], r.u.ID)
+			if i, ok := at[r.v.GroupID(j)]; ok { // always: a user's groups are the engine's
+				byGroup[i] = append(byGroup[i], r.u.ID)
+			}
 		}
 	}
 	ms := memberList{pairs: make([]idPair, 0, n), isGroup: make([]bool, 0, n)}
