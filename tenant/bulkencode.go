@@ -1,13 +1,12 @@
 package tenant
 
 import (
-	"cmp"
-	"encoding/binary"
 	"errors"
 	"slices"
 	"strings"
 	"sync"
 
+	"allot/internal/idsort"
 	"allot/licensing"
 	"allot/store"
 )
@@ -130,41 +129,14 @@ func queueRecords(e *licensing.Engine, s *batchStream) error {
 	return nil
 }
 
-// sortedUsers lists the users of e by id. The sort compares the first
-// eight bytes of the ids, kept with each user, before the ids: it reads
-// the ids themselves (two pointers away) only on a tie, rare among a
-// million GUIDs.
+// sortedUsers lists the users of e by id.
 func sortedUsers(e *licensing.Engine) []userRef {
-	type ref struct {
-		head uint64 // the id's first eight bytes, big-endian, zero-padded: ordered as the ids
-		userRef
-	}
-	refs := make([]ref, 0, e.UserCount())
+	users := make([]userRef, 0, e.UserCount())
 	e.ForEachUserView(func(v licensing.UserView) bool {
-		u := v.User()
-		refs = append(refs, ref{idHead(u.ID), userRef{u, v}})
+		users = append(users, userRef{v.User(), v})
 		return true
 	})
-	slices.SortFunc(refs, func(a, b ref) int {
-		if c := cmp.Compare(a.head, b.head); c != 0 {
-			return c
-		}
-		return strings.Compare(a.u.ID, b.u.ID)
-	})
-	users := make([]userRef, len(refs))
-	for i := range refs {
-		users[i] = refs[i].userRef
-	}
-	return users
-}
-
-// idHead is the first eight bytes of id as a big-endian number, zero-padded:
-// idHead(a) < idHead(b) implies a < b, and a < b implies idHead(a) <=
-// idHead(b).
-func idHead(id string) uint64 {
-	var b [8]byte
-	copy(b[:], id)
-	return binary.BigEndian.Uint64(b[:])
+	return idsort.By(users, func(r userRef) string { return r.u.ID })
 }
 
 // gatherMembers lists the memberships of the groups (sorted ids), each

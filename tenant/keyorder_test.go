@@ -72,23 +72,3 @@ func TestJoinedKeysGiveEachIndexWithItsKey(t *testing.T) {
 		}
 	}
 }
-
-// idHead orders as the ids it is taken from, or ties.
-func TestIDHeadOrdersAsTheIDs(t *testing.T) {
-	rnd := rand.New(rand.NewPCG(7, 8))
-	alphabet := "\x00\x01a-/9\xff"
-	word := func() string {
-		b := make([]byte, rnd.IntN(11))
-		for i := range b {
-			b[i] = alphabet[rnd.IntN(len(alphabet))]
-		}
-		return string(b)
-	}
-	for range 20000 {
-		a, b := word(), word()
-		ha, hb := idHead(a), idHead(b)
-		if c := strings.Compare(a, b); (ha < hb && c >= 0) || (ha > hb && c <= 0) {
-			t.Fatalf("idHead(%q) = %#x, idHead(%q) = %#x: not ordered as the ids", a, ha, b, hb)
-		}
-	}
-}
