@@ -18,10 +18,11 @@ var errStopped = errors.New("tenant: record stream stopped")
 // (kind, then id, byte order: directLicense, group, groupLicense, license,
 // member, user), and hands them to emit in batches of at most streamBatch,
 // in that order. emit false stops it. A batch's memory serves a later batch
-// once freed (recBatch.free): free it when done with its objects. It walks the engine, not a delta: it
-// serves a bulk commit into a tenant that had no records, where every record
-// that exists is new. The batches are encoded by workers goroutines (which
-// only read the engine), and emit is called on one goroutine at a time.
+// once freed (recBatch.free): free it when done with its objects. It walks
+// the engine, not a delta: it serves a bulk commit into a tenant that had
+// no records, where every record that exists is new. The batches are
+// encoded by workers goroutines (which only read the engine), and emit is
+// called on one goroutine at a time.
 func encodeRecords(e *licensing.Engine, workers int, emit func(*recBatch) bool) error {
 	s := newBatchStream(max(workers, 1), emit)
 	err := queueRecords(e, s)
