@@ -116,6 +116,29 @@ var wordIndex = func() map[string]int {
 	return m
 }()
 
+// wordsByLen lists the indexes of the words of each length (all are
+// shorter than its length).
+var wordsByLen = func() (t [40][]uint8) {
+	for i, w := range words {
+		t[len(w)] = append(t[len(w)], uint8(i))
+	}
+	return t
+}()
+
+// wordOf is wordIndex[s] without hashing s: the words are few, and most
+// strings a record holds have no word's length or differ from it at once.
+func wordOf(s string) (int, bool) {
+	if len(s) >= len(wordsByLen) {
+		return 0, false
+	}
+	for _, k := range wordsByLen[len(s)] {
+		if words[k] == s {
+			return int(k), true
+		}
+	}
+	return 0, false
+}
+
 // timeBase is the "previous time" before a record's first (2025-01-01).
 const timeBase = 1735689600
 
@@ -531,7 +554,7 @@ func (e *encoder) str(s string) {
 			return
 		}
 	}
-	if k, ok := wordIndex[s]; ok {
+	if k, ok := wordOf(s); ok {
 		e.uvarint(uint64(3 + 2*k))
 		return
 	}
@@ -1035,15 +1058,25 @@ func parseGUID[S ~string | ~[]byte](s S) (g [16]byte, ok bool) {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return g, false
 	}
+	bad := byte(0)
 	for j, i := range guidHex {
-		hi, lo := unhex(s[i]), unhex(s[i+1])
-		if hi > 15 || lo > 15 {
-			return g, false
-		}
+		hi, lo := unhexTable[s[i]], unhexTable[s[i+1]]
+		bad |= hi | lo
 		g[j] = hi<<4 | lo
+	}
+	if bad > 15 { // a byte that is not a lower-case hex digit
+		return [16]byte{}, false
 	}
 	return g, true
 }
+
+// unhexTable is unhex of every byte.
+var unhexTable = func() (t [256]byte) {
+	for c := range t {
+		t[c] = unhex(byte(c))
+	}
+	return t
+}()
 
 // guidHex is where the 16 bytes of a GUID are in its text.
 var guidHex = [16]int{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}

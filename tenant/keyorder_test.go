@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// cmpJoined orders pairs as their joined keys a/b order, and inKeyOrder
-// emits in that order also when the pairs' own order differs (an id with a
+// cmpJoined orders pairs as their joined keys a/b order, and keyOrder
+// with joinKeys gives that order also when the pairs' own order differs (an id with a
 // byte below '/').
 func TestPairsEmitInJoinedKeyOrder(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 2))
@@ -27,46 +27,48 @@ func TestPairsEmitInJoinedKeyOrder(t *testing.T) {
 			t.Fatalf("cmpJoined(%q, %q, %q, %q) = %d, want %d", a1, b1, a2, b2, got, want)
 		}
 	}
-	pairs := [][2]string{{"a", "x"}, {"a-b", "x"}, {"b", "y"}, {"b", "z"}}
-	var got []string
-	if err := inKeyOrder(len(pairs), func(i int) (string, string) { return pairs[i][0], pairs[i][1] }, func(_ int, key string) error {
-		got = append(got, key)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	pairs := []idPair{{"a", "x"}, {"a-b", "x"}, {"b", "y"}, {"b", "z"}}
+	got := joinKeys(nil, pairs, keyOrder(pairs), 0, len(pairs))
 	if !slices.IsSorted(got) || len(got) != 4 {
 		t.Fatalf("emitted %q, want the four keys in byte order", got)
 	}
 }
 
-// inKeyOrder emits every index once, with its own key, over several of its
-// key chunks, in order or not.
-func TestInKeyOrderEmitsEachIndexWithItsKey(t *testing.T) {
+// keyOrder with joinKeys gives every index once, with its own key, in
+// parts of the order (the batches of a stream), in order or not.
+func TestJoinedKeysGiveEachIndexWithItsKey(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(3, 4))
 	for _, sorted := range []bool{true, false} {
-		pairs := make([][2]string, 3000)
+		pairs := make([]idPair, 3000)
 		for i := range pairs {
-			pairs[i] = [2]string{string(rune('a' + rnd.IntN(20))), strings.Repeat("x", rnd.IntN(5)) + string(rune('0'+rnd.IntN(10)))}
+			pairs[i] = idPair{string(rune('a' + rnd.IntN(20))), strings.Repeat("x", rnd.IntN(5)) + string(rune('0'+rnd.IntN(10)))}
 		}
 		if sorted {
-			slices.SortFunc(pairs, func(x, y [2]string) int { return strings.Compare(x[0]+"/"+x[1], y[0]+"/"+y[1]) })
-			pairs = slices.CompactFunc(pairs, func(x, y [2]string) bool { return x == y })
+			slices.SortFunc(pairs, func(x, y idPair) int { return strings.Compare(x.a+"/"+x.b, y.a+"/"+y.b) })
+			pairs = slices.Compact(pairs)
+		}
+		order := keyOrder(pairs)
+		if sorted != (order == nil) {
+			t.Fatalf("sorted input %v: keyOrder %v, want nil exactly for sorted input", sorted, order != nil)
 		}
 		seen := make([]bool, len(pairs))
 		var keys []string
-		if err := inKeyOrder(len(pairs), func(i int) (string, string) { return pairs[i][0], pairs[i][1] }, func(i int, key string) error {
-			if want := pairs[i][0] + "/" + pairs[i][1]; key != want || seen[i] {
-				t.Fatalf("index %d emitted with key %q (seen before: %v), want %q once", i, key, seen[i], want)
+		for from := 0; from < len(pairs); from += 1000 {
+			to := min(from+1000, len(pairs))
+			for k, key := range joinKeys(nil, pairs, order, from, to) {
+				i := from + k
+				if order != nil {
+					i = order[i]
+				}
+				if want := pairs[i].a + "/" + pairs[i].b; key != want || seen[i] {
+					t.Fatalf("index %d given with key %q (seen before: %v), want %q once", i, key, seen[i], want)
+				}
+				seen[i] = true
+				keys = append(keys, key)
 			}
-			seen[i] = true
-			keys = append(keys, key)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
 		}
 		if !slices.IsSorted(keys) || slices.Contains(seen, false) {
-			t.Fatalf("sorted input %v: keys not in order or an index not emitted", sorted)
+			t.Fatalf("sorted input %v: keys not in order or an index not given", sorted)
 		}
 	}
 }

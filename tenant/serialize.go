@@ -5,8 +5,8 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -118,16 +118,21 @@ func decodeBody[T any](body []byte, decode func([]byte) (T, error)) (T, error) {
 type bodies struct {
 	buf  []byte
 	next int // the size of the next block
+	size int // the bytes handed out
 }
 
+// bodyRoom is the room a block must have left for the next body.
+const bodyRoom = 256
+
 func (b *bodies) add(encode func(dst []byte) []byte) []byte {
-	const minBlock, maxBlock, room = 1 << 10, 64 << 10, 256
-	if cap(b.buf)-len(b.buf) < room {
+	const minBlock, maxBlock = 1 << 10, 64 << 10
+	if cap(b.buf)-len(b.buf) < bodyRoom {
 		b.next = min(max(2*b.next, minBlock), maxBlock)
 		b.buf = make([]byte, 0, b.next)
 	}
 	start := len(b.buf)
 	b.buf = encode(b.buf)
+	b.size += len(b.buf) - start
 	return b.buf[start:len(b.buf):len(b.buf)]
 }
 
@@ -294,15 +299,16 @@ const streamBatch = 4096
 // commitBulk commits a batch that started on a tenant without users and
 // groups: the store has none of the engine's records of the tenant, so every
 // record that exists after the batch is new and the ones that do not can be
-// skipped. They are encoded by a second goroutine while the store writes the
-// previous batch, in key order (kind, then id), so that memory holds a few
-// batches of encoded records, not all of them.
+// skipped. They are encoded in key order (kind, then id) by other
+// goroutines, one per processor, while the store writes the previous
+// batches, so that memory holds a few batches of encoded records, not all of
+// them, and a batch the store is done with is reused.
 func (t *Tenant) commitBulk(d licensing.Delta, muts []store.Mutation, extra []audit.Entry) error {
 	c, err := t.serialize(d, muts, extra, false)
 	if err != nil {
 		return err
 	}
-	ch := make(chan []store.Object, 4)
+	ch := make(chan *recBatch, 4)
 	stop := make(chan struct{})
 	var (
 		wg   sync.WaitGroup
@@ -313,7 +319,7 @@ func (t *Tenant) commitBulk(d licensing.Delta, muts []store.Mutation, extra []au
 	go func() {
 		defer wg.Done()
 		defer close(ch)
-		perr = encodeRecords(e, func(b []store.Object) bool {
+		perr = encodeRecords(e, runtime.GOMAXPROCS(0), func(b *recBatch) bool {
 			select {
 			case ch <- b:
 				return true
@@ -322,205 +328,22 @@ func (t *Tenant) commitBulk(d licensing.Delta, muts []store.Mutation, extra []au
 			}
 		})
 	}()
+	var last *recBatch // the store is done with it when it asks for the next
 	err = t.rt.store.CommitBulk(context.Background(), c, func() ([]store.Object, error) {
+		if last != nil {
+			last.free()
+			last = nil
+		}
 		b, ok := <-ch
 		if !ok {
 			return nil, perr
 		}
-		return b, nil
+		last = b
+		return b.objs, nil
 	})
 	close(stop)
 	wg.Wait()
 	return err
-}
-
-// errStopped ends encodeRecords when its consumer has stopped.
-var errStopped = errors.New("tenant: record stream stopped")
-
-// encodeRecords encodes every engine record, in key order of the store
-// (kind, then id, byte order: directLicense, group, groupLicense, license,
-// member, user), and hands them to emit in batches of streamBatch. emit
-// false stops it. It walks the engine, not a delta: it serves a bulk
-// commit into a tenant that had no records, where every record that exists
-// is new.
-func encodeRecords(e *licensing.Engine, emit func([]store.Object) bool) error {
-	batch := make([]store.Object, 0, streamBatch)
-	add := func(kind store.Kind, id string, body []byte) error {
-		batch = append(batch, store.Object{Kind: kind, ID: id, Body: body})
-		if len(batch) == streamBatch {
-			if !emit(batch) {
-				return errStopped
-			}
-			batch = make([]store.Object, 0, streamBatch)
-		}
-		return nil
-	}
-	var bs bodies
-	// Users by id; ids joined with a suffix ("userId/skuId") sort like the
-	// pairs unless an id holds a byte below '/', which keyed() handles.
-	type userRef struct {
-		u  *licensing.User
-		ls licensing.UserLicenses
-	}
-	users := make([]userRef, 0, e.UserCount())
-	e.ForEachUserLicenses(func(u *licensing.User, ls licensing.UserLicenses) bool {
-		users = append(users, userRef{u, ls})
-		return true
-	})
-	slices.SortFunc(users, func(a, b userRef) int { return strings.Compare(a.u.ID, b.u.ID) })
-	groups := e.GroupIDs()
-
-	type src struct {
-		key string
-		l   licensing.LicenseSource
-	}
-	var direct []src
-	for _, r := range users {
-		for _, l := range e.DirectLicenses(r.u.ID) {
-			direct = append(direct, src{key2(r.u.ID, poolKey(l)), l})
-		}
-	}
-	keyed(direct, func(x src) string { return x.key })
-	for i := range direct {
-		if err := add(store.KindDirectLicense, direct[i].key, bs.source(&direct[i].l)); err != nil {
-			return err
-		}
-	}
-	direct = nil
-	for _, id := range groups {
-		if g, ok := e.Group(id); ok {
-			if err := add(store.KindGroup, id, bs.group(&g)); err != nil {
-				return err
-			}
-		}
-	}
-	var gls []src
-	for _, id := range groups {
-		for _, l := range e.GroupLicenses(id) {
-			gls = append(gls, src{key2(id, poolKey(l)), l})
-		}
-	}
-	keyed(gls, func(x src) string { return x.key })
-	for i := range gls {
-		if err := add(store.KindGroupLicense, gls[i].key, bs.source(&gls[i].l)); err != nil {
-			return err
-		}
-	}
-	gls = nil
-	// License records and memberships are the bulk: stream them in the
-	// order of their parts, and sort by key only if that order is not the
-	// key order already (an id with a byte below '/').
-	type pair struct{ a, b string }
-	nl := 0
-	for _, r := range users {
-		nl += r.ls.Len()
-	}
-	lp, lr := make([]pair, 0, nl), make([]*licensing.License, 0, nl) // sized: no copies as they grow
-	for _, r := range users {
-		for i := range r.ls.Len() {
-			l := r.ls.At(i)
-			lp = append(lp, pair{l.UserID, licensePoolKey(l)})
-			lr = append(lr, l)
-		}
-	}
-	if err := inKeyOrder(len(lp), func(i int) (string, string) { return lp[i].a, lp[i].b }, func(i int, key string) error {
-		return add(store.KindLicense, key, bs.license(lr[i]))
-	}); err != nil {
-		return err
-	}
-	lp, lr = nil, nil
-	nm := 0
-	for _, g := range groups {
-		nm += e.MemberCount(g)
-	}
-	mp, mb := make([]pair, 0, nm), make([][]byte, 0, nm)
-	for _, g := range groups {
-		us, gs := e.Members(g)
-		for _, u := range us {
-			mp, mb = append(mp, pair{g, u}), append(mb, userMemberBody)
-		}
-		for _, c := range gs {
-			mp, mb = append(mp, pair{g, c}), append(mb, groupMemberBody)
-		}
-	}
-	if err := inKeyOrder(len(mp), func(i int) (string, string) { return mp[i].a, mp[i].b }, func(i int, key string) error {
-		return add(store.KindMember, key, mb[i])
-	}); err != nil {
-		return err
-	}
-	mp, mb = nil, nil
-	for _, r := range users {
-		if err := add(store.KindUser, r.u.ID, bs.user(r.u)); err != nil {
-			return err
-		}
-	}
-	if len(batch) > 0 && !emit(batch) {
-		return errStopped
-	}
-	return nil
-}
-
-// keyed puts xs in byte order of their keys: mostly they already are (built
-// from sorted ids), so a check is all it usually costs.
-func keyed[T any](xs []T, key func(T) string) {
-	if !slices.IsSortedFunc(xs, func(a, b T) int { return strings.Compare(key(a), key(b)) }) {
-		slices.SortFunc(xs, func(a, b T) int { return strings.Compare(key(a), key(b)) })
-	}
-}
-
-// inKeyOrder calls emit with the indexes 0..n-1 in byte order of their keys
-// a/b (pair(i) gives a and b): in index order when that is the key order —
-// the usual case, checked without building a key — else sorted.
-func inKeyOrder(n int, pair func(int) (string, string), emit func(i int, key string) error) error {
-	order := make([]int, 0)
-	for i := 1; i < n; i++ {
-		a1, b1 := pair(i - 1)
-		a2, b2 := pair(i)
-		if cmpJoined(a1, b1, a2, b2) >= 0 {
-			order = make([]int, n)
-			for j := range order {
-				order[j] = j
-			}
-			slices.SortFunc(order, func(x, y int) int {
-				a1, b1 := pair(x)
-				a2, b2 := pair(y)
-				return cmpJoined(a1, b1, a2, b2)
-			})
-			break
-		}
-	}
-	// The keys are built keyChunk at a time into one string, each key a
-	// part of it: one allocation per chunk instead of one per key (a large
-	// tenant has millions of memberships and license records).
-	const keyChunk = 1024
-	var (
-		buf  []byte
-		ends [keyChunk]int
-	)
-	index := func(k int) int {
-		if len(order) > 0 {
-			return order[k]
-		}
-		return k
-	}
-	for from := 0; from < n; from += keyChunk {
-		to := min(from+keyChunk, n)
-		buf = buf[:0]
-		for k := from; k < to; k++ {
-			a, b := pair(index(k))
-			buf = append(append(append(buf, a...), '/'), b...)
-			ends[k-from] = len(buf)
-		}
-		keys, start := string(buf), 0
-		for k := from; k < to; k++ {
-			end := ends[k-from]
-			if err := emit(index(k), keys[start:end]); err != nil {
-				return err
-			}
-			start = end
-		}
-	}
-	return nil
 }
 
 // cmpJoined compares a1+"/"+b1 with a2+"/"+b2 without building them.

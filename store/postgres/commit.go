@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 
 	"github.com/jackc/pgx/v5"
 
@@ -176,7 +177,7 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 		}
 		seq := h.Last + 1
 		w := &partWriter{tenantID: c.TenantID, seq: seq}
-		parts := statelog.NewParts(func(p statelog.Part) error { return w.add(ctx, tx, p) })
+		parts := statelog.NewConcurrentParts(func(p statelog.Part) error { return w.add(ctx, tx, p) }, runtime.GOMAXPROCS(0))
 		if err := statelog.MergeStream(cur, next, parts); err != nil {
 			if errors.Is(err, statelog.ErrStream) {
 				streamErr = errors.Unwrap(err)

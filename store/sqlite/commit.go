@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 
 	"allot/audit"
@@ -224,7 +225,7 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 		}
 		seq := h.Last + 1
 		w := &snapshotWriter{ctx: ctx, tx: tx, stmt: tx.StmtContext(ctx, s.stmt.insertPart), tenantID: c.TenantID, seq: seq}
-		parts := statelog.NewParts(w.put)
+		parts := statelog.NewConcurrentParts(w.put, runtime.GOMAXPROCS(0))
 		if err := statelog.MergeStream(cur, next, parts); err != nil {
 			if errors.Is(err, statelog.ErrStream) {
 				streamErr = errors.Unwrap(err)

@@ -128,10 +128,26 @@ type Parts struct {
 	first store.Object
 	last  store.Object
 	total int
+
+	// With sealers > 0 (NewConcurrentParts), the parts being compressed,
+	// in order, and the buffers of compressed parts, free again.
+	sealers int
+	pending []chan Part
+	free    chan []byte
 }
 
 // NewParts returns a part writer that hands each part to emit.
 func NewParts(emit func(Part) error) *Parts { return &Parts{emit: emit} }
+
+// NewConcurrentParts is NewParts with up to sealers parts compressed on
+// goroutines of their own while the next ones are filled: the same parts,
+// handed to emit in the same order, one at a time, on the goroutine that
+// calls Add and Flush (emit is called from them). It is for a large
+// stream with processors to spare, a bulk commit.
+func NewConcurrentParts(emit func(Part) error, sealers int) *Parts {
+	sealers = max(sealers, 1)
+	return &Parts{emit: emit, sealers: sealers, free: make(chan []byte, sealers+1)}
+}
 
 // ErrOrder is returned by Parts.Add for an object whose key is not greater
 // than the previous one's.
@@ -178,17 +194,73 @@ func (p *Parts) flush() error {
 	c := binary.PutUvarint(cnt[:], uint64(p.n))
 	start := partHead - c - 3
 	copy(p.buf[start+3:], cnt[:c])
-	data := seal(tagPart, p.buf[start:], true)
-	if data[2] == 0 { // not compressed: seal returned the buffer, which the next part reuses
-		data = bytes.Clone(data)
-	}
-	part := Part{FirstKind: p.first.Kind, FirstID: p.first.ID, Data: data, Objects: p.n}
+	part := Part{FirstKind: p.first.Kind, FirstID: p.first.ID, Objects: p.n}
 	p.n = 0
+	if p.sealers > 0 {
+		return p.sealConcurrently(part, p.buf, start)
+	}
+	part.Data = seal(tagPart, p.buf[start:], true)
+	if part.Data[2] == 0 { // not compressed: seal returned the buffer, which the next part reuses
+		part.Data = bytes.Clone(part.Data)
+	}
 	return p.emit(part)
 }
 
-// Flush emits the last, incomplete part.
-func (p *Parts) Flush() error { return p.flush() }
+// sealConcurrently compresses a part whose blob starts at buf[start:] on
+// a goroutine, the buffer its own, and emits the parts that are done, in
+// order; it waits for the oldest while sealers parts are in flight.
+func (p *Parts) sealConcurrently(part Part, buf []byte, start int) error {
+	select {
+	case p.buf = <-p.free:
+	default:
+		p.buf = make([]byte, 0, cap(buf))
+	}
+	done := make(chan Part, 1)
+	go func() {
+		part.Data = sealWith(parEncoder(), tagPart, buf[start:], true)
+		if part.Data[2] != 0 { // compressed: the buffer is free for a next part
+			select {
+			case p.free <- buf[:0]:
+			default:
+			}
+		}
+		done <- part
+	}()
+	p.pending = append(p.pending, done)
+	return p.emitSealed(false)
+}
+
+// emitSealed emits the compressed parts in order: those done, and with all
+// or while more than sealers are in flight, waiting for them.
+func (p *Parts) emitSealed(all bool) error {
+	for len(p.pending) > 0 {
+		var part Part
+		if all || len(p.pending) > p.sealers {
+			part = <-p.pending[0]
+		} else {
+			select {
+			case part = <-p.pending[0]:
+			default:
+				return nil
+			}
+		}
+		p.pending[0] = nil
+		p.pending = p.pending[1:]
+		if err := p.emit(part); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Flush emits the last, incomplete part (and, from NewConcurrentParts,
+// every part still being compressed).
+func (p *Parts) Flush() error {
+	if err := p.flush(); err != nil {
+		return err
+	}
+	return p.emitSealed(true)
+}
 
 // ErrExists is returned by MergeStream for a streamed key that cur has.
 var ErrExists = fmt.Errorf("an object exists")

@@ -28,6 +28,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -67,7 +68,24 @@ var (
 	encOnce sync.Once
 	enc     *zstd.Encoder
 	dec     *zstd.Decoder
+
+	parOnce sync.Once
+	parEnc  *zstd.Encoder // enc's settings, for several goroutines at once
 )
+
+// parEncoder is the encoder of the parts that several goroutines compress
+// at once (NewConcurrentParts): enc's settings, so the same bytes, with as
+// many encoders as processors.
+func parEncoder() *zstd.Encoder {
+	parOnce.Do(func() {
+		var err error
+		parEnc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithLowerEncoderMem(true))
+		if err != nil {
+			panic(err)
+		}
+	})
+	return parEnc
+}
 
 func codecs() (*zstd.Encoder, *zstd.Decoder) {
 	encOnce.Do(func() {
@@ -104,11 +122,16 @@ func appendBytes(b, s []byte) []byte {
 // seal puts the header in front of payload (which starts after 3 reserved
 // bytes) and compresses it when asked and worth it.
 func seal(tag byte, buf []byte, compress bool) []byte {
+	e, _ := codecs()
+	return sealWith(e, tag, buf, compress)
+}
+
+// sealWith is seal with the encoder e.
+func sealWith(e *zstd.Encoder, tag byte, buf []byte, compress bool) []byte {
 	buf[0], buf[1], buf[2] = tag, version, 0
 	if !compress || len(buf)-3 < compressMin {
 		return buf
 	}
-	e, _ := codecs()
 	out := make([]byte, 3, 3+len(buf)/3)
 	out[0], out[1], out[2] = tag, version, flagZstd
 	return e.EncodeAll(buf[3:], out)

@@ -220,3 +220,71 @@ func TestSmallPartsKeepTheirBytes(t *testing.T) {
 		}
 	}
 }
+
+// Parts compressed concurrently are the parts of NewParts, byte for byte
+// and in order, large and small (a part too small to compress is its
+// buffer; the buffers of compressed ones are reused), with one sealer or
+// several; an error of emit is returned and ends the stream.
+func TestConcurrentPartsAreTheSameParts(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(5, 6))
+	var objs []store.Object
+	for i := range 12*PartObjects + 17 {
+		body := make([]byte, rnd.IntN(200))
+		for j := range body {
+			body[j] = byte('a' + rnd.IntN(4)) // compressible, not uniformly
+		}
+		objs = append(objs, store.Object{Kind: "user", ID: fmt.Sprintf("%08d", i), Body: body})
+	}
+	// Flushed at i%1000 == 0 and 20: parts of 20 objects, too small to
+	// compress, between parts of 980.
+	write := func(p *Parts, flushes bool) {
+		for i, o := range objs {
+			if err := p.Add(o); err != nil {
+				t.Fatal(err)
+			}
+			if flushes && (i%1000 == 0 || i%1000 == 20) {
+				if err := p.Flush(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := p.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, flushes := range []bool{false, true} {
+		var want []Part
+		write(NewParts(func(p Part) error { want = append(want, p); return nil }), flushes)
+		for _, sealers := range []int{1, 3} {
+			var got []Part
+			write(NewConcurrentParts(func(p Part) error { got = append(got, p); return nil }, sealers), flushes)
+			if len(got) != len(want) {
+				t.Fatalf("%d sealers: %d parts, want %d", sealers, len(got), len(want))
+			}
+			for i := range want {
+				if got[i].FirstKind != want[i].FirstKind || got[i].FirstID != want[i].FirstID || got[i].Objects != want[i].Objects || !bytes.Equal(got[i].Data, want[i].Data) {
+					t.Fatalf("%d sealers, flushes %v: part %d differs", sealers, flushes, i)
+				}
+			}
+		}
+		small := slices.ContainsFunc(want[:len(want)-1], func(p Part) bool { return p.Data[2] == 0 })
+		if !slices.ContainsFunc(want, func(p Part) bool { return p.Data[2] == flagZstd }) || flushes != small {
+			t.Fatal("the test needs compressed parts, and with flushes small ones")
+		}
+	}
+	full := errors.New("disk full")
+	calls := 0
+	p := NewConcurrentParts(func(Part) error { calls++; return full }, 2)
+	var err error
+	for _, o := range objs {
+		if err = p.Add(o); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = p.Flush()
+	}
+	if !errors.Is(err, full) || calls != 1 {
+		t.Fatalf("emit failing: %v after %d calls, want the error after 1", err, calls)
+	}
+}

@@ -1,0 +1,399 @@
+package tenant
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+
+	"allot/internal/idsort"
+	"allot/licensing"
+	"allot/store"
+)
+
+// errStopped ends encodeRecords when its consumer has stopped.
+var errStopped = errors.New("tenant: record stream stopped")
+
+// encodeRecords encodes every engine record, in key order of the store
+// (kind, then id, byte order: directLicense, group, groupLicense, license,
+// member, user), and hands them to emit in batches of at most streamBatch,
+// in that order. emit false stops it. A batch's memory serves a later batch
+// once freed (recBatch.free): free it when done with its objects. It walks
+// the engine, not a delta: it serves a bulk commit into a tenant that had
+// no records, where every record that exists is new. The batches are
+// encoded by workers goroutines (which only read the engine), and emit is
+// called on one goroutine at a time.
+func encodeRecords(e *licensing.Engine, workers int, emit func(*recBatch) bool) error {
+	s := newBatchStream(max(workers, 1), emit)
+	err := queueRecords(e, s)
+	if serr := s.close(); err == nil {
+		err = serr
+	}
+	return err
+}
+
+// userRef is a user and the view of its records (the engine's own: read
+// only).
+type userRef struct {
+	u *licensing.User
+	v licensing.UserView
+}
+
+// idPair is a pair of ids whose stored id is a/b.
+type idPair struct{ a, b string }
+
+// memberList is every membership of an engine: pairs (group, member),
+// whether each member is a group and the order of their keys (keyOrder).
+type memberList struct {
+	pairs   []idPair
+	isGroup []bool
+	order   []int
+}
+
+// queueRecords queues the batches of encodeRecords on s, in key order.
+func queueRecords(e *licensing.Engine, s *batchStream) error {
+	groups := e.GroupIDs()
+	// Users by id; ids joined with a suffix ("userId/skuId") sort like the
+	// pairs unless an id holds a byte below '/', which keyOrder handles.
+	users := sortedUsers(e)
+	// The memberships are gathered while the first kinds are encoded.
+	members := make(chan memberList, 1)
+	go func() { members <- gatherMembers(e, groups, users) }()
+
+	type src struct {
+		key string
+		l   licensing.LicenseSource
+	}
+	var direct []src
+	for _, r := range users {
+		for _, l := range r.v.DirectLicenses() {
+			direct = append(direct, src{key2(r.u.ID, poolKey(l)), l})
+		}
+	}
+	keyed(direct, func(x src) string { return x.key })
+	if !s.each(len(direct), func(bs *bodies, i int) store.Object {
+		return store.Object{Kind: store.KindDirectLicense, ID: direct[i].key, Body: bs.source(&direct[i].l)}
+	}) {
+		return errStopped
+	}
+	if !s.each(len(groups), func(bs *bodies, i int) store.Object {
+		g, _ := e.Group(groups[i]) // every id of GroupIDs is a group: the engine does not change meanwhile
+		return store.Object{Kind: store.KindGroup, ID: groups[i], Body: bs.group(&g)}
+	}) {
+		return errStopped
+	}
+	var gls []src
+	for _, id := range groups {
+		for _, l := range e.GroupLicenses(id) {
+			gls = append(gls, src{key2(id, poolKey(l)), l})
+		}
+	}
+	keyed(gls, func(x src) string { return x.key })
+	if !s.each(len(gls), func(bs *bodies, i int) store.Object {
+		return store.Object{Kind: store.KindGroupLicense, ID: gls[i].key, Body: bs.source(&gls[i].l)}
+	}) {
+		return errStopped
+	}
+	// License records and memberships are the bulk: in the order of their
+	// parts, sorted by key only if that order is not the key order already
+	// (an id with a byte below '/').
+	nl := 0
+	for _, r := range users {
+		nl += r.v.Licenses().Len()
+	}
+	lp, lr := make([]idPair, 0, nl), make([]*licensing.License, 0, nl) // sized: no copies as they grow
+	for _, r := range users {
+		ls := r.v.Licenses()
+		for i := range ls.Len() {
+			l := ls.At(i)
+			lp = append(lp, idPair{l.UserID, licensePoolKey(l)})
+			lr = append(lr, l)
+		}
+	}
+	if !s.joined(store.KindLicense, lp, keyOrder(lp), func(bs *bodies, i int) []byte { return bs.license(lr[i]) }) {
+		return errStopped
+	}
+	ms := <-members
+	if !s.joined(store.KindMember, ms.pairs, ms.order, func(_ *bodies, i int) []byte {
+		if ms.isGroup[i] {
+			return groupMemberBody
+		}
+		return userMemberBody
+	}) {
+		return errStopped
+	}
+	if !s.each(len(users), func(bs *bodies, i int) store.Object {
+		return store.Object{Kind: store.KindUser, ID: users[i].u.ID, Body: bs.user(users[i].u)}
+	}) {
+		return errStopped
+	}
+	return nil
+}
+
+// sortedUsers lists the users of e by id.
+func sortedUsers(e *licensing.Engine) []userRef {
+	users := make([]userRef, 0, e.UserCount())
+	e.ForEachUserView(func(v licensing.UserView) bool {
+		users = append(users, userRef{v.User(), v})
+		return true
+	})
+	return idsort.By(users, func(r userRef) string { return r.u.ID })
+}
+
+// gatherMembers lists the memberships of the groups (sorted ids), each
+// group's users and then its member groups. The user members are taken
+// from the users' side, users sorted by id: each group's come in id order,
+// with no lookup of a user and no sort (the engine keeps a group's members
+// in a map). Only a group with member groups is asked for its members.
+func gatherMembers(e *licensing.Engine, groups []string, users []userRef) memberList {
+	at := make(map[string]int, len(groups))
+	counts := make([]int, len(groups)) // all members, users and groups
+	n := 0
+	for i, g := range groups {
+		at[g] = i
+		counts[i] = e.MemberCount(g)
+		n += counts[i]
+	}
+	byGroup := make([][]string, len(groups))
+	for i := range byGroup {
+		byGroup[i] = make([]string, 0, counts[i])
+	}
+	for _, r := range users {
+		for j := range r.v.GroupCount() {
+			if i, ok := at[r.v.GroupID(j)]; ok { // always: a user's groups are the engine's
+				byGroup[i] = append(byGroup[i], r.u.ID)
+			}
+		}
+	}
+	ms := memberList{pairs: make([]idPair, 0, n), isGroup: make([]bool, 0, n)}
+	for i, g := range groups {
+		for _, u := range byGroup[i] {
+			ms.pairs, ms.isGroup = append(ms.pairs, idPair{g, u}), append(ms.isGroup, false)
+		}
+		if len(byGroup[i]) < counts[i] { // member groups too
+			_, gs := e.Members(g)
+			for _, c := range gs {
+				ms.pairs, ms.isGroup = append(ms.pairs, idPair{g, c}), append(ms.isGroup, true)
+			}
+		}
+		byGroup[i] = nil
+	}
+	ms.order = keyOrder(ms.pairs)
+	return ms
+}
+
+// keyOrder is the order of the pairs' keys a/b: nil when it is the index
+// order — the usual case, checked without building a key — else the
+// indexes sorted by key.
+func keyOrder(ps []idPair) []int {
+	for i := 1; i < len(ps); i++ {
+		if cmpJoined(ps[i-1].a, ps[i-1].b, ps[i].a, ps[i].b) >= 0 {
+			order := make([]int, len(ps))
+			for j := range order {
+				order[j] = j
+			}
+			slices.SortFunc(order, func(x, y int) int {
+				return cmpJoined(ps[x].a, ps[x].b, ps[y].a, ps[y].b)
+			})
+			return order
+		}
+	}
+	return nil
+}
+
+// joinKeys appends to dst the keys a/b of the pairs at positions
+// from..to-1 of order (nil: the index order), as parts of one string: one
+// allocation, and no copy, for all of them (a large tenant has millions of
+// memberships and license records).
+func joinKeys(dst []string, ps []idPair, order []int, from, to int) []string {
+	at := func(k int) *idPair {
+		if order != nil {
+			return &ps[order[k]]
+		}
+		return &ps[k]
+	}
+	size := 0
+	for k := from; k < to; k++ {
+		p := at(k)
+		size += len(p.a) + 1 + len(p.b)
+	}
+	var sb strings.Builder
+	sb.Grow(size)
+	for k := from; k < to; k++ {
+		p := at(k)
+		sb.WriteString(p.a)
+		sb.WriteByte('/')
+		sb.WriteString(p.b)
+	}
+	all, start := sb.String(), 0
+	for k := from; k < to; k++ {
+		p := at(k)
+		end := start + len(p.a) + 1 + len(p.b)
+		dst = append(dst, all[start:end])
+		start = end
+	}
+	return dst
+}
+
+// recBatch is a batch of encoded records and the memory they are in, which
+// a later batch reuses once freed: the objects' slice, the headers of their
+// keys (not the keys: a store may keep a key) and the bodies' first block.
+type recBatch struct {
+	objs  []store.Object
+	keys  []string
+	arena []byte
+	need  int // the bytes of the bodies
+}
+
+// freeBatches holds freed batches (*recBatch).
+var freeBatches sync.Pool
+
+func newRecBatch(n int) *recBatch {
+	b, _ := freeBatches.Get().(*recBatch)
+	if b == nil {
+		b = &recBatch{}
+	}
+	b.objs = slices.Grow(b.objs, n)
+	return b
+}
+
+// bodies returns a writer of bodies that starts in the batch's arena.
+func (b *recBatch) bodies() bodies { return bodies{buf: b.arena[:0]} }
+
+// free hands the batch's memory to later batches: its objects must not be
+// used any more (a store is done with a batch when it asks for the next).
+func (b *recBatch) free() {
+	clear(b.objs)
+	b.objs = b.objs[:0]
+	clear(b.keys)
+	b.keys = b.keys[:0]
+	if b.need > cap(b.arena) { // a batch's bodies as large fit in one block next time
+		b.arena = make([]byte, 0, b.need+b.need/8+bodyRoom)
+	}
+	freeBatches.Put(b)
+}
+
+// batchStream encodes batches of objects on worker goroutines and hands
+// them to emit in the order they were queued. A few batches at most are
+// queued or encoded and not yet emitted, so that memory holds a few batches,
+// not all of them.
+type batchStream struct {
+	work    chan batchJob
+	queue   chan chan *recBatch // the batches, in order
+	stopped chan struct{}       // closed once emit returned false
+	done    chan struct{}       // closed when the last batch is emitted
+	workers sync.WaitGroup
+}
+
+type batchJob struct {
+	encode func() *recBatch
+	out    chan<- *recBatch
+}
+
+func newBatchStream(workers int, emit func(*recBatch) bool) *batchStream {
+	s := &batchStream{
+		work:    make(chan batchJob),
+		queue:   make(chan chan *recBatch, 2*workers+2),
+		stopped: make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	for range workers {
+		s.workers.Go(func() {
+			for j := range s.work {
+				j.out <- j.encode()
+			}
+		})
+	}
+	go func() {
+		defer close(s.done)
+		for out := range s.queue {
+			if !emit(<-out) {
+				close(s.stopped)
+				return
+			}
+		}
+	}()
+	return s
+}
+
+// add queues a batch that encode makes; false once emit has stopped.
+func (s *batchStream) add(encode func() *recBatch) bool {
+	out := make(chan *recBatch, 1) // a batch emit does not take leaves no goroutine behind
+	select {
+	case s.queue <- out:
+	case <-s.stopped:
+		return false
+	}
+	select {
+	case s.work <- batchJob{encode, out}:
+		return true
+	case <-s.stopped:
+		return false
+	}
+}
+
+// close waits for the queued batches and returns errStopped if emit stopped.
+func (s *batchStream) close() error {
+	close(s.queue)
+	close(s.work)
+	s.workers.Wait()
+	<-s.done
+	select {
+	case <-s.stopped:
+		return errStopped
+	default:
+		return nil
+	}
+}
+
+// each queues the objects 0..n-1 that obj encodes, in batches.
+func (s *batchStream) each(n int, obj func(bs *bodies, i int) store.Object) bool {
+	for from := 0; from < n; from += streamBatch {
+		to := min(from+streamBatch, n)
+		if !s.add(func() *recBatch {
+			b := newRecBatch(to - from)
+			bs := b.bodies()
+			for i := from; i < to; i++ {
+				b.objs = append(b.objs, obj(&bs, i))
+			}
+			b.need = bs.size
+			return b
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
+// joined queues objects of kind whose ids are the keys a/b of the pairs, in
+// order (keyOrder), with the bodies body encodes (i: the pair's index).
+func (s *batchStream) joined(kind store.Kind, ps []idPair, order []int, body func(bs *bodies, i int) []byte) bool {
+	for from := 0; from < len(ps); from += streamBatch {
+		to := min(from+streamBatch, len(ps))
+		if !s.add(func() *recBatch {
+			b := newRecBatch(to - from)
+			bs := b.bodies()
+			b.keys = joinKeys(b.keys[:0], ps, order, from, to)
+			for k := from; k < to; k++ {
+				i := k
+				if order != nil {
+					i = order[k]
+				}
+				b.objs = append(b.objs, store.Object{Kind: kind, ID: b.keys[k-from], Body: body(&bs, i)})
+			}
+			b.need = bs.size
+			return b
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
+// keyed puts xs in byte order of their keys: mostly they already are (built
+// from sorted ids), so a check is all it usually costs.
+func keyed[T any](xs []T, key func(T) string) {
+	if !slices.IsSortedFunc(xs, func(a, b T) int { return strings.Compare(key(a), key(b)) }) {
+		slices.SortFunc(xs, func(a, b T) int { return strings.Compare(key(a), key(b)) })
+	}
+}

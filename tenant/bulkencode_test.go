@@ -1,0 +1,135 @@
+package tenant
+
+import (
+	"bytes"
+	"cmp"
+	"slices"
+	"strings"
+	"testing"
+
+	"allot/catalog"
+	"allot/licensing"
+	"allot/store"
+)
+
+// encodedEngine is the synthetic import plus users and groups whose ids
+// hold a byte below '/' ("u" and "u-1": the joined keys "u-1/…" sort
+// before "u/…", the pairs the other way round) and a nested group, so
+// that both the in-order and the sorted path of keyOrder are taken.
+func encodedEngine(t *testing.T) *licensing.Engine {
+	t.Helper()
+	e := licensing.New(catalog.Default(), licensing.Settings{DefaultUsageLocation: "US"})
+	op := licensing.Op{Actor: "test"}
+	if _, err := e.Import(op, importData(t)); err != nil {
+		t.Fatal(err)
+	}
+	e3 := sku(t, "SPE_E3")
+	for _, id := range []string{"u", "u-1", "u.2"} {
+		if err := e.PutUser(op, licensing.User{ID: id, UserPrincipalName: id + "@contoso.example", UsageLocation: "US", AccountEnabled: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.AssignUserLicenses(op, id, []licensing.AssignedLicense{{SKUID: e3}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"g", "g-1"} {
+		if err := e.PutGroup(op, licensing.Group{ID: id, DisplayName: id, SecurityEnabled: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.AddMembers(op, "g", []string{"u", "u-1", "g-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.AddMembers(op, "g-1", []string{"u.2"}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// wantRecords is every record of e encoded one by one from the engine's
+// queries, sorted by key: what encodeRecords must stream.
+func wantRecords(e *licensing.Engine) []store.Object {
+	var objs []store.Object
+	put := func(kind store.Kind, id string, body []byte) {
+		objs = append(objs, store.Object{Kind: kind, ID: id, Body: body})
+	}
+	e.ForEachUserLicenses(func(u *licensing.User, ls licensing.UserLicenses) bool {
+		put(store.KindUser, u.ID, licensing.AppendUserBinary(nil, u))
+		for _, l := range e.DirectLicenses(u.ID) {
+			put(store.KindDirectLicense, u.ID+"/"+poolKey(l), licensing.AppendLicenseSourceBinary(nil, &l))
+		}
+		for i := range ls.Len() {
+			l := ls.At(i)
+			put(store.KindLicense, u.ID+"/"+licensePoolKey(l), licensing.AppendLicenseBinary(nil, l))
+		}
+		return true
+	})
+	for _, id := range e.GroupIDs() {
+		g, _ := e.Group(id)
+		put(store.KindGroup, id, licensing.AppendGroupBinary(nil, &g))
+		for _, l := range e.GroupLicenses(id) {
+			put(store.KindGroupLicense, id+"/"+poolKey(l), licensing.AppendLicenseSourceBinary(nil, &l))
+		}
+		us, gs := e.Members(id)
+		for _, u := range us {
+			put(store.KindMember, id+"/"+u, userMemberBody)
+		}
+		for _, c := range gs {
+			put(store.KindMember, id+"/"+c, groupMemberBody)
+		}
+	}
+	slices.SortFunc(objs, func(a, b store.Object) int {
+		return cmp.Or(strings.Compare(string(a.Kind), string(b.Kind)), strings.Compare(a.ID, b.ID))
+	})
+	return objs
+}
+
+// encodeRecords streams every record of the engine once, in key order,
+// with the body its codec gives, in batches of at most streamBatch, with
+// one worker or several, batches freed and reused.
+func TestEncodeRecordsStreamsEveryRecordInKeyOrder(t *testing.T) {
+	e := encodedEngine(t)
+	want := wantRecords(e)
+	if len(want) < 3*streamBatch {
+		t.Fatalf("only %d records: too few for several batches", len(want))
+	}
+	for _, workers := range []int{1, 3} {
+		var got []store.Object
+		if err := encodeRecords(e, workers, func(b *recBatch) bool {
+			if len(b.objs) == 0 || len(b.objs) > streamBatch {
+				t.Fatalf("%d workers: a batch of %d objects", workers, len(b.objs))
+			}
+			for _, o := range b.objs {
+				got = append(got, store.Object{Kind: o.Kind, ID: o.ID, Body: bytes.Clone(o.Body)})
+			}
+			b.free() // its memory serves the next batches
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d workers: %d objects streamed, want %d", workers, len(got), len(want))
+		}
+		for i := range want {
+			if got[i].Kind != want[i].Kind || got[i].ID != want[i].ID || !bytes.Equal(got[i].Body, want[i].Body) {
+				t.Fatalf("%d workers: object %d is %s %q, want %s %q (or its body differs)", workers, i, got[i].Kind, got[i].ID, want[i].Kind, want[i].ID)
+			}
+		}
+	}
+}
+
+// A consumer that stops ends encodeRecords with errStopped, and no batch
+// is handed to it after it stopped.
+func TestEncodeRecordsStopsWithItsConsumer(t *testing.T) {
+	e := encodedEngine(t)
+	for _, workers := range []int{1, 3} {
+		calls := 0
+		err := encodeRecords(e, workers, func(*recBatch) bool {
+			calls++
+			return calls < 3
+		})
+		if err != errStopped || calls != 3 {
+			t.Fatalf("%d workers: err %v after %d calls, want errStopped after 3", workers, err, calls)
+		}
+	}
+}
