@@ -248,6 +248,12 @@ func TestBadBundlesNameFileAndLineAndChangeNothing(t *testing.T) {
 		{"bad mode", map[string]string{"groups.csv": "id,displayName,assignmentMode\ng1,G,some\n"}, `groups.csv:2: Invalid assignmentMode "some"`},
 		{"blank group name", map[string]string{"groups.csv": "id,displayName\ng1, \n"}, "groups.csv:2: Invalid value specified for property 'displayName'"},
 		{"member of nothing", map[string]string{"users.csv": "id,userPrincipalName\nu1,a@c.example\n", "members.csv": "groupId,userId\ng9,u1\n"}, "members.csv:2: group g9 does not exist"},
+		// A membership listed twice: within its group's run, and with the
+		// group's memberships in two runs (the other check).
+		{"membership twice in a run", map[string]string{"users.csv": "id,userPrincipalName\nu1,a@c.example\nu2,b@c.example\n", "groups.csv": "id,displayName\ng1,G\ng2,H\n",
+			"members.csv": "groupId,userId\ng1,u1\ng1,u2\ng1,u1\ng2,u1\n"}, "members.csv:4: membership u1 in g1 is listed twice"},
+		{"membership twice in two runs", map[string]string{"users.csv": "id,userPrincipalName\nu1,a@c.example\nu2,b@c.example\n", "groups.csv": "id,displayName\ng1,G\ng2,H\n",
+			"members.csv": "groupId,userId\ng1,u1\ng2,u1\ng1,u2\ng2,u2\ng1,u1\n"}, "members.csv:6: membership u1 in g1 is listed twice"},
 		{"bad rule", map[string]string{"groups.csv": "id,displayName,membershipRule\ng1,G,user.department -eq\n"}, "groups.csv:2: membershipRule"},
 		{"license without subscription", map[string]string{"groups.csv": "id,displayName\ng1,G\n", "group_licenses.csv": "groupId,skuPartNumber\ng1,SPE_E5\n"}, "group_licenses.csv:2: the tenant has no subscription for SPE_E5"},
 		{"bad plan", map[string]string{"subscriptions.csv": "skuPartNumber,quantity\nSPE_E3,1\n", "groups.csv": "id,displayName\ng1,G\n", "group_licenses.csv": "groupId,skuPartNumber,disabledPlans\ng1,SPE_E3,NOT_A_PLAN\n"}, "group_licenses.csv:2: disabled plan"},
@@ -312,6 +318,27 @@ func TestImportMergesIntoAnExistingTenant(t *testing.T) {
 		}
 		if p, _ := s.Engine.Pool(sku("SPE_E3")); p.Units.Enabled != 2 {
 			t.Fatalf("units %d", p.Units.Enabled)
+		}
+	})
+}
+
+// Memberships of a group in several runs import as they do in one.
+func TestMembershipsOfAGroupInSeveralRunsImport(t *testing.T) {
+	rt, _ := runtime(t)
+	tn := newTenant(t, rt, "11111111-1111-4111-8111-111111111111")
+	b, err := Open(writeFiles(t, map[string]string{"users.csv": "id,userPrincipalName\nu1,a@c.example\nu2,b@c.example\n", "groups.csv": "id,displayName\ng1,G\ng2,H\n",
+		"members.csv": "groupId,userId\ng1,u1\ng2,u1\ng1,u2\ng2,u2\n"}), catalog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Apply(context.Background(), tn, b, "test", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	tn.Read(func(s *tenant.State) {
+		for _, g := range []string{"g1", "g2"} {
+			if us, _ := s.Engine.Members(g); len(us) != 2 {
+				t.Errorf("group %s has members %v, want u1 and u2", g, us)
+			}
 		}
 	})
 }

@@ -167,7 +167,7 @@ func (v *validation) groupOf(id string) (dynamic bool, ok bool) {
 // rules and are skipped.
 func (v *validation) members() error {
 	b, d := v.b, v.b.Data
-	seen := make(map[[2]string]struct{}, len(d.Members))
+	dup := duplicateMembers(d.Members)
 	v.out.Members = make([][2]string, 0, len(d.Members))
 	for i, m := range d.Members {
 		dyn, ok := v.groupOf(m[0])
@@ -179,10 +179,9 @@ func (v *validation) members() error {
 				return allot.Errorf(allot.EINVALID, "%s: member %s is neither a user nor a group", b.memberLine.at(i), m[1])
 			}
 		}
-		if _, dup := seen[m]; dup {
+		if dup(m) {
 			return allot.Errorf(allot.EINVALID, "%s: membership %s in %s is listed twice", b.memberLine.at(i), m[1], m[0])
 		}
-		seen[m] = struct{}{}
 		if m[0] == m[1] {
 			return allot.Errorf(allot.EINVALID, "%s: group %s cannot be a member of itself", b.memberLine.at(i), m[0])
 		}
@@ -329,4 +328,42 @@ func (b *Bundle) CheckIdentity(s *tenant.State, data *licensing.ImportData) erro
 		return allot.Errorf(allot.EINVALID, "%s: %s", b.allotLine.at(i), allot.ErrorMessage(err))
 	}
 	return nil
+}
+
+// duplicateMembers returns a function that, called with each of ms in
+// order, reports whether that membership came before. When each group's
+// memberships are one run (members.csv as written by allot, and as most
+// exports list them), a run's members are remembered until the next group
+// begins: a set of one group's members stays in the cache, where one of
+// millions of pairs missed it at every insert. Otherwise every pair is.
+func duplicateMembers(ms [][2]string) func([2]string) bool {
+	runs := make(map[string]bool)
+	for i, m := range ms {
+		if i > 0 && ms[i-1][0] == m[0] {
+			continue
+		}
+		if runs[m[0]] {
+			seen := make(map[[2]string]struct{}, len(ms))
+			return func(m [2]string) bool {
+				if _, dup := seen[m]; dup {
+					return true
+				}
+				seen[m] = struct{}{}
+				return false
+			}
+		}
+		runs[m[0]] = true
+	}
+	group, members := "", map[string]struct{}{}
+	return func(m [2]string) bool {
+		if m[0] != group {
+			group = m[0]
+			clear(members)
+		}
+		if _, dup := members[m[1]]; dup {
+			return true
+		}
+		members[m[1]] = struct{}{}
+		return false
+	}
 }
