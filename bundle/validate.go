@@ -169,8 +169,13 @@ func (v *validation) members() error {
 	b, d := v.b, v.b.Data
 	dup := duplicateMembers(d.Members)
 	v.out.Members = make([][2]string, 0, len(d.Members))
+	var group string // the group of the run so far, and what groupOf said of it
+	var dyn, ok bool
 	for i, m := range d.Members {
-		dyn, ok := v.groupOf(m[0])
+		if i == 0 || m[0] != group {
+			group = m[0]
+			dyn, ok = v.groupOf(group)
+		}
 		if !ok {
 			return allot.Errorf(allot.EINVALID, "%s: group %s does not exist", b.memberLine.at(i), m[0])
 		}
