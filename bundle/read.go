@@ -554,12 +554,16 @@ func (b *Bundle) readMembers(t *table) error {
 	gi, ui := t.col["groupid"], t.col["userid"]
 	b.Data.Members = slices.Grow(b.Data.Members, t.est)
 	b.memberLine.grow(t.est)
+	group := "" // the interned group of the run of rows so far (rows of one group come together)
 	for {
 		ok, err := t.next()
 		if !ok || err != nil {
 			return err
 		}
-		b.Data.Members = append(b.Data.Members, [2]string{b.intern(t.field(gi)), b.intern(t.field(ui))})
+		if g := t.field(gi); g != group {
+			group = b.intern(g)
+		}
+		b.Data.Members = append(b.Data.Members, [2]string{group, b.intern(t.field(ui))})
 		b.memberLine.line(t.name, t.line)
 	}
 }
