@@ -82,16 +82,34 @@ type Bundle struct {
 	graphDates  []graphDates // Graph JSON: the users' license dates
 	// ids interns the ids of users and groups and the product names while
 	// reading, so that members, licenses and seats share the strings of
-	// users.csv and groups.csv instead of keeping their own lines alive.
-	ids map[string]string
+	// users.csv and groups.csv instead of keeping their own lines alive;
+	// it knows which are users.csv's ids.
+	ids map[string]interned
+	// memberUser: whether each of Data.Members (as members.csv was read)
+	// names a user of users.csv, found when its id was interned (then
+	// Validate does not look for it again); nil for Graph JSON.
+	memberUser []bool
+}
+
+// interned is an id (or a product name) as the bundle spelled it first,
+// and whether it is a user's id in users.csv.
+type interned struct {
+	s    string
+	user bool
 }
 
 // intern returns the id as users.csv or groups.csv spelled it, if they have it.
 func (b *Bundle) intern(id string) string {
+	s, _ := b.internID(id)
+	return s
+}
+
+// internID is intern, and whether id is a user's id in users.csv.
+func (b *Bundle) internID(id string) (string, bool) {
 	if v, ok := b.ids[id]; ok {
-		return v
+		return v.s, v.user
 	}
-	return id
+	return id, false
 }
 
 // internName interns a value of few distinct ones (a product name).
@@ -100,10 +118,10 @@ func (b *Bundle) internName(v string) string {
 		return v
 	}
 	if s, ok := b.ids[v]; ok {
-		return s
+		return s.s
 	}
 	s := strings.Clone(v)
-	b.ids[s] = s
+	b.ids[s] = interned{s: s}
 	return s
 }
 
@@ -162,7 +180,7 @@ func Read(fsys fs.FS, cat *catalog.Catalog) (*Bundle, error) { return read(fsys,
 // read reads a bundle; zipLen is the size of the .zip the files come from
 // (0: not a .zip), which bounds what an entry's compressed size can be.
 func read(fsys fs.FS, cat *catalog.Catalog, zipLen int64) (*Bundle, error) {
-	b := &Bundle{subLine: map[string]string{}, subPart: map[string]string{}, ids: map[string]string{}}
+	b := &Bundle{subLine: map[string]string{}, subPart: map[string]string{}, ids: map[string]interned{}}
 	defer func() { b.ids = nil }()
 	b.Data.Units = map[string]int{}
 	steps := []struct {
@@ -476,7 +494,7 @@ func (b *Bundle) readUsers(t *table) error {
 	b.Data.Users = slices.Grow(b.Data.Users, t.est)
 	b.userLine.grow(t.est)
 	if len(b.ids) == 0 {
-		b.ids = make(map[string]string, t.est+t.est/64)
+		b.ids = make(map[string]interned, t.est+t.est/64)
 	}
 	for {
 		ok, err := t.next()
@@ -504,7 +522,7 @@ func (b *Bundle) readUsers(t *table) error {
 			}
 		}
 		if _, dup := b.ids[u.ID]; !dup {
-			b.ids[u.ID] = u.ID
+			b.ids[u.ID] = interned{s: u.ID, user: true}
 		}
 		b.Data.Users = append(b.Data.Users, u)
 		b.userLine.line(t.name, t.line)
@@ -540,7 +558,7 @@ func (b *Bundle) readGroups(t *table) error {
 			return t.errf("createdDateTime %v", err)
 		}
 		if _, dup := b.ids[g.ID]; !dup {
-			b.ids[g.ID] = g.ID
+			b.ids[g.ID] = interned{s: g.ID}
 		}
 		b.Data.Groups = append(b.Data.Groups, g)
 		b.groupLine.line(t.name, t.line)
@@ -553,6 +571,7 @@ func (b *Bundle) readMembers(t *table) error {
 	}
 	gi, ui := t.col["groupid"], t.col["userid"]
 	b.Data.Members = slices.Grow(b.Data.Members, t.est)
+	b.memberUser = slices.Grow(b.memberUser, t.est)
 	b.memberLine.grow(t.est)
 	group := "" // the interned group of the run of rows so far (rows of one group come together)
 	for {
@@ -563,7 +582,9 @@ func (b *Bundle) readMembers(t *table) error {
 		if g := t.field(gi); g != group {
 			group = b.intern(g)
 		}
-		b.Data.Members = append(b.Data.Members, [2]string{group, b.intern(t.field(ui))})
+		m, user := b.internID(t.field(ui))
+		b.Data.Members = append(b.Data.Members, [2]string{group, m})
+		b.memberUser = append(b.memberUser, user)
 		b.memberLine.line(t.name, t.line)
 	}
 }

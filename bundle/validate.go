@@ -171,6 +171,11 @@ func (v *validation) members() error {
 	v.out.Members = make([][2]string, 0, len(d.Members))
 	var group string // the group of the run so far, and what groupOf said of it
 	var dyn, ok bool
+	// A member read as a user of users.csv is one (users checked them all).
+	known := b.memberUser
+	if len(known) != len(d.Members) {
+		known = nil
+	}
 	for i, m := range d.Members {
 		if i == 0 || m[0] != group {
 			group = m[0]
@@ -179,7 +184,7 @@ func (v *validation) members() error {
 		if !ok {
 			return allot.Errorf(allot.EINVALID, "%s: group %s does not exist", b.memberLine.at(i), m[0])
 		}
-		if !v.isUser(m[1]) { // most members are users: the groups are asked only for the others
+		if !(known != nil && known[i]) && !v.isUser(m[1]) { // most members are users: the groups are asked only for the others
 			if _, isGroup := v.groupOf(m[1]); !isGroup {
 				return allot.Errorf(allot.EINVALID, "%s: member %s is neither a user nor a group", b.memberLine.at(i), m[1])
 			}
@@ -362,8 +367,8 @@ func duplicateMembers(ms [][2]string) func([2]string) bool {
 	group, members := "", map[string]struct{}{}
 	return func(m [2]string) bool {
 		if m[0] != group {
-			group = m[0]
-			clear(members)
+			// A new set: clearing one costs its largest size at every run.
+			group, members = m[0], make(map[string]struct{}, len(members))
 		}
 		if _, dup := members[m[1]]; dup {
 			return true
