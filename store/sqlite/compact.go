@@ -38,7 +38,7 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 	)
 	// dropLeftovers deletes parts at the new snapshot's number that an
 	// interrupted compaction left (the number is not the head's snapshot).
-	dropLeftovers := func(tx *sql.Tx) error {
+	dropLeftovers := func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM state_snapshots WHERE tenant_id = ? AND seq = ?`, tenantID, h.Last)
 		return err
 	}
@@ -46,7 +46,7 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 		if len(parts) == 0 {
 			return nil
 		}
-		err := s.write(ctx, func(tx *sql.Tx) error {
+		err := s.write(ctx, func(tx *wtx) error {
 			if written == 0 {
 				if err := dropLeftovers(tx); err != nil {
 					return err
@@ -102,7 +102,7 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 		}
 		return nil
 	}
-	return s.writeThen(ctx, func(tx *sql.Tx) error {
+	return s.writeThen(ctx, func(tx *wtx) error {
 		cur, err := (stateTx{tx}).Head(ctx, tenantID)
 		if err != nil {
 			return err
