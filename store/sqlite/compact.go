@@ -22,6 +22,20 @@ const snapshotBatch = 8
 // (a bulk commit replaced its state, it was deleted), the snapshot is
 // dropped. Compact is safe to call at any time.
 func (s *Store) Compact(ctx context.Context, tenantID string) error {
+	return s.compact(ctx, tenantID, false)
+}
+
+// compactLong is the background compactor's Compact: it leaves alone a
+// tenant whose log is short again (statelog.CompactRecords and
+// CompactBytes) unless the tenant has no snapshot. Every commit of a long
+// log asks for a compaction, also those made while one runs: without this
+// the compaction ran a second time at once, rewriting the whole snapshot
+// for the few records committed meanwhile.
+func (s *Store) compactLong(ctx context.Context, tenantID string) error {
+	return s.compact(ctx, tenantID, true)
+}
+
+func (s *Store) compact(ctx context.Context, tenantID string, onlyLong bool) error {
 	if err := s.life.Enter(); err != nil {
 		return err
 	}
@@ -70,7 +84,8 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 		if h, err = (stateTx{tx}).Head(ctx, tenantID); err != nil {
 			return err
 		}
-		if h.Last == h.Snap {
+		short := h.Snap >= 0 && h.Last-h.Snap < statelog.CompactRecords && h.LogBytes < statelog.CompactBytes
+		if h.Last == h.Snap || onlyLong && short {
 			skip = true
 			return nil
 		}

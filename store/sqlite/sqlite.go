@@ -168,7 +168,7 @@ func open(abs string) (*Store, error) {
 		s.readers.Close()
 		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
 	}
-	s.compactor = statelog.StartCompactor(s.Compact)
+	s.compactor = statelog.StartCompactor(s.compactLong)
 	if err := s.requestLegacy(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
