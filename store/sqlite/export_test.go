@@ -63,3 +63,8 @@ func PauseCheckpoints(s *Store) error {
 	_, _, err := s.ckpt.checkpoint("TRUNCATE")
 	return err
 }
+
+// CompactLong is the background compactor's compaction (compactLong).
+func CompactLong(s *Store, tenantID string) error {
+	return s.compactLong(context.Background(), tenantID)
+}
