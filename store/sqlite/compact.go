@@ -35,6 +35,14 @@ func (s *Store) compactLong(ctx context.Context, tenantID string) error {
 	return s.compact(ctx, tenantID, true)
 }
 
+// worthCompacting says whether a tenant of head h is compacted: not when
+// no record follows its snapshot; for onlyLong (compactLong), not either
+// when its log is short and it has a snapshot.
+func worthCompacting(h statelog.Head, onlyLong bool) bool {
+	short := h.Snap >= 0 && h.Last-h.Snap < statelog.CompactRecords && h.LogBytes < statelog.CompactBytes
+	return h.Last != h.Snap && !(onlyLong && short)
+}
+
 func (s *Store) compact(ctx context.Context, tenantID string, onlyLong bool) error {
 	if err := s.life.Enter(); err != nil {
 		return err
@@ -84,8 +92,7 @@ func (s *Store) compact(ctx context.Context, tenantID string, onlyLong bool) err
 		if h, err = (stateTx{tx}).Head(ctx, tenantID); err != nil {
 			return err
 		}
-		short := h.Snap >= 0 && h.Last-h.Snap < statelog.CompactRecords && h.LogBytes < statelog.CompactBytes
-		if h.Last == h.Snap || onlyLong && short {
+		if !worthCompacting(h, onlyLong) {
 			skip = true
 			return nil
 		}
