@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -21,7 +20,7 @@ func (s *Store) RecordAlerts(ctx context.Context, states []store.AlertState, job
 	if err := alertsql.Check(states, jobs); err != nil {
 		return fmt.Errorf("store/sqlite: %w", err)
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		for _, a := range states {
 			if _, err := tx.ExecContext(ctx, alertsql.UpsertState, alertsql.StateArgs(a)...); err != nil {
 				return fmt.Errorf("store/sqlite: record alert: %w", err)
@@ -78,7 +77,7 @@ func (s *Store) AlertJobs(ctx context.Context, tenantID, state string, limit int
 
 // FinishAttempt stores a job's new state and logs the attempt.
 func (s *Store) FinishAttempt(ctx context.Context, j store.AlertJob, a store.AlertAttempt) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, alertsql.FinishJob, alertsql.FinishArgs(j)...)
 		if err != nil {
 			return fmt.Errorf("store/sqlite: finish alert job: %w", err)
@@ -101,7 +100,7 @@ func (s *Store) FinishAttempts(ctx context.Context, done []store.FinishedAttempt
 	if len(done) == 0 {
 		return nil
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		for _, d := range done {
 			res, err := tx.ExecContext(ctx, alertsql.FinishJob, alertsql.FinishArgs(d.Job)...)
 			if err != nil {

@@ -41,7 +41,7 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 	}
 	staged := map[string]tail{}
 	seqs := make([]int64, len(changes))
-	err = s.writeThen(ctx, func(tx *sql.Tx) error {
+	err = s.writeThen(ctx, func(tx *wtx) error {
 		clear(staged) // a retried write starts again
 		for i, c := range changes {
 			if records[i] == nil {
@@ -82,7 +82,7 @@ const insertAuditRowSQL = `INSERT INTO audit_rows (tenant_id, first_seq, last_se
 // case: it numbers entries upwards) are merged with it, so that the
 // tenant's rows keep disjoint ranges: the stored row is deleted and written
 // again under a new id.
-func (s *Store) insertAudit(ctx context.Context, tx *sql.Tx, changes []store.Change, staged map[string]tail) error {
+func (s *Store) insertAudit(ctx context.Context, tx *wtx, changes []store.Change, staged map[string]tail) error {
 	var order []string
 	byTenant := map[string][]audit.Entry{}
 	for _, c := range changes {
@@ -105,7 +105,7 @@ func (s *Store) insertAudit(ctx context.Context, tx *sql.Tx, changes []store.Cha
 // insertTenantAudit writes the tenant's entries es (the caller's own
 // slice). Stored rows are looked at only when es starts at or below the
 // tenant's audit top (tails.go): above it, no stored row can overlap.
-func (s *Store) insertTenantAudit(ctx context.Context, tx *sql.Tx, tenantID string, es []audit.Entry, staged map[string]tail) error {
+func (s *Store) insertTenantAudit(ctx context.Context, tx *wtx, tenantID string, es []audit.Entry, staged map[string]tail) error {
 	slices.SortStableFunc(es, func(a, b audit.Entry) int { return cmp.Compare(a.Seq, b.Seq) })
 	conflict := func(seq int64) error {
 		return fmt.Errorf("store/sqlite: commit: audit seq %d of tenant %q: %w", seq, tenantID, store.ErrConflict)
@@ -144,7 +144,7 @@ func (s *Store) insertTenantAudit(ctx context.Context, tx *sql.Tx, tenantID stri
 
 // overlappingAudit returns the ids of the tenant's stored rows that
 // overlap the seqs first..last and appends their entries to es.
-func (s *Store) overlappingAudit(ctx context.Context, tx *sql.Tx, tenantID string, first, last int64, es *[]audit.Entry) ([]int64, error) {
+func (s *Store) overlappingAudit(ctx context.Context, tx *wtx, tenantID string, first, last int64, es *[]audit.Entry) ([]int64, error) {
 	rows, err := tx.StmtContext(ctx, s.stmt.overlapAudit).QueryContext(ctx, tenantID, first, last)
 	if err != nil {
 		return nil, fmt.Errorf("store/sqlite: commit: audit of tenant %q: %w", tenantID, err)
@@ -174,7 +174,7 @@ func (s *Store) overlappingAudit(ctx context.Context, tx *sql.Tx, tenantID strin
 // entries and stale's). The new rows get ids above every id given so far,
 // never a deleted row's (the highest may be among stale): the audit index
 // file takes rows by id and would take a reused id for indexed.
-func mergeAuditRows(ctx context.Context, tx *sql.Tx, tenantID string, es []audit.Entry, stale []int64, conflict func(int64) error) error {
+func mergeAuditRows(ctx context.Context, tx *wtx, tenantID string, es []audit.Entry, stale []int64, conflict func(int64) error) error {
 	slices.SortStableFunc(es, func(a, b audit.Entry) int { return cmp.Compare(a.Seq, b.Seq) })
 	for i := 1; i < len(es); i++ {
 		if es[i].Seq == es[i-1].Seq {
@@ -214,7 +214,7 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 		return fmt.Errorf("store/sqlite: commit: %w", err)
 	}
 	var streamErr error
-	err := s.writeThen(ctx, func(tx *sql.Tx) error {
+	err := s.writeThen(ctx, func(tx *wtx) error {
 		h, err := (stateTx{tx}).Head(ctx, c.TenantID)
 		if err != nil {
 			return fmt.Errorf("store/sqlite: commit: %w", err)
@@ -256,7 +256,7 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 // snapshotWriter inserts the parts of one snapshot.
 type snapshotWriter struct {
 	ctx      context.Context
-	tx       *sql.Tx
+	tx       *wtx
 	stmt     *sql.Stmt
 	tenantID string
 	seq      int64
@@ -272,7 +272,7 @@ func (w *snapshotWriter) put(p statelog.Part) error {
 // installSnapshot removes what the snapshot at seq replaces: the records up
 // to seq, other snapshots' parts and, for the tenant's first snapshot, its
 // legacy objects rows.
-func (s *Store) installSnapshot(ctx context.Context, tx *sql.Tx, tenantID string, seq int64, first bool) error {
+func (s *Store) installSnapshot(ctx context.Context, tx *wtx, tenantID string, seq int64, first bool) error {
 	stmts := []string{
 		`DELETE FROM state_changes WHERE tenant_id = ? AND seq <= ?`,
 		`DELETE FROM state_snapshots WHERE tenant_id = ? AND seq <> ?`,

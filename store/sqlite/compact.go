@@ -22,6 +22,28 @@ const snapshotBatch = 8
 // (a bulk commit replaced its state, it was deleted), the snapshot is
 // dropped. Compact is safe to call at any time.
 func (s *Store) Compact(ctx context.Context, tenantID string) error {
+	return s.compact(ctx, tenantID, false)
+}
+
+// compactLong is the background compactor's Compact: it leaves alone a
+// tenant whose log is short again (statelog.CompactRecords and
+// CompactBytes) unless the tenant has no snapshot. Every commit of a long
+// log asks for a compaction, also those made while one runs: without this
+// the compaction ran a second time at once, rewriting the whole snapshot
+// for the few records committed meanwhile.
+func (s *Store) compactLong(ctx context.Context, tenantID string) error {
+	return s.compact(ctx, tenantID, true)
+}
+
+// worthCompacting says whether a tenant of head h is compacted: not when
+// no record follows its snapshot; for onlyLong (compactLong), not either
+// when its log is short and it has a snapshot.
+func worthCompacting(h statelog.Head, onlyLong bool) bool {
+	short := h.Snap >= 0 && h.Last-h.Snap < statelog.CompactRecords && h.LogBytes < statelog.CompactBytes
+	return h.Last != h.Snap && !(onlyLong && short)
+}
+
+func (s *Store) compact(ctx context.Context, tenantID string, onlyLong bool) error {
 	if err := s.life.Enter(); err != nil {
 		return err
 	}
@@ -38,7 +60,7 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 	)
 	// dropLeftovers deletes parts at the new snapshot's number that an
 	// interrupted compaction left (the number is not the head's snapshot).
-	dropLeftovers := func(tx *sql.Tx) error {
+	dropLeftovers := func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM state_snapshots WHERE tenant_id = ? AND seq = ?`, tenantID, h.Last)
 		return err
 	}
@@ -46,7 +68,7 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 		if len(parts) == 0 {
 			return nil
 		}
-		err := s.write(ctx, func(tx *sql.Tx) error {
+		err := s.write(ctx, func(tx *wtx) error {
 			if written == 0 {
 				if err := dropLeftovers(tx); err != nil {
 					return err
@@ -70,7 +92,7 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 		if h, err = (stateTx{tx}).Head(ctx, tenantID); err != nil {
 			return err
 		}
-		if h.Last == h.Snap {
+		if !worthCompacting(h, onlyLong) {
 			skip = true
 			return nil
 		}
@@ -102,7 +124,7 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 		}
 		return nil
 	}
-	return s.writeThen(ctx, func(tx *sql.Tx) error {
+	return s.writeThen(ctx, func(tx *wtx) error {
 		cur, err := (stateTx{tx}).Head(ctx, tenantID)
 		if err != nil {
 			return err

@@ -13,7 +13,7 @@ func WriterExec(s *Store, q string) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	s.forgetTails("")
-	_, err := s.writer.Exec(q)
+	_, err := s.wconn.ExecContext(context.Background(), q)
 	return err
 }
 
@@ -23,7 +23,7 @@ func WriterQueryInt(s *Store, q string) (int64, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	var n int64
-	err := s.writer.QueryRow(q).Scan(&n)
+	err := s.wconn.QueryRowContext(context.Background(), q).Scan(&n)
 	return n, err
 }
 
@@ -49,7 +49,7 @@ func WriterQueryString(s *Store, q string) (string, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	var v string
-	err := s.writer.QueryRow(q).Scan(&v)
+	err := s.wconn.QueryRowContext(context.Background(), q).Scan(&v)
 	return v, err
 }
 
@@ -62,4 +62,9 @@ func PauseCheckpoints(s *Store) error {
 	defer s.writeMu.Unlock()
 	_, _, err := s.ckpt.checkpoint("TRUNCATE")
 	return err
+}
+
+// CompactLong is the background compactor's compaction (compactLong).
+func CompactLong(s *Store, tenantID string) error {
+	return s.compactLong(context.Background(), tenantID)
 }

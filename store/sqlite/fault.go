@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 
 	"modernc.org/sqlite"
@@ -40,7 +39,7 @@ func classify(err error) error {
 // ProbeWrite commits store.ProbeSQL, a real write that changes no data
 // (store.WriteProber).
 func (s *Store) ProbeWrite(ctx context.Context) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, store.ProbeSQL)
 		return err
 	})

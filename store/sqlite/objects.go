@@ -129,7 +129,7 @@ func (t stateTx) LegacyObject(ctx context.Context, tenantID string, kind store.K
 
 // writeSnapshotHead installs snapshot seq as the tenant's (state_heads
 // keeps nothing else: tails.go).
-func writeSnapshotHead(ctx context.Context, tx *sql.Tx, tenantID string, seq int64) error {
+func writeSnapshotHead(ctx context.Context, tx *wtx, tenantID string, seq int64) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO state_heads (tenant_id, snapshot_seq) VALUES (?, ?)
 		ON CONFLICT (tenant_id) DO UPDATE SET snapshot_seq = excluded.snapshot_seq`, tenantID, seq)
 	return err

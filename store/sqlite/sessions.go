@@ -17,7 +17,7 @@ func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
 	if ss.TenantID == "" || ss.Hash == "" || ss.TokenHash == "" {
 		return errors.New("store/sqlite: a session needs a tenant id, a hash and a token hash")
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (tenant_id, hash, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
 			ss.TenantID, ss.Hash, ss.TokenHash, micros(ss.CreatedAt), micros(ss.ExpiresAt))
 		if isConstraint(err) {
@@ -52,7 +52,7 @@ func (s *Store) SessionByHash(ctx context.Context, hash string) (store.Session, 
 
 // DeleteSession deletes a session; a missing one is not an error.
 func (s *Store) DeleteSession(ctx context.Context, hash string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE hash = ?`, hash); err != nil {
 			return fmt.Errorf("store/sqlite: delete session: %w", err)
 		}
@@ -63,7 +63,7 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 // DeleteExpiredSessions deletes the sessions expired at or before now.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
 	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, micros(now))
 		if err != nil {
 			return fmt.Errorf("store/sqlite: delete expired sessions: %w", err)

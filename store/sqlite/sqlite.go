@@ -45,14 +45,17 @@ const busyTimeout = 10 * time.Second
 // Store is a store.Store on one SQLite database file. It is safe for
 // concurrent use.
 type Store struct {
-	path    string
-	writer  *sql.DB // exactly one connection; used under writeMu
+	path   string
+	writer *sql.DB // exactly one connection, held as wconn
+	// wconn is the writer's connection, taken from writer at Open and
+	// held until Close: every write runs on it under writeMu (writetx.go).
+	wconn   *sql.Conn
 	readers *sql.DB // query_only connections
 
 	// writeMu serialises writes so that they queue in Go rather than on the
 	// database lock. It is held for the whole of a write transaction.
 	writeMu sync.Mutex
-	stmt    statements // prepared on writer
+	stmt    statements // prepared on wconn
 	// tails: the end of each tenant's log and audit as the writer last
 	// wrote it (tails.go); guarded by writeMu.
 	tails map[string]tail
@@ -72,8 +75,12 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// statements are the hot-path statements, prepared once on the writer.
+// statements are the hot-path statements, prepared once on the writer's
+// connection (wconn).
 type statements struct {
+	begin        *sql.Stmt // BEGIN IMMEDIATE (writetx.go)
+	commit       *sql.Stmt
+	rollback     *sql.Stmt
 	insertChange *sql.Stmt
 	insertPart   *sql.Stmt
 	insertAudit  *sql.Stmt // a row of audit_rows
@@ -136,13 +143,13 @@ func open(abs string) (*Store, error) {
 		return nil, fmt.Errorf("store/sqlite: %s: %w", abs, err)
 	}
 	if err := s.prepare(ctx); err != nil {
-		s.writer.Close()
+		s.closeWriter()
 		return nil, fmt.Errorf("store/sqlite: %s: %w", abs, err)
 	}
 
 	// The audit index file (auditindex.go) first: the readers attach it.
 	if s.auditIdx, err = openAuditIndexer(ctx, abs); err != nil {
-		s.writer.Close()
+		s.closeWriter()
 		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
 	}
 	s.readers, s.indexAttached = sql.OpenDB(attachIndex{dsn: dsn(abs, connReader), index: indexPath(abs)}), true
@@ -151,17 +158,17 @@ func open(abs string) (*Store, error) {
 	s.readers.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)))
 	if err := s.readers.PingContext(ctx); err != nil {
 		s.auditIdx.close()
-		s.writer.Close()
+		s.closeWriter()
 		s.readers.Close()
 		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
 	}
 	if s.ckpt, err = startCheckpointer(abs, &s.writeMu); err != nil {
 		s.auditIdx.close()
-		s.writer.Close()
+		s.closeWriter()
 		s.readers.Close()
 		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
 	}
-	s.compactor = statelog.StartCompactor(s.Compact)
+	s.compactor = statelog.StartCompactor(s.compactLong)
 	if err := s.requestLegacy(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
@@ -187,18 +194,27 @@ func (s *Store) requestLegacy(ctx context.Context) error {
 	return rows.Err()
 }
 
+// prepare takes the writer's connection (wconn) and prepares the
+// statements on it.
 func (s *Store) prepare(ctx context.Context) error {
+	var err error
+	if s.wconn, err = s.writer.Conn(ctx); err != nil {
+		return fmt.Errorf("writer: %w", err)
+	}
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		sql  string
 	}{
+		{&s.stmt.begin, `BEGIN IMMEDIATE`},
+		{&s.stmt.commit, `COMMIT`},
+		{&s.stmt.rollback, `ROLLBACK`},
 		{&s.stmt.readTail, tailSQL},
 		{&s.stmt.insertChange, `INSERT INTO state_changes (tenant_id, seq, data) VALUES (?, ?, ?)`},
 		{&s.stmt.insertPart, `INSERT INTO state_snapshots (tenant_id, seq, part, first_kind, first_id, data) VALUES (?, ?, ?, ?, ?, ?)`},
 		{&s.stmt.insertAudit, insertAuditRowSQL},
 		{&s.stmt.overlapAudit, `SELECT id, data FROM audit_rows WHERE tenant_id = ? AND last_seq >= ? AND first_seq <= ?`},
 	} {
-		st, err := s.writer.PrepareContext(ctx, p.sql)
+		st, err := s.wconn.PrepareContext(ctx, p.sql)
 		if err != nil {
 			return fmt.Errorf("prepare: %w", err)
 		}
@@ -219,8 +235,22 @@ func (s *Store) Close() error {
 	return errors.Join(
 		s.auditIdx.close(),
 		s.ckpt.close(),
-		s.stmt.insertChange.Close(), s.stmt.insertPart.Close(), s.stmt.insertAudit.Close(), s.stmt.overlapAudit.Close(), s.stmt.readTail.Close(),
-		s.readers.Close(), s.writer.Close(), s.owner.release())
+		s.readers.Close(), s.closeWriter(), s.owner.release())
+}
+
+// closeWriter closes the writer's statements, connection and pool (what
+// of them was opened).
+func (s *Store) closeWriter() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.stmt.begin, s.stmt.commit, s.stmt.rollback, s.stmt.insertChange, s.stmt.insertPart, s.stmt.insertAudit, s.stmt.overlapAudit, s.stmt.readTail} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	if s.wconn != nil {
+		errs = append(errs, s.wconn.Close())
+	}
+	return errors.Join(append(errs, s.writer.Close())...)
 }
 
 type connRole int

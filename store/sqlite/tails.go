@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 
 	"allot/store/statelog"
 )
@@ -45,7 +44,7 @@ const tailSQL = `SELECT h.*, (SELECT coalesce(max(last_seq), 0) FROM audit_rows 
 
 // tailOf returns what the writer knows of the tenant: staged (this
 // commit's, not committed yet), else known, else read in tx.
-func (s *Store) tailOf(ctx context.Context, tx *sql.Tx, staged map[string]tail, tenantID string) (tail, error) {
+func (s *Store) tailOf(ctx context.Context, tx *wtx, staged map[string]tail, tenantID string) (tail, error) {
 	if t, ok := staged[tenantID]; ok {
 		return t, nil
 	}

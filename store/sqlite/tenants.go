@@ -14,7 +14,7 @@ func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
 	if t.ID == "" {
 		return errors.New("store/sqlite: tenant has no id")
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO tenants
 			(tenant_id, company_name, domain, default_usage_location, settings, created_at)
 			VALUES (?, ?, ?, ?, ?, ?)`,
@@ -32,7 +32,7 @@ func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
 // UpdateTenant replaces the tenant's fields except CreatedAt, which keeps the
 // value CreateTenant stored. Returns store.ErrNotFound if the tenant is missing.
 func (s *Store) UpdateTenant(ctx context.Context, t store.Tenant) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE tenants
 			SET company_name = ?, domain = ?, default_usage_location = ?, settings = ?
 			WHERE tenant_id = ?`,
@@ -52,7 +52,7 @@ func (s *Store) UpdateTenant(ctx context.Context, t store.Tenant) error {
 // DeleteTenant removes a tenant with its objects, audit log and tokens in
 // one transaction. Returns store.ErrNotFound if the tenant is missing.
 func (s *Store) DeleteTenant(ctx context.Context, id string) error {
-	err := s.writeThen(ctx, func(tx *sql.Tx) error {
+	err := s.writeThen(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM tenants WHERE tenant_id = ?`, id)
 		if err != nil {
 			return fmt.Errorf("store/sqlite: delete tenant %q: %w", id, err)
@@ -85,7 +85,7 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 // given again (the audit index file's progress counts on it): when the
 // tenant had it, an empty row of tenant "" keeps it (replacing the one an
 // earlier deletion kept).
-func deleteAuditRows(ctx context.Context, tx *sql.Tx, tenantID string) error {
+func deleteAuditRows(ctx context.Context, tx *wtx, tenantID string) error {
 	const top = `SELECT coalesce(max(id), 0) FROM audit_rows`
 	var before, after int64
 	if err := tx.QueryRowContext(ctx, top).Scan(&before); err != nil {
@@ -160,7 +160,7 @@ func (s *Store) ListTenants(ctx context.Context) ([]store.Tenant, error) {
 // write runs fn in a write transaction on the writer connection and commits
 // it. An error from fn rolls back and is returned as it is, but classified
 // (store.Fault) when SQLite says whether retrying can help.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
 	return s.writeThen(ctx, fn, nil)
 }
 
@@ -168,7 +168,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // transaction committed, still holding writeMu: where the writer's memory
 // of the database (tails.go) takes what the transaction wrote. A failed
 // write forgets everything the writer knew of the tenants.
-func (s *Store) writeThen(ctx context.Context, fn func(tx *sql.Tx) error, committed func()) error {
+func (s *Store) writeThen(ctx context.Context, fn func(tx *wtx) error, committed func()) error {
 	if err := s.life.Enter(); err != nil {
 		return &store.Fault{Class: store.ErrUnavailable, Reason: "the database is closing", Err: err}
 	}
@@ -176,19 +176,19 @@ func (s *Store) writeThen(ctx context.Context, fn func(tx *sql.Tx) error, commit
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 
-	tx, err := s.writer.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
-		s.forgetTails("")
-		return classify(fmt.Errorf("store/sqlite: begin: %w", err))
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
 		s.forgetTails("")
 		return classify(err)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := fn(tx); err != nil {
+		s.rollback()
 		s.forgetTails("")
-		return classify(fmt.Errorf("store/sqlite: commit: %w", err))
+		return classify(err)
+	}
+	if err := s.commit(ctx); err != nil {
+		s.forgetTails("")
+		return classify(err)
 	}
 	if committed != nil {
 		committed()

@@ -30,7 +30,7 @@ func (s *Store) CreateToken(ctx context.Context, t store.Token) error {
 	if t.RevokedAt != nil {
 		revoked = micros(*t.RevokedAt)
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO tokens
 			(tenant_id, id, display_name, roles, allotment_ids, hash, created_at, revoked_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -117,7 +117,7 @@ func (s *Store) ListTokens(ctx context.Context, tenantID string) ([]store.Token,
 // token keeps the first revocation time and is not an error. Returns
 // store.ErrNotFound if the tenant has no such token.
 func (s *Store) RevokeToken(ctx context.Context, tenantID, id string, at time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE tenant_id = ? AND id = ?`,
 			micros(at), tenantID, id)
 		if err != nil {
