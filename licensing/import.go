@@ -371,8 +371,18 @@ func (e *Engine) importEmpty(op Op, d ImportData) (ImportStats, error) {
 			members[Key2{m[0], m[1]}] = true
 		}
 	})
-	for _, m := range d.Members {
-		if err := e.LoadMember(m[0], m[1]); err != nil {
+	// The members' users are found on every core (the lookups are most of
+	// the cost: a cache miss each in a million-entry map), then the
+	// memberships are added in order.
+	memberUsers := e.usersOf(d.Members)
+	var g *group
+	for i, m := range d.Members {
+		if g == nil || g.ID != m[0] {
+			if g = e.groups[m[0]]; g == nil {
+				return st, allot.Errorf(allot.ENOTFOUND, "membership of missing group %s", m[0])
+			}
+		}
+		if err := e.loadMemberAs(g, m[1], memberUsers[i]); err != nil {
 			return st, err
 		}
 	}
@@ -777,4 +787,22 @@ func (e *Engine) sizeMemberSets(members [][2]string) {
 			g.members = make(map[*user]struct{}, c)
 		}
 	}
+}
+
+// usersOf returns the user each membership's member is (nil for a group or
+// an unknown id), looked up on up to one goroutine per CPU (reads only).
+func (e *Engine) usersOf(members [][2]string) []*user {
+	us := make([]*user, len(members))
+	n := workersFor(len(members))
+	var wg sync.WaitGroup
+	for w := range n {
+		from, to := w*len(members)/n, (w+1)*len(members)/n
+		wg.Go(func() {
+			for i := from; i < to; i++ {
+				us[i] = e.users[members[i][1]]
+			}
+		})
+	}
+	wg.Wait()
+	return us
 }

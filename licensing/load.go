@@ -139,7 +139,13 @@ func (e *Engine) LoadMembers(groupID string, memberIDs []string, bad func(member
 }
 
 func (e *Engine) loadMember(g *group, memberID string) error {
-	if u, ok := e.users[memberID]; ok {
+	return e.loadMemberAs(g, memberID, e.users[memberID])
+}
+
+// loadMemberAs is loadMember with the member's user (e.users[memberID]:
+// nil when the member is not a user) looked up already.
+func (e *Engine) loadMemberAs(g *group, memberID string, u *user) error {
+	if u != nil {
 		if !u.inGroup(g) {
 			g.members[u] = struct{}{}
 			u.groups = append(u.groups, g)
