@@ -1,6 +1,9 @@
 package identity
 
 import (
+	"runtime"
+	"sync"
+
 	"allot/licensing"
 	"allot/tenant"
 )
@@ -56,17 +59,52 @@ func PutAllotment(tx *tenant.Tx, a licensing.Allotment) error {
 // refused user with the error.
 func CheckImportUsers(s *tenant.State, users []licensing.User) (int, error) {
 	domains := DomainNames(s)
-	for i := range users {
-		var old *licensing.User
-		if cur, ok := s.Engine.User(users[i].ID); ok {
-			old = &cur
+	check := func(from, to int) (int, error) {
+		for i := from; i < to; i++ {
+			var old *licensing.User
+			if cur, ok := s.Engine.User(users[i].ID); ok {
+				old = &cur
+			}
+			if err := CheckUser(&users[i], old, domains); err != nil {
+				return i, err
+			}
 		}
-		if err := CheckUser(&users[i], old, domains); err != nil {
-			return i, err
+		return -1, nil
+	}
+	// A large import's users are checked on every core, each a range of
+	// them (CheckUser changes only the user it is given; the engine is
+	// only read): the first refusal in order is the first of the first
+	// range that has one.
+	n := 1
+	if len(users) >= 2*minUsersPerCheck {
+		n = min(runtime.GOMAXPROCS(0), len(users)/minUsersPerCheck)
+	}
+	if n <= 1 {
+		return check(0, len(users))
+	}
+	type result struct {
+		i   int
+		err error
+	}
+	rs := make([]result, n)
+	var wg sync.WaitGroup
+	for w := range n {
+		wg.Go(func() {
+			i, err := check(w*len(users)/n, (w+1)*len(users)/n)
+			rs[w] = result{i, err}
+		})
+	}
+	wg.Wait()
+	for _, r := range rs {
+		if r.err != nil {
+			return r.i, r.err
 		}
 	}
 	return -1, nil
 }
+
+// minUsersPerCheck keeps small imports' checks on one goroutine.
+const minUsersPerCheck = 16384
 
 // CheckImportGroups is CheckImportUsers for groups.
 func CheckImportGroups(s *tenant.State, groups []licensing.Group) (int, error) {
