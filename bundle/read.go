@@ -496,19 +496,29 @@ func (b *Bundle) readUsers(t *table) error {
 	if len(b.ids) == 0 {
 		b.ids = make(map[string]interned, t.est+t.est/64)
 	}
+	// Each column's key and setter, found once (not per row).
+	type column struct {
+		key string
+		set func(*licensing.User, string) error
+	}
+	cols := make([]column, len(t.hdr))
+	for i, h := range t.hdr {
+		k := strings.ToLower(strings.TrimSpace(h))
+		cols[i] = column{k, userColumns[k]}
+	}
 	for {
 		ok, err := t.next()
 		if !ok || err != nil {
 			return err
 		}
 		u := licensing.User{AccountEnabled: true}
-		for i, h := range t.hdr {
-			k := strings.ToLower(strings.TrimSpace(h))
+		for i, c := range cols {
+			k := c.key
 			v := ""
 			if i < len(t.rec) {
 				v = strings.TrimSpace(t.rec[i])
 			}
-			if set, ok := userColumns[k]; ok {
+			if set := c.set; set != nil {
 				if err := set(&u, v); err != nil {
 					return t.errf("%v", err)
 				}
