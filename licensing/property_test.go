@@ -31,6 +31,17 @@ var propPlans = map[string][]string{
 	skuEXO1: {planEXO1}, skuWPA: {planWPA}, skuKiosk: {planKiosk}, skuPhone: {planPhone},
 }
 
+// randomEngine is an engine after steps random commands of the property
+// tests (seeded).
+func randomEngine(t *testing.T, seed int64, steps int) *Engine {
+	f := newFixture(t)
+	r := &propRun{f: f, rnd: rand.New(rand.NewSource(seed))}
+	for range steps {
+		r.step()
+	}
+	return f.e
+}
+
 type propRun struct {
 	// deleted users and groups, as the deleted items keep them, for
 	// restore; restored is the id the last step restored ("" if none).

@@ -1,17 +1,11 @@
 package licensing
 
 import (
-	"math/rand"
 	"testing"
 )
 
 func TestForEachUserLicensesMatchesLicenses(t *testing.T) {
-	f := newFixture(t)
-	r := &propRun{f: f, rnd: rand.New(rand.NewSource(7))}
-	for range 300 {
-		r.step()
-	}
-	e := f.e
+	e := randomEngine(t, 7, 300)
 	seen := 0
 	e.ForEachUserLicenses(func(u *User, ls UserLicenses) bool {
 		want := e.Licenses(u.ID)

@@ -1,19 +1,13 @@
 package licensing
 
 import (
-	"math/rand"
 	"slices"
 	"testing"
 )
 
 // A user's view gives what the engine's queries by id give.
 func TestUserViewMatchesTheQueries(t *testing.T) {
-	f := newFixture(t)
-	r := &propRun{f: f, rnd: rand.New(rand.NewSource(11))}
-	for range 300 {
-		r.step()
-	}
-	e := f.e
+	e := randomEngine(t, 11, 300)
 	seen, memberships := 0, 0
 	e.ForEachUserView(func(v UserView) bool {
 		u := v.User()
