@@ -275,6 +275,17 @@ func installSnapshot(ctx context.Context, tx pgx.Tx, tenantID string, seq int64,
 // wrong (a bulk commit replaced its state, it was deleted), nothing is
 // installed. Compact is safe to call at any time.
 func (s *Store) Compact(ctx context.Context, tenantID string) error {
+	return s.compact(ctx, tenantID, false)
+}
+
+// compactLong is the background compactor's Compact: it leaves alone a
+// tenant whose log is short again unless the tenant has no snapshot
+// (statelog.WorthCompacting).
+func (s *Store) compactLong(ctx context.Context, tenantID string) error {
+	return s.compact(ctx, tenantID, true)
+}
+
+func (s *Store) compact(ctx context.Context, tenantID string, onlyLong bool) error {
 	if err := s.life.Enter(); err != nil {
 		return err
 	}
@@ -292,7 +303,7 @@ func (s *Store) Compact(ctx context.Context, tenantID string) error {
 		if h, err = (stateTx{tx}).Head(ctx, tenantID); err != nil {
 			return err
 		}
-		if h.Last == h.Snap {
+		if !statelog.WorthCompacting(h, onlyLong) {
 			skip = true
 			return nil
 		}

@@ -14,3 +14,8 @@ func (s *Store) LoseOwnerLock() {
 	o.conn.Close(context.Background())
 	o.conn = nil
 }
+
+// CompactLong is the background compactor's compaction (compactLong).
+func CompactLong(s *Store, tenantID string) error {
+	return s.compactLong(context.Background(), tenantID)
+}

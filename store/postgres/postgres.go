@@ -95,7 +95,7 @@ func open(ctx context.Context, url string, ls *leases) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{pool: pool, owner: o, leases: ls, life: store.Lifecycle{Closed: errClosed}}
-	s.compactor = statelog.StartCompactor(s.Compact)
+	s.compactor = statelog.StartCompactor(s.compactLong)
 	rows, err := pool.Query(ctx, statelog.LegacyTenantsSQL)
 	if err == nil {
 		var ids []string

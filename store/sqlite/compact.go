@@ -35,14 +35,6 @@ func (s *Store) compactLong(ctx context.Context, tenantID string) error {
 	return s.compact(ctx, tenantID, true)
 }
 
-// worthCompacting says whether a tenant of head h is compacted: not when
-// no record follows its snapshot; for onlyLong (compactLong), not either
-// when its log is short and it has a snapshot.
-func worthCompacting(h statelog.Head, onlyLong bool) bool {
-	short := h.Snap >= 0 && h.Last-h.Snap < statelog.CompactRecords && h.LogBytes < statelog.CompactBytes
-	return h.Last != h.Snap && !(onlyLong && short)
-}
-
 func (s *Store) compact(ctx context.Context, tenantID string, onlyLong bool) error {
 	if err := s.life.Enter(); err != nil {
 		return err
@@ -92,7 +84,7 @@ func (s *Store) compact(ctx context.Context, tenantID string, onlyLong bool) err
 		if h, err = (stateTx{tx}).Head(ctx, tenantID); err != nil {
 			return err
 		}
-		if !worthCompacting(h, onlyLong) {
+		if !statelog.WorthCompacting(h, onlyLong) {
 			skip = true
 			return nil
 		}

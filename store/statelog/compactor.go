@@ -122,3 +122,15 @@ func (c *Compactor) Close() {
 	c.once.Do(func() { close(c.stop) })
 	<-c.done
 }
+
+// WorthCompacting says whether a tenant whose head is h is compacted: not
+// when no record follows its snapshot; for onlyLong (the background
+// compactor), not either when its log is short again (under CompactRecords
+// and CompactBytes) and it has a snapshot. Every commit of a long log asks
+// the background compactor for a compaction, also those made while one
+// runs: without onlyLong the compaction ran a second time at once,
+// rewriting the whole snapshot for the few records committed meanwhile.
+func WorthCompacting(h Head, onlyLong bool) bool {
+	short := h.Snap >= 0 && h.Last-h.Snap < CompactRecords && h.LogBytes < CompactBytes
+	return h.Last != h.Snap && !(onlyLong && short)
+}
