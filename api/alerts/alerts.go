@@ -102,15 +102,7 @@ type valueList[T any] struct {
 type handler struct{ s *server.Server }
 
 func (h *handler) tenant(w http.ResponseWriter, r *http.Request, a auth.Action) (*tenant.Tenant, *auth.Principal, bool) {
-	t, p, err := h.s.Tenant(r)
-	if err != nil {
-		respond.Error(w, r, err)
-		return nil, nil, false
-	}
-	if !scope.Require(w, r, p, a, t.ID) {
-		return nil, nil, false
-	}
-	return t, p, true
+	return scope.Tenant(h.s, w, r, a)
 }
 
 // stored is the tenant a reader of alerts names and the alert store.

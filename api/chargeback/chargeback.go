@@ -47,12 +47,8 @@ type handler struct{ s *server.Server }
 
 func (h *handler) get(csv bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		t, p, err := h.s.Tenant(r)
-		if err != nil {
-			respond.Error(w, r, err)
-			return
-		}
-		if !scope.Require(w, r, p, auth.ReadLicenseUsage, t.ID) {
+		t, _, ok := scope.Tenant(h.s, w, r, auth.ReadLicenseUsage)
+		if !ok {
 			return
 		}
 		by, err := byParam(r)

@@ -18,12 +18,8 @@ import (
 // trend: GET /allot/v1/chargeback/trend?by= — the cost per group at each
 // position snapshot that kept the grouping (chargeback.Trend).
 func (h *handler) trend(w http.ResponseWriter, r *http.Request) {
-	t, p, err := h.s.Tenant(r)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	if !scope.Require(w, r, p, auth.ReadLicenseUsage, t.ID) {
+	t, _, ok := scope.Tenant(h.s, w, r, auth.ReadLicenseUsage)
+	if !ok {
 		return
 	}
 	by, err := byParam(r)
@@ -53,15 +49,12 @@ func byParam(r *http.Request) (string, error) {
 
 // getSettings: GET /allot/v1/chargeback/settings.
 func (h *handler) getSettings(w http.ResponseWriter, r *http.Request) {
-	t, p, err := h.s.Tenant(r)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	if !scope.Require(w, r, p, auth.ReadLicenseUsage, t.ID) {
+	t, _, ok := scope.Tenant(h.s, w, r, auth.ReadLicenseUsage)
+	if !ok {
 		return
 	}
 	var st chargeback.Settings
+	var err error
 	t.Read(func(s *tenant.State) { st, err = chargeback.SettingsOf(s) })
 	if err != nil {
 		respond.Error(w, r, err)
@@ -73,12 +66,8 @@ func (h *handler) getSettings(w http.ResponseWriter, r *http.Request) {
 // putSettings: PUT /allot/v1/chargeback/settings {"trendBy": [...]} — for
 // those who manage licensing, as the price list.
 func (h *handler) putSettings(w http.ResponseWriter, r *http.Request) {
-	t, p, err := h.s.Tenant(r)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	if !scope.Require(w, r, p, auth.ManageLicensing, t.ID) {
+	t, p, ok := scope.Tenant(h.s, w, r, auth.ManageLicensing)
+	if !ok {
 		return
 	}
 	var st chargeback.Settings
@@ -90,7 +79,7 @@ func (h *handler) putSettings(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	err = t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: h.s.RT.Now()}, func(tx *tenant.Tx) error {
+	err := t.Do(r.Context(), licensing.Op{Actor: p.Actor(), Now: h.s.RT.Now()}, func(tx *tenant.Tx) error {
 		tx.Audit(audit.Entry{Action: "Set chargeback settings", Detail: "trend by " + strings.Join(st.TrendBy, ", ")})
 		return chargeback.PutSettings(tx, st)
 	})

@@ -17,8 +17,10 @@ import (
 
 	"allot"
 	"allot/api/respond"
+	"allot/api/server"
 	"allot/auth"
 	"allot/licensing"
+	"allot/tenant"
 )
 
 // Scope is what one principal may reach in one tenant state. A nil *Scope
@@ -220,4 +222,19 @@ func Require(w http.ResponseWriter, r *http.Request, p *auth.Principal, a auth.A
 	}
 	Deny(w, r, p)
 	return false
+}
+
+// Tenant is the request's tenant and principal (server.Server.Tenant) when
+// the principal may perform a there (Require); otherwise it answers the
+// request (the error, or the denial) and ok is false.
+func Tenant(s *server.Server, w http.ResponseWriter, r *http.Request, a auth.Action) (t *tenant.Tenant, p *auth.Principal, ok bool) {
+	t, p, err := s.Tenant(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return nil, nil, false
+	}
+	if !Require(w, r, p, a, t.ID) {
+		return nil, nil, false
+	}
+	return t, p, true
 }
