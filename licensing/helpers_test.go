@@ -357,6 +357,17 @@ func reload(t testing.TB, e *Engine, now time.Time) *Engine {
 // recompute workers.
 func reloadWith(t testing.TB, e *Engine, now time.Time, withLicenses bool, workers int) *Engine {
 	t.Helper()
+	n := loadCopy(t, e, withLicenses)
+	defer func(w int) { recomputeWorkers = w }(recomputeWorkers)
+	recomputeWorkers = workers
+	n.Recompute(Op{Now: now})
+	return n
+}
+
+// loadCopy builds a new engine from e's records, as the runtime's load
+// does, without deriving anything from them (Recompute or Adopt is next).
+func loadCopy(t testing.TB, e *Engine, withLicenses bool) *Engine {
+	t.Helper()
 	n := New(e.cat, e.settings)
 	n.clock = e.clock
 	for _, p := range e.sortedPools() {
@@ -409,8 +420,5 @@ func reloadWith(t testing.TB, e *Engine, now time.Time, withLicenses bool, worke
 	if err := cmp.Or(groupErr, userErr); err != nil {
 		t.Fatal(err)
 	}
-	defer func(w int) { recomputeWorkers = w }(recomputeWorkers)
-	recomputeWorkers = workers
-	n.Recompute(Op{Now: now})
 	return n
 }

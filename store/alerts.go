@@ -104,8 +104,8 @@ type AlertStore interface {
 // AlertsOf returns the alert store of s, if it keeps alerts; through a
 // read-only store (ReadOnly) its writes fail with ErrReadOnly.
 func AlertsOf(s Store) (AlertStore, bool) {
-	if ro, ok := s.(readOnly); ok {
-		as, ok := ro.Store.(AlertStore)
+	if inner, ok := readOnlyInner(s); ok {
+		as, ok := inner.(AlertStore)
 		if !ok {
 			return nil, false
 		}

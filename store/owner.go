@@ -42,12 +42,40 @@ func InUseError(db, owner string) error {
 
 // ReadOnly wraps a store so that every write returns ErrReadOnly; reads go
 // to s. Closing it closes s.
-func ReadOnly(s Store) Store { return readOnly{s} }
+// A store that keeps a change log (ChangeLog) stays one: reading the log
+// is a read, and a load needs the log's number to trust what it reads
+// (tenant: the derivation stamp).
+func ReadOnly(s Store) Store {
+	if cl, ok := s.(ChangeLog); ok {
+		return readOnlyLog{readOnly{s}, cl}
+	}
+	return readOnly{s}
+}
 
 // IsReadOnly reports whether s was opened read-only.
 func IsReadOnly(s Store) bool {
-	_, ok := s.(readOnly)
-	return ok
+	switch s.(type) {
+	case readOnly, readOnlyLog:
+		return true
+	}
+	return false
+}
+
+// readOnlyInner returns the store a read-only store (ReadOnly) wraps.
+func readOnlyInner(s Store) (Store, bool) {
+	switch ro := s.(type) {
+	case readOnly:
+		return ro.Store, true
+	case readOnlyLog:
+		return ro.Store, true
+	}
+	return nil, false
+}
+
+// readOnlyLog is a read-only store with its change log.
+type readOnlyLog struct {
+	readOnly
+	ChangeLog
 }
 
 type readOnly struct{ Store }

@@ -43,6 +43,9 @@ func (s *State) apply(c *store.Change, clock time.Time, base *catalog.Catalog) (
 				}
 				break
 			}
+			if m.ID == derivationID { // the store's, not the state's (derivation.go)
+				break
+			}
 			s.applyObject(m)
 		case store.KindProduct:
 			products = true

@@ -121,7 +121,7 @@ func (r *Runtime) countProblems() {
 // offline is a runtime without tenants, for checking and repairing a store
 // (allot doctor).
 func offline(st store.Store, cat *catalog.Catalog) *Runtime {
-	return &Runtime{store: st, cat: cat, opts: Options{Now: time.Now}, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	return &Runtime{store: st, cat: cat, opts: Options{Now: time.Now, Recompute: true}, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		metrics: newMetrics(nil), tenants: map[string]*Tenant{}}
 }
 

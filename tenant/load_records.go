@@ -20,7 +20,9 @@ import (
 // decode every stored record (storedRecords.read), build the catalog with
 // the tenant's custom products, load the records into a new engine in
 // dependency order (storedRecords.loadInto), hand the other objects to
-// their extensions or keep them, and recompute.
+// their extensions or keep them, and recompute — or, when the derivation
+// stamp says the stored license records are what a recompute here would
+// derive, adopt them (derivation.go).
 func (r *Runtime) buildState(ctx context.Context, tenantID string, now time.Time) (*State, int64, []Problem, error) {
 	recs := newStoredRecords()
 	logSeq, err := r.loadObjects(ctx, tenantID, func(o store.Object) error {
@@ -47,7 +49,12 @@ func (r *Runtime) buildState(ctx context.Context, tenantID string, now time.Time
 	st := newState(e, r.reg)
 	st.logSeq = logSeq
 	recs.keepOthers(st)
-	e.Recompute(licensing.Op{Now: now, Why: "start-up"})
+	if len(recs.problems) == 0 && r.adoptable(recs.stamp, logSeq) {
+		e.Adopt(licensing.Op{Now: now})
+		st.adopted = true
+	} else {
+		e.Recompute(licensing.Op{Now: now, Why: "start-up"})
+	}
 	return st, seq, recs.problems, nil
 }
 
@@ -64,6 +71,7 @@ type storedRecords struct {
 	allots   []licensing.Allotment
 	products []catalog.SKU
 	settings licensing.Settings
+	stamp    []byte // the derivation stamp's body (derivation.go); nil: none
 	other    []store.Object
 	problems []Problem
 }
@@ -177,6 +185,10 @@ func (rs *storedRecords) readOther(o store.Object) error {
 	case store.KindSetting:
 		if o.ID == settingsID {
 			return json.Unmarshal(o.Body, &rs.settings)
+		}
+		if o.ID == derivationID {
+			rs.stamp = o.Body
+			return nil
 		}
 		rs.other = append(rs.other, o)
 	default:

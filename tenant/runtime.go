@@ -30,6 +30,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Recompute makes every load recompute the stored license records,
+	// never adopt them (derivation.go): for a check of the stored state.
+	Recompute bool
 	// Background makes Open return once it has read the list of tenants:
 	// they load in the background (see load.go) and are served as each
 	// finishes; Wait waits for one, WaitLoaded for all. Without it Open
@@ -79,6 +82,7 @@ type Options struct {
 type Runtime struct {
 	store   store.Store
 	cat     *catalog.Catalog
+	deriv   derivation // the catalog's fingerprint for the derivation stamp (derivation.go)
 	opts    Options
 	reg     *registry
 	log     *slog.Logger
@@ -399,16 +403,28 @@ func (r *Runtime) loadStateFenced(ctx context.Context, tenantID string, now time
 	}
 	// A read-only store (a CLI export beside a running server) keeps the
 	// repair in memory: the owner of the database stores it.
-	if (len(d.Licenses) > 0 || len(d.Audit) > 0) && !store.IsReadOnly(r.store) && (r.opts.Leases == nil || fence != 0) {
-		t := &Tenant{ID: tenantID, writer: st, seq: seq, fence: fence}
+	// A recomputed tenant is stamped (derivation.go), with the repair if
+	// there is one, so that the next load adopts its records.
+	repair := len(d.Licenses) > 0 || len(d.Audit) > 0
+	if (repair || (!st.adopted && st.logSeq >= 0)) && !store.IsReadOnly(r.store) && (r.opts.Leases == nil || fence != 0) {
+		t := &Tenant{ID: tenantID, rt: r, writer: st, seq: seq, fence: fence}
 		change, err := t.serialize(d, nil, nil, true)
 		if err != nil {
 			return nil, 0, nil, err
 		}
-		if err := r.store.Commit(ctx, []store.Change{change}); err != nil {
+		if len(change.Mutations) == 0 && st.logSeq >= 0 {
+			change.Mutations = append(change.Mutations, r.stampMutation(st.logSeq+1))
+		}
+		cs := []store.Change{change}
+		if err := r.store.Commit(ctx, cs); err != nil {
 			return nil, 0, nil, fmt.Errorf("committing the start-up repair: %w", err)
 		}
-		r.log.Warn("stored license state repaired at load", "tenant", tenantID, "licenses", len(d.Licenses))
+		if cs[0].Seq > 0 {
+			st.logSeq = cs[0].Seq
+		}
+		if repair {
+			r.log.Warn("stored license state repaired at load", "tenant", tenantID, "licenses", len(d.Licenses))
+		}
 		seq = t.seq
 	}
 	return st, seq, nil, nil

@@ -170,6 +170,9 @@ func (t *Tenant) serialize(d licensing.Delta, muts []store.Mutation, extra []aud
 		return c, err
 	}
 	c.Mutations = append(c.Mutations, muts...)
+	if records && len(c.Mutations) > 0 && t.writer.logSeq >= 0 {
+		c.Mutations = append(c.Mutations, t.rt.stampMutation(t.writer.logSeq+1))
+	}
 	for _, list := range [][]audit.Entry{d.Audit, extra} {
 		for _, a := range list {
 			t.seq++
@@ -344,6 +347,22 @@ func (t *Tenant) commitBulk(d licensing.Delta, muts []store.Mutation, extra []au
 	close(stop)
 	wg.Wait()
 	return err
+}
+
+// stampBulk commits the derivation stamp after a bulk commit, whose log
+// number is known only once it is committed (derivation.go). Without it
+// the tenant's next load recomputes and stamps, so a failure is only
+// logged.
+func (t *Tenant) stampBulk() {
+	if t.writer.logSeq < 0 {
+		return
+	}
+	cs := []store.Change{{TenantID: t.ID, Fence: t.fence, Mutations: []store.Mutation{t.rt.stampMutation(t.writer.logSeq + 1)}}}
+	if err := t.rt.store.Commit(context.Background(), cs); err != nil {
+		t.rt.log.Warn("the derivation stamp of a bulk commit could not be stored; the next load recomputes", "tenant", t.ID, "err", err)
+		return
+	}
+	t.committed(&cs[0], false)
 }
 
 // cmpJoined compares a1+"/"+b1 with a2+"/"+b2 without building them.

@@ -39,6 +39,9 @@ type State struct {
 	// no numbered log). Set at load, by apply, and on the writer's copy
 	// after each commit (follow.go).
 	logSeq int64
+	// adopted: the load adopted the stored license records instead of
+	// recomputing them (derivation.go).
+	adopted bool
 }
 
 // Commit says which of the tenant's commits this state is: the number of

@@ -426,6 +426,7 @@ func (t *Tenant) process(batch []*command) {
 		observe(cstart)
 		if err == nil {
 			t.committed(&change, true)
+			t.stampBulk()
 		}
 	} else {
 		change, err = t.serialize(d, muts, extra, true)

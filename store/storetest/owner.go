@@ -76,6 +76,24 @@ func RunOwnership(t *testing.T, openWriter, openReader func() (store.Store, erro
 		if err := r.RevokeToken(ctx, "owned", "t", now); !errors.Is(err, store.ErrReadOnly) {
 			t.Errorf("RevokeToken on a read-only store: %v, want ErrReadOnly", err)
 		}
+		// The change log stays readable: a load needs its number to adopt
+		// what it reads (tenant: the derivation stamp).
+		if wl, ok := w1.(store.ChangeLog); ok {
+			if err := w1.Commit(ctx, []store.Change{{TenantID: "owned", Mutations: []store.Mutation{{Kind: store.KindSetting, ID: "s", Body: []byte(`{}`)}}}}); err != nil {
+				t.Fatal(err)
+			}
+			want, err := wl.LogSeq(ctx, "owned")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rl, ok := r.(store.ChangeLog)
+			if !ok {
+				t.Fatal("the read-only store hides the change log")
+			}
+			if got, err := rl.LoadObjectsAt(ctx, "owned", func(store.Object) error { return nil }); err != nil || got != want || want < 1 {
+				t.Errorf("read-only LoadObjectsAt: log %d, %v; the writer's is %d", got, err, want)
+			}
+		}
 		if _, err := r.GetObject(ctx, "owned", store.KindUser, "u"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("the refused commit is visible: %v", err)
 		}
