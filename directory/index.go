@@ -150,6 +150,9 @@ func Build(s *tenant.State) *Index {
 		dept string // the department as given (trimmed); its key is r.Dept
 	}
 	recs := make([]summary, n)
+	// The UPN and name keys are made here too, on both cores, in the
+	// engine's order.
+	upns, names := make([]Key, n), make([]Key, n)
 	summarizeRange := func(from, to int) {
 		i := from
 		e.ForEachUserLicensesIn(from, to, func(u *licensing.User, ls licensing.UserLicenses) bool {
@@ -160,6 +163,7 @@ func Build(s *tenant.State) *Index {
 			}
 			summarizeView(r, ls.Len(), ls.At)
 			recs[i] = summary{u.ID, r, d}
+			upns[i], names[i] = Key{K: r.UPN, ID: u.ID}, Key{K: r.Name, ID: u.ID}
 			i++
 			return true
 		})
@@ -173,7 +177,7 @@ func Build(s *tenant.State) *Index {
 	var groups sync.WaitGroup
 	groups.Go(func() { x.buildGroups(e) })
 
-	ids, upns, names := make([]Key, 0, n), make([]Key, 0, n), make([]Key, 0, n)
+	ids := make([]Key, 0, n)
 	depts, skus, errSKUs := map[string][]Key{}, map[string][]Key{}, map[string][]Key{}
 	var errs, waits []Key
 	// Each list is sized before it is filled: a list grown by append to a
@@ -222,8 +226,6 @@ func Build(s *tenant.State) *Index {
 			}
 		}
 		x.users[id] = r
-		upns = append(upns, Key{K: r.UPN, ID: id})
-		names = append(names, Key{K: r.Name, ID: id})
 		if r.Mail != "" {
 			x.usersByMail[r.Mail] = append(x.usersByMail[r.Mail], id)
 		}
@@ -233,26 +235,34 @@ func Build(s *tenant.State) *Index {
 	// needs a sort: the engine's order is the stored order (by id) after a
 	// restart, but an import's is the bundle's.
 	recs = idsort.By(recs, func(s summary) string { return s.id })
+	// Two walks of the users in id order, side by side: each fills its
+	// own lists.
+	wg.Go(func() {
+		for i := range recs {
+			r := recs[i].r
+			k := Key{K: recs[i].id}
+			for _, sku := range r.SKUs {
+				skus[sku] = append(skus[sku], k)
+			}
+			for _, sku := range r.ErrSKUs() {
+				errSKUs[sku] = append(errSKUs[sku], k)
+			}
+			if len(r.ErrSKUs()) > 0 {
+				errs = append(errs, k)
+			}
+			if r.Waiting {
+				waits = append(waits, k)
+			}
+		}
+	})
 	for i := range recs {
-		id, r := recs[i].id, recs[i].r
-		k := Key{K: id}
+		k := Key{K: recs[i].id}
 		ids = append(ids, k)
-		if r.Dept != "" {
-			depts[r.Dept] = append(depts[r.Dept], k)
-		}
-		for _, sku := range r.SKUs {
-			skus[sku] = append(skus[sku], k)
-		}
-		for _, sku := range r.ErrSKUs() {
-			errSKUs[sku] = append(errSKUs[sku], k)
-		}
-		if len(r.ErrSKUs()) > 0 {
-			errs = append(errs, k)
-		}
-		if r.Waiting {
-			waits = append(waits, k)
+		if d := recs[i].r.Dept; d != "" {
+			depts[d] = append(depts[d], k)
 		}
 	}
+	wg.Wait()
 	recs = nil
 	// The three large sorts run side by side; the filter sets are small
 	// or follow the engine's order.
@@ -284,12 +294,12 @@ func (x *Index) buildGroups(e *licensing.Engine) {
 		x.groups[id] = nk
 		gids = append(gids, Key{K: id})
 		gnames = append(gnames, Key{K: nk, ID: id})
-		us, gs := e.Members(id)
+		us, gs := e.Members(id) // sorted by id, each once
 		if len(us) > 0 {
-			x.members[id] = sortedset.New(idKeys(us))
+			x.members[id] = sortedset.FromSorted(idKeys(us))
 		}
 		if len(gs) > 0 {
-			x.memberGroups[id] = sortedset.New(idKeys(gs))
+			x.memberGroups[id] = sortedset.FromSorted(idKeys(gs))
 		}
 	}
 	x.groupsByID, x.groupsByName = sortedset.New(gids), sortedset.New(gnames)

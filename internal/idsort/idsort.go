@@ -14,7 +14,17 @@ import (
 // By returns list in the byte order of id(element) (ids are unique), list
 // itself when it is in that order already, else a new slice.
 func By[T any](list []T, id func(T) string) []T {
-	if slices.IsSortedFunc(list, func(a, b T) int { return strings.Compare(id(a), id(b)) }) {
+	return Func(list, id, func(a, b T) int { return strings.Compare(id(a), id(b)) })
+}
+
+// Func returns list in the order of compare, list itself when it is in
+// that order already, else a new slice. compare must order by the bytes of
+// key(element) first (what it does between elements of one key is its
+// own): each element's key's first eight bytes are compared as an integer,
+// and compare is called only where those tie. Elements compare calls
+// equal keep no particular order.
+func Func[T any](list []T, key func(T) string, compare func(a, b T) int) []T {
+	if slices.IsSortedFunc(list, compare) {
 		return list
 	}
 	type entry struct {
@@ -23,13 +33,13 @@ func By[T any](list []T, id func(T) string) []T {
 	}
 	es := make([]entry, len(list))
 	for i, x := range list {
-		es[i] = entry{head8(id(x)), i}
+		es[i] = entry{head8(key(x)), i}
 	}
 	slices.SortFunc(es, func(a, b entry) int {
 		if a.head != b.head {
 			return cmp.Compare(a.head, b.head)
 		}
-		return strings.Compare(id(list[a.i]), id(list[b.i]))
+		return compare(list[a.i], list[b.i])
 	})
 	out := make([]T, len(list))
 	for j, e := range es {

@@ -133,3 +133,46 @@ func BenchmarkSetAtOneMillion(b *testing.B) {
 		}
 	})
 }
+
+// New orders a list long enough for the prefix sort exactly as a plain
+// sort does, duplicates removed, whatever the keys share: K's first eight
+// bytes, all of K (ties broken by ID), or nothing.
+func TestNewSortsALargeListAsAPlainSortDoes(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	pieces := []string{"", "a", "abcdefgh", "abcdefgh\x00", "ab", "\xff", "é", "z"}
+	word := func() string {
+		var b strings.Builder
+		for range r.Intn(4) {
+			b.WriteString(pieces[r.Intn(len(pieces))])
+		}
+		return b.String()
+	}
+	for round := range 3 {
+		var keys []Key
+		for len(keys) < prefixSortMin*2 {
+			k := Key{K: word(), ID: word()}
+			keys = append(keys, k)
+			if r.Intn(10) == 0 {
+				keys = append(keys, k) // a duplicate
+			}
+		}
+		want := slices.Clone(keys)
+		slices.SortFunc(want, Compare)
+		want = slices.Compact(want)
+		s := New(keys)
+		var got []Key
+		s.Ascend(nil, func(k Key) bool { got = append(got, k); return true })
+		if !slices.Equal(got, want) || s.Len() != len(want) {
+			t.Fatalf("round %d: New gave %d keys, a plain sort %d; first difference at %d", round, len(got), len(want), firstDiff(got, want))
+		}
+	}
+}
+
+func firstDiff(a, b []Key) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
