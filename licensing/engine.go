@@ -15,11 +15,15 @@ type Engine struct {
 	settings Settings
 	clock    time.Time // the latest time seen; time never goes backwards
 
-	users  map[string]*user // by id
-	all    []*user          // every user, in a deterministic order (user.idx)
-	byUPN  map[string]*user // by UPNKey(userPrincipalName)
-	groups map[string]*group
-	pools  map[string]*pool // general pools, by skuId
+	users map[string]*user // by id
+	all   []*user          // every user, in a deterministic order (user.idx)
+	byUPN map[string]*user // by UPNKey(userPrincipalName)
+	// deferred: the users of all[upnsFrom:] are not in byUPN yet
+	// (DeferUPNs, IndexUPNs).
+	deferred bool
+	upnsFrom int
+	groups   map[string]*group
+	pools    map[string]*pool // general pools, by skuId
 	// allotments by id; allotted sums the allotted units per skuId.
 	allotments map[string]*allotment
 	allotted   map[string]int

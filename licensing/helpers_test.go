@@ -380,6 +380,7 @@ func loadCopy(t testing.TB, e *Engine, withLicenses bool) *Engine {
 			t.Fatal(err)
 		}
 	}
+	n.DeferUPNs() // as the runtime's load does: indexed beside the two sides
 	for _, u := range e.all {
 		if err := n.LoadUser(*u.User); err != nil {
 			t.Fatal(err)
@@ -393,9 +394,11 @@ func loadCopy(t testing.TB, e *Engine, withLicenses bool) *Engine {
 	}
 	// The two sides the runtime loads concurrently (Engine.LoadMembers):
 	// memberships and group licenses beside direct licenses and license
-	// records (the race detector watches them in CI).
+	// records, and the name index beside both (the race detector watches
+	// them in CI).
 	var groupErr, userErr error
 	var wg sync.WaitGroup
+	wg.Go(n.IndexUPNs)
 	wg.Go(func() {
 		for _, id := range e.GroupIDs() {
 			us, gs := e.Members(id)

@@ -72,12 +72,45 @@ func (e *Engine) LoadUserRecord(r *UserRecord) error {
 	u.User, u.idx = in, len(e.all)
 	e.users[in.ID] = u
 	e.all = append(e.all, u)
-	// Stored data may hold two users whose names are one key (an earlier
-	// version compared without NFC): the first keeps the name.
-	if k := UPNKey(in.UserPrincipalName); e.byUPN[k] == nil {
-		e.byUPN[k] = u
+	if !e.deferred {
+		e.indexUPN(u)
 	}
 	return nil
+}
+
+// indexUPN adds a loaded user's name to the name index. Stored data may
+// hold two users whose names are one key (an earlier version compared
+// without NFC): the first keeps the name.
+func (e *Engine) indexUPN(u *user) {
+	if k := UPNKey(u.UserPrincipalName); e.byUPN[k] == nil {
+		e.byUPN[k] = u
+	}
+}
+
+// DeferUPNs makes the LoadUserRecord calls that follow leave the users'
+// names out of the name index until IndexUPNs adds them: a load of a
+// million users computes a million name keys and fills a million-entry
+// map, and nothing needs the index before the load is done.
+func (e *Engine) DeferUPNs() {
+	if !e.deferred {
+		e.deferred, e.upnsFrom = true, len(e.all)
+	}
+}
+
+// IndexUPNs adds the names LoadUserRecord left out since DeferUPNs, in
+// load order (the first user of a name keeps it, as without deferral),
+// and ends the deferral. Once every user is loaded it may run on a
+// goroutine of its own beside the two sides of a load (LoadMembers): it
+// reads the users' properties and writes only the name index, which no
+// Load method reads. It must have returned before anything else runs.
+func (e *Engine) IndexUPNs() {
+	if !e.deferred {
+		return
+	}
+	for _, u := range e.all[e.upnsFrom:] {
+		e.indexUPN(u)
+	}
+	e.deferred, e.upnsFrom = false, 0
 }
 
 // LoadGroup adds a stored group.
@@ -119,7 +152,8 @@ func (e *Engine) LoadMember(groupID, memberID string) error {
 // LoadLicenseRecord). The two sides only read the engine's maps of users,
 // groups, pools and allotments, and write apart: a group's members,
 // member groups, parents and licenses and a user's groups on one side; a
-// user's direct licenses and license records on the other.
+// user's direct licenses and license records on the other. A third may
+// index the users' names meanwhile (DeferUPNs, IndexUPNs).
 func (e *Engine) LoadMembers(groupID string, memberIDs []string, bad func(memberID string, err error)) {
 	g, ok := e.groups[groupID]
 	if !ok {

@@ -55,3 +55,46 @@ func TestLoadedLicenseSharesTheEnginesIDs(t *testing.T) {
 		t.Errorf("the loaded state recomputes to changes: %+v", d.Licenses)
 	}
 }
+
+// Names indexed after the load (DeferUPNs, IndexUPNs) are the names a
+// load that indexes each user as it comes gives: the first of two users
+// whose names are one key keeps it.
+func TestDeferredNameIndexEqualsTheDirectOne(t *testing.T) {
+	users := []User{
+		{ID: "u1", UserPrincipalName: "Ann@contoso.example"},
+		{ID: "u2", UserPrincipalName: "ann@contoso.example"}, // one key with u1's
+		{ID: "u3", UserPrincipalName: "bob@contoso.example"},
+	}
+	load := func(deferred bool) *Engine {
+		e := New(testCatalog(t), Settings{})
+		if deferred {
+			e.DeferUPNs()
+		}
+		for _, u := range users {
+			if err := e.LoadUser(u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if deferred {
+			if _, ok := e.UserByUPN("bob@contoso.example"); ok {
+				t.Fatal("a deferred name is indexed before IndexUPNs")
+			}
+			e.IndexUPNs()
+		}
+		return e
+	}
+	direct, deferred := load(false), load(true)
+	for _, upn := range []string{"ann@contoso.example", "BOB@contoso.example"} {
+		a, okA := direct.UserByUPN(upn)
+		b, okB := deferred.UserByUPN(upn)
+		if !okA || !okB || a.ID != b.ID {
+			t.Fatalf("%s: direct %v %v, deferred %v %v", upn, a.ID, okA, b.ID, okB)
+		}
+	}
+	if u, _ := deferred.UserByUPN("ann@contoso.example"); u.ID != "u1" {
+		t.Fatalf("the name went to %s, want the first user", u.ID)
+	}
+	if d := Diff(direct, deferred); d != "" {
+		t.Fatal(d)
+	}
+}

@@ -203,6 +203,7 @@ func (rs *storedRecords) readOther(o store.Object) error {
 // allotment the units cannot hold is lowered, as a problem.
 func (rs *storedRecords) loadInto(e *licensing.Engine) {
 	e.Reserve(rs.users.n, rs.groups.n)
+	e.DeferUPNs() // indexed beside the two sides below
 	for _, id := range sortedKeys(rs.units) {
 		if err := e.LoadUnits(id, rs.units[id]); err != nil {
 			rs.bad(store.KindUnits, id, err.Error())
@@ -232,6 +233,7 @@ func (rs *storedRecords) loadInto(e *licensing.Engine) {
 	// load finds them.
 	var groupSide, userSide []Problem
 	var wg sync.WaitGroup
+	wg.Go(e.IndexUPNs)
 	wg.Go(func() {
 		for i, run := range rs.members {
 			e.LoadMembers(run.group, run.members, func(m string, err error) {
