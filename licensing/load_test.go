@@ -1,6 +1,8 @@
 package licensing
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -96,5 +98,30 @@ func TestDeferredNameIndexEqualsTheDirectOne(t *testing.T) {
 	}
 	if d := Diff(direct, deferred); d != "" {
 		t.Fatal(d)
+	}
+}
+
+// Members lists user members by id whatever the engine's order of its
+// users: the order of a load (by id), of an import (any), or of commands.
+func TestMembersAreSortedByIDInAnyLoadOrder(t *testing.T) {
+	for _, order := range [][]int{{1, 2, 3, 4}, {3, 1, 4, 2}, {4, 3, 2, 1}} {
+		e := New(testCatalog(t), Settings{})
+		var ids []string
+		for _, n := range order {
+			id := fmt.Sprintf("00000000-0000-4000-8000-%012d", n)
+			ids = append(ids, id)
+			if err := e.LoadUser(User{ID: id, UserPrincipalName: id + "@contoso.example"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := e.LoadGroup(Group{ID: "g", DisplayName: "G"}); err != nil {
+			t.Fatal(err)
+		}
+		e.LoadMembers("g", ids, func(m string, err error) { t.Fatal(m, err) })
+		us, _ := e.Members("g")
+		want := []string{"00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002", "00000000-0000-4000-8000-000000000003", "00000000-0000-4000-8000-000000000004"}
+		if !slices.Equal(us, want) {
+			t.Fatalf("load order %v: members %v, want %v", order, us, want)
+		}
 	}
 }

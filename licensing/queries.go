@@ -1,6 +1,7 @@
 package licensing
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -113,18 +114,37 @@ func (e *Engine) Members(groupID string) (users, groups []string) {
 	if !ok {
 		return nil, nil
 	}
-	if len(g.members) > 0 {
-		users = make([]string, 0, len(g.members))
-	}
-	for u := range g.members {
-		users = append(users, u.ID)
-	}
+	users = memberIDs(g)
 	for c := range g.memberGroups {
 		groups = append(groups, c.ID)
 	}
-	idsort.Strings(users)
 	sort.Strings(groups)
 	return users, groups
+}
+
+// memberIDs returns the ids of a group's user members, sorted. The users
+// are ordered by their position in Engine.all first (integers, no string
+// read): after a load that is the order of their ids, which one pass then
+// checks; otherwise (after an import, or commands) the ids are sorted.
+func memberIDs(g *group) []string {
+	if len(g.members) == 0 {
+		return nil
+	}
+	us := make([]*user, 0, len(g.members))
+	for u := range g.members {
+		us = append(us, u)
+	}
+	slices.SortFunc(us, func(a, b *user) int { return a.idx - b.idx })
+	ids := make([]string, len(us))
+	sorted := true
+	for i, u := range us {
+		ids[i] = u.ID
+		sorted = sorted && (i == 0 || ids[i-1] < u.ID)
+	}
+	if !sorted {
+		idsort.Strings(ids)
+	}
+	return ids
 }
 
 // MemberCount returns the number of direct members (users and groups).
