@@ -58,7 +58,8 @@ func New(keys []Key) *Set {
 		// A large list is sorted by the first bytes of K held beside each
 		// key (idsort): at a million keys scattered over the heap, every
 		// string comparison is a cache miss.
-		return FromSorted(slices.Compact(idsort.Func(keys, func(k Key) string { return k.K }, Compare)))
+		lcp := commonPrefix(keys)
+		return FromSorted(slices.Compact(idsort.Func(keys, func(k Key) string { return k.K[lcp:] }, Compare)))
 	}
 	if !slices.IsSortedFunc(keys, Compare) {
 		slices.SortFunc(keys, Compare)
@@ -276,4 +277,20 @@ func ScanSlice(ks []Key, from *Key, backward bool, fn func(Key) bool) {
 			return
 		}
 	}
+}
+
+// commonPrefix is the length of the prefix every key's K shares.
+func commonPrefix(keys []Key) int {
+	p := keys[0].K
+	for _, k := range keys[1:] {
+		n := 0
+		for n < len(p) && n < len(k.K) && p[n] == k.K[n] {
+			n++
+		}
+		p = p[:n]
+		if n == 0 {
+			return 0
+		}
+	}
+	return len(p)
 }

@@ -136,7 +136,7 @@ func BenchmarkSetAtOneMillion(b *testing.B) {
 
 // New orders a list long enough for the prefix sort exactly as a plain
 // sort does, duplicates removed, whatever the keys share: K's first eight
-// bytes, all of K (ties broken by ID), or nothing.
+// bytes, all of K (ties broken by ID), a stem of every K, or nothing.
 func TestNewSortsALargeListAsAPlainSortDoes(t *testing.T) {
 	r := rand.New(rand.NewSource(5))
 	pieces := []string{"", "a", "abcdefgh", "abcdefgh\x00", "ab", "\xff", "é", "z"}
@@ -149,8 +149,9 @@ func TestNewSortsALargeListAsAPlainSortDoes(t *testing.T) {
 	}
 	for round := range 3 {
 		var keys []Key
+		stem := []string{"", "user", "abcdefghij"}[round] // a prefix every K shares
 		for len(keys) < prefixSortMin*2 {
-			k := Key{K: word(), ID: word()}
+			k := Key{K: stem + word(), ID: word()}
 			keys = append(keys, k)
 			if r.Intn(10) == 0 {
 				keys = append(keys, k) // a duplicate
