@@ -399,10 +399,15 @@ func loadCopy(t testing.TB, e *Engine, withLicenses bool) *Engine {
 	var groupErr, userErr error
 	var wg sync.WaitGroup
 	wg.Go(n.IndexUPNs)
+	var runs []MemberRun
+	for _, id := range e.GroupIDs() {
+		us, gs := e.Members(id)
+		runs = append(runs, MemberRun{id, append(us, gs...)})
+	}
+	members := n.NewMemberLoader(runs)
 	wg.Go(func() {
+		members.Load(func(_, _ string, err error) { groupErr = cmp.Or(groupErr, err) })
 		for _, id := range e.GroupIDs() {
-			us, gs := e.Members(id)
-			n.LoadMembers(id, append(us, gs...), func(m string, err error) { groupErr = cmp.Or(groupErr, err) })
 			for _, gl := range e.GroupLicenses(id) {
 				groupErr = cmp.Or(groupErr, n.LoadGroupLicense(id, gl))
 			}
@@ -419,6 +424,7 @@ func loadCopy(t testing.TB, e *Engine, withLicenses bool) *Engine {
 			userErr = cmp.Or(userErr, n.LoadLicense(l.License))
 		}
 	}
+	members.Help()
 	wg.Wait()
 	if err := cmp.Or(groupErr, userErr); err != nil {
 		t.Fatal(err)

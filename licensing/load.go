@@ -155,21 +155,32 @@ func (e *Engine) LoadMember(groupID, memberID string) error {
 // user's direct licenses and license records on the other. A third may
 // index the users' names meanwhile (DeferUPNs, IndexUPNs).
 func (e *Engine) LoadMembers(groupID string, memberIDs []string, bad func(memberID string, err error)) {
-	g, ok := e.groups[groupID]
-	if !ok {
-		for _, m := range memberIDs {
-			bad(m, allot.Errorf(allot.ENOTFOUND, "membership of missing group %s", groupID))
-		}
+	g := e.memberGroup(groupID, memberIDs, bad)
+	if g == nil {
 		return
-	}
-	if len(g.members) == 0 && len(memberIDs) > 8 {
-		g.members = make(map[*user]struct{}, len(memberIDs))
 	}
 	for _, m := range memberIDs {
 		if err := e.loadMember(g, m); err != nil {
 			bad(m, err)
 		}
 	}
+}
+
+// memberGroup returns the group whose memberships memberIDs are about to
+// be loaded, its member set sized for them, or nil (every member refused
+// with bad) when it is missing.
+func (e *Engine) memberGroup(groupID string, memberIDs []string, bad func(memberID string, err error)) *group {
+	g, ok := e.groups[groupID]
+	if !ok {
+		for _, m := range memberIDs {
+			bad(m, allot.Errorf(allot.ENOTFOUND, "membership of missing group %s", groupID))
+		}
+		return nil
+	}
+	if len(g.members) == 0 && len(memberIDs) > 8 {
+		g.members = make(map[*user]struct{}, len(memberIDs))
+	}
+	return g
 }
 
 func (e *Engine) loadMember(g *group, memberID string) error {

@@ -234,14 +234,16 @@ func (rs *storedRecords) loadInto(e *licensing.Engine) {
 	var groupSide, userSide []Problem
 	var wg sync.WaitGroup
 	wg.Go(e.IndexUPNs)
+	runs := make([]licensing.MemberRun, len(rs.members))
+	for i, run := range rs.members {
+		runs[i] = licensing.MemberRun{Group: run.group, Members: run.members}
+	}
+	rs.members = nil
+	members := e.NewMemberLoader(runs)
 	wg.Go(func() {
-		for i, run := range rs.members {
-			e.LoadMembers(run.group, run.members, func(m string, err error) {
-				groupSide = append(groupSide, deleteProblem(store.KindMember, key2(run.group, m), err.Error()))
-			})
-			rs.members[i] = memberRun{}
-		}
-		rs.members = nil
+		members.Load(func(g, m string, err error) {
+			groupSide = append(groupSide, deleteProblem(store.KindMember, key2(g, m), err.Error()))
+		})
 		groupSide = loadSources(store.KindGroupLicense, &rs.gls, e.LoadGroupLicense, groupSide)
 	})
 	userSide = loadSources(store.KindDirectLicense, &rs.dls, e.LoadDirectLicense, userSide)
@@ -250,6 +252,7 @@ func (rs *storedRecords) loadInto(e *licensing.Engine) {
 			userSide = append(userSide, deleteProblem(store.KindLicense, l.id, err.Error()))
 		}
 	})
+	members.Help() // the memberships are the longer side
 	wg.Wait()
 	rs.problems = append(append(rs.problems, groupSide...), userSide...)
 	for _, a := range e.FitAllotments() {
