@@ -331,6 +331,9 @@ func summarize(r *User, ls []licensing.License) {
 // records in place, without copying them: licensing.UserLicenses).
 func summarizeView(r *User, n int, at func(int) *licensing.License) {
 	r.SKUs, r.errs, r.Waiting, r.Held = nil, nil, false, false
+	if n > 0 {
+		r.SKUs = make([]string, 0, n) // one allocation, not one per growth
+	}
 	var ue userErrors
 	for i := range n {
 		l := at(i)
