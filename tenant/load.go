@@ -102,7 +102,11 @@ func (r *Runtime) loadOne(t *Tenant) {
 	r.metrics.failed.Set(float64(len(r.load.failed)))
 	r.load.mu.Unlock()
 	if err == nil {
-		r.log.Info("tenant loaded", "tenant", t.ID, "seconds", time.Since(start).Seconds())
+		adopted := false
+		t.Read(func(s *State) { adopted = s.adopted })
+		// recomputed: the stored license records were derived again
+		// rather than adopted (derivation.go).
+		r.log.Info("tenant loaded", "tenant", t.ID, "seconds", time.Since(start).Seconds(), "recomputed", !adopted)
 	}
 }
 
