@@ -11,7 +11,9 @@ import (
 // changed order, a new error — must increase it, so that stored license
 // records derived under the old rules are recomputed at load instead of
 // adopted (Adopt). The property tests hold Adopt to Recompute on
-// consistent states; they cannot know whether the rules changed.
+// consistent states; TestSemanticsIsRaisedWhenTheRecomputeChanges keeps a
+// digest of what recomputes of fixed records derive under each value and
+// fails when that changes and Semantics did not.
 const Semantics = 1
 
 // Adopt takes the loaded license records as they are — a state a full

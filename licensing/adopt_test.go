@@ -1,6 +1,9 @@
 package licensing
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
 	"testing"
 	"time"
 )
@@ -83,5 +86,35 @@ func TestAdoptTakesRecordsAsTheyAre(t *testing.T) {
 	recomputed := reloadWith(t, f.e, now, true, 1)
 	if Diff(recomputed, adopted) == "" {
 		t.Fatal("a recompute must repair what Adopt takes as it is")
+	}
+}
+
+// semanticsDigests records, for each value of Semantics, a digest of what
+// full recomputes derive from fixed records (TestSemanticsIsRaised...).
+var semanticsDigests = map[int]string{
+	1: "0f951c7d1bfea598d0034944393de37695fc967ac81b7e46e763839ede2ed56b",
+}
+
+// Stored license records are adopted at load when they were committed
+// under the same Semantics, so a change to what a recompute derives from
+// the same records must raise it. This test notices such a change: it
+// digests the full recomputes of fixed random tenants (from their sources
+// alone, and from their license records) and compares the digest with the
+// one recorded for the current Semantics. If it fails after a change to
+// the engine, raise Semantics and record the new digest under it (raising
+// it without need costs each tenant one recompute at its next load; not
+// raising it when the rules changed leaves stored states underived).
+func TestSemanticsIsRaisedWhenTheRecomputeChanges(t *testing.T) {
+	h := sha256.New()
+	for seed := int64(1); seed <= 6; seed++ {
+		e := randomEngine(t, seed, 300)
+		now := e.clock.Add(time.Hour)
+		for _, withLicenses := range []bool{false, true} {
+			io.WriteString(h, dump(reloadWith(t, e, now, withLicenses, 1)))
+		}
+	}
+	got := hex.EncodeToString(h.Sum(nil))
+	if want, ok := semanticsDigests[Semantics]; !ok || got != want {
+		t.Fatalf("the full recompute of fixed records derives something else than Semantics %d recorded (digest %s, recorded %q): raise licensing.Semantics and record this digest under it", Semantics, got, want)
 	}
 }
