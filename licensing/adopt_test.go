@@ -115,6 +115,6 @@ func TestSemanticsIsRaisedWhenTheRecomputeChanges(t *testing.T) {
 	}
 	got := hex.EncodeToString(h.Sum(nil))
 	if want, ok := semanticsDigests[Semantics]; !ok || got != want {
-		t.Fatalf("the full recompute of fixed records derives something else than Semantics %d recorded (digest %s, recorded %q): raise licensing.Semantics and record this digest under it", Semantics, got, want)
+		t.Fatalf("the full recompute of fixed records derives something else than Semantics %d recorded (digest %s, recorded %q): raise licensing.Semantics and record this digest under it (if only this test's inputs changed — propRun's steps, the test catalog — record it under the current value)", Semantics, got, want)
 	}
 }
