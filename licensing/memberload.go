@@ -3,6 +3,7 @@ package licensing
 import (
 	"runtime"
 	"sync/atomic"
+	"unsafe"
 )
 
 // MemberRun is the stored memberships of one group: its member ids, users
@@ -38,21 +39,116 @@ func (e *Engine) NewMemberLoader(runs []MemberRun) *MemberLoader {
 // bad, and lets go of each run once it is added. It is the member side of
 // a load: not safe for concurrent use with anything but Help and the
 // other side's Load methods.
+//
+// Each group's member set is filled run by run, but the users' lists of
+// their groups are filled at the end, user by user in memory order (the
+// memberships sorted by user; per user, in run order, as LoadMembers
+// would have appended them), from one array: appending to a million
+// users' lists in group order touched a user's record at random for
+// each membership, a cache miss each, and grew two small arrays a user.
 func (m *MemberLoader) Load(bad func(group, member string, err error)) {
+	e := m.e
+	var adds []memberAdd
 	for i := range m.runs {
 		r := &m.runs[i]
 		refuse := func(member string, err error) { bad(r.Group, member, err) }
+		var users []*user
 		if m.claims[i].CompareAndSwap(0, 1) {
-			m.e.LoadMembers(r.Group, r.Members, refuse)
+			users = make([]*user, len(r.Members))
+			for j, id := range r.Members {
+				users[j] = e.users[id]
+			}
 		} else {
 			for m.claims[i].Load() != 2 { // the helper is on this one run
 				runtime.Gosched()
 			}
-			m.e.loadMembersAs(r.Group, r.Members, m.users[i], refuse)
+			users = m.users[i]
 			m.users[i] = nil
+		}
+		if g := e.memberGroup(r.Group, r.Members, refuse); g != nil {
+			for j, id := range r.Members {
+				u := users[j]
+				if u == nil {
+					if err := e.loadMemberAs(g, id, nil); err != nil { // a group, or missing
+						refuse(id, err)
+					}
+					continue
+				}
+				if _, in := g.members[u]; !in {
+					g.members[u] = struct{}{}
+					adds = append(adds, memberAdd{u, g})
+				}
+			}
 		}
 		*r = MemberRun{}
 	}
+	addUserGroups(adds)
+}
+
+// memberAdd is a user's new membership of a group.
+type memberAdd struct {
+	u *user
+	g *group
+}
+
+// addUserGroups appends each membership's group to its user's list of
+// groups, in the order of adds for each user, visiting the users in
+// memory order: adds are sorted by user address (a stable radix sort;
+// the collector does not move objects), and a user without groups gets
+// a full slice of one array shared by all such users (cap = len: an
+// append later copies, a removal stays within the user's part).
+func addUserGroups(adds []memberAdd) {
+	if len(adds) == 0 {
+		return
+	}
+	adds = sortByUser(adds)
+	slab := make([]*group, len(adds))
+	for i := 0; i < len(adds); {
+		u, j := adds[i].u, i
+		for ; j < len(adds) && adds[j].u == u; j++ {
+			slab[j] = adds[j].g
+		}
+		if len(u.groups) == 0 {
+			u.groups = slab[i:j:j]
+		} else {
+			u.groups = append(u.groups, slab[i:j]...)
+		}
+		i = j
+	}
+}
+
+// sortByUser sorts adds by user address, stably (least significant digit
+// radix sort, 16 bits a pass, skipping the digits all addresses share).
+func sortByUser(adds []memberAdd) []memberAdd {
+	key := func(a memberAdd) uint64 { return uint64(uintptr(unsafe.Pointer(a.u))) }
+	var or, and uint64 = 0, ^uint64(0)
+	for _, a := range adds {
+		or, and = or|key(a), and&key(a)
+	}
+	differ := or ^ and // the bits in which some addresses differ
+	tmp := make([]memberAdd, len(adds))
+	var count [1 << 16]int
+	for shift := uint(0); shift < 64; shift += 16 {
+		if differ>>shift&0xffff == 0 {
+			continue
+		}
+		clear(count[:])
+		for _, a := range adds {
+			count[key(a)>>shift&0xffff]++
+		}
+		pos := 0
+		for d, c := range count {
+			count[d] = pos
+			pos += c
+		}
+		for _, a := range adds {
+			d := key(a) >> shift & 0xffff
+			tmp[count[d]] = a
+			count[d]++
+		}
+		adds, tmp = tmp, adds
+	}
+	return adds
 }
 
 // Help looks up the members of the runs Load has not reached, from the
@@ -71,19 +167,5 @@ func (m *MemberLoader) Help() {
 		}
 		m.users[i] = us
 		m.claims[i].Store(2)
-	}
-}
-
-// loadMembersAs is LoadMembers with each member's user (users[i]: nil when
-// memberIDs[i] is not a user) looked up already.
-func (e *Engine) loadMembersAs(groupID string, memberIDs []string, users []*user, bad func(memberID string, err error)) {
-	g := e.memberGroup(groupID, memberIDs, bad)
-	if g == nil {
-		return
-	}
-	for i, m := range memberIDs {
-		if err := e.loadMemberAs(g, m, users[i]); err != nil {
-			bad(m, err)
-		}
 	}
 }
