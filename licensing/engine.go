@@ -22,8 +22,10 @@ type Engine struct {
 	// (DeferUPNs, IndexUPNs).
 	deferred bool
 	upnsFrom int
-	groups   map[string]*group
-	pools    map[string]*pool // general pools, by skuId
+	// cursor is where loadedUser looks first in all.
+	cursor int
+	groups map[string]*group
+	pools  map[string]*pool // general pools, by skuId
 	// allotments by id; allotted sums the allotted units per skuId.
 	allotments map[string]*allotment
 	allotted   map[string]int

@@ -239,7 +239,7 @@ func (e *Engine) LoadGroupLicense(groupID string, l LicenseSource) error {
 
 // LoadDirectLicense adds a stored direct license.
 func (e *Engine) LoadDirectLicense(userID string, l LicenseSource) error {
-	u, ok := e.users[userID]
+	u, ok := e.loadedUser(userID)
 	if !ok {
 		return allot.Errorf(allot.ENOTFOUND, "license of missing user %s", userID)
 	}
@@ -303,7 +303,7 @@ func (d *LicenseDecoder) decode(b []byte, shared map[[16]byte]string) (*LicenseR
 // or its allotment's) must be loaded.
 func (e *Engine) LoadLicenseRecord(r *LicenseRecord) error {
 	l := &r.l.License
-	u, ok := e.users[l.UserID]
+	u, ok := e.loadedUser(l.UserID)
 	if !ok {
 		return allot.Errorf(allot.ENOTFOUND, "license record of missing user %s", l.UserID)
 	}
@@ -321,6 +321,30 @@ func (e *Engine) LoadLicenseRecord(r *LicenseRecord) error {
 	r.l.user, r.l.pool, r.l.waitIdx = u, p, -1
 	u.addLicense(&r.l)
 	return nil
+}
+
+// loadedUser finds a loaded user for the license side of a load (direct
+// licenses, license records): a load gives their records in the store's
+// order, by user id, which is the order of Engine.all after a load of
+// the users, so a cursor into it that moves forward a few users finds
+// most without hashing the id (a cache miss or more in a million-entry
+// map); the map finds the others and moves the cursor there. Only the
+// license side moves the cursor (LoadMembers' pairing).
+func (e *Engine) loadedUser(id string) (*user, bool) {
+	for c, end := e.cursor, min(e.cursor+8, len(e.all)); c < end; c++ {
+		switch u := e.all[c]; {
+		case u.ID == id:
+			e.cursor = c
+			return u, true
+		case u.ID > id:
+			c = end // not in the order of e.all: ask the map
+		}
+	}
+	u, ok := e.users[id]
+	if ok {
+		e.cursor = u.idx
+	}
+	return u, ok
 }
 
 // internLicense makes a loaded record's ids share the engine's strings:

@@ -125,3 +125,39 @@ func TestMembersAreSortedByIDInAnyLoadOrder(t *testing.T) {
 		}
 	}
 }
+
+// The license side of a load finds each record's user whatever the order
+// of the records: the engine's order of its users (a cursor's hits),
+// backwards, or scattered (the map).
+func TestLoadedUserFoundInAnyRecordOrder(t *testing.T) {
+	var ids []string
+	for i := range 40 {
+		ids = append(ids, fmt.Sprintf("00000000-0000-4000-8000-%012d", i))
+	}
+	for _, order := range [][]int{{0, 1, 1, 2, 5, 6, 30, 39}, {39, 20, 3, 2, 1, 0}, {7, 33, 7, 12, 0, 38, 19}} {
+		f := newFixture(t)
+		f.units(skuE3, 100)
+		e := New(f.e.cat, f.e.settings)
+		if err := e.LoadUnits(skuE3, f.e.pools[skuE3].units); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			if err := e.LoadUser(User{ID: id, UserPrincipalName: id + "@contoso.example"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, i := range order {
+			if err := e.LoadDirectLicense(ids[i], LicenseSource{SKUID: skuE3}); err != nil {
+				t.Fatalf("order %v: %v", order, err)
+			}
+		}
+		for _, i := range order {
+			if len(e.users[ids[i]].direct) != 1 {
+				t.Fatalf("order %v: user %d has %d direct licenses", order, i, len(e.users[ids[i]].direct))
+			}
+		}
+		if err := e.LoadDirectLicense("00000000-0000-4000-8000-999999999999", LicenseSource{SKUID: skuE3}); err == nil {
+			t.Fatal("a license of a missing user loaded")
+		}
+	}
+}
