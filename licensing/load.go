@@ -545,6 +545,9 @@ func (e *Engine) allPools() []*pool {
 // to the waiting room. The commands never make such a state; an import of
 // an earlier version could.
 func (e *Engine) FitAllotments() []Allotment {
+	if len(e.allotments) == 0 {
+		return nil // nothing to fit: no walk of every user's records
+	}
 	held := map[*pool]int{}
 	for _, u := range e.all {
 		for _, l := range u.licenses {
