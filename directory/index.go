@@ -180,6 +180,17 @@ func Build(s *tenant.State) *Index {
 	ids := make([]Key, 0, n)
 	depts, skus, errSKUs := map[string][]Key{}, map[string][]Key{}, map[string][]Key{}
 	var errs, waits []Key
+	// The map of users by id is filled on a goroutine of its own: nothing
+	// below reads it.
+	var byID sync.WaitGroup
+	defer byID.Wait()
+	byID.Go(func(recs []summary) func() {
+		return func() {
+			for i := range recs {
+				x.users[recs[i].id] = recs[i].r
+			}
+		}
+	}(recs))
 	// Each list is sized before it is filled: a list grown by append to a
 	// million keys is allocated and copied several times over.
 	sized := func(lists map[string][]Key, key string, n int) { lists[key] = make([]Key, 0, n) }
@@ -225,7 +236,6 @@ func Build(s *tenant.State) *Index {
 				x.deptNames[r.Dept] = recs[i].dept
 			}
 		}
-		x.users[id] = r
 		if r.Mail != "" {
 			x.usersByMail[r.Mail] = append(x.usersByMail[r.Mail], id)
 		}
