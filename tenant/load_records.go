@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"allot/catalog"
+	"allot/internal/memtune"
 	"allot/licensing"
 	"allot/store"
 )
@@ -74,6 +75,8 @@ type storedRecords struct {
 	stamp    []byte // the derivation stamp's body (derivation.go); nil: none
 	other    []store.Object
 	problems []Problem
+	nread    int                // objects read
+	gc       *memtune.LoadPause // the collector's pause while a large load decodes (nil: none)
 }
 
 // memberRun is the stored memberships of one group, in stored order (a
@@ -98,12 +101,14 @@ func newStoredRecords() *storedRecords {
 	}
 }
 
-// decoded waits for the background decoding of the bulk records and takes
-// the problems it found.
+// decoded waits for the background decoding of the bulk records, ends the
+// collector's pause of a large load, and takes the problems it found.
 func (rs *storedRecords) decoded() {
 	rs.users.send(&rs.dec)
 	rs.lics.send(&rs.dec)
 	rs.dec.wait()
+	rs.gc.End()
+	rs.gc = nil
 	rs.problems = append(rs.problems, rs.users.problems()...)
 	rs.problems = append(rs.problems, rs.lics.problems()...)
 }
@@ -116,6 +121,16 @@ func (rs *storedRecords) bad(kind store.Kind, id string, why string) {
 // read decodes one stored object into its place; one that cannot be
 // decoded is a problem.
 func (rs *storedRecords) read(o store.Object) {
+	// A load found large (about memtune.PauseMinUsers objects read) decodes
+	// the rest with the collector paused (memtune.LoadWork), checked
+	// once a chunk.
+	rs.nread++
+	if rs.nread%chunkLen == 0 {
+		if rs.nread == chunkLen*(memtune.PauseMinUsers/chunkLen) {
+			rs.gc = memtune.LoadWork()
+		}
+		rs.gc.Check()
+	}
 	var err error
 	switch o.Kind {
 	case store.KindUser:
