@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -181,7 +182,7 @@ func (rs *storedRecords) readOther(o store.Object) error {
 			return err
 		}
 		rs.products = append(rs.products, p)
-		rs.other = append(rs.other, o)
+		rs.other = append(rs.other, kept(o))
 	case store.KindAllotment:
 		var a licensing.Allotment
 		if err := json.Unmarshal(o.Body, &a); err != nil {
@@ -196,20 +197,28 @@ func (rs *storedRecords) readOther(o store.Object) error {
 		if rs.units == nil {
 			rs.units = map[string]licensing.Units{}
 		}
-		rs.units[o.ID] = u
+		rs.units[strings.Clone(o.ID)] = u
 	case store.KindSetting:
 		if o.ID == settingsID {
 			return json.Unmarshal(o.Body, &rs.settings)
 		}
 		if o.ID == derivationID {
-			rs.stamp = o.Body
+			rs.stamp = o.Body // read during the load only
 			return nil
 		}
-		rs.other = append(rs.other, o)
+		rs.other = append(rs.other, kept(o))
 	default:
-		rs.other = append(rs.other, o)
+		rs.other = append(rs.other, kept(o))
 	}
 	return nil
+}
+
+// kept is o with its own copies of id and body, for an object kept after
+// the load: those the store gives are views of a snapshot part's buffer
+// (statelog.DecodePart), which a kept view would keep whole.
+func kept(o store.Object) store.Object {
+	o.ID, o.Body = strings.Clone(o.ID), bytes.Clone(o.Body)
+	return o
 }
 
 // loadInto loads the records into e in dependency order (units and
