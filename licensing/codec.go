@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unsafe"
 )
 
 // The binary record format: the stored bodies of the engine's records
@@ -283,9 +284,17 @@ func AppendUserBinary(dst []byte, u *User) []byte {
 // DecodeUser decodes a binary user body (AppendUserBinary).
 func DecodeUser(b []byte) (User, error) {
 	var u User
+	err := decodeUserInto(b, &u)
+	return u, err
+}
+
+// decodeUserInto is DecodeUser into *u, which must be the zero User (a
+// User is large: decoded in place, it is not copied into the record that
+// keeps it). On an error *u is the zero User.
+func decodeUserInto(b []byte, u *User) error {
 	d, err := newDecoder(b)
 	if err != nil {
-		return u, fmt.Errorf("user: %w", err)
+		return fmt.Errorf("user: %w", err)
 	}
 	m := d.bitmap(userBits)
 	u.ID = d.strIf(m & userID)
@@ -318,9 +327,10 @@ func DecodeUser(b []byte) (User, error) {
 		u.Attributes = d.strMap()
 	}
 	if err := d.finish(); err != nil {
-		return User{}, fmt.Errorf("user: %w", err)
+		*u = User{}
+		return fmt.Errorf("user: %w", err)
 	}
-	return u, nil
+	return nil
 }
 
 // AppendGroupBinary appends g's binary body to dst.
@@ -493,13 +503,22 @@ func decodeLicense(b []byte) (License, int, error) { return decodeLicenseShared(
 // allotment) from shared, and keeping new ones there (nil: none).
 func decodeLicenseShared(b []byte, shared map[[16]byte]string) (License, int, error) {
 	var l License
+	offsets, err := decodeLicenseInto(b, shared, nil, &l)
+	return l, offsets, err
+}
+
+// decodeLicenseInto is decodeLicenseShared into *l, which must be the
+// zero License (decoded in place, not copied into the record that keeps
+// it), with the UserID written into the block userIDs when not nil
+// (blockStrIf). On an error *l is the zero License.
+func decodeLicenseInto(b []byte, shared map[[16]byte]string, userIDs *[]byte, l *License) (int, error) {
 	d, err := newDecoder(b)
 	if err != nil {
-		return l, 0, fmt.Errorf("license: %w", err)
+		return 0, fmt.Errorf("license: %w", err)
 	}
 	d.shared = shared
 	m := d.bitmap(licBits)
-	l.UserID = d.strIf(m & licUserID)
+	l.UserID = d.blockStrIf(m&licUserID, userIDs)
 	l.SKUID = d.sharedStrIf(m & licSKUID)
 	l.Claimed = m&licClaimed != 0
 	if m&licSince != 0 {
@@ -520,9 +539,10 @@ func decodeLicenseShared(b []byte, shared map[[16]byte]string) (License, int, er
 		l.GrantedAt = d.instantUTC()
 	}
 	if err := d.finish(); err != nil {
-		return License{}, 0, fmt.Errorf("license: %w", err)
+		*l = License{}
+		return 0, fmt.Errorf("license: %w", err)
 	}
-	return l, d.offsets, nil
+	return d.offsets, nil
 }
 
 // isZeroTime reports whether t is absent from a body: the zero time in
@@ -691,6 +711,9 @@ type decoder struct {
 	// shared, when set, keeps the strings of GUIDs read by sharedStrIf
 	// (a LicenseDecoder's, across its records).
 	shared map[[16]byte]string
+	// guids, when set, is the block the GUIDs read by blockStrIf are
+	// written into (blockGUID).
+	guids *[]byte
 }
 
 func newDecoder(b []byte) (decoder, error) {
@@ -830,6 +853,9 @@ func (d *decoder) strShared(share bool) string {
 		}
 		raw := d.b[d.i : d.i+16]
 		d.i += 16
+		if d.guids != nil {
+			return d.blockGUID(raw)
+		}
 		if !share || d.shared == nil {
 			return formatGUID(raw)
 		}
@@ -858,6 +884,17 @@ func (d *decoder) strIf(bit uint64) string { return d.strIfShared(bit, false) }
 // sharedStrIf is strIf for a field whose values repeat across records (a
 // product, an allotment, a group): see strShared.
 func (d *decoder) sharedStrIf(bit uint64) string { return d.strIfShared(bit, true) }
+
+// blockStrIf is strIf with a GUID's string written into the block guids
+// (when not nil): for a field whose strings are garbage once the record is
+// loaded (a license record's user, which the engine replaces by its user's
+// id), so that they cost one allocation per block, not one each.
+func (d *decoder) blockStrIf(bit uint64, guids *[]byte) string {
+	d.guids = guids
+	s := d.strIf(bit)
+	d.guids = nil
+	return s
+}
 
 func (d *decoder) strIfShared(bit uint64, share bool) string {
 	if bit == 0 {
@@ -1093,8 +1130,14 @@ func unhex(c byte) byte {
 
 // formatGUID writes 16 bytes as a canonical GUID.
 func formatGUID(g []byte) string {
-	const hex = "0123456789abcdef"
 	var buf [36]byte
+	putGUID(&buf, g)
+	return string(buf[:])
+}
+
+// putGUID writes 16 bytes as a canonical GUID into buf.
+func putGUID(buf *[36]byte, g []byte) {
+	const hex = "0123456789abcdef"
 	j := 0
 	for i, c := range g {
 		if i == 4 || i == 6 || i == 8 || i == 10 {
@@ -1104,5 +1147,23 @@ func formatGUID(g []byte) string {
 		buf[j], buf[j+1] = hex[c>>4], hex[c&15]
 		j += 2
 	}
-	return string(buf[:])
+}
+
+// guidBlock is the GUIDs in a block of GUID strings (decoder.guids).
+const guidBlock = 512
+
+// blockGUID is formatGUID into d.guids, a block shared by the strings of
+// a decoder's records: one allocation per guidBlock GUIDs. A block is
+// never written where a string was made of it, so the strings are
+// immutable; a kept string keeps its whole block.
+func (d *decoder) blockGUID(g []byte) string {
+	b := *d.guids
+	if len(b)+36 > cap(b) {
+		b = make([]byte, 0, 36*guidBlock)
+	}
+	n := len(b)
+	b = b[:n+36]
+	putGUID((*[36]byte)(b[n:]), g)
+	*d.guids = b
+	return unsafe.String(&b[n], 36)
 }

@@ -467,12 +467,19 @@ func TestImportRefusesDatesAnInstantCannotHold(t *testing.T) {
 
 // A LicenseDecoder decodes what DecodeLicense does, and its records share
 // one string per product and group (the bodies and the decoder's strings
-// stay apart: overwriting a body changes nothing decoded).
+// stay apart: overwriting a body changes nothing decoded; the user ids
+// written into its blocks stay what they were over more records than a
+// block holds).
 func TestLicenseDecoderDecodesAsDecodeLicenseAndSharesGUIDs(t *testing.T) {
 	c := codecs[3]
 	g := &gen{t: t, r: rand.New(rand.NewSource(5))}
 	var d LicenseDecoder
-	for range 300 {
+	type decoded struct {
+		got  *LicenseRecord
+		want string
+	}
+	var all []decoded
+	for range 8 * guidBlock {
 		g.times = g.times[:0]
 		x := reflect.New(c.typ)
 		g.fill(x.Elem(), c.name)
@@ -488,6 +495,21 @@ func TestLicenseDecoderDecodesAsDecodeLicenseAndSharesGUIDs(t *testing.T) {
 		if werr == nil && !reflect.DeepEqual(got.l.License, want) {
 			t.Fatalf("LicenseDecoder decoded %+v, DecodeLicense %+v", got.l.License, want)
 		}
+		if werr == nil {
+			all = append(all, decoded{got, want.UserID})
+		}
+	}
+	guids := 0
+	for _, x := range all {
+		if x.got.l.UserID != x.want {
+			t.Fatalf("a user id decoded as %q is %q after more records", x.want, x.got.l.UserID)
+		}
+		if _, ok := parseGUID(x.want); ok {
+			guids++
+		}
+	}
+	if guids <= guidBlock {
+		t.Fatalf("%d records with a GUID user id: the test needs more than a block", guids)
 	}
 	sku, group := "6fd2c87f-b296-42f0-b197-1e91e994b900", "00000000-0000-4000-8000-00000000000a"
 	l := License{UserID: "00000000-0000-4000-8000-000000000001", SKUID: sku, Claimed: true,

@@ -50,8 +50,7 @@ type UserRecord struct {
 // UserRecord.
 func DecodeUserRecord(b []byte) (*UserRecord, error) {
 	r := &UserRecord{}
-	var err error
-	r.v, err = DecodeUser(b)
+	err := decodeUserInto(b, &r.v)
 	return r, err
 }
 
@@ -272,29 +271,33 @@ func NewLicenseRecord(l License) *LicenseRecord { return &LicenseRecord{l: licen
 // new LicenseRecord.
 func DecodeLicenseRecord(b []byte) (*LicenseRecord, error) {
 	var d LicenseDecoder
-	return d.decode(b, nil)
+	return d.decode(b, nil, nil)
 }
 
 // LicenseDecoder decodes binary license bodies into LicenseRecords as
 // DecodeLicenseRecord does, with one string per distinct product,
 // allotment and group among the records it decodes (a load's records
 // name a few dozen products and the groups; a string each was garbage
-// once the engine interns them). The zero value is ready; not for
-// concurrent use.
-type LicenseDecoder struct{ shared map[[16]byte]string }
+// once the engine interns them), and the records' user ids written into
+// shared blocks (LoadLicenseRecord replaces a record's user id by its
+// user's: one allocation per block instead of a string each). The zero
+// value is ready; not for concurrent use.
+type LicenseDecoder struct {
+	shared  map[[16]byte]string
+	userIDs []byte
+}
 
 // Decode decodes one body.
 func (d *LicenseDecoder) Decode(b []byte) (*LicenseRecord, error) {
 	if d.shared == nil {
 		d.shared = make(map[[16]byte]string, 64)
 	}
-	return d.decode(b, d.shared)
+	return d.decode(b, d.shared, &d.userIDs)
 }
 
-func (d *LicenseDecoder) decode(b []byte, shared map[[16]byte]string) (*LicenseRecord, error) {
+func (d *LicenseDecoder) decode(b []byte, shared map[[16]byte]string, userIDs *[]byte) (*LicenseRecord, error) {
 	r := &LicenseRecord{}
-	var err error
-	r.l.License, _, err = decodeLicenseShared(b, shared)
+	_, err := decodeLicenseInto(b, shared, userIDs, &r.l.License)
 	return r, err
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strings"
 	"time"
 
 	"allot"
@@ -40,6 +41,7 @@ func (p Problem) String() string {
 
 // deleteProblem is a record whose repair is to delete it.
 func deleteProblem(kind store.Kind, id, why string) Problem {
+	id = strings.Clone(id) // a load's ids are views of the store's buffers (kept)
 	return Problem{Kind: kind, ID: id, Problem: why, Repair: "delete the record",
 		fix: store.Mutation{Kind: kind, ID: id, Delete: true}}
 }

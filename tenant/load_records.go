@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"allot/catalog"
+	"allot/internal/memtune"
 	"allot/licensing"
 	"allot/store"
 )
@@ -74,6 +76,8 @@ type storedRecords struct {
 	stamp    []byte // the derivation stamp's body (derivation.go); nil: none
 	other    []store.Object
 	problems []Problem
+	nread    int                // objects read
+	gc       *memtune.LoadPause // the collector's pause while a large load decodes (nil: none)
 }
 
 // memberRun is the stored memberships of one group, in stored order (a
@@ -98,12 +102,14 @@ func newStoredRecords() *storedRecords {
 	}
 }
 
-// decoded waits for the background decoding of the bulk records and takes
-// the problems it found.
+// decoded waits for the background decoding of the bulk records, ends the
+// collector's pause of a large load, and takes the problems it found.
 func (rs *storedRecords) decoded() {
 	rs.users.send(&rs.dec)
 	rs.lics.send(&rs.dec)
 	rs.dec.wait()
+	rs.gc.End()
+	rs.gc = nil
 	rs.problems = append(rs.problems, rs.users.problems()...)
 	rs.problems = append(rs.problems, rs.lics.problems()...)
 }
@@ -116,6 +122,16 @@ func (rs *storedRecords) bad(kind store.Kind, id string, why string) {
 // read decodes one stored object into its place; one that cannot be
 // decoded is a problem.
 func (rs *storedRecords) read(o store.Object) {
+	// A load found large (about memtune.PauseMinUsers objects read) decodes
+	// the rest with the collector paused (memtune.LoadWork), checked
+	// once a chunk.
+	rs.nread++
+	if rs.nread%chunkLen == 0 {
+		if rs.nread == chunkLen*(memtune.PauseMinUsers/chunkLen) {
+			rs.gc = memtune.LoadWork()
+		}
+		rs.gc.Check()
+	}
 	var err error
 	switch o.Kind {
 	case store.KindUser:
@@ -166,7 +182,7 @@ func (rs *storedRecords) readOther(o store.Object) error {
 			return err
 		}
 		rs.products = append(rs.products, p)
-		rs.other = append(rs.other, o)
+		rs.other = append(rs.other, kept(o))
 	case store.KindAllotment:
 		var a licensing.Allotment
 		if err := json.Unmarshal(o.Body, &a); err != nil {
@@ -181,20 +197,28 @@ func (rs *storedRecords) readOther(o store.Object) error {
 		if rs.units == nil {
 			rs.units = map[string]licensing.Units{}
 		}
-		rs.units[o.ID] = u
+		rs.units[strings.Clone(o.ID)] = u
 	case store.KindSetting:
 		if o.ID == settingsID {
 			return json.Unmarshal(o.Body, &rs.settings)
 		}
 		if o.ID == derivationID {
-			rs.stamp = o.Body
+			rs.stamp = o.Body // read during the load only
 			return nil
 		}
-		rs.other = append(rs.other, o)
+		rs.other = append(rs.other, kept(o))
 	default:
-		rs.other = append(rs.other, o)
+		rs.other = append(rs.other, kept(o))
 	}
 	return nil
+}
+
+// kept is o with its own copies of id and body, for an object kept after
+// the load: those the store gives are views of a snapshot part's buffer
+// (statelog.DecodePart), which a kept view would keep whole.
+func kept(o store.Object) store.Object {
+	o.ID, o.Body = strings.Clone(o.ID), bytes.Clone(o.Body)
+	return o
 }
 
 // loadInto loads the records into e in dependency order (units and

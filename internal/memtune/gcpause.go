@@ -41,12 +41,23 @@ var gcPause struct {
 
 // pauseGC pauses the collector until the returned function is called.
 func pauseGC() (resume func()) {
+	return pauseGCWith(func(heap uint64) int64 { return int64(3*heap) + 512<<20 }, false)
+}
+
+// pauseGCWith is pauseGC with the memory limit limitOf(heap in use) when
+// it is the first pause. With collect, the resume of the last pause runs
+// a collection first (runtime.GC), while the percentage collector is
+// still off: the goal is the memory limit, so goroutines allocating
+// meanwhile do not assist. The heap is then the live heap, and the saved
+// percentage comes back without a bridge (for work that leaves much
+// garbage behind).
+func pauseGCWith(limitOf func(heap uint64) int64, collect bool) (resume func()) {
 	gcPause.Lock()
 	defer gcPause.Unlock()
 	if gcPause.n == 0 {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		limit := int64(3*ms.HeapAlloc) + 512<<20
+		limit := limitOf(ms.HeapAlloc)
 		gcPause.savedLimit = debug.SetMemoryLimit(-1)
 		if gcPause.savedLimit < limit {
 			limit = gcPause.savedLimit
@@ -62,11 +73,16 @@ func pauseGC() (resume func()) {
 	gcPause.n++
 	return func() {
 		gcPause.Lock()
+		if collect && gcPause.n == 1 {
+			gcPause.Unlock() // others may pause and resume meanwhile
+			runtime.GC()
+			gcPause.Lock()
+		}
 		defer gcPause.Unlock()
 		gcPause.n--
 		if gcPause.n == 0 {
 			debug.SetMemoryLimit(gcPause.savedLimit)
-			resumeGC()
+			resumeGC() // after a collection: the saved percentage
 		}
 	}
 }

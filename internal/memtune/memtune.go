@@ -1,6 +1,8 @@
 // Package memtune is the process's memory policy for bulk work — a full
 // recompute or a copy of a large tenant's engine: pause the percentage
-// garbage collector while everything allocated stays live (gcpause.go). It
+// garbage collector while everything allocated stays live (gcpause.go);
+// and for the decoding of a large tenant's stored records at its load
+// (loadpause.go). It
 // changes process-wide state (GOGC, the memory limit), so it belongs to the
 // process, not to the engine that asks for it: it is off until the process
 // turns it on (Enable, from `allot serve` and `allot bench`); a library
@@ -30,7 +32,8 @@ import (
 // Policy is what the process allows.
 type Policy struct {
 	// PauseGC pauses the percentage GC during bulk work of at least
-	// PauseMinUsers users.
+	// PauseMinUsers users, and while a load of at least PauseMinUsers
+	// stored objects decodes them (LoadWork).
 	PauseGC bool
 	// CollectFirst runs a collection before a long computation's snapshot
 	// when the heap is large (CollectBeforeSnapshot).

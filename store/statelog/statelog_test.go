@@ -288,3 +288,39 @@ func TestConcurrentPartsAreTheSameParts(t *testing.T) {
 		t.Fatalf("emit failing: %v after %d calls, want the error after 1", err, calls)
 	}
 }
+
+// A part's ids and bodies are the decoder's own, never views of the
+// blob it was given: overwriting the blob after DecodePart changes none
+// of them, compressed or not.
+func TestDecodedPartDoesNotAliasTheBlob(t *testing.T) {
+	for _, n := range []int{3, 2000} { // under and over compressMin
+		var parts []Part
+		p := NewParts(func(part Part) error { parts = append(parts, part); return nil })
+		var want []store.Object
+		for i := range n {
+			o := store.Object{Kind: "user", ID: fmt.Sprintf("id%06d", i), Body: []byte(fmt.Sprintf("body %d", i))}
+			want = append(want, o)
+			if err := p.Add(o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if len(parts) != 1 {
+			t.Fatalf("%d objects made %d parts, want 1", n, len(parts))
+		}
+		var got []store.Object
+		if err := DecodePart(parts[0].Data, func(o store.Object) error { got = append(got, o); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		for i := range parts[0].Data {
+			parts[0].Data[i] = 'x'
+		}
+		if !slices.EqualFunc(got, want, func(a, b store.Object) bool {
+			return a.Kind == b.Kind && a.ID == b.ID && bytes.Equal(a.Body, b.Body)
+		}) {
+			t.Fatalf("%d objects: after the blob was overwritten the decoded objects changed", n)
+		}
+	}
+}

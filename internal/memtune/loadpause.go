@@ -1,0 +1,82 @@
+package memtune
+
+import "runtime/metrics"
+
+// A tenant's load from the store decodes every stored record. For a large
+// tenant most of what it allocates stays live (the decoded records); the
+// rest is garbage once a part is decoded: the snapshot's parts read and
+// decompressed (~1 GB at a million users), the lists the records pass
+// through. With the percentage collector the heap doubles from nothing to
+// gigabytes, cycle after cycle marks the records decoded so far, and the
+// decoding pays the write barrier and mark assists meanwhile: at a million
+// users (bench open) the process had used 6.1–6.6 CPU-s when the records
+// were decoded, and 4.1–4.3 with the collector paused. So a large load
+// pauses the collector while it decodes (LoadWork), and its End collects
+// once, still paused (pauseGCWith: no mark assists), before the percentage
+// comes back. Ending the pause without that collection made the next
+// cycle start at once with the goal far below the heap, and filling the
+// engine meanwhile paid the assists (it took twice as long); a bridge as
+// after a recompute instead kept the garbage to the load's end (~0.75 GB
+// more at the peak).
+//
+// The pause is bounded by the heap, not by a time: a load whose heap
+// passes LoadBound of the heap at its start ends its pause early (Check),
+// and the soft memory limit is the same bound in case a check comes late.
+
+// LoadPause is the collector's pause of one load (nil: none).
+type LoadPause struct {
+	resume func()
+	bound  uint64
+}
+
+// LoadBound is how far a load may grow the heap while its pause lasts:
+// to four times the heap at its start, and at least by LoadGrowth.
+func LoadBound(heap uint64) uint64 { return max(4*heap, heap+LoadGrowth) }
+
+// LoadGrowth is the least a load may grow the heap while paused (a
+// million-user tenant's decoding allocates ~3 GB).
+const LoadGrowth = 4 << 30
+
+// LoadWork pauses the collector for the decoding of a large tenant's
+// stored records (call it once the load is known to be large: at least
+// PauseMinUsers records read). It returns nil — no pause — unless the
+// policy has PauseGC. Call End when the records are decoded, and Check
+// now and then meanwhile.
+func LoadWork() *LoadPause {
+	if !Current().PauseGC {
+		return nil
+	}
+	p := &LoadPause{bound: LoadBound(heapObjects())}
+	p.resume = pauseGCWith(func(uint64) int64 { return int64(min(p.bound, 1<<62)) }, true)
+	return p
+}
+
+// Check ends the pause when the heap has passed the load's bound.
+func (p *LoadPause) Check() {
+	if p == nil || p.resume == nil {
+		return
+	}
+	if heapObjects() >= p.bound {
+		p.End()
+	}
+}
+
+// End ends the pause (again: nothing). The last pause to end collects
+// first (runtime.GC, on the caller's goroutine).
+func (p *LoadPause) End() {
+	if p == nil || p.resume == nil {
+		return
+	}
+	p.resume()
+	p.resume = nil
+}
+
+// heapObjects is the heap's bytes in objects, live or not yet collected.
+func heapObjects() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
+}
