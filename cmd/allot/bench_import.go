@@ -131,7 +131,7 @@ compared with those of the import (a SHA-256 over all of them).`,
 			readCPU := cpuTime() - cpu0
 			readPeak := peakRSS()
 			resetPeakRSS()
-			stats, err := bundle.Apply(ctx, tn, b, "allot bench import", tn.Now())
+			stats, err := bundle.Apply(ctx, tn, b.Consume(), "allot bench import", tn.Now())
 			if err != nil {
 				return err
 			}
