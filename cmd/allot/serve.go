@@ -464,4 +464,4 @@ func runCluster(ctx context.Context, rt *tenant.Runtime, leases *lease.Keeper, s
 // serverMemoryPolicy is the process memory policy of allot serve and allot
 // bench: pause the GC during bulk work, collect before the findings'
 // snapshot (internal/memtune has the figures).
-var serverMemoryPolicy = memtune.Policy{PauseGC: true, CollectFirst: true, ReturnAfterLoad: true}
+var serverMemoryPolicy = memtune.Policy{PauseGC: true, CollectFirst: true, ReturnAfterLoad: true, BoundBulkCommit: true}
