@@ -31,11 +31,41 @@ func Apply(ctx context.Context, t *tenant.Tenant, b *Bundle, actor string, now t
 	return ApplyWithin(ctx, t, b, actor, now, nil, nil)
 }
 
+// Consume makes the bundle's next Apply (or ApplyWithin) its last: that
+// import takes the bundle's rows and lets go of each kind once the
+// tenant's engine holds copies of its own (licensing.Engine.ImportFrom),
+// instead of the bundle keeping them until the caller drops it — a
+// million users' rows are hundreds of megabytes. The bundle is consumed
+// by that Apply whether it succeeds or not; applying it again is refused,
+// and its Data is empty once that Apply has validated it. It returns b.
+func (b *Bundle) Consume() *Bundle {
+	b.consume = true
+	return b
+}
+
+// errConsumed refuses a bundle that an Apply has consumed (Consume).
+var errConsumed = errors.New("bundle: the bundle was consumed by an import (Bundle.Consume) and cannot be applied again")
+
+// release lets go of the bundle's rows when it is to be consumed: Validate's
+// result data holds what the import needs (the memberships are a copy of
+// their own by then; the other rows are shared with data).
+func (b *Bundle) release() {
+	if !b.consume {
+		return
+	}
+	b.Data = licensing.ImportData{}
+	b.memberUser, b.graphDates, b.subs = nil, nil, nil
+}
+
 // ApplyWithin is Apply with the caller's own changes in the same command:
 // before runs first (on the state the bundle is then validated against),
 // after once the bundle is imported; an error of either refuses the whole
 // command. nil functions are skipped.
 func ApplyWithin(ctx context.Context, t *tenant.Tenant, b *Bundle, actor string, now time.Time, before, after func(*tenant.Tx) error) (licensing.ImportStats, error) {
+	if b.consumed {
+		return licensing.ImportStats{}, errConsumed
+	}
+	b.consumed = b.consume
 	var stats licensing.ImportStats
 	err := t.DoBulk(ctx, licensing.Op{Actor: actor, Now: now, Why: "tenant import"}, func(tx *tenant.Tx) error {
 		if before != nil {
@@ -51,6 +81,7 @@ func ApplyWithin(ctx context.Context, t *tenant.Tenant, b *Bundle, actor string,
 			return err
 		}
 		subs, totals, err := planUnits(tx, b.subs, now)
+		b.release() // data and subs have what the rest needs
 		if err != nil {
 			return err
 		}
@@ -67,7 +98,7 @@ func ApplyWithin(ctx context.Context, t *tenant.Tenant, b *Bundle, actor string,
 			}
 		}
 		data.Units = nil
-		st, err := tx.Engine.Import(tx.Op, data)
+		st, err := tx.Engine.ImportFrom(tx.Op, &data)
 		stats = st
 		if err != nil {
 			return b.placed(tx.Engine.Catalog(), err)

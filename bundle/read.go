@@ -89,6 +89,8 @@ type Bundle struct {
 	// names a user of users.csv, found when its id was interned (then
 	// Validate does not look for it again); nil for Graph JSON.
 	memberUser []bool
+	// consume: the next Apply takes the rows (Consume); consumed: it has.
+	consume, consumed bool
 }
 
 // interned is an id (or a product name) as the bundle spelled it first,

@@ -42,10 +42,77 @@ func mark[K comparable](m *map[K]bool, k K, put bool) {
 // delta. The delta starts empty in the maps and slices last given back by
 // Recycle, if any.
 func (e *Engine) TakeDelta() Delta {
+	d, _ := e.TakeBulkDelta(-1)
+	return d
+}
+
+// TakeBulkDelta is TakeDelta for a caller that writes every record of the
+// engine itself when they are all new (a bulk commit into an empty store).
+// When an import has loaded the empty engine since the last TakeDelta
+// (Import), every user and membership the engine holds is new, and if
+// there are at least min of them, the delta's Users and Members list only
+// what commands changed after the import, allNew is true, and the rest
+// is implied: a million users' and memberships' keys are not built to be
+// dropped unread. Otherwise it returns TakeDelta's delta and false.
+func (e *Engine) TakeBulkDelta(min int) (d Delta, allNew bool) {
+	if e.allNew {
+		e.allNew = false
+		if min < 0 || len(e.all)+e.membershipCount() < min {
+			e.addAllNew()
+		} else {
+			allNew = true
+		}
+	}
+	return e.takeDelta(), allNew
+}
+
+// membershipCount is the number of (group, member) pairs.
+func (e *Engine) membershipCount() int {
+	n := 0
+	for _, g := range e.groups {
+		n += len(g.members) + len(g.memberGroups)
+	}
+	return n
+}
+
+// addAllNew adds to the delta every user and membership the engine holds
+// that it does not list already (see Engine.allNew): as new, to be written.
+func (e *Engine) addAllNew() {
+	if e.delta.Users == nil {
+		e.delta.Users = make(map[string]bool, len(e.all))
+	}
+	for _, u := range e.all {
+		if _, ok := e.delta.Users[u.ID]; !ok {
+			e.delta.Users[u.ID] = true
+		}
+	}
+	if e.delta.Members == nil {
+		e.delta.Members = make(map[Key2]bool, e.membershipCount())
+	}
+	add := func(k Key2) {
+		if _, ok := e.delta.Members[k]; !ok {
+			e.delta.Members[k] = true
+		}
+	}
+	for _, g := range e.groups {
+		for u := range g.members {
+			add(Key2{g.ID, u.ID})
+		}
+		for c := range g.memberGroups {
+			add(Key2{g.ID, c.ID})
+		}
+	}
+}
+
+// takeDelta returns the delta as recorded and starts a new one.
+func (e *Engine) takeDelta() Delta {
 	for _, l := range e.dirty {
 		l.dirty = false
 	}
 	e.dirty = e.dirty[:0]
+	if cap(e.dirty) > recycleMax {
+		e.dirty = nil // a bulk change's list (millions of records) is not kept for good
+	}
 	d := e.delta
 	e.delta, e.spare = e.spare, Delta{}
 	return d

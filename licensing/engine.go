@@ -42,6 +42,11 @@ type Engine struct {
 	// audit entry instead of one entry each, and pools and group error
 	// counts are rebuilt from the records after the users are done.
 	bulk bool
+	// allNew: an import loaded the empty engine since the last TakeDelta
+	// (importEmpty), so every user and membership it holds is new to the
+	// delta, which records in Users and Members only what changed after
+	// (TakeDelta adds the rest; TakeBulkDelta may leave it implied).
+	allNew bool
 }
 
 // scratch holds buffers reused by the reconciliation, one set per worker,

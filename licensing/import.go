@@ -74,7 +74,17 @@ type ImportStats struct {
 // both paths; who holds a seat follows from them as everywhere else: the
 // oldest claims, as many as the pool has units.
 func (e *Engine) Import(op Op, d ImportData) (ImportStats, error) {
-	if err := e.CheckImport(&d); err != nil {
+	return e.ImportFrom(op, &d)
+}
+
+// ImportFrom is Import for a caller that hands d over: into an empty
+// tenant, the rows the engine copies into records of its own (d.Users,
+// d.Members) are let go of as soon as they are loaded, and d.Users and
+// d.Members are nil when it returns (a million users' rows would otherwise
+// stay live beside the engine's copies until the import ends). The rest
+// of d is read as by Import (CheckImport normalises it in place).
+func (e *Engine) ImportFrom(op Op, d *ImportData) (ImportStats, error) {
+	if err := e.CheckImport(d); err != nil {
 		return ImportStats{}, err
 	}
 	start := e.clock
@@ -83,7 +93,7 @@ func (e *Engine) Import(op Op, d ImportData) (ImportStats, error) {
 	if len(e.users) == 0 && len(e.groups) == 0 && len(e.allotments) == 0 {
 		st, err = e.importEmpty(op, d)
 	} else {
-		st, err = e.importMerge(op, d)
+		st, err = e.importMerge(op, *d)
 	}
 	if err == nil {
 		// Only the seats this import granted take the data's dates.
@@ -321,8 +331,14 @@ func (e *Engine) CheckImport(d *ImportData) error {
 	return nil
 }
 
-func (e *Engine) importEmpty(op Op, d ImportData) (ImportStats, error) {
+// importEmpty loads d into an empty engine and recomputes every license.
+// It takes d.Users and d.Members out of d and lets go of each once loaded
+// (ImportFrom).
+func (e *Engine) importEmpty(op Op, d *ImportData) (ImportStats, error) {
 	var st ImportStats
+	counts := ImportStats{Users: len(d.Users), Groups: len(d.Groups), Members: len(d.Members), Licenses: len(d.GroupLicenses) + len(d.DirectLicenses)}
+	userRows, memberRows := d.Users, d.Members
+	d.Users, d.Members = nil, nil
 	for sku, n := range d.Units {
 		if err := e.LoadUnits(sku, Units{Enabled: n, Status: "Enabled"}); err != nil {
 			return st, err
@@ -335,19 +351,12 @@ func (e *Engine) importEmpty(op Op, d ImportData) (ImportStats, error) {
 		}
 		mark(&e.delta.Allotments, a.ID, true)
 	}
-	e.Reserve(len(d.Users), len(d.Groups)) // maps sized once, not grown a million times
-	// The delta's sets of users and memberships are filled on a goroutine
-	// of their own while the engine loads them: both are every one given
+	e.Reserve(len(userRows), len(d.Groups)) // maps sized once, not grown a million times
+	// The delta's users and memberships are every one the engine holds
+	// after the import: implied (Engine.allNew), not recorded one by one
 	// (an error refuses the whole import, delta and all).
-	var deltaSets sync.WaitGroup
-	defer deltaSets.Wait()
-	users := make(map[string]bool, len(d.Users))
-	deltaSets.Go(func() {
-		for _, u := range d.Users {
-			users[u.ID] = true
-		}
-	})
-	for _, u := range d.Users {
+	e.allNew = true
+	for _, u := range userRows {
 		if u.UserType == "" {
 			u.UserType = "Member"
 		}
@@ -358,25 +367,21 @@ func (e *Engine) importEmpty(op Op, d ImportData) (ImportStats, error) {
 			return st, err
 		}
 	}
+	// From here each user is a record of the engine of its own: userRows
+	// is not used again, and can be collected.
 	for _, g := range d.Groups {
 		if err := e.LoadGroup(g); err != nil {
 			return st, err
 		}
 		mark(&e.delta.Groups, g.ID, true)
 	}
-	e.sizeMemberSets(d.Members)
-	members := make(map[Key2]bool, len(d.Members))
-	deltaSets.Go(func() {
-		for _, m := range d.Members {
-			members[Key2{m[0], m[1]}] = true
-		}
-	})
+	e.sizeMemberSets(memberRows)
 	// The members' users are found on every core (the lookups are most of
 	// the cost: a cache miss each in a million-entry map), then the
 	// memberships are added in order.
-	memberUsers := e.usersOf(d.Members)
+	memberUsers := e.usersOf(memberRows)
 	var g *group
-	for i, m := range d.Members {
+	for i, m := range memberRows {
 		if g == nil || g.ID != m[0] {
 			if g = e.groups[m[0]]; g == nil {
 				return st, allot.Errorf(allot.ENOTFOUND, "membership of missing group %s", m[0])
@@ -386,8 +391,7 @@ func (e *Engine) importEmpty(op Op, d ImportData) (ImportStats, error) {
 			return st, err
 		}
 	}
-	deltaSets.Wait()
-	e.delta.Users, e.delta.Members = users, members
+	// memberRows and memberUsers are not used again either.
 	for _, s := range d.GroupLicenses {
 		if err := e.LoadGroupLicense(s.Owner, s.LicenseSource); err != nil {
 			return st, err
@@ -419,7 +423,7 @@ func (e *Engine) importEmpty(op Op, d ImportData) (ImportStats, error) {
 	e.Recompute(Op{Actor: op.Actor, Now: now, Why: "tenant import"})
 	e.reseatPools(nil, d.Seats, now)
 	e.restoreHeldSince(d.Seats)
-	st = ImportStats{Users: len(d.Users), Groups: len(d.Groups), Members: len(d.Members), Licenses: len(d.GroupLicenses) + len(d.DirectLicenses)}
+	st = counts
 	e.delta.Audit = append(e.delta.Audit, audit.Entry{At: e.clock, Actor: actorOf(op), Action: "Import tenant",
 		Detail: fmt.Sprintf("%d users, %d groups, %d memberships, %d licenses", st.Users, st.Groups, st.Members, st.Licenses)})
 	return st, nil

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"allot/audit"
+	"allot/internal/memtune"
 	"allot/licensing"
 	"allot/store"
 )
@@ -363,6 +364,35 @@ func (t *Tenant) stampBulk() {
 		return
 	}
 	t.committed(&cs[0], false)
+}
+
+// commitFresh commits a large batch that started on a tenant without users
+// and groups (commitBulk) and, for a swap, builds the read models of the
+// copy that will be published (indexed). They are built while the store
+// writes: both only read the writer's engine, and the store's work leaves
+// a core free. Under the process's memory policy for bulk commits
+// (memtune.BoundHeap: a collection first, then a bounded heap) they are
+// built after it instead, once its garbage is collected: the heap would
+// otherwise hold the commit's memory and theirs at once. A failed commit
+// replaces the writer's copy (fail), indexes and all.
+func (t *Tenant) commitFresh(d licensing.Delta, muts []store.Mutation, extra []audit.Entry, swap bool) (indexed bool, err error) {
+	users := t.writer.Engine.UserCount()
+	after := memtune.BoundsBulk(users)
+	var built sync.WaitGroup
+	if swap && !after {
+		built.Go(t.writer.buildIndexes)
+		indexed = true
+	}
+	bound := memtune.BoundHeap(users)
+	err = t.commitBulk(d, muts, extra)
+	bound()
+	built.Wait()
+	if swap && after && err == nil {
+		memtune.Collect(users)
+		t.writer.buildIndexes()
+		indexed = true
+	}
+	return indexed, err
 }
 
 // cmpJoined compares a1+"/"+b1 with a2+"/"+b2 without building them.

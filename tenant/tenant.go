@@ -381,7 +381,7 @@ func (t *Tenant) process(batch []*command) {
 		}
 		return
 	}
-	d := t.writer.Engine.TakeDelta()
+	d, allNew := t.takeDelta(fresh)
 	if panicked {
 		// The writer's copy may be half-changed: fail the batch, rebuild.
 		t.fail(batch, allot.Errorf(allot.EINTERNAL, "An internal error occurred; the request was not applied."))
@@ -396,7 +396,7 @@ func (t *Tenant) process(batch []*command) {
 		extra = append(extra, tx.audit...)
 	}
 	seq := t.seq
-	big := engineObjects(&d) >= bulkMin
+	big := allNew || engineObjects(&d) >= bulkMin
 	// swap: publish the writer's copy instead of applying the change to
 	// the readers' (see DoBulk); a change streamed to the store
 	// (commitBulk) is not in memory to apply.
@@ -411,18 +411,12 @@ func (t *Tenant) process(batch []*command) {
 	}
 	indexed := false
 	if big && fresh {
+		// The records are streamed from the engine (commitBulk), and a
+		// swap publishes the copy: the delta's keys of them (millions at
+		// an import) are not read again, and are let go of now.
+		d.Users, d.Groups, d.Members, d.GroupLicenses, d.DirectLicenses, d.Licenses = nil, nil, nil, nil, nil, nil
 		cstart := time.Now()
-		// The read models of the copy that will be published are built
-		// while the store writes: both only read the writer's engine, and
-		// the store's work leaves a core free. A failed commit replaces the
-		// writer's copy (fail), indexes and all.
-		var built sync.WaitGroup
-		if swap {
-			built.Go(t.writer.buildIndexes)
-			indexed = true
-		}
-		err = t.commitBulk(d, muts, extra)
-		built.Wait()
+		indexed, err = t.commitFresh(d, muts, extra, swap)
 		observe(cstart)
 		if err == nil {
 			t.committed(&change, true)
@@ -464,6 +458,17 @@ func (t *Tenant) process(batch []*command) {
 	for _, c := range batch {
 		close(c.done)
 	}
+}
+
+// takeDelta takes the writer's delta. Into a tenant without users and
+// groups (fresh) every record is new, and the delta may leave an import's
+// users and memberships implied (allNew: licensing.Engine.TakeBulkDelta),
+// which the bulk commit streams from the engine.
+func (t *Tenant) takeDelta(fresh bool) (d licensing.Delta, allNew bool) {
+	if fresh {
+		return t.writer.Engine.TakeBulkDelta(bulkMin)
+	}
+	return t.writer.Engine.TakeDelta(), false
 }
 
 // publishBySwap publishes the writer's copy, which is the last commit, as

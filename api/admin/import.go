@@ -64,7 +64,7 @@ func (h *handler) importTenant(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, err)
 		return
 	}
-	stats, err := bundle.Apply(r.Context(), t, b, p.Actor(), h.s.RT.Now())
+	stats, err := bundle.Apply(r.Context(), t, b.Consume(), p.Actor(), h.s.RT.Now())
 	h.reportImport(r, t, err)
 	if err != nil {
 		respond.Error(w, r, err)

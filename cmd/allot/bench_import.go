@@ -41,6 +41,7 @@ func benchImportCmd() *cobra.Command {
 		db, bundleDir      string
 		keepBundle         string
 		verify, keep       bool
+		boundedCommit      bool
 		cpuProfile         string
 		memProfile         string
 	)
@@ -63,7 +64,9 @@ closed, reopened from the database, and every user's license records are
 compared with those of the import (a SHA-256 over all of them).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			memtune.Enable(serverMemoryPolicy) // the process owns GC tuning (internal/memtune)
+			policy := serverMemoryPolicy
+			policy.BoundBulkCommit = boundedCommit
+			memtune.Enable(policy) // the process owns GC tuning (internal/memtune)
 			out := cmd.OutOrStdout()
 			ctx := cmd.Context()
 			dir := bundleDir
@@ -131,7 +134,7 @@ compared with those of the import (a SHA-256 over all of them).`,
 			readCPU := cpuTime() - cpu0
 			readPeak := peakRSS()
 			resetPeakRSS()
-			stats, err := bundle.Apply(ctx, tn, b, "allot bench import", tn.Now())
+			stats, err := bundle.Apply(ctx, tn, b.Consume(), "allot bench import", tn.Now())
 			if err != nil {
 				return err
 			}
@@ -221,6 +224,7 @@ compared with those of the import (a SHA-256 over all of them).`,
 	c.Flags().BoolVar(&keep, "keep", false, "keep the database (SQLite file or PostgreSQL schema)")
 	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the import to this file")
 	c.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile (in use after the import) to this file")
+	c.Flags().BoolVar(&boundedCommit, "bounded-commit", false, "add memtune's bounded bulk commit (Policy.BoundBulkCommit) to the server's memory policy")
 	return c
 }
 

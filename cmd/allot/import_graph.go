@@ -60,7 +60,7 @@ All or nothing, like allot import tenant.`,
 			}
 			var stats licensing.ImportStats
 			err = withTenant(cmd.Context(), db, tenantID, func(t *tenant.Tenant) error {
-				stats, err = bundle.Apply(cmd.Context(), t, b, "allot import graph (CLI)", t.Now())
+				stats, err = bundle.Apply(cmd.Context(), t, b.Consume(), "allot import graph (CLI)", t.Now())
 				return err
 			})
 			if err != nil {

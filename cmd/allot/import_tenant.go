@@ -42,7 +42,7 @@ nothing is written; importing the same bundle again changes nothing.`,
 				bar.Describe("importing and computing licenses")
 				_ = bar.Add(1)
 				start = time.Now()
-				stats, err = bundle.Apply(ctx, t, b, "allot import (CLI)", t.Now())
+				stats, err = bundle.Apply(ctx, t, b.Consume(), "allot import (CLI)", t.Now())
 				return err
 			})
 			if err != nil {

@@ -32,7 +32,12 @@ var gcPause struct {
 	sync.Mutex
 	n            int
 	savedPercent int   // the percentage in force before the first pause
-	savedLimit   int64 // the memory limit in force before the first pause
+	savedLimit   int64 // the memory limit in force before the first pause or bound
+	pauseLimit   int64 // while n > 0: the pauses' limit
+	// bounds counts the bounds in force (BoundHeap), whose limit is
+	// boundLimit: the largest of theirs.
+	bounds     int
+	boundLimit int64
 	// bridging: a temporary percentage set by a resume is in force; gen
 	// tells that bridge apart from later pauses and resumes.
 	bridging bool
@@ -57,12 +62,10 @@ func pauseGCWith(limitOf func(heap uint64) int64, collect bool) (resume func()) 
 	if gcPause.n == 0 {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		limit := limitOf(ms.HeapAlloc)
-		gcPause.savedLimit = debug.SetMemoryLimit(-1)
-		if gcPause.savedLimit < limit {
-			limit = gcPause.savedLimit
+		if gcPause.bounds == 0 {
+			gcPause.savedLimit = debug.SetMemoryLimit(-1)
 		}
-		debug.SetMemoryLimit(limit)
+		gcPause.pauseLimit = limitOf(ms.HeapAlloc)
 		percent := debug.SetGCPercent(-1)
 		if !gcPause.bridging { // a bridge's percentage is not the setting to restore
 			gcPause.savedPercent = percent
@@ -71,6 +74,9 @@ func pauseGCWith(limitOf func(heap uint64) int64, collect bool) (resume func()) 
 		gcPause.gen++
 	}
 	gcPause.n++
+	if gcPause.n == 1 {
+		applyLimit()
+	}
 	return func() {
 		gcPause.Lock()
 		if collect && gcPause.n == 1 {
@@ -81,10 +87,23 @@ func pauseGCWith(limitOf func(heap uint64) int64, collect bool) (resume func()) 
 		defer gcPause.Unlock()
 		gcPause.n--
 		if gcPause.n == 0 {
-			debug.SetMemoryLimit(gcPause.savedLimit)
+			applyLimit()
 			resumeGC() // after a collection: the saved percentage
 		}
 	}
+}
+
+// applyLimit sets the memory limit in force (gcPause held): the process's
+// own, or lower, a pause's and a bound's while they last.
+func applyLimit() {
+	limit := gcPause.savedLimit
+	if gcPause.n > 0 {
+		limit = min(limit, gcPause.pauseLimit)
+	}
+	if gcPause.bounds > 0 {
+		limit = min(limit, gcPause.boundLimit)
+	}
+	debug.SetMemoryLimit(limit)
 }
 
 // resumeGC restores the collector after the last pause (gcPause held): the

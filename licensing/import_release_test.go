@@ -1,0 +1,117 @@
+package licensing
+
+import (
+	"fmt"
+	"maps"
+	"testing"
+)
+
+// importFixture is an engine with units and an import's data for it: five
+// users, two groups (g2 has a member group), four memberships.
+func importFixture(t *testing.T) (*fixture, func() ImportData) {
+	f := newFixture(t)
+	f.units(skuE3, 10)
+	f.e.TakeDelta()
+	return f, func() ImportData {
+		var d ImportData
+		for i := 1; i <= 5; i++ {
+			id := gid("u", i)
+			d.Users = append(d.Users, User{ID: id, UserPrincipalName: fmt.Sprintf("user%d@test", i), AccountEnabled: true, UsageLocation: "US"})
+		}
+		for i := 1; i <= 2; i++ {
+			d.Groups = append(d.Groups, Group{ID: gid("g", i), DisplayName: fmt.Sprintf("Group %d", i), SecurityEnabled: true})
+		}
+		d.Members = [][2]string{{gid("g", 1), gid("u", 1)}, {gid("g", 1), gid("u", 2)}, {gid("g", 2), gid("g", 1)}, {gid("g", 2), gid("u", 3)}}
+		d.GroupLicenses = []OwnedSource{{Owner: gid("g", 2), LicenseSource: LicenseSource{SKUID: skuE3}}}
+		return d
+	}
+}
+
+// everyNew is the delta's sets of users and memberships when every one of
+// the import's is new.
+func everyNew(d ImportData) (map[string]bool, map[Key2]bool) {
+	users, members := map[string]bool{}, map[Key2]bool{}
+	for _, u := range d.Users {
+		users[u.ID] = true
+	}
+	for _, m := range d.Members {
+		members[Key2{m[0], m[1]}] = true
+	}
+	return users, members
+}
+
+// ImportFrom into an empty engine lets go of the rows it copied (the
+// caller's d.Users and d.Members are nil after it), and the delta still
+// lists every user and membership as new (TakeDelta), as Import's does.
+func TestImportFromReleasesRowsAndKeepsTheDelta(t *testing.T) {
+	f, data := importFixture(t)
+	d := data()
+	wantUsers, wantMembers := everyNew(d)
+	st, err := f.e.ImportFrom(f.op(), &d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Users != nil || d.Members != nil {
+		t.Fatalf("ImportFrom kept the rows: %d users, %d memberships", len(d.Users), len(d.Members))
+	}
+	if st.Users != 5 || st.Groups != 2 || st.Members != 4 || st.Licenses != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	got := f.e.TakeDelta()
+	if !maps.Equal(got.Users, wantUsers) || !maps.Equal(got.Members, wantMembers) {
+		t.Fatalf("delta users %v members %v, want %v %v", got.Users, got.Members, wantUsers, wantMembers)
+	}
+	if len(got.Groups) != 2 || len(got.GroupLicenses) != 1 || len(got.Licenses) == 0 {
+		t.Fatalf("delta groups %v group licenses %v licenses %v", got.Groups, got.GroupLicenses, got.Licenses)
+	}
+	if err := checkInvariants(f.e); err != nil {
+		t.Fatal(err)
+	}
+	// Import (by value) leaves the caller's data alone.
+	g, data2 := importFixture(t)
+	d2 := data2()
+	if _, err := g.e.Import(g.op(), d2); err != nil {
+		t.Fatal(err)
+	}
+	if len(d2.Users) != 5 || len(d2.Members) != 4 {
+		t.Fatalf("Import changed the caller's data: %d users, %d memberships", len(d2.Users), len(d2.Members))
+	}
+	if d := g.e.TakeDelta(); !maps.Equal(d.Users, wantUsers) || !maps.Equal(d.Members, wantMembers) {
+		t.Fatalf("Import's delta users %v members %v", d.Users, d.Members)
+	}
+}
+
+// TakeBulkDelta leaves an import's users and memberships implied when
+// there are at least min of them: only what commands changed after the
+// import is listed (here a deletion); below min it is TakeDelta.
+func TestTakeBulkDeltaImpliesAnImportsRecords(t *testing.T) {
+	for _, min := range []int{1, 7, 8, 1000} {
+		t.Run(fmt.Sprint(min), func(t *testing.T) {
+			f, data := importFixture(t)
+			d := data()
+			wantUsers, wantMembers := everyNew(d)
+			if _, err := f.e.ImportFrom(f.op(), &d); err != nil {
+				t.Fatal(err)
+			}
+			f.must(f.e.DeleteUser(f.op(), gid("u", 2)))
+			wantUsers[gid("u", 2)] = false
+			wantMembers[Key2{gid("g", 1), gid("u", 2)}] = false
+			got, allNew := f.e.TakeBulkDelta(min)
+			if want := min <= 7; allNew != want { // 4 users and 3 memberships after the deletion
+				t.Fatalf("allNew %v with 7 users and memberships, min %d", allNew, min)
+			}
+			if allNew {
+				wantUsers = map[string]bool{gid("u", 2): false}
+				wantMembers = map[Key2]bool{{gid("g", 1), gid("u", 2)}: false}
+			}
+			if !maps.Equal(got.Users, wantUsers) || !maps.Equal(got.Members, wantMembers) {
+				t.Fatalf("delta users %v members %v, want %v %v", got.Users, got.Members, wantUsers, wantMembers)
+			}
+			// The next delta is an ordinary one.
+			f.user(7)
+			if next, allNew := f.e.TakeBulkDelta(1); allNew || len(next.Users) != 1 || len(next.Members) != 0 {
+				t.Fatalf("next delta %v members %v allNew %v", next.Users, next.Members, allNew)
+			}
+		})
+	}
+}
