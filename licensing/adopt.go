@@ -43,34 +43,10 @@ func (e *Engine) Adopt(op Op) {
 		w.tallySeats(u)
 		w.tallyErrors(u)
 	})
-	pools := e.allPools()
-	for _, p := range pools {
-		p.consumed = 0
-		n := 0
-		for _, w := range ws {
-			if t := w.seats[p]; t != nil {
-				p.consumed += t.held
-				n += len(t.waiting)
-			}
-		}
-		p.waiting = make(waitHeap, 0, n)
-		for _, w := range ws {
-			if t := w.seats[p]; t != nil {
-				p.waiting = append(p.waiting, t.waiting...)
-			}
-		}
+	for _, p := range e.poolsFromTallies(ws) {
 		p.waiting.heapify()
 	}
-	for _, g := range e.groups {
-		g.errors = errorTally{}
-	}
-	for _, w := range ws {
-		w.seats = nil
-		for g, t := range w.errors {
-			g.errors.merge(t)
-		}
-		w.errors = nil
-	}
+	e.errorsFromTallies(ws)
 	e.adoptBundled(now)
 	e.pending.init()
 }

@@ -408,29 +408,7 @@ func (e *Engine) Recompute(op Op) {
 		w.reclaim(u, now, true)
 		w.tallySeats(u)
 	})
-	pools := e.allPools()
-	for _, p := range pools {
-		p.consumed = 0
-		n := 0
-		for _, w := range ws {
-			if t := w.seats[p]; t != nil {
-				p.consumed += t.held
-				n += len(t.waiting)
-			}
-		}
-		if cap(p.waiting) < n {
-			p.waiting = make(waitHeap, 0, n)
-		}
-		p.waiting = p.waiting[:0]
-		for _, w := range ws {
-			if t := w.seats[p]; t != nil {
-				p.waiting = append(p.waiting, t.waiting...)
-			}
-		}
-	}
-	for _, w := range ws {
-		w.seats = nil
-	}
+	pools := e.poolsFromTallies(ws)
 	for _, p := range pools {
 		if p.consumed > p.capacity() {
 			p.waiting.heapify()
@@ -472,15 +450,7 @@ func (e *Engine) Recompute(op Op) {
 		w.restate(u, now, r)
 		w.tallyErrors(u)
 	})
-	for _, g := range e.groups {
-		g.errors = errorTally{}
-	}
-	for _, w := range ws {
-		for g, t := range w.errors {
-			g.errors.merge(t)
-		}
-		w.errors = nil
-	}
+	e.errorsFromTallies(ws)
 	e.pending.init()
 	if e.w.changes > 0 {
 		e.delta.Audit = append(e.delta.Audit, audit.Entry{

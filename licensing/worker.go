@@ -248,3 +248,48 @@ func (e *Engine) forEachUserParallel(presize bool, fn func(w *worker, u *user)) 
 	}
 	return out
 }
+
+// poolsFromTallies rebuilds every pool's consumption and waiting room
+// from the workers' seat tallies (tallySeats), in worker order — a serial
+// walk's — and lets go of the tallies. The waiting rooms are not heaps
+// yet. It returns the pools by key.
+func (e *Engine) poolsFromTallies(ws []*worker) []*pool {
+	pools := e.allPools()
+	for _, p := range pools {
+		p.consumed = 0
+		n := 0
+		for _, w := range ws {
+			if t := w.seats[p]; t != nil {
+				p.consumed += t.held
+				n += len(t.waiting)
+			}
+		}
+		if cap(p.waiting) < n {
+			p.waiting = make(waitHeap, 0, n)
+		}
+		p.waiting = p.waiting[:0]
+		for _, w := range ws {
+			if t := w.seats[p]; t != nil {
+				p.waiting = append(p.waiting, t.waiting...)
+			}
+		}
+	}
+	for _, w := range ws {
+		w.seats = nil
+	}
+	return pools
+}
+
+// errorsFromTallies sets every group's error counts to the sum of the
+// workers' tallies (tallyErrors) and lets go of the tallies.
+func (e *Engine) errorsFromTallies(ws []*worker) {
+	for _, g := range e.groups {
+		g.errors = errorTally{}
+	}
+	for _, w := range ws {
+		for g, t := range w.errors {
+			g.errors.merge(t)
+		}
+		w.errors = nil
+	}
+}
