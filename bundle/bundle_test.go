@@ -18,6 +18,20 @@ import (
 	"allot/tenant"
 )
 
+// richBundle seeds a new tenant of rt (seedRich) and writes its bundle to
+// path (a folder, or a .zip); it returns the tenant and path.
+func richBundle(t *testing.T, rt *tenant.Runtime, path string) (*tenant.Tenant, string) {
+	t.Helper()
+	src := newTenant(t, rt, "11111111-1111-4111-8111-111111111111")
+	seedRich(t, src)
+	var err error
+	src.Read(func(s *tenant.State) { err = Write(path, s.Engine) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src, path
+}
+
 func runtime(t *testing.T) (*tenant.Runtime, store.Store) {
 	st := tenanttest.Store(t)
 	return tenanttest.Runtime(t, st, nil), st
@@ -133,14 +147,7 @@ func TestRoundTripGivesIdenticalLicenseStates(t *testing.T) {
 	for _, target := range []string{"dir", "bundle.zip"} {
 		t.Run(target, func(t *testing.T) {
 			rt, _ := runtime(t)
-			src := newTenant(t, rt, "11111111-1111-4111-8111-111111111111")
-			seedRich(t, src)
-			path := filepath.Join(t.TempDir(), target)
-			var err error
-			src.Read(func(s *tenant.State) { err = Write(path, s.Engine) })
-			if err != nil {
-				t.Fatal(err)
-			}
+			src, path := richBundle(t, rt, filepath.Join(t.TempDir(), target))
 			b, err := Open(path, catalog.Default())
 			if err != nil {
 				t.Fatal(err)
@@ -158,14 +165,7 @@ func TestRoundTripGivesIdenticalLicenseStates(t *testing.T) {
 
 func TestReimportChangesNothing(t *testing.T) {
 	rt, st := runtime(t)
-	src := newTenant(t, rt, "11111111-1111-4111-8111-111111111111")
-	seedRich(t, src)
-	dir := t.TempDir()
-	src.Read(func(s *tenant.State) {
-		if err := Write(dir, s.Engine); err != nil {
-			t.Fatal(err)
-		}
-	})
+	_, dir := richBundle(t, rt, t.TempDir())
 	b, err := Open(dir, catalog.Default())
 	if err != nil {
 		t.Fatal(err)

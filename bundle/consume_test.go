@@ -7,21 +7,13 @@ import (
 	"time"
 
 	"allot/catalog"
-	"allot/tenant"
 )
 
 // A consumed bundle imports what the same bundle imports unconsumed, lets
 // go of its rows once validated, and cannot be applied again.
 func TestConsumedBundleImportsTheSameAndIsReleased(t *testing.T) {
 	rt, _ := runtime(t)
-	src := newTenant(t, rt, "11111111-1111-4111-8111-111111111111")
-	seedRich(t, src)
-	dir := t.TempDir()
-	src.Read(func(s *tenant.State) {
-		if err := Write(dir, s.Engine); err != nil {
-			t.Fatal(err)
-		}
-	})
+	_, dir := richBundle(t, rt, t.TempDir())
 	open := func() *Bundle {
 		b, err := Open(dir, catalog.Default())
 		if err != nil {
