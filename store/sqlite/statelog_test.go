@@ -7,6 +7,7 @@ import (
 
 	"allot/store"
 	"allot/store/sqlite"
+	"allot/store/storetest"
 )
 
 // A database of an earlier version keeps its objects as one row each in
@@ -119,43 +120,12 @@ func TestCompactionAfterLeftoversAndConcurrently(t *testing.T) {
 // tenant without a snapshot; Compact compacts any log.
 func TestTheBackgroundCompactionLeavesAShortLog(t *testing.T) {
 	s := openStore(t)
-	ctx := context.Background()
-	if err := s.CreateTenant(ctx, store.Tenant{ID: "t1", CompanyName: "Contoso"}); err != nil {
-		t.Fatal(err)
-	}
-	commit := func(id string) {
+	storetest.RunBackgroundCompactionLeavesAShortLog(t, s, func(id string) error { return sqlite.CompactLong(s, id) }, func(id string) int64 {
 		t.Helper()
-		if err := s.Commit(ctx, []store.Change{{TenantID: "t1", Mutations: []store.Mutation{{Kind: store.KindUser, ID: id, Body: []byte(`{}`)}}}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	snapshot := func() int64 {
-		t.Helper()
-		n, err := sqlite.WriterQueryInt(s, `SELECT coalesce((SELECT snapshot_seq FROM state_heads WHERE tenant_id = 't1'), -1)`)
+		n, err := sqlite.WriterQueryInt(s, `SELECT coalesce((SELECT snapshot_seq FROM state_heads WHERE tenant_id = '`+id+`'), -1)`)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return n
-	}
-	commit("u1")
-	commit("u2")
-	if err := sqlite.CompactLong(s, "t1"); err != nil {
-		t.Fatal(err)
-	}
-	if got := snapshot(); got != 2 {
-		t.Fatalf("a tenant without a snapshot: snapshot %d after the background compaction, want 2", got)
-	}
-	commit("u3")
-	if err := sqlite.CompactLong(s, "t1"); err != nil {
-		t.Fatal(err)
-	}
-	if got := snapshot(); got != 2 {
-		t.Fatalf("a short log: snapshot %d after the background compaction, want 2 (left alone)", got)
-	}
-	if err := s.Compact(ctx, "t1"); err != nil {
-		t.Fatal(err)
-	}
-	if got := snapshot(); got != 3 {
-		t.Fatalf("Compact of a short log: snapshot %d, want 3", got)
-	}
+	})
 }

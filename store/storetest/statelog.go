@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -108,5 +109,45 @@ func testStateMatchesModelThroughCompactions(t *testing.T, open func(*testing.T)
 			s = open(t)
 			check(-2)
 		})
+	}
+}
+
+// RunBackgroundCompactionLeavesAShortLog checks a backend's background
+// compaction (compactLong, the compactor's step for one tenant) against
+// store.Compactor: it compacts a tenant without a snapshot, and leaves
+// alone one whose log is short again (a commit made while a compaction
+// ran asked for another); Compact itself compacts any log. snapshotSeq
+// reads the tenant's snapshot number (-1: none).
+func RunBackgroundCompactionLeavesAShortLog(t *testing.T, s store.Store, compactLong func(tenantID string) error, snapshotSeq func(tenantID string) int64) {
+	ctx := context.Background()
+	if err := s.CreateTenant(ctx, store.Tenant{ID: "t1", CompanyName: "Contoso"}); err != nil {
+		t.Fatal(err)
+	}
+	commit := func(id string) {
+		t.Helper()
+		if err := s.Commit(ctx, []store.Change{{TenantID: "t1", Mutations: []store.Mutation{{Kind: store.KindUser, ID: id, Body: []byte(`{}`)}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit("u1")
+	commit("u2")
+	if err := compactLong("t1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := snapshotSeq("t1"); got != 2 {
+		t.Fatalf("a tenant without a snapshot: snapshot %d after the background compaction, want 2", got)
+	}
+	commit("u3")
+	if err := compactLong("t1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := snapshotSeq("t1"); got != 2 {
+		t.Fatalf("a short log: snapshot %d after the background compaction, want 2 (left alone)", got)
+	}
+	if err := s.(store.Compactor).Compact(ctx, "t1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := snapshotSeq("t1"); got != 3 {
+		t.Fatalf("Compact of a short log: snapshot %d, want 3", got)
 	}
 }
