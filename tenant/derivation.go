@@ -1,9 +1,11 @@
 package tenant
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"strconv"
 	"sync"
 
 	"allot/catalog"
@@ -53,21 +55,29 @@ func catalogFingerprint(c *catalog.Catalog) string {
 	return hex.EncodeToString(h[:])
 }
 
-// derivation holds a runtime's catalog fingerprint, computed once.
+// derivation holds a runtime's catalog fingerprint and the stamp's body
+// up to its log number, computed once (every commit puts a stamp).
 type derivation struct {
-	once sync.Once
-	fp   string
+	once   sync.Once
+	fp     string
+	prefix []byte // the JSON of stamp up to the log number
 }
 
 func (r *Runtime) catalogStamp() string {
-	r.deriv.once.Do(func() { r.deriv.fp = catalogFingerprint(r.cat) })
+	r.deriv.once.Do(func() {
+		r.deriv.fp = catalogFingerprint(r.cat)
+		b, _ := json.Marshal(stamp{Semantics: licensing.Semantics, Catalog: r.deriv.fp})
+		r.deriv.prefix = bytes.TrimSuffix(b, []byte("0}")) // stamp's last field is Log
+	})
 	return r.deriv.fp
 }
 
-// stampMutation is the stamp a change that becomes log number log puts.
+// stampMutation is the stamp a change that becomes log number log puts:
+// the JSON of stamp, written without encoding/json on every commit.
 func (r *Runtime) stampMutation(log int64) store.Mutation {
-	b, _ := json.Marshal(stamp{Semantics: licensing.Semantics, Catalog: r.catalogStamp(), Log: log})
-	return store.Mutation{Kind: store.KindSetting, ID: derivationID, Body: b}
+	r.catalogStamp()
+	b := strconv.AppendInt(append(make([]byte, 0, len(r.deriv.prefix)+21), r.deriv.prefix...), log, 10)
+	return store.Mutation{Kind: store.KindSetting, ID: derivationID, Body: append(b, '}')}
 }
 
 // adoptable reports whether a tenant's records, loaded with the stamp

@@ -147,3 +147,14 @@ func TestAStampOfOtherSemanticsOrCatalogIsNotAdopted(t *testing.T) {
 		t.Fatal("adopted records derived under another catalog's rules")
 	}
 }
+
+// The stamp a commit puts is the JSON of stamp, whatever the log number.
+func TestStampMutationIsTheStampsJSON(t *testing.T) {
+	r := offline(nil, catalog.Default())
+	for _, log := range []int64{0, 1, 42, 1 << 40} {
+		want, _ := json.Marshal(stamp{Semantics: licensing.Semantics, Catalog: catalogFingerprint(catalog.Default()), Log: log})
+		if got := r.stampMutation(log); string(got.Body) != string(want) || got.Kind != store.KindSetting || got.ID != derivationID {
+			t.Fatalf("log %d: %s %s %s, want %s", log, got.Kind, got.ID, got.Body, want)
+		}
+	}
+}
