@@ -161,11 +161,10 @@ func checkLabels(name string, min int) error {
 	if len(name) > MaxDomainName {
 		return bad(fmt.Sprintf("it has more than %d characters.", MaxDomainName))
 	}
-	labels := strings.Split(name, ".")
-	if len(labels) < min {
+	if strings.Count(name, ".")+1 < min {
 		return bad("it needs at least two labels, such as contoso.com.")
 	}
-	for _, l := range labels {
+	for l := range strings.SplitSeq(name, ".") {
 		if l == "" || len(l) > 63 {
 			return bad("each label between periods has 1 to 63 characters.")
 		}
