@@ -246,7 +246,10 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 			return fmt.Errorf("store/sqlite: commit: %w", err)
 		}
 		return s.insertAudit(ctx, tx, []store.Change{c}, map[string]tail{})
-	}, func() { s.forgetTails(c.TenantID) })
+	}, func() {
+		s.forgetTails(c.TenantID)
+		s.shrinkCache()
+	})
 	if streamErr != nil {
 		return streamErr
 	}

@@ -140,7 +140,10 @@ func (s *Store) compact(ctx context.Context, tenantID string, onlyLong bool) err
 			return err
 		}
 		return writeSnapshotHead(ctx, tx, tenantID, h.Last)
-	}, func() { s.forgetTails(tenantID) })
+	}, func() {
+		s.forgetTails(tenantID)
+		s.shrinkCache()
+	})
 }
 
 var _ store.Compactor = (*Store)(nil)
