@@ -1,0 +1,164 @@
+package bundle
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"allot/catalog"
+	"allot/licensing"
+	"allot/synth"
+)
+
+// readBoth reads the bundle at dir with members.csv read ahead and in
+// order, and returns both results.
+func readBoth(t *testing.T, dir string) (ahead, inOrder *Bundle, aheadErr, inOrderErr error) {
+	t.Helper()
+	defer func(v bool) { readAhead = v }(readAhead)
+	readAhead = true
+	ahead, aheadErr = Open(dir, catalog.Default())
+	readAhead = false
+	inOrder, inOrderErr = Open(dir, catalog.Default())
+	return
+}
+
+// syntheticBundle writes a synthetic tenant's bundle to a folder, with
+// memberships added that name a group, an unknown id and an unknown
+// group.
+func syntheticBundle(t *testing.T) string {
+	t.Helper()
+	tn := synth.Generate(catalog.Default(), synth.Config{Users: 3000, Groups: 30, GroupLicenses: 15, Seed: 7})
+	e := licensing.New(catalog.Default(), licensing.Settings{DefaultUsageLocation: "US"})
+	if err := tn.LoadInto(e); err != nil {
+		t.Fatal(err)
+	}
+	e.Recompute(licensing.Op{Now: time.Now()})
+	dir := filepath.Join(t.TempDir(), "bundle")
+	if err := Write(dir, e); err != nil {
+		t.Fatal(err)
+	}
+	groups := e.GroupIDs()
+	f, err := os.OpenFile(filepath.Join(dir, "members.csv"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(groups[0] + "," + groups[1] + "\n" + groups[0] + ",nobody\nno-group," + groups[2] + "\n")
+	f.Close()
+	return dir
+}
+
+// Reading members.csv ahead (and interning its rows on several
+// goroutines) gives the bundle that reading the files in order gives,
+// with the members' ids shared with users.csv's.
+func TestReadAheadGivesTheBundleOfReadingInOrder(t *testing.T) {
+	defer func(n int) { minMembersPerWorker = n }(minMembersPerWorker)
+	minMembersPerWorker = 100 // the memberships are interned on several goroutines
+	dir := syntheticBundle(t)
+	ahead, inOrder, err1, err2 := readBoth(t, dir)
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	if len(ahead.Data.Members) < 4*minMembersPerWorker {
+		t.Fatalf("only %d memberships", len(ahead.Data.Members))
+	}
+	if !reflect.DeepEqual(ahead, inOrder) {
+		t.Fatal("reading ahead gave another bundle")
+	}
+	ids := map[string]*byte{}
+	for _, u := range ahead.Data.Users {
+		ids[u.ID] = unsafe.StringData(u.ID)
+	}
+	users := 0
+	for i, m := range ahead.Data.Members {
+		p, ok := ids[m[1]]
+		if ok != ahead.memberUser[i] {
+			t.Fatalf("membership %d: memberUser %v for %s", i, ahead.memberUser[i], m[1])
+		}
+		if ok {
+			users++
+			if unsafe.StringData(m[1]) != p {
+				t.Fatalf("membership %d: member %s is not users.csv's string", i, m[1])
+			}
+		}
+	}
+	if users == 0 || users == len(ahead.Data.Members) {
+		t.Fatalf("%d of %d memberships name users", users, len(ahead.Data.Members))
+	}
+}
+
+// Errors in several files: the first file in the steps' order gives its
+// error, whichever is read first.
+func TestReadAheadKeepsTheFirstErrorInFileOrder(t *testing.T) {
+	users := "id,userPrincipalName\nu1,a@c.example\nu2,b@c.example\n"
+	badUsers := "id,userPrincipalName,accountEnabled\nu1,a@c.example,true\nu2,b@c.example,maybe\n"
+	groups := "id,displayName\ng1,G\n"
+	members := "groupId,userId\ng1,u1\ng1,u2\n" + strings.Repeat("g1,u1\n", 5000)
+	badMembers := "groupId,userId\ng1,u1\ng1,\"u2\n"
+	cases := []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"users before members", map[string]string{"users.csv": badUsers, "groups.csv": groups, "members.csv": badMembers}, "users.csv:3: accountEnabled"},
+		{"groups before members", map[string]string{"users.csv": users, "groups.csv": "id\ng1\n", "members.csv": badMembers}, "groups.csv:1: missing column displayName"},
+		{"members before licenses", map[string]string{"users.csv": users, "groups.csv": groups, "members.csv": badMembers,
+			"direct_licenses.csv": "userId\nu1\n"}, "members.csv:3: "},
+		{"members header", map[string]string{"users.csv": users, "members.csv": "groupId\ng1\n", "seats.csv": "x\n"}, "members.csv:1: missing column userId"},
+		{"licenses after members", map[string]string{"users.csv": users, "groups.csv": groups, "members.csv": members,
+			"direct_licenses.csv": "userId\nu1\n"}, "direct_licenses.csv:1: missing column skuPartNumber"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err1, err2 := readBoth(t, writeFiles(t, c.files))
+			if err1 == nil || err2 == nil || err1.Error() != err2.Error() {
+				t.Fatalf("ahead: %v; in order: %v", err1, err2)
+			}
+			if !strings.Contains(err1.Error(), c.want) {
+				t.Fatalf("want %q, got %v", c.want, err1)
+			}
+		})
+	}
+}
+
+// The bundle's size budget is shared by its files when members.csv is read
+// ahead: the file (and line) where the files read in order run out of it
+// is refused, and a bundle of exactly the budget is read.
+func TestReadAheadKeepsTheBudgetAcrossFiles(t *testing.T) {
+	defer func(n int64) { uncompressedBudget = n }(uncompressedBudget)
+	users := "id,userPrincipalName\n" + strings.Repeat("u1,a@c.example\n", 8000)
+	groups := "id,displayName\ng1,G\n"
+	members := "groupId,userId\n" + strings.Repeat("g1,u1\n", 30000)
+	dir := writeFiles(t, map[string]string{"users.csv": users, "groups.csv": groups, "members.csv": members})
+	total := int64(len(users) + len(groups) + len(members))
+	cases := []struct {
+		budget int64
+		want   string // "": read
+	}{
+		{total, ""},
+		{total - 1, "members.csv:"},
+		{int64(len(users)+len(groups)) + int64(len(members))/2, "members.csv:"},
+		{int64(len(users) + len(groups)), "members.csv:"},
+		{int64(len(users)) + 3, "groups.csv"},
+		{int64(len(users)) / 2, "users.csv:"}, // members.csv alone fits
+	}
+	for _, c := range cases {
+		uncompressedBudget = c.budget
+		_, _, err1, err2 := readBoth(t, dir)
+		if c.want == "" {
+			if err1 != nil || err2 != nil {
+				t.Fatalf("budget %d: %v; %v", c.budget, err1, err2)
+			}
+			continue
+		}
+		if err1 == nil || err2 == nil || err1.Error() != err2.Error() {
+			t.Fatalf("budget %d: ahead: %v; in order: %v", c.budget, err1, err2)
+		}
+		if !strings.Contains(err1.Error(), c.want) || !strings.Contains(err1.Error(), "uncompressed") {
+			t.Fatalf("budget %d: want %q, got %v", c.budget, c.want, err1)
+		}
+	}
+}
