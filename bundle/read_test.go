@@ -1,9 +1,11 @@
 package bundle
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	goruntime "runtime"
 	"strings"
 	"testing"
 	"time"
@@ -27,9 +29,9 @@ func readBoth(t *testing.T, dir string) (ahead, inOrder *Bundle, aheadErr, inOrd
 }
 
 // syntheticBundle writes a synthetic tenant's bundle to a folder, with
-// memberships added that name a group, an unknown id and an unknown
-// group.
-func syntheticBundle(t *testing.T) string {
+// memberships added (unless valid) that name a group, an unknown id and an
+// unknown group.
+func syntheticBundle(t *testing.T, valid bool) string {
 	t.Helper()
 	tn := synth.Generate(catalog.Default(), synth.Config{Users: 3000, Groups: 30, GroupLicenses: 15, Seed: 7})
 	e := licensing.New(catalog.Default(), licensing.Settings{DefaultUsageLocation: "US"})
@@ -42,6 +44,9 @@ func syntheticBundle(t *testing.T) string {
 		t.Fatal(err)
 	}
 	groups := e.GroupIDs()
+	if valid {
+		return dir
+	}
 	f, err := os.OpenFile(filepath.Join(dir, "members.csv"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +62,7 @@ func syntheticBundle(t *testing.T) string {
 func TestReadAheadGivesTheBundleOfReadingInOrder(t *testing.T) {
 	defer func(n int) { minMembersPerWorker = n }(minMembersPerWorker)
 	minMembersPerWorker = 100 // the memberships are interned on several goroutines
-	dir := syntheticBundle(t)
+	dir := syntheticBundle(t, false)
 	ahead, inOrder, err1, err2 := readBoth(t, dir)
 	if err1 != nil || err2 != nil {
 		t.Fatal(err1, err2)
@@ -160,5 +165,106 @@ func TestReadAheadKeepsTheBudgetAcrossFiles(t *testing.T) {
 		if !strings.Contains(err1.Error(), c.want) || !strings.Contains(err1.Error(), "uncompressed") {
 			t.Fatalf("budget %d: want %q, got %v", c.budget, c.want, err1)
 		}
+	}
+}
+
+// validateBoth validates the bundle at dir with its users and memberships
+// checked on several goroutines and on one, against an empty tenant.
+func validateBoth(t *testing.T, dir string) (apart, alone licensing.ImportData, apartErr, aloneErr error) {
+	t.Helper()
+	defer func(u, m, p int) { minUsersApart, minMembersPerCheck = u, m; goruntime.GOMAXPROCS(p) }(minUsersApart, minMembersPerCheck, goruntime.GOMAXPROCS(4))
+	validate := func() (licensing.ImportData, error) {
+		b, err := Open(dir, catalog.Default())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.Validate(licensing.New(catalog.Default(), licensing.Settings{DefaultUsageLocation: "US"}))
+	}
+	minUsersApart, minMembersPerCheck = 1, 4
+	apart, apartErr = validate()
+	minUsersApart, minMembersPerCheck = 1<<30, 1<<30
+	alone, aloneErr = validate()
+	return
+}
+
+// Users and memberships checked on several goroutines give what checking
+// them on one gives.
+func TestValidateApartGivesWhatValidatingAloneGives(t *testing.T) {
+	apart, alone, err1, err2 := validateBoth(t, syntheticBundle(t, true))
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	if len(apart.Users) == 0 || len(apart.Members) == 0 || !reflect.DeepEqual(apart, alone) {
+		t.Fatal("validating apart gave other data")
+	}
+}
+
+// The first refusal in the order of the rows (and, in a row, of the
+// checks) is returned when the users or the memberships are checked on
+// several goroutines.
+func TestValidateApartKeepsTheFirstRefusal(t *testing.T) {
+	var users strings.Builder
+	users.WriteString("id,userPrincipalName,usageLocation\n")
+	for i := range 40 {
+		fmt.Fprintf(&users, "u%d,user%d@c.example,US\n", i, i)
+	}
+	var groups strings.Builder
+	groups.WriteString("id,displayName\n")
+	for g := range 4 {
+		fmt.Fprintf(&groups, "g%d,G%d\n", g, g)
+	}
+	// Four runs of ten members; row r is on line r+2.
+	rows := make([]string, 40)
+	for r := range rows {
+		rows[r] = fmt.Sprintf("g%d,u%d", r/10, r%10)
+	}
+	members := func(change map[int]string) string {
+		out := "groupId,userId\n"
+		for r, row := range rows {
+			if c, ok := change[r]; ok {
+				row = c
+			}
+			out += row + "\n"
+		}
+		return out
+	}
+	withUser := func(change map[int]string) string {
+		lines := strings.Split(users.String(), "\n")
+		for i, l := range change {
+			lines[i+1] = l
+		}
+		return strings.Join(lines, "\n")
+	}
+	cases := []struct {
+		name         string
+		users, membs string
+		want         string
+	}{
+		{"upn before location", withUser(map[int]string{3: "u3,user1@c.example,US", 30: "u30,user30@c.example,USA"}), members(nil),
+			"users.csv:5: userPrincipalName user1@c.example is also used by user u1"},
+		{"location before upn", withUser(map[int]string{30: "u30,user1@c.example,US", 3: "u3,user3@c.example,USA"}), members(nil),
+			"users.csv:5: Invalid value specified for property 'usageLocation'"},
+		{"id before upn in a row", withUser(map[int]string{5: "u1,user1@c.example,US"}), members(nil),
+			"users.csv:7: user u1 is listed twice"},
+		{"upn before id", withUser(map[int]string{5: "u5,USER1@c.example,US", 20: "u1,user20@c.example,US"}), members(nil),
+			"users.csv:7: userPrincipalName USER1@c.example is also used by user u1"},
+		{"dup in the second run before an unknown member", users.String(), members(map[int]string{12: "g1,u1", 35: "g3,ghost"}),
+			"members.csv:14: membership u1 in g1 is listed twice"},
+		{"unknown member before a dup", users.String(), members(map[int]string{35: "g3,u3", 12: "g1,ghost"}),
+			"members.csv:14: member ghost is neither a user nor a group"},
+		{"unknown group in the last run", users.String(), members(map[int]string{39: "g9,u1"}),
+			"members.csv:41: group g9 does not exist"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := writeFiles(t, map[string]string{"users.csv": c.users, "groups.csv": groups.String(), "members.csv": c.membs})
+			_, _, err1, err2 := validateBoth(t, dir)
+			if err1 == nil || err2 == nil || err1.Error() != err2.Error() {
+				t.Fatalf("apart: %v; alone: %v", err1, err2)
+			}
+			if !strings.Contains(err1.Error(), c.want) {
+				t.Fatalf("want %q, got %v", c.want, err1)
+			}
+		})
 	}
 }
