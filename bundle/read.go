@@ -578,9 +578,30 @@ func (b *Bundle) readUsers(t *table) error {
 	}
 	b.Data.Users = slices.Grow(b.Data.Users, t.est)
 	b.userLine.grow(t.est)
-	if len(b.ids) == 0 {
-		b.ids = make(map[string]interned, t.est+t.est/64)
-	}
+	// The ids are interned on a goroutine of their own, in the order of
+	// the rows, while the rows are read; b.ids is its alone until
+	// readUsers returns.
+	ids := make(chan []string, 64)
+	idsDone := make(chan struct{})
+	go func() {
+		defer close(idsDone)
+		if len(b.ids) == 0 {
+			b.ids = make(map[string]interned, t.est+t.est/64)
+		}
+		for batch := range ids {
+			for _, id := range batch {
+				if _, dup := b.ids[id]; !dup {
+					b.ids[id] = interned{s: id, user: true}
+				}
+			}
+		}
+	}()
+	batch := make([]string, 0, idBatch)
+	defer func() {
+		ids <- batch
+		close(ids)
+		<-idsDone
+	}()
 	// Each column's key and setter, found once (not per row).
 	type column struct {
 		key string
@@ -619,12 +640,16 @@ func (b *Bundle) readUsers(t *table) error {
 				u.Attributes[k] = v
 			}
 		}
-		if _, dup := b.ids[u.ID]; !dup {
-			b.ids[u.ID] = interned{s: u.ID, user: true}
+		if batch = append(batch, u.ID); len(batch) == idBatch {
+			ids <- batch
+			batch = make([]string, 0, idBatch)
 		}
 		b.userLine.line(t.name, t.line)
 	}
 }
+
+// idBatch is how many users' ids readUsers hands to be interned at once.
+const idBatch = 1024
 
 func (b *Bundle) readGroups(t *table) error {
 	if err := t.need("id", "displayName"); err != nil {
