@@ -220,7 +220,7 @@ func (v *validation) members() error {
 	out := make([][2]string, len(ms))
 	// check checks ms[from:to] and keeps those of static groups at the
 	// start of out[from:to]; it returns how many, or the first refusal.
-	check := func(from, to int, dup func([2]string) bool) (int, error) {
+	check := func(from, to int, dup func(int) bool) (int, error) {
 		var group string // the group of the run so far, and what groupOf said of it
 		var dyn, ok bool
 		n := from
@@ -238,7 +238,7 @@ func (v *validation) members() error {
 					return 0, allot.Errorf(allot.EINVALID, "%s: member %s is neither a user nor a group", b.memberLine.at(i), m[1])
 				}
 			}
-			if dup(m) {
+			if dup(i) {
 				return 0, allot.Errorf(allot.EINVALID, "%s: membership %s in %s is listed twice", b.memberLine.at(i), m[1], m[0])
 			}
 			if m[0] == m[1] {
@@ -269,11 +269,11 @@ func (v *validation) members() error {
 	kept := make([]int, len(bounds)-1)
 	errs := make([]error, len(bounds)-1)
 	run := func(r int) {
-		var dup func([2]string) bool
+		var dup func(int) bool
 		if apart {
-			dup = sameRunBefore()
+			dup = sameRunBefore(ms)
 		} else {
-			dup = seenBefore(len(ms))
+			dup = seenBefore(ms)
 		}
 		kept[r], errs[r] = check(bounds[r], bounds[r+1], dup)
 	}
@@ -453,15 +453,15 @@ func runsApart(ms [][2]string) bool {
 	return true
 }
 
-// seenBefore returns a function that, called with each of n memberships in
-// order, reports whether that membership came before.
-func seenBefore(n int) func([2]string) bool {
-	seen := make(map[[2]string]struct{}, n)
-	return func(m [2]string) bool {
-		if _, dup := seen[m]; dup {
+// seenBefore returns a function that, called with the index of each of
+// ms in order, reports whether that membership came before.
+func seenBefore(ms [][2]string) func(int) bool {
+	seen := make(map[[2]string]struct{}, len(ms))
+	return func(i int) bool {
+		if _, dup := seen[ms[i]]; dup {
 			return true
 		}
-		seen[m] = struct{}{}
+		seen[ms[i]] = struct{}{}
 		return false
 	}
 }
@@ -469,18 +469,25 @@ func seenBefore(n int) func([2]string) bool {
 // sameRunBefore is seenBefore for memberships whose groups' runs are apart
 // (runsApart): a run's members are remembered until the next group
 // begins, so a set of one group's members stays in the cache, where one
-// of millions of pairs missed it at every insert.
-func sameRunBefore() func([2]string) bool {
-	group, members, most := "", map[string]struct{}{}, 0
-	return func(m [2]string) bool {
-		if m[0] != group {
-			// A new set: a small one is cleared, a large one is made anew
-			// (clearing a set costs its largest size at every run).
-			group, most = m[0], max(most, len(members))
-			if most <= smallRun {
-				clear(members)
+// of millions of pairs missed it at every insert. A large run's set is
+// made for its size; the small runs share one set, cleared for each.
+func sameRunBefore(ms [][2]string) func(int) bool {
+	var group string
+	var members map[string]struct{}
+	small := make(map[string]struct{})
+	return func(i int) bool {
+		m := ms[i]
+		if members == nil || m[0] != group {
+			group = m[0]
+			n := 1
+			for n < len(ms)-i && ms[i+n][0] == group {
+				n++
+			}
+			if n <= smallRun {
+				clear(small)
+				members = small
 			} else {
-				members, most = make(map[string]struct{}, len(members)), 0
+				members = make(map[string]struct{}, n)
 			}
 		}
 		if _, dup := members[m[1]]; dup {
@@ -491,5 +498,5 @@ func sameRunBefore() func([2]string) bool {
 	}
 }
 
-// smallRun is the most members of a run whose set is cleared for the next.
+// smallRun is the most members of a run that shares the small runs' set.
 const smallRun = 1024
