@@ -268,3 +268,47 @@ func TestValidateApartKeepsTheFirstRefusal(t *testing.T) {
 		})
 	}
 }
+
+// A run larger than the small runs' set is checked with a set of its own,
+// and the small runs after it do not see its members.
+func TestValidateLargeAndSmallRuns(t *testing.T) {
+	n := smallRun + 500
+	var users, members strings.Builder
+	users.WriteString("id,userPrincipalName\n")
+	for i := range n {
+		fmt.Fprintf(&users, "u%d,user%d@c.example\n", i, i)
+	}
+	groups := "id,displayName\ng0,G0\ng1,G1\ng2,G2\n"
+	big := func(dupAt int) string {
+		members.Reset()
+		members.WriteString("groupId,userId\ng1,u1\ng1,u2\n")
+		for i := range n {
+			u := i
+			if i == dupAt {
+				u = 5
+			}
+			fmt.Fprintf(&members, "g0,u%d\n", u)
+		}
+		members.WriteString("g2,u1\ng2,u2\ng2,u3\n")
+		return members.String()
+	}
+	for _, c := range []struct {
+		members, want string
+	}{
+		{big(-1), ""},
+		{big(n - 10), fmt.Sprintf("members.csv:%d: membership u5 in g0 is listed twice", n-10+4)},
+		{big(-1) + "g2,u2\n", fmt.Sprintf("members.csv:%d: membership u2 in g2 is listed twice", n+7)},
+	} {
+		dir := writeFiles(t, map[string]string{"users.csv": users.String(), "groups.csv": groups, "members.csv": c.members})
+		apart, alone, err1, err2 := validateBoth(t, dir)
+		if c.want == "" {
+			if err1 != nil || err2 != nil || !reflect.DeepEqual(apart, alone) || len(apart.Members) != n+5 {
+				t.Fatalf("%v; %v; %d members", err1, err2, len(apart.Members))
+			}
+			continue
+		}
+		if err1 == nil || err2 == nil || err1.Error() != err2.Error() || !strings.Contains(err1.Error(), c.want) {
+			t.Fatalf("want %q; apart: %v; alone: %v", c.want, err1, err2)
+		}
+	}
+}
