@@ -179,7 +179,8 @@ func ReadZipAt(r io.ReaderAt, size int64, cat *catalog.Catalog) (*Bundle, error)
 	return read(root, cat, size)
 }
 
-// Read reads a bundle from a file system.
+// Read reads a bundle from a file system (opened from two goroutines at
+// once).
 func Read(fsys fs.FS, cat *catalog.Catalog) (*Bundle, error) { return read(fsys, cat, 0) }
 
 // read reads a bundle; zipLen is the size of the .zip the files come from
