@@ -31,12 +31,15 @@ const (
 	MaxRecord = 1 << 20
 )
 
+// uncompressedBudget is MaxUncompressed (tests lower it).
+var uncompressedBudget int64 = MaxUncompressed
+
 // sizeError is a size limit error; the message says which.
 type sizeError struct{ msg string }
 
 func (e *sizeError) Error() string { return e.msg }
 
-// budget is what is left of MaxUncompressed while a bundle is read.
+// budget is what is left of MaxUncompressed (uncompressedBudget) while a bundle is read.
 type budget struct{ left int64 }
 
 // countedFile is one bundle file read through its limits: the bundle's
@@ -62,7 +65,7 @@ func (c *countedFile) Read(p []byte) (int, error) {
 	c.read += int64(n)
 	switch {
 	case c.b.left < 0:
-		c.err = &sizeError{fmt.Sprintf("the bundle's files hold more than %s uncompressed", sizeText(MaxUncompressed))}
+		c.err = &sizeError{fmt.Sprintf("the bundle's files hold more than %s uncompressed", sizeText(uncompressedBudget))}
 	case c.limit > 0 && c.read > c.limit:
 		c.err = &sizeError{fmt.Sprintf("%s expands more than %d times: it is not a bundle file", c.name, MaxRatio)}
 	case c.record > MaxRecord+readBuffer:

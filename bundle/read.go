@@ -53,9 +53,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	goruntime "runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"allot"
@@ -176,15 +179,27 @@ func ReadZipAt(r io.ReaderAt, size int64, cat *catalog.Catalog) (*Bundle, error)
 	return read(root, cat, size)
 }
 
-// Read reads a bundle from a file system.
+// Read reads a bundle from a file system (opened from two goroutines at
+// once).
 func Read(fsys fs.FS, cat *catalog.Catalog) (*Bundle, error) { return read(fsys, cat, 0) }
 
 // read reads a bundle; zipLen is the size of the .zip the files come from
 // (0: not a .zip), which bounds what an entry's compressed size can be.
+//
+// members.csv, the largest file with users.csv, is read ahead on a
+// goroutine of its own while the files before it are read (fsys is opened
+// from both); its rows are interned once users.csv and groups.csv are in
+// (readAhead). The result, errors and limits included, is that of reading
+// the files one after the other in the order of the steps.
 func read(fsys fs.FS, cat *catalog.Catalog, zipLen int64) (*Bundle, error) {
 	b := &Bundle{subLine: map[string]string{}, subPart: map[string]string{}, ids: map[string]interned{}}
 	defer func() { b.ids = nil }()
 	b.Data.Units = map[string]int{}
+	var ahead *memberRows
+	if readAhead {
+		ahead = readMembersAhead(fsys, zipLen)
+		defer ahead.stop()
+	}
 	steps := []struct {
 		name string
 		fn   func(*table) error
@@ -198,48 +213,117 @@ func read(fsys fs.FS, cat *catalog.Catalog, zipLen int64) (*Bundle, error) {
 		{"direct_licenses.csv", func(t *table) error { return b.readLicenses(t, cat, false) }},
 		{"seats.csv", func(t *table) error { return b.readSeats(t, cat) }},
 	}
-	left := &budget{left: MaxUncompressed}
+	left := &budget{left: uncompressedBudget}
 	for _, s := range steps {
-		f, err := fsys.Open(s.name)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, allot.Errorf(allot.EINVALID, "%s cannot be read: %v", s.name, err)
-		}
-		if s.name == "subscriptions.csv" {
-			b.hasSubsFile = true
-		}
-		cf := &countedFile{r: f, name: s.name, b: left}
-		// The size only sizes the first allocations: it is the file's own
-		// size on disk, but from a .zip it is believed only up to what
-		// the entry may yield (never more than the budget).
-		var size int64
-		if st, err := f.Stat(); err == nil {
-			size = st.Size()
-			if h, ok := st.Sys().(*zip.FileHeader); ok && zipLen > 0 {
-				compressed := int64(min(h.CompressedSize64, uint64(zipLen)))
-				cf.limit = compressed*MaxRatio + ratioSlack
-				size = min(size, compressed*MaxRatio)
+		if s.name == "members.csv" && ahead != nil {
+			if r := ahead.wait(); r.ok(left.left) {
+				if !r.missing {
+					left.left -= r.bytes
+					b.internMembers(r)
+				}
+				continue
 			}
+			// Read again in order: the same file gives the error it gave
+			// ahead, or the bundle's budget runs out in it.
 		}
-		size = max(min(size, left.left), 0)
-		t, err := newTable(s.name, cf, size)
-		if err == nil {
-			err = s.fn(t)
-		}
-		f.Close()
-		if err != nil {
-			if isSizeError(err) {
-				return nil, allot.Errorf(allot.EINVALID, "%s: %s.", s.name, sizeCause(err))
+		if _, err := readStep(fsys, s.name, left, zipLen, func(t *table) error {
+			if s.name == "subscriptions.csv" {
+				b.hasSubsFile = true
 			}
-			if allot.ErrorCode(err) != allot.EINVALID {
-				err = allot.Errorf(allot.EINVALID, "%s cannot be read: %v", s.name, err)
-			}
+			return s.fn(t)
+		}); err != nil {
 			return nil, err
 		}
 	}
 	return b, nil
+}
+
+// readAhead: whether read reads members.csv ahead (tests compare both).
+var readAhead = true
+
+// readStep reads one file of the bundle through fn, within what is left
+// of the bundle's budget; a missing file is skipped (found is false). Its
+// errors name the file (and the line where fn's do).
+func readStep(fsys fs.FS, name string, left *budget, zipLen int64, fn func(*table) error) (found bool, err error) {
+	f, err := fsys.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return true, allot.Errorf(allot.EINVALID, "%s cannot be read: %v", name, err)
+	}
+	defer f.Close()
+	cf := &countedFile{r: f, name: name, b: left}
+	// The size only sizes the first allocations: it is the file's own
+	// size on disk, but from a .zip it is believed only up to what
+	// the entry may yield (never more than the budget).
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+		if h, ok := st.Sys().(*zip.FileHeader); ok && zipLen > 0 {
+			compressed := int64(min(h.CompressedSize64, uint64(zipLen)))
+			cf.limit = compressed*MaxRatio + ratioSlack
+			size = min(size, compressed*MaxRatio)
+		}
+	}
+	size = max(min(size, left.left), 0)
+	t, err := newTable(name, cf, size)
+	if err == nil {
+		err = fn(t)
+	}
+	if err != nil {
+		if isSizeError(err) {
+			return true, allot.Errorf(allot.EINVALID, "%s: %s.", name, sizeCause(err))
+		}
+		if allot.ErrorCode(err) != allot.EINVALID {
+			err = allot.Errorf(allot.EINVALID, "%s cannot be read: %v", name, err)
+		}
+		return true, err
+	}
+	return true, nil
+}
+
+// memberRows is members.csv read ahead: its rows as the file spells them,
+// not yet interned.
+type memberRows struct {
+	done    chan struct{}
+	stopped atomic.Bool
+	// Set when done is closed:
+	missing bool        // there is no members.csv
+	err     error       // the reading failed
+	bytes   int64       // the bytes the file yielded
+	rows    [][2]string // group, member
+	lines   places      // the rows' lines
+}
+
+// readMembersAhead starts reading members.csv on a goroutine of its own,
+// with the whole of the bundle's budget (wait says whether what it read
+// fits in what the files before it left).
+func readMembersAhead(fsys fs.FS, zipLen int64) *memberRows {
+	r := &memberRows{done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		found, err := readStep(fsys, "members.csv", &budget{left: uncompressedBudget}, zipLen, func(t *table) error {
+			defer func() { r.bytes = t.src.read }()
+			return readMemberRows(t, &r.rows, &r.lines, &r.stopped)
+		})
+		r.missing, r.err = !found, err
+	}()
+	return r
+}
+
+// wait returns the rows once read.
+func (r *memberRows) wait() *memberRows { <-r.done; return r }
+
+// stop ends the reading (the bundle failed before members.csv) and waits
+// for it.
+func (r *memberRows) stop() { r.stopped.Store(true); <-r.done }
+
+// ok reports whether the rows are what reading members.csv in order, with
+// left bytes of the budget, gives: the file was read whole without error
+// and within left (a missing file is skipped in order too).
+func (r *memberRows) ok(left int64) bool {
+	return r.err == nil && !r.stopped.Load() && r.bytes <= left
 }
 
 // sizeCause is the message of the size error inside err.
@@ -495,9 +579,30 @@ func (b *Bundle) readUsers(t *table) error {
 	}
 	b.Data.Users = slices.Grow(b.Data.Users, t.est)
 	b.userLine.grow(t.est)
-	if len(b.ids) == 0 {
-		b.ids = make(map[string]interned, t.est+t.est/64)
-	}
+	// The ids are interned on a goroutine of their own, in the order of
+	// the rows, while the rows are read; b.ids is its alone until
+	// readUsers returns.
+	ids := make(chan []string, 64)
+	idsDone := make(chan struct{})
+	go func() {
+		defer close(idsDone)
+		if len(b.ids) == 0 {
+			b.ids = make(map[string]interned, t.est+t.est/64)
+		}
+		for batch := range ids {
+			for _, id := range batch {
+				if _, dup := b.ids[id]; !dup {
+					b.ids[id] = interned{s: id, user: true}
+				}
+			}
+		}
+	}()
+	batch := make([]string, 0, idBatch)
+	defer func() {
+		ids <- batch
+		close(ids)
+		<-idsDone
+	}()
 	// Each column's key and setter, found once (not per row).
 	type column struct {
 		key string
@@ -513,7 +618,10 @@ func (b *Bundle) readUsers(t *table) error {
 		if !ok || err != nil {
 			return err
 		}
-		u := licensing.User{AccountEnabled: true}
+		// The user is built where it stays (a User escapes through the
+		// setters: built apart, each would be a heap object of its own).
+		b.Data.Users = append(b.Data.Users, licensing.User{AccountEnabled: true})
+		u := &b.Data.Users[len(b.Data.Users)-1]
 		for i, c := range cols {
 			k := c.key
 			v := ""
@@ -521,7 +629,7 @@ func (b *Bundle) readUsers(t *table) error {
 				v = strings.TrimSpace(t.rec[i])
 			}
 			if set := c.set; set != nil {
-				if err := set(&u, v); err != nil {
+				if err := set(u, v); err != nil {
 					return t.errf("%v", err)
 				}
 				continue
@@ -533,13 +641,16 @@ func (b *Bundle) readUsers(t *table) error {
 				u.Attributes[k] = v
 			}
 		}
-		if _, dup := b.ids[u.ID]; !dup {
-			b.ids[u.ID] = interned{s: u.ID, user: true}
+		if batch = append(batch, u.ID); len(batch) == idBatch {
+			ids <- batch
+			batch = make([]string, 0, idBatch)
 		}
-		b.Data.Users = append(b.Data.Users, u)
 		b.userLine.line(t.name, t.line)
 	}
 }
+
+// idBatch is how many users' ids readUsers hands to be interned at once.
+const idBatch = 1024
 
 func (b *Bundle) readGroups(t *table) error {
 	if err := t.need("id", "displayName"); err != nil {
@@ -578,28 +689,71 @@ func (b *Bundle) readGroups(t *table) error {
 }
 
 func (b *Bundle) readMembers(t *table) error {
+	r := &memberRows{}
+	if err := readMemberRows(t, &r.rows, &r.lines, nil); err != nil {
+		return err
+	}
+	b.internMembers(r)
+	return nil
+}
+
+// errStopped ends a read ahead that is no longer wanted.
+var errStopped = errors.New("stopped")
+
+// readMemberRows reads members.csv's rows as the file spells them into
+// rows and lines; a set stop ends it with errStopped.
+func readMemberRows(t *table, rows *[][2]string, lines *places, stop *atomic.Bool) error {
 	if err := t.need("groupId", "userId"); err != nil {
 		return err
 	}
 	gi, ui := t.col["groupid"], t.col["userid"]
-	b.Data.Members = slices.Grow(b.Data.Members, t.est)
-	b.memberUser = slices.Grow(b.memberUser, t.est)
-	b.memberLine.grow(t.est)
-	group := "" // the interned group of the run of rows so far (rows of one group come together)
-	for {
+	*rows = slices.Grow(*rows, t.est)
+	lines.grow(t.est)
+	for n := 0; ; n++ {
+		if stop != nil && n%4096 == 0 && stop.Load() {
+			return errStopped
+		}
 		ok, err := t.next()
 		if !ok || err != nil {
 			return err
 		}
-		if g := t.field(gi); g != group {
-			group = b.intern(g)
-		}
-		m, user := b.internID(t.field(ui))
-		b.Data.Members = append(b.Data.Members, [2]string{group, m})
-		b.memberUser = append(b.memberUser, user)
-		b.memberLine.line(t.name, t.line)
+		*rows = append(*rows, [2]string{t.field(gi), t.field(ui)})
+		lines.line(t.name, t.line)
 	}
 }
+
+// internMembers takes the rows of members.csv with their ids interned
+// (those of users.csv and groups.csv, read by then), on every core for a
+// large file: each row is looked up on its own.
+func (b *Bundle) internMembers(r *memberRows) {
+	rows := r.rows
+	user := make([]bool, len(rows), cap(rows))
+	intern := func(from, to int) {
+		group, spelled := "", "" // the run of rows of one group so far (they come together)
+		for i := from; i < to; i++ {
+			m := &rows[i]
+			if i == from || m[0] != spelled {
+				spelled, group = m[0], b.intern(m[0])
+			}
+			m[0] = group
+			m[1], user[i] = b.internID(m[1])
+		}
+	}
+	n := 1
+	if len(rows) >= 2*minMembersPerWorker {
+		n = min(goruntime.GOMAXPROCS(0), len(rows)/minMembersPerWorker)
+	}
+	var wg sync.WaitGroup
+	for w := range n {
+		wg.Go(func() { intern(w*len(rows)/n, (w+1)*len(rows)/n) })
+	}
+	wg.Wait()
+	b.Data.Members, b.memberUser, b.memberLine = rows, user, r.lines
+}
+
+// minMembersPerWorker keeps small files' memberships on one goroutine
+// (tests lower it).
+var minMembersPerWorker = 1 << 16
 
 func (b *Bundle) readLicenses(t *table, cat *catalog.Catalog, group bool) error {
 	owner := "userId"

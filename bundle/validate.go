@@ -1,8 +1,10 @@
 package bundle
 
 import (
+	goruntime "runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"allot"
@@ -93,30 +95,68 @@ func (v *validation) allotments() error {
 // users applies the engine's rules of a user's properties
 // (licensing.CheckUser) and keeps ids and userPrincipalNames unique across
 // the bundle and the tenant.
+//
+// Each user is checked, in order: its properties, its id against those
+// before it, its userPrincipalName against those before it, then against
+// the tenant's. The ids and the userPrincipalNames are checked on two
+// goroutines (each with a set of its own; the users are only read), and
+// the first refusal in that order is returned.
 func (v *validation) users() error {
 	b, d := v.b, v.b.Data
 	v.userIDs = make(map[string]bool, len(d.Users))
-	upns := make(map[string]string, len(d.Users))
-	for i, u := range d.Users {
-		if err := licensing.CheckUser(&d.Users[i]); err != nil {
-			return allot.Errorf(allot.EINVALID, "%s: %s", b.userLine.at(i), allot.ErrorMessage(err))
+	ids := func() (int, error) {
+		for i := range d.Users {
+			u := &d.Users[i]
+			if err := licensing.CheckUser(u); err != nil {
+				return i, allot.Errorf(allot.EINVALID, "%s: %s", b.userLine.at(i), allot.ErrorMessage(err))
+			}
+			if v.userIDs[u.ID] {
+				return i, allot.Errorf(allot.EINVALID, "%s: user %s is listed twice", b.userLine.at(i), u.ID)
+			}
+			v.userIDs[u.ID] = true
 		}
-		if v.userIDs[u.ID] {
-			return allot.Errorf(allot.EINVALID, "%s: user %s is listed twice", b.userLine.at(i), u.ID)
+		return len(d.Users), nil
+	}
+	upns := func() (int, error) {
+		upns := make(map[string]string, len(d.Users))
+		for i := range d.Users {
+			u := &d.Users[i]
+			k := strings.ToLower(u.UserPrincipalName)
+			if other, dup := upns[k]; dup {
+				return i, allot.Errorf(allot.EINVALID, "%s: userPrincipalName %s is also used by user %s", b.userLine.at(i), u.UserPrincipalName, other)
+			}
+			if existing, ok := v.e.UserByUPN(u.UserPrincipalName); ok && existing.ID != u.ID {
+				return i, allot.Errorf(allot.EINVALID, "%s: userPrincipalName %s belongs to another user of the tenant (%s)", b.userLine.at(i), u.UserPrincipalName, existing.ID)
+			}
+			upns[k] = u.ID
 		}
-		v.userIDs[u.ID] = true
-		k := strings.ToLower(u.UserPrincipalName)
-		if other, dup := upns[k]; dup {
-			return allot.Errorf(allot.EINVALID, "%s: userPrincipalName %s is also used by user %s", b.userLine.at(i), u.UserPrincipalName, other)
-		}
-		if existing, ok := v.e.UserByUPN(u.UserPrincipalName); ok && existing.ID != u.ID {
-			return allot.Errorf(allot.EINVALID, "%s: userPrincipalName %s belongs to another user of the tenant (%s)", b.userLine.at(i), u.UserPrincipalName, existing.ID)
-		}
-		upns[k] = u.ID
+		return len(d.Users), nil
+	}
+	var i1, i2 int
+	var err1, err2 error
+	if len(d.Users) >= minUsersApart {
+		var wg sync.WaitGroup
+		wg.Go(func() { i2, err2 = upns() })
+		i1, err1 = ids()
+		wg.Wait()
+	} else {
+		i1, err1 = ids()
+		i2, err2 = upns()
+	}
+	// At the same user, the checks of ids come first.
+	if err1 != nil && (err2 == nil || i1 <= i2) {
+		return err1
+	}
+	if err2 != nil {
+		return err2
 	}
 	v.out.Users = d.Users
 	return nil
 }
+
+// minUsersApart keeps small bundles' users on one goroutine (tests lower
+// it).
+var minUsersApart = 16384
 
 // isUser reports whether id is a user of the bundle or the tenant.
 func (v *validation) isUser(id string) bool {
@@ -164,43 +204,100 @@ func (v *validation) groupOf(id string) (dynamic bool, ok bool) {
 }
 
 // members checks the memberships; members of dynamic groups follow their
-// rules and are skipped.
+// rules and are skipped. Each membership is checked, in order: its group,
+// its member, that it came before, that it is not its group's own. When
+// each group's memberships are one run (runsApart), the runs are checked
+// on every core, each a range of them, and the first refusal in order is
+// that of the first range with one.
 func (v *validation) members() error {
 	b, d := v.b, v.b.Data
-	dup := duplicateMembers(d.Members)
-	v.out.Members = make([][2]string, 0, len(d.Members))
-	var group string // the group of the run so far, and what groupOf said of it
-	var dyn, ok bool
+	ms := d.Members
 	// A member read as a user of users.csv is one (users checked them all).
 	known := b.memberUser
-	if len(known) != len(d.Members) {
+	if len(known) != len(ms) {
 		known = nil
 	}
-	for i, m := range d.Members {
-		if i == 0 || m[0] != group {
-			group = m[0]
-			dyn, ok = v.groupOf(group)
-		}
-		if !ok {
-			return allot.Errorf(allot.EINVALID, "%s: group %s does not exist", b.memberLine.at(i), m[0])
-		}
-		if !(known != nil && known[i]) && !v.isUser(m[1]) { // most members are users: the groups are asked only for the others
-			if _, isGroup := v.groupOf(m[1]); !isGroup {
-				return allot.Errorf(allot.EINVALID, "%s: member %s is neither a user nor a group", b.memberLine.at(i), m[1])
+	out := make([][2]string, len(ms))
+	// check checks ms[from:to] and keeps those of static groups at the
+	// start of out[from:to]; it returns how many, or the first refusal.
+	check := func(from, to int, dup func(int) bool) (int, error) {
+		var group string // the group of the run so far, and what groupOf said of it
+		var dyn, ok bool
+		n := from
+		for i := from; i < to; i++ {
+			m := ms[i]
+			if i == from || m[0] != group {
+				group = m[0]
+				dyn, ok = v.groupOf(group)
+			}
+			if !ok {
+				return 0, allot.Errorf(allot.EINVALID, "%s: group %s does not exist", b.memberLine.at(i), m[0])
+			}
+			if !(known != nil && known[i]) && !v.isUser(m[1]) { // most members are users: the groups are asked only for the others
+				if _, isGroup := v.groupOf(m[1]); !isGroup {
+					return 0, allot.Errorf(allot.EINVALID, "%s: member %s is neither a user nor a group", b.memberLine.at(i), m[1])
+				}
+			}
+			if dup(i) {
+				return 0, allot.Errorf(allot.EINVALID, "%s: membership %s in %s is listed twice", b.memberLine.at(i), m[1], m[0])
+			}
+			if m[0] == m[1] {
+				return 0, allot.Errorf(allot.EINVALID, "%s: group %s cannot be a member of itself", b.memberLine.at(i), m[0])
+			}
+			if !dyn {
+				out[n] = m
+				n++
 			}
 		}
-		if dup(m) {
-			return allot.Errorf(allot.EINVALID, "%s: membership %s in %s is listed twice", b.memberLine.at(i), m[1], m[0])
-		}
-		if m[0] == m[1] {
-			return allot.Errorf(allot.EINVALID, "%s: group %s cannot be a member of itself", b.memberLine.at(i), m[0])
-		}
-		if !dyn {
-			v.out.Members = append(v.out.Members, m)
-		}
+		return n - from, nil
 	}
+	// The ranges: one unless the runs are apart and many, each then
+	// beginning with a run.
+	bounds := []int{0, len(ms)}
+	apart := runsApart(ms)
+	if w := min(goruntime.GOMAXPROCS(0), len(ms)/minMembersPerCheck); apart && w > 1 {
+		bounds = bounds[:1]
+		for k := 1; k < w; k++ {
+			i := max(k*len(ms)/w, bounds[len(bounds)-1])
+			for i < len(ms) && i > 0 && ms[i][0] == ms[i-1][0] {
+				i++
+			}
+			bounds = append(bounds, i)
+		}
+		bounds = append(bounds, len(ms))
+	}
+	kept := make([]int, len(bounds)-1)
+	errs := make([]error, len(bounds)-1)
+	run := func(r int) {
+		var dup func(int) bool
+		if apart {
+			dup = sameRunBefore(ms)
+		} else {
+			dup = seenBefore(ms)
+		}
+		kept[r], errs[r] = check(bounds[r], bounds[r+1], dup)
+	}
+	var wg sync.WaitGroup
+	for r := 1; r < len(kept); r++ {
+		wg.Go(func() { run(r) })
+	}
+	run(0)
+	wg.Wait()
+	n := 0
+	for r, err := range errs {
+		if err != nil {
+			return err
+		}
+		n += copy(out[n:], out[bounds[r]:bounds[r]+kept[r]])
+	}
+	clear(out[n:]) // (copies of rows kept)
+	v.out.Members = out[:n]
 	return nil
 }
+
+// minMembersPerCheck keeps small bundles' memberships on one goroutine
+// (tests lower it).
+var minMembersPerCheck = 1 << 16
 
 // resolve resolves a license source's product, allotment and disabled
 // plans to ids.
@@ -340,35 +437,58 @@ func (b *Bundle) CheckIdentity(s *tenant.State, data *licensing.ImportData) erro
 	return nil
 }
 
-// duplicateMembers returns a function that, called with each of ms in
-// order, reports whether that membership came before. When each group's
-// memberships are one run (members.csv as written by allot, and as most
-// exports list them), a run's members are remembered until the next group
-// begins: a set of one group's members stays in the cache, where one of
-// millions of pairs missed it at every insert. Otherwise every pair is.
-func duplicateMembers(ms [][2]string) func([2]string) bool {
+// runsApart reports whether each group's memberships in ms are one run
+// (members.csv as written by allot, and as most exports list them).
+func runsApart(ms [][2]string) bool {
 	runs := make(map[string]bool)
 	for i, m := range ms {
 		if i > 0 && ms[i-1][0] == m[0] {
 			continue
 		}
 		if runs[m[0]] {
-			seen := make(map[[2]string]struct{}, len(ms))
-			return func(m [2]string) bool {
-				if _, dup := seen[m]; dup {
-					return true
-				}
-				seen[m] = struct{}{}
-				return false
-			}
+			return false
 		}
 		runs[m[0]] = true
 	}
-	group, members := "", map[string]struct{}{}
-	return func(m [2]string) bool {
-		if m[0] != group {
-			// A new set: clearing one costs its largest size at every run.
-			group, members = m[0], make(map[string]struct{}, len(members))
+	return true
+}
+
+// seenBefore returns a function that, called with the index of each of
+// ms in order, reports whether that membership came before.
+func seenBefore(ms [][2]string) func(int) bool {
+	seen := make(map[[2]string]struct{}, len(ms))
+	return func(i int) bool {
+		if _, dup := seen[ms[i]]; dup {
+			return true
+		}
+		seen[ms[i]] = struct{}{}
+		return false
+	}
+}
+
+// sameRunBefore is seenBefore for memberships whose groups' runs are apart
+// (runsApart): a run's members are remembered until the next group
+// begins, so a set of one group's members stays in the cache, where one
+// of millions of pairs missed it at every insert. A large run's set is
+// made for its size; the small runs share one set, cleared for each.
+func sameRunBefore(ms [][2]string) func(int) bool {
+	var group string
+	var members map[string]struct{}
+	small := make(map[string]struct{})
+	return func(i int) bool {
+		m := ms[i]
+		if members == nil || m[0] != group {
+			group = m[0]
+			n := 1
+			for n < len(ms)-i && ms[i+n][0] == group {
+				n++
+			}
+			if n <= smallRun {
+				clear(small)
+				members = small
+			} else {
+				members = make(map[string]struct{}, n)
+			}
 		}
 		if _, dup := members[m[1]]; dup {
 			return true
@@ -377,3 +497,6 @@ func duplicateMembers(ms [][2]string) func([2]string) bool {
 		return false
 	}
 }
+
+// smallRun is the most members of a run that shares the small runs' set.
+const smallRun = 1024
