@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"allot/internal/idsort"
 	"allot/licensing"
@@ -201,11 +202,13 @@ func keyOrder(ps []idPair) []int {
 	return nil
 }
 
-// joinKeys appends to dst the keys a/b of the pairs at positions
-// from..to-1 of order (nil: the index order), as parts of one string: one
-// allocation, and no copy, for all of them (a large tenant has millions of
-// memberships and license records).
-func joinKeys(dst []string, ps []idPair, order []int, from, to int) []string {
+// joinKeys writes the keys a/b of the pairs at positions from..to-1 of
+// order (nil: the index order) into buf's memory, from its start (new
+// memory if it is too small), and appends them to dst, as views of that
+// memory: no allocation per key, nor per batch once buf is large enough (a
+// large tenant has millions of memberships and license records). The keys
+// are valid until buf is written again. It returns the memory and dst.
+func joinKeys(buf []byte, dst []string, ps []idPair, order []int, from, to int) ([]byte, []string) {
 	at := func(k int) *idPair {
 		if order != nil {
 			return &ps[order[k]]
@@ -217,32 +220,37 @@ func joinKeys(dst []string, ps []idPair, order []int, from, to int) []string {
 		p := at(k)
 		size += len(p.a) + 1 + len(p.b)
 	}
-	var sb strings.Builder
-	sb.Grow(size)
+	if size > cap(buf) {
+		buf = make([]byte, 0, size+size/8)
+	}
+	buf = buf[:0]
 	for k := from; k < to; k++ {
 		p := at(k)
-		sb.WriteString(p.a)
-		sb.WriteByte('/')
-		sb.WriteString(p.b)
+		buf = append(buf, p.a...)
+		buf = append(buf, '/')
+		buf = append(buf, p.b...)
 	}
-	all, start := sb.String(), 0
+	start := 0
 	for k := from; k < to; k++ {
 		p := at(k)
 		end := start + len(p.a) + 1 + len(p.b)
-		dst = append(dst, all[start:end])
+		dst = append(dst, unsafe.String(&buf[start], end-start))
 		start = end
 	}
-	return dst
+	return buf, dst
 }
 
 // recBatch is a batch of encoded records and the memory they are in, which
-// a later batch reuses once freed: the objects' slice, the headers of their
-// keys (not the keys: a store may keep a key) and the bodies' first block.
+// a later batch reuses once freed: the objects' slice, the keys that are
+// not engine ids (joinKeys) and the bodies' first block. A store may not
+// keep a batch's keys or bodies once it asks for the next batch
+// (store.Store.CommitBulk).
 type recBatch struct {
-	objs  []store.Object
-	keys  []string
-	arena []byte
-	need  int // the bytes of the bodies
+	objs   []store.Object
+	keys   []string // views of keyBuf
+	keyBuf []byte
+	arena  []byte
+	need   int // the bytes of the bodies
 }
 
 // freeBatches holds freed batches (*recBatch).
@@ -373,7 +381,7 @@ func (s *batchStream) joined(kind store.Kind, ps []idPair, order []int, body fun
 		if !s.add(func() *recBatch {
 			b := newRecBatch(to - from)
 			bs := b.bodies()
-			b.keys = joinKeys(b.keys[:0], ps, order, from, to)
+			b.keyBuf, b.keys = joinKeys(b.keyBuf, b.keys[:0], ps, order, from, to)
 			for k := from; k < to; k++ {
 				i := k
 				if order != nil {

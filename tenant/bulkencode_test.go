@@ -100,7 +100,7 @@ func TestEncodeRecordsStreamsEveryRecordInKeyOrder(t *testing.T) {
 				t.Fatalf("%d workers: a batch of %d objects", workers, len(b.objs))
 			}
 			for _, o := range b.objs {
-				got = append(got, store.Object{Kind: o.Kind, ID: o.ID, Body: bytes.Clone(o.Body)})
+				got = append(got, store.Object{Kind: o.Kind, ID: strings.Clone(o.ID), Body: bytes.Clone(o.Body)})
 			}
 			b.free() // its memory serves the next batches
 			return true
