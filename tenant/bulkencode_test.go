@@ -86,9 +86,27 @@ func wantRecords(e *licensing.Engine) []store.Object {
 
 // encodeRecords streams every record of the engine once, in key order,
 // with the body its codec gives, in batches of at most streamBatch, with
-// one worker or several, batches freed and reused.
+// one worker or several, batches freed and reused: license records and
+// memberships read run by run from the engine when their runs are in key
+// order (the synthetic import), and sorted when they are not
+// (encodedEngine).
 func TestEncodeRecordsStreamsEveryRecordInKeyOrder(t *testing.T) {
-	e := encodedEngine(t)
+	plain := licensing.New(catalog.Default(), licensing.Settings{DefaultUsageLocation: "US"})
+	if _, err := plain.Import(licensing.Op{Actor: "test"}, importData(t)); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []*licensing.Engine{plain, encodedEngine(t)} {
+		users := sortedUsers(e)
+		licenses := licenseRuns(users)
+		members := gatherMembers(e, e.GroupIDs(), users).runs()
+		if sorted := e != plain; licenses.inKeyOrder() == sorted || members.inKeyOrder() == sorted {
+			t.Fatalf("sorted path %v: the runs of licenses and members are in key order: %v, %v", sorted, licenses.inKeyOrder(), members.inKeyOrder())
+		}
+		testEncodeRecords(t, e)
+	}
+}
+
+func testEncodeRecords(t *testing.T, e *licensing.Engine) {
 	want := wantRecords(e)
 	if len(want) < 3*streamBatch {
 		t.Fatalf("only %d records: too few for several batches", len(want))
