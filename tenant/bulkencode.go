@@ -54,23 +54,29 @@ type pairRuns struct {
 	b    func(i, j int) string
 }
 
-// inKeyOrder reports whether the keys a/b of the pairs strictly increase
-// in sequence order: the usual case, checked without building a key (an
-// id with a byte below '/' can break it).
-func (rs pairRuns) inKeyOrder() bool {
+// batches cuts the pairs into batches of size pairs (the last one may be
+// smaller) and returns where each starts: run, place in the run. ok is
+// false if the keys a/b of the pairs do not strictly increase in sequence
+// order (an id with a byte below '/' can break it), which is checked
+// without building a key.
+func (rs pairRuns) batches(size int) (starts [][2]int, ok bool) {
 	var pa, pb string
-	started := false
+	k := 0
 	for i := range rs.n {
 		a := rs.a(i)
 		for j := range rs.size(i) {
 			b := rs.b(i, j)
-			if started && cmpJoined(pa, pb, a, b) >= 0 {
-				return false
+			if k > 0 && cmpJoined(pa, pb, a, b) >= 0 {
+				return nil, false
 			}
-			pa, pb, started = a, b, true
+			if k%size == 0 {
+				starts = append(starts, [2]int{i, j})
+			}
+			pa, pb = a, b
+			k++
 		}
 	}
-	return true
+	return starts, true
 }
 
 // licenseRuns is the license records of the users, run i being users[i]'s.
@@ -433,10 +439,11 @@ func (s *batchStream) joined(kind store.Kind, ps []idPair, order []int, body fun
 
 // pairs queues objects of kind whose ids are the keys a/b of rs's pairs,
 // in key order, with the bodies body encodes (i, j: the pair's run and
-// place in it). When the runs are in key order (inKeyOrder) each batch
-// reads its pairs from them; else the pairs are listed and sorted.
+// place in it). When the runs are in key order (batches) each batch reads
+// its pairs from them; else the pairs are listed and sorted.
 func (s *batchStream) pairs(kind store.Kind, rs pairRuns, body func(bs *bodies, i, j int) []byte) bool {
-	if !rs.inKeyOrder() {
+	starts, ok := rs.batches(streamBatch)
+	if !ok {
 		var ps []idPair
 		var at [][2]int
 		for i := range rs.n {
@@ -446,28 +453,26 @@ func (s *batchStream) pairs(kind store.Kind, rs pairRuns, body func(bs *bodies, 
 		}
 		return s.joined(kind, ps, keyOrder(ps), func(bs *bodies, k int) []byte { return body(bs, at[k][0], at[k][1]) })
 	}
-	i, j := 0, 0 // the next batch's first pair: run i, place j
-	for i < rs.n {
-		fi, fj := i, j
-		for left := streamBatch; i < rs.n && left > 0; {
-			take := min(rs.size(i)-j, left)
-			left, j = left-take, j+take
-			if j == rs.size(i) {
-				i, j = i+1, 0
-			}
+	for k, first := range starts {
+		end := [2]int{rs.n, 0} // the batch ends before it
+		if k+1 < len(starts) {
+			end = starts[k+1]
 		}
-		ei, ej := i, j // the batch ends before it
 		if !s.add(func() *recBatch {
 			b := newRecBatch(streamBatch)
 			bs := b.bodies()
-			for x, y := fi, fj; x < ei || y < ej; {
-				if y == rs.size(x) {
-					x, y = x+1, 0
-					continue
+			for i := first[0]; i <= end[0] && i < rs.n; i++ {
+				a, from, to := rs.a(i), 0, rs.size(i)
+				if i == first[0] {
+					from = first[1]
 				}
-				b.pairs = append(b.pairs, idPair{rs.a(x), rs.b(x, y)})
-				b.objs = append(b.objs, store.Object{Kind: kind, Body: body(&bs, x, y)})
-				y++
+				if i == end[0] {
+					to = end[1]
+				}
+				for j := from; j < to; j++ {
+					b.pairs = append(b.pairs, idPair{a, rs.b(i, j)})
+					b.objs = append(b.objs, store.Object{Kind: kind, Body: body(&bs, i, j)})
+				}
 			}
 			b.keyBuf, b.keys = joinKeys(b.keyBuf, b.keys[:0], b.pairs, nil, 0, len(b.pairs))
 			for k := range b.objs {
