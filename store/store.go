@@ -135,7 +135,10 @@ type Store interface {
 	// and returns only once it is durable, like Commit([]Change{c}), plus
 	// new objects: after c's mutations and audit entries it inserts the
 	// objects that next returns, one batch per call, until next returns an
-	// empty batch. The store is done with a batch when it calls next again.
+	// empty batch. The store is done with a batch when it calls next again:
+	// a batch's objects, their keys and bodies included, are valid only
+	// until then (the caller reuses their memory), so a store copies what
+	// it keeps of them.
 	// The objects must come in strictly increasing key order (kind, then
 	// id, byte order) and be new: no key may exist in the store or in c's
 	// mutations; an existing key fails the commit with an error that wraps

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"allot/internal/idsort"
 	"allot/licensing"
@@ -42,12 +43,72 @@ type userRef struct {
 // idPair is a pair of ids whose stored id is a/b.
 type idPair struct{ a, b string }
 
-// memberList is every membership of an engine: pairs (group, member),
-// whether each member is a group and the order of their keys (keyOrder).
-type memberList struct {
-	pairs   []idPair
-	isGroup []bool
-	order   []int
+// pairRuns is a sequence of pairs of ids in runs: run i (0..n-1) is the
+// pairs (a(i), b(i, j)), j in 0..size(i)-1. The engine's records keyed by
+// a pair (license records, memberships) are read run by run (a user's
+// licenses, a group's members) without a list of all pairs.
+type pairRuns struct {
+	n    int
+	a    func(i int) string
+	size func(i int) int
+	b    func(i, j int) string
+}
+
+// batches cuts the pairs into batches of size pairs (the last one may be
+// smaller) and returns where each starts: run, place in the run. ok is
+// false if the keys a/b of the pairs do not strictly increase in sequence
+// order (an id with a byte below '/' can break it), which is checked
+// without building a key.
+func (rs pairRuns) batches(size int) (starts [][2]int, ok bool) {
+	var pa, pb string
+	k := 0
+	for i := range rs.n {
+		a := rs.a(i)
+		for j := range rs.size(i) {
+			b := rs.b(i, j)
+			if k > 0 && cmpJoined(pa, pb, a, b) >= 0 {
+				return nil, false
+			}
+			if k%size == 0 {
+				starts = append(starts, [2]int{i, j})
+			}
+			pa, pb = a, b
+			k++
+		}
+	}
+	return starts, true
+}
+
+// licenseRuns is the license records of the users, run i being users[i]'s.
+func licenseRuns(users []userRef) pairRuns {
+	return pairRuns{
+		n:    len(users),
+		a:    func(i int) string { return users[i].u.ID },
+		size: func(i int) int { return users[i].v.Licenses().Len() },
+		b:    func(i, j int) string { return licensePoolKey(users[i].v.Licenses().At(j)) },
+	}
+}
+
+// memberRuns is every membership of an engine, run i being group i's
+// members: its users (users[i], by id) and then its member groups
+// (groups[i], by id; nil for most groups).
+type memberRuns struct {
+	ids           []string // the groups, by id
+	users, groups [][]string
+}
+
+func (m *memberRuns) runs() pairRuns {
+	return pairRuns{
+		n:    len(m.ids),
+		a:    func(i int) string { return m.ids[i] },
+		size: func(i int) int { return len(m.users[i]) + len(m.groups[i]) },
+		b: func(i, j int) string {
+			if j < len(m.users[i]) {
+				return m.users[i][j]
+			}
+			return m.groups[i][j-len(m.users[i])]
+		},
+	}
 }
 
 // queueRecords queues the batches of encodeRecords on s, in key order.
@@ -57,7 +118,7 @@ func queueRecords(e *licensing.Engine, s *batchStream) error {
 	// pairs unless an id holds a byte below '/', which keyOrder handles.
 	users := sortedUsers(e)
 	// The memberships are gathered while the first kinds are encoded.
-	members := make(chan memberList, 1)
+	members := make(chan *memberRuns, 1)
 	go func() { members <- gatherMembers(e, groups, users) }()
 
 	type src struct {
@@ -94,31 +155,18 @@ func queueRecords(e *licensing.Engine, s *batchStream) error {
 	}) {
 		return errStopped
 	}
-	// License records and memberships are the bulk: in the order of their
-	// parts, sorted by key only if that order is not the key order already
-	// (an id with a byte below '/').
-	nl := 0
-	for _, r := range users {
-		nl += r.v.Licenses().Len()
-	}
-	lp, lr := make([]idPair, 0, nl), make([]*licensing.License, 0, nl) // sized: no copies as they grow
-	for _, r := range users {
-		ls := r.v.Licenses()
-		for i := range ls.Len() {
-			l := ls.At(i)
-			lp = append(lp, idPair{l.UserID, licensePoolKey(l)})
-			lr = append(lr, l)
-		}
-	}
-	if !s.joined(store.KindLicense, lp, keyOrder(lp), func(bs *bodies, i int) []byte { return bs.license(lr[i]) }) {
+	// License records and memberships are the bulk: read from the engine
+	// run by run as they are encoded, in key order if that is the order of
+	// the runs (else sorted: an id with a byte below '/').
+	if !s.pairs(store.KindLicense, licenseRuns(users), func(bs *bodies, i, j int) []byte { return bs.license(users[i].v.Licenses().At(j)) }) {
 		return errStopped
 	}
 	ms := <-members
-	if !s.joined(store.KindMember, ms.pairs, ms.order, func(_ *bodies, i int) []byte {
-		if ms.isGroup[i] {
-			return groupMemberBody
+	if !s.pairs(store.KindMember, ms.runs(), func(_ *bodies, i, j int) []byte {
+		if j < len(ms.users[i]) {
+			return userMemberBody
 		}
-		return userMemberBody
+		return groupMemberBody
 	}) {
 		return errStopped
 	}
@@ -145,41 +193,30 @@ func sortedUsers(e *licensing.Engine) []userRef {
 // from the users' side, users sorted by id: each group's come in id order,
 // with no lookup of a user and no sort (the engine keeps a group's members
 // in a map). Only a group with member groups is asked for its members.
-func gatherMembers(e *licensing.Engine, groups []string, users []userRef) memberList {
+func gatherMembers(e *licensing.Engine, groups []string, users []userRef) *memberRuns {
 	at := make(map[string]int, len(groups))
 	counts := make([]int, len(groups)) // all members, users and groups
-	n := 0
 	for i, g := range groups {
 		at[g] = i
 		counts[i] = e.MemberCount(g)
-		n += counts[i]
 	}
-	byGroup := make([][]string, len(groups))
-	for i := range byGroup {
-		byGroup[i] = make([]string, 0, counts[i])
+	m := &memberRuns{ids: groups, users: make([][]string, len(groups)), groups: make([][]string, len(groups))}
+	for i := range m.users {
+		m.users[i] = make([]string, 0, counts[i])
 	}
 	for _, r := range users {
 		for j := range r.v.GroupCount() {
 			if i, ok := at[r.v.GroupID(j)]; ok { // always: a user's groups are the engine's
-				byGroup[i] = append(byGroup[i], r.u.ID)
+				m.users[i] = append(m.users[i], r.u.ID)
 			}
 		}
 	}
-	ms := memberList{pairs: make([]idPair, 0, n), isGroup: make([]bool, 0, n)}
 	for i, g := range groups {
-		for _, u := range byGroup[i] {
-			ms.pairs, ms.isGroup = append(ms.pairs, idPair{g, u}), append(ms.isGroup, false)
+		if len(m.users[i]) < counts[i] { // member groups too
+			_, m.groups[i] = e.Members(g)
 		}
-		if len(byGroup[i]) < counts[i] { // member groups too
-			_, gs := e.Members(g)
-			for _, c := range gs {
-				ms.pairs, ms.isGroup = append(ms.pairs, idPair{g, c}), append(ms.isGroup, true)
-			}
-		}
-		byGroup[i] = nil
 	}
-	ms.order = keyOrder(ms.pairs)
-	return ms
+	return m
 }
 
 // keyOrder is the order of the pairs' keys a/b: nil when it is the index
@@ -201,11 +238,13 @@ func keyOrder(ps []idPair) []int {
 	return nil
 }
 
-// joinKeys appends to dst the keys a/b of the pairs at positions
-// from..to-1 of order (nil: the index order), as parts of one string: one
-// allocation, and no copy, for all of them (a large tenant has millions of
-// memberships and license records).
-func joinKeys(dst []string, ps []idPair, order []int, from, to int) []string {
+// joinKeys writes the keys a/b of the pairs at positions from..to-1 of
+// order (nil: the index order) into buf's memory, from its start (new
+// memory if it is too small), and appends them to dst, as views of that
+// memory: no allocation per key, nor per batch once buf is large enough (a
+// large tenant has millions of memberships and license records). The keys
+// are valid until buf is written again. It returns the memory and dst.
+func joinKeys(buf []byte, dst []string, ps []idPair, order []int, from, to int) ([]byte, []string) {
 	at := func(k int) *idPair {
 		if order != nil {
 			return &ps[order[k]]
@@ -217,32 +256,38 @@ func joinKeys(dst []string, ps []idPair, order []int, from, to int) []string {
 		p := at(k)
 		size += len(p.a) + 1 + len(p.b)
 	}
-	var sb strings.Builder
-	sb.Grow(size)
+	if size > cap(buf) {
+		buf = make([]byte, 0, size+size/8)
+	}
+	buf = buf[:0]
 	for k := from; k < to; k++ {
 		p := at(k)
-		sb.WriteString(p.a)
-		sb.WriteByte('/')
-		sb.WriteString(p.b)
+		buf = append(buf, p.a...)
+		buf = append(buf, '/')
+		buf = append(buf, p.b...)
 	}
-	all, start := sb.String(), 0
+	start := 0
 	for k := from; k < to; k++ {
 		p := at(k)
 		end := start + len(p.a) + 1 + len(p.b)
-		dst = append(dst, all[start:end])
+		dst = append(dst, unsafe.String(&buf[start], end-start))
 		start = end
 	}
-	return dst
+	return buf, dst
 }
 
 // recBatch is a batch of encoded records and the memory they are in, which
-// a later batch reuses once freed: the objects' slice, the headers of their
-// keys (not the keys: a store may keep a key) and the bodies' first block.
+// a later batch reuses once freed: the objects' slice, the keys that are
+// not engine ids (joinKeys) and the bodies' first block. A store may not
+// keep a batch's keys or bodies once it asks for the next batch
+// (store.Store.CommitBulk).
 type recBatch struct {
-	objs  []store.Object
-	keys  []string
-	arena []byte
-	need  int // the bytes of the bodies
+	objs   []store.Object
+	keys   []string // views of keyBuf
+	keyBuf []byte
+	pairs  []idPair // the pairs of the keys, when read from runs
+	arena  []byte
+	need   int // the bytes of the bodies
 }
 
 // freeBatches holds freed batches (*recBatch).
@@ -267,6 +312,8 @@ func (b *recBatch) free() {
 	b.objs = b.objs[:0]
 	clear(b.keys)
 	b.keys = b.keys[:0]
+	clear(b.pairs)
+	b.pairs = b.pairs[:0]
 	if b.need > cap(b.arena) { // a batch's bodies as large fit in one block next time
 		b.arena = make([]byte, 0, b.need+b.need/8+bodyRoom)
 	}
@@ -373,13 +420,63 @@ func (s *batchStream) joined(kind store.Kind, ps []idPair, order []int, body fun
 		if !s.add(func() *recBatch {
 			b := newRecBatch(to - from)
 			bs := b.bodies()
-			b.keys = joinKeys(b.keys[:0], ps, order, from, to)
+			b.keyBuf, b.keys = joinKeys(b.keyBuf, b.keys[:0], ps, order, from, to)
 			for k := from; k < to; k++ {
 				i := k
 				if order != nil {
 					i = order[k]
 				}
 				b.objs = append(b.objs, store.Object{Kind: kind, ID: b.keys[k-from], Body: body(&bs, i)})
+			}
+			b.need = bs.size
+			return b
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
+// pairs queues objects of kind whose ids are the keys a/b of rs's pairs,
+// in key order, with the bodies body encodes (i, j: the pair's run and
+// place in it). When the runs are in key order (batches) each batch reads
+// its pairs from them; else the pairs are listed and sorted.
+func (s *batchStream) pairs(kind store.Kind, rs pairRuns, body func(bs *bodies, i, j int) []byte) bool {
+	starts, ok := rs.batches(streamBatch)
+	if !ok {
+		var ps []idPair
+		var at [][2]int
+		for i := range rs.n {
+			for j := range rs.size(i) {
+				ps, at = append(ps, idPair{rs.a(i), rs.b(i, j)}), append(at, [2]int{i, j})
+			}
+		}
+		return s.joined(kind, ps, keyOrder(ps), func(bs *bodies, k int) []byte { return body(bs, at[k][0], at[k][1]) })
+	}
+	for k, first := range starts {
+		end := [2]int{rs.n, 0} // the batch ends before it
+		if k+1 < len(starts) {
+			end = starts[k+1]
+		}
+		if !s.add(func() *recBatch {
+			b := newRecBatch(streamBatch)
+			bs := b.bodies()
+			for i := first[0]; i <= end[0] && i < rs.n; i++ {
+				a, from, to := rs.a(i), 0, rs.size(i)
+				if i == first[0] {
+					from = first[1]
+				}
+				if i == end[0] {
+					to = end[1]
+				}
+				for j := from; j < to; j++ {
+					b.pairs = append(b.pairs, idPair{a, rs.b(i, j)})
+					b.objs = append(b.objs, store.Object{Kind: kind, Body: body(&bs, i, j)})
+				}
+			}
+			b.keyBuf, b.keys = joinKeys(b.keyBuf, b.keys[:0], b.pairs, nil, 0, len(b.pairs))
+			for k := range b.objs {
+				b.objs[k].ID = b.keys[k]
 			}
 			b.need = bs.size
 			return b

@@ -86,9 +86,29 @@ func wantRecords(e *licensing.Engine) []store.Object {
 
 // encodeRecords streams every record of the engine once, in key order,
 // with the body its codec gives, in batches of at most streamBatch, with
-// one worker or several, batches freed and reused.
+// one worker or several, batches freed and reused: license records and
+// memberships read run by run from the engine when their runs are in key
+// order (the synthetic import), and sorted when they are not
+// (encodedEngine).
 func TestEncodeRecordsStreamsEveryRecordInKeyOrder(t *testing.T) {
-	e := encodedEngine(t)
+	plain := licensing.New(catalog.Default(), licensing.Settings{DefaultUsageLocation: "US"})
+	if _, err := plain.Import(licensing.Op{Actor: "test"}, importData(t)); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []*licensing.Engine{plain, encodedEngine(t)} {
+		users := sortedUsers(e)
+		licenses := licenseRuns(users)
+		members := gatherMembers(e, e.GroupIDs(), users).runs()
+		_, lok := licenses.batches(streamBatch)
+		_, mok := members.batches(streamBatch)
+		if sorted := e != plain; lok == sorted || mok == sorted {
+			t.Fatalf("sorted path %v: the runs of licenses and members are in key order: %v, %v", sorted, lok, mok)
+		}
+		testEncodeRecords(t, e)
+	}
+}
+
+func testEncodeRecords(t *testing.T, e *licensing.Engine) {
 	want := wantRecords(e)
 	if len(want) < 3*streamBatch {
 		t.Fatalf("only %d records: too few for several batches", len(want))
@@ -100,7 +120,7 @@ func TestEncodeRecordsStreamsEveryRecordInKeyOrder(t *testing.T) {
 				t.Fatalf("%d workers: a batch of %d objects", workers, len(b.objs))
 			}
 			for _, o := range b.objs {
-				got = append(got, store.Object{Kind: o.Kind, ID: o.ID, Body: bytes.Clone(o.Body)})
+				got = append(got, store.Object{Kind: o.Kind, ID: strings.Clone(o.ID), Body: bytes.Clone(o.Body)})
 			}
 			b.free() // its memory serves the next batches
 			return true

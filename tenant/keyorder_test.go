@@ -28,14 +28,15 @@ func TestPairsEmitInJoinedKeyOrder(t *testing.T) {
 		}
 	}
 	pairs := []idPair{{"a", "x"}, {"a-b", "x"}, {"b", "y"}, {"b", "z"}}
-	got := joinKeys(nil, pairs, keyOrder(pairs), 0, len(pairs))
+	_, got := joinKeys(nil, nil, pairs, keyOrder(pairs), 0, len(pairs))
 	if !slices.IsSorted(got) || len(got) != 4 {
 		t.Fatalf("emitted %q, want the four keys in byte order", got)
 	}
 }
 
 // keyOrder with joinKeys gives every index once, with its own key, in
-// parts of the order (the batches of a stream), in order or not.
+// parts of the order (the batches of a stream, each written over the
+// previous one's memory), in order or not.
 func TestJoinedKeysGiveEachIndexWithItsKey(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(3, 4))
 	for _, sorted := range []bool{true, false} {
@@ -52,10 +53,12 @@ func TestJoinedKeysGiveEachIndexWithItsKey(t *testing.T) {
 			t.Fatalf("sorted input %v: keyOrder %v, want nil exactly for sorted input", sorted, order != nil)
 		}
 		seen := make([]bool, len(pairs))
-		var keys []string
+		var keys, batch []string
+		var buf []byte
 		for from := 0; from < len(pairs); from += 1000 {
 			to := min(from+1000, len(pairs))
-			for k, key := range joinKeys(nil, pairs, order, from, to) {
+			buf, batch = joinKeys(buf, batch[:0], pairs, order, from, to)
+			for k, key := range batch {
 				i := from + k
 				if order != nil {
 					i = order[i]
@@ -64,7 +67,7 @@ func TestJoinedKeysGiveEachIndexWithItsKey(t *testing.T) {
 					t.Fatalf("index %d given with key %q (seen before: %v), want %q once", i, key, seen[i], want)
 				}
 				seen[i] = true
-				keys = append(keys, key)
+				keys = append(keys, strings.Clone(key)) // buf serves the next batch
 			}
 		}
 		if !slices.IsSorted(keys) || slices.Contains(seen, false) {

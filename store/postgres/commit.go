@@ -221,17 +221,23 @@ func (s *Store) CommitBulk(ctx context.Context, c store.Change, next func() ([]s
 }
 
 // partWriter copies snapshot parts into state_snapshots, a few at a time.
+// It keeps a copy of each part's data until the part is written, in
+// buffers of its own that serve the next parts (a part's data is valid
+// only while add runs: statelog.NewConcurrentParts).
 type partWriter struct {
 	tenantID string
 	seq      int64
 	n        int64
 	rows     [][]any
+	data     [partsPerCopy][]byte
 }
 
 const partsPerCopy = 16
 
 func (w *partWriter) add(ctx context.Context, tx pgx.Tx, p statelog.Part) error {
-	w.rows = append(w.rows, []any{w.tenantID, w.seq, w.n, string(p.FirstKind), p.FirstID, p.Data})
+	i := len(w.rows)
+	w.data[i] = append(w.data[i][:0], p.Data...)
+	w.rows = append(w.rows, []any{w.tenantID, w.seq, w.n, string(p.FirstKind), p.FirstID, w.data[i]})
 	w.n++
 	if len(w.rows) >= partsPerCopy {
 		return w.flush(ctx, tx)

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
+	"unsafe"
 
 	"allot/store"
 )
@@ -121,19 +123,26 @@ type Part struct {
 // Parts cuts a stream of objects in strictly increasing key order into
 // snapshot parts. Add the objects, then call Flush; emit receives each part
 // once it is complete.
+//
+// Parts keeps no object, key or body it was given: it copies what it keeps
+// (the current part's first key, the last key added), so a caller may
+// reuse an object's memory once Add returns.
 type Parts struct {
-	emit  func(Part) error
-	buf   []byte
-	n     int
-	first store.Object
-	last  store.Object
-	total int
+	emit     func(Part) error
+	buf      []byte
+	n        int
+	first    store.Object // its own copy of the key
+	lastKind store.Kind   // its own copy
+	lastID   []byte       // the last id added, a copy in a reused buffer
+	total    int
 
 	// With sealers > 0 (NewConcurrentParts), the parts being compressed,
-	// in order, and the buffers of compressed parts, free again.
+	// in order, the buffers of compressed parts' payloads, free again, and
+	// those of their blobs, free again once emit returned.
 	sealers int
 	pending []chan Part
 	free    chan []byte
+	sealed  chan []byte
 }
 
 // NewParts returns a part writer that hands each part to emit.
@@ -143,10 +152,12 @@ func NewParts(emit func(Part) error) *Parts { return &Parts{emit: emit} }
 // goroutines of their own while the next ones are filled: the same parts,
 // handed to emit in the same order, one at a time, on the goroutine that
 // calls Add and Flush (emit is called from them). It is for a large
-// stream with processors to spare, a bulk commit.
+// stream with processors to spare, a bulk commit. A part's Data is valid
+// only until emit returns: its memory then serves a later part, so emit
+// must write it or copy it.
 func NewConcurrentParts(emit func(Part) error, sealers int) *Parts {
 	sealers = max(sealers, 1)
-	return &Parts{emit: emit, sealers: sealers, free: make(chan []byte, sealers+1)}
+	return &Parts{emit: emit, sealers: sealers, free: make(chan []byte, sealers+1), sealed: make(chan []byte, 2*sealers+2)}
 }
 
 // ErrOrder is returned by Parts.Add for an object whose key is not greater
@@ -158,19 +169,23 @@ func (p *Parts) Add(o store.Object) error {
 	if o.Kind == "" || o.ID == "" {
 		return fmt.Errorf("an object needs a kind and an id")
 	}
-	if p.total > 0 && Compare(p.last, o) >= 0 {
-		return fmt.Errorf("%w: %s %q after %s %q", ErrOrder, o.Kind, o.ID, p.last.Kind, p.last.ID)
+	// lastID is only compared and formatted here, never kept.
+	if lastID := unsafe.String(unsafe.SliceData(p.lastID), len(p.lastID)); p.total > 0 && compare(p.lastKind, lastID, o.Kind, o.ID) >= 0 {
+		return fmt.Errorf("%w: %s %q after %s %q", ErrOrder, o.Kind, o.ID, p.lastKind, lastID)
 	}
 	if p.n == 0 {
 		p.buf = append(p.buf[:0], make([]byte, partHead)...)
-		p.first = store.Object{Kind: o.Kind, ID: o.ID}
+		p.first = store.Object{Kind: store.Kind(strings.Clone(string(o.Kind))), ID: strings.Clone(o.ID)}
 	}
 	p.buf = appendString(p.buf, string(o.Kind))
 	p.buf = appendString(p.buf, o.ID)
 	p.buf = appendBytes(p.buf, o.Body)
 	p.n++
 	p.total++
-	p.last = store.Object{Kind: o.Kind, ID: o.ID}
+	if o.Kind != p.lastKind {
+		p.lastKind = store.Kind(strings.Clone(string(o.Kind)))
+	}
+	p.lastID = append(p.lastID[:0], o.ID...)
 	if p.n >= PartObjects || len(p.buf) >= PartBytes {
 		return p.flush()
 	}
@@ -215,9 +230,14 @@ func (p *Parts) sealConcurrently(part Part, buf []byte, start int) error {
 	default:
 		p.buf = make([]byte, 0, cap(buf))
 	}
+	var out []byte
+	select {
+	case out = <-p.sealed:
+	default:
+	}
 	done := make(chan Part, 1)
 	go func() {
-		part.Data = sealWith(parEncoder(), tagPart, buf[start:], true)
+		part.Data = sealInto(parEncoder(), tagPart, buf[start:], out)
 		if part.Data[2] != 0 { // compressed: the buffer is free for a next part
 			select {
 			case p.free <- buf[:0]:
@@ -248,6 +268,12 @@ func (p *Parts) emitSealed(all bool) error {
 		p.pending = p.pending[1:]
 		if err := p.emit(part); err != nil {
 			return err
+		}
+		if part.Data[2] != 0 { // compressed: emit is done with the blob's buffer
+			select {
+			case p.sealed <- part.Data[:0]:
+			default:
+			}
 		}
 	}
 	return nil

@@ -122,18 +122,26 @@ func appendBytes(b, s []byte) []byte {
 // seal puts the header in front of payload (which starts after 3 reserved
 // bytes) and compresses it when asked and worth it.
 func seal(tag byte, buf []byte, compress bool) []byte {
-	e, _ := codecs()
-	return sealWith(e, tag, buf, compress)
-}
-
-// sealWith is seal with the encoder e.
-func sealWith(e *zstd.Encoder, tag byte, buf []byte, compress bool) []byte {
-	buf[0], buf[1], buf[2] = tag, version, 0
-	if !compress || len(buf)-3 < compressMin {
+	if !compress {
+		buf[0], buf[1], buf[2] = tag, version, 0
 		return buf
 	}
-	out := make([]byte, 3, 3+len(buf)/3)
-	out[0], out[1], out[2] = tag, version, flagZstd
+	e, _ := codecs()
+	return sealInto(e, tag, buf, nil)
+}
+
+// sealInto is seal, compressing with the encoder e when worth it: a
+// compressed blob is written in out's memory (nil: new memory) as far as
+// it fits. The blob is the same whatever out is.
+func sealInto(e *zstd.Encoder, tag byte, buf, out []byte) []byte {
+	buf[0], buf[1], buf[2] = tag, version, 0
+	if len(buf)-3 < compressMin {
+		return buf
+	}
+	if out == nil {
+		out = make([]byte, 0, 3+len(buf)/3)
+	}
+	out = append(out[:0], tag, version, flagZstd)
 	return e.EncodeAll(buf[3:], out)
 }
 

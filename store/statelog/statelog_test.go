@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"unsafe"
 
 	"allot/store"
 )
@@ -257,7 +258,11 @@ func TestConcurrentPartsAreTheSameParts(t *testing.T) {
 		write(NewParts(func(p Part) error { want = append(want, p); return nil }), flushes)
 		for _, sealers := range []int{1, 3} {
 			var got []Part
-			write(NewConcurrentParts(func(p Part) error { got = append(got, p); return nil }, sealers), flushes)
+			write(NewConcurrentParts(func(p Part) error {
+				p.Data = bytes.Clone(p.Data) // valid only until emit returns
+				got = append(got, p)
+				return nil
+			}, sealers), flushes)
 			if len(got) != len(want) {
 				t.Fatalf("%d sealers: %d parts, want %d", sealers, len(got), len(want))
 			}
@@ -286,6 +291,55 @@ func TestConcurrentPartsAreTheSameParts(t *testing.T) {
 	}
 	if !errors.Is(err, full) || calls != 1 {
 		t.Fatalf("emit failing: %v after %d calls, want the error after 1", err, calls)
+	}
+}
+
+// Parts keeps no key it was given: an object's memory may be overwritten
+// once Add returns (a bulk commit reuses its batches' keys), and the parts,
+// their first keys and the order check are those of the objects as added.
+func TestPartsCopyTheKeysTheyKeep(t *testing.T) {
+	var objs []store.Object
+	for i := range 3*PartObjects + 5 {
+		objs = append(objs, store.Object{Kind: "user", ID: fmt.Sprintf("id%08d", i), Body: []byte("b")})
+	}
+	for _, concurrent := range []bool{false, true} {
+		var got []Part
+		emit := func(p Part) error { p.Data = bytes.Clone(p.Data); got = append(got, p); return nil }
+		p := NewParts(emit)
+		if concurrent {
+			p = NewConcurrentParts(emit, 2)
+		}
+		kind, id := []byte("user"), make([]byte, 10)
+		for _, o := range objs {
+			copy(id, o.ID)
+			if err := p.Add(store.Object{Kind: store.Kind(unsafe.String(&kind[0], len(kind))), ID: unsafe.String(&id[0], len(id)), Body: o.Body}); err != nil {
+				t.Fatalf("concurrent %v: %v", concurrent, err)
+			}
+			copy(kind, "zzzz") // the caller's memory serves another object
+			copy(id, "zzzzzzzzzz")
+			copy(kind, "user")
+		}
+		if err := p.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 4 {
+			t.Fatalf("concurrent %v: %d parts, want 4", concurrent, len(got))
+		}
+		for i, part := range got {
+			if w := objs[i*PartObjects]; part.FirstKind != w.Kind || part.FirstID != w.ID {
+				t.Fatalf("concurrent %v: part %d starts at %s %q, want %s %q", concurrent, i, part.FirstKind, part.FirstID, w.Kind, w.ID)
+			}
+			n := 0
+			if err := DecodePart(part.Data, func(o store.Object) error {
+				if w := objs[i*PartObjects+n]; o.ID != w.ID {
+					t.Fatalf("concurrent %v: part %d object %d is %q, want %q", concurrent, i, n, o.ID, w.ID)
+				}
+				n++
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"unsafe"
 
 	"allot/audit"
 	"allot/store"
@@ -129,4 +130,54 @@ func testCommitBulkStreamErrorAppliesNothing(t *testing.T, open func(*testing.T)
 		t.Fatal("CommitBulk of an object without an id: no error")
 	}
 	wantNothingApplied(t, s)
+}
+
+// A stream's batches are valid only until next is called again: a stream
+// that writes each batch's keys and bodies over the previous one's memory
+// commits the objects as they were streamed, read back whole and one by
+// one (a store copies what it keeps of a batch).
+func testCommitBulkReusedBatches(t *testing.T, open func(*testing.T) store.Store) {
+	s := open(t)
+	mustCreateTenant(t, s, "t1")
+	const n, size = 20_000, 1000 // parts of about 2,500 objects, compressed
+	var want []store.Object
+	for i := range n {
+		want = append(want, obj(store.KindLicense, fmt.Sprintf("u%06d/sku", i), fmt.Sprintf(`{"n":%d,"pad":"%0400d"}`, i, i)))
+	}
+	var keys, bodies []byte
+	batch := make([]store.Object, 0, size)
+	from := 0
+	next := func() ([]store.Object, error) {
+		// Overwrite the previous batch, whose memory this one reuses.
+		for i := range keys {
+			keys[i] = 'z'
+		}
+		for i := range bodies {
+			bodies[i] = 'z'
+		}
+		keys, bodies, batch = keys[:0], bodies[:0], batch[:0]
+		to := min(from+size, n)
+		for _, o := range want[from:to] {
+			keys = append(keys, o.ID...)
+			bodies = append(bodies, o.Body...)
+		}
+		k, b := 0, 0
+		for _, o := range want[from:to] {
+			batch = append(batch, store.Object{Kind: o.Kind, ID: unsafe.String(&keys[k], len(o.ID)), Body: bodies[b : b+len(o.Body) : b+len(o.Body)]})
+			k, b = k+len(o.ID), b+len(o.Body)
+		}
+		from = to
+		return batch, nil
+	}
+	keys, bodies = make([]byte, 0, size*16), make([]byte, 0, size*512) // never grown: the batches share them
+	if err := s.CommitBulk(ctx(t), store.Change{TenantID: "t1"}, next); err != nil {
+		t.Fatalf("CommitBulk: %v", err)
+	}
+	wantObjects(t, s, "t1", want...)
+	for i := 0; i < n; i += 997 {
+		got, err := s.GetObject(ctx(t), "t1", want[i].Kind, want[i].ID)
+		if err != nil || string(got.Body) != string(want[i].Body) {
+			t.Fatalf("GetObject %q = %q, %v; want %q", want[i].ID, got.Body, err, want[i].Body)
+		}
+	}
 }

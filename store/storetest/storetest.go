@@ -90,6 +90,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CommitBulk", testCommitBulk},
 		{"CommitBulkExistingObjectAppliesNothing", testCommitBulkExistingObjectAppliesNothing},
 		{"CommitBulkStreamErrorAppliesNothing", testCommitBulkStreamErrorAppliesNothing},
+		{"CommitBulkReusedBatches", testCommitBulkReusedBatches},
 		{"Backup", testBackup},
 		{"StateMatchesModelThroughCompactions", testStateMatchesModelThroughCompactions},
 		{"FinishAttempts", testFinishAttempts},
