@@ -466,6 +466,8 @@ func runCluster(ctx context.Context, rt *tenant.Runtime, leases *lease.Keeper, s
 // snapshot (internal/memtune has the figures).
 //
 // BoundBulkCommit is off: at the 1M-user import it lowers the peak RSS from
-// 4.4 GB to 2.5 GB but costs about 8 CPU-s (four collections at 1.5-1.9 GB
-// live) and 5 s of wall time; allot bench import --bounded-commit measures it.
+// 3.5 GB to 2.5 GB, but it costs 5-7 s of wall time (a blocking collection
+// before the commit and another before the read models, which are then
+// built after the commit instead of beside it); allot bench import
+// --bounded-commit measures it.
 var serverMemoryPolicy = memtune.Policy{PauseGC: true, CollectFirst: true, ReturnAfterLoad: true}
