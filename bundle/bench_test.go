@@ -21,17 +21,7 @@ func BenchmarkImportBundle(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("ALLOT_BENCH_USERS")); err == nil && v > 0 {
 		n = v
 	}
-	t := synth.Generate(catalog.Default(), synth.Config{Users: n, Groups: max(10, n/100), GroupLicenses: max(5, n/200), Seed: 1})
-	e := licensing.New(catalog.Default(), licensing.Settings{DefaultUsageLocation: "US"})
-	if err := t.LoadInto(e); err != nil {
-		b.Fatal(err)
-	}
-	e.Recompute(licensing.Op{Now: time.Now()})
-	dir := filepath.Join(b.TempDir(), "bundle")
-	if err := Write(dir, e); err != nil {
-		b.Fatal(err)
-	}
-	t, e = nil, nil
+	dir, _ := writeSynthBundle(b, synth.Config{Users: n, Groups: max(10, n/100), GroupLicenses: max(5, n/200), Seed: 1})
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -49,4 +39,22 @@ func BenchmarkImportBundle(b *testing.B) {
 		rt.Close(context.Background())
 	}
 	b.ReportMetric(float64(n), "users")
+}
+
+// writeSynthBundle writes the bundle of a synthetic tenant, its licenses
+// computed, to a new folder, and returns the folder and the tenant's
+// engine.
+func writeSynthBundle(tb testing.TB, cfg synth.Config) (string, *licensing.Engine) {
+	tb.Helper()
+	tn := synth.Generate(catalog.Default(), cfg)
+	e := licensing.New(catalog.Default(), licensing.Settings{DefaultUsageLocation: "US"})
+	if err := tn.LoadInto(e); err != nil {
+		tb.Fatal(err)
+	}
+	e.Recompute(licensing.Op{Now: time.Now()})
+	dir := filepath.Join(tb.TempDir(), "bundle")
+	if err := Write(dir, e); err != nil {
+		tb.Fatal(err)
+	}
+	return dir, e
 }

@@ -8,7 +8,6 @@ import (
 	goruntime "runtime"
 	"strings"
 	"testing"
-	"time"
 	"unsafe"
 
 	"allot/catalog"
@@ -33,16 +32,7 @@ func readBoth(t *testing.T, dir string) (ahead, inOrder *Bundle, aheadErr, inOrd
 // unknown group.
 func syntheticBundle(t *testing.T, valid bool) string {
 	t.Helper()
-	tn := synth.Generate(catalog.Default(), synth.Config{Users: 3000, Groups: 30, GroupLicenses: 15, Seed: 7})
-	e := licensing.New(catalog.Default(), licensing.Settings{DefaultUsageLocation: "US"})
-	if err := tn.LoadInto(e); err != nil {
-		t.Fatal(err)
-	}
-	e.Recompute(licensing.Op{Now: time.Now()})
-	dir := filepath.Join(t.TempDir(), "bundle")
-	if err := Write(dir, e); err != nil {
-		t.Fatal(err)
-	}
+	dir, e := writeSynthBundle(t, synth.Config{Users: 3000, Groups: 30, GroupLicenses: 15, Seed: 7})
 	groups := e.GroupIDs()
 	if valid {
 		return dir
