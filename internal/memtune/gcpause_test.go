@@ -13,16 +13,24 @@ func gogc(t *testing.T) int {
 	return int(s[0].Value.Uint64())
 }
 
-// After a pause in which the heap grew, the collector resumes with a
-// bridge percentage (no cycle with zero headroom), and the setting in force
-// before the pause is back once a cycle has completed — also when a second
-// pause comes while the bridge is in force.
-func TestPauseGCBridgesThenRestores(t *testing.T) {
+// gogcBefore collects and returns the process's GOGC, the setting a test
+// expects back; it skips the test when the collector is off.
+func gogcBefore(t *testing.T) int {
+	t.Helper()
 	runtime.GC()
 	before := gogc(t)
 	if before <= 0 {
 		t.Skip("GOGC is off in this process")
 	}
+	return before
+}
+
+// After a pause in which the heap grew, the collector resumes with a
+// bridge percentage (no cycle with zero headroom), and the setting in force
+// before the pause is back once a cycle has completed — also when a second
+// pause comes while the bridge is in force.
+func TestPauseGCBridgesThenRestores(t *testing.T) {
+	before := gogcBefore(t)
 	var keep [][]byte
 	grow := func() {
 		for range 64 {
@@ -66,11 +74,7 @@ func waitGOGC(t *testing.T, want int) {
 // enabled the policy (library use and tests), and pauses the collector
 // when it did.
 func TestBulkWorkPausesOnlyUnderThePolicy(t *testing.T) {
-	runtime.GC()
-	before := gogc(t)
-	if before <= 0 {
-		t.Skip("GOGC is off in this process")
-	}
+	before := gogcBefore(t)
 	defer Enable(Policy{})
 	Enable(Policy{})
 	done := BulkWork(PauseMinUsers)

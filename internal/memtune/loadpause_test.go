@@ -10,11 +10,7 @@ import (
 // the percentage at once (no bridge) even when the heap grew meanwhile, so
 // that the next cycle frees the load's garbage; a second End does nothing.
 func TestLoadWorkPausesUntilEndThenRestoresAtOnce(t *testing.T) {
-	runtime.GC()
-	before := gogc(t)
-	if before <= 0 {
-		t.Skip("GOGC is off in this process")
-	}
+	before := gogcBefore(t)
 	defer Enable(Policy{})
 	Enable(Policy{})
 	if p := LoadWork(); p != nil || gogc(t) != before {
@@ -46,11 +42,7 @@ func TestLoadWorkPausesUntilEndThenRestoresAtOnce(t *testing.T) {
 
 // A load whose heap passes its bound ends its pause at the next check.
 func TestLoadWorkCheckEndsThePauseAtTheBound(t *testing.T) {
-	runtime.GC()
-	before := gogc(t)
-	if before <= 0 {
-		t.Skip("GOGC is off in this process")
-	}
+	before := gogcBefore(t)
 	defer Enable(Policy{})
 	Enable(Policy{PauseGC: true})
 	p := LoadWork()
