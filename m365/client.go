@@ -27,7 +27,12 @@ import (
 // @odata.nextLink, JSON $batch, and throttling done as Graph asks — a 429
 // or 503 is retried after its Retry-After (seconds or an HTTP date; an
 // exponential back-off from 1 s when absent), at most MaxAttempts times,
-// with at most Concurrency requests in flight.
+// with at most Concurrency requests in flight. A GET whose answer was lost
+// on the way (the connection failed, or broke before the whole body came)
+// is retried the same way, and so is a $batch of GETs: reading again
+// changes nothing, and one broken connection must not end a sync of
+// thousands of requests. Other requests are not sent again after a lost
+// answer: Graph may have done them.
 type Client struct {
 	base  string // e.g. https://graph.microsoft.com/v1.0
 	scope string
@@ -49,6 +54,7 @@ type Client struct {
 type Stats struct {
 	Requests  atomic.Int64 // HTTP requests sent to Graph (a $batch is one)
 	Throttled atomic.Int64 // 429 and 503 answers
+	Broken    atomic.Int64 // GETs retried because their answer was lost
 	WaitNanos atomic.Int64 // time spent waiting for Retry-After
 }
 
@@ -197,11 +203,17 @@ func retryAfter(h string, now time.Time) (time.Duration, bool) {
 // the body). A 429 or 503 is waited out and retried; other failures are
 // an *Error.
 func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
+	return c.call(ctx, method, path, body, out, method == http.MethodGet)
+}
+
+// call is Do; reread says whether a request whose answer was lost may be
+// sent again (it only reads).
+func (c *Client) call(ctx context.Context, method, path string, body, out any, reread bool) error {
 	u, err := c.abs(path)
 	if err != nil {
 		return err
 	}
-	data, err := c.do(ctx, method, u, body)
+	data, err := c.do(ctx, method, u, body, reread)
 	if err != nil {
 		return err
 	}
@@ -223,12 +235,12 @@ func (c *Client) Raw(ctx context.Context, path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.do(ctx, http.MethodGet, u, nil)
+	return c.do(ctx, http.MethodGet, u, nil, true)
 }
 
-// do sends one request to u, throttled and retried as Do says, and
-// returns the body of its success.
-func (c *Client) do(ctx context.Context, method, u string, body any) ([]byte, error) {
+// do sends one request to u, throttled and retried as Do says (a lost
+// answer only when reread), and returns the body of its success.
+func (c *Client) do(ctx context.Context, method, u string, body any, reread bool) ([]byte, error) {
 	var err error
 	var payload []byte
 	if body != nil {
@@ -247,6 +259,16 @@ func (c *Client) do(ctx context.Context, method, u string, body any) ([]byte, er
 	backoff := time.Second
 	for attempt := 1; ; attempt++ {
 		status, hdr, data, err := c.send(ctx, method, u, payload)
+		var lost *lostAnswer
+		if errors.As(err, &lost) && reread && attempt < maxAttempts && ctx.Err() == nil {
+			c.Stats.Broken.Add(1)
+			brokenTotal.Inc()
+			if err := c.sleep(ctx, backoff); err != nil {
+				return nil, err
+			}
+			backoff *= 2
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -307,15 +329,22 @@ func (c *Client) send(ctx context.Context, method, u string, payload []byte) (in
 	requestsTotal.Inc()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, nil, nil, allot.Errorf(allot.EUNAVAILABLE, "Microsoft Graph is not reachable: %v", redactErr(err))
+		return 0, nil, nil, &lostAnswer{allot.Errorf(allot.EUNAVAILABLE, "Microsoft Graph is not reachable: %v", redactErr(err))}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 	if err != nil {
-		return 0, nil, nil, allot.Errorf(allot.EUNAVAILABLE, "reading Microsoft Graph's answer: %v", redactErr(err))
+		return 0, nil, nil, &lostAnswer{allot.Errorf(allot.EUNAVAILABLE, "reading Microsoft Graph's answer: %v", redactErr(err))}
 	}
 	return resp.StatusCode, resp.Header, data, nil
 }
+
+// lostAnswer is a request whose answer did not arrive whole: the
+// connection failed, or broke in the body. Graph may or may not have
+// acted on it.
+type lostAnswer struct{ error }
+
+func (e *lostAnswer) Unwrap() error { return e.error }
 
 // redactErr drops URLs' queries from a transport error.
 func redactErr(err error) string {
@@ -390,7 +419,7 @@ func (c *Client) Batch(ctx context.Context, reqs []BatchRequest) (map[string]Bat
 		var ans struct {
 			Responses []BatchResponse `json:"responses"`
 		}
-		if err := c.Do(ctx, http.MethodPost, "/$batch", map[string]any{"requests": pending}, &ans); err != nil {
+		if err := c.call(ctx, http.MethodPost, "/$batch", map[string]any{"requests": pending}, &ans, onlyReads(pending)); err != nil {
 			return nil, err
 		}
 		byID := map[string]BatchResponse{}
@@ -435,6 +464,17 @@ func (c *Client) Batch(ctx context.Context, reqs []BatchRequest) (map[string]Bat
 		pending = again
 	}
 	return out, nil
+}
+
+// onlyReads says whether every request of a batch is a GET (a batch that
+// only reads may be sent again when its answer was lost).
+func onlyReads(reqs []BatchRequest) bool {
+	for _, r := range reqs {
+		if r.Method != http.MethodGet {
+			return false
+		}
+	}
+	return true
 }
 
 func headerOf(h map[string]string, name string) string {

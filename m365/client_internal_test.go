@@ -227,3 +227,88 @@ func TestByIDReadsInBatchesOf20(t *testing.T) {
 		t.Fatalf("batches %v (%d single GETs): %d found, gone %v", sizes, gets.Load(), len(found), gone)
 	}
 }
+
+// TestLostAnswersOfGETsAreRetried: a GET whose answer breaks in the body
+// (the connection is closed after half of it) is sent again after a
+// back-off and succeeds, and so is a $batch of GETs; a POST whose answer
+// is lost, or a batch with a POST in it, is not sent again (Graph may
+// have done it) and fails as unavailable; a GET that keeps losing its
+// answer fails after MaxAttempts.
+func TestLostAnswersOfGETsAreRetried(t *testing.T) {
+	var gets, posts, batches atomic.Int64
+	breakFirst := atomic.Int64{}
+	breakFirst.Store(2)
+	c, waits := testClient(t, 4, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1.0/$batch" {
+			if batches.Add(1) == 1 || batchHasPost(r) {
+				loseAnswer(t, w)
+				return
+			}
+			fmt.Fprint(w, `{"responses":[{"id":"1","status":200,"body":{"id":"u1"}}]}`)
+			return
+		}
+		if r.Method == http.MethodPost {
+			posts.Add(1)
+		} else {
+			gets.Add(1)
+		}
+		if r.Method == http.MethodPost || r.URL.Path == "/v1.0/always" || breakFirst.Add(-1) >= 0 {
+			loseAnswer(t, w)
+			return
+		}
+		fmt.Fprint(w, `{"value":[{"id":"a"}]}`)
+	}))
+	var p page
+	if err := c.Do(context.Background(), http.MethodGet, "/users", nil, &p); err != nil || len(p.Value) != 1 {
+		t.Fatalf("GET after two lost answers: %v %v", err, p)
+	}
+	if gets.Load() != 3 || c.Stats.Broken.Load() != 2 || fmt.Sprint(*waits) != "[1s 2s]" {
+		t.Fatalf("GET: %d requests, %d broken, waits %v; want 3, 2, [1s 2s]", gets.Load(), c.Stats.Broken.Load(), *waits)
+	}
+	err := c.Do(context.Background(), http.MethodPost, "/users/x/assignLicense", map[string]any{}, nil)
+	var lost *lostAnswer
+	if !errors.As(err, &lost) || !strings.Contains(err.Error(), "reading Microsoft Graph's answer") || posts.Load() != 1 {
+		t.Fatalf("POST with a lost answer: %v after %d requests; want one request and the loss", err, posts.Load())
+	}
+	ans, err := c.Batch(context.Background(), []BatchRequest{{ID: "1", Method: http.MethodGet, URL: "/users/u1"}})
+	if err != nil || ans["1"].Status != 200 || batches.Load() != 2 {
+		t.Fatalf("a batch of GETs after a lost answer: %v %v after %d batches; want its answer after 2", ans, err, batches.Load())
+	}
+	batches.Store(10)
+	_, err = c.Batch(context.Background(), []BatchRequest{{ID: "1", Method: http.MethodGet, URL: "/users/u1"},
+		{ID: "2", Method: http.MethodPost, URL: "/users/u1/assignLicense", Body: map[string]any{}}})
+	if !errors.As(err, &lost) || batches.Load() != 11 {
+		t.Fatalf("a batch with a POST after a lost answer: %v after %d batches; want the loss after 1", err, batches.Load()-10)
+	}
+	c.MaxAttempts = 3
+	gets.Store(0)
+	if err := c.Do(context.Background(), http.MethodGet, "/always", nil, nil); !errors.As(err, &lost) || gets.Load() != 3 {
+		t.Fatalf("a GET that always loses its answer: %v after %d requests; want the loss after 3", err, gets.Load())
+	}
+}
+
+// loseAnswer starts a 200 answer and closes the connection halfway.
+func loseAnswer(t *testing.T, w http.ResponseWriter) {
+	w.Header().Set("Content-Length", "100")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, `{"value":[`)
+	w.(http.Flusher).Flush()
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	conn.Close()
+}
+
+// batchHasPost says whether a $batch request holds a POST.
+func batchHasPost(r *http.Request) bool {
+	var b struct{ Requests []BatchRequest }
+	_ = json.NewDecoder(r.Body).Decode(&b)
+	for _, q := range b.Requests {
+		if q.Method == http.MethodPost {
+			return true
+		}
+	}
+	return false
+}
