@@ -181,3 +181,10 @@ func writeHeapProfile(path string) error {
 	}
 	return f.Close()
 }
+
+// hugeHeapLine says how much of the heap is advised for huge pages
+// (internal/memtune; ALLOT_HUGE_PAGES).
+func hugeHeapLine() string {
+	n, why := memtune.HugeHeap()
+	return fmt.Sprintf("huge pages: %d MiB of the heap advised (%s)", n>>20, why)
+}

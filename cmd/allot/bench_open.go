@@ -39,6 +39,7 @@ runtime).`,
 				return err
 			}
 			defer stop()
+			fmt.Fprintln(out, hugeHeapLine())
 			for i := range max(1, repeat) {
 				runtime.GC()
 				resetPeakRSS()

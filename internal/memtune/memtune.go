@@ -21,6 +21,12 @@
 // The GC pause pays (1.6× on the recompute, 1.2× on the copy) and stays; madvise
 // (MADV_HUGEPAGE) of fresh slabs did not (with the kernel's defrag=madvise
 // a huge-page fault compacts memory synchronously) and was removed.
+//
+// Huge pages came back in another form (hugeheap.go): the heap's first
+// part is advised once at start-up, which costs no fault of its own. On a
+// VM where a 4 KiB fault costs ~10 µs it halved the 1M-user import (28.0 →
+// 14.8 s) and shortened the restart by a third (docs/BENCHMARKS.md,
+// session 14).
 package memtune
 
 import (
@@ -47,12 +53,23 @@ type Policy struct {
 	// heap while it runs (BoundHeap), and collects again before what
 	// follows it (Collect).
 	BoundBulkCommit bool
+	// HugePages advises the first part of the heap for transparent huge
+	// pages at Enable (hugeheap.go; ALLOT_HUGE_PAGES sets its size or
+	// turns it off): first-touched memory costs a fault per 2 MiB instead
+	// of per 4 KiB.
+	HugePages bool
 }
 
 var policy atomic.Pointer[Policy]
 
 // Enable sets the process's policy (call it once, at start-up).
-func Enable(p Policy) { policy.Store(&p) }
+// With HugePages, the first call reserves the huge-page heap.
+func Enable(p Policy) {
+	policy.Store(&p)
+	if p.HugePages {
+		reserveHugeHeapOnce()
+	}
+}
 
 // Current is the policy in force (zero: nothing).
 func Current() Policy {

@@ -1,0 +1,76 @@
+package memtune
+
+import (
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"unsafe"
+)
+
+// hugePageSize is the x86-64 and arm64 (4 KiB base pages) transparent
+// huge page size; the advice is aligned to it.
+const hugePageSize = 2 << 20
+
+// reserveHugeHeap grows the heap by size bytes it never touches, advises
+// them MADV_HUGEPAGE, frees them and returns them to the runtime's free
+// pages (see hugeheap.go). It returns the bytes advised.
+func reserveHugeHeap(size int64) (int64, error) {
+	b := make([]byte, size) // fresh pages: the runtime does not zero them, nothing is faulted
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	beg := (start + hugePageSize - 1) &^ (hugePageSize - 1)
+	end := (start + uintptr(size)) &^ (hugePageSize - 1)
+	var err error
+	if beg < end {
+		if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, beg, end-beg, syscall.MADV_HUGEPAGE); e != 0 {
+			err = e
+		}
+	}
+	runtime.KeepAlive(b)
+	b = nil
+	debug.FreeOSMemory() // a collection of a heap of a few MiB at start-up, and the reserve marked returned
+	if err != nil || beg >= end {
+		return 0, err
+	}
+	return int64(end - beg), nil
+}
+
+// hugePagesAvailable: /sys/kernel/mm/transparent_hugepage/enabled is
+// "always" or "madvise" (selected in brackets).
+func hugePagesAvailable() bool {
+	b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	return strings.Contains(s, "[always]") || strings.Contains(s, "[madvise]")
+}
+
+// overcommitStrict: vm.overcommit_memory is 2 (mapped memory is committed
+// memory).
+func overcommitStrict() bool {
+	b, err := os.ReadFile("/proc/sys/vm/overcommit_memory")
+	return err == nil && strings.TrimSpace(string(b)) == "2"
+}
+
+// memoryAvailable is the machine's memory, or the cgroup's limit when
+// lower (cgroup v2 memory.max, v1 limit_in_bytes).
+func memoryAvailable() int64 {
+	var si syscall.Sysinfo_t
+	mem := int64(0)
+	if syscall.Sysinfo(&si) == nil {
+		mem = int64(si.Totalram) * int64(si.Unit)
+	}
+	for _, f := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && n > 0 && (mem <= 0 || n < mem) {
+			mem = n
+		}
+	}
+	return mem
+}
