@@ -225,7 +225,7 @@ compared with those of the import (a SHA-256 over all of them).`,
 	c.Flags().BoolVar(&keep, "keep", false, "keep the database (SQLite file or PostgreSQL schema)")
 	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the import to this file")
 	c.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile (in use after the import) to this file")
-	c.Flags().BoolVar(&boundedCommit, "bounded-commit", false, "add memtune's bounded bulk commit (Policy.BoundBulkCommit) to the server's memory policy")
+	c.Flags().BoolVar(&boundedCommit, "bounded-commit", serverMemoryPolicy.BoundBulkCommit, "memtune's bounded bulk commit (Policy.BoundBulkCommit), as allot serve has it; --bounded-commit=false measures the import without it")
 	return c
 }
 

@@ -473,13 +473,16 @@ func logHugeHeap(log *slog.Logger) {
 // bench: pause the GC during bulk work, collect before the findings'
 // snapshot (internal/memtune has the figures).
 //
-// BoundBulkCommit is off: at the 1M-user import it lowers the peak RSS from
-// 3.5 GB to 2.5 GB, but it costs 5-7 s of wall time (a blocking collection
-// before the commit and another before the read models, which are then
-// built after the commit instead of beside it); allot bench import
-// --bounded-commit measures it.
+// BoundBulkCommit is on: at the 1M-user import it lowers the peak RSS from
+// 3.5 GB to 2.5 GB (a collection before the commit, a bounded heap during
+// it, another collection before the read models, which are then built
+// after the commit instead of beside it). With huge pages it costs no time
+// any more: 14.0 and 15.4 s against 13.9 and 15.5 s without it (session
+// 14; it cost 5-7 s before). allot bench import --bounded-commit=false
+// measures the import without it.
 //
 // HugePages is on: the heap's first part is faulted in 2 MiB pages (the
-// 1M-user import took 14.8 instead of 28.0 s on the benchmarks' VM;
-// ALLOT_HUGE_PAGES=off turns it off).
-var serverMemoryPolicy = memtune.Policy{PauseGC: true, CollectFirst: true, ReturnAfterLoad: true, HugePages: true}
+// 1M-user import took 14-15 instead of 24-25 s on the benchmarks' VM, the
+// restart 4.3-4.8 instead of 10.4-10.5 s; ALLOT_HUGE_PAGES=off turns it
+// off).
+var serverMemoryPolicy = memtune.Policy{PauseGC: true, CollectFirst: true, ReturnAfterLoad: true, BoundBulkCommit: true, HugePages: true}
