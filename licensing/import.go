@@ -2,6 +2,7 @@ package licensing
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -378,18 +379,10 @@ func (e *Engine) importEmpty(op Op, d *ImportData) (ImportStats, error) {
 	e.sizeMemberSets(memberRows)
 	// The members' users are found on every core (the lookups are most of
 	// the cost: a cache miss each in a million-entry map), then the
-	// memberships are added in order.
+	// memberships are added in order (loadMembersSplit).
 	memberUsers := e.usersOf(memberRows)
-	var g *group
-	for i, m := range memberRows {
-		if g == nil || g.ID != m[0] {
-			if g = e.groups[m[0]]; g == nil {
-				return st, allot.Errorf(allot.ENOTFOUND, "membership of missing group %s", m[0])
-			}
-		}
-		if err := e.loadMemberAs(g, m[1], memberUsers[i]); err != nil {
-			return st, err
-		}
+	if err := e.loadMembersSplit(memberRows, memberUsers); err != nil {
+		return st, err
 	}
 	// memberRows and memberUsers are not used again either.
 	for _, s := range d.GroupLicenses {
@@ -791,6 +784,52 @@ func (e *Engine) sizeMemberSets(members [][2]string) {
 			g.members = make(map[*user]struct{}, c)
 		}
 	}
+}
+
+// loadMembersSplit adds memberships (group id, member id) in order, with
+// users[i] the user of row i (nil: a group, or unknown), as loadMemberAs
+// would one by one, on two goroutines that share nothing they write: this
+// one fills the groups' sides (a group's user members, and group members
+// with their checks, whose first error it returns), the other the users'
+// (a user's groups, each once). On an error the users' side may hold
+// memberships after the failing row; the caller discards the engine then,
+// as it does after any failed load.
+func (e *Engine) loadMembersSplit(rows [][2]string, users []*user) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() {
+		var g *group
+		for i, m := range rows {
+			u := users[i]
+			if u == nil {
+				continue
+			}
+			if g == nil || g.ID != m[0] {
+				if g = e.groups[m[0]]; g == nil {
+					continue // reported by the groups' side
+				}
+			}
+			if !slices.Contains(u.groups, g) {
+				u.groups = append(u.groups, g)
+			}
+		}
+	})
+	var g *group
+	for i, m := range rows {
+		if g == nil || g.ID != m[0] {
+			if g = e.groups[m[0]]; g == nil {
+				return allot.Errorf(allot.ENOTFOUND, "membership of missing group %s", m[0])
+			}
+		}
+		if u := users[i]; u != nil {
+			g.members[u] = struct{}{}
+			continue
+		}
+		if err := e.loadMemberAs(g, m[1], nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // usersOf returns the user each membership's member is (nil for a group or

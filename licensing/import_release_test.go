@@ -3,6 +3,7 @@ package licensing
 import (
 	"fmt"
 	"maps"
+	"strings"
 	"testing"
 )
 
@@ -113,5 +114,54 @@ func TestTakeBulkDeltaImpliesAnImportsRecords(t *testing.T) {
 				t.Fatalf("next delta %v members %v allNew %v", next.Users, next.Members, allNew)
 			}
 		})
+	}
+}
+
+// An import's memberships are loaded on two goroutines, the groups' side
+// and the users' side (loadMembersSplit): a membership listed twice, even
+// in two runs of its group, is held once on both sides, a user's groups
+// keep the rows' order, a group member is checked as before, and a
+// membership of a missing group is refused with its id.
+func TestImportMembershipsBothSidesOnce(t *testing.T) {
+	f, data := importFixture(t)
+	d := data()
+	g1, g2, u1, u2, u3 := gid("g", 1), gid("g", 2), gid("u", 1), gid("u", 2), gid("u", 3)
+	d.Members = [][2]string{{g1, u1}, {g1, u2}, {g1, u1}, {g2, g1}, {g2, u3}, {g2, u1}, {g1, u3}, {g1, u2}}
+	if _, err := f.e.ImportFrom(f.op(), &d); err != nil {
+		t.Fatal(err)
+	}
+	groupsOf := func(id string) string {
+		var out []string
+		for _, g := range f.e.users[id].groups {
+			out = append(out, g.ID)
+		}
+		return fmt.Sprint(out)
+	}
+	for id, want := range map[string]string{u1: fmt.Sprint([]string{g1, g2}), u2: fmt.Sprint([]string{g1}), u3: fmt.Sprint([]string{g2, g1})} {
+		if got := groupsOf(id); got != want {
+			t.Errorf("groups of %s: %s, want %s", id, got, want)
+		}
+	}
+	if n1, n2 := len(f.e.groups[g1].members), len(f.e.groups[g2].members); n1 != 3 || n2 != 2 {
+		t.Errorf("user members: %s has %d, %s has %d; want 3 and 2", g1, n1, g2, n2)
+	}
+	if _, ok := f.e.groups[g2].memberGroups[f.e.groups[g1]]; !ok {
+		t.Errorf("%s is not a member of %s", g1, g2)
+	}
+	if err := checkInvariants(f.e); err != nil {
+		t.Fatal(err)
+	}
+
+	f2, data2 := importFixture(t)
+	d2 := data2()
+	d2.Members = append(d2.Members, [2]string{gid("g", 9), u1})
+	if _, err := f2.e.ImportFrom(f2.op(), &d2); err == nil || !strings.Contains(err.Error(), "membership of missing group "+gid("g", 9)) {
+		t.Fatalf("a membership of a missing group: %v", err)
+	}
+	f3, data3 := importFixture(t)
+	d3 := data3()
+	d3.Members = append(d3.Members, [2]string{g1, g2}) // g2 holds g1: a cycle
+	if _, err := f3.e.ImportFrom(f3.op(), &d3); err == nil || !strings.Contains(err.Error(), "makes a cycle") {
+		t.Fatalf("a membership that makes a cycle: %v", err)
 	}
 }
