@@ -474,12 +474,12 @@ func logHugeHeap(log *slog.Logger) {
 // snapshot (internal/memtune has the figures).
 //
 // BoundBulkCommit is on: at the 1M-user import it lowers the peak RSS from
-// 3.5 GB to 2.5 GB (a collection before the commit, a bounded heap during
-// it, another collection before the read models, which are then built
-// after the commit instead of beside it). With huge pages it costs no time
-// any more: 14.0 and 15.4 s against 13.9 and 15.5 s without it (session
-// 14; it cost 5-7 s before). allot bench import --bounded-commit=false
-// measures the import without it.
+// 3.2-3.5 GiB to 2.4 GiB (a collection before the commit, a bounded heap
+// during it, another collection before the read models, which are then
+// built after the commit instead of beside it). With huge pages it costs
+// 1-4 s of the 12-13 s import (session 14; 5-7 s before): a server that
+// holds other tenants should not need a gigabyte more for one import.
+// allot bench import --bounded-commit=false measures the import without it.
 //
 // HugePages is on: the heap's first part is faulted in 2 MiB pages (the
 // 1M-user import took 14-15 instead of 24-25 s on the benchmarks' VM, the
