@@ -180,17 +180,6 @@ func Build(s *tenant.State) *Index {
 	ids := make([]Key, 0, n)
 	depts, skus, errSKUs := map[string][]Key{}, map[string][]Key{}, map[string][]Key{}
 	var errs, waits []Key
-	// The map of users by id is filled on a goroutine of its own: nothing
-	// below reads it.
-	var byID sync.WaitGroup
-	defer byID.Wait()
-	byID.Go(func(recs []summary) func() {
-		return func() {
-			for i := range recs {
-				x.users[recs[i].id] = recs[i].r
-			}
-		}
-	}(recs))
 	// Each list is sized before it is filled: a list grown by append to a
 	// million keys is allocated and copied several times over.
 	sized := func(lists map[string][]Key, key string, n int) { lists[key] = make([]Key, 0, n) }
@@ -244,7 +233,17 @@ func Build(s *tenant.State) *Index {
 	// The sets ordered by id are filled in id order, so that none of them
 	// needs a sort: the engine's order is the stored order (by id) after a
 	// restart, but an import's is the bundle's.
-	recs = idsort.By(recs, func(s summary) string { return s.id })
+	idsort.SortFunc(recs, func(s summary) string { return s.id }, func(a, b summary) int { return strings.Compare(a.id, b.id) })
+	// The map of users by id is filled on a goroutine of its own, beside
+	// the walks below: nothing reads it, and recs is not reordered again.
+	var byID sync.WaitGroup
+	defer byID.Wait()
+	sorted := recs // recs is set to nil below, while this runs
+	byID.Go(func() {
+		for i := range sorted {
+			x.users[sorted[i].id] = sorted[i].r
+		}
+	})
 	// Two walks of the users in id order, side by side: each fills its
 	// own lists.
 	wg.Go(func() {
@@ -298,18 +297,19 @@ func Build(s *tenant.State) *Index {
 
 func (x *Index) buildGroups(e *licensing.Engine) {
 	var gids, gnames []Key
+	var m licensing.MemberIDs // one buffer for every group's members
 	for _, id := range e.GroupIDs() {
 		g, _ := e.Group(id)
 		nk := strings.ToLower(g.DisplayName)
 		x.groups[id] = nk
 		gids = append(gids, Key{K: id})
 		gnames = append(gnames, Key{K: nk, ID: id})
-		us, gs := e.Members(id) // sorted by id, each once
-		if len(us) > 0 {
-			x.members[id] = sortedset.FromSorted(idKeys(us))
+		e.MembersInto(id, &m) // sorted by id, each once
+		if len(m.Users) > 0 {
+			x.members[id] = sortedset.FromSorted(idKeys(m.Users))
 		}
-		if len(gs) > 0 {
-			x.memberGroups[id] = sortedset.FromSorted(idKeys(gs))
+		if len(m.Groups) > 0 {
+			x.memberGroups[id] = sortedset.FromSorted(idKeys(m.Groups))
 		}
 	}
 	x.groupsByID, x.groupsByName = sortedset.New(gids), sortedset.New(gnames)

@@ -110,41 +110,60 @@ func (e *Engine) GroupIDs() []string {
 
 // Members returns the user and group members of a group, sorted by id.
 func (e *Engine) Members(groupID string) (users, groups []string) {
-	g, ok := e.groups[groupID]
-	if !ok {
-		return nil, nil
-	}
-	users = memberIDs(g)
-	for c := range g.memberGroups {
-		groups = append(groups, c.ID)
-	}
-	sort.Strings(groups)
-	return users, groups
+	var b MemberIDs
+	e.MembersInto(groupID, &b)
+	return b.Users, b.Groups
 }
 
-// memberIDs returns the ids of a group's user members, sorted. The users
-// are ordered by their position in Engine.all first (integers, no string
+// MemberIDs holds a group's members for MembersInto, in memory that the
+// next call with the same MemberIDs reuses: a caller that lists every
+// group's members (a read model's build) allocates for the largest group,
+// not for every membership.
+type MemberIDs struct {
+	Users  []string // user members, sorted by id
+	Groups []string // group members, sorted by id
+	us     []*user  // scratch
+}
+
+// MembersInto sets b to the members of a group (none for an unknown
+// group). b's slices are valid until b is used again.
+func (e *Engine) MembersInto(groupID string, b *MemberIDs) {
+	b.Users, b.Groups = b.Users[:0], b.Groups[:0]
+	g, ok := e.groups[groupID]
+	if !ok {
+		return
+	}
+	b.Users, b.us = memberIDs(g, b.Users, b.us)
+	for c := range g.memberGroups {
+		b.Groups = append(b.Groups, c.ID)
+	}
+	sort.Strings(b.Groups)
+}
+
+// memberIDs appends the ids of a group's user members, sorted, to
+// ids[:0], with us as scratch (both returned for reuse). The users are
+// ordered by their position in Engine.all first (integers, no string
 // read): after a load that is the order of their ids, which one pass then
 // checks; otherwise (after an import, or commands) the ids are sorted.
-func memberIDs(g *group) []string {
+func memberIDs(g *group, ids []string, us []*user) ([]string, []*user) {
+	ids, us = ids[:0], us[:0]
 	if len(g.members) == 0 {
-		return nil
+		return ids, us
 	}
-	us := make([]*user, 0, len(g.members))
 	for u := range g.members {
 		us = append(us, u)
 	}
 	slices.SortFunc(us, func(a, b *user) int { return a.idx - b.idx })
-	ids := make([]string, len(us))
 	sorted := true
 	for i, u := range us {
-		ids[i] = u.ID
+		ids = append(ids, u.ID)
 		sorted = sorted && (i == 0 || ids[i-1] < u.ID)
 	}
+	clear(us) // the scratch holds no users once done
 	if !sorted {
 		idsort.Strings(ids)
 	}
-	return ids
+	return ids, us
 }
 
 // MemberCount returns the number of direct members (users and groups).

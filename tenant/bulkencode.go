@@ -185,7 +185,8 @@ func sortedUsers(e *licensing.Engine) []userRef {
 		users = append(users, userRef{v.User(), v})
 		return true
 	})
-	return idsort.By(users, func(r userRef) string { return r.u.ID })
+	idsort.SortFunc(users, func(r userRef) string { return r.u.ID }, func(a, b userRef) int { return strings.Compare(a.u.ID, b.u.ID) })
+	return users
 }
 
 // gatherMembers lists the memberships of the groups (sorted ids), each

@@ -27,10 +27,50 @@ func Func[T any](list []T, key func(T) string, compare func(a, b T) int) []T {
 	if slices.IsSortedFunc(list, compare) {
 		return list
 	}
-	type entry struct {
-		head uint64
-		i    int
+	es := order(list, key, compare)
+	out := make([]T, len(list))
+	for j, e := range es {
+		out[j] = list[e.i]
 	}
+	return out
+}
+
+// SortFunc sorts list in place as Func orders it: the same comparisons,
+// and no copy of the list (the order is applied by following its cycles),
+// for a caller that does not need the list as it was.
+func SortFunc[T any](list []T, key func(T) string, compare func(a, b T) int) {
+	if slices.IsSortedFunc(list, compare) {
+		return
+	}
+	es := order(list, key, compare)
+	for j := range es {
+		if es[j].i < 0 || es[j].i == j {
+			continue
+		}
+		// The cycle through j: position k takes the element at es[k].i,
+		// until the cycle comes back to j, whose element was kept aside.
+		first := list[j]
+		for k := j; ; {
+			src := es[k].i
+			es[k].i = -1
+			if src == j {
+				list[k] = first
+				break
+			}
+			list[k] = list[src]
+			k = src
+		}
+	}
+}
+
+// entry is an element's first eight key bytes and its index in the list.
+type entry struct {
+	head uint64
+	i    int
+}
+
+// order returns the list's indexes in compare's order, with their heads.
+func order[T any](list []T, key func(T) string, compare func(a, b T) int) []entry {
 	es := make([]entry, len(list))
 	for i, x := range list {
 		es[i] = entry{head8(key(x)), i}
@@ -41,11 +81,7 @@ func Func[T any](list []T, key func(T) string, compare func(a, b T) int) []T {
 		}
 		return compare(list[a.i], list[b.i])
 	})
-	out := make([]T, len(list))
-	for j, e := range es {
-		out[j] = list[e.i]
-	}
-	return out
+	return es
 }
 
 // Strings sorts ids in place in byte order (as sort.Strings does).
@@ -54,7 +90,7 @@ func Strings(ids []string) {
 		slices.Sort(ids)
 		return
 	}
-	copy(ids, By(ids, func(s string) string { return s }))
+	SortFunc(ids, func(s string) string { return s }, strings.Compare)
 }
 
 // head8 is s's first eight bytes as a big-endian integer, zero-padded: a

@@ -35,6 +35,16 @@ func TestByOrdersAsAPlainSort(t *testing.T) {
 		if same := By(want, func(s string) string { return s }); &same[0] != &want[0] {
 			t.Fatalf("seed %d: a sorted list was copied", seed)
 		}
+		inPlace := slices.Clone(ids)
+		SortFunc(inPlace, func(s string) string { return s }, strings.Compare)
+		if !slices.Equal(inPlace, want) {
+			t.Fatalf("seed %d: SortFunc disagrees with sort", seed)
+		}
+		strs := slices.Clone(ids)
+		Strings(strs)
+		if !slices.Equal(strs, want) {
+			t.Fatalf("seed %d: Strings disagrees with sort", seed)
+		}
 	}
 }
 
@@ -61,5 +71,46 @@ func TestStringsSortsAsSortStrings(t *testing.T) {
 		if !slices.Equal(ids, want) {
 			t.Fatalf("%d ids: Strings disagrees with a plain sort", n)
 		}
+	}
+}
+
+// SortFunc applies the order in place: small lists of every permutation
+// (each a mix of cycles) come out sorted, with no allocation beyond the
+// order itself.
+func TestSortFuncFollowsEveryCycle(t *testing.T) {
+	var perm func(p []int, k int)
+	n := 0
+	perm = func(p []int, k int) {
+		if k == len(p) {
+			list := make([]string, len(p))
+			for i, v := range p {
+				list[i] = fmt.Sprintf("id%02d", v)
+			}
+			SortFunc(list, func(s string) string { return s }, strings.Compare)
+			if !slices.IsSorted(list) || len(slices.Compact(slices.Clone(list))) != len(p) {
+				t.Fatalf("permutation %v: %v", p, list)
+			}
+			n++
+			return
+		}
+		for i := k; i < len(p); i++ {
+			p[k], p[i] = p[i], p[k]
+			perm(p, k+1)
+			p[k], p[i] = p[i], p[k]
+		}
+	}
+	perm([]int{0, 1, 2, 3, 4, 5, 6}, 0)
+	if n != 5040 {
+		t.Fatalf("%d permutations", n)
+	}
+	big := make([]string, 100000)
+	for i := range big {
+		big[i] = fmt.Sprintf("%08x-id", uint32(i)*2654435761)
+	}
+	if a := testing.AllocsPerRun(1, func() {
+		c := slices.Clone(big) // one allocation
+		SortFunc(c, func(s string) string { return s }, strings.Compare)
+	}); a > 2 {
+		t.Fatalf("SortFunc of 100,000 ids: %v allocations, want the order's one (and the clone's)", a)
 	}
 }

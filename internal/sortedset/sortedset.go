@@ -59,7 +59,8 @@ func New(keys []Key) *Set {
 		// key (idsort): at a million keys scattered over the heap, every
 		// string comparison is a cache miss.
 		lcp := commonPrefix(keys)
-		return FromSorted(slices.Compact(idsort.Func(keys, func(k Key) string { return k.K[lcp:] }, Compare)))
+		idsort.SortFunc(keys, func(k Key) string { return k.K[lcp:] }, Compare)
+		return FromSorted(slices.Compact(keys))
 	}
 	if !slices.IsSortedFunc(keys, Compare) {
 		slices.SortFunc(keys, Compare)
