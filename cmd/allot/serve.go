@@ -475,11 +475,11 @@ func logHugeHeap(log *slog.Logger) {
 //
 // BoundBulkCommit is on: at the 1M-user import it lowers the peak RSS from
 // 3.2-3.5 GiB to 2.4 GiB (a collection before the commit, a bounded heap
-// during it, another collection before the read models, which are then
-// built after the commit instead of beside it). With huge pages it costs
-// 1-4 s of the 12-13 s import (session 14; 5-7 s before): a server that
-// holds other tenants should not need a gigabyte more for one import.
-// allot bench import --bounded-commit=false measures the import without it.
+// during it, and the read models built after the commit instead of beside
+// it). With huge pages it costs ~1-2 s of the 12-13 s import (session 14;
+// 5-7 s before): a server that holds other tenants should not need a
+// gigabyte more for one import. allot bench import --bounded-commit=false
+// measures the import without it.
 //
 // HugePages is on: the heap's first part is faulted in 2 MiB pages (the
 // 1M-user import took 14-15 instead of 24-25 s on the benchmarks' VM, the

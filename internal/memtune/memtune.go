@@ -50,8 +50,7 @@ type Policy struct {
 	// operating system once a large tenant is loaded (AfterLoad).
 	ReturnAfterLoad bool
 	// BoundBulkCommit collects before a large bulk commit and bounds the
-	// heap while it runs (BoundHeap), and collects again before what
-	// follows it (Collect).
+	// heap while it runs (BoundHeap).
 	BoundBulkCommit bool
 	// HugePages advises the first part of the heap for transparent huge
 	// pages at Enable (hugeheap.go; ALLOT_HUGE_PAGES sets its size or
@@ -173,7 +172,7 @@ func BoundHeap(users int) (done func()) {
 	}
 }
 
-// BoundsBulk reports whether BoundHeap and Collect act for a tenant of
+// BoundsBulk reports whether BoundHeap acts for a tenant of
 // users users: under a policy with BoundBulkCommit, from PauseMinUsers.
 func BoundsBulk(users int) bool { return users >= PauseMinUsers && Current().BoundBulkCommit }
 
@@ -183,18 +182,6 @@ const (
 	BoundMargin    = 0.5
 	BoundMarginMin = 512 << 20
 )
-
-// Collect is called between two phases of bulk work over a tenant of users
-// users when the first left garbage the second would otherwise pile on
-// (an import's commit before its read models are built). Under a policy
-// with BoundBulkCommit, for tenants of PauseMinUsers or more, it runs a
-// collection, blocking the caller.
-func Collect(users int) {
-	if !BoundsBulk(users) {
-		return
-	}
-	runtime.GC()
-}
 
 // liveHeap is the heap the last collection marked live, or the heap in
 // use if the runtime does not tell.
