@@ -804,10 +804,8 @@ func (e *Engine) loadMembersSplit(rows [][2]string, users []*user) error {
 			if u == nil {
 				continue
 			}
-			if g == nil || g.ID != m[0] {
-				if g = e.groups[m[0]]; g == nil {
-					continue // reported by the groups' side
-				}
+			if g = e.runGroup(g, m[0]); g == nil {
+				continue // reported by the groups' side
 			}
 			if !slices.Contains(u.groups, g) {
 				u.groups = append(u.groups, g)
@@ -816,10 +814,8 @@ func (e *Engine) loadMembersSplit(rows [][2]string, users []*user) error {
 	})
 	var g *group
 	for i, m := range rows {
-		if g == nil || g.ID != m[0] {
-			if g = e.groups[m[0]]; g == nil {
-				return allot.Errorf(allot.ENOTFOUND, "membership of missing group %s", m[0])
-			}
+		if g = e.runGroup(g, m[0]); g == nil {
+			return allot.Errorf(allot.ENOTFOUND, "membership of missing group %s", m[0])
 		}
 		if u := users[i]; u != nil {
 			g.members[u] = struct{}{}
@@ -830,6 +826,15 @@ func (e *Engine) loadMembersSplit(rows [][2]string, users []*user) error {
 		}
 	}
 	return nil
+}
+
+// runGroup is the group with id: g itself while rows stay in its run (a
+// group's memberships are consecutive), else a lookup (nil: none).
+func (e *Engine) runGroup(g *group, id string) *group {
+	if g != nil && g.ID == id {
+		return g
+	}
+	return e.groups[id]
 }
 
 // usersOf returns the user each membership's member is (nil for a group or

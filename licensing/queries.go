@@ -150,6 +150,7 @@ func memberIDs(g *group, ids []string, us []*user) ([]string, []*user) {
 	if len(g.members) == 0 {
 		return ids, us
 	}
+	ids, us = slices.Grow(ids, len(g.members)), slices.Grow(us, len(g.members))
 	for u := range g.members {
 		us = append(us, u)
 	}

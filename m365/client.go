@@ -52,10 +52,10 @@ type Client struct {
 
 // Stats counts a client's work; safe to read while it runs.
 type Stats struct {
-	Requests  atomic.Int64 // HTTP requests sent to Graph (a $batch is one)
-	Throttled atomic.Int64 // 429 and 503 answers
-	Broken    atomic.Int64 // GETs retried because their answer was lost
-	WaitNanos atomic.Int64 // time spent waiting for Retry-After
+	Requests    atomic.Int64 // HTTP requests sent to Graph (a $batch is one)
+	Throttled   atomic.Int64 // 429 and 503 answers
+	LostAnswers atomic.Int64 // GETs sent again because their answer was lost
+	WaitNanos   atomic.Int64 // time spent waiting for Retry-After
 }
 
 // ClientOptions are a client's transport settings.
@@ -261,8 +261,8 @@ func (c *Client) do(ctx context.Context, method, u string, body any, reread bool
 		status, hdr, data, err := c.send(ctx, method, u, payload)
 		var lost *lostAnswer
 		if errors.As(err, &lost) && reread && attempt < maxAttempts && ctx.Err() == nil {
-			c.Stats.Broken.Add(1)
-			brokenTotal.Inc()
+			c.Stats.LostAnswers.Add(1)
+			lostAnswersTotal.Inc()
 			if err := c.sleep(ctx, backoff); err != nil {
 				return nil, err
 			}

@@ -8,7 +8,7 @@ var (
 		Help: "HTTP requests sent to Microsoft Graph by connections."})
 	throttledTotal = prometheus.NewCounter(prometheus.CounterOpts{Name: "allot_m365_graph_throttled_total",
 		Help: "Answers 429 or 503 from Microsoft Graph (each waited out by its Retry-After)."})
-	brokenTotal = prometheus.NewCounter(prometheus.CounterOpts{Name: "allot_m365_graph_lost_answers_total",
+	lostAnswersTotal = prometheus.NewCounter(prometheus.CounterOpts{Name: "allot_m365_graph_lost_answers_total",
 		Help: "GETs to Microsoft Graph sent again because their answer was lost (connection failed or broke in the body)."})
 	throttleWaitSeconds = prometheus.NewCounter(prometheus.CounterOpts{Name: "allot_m365_graph_throttle_wait_seconds_total",
 		Help: "Time spent waiting for Microsoft Graph's Retry-After."})
@@ -20,7 +20,7 @@ var (
 
 // RegisterMetrics registers the package's metrics (once per registry).
 func RegisterMetrics(reg prometheus.Registerer) {
-	for _, c := range []prometheus.Collector{requestsTotal, throttledTotal, brokenTotal, throttleWaitSeconds, syncObjects, syncsTotal} {
+	for _, c := range []prometheus.Collector{requestsTotal, throttledTotal, lostAnswersTotal, throttleWaitSeconds, syncObjects, syncsTotal} {
 		_ = reg.Register(c)
 	}
 }

@@ -22,7 +22,7 @@ import (
 // So the heap is grown once, at start-up, by a reserve that is allocated
 // and never touched (no fault, no resident memory), advised with
 // MADV_HUGEPAGE, and freed: the runtime keeps the mapping and fills its
-// lowest free pages first, so the heap's first HugeReserve bytes are
+// lowest free pages first, so the heap's first bytes, as many as the reserve, are
 // faulted as huge pages from then on. What is not touched stays free; the
 // runtime's scavenger returns freed memory as before (it avoids splitting
 // huge pages where it can). The cost: the runtime's page metadata for the
@@ -53,12 +53,9 @@ func reserveHugeHeapOnce() {
 			return
 		}
 		got, err := reserveHugeHeap(size)
-		hugeHeap.size = got
-		switch {
-		case err != nil:
+		hugeHeap.size, hugeHeap.note = got, why
+		if err != nil {
 			hugeHeap.note = fmt.Sprintf("madvise: %v", err)
-		default:
-			hugeHeap.note = why
 		}
 	})
 }

@@ -24,9 +24,9 @@
 //
 // Huge pages came back in another form (hugeheap.go): the heap's first
 // part is advised once at start-up, which costs no fault of its own. On a
-// VM where a 4 KiB fault costs ~10 µs it halved the 1M-user import (28.0 →
-// 14.8 s) and shortened the restart by a third (docs/BENCHMARKS.md,
-// session 14).
+// VM where a 4 KiB fault costs ~10 µs it took the 1M-user import from
+// 23.8-24.7 to 13.9-15.5 s and its restart from 10.4-10.5 to 4.3-4.8 s
+// (docs/BENCHMARKS.md, session 14).
 package memtune
 
 import (
