@@ -98,6 +98,7 @@ func ApplyWithin(ctx context.Context, t *tenant.Tenant, b *Bundle, actor string,
 			}
 		}
 		data.Units = nil
+		data.KeepUsers = b.consume // released above: the engine may keep the user rows as they are
 		st, err := tx.Engine.ImportFrom(tx.Op, &data)
 		stats = st
 		if err != nil {

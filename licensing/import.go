@@ -14,9 +14,17 @@ import (
 // ImportData is a tenant's directory and licenses in bulk (a bundle or a
 // Graph export), already validated by the caller.
 type ImportData struct {
-	Units          map[string]int // skuId → all units of the product (every state); CheckImport checks allotments against them
-	Allotments     []Allotment
-	Users          []User
+	Units      map[string]int // skuId → all units of the product (every state); CheckImport checks allotments against them
+	Allotments []Allotment
+	Users      []User
+	// KeepUsers lets an import into an empty tenant (ImportFrom) keep the
+	// rows of Users as its users' properties, in place, instead of copying
+	// each into a record of its own: the caller hands the slice over and
+	// neither reads nor writes it again (a consumed bundle,
+	// bundle.Bundle.Consume). The rows stay in memory, one block, while
+	// any of the users does. Without it the rows are copied and never
+	// written.
+	KeepUsers      bool
 	Groups         []Group
 	Members        [][2]string // (groupId, memberId)
 	GroupLicenses  []OwnedSource
@@ -332,6 +340,17 @@ func (e *Engine) CheckImport(d *ImportData) error {
 	return nil
 }
 
+// importDefaults gives an imported user the defaults of a user created
+// through Graph: userType Member, kind person.
+func importDefaults(u *User) {
+	if u.UserType == "" {
+		u.UserType = "Member"
+	}
+	if u.Kind == "" {
+		u.Kind = KindPerson
+	}
+}
+
 // importEmpty loads d into an empty engine and recomputes every license.
 // It takes d.Users and d.Members out of d and lets go of each once loaded
 // (ImportFrom).
@@ -357,19 +376,28 @@ func (e *Engine) importEmpty(op Op, d *ImportData) (ImportStats, error) {
 	// after the import: implied (Engine.allNew), not recorded one by one
 	// (an error refuses the whole import, delta and all).
 	e.allNew = true
-	for _, u := range userRows {
-		if u.UserType == "" {
-			u.UserType = "Member"
+	if d.KeepUsers {
+		// The rows are the users' properties; their records come from
+		// one block (a million users: one allocation instead of a million
+		// copies of 450 B each, and a million fewer objects to mark).
+		block := make([]user, len(userRows))
+		for i := range userRows {
+			in := &userRows[i]
+			importDefaults(in)
+			if err := e.addUser(&block[i], in); err != nil {
+				return st, err
+			}
 		}
-		if u.Kind == "" {
-			u.Kind = KindPerson
-		}
-		if err := e.LoadUser(u); err != nil {
-			return st, err
+	} else {
+		for _, u := range userRows {
+			importDefaults(&u)
+			if err := e.LoadUser(u); err != nil {
+				return st, err
+			}
 		}
 	}
-	// From here each user is a record of the engine of its own: userRows
-	// is not used again, and can be collected.
+	// From here userRows is not used again: each user is a record of the
+	// engine's own, or (KeepUsers) the rows are the engine's.
 	for _, g := range d.Groups {
 		if err := e.LoadGroup(g); err != nil {
 			return st, err

@@ -3,6 +3,7 @@ package licensing
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -163,5 +164,62 @@ func TestImportMembershipsBothSidesOnce(t *testing.T) {
 	d3.Members = append(d3.Members, [2]string{g1, g2}) // g2 holds g1: a cycle
 	if _, err := f3.e.ImportFrom(f3.op(), &d3); err == nil || !strings.Contains(err.Error(), "makes a cycle") {
 		t.Fatalf("a membership that makes a cycle: %v", err)
+	}
+}
+
+// With KeepUsers an import into an empty engine keeps the caller's rows as
+// its users' properties, in place (with the import's defaults written into
+// them), and ends in the same engine as the copying import; without it the
+// caller's rows are never written.
+func TestImportKeepUsersKeepsTheRowsInPlace(t *testing.T) {
+	f, data := importFixture(t)
+	d := data()
+	d.Users[4].UserType = "Guest" // a value given is kept; the others take the defaults
+	rows := d.Users
+	d.KeepUsers = true
+	if _, err := f.e.ImportFrom(f.op(), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Users != nil {
+		t.Fatal("ImportFrom kept d.Users")
+	}
+	kept := 0
+	f.e.ForEachUserView(func(v UserView) bool {
+		for i := range rows {
+			if v.User() == &rows[i] {
+				kept++
+			}
+		}
+		return true
+	})
+	if kept != len(rows) {
+		t.Fatalf("%d of %d users are the caller's rows", kept, len(rows))
+	}
+	if rows[0].UserType != "Member" || rows[0].Kind != KindPerson || rows[4].UserType != "Guest" {
+		t.Fatalf("the kept rows lack the import's defaults: %+v, %+v", rows[0], rows[4])
+	}
+	if err := checkInvariants(f.e); err != nil {
+		t.Fatal(err)
+	}
+
+	g, data2 := importFixture(t)
+	d2 := data2()
+	d2.Users[4].UserType = "Guest"
+	rows2 := d2.Users
+	if _, err := g.e.ImportFrom(g.op(), &d2); err != nil {
+		t.Fatal(err)
+	}
+	if rows2[0].UserType != "" || rows2[0].Kind != "" {
+		t.Fatalf("the copying import wrote the caller's rows: %+v", rows2[0])
+	}
+	if got, want := dump(f.e), dump(g.e); got != want {
+		t.Fatalf("kept rows:\n%s\ncopied rows:\n%s", got, want)
+	}
+	for i := range rows {
+		a, _ := f.e.User(rows[i].ID)
+		b, _ := g.e.User(rows[i].ID)
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("user %d: kept %+v, copied %+v", i, a, b)
+		}
 	}
 }

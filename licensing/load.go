@@ -59,15 +59,17 @@ func NewUserRecord(u User) *UserRecord { return &UserRecord{v: u} }
 
 // LoadUserRecord adds a stored user decoded into r, which the engine keeps
 // (r must not be used again).
-func (e *Engine) LoadUserRecord(r *UserRecord) error {
-	in := &r.v
+func (e *Engine) LoadUserRecord(r *UserRecord) error { return e.addUser(&r.u, &r.v) }
+
+// addUser adds the user in as the engine's record u (both kept: in is
+// never written, u is the engine's).
+func (e *Engine) addUser(u *user, in *User) error {
 	if in.ID == "" {
 		return allot.Errorf(allot.EINVALID, "stored user without id")
 	}
 	if _, dup := e.users[in.ID]; dup {
 		return allot.Errorf(allot.ECONFLICT, "user %s loaded twice", in.ID)
 	}
-	u := &r.u
 	u.User, u.idx = in, len(e.all)
 	e.users[in.ID] = u
 	e.all = append(e.all, u)
