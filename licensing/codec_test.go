@@ -528,3 +528,62 @@ func TestLicenseDecoderDecodesAsDecodeLicenseAndSharesGUIDs(t *testing.T) {
 		t.Error("the users' ids are shared")
 	}
 }
+
+// A UserDecoder decodes what DecodeUser does, into records carved from
+// blocks (consecutive records of a block are adjacent), each its own: a
+// record decoded later, or a body overwritten, changes none decoded before
+// (over more records than a block holds). A LicenseDecoder's records are
+// carved the same way.
+func TestRecordDecodersCarveRecordsFromBlocks(t *testing.T) {
+	c := codecs[0]
+	g := &gen{t: t, r: rand.New(rand.NewSource(7))}
+	var d UserDecoder
+	type decoded struct {
+		got  *UserRecord
+		want User
+	}
+	var all []decoded
+	for range 3*recordBlock + 5 {
+		g.times = g.times[:0]
+		x := reflect.New(c.typ)
+		g.fill(x.Elem(), c.name)
+		b := c.encode(nil, x.Interface())
+		want, werr := DecodeUser(b)
+		got, gerr := d.Decode(b)
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("DecodeUser: %v; UserDecoder: %v", werr, gerr)
+		}
+		for i := range b {
+			b[i] = 0
+		}
+		if werr == nil {
+			all = append(all, decoded{got, want})
+		}
+	}
+	if len(all) <= recordBlock {
+		t.Fatalf("%d users decoded: the test needs more than a block", len(all))
+	}
+	adjacent := 0
+	for i, x := range all {
+		if !reflect.DeepEqual(x.got.v, x.want) {
+			t.Fatalf("user %d: UserDecoder's record is %+v after more records, DecodeUser %+v", i, x.got.v, x.want)
+		}
+		if i > 0 && uintptr(unsafe.Pointer(x.got)) == uintptr(unsafe.Pointer(all[i-1].got))+unsafe.Sizeof(UserRecord{}) {
+			adjacent++
+		}
+	}
+	if adjacent < len(all)-len(all)/recordBlock-2 {
+		t.Fatalf("%d of %d user records follow the one before: not carved from blocks", adjacent, len(all))
+	}
+
+	var ld LicenseDecoder
+	l := License{UserID: "00000000-0000-4000-8000-000000000001", SKUID: "6fd2c87f-b296-42f0-b197-1e91e994b900", Claimed: true}
+	a, err1 := ld.Decode(AppendLicenseBinary(nil, &l))
+	b, err2 := ld.Decode(AppendLicenseBinary(nil, &l))
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	if uintptr(unsafe.Pointer(b)) != uintptr(unsafe.Pointer(a))+unsafe.Sizeof(LicenseRecord{}) {
+		t.Fatal("a LicenseDecoder's records are not carved from a block")
+	}
+}

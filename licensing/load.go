@@ -284,23 +284,55 @@ func DecodeLicenseRecord(b []byte) (*LicenseRecord, error) {
 // shared blocks (LoadLicenseRecord replaces a record's user id by its
 // user's: one allocation per block instead of a string each). The zero
 // value is ready; not for concurrent use.
+//
+// Its records are carved from blocks of recordBlock (a load's million
+// records are a few hundred allocations, not a million objects to
+// allocate and mark): a block's memory is freed once none of its records
+// is left, as Clone's are.
 type LicenseDecoder struct {
 	shared  map[[16]byte]string
 	userIDs []byte
+	block   []LicenseRecord
 }
+
+// recordBlock is how many records a decoder's block holds.
+const recordBlock = 1024
 
 // Decode decodes one body.
 func (d *LicenseDecoder) Decode(b []byte) (*LicenseRecord, error) {
 	if d.shared == nil {
 		d.shared = make(map[[16]byte]string, 64)
 	}
-	return d.decode(b, d.shared, &d.userIDs)
+	if len(d.block) == 0 {
+		d.block = make([]LicenseRecord, recordBlock)
+	}
+	r := &d.block[0]
+	d.block = d.block[1:]
+	_, err := decodeLicenseInto(b, d.shared, &d.userIDs, &r.l.License)
+	return r, err
 }
 
 func (d *LicenseDecoder) decode(b []byte, shared map[[16]byte]string, userIDs *[]byte) (*LicenseRecord, error) {
 	r := &LicenseRecord{}
 	_, err := decodeLicenseInto(b, shared, userIDs, &r.l.License)
 	return r, err
+}
+
+// UserDecoder decodes binary user bodies into UserRecords as
+// DecodeUserRecord does, carved from blocks of recordBlock as
+// LicenseDecoder's are. The zero value is ready; not for concurrent use.
+type UserDecoder struct {
+	block []UserRecord
+}
+
+// Decode decodes one body.
+func (d *UserDecoder) Decode(b []byte) (*UserRecord, error) {
+	if len(d.block) == 0 {
+		d.block = make([]UserRecord, recordBlock)
+	}
+	r := &d.block[0]
+	d.block = d.block[1:]
+	return r, decodeUserInto(b, &r.v)
 }
 
 // LoadLicenseRecord adds a stored license record decoded into r, which the

@@ -89,9 +89,17 @@ type memberRun struct {
 
 func newStoredRecords() *storedRecords {
 	return &storedRecords{
-		users: bulk[*licensing.UserRecord]{kind: store.KindUser, decode: decodeUserRecord},
+		users: bulk[*licensing.UserRecord]{kind: store.KindUser, newDecode: func() func([]byte) (*licensing.UserRecord, error) {
+			var d licensing.UserDecoder // a chunk's records carved from a few blocks
+			return func(body []byte) (*licensing.UserRecord, error) {
+				if licensing.IsBinary(body) {
+					return d.Decode(body)
+				}
+				return decodeUserRecord(body)
+			}
+		}},
 		lics: bulk[*licensing.LicenseRecord]{kind: store.KindLicense, newDecode: func() func([]byte) (*licensing.LicenseRecord, error) {
-			var d licensing.LicenseDecoder // a chunk's records share their products' and groups' strings
+			var d licensing.LicenseDecoder // a chunk's records share their products' and groups' strings, and a few blocks
 			return func(body []byte) (*licensing.LicenseRecord, error) {
 				if licensing.IsBinary(body) {
 					return d.Decode(body)
