@@ -291,11 +291,17 @@ func DecodeUser(b []byte) (User, error) {
 // decodeUserInto is DecodeUser into *u, which must be the zero User (a
 // User is large: decoded in place, it is not copied into the record that
 // keeps it). On an error *u is the zero User.
-func decodeUserInto(b []byte, u *User) error {
+func decodeUserInto(b []byte, u *User) error { return decodeUserBlocks(b, u, nil, nil) }
+
+// decodeUserBlocks is decodeUserInto with the record's text and GUIDs
+// carved from the blocks texts and guids when they are not nil (a
+// UserDecoder's: blockText, blockGUID).
+func decodeUserBlocks(b []byte, u *User, texts, guids *[]byte) error {
 	d, err := newDecoder(b)
 	if err != nil {
 		return fmt.Errorf("user: %w", err)
 	}
+	d.texts, d.guids = texts, guids
 	m := d.bitmap(userBits)
 	u.ID = d.strIf(m & userID)
 	u.UserPrincipalName = d.strIf(m & userUPN)
@@ -714,6 +720,29 @@ type decoder struct {
 	// guids, when set, is the block the GUIDs read by blockStrIf are
 	// written into (blockGUID).
 	guids *[]byte
+	// texts, when set, is the block the record's text copy is carved from
+	// (blockText) instead of an allocation of its own.
+	texts *[]byte
+}
+
+// textBlock is the size of a block of texts (blockText); a body of more
+// than a quarter of it gets a copy of its own.
+const textBlock = 64 << 10
+
+// blockText copies the body into d.texts, a block shared by the records
+// of one decoder, and returns the copy.
+func (d *decoder) blockText() string {
+	if d.texts == nil || len(d.b) > textBlock/4 {
+		return string(d.b)
+	}
+	b := *d.texts
+	if len(b)+len(d.b) > cap(b) {
+		b = make([]byte, 0, textBlock)
+	}
+	n := len(b)
+	b = append(b, d.b...)
+	*d.texts = b
+	return unsafe.String(&b[n], len(d.b))
 }
 
 func newDecoder(b []byte) (decoder, error) {
@@ -841,7 +870,7 @@ func (d *decoder) strShared(share bool) string {
 			return ""
 		}
 		if d.text == "" {
-			d.text = string(d.b) // a copy: the body may be reused
+			d.text = d.blockText() // a copy: the body may be reused
 		}
 		s := d.text[d.i : d.i+int(n)]
 		d.i += int(n)

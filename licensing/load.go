@@ -320,9 +320,14 @@ func (d *LicenseDecoder) decode(b []byte, shared map[[16]byte]string, userIDs *[
 
 // UserDecoder decodes binary user bodies into UserRecords as
 // DecodeUserRecord does, carved from blocks of recordBlock as
-// LicenseDecoder's are. The zero value is ready; not for concurrent use.
+// LicenseDecoder's are, and with their strings in shared blocks: each
+// record's text (the strings written raw) and its GUIDs' strings. A
+// block's memory is freed once no string of it is left (the properties of
+// a user are replaced whole by an update). The zero value is ready; not
+// for concurrent use.
 type UserDecoder struct {
-	block []UserRecord
+	block        []UserRecord
+	texts, guids []byte
 }
 
 // Decode decodes one body.
@@ -332,7 +337,7 @@ func (d *UserDecoder) Decode(b []byte) (*UserRecord, error) {
 	}
 	r := &d.block[0]
 	d.block = d.block[1:]
-	return r, decodeUserInto(b, &r.v)
+	return r, decodeUserBlocks(b, &r.v, &d.texts, &d.guids)
 }
 
 // LoadLicenseRecord adds a stored license record decoded into r, which the
