@@ -153,15 +153,25 @@ func Build(s *tenant.State) *Index {
 	// The UPN and name keys are made here too, on both cores, in the
 	// engine's order.
 	upns, names := make([]Key, n), make([]Key, n)
+	// Each range's summaries and their lists of products are carved from
+	// blocks (summaryBlock): a million users' are a few thousand
+	// allocations, not two million objects to allocate and mark.
 	summarizeRange := func(from, to int) {
 		i := from
+		var block []User
+		var skus []string
 		e.ForEachUserLicensesIn(from, to, func(u *licensing.User, ls licensing.UserLicenses) bool {
-			r := &User{UPN: strings.ToLower(u.UserPrincipalName), Name: strings.ToLower(u.DisplayName), Mail: strings.ToLower(u.Mail)}
+			if len(block) == 0 {
+				block = make([]User, min(summaryBlock, to-i))
+			}
+			r := &block[0]
+			block = block[1:]
+			*r = User{UPN: strings.ToLower(u.UserPrincipalName), Name: strings.ToLower(u.DisplayName), Mail: strings.ToLower(u.Mail)}
 			d := strings.TrimSpace(u.Department)
 			if d != "" {
 				r.Dept = strings.ToLower(d)
 			}
-			summarizeView(r, ls.Len(), ls.At)
+			summarizeViewIn(r, ls.Len(), ls.At, &skus)
 			recs[i] = summary{u.ID, r, d}
 			upns[i], names[i] = Key{K: r.UPN, ID: u.ID}, Key{K: r.Name, ID: u.ID}
 			i++
@@ -340,8 +350,26 @@ func summarize(r *User, ls []licensing.License) {
 // summarizeView is summarize over n records read by at (the engine's
 // records in place, without copying them: licensing.UserLicenses).
 func summarizeView(r *User, n int, at func(int) *licensing.License) {
+	summarizeViewIn(r, n, at, nil)
+}
+
+// summaryBlock is how many summaries (and lists of products) a block of
+// Build's holds.
+const summaryBlock = 1024
+
+// summarizeViewIn is summarizeView with the list of products carved from
+// the block skus when it is not nil (Build's), with no spare capacity.
+func summarizeViewIn(r *User, n int, at func(int) *licensing.License, skus *[]string) {
 	r.SKUs, r.errs, r.Waiting, r.Held = nil, nil, false, false
-	if n > 0 {
+	switch {
+	case n > 0 && skus != nil && n <= summaryBlock/8:
+		b := *skus
+		if len(b)+n > cap(b) {
+			b = make([]string, 0, summaryBlock)
+		}
+		r.SKUs = b[len(b) : len(b) : len(b)+n] // filled below, within its n
+		*skus = b[:len(b)+n]
+	case n > 0:
 		r.SKUs = make([]string, 0, n) // one allocation, not one per growth
 	}
 	var ue userErrors

@@ -970,6 +970,19 @@ func (d *decoder) strs(min int) []string {
 	return ss
 }
 
+// sharedStrs is strs with each GUID's string shared as strShared does.
+func (d *decoder) sharedStrs(min int) []string {
+	n := d.count(min)
+	if d.err != nil {
+		return nil
+	}
+	ss := make([]string, n)
+	for i := range ss {
+		ss[i] = d.strShared(true)
+	}
+	return ss
+}
+
 func (d *decoder) strMap() map[string]string {
 	n := d.count(1)
 	if d.err != nil {
@@ -1106,7 +1119,7 @@ func (d *decoder) sourceState(s *SourceState) {
 		s.AppliesSince = d.instant()
 	}
 	if m&ssDisabledPlans != 0 {
-		s.DisabledPlans = d.strs(0)
+		s.DisabledPlans = d.sharedStrs(0) // plans repeat across records: one string each per decoder
 	}
 	s.AssignedByGroup = d.sharedStrIf(m & ssAssignedByGroup)
 	s.AllotmentID = d.sharedStrIf(m & ssAllotmentID)

@@ -466,7 +466,7 @@ func TestImportRefusesDatesAnInstantCannotHold(t *testing.T) {
 }
 
 // A LicenseDecoder decodes what DecodeLicense does, and its records share
-// one string per product and group (the bodies and the decoder's strings
+// one string per product, group and disabled plan (the bodies and the decoder's strings
 // stay apart: overwriting a body changes nothing decoded; the user ids
 // written into its blocks stay what they were over more records than a
 // block holds).
@@ -513,7 +513,7 @@ func TestLicenseDecoderDecodesAsDecodeLicenseAndSharesGUIDs(t *testing.T) {
 	}
 	sku, group := "6fd2c87f-b296-42f0-b197-1e91e994b900", "00000000-0000-4000-8000-00000000000a"
 	l := License{UserID: "00000000-0000-4000-8000-000000000001", SKUID: sku, Claimed: true,
-		Sources: []SourceState{{State: StateActive, AssignedByGroup: group}}}
+		Sources: []SourceState{{State: StateActive, AssignedByGroup: group, DisabledPlans: []string{"a23b959c-7ce8-4e57-9140-b90eb88a9e97"}}}}
 	a, err1 := d.Decode(AppendLicenseBinary(nil, &l))
 	l.UserID = "00000000-0000-4000-8000-000000000002"
 	b, err2 := d.Decode(AppendLicenseBinary(nil, &l))
@@ -523,6 +523,9 @@ func TestLicenseDecoderDecodesAsDecodeLicenseAndSharesGUIDs(t *testing.T) {
 	same := func(x, y string) bool { return unsafe.StringData(x) == unsafe.StringData(y) }
 	if !same(a.l.SKUID, b.l.SKUID) || !same(a.l.Sources[0].AssignedByGroup, b.l.Sources[0].AssignedByGroup) {
 		t.Error("two records of one decoder do not share their product's and group's strings")
+	}
+	if !same(a.l.Sources[0].DisabledPlans[0], b.l.Sources[0].DisabledPlans[0]) {
+		t.Error("two records of one decoder do not share their disabled plan's string")
 	}
 	if same(a.l.UserID, b.l.UserID) || a.l.UserID == b.l.UserID {
 		t.Error("the users' ids are shared")
