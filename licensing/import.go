@@ -826,6 +826,22 @@ func (e *Engine) loadMembersSplit(rows [][2]string, users []*user) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() {
+		// A user without groups gets a part of one slab for its list, sized
+		// by a count of its rows (cap = that count: an append later
+		// copies it out): two million memberships are one allocation,
+		// not one or two per user as the lists grow.
+		end := make([]int32, len(e.all)) // the end of each user's part
+		n := int32(0)
+		for _, u := range users {
+			if u != nil {
+				end[u.idx]++
+			}
+		}
+		for i, c := range end {
+			n += c
+			end[i] = n
+		}
+		slab := make([]*group, n)
 		var g *group
 		for i, m := range rows {
 			u := users[i]
@@ -835,9 +851,17 @@ func (e *Engine) loadMembersSplit(rows [][2]string, users []*user) error {
 			if g = e.runGroup(g, m[0]); g == nil {
 				continue // reported by the groups' side
 			}
-			if !slices.Contains(u.groups, g) {
-				u.groups = append(u.groups, g)
+			if slices.Contains(u.groups, g) {
+				continue
 			}
+			if cap(u.groups) == 0 {
+				k := int32(0) // the part's start: the end of the one before
+				if u.idx > 0 {
+					k = end[u.idx-1]
+				}
+				u.groups = slab[k:k:end[u.idx]]
+			}
+			u.groups = append(u.groups, g)
 		}
 	})
 	var g *group

@@ -152,6 +152,30 @@ func TestImportMembershipsBothSidesOnce(t *testing.T) {
 	if err := checkInvariants(f.e); err != nil {
 		t.Fatal(err)
 	}
+	// The users' lists share one slab: a membership added later (u2 to g2,
+	// into the room its duplicate row left) changes no other user's list.
+	f.add(g2, u2)
+	for id, want := range map[string]string{u1: fmt.Sprint([]string{g1, g2}), u2: fmt.Sprint([]string{g1, g2}), u3: fmt.Sprint([]string{g2, g1})} {
+		if got := groupsOf(id); got != want {
+			t.Errorf("after adding %s to %s, groups of %s: %s, want %s", u2, g2, id, got, want)
+		}
+	}
+
+	// A full list (u1's: one row) copies out when it grows, leaving the
+	// next user's part (u2's) as it was.
+	f4, data4 := importFixture(t)
+	d4 := data4()
+	d4.Members = [][2]string{{g1, u1}, {g1, u2}}
+	if _, err := f4.e.ImportFrom(f4.op(), &d4); err != nil {
+		t.Fatal(err)
+	}
+	f4.add(g2, u1)
+	if got := fmt.Sprint(f4.e.users[u2].groups[0].ID); got != g1 {
+		t.Errorf("adding %s to %s made %s's group %s", u1, g2, u2, got)
+	}
+	if err := checkInvariants(f4.e); err != nil {
+		t.Fatal(err)
+	}
 
 	f2, data2 := importFixture(t)
 	d2 := data2()
