@@ -55,6 +55,9 @@ func (b *Bundle) release() {
 	}
 	b.Data = licensing.ImportData{}
 	b.memberUser, b.graphDates, b.subs = nil, nil, nil
+	// Where the rows came from is read by the checks above only; the
+	// engine's refusals name allotments, seats and units (placed).
+	b.userLine, b.groupLine, b.memberLine, b.glLine, b.dlLine = places{}, places{}, places{}, places{}, places{}
 }
 
 // ApplyWithin is Apply with the caller's own changes in the same command:

@@ -39,7 +39,7 @@ func TestConsumedBundleImportsTheSameAndIsReleased(t *testing.T) {
 	if got != want || states(consumed) != states(kept) {
 		t.Fatalf("consumed import %+v:\n%s\nwant %+v:\n%s", got, states(consumed), want, states(kept))
 	}
-	if c.Data.Users != nil || c.Data.Members != nil || c.Data.GroupLicenses != nil || c.memberUser != nil {
+	if c.Data.Users != nil || c.Data.Members != nil || c.Data.GroupLicenses != nil || c.memberUser != nil || c.userLine.lines != nil || c.memberLine.lines != nil {
 		t.Fatalf("the consumed bundle kept rows: %d users, %d memberships", len(c.Data.Users), len(c.Data.Members))
 	}
 	if _, err := Apply(context.Background(), consumed, c, "test", time.Now()); !errors.Is(err, errConsumed) {

@@ -101,6 +101,13 @@ func BulkWork(users int) (done func()) {
 // resident after a restart. It blocks the caller for the collection (about
 // a second per 3 GB live, on the load's goroutine: the tenant is already
 // served).
+//
+// Its cost afterwards: the load's garbage is interleaved with what stays,
+// so returning it splits the huge pages of the live heap (hugeheap.go),
+// and a collection of that heap marks slower — at 1M users the next one
+// took 4.3 s instead of 1.55 s (docs/BENCHMARKS.md, session 15). Less
+// garbage during the load is the cure, not keeping the memory: RSS once
+// loaded would stay at the load's peak.
 func AfterLoad(users int) {
 	if users < PauseMinUsers || !Current().ReturnAfterLoad {
 		return
