@@ -958,27 +958,19 @@ func (d *decoder) errorCode(bit uint64) SourceErrorCode {
 
 // strs reads a list of strings of at least min elements; the list is
 // never nil.
-func (d *decoder) strs(min int) []string {
-	n := d.count(min)
-	if d.err != nil {
-		return nil
-	}
-	ss := make([]string, n)
-	for i := range ss {
-		ss[i] = d.str()
-	}
-	return ss
-}
+func (d *decoder) strs(min int) []string { return d.strsShared(min, false) }
 
 // sharedStrs is strs with each GUID's string shared as strShared does.
-func (d *decoder) sharedStrs(min int) []string {
+func (d *decoder) sharedStrs(min int) []string { return d.strsShared(min, true) }
+
+func (d *decoder) strsShared(min int, share bool) []string {
 	n := d.count(min)
 	if d.err != nil {
 		return nil
 	}
 	ss := make([]string, n)
 	for i := range ss {
-		ss[i] = d.strShared(true)
+		ss[i] = d.strShared(share)
 	}
 	return ss
 }

@@ -472,25 +472,17 @@ func TestImportRefusesDatesAnInstantCannotHold(t *testing.T) {
 // block holds).
 func TestLicenseDecoderDecodesAsDecodeLicenseAndSharesGUIDs(t *testing.T) {
 	c := codecs[3]
-	g := &gen{t: t, r: rand.New(rand.NewSource(5))}
 	var d LicenseDecoder
 	type decoded struct {
 		got  *LicenseRecord
 		want string
 	}
 	var all []decoded
-	for range 8 * guidBlock {
-		g.times = g.times[:0]
-		x := reflect.New(c.typ)
-		g.fill(x.Elem(), c.name)
-		b := c.encode(nil, x.Interface())
+	randomBodies(t, c, 5, 8*guidBlock, func(b []byte) {
 		want, werr := DecodeLicense(b)
 		got, gerr := d.Decode(b)
 		if (werr == nil) != (gerr == nil) {
 			t.Fatalf("DecodeLicense: %v; LicenseDecoder: %v", werr, gerr)
-		}
-		for i := range b {
-			b[i] = 0
 		}
 		if werr == nil && !reflect.DeepEqual(got.l.License, want) {
 			t.Fatalf("LicenseDecoder decoded %+v, DecodeLicense %+v", got.l.License, want)
@@ -498,7 +490,7 @@ func TestLicenseDecoderDecodesAsDecodeLicenseAndSharesGUIDs(t *testing.T) {
 		if werr == nil {
 			all = append(all, decoded{got, want.UserID})
 		}
-	}
+	})
 	guids := 0
 	for _, x := range all {
 		if x.got.l.UserID != x.want {
@@ -539,30 +531,22 @@ func TestLicenseDecoderDecodesAsDecodeLicenseAndSharesGUIDs(t *testing.T) {
 // carved the same way.
 func TestRecordDecodersCarveRecordsFromBlocks(t *testing.T) {
 	c := codecs[0]
-	g := &gen{t: t, r: rand.New(rand.NewSource(7))}
 	var d UserDecoder
 	type decoded struct {
 		got  *UserRecord
 		want User
 	}
 	var all []decoded
-	for range 3*recordBlock + 5 {
-		g.times = g.times[:0]
-		x := reflect.New(c.typ)
-		g.fill(x.Elem(), c.name)
-		b := c.encode(nil, x.Interface())
+	randomBodies(t, c, 7, 3*recordBlock+5, func(b []byte) {
 		want, werr := DecodeUser(b)
 		got, gerr := d.Decode(b)
 		if (werr == nil) != (gerr == nil) {
 			t.Fatalf("DecodeUser: %v; UserDecoder: %v", werr, gerr)
 		}
-		for i := range b {
-			b[i] = 0
-		}
 		if werr == nil {
 			all = append(all, decoded{got, want})
 		}
-	}
+	})
 	if len(all) <= recordBlock {
 		t.Fatalf("%d users decoded: the test needs more than a block", len(all))
 	}
@@ -588,5 +572,21 @@ func TestRecordDecodersCarveRecordsFromBlocks(t *testing.T) {
 	}
 	if uintptr(unsafe.Pointer(b)) != uintptr(unsafe.Pointer(a))+unsafe.Sizeof(LicenseRecord{}) {
 		t.Fatal("a LicenseDecoder's records are not carved from a block")
+	}
+}
+
+// randomBodies calls fn with n random bodies of codec c (seeded), each
+// zeroed after fn returns: what fn decoded must not share the body.
+func randomBodies(t *testing.T, c codec, seed int64, n int, fn func(b []byte)) {
+	g := &gen{t: t, r: rand.New(rand.NewSource(seed))}
+	for range n {
+		g.times = g.times[:0]
+		x := reflect.New(c.typ)
+		g.fill(x.Elem(), c.name)
+		b := c.encode(nil, x.Interface())
+		fn(b)
+		for i := range b {
+			b[i] = 0
+		}
 	}
 }
