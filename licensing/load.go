@@ -54,6 +54,9 @@ func DecodeUserRecord(b []byte) (*UserRecord, error) {
 	return r, err
 }
 
+// ID is the id of the user r holds.
+func (r *UserRecord) ID() string { return r.v.ID }
+
 // NewUserRecord returns a record of u to load (LoadUserRecord).
 func NewUserRecord(u User) *UserRecord { return &UserRecord{v: u} }
 
@@ -265,6 +268,12 @@ func (e *Engine) LoadLicense(l License) error {
 // the allocation the engine keeps (DecodeLicenseRecord, then
 // LoadLicenseRecord), as UserRecord is for users.
 type LicenseRecord struct{ l license }
+
+// Key is the user, the product and the allotment ("" for none) of the
+// record.
+func (r *LicenseRecord) Key() (userID, skuID, allotmentID string) {
+	return r.l.UserID, r.l.SKUID, r.l.AllotmentID
+}
 
 // NewLicenseRecord returns a record of l to load (LoadLicenseRecord).
 func NewLicenseRecord(l License) *LicenseRecord { return &LicenseRecord{l: license{License: l}} }

@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"runtime"
+	"strings"
 	"sync"
 
 	"allot/store"
@@ -65,9 +66,26 @@ type bulk[T any] struct {
 	// newDecode, when set, makes the decode function of each chunk
 	// instead (one that keeps state across the chunk's records).
 	newDecode func() func([]byte) (T, error)
-	raw       []rawRec
-	chunks    []*decodedChunk[T]
-	n         int // records taken
+	// keyed, when set, tells whether a decoded record's own fields give
+	// the id it is stored under, and keyOf gives that id: such a record
+	// keeps no id of its own (rec.id is ""; read it with id), and one
+	// that does not keeps a copy. The ids the store gives are views of a
+	// snapshot part's buffer (statelog.DecodePart), and a million of them
+	// held every part of users and license records until the engine was
+	// filled (~220 MB at a million users).
+	keyed  func(v T, id string) bool
+	keyOf  func(v T) string
+	raw    []rawRec
+	chunks []*decodedChunk[T]
+	n      int // records taken
+}
+
+// id is the id r is stored under.
+func (b *bulk[T]) id(r *rec[T]) string {
+	if r.id == "" && b.keyOf != nil {
+		return b.keyOf(r.v)
+	}
+	return r.id
 }
 
 // add takes one stored record; a full chunk goes to the decoders.
@@ -100,10 +118,18 @@ func (b *bulk[T]) send(d *decoders) {
 		for _, r := range raw {
 			v, err := decode(r.body)
 			if err != nil {
-				c.bad = append(c.bad, deleteProblem(b.kind, r.id, "the stored record cannot be decoded: "+err.Error()))
+				c.bad = append(c.bad, deleteProblem(b.kind, strings.Clone(r.id), "the stored record cannot be decoded: "+err.Error()))
 				continue
 			}
-			c.recs = append(c.recs, rec[T]{r.id, v})
+			id := r.id
+			if b.keyed != nil {
+				if b.keyed(v, id) {
+					id = ""
+				} else {
+					id = strings.Clone(id)
+				}
+			}
+			c.recs = append(c.recs, rec[T]{id, v})
 		}
 	})
 }

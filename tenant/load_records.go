@@ -89,25 +89,56 @@ type memberRun struct {
 
 func newStoredRecords() *storedRecords {
 	return &storedRecords{
-		users: bulk[*licensing.UserRecord]{kind: store.KindUser, newDecode: func() func([]byte) (*licensing.UserRecord, error) {
-			var d licensing.UserDecoder // a chunk's records carved from a few blocks
-			return func(body []byte) (*licensing.UserRecord, error) {
-				if licensing.IsBinary(body) {
-					return d.Decode(body)
+		users: bulk[*licensing.UserRecord]{kind: store.KindUser,
+			keyed: func(u *licensing.UserRecord, id string) bool { return u.ID() == id },
+			keyOf: (*licensing.UserRecord).ID,
+			newDecode: func() func([]byte) (*licensing.UserRecord, error) {
+				var d licensing.UserDecoder // a chunk's records carved from a few blocks
+				return func(body []byte) (*licensing.UserRecord, error) {
+					if licensing.IsBinary(body) {
+						return d.Decode(body)
+					}
+					return decodeUserRecord(body)
 				}
-				return decodeUserRecord(body)
-			}
-		}},
-		lics: bulk[*licensing.LicenseRecord]{kind: store.KindLicense, newDecode: func() func([]byte) (*licensing.LicenseRecord, error) {
-			var d licensing.LicenseDecoder // a chunk's records share their products' and groups' strings, and a few blocks
-			return func(body []byte) (*licensing.LicenseRecord, error) {
-				if licensing.IsBinary(body) {
-					return d.Decode(body)
+			}},
+		lics: bulk[*licensing.LicenseRecord]{kind: store.KindLicense, keyed: licenseKeyed, keyOf: licenseKey,
+			newDecode: func() func([]byte) (*licensing.LicenseRecord, error) {
+				var d licensing.LicenseDecoder // a chunk's records share their products' and groups' strings, and a few blocks
+				return func(body []byte) (*licensing.LicenseRecord, error) {
+					if licensing.IsBinary(body) {
+						return d.Decode(body)
+					}
+					return decodeLicenseRecord(body)
 				}
-				return decodeLicenseRecord(body)
-			}
-		}},
+			}},
 	}
+}
+
+// licenseKey is the id a license record is stored under, from its own
+// fields: userId/skuId, or userId/skuId/allotmentId (Tenant.serialize).
+func licenseKey(l *licensing.LicenseRecord) string {
+	user, sku, allotment := l.Key()
+	if allotment == "" {
+		return key2(user, sku)
+	}
+	return key2(user, sku+"/"+allotment)
+}
+
+// licenseKeyed is licenseKey(l) == id, without making the key.
+func licenseKeyed(l *licensing.LicenseRecord, id string) bool {
+	user, sku, allotment := l.Key()
+	rest, ok := strings.CutPrefix(id, user)
+	if !ok || !strings.HasPrefix(rest, "/") {
+		return false
+	}
+	rest, ok = strings.CutPrefix(rest[1:], sku)
+	if !ok {
+		return false
+	}
+	if allotment == "" {
+		return rest == ""
+	}
+	return strings.HasPrefix(rest, "/") && rest[1:] == allotment
 }
 
 // decoded waits for the background decoding of the bulk records, ends the
@@ -250,7 +281,7 @@ func (rs *storedRecords) loadInto(e *licensing.Engine) {
 	}
 	rs.users.drain(func(u *rec[*licensing.UserRecord]) {
 		if err := e.LoadUserRecord(u.v); err != nil {
-			rs.bad(store.KindUser, u.id, err.Error())
+			rs.bad(store.KindUser, rs.users.id(u), err.Error())
 		}
 	})
 	rs.groups.drain(func(g *rec[licensing.Group]) {
@@ -281,7 +312,7 @@ func (rs *storedRecords) loadInto(e *licensing.Engine) {
 	userSide = loadSources(store.KindDirectLicense, &rs.dls, e.LoadDirectLicense, userSide)
 	rs.lics.drain(func(l *rec[*licensing.LicenseRecord]) {
 		if err := e.LoadLicenseRecord(l.v); err != nil {
-			userSide = append(userSide, deleteProblem(store.KindLicense, l.id, err.Error()))
+			userSide = append(userSide, deleteProblem(store.KindLicense, rs.lics.id(l), err.Error()))
 		}
 	})
 	members.Help() // the memberships are the longer side

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"allot"
 	"allot/catalog"
@@ -222,3 +223,60 @@ func TestEachLoaded(t *testing.T) {
 		t.Fatalf("EachLoaded passed %v", seen)
 	}
 }
+
+// A load's users and license records keep no view of the id the store
+// gives them: a record whose own fields give that id keeps none (the id is
+// made again for a problem), one whose fields do not keeps a copy, so a
+// problem names the key the record is stored under either way.
+func TestBulkRecordsKeepNoViewOfTheirStoredID(t *testing.T) {
+	const u1, sku, al = "00000000-0000-4000-8000-000000000001", "05e9a617-0261-4cee-bb44-138d3ef5d965", "al-1"
+	for _, c := range []struct {
+		user, allotment, id string
+		keyed               bool
+	}{
+		{u1, "", u1 + "/" + sku, true},
+		{u1, al, u1 + "/" + sku + "/" + al, true},
+		{u1, "", u1 + "/" + sku + "/" + al, false},
+		{u1, al, u1 + "/" + sku, false},
+		{u1, "", "ghost/" + sku, false},
+		{u1, "", u1 + sku, false},
+		{u1, "", u1 + "/" + sku + "/", false},
+		{u1, al, u1 + "/" + sku + "/" + al + "x", false},
+	} {
+		l := licensing.License{UserID: c.user, SKUID: sku, AllotmentID: c.allotment}
+		r, err := licensing.DecodeLicenseRecord(licensing.AppendLicenseBinary(nil, &l))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := licenseKeyed(r, c.id); got != c.keyed {
+			t.Errorf("licenseKeyed(%s/%s/%s, %q) = %v", c.user, sku, c.allotment, c.id, got)
+		}
+		if c.keyed && licenseKey(r) != c.id {
+			t.Errorf("licenseKey = %q, want %q", licenseKey(r), c.id)
+		}
+	}
+
+	// Through the bulk decoding: the stored ids are views of a buffer
+	// that is overwritten once the records are decoded.
+	rs := newStoredRecords()
+	buf := []byte(u1 + "/" + sku + "|" + "stored-under-another-key" + "|" + u1)
+	lic := licensing.AppendLicenseBinary(nil, &licensing.License{UserID: u1, SKUID: sku})
+	user := licensing.AppendUserBinary(nil, &licensing.User{ID: u1, UserPrincipalName: "a@contoso.com"})
+	n := len(u1) + 1 + len(sku)
+	rs.lics.add(&rs.dec, unsafeView(buf[:n]), lic) // views: the store gives ids this way (statelog.DecodePart)
+	rs.lics.add(&rs.dec, unsafeView(buf[n+1:n+25]), lic)
+	rs.users.add(&rs.dec, unsafeView(buf[n+26:]), user)
+	rs.decoded()
+	for i := range buf {
+		buf[i] = '#'
+	}
+	var ids []string
+	rs.lics.drain(func(r *rec[*licensing.LicenseRecord]) { ids = append(ids, rs.lics.id(r)) })
+	rs.users.drain(func(r *rec[*licensing.UserRecord]) { ids = append(ids, rs.users.id(r)) })
+	if want := []string{u1 + "/" + sku, "stored-under-another-key", u1}; strings.Join(ids, " ") != strings.Join(want, " ") {
+		t.Fatalf("ids after the buffer was overwritten: %q, want %q", ids, want)
+	}
+}
+
+// unsafeView is a string sharing b's bytes, as the store's ids do.
+func unsafeView(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

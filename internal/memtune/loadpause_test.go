@@ -61,3 +61,32 @@ func TestLoadWorkCheckEndsThePauseAtTheBound(t *testing.T) {
 	}
 	runtime.KeepAlive(keep)
 }
+
+// A load whose heap grows LoadStep past its last collection is collected
+// at the next check, and stays paused: the garbage of the parts decoded so
+// far is freed for the rest of the decoding to reuse.
+func TestLoadWorkCheckCollectsWithinThePause(t *testing.T) {
+	before := gogcBefore(t)
+	defer Enable(Policy{})
+	Enable(Policy{PauseGC: true})
+	p := LoadWork()
+	defer p.End()
+	p.collectAt = heapObjects() + 8<<20
+	for range 16 {
+		_ = make([]byte, 1<<20) // garbage, as a decoded part's buffer is
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	gcs := ms.NumGC
+	p.Check()
+	runtime.ReadMemStats(&ms)
+	if ms.NumGC == gcs {
+		t.Fatal("a check past LoadStep did not collect")
+	}
+	if got := gogc(t); got == before {
+		t.Fatalf("the collection within the pause ended it (GOGC %d)", got)
+	}
+	if heap := heapObjects(); p.collectAt <= heap || p.collectAt > heap+LoadStep+1<<20 {
+		t.Fatalf("the next collection at %d with the heap at %d, want LoadStep above it", p.collectAt, heap)
+	}
+}
