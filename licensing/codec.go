@@ -735,14 +735,24 @@ func (d *decoder) blockText() string {
 	if d.texts == nil || len(d.b) > textBlock/4 {
 		return string(d.b)
 	}
-	b := *d.texts
-	if len(b)+len(d.b) > cap(b) {
-		b = make([]byte, 0, textBlock)
+	t := carve(d.texts, len(d.b), textBlock)
+	copy(t, d.b)
+	return unsafe.String(&t[0], len(t))
+}
+
+// carve hands out the next n elements of *block (its length is what was
+// handed out), starting a new block of size when it has no room; the
+// part's capacity is n, so an append to it copies it out. The decoders'
+// blocks of records and strings are carved this way.
+func carve[T any](block *[]T, n, size int) []T {
+	b := *block
+	if len(b)+n > cap(b) {
+		b = make([]T, 0, max(size, n))
 	}
-	n := len(b)
-	b = append(b, d.b...)
-	*d.texts = b
-	return unsafe.String(&b[n], len(d.b))
+	k := len(b)
+	b = b[:k+n]
+	*block = b
+	return b[k : k+n : k+n]
 }
 
 func newDecoder(b []byte) (decoder, error) {
@@ -1191,13 +1201,7 @@ const guidBlock = 512
 // never written where a string was made of it, so the strings are
 // immutable; a kept string keeps its whole block.
 func (d *decoder) blockGUID(g []byte) string {
-	b := *d.guids
-	if len(b)+36 > cap(b) {
-		b = make([]byte, 0, 36*guidBlock)
-	}
-	n := len(b)
-	b = b[:n+36]
-	putGUID((*[36]byte)(b[n:]), g)
-	*d.guids = b
-	return unsafe.String(&b[n], 36)
+	b := carve(d.guids, 36, 36*guidBlock)
+	putGUID((*[36]byte)(b), g)
+	return unsafe.String(&b[0], 36)
 }

@@ -312,11 +312,7 @@ func (d *LicenseDecoder) Decode(b []byte) (*LicenseRecord, error) {
 	if d.shared == nil {
 		d.shared = make(map[[16]byte]string, 64)
 	}
-	if len(d.block) == 0 {
-		d.block = make([]LicenseRecord, recordBlock)
-	}
-	r := &d.block[0]
-	d.block = d.block[1:]
+	r := &carve(&d.block, 1, recordBlock)[0]
 	_, err := decodeLicenseInto(b, d.shared, &d.userIDs, &r.l.License)
 	return r, err
 }
@@ -341,11 +337,7 @@ type UserDecoder struct {
 
 // Decode decodes one body.
 func (d *UserDecoder) Decode(b []byte) (*UserRecord, error) {
-	if len(d.block) == 0 {
-		d.block = make([]UserRecord, recordBlock)
-	}
-	r := &d.block[0]
-	d.block = d.block[1:]
+	r := &carve(&d.block, 1, recordBlock)[0]
 	return r, decodeUserBlocks(b, &r.v, &d.texts, &d.guids)
 }
 
