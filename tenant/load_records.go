@@ -27,6 +27,7 @@ import (
 // derive, adopt them (derivation.go).
 func (r *Runtime) buildState(ctx context.Context, tenantID string, now time.Time) (*State, int64, []Problem, error) {
 	recs := newStoredRecords()
+	defer recs.endPause() // on every return; the load's own end is below
 	logSeq, err := r.loadObjects(ctx, tenantID, func(o store.Object) error {
 		recs.read(o)
 		return nil
@@ -44,6 +45,17 @@ func (r *Runtime) buildState(ctx context.Context, tenantID string, now time.Time
 	}
 	e := licensing.New(cat, recs.settings)
 	recs.loadInto(e)
+	// A large load's pause of the collector lasts until the engine is
+	// filled: its collection then frees the decoding's last garbage and the
+	// decoded records the engine took over together (~0.9 GB at a million
+	// users), and the read models built next reuse that memory. Ended at
+	// the decoding's end instead, the pause collected once more and the
+	// read models took ~0.6 GB of memory touched for the first time, which
+	// a VM charges for (docs/BENCHMARKS.md, session 16).
+	if loadFilled != nil {
+		loadFilled()
+	}
+	recs.endPause()
 	seq, err := r.store.MaxAuditSeq(ctx, tenantID)
 	if err != nil {
 		return nil, 0, nil, err
@@ -67,6 +79,7 @@ type storedRecords struct {
 	users    bulk[*licensing.UserRecord]
 	groups   chunked[rec[licensing.Group]]
 	members  []memberRun
+	ids      texts // the memberships', groups' and license sources' ids
 	gls, dls chunked[rec[licensing.LicenseSource]]
 	lics     bulk[*licensing.LicenseRecord]
 	units    map[string]licensing.Units
@@ -141,16 +154,26 @@ func licenseKeyed(l *licensing.LicenseRecord, id string) bool {
 	return strings.HasPrefix(rest, "/") && rest[1:] == allotment
 }
 
-// decoded waits for the background decoding of the bulk records, ends the
-// collector's pause of a large load, and takes the problems it found.
+// loadFilled, when set (by a test), is called once a load's engine is
+// filled, before its pause of the collector ends.
+var loadFilled func()
+
+// decoded waits for the background decoding of the bulk records and takes
+// the problems it found. A large load's pause of the collector goes on
+// (endPause).
 func (rs *storedRecords) decoded() {
 	rs.users.send(&rs.dec)
 	rs.lics.send(&rs.dec)
 	rs.dec.wait()
-	rs.gc.End()
-	rs.gc = nil
 	rs.problems = append(rs.problems, rs.users.problems()...)
 	rs.problems = append(rs.problems, rs.lics.problems()...)
+}
+
+// endPause ends the collector's pause of a large load, if any (its
+// collection runs on the caller's goroutine); again: nothing.
+func (rs *storedRecords) endPause() {
+	rs.gc.End()
+	rs.gc = nil
 }
 
 // bad leaves a record out, as a problem.
@@ -178,7 +201,7 @@ func (rs *storedRecords) read(o store.Object) {
 	case store.KindGroup:
 		var g licensing.Group
 		if g, err = decodeBody(o.Body, licensing.DecodeGroup); err == nil {
-			rs.groups.add(rec[licensing.Group]{o.ID, g})
+			rs.groups.add(rec[licensing.Group]{rs.ids.clone(o.ID), g})
 		}
 	case store.KindMember:
 		g, m, ok := strings.Cut(o.ID, "/")
@@ -186,18 +209,20 @@ func (rs *storedRecords) read(o store.Object) {
 			rs.bad(o.Kind, o.ID, "a membership id must be groupId/memberId")
 			return
 		}
+		// The ids are copied: views would keep every membership part's
+		// buffer until the engine is filled (~170 MB at a million users).
 		if n := len(rs.members); n > 0 && rs.members[n-1].group == g {
-			rs.members[n-1].members = append(rs.members[n-1].members, m)
+			rs.members[n-1].members = append(rs.members[n-1].members, rs.ids.clone(m))
 		} else {
-			rs.members = append(rs.members, memberRun{g, []string{m}})
+			rs.members = append(rs.members, memberRun{rs.ids.clone(g), []string{rs.ids.clone(m)}})
 		}
 	case store.KindGroupLicense, store.KindDirectLicense:
 		var l licensing.LicenseSource
 		if l, err = decodeBody(o.Body, licensing.DecodeLicenseSource); err == nil {
 			if o.Kind == store.KindGroupLicense {
-				rs.gls.add(rec[licensing.LicenseSource]{o.ID, l})
+				rs.gls.add(rec[licensing.LicenseSource]{rs.ids.clone(o.ID), l})
 			} else {
-				rs.dls.add(rec[licensing.LicenseSource]{o.ID, l})
+				rs.dls.add(rec[licensing.LicenseSource]{rs.ids.clone(o.ID), l})
 			}
 		}
 	case store.KindLicense:
@@ -242,7 +267,7 @@ func (rs *storedRecords) readOther(o store.Object) error {
 			return json.Unmarshal(o.Body, &rs.settings)
 		}
 		if o.ID == derivationID {
-			rs.stamp = o.Body // read during the load only
+			rs.stamp = bytes.Clone(o.Body) // read during the load only
 			return nil
 		}
 		rs.other = append(rs.other, kept(o))

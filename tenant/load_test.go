@@ -280,3 +280,49 @@ func TestBulkRecordsKeepNoViewOfTheirStoredID(t *testing.T) {
 
 // unsafeView is a string sharing b's bytes, as the store's ids do.
 func unsafeView(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// The memberships', groups' and license sources' ids a load keeps until
+// its engine is filled are its own copies, not views of the buffer the
+// store gave them in (which holds a whole snapshot part): overwriting the
+// buffer after the read changes none of them.
+func TestStagedIDsKeepNoViewOfTheStoredPart(t *testing.T) {
+	const g, u1, u2, sku = "g-1", "00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002", "05e9a617-0261-4cee-bb44-138d3ef5d965"
+	group := licensing.AppendGroupBinary(nil, &licensing.Group{ID: g, DisplayName: "Sales"})
+	source := licensing.AppendLicenseSourceBinary(nil, &licensing.LicenseSource{SKUID: sku})
+	objs := []store.Object{
+		{Kind: store.KindGroup, ID: g, Body: group},
+		{Kind: store.KindGroupLicense, ID: g + "/" + sku, Body: source},
+		{Kind: store.KindDirectLicense, ID: u1 + "/" + sku, Body: source},
+		{Kind: store.KindMember, ID: g + "/" + u1},
+		{Kind: store.KindMember, ID: g + "/" + u2},
+	}
+	var buf []byte
+	for _, o := range objs {
+		buf = append(buf, o.ID...)
+	}
+	rs := newStoredRecords()
+	at := 0
+	for _, o := range objs {
+		n := len(o.ID)
+		o.ID = unsafeView(buf[at : at+n]) // as statelog.DecodePart gives them
+		at += n
+		rs.read(o)
+	}
+	for i := range buf {
+		buf[i] = '#'
+	}
+	if len(rs.problems) != 0 {
+		t.Fatalf("problems: %v", rs.problems)
+	}
+	var got []string
+	rs.groups.drain(func(r *rec[licensing.Group]) { got = append(got, r.id) })
+	rs.gls.drain(func(r *rec[licensing.LicenseSource]) { got = append(got, r.id) })
+	rs.dls.drain(func(r *rec[licensing.LicenseSource]) { got = append(got, r.id) })
+	for _, run := range rs.members {
+		got = append(got, run.group+":"+strings.Join(run.members, ","))
+	}
+	want := []string{g, g + "/" + sku, u1 + "/" + sku, g + ":" + u1 + "," + u2}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("ids after the buffer was overwritten: %q, want %q", got, want)
+	}
+}

@@ -14,9 +14,11 @@ import (
 // decoding pays the write barrier and mark assists meanwhile: at a million
 // users (bench open) the process had used 6.1–6.6 CPU-s when the records
 // were decoded, and 4.1–4.3 with the collector paused. So a large load
-// pauses the collector while it decodes (LoadWork), and its End collects
-// once, still paused (pauseGCWith: no mark assists), before the percentage
-// comes back. Ending the pause without that collection made the next
+// pauses the collector while it decodes (LoadWork) and fills its engine
+// with the decoded records, and its End collects once, still paused
+// (pauseGCWith: no mark assists), before the percentage comes back: that
+// collection frees the decoding's garbage and what the engine took over,
+// and the read models built next reuse the memory. Ending the pause without that collection made the next
 // cycle start at once with the goal far below the heap, and filling the
 // engine meanwhile paid the assists (it took twice as long); a bridge as
 // after a recompute instead kept the garbage to the load's end (~0.75 GB

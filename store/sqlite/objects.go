@@ -69,7 +69,7 @@ func (t stateTx) Parts(ctx context.Context, tenantID string, seq int64, fn func(
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var data []byte
+		var data sql.RawBytes // the driver's copy, valid until Next: no second copy
 		if err := rows.Scan(&data); err != nil {
 			return err
 		}

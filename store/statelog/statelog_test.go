@@ -2,6 +2,7 @@ package statelog
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -376,5 +377,61 @@ func TestDecodedPartDoesNotAliasTheBlob(t *testing.T) {
 		}) {
 			t.Fatalf("%d objects: after the blob was overwritten the decoded objects changed", n)
 		}
+	}
+}
+
+// reusingTx is a Tx whose Parts passes every part in one buffer of its
+// own, overwritten once fn returns, as a backend may (Tx.Parts).
+type reusingTx struct {
+	Tx    // only Parts is called
+	parts [][]byte
+}
+
+func (r reusingTx) Parts(_ context.Context, _ string, _ int64, fn func([]byte) error) error {
+	var buf []byte
+	for _, p := range r.parts {
+		buf = append(buf[:0], p...)
+		if err := fn(buf); err != nil {
+			return err
+		}
+		for i := range buf {
+			buf[i] = 'x'
+		}
+	}
+	return nil
+}
+
+// Base reads a snapshot whose backend reuses its buffer for every part
+// (and overwrites it once passed): every object comes out as stored, in
+// order, whichever worker decodes which part.
+func TestBaseCopiesThePartsTheBackendReuses(t *testing.T) {
+	var parts [][]byte
+	p := NewParts(func(part Part) error { parts = append(parts, part.Data); return nil })
+	var want []store.Object
+	for i := range 3 * PartObjects {
+		o := store.Object{Kind: "user", ID: fmt.Sprintf("id%07d", i), Body: []byte(fmt.Sprintf("body of user %d", i))}
+		want = append(want, o)
+		if err := p.Add(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) < 3 {
+		t.Fatalf("%d parts, want at least 3", len(parts))
+	}
+	var got []store.Object
+	err := Base(context.Background(), reusingTx{parts: parts}, "t", Head{Snap: 1})(func(o store.Object) error {
+		got = append(got, store.Object{Kind: o.Kind, ID: o.ID, Body: bytes.Clone(o.Body)})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.EqualFunc(got, want, func(a, b store.Object) bool {
+		return a.Kind == b.Kind && a.ID == b.ID && bytes.Equal(a.Body, b.Body)
+	}) {
+		t.Fatalf("Base gave %d objects, not the %d stored (or not as stored)", len(got), len(want))
 	}
 }

@@ -35,6 +35,7 @@ type Tx interface {
 	// in order.
 	Records(ctx context.Context, tenantID string, after int64, fn func(seq int64, data []byte) error) error
 	// Parts calls fn with the parts of the tenant's snapshot seq, in order.
+	// data is valid only until fn returns (the backend may reuse it).
 	Parts(ctx context.Context, tenantID string, seq int64, fn func(data []byte) error) error
 	// PartFor returns the one part of snapshot seq that can hold a key
 	// (the last whose first key is not greater), false if none.
@@ -85,6 +86,10 @@ func Base(ctx context.Context, tx Tx, tenantID string, h Head) func(func(store.O
 		// objects were passed on (a part holds up to 8,192 of them; new
 		// slices per part were a sixth of a large load's allocations).
 		free := make(chan []store.Object, 2*decodeWorkers+2)
+		// The stored parts are copied out of the backend's buffer into
+		// buffers that go back once decompressed: at a million users the
+		// parts are 166 MB, which the driver's copies made garbage of.
+		stored := make(chan []byte, 2*decodeWorkers+2)
 		stop := make(chan struct{})
 		readDone := make(chan struct{})
 		var readErr error
@@ -93,7 +98,12 @@ func Base(ctx context.Context, tx Tx, tenantID string, h Head) func(func(store.O
 			defer close(order)
 			defer close(jobs)
 			readErr = tx.Parts(ctx, tenantID, h.Snap, func(data []byte) error {
-				j := job{data, make(chan decoded, 1)}
+				var buf []byte
+				select {
+				case buf = <-stored:
+				default:
+				}
+				j := job{append(buf[:0], data...), make(chan decoded, 1)}
 				select {
 				case order <- j.out:
 				case <-stop:
@@ -120,6 +130,10 @@ func Base(ctx context.Context, tx Tx, tenantID string, h Head) func(func(store.O
 						d.objs = append(d.objs, o)
 						return nil
 					})
+					select { // the objects are views of the payload, not of j.data
+					case stored <- j.data:
+					default:
+					}
 					j.out <- d // buffered: never blocks
 				}
 			})
