@@ -372,11 +372,11 @@ func (t *Tenant) stampBulk() {
 // writes: both only read the writer's engine, and the store's work leaves
 // a core free. Under the process's memory policy for bulk commits
 // (memtune.BoundHeap: a collection first, then a bounded heap) they are
-// built after it instead, with no collection between: the commit leaves
-// ~150 MB of garbage at a million users, less than a collection of the
-// 1.5 GB live then would cost in time (1.1 s), and the read models' own
-// allocations (~700 MB) fit under the import's peak. A failed commit
-// replaces the writer's copy (fail), indexes and all.
+// built after it instead, after a collection (memtune.AfterBulkCommit):
+// at a million users the read models' ~700 MB then reuse the commit's
+// garbage, and the import's peak RSS fell from 2,385–2,391 to 2,265 MiB
+// (docs/BENCHMARKS.md, session 16). A failed commit replaces the writer's
+// copy (fail), indexes and all.
 func (t *Tenant) commitFresh(d licensing.Delta, muts []store.Mutation, extra []audit.Entry, swap bool) (indexed bool, err error) {
 	users := t.writer.Engine.UserCount()
 	after := memtune.BoundsBulk(users)
@@ -390,6 +390,7 @@ func (t *Tenant) commitFresh(d licensing.Delta, muts []store.Mutation, extra []a
 	bound()
 	built.Wait()
 	if swap && after && err == nil {
+		memtune.AfterBulkCommit(users)
 		t.writer.buildIndexes()
 		indexed = true
 	}

@@ -2,6 +2,7 @@ package memtune
 
 import (
 	"math"
+	"runtime"
 	"runtime/debug"
 	"testing"
 )
@@ -77,4 +78,30 @@ func TestBoundHeapSetsAndRestoresTheLimit(t *testing.T) {
 		t.Fatalf("after the bound the limit is %d, want %d", got, 1<<20)
 	}
 	debug.SetMemoryLimit(math.MaxInt64)
+}
+
+// AfterBulkCommit collects exactly where BoundHeap acts: under a policy
+// with BoundBulkCommit, from PauseMinUsers.
+func TestAfterBulkCommitCollectsWhereTheBoundActs(t *testing.T) {
+	defer Enable(Policy{})
+	cycles := func() uint32 { var ms runtime.MemStats; runtime.ReadMemStats(&ms); return ms.NumGC }
+	for _, c := range []struct {
+		policy  Policy
+		users   int
+		collect bool
+	}{
+		{Policy{}, PauseMinUsers, false},
+		{Policy{BoundBulkCommit: true}, PauseMinUsers - 1, false},
+		{Policy{BoundBulkCommit: true}, PauseMinUsers, true},
+	} {
+		Enable(c.policy)
+		percent := debug.SetGCPercent(-1) // no cycle but the one asked for
+		before := cycles()
+		AfterBulkCommit(c.users)
+		n := cycles() - before
+		debug.SetGCPercent(percent)
+		if (n > 0) != c.collect {
+			t.Errorf("policy %+v, %d users: %d collections, want any: %v", c.policy, c.users, n, c.collect)
+		}
+	}
 }

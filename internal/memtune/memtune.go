@@ -179,6 +179,22 @@ func BoundHeap(users int) (done func()) {
 	}
 }
 
+// AfterBulkCommit is called after a bulk commit of a tenant of users
+// users, once its bound is released (BoundHeap's done), before more bulk
+// work that keeps what it allocates (the published copy's read models).
+// Where BoundHeap acts, it runs a collection, so that work reuses the
+// commit's garbage instead of growing the heap past it: at a million
+// users the read models allocate ~700 MB, and with the percentage
+// collector's goal then at twice the live heap nothing was collected
+// before the import's peak. It blocks the caller (~0.5-0.9 s at 1.5 GB
+// live on two cores; in paired runs the import was no slower, as the
+// read models then touch less fresh memory).
+func AfterBulkCommit(users int) {
+	if BoundsBulk(users) {
+		runtime.GC()
+	}
+}
+
 // BoundsBulk reports whether BoundHeap acts for a tenant of
 // users users: under a policy with BoundBulkCommit, from PauseMinUsers.
 func BoundsBulk(users int) bool { return users >= PauseMinUsers && Current().BoundBulkCommit }
