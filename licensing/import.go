@@ -9,6 +9,7 @@ import (
 
 	"allot"
 	"allot/audit"
+	"allot/internal/memtune"
 )
 
 // ImportData is a tenant's directory and licenses in bulk (a bundle or a
@@ -441,6 +442,7 @@ func (e *Engine) importEmpty(op Op, d *ImportData) (ImportStats, error) {
 		}
 	}
 	e.pending.init()
+	memtune.BetweenBulkPhases(len(e.all)) // the rows' garbage, collected before the recompute pauses the collector
 	e.Recompute(Op{Actor: op.Actor, Now: now, Why: "tenant import"})
 	e.reseatPools(nil, d.Seats, now)
 	e.restoreHeldSince(d.Seats)

@@ -372,7 +372,7 @@ func (t *Tenant) stampBulk() {
 // writes: both only read the writer's engine, and the store's work leaves
 // a core free. Under the process's memory policy for bulk commits
 // (memtune.BoundHeap: a collection first, then a bounded heap) they are
-// built after it instead, after a collection (memtune.AfterBulkCommit):
+// built after it instead, after a collection (memtune.BetweenBulkPhases):
 // at a million users the read models' ~700 MB then reuse the commit's
 // garbage, and the import's peak RSS fell from 2,385–2,391 to 2,265 MiB
 // (docs/BENCHMARKS.md, session 16). A failed commit replaces the writer's
@@ -390,7 +390,7 @@ func (t *Tenant) commitFresh(d licensing.Delta, muts []store.Mutation, extra []a
 	bound()
 	built.Wait()
 	if swap && after && err == nil {
-		memtune.AfterBulkCommit(users)
+		memtune.BetweenBulkPhases(users)
 		t.writer.buildIndexes()
 		indexed = true
 	}

@@ -80,9 +80,9 @@ func TestBoundHeapSetsAndRestoresTheLimit(t *testing.T) {
 	debug.SetMemoryLimit(math.MaxInt64)
 }
 
-// AfterBulkCommit collects exactly where BoundHeap acts: under a policy
+// BetweenBulkPhases collects exactly where BoundHeap acts: under a policy
 // with BoundBulkCommit, from PauseMinUsers.
-func TestAfterBulkCommitCollectsWhereTheBoundActs(t *testing.T) {
+func TestBetweenBulkPhasesCollectsWhereTheBoundActs(t *testing.T) {
 	defer Enable(Policy{})
 	cycles := func() uint32 { var ms runtime.MemStats; runtime.ReadMemStats(&ms); return ms.NumGC }
 	for _, c := range []struct {
@@ -97,7 +97,7 @@ func TestAfterBulkCommitCollectsWhereTheBoundActs(t *testing.T) {
 		Enable(c.policy)
 		percent := debug.SetGCPercent(-1) // no cycle but the one asked for
 		before := cycles()
-		AfterBulkCommit(c.users)
+		BetweenBulkPhases(c.users)
 		n := cycles() - before
 		debug.SetGCPercent(percent)
 		if (n > 0) != c.collect {

@@ -179,17 +179,20 @@ func BoundHeap(users int) (done func()) {
 	}
 }
 
-// AfterBulkCommit is called after a bulk commit of a tenant of users
-// users, once its bound is released (BoundHeap's done), before more bulk
-// work that keeps what it allocates (the published copy's read models).
-// Where BoundHeap acts, it runs a collection, so that work reuses the
-// commit's garbage instead of growing the heap past it: at a million
-// users the read models allocate ~700 MB, and with the percentage
-// collector's goal then at twice the live heap nothing was collected
-// before the import's peak. It blocks the caller (~0.5-0.9 s at 1.5 GB
-// live on two cores; in paired runs the import was no slower, as the
-// read models then touch less fresh memory).
-func AfterBulkCommit(users int) {
+// BetweenBulkPhases is called between two phases of a bulk import of a
+// tenant of users users whose first leaves garbage and whose next keeps
+// much of what it allocates: before the import's recompute (after the
+// bundle's rows were read and the engine filled from them), and after its
+// bounded commit (BoundHeap's done), before the published copy's read
+// models are built. Where BoundHeap acts, it runs a collection, so that
+// the next phase reuses that garbage instead of growing the heap past it.
+// At a million users, without it, the recompute took the heap to 1.98 or
+// 2.3 GB depending on when the last cycle before it had run, and the read
+// models (~700 MB) were built with nothing collected since the commit:
+// the import's peak RSS was 2,385–2,490 MiB (docs/BENCHMARKS.md, session
+// 16). It blocks the caller (~0.3–0.9 s at 0.8–1.5 GB live on two cores;
+// the phases after it touch that much less fresh memory).
+func BetweenBulkPhases(users int) {
 	if BoundsBulk(users) {
 		runtime.GC()
 	}
