@@ -70,10 +70,14 @@ type entry struct {
 }
 
 // order returns the list's indexes in compare's order, with their heads.
+// The heads are the eight bytes after the prefix every key shares: keys
+// such as UPNs or display names often share one ("user…"), and heads
+// taken from it would tie, leaving most comparisons to compare.
 func order[T any](list []T, key func(T) string, compare func(a, b T) int) []entry {
 	es := make([]entry, len(list))
+	shared := sharedPrefix(list, key)
 	for i, x := range list {
-		es[i] = entry{head8(key(x)), i}
+		es[i] = entry{head8(key(x)[shared:]), i}
 	}
 	slices.SortFunc(es, func(a, b entry) int {
 		if a.head != b.head {
@@ -82,6 +86,26 @@ func order[T any](list []T, key func(T) string, compare func(a, b T) int) []entr
 		return compare(list[a.i], list[b.i])
 	})
 	return es
+}
+
+// sharedPrefix is the length of the prefix every element's key shares.
+func sharedPrefix[T any](list []T, key func(T) string) int {
+	if len(list) == 0 {
+		return 0
+	}
+	first := key(list[0])
+	n := len(first)
+	for _, x := range list[1:] {
+		k := key(x)
+		i := 0
+		for i < n && i < len(k) && k[i] == first[i] {
+			i++
+		}
+		if n = i; n == 0 {
+			break
+		}
+	}
+	return n
 }
 
 // Strings sorts ids in place in byte order (as sort.Strings does).

@@ -114,3 +114,40 @@ func TestSortFuncFollowsEveryCycle(t *testing.T) {
 		t.Fatalf("SortFunc of 100,000 ids: %v allocations, want the order's one (and the clone's)", a)
 	}
 }
+
+// prefixedKeys are n keys that share a prefix, as a tenant's UPNs or
+// display names often do ("user123456@contoso.example"), shuffled.
+func prefixedKeys(n int, prefix, suffix string) []string {
+	ks := make([]string, n)
+	for i := range ks {
+		ks[i] = fmt.Sprintf("%s%d%s", prefix, i, suffix)
+	}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(n, func(i, j int) { ks[i], ks[j] = ks[j], ks[i] })
+	return ks
+}
+
+// Keys sharing a prefix sort as a plain sort does, whether the prefix is
+// all of some keys or not, and with keys that differ only after it.
+func TestKeysSharingAPrefixSortAsAPlainSort(t *testing.T) {
+	for _, c := range []struct{ prefix, suffix string }{
+		{"user", "@contoso.example"}, {"user ", ""}, {"abcdefghijklmnop", "x"}, {"", ""},
+	} {
+		ks := prefixedKeys(5000, c.prefix, c.suffix)
+		ks = append(ks, c.prefix) // the prefix itself: a key that ends where the others go on
+		want := slices.Sorted(slices.Values(ks))
+		Strings(ks)
+		if !slices.Equal(ks, want) {
+			t.Fatalf("prefix %q: Strings disagrees with sort", c.prefix)
+		}
+	}
+}
+
+func BenchmarkStringsSharingAPrefix(b *testing.B) {
+	ks := prefixedKeys(1_000_000, "user", "@contoso.example")
+	buf := make([]string, len(ks))
+	b.ResetTimer()
+	for b.Loop() {
+		copy(buf, ks)
+		Strings(buf)
+	}
+}
