@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 
+	"allot/internal/blocks"
 	"allot/internal/idsort"
 	"allot/internal/sortedset"
 	"allot/licensing"
@@ -161,11 +162,7 @@ func Build(s *tenant.State) *Index {
 		var block []User
 		var skus []string
 		e.ForEachUserLicensesIn(from, to, func(u *licensing.User, ls licensing.UserLicenses) bool {
-			if len(block) == 0 {
-				block = make([]User, min(summaryBlock, to-i))
-			}
-			r := &block[0]
-			block = block[1:]
+			r := &blocks.Carve(&block, 1, min(summaryBlock, to-i))[0]
 			*r = User{UPN: strings.ToLower(u.UserPrincipalName), Name: strings.ToLower(u.DisplayName), Mail: strings.ToLower(u.Mail)}
 			d := strings.TrimSpace(u.Department)
 			if d != "" {
@@ -363,12 +360,7 @@ func summarizeViewIn(r *User, n int, at func(int) *licensing.License, skus *[]st
 	r.SKUs, r.errs, r.Waiting, r.Held = nil, nil, false, false
 	switch {
 	case n > 0 && skus != nil && n <= summaryBlock/8:
-		b := *skus
-		if len(b)+n > cap(b) {
-			b = make([]string, 0, summaryBlock)
-		}
-		r.SKUs = b[len(b) : len(b) : len(b)+n] // filled below, within its n
-		*skus = b[:len(b)+n]
+		r.SKUs = blocks.Carve(skus, n, summaryBlock)[:0] // filled below, within its n
 	case n > 0:
 		r.SKUs = make([]string, 0, n) // one allocation, not one per growth
 	}

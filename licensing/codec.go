@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 	"unsafe"
+
+	"allot/internal/blocks"
 )
 
 // The binary record format: the stored bodies of the engine's records
@@ -725,35 +727,9 @@ type decoder struct {
 	texts *[]byte
 }
 
-// textBlock is the size of a block of texts (blockText); a body of more
-// than a quarter of it gets a copy of its own.
-const textBlock = 64 << 10
-
 // blockText copies the body into d.texts, a block shared by the records
-// of one decoder, and returns the copy.
-func (d *decoder) blockText() string {
-	if d.texts == nil || len(d.b) > textBlock/4 {
-		return string(d.b)
-	}
-	t := carve(d.texts, len(d.b), textBlock)
-	copy(t, d.b)
-	return unsafe.String(&t[0], len(t))
-}
-
-// carve hands out the next n elements of *block (its length is what was
-// handed out), starting a new block of size when it has no room; the
-// part's capacity is n, so an append to it copies it out. The decoders'
-// blocks of records and strings are carved this way.
-func carve[T any](block *[]T, n, size int) []T {
-	b := *block
-	if len(b)+n > cap(b) {
-		b = make([]T, 0, max(size, n))
-	}
-	k := len(b)
-	b = b[:k+n]
-	*block = b
-	return b[k : k+n : k+n]
-}
+// of one decoder (blocks.Text), and returns the copy.
+func (d *decoder) blockText() string { return blocks.Text(d.texts, d.b) }
 
 func newDecoder(b []byte) (decoder, error) {
 	if len(b) == 0 {
@@ -1201,7 +1177,7 @@ const guidBlock = 512
 // never written where a string was made of it, so the strings are
 // immutable; a kept string keeps its whole block.
 func (d *decoder) blockGUID(g []byte) string {
-	b := carve(d.guids, 36, 36*guidBlock)
+	b := blocks.Carve(d.guids, 36, 36*guidBlock)
 	putGUID((*[36]byte)(b), g)
 	return unsafe.String(&b[0], 36)
 }

@@ -7,6 +7,7 @@ import (
 
 	"allot"
 	"allot/audit"
+	"allot/internal/blocks"
 	"allot/internal/memtune"
 )
 
@@ -312,7 +313,7 @@ func (d *LicenseDecoder) Decode(b []byte) (*LicenseRecord, error) {
 	if d.shared == nil {
 		d.shared = make(map[[16]byte]string, 64)
 	}
-	r := &carve(&d.block, 1, recordBlock)[0]
+	r := &blocks.Carve(&d.block, 1, recordBlock)[0]
 	_, err := decodeLicenseInto(b, d.shared, &d.userIDs, &r.l.License)
 	return r, err
 }
@@ -337,7 +338,7 @@ type UserDecoder struct {
 
 // Decode decodes one body.
 func (d *UserDecoder) Decode(b []byte) (*UserRecord, error) {
-	r := &carve(&d.block, 1, recordBlock)[0]
+	r := &blocks.Carve(&d.block, 1, recordBlock)[0]
 	return r, decodeUserBlocks(b, &r.v, &d.texts, &d.guids)
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"allot/catalog"
+	"allot/internal/blocks"
 	"allot/internal/memtune"
 	"allot/licensing"
 	"allot/store"
@@ -79,7 +80,7 @@ type storedRecords struct {
 	users    bulk[*licensing.UserRecord]
 	groups   chunked[rec[licensing.Group]]
 	members  []memberRun
-	ids      texts // the memberships', groups' and license sources' ids
+	ids      []byte // the block the memberships', groups' and license sources' ids are copied into (blocks.Text)
 	gls, dls chunked[rec[licensing.LicenseSource]]
 	lics     bulk[*licensing.LicenseRecord]
 	units    map[string]licensing.Units
@@ -201,7 +202,7 @@ func (rs *storedRecords) read(o store.Object) {
 	case store.KindGroup:
 		var g licensing.Group
 		if g, err = decodeBody(o.Body, licensing.DecodeGroup); err == nil {
-			rs.groups.add(rec[licensing.Group]{rs.ids.clone(o.ID), g})
+			rs.groups.add(rec[licensing.Group]{blocks.Text(&rs.ids, o.ID), g})
 		}
 	case store.KindMember:
 		g, m, ok := strings.Cut(o.ID, "/")
@@ -212,17 +213,17 @@ func (rs *storedRecords) read(o store.Object) {
 		// The ids are copied: views would keep every membership part's
 		// buffer until the engine is filled (~170 MB at a million users).
 		if n := len(rs.members); n > 0 && rs.members[n-1].group == g {
-			rs.members[n-1].members = append(rs.members[n-1].members, rs.ids.clone(m))
+			rs.members[n-1].members = append(rs.members[n-1].members, blocks.Text(&rs.ids, m))
 		} else {
-			rs.members = append(rs.members, memberRun{rs.ids.clone(g), []string{rs.ids.clone(m)}})
+			rs.members = append(rs.members, memberRun{blocks.Text(&rs.ids, g), []string{blocks.Text(&rs.ids, m)}})
 		}
 	case store.KindGroupLicense, store.KindDirectLicense:
 		var l licensing.LicenseSource
 		if l, err = decodeBody(o.Body, licensing.DecodeLicenseSource); err == nil {
 			if o.Kind == store.KindGroupLicense {
-				rs.gls.add(rec[licensing.LicenseSource]{rs.ids.clone(o.ID), l})
+				rs.gls.add(rec[licensing.LicenseSource]{blocks.Text(&rs.ids, o.ID), l})
 			} else {
-				rs.dls.add(rec[licensing.LicenseSource]{rs.ids.clone(o.ID), l})
+				rs.dls.add(rec[licensing.LicenseSource]{blocks.Text(&rs.ids, o.ID), l})
 			}
 		}
 	case store.KindLicense:

@@ -1,10 +1,6 @@
 package tenant
 
-import (
-	"errors"
-	"strings"
-	"unsafe"
-)
+import "errors"
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
 
@@ -43,26 +39,4 @@ func (c *chunked[T]) drain(fn func(*T)) {
 type rec[T any] struct {
 	id string
 	v  T
-}
-
-// texts copies strings into blocks of its own, so that a string kept from
-// a buffer (a snapshot part's, which holds every object of the part) holds
-// a small share of a block instead. A block's bytes never change once
-// handed out: a new block is started when one is full.
-type texts struct{ block []byte }
-
-// textsBlock is the size of a texts block; a string of more than a quarter
-// of it gets a copy of its own.
-const textsBlock = 64 << 10
-
-func (t *texts) clone(s string) string {
-	if len(s) == 0 || len(s) > textsBlock/4 {
-		return strings.Clone(s)
-	}
-	if len(s) > cap(t.block)-len(t.block) {
-		t.block = make([]byte, 0, textsBlock)
-	}
-	n := len(t.block)
-	t.block = append(t.block, s...)
-	return unsafe.String(&t.block[n], len(s))
 }
