@@ -182,9 +182,9 @@ func writeHeapProfile(path string) error {
 	return f.Close()
 }
 
-// hugeHeapLine says how much of the heap is advised for huge pages
+// heapReserveLine says how large the heap's reserve is and how it is used
 // (internal/memtune; ALLOT_HUGE_PAGES).
-func hugeHeapLine() string {
-	n, why := memtune.HugeHeap()
-	return fmt.Sprintf("huge pages: %d MiB of the heap advised (%s)", n>>20, why)
+func heapReserveLine() string {
+	n, why := memtune.HeapReserve()
+	return fmt.Sprintf("heap reserve: %d MiB (%s)", n>>20, why)
 }

@@ -171,7 +171,7 @@ compared with those of the import (a SHA-256 over all of them).`,
 			}
 			fmt.Fprintf(out, "Go GC: %d cycles, %.1f%% of CPU (GOGC=%s GOMEMLIMIT=%s)\n", ms.NumGC, ms.GCCPUFraction*100, os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT"))
 			fmt.Fprintf(out, "load average at the end: %s\n", loadAverage())
-			fmt.Fprintln(out, hugeHeapLine())
+			fmt.Fprintln(out, heapReserveLine())
 
 			if !verify {
 				rt.Close(ctx)

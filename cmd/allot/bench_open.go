@@ -39,7 +39,7 @@ runtime).`,
 				return err
 			}
 			defer stop()
-			fmt.Fprintln(out, hugeHeapLine())
+			fmt.Fprintln(out, heapReserveLine())
 			for i := range max(1, repeat) {
 				runtime.GC()
 				resetPeakRSS()

@@ -269,7 +269,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	slog.SetDefault(log)
-	logHugeHeap(log)
+	logHeapReserve(log)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -462,10 +462,10 @@ func runCluster(ctx context.Context, rt *tenant.Runtime, leases *lease.Keeper, s
 	}
 }
 
-// logHugeHeap logs how much of the heap memtune advised for huge pages.
-func logHugeHeap(log *slog.Logger) {
-	if n, why := memtune.HugeHeap(); memtune.Current().HugePages {
-		log.Info("heap advised for huge pages", "bytes", n, "why", why)
+// logHeapReserve logs the heap's reserve memtune made and how it is used.
+func logHeapReserve(log *slog.Logger) {
+	if n, why := memtune.HeapReserve(); memtune.Current().HeapReserve {
+		log.Info("heap reserve", "bytes", n, "use", why)
 	}
 }
 
@@ -481,8 +481,9 @@ func logHugeHeap(log *slog.Logger) {
 // gigabyte more for one import. allot bench import --bounded-commit=false
 // measures the import without it.
 //
-// HugePages is on: the heap's first part is faulted in 2 MiB pages (the
-// 1M-user import took 14-15 instead of 24-25 s on the benchmarks' VM, the
-// restart 4.3-4.8 instead of 10.4-10.5 s; ALLOT_HUGE_PAGES=off turns it
-// off).
-var serverMemoryPolicy = memtune.Policy{PauseGC: true, CollectFirst: true, ReturnAfterLoad: true, BoundBulkCommit: true, HugePages: true}
+// HeapReserve is on: the heap's first part is reserved at start-up and
+// prefaulted ahead of the heap while bulk work runs (the 1M-user restart
+// after idle took 4.4-4.6 s instead of 6.4-6.8 s with the reserve in huge
+// pages, session 17, and 10.4-10.5 s without a reserve, session 14);
+// ALLOT_HUGE_PAGES=on advises it for huge pages instead, off turns it off.
+var serverMemoryPolicy = memtune.Policy{PauseGC: true, CollectFirst: true, ReturnAfterLoad: true, BoundBulkCommit: true, HeapReserve: true}

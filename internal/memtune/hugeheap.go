@@ -28,69 +28,91 @@ import (
 // huge pages where it can). The cost: the runtime's page metadata for the
 // reserve, ~1 MiB resident per GiB reserved.
 //
-// ALLOT_HUGE_PAGES=off turns it off; ALLOT_HUGE_PAGES=N (GiB) sets the
-// reserve. By default it is half the machine's memory (or of the cgroup's
-// limit, or of GOMEMLIMIT, when lower), at most 16 GiB; none when the
-// kernel refuses overcommit (vm.overcommit_memory=2: the reserve would be
-// counted as committed) or huge pages are off.
+// On a VM that gives memory free for a few seconds back to its host, huge
+// pages made a start after idle the slowest of all (prefault.go), so the
+// reserve is advised for huge pages only when asked: ALLOT_HUGE_PAGES=on,
+// or N (GiB) for a reserve of that size. By default the reserve is
+// prefaulted instead (prefault.go); ALLOT_HUGE_PAGES=off: no reserve, the
+// runtime's heap as it is. The reserve is half the machine's memory (or of
+// the cgroup's limit, or of GOMEMLIMIT, when lower), at most 16 GiB; none
+// when the kernel refuses overcommit (vm.overcommit_memory=2: the reserve
+// would be counted as committed), and no huge-page reserve when huge pages
+// are off.
 
 // HugeReserveMax is the largest default reserve.
 const HugeReserveMax = 16 << 30
 
+// reserveKind is how the heap's reserve is used.
+type reserveKind int
+
+const (
+	reserveNone     reserveKind = iota
+	reservePrefault             // 4 KiB pages, populated ahead of bulk work (prefault.go)
+	reserveHuge                 // advised for transparent huge pages
+)
+
 var hugeHeap struct {
 	once sync.Once
-	size int64 // bytes advised, 0 when none
+	kind reserveKind
+	size int64 // bytes reserved, 0 when none
 	note string
 }
 
-// reserveHugeHeapOnce reserves the heap's huge-page part (once per
-// process).
-func reserveHugeHeapOnce() {
+// reserveHeapOnce reserves the first part of the heap, for huge pages or
+// prefaulting (once per process).
+func reserveHeapOnce() {
 	hugeHeap.once.Do(func() {
-		size, why := hugeReserveSize(os.Getenv("ALLOT_HUGE_PAGES"))
+		kind, size, why := heapReserve(os.Getenv("ALLOT_HUGE_PAGES"))
 		if size <= 0 {
 			hugeHeap.note = why
 			return
 		}
-		got, err := reserveHugeHeap(size)
-		hugeHeap.size, hugeHeap.note = got, why
+		got, err := reserveHeap(size, kind == reserveHuge)
+		hugeHeap.kind, hugeHeap.size, hugeHeap.note = kind, got, why
 		if err != nil {
 			hugeHeap.note = fmt.Sprintf("madvise: %v", err)
 		}
 	})
 }
 
-// HugeHeap reports the bytes of the heap advised for huge pages (0: none)
-// and why that many (or why none).
-func HugeHeap() (int64, string) { return hugeHeap.size, hugeHeap.note }
+// HeapReserve reports the bytes of the heap's reserve (0: none) and how
+// it is used, or why there is none.
+func HeapReserve() (int64, string) { return hugeHeap.size, hugeHeap.note }
 
-// hugeReserveSize is the reserve for the setting env (ALLOT_HUGE_PAGES)
-// on this machine, and how it was chosen.
-func hugeReserveSize(env string) (int64, string) {
+// heapReserve is the reserve for the setting env (ALLOT_HUGE_PAGES) on
+// this machine: its use, its size, and how they were chosen.
+func heapReserve(env string) (reserveKind, int64, string) {
 	env = strings.TrimSpace(strings.ToLower(env))
+	kind, how := reservePrefault, "prefaulted in 4 KiB pages during bulk work"
+	var size int64
 	switch env {
 	case "off", "0", "false", "no":
-		return 0, "off (ALLOT_HUGE_PAGES)"
-	}
-	if !hugePagesAvailable() {
-		return 0, "none: transparent huge pages are off in this kernel"
-	}
-	if overcommitStrict() {
-		return 0, "none: vm.overcommit_memory=2 would count the reserve as committed"
-	}
-	if env != "" {
+		return reserveNone, 0, "off (ALLOT_HUGE_PAGES)"
+	case "":
+	case "on", "true", "yes":
+		kind, how = reserveHuge, "advised for huge pages (ALLOT_HUGE_PAGES)"
+	default:
 		n, err := strconv.ParseFloat(env, 64)
 		if err != nil || n < 0 || n > 1<<20 {
-			return 0, fmt.Sprintf("none: ALLOT_HUGE_PAGES=%q is not off or a number of GiB", env)
+			return reserveNone, 0, fmt.Sprintf("none: ALLOT_HUGE_PAGES=%q is not on, off or a number of GiB", env)
 		}
-		return int64(n * (1 << 30)), fmt.Sprintf("%s GiB (ALLOT_HUGE_PAGES)", env)
+		kind, size, how = reserveHuge, int64(n*(1<<30)), fmt.Sprintf("advised for huge pages, %s GiB (ALLOT_HUGE_PAGES)", env)
+	}
+	if kind == reserveHuge && !hugePagesAvailable() {
+		return reserveNone, 0, "none: transparent huge pages are off in this kernel"
+	}
+	if overcommitStrict() {
+		return reserveNone, 0, "none: vm.overcommit_memory=2 would count the reserve as committed"
+	}
+	if size > 0 {
+		return kind, size, how
 	}
 	mem := memoryAvailable()
 	if lim := debug.SetMemoryLimit(-1); lim > 0 && lim < mem {
 		mem = lim
 	}
 	if mem <= 0 {
-		return 0, "none: the machine's memory is unknown"
+		return reserveNone, 0, "none: the machine's memory is unknown"
 	}
-	return min(mem/2, HugeReserveMax), "half the memory, at most 16 GiB"
+	return kind, min(mem/2, HugeReserveMax), how + "; half the memory, at most 16 GiB"
 }

@@ -14,17 +14,24 @@ import (
 // huge page size; the advice is aligned to it.
 const hugePageSize = 2 << 20
 
-// reserveHugeHeap grows the heap by size bytes it never touches, advises
-// them MADV_HUGEPAGE, frees them and returns them to the runtime's free
-// pages (see hugeheap.go). It returns the bytes advised.
-func reserveHugeHeap(size int64) (int64, error) {
+// reserveHeap grows the heap by size bytes it never touches, advises them
+// MADV_HUGEPAGE (huge) or MADV_NOHUGEPAGE and hands them to the
+// prefaulter, frees them and returns them to the runtime's free pages
+// (see hugeheap.go). It returns the bytes reserved.
+func reserveHeap(size int64, huge bool) (int64, error) {
 	b := make([]byte, size) // fresh pages: the runtime does not zero them, nothing is faulted
 	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	beg := (start + hugePageSize - 1) &^ (hugePageSize - 1)
 	end := (start + uintptr(size)) &^ (hugePageSize - 1)
 	var err error
 	if beg < end {
-		if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, beg, end-beg, syscall.MADV_HUGEPAGE); e != 0 {
+		advice := uintptr(syscall.MADV_HUGEPAGE)
+		if !huge {
+			advice = syscall.MADV_NOHUGEPAGE
+		}
+		// Without huge pages in the kernel, MADV_NOHUGEPAGE fails: the
+		// pages are 4 KiB anyway.
+		if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, beg, end-beg, advice); e != 0 && huge {
 			err = e
 		}
 	}
@@ -34,7 +41,22 @@ func reserveHugeHeap(size int64) (int64, error) {
 	if err != nil || beg >= end {
 		return 0, err
 	}
+	if !huge {
+		setPrefaultReserve(beg, end-beg, populate)
+	}
 	return int64(end - beg), nil
+}
+
+// madvPopulateWrite is MADV_POPULATE_WRITE (Linux 5.14): fault the range in
+// as if written, without writing it.
+const madvPopulateWrite = 23
+
+// populate faults in n bytes at addr (prefault.go).
+func populate(addr, n uintptr) error {
+	if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, addr, n, madvPopulateWrite); e != 0 {
+		return e
+	}
+	return nil
 }
 
 // hugePagesAvailable: /sys/kernel/mm/transparent_hugepage/enabled is

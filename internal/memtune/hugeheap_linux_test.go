@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -33,9 +34,9 @@ func TestHugeHeapBacksLaterAllocations(t *testing.T) {
 	}
 	const reserve = 256 << 20
 	before := rssOf(t)
-	got, err := reserveHugeHeap(reserve)
+	got, err := reserveHeap(reserve, true)
 	if err != nil || got < reserve-2*hugePageSize {
-		t.Fatalf("reserveHugeHeap: %d bytes advised, %v", got, err)
+		t.Fatalf("reserveHeap: %d bytes advised, %v", got, err)
 	}
 	if grew := rssOf(t) - before; grew > 32<<20 {
 		t.Fatalf("the reserve made %d MiB resident; it must touch nothing but the runtime's page metadata", grew>>20)
@@ -52,26 +53,114 @@ func TestHugeHeapBacksLaterAllocations(t *testing.T) {
 	}
 }
 
-func TestHugeReserveSize(t *testing.T) {
+// ALLOT_HUGE_PAGES chooses the reserve: prefaulted by default, huge pages
+// when on or a size, none when off or not understood.
+func TestHeapReserveSetting(t *testing.T) {
+	strict := overcommitStrict()
 	for _, c := range []struct {
 		env  string
-		size int64
-		ok   bool
-	}{{"off", 0, true}, {"0", 0, true}, {"2", 2 << 30, true}, {"0.5", 512 << 20, true}, {"lots", 0, false}, {"-1", 0, false}} {
-		size, why := hugeReserveSize(c.env)
-		if !hugePagesAvailable() || overcommitStrict() {
-			if size != 0 {
-				t.Errorf("%q: %d without huge pages or with strict overcommit", c.env, size)
-			}
-			continue
+		kind reserveKind
+		size int64 // 0: the default size
+		bad  bool
+	}{
+		{"", reservePrefault, 0, false},
+		{"off", reserveNone, 0, false},
+		{"0", reserveNone, 0, false},
+		{"on", reserveHuge, 0, false},
+		{"2", reserveHuge, 2 << 30, false},
+		{"0.5", reserveHuge, 512 << 20, false},
+		{"lots", reserveNone, 0, true},
+		{"-1", reserveNone, 0, true},
+	} {
+		kind, size, why := heapReserve(c.env)
+		want, wantSize := c.kind, c.size
+		if want == reserveHuge && !hugePagesAvailable() || want != reserveNone && strict {
+			want = reserveNone
 		}
-		if size != c.size || c.ok == strings.Contains(why, "not off or a number") {
-			t.Errorf("ALLOT_HUGE_PAGES=%q: %d (%s), want %d", c.env, size, why, c.size)
+		if want == reserveNone {
+			wantSize = 0
+		}
+		if kind != want || c.bad != strings.Contains(why, "not on, off or a number") {
+			t.Errorf("ALLOT_HUGE_PAGES=%q: %v (%s), want %v", c.env, kind, why, want)
+		}
+		switch {
+		case want == reserveNone && size != 0:
+			t.Errorf("ALLOT_HUGE_PAGES=%q: a reserve of %d without one", c.env, size)
+		case want != reserveNone && wantSize == 0 && (size <= 0 || size > HugeReserveMax):
+			t.Errorf("ALLOT_HUGE_PAGES=%q: default reserve %d, want (0, %d]", c.env, size, int64(HugeReserveMax))
+		case wantSize != 0 && size != wantSize:
+			t.Errorf("ALLOT_HUGE_PAGES=%q: reserve %d, want %d", c.env, size, wantSize)
 		}
 	}
-	if size, _ := hugeReserveSize(""); hugePagesAvailable() && !overcommitStrict() && (size <= 0 || size > HugeReserveMax) {
-		t.Errorf("default reserve %d, want (0, %d]", size, int64(HugeReserveMax))
+}
+
+// TestPrefaultedHeapIsPopulatedAheadOfBulkWork: with the default reserve,
+// a pause of the collector makes the reserve's pages ahead of the heap
+// resident without the process touching them, in 4 KiB pages, up to
+// prefaultAhead beyond the heap; the populating stops when the pause
+// ends. It runs in a fresh process, as the reserve is made at a server's
+// start.
+func TestPrefaultedHeapIsPopulatedAheadOfBulkWork(t *testing.T) {
+	if os.Getenv("MEMTUNE_PREFAULT_CHILD") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run", "^TestPrefaultedHeapIsPopulatedAheadOfBulkWork$", "-test.v")
+		cmd.Env = append(os.Environ(), "MEMTUNE_PREFAULT_CHILD=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestPrefaultedHeapIsPopulatedAheadOfBulkWork") {
+			t.Fatalf("the test in a fresh process: %v\n%s", err, out)
+		}
+		return
 	}
+	const reserve = 512 << 20
+	got, err := reserveHeap(reserve, false)
+	if err != nil || got < reserve-2*hugePageSize {
+		t.Fatalf("reserveHeap: %d bytes reserved, %v", got, err)
+	}
+	if err := populate(prefaulter.base, 4096); err != nil {
+		t.Skipf("this kernel cannot populate (MADV_POPULATE_WRITE, Linux 5.14): %v", err)
+	}
+	before := rssOf(t)
+	Enable(Policy{PauseGC: true})
+	defer Enable(Policy{})
+	resume := pauseGC()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && populated() < prefaultAhead {
+		time.Sleep(time.Millisecond)
+	}
+	if grew := rssOf(t) - before; populated() < prefaultAhead || grew < prefaultAhead*3/4 {
+		t.Fatalf("during the pause: %d MiB populated, RSS grew %d MiB; want %d MiB ahead of the heap", populated()>>20, grew>>20, prefaultAhead>>20)
+	}
+	if ahead := populated(); ahead > prefaultAhead+2*prefaultStep {
+		t.Fatalf("%d MiB populated for a heap that did not grow; want about %d MiB", ahead>>20, prefaultAhead>>20)
+	}
+	// The heap grows: the populating follows it.
+	b := make([]byte, 192<<20)
+	for time.Now().Before(deadline) && populated() < 192<<20+prefaultAhead {
+		time.Sleep(time.Millisecond)
+	}
+	if populated() < 192<<20+prefaultAhead {
+		t.Fatalf("after the heap grew 192 MiB: %d MiB populated, want %d", populated()>>20, (192<<20+prefaultAhead)>>20)
+	}
+	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	if huge := anonHugeIn(t, addr, addr+uintptr(len(b))); huge != 0 {
+		t.Fatalf("the prefaulted reserve has %d MiB in huge pages, want 4 KiB pages", huge>>20)
+	}
+	runtime.KeepAlive(b)
+	resume()
+	after := populated()
+	time.Sleep(20 * prefaultIdle)
+	c := make([]byte, 256<<20) // the heap grows again, with no bulk work
+	time.Sleep(20 * prefaultIdle)
+	runtime.KeepAlive(c)
+	if populated() != after {
+		t.Fatalf("%d MiB populated after the pause ended, %d MiB when it ended", populated()>>20, after>>20)
+	}
+}
+
+// populated is the bytes of the reserve the prefaulter has populated.
+func populated() uintptr {
+	prefaulter.Lock()
+	defer prefaulter.Unlock()
+	return prefaulter.done
 }
 
 // rssOf is this process's resident memory.

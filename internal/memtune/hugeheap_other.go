@@ -2,8 +2,8 @@
 
 package memtune
 
-// Huge pages are advised on Linux only.
-func reserveHugeHeap(int64) (int64, error) { return 0, nil }
-func hugePagesAvailable() bool             { return false }
-func overcommitStrict() bool               { return false }
-func memoryAvailable() int64               { return 0 }
+// The heap's reserve is made on Linux only.
+func reserveHeap(int64, bool) (int64, error) { return 0, nil }
+func hugePagesAvailable() bool               { return false }
+func overcommitStrict() bool                 { return false }
+func memoryAvailable() int64                 { return 0 }

@@ -26,7 +26,11 @@
 // part is advised once at start-up, which costs no fault of its own. On a
 // VM where a 4 KiB fault costs ~10 µs it took the 1M-user import from
 // 23.8-24.7 to 13.9-15.5 s and its restart from 10.4-10.5 to 4.3-4.8 s
-// (docs/BENCHMARKS.md, session 14).
+// (docs/BENCHMARKS.md, session 14). The same reserve is now prefaulted in
+// 4 KiB pages ahead of bulk work instead (prefault.go): as fast as huge
+// pages right after another process freed its memory, and a third faster
+// once the host has taken idle memory back (session 17); huge pages are
+// ALLOT_HUGE_PAGES=on.
 package memtune
 
 import (
@@ -52,21 +56,21 @@ type Policy struct {
 	// BoundBulkCommit collects before a large bulk commit and bounds the
 	// heap while it runs (BoundHeap).
 	BoundBulkCommit bool
-	// HugePages advises the first part of the heap for transparent huge
-	// pages at Enable (hugeheap.go; ALLOT_HUGE_PAGES sets its size or
-	// turns it off): first-touched memory costs a fault per 2 MiB instead
-	// of per 4 KiB.
-	HugePages bool
+	// HeapReserve reserves the first part of the heap at Enable
+	// (hugeheap.go): prefaulted ahead of the heap while bulk work runs
+	// (prefault.go), or, with ALLOT_HUGE_PAGES=on, advised for
+	// transparent huge pages; ALLOT_HUGE_PAGES=off: none.
+	HeapReserve bool
 }
 
 var policy atomic.Pointer[Policy]
 
 // Enable sets the process's policy (call it once, at start-up).
-// With HugePages, the first call reserves the huge-page heap.
+// With HeapReserve, the first call reserves the heap's first part.
 func Enable(p Policy) {
 	policy.Store(&p)
-	if p.HugePages {
-		reserveHugeHeapOnce()
+	if p.HeapReserve {
+		reserveHeapOnce()
 	}
 }
 
@@ -168,9 +172,11 @@ func BoundHeap(users int) (done func()) {
 	gcPause.bounds++
 	applyLimit()
 	gcPause.Unlock()
+	bulkStarted() // populate ahead of the heap (prefault.go)
 	var once sync.Once
 	return func() {
 		once.Do(func() {
+			defer bulkEnded()
 			gcPause.Lock()
 			defer gcPause.Unlock()
 			gcPause.bounds--
