@@ -1020,6 +1020,11 @@ func (d *decoder) moment() (sec, nsec int64, off int) {
 // time reads a present time: not the zero time.
 func (d *decoder) time() time.Time {
 	sec, nsec, off := d.moment()
+	return d.timeOf(sec, nsec, off)
+}
+
+// timeOf is the time read as sec, nsec and off by moment.
+func (d *decoder) timeOf(sec, nsec int64, off int) time.Time {
 	if d.err != nil {
 		return time.Time{}
 	}
@@ -1052,11 +1057,22 @@ func (d *decoder) instant() Instant {
 	return i
 }
 
+// instantSafeSec bounds the Unix seconds whose nanoseconds an int64
+// holds with room to spare (±9.2e9 s is its limit: the years 1678–2262).
+const instantSafeSec = 9e9
+
 // instantUTC reads a present time into an Instant, in UTC whatever
 // offset it was written with (records written while these fields were
 // time.Time kept the offset of the time they were given).
 func (d *decoder) instantUTC() Instant {
-	t := d.time()
+	sec, nsec, off := d.moment()
+	// The usual time, written in UTC and well inside Instant's years, is
+	// read without a time.Time (a load reads millions): what InstantIn
+	// of timeOf's time gives.
+	if d.err == nil && off == 0 && nsec >= 0 && nsec < 1e9 && sec > -instantSafeSec && sec < instantSafeSec && !(sec == zeroUnix && nsec == 0) {
+		return Instant(uint64(sec*1e9+nsec) ^ instantBias)
+	}
+	t := d.timeOf(sec, nsec, off)
 	if d.err != nil {
 		return 0
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand"
 	"reflect"
 	"strings"
@@ -437,6 +438,44 @@ func TestTimesWrittenWithAnOffsetReadAsInstants(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(`{"since":"2300-01-01T00:00:00Z"}`), &j); err == nil {
 		t.Fatal("a time an Instant cannot hold was read")
+	}
+}
+
+// instantUTC reads every time as InstantIn of the time it was written
+// as, in UTC or with an offset, near the ends of an Instant's years and
+// beyond them (an error), including those its path without a time.Time
+// reads.
+func TestInstantUTCIsInstantInOfTheTimeWritten(t *testing.T) {
+	rnd := rand.New(rand.NewSource(7))
+	edges := []time.Time{
+		time.Unix(0, 0), time.Unix(-1, 999999999), time.Unix(1, 1),
+		time.Unix(instantSafeSec-1, 999999999), time.Unix(instantSafeSec, 0), time.Unix(-instantSafeSec+1, 0), time.Unix(-instantSafeSec, 5),
+		time.Unix(0, math.MaxInt64), time.Unix(0, math.MinInt64+1), time.Unix(0, math.MaxInt64).Add(time.Second), time.Unix(0, math.MinInt64).Add(-time.Second),
+		time.Date(2262, 4, 11, 23, 47, 16, 854775807, time.UTC), time.Date(1677, 9, 21, 0, 12, 43, 145224193, time.UTC),
+		time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
+	}
+	for range 2000 {
+		edges = append(edges, time.Unix(rnd.Int63n(2*instantSafeSec)-instantSafeSec, rnd.Int63n(1e9)))
+	}
+	for i, at := range edges {
+		for _, loc := range []*time.Location{time.UTC, time.FixedZone("", -5*3600)} {
+			at := at.In(loc)
+			e := encoder{b: []byte{BinaryFormat}, sec: timeBase}
+			e.uvarint(licUserID | licSince)
+			e.str("u1")
+			e.time(at)
+			l, err := DecodeLicense(e.b)
+			want, ok := InstantIn(at.UTC())
+			if !ok || want == 0 {
+				if err == nil {
+					t.Fatalf("%d: %v read as %v, want an error (an Instant cannot hold it)", i, at, l.Since)
+				}
+				continue
+			}
+			if err != nil || l.Since != want {
+				t.Fatalf("%d: %v read as %v, %v; want %v", i, at, l.Since, err, want)
+			}
+		}
 	}
 }
 
