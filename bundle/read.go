@@ -63,6 +63,7 @@ import (
 
 	"allot"
 	"allot/catalog"
+	"allot/internal/memtune"
 	"allot/licensing"
 	"allot/userprop"
 )
@@ -213,6 +214,16 @@ func read(fsys fs.FS, cat *catalog.Catalog, zipLen int64) (*Bundle, error) {
 		{"direct_licenses.csv", func(t *table) error { return b.readLicenses(t, cat, false) }},
 		{"seats.csv", func(t *table) error { return b.readSeats(t, cat) }},
 	}
+	// A large bundle's rows grow the heap by about twice their bytes while
+	// they are read: the heap's reserve is populated ahead of them
+	// (memtune.HeapGrows).
+	var size int64
+	for _, s := range steps {
+		if fi, err := fs.Stat(fsys, s.name); err == nil {
+			size += fi.Size()
+		}
+	}
+	defer memtune.HeapGrows(2 * size)()
 	left := &budget{left: uncompressedBudget}
 	for _, s := range steps {
 		if s.name == "members.csv" && ahead != nil {

@@ -30,9 +30,11 @@ import (
 //
 // On a VM that gives memory free for a few seconds back to its host, huge
 // pages made a start after idle the slowest of all (prefault.go), so the
-// reserve is advised for huge pages only when asked: ALLOT_HUGE_PAGES=on,
-// or N (GiB) for a reserve of that size. By default the reserve is
-// prefaulted instead (prefault.go); ALLOT_HUGE_PAGES=off: no reserve, the
+// whole reserve is advised for huge pages only when asked:
+// ALLOT_HUGE_PAGES=on, or N (GiB) for a reserve of that size. By default
+// the reserve is populated ahead of bulk work instead, in huge pages only
+// where a probe finds them cheap (prefault.go); ALLOT_HUGE_PAGES=off: no
+// reserve, the
 // runtime's heap as it is. The reserve is half the machine's memory (or of
 // the cgroup's limit, or of GOMEMLIMIT, when lower), at most 16 GiB; none
 // when the kernel refuses overcommit (vm.overcommit_memory=2: the reserve
@@ -47,7 +49,7 @@ type reserveKind int
 
 const (
 	reserveNone     reserveKind = iota
-	reservePrefault             // 4 KiB pages, populated ahead of bulk work (prefault.go)
+	reservePrefault             // populated ahead of bulk work (prefault.go)
 	reserveHuge                 // advised for transparent huge pages
 )
 
@@ -83,7 +85,7 @@ func HeapReserve() (int64, string) { return hugeHeap.size, hugeHeap.note }
 // this machine: its use, its size, and how they were chosen.
 func heapReserve(env string) (reserveKind, int64, string) {
 	env = strings.TrimSpace(strings.ToLower(env))
-	kind, how := reservePrefault, "prefaulted in 4 KiB pages during bulk work"
+	kind, how := reservePrefault, "populated ahead of bulk work, in huge or 4 KiB pages as a probe finds cheaper"
 	var size int64
 	switch env {
 	case "off", "0", "false", "no":

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -42,18 +43,39 @@ func reserveHeap(size int64, huge bool) (int64, error) {
 		return 0, err
 	}
 	if !huge {
-		setPrefaultReserve(beg, end-beg, populate)
+		setPrefaultReserve(beg, end-beg, linuxPager{})
 	}
 	return int64(end - beg), nil
 }
+
+// linuxPager is the kernel's part of prefaulting (prefault.go).
+type linuxPager struct{}
 
 // madvPopulateWrite is MADV_POPULATE_WRITE (Linux 5.14): fault the range in
 // as if written, without writing it.
 const madvPopulateWrite = 23
 
-// populate faults in n bytes at addr (prefault.go).
-func populate(addr, n uintptr) error {
-	if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, addr, n, madvPopulateWrite); e != 0 {
+func (linuxPager) populate(addr, n uintptr) error { return madvise(addr, n, madvPopulateWrite) }
+
+func (linuxPager) advise(addr, n uintptr, huge bool) error {
+	if huge {
+		return madvise(addr, n, syscall.MADV_HUGEPAGE)
+	}
+	return madvise(addr, n, syscall.MADV_NOHUGEPAGE)
+}
+
+// threadCPU is the calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID).
+func (linuxPager) threadCPU() time.Duration {
+	var ts syscall.Timespec
+	const clockThreadCPUTime = 3
+	if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTime, uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
+		return 0
+	}
+	return time.Duration(ts.Nano())
+}
+
+func madvise(addr, n, advice uintptr) error {
+	if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, addr, n, advice); e != 0 {
 		return e
 	}
 	return nil

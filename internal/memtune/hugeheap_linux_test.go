@@ -115,7 +115,7 @@ func TestPrefaultedHeapIsPopulatedAheadOfBulkWork(t *testing.T) {
 	if err != nil || got < reserve-2*hugePageSize {
 		t.Fatalf("reserveHeap: %d bytes reserved, %v", got, err)
 	}
-	if err := populate(prefaulter.base, 4096); err != nil {
+	if err := (linuxPager{}).populate(prefaulter.base, 4096); err != nil {
 		t.Skipf("this kernel cannot populate (MADV_POPULATE_WRITE, Linux 5.14): %v", err)
 	}
 	before := rssOf(t)
@@ -140,10 +140,19 @@ func TestPrefaultedHeapIsPopulatedAheadOfBulkWork(t *testing.T) {
 	if populated() < 192<<20+prefaultAhead {
 		t.Fatalf("after the heap grew 192 MiB: %d MiB populated, want %d", populated()>>20, (192<<20+prefaultAhead)>>20)
 	}
-	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	if huge := anonHugeIn(t, addr, addr+uintptr(len(b))); huge != 0 {
-		t.Fatalf("the prefaulted reserve has %d MiB in huge pages, want 4 KiB pages", huge>>20)
+	prefaulter.Lock()
+	hugeBytes, smallBytes, slow, done := prefaulter.hugeBytes, prefaulter.smallBytes, prefaulter.slowProbes, prefaulter.done
+	base := prefaulter.base
+	prefaulter.Unlock()
+	if hugeBytes+smallBytes != done {
+		t.Fatalf("%d MiB in huge and %d MiB in 4 KiB pages, %d MiB populated", hugeBytes>>20, smallBytes>>20, done>>20)
 	}
+	// Steps in 4 KiB pages are not huge (the reserve is advised against
+	// it) but for their probe's first huge page.
+	if huge := anonHugeIn(t, base, base+done); uintptr(huge) > hugeBytes+uintptr(slow)*probeSize {
+		t.Fatalf("%d MiB of the populated reserve in huge pages; the prefaulter chose %d MiB and %d probes", huge>>20, hugeBytes>>20, slow)
+	}
+	t.Logf("populated %d MiB in huge pages, %d MiB in 4 KiB pages (%d slow probes)", hugeBytes>>20, smallBytes>>20, slow)
 	runtime.KeepAlive(b)
 	resume()
 	after := populated()

@@ -26,11 +26,11 @@
 // part is advised once at start-up, which costs no fault of its own. On a
 // VM where a 4 KiB fault costs ~10 µs it took the 1M-user import from
 // 23.8-24.7 to 13.9-15.5 s and its restart from 10.4-10.5 to 4.3-4.8 s
-// (docs/BENCHMARKS.md, session 14). The same reserve is now prefaulted in
-// 4 KiB pages ahead of bulk work instead (prefault.go): as fast as huge
-// pages right after another process freed its memory, and a third faster
-// once the host has taken idle memory back (session 17); huge pages are
-// ALLOT_HUGE_PAGES=on.
+// (docs/BENCHMARKS.md, session 14). The same reserve is now populated
+// ahead of bulk work instead (prefault.go), in huge pages where a probe
+// finds them cheap and in 4 KiB pages where the host has taken idle
+// memory back and huge pages cost several times more (session 17);
+// ALLOT_HUGE_PAGES=on advises the whole reserve for huge pages as before.
 package memtune
 
 import (
@@ -57,7 +57,7 @@ type Policy struct {
 	// heap while it runs (BoundHeap).
 	BoundBulkCommit bool
 	// HeapReserve reserves the first part of the heap at Enable
-	// (hugeheap.go): prefaulted ahead of the heap while bulk work runs
+	// (hugeheap.go): populated ahead of the heap while bulk work runs
 	// (prefault.go), or, with ALLOT_HUGE_PAGES=on, advised for
 	// transparent huge pages; ALLOT_HUGE_PAGES=off: none.
 	HeapReserve bool

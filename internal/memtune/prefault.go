@@ -1,6 +1,7 @@
 package memtune
 
 import (
+	"runtime"
 	"runtime/metrics"
 	"sync"
 	"time"
@@ -9,26 +10,33 @@ import (
 // The prefaulted heap. On the benchmarks' VM (docs/BENCHMARKS.md, session
 // 17) memory that has been free for a few seconds is given back to the
 // host, and touching it again costs the host's work as well as the
-// guest's: 2 GiB touched in 2 MiB huge pages took 0.2 s right after
-// another process freed it and 4.3–4.7 s after 15 s of idle; in 4 KiB
-// pages, one fault each, 1.0 s and 1.7–2.8 s; populated in 4 KiB pages by
-// the kernel in one call per 16 MiB (MADV_POPULATE_WRITE, no fault per
-// page), 0.6–0.9 s either way. A restart after idle is the case that
-// counts (a server started after its machine was quiet), and huge pages
-// made it the slowest: the 1M-user restart took 6.4–6.8 s with huge pages
-// and 4.4–4.6 s prefaulted.
+// guest's. 2 GiB touched in 2 MiB huge pages took 0.2 s right after
+// another process freed it ("warm") and 4.3–4.7 s after 15 s of idle
+// ("cold"); in 4 KiB pages, one fault each, 1.0 s and 1.7–2.8 s;
+// populated in 4 KiB pages by the kernel in one call per 16 MiB
+// (MADV_POPULATE_WRITE, no fault per page), 0.6–0.9 s either way. Huge
+// pages are the fastest warm and by far the slowest cold, and a restart
+// sees either: a server restarted at once reuses what the old process
+// freed, one started after a quiet spell does not.
 //
 // So by default the heap's reserve (hugeheap.go: the first part of the
 // heap, mapped once at start-up and filled lowest address first) is
 // advised MADV_NOHUGEPAGE, and while bulk work runs — a pause of the
-// collector (a large load, recompute or copy) or a bound of a bulk commit —
-// a goroutine populates the reserve ahead of the heap: from the heap's
-// extent in the reserve (the bytes the runtime has taken from it, which
-// it takes lowest first) to prefaultAhead beyond, 16 MiB at a time. The
-// heap's own faults then find the pages there. Pages populated and not
-// used are at most prefaultAhead, resident until the runtime's scavenger
-// or the process's end. ALLOT_HUGE_PAGES=on (or a size in GiB) advises the
-// reserve for huge pages instead, as before; off: neither.
+// collector (a large load, recompute or copy), the bound of a bulk
+// commit, a large bundle's reading (HeapGrows) — a goroutine populates the
+// reserve ahead of the heap: from the heap's extent in the reserve (the
+// bytes the runtime has taken from it, which it takes lowest first) to
+// prefaultAhead beyond, prefaultStep at a time. Each step is populated in
+// huge pages when they are cheap: its first 2 MiB are advised
+// MADV_HUGEPAGE and populated, and if that took less of the thread's CPU
+// than hugeFast (about what 2 MiB of 4 KiB pages cost), the rest of the
+// step follows in huge pages; otherwise the rest is populated in 4 KiB
+// pages, and the next probes come after 1, 3, 7 … steps (at most
+// maxProbeSkip), so that cold memory costs few probes. The heap's own
+// faults then find the pages there. Pages populated and not used are at
+// most prefaultAhead, resident until the runtime's scavenger or the
+// process's end. ALLOT_HUGE_PAGES=on (or a size in GiB) advises the whole
+// reserve for huge pages instead, without populating; off: neither.
 
 // prefaultAhead is how far beyond the heap's extent the reserve is
 // populated while bulk work runs.
@@ -41,6 +49,29 @@ const prefaultStep = 16 << 20
 // ahead of the heap by prefaultAhead.
 const prefaultIdle = time.Millisecond
 
+// probeSize is the part of a step that probes whether huge pages are
+// cheap (one huge page).
+const probeSize = 2 << 20
+
+// hugeFast is the thread CPU time under which a probe's huge page counts
+// as cheap: warm, a 2 MiB huge page took ~0.2 ms and 2 MiB of 4 KiB pages
+// ~0.6–0.9 ms; cold, the huge page ~4.4 ms.
+const hugeFast = time.Millisecond
+
+// maxProbeSkip bounds the steps populated in 4 KiB pages between probes.
+const maxProbeSkip = 63
+
+// pager is the kernel's part of prefaulting (prefault_linux.go; tests
+// fake it).
+type pager interface {
+	// advise advises [addr, addr+n) for huge pages or against them.
+	advise(addr, n uintptr, huge bool) error
+	// populate faults [addr, addr+n) in as if written.
+	populate(addr, n uintptr) error
+	// threadCPU is the calling thread's CPU time.
+	threadCPU() time.Duration
+}
+
 var prefaulter struct {
 	sync.Mutex
 	base, size uintptr // the reserve (0: none)
@@ -49,8 +80,16 @@ var prefaulter struct {
 	active     int     // bulk work running
 	stop       chan struct{}
 	stopped    chan struct{}
-	populate   func(addr, n uintptr) error // the kernel call (tests count calls)
-	calls      int
+	pager      pager
+	taken      func() uint64 // heapTaken (tests fake it)
+	noHuge     bool          // huge pages cannot be advised: every step in 4 KiB pages
+	skip       int           // steps to populate in 4 KiB pages before the next probe
+	backoff    int           // skip after the next failed probe
+	// hugeBytes and smallBytes are the bytes populated in huge and in
+	// 4 KiB pages, slowProbes the probes that found huge pages dear
+	// (their probeSize is in smallBytes, yet in a huge page).
+	hugeBytes, smallBytes uintptr
+	slowProbes            int
 }
 
 // heapTaken is the bytes the runtime has taken for the heap and not
@@ -74,13 +113,32 @@ func heapTaken() uint64 {
 
 // setPrefaultReserve records the reserve the heap grows into (base, size)
 // and the heap's taken bytes at that moment.
-func setPrefaultReserve(base, size uintptr, populate func(addr, n uintptr) error) {
+func setPrefaultReserve(base, size uintptr, p pager) {
 	prefaulter.Lock()
 	defer prefaulter.Unlock()
 	prefaulter.base, prefaulter.size, prefaulter.done = base, size, 0
-	prefaulter.taken0 = heapTaken()
-	prefaulter.populate = populate
+	prefaulter.taken, prefaulter.taken0 = heapTaken, heapTaken()
+	prefaulter.pager = p
+	prefaulter.noHuge, prefaulter.skip, prefaulter.backoff = false, 0, 0
+	prefaulter.hugeBytes, prefaulter.smallBytes, prefaulter.slowProbes = 0, 0, 0
 }
+
+// HeapGrows is called before work that grows the heap by about bytes at
+// once outside a pause of the collector (a large bundle's reading); call
+// the returned function when it ends. Under a policy with HeapReserve it
+// populates the reserve ahead of the heap meanwhile, from
+// HeapGrowsMin bytes.
+func HeapGrows(bytes int64) (done func()) {
+	if bytes < HeapGrowsMin || !Current().HeapReserve {
+		return func() {}
+	}
+	bulkStarted()
+	var once sync.Once
+	return func() { once.Do(bulkEnded) }
+}
+
+// HeapGrowsMin is the growth from which HeapGrows populates ahead.
+const HeapGrowsMin = 64 << 20
 
 // bulkStarted starts populating ahead of the heap when the first bulk
 // work starts (a pause or a bound); bulkEnded stops it when the last ends.
@@ -113,6 +171,10 @@ func bulkEnded() {
 // runPrefault populates the reserve ahead of the heap until stop closes.
 func runPrefault(stop <-chan struct{}, stopped chan<- struct{}) {
 	defer close(stopped)
+	// The probes read the thread's CPU time around a call: the goroutine
+	// stays on its thread.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	for {
 		select {
 		case <-stop:
@@ -130,11 +192,12 @@ func runPrefault(stop <-chan struct{}, stopped chan<- struct{}) {
 }
 
 // prefaultStep1 populates the next step of the reserve if the heap's
-// extent plus prefaultAhead is beyond what is populated; it reports
-// whether it did. A failing call (a kernel without MADV_POPULATE_WRITE)
-// ends the populating for good. The call runs unlocked: pauses start and
-// end meanwhile, and two goroutines populating the same step (one ending
-// as another starts) is harmless.
+// extent plus prefaultAhead is beyond what is populated, in huge pages if
+// a probe finds them cheap (see above); it reports whether it did. A
+// failing populate (a kernel without MADV_POPULATE_WRITE) ends the
+// populating for good. The calls run unlocked: pauses start and end
+// meanwhile, and two goroutines populating the same step (one ending as
+// another starts) is harmless.
 func prefaultStep1() bool {
 	prefaulter.Lock()
 	if prefaulter.size == 0 {
@@ -142,7 +205,7 @@ func prefaultStep1() bool {
 		return false
 	}
 	var extent uintptr
-	if t := heapTaken(); t > prefaulter.taken0 {
+	if t := prefaulter.taken(); t > prefaulter.taken0 {
 		extent = uintptr(t - prefaulter.taken0)
 	}
 	want := min(extent+prefaultAhead, prefaulter.size)
@@ -152,16 +215,57 @@ func prefaultStep1() bool {
 		return false
 	}
 	n := min(uintptr(prefaultStep), prefaulter.size-off)
-	populate, base := prefaulter.populate, prefaulter.base
-	prefaulter.calls++
+	probe := !prefaulter.noHuge && prefaulter.skip == 0 && n > probeSize
+	if !probe && prefaulter.skip > 0 {
+		prefaulter.skip--
+	}
+	pg, addr := prefaulter.pager, prefaulter.base+off
 	prefaulter.Unlock()
-	err := populate(base+off, n)
+
+	huge, noHuge, err := populateStep(pg, addr, n, probe)
+
 	prefaulter.Lock()
 	defer prefaulter.Unlock()
 	if err != nil {
 		prefaulter.size = 0
 		return false
 	}
+	switch {
+	case noHuge:
+		prefaulter.noHuge = true
+	case probe && huge:
+		prefaulter.backoff = 0
+	case probe:
+		prefaulter.slowProbes++
+		prefaulter.backoff = min(2*prefaulter.backoff+1, maxProbeSkip)
+		prefaulter.skip = prefaulter.backoff
+	}
+	if huge {
+		prefaulter.hugeBytes += n
+	} else {
+		prefaulter.smallBytes += n
+	}
 	prefaulter.done = max(prefaulter.done, off+n)
 	return true
+}
+
+// populateStep populates the n bytes at addr; with probe, their first
+// probeSize in a huge page, and the rest too if that was cheap. It reports
+// whether the step went into huge pages, and noHuge when huge pages cannot
+// be advised here at all.
+func populateStep(pg pager, addr, n uintptr, probe bool) (huge, noHuge bool, err error) {
+	if probe {
+		if pg.advise(addr, probeSize, true) != nil {
+			return false, true, pg.populate(addr, n)
+		}
+		t := pg.threadCPU()
+		if err := pg.populate(addr, probeSize); err != nil {
+			return false, false, err
+		}
+		if pg.threadCPU()-t < hugeFast && pg.advise(addr+probeSize, n-probeSize, true) == nil {
+			return true, false, pg.populate(addr+probeSize, n-probeSize)
+		}
+		return false, false, pg.populate(addr+probeSize, n-probeSize)
+	}
+	return false, false, pg.populate(addr, n)
 }
