@@ -186,5 +186,9 @@ func writeHeapProfile(path string) error {
 // (internal/memtune; ALLOT_HUGE_PAGES).
 func heapReserveLine() string {
 	n, why := memtune.HeapReserve()
-	return fmt.Sprintf("heap reserve: %d MiB (%s)", n>>20, why)
+	line := fmt.Sprintf("heap reserve: %d MiB (%s)", n>>20, why)
+	if huge, small, dear := memtune.Prefaulted(); huge+small > 0 {
+		line += fmt.Sprintf("; populated ahead of the heap: %d MiB in huge pages, %d MiB in 4 KiB pages (%d probes found huge pages dear)", huge>>20, small>>20, dear)
+	}
+	return line
 }

@@ -89,6 +89,9 @@ runtime).`,
 				rt.Close(ctx)
 				st.Close()
 			}
+			if huge, small, _ := memtune.Prefaulted(); huge+small > 0 {
+				fmt.Fprintln(out, heapReserveLine())
+			}
 			return nil
 		},
 	}

@@ -32,8 +32,10 @@ import (
 // than hugeFast (about what 2 MiB of 4 KiB pages cost), the rest of the
 // step follows in huge pages; otherwise the rest is populated in 4 KiB
 // pages, and the next probes come after 1, 3, 7 … steps (at most
-// maxProbeSkip), so that cold memory costs few probes. The heap's own
-// faults then find the pages there. Pages populated and not used are at
+// maxProbeSkip), so that cold memory costs few probes. The reserve beyond
+// the step is advised for what the last probe found, for the heap's own
+// faults where it outruns the populating (and after bulk work). The
+// heap's own writes mostly find their pages there. Pages populated and not used are at
 // most prefaultAhead, resident until the runtime's scavenger or the
 // process's end. ALLOT_HUGE_PAGES=on (or a size in GiB) advises the whole
 // reserve for huge pages instead, without populating; off: neither.
@@ -83,6 +85,7 @@ var prefaulter struct {
 	pager      pager
 	taken      func() uint64 // heapTaken (tests fake it)
 	noHuge     bool          // huge pages cannot be advised: every step in 4 KiB pages
+	aheadHuge  bool          // the reserve beyond what is populated is advised for huge pages
 	skip       int           // steps to populate in 4 KiB pages before the next probe
 	backoff    int           // skip after the next failed probe
 	// hugeBytes and smallBytes are the bytes populated in huge and in
@@ -119,8 +122,16 @@ func setPrefaultReserve(base, size uintptr, p pager) {
 	prefaulter.base, prefaulter.size, prefaulter.done = base, size, 0
 	prefaulter.taken, prefaulter.taken0 = heapTaken, heapTaken()
 	prefaulter.pager = p
-	prefaulter.noHuge, prefaulter.skip, prefaulter.backoff = false, 0, 0
+	prefaulter.noHuge, prefaulter.aheadHuge, prefaulter.skip, prefaulter.backoff = false, false, 0, 0
 	prefaulter.hugeBytes, prefaulter.smallBytes, prefaulter.slowProbes = 0, 0, 0
+}
+
+// Prefaulted reports the bytes the prefaulter has populated in huge and in
+// 4 KiB pages, and the probes that found huge pages dear.
+func Prefaulted() (huge, small int64, dearProbes int) {
+	prefaulter.Lock()
+	defer prefaulter.Unlock()
+	return int64(prefaulter.hugeBytes), int64(prefaulter.smallBytes), prefaulter.slowProbes
 }
 
 // HeapGrows is called before work that grows the heap by about bytes at
@@ -219,13 +230,14 @@ func prefaultStep1() bool {
 	if !probe && prefaulter.skip > 0 {
 		prefaulter.skip--
 	}
-	pg, addr := prefaulter.pager, prefaulter.base+off
+	pg, addr, end, aheadHuge := prefaulter.pager, prefaulter.base+off, prefaulter.base+prefaulter.size, prefaulter.aheadHuge
 	prefaulter.Unlock()
 
-	huge, noHuge, err := populateStep(pg, addr, n, probe)
+	huge, ahead, noHuge, err := populateStep(pg, addr, n, end, probe, aheadHuge)
 
 	prefaulter.Lock()
 	defer prefaulter.Unlock()
+	prefaulter.aheadHuge = ahead
 	if err != nil {
 		prefaulter.size = 0
 		return false
@@ -249,23 +261,30 @@ func prefaultStep1() bool {
 	return true
 }
 
-// populateStep populates the n bytes at addr; with probe, their first
-// probeSize in a huge page, and the rest too if that was cheap. It reports
-// whether the step went into huge pages, and noHuge when huge pages cannot
-// be advised here at all.
-func populateStep(pg pager, addr, n uintptr, probe bool) (huge, noHuge bool, err error) {
-	if probe {
-		if pg.advise(addr, probeSize, true) != nil {
-			return false, true, pg.populate(addr, n)
-		}
-		t := pg.threadCPU()
-		if err := pg.populate(addr, probeSize); err != nil {
-			return false, false, err
-		}
-		if pg.threadCPU()-t < hugeFast && pg.advise(addr+probeSize, n-probeSize, true) == nil {
-			return true, false, pg.populate(addr+probeSize, n-probeSize)
-		}
-		return false, false, pg.populate(addr+probeSize, n-probeSize)
+// populateStep populates the n bytes at addr of the reserve that ends at
+// end. With probe, their first probeSize go into a huge page, and if that
+// was cheap the rest of the step does too, else into 4 KiB pages; the
+// reserve beyond the step is advised for what the probe found
+// (aheadHuge: what it is advised for now), so that the heap's own faults
+// there, where it outruns the populating, get the cheaper pages. It
+// reports whether the step went into huge pages, what the reserve beyond
+// it is advised for, and noHuge when huge pages cannot be advised here.
+func populateStep(pg pager, addr, n, end uintptr, probe, aheadHuge bool) (huge, ahead, noHuge bool, err error) {
+	if !probe {
+		return aheadHuge, aheadHuge, false, pg.populate(addr, n)
 	}
-	return false, false, pg.populate(addr, n)
+	if pg.advise(addr, probeSize, true) != nil {
+		return false, false, true, pg.populate(addr, n)
+	}
+	t := pg.threadCPU()
+	if err := pg.populate(addr, probeSize); err != nil {
+		return false, aheadHuge, false, err
+	}
+	cheap := pg.threadCPU()-t < hugeFast
+	if rest := addr + probeSize; cheap != aheadHuge && rest < end {
+		if err := pg.advise(rest, end-rest, cheap); err != nil {
+			cheap = false // the advice against huge pages cannot fail where the one for them did not
+		}
+	}
+	return cheap, cheap, false, pg.populate(addr+probeSize, n-probeSize)
 }

@@ -15,15 +15,23 @@ type fakePager struct {
 	cpu          time.Duration
 	probes       int
 	hugeAdvised  []uintptr // addresses advised for huge pages
+	advised      []advice  // every advice
 	populated    []uintptr // populate calls' addresses, in order
 	lastAdvised  uintptr
 	lastWasProbe bool
+}
+
+// advice is one call of fakePager.advise.
+type advice struct {
+	addr, n uintptr
+	huge    bool
 }
 
 func (f *fakePager) advise(addr, n uintptr, huge bool) error {
 	if f.adviseErr != nil {
 		return f.adviseErr
 	}
+	f.advised = append(f.advised, advice{addr, n, huge})
 	if huge {
 		f.hugeAdvised = append(f.hugeAdvised, addr)
 		f.lastAdvised = addr
@@ -108,6 +116,46 @@ func TestPrefaultProbesDearHugePagesLessAndLess(t *testing.T) {
 	withFakeReserve(t, f, 10)
 	if got := stepsKinds(t, f, 10); got != "p.p...hhhh" {
 		t.Fatalf("warm again after two dear probes: steps %q", got)
+	}
+	// The reserve beyond the step of the first cheap probe (the seventh)
+	// was advised for huge pages, once: the heap's own faults there get
+	// them too.
+	base, end := uintptr(1<<40), uintptr(1<<40)+10*prefaultStep
+	rest := base + 6*prefaultStep + probeSize
+	var whole []advice
+	for _, a := range f.advised {
+		if a.n > prefaultStep {
+			whole = append(whole, a)
+		}
+	}
+	if len(whole) != 1 || whole[0] != (advice{rest, end - rest, true}) {
+		t.Fatalf("advice of the reserve ahead: %+v, want once for huge pages from %#x", whole, rest)
+	}
+}
+
+// A dear probe after cheap ones advises the rest of the reserve against
+// huge pages before its step's rest is populated.
+func TestPrefaultTurnsTheReserveAheadBackTo4KiBPages(t *testing.T) {
+	f := &fakePager{probeCost: func(i int) time.Duration {
+		if i < 2 {
+			return 0
+		}
+		return 5 * hugeFast
+	}}
+	withFakeReserve(t, f, 6)
+	if got := stepsKinds(t, f, 6); got != "hhp.p." {
+		t.Fatalf("steps %q", got)
+	}
+	base, end := uintptr(1<<40), uintptr(1<<40)+6*prefaultStep
+	want := []advice{{base + probeSize, end - base - probeSize, true}, {base + 2*prefaultStep + probeSize, end - base - 2*prefaultStep - probeSize, false}}
+	var whole []advice
+	for _, a := range f.advised {
+		if a.n > prefaultStep {
+			whole = append(whole, a)
+		}
+	}
+	if len(whole) != 2 || whole[0] != want[0] || whole[1] != want[1] {
+		t.Fatalf("advice of the reserve ahead: %+v, want %+v", whole, want)
 	}
 }
 
