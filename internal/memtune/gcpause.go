@@ -57,7 +57,6 @@ func pauseGC() (resume func()) {
 // percentage comes back without a bridge (for work that leaves much
 // garbage behind).
 func pauseGCWith(limitOf func(heap uint64) int64, collect bool) (resume func()) {
-	bulkStarted() // the heap grows: populate ahead of it (prefault.go)
 	gcPause.Lock()
 	defer gcPause.Unlock()
 	if gcPause.n == 0 {
@@ -79,7 +78,6 @@ func pauseGCWith(limitOf func(heap uint64) int64, collect bool) (resume func()) 
 		applyLimit()
 	}
 	return func() {
-		defer bulkEnded()
 		gcPause.Lock()
 		if collect && gcPause.n == 1 {
 			gcPause.Unlock() // others may pause and resume meanwhile

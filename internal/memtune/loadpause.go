@@ -66,7 +66,9 @@ func LoadWork() *LoadPause {
 	}
 	heap := heapObjects()
 	p := &LoadPause{bound: LoadBound(heap), collectAt: heap + LoadStep}
-	p.resume = pauseGCWith(func(uint64) int64 { return int64(min(p.bound, 1<<62)) }, true)
+	resume := pauseGCWith(func(uint64) int64 { return int64(min(p.bound, 1<<62)) }, true)
+	bulkStarted() // the heap grows from nothing: populate ahead of it (prefault.go)
+	p.resume = func() { resume(); bulkEnded() }
 	return p
 }
 

@@ -21,9 +21,9 @@ import (
 //
 // So by default the heap's reserve (hugeheap.go: the first part of the
 // heap, mapped once at start-up and filled lowest address first) is
-// advised MADV_NOHUGEPAGE, and while bulk work runs — a pause of the
-// collector (a large load, recompute or copy), the bound of a bulk
-// commit, a large bundle's reading (HeapGrows) — a goroutine populates the
+// advised MADV_NOHUGEPAGE, and while bulk work that grows the heap into
+// fresh memory runs — a large load (LoadWork), the bound of a bulk commit
+// (BoundHeap), a large bundle's reading (HeapGrows) — a goroutine populates the
 // reserve ahead of the heap: from the heap's extent in the reserve (the
 // bytes the runtime has taken from it, which it takes lowest first) to
 // prefaultAhead beyond, prefaultStep at a time. Each step is populated in
@@ -35,13 +35,19 @@ import (
 // maxProbeSkip), so that cold memory costs few probes. The reserve beyond
 // the step is advised for what the last probe found, for the heap's own
 // faults where it outruns the populating (and after bulk work). The
-// heap's own writes mostly find their pages there. Pages populated and not used are at
+// heap's own writes mostly find their pages there. Work over a heap that
+// has holes (a recompute or a copy of a loaded tenant, after collections
+// returned memory) is not populated for: the heap's extent in the reserve
+// is then only a guess (the bytes taken, below the highest address in
+// use), and pages populated from it were resident for nothing (the 1M
+// recompute's peak RSS was 130 MiB higher). Pages populated and not used are at
 // most prefaultAhead, resident until the runtime's scavenger or the
 // process's end. ALLOT_HUGE_PAGES=on (or a size in GiB) advises the whole
 // reserve for huge pages instead, without populating; off: neither.
 
 // prefaultAhead is how far beyond the heap's extent the reserve is
-// populated while bulk work runs.
+// populated while bulk work runs, at most: the window starts at one step
+// and doubles each time the heap's extent comes within half of it.
 const prefaultAhead = 128 << 20
 
 // prefaultStep is the bytes populated per call.
@@ -74,7 +80,10 @@ type pager interface {
 	threadCPU() time.Duration
 }
 
-var prefaulter struct {
+var prefaulter prefaultState
+
+// prefaultState is the prefaulter's state (prefaulter).
+type prefaultState struct {
 	sync.Mutex
 	base, size uintptr // the reserve (0: none)
 	taken0     uint64  // the heap's taken bytes when the reserve was made
@@ -86,6 +95,7 @@ var prefaulter struct {
 	taken      func() uint64 // heapTaken (tests fake it)
 	noHuge     bool          // huge pages cannot be advised: every step in 4 KiB pages
 	aheadHuge  bool          // the reserve beyond what is populated is advised for huge pages
+	ahead      uintptr       // how far beyond the heap's extent to populate (up to prefaultAhead)
 	skip       int           // steps to populate in 4 KiB pages before the next probe
 	backoff    int           // skip after the next failed probe
 	// hugeBytes and smallBytes are the bytes populated in huge and in
@@ -121,6 +131,7 @@ func setPrefaultReserve(base, size uintptr, p pager) {
 	defer prefaulter.Unlock()
 	prefaulter.base, prefaulter.size, prefaulter.done = base, size, 0
 	prefaulter.taken, prefaulter.taken0 = heapTaken, heapTaken()
+	prefaulter.ahead = prefaultStep
 	prefaulter.pager = p
 	prefaulter.noHuge, prefaulter.aheadHuge, prefaulter.skip, prefaulter.backoff = false, false, 0, 0
 	prefaulter.hugeBytes, prefaulter.smallBytes, prefaulter.slowProbes = 0, 0, 0
@@ -151,8 +162,19 @@ func HeapGrows(bytes int64) (done func()) {
 // HeapGrowsMin is the growth from which HeapGrows populates ahead.
 const HeapGrowsMin = 64 << 20
 
+// extent is the bytes of the reserve the heap has taken: those it has
+// touched since the reserve was made, which it takes lowest address first
+// (prefaulter held).
+func (p *prefaultState) extent() uintptr {
+	if t := p.taken(); t > p.taken0 {
+		return uintptr(t - p.taken0)
+	}
+	return 0
+}
+
 // bulkStarted starts populating ahead of the heap when the first bulk
-// work starts (a pause or a bound); bulkEnded stops it when the last ends.
+// work starts (LoadWork, BoundHeap, HeapGrows); bulkEnded stops it when
+// the last ends.
 func bulkStarted() {
 	prefaulter.Lock()
 	defer prefaulter.Unlock()
@@ -160,6 +182,12 @@ func bulkStarted() {
 	if prefaulter.active > 1 || prefaulter.size == 0 {
 		return
 	}
+	// The populating starts at the heap's extent: below it the heap is as
+	// the runtime left it, and populating the pages it has not touched or
+	// has returned would only add to the resident memory (a 1M recompute's
+	// peak RSS was 130 MiB higher).
+	prefaulter.done = max(prefaulter.done, min(prefaulter.extent(), prefaulter.size))
+	prefaulter.ahead = prefaultStep
 	prefaulter.stop, prefaulter.stopped = make(chan struct{}), make(chan struct{})
 	go runPrefault(prefaulter.stop, prefaulter.stopped)
 }
@@ -215,11 +243,15 @@ func prefaultStep1() bool {
 		prefaulter.Unlock()
 		return false
 	}
-	var extent uintptr
-	if t := prefaulter.taken(); t > prefaulter.taken0 {
-		extent = uintptr(t - prefaulter.taken0)
+	// The window ahead grows while the heap's extent keeps up with it:
+	// work that fills the heap's holes (a recompute after garbage) leaves
+	// the extent where it is, and pages populated far beyond it would only
+	// be resident for nothing.
+	extent := prefaulter.extent()
+	if extent+prefaulter.ahead/2 >= prefaulter.done {
+		prefaulter.ahead = min(2*prefaulter.ahead, prefaultAhead)
 	}
-	want := min(extent+prefaultAhead, prefaulter.size)
+	want := min(extent+prefaulter.ahead, prefaulter.size)
 	off := prefaulter.done
 	if off >= want {
 		prefaulter.Unlock()
