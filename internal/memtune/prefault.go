@@ -37,17 +37,19 @@ import (
 // faults where it outruns the populating (and after bulk work). The
 // heap's own writes mostly find their pages there. Work over a heap that
 // has holes (a recompute or a copy of a loaded tenant, after collections
-// returned memory) is not populated for: the heap's extent in the reserve
-// is then only a guess (the bytes taken, below the highest address in
-// use), and pages populated from it were resident for nothing (the 1M
-// recompute's peak RSS was 130 MiB higher). Pages populated and not used are at
+// returned memory) is not populated for: its heap fills the holes, below
+// the extent the bytes taken suggest, and pages populated beyond were
+// resident for nothing (the 1M recompute's peak RSS was 130 MiB higher,
+// above its 2 GB bound). Pages populated and not used are at
 // most prefaultAhead, resident until the runtime's scavenger or the
 // process's end. ALLOT_HUGE_PAGES=on (or a size in GiB) advises the whole
 // reserve for huge pages instead, without populating; off: neither.
 
 // prefaultAhead is how far beyond the heap's extent the reserve is
-// populated while bulk work runs, at most: the window starts at one step
-// and doubles each time the heap's extent comes within half of it.
+// populated while bulk work runs. (A window that started at one step and
+// doubled while the heap kept up, or populating from the heap's extent
+// when the work starts rather than from the last step populated, made the
+// 1M restart 0.3–0.8 s slower: the heap outran the populating.)
 const prefaultAhead = 128 << 20
 
 // prefaultStep is the bytes populated per call.
@@ -95,7 +97,6 @@ type prefaultState struct {
 	taken      func() uint64 // heapTaken (tests fake it)
 	noHuge     bool          // huge pages cannot be advised: every step in 4 KiB pages
 	aheadHuge  bool          // the reserve beyond what is populated is advised for huge pages
-	ahead      uintptr       // how far beyond the heap's extent to populate (up to prefaultAhead)
 	skip       int           // steps to populate in 4 KiB pages before the next probe
 	backoff    int           // skip after the next failed probe
 	// hugeBytes and smallBytes are the bytes populated in huge and in
@@ -131,7 +132,6 @@ func setPrefaultReserve(base, size uintptr, p pager) {
 	defer prefaulter.Unlock()
 	prefaulter.base, prefaulter.size, prefaulter.done = base, size, 0
 	prefaulter.taken, prefaulter.taken0 = heapTaken, heapTaken()
-	prefaulter.ahead = prefaultStep
 	prefaulter.pager = p
 	prefaulter.noHuge, prefaulter.aheadHuge, prefaulter.skip, prefaulter.backoff = false, false, 0, 0
 	prefaulter.hugeBytes, prefaulter.smallBytes, prefaulter.slowProbes = 0, 0, 0
@@ -182,12 +182,6 @@ func bulkStarted() {
 	if prefaulter.active > 1 || prefaulter.size == 0 {
 		return
 	}
-	// The populating starts at the heap's extent: below it the heap is as
-	// the runtime left it, and populating the pages it has not touched or
-	// has returned would only add to the resident memory (a 1M recompute's
-	// peak RSS was 130 MiB higher).
-	prefaulter.done = max(prefaulter.done, min(prefaulter.extent(), prefaulter.size))
-	prefaulter.ahead = prefaultStep
 	prefaulter.stop, prefaulter.stopped = make(chan struct{}), make(chan struct{})
 	go runPrefault(prefaulter.stop, prefaulter.stopped)
 }
@@ -243,15 +237,7 @@ func prefaultStep1() bool {
 		prefaulter.Unlock()
 		return false
 	}
-	// The window ahead grows while the heap's extent keeps up with it:
-	// work that fills the heap's holes (a recompute after garbage) leaves
-	// the extent where it is, and pages populated far beyond it would only
-	// be resident for nothing.
-	extent := prefaulter.extent()
-	if extent+prefaulter.ahead/2 >= prefaulter.done {
-		prefaulter.ahead = min(2*prefaulter.ahead, prefaultAhead)
-	}
-	want := min(extent+prefaulter.ahead, prefaulter.size)
+	want := min(prefaulter.extent()+prefaultAhead, prefaulter.size)
 	off := prefaulter.done
 	if off >= want {
 		prefaulter.Unlock()

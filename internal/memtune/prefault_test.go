@@ -173,3 +173,46 @@ func TestPrefaultWithoutHugePagesOrPopulate(t *testing.T) {
 		t.Fatal("the prefaulter went on after populate failed")
 	}
 }
+
+// HeapGrows populates ahead only from HeapGrowsMin bytes and under a
+// policy with HeapReserve; its done stops the populating (once, however
+// often called).
+func TestHeapGrowsPopulatesOnlyLargeGrowthUnderThePolicy(t *testing.T) {
+	f := &fakePager{probeCost: func(int) time.Duration { return 0 }}
+	withFakeReserve(t, f, 4)
+	prefaulter.Lock()
+	prefaulter.taken = func() uint64 { return 0 } // the heap has taken nothing of the reserve yet
+	prefaulter.Unlock()
+	running := func() bool {
+		prefaulter.Lock()
+		defer prefaulter.Unlock()
+		return prefaulter.stop != nil
+	}
+	defer Enable(Policy{})
+	for _, c := range []struct {
+		policy Policy
+		bytes  int64
+		want   bool
+	}{
+		{Policy{HeapReserve: true}, HeapGrowsMin, true},
+		{Policy{HeapReserve: true}, HeapGrowsMin - 1, false},
+		{Policy{}, HeapGrowsMin, false},
+	} {
+		policy.Store(&c.policy) // Enable would make a reserve of its own
+		done := HeapGrows(c.bytes)
+		if running() != c.want {
+			t.Fatalf("HeapGrows(%d) under %+v: populating %v, want %v", c.bytes, c.policy, running(), c.want)
+		}
+		done()
+		done()
+		if running() {
+			t.Fatalf("HeapGrows(%d) under %+v: still populating after done", c.bytes, c.policy)
+		}
+	}
+	prefaulter.Lock()
+	active := prefaulter.active
+	prefaulter.Unlock()
+	if active != 0 {
+		t.Fatalf("%d bulk works counted after every done", active)
+	}
+}
