@@ -482,8 +482,10 @@ func logHeapReserve(log *slog.Logger) {
 // measures the import without it.
 //
 // HeapReserve is on: the heap's first part is reserved at start-up and
-// prefaulted ahead of the heap while bulk work runs (the 1M-user restart
-// after idle took 4.4-4.6 s instead of 6.4-6.8 s with the reserve in huge
-// pages, session 17, and 10.4-10.5 s without a reserve, session 14);
-// ALLOT_HUGE_PAGES=on advises it for huge pages instead, off turns it off.
+// populated ahead of a large load or import, in huge or 4 KiB pages as a
+// probe finds cheaper (the 1M restart after 13 s idle took 4.3-4.7 s
+// instead of 6.3-6.8 s with the whole reserve in huge pages, and 4.1 s
+// against 3.9-4.1 s back to back, session 17; 10.4-10.5 s without a
+// reserve, session 14); ALLOT_HUGE_PAGES=on advises the whole reserve for
+// huge pages instead, off turns it off.
 var serverMemoryPolicy = memtune.Policy{PauseGC: true, CollectFirst: true, ReturnAfterLoad: true, BoundBulkCommit: true, HeapReserve: true}
