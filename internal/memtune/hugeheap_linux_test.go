@@ -23,13 +23,7 @@ func TestHugeHeapBacksLaterAllocations(t *testing.T) {
 	if !hugePagesAvailable() {
 		t.Skip("transparent huge pages are off in this kernel")
 	}
-	if os.Getenv("MEMTUNE_HUGE_CHILD") == "" {
-		cmd := exec.Command(os.Args[0], "-test.run", "^TestHugeHeapBacksLaterAllocations$", "-test.v")
-		cmd.Env = append(os.Environ(), "MEMTUNE_HUGE_CHILD=1")
-		out, err := cmd.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "--- PASS: TestHugeHeapBacksLaterAllocations") {
-			t.Fatalf("the test in a fresh process: %v\n%s", err, out)
-		}
+	if inParent(t) {
 		return
 	}
 	const reserve = 256 << 20
@@ -101,13 +95,7 @@ func TestHeapReserveSetting(t *testing.T) {
 // ends. It runs in a fresh process, as the reserve is made at a server's
 // start.
 func TestPrefaultedHeapIsPopulatedAheadOfBulkWork(t *testing.T) {
-	if os.Getenv("MEMTUNE_PREFAULT_CHILD") == "" {
-		cmd := exec.Command(os.Args[0], "-test.run", "^TestPrefaultedHeapIsPopulatedAheadOfBulkWork$", "-test.v")
-		cmd.Env = append(os.Environ(), "MEMTUNE_PREFAULT_CHILD=1")
-		out, err := cmd.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "--- PASS: TestPrefaultedHeapIsPopulatedAheadOfBulkWork") {
-			t.Fatalf("the test in a fresh process: %v\n%s", err, out)
-		}
+	if inParent(t) {
 		return
 	}
 	const reserve = 512 << 20
@@ -171,6 +159,25 @@ func populated() uintptr {
 	prefaulter.Lock()
 	defer prefaulter.Unlock()
 	return prefaulter.done
+}
+
+// inParent runs the test t again in a fresh process (the heap's reserve is
+// made at a process's start: in this one, other tests have left free
+// memory below it, which the heap would fill first) and reports true,
+// after failing t if the child did not pass; in that child it reports
+// false, and the test goes on.
+func inParent(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv("MEMTUNE_CHILD") == t.Name() {
+		return false
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^"+t.Name()+"$", "-test.v")
+	cmd.Env = append(os.Environ(), "MEMTUNE_CHILD="+t.Name())
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
+		t.Fatalf("the test in a fresh process: %v\n%s", err, out)
+	}
+	return true
 }
 
 // rssOf is this process's resident memory.
