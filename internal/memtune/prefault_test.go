@@ -9,16 +9,15 @@ import (
 // fakePager records the calls of the prefaulter; a huge probe costs
 // probeCost of the thread's CPU time.
 type fakePager struct {
-	probeCost    func(probe int) time.Duration
-	adviseErr    error
-	populateErr  error
-	cpu          time.Duration
-	probes       int
-	hugeAdvised  []uintptr // addresses advised for huge pages
-	advised      []advice  // every advice
-	populated    []uintptr // populate calls' addresses, in order
-	lastAdvised  uintptr
-	lastWasProbe bool
+	probeCost   func(probe int) time.Duration
+	adviseErr   error
+	populateErr error
+	cpu         time.Duration
+	probes      int
+	hugeAdvised []uintptr // addresses advised for huge pages
+	advised     []advice  // every advice
+	populated   []uintptr // populate calls' addresses, in order
+	lastAdvised uintptr
 }
 
 // advice is one call of fakePager.advise.
@@ -169,7 +168,9 @@ func TestPrefaultWithoutHugePagesOrPopulate(t *testing.T) {
 	}
 	f = &fakePager{probeCost: func(int) time.Duration { return 0 }, populateErr: errors.New("EINVAL")}
 	withFakeReserve(t, f, 4)
-	if prefaultStep1() || prefaultStep1() {
+	first := prefaultStep1()
+	second := prefaultStep1()
+	if first || second {
 		t.Fatal("the prefaulter went on after populate failed")
 	}
 }
