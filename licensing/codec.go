@@ -1068,8 +1068,9 @@ func (d *decoder) instantUTC() Instant {
 	sec, nsec, off := d.moment()
 	// The usual time, written in UTC and well inside Instant's years, is
 	// read without a time.Time (a load reads millions): what InstantIn
-	// of timeOf's time gives.
-	if d.err == nil && off == 0 && nsec >= 0 && nsec < 1e9 && sec > -instantSafeSec && sec < instantSafeSec && !(sec == zeroUnix && nsec == 0) {
+	// of timeOf's time gives. (The zero time, refused as present, is far
+	// outside those years: timeOf refuses it.)
+	if d.err == nil && off == 0 && nsec >= 0 && nsec < 1e9 && sec > -instantSafeSec && sec < instantSafeSec {
 		return Instant(uint64(sec*1e9+nsec) ^ instantBias)
 	}
 	t := d.timeOf(sec, nsec, off)

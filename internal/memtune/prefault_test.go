@@ -14,7 +14,6 @@ type fakePager struct {
 	populateErr error
 	cpu         time.Duration
 	probes      int
-	hugeAdvised []uintptr // addresses advised for huge pages
 	advised     []advice  // every advice
 	populated   []uintptr // populate calls' addresses, in order
 	lastAdvised uintptr
@@ -32,7 +31,6 @@ func (f *fakePager) advise(addr, n uintptr, huge bool) error {
 	}
 	f.advised = append(f.advised, advice{addr, n, huge})
 	if huge {
-		f.hugeAdvised = append(f.hugeAdvised, addr)
 		f.lastAdvised = addr
 	}
 	return nil
