@@ -481,11 +481,15 @@ func logHeapReserve(log *slog.Logger) {
 // gigabyte more for one import. allot bench import --bounded-commit=false
 // measures the import without it.
 //
-// HeapReserve is on: the heap's first part is reserved at start-up and
+// HeapReserve is on: the heap's first part is reserved at start-up and,
+// as a probe at start-up finds (internal/memtune, hugeheap.go), either
 // populated ahead of a large load or import, in huge or 4 KiB pages as a
-// probe finds cheaper (the 1M restart after 13 s idle took 4.3-4.7 s
-// instead of 6.3-6.8 s with the whole reserve in huge pages, and 4.1 s
-// against 3.9-4.1 s back to back, session 17; 10.4-10.5 s without a
-// reserve, session 14); ALLOT_HUGE_PAGES=on advises the whole reserve for
-// huge pages instead, off turns it off.
+// second probe finds cheaper, where the host backs a page when the kernel
+// populates it (the 1M restart after 13 s idle took 4.3-4.7 s instead of
+// 6.3-6.8 s with the whole reserve in huge pages, session 17), or advised
+// for huge pages as a whole where the host backs a page only when it is
+// written (back to back 4.0-4.5 s instead of 5.8-7.2 s prefaulted, the
+// import 14.9-16.1 s instead of 16.1-22.3 s, session 18); 10.4-10.5 s
+// without a reserve (session 14). ALLOT_HUGE_PAGES=on or prefault chooses
+// instead of the probe, off turns the reserve off.
 var serverMemoryPolicy = memtune.Policy{PauseGC: true, CollectFirst: true, ReturnAfterLoad: true, BoundBulkCommit: true, HeapReserve: true}

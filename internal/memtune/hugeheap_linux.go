@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -72,6 +73,39 @@ func (linuxPager) threadCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ts.Nano())
+}
+
+// populatedWriteCost is what the first write to a 4 KiB page costs after
+// the kernel populated it (MADV_POPULATE_WRITE): it populates
+// writeProbeBytes of fresh memory, writes one byte per page in
+// writeProbeChunks chunks timed on the thread's CPU clock, and returns the
+// median chunk's cost per page (a chunk the host preempted does not
+// count). An error: the kernel cannot populate.
+func populatedWriteCost() (time.Duration, error) {
+	m, err := syscall.Mmap(-1, 0, writeProbeBytes, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		return 0, err
+	}
+	defer syscall.Munmap(m)
+	addr := uintptr(unsafe.Pointer(unsafe.SliceData(m)))
+	_ = madvise(addr, writeProbeBytes, syscall.MADV_NOHUGEPAGE) // fails only without huge pages: 4 KiB pages anyway
+	if err := madvise(addr, writeProbeBytes, madvPopulateWrite); err != nil {
+		return 0, err
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var pg linuxPager
+	const chunk = writeProbeBytes / writeProbeChunks
+	costs := make([]time.Duration, writeProbeChunks)
+	for c := range costs {
+		t0 := pg.threadCPU()
+		for i := c * chunk; i < (c+1)*chunk; i += 4096 {
+			m[i] = 1
+		}
+		costs[c] = (pg.threadCPU() - t0) / (chunk / 4096)
+	}
+	slices.Sort(costs)
+	return costs[len(costs)/2], nil
 }
 
 func madvise(addr, n, advice uintptr) error {

@@ -2,6 +2,7 @@ package memtune
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -47,10 +48,13 @@ func TestHugeHeapBacksLaterAllocations(t *testing.T) {
 	}
 }
 
-// ALLOT_HUGE_PAGES chooses the reserve: prefaulted by default, huge pages
-// when on or a size, none when off or not understood.
+// ALLOT_HUGE_PAGES chooses the reserve: by default as the write probe
+// finds (faked here: a cheap first write, so prefaulted), huge pages when
+// on or a size, prefaulted when prefault, none when off or not understood.
 func TestHeapReserveSetting(t *testing.T) {
 	strict := overcommitStrict()
+	defer func(f func() (time.Duration, error)) { writeCost = f }(writeCost)
+	writeCost = func() (time.Duration, error) { return 50 * time.Nanosecond, nil }
 	for _, c := range []struct {
 		env  string
 		kind reserveKind
@@ -58,6 +62,7 @@ func TestHeapReserveSetting(t *testing.T) {
 		bad  bool
 	}{
 		{"", reservePrefault, 0, false},
+		{"prefault", reservePrefault, 0, false},
 		{"off", reserveNone, 0, false},
 		{"0", reserveNone, 0, false},
 		{"on", reserveHuge, 0, false},
@@ -74,7 +79,7 @@ func TestHeapReserveSetting(t *testing.T) {
 		if want == reserveNone {
 			wantSize = 0
 		}
-		if kind != want || c.bad != strings.Contains(why, "not on, off or a number") {
+		if kind != want || c.bad != strings.Contains(why, "not on, off, prefault or a number") {
 			t.Errorf("ALLOT_HUGE_PAGES=%q: %v (%s), want %v", c.env, kind, why, want)
 		}
 		switch {
@@ -86,6 +91,58 @@ func TestHeapReserveSetting(t *testing.T) {
 			t.Errorf("ALLOT_HUGE_PAGES=%q: reserve %d, want %d", c.env, size, wantSize)
 		}
 	}
+}
+
+// TestDefaultReserveFollowsTheWriteProbe: by default the reserve is
+// advised for huge pages where a populated page's first write still costs
+// a fault of the host, or where the kernel cannot populate, and is
+// populated ahead where the write is cheap or huge pages are off; the note
+// says what the probe found.
+func TestDefaultReserveFollowsTheWriteProbe(t *testing.T) {
+	fixed := func(d time.Duration, err error) func() (time.Duration, error) {
+		return func() (time.Duration, error) { return d, err }
+	}
+	for _, c := range []struct {
+		huge  bool
+		probe func() (time.Duration, error)
+		want  reserveKind
+		note  string
+	}{
+		{true, fixed(4600*time.Nanosecond, nil), reserveHuge, "still cost 4.6 µs when first written"},
+		{true, fixed(hostFaultMin, nil), reserveHuge, "still cost 1.0 µs"},
+		{true, fixed(hostFaultMin-1, nil), reservePrefault, "cost 999 ns when first written"},
+		{true, fixed(40*time.Nanosecond, nil), reservePrefault, "cost 40 ns"},
+		{true, fixed(0, errors.New("invalid argument")), reserveHuge, "cannot populate ahead (invalid argument)"},
+		{false, fixed(4600*time.Nanosecond, nil), reservePrefault, "populated ahead"},
+	} {
+		kind, note := chooseReserve(c.huge, c.probe)
+		if kind != c.want || !strings.Contains(note, c.note) {
+			t.Errorf("huge pages %v, want %v with %q: %v (%s)", c.huge, c.want, c.note, kind, note)
+		}
+	}
+	defer func(f func() (time.Duration, error)) { writeCost = f }(writeCost)
+	writeCost = fixed(5*time.Microsecond, nil)
+	want := reserveHuge
+	if !hugePagesAvailable() {
+		want = reservePrefault
+	}
+	if kind, _, why := heapReserve(""); kind != want && !overcommitStrict() {
+		t.Errorf("default reserve with a dear first write: %v (%s), want %v", kind, why, want)
+	}
+}
+
+// TestPopulatedWriteCostMeasuresAWrite: the probe populates, writes and
+// returns a cost per page that a page write can have (the machine decides
+// which side of hostFaultMin it is on).
+func TestPopulatedWriteCostMeasuresAWrite(t *testing.T) {
+	cost, err := populatedWriteCost()
+	if err != nil {
+		t.Skipf("this kernel cannot populate (MADV_POPULATE_WRITE, Linux 5.14): %v", err)
+	}
+	if cost <= 0 || cost > 10*time.Millisecond {
+		t.Fatalf("a first write to a populated page cost %v", cost)
+	}
+	t.Logf("a populated 4 KiB page's first write: %v", cost)
 }
 
 // TestPrefaultedHeapIsPopulatedAheadOfBulkWork: with the default reserve,

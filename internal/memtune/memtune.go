@@ -26,11 +26,14 @@
 // part is advised once at start-up, which costs no fault of its own. On a
 // VM where a 4 KiB fault costs ~10 µs it took the 1M-user import from
 // 23.8-24.7 to 13.9-15.5 s and its restart from 10.4-10.5 to 4.3-4.8 s
-// (docs/BENCHMARKS.md, session 14). The same reserve is now populated
-// ahead of bulk work instead (prefault.go), in huge pages where a probe
-// finds them cheap and in 4 KiB pages where the host has taken idle
-// memory back and huge pages cost several times more (session 17);
-// ALLOT_HUGE_PAGES=on advises the whole reserve for huge pages as before.
+// (docs/BENCHMARKS.md, session 14). On a host that backs a page when the
+// kernel populates it, the same reserve is populated ahead of bulk work
+// instead (prefault.go), in huge pages where a probe finds them cheap and
+// in 4 KiB pages where the host has taken idle memory back and huge pages
+// cost several times more (session 17); on a host that backs a 4 KiB
+// page only when it is first written, the whole reserve stays advised for
+// huge pages (session 18). A probe at start-up tells the two apart
+// (hugeheap.go); ALLOT_HUGE_PAGES=on or prefault chooses instead.
 package memtune
 
 import (

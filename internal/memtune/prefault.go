@@ -19,9 +19,11 @@ import (
 // sees either: a server restarted at once reuses what the old process
 // freed, one started after a quiet spell does not.
 //
-// So by default the heap's reserve (hugeheap.go: the first part of the
-// heap, mapped once at start-up and filled lowest address first) is
-// advised MADV_NOHUGEPAGE, and while bulk work that grows the heap into
+// So where the reserve is prefaulted (hugeheap.go chooses: on a host that
+// backs a page when the kernel populates it, or ALLOT_HUGE_PAGES=prefault)
+// the heap's reserve (the first part of the heap, mapped once at start-up
+// and filled lowest address first) is advised MADV_NOHUGEPAGE, and while
+// bulk work that grows the heap into
 // fresh memory runs — a large load (LoadWork), the bound of a bulk commit
 // (BoundHeap), a large bundle's reading (HeapGrows) — a goroutine populates the
 // reserve ahead of the heap: from the heap's extent in the reserve (the
@@ -42,8 +44,9 @@ import (
 // resident for nothing (the 1M recompute's peak RSS was 130 MiB higher,
 // above its 2 GB bound). Pages populated and not used are at
 // most prefaultAhead, resident until the runtime's scavenger or the
-// process's end. ALLOT_HUGE_PAGES=on (or a size in GiB) advises the whole
-// reserve for huge pages instead, without populating; off: neither.
+// process's end. On a host that backs a 4 KiB page only when it is first
+// written, populating it ahead saves nothing (session 18): there the
+// whole reserve is advised for huge pages instead, without populating.
 
 // prefaultAhead is how far beyond the heap's extent the reserve is
 // populated while bulk work runs. (A window that started at one step and
