@@ -74,77 +74,18 @@ type entry struct {
 // such as UPNs or display names often share one ("user…"), and heads
 // taken from it would tie, leaving most comparisons to compare.
 func order[T any](list []T, key func(T) string, compare func(a, b T) int) []entry {
-	// A long list's radix sort needs as many entries again to move them
-	// into: one allocation for both.
-	n := len(list)
-	buf := make([]entry, n, n+n*btoi(n >= radixMin))
-	es, scratch := buf[:n], buf[n:cap(buf)]
+	es := make([]entry, len(list))
 	shared := sharedPrefix(list, key)
 	for i, x := range list {
 		es[i] = entry{head8(key(x)[shared:]), i}
 	}
-	sortEntries(es, scratch[:cap(scratch)], func(a, b entry) int { return compare(list[a.i], list[b.i]) })
+	slices.SortFunc(es, func(a, b entry) int {
+		if a.head != b.head {
+			return cmp.Compare(a.head, b.head)
+		}
+		return compare(list[a.i], list[b.i])
+	})
 	return es
-}
-
-// radixMin is the length from which sortEntries orders the heads by radix
-// rather than by comparisons.
-const radixMin = 1024
-
-// sortEntries sorts es by head, and each run of equal heads by tie. A long
-// list (scratch as long, for the passes to move entries into) is ordered by a least-significant-byte radix sort of the heads
-// (stable; one read counts every byte's values, a byte whose value is the
-// same in every head is skipped), then each run of one head by tie: at a
-// million UPN keys the comparison sort of the heads took most of
-// sortedset.New's sort.
-func sortEntries(es, scratch []entry, tie func(a, b entry) int) {
-	if len(es) < radixMin || len(scratch) < len(es) {
-		slices.SortFunc(es, func(a, b entry) int {
-			if a.head != b.head {
-				return cmp.Compare(a.head, b.head)
-			}
-			return tie(a, b)
-		})
-		return
-	}
-	var counts [8][256]int
-	for _, e := range es {
-		h := e.head
-		for d := range 8 {
-			counts[d][byte(h>>(8*d))]++
-		}
-	}
-	src, dst := es, scratch[:len(es)]
-	for d := range 8 {
-		c := &counts[d]
-		if c[byte(src[0].head>>(8*d))] == len(src) {
-			continue // every head has this byte: the pass would move nothing
-		}
-		pos := 0
-		for v, n := range c {
-			c[v], pos = pos, pos+n
-		}
-		shift := 8 * d
-		for _, e := range src {
-			v := byte(e.head >> shift)
-			dst[c[v]] = e
-			c[v]++
-		}
-		src, dst = dst, src
-	}
-	if &src[0] != &es[0] {
-		copy(es, src)
-	}
-	for i := 0; i < len(es); {
-		j := i + 1
-		for j < len(es) && es[j].head == es[i].head {
-			j++
-		}
-		if j-i > 1 {
-			slices.SortFunc(es[i:j], tie)
-		}
-		i = j
-	}
 }
 
 // sharedPrefix is the length of the prefix every element's key shares.
@@ -189,11 +130,4 @@ func head8(s string) uint64 {
 		}
 	}
 	return h
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -48,57 +48,6 @@ func TestByOrdersAsAPlainSort(t *testing.T) {
 	}
 }
 
-// TestLongListsOrderAsAPlainSort: lists long enough for the radix sort of
-// the heads, with heads all different, heads that tie in long runs (the
-// ids differ only after their first eight bytes), and heads that share
-// some of their bytes, order as a plain sort does, in place and copied.
-func TestLongListsOrderAsAPlainSort(t *testing.T) {
-	r := rand.New(rand.NewPCG(7, 8))
-	shapes := map[string]func(i int) string{
-		"distinct heads": func(i int) string { return fmt.Sprintf("%016x", r.Uint64()) },
-		"tied heads":     func(i int) string { return fmt.Sprintf("samehead%03d-%d", r.IntN(7), i) },
-		"shared bytes":   func(i int) string { return fmt.Sprintf("user%d@contoso.example", r.IntN(1_000_000)*10+i%10) },
-		"short and zero": func(i int) string { return strings.Repeat("\x00", r.IntN(3)) + fmt.Sprint(i) },
-	}
-	for name, id := range shapes {
-		for _, n := range []int{radixMin - 1, radixMin, 5000} {
-			seen := map[string]bool{}
-			var ids []string
-			for i := 0; len(ids) < n; i++ {
-				if s := id(i); !seen[s] {
-					seen[s] = true
-					ids = append(ids, s)
-				}
-			}
-			want := slices.Sorted(slices.Values(ids))
-			if got := By(ids, func(s string) string { return s }); !slices.Equal(got, want) {
-				t.Fatalf("%s, %d ids: By disagrees with sort", name, n)
-			}
-			inPlace := slices.Clone(ids)
-			SortFunc(inPlace, func(s string) string { return s }, strings.Compare)
-			if !slices.Equal(inPlace, want) {
-				t.Fatalf("%s, %d ids: SortFunc disagrees with sort", name, n)
-			}
-		}
-	}
-}
-
-// TestSortEntriesBreaksTiesWithTheTieOrder: equal heads are ordered by
-// the tie function, not left in input order.
-func TestSortEntriesBreaksTiesWithTheTieOrder(t *testing.T) {
-	es := make([]entry, 3000)
-	for i := range es {
-		es[i] = entry{head: uint64(i % 3), i: len(es) - i}
-	}
-	sortEntries(es, make([]entry, len(es)), func(a, b entry) int { return a.i - b.i })
-	for k := 1; k < len(es); k++ {
-		a, b := es[k-1], es[k]
-		if a.head > b.head || a.head == b.head && a.i > b.i {
-			t.Fatalf("at %d: %+v before %+v", k, a, b)
-		}
-	}
-}
-
 func TestHead8NeverContradictsTheStringOrder(t *testing.T) {
 	words := []string{"", "\x00", "\x00\x00", "a", "a\x00", "ab", "abcdefgh", "abcdefgh\x00", "abcdefgi", "abcdefg", "\xff\xff", "b"}
 	for _, a := range words {
