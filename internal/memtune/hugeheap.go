@@ -131,7 +131,7 @@ func heapReserve(env string) (reserveKind, int64, string) {
 	case "":
 		kind, how = chooseReserve(hugePagesAvailable(), writeCost)
 	case "prefault":
-		kind, how = reservePrefault, "populated ahead of bulk work, in huge or 4 KiB pages as a probe finds cheaper (ALLOT_HUGE_PAGES)"
+		kind, how = reservePrefault, prefaultNote+" (ALLOT_HUGE_PAGES)"
 	case "on", "true", "yes":
 		kind, how = reserveHuge, "advised for huge pages (ALLOT_HUGE_PAGES)"
 	default:
@@ -165,9 +165,8 @@ func heapReserve(env string) (reserveKind, int64, string) {
 // when the kernel cannot populate; else populated ahead. Without huge
 // pages in the kernel it is populated ahead (the pages are 4 KiB anyway).
 func chooseReserve(huge bool, probe func() (time.Duration, error)) (reserveKind, string) {
-	const ahead = "populated ahead of bulk work, in huge or 4 KiB pages as a probe finds cheaper"
 	if !huge {
-		return reservePrefault, ahead
+		return reservePrefault, prefaultNote
 	}
 	cost, err := probe()
 	switch {
@@ -176,5 +175,8 @@ func chooseReserve(huge bool, probe func() (time.Duration, error)) (reserveKind,
 	case cost >= hostFaultMin:
 		return reserveHuge, fmt.Sprintf("advised for huge pages: a populated 4 KiB page still cost %.1f µs when first written, a fault of the host", float64(cost)/float64(time.Microsecond))
 	}
-	return reservePrefault, fmt.Sprintf("%s (a populated 4 KiB page cost %d ns when first written)", ahead, cost.Nanoseconds())
+	return reservePrefault, fmt.Sprintf("%s (a populated 4 KiB page cost %d ns when first written)", prefaultNote, cost.Nanoseconds())
 }
+
+// prefaultNote says how a prefaulted reserve is used (HeapReserve).
+const prefaultNote = "populated ahead of bulk work, in huge or 4 KiB pages as a probe finds cheaper"
