@@ -111,14 +111,6 @@ var words = [...]string{
 	"DynamicMembership", "Unified", "On", "Paused",
 }
 
-var wordIndex = func() map[string]int {
-	m := make(map[string]int, len(words))
-	for i, w := range words {
-		m[w] = i
-	}
-	return m
-}()
-
 // wordsByLen lists the indexes of the words of each length (all are
 // shorter than its length).
 var wordsByLen = func() (t [40][]uint8) {
@@ -128,14 +120,15 @@ var wordsByLen = func() (t [40][]uint8) {
 	return t
 }()
 
-// wordOf is wordIndex[s] without hashing s: the words are few, and most
+// wordOf is the index of the dictionary word s (a string, or bytes of a
+// body being decoded), without hashing s: the words are few, and most
 // strings a record holds have no word's length or differ from it at once.
-func wordOf(s string) (int, bool) {
+func wordOf[S ~string | ~[]byte](s S) (int, bool) {
 	if len(s) >= len(wordsByLen) {
 		return 0, false
 	}
 	for _, k := range wordsByLen[len(s)] {
-		if words[k] == s {
+		if words[k] == string(s) {
 			return int(k), true
 		}
 	}
@@ -844,7 +837,7 @@ func (d *decoder) strShared(share bool) string {
 			return ""
 		}
 		raw := d.b[d.i : d.i+int(n)]
-		if _, ok := wordIndex[string(raw)]; ok {
+		if _, ok := wordOf(raw); ok {
 			d.fail(fmt.Errorf("dictionary word %q written raw", raw))
 			return ""
 		}

@@ -7,7 +7,17 @@ import (
 	"testing"
 )
 
-// wordOf finds exactly the dictionary's words, as wordIndex does.
+// wordIndex is the dictionary as a map, for the tests.
+var wordIndex = func() map[string]int {
+	m := make(map[string]int, len(words))
+	for i, w := range words {
+		m[w] = i
+	}
+	return m
+}()
+
+// wordOf finds exactly the dictionary's words, as wordIndex does, in a
+// string or in bytes.
 func TestWordOfIsTheDictionary(t *testing.T) {
 	for i, w := range words {
 		if k, ok := wordOf(w); !ok || k != i {
@@ -32,6 +42,9 @@ func TestWordOfIsTheDictionary(t *testing.T) {
 		want, wantOK := wordIndex[string(b)]
 		if ok != wantOK || k != want {
 			t.Fatalf("wordOf(%q) = %d, %v, wordIndex has %d, %v", b, k, ok, want, wantOK)
+		}
+		if kb, okb := wordOf(b); okb != ok || kb != k {
+			t.Fatalf("wordOf(%q bytes) = %d, %v, as a string %d, %v", b, kb, okb, k, ok)
 		}
 	}
 }

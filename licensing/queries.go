@@ -115,6 +115,54 @@ func (e *Engine) Members(groupID string) (users, groups []string) {
 	return b.Users, b.Groups
 }
 
+// EachGroupMembers calls fn with every group, in id order, and its direct
+// user and group members, each list sorted by id (nil when empty). The
+// user lists are views of one array of the call's own, which fn may keep
+// (each list has no spare capacity); the group lists are fn's too.
+//
+// It is the whole directory's memberships at once (a read model's
+// build): the users are walked once in id order — the engine's own order
+// after a load, checked in one pass; otherwise (after an import or
+// commands) they are ordered by id first — and each is appended to its
+// groups' lists, so no group's members are ordered on their own (per
+// group, MembersInto collects them from a map and sorts them).
+func (e *Engine) EachGroupMembers(fn func(groupID string, users, groups []string)) {
+	users := e.all
+	if !slices.IsSortedFunc(users, func(a, b *user) int { return strings.Compare(a.ID, b.ID) }) {
+		users = slices.Clone(users)
+		idsort.SortFunc(users, func(u *user) string { return u.ID }, func(a, b *user) int { return strings.Compare(a.ID, b.ID) })
+	}
+	// Each group's list is a window of one array, sized by a first walk.
+	total := 0
+	for _, g := range e.groups {
+		total += len(g.members)
+	}
+	all := make([]string, total)
+	lists := make(map[*group][]string, len(e.groups))
+	for _, g := range e.groups {
+		if n := len(g.members); n > 0 {
+			lists[g], all = all[:0:n], all[n:]
+		}
+	}
+	for _, u := range users {
+		for _, g := range u.groups {
+			lists[g] = append(lists[g], u.ID)
+		}
+	}
+	for _, id := range e.GroupIDs() {
+		g := e.groups[id]
+		var groups []string
+		if len(g.memberGroups) > 0 {
+			groups = make([]string, 0, len(g.memberGroups))
+			for c := range g.memberGroups {
+				groups = append(groups, c.ID)
+			}
+			slices.Sort(groups)
+		}
+		fn(id, lists[g], groups)
+	}
+}
+
 // MemberIDs holds a group's members for MembersInto, in memory that the
 // next call with the same MemberIDs reuses: a caller that lists every
 // group's members (a read model's build) allocates for the largest group,

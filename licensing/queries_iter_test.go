@@ -1,6 +1,8 @@
 package licensing
 
 import (
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -41,5 +43,41 @@ func TestForEachUserLicensesMatchesLicenses(t *testing.T) {
 	e.ForEachUserLicenses(func(*User, UserLicenses) bool { n++; return n < 3 })
 	if seen >= 3 && n != 3 {
 		t.Fatalf("walk did not stop: %d", n)
+	}
+}
+
+// EachGroupMembers gives every group's members as Members does, in
+// group id order, whether the engine's users are in id order (after a
+// load) or not (after commands).
+func TestEachGroupMembersMatchesMembers(t *testing.T) {
+	for seed := int64(1); seed <= 4; seed++ {
+		e := randomEngine(t, seed, 300)
+		byID := func(a, b *user) int { return strings.Compare(a.ID, b.ID) }
+		if slices.IsSortedFunc(e.all, byID) {
+			t.Fatalf("seed %d: the users are in id order; the unordered walk is not tested", seed)
+		}
+		check := func(how string) {
+			var ids []string
+			e.EachGroupMembers(func(id string, users, groups []string) {
+				ids = append(ids, id)
+				wantU, wantG := e.Members(id)
+				if !slices.Equal(users, wantU) || !slices.Equal(groups, wantG) {
+					t.Fatalf("seed %d, %s: group %s: members %v / %v, Members says %v / %v", seed, how, id, users, groups, wantU, wantG)
+				}
+				if cap(users) != len(users) {
+					t.Fatalf("seed %d, %s: group %s: a list with spare capacity (%d of %d)", seed, how, id, len(users), cap(users))
+				}
+			})
+			if !slices.Equal(ids, e.GroupIDs()) {
+				t.Fatalf("seed %d, %s: groups %v, want %v", seed, how, ids, e.GroupIDs())
+			}
+		}
+		check("users unordered")
+		// The order a load leaves: users by id.
+		slices.SortFunc(e.all, byID)
+		for i, u := range e.all {
+			u.idx = i
+		}
+		check("users by id")
 	}
 }
