@@ -19,6 +19,14 @@ import (
 // anew (LoadObjectsAt).
 var ErrCompacted = errors.New("the tenant's log no longer has the records after that number")
 
+// TunedLoader is a store whose loads can be tuned for a caller that
+// decodes every object it is given (store/sqlite and store/postgres).
+type TunedLoader interface {
+	// LoadObjectsTuned is ChangeLog.LoadObjectsAt tuned by opts
+	// (LoadOptions).
+	LoadObjectsTuned(ctx context.Context, tenantID string, opts LoadOptions, fn func(Object) error) (int64, error)
+}
+
 // ChangeLog is a store whose tenants' committed changes can be read back in
 // order (store/sqlite and store/postgres).
 type ChangeLog interface {

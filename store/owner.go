@@ -78,6 +78,15 @@ type readOnlyLog struct {
 	ChangeLog
 }
 
+// LoadObjectsTuned is the wrapped store's (TunedLoader), or its untuned
+// LoadObjectsAt.
+func (r readOnlyLog) LoadObjectsTuned(ctx context.Context, tenantID string, opts LoadOptions, fn func(Object) error) (int64, error) {
+	if tl, ok := r.ChangeLog.(TunedLoader); ok {
+		return tl.LoadObjectsTuned(ctx, tenantID, opts, fn)
+	}
+	return r.ChangeLog.LoadObjectsAt(ctx, tenantID, fn)
+}
+
 type readOnly struct{ Store }
 
 func (readOnly) CreateTenant(context.Context, Tenant) error { return ErrReadOnly }

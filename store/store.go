@@ -66,6 +66,28 @@ type Object struct {
 	Kind Kind
 	ID   string
 	Body []byte // JSON
+	// Prepared is what a load's LoadOptions.NewPrepare function made of
+	// the object (nil: nothing; always nil outside such a load).
+	Prepared any
+}
+
+// LoadOptions tune ChangeLog.LoadObjectsAt for a caller that decodes
+// every object it is given (a tenant's load). The zero value changes
+// nothing.
+type LoadOptions struct {
+	// NewPrepare, when set, makes the function that one of the backend's
+	// decoding goroutines calls on each object of a snapshot before the
+	// object is passed to fn; each goroutine makes its own, which may keep
+	// state from call to call. It may set the object's Prepared (and only
+	// that), for fn: decoding there runs beside the reading, on every
+	// core. Objects that are not a snapshot's (the log's later records,
+	// rows of the legacy layout) are not prepared.
+	NewPrepare func() func(*Object)
+	// Transient says that fn keeps no view of the ID or the Body of an
+	// object it is given once it has returned (it copies what it keeps):
+	// the backend may then reuse their memory for objects read later, and
+	// a large load leaves far less garbage.
+	Transient bool
 }
 
 // Mutation writes (upserts) or deletes one object.

@@ -482,10 +482,14 @@ func (r *Runtime) register(t *Tenant) *Tenant {
 	return old
 }
 
-// loadObjects is the store's LoadObjectsAt, or LoadObjects and -1 (no
-// numbered log) for a store without one.
-func (r *Runtime) loadObjects(ctx context.Context, tenantID string, fn func(store.Object) error) (int64, error) {
+// loadObjects is the store's LoadObjectsAt (tuned by opts where the store
+// is a store.TunedLoader), or LoadObjects and -1 (no numbered log) for a
+// store without one.
+func (r *Runtime) loadObjects(ctx context.Context, tenantID string, fn func(store.Object) error, opts store.LoadOptions) (int64, error) {
 	if cl, ok := r.store.(store.ChangeLog); ok {
+		if tl, ok := r.store.(store.TunedLoader); ok {
+			return tl.LoadObjectsTuned(ctx, tenantID, opts, fn)
+		}
 		return cl.LoadObjectsAt(ctx, tenantID, fn)
 	}
 	return -1, r.store.LoadObjects(ctx, tenantID, fn)

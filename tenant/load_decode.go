@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -77,7 +78,10 @@ type bulk[T any] struct {
 	keyOf  func(v T) string
 	raw    []rawRec
 	chunks []*decodedChunk[T]
-	n      int // records taken
+	// open is the last chunk while it takes records decoded already
+	// (addPrepared); nil once full or once raw records follow.
+	open *decodedChunk[T]
+	n    int // records taken
 }
 
 // id is the id r is stored under.
@@ -88,15 +92,47 @@ func (b *bulk[T]) id(r *rec[T]) string {
 	return r.id
 }
 
-// add takes one stored record; a full chunk goes to the decoders.
+// add takes one stored record, which was not prepared (a record of the
+// log after the snapshot, or a row of the legacy layout: their bodies are
+// the store's copies, kept until decoded); a full chunk goes to the
+// decoders. Its id is copied: it may be a view of a snapshot part's
+// memory, which a load reuses (a record of the log that replaces a
+// snapshot's has the snapshot's id).
 func (b *bulk[T]) add(d *decoders, id string, body []byte) {
 	if b.raw == nil {
 		b.raw = make([]rawRec, 0, chunkLen)
 	}
-	b.raw = append(b.raw, rawRec{id, body})
+	b.raw = append(b.raw, rawRec{strings.Clone(id), body})
 	b.n++
 	if len(b.raw) == chunkLen {
 		b.send(d)
+	}
+}
+
+// addPrepared takes one stored record that the store's goroutines decoded
+// (store.LoadOptions.NewPrepare): p is the record (a T) or the error that
+// decoding it gave. It keeps no view of id: a record whose own fields give
+// its id keeps none, another keeps a copy.
+func (b *bulk[T]) addPrepared(d *decoders, id string, p any) {
+	b.n++
+	b.send(d) // the raw records taken before this one, in order
+	if b.open == nil || len(b.open.recs) == chunkLen {
+		b.open = &decodedChunk[T]{recs: make([]rec[T], 0, chunkLen)}
+		b.chunks = append(b.chunks, b.open)
+	}
+	c := b.open
+	switch v := p.(type) {
+	case T:
+		if b.keyed != nil && b.keyed(v, id) {
+			id = ""
+		} else {
+			id = strings.Clone(id)
+		}
+		c.recs = append(c.recs, rec[T]{id, v})
+	case error:
+		c.bad = append(c.bad, deleteProblem(b.kind, id, "the stored record cannot be decoded: "+v.Error()))
+	default:
+		c.bad = append(c.bad, deleteProblem(b.kind, id, fmt.Sprintf("the stored record was prepared as a %T", p)))
 	}
 }
 
@@ -105,6 +141,7 @@ func (b *bulk[T]) send(d *decoders) {
 	if len(b.raw) == 0 {
 		return
 	}
+	b.open = nil // records taken after these go to a chunk after theirs
 	raw := b.raw
 	b.raw = nil
 	c := &decodedChunk[T]{}
@@ -118,16 +155,12 @@ func (b *bulk[T]) send(d *decoders) {
 		for _, r := range raw {
 			v, err := decode(r.body)
 			if err != nil {
-				c.bad = append(c.bad, deleteProblem(b.kind, strings.Clone(r.id), "the stored record cannot be decoded: "+err.Error()))
+				c.bad = append(c.bad, deleteProblem(b.kind, r.id, "the stored record cannot be decoded: "+err.Error()))
 				continue
 			}
-			id := r.id
-			if b.keyed != nil {
-				if b.keyed(v, id) {
-					id = ""
-				} else {
-					id = strings.Clone(id)
-				}
+			id := r.id // add's copy
+			if b.keyed != nil && b.keyed(v, id) {
+				id = ""
 			}
 			c.recs = append(c.recs, rec[T]{id, v})
 		}

@@ -27,12 +27,18 @@ const notifyChannel = "allot_changes"
 var (
 	_ store.ChangeLog      = (*Store)(nil)
 	_ store.ChangeNotifier = (*Store)(nil)
+	_ store.TunedLoader    = (*Store)(nil)
 )
 
 // LoadObjectsAt is LoadObjects plus the log number of the state read, in
 // the same REPEATABLE READ transaction (statelog.LoadAt).
 func (s *Store) LoadObjectsAt(ctx context.Context, tenantID string, fn func(store.Object) error) (int64, error) {
 	return statelog.LoadAt(ctx, s.stateRead(ctx), "store/postgres", tenantID, fn)
+}
+
+// LoadObjectsTuned is LoadObjectsAt tuned by opts (store.TunedLoader).
+func (s *Store) LoadObjectsTuned(ctx context.Context, tenantID string, opts store.LoadOptions, fn func(store.Object) error) (int64, error) {
+	return statelog.LoadAt(ctx, s.stateRead(ctx), "store/postgres", tenantID, fn, opts)
 }
 
 // Changes reads the tenant's records after after (statelog.Changes) in one

@@ -13,12 +13,20 @@ import (
 // process, so nobody follows it from another process; the runtime uses the
 // log numbers for read-your-writes answers (X-Allot-Seq) all the same.
 
-var _ store.ChangeLog = (*Store)(nil)
+var (
+	_ store.ChangeLog   = (*Store)(nil)
+	_ store.TunedLoader = (*Store)(nil)
+)
 
 // LoadObjectsAt is LoadObjects plus the log number of the state read, in
 // the same read transaction (statelog.LoadAt).
 func (s *Store) LoadObjectsAt(ctx context.Context, tenantID string, fn func(store.Object) error) (int64, error) {
 	return statelog.LoadAt(ctx, s.stateRead(ctx), "store/sqlite", tenantID, fn)
+}
+
+// LoadObjectsTuned is LoadObjectsAt tuned by opts (store.TunedLoader).
+func (s *Store) LoadObjectsTuned(ctx context.Context, tenantID string, opts store.LoadOptions, fn func(store.Object) error) (int64, error) {
+	return statelog.LoadAt(ctx, s.stateRead(ctx), "store/sqlite", tenantID, fn, opts)
 }
 
 // Changes reads the tenant's records after after (statelog.Changes) in one

@@ -95,7 +95,7 @@ func Merge(base func(func(store.Object) error) error, l *Log, fn func(store.Obje
 			if m.Delete {
 				return nil
 			}
-			o.Body = m.Body
+			o.Body, o.Prepared = m.Body, nil // what was prepared is of the replaced body
 		}
 		return fn(o)
 	})

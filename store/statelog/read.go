@@ -26,10 +26,11 @@ func (k *keep) call(err error) error {
 // LoadAt is store.ChangeLog.LoadObjectsAt (and, without the number,
 // store.Store.LoadObjects) on a backend named backend ("store/sqlite"):
 // every object of the tenant in key order (Load) and the number of the last
-// record that state includes (0 for none), read in one transaction. An
+// record that state includes (0 for none), read in one transaction, tuned
+// by opts (at most one: store.LoadOptions). An
 // error of fn stops the load and is returned as it is; any other is
 // wrapped with the backend's name.
-func LoadAt(ctx context.Context, read Read, backend, tenantID string, fn func(store.Object) error) (int64, error) {
+func LoadAt(ctx context.Context, read Read, backend, tenantID string, fn func(store.Object) error, opts ...store.LoadOptions) (int64, error) {
 	var (
 		k   keep
 		seq int64
@@ -40,7 +41,7 @@ func LoadAt(ctx context.Context, read Read, backend, tenantID string, fn func(st
 			return err
 		}
 		seq = max(h.Last, 0)
-		return Load(ctx, tx, tenantID, func(o store.Object) error { return k.call(fn(o)) })
+		return Load(ctx, tx, tenantID, func(o store.Object) error { return k.call(fn(o)) }, opts...)
 	})
 	if k.err != nil {
 		return 0, k.err

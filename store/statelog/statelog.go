@@ -147,7 +147,11 @@ func sealInto(e *zstd.Encoder, tag byte, buf, out []byte) []byte {
 
 // open checks a blob's header and returns its payload, decompressed, in a
 // buffer of its own (never aliasing b).
-func open(tag byte, b []byte) ([]byte, error) {
+func open(tag byte, b []byte) ([]byte, error) { return openInto(tag, b, nil) }
+
+// openInto is open with the payload written in into's memory as far as it
+// fits (nil: new memory); into must not alias b.
+func openInto(tag byte, b, into []byte) ([]byte, error) {
 	if len(b) < 3 || b[0] != tag {
 		return nil, corrupt("not a %c blob", tag)
 	}
@@ -156,10 +160,10 @@ func open(tag byte, b []byte) ([]byte, error) {
 	}
 	switch b[2] {
 	case 0:
-		return append([]byte(nil), b[3:]...), nil
+		return append(into[:0], b[3:]...), nil
 	case flagZstd:
 		_, d := codecs()
-		out, err := d.DecodeAll(b[3:], nil)
+		out, err := d.DecodeAll(b[3:], into[:0])
 		if err != nil {
 			return nil, corrupt("%v", err)
 		}
@@ -308,18 +312,27 @@ var partEntries = sync.Pool{New: func() any { return new([]partEntry) }}
 // the part's own, which nothing writes (so a kept id or body holds that
 // buffer alive).
 func DecodePart(b []byte, fn func(store.Object) error) error {
-	p, err := open(tagPart, b)
+	_, err := decodePartInto(b, nil, fn)
+	return err
+}
+
+// decodePartInto is DecodePart with the payload decompressed into into's
+// memory as far as it fits (nil: new memory); it returns the payload,
+// which the objects view.
+func decodePartInto(b, into []byte, fn func(store.Object) error) ([]byte, error) {
+	p, err := openInto(tagPart, b, into)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r := &reader{b: p}
 	n := r.uvarint()
 	if r.err != nil {
-		return r.err
+		return nil, r.err
 	}
 	// Each object's id is a string view of the payload, as its body is a
 	// slice of it: the payload is this package's own buffer, written once
-	// by open and never again, so the views are immutable. A large load
+	// by open and never again (unless a load that asked for it reuses it,
+	// store.LoadOptions.Transient), so the views are immutable. A large load
 	// decodes millions of ids; copying them (one string per part) was a
 	// third of its decoding's allocations. The entries are read first, so
 	// that a corrupt part yields no object.
@@ -335,10 +348,10 @@ func DecodePart(b []byte, fn func(store.Object) error) error {
 	}
 	*esp = es
 	if r.err != nil {
-		return r.err
+		return nil, r.err
 	}
 	if len(r.b) != 0 {
-		return corrupt("%d bytes after the last object", len(r.b))
+		return nil, corrupt("%d bytes after the last object", len(r.b))
 	}
 	ks := kinds{}
 	var prevKind store.Kind
@@ -346,17 +359,17 @@ func DecodePart(b []byte, fn func(store.Object) error) error {
 	for i, e := range es {
 		o := store.Object{Kind: ks.of(e.kind), ID: unsafe.String(unsafe.SliceData(e.id), len(e.id)), Body: e.body}
 		if o.Kind == "" || o.ID == "" {
-			return corrupt("an object without a kind or an id")
+			return nil, corrupt("an object without a kind or an id")
 		}
 		if i > 0 && compare(prevKind, prevID, o.Kind, o.ID) >= 0 {
-			return corrupt("objects out of key order at %s %q", o.Kind, o.ID)
+			return nil, corrupt("objects out of key order at %s %q", o.Kind, o.ID)
 		}
 		prevKind, prevID = o.Kind, o.ID
 		if err := fn(o); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return p, nil
 }
 
 // compare orders keys: kind, then id, byte order.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -433,5 +434,76 @@ func TestBaseCopiesThePartsTheBackendReuses(t *testing.T) {
 		return a.Kind == b.Kind && a.ID == b.ID && bytes.Equal(a.Body, b.Body)
 	}) {
 		t.Fatalf("Base gave %d objects, not the %d stored (or not as stored)", len(got), len(want))
+	}
+}
+
+// A transient load (store.LoadOptions) has each object prepared by the
+// decoding goroutines and reuses a part's payload once the consumer has
+// taken the part after it: a consumer that copies what it keeps sees every
+// object as stored, a view kept against the contract sees the poison, and
+// an object whose body a later log record replaces is not prepared (what
+// was prepared is of the body replaced). Without Transient nothing is
+// reused.
+func TestTransientBasePreparesAndReusesThePayloads(t *testing.T) {
+	var parts [][]byte
+	p := NewParts(func(part Part) error { parts = append(parts, part.Data); return nil })
+	var want []store.Object
+	for i := range 20 * PartObjects {
+		o := store.Object{Kind: "user", ID: fmt.Sprintf("id%07d", i), Body: []byte(fmt.Sprintf("body of user %d", i))}
+		want = append(want, o)
+		if err := p.Add(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) < 20 {
+		t.Fatalf("%d parts, want at least 20", len(parts))
+	}
+	replaced := want[5*PartObjects+3] // in the sixth part
+	var l Log
+	l.Add(store.Mutation{Kind: replaced.Kind, ID: replaced.ID, Body: []byte("a later body")})
+	defer PoisonReused(PoisonReused(true))
+	prepare := func() func(*store.Object) {
+		return func(o *store.Object) { o.Prepared = "prepared " + string(o.Body) }
+	}
+	for _, transient := range []bool{true, false} {
+		type seen struct {
+			id, view, body, prepared string
+		}
+		var got []seen
+		opts := store.LoadOptions{NewPrepare: prepare, Transient: transient}
+		err := Merge(Base(context.Background(), reusingTx{parts: parts}, "t", Head{Snap: 1}, opts), &l, func(o store.Object) error {
+			prep, _ := o.Prepared.(string)
+			got = append(got, seen{strings.Clone(o.ID), o.ID, string(o.Body), prep})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("transient %v: %d objects, want %d", transient, len(got), len(want))
+		}
+		poisoned := 0
+		for i, g := range got {
+			w := want[i]
+			wantBody, wantPrep := string(w.Body), "prepared "+string(w.Body)
+			if w.ID == replaced.ID {
+				wantBody, wantPrep = "a later body", ""
+			}
+			if g.id != w.ID || g.body != wantBody || g.prepared != wantPrep {
+				t.Fatalf("transient %v: object %d is %q %q prepared %q, want %q %q prepared %q", transient, i, g.id, g.body, g.prepared, w.ID, wantBody, wantPrep)
+			}
+			if g.view != g.id {
+				poisoned++
+			}
+		}
+		switch {
+		case transient && poisoned < len(want)/2:
+			t.Fatalf("a transient load reused %d of %d objects' memory; want most (every part but the last two)", poisoned, len(want))
+		case !transient && poisoned != 0:
+			t.Fatalf("a load that is not transient reused %d objects' memory", poisoned)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"allot/store"
 )
@@ -63,15 +64,22 @@ func Fold(ctx context.Context, tx Tx, tenantID string, h Head) (*Log, error) {
 // snapshot, or the legacy rows. A snapshot's parts are read in the
 // transaction by one goroutine and decompressed and decoded by
 // decodeWorkers others, each part on whichever is free, while fn takes
-// the objects of the parts before, in order.
-func Base(ctx context.Context, tx Tx, tenantID string, h Head) func(func(store.Object) error) error {
+// the objects of the parts before, in order. opts (at most one) may have
+// the workers prepare each object (store.LoadOptions.NewPrepare) and let
+// a part's memory be reused once fn has taken its objects (Transient).
+func Base(ctx context.Context, tx Tx, tenantID string, h Head, opts ...store.LoadOptions) func(func(store.Object) error) error {
 	if h.Snap < 0 {
 		return func(fn func(store.Object) error) error { return tx.Legacy(ctx, tenantID, fn) }
 	}
+	var opt store.LoadOptions
+	if len(opts) > 0 {
+		opt = opts[0]
+	}
 	return func(fn func(store.Object) error) error {
 		type decoded struct {
-			objs []store.Object
-			err  error
+			objs    []store.Object
+			payload []byte // the part's decompressed payload, which objs view
+			err     error
 		}
 		type job struct {
 			data []byte
@@ -117,22 +125,41 @@ func Base(ctx context.Context, tx Tx, tenantID string, h Head) func(func(store.O
 				}
 			})
 		}()
+		// With Transient, the payloads go back to the workers too (see
+		// below), and each is decompressed into one of them.
+		payloads := make(chan []byte, 2*decodeWorkers+4)
 		var workers sync.WaitGroup
 		for range decodeWorkers {
 			workers.Go(func() {
+				var prepare func(*store.Object)
+				if opt.NewPrepare != nil {
+					prepare = opt.NewPrepare()
+				}
 				for j := range jobs {
 					var d decoded
 					select {
 					case d.objs = <-free:
 					default:
 					}
-					d.err = DecodePart(j.data, func(o store.Object) error {
+					var into []byte
+					if opt.Transient {
+						select {
+						case into = <-payloads:
+						default:
+						}
+					}
+					d.payload, d.err = decodePartInto(j.data, into, func(o store.Object) error {
 						d.objs = append(d.objs, o)
 						return nil
 					})
 					select { // the objects are views of the payload, not of j.data
 					case stored <- j.data:
 					default:
+					}
+					if prepare != nil && d.err == nil {
+						for i := range d.objs {
+							prepare(&d.objs[i])
+						}
 					}
 					j.out <- d // buffered: never blocks
 				}
@@ -143,6 +170,7 @@ func Base(ctx context.Context, tx Tx, tenantID string, h Head) func(func(store.O
 			<-readDone // the transaction is the caller's again
 			workers.Wait()
 		}()
+		var held []byte // the payload of the part taken last (Transient)
 		for out := range order {
 			var d decoded
 			select {
@@ -163,9 +191,41 @@ func Base(ctx context.Context, tx Tx, tenantID string, h Head) func(func(store.O
 			case free <- d.objs[:0]:
 			default:
 			}
+			// fn keeps no view of these objects (Transient), but Merge
+			// keeps the last one to check the next's order: a payload is
+			// reused once the part after it has been taken too.
+			if opt.Transient {
+				if held != nil {
+					if poisonReused.Load() {
+						poison(held)
+					}
+					select {
+					case payloads <- held:
+					default:
+					}
+				}
+				held = d.payload
+			}
 		}
 		<-readDone
 		return readErr
+	}
+}
+
+// poisonReused, when set (PoisonReused), has Base overwrite a part's
+// payload before it is reused, so that a caller that kept a view of it
+// against store.LoadOptions.Transient reads garbage, not the next part's
+// bytes that happen to be valid.
+var poisonReused atomic.Bool
+
+// PoisonReused sets whether Base poisons the payloads it reuses (for tests
+// of callers that load with store.LoadOptions.Transient); it returns the
+// setting before.
+func PoisonReused(on bool) bool { return poisonReused.Swap(on) }
+
+func poison(b []byte) {
+	for i := range b {
+		b[i] = 0xA5
 	}
 }
 
@@ -174,8 +234,9 @@ var decodeWorkers = max(1, min(runtime.GOMAXPROCS(0), 4))
 
 var errStopped = fmt.Errorf("statelog: stopped")
 
-// Load calls fn with every object of the tenant in key order.
-func Load(ctx context.Context, tx Tx, tenantID string, fn func(store.Object) error) error {
+// Load calls fn with every object of the tenant in key order, tuned by
+// opts (at most one: store.LoadOptions).
+func Load(ctx context.Context, tx Tx, tenantID string, fn func(store.Object) error, opts ...store.LoadOptions) error {
 	h, err := tx.Head(ctx, tenantID)
 	if err != nil {
 		return err
@@ -184,7 +245,7 @@ func Load(ctx context.Context, tx Tx, tenantID string, fn func(store.Object) err
 	if err != nil {
 		return err
 	}
-	return Merge(Base(ctx, tx, tenantID, h), l, fn)
+	return Merge(Base(ctx, tx, tenantID, h, opts...), l, fn)
 }
 
 // Get returns one object: the last record after the snapshot that touches
