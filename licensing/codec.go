@@ -504,7 +504,7 @@ func decodeLicense(b []byte) (License, int, error) { return decodeLicenseShared(
 // allotment) from shared, and keeping new ones there (nil: none).
 func decodeLicenseShared(b []byte, shared map[[16]byte]string) (License, int, error) {
 	var l License
-	offsets, err := decodeLicenseInto(b, shared, nil, &l)
+	offsets, err := decodeLicenseInto(b, shared, nil, nil, &l)
 	return l, offsets, err
 }
 
@@ -512,12 +512,12 @@ func decodeLicenseShared(b []byte, shared map[[16]byte]string) (License, int, er
 // zero License (decoded in place, not copied into the record that keeps
 // it), with the UserID written into the block userIDs when not nil
 // (blockStrIf). On an error *l is the zero License.
-func decodeLicenseInto(b []byte, shared map[[16]byte]string, userIDs *[]byte, l *License) (int, error) {
+func decodeLicenseInto(b []byte, shared map[[16]byte]string, userIDs *[]byte, states *[]SourceState, l *License) (int, error) {
 	d, err := newDecoder(b)
 	if err != nil {
 		return 0, fmt.Errorf("license: %w", err)
 	}
-	d.shared = shared
+	d.shared, d.states = shared, states
 	m := d.bitmap(licBits)
 	l.UserID = d.blockStrIf(m&licUserID, userIDs)
 	l.SKUID = d.sharedStrIf(m & licSKUID)
@@ -718,7 +718,15 @@ type decoder struct {
 	// texts, when set, is the block the record's text copy is carved from
 	// (blockText) instead of an allocation of its own.
 	texts *[]byte
+	// states, when set, is the block the record's lists of source states
+	// are carved from (sourceStates) instead of an allocation each: at a
+	// million users a load's license records hold 2.7 million of them,
+	// 46 % of the objects the collector marks once the tenant is loaded.
+	states *[]SourceState
 }
+
+// stateBlock is how many source states a block of decoder.states holds.
+const stateBlock = 512
 
 // blockText copies the body into d.texts, a block shared by the records
 // of one decoder (blocks.Text), and returns the copy.
@@ -1086,7 +1094,12 @@ func (d *decoder) sourceStates(min int) []SourceState {
 	if d.err != nil {
 		return nil
 	}
-	ss := make([]SourceState, n)
+	var ss []SourceState
+	if d.states != nil && n > 0 && n <= stateBlock/8 { // an empty list stays a list, not nil
+		ss = blocks.Carve(d.states, n, stateBlock) // capacity n: an append copies it out
+	} else {
+		ss = make([]SourceState, n)
+	}
 	for i := range ss {
 		d.sourceState(&ss[i])
 	}

@@ -514,7 +514,7 @@ func TestLicenseDecoderDecodesAsDecodeLicenseAndSharesGUIDs(t *testing.T) {
 	var d LicenseDecoder
 	type decoded struct {
 		got  *LicenseRecord
-		want string
+		want License
 	}
 	var all []decoded
 	randomBodies(t, c, 5, 8*guidBlock, func(b []byte) {
@@ -527,20 +527,24 @@ func TestLicenseDecoderDecodesAsDecodeLicenseAndSharesGUIDs(t *testing.T) {
 			t.Fatalf("LicenseDecoder decoded %+v, DecodeLicense %+v", got.l.License, want)
 		}
 		if werr == nil {
-			all = append(all, decoded{got, want.UserID})
+			all = append(all, decoded{got, want})
 		}
 	})
-	guids := 0
+	guids, states := 0, 0
 	for _, x := range all {
-		if x.got.l.UserID != x.want {
-			t.Fatalf("a user id decoded as %q is %q after more records", x.want, x.got.l.UserID)
+		if !reflect.DeepEqual(x.got.l.License, x.want) {
+			t.Fatalf("a record decoded as %+v is %+v after more records", x.want, x.got.l.License)
 		}
-		if _, ok := parseGUID(x.want); ok {
+		if _, ok := parseGUID(x.want.UserID); ok {
 			guids++
 		}
+		states += len(x.want.Sources)
 	}
 	if guids <= guidBlock {
 		t.Fatalf("%d records with a GUID user id: the test needs more than a block", guids)
+	}
+	if states <= stateBlock {
+		t.Fatalf("%d source states: the test needs more than a block of them", states)
 	}
 	sku, group := "6fd2c87f-b296-42f0-b197-1e91e994b900", "00000000-0000-4000-8000-00000000000a"
 	l := License{UserID: "00000000-0000-4000-8000-000000000001", SKUID: sku, Claimed: true,
@@ -611,6 +615,28 @@ func TestRecordDecodersCarveRecordsFromBlocks(t *testing.T) {
 	}
 	if uintptr(unsafe.Pointer(b)) != uintptr(unsafe.Pointer(a))+unsafe.Sizeof(LicenseRecord{}) {
 		t.Fatal("a LicenseDecoder's records are not carved from a block")
+	}
+	// Their lists of source states too, each with no room beyond its own:
+	// an append to one copies it out and leaves the next as it was.
+	l.Sources = []SourceState{{State: StateActive}, {State: StateError, Error: ErrCountViolation}}
+	a, err1 = ld.Decode(AppendLicenseBinary(nil, &l))
+	b, err2 = ld.Decode(AppendLicenseBinary(nil, &l))
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	as, bs := a.l.Sources, b.l.Sources
+	if len(as) != 2 || cap(as) != 2 || len(bs) != 2 {
+		t.Fatalf("lists of %d and %d states, the first with room for %d", len(as), len(bs), cap(as))
+	}
+	body, none := AppendLicenseBinary(nil, &l), AppendLicenseBinary(nil, &License{UserID: l.UserID, SKUID: l.SKUID, Claimed: true})
+	withStates := testing.AllocsPerRun(2000, func() { ld.Decode(body) })
+	without := testing.AllocsPerRun(2000, func() { ld.Decode(none) })
+	if withStates > without+0.1 {
+		t.Fatalf("a record with states costs %.2f allocations, one without %.2f: its states are not carved from a block", withStates, without)
+	}
+	grown := append(as, SourceState{State: StateDisabled})
+	if len(grown) != 3 || !reflect.DeepEqual(b.l.Sources, l.Sources) {
+		t.Fatalf("an append to one record's states changed the next's: %+v", b.l.Sources)
 	}
 }
 

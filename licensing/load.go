@@ -303,6 +303,7 @@ type LicenseDecoder struct {
 	shared  map[[16]byte]string
 	userIDs []byte
 	block   []LicenseRecord
+	states  []SourceState // the records' lists of source states (decoder.states)
 }
 
 // recordBlock is how many records a decoder's block holds.
@@ -314,13 +315,13 @@ func (d *LicenseDecoder) Decode(b []byte) (*LicenseRecord, error) {
 		d.shared = make(map[[16]byte]string, 64)
 	}
 	r := &blocks.Carve(&d.block, 1, recordBlock)[0]
-	_, err := decodeLicenseInto(b, d.shared, &d.userIDs, &r.l.License)
+	_, err := decodeLicenseInto(b, d.shared, &d.userIDs, &d.states, &r.l.License)
 	return r, err
 }
 
 func (d *LicenseDecoder) decode(b []byte, shared map[[16]byte]string, userIDs *[]byte) (*LicenseRecord, error) {
 	r := &LicenseRecord{}
-	_, err := decodeLicenseInto(b, shared, userIDs, &r.l.License)
+	_, err := decodeLicenseInto(b, shared, userIDs, nil, &r.l.License)
 	return r, err
 }
 
