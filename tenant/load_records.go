@@ -76,22 +76,24 @@ func (r *Runtime) buildState(ctx context.Context, tenantID string, now time.Time
 // storedRecords are a tenant's stored records, decoded, on their way into
 // an engine, with the problems found so far (records left out).
 type storedRecords struct {
-	dec      decoders
-	users    bulk[*licensing.UserRecord]
-	groups   chunked[rec[licensing.Group]]
-	members  []memberRun
-	ids      []byte // the block the memberships', groups' and license sources' ids are copied into (blocks.Text)
-	gls, dls chunked[rec[licensing.LicenseSource]]
-	lics     bulk[*licensing.LicenseRecord]
-	units    map[string]licensing.Units
-	allots   []licensing.Allotment
-	products []catalog.SKU
-	settings licensing.Settings
-	stamp    []byte // the derivation stamp's body (derivation.go); nil: none
-	other    []store.Object
-	problems []Problem
-	nread    int                // objects read
-	gc       *memtune.LoadPause // the collector's pause while a large load decodes (nil: none)
+	dec       decoders
+	users     bulk[*licensing.UserRecord]
+	groups    chunked[rec[licensing.Group]]
+	members   []memberRun
+	run       []string // the ids of the last run's members, until endRun
+	memberIDs []string // the block the runs' lists of ids are carved from (endRun)
+	ids       []byte   // the block the memberships', groups' and license sources' ids are copied into (blocks.Text)
+	gls, dls  chunked[rec[licensing.LicenseSource]]
+	lics      bulk[*licensing.LicenseRecord]
+	units     map[string]licensing.Units
+	allots    []licensing.Allotment
+	products  []catalog.SKU
+	settings  licensing.Settings
+	stamp     []byte // the derivation stamp's body (derivation.go); nil: none
+	other     []store.Object
+	problems  []Problem
+	nread     int                // objects read
+	gc        *memtune.LoadPause // the collector's pause while a large load decodes (nil: none)
 }
 
 // memberRun is the stored memberships of one group, in stored order (a
@@ -159,10 +161,28 @@ func licenseKeyed(l *licensing.LicenseRecord, id string) bool {
 // filled, before its pause of the collector ends.
 var loadFilled func()
 
+// endRun gives the last group's run its members, the ids gathered since
+// it began (read), carved from a block of memberBlock (runs grown by
+// append were ~125 MB of garbage at two million memberships).
+func (rs *storedRecords) endRun() {
+	if n := len(rs.members); n > 0 && len(rs.run) > 0 {
+		ms := blocks.Carve(&rs.memberIDs, len(rs.run), memberBlock)
+		copy(ms, rs.run)
+		rs.members[n-1].members = ms
+		clear(rs.run)
+		rs.run = rs.run[:0]
+	}
+}
+
+// memberBlock is how many member ids a block of storedRecords.memberIDs
+// holds.
+const memberBlock = 1 << 16
+
 // decoded waits for the background decoding of the bulk records and takes
 // the problems it found. A large load's pause of the collector goes on
 // (endPause).
 func (rs *storedRecords) decoded() {
+	rs.endRun()
 	rs.users.send(&rs.dec)
 	rs.lics.send(&rs.dec)
 	rs.dec.wait()
@@ -246,11 +266,13 @@ func (rs *storedRecords) read(o store.Object) {
 		}
 		// The ids are copied: views would keep every membership part's
 		// buffer until the engine is filled (~170 MB at a million users).
-		if n := len(rs.members); n > 0 && rs.members[n-1].group == g {
-			rs.members[n-1].members = append(rs.members[n-1].members, blocks.Text(&rs.ids, m))
-		} else {
-			rs.members = append(rs.members, memberRun{blocks.Text(&rs.ids, g), []string{blocks.Text(&rs.ids, m)}})
+		// A group's memberships are consecutive (key order): they gather
+		// in one list, copied into the run once the next group's begin.
+		if n := len(rs.members); n == 0 || rs.members[n-1].group != g {
+			rs.endRun()
+			rs.members = append(rs.members, memberRun{group: blocks.Text(&rs.ids, g)})
 		}
+		rs.run = append(rs.run, blocks.Text(&rs.ids, m))
 	case store.KindGroupLicense, store.KindDirectLicense:
 		var l licensing.LicenseSource
 		if l, err = decodeBody(o.Body, licensing.DecodeLicenseSource); err == nil {

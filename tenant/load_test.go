@@ -295,6 +295,7 @@ func TestStagedIDsKeepNoViewOfTheStoredPart(t *testing.T) {
 		{Kind: store.KindDirectLicense, ID: u1 + "/" + sku, Body: source},
 		{Kind: store.KindMember, ID: g + "/" + u1},
 		{Kind: store.KindMember, ID: g + "/" + u2},
+		{Kind: store.KindMember, ID: "g-2/" + u2},
 	}
 	var buf []byte
 	for _, o := range objs {
@@ -311,6 +312,7 @@ func TestStagedIDsKeepNoViewOfTheStoredPart(t *testing.T) {
 	for i := range buf {
 		buf[i] = '#'
 	}
+	rs.decoded() // the end of the reading: the last group's run is complete
 	if len(rs.problems) != 0 {
 		t.Fatalf("problems: %v", rs.problems)
 	}
@@ -321,7 +323,7 @@ func TestStagedIDsKeepNoViewOfTheStoredPart(t *testing.T) {
 	for _, run := range rs.members {
 		got = append(got, run.group+":"+strings.Join(run.members, ","))
 	}
-	want := []string{g, g + "/" + sku, u1 + "/" + sku, g + ":" + u1 + "," + u2}
+	want := []string{g, g + "/" + sku, u1 + "/" + sku, g + ":" + u1 + "," + u2, "g-2:" + u2}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("ids after the buffer was overwritten: %q, want %q", got, want)
 	}
