@@ -7,9 +7,10 @@ import (
 
 // A tenant's load from the store decodes every stored record. For a large
 // tenant most of what it allocates stays live (the decoded records); the
-// rest is garbage once a part is decoded: the snapshot's parts read and
-// decompressed (~1 GB at a million users), the lists the records pass
-// through. With the percentage collector the heap doubles from nothing to
+// rest is garbage once a part is decoded: the store's copies of the
+// snapshot's parts, the lists the records pass through (~0.7 GB at a
+// million users; the decompressed parts, another 0.7 GB, are reused since
+// session 19: store.LoadOptions.Transient). With the percentage collector the heap doubles from nothing to
 // gigabytes, cycle after cycle marks the records decoded so far, and the
 // decoding pays the write barrier and mark assists meanwhile: at a million
 // users (bench open) the process had used 6.1–6.6 CPU-s when the records
@@ -38,10 +39,11 @@ type LoadPause struct {
 }
 
 // LoadStep is how far a paused load's heap grows between the collections
-// Check runs within the pause. The decoding's garbage is the snapshot's
-// parts, read and decompressed (~1 GB at a million users), each dead once
-// its records are decoded; a collection of a heap of decoded records is
-// cheap (~0.25 s at 2.8 GB on two cores, most of it on the idle core), and
+// Check runs within the pause. The decoding's garbage is the store's
+// copies of the snapshot's parts and the lists its records pass through
+// (see above), each dead once its records are decoded; a collection of
+// a heap of decoded records is cheap (~0.25 s at 2.8 GB on two cores,
+// most of it on the idle core), and
 // the parts read after it reuse the memory it frees instead of memory
 // touched for the first time, which a VM charges for (docs/BENCHMARKS.md,
 // session 15).

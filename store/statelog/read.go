@@ -27,9 +27,8 @@ func (k *keep) call(err error) error {
 // store.Store.LoadObjects) on a backend named backend ("store/sqlite"):
 // every object of the tenant in key order (Load) and the number of the last
 // record that state includes (0 for none), read in one transaction, tuned
-// by opts (at most one: store.LoadOptions). An
-// error of fn stops the load and is returned as it is; any other is
-// wrapped with the backend's name.
+// by opts (at most one: store.LoadOptions). An error of fn stops the load
+// and is returned as it is; any other is wrapped with the backend's name.
 func LoadAt(ctx context.Context, read Read, backend, tenantID string, fn func(store.Object) error, opts ...store.LoadOptions) (int64, error) {
 	var (
 		k   keep
