@@ -191,11 +191,7 @@ func TestBulkImportThenCloseLoadsExactlyTheImport(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	var before string
-	tn.Read(func(s *State) { before = fingerprint(s.Engine) })
-	if err := rt.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	before := closeAfterFingerprint(t, rt, tn)
 	if runs.Load() != 1 {
 		t.Fatalf("the import ran %d times, want once", runs.Load())
 	}
@@ -353,11 +349,7 @@ func TestLoadThatReusesThePartsEqualsTheCommittedState(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	var before string
-	tn.Read(func(s *State) { before = fingerprint(s.Engine) })
-	if err := rt.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	before := closeAfterFingerprint(t, rt, tn)
 	tn2, _ := newRuntime(t, st).Get(tid)
 	var after string
 	var name string
@@ -372,4 +364,16 @@ func TestLoadThatReusesThePartsEqualsTheCommittedState(t *testing.T) {
 	if after != before {
 		t.Fatal("the state loaded differs from the committed one")
 	}
+}
+
+// closeAfterFingerprint returns the fingerprint of the tenant's state as
+// readers see it, then closes the runtime.
+func closeAfterFingerprint(t *testing.T, rt *Runtime, tn *Tenant) string {
+	t.Helper()
+	var fp string
+	tn.Read(func(s *State) { fp = fingerprint(s.Engine) })
+	if err := rt.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return fp
 }

@@ -402,16 +402,16 @@ func (r reusingTx) Parts(_ context.Context, _ string, _ int64, fn func([]byte) e
 	return nil
 }
 
-// Base reads a snapshot whose backend reuses its buffer for every part
-// (and overwrites it once passed): every object comes out as stored, in
-// order, whichever worker decodes which part.
-func TestBaseCopiesThePartsTheBackendReuses(t *testing.T) {
+// userParts encodes n parts' worth of users (PartObjects each) as snapshot
+// parts, and returns the parts and the objects in them.
+func userParts(t *testing.T, n int) ([][]byte, []store.Object) {
+	t.Helper()
 	var parts [][]byte
 	p := NewParts(func(part Part) error { parts = append(parts, part.Data); return nil })
-	var want []store.Object
-	for i := range 3 * PartObjects {
+	var objs []store.Object
+	for i := range n * PartObjects {
 		o := store.Object{Kind: "user", ID: fmt.Sprintf("id%07d", i), Body: []byte(fmt.Sprintf("body of user %d", i))}
-		want = append(want, o)
+		objs = append(objs, o)
 		if err := p.Add(o); err != nil {
 			t.Fatal(err)
 		}
@@ -419,9 +419,17 @@ func TestBaseCopiesThePartsTheBackendReuses(t *testing.T) {
 	if err := p.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if len(parts) < 3 {
-		t.Fatalf("%d parts, want at least 3", len(parts))
+	if len(parts) < n {
+		t.Fatalf("%d parts, want at least %d", len(parts), n)
 	}
+	return parts, objs
+}
+
+// Base reads a snapshot whose backend reuses its buffer for every part
+// (and overwrites it once passed): every object comes out as stored, in
+// order, whichever worker decodes which part.
+func TestBaseCopiesThePartsTheBackendReuses(t *testing.T) {
+	parts, want := userParts(t, 3)
 	var got []store.Object
 	err := Base(context.Background(), reusingTx{parts: parts}, "t", Head{Snap: 1})(func(o store.Object) error {
 		got = append(got, store.Object{Kind: o.Kind, ID: o.ID, Body: bytes.Clone(o.Body)})
@@ -445,22 +453,7 @@ func TestBaseCopiesThePartsTheBackendReuses(t *testing.T) {
 // was prepared is of the body replaced). Without Transient nothing is
 // reused.
 func TestTransientBasePreparesAndReusesThePayloads(t *testing.T) {
-	var parts [][]byte
-	p := NewParts(func(part Part) error { parts = append(parts, part.Data); return nil })
-	var want []store.Object
-	for i := range 20 * PartObjects {
-		o := store.Object{Kind: "user", ID: fmt.Sprintf("id%07d", i), Body: []byte(fmt.Sprintf("body of user %d", i))}
-		want = append(want, o)
-		if err := p.Add(o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := p.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if len(parts) < 20 {
-		t.Fatalf("%d parts, want at least 20", len(parts))
-	}
+	parts, want := userParts(t, 20)
 	replaced := want[5*PartObjects+3] // in the sixth part
 	var l Log
 	l.Add(store.Mutation{Kind: replaced.Kind, ID: replaced.ID, Body: []byte("a later body")})
