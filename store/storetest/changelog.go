@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"allot/audit"
@@ -153,5 +154,73 @@ func testChangeLogCompactedPast(t *testing.T, open func(*testing.T) store.Store)
 	seq, err := cl.LoadObjectsAt(ctx(t), "t1", func(store.Object) error { n++; return nil })
 	if err != nil || seq != after || n != 11+int(before) {
 		t.Fatalf("LoadObjectsAt after the bulk commit = %d objects at %d, %v; want %d at %d", n, seq, err, 11+before, after)
+	}
+}
+
+// statelogPartObjects is the most objects a snapshot part of the stores'
+// layout holds (store/statelog.PartObjects), so that a bulk commit of a few
+// times more makes a snapshot of several parts.
+const statelogPartObjects = 8192
+
+// A tuned load (store.TunedLoader) of a snapshot of several parts, with a
+// record of the log after it that replaces one of its objects, gives the
+// objects LoadObjectsAt gives, at the same number; each snapshot object
+// prepared by the function NewPrepare made (on whichever goroutine), the
+// replaced one not (its body is the log's). With Transient the caller
+// copies what it keeps, as this one does. Skipped for a store that is not
+// a TunedLoader.
+func testTunedLoad(t *testing.T, open func(*testing.T) store.Store) {
+	s := open(t)
+	cl := changeLogOf(t, s)
+	tl, ok := s.(store.TunedLoader)
+	if !ok {
+		t.Skip("the store's loads cannot be tuned")
+	}
+	mustCreateTenant(t, s, "t1")
+	var objs []store.Object
+	for i := range 3*statelogPartObjects + 10 {
+		objs = append(objs, obj(store.KindLicense, fmt.Sprintf("u%06d/sku", i), fmt.Sprintf(`{"n":%d}`, i)))
+	}
+	next, _ := batches(objs)
+	if err := s.CommitBulk(ctx(t), store.Change{TenantID: "t1"}, next); err != nil {
+		t.Fatal(err)
+	}
+	replaced := fmt.Sprintf("u%06d/sku", 2*statelogPartObjects+5)
+	mustCommit(t, s, store.Change{TenantID: "t1", Mutations: []store.Mutation{put(store.KindLicense, replaced, `{"n":"later"}`)}})
+	type seen struct {
+		kind           store.Kind
+		id, body, prep string
+	}
+	var want []seen
+	wantSeq, err := cl.LoadObjectsAt(ctx(t), "t1", func(o store.Object) error {
+		want = append(want, seen{o.Kind, strings.Clone(o.ID), string(o.Body), "prepared " + string(o.Body)})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []seen
+	opts := store.LoadOptions{Transient: true, NewPrepare: func() func(*store.Object) {
+		return func(o *store.Object) { o.Prepared = "prepared " + string(o.Body) }
+	}}
+	seq, err := tl.LoadObjectsTuned(ctx(t), "t1", opts, func(o store.Object) error {
+		prep, _ := o.Prepared.(string)
+		got = append(got, seen{o.Kind, strings.Clone(o.ID), string(o.Body), prep})
+		return nil
+	})
+	if err != nil || seq != wantSeq {
+		t.Fatalf("LoadObjectsTuned = %d, %v; LoadObjectsAt's number is %d", seq, err, wantSeq)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("a tuned load gave %d objects, LoadObjectsAt %d", len(got), len(want))
+	}
+	for i, g := range got {
+		w := want[i]
+		if g.id == replaced && g.kind == store.KindLicense {
+			w.prep = "" // the log's body: not prepared
+		}
+		if g != w {
+			t.Fatalf("object %d: a tuned load gave %+v, want %+v", i, g, w)
+		}
 	}
 }

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TenantsRoundTrip", testTenantsRoundTrip},
 		{"ChangeLogNumbersAndReadsBack", testChangeLogNumbersAndReadsBack},
 		{"ChangeLogCompactedPast", testChangeLogCompactedPast},
+		{"TunedLoadPreparesAndGivesTheSameObjects", testTunedLoad},
 		{"CreateTenantTwiceConflicts", testCreateTenantTwiceConflicts},
 		{"MissingTenantIsNotFound", testMissingTenantIsNotFound},
 		{"UpdateTenantReplacesFieldsButCreatedAt", testUpdateTenant},
