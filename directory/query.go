@@ -1,13 +1,13 @@
 package directory
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
 
 	"allot/internal/sortedset"
+	"allot/internal/token64"
 )
 
 // MaxCollect is the planner's one size limit: a candidate range of at most
@@ -353,7 +353,7 @@ func (c Cursor) Key() *Key { return &Key{K: c.K, ID: c.ID} }
 // String encodes the cursor for a URL (base64url of its JSON).
 func (c Cursor) String() string {
 	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return token64.Encode(b)
 }
 
 // ErrCursor is a cursor that is not one String made.
@@ -362,7 +362,7 @@ var ErrCursor = errors.New("directory: malformed cursor")
 // ParseCursor decodes a cursor made by String.
 func ParseCursor(s string) (Cursor, error) {
 	var c Cursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	b, err := token64.Decode(s)
 	if err == nil {
 		err = json.Unmarshal(b, &c)
 	}

@@ -16,6 +16,7 @@ import (
 	"allot/api/respond"
 	"allot/api/server"
 	"allot/auth"
+	"allot/internal/token64"
 	"allot/store"
 )
 
@@ -329,7 +330,7 @@ func (h *handler) setFlash(w http.ResponseWriter, r *http.Request, ok bool, text
 	if len(text) > 1000 { // a cookie holds about 4 KB
 		text = strings.ToValidUTF8(text[:1000], "") + "…"
 	}
-	h.setCookie(w, r, cookieFlash, base64.RawURLEncoding.EncodeToString([]byte(kind+text)), 120)
+	h.setCookie(w, r, cookieFlash, token64.Encode([]byte(kind+text)), 120)
 }
 
 // takeFlash reads and clears the flash message.
@@ -339,7 +340,7 @@ func (h *handler) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
 		return nil
 	}
 	h.clearCookie(w, r, cookieFlash)
-	b, err := base64.RawURLEncoding.DecodeString(c.Value)
+	b, err := token64.Decode(c.Value)
 	if err != nil || len(b) < 2 {
 		return nil
 	}

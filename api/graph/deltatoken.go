@@ -3,10 +3,11 @@ package graph
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"strings"
+
+	"allot/internal/token64"
 )
 
 // A delta state token ($skiptoken of an @odata.nextLink, $deltatoken of
@@ -83,7 +84,7 @@ func (t *deltaToken) encode(tenantID string) string {
 		b = appendLenStr(b, t.memAfter)
 	}
 	b = append(b, deltaCheck(tenantID, b)...)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return token64.Encode(b)
 }
 
 func appendLenStr(b []byte, s string) []byte {
@@ -122,7 +123,7 @@ func decodeDeltaToken(s, tenantID string) (*deltaToken, error) {
 	if len(s) > maxDeltaToken {
 		return nil, errTokenInvalid
 	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	b, err := token64.Decode(s)
 	if err != nil || len(b) < 3 {
 		return nil, errTokenInvalid
 	}
