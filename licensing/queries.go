@@ -153,11 +153,7 @@ func (e *Engine) EachGroupMembers(fn func(groupID string, users, groups []string
 		g := e.groups[id]
 		var groups []string
 		if len(g.memberGroups) > 0 {
-			groups = make([]string, 0, len(g.memberGroups))
-			for c := range g.memberGroups {
-				groups = append(groups, c.ID)
-			}
-			slices.Sort(groups)
+			groups = memberGroupIDs(g, make([]string, 0, len(g.memberGroups)))
 		}
 		fn(id, lists[g], groups)
 	}
@@ -182,10 +178,18 @@ func (e *Engine) MembersInto(groupID string, b *MemberIDs) {
 		return
 	}
 	b.Users, b.us = memberIDs(g, b.Users, b.us)
+	b.Groups = memberGroupIDs(g, b.Groups)
+}
+
+// memberGroupIDs appends the ids of a group's group members, sorted, to
+// ids[:0].
+func memberGroupIDs(g *group, ids []string) []string {
+	ids = ids[:0]
 	for c := range g.memberGroups {
-		b.Groups = append(b.Groups, c.ID)
+		ids = append(ids, c.ID)
 	}
-	sort.Strings(b.Groups)
+	slices.Sort(ids)
+	return ids
 }
 
 // memberIDs appends the ids of a group's user members, sorted, to

@@ -120,19 +120,29 @@ func (b *bulk[T]) addPrepared(d *decoders, id string, p any) {
 		b.open = &decodedChunk[T]{recs: make([]rec[T], 0, chunkLen)}
 		b.chunks = append(b.chunks, b.open)
 	}
-	c := b.open
 	switch v := p.(type) {
 	case T:
-		if b.keyed != nil && b.keyed(v, id) {
-			id = ""
-		} else {
-			id = strings.Clone(id)
-		}
-		c.recs = append(c.recs, rec[T]{id, v})
+		b.file(b.open, id, v, nil, strings.Clone)
 	case error:
-		c.bad = append(c.bad, deleteProblem(b.kind, id, "the stored record cannot be decoded: "+v.Error()))
+		var zero T
+		b.file(b.open, id, zero, v, strings.Clone)
 	default:
-		c.bad = append(c.bad, deleteProblem(b.kind, id, fmt.Sprintf("the stored record was prepared as a %T", p)))
+		b.open.bad = append(b.open.bad, deleteProblem(b.kind, id, fmt.Sprintf("the stored record was prepared as a %T", p)))
+	}
+}
+
+// file adds a decoded record to c, or the problem of one that could not be
+// decoded (err). A record whose own fields give the id it is stored under
+// keeps no id; another keeps own(id) (a copy, when id is a view of the
+// store's memory).
+func (b *bulk[T]) file(c *decodedChunk[T], id string, v T, err error, own func(string) string) {
+	switch {
+	case err != nil:
+		c.bad = append(c.bad, deleteProblem(b.kind, id, "the stored record cannot be decoded: "+err.Error()))
+	case b.keyed != nil && b.keyed(v, id):
+		c.recs = append(c.recs, rec[T]{"", v})
+	default:
+		c.recs = append(c.recs, rec[T]{own(id), v})
 	}
 }
 
@@ -154,15 +164,7 @@ func (b *bulk[T]) send(d *decoders) {
 		c.recs = make([]rec[T], 0, len(raw))
 		for _, r := range raw {
 			v, err := decode(r.body)
-			if err != nil {
-				c.bad = append(c.bad, deleteProblem(b.kind, r.id, "the stored record cannot be decoded: "+err.Error()))
-				continue
-			}
-			id := r.id // add's copy
-			if b.keyed != nil && b.keyed(v, id) {
-				id = ""
-			}
-			c.recs = append(c.recs, rec[T]{id, v})
+			b.file(c, r.id, v, err, func(id string) string { return id }) // add's copy
 		}
 	})
 }

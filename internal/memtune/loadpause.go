@@ -9,10 +9,11 @@ import (
 // tenant most of what it allocates stays live (the decoded records); the
 // rest is garbage once a part is decoded: the store's copies of the
 // snapshot's parts, the lists the records pass through (~0.7 GB at a
-// million users; the decompressed parts, another 0.7 GB, are reused since
-// session 19: store.LoadOptions.Transient). With the percentage collector the heap doubles from nothing to
-// gigabytes, cycle after cycle marks the records decoded so far, and the
-// decoding pays the write barrier and mark assists meanwhile: at a million
+// million users; the decompressed parts, another 0.7 GB, a tenant's load
+// reuses: store.LoadOptions.Transient). With the percentage collector the
+// heap doubles from nothing to gigabytes, cycle after cycle marks the
+// records decoded so far, and the decoding pays the write barrier and mark
+// assists meanwhile: at a million
 // users (bench open) the process had used 6.1–6.6 CPU-s when the records
 // were decoded, and 4.1–4.3 with the collector paused. So a large load
 // pauses the collector while it decodes (LoadWork) and fills its engine
