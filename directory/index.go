@@ -184,12 +184,14 @@ func Build(s *tenant.State) *Index {
 	var groups sync.WaitGroup
 	groups.Go(func() { x.buildGroups(e) })
 
-	ids := make([]Key, 0, n)
-	depts, skus, errSKUs := map[string][]Key{}, map[string][]Key{}, map[string][]Key{}
-	var errs, waits []Key
+	// The sets ordered by id hold ids only (sortedset.FromIDs): half the
+	// memory of whole keys.
+	ids := make([]string, 0, n)
+	depts, skus, errSKUs := map[string][]string{}, map[string][]string{}, map[string][]string{}
+	var errs, waits []string
 	// Each list is sized before it is filled: a list grown by append to a
 	// million keys is allocated and copied several times over.
-	sized := func(lists map[string][]Key, key string, n int) { lists[key] = make([]Key, 0, n) }
+	sized := func(lists map[string][]string, key string, n int) { lists[key] = make([]string, 0, n) }
 	{
 		nDept, nSKU, nErr := map[string]int{}, map[string]int{}, map[string]int{}
 		nErrs, nWaits := 0, 0
@@ -220,7 +222,7 @@ func Build(s *tenant.State) *Index {
 		for k, c := range nErr {
 			sized(errSKUs, k, c)
 		}
-		errs, waits = make([]Key, 0, nErrs), make([]Key, 0, nWaits)
+		errs, waits = make([]string, 0, nErrs), make([]string, 0, nWaits)
 	}
 	for i := range recs {
 		id, r := recs[i].id, recs[i].r
@@ -256,7 +258,7 @@ func Build(s *tenant.State) *Index {
 	wg.Go(func() {
 		for i := range recs {
 			r := recs[i].r
-			k := Key{K: recs[i].id}
+			k := recs[i].id
 			for _, sku := range r.SKUs {
 				skus[sku] = append(skus[sku], k)
 			}
@@ -272,7 +274,7 @@ func Build(s *tenant.State) *Index {
 		}
 	})
 	for i := range recs {
-		k := Key{K: recs[i].id}
+		k := recs[i].id
 		ids = append(ids, k)
 		if d := recs[i].r.Dept; d != "" {
 			depts[d] = append(depts[d], k)
@@ -286,16 +288,16 @@ func Build(s *tenant.State) *Index {
 	go func() { defer wg.Done(); x.usersByUPN = sortedset.New(upns) }()
 	go func() { defer wg.Done(); x.usersByName = sortedset.New(names) }()
 	// Filled in id order (byID above) from unique ids: in order already.
-	x.usersByID = sortedset.FromSorted(ids)
-	x.errUsers, x.waiting = sortedset.FromSorted(errs), sortedset.FromSorted(waits)
+	x.usersByID = sortedset.FromIDs(ids)
+	x.errUsers, x.waiting = sortedset.FromIDs(errs), sortedset.FromIDs(waits)
 	for d, ks := range depts {
-		x.byDept[d] = sortedset.FromSorted(ks)
+		x.byDept[d] = sortedset.FromIDs(ks)
 	}
 	for sku, ks := range skus {
-		x.bySKU[sku] = sortedset.FromSorted(ks)
+		x.bySKU[sku] = sortedset.FromIDs(ks)
 	}
 	for sku, ks := range errSKUs {
-		x.errBySKU[sku] = sortedset.FromSorted(ks)
+		x.errBySKU[sku] = sortedset.FromIDs(ks)
 	}
 	wg.Wait()
 	groups.Wait()
@@ -303,24 +305,27 @@ func Build(s *tenant.State) *Index {
 }
 
 func (x *Index) buildGroups(e *licensing.Engine) {
-	var gids, gnames []Key
+	var gids []string
+	var gnames []Key
 	// Every group's members at once, sorted by id, each once: one walk of
 	// the users (at a million users and two million memberships, a third
-	// of the CPU of collecting and sorting each group's on its own).
+	// of the CPU of collecting and sorting each group's on its own). The
+	// sets keep the lists EachGroupMembers gives (sorted, unique, theirs
+	// to keep).
 	e.EachGroupMembers(func(id string, users, groups []string) {
 		g, _ := e.Group(id)
 		nk := strings.ToLower(g.DisplayName)
 		x.groups[id] = nk
-		gids = append(gids, Key{K: id})
+		gids = append(gids, id)
 		gnames = append(gnames, Key{K: nk, ID: id})
 		if len(users) > 0 {
-			x.members[id] = sortedset.FromSorted(idKeys(users))
+			x.members[id] = sortedset.FromIDs(users)
 		}
 		if len(groups) > 0 {
-			x.memberGroups[id] = sortedset.FromSorted(idKeys(groups))
+			x.memberGroups[id] = sortedset.FromIDs(groups)
 		}
 	})
-	x.groupsByID, x.groupsByName = sortedset.New(gids), sortedset.New(gnames)
+	x.groupsByID, x.groupsByName = sortedset.NewIDs(gids), sortedset.New(gnames)
 }
 
 // userOf returns a new record with a user's keys. Department keys are
@@ -550,14 +555,6 @@ func deleteIn(m map[string]*Set, k string, key Key) {
 	if s := m[k]; s != nil && s.Delete(key) && s.Len() == 0 {
 		delete(m, k)
 	}
-}
-
-func idKeys(ids []string) []Key {
-	ks := make([]Key, len(ids))
-	for i, id := range ids {
-		ks[i] = Key{K: id}
-	}
-	return ks
 }
 
 // setIn returns m[k], creating an empty set.

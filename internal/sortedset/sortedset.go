@@ -43,9 +43,16 @@ func Compare(a, b Key) int {
 // keys: a binary search over chunks, then one within a chunk, finds a key;
 // an insert or delete moves at most a chunk; scans walk arrays. The zero
 // value and nil are empty sets (nil only for reading).
+//
+// A set whose keys are all ids (Key{K: id}, ID empty: the sets ordered by
+// id) holds only the K strings, half the memory; it is made by FromIDs or
+// NewIDs, or is a zero Set that has only had such keys inserted. The first
+// key with an ID turns it into a set of whole keys, at the cost of one
+// copy; either way the set answers the same.
 type Set struct {
-	chunks [][]Key
-	n      int
+	keys  chunks[Key, keyOrder]
+	ids   chunks[string, idOrder]
+	keyed bool // keys holds the set; else ids does
 }
 
 const chunkLoad = 512
@@ -68,6 +75,16 @@ func New(keys []Key) *Set {
 	return FromSorted(slices.Compact(keys))
 }
 
+// NewIDs is New for the keys Key{K: id} of ids.
+func NewIDs(ids []string) *Set {
+	if len(ids) >= prefixSortMin {
+		idsort.SortFunc(ids, func(id string) string { return id }, strings.Compare)
+	} else if !slices.IsSorted(ids) {
+		slices.Sort(ids)
+	}
+	return FromIDs(slices.Compact(ids))
+}
+
 // prefixSortMin is the length from which New sorts by key prefixes.
 const prefixSortMin = 4096
 
@@ -76,13 +93,14 @@ const prefixSortMin = 4096
 // them in order. It keeps the slice: the caller must not use it
 // afterwards.
 func FromSorted(keys []Key) *Set {
-	s := &Set{n: len(keys)}
-	for len(keys) > 0 {
-		n := min(chunkLoad, len(keys))
-		s.chunks = append(s.chunks, slices.Clip(keys[:n]))
-		keys = keys[n:]
-	}
-	return s
+	return &Set{keys: fromSorted[Key, keyOrder](keys), keyed: true}
+}
+
+// FromIDs is FromSorted for the keys Key{K: id} of ids, which are sorted
+// and unique (unchecked). It keeps the slice, in windows without spare
+// capacity: the caller may keep reading it, not change it.
+func FromIDs(ids []string) *Set {
+	return &Set{ids: fromSorted[string, idOrder](ids)}
 }
 
 // Len is the number of keys.
@@ -90,65 +108,40 @@ func (s *Set) Len() int {
 	if s == nil {
 		return 0
 	}
-	return s.n
-}
-
-// chunkFor returns the index of the first chunk whose last key is ≥ k
-// (len(chunks) when k is past the end).
-func (s *Set) chunkFor(k Key) int {
-	return sort.Search(len(s.chunks), func(i int) bool {
-		c := s.chunks[i]
-		return !c[len(c)-1].Less(k)
-	})
+	return s.keys.n + s.ids.n
 }
 
 // Insert adds k; it reports whether k was new.
 func (s *Set) Insert(k Key) bool {
-	if len(s.chunks) == 0 {
-		s.chunks = [][]Key{{k}}
-		s.n = 1
-		return true
+	if !s.keyed && k.ID != "" {
+		s.promote()
 	}
-	ci := min(s.chunkFor(k), len(s.chunks)-1)
-	c := s.chunks[ci]
-	i, found := slices.BinarySearchFunc(c, k, Compare)
-	if found {
-		return false
+	if s.keyed {
+		return s.keys.insert(k)
 	}
-	c = slices.Insert(c, i, k)
-	if len(c) > 2*chunkLoad {
-		half := len(c) / 2
-		right := slices.Clone(c[half:])
-		c = slices.Clip(c[:half])
-		s.chunks = slices.Insert(s.chunks, ci+1, right)
+	return s.ids.insert(k)
+}
+
+// promote turns a set of ids into a set of whole keys.
+func (s *Set) promote() {
+	keys := make([]Key, 0, s.ids.n)
+	for _, c := range s.ids.c {
+		for _, id := range c {
+			keys = append(keys, Key{K: id})
+		}
 	}
-	s.chunks[ci] = c
-	s.n++
-	return true
+	s.keys, s.ids, s.keyed = fromSorted[Key, keyOrder](keys), chunks[string, idOrder]{}, true
 }
 
 // Delete removes k; it reports whether k was present.
 func (s *Set) Delete(k Key) bool {
-	if s == nil || len(s.chunks) == 0 {
+	if s == nil {
 		return false
 	}
-	ci := s.chunkFor(k)
-	if ci == len(s.chunks) {
-		return false
+	if s.keyed {
+		return s.keys.delete(k)
 	}
-	c := s.chunks[ci]
-	i, found := slices.BinarySearchFunc(c, k, Compare)
-	if !found {
-		return false
-	}
-	c = slices.Delete(c, i, i+1)
-	if len(c) == 0 {
-		s.chunks = slices.Delete(s.chunks, ci, ci+1)
-	} else {
-		s.chunks[ci] = c
-	}
-	s.n--
-	return true
+	return s.ids.delete(k)
 }
 
 // Has reports whether k is in the set.
@@ -156,12 +149,10 @@ func (s *Set) Has(k Key) bool {
 	if s == nil {
 		return false
 	}
-	ci := s.chunkFor(k)
-	if ci == len(s.chunks) {
-		return false
+	if s.keyed {
+		return s.keys.has(k)
 	}
-	_, found := slices.BinarySearchFunc(s.chunks[ci], k, Compare)
-	return found
+	return s.ids.has(k)
 }
 
 // Rank returns the number of keys less than k.
@@ -169,16 +160,10 @@ func (s *Set) Rank(k Key) int {
 	if s == nil {
 		return 0
 	}
-	ci := s.chunkFor(k)
-	r := 0
-	for _, c := range s.chunks[:ci] {
-		r += len(c)
+	if s.keyed {
+		return s.keys.rank(k)
 	}
-	if ci < len(s.chunks) {
-		i, _ := slices.BinarySearchFunc(s.chunks[ci], k, Compare)
-		r += i
-	}
-	return r
+	return s.ids.rank(k)
 }
 
 // CountPrefix returns the number of keys whose K starts with prefix.
@@ -197,48 +182,13 @@ func PrefixEnd(prefix string) string { return prefix + "\U0010FFFF\U0010FFFF" }
 // from itself is never passed and need not be in the set. The set must
 // not change during the scan.
 func (s *Set) Scan(from *Key, backward bool, fn func(Key) bool) {
-	if s == nil || len(s.chunks) == 0 {
+	if s == nil {
 		return
 	}
-	if !backward {
-		ci, i := 0, 0
-		if from != nil {
-			ci = s.chunkFor(*from)
-			if ci == len(s.chunks) {
-				return
-			}
-			var found bool
-			i, found = slices.BinarySearchFunc(s.chunks[ci], *from, Compare)
-			if found {
-				i++
-			}
-		}
-		for ; ci < len(s.chunks); ci, i = ci+1, 0 {
-			for _, k := range s.chunks[ci][i:] {
-				if !fn(k) {
-					return
-				}
-			}
-		}
-		return
-	}
-	ci, i := len(s.chunks)-1, len(s.chunks[len(s.chunks)-1])-1
-	if from != nil {
-		ci = min(s.chunkFor(*from), len(s.chunks)-1)
-		j, _ := slices.BinarySearchFunc(s.chunks[ci], *from, Compare)
-		i = j - 1 // the last key < from
-	}
-	for ci >= 0 {
-		c := s.chunks[ci]
-		for ; i >= 0; i-- {
-			if !fn(c[i]) {
-				return
-			}
-		}
-		ci--
-		if ci >= 0 {
-			i = len(s.chunks[ci]) - 1
-		}
+	if s.keyed {
+		s.keys.scan(from, backward, fn)
+	} else {
+		s.ids.scan(from, backward, fn)
 	}
 }
 
@@ -252,29 +202,215 @@ func (s *Set) Descend(before *Key, fn func(Key) bool) { s.Scan(before, true, fn)
 
 // ScanSlice is Scan over a sorted slice of keys.
 func ScanSlice(ks []Key, from *Key, backward bool, fn func(Key) bool) {
+	scanSlice[Key, keyOrder](ks, from, backward, fn)
+}
+
+// order is how a set's elements E stand for keys: key is the key of an
+// element, cmp compares an element with a key (Compare's order), of is
+// the element of a key (one of E's keys).
+type order[E any] interface {
+	key(E) Key
+	cmp(E, Key) int
+	of(Key) E
+}
+
+// keyOrder: the elements are the keys.
+type keyOrder struct{}
+
+func (keyOrder) key(k Key) Key        { return k }
+func (keyOrder) cmp(a Key, b Key) int { return Compare(a, b) }
+func (keyOrder) of(k Key) Key         { return k }
+
+// idOrder: an element is the K of a key whose ID is empty.
+type idOrder struct{}
+
+func (idOrder) key(id string) Key { return Key{K: id} }
+func (idOrder) cmp(id string, k Key) int {
+	if c := strings.Compare(id, k.K); c != 0 {
+		return c
+	}
+	if k.ID != "" {
+		return -1 // (id, "") orders before (id, any other ID)
+	}
+	return 0
+}
+func (idOrder) of(k Key) string { return k.K }
+
+// chunks is the ordered elements of a set, in chunks.
+type chunks[E any, O order[E]] struct {
+	c [][]E
+	n int
+}
+
+func fromSorted[E any, O order[E]](es []E) chunks[E, O] {
+	s := chunks[E, O]{n: len(es)}
+	for len(es) > 0 {
+		n := min(chunkLoad, len(es))
+		s.c = append(s.c, slices.Clip(es[:n]))
+		es = es[n:]
+	}
+	return s
+}
+
+// search is the place of k in the sorted elements es, and whether it is
+// there.
+func search[E any, O order[E]](es []E, k Key) (int, bool) {
+	var o O
+	return slices.BinarySearchFunc(es, k, o.cmp)
+}
+
+// chunkFor returns the index of the first chunk whose last key is ≥ k
+// (len(c) when k is past the end).
+func (s *chunks[E, O]) chunkFor(k Key) int {
+	var o O
+	return sort.Search(len(s.c), func(i int) bool {
+		c := s.c[i]
+		return o.cmp(c[len(c)-1], k) >= 0
+	})
+}
+
+func (s *chunks[E, O]) insert(k Key) bool {
+	var o O
+	if len(s.c) == 0 {
+		s.c = [][]E{{o.of(k)}}
+		s.n = 1
+		return true
+	}
+	ci := min(s.chunkFor(k), len(s.c)-1)
+	c := s.c[ci]
+	i, found := search[E, O](c, k)
+	if found {
+		return false
+	}
+	c = slices.Insert(c, i, o.of(k))
+	if len(c) > 2*chunkLoad {
+		half := len(c) / 2
+		right := slices.Clone(c[half:])
+		c = slices.Clip(c[:half])
+		s.c = slices.Insert(s.c, ci+1, right)
+	}
+	s.c[ci] = c
+	s.n++
+	return true
+}
+
+func (s *chunks[E, O]) delete(k Key) bool {
+	if len(s.c) == 0 {
+		return false
+	}
+	ci := s.chunkFor(k)
+	if ci == len(s.c) {
+		return false
+	}
+	c := s.c[ci]
+	i, found := search[E, O](c, k)
+	if !found {
+		return false
+	}
+	c = slices.Delete(c, i, i+1)
+	if len(c) == 0 {
+		s.c = slices.Delete(s.c, ci, ci+1)
+	} else {
+		s.c[ci] = c
+	}
+	s.n--
+	return true
+}
+
+func (s *chunks[E, O]) has(k Key) bool {
+	ci := s.chunkFor(k)
+	if ci == len(s.c) {
+		return false
+	}
+	_, found := search[E, O](s.c[ci], k)
+	return found
+}
+
+func (s *chunks[E, O]) rank(k Key) int {
+	ci := s.chunkFor(k)
+	r := 0
+	for _, c := range s.c[:ci] {
+		r += len(c)
+	}
+	if ci < len(s.c) {
+		i, _ := search[E, O](s.c[ci], k)
+		r += i
+	}
+	return r
+}
+
+func (s *chunks[E, O]) scan(from *Key, backward bool, fn func(Key) bool) {
+	if len(s.c) == 0 {
+		return
+	}
+	var o O
 	if !backward {
-		i := 0
+		ci, i := 0, 0
 		if from != nil {
+			ci = s.chunkFor(*from)
+			if ci == len(s.c) {
+				return
+			}
 			var found bool
-			i, found = slices.BinarySearchFunc(ks, *from, Compare)
+			i, found = search[E, O](s.c[ci], *from)
 			if found {
 				i++
 			}
 		}
-		for _, k := range ks[i:] {
-			if !fn(k) {
+		for ; ci < len(s.c); ci, i = ci+1, 0 {
+			for _, e := range s.c[ci][i:] {
+				if !fn(o.key(e)) {
+					return
+				}
+			}
+		}
+		return
+	}
+	ci, i := len(s.c)-1, len(s.c[len(s.c)-1])-1
+	if from != nil {
+		ci = min(s.chunkFor(*from), len(s.c)-1)
+		j, _ := search[E, O](s.c[ci], *from)
+		i = j - 1 // the last key < from
+	}
+	for ci >= 0 {
+		c := s.c[ci]
+		for ; i >= 0; i-- {
+			if !fn(o.key(c[i])) {
+				return
+			}
+		}
+		ci--
+		if ci >= 0 {
+			i = len(s.c[ci]) - 1
+		}
+	}
+}
+
+func scanSlice[E any, O order[E]](es []E, from *Key, backward bool, fn func(Key) bool) {
+	var o O
+	if !backward {
+		i := 0
+		if from != nil {
+			var found bool
+			i, found = search[E, O](es, *from)
+			if found {
+				i++
+			}
+		}
+		for _, e := range es[i:] {
+			if !fn(o.key(e)) {
 				return
 			}
 		}
 		return
 	}
-	i := len(ks) - 1
+	i := len(es) - 1
 	if from != nil {
-		j, _ := slices.BinarySearchFunc(ks, *from, Compare)
+		j, _ := search[E, O](es, *from)
 		i = j - 1
 	}
 	for ; i >= 0; i-- {
-		if !fn(ks[i]) {
+		if !fn(o.key(es[i])) {
 			return
 		}
 	}

@@ -11,10 +11,56 @@ import (
 // TestSetMatchesASortedSliceUnderRandomChanges checks every operation
 // against a sorted slice after random inserts and deletes: the answers of
 // Insert and Delete, Len, scans both ways from keys in and out of the set,
-// Ascend and Descend, Rank and CountPrefix.
+// Ascend and Descend, Rank and CountPrefix. It does so for a set of whole
+// keys, for a set of ids (FromIDs, NewIDs, a zero Set) probed with keys
+// with and without an ID, and for a set of ids that a key with an ID
+// turns into a set of whole keys midway.
 func TestSetMatchesASortedSliceUnderRandomChanges(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		withIDs bool             // the keys inserted have IDs
+		promote int              // from this step on, keys have IDs (0: never)
+		make    func([]Key) *Set // the set of the initial keys (unsorted, with duplicates)
+	}{
+		{"keys", true, 0, New},
+		{"ids by NewIDs", false, 0, func(ks []Key) *Set { return NewIDs(idsOf(ks)) }},
+		{"ids by FromIDs", false, 0, func(ks []Key) *Set { return FromIDs(slices.Compact(slices.Sorted(slices.Values(idsOf(ks))))) }},
+		{"ids in a zero Set", false, 0, func(ks []Key) *Set {
+			s := &Set{}
+			for _, k := range ks {
+				s.Insert(k)
+			}
+			return s
+		}},
+		{"ids, then keys", false, 12000, func(ks []Key) *Set { return NewIDs(idsOf(ks)) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			checkAgainstModel(t, c.withIDs, c.promote, c.make)
+		})
+	}
+}
+
+func idsOf(ks []Key) []string {
+	ids := make([]string, len(ks))
+	for i, k := range ks {
+		ids[i] = k.K
+	}
+	return ids
+}
+
+func checkAgainstModel(t *testing.T, withIDs bool, promote int, make func([]Key) *Set) {
 	r := rand.New(rand.NewSource(1))
-	randKey := func() Key { return Key{fmt.Sprintf("k%04d", r.Intn(3000)), fmt.Sprint(r.Intn(3))} }
+	keyed := withIDs
+	randKey := func() Key {
+		k := Key{K: fmt.Sprintf("k%04d", r.Intn(3000))}
+		if keyed {
+			k.ID = fmt.Sprint(r.Intn(3))
+		}
+		return k
+	}
+	probe := func() Key { // with or without an ID, whatever the set holds
+		return Key{K: fmt.Sprintf("k%04d", r.Intn(3000)), ID: []string{"", "", "0", "1"}[r.Intn(4)]}
+	}
 	var initial, model []Key
 	for range 2000 {
 		initial = append(initial, randKey())
@@ -22,8 +68,11 @@ func TestSetMatchesASortedSliceUnderRandomChanges(t *testing.T) {
 	model = slices.Clone(initial)
 	slices.SortFunc(model, Compare)
 	model = slices.Compact(model)
-	s := New(initial) // unsorted, with duplicates
+	s := make(initial)
 	for step := 0; step < 30000; step++ {
+		if step == promote && promote > 0 {
+			keyed = true
+		}
 		k := randKey()
 		i, found := slices.BinarySearchFunc(model, k, Compare)
 		if r.Intn(3) == 0 {
@@ -41,13 +90,17 @@ func TestSetMatchesASortedSliceUnderRandomChanges(t *testing.T) {
 				model = slices.Insert(model, i, k)
 			}
 		}
+		if p := probe(); s.Has(p) != slices.ContainsFunc(model, func(m Key) bool { return m == p }) {
+			t.Fatalf("Has(%v) = %v, the model says otherwise", p, s.Has(p))
+		}
 		if step%997 != 0 {
 			continue
 		}
 		if s.Len() != len(model) {
 			t.Fatalf("Len = %d, want %d", s.Len(), len(model))
 		}
-		for _, from := range []*Key{nil, &k, {K: randKey().K}} {
+		p := probe()
+		for _, from := range []*Key{nil, &k, &p, {K: randKey().K}} {
 			for _, backward := range []bool{false, true} {
 				var got, want []Key
 				s.Scan(from, backward, func(k Key) bool { got = append(got, k); return len(got) < 700 })
@@ -67,19 +120,27 @@ func TestSetMatchesASortedSliceUnderRandomChanges(t *testing.T) {
 				}
 			}
 		}
-		if got, want := s.Rank(k), sortIndex(model, k); got != want {
-			t.Fatalf("Rank(%v) = %d, want %d", k, got, want)
+		for _, q := range []Key{k, p} {
+			if got, want := s.Rank(q), sortIndex(model, q); got != want {
+				t.Fatalf("Rank(%v) = %d, want %d", q, got, want)
+			}
 		}
-		p := k.K[:3]
+		pre := k.K[:3]
 		n := 0
 		for _, m := range model {
-			if strings.HasPrefix(m.K, p) {
+			if strings.HasPrefix(m.K, pre) {
 				n++
 			}
 		}
-		if got := s.CountPrefix(p); got != n {
-			t.Fatalf("CountPrefix(%q) = %d, want %d", p, got, n)
+		if got := s.CountPrefix(pre); got != n {
+			t.Fatalf("CountPrefix(%q) = %d, want %d", pre, got, n)
 		}
+	}
+	if promote > 0 && !s.keyed {
+		t.Fatal("a key with an ID did not turn the set of ids into one of keys")
+	}
+	if promote == 0 && !withIDs && s.keyed {
+		t.Fatal("a set of ids holds whole keys")
 	}
 }
 
@@ -90,7 +151,7 @@ func sortIndex(model []Key, k Key) int {
 
 func TestNilAndEmptySetsAreEmpty(t *testing.T) {
 	var nilSet *Set
-	for _, s := range []*Set{nilSet, {}, New(nil)} {
+	for _, s := range []*Set{nilSet, {}, New(nil), NewIDs(nil), FromIDs(nil)} {
 		if s.Len() != 0 || s.Rank(Key{K: "x"}) != 0 || s.Delete(Key{K: "x"}) {
 			t.Fatalf("%v is not empty", s)
 		}
