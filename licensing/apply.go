@@ -488,7 +488,7 @@ func (a *Applier) license(r licenseRec) (*user, error) {
 		if l.Held {
 			p.consumed--
 		} else if l.waitIdx >= 0 {
-			p.waiting.remove(l.waitIdx)
+			p.waiting.remove(int(l.waitIdx))
 		}
 		e.countErrors(l.Sources, -1)
 	}
@@ -759,12 +759,12 @@ func diffPool(p, q *pool) string {
 		return fmt.Sprintf("units %+v consumed %d waiting %d vs units %+v consumed %d waiting %d", p.units, p.consumed, len(p.waiting), q.units, q.consumed, len(q.waiting))
 	}
 	for i, l := range p.waiting {
-		if l.waitIdx != i {
+		if int(l.waitIdx) != i {
 			return "waiting room index broken"
 		}
 	}
 	for i, l := range q.waiting {
-		if l.waitIdx != i {
+		if int(l.waitIdx) != i {
 			return "waiting room index broken"
 		}
 	}

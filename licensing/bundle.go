@@ -181,7 +181,7 @@ func (e *Engine) fillBundles(pools []*pool, now time.Time) bool {
 			}
 			e.admit(l, now)
 			for _, m := range co {
-				m.pool.waiting.remove(m.waitIdx)
+				m.pool.waiting.remove(int(m.waitIdx))
 				m.waitIdx = -1
 				e.admit(m, now)
 			}

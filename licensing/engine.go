@@ -128,9 +128,12 @@ func (t *errorTally) merge(u *errorTally) {
 // license is the engine's record of one (user, SKU).
 type license struct {
 	License
-	user    *user
-	pool    *pool
-	waitIdx int // index in pool.waiting, -1 when not waiting
+	user *user
+	pool *pool
+	// waitIdx is the license's index in pool.waiting, -1 when not
+	// waiting. (An int32 beside the flags below: the record is 8 bytes
+	// shorter, ~22 MB at a million users' 2.8 million records.)
+	waitIdx int32
 	// eligible is derived in the claim phase for the state phase: whether
 	// a source of the license can be used whatever the seats (not blocked:
 	// usage location, mutual exclusion), so that the license claims a seat.

@@ -236,7 +236,7 @@ func checkLicense(u *user, l *license) error {
 	if l.Held && l.waitIdx != -1 {
 		return fmt.Errorf("user %s sku %s: holder in waiting room", u.ID, l.SKUID)
 	}
-	if l.Waiting() && (l.waitIdx < 0 || l.waitIdx >= len(l.pool.waiting) || l.pool.waiting[l.waitIdx] != l) {
+	if l.Waiting() && (l.waitIdx < 0 || int(l.waitIdx) >= len(l.pool.waiting) || l.pool.waiting[l.waitIdx] != l) {
 		return fmt.Errorf("user %s sku %s: waiting index broken", u.ID, l.SKUID)
 	}
 	return nil

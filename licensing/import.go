@@ -624,8 +624,8 @@ func (e *Engine) restoreClaims(seats []License, now time.Time) {
 			continue
 		}
 		l.Since = s.Since
-		if l.waitIdx >= 0 && !l.pool.waiting.down(l.waitIdx) {
-			l.pool.waiting.up(l.waitIdx)
+		if l.waitIdx >= 0 && !l.pool.waiting.down(int(l.waitIdx)) {
+			l.pool.waiting.up(int(l.waitIdx))
 		}
 		e.dirtyLicense(l)
 		e.touchState(l.user, audit.ActorGroupLicensing, "claim time restored by a tenant import")

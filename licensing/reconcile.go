@@ -447,7 +447,7 @@ func (w *worker) unclaim(l *license) {
 		p.consumed--
 		l.Held, l.HeldSince, l.GrantedAt = false, 0, 0
 	} else if l.waitIdx >= 0 {
-		p.waiting.remove(l.waitIdx)
+		p.waiting.remove(int(l.waitIdx))
 	}
 	l.Claimed, l.Since = false, 0
 	e.pending.pools[p] = struct{}{}

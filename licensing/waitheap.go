@@ -19,8 +19,8 @@ func waitLess(a, b *license) bool {
 
 func (h *waitHeap) push(l *license) {
 	*h = append(*h, l)
-	l.waitIdx = len(*h) - 1
-	h.up(l.waitIdx)
+	l.waitIdx = int32(len(*h) - 1)
+	h.up(len(*h) - 1)
 }
 
 // pop removes and returns the oldest claim.
@@ -38,7 +38,7 @@ func (h *waitHeap) remove(i int) {
 	l := old[i]
 	if i != n {
 		old[i] = old[n]
-		old[i].waitIdx = i
+		old[i].waitIdx = int32(i)
 	}
 	old[n] = nil
 	*h = old[:n]
@@ -57,7 +57,7 @@ func (h waitHeap) up(i int) {
 			break
 		}
 		h[i], h[p] = h[p], h[i]
-		h[i].waitIdx, h[p].waitIdx = i, p
+		h[i].waitIdx, h[p].waitIdx = int32(i), int32(p)
 		i = p
 	}
 }
@@ -78,7 +78,7 @@ func (h waitHeap) down(i int) bool {
 			break
 		}
 		h[i], h[m] = h[m], h[i]
-		h[i].waitIdx, h[m].waitIdx = i, m
+		h[i].waitIdx, h[m].waitIdx = int32(i), int32(m)
 		i = m
 	}
 	return i > start
@@ -87,7 +87,7 @@ func (h waitHeap) down(i int) bool {
 // heapify restores the heap order and every claim's index in O(n).
 func (h waitHeap) heapify() {
 	for i, l := range h {
-		l.waitIdx = i
+		l.waitIdx = int32(i)
 	}
 	for i := len(h)/2 - 1; i >= 0; i-- {
 		h.down(i)
