@@ -51,7 +51,7 @@ type Index struct {
 	usersByID   *Set // K = id
 	usersByUPN  *Set // K = lower(userPrincipalName)
 	usersByName *Set // K = lower(displayName)
-	usersByMail map[string][]string
+	usersByMail *Set // K = lower(mail), for users with a mail
 
 	bySKU     map[string]*Set   // skuId → users with a license record of it
 	byDept    map[string]*Set   // lower(department) → its users
@@ -141,7 +141,7 @@ func Of(s *tenant.State) *Index { return tenant.IndexOf(s, IndexKey) }
 func Build(s *tenant.State) *Index {
 	e := s.Engine
 	n := e.UserCount()
-	x := &Index{users: make(map[string]*User, n), usersByMail: map[string][]string{},
+	x := &Index{users: make(map[string]*User, n),
 		bySKU: map[string]*Set{}, byDept: map[string]*Set{}, deptNames: map[string]string{}, deptKeys: map[string]string{}, errBySKU: map[string]*Set{},
 		errCodes: map[string]int{}, groups: map[string]string{}, members: map[string]*Set{}, memberGroups: map[string]*Set{},
 		totals: map[string]int{}, ch: newChanges()}
@@ -189,12 +189,13 @@ func Build(s *tenant.State) *Index {
 	ids := make([]string, 0, n)
 	depts, skus, errSKUs := map[string][]string{}, map[string][]string{}, map[string][]string{}
 	var errs, waits []string
+	var mails []Key // users by mail: a set, not a map of lists (no list per user)
 	// Each list is sized before it is filled: a list grown by append to a
 	// million keys is allocated and copied several times over.
 	sized := func(lists map[string][]string, key string, n int) { lists[key] = make([]string, 0, n) }
 	{
 		nDept, nSKU, nErr := map[string]int{}, map[string]int{}, map[string]int{}
-		nErrs, nWaits := 0, 0
+		nErrs, nWaits, nMails := 0, 0, 0
 		for i := range recs {
 			r := recs[i].r
 			if r.Dept != "" {
@@ -212,6 +213,9 @@ func Build(s *tenant.State) *Index {
 			if r.Waiting {
 				nWaits++
 			}
+			if r.Mail != "" {
+				nMails++
+			}
 		}
 		for k, c := range nDept {
 			sized(depts, k, c)
@@ -223,6 +227,7 @@ func Build(s *tenant.State) *Index {
 			sized(errSKUs, k, c)
 		}
 		errs, waits = make([]string, 0, nErrs), make([]string, 0, nWaits)
+		mails = make([]Key, 0, nMails)
 	}
 	for i := range recs {
 		id, r := recs[i].id, recs[i].r
@@ -235,7 +240,7 @@ func Build(s *tenant.State) *Index {
 			}
 		}
 		if r.Mail != "" {
-			x.usersByMail[r.Mail] = append(x.usersByMail[r.Mail], id)
+			mails = append(mails, Key{K: r.Mail, ID: id})
 		}
 		x.count(r, 1)
 	}
@@ -282,11 +287,15 @@ func Build(s *tenant.State) *Index {
 	}
 	wg.Wait()
 	recs = nil
-	// The three large sorts run side by side; the filter sets are small
-	// or follow the engine's order.
+	// The large sorts run side by side; the filter sets are small or
+	// follow the engine's order.
 	wg.Add(2)
 	go func() { defer wg.Done(); x.usersByUPN = sortedset.New(upns) }()
-	go func() { defer wg.Done(); x.usersByName = sortedset.New(names) }()
+	go func() {
+		defer wg.Done()
+		x.usersByName = sortedset.New(names)
+		x.usersByMail = sortedset.New(mails)
+	}()
 	// Filled in id order (byID above) from unique ids: in order already.
 	x.usersByID = sortedset.FromIDs(ids)
 	x.errUsers, x.waiting = sortedset.FromIDs(errs), sortedset.FromIDs(waits)
@@ -498,7 +507,7 @@ func (x *Index) link(id string, r *User) {
 	x.usersByUPN.Insert(Key{K: r.UPN, ID: id})
 	x.usersByName.Insert(Key{K: r.Name, ID: id})
 	if r.Mail != "" {
-		x.usersByMail[r.Mail] = append(x.usersByMail[r.Mail], id)
+		x.usersByMail.Insert(Key{K: r.Mail, ID: id})
 	}
 	if r.Dept != "" {
 		setIn(x.byDept, r.Dept).Insert(k)
@@ -523,7 +532,9 @@ func (x *Index) unlink(id string, r *User) {
 	x.usersByID.Delete(k)
 	x.usersByUPN.Delete(Key{K: r.UPN, ID: id})
 	x.usersByName.Delete(Key{K: r.Name, ID: id})
-	x.removeMail(r.Mail, id)
+	if r.Mail != "" {
+		x.usersByMail.Delete(Key{K: r.Mail, ID: id})
+	}
 	if r.Dept != "" {
 		x.byDept[r.Dept].Delete(k)
 	}
@@ -536,18 +547,6 @@ func (x *Index) unlink(id string, r *User) {
 	x.errUsers.Delete(k)
 	x.waiting.Delete(k)
 	x.count(r, -1)
-}
-
-func (x *Index) removeMail(mail, id string) {
-	if mail == "" {
-		return
-	}
-	ids := slices.DeleteFunc(x.usersByMail[mail], func(v string) bool { return v == id })
-	if len(ids) == 0 {
-		delete(x.usersByMail, mail)
-	} else {
-		x.usersByMail[mail] = ids
-	}
 }
 
 // deleteIn deletes key from m[k], and m[k] once it is empty.

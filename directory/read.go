@@ -18,8 +18,19 @@ func (x *Index) UsersByID() *Set   { return x.usersByID }
 func (x *Index) UsersByUPN() *Set  { return x.usersByUPN }
 func (x *Index) UsersByName() *Set { return x.usersByName }
 
-// UsersByMail returns the users whose mail is mail (any case).
-func (x *Index) UsersByMail(mail string) []string { return x.usersByMail[strings.ToLower(mail)] }
+// UsersByMail returns the users whose mail is mail (any case), by id.
+func (x *Index) UsersByMail(mail string) []string {
+	m := strings.ToLower(mail)
+	var ids []string
+	x.usersByMail.Scan(&Key{K: m}, false, func(k Key) bool {
+		if k.K != m {
+			return false
+		}
+		ids = append(ids, k.ID)
+		return true
+	})
+	return ids
+}
 
 // UsersWithSKU returns the users with a license record of a product
 // (holding, waiting or in error).
