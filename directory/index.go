@@ -154,18 +154,16 @@ func Build(s *tenant.State) *Index {
 	// The UPN and name keys are made here too, on both cores, in the
 	// engine's order.
 	upns, names := make([]Key, n), make([]Key, n)
-	// Each range's summaries, their lists of products and their lowered
-	// keys are carved from blocks (summaryBlock, blocks.Lower): a million
-	// users' are a few thousand allocations, not millions of objects to
-	// allocate and mark.
+	// Each range's summaries and their lists of products are carved from
+	// blocks (summaryBlock): a million users' are a few thousand
+	// allocations, not two million objects to allocate and mark.
 	summarizeRange := func(from, to int) {
 		i := from
 		var block []User
 		var skus []string
-		var text []byte // the lowered keys that differ from the user's own
 		e.ForEachUserLicensesIn(from, to, func(u *licensing.User, ls licensing.UserLicenses) bool {
 			r := &blocks.Carve(&block, 1, min(summaryBlock, to-i))[0]
-			*r = User{UPN: blocks.Lower(&text, u.UserPrincipalName), Name: blocks.Lower(&text, u.DisplayName), Mail: blocks.Lower(&text, u.Mail)}
+			*r = User{UPN: strings.ToLower(u.UserPrincipalName), Name: strings.ToLower(u.DisplayName), Mail: strings.ToLower(u.Mail)}
 			d := strings.TrimSpace(u.Department)
 			if d != "" {
 				r.Dept = strings.ToLower(d)

@@ -4,11 +4,7 @@
 // freed once nothing handed out of it is left.
 package blocks
 
-import (
-	"strings"
-	"unicode/utf8"
-	"unsafe"
-)
+import "unsafe"
 
 // Carve hands out the next n elements of *block (its length is what was
 // handed out), starting a new block of size elements when it has no room;
@@ -43,36 +39,5 @@ func Text[S ~string | ~[]byte](block *[]byte, s S) string {
 		t = make([]byte, len(s))
 	}
 	copy(t, s)
-	return unsafe.String(&t[0], len(t))
-}
-
-// Lower returns strings.ToLower(s): s itself when it has no upper-case
-// letter; else, for ASCII, a lower-cased copy carved from *block as Text
-// carves; else strings.ToLower's copy of its own. A million keys lowered
-// for an index (a user's display name, mail) are then a few hundred
-// blocks, not a million strings for the collector to mark.
-func Lower(block *[]byte, s string) string {
-	upper := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			return strings.ToLower(s)
-		}
-		upper = upper || 'A' <= c && c <= 'Z'
-	}
-	if !upper {
-		return s
-	}
-	if len(s) > TextSize/4 {
-		return strings.ToLower(s)
-	}
-	t := Carve(block, len(s), TextSize)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		t[i] = c
-	}
 	return unsafe.String(&t[0], len(t))
 }

@@ -1,11 +1,8 @@
 package blocks
 
 import (
-	"fmt"
-	"slices"
 	"strings"
 	"testing"
-	"unsafe"
 )
 
 // Texts are copies: overwriting what they were made from changes none of
@@ -59,41 +56,4 @@ func TestCarvedPartsDoNotOverlap(t *testing.T) {
 			}
 		}
 	}
-}
-
-// Lower is strings.ToLower for any string; s itself when nothing changes,
-// and a lowered copy shares no memory with s nor with another copy.
-func TestLowerIsToLower(t *testing.T) {
-	var block []byte
-	var copies []string
-	for _, s := range []string{"", "user0@contoso.example", "User 0", "ADELE.VANCE@CONTOSO.COM", "Zoë Bell", "İstanbul", "\xff\xfeA", strings.Repeat("A", TextSize/4+1), "aZ"} {
-		got := Lower(&block, s)
-		if want := strings.ToLower(s); got != want {
-			t.Fatalf("Lower(%q) = %q, want %q", s, got, want)
-		}
-		if got == s && len(s) > 0 && unsafe.StringData(got) != unsafe.StringData(s) {
-			t.Fatalf("Lower(%q) copied a string that has nothing to lower", s)
-		}
-		if got != s {
-			copies = append(copies, got)
-		}
-	}
-	want := slices.Clone(copies)
-	for i := range 3 * TextSize / 8 { // fill the block and more: the copies never move
-		Lower(&block, fmt.Sprintf("X%07d", i))
-	}
-	if !slices.Equal(copies, want) {
-		t.Fatal("a lowered copy changed when more were made")
-	}
-}
-
-func FuzzLower(f *testing.F) {
-	f.Add("User 0")
-	f.Add("Zoë")
-	f.Fuzz(func(t *testing.T, s string) {
-		var block []byte
-		if got, want := Lower(&block, s), strings.ToLower(s); got != want {
-			t.Fatalf("Lower(%q) = %q, want %q", s, got, want)
-		}
-	})
 }
