@@ -98,7 +98,8 @@ func FromSorted(keys []Key) *Set {
 
 // FromIDs is FromSorted for the keys Key{K: id} of ids, which are sorted
 // and unique (unchecked). It keeps the slice, in windows without spare
-// capacity: the caller may keep reading it, not change it.
+// capacity (an insert copies a window out; a delete shifts it in place):
+// the caller must not use it afterwards.
 func FromIDs(ids []string) *Set {
 	return &Set{ids: fromSorted[string, idOrder](ids)}
 }
