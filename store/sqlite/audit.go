@@ -21,7 +21,7 @@ func (s *Store) MaxAuditSeq(ctx context.Context, tenantID string) (int64, error)
 	}
 	defer s.life.Leave()
 	var seq int64
-	err := s.readers.QueryRowContext(ctx, `SELECT coalesce(max(last_seq), 0) FROM audit_rows WHERE tenant_id = ?`, tenantID).Scan(&seq)
+	err := s.readers.QueryRowContext(ctx, auditTopSQL, tenantID).Scan(&seq)
 	if err != nil {
 		return 0, fmt.Errorf("store/sqlite: max audit seq of %q: %w", tenantID, err)
 	}
@@ -53,15 +53,39 @@ func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Entry, e
 	return es, nil
 }
 
-// queryAudit answers q in tx (auditindex.go): with a filter an index file
-// table serves, the rows up to the index file's progress through it and
-// the later ones from audit_rows; otherwise from audit_rows alone, in the
-// tenant's seq order. Rows are read in q's order until limit entries
-// match: a tenant's rows have disjoint seq ranges, so the entries come in
-// seq order too.
+// queryAudit answers q in tx: the entries of audit_rows (queryAuditRows)
+// and those pending in the tenant's log (auditlog.go), merged. Both are
+// read in the one transaction, so each entry is read once.
 func (s *Store) queryAudit(ctx context.Context, tx *sql.Tx, q audit.Query) ([]audit.Entry, error) {
 	limit := auditsql.Limit(q)
 	m := newAuditMatcher(q)
+	es, err := s.queryAuditRows(ctx, tx, q, m, limit)
+	if err != nil {
+		return nil, err
+	}
+	query, args := pendingAuditSQL, []any{q.TenantID}
+	if q.AfterSeq != 0 {
+		query += ` AND c.audit_last > ?2`
+		args = append(args, q.AfterSeq)
+	}
+	query += ` ORDER BY c.seq`
+	if q.Newest {
+		query += ` DESC`
+	}
+	pending, err := m.collect(ctx, tx, query, args, limit)
+	if err != nil {
+		return nil, err
+	}
+	return mergeAudit(es, pending, q.Newest, limit), nil
+}
+
+// queryAuditRows answers q from audit_rows in tx (auditindex.go): with a
+// filter an index file table serves, the rows up to the index file's
+// progress through it and the later ones from audit_rows; otherwise from
+// audit_rows alone, in the tenant's seq order. Rows are read in q's order
+// until limit entries match: a tenant's rows have disjoint seq ranges, so
+// the entries come in seq order too.
+func (s *Store) queryAuditRows(ctx context.Context, tx *sql.Tx, q audit.Query, m *auditMatcher, limit int) ([]audit.Entry, error) {
 	table, ref := indexFor(q)
 	upTo := int64(0)
 	if table != "" && s.indexAttached {
@@ -176,8 +200,9 @@ func (m *auditMatcher) match(e *audit.Entry) bool {
 		(q.BeforeSeq == 0 || e.Seq < q.BeforeSeq)
 }
 
-// collect runs a query that selects (id, data) of audit rows in q's order
-// and returns the matching entries, in q's order, until it has limit.
+// collect runs a query that selects (id, data) of audit rows (or (seq,
+// audit) of log records) in q's order and returns the matching entries, in
+// q's order, until it has limit.
 func (m *auditMatcher) collect(ctx context.Context, tx *sql.Tx, query string, args []any, limit int) ([]audit.Entry, error) {
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -193,7 +218,7 @@ func (m *auditMatcher) collect(ctx context.Context, tx *sql.Tx, query string, ar
 		}
 		row, err := decodeAuditRow(m.q.TenantID, data)
 		if err != nil {
-			return nil, fmt.Errorf("audit row %d: %w", id, err)
+			return nil, fmt.Errorf("audit row (or log record) %d: %w", id, err)
 		}
 		if m.q.Newest {
 			slices.Reverse(row)

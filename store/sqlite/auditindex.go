@@ -93,11 +93,14 @@ type auditIndexer struct {
 	// unindexed); catchUp still works.
 	paused atomic.Bool
 	done   sync.WaitGroup
+	// move moves pending audit entries into the database's audit_rows
+	// (auditlog.go) before each round indexes them.
+	move func(context.Context) error
 }
 
 // openAuditIndexer opens (creating or rebuilding as needed) the index file
 // of the (migrated) database at abs and starts filling it.
-func openAuditIndexer(ctx context.Context, abs string) (*auditIndexer, error) {
+func openAuditIndexer(ctx context.Context, abs string, move func(context.Context) error) (*auditIndexer, error) {
 	main, err := sql.Open("sqlite", dsn(abs, connReader))
 	if err != nil {
 		return nil, err
@@ -117,7 +120,7 @@ func openAuditIndexer(ctx context.Context, abs string) (*auditIndexer, error) {
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	x := &auditIndexer{db: db, main: main, wake: make(chan struct{}, 1), stop: make(chan struct{})}
+	x := &auditIndexer{db: db, main: main, wake: make(chan struct{}, 1), stop: make(chan struct{}), move: move}
 	if err := x.prepare(ctx); err != nil {
 		db.Close()
 		main.Close()
@@ -202,9 +205,13 @@ func (x *auditIndexer) run() {
 			return
 		case <-time.After(indexDelay):
 		}
-		// An error (the disk full, say) leaves the rows to the next
-		// round; readers take unindexed rows from the audit table.
+		// An error (the disk full, say) leaves the entries to the next
+		// round; readers take pending entries from the log and unindexed
+		// rows from the audit table.
 		if !x.paused.Load() {
+			if x.move != nil {
+				_ = x.move(context.Background())
+			}
 			_ = x.catchUp(context.Background())
 		}
 	}

@@ -17,9 +17,11 @@ import (
 
 // Commit applies every change in one transaction and returns once the
 // transaction is fsynced to the WAL: each change with mutations becomes one
-// record of its tenant's log (numbered after the last), and the audit
-// entries of each tenant one row of audit_rows (auditrow.go; several past
-// auditRowMax entries). On error nothing of any change is applied. An audit
+// record of its tenant's log (numbered after the last), with its audit
+// entries in the record's row when they are above the tenant's audit top
+// (auditlog.go); the other audit entries of each tenant become one row of
+// audit_rows (auditrow.go; several past auditRowMax entries). On error
+// nothing of any change is applied. An audit
 // entry whose Seq the tenant already has (in the store or earlier in
 // changes) fails the commit with an error that wraps store.ErrConflict. A
 // Change without a TenantID, a Mutation without a Kind or an ID, and an
@@ -41,10 +43,14 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 	}
 	staged := map[string]tail{}
 	seqs := make([]int64, len(changes))
+	rest := make([]store.Change, 0, len(changes)) // the audit entries not folded into a record
+	var folded []string
 	err = s.writeThen(ctx, func(tx *wtx) error {
 		clear(staged) // a retried write starts again
+		rest, folded = rest[:0], folded[:0]
 		for i, c := range changes {
 			if records[i] == nil {
+				rest = append(rest, c)
 				continue
 			}
 			t, err := s.tailOf(ctx, tx, staged, c.TenantID)
@@ -53,14 +59,27 @@ func (s *Store) Commit(ctx context.Context, changes []store.Change) error {
 			}
 			t.head.Last++
 			t.head.LogBytes += int64(len(records[i]))
-			if _, err := tx.StmtContext(ctx, s.stmt.insertChange).ExecContext(ctx, c.TenantID, t.head.Last, records[i]); err != nil {
+			var auditData, auditLast any // NULL: no entries in the record
+			if foldable(c.Audit, t.auditTop) {
+				t.auditTop, t.pendingAudit = c.Audit[len(c.Audit)-1].Seq, true
+				auditData, auditLast = encodeAuditRow(c.Audit), t.auditTop
+				folded = append(folded, c.TenantID)
+			} else {
+				rest = append(rest, c)
+			}
+			if _, err := tx.StmtContext(ctx, s.stmt.insertChange).ExecContext(ctx, c.TenantID, t.head.Last, records[i], auditData, auditLast); err != nil {
 				return fmt.Errorf("store/sqlite: commit: record of tenant %q: %w", c.TenantID, err)
 			}
 			staged[c.TenantID] = t
 			seqs[i] = t.head.Last
 		}
-		return s.insertAudit(ctx, tx, changes, staged)
-	}, func() { maps.Copy(s.tails, staged) })
+		return s.insertAudit(ctx, tx, rest, staged)
+	}, func() {
+		maps.Copy(s.tails, staged)
+		for _, id := range folded {
+			s.pendingAudit[id] = struct{}{}
+		}
+	})
 	if err != nil {
 		return err
 	}
@@ -103,7 +122,9 @@ func (s *Store) insertAudit(ctx context.Context, tx *wtx, changes []store.Change
 }
 
 // insertTenantAudit writes the tenant's entries es (the caller's own
-// slice). Stored rows are looked at only when es starts at or below the
+// slice). The tenant's pending entries (auditlog.go) are moved into
+// audit_rows first: moved later, they could make a row whose range spans
+// es's. Stored rows are looked at only when es starts at or below the
 // tenant's audit top (tails.go): above it, no stored row can overlap.
 func (s *Store) insertTenantAudit(ctx context.Context, tx *wtx, tenantID string, es []audit.Entry, staged map[string]tail) error {
 	slices.SortStableFunc(es, func(a, b audit.Entry) int { return cmp.Compare(a.Seq, b.Seq) })
@@ -118,6 +139,12 @@ func (s *Store) insertTenantAudit(ctx context.Context, tx *wtx, tenantID string,
 	t, err := s.tailOf(ctx, tx, staged, tenantID)
 	if err != nil {
 		return fmt.Errorf("store/sqlite: commit: audit of tenant %q: %w", tenantID, err)
+	}
+	if t.pendingAudit {
+		if _, err := s.moveAudit(ctx, tx, tenantID); err != nil {
+			return err
+		}
+		t.pendingAudit = false
 	}
 	first, last, top := es[0].Seq, es[len(es)-1].Seq, t.auditTop
 	t.auditTop = max(top, last)
@@ -276,6 +303,11 @@ func (w *snapshotWriter) put(p statelog.Part) error {
 // to seq, other snapshots' parts and, for the tenant's first snapshot, its
 // legacy objects rows.
 func (s *Store) installSnapshot(ctx context.Context, tx *wtx, tenantID string, seq int64, first bool) error {
+	// The records' pending audit entries go to audit_rows before the
+	// records go (auditlog.go).
+	if _, err := s.moveAudit(ctx, tx, tenantID); err != nil {
+		return err
+	}
 	stmts := []string{
 		`DELETE FROM state_changes WHERE tenant_id = ? AND seq <= ?`,
 		`DELETE FROM state_snapshots WHERE tenant_id = ? AND seq <> ?`,

@@ -68,3 +68,11 @@ func PauseCheckpoints(s *Store) error {
 func CompactLong(s *Store, tenantID string) error {
 	return s.compactLong(context.Background(), tenantID)
 }
+
+// MoveAudit moves every tenant's pending audit entries into audit_rows now
+// (auditlog.go).
+func MoveAudit(s *Store) error { return s.moveAllAudit(context.Background()) }
+
+// PendingAuditSQL counts the records of tenant ?1 whose audit entries are
+// pending.
+const PendingAuditSQL = `SELECT count(*) FROM (` + pendingAuditSQL + `)`

@@ -59,7 +59,10 @@ type Store struct {
 	// tails: the end of each tenant's log and audit as the writer last
 	// wrote it (tails.go); guarded by writeMu.
 	tails map[string]tail
-	ckpt  *checkpointer
+	// pendingAudit: the tenants whose log records may hold audit entries
+	// not yet in audit_rows (auditlog.go); guarded by writeMu.
+	pendingAudit map[string]struct{}
+	ckpt         *checkpointer
 	// compactor folds long logs into snapshots (compact.go); nil on a
 	// read-only store.
 	compactor *statelog.Compactor
@@ -147,8 +150,14 @@ func open(abs string) (*Store, error) {
 		return nil, fmt.Errorf("store/sqlite: %s: %w", abs, err)
 	}
 
+	if s.pendingAudit, err = findPendingAudit(ctx, s.wconn); err != nil {
+		s.closeWriter()
+		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
+	}
 	// The audit index file (auditindex.go) first: the readers attach it.
-	if s.auditIdx, err = openAuditIndexer(ctx, abs); err != nil {
+	// Its goroutine also moves pending audit entries (auditlog.go), the
+	// first time in its first round, shortly after Open.
+	if s.auditIdx, err = openAuditIndexer(ctx, abs, s.moveAllAudit); err != nil {
 		s.closeWriter()
 		return nil, fmt.Errorf("store/sqlite: open %s: %w", abs, err)
 	}
@@ -209,7 +218,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmt.commit, `COMMIT`},
 		{&s.stmt.rollback, `ROLLBACK`},
 		{&s.stmt.readTail, tailSQL},
-		{&s.stmt.insertChange, `INSERT INTO state_changes (tenant_id, seq, data) VALUES (?, ?, ?)`},
+		{&s.stmt.insertChange, `INSERT INTO state_changes (tenant_id, seq, data, audit, audit_last) VALUES (?, ?, ?, ?, ?)`},
 		{&s.stmt.insertPart, `INSERT INTO state_snapshots (tenant_id, seq, part, first_kind, first_id, data) VALUES (?, ?, ?, ?, ?, ?)`},
 		{&s.stmt.insertAudit, insertAuditRowSQL},
 		{&s.stmt.overlapAudit, `SELECT id, data FROM audit_rows WHERE tenant_id = ? AND last_seq >= ? AND first_seq <= ?`},

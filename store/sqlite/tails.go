@@ -26,9 +26,14 @@ import (
 // tail is what the writer knows of one tenant.
 type tail struct {
 	head statelog.Head
-	// auditTop is the highest last_seq of the tenant's audit rows (0:
-	// none): audit entries above it cannot fall within a stored row.
+	// auditTop is the tenant's highest audit seq, in audit_rows or
+	// pending in its log (auditlog.go; 0: none): audit entries above it
+	// cannot fall within a stored row.
 	auditTop int64
+	// pendingAudit: the tenant may have pending audit entries in its log
+	// (auditlog.go); an audit row is written for it only after they are
+	// moved.
+	pendingAudit bool
 }
 
 // headSQL derives a tenant's head (statelog.Head): the snapshot in use
@@ -39,8 +44,15 @@ const headSQL = `SELECT s.snap, max(s.snap, coalesce(max(c.seq), 0)), coalesce(s
 	FROM (SELECT coalesce((SELECT snapshot_seq FROM state_heads WHERE tenant_id = ?1), -1) AS snap) s
 	LEFT JOIN state_changes c ON c.tenant_id = ?1 AND c.seq > s.snap`
 
-// tailSQL is headSQL and the tenant's audit top.
-const tailSQL = `SELECT h.*, (SELECT coalesce(max(last_seq), 0) FROM audit_rows WHERE tenant_id = ?1) FROM (` + headSQL + `) h`
+// auditTopSQL is the tenant's highest audit seq: of its audit rows and of
+// its records' entries (a record's entries, once moved, are in audit rows
+// too).
+const auditTopSQL = `SELECT max((SELECT coalesce(max(last_seq), 0) FROM audit_rows WHERE tenant_id = ?1),
+	(SELECT coalesce(max(audit_last), 0) FROM state_changes WHERE tenant_id = ?1))`
+
+// tailSQL is headSQL, the tenant's audit top and whether it has pending
+// audit entries.
+const tailSQL = `SELECT h.*, (` + auditTopSQL + `), EXISTS (` + pendingAuditSQL + `) FROM (` + headSQL + `) h`
 
 // tailOf returns what the writer knows of the tenant: staged (this
 // commit's, not committed yet), else known, else read in tx.
@@ -53,7 +65,7 @@ func (s *Store) tailOf(ctx context.Context, tx *wtx, staged map[string]tail, ten
 	}
 	var t tail
 	err := tx.StmtContext(ctx, s.stmt.readTail).QueryRowContext(ctx, tenantID).
-		Scan(&t.head.Snap, &t.head.Last, &t.head.LogBytes, &t.auditTop)
+		Scan(&t.head.Snap, &t.head.Last, &t.head.LogBytes, &t.auditTop, &t.pendingAudit)
 	return t, err
 }
 

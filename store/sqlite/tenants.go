@@ -62,7 +62,7 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 		} else if n == 0 {
 			return fmt.Errorf("store/sqlite: tenant %q: %w", id, store.ErrNotFound)
 		}
-		for _, table := range []string{"objects", "state_heads", "state_changes", "state_snapshots", "tokens", "alert_states", "alert_jobs", "alert_attempts"} {
+		for _, table := range []string{"objects", "state_heads", "state_changes", "state_snapshots", "audit_moved", "tokens", "alert_states", "alert_jobs", "alert_attempts"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE tenant_id = ?`, id); err != nil {
 				return fmt.Errorf("store/sqlite: delete tenant %q: %s: %w", id, table, err)
 			}
