@@ -36,8 +36,10 @@ func encodeRecords(e *licensing.Engine, workers int, emit func(*recBatch) bool) 
 // userRef is a user and the view of its records (the engine's own: read
 // only).
 type userRef struct {
-	u *licensing.User
-	v licensing.UserView
+	id string // u.ID, kept here: sorting and the runs read it without a trip to the record
+	nl int    // the number of license records (v.Licenses().Len())
+	u  *licensing.User
+	v  licensing.UserView
 }
 
 // idPair is a pair of ids whose stored id is a/b.
@@ -52,14 +54,31 @@ type pairRuns struct {
 	a    func(i int) string
 	size func(i int) int
 	b    func(i, j int) string
+	// ordered: the keys a/b are known to strictly increase in sequence
+	// order, so batches need not read them. A promise broken by a bug
+	// still fails the bulk commit (statelog.ErrOrder), never stores
+	// records out of order.
+	ordered bool
 }
 
 // batches cuts the pairs into batches of size pairs (the last one may be
 // smaller) and returns where each starts: run, place in the run. ok is
 // false if the keys a/b of the pairs do not strictly increase in sequence
 // order (an id with a byte below '/' can break it), which is checked
-// without building a key.
+// without building a key. When rs.ordered, the order is the caller's
+// promise (licenseRuns) and only the runs' sizes are read.
 func (rs pairRuns) batches(size int) (starts [][2]int, ok bool) {
+	if rs.ordered {
+		k := 0
+		for i := range rs.n {
+			n := rs.size(i)
+			for j := (size - k%size) % size; j < n; j += size {
+				starts = append(starts, [2]int{i, j})
+			}
+			k += n
+		}
+		return starts, true
+	}
 	var pa, pb string
 	k := 0
 	for i := range rs.n {
@@ -79,14 +98,37 @@ func (rs pairRuns) batches(size int) (starts [][2]int, ok bool) {
 	return starts, true
 }
 
-// licenseRuns is the license records of the users, run i being users[i]'s.
+// licenseRuns is the license records of the users (sorted by id), run i
+// being users[i]'s. A user's records are sorted by pool key, one per pool
+// (the engine's invariant), so the keys "user/pool" strictly increase
+// unless a user id is a prefix of the next one followed by a byte up to
+// '/' ("u" then "u-1": "u/…" sorts after "u-1/…"): idsJoinInOrder checks
+// that on the ids alone, and then batches read no record to cut the runs.
 func licenseRuns(users []userRef) pairRuns {
 	return pairRuns{
-		n:    len(users),
-		a:    func(i int) string { return users[i].u.ID },
-		size: func(i int) int { return users[i].v.Licenses().Len() },
-		b:    func(i, j int) string { return licensePoolKey(users[i].v.Licenses().At(j)) },
+		n:       len(users),
+		a:       func(i int) string { return users[i].id },
+		size:    func(i int) int { return users[i].nl },
+		b:       func(i, j int) string { return licensePoolKey(users[i].v.Licenses().At(j)) },
+		ordered: idsJoinInOrder(users),
 	}
+}
+
+// idsJoinInOrder reports whether, for users sorted by id, every key
+// id+"/"+x sorts before every key of the next user's: true unless an id is
+// a prefix of the next one and the next one's byte after it is '/' or
+// below.
+func idsJoinInOrder(users []userRef) bool {
+	for i := 1; i < len(users); i++ {
+		a, b := users[i-1].id, users[i].id
+		if a >= b {
+			return false
+		}
+		if len(a) < len(b) && b[len(a)] <= '/' && b[:len(a)] == a {
+			return false
+		}
+	}
+	return true
 }
 
 // memberRuns is every membership of an engine, run i being group i's
@@ -114,24 +156,32 @@ func (m *memberRuns) runs() pairRuns {
 // queueRecords queues the batches of encodeRecords on s, in key order.
 func queueRecords(e *licensing.Engine, s *batchStream) error {
 	groups := e.GroupIDs()
-	// Users by id; ids joined with a suffix ("userId/skuId") sort like the
-	// pairs unless an id holds a byte below '/', which keyOrder handles.
-	users := sortedUsers(e)
-	// The memberships are gathered while the first kinds are encoded.
+	// Users by id, sorted while the first kinds (few records) are
+	// gathered and encoded; then the memberships are gathered (they need
+	// the users) while the license records are encoded.
 	members := make(chan *memberRuns, 1)
-	go func() { members <- gatherMembers(e, groups, users) }()
+	sorted := make(chan []userRef, 1)
+	go func() {
+		users := sortedUsers(e)
+		sorted <- users
+		members <- gatherMembers(e, groups, users)
+	}()
 
 	type src struct {
 		key string
 		l   licensing.LicenseSource
 	}
 	var direct []src
-	for _, r := range users {
-		for _, l := range r.v.DirectLicenses() {
-			direct = append(direct, src{key2(r.u.ID, poolKey(l)), l})
+	e.ForEachUserView(func(v licensing.UserView) bool {
+		if ls := v.DirectLicenses(); len(ls) > 0 {
+			id := v.User().ID
+			for _, l := range ls {
+				direct = append(direct, src{key2(id, poolKey(l)), l})
+			}
 		}
-	}
-	keyed(direct, func(x src) string { return x.key })
+		return true
+	})
+	slices.SortFunc(direct, func(a, b src) int { return strings.Compare(a.key, b.key) })
 	if !s.each(len(direct), func(bs *bodies, i int) store.Object {
 		return store.Object{Kind: store.KindDirectLicense, ID: direct[i].key, Body: bs.source(&direct[i].l)}
 	}) {
@@ -158,6 +208,7 @@ func queueRecords(e *licensing.Engine, s *batchStream) error {
 	// License records and memberships are the bulk: read from the engine
 	// run by run as they are encoded, in key order if that is the order of
 	// the runs (else sorted: an id with a byte below '/').
+	users := <-sorted
 	if !s.pairs(store.KindLicense, licenseRuns(users), func(bs *bodies, i, j int) []byte { return bs.license(users[i].v.Licenses().At(j)) }) {
 		return errStopped
 	}
@@ -171,7 +222,7 @@ func queueRecords(e *licensing.Engine, s *batchStream) error {
 		return errStopped
 	}
 	if !s.each(len(users), func(bs *bodies, i int) store.Object {
-		return store.Object{Kind: store.KindUser, ID: users[i].u.ID, Body: bs.user(users[i].u)}
+		return store.Object{Kind: store.KindUser, ID: users[i].id, Body: bs.user(users[i].u)}
 	}) {
 		return errStopped
 	}
@@ -182,10 +233,11 @@ func queueRecords(e *licensing.Engine, s *batchStream) error {
 func sortedUsers(e *licensing.Engine) []userRef {
 	users := make([]userRef, 0, e.UserCount())
 	e.ForEachUserView(func(v licensing.UserView) bool {
-		users = append(users, userRef{v.User(), v})
+		u := v.User()
+		users = append(users, userRef{id: u.ID, nl: v.Licenses().Len(), u: u, v: v})
 		return true
 	})
-	idsort.SortFunc(users, func(r userRef) string { return r.u.ID }, func(a, b userRef) int { return strings.Compare(a.u.ID, b.u.ID) })
+	idsort.SortFunc(users, func(r userRef) string { return r.id }, func(a, b userRef) int { return strings.Compare(a.id, b.id) })
 	return users
 }
 
@@ -208,7 +260,7 @@ func gatherMembers(e *licensing.Engine, groups []string, users []userRef) *membe
 	for _, r := range users {
 		for j := range r.v.GroupCount() {
 			if i, ok := at[r.v.GroupID(j)]; ok { // always: a user's groups are the engine's
-				m.users[i] = append(m.users[i], r.u.ID)
+				m.users[i] = append(m.users[i], r.id)
 			}
 		}
 	}

@@ -3,6 +3,8 @@ package tenant
 import (
 	"bytes"
 	"cmp"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -150,6 +152,71 @@ func TestEncodeRecordsStopsWithItsConsumer(t *testing.T) {
 		})
 		if err != errStopped || calls != 3 {
 			t.Fatalf("%d workers: err %v after %d calls, want errStopped after 3", workers, err, calls)
+		}
+	}
+}
+
+// Runs whose order is promised are cut where the checked walk cuts them,
+// for any run sizes (empty runs, runs longer than a batch, a total that
+// is a multiple of the batch or not).
+func TestOrderedRunsCutLikeTheCheckedWalk(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 16))
+	for trial := range 200 {
+		sizes := make([]int, rng.IntN(40))
+		for i := range sizes {
+			sizes[i] = rng.IntN(4) * rng.IntN(9) // many empty, some long
+		}
+		rs := pairRuns{
+			n:    len(sizes),
+			a:    func(i int) string { return fmt.Sprintf("a%04d", i) },
+			size: func(i int) int { return sizes[i] },
+			b:    func(i, j int) string { return fmt.Sprintf("b%04d", j) },
+		}
+		size := 1 + rng.IntN(7)
+		want, ok := rs.batches(size)
+		if !ok {
+			t.Fatalf("trial %d: the checked walk finds ordered runs out of order", trial)
+		}
+		rs.ordered = true
+		got, _ := rs.batches(size)
+		if !slices.Equal(got, want) {
+			t.Fatalf("trial %d: sizes %v, batch %d: ordered starts %v, checked walk's %v", trial, sizes, size, got, want)
+		}
+	}
+}
+
+// The ids alone tell whether "id/x" keys keep the users' order: not when an
+// id is a prefix of the next followed by a byte up to '/'.
+func TestIDsJoinInOrder(t *testing.T) {
+	for _, c := range []struct {
+		ids  []string
+		want bool
+	}{
+		{[]string{"0f7c1a3e-0000-4000-8000-000000000001", "0f7c1a3e-0000-4000-8000-000000000002"}, true},
+		{[]string{"u", "u0", "ua"}, true},
+		{[]string{"u", "u-1"}, false}, // "u/x" sorts after "u-1/x"
+		{[]string{"u", "u/1"}, false}, // depends on x
+		{[]string{"u", "v-1", "v0"}, true},
+		{[]string{"b", "a"}, false},
+		{[]string{"a", "a"}, false},
+		{nil, true},
+	} {
+		users := make([]userRef, len(c.ids))
+		for i, id := range c.ids {
+			users[i].id = id
+		}
+		if got := idsJoinInOrder(users); got != c.want {
+			t.Errorf("idsJoinInOrder(%q) = %v, want %v", c.ids, got, c.want)
+		}
+		// The promise agrees with the keys themselves, for every suffix.
+		if len(c.ids) > 1 && c.want {
+			for _, x := range []string{"", "0", "~", "!"} {
+				for i := 1; i < len(c.ids); i++ {
+					if c.ids[i-1]+"/"+x >= c.ids[i]+"/" {
+						t.Errorf("%q: %q does not sort before %q", c.ids, c.ids[i-1]+"/"+x, c.ids[i]+"/")
+					}
+				}
+			}
 		}
 	}
 }
