@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"allot/audit"
+	"allot/internal/testfile"
 	"allot/store"
 	"allot/store/sqlite"
 )
@@ -348,5 +349,39 @@ func disjointRows(t *testing.T, s *sqlite.Store, what string) {
 			t.Fatalf("%s: audit row [%d, %d] after one ending at %d", what, first, last, prev)
 		}
 		prev = last
+	}
+}
+
+// A database of an earlier version (session 9's, testdata) migrates with
+// every tenant's stored records counted as moved: none is pending, so no
+// query or commit looks through the records stored before.
+func TestAuditMigrationStartsWithNothingPending(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "allot.db")
+	testfile.Gunzip(t, "testdata/session10-heads.db.gz", path)
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, id := range []string{"bulk", "compacted", "log"} {
+		last, err := s.LogSeq(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		moved, err := sqlite.WriterQueryInt(s, fmt.Sprintf(`SELECT coalesce((SELECT seq FROM audit_moved WHERE tenant_id = '%s'), -1)`, id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending, err := sqlite.WriterQueryInt(s, strings.ReplaceAll(sqlite.PendingAuditSQL, "?1", "'"+id+"'"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, err := sqlite.WriterQueryInt(s, fmt.Sprintf(`SELECT coalesce(max(seq), 0) FROM state_changes WHERE tenant_id = '%s'`, id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored == 0 || moved != stored || pending != 0 {
+			t.Errorf("tenant %s: records up to %d (log at %d), moved up to %d, %d pending; want all stored records moved, none pending", id, stored, last, moved, pending)
+		}
 	}
 }

@@ -45,10 +45,11 @@ const headSQL = `SELECT s.snap, max(s.snap, coalesce(max(c.seq), 0)), coalesce(s
 	LEFT JOIN state_changes c ON c.tenant_id = ?1 AND c.seq > s.snap`
 
 // auditTopSQL is the tenant's highest audit seq: of its audit rows and of
-// its records' entries (a record's entries, once moved, are in audit rows
-// too).
+// its pending records (auditlog.go; a record's entries, once moved, are
+// in audit rows).
 const auditTopSQL = `SELECT max((SELECT coalesce(max(last_seq), 0) FROM audit_rows WHERE tenant_id = ?1),
-	(SELECT coalesce(max(audit_last), 0) FROM state_changes WHERE tenant_id = ?1))`
+	(SELECT coalesce(max(c.audit_last), 0) FROM state_changes c WHERE c.tenant_id = ?1
+		AND c.seq > coalesce((SELECT m.seq FROM audit_moved m WHERE m.tenant_id = ?1), 0)))`
 
 // tailSQL is headSQL, the tenant's audit top and whether it has pending
 // audit entries.
