@@ -44,8 +44,8 @@ import (
 //     record's row); Open finds the tenants that have pending entries and
 //     the first round moves them.
 
-// pendingAuditSQL selects the tenant's pending records (seq, audit) in
-// record order.
+// pendingAuditSQL selects the tenant's pending records (seq, audit); the
+// caller orders them.
 const pendingAuditSQL = `SELECT c.seq, c.audit FROM state_changes c
 	WHERE c.tenant_id = ?1 AND c.audit IS NOT NULL
 	AND c.seq > coalesce((SELECT m.seq FROM audit_moved m WHERE m.tenant_id = ?1), 0)`

@@ -125,6 +125,42 @@ func TestAuditRidesInTheLogRecord(t *testing.T) {
 		}
 	}
 	sameAnswers(t, "reopened and moved", answers(t, s), w)
+
+	// A change of more entries than a row holds rides in its record too;
+	// moved, its entries are rows of at most 256.
+	big := make([]audit.Entry, 300)
+	for k := range big {
+		big[k] = audit.Entry{Seq: 1000 + int64(k), At: auditBase, Actor: "admin@contoso", Action: "Add member to group", UserID: fmt.Sprintf("u%d", k%4)}
+	}
+	c := store.Change{TenantID: "t1", Mutations: []store.Mutation{{Kind: store.KindUser, ID: "big", Body: []byte("{}")}}, Audit: big}
+	if err := s.Commit(ctx, []store.Change{c}); err != nil {
+		t.Fatal(err)
+	}
+	w = wantFrom(append(append(slices.Clone(all), more...), canonical(big)...))
+	sameAnswers(t, "a large change, pending", answers(t, s), w)
+	rows := auditRowCount(t, s)
+	if err := sqlite.MoveAudit(s); err != nil {
+		t.Fatal(err)
+	}
+	if n := auditRowCount(t, s); n != rows+2 {
+		t.Fatalf("a change of 300 entries moved into %d rows; want 2", n-rows)
+	}
+	if most, err := sqlite.WriterQueryInt(s, `SELECT max(length(data)) FROM audit_rows`); err != nil || most > 64<<10 {
+		t.Fatalf("the largest audit row has %d bytes (%v)", most, err)
+	}
+	sameAnswers(t, "a large change, moved", answers(t, s), w)
+}
+
+// canonical is es as QueryAudit returns them: the tenant set, times to
+// the microsecond, Microsoft's names.
+func canonical(es []audit.Entry) []audit.Entry {
+	out := slices.Clone(es)
+	for i := range out {
+		out[i].TenantID = "t1"
+		out[i].At = out[i].At.Truncate(time.Microsecond)
+		audit.Canonical(&out[i])
+	}
+	return out
 }
 
 // A random mix of commits — with and without mutations, above the audit
