@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 
 	"allot/audit"
 )
@@ -77,14 +78,15 @@ var errAuditRow = errors.New("store/sqlite: malformed audit row")
 
 // auditRowReader decodes one row's bytes.
 type auditRowReader struct {
-	b     []byte
+	b     []byte // what is left to decode: a suffix of the row
+	src   string // a copy of the whole row, which decoded strings are cut from
 	table []string
 	seen  map[string]bool
 }
 
 func (r *auditRowReader) uvarint() (uint64, error) {
 	v, n := binary.Uvarint(r.b)
-	if n <= 0 || n != len(binary.AppendUvarint(nil, v)) {
+	if n <= 0 || n != uvarintLen(v) {
 		return 0, errAuditRow
 	}
 	r.b = r.b[n:]
@@ -93,12 +95,17 @@ func (r *auditRowReader) uvarint() (uint64, error) {
 
 func (r *auditRowReader) varint() (int64, error) {
 	v, n := binary.Varint(r.b)
-	if n <= 0 || n != len(binary.AppendVarint(nil, v)) {
+	if n <= 0 || n != uvarintLen(uint64(v)<<1^uint64(v>>63)) {
 		return 0, errAuditRow
 	}
 	r.b = r.b[n:]
 	return v, nil
 }
+
+// uvarintLen is the length of v's minimal uvarint encoding (what
+// binary.AppendUvarint writes), for the decoder's canonical check without
+// an allocation per number.
+func uvarintLen(v uint64) int { return (bits.Len64(v|1) + 6) / 7 }
 
 func (r *auditRowReader) str() (string, error) {
 	h, err := r.uvarint()
@@ -119,7 +126,8 @@ func (r *auditRowReader) str() (string, error) {
 	if n > uint64(len(r.b)) {
 		return "", errAuditRow
 	}
-	s := string(r.b[:n]) // a copy: the caller may reuse the buffer
+	at := len(r.src) - len(r.b)
+	s := r.src[at : at+int(n)] // of the row's copy: the caller may reuse b
 	r.b = r.b[n:]
 	if r.seen[s] {
 		return "", errAuditRow // a repeat is written as a reference
@@ -129,7 +137,9 @@ func (r *auditRowReader) str() (string, error) {
 	return s, nil
 }
 
-// decodeAuditRow decodes a row of tenantID. Decoded strings never alias b.
+// decodeAuditRow decodes a row of tenantID. Decoded strings never alias
+// b: they are cut from one copy of it (one allocation for the row's
+// strings, which an entry's string keeps alive).
 func decodeAuditRow(tenantID string, b []byte) (auditRow, error) {
 	if len(b) < 3 || b[0] != auditRowTag {
 		return nil, errAuditRow
@@ -137,7 +147,7 @@ func decodeAuditRow(tenantID string, b []byte) (auditRow, error) {
 	if b[1] != auditRowVersion || b[2] != 0 {
 		return nil, fmt.Errorf("store/sqlite: audit row version %d flags %d: unknown", b[1], b[2])
 	}
-	r := &auditRowReader{b: b[3:], seen: map[string]bool{}}
+	r := &auditRowReader{b: b[3:], src: string(b[3:]), seen: map[string]bool{}}
 	n, err := r.uvarint()
 	if err != nil || n == 0 || n > uint64(len(r.b))/9 {
 		return nil, errAuditRow // an entry is at least 9 bytes
