@@ -46,8 +46,10 @@ import (
 
 // pendingAuditSQL selects the tenant's pending records (seq, audit); the
 // caller orders them.
-const pendingAuditSQL = `SELECT c.seq, c.audit FROM state_changes c
-	WHERE c.tenant_id = ?1 AND c.audit IS NOT NULL
+const pendingAuditSQL = `SELECT c.seq, c.audit FROM state_changes c WHERE ` + pendingWhere
+
+// pendingWhere selects the pending records c of tenant ?1.
+const pendingWhere = `c.tenant_id = ?1 AND c.audit IS NOT NULL
 	AND c.seq > coalesce((SELECT m.seq FROM audit_moved m WHERE m.tenant_id = ?1), 0)`
 
 // pendingTenantsSQL selects the tenants with pending records.

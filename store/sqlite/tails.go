@@ -48,8 +48,7 @@ const headSQL = `SELECT s.snap, max(s.snap, coalesce(max(c.seq), 0)), coalesce(s
 // its pending records (auditlog.go; a record's entries, once moved, are
 // in audit rows).
 const auditTopSQL = `SELECT max((SELECT coalesce(max(last_seq), 0) FROM audit_rows WHERE tenant_id = ?1),
-	(SELECT coalesce(max(c.audit_last), 0) FROM state_changes c WHERE c.tenant_id = ?1
-		AND c.seq > coalesce((SELECT m.seq FROM audit_moved m WHERE m.tenant_id = ?1), 0)))`
+	(SELECT coalesce(max(c.audit_last), 0) FROM state_changes c WHERE ` + pendingWhere + `))`
 
 // tailSQL is headSQL, the tenant's audit top and whether it has pending
 // audit entries.
