@@ -16,6 +16,7 @@ import (
 	"allot/licensing"
 	"allot/store"
 	"allot/tenant"
+	"allot/userprop"
 )
 
 // richBundle seeds a new tenant of rt (seedRich) and writes its bundle to
@@ -68,7 +69,7 @@ func seedRich(t *testing.T, tn *tenant.Tenant) {
 				d = "HR"
 			}
 			u := licensing.User{ID: uid(i), UserPrincipalName: fmt.Sprintf("user%d@contoso.example", i), DisplayName: fmt.Sprintf("User, %d", i),
-				UsageLocation: "US", Department: d, AccountEnabled: i != 7, Attributes: map[string]string{"extensionattribute1": "x" + d}}
+				UsageLocation: "US", AccountEnabled: i != 7, Attributes: map[string]string{"extensionattribute1": "x" + d}}.With(userprop.Department, d)
 			if err := tx.Engine.PutUser(tx.Op, u); err != nil {
 				return err
 			}
@@ -116,7 +117,7 @@ func states(tn *tenant.Tenant) string {
 		sortStrings(ids)
 		for _, id := range ids {
 			u, _ := e.User(id)
-			fmt.Fprintf(&b, "%s %s %s %v %v\n", id, u.UserPrincipalName, u.Department, u.AccountEnabled, u.Attributes)
+			fmt.Fprintf(&b, "%s %s %s %v %v\n", id, u.UserPrincipalName, u.Department(), u.AccountEnabled, u.Attributes)
 			for _, l := range e.Licenses(id) {
 				fmt.Fprintf(&b, "  %s/%s claimed=%v since=%s held=%v heldSince=%s", l.SKUID, l.AllotmentID, l.Claimed, l.Since.Format(time.RFC3339Nano), l.Held, l.HeldSince.Format(time.RFC3339Nano))
 				for _, src := range l.Sources {
@@ -313,8 +314,8 @@ func TestImportMergesIntoAnExistingTenant(t *testing.T) {
 	tn.Read(func(s *tenant.State) {
 		u, _ := s.Engine.User("u1")
 		l2, _ := s.Engine.License("u2", sku("SPE_E3"))
-		if u.Department != "Sales" || !l2.Held {
-			t.Fatalf("merge: department %q, u2 held %v", u.Department, l2.Held)
+		if u.Department() != "Sales" || !l2.Held {
+			t.Fatalf("merge: department %q, u2 held %v", u.Department(), l2.Held)
 		}
 		if p, _ := s.Engine.Pool(sku("SPE_E3")); p.Units.Enabled != 2 {
 			t.Fatalf("units %d", p.Units.Enabled)

@@ -130,13 +130,8 @@ func setProp(p *userprop.Property, lu *licensing.User, raw json.RawMessage) erro
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return err
 	}
-	if f := p.Field(lu); f != nil {
-		*f = v
-	} else if p.Attribute && v != "" {
-		if lu.Attributes == nil {
-			lu.Attributes = map[string]string{}
-		}
-		lu.Attributes[p.Key()] = v
+	if p.Own() || v != "" {
+		p.SetExact(lu, v) // as the source wrote it: the checks report a bad value as it is
 	}
 	return nil
 }

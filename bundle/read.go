@@ -615,15 +615,24 @@ func (b *Bundle) readUsers(t *table) error {
 		<-idsDone
 	}()
 	// Each column's key and setter, found once (not per row).
+	// A profile text's column is gathered with the row's others and the
+	// user's profile packed once (a SetText per column would pack it
+	// anew each time).
 	type column struct {
-		key string
-		set func(*licensing.User, string) error
+		key    string
+		set    func(*licensing.User, string) error
+		text   userprop.Text
+		isText bool
 	}
 	cols := make([]column, len(t.hdr))
 	for i, h := range t.hdr {
 		k := strings.ToLower(strings.TrimSpace(h))
-		cols[i] = column{k, userColumns[k]}
+		cols[i] = column{key: k, set: userColumns[k]}
+		if p, ok := userprop.Lookup(k); ok && p.Column {
+			cols[i].text, cols[i].isText = p.ProfileText()
+		}
 	}
+	var texts userprop.Texts
 	for {
 		ok, err := t.next()
 		if !ok || err != nil {
@@ -633,11 +642,16 @@ func (b *Bundle) readUsers(t *table) error {
 		// setters: built apart, each would be a heap object of its own).
 		b.Data.Users = append(b.Data.Users, licensing.User{AccountEnabled: true})
 		u := &b.Data.Users[len(b.Data.Users)-1]
+		texts = userprop.Texts{}
 		for i, c := range cols {
 			k := c.key
 			v := ""
 			if i < len(t.rec) {
 				v = strings.TrimSpace(t.rec[i])
+			}
+			if c.isText {
+				texts[c.text] = v
+				continue
 			}
 			if set := c.set; set != nil {
 				if err := set(u, v); err != nil {
@@ -652,6 +666,7 @@ func (b *Bundle) readUsers(t *table) error {
 				u.Attributes[k] = v
 			}
 		}
+		u.SetTexts(&texts)
 		if batch = append(batch, u.ID); len(batch) == idBatch {
 			ids <- batch
 			batch = make([]string, 0, idBatch)

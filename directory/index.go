@@ -163,8 +163,8 @@ func Build(s *tenant.State) *Index {
 		var skus []string
 		e.ForEachUserLicensesIn(from, to, func(u *licensing.User, ls licensing.UserLicenses) bool {
 			r := &blocks.Carve(&block, 1, min(summaryBlock, to-i))[0]
-			*r = User{UPN: strings.ToLower(u.UserPrincipalName), Name: strings.ToLower(u.DisplayName), Mail: strings.ToLower(u.Mail)}
-			d := strings.TrimSpace(u.Department)
+			*r = User{UPN: strings.ToLower(u.UserPrincipalName), Name: strings.ToLower(u.DisplayName), Mail: strings.ToLower(u.Mail())}
+			d := strings.TrimSpace(u.Department())
 			if d != "" {
 				r.Dept = strings.ToLower(d)
 			}
@@ -340,8 +340,8 @@ func (x *Index) buildGroups(e *licensing.Engine) {
 // userOf returns a new record with a user's keys. Department keys are
 // shared between records (one string per department).
 func (x *Index) userOf(u *licensing.User) *User {
-	r := &User{UPN: strings.ToLower(u.UserPrincipalName), Name: strings.ToLower(u.DisplayName), Mail: strings.ToLower(u.Mail)}
-	if d := strings.TrimSpace(u.Department); d != "" {
+	r := &User{UPN: strings.ToLower(u.UserPrincipalName), Name: strings.ToLower(u.DisplayName), Mail: strings.ToLower(u.Mail())}
+	if d := strings.TrimSpace(u.Department()); d != "" {
 		ld := strings.ToLower(d)
 		if v, ok := x.deptKeys[ld]; ok {
 			ld = v

@@ -17,6 +17,7 @@ import (
 	"allot/store"
 	"allot/store/sqlite"
 	"allot/tenant"
+	"allot/userprop"
 )
 
 // TestDataFromAnEarlierVersionLoadsAndGetsItsPartnerDomain: a store
@@ -85,7 +86,7 @@ func TestDataFromAnEarlierVersionLoadsAndGetsItsPartnerDomain(t *testing.T) {
 	for _, id := range []string{"u1", "u3"} {
 		if err := do(func(tx *tenant.Tx) error {
 			u, _ := tx.Engine.User(id)
-			u.Department = "Sales"
+			u.SetText(userprop.Department, "Sales")
 			return PutUser(tx, u)
 		}); err != nil {
 			t.Fatalf("editing stored user %s: %v", id, err)

@@ -292,12 +292,15 @@ func CheckUser(u *licensing.User, old *licensing.User, domains []string) error {
 		}
 	}
 	for _, f := range userText {
-		if !changed(f.Field) {
+		v := f.Get(u)
+		if old != nil && v == f.Get(old) {
 			continue
 		}
-		p := f.Field(u)
-		*p = Norm(*p)
-		if err := checkText(f.Name, "User", *p, f.Max); err != nil {
+		if n := Norm(v); n != v {
+			v = n
+			f.Set(u, v)
+		}
+		if err := checkText(f.Name, "User", v, f.Max); err != nil {
 			return err
 		}
 	}

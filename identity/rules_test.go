@@ -6,6 +6,7 @@ import (
 
 	"allot"
 	"allot/licensing"
+	"allot/userprop"
 )
 
 func TestCheckUPNSyntaxFollowsEntrasUserNamePolicies(t *testing.T) {
@@ -87,13 +88,13 @@ func TestUsageLocationIsAnAssignedISOCode(t *testing.T) {
 
 func TestCheckUserNormalisesAndBoundsChangedProperties(t *testing.T) {
 	domains := []string{"contoso.com"}
-	u := licensing.User{ID: "u1", UserPrincipalName: " ann@contoso.com ", DisplayName: "Jose\u0301", Department: "Sal\u0065\u0301s",
-		ProxyAddresses: []string{"smtp:jose\u0301@contoso.com"}, Attributes: map[string]string{"state": "Ile\u0302"}}
+	u := licensing.User{ID: "u1", UserPrincipalName: " ann@contoso.com ", DisplayName: "Jose\u0301",
+		ProxyAddresses: []string{"smtp:jose\u0301@contoso.com"}, Attributes: map[string]string{"state": "Ile\u0302"}}.With(userprop.Department, "Sal\u0065\u0301s")
 	proxies := u.ProxyAddresses
 	if err := CheckUser(&u, nil, domains); err != nil {
 		t.Fatal(err)
 	}
-	if u.UserPrincipalName != "ann@contoso.com" || u.DisplayName != "Jos\u00e9" || u.Department != "Sal\u00e9s" ||
+	if u.UserPrincipalName != "ann@contoso.com" || u.DisplayName != "Jos\u00e9" || u.Department() != "Sal\u00e9s" ||
 		u.ProxyAddresses[0] != "smtp:jos\u00e9@contoso.com" || u.Attributes["state"] != "Il\u00ea" {
 		t.Fatalf("not normalised: %+v", u)
 	}
@@ -102,15 +103,15 @@ func TestCheckUserNormalisesAndBoundsChangedProperties(t *testing.T) {
 	}
 	for name, mod := range map[string]func(u *licensing.User){
 		"displayName":   func(u *licensing.User) { u.DisplayName = strings.Repeat("x", 257) },
-		"givenName":     func(u *licensing.User) { u.GivenName = strings.Repeat("x", 65) },
-		"employeeId":    func(u *licensing.User) { u.EmployeeID = strings.Repeat("1", 17) },
+		"givenName":     func(u *licensing.User) { u.SetText(userprop.GivenName, strings.Repeat("x", 65)) },
+		"employeeId":    func(u *licensing.User) { u.SetText(userprop.EmployeeID, strings.Repeat("1", 17)) },
 		"usageLocation": func(u *licensing.User) { u.UsageLocation = "XX" },
 		"mailNickname":  func(u *licensing.User) { u.Attributes = map[string]string{"mailnickname": strings.Repeat("n", 65)} },
 		"extensionAttr": func(u *licensing.User) {
 			u.Attributes = map[string]string{"extensionattribute1": strings.Repeat("e", 1025)}
 		},
 		"proxyAddresses": func(u *licensing.User) { u.ProxyAddresses = make([]string, MaxValues+1) },
-		"control":        func(u *licensing.User) { u.City = "a\x07b" },
+		"control":        func(u *licensing.User) { u.SetText(userprop.City, "a\x07b") },
 		"upn":            func(u *licensing.User) { u.UserPrincipalName = "ann@fabrikam.com" },
 	} {
 		x := licensing.User{ID: "u1", UserPrincipalName: "ann@contoso.com"}
@@ -123,7 +124,7 @@ func TestCheckUserNormalisesAndBoundsChangedProperties(t *testing.T) {
 	old := licensing.User{ID: "u1", UserPrincipalName: "legacy", DisplayName: strings.Repeat("x", 300), UsageLocation: "XX",
 		Attributes: map[string]string{"mailnickname": strings.Repeat("n", 80)}}
 	next := old
-	next.Department = "Sales"
+	next.SetText(userprop.Department, "Sales")
 	if err := CheckUser(&next, &old, domains); err != nil {
 		t.Fatalf("unchanged legacy values refused: %v", err)
 	}

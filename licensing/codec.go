@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"allot/internal/blocks"
+	"allot/userprop"
 )
 
 // The binary record format: the stored bodies of the engine's records
@@ -165,6 +166,10 @@ const (
 	userOtherMails
 	userAttributes
 	userBits = 1<<iota - 1
+
+	// userTexts is the bits of the profile texts (userprop.Text).
+	userTexts = userMail | userGivenName | userSurname | userDepartment | userJobTitle | userCountry | userCity |
+		userCompanyName | userEmployeeID | userEmployeeHireDate
 )
 
 const (
@@ -234,16 +239,17 @@ func AppendUserBinary(dst []byte, u *User) []byte {
 	set(userUsageLocation, u.UsageLocation != "")
 	set(userKind, u.Kind != "")
 	set(userCreatedAt, !isZeroTime(u.CreatedAt))
-	set(userMail, u.Mail != "")
-	set(userGivenName, u.GivenName != "")
-	set(userSurname, u.Surname != "")
-	set(userDepartment, u.Department != "")
-	set(userJobTitle, u.JobTitle != "")
-	set(userCountry, u.Country != "")
-	set(userCity, u.City != "")
-	set(userCompanyName, u.CompanyName != "")
-	set(userEmployeeID, u.EmployeeID != "")
-	set(userEmployeeHireDate, u.EmployeeHireDate != "")
+	t := u.Texts()
+	set(userMail, t[userprop.Mail] != "")
+	set(userGivenName, t[userprop.GivenName] != "")
+	set(userSurname, t[userprop.Surname] != "")
+	set(userDepartment, t[userprop.Department] != "")
+	set(userJobTitle, t[userprop.JobTitle] != "")
+	set(userCountry, t[userprop.Country] != "")
+	set(userCity, t[userprop.City] != "")
+	set(userCompanyName, t[userprop.CompanyName] != "")
+	set(userEmployeeID, t[userprop.EmployeeID] != "")
+	set(userEmployeeHireDate, t[userprop.EmployeeHireDate] != "")
 	set(userProxyAddresses, len(u.ProxyAddresses) > 0)
 	set(userOtherMails, len(u.OtherMails) > 0)
 	set(userAttributes, len(u.Attributes) > 0)
@@ -258,16 +264,16 @@ func AppendUserBinary(dst []byte, u *User) []byte {
 	if m&userCreatedAt != 0 {
 		e.time(u.CreatedAt)
 	}
-	e.strIf(m&userMail, u.Mail)
-	e.strIf(m&userGivenName, u.GivenName)
-	e.strIf(m&userSurname, u.Surname)
-	e.strIf(m&userDepartment, u.Department)
-	e.strIf(m&userJobTitle, u.JobTitle)
-	e.strIf(m&userCountry, u.Country)
-	e.strIf(m&userCity, u.City)
-	e.strIf(m&userCompanyName, u.CompanyName)
-	e.strIf(m&userEmployeeID, u.EmployeeID)
-	e.strIf(m&userEmployeeHireDate, u.EmployeeHireDate)
+	e.strIf(m&userMail, t[userprop.Mail])
+	e.strIf(m&userGivenName, t[userprop.GivenName])
+	e.strIf(m&userSurname, t[userprop.Surname])
+	e.strIf(m&userDepartment, t[userprop.Department])
+	e.strIf(m&userJobTitle, t[userprop.JobTitle])
+	e.strIf(m&userCountry, t[userprop.Country])
+	e.strIf(m&userCity, t[userprop.City])
+	e.strIf(m&userCompanyName, t[userprop.CompanyName])
+	e.strIf(m&userEmployeeID, t[userprop.EmployeeID])
+	e.strIf(m&userEmployeeHireDate, t[userprop.EmployeeHireDate])
 	e.strsIf(m&userProxyAddresses, u.ProxyAddresses)
 	e.strsIf(m&userOtherMails, u.OtherMails)
 	if m&userAttributes != 0 {
@@ -308,16 +314,26 @@ func decodeUserBlocks(b []byte, u *User, texts, guids *[]byte) error {
 	if m&userCreatedAt != 0 {
 		u.CreatedAt = d.time()
 	}
-	u.Mail = d.strIf(m & userMail)
-	u.GivenName = d.strIf(m & userGivenName)
-	u.Surname = d.strIf(m & userSurname)
-	u.Department = d.strIf(m & userDepartment)
-	u.JobTitle = d.strIf(m & userJobTitle)
-	u.Country = d.strIf(m & userCountry)
-	u.City = d.strIf(m & userCity)
-	u.CompanyName = d.strIf(m & userCompanyName)
-	u.EmployeeID = d.strIf(m & userEmployeeID)
-	u.EmployeeHireDate = d.strIf(m & userEmployeeHireDate)
+	if m&userTexts != 0 {
+		var t userprop.Texts
+		t[userprop.Mail] = d.strIf(m & userMail)
+		t[userprop.GivenName] = d.strIf(m & userGivenName)
+		t[userprop.Surname] = d.strIf(m & userSurname)
+		t[userprop.Department] = d.strIf(m & userDepartment)
+		t[userprop.JobTitle] = d.strIf(m & userJobTitle)
+		t[userprop.Country] = d.strIf(m & userCountry)
+		t[userprop.City] = d.strIf(m & userCity)
+		t[userprop.CompanyName] = d.strIf(m & userCompanyName)
+		t[userprop.EmployeeID] = d.strIf(m & userEmployeeID)
+		t[userprop.EmployeeHireDate] = d.strIf(m & userEmployeeHireDate)
+		// The packed profile is carved from the decoder's block, as the
+		// record's other strings are (a user costs no allocation of its
+		// own for it).
+		var buf [256]byte
+		if err := u.SetPackedTexts(blocks.Text(texts, userprop.AppendTexts(buf[:0], &t))); err != nil {
+			d.fail(err)
+		}
+	}
 	if m&userProxyAddresses != 0 {
 		u.ProxyAddresses = d.strs(1)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"allot"
 	"allot/catalog"
+	"allot/userprop"
 )
 
 // codec is one record type's binary and JSON forms, for the generic tests.
@@ -257,6 +258,13 @@ func variants(t *testing.T, typ reflect.Type, path string) (out []variant) {
 	case reflect.Struct:
 		for i := range typ.NumField() {
 			f := typ.Field(i)
+			if typ == reflect.TypeFor[User]() && f.Name == "texts" {
+				// the packed profile: a variant per profile text
+				for k := range userprop.NTexts {
+					out = append(out, variant{fmt.Sprintf("%s.Text(%d)", path, k), reflect.ValueOf(User{}.With(userprop.Text(k), "x"))})
+				}
+				continue
+			}
 			if !f.IsExported() {
 				t.Fatalf("%s.%s: unexported field of a stored record", path, f.Name)
 			}

@@ -5,10 +5,12 @@ import (
 	"testing"
 	"time"
 
+	"allot/userprop"
+
 	"allot"
 )
 
-func dept(d string) func(*User) { return func(u *User) { u.Department = d } }
+func dept(d string) func(*User) { return func(u *User) { u.SetText(userprop.Department, d) } }
 
 func dynamic(rule string) func(*Group) {
 	return func(g *Group) {
@@ -34,10 +36,10 @@ func TestDynamicGroupFollowsItsRule(t *testing.T) {
 	}
 	// a moves to HR: leaves the group, its seat goes to b; c joins Sales and waits.
 	ua, _ := f.e.User(a)
-	ua.Department = "HR"
+	ua.SetText(userprop.Department, "HR")
 	f.must(f.e.PutUser(f.op(), ua))
 	uc, _ := f.e.User(c)
-	uc.Department = "sales" // rules ignore case
+	uc.SetText(userprop.Department, "sales") // rules ignore case
 	f.must(f.e.PutUser(f.op(), uc))
 	us, _ = f.e.Members(g)
 	if strings.Join(us, ",") != b+","+c {
@@ -92,7 +94,7 @@ func TestPausedRuleKeepsMembers(t *testing.T) {
 	gr.MembershipRuleProcessingState = "Paused"
 	f.must(f.e.PutGroup(f.op(), gr))
 	ua, _ := f.e.User(a)
-	ua.Department = "HR"
+	ua.SetText(userprop.Department, "HR")
 	f.must(f.e.PutUser(f.op(), ua))
 	if us, _ := f.e.Members(g); len(us) != 1 {
 		t.Fatal("paused rule changed members")
@@ -144,7 +146,7 @@ func TestTimeRulesAreReevaluated(t *testing.T) {
 	f := newFixture(t)
 	f.units(skuE3, 5)
 	hired := f.now.Add(-20 * 24 * time.Hour).Format(time.RFC3339)
-	u := f.user(1, func(u *User) { u.EmployeeHireDate = hired })
+	u := f.user(1, func(u *User) { u.SetText(userprop.EmployeeHireDate, hired) })
 	g := f.group(1, dynamic(`user.employeeHireDate -ge system.now -minus p30d`))
 	f.groupLicense(g, lic(skuE3))
 	if !f.holds(u, skuE3) {

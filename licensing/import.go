@@ -776,9 +776,7 @@ func (e *Engine) importSource(op Op, g *group, u *user, l LicenseSource) error {
 
 func sameUser(a, b *User) bool {
 	if a.ID != b.ID || a.UserPrincipalName != b.UserPrincipalName || a.DisplayName != b.DisplayName || a.AccountEnabled != b.AccountEnabled ||
-		a.UsageLocation != b.UsageLocation || a.Department != b.Department || a.JobTitle != b.JobTitle || a.Country != b.Country ||
-		a.City != b.City || a.CompanyName != b.CompanyName || a.EmployeeID != b.EmployeeID || a.EmployeeHireDate != b.EmployeeHireDate ||
-		a.Mail != b.Mail || a.GivenName != b.GivenName || a.Surname != b.Surname || !equalStrings(a.ProxyAddresses, b.ProxyAddresses) ||
+		a.UsageLocation != b.UsageLocation || a.PackedTexts() != b.PackedTexts() || !equalStrings(a.ProxyAddresses, b.ProxyAddresses) ||
 		!equalStrings(a.OtherMails, b.OtherMails) || len(a.Attributes) != len(b.Attributes) {
 		return false
 	}

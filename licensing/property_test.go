@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"allot/userprop"
+
 	"allot"
 )
 
@@ -151,7 +153,7 @@ func (r *propRun) putUser(op Op) (what string, err error) {
 	n := id[len(id)-3:]
 	locs := []string{"US", "DE", "", "KP"}
 	depts := []string{"Sales", "HR", "IT", ""}
-	u := User{ID: id, UserPrincipalName: "u" + n + "@t", AccountEnabled: rnd.Intn(5) > 0, UsageLocation: locs[rnd.Intn(len(locs))], Department: depts[rnd.Intn(len(depts))]}
+	u := User{ID: id, UserPrincipalName: "u" + n + "@t", AccountEnabled: rnd.Intn(5) > 0, UsageLocation: locs[rnd.Intn(len(locs))]}.With(userprop.Department, depts[rnd.Intn(len(depts))])
 	if rnd.Intn(6) == 0 {
 		u.UserType = "Guest"
 	}

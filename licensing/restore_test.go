@@ -3,6 +3,8 @@ package licensing
 import (
 	"testing"
 
+	"allot/userprop"
+
 	"allot"
 )
 
@@ -121,7 +123,7 @@ func TestRestoredUserRejoinsDynamicGroupsByRule(t *testing.T) {
 		g.MembershipRule = `user.department -eq "Sales"`
 	})
 	f.groupLicense(g, lic(skuE3))
-	u := f.user(1, func(u *User) { u.Department = "Sales" })
+	u := f.user(1, func(u *User) { u.SetText(userprop.Department, "Sales") })
 	d := f.deleteUser(u)
 	if len(d.MemberOf) != 0 {
 		t.Fatalf("dynamic memberships must not be kept as assigned ones: %v", d.MemberOf)

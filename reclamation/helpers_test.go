@@ -24,6 +24,7 @@ import (
 	"allot/store/sqlite"
 	"allot/tenant"
 	"allot/usage"
+	"allot/userprop"
 )
 
 // mailbox is the tests' local SMTP server (internal/smtptest).
@@ -115,8 +116,8 @@ func (e *env) seed() {
 		}
 		for i := 1; i <= 5; i++ {
 			id := fmt.Sprintf("u%d", i)
-			u := licensing.User{ID: id, UserPrincipalName: id + "@contoso.example", DisplayName: "User " + id, Mail: id + "@contoso.example",
-				AccountEnabled: true, UserType: "Member", UsageLocation: "US"}
+			u := licensing.User{ID: id, UserPrincipalName: id + "@contoso.example", DisplayName: "User " + id,
+				AccountEnabled: true, UserType: "Member", UsageLocation: "US"}.With(userprop.Mail, id+"@contoso.example")
 			if id == "u1" {
 				u.Attributes = map[string]string{"manager": "boss@contoso.example"}
 			}

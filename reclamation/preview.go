@@ -185,7 +185,7 @@ func member(st *tenant.State, c Campaign, f *position.Finding, target *licensing
 // addressOf is where a user's notice goes: the mail property, else the
 // userPrincipalName when it is an address ("" for neither).
 func addressOf(u licensing.User) string {
-	for _, a := range []string{u.Mail, u.UserPrincipalName} {
+	for _, a := range []string{u.Mail(), u.UserPrincipalName} {
 		if a == "" {
 			continue
 		}

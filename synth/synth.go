@@ -14,6 +14,7 @@ import (
 
 	"allot/catalog"
 	"allot/licensing"
+	"allot/userprop"
 )
 
 // Config sizes a tenant.
@@ -150,10 +151,10 @@ func (gen *generator) users() {
 		u := licensing.User{
 			ID: GUID('u', i+1), UserPrincipalName: fmt.Sprintf("user%07d@contoso.example", i+1),
 			DisplayName: fmt.Sprintf("User %07d", i+1), AccountEnabled: rnd.Intn(50) != 0, UserType: "Member",
-			Kind: licensing.KindPerson, Department: dep, Country: c, JobTitle: titles[rnd.Intn(len(titles))],
-			City: "City " + c, CompanyName: "Contoso",
-			EmployeeID: fmt.Sprintf("E%07d", i+1),
+			Kind: licensing.KindPerson,
 		}
+		u.SetTexts(&userprop.Texts{userprop.Department: dep, userprop.Country: c, userprop.JobTitle: titles[rnd.Intn(len(titles))],
+			userprop.City: "City " + c, userprop.CompanyName: "Contoso", userprop.EmployeeID: fmt.Sprintf("E%07d", i+1)})
 		if rnd.Intn(10) != 0 {
 			u.UsageLocation = c
 		}

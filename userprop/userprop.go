@@ -73,10 +73,14 @@ type Property struct {
 	// its own, no codec change). Only for String properties.
 	Attribute bool
 
-	str  func(*User) *string // String, Date fields
-	bool func(*User) *bool
-	time func(*User) *time.Time
-	strs func(*User) *[]string
+	str func(*User) *string // String fields of their own
+	// text is a String or Date property kept in the packed profile
+	// (isText).
+	text   Text
+	isText bool
+	bool   func(*User) *bool
+	time   func(*User) *time.Time
+	strs   func(*User) *[]string
 
 	// Max is the documented length of a String property (Microsoft Graph
 	// user resource type); 0 is identity.MaxAttribute for attributes and
@@ -207,6 +211,8 @@ func (p *Property) Get(u *User) string {
 	switch {
 	case p.Attribute:
 		return u.Attributes[p.Key()]
+	case p.isText:
+		return u.Text(p.text)
 	case p.str != nil:
 		return *p.str(u)
 	}
@@ -231,19 +237,31 @@ func (p *Property) Set(u *User, v string) {
 			u.Attributes = map[string]string{}
 		}
 		u.Attributes[p.Key()] = v
+	case p.isText:
+		u.SetText(p.text, v)
 	case p.str != nil:
 		*p.str(u) = v
 	}
 }
 
-// Field returns a pointer to a String or Date property's own field (nil for
-// Attribute properties and other types).
-func (p *Property) Field(u *User) *string {
-	if p.str == nil {
-		return nil
+// SetExact is Set without the upper case Upper gives: for a reader that
+// keeps a value as its source wrote it, for the checks to report.
+func (p *Property) SetExact(u *User, v string) {
+	if p.Upper {
+		q := *p
+		q.Upper = false
+		q.Set(u, v)
+		return
 	}
-	return p.str(u)
+	p.Set(u, v)
 }
+
+// Own reports whether a String or Date property is kept by User itself (a
+// field of its own or a profile Text), not in Attributes.
+func (p *Property) Own() bool { return p.isText || p.str != nil }
+
+// ProfileText is the Text that keeps the property, if a profile text does.
+func (p *Property) ProfileText() (Text, bool) { return p.text, p.isText }
 
 // GetBool, GetTime and GetStrings read a Bool, Time or Strings property
 // (the zero value for a property of another type).
@@ -295,6 +313,12 @@ func str(name string, f func(*User) *string, p Property) Property {
 	return p
 }
 
+// text is a String property kept in the packed profile.
+func text(name string, k Text, p Property) Property {
+	p.Name, p.Type, p.text, p.isText, p.MicrosoftGraph = name, String, k, true, true
+	return p
+}
+
 // attr is an Attribute property; rules read it under its name unless Rule
 // says otherwise ("-": not at all).
 func attr(name string, p Property) Property {
@@ -317,10 +341,10 @@ var Users = []Property{
 	str("displayName", func(u *User) *string { return &u.DisplayName }, Property{Max: 256, GraphDefault: true,
 		Filter: StartsWith, Sortable: true, Search: true, SCIM: SCIMPath{Attr: "displayName"}, Rule: "displayName", Column: true, Entra: true,
 		Form: &Input{Label: "Display name", Order: 1, Required: true}}),
-	str("department", func(u *User) *string { return &u.Department }, Property{Max: 64, Filter: StartsWith,
+	text("department", Department, Property{Max: 64, Filter: StartsWith,
 		SCIM: SCIMPath{Ext: EnterpriseUser, Attr: "department"}, Rule: "department", Column: true, Label: "Department", Entra: true,
 		Form: &Input{Label: "Department", Order: 7}}),
-	str("country", func(u *User) *string { return &u.Country }, Property{Max: 128, Filter: StartsWith, Rule: "country",
+	text("country", Country, Property{Max: 128, Filter: StartsWith, Rule: "country",
 		SCIM: workAddress("country"), Column: true, Label: "Country", Entra: true, Form: &Input{Label: "Country or region", Order: 10}}),
 	str("usageLocation", func(u *User) *string { return &u.UsageLocation }, Property{Upper: true, Filter: Eq,
 		Rule: "usageLocation", Column: true, Entra: true, Form: &Input{Label: "Usage location", Order: 11, Max: 2,
@@ -328,24 +352,24 @@ var Users = []Property{
 	str("userType", func(u *User) *string { return &u.UserType }, Property{Filter: Eq, Rule: "userType", Column: true, Entra: true}),
 	{Name: "accountEnabled", Type: Bool, bool: func(u *User) *bool { return &u.AccountEnabled }, Rule: "accountEnabled",
 		Column: true, MicrosoftGraph: true, Entra: true, Form: &Input{Label: "Sign-in allowed (accountEnabled)", Order: 12}},
-	str("jobTitle", func(u *User) *string { return &u.JobTitle }, Property{Max: 128, GraphDefault: true, Filter: StartsWith,
+	text("jobTitle", JobTitle, Property{Max: 128, GraphDefault: true, Filter: StartsWith,
 		SCIM: SCIMPath{Attr: "title"}, Rule: "jobTitle", Column: true, Label: "Job title", Entra: true,
 		Form: &Input{Label: "Job title", Order: 6}}),
-	str("city", func(u *User) *string { return &u.City }, Property{Max: 128, Filter: StartsWith, Rule: "city",
+	text("city", City, Property{Max: 128, Filter: StartsWith, Rule: "city",
 		SCIM: workAddress("locality"), Column: true, Entra: true, Form: &Input{Label: "City", Order: 9}}),
-	str("companyName", func(u *User) *string { return &u.CompanyName }, Property{Max: 64, Filter: StartsWith,
+	text("companyName", CompanyName, Property{Max: 64, Filter: StartsWith,
 		SCIM: SCIMPath{Ext: EnterpriseUser, Attr: "organization"}, Rule: "companyName", Column: true, Entra: true,
 		Form: &Input{Label: "Company", Order: 8}}),
-	str("employeeId", func(u *User) *string { return &u.EmployeeID }, Property{Max: 16, Filter: StartsWith,
+	text("employeeId", EmployeeID, Property{Max: 16, Filter: StartsWith,
 		SCIM: SCIMPath{Ext: EnterpriseUser, Attr: "employeeNumber"}, Rule: "employeeId", Column: true, Label: "Employee ID", Entra: true}),
-	{Name: "employeeHireDate", Type: Date, str: func(u *User) *string { return &u.EmployeeHireDate }, Filter: Eq,
+	{Name: "employeeHireDate", Type: Date, text: EmployeeHireDate, isText: true, Filter: Eq,
 		FilterAdvanced: true, Rule: "employeeHireDate", Column: true, MicrosoftGraph: true, Entra: true},
-	str("mail", func(u *User) *string { return &u.Mail }, Property{Max: 256, GraphDefault: true, Filter: StartsEndsWith,
+	text("mail", Mail, Property{Max: 256, GraphDefault: true, Filter: StartsEndsWith,
 		Search: true, Rule: "mail", Column: true, Entra: true}),
-	str("givenName", func(u *User) *string { return &u.GivenName }, Property{Max: 64, GraphDefault: true, Filter: StartsWith, Search: true,
+	text("givenName", GivenName, Property{Max: 64, GraphDefault: true, Filter: StartsWith, Search: true,
 		SCIM: SCIMPath{Attr: "name", Sub: "givenName"}, Rule: "givenName", Column: true, Entra: true,
 		Form: &Input{Label: "First name", Order: 4}}),
-	str("surname", func(u *User) *string { return &u.Surname }, Property{Max: 64, GraphDefault: true, Filter: StartsWith, Search: true,
+	text("surname", Surname, Property{Max: 64, GraphDefault: true, Filter: StartsWith, Search: true,
 		SCIM: SCIMPath{Attr: "name", Sub: "familyName"}, Rule: "surname", Column: true, Entra: true,
 		Form: &Input{Label: "Last name", Order: 5}}),
 	{Name: "kind", Type: String, str: func(u *User) *string { return &u.Kind }, Filter: Eq, Column: true},

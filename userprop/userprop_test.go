@@ -227,7 +227,8 @@ func TestTheEngineEvaluatesEveryRegistryRuleProperty(t *testing.T) {
 // Read reads a registry property by its Graph name in any case, and any
 // other name as an attribute.
 func TestReadIsTheRegistryValueElseTheAttribute(t *testing.T) {
-	u := &licensing.User{EmployeeID: "E1", UserType: "Guest", Attributes: map[string]string{"extensionattribute3": "CC-7", "mailnickname": "nick"}}
+	u := &licensing.User{UserType: "Guest", Attributes: map[string]string{"extensionattribute3": "CC-7", "mailnickname": "nick"}}
+	u.SetText(userprop.EmployeeID, "E1")
 	for name, want := range map[string]string{"employeeId": "E1", "USERTYPE": "Guest", "extensionAttribute3": "CC-7", "mailNickname": "nick", "nothing": ""} {
 		if got := userprop.Read(name)(u); got != want {
 			t.Errorf("Read(%q) = %q, want %q", name, got, want)

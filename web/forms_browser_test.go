@@ -14,6 +14,7 @@ import (
 	"allot/auth"
 	"allot/licensing"
 	"allot/tenant"
+	"allot/userprop"
 	"allot/web/demo"
 )
 
@@ -113,7 +114,7 @@ func browserFormUser(t *testing.T, env *apitest.Env, admin *session) {
 	s.submit(`form[action$="/edit"]`)
 	s.waitText(".flash.ok", "User saved.")
 	read(t, env, func(e *licensing.Engine) {
-		if u, ok := e.UserByUPN("browser@contoso.example"); !ok || u.Department != "Browsers" || u.UsageLocation != "GB" {
+		if u, ok := e.UserByUPN("browser@contoso.example"); !ok || u.Department() != "Browsers" || u.UsageLocation != "GB" {
 			t.Errorf("user = %+v", u)
 		}
 	})
@@ -417,7 +418,7 @@ func browserFormPhone(t *testing.T, browser context.Context, env *apitest.Env, i
 		// Straight into the engine: the write paths refuse names over
 		// 256 characters, but imported data may have them.
 		if err := tx.Engine.PutUser(tx.Op, licensing.User{ID: uid, DisplayName: long, UserPrincipalName: "long@contoso.example",
-			Department: long, AccountEnabled: true, UsageLocation: "US"}); err != nil {
+			AccountEnabled: true, UsageLocation: "US"}.With(userprop.Department, long)); err != nil {
 			return err
 		}
 		if err := tx.Engine.PutGroup(tx.Op, licensing.Group{ID: gid, DisplayName: long, SecurityEnabled: true, Description: long}); err != nil {

@@ -122,7 +122,7 @@ func TestUserForms(t *testing.T) {
 	mustContain(t, r, "User saved.")
 	read(t, env, func(e *licensing.Engine) {
 		u, _ := e.User(id)
-		if u.UsageLocation != "FR" || u.Department != "Finance" || u.AccountEnabled {
+		if u.UsageLocation != "FR" || u.Department() != "Finance" || u.AccountEnabled {
 			t.Errorf("edited user = %+v", u)
 		}
 	})
@@ -184,7 +184,7 @@ func TestGroupForms(t *testing.T) {
 			if upn == "" {
 				upn, uid = u.UserPrincipalName, u.ID
 			}
-			if u.Department == "Sales" {
+			if u.Department() == "Sales" {
 				sales++
 			}
 			return true

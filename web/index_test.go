@@ -106,7 +106,7 @@ type urow struct {
 func indexRows(e *licensing.Engine) (all []urow, codes map[string]int, licensed, withSKUs int) {
 	codes = map[string]int{}
 	e.ForEachUser(func(u *licensing.User) bool {
-		ur := urow{id: u.ID, upn: strings.ToLower(u.UserPrincipalName), name: strings.ToLower(u.DisplayName), dept: strings.ToLower(u.Department)}
+		ur := urow{id: u.ID, upn: strings.ToLower(u.UserPrincipalName), name: strings.ToLower(u.DisplayName), dept: strings.ToLower(u.Department())}
 		for _, l := range e.Licenses(u.ID) {
 			if !slices.Contains(ur.skus, l.SKUID) {
 				ur.skus = append(ur.skus, l.SKUID)

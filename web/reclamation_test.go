@@ -22,6 +22,7 @@ import (
 	"allot/store"
 	"allot/tenant"
 	"allot/usage"
+	"allot/userprop"
 	"allot/web"
 )
 
@@ -67,7 +68,7 @@ func newReclaimEnv(t *testing.T) *reclaimEnv {
 		for i := 1; i <= 4; i++ {
 			id := fmt.Sprintf("u%d", i)
 			if err := tx.Engine.PutUser(tx.Op, licensing.User{ID: id, UserPrincipalName: id + "@contoso.example", DisplayName: "User " + id,
-				Mail: id + "@contoso.example", AccountEnabled: true, UserType: "Member", UsageLocation: "US"}); err != nil {
+				AccountEnabled: true, UserType: "Member", UsageLocation: "US"}.With(userprop.Mail, id+"@contoso.example")); err != nil {
 				return err
 			}
 			if i < 4 {

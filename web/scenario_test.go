@@ -108,7 +108,7 @@ func TestBrowser(t *testing.T) {
 		var legal int
 		read(t, env, func(e *licensing.Engine) {
 			e.ForEachUser(func(u *licensing.User) bool {
-				if u.Department == "Legal" {
+				if u.Department() == "Legal" {
 					legal++
 				}
 				return true

@@ -20,7 +20,7 @@ func TestUserPageShowsTheRegistryFacts(t *testing.T) {
 	var u licensing.User
 	read(t, env, func(e *licensing.Engine) {
 		e.ForEachUser(func(x *licensing.User) bool {
-			if x.EmployeeID != "" && x.Department != "" {
+			if x.EmployeeID() != "" && x.Department() != "" {
 				u = *x
 				return false
 			}
@@ -47,8 +47,8 @@ func TestUserPageShowsTheRegistryFacts(t *testing.T) {
 		}
 		n++
 	}
-	if !strings.Contains(r.Body, "<dt>Employee ID</dt><dd>"+u.EmployeeID+"</dd>") || n < 4 {
-		t.Fatalf("employeeId %q not shown (%d facts)", u.EmployeeID, n)
+	if !strings.Contains(r.Body, "<dt>Employee ID</dt><dd>"+u.EmployeeID()+"</dd>") || n < 4 {
+		t.Fatalf("employeeId %q not shown (%d facts)", u.EmployeeID(), n)
 	}
 }
 

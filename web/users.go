@@ -30,7 +30,7 @@ func userRowOf(e *licensing.Engine, x *directory.Index, id string) (userRow, boo
 	if !ok {
 		return userRow{}, false
 	}
-	row := userRow{ID: u.ID, UPN: u.UserPrincipalName, DisplayName: u.DisplayName, Department: u.Department,
+	row := userRow{ID: u.ID, UPN: u.UserPrincipalName, DisplayName: u.DisplayName, Department: u.Department(),
 		UsageLocation: u.UsageLocation, Kind: u.Kind, UserType: u.UserType, Enabled: u.AccountEnabled}
 	if r := x.User(id); r != nil {
 		for _, sku := range r.SKUs {

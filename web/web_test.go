@@ -501,7 +501,7 @@ func TestRuleEditorPreviewsRefusesAndSaves(t *testing.T) {
 	var legal int
 	read(t, env, func(e *licensing.Engine) {
 		e.ForEachUser(func(u *licensing.User) bool {
-			if u.Department == "Legal" {
+			if u.Department() == "Legal" {
 				legal++
 			}
 			return true
@@ -795,7 +795,7 @@ func TestUsersSearchFilterSortAndPage(t *testing.T) {
 	var want []string
 	read(t, env, func(e *licensing.Engine) {
 		for _, u := range all {
-			if u.Department == "Sales" && len(e.LicensesOf(u.ID, e5)) > 0 {
+			if u.Department() == "Sales" && len(e.LicensesOf(u.ID, e5)) > 0 {
 				want = append(want, u.ID)
 			}
 		}

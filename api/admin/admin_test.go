@@ -14,6 +14,7 @@ import (
 	"allot/api/partner"
 	"allot/licensing"
 	"allot/tenant"
+	"allot/userprop"
 )
 
 func TestValidateRule(t *testing.T) {
@@ -27,7 +28,7 @@ func TestValidateRule(t *testing.T) {
 		}
 		uid := fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
 		err := tn.Do(context.Background(), licensing.Op{Actor: "t", Now: time.Now()}, func(tx *tenant.Tx) error {
-			return tx.Engine.PutUser(tx.Op, licensing.User{ID: uid, UserPrincipalName: fmt.Sprintf("u%d@c", i), Department: d})
+			return tx.Engine.PutUser(tx.Op, licensing.User{ID: uid, UserPrincipalName: fmt.Sprintf("u%d@c", i)}.With(userprop.Department, d))
 		})
 		if err != nil {
 			t.Fatal(err)

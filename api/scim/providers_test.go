@@ -51,8 +51,8 @@ func TestEntraProvisioningCycle(t *testing.T) {
 		{"op": "Add", "path": "nickName", "value": "Babs"},
 		{"op": "Add", "path": "addresses[type eq \"work\"].country", "value": "DE"}]}`)
 	u, _ := w.user(id)
-	if u.Mail != "updatedEmail@microsoft.com" || u.Surname != "updatedFamilyName" || u.UserPrincipalName != "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com" ||
-		u.Attributes["manager"] != manager || u.Department != "Sales" || u.Country != "DE" || u.UsageLocation != "DE" {
+	if u.Mail() != "updatedEmail@microsoft.com" || u.Surname() != "updatedFamilyName" || u.UserPrincipalName != "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com" ||
+		u.Attributes["manager"] != manager || u.Department() != "Sales" || u.Country() != "DE" || u.UsageLocation != "DE" {
 		t.Fatalf("after updates %+v", u)
 	}
 	got := obj(t, w.scim(200, "GET", "/Users/"+id, nil))
@@ -80,8 +80,8 @@ func TestEntraProvisioningCycle(t *testing.T) {
 	w.scim(200, "PATCH", "/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{
 		"displayName":"Pvlo","emails[type eq \"work\"].value":"TestBcwqnm@test.microsoft.com","name.givenName":"Ysvxxhcb","name.familyName":"Ofcfvzyl",
 		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber":"Tfdfxvyx","active":"True"}}]}`)
-	if u, _ := w.user(id); u.DisplayName != "Pvlo" || u.Mail != "TestBcwqnm@test.microsoft.com" || u.GivenName != "Ysvxxhcb" ||
-		u.Surname != "Ofcfvzyl" || u.EmployeeID != "Tfdfxvyx" || !u.AccountEnabled {
+	if u, _ := w.user(id); u.DisplayName != "Pvlo" || u.Mail() != "TestBcwqnm@test.microsoft.com" || u.GivenName() != "Ysvxxhcb" ||
+		u.Surname() != "Ofcfvzyl" || u.EmployeeID() != "Tfdfxvyx" || !u.AccountEnabled {
 		t.Fatalf("after multi replace %+v", u)
 	}
 	w.scim(200, "PATCH", "/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[

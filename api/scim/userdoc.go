@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"allot/licensing"
+	"allot/userprop"
 )
 
 // userFromDoc builds the directory user a SCIM representation describes,
@@ -47,8 +48,8 @@ func userFromDoc(d doc, base licensing.User) (licensing.User, error) {
 	addressesToUser(&u, d["addresses"])
 	if loc := docString(d, schemaAllot, "usageLocation", ""); loc != "" {
 		u.UsageLocation = strings.ToUpper(strings.TrimSpace(loc))
-	} else if u.UsageLocation == "" && len(u.Country) == 2 && licensing.ValidUsageLocation(strings.ToUpper(u.Country)) {
-		u.UsageLocation = strings.ToUpper(u.Country)
+	} else if u.UsageLocation == "" && len(u.Country()) == 2 && licensing.ValidUsageLocation(strings.ToUpper(u.Country())) {
+		u.UsageLocation = strings.ToUpper(u.Country())
 	}
 	if len(u.Attributes) == 0 {
 		u.Attributes = nil
@@ -98,7 +99,8 @@ func typed(v any, def string) (map[string]map[string]any, []string) {
 // emailsToUser: the work address (else the primary one, else the first)
 // is the mail; the others are otherMails.
 func emailsToUser(u *licensing.User, v any) {
-	u.Mail, u.OtherMails = "", nil
+	u.SetText(userprop.Mail, "")
+	u.OtherMails = nil
 	arr, _ := v.([]any)
 	pick := -1
 	for i, x := range arr {
@@ -123,7 +125,7 @@ func emailsToUser(u *licensing.User, v any) {
 		switch {
 		case val == "":
 		case i == pick:
-			u.Mail = val
+			u.SetText(userprop.Mail, val)
 		case !slices.Contains(u.OtherMails, val):
 			u.OtherMails = append(u.OtherMails, val)
 		}

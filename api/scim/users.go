@@ -295,8 +295,8 @@ func schemasOf(d doc, core string, exts ...string) []any {
 
 func userEmails(u *licensing.User) any {
 	var out []any
-	if u.Mail != "" {
-		out = append(out, map[string]any{"value": u.Mail, "type": "work", "primary": true})
+	if u.Mail() != "" {
+		out = append(out, map[string]any{"value": u.Mail(), "type": "work", "primary": true})
 	}
 	for _, m := range u.OtherMails {
 		out = append(out, map[string]any{"value": m, "type": "other"})

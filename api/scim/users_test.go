@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"allot/userprop"
 )
 
 const enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -52,17 +54,17 @@ func TestCreateUserMapsEveryAttributeToTheDirectoryUser(t *testing.T) {
 	}
 	checks := map[string][2]string{
 		"userPrincipalName": {u.UserPrincipalName, "bjensen@contoso.example"},
-		"givenName":         {u.GivenName, "Barbara"},
-		"surname":           {u.Surname, "Jensen"},
+		"givenName":         {u.GivenName(), "Barbara"},
+		"surname":           {u.Surname(), "Jensen"},
 		"displayName":       {u.DisplayName, "Babs Jensen"},
-		"jobTitle":          {u.JobTitle, "Tour Guide"},
-		"mail":              {u.Mail, "bjensen@example.com"},
-		"country":           {u.Country, "US"},
+		"jobTitle":          {u.JobTitle(), "Tour Guide"},
+		"mail":              {u.Mail(), "bjensen@example.com"},
+		"country":           {u.Country(), "US"},
 		"usageLocation":     {u.UsageLocation, "US"},
-		"city":              {u.City, "Hollywood"},
-		"department":        {u.Department, "Tour Operations"},
-		"employeeId":        {u.EmployeeID, "701984"},
-		"companyName":       {u.CompanyName, "Universal Studios"},
+		"city":              {u.City(), "Hollywood"},
+		"department":        {u.Department(), "Tour Operations"},
+		"employeeId":        {u.EmployeeID(), "701984"},
+		"companyName":       {u.CompanyName(), "Universal Studios"},
 		"userType":          {u.UserType, "Member"},
 		"externalid":        {u.Attributes["externalid"], "ext-bjensen"},
 		"manager":           {u.Attributes["manager"], "26118915-6090-4610-87e4-49d8ca9f808d"},
@@ -249,7 +251,7 @@ func TestReplaceUserWithPUT(t *testing.T) {
 		t.Fatalf("PUT: %v", r)
 	}
 	u, _ := w.user(id)
-	if u.JobTitle != "" || u.DisplayName != "Put Two" || !u.AccountEnabled {
+	if u.JobTitle() != "" || u.DisplayName != "Put Two" || !u.AccountEnabled {
 		t.Fatalf("engine: %+v", u)
 	}
 }
@@ -269,11 +271,11 @@ func TestPatchUser(t *testing.T) {
 		t.Fatalf("PATCH: %v", r)
 	}
 	u, _ := w.user(id)
-	if u.JobTitle != "Manager" || u.Surname != "Jones" || u.Mail != "pat@mail.example" || u.Department != "R&D" || u.AccountEnabled {
+	if u.JobTitle() != "Manager" || u.Surname() != "Jones" || u.Mail() != "pat@mail.example" || u.Department() != "R&D" || u.AccountEnabled {
 		t.Fatalf("engine: %+v", u)
 	}
 	w.scim(200, "PATCH", "/Users/"+id, `{"Operations":[{"op":"remove","path":"title"},{"op":"remove","path":"emails[type eq \"work\"]"}]}`)
-	if u, _ = w.user(id); u.JobTitle != "" || u.Mail != "" {
+	if u, _ = w.user(id); u.JobTitle() != "" || u.Mail() != "" {
 		t.Fatalf("remove: %+v", u)
 	}
 	scimError(t, w.scim(400, "PATCH", "/Users/"+id, `{"Operations":[{"op":"replace","path":"groups","value":[]}]}`), "400", "mutability")
@@ -313,7 +315,7 @@ func TestETagsGuardWrites(t *testing.T) {
 	// A change through another surface changes the ETag too.
 	w.do(func(tx *tenantTx) error {
 		u, _ := tx.Engine.User(id)
-		u.Department = "Elsewhere"
+		u.SetText(userprop.Department, "Elsewhere")
 		return tx.Engine.PutUser(tx.Op, u)
 	})
 	scimError(t, w.scim(412, "DELETE", "/Users/"+id, nil, "If-Match: "+newTag), "412", "")

@@ -17,6 +17,7 @@ import (
 	"allot/licensing"
 	"allot/subscription"
 	"allot/tenant"
+	"allot/userprop"
 )
 
 // runAllot runs the CLI with args and returns what it wrote (standard
@@ -51,8 +52,8 @@ func seedTenant(t *testing.T, tn *tenant.Tenant) {
 			return err
 		}
 		for _, u := range []licensing.User{
-			{ID: "u1", UserPrincipalName: "ann@c.example", DisplayName: "Ann", UsageLocation: "US", AccountEnabled: true, Department: "Sales",
-				Attributes: map[string]string{"mailnickname": "ann", "extensionattribute3": "x"}, CreatedAt: now},
+			licensing.User{ID: "u1", UserPrincipalName: "ann@c.example", DisplayName: "Ann", UsageLocation: "US", AccountEnabled: true,
+				Attributes: map[string]string{"mailnickname": "ann", "extensionattribute3": "x"}, CreatedAt: now}.With(userprop.Department, "Sales"),
 			{ID: "u2", UserPrincipalName: "bob@c.example", DisplayName: "Bob", UsageLocation: "US", AccountEnabled: true, CreatedAt: now},
 		} {
 			if err := tx.Engine.PutUser(tx.Op, u); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"allot/licensing"
 	"allot/tenant"
+	"allot/userprop"
 )
 
 func TestGroupsRuleTest(t *testing.T) {
@@ -16,7 +17,7 @@ func TestGroupsRuleTest(t *testing.T) {
 	ctx, tid := context.Background(), testTenantID
 	var err error
 	err = tn.Do(ctx, licensing.Op{Now: time.Now()}, func(tx *tenant.Tx) error {
-		return tx.Engine.PutUser(tx.Op, licensing.User{ID: "u1", UserPrincipalName: "ann@c", Department: "Sales"})
+		return tx.Engine.PutUser(tx.Op, licensing.User{ID: "u1", UserPrincipalName: "ann@c"}.With(userprop.Department, "Sales"))
 	})
 	if err != nil {
 		t.Fatal(err)

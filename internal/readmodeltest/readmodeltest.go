@@ -13,6 +13,7 @@ import (
 	"allot/licensing"
 	"allot/synth"
 	"allot/tenant"
+	"allot/userprop"
 )
 
 // Synthetic generates a synthetic tenant (synth.Generate with Microsoft's
@@ -51,7 +52,8 @@ func Churn(r *rand.Rand, e *licensing.Engine, st *synth.Tenant, op licensing.Op,
 	sku := st.SKUs[r.Intn(len(st.SKUs))].ID
 	switch r.Intn(10) {
 	case 0:
-		u.Department, u.Mail = depts[r.Intn(len(depts))], fmt.Sprintf("m%d@contoso.example", r.Intn(5))
+		dept := depts[r.Intn(len(depts))]
+		u.SetTexts(&userprop.Texts{userprop.Department: dept, userprop.Mail: fmt.Sprintf("m%d@contoso.example", r.Intn(5))})
 		_ = e.PutUser(op, u)
 	case 1:
 		u.UserPrincipalName, u.DisplayName = fmt.Sprintf("renamed%d@contoso.example", step), fmt.Sprintf("Renamed %d", step)
@@ -61,7 +63,7 @@ func Churn(r *rand.Rand, e *licensing.Engine, st *synth.Tenant, op licensing.Op,
 	case 3:
 		*next++
 		_ = e.PutUser(op, licensing.User{ID: synth.GUID('u', 900000+*next), UserPrincipalName: fmt.Sprintf("new%d@contoso.example", *next),
-			DisplayName: "New", UsageLocation: "US", Department: depts[r.Intn(len(depts))]})
+			DisplayName: "New", UsageLocation: "US"}.With(userprop.Department, depts[r.Intn(len(depts))]))
 	case 4:
 		_ = e.AssignUserLicenses(op, id, []licensing.AssignedLicense{{SKUID: sku}}, nil)
 	case 5:

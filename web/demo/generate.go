@@ -8,6 +8,7 @@ import (
 
 	"allot/licensing"
 	"allot/subscription"
+	"allot/userprop"
 )
 
 // data is the generated demo organisation, ready to import.
@@ -131,11 +132,12 @@ func generate(people int, now time.Time) *data {
 			title = ts[0]
 		}
 		u := licensing.User{ID: id('u', i+1), UserPrincipalName: local + "@" + domain, DisplayName: first + " " + last,
-			GivenName: first, Surname: last, Mail: local + "@" + domain, AccountEnabled: r.Intn(60) != 0, UserType: "Member",
-			Kind: licensing.KindPerson, Department: dept, JobTitle: title, Country: country, City: cities[country],
-			CompanyName: company, EmployeeID: fmt.Sprintf("E%05d", 10000+i),
-			EmployeeHireDate: now.AddDate(0, 0, -r.Intn(8*365)-20).Format(time.RFC3339),
-			CreatedAt:        now.AddDate(0, 0, -r.Intn(380)-15)}
+			AccountEnabled: r.Intn(60) != 0, UserType: "Member", Kind: licensing.KindPerson}
+		u.SetTexts(&userprop.Texts{userprop.GivenName: first, userprop.Surname: last, userprop.Mail: local + "@" + domain,
+			userprop.Department: dept, userprop.JobTitle: title, userprop.Country: country, userprop.City: cities[country],
+			userprop.CompanyName: company, userprop.EmployeeID: fmt.Sprintf("E%05d", 10000+i),
+			userprop.EmployeeHireDate: now.AddDate(0, 0, -r.Intn(8*365)-20).Format(time.RFC3339)})
+		u.CreatedAt = now.AddDate(0, 0, -r.Intn(380)-15)
 		if r.Intn(100) < 93 {
 			u.UsageLocation = country
 		}
@@ -152,14 +154,14 @@ func generate(people int, now time.Time) *data {
 		n := len(d.users)
 		d.users = append(d.users, licensing.User{ID: id('u', n+1), UserPrincipalName: local + "#EXT#@contoso.example",
 			DisplayName: first + " " + last + " (" + strings.TrimSuffix(p, ".example") + ")", AccountEnabled: true, UserType: "Guest",
-			Kind: licensing.KindPerson, CompanyName: strings.TrimSuffix(p, ".example"), Mail: local + "@" + p, CreatedAt: now.AddDate(0, 0, -r.Intn(200)-5)})
+			Kind: licensing.KindPerson, CreatedAt: now.AddDate(0, 0, -r.Intn(200)-5)}.With(userprop.Mail, local+"@"+p).With(userprop.CompanyName, strings.TrimSuffix(p, ".example")))
 		guests = append(guests, n)
 	}
 	special := func(local, name string, kind string, dept string) int {
 		n := len(d.users)
 		d.users = append(d.users, licensing.User{ID: id('u', n+1), UserPrincipalName: local + "@contoso.example", DisplayName: name,
-			Mail: local + "@contoso.example", AccountEnabled: kind == licensing.KindServiceAccount, UserType: "Member", Kind: kind,
-			Department: dept, UsageLocation: "US", Country: "US", CreatedAt: now.AddDate(0, 0, -390)})
+			AccountEnabled: kind == licensing.KindServiceAccount, UserType: "Member", Kind: kind,
+			UsageLocation: "US", CreatedAt: now.AddDate(0, 0, -390)}.With(userprop.Country, "US").With(userprop.Department, dept).With(userprop.Mail, local+"@contoso.example"))
 		return n
 	}
 	legalArchive := special("legal-archive", "Legal Archive", licensing.KindSharedMailbox, "Legal")
