@@ -21,11 +21,11 @@ func FuzzCheckUser(f *testing.F) {
 	domains := []string{"contoso.com"}
 	f.Fuzz(func(t *testing.T, upn, name, loc, dept string) {
 		u := licensing.User{ID: "u", UserPrincipalName: upn, DisplayName: name, UsageLocation: loc,
-			Attributes: map[string]string{"state": dept}, OtherMails: []string{name}}.With(userprop.Department, dept)
+			Attributes: map[string]string{"state": dept}}.With(userprop.Department, dept).WithOtherMails([]string{name})
 		if err := CheckUser(&u, nil, domains); err != nil {
 			return
 		}
-		for _, s := range []string{u.UserPrincipalName, u.DisplayName, u.Department(), u.Attributes["state"], u.OtherMails[0]} {
+		for _, s := range []string{u.UserPrincipalName, u.DisplayName, u.Department(), u.Attributes["state"], u.OtherMails()[0]} {
 			if !utf8.ValidString(s) || !norm.NFC.IsNormalString(s) {
 				t.Fatalf("accepted a value that is not NFC UTF-8: %q", s)
 			}

@@ -330,10 +330,12 @@ func CheckUser(u *licensing.User, old *licensing.User, domains []string) error {
 	}
 	for _, list := range []struct {
 		prop     string
-		vs       *[]string
+		vs       []string
+		set      func(*licensing.User, []string)
 		previous []string
-	}{{"proxyAddresses", &u.ProxyAddresses, oldList(old, true)}, {"otherMails", &u.OtherMails, oldList(old, false)}} {
-		vs := *list.vs
+	}{{"proxyAddresses", u.ProxyAddresses(), (*licensing.User).SetProxyAddresses, oldList(old, true)},
+		{"otherMails", u.OtherMails(), (*licensing.User).SetOtherMails, oldList(old, false)}} {
+		vs := list.vs
 		if old != nil && slices.Equal(vs, list.previous) {
 			continue
 		}
@@ -348,7 +350,7 @@ func CheckUser(u *licensing.User, old *licensing.User, domains []string) error {
 			}
 		}
 		if len(vs) > 0 {
-			*list.vs = out
+			list.set(u, out)
 		}
 	}
 	return nil
@@ -359,9 +361,9 @@ func oldList(old *licensing.User, proxy bool) []string {
 	case old == nil:
 		return nil
 	case proxy:
-		return old.ProxyAddresses
+		return old.ProxyAddresses()
 	}
-	return old.OtherMails
+	return old.OtherMails()
 }
 
 // CheckGroup normalises and checks a group that is about to be written

@@ -89,13 +89,13 @@ func TestUsageLocationIsAnAssignedISOCode(t *testing.T) {
 func TestCheckUserNormalisesAndBoundsChangedProperties(t *testing.T) {
 	domains := []string{"contoso.com"}
 	u := licensing.User{ID: "u1", UserPrincipalName: " ann@contoso.com ", DisplayName: "Jose\u0301",
-		ProxyAddresses: []string{"smtp:jose\u0301@contoso.com"}, Attributes: map[string]string{"state": "Ile\u0302"}}.With(userprop.Department, "Sal\u0065\u0301s")
-	proxies := u.ProxyAddresses
+		Attributes: map[string]string{"state": "Ile\u0302"}}.With(userprop.Department, "Sal\u0065\u0301s").WithProxyAddresses([]string{"smtp:jose\u0301@contoso.com"})
+	proxies := u.ProxyAddresses()
 	if err := CheckUser(&u, nil, domains); err != nil {
 		t.Fatal(err)
 	}
 	if u.UserPrincipalName != "ann@contoso.com" || u.DisplayName != "Jos\u00e9" || u.Department() != "Sal\u00e9s" ||
-		u.ProxyAddresses[0] != "smtp:jos\u00e9@contoso.com" || u.Attributes["state"] != "Il\u00ea" {
+		u.ProxyAddresses()[0] != "smtp:jos\u00e9@contoso.com" || u.Attributes["state"] != "Il\u00ea" {
 		t.Fatalf("not normalised: %+v", u)
 	}
 	if proxies[0] != "smtp:jose\u0301@contoso.com" {
@@ -110,7 +110,7 @@ func TestCheckUserNormalisesAndBoundsChangedProperties(t *testing.T) {
 		"extensionAttr": func(u *licensing.User) {
 			u.Attributes = map[string]string{"extensionattribute1": strings.Repeat("e", 1025)}
 		},
-		"proxyAddresses": func(u *licensing.User) { u.ProxyAddresses = make([]string, MaxValues+1) },
+		"proxyAddresses": func(u *licensing.User) { u.SetProxyAddresses(make([]string, MaxValues+1)) },
 		"control":        func(u *licensing.User) { u.SetText(userprop.City, "a\x07b") },
 		"upn":            func(u *licensing.User) { u.UserPrincipalName = "ann@fabrikam.com" },
 	} {

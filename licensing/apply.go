@@ -655,8 +655,10 @@ func diffPools(a, b *Engine) string {
 }
 
 func diffUser(u, v *user) string {
-	if fmt.Sprintf("%+v", *u.User) != fmt.Sprintf("%+v", *v.User) {
-		return fmt.Sprintf("properties %+v vs %+v", *u.User, *v.User)
+	if !u.User.Equal(v.User) {
+		a, _ := json.Marshal(u.User)
+		b, _ := json.Marshal(v.User)
+		return fmt.Sprintf("properties %s vs %s", a, b)
 	}
 	// The order of direct sources is not state: commands append, a load
 	// sorts.

@@ -250,8 +250,9 @@ func AppendUserBinary(dst []byte, u *User) []byte {
 	set(userCompanyName, t[userprop.CompanyName] != "")
 	set(userEmployeeID, t[userprop.EmployeeID] != "")
 	set(userEmployeeHireDate, t[userprop.EmployeeHireDate] != "")
-	set(userProxyAddresses, len(u.ProxyAddresses) > 0)
-	set(userOtherMails, len(u.OtherMails) > 0)
+	proxy, other := u.ProxyAddresses(), u.OtherMails()
+	set(userProxyAddresses, len(proxy) > 0)
+	set(userOtherMails, len(other) > 0)
 	set(userAttributes, len(u.Attributes) > 0)
 	e := encoder{b: append(dst, BinaryFormat), sec: timeBase}
 	e.uvarint(m)
@@ -274,8 +275,8 @@ func AppendUserBinary(dst []byte, u *User) []byte {
 	e.strIf(m&userCompanyName, t[userprop.CompanyName])
 	e.strIf(m&userEmployeeID, t[userprop.EmployeeID])
 	e.strIf(m&userEmployeeHireDate, t[userprop.EmployeeHireDate])
-	e.strsIf(m&userProxyAddresses, u.ProxyAddresses)
-	e.strsIf(m&userOtherMails, u.OtherMails)
+	e.strsIf(m&userProxyAddresses, proxy)
+	e.strsIf(m&userOtherMails, other)
 	if m&userAttributes != 0 {
 		e.strMap(u.Attributes)
 	}
@@ -334,11 +335,16 @@ func decodeUserBlocks(b []byte, u *User, texts, guids *[]byte) error {
 			d.fail(err)
 		}
 	}
-	if m&userProxyAddresses != 0 {
-		u.ProxyAddresses = d.strs(1)
-	}
-	if m&userOtherMails != 0 {
-		u.OtherMails = d.strs(1)
+	if m&(userProxyAddresses|userOtherMails) != 0 {
+		var proxy, other []string
+		if m&userProxyAddresses != 0 {
+			proxy = d.strs(1)
+		}
+		if m&userOtherMails != 0 {
+			other = d.strs(1)
+		}
+		u.SetProxyAddresses(proxy)
+		u.SetOtherMails(other)
 	}
 	if m&userAttributes != 0 {
 		u.Attributes = d.strMap()

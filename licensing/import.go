@@ -776,8 +776,8 @@ func (e *Engine) importSource(op Op, g *group, u *user, l LicenseSource) error {
 
 func sameUser(a, b *User) bool {
 	if a.ID != b.ID || a.UserPrincipalName != b.UserPrincipalName || a.DisplayName != b.DisplayName || a.AccountEnabled != b.AccountEnabled ||
-		a.UsageLocation != b.UsageLocation || a.PackedTexts() != b.PackedTexts() || !equalStrings(a.ProxyAddresses, b.ProxyAddresses) ||
-		!equalStrings(a.OtherMails, b.OtherMails) || len(a.Attributes) != len(b.Attributes) {
+		a.UsageLocation != b.UsageLocation || a.PackedTexts() != b.PackedTexts() || !equalStrings(a.ProxyAddresses(), b.ProxyAddresses()) ||
+		!equalStrings(a.OtherMails(), b.OtherMails()) || len(a.Attributes) != len(b.Attributes) {
 		return false
 	}
 	if (b.UserType != "" && a.UserType != b.UserType) || (b.Kind != "" && a.Kind != b.Kind) {

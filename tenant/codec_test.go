@@ -40,7 +40,7 @@ func binaryTenant(t *testing.T, st store.Store) (before string, licenses map[str
 	at := time.Date(2024, 3, 1, 9, 30, 0, 0, time.FixedZone("", 2*3600))
 	if err := tn.Do(ctx, licensing.Op{Actor: "test"}, func(tx *Tx) error {
 		if err := tx.Engine.PutUser(tx.Op, licensing.User{ID: zedID, UserPrincipalName: "zed@contoso.example", UsageLocation: "DE",
-			AccountEnabled: true, ProxyAddresses: []string{"SMTP:zed@contoso.example"}, Attributes: map[string]string{"state": "BY"}, CreatedAt: at}); err != nil {
+			AccountEnabled: true, Attributes: map[string]string{"state": "BY"}, CreatedAt: at}.WithProxyAddresses([]string{"SMTP:zed@contoso.example"})); err != nil {
 			return err
 		}
 		if err := tx.Engine.PutGroup(tx.Op, licensing.Group{ID: allOrNoneID, DisplayName: "All-or-none", SecurityEnabled: true,

@@ -92,8 +92,8 @@ func FuzzPackedTexts(f *testing.F) {
 // and the JSON stores read it), and reads back.
 func TestUserJSONKeepsItsShape(t *testing.T) {
 	u := User{ID: "u1", UserPrincipalName: "a@b", DisplayName: "A", AccountEnabled: true, UserType: "Member",
-		UsageLocation: "NO", Kind: "person", ProxyAddresses: []string{"smtp:a@b"}, OtherMails: []string{"o@b"},
-		Attributes: map[string]string{"state": "Oslo"}, CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+		UsageLocation: "NO", Kind: "person", Attributes: map[string]string{"state": "Oslo"},
+		CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}.WithProxyAddresses([]string{"smtp:a@b"}).WithOtherMails([]string{"o@b"})
 	u.SetTexts(&Texts{Department: "d", JobTitle: "j", Country: "c", City: "ci", CompanyName: "co", EmployeeID: "e",
 		EmployeeHireDate: "2020-01-01T00:00:00Z", Mail: "m", GivenName: "g", Surname: "s"})
 	b, err := json.Marshal(u)

@@ -76,11 +76,12 @@ type Property struct {
 	str func(*User) *string // String fields of their own
 	// text is a String or Date property kept in the packed profile
 	// (isText).
-	text   Text
-	isText bool
-	bool   func(*User) *bool
-	time   func(*User) *time.Time
-	strs   func(*User) *[]string
+	text    Text
+	isText  bool
+	bool    func(*User) *bool
+	time    func(*User) *time.Time
+	strs    func(*User) []string
+	setStrs func(*User, []string)
 
 	// Max is the documented length of a String property (Microsoft Graph
 	// user resource type); 0 is identity.MaxAttribute for attributes and
@@ -283,7 +284,7 @@ func (p *Property) GetStrings(u *User) []string {
 	if p.strs == nil {
 		return nil
 	}
-	return *p.strs(u)
+	return p.strs(u)
 }
 
 // SetBool, SetTime and SetStrings write a Bool, Time or Strings property
@@ -301,8 +302,8 @@ func (p *Property) SetTime(u *User, v time.Time) {
 }
 
 func (p *Property) SetStrings(u *User, v []string) {
-	if p.strs != nil {
-		*p.strs(u) = v
+	if p.setStrs != nil {
+		p.setStrs(u, v)
 	}
 }
 
@@ -373,9 +374,9 @@ var Users = []Property{
 		SCIM: SCIMPath{Attr: "name", Sub: "familyName"}, Rule: "surname", Column: true, Entra: true,
 		Form: &Input{Label: "Last name", Order: 5}}),
 	{Name: "kind", Type: String, str: func(u *User) *string { return &u.Kind }, Filter: Eq, Column: true},
-	{Name: "proxyAddresses", Type: Strings, strs: func(u *User) *[]string { return &u.ProxyAddresses }, Rule: "proxyAddresses",
+	{Name: "proxyAddresses", Type: Strings, strs: (*User).ProxyAddresses, setStrs: (*User).SetProxyAddresses, Rule: "proxyAddresses",
 		Column: true, MicrosoftGraph: true, Entra: true},
-	{Name: "otherMails", Type: Strings, strs: func(u *User) *[]string { return &u.OtherMails }, Rule: "otherMails",
+	{Name: "otherMails", Type: Strings, strs: (*User).OtherMails, setStrs: (*User).SetOtherMails, Rule: "otherMails",
 		Column: true, MicrosoftGraph: true, Entra: true},
 	{Name: "createdDateTime", Type: Time, time: func(u *User) *time.Time { return &u.CreatedAt }, ReadOnly: true,
 		Column: true, MicrosoftGraph: true},

@@ -100,7 +100,7 @@ func typed(v any, def string) (map[string]map[string]any, []string) {
 // is the mail; the others are otherMails.
 func emailsToUser(u *licensing.User, v any) {
 	u.SetText(userprop.Mail, "")
-	u.OtherMails = nil
+	u.SetOtherMails(nil)
 	arr, _ := v.([]any)
 	pick := -1
 	for i, x := range arr {
@@ -126,8 +126,8 @@ func emailsToUser(u *licensing.User, v any) {
 		case val == "":
 		case i == pick:
 			u.SetText(userprop.Mail, val)
-		case !slices.Contains(u.OtherMails, val):
-			u.OtherMails = append(u.OtherMails, val)
+		case !slices.Contains(u.OtherMails(), val):
+			u.SetOtherMails(append(slices.Clip(u.OtherMails()), val)) // the list may be shared
 		}
 	}
 }

@@ -298,7 +298,7 @@ func userEmails(u *licensing.User) any {
 	if u.Mail() != "" {
 		out = append(out, map[string]any{"value": u.Mail(), "type": "work", "primary": true})
 	}
-	for _, m := range u.OtherMails {
+	for _, m := range u.OtherMails() {
 		out = append(out, map[string]any{"value": m, "type": "other"})
 	}
 	if out == nil {

@@ -79,8 +79,8 @@ func TestCreateUserMapsEveryAttributeToTheDirectoryUser(t *testing.T) {
 			t.Errorf("%s = %q, want %q", name, c[0], c[1])
 		}
 	}
-	if !u.AccountEnabled || !reflect.DeepEqual(u.OtherMails, []string{"babs@jensen.org"}) {
-		t.Errorf("accountEnabled %v otherMails %v", u.AccountEnabled, u.OtherMails)
+	if !u.AccountEnabled || !reflect.DeepEqual(u.OtherMails(), []string{"babs@jensen.org"}) {
+		t.Errorf("accountEnabled %v otherMails %v", u.AccountEnabled, u.OtherMails())
 	}
 	// What was sent comes back (but the password, and read-only manager.displayName of an unknown manager).
 	back := obj(t, w.scim(200, "GET", "/Users/"+id, nil))
