@@ -121,7 +121,7 @@ func states(tn *tenant.Tenant) string {
 			for _, l := range e.Licenses(id) {
 				fmt.Fprintf(&b, "  %s/%s claimed=%v since=%s held=%v heldSince=%s", l.SKUID, l.AllotmentID, l.Claimed, l.Since.Format(time.RFC3339Nano), l.Held, l.HeldSince.Format(time.RFC3339Nano))
 				for _, src := range l.Sources {
-					fmt.Fprintf(&b, " [%s %s %v %s %s %s]", src.AssignedByGroup, src.AllotmentID, src.DisabledPlans, src.State, src.Error, src.AssignedAt.Format(time.RFC3339Nano))
+					fmt.Fprintf(&b, " [%s %v %s %s %s]", src.AssignedByGroup, src.DisabledPlans, src.State, src.Error, src.AssignedAt.Format(time.RFC3339Nano))
 				}
 				b.WriteByte('\n')
 			}

@@ -92,7 +92,10 @@ func TestAdoptTakesRecordsAsTheyAre(t *testing.T) {
 // semanticsDigests records, for each value of Semantics, a digest of what
 // full recomputes derive from fixed records (TestSemanticsIsRaised...).
 var semanticsDigests = map[int]string{
-	1: "0f951c7d1bfea598d0034944393de37695fc967ac81b7e46e763839ede2ed56b",
+	// The dump stopped printing a source state's allotment (its
+	// record's, which the dump prints) in session 22: the digest of the
+	// engine before that change with the new dump was this one too.
+	1: "89fc79921ac10827c229eacaf57f3c759bcd16a6536f2478c5425962d7c15801",
 }
 
 // Stored license records are adopted at load when they were committed

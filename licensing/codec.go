@@ -691,7 +691,6 @@ func (e *encoder) sourceState(s *SourceState) {
 	set(ssAppliesSince, s.AppliesSince != 0)
 	set(ssDisabledPlans, s.DisabledPlans != nil)
 	set(ssAssignedByGroup, s.AssignedByGroup != "")
-	set(ssAllotmentID, s.AllotmentID != "")
 	set(ssKept, s.KeptReason() != "")
 	set(ssReplacedBy, len(s.KeptReplacedBy()) > 0)
 	e.uvarint(m)
@@ -708,7 +707,6 @@ func (e *encoder) sourceState(s *SourceState) {
 	}
 	e.strsIf(m&ssDisabledPlans, s.DisabledPlans)
 	e.strIf(m&ssAssignedByGroup, s.AssignedByGroup)
-	e.strIf(m&ssAllotmentID, s.AllotmentID)
 	e.strIf(m&ssKept, s.KeptReason())
 	e.strsIf(m&ssReplacedBy, s.KeptReplacedBy())
 }
@@ -728,8 +726,9 @@ type decoder struct {
 	// its raw strings are parts of it (one allocation instead of one per
 	// string, and none of them aliases the body).
 	text string
-	// offsets counts the Instants read from times written with a UTC
-	// offset (instantUTC): the one legacy form a record may have.
+	// offsets counts what a record holds in a legacy form, which encodes
+	// anew differently: Instants read from times written with a UTC
+	// offset (instantUTC), and source states that name their allotment.
 	offsets int
 	// shared, when set, keeps the strings of GUIDs read by sharedStrIf
 	// (a LicenseDecoder's, across its records).
@@ -1145,7 +1144,13 @@ func (d *decoder) sourceState(s *SourceState) {
 		s.DisabledPlans = d.sharedStrs(0) // plans repeat across records: one string each per decoder
 	}
 	s.AssignedByGroup = d.sharedStrIf(m & ssAssignedByGroup)
-	s.AllotmentID = d.sharedStrIf(m & ssAllotmentID)
+	if m&ssAllotmentID != 0 {
+		// Records written before a state's allotment was its record's
+		// name it: read and dropped (the record names the same one),
+		// so such a record encodes anew without it.
+		d.sharedStrIf(m & ssAllotmentID)
+		d.offsets++
+	}
 	if m&(ssKept|ssReplacedBy) != 0 {
 		k := &KeptState{Kept: d.strIf(m & ssKept)}
 		if m&ssReplacedBy != 0 {

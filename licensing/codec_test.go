@@ -668,3 +668,39 @@ func randomBodies(t *testing.T, c codec, seed int64, n int, fn func(b []byte)) {
 		}
 	}
 }
+
+// A license record stored before a source state's allotment was its
+// record's names the allotment in each state (bit ssAllotmentID): it
+// decodes, the state's allotment dropped (the record's is the same), and
+// encodes anew without it, in one step.
+func TestStatesThatNameTheirAllotmentDecode(t *testing.T) {
+	const user, sku, allot = "00000000-0000-4000-8000-000000000001", "6fd2c87f-b296-42f0-b197-1e91e994b900", "00000000-0000-4000-8000-0000000000a1"
+	e := encoder{b: []byte{BinaryFormat}, sec: timeBase}
+	e.uvarint(licUserID | licSKUID | licSources | licAllotmentID)
+	e.str(user)
+	e.str(sku)
+	e.uvarint(1) // one source state, as the earlier encoder wrote it
+	e.uvarint(ssState | ssError | ssAllotmentID)
+	e.str(StateActive.String())
+	e.str(ErrNone.String())
+	e.str(allot)
+	e.str(allot)
+	old := e.b
+	l, legacy, err := decodeLicense(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if legacy == 0 {
+		t.Error("a state that names its allotment is not counted as a legacy form")
+	}
+	if l.AllotmentID != allot || len(l.Sources) != 1 || l.Sources[0].State != StateActive || l.Sources[0].Error != ErrNone {
+		t.Fatalf("decoded %+v", l)
+	}
+	again := AppendLicenseBinary(nil, &l)
+	if bytes.Equal(again, old) || len(again) >= len(old) {
+		t.Fatalf("encoded anew as it was: %x", again)
+	}
+	if l2, legacy2, err := decodeLicense(again); err != nil || legacy2 != 0 || !reflect.DeepEqual(l2, l) {
+		t.Fatalf("the new body: %+v, %d, %v", l2, legacy2, err)
+	}
+}

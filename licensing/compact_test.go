@@ -2,6 +2,7 @@ package licensing
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,8 +28,10 @@ func TestLicenseRecordJSONKeepsItsShapeWithKeptSourcesOutOfLine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if string(out) != in {
-			t.Fatalf("round trip changed the record:\n in: %s\nout: %s", in, out)
+		// A source state no longer names its allotment (its record's):
+		// read from a record that has it, it is left out.
+		if want := strings.ReplaceAll(in, `"allotmentId":"a1","disabledPlans"`, `"disabledPlans"`); string(out) != want {
+			t.Fatalf("round trip changed the record:\n in: %s\nout: %s\nwant %s", in, out, want)
 		}
 	}
 	var plain, kept License
@@ -54,7 +57,7 @@ func TestLicenseRecordJSONKeepsItsShapeWithKeptSourcesOutOfLine(t *testing.T) {
 	s.SetKept("", nil)
 	kept.SetRetained(nil)
 	b, _ := json.Marshal(s)
-	if want := `{"assignedByGroup":"g1","allotmentId":"a1","disabledPlans":["p1"],"state":"ActiveWithError","error":"None","lastUpdatedDateTime":"2026-12-05T22:00:00.000123Z","assignedDateTime":"0001-01-01T00:00:00Z"}`; string(b) != want {
+	if want := `{"assignedByGroup":"g1","disabledPlans":["p1"],"state":"ActiveWithError","error":"None","lastUpdatedDateTime":"2026-12-05T22:00:00.000123Z","assignedDateTime":"0001-01-01T00:00:00Z"}`; string(b) != want {
 		t.Fatalf("cleared source: %s", b)
 	}
 	if kept.KeptSources != nil {

@@ -145,7 +145,7 @@ func (e *Engine) Explain(userID, skuID string) (Explanation, error) {
 	for _, r := range recs {
 		l := r
 		for _, s := range l.Sources {
-			es := ExplainedSource{AssignedByGroup: s.AssignedByGroup, AllotmentID: s.AllotmentID, State: s.State.String(), Error: s.Error.String(),
+			es := ExplainedSource{AssignedByGroup: s.AssignedByGroup, AllotmentID: l.AllotmentID, State: s.State.String(), Error: s.Error.String(),
 				DisabledPlans: s.DisabledPlans, AssignedAt: s.AssignedAt.Time(), LastUpdated: s.LastUpdated.Time()}
 			if s.AssignedByGroup == "" {
 				es.Via = "direct assignment"

@@ -327,10 +327,10 @@ func dump(e *Engine) string {
 		for _, l := range u.licenses {
 			fmt.Fprintf(&b, "%s %s claimed=%v since=%s held=%v heldSince=%s", id, l.pool.key, l.Claimed, l.Since.Format(time.RFC3339Nano), l.Held, l.HeldSince.Format(time.RFC3339Nano))
 			for _, s := range l.Sources {
-				fmt.Fprintf(&b, " [%s %s %v %s %s %s %s applies=%s kept=%s %v]", s.AssignedByGroup, s.AllotmentID, s.DisabledPlans, s.State, s.Error, s.LastUpdated.Format(time.RFC3339Nano), s.AssignedAt.Format(time.RFC3339Nano), s.AppliesSince.Time().Format(time.RFC3339Nano), s.KeptReason(), s.KeptReplacedBy())
+				fmt.Fprintf(&b, " [%s %v %s %s %s %s applies=%s kept=%s %v]", s.AssignedByGroup, s.DisabledPlans, s.State, s.Error, s.LastUpdated.Format(time.RFC3339Nano), s.AssignedAt.Format(time.RFC3339Nano), s.AppliesSince.Time().Format(time.RFC3339Nano), s.KeptReason(), s.KeptReplacedBy())
 			}
 			for _, s := range l.Retained() {
-				fmt.Fprintf(&b, " kept[%s %s %v %s %v %s]", s.AssignedByGroup, s.AllotmentID, s.DisabledPlans, s.KeptReason(), s.KeptReplacedBy(), s.AppliesSince.Time().Format(time.RFC3339Nano))
+				fmt.Fprintf(&b, " kept[%s %v %s %v %s]", s.AssignedByGroup, s.DisabledPlans, s.KeptReason(), s.KeptReplacedBy(), s.AppliesSince.Time().Format(time.RFC3339Nano))
 			}
 			b.WriteByte('\n')
 		}

@@ -185,7 +185,7 @@ func equalKept(a, b []SourceState) bool {
 	}
 	for i := range a {
 		x, y := &a[i], &b[i]
-		if x.AssignedByGroup != y.AssignedByGroup || x.AllotmentID != y.AllotmentID || x.KeptReason() != y.KeptReason() || !equalStrings(x.KeptReplacedBy(), y.KeptReplacedBy()) ||
+		if x.AssignedByGroup != y.AssignedByGroup || x.KeptReason() != y.KeptReason() || !equalStrings(x.KeptReplacedBy(), y.KeptReplacedBy()) ||
 			!equalStrings(x.DisabledPlans, y.DisabledPlans) || !x.AssignedAt.Equal(y.AssignedAt) || x.AppliesSince != y.AppliesSince {
 			return false
 		}

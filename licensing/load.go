@@ -407,9 +407,6 @@ func (e *Engine) internLicense(u *user, p *pool, l *License) {
 		if g := e.groups[s.AssignedByGroup]; g != nil && s.AssignedByGroup != "" {
 			s.AssignedByGroup = g.ID
 		}
-		if p.allot != nil {
-			s.AllotmentID = internAs(s.AllotmentID, p.allot.ID)
-		}
 	}
 }
 

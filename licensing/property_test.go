@@ -634,7 +634,7 @@ func TestPropertyExercisesEveryState(t *testing.T) {
 						if g := f.e.groups[src.AssignedByGroup]; g != nil && g.IsDynamic() && l.Held {
 							seen["licensed through a dynamic group"] = true
 						}
-						if src.AllotmentID != "" {
+						if l.AllotmentID != "" {
 							seen["allotment "+src.State.String()+"/"+src.Error.String()] = true
 						}
 					}

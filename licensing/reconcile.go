@@ -207,7 +207,7 @@ func (w *worker) gatherSources(u *user, now time.Time, kept bool) []srcEntry {
 	for i := range u.direct {
 		d := &u.direct[i]
 		if p := e.sourcePool(d); p != nil {
-			dst = append(dst, srcEntry{pool: p, state: SourceState{AllotmentID: d.AllotmentID, DisabledPlans: d.DisabledPlans, AssignedAt: InstantOf(d.AssignedAt), AppliesSince: w.appliesSince(u, p, "", now)}})
+			dst = append(dst, srcEntry{pool: p, state: SourceState{DisabledPlans: d.DisabledPlans, AssignedAt: InstantOf(d.AssignedAt), AppliesSince: w.appliesSince(u, p, "", now)}})
 		}
 	}
 	if !(e.settings.ExcludeGuests && u.IsGuest()) {
@@ -220,7 +220,7 @@ func (w *worker) gatherSources(u *user, now time.Time, kept bool) []srcEntry {
 			for i := range g.licenses {
 				gl := &g.licenses[i]
 				if p := e.sourcePool(gl); p != nil {
-					dst = append(dst, srcEntry{pool: p, state: SourceState{AssignedByGroup: g.ID, AllotmentID: gl.AllotmentID, DisabledPlans: gl.DisabledPlans, AssignedAt: InstantOf(gl.AssignedAt), AppliesSince: w.appliesSince(u, p, g.ID, now)}})
+					dst = append(dst, srcEntry{pool: p, state: SourceState{AssignedByGroup: g.ID, DisabledPlans: gl.DisabledPlans, AssignedAt: InstantOf(gl.AssignedAt), AppliesSince: w.appliesSince(u, p, g.ID, now)}})
 				}
 			}
 		}

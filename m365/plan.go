@@ -130,7 +130,7 @@ func decisions(s *tenant.State, connID string) (map[string]map[string]wanted, ma
 			sku := strings.ToLower(l.SKUID)
 			var managed []licensing.SourceState
 			for _, src := range l.Sources {
-				if isManaged(s, &m, sku, &src) && src.Usable() {
+				if isManaged(s, &m, sku, l.AllotmentID, &src) && src.Usable() {
 					managed = append(managed, src)
 				}
 			}
@@ -145,16 +145,17 @@ func decisions(s *tenant.State, connID string) (map[string]map[string]wanted, ma
 			if out[uid] == nil {
 				out[uid] = map[string]wanted{}
 			}
-			out[uid][sku] = wanted{disabled: dis, why: whyOf(e, managed[0])}
+			out[uid][sku] = wanted{disabled: dis, why: whyOf(e, l.AllotmentID, managed[0])}
 		}
 	}
 	return out, upn
 }
 
-// isManaged reports whether a source is allot's own.
-func isManaged(s *tenant.State, m *syncedMark, sku string, src *licensing.SourceState) bool {
+// isManaged reports whether a source of a license record of the allotment
+// allotmentID ("" none) is allot's own.
+func isManaged(s *tenant.State, m *syncedMark, sku, allotmentID string, src *licensing.SourceState) bool {
 	switch {
-	case src.AllotmentID != "":
+	case allotmentID != "":
 		return true
 	case src.AssignedByGroup != "":
 		return !IsSyncedGroup(s, src.AssignedByGroup)
@@ -163,10 +164,10 @@ func isManaged(s *tenant.State, m *syncedMark, sku string, src *licensing.Source
 	}
 }
 
-func whyOf(e *licensing.Engine, src licensing.SourceState) string {
+func whyOf(e *licensing.Engine, allotmentID string, src licensing.SourceState) string {
 	switch {
-	case src.AllotmentID != "":
-		return "holds a seat of allotment " + src.AllotmentID + " in allot"
+	case allotmentID != "":
+		return "holds a seat of allotment " + allotmentID + " in allot"
 	case src.AssignedByGroup != "":
 		name := src.AssignedByGroup
 		if g, ok := e.Group(name); ok {
