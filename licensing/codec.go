@@ -343,8 +343,7 @@ func decodeUserBlocks(b []byte, u *User, texts, guids *[]byte) error {
 		if m&userOtherMails != 0 {
 			other = d.strs(1)
 		}
-		u.SetProxyAddresses(proxy)
-		u.SetOtherMails(other)
+		u.SetLists(proxy, other)
 	}
 	if m&userAttributes != 0 {
 		u.Attributes = d.strMap()

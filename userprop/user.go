@@ -57,12 +57,13 @@ func (u *User) OtherMails() []string {
 
 // SetProxyAddresses sets the user's proxyAddresses (v is kept, not
 // copied).
-func (u *User) SetProxyAddresses(v []string) { u.setLists(v, u.OtherMails()) }
+func (u *User) SetProxyAddresses(v []string) { u.SetLists(v, u.OtherMails()) }
 
 // SetOtherMails sets the user's otherMails (v is kept, not copied).
-func (u *User) SetOtherMails(v []string) { u.setLists(u.ProxyAddresses(), v) }
+func (u *User) SetOtherMails(v []string) { u.SetLists(u.ProxyAddresses(), v) }
 
-func (u *User) setLists(proxy, other []string) {
+// SetLists sets both lists at once (kept, not copied).
+func (u *User) SetLists(proxy, other []string) {
 	if proxy == nil && other == nil {
 		u.lists = nil
 		return
@@ -111,7 +112,7 @@ func (u *User) UnmarshalJSON(b []byte) error {
 	}
 	*u = User{ID: j.ID, UserPrincipalName: j.UserPrincipalName, DisplayName: j.DisplayName, AccountEnabled: j.AccountEnabled,
 		UserType: j.UserType, UsageLocation: j.UsageLocation, Kind: j.Kind, Attributes: j.Attributes, CreatedAt: j.CreatedAt}
-	u.setLists(j.ProxyAddresses, j.OtherMails)
+	u.SetLists(j.ProxyAddresses, j.OtherMails)
 	u.SetTexts(&Texts{Department: j.Department, JobTitle: j.JobTitle, Country: j.Country, City: j.City,
 		CompanyName: j.CompanyName, EmployeeID: j.EmployeeID, EmployeeHireDate: j.EmployeeHireDate, Mail: j.Mail,
 		GivenName: j.GivenName, Surname: j.Surname})

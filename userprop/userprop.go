@@ -228,6 +228,12 @@ func (p *Property) Set(u *User, v string) {
 	if p.Upper {
 		v = strings.ToUpper(v)
 	}
+	p.SetExact(u, v)
+}
+
+// SetExact is Set without the upper case Upper gives: for a reader that
+// keeps a value as its source wrote it, for the checks to report.
+func (p *Property) SetExact(u *User, v string) {
 	switch {
 	case p.Attribute:
 		if v == "" {
@@ -243,18 +249,6 @@ func (p *Property) Set(u *User, v string) {
 	case p.str != nil:
 		*p.str(u) = v
 	}
-}
-
-// SetExact is Set without the upper case Upper gives: for a reader that
-// keeps a value as its source wrote it, for the checks to report.
-func (p *Property) SetExact(u *User, v string) {
-	if p.Upper {
-		q := *p
-		q.Upper = false
-		q.Set(u, v)
-		return
-	}
-	p.Set(u, v)
 }
 
 // Own reports whether a String or Date property is kept by User itself (a
