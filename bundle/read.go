@@ -822,7 +822,7 @@ func (b *Bundle) readSeats(t *table, cat *catalog.Catalog) error {
 		if !ok || err != nil {
 			return err
 		}
-		l := licensing.License{UserID: b.intern(t.get("userId")), SKUID: b.internName(t.get("skuPartNumber")), AllotmentID: b.internName(t.get("allotmentId")), Claimed: true}
+		l := licensing.License{UserID: b.intern(t.get("userId")), SKUID: b.internName(t.get("skuPartNumber")), AllotmentID: b.internName(t.get("allotmentId")), LicenseState: licensing.LicenseState{Claimed: true}}
 		if err := parseInstant(t.get("claimedAt"), &l.Since); err != nil || l.Since.IsZero() {
 			return t.errf("claimedAt %q is not an RFC 3339 time", t.get("claimedAt"))
 		}

@@ -168,7 +168,7 @@ func Build(s *tenant.State) *Index {
 			if d != "" {
 				r.Dept = strings.ToLower(d)
 			}
-			summarizeViewIn(r, ls.Len(), ls.At, &skus)
+			summarizeViewIn(r, ls.Len(), func(i int) (string, *licensing.LicenseState) { sku, _, s := ls.Record(i); return sku, s }, &skus)
 			recs[i] = summary{u.ID, r, d}
 			upns[i], names[i] = Key{K: r.UPN, ID: u.ID}, Key{K: r.Name, ID: u.ID}
 			i++
@@ -356,12 +356,13 @@ func (x *Index) userOf(u *licensing.User) *User {
 
 // summarize derives a user's license summary from its license records.
 func summarize(r *User, ls []licensing.License) {
-	summarizeView(r, len(ls), func(i int) *licensing.License { return &ls[i] })
+	summarizeView(r, len(ls), func(i int) (string, *licensing.LicenseState) { return ls[i].SKUID, &ls[i].LicenseState })
 }
 
-// summarizeView is summarize over n records read by at (the engine's
-// records in place, without copying them: licensing.UserLicenses).
-func summarizeView(r *User, n int, at func(int) *licensing.License) {
+// summarizeView is summarize over n records read by at, which gives a
+// record's product and state (the engine's records in place, without
+// copying them: licensing.UserLicenses.Record).
+func summarizeView(r *User, n int, at func(int) (string, *licensing.LicenseState)) {
 	summarizeViewIn(r, n, at, nil)
 }
 
@@ -371,7 +372,7 @@ const summaryBlock = 1024
 
 // summarizeViewIn is summarizeView with the list of products carved from
 // the block skus when it is not nil (Build's), with no spare capacity.
-func summarizeViewIn(r *User, n int, at func(int) *licensing.License, skus *[]string) {
+func summarizeViewIn(r *User, n int, at func(int) (string, *licensing.LicenseState), skus *[]string) {
 	r.SKUs, r.errs, r.Waiting, r.Held = nil, nil, false, false
 	switch {
 	case n > 0 && skus != nil && n <= summaryBlock/8:
@@ -381,9 +382,9 @@ func summarizeViewIn(r *User, n int, at func(int) *licensing.License, skus *[]st
 	}
 	var ue userErrors
 	for i := range n {
-		l := at(i)
-		if !slices.Contains(r.SKUs, l.SKUID) {
-			r.SKUs = append(r.SKUs, l.SKUID)
+		sku, l := at(i)
+		if !slices.Contains(r.SKUs, sku) {
+			r.SKUs = append(r.SKUs, sku)
 		}
 		r.Held = r.Held || l.Held
 		r.Waiting = r.Waiting || l.Waiting()
@@ -391,10 +392,10 @@ func summarizeViewIn(r *User, n int, at func(int) *licensing.License, skus *[]st
 			if s.State != licensing.StateError {
 				continue
 			}
-			if !slices.Contains(ue.skus, l.SKUID) {
-				ue.skus = append(ue.skus, l.SKUID)
+			if !slices.Contains(ue.skus, sku) {
+				ue.skus = append(ue.skus, sku)
 			}
-			if code := l.SKUID + "\x00" + s.Error.String(); !slices.Contains(ue.codes, code) {
+			if code := sku + "\x00" + s.Error.String(); !slices.Contains(ue.codes, code) {
 				ue.codes = append(ue.codes, code)
 			}
 			if s.AssignedByGroup != "" && !slices.Contains(ue.groups, s.AssignedByGroup) {

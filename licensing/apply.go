@@ -504,12 +504,12 @@ func (a *Applier) license(r licenseRec) (*user, error) {
 	}
 	if l == nil {
 		l = &license{user: u, pool: p, waitIdx: -1}
-		l.License = *r.l
+		l.LicenseState = r.l.LicenseState
 		u.addLicense(l)
 	} else {
-		l.License = *r.l
+		l.LicenseState = r.l.LicenseState
 	}
-	e.internLicense(u, p, &l.License) // as a load does: the decoded ids are copies
+	e.internLicense(&l.LicenseState) // as a load does: the decoded groups' ids are copies
 	if l.Held {
 		p.consumed++
 	} else if l.Claimed {
@@ -679,7 +679,8 @@ func diffUser(u, v *user) string {
 		if l.pool.key != m.pool.key {
 			return "license record " + l.pool.key + " vs " + m.pool.key
 		}
-		if d := diffRecord(&l.License, &m.License); d != "" {
+		a, b := l.export(), m.export()
+		if d := diffRecord(&a, &b); d != "" {
 			return "license record " + l.pool.key + ": " + d
 		}
 		if l.eligible != m.eligible || l.bundled != m.bundled || (l.waitIdx >= 0) != (m.waitIdx >= 0) {
@@ -773,7 +774,7 @@ func diffPool(p, q *pool) string {
 	ids := func(h waitHeap) []string {
 		out := make([]string, len(h))
 		for i, l := range h {
-			out[i] = l.UserID + "@" + l.Since.String()
+			out[i] = l.userID() + "@" + l.Since.String()
 		}
 		slices.Sort(out)
 		return out

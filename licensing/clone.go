@@ -117,7 +117,7 @@ func (e *Engine) Clone() *Engine {
 				cu.licenses, recPtrs = recPtrs[:len(u.licenses):len(u.licenses)], recPtrs[len(u.licenses):]
 				for k, l := range u.licenses {
 					r := &recs[k]
-					*r = license{License: l.License, user: cu, pool: pools[l.pool], waitIdx: l.waitIdx, eligible: l.eligible, bundled: l.bundled}
+					*r = license{LicenseState: l.LicenseState, user: cu, pool: pools[l.pool], waitIdx: l.waitIdx, eligible: l.eligible, bundled: l.bundled}
 					cu.licenses[k] = r
 				}
 				recs = recs[len(u.licenses):]

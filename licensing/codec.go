@@ -525,23 +525,23 @@ func decodeLicense(b []byte) (License, int, error) { return decodeLicenseShared(
 // allotment) from shared, and keeping new ones there (nil: none).
 func decodeLicenseShared(b []byte, shared map[[16]byte]string) (License, int, error) {
 	var l License
-	offsets, err := decodeLicenseInto(b, shared, nil, nil, &l)
+	offsets, err := decodeLicenseInto(b, shared, nil, nil, &l.UserID, &l.SKUID, &l.AllotmentID, &l.LicenseState)
 	return l, offsets, err
 }
 
-// decodeLicenseInto is decodeLicenseShared into *l, which must be the
-// zero License (decoded in place, not copied into the record that keeps
-// it), with the UserID written into the block userIDs when not nil
-// (blockStrIf). On an error *l is the zero License.
-func decodeLicenseInto(b []byte, shared map[[16]byte]string, userIDs *[]byte, states *[]SourceState, l *License) (int, error) {
+// decodeLicenseInto is decodeLicenseShared into the ids and *l, which
+// must be zero (decoded in place, not copied into the record that keeps
+// it), with the user's id written into the block userIDs when not nil
+// (blockStrIf). On an error they are zero.
+func decodeLicenseInto(b []byte, shared map[[16]byte]string, userIDs *[]byte, states *[]SourceState, userID, skuID, allotmentID *string, l *LicenseState) (int, error) {
 	d, err := newDecoder(b)
 	if err != nil {
 		return 0, fmt.Errorf("license: %w", err)
 	}
 	d.shared, d.states = shared, states
 	m := d.bitmap(licBits)
-	l.UserID = d.blockStrIf(m&licUserID, userIDs)
-	l.SKUID = d.sharedStrIf(m & licSKUID)
+	*userID = d.blockStrIf(m&licUserID, userIDs)
+	*skuID = d.sharedStrIf(m & licSKUID)
 	l.Claimed = m&licClaimed != 0
 	if m&licSince != 0 {
 		l.Since = d.instantUTC()
@@ -553,7 +553,7 @@ func decodeLicenseInto(b []byte, shared map[[16]byte]string, userIDs *[]byte, st
 	if m&licSources != 0 {
 		l.Sources = d.sourceStates(0)
 	}
-	l.AllotmentID = d.sharedStrIf(m & licAllotmentID)
+	*allotmentID = d.sharedStrIf(m & licAllotmentID)
 	if m&licRetained != 0 {
 		l.KeptSources = &KeptSources{Kept: d.sourceStates(1)}
 	}
@@ -561,7 +561,7 @@ func decodeLicenseInto(b []byte, shared map[[16]byte]string, userIDs *[]byte, st
 		l.GrantedAt = d.instantUTC()
 	}
 	if err := d.finish(); err != nil {
-		*l = License{}
+		*userID, *skuID, *allotmentID, *l = "", "", "", LicenseState{}
 		return 0, fmt.Errorf("license: %w", err)
 	}
 	return d.offsets, nil

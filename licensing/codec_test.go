@@ -325,8 +325,7 @@ func TestBinaryCodecKnowsEveryField(t *testing.T) {
 // after its record, another format byte, or a non-canonical encoding.
 func TestBinaryDecodeRefusesBadBodies(t *testing.T) {
 	now := time.Date(2025, 6, 1, 12, 0, 0, 7, time.UTC)
-	l := License{UserID: "u1", SKUID: "6fd2c87f-b296-42f0-b197-1e91e994b900", Claimed: true, Since: InstantOf(now), Held: true, HeldSince: InstantOf(now),
-		Sources: []SourceState{{State: StateActive, Error: ErrNone, LastUpdated: InstantOf(now), AssignedAt: InstantOf(now), AppliesSince: InstantOf(now), DisabledPlans: []string{}}}}
+	l := License{UserID: "u1", SKUID: "6fd2c87f-b296-42f0-b197-1e91e994b900", LicenseState: LicenseState{Claimed: true, Since: InstantOf(now), Held: true, HeldSince: InstantOf(now), Sources: []SourceState{{State: StateActive, Error: ErrNone, LastUpdated: InstantOf(now), AssignedAt: InstantOf(now), AppliesSince: InstantOf(now), DisabledPlans: []string{}}}}}
 	b := AppendLicenseBinary(nil, &l)
 	for i := range len(b) {
 		if _, err := DecodeLicense(b[:i]); err == nil {
@@ -536,8 +535,8 @@ func TestLicenseDecoderDecodesAsDecodeLicenseAndSharesGUIDs(t *testing.T) {
 		if (werr == nil) != (gerr == nil) {
 			t.Fatalf("DecodeLicense: %v; LicenseDecoder: %v", werr, gerr)
 		}
-		if werr == nil && !reflect.DeepEqual(got.l.License, want) {
-			t.Fatalf("LicenseDecoder decoded %+v, DecodeLicense %+v", got.l.License, want)
+		if werr == nil && !reflect.DeepEqual(got.license(), want) {
+			t.Fatalf("LicenseDecoder decoded %+v, DecodeLicense %+v", got.license(), want)
 		}
 		if werr == nil {
 			all = append(all, decoded{got, want})
@@ -545,8 +544,8 @@ func TestLicenseDecoderDecodesAsDecodeLicenseAndSharesGUIDs(t *testing.T) {
 	})
 	guids, states := 0, 0
 	for _, x := range all {
-		if !reflect.DeepEqual(x.got.l.License, x.want) {
-			t.Fatalf("a record decoded as %+v is %+v after more records", x.want, x.got.l.License)
+		if !reflect.DeepEqual(x.got.license(), x.want) {
+			t.Fatalf("a record decoded as %+v is %+v after more records", x.want, x.got.license())
 		}
 		if _, ok := parseGUID(x.want.UserID); ok {
 			guids++
@@ -560,8 +559,7 @@ func TestLicenseDecoderDecodesAsDecodeLicenseAndSharesGUIDs(t *testing.T) {
 		t.Fatalf("%d source states: the test needs more than a block of them", states)
 	}
 	sku, group := "6fd2c87f-b296-42f0-b197-1e91e994b900", "00000000-0000-4000-8000-00000000000a"
-	l := License{UserID: "00000000-0000-4000-8000-000000000001", SKUID: sku, Claimed: true,
-		Sources: []SourceState{{State: StateActive, AssignedByGroup: group, DisabledPlans: []string{"a23b959c-7ce8-4e57-9140-b90eb88a9e97"}}}}
+	l := License{UserID: "00000000-0000-4000-8000-000000000001", SKUID: sku, LicenseState: LicenseState{Claimed: true, Sources: []SourceState{{State: StateActive, AssignedByGroup: group, DisabledPlans: []string{"a23b959c-7ce8-4e57-9140-b90eb88a9e97"}}}}}
 	a, err1 := d.Decode(AppendLicenseBinary(nil, &l))
 	l.UserID = "00000000-0000-4000-8000-000000000002"
 	b, err2 := d.Decode(AppendLicenseBinary(nil, &l))
@@ -569,13 +567,13 @@ func TestLicenseDecoderDecodesAsDecodeLicenseAndSharesGUIDs(t *testing.T) {
 		t.Fatal(err1, err2)
 	}
 	same := func(x, y string) bool { return unsafe.StringData(x) == unsafe.StringData(y) }
-	if !same(a.l.SKUID, b.l.SKUID) || !same(a.l.Sources[0].AssignedByGroup, b.l.Sources[0].AssignedByGroup) {
+	if !same(a.SKUID, b.SKUID) || !same(a.l.Sources[0].AssignedByGroup, b.l.Sources[0].AssignedByGroup) {
 		t.Error("two records of one decoder do not share their product's and group's strings")
 	}
 	if !same(a.l.Sources[0].DisabledPlans[0], b.l.Sources[0].DisabledPlans[0]) {
 		t.Error("two records of one decoder do not share their disabled plan's string")
 	}
-	if same(a.l.UserID, b.l.UserID) || a.l.UserID == b.l.UserID {
+	if same(a.UserID, b.UserID) || a.UserID == b.UserID {
 		t.Error("the users' ids are shared")
 	}
 }
@@ -620,13 +618,13 @@ func TestRecordDecodersCarveRecordsFromBlocks(t *testing.T) {
 	}
 
 	var ld LicenseDecoder
-	l := License{UserID: "00000000-0000-4000-8000-000000000001", SKUID: "6fd2c87f-b296-42f0-b197-1e91e994b900", Claimed: true}
+	l := License{UserID: "00000000-0000-4000-8000-000000000001", SKUID: "6fd2c87f-b296-42f0-b197-1e91e994b900", LicenseState: LicenseState{Claimed: true}}
 	a, err1 := ld.Decode(AppendLicenseBinary(nil, &l))
 	b, err2 := ld.Decode(AppendLicenseBinary(nil, &l))
 	if err1 != nil || err2 != nil {
 		t.Fatal(err1, err2)
 	}
-	if uintptr(unsafe.Pointer(b)) != uintptr(unsafe.Pointer(a))+unsafe.Sizeof(LicenseRecord{}) {
+	if uintptr(unsafe.Pointer(b.l)) != uintptr(unsafe.Pointer(a.l))+unsafe.Sizeof(license{}) {
 		t.Fatal("a LicenseDecoder's records are not carved from a block")
 	}
 	// Their lists of source states too, each with no room beyond its own:
@@ -641,7 +639,7 @@ func TestRecordDecodersCarveRecordsFromBlocks(t *testing.T) {
 	if len(as) != 2 || cap(as) != 2 || len(bs) != 2 {
 		t.Fatalf("lists of %d and %d states, the first with room for %d", len(as), len(bs), cap(as))
 	}
-	body, none := AppendLicenseBinary(nil, &l), AppendLicenseBinary(nil, &License{UserID: l.UserID, SKUID: l.SKUID, Claimed: true})
+	body, none := AppendLicenseBinary(nil, &l), AppendLicenseBinary(nil, &License{UserID: l.UserID, SKUID: l.SKUID, LicenseState: LicenseState{Claimed: true}})
 	withStates := testing.AllocsPerRun(2000, func() { ld.Decode(body) })
 	without := testing.AllocsPerRun(2000, func() { ld.Decode(none) })
 	if withStates > without+0.1 {

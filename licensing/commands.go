@@ -575,17 +575,17 @@ func (e *Engine) checkUserPlanRules(u *user, adds []LicenseSource, rms []string)
 	active := planSet{}
 	for _, l := range u.licenses {
 		for _, s := range l.Sources {
-			if s.AssignedByGroup == "" && replaced[l.SKUID] {
+			if s.AssignedByGroup == "" && replaced[l.skuID()] {
 				continue
 			}
 			if s.Usable() {
-				p := e.pools[l.SKUID]
+				p := e.pools[l.skuID()]
 				enabledBy(p.sku, &s, func(id string) { active[id]++ })
 			}
 			if s.State == StateError && (s.Error == ErrMutuallyExclusive || s.Error == ErrProhibitedInUsageLoc) {
 				continue
 			}
-			addPlans(l.SKUID, s.DisabledPlans)
+			addPlans(l.skuID(), s.DisabledPlans)
 		}
 	}
 	for _, a := range adds {

@@ -156,11 +156,11 @@ func (e *Engine) dirtyLicense(l *license) {
 	if !l.dirty {
 		l.dirty = true
 		e.dirty = append(e.dirty, l)
-		e.delta.Licenses = append(e.delta.Licenses, Key2{l.UserID, l.pool.key})
+		e.delta.Licenses = append(e.delta.Licenses, Key2{l.userID(), l.pool.key})
 	}
 }
 
 // deletedLicense records that a license record is gone.
 func (e *Engine) deletedLicense(l *license) {
-	e.delta.Licenses = append(e.delta.Licenses, Key2{l.UserID, l.pool.key})
+	e.delta.Licenses = append(e.delta.Licenses, Key2{l.userID(), l.pool.key})
 }

@@ -97,7 +97,7 @@ func (e *Engine) Explain(userID, skuID string) (Explanation, error) {
 	}
 	var recs []*license
 	for _, r := range u.licenses {
-		if r.SKUID == p.sku.ID {
+		if r.skuID() == p.sku.ID {
 			recs = append(recs, r)
 		}
 	}
@@ -145,7 +145,7 @@ func (e *Engine) Explain(userID, skuID string) (Explanation, error) {
 	for _, r := range recs {
 		l := r
 		for _, s := range l.Sources {
-			es := ExplainedSource{AssignedByGroup: s.AssignedByGroup, AllotmentID: l.AllotmentID, State: s.State.String(), Error: s.Error.String(),
+			es := ExplainedSource{AssignedByGroup: s.AssignedByGroup, AllotmentID: l.allotmentID(), State: s.State.String(), Error: s.Error.String(),
 				DisabledPlans: s.DisabledPlans, AssignedAt: s.AssignedAt.Time(), LastUpdated: s.LastUpdated.Time()}
 			if s.AssignedByGroup == "" {
 				es.Via = "direct assignment"

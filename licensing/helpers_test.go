@@ -228,16 +228,16 @@ func checkUserLicenses(e *Engine) (held, waiting map[*pool]int, groupErrors map[
 // checkLicense checks one license's sources, claim and waiting-room index.
 func checkLicense(u *user, l *license) error {
 	if len(l.Sources) == 0 {
-		return fmt.Errorf("user %s sku %s: license without sources", u.ID, l.SKUID)
+		return fmt.Errorf("user %s sku %s: license without sources", u.ID, l.skuID())
 	}
 	if l.Held && !l.Claimed {
-		return fmt.Errorf("user %s sku %s: held without claim", u.ID, l.SKUID)
+		return fmt.Errorf("user %s sku %s: held without claim", u.ID, l.skuID())
 	}
 	if l.Held && l.waitIdx != -1 {
-		return fmt.Errorf("user %s sku %s: holder in waiting room", u.ID, l.SKUID)
+		return fmt.Errorf("user %s sku %s: holder in waiting room", u.ID, l.skuID())
 	}
 	if l.Waiting() && (l.waitIdx < 0 || int(l.waitIdx) >= len(l.pool.waiting) || l.pool.waiting[l.waitIdx] != l) {
-		return fmt.Errorf("user %s sku %s: waiting index broken", u.ID, l.SKUID)
+		return fmt.Errorf("user %s sku %s: waiting index broken", u.ID, l.skuID())
 	}
 	return nil
 }
@@ -260,12 +260,12 @@ func checkPool(e *Engine, p *pool, held, waiting int) error {
 		// wait while a seat is free.
 		for _, l := range p.waiting {
 			if !l.bundled {
-				return fmt.Errorf("pool %s: %d free seats while %s waits", p.sku.PartNumber, p.free(), l.UserID)
+				return fmt.Errorf("pool %s: %d free seats while %s waits", p.sku.PartNumber, p.free(), l.userID())
 			}
 			srcs := e.w.gatherSources(l.user, e.clock, true)
 			e.w.block(srcs, e.usageLocation(l.user))
 			if _, _, ok := e.w.coClaims(l.user, l, srcs, false); ok {
-				return fmt.Errorf("pool %s: %d free seats while bundled %s waits and could be seated with its group's other products", p.sku.PartNumber, p.free(), l.UserID)
+				return fmt.Errorf("pool %s: %d free seats while bundled %s waits and could be seated with its group's other products", p.sku.PartNumber, p.free(), l.userID())
 			}
 		}
 	}
@@ -421,7 +421,7 @@ func loadCopy(t testing.TB, e *Engine, withLicenses bool) *Engine {
 			continue
 		}
 		for _, l := range u.licenses {
-			userErr = cmp.Or(userErr, n.LoadLicense(l.License))
+			userErr = cmp.Or(userErr, n.LoadLicense(l.export()))
 		}
 	}
 	members.Help()

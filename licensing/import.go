@@ -184,7 +184,7 @@ func (e *Engine) applySeatDates(dates []SeatDate, ok func(*license) bool) int {
 			continue
 		}
 		for _, l := range u.licenses {
-			if l.SKUID != sd.SKUID || (sd.AllotmentID != "" && l.AllotmentID != sd.AllotmentID) || !l.Held || !ok(l) {
+			if l.skuID() != sd.SKUID || (sd.AllotmentID != "" && l.allotmentID() != sd.AllotmentID) || !l.Held || !ok(l) {
 				continue
 			}
 			ch := false

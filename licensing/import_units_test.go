@@ -19,8 +19,7 @@ func TestImportKeepsSeatsHeldInSuspendedUnits(t *testing.T) {
 			d.Users = append(d.Users, User{ID: id, UserPrincipalName: id + "@t", AccountEnabled: true, UsageLocation: "US"})
 			d.DirectLicenses = append(d.DirectLicenses, OwnedSource{Owner: id, LicenseSource: LicenseSource{SKUID: skuE3, AssignedAt: base}})
 			// Users 1-3 held seats; user 4, the youngest claim, waited.
-			d.Seats = append(d.Seats, License{UserID: id, SKUID: skuE3, Claimed: true, Since: InstantOf(base.Add(time.Duration(i) * time.Hour)),
-				Held: i <= 3, HeldSince: InstantOf(base.Add(time.Duration(i) * time.Hour))})
+			d.Seats = append(d.Seats, License{UserID: id, SKUID: skuE3, LicenseState: LicenseState{Claimed: true, Since: InstantOf(base.Add(time.Duration(i) * time.Hour)), Held: i <= 3, HeldSince: InstantOf(base.Add(time.Duration(i) * time.Hour))}})
 		}
 		return d
 	}

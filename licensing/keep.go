@@ -457,11 +457,11 @@ func (e *Engine) convertKeptToDirect(op Op, g *group) {
 			if len(l.Retained()) == 0 {
 				l.SetRetained(nil)
 			}
-			if _, has := u.directIn(l.SKUID, l.AllotmentID); !has {
-				u.direct = append(u.direct, LicenseSource{SKUID: l.SKUID, AllotmentID: l.AllotmentID, DisabledPlans: k.DisabledPlans, AssignedAt: e.clock})
+			if _, has := u.directIn(l.skuID(), l.allotmentID()); !has {
+				u.direct = append(u.direct, LicenseSource{SKUID: l.skuID(), AllotmentID: l.allotmentID(), DisabledPlans: k.DisabledPlans, AssignedAt: e.clock})
 				sortSources(u.direct)
 				mark(&e.delta.DirectLicenses, Key2{u.ID, l.pool.key}, true)
-				e.audit(op, "Convert inherited license to direct", u.ID, g.ID, l.SKUID)
+				e.audit(op, "Convert inherited license to direct", u.ID, g.ID, l.skuID())
 				// The direct license takes the kept source's place.
 				srcs := slices.Clone(l.Sources)
 				for j := range srcs {

@@ -262,22 +262,31 @@ func (e *Engine) LoadDirectLicense(userID string, l LicenseSource) error {
 
 // LoadLicense adds a stored license record (claim and states).
 func (e *Engine) LoadLicense(l License) error {
-	return e.LoadLicenseRecord(&LicenseRecord{l: license{License: l}})
+	return e.LoadLicenseRecord(NewLicenseRecord(l))
 }
 
-// LicenseRecord is a stored license record on its way into an engine, in
-// the allocation the engine keeps (DecodeLicenseRecord, then
-// LoadLicenseRecord), as UserRecord is for users.
-type LicenseRecord struct{ l license }
+// LicenseRecord is a stored license record on its way into an engine
+// (DecodeLicenseRecord, then LoadLicenseRecord), as UserRecord is for
+// users: the ids that name it, which the engine does not keep (its record
+// takes them from its user and its pool), and its state, in the
+// allocation the engine keeps. A load holds its LicenseRecords only until
+// the engine has taken them (a LicenseDecoder carves them from blocks of
+// their own, which are garbage then).
+type LicenseRecord struct {
+	UserID, SKUID, AllotmentID string
+	l                          *license
+}
 
 // Key is the user, the product and the allotment ("" for none) of the
 // record.
 func (r *LicenseRecord) Key() (userID, skuID, allotmentID string) {
-	return r.l.UserID, r.l.SKUID, r.l.AllotmentID
+	return r.UserID, r.SKUID, r.AllotmentID
 }
 
 // NewLicenseRecord returns a record of l to load (LoadLicenseRecord).
-func NewLicenseRecord(l License) *LicenseRecord { return &LicenseRecord{l: license{License: l}} }
+func NewLicenseRecord(l License) *LicenseRecord {
+	return &LicenseRecord{UserID: l.UserID, SKUID: l.SKUID, AllotmentID: l.AllotmentID, l: &license{LicenseState: l.LicenseState}}
+}
 
 // DecodeLicenseRecord decodes a binary license body (DecodeLicense) into a
 // new LicenseRecord.
@@ -291,19 +300,21 @@ func DecodeLicenseRecord(b []byte) (*LicenseRecord, error) {
 // allotment and group among the records it decodes (a load's records
 // name a few dozen products and the groups; a string each was garbage
 // once the engine interns them), and the records' user ids written into
-// shared blocks (LoadLicenseRecord replaces a record's user id by its
-// user's: one allocation per block instead of a string each). The zero
+// shared blocks (the engine's record keeps no ids: one allocation per
+// block, garbage after the load, instead of a string each). The zero
 // value is ready; not for concurrent use.
 //
-// Its records are carved from blocks of recordBlock (a load's million
-// records are a few hundred allocations, not a million objects to
-// allocate and mark): a block's memory is freed once none of its records
-// is left, as Clone's are.
+// Its records and their states are carved from blocks of recordBlock (a
+// load's million records are a few hundred allocations, not a million
+// objects to allocate and mark): a block of states is freed once none of
+// its states is left in the engine, as Clone's are; the blocks of
+// records once the load has given them to the engine.
 type LicenseDecoder struct {
 	shared  map[[16]byte]string
 	userIDs []byte
-	block   []LicenseRecord
-	states  []SourceState // the records' lists of source states (decoder.states)
+	block   []license       // the states, which the engine keeps
+	recs    []LicenseRecord // the records with their ids, garbage after the load
+	states  []SourceState   // the records' lists of source states (decoder.states)
 }
 
 // recordBlock is how many records a decoder's block holds.
@@ -314,14 +325,15 @@ func (d *LicenseDecoder) Decode(b []byte) (*LicenseRecord, error) {
 	if d.shared == nil {
 		d.shared = make(map[[16]byte]string, 64)
 	}
-	r := &blocks.Carve(&d.block, 1, recordBlock)[0]
-	_, err := decodeLicenseInto(b, d.shared, &d.userIDs, &d.states, &r.l.License)
+	r := &blocks.Carve(&d.recs, 1, recordBlock)[0]
+	r.l = &blocks.Carve(&d.block, 1, recordBlock)[0]
+	_, err := decodeLicenseInto(b, d.shared, &d.userIDs, &d.states, &r.UserID, &r.SKUID, &r.AllotmentID, &r.l.LicenseState)
 	return r, err
 }
 
 func (d *LicenseDecoder) decode(b []byte, shared map[[16]byte]string, userIDs *[]byte) (*LicenseRecord, error) {
-	r := &LicenseRecord{}
-	_, err := decodeLicenseInto(b, shared, userIDs, nil, &r.l.License)
+	r := &LicenseRecord{l: &license{}}
+	_, err := decodeLicenseInto(b, shared, userIDs, nil, &r.UserID, &r.SKUID, &r.AllotmentID, &r.l.LicenseState)
 	return r, err
 }
 
@@ -347,24 +359,24 @@ func (d *UserDecoder) Decode(b []byte) (*UserRecord, error) {
 // engine keeps (r must not be used again). Its user and its pool (the SKU's,
 // or its allotment's) must be loaded.
 func (e *Engine) LoadLicenseRecord(r *LicenseRecord) error {
-	l := &r.l.License
-	u, ok := e.loadedUser(l.UserID)
+	u, ok := e.loadedUser(r.UserID)
 	if !ok {
-		return allot.Errorf(allot.ENOTFOUND, "license record of missing user %s", l.UserID)
+		return allot.Errorf(allot.ENOTFOUND, "license record of missing user %s", r.UserID)
 	}
-	p := e.sourcePool(&LicenseSource{SKUID: l.SKUID, AllotmentID: l.AllotmentID})
+	p := e.sourcePool(&LicenseSource{SKUID: r.SKUID, AllotmentID: r.AllotmentID})
 	if p == nil {
-		return allot.Errorf(allot.ENOTFOUND, "license record of unknown SKU %s (allotment %q)", l.SKUID, l.AllotmentID)
+		return allot.Errorf(allot.ENOTFOUND, "license record of unknown SKU %s (allotment %q)", r.SKUID, r.AllotmentID)
 	}
 	if u.licenseOf(p) != nil {
-		return allot.Errorf(allot.ECONFLICT, "license record %s/%s loaded twice", l.UserID, l.SKUID)
+		return allot.Errorf(allot.ECONFLICT, "license record %s/%s loaded twice", r.UserID, r.SKUID)
 	}
+	l := r.l
 	if !l.Claimed {
 		l.Held = false
 	}
-	e.internLicense(u, p, l)
-	r.l.user, r.l.pool, r.l.waitIdx = u, p, -1
-	u.addLicense(&r.l)
+	e.internLicense(&l.LicenseState)
+	l.user, l.pool, l.waitIdx = u, p, -1
+	u.addLicense(l)
 	return nil
 }
 
@@ -392,30 +404,17 @@ func (e *Engine) loadedUser(id string) (*user, bool) {
 	return u, ok
 }
 
-// internLicense makes a loaded record's ids share the engine's strings:
-// the user's id, the SKU's and the allotment's, and each source's group.
-// Decoding gives every record its own copies (a million users' records
-// held ~8 million separate id strings, 400 MB); the values do not change.
-func (e *Engine) internLicense(u *user, p *pool, l *License) {
-	l.UserID = u.ID
-	l.SKUID = internAs(l.SKUID, p.sku.ID)
-	if p.allot != nil {
-		l.AllotmentID = internAs(l.AllotmentID, p.allot.ID)
-	}
+// internLicense makes a loaded record's sources' groups share the engine's
+// strings (the record's own ids are its user's and pool's). Decoding gives
+// every record its own copies (a million users' records held ~8 million
+// separate id strings, 400 MB); the values do not change.
+func (e *Engine) internLicense(l *LicenseState) {
 	for i := range l.Sources {
 		s := &l.Sources[i]
 		if g := e.groups[s.AssignedByGroup]; g != nil && s.AssignedByGroup != "" {
 			s.AssignedByGroup = g.ID
 		}
 	}
-}
-
-// internAs returns canonical when it equals s, else s.
-func internAs(s, canonical string) string {
-	if s == canonical {
-		return canonical
-	}
-	return s
 }
 
 // Recompute derives every license of the tenant from scratch: sources,
@@ -607,4 +606,9 @@ func (e *Engine) FitAllotments() []Allotment {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// license is the record as a License.
+func (r *LicenseRecord) license() License {
+	return License{UserID: r.UserID, SKUID: r.SKUID, AllotmentID: r.AllotmentID, LicenseState: r.l.LicenseState}
 }

@@ -145,8 +145,7 @@ func (r *propRun) randomImport(op Op) (ImportData, error) {
 		d.DirectLicenses = append(d.DirectLicenses, OwnedSource{Owner: id, LicenseSource: src})
 		// Some seats say they were held: an import keeps that many seats
 		// held (to the oldest claims) even beyond the assignable units.
-		d.Seats = append(d.Seats, License{UserID: id, SKUID: sku, AllotmentID: src.AllotmentID, Claimed: true, Held: rnd.Intn(2) == 0,
-			Since: InstantOf(op.Now.Add(-time.Duration(rnd.Intn(1000)) * time.Minute).Truncate(time.Microsecond))})
+		d.Seats = append(d.Seats, License{UserID: id, SKUID: sku, AllotmentID: src.AllotmentID, LicenseState: LicenseState{Claimed: true, Held: rnd.Intn(2) == 0, Since: InstantOf(op.Now.Add(-time.Duration(rnd.Intn(1000)) * time.Minute).Truncate(time.Microsecond))}})
 	}
 	_, err := e.Import(op, d)
 	return d, err

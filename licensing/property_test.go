@@ -300,7 +300,7 @@ func (r *propRun) groupLicenses(op Op) (what string, err error) {
 		// comes back with the new definition: a change, not an add.
 		for _, u := range e.all {
 			for _, l := range u.licenses {
-				if l.SKUID == a.SKUID && containsKept(l.Retained(), g) {
+				if l.skuID() == a.SKUID && containsKept(l.Retained(), g) {
 					r.pureAdd = false
 				}
 			}
@@ -482,7 +482,7 @@ func checkOldestFirst(e *Engine, bundled map[*pool]bool, stepStart time.Time) er
 		}
 		if youngestHolder != nil && oldestWaiter != nil && waitLess(oldestWaiter, youngestHolder) {
 			return fmt.Errorf("pool %s: waiter %s (since %s) is older than holder %s (since %s)", p.sku.PartNumber,
-				oldestWaiter.UserID, oldestWaiter.Since, youngestHolder.UserID, youngestHolder.Since)
+				oldestWaiter.userID(), oldestWaiter.Since, youngestHolder.userID(), youngestHolder.Since)
 		}
 	}
 	return nil
@@ -634,7 +634,7 @@ func TestPropertyExercisesEveryState(t *testing.T) {
 						if g := f.e.groups[src.AssignedByGroup]; g != nil && g.IsDynamic() && l.Held {
 							seen["licensed through a dynamic group"] = true
 						}
-						if l.AllotmentID != "" {
+						if l.allotmentID() != "" {
 							seen["allotment "+src.State.String()+"/"+src.Error.String()] = true
 						}
 					}

@@ -53,7 +53,18 @@ type UserLicenses struct{ ls []*license }
 func (v UserLicenses) Len() int { return len(v.ls) }
 
 // At returns the i-th license record (0 <= i < Len()).
-func (v UserLicenses) At(i int) *License { return &v.ls[i].License }
+func (v UserLicenses) At(i int) License { return v.ls[i].export() }
+
+// Record is the i-th record without copying it: its product, its
+// allotment ("" for none) and its state, not to be modified.
+func (v UserLicenses) Record(i int) (skuID, allotmentID string, state *LicenseState) {
+	l := v.ls[i]
+	return l.skuID(), l.allotmentID(), &l.LicenseState
+}
+
+// PoolKey is the i-th record's pool key: its SKU id, or "skuId/allotmentId"
+// for an allotment's seat (as Delta.Licenses lists it).
+func (v UserLicenses) PoolKey(i int) string { return v.ls[i].pool.key }
 
 // UserLicensesOf returns a read-only view of one user's license records
 // without copying (see UserLicenses); false if the user does not exist.
@@ -342,7 +353,7 @@ func (e *Engine) Licenses(userID string) []License {
 	}
 	out := make([]License, len(u.licenses))
 	for i, l := range u.licenses {
-		out[i] = l.License
+		out[i] = l.export()
 	}
 	return out
 }
@@ -356,7 +367,7 @@ func (e *Engine) LicenseByKey(userID, key string) (License, bool) {
 	}
 	for _, l := range u.licenses {
 		if l.pool.key == key {
-			return l.License, true
+			return l.export(), true
 		}
 	}
 	return License{}, false
@@ -372,8 +383,8 @@ func (e *Engine) LicensesOf(userID, skuID string) []License {
 	skuID = strings.ToLower(skuID)
 	var out []License
 	for _, l := range u.licenses {
-		if l.SKUID == skuID {
-			out = append(out, l.License)
+		if l.skuID() == skuID {
+			out = append(out, l.export())
 		}
 	}
 	return out
@@ -388,7 +399,7 @@ func (e *Engine) License(userID, skuID string) (License, bool) {
 		return License{}, false
 	}
 	if l := u.licenseOf(p); l != nil {
-		return l.License, true
+		return l.export(), true
 	}
 	return License{}, false
 }
@@ -509,7 +520,7 @@ func (e *Engine) OldestWaiting(skuID, allotmentID string) (License, int, bool) {
 	if p == nil || len(p.waiting) == 0 {
 		return License{}, 0, false
 	}
-	return p.waiting[0].License, len(p.waiting), true
+	return p.waiting[0].export(), len(p.waiting), true
 }
 
 // GroupErrorCount is the number of the group's member sources in Error
@@ -549,7 +560,7 @@ func waitingOf(p *pool) []License {
 	sort.Slice(ls, func(i, j int) bool { return waitLess(ls[i], ls[j]) })
 	out := make([]License, len(ls))
 	for i, l := range ls {
-		out[i] = l.License
+		out[i] = l.export()
 	}
 	return out
 }

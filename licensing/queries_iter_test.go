@@ -1,6 +1,7 @@
 package licensing
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -17,10 +18,10 @@ func TestForEachUserLicensesMatchesLicenses(t *testing.T) {
 		for i := range want {
 			got := ls.At(i)
 			if got.SKUID != want[i].SKUID || got.AllotmentID != want[i].AllotmentID || got.Held != want[i].Held || len(got.Sources) != len(want[i].Sources) {
-				t.Fatalf("user %s record %d: %+v, want %+v", u.ID, i, *got, want[i])
+				t.Fatalf("user %s record %d: %+v, want %+v", u.ID, i, got, want[i])
 			}
 		}
-		if one, ok := e.UserLicensesOf(u.ID); !ok || one.Len() != ls.Len() || (ls.Len() > 0 && one.At(0) != ls.At(0)) {
+		if one, ok := e.UserLicensesOf(u.ID); !ok || one.Len() != ls.Len() || (ls.Len() > 0 && !reflect.DeepEqual(one.At(0), ls.At(0))) {
 			t.Fatalf("UserLicensesOf(%s) differs from the walk", u.ID)
 		}
 		seen++

@@ -354,10 +354,7 @@ func (w *worker) licenseFor(u *user, p *pool, old []*license, oi *int) (l *licen
 		return l, false
 	}
 	l = w.newLicense()
-	*l = license{License: License{UserID: u.ID, SKUID: p.sku.ID}, user: u, pool: p, waitIdx: -1}
-	if p.allot != nil {
-		l.AllotmentID = p.allot.ID
-	}
+	*l = license{user: u, pool: p, waitIdx: -1}
 	return l, true
 }
 
@@ -668,7 +665,7 @@ func (w *worker) auditLicense(u *user, l *license, before, after []SourceState, 
 	summarize(&b, after)
 	e.delta.Audit = append(e.delta.Audit, audit.Entry{
 		At: e.clock, Actor: r.actor, Action: "Change user license",
-		UserID: u.ID, GroupID: groupID, SKUID: l.SKUID, Why: r.why,
+		UserID: u.ID, GroupID: groupID, SKUID: l.skuID(), Why: r.why,
 		Detail: b.String(),
 	})
 }

@@ -111,7 +111,7 @@ func TestBinaryDecodeRefusesUnknownSourceWords(t *testing.T) {
 			t.Errorf("%x: %v, want %s", body, err, want)
 		}
 	}
-	l := License{UserID: "u1", Sources: []SourceState{{State: StateError, Error: ErrCountViolation}}}
+	l := License{UserID: "u1", LicenseState: LicenseState{Sources: []SourceState{{State: StateError, Error: ErrCountViolation}}}}
 	got, err := DecodeLicense(AppendLicenseBinary(nil, &l))
 	if err != nil || got.Sources[0].State != StateError || got.Sources[0].Error != ErrCountViolation {
 		t.Fatalf("%+v %v", got, err)

@@ -14,7 +14,7 @@ func waitLess(a, b *license) bool {
 	if !a.Since.Equal(b.Since) {
 		return a.Since.Before(b.Since)
 	}
-	return a.UserID < b.UserID
+	return a.userID() < b.userID()
 }
 
 func (h *waitHeap) push(l *license) {

@@ -236,7 +236,7 @@ func (e *Engine) forEachUserParallel(presize bool, fn func(w *worker, u *user)) 
 					dirty[d] = l
 					d++
 				}
-				keys[j] = Key2{l.UserID, l.pool.key}
+				keys[j] = Key2{l.userID(), l.pool.key}
 			}
 			w.events, w.dels = nil, nil
 		})

@@ -55,7 +55,7 @@ func TestSelectOldest(t *testing.T) {
 			h := make(waitHeap, n)
 			for i := range h {
 				// Few distinct times: ties broken by user id.
-				h[i] = &license{License: License{UserID: fmt.Sprintf("u%05d", rnd.Intn(100000)*n+i), Since: InstantOf(base.Add(time.Duration(rnd.Intn(1+trial%7)) * time.Second))}}
+				h[i] = &license{user: &user{User: &User{ID: fmt.Sprintf("u%05d", rnd.Intn(100000)*n+i)}}, LicenseState: LicenseState{Since: InstantOf(base.Add(time.Duration(rnd.Intn(1+trial%7)) * time.Second))}}
 			}
 			if trial%5 == 0 { // already sorted and reversed inputs
 				slices.SortFunc(h, waitCmp)

@@ -142,7 +142,7 @@ func (r *run) seatsOf(u *licensing.User, ls licensing.UserLicenses) {
 			continue
 		}
 		if !r.coverOnly {
-			r.licenseErrors(u, si, l)
+			r.licenseErrors(u, si, &l)
 		}
 		if !l.Held {
 			if l.Claimed {

@@ -109,7 +109,7 @@ func licenseRuns(users []userRef) pairRuns {
 		n:       len(users),
 		a:       func(i int) string { return users[i].id },
 		size:    func(i int) int { return users[i].nl },
-		b:       func(i, j int) string { return licensePoolKey(users[i].v.Licenses().At(j)) },
+		b:       func(i, j int) string { return users[i].v.Licenses().PoolKey(j) },
 		ordered: idsJoinInOrder(users),
 	}
 }
@@ -209,7 +209,7 @@ func queueRecords(e *licensing.Engine, s *batchStream) error {
 	// run by run as they are encoded, in key order if that is the order of
 	// the runs (else sorted: an id with a byte below '/').
 	users := <-sorted
-	if !s.pairs(store.KindLicense, licenseRuns(users), func(bs *bodies, i, j int) []byte { return bs.license(users[i].v.Licenses().At(j)) }) {
+	if !s.pairs(store.KindLicense, licenseRuns(users), func(bs *bodies, i, j int) []byte { l := users[i].v.Licenses().At(j); return bs.license(&l) }) {
 		return errStopped
 	}
 	ms := <-members

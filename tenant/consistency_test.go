@@ -79,7 +79,7 @@ const other = "22222222-2222-2222-2222-222222222222"
 func breakTenant(t *testing.T, st store.Store, tenantID string, e3 string) {
 	t.Helper()
 	src, _ := json.Marshal(licensing.LicenseSource{SKUID: e3, AllotmentID: "al-1", AssignedAt: time.Now().UTC()})
-	lic, _ := json.Marshal(licensing.License{UserID: "ghost", SKUID: e3, AllotmentID: "al-1", Claimed: true, Since: licensing.InstantOf(time.Now().UTC()), Held: true, HeldSince: licensing.InstantOf(time.Now().UTC())})
+	lic, _ := json.Marshal(licensing.License{UserID: "ghost", SKUID: e3, AllotmentID: "al-1", LicenseState: licensing.LicenseState{Claimed: true, Since: licensing.InstantOf(time.Now().UTC()), Held: true, HeldSince: licensing.InstantOf(time.Now().UTC())}})
 	al, _ := json.Marshal(licensing.Allotment{ID: "al-1", DisplayName: "Pilot", SKUID: e3, AllottedUnits: 50, AssignableTo: "user,group", CreatedAt: time.Now().UTC()})
 	err := st.Commit(context.Background(), []store.Change{{TenantID: tenantID, Mutations: []store.Mutation{
 		{Kind: store.KindAllotment, ID: "al-1", Body: al},
@@ -264,7 +264,7 @@ func TestOversubscribedAllotmentFromAnEarlierImportIsLowered(t *testing.T) {
 	for i := 1; i <= 10; i++ {
 		since := at.Add(time.Duration(i) * time.Hour)
 		src, _ := json.Marshal(licensing.LicenseSource{SKUID: e3, AllotmentID: "al-1", AssignedAt: since})
-		lic, _ := json.Marshal(licensing.License{UserID: uid(i), SKUID: e3, AllotmentID: "al-1", Claimed: true, Since: licensing.InstantOf(since), Held: true, HeldSince: licensing.InstantOf(since)})
+		lic, _ := json.Marshal(licensing.License{UserID: uid(i), SKUID: e3, AllotmentID: "al-1", LicenseState: licensing.LicenseState{Claimed: true, Since: licensing.InstantOf(since), Held: true, HeldSince: licensing.InstantOf(since)}})
 		muts = append(muts, store.Mutation{Kind: store.KindDirectLicense, ID: uid(i) + "/" + e3 + "/al-1", Body: src},
 			store.Mutation{Kind: store.KindLicense, ID: uid(i) + "/" + e3 + "/al-1", Body: lic})
 	}

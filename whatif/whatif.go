@@ -365,7 +365,7 @@ func keep(s *tenant.State) *kept {
 		k.offs = append(k.offs, int32(len(k.recs)))
 		for i := 0; i < ls.Len(); i++ {
 			l := ls.At(i)
-			k.recs = append(k.recs, keptRec{sku: l.SKUID, allotment: l.AllotmentID, st: stateOfRec(l)})
+			k.recs = append(k.recs, keptRec{sku: l.SKUID, allotment: l.AllotmentID, st: stateOfRec(&l)})
 		}
 		return true
 	})
