@@ -268,7 +268,7 @@ func (t *Tenant) run() {
 			close(c.done)
 			continue
 		}
-		t.catchUp()
+		t.catchUp(c.op)
 		t.written = time.Now()
 		if c.drop != nil {
 			c.err = t.delete(c.drop)
@@ -329,7 +329,7 @@ func (t *Tenant) next() (*command, bool) {
 // snapshot of the readers' copy, which is exactly the last commit. Only
 // the writer goroutine changes the readers' copy, so it can read it here
 // without the lock, as readers do.
-func (t *Tenant) catchUp() {
+func (t *Tenant) catchUp(for_ licensing.Op) {
 	if !t.behind {
 		return
 	}
@@ -341,7 +341,8 @@ func (t *Tenant) catchUp() {
 	if time.Since(start) > 100*time.Millisecond {
 		level = slog.LevelInfo
 	}
-	t.rt.log.Log(context.Background(), level, "writer's copy made from the readers'", "tenant", t.ID, "seconds", time.Since(start).Seconds())
+	t.rt.log.Log(context.Background(), level, "writer's copy made from the readers'", "tenant", t.ID, "seconds", time.Since(start).Seconds(),
+		"for", for_.Actor, "why", for_.Why)
 }
 
 // process runs, commits and publishes one batch.

@@ -97,12 +97,12 @@ func (u *undoLog) noteExt() {
 
 // runTry runs a Try on the writer goroutine.
 func (t *Tenant) runTry(fn func(before, after *State) error) (err error) {
-	t.catchUp()
+	t.catchUp(licensing.Op{Actor: "(a what-if)"})
 	t.written = time.Now()
 	if d := t.writer.Engine.TakeDelta(); !d.Empty() { // between batches nothing is pending
 		t.rt.log.Error("the writer's copy had changes pending between two batches; it is made anew", "tenant", t.ID)
 		t.writer, t.behind = nil, true
-		t.catchUp()
+		t.catchUp(licensing.Op{Actor: "(a what-if)"})
 	}
 	w := t.writer
 	w.undo = &undoLog{}
