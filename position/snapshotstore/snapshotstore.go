@@ -17,6 +17,7 @@ import (
 	"allot"
 	"allot/audit"
 	"allot/chargeback"
+	"allot/internal/memtune"
 	"allot/licensing"
 	"allot/position"
 	"allot/prices"
@@ -160,6 +161,10 @@ func Take(ctx context.Context, t *tenant.Tenant, id, origin, actor string, now t
 	}
 	blob := position.EncodeFindings(position.Refs(p))
 	n := p.FindingCount()
+	// The copy is read no more: an idle tenant's writer keeps it, so that
+	// the command below does not make another (Tenant.Return).
+	t.Return(ctx, state)
+	state = nil
 	err = t.Do(ctx, licensing.Op{Actor: actor, Now: now}, func(tx *tenant.Tx) error {
 		tx.Audit(audit.Entry{Action: "Take license position snapshot", Why: origin,
 			Detail: id + " as of " + snap.AsOf + ", " + strconv.Itoa(n) + " findings"})
@@ -197,6 +202,13 @@ func TakeDaily(ctx context.Context, rt *tenant.Runtime, now time.Time) (int, err
 			return taken, err
 		}
 		taken++
+		// The computation's working memory is garbage now; a large
+		// tenant's would stay resident until the collector's goal is
+		// reached again (Tenant.Snapshot's copy leaves it at about twice
+		// the live heap).
+		users := 0
+		t.Read(func(s *tenant.State) { users = s.Engine.UserCount() })
+		memtune.AfterComputation(users)
 	}
 	return taken, nil
 }
