@@ -342,6 +342,9 @@ func serve(ctx context.Context, o serveOptions) error {
 		}
 	})
 	go rt.Maintain(ctx, time.Hour)
+	go memtune.Trim(ctx, func(before, live uint64) { // a quiet server returns a burst's memory (internal/memtune)
+		log.Info("heap trimmed after a burst", "heapMiB", before>>20, "liveMiB", live>>20)
+	})
 
 	s := server.New(rt, st, log, reg)
 	s.TrustedProxies = o.trusted
