@@ -194,8 +194,12 @@ func TestPrefaultedHeapIsPopulatedAheadOfBulkWork(t *testing.T) {
 		t.Fatalf("%d MiB in huge and %d MiB in 4 KiB pages, %d MiB populated", hugeBytes>>20, smallBytes>>20, done>>20)
 	}
 	// Steps in 4 KiB pages are not huge (the reserve is advised against
-	// it) but for their probe's first huge page.
-	if huge := anonHugeIn(t, base, base+done); uintptr(huge) > hugeBytes+uintptr(slow)*probeSize {
+	// it) but for their probe's first huge page. smaps counts whole
+	// mappings, and the populating goes on while it is read: a step in
+	// flight beyond done, in a mapping advised for huge pages like the
+	// steps before it, may be counted too (it was: 326 MiB counted for
+	// 320 MiB populated in huge pages and no slow probe).
+	if huge := anonHugeIn(t, base, base+done); uintptr(huge) > hugeBytes+uintptr(slow)*probeSize+prefaultStep {
 		t.Fatalf("%d MiB of the populated reserve in huge pages; the prefaulter chose %d MiB and %d probes", huge>>20, hugeBytes>>20, slow)
 	}
 	t.Logf("populated %d MiB in huge pages, %d MiB in 4 KiB pages (%d slow probes)", hugeBytes>>20, smallBytes>>20, slow)
