@@ -702,3 +702,8 @@ func TestStatesThatNameTheirAllotmentDecode(t *testing.T) {
 		t.Fatalf("the new body: %+v, %d, %v", l2, legacy2, err)
 	}
 }
+
+// license is a decoded record as a License.
+func (r *LicenseRecord) license() License {
+	return License{UserID: r.UserID, SKUID: r.SKUID, AllotmentID: r.AllotmentID, LicenseState: r.l.LicenseState}
+}

@@ -607,8 +607,3 @@ func (e *Engine) FitAllotments() []Allotment {
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
-
-// license is the record as a License.
-func (r *LicenseRecord) license() License {
-	return License{UserID: r.UserID, SKUID: r.SKUID, AllotmentID: r.AllotmentID, LicenseState: r.l.LicenseState}
-}

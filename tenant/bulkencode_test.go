@@ -62,7 +62,7 @@ func wantRecords(e *licensing.Engine) []store.Object {
 		}
 		for i := range ls.Len() {
 			l := ls.At(i)
-			put(store.KindLicense, u.ID+"/"+licensePoolKey(&l), licensing.AppendLicenseBinary(nil, &l))
+			put(store.KindLicense, u.ID+"/"+ls.PoolKey(i), licensing.AppendLicenseBinary(nil, &l))
 		}
 		return true
 	})

@@ -440,14 +440,6 @@ func poolKey(l licensing.LicenseSource) string {
 	return l.SKUID + "/" + l.AllotmentID
 }
 
-// licensePoolKey is a license record's pool key.
-func licensePoolKey(l *licensing.License) string {
-	if l.AllotmentID == "" {
-		return l.SKUID
-	}
-	return l.SKUID + "/" + l.AllotmentID
-}
-
 // findSource finds a source by pool key: skuId, or skuId/allotmentId.
 func findSource(ls []licensing.LicenseSource, key string) (licensing.LicenseSource, bool) {
 	sku, allotment, _ := strings.Cut(key, "/")

@@ -41,17 +41,11 @@ type heapStats struct {
 }
 
 func readHeapStats() heapStats {
-	s := []metrics.Sample{
-		{Name: "/memory/classes/heap/objects:bytes"},
-		{Name: "/gc/heap/live:bytes"},
-		{Name: "/gc/cycles/total:gc-cycles"},
-	}
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
 	metrics.Read(s)
-	var h heapStats
-	for i, p := range []*uint64{&h.objects, &h.live, &h.cycles} {
-		if s[i].Value.Kind() == metrics.KindUint64 {
-			*p = s[i].Value.Uint64()
-		}
+	h := heapStats{objects: heapObjects(), live: uint64(liveHeap())}
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		h.cycles = s[0].Value.Uint64()
 	}
 	return h
 }
